@@ -1,0 +1,131 @@
+"""Configs: OmegaConf YAML validated against dataclass schemas.
+
+A YAML file, a ``key=value`` override and a CLI flag all set the same schema key; an
+unknown key or a wrong type is a :class:`ConfigError` naming it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+T = TypeVar("T")
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+class ConfigError(ValueError):
+    """A config file or override that does not fit its schema."""
+
+
+@dataclass
+class UNetConfig:
+    """Arguments of diffusers' ``UNetSpatioTemporalConditionModel``."""
+
+    sample_size: int = 96
+    in_channels: int = 8
+    out_channels: int = 4
+    block_out_channels: list[int] = field(default_factory=lambda: [320, 640, 1280, 1280])
+    layers_per_block: int = 2
+    transformer_layers_per_block: int = 1
+    num_attention_heads: list[int] = field(default_factory=lambda: [5, 10, 20, 20])
+    cross_attention_dim: int = 1024
+    addition_time_embed_dim: int = 256
+    projection_class_embeddings_input_dim: int = 768
+    num_frames: int = 25
+
+
+@dataclass
+class VAEConfig:
+    """Arguments of diffusers' ``AutoencoderKLTemporalDecoder``."""
+
+    block_out_channels: list[int] = field(default_factory=lambda: [128, 256, 512, 512])
+    layers_per_block: int = 2
+    latent_channels: int = 4
+    sample_size: int = 768
+    scaling_factor: float = 0.18215
+
+
+@dataclass
+class ImageEncoderConfig:
+    """Arguments of transformers' ``CLIPVisionConfig`` (OpenCLIP ViT-H/14 by default)."""
+
+    hidden_size: int = 1280
+    intermediate_size: int = 5120
+    num_hidden_layers: int = 32
+    num_attention_heads: int = 16
+    patch_size: int = 14
+    image_size: int = 224
+    projection_dim: int = 1024
+    hidden_act: str = "gelu"
+    layer_norm_eps: float = 1e-5
+
+
+@dataclass
+class SamplingConfig:
+    """The published sampling defaults of a model (overridable per call)."""
+
+    num_frames: int = 14
+    height: int = 576
+    width: int = 1024
+    num_inference_steps: int = 25
+    fps: int = 7
+    motion_bucket_id: int = 127
+    noise_aug_strength: float = 0.02
+    min_guidance_scale: float = 1.0
+    max_guidance_scale: float = 2.5
+    sigma_min: float = 0.002
+    sigma_max: float = 700.0
+    sampler: str = "euler"
+
+
+@dataclass
+class ModelConfig:
+    name: str = "svd"
+    unet: UNetConfig = field(default_factory=UNetConfig)
+    vae: VAEConfig = field(default_factory=VAEConfig)
+    image_encoder: ImageEncoderConfig = field(default_factory=ImageEncoderConfig)
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+
+
+def load_config(schema: type[T], source: str | Path | dict | None = None, overrides: list[str] | None = None) -> T:
+    """Merge ``source`` (a YAML path, a name under ``configs/``, or a dict) and ``key=value``
+    overrides onto ``schema``; return a plain dataclass instance."""
+    try:
+        cfg = OmegaConf.structured(schema)
+        if source is not None:
+            data = OmegaConf.create(source) if isinstance(source, dict) else OmegaConf.load(str(source))
+            cfg = OmegaConf.merge(cfg, data)
+        if overrides:
+            bad = [o for o in overrides if "=" not in o]
+            if bad:
+                raise ConfigError(f"override {bad[0]!r} is not key=value")
+            cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
+        return OmegaConf.to_object(cfg)  # type: ignore[return-value]
+    except OmegaConfBaseException as e:
+        key = getattr(e, "full_key", None)
+        msg = str(e).splitlines()[0]
+        raise ConfigError(f"config key {key!r}: {msg}" if key else f"config: {msg}") from None
+
+
+def model_config_path(name: str) -> Path:
+    """``configs/model/<name>.yaml``; raises with the available names when missing."""
+    path = CONFIG_DIR / "model" / f"{name}.yaml"
+    if not path.is_file():
+        names = sorted(p.stem for p in (CONFIG_DIR / "model").glob("*.yaml"))
+        raise ConfigError(f"no model config {name!r}; available: {', '.join(names)}")
+    return path
+
+
+def load_model_config(name_or_path: str | Path, overrides: list[str] | None = None) -> ModelConfig:
+    p = Path(name_or_path)
+    src = p if p.suffix in (".yaml", ".yml") and p.is_file() else model_config_path(str(name_or_path))
+    return load_config(ModelConfig, src, overrides)
+
+
+def to_dict(obj: Any) -> dict:
+    return OmegaConf.to_container(OmegaConf.structured(obj))  # type: ignore[return-value]

@@ -1,0 +1,35 @@
+"""Classifier-free guidance as a wrapper around a two-branch prediction (sgm ``guiders.py``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class FramewiseLinearCFG:
+    """SVD's guidance: the scale grows linearly from ``min_scale`` on the first frame to
+    ``max_scale`` on the last (sgm ``LinearPredictionGuider``), because the first frame is
+    pinned by the conditioning image and needs little push while later frames drift.
+
+    ``enabled`` follows diffusers and sgm: with ``max_scale <= 1`` the unconditional branch is
+    not computed at all.
+    """
+
+    min_scale: float
+    max_scale: float
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_scale > 1.0
+
+    def scales(self, num_frames: int, dtype: torch.dtype = torch.float32, device=None) -> torch.Tensor:
+        """Per-frame scales, shape (F,)."""
+        return torch.linspace(self.min_scale, self.max_scale, num_frames, dtype=dtype, device=device)
+
+    def combine(self, uncond: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """uncond + s_f (cond - uncond) for tensors shaped (B, F, ...)."""
+        s = self.scales(cond.shape[1], dtype=cond.dtype, device=cond.device)
+        s = s.view(1, -1, *([1] * (cond.ndim - 2)))
+        return uncond + s * (cond - uncond)

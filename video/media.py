@@ -1,0 +1,177 @@
+"""Reading images and videos, writing videos.
+
+Writing goes through the ffmpeg binary of imageio-ffmpeg (arguments as a list, never a shell
+string); reading videos through PyAV. Every output is written under a temporary name in the
+destination folder and renamed when complete, so an interrupted run never leaves a truncated
+file where a finished one is expected.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+DEFAULT_IMAGE = ASSETS / "astronaut.jpg"
+VIDEO_FORMATS = ("mp4", "webm", "gif", "png")
+
+
+class MediaError(ValueError):
+    """An input that is not a readable image/video, or an output we cannot write."""
+
+
+def load_image(source) -> Image.Image:
+    """A path, PIL image, or uint8 HxWx3 array -> RGB PIL image (EXIF rotation applied)."""
+    if isinstance(source, Image.Image):
+        return source.convert("RGB")
+    if isinstance(source, np.ndarray):
+        if source.ndim != 3 or source.shape[2] not in (3, 4):
+            raise MediaError(f"image array must be HxWx3, got shape {source.shape}")
+        return Image.fromarray(source[..., :3].astype(np.uint8))
+    path = Path(source)
+    if not path.is_file():
+        raise MediaError(f"image {path} not found")
+    try:
+        with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im)
+            return im.convert("RGB")
+    except (UnidentifiedImageError, OSError) as e:
+        raise MediaError(f"{path} is not an image we can read ({e.__class__.__name__})") from None
+
+
+def resize_center_crop(image: Image.Image, height: int, width: int) -> Image.Image:
+    """Scale to cover (height, width) keeping the aspect ratio, then crop the centre."""
+    w, h = image.size
+    if (w, h) == (width, height):
+        return image
+    scale = max(width / w, height / h)
+    nw, nh = max(width, round(w * scale)), max(height, round(h * scale))
+    image = image.resize((nw, nh), Image.Resampling.LANCZOS)
+    left, top = (nw - width) // 2, (nh - height) // 2
+    return image.crop((left, top, left + width, top + height))
+
+
+def image_to_tensor(source, height: int, width: int) -> torch.Tensor:
+    """Any image source -> float32 (1, 3, height, width) in [0, 1]."""
+    if isinstance(source, torch.Tensor):
+        if source.ndim == 3:
+            source = source.unsqueeze(0)
+        if source.shape[-2:] != (height, width):
+            raise MediaError(f"tensor image is {tuple(source.shape[-2:])}, expected {(height, width)}")
+        return source.float()
+    im = resize_center_crop(load_image(source), height, width)
+    arr = np.asarray(im, dtype=np.float32) / 255.0
+    return torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0).contiguous()
+
+
+def ffmpeg_exe() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def _format_of(path: Path, fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    if path.suffix == "":
+        return "png"
+    ext = path.suffix.lower().lstrip(".")
+    if ext not in VIDEO_FORMATS:
+        raise MediaError(f"cannot write {path.name}: use .mp4, .webm, .gif, or a folder name for PNG frames")
+    return ext
+
+
+def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int = 18, fmt: str | None = None) -> Path:
+    """uint8 (F, H, W, 3) -> mp4 (H.264 yuv420p, BT.709 tags, +faststart), webm (VP9), gif, or
+    a folder of PNGs (a path without suffix). Returns the path written."""
+    frames = np.asarray(frames)
+    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
+        raise MediaError(f"frames must be uint8 (F, H, W, 3), got {frames.dtype} {frames.shape}")
+    path = Path(path)
+    fmt = _format_of(path, fmt)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "png":
+        return _write_png_folder(frames, path)
+    if fmt in ("mp4", "webm"):  # 4:2:0 needs even sizes: drop the odd last row/column
+        frames = frames[:, : frames.shape[1] // 2 * 2, : frames.shape[2] // 2 * 2]
+    f, h, w, _ = frames.shape
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial.{fmt}", dir=path.parent)
+    os.close(fd)
+    args = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
+            "-s", f"{w}x{h}", "-r", str(fps), "-i", "-"]
+    if fmt == "mp4":
+        args += ["-c:v", "libx264", "-preset", "medium", "-crf", str(crf), "-pix_fmt", "yuv420p",
+                 "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
+                 "-movflags", "+faststart"]
+    elif fmt == "webm":
+        args += ["-c:v", "libvpx-vp9", "-crf", str(crf + 13), "-b:v", "0", "-pix_fmt", "yuv420p"]
+    else:  # gif: a palette made from the clip itself
+        args += ["-vf", "split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse", "-loop", "0"]
+    args += ["-f", {"mp4": "mp4", "webm": "webm", "gif": "gif"}[fmt], tmp]
+    try:
+        proc = subprocess.run(args, input=np.ascontiguousarray(frames).tobytes(), capture_output=True)
+        if proc.returncode != 0:
+            raise MediaError(f"ffmpeg failed writing {path.name}: {proc.stderr.decode(errors='replace').strip()[-300:]}")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def _write_png_folder(frames: np.ndarray, path: Path) -> Path:
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    try:
+        for i, fr in enumerate(frames):
+            Image.fromarray(fr).save(tmp / f"{i:05d}.png")
+        if path.exists():
+            shutil.rmtree(path)
+        tmp.rename(path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+def probe_video(path: str | Path) -> dict:
+    """Container, codec, size, frame count, fps and duration of a video, read with PyAV."""
+    import av
+
+    path = Path(path)
+    try:
+        with av.open(str(path)) as c:
+            if not c.streams.video:
+                raise MediaError(f"{path}: no video stream")
+            s = c.streams.video[0]
+            frames = s.frames
+            if not frames:  # some containers do not store the count: decode to count
+                frames = sum(1 for _ in c.decode(s))
+            rate = s.average_rate or s.guessed_rate
+            return {
+                "path": str(path),
+                "container": c.format.name,
+                "codec": s.codec_context.name,
+                "width": s.codec_context.width,
+                "height": s.codec_context.height,
+                "pix_fmt": s.codec_context.pix_fmt,
+                "num_frames": int(frames),
+                "fps": float(rate) if rate else None,
+                "duration": float(c.duration / 1_000_000) if c.duration else None,
+            }
+    except av.error.FFmpegError as e:
+        raise MediaError(f"{path}: not a readable video ({e.__class__.__name__})") from None
+
+
+def read_video(path: str | Path) -> np.ndarray:
+    """All frames of a video as uint8 (F, H, W, 3)."""
+    import av
+
+    with av.open(str(path)) as c:
+        return np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)])

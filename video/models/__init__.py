@@ -1,0 +1,1 @@
+"""Model construction and checkpoint loading (diffusers folders, sgm single files, ``tiny``)."""

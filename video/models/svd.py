@@ -1,0 +1,269 @@
+"""The three networks of Stable Video Diffusion, built from a config or loaded from disk.
+
+Supported sources (``load_svd``):
+- ``"tiny"`` or another name under ``configs/model/``: random weights, for smoke runs and tests;
+- a diffusers folder (``unet/``, ``vae/``, ``image_encoder/``, ``feature_extractor/``), with or
+  without ``variant="fp16"`` files;
+- an original single-file checkpoint (``svd.safetensors``, ``svd_xt.safetensors``) in sgm's
+  key layout, converted by :mod:`video.models.sgm`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from video.config import ConfigError, ModelConfig, load_model_config, model_config_path, to_dict
+from video.models.image_encoder import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+
+DIFFUSERS_SUBFOLDERS = ("unet", "vae", "image_encoder")
+
+
+class CheckpointError(ValueError):
+    """A model path that is missing or not a checkpoint we can read."""
+
+
+@dataclass
+class SVDModels:
+    unet: torch.nn.Module
+    vae: torch.nn.Module
+    image_encoder: torch.nn.Module
+    config: ModelConfig
+    layout: str  # "random", "diffusers" or "single_file"
+    image_mean: tuple[float, ...] = OPENAI_CLIP_MEAN
+    image_std: tuple[float, ...] = OPENAI_CLIP_STD
+    extra: dict = field(default_factory=dict)
+
+    def to(self, device=None, dtype=None) -> SVDModels:
+        for m in (self.unet, self.vae, self.image_encoder):
+            m.to(device=device, dtype=dtype)
+        return self
+
+    def parameter_counts(self) -> dict[str, int]:
+        return {
+            name: sum(p.numel() for p in getattr(self, name).parameters())
+            for name in ("unet", "vae", "image_encoder")
+        }
+
+
+def _unet_class():
+    from diffusers import UNetSpatioTemporalConditionModel
+
+    return UNetSpatioTemporalConditionModel
+
+
+def _vae_class():
+    from diffusers import AutoencoderKLTemporalDecoder
+
+    return AutoencoderKLTemporalDecoder
+
+
+def build_unet(cfg: ModelConfig) -> torch.nn.Module:
+    u = cfg.unet
+    n = len(u.block_out_channels)
+    return _unet_class()(
+        sample_size=u.sample_size,
+        in_channels=u.in_channels,
+        out_channels=u.out_channels,
+        down_block_types=("CrossAttnDownBlockSpatioTemporal",) * (n - 1) + ("DownBlockSpatioTemporal",),
+        up_block_types=("UpBlockSpatioTemporal",) + ("CrossAttnUpBlockSpatioTemporal",) * (n - 1),
+        block_out_channels=tuple(u.block_out_channels),
+        addition_time_embed_dim=u.addition_time_embed_dim,
+        projection_class_embeddings_input_dim=u.projection_class_embeddings_input_dim,
+        layers_per_block=u.layers_per_block,
+        cross_attention_dim=u.cross_attention_dim,
+        transformer_layers_per_block=u.transformer_layers_per_block,
+        num_attention_heads=tuple(u.num_attention_heads),
+        num_frames=u.num_frames,
+    )
+
+
+def build_vae(cfg: ModelConfig) -> torch.nn.Module:
+    v = cfg.vae
+    n = len(v.block_out_channels)
+    return _vae_class()(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * n,
+        block_out_channels=tuple(v.block_out_channels),
+        layers_per_block=v.layers_per_block,
+        latent_channels=v.latent_channels,
+        sample_size=v.sample_size,
+        scaling_factor=v.scaling_factor,
+    )
+
+
+def build_image_encoder(cfg: ModelConfig) -> torch.nn.Module:
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    e = cfg.image_encoder
+    conf = CLIPVisionConfig(
+        hidden_size=e.hidden_size,
+        intermediate_size=e.intermediate_size,
+        num_hidden_layers=e.num_hidden_layers,
+        num_attention_heads=e.num_attention_heads,
+        patch_size=e.patch_size,
+        image_size=e.image_size,
+        projection_dim=e.projection_dim,
+        hidden_act=e.hidden_act,
+        layer_norm_eps=e.layer_norm_eps,
+    )
+    return CLIPVisionModelWithProjection(conf)
+
+
+def build_random(cfg: ModelConfig, seed: int = 0) -> SVDModels:
+    """Random weights at the sizes of ``cfg`` (deterministic for a seed).
+
+    diffusers initialises some output convolutions to zero; a zero network renders a flat
+    video, so every parameter is redrawn here to make the tiny model's output depend on
+    every weight (and so make the parity tests able to fail).
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        unet, vae, enc = build_unet(cfg), build_vae(cfg), build_image_encoder(cfg)
+        for m in (unet, vae, enc):
+            for name, p in m.named_parameters():
+                if name.endswith("mix_factor"):
+                    continue
+                with torch.no_grad():
+                    if p.ndim == 1:
+                        p.copy_(torch.randn_like(p) * 0.02 + (1.0 if "norm" in name and "weight" in name else 0.0))
+                    else:
+                        fan_in = p[0].numel()
+                        p.copy_(torch.randn_like(p) / fan_in**0.5)
+    return SVDModels(unet.eval(), vae.eval(), enc.eval(), cfg, layout="random")
+
+
+def _sampling_config_for_frames(num_frames: int) -> ModelConfig:
+    return load_model_config("svd_xt" if num_frames >= 25 else "svd")
+
+
+def _pick_variant(folder: Path, variant: str | None) -> str | None:
+    if variant is not None:
+        return variant
+    plain = list(folder.glob("unet/diffusion_pytorch_model.safetensors")) + list(
+        folder.glob("unet/diffusion_pytorch_model-*.safetensors.index.json")
+    ) + list(folder.glob("unet/diffusion_pytorch_model.safetensors.index.json"))
+    if plain:
+        return None
+    if list(folder.glob("unet/*.fp16.safetensors")) or list(folder.glob("unet/*.fp16.safetensors.index.json")):
+        return "fp16"
+    return None
+
+
+def is_diffusers_folder(path: Path) -> bool:
+    return path.is_dir() and all((path / s).is_dir() for s in DIFFUSERS_SUBFOLDERS)
+
+
+def load_diffusers_folder(path: Path, dtype: torch.dtype = torch.float32, variant: str | None = None) -> SVDModels:
+    from transformers import CLIPVisionModelWithProjection
+
+    variant = _pick_variant(path, variant)
+    for sub in DIFFUSERS_SUBFOLDERS:
+        if not list((path / sub).glob("*.safetensors")) and not list((path / sub).glob("*.safetensors.index.json")):
+            raise CheckpointError(f"{path / sub}: no .safetensors weights (pickled .bin files are not loaded)")
+    kw = dict(torch_dtype=dtype, variant=variant, use_safetensors=True)
+    unet = _unet_class().from_pretrained(path, subfolder="unet", **kw)
+    vae = _vae_class().from_pretrained(path, subfolder="vae", **kw)
+    enc = CLIPVisionModelWithProjection.from_pretrained(path / "image_encoder", dtype=dtype, variant=variant,
+                                                        use_safetensors=True)
+    ours = path / "video_pipeline.yaml"
+    cfg = load_model_config(ours) if ours.is_file() else _sampling_config_for_frames(unet.config.num_frames)
+    cfg.name = path.name
+    mean, std = OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+    fe = path / "feature_extractor" / "preprocessor_config.json"
+    if fe.is_file():
+        pre = json.loads(fe.read_text())
+        mean, std = tuple(pre.get("image_mean", mean)), tuple(pre.get("image_std", std))
+    return SVDModels(unet.eval(), vae.eval(), enc.eval(), cfg, layout="diffusers", image_mean=mean, image_std=std,
+                     extra={"variant": variant})
+
+
+def save_diffusers_folder(models: SVDModels, path: str | Path) -> Path:
+    """Write the diffusers pipeline layout (loadable by ``StableVideoDiffusionPipeline``
+    and by us), plus our own ``video_pipeline.yaml`` with the sampling defaults.
+
+    Written into a temporary folder and renamed, so a crash never leaves half a model.
+    """
+    import shutil
+    import tempfile
+
+    from diffusers import EulerDiscreteScheduler, StableVideoDiffusionPipeline
+    from omegaconf import OmegaConf
+    from transformers import CLIPImageProcessor
+
+    path = Path(path)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent if path.parent.exists() else None))
+    try:
+        s = models.config.sampling
+        scheduler = EulerDiscreteScheduler(
+            num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+            prediction_type="v_prediction", interpolation_type="linear", use_karras_sigmas=True,
+            sigma_min=s.sigma_min, sigma_max=s.sigma_max, timestep_spacing="leading",
+            timestep_type="continuous", steps_offset=1,
+        )
+        fe = CLIPImageProcessor(
+            crop_size={"height": 224, "width": 224}, size={"shortest_edge": 224},
+            image_mean=list(models.image_mean), image_std=list(models.image_std),
+            do_center_crop=True, do_normalize=True, do_resize=True, do_rescale=True,
+        )
+        pipe = StableVideoDiffusionPipeline(vae=models.vae, image_encoder=models.image_encoder, unet=models.unet,
+                                            scheduler=scheduler, feature_extractor=fe)
+        pipe.save_pretrained(tmp, safe_serialization=True)
+        OmegaConf.save(OmegaConf.create(to_dict(models.config)), tmp / "video_pipeline.yaml")
+        if path.exists():
+            shutil.rmtree(path)
+        tmp.rename(path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+def detect_layout(source: str | Path) -> str:
+    """"config" (a name under configs/model), "diffusers", "single_file"; raises otherwise."""
+    p = Path(source)
+    if not p.exists():
+        try:
+            model_config_path(str(source))
+            return "config"
+        except ConfigError:
+            raise CheckpointError(
+                f"model {str(source)!r} not found: give a diffusers folder, an svd*.safetensors file, "
+                f"or the name 'tiny'"
+            ) from None
+    if is_diffusers_folder(p):
+        return "diffusers"
+    if p.is_file() and p.suffix == ".safetensors":
+        return "single_file"
+    if p.is_file() and p.suffix in (".ckpt", ".pt", ".pth", ".bin"):
+        raise CheckpointError(f"{p}: pickled checkpoints are not loaded; convert it to .safetensors")
+    raise CheckpointError(f"{p}: not a diffusers SVD folder (unet/, vae/, image_encoder/) nor a .safetensors file")
+
+
+def load_svd(
+    source: str | Path,
+    dtype: torch.dtype = torch.float32,
+    device: str | torch.device = "cpu",
+    variant: str | None = None,
+    config: str | Path | None = None,
+) -> SVDModels:
+    """Load SVD from any supported source; ``config`` overrides the sampling defaults
+    (e.g. ``"svd_xt"`` for a single-file SVD-XT checkpoint without metadata)."""
+    layout = detect_layout(source)
+    if layout == "config":
+        models = build_random(load_model_config(str(source)))
+    elif layout == "diffusers":
+        models = load_diffusers_folder(Path(source), dtype=dtype, variant=variant)
+    else:
+        from video.models.sgm import load_sgm_checkpoint
+
+        models = load_sgm_checkpoint(Path(source), config=config)
+    if config is not None and layout != "single_file":
+        arch = models.config
+        models.config = load_model_config(config)
+        models.config.unet, models.config.vae, models.config.image_encoder = arch.unet, arch.vae, arch.image_encoder
+    return models.to(device=device, dtype=dtype)

@@ -1,0 +1,208 @@
+"""Stable Video Diffusion image-to-video: our denoising loop around diffusers' networks.
+
+The steps follow the published model (sgm's sampling script and diffusers'
+``StableVideoDiffusionPipeline``), each quirk noted where it is applied:
+1. the conditioning image, resized and centre-cropped to the target size;
+2. its CLIP embedding (cross-attention) and its noise-augmented VAE latent (concatenated
+   to every frame's input channels);
+3. micro-conditioning on (fps - 1, motion bucket, noise-augmentation strength);
+4. the EDM ODE from sigma_max to 0 with frame-wise linear CFG;
+5. chunked temporal-VAE decoding with blended overlaps.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from video.diffusion import FramewiseLinearCFG, initial_noise_scale, karras_sigmas, sample, scalings
+from video.diffusion.samplers import SAMPLERS, network_evaluations
+from video.models.image_encoder import clip_pixel_values
+from video.models.svd import SVDModels, load_svd
+from video.runtime.decode import decode_latents
+
+
+class InputError(ValueError):
+    """Arguments a user can fix (sizes, frame counts, sampler names)."""
+
+
+def randn(shape, generator: torch.Generator | None, device, dtype) -> torch.Tensor:
+    """Draw on the generator's device, then move: the same seed gives the same noise on any
+    device (diffusers' ``randn_tensor`` does the same, so seeds carry over)."""
+    gen_device = generator.device if generator is not None else device
+    return torch.randn(shape, generator=generator, device=gen_device, dtype=dtype).to(device)
+
+
+def size_multiple(models: SVDModels) -> int:
+    """Pixel sizes must divide by the VAE factor times the UNet's downsampling."""
+    vae_factor = 2 ** (len(models.vae.config.block_out_channels) - 1)
+    return vae_factor * 2 ** (len(models.unet.config.block_out_channels) - 1)
+
+
+@dataclass
+class Timings:
+    encode: float = 0.0
+    denoise: float = 0.0
+    decode: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"encode {self.encode:.2f}s, denoise {self.denoise:.2f}s, decode {self.decode:.2f}s"
+
+
+class ImageToVideo:
+    """``ImageToVideo.from_pretrained(path | "tiny")(image) -> uint8 (F, H, W, 3)``."""
+
+    def __init__(self, models: SVDModels, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32):
+        self.models = models
+        self.device = torch.device(device)
+        self.dtype = dtype
+        self.last_timings = Timings()
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        source: str | Path,
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float32,
+        variant: str | None = None,
+        config: str | Path | None = None,
+    ) -> ImageToVideo:
+        models = load_svd(source, dtype=dtype, device=device, variant=variant, config=config)
+        return cls(models, device=device, dtype=dtype)
+
+    @property
+    def config(self):
+        return self.models.config
+
+    def check_size(self, height: int, width: int) -> tuple[int, int]:
+        """Round a size down to the model's multiple (64 for SVD) with a warning."""
+        m = size_multiple(self.models)
+        h, w = max(m, height // m * m), max(m, width // m * m)
+        if (h, w) != (height, width):
+            warnings.warn(f"size {height}x{width} is not a multiple of {m}; using {h}x{w}", stacklevel=3)
+        return h, w
+
+    @torch.no_grad()
+    def encode_image(self, pixels: torch.Tensor, noise_aug_strength: float, generator: torch.Generator | None):
+        """(1, 3, H, W) in [0, 1] -> CLIP embedding (1, 1, D) and conditioning latent (1, C, h, w)."""
+        m = self.models
+        clip_in = clip_pixel_values(pixels, m.image_encoder.config.image_size, m.image_mean, m.image_std)
+        emb = m.image_encoder(clip_in.to(self.dtype)).image_embeds.unsqueeze(1)
+        x = pixels * 2.0 - 1.0
+        # Noise augmentation of the conditioning frame (SVD paper §4.3; sgm ``cond_aug``).
+        x = x + noise_aug_strength * randn(x.shape, generator, self.device, x.dtype)
+        cond = m.vae.encode(x.to(self.dtype)).latent_dist.mode()  # unscaled, as the model was trained
+        return emb, cond
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        image,
+        num_frames: int | None = None,
+        num_inference_steps: int | None = None,
+        height: int | None = None,
+        width: int | None = None,
+        fps: int | None = None,
+        motion_bucket_id: int | None = None,
+        noise_aug_strength: float | None = None,
+        min_guidance_scale: float | None = None,
+        max_guidance_scale: float | None = None,
+        decode_chunk_size: int | None = None,
+        decode_overlap: int = 2,
+        generator: torch.Generator | None = None,
+        latents: torch.Tensor | None = None,
+        sampler: str | None = None,
+        progress: bool = False,
+        output_type: str = "uint8",
+    ):
+        from video.media import image_to_tensor
+
+        s = self.config.sampling
+        num_frames = num_frames or s.num_frames
+        steps = num_inference_steps or s.num_inference_steps
+        height, width = self.check_size(height or s.height, width or s.width)
+        fps = s.fps if fps is None else fps
+        motion_bucket_id = s.motion_bucket_id if motion_bucket_id is None else motion_bucket_id
+        noise_aug_strength = s.noise_aug_strength if noise_aug_strength is None else noise_aug_strength
+        guidance = FramewiseLinearCFG(
+            s.min_guidance_scale if min_guidance_scale is None else min_guidance_scale,
+            s.max_guidance_scale if max_guidance_scale is None else max_guidance_scale,
+        )
+        sampler = sampler or s.sampler
+        if sampler not in SAMPLERS:
+            raise InputError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
+        if num_frames < 1 or steps < 1:
+            raise InputError("frames and steps must be at least 1")
+        trained = self.models.unet.config.num_frames
+        if num_frames > trained:
+            warnings.warn(f"{num_frames} frames is more than the {trained} this model was trained on; "
+                          "expect drift", stacklevel=2)
+        m, dev, dt = self.models, self.device, self.dtype
+        t0 = time.perf_counter()
+
+        # 1-2. Conditioning image -> CLIP embedding and VAE latent.
+        pixels = image_to_tensor(image, height, width).to(dev)
+        emb, cond = self.encode_image(pixels, noise_aug_strength, generator)
+        # 3. diffusers and sgm condition on fps - 1 ("fps_id"); a user passes frames per second.
+        time_ids = torch.tensor([[fps - 1, motion_bucket_id, noise_aug_strength]], dtype=dt, device=dev)
+        if guidance.enabled:  # unconditional branch: zero image embedding and zero latent (sgm)
+            emb = torch.cat([torch.zeros_like(emb), emb])
+            cond = torch.cat([torch.zeros_like(cond), cond])
+            time_ids = time_ids.repeat(2, 1)
+        cond = cond.unsqueeze(1).expand(-1, num_frames, -1, -1, -1)
+
+        # 4. The ODE.
+        sigmas = karras_sigmas(steps, s.sigma_min, s.sigma_max).to(dev)
+        vae_factor = 2 ** (len(m.vae.config.block_out_channels) - 1)
+        shape = (1, num_frames, m.unet.config.out_channels, height // vae_factor, width // vae_factor)
+        if latents is None:
+            latents = randn(shape, generator, dev, dt)
+        elif tuple(latents.shape) != shape:
+            raise InputError(f"latents have shape {tuple(latents.shape)}, expected {shape}")
+        x = latents.to(dev, torch.float32) * initial_noise_scale(sigmas[0])
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        t1 = time.perf_counter()
+
+        def denoiser(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+            c_skip, c_out, c_in, c_noise = scalings(sigma)
+            inp = (c_in * x).to(dt)
+            if guidance.enabled:
+                inp = torch.cat([inp, inp])
+            out = m.unet(torch.cat([inp, cond], dim=2), c_noise.to(dt), encoder_hidden_states=emb,
+                         added_time_ids=time_ids, return_dict=False)[0].float()
+            if guidance.enabled:
+                out = guidance.combine(*out.chunk(2))
+            return c_skip * x + c_out * out
+
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=steps, desc=f"denoise ({sampler}, {network_evaluations(sampler, steps)} evals)",
+                       unit="step", leave=False)
+        x = sample(sampler, denoiser, x, sigmas, callback=(lambda i, d: bar.update(1)) if bar else None)
+        if bar is not None:
+            bar.close()
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        t2 = time.perf_counter()
+
+        # 5. Decode.
+        frames = decode_latents(m.vae, x[0].to(dt), chunk_size=decode_chunk_size, overlap=decode_overlap)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        t3 = time.perf_counter()
+        self.last_timings = Timings(encode=t1 - t0, denoise=t2 - t1, decode=t3 - t2)
+        if output_type == "latent":
+            return x
+        frames = (frames / 2 + 0.5).clamp(0, 1)
+        if output_type == "float":
+            return frames.permute(0, 2, 3, 1).cpu().numpy()
+        return (frames * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
