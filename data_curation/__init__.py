@@ -1,0 +1,1 @@
+"""Data curation: from raw footage to a scored clip manifest (the ``curate`` command)."""

@@ -1,0 +1,1 @@
+"""Evaluation: metrics (``eval.metrics``) and reports."""

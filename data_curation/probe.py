@@ -1,0 +1,27 @@
+"""Stage 1 of curation: discover videos and probe each one. A file that cannot be read
+becomes a row with an ``error``, never a crashed run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from video.media import MediaError, probe_video
+
+VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ts", ".gif"}
+
+
+def discover(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Files given directly, and video files found recursively under given folders, sorted."""
+    for p in map(Path, paths):
+        if p.is_dir():
+            yield from sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in VIDEO_SUFFIXES)
+        else:
+            yield p
+
+
+def probe_row(path: Path) -> dict:
+    try:
+        return {**probe_video(path), "error": None}
+    except (MediaError, OSError) as e:
+        return {"path": str(path), "error": str(e)}

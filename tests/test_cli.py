@@ -1,0 +1,70 @@
+"""The ``video`` console script as a user runs it (a real subprocess)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from video.media import probe_video
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "video.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+def test_img2vid_writes_a_playable_mp4(tmp_path):
+    out = tmp_path / "clip.mp4"
+    p = run("img2vid", "--model", "tiny", "--output", str(out), "--frames", "5", "--steps", "2", "seed=3")
+    assert p.returncode == 0, p.stderr
+    info = probe_video(out)
+    assert (info["num_frames"], info["width"], info["height"], info["codec"]) == (5, 192, 128, "h264")
+    last = p.stdout.strip().splitlines()[-1]
+    assert last.startswith(f"wrote {out}") and "denoise" in last and "decode" in last
+    assert "random weights" in p.stderr
+
+
+def test_config_file_and_override(tmp_path):
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(f"model: tiny\nframes: 3\nsteps: 1\noutput: {tmp_path / 'a.gif'}\n")
+    p = run("img2vid", "--config", str(cfg), "frames=2")
+    assert p.returncode == 0, p.stderr
+    assert probe_video(tmp_path / "a.gif")["num_frames"] == 2
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--model", "no/such/model"], "not found"),
+        (["--image", "{bad}"], "not an image"),
+        (["colour=red"], "colour"),
+        (["--frames", "many"], "frames"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, needle):
+    bad = tmp_path / "photo.jpg"
+    bad.write_text("this is text, not a JPEG")
+    (tmp_path / "out").mkdir()
+    out = tmp_path / "out" / "x.mp4"
+    p = run("img2vid", "--output", str(out), *[a.format(bad=bad) for a in args])
+    assert p.returncode == 2
+    lines = [ln for ln in p.stderr.strip().splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1 and needle in lines[0], p.stderr
+    assert not list(out.parent.iterdir())  # nothing half-written
+
+
+def test_info(tiny_diffusers_dir):
+    p = run("info", str(tiny_diffusers_dir), "--json")
+    assert p.returncode == 0, p.stderr
+    info = json.loads(p.stdout)
+    assert info["layout"] == "diffusers folder" and info["frames"] == 8
+    assert info["parameters"]["unet"] == 1299216
+
+
+def test_help_names_every_option():
+    p = run("img2vid", "--help")
+    assert p.returncode == 0
+    for flag in ("--model", "--image", "--frames", "--steps", "--fps", "--motion-bucket", "--noise-aug", "--seed",
+                 "--height", "--width", "--decode-chunk", "--sampler", "--min-cfg", "--max-cfg"):
+        assert flag in p.stdout

@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from eval.metrics import psnr
+from video.media import MediaError, image_to_tensor, load_image, probe_video, read_video, write_video
+
+
+def clip(f=6, h=64, w=96):
+    """A real photograph panning right one pixel per frame."""
+    import skimage.data
+    from PIL import Image
+
+    photo = np.asarray(Image.fromarray(skimage.data.astronaut()).resize((w + f, h)))
+    return np.stack([photo[:, i : i + w] for i in range(f)])
+
+
+def test_mp4_is_h264_yuv420p_with_the_right_frames(tmp_path):
+    out = write_video(clip(), tmp_path / "a.mp4", fps=7)
+    info = probe_video(out)
+    assert (info["codec"], info["pix_fmt"], info["num_frames"], info["width"], info["height"]) == (
+        "h264", "yuv420p", 6, 96, 64)
+    assert info["fps"] == pytest.approx(7.0)
+    frames = read_video(out)
+    assert frames.shape == (6, 64, 96, 3)
+    assert psnr(frames, clip()) > 30  # crf 18: lossy but close
+    assert not [p for p in tmp_path.iterdir() if "partial" in p.name]
+
+
+def test_odd_size_is_cropped_to_even(tmp_path):
+    info = probe_video(write_video(clip(3, 63, 95), tmp_path / "odd.mp4"))
+    assert (info["width"], info["height"]) == (94, 62)
+
+
+@pytest.mark.parametrize("name,codec", [("a.webm", "vp9"), ("a.gif", "gif")])
+def test_other_formats(tmp_path, name, codec):
+    info = probe_video(write_video(clip(4), tmp_path / name))
+    assert info["codec"] == codec and info["num_frames"] == 4
+
+
+def test_png_folder(tmp_path):
+    out = write_video(clip(3), tmp_path / "frames")
+    assert sorted(p.name for p in out.iterdir()) == ["00000.png", "00001.png", "00002.png"]
+    assert np.array_equal(np.asarray(load_image(out / "00001.png")), clip(3)[1])
+
+
+def test_bad_inputs(tmp_path):
+    (tmp_path / "x.jpg").write_text("not an image")
+    with pytest.raises(MediaError, match="not an image"):
+        load_image(tmp_path / "x.jpg")
+    with pytest.raises(MediaError, match="not found"):
+        load_image(tmp_path / "missing.png")
+    with pytest.raises(MediaError, match="use .mp4"):
+        write_video(clip(2), tmp_path / "a.avi")
+    with pytest.raises(MediaError, match="uint8"):
+        write_video(clip(2).astype(np.float32), tmp_path / "a.mp4")
+    with pytest.raises(MediaError, match="not a readable video"):
+        probe_video(tmp_path / "x.jpg")
+
+
+def test_resize_and_centre_crop_any_aspect():
+    import skimage.data
+
+    t = image_to_tensor(skimage.data.chelsea(), 64, 128)  # 300x451 photo -> 64x128
+    assert t.shape == (1, 3, 64, 128) and 0 <= t.min() and t.max() <= 1

@@ -1,0 +1,207 @@
+"""The ``video`` command.
+
+Every option of a subcommand is a key of its dataclass schema: a flag, a line of a YAML
+given with ``--config``, and a trailing ``key=value`` set the same thing (flags win over
+``key=value``, which wins over the YAML).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from video.config import ConfigError, load_config
+
+
+@dataclass
+class Img2VidConfig:
+    model: str = "tiny"
+    image: str = ""  # empty: the bundled photograph
+    output: str = "img2vid.mp4"
+    model_config: str = ""  # sampling defaults by name (svd, svd_xt) or YAML path; empty: from the checkpoint
+    frames: int = 0  # 0: the model's default (14 SVD, 25 SVD-XT)
+    steps: int = 0
+    fps: int = 0
+    motion_bucket: int = -1
+    noise_aug: float = -1.0
+    min_cfg: float = -1.0
+    max_cfg: float = -1.0
+    height: int = 0
+    width: int = 0
+    seed: int = 0
+    sampler: str = ""
+    decode_chunk: int = 0  # 0: as many frames as fit in free memory
+    decode_overlap: int = 2
+    device: str = "auto"
+    dtype: str = "auto"  # auto: float16 on CUDA, float32 on CPU
+    variant: str = ""
+    crf: int = 18
+
+
+IMG2VID_FLAGS = {
+    # flag: (schema key, help)
+    "--model": ("model", "diffusers folder, svd*.safetensors file, or 'tiny' (random weights)"),
+    "--image": ("image", "conditioning image (any size: resized and centre-cropped); default: bundled photo"),
+    "--output": ("output", "output file: .mp4 (H.264), .webm, .gif, or a folder for PNG frames"),
+    "--model-config": ("model_config", "sampling defaults by name (svd, svd_xt) or YAML path"),
+    "--frames": ("frames", "number of frames (default: the model's, 14 SVD / 25 SVD-XT)"),
+    "--steps": ("steps", "sampling steps (default 25)"),
+    "--fps": ("fps", "frames per second: conditioning (as fps-1) and the output's rate (default 7)"),
+    "--motion-bucket": ("motion_bucket", "motion bucket id, higher = more motion (default 127)"),
+    "--noise-aug": ("noise_aug", "noise added to the conditioning image (default 0.02)"),
+    "--min-cfg": ("min_cfg", "guidance scale of the first frame"),
+    "--max-cfg": ("max_cfg", "guidance scale of the last frame"),
+    "--height": ("height", "output height, a multiple of 64 (rounded down otherwise)"),
+    "--width": ("width", "output width, a multiple of 64 (rounded down otherwise)"),
+    "--seed": ("seed", "random seed (default 0)"),
+    "--sampler": ("sampler", "euler (default), heun or dpmpp_2m"),
+    "--decode-chunk": ("decode_chunk", "frames per VAE decode window (default: fit free memory)"),
+    "--decode-overlap": ("decode_overlap", "frames shared by neighbouring decode windows (default 2)"),
+    "--device": ("device", "cuda, cpu, or auto"),
+    "--dtype": ("dtype", "float16, bfloat16, float32, or auto"),
+    "--variant": ("variant", "diffusers weight variant, e.g. fp16 (auto-detected)"),
+    "--crf": ("crf", "x264 quality, lower is better (default 18)"),
+}
+
+
+class UserError(Exception):
+    """Anything the user can fix: printed as one line, exit code 2."""
+
+
+def _add_schema_flags(p: argparse.ArgumentParser, flags: dict) -> None:
+    for flag, (_key, help_) in flags.items():
+        p.add_argument(flag, default=None, help=help_)
+    p.add_argument("--config", default=None, help="YAML file with any of these keys")
+    p.add_argument("overrides", nargs="*", help="key=value overrides of the same keys")
+
+
+def _resolve(schema, args, flags: dict):
+    dotlist = list(args.overrides)
+    for flag, (key, _h) in flags.items():
+        v = getattr(args, flag.lstrip("-").replace("-", "_"))
+        if v is not None:
+            dotlist.append(f"{key}={v}")
+    return load_config(schema, args.config, dotlist)
+
+
+def _device_dtype(device: str, dtype: str):
+    import torch
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if dtype == "auto":
+        dtype = "float16" if device.startswith("cuda") else "float32"
+    try:
+        return torch.device(device), getattr(torch, dtype)
+    except (AttributeError, RuntimeError):
+        raise UserError(f"unknown device {device!r} or dtype {dtype!r}") from None
+
+
+def cmd_img2vid(args) -> int:
+    cfg = _resolve(Img2VidConfig, args, IMG2VID_FLAGS)
+    import torch
+
+    from video.media import DEFAULT_IMAGE, load_image, write_video
+    from video.runtime.img2vid import ImageToVideo
+
+    device, dtype = _device_dtype(cfg.device, cfg.dtype)
+    image = load_image(cfg.image or DEFAULT_IMAGE)  # fail on a bad image before loading weights
+    t0 = time.perf_counter()
+    pipe = ImageToVideo.from_pretrained(cfg.model, device=device, dtype=dtype, variant=cfg.variant or None,
+                                        config=cfg.model_config or None)
+    t_load = time.perf_counter() - t0
+    if cfg.model == "tiny" or pipe.models.layout == "random":
+        print(f"note: '{cfg.model}' has random weights (a smoke run); real weights come from --model PATH",
+              file=sys.stderr)
+    s = pipe.config.sampling
+    fps = cfg.fps or s.fps
+    frames = pipe(
+        image,
+        num_frames=cfg.frames or None,
+        num_inference_steps=cfg.steps or None,
+        height=cfg.height or None,
+        width=cfg.width or None,
+        fps=fps,
+        motion_bucket_id=None if cfg.motion_bucket < 0 else cfg.motion_bucket,
+        noise_aug_strength=None if cfg.noise_aug < 0 else cfg.noise_aug,
+        min_guidance_scale=None if cfg.min_cfg < 0 else cfg.min_cfg,
+        max_guidance_scale=None if cfg.max_cfg < 0 else cfg.max_cfg,
+        decode_chunk_size=cfg.decode_chunk or None,
+        decode_overlap=cfg.decode_overlap,
+        generator=torch.Generator().manual_seed(cfg.seed),
+        sampler=cfg.sampler or None,
+        progress=True,
+    )
+    t1 = time.perf_counter()
+    out = write_video(frames, cfg.output, fps=fps, crf=cfg.crf)
+    t_write = time.perf_counter() - t1
+    f, h, w, _ = frames.shape
+    print(f"wrote {out} ({f} frames, {w}x{h}, {fps} fps): load {t_load:.2f}s, {pipe.last_timings}, "
+          f"write {t_write:.2f}s")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from video.models.inspect import describe
+
+    info = describe(args.model)
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        for k, v in info.items():
+            if isinstance(v, dict):
+                v = ", ".join(f"{a}={b:,}" if isinstance(b, int) else f"{a}={b}" for a, b in v.items())
+            print(f"{k:>12}: {v}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="video", description="Render, train and evaluate video diffusion models.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", required=True)
+    a = sub.add_parser("img2vid", help="Stable Video Diffusion: animate an image",
+                       description="Animate an image with Stable Video Diffusion (SVD / SVD-XT) and write a video.")
+    _add_schema_flags(a, IMG2VID_FLAGS)
+    a.set_defaults(func=cmd_img2vid)
+    i = sub.add_parser("info", help="what a checkpoint is (layout, frames, parameters)")
+    i.add_argument("model", help="diffusers folder, single .safetensors file, or a config name (tiny, svd, svd_xt)")
+    i.add_argument("--json", action="store_true", help="print JSON")
+    i.set_defaults(func=cmd_info)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = args.debug
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):
+        print(f"warning: {message}", file=sys.stderr)
+
+    warnings.showwarning = show_warning
+    from video.media import MediaError
+    from video.models.svd import CheckpointError
+    from video.runtime.img2vid import InputError
+
+    try:
+        return args.func(args)
+    except (UserError, ConfigError, CheckpointError, MediaError, InputError) as e:
+        if debug:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["main", "build_parser", "Img2VidConfig"]

@@ -1,0 +1,81 @@
+"""Describe a checkpoint from its headers and configs, without loading the weights."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from video.models.svd import detect_layout
+
+SGM_PARTS = {
+    "model.diffusion_model.": "unet",
+    "first_stage_model.": "vae",
+    "conditioner.embedders.0.": "image_encoder",
+    "conditioner.embedders.3.": "conditioning_vae_encoder",
+}
+
+
+def safetensors_shapes(path: Path) -> tuple[dict[str, tuple[int, ...]], dict[str, str], set[str]]:
+    """Key -> shape, the header's metadata, and the dtypes, read from the header only."""
+    from safetensors import safe_open
+
+    shapes, dtypes = {}, set()
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata() or {}
+        for k in f.keys():
+            sl = f.get_slice(k)
+            shapes[k] = tuple(sl.get_shape())
+            dtypes.add(str(sl.get_dtype()))
+    return shapes, meta, dtypes
+
+
+def _numel(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def describe(source: str | Path) -> dict:
+    layout = detect_layout(source)
+    if layout == "config":
+        from video.config import load_model_config
+        from video.models.svd import build_random
+
+        m = build_random(load_model_config(str(source)))
+        return {"model": str(source), "layout": "random weights (config)", "kind": m.config.name,
+                "frames": m.unet.config.num_frames, "parameters": m.parameter_counts()}
+    p = Path(source)
+    if layout == "diffusers":
+        params, dtypes = {}, set()
+        for sub in ("unet", "vae", "image_encoder"):
+            n = 0
+            for f in sorted((p / sub).glob("*.safetensors")):
+                shapes, _, dt = safetensors_shapes(f)
+                n += sum(_numel(s) for s in shapes.values())
+                dtypes |= dt
+            params[sub] = n
+        unet_cfg = json.loads((p / "unet" / "config.json").read_text())
+        frames = unet_cfg.get("num_frames")
+        return {"model": str(p), "layout": "diffusers folder", "kind": "svd_xt" if frames == 25 else "svd",
+                "frames": frames, "dtypes": ",".join(sorted(dtypes)), "parameters": params}
+    shapes, meta, dtypes = safetensors_shapes(p)
+    params = {name: 0 for name in SGM_PARTS.values()}
+    other = 0
+    for k, s in shapes.items():
+        for prefix, name in SGM_PARTS.items():
+            if k.startswith(prefix):
+                params[name] += _numel(s)
+                break
+        else:
+            other += _numel(s)
+    if other:
+        params["other"] = other
+    from video.models.sgm import frames_from_metadata, is_sgm_svd
+
+    if not is_sgm_svd(shapes):
+        return {"model": str(p), "layout": "single file, not an SVD checkpoint", "keys": len(shapes)}
+    frames = frames_from_metadata(meta)
+    return {"model": str(p), "layout": "single file (sgm keys)",
+            "kind": {14: "svd", 25: "svd_xt"}.get(frames, "svd or svd_xt (same keys; --frames decides)"),
+            "frames": frames or "14 or 25", "dtypes": ",".join(sorted(dtypes)), "parameters": params}

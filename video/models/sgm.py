@@ -1,0 +1,308 @@
+"""Stability's single-file SVD checkpoints (``svd.safetensors``, ``svd_xt.safetensors``).
+
+The file holds four networks under sgm's module names:
+``model.diffusion_model.*`` (the UNet, with ``time_stack`` temporal layers),
+``first_stage_model.*`` (the temporal-decoder VAE: its decoder is the one we use),
+``conditioner.embedders.0.open_clip.model.*`` (OpenCLIP ViT-H/14) and
+``conditioner.embedders.3.encoder.*`` (a legacy AutoencoderKL whose ``encoder`` and
+``quant_conv`` encode the conditioning frame; ``first_stage_model`` has no ``quant_conv``,
+so diffusers' VAE encoder side is read from here).
+
+Conversion is a key map in both directions (torchtitan's ``state_dict_adapter`` idea):
+``sgm_key(diffusers_key)`` names where each of our parameters lives in the file, with a
+small transform where the layouts differ (1x1 convs vs linears, a fused q/k/v, a transposed
+projection). Loading walks the diffusers model's own parameters, so every parameter is
+accounted for and a missing one is an error naming it; writing is the same map backwards.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import torch
+
+from video.config import ModelConfig, load_config, load_model_config, to_dict
+
+UNET = "model.diffusion_model."
+VAE = "first_stage_model."
+CLIP = "conditioner.embedders.0.open_clip.model.visual."
+COND_ENCODER = "conditioner.embedders.3.encoder."
+CONFIG_METADATA_KEY = "video_pipeline.config"  # our own writer stores the architecture here
+
+# Transforms, applied file -> model (and inverted model -> file).
+SAME, CONV1X1, TRANSPOSE = "same", "conv1x1", "transpose"
+
+
+def _resnet_sgm(rest: str) -> str:
+    """diffusers ResnetBlock names -> sgm openaimodel ResBlock names (UNet and VAE time_stack)."""
+    table = {"norm1.": "in_layers.0.", "conv1.": "in_layers.2.", "time_emb_proj.": "emb_layers.1.",
+             "norm2.": "out_layers.0.", "conv2.": "out_layers.3.", "conv_shortcut.": "skip_connection."}
+    for a, b in table.items():
+        if rest.startswith(a):
+            return b + rest[len(a):]
+    raise KeyError(rest)
+
+
+def _unet_resnet(rest: str) -> str:
+    if rest.startswith("spatial_res_block."):
+        return _resnet_sgm(rest[len("spatial_res_block."):])
+    if rest.startswith("temporal_res_block."):
+        return "time_stack." + _resnet_sgm(rest[len("temporal_res_block."):])
+    if rest == "time_mixer.mix_factor":
+        return rest
+    raise KeyError(rest)
+
+
+def _unet_attention(rest: str) -> str:
+    if rest.startswith("temporal_transformer_blocks."):
+        return "time_stack." + rest[len("temporal_transformer_blocks."):]
+    m = re.match(r"time_pos_embed\.linear_([12])\.(.*)", rest)
+    if m:
+        return f"time_pos_embed.{0 if m[1] == '1' else 2}.{m[2]}"
+    return rest  # norm, proj_in, proj_out, transformer_blocks.*, time_mixer.mix_factor
+
+
+def unet_key(k: str, layers_per_block: int, up_has_attention: list[bool]) -> str:
+    """A diffusers ``UNetSpatioTemporalConditionModel`` key -> its sgm ``VideoUNet`` key."""
+    n = layers_per_block + 1
+    simple = {"conv_in.": "input_blocks.0.0.", "time_embedding.linear_1.": "time_embed.0.",
+              "time_embedding.linear_2.": "time_embed.2.", "add_embedding.linear_1.": "label_emb.0.0.",
+              "add_embedding.linear_2.": "label_emb.0.2.", "conv_norm_out.": "out.0.", "conv_out.": "out.2."}
+    for a, b in simple.items():
+        if k.startswith(a):
+            return UNET + b + k[len(a):]
+    if m := re.match(r"down_blocks\.(\d+)\.(resnets|attentions)\.(\d+)\.(.*)", k):
+        b, kind, r, rest = int(m[1]), m[2], int(m[3]), m[4]
+        idx = 1 + b * n + r
+        return UNET + (f"input_blocks.{idx}.0.{_unet_resnet(rest)}" if kind == "resnets"
+                       else f"input_blocks.{idx}.1.{_unet_attention(rest)}")
+    if m := re.match(r"down_blocks\.(\d+)\.downsamplers\.0\.conv\.(.*)", k):
+        return UNET + f"input_blocks.{(int(m[1]) + 1) * n}.0.op.{m[2]}"
+    if m := re.match(r"mid_block\.resnets\.([01])\.(.*)", k):
+        return UNET + f"middle_block.{0 if m[1] == '0' else 2}.{_unet_resnet(m[2])}"
+    if m := re.match(r"mid_block\.attentions\.0\.(.*)", k):
+        return UNET + f"middle_block.1.{_unet_attention(m[1])}"
+    if m := re.match(r"up_blocks\.(\d+)\.(resnets|attentions)\.(\d+)\.(.*)", k):
+        u, kind, r, rest = int(m[1]), m[2], int(m[3]), m[4]
+        idx = u * n + r
+        return UNET + (f"output_blocks.{idx}.0.{_unet_resnet(rest)}" if kind == "resnets"
+                       else f"output_blocks.{idx}.1.{_unet_attention(rest)}")
+    if m := re.match(r"up_blocks\.(\d+)\.upsamplers\.0\.conv\.(.*)", k):
+        u = int(m[1])
+        return UNET + f"output_blocks.{u * n + layers_per_block}.{2 if up_has_attention[u] else 1}.conv.{m[2]}"
+    raise KeyError(f"no sgm name for UNet key {k}")
+
+
+def _vae_resnet(rest: str, temporal_decoder: bool) -> str:
+    if temporal_decoder:
+        if rest.startswith("spatial_res_block."):
+            rest = rest[len("spatial_res_block."):]
+        elif rest.startswith("temporal_res_block."):
+            return "time_stack." + _resnet_sgm(rest[len("temporal_res_block."):])
+        elif rest == "time_mixer.mix_factor":
+            return "mix_factor"
+    return rest.replace("conv_shortcut.", "nin_shortcut.")
+
+
+def _vae_attention(rest: str) -> tuple[str, str]:
+    table = {"group_norm.": "norm.", "to_q.": "q.", "to_k.": "k.", "to_v.": "v.", "to_out.0.": "proj_out."}
+    for a, b in table.items():
+        if rest.startswith(a):
+            return b + rest[len(a):], (CONV1X1 if a != "group_norm." and rest.endswith("weight") else SAME)
+    raise KeyError(rest)
+
+
+def vae_key(k: str, num_levels: int) -> tuple[str, str]:
+    """A diffusers ``AutoencoderKLTemporalDecoder`` key -> (sgm key, transform)."""
+    for side in ("encoder", "decoder"):
+        if not k.startswith(side + "."):
+            continue
+        rest = k[len(side) + 1:]
+        prefix = VAE if side == "decoder" else COND_ENCODER
+        temporal = side == "decoder"
+        simple = {"conv_in.": "conv_in.", "conv_out.": "conv_out.", "conv_norm_out.": "norm_out.",
+                  "time_conv_out.": "conv_out.time_mix_conv."}
+        for a, b in simple.items():
+            if rest.startswith(a):
+                return f"{prefix}{side}.{b}{rest[len(a):]}", SAME
+        if m := re.match(r"(down|up)_blocks\.(\d+)\.resnets\.(\d+)\.(.*)", rest):
+            i = int(m[2]) if m[1] == "down" else num_levels - 1 - int(m[2])
+            return f"{prefix}{side}.{m[1]}.{i}.block.{m[3]}.{_vae_resnet(m[4], temporal)}", SAME
+        if m := re.match(r"(down|up)_blocks\.(\d+)\.(down|up)samplers\.0\.conv\.(.*)", rest):
+            i = int(m[2]) if m[1] == "down" else num_levels - 1 - int(m[2])
+            return f"{prefix}{side}.{m[1]}.{i}.{m[3]}sample.conv.{m[4]}", SAME
+        if m := re.match(r"mid_block\.resnets\.([01])\.(.*)", rest):
+            return f"{prefix}{side}.mid.block_{int(m[1]) + 1}.{_vae_resnet(m[2], temporal)}", SAME
+        if m := re.match(r"mid_block\.attentions\.0\.(.*)", rest):
+            name, tf = _vae_attention(m[1])
+            return f"{prefix}{side}.mid.attn_1.{name}", tf
+    if k.startswith("quant_conv."):
+        return COND_ENCODER + k, SAME
+    raise KeyError(f"no sgm name for VAE key {k}")
+
+
+def clip_key(k: str) -> tuple[str, str]:
+    """A transformers ``CLIPVisionModelWithProjection`` key -> (OpenCLIP key, transform).
+
+    The fused ``in_proj`` of OpenCLIP holds q, k, v stacked on dim 0: transform ``qkv:<i>``.
+    """
+    if k == "visual_projection.weight":
+        return CLIP + "proj", TRANSPOSE
+    simple = {"vision_model.embeddings.class_embedding": "class_embedding",
+              "vision_model.embeddings.patch_embedding.weight": "conv1.weight",
+              "vision_model.embeddings.position_embedding.weight": "positional_embedding"}
+    if k in simple:
+        return CLIP + simple[k], SAME
+    for a, b in (("vision_model.pre_layrnorm.", "ln_pre."), ("vision_model.post_layernorm.", "ln_post.")):
+        if k.startswith(a):
+            return CLIP + b + k[len(a):], SAME
+    if m := re.match(r"vision_model\.encoder\.layers\.(\d+)\.(.*)", k):
+        i, rest = m[1], m[2]
+        pre = f"{CLIP}transformer.resblocks.{i}."
+        if m2 := re.match(r"self_attn\.([qkv])_proj\.(weight|bias)", rest):
+            return pre + f"attn.in_proj_{m2[2]}", f"qkv:{'qkv'.index(m2[1])}"
+        table = {"self_attn.out_proj.": "attn.out_proj.", "layer_norm1.": "ln_1.", "layer_norm2.": "ln_2.",
+                 "mlp.fc1.": "mlp.c_fc.", "mlp.fc2.": "mlp.c_proj."}
+        for a, b in table.items():
+            if rest.startswith(a):
+                return pre + b + rest[len(a):], SAME
+    raise KeyError(f"no OpenCLIP name for CLIP key {k}")
+
+
+def _from_file(t: torch.Tensor, transform: str, target_shape) -> torch.Tensor:
+    if transform == SAME:
+        return t
+    if transform == CONV1X1:
+        return t.reshape(target_shape)
+    if transform == TRANSPOSE:
+        return t.t().contiguous()
+    if transform.startswith("qkv:"):
+        return t.chunk(3, dim=0)[int(transform[4:])]
+    raise ValueError(transform)
+
+
+def _key_maps(models_or_cfg) -> dict[str, dict[str, tuple[str, str]]]:
+    """For each network, our key -> (file key, transform)."""
+    unet, vae, enc = models_or_cfg
+    up_attn = [hasattr(b, "attentions") for b in unet.up_blocks]
+    lpb = unet.config.layers_per_block
+    lpb = lpb[0] if isinstance(lpb, (list, tuple)) else lpb
+    n_vae = len(vae.config.block_out_channels)
+    return {
+        "unet": {k: (unet_key(k, lpb, up_attn), SAME) for k in unet.state_dict()},
+        "vae": {k: vae_key(k, n_vae) for k in vae.state_dict()},
+        "image_encoder": {k: clip_key(k) for k in enc.state_dict() if not k.endswith("position_ids")},
+    }
+
+
+def is_sgm_svd(keys) -> bool:
+    keys = set(keys)
+    return any(k.startswith(UNET) and "time_stack" in k for k in keys) and any(k.startswith(VAE) for k in keys)
+
+
+def frames_from_metadata(meta: dict) -> int | None:
+    """The frame count a file declares: our own config, or a ``num_frames``-like entry."""
+    if CONFIG_METADATA_KEY in meta:
+        return int(json.loads(meta[CONFIG_METADATA_KEY])["unet"]["num_frames"])
+    for key in ("num_frames", "modelspec.num_frames", "frames"):
+        if key in meta and str(meta[key]).isdigit():
+            return int(meta[key])
+    return None
+
+
+def _empty_models(cfg: ModelConfig):
+    """The three networks with parameters on the meta device (no random init of 1.5B weights)."""
+    from video.models.svd import build_image_encoder, build_unet, build_vae
+
+    try:
+        from accelerate import init_empty_weights
+    except ImportError:  # slower, same result
+        return build_unet(cfg), build_vae(cfg), build_image_encoder(cfg)
+    with init_empty_weights(include_buffers=False):
+        return build_unet(cfg), build_vae(cfg), build_image_encoder(cfg)
+
+
+def load_sgm_checkpoint(path: Path, config: str | Path | None = None):
+    """Read an sgm single-file SVD checkpoint into our three diffusers/transformers networks."""
+    from safetensors import safe_open
+
+    from video.models.svd import CheckpointError, SVDModels
+
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata() or {}
+        keys = set(f.keys())
+        if not is_sgm_svd(keys):
+            raise CheckpointError(f"{path}: a .safetensors file, but not an SVD checkpoint in sgm's layout")
+        if CONFIG_METADATA_KEY in meta:
+            cfg = load_config(ModelConfig, json.loads(meta[CONFIG_METADATA_KEY]))
+        else:  # the published architecture; sampling defaults by declared frames, else SVD's
+            frames = frames_from_metadata(meta)
+            cfg = load_model_config("svd_xt" if frames == 25 else "svd")
+        if config is not None:
+            arch = (cfg.unet, cfg.vae, cfg.image_encoder)
+            cfg = load_model_config(config)
+            cfg.unet, cfg.vae, cfg.image_encoder = arch
+        cfg.name = path.stem
+        nets = _empty_models(cfg)
+        maps = _key_maps(nets)
+        missing = [fk for m in maps.values() for fk, _ in m.values() if fk not in keys]
+        if missing:
+            raise CheckpointError(f"{path}: {len(missing)} expected keys missing, e.g. {missing[0]}")
+        for net, (name, m) in zip(nets, maps.items(), strict=True):
+            target = net.state_dict()
+            sd = {}
+            for k, (fk, tf) in m.items():
+                t = _from_file(f.get_tensor(fk), tf, target[k].shape)
+                if tuple(t.shape) != tuple(target[k].shape):
+                    raise CheckpointError(f"{path}: {fk} has shape {tuple(t.shape)}, {name} expects "
+                                          f"{tuple(target[k].shape)} (not the architecture of {cfg.name})")
+                sd[k] = t.to(target[k].dtype if target[k].dtype.is_floating_point else t.dtype)
+            net.load_state_dict(sd, strict=False, assign=True)
+    unet, vae, enc = (n.eval() for n in nets)
+    return SVDModels(unet, vae, enc, cfg, layout="single_file", extra={"metadata": meta})
+
+
+def to_sgm_state_dict(models) -> dict[str, torch.Tensor]:
+    """Our networks -> one state dict in sgm's layout (the inverse of the loader's map)."""
+    out: dict[str, torch.Tensor] = {}
+    nets = (models.unet, models.vae, models.image_encoder)
+    qkv: dict[str, list] = {}
+    for net, m in zip(nets, _key_maps(nets).values(), strict=True):
+        sd = net.state_dict()
+        for k, (fk, tf) in m.items():
+            t = sd[k].detach().cpu()
+            if tf == CONV1X1:
+                t = t.reshape(*t.shape, 1, 1)
+            elif tf == TRANSPOSE:
+                t = t.t()
+            elif tf.startswith("qkv:"):
+                qkv.setdefault(fk, [None] * 3)[int(tf[4:])] = t
+                continue
+            out[fk] = t.contiguous()
+    for fk, parts in qkv.items():
+        out[fk] = torch.cat(parts, dim=0).contiguous()
+    # The published files also keep a copy of the encoder in first_stage_model (unused here).
+    for k in list(out):
+        if k.startswith(COND_ENCODER + "encoder."):
+            out[VAE + k[len(COND_ENCODER):]] = out[k].clone()
+    return out
+
+
+def save_sgm_checkpoint(models, path: str | Path, write_config: bool = True) -> Path:
+    """Write a single-file checkpoint in sgm's layout (temp name, then rename).
+
+    ``write_config`` stores our architecture in the header so that non-published sizes
+    (``tiny``) load back; the published files carry no such entry and load as svd.yaml.
+    """
+    import os
+
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    meta = {CONFIG_METADATA_KEY: json.dumps(to_dict(models.config))} if write_config else {}
+    tmp = path.with_name(f".{path.name}.partial")
+    save_file(to_sgm_state_dict(models), str(tmp), metadata=meta)
+    os.replace(tmp, path)
+    return path
