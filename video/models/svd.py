@@ -114,27 +114,38 @@ def build_image_encoder(cfg: ModelConfig) -> torch.nn.Module:
     return CLIPVisionModelWithProjection(conf)
 
 
-def build_random(cfg: ModelConfig, seed: int = 0) -> SVDModels:
-    """Random weights at the sizes of ``cfg`` (deterministic for a seed).
+def build_random(cfg: ModelConfig, seed: int = 0, device: str | torch.device = "cpu",
+                 dtype: torch.dtype = torch.float32) -> SVDModels:
+    """Random weights at the sizes of ``cfg``, drawn directly on ``device`` (deterministic for
+    a seed and device), so full-size benchmark models need no CPU initialisation.
 
     diffusers initialises some output convolutions to zero; a zero network renders a flat
-    video, so every parameter is redrawn here to make the tiny model's output depend on
-    every weight (and so make the parity tests able to fail).
+    video, so every parameter is drawn here (scaled by fan-in, norms around 1, the temporal
+    mix factors at diffusers' 0.5) to make the output depend on every weight and the parity
+    tests able to fail.
     """
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        unet, vae, enc = build_unet(cfg), build_vae(cfg), build_image_encoder(cfg)
-        for m in (unet, vae, enc):
-            for name, p in m.named_parameters():
-                if name.endswith("mix_factor"):
+    from video.models.sgm import _empty_models
+
+    device = torch.device(device)
+    gen = torch.Generator(device=device).manual_seed(seed)
+    nets = _empty_models(cfg)
+    for net in nets:
+        for mod in net.modules():
+            for name, p in list(mod._parameters.items()):
+                if p is None:
                     continue
-                with torch.no_grad():
-                    if p.ndim == 1:
-                        p.copy_(torch.randn_like(p) * 0.02 + (1.0 if "norm" in name and "weight" in name else 0.0))
-                    else:
-                        fan_in = p[0].numel()
-                        p.copy_(torch.randn_like(p) / fan_in**0.5)
-    return SVDModels(unet.eval(), vae.eval(), enc.eval(), cfg, layout="random")
+                if name == "mix_factor":
+                    t = torch.full(p.shape, 0.5, device=device)
+                elif p.ndim == 1:
+                    t = torch.randn(p.shape, generator=gen, device=device) * 0.02
+                    if "norm" in type(mod).__name__.lower() and name == "weight":
+                        t += 1.0
+                else:
+                    t = torch.randn(p.shape, generator=gen, device=device) / (p[0].numel() ** 0.5)
+                mod._parameters[name] = torch.nn.Parameter(t.to(dtype), requires_grad=False)
+        net.to(device)  # buffers
+    unet, vae, enc = (n.eval() for n in nets)
+    return SVDModels(unet, vae, enc, cfg, layout="random")
 
 
 def _sampling_config_for_frames(num_frames: int) -> ModelConfig:

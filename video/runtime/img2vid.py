@@ -96,8 +96,19 @@ class ImageToVideo:
         x = pixels * 2.0 - 1.0
         # Noise augmentation of the conditioning frame (SVD paper §4.3; sgm ``cond_aug``).
         x = x + noise_aug_strength * randn(x.shape, generator, self.device, x.dtype)
-        cond = m.vae.encode(x.to(self.dtype)).latent_dist.mode()  # unscaled, as the model was trained
-        return emb, cond
+        # The VAE encoder overflows in float16 on some images (diffusers' ``force_upcast``): encode in
+        # float32 by casting only the encoder side, which is a tenth of the VAE.
+        upcast = self.dtype == torch.float16 and getattr(m.vae.config, "force_upcast", False)
+        enc_dtype = torch.float32 if upcast else self.dtype
+        parts = (m.vae.encoder, m.vae.quant_conv)
+        for p in parts:
+            p.to(enc_dtype)
+        try:
+            cond = m.vae.encode(x.to(enc_dtype)).latent_dist.mode()  # unscaled, as the model was trained
+        finally:
+            for p in parts:
+                p.to(self.dtype)
+        return emb, cond.to(self.dtype)
 
     @torch.no_grad()
     def __call__(
