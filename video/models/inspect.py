@@ -77,5 +77,6 @@ def describe(source: str | Path) -> dict:
         return {"model": str(p), "layout": "single file, not an SVD checkpoint", "keys": len(shapes)}
     frames = frames_from_metadata(meta)
     return {"model": str(p), "layout": "single file (sgm keys)",
-            "kind": {14: "svd", 25: "svd_xt"}.get(frames, "svd or svd_xt (same keys; --frames decides)"),
+            "kind": {14: "svd", 25: "svd_xt", None: "svd or svd_xt (same keys; --frames decides)"}.get(
+                frames, f"svd-shaped, {frames} frames"),
             "frames": frames or "14 or 25", "dtypes": ",".join(sorted(dtypes)), "parameters": params}

@@ -39,7 +39,7 @@ class SVDModels:
 
     def to(self, device=None, dtype=None) -> SVDModels:
         for m in (self.unet, self.vae, self.image_encoder):
-            m.to(device=device, dtype=dtype)
+            m.to(device=device) if dtype is None else m.to(device=device, dtype=dtype)
         return self
 
     def parameter_counts(self) -> dict[str, int]:
@@ -264,9 +264,10 @@ def load_svd(
 ) -> SVDModels:
     """Load SVD from any supported source; ``config`` overrides the sampling defaults
     (e.g. ``"svd_xt"`` for a single-file SVD-XT checkpoint without metadata)."""
+    quiet_library_logs()
     layout = detect_layout(source)
     if layout == "config":
-        models = build_random(load_model_config(str(source)))
+        models = build_random(load_model_config(str(source)), device=device, dtype=dtype)
     elif layout == "diffusers":
         models = load_diffusers_folder(Path(source), dtype=dtype, variant=variant)
     else:
@@ -277,4 +278,22 @@ def load_svd(
         arch = models.config
         models.config = load_model_config(config)
         models.config.unet, models.config.vae, models.config.image_encoder = arch.unet, arch.vae, arch.image_encoder
-    return models.to(device=device, dtype=dtype)
+    for net in (models.unet, models.vae, models.image_encoder):
+        if next(net.parameters()).dtype != dtype:
+            net.to(dtype=dtype)
+    return models.to(device=device)
+
+
+def quiet_library_logs() -> None:
+    """diffusers and transformers log per-load progress bars and notes that mean nothing to
+    our users; keep their errors."""
+    try:
+        import diffusers.utils.logging as dlog
+        import transformers.utils.logging as tlog
+
+        dlog.set_verbosity_error()
+        dlog.disable_progress_bar()
+        tlog.set_verbosity_error()
+        tlog.disable_progress_bar()
+    except ImportError:
+        pass
