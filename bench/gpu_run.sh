@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # One device call: install carried wheels (diffusers, omegaconf; see .whl/), then run the
-# side-by-side image-to-video benchmark at SVD-XT size. Results land in $OUT.
+# named side-by-side benchmarks (default: both). Results land in $OUT.
+#   bash bench/gpu_run.sh img2vid txt2vid
 set -o pipefail
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error DIFFUSERS_VERBOSITY=error
 OUT=${OUT:-bench/results}
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.used,memory.total,clocks.sm --format=csv | tee "$OUT/gpu.txt"
-python3 bench/img2vid.py --size svd_xt --repeats 2 --json "$OUT/img2vid_svd_xt.json" 2>&1 | grep -v -i "warn" | tee "$OUT/bench.log"
+for b in "${@:-img2vid txt2vid}"; do
+  case $b in
+    img2vid) python3 bench/img2vid.py --size svd_xt --repeats 2 --json "$OUT/img2vid_svd_xt.json" 2>&1 | grep -v -i "warn" | tee "$OUT/img2vid.log" ;;
+    txt2vid) python3 bench/txt2vid.py --json "$OUT/txt2vid_dit_l.json" 2>&1 | grep -v -i "warn" | tee "$OUT/txt2vid.log" ;;
+  esac
+done

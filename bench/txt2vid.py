@@ -1,0 +1,131 @@
+"""One forward of our DiT beside diffusers' WanTransformer3DModel at the same size, same run.
+
+    python bench/txt2vid.py                 # on a GPU: dit_l vs Wan 2.1 1.3B, 81 and 33 frames at 480x832, bf16
+    python bench/txt2vid.py --size tiny     # CPU smoke run of the same script
+
+Prints seconds, TFLOP/s and MFU (against --peak-tflops, the dense bf16 matmul rate measured
+on the lent H100/H200: ~790) for each, and writes JSON. Random weights, random inputs (never
+zeros), eager mode; FLOPs from ``DiT.flops_per_forward`` (checked against torch's
+FlopCounterMode in the tests), the same count for both since the shapes are the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from video.config import CONFIG_DIR, load_config  # noqa: E402
+from video.models.dit import DiT, DiTConfig  # noqa: E402
+
+SIZES = {
+    # name: (our config, Wan config kwargs)
+    "l": ("dit_l", dict(num_attention_heads=12, attention_head_dim=128, in_channels=16, out_channels=16,
+                        text_dim=4096, freq_dim=256, ffn_dim=8960, num_layers=30)),
+    "tiny": ("dit_tiny", dict(num_attention_heads=4, attention_head_dim=16, in_channels=4, out_channels=4,
+                              text_dim=32, freq_dim=32, ffn_dim=128, num_layers=2)),
+}
+
+
+def randomise(model: torch.nn.Module, gen: torch.Generator) -> None:
+    """Every parameter drawn on the device (zeros time faster than real data)."""
+    with torch.no_grad():
+        for p in model.parameters():
+            fan = p[0].numel() if p.ndim > 1 else 1
+            p.copy_(torch.randn(p.shape, generator=gen, device=p.device, dtype=torch.float32).to(p.dtype)
+                    / max(fan, 1) ** 0.5)
+
+
+def bench(fn, device, warmup: int, reps: int) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(reps):
+        if device.type == "cuda":
+            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            a.record()
+            fn()
+            b.record()
+            torch.cuda.synchronize()
+            times.append(a.elapsed_time(b) / 1000)
+        else:
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+    return times
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size", default=None, choices=list(SIZES), help="l on GPU (default), tiny on CPU")
+    ap.add_argument("--frames", default="81,33", help="pixel frame counts (latent = (f-1)/4+1)")
+    ap.add_argument("--height", type=int, default=480)
+    ap.add_argument("--width", type=int, default=832)
+    ap.add_argument("--text-len", type=int, default=512)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--peak-tflops", type=float, default=790.0)
+    ap.add_argument("--json", default="bench/results/txt2vid.json")
+    args = ap.parse_args()
+
+    from diffusers import WanTransformer3DModel
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    size = args.size or ("l" if device.type == "cuda" else "tiny")
+    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    ours_name, wan_kw = SIZES[size]
+    if size == "tiny":
+        args.height, args.width, args.text_len = 64, 96, 16
+    cfg = load_config(DiTConfig, CONFIG_DIR / "model" / f"{ours_name}.yaml")
+    gen = torch.Generator(device=device).manual_seed(0)
+    with torch.device(device):
+        ours = DiT(cfg).to(dtype).eval()
+        wan = WanTransformer3DModel(patch_size=(1, 2, 2), qk_norm="rms_norm_across_heads", cross_attn_norm=True,
+                                    eps=1e-6, **wan_kw).to(dtype).eval()
+    randomise(ours, gen)
+    randomise(wan, gen)
+    n_ours = sum(p.numel() for p in ours.parameters())
+    n_wan = sum(p.numel() for p in wan.parameters())
+    rows = []
+    for frames in [int(f) for f in args.frames.split(",")]:
+        lat = (1, cfg.in_channels, (frames - 1) // 4 + 1, args.height // 8, args.width // 8)
+        x = torch.randn(lat, generator=gen, device=device).to(dtype)
+        ctx = torch.randn(1, args.text_len, cfg.text_dim, generator=gen, device=device).to(dtype)
+        t = torch.rand(1, generator=gen, device=device)
+        flops = ours.flops_per_forward(lat, args.text_len)
+        tokens = ours.token_grid(lat)
+        with torch.no_grad():
+            runs = {
+                "ours (DiT)": lambda: ours(x, t, ctx),
+                "diffusers WanTransformer3DModel": lambda: wan(x, t * 1000, ctx, return_dict=False)[0],
+            }
+            for name, fn in runs.items():
+                times = bench(fn, device, warmup=2, reps=args.reps)
+                sec = statistics.median(times)
+                rows.append({"model": name, "frames": frames, "latent": list(lat), "tokens": tokens[0] * tokens[1] * tokens[2],
+                             "tflop": flops / 1e12, "seconds": sec, "spread": [min(times), max(times)],
+                             "tflops_per_s": flops / sec / 1e12, "mfu": flops / sec / 1e12 / args.peak_tflops})
+    result = {"device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu", "torch": torch.__version__,
+              "dtype": str(dtype).replace("torch.", ""), "size": size, "params_ours": n_ours, "params_wan": n_wan,
+              "height": args.height, "width": args.width, "text_len": args.text_len, "peak_tflops": args.peak_tflops,
+              "rows": rows}
+    print(f"\n{result['device']} | {result['dtype']} eager | ours {n_ours / 1e9:.3f}B params, Wan {n_wan / 1e9:.3f}B")
+    print(f"{'model':34s} {'frames':>6s} {'tokens':>7s} {'TFLOP':>7s} {'s':>7s} {'TFLOP/s':>8s} {'MFU':>6s}")
+    for r in rows:
+        print(f"{r['model']:34s} {r['frames']:6d} {r['tokens']:7d} {r['tflop']:7.1f} {r['seconds']:7.3f} "
+              f"{r['tflops_per_s']:8.1f} {100 * r['mfu']:5.1f}%")
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

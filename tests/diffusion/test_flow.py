@@ -1,0 +1,77 @@
+import math
+
+import pytest
+import torch
+
+from video.diffusion.flow import (
+    FLOW_SAMPLERS,
+    flow_schedule,
+    guided_velocity,
+    interpolate,
+    logit_normal_timesteps,
+    shift_for_tokens,
+    time_shift,
+    velocity_target,
+)
+
+
+def test_path_and_target():
+    x0, eps = torch.randn(3, 4), torch.randn(3, 4)
+    t = torch.tensor([0.0, 0.5, 1.0])
+    xt = interpolate(x0, eps, t)
+    assert torch.allclose(xt[0], x0[0]) and torch.allclose(xt[2], eps[2])
+    # The velocity is the time derivative of the path.
+    h = 1e-3
+    num = (interpolate(x0, eps, t + h) - interpolate(x0, eps, t - h)) / (2 * h)
+    assert torch.allclose(num, velocity_target(x0, eps), atol=1e-3)
+
+
+@pytest.mark.parametrize("name", list(FLOW_SAMPLERS))
+@pytest.mark.parametrize("shift", [1.0, 3.0])
+def test_samplers_integrate_point_mass_field_exactly(name, shift):
+    """For data at one point x0 the field is v(x, t) = (x - x0) / t and the paths are straight:
+    every step of Euler (and Heun) lands exactly on the path, whatever the schedule."""
+    x0 = torch.randn(2, 5, dtype=torch.float64)
+    x1 = torch.randn(2, 5, dtype=torch.float64)
+    ts = flow_schedule(7, shift=shift, dtype=torch.float64)
+    out = FLOW_SAMPLERS[name](lambda x, t: (x - x0) / t, x1, ts)
+    assert torch.allclose(out, x0, atol=1e-12)
+
+
+def test_heun_beats_euler_on_gaussian_data():
+    """Data N(0, s^2): v(x, t) = x (t - (1 - t) s^2) / ((1 - t)^2 s^2 + t^2), exact
+    x(0) = x(1) * s (the flow maps N(0,1) to N(0,s^2) linearly)."""
+    s = 0.3
+
+    def v(x, t):
+        return x * (t - (1 - t) * s * s) / ((1 - t) ** 2 * s * s + t * t)
+
+    x1 = torch.randn(100, dtype=torch.float64)
+    ts = flow_schedule(10, dtype=torch.float64)
+    err = {n: (f(v, x1, ts) - x1 * s).abs().max().item() for n, f in FLOW_SAMPLERS.items()}
+    assert err["heun"] < err["euler"] / 3
+
+
+def test_time_shift_and_token_rule():
+    t = torch.linspace(0, 1, 11, dtype=torch.float64)
+    assert torch.allclose(time_shift(t, 1.0), t)
+    s = time_shift(t, 3.0)
+    assert s[0] == 0 and s[-1] == 1 and torch.all(s >= t)
+    assert shift_for_tokens(4096) == 1.0
+    assert shift_for_tokens(4 * 4096) == pytest.approx(2.0)
+    assert shift_for_tokens(32760) == pytest.approx(math.sqrt(32760 / 4096))
+    assert shift_for_tokens(10**9) == 12.0 and shift_for_tokens(16) == 1.0
+
+
+def test_logit_normal_median_and_range():
+    t = logit_normal_timesteps(20000, generator=torch.Generator().manual_seed(0))
+    assert 0 < t.min() and t.max() < 1
+    assert abs(t.median().item() - 0.5) < 0.02
+    t2 = logit_normal_timesteps(20000, mean=1.0, generator=torch.Generator().manual_seed(0))
+    assert abs(t2.median().item() - 1 / (1 + math.exp(-1))) < 0.02
+
+
+def test_guidance_with_and_terms():
+    u, a, b = torch.zeros(3), torch.ones(3), torch.full((3,), 2.0)
+    assert torch.allclose(guided_velocity(u, [(a, 1.0)], 5.0), torch.full((3,), 5.0))
+    assert torch.allclose(guided_velocity(u, [(a, 1.0), (b, 0.5)], 2.0), torch.full((3,), 2.0 + 2.0))

@@ -1,0 +1,125 @@
+import pytest
+import torch
+
+from video.config import CONFIG_DIR, load_config
+from video.models.attention import attention, set_attention_backend
+from video.models.dit import DiT, DiTConfig
+from video.models.rope import apply_rope, rope_angles
+
+
+def tiny(**kw) -> DiT:
+    cfg = load_config(DiTConfig, CONFIG_DIR / "model" / "dit_tiny.yaml", [f"{k}={v}" for k, v in kw.items()])
+    torch.manual_seed(0)
+    return DiT(cfg).eval()
+
+
+def randomise_zero_inits(m: DiT) -> DiT:
+    """Give the zero-initialised branches weights, as training would."""
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for p in [m.time_proj[1].weight, m.head.weight, m.head_modulation,
+                  *[b.modulation for b in m.blocks], *[b.cross_attn.out.weight for b in m.blocks]]:
+            p.copy_(torch.randn(p.shape, generator=g) * 0.1)
+    return m
+
+
+def test_patchify_round_trip():
+    m = tiny(patch_size="[1,2,2]")
+    x = torch.randn(2, 4, 3, 6, 10)
+    tokens = m.patchify(x)
+    assert tokens.shape == (2, 3 * 3 * 5, 4 * 4)
+    assert torch.equal(m.unpatchify(tokens, m.token_grid(x.shape)), x)
+    m2 = tiny(patch_size="[2,2,2]")
+    x2 = torch.randn(1, 4, 4, 4, 4)
+    assert torch.equal(m2.unpatchify(m2.patchify(x2), m2.token_grid(x2.shape)), x2)
+
+
+def test_rope_attention_depends_only_on_relative_position():
+    grid, hd = (3, 4, 5), 12
+    q, k, v = (torch.randn(1, 2, 60, hd, dtype=torch.float64) for _ in range(3))
+    a0, a1 = rope_angles(grid, hd), rope_angles(grid, hd, offset=(7, 3, 11))
+    out0 = attention(apply_rope(q, a0), apply_rope(k, a0), v)
+    out1 = attention(apply_rope(q, a1), apply_rope(k, a1), v)
+    assert torch.allclose(out0, out1, atol=1e-6)
+    # ...and it does depend on position: permuting the key positions changes the result.
+    perm = torch.randperm(60, generator=torch.Generator().manual_seed(0))
+    out2 = attention(apply_rope(q, a0), apply_rope(k, a0[perm]), v)
+    assert not torch.allclose(out0, out2, atol=1e-3)
+
+
+def test_zero_init_blocks_are_the_skip_path():
+    m = tiny()
+    x = torch.randn(2, 4, 3, 8, 12)
+    t, ctx = torch.rand(2), torch.randn(2, 5, 32)
+    with torch.no_grad():
+        assert torch.equal(m(x, t, ctx), torch.zeros_like(x))
+        tokens = m.patch_embed(x).flatten(2).transpose(1, 2)
+        e = m.time_embed(torch.randn(2, m.config.freq_dim))
+        mod = m.time_proj(e).view(2, 6, -1)
+        grid = m.token_grid(x.shape)
+        angles = rope_angles(grid, m.config.dim // m.config.heads)
+        for blk in m.blocks:
+            assert torch.equal(blk(tokens, mod, m.text_embed(ctx), angles, grid), tokens)
+        randomise_zero_inits(m)
+        assert not torch.allclose(m(x, t, ctx), torch.zeros_like(x))
+
+
+@pytest.mark.parametrize("shape", [(1, 4, 1, 8, 8), (1, 4, 5, 6, 14), (2, 4, 2, 16, 4)])
+def test_any_frame_count_and_size(shape):
+    m = randomise_zero_inits(tiny())
+    with torch.no_grad():
+        out = m(torch.randn(shape), torch.rand(shape[0]), torch.randn(shape[0], 7, 32))
+    assert out.shape == shape and torch.isfinite(out).all()
+    with pytest.raises(ValueError, match="multiple of the patch"):
+        m(torch.randn(1, 4, 1, 7, 8), torch.rand(1), torch.randn(1, 3, 32))
+
+
+def test_factorised_blocks_attend_within_frame_then_within_pixel():
+    m = randomise_zero_inits(tiny(factorised="true"))
+    spatial, temporal = m.blocks[0].self_attn, m.blocks[1].self_attn
+    assert (m.blocks[0].mode, m.blocks[1].mode) == ("spatial", "temporal")
+    grid = (3, 2, 2)
+    angles = rope_angles(grid, m.config.dim // m.config.heads)
+    x = torch.randn(1, 12, m.config.dim)
+    y = x.clone()
+    y[:, 4:8] += 1.0  # change frame 1 only
+    with torch.no_grad():
+        a, b = spatial(x, angles, grid, "spatial"), spatial(y, angles, grid, "spatial")
+        assert torch.allclose(a[:, :4], b[:, :4]) and not torch.allclose(a[:, 4:8], b[:, 4:8])
+        z = x.clone()
+        z[:, [1, 5, 9]] += 1.0  # change pixel 1 in every frame
+        a, c = temporal(x, angles, grid, "temporal"), temporal(z, angles, grid, "temporal")
+        untouched = [i for i in range(12) if i % 4 != 1]
+        assert torch.allclose(a[:, untouched], c[:, untouched], atol=1e-6)
+        assert not torch.allclose(a[:, [1, 5, 9]], c[:, [1, 5, 9]])
+
+
+@pytest.mark.parametrize("factorised", ["false", "true"])
+def test_flop_count_matches_torch_flop_counter(factorised):
+    """torch's FlopCounterMode is the independent count; attention runs as explicit matmuls
+    (the ``math`` backend) because the counter does not see the CPU SDPA kernel."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    m = randomise_zero_inits(tiny(factorised=factorised))
+    shape, text_len = (1, 4, 3, 8, 12), 5
+    x, t, ctx = torch.randn(shape), torch.rand(1), torch.randn(1, text_len, 32)
+    with torch.no_grad():
+        ref = m(x, t, ctx)
+        set_attention_backend("math")
+        try:
+            with FlopCounterMode(display=False) as fc:
+                out = m(x, t, ctx)
+        finally:
+            set_attention_backend("sdpa")
+    assert torch.allclose(out, ref, atol=1e-5)
+    assert m.flops_per_forward(shape, text_len) == fc.get_total_flops()
+
+
+def test_sizes_of_the_configs():
+    counts = {}
+    for s in ("s", "b", "l"):
+        with torch.device("meta"):
+            m = DiT(load_config(DiTConfig, CONFIG_DIR / "model" / f"dit_{s}.yaml"))
+        counts[s] = sum(p.numel() for p in m.parameters())
+    assert counts["s"] < counts["b"] < counts["l"]
+    assert 1.35e9 < counts["l"] < 1.45e9  # Wan 2.1 1.3B's size class
