@@ -68,3 +68,18 @@ def test_help_names_every_option():
     for flag in ("--model", "--image", "--frames", "--steps", "--fps", "--motion-bucket", "--noise-aug", "--seed",
                  "--height", "--width", "--decode-chunk", "--sampler", "--min-cfg", "--max-cfg"):
         assert flag in p.stdout
+
+
+def test_txt2vid_writes_a_playable_mp4(tmp_path):
+    out = tmp_path / "t.mp4"
+    p = run("txt2vid", "--model", "tiny", "--prompt", "a (red:1.2) kite [over:under:0.5] a hill", "--frames", "5",
+            "--height", "64", "--width", "96", "--steps", "3", "--output", str(out))
+    assert p.returncode == 0, p.stderr
+    info = probe_video(out)
+    assert (info["num_frames"], info["width"], info["height"], info["codec"]) == (5, 96, 64, "h264")
+    assert p.stdout.strip().splitlines()[-1].startswith(f"wrote {out}")
+
+
+def test_txt2vid_bad_size_is_one_line(tmp_path):
+    p = run("txt2vid", "--height", "70", "--output", str(tmp_path / "x.mp4"))
+    assert p.returncode == 2 and p.stderr.strip().splitlines()[-1].startswith("error: height and width")

@@ -1,12 +1,12 @@
 """video-pipeline: curate footage, train video diffusion models in stages, render clips.
 
-``from video import ImageToVideo`` is resolved lazily so that ``import video`` (and the CLI's
+``from video import ImageToVideo, TextToVideo`` are resolved lazily so that ``import video`` (and the CLI's
 ``--help``) stays fast and never imports diffusers until a model is needed.
 """
 
 __version__ = "0.1.0"
 
-__all__ = ["ImageToVideo", "__version__"]
+__all__ = ["ImageToVideo", "TextToVideo", "__version__"]
 
 
 def __getattr__(name: str):
@@ -14,4 +14,8 @@ def __getattr__(name: str):
         from video.runtime.img2vid import ImageToVideo
 
         return ImageToVideo
+    if name == "TextToVideo":
+        from video.runtime.txt2vid import TextToVideo
+
+        return TextToVideo
     raise AttributeError(f"module 'video' has no attribute {name!r}")

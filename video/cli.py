@@ -69,6 +69,48 @@ IMG2VID_FLAGS = {
 }
 
 
+@dataclass
+class Txt2VidConfig:
+    model: str = "tiny"
+    prompt: str = "a red kite over a green hill"
+    negative: str = ""  # empty: the model's default negative prompt
+    output: str = "txt2vid.mp4"
+    frames: int = 0  # 0: the model's default
+    steps: int = 0
+    guidance: float = -1.0
+    shift: float = 0.0  # 0: from the model config, else by token count
+    height: int = 0
+    width: int = 0
+    fps: int = 0
+    seed: int = 0
+    sampler: str = ""
+    embeddings: str = ""  # folder of textual-inversion embeddings
+    device: str = "auto"
+    dtype: str = "auto"  # auto: bfloat16 on CUDA, float32 on CPU
+    crf: int = 18
+
+
+TXT2VID_FLAGS = {
+    "--model": ("model", "our model folder, a diffusers Wan 2.1 T2V folder, or 'tiny' (random weights)"),
+    "--prompt": ("prompt", "the prompt, in the prompt language: (word:1.2), [a:b:0.5], [a|b], AND, BREAK"),
+    "--negative": ("negative", "negative prompt"),
+    "--output": ("output", "output file: .mp4, .webm, .gif, or a folder for PNG frames"),
+    "--frames": ("frames", "number of frames (4k+1 for a video VAE such as Wan's; 1 renders an image)"),
+    "--steps": ("steps", "sampling steps"),
+    "--guidance": ("guidance", "classifier-free guidance scale"),
+    "--shift": ("shift", "flow time shift (default: the model's, else from the token count)"),
+    "--height": ("height", "output height (a multiple of the VAE factor times the patch size)"),
+    "--width": ("width", "output width"),
+    "--fps": ("fps", "frames per second of the output file"),
+    "--seed": ("seed", "random seed"),
+    "--sampler": ("sampler", "euler (default) or heun"),
+    "--embeddings": ("embeddings", "folder of textual-inversion embeddings, named in prompts by file name"),
+    "--device": ("device", "cuda, cpu, or auto"),
+    "--dtype": ("dtype", "bfloat16, float16, float32, or auto"),
+    "--crf": ("crf", "x264 quality, lower is better"),
+}
+
+
 class UserError(Exception):
     """Anything the user can fix: printed as one line, exit code 2."""
 
@@ -146,6 +188,43 @@ def cmd_img2vid(args) -> int:
     return 0
 
 
+def cmd_txt2vid(args) -> int:
+    cfg = _resolve(Txt2VidConfig, args, TXT2VID_FLAGS)
+    import torch
+
+    from video.media import write_video
+    from video.runtime.txt2vid import TextToVideo
+
+    device, dtype = _device_dtype(cfg.device, cfg.dtype if cfg.dtype != "auto" or not torch.cuda.is_available()
+                                  else "bfloat16")
+    t0 = time.perf_counter()
+    pipe = TextToVideo.from_pretrained(cfg.model, device=device, dtype=dtype, embeddings_dir=cfg.embeddings or None)
+    t_load = time.perf_counter() - t0
+    if pipe.models.layout == "random":
+        print(f"note: '{cfg.model}' has random weights (a smoke run); real weights come from --model PATH",
+              file=sys.stderr)
+    fps = cfg.fps or pipe.config.sampling.fps
+    frames = pipe(
+        cfg.prompt,
+        negative_prompt=cfg.negative or None,
+        num_frames=cfg.frames or None,
+        height=cfg.height or None,
+        width=cfg.width or None,
+        num_inference_steps=cfg.steps or None,
+        guidance_scale=None if cfg.guidance < 0 else cfg.guidance,
+        shift=cfg.shift or None,
+        sampler=cfg.sampler or None,
+        generator=torch.Generator().manual_seed(cfg.seed),
+        progress=True,
+    )
+    t1 = time.perf_counter()
+    out = write_video(frames, cfg.output, fps=fps, crf=cfg.crf)
+    f, h, w, _ = frames.shape
+    print(f"wrote {out} ({f} frames, {w}x{h}, {fps} fps): load {t_load:.2f}s, {pipe.last_timings}, "
+          f"write {time.perf_counter() - t1:.2f}s")
+    return 0
+
+
 def cmd_info(args) -> int:
     from video.models.inspect import describe
 
@@ -168,6 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Animate an image with Stable Video Diffusion (SVD / SVD-XT) and write a video.")
     _add_schema_flags(a, IMG2VID_FLAGS)
     a.set_defaults(func=cmd_img2vid)
+    t = sub.add_parser("txt2vid", help="text-to-video with a spacetime transformer (our DiT or Wan 2.1)",
+                       description="Render a clip from a prompt with a flow-matching video transformer.")
+    _add_schema_flags(t, TXT2VID_FLAGS)
+    t.set_defaults(func=cmd_txt2vid)
     i = sub.add_parser("info", help="what a checkpoint is (layout, frames, parameters)")
     i.add_argument("model", help="diffusers folder, single .safetensors file, or a config name (tiny, svd, svd_xt)")
     i.add_argument("--json", action="store_true", help="print JSON")

@@ -129,3 +129,27 @@ def load_model_config(name_or_path: str | Path, overrides: list[str] | None = No
 
 def to_dict(obj: Any) -> dict:
     return OmegaConf.to_container(OmegaConf.structured(obj))  # type: ignore[return-value]
+
+
+@dataclass
+class TextToVideoSampling:
+    num_frames: int = 17
+    height: int = 480
+    width: int = 832
+    num_inference_steps: int = 30
+    guidance_scale: float = 5.0
+    shift: float = 0.0  # 0: from the token count (video.diffusion.flow.shift_for_tokens)
+    sampler: str = "euler"
+    fps: int = 16
+    negative_prompt: str = ""
+
+
+@dataclass
+class TextToVideoConfig:
+    """A text-to-video model folder's ``video_pipeline.yaml`` (and the ``tiny`` model)."""
+
+    name: str = "t2v"
+    backbone: str = "dit"  # dit (ours) or wan (diffusers' WanTransformer3DModel)
+    dit: Any = None  # DiTConfig fields when backbone is dit
+    text_max_length: int = 0  # 0: CLIP-style 75-token chunks; >0: one padded sequence (T5/UMT5: 512)
+    sampling: TextToVideoSampling = field(default_factory=TextToVideoSampling)

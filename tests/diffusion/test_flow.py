@@ -6,7 +6,6 @@ import torch
 from video.diffusion.flow import (
     FLOW_SAMPLERS,
     flow_schedule,
-    guided_velocity,
     interpolate,
     logit_normal_timesteps,
     shift_for_tokens,
@@ -70,8 +69,3 @@ def test_logit_normal_median_and_range():
     t2 = logit_normal_timesteps(20000, mean=1.0, generator=torch.Generator().manual_seed(0))
     assert abs(t2.median().item() - 1 / (1 + math.exp(-1))) < 0.02
 
-
-def test_guidance_with_and_terms():
-    u, a, b = torch.zeros(3), torch.ones(3), torch.full((3,), 2.0)
-    assert torch.allclose(guided_velocity(u, [(a, 1.0)], 5.0), torch.full((3,), 5.0))
-    assert torch.allclose(guided_velocity(u, [(a, 1.0), (b, 0.5)], 2.0), torch.full((3,), 2.0 + 2.0))

@@ -1,6 +1,8 @@
 import torch
 
-from video.diffusion.guidance import FramewiseLinearCFG
+import pytest
+
+from video.diffusion.guidance import FramewiseLinearCFG, composable_cfg
 
 
 def test_framewise_scales_and_combine():
@@ -15,3 +17,11 @@ def test_framewise_scales_and_combine():
 def test_disabled_at_or_below_one():
     assert not FramewiseLinearCFG(1.0, 1.0).enabled
     assert not FramewiseLinearCFG(0.5, 0.9).enabled
+
+
+def test_composable_terms():
+    u, a, b = torch.zeros(3), torch.ones(3), torch.full((3,), 2.0)
+    assert torch.allclose(composable_cfg(u, [a], [1.0], 5.0), torch.full((3,), 5.0))  # plain CFG
+    assert torch.allclose(composable_cfg(u, [a, b], [1.0, 0.5], 2.0), torch.full((3,), 4.0))
+    with pytest.raises(ValueError):
+        composable_cfg(u, [a], [1.0, 2.0], 1.0)

@@ -9,7 +9,7 @@ t = 1 down to t = 0.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import torch
 
@@ -85,11 +85,3 @@ def sample_flow_heun(velocity: Velocity, x: torch.Tensor, ts: torch.Tensor, call
 
 FLOW_SAMPLERS = {"euler": sample_flow_euler, "heun": sample_flow_heun}
 
-
-def guided_velocity(uncond: torch.Tensor, conds: Sequence[tuple[torch.Tensor, float]], scale: float) -> torch.Tensor:
-    """Classifier-free guidance with composable terms (Liu et al. 2022, "AND"):
-    v = v_u + scale * sum_i w_i (v_i - v_u). One term of weight 1 is plain CFG."""
-    out = uncond.clone()
-    for v, w in conds:
-        out = out + scale * w * (v - uncond)
-    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -33,3 +34,14 @@ class FramewiseLinearCFG:
         s = self.scales(cond.shape[1], dtype=cond.dtype, device=cond.device)
         s = s.view(1, -1, *([1] * (cond.ndim - 2)))
         return uncond + s * (cond - uncond)
+
+
+def composable_cfg(
+    uncond: torch.Tensor, conds: Sequence[torch.Tensor], weights: Sequence[float], scale: float
+) -> torch.Tensor:
+    """Guidance with composable terms (Liu et al. 2022, the prompt language's ``AND``):
+    ``uncond + scale * sum_i w_i (cond_i - uncond)``. One term of weight 1 is plain CFG; it
+    applies to any prediction that is linear in the model output (velocity, v, denoised)."""
+    if len(conds) != len(weights) or not conds:
+        raise ValueError("need one weight per conditional prediction, and at least one")
+    return uncond + scale * sum(w * (c - uncond) for c, w in zip(conds, weights, strict=True))

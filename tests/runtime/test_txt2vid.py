@@ -1,0 +1,122 @@
+"""Text-to-video: the tiny model end to end, our folder layout, and the Wan 2.1 path against
+diffusers' own WanPipeline on the same tiny random model and latents."""
+
+import numpy as np
+import pytest
+import torch
+
+from video.runtime.img2vid import InputError
+from video.runtime.txt2vid import TextToVideo, build_tiny, save_t2v
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return TextToVideo(build_tiny())
+
+
+def test_tiny_renders_requested_frames_and_size(tiny):
+    out = tiny("a red kite", num_frames=3, height=64, width=96, num_inference_steps=3,
+               generator=torch.Generator().manual_seed(0))
+    assert out.shape == (3, 64, 96, 3) and out.dtype == np.uint8 and out.std() > 5
+    img = tiny("a red kite", num_frames=1, height=64, width=64, num_inference_steps=2)
+    assert img.shape == (1, 64, 64, 3)
+
+
+def test_prompt_language_reaches_the_model(tiny):
+    g = lambda: torch.Generator().manual_seed(1)  # noqa: E731
+    kw = dict(num_frames=2, height=64, width=64, num_inference_steps=4)
+    base = tiny("a kite over a hill", generator=g(), **kw)
+    assert np.array_equal(base, tiny("a kite over a hill", generator=g(), **kw))
+    for other in ("a (kite:1.5) over a hill", "a [kite:dog:0.5] over a hill", "a kite over a hill AND a dog:0.7"):
+        assert not np.array_equal(base, tiny(other, generator=g(), **kw)), other
+
+
+def test_bad_sizes_and_frames(tiny):
+    with pytest.raises(InputError, match="multiples of 16"):
+        tiny("x", height=72, width=64, num_frames=1, num_inference_steps=1)
+    with pytest.raises(InputError, match="sampler"):
+        tiny("x", height=64, width=64, num_frames=1, num_inference_steps=1, sampler="ddim")
+
+
+def test_our_layout_round_trip(tmp_path, tiny):
+    path = save_t2v(tiny.models, tmp_path / "t2v")
+    again = TextToVideo.from_pretrained(path)
+    kw = dict(num_frames=2, height=64, width=64, num_inference_steps=3)
+    a = tiny("a kite", generator=torch.Generator().manual_seed(2), **kw)
+    b = again("a kite", generator=torch.Generator().manual_seed(2), **kw)
+    assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+
+
+# --- Wan 2.1 through diffusers -----------------------------------------------------------
+
+STEPS, SHIFT = 4, 3.0
+
+
+def _wan_components():
+    from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, WanTransformer3DModel
+    from transformers import UMT5Config, UMT5EncoderModel
+
+    from video.models.text import build_tiny_tokenizer
+
+    torch.manual_seed(0)
+    tok = build_tiny_tokenizer("t5")
+    text = UMT5EncoderModel(UMT5Config(vocab_size=len(tok), d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4,
+                                       relative_attention_num_buckets=8, pad_token_id=tok.pad_token_id,
+                                       eos_token_id=tok.eos_token_id, decoder_start_token_id=tok.pad_token_id)).eval()
+    transformer = WanTransformer3DModel(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=16,
+                                        in_channels=4, out_channels=4, text_dim=32, freq_dim=32, ffn_dim=64,
+                                        num_layers=2, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
+                                        eps=1e-6, rope_max_seq_len=32)
+    vae = AutoencoderKLWan(base_dim=32, z_dim=4, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                           temperal_downsample=[False, True, True],
+                           latents_mean=[0.1, -0.2, 0.3, 0.0], latents_std=[1.5, 0.8, 1.2, 2.0])
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for p in transformer.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) / (p[0].numel() ** 0.5 if p.ndim > 1 else 10))
+    return dict(tokenizer=tok, text_encoder=text, transformer=transformer.eval(), vae=vae.eval(),
+                scheduler=FlowMatchEulerDiscreteScheduler(shift=SHIFT))
+
+
+@pytest.fixture(scope="module")
+def wan_dir(tmp_path_factory):
+    from diffusers import WanPipeline
+
+    path = tmp_path_factory.mktemp("wan") / "tiny-wan"
+    WanPipeline(**_wan_components()).save_pretrained(path, safe_serialization=True)
+    return path
+
+
+def test_wan_matches_diffusers_pipeline(wan_dir):
+    from diffusers import FlowMatchEulerDiscreteScheduler, WanPipeline
+
+    class OurSchedule(FlowMatchEulerDiscreteScheduler):
+        """Wan's own sampling grid (wan/utils/fm_solvers.py: linspace(1, 0, N + 1)[:N], shifted),
+        which is also ours; diffusers' default ends its grid at 1/1000 instead of 1/N."""
+
+        def set_timesteps(self, num_inference_steps=None, device=None, **kw):
+            super().set_timesteps(sigmas=np.linspace(1.0, 0.0, num_inference_steps + 1)[:-1], device=device)
+
+    ref = WanPipeline.from_pretrained(wan_dir)
+    ref.scheduler = OurSchedule.from_config(ref.scheduler.config)
+    ref.set_progress_bar_config(disable=True)
+    ours = TextToVideo.from_pretrained(wan_dir)
+    assert ours.models.layout == "wan-diffusers"
+    frames, h, w = 5, 32, 48
+    lat = torch.randn(1, 4, 2, h // 8, w // 8, generator=torch.Generator().manual_seed(4))
+    kw = dict(num_frames=frames, height=h, width=w, num_inference_steps=STEPS, guidance_scale=5.0)
+    a = ours("a red kite over the sea", negative_prompt="blurry", latents=lat, shift=SHIFT, **kw)
+    b = ref("a red kite over the sea", negative_prompt="blurry", latents=lat, output_type="np", **kw).frames[0]
+    b = (b * 255).round().astype(np.uint8)
+    assert a.shape == b.shape == (frames, h, w, 3)
+    assert a.std() > 5
+    assert (np.abs(a.astype(int) - b.astype(int)) <= 2).mean() >= 0.99
+    # and the comparison can fail: another shift moves the frames off
+    c = ours("a red kite over the sea", negative_prompt="blurry", latents=lat, shift=1.0, **kw)
+    assert (np.abs(c.astype(int) - b.astype(int)) <= 2).mean() < 0.9
+
+
+def test_wan_frames_must_be_4k_plus_1(wan_dir):
+    pipe = TextToVideo.from_pretrained(wan_dir)
+    with pytest.raises(InputError, match="4k\\+1"):
+        pipe("x", num_frames=4, height=32, width=32, num_inference_steps=1)

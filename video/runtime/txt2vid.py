@@ -1,0 +1,266 @@
+"""Text-to-video: a flow-matching transformer (our DiT, or Wan 2.1's through diffusers)
+conditioned on text through the prompt language, decoded by a pluggable latent space.
+
+Steps:
+1. the prompt and negative prompt -> per-step conditioning (schedules ``[a:b:t]``,
+   alternation, ``AND`` terms, ``BREAK``, weights; :mod:`video.prompts`);
+2. noise at t = 1 in the latent grid of the requested frames and size;
+3. the flow ODE from t = 1 to 0 (time shift by token count unless given), one batched
+   forward per step for the unconditional and every ``AND`` term, combined by composable CFG;
+4. decode and convert to uint8 frames.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from video.config import TextToVideoConfig, load_config, model_config_path
+from video.diffusion.flow import FLOW_SAMPLERS, flow_schedule, shift_for_tokens
+from video.diffusion.guidance import composable_cfg
+from video.models.dit import DiT, DiTConfig
+from video.models.latents import ImageVAELatents, latent_space_for
+from video.runtime.img2vid import InputError, Timings, randn
+
+
+@dataclass
+class T2VModels:
+    transformer: torch.nn.Module
+    text_encoder: torch.nn.Module
+    tokenizer: object
+    latents: object  # ImageVAELatents | VideoVAELatents
+    config: TextToVideoConfig
+    layout: str
+
+    @property
+    def vae(self) -> torch.nn.Module:
+        return self.latents.vae
+
+
+def _dit_config(cfg: TextToVideoConfig) -> DiTConfig:
+    return load_config(DiTConfig, dict(cfg.dit or {}))
+
+
+def build_tiny(seed: int = 0) -> T2VModels:
+    """Random tiny model from ``configs/model/t2v_tiny.yaml`` (our DiT, CLIP text, image VAE)."""
+    from diffusers import AutoencoderKL
+
+    from video.models.text import build_tiny_clip_text, build_tiny_tokenizer
+
+    cfg = load_config(TextToVideoConfig, model_config_path("t2v_tiny"))
+    dcfg = _dit_config(cfg)
+    torch.manual_seed(seed)
+    dit = DiT(dcfg)
+    with torch.no_grad():  # a trained model has non-zero gates and head: make the smoke run non-trivial
+        for p in [dit.time_proj[1].weight, dit.head.weight, *[b.modulation for b in dit.blocks],
+                  *[b.cross_attn.out.weight for b in dit.blocks]]:
+            p.normal_(0, 0.05)
+    tok = build_tiny_tokenizer()
+    text = build_tiny_clip_text(len(tok), hidden=dcfg.text_dim, seed=seed)
+    vae = AutoencoderKL(in_channels=3, out_channels=3, latent_channels=dcfg.in_channels,
+                        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+                        block_out_channels=(32, 32, 32, 32), layers_per_block=1, norm_num_groups=32)
+    return T2VModels(dit.eval(), text, tok, ImageVAELatents(vae.eval()), cfg, layout="random")
+
+
+def load_t2v(source: str | Path, device="cpu", dtype=torch.float32) -> T2VModels:
+    """``tiny``; our folder layout (``video_pipeline.yaml``, ``transformer/``, ``text_encoder/``,
+    ``tokenizer/``, ``vae/``); or a diffusers Wan 2.1 T2V folder (``model_index.json`` naming
+    ``WanPipeline``)."""
+    from video.models.svd import CheckpointError, quiet_library_logs
+    from video.models.text import load_text_encoder, load_tokenizer
+
+    quiet_library_logs()
+    p = Path(source)
+    if str(source) == "tiny" and not p.exists():
+        m = build_tiny()
+    elif not p.is_dir():
+        raise CheckpointError(f"text-to-video model {str(source)!r} not found: give a model folder or 'tiny'")
+    elif (p / "model_index.json").is_file() and "Wan" in json.loads((p / "model_index.json").read_text()).get(
+            "_class_name", ""):
+        from diffusers import AutoencoderKLWan, WanTransformer3DModel
+
+        transformer = WanTransformer3DModel.from_pretrained(p, subfolder="transformer", torch_dtype=dtype)
+        vae = AutoencoderKLWan.from_pretrained(p, subfolder="vae", torch_dtype=torch.float32)
+        cfg = load_config(TextToVideoConfig, {"name": p.name, "backbone": "wan", "text_max_length": 512,
+                                               "sampling": {"shift": 3.0, "num_frames": 81, "fps": 16}})
+        m = T2VModels(transformer.eval(), load_text_encoder(p / "text_encoder", dtype), load_tokenizer(p / "tokenizer"),
+                      latent_space_for(vae.eval()), cfg, layout="wan-diffusers")
+    elif (p / "video_pipeline.yaml").is_file():
+        from diffusers import AutoencoderKL, AutoencoderKLWan
+        from safetensors.torch import load_file
+
+        cfg = load_config(TextToVideoConfig, p / "video_pipeline.yaml")
+        dit = DiT(_dit_config(cfg))
+        dit.load_state_dict(load_file(str(p / "transformer" / "model.safetensors")))
+        vae_cfg = json.loads((p / "vae" / "config.json").read_text())
+        vae_cls = AutoencoderKLWan if vae_cfg.get("_class_name") == "AutoencoderKLWan" else AutoencoderKL
+        vae = vae_cls.from_pretrained(p, subfolder="vae", torch_dtype=torch.float32)
+        m = T2VModels(dit.eval(), load_text_encoder(p / "text_encoder", dtype), load_tokenizer(p / "tokenizer"),
+                      latent_space_for(vae.eval()), cfg, layout="ours")
+    else:
+        raise CheckpointError(f"{p}: neither our text-to-video layout (video_pipeline.yaml) nor a Wan diffusers folder")
+    m.transformer.to(device=device, dtype=dtype)
+    m.text_encoder.to(device=device, dtype=dtype)
+    m.vae.to(device=device)
+    return m
+
+
+def save_t2v(models: T2VModels, path: str | Path) -> Path:
+    """Write our folder layout (temporary folder, then rename)."""
+    import shutil
+    import tempfile
+
+    from omegaconf import OmegaConf
+    from safetensors.torch import save_file
+
+    from video.config import to_dict
+
+    path = Path(path)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        OmegaConf.save(OmegaConf.create(to_dict(models.config)), tmp / "video_pipeline.yaml")
+        (tmp / "transformer").mkdir()
+        save_file({k: v.contiguous() for k, v in models.transformer.state_dict().items()},
+                  str(tmp / "transformer" / "model.safetensors"))
+        models.text_encoder.save_pretrained(tmp / "text_encoder", safe_serialization=True)
+        models.tokenizer.save_pretrained(tmp / "tokenizer")
+        models.vae.save_pretrained(tmp / "vae", safe_serialization=True)
+        if path.exists():
+            shutil.rmtree(path)
+        tmp.rename(path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+class TextToVideo:
+    """``TextToVideo.from_pretrained(path | "tiny")(prompt) -> uint8 (F, H, W, 3)``."""
+
+    def __init__(self, models: T2VModels, device="cpu", dtype=torch.float32, embeddings_dir: str | None = None):
+        from video.prompts import PromptEncoder
+
+        self.models = models
+        self.device, self.dtype = torch.device(device), dtype
+        cfg = models.config
+        self.prompts = PromptEncoder(models.tokenizer, models.text_encoder,
+                                     max_length=cfg.text_max_length or 512, embeddings_dir=embeddings_dir)
+        self.last_timings = Timings()
+
+    @classmethod
+    def from_pretrained(cls, source: str | Path, device="cpu", dtype=torch.float32,
+                        embeddings_dir: str | None = None) -> TextToVideo:
+        return cls(load_t2v(source, device=device, dtype=dtype), device=device, dtype=dtype,
+                   embeddings_dir=embeddings_dir)
+
+    @property
+    def config(self) -> TextToVideoConfig:
+        return self.models.config
+
+    def _spatial_multiple(self) -> int:
+        m = self.models
+        patch = m.transformer.config.patch_size
+        ph = patch[1] if isinstance(patch, (list, tuple)) else patch
+        return m.latents.spatial_factor * ph
+
+    def _forward(self, x: torch.Tensor, t: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
+        b = ctx.shape[0]
+        xb, tb = x.expand(b, *x.shape[1:]).to(self.dtype), t.expand(b).to(x.device)
+        if self.config.backbone == "wan":
+            return self.models.transformer(xb, tb * 1000, ctx, return_dict=False)[0].float()
+        return self.models.transformer(xb, tb, ctx).float()
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        prompt: str,
+        negative_prompt: str | None = None,
+        num_frames: int | None = None,
+        height: int | None = None,
+        width: int | None = None,
+        num_inference_steps: int | None = None,
+        guidance_scale: float | None = None,
+        generator: torch.Generator | None = None,
+        latents: torch.Tensor | None = None,
+        shift: float | None = None,
+        sampler: str | None = None,
+        progress: bool = False,
+        output_type: str = "uint8",
+    ):
+        s, m, dev = self.config.sampling, self.models, self.device
+        num_frames = num_frames or s.num_frames
+        height, width = height or s.height, width or s.width
+        steps = num_inference_steps or s.num_inference_steps
+        scale = s.guidance_scale if guidance_scale is None else guidance_scale
+        negative_prompt = s.negative_prompt if negative_prompt is None else negative_prompt
+        sampler = sampler or s.sampler
+        if sampler not in FLOW_SAMPLERS:
+            raise InputError(f"unknown sampler {sampler!r}; choose one of {', '.join(FLOW_SAMPLERS)}")
+        mult = self._spatial_multiple()
+        if height % mult or width % mult or height < mult or width < mult:
+            raise InputError(f"height and width must be positive multiples of {mult} for this model; "
+                             f"got {height}x{width}")
+        try:
+            m.latents.check_frames(num_frames)
+        except ValueError as e:
+            raise InputError(str(e)) from None
+        t0 = time.perf_counter()
+
+        # 1. Text.
+        cond = self.prompts.encode(prompt, negative_prompt, steps)
+        # 2. Noise.
+        lat_shape = (1, m.latents.channels, m.latents.latent_frames(num_frames),
+                     height // m.latents.spatial_factor, width // m.latents.spatial_factor)
+        if latents is None:
+            latents = randn(lat_shape, generator, dev, torch.float32)
+        elif tuple(latents.shape) != lat_shape:
+            raise InputError(f"latents have shape {tuple(latents.shape)}, expected {lat_shape}")
+        x = latents.to(dev, torch.float32)
+        patch = m.transformer.config.patch_size
+        pt, ph, pw = patch if isinstance(patch, (list, tuple)) else (1, patch, patch)
+        tokens = (lat_shape[2] // pt) * (lat_shape[3] // ph) * (lat_shape[4] // pw)
+        shift = shift if shift is not None else (s.shift or shift_for_tokens(tokens))
+        ts = flow_schedule(steps, shift, device=dev)
+        step_of = {float(t): i for i, t in enumerate(ts.tolist()[:-1])}
+        t1 = time.perf_counter()
+
+        # 3. The flow ODE with composable guidance.
+        def velocity(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            c = cond[min(step_of.get(float(t), steps - 1), steps - 1)]
+            terms = [ct for ct, _ in c.conds]
+            use_cfg = scale != 1.0 or len(terms) > 1
+            ctx = torch.cat(([c.uncond] if use_cfg else []) + terms).to(dev, self.dtype)
+            v = self._forward(x, t, ctx)
+            if not use_cfg:
+                return v[:1]
+            return composable_cfg(v[:1], list(v[1:].split(1)), c.weights, scale)
+
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=steps, desc=f"denoise ({sampler}, shift {shift:.2f})", unit="step", leave=False)
+        x = FLOW_SAMPLERS[sampler](velocity, x, ts, callback=(lambda i, _x: bar.update(1)) if bar else None)
+        if bar is not None:
+            bar.close()
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        t2 = time.perf_counter()
+
+        # 4. Decode.
+        if output_type == "latent":
+            return x
+        frames = m.latents.decode(x.to(next(m.vae.parameters()).dtype))[0]  # (3, F, H, W)
+        frames = ((frames.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        self.last_timings = Timings(encode=t1 - t0, denoise=t2 - t1, decode=time.perf_counter() - t2)
+        return frames.permute(1, 2, 3, 0).cpu().numpy()
+
+
+__all__ = ["TextToVideo", "T2VModels", "build_tiny", "load_t2v", "save_t2v"]
