@@ -1,5 +1,7 @@
-"""The ``curate`` command. Today: ``curate probe``; cut detection, splitting, scoring and the
-manifest follow (see the curation issue)."""
+"""The ``curate`` command: probe, cuts, run, filter, report.
+
+User errors print one line (``--debug`` for the traceback) and exit 2.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +12,100 @@ import sys
 from data_curation.probe import discover, probe_row
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="curate", description="Curate raw footage into a scored clip manifest.")
-    sub = p.add_subparsers(dest="command", required=True)
-    pr = sub.add_parser("probe", help="print one JSON line per video: container, codec, fps, frames, size; "
-                                      "unreadable files get an 'error'")
-    pr.add_argument("paths", nargs="+", help="video files or folders (searched recursively)")
-    args = p.parse_args(argv)
+def _probe(args: argparse.Namespace) -> int:
     failed = 0
     for path in discover(args.paths):
         row = probe_row(path)
         failed += row["error"] is not None
         print(json.dumps(row))
     return 1 if failed else 0
+
+
+def _cuts(args: argparse.Namespace) -> int:
+    from data_curation.cuts import CutParams, detect_shots
+
+    shots = detect_shots(args.video, CutParams(decode=args.decode))
+    if args.json:
+        print(json.dumps({"fps": shots.fps, "num_frames": shots.num_frames, "shots": shots.shots}))
+    else:
+        for s, e in shots.shots:
+            print(f"{s}\t{e}\t{s / shots.fps:.3f}s\t{e / shots.fps:.3f}s")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from data_curation.engine import run
+
+    summary = run(args.src, args.out, recipe=args.recipe, overrides=args.set, workers=args.workers,
+                  ray_address=args.ray_address, progress=not args.quiet)
+    print(json.dumps(summary))
+    if summary["failed"]:
+        print(f"{summary['failed']} of {summary['sources']} sources failed (see the 'error' column)", file=sys.stderr)
+    return 0
+
+
+def _filter(args: argparse.Namespace) -> int:
+    from data_curation.manifest import refilter
+
+    summary = refilter(args.manifest, args.recipe, args.set)
+    print(json.dumps(summary))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from data_curation.report import write_report
+
+    print(write_report(args.out))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="curate", description="Curate raw footage into a scored clip manifest.")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    sub = p.add_subparsers(dest="command", required=True)
+    pr = sub.add_parser("probe", help="print one JSON line per video: container, codec, fps, frames, size; "
+                                      "unreadable files get an 'error'")
+    pr.add_argument("paths", nargs="+", help="video files or folders (searched recursively)")
+    pr.set_defaults(fn=_probe)
+    cu = sub.add_parser("cuts", help="detect shots (hard cuts, dissolves, fades) in one video")
+    cu.add_argument("video")
+    cu.add_argument("--json", action="store_true", help='print {"fps", "num_frames", "shots": [[start, end), ...]}')
+    cu.add_argument("--decode", choices=["all", "ref"], default="all",
+                    help="'ref' skips non-reference frames: faster, cut frames approximate")
+    cu.set_defaults(fn=_cuts)
+    ru = sub.add_parser("run", help="cut, split, score and filter every video under SRC into OUT/manifest.parquet")
+    ru.add_argument("src", nargs="+", help="video files or folders")
+    ru.add_argument("--out", required=True, help="output folder (manifest, parts, clips); nothing is written elsewhere")
+    ru.add_argument("--recipe", default="quick", help="a name under configs/curate/ or a YAML path")
+    ru.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="recipe overrides")
+    ru.add_argument("--workers", type=int, default=None,
+                    help="Ray CPUs (default: all cores); 0 runs in this process without Ray")
+    ru.add_argument("--ray-address", default=None, help="join an existing Ray cluster")
+    ru.add_argument("--quiet", action="store_true", help="no progress bars")
+    ru.set_defaults(fn=_run)
+    fi = sub.add_parser("filter", help="re-apply a recipe's filters to a manifest without re-scoring")
+    fi.add_argument("manifest")
+    fi.add_argument("--recipe", required=True)
+    fi.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
+    fi.set_defaults(fn=_filter)
+    re_ = sub.add_parser("report", help="write OUT/report.html: score histograms, funnel, contact sheets")
+    re_.add_argument("out")
+    re_.set_defaults(fn=_report)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except Exception as e:
+        from video.config import ConfigError
+        from video.media import MediaError
+
+        if args.debug or not isinstance(e, (MediaError, ConfigError, ValueError, FileNotFoundError)):
+            raise
+        print(f"curate {args.command}: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -104,6 +104,8 @@ def load_config(schema: type[T], source: str | Path | dict | None = None, overri
             bad = [o for o in overrides if "=" not in o]
             if bad:
                 raise ConfigError(f"override {bad[0]!r} is not key=value")
+            # ``key=`` means the empty string (OmegaConf would read None)
+            overrides = [f"{o}''" if o.endswith("=") else o for o in overrides]
             cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
         return OmegaConf.to_object(cfg)  # type: ignore[return-value]
     except OmegaConfBaseException as e:

@@ -57,3 +57,31 @@ def test_schedule_matches_diffusers_scheduler():
 def test_bad_steps():
     with pytest.raises(ValueError):
         karras_sigmas(0)
+
+
+def test_loss_weight_makes_the_v_target_unit_weighted():
+    """lambda(sigma) c_out(sigma)^2 = 1: the loss on D equals the plain MSE on the network's target."""
+    from video.diffusion.edm import edm_loss, loss_weight
+
+    sigma = torch.tensor([0.01, 0.5, 3.0, 80.0], dtype=torch.float64)
+    _, c_out, _, _ = scalings(sigma)
+    assert torch.allclose(loss_weight(sigma) * c_out**2, torch.ones_like(sigma))
+    # A network that outputs the exact v-target has zero loss; one off by e has loss |e|^2.
+    x0 = torch.randn(4, 3, dtype=torch.float64)
+    n = torch.randn(4, 3, dtype=torch.float64)
+
+    def exact(x_in, c_noise, offset=0.0):
+        s = torch.exp(4 * c_noise).view(-1, 1)
+        c_skip, c_out, c_in, _ = scalings(s)
+        x = x_in / c_in
+        return (x0 - c_skip * x) / c_out + offset
+
+    assert torch.allclose(edm_loss(exact, x0, sigma, n), torch.zeros(4, dtype=torch.float64), atol=1e-12)
+    assert torch.allclose(edm_loss(exact, x0, sigma, n, offset=0.5), torch.full((4,), 0.25, dtype=torch.float64))
+
+
+def test_log_normal_sigmas():
+    from video.diffusion.edm import sample_log_normal_sigmas
+
+    s = sample_log_normal_sigmas(50000, 0.7, 1.6, generator=torch.Generator().manual_seed(0))
+    assert abs(s.log().mean().item() - 0.7) < 0.03 and abs(s.log().std().item() - 1.6) < 0.03

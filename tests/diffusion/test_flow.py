@@ -69,3 +69,12 @@ def test_logit_normal_median_and_range():
     t2 = logit_normal_timesteps(20000, mean=1.0, generator=torch.Generator().manual_seed(0))
     assert abs(t2.median().item() - 1 / (1 + math.exp(-1))) < 0.02
 
+
+
+def test_flow_loss_zero_for_exact_velocity():
+    from video.diffusion.flow import flow_loss
+
+    x0, n = torch.randn(3, 2, 4), torch.randn(3, 2, 4)
+    t = torch.tensor([0.1, 0.5, 0.9])
+    assert torch.allclose(flow_loss(lambda x, t: n - x0, x0, t, n), torch.zeros(3))
+    assert torch.allclose(flow_loss(lambda x, t: n - x0 + 2.0, x0, t, n), torch.full((3,), 4.0))

@@ -74,3 +74,27 @@ def initial_noise_scale(sigma_max: float | torch.Tensor) -> float:
     """
     s = float(sigma_max)
     return math.sqrt(1.0 + s * s)
+
+
+def sample_log_normal_sigmas(n: int, p_mean: float, p_std: float, generator=None, device=None) -> torch.Tensor:
+    """Training noise levels: ln sigma ~ N(P_mean, P_std^2) (EDM §5; SVD App. D uses
+    (-1.2, 1) for images, (0.7, 1.6) then (1.0, 1.6) for image-to-video)."""
+    return torch.exp(torch.randn(n, generator=generator, device=device) * p_std + p_mean)
+
+
+def loss_weight(sigma: torch.Tensor, sigma_data: float = 1.0) -> torch.Tensor:
+    """lambda(sigma) = (sigma^2 + sd^2) / (sigma sd)^2 (EDM eq. 8), which makes the effective
+    weight of the network's own target F equal to 1 at every noise level."""
+    return (sigma**2 + sigma_data**2) / (sigma * sigma_data) ** 2
+
+
+def edm_loss(network, x0: torch.Tensor, sigma: torch.Tensor, noise: torch.Tensor, sigma_data: float = 1.0,
+             **cond) -> torch.Tensor:
+    """Per-sample EDM loss lambda(sigma) |D(x0 + sigma n; sigma) - x0|^2, averaged over all but
+    the batch dimension. ``network(c_in x, c_noise, **cond)`` is the raw (v-prediction) net;
+    the preconditioning is the same :func:`scalings` the samplers use."""
+    s = sigma.view(-1, *([1] * (x0.ndim - 1)))
+    c_skip, c_out, c_in, cn = scalings(s, sigma_data)
+    x = x0 + s * noise
+    denoised = c_skip * x + c_out * network(c_in * x, cn.flatten(), **cond)
+    return loss_weight(sigma, sigma_data) * ((denoised - x0) ** 2).flatten(1).mean(1)

@@ -85,3 +85,10 @@ def sample_flow_heun(velocity: Velocity, x: torch.Tensor, ts: torch.Tensor, call
 
 FLOW_SAMPLERS = {"euler": sample_flow_euler, "heun": sample_flow_heun}
 
+
+
+def flow_loss(network, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor, **cond) -> torch.Tensor:
+    """Per-sample rectified-flow loss |v(x_t, t) - (noise - x0)|^2 (SD3 eq. 6 with the
+    velocity target), averaged over all but the batch dimension."""
+    v = network(interpolate(x0, noise, t), t, **cond)
+    return ((v - velocity_target(x0, noise)) ** 2).flatten(1).mean(1)

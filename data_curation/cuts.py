@@ -1,0 +1,268 @@
+"""Shot-boundary detection: hard cuts and gradual transitions (dissolves, fades through black).
+
+Why our own detector: PySceneDetect's content detectors compare neighbouring frames only, so a
+dissolve or a fade spread over many frames never crosses their threshold (SVD cascaded several
+detectors at several frame rates for that reason; FIELD-NOTES "Data curation"). Here one rule
+runs at several temporal scales instead:
+
+    across = d(f[b-k], f[b+k-1])          the two frames 2k-1 apart, straddling boundary b
+    within = max(d(f[b-k-m], f[b-k]), d(f[b+k-1], f[b+k-1+m]))   the same span inside each side
+
+A boundary at scale k is where ``across`` is large and several times larger than ``within``.
+``d`` is a metric (colour-histogram distance plus thumbnail difference), so steady motion
+cannot pass the test (the triangle inequality bounds ``across`` by about twice ``within``), and
+a one-frame flash cannot either (the flash frame sits on both sides). Scale 1 finds hard cuts;
+scales 2..16 find transitions up to ~30 frames long, then each is narrowed to the frames that
+belong to neither shot.
+
+Speed: frames are decoded once with PyAV (threaded, no loop filter) and reduced straight from
+the Y/U/V planes to a 32-px thumbnail and three histograms, with no colour conversion. The
+``decode="ref"`` mode also skips non-reference frames (most B-frames): the frames between two
+decoded frames across a cut are then given to neither shot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from video.media import MediaError
+
+THUMB_W = 32
+Y_BINS, C_BINS = 32, 16
+SCALES = (1, 2, 4, 8, 16)
+
+
+@dataclass
+class CutParams:
+    """Thresholds of the detector. ``min_across`` is on the 0..1 distance; ``ratio`` is
+    across/within at scale 1 (hard cuts) and ``gradual_ratio`` at the larger scales."""
+
+    min_across: float = 0.12
+    ratio: float = 3.0
+    gradual_ratio: float = 2.5
+    min_within: float = 0.01
+    scales: tuple[int, ...] = SCALES
+    decode: str = "all"  # "all" frames, or "ref": skip non-reference frames (faster, cut frames approximate)
+
+
+@dataclass
+class Shots:
+    """Shots as half-open frame ranges, and the transitions between them (frames in neither)."""
+
+    fps: float
+    num_frames: int
+    shots: list[list[int]] = field(default_factory=list)
+    transitions: list[list[int]] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Features:
+    """Per decoded frame: its index, a float thumbnail and normalised Y/U/V histograms."""
+
+    index: np.ndarray  # (n,) int frame index
+    thumb: np.ndarray  # (n, t) float32 in 0..1
+    hist: np.ndarray  # (n, Y_BINS + 2 * C_BINS) float32, each channel sums to 1
+    fps: float
+    num_frames: int
+
+
+def _plane(frame, i: int, step: int) -> np.ndarray:
+    p = frame.planes[i]
+    h = frame.height if i == 0 else (frame.height + 1) // 2
+    w = frame.width if i == 0 else (frame.width + 1) // 2
+    return np.frombuffer(p, np.uint8).reshape(-1, p.line_size)[:h:step, :w:step]
+
+
+def frame_features(path: str | Path, decode: str = "all") -> Features:
+    """Decode ``path`` once and reduce each frame to the detector's features."""
+    import av
+    import cv2
+
+    if decode not in ("all", "ref"):
+        raise ValueError(f"decode must be 'all' or 'ref', got {decode!r}")
+    idx, thumbs, hists = [], [], []
+    try:
+        with av.open(str(path)) as c:
+            if not c.streams.video:
+                raise MediaError(f"{path}: no video stream")
+            s = c.streams.video[0]
+            s.thread_type = "AUTO"
+            s.codec_context.options = {"skip_loop_filter": "all"}
+            if decode == "ref":
+                s.codec_context.skip_frame = "NONREF"
+            rate = s.average_rate or s.guessed_rate
+            fps = float(rate) if rate else 25.0
+            tb = float(s.time_base) if s.time_base else 1.0 / fps
+            t0 = None
+            n_dec = 0
+            for frame in c.decode(s):
+                if frame.format.name not in ("yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p"):
+                    frame = frame.reformat(format="yuv420p")
+                step = max(1, frame.width // 128)
+                y = _plane(frame, 0, step)
+                u, v = _plane(frame, 1, step), _plane(frame, 2, step)
+                th = max(1, round(THUMB_W * y.shape[0] / max(1, y.shape[1])))
+                thumbs.append(cv2.resize(y, (THUMB_W, th), interpolation=cv2.INTER_AREA).ravel())
+                hists.append(np.concatenate([
+                    np.bincount(y.ravel() >> 3, minlength=Y_BINS) / y.size,
+                    np.bincount(u.ravel() >> 4, minlength=C_BINS) / u.size,
+                    np.bincount(v.ravel() >> 4, minlength=C_BINS) / v.size,
+                ]))
+                if decode == "all" or frame.pts is None:
+                    idx.append(n_dec)
+                else:
+                    t0 = frame.pts if t0 is None else t0
+                    idx.append(round((frame.pts - t0) * tb * fps))
+                n_dec += 1
+            total = s.frames or 0
+    except av.error.FFmpegError as e:
+        raise MediaError(f"{path}: not a readable video ({e.__class__.__name__})") from None
+    if not idx:
+        raise MediaError(f"{path}: no decodable frames")
+    index = np.asarray(idx, np.int64)
+    order = np.argsort(index, kind="stable")
+    num_frames = max(int(index.max()) + 1, total if decode == "ref" else len(idx))
+    sizes = {t.size for t in thumbs}
+    if len(sizes) > 1:  # a resolution change mid-stream: compare histograms only
+        thumbs = [np.zeros(1, np.uint8)] * len(thumbs)
+    return Features(index[order], np.stack(thumbs)[order].astype(np.float32) / 255.0,
+                    np.stack(hists)[order].astype(np.float32), fps, num_frames)
+
+
+def distance(f: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Metric in 0..1 between decoded frames i and j: half histogram distance (luma weighted as
+    much as both chroma planes), half thumbnail mean absolute difference (x4, capped at 1)."""
+    h = np.abs(f.hist[i] - f.hist[j])
+    d_hist = 0.5 * (h[:, :Y_BINS].sum(1) + 0.5 * (h[:, Y_BINS:Y_BINS + C_BINS].sum(1) + h[:, Y_BINS + C_BINS:].sum(1))) / 2
+    d_px = np.minimum(1.0, 4.0 * np.abs(f.thumb[i] - f.thumb[j]).mean(1))
+    return 0.5 * d_hist + 0.5 * d_px
+
+
+def _candidates(f: Features, k: int, p: CutParams, found: list[tuple[int, int]]) -> list[tuple[int, float, float]]:
+    """Boundaries b (a sample index: the first sample of the new side) passing the test at
+    scale k, as (b, score, across), local maxima only. The ``within`` spans stop at transitions
+    already found, scaled up to the full span when cut short."""
+    n, m = len(f.index), 2 * k - 1
+    if n < 2 * k:
+        return []
+    b = np.arange(k, n - k + 1)
+    P, Q = b - k, b + k - 1
+    ends = np.array(sorted(e for _, e in found), np.int64)
+    starts = np.array(sorted(s for s, _ in found), np.int64)
+    prev_end = ends[np.searchsorted(ends, P, side="right") - 1] if len(ends) else np.zeros_like(P)
+    prev_end = np.where(np.searchsorted(ends, P, side="right") > 0, prev_end, 0) if len(ends) else prev_end
+    nxt = np.searchsorted(starts, Q, side="right")
+    next_start = np.where(nxt < len(starts), starts[np.minimum(nxt, max(len(starts) - 1, 0))], n) if len(starts) else np.full_like(Q, n)
+    L = np.maximum(P - m, prev_end)
+    R = np.minimum(Q + m, next_start - 1)
+    across = distance(f, P, Q)
+    wb = np.where(P - L >= 1, distance(f, L, P) * m / np.maximum(P - L, 1), np.nan)
+    wa = np.where(R - Q >= 1, distance(f, Q, np.minimum(R, n - 1)) * m / np.maximum(R - Q, 1), np.nan)
+    within = np.fmax(wb, wa)
+    within = np.where(np.isnan(within), 0.0, np.minimum(within, 1.0))
+    ratio = across / np.maximum(within, p.min_within)
+    need = p.ratio if k == 1 else p.gradual_ratio
+    ok = (across >= p.min_across) & (ratio >= need)
+    score = np.where(ok, ratio * across, 0.0)
+    out = []
+    for i in np.flatnonzero(ok):
+        lo, hi = max(0, i - k), min(len(b), i + k + 1)
+        if score[i] >= score[lo:hi].max():
+            out.append((int(b[i]), float(score[i]), float(across[i])))
+    return out
+
+
+def _narrow(f: Features, b: int, k: int, across: float) -> tuple[int, int]:
+    """Samples [s, e) of a scale-k boundary at b that belong to neither shot. One step that
+    carries most of the change is a hard cut; otherwise the samples that have moved more than a
+    fifth of the way from the last frame before to the first frame after."""
+    if k == 1:
+        return b, b
+    lo, hi = b - k, b + k - 1
+    u = np.arange(lo, hi + 1)
+    steps = distance(f, u[:-1], u[1:])
+    j = int(np.argmax(steps))
+    if steps[j] >= 0.6 * across:
+        return int(u[j + 1]), int(u[j + 1])
+    d_from = distance(f, np.full_like(u, lo), u)
+    d_to = distance(f, u, np.full_like(u, hi))
+    tol = 0.2 * across
+    moved = np.flatnonzero(d_from > tol)
+    left = np.flatnonzero(d_to > tol)
+    s = int(u[moved[0]]) if len(moved) else b
+    e = int(u[left[-1]]) + 1 if len(left) else b
+    return (s, e) if s <= e else (b, b)
+
+
+def find_transitions(f: Features, p: CutParams | None = None) -> list[tuple[int, int]]:
+    """Transitions as sample ranges [s, e), smallest scale first: a larger scale keeps a
+    boundary only where no smaller scale already found one within its span."""
+    p = p or CutParams()
+    found: list[tuple[int, int]] = []
+    for k in sorted(p.scales):
+        for b, _, across in sorted(_candidates(f, k, p, found), key=lambda c: -c[1]):
+            lo, hi = b - k, b + k - 1
+            if any(s - 1 <= hi and e >= lo for s, e in found):
+                continue
+            found.append(_narrow(f, b, k, across))
+    return _merge(_absorb_fades(f, sorted(found)))
+
+
+def _absorb_fades(f: Features, regions: list[tuple[int, int]], dark: float = 0.08,
+                  ramp: float = 0.008) -> list[tuple[int, int]]:
+    """A transition next to black frames is a fade: widen it over the black frames and over the
+    brightness ramps on both sides, so neither shot keeps half-faded frames."""
+    luma = f.thumb.mean(1)
+    n, out = len(luma), []
+    for s, e in regions:
+        if not (luma[max(0, s - 1): min(n, e + 1)] < dark).any():
+            out.append((s, e))
+            continue
+        while s > 0 and (luma[s - 1] < dark or (s > 1 and luma[s - 2] - luma[s - 1] > ramp)):
+            s -= 1
+        while e < n and (luma[e] < dark or (e + 1 < n and luma[e + 1] - luma[e] > ramp)):
+            e += 1
+        out.append((s, e))
+    return out
+
+
+def _merge(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(regions):
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
+
+
+def to_shots(f: Features, transitions: list[tuple[int, int]]) -> Shots:
+    """Sample-index transitions -> frame-range shots. Frames that were not decoded between the
+    last sample of one shot and the first of the next go to neither shot."""
+    idx = f.index
+    regions = []
+    for s, e in transitions:
+        start = int(idx[s - 1]) + 1 if s > 0 else 0
+        end = int(idx[e]) if e < len(idx) else f.num_frames
+        regions.append([start, max(start, end)])
+    shots, pos = [], 0
+    for start, end in regions:
+        if start > pos:
+            shots.append([pos, start])
+        pos = max(pos, end)
+    if pos < f.num_frames:
+        shots.append([pos, f.num_frames])
+    return Shots(f.fps, f.num_frames, shots, regions)
+
+
+def detect_shots(path: str | Path, params: CutParams | None = None) -> Shots:
+    """Shots of a video as half-open frame ranges ``[start, end)``."""
+    p = params or CutParams()
+    f = frame_features(path, p.decode)
+    return to_shots(f, find_transitions(f, p))

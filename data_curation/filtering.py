@@ -1,0 +1,85 @@
+"""Keep or drop each clip by a recipe's rules. Every clip stays in the manifest: a dropped
+clip has ``keep = False`` and the first failing rule as ``drop_reason``.
+
+Quantile rules (SVD's "bottom 25% by motion") are computed over all scored clips of the
+manifest, so re-filtering with another recipe needs no re-scoring. A rule whose column is
+null everywhere (a model scorer without weights) is not applied.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from data_curation.recipe import Recipe
+from data_curation.scorers.phash import hamming
+from video.config import ConfigError
+
+
+def _num(v) -> float | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
+def _known_columns() -> set[str]:
+    import importlib
+
+    from data_curation.manifest import BASE_COLUMNS
+    from data_curation.scorers import SCORERS
+
+    cols = set(BASE_COLUMNS)
+    for mod in SCORERS.values():
+        cols |= set(importlib.import_module(mod).Scorer.columns)
+    return cols
+
+
+def thresholds(rows: list[dict], recipe: Recipe) -> list[tuple[str, float | None, float | None]]:
+    """Each applicable rule as (column, low, high), quantiles resolved over the scored rows."""
+    out = []
+    for r in recipe.rules:
+        if rows and not any(r.column in row for row in rows):
+            if r.column not in _known_columns():
+                raise ConfigError(f"recipe rule column {r.column!r} is no score column; known: "
+                                  f"{', '.join(sorted(_known_columns()))}")
+            continue  # a scorer this manifest was not scored with: the rule cannot apply
+        vals = np.array([v for row in rows if row.get("error") is None and row.get("start_frame") is not None
+                         and (v := _num(row.get(r.column))) is not None])
+        if len(vals) == 0:
+            continue
+        lo = max((x for x in (r.min, None if r.min_quantile is None else float(np.quantile(vals, r.min_quantile)))
+                  if x is not None), default=None)
+        hi = min((x for x in (r.max, None if r.max_quantile is None else float(np.quantile(vals, r.max_quantile)))
+                  if x is not None), default=None)
+        out.append((r.column, lo, hi))
+    return out
+
+
+def apply_filters(rows: list[dict], recipe: Recipe) -> list[dict]:
+    """Set ``keep`` and ``drop_reason`` on every row (in place; also returned)."""
+    rules = thresholds(rows, recipe)
+    kept_hashes: list[str] = []
+    for row in sorted(rows, key=lambda r: (r["source"], r.get("start_frame") or 0)):
+        reason = None
+        if row.get("error") is not None:
+            reason = "error"
+        elif row.get("start_frame") is None:
+            reason = "no_clip"
+        else:
+            for col, lo, hi in rules:
+                v = _num(row.get(col))
+                if v is None:
+                    continue
+                if lo is not None and v < lo:
+                    reason = f"{col}<{lo:.4g}"
+                    break
+                if hi is not None and v > hi:
+                    reason = f"{col}>{hi:.4g}"
+                    break
+        h = row.get("phash")
+        if reason is None and recipe.max_phash_distance is not None and h:
+            if any(hamming(h, k) <= recipe.max_phash_distance for k in kept_hashes):
+                reason = "near_duplicate"
+            else:
+                kept_hashes.append(h)
+        row["keep"], row["drop_reason"] = reason is None, reason
+    return rows

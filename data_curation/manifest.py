@@ -1,0 +1,103 @@
+"""The manifest: one Parquet row per clip (``OUT/manifest.parquet``), readable by DuckDB,
+pandas and polars. Each finished source is first written to its own part file
+(``OUT/parts/<source key>.parquet``, temp name then rename): a rerun skips sources whose part
+exists, and compaction rebuilds the manifest from the parts, so no row is lost or doubled."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+BASE_COLUMNS = {
+    "source": pa.string(), "clip_id": pa.string(), "start_frame": pa.int64(), "end_frame": pa.int64(),
+    "start_s": pa.float64(), "end_s": pa.float64(), "fps": pa.float64(), "width": pa.int64(),
+    "height": pa.int64(), "num_frames": pa.int64(), "source_frames": pa.int64(),
+}
+TAIL_COLUMNS = {
+    "caption": pa.string(), "clip_path": pa.string(), "keep": pa.bool_(), "drop_reason": pa.string(),
+    "error": pa.string(), "scorers": pa.string(),
+}
+
+
+def source_key(path: str | Path) -> str:
+    """A file-name-safe, stable key per source: its stem and a hash of its absolute path."""
+    p = Path(path).resolve()
+    stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in p.stem)[:40]
+    return f"{stem}-{hashlib.sha1(str(p).encode()).hexdigest()[:10]}"
+
+
+def schema(score_columns: dict[str, str]) -> pa.Schema:
+    cols = dict(BASE_COLUMNS)
+    cols.update({k: pa.type_for_alias(v) for k, v in score_columns.items() if k not in TAIL_COLUMNS})
+    cols.update(TAIL_COLUMNS)
+    return pa.schema(list(cols.items()))
+
+
+def to_table(rows: list[dict], score_columns: dict[str, str]) -> pa.Table:
+    sch = schema(score_columns)
+    return pa.Table.from_pylist([{k: r.get(k) for k in sch.names} for r in rows], schema=sch)
+
+
+def write_atomic(table: pa.Table, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def part_path(out: str | Path, source: str | Path) -> Path:
+    return Path(out) / "parts" / f"{source_key(source)}.parquet"
+
+
+def compact(out: str | Path) -> pa.Table:
+    """All part files of ``out`` as one table, sorted by source and start frame."""
+    parts = sorted((Path(out) / "parts").glob("*.parquet"))
+    if not parts:
+        return to_table([], {})
+    tables = [pq.read_table(p) for p in parts]
+    t = pa.concat_tables(tables, promote_options="permissive")
+    return t.sort_by([("source", "ascending"), ("start_frame", "ascending")])
+
+
+def read_rows(manifest: str | Path) -> list[dict]:
+    return pq.read_table(manifest).to_pylist()
+
+
+def refilter(manifest: str | Path, recipe_name: str, overrides: list[str] | None = None) -> dict:
+    """Re-apply a recipe's filters to an existing manifest (no decoding, no scoring)."""
+    from data_curation.filtering import apply_filters
+    from data_curation.recipe import load_recipe
+
+    manifest = Path(manifest)
+    if not manifest.is_file():
+        raise FileNotFoundError(f"manifest {manifest} not found")
+    recipe = load_recipe(recipe_name, overrides)
+    t = pq.read_table(manifest)
+    rows = apply_filters(t.to_pylist(), recipe)
+    write_atomic(pa.Table.from_pylist(rows, schema=t.schema), manifest)
+    return summarize(rows)
+
+
+def summarize(rows: list[dict]) -> dict:
+    reasons: dict[str, int] = {}
+    for r in rows:
+        if not r["keep"]:
+            key = (r["drop_reason"] or "").split("<")[0].split(">")[0]
+            reasons[key] = reasons.get(key, 0) + 1
+    return {"clips": sum(r.get("start_frame") is not None for r in rows), "kept": sum(bool(r["keep"]) for r in rows),
+            "dropped": reasons}
+
+
+def scorer_versions(scorers: list) -> str:
+    return json.dumps({s.name: s.version for s in scorers}, sort_keys=True)

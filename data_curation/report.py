@@ -1,0 +1,101 @@
+"""``curate report OUT``: one self-contained HTML page (images inlined) to judge a run: the
+funnel (clips kept and dropped by reason), a histogram per score column (kept vs dropped), and
+contact sheets of the middle frames of kept and dropped clips. Needs matplotlib."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import numpy as np
+
+from data_curation.manifest import BASE_COLUMNS, TAIL_COLUMNS, read_rows, summarize
+
+SHEET = 12
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _middle_frame(row: dict) -> np.ndarray | None:
+    from data_curation.clip_frames import read_clip
+
+    try:
+        mid = (row["start_frame"] + row["end_frame"]) // 2
+        return read_clip(row["source"], mid, mid + 1, row["fps"]).keys[0]
+    except Exception:
+        return None
+
+
+def _sheet(rows: list[dict], title: str) -> str:
+    cells = []
+    for r in rows[:SHEET]:
+        f = _middle_frame(r)
+        if f is None:
+            continue
+        from PIL import Image
+
+        im = Image.fromarray(f)
+        im.thumbnail((240, 240))
+        buf = io.BytesIO()
+        im.save(buf, format="JPEG", quality=80)
+        src = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+        cap = html.escape(f"{Path(r['source']).name} {r['start_s']:.1f}-{r['end_s']:.1f}s {r['drop_reason'] or ''}")
+        cells.append(f'<figure><img src="{src}"><figcaption>{cap}</figcaption></figure>')
+    return f"<h2>{html.escape(title)} ({len(rows)})</h2><div class=sheet>{''.join(cells)}</div>"
+
+
+def write_report(out: str | Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    manifest = out / "manifest.parquet"
+    if not manifest.is_file():
+        raise FileNotFoundError(f"{manifest} not found: run `curate run SRC --out {out}` first")
+    rows = read_rows(manifest)
+    s = summarize(rows)
+    fig, ax = plt.subplots(figsize=(6, 0.4 * (len(s["dropped"]) + 3)))
+    labels = ["clips", "kept", *[f"dropped: {k}" for k in s["dropped"]]]
+    ax.barh(labels[::-1], [s["clips"], s["kept"], *s["dropped"].values()][::-1], color="#4a7")
+    ax.set_title("funnel")
+    parts = [f'<h2>Funnel</h2><img src="{_png(fig)}">']
+    score_cols = [k for k in rows[0] if k not in BASE_COLUMNS and k not in TAIL_COLUMNS] if rows else []
+    for col in score_cols:
+        vals = [(r[col], r["keep"]) for r in rows if isinstance(r.get(col), (int, float)) and r[col] == r[col]]
+        if not vals:
+            continue
+        fig, ax = plt.subplots(figsize=(4, 2.5))
+        kept = [v for v, k in vals if k]
+        dropped = [v for v, k in vals if not k]
+        bins = np.histogram_bin_edges([v for v, _ in vals], bins=20)
+        ax.hist([kept, dropped], bins=bins, stacked=True, label=["kept", "dropped"], color=["#4a7", "#c55"])
+        ax.set_title(col)
+        ax.legend(fontsize=7)
+        parts.append(f'<img src="{_png(fig)}">')
+    clips = [r for r in rows if r.get("start_frame") is not None and r.get("error") is None]
+    parts.append(_sheet([r for r in clips if r["keep"]], "Kept"))
+    parts.append(_sheet([r for r in clips if not r["keep"]], "Dropped"))
+    errors = [r for r in rows if r.get("error")]
+    if errors:
+        parts.append("<h2>Errors</h2><ul>" + "".join(
+            f"<li>{html.escape(Path(r['source']).name)}: {html.escape(r['error'])}</li>" for r in errors) + "</ul>")
+    page = ("<!doctype html><meta charset=utf-8><title>curation report</title><style>body{font-family:sans-serif}"
+            ".sheet{display:flex;flex-wrap:wrap}figure{margin:4px;font-size:11px;width:240px}</style>"
+            f"<h1>Curation report: {html.escape(str(out))}</h1><p>{s['clips']} clips, {s['kept']} kept</p>"
+            + "".join(parts))
+    dest = out / "report.html"
+    tmp = out / ".report.html.partial"
+    tmp.write_text(page)
+    tmp.replace(dest)
+    return dest

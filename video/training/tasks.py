@@ -1,0 +1,219 @@
+"""What is trained, on what, with which loss: one small class per task. The maths comes from
+``video.diffusion`` (the runtime's own functions); the trainer only schedules.
+
+- ``dit_t2v``: our DiT on latents of a frozen VAE, text from a frozen encoder, rectified flow.
+- ``svd_image``: stage 1 of SVD, an image UNet (the video UNet's spatial layers), EDM loss,
+  conditioned on the CLIP image embedding (an image-variation model: the conditioning stays the
+  same kind through the stages; the paper's stage 1 is SD 2.1 on text).
+- ``svd_i2v``: stages 2 and 3, the spatio-temporal UNet, first-frame latent + CLIP embedding,
+  conditioning-frame noise, fps / motion micro-conditioning.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from video.diffusion.edm import edm_loss, sample_log_normal_sigmas
+from video.diffusion.flow import flow_loss, logit_normal_timesteps
+from video.training.config import TrainConfig
+from video.training.data import ImageFolder, ManifestClips, MovingShapes
+
+
+def make_dataset(cfg: TrainConfig):
+    d = cfg.data
+    if d.kind == "shapes":
+        return MovingShapes(d.size, d.frames, d.height, d.width, d.fps, d.seed)
+    if d.kind == "images":
+        return ImageFolder(d.path, d.height, d.width)
+    if d.kind == "manifest":
+        return ManifestClips(d.path, d.frames, d.height, d.width, d.fps, d.where or None)
+    raise ValueError(f"data.kind must be shapes, images or manifest; got {d.kind!r}")
+
+
+def _init_weights(source: str) -> dict[str, torch.Tensor] | None:
+    """Weights of a previous stage: a run folder (its ``final/`` export or last checkpoint),
+    a checkpoint folder, or a ``.safetensors`` file."""
+    from safetensors.torch import load_file
+
+    from video.training.state import latest_checkpoint
+
+    if not source:
+        return None
+    p = Path(source)
+    for cand in (p / "final" / "trainable.safetensors", p / "trainable.safetensors", p / "model.safetensors"):
+        if cand.is_file():
+            return load_file(str(cand))
+    ck = latest_checkpoint(p)
+    if ck is not None:
+        return load_file(str(ck / "model.safetensors"))
+    if p.is_file() and p.suffix == ".safetensors":
+        return load_file(str(p))
+    raise FileNotFoundError(f"init_from={source!r}: no final/ export, checkpoint or .safetensors found")
+
+
+class DiTTextToVideo:
+    def __init__(self, cfg: TrainConfig):
+        from video.prompts import PromptEncoder
+        from video.runtime.txt2vid import load_t2v
+
+        self.cfg = cfg
+        self.models = load_t2v(cfg.model)
+        self.model = self.models.transformer.train()
+        for m in (self.models.text_encoder, self.models.vae):
+            m.requires_grad_(False)
+        self.prompts = PromptEncoder(self.models.tokenizer, self.models.text_encoder,
+                                     max_length=self.models.config.text_max_length or 512)
+        init = _init_weights(cfg.init_from)
+        if init is not None:
+            self.model.load_state_dict(init)
+
+    def loss(self, batch: dict, gen: torch.Generator) -> torch.Tensor:
+        o = self.cfg.objective
+        video = batch["video"].permute(0, 2, 1, 3, 4)  # (B, 3, F, H, W)
+        x0 = self.models.latents.encode(video)
+        b = x0.shape[0]
+        drop = torch.rand(b, generator=gen) < o.caption_dropout
+        ctx = torch.cat([self.prompts.encode_text("" if d else c) for c, d in zip(batch["caption"], drop)])
+        t = logit_normal_timesteps(b, o.t_mean, o.t_std, generator=gen)
+        noise = torch.randn(x0.shape, generator=gen)
+        return flow_loss(lambda x, t, context: self.model(x, t, context), x0, t, noise, context=ctx)
+
+    def export(self, folder: Path, weights: dict[str, torch.Tensor]) -> None:
+        from video.runtime.txt2vid import save_t2v
+
+        self.model.load_state_dict(weights)
+        save_t2v(self.models, folder / "model")
+
+    def preview(self, caption: str, frames: int, height: int, width: int):
+        from video.runtime.txt2vid import TextToVideo
+
+        self.model.eval()
+        try:
+            return TextToVideo(self.models)(caption, num_frames=frames, height=height, width=width,
+                                            num_inference_steps=10, generator=torch.Generator().manual_seed(0))
+        finally:
+            self.model.train()
+
+
+class _SVDBase:
+    def __init__(self, cfg: TrainConfig):
+        from video.models.svd import load_svd
+
+        self.cfg = cfg
+        self.svd = load_svd(cfg.model)
+        for m in (self.svd.vae, self.svd.image_encoder, self.svd.unet):
+            m.requires_grad_(False)
+
+    @torch.no_grad()
+    def clip_embedding(self, first: torch.Tensor) -> torch.Tensor:
+        from video.models.image_encoder import clip_pixel_values
+
+        s = self.svd
+        x = clip_pixel_values((first + 1) / 2, s.image_encoder.config.image_size, s.image_mean, s.image_std)
+        return s.image_encoder(x).image_embeds.unsqueeze(1)
+
+    @torch.no_grad()
+    def latents(self, frames: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) in [-1, 1] -> scaled latents (N, 4, h, w)."""
+        vae = self.svd.vae
+        return vae.encode(frames).latent_dist.mode() * vae.config.scaling_factor
+
+
+class SVDImage(_SVDBase):
+    """Stage 1: the image model (spatial layers only)."""
+
+    def __init__(self, cfg: TrainConfig):
+        from video.training.temporal import build_image_unet
+
+        super().__init__(cfg)
+        torch.manual_seed(cfg.seed)
+        self.model = build_image_unet(self.svd.config).train()
+        init = _init_weights(cfg.init_from)
+        if init is not None:
+            self.model.load_state_dict(init)
+
+    def loss(self, batch: dict, gen: torch.Generator) -> torch.Tensor:
+        o = self.cfg.objective
+        img = batch["video"][:, 0]  # stage 1 sees images (or the first frame of a clip)
+        x0 = self.latents(img)
+        b = x0.shape[0]
+        emb = self.clip_embedding(img)
+        keep = (torch.rand(b, generator=gen) >= o.caption_dropout).float().view(b, 1, 1)
+        sigma = sample_log_normal_sigmas(b, o.p_mean, o.p_std, generator=gen)
+        noise = torch.randn(x0.shape, generator=gen)
+        return edm_loss(lambda x, cn: self.model(x, cn, emb * keep).sample, x0, sigma, noise)
+
+    def export(self, folder: Path, weights: dict[str, torch.Tensor]) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.model.load_state_dict(weights)
+        self.model.save_pretrained(folder / "unet_image", safe_serialization=True)
+
+    def preview(self, caption: str, frames: int, height: int, width: int):
+        return None  # an image model has no video to show; stage 2 renders
+
+
+class SVDImageToVideo(_SVDBase):
+    """Stages 2 and 3: the spatio-temporal UNet. ``init_from`` a stage-1 run inserts the
+    temporal layers (switched off); from a stage-2 run it continues."""
+
+    def __init__(self, cfg: TrainConfig):
+        super().__init__(cfg)
+        self.model = self.svd.unet.train().requires_grad_(True)
+        if cfg.init_from and (Path(cfg.init_from) / "final" / "unet_image").is_dir():
+            from diffusers import UNet2DConditionModel
+
+            from video.training.temporal import insert_temporal_layers
+
+            image = UNet2DConditionModel.from_pretrained(Path(cfg.init_from) / "final" / "unet_image")
+            insert_temporal_layers(image, self.model)
+        else:
+            init = _init_weights(cfg.init_from)
+            if init is not None:
+                self.model.load_state_dict(init)
+
+    def loss(self, batch: dict, gen: torch.Generator) -> torch.Tensor:
+        o = self.cfg.objective
+        video = batch["video"]  # (B, F, 3, H, W)
+        b, f = video.shape[:2]
+        x0 = self.latents(video.flatten(0, 1)).unflatten(0, (b, f))
+        first = video[:, 0]
+        cond_sigma = sample_log_normal_sigmas(b, o.cond_aug_mean, o.cond_aug_std, generator=gen)
+        noisy_first = first + cond_sigma.view(b, 1, 1, 1) * torch.randn(first.shape, generator=gen)
+        with torch.no_grad():
+            cond = self.svd.vae.encode(noisy_first).latent_dist.mode()  # unscaled, as at inference
+        emb = self.clip_embedding(first)
+        keep = (torch.rand(b, generator=gen) >= o.caption_dropout).float()
+        emb, cond = emb * keep.view(b, 1, 1), cond * keep.view(b, 1, 1, 1)
+        cond = cond.unsqueeze(1).expand(-1, f, -1, -1, -1)
+        # fps - 1 as the published model (and our runtime) condition; motion from the data.
+        ids = torch.stack([batch["fps"] - 1, batch["motion"], cond_sigma], dim=1).float()
+        sigma = sample_log_normal_sigmas(b, o.p_mean, o.p_std, generator=gen)
+        noise = torch.randn(x0.shape, generator=gen)
+
+        def net(x, cn):
+            return self.model(torch.cat([x, cond], dim=2), cn, emb, ids).sample
+
+        return edm_loss(net, x0, sigma, noise)
+
+    def export(self, folder: Path, weights: dict[str, torch.Tensor]) -> None:
+        from video.models.svd import save_diffusers_folder
+
+        self.model.load_state_dict(weights)
+        save_diffusers_folder(self.svd, folder / "model")
+
+    def preview(self, caption: str, frames: int, height: int, width: int):
+        from video.runtime.img2vid import ImageToVideo
+
+        self.model.eval()
+        try:
+            first = make_dataset(self.cfg)[0]["video"][0]
+            img = ((first.permute(1, 2, 0) + 1) * 127.5).round().clamp(0, 255).byte().numpy()
+            return ImageToVideo(self.svd)(img, num_frames=frames, height=height, width=width, num_inference_steps=10,
+                                          generator=torch.Generator().manual_seed(0))
+        finally:
+            self.model.train()
+
+
+TASKS = {"dit_t2v": DiTTextToVideo, "svd_image": SVDImage, "svd_i2v": SVDImageToVideo}

@@ -1,0 +1,149 @@
+"""The training loop: AdamW with warmup, gradient accumulation and clipping, optional bf16
+autocast and EMA, non-finite steps skipped and counted, metrics to ``metrics.jsonl``, atomic
+checkpoints that resume exactly (same data order, same RNG, same losses), a final export that
+the runtime loads, and a preview clip.
+
+Single process; ``torchrun`` (DDP/FSDP2) is a later layer around the same loop.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+from omegaconf import OmegaConf
+
+from video.config import to_dict
+from video.training.config import TrainConfig
+from video.training.data import collate
+from video.training.state import EMA, ResumableOrder, latest_checkpoint, load_checkpoint, save_checkpoint
+from video.training.tasks import TASKS, make_dataset
+
+
+def _trainable(model: torch.nn.Module) -> dict[str, torch.nn.Parameter]:
+    return {k: p for k, p in model.named_parameters() if p.requires_grad}
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    """On resume, drop the lines logged after the checkpoint we resume from."""
+    if path.is_file():
+        lines = [ln for ln in path.read_text().splitlines() if ln and json.loads(ln)["step"] <= step]
+        path.write_text("".join(ln + "\n" for ln in lines))
+
+
+def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None) -> dict:
+    """Run (or resume) ``cfg``; returns a summary. ``stop_after`` stops early at that step
+    without the final export (an interruption, for tests)."""
+    if cfg.task not in TASKS:
+        raise ValueError(f"task must be one of {', '.join(TASKS)}; got {cfg.task!r}")
+    run = Path(cfg.out)
+    run.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(OmegaConf.create(to_dict(cfg)), run / "config.yaml")
+    torch.manual_seed(cfg.seed)
+    task = TASKS[cfg.task](cfg)
+    params = _trainable(task.model)
+    opt = torch.optim.AdamW(params.values(), lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
+                            weight_decay=cfg.optim.weight_decay)
+    warm = cfg.optim.warmup_steps
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) if warm else 1.0)
+    ema = EMA(params, cfg.ema_decay) if cfg.ema_decay > 0 else None
+    data = make_dataset(cfg)
+    order = ResumableOrder(len(data), cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    step, skipped = 0, 0
+    metrics = run / "metrics.jsonl"
+
+    ck = latest_checkpoint(run)
+    if ck is not None:
+        state = load_checkpoint(ck)
+        task.model.load_state_dict(state["model"], strict=False)
+        if ema is not None and "ema" in state:
+            ema.shadow = {k: v.float() for k, v in state["ema"].items()}
+        opt.load_state_dict(state["optim"]["optimizer"])
+        sched.load_state_dict(state["optim"]["scheduler"])
+        meta = state["meta"]
+        step, skipped = meta["step"], meta["skipped"]
+        order.load_state_dict(meta["order"])
+        gen.set_state(load_checkpoint_rng(ck))
+        torch.set_rng_state(state["rng"])
+        _truncate_metrics(metrics, step)
+    else:
+        metrics.write_text("")
+
+    steps = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
+    items = len(data)
+    print(f"train {cfg.task}: {items} items, batch {cfg.batch_size} x accum {cfg.optim.grad_accum}, "
+          f"{cfg.steps} steps = {cfg.steps * cfg.batch_size * cfg.optim.grad_accum / items:.1f} epochs"
+          + (f" (resuming at step {step})" if step else ""))
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=cfg.steps, initial=step, desc="train", unit="step")
+    autocast = torch.autocast("cuda" if torch.cuda.is_available() else "cpu", dtype=torch.bfloat16,
+                              enabled=cfg.precision == "bf16")
+    losses = []
+    t_last = time.perf_counter()
+    while step < steps:
+        opt.zero_grad(set_to_none=True)
+        total = 0.0
+        for _ in range(cfg.optim.grad_accum):
+            batch = collate([data[i] for i in order.take(cfg.batch_size)])
+            with autocast:
+                loss = task.loss(batch, gen).mean() / cfg.optim.grad_accum
+            loss.backward()
+            total += loss.item()
+        norm = torch.nn.utils.clip_grad_norm_(params.values(), cfg.optim.grad_clip or float("inf"))
+        step += 1
+        if not (math.isfinite(total) and math.isfinite(norm.item())):
+            skipped += 1  # the data and RNG moved on; the weights did not
+            opt.zero_grad(set_to_none=True)
+        else:
+            opt.step()
+            if ema is not None:
+                ema.update(params)
+        sched.step()
+        losses.append(total)
+        if step % cfg.log_every == 0 or step == steps:
+            now = time.perf_counter()
+            row = {"step": step, "loss": total, "lr": sched.get_last_lr()[0], "grad_norm": norm.item(),
+                   "skipped": skipped, "sec_per_step": (now - t_last) / max(1, step % cfg.log_every or cfg.log_every)}
+            t_last = now
+            with metrics.open("a") as fh:
+                fh.write(json.dumps(row) + "\n")
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{total:.4f}", skipped=skipped)
+        if step % cfg.ckpt_every == 0 or step == cfg.steps:
+            save_checkpoint(run / "checkpoints" / f"step_{step:07d}", task.model.state_dict(), ema, opt, sched,
+                            {"step": step, "skipped": skipped, "order": order.state_dict(),
+                             "gen": gen.get_state().tolist()})
+    if bar is not None:
+        bar.close()
+    summary = {"run": str(run), "step": step, "skipped": skipped, "losses": losses}
+    if step >= cfg.steps:
+        from safetensors.torch import save_file
+
+        final = run / "final"
+        weights = {k: v.detach().clone() for k, v in task.model.state_dict().items()}
+        if ema is not None:
+            weights.update({k: v.to(weights[k].dtype) for k, v in ema.shadow.items()})
+        final.mkdir(parents=True, exist_ok=True)
+        save_file({k: v.contiguous() for k, v in weights.items()}, str(final / "trainable.safetensors"))
+        task.export(final, weights)
+        d = cfg.data
+        clip = task.preview(make_dataset(cfg)[0]["caption"], d.frames, d.height, d.width)
+        if clip is not None:
+            from video.media import write_video
+
+            summary["preview"] = str(write_video(clip, run / "samples" / f"step_{step:07d}.mp4", fps=d.fps))
+        summary["final"] = str(final)
+    return summary
+
+
+def load_checkpoint_rng(ck: Path) -> torch.Tensor:
+    meta = json.loads((ck / "state.json").read_text())
+    return torch.tensor(meta["gen"], dtype=torch.uint8)
