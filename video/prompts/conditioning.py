@@ -1,0 +1,48 @@
+"""What the prompt encoder hands the sampler: one entry per sampling step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class StepConditioning:
+    """The text conditioning of one sampling step.
+
+    ``conds``: one ``(hidden_states, weight)`` per ``AND`` term, hidden states shaped
+    ``(1, L, C)``; predict once per term and combine with
+    :func:`video.prompts.composable.composable_cfg`. ``uncond``: the negative prompt's
+    hidden states, same shape. All tensors of one encode call share ``L``."""
+
+    conds: tuple[tuple[torch.Tensor, float], ...]
+    uncond: torch.Tensor
+
+    @property
+    def cond_batch(self) -> torch.Tensor:
+        """The terms stacked on the batch axis, ``(n_terms, L, C)``."""
+        return torch.cat([c for c, _ in self.conds], dim=0)
+
+    @property
+    def weights(self) -> list[float]:
+        return [w for _, w in self.conds]
+
+
+@dataclass(frozen=True)
+class PromptConditioning:
+    """Per-step conditioning for ``len(self)`` steps: ``cond[i]`` is sampling step ``i``
+    (0-based), which is step ``i + 1`` in the prompt's ``[a:b:t]`` numbering.
+
+    Steps that use the same text share one tensor object."""
+
+    steps: tuple[StepConditioning, ...]
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __getitem__(self, i: int) -> StepConditioning:
+        return self.steps[i]
+
+
+__all__ = ["StepConditioning", "PromptConditioning"]

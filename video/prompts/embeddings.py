@@ -1,0 +1,113 @@
+"""Textual-inversion embeddings from a folder, referenced in prompts by file name.
+
+``embeddings/easynegative.safetensors`` is used by writing ``easynegative`` in a prompt; its
+vectors take the place of the tokens the word would have had. Formats:
+
+* ``.safetensors``: the tensor under ``emb_params`` (A1111's format), under a key you name
+  (e.g. ``clip_l`` for SDXL files), or the file's only tensor;
+* ``.pt`` / ``.bin``: loaded with ``torch.load(weights_only=True)`` so a file can hold tensors
+  but never run code: A1111's ``{"string_to_param": {"*": tensor}}``, a dict with
+  ``emb_params`` or one tensor, or a bare tensor. Anything else is refused, never unpickled.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import torch
+
+EMBEDDING_SUFFIXES = (".safetensors", ".pt", ".bin")
+
+
+def _pick_tensor(obj: object, key: str | None, path: Path) -> torch.Tensor:
+    if isinstance(obj, torch.Tensor):
+        return obj
+    if isinstance(obj, dict):
+        if "string_to_param" in obj and isinstance(obj["string_to_param"], dict) and obj["string_to_param"]:
+            return _pick_tensor(next(iter(obj["string_to_param"].values())), None, path)
+        for name in (key, "emb_params"):
+            if name is not None and isinstance(obj.get(name), torch.Tensor):
+                return obj[name]
+        tensors = [v for v in obj.values() if isinstance(v, torch.Tensor)]
+        if len(tensors) == 1:
+            return tensors[0]
+        raise ValueError(f"{path.name}: no 'emb_params' and not exactly one tensor (keys: {sorted(map(str, obj))})")
+    raise ValueError(f"{path.name}: holds a {type(obj).__name__}, not a tensor")
+
+
+def load_embedding_file(path: str | Path, dim: int | None = None, key: str | None = None) -> torch.Tensor:
+    """The vectors of one embedding file, shape ``(n_vectors, dim)``, float32 on the CPU.
+
+    Raises ValueError when the file has no usable tensor or its width is not ``dim``."""
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        obj: object = load_file(str(path), device="cpu")
+    elif path.suffix in (".pt", ".bin"):
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:  # an unpickling refusal: the file wants to run code
+            raise ValueError(f"{path.name}: not loadable with weights_only=True ({e.__class__.__name__})") from e
+    else:
+        raise ValueError(f"{path.name}: not one of {EMBEDDING_SUFFIXES}")
+    vectors = _pick_tensor(obj, key, path).detach().to(torch.float32)
+    vectors = vectors.reshape(1, -1) if vectors.ndim == 1 else vectors.reshape(-1, vectors.shape[-1])
+    if vectors.shape[0] == 0:
+        raise ValueError(f"{path.name}: no vectors")
+    if dim is not None and vectors.shape[1] != dim:
+        raise ValueError(f"{path.name}: vectors are {vectors.shape[1]} wide, the text encoder's are {dim}")
+    return vectors
+
+
+def load_embeddings(folder: str | Path, dim: int | None = None, key: str | None = None) -> dict[str, torch.Tensor]:
+    """Every usable embedding under ``folder`` (recursively), by file stem.
+
+    A file that cannot be used (wrong width, unknown layout, pickled code) is skipped with a
+    warning rather than failing the run; when two files share a stem the first in sorted path
+    order wins."""
+    found: dict[str, torch.Tensor] = {}
+    for path in sorted(Path(folder).rglob("*")):
+        if path.suffix not in EMBEDDING_SUFFIXES or not path.is_file():
+            continue
+        if path.stem in found:
+            warnings.warn(f"embedding {path} ignored: {path.stem!r} is already loaded", stacklevel=2)
+            continue
+        try:
+            found[path.stem] = load_embedding_file(path, dim, key)
+        except ValueError as e:
+            warnings.warn(f"embedding skipped: {e}", stacklevel=2)
+    return found
+
+
+def split_on_names(text: str, names: list[str]) -> list[str | tuple[str]]:
+    """``text`` cut at whole-word, case-insensitive occurrences of ``names``: plain pieces are
+    str, an occurrence is a 1-tuple holding the name as given in ``names``.
+
+    Longer names are tried first, so ``style-v2`` wins over ``style`` where both exist.
+
+    >>> split_on_names("a photo in mystyle, sharp", ["mystyle"])
+    ['a photo in ', ('mystyle',), ', sharp']
+    """
+    if not names or not text:
+        return [text] if text else []
+    ordered = sorted(names, key=len, reverse=True)
+    pattern = re.compile(r"(?<!\w)(" + "|".join(map(re.escape, ordered)) + r")(?!\w)", re.IGNORECASE)
+    by_lower = {}
+    for name in ordered:
+        by_lower.setdefault(name.lower(), name)
+    out: list[str | tuple[str]] = []
+    pos = 0
+    for m in pattern.finditer(text):
+        if m.start() > pos:
+            out.append(text[pos:m.start()])
+        out.append((by_lower[m.group(1).lower()],))
+        pos = m.end()
+    if pos < len(text):
+        out.append(text[pos:])
+    return out
+
+
+__all__ = ["load_embedding_file", "load_embeddings", "split_on_names", "EMBEDDING_SUFFIXES"]

@@ -1,0 +1,292 @@
+"""Prompt text to per-step conditioning for a transformers text encoder.
+
+The pipeline for ``encode(prompt, negative, steps)``:
+
+1. :func:`~video.prompts.composable.split_and` cuts the prompt into ``AND`` terms;
+2. :func:`~video.prompts.schedule.schedule` turns each term (and the negative prompt, which
+   is never split at ``AND``) into the text of every step;
+3. each distinct text is encoded once (a dict keyed by the text): the emphasis pass gives
+   weighted runs, textual-inversion names become their vectors, and the encoder's hidden
+   states are weighted per token;
+4. every step gets its terms' and its negative's tensors (:class:`PromptConditioning`).
+
+Two encoder families:
+
+* CLIP (``kind="clip"``): A1111's long-prompt scheme. 75-token chunks, each framed by BOS and
+  EOS and padded to 77 (``BREAK`` ends a chunk early; a chunk that fills up moves the words
+  after a comma in its last ``comma_backtrack`` tokens to the next one), encoded separately and
+  concatenated: ``(1, 77 * n_chunks, C)``. Texts of one call with fewer chunks are padded with
+  the empty prompt's chunk so all tensors share one shape (A1111's "pad prompt/negative prompt
+  to be same length").
+* T5 / UMT5 (``kind="t5"``), the Wan convention: one sequence of at most ``max_length`` (512)
+  tokens ending in EOS, encoded with an attention mask over the padding, then every position
+  after the real tokens set to zero: ``(1, 512, C)``. ``BREAK`` has no meaning and is dropped;
+  longer prompts are truncated with a warning.
+
+Weights (``weight_mode``):
+
+* ``"a1111"``: hidden states multiplied by their token's weight, then the whole chunk (T5:
+  the real tokens) rescaled so its mean is what it was before (A1111's "Original" emphasis).
+* ``"comfy"``: ComfyUI's rule, ``empty + w * (z - empty)`` at each token of weight ``w != 1``,
+  where ``empty`` is the empty prompt's hidden state at the same position; no rescaling.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+import torch
+
+from video.prompts.chunks import BREAK, CHUNK_LENGTH, Token, Unit, chunk_units, frame_chunk
+from video.prompts.composable import split_and
+from video.prompts.conditioning import PromptConditioning, StepConditioning
+from video.prompts.embeddings import load_embeddings, split_on_names
+from video.prompts.emphasis import parse_segments
+from video.prompts.schedule import schedule, text_at_step
+
+WeightMode = Literal["a1111", "comfy"]
+EncoderKind = Literal["auto", "clip", "t5"]
+
+
+def apply_weights_a1111(z: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """``z * w`` per token, rescaled to ``z``'s original mean. ``z``: (L, C); ``weights``: (L,).
+
+    The rescaling keeps the overall magnitude the U-Net was trained on; A1111 found that
+    without it strong weights produce artifacts."""
+    if bool((weights == 1).all()):
+        return z
+    z32 = z.float()
+    scaled = z32 * weights.to(z32)[:, None]
+    new_mean = scaled.mean()
+    if new_mean != 0:
+        scaled = scaled * (z32.mean() / new_mean)
+    return scaled.to(z.dtype)
+
+
+def apply_weights_comfy(z: torch.Tensor, weights: torch.Tensor, empty: torch.Tensor) -> torch.Tensor:
+    """``empty + w * (z - empty)`` at tokens whose weight is not 1 (ComfyUI ``sd1_clip``).
+
+    Weighting the difference from the empty prompt, not the raw state, means weight 0 gives
+    "as if the word were absent" rather than a zero vector the model never saw."""
+    changed = weights != 1
+    if not bool(changed.any()):
+        return z
+    z32, e32 = z.float(), empty.float()
+    w = weights.to(z32)[:, None]
+    mixed = e32 + w * (z32 - e32)
+    return torch.where(changed[:, None], mixed, z32).to(z.dtype)
+
+
+@contextmanager
+def _replaced_vectors(module: torch.nn.Module, fixes: list[tuple[int, int, torch.Tensor]]) -> Iterator[None]:
+    """While active, ``module``'s output at ``[batch, position]`` is the given vector: how a
+    textual-inversion embedding enters the encoder in place of its placeholder token."""
+    if not fixes:
+        yield
+        return
+
+    def hook(_module: torch.nn.Module, _args: tuple, output: torch.Tensor) -> torch.Tensor:
+        output = output.clone()
+        for b, pos, vector in fixes:
+            output[b, pos] = vector.to(device=output.device, dtype=output.dtype)
+        return output
+
+    handle = module.register_forward_hook(hook)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+def _detect_kind(text_encoder: torch.nn.Module) -> Literal["clip", "t5"]:
+    model_type = str(getattr(getattr(text_encoder, "config", None), "model_type", "")).lower()
+    if "t5" in model_type:
+        return "t5"
+    if "clip" in model_type:
+        return "clip"
+    raise ValueError(f"cannot tell the encoder family of model_type {model_type!r}: pass kind='clip' or 't5'")
+
+
+class PromptEncoder:
+    """Encodes prompts written in the A1111 prompt language for one tokenizer + text encoder.
+
+    ``embeddings_dir``: textual-inversion files (see :mod:`video.prompts.embeddings`), used by
+    writing their file stem in a prompt. ``embedding_key``: the tensor to take from files
+    holding several (``clip_l`` / ``clip_g`` in SDXL files). ``clip_skip``: CLIP only, take the
+    ``clip_skip``-th hidden state from the end through the final layer norm (1: the last).
+
+    Encoded texts are kept in :attr:`cache` for the life of the object.
+    """
+
+    def __init__(
+        self,
+        tokenizer,
+        text_encoder: torch.nn.Module,
+        *,
+        kind: EncoderKind = "auto",
+        weight_mode: WeightMode = "a1111",
+        embeddings_dir: str | Path | None = None,
+        embedding_key: str | None = None,
+        clip_skip: int = 1,
+        comma_backtrack: int = 20,
+        max_length: int = 512,
+    ) -> None:
+        if weight_mode not in ("a1111", "comfy"):
+            raise ValueError(f"weight_mode must be 'a1111' or 'comfy', not {weight_mode!r}")
+        if clip_skip < 1:
+            raise ValueError("clip_skip counts from 1 (the last layer)")
+        self.tokenizer = tokenizer
+        self.model = text_encoder
+        self.kind = _detect_kind(text_encoder) if kind == "auto" else kind
+        self.weight_mode = weight_mode
+        self.clip_skip = clip_skip
+        self.comma_backtrack = comma_backtrack
+        self.max_length = max_length
+        self.eos_id = int(tokenizer.eos_token_id)
+        self.pad_id = int(tokenizer.pad_token_id) if tokenizer.pad_token_id is not None else self.eos_id
+        if self.kind == "clip":
+            self.bos_id = int(tokenizer.bos_token_id)
+            self.comma_id = tokenizer.get_vocab().get(",</w>")
+        dim = self._embedding_module().embedding_dim
+        self.embeddings: dict[str, torch.Tensor] = (
+            load_embeddings(embeddings_dir, dim=dim, key=embedding_key) if embeddings_dir is not None else {}
+        )
+        self.cache: dict[str, torch.Tensor] = {}
+        self._empty_states: torch.Tensor | None = None
+
+    # -- model plumbing -------------------------------------------------------------------
+
+    def _embedding_module(self) -> torch.nn.Module:
+        """The embedding layer the forward pass really calls (T5 keeps a tied copy in its stack)."""
+        if self.kind == "t5":
+            stack = getattr(self.model, "encoder", None)
+            if getattr(stack, "embed_tokens", None) is not None:
+                return stack.embed_tokens
+        return self.model.get_input_embeddings()
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @torch.no_grad()
+    def _forward(
+        self, ids: list[list[int]], mask: list[list[int]] | None, fixes: list[tuple[int, int, torch.Tensor]]
+    ) -> torch.Tensor:
+        """Raw hidden states ``(B, L, C)`` of a batch of id rows."""
+        input_ids = torch.tensor(ids, dtype=torch.long, device=self.device)
+        with _replaced_vectors(self._embedding_module(), fixes):
+            if self.kind == "t5":
+                attention = torch.tensor(mask, dtype=torch.long, device=self.device)
+                return self.model(input_ids=input_ids, attention_mask=attention).last_hidden_state
+            out = self.model(input_ids=input_ids, output_hidden_states=self.clip_skip > 1)
+        if self.clip_skip == 1:
+            return out.last_hidden_state
+        final_norm = getattr(self.model, "text_model", self.model).final_layer_norm
+        return final_norm(out.hidden_states[-self.clip_skip])
+
+    # -- text to tokens -------------------------------------------------------------------
+
+    def units(self, text: str) -> list[Unit | None]:
+        """The weighted token stream of one (already scheduled) text; None marks a BREAK."""
+        pieces: list[tuple[str | tuple[str], float] | None] = []
+        for seg in parse_segments(text):
+            if seg.is_break:
+                pieces.append(None)
+                continue
+            for piece in split_on_names(seg.text, list(self.embeddings)):
+                pieces.append((piece, seg.weight))
+        words = [p[0] for p in pieces if p is not None and isinstance(p[0], str)]
+        ids = iter(self.tokenizer(words, add_special_tokens=False, verbose=False)["input_ids"] if words else [])
+        units: list[Unit | None] = []
+        for p in pieces:
+            if p is None:
+                units.append(BREAK)
+            elif isinstance(p[0], str):
+                units.extend((Token(int(i), p[1]),) for i in next(ids))
+            else:
+                vectors = self.embeddings[p[0][0]]
+                units.append(tuple(Token(0, p[1], v) for v in vectors))
+        return units
+
+    # -- encoding -------------------------------------------------------------------------
+
+    def _empty(self) -> torch.Tensor:
+        """Raw hidden states of the empty prompt, one chunk / one sequence: comfy's anchor."""
+        if self._empty_states is None:
+            if self.kind == "clip":
+                ids, _, _ = frame_chunk([], self.bos_id, self.eos_id, self.pad_id)
+                self._empty_states = self._forward([ids], None, [])[0]
+            else:
+                ids = [self.eos_id] + [self.pad_id] * (self.max_length - 1)
+                self._empty_states = self._forward([ids], [[1] + [0] * (self.max_length - 1)], [])[0]
+        return self._empty_states
+
+    def _weigh(self, z: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        if self.weight_mode == "comfy":
+            return apply_weights_comfy(z, weights, self._empty()[: z.shape[0]])
+        return apply_weights_a1111(z, weights)
+
+    def _encode_clip(self, text: str) -> torch.Tensor:
+        chunks = chunk_units(self.units(text), CHUNK_LENGTH, self.comma_id, self.comma_backtrack)
+        framed = [frame_chunk(c, self.bos_id, self.eos_id, self.pad_id) for c in chunks]
+        fixes = [(b, pos, vec) for b, (_, _, fx) in enumerate(framed) for pos, vec in fx]
+        states = self._forward([ids for ids, _, _ in framed], None, fixes)
+        out = [
+            self._weigh(states[b], torch.tensor(w, device=states.device)) for b, (_, w, _) in enumerate(framed)
+        ]
+        return torch.cat(out, dim=0)[None]
+
+    def _encode_t5(self, text: str) -> torch.Tensor:
+        tokens = [t for unit in self.units(text) if unit is not BREAK for t in unit]
+        if len(tokens) > self.max_length - 1:
+            warnings.warn(
+                f"prompt has {len(tokens)} tokens; truncated to {self.max_length - 1} (+ EOS)", stacklevel=3
+            )
+            tokens = tokens[: self.max_length - 1]
+        n = len(tokens) + 1
+        ids = [t.id for t in tokens] + [self.eos_id] + [self.pad_id] * (self.max_length - n)
+        mask = [1] * n + [0] * (self.max_length - n)
+        fixes = [(0, pos, t.vector) for pos, t in enumerate(tokens) if t.vector is not None]
+        states = self._forward([ids], [mask], fixes)[0]
+        weights = torch.tensor([t.weight for t in tokens] + [1.0], device=states.device)
+        out = torch.zeros_like(states)
+        out[:n] = self._weigh(states[:n], weights)
+        return out[None]
+
+    def encode_text(self, text: str) -> torch.Tensor:
+        """Hidden states ``(1, L, C)`` of one scheduled text (no ``AND``, no ``[a:b:t]``
+        left), computed once per distinct text."""
+        if text not in self.cache:
+            self.cache[text] = self._encode_clip(text) if self.kind == "clip" else self._encode_t5(text)
+        return self.cache[text]
+
+    def _same_length(self, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """CLIP: append empty-prompt chunks so every tensor has the longest one's length
+        (T5 tensors are all ``max_length`` long already)."""
+        longest = max(t.shape[1] for t in tensors.values())
+        out = {}
+        for text, t in tensors.items():
+            missing = (longest - t.shape[1]) // (CHUNK_LENGTH + 2)
+            out[text] = torch.cat([t] + [self.encode_text("")] * missing, dim=1) if missing else t
+        return out
+
+    def encode(self, prompt: str, negative: str = "", steps: int = 20) -> PromptConditioning:
+        """Per-step conditioning for ``steps`` sampling steps; see :class:`PromptConditioning`."""
+        if steps < 1:
+            raise ValueError(f"steps must be at least 1, got {steps}")
+        terms = [(schedule(text, steps), weight) for text, weight in split_and(prompt)]
+        uncond_schedule = schedule(negative, steps)
+        texts = {text for entries, _ in terms for _, text in entries} | {t for _, t in uncond_schedule}
+        tensors = self._same_length({text: self.encode_text(text) for text in sorted(texts)})
+        per_step = []
+        for step in range(1, steps + 1):
+            conds = tuple((tensors[text_at_step(entries, step)], weight) for entries, weight in terms)
+            per_step.append(StepConditioning(conds, tensors[text_at_step(uncond_schedule, step)]))
+        return PromptConditioning(tuple(per_step))
+
+
+__all__ = ["PromptEncoder", "apply_weights_a1111", "apply_weights_comfy"]
