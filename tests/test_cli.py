@@ -83,3 +83,19 @@ def test_txt2vid_writes_a_playable_mp4(tmp_path):
 def test_txt2vid_bad_size_is_one_line(tmp_path):
     p = run("txt2vid", "--height", "70", "--output", str(tmp_path / "x.mp4"))
     assert p.returncode == 2 and p.stderr.strip().splitlines()[-1].startswith("error: height and width")
+
+
+def test_train_dry_run_and_bad_key(tmp_path):
+    p = run("train", "stage2_video", f"out={tmp_path / 'r'}", "steps=7", "--dry-run")
+    assert p.returncode == 0 and "steps: 7" in p.stdout and "task: svd_i2v" in p.stdout
+    assert not (tmp_path / "r").exists()
+    p = run("train", "stage2_video", "optim.learning_rate=1")
+    assert p.returncode == 2 and "learning_rate" in p.stderr.strip().splitlines()[-1]
+
+
+def test_train_runs_a_few_steps(tmp_path):
+    p = run("train", "dit_stage1_image", f"out={tmp_path / 'r'}", "steps=2", "batch_size=2", "data.height=32",
+            "data.width=32")
+    assert p.returncode == 0, p.stderr
+    assert "trained 2 steps" in p.stdout.strip().splitlines()[-1]
+    assert probe_video(next((tmp_path / "r" / "samples").glob("*.mp4")))["num_frames"] == 1

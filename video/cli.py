@@ -14,6 +14,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from pathlib import Path
 
 from video.config import ConfigError, load_config
 
@@ -225,6 +226,33 @@ def cmd_txt2vid(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    from omegaconf import OmegaConf
+
+    from video.config import CONFIG_DIR, to_dict
+    from video.training.config import TrainConfig
+
+    src = Path(args.config)
+    if not src.is_file():
+        named = CONFIG_DIR / "train" / f"{args.config}.yaml"
+        if not named.is_file():
+            names = sorted(p.stem for p in (CONFIG_DIR / "train").glob("*.yaml"))
+            raise UserError(f"no training config {args.config!r}; give a YAML path or one of: {', '.join(names)}")
+        src = named
+    cfg = load_config(TrainConfig, src, args.overrides)
+    print(OmegaConf.to_yaml(OmegaConf.create(to_dict(cfg))).rstrip())
+    if args.dry_run:
+        return 0
+    from video.training.trainer import train
+
+    summary = train(cfg)
+    last = summary["losses"][-1] if summary["losses"] else float("nan")
+    print(f"trained {summary['step']} steps ({summary['skipped']} skipped), last loss {last:.4f}; "
+          f"weights in {summary.get('final', summary['run'])}" +
+          (f", preview {summary['preview']}" if summary.get("preview") else ""))
+    return 0
+
+
 def cmd_info(args) -> int:
     from video.models.inspect import describe
 
@@ -251,6 +279,13 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Render a clip from a prompt with a flow-matching video transformer.")
     _add_schema_flags(t, TXT2VID_FLAGS)
     t.set_defaults(func=cmd_txt2vid)
+    tr = sub.add_parser("train", help="train a stage (image / video / HQ) of the SVD UNet or our DiT",
+                        description="Train from a config in configs/train (or a YAML path); key=value overrides. "
+                                    "Rerunning with the same out= resumes from the last checkpoint.")
+    tr.add_argument("config", help="YAML path or a name: " + "stage1_image, stage2_video, stage3_hq, dit_stage1_image, ...")
+    tr.add_argument("overrides", nargs="*", help="key=value (e.g. steps=500 data.kind=manifest data.path=OUT/manifest.parquet)")
+    tr.add_argument("--dry-run", action="store_true", help="print the effective config and stop")
+    tr.set_defaults(func=cmd_train)
     i = sub.add_parser("info", help="what a checkpoint is (layout, frames, parameters)")
     i.add_argument("model", help="diffusers folder, single .safetensors file, or a config name (tiny, svd, svd_xt)")
     i.add_argument("--json", action="store_true", help="print JSON")
