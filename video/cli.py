@@ -286,6 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("overrides", nargs="*", help="key=value (e.g. steps=500 data.kind=manifest data.path=OUT/manifest.parquet)")
     tr.add_argument("--dry-run", action="store_true", help="print the effective config and stop")
     tr.set_defaults(func=cmd_train)
+    from video.prompts.cli import add_prompt_command
+
+    add_prompt_command(sub)
     i = sub.add_parser("info", help="what a checkpoint is (layout, frames, parameters)")
     i.add_argument("model", help="diffusers folder, single .safetensors file, or a config name (tiny, svd, svd_xt)")
     i.add_argument("--json", action="store_true", help="print JSON")

@@ -12,6 +12,22 @@
 ``a BREAK b``          b starts a new 75-token chunk
 ``a AND b:0.5``        composable diffusion terms with weights
 =====================  ==========================================================
+
+Where we differ from AUTOMATIC1111, on purpose:
+
+1. ``t < 1`` is a fraction of the steps, ``t >= 1`` a step number (A1111's newer default reads
+   any number with a decimal point as a fraction).
+2. Sampler step ``i`` uses prompt step ``i + 1``, so ``[a:b:3]`` gives exactly 3 steps of ``a``
+   (A1111 renders 4, and its alternation starts ``a, a, b``).
+3. A stray ``|`` or a trailing ``\`` is plain text (in A1111 either makes the whole prompt
+   verbatim, schedules and all; its own ``[{b|d{:.5]`` doctest expects our behaviour).
+4. ``(x:1.2.3)`` does not raise: the colon part stays literal and ``)`` closes with x1.1.
+5. ``BREAK`` inside brackets stays a break (A1111 turns it into a weight of -1.1).
+6. Empty runs are dropped; brackets nested over 100 deep make the prompt verbatim.
+7. Textual-inversion names match whole words, ignoring case, not token sequences.
+8. The mean is restored per 75-token chunk (per real token for T5), not over the batch.
+9. Shorter texts are padded with empty-prompt chunks (A1111's "pad to same length" option).
+10. T5/UMT5: ``BREAK`` is dropped; prompts past 511 tokens are truncated with a warning.
 """
 
 from video.prompts.composable import composable_cfg, split_and

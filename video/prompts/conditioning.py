@@ -34,7 +34,11 @@ class PromptConditioning:
     """Per-step conditioning for ``len(self)`` steps: ``cond[i]`` is sampling step ``i``
     (0-based), which is step ``i + 1`` in the prompt's ``[a:b:t]`` numbering.
 
-    Steps that use the same text share one tensor object."""
+    Steps that use the same text share one tensor object.
+
+    A1111 looks its schedule up with the 0-based sampler step (``step <= end``), so there
+    ``[a:b:3]`` renders ``a`` for 4 sampler steps and ``[a|b]`` starts ``a, a, b, a``; here
+    ``[a:b:3]`` is exactly 3 steps of ``a`` and alternation changes on every step."""
 
     steps: tuple[StepConditioning, ...]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -101,11 +102,14 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         if not (math.isfinite(total) and math.isfinite(norm.item())):
             skipped += 1  # the data and RNG moved on; the weights did not
             opt.zero_grad(set_to_none=True)
+            with warnings.catch_warnings():  # the schedule keeps counting steps, applied or not
+                warnings.simplefilter("ignore", UserWarning)
+                sched.step()
         else:
             opt.step()
             if ema is not None:
                 ema.update(params)
-        sched.step()
+            sched.step()
         losses.append(total)
         if step % cfg.log_every == 0 or step == steps:
             now = time.perf_counter()
