@@ -289,6 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
     from video.prompts.cli import add_prompt_command
 
     add_prompt_command(sub)
+    from eval.cli import add_eval_command
+
+    add_eval_command(sub)
     i = sub.add_parser("info", help="what a checkpoint is (layout, frames, parameters)")
     i.add_argument("model", help="diffusers folder, single .safetensors file, or a config name (tiny, svd, svd_xt)")
     i.add_argument("--json", action="store_true", help="print JSON")

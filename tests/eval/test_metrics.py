@@ -1,8 +1,11 @@
 import math
 
 import numpy as np
+import pytest
+import skimage.data
+from skimage.metrics import structural_similarity
 
-from eval.metrics import psnr
+from eval.metrics import psnr, ssim, ssim_frames
 
 
 def test_psnr_closed_form():
@@ -10,3 +13,36 @@ def test_psnr_closed_form():
     b = np.full((4, 4), 10, dtype=np.uint8)
     assert math.isclose(psnr(a, b), 10 * math.log10(255**2 / 100))
     assert psnr(a, a) == math.inf
+
+
+def _photo_pair():
+    """A real photograph, and the same one with noise and a slight brightness shift."""
+    a = skimage.data.astronaut()[::4, ::4]  # 128x128x3
+    noise = np.random.default_rng(0).normal(0, 12, a.shape)
+    b = np.clip(a.astype(np.float64) * 0.9 + 10 + noise, 0, 255).astype(np.uint8)
+    return a, b
+
+
+def test_ssim_matches_scikit_image():
+    a, b = _photo_pair()
+    ref = structural_similarity(a, b, channel_axis=-1, data_range=255, gaussian_weights=True, sigma=1.5,
+                                use_sample_covariance=False)
+    assert 0.3 < ref < 0.95  # a pair that is neither identical nor unrelated
+    assert ssim(a, b) == pytest.approx(ref, abs=1e-6)  # float32 moments
+
+
+def test_ssim_per_frame_and_identity():
+    a, b = _photo_pair()
+    c = skimage.data.chelsea()[:128, :128]
+    frames_a, frames_b = np.stack([a, c, a]), np.stack([b, c, a])
+    per = ssim_frames(frames_a, frames_b)
+    assert per[1] == pytest.approx(1.0) and per[2] == pytest.approx(1.0) and per[0] < 0.95
+    assert ssim(frames_a, frames_b) == pytest.approx(per.mean())
+
+
+def test_ssim_rejects_bad_shapes():
+    a, _ = _photo_pair()
+    with pytest.raises(ValueError, match="equal shapes"):
+        ssim(a, a[:64])
+    with pytest.raises(ValueError, match="at least 11x11"):
+        ssim(a[:8, :8], a[:8, :8])

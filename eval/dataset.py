@@ -1,0 +1,122 @@
+"""Looking at a curation manifest (``manifest.parquet``) from a notebook: DuckDB queries,
+score columns, threshold filters and contact sheets of clip key frames."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from eval.inputs import EvalError
+
+# manifest columns that describe a clip's place, not a score of it
+NOT_SCORES = {"start_frame", "end_frame", "start_s", "end_s", "fps", "width", "height", "num_frames",
+              "source_frames"}
+
+
+def load_manifest(path: str | Path):
+    """The manifest as a pandas DataFrame, read by DuckDB."""
+    import duckdb
+
+    path = Path(path)
+    if not path.is_file():
+        raise EvalError(f"manifest {path} not found")
+    return duckdb.connect().execute("SELECT * FROM read_parquet(?)", [str(path)]).df()
+
+
+def score_columns(df) -> list[str]:
+    """Numeric columns that are scores (motion_mean, sharpness, aesthetic, ...), in manifest order."""
+    import pandas as pd
+
+    return [c for c in df.columns if c not in NOT_SCORES and pd.api.types.is_numeric_dtype(df[c])
+            and not pd.api.types.is_bool_dtype(df[c])]
+
+
+def select_clips(manifest: str | Path, ranges: dict[str, tuple[float | None, float | None]] | None = None,
+                 keep: bool | None = None, order_by: str | None = None, limit: int | None = None):
+    """Clips whose scores lie in ``ranges`` ({column: (min, max)}, None for open ends), as a
+    DataFrame; a DuckDB query over the Parquet file, so it scales past memory."""
+    import duckdb
+
+    path = Path(manifest)
+    if not path.is_file():
+        raise EvalError(f"manifest {path} not found")
+    con = duckdb.connect()
+    cols = {r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()}
+    where, params = [], [str(path)]
+    for col, (lo, hi) in (ranges or {}).items():
+        if col not in cols:
+            raise EvalError(f"manifest has no column {col!r} (columns: {', '.join(sorted(cols))})")
+        if lo is not None:
+            where.append(f'"{col}" >= ?')
+            params.append(lo)
+        if hi is not None:
+            where.append(f'"{col}" <= ?')
+            params.append(hi)
+    if keep is not None:
+        where.append("keep = ?")
+        params.append(keep)
+    sql = "SELECT * FROM read_parquet(?)" + (" WHERE " + " AND ".join(where) if where else "")
+    if order_by:
+        if order_by.lstrip("-") not in cols:
+            raise EvalError(f"manifest has no column {order_by.lstrip('-')!r} to sort by")
+        sql += f' ORDER BY "{order_by.lstrip("-")}"' + (" DESC" if order_by.startswith("-") else "")
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return con.execute(sql, params).df()
+
+
+def _resolve(p, manifest: Path) -> Path | None:
+    """A path stored in the manifest: absolute, relative to the working folder, or to the manifest's
+    (None, or NaN as pandas shows a missing string, gives None)."""
+    if not isinstance(p, str) or not p:
+        return None
+    for cand in (Path(p), manifest.parent / p):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def key_frame(row, manifest: str | Path) -> np.ndarray:
+    """The middle frame of a clip (RGB uint8): from its extracted file when there is one, else
+    from its frame range in the source. Decoded by curation's ``read_clip``, the one clip reader."""
+    from data_curation.clip_frames import read_clip
+
+    manifest = Path(manifest)
+    clip = _resolve(row.get("clip_path"), manifest)
+    if clip is not None:
+        return read_clip(str(clip), 0, int(row["num_frames"]), float(row["fps"])).keys[1]
+    src = _resolve(row.get("source"), manifest)
+    if src is None:
+        raise EvalError(f"clip {row.get('clip_id')}: neither clip_path nor source is a file here")
+    return read_clip(str(src), int(row["start_frame"]), int(row["end_frame"]), float(row["fps"])).keys[1]
+
+
+def contact_sheet(rows, manifest: str | Path, columns: int = 4, height: int = 96,
+                  label: str | None = None) -> np.ndarray:
+    """Key frames of ``rows`` (a DataFrame) in a grid, each captioned with its clip id (and the
+    ``label`` column's value): one uint8 image to show or save."""
+    from PIL import Image, ImageDraw
+
+    records = rows.to_dict("records")
+    if not records:
+        raise EvalError("no clips to show")
+    thumbs = []
+    for r in records:
+        f = Image.fromarray(key_frame(r, manifest))
+        f = f.resize((max(1, round(f.width * height / f.height)), height), Image.Resampling.BILINEAR)
+        text = str(r.get("clip_id", ""))[-24:]
+        if label and r.get(label) is not None:
+            v = r[label]
+            text += f"  {label}={v:.3g}" if isinstance(v, float) else f"  {label}={v}"
+        card = Image.new("RGB", (f.width, height + 14), "white")
+        card.paste(f, (0, 0))
+        ImageDraw.Draw(card).text((2, height + 1), text, fill="black")
+        thumbs.append(card)
+    w = max(t.width for t in thumbs)
+    h = thumbs[0].height
+    n_rows = -(-len(thumbs) // columns)
+    sheet = Image.new("RGB", (columns * (w + 4), n_rows * (h + 4)), "white")
+    for i, t in enumerate(thumbs):
+        sheet.paste(t, ((i % columns) * (w + 4), (i // columns) * (h + 4)))
+    return np.asarray(sheet)

@@ -1,0 +1,127 @@
+"""Temporal consistency without weights: frame difference, flicker, flow warping error and
+motion magnitude. Every function takes uint8 (F, H, W, 3) frames and returns plain floats.
+
+Optical flow is OpenCV's Farneback, as in curation; the motion magnitude *is* curation's motion
+scorer (``data_curation.scorers.motion``), fed the same 2 fps, 64 px grey frames, so a
+generated clip's number reads on the same scale as the training data's ``motion_mean``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FLOW_SHORT_SIDE = 128  # warping error: flow on frames with this short side (speed, less noise)
+MOTION_SAMPLE_FPS, MOTION_SHORT_SIDE = 2.0, 64  # curation's read_clip defaults
+
+
+def _check(frames: np.ndarray) -> np.ndarray:
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"frames must be (F, H, W, 3), got shape {frames.shape}")
+    return frames
+
+
+def _resize(frames: np.ndarray, short_side: int) -> np.ndarray:
+    import cv2
+
+    h, w = frames.shape[1:3]
+    s = short_side / min(h, w)
+    if s >= 1:
+        return frames
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    return np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
+
+
+def _grey(frames: np.ndarray) -> np.ndarray:
+    """uint8 RGB -> float luma in [0, 1] (BT.601 weights)."""
+    return frames.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32) / 255.0
+
+
+def frame_diff(frames: np.ndarray) -> np.ndarray:
+    """Mean |F_t+1 - F_t| per step on luma in [0, 1]: how much changes between frames, (F-1,)."""
+    y = _grey(_check(frames))
+    return np.abs(np.diff(y, axis=0)).mean(axis=(1, 2))
+
+
+def flicker(frames: np.ndarray) -> float:
+    """Mean |F_t+1 - 2 F_t + F_t-1| on luma in [0, 1]: the second temporal difference.
+
+    A steady change (a linear fade, slow smooth motion) cancels out; brightness that goes up and
+    down from frame to frame, or frames out of order, does not. 0 for fewer than 3 frames.
+    """
+    y = _grey(_check(frames))
+    if len(y) < 3:
+        return 0.0
+    return float(np.abs(y[2:] - 2 * y[1:-1] + y[:-2]).mean())
+
+
+def _flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+
+
+def _warp(img: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Sample ``img`` at x + flow(x) (bilinear, borders replicated)."""
+    import cv2
+
+    h, w = flow.shape[:2]
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(img, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def warping_errors(frames: np.ndarray, short_side: int = FLOW_SHORT_SIDE) -> np.ndarray:
+    """Per step, mean |warp(F_t) - F_t+1| over non-occluded pixels, RGB in [0, 1] (F-1,).
+
+    F_t is warped onto F_t+1 with the backward flow; pixels failing the forward-backward check
+    (Sundaram et al. 2010: |b + f(x + b)|^2 < 0.01 (|b|^2 + |f|^2) + 0.5) are occluded and left out,
+    as in Lai et al. 2018's temporal warping error. Content that moves consistently warps well;
+    flicker, popping objects and shuffled frames do not.
+    """
+    import cv2
+
+    frames = _resize(_check(frames), short_side)
+    rgb = frames.astype(np.float32) / 255.0
+    grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
+    out = []
+    for t in range(len(frames) - 1):
+        back = _flow(grey[t + 1], grey[t])  # for each pixel of F_t+1, where it was in F_t
+        fwd = _flow(grey[t], grey[t + 1])
+        fwd_at = _warp(fwd, back)
+        err2 = ((back + fwd_at) ** 2).sum(-1)
+        ok = err2 < 0.01 * ((back**2).sum(-1) + (fwd_at**2).sum(-1)) + 0.5
+        diff = np.abs(_warp(rgb[t], back) - rgb[t + 1]).mean(-1)
+        out.append(float(diff[ok].mean()) if ok.any() else float(diff.mean()))
+    return np.asarray(out)
+
+
+def motion_samples(frames: np.ndarray, fps: float | None) -> np.ndarray:
+    """Grey uint8 frames at curation's 2 fps and 64 px short side; every frame when fps is unknown."""
+    import cv2
+
+    step = max(1, round(fps / MOTION_SAMPLE_FPS)) if fps else 1
+    frames = _check(frames)[::step]
+    return _resize(np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]), MOTION_SHORT_SIDE)
+
+
+def motion_magnitude(frames: np.ndarray, fps: float | None = None) -> float | None:
+    """Curation's ``motion_mean`` (mean Farneback flow magnitude, px of the 64 px frame per 2 fps
+    step); None when fewer than two samples remain."""
+    from types import SimpleNamespace
+
+    from data_curation.scorers.motion import Scorer
+
+    return Scorer().score(SimpleNamespace(sampled=motion_samples(frames, fps)))["motion_mean"]
+
+
+def temporal_metrics(frames: np.ndarray, fps: float | None = None) -> tuple[dict, dict]:
+    """All weight-free temporal scores of one video: (scalars, per-step curves)."""
+    fd = frame_diff(frames)
+    we = warping_errors(frames)
+    scalars = {
+        "frame_diff": float(fd.mean()) if len(fd) else 0.0,
+        "flicker": flicker(frames),
+        "warp_error": float(we.mean()) if len(we) else 0.0,
+        "motion": motion_magnitude(frames, fps),
+    }
+    return scalars, {"frame_diff": fd.tolist(), "warp_error": we.tolist()}

@@ -1,0 +1,112 @@
+"""``video eval`` end to end through its argparse registration: real mp4/gif/PNG inputs, tiny
+weights of every learned metric, both output files checked."""
+
+import argparse
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from eval.cli import add_eval_command
+from eval.inputs import discover, load_videos
+from video.media import write_video
+
+
+def run_eval(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="video")
+    parser.add_argument("--debug", action="store_true")
+    add_eval_command(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["eval", *argv])
+    return args.func(args)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory, bikes_frames):
+    """Three short real clips: two mp4s and a PNG folder."""
+    d = tmp_path_factory.mktemp("gen")
+    write_video(bikes_frames[:8], d / "a.mp4", fps=7)
+    write_video(bikes_frames[8:16], d / "b.mp4", fps=7)
+    write_video(bikes_frames[16:24], d / "c")  # PNG folder
+    (d / "notes.txt").write_text("not a video")
+    return d
+
+
+def test_eval_writes_metrics_and_report(tmp_path, generated, tiny_weights, capsys):
+    ref = tmp_path / "ref"
+    shutil.copytree(generated, ref)  # identical videos: zero distances
+    prompts = tmp_path / "prompts.json"
+    prompts.write_text(json.dumps({"a.mp4": "bikes in a park", "b": "a cyclist", "c": "trees"}))
+    out = tmp_path / "out"
+    rc = run_eval([str(generated), "--reference", str(ref), "--prompts", str(prompts), "--out", str(out),
+                   "--device", "cpu", *[f"--{k}={v}" for k, v in tiny_weights.items()]])
+    assert rc == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert list(m["videos"]) == ["a", "b", "c"] and m["notes"] == []
+    agg = m["aggregate"]
+    assert agg["num_videos"] == 3 and agg["psnr_inf"] == 3 and "psnr" not in agg
+    assert agg["fvd_i3d"] == pytest.approx(0, abs=1e-9) and agg["fvd_videomae"] == pytest.approx(0, abs=1e-9)
+    assert agg["ssim"] == pytest.approx(1.0) and agg["lpips"] == pytest.approx(0, abs=1e-6)
+    a = m["videos"]["a"]
+    assert a["psnr"] is None and a["frames"] == 8 and a["fps"] == pytest.approx(7)
+    assert {"clip_text", "clip_frame", "warp_error", "flicker", "frame_diff", "motion"} <= set(a)
+    assert m["prompts"]["a"] == "bikes in a park" and len(m["curves"]["c"]["ssim"]) == 8
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 2 + 3  # two plots, three strips
+    assert "src='http" not in html and "fvd_i3d" in html
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "report.html"]  # no partial files
+    assert "evaluated 3 videos" in capsys.readouterr().out
+
+
+def test_missing_weights_are_skipped_with_one_line_notes(tmp_path, generated, capsys):
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("one\ntwo\nthree\n")
+    out = tmp_path / "out"
+    assert run_eval([str(generated), "--prompts", str(prompts), "--out", str(out)]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert len(m["notes"]) == 2 and all("skipped" in n for n in m["notes"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"note: {n}" for n in m["notes"]]
+    assert m["prompts"] == {"a": "one", "b": "two", "c": "three"}
+    assert set(m["aggregate"]) == {"num_videos", "frame_diff", "flicker", "warp_error", "motion"}
+    assert "no weights" in (out / "report.html").read_text()
+
+
+def test_partial_reference_and_short_sets(tmp_path, generated, tiny_weights):
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    shutil.copy(generated / "a.mp4", ref / "a.mp4")
+    out = tmp_path / "out"
+    assert run_eval([str(generated / "a.mp4"), "--reference", str(ref), "--out", str(out), "--device", "cpu",
+                     "--i3d", str(tiny_weights["i3d"])]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert "fvd_i3d" not in m["aggregate"] and any("fvd_i3d skipped: needs at least 2" in n for n in m["notes"])
+    assert m["videos"]["a"]["ssim"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("bad,message", [
+    (["--prompts", "PROMPTS"], "2 prompts for 3 videos"),
+    (["--i3d", "/nonexistent/i3d.pt"], "not found"),
+    (["--reference", "/nonexistent/ref"], "does not exist"),
+    (["--reference", "BROKEN"], "broken.mp4: not a readable video"),
+])
+def test_user_errors_are_one_line(tmp_path, generated, capsys, bad, message):
+    (tmp_path / "p.txt").write_text("one\ntwo\n")
+    (tmp_path / "ref").mkdir()
+    (tmp_path / "ref" / "broken.mp4").write_bytes(b"\x00" * 100)
+    bad = [{"PROMPTS": str(tmp_path / "p.txt"), "BROKEN": str(tmp_path / "ref")}.get(b, b) for b in bad]
+    assert run_eval([str(generated), "--out", str(tmp_path / "out"), *bad]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_discover_formats(tmp_path, bikes_frames):
+    write_video(bikes_frames[:4], tmp_path / "x.gif")
+    write_video(bikes_frames[:4], tmp_path / "y.webm")
+    write_video(bikes_frames[:4], tmp_path / "z")
+    assert [p.name for p in discover(tmp_path)] == ["x.gif", "y.webm", "z"]
+    vids = load_videos(tmp_path)
+    assert [v.frames.shape[0] for v in vids] == [4, 4, 4] and vids[2].fps is None
+    np.testing.assert_array_equal(vids[2].frames, bikes_frames[:4])  # PNG is lossless
+    assert [p.name for p in discover(tmp_path / "z")] == ["z"]

@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+import torch
+
+from eval.fvd import I3DFeatures, VideoMAEFeatures, features, fvd, resize_crop
+from eval.inputs import EvalError
+
+
+@pytest.fixture(scope="module")
+def sets(bikes_frames, shuffled):
+    """Two sets of real clips, and a set that differs from the first (darker, reversed)."""
+    a = [bikes_frames[:8], bikes_frames[8:16], bikes_frames[16:24]]
+    b = [(v[::-1] // 3).copy() for v in a]
+    return a, b
+
+
+def test_i3d_identical_sets_are_at_zero_distance(tiny_weights, sets):
+    i3d = I3DFeatures(tiny_weights["i3d"], resolution=64)
+    a, b = sets
+    assert fvd(i3d, a, a) == pytest.approx(0.0, abs=1e-9)
+    assert fvd(i3d, a, b) > 1e-4
+
+
+def test_i3d_stylegan_v_convention(tiny_weights, bikes_frames):
+    """Features come from return_features=True (8-d, not the 400 class scores) on [-1, 1] clips
+    shaped (B, 3, T, S, S)."""
+    i3d = I3DFeatures(tiny_weights["i3d"], resolution=64)
+    assert i3d.stylegan_v
+    f = i3d(bikes_frames[:8])
+    x = (resize_crop(bikes_frames[:8], 64) * 2 - 1).permute(1, 0, 2, 3)[None]
+    assert x.min() >= -1 and x.max() <= 1 and x.shape == (1, 3, 8, 64, 64)
+    want = torch.jit.load(str(tiny_weights["i3d"]))(x, False, False, True)[0].detach().double().numpy()
+    np.testing.assert_allclose(f, want, rtol=1e-6)
+
+
+def test_plain_torchscript_forward(tmp_path, bikes_frames):
+    m = torch.nn.Sequential(torch.nn.Conv3d(3, 4, 3), torch.nn.AdaptiveAvgPool3d(1), torch.nn.Flatten())
+    torch.jit.script(m.eval()).save(str(tmp_path / "plain.pt"))
+    i3d = I3DFeatures(tmp_path / "plain.pt", resolution=32)
+    assert not i3d.stylegan_v and i3d(bikes_frames[:4]).shape == (4,)
+
+
+def test_resize_crop_keeps_aspect_and_centres():
+    frames = np.zeros((2, 40, 80, 3), np.uint8)
+    frames[:, :, 20:60] = 255  # a white centre square
+    x = resize_crop(frames, 20)
+    assert x.shape == (2, 3, 20, 20) and x.min() == pytest.approx(1.0)
+
+
+def test_videomae_features(tiny_weights, sets):
+    mae = VideoMAEFeatures(tiny_weights["videomae"])
+    a, b = sets
+    f = features(mae, a)
+    assert f.shape == (3, 32)  # hidden size of the tiny config
+    assert fvd(mae, a, a) == pytest.approx(0.0, abs=1e-9)
+    assert fvd(mae, a, b) > 1e-4
+
+
+def test_bad_weights_are_one_line_errors(tmp_path, tiny_weights):
+    with pytest.raises(EvalError, match="not found"):
+        I3DFeatures(tmp_path / "missing.pt")
+    (tmp_path / "i3d.safetensors").write_bytes(b"x")
+    with pytest.raises(EvalError, match="TorchScript"):
+        I3DFeatures(tmp_path / "i3d.safetensors")
+    (tmp_path / "junk.pt").write_bytes(b"not a zip")
+    with pytest.raises(EvalError, match="not a TorchScript file"):
+        I3DFeatures(tmp_path / "junk.pt")
+    with pytest.raises(EvalError, match="no config.json"):
+        VideoMAEFeatures(tmp_path)
+
+
+def test_fvd_needs_two_videos_per_set(tiny_weights, sets):
+    with pytest.raises(EvalError, match="at least 2"):
+        fvd(I3DFeatures(tiny_weights["i3d"], resolution=32), sets[0][:1], sets[1])
