@@ -12,6 +12,7 @@ for b in "${@:-img2vid txt2vid}"; do
   case $b in
     img2vid) python3 bench/img2vid.py --size svd_xt --repeats 2 --json "$OUT/img2vid_svd_xt.json" 2>&1 | grep -v -i "warn" | tee "$OUT/img2vid.log" ;;
     img2vid_compile) python3 bench/img2vid.py --size svd_xt --repeats 2 --skip-defaults --compile --json "$OUT/img2vid_svd_xt_compile.json" 2>&1 | grep -v -i "warn" | tee "$OUT/img2vid_compile.log" ;;
+    train) python3 bench/train.py --json "$OUT/train.json" 2>&1 | grep -v -i "warn" | tee "$OUT/train.log" ;;
     txt2vid) python3 bench/txt2vid.py --json "$OUT/txt2vid_dit_l.json" 2>&1 | grep -v -i "warn" | tee "$OUT/txt2vid.log" ;;
   esac
 done
