@@ -8,15 +8,14 @@ file where a finished one is expected.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from video.atomic import atomic_file, atomic_folder
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 DEFAULT_IMAGE = ASSETS / "astronaut.jpg"
@@ -102,8 +101,6 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
     if fmt in ("mp4", "webm"):  # 4:2:0 needs even sizes: drop the odd last row/column
         frames = frames[:, : frames.shape[1] // 2 * 2, : frames.shape[2] // 2 * 2]
     f, h, w, _ = frames.shape
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial.{fmt}", dir=path.parent)
-    os.close(fd)
     args = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
             "-s", f"{w}x{h}", "-r", str(fps), "-i", "-"]
     if fmt == "mp4":
@@ -114,29 +111,18 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
         args += ["-c:v", "libvpx-vp9", "-crf", str(crf + 13), "-b:v", "0", "-pix_fmt", "yuv420p"]
     else:  # gif: a palette made from the clip itself
         args += ["-vf", "split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse", "-loop", "0"]
-    args += ["-f", {"mp4": "mp4", "webm": "webm", "gif": "gif"}[fmt], tmp]
-    try:
-        proc = subprocess.run(args, input=np.ascontiguousarray(frames).tobytes(), capture_output=True)
+    with atomic_file(path) as tmp:
+        proc = subprocess.run(args + ["-f", fmt, str(tmp)], input=np.ascontiguousarray(frames).tobytes(),
+                              capture_output=True)
         if proc.returncode != 0:
             raise MediaError(f"ffmpeg failed writing {path.name}: {proc.stderr.decode(errors='replace').strip()[-300:]}")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 
 def _write_png_folder(frames: np.ndarray, path: Path) -> Path:
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
-    try:
+    with atomic_folder(path) as tmp:
         for i, fr in enumerate(frames):
             Image.fromarray(fr).save(tmp / f"{i:05d}.png")
-        if path.exists():
-            shutil.rmtree(path)
-        tmp.rename(path)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return path
 
 

@@ -199,38 +199,30 @@ def save_diffusers_folder(models: SVDModels, path: str | Path) -> Path:
 
     Written into a temporary folder and renamed, so a crash never leaves half a model.
     """
-    import shutil
-    import tempfile
-
     from diffusers import EulerDiscreteScheduler, StableVideoDiffusionPipeline
     from omegaconf import OmegaConf
     from transformers import CLIPImageProcessor
 
+    from video.atomic import atomic_folder
+
+    s = models.config.sampling
+    scheduler = EulerDiscreteScheduler(
+        num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+        prediction_type="v_prediction", interpolation_type="linear", use_karras_sigmas=True,
+        sigma_min=s.sigma_min, sigma_max=s.sigma_max, timestep_spacing="leading",
+        timestep_type="continuous", steps_offset=1,
+    )
+    fe = CLIPImageProcessor(
+        crop_size={"height": 224, "width": 224}, size={"shortest_edge": 224},
+        image_mean=list(models.image_mean), image_std=list(models.image_std),
+        do_center_crop=True, do_normalize=True, do_resize=True, do_rescale=True,
+    )
+    pipe = StableVideoDiffusionPipeline(vae=models.vae, image_encoder=models.image_encoder, unet=models.unet,
+                                        scheduler=scheduler, feature_extractor=fe)
     path = Path(path)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent if path.parent.exists() else None))
-    try:
-        s = models.config.sampling
-        scheduler = EulerDiscreteScheduler(
-            num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-            prediction_type="v_prediction", interpolation_type="linear", use_karras_sigmas=True,
-            sigma_min=s.sigma_min, sigma_max=s.sigma_max, timestep_spacing="leading",
-            timestep_type="continuous", steps_offset=1,
-        )
-        fe = CLIPImageProcessor(
-            crop_size={"height": 224, "width": 224}, size={"shortest_edge": 224},
-            image_mean=list(models.image_mean), image_std=list(models.image_std),
-            do_center_crop=True, do_normalize=True, do_resize=True, do_rescale=True,
-        )
-        pipe = StableVideoDiffusionPipeline(vae=models.vae, image_encoder=models.image_encoder, unet=models.unet,
-                                            scheduler=scheduler, feature_extractor=fe)
+    with atomic_folder(path) as tmp:
         pipe.save_pretrained(tmp, safe_serialization=True)
         OmegaConf.save(OmegaConf.create(to_dict(models.config)), tmp / "video_pipeline.yaml")
-        if path.exists():
-            shutil.rmtree(path)
-        tmp.rename(path)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return path
 
 

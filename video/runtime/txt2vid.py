@@ -112,17 +112,14 @@ def load_t2v(source: str | Path, device="cpu", dtype=torch.float32) -> T2VModels
 
 def save_t2v(models: T2VModels, path: str | Path) -> Path:
     """Write our folder layout (temporary folder, then rename)."""
-    import shutil
-    import tempfile
-
     from omegaconf import OmegaConf
     from safetensors.torch import save_file
 
+    from video.atomic import atomic_folder
     from video.config import to_dict
 
     path = Path(path)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
+    with atomic_folder(path) as tmp:
         OmegaConf.save(OmegaConf.create(to_dict(models.config)), tmp / "video_pipeline.yaml")
         (tmp / "transformer").mkdir()
         save_file({k: v.contiguous() for k, v in models.transformer.state_dict().items()},
@@ -130,12 +127,6 @@ def save_t2v(models: T2VModels, path: str | Path) -> Path:
         models.text_encoder.save_pretrained(tmp / "text_encoder", safe_serialization=True)
         models.tokenizer.save_pretrained(tmp / "tokenizer")
         models.vae.save_pretrained(tmp / "vae", safe_serialization=True)
-        if path.exists():
-            shutil.rmtree(path)
-        tmp.rename(path)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return path
 
 
@@ -174,6 +165,35 @@ class TextToVideo:
         if self.config.backbone == "wan":
             return self.models.transformer(xb, tb * 1000, ctx, return_dict=False)[0].float()
         return self.models.transformer(xb, tb, ctx).float()
+
+    def shift_for(self, lat_shape: tuple[int, ...], shift: float | None = None) -> float:
+        """The flow time shift: given, else the model config's, else by token count."""
+        if shift is not None:
+            return shift
+        patch = self.models.transformer.config.patch_size
+        pt, ph, pw = patch if isinstance(patch, (list, tuple)) else (1, patch, patch)
+        tokens = (lat_shape[2] // pt) * (lat_shape[3] // ph) * (lat_shape[4] // pw)
+        return self.config.sampling.shift or shift_for_tokens(tokens)
+
+    def velocity_for(self, cond: list, ts: torch.Tensor, scale: float):
+        """The guided velocity v(x, t) for the times ``ts`` (step i of ``ts`` uses ``cond[i]``,
+        the prompt schedule's conditioning): one batched forward for the unconditional and
+        every ``AND`` term, combined by composable CFG. Shared by generation and editing."""
+        steps = len(ts) - 1
+        step_of = {float(t): i for i, t in enumerate(ts.tolist()[:-1])}
+        dev = self.device
+
+        def velocity(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            c = cond[min(step_of.get(float(t), steps - 1), steps - 1)]
+            terms = [ct for ct, _ in c.conds]
+            use_cfg = scale != 1.0 or len(terms) > 1
+            ctx = torch.cat(([c.uncond] if use_cfg else []) + terms).to(dev, self.dtype)
+            v = self._forward(x, t, ctx)
+            if not use_cfg:
+                return v[:1]
+            return composable_cfg(v[:1], list(v[1:].split(1)), c.weights, scale)
+
+        return velocity
 
     @torch.no_grad()
     def __call__(
@@ -221,25 +241,12 @@ class TextToVideo:
         elif tuple(latents.shape) != lat_shape:
             raise InputError(f"latents have shape {tuple(latents.shape)}, expected {lat_shape}")
         x = latents.to(dev, torch.float32)
-        patch = m.transformer.config.patch_size
-        pt, ph, pw = patch if isinstance(patch, (list, tuple)) else (1, patch, patch)
-        tokens = (lat_shape[2] // pt) * (lat_shape[3] // ph) * (lat_shape[4] // pw)
-        shift = shift if shift is not None else (s.shift or shift_for_tokens(tokens))
+        shift = self.shift_for(lat_shape, shift)
         ts = flow_schedule(steps, shift, device=dev)
-        step_of = {float(t): i for i, t in enumerate(ts.tolist()[:-1])}
         t1 = time.perf_counter()
 
         # 3. The flow ODE with composable guidance.
-        def velocity(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            c = cond[min(step_of.get(float(t), steps - 1), steps - 1)]
-            terms = [ct for ct, _ in c.conds]
-            use_cfg = scale != 1.0 or len(terms) > 1
-            ctx = torch.cat(([c.uncond] if use_cfg else []) + terms).to(dev, self.dtype)
-            v = self._forward(x, t, ctx)
-            if not use_cfg:
-                return v[:1]
-            return composable_cfg(v[:1], list(v[1:].split(1)), c.weights, scale)
-
+        velocity = self.velocity_for(cond, ts, scale)
         bar = None
         if progress:
             from tqdm.auto import tqdm
