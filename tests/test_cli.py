@@ -99,3 +99,12 @@ def test_train_runs_a_few_steps(tmp_path):
     assert p.returncode == 0, p.stderr
     assert "trained 2 steps" in p.stdout.strip().splitlines()[-1]
     assert probe_video(next((tmp_path / "r" / "samples").glob("*.mp4")))["num_frames"] == 1
+
+
+def test_quickstart_runs_every_stage(tmp_path):
+    p = run("quickstart", "--out", str(tmp_path / "qs"), "--scale", "0.02")
+    assert p.returncode == 0, p.stderr
+    for stage in ("dit_stage1_image", "dit_stage2_video", "dit_stage3_hq"):
+        assert probe_video(next((tmp_path / "qs" / stage / "samples").glob("*.mp4")))["num_frames"] >= 1
+    assert (tmp_path / "qs" / "loss.png").stat().st_size > 0
+    assert (tmp_path / "qs" / "dit_stage3_hq" / "final" / "model" / "video_pipeline.yaml").is_file()
