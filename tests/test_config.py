@@ -31,3 +31,18 @@ def test_wrong_type_is_named():
 def test_unknown_model_name_lists_choices():
     with pytest.raises(ConfigError, match="svd_xt"):
         load_model_config("svd_xxl")
+
+
+def test_flag_values_are_not_parsed_as_yaml():
+    from dataclasses import dataclass
+
+    @dataclass
+    class C:
+        prompt: str = ""
+        aspect: str = ""
+        frames: int = 0
+
+    c = load_config(C, None, None, {"prompt": "[kite:dog:0.5] over {a hill}", "aspect": "16:9", "frames": "5"})
+    assert (c.prompt, c.aspect, c.frames) == ("[kite:dog:0.5] over {a hill}", "16:9", 5)
+    with pytest.raises(ConfigError, match="frames"):
+        load_config(C, None, None, {"frames": "many"})

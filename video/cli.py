@@ -12,8 +12,7 @@ import json
 import sys
 import time
 import warnings
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from video.config import ConfigError, load_config
@@ -42,6 +41,7 @@ class Img2VidConfig:
     dtype: str = "auto"  # auto: float16 on CUDA, float32 on CPU
     variant: str = ""
     crf: int = 18
+    lora: list[str] = field(default_factory=list)  # FILE or FILE:SCALE (peft or kohya keys)
 
 
 IMG2VID_FLAGS = {
@@ -67,6 +67,7 @@ IMG2VID_FLAGS = {
     "--dtype": ("dtype", "float16, bfloat16, float32, or auto"),
     "--variant": ("variant", "diffusers weight variant, e.g. fp16 (auto-detected)"),
     "--crf": ("crf", "x264 quality, lower is better (default 18)"),
+    "--lora": ("lora", "LoRA .safetensors (peft or kohya keys) as FILE or FILE:SCALE; repeatable"),
 }
 
 
@@ -89,6 +90,7 @@ class Txt2VidConfig:
     device: str = "auto"
     dtype: str = "auto"  # auto: bfloat16 on CUDA, float32 on CPU
     crf: int = 18
+    lora: list[str] = field(default_factory=list)  # FILE or FILE:SCALE (peft or kohya keys)
 
 
 TXT2VID_FLAGS = {
@@ -109,7 +111,18 @@ TXT2VID_FLAGS = {
     "--device": ("device", "cuda, cpu, or auto"),
     "--dtype": ("dtype", "bfloat16, float16, float32, or auto"),
     "--crf": ("crf", "x264 quality, lower is better"),
+    "--lora": ("lora", "LoRA .safetensors (peft or kohya keys) as FILE or FILE:SCALE; repeatable"),
 }
+
+
+LIST_KEYS = {"lora"}  # flags that may repeat
+
+
+def _apply_loras(module, specs: list[str]) -> None:
+    if specs:
+        from video.models.lora import apply_loras, parse_lora_arg
+
+        apply_loras(module, [parse_lora_arg(x) for x in specs], merge=True)
 
 
 class UserError(Exception):
@@ -117,19 +130,19 @@ class UserError(Exception):
 
 
 def _add_schema_flags(p: argparse.ArgumentParser, flags: dict) -> None:
-    for flag, (_key, help_) in flags.items():
-        p.add_argument(flag, default=None, help=help_)
+    for flag, (key, help_) in flags.items():
+        p.add_argument(flag, default=None, help=help_, action="append" if key in LIST_KEYS else "store")
     p.add_argument("--config", default=None, help="YAML file with any of these keys")
     p.add_argument("overrides", nargs="*", help="key=value overrides of the same keys")
 
 
 def _resolve(schema, args, flags: dict):
-    dotlist = list(args.overrides)
+    values = {}
     for flag, (key, _h) in flags.items():
         v = getattr(args, flag.lstrip("-").replace("-", "_"))
         if v is not None:
-            dotlist.append(f"{key}={v}")
-    return load_config(schema, args.config, dotlist)
+            values[key] = v
+    return load_config(schema, args.config, list(args.overrides), values)
 
 
 def _device_dtype(device: str, dtype: str):
@@ -157,6 +170,7 @@ def cmd_img2vid(args) -> int:
     t0 = time.perf_counter()
     pipe = ImageToVideo.from_pretrained(cfg.model, device=device, dtype=dtype, variant=cfg.variant or None,
                                         config=cfg.model_config or None)
+    _apply_loras(pipe.models.unet, cfg.lora)
     t_load = time.perf_counter() - t0
     if cfg.model == "tiny" or pipe.models.layout == "random":
         print(f"note: '{cfg.model}' has random weights (a smoke run); real weights come from --model PATH",
@@ -200,6 +214,7 @@ def cmd_txt2vid(args) -> int:
                                   else "bfloat16")
     t0 = time.perf_counter()
     pipe = TextToVideo.from_pretrained(cfg.model, device=device, dtype=dtype, embeddings_dir=cfg.embeddings or None)
+    _apply_loras(pipe.models.transformer, cfg.lora)
     t_load = time.perf_counter() - t0
     if pipe.models.layout == "random":
         print(f"note: '{cfg.model}' has random weights (a smoke run); real weights come from --model PATH",
@@ -312,6 +327,12 @@ def build_parser() -> argparse.ArgumentParser:
     from eval.cli import add_eval_command
 
     add_eval_command(sub)
+    from video.edit.cli import add_edit_command
+
+    add_edit_command(sub)
+    from video.edit.upscale import add_upscale_command
+
+    add_upscale_command(sub)
     i = sub.add_parser("info", help="what a checkpoint is (layout, frames, parameters)")
     i.add_argument("model", help="diffusers folder, single .safetensors file, or a config name (tiny, svd, svd_xt)")
     i.add_argument("--json", action="store_true", help="print JSON")

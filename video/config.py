@@ -92,9 +92,12 @@ class ModelConfig:
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
 
 
-def load_config(schema: type[T], source: str | Path | dict | None = None, overrides: list[str] | None = None) -> T:
-    """Merge ``source`` (a YAML path, a name under ``configs/``, or a dict) and ``key=value``
-    overrides onto ``schema``; return a plain dataclass instance."""
+def load_config(schema: type[T], source: str | Path | dict | None = None, overrides: list[str] | None = None,
+                values: dict | None = None) -> T:
+    """Merge ``source`` (a YAML path, a name under ``configs/``, or a dict), ``key=value``
+    overrides, then ``values`` (dotted key -> raw string, e.g. CLI flags: not parsed as YAML,
+    so a prompt like ``[a:b:0.5]`` or an aspect ``16:9`` stays a string; the schema converts
+    and checks the type) onto ``schema``; return a plain dataclass instance."""
     try:
         cfg = OmegaConf.structured(schema)
         if source is not None:
@@ -107,6 +110,8 @@ def load_config(schema: type[T], source: str | Path | dict | None = None, overri
             # ``key=`` means the empty string (OmegaConf would read None)
             overrides = [f"{o}''" if o.endswith("=") else o for o in overrides]
             cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
+        for key, value in (values or {}).items():
+            OmegaConf.update(cfg, key, value, merge=True)
         return OmegaConf.to_object(cfg)  # type: ignore[return-value]
     except OmegaConfBaseException as e:
         key = getattr(e, "full_key", None)

@@ -111,6 +111,40 @@ class ImageToVideo:
         return emb, cond.to(self.dtype)
 
     @torch.no_grad()
+    def denoiser_for(self, image, num_frames: int, height: int, width: int, fps: int, motion_bucket_id: int,
+                     noise_aug_strength: float, guidance: FramewiseLinearCFG,
+                     generator: torch.Generator | None):
+        """The guided EDM denoiser D(x; sigma) conditioned on ``image`` (steps 1-3 of the module
+        docstring), for latents (1, num_frames, C, h, w). Shared by generation and editing; draws
+        the conditioning frame's noise augmentation from ``generator``."""
+        from video.media import image_to_tensor
+
+        m, dev, dt = self.models, self.device, self.dtype
+        # 1-2. Conditioning image -> CLIP embedding and VAE latent.
+        pixels = image_to_tensor(image, height, width).to(dev)
+        emb, cond = self.encode_image(pixels, noise_aug_strength, generator)
+        # 3. diffusers and sgm condition on fps - 1 ("fps_id"); a user passes frames per second.
+        time_ids = torch.tensor([[fps - 1, motion_bucket_id, noise_aug_strength]], dtype=dt, device=dev)
+        if guidance.enabled:  # unconditional branch: zero image embedding and zero latent (sgm)
+            emb = torch.cat([torch.zeros_like(emb), emb])
+            cond = torch.cat([torch.zeros_like(cond), cond])
+            time_ids = time_ids.repeat(2, 1)
+        cond = cond.unsqueeze(1).expand(-1, num_frames, -1, -1, -1)
+
+        def denoiser(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+            c_skip, c_out, c_in, c_noise = scalings(sigma)
+            inp = (c_in * x).to(dt)
+            if guidance.enabled:
+                inp = torch.cat([inp, inp])
+            out = m.unet(torch.cat([inp, cond], dim=2), c_noise.to(dt), encoder_hidden_states=emb,
+                         added_time_ids=time_ids, return_dict=False)[0].float()
+            if guidance.enabled:
+                out = guidance.combine(*out.chunk(2))
+            return c_skip * x + c_out * out
+
+        return denoiser
+
+    @torch.no_grad()
     def __call__(
         self,
         image,
@@ -131,8 +165,6 @@ class ImageToVideo:
         progress: bool = False,
         output_type: str = "uint8",
     ):
-        from video.media import image_to_tensor
-
         s = self.config.sampling
         num_frames = num_frames or s.num_frames
         steps = num_inference_steps or s.num_inference_steps
@@ -156,16 +188,9 @@ class ImageToVideo:
         m, dev, dt = self.models, self.device, self.dtype
         t0 = time.perf_counter()
 
-        # 1-2. Conditioning image -> CLIP embedding and VAE latent.
-        pixels = image_to_tensor(image, height, width).to(dev)
-        emb, cond = self.encode_image(pixels, noise_aug_strength, generator)
-        # 3. diffusers and sgm condition on fps - 1 ("fps_id"); a user passes frames per second.
-        time_ids = torch.tensor([[fps - 1, motion_bucket_id, noise_aug_strength]], dtype=dt, device=dev)
-        if guidance.enabled:  # unconditional branch: zero image embedding and zero latent (sgm)
-            emb = torch.cat([torch.zeros_like(emb), emb])
-            cond = torch.cat([torch.zeros_like(cond), cond])
-            time_ids = time_ids.repeat(2, 1)
-        cond = cond.unsqueeze(1).expand(-1, num_frames, -1, -1, -1)
+        # 1-3. Conditioning image -> CLIP embedding, VAE latent; micro-conditioning.
+        denoiser = self.denoiser_for(image, num_frames, height, width, fps, motion_bucket_id, noise_aug_strength,
+                                     guidance, generator)
 
         # 4. The ODE.
         sigmas = karras_sigmas(steps, s.sigma_min, s.sigma_max).to(dev)
@@ -179,17 +204,6 @@ class ImageToVideo:
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
         t1 = time.perf_counter()
-
-        def denoiser(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-            c_skip, c_out, c_in, c_noise = scalings(sigma)
-            inp = (c_in * x).to(dt)
-            if guidance.enabled:
-                inp = torch.cat([inp, inp])
-            out = m.unet(torch.cat([inp, cond], dim=2), c_noise.to(dt), encoder_hidden_states=emb,
-                         added_time_ids=time_ids, return_dict=False)[0].float()
-            if guidance.enabled:
-                out = guidance.combine(*out.chunk(2))
-            return c_skip * x + c_out * out
 
         bar = None
         if progress:

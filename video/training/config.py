@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 @dataclass
 class DataConfig:
-    kind: str = "shapes"  # shapes | images | manifest
-    path: str = ""  # image folder or manifest.parquet
+    kind: str = "shapes"  # shapes | images | manifest | kohya
+    path: str = ""  # image folder, manifest.parquet, or kohya folder (10_name/ = 10 repeats)
     where: str = ""  # extra pandas query on manifest rows (e.g. "motion_mean > 1")
     frames: int = 9
     height: int = 64
@@ -16,6 +16,8 @@ class DataConfig:
     fps: float = 8.0
     size: int = 256  # shapes only: number of items
     seed: int = 0
+    keep_tokens: int = 0  # kohya: caption tags (comma-separated) kept in place when shuffling
+    shuffle_tags: bool = False  # kohya: shuffle the caption tags after the first keep_tokens
 
 
 @dataclass
@@ -42,12 +44,22 @@ class ObjectiveConfig:
 
 
 @dataclass
+class LoraConfig:
+    enabled: bool = False  # train only LoRA adapters; final/ holds lora.safetensors + lora_kohya.safetensors
+    rank: int = 16
+    alpha: float = 16.0  # scale = alpha / rank; 0 means rank
+    targets: list[str] = field(default_factory=list)  # module-path suffixes; empty: attention q/k/v/out
+    dropout: float = 0.0
+
+
+@dataclass
 class TrainConfig:
     task: str = "dit_t2v"  # dit_t2v | svd_i2v
     model: str = "tiny"  # t2v model folder or tiny (dit_t2v); svd model or config name (svd_i2v)
     init_from: str = ""  # previous stage's run folder or checkpoint
     out: str = "runs/train"
     steps: int = 100
+    epochs: int = 0  # > 0 overrides steps: ceil(items x repeats x epochs / (batch_size x grad_accum))
     batch_size: int = 4
     seed: int = 0
     precision: str = "fp32"  # fp32 | bf16 (autocast)
@@ -59,3 +71,4 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    lora: LoraConfig = field(default_factory=LoraConfig)

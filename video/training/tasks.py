@@ -29,7 +29,11 @@ def make_dataset(cfg: TrainConfig):
         return ImageFolder(d.path, d.height, d.width)
     if d.kind == "manifest":
         return ManifestClips(d.path, d.frames, d.height, d.width, d.fps, d.where or None)
-    raise ValueError(f"data.kind must be shapes, images or manifest; got {d.kind!r}")
+    if d.kind == "kohya":
+        from video.training.kohya import KohyaFolder
+
+        return KohyaFolder(d.path, d.frames, d.height, d.width, d.fps, d.keep_tokens, d.shuffle_tags, d.seed)
+    raise ValueError(f"data.kind must be shapes, images, manifest or kohya; got {d.kind!r}")
 
 
 def _init_weights(source: str) -> dict[str, torch.Tensor] | None:
@@ -75,7 +79,7 @@ class DiTTextToVideo:
         x0 = self.models.latents.encode(video)
         b = x0.shape[0]
         drop = torch.rand(b, generator=gen) < o.caption_dropout
-        ctx = torch.cat([self.prompts.encode_text("" if d else c) for c, d in zip(batch["caption"], drop)])
+        ctx = torch.cat([self.prompts.encode_text("" if d else c) for c, d in zip(batch["caption"], drop, strict=True)])
         t = logit_normal_timesteps(b, o.t_mean, o.t_std, generator=gen)
         noise = torch.randn(x0.shape, generator=gen)
         return flow_loss(lambda x, t, context: self.model(x, t, context), x0, t, noise, context=ctx)

@@ -12,6 +12,7 @@ import json
 import math
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -42,16 +43,27 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         raise ValueError(f"task must be one of {', '.join(TASKS)}; got {cfg.task!r}")
     run = Path(cfg.out)
     run.mkdir(parents=True, exist_ok=True)
+    data = make_dataset(cfg)
+    if cfg.epochs > 0:
+        from video.training.kohya import epoch_steps
+
+        per_step = cfg.batch_size * cfg.optim.grad_accum
+        cfg = replace(cfg, steps=epoch_steps(len(data), cfg.epochs, per_step))
+        print(f"steps = {len(data)} items x repeats x {cfg.epochs} epochs / {per_step} per step = {cfg.steps}")
     OmegaConf.save(OmegaConf.create(to_dict(cfg)), run / "config.yaml")
     torch.manual_seed(cfg.seed)
     task = TASKS[cfg.task](cfg)
+    if cfg.lora.enabled:
+        from video.training.lora import add_lora, trainable_state
+
+        add_lora(task.model, cfg.lora)
+    model_state = (lambda: trainable_state(task.model)) if cfg.lora.enabled else task.model.state_dict
     params = _trainable(task.model)
     opt = torch.optim.AdamW(params.values(), lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
                             weight_decay=cfg.optim.weight_decay)
     warm = cfg.optim.warmup_steps
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) if warm else 1.0)
     ema = EMA(params, cfg.ema_decay) if cfg.ema_decay > 0 else None
-    data = make_dataset(cfg)
     order = ResumableOrder(len(data), cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     step, skipped = 0, 0
@@ -76,6 +88,8 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
 
     steps = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
     items = len(data)
+    if hasattr(data, "describe"):
+        print(data.describe())
     print(f"train {cfg.task}: {items} items, batch {cfg.batch_size} x accum {cfg.optim.grad_accum}, "
           f"{cfg.steps} steps = {cfg.steps * cfg.batch_size * cfg.optim.grad_accum / items:.1f} epochs"
           + (f" (resuming at step {step})" if step else ""))
@@ -122,7 +136,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
             bar.update(1)
             bar.set_postfix(loss=f"{total:.4f}", skipped=skipped)
         if step % cfg.ckpt_every == 0 or step == cfg.steps:
-            save_checkpoint(run / "checkpoints" / f"step_{step:07d}", task.model.state_dict(), ema, opt, sched,
+            save_checkpoint(run / "checkpoints" / f"step_{step:07d}", model_state(), ema, opt, sched,
                             {"step": step, "skipped": skipped, "order": order.state_dict(),
                              "gen": gen.get_state().tolist()})
     if bar is not None:
@@ -132,12 +146,21 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         from safetensors.torch import save_file
 
         final = run / "final"
-        weights = {k: v.detach().clone() for k, v in task.model.state_dict().items()}
-        if ema is not None:
-            weights.update({k: v.to(weights[k].dtype) for k, v in ema.shadow.items()})
         final.mkdir(parents=True, exist_ok=True)
-        save_file({k: v.contiguous() for k, v in weights.items()}, str(final / "trainable.safetensors"))
-        task.export(final, weights)
+        if cfg.lora.enabled:  # the adapters (EMA'd if on) in both layouts; the base model is not copied
+            from video.training.lora import export_lora
+
+            if ema is not None:
+                with torch.no_grad():
+                    for k, p in params.items():
+                        p.copy_(ema.shadow[k].to(p.dtype))
+            export_lora(task.model, final)
+        else:
+            weights = {k: v.detach().clone() for k, v in task.model.state_dict().items()}
+            if ema is not None:
+                weights.update({k: v.to(weights[k].dtype) for k, v in ema.shadow.items()})
+            save_file({k: v.contiguous() for k, v in weights.items()}, str(final / "trainable.safetensors"))
+            task.export(final, weights)
         d = cfg.data
         clip = task.preview(make_dataset(cfg)[0]["caption"], d.frames, d.height, d.width)
         if clip is not None:

@@ -1,0 +1,380 @@
+"""``Editor``: masked video-to-video regeneration with any model we run, training-free.
+
+``Editor.from_pretrained(path | "tiny")(video, mask=..., prompt=..., strength=...)`` returns
+uint8 (F, H, W, 3). Steps of :meth:`Editor.__call__`:
+
+1. the video (array, PIL list, file, image folder) at the working size (given, else the
+   input's size rounded down to the model's multiple; resized and centre-cropped if needed);
+2. the mask (:mod:`video.edit.mask`) at that size, and its feathered copy for the composite;
+3. overlapping windows of the model's length; each window after the first takes the frames it
+   shares with the previous one from that window's result and keeps them (mask 0 there), so
+   the continuation is generated in their presence;
+4. per window: encode, masked regeneration (:mod:`video.edit.regenerate`) with the model's
+   guided velocity (flow: prompt language, CFG) or denoiser (SVD: conditioned on the window's
+   first frame or ``reference_images[0]``), decode;
+5. the original pixels composited back outside the feathered mask, so unmasked pixels are
+   exactly the input's (after step 1's resizing).
+
+Routing (:func:`detect_model`): ``tiny`` -> our tiny DiT; ``tiny-svd`` -> the tiny random SVD;
+a folder with ``model_index.json`` naming ``WanVACEPipeline`` -> :class:`video.edit.vace.VaceEditor`
+(same call signature); other Wan or our T2V folders -> flow editing; SVD folders or single
+files -> EDM editing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from video.diffusion import FramewiseLinearCFG
+from video.diffusion.flow import FLOW_SAMPLERS
+from video.diffusion.samplers import SAMPLERS
+from video.edit.mask import feather, latent_mask, load_frames, load_mask
+from video.edit.regenerate import (
+    flow_edit_schedule,
+    karras_edit_schedule,
+    regenerate,
+    renoise_edm,
+    renoise_flow,
+)
+from video.runtime.img2vid import ImageToVideo, InputError, Timings, randn, size_multiple
+from video.runtime.txt2vid import TextToVideo
+
+EDIT_SAMPLERS = ("euler", "heun")  # one-step solvers: a multistep one (dpmpp_2m) would lose its history at each blend
+
+# model_index.json's _class_name -> (module, class) of a dedicated editor with Editor's call signature.
+DEDICATED_EDITORS = {
+    "WanVACEPipeline": ("video.edit.vace", "VaceEditor"),
+}
+# Hook: Wan Animate folders drive a character image with a pose video, not a masked edit.
+ANIMATE_PIPELINES = ("WanAnimatePipeline",)
+
+
+def detect_model(source: str | Path) -> str:
+    """"flow", "svd", or a ``DEDICATED_EDITORS`` key, from the layout of ``source``."""
+    from video.models.svd import CheckpointError, is_diffusers_folder
+
+    p = Path(source)
+    if not p.exists():
+        if str(source) == "tiny":
+            return "flow"
+        if str(source) in ("tiny-svd", "svd", "svd_xt"):
+            return "svd"
+        raise CheckpointError(f"model {str(source)!r} not found: give a model folder, an svd*.safetensors file, "
+                              "or 'tiny' / 'tiny-svd' (random weights)")
+    if p.is_file():
+        return "svd"  # load_svd says what is wrong with a file that is not an SVD checkpoint
+    index = p / "model_index.json"
+    name = json.loads(index.read_text()).get("_class_name", "") if index.is_file() else ""
+    if name in DEDICATED_EDITORS:
+        return name
+    if name in ANIMATE_PIPELINES:
+        raise CheckpointError(f"{p} is a Wan Animate model: it animates a character image, use `video animate`")
+    if name == "StableVideoDiffusionPipeline" or is_diffusers_folder(p):
+        return "svd"
+    if "Wan" in name or (p / "video_pipeline.yaml").is_file():
+        return "flow"
+    raise CheckpointError(f"{p}: not a model we can edit with (our T2V folder, a Wan, VACE or SVD folder)")
+
+
+class FlowBackend:
+    """Our DiT or Wan 2.1 through :class:`TextToVideo`: rectified flow, prompt conditioning."""
+
+    def __init__(self, pipe: TextToVideo):
+        self.pipe = pipe
+        lat = pipe.models.latents
+        self.spatial_factor, self.temporal_factor = lat.spatial_factor, lat.temporal_factor
+        self.multiple = pipe._spatial_multiple()
+        self.window = pipe.config.sampling.num_frames
+        self.device = pipe.device
+
+    def encode(self, frames: torch.Tensor) -> torch.Tensor:
+        """(1, 3, F, H, W) in [-1, 1] -> float32 latents (1, C, T, h, w)."""
+        vae = self.pipe.models.vae
+        return self.pipe.models.latents.encode(frames.to(self.device, next(vae.parameters()).dtype)).float()
+
+    def decode(self, x: torch.Tensor) -> torch.Tensor:
+        vae = self.pipe.models.vae
+        return self.pipe.models.latents.decode(x.to(next(vae.parameters()).dtype)).float()
+
+    def lift(self, m: torch.Tensor) -> torch.Tensor:
+        return m[None, None]  # (T, h, w) -> (1, 1, T, h, w)
+
+    def prepare(self, prompt: str, negative_prompt: str | None, steps: int, guidance_scale: float | None,
+                strength: float, shift: float | None, sampler: str, lat_shape: tuple[int, ...], **_):
+        s = self.pipe.config.sampling
+        scale = s.guidance_scale if guidance_scale is None else guidance_scale
+        negative_prompt = s.negative_prompt if negative_prompt is None else negative_prompt
+        cond = self.pipe.prompts.encode(prompt, negative_prompt, steps)
+        sched = flow_edit_schedule(strength, steps, self.pipe.shift_for(lat_shape, shift), device=self.device)
+        velocity = self.pipe.velocity_for(cond, sched.levels, scale)
+        solve = FLOW_SAMPLERS[sampler]
+
+        def step_for(first_frame, generator):
+            return lambda x, lv: solve(velocity, x, lv)
+
+        return sched, renoise_flow, step_for
+
+
+class SVDBackend:
+    """Stable Video Diffusion through :class:`ImageToVideo`: EDM, conditioned on an image."""
+
+    temporal_factor = 1
+
+    def __init__(self, pipe: ImageToVideo):
+        self.pipe = pipe
+        vae = pipe.models.vae
+        self.spatial_factor = 2 ** (len(vae.config.block_out_channels) - 1)
+        self.multiple = size_multiple(pipe.models)
+        self.window = pipe.config.sampling.num_frames
+        self.device = pipe.device
+
+    def encode(self, frames: torch.Tensor) -> torch.Tensor:
+        """(1, 3, F, H, W) in [-1, 1] -> scaled float32 latents (1, F, C, h, w), frame by frame."""
+        vae, dt = self.pipe.models.vae, self.pipe.dtype
+        x = frames[0].transpose(0, 1).to(self.device, dt)
+        z = torch.cat([vae.encode(x[i:i + 8]).latent_dist.mode() for i in range(0, len(x), 8)])
+        return (z.float() * vae.config.scaling_factor)[None]
+
+    def decode(self, x: torch.Tensor) -> torch.Tensor:
+        from video.runtime.decode import decode_latents
+
+        frames = decode_latents(self.pipe.models.vae, x[0].to(self.pipe.dtype))  # (F, 3, H, W)
+        return frames.transpose(0, 1)[None].float()
+
+    def lift(self, m: torch.Tensor) -> torch.Tensor:
+        return m[None, :, None]  # (T, h, w) -> (1, T, 1, h, w)
+
+    def prepare(self, prompt: str, negative_prompt: str | None, steps: int, guidance_scale: float | None,
+                strength: float, shift: float | None, sampler: str, lat_shape: tuple[int, ...],
+                fps: int | None = None, motion_bucket_id: int | None = None, **_):
+        s = self.pipe.config.sampling
+        if prompt:
+            warnings.warn("SVD has no text encoder: the prompt is ignored (the first frame, or reference_images[0], "
+                          "conditions)", stacklevel=3)
+        guidance = FramewiseLinearCFG(s.min_guidance_scale, s.max_guidance_scale if guidance_scale is None
+                                      else guidance_scale)
+        sched = karras_edit_schedule(strength, steps, s.sigma_min, s.sigma_max, device=self.device)
+        solve = SAMPLERS[sampler]
+        fps = s.fps if fps is None else fps
+        bucket = s.motion_bucket_id if motion_bucket_id is None else motion_bucket_id
+        _, f, _, h, w = lat_shape
+
+        def step_for(first_frame, generator):
+            denoiser = self.pipe.denoiser_for(first_frame, f, h * self.spatial_factor, w * self.spatial_factor, fps,
+                                              bucket, s.noise_aug_strength, guidance, generator)
+            return lambda x, lv: solve(denoiser, x, lv)
+
+        return sched, renoise_edm, step_for
+
+
+def _valid_frames(n: int, factor: int) -> int:
+    """The smallest frame count >= n that a VAE with this temporal factor takes (factor k + 1)."""
+    return n if factor == 1 else (n - 1 + factor - 1) // factor * factor + 1
+
+
+def plan_edit_windows(num_frames: int, window: int, overlap: int) -> list[tuple[int, int]]:
+    """[start, end) windows of ``window`` frames advancing by ``window - overlap``, the last one
+    moved back to end at ``num_frames`` (so every window is full length)."""
+    if num_frames <= window:
+        return [(0, num_frames)]
+    step = max(1, window - overlap)
+    starts = list(range(0, num_frames - window, step)) + [num_frames - window]
+    return [(s, s + window) for s in starts]
+
+
+class Editor:
+    """``Editor.from_pretrained(path | "tiny")(video, mask=..., prompt=...) -> uint8 (F, H, W, 3)``."""
+
+    def __init__(self, backend: FlowBackend | SVDBackend):
+        self.backend = backend
+        self.last_timings = Timings()
+
+    @classmethod
+    def from_pretrained(cls, source: str | Path = "tiny", device="cpu", dtype=torch.float32, **kw):
+        kind = detect_model(source)
+        if kind in DEDICATED_EDITORS:
+            import importlib
+
+            module, name = DEDICATED_EDITORS[kind]
+            return getattr(importlib.import_module(module), name).from_pretrained(source, device=device, dtype=dtype)
+        if kind == "svd":
+            name = "tiny" if str(source) == "tiny-svd" else source
+            return cls(SVDBackend(ImageToVideo.from_pretrained(name, device=device, dtype=dtype, **kw)))
+        return cls(FlowBackend(TextToVideo.from_pretrained(source, device=device, dtype=dtype, **kw)))
+
+    @property
+    def multiple(self) -> int:
+        """Working sizes must divide by this."""
+        return self.backend.multiple
+
+    def working_size(self, height: int, width: int) -> tuple[int, int]:
+        m = self.multiple
+        if height < m or width < m:
+            raise InputError(f"the video is {width}x{height}; this model needs at least {m}x{m}")
+        return height // m * m, width // m * m
+
+    def prepare_video(self, video, num_frames: int | None = None, height: int | None = None,
+                      width: int | None = None) -> tuple[np.ndarray, tuple[int, int]]:
+        """(frames at the working size, the input's (H, W))."""
+        from PIL import Image
+
+        from video.media import resize_center_crop
+
+        frames = load_frames(video)
+        if num_frames:
+            if num_frames > len(frames):
+                raise InputError(f"asked for {num_frames} frames; the video has {len(frames)}")
+            frames = frames[:num_frames]
+        src = frames.shape[1:3]
+        h, w = self.working_size(height or src[0], width or src[1])
+        if (height and height % self.multiple) or (width and width % self.multiple):
+            raise InputError(f"height and width must be multiples of {self.multiple} for this model; "
+                             f"got {height}x{width}")
+        if (h, w) != src:
+            frames = np.stack([np.asarray(resize_center_crop(Image.fromarray(f), h, w)) for f in frames])
+        return frames, src
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        video,
+        mask=None,
+        prompt: str = "",
+        negative_prompt: str | None = None,
+        strength: float = 1.0,
+        num_inference_steps: int | None = None,
+        guidance_scale: float | None = None,
+        generator: torch.Generator | None = None,
+        latents: torch.Tensor | None = None,
+        reference_images=None,
+        control_video=None,
+        num_frames: int | None = None,
+        height: int | None = None,
+        width: int | None = None,
+        *,
+        invert: bool = False,
+        soft: bool = False,
+        feather_px: int | None = None,
+        window: int | None = None,
+        overlap: int | None = None,
+        shift: float | None = None,
+        sampler: str | None = None,
+        fps: int | None = None,
+        motion_bucket_id: int | None = None,
+        callback=None,
+        progress: bool = False,
+    ) -> np.ndarray:
+        """Regenerate the masked part of ``video``.
+
+        ``mask``: see :func:`video.edit.mask.load_mask` (None: the whole video); ``invert``
+        swaps it; ``soft`` keeps grey levels as per-pixel strength (else thresholded at 0.5).
+        ``strength`` in [0, 1]: 0 returns the input, 1 regenerates from pure noise.
+        ``feather_px``: width of the composite's inward ramp (default: the latent cell size).
+        ``latents``: the noise ``eps`` of a one-window clip (latent shape). ``window`` and
+        ``overlap`` in frames (default: the model's length, a quarter of it).
+        ``callback(window, step, level, x)`` after each step's blend.
+        """
+        be = self.backend
+        if control_video is not None:
+            raise InputError("control videos need a VACE model (a folder whose model_index.json names "
+                             "WanVACEPipeline)")
+        if reference_images is not None and isinstance(be, FlowBackend):
+            raise InputError("reference images need a VACE model; this text-to-video model takes a prompt")
+        if not 0.0 <= strength <= 1.0:
+            raise InputError(f"strength must be in [0, 1]; got {strength}")
+        sampler = sampler or self._default_sampler()
+        if sampler not in EDIT_SAMPLERS:
+            raise InputError(f"editing uses a one-step sampler: {', '.join(EDIT_SAMPLERS)}; got {sampler!r}")
+        steps = num_inference_steps or be.pipe.config.sampling.num_inference_steps
+        t0 = time.perf_counter()
+
+        # 1-2. Video and mask at the working size.
+        orig, src = self.prepare_video(video, num_frames, height, width)
+        f, h, w = orig.shape[:3]
+        m = load_mask(mask, f, h, w, invert=invert, soft=soft, source_size=src)
+        if strength == 0.0 or not bool((m > 0).any()):
+            self.last_timings = Timings(encode=time.perf_counter() - t0)
+            return orig.copy()
+        alpha = feather((m > 0).float(), be.spatial_factor if feather_px is None else feather_px).numpy()
+
+        # 3. Windows.
+        window = window or be.window
+        overlap = overlap if overlap is not None else max(1, window // 4)
+        wins = plan_edit_windows(f, window, overlap)
+        if latents is not None and len(wins) > 1:
+            raise InputError("latents= fixes the noise of a one-window clip; this video needs "
+                             f"{len(wins)} windows")
+        ref = None
+        if reference_images is not None:
+            ref = reference_images[0] if isinstance(reference_images, (list, tuple)) else reference_images
+        out = orig.astype(np.float32)
+        done = 0  # frames [0, done) are final
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(wins) * steps, desc=f"edit ({len(wins)} window{'s' * (len(wins) > 1)})",
+                       unit="step", leave=False)
+        t_encode = t_denoise = t_decode = 0.0
+        prepared = None
+        for wi, (a, b) in enumerate(wins):
+            tc = time.perf_counter()
+            # 4. One window: pinned frames from the result so far, padded to a length the VAE takes.
+            pixels = out[a:b].copy()
+            mw = m[a:b].clone()
+            mw[:max(0, done - a)] = 0.0
+            n = _valid_frames(b - a, be.temporal_factor)
+            pixels = np.concatenate([pixels, np.repeat(pixels[-1:], n - (b - a), 0)])
+            mw = torch.cat([mw, mw[-1:].expand(n - (b - a), -1, -1)])
+            x_in = torch.from_numpy(pixels).permute(3, 0, 1, 2)[None] / 127.5 - 1.0
+            x0 = be.encode(x_in)
+            gmap = be.lift(latent_mask(mw, be.spatial_factor, be.temporal_factor)).to(x0.device)
+            if prepared is None:
+                prepared = be.prepare(prompt, negative_prompt, steps, guidance_scale, strength, shift, sampler,
+                                      tuple(x0.shape), fps=fps, motion_bucket_id=motion_bucket_id)
+            sched, renoise, step_for = prepared
+            if latents is not None:
+                if tuple(latents.shape) != tuple(x0.shape):
+                    raise InputError(f"latents have shape {tuple(latents.shape)}, expected {tuple(x0.shape)}")
+                eps = latents.to(x0.device, torch.float32)
+            else:
+                eps = randn(x0.shape, generator, x0.device, torch.float32)
+            first = ref if ref is not None else pixels[0]
+            step = step_for(first, generator)
+            td = time.perf_counter()
+            t_encode += td - tc
+
+            def on_step(i, level, x, wi=wi):
+                if bar is not None:
+                    bar.update(1)
+                if callback is not None:
+                    callback(wi, i, level, x)
+
+            x = regenerate(step, x0, eps, sched, gmap, renoise, on_step)
+            tc = time.perf_counter()
+            t_denoise += tc - td
+            gen = ((be.decode(x)[0, :, : b - a].clamp(-1, 1) + 1) * 127.5).permute(1, 2, 3, 0).cpu().numpy()
+            # 5. Composite: the window's new frames, the original outside the feathered mask.
+            keep = max(0, done - a)
+            al = alpha[a + keep:b, ..., None]
+            o = orig[a + keep:b].astype(np.float32)
+            out[a + keep:b] = np.where(al > 0, o + al * (gen[keep:] - o), o)
+            done = b
+            t_decode += time.perf_counter() - tc
+        if bar is not None:
+            bar.close()
+        self.last_timings = Timings(encode=t_encode, denoise=t_denoise, decode=t_decode)
+        return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+    def _default_sampler(self) -> str:
+        s = self.backend.pipe.config.sampling.sampler
+        return s if s in EDIT_SAMPLERS else "euler"
+
+
+__all__ = ["EDIT_SAMPLERS", "Editor", "FlowBackend", "SVDBackend", "detect_model", "plan_edit_windows"]

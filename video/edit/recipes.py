@@ -1,0 +1,209 @@
+"""The editing scenarios, each a thin recipe over one :class:`~video.edit.editor.Editor` call
+(masked regeneration) or a pixel operation plus an optional light regeneration.
+
+- :func:`inpaint`: regenerate a masked region (local redraw) from the prompt;
+- :func:`outpaint`: pad the canvas (sides in pixels, or to an aspect ratio), initialise the
+  padding by edge replication plus noise, regenerate the padding only;
+- :func:`background`: regenerate all but the subject (subject mask from a file), or composite
+  the subject over a given background clip, optionally harmonised by a low-strength pass;
+- :func:`recolour`: hue / saturation shift inside the mask, exact outside, optionally
+  harmonised by a low-strength regeneration of the mask;
+- :func:`restyle`: SDEdit over the whole frame (strength 0.3-0.7 keeps the layout).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+
+from video.edit.mask import feather, load_frames, load_mask
+from video.media import MediaError, resize_center_crop
+from video.runtime.img2vid import InputError
+
+
+def inpaint(editor, video, mask, prompt: str = "", strength: float = 1.0, **kw) -> np.ndarray:
+    """Regenerate ``mask`` (1 = redraw) from ``prompt``; strength < 1 keeps some of the old content."""
+    if mask is None:
+        raise InputError("inpaint needs a mask (a file, a folder of images, or a box x0,y0,x1,y1)")
+    return editor(video, mask=mask, prompt=prompt, strength=strength, **kw)
+
+
+def restyle(editor, video, prompt: str = "", strength: float = 0.5, **kw) -> np.ndarray:
+    """SDEdit: the whole frame noised to ``strength`` and solved back with ``prompt``."""
+    return editor(video, mask=None, prompt=prompt, strength=strength, **kw)
+
+
+# --- outpaint --------------------------------------------------------------------------------
+
+def parse_aspect(aspect: str | float) -> float:
+    """``"16:9"``, ``"1.78"`` or 1.78 -> width / height."""
+    try:
+        if isinstance(aspect, str) and ":" in aspect:
+            a, b = aspect.split(":")
+            value = float(a) / float(b)
+        else:
+            value = float(aspect)
+    except (ValueError, ZeroDivisionError):
+        raise InputError(f"aspect {aspect!r}: write W:H (16:9) or a number (1.78)") from None
+    if not 0.1 <= value <= 10:
+        raise InputError(f"aspect {aspect!r} is not between 1:10 and 10:1")
+    return value
+
+
+def parse_pad(pad) -> tuple[int, int, int, int]:
+    """CSS order: N (all sides), (vertical, horizontal), or (top, right, bottom, left); a
+    string "a,b,..." too."""
+    if isinstance(pad, str):
+        try:
+            pad = [int(v) for v in pad.split(",")]
+        except ValueError:
+            raise InputError(f"pad {pad!r}: write N, V,H or T,R,B,L in pixels") from None
+    vals = [int(pad)] if np.isscalar(pad) else [int(v) for v in pad]
+    if len(vals) == 1:
+        vals = vals * 4
+    elif len(vals) == 2:
+        vals = [vals[0], vals[1], vals[0], vals[1]]
+    if len(vals) != 4 or min(vals) < 0:
+        raise InputError(f"pad {pad!r}: give 1, 2 or 4 non-negative pixel counts")
+    return tuple(vals)
+
+
+def outpaint_padding(height: int, width: int, pad=None, aspect=None, multiple: int = 1) -> tuple[int, int, int, int]:
+    """(top, right, bottom, left) pixels: ``pad`` as given or the padding that reaches ``aspect``
+    (centred), then grown so the canvas divides by ``multiple`` (the extra split evenly)."""
+    if (pad is None) == (aspect is None):
+        raise InputError("outpaint needs either pad (pixels per side) or aspect (W:H)")
+    if pad is not None:
+        t, r, b, left = parse_pad(pad)
+    else:
+        target = parse_aspect(aspect)
+        if target >= width / height:
+            extra = max(0, round(height * target) - width)
+            t = b = 0
+            left, r = extra // 2, extra - extra // 2
+        else:
+            extra = max(0, round(width / target) - height)
+            left = r = 0
+            t, b = extra // 2, extra - extra // 2
+    eh, ew = -(height + t + b) % multiple, -(width + left + r) % multiple
+    return t + eh // 2, r + ew - ew // 2, b + eh - eh // 2, left + ew // 2
+
+
+def outpaint(editor, video, prompt: str = "", pad=None, aspect=None, strength: float = 0.95, noise: float = 24.0,
+             generator: torch.Generator | None = None, **kw) -> np.ndarray:
+    """Grow the canvas and fill the new border. The padding starts as the edge pixels
+    replicated plus Gaussian noise of ``noise`` grey levels (so the start carries the edge
+    colours, not streaks), and is the mask; the original pixels come back unchanged."""
+    frames = load_frames(video)
+    f, h, w = frames.shape[:3]
+    t, r, b, left = outpaint_padding(h, w, pad, aspect, editor.multiple)
+    if t + r + b + left == 0:
+        return frames.copy()
+    canvas = np.pad(frames, ((0, 0), (t, b), (left, r), (0, 0)), mode="edge").astype(np.float32)
+    mask = np.ones(canvas.shape[:3], dtype=np.float32)
+    mask[:, t:t + h, left:left + w] = 0.0
+    if noise > 0:
+        z = torch.randn(canvas.shape, generator=generator).numpy() * noise
+        canvas += z * mask[..., None]
+    canvas = np.clip(np.round(canvas), 0, 255).astype(np.uint8)
+    return editor(canvas, mask=mask, prompt=prompt, strength=strength, generator=generator, **kw)
+
+
+# --- background ------------------------------------------------------------------------------
+
+def _fit_clip(source, num_frames: int, height: int, width: int) -> np.ndarray:
+    """A background clip (or image) at the video's size, looped to its length."""
+    bg = load_frames(source)
+    if bg.shape[1:3] != (height, width):
+        bg = np.stack([np.asarray(resize_center_crop(Image.fromarray(x), height, width)) for x in bg])
+    return bg[np.arange(num_frames) % len(bg)]
+
+
+def background(editor, video, subject, prompt: str = "", strength: float = 1.0, background=None,
+               harmonise: float = 0.0, feather_px: int = 2, **kw) -> np.ndarray:
+    """Replace everything but the subject (``subject``: its mask, 1 = subject).
+
+    Without ``background``: regenerate the inverse of the subject mask from ``prompt``. With a
+    ``background`` clip or image: composite the subject over it (edge feathered over
+    ``feather_px`` pixels inside the subject), then, if ``harmonise`` > 0, regenerate the
+    background at that strength so lighting can settle."""
+    if subject is None:
+        raise InputError("background needs the subject's mask (a file, a folder of images, or a box)")
+    if background is None:
+        return editor(video, mask=subject, invert=True, prompt=prompt, strength=strength, **kw)
+    frames = load_frames(video)
+    f, h, w = frames.shape[:3]
+    sub = load_mask(subject, f, h, w)
+    alpha = feather(sub, feather_px).numpy()[..., None]
+    bg = _fit_clip(background, f, h, w).astype(np.float32)
+    out = np.clip(np.round(bg + alpha * (frames.astype(np.float32) - bg)), 0, 255).astype(np.uint8)
+    if harmonise > 0:
+        if editor is None:
+            raise InputError("harmonising needs a model")
+        out = editor(out, mask=sub.numpy(), invert=True, prompt=prompt, strength=harmonise, **kw)
+    return out
+
+
+# --- recolour --------------------------------------------------------------------------------
+
+def rgb_to_hsv(rgb: np.ndarray) -> np.ndarray:
+    """(..., 3) RGB in [0, 1] -> (..., 3) HSV, hue in [0, 1)."""
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    mx, mn = rgb.max(-1), rgb.min(-1)
+    d = mx - mn
+    safe = np.where(d > 0, d, 1.0)
+    h = np.where(mx == r, ((g - b) / safe) % 6.0, np.where(mx == g, (b - r) / safe + 2.0, (r - g) / safe + 4.0))
+    h = np.where(d > 0, h / 6.0, 0.0)
+    s = np.where(mx > 0, d / np.where(mx > 0, mx, 1.0), 0.0)
+    return np.stack([h % 1.0, s, mx], -1)
+
+
+def hsv_to_rgb(hsv: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`rgb_to_hsv`."""
+    h, s, v = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+    i = np.floor(h * 6.0)
+    f = h * 6.0 - i
+    p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
+    i = i.astype(np.int64) % 6
+    choices = [np.stack(c, -1) for c in ((v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q))]
+    return np.select([(i == k)[..., None] for k in range(6)], choices)
+
+
+def shift_colour(frames: np.ndarray, hue: float = 0.0, saturation: float = 1.0) -> np.ndarray:
+    """uint8 frames with hue rotated by ``hue`` degrees and saturation scaled by ``saturation``
+    (clipped to 1); float32 result in 0..255."""
+    hsv = rgb_to_hsv(frames.astype(np.float64) / 255.0)
+    hsv[..., 0] = (hsv[..., 0] + hue / 360.0) % 1.0
+    hsv[..., 1] = np.clip(hsv[..., 1] * saturation, 0.0, 1.0)
+    return (hsv_to_rgb(hsv) * 255.0).astype(np.float32)
+
+
+def recolour(editor, video, mask, hue: float = 0.0, saturation: float = 1.0, harmonise: float = 0.0,
+             invert: bool = False, feather_px: int = 2, prompt: str = "", **kw) -> np.ndarray:
+    """Rotate the hue (degrees) and scale the saturation inside ``mask``, blended over a
+    ``feather_px`` ramp at its edge; pixels outside the mask are returned exactly. With
+    ``harmonise`` > 0, the mask is then regenerated at that strength (``editor`` needed)."""
+    if mask is None:
+        raise InputError("recolour needs a mask (a file, a folder of images, or a box)")
+    frames = load_frames(video)
+    f, h, w = frames.shape[:3]
+    m = load_mask(mask, f, h, w, invert=invert)
+    if not bool((m > 0).any()):
+        raise MediaError("the recolour mask is empty")
+    alpha = feather(m, feather_px).numpy()[..., None]
+    base = frames.astype(np.float32)
+    out = np.where(alpha > 0, base + alpha * (shift_colour(frames, hue, saturation) - base), base)
+    out = np.clip(np.round(out), 0, 255).astype(np.uint8)
+    if harmonise > 0:
+        if editor is None:
+            raise InputError("harmonising needs a model")
+        out = editor(out, mask=m.numpy(), prompt=prompt, strength=harmonise, **kw)
+    return out
+
+
+RECIPES = {"inpaint": inpaint, "outpaint": outpaint, "background": background, "recolour": recolour,
+           "restyle": restyle}
+
+__all__ = ["RECIPES", "background", "hsv_to_rgb", "inpaint", "outpaint", "outpaint_padding", "parse_aspect",
+           "parse_pad", "recolour", "restyle", "rgb_to_hsv", "shift_colour"]

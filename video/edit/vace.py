@@ -1,0 +1,382 @@
+"""Wan 2.1 VACE: masked editing, outpainting, reference images and control videos (pose,
+depth, edges) with one model, through our flow sampler and prompt encoder and diffusers'
+``WanVACETransformer3DModel``.
+
+VACE (Jiang et al. 2025, "VACE: All-in-One Video Creation and Editing") feeds a second,
+"context" stream to a copy of some transformer blocks whose outputs are added, scaled, to
+the main blocks. The context per latent frame is ``[inactive, reactive, mask]``:
+
+- ``inactive = E(video * (1 - m))``: what to keep (``m`` thresholded at 0.5);
+- ``reactive = E(video * m)``: what to regenerate or follow (a control video is all
+  reactive: ``m = 1``);
+- ``mask``: the pixel mask folded onto the latent grid, each 8x8 pixel block becoming 64
+  channels, then nearest-resampled in time to the latent frame count;
+- reference images are VAE-encoded alone, letterboxed on white to the frame size and
+  prepended as extra latent frames (zero reactive part, zero mask); their frames are dropped
+  before decoding.
+
+Every step of that recipe follows diffusers' ``WanVACEPipeline`` (``preprocess_conditions``,
+``prepare_video_latents``, ``prepare_masks``); ``tests/edit/test_vace.py`` checks our frames
+against it on a tiny random model.
+
+Steps of :meth:`VaceEditor.__call__`:
+1. inputs -> pixel video, mask and letterboxed references at the output size;
+2. the context latents (above) and the prompt conditioning (:mod:`video.prompts`);
+3. noise (or, with ``strength < 1``, the source video's latents noised to ``t = strength``);
+4. the flow ODE with composable CFG, the context shared by every guidance term;
+5. drop the reference frames, decode, uint8.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from video.config import TextToVideoConfig, load_config
+from video.diffusion.flow import FLOW_SAMPLERS, flow_schedule, interpolate
+from video.diffusion.guidance import composable_cfg
+from video.runtime.img2vid import InputError, Timings, randn
+from video.runtime.txt2vid import T2VModels
+
+DEFAULT_SHIFT = 3.0  # Wan 2.1's flow shift at 480p (WanVACEPipeline's example uses 3.0 for 480p, 5.0 for 720p)
+
+
+# --- pixel inputs -------------------------------------------------------------------------
+
+def video_to_tensor(frames, height: int, width: int) -> torch.Tensor:
+    """uint8 ``(F, H, W, 3)`` (or float in [0, 1]) -> ``(1, 3, F, height, width)`` in [-1, 1],
+    resized (bilinear, antialiased) when the size differs."""
+    x = torch.as_tensor(np.asarray(frames))
+    if x.ndim != 4 or x.shape[-1] != 3:
+        raise InputError(f"a video must be (frames, height, width, 3); got shape {tuple(x.shape)}")
+    x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+    x = x.permute(0, 3, 1, 2)  # (F, 3, H, W)
+    if x.shape[-2:] != (height, width):
+        x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
+    return (2.0 * x - 1.0).permute(1, 0, 2, 3).unsqueeze(0)
+
+
+def mask_to_tensor(mask, num_frames: int, height: int, width: int) -> torch.Tensor:
+    """A mask (1 = regenerate) as ``(F, H, W)``, ``(H, W)`` (every frame), or with a trailing
+    channel axis; bool, uint8 (255 = 1) or float in [0, 1] -> ``(1, 1, F, height, width)``."""
+    m = torch.as_tensor(np.asarray(mask))
+    if m.ndim == 4:
+        m = m[..., 0]
+    if m.ndim == 2:
+        m = m.expand(num_frames, *m.shape)
+    if m.ndim != 3:
+        raise InputError(f"a mask must be (frames, height, width) or (height, width); got {tuple(m.shape)}")
+    if m.shape[0] != num_frames:
+        raise InputError(f"the mask has {m.shape[0]} frames but the video has {num_frames}")
+    m = m.float() / 255.0 if m.dtype == torch.uint8 else m.float()
+    if m.shape[-2:] != (height, width):
+        m = F.interpolate(m.unsqueeze(1), size=(height, width), mode="nearest").squeeze(1)
+    return m.clamp(0, 1)[None, None]
+
+
+def letterbox_reference(image, height: int, width: int) -> torch.Tensor:
+    """A reference image (uint8 ``(h, w, 3)`` or PIL) -> ``(3, height, width)`` in [-1, 1]:
+    scaled to fit, centred on white, as ``WanVACEPipeline.preprocess_conditions`` does (it first
+    rounds the image size down to a multiple of 8 with a Lanczos resize, then resizes bilinearly)."""
+    from PIL import Image
+
+    img = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image, dtype=np.uint8))
+    img = img.convert("RGB")
+    w8, h8 = img.width // 8 * 8, img.height // 8 * 8
+    if (w8, h8) != img.size:
+        img = img.resize((w8, h8), resample=Image.LANCZOS)
+    x = torch.from_numpy(np.asarray(img).astype(np.float32) / 255.0).permute(2, 0, 1)[None] * 2.0 - 1.0
+    s = min(height / h8, width / w8)
+    nh, nw = int(h8 * s), int(w8 * s)
+    x = F.interpolate(x, size=(nh, nw), mode="bilinear", align_corners=False)[0]
+    canvas = torch.ones(3, height, width)
+    top, left = (height - nh) // 2, (width - nw) // 2
+    canvas[:, top:top + nh, left:left + nw] = x
+    return canvas
+
+
+# --- the context stream -------------------------------------------------------------------
+
+def fold_mask(mask: torch.Tensor, spatial: int, temporal: int, patch: int) -> torch.Tensor:
+    """``(1, 1, F, H, W)`` pixel mask -> ``(1, spatial**2, ceil(F / temporal), h, w)``: each
+    ``spatial x spatial`` block becomes channels, then nearest-exact in time
+    (``WanVACEPipeline.prepare_masks``)."""
+    _, _, f, hgt, wid = mask.shape
+    h = hgt // (spatial * patch) * patch
+    w = wid // (spatial * patch) * patch
+    m = mask[0, 0, :, :h * spatial, :w * spatial].reshape(f, h, spatial, w, spatial)
+    m = m.permute(2, 4, 0, 1, 3).flatten(0, 1)  # (s*s, F, h, w)
+    t = (f + temporal - 1) // temporal
+    return F.interpolate(m[None], size=(t, h, w), mode="nearest-exact")
+
+
+def context_latents(latent_space, video: torch.Tensor, mask: torch.Tensor, references: list[torch.Tensor],
+                    patch: int) -> torch.Tensor:
+    """``[inactive, reactive, folded mask]`` per latent frame, references prepended:
+    ``(1, 2C + s*s, R + T, h, w)``. ``video`` (1, 3, F, H, W) in [-1, 1]; ``mask`` (1, 1, F, H, W)."""
+    hard = (mask > 0.5).float()
+    inactive = latent_space.encode(video * (1 - hard))
+    reactive = latent_space.encode(video * hard)
+    z = torch.cat([inactive, reactive], dim=1)
+    folded = fold_mask(mask, latent_space.spatial_factor, latent_space.temporal_factor, patch).to(z)
+    for ref in references:  # diffusers prepends each in turn, so the last reference ends up first
+        r = latent_space.encode(ref[None, :, None].to(video))
+        z = torch.cat([torch.cat([r, torch.zeros_like(r)], dim=1), z], dim=2)
+        folded = torch.cat([torch.zeros_like(folded[:, :, :1]), folded], dim=2)
+    return torch.cat([z, folded], dim=1)
+
+
+# --- loading ------------------------------------------------------------------------------
+
+def _scheduler_shift(folder: Path) -> float:
+    cfg = folder / "scheduler" / "scheduler_config.json"
+    if cfg.is_file():
+        d = json.loads(cfg.read_text())
+        for key in ("flow_shift", "shift"):
+            if d.get(key):
+                return float(d[key])
+    return DEFAULT_SHIFT
+
+
+def load_wan_folder(source: str | Path, transformer_cls: str, pipeline_hint: str, device="cpu",
+                    dtype=torch.float32) -> T2VModels:
+    """A diffusers Wan folder (``model_index.json``) with the given transformer class; text
+    encoder and tokenizer through :mod:`video.models.text`, VAE through our latent space."""
+    import diffusers
+
+    from video.models.latents import latent_space_for
+    from video.models.svd import CheckpointError, quiet_library_logs
+    from video.models.text import load_text_encoder, load_tokenizer
+
+    quiet_library_logs()
+    p = Path(source)
+    index = p / "model_index.json"
+    if not index.is_file():
+        raise CheckpointError(f"{p}: not a diffusers folder (no model_index.json); give a {pipeline_hint} folder")
+    info = json.loads(index.read_text())
+    tcls = (info.get("transformer") or [None, None])[1]
+    if tcls != transformer_cls:
+        raise CheckpointError(f"{p}: its transformer is {tcls!r}, not {transformer_cls}; give a {pipeline_hint} "
+                              f"folder")
+    transformer = getattr(diffusers, transformer_cls).from_pretrained(p, subfolder="transformer", torch_dtype=dtype)
+    vae = diffusers.AutoencoderKLWan.from_pretrained(p, subfolder="vae", torch_dtype=torch.float32)
+    cfg = load_config(TextToVideoConfig, {"name": p.name, "backbone": "wan", "text_max_length": 512,
+                                          "sampling": {"shift": _scheduler_shift(p), "num_frames": 81, "fps": 16}})
+    m = T2VModels(transformer.eval(), load_text_encoder(p / "text_encoder", dtype), load_tokenizer(p / "tokenizer"),
+                  latent_space_for(vae.eval()), cfg, layout="wan-diffusers")
+    m.transformer.to(device=device, dtype=dtype)
+    m.text_encoder.to(device=device, dtype=dtype)
+    m.vae.to(device=device)
+    return m
+
+
+def strength_schedule(steps: int, shift: float, strength: float, device=None) -> torch.Tensor:
+    """The shifted flow grid, its first ``steps - int(steps * strength)`` steps skipped (the
+    img2img rule of diffusers' ``WanVideoToVideoPipeline.get_timesteps``)."""
+    if not 0.0 < strength <= 1.0:
+        raise InputError(f"strength must be in (0, 1]; got {strength}")
+    ts = flow_schedule(steps, shift, device=device)
+    run = min(int(steps * strength), steps)
+    if run < 1:
+        raise InputError(f"strength {strength} with {steps} steps runs no step; raise either")
+    return ts[steps - run:]
+
+
+@dataclass
+class VaceInputs:
+    """What the context stream is built from, at the output size (for inspection and tests)."""
+
+    video: torch.Tensor  # (1, 3, F, H, W) in [-1, 1]
+    mask: torch.Tensor  # (1, 1, F, H, W) in [0, 1]
+    references: list[torch.Tensor]  # each (3, H, W) in [-1, 1]
+
+
+class VaceEditor:
+    """``VaceEditor.from_pretrained(wan_vace_folder)(video=, mask=, prompt=...) -> uint8 (F, H, W, 3)``.
+
+    - masked editing / inpainting: ``video`` + ``mask`` (1 = regenerate);
+    - outpainting: a ``video`` padded to the new size + a mask that is 1 on the padding;
+    - control (pose, depth, edges...): ``control_video`` (already rendered by the user's
+      annotator); with ``video`` and ``mask`` too, the control frames fill the masked region;
+    - subject / style references: ``reference_images`` (one or more images);
+    - text-to-video: none of them (the context is an all-zero video, all reactive).
+    """
+
+    def __init__(self, models: T2VModels, device="cpu", dtype=torch.float32, embeddings_dir: str | None = None):
+        from video.prompts import PromptEncoder
+
+        self.models = models
+        self.device, self.dtype = torch.device(device), dtype
+        self.prompts = PromptEncoder(models.tokenizer, models.text_encoder, max_length=models.config.text_max_length
+                                     or 512, embeddings_dir=embeddings_dir)
+        self.last_timings = Timings()
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, device="cpu", dtype=torch.float32,
+                        embeddings_dir: str | None = None) -> VaceEditor:
+        return cls(load_wan_folder(path, "WanVACETransformer3DModel", "Wan VACE (WanVACEPipeline)", device, dtype),
+                   device=device, dtype=dtype, embeddings_dir=embeddings_dir)
+
+    @property
+    def config(self) -> TextToVideoConfig:
+        return self.models.config
+
+    def _patch(self) -> tuple[int, int, int]:
+        p = self.models.transformer.config.patch_size
+        return tuple(p) if isinstance(p, (list, tuple)) else (1, p, p)
+
+    def prepare_inputs(self, video=None, mask=None, reference_images=None, control_video=None,
+                       num_frames: int | None = None, height: int | None = None,
+                       width: int | None = None) -> VaceInputs:
+        s, lat = self.config.sampling, self.models.latents
+        first = video if video is not None else control_video
+        if first is not None:
+            arr = np.asarray(first)
+            num_frames = num_frames or arr.shape[0]
+            height, width = height or arr.shape[1], width or arr.shape[2]
+        num_frames, height, width = num_frames or s.num_frames, height or s.height, width or s.width
+        mult = lat.spatial_factor * self._patch()[1]
+        if height % mult or width % mult or height < mult or width < mult:
+            raise InputError(f"height and width must be positive multiples of {mult} for this model; "
+                             f"got {height}x{width}")
+        try:
+            lat.check_frames(num_frames)
+        except ValueError as e:
+            raise InputError(str(e)) from None
+        if mask is not None and video is None and control_video is None:
+            raise InputError("a mask needs the video it applies to (video=)")
+        for name, v in (("video", video), ("control_video", control_video)):
+            if v is not None and len(v) != num_frames:
+                raise InputError(f"{name} has {len(v)} frames; expected {num_frames} (4k+1)")
+        vid = video_to_tensor(video, height, width) if video is not None else None
+        m = mask_to_tensor(mask, num_frames, height, width) if mask is not None else None
+        if control_video is not None:
+            ctrl = video_to_tensor(control_video, height, width)
+            if vid is not None and m is not None:  # control frames fill the region to regenerate
+                vid = torch.where(m > 0.5, ctrl, vid)
+            else:
+                vid = ctrl
+        if vid is None:  # nothing given: an all-zero, all-reactive context (WanVACEPipeline's default)
+            vid = torch.zeros(1, 3, num_frames, height, width)
+        if m is None:
+            m = torch.ones(1, 1, num_frames, height, width)
+        refs = reference_images
+        if refs is not None and not isinstance(refs, (list, tuple)):
+            refs = [refs]
+        if refs is not None and len(refs) and getattr(refs[0], "ndim", 3) == 4:  # a stacked (N, h, w, 3) array
+            refs = list(refs)
+        refs = [letterbox_reference(r, height, width) for r in (refs or [])]
+        return VaceInputs(vid, m, refs)
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        video=None,
+        mask=None,
+        prompt: str = "",
+        negative_prompt: str | None = None,
+        strength: float = 1.0,
+        num_inference_steps: int | None = None,
+        guidance_scale: float | None = None,
+        generator: torch.Generator | None = None,
+        latents: torch.Tensor | None = None,
+        reference_images=None,
+        control_video=None,
+        num_frames: int | None = None,
+        height: int | None = None,
+        width: int | None = None,
+        conditioning_scale: float | list[float] = 1.0,
+        shift: float | None = None,
+        sampler: str | None = None,
+        progress: bool = False,
+        output_type: str = "uint8",
+    ):
+        s, m, dev = self.config.sampling, self.models, self.device
+        steps = num_inference_steps or s.num_inference_steps
+        scale = s.guidance_scale if guidance_scale is None else guidance_scale
+        negative_prompt = s.negative_prompt if negative_prompt is None else negative_prompt
+        sampler = sampler or s.sampler
+        if sampler not in FLOW_SAMPLERS:
+            raise InputError(f"unknown sampler {sampler!r}; choose one of {', '.join(FLOW_SAMPLERS)}")
+        if strength < 1.0 and video is None:
+            raise InputError("strength < 1 starts from the source video: give video=")
+        t0 = time.perf_counter()
+
+        # 1. Pixel inputs at the output size.
+        inp = self.prepare_inputs(video, mask, reference_images, control_video, num_frames, height, width)
+        num_refs = len(inp.references)
+        # 2. Context latents and text.
+        vae_dev = next(m.vae.parameters()).device
+        ctx_lat = context_latents(m.latents, inp.video.to(vae_dev), inp.mask.to(vae_dev),
+                                  [r.to(vae_dev) for r in inp.references], self._patch()[1])
+        ctx_lat = ctx_lat.to(dev, self.dtype)
+        layers = m.transformer.config.vace_layers
+        cscale = torch.as_tensor([conditioning_scale] * len(layers) if isinstance(conditioning_scale, (int, float))
+                                 else conditioning_scale, device=dev, dtype=self.dtype)
+        if cscale.numel() != len(layers):
+            raise InputError(f"conditioning_scale has {cscale.numel()} values; this model has {len(layers)} "
+                             f"VACE layers")
+        cond = self.prompts.encode(prompt, negative_prompt, steps)
+        # 3. Noise, or the source noised to t = strength.
+        lat_shape = (1, m.latents.channels, ctx_lat.shape[2], *ctx_lat.shape[3:])
+        if latents is None:
+            latents = randn(lat_shape, generator, dev, torch.float32)
+        elif tuple(latents.shape) != lat_shape:
+            raise InputError(f"latents have shape {tuple(latents.shape)}, expected {lat_shape} "
+                             f"({num_refs} reference frame(s) first)")
+        noise = latents.to(dev, torch.float32)
+        shift = shift if shift is not None else (s.shift or DEFAULT_SHIFT)
+        ts = strength_schedule(steps, shift, strength, device=dev)
+        if strength < 1.0:
+            x0 = m.latents.encode(video_to_tensor(video, *inp.video.shape[-2:]).to(vae_dev)).to(dev)
+            for r in inp.references:
+                x0 = torch.cat([m.latents.encode(r[None, :, None].to(vae_dev)).to(dev), x0], dim=2)
+            x = interpolate(x0, noise, ts[:1])
+        else:
+            x = noise
+        offset = steps - (len(ts) - 1)
+        step_of = {float(t): i + offset for i, t in enumerate(ts.tolist()[:-1])}
+        t1 = time.perf_counter()
+
+        # 4. The flow ODE; every guidance term sees the same context.
+        def velocity(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            c = cond[min(step_of.get(float(t), steps - 1), steps - 1)]
+            terms = [ct for ct, _ in c.conds]
+            use_cfg = scale != 1.0 or len(terms) > 1
+            ctx = torch.cat(([c.uncond] if use_cfg else []) + terms).to(dev, self.dtype)
+            b = ctx.shape[0]
+            v = m.transformer(x.expand(b, *x.shape[1:]).to(self.dtype), (t * 1000).expand(b), ctx,
+                              control_hidden_states=ctx_lat.expand(b, *ctx_lat.shape[1:]),
+                              control_hidden_states_scale=cscale, return_dict=False)[0].float()
+            if not use_cfg:
+                return v[:1]
+            return composable_cfg(v[:1], list(v[1:].split(1)), c.weights, scale)
+
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(ts) - 1, desc=f"VACE ({sampler}, shift {shift:.2f})", unit="step", leave=False)
+        x = FLOW_SAMPLERS[sampler](velocity, x, ts, callback=(lambda i, _x: bar.update(1)) if bar else None)
+        if bar is not None:
+            bar.close()
+        t2 = time.perf_counter()
+
+        # 5. Drop the reference frames, decode.
+        x = x[:, :, num_refs:]
+        if output_type == "latent":
+            return x
+        frames = m.latents.decode(x.to(vae_dev))[0]  # (3, F, H, W)
+        frames = ((frames.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+        self.last_timings = Timings(encode=t1 - t0, denoise=t2 - t1, decode=time.perf_counter() - t2)
+        return frames.permute(1, 2, 3, 0).cpu().numpy()
+
+
+__all__ = ["VaceEditor", "VaceInputs", "context_latents", "fold_mask", "letterbox_reference", "load_wan_folder",
+           "mask_to_tensor", "strength_schedule", "video_to_tensor"]

@@ -1,0 +1,119 @@
+"""Kohya-style dataset folders (sd-scripts' DreamBooth layout) for LoRA training:
+
+    root/10_mychar/a.png + a.txt     10 repeats per epoch, caption "mychar, red hair, smile"
+    root/10_mychar/b.mp4 + b.txt     clips sit beside images
+    root/3_background/c.jpg          no .txt: the caption is the folder's class words, "background"
+
+Folders without an ``N_`` prefix are skipped (as sd-scripts does). One epoch is every item
+``repeats`` times, so ``len(dataset)`` = sum(items x repeats) and a run of ``epochs`` takes
+``ceil(len x epochs / (batch x grad_accum))`` steps. Caption tags (comma-separated) are shuffled
+after the first ``keep_tokens`` (sd-scripts ``shuffle_caption`` / ``keep_tokens``), with a
+generator seeded by (seed, index): each repeat of an item gets its own order, and an index
+reads the same after a restart.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
+VIDEO_SUFFIXES = {".mp4", ".webm", ".mov", ".mkv", ".avi", ".gif"}
+_REPEATS = re.compile(r"^(\d+)_(.+)$")
+
+
+def parse_folder_name(name: str) -> tuple[int, str] | None:
+    """``"10_mychar"`` -> ``(10, "mychar")``; ``None`` when there is no repeat prefix."""
+    m = _REPEATS.match(name)
+    return (int(m.group(1)), m.group(2).replace("_", " ")) if m else None
+
+
+def shuffle_tags(caption: str, keep_tokens: int, rng: np.random.Generator) -> str:
+    """Shuffle the comma-separated tags after the first ``keep_tokens``, which stay in place."""
+    tags = [t.strip() for t in caption.split(",") if t.strip()]
+    head, tail = tags[:keep_tokens], tags[keep_tokens:]
+    order = rng.permutation(len(tail))
+    return ", ".join(head + [tail[i] for i in order])
+
+
+def epoch_steps(items: int, epochs: int, batch_size: int) -> int:
+    """Optimizer steps for ``epochs`` passes over ``items`` (repeats included), ``batch_size``
+    items per step (batch x grad_accum)."""
+    return math.ceil(items * epochs / batch_size)
+
+
+class KohyaFolder(torch.utils.data.Dataset):
+    """Items ``{"video": (F, 3, H, W) in [-1, 1], "caption", "fps", "motion"}``; an image is a
+    still clip of ``frames`` frames (motion 0), a clip gives ``frames`` frames at ``fps``."""
+
+    def __init__(self, root: str | Path, frames: int, height: int, width: int, fps: float = 8.0,
+                 keep_tokens: int = 0, shuffle: bool = False, seed: int = 0):
+        from video.media import MediaError
+
+        root = Path(root)
+        if not root.is_dir():
+            raise MediaError(f"kohya dataset {str(root)!r} is not a folder")
+        self.files: list[tuple[Path, str]] = []  # (media, fallback caption)
+        self.folders: list[tuple[str, int, int]] = []  # (name, items, repeats)
+        index: list[int] = []
+        for sub in sorted(p for p in root.iterdir() if p.is_dir()):
+            parsed = parse_folder_name(sub.name)
+            if parsed is None:
+                warnings.warn(f"kohya dataset: skipping {sub.name}/ (no repeats prefix like 10_name)", stacklevel=2)
+                continue
+            repeats, words = parsed
+            media = sorted(p for p in sub.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+            self.folders.append((sub.name, len(media), repeats))
+            for m in media:
+                index += [len(self.files)] * repeats
+                self.files.append((m, words))
+        if not index:
+            raise MediaError(f"no images or clips in N_name/ folders under {root}")
+        self.index = index
+        self.frames, self.height, self.width, self.fps = frames, height, width, fps
+        self.keep_tokens, self.shuffle, self.seed = keep_tokens, shuffle, seed
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def describe(self) -> str:
+        per = "; ".join(f"{n}: {k} items x {r} repeats" for n, k, r in self.folders)
+        return f"kohya {per} = {len(self)} per epoch"
+
+    def caption(self, i: int) -> str:
+        path, words = self.files[self.index[i]]
+        txt = path.with_suffix(".txt")
+        cap = txt.read_text().strip() if txt.is_file() else words
+        if self.shuffle:
+            cap = shuffle_tags(cap, self.keep_tokens, np.random.default_rng((self.seed, i)))
+        return cap
+
+    def __getitem__(self, i: int) -> dict:
+        path, _ = self.files[self.index[i]]
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            from video.media import image_to_tensor
+
+            x = image_to_tensor(path, self.height, self.width) * 2 - 1  # (1, 3, H, W)
+            return {"video": x.expand(self.frames, -1, -1, -1).contiguous(), "caption": self.caption(i),
+                    "fps": self.fps, "motion": 0.0}
+        return {"video": self._clip(path), "caption": self.caption(i), "fps": self.fps, "motion": 0.0}
+
+    def _clip(self, path: Path) -> torch.Tensor:
+        from video.media import probe_video
+        from video.training.data import read_frames
+
+        info = probe_video(path)
+        n, src_fps = info["num_frames"], info["fps"] or self.fps
+        step = max(1.0, src_fps / self.fps)
+        idx = [min(int(round(k * step)), n - 1) for k in range(self.frames)]
+        x = torch.from_numpy(read_frames(path, idx)).permute(0, 3, 1, 2).float() / 255.0
+        scale = max(self.height / x.shape[-2], self.width / x.shape[-1])  # resize to cover, centre crop
+        h, w = max(self.height, round(x.shape[-2] * scale)), max(self.width, round(x.shape[-1] * scale))
+        x = torch.nn.functional.interpolate(x, size=(h, w), mode="bilinear", antialias=True, align_corners=False)
+        top, left = (h - self.height) // 2, (w - self.width) // 2
+        return x[..., top:top + self.height, left:left + self.width] * 2 - 1
