@@ -136,22 +136,25 @@ def _add_schema_flags(p: argparse.ArgumentParser, flags: dict) -> None:
     p.add_argument("overrides", nargs="*", help="key=value overrides of the same keys")
 
 
-def _resolve(schema, args, flags: dict):
+def resolve_flags(schema, args, flags: dict):
+    """The config of a subcommand: ``--config`` YAML, then ``key=value``, then the flags given
+    (taken as typed, never parsed as YAML; an unset switch leaves the key alone)."""
     values = {}
     for flag, (key, _h) in flags.items():
         v = getattr(args, flag.lstrip("-").replace("-", "_"))
-        if v is not None:
+        if v is not None and v is not False:
             values[key] = v
     return load_config(schema, args.config, list(args.overrides), values)
 
 
-def _device_dtype(device: str, dtype: str):
+def device_and_dtype(device: str, dtype: str, cuda_dtype: str = "float16"):
+    """``auto`` -> CUDA when present (with ``cuda_dtype``), else CPU in float32."""
     import torch
 
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if dtype == "auto":
-        dtype = "float16" if device.startswith("cuda") else "float32"
+        dtype = cuda_dtype if device.startswith("cuda") else "float32"
     try:
         return torch.device(device), getattr(torch, dtype)
     except (AttributeError, RuntimeError):
@@ -159,13 +162,13 @@ def _device_dtype(device: str, dtype: str):
 
 
 def cmd_img2vid(args) -> int:
-    cfg = _resolve(Img2VidConfig, args, IMG2VID_FLAGS)
+    cfg = resolve_flags(Img2VidConfig, args, IMG2VID_FLAGS)
     import torch
 
     from video.media import DEFAULT_IMAGE, load_image, write_video
     from video.runtime.img2vid import ImageToVideo
 
-    device, dtype = _device_dtype(cfg.device, cfg.dtype)
+    device, dtype = device_and_dtype(cfg.device, cfg.dtype)
     image = load_image(cfg.image or DEFAULT_IMAGE)  # fail on a bad image before loading weights
     t0 = time.perf_counter()
     pipe = ImageToVideo.from_pretrained(cfg.model, device=device, dtype=dtype, variant=cfg.variant or None,
@@ -204,14 +207,13 @@ def cmd_img2vid(args) -> int:
 
 
 def cmd_txt2vid(args) -> int:
-    cfg = _resolve(Txt2VidConfig, args, TXT2VID_FLAGS)
+    cfg = resolve_flags(Txt2VidConfig, args, TXT2VID_FLAGS)
     import torch
 
     from video.media import write_video
     from video.runtime.txt2vid import TextToVideo
 
-    device, dtype = _device_dtype(cfg.device, cfg.dtype if cfg.dtype != "auto" or not torch.cuda.is_available()
-                                  else "bfloat16")
+    device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16")
     t0 = time.perf_counter()
     pipe = TextToVideo.from_pretrained(cfg.model, device=device, dtype=dtype, embeddings_dir=cfg.embeddings or None)
     _apply_loras(pipe.models.transformer, cfg.lora)

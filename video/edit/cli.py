@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 TASK_HELP = {
@@ -101,31 +101,9 @@ EDIT_SWITCHES = {
 
 
 def _resolve(args) -> EditConfig:
-    from video.config import load_config
+    from video.cli import resolve_flags
 
-    dotlist = list(args.overrides)
-    strings = {f.name for f in fields(EditConfig) if f.type in (str, "str")}
-    for flag, (key, _h) in {**EDIT_FLAGS, **EDIT_SWITCHES}.items():
-        v = getattr(args, flag.lstrip("-").replace("-", "_"))
-        if v is not None and v is not False:
-            # a flag's text is taken as it is: quoted, YAML would read 16:9 as 969 (base 60), [a:b] as a list
-            dotlist.append(f"{key}='{v.replace(chr(39), chr(39) * 2)}'" if key in strings else f"{key}={v}")
-    return load_config(EditConfig, args.config, dotlist)
-
-
-def _device_dtype(device: str, dtype: str):
-    import torch
-
-    from video.runtime.img2vid import InputError
-
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if dtype == "auto":
-        dtype = "bfloat16" if device.startswith("cuda") else "float32"
-    try:
-        return torch.device(device), getattr(torch, dtype)
-    except (AttributeError, RuntimeError):
-        raise InputError(f"unknown device {device!r} or dtype {dtype!r}") from None
+    return resolve_flags(EditConfig, args, {**EDIT_FLAGS, **EDIT_SWITCHES})
 
 
 def run_edit(task: str, cfg: EditConfig):
@@ -154,7 +132,9 @@ def run_edit(task: str, cfg: EditConfig):
                                                                           and cfg.harmonise <= 0)
     editor = None
     if needs_model:
-        device, dtype = _device_dtype(cfg.device, cfg.dtype)
+        from video.cli import device_and_dtype
+
+        device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16")
         editor = Editor.from_pretrained(cfg.model, device=device, dtype=dtype)
         if str(cfg.model).startswith("tiny"):
             print(f"note: '{cfg.model}' has random weights (a smoke run); real weights come from --model PATH",
