@@ -63,6 +63,7 @@ class TrainConfig:
     batch_size: int = 4
     seed: int = 0
     precision: str = "fp32"  # fp32 | bf16 (autocast)
+    device: str = "auto"  # auto: cuda when available, else cpu
     ema_decay: float = 0.0  # 0: no EMA
     log_every: int = 10
     ckpt_every: int = 50

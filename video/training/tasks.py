@@ -21,6 +21,12 @@ from video.training.config import TrainConfig
 from video.training.data import ImageFolder, ManifestClips, MovingShapes
 
 
+def train_device(cfg: TrainConfig) -> torch.device:
+    """``auto``: the GPU when there is one. Random draws stay on the CPU generator and move to the
+    device, so a run's randomness (and its exact resume) does not depend on where it runs."""
+    return torch.device(("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device)
+
+
 def make_dataset(cfg: TrainConfig):
     d = cfg.data
     if d.kind == "shapes":
@@ -63,7 +69,8 @@ class DiTTextToVideo:
         from video.runtime.txt2vid import load_t2v
 
         self.cfg = cfg
-        self.models = load_t2v(cfg.model)
+        self.device = train_device(cfg)
+        self.models = load_t2v(cfg.model, device=self.device)
         self.model = self.models.transformer.train()
         for m in (self.models.text_encoder, self.models.vae):
             m.requires_grad_(False)
@@ -75,13 +82,14 @@ class DiTTextToVideo:
 
     def loss(self, batch: dict, gen: torch.Generator) -> torch.Tensor:
         o = self.cfg.objective
-        video = batch["video"].permute(0, 2, 1, 3, 4)  # (B, 3, F, H, W)
+        dev = self.device
+        video = batch["video"].to(dev).permute(0, 2, 1, 3, 4)  # (B, 3, F, H, W)
         x0 = self.models.latents.encode(video)
         b = x0.shape[0]
         drop = torch.rand(b, generator=gen) < o.caption_dropout
         ctx = torch.cat([self.prompts.encode_text("" if d else c) for c, d in zip(batch["caption"], drop, strict=True)])
-        t = logit_normal_timesteps(b, o.t_mean, o.t_std, generator=gen)
-        noise = torch.randn(x0.shape, generator=gen)
+        t = logit_normal_timesteps(b, o.t_mean, o.t_std, generator=gen).to(dev)
+        noise = torch.randn(x0.shape, generator=gen).to(dev)
         return flow_loss(lambda x, t, context: self.model(x, t, context), x0, t, noise, context=ctx)
 
     def export(self, folder: Path, weights: dict[str, torch.Tensor]) -> None:
@@ -95,7 +103,7 @@ class DiTTextToVideo:
 
         self.model.eval()
         try:
-            return TextToVideo(self.models)(caption, num_frames=frames, height=height, width=width,
+            return TextToVideo(self.models, device=self.device)(caption, num_frames=frames, height=height, width=width,
                                             num_inference_steps=10, generator=torch.Generator().manual_seed(0))
         finally:
             self.model.train()
@@ -106,7 +114,8 @@ class _SVDBase:
         from video.models.svd import load_svd
 
         self.cfg = cfg
-        self.svd = load_svd(cfg.model)
+        self.device = train_device(cfg)
+        self.svd = load_svd(cfg.model, device=self.device)
         for m in (self.svd.vae, self.svd.image_encoder, self.svd.unet):
             m.requires_grad_(False)
 
@@ -133,20 +142,21 @@ class SVDImage(_SVDBase):
 
         super().__init__(cfg)
         torch.manual_seed(cfg.seed)
-        self.model = build_image_unet(self.svd.config).train()
+        self.model = build_image_unet(self.svd.config).to(self.device).train()
         init = _init_weights(cfg.init_from)
         if init is not None:
             self.model.load_state_dict(init)
 
     def loss(self, batch: dict, gen: torch.Generator) -> torch.Tensor:
         o = self.cfg.objective
-        img = batch["video"][:, 0]  # stage 1 sees images (or the first frame of a clip)
+        dev = self.device
+        img = batch["video"][:, 0].to(dev)  # stage 1 sees images (or the first frame of a clip)
         x0 = self.latents(img)
         b = x0.shape[0]
         emb = self.clip_embedding(img)
-        keep = (torch.rand(b, generator=gen) >= o.caption_dropout).float().view(b, 1, 1)
-        sigma = sample_log_normal_sigmas(b, o.p_mean, o.p_std, generator=gen)
-        noise = torch.randn(x0.shape, generator=gen)
+        keep = (torch.rand(b, generator=gen) >= o.caption_dropout).float().view(b, 1, 1).to(dev)
+        sigma = sample_log_normal_sigmas(b, o.p_mean, o.p_std, generator=gen).to(dev)
+        noise = torch.randn(x0.shape, generator=gen).to(dev)
         return edm_loss(lambda x, cn: self.model(x, cn, emb * keep).sample, x0, sigma, noise)
 
     def export(self, folder: Path, weights: dict[str, torch.Tensor]) -> None:
@@ -179,22 +189,23 @@ class SVDImageToVideo(_SVDBase):
 
     def loss(self, batch: dict, gen: torch.Generator) -> torch.Tensor:
         o = self.cfg.objective
-        video = batch["video"]  # (B, F, 3, H, W)
+        dev = self.device
+        video = batch["video"].to(dev)  # (B, F, 3, H, W)
         b, f = video.shape[:2]
         x0 = self.latents(video.flatten(0, 1)).unflatten(0, (b, f))
         first = video[:, 0]
-        cond_sigma = sample_log_normal_sigmas(b, o.cond_aug_mean, o.cond_aug_std, generator=gen)
-        noisy_first = first + cond_sigma.view(b, 1, 1, 1) * torch.randn(first.shape, generator=gen)
+        cond_sigma = sample_log_normal_sigmas(b, o.cond_aug_mean, o.cond_aug_std, generator=gen).to(dev)
+        noisy_first = first + cond_sigma.view(b, 1, 1, 1) * torch.randn(first.shape, generator=gen).to(dev)
         with torch.no_grad():
             cond = self.svd.vae.encode(noisy_first).latent_dist.mode()  # unscaled, as at inference
         emb = self.clip_embedding(first)
-        keep = (torch.rand(b, generator=gen) >= o.caption_dropout).float()
+        keep = (torch.rand(b, generator=gen) >= o.caption_dropout).float().to(dev)
         emb, cond = emb * keep.view(b, 1, 1), cond * keep.view(b, 1, 1, 1)
         cond = cond.unsqueeze(1).expand(-1, f, -1, -1, -1)
         # fps - 1 as the published model (and our runtime) condition; motion from the data.
-        ids = torch.stack([batch["fps"] - 1, batch["motion"], cond_sigma], dim=1).float()
-        sigma = sample_log_normal_sigmas(b, o.p_mean, o.p_std, generator=gen)
-        noise = torch.randn(x0.shape, generator=gen)
+        ids = torch.stack([batch["fps"].to(dev) - 1, batch["motion"].to(dev), cond_sigma], dim=1).float()
+        sigma = sample_log_normal_sigmas(b, o.p_mean, o.p_std, generator=gen).to(dev)
+        noise = torch.randn(x0.shape, generator=gen).to(dev)
 
         def net(x, cn):
             return self.model(torch.cat([x, cond], dim=2), cn, emb, ids).sample
@@ -214,7 +225,7 @@ class SVDImageToVideo(_SVDBase):
         try:
             first = make_dataset(self.cfg)[0]["video"][0]
             img = ((first.permute(1, 2, 0) + 1) * 127.5).round().clamp(0, 255).byte().numpy()
-            return ImageToVideo(self.svd)(img, num_frames=frames, height=height, width=width, num_inference_steps=10,
+            return ImageToVideo(self.svd, device=self.device)(img, num_frames=frames, height=height, width=width, num_inference_steps=10,
                                           generator=torch.Generator().manual_seed(0))
         finally:
             self.model.train()

@@ -59,8 +59,9 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         add_lora(task.model, cfg.lora)
     model_state = (lambda: trainable_state(task.model)) if cfg.lora.enabled else task.model.state_dict
     params = _trainable(task.model)
+    on_gpu = next(iter(params.values())).is_cuda
     opt = torch.optim.AdamW(params.values(), lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
-                            weight_decay=cfg.optim.weight_decay)
+                            weight_decay=cfg.optim.weight_decay, fused=True if on_gpu else None)
     warm = cfg.optim.warmup_steps
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) if warm else 1.0)
     ema = EMA(params, cfg.ema_decay) if cfg.ema_decay > 0 else None
@@ -98,7 +99,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         from tqdm.auto import tqdm
 
         bar = tqdm(total=cfg.steps, initial=step, desc="train", unit="step")
-    autocast = torch.autocast("cuda" if torch.cuda.is_available() else "cpu", dtype=torch.bfloat16,
+    autocast = torch.autocast("cuda" if on_gpu else "cpu", dtype=torch.bfloat16,
                               enabled=cfg.precision == "bf16")
     losses = []
     t_last = time.perf_counter()
