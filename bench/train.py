@@ -1,5 +1,5 @@
 """One training step, side by side: our step (bf16 autocast, fused AdamW: the step ``video train``
-takes with ``precision=bf16``; the trainer itself does not place models on a GPU yet) and the plain way (the same diffusers / DiT model in
+takes on a GPU with ``precision=bf16``) and the plain way (the same diffusers / DiT model in
 fp32 with torch's default AdamW), for an SVD-XT-size UNet and a DiT, same inputs, same run.
 
     python bench/train.py                 # GPU: SVD-XT UNet at 14x320x576 and dit_l at 33x480x832

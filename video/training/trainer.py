@@ -140,6 +140,8 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
             save_checkpoint(run / "checkpoints" / f"step_{step:07d}", model_state(), ema, opt, sched,
                             {"step": step, "skipped": skipped, "order": order.state_dict(),
                              "gen": gen.get_state().tolist()})
+        if cfg.sample_every and step % cfg.sample_every == 0 and step < cfg.steps:
+            _write_preview(task, cfg, run, step)  # the preview uses its own generator: training RNG untouched
     if bar is not None:
         bar.close()
     summary = {"run": str(run), "step": step, "skipped": skipped, "losses": losses}
@@ -162,14 +164,22 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
                 weights.update({k: v.to(weights[k].dtype) for k, v in ema.shadow.items()})
             save_file({k: v.contiguous() for k, v in weights.items()}, str(final / "trainable.safetensors"))
             task.export(final, weights)
-        d = cfg.data
-        clip = task.preview(make_dataset(cfg)[0]["caption"], d.frames, d.height, d.width)
-        if clip is not None:
-            from video.media import write_video
-
-            summary["preview"] = str(write_video(clip, run / "samples" / f"step_{step:07d}.mp4", fps=d.fps))
+        preview = _write_preview(task, cfg, run, step)
+        if preview is not None:
+            summary["preview"] = preview
         summary["final"] = str(final)
     return summary
+
+
+def _write_preview(task, cfg: TrainConfig, run: Path, step: int) -> str | None:
+    """Render the first item's caption with the model as it is now to ``samples/step_N.mp4``."""
+    from video.media import write_video
+
+    d = cfg.data
+    clip = task.preview(make_dataset(cfg)[0]["caption"], d.frames, d.height, d.width)
+    if clip is None:
+        return None
+    return str(write_video(clip, run / "samples" / f"step_{step:07d}.mp4", fps=d.fps))
 
 
 def load_checkpoint_rng(ck: Path) -> torch.Tensor:
