@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import warnings
@@ -257,16 +258,19 @@ def cmd_train(args) -> int:
             raise UserError(f"no training config {args.config!r}; give a YAML path or one of: {', '.join(names)}")
         src = named
     cfg = load_config(TrainConfig, src, args.overrides)
-    print(OmegaConf.to_yaml(OmegaConf.create(to_dict(cfg))).rstrip())
+    lead = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 talks
+    if lead:
+        print(OmegaConf.to_yaml(OmegaConf.create(to_dict(cfg))).rstrip())
     if args.dry_run:
         return 0
     from video.training.trainer import train
 
     summary = train(cfg)
     last = summary["losses"][-1] if summary["losses"] else float("nan")
-    print(f"trained {summary['step']} steps ({summary['skipped']} skipped), last loss {last:.4f}; "
-          f"weights in {summary.get('final', summary['run'])}" +
-          (f", preview {summary['preview']}" if summary.get("preview") else ""))
+    if lead:
+        print(f"trained {summary['step']} steps ({summary['skipped']} skipped), last loss {last:.4f}; "
+              f"weights in {summary.get('final', summary['run'])}" +
+              (f", preview {summary['preview']}" if summary.get("preview") else ""))
     return 0
 
 

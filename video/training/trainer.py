@@ -19,6 +19,7 @@ import torch
 from omegaconf import OmegaConf
 
 from video.config import to_dict
+from video.training import distributed
 from video.training.config import TrainConfig
 from video.training.data import collate
 from video.training.state import EMA, ResumableOrder, latest_checkpoint, load_checkpoint, save_checkpoint
@@ -41,6 +42,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     without the final export (an interruption, for tests)."""
     if cfg.task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(TASKS)}; got {cfg.task!r}")
+    rank, world = distributed.setup()
     run = Path(cfg.out)
     run.mkdir(parents=True, exist_ok=True)
     data = make_dataset(cfg)
@@ -50,7 +52,8 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         per_step = cfg.batch_size * cfg.optim.grad_accum
         cfg = replace(cfg, steps=epoch_steps(len(data), cfg.epochs, per_step))
         print(f"steps = {len(data)} items x repeats x {cfg.epochs} epochs / {per_step} per step = {cfg.steps}")
-    OmegaConf.save(OmegaConf.create(to_dict(cfg)), run / "config.yaml")
+    if rank == 0:
+        OmegaConf.save(OmegaConf.create(to_dict(cfg)), run / "config.yaml")
     torch.manual_seed(cfg.seed)
     task = TASKS[cfg.task](cfg)
     if cfg.lora.enabled:
@@ -66,7 +69,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) if warm else 1.0)
     ema = EMA(params, cfg.ema_decay) if cfg.ema_decay > 0 else None
     order = ResumableOrder(len(data), cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed + 1_000_003 * rank)  # each rank its own noise
     step, skipped = 0, 0
     metrics = run / "metrics.jsonl"
 
@@ -81,19 +84,23 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         meta = state["meta"]
         step, skipped = meta["step"], meta["skipped"]
         order.load_state_dict(meta["order"])
-        gen.set_state(load_checkpoint_rng(ck))
+        gen.set_state(load_checkpoint_rng(ck, rank))
         torch.set_rng_state(state["rng"])
-        _truncate_metrics(metrics, step)
-    else:
+        if rank == 0:
+            _truncate_metrics(metrics, step)
+    elif rank == 0:
         metrics.write_text("")
+    distributed.barrier()
 
     steps = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
     items = len(data)
-    if hasattr(data, "describe"):
+    if hasattr(data, "describe") and rank == 0:
         print(data.describe())
-    print(f"train {cfg.task}: {items} items, batch {cfg.batch_size} x accum {cfg.optim.grad_accum}, "
-          f"{cfg.steps} steps = {cfg.steps * cfg.batch_size * cfg.optim.grad_accum / items:.1f} epochs"
-          + (f" (resuming at step {step})" if step else ""))
+    progress = progress and rank == 0
+    if rank == 0:
+        print(f"train {cfg.task}: {items} items, batch {cfg.batch_size} x {world} ranks x accum {cfg.optim.grad_accum}, "
+              f"{cfg.steps} steps = {cfg.steps * cfg.batch_size * world * cfg.optim.grad_accum / items:.1f} epochs"
+              + (f" (resuming at step {step})" if step else ""))
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -107,11 +114,14 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         opt.zero_grad(set_to_none=True)
         total = 0.0
         for _ in range(cfg.optim.grad_accum):
-            batch = collate([data[i] for i in order.take(cfg.batch_size)])
+            # the global order is the single-process one; each rank takes every world-th item of it
+            batch = collate([data[i] for i in order.take(cfg.batch_size * world)[rank::world]])
             with autocast:
                 loss = task.loss(batch, gen).mean() / cfg.optim.grad_accum
             loss.backward()
             total += loss.item()
+        distributed.average_gradients(params.values())
+        total = distributed.mean(total)
         norm = torch.nn.utils.clip_grad_norm_(params.values(), cfg.optim.grad_clip or float("inf"))
         step += 1
         if not (math.isfinite(total) and math.isfinite(norm.item())):
@@ -126,7 +136,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
                 ema.update(params)
             sched.step()
         losses.append(total)
-        if step % cfg.log_every == 0 or step == steps:
+        if rank == 0 and (step % cfg.log_every == 0 or step == steps):
             now = time.perf_counter()
             row = {"step": step, "loss": total, "lr": sched.get_last_lr()[0], "grad_norm": norm.item(),
                    "skipped": skipped, "sec_per_step": (now - t_last) / max(1, step % cfg.log_every or cfg.log_every)}
@@ -137,15 +147,19 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
             bar.update(1)
             bar.set_postfix(loss=f"{total:.4f}", skipped=skipped)
         if step % cfg.ckpt_every == 0 or step == cfg.steps:
-            save_checkpoint(run / "checkpoints" / f"step_{step:07d}", model_state(), ema, opt, sched,
-                            {"step": step, "skipped": skipped, "order": order.state_dict(),
-                             "gen": gen.get_state().tolist()})
-        if cfg.sample_every and step % cfg.sample_every == 0 and step < cfg.steps:
+            gens = distributed.gather(gen.get_state().tolist())
+            if rank == 0:
+                save_checkpoint(run / "checkpoints" / f"step_{step:07d}", model_state(), ema, opt, sched,
+                                {"step": step, "skipped": skipped, "order": order.state_dict(), "gen": gens[0],
+                                 "gen_ranks": gens})
+            distributed.barrier()
+        if rank == 0 and cfg.sample_every and step % cfg.sample_every == 0 and step < cfg.steps:
             _write_preview(task, cfg, run, step)  # the preview uses its own generator: training RNG untouched
     if bar is not None:
         bar.close()
-    summary = {"run": str(run), "step": step, "skipped": skipped, "losses": losses}
-    if step >= cfg.steps:
+    distributed.check_in_sync(params.values())
+    summary = {"run": str(run), "step": step, "skipped": skipped, "losses": losses, "world": world}
+    if step >= cfg.steps and rank == 0:
         from safetensors.torch import save_file
 
         final = run / "final"
@@ -168,6 +182,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         if preview is not None:
             summary["preview"] = preview
         summary["final"] = str(final)
+    distributed.barrier()  # the other ranks return once rank 0 has written the export
     return summary
 
 
@@ -182,6 +197,9 @@ def _write_preview(task, cfg: TrainConfig, run: Path, step: int) -> str | None:
     return str(write_video(clip, run / "samples" / f"step_{step:07d}.mp4", fps=d.fps))
 
 
-def load_checkpoint_rng(ck: Path) -> torch.Tensor:
+def load_checkpoint_rng(ck: Path, rank: int = 0) -> torch.Tensor:
     meta = json.loads((ck / "state.json").read_text())
-    return torch.tensor(meta["gen"], dtype=torch.uint8)
+    gens = meta.get("gen_ranks") or [meta["gen"]]
+    if rank >= len(gens):
+        raise ValueError(f"{ck} was written by {len(gens)} ranks; resume with the same number of processes")
+    return torch.tensor(gens[rank], dtype=torch.uint8)
