@@ -62,3 +62,11 @@ def test_resize_and_centre_crop_any_aspect():
 
     t = image_to_tensor(skimage.data.chelsea(), 64, 128)  # 300x451 photo -> 64x128
     assert t.shape == (1, 3, 64, 128) and 0 <= t.min() and t.max() <= 1
+
+
+def test_read_video_errors(tmp_path):
+    with pytest.raises(MediaError, match="not found"):
+        read_video(tmp_path / "missing.mp4")
+    (tmp_path / "bad.mp4").write_bytes(b"\x00" * 100)
+    with pytest.raises(MediaError, match="not a readable video"):
+        read_video(tmp_path / "bad.mp4")

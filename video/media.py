@@ -156,8 +156,17 @@ def probe_video(path: str | Path) -> dict:
 
 
 def read_video(path: str | Path) -> np.ndarray:
-    """All frames of a video as uint8 (F, H, W, 3)."""
+    """All frames of a video as uint8 (F, H, W, 3); a missing or unreadable file is a MediaError."""
     import av
 
-    with av.open(str(path)) as c:
-        return np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)])
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError(f"video {path} not found")
+    try:
+        with av.open(str(path)) as c:
+            frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    except av.error.FFmpegError as e:
+        raise MediaError(f"{path}: not a readable video ({e.__class__.__name__})") from None
+    if not frames:
+        raise MediaError(f"{path}: no video frames")
+    return np.stack(frames)
