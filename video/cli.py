@@ -339,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
     from video.edit.upscale import add_upscale_command
 
     add_upscale_command(sub)
+    from video.edit.animate import add_animate_command
+
+    add_animate_command(sub)
     i = sub.add_parser("info", help="what a checkpoint is (layout, frames, parameters)")
     i.add_argument("model", help="diffusers folder, single .safetensors file, or a config name (tiny, svd, svd_xt)")
     i.add_argument("--json", action="store_true", help="print JSON")

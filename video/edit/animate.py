@@ -1,0 +1,457 @@
+"""Wan-Animate (Wan 2.2 Animate-14B): animate a character image with the motion of a pose
+video and the expressions of a face video, or put that character into a video in place of
+someone ("replace"), through our flow sampler and prompt encoder and diffusers'
+``WanAnimateTransformer3DModel``.
+
+The transformer sees, per latent frame, ``[noisy latents (C), mask (4), conditioning latents (C)]``
+with one extra frame in front for the character:
+
+- frame 0 (the character): mask all ones, ``E(image)`` where the image is fitted into the
+  output size and centred on black (``WanAnimateImageProcessor``, ``fill_color=0``);
+- frames 1..T (the video): in "animate" mode mask zeros and ``E(zeros)``; in "replace" mode
+  ``E(background)`` and the mask ``1 - mask_video`` (1 = keep) nearest-resampled onto the
+  latent grid, its first pixel frame repeated 4 times to fold 4 pixel frames per latent frame
+  (``get_i2v_mask``). In later segments the last ``prev_segment_conditioning_frames`` decoded
+  frames of the previous segment replace the first pixel frames and their mask is 1;
+- pose: ``E(pose_video)`` added, through its own patch embedding, to frames 1..T;
+- face: the face video in pixels (at ``motion_encoder_size``), through the model's motion and
+  face encoders into cross-attention after every ``inject_face_latents_blocks`` blocks;
+- the character's CLIP ViT-H features (penultimate hidden state) as image context.
+
+Guidance (off by default, as in diffusers): the unconditional branch has the negative prompt
+*and* a blank face (all -1); pose and character stay.
+
+Long videos run as segments of ``segment_frame_length`` frames overlapping by
+``prev_segment_conditioning_frames`` (1 or 5); the pose/face (and background/mask) videos are
+padded by reflection to a whole number of segments, and the output is cut back.
+
+Every step follows diffusers' ``WanAnimatePipeline``; all of the conditioning is rebuilt here
+(no diffusers pipeline method is called). ``tests/edit/test_animate.py`` checks our frames
+against the pipeline on a tiny random model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from video.diffusion.flow import FLOW_SAMPLERS, flow_schedule
+from video.diffusion.guidance import composable_cfg
+from video.runtime.img2vid import InputError, Timings, randn
+
+DEFAULT_STEPS = 20  # WanAnimatePipeline's default
+DEFAULT_SEGMENT = 77  # frames per segment (WanAnimatePipeline's default)
+MODES = ("animate", "replace")
+
+
+# --- pixel inputs -------------------------------------------------------------------------
+
+def _pil_frames(frames, name: str) -> list:
+    """uint8 ``(F, H, W[, 3])`` array, or a list of PIL images / arrays -> list of PIL images."""
+    from PIL import Image
+
+    if frames is None:
+        raise InputError(f"give {name}")
+    if isinstance(frames, (list, tuple)):
+        out = [f if isinstance(f, Image.Image) else Image.fromarray(_as_uint8(f)) for f in frames]
+    else:
+        arr = np.asarray(frames)
+        if arr.ndim not in (3, 4) or (arr.ndim == 4 and arr.shape[-1] not in (1, 3, 4)):
+            raise InputError(f"{name} must be (frames, height, width, 3); got shape {arr.shape}")
+        out = [Image.fromarray(_as_uint8(f)) for f in arr]
+    if not out:
+        raise InputError(f"{name} has no frames")
+    return out
+
+
+def _as_uint8(a) -> np.ndarray:
+    a = np.asarray(a)
+    if a.dtype == bool:
+        return a.astype(np.uint8) * 255
+    if a.dtype != np.uint8:
+        a = (np.clip(a.astype(np.float32), 0, 1) * 255).round().astype(np.uint8)
+    if a.ndim == 3 and a.shape[-1] == 1:
+        a = a[..., 0]
+    return a
+
+
+def pad_frames(frames: list, n: int) -> list:
+    """Reflect-pad a frame list to ``n`` frames: ``[1, 2, 3, 4, 5] -> [1, 2, 3, 4, 5, 4, 3, 2, 1, 2]``
+    (``WanAnimatePipeline.pad_video_frames``); a list longer than ``n`` is cut."""
+    out, idx, step = [], 0, 1
+    while len(out) < n:
+        out.append(frames[idx])
+        if len(frames) > 1:
+            if not 0 <= idx + step < len(frames):
+                step = -step
+            idx += step
+    return out
+
+
+def frames_to_tensor(frames: list, height: int, width: int, gray: bool = False) -> torch.Tensor:
+    """PIL frames -> ``(1, 3, F, height, width)`` in [-1, 1] (Lanczos resize where the size
+    differs, as diffusers' ``VideoProcessor``), or with ``gray`` ``(1, 1, F, height, width)`` in
+    [0, 1] (resized, then to luma "L": the mask processor)."""
+    from PIL import Image
+
+    arrs = []
+    for f in frames:
+        f = f.convert("RGB")
+        if f.size != (width, height):
+            f = f.resize((width, height), resample=Image.LANCZOS)
+        if gray:
+            f = f.convert("L")
+        arrs.append(np.asarray(f, dtype=np.float32) / 255.0)
+    x = torch.from_numpy(np.stack(arrs))
+    x = x[:, None] if gray else x.permute(0, 3, 1, 2)  # (F, c, H, W)
+    x = x.permute(1, 0, 2, 3)[None]
+    return x if gray else 2.0 * x - 1.0
+
+
+def fit_on_black(image, height: int, width: int) -> torch.Tensor:
+    """The character image scaled to fit ``height x width`` and centred on black:
+    ``(1, 3, height, width)`` in [-1, 1] (``WanAnimateImageProcessor``, ``resize_mode="fill"``).
+    Lanczos: the pipeline asks for bilinear, but the processor's ``super().__init__()`` re-registers
+    its config with the defaults, so diffusers resizes with Lanczos (diffusers 0.42)."""
+    from PIL import Image
+
+    src_w = width if width / height < image.width / image.height else image.width * height // image.height
+    src_h = height if width / height >= image.width / image.height else image.height * width // image.width
+    canvas = Image.new("RGB", (width, height), color=0)
+    canvas.paste(image.resize((src_w, src_h), resample=Image.LANCZOS),
+                 box=(width // 2 - src_w // 2, height // 2 - src_h // 2))
+    x = torch.from_numpy(np.asarray(canvas, dtype=np.float32) / 255.0).permute(2, 0, 1)[None]
+    return 2.0 * x - 1.0
+
+
+def fold_mask(mask: torch.Tensor | None, latent_t: int, latent_h: int, latent_w: int, temporal: int,
+              first: int = 0) -> torch.Tensor:
+    """A pixel-frame mask on the latent grid ``(1, 1, (T-1)*temporal + 1, h, w)`` (``None``: all
+    zeros), its first ``first`` frames set to 1 -> ``(1, temporal, T, h, w)``: frame 0 repeated
+    ``temporal`` times, then every ``temporal`` pixel frames become channels
+    (``WanAnimatePipeline.get_i2v_mask``)."""
+    if mask is None:
+        mask = torch.zeros(1, 1, (latent_t - 1) * temporal + 1, latent_h, latent_w)
+    else:
+        mask = mask.clone()
+    mask[:, :, :first] = 1
+    mask = torch.cat([mask[:, :, :1].repeat_interleave(temporal, dim=2), mask[:, :, 1:]], dim=2)
+    return mask.view(1, -1, temporal, latent_h, latent_w).transpose(1, 2)
+
+
+def segment_plan(num_frames: int, segment: int, overlap: int) -> tuple[int, int]:
+    """(padded frame count, number of segments) for ``num_frames`` conditioning frames."""
+    eff = segment - overlap
+    if eff < 1:
+        raise InputError(f"a segment of {segment} frames cannot overlap by {overlap}")
+    last = (num_frames - overlap) % eff
+    target = num_frames + (eff - last if last else 0)
+    return target, target // eff
+
+
+# --- loading ------------------------------------------------------------------------------
+
+class Animator:
+    """``Animator.from_pretrained(wan_animate_folder)(image, pose_video, face_video) -> uint8 (F, H, W, 3)``.
+
+    - ``mode="animate"``: the character of ``image`` performs the motion of ``pose_video`` (a
+      rendered skeleton video) with the expressions of ``face_video`` (face crops, one per
+      frame); the background comes from the image;
+    - ``mode="replace"``: the character replaces the person in ``background_video`` where
+      ``mask_video`` is white (1 = generate), keeping the rest.
+    The pose/face/background/mask videos are preprocessed already (Wan-Animate's own
+    preprocessing, pose estimation and face cropping, is not part of this).
+    """
+
+    def __init__(self, models, image_encoder, image_processor, device="cpu", dtype=torch.float32,
+                 embeddings_dir: str | None = None):
+        from video.prompts import PromptEncoder
+
+        self.models = models
+        self.image_encoder, self.image_processor = image_encoder, image_processor
+        self.device, self.dtype = torch.device(device), dtype
+        self.prompts = PromptEncoder(models.tokenizer, models.text_encoder, max_length=models.config.text_max_length
+                                     or 512, embeddings_dir=embeddings_dir)
+        self.last_timings = Timings()
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, device="cpu", dtype=torch.float32,
+                        embeddings_dir: str | None = None) -> Animator:
+        from transformers import CLIPImageProcessor, CLIPVisionModel
+
+        from video.edit.vace import load_wan_folder
+        from video.models.svd import CheckpointError
+
+        p = Path(path)
+        index = p / "model_index.json"
+        if index.is_file():
+            name = json.loads(index.read_text()).get("_class_name")
+            if name != "WanAnimatePipeline":
+                raise CheckpointError(f"{p}: a {name} folder, not WanAnimatePipeline; give a Wan-Animate folder")
+        models = load_wan_folder(p, "WanAnimateTransformer3DModel", "Wan-Animate (WanAnimatePipeline)", device, dtype)
+        enc = CLIPVisionModel.from_pretrained(p / "image_encoder", torch_dtype=dtype).eval().to(device)
+        proc = CLIPImageProcessor.from_pretrained(p / "image_processor")
+        return cls(models, enc, proc, device=device, dtype=dtype, embeddings_dir=embeddings_dir)
+
+    @property
+    def config(self):
+        return self.models.config
+
+    def _patch(self) -> tuple[int, int, int]:
+        p = self.models.transformer.config.patch_size
+        return tuple(p) if isinstance(p, (list, tuple)) else (1, p, p)
+
+    @torch.no_grad()
+    def encode_image(self, image) -> torch.Tensor:
+        """CLIP vision features of the character image: the penultimate hidden state ``(1, N, D)``."""
+        pix = self.image_processor(images=image, return_tensors="pt").pixel_values
+        dev = next(self.image_encoder.parameters()).device
+        out = self.image_encoder(pixel_values=pix.to(dev, self.image_encoder.dtype), output_hidden_states=True)
+        return out.hidden_states[-2].to(self.device, self.dtype)
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        image,
+        pose_video,
+        face_video,
+        mode: str = "animate",
+        background_video=None,
+        mask_video=None,
+        prompt: str = "",
+        negative_prompt: str | None = None,
+        num_inference_steps: int | None = None,
+        guidance_scale: float = 1.0,
+        generator: torch.Generator | None = None,
+        latents: torch.Tensor | None = None,
+        height: int | None = None,
+        width: int | None = None,
+        num_frames: int | None = None,
+        segment_frame_length: int | None = None,
+        prev_segment_conditioning_frames: int = 1,
+        shift: float | None = None,
+        sampler: str = "euler",
+        progress: bool = False,
+        output_type: str = "uint8",
+    ):
+        from video.media import load_image
+
+        m, dev, s = self.models, self.device, self.config.sampling
+        lat = m.latents
+        tf = lat.temporal_factor
+        steps = num_inference_steps or DEFAULT_STEPS
+        negative_prompt = s.negative_prompt if negative_prompt is None else negative_prompt
+        if mode not in MODES:
+            raise InputError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
+        if sampler not in FLOW_SAMPLERS:
+            raise InputError(f"unknown sampler {sampler!r}; choose one of {', '.join(FLOW_SAMPLERS)}")
+        if prev_segment_conditioning_frames not in (1, 5):
+            raise InputError("prev_segment_conditioning_frames must be 1 or 5")
+        if mode == "replace" and (background_video is None or mask_video is None):
+            raise InputError("mode 'replace' needs background_video and mask_video (white = the character)")
+        t0 = time.perf_counter()
+
+        # 1. Pixel inputs.
+        image = load_image(image)
+        pose = _pil_frames(pose_video, "pose_video")
+        face = _pil_frames(face_video, "face_video")
+        n = min(num_frames or len(pose), len(pose))
+        if len(face) < n:
+            raise InputError(f"face_video has {len(face)} frames; the pose video has {n}")
+        pose, face = pose[:n], face[:n]
+        mult = lat.spatial_factor * self._patch()[1]
+        height = height or pose[0].height // mult * mult
+        width = width or pose[0].width // mult * mult
+        if height % mult or width % mult or height < mult or width < mult:
+            raise InputError(f"height and width must be positive multiples of {mult}; got {height}x{width}")
+        seg = segment_frame_length or min(DEFAULT_SEGMENT, (n - 1 + tf - 1) // tf * tf + 1)
+        seg = max(seg // tf * tf + 1, 1)
+        overlap = prev_segment_conditioning_frames
+        target, num_segments = segment_plan(n, seg, overlap)
+        fsize = m.transformer.config.motion_encoder_size
+        pose_t = frames_to_tensor(pad_frames(pose, target), height, width)
+        face_t = frames_to_tensor(pad_frames(face, target), fsize, fsize).to(dev, self.dtype)
+        if mode == "replace":
+            bg = _pil_frames(background_video, "background_video")
+            mk = _pil_frames(mask_video, "mask_video")
+            bg_t = frames_to_tensor(pad_frames(bg, target), height, width)
+            mk_t = frames_to_tensor(pad_frames(mk, target), height, width, gray=True)
+
+        # 2. Text, character (CLIP features and latents).
+        cond = self.prompts.encode(prompt, negative_prompt, steps)
+        image_embeds = self.encode_image(image)
+        vae_dev = next(m.vae.parameters()).device
+        lh, lw = height // lat.spatial_factor, width // lat.spatial_factor
+        ref_lat = torch.cat([torch.ones(1, tf, 1, lh, lw), lat.encode(fit_on_black(image, height, width)[:, :, None]
+                                                                       .to(vae_dev)).cpu()], dim=1)
+        t_lat = (seg - 1) // tf + 1
+        lat_shape = (1, lat.channels, t_lat + 1, lh, lw)
+        if latents is not None and tuple(latents.shape) != lat_shape:
+            raise InputError(f"latents have shape {tuple(latents.shape)}, expected {lat_shape} (the character "
+                             f"frame first)")
+        shift = shift if shift is not None else (s.shift or 3.0)
+        ts = flow_schedule(steps, shift, device=dev)
+        step_of = {float(t): i for i, t in enumerate(ts.tolist()[:-1])}
+        t_enc = time.perf_counter() - t0
+        t_den = t_dec = 0.0
+
+        # 3. Segments.
+        outs, prev, start = [], None, 0
+        eff = seg - overlap
+        for _ in range(num_segments):
+            t1 = time.perf_counter()
+            end = start + seg
+            noise = latents if (start == 0 and latents is not None) else randn(lat_shape, generator, dev,
+                                                                                torch.float32)
+            x = noise.to(dev, torch.float32)
+            pose_lat = lat.encode(pose_t[:, :, start:end].to(vae_dev)).to(dev, self.dtype)
+            face_seg = face_t[:, :, start:end]
+            if mode == "replace":
+                bgs = bg_t[:, :, start:end]
+                video = bgs if prev is None else torch.cat([prev, bgs[:, :, overlap:]], dim=2)
+                keep = F.interpolate((1 - mk_t[:, :, start:end])[0].permute(1, 0, 2, 3), size=(lh, lw),
+                                     mode="nearest").permute(1, 0, 2, 3)[None]
+            else:
+                video = torch.zeros(1, 3, seg, height, width)
+                if prev is not None:
+                    video[:, :, :overlap] = prev
+                keep = None
+            mask = fold_mask(keep, t_lat, lh, lw, tf, first=overlap if start > 0 else 0)
+            seg_lat = torch.cat([mask, lat.encode(video.to(vae_dev)).cpu()], dim=1)
+            reference = torch.cat([ref_lat, seg_lat], dim=2).to(dev, self.dtype)
+
+            def velocity(x: torch.Tensor, t: torch.Tensor, reference=reference, pose_lat=pose_lat,
+                         face_seg=face_seg) -> torch.Tensor:
+                c = cond[min(step_of.get(float(t), steps - 1), steps - 1)]
+                terms = [ct for ct, _ in c.conds]
+                use_cfg = guidance_scale > 1.0 or len(terms) > 1
+                ctx = torch.cat(([c.uncond] if use_cfg else []) + terms).to(dev, self.dtype)
+                b = ctx.shape[0]
+                faces = face_seg.expand(b, *face_seg.shape[1:])
+                if use_cfg:  # the unconditional branch also loses the face
+                    faces = torch.cat([torch.full_like(face_seg, -1.0), faces[1:]])
+                inp = torch.cat([x.to(self.dtype), reference], dim=1)
+                v = m.transformer(inp.expand(b, *inp.shape[1:]), (t * 1000).expand(b), ctx,
+                                  encoder_hidden_states_image=image_embeds.expand(b, *image_embeds.shape[1:]),
+                                  pose_hidden_states=pose_lat.expand(b, *pose_lat.shape[1:]),
+                                  face_pixel_values=faces, return_dict=False)[0].float()
+                if not use_cfg:
+                    return v[:1]
+                return composable_cfg(v[:1], list(v[1:].split(1)), c.weights, guidance_scale)
+
+            bar = None
+            if progress:
+                from tqdm.auto import tqdm
+
+                bar = tqdm(total=len(ts) - 1, desc=f"Animate segment {len(outs) + 1}/{num_segments}", unit="step",
+                           leave=False)
+            x = FLOW_SAMPLERS[sampler](velocity, x, ts, callback=(lambda i, _x, bar=bar: bar.update(1)) if bar else None)
+            if bar is not None:
+                bar.close()
+            t2 = time.perf_counter()
+            t_den += t2 - t1
+            if output_type == "latent" and num_segments == 1:
+                return x
+            frames = lat.decode(x[:, :, 1:].to(vae_dev)).float().cpu()  # (1, 3, seg, H, W), not clamped
+            prev = frames[:, :, -overlap:]
+            outs.append(frames if start == 0 else frames[:, :, overlap:])
+            start += eff
+            t_dec += time.perf_counter() - t2
+
+        video = torch.cat(outs, dim=2)[0, :, :n]
+        self.last_timings = Timings(encode=t_enc, denoise=t_den, decode=t_dec)
+        if output_type == "latent":
+            return x
+        video = ((video.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+        return video.permute(1, 2, 3, 0).numpy()
+
+
+# --- command line -------------------------------------------------------------------------
+
+def _read_frames(path: str | None, what: str):
+    from video.media import MediaError, read_video
+
+    if path is None:
+        return None
+    p = Path(path)
+    if p.is_dir():
+        from video.media import load_image
+
+        files = sorted(f for f in p.iterdir() if f.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"))
+        if not files:
+            raise MediaError(f"{p}: no image frames in this folder ({what})")
+        return np.stack([np.asarray(load_image(f)) for f in files])
+    if not p.is_file():
+        raise MediaError(f"{what} {p} not found")
+    try:
+        return read_video(p)
+    except Exception as e:  # av raises its own errors on unreadable files
+        raise MediaError(f"{p}: not a readable video ({e.__class__.__name__})") from None
+
+
+def cmd_animate(args: argparse.Namespace) -> int:
+    from video.media import probe_video, write_video
+
+    if args.mode == "replace" and (args.background is None or args.mask is None):
+        raise InputError("--mode replace needs --background and --mask")
+    if args.mode == "animate" and (args.background or args.mask):
+        raise InputError("--background and --mask are for --mode replace")
+    pose = _read_frames(args.pose, "pose video")
+    face = _read_frames(args.face, "face video")
+    bg = _read_frames(args.background, "background video")
+    mask = _read_frames(args.mask, "mask video")
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[
+        args.dtype or ("bfloat16" if device != "cpu" else "float32")]
+    animator = Animator.from_pretrained(args.model, device=device, dtype=dtype)
+    frames = animator(args.image, pose, face, mode=args.mode, background_video=bg, mask_video=mask,
+                      prompt=args.prompt, negative_prompt=args.negative_prompt, num_inference_steps=args.steps,
+                      guidance_scale=args.guidance, generator=torch.Generator().manual_seed(args.seed),
+                      height=args.height, width=args.width, num_frames=args.frames or None,
+                      segment_frame_length=args.segment, progress=True)
+    fps = args.fps or (probe_video(args.pose)["fps"] if Path(args.pose).is_file() else None) or 30
+    out = write_video(frames, args.output, fps=fps)
+    print(f"wrote {out} ({len(frames)} frames, {frames.shape[2]}x{frames.shape[1]})")
+    return 0
+
+
+def add_animate_command(subparsers) -> argparse.ArgumentParser:
+    """Register ``animate`` on an argparse subparsers object; the handler is ``args.func``."""
+    p = subparsers.add_parser(
+        "animate", help="Wan-Animate: animate a character image with a pose + face video, or replace a person",
+        description="Wan-Animate (a diffusers WanAnimatePipeline folder). --mode animate: the character of --image "
+                    "follows --pose (a rendered skeleton video) and --face (face crops). --mode replace: the "
+                    "character replaces the person in --background where --mask is white. Videos are files or "
+                    "folders of frames, already preprocessed.")
+    p.add_argument("--model", required=True, help="a WanAnimatePipeline folder")
+    p.add_argument("--image", required=True, help="the character image")
+    p.add_argument("--pose", required=True, help="pose video (rendered skeleton)")
+    p.add_argument("--face", required=True, help="face video (face crops, one per pose frame)")
+    p.add_argument("--mode", choices=MODES, default="animate")
+    p.add_argument("--background", default=None, help="replace mode: the video to put the character in")
+    p.add_argument("--mask", default=None, help="replace mode: mask video, white = the character's region")
+    p.add_argument("--prompt", default="")
+    p.add_argument("--negative-prompt", default=None)
+    p.add_argument("--steps", type=int, default=DEFAULT_STEPS)
+    p.add_argument("--guidance", type=float, default=1.0, help="CFG scale (1: off, Wan-Animate's default)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--height", type=int, default=None, help="default: the pose video's, to a multiple of 16")
+    p.add_argument("--width", type=int, default=None)
+    p.add_argument("--frames", type=int, default=0, help="only the first N frames")
+    p.add_argument("--segment", type=int, default=None, help=f"frames per segment (4k+1, up to {DEFAULT_SEGMENT})")
+    p.add_argument("--fps", type=float, default=0, help="output fps (default: the pose video's)")
+    p.add_argument("--device", default=None)
+    p.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), default=None)
+    p.add_argument("--output", "-o", required=True, help="output video (.mp4, .webm, .gif or a folder for PNGs)")
+    p.set_defaults(func=cmd_animate)
+    return p
+
+
+__all__ = ["Animator", "add_animate_command", "fit_on_black", "fold_mask", "frames_to_tensor", "pad_frames",
+           "segment_plan"]
