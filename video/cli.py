@@ -43,6 +43,7 @@ class Img2VidConfig:
     variant: str = ""
     crf: int = 18
     lora: list[str] = field(default_factory=list)  # FILE or FILE:SCALE (peft or kohya keys)
+    models_dir: str = ""  # empty: $VIDEO_MODELS, else ./models
 
 
 IMG2VID_FLAGS = {
@@ -69,6 +70,7 @@ IMG2VID_FLAGS = {
     "--variant": ("variant", "diffusers weight variant, e.g. fp16 (auto-detected)"),
     "--crf": ("crf", "x264 quality, lower is better (default 18)"),
     "--lora": ("lora", "LoRA .safetensors (peft or kohya keys) as FILE or FILE:SCALE; repeatable"),
+    "--models-dir": ("models_dir", "models folder for names (default: $VIDEO_MODELS, else ./models)"),
 }
 
 
@@ -92,6 +94,7 @@ class Txt2VidConfig:
     dtype: str = "auto"  # auto: bfloat16 on CUDA, float32 on CPU
     crf: int = 18
     lora: list[str] = field(default_factory=list)  # FILE or FILE:SCALE (peft or kohya keys)
+    models_dir: str = ""  # empty: $VIDEO_MODELS, else ./models
 
 
 TXT2VID_FLAGS = {
@@ -113,10 +116,19 @@ TXT2VID_FLAGS = {
     "--dtype": ("dtype", "bfloat16, float16, float32, or auto"),
     "--crf": ("crf", "x264 quality, lower is better"),
     "--lora": ("lora", "LoRA .safetensors (peft or kohya keys) as FILE or FILE:SCALE; repeatable"),
+    "--models-dir": ("models_dir", "models folder for names (default: $VIDEO_MODELS, else ./models)"),
 }
 
 
 LIST_KEYS = {"lora"}  # flags that may repeat
+
+
+def _resolve_names(cfg, keep: tuple[str, ...]) -> None:
+    """``--model NAME`` and ``--lora NAME:0.8`` through the models folder; paths stay paths."""
+    from video.models.folder import resolve_lora_arg, resolve_model_arg
+
+    cfg.model = resolve_model_arg(cfg.model, "checkpoints", cfg.models_dir or None, keep=keep)
+    cfg.lora = [resolve_lora_arg(x, cfg.models_dir or None) for x in cfg.lora]
 
 
 def _apply_loras(module, specs: list[str]) -> None:
@@ -164,6 +176,7 @@ def device_and_dtype(device: str, dtype: str, cuda_dtype: str = "float16"):
 
 def cmd_img2vid(args) -> int:
     cfg = resolve_flags(Img2VidConfig, args, IMG2VID_FLAGS)
+    _resolve_names(cfg, keep=("tiny", "svd", "svd_xt"))
     import torch
 
     from video.media import DEFAULT_IMAGE, load_image, write_video
@@ -209,6 +222,7 @@ def cmd_img2vid(args) -> int:
 
 def cmd_txt2vid(args) -> int:
     cfg = resolve_flags(Txt2VidConfig, args, TXT2VID_FLAGS)
+    _resolve_names(cfg, keep=("tiny",))
     import torch
 
     from video.media import write_video
@@ -342,6 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     from video.edit.animate import add_animate_command
 
     add_animate_command(sub)
+    from video.models.detect import add_models_command
+
+    add_models_command(sub)
     i = sub.add_parser("info", help="what a checkpoint is (layout, frames, parameters)")
     i.add_argument("model", help="diffusers folder, single .safetensors file, or a config name (tiny, svd, svd_xt)")
     i.add_argument("--json", action="store_true", help="print JSON")

@@ -1,0 +1,182 @@
+"""The nodes, described once as data (:data:`NODES`) and turned into classes for both of
+ComfyUI's node APIs: the current one (``comfy_api.latest.io.ComfyNode`` with
+``define_schema``/``execute``) when ComfyUI provides it, and the older ``INPUT_TYPES`` /
+``FUNCTION`` classes of ``NODE_CLASS_MAPPINGS``. Each node's work is one call into
+:mod:`video.comfy.functions`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from video.comfy import functions as F
+
+CATEGORY = "video_pipeline"
+MODEL_TYPE = "VIDEO_PIPELINE_MODEL"  # our own socket type: a functions.VideoModel
+SEED_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Param:
+    """One input. ``type``: IMAGE, MASK, INT, FLOAT, STRING, BOOLEAN, COMBO or MODEL_TYPE;
+    ``options`` (COMBO) is called when ComfyUI asks for the node's inputs, so new files show up."""
+
+    name: str
+    type: str
+    default: object = None
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    multiline: bool = False
+    optional: bool = False
+    options: Callable[[], list[str]] | None = None
+    tooltip: str = ""
+
+    def widget(self) -> dict:
+        """The options dict of ComfyUI's older API (``(type, {default, min, ...})``)."""
+        out = {k: v for k, v in (("default", self.default), ("min", self.min), ("max", self.max),
+                                 ("step", self.step)) if v is not None}
+        if self.multiline:
+            out["multiline"] = True
+        if self.tooltip:
+            out["tooltip"] = self.tooltip
+        return out
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    node_id: str
+    display_name: str
+    description: str
+    inputs: tuple[Param, ...]
+    outputs: tuple[tuple[str, str], ...]  # (type, name)
+    function: Callable
+    is_output_node: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def run(self, **kw) -> tuple:
+        out = self.function(**kw)
+        return out if isinstance(out, tuple) else (out,)
+
+
+def _checkpoints() -> list[str]:
+    return F.model_names("checkpoints")
+
+
+def _loras() -> list[str]:
+    return ["none", *F.model_names("loras")]
+
+
+def _upscalers() -> list[str]:
+    from video.edit.upscale import BASELINE, MODELS
+
+    return [*MODELS, BASELINE, *(n for n in F.model_names("upscale_models") if n.endswith(".param"))]
+
+
+def _load(ckpt_name: str, lora_name: str = "none", lora_strength: float = 1.0):
+    return F.load_video_model(ckpt_name, lora="" if lora_name == "none" else lora_name, lora_strength=lora_strength,
+                              device=F.default_device())
+
+
+SEED = Param("seed", "INT", 0, 0, SEED_MAX, tooltip="one seed per clip: the same seed gives the same video")
+STEPS0 = Param("steps", "INT", 0, 0, 200, tooltip="0: the model's default")
+
+NODES: tuple[NodeSpec, ...] = (
+    NodeSpec("VideoPipelineModelLoader", "Load Video Model",
+             "Loads SVD, Wan or our DiT from the models folder (checkpoints/ or diffusion_models/); the kind is "
+             "read from the files. Optional LoRA from loras/.",
+             (Param("ckpt_name", "COMBO", options=_checkpoints), Param("lora_name", "COMBO", options=_loras),
+              Param("lora_strength", "FLOAT", 1.0, -4.0, 4.0, 0.05)),
+             ((MODEL_TYPE, "model"),), _load),
+    NodeSpec("VideoPipelineImageToVideo", "Image to Video (SVD)", "Animates the first image of the batch.",
+             (Param("model", MODEL_TYPE), Param("image", "IMAGE"), Param("frames", "INT", 14, 1, 128),
+              Param("steps", "INT", 25, 1, 200), SEED, Param("fps", "INT", 7, 1, 60),
+              Param("motion_bucket_id", "INT", 127, 0, 1023), Param("noise_aug_strength", "FLOAT", 0.02, 0.0, 1.0, 0.01),
+              Param("width", "INT", 0, 0, 4096, 8, tooltip="0: the image's width"),
+              Param("height", "INT", 0, 0, 4096, 8, tooltip="0: the image's height")),
+             (("IMAGE", "frames"),), F.image_to_video),
+    NodeSpec("VideoPipelineTextToVideo", "Text to Video", "Our DiT or Wan 2.1 T2V; 0 takes the model's default.",
+             (Param("model", MODEL_TYPE), Param("prompt", "STRING", "", multiline=True),
+              Param("negative_prompt", "STRING", "", multiline=True), Param("frames", "INT", 0, 0, 257),
+              Param("width", "INT", 0, 0, 4096, 8), Param("height", "INT", 0, 0, 4096, 8), STEPS0,
+              Param("guidance_scale", "FLOAT", -1.0, -1.0, 30.0, 0.1, tooltip="-1: the model's default"), SEED),
+             (("IMAGE", "frames"),), F.text_to_video),
+    NodeSpec("VideoPipelineInpaint", "Inpaint / Edit Video",
+             "Regenerates the masked part of the frames (white = regenerate); strength < 1 keeps more of the input.",
+             (Param("model", MODEL_TYPE), Param("images", "IMAGE"), Param("prompt", "STRING", "", multiline=True),
+              Param("strength", "FLOAT", 1.0, 0.0, 1.0, 0.01), STEPS0, SEED, Param("mask", "MASK", optional=True)),
+             (("IMAGE", "frames"),), F.inpaint_video),
+    NodeSpec("VideoPipelineUpscale", "Upscale Video (Real-ESRGAN)", "Per-frame Real-ESRGAN (ncnn, CPU) or bicubic.",
+             (Param("images", "IMAGE"), Param("scale", "INT", 2, 2, 4),
+              Param("upscale_model", "COMBO", options=_upscalers)),
+             (("IMAGE", "frames"),), F.upscale_video),
+)
+
+
+# --- ComfyUI's older API ---------------------------------------------------------------------
+
+def input_types(spec: NodeSpec) -> dict:
+    req, opt = {}, {}
+    for p in spec.inputs:
+        entry = (p.options(),) if p.type == "COMBO" else (p.type, p.widget())
+        (opt if p.optional else req)[p.name] = entry
+    return {"required": req, "optional": opt} if opt else {"required": req}
+
+
+def legacy_class(spec: NodeSpec) -> type:
+    def INPUT_TYPES(cls):  # noqa: N802 (ComfyUI's name)
+        return input_types(spec)
+
+    def run(self, **kw):
+        return spec.run(**kw)
+
+    return type(spec.node_id, (), {
+        "INPUT_TYPES": classmethod(INPUT_TYPES), "RETURN_TYPES": tuple(t for t, _ in spec.outputs),
+        "RETURN_NAMES": tuple(n for _, n in spec.outputs), "FUNCTION": "run", "CATEGORY": CATEGORY,
+        "DESCRIPTION": spec.description, "OUTPUT_NODE": spec.is_output_node, "run": run, "SPEC": spec,
+    })
+
+
+# --- ComfyUI's current API (comfy_api.latest.io) ----------------------------------------------
+
+def _io_input(io, p: Param):
+    kw = {"optional": p.optional, "tooltip": p.tooltip or None}
+    if p.type == "COMBO":
+        return io.Combo.Input(p.name, options=p.options(), **kw)
+    simple = {"IMAGE": io.Image, "MASK": io.Mask}
+    if p.type in simple:
+        return simple[p.type].Input(p.name, **kw)
+    if p.type == MODEL_TYPE:
+        return io.Custom(MODEL_TYPE).Input(p.name, **kw)
+    widget = {"INT": io.Int, "FLOAT": io.Float, "STRING": io.String, "BOOLEAN": io.Boolean}[p.type]
+    extra = {k: v for k, v in (("default", p.default), ("min", p.min), ("max", p.max), ("step", p.step))
+             if v is not None}
+    if p.multiline:
+        extra["multiline"] = True
+    return widget.Input(p.name, **extra, **kw)
+
+
+def _io_output(io, type_: str, name: str):
+    cls = {"IMAGE": io.Image, "MASK": io.Mask}.get(type_)
+    return (cls or io.Custom(type_)).Output(display_name=name)
+
+
+def comfy_node_class(spec: NodeSpec, io) -> type:
+    """An ``io.ComfyNode`` subclass for ``spec`` (``io``: ``comfy_api.latest.io``)."""
+
+    def define_schema(cls):
+        return io.Schema(node_id=spec.node_id, display_name=spec.display_name, category=CATEGORY,
+                         description=spec.description, is_output_node=spec.is_output_node,
+                         inputs=[_io_input(io, p) for p in spec.inputs],
+                         outputs=[_io_output(io, t, n) for t, n in spec.outputs])
+
+    def execute(cls, **kw):
+        return io.NodeOutput(*spec.run(**kw))
+
+    return type(spec.node_id, (io.ComfyNode,), {"define_schema": classmethod(define_schema),
+                                                 "execute": classmethod(execute)})
+
+
+NODE_CLASS_MAPPINGS = {s.node_id: legacy_class(s) for s in NODES}
+NODE_DISPLAY_NAME_MAPPINGS = {s.node_id: s.display_name for s in NODES}

@@ -1,0 +1,299 @@
+"""What a model file or folder is, read from its keys, shapes, configs and metadata, never
+from its name (downloads get renamed), and without loading its weights.
+
+Safetensors files are read from their headers. Pickled files (``.pt``/``.pth``/``.ckpt``/
+``.bin``) are only opened with ``torch.load(weights_only=True)``, PyTorch's restricted
+unpickler that refuses any object but tensors and plain containers; a file it refuses is
+reported as "pytorch weights (not opened)".
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from video.models.folder import KINDS, ModelsFolder
+
+NCNN_MAGIC = "7767517"  # first line of every ncnn .param text file
+PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
+_SVD_UNKNOWN = "svd (14 or 25 frames; --frames decides)"
+_WAN_PIPELINES = {"WanPipeline": "wan_t2v", "WanImageToVideoPipeline": "wan_i2v",
+                  "WanVACEPipeline": "wan_vace", "WanAnimatePipeline": "wan_animate"}
+_WAN_TRANSFORMERS = {"WanTransformer3DModel": "wan_t2v", "WanVACETransformer3DModel": "wan_vace",
+                     "WanAnimateTransformer3DModel": "wan_animate"}
+_VAES = {"AutoencoderKL": "AutoencoderKL (image VAE)", "AutoencoderKLWan": "AutoencoderKLWan (Wan video VAE)",
+         "AutoencoderKLTemporalDecoder": "AutoencoderKLTemporalDecoder (SVD's temporal decoder)"}
+_WRAPPERS = ("params_ema.", "params.", "state_dict.", "module.")  # basicsr / lightning containers
+
+
+def _result(kind: str, detail: str) -> dict:
+    return {"kind": kind, "detail": detail}
+
+
+def _json(p: Path) -> dict:
+    try:
+        return json.loads(p.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _svd_by_frames(frames: int | None, where: str) -> dict:
+    if frames == 25:
+        return _result("svd_xt", f"SVD-XT (25 frames), {where}")
+    if frames == 14:
+        return _result("svd", f"SVD (14 frames), {where}")
+    if frames is None:
+        return _result("svd", f"{_SVD_UNKNOWN}, {where}")
+    return _result("svd", f"SVD-shaped, {frames} frames, {where}")
+
+
+def _detect_folder(p: Path) -> dict:
+    index = _json(p / "model_index.json")
+    cls = index.get("_class_name", "")
+    if cls == "StableVideoDiffusionPipeline" or all((p / s).is_dir() for s in ("unet", "vae", "image_encoder")):
+        return _svd_by_frames(_json(p / "unet" / "config.json").get("num_frames"), "diffusers folder")
+    if cls in _WAN_PIPELINES:
+        return _result(_WAN_PIPELINES[cls], f"diffusers folder ({cls})")
+    tcls = _json(p / "transformer" / "config.json").get("_class_name", "")
+    if tcls in _WAN_TRANSFORMERS:
+        return _result(_WAN_TRANSFORMERS[tcls], f"diffusers folder ({tcls})")
+    if (p / "video_pipeline.yaml").is_file() and (p / "transformer").is_dir():
+        return _result("dit_t2v", "our text-to-video folder (video_pipeline.yaml, DiT transformer)")
+    config = _json(p / "config.json")
+    ccls = config.get("_class_name") or (config.get("architectures") or [""])[0]
+    if ccls in _VAES:
+        return _result("vae", f"{_VAES[ccls]}, diffusers folder")
+    if ccls in _WAN_TRANSFORMERS:
+        return _result(_WAN_TRANSFORMERS[ccls], f"transformer alone ({ccls})")
+    if ccls == "UNetSpatioTemporalConditionModel":
+        return _svd_by_frames(config.get("num_frames"), "UNet alone")
+    if ccls == "CLIPVisionModelWithProjection":
+        return _result("clip_vision", f"{ccls} (transformers folder)")
+    if ccls.endswith(("EncoderModel", "TextModel", "TextModelWithProjection")):
+        return _result("text_encoder", f"{ccls} (transformers folder)")
+    if cls:
+        return _result("unknown", f"diffusers folder of {cls}")
+    return _result("unknown", "a folder without model_index.json, video_pipeline.yaml or config.json")
+
+
+def classify_keys(shapes: dict[str, tuple[int, ...]], meta: dict | None = None) -> dict:
+    """Kind of a state dict from its key names and shapes (the header of a single file)."""
+    from video.models.sgm import frames_from_metadata, is_sgm_svd
+
+    meta = meta or {}
+    keys = set(shapes)
+    if is_sgm_svd(keys):
+        return _svd_by_frames(frames_from_metadata(meta), "single file (sgm keys)")
+    if any(k.startswith("lora_") and ("lora_down" in k or "lora_up" in k) for k in keys):
+        part = "UNet/transformer" if any(k.startswith("lora_unet_") for k in keys) else "text encoder only"
+        return _result("lora", f"kohya layout (lora_down/lora_up), {part}, "
+                       f"{sum('lora_down' in k for k in keys)} layers")
+    if any(".lora_A" in k or ".lora_B" in k for k in keys):
+        return _result("lora", f"peft layout (lora_A/lora_B), {sum('.lora_A' in k for k in keys)} layers")
+    if "emb_params" in keys or any(k.startswith("string_to_param") for k in keys):
+        shape = next(s for k, s in shapes.items() if k == "emb_params" or k.startswith("string_to_param"))
+        return _result("embedding", f"textual inversion, {_vectors(shape)}")
+    if keys and keys <= {"clip_l", "clip_g"}:
+        return _result("embedding", "textual inversion (SDXL: " + ", ".join(sorted(keys)) + ")")
+    if len(keys) == 1 and len(next(iter(shapes.values()))) <= 2 and _numel(next(iter(shapes.values()))) <= 128 * 4096:
+        return _result("embedding", f"textual inversion (one tensor), {_vectors(next(iter(shapes.values())))}")
+    bare = {_unwrap(k): s for k, s in shapes.items()}
+    upscaler = _upscaler(bare)
+    if upscaler:
+        return _result("upscaler", upscaler)
+    return _network(bare)
+
+
+def _unwrap(k: str) -> str:
+    for w in _WRAPPERS:
+        if k.startswith(w):
+            return k[len(w):]
+    return k
+
+
+def _numel(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def _vectors(shape) -> str:
+    if len(shape) == 2:
+        return f"{shape[0]} vector(s) of {shape[1]}"
+    return f"1 vector of {shape[0]}" if len(shape) == 1 else f"shape {tuple(shape)}"
+
+
+def _upscaler(keys: dict) -> str | None:
+    """Real-ESRGAN's two architectures (xinntao/Real-ESRGAN, basicsr.archs): RRDBNet
+    (``conv_first``, ``body.N.rdb1``; the old ESRGAN files ``model.1.sub.N.RDB1``) and
+    SRVGGNetCompact (a plain ``body.N`` conv/PReLU stack)."""
+    if "conv_first.weight" in keys and any(".rdb1." in k for k in keys):
+        n = len({k.split(".")[1] for k in keys if k.startswith("body.") and ".rdb1." in k})
+        return f"Real-ESRGAN RRDBNet ({n} RRDB blocks), pytorch weights"
+    if any(".RDB1." in k for k in keys) and "model.0.weight" in keys:
+        return "ESRGAN RRDBNet (old key layout), pytorch weights"
+    if keys and all(k.startswith("body.") and k.split(".")[1].isdigit() for k in keys):
+        first = keys.get("body.0.weight")
+        if first is not None and len(first) == 4 and first[1] == 3:
+            convs = sum(1 for k, s in keys.items() if k.endswith(".weight") and len(s) == 4)
+            return f"Real-ESRGAN SRVGGNetCompact ({convs} convs, {first[0]} features), pytorch weights"
+    return None
+
+
+def _network(keys: dict) -> dict:
+    """Transformers, VAEs and encoders saved alone (diffusers or original key names)."""
+    ks = set(keys)
+    if "patch_embedding.weight" in ks and any(k.startswith("blocks.") for k in ks):
+        if any(k.startswith("vace_blocks.") for k in ks):
+            return _result("wan_vace", "Wan VACE transformer alone")
+        if any(k.startswith(("pose_patch_embedding.", "motion_encoder.")) for k in ks):
+            return _result("wan_animate", "Wan Animate transformer alone")
+        return _result("wan_t2v", "Wan transformer alone")
+    if "patch_embed.weight" in ks and "head_modulation" in ks and any(k.endswith(".modulation") for k in ks):
+        return _result("dit_t2v", "our DiT transformer alone")
+    if any(k.startswith("down_blocks.") and "temporal_res_block" in k for k in ks):
+        return _result("svd", f"{_SVD_UNKNOWN}, UNet alone (diffusers keys)")
+    enc_dec = [k for k in ks if k.startswith(("encoder.", "decoder."))]
+    if enc_dec and any(k.startswith(("quant_conv", "post_quant_conv", "decoder.conv_out", "decoder.head"))
+                       for k in ks):
+        # SVD's temporal decoder has 3D convolutions too, but in its decoder only
+        if any(k.startswith("encoder.") and len(keys[k]) == 5 for k in enc_dec):
+            return _result("vae", "video VAE with 3D convolutions (AutoencoderKLWan-like)")
+        if any(k.startswith("decoder.") and ("time_" in k or "temporal" in k) for k in enc_dec):
+            return _result("vae", _VAES["AutoencoderKLTemporalDecoder"] + ", single file")
+        return _result("vae", _VAES["AutoencoderKL"] + ", single file")
+    if any(k.startswith("vision_model.") for k in ks):
+        return _result("clip_vision", "CLIP vision encoder alone")
+    if any(k.startswith(("encoder.block.", "text_model.", "shared.")) for k in ks):
+        return _result("text_encoder", "text encoder alone (T5/CLIP keys)")
+    if any(k.startswith(("control_model.", "controlnet_")) for k in ks):
+        return _result("controlnet", "ControlNet weights")
+    return _result("unknown", f"{len(ks)} tensors, e.g. {sorted(ks)[0] if ks else 'none'}")
+
+
+def _flat_shapes(obj, prefix: str = "", out: dict | None = None) -> dict:
+    import torch
+
+    out = {} if out is None else out
+    if isinstance(obj, torch.Tensor):
+        out[prefix.rstrip(".")] = tuple(obj.shape)
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            _flat_shapes(v, f"{prefix}{k}.", out)
+    return out
+
+
+def _detect_pickle(p: Path) -> dict:
+    import torch
+
+    try:  # mmap: the tensors are mapped, not read; needs the zip format of torch.save
+        obj = torch.load(p, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:
+        return _result("pytorch", "pytorch weights (not opened)")
+    shapes = _flat_shapes(obj)
+    if not shapes:
+        return _result("pytorch", "pytorch file without tensors")
+    found = classify_keys(shapes)
+    found["detail"] += " (read with torch.load(weights_only=True))"
+    return found
+
+
+def _detect_ncnn(p: Path) -> dict:
+    try:
+        with p.open() as f:
+            magic = f.readline().strip()
+            counts = f.readline().split()
+    except (OSError, UnicodeDecodeError):
+        magic, counts = "", []
+    if magic != NCNN_MAGIC:
+        return _result("unknown", "a .param file that is not an ncnn network")
+    if not p.with_suffix(".bin").is_file():
+        return _result("upscaler", "ncnn network (.param) whose .bin weights are missing")
+    layers = f", {counts[0]} layers" if counts else ""
+    return _result("upscaler", f"ncnn network (.param + .bin){layers}: a Real-ESRGAN conversion for `video upscale`")
+
+
+def detect_kind(path: str | Path) -> dict:
+    """``{"kind": ..., "detail": ...}`` for a model file or folder. Kinds: ``svd``, ``svd_xt``,
+    ``wan_t2v``, ``wan_i2v``, ``wan_vace``, ``wan_animate``, ``dit_t2v``, ``vae``, ``lora``,
+    ``embedding``, ``upscaler``, ``clip_vision``, ``text_encoder``, ``controlnet``, ``pytorch``
+    (not opened), ``unknown``."""
+    from video.models.svd import CheckpointError
+
+    p = Path(path)
+    if not p.exists():
+        raise CheckpointError(f"{p}: no such file or folder")
+    if p.is_dir():
+        return _detect_folder(p)
+    if p.suffix == ".param":
+        return _detect_ncnn(p)
+    if p.suffix == ".bin" and p.with_suffix(".param").is_file():
+        return _detect_ncnn(p.with_suffix(".param"))
+    with p.open("rb") as f:
+        head = f.read(9)
+    if len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < 100_000_000:
+        from safetensors import SafetensorError
+
+        from video.models.inspect import safetensors_shapes
+
+        try:
+            shapes, meta, _ = safetensors_shapes(p)
+            return classify_keys(shapes, meta)
+        except (SafetensorError, OSError, ValueError):
+            pass  # not a safetensors header after all
+    if head[:4] == b"GGUF":
+        return _result("unknown", "GGUF file (not read here)")
+    if head[:2] == b"PK" or p.suffix in PICKLE_SUFFIXES:
+        return _detect_pickle(p)
+    return _result("unknown", f"unrecognised file ({p.suffix or 'no extension'})")
+
+
+def list_models(models_dir: str | Path | None = None, extra_paths: list[str | Path] | None = None) -> list[dict]:
+    """Every model under the models folder and its extra paths, with its detected kind:
+    ``[{"folder": kind folder, "name", "path", "kind", "detail"}, ...]``. A file that cannot be
+    read is listed with kind ``error``."""
+    folder = ModelsFolder(models_dir, extra_paths)
+    out = []
+    for sub in folder.kinds():
+        for e in folder.entries(sub):
+            try:
+                found = detect_kind(e.path)
+            except Exception as err:  # one broken file must not hide the others
+                found = _result("error", f"{type(err).__name__}: {err}")
+            out.append({"folder": sub, "name": e.name, "path": str(e.path), **found})
+    return out
+
+
+
+def cmd_models(args) -> int:
+    """``video models``: what the models folder (and its extra paths) holds, by detected kind."""
+    rows = list_models(args.models_dir, args.extra_paths or None)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    folder = ModelsFolder(args.models_dir, args.extra_paths or None)
+    if not rows:
+        print(f"no models under {folder.root} (subfolders: {', '.join(KINDS)})")
+        return 0
+    width = max(len(f"{r['folder']}/{r['name']}") for r in rows)
+    for r in rows:
+        print(f"{r['folder'] + '/' + r['name']:<{width}}  {r['kind']:<12}  {r['detail']}")
+    return 0
+
+
+def add_models_command(subparsers):
+    """Register ``models`` on an argparse subparsers object; the handler is ``args.func``."""
+    p = subparsers.add_parser("models", help="list the models folder (and extra_model_paths.yaml) by kind",
+                              description="Walk the models folder ($VIDEO_MODELS or ./models, ComfyUI's layout) "
+                                          "and the paths of an extra_model_paths.yaml; print each model's kind, "
+                                          "read from its keys and configs, never its name.")
+    p.add_argument("--models-dir", default=None, help="models folder (default: $VIDEO_MODELS, else ./models)")
+    p.add_argument("--extra-paths", action="append", default=[],
+                   help="a ComfyUI extra_model_paths.yaml (default: the one in or beside the models folder)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_models)
+    return p
+
+
+__all__ = ["KINDS", "add_models_command", "classify_keys", "cmd_models", "detect_kind", "list_models"]

@@ -1,0 +1,232 @@
+"""A models folder: weights found by name, in our folder and in other UIs' folders.
+
+Layout (ComfyUI's names, so a ComfyUI ``models/`` folder works as is)::
+
+    models/checkpoints/        full models: SVD single files, diffusers and our T2V folders
+    models/diffusion_models/   transformers / UNets alone (alias ``unet/``)
+    models/vae/  loras/  embeddings/  controlnet/  upscale_models/  clip_vision/
+    models/text_encoders/      (alias ``clip/``)
+
+The folder is ``models_dir``, else ``$VIDEO_MODELS``, else ``./models``. Weights already on
+disk elsewhere are searched in place through ComfyUI's ``extra_model_paths.yaml`` (read from
+the models folder, its parent, or given explicitly), with ComfyUI's semantics
+(``utils/extra_config.py``): each top-level section has an optional ``base_path`` (``~`` and
+``$VARS`` expanded; relative to the YAML file) and per-kind paths, one per line of a
+multi-line string, relative to ``base_path`` (or to the YAML file without one); ``is_default:
+true`` puts the section's paths ahead of the others. An ``a111``/``a1111`` section with a
+``base_path`` and no kinds gets AUTOMATIC1111's standard layout (:data:`A1111_LAYOUT`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from video.models.svd import CheckpointError
+
+KINDS = ("checkpoints", "diffusion_models", "vae", "loras", "embeddings", "controlnet", "upscale_models",
+         "clip_vision", "text_encoders")
+ALIASES = {"unet": "diffusion_models", "clip": "text_encoders"}  # ComfyUI's legacy names (folder_paths.map_legacy)
+# AUTOMATIC1111's stable-diffusion-webui tree, as in ComfyUI's extra_model_paths.yaml.example.
+A1111_LAYOUT = {
+    "checkpoints": ["models/Stable-diffusion"],
+    "vae": ["models/VAE"],
+    "loras": ["models/Lora", "models/LyCORIS"],
+    "upscale_models": ["models/ESRGAN", "models/RealESRGAN", "models/SwinIR"],
+    "embeddings": ["embeddings"],
+    "controlnet": ["models/ControlNet"],
+}
+WEIGHT_SUFFIXES = (".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".bin", ".param", ".gguf", ".onnx")
+# A folder holding one of these is a model (diffusers, ours), listed whole and not walked into.
+MODEL_FOLDER_MARKERS = ("model_index.json", "video_pipeline.yaml", "config.json")
+EXTRA_PATHS_FILE = "extra_model_paths.yaml"
+ENV_VAR = "VIDEO_MODELS"
+
+
+def canonical_kind(kind: str) -> str:
+    return ALIASES.get(kind, kind)
+
+
+def default_models_dir() -> Path:
+    return Path(os.environ.get(ENV_VAR) or "models")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One model on disk: ``name`` is its path under ``root`` (posix), what ``resolve`` matches."""
+
+    name: str
+    path: Path
+    kind: str
+    root: Path
+
+
+def _lines(value) -> list[str]:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else str(value).split("\n")
+    return [str(s).strip() for s in items if str(s).strip()]
+
+
+def read_extra_paths(yaml_path: str | Path) -> list[tuple[str, Path, bool]]:
+    """``[(kind, folder, is_default), ...]`` from a ComfyUI ``extra_model_paths.yaml``, in file order."""
+    import yaml
+
+    yaml_path = Path(yaml_path)
+    try:
+        config = yaml.safe_load(yaml_path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise CheckpointError(f"{yaml_path}: cannot read it as ComfyUI's extra_model_paths.yaml ({e})") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{yaml_path}: expected sections (name: {{base_path: ..., checkpoints: ...}})")
+    here = yaml_path.resolve().parent
+    out = []
+    for section, conf in config.items():
+        if not conf:
+            continue
+        if not isinstance(conf, dict):
+            raise CheckpointError(f"{yaml_path}: section {section!r} is not a mapping of kind: path")
+        conf = dict(conf)
+        base = conf.pop("base_path", None)
+        is_default = bool(conf.pop("is_default", False))
+        if base is not None:
+            base = Path(os.path.expandvars(os.path.expanduser(str(base))))
+            base = base if base.is_absolute() else here / base
+            if not conf and str(section).lower() in ("a111", "a1111"):
+                conf = A1111_LAYOUT
+        for kind, value in conf.items():
+            for line in _lines(value):
+                p = Path(os.path.expandvars(os.path.expanduser(line)))
+                if not p.is_absolute():
+                    p = (base if base is not None else here) / p
+                out.append((canonical_kind(str(kind)), p, is_default))
+    return out
+
+
+class ModelsFolder:
+    """Search paths per kind: the models folder's subfolders, then the extra paths."""
+
+    def __init__(self, models_dir: str | Path | None = None, extra_paths: list[str | Path] | None = None):
+        self.root = Path(models_dir) if models_dir is not None else default_models_dir()
+        if extra_paths is None:  # ComfyUI keeps the YAML beside models/; ours may sit inside
+            extra_paths = [p / EXTRA_PATHS_FILE for p in (self.root, self.root.parent)
+                           if (p / EXTRA_PATHS_FILE).is_file()]
+        self.extra_yaml = [Path(p) for p in extra_paths]
+        self._extra = [x for y in self.extra_yaml for x in read_extra_paths(y)]
+
+    def search_paths(self, kind: str) -> list[Path]:
+        kind = canonical_kind(kind)
+        own = [self.root / kind] + [self.root / a for a, k in ALIASES.items() if k == kind]
+        first = [p for k, p, d in self._extra if k == kind and d]
+        rest = [p for k, p, d in self._extra if k == kind and not d]
+        seen, out = set(), []
+        for p in first + own + rest:
+            if p not in seen:
+                seen.add(p)
+                out.append(p)
+        return out
+
+    def kinds(self) -> list[str]:
+        return list(KINDS) + sorted({k for k, _, _ in self._extra} - set(KINDS))
+
+    def entries(self, kind: str) -> list[Entry]:
+        """Every model under the kind's search paths (walked recursively; an ncnn ``.bin``
+        beside its ``.param`` belongs to that entry), the same file found twice listed once."""
+        out, seen = [], set()
+        for root in self.search_paths(kind):
+            if not root.is_dir():
+                continue
+            for p in _walk(root):
+                key = p.resolve()
+                if key not in seen:
+                    seen.add(key)
+                    out.append(Entry(p.relative_to(root).as_posix(), p, canonical_kind(kind), root))
+        return out
+
+    def resolve(self, name: str | Path, kind: str) -> Path:
+        """The file or folder ``name`` (with or without its extension, or a path under a
+        search folder) of ``kind``; an existing path is returned as is."""
+        if Path(name).exists():
+            return Path(name)
+        name = str(name).replace(os.sep, "/").strip("/")
+        entries = self.entries(kind)
+        exact = [e for e in entries if name in (e.name, e.path.name)]
+        stem = [e for e in entries if name in (_strip(e.name), _strip(e.path.name))]
+        hits = exact or stem
+        if len(hits) == 1:
+            return hits[0].path
+        where = ", ".join(str(p) for p in self.search_paths(kind))
+        if hits:
+            raise CheckpointError(f"{name!r} is ambiguous among the {kind}: "
+                                  + ", ".join(str(e.path) for e in hits) + "; give the name with its extension "
+                                  "or folder")
+        have = ", ".join(e.name for e in entries[:30]) or "none"
+        more = f" (and {len(entries) - 30} more)" if len(entries) > 30 else ""
+        raise CheckpointError(f"no {kind} named {name!r} in {where}; found: {have}{more}")
+
+
+def _strip(name: str) -> str:
+    for s in WEIGHT_SUFFIXES:
+        if name.endswith(s):
+            return name[: -len(s)]
+    return name
+
+
+def _is_model_folder(p: Path) -> bool:
+    return any((p / m).is_file() for m in MODEL_FOLDER_MARKERS)
+
+
+def _walk(root: Path):
+    for p in sorted(root.iterdir()):
+        if p.name.startswith("."):
+            continue
+        if p.is_dir():
+            if _is_model_folder(p):
+                yield p
+            else:
+                yield from _walk(p)
+        elif p.suffix in WEIGHT_SUFFIXES:
+            if p.suffix == ".bin" and p.with_suffix(".param").is_file():
+                continue
+            yield p
+
+
+def resolve(name: str | Path, kind: str, models_dir: str | Path | None = None,
+            extra_paths: list[str | Path] | None = None) -> Path:
+    """:meth:`ModelsFolder.resolve` on the default (or given) models folder."""
+    return ModelsFolder(models_dir, extra_paths).resolve(name, kind)
+
+
+def resolve_model_arg(value: str, kind: str = "checkpoints", models_dir: str | Path | None = None,
+                      keep: tuple[str, ...] = ()) -> str:
+    """A ``--model`` value: an existing path or one of ``keep`` (random-weight names such as
+    ``tiny``) as given; otherwise a name in the models folder (``kind``, then
+    ``diffusion_models``), returned as a path."""
+    if value in keep or Path(value).exists():
+        return value
+    folder = ModelsFolder(models_dir)
+    try:
+        return str(folder.resolve(value, kind))
+    except CheckpointError as first:
+        if kind != "checkpoints":
+            raise
+        try:
+            return str(folder.resolve(value, "diffusion_models"))
+        except CheckpointError:
+            builtin = f", a built-in name ({', '.join(keep)})" if keep else ""
+            raise CheckpointError(f"model {value!r} not found: not a path{builtin}, nor a name in the "
+                                  f"models folder ({first})") from None
+
+
+def resolve_lora_arg(value: str, models_dir: str | Path | None = None) -> str:
+    """A ``--lora`` value ``FILE`` or ``FILE:SCALE`` with FILE a path or a name under ``loras/``;
+    returned as ``PATH[:SCALE]`` for :func:`video.models.lora.parse_lora_arg`."""
+    name, sep, scale = value.rpartition(":")
+    try:
+        float(scale)
+    except ValueError:
+        name, sep, scale = value, "", ""
+    if not name or (Path(name).exists() and Path(name).is_file()) or Path(value).is_file():
+        return value
+    return str(ModelsFolder(models_dir).resolve(name, "loras")) + sep + scale
