@@ -261,17 +261,9 @@ def cmd_txt2vid(args) -> int:
 def cmd_train(args) -> int:
     from omegaconf import OmegaConf
 
-    from video.config import CONFIG_DIR, to_dict
-    from video.training.config import TrainConfig
+    from video.config import to_dict
 
-    src = Path(args.config)
-    if not src.is_file():
-        named = CONFIG_DIR / "train" / f"{args.config}.yaml"
-        if not named.is_file():
-            names = sorted(p.stem for p in (CONFIG_DIR / "train").glob("*.yaml"))
-            raise UserError(f"no training config {args.config!r}; give a YAML path or one of: {', '.join(names)}")
-        src = named
-    cfg = load_config(TrainConfig, src, args.overrides)
+    cfg = _train_config(args.config, args.overrides)
     lead = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 talks
     if lead:
         print(OmegaConf.to_yaml(OmegaConf.create(to_dict(cfg))).rstrip())
@@ -285,6 +277,29 @@ def cmd_train(args) -> int:
         print(f"trained {summary['step']} steps ({summary['skipped']} skipped), last loss {last:.4f}; "
               f"weights in {summary.get('final', summary['run'])}" +
               (f", preview {summary['preview']}" if summary.get("preview") else ""))
+    return 0
+
+
+def _train_config(name: str, overrides: list[str]):
+    from video.config import CONFIG_DIR
+    from video.training.config import TrainConfig
+
+    src = Path(name)
+    if not src.is_file():
+        named = CONFIG_DIR / "train" / f"{name}.yaml"
+        if not named.is_file():
+            names = sorted(p.stem for p in (CONFIG_DIR / "train").glob("*.yaml"))
+            raise UserError(f"no training config {name!r}; give a YAML path or one of: {', '.join(names)}")
+        src = named
+    return load_config(TrainConfig, src, overrides)
+
+
+def cmd_cache_latents(args) -> int:
+    from video.training.cache import build_latent_cache
+
+    cfg = _train_config(args.config, args.overrides)
+    out = build_latent_cache(cfg, args.out, shard_size=args.shard_size)
+    print(f"cached {cfg.data.kind} data to {out}; train from it with data.kind=cache data.path={out}")
     return 0
 
 
@@ -333,6 +348,14 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("overrides", nargs="*", help="key=value (e.g. steps=500 data.kind=manifest data.path=OUT/manifest.parquet)")
     tr.add_argument("--dry-run", action="store_true", help="print the effective config and stop")
     tr.set_defaults(func=cmd_train)
+    c = sub.add_parser("cache-latents", help="precompute VAE latents and text states of a DiT training config",
+                       description="Encode a dit_t2v config's data once into safetensors shards; train from them "
+                                   "with data.kind=cache data.path=DIR.")
+    c.add_argument("config", help="training config name or YAML path")
+    c.add_argument("overrides", nargs="*", help="key=value overrides")
+    c.add_argument("--out", required=True, help="cache folder")
+    c.add_argument("--shard-size", type=int, default=64, help="items per shard")
+    c.set_defaults(func=cmd_cache_latents)
     q = sub.add_parser("quickstart", help="the staged training recipe at toy scale, offline, on a CPU",
                        description="Train a tiny DiT through image -> video -> HQ stages on procedural moving "
                                    "shapes; writes a sample per stage and a loss curve.")

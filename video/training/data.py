@@ -137,5 +137,9 @@ def read_frames(path: Path, indices: list[int]) -> np.ndarray:
 
 
 def collate(items: list[dict]) -> dict:
-    return {"video": torch.stack([it["video"] for it in items]), "caption": [it["caption"] for it in items],
-            "fps": torch.tensor([it["fps"] for it in items]), "motion": torch.tensor([it["motion"] for it in items])}
+    """Tensors stacked, numbers to a tensor, strings to a list, key by key."""
+    out = {}
+    for k, v in items[0].items():
+        vals = [it[k] for it in items]
+        out[k] = torch.stack(vals) if isinstance(v, torch.Tensor) else vals if isinstance(v, str) else torch.tensor(vals)
+    return out

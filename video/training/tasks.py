@@ -39,7 +39,11 @@ def make_dataset(cfg: TrainConfig):
         from video.training.kohya import KohyaFolder
 
         return KohyaFolder(d.path, d.frames, d.height, d.width, d.fps, d.keep_tokens, d.shuffle_tags, d.seed)
-    raise ValueError(f"data.kind must be shapes, images, manifest or kohya; got {d.kind!r}")
+    if d.kind == "cache":
+        from video.training.cache import LatentCache
+
+        return LatentCache(d.path)
+    raise ValueError(f"data.kind must be shapes, images, manifest, kohya or cache; got {d.kind!r}")
 
 
 def _init_weights(source: str) -> dict[str, torch.Tensor] | None:
@@ -83,11 +87,15 @@ class DiTTextToVideo:
     def loss(self, batch: dict, gen: torch.Generator) -> torch.Tensor:
         o = self.cfg.objective
         dev = self.device
-        video = batch["video"].to(dev).permute(0, 2, 1, 3, 4)  # (B, 3, F, H, W)
-        x0 = self.models.latents.encode(video)
+        if "latents" in batch:  # from a latent cache: no VAE or text encoder in the step
+            x0 = batch["latents"].to(dev)
+        else:
+            x0 = self.models.latents.encode(batch["video"].to(dev).permute(0, 2, 1, 3, 4))  # (B, 3, F, H, W) in
         b = x0.shape[0]
         drop = torch.rand(b, generator=gen) < o.caption_dropout
-        ctx = torch.cat([self.prompts.encode_text("" if d else c) for c, d in zip(batch["caption"], drop, strict=True)])
+        ctx = torch.cat([self.prompts.encode_text("") if d else
+                         (batch["context"][i:i + 1].to(dev) if "context" in batch else self.prompts.encode_text(c))
+                         for i, (c, d) in enumerate(zip(batch["caption"], drop, strict=True))])
         t = logit_normal_timesteps(b, o.t_mean, o.t_std, generator=gen).to(dev)
         noise = torch.randn(x0.shape, generator=gen).to(dev)
         return flow_loss(lambda x, t, context: self.model(x, t, context), x0, t, noise, context=ctx)
