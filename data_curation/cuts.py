@@ -23,7 +23,7 @@ decoded frames across a cut are then given to neither shot.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -56,9 +56,6 @@ class Shots:
     num_frames: int
     shots: list[list[int]] = field(default_factory=list)
     transitions: list[list[int]] = field(default_factory=list)
-
-    def to_json(self) -> dict:
-        return asdict(self)
 
 
 @dataclass

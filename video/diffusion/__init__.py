@@ -3,8 +3,8 @@
 from video.diffusion.edm import (
     VScaling,
     c_noise,
-    karras_sigmas,
     initial_noise_scale,
+    karras_sigmas,
     scalings,
 )
 from video.diffusion.guidance import FramewiseLinearCFG

@@ -36,7 +36,3 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor
         w = torch.softmax((q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5, dim=-1)
         return w @ v
     return F.scaled_dot_product_attention(q, k, v)
-
-
-def get_attention_backend() -> str:
-    return _BACKEND

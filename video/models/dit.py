@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from video.models.attention import attention
 from video.models.rope import apply_rope, rope_angles

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -48,7 +48,6 @@ class Timings:
     encode: float = 0.0
     denoise: float = 0.0
     decode: float = 0.0
-    extra: dict = field(default_factory=dict)
 
     def __str__(self) -> str:
         return f"encode {self.encode:.2f}s, denoise {self.denoise:.2f}s, decode {self.decode:.2f}s"

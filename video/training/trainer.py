@@ -154,7 +154,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
                                  "gen_ranks": gens})
             distributed.barrier()
         if rank == 0 and cfg.sample_every and step % cfg.sample_every == 0 and step < cfg.steps:
-            _write_preview(task, cfg, run, step)  # the preview uses its own generator: training RNG untouched
+            _write_preview(task, cfg, data, run, step)  # own generator: the training RNG is untouched
     if bar is not None:
         bar.close()
     distributed.check_in_sync(params.values())
@@ -178,7 +178,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
                 weights.update({k: v.to(weights[k].dtype) for k, v in ema.shadow.items()})
             save_file({k: v.contiguous() for k, v in weights.items()}, str(final / "trainable.safetensors"))
             task.export(final, weights)
-        preview = _write_preview(task, cfg, run, step)
+        preview = _write_preview(task, cfg, data, run, step)
         if preview is not None:
             summary["preview"] = preview
         summary["final"] = str(final)
@@ -186,12 +186,12 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     return summary
 
 
-def _write_preview(task, cfg: TrainConfig, run: Path, step: int) -> str | None:
+def _write_preview(task, cfg: TrainConfig, data, run: Path, step: int) -> str | None:
     """Render the first item's caption with the model as it is now to ``samples/step_N.mp4``."""
     from video.media import write_video
 
     d = cfg.data
-    clip = task.preview(make_dataset(cfg)[0]["caption"], d.frames, d.height, d.width)
+    clip = task.preview(data[0]["caption"], d.frames, d.height, d.width)
     if clip is None:
         return None
     return str(write_video(clip, run / "samples" / f"step_{step:07d}.mp4", fps=d.fps))
