@@ -2,11 +2,16 @@
 
     python bench/txt2vid.py                 # on a GPU: dit_l vs Wan 2.1 1.3B, 81 and 33 frames at 480x832, bf16
     python bench/txt2vid.py --size tiny     # CPU smoke run of the same script
+    python bench/txt2vid.py --compile --profile   # also both models with compiled blocks, and a kernel profile
 
 Prints seconds, TFLOP/s and MFU (against --peak-tflops, the dense bf16 matmul rate measured
 on the lent H100/H200: ~790) for each, and writes JSON. Random weights, random inputs (never
-zeros), eager mode; FLOPs from ``DiT.flops_per_forward`` (checked against torch's
-FlopCounterMode in the tests), the same count for both since the shapes are the same.
+zeros); FLOPs from ``DiT.flops_per_forward`` (checked against torch's FlopCounterMode in the
+tests), the same count for both since the shapes are the same. ``--compile`` adds a row per
+model with its repeated blocks compiled one by one (``Module.compile``, static shapes: the
+regional compile our runtime uses), the first call's time reported as compile time.
+``--profile`` stores the top kernels of one eager forward of each model at the first frame
+count, so the gap between them can be read rather than guessed.
 """
 
 from __future__ import annotations
@@ -43,6 +48,11 @@ def randomise(model: torch.nn.Module, gen: torch.Generator) -> None:
                     / max(fan, 1) ** 0.5)
 
 
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
 def bench(fn, device, warmup: int, reps: int) -> list[float]:
     for _ in range(warmup):
         fn()
@@ -62,6 +72,22 @@ def bench(fn, device, warmup: int, reps: int) -> list[float]:
     return times
 
 
+def profile(fn, device, top: int = 25) -> list[dict]:
+    """The ``top`` kernels (GPU) or ops (CPU) of one call by self time."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    fn()
+    with torch_profile(activities=acts) as prof:
+        fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+    key = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    events = sorted(prof.key_averages(), key=lambda e: getattr(e, key), reverse=True)[:top]
+    return [{"name": e.key, "calls": e.count, "self_ms": getattr(e, key) / 1000} for e in events]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", default=None, choices=list(SIZES), help="l on GPU (default), tiny on CPU")
@@ -71,6 +97,8 @@ def main() -> int:
     ap.add_argument("--text-len", type=int, default=512)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--peak-tflops", type=float, default=790.0)
+    ap.add_argument("--compile", action="store_true", help="also time both models with compiled blocks")
+    ap.add_argument("--profile", action="store_true", help="store each model's top kernels (eager)")
     ap.add_argument("--json", default="bench/results/txt2vid.json")
     args = ap.parse_args()
 
@@ -92,7 +120,10 @@ def main() -> int:
     randomise(wan, gen)
     n_ours = sum(p.numel() for p in ours.parameters())
     n_wan = sum(p.numel() for p in wan.parameters())
-    rows = []
+    rows, profiles = [], {}
+    variants = [("ours (DiT)", ours, False), ("diffusers WanTransformer3DModel", wan, False)]
+    if args.compile:
+        variants += [("ours (DiT), compiled blocks", ours, True), ("diffusers Wan, compiled blocks", wan, True)]
     for frames in [int(f) for f in args.frames.split(",")]:
         lat = (1, cfg.in_channels, (frames - 1) // 4 + 1, args.height // 8, args.width // 8)
         x = torch.randn(lat, generator=gen, device=device).to(dtype)
@@ -100,26 +131,42 @@ def main() -> int:
         t = torch.rand(1, generator=gen, device=device)
         flops = ours.flops_per_forward(lat, args.text_len)
         tokens = ours.token_grid(lat)
+        calls = {id(ours): lambda: ours(x, t, ctx), id(wan): lambda: wan(x, t * 1000, ctx, return_dict=False)[0]}
         with torch.no_grad():
-            runs = {
-                "ours (DiT)": lambda: ours(x, t, ctx),
-                "diffusers WanTransformer3DModel": lambda: wan(x, t * 1000, ctx, return_dict=False)[0],
-            }
-            for name, fn in runs.items():
-                times = bench(fn, device, warmup=2, reps=args.reps)
+            if args.profile and not profiles:
+                profiles = {"frames": frames, "ours": profile(calls[id(ours)], device), "wan": profile(calls[id(wan)], device)}
+            for name, model, compiled in variants:
+                row = {"model": name, "frames": frames}
+                if compiled:
+                    if not getattr(model, "_bench_compiled", False):
+                        for blk in model.blocks:
+                            blk.compile(dynamic=False)
+                        model._bench_compiled = True
+                    t0 = time.perf_counter()
+                    calls[id(model)]()
+                    sync(device)
+                    row["compile_s"] = time.perf_counter() - t0
+                times = bench(calls[id(model)], device, warmup=2, reps=args.reps)
                 sec = statistics.median(times)
-                rows.append({"model": name, "frames": frames, "latent": list(lat), "tokens": tokens[0] * tokens[1] * tokens[2],
-                             "tflop": flops / 1e12, "seconds": sec, "spread": [min(times), max(times)],
-                             "tflops_per_s": flops / sec / 1e12, "mfu": flops / sec / 1e12 / args.peak_tflops})
+                row.update({"latent": list(lat), "tokens": tokens[0] * tokens[1] * tokens[2],
+                            "tflop": flops / 1e12, "seconds": sec, "spread": [min(times), max(times)],
+                            "tflops_per_s": flops / sec / 1e12, "mfu": flops / sec / 1e12 / args.peak_tflops})
+                rows.append(row)
     result = {"device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu", "torch": torch.__version__,
               "dtype": str(dtype).replace("torch.", ""), "size": size, "params_ours": n_ours, "params_wan": n_wan,
               "height": args.height, "width": args.width, "text_len": args.text_len, "peak_tflops": args.peak_tflops,
-              "rows": rows}
+              "rows": rows, "profile": profiles}
     print(f"\n{result['device']} | {result['dtype']} eager | ours {n_ours / 1e9:.3f}B params, Wan {n_wan / 1e9:.3f}B")
-    print(f"{'model':34s} {'frames':>6s} {'tokens':>7s} {'TFLOP':>7s} {'s':>7s} {'TFLOP/s':>8s} {'MFU':>6s}")
+    print(f"{'model':34s} {'frames':>6s} {'tokens':>7s} {'TFLOP':>7s} {'s':>7s} {'TFLOP/s':>8s} {'MFU':>6s} {'compile s':>9s}")
     for r in rows:
+        comp = f"{r['compile_s']:9.1f}" if "compile_s" in r else ""
         print(f"{r['model']:34s} {r['frames']:6d} {r['tokens']:7d} {r['tflop']:7.1f} {r['seconds']:7.3f} "
-              f"{r['tflops_per_s']:8.1f} {100 * r['mfu']:5.1f}%")
+              f"{r['tflops_per_s']:8.1f} {100 * r['mfu']:5.1f}% {comp}")
+    for who in ("ours", "wan"):
+        if profiles:
+            print(f"\ntop kernels, {who}, {profiles['frames']} frames (self ms):")
+            for e in profiles[who][:12]:
+                print(f"  {e['self_ms']:8.2f}  x{e['calls']:<4d} {e['name'][:90]}")
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))

@@ -4,7 +4,7 @@ import torch
 from video.config import CONFIG_DIR, load_config
 from video.models.attention import attention, set_attention_backend
 from video.models.dit import DiT, DiTConfig
-from video.models.rope import apply_rope, rope_angles
+from video.models.rope import apply_rope, rope_angles, rope_cos_sin
 
 
 def tiny(**kw) -> DiT:
@@ -38,12 +38,13 @@ def test_rope_attention_depends_only_on_relative_position():
     grid, hd = (3, 4, 5), 12
     q, k, v = (torch.randn(1, 2, 60, hd, dtype=torch.float64) for _ in range(3))
     a0, a1 = rope_angles(grid, hd), rope_angles(grid, hd, offset=(7, 3, 11))
-    out0 = attention(apply_rope(q, a0), apply_rope(k, a0), v)
-    out1 = attention(apply_rope(q, a1), apply_rope(k, a1), v)
+    r0, r1 = rope_cos_sin(a0, torch.float64), rope_cos_sin(a1, torch.float64)
+    out0 = attention(apply_rope(q, *r0), apply_rope(k, *r0), v)
+    out1 = attention(apply_rope(q, *r1), apply_rope(k, *r1), v)
     assert torch.allclose(out0, out1, atol=1e-6)
     # ...and it does depend on position: permuting the key positions changes the result.
     perm = torch.randperm(60, generator=torch.Generator().manual_seed(0))
-    out2 = attention(apply_rope(q, a0), apply_rope(k, a0[perm]), v)
+    out2 = attention(apply_rope(q, *r0), apply_rope(k, *rope_cos_sin(a0[perm], torch.float64)), v)
     assert not torch.allclose(out0, out2, atol=1e-3)
 
 
@@ -57,9 +58,9 @@ def test_zero_init_blocks_are_the_skip_path():
         e = m.time_embed(torch.randn(2, m.config.freq_dim))
         mod = m.time_proj(e).view(2, 6, -1)
         grid = m.token_grid(x.shape)
-        angles = rope_angles(grid, m.config.dim // m.config.heads)
+        rope = rope_cos_sin(rope_angles(grid, m.config.dim // m.config.heads))
         for blk in m.blocks:
-            assert torch.equal(blk(tokens, mod, m.text_embed(ctx), angles, grid), tokens)
+            assert torch.equal(blk(tokens, mod, m.text_embed(ctx), rope, grid), tokens)
         randomise_zero_inits(m)
         assert not torch.allclose(m(x, t, ctx), torch.zeros_like(x))
 
@@ -79,16 +80,16 @@ def test_factorised_blocks_attend_within_frame_then_within_pixel():
     spatial, temporal = m.blocks[0].self_attn, m.blocks[1].self_attn
     assert (m.blocks[0].mode, m.blocks[1].mode) == ("spatial", "temporal")
     grid = (3, 2, 2)
-    angles = rope_angles(grid, m.config.dim // m.config.heads)
+    rope = rope_cos_sin(rope_angles(grid, m.config.dim // m.config.heads))
     x = torch.randn(1, 12, m.config.dim)
     y = x.clone()
     y[:, 4:8] += 1.0  # change frame 1 only
     with torch.no_grad():
-        a, b = spatial(x, angles, grid, "spatial"), spatial(y, angles, grid, "spatial")
+        a, b = spatial(x, rope, grid, "spatial"), spatial(y, rope, grid, "spatial")
         assert torch.allclose(a[:, :4], b[:, :4]) and not torch.allclose(a[:, 4:8], b[:, 4:8])
         z = x.clone()
         z[:, [1, 5, 9]] += 1.0  # change pixel 1 in every frame
-        a, c = temporal(x, angles, grid, "temporal"), temporal(z, angles, grid, "temporal")
+        a, c = temporal(x, rope, grid, "temporal"), temporal(z, rope, grid, "temporal")
         untouched = [i for i in range(12) if i % 4 != 1]
         assert torch.allclose(a[:, untouched], c[:, untouched], atol=1e-6)
         assert not torch.allclose(a[:, [1, 5, 9]], c[:, [1, 5, 9]])
@@ -123,3 +124,16 @@ def test_sizes_of_the_configs():
         counts[s] = sum(p.numel() for p in m.parameters())
     assert counts["s"] < counts["b"] < counts["l"]
     assert 1.35e9 < counts["l"] < 1.45e9  # Wan 2.1 1.3B's size class
+
+
+def test_rope_is_the_complex_rotation():
+    """Closed form: pair (x_2i, x_2i+1) as a complex number times exp(i * angle)."""
+    grid, hd = (2, 3, 4), 12
+    x = torch.randn(2, 3, 24, hd, dtype=torch.float64)
+    angles = rope_angles(grid, hd, offset=(5, 1, 2))
+    ref = torch.view_as_real(torch.view_as_complex(x.unflatten(-1, (-1, 2)).contiguous()) * torch.polar(torch.ones_like(angles), angles)).flatten(-2)
+    assert torch.allclose(apply_rope(x, *rope_cos_sin(angles, torch.float64)), ref, atol=1e-12)
+    # bf16 input is rotated in float32 and cast back: one bf16 rounding away from the exact answer.
+    out = apply_rope(x.to(torch.bfloat16), *rope_cos_sin(angles))
+    assert out.dtype == torch.bfloat16
+    assert torch.allclose(out.double(), ref, atol=0.05, rtol=0.02)

@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 
 from video.models.attention import attention
-from video.models.rope import apply_rope, rope_angles
+from video.models.rope import apply_rope, rope_angles, rope_cos_sin
 
 
 @dataclass
@@ -57,12 +57,14 @@ class SelfAttention(nn.Module):
         self.norm_k = nn.RMSNorm(dim, eps=eps) if qk_norm else nn.Identity()
         self.out = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor, angles: torch.Tensor, grid: tuple[int, int, int], mode: str) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor], grid: tuple[int, int, int],
+                mode: str) -> torch.Tensor:
+        """rope: (cos, sin) of the token grid's angles, from ``rope_cos_sin``."""
         b, n, d = x.shape
         q, k, v = self.qkv(x).chunk(3, dim=-1)
         q, k = self.norm_q(q), self.norm_k(k)
         q, k, v = (y.view(b, n, self.heads, d // self.heads).transpose(1, 2) for y in (q, k, v))  # (B, h, N, hd)
-        q, k = apply_rope(q, angles), apply_rope(k, angles)
+        q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         t, hh, ww = grid
         if mode == "full":
             o = attention(q, k, v)
@@ -119,9 +121,9 @@ class DiTBlock(nn.Module):
         # block instead of DiT's 6*dim^2.
         self.modulation = nn.Parameter(torch.zeros(1, 6, d))
 
-    def forward(self, x, mod, context, angles, grid):
+    def forward(self, x, mod, context, rope, grid):
         shift1, scale1, gate1, shift2, scale2, gate2 = (mod + self.modulation).unbind(1)
-        x = x + gate1.unsqueeze(1) * self.self_attn(modulate(self.norm1(x), shift1, scale1), angles, grid, self.mode)
+        x = x + gate1.unsqueeze(1) * self.self_attn(modulate(self.norm1(x), shift1, scale1), rope, grid, self.mode)
         x = x + self.cross_attn(self.norm2(x), context)
         return x + gate2.unsqueeze(1) * self.mlp(modulate(self.norm3(x), shift2, scale2))
 
@@ -181,9 +183,9 @@ class DiT(nn.Module):
         e = self.time_embed(timestep_embedding(t * 1000, cfg.freq_dim).to(tokens.dtype))  # (B, D)
         mod = self.time_proj(e).view(b, 6, cfg.dim)                                   # (B, 6, D)
         ctx = self.text_embed(context.to(tokens.dtype))                               # (B, L, D)
-        angles = rope_angles(grid, cfg.dim // cfg.heads, cfg.rope_theta, device=x.device)
+        rope = rope_cos_sin(rope_angles(grid, cfg.dim // cfg.heads, cfg.rope_theta, device=x.device))
         for blk in self.blocks:
-            tokens = blk(tokens, mod, ctx, angles, grid)
+            tokens = blk(tokens, mod, ctx, rope, grid)
         shift, scale = (self.head_modulation + e.unsqueeze(1)).unbind(1)
         out = self.head(modulate(self.norm_out(tokens), shift, scale))               # (B, N, p*C)
         return self.unpatchify(out, grid)

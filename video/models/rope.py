@@ -36,12 +36,17 @@ def rope_angles(grid: tuple[int, int, int], head_dim: int, theta: float = 10000.
     return full.reshape(t * h * w, -1)
 
 
-def apply_rope(x: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
-    """Rotate channel pairs (2i, 2i+1) of x (B, heads, L, D) by angles (L, D/2); computed in
-    float32 and cast back, since bf16 angles lose positions past a few thousand tokens."""
+def rope_cos_sin(angles: torch.Tensor, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos and sin of the angles, computed once per forward and shared by every block's q and k
+    (float32 by default: bf16 angles lose positions past a few thousand tokens)."""
+    return angles.cos().to(dtype), angles.sin().to(dtype)
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate channel pairs (2i, 2i+1) of x (B, heads, L, D) by the angles whose cos and sin are
+    given (L, D/2), in the dtype of ``cos`` (float32 unless asked otherwise), cast back to x's."""
     dtype = x.dtype
-    xf = x.float().reshape(*x.shape[:-1], -1, 2)
-    cos, sin = angles.cos().float(), angles.sin().float()
+    xf = x.to(cos.dtype).unflatten(-1, (-1, 2))
     a, b = xf[..., 0], xf[..., 1]
-    out = torch.stack([a * cos - b * sin, a * sin + b * cos], dim=-1)
+    out = torch.stack([torch.addcmul(a * cos, b, sin, value=-1), torch.addcmul(a * sin, b, cos)], dim=-1)
     return out.flatten(-2).to(dtype)
