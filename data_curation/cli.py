@@ -70,8 +70,10 @@ def parser() -> argparse.ArgumentParser:
     cu = sub.add_parser("cuts", help="detect shots (hard cuts, dissolves, fades) in one video")
     cu.add_argument("video")
     cu.add_argument("--json", action="store_true", help='print {"fps", "num_frames", "shots": [[start, end), ...]}')
-    cu.add_argument("--decode", choices=["all", "ref"], default="all",
-                    help="'ref' skips non-reference frames: faster, cut frames approximate")
+    cu.add_argument("--decode", choices=["auto", "ref", "all"], default="auto",
+                    help="'all' decodes every frame (frame-exact cuts, slowest); 'ref' skips non-reference "
+                         "frames; 'auto' (default) also skips the other B-frames where a check shows that is "
+                         "exact for the file. Sparse modes give the few frames around a cut to neither shot")
     cu.set_defaults(fn=_cuts)
     ru = sub.add_parser("run", help="cut, split, score and filter every video under SRC into OUT/manifest.parquet")
     ru.add_argument("src", nargs="+", help="video files or folders")

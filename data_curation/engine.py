@@ -14,6 +14,7 @@ import os
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 from data_curation.clip_frames import read_clip
@@ -96,19 +97,49 @@ def process_source(path: str, recipe: Recipe, out: str | Path) -> dict:
     return {"path": path, "rows": len(rows), "failed": int(failed)}
 
 
+# Ray's longest socket path below its temp dir: "/session_<date>_<time>_<usec>_<pid>/sockets/plasma_store"
+# with a 7-digit pid; AF_UNIX paths hold at most 107 bytes on Linux.
+_RAY_SOCKET_TAIL = len("/session_2026-01-01_00-00-00_000000_1234567/sockets/plasma_store")
+_UNIX_PATH_MAX = 107
+
+
+def ray_temp_dir(out: Path) -> str | None:
+    """Where a local Ray we start keeps its session (logs, sockets, spilled objects): under OUT,
+    so that a run writes nothing elsewhere. None, with one warning, when OUT's path is too long for
+    Ray's Unix sockets; Ray then uses its default (``/tmp/ray``)."""
+    d = str(Path(out).resolve() / ".ray")
+    if len(d.encode()) + _RAY_SOCKET_TAIL > _UNIX_PATH_MAX:
+        warnings.warn(f"OUT's path is too long for Ray's sockets ({len(d.encode())} > "
+                      f"{_UNIX_PATH_MAX - _RAY_SOCKET_TAIL} bytes): Ray's session goes to its default temp dir",
+                      stacklevel=2)
+        return None
+    return d
+
+
 def _run_ray(todo: list[str], recipe: Recipe, out: Path, workers: int | None, address: str | None,
              progress: bool) -> list[dict]:
     import ray
 
-    if not ray.is_initialized():
-        kw = {"address": address} if address else {"num_cpus": workers or os.cpu_count(), "include_dashboard": False}
-        ray.init(ignore_reinit_error=True, log_to_driver=False, **kw)
-    ctx = ray.data.DataContext.get_current()
-    ctx.enable_progress_bars = progress
-    ds = ray.data.from_items([{"path": p} for p in todo], override_num_blocks=len(todo))
-    out_s = str(out)
-    ds = ds.map(lambda r: process_source(r["path"], recipe, out_s), num_cpus=1)
-    return ds.take_all()
+    started = not ray.is_initialized()
+    if started:
+        if address:
+            kw = {"address": address}
+        else:
+            kw = {"num_cpus": workers or os.cpu_count(), "include_dashboard": False}
+            temp = ray_temp_dir(out)
+            if temp:
+                kw["_temp_dir"] = temp
+        ray.init(log_to_driver=False, **kw)
+    try:
+        ctx = ray.data.DataContext.get_current()
+        ctx.enable_progress_bars = progress
+        ds = ray.data.from_items([{"path": p} for p in todo], override_num_blocks=len(todo))
+        out_s = str(out)
+        ds = ds.map(lambda r: process_source(r["path"], recipe, out_s), num_cpus=1)
+        return ds.take_all()
+    finally:
+        if started:  # the session lives under OUT: end it with the run
+            ray.shutdown()
 
 
 def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", overrides: list[str] | None = None,

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from data_curation.recipe import Recipe
-from data_curation.scorers.phash import hamming
+from data_curation.scorers.phash import HashIndex
 from video.config import ConfigError
 
 
@@ -57,7 +57,7 @@ def thresholds(rows: list[dict], recipe: Recipe) -> list[tuple[str, float | None
 def apply_filters(rows: list[dict], recipe: Recipe) -> list[dict]:
     """Set ``keep`` and ``drop_reason`` on every row (in place; also returned)."""
     rules = thresholds(rows, recipe)
-    kept_hashes: list[str] = []
+    index = HashIndex(recipe.max_phash_distance) if recipe.max_phash_distance is not None else None
     for row in sorted(rows, key=lambda r: (r["source"], r.get("start_frame") or 0)):
         reason = None
         if row.get("error") is not None:
@@ -76,10 +76,10 @@ def apply_filters(rows: list[dict], recipe: Recipe) -> list[dict]:
                     reason = f"{col}>{hi:.4g}"
                     break
         h = row.get("phash")
-        if reason is None and recipe.max_phash_distance is not None and h:
-            if any(hamming(h, k) <= recipe.max_phash_distance for k in kept_hashes):
+        if reason is None and index is not None and h:
+            if index.near(h):
                 reason = "near_duplicate"
             else:
-                kept_hashes.append(h)
+                index.add(h)
         row["keep"], row["drop_reason"] = reason is None, reason
     return rows

@@ -14,7 +14,7 @@ from video.config import CONFIG_DIR, ConfigError, load_config
 
 @dataclass
 class CutsConfig:
-    decode: str = "all"  # "ref" skips non-reference frames (faster, boundaries approximate)
+    decode: str = "auto"  # "all" (frame-exact), "ref" or "auto" (skip B-frames; see cuts.frame_features)
     min_across: float = 0.12
     ratio: float = 3.0
     gradual_ratio: float = 2.5
@@ -33,7 +33,7 @@ class ModelsConfig:
     """Local paths only (nothing is downloaded); empty means the model scorers are skipped."""
 
     clip: str | None = None  # a transformers CLIPModel folder
-    aesthetic_head: str | None = None  # safetensors with a linear head on CLIP image embeddings
+    aesthetic_head: str | None = None  # safetensors: the LAION aesthetic MLP (scorers/aesthetic.py) or a linear head
     captioner: str | None = None  # a transformers image-to-text folder
 
 
@@ -83,8 +83,10 @@ def load_recipe(name_or_path: str | Path | dict = "quick", overrides: list[str] 
     unknown = [s for s in r.scorers if s not in SCORERS]
     if unknown:
         raise ConfigError(f"recipe scorer {unknown[0]!r} unknown; available: {', '.join(SCORERS)}")
-    if r.cuts.decode not in ("all", "ref"):
-        raise ConfigError(f"config key 'cuts.decode': must be 'all' or 'ref', got {r.cuts.decode!r}")
+    from data_curation.cuts import DECODE_MODES
+
+    if r.cuts.decode not in DECODE_MODES:
+        raise ConfigError(f"config key 'cuts.decode': must be one of {', '.join(DECODE_MODES)}, got {r.cuts.decode!r}")
     if not 0 < r.split.min_s <= r.split.max_s:
         raise ConfigError("config key 'split': need 0 < min_s <= max_s")
     return r

@@ -1,8 +1,8 @@
 """CLIP aesthetics, caption and caption-image similarity, from LOCAL weights only.
 
-- ``aesthetic``: a linear head (safetensors ``weight`` (1, D), ``bias`` (1,)) on the
-  L2-normalised CLIP image embedding, averaged over first/middle/last frames (the LAION
-  predictor idea; SVD and Open-Sora filter on it).
+- ``aesthetic``: the LAION aesthetic MLP (:mod:`~data_curation.scorers.aesthetic`, safetensors)
+  on the L2-normalised CLIP image embedding, averaged over first/middle/last frames (SVD and
+  Open-Sora filter on it).
 - ``caption``: a transformers image-to-text model on the middle frame.
 - ``clip_score``: cosine similarity of the caption's text embedding and the mean image
   embedding (SVD drops the bottom half by this).
@@ -59,9 +59,13 @@ class Scorer:
             except (OSError, ValueError):
                 self.tokenizer = None
         if m.aesthetic_head:
-            from safetensors.torch import load_file
+            from data_curation.scorers.aesthetic import head_input_dim, load_head
 
-            self.head = load_file(m.aesthetic_head)
+            self.head = load_head(m.aesthetic_head)
+            dim = self.model.config.projection_dim if self.model is not None else None
+            if dim is not None and head_input_dim(self.head) != dim:
+                raise ValueError(f"aesthetic head {m.aesthetic_head} takes {head_input_dim(self.head)}-d embeddings; "
+                                 f"the CLIP model gives {dim} (the LAION head wants ViT-L/14: 768)")
         if m.captioner:
             from transformers import pipeline
 
@@ -81,9 +85,11 @@ class Scorer:
             size = self.model.config.vision_config.image_size
             emb = self.model.get_image_features(pixel_values=_preprocess(clip.keys, size))
             emb = getattr(emb, "pooler_output", emb)
-            emb = torch.nn.functional.normalize(emb.float(), dim=-1)
             if self.head is not None:
-                out["aesthetic"] = float((emb @ self.head["weight"].float().T + self.head["bias"].float()).mean())
+                from data_curation.scorers.aesthetic import aesthetic_score
+
+                out["aesthetic"] = float(aesthetic_score(self.head, emb).mean())
+            emb = torch.nn.functional.normalize(emb.float(), dim=-1)
             if out["caption"] and self.tokenizer is not None:
                 tok = self.tokenizer([out["caption"]], padding=True, truncation=True, return_tensors="pt")
                 txt = self.model.get_text_features(**tok)

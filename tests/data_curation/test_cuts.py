@@ -6,8 +6,16 @@ import pytest
 from scenedetect import AdaptiveDetector, ContentDetector, detect
 
 from data_curation.cut_accuracy import cuts_to_ranges, f1_score
-from data_curation.cuts import CutParams, detect_shots
-from video.media import MediaError
+from data_curation.cuts import (
+    CHECK_FRAMES,
+    MAX_SKIPPED,
+    CutParams,
+    detect_shots,
+    find_transitions,
+    frame_features,
+    to_shots,
+)
+from video.media import MediaError, ffmpeg_exe
 
 BIKES_CUTS = [30, 76, 137, 187, 242]
 
@@ -17,7 +25,7 @@ def _pyscenedetect(path, detector) -> list[list[int]]:
 
 
 def test_bikes_hard_cuts_match_pyscenedetect_frame_exact(bikes):
-    shots = detect_shots(bikes)
+    shots = detect_shots(bikes, CutParams(decode="all"))
     ours = [s for s, _ in shots.shots[1:]]
     theirs = [s for s, _ in _pyscenedetect(bikes, ContentDetector())]
     assert ours == theirs == BIKES_CUTS
@@ -26,12 +34,16 @@ def test_bikes_hard_cuts_match_pyscenedetect_frame_exact(bikes):
 
 def test_montage_dissolves_and_fades_beat_pyscenedetect(montage):
     path, truth = montage
-    ours = f1_score(detect_shots(path).transitions, truth)
     adaptive = f1_score(_pyscenedetect(path, AdaptiveDetector()), truth)
     content = f1_score(_pyscenedetect(path, ContentDetector()), truth)
-    assert ours["f1"] >= max(adaptive["f1"], content["f1"])
-    assert ours["recall"] == 1.0 and ours["fp"] == 0, ours
     assert adaptive["recall"] < 1.0  # the peer misses gradual transitions: the montage tests something
+    for mode in ("all", "ref"):  # every frame, or every reference frame: all transitions, nothing else
+        ours = f1_score(detect_shots(path, CutParams(decode=mode)).transitions, truth)
+        assert ours["recall"] == 1.0 and ours["fp"] == 0, (mode, ours)
+    # auto samples about one frame in four on this veryfast encode (x264's frame types vary a
+    # little from build to build): still ahead of both peers
+    ours = f1_score(detect_shots(path).transitions, truth)
+    assert ours["f1"] >= max(adaptive["f1"], content["f1"]) and ours["f1"] >= 0.9, ours
 
 
 def test_transition_frames_belong_to_no_shot(montage):
@@ -49,9 +61,46 @@ def test_still_clip_is_one_shot(static_and_black):
     assert shots.shots == [[0, 50]] and shots.transitions == []
 
 
-def test_ref_mode_finds_the_bikes_cuts(bikes):
-    shots = detect_shots(bikes, CutParams(decode="ref"))
+@pytest.mark.parametrize("mode", ["ref", "auto"])
+def test_sparse_modes_find_the_bikes_cuts(bikes, mode):
+    shots = detect_shots(bikes, CutParams(decode=mode))
     assert f1_score(shots.transitions, cuts_to_ranges(BIKES_CUTS), tol=1)["f1"] == 1.0
+    for s, e in shots.transitions:  # each cut lies in the few frames given to neither shot
+        assert e - s <= MAX_SKIPPED + 1
+
+
+def _encode(src, dest, x264_params: str) -> str:
+    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(src), "-c:v", "libx264", "-preset",
+                    "veryfast", "-x264-params", x264_params, str(dest)], check=True)
+    return str(dest)
+
+
+def _pts_sets(path):
+    from data_curation.cuts import _open
+
+    out = {}
+    for skip in ("NONREF", "BIDIR"):
+        c, s = _open(path, skip)
+        with c:
+            out[skip] = {f.pts for f in c.decode(s)}
+    return out
+
+
+def test_auto_skips_b_frames_only_where_exact(montage, tmp_path):
+    """x264 with ref=1 never predicts a P-frame from a B-frame: auto decodes I/P frames only. With
+    ref=3 and a B-pyramid (x264's medium default) P-frames do: skipping every B-frame would corrupt
+    them (checked here by decoding both ways), and auto must fall back to the reference frames."""
+    path, truth = montage
+    safe = _encode(path, tmp_path / "ref1.mp4", "ref=1:bframes=3:b-pyramid=normal")
+    unsafe = _encode(path, tmp_path / "ref3.mp4", "ref=3:bframes=3:b-pyramid=normal")
+    for p, sparse in ((safe, "BIDIR"), (unsafe, "NONREF")):
+        sets = _pts_sets(p)
+        assert len(sets["BIDIR"]) < len(sets["NONREF"])  # both files have B-frames used as references
+        checked = sorted(sets["NONREF"])[:CHECK_FRAMES]  # decoded both ways, kept from the exact decode
+        expected = len(checked) + len([t for t in sets[sparse] if t > checked[-1]])
+        got = frame_features(p, "auto")
+        assert len(got.index) == expected, (p, sparse)
+        assert f1_score(to_shots(got, find_transitions(got)).transitions, truth)["f1"] >= 0.9
 
 
 def test_broken_file_is_a_clear_error(tmp_path):
@@ -62,7 +111,7 @@ def test_broken_file_is_a_clear_error(tmp_path):
 
 
 def test_cli_cuts_json(bikes):
-    p = subprocess.run([sys.executable, "-m", "data_curation.cli", "cuts", bikes, "--json"],
+    p = subprocess.run([sys.executable, "-m", "data_curation.cli", "cuts", bikes, "--json", "--decode", "all"],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)

@@ -2,13 +2,15 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from data_curation.engine import run
+from data_curation.engine import ray_temp_dir, run
 
 
 @pytest.fixture
@@ -45,13 +47,15 @@ def _check_manifest(out):
     return df
 
 
-def test_ray_engine_end_to_end_with_broken_inputs_and_resume(sources, tmp_path):
+def test_ray_engine_end_to_end_with_broken_inputs_and_resume(sources):
     import ray
 
-    out = tmp_path / "out"
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # OUT on a short path: Ray's session, sockets included, must fit under it (see ray_temp_dir)
+    root = Path(tempfile.mkdtemp(prefix="cur", dir="/tmp"))
+    out = root / "out"
     try:
         s = run([str(sources)], out, "quick", workers=2, progress=False)
+        assert not ray.is_initialized()  # the Ray that run() started ended with it
         assert (s["sources"], s["failed"], s["kept"]) == (5, 3, 3)
         first = _check_manifest(out)
         # an interrupted run: one source's part is gone, a stray temp file is left
@@ -63,9 +67,19 @@ def test_ray_engine_end_to_end_with_broken_inputs_and_resume(sources, tmp_path):
         cols = ["clip_id", "start_frame", "motion_mean", "keep"]
         pd.testing.assert_frame_equal(first[cols].sort_values("clip_id").reset_index(drop=True),
                                       second[cols].sort_values("clip_id").reset_index(drop=True))
+        assert {p.name for p in out.iterdir()} == {"manifest.parquet", "parts", ".ray"}
+        # both runs' Ray sessions (logs, sockets, object spill) lived under OUT
+        sessions = [p for p in (out / ".ray").iterdir() if p.name.startswith("session_2")]
+        assert len(sessions) == 2 and all((p / "logs").is_dir() for p in sessions)
+        assert {p.name for p in root.iterdir()} == {"out"}
     finally:
-        ray.shutdown()
-    assert {p.name for p in out.iterdir()} == {"manifest.parquet", "parts"}
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_ray_temp_dir_falls_back_when_out_is_too_long(tmp_path):
+    assert ray_temp_dir(Path("/tmp/x/out")) == "/tmp/x/out/.ray"
+    with pytest.warns(UserWarning, match="too long for Ray's sockets"):
+        assert ray_temp_dir(tmp_path / ("d" * 60)) is None
 
 
 def test_cli_run_filter_report_in_process(sources, tmp_path):

@@ -91,3 +91,120 @@ def test_clip_aesthetic_from_a_tiny_local_clip(tmp_path, bikes):
     # bias + first component of a unit vector: within [4, 6], and not the bias alone
     assert 4.0 <= out["aesthetic"] <= 6.0 and out["aesthetic"] != 5.0
     assert out["caption"] is None and out["clip_score"] is None
+
+
+def _laion_mlp(dims=(768, 1024, 128, 64, 16, 1)):
+    """The improved-aesthetic-predictor module, layer for layer (its ``MLP.layers``)."""
+    import torch
+
+    d = dims
+    return torch.nn.Sequential(torch.nn.Linear(d[0], d[1]), torch.nn.Dropout(0.2), torch.nn.Linear(d[1], d[2]),
+                               torch.nn.Dropout(0.2), torch.nn.Linear(d[2], d[3]), torch.nn.Dropout(0.1),
+                               torch.nn.Linear(d[3], d[4]), torch.nn.Linear(d[4], d[5])).eval()
+
+
+def test_laion_aesthetic_head_matches_a_hand_computed_forward(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    from data_curation.scorers.aesthetic import aesthetic_score, load_head
+
+    torch.manual_seed(0)
+    mlp = _laion_mlp()
+    save_file({f"layers.{k}": v.contiguous() for k, v in mlp.state_dict().items()}, str(tmp_path / "head.safetensors"))
+    emb = torch.randn(3, 768) * 5
+    got = aesthetic_score(load_head(tmp_path / "head.safetensors"), emb)
+    # by hand, in float64 numpy: unit vectors through the five affine maps (dropout is off)
+    x = emb.double().numpy()
+    x = x / np.linalg.norm(x, axis=1, keepdims=True)
+    for i in (0, 2, 4, 6, 7):
+        x = x @ mlp[i].weight.double().detach().numpy().T + mlp[i].bias.double().detach().numpy()
+    np.testing.assert_allclose(got.numpy(), x[:, 0], rtol=1e-4, atol=1e-5)
+    with torch.no_grad():  # and the published module itself
+        np.testing.assert_allclose(got.numpy(), mlp(torch.nn.functional.normalize(emb, dim=-1))[:, 0].numpy(),
+                                   rtol=1e-4, atol=1e-5)
+
+
+def test_aesthetic_head_rejects_what_does_not_chain(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    from data_curation.scorers.aesthetic import load_head
+
+    save_file({"layers.0.weight": torch.zeros(4, 8), "layers.0.bias": torch.zeros(4),
+               "layers.2.weight": torch.zeros(1, 5), "layers.2.bias": torch.zeros(1)}, str(tmp_path / "bad.safetensors"))
+    with pytest.raises(ValueError, match="do not chain"):
+        load_head(tmp_path / "bad.safetensors")
+    save_file({"fc.weight": torch.zeros(1, 8)}, str(tmp_path / "other.safetensors"))
+    with pytest.raises(ValueError, match="not an aesthetic head"):
+        load_head(tmp_path / "other.safetensors")
+
+
+def test_clip_scorer_runs_the_mlp_head_on_clip_embeddings(tmp_path, bikes):
+    import torch
+    from safetensors.torch import save_file
+    from transformers import CLIPConfig, CLIPModel
+
+    import data_curation.scorers.clip as clip_mod
+
+    cfg = CLIPConfig(text_config=dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                      vocab_size=100), vision_config=dict(hidden_size=16, intermediate_size=32,
+                                      num_hidden_layers=1, num_attention_heads=2, image_size=32, patch_size=8),
+                     projection_dim=8)
+    torch.manual_seed(0)
+    model = CLIPModel(cfg).eval()
+    model.save_pretrained(tmp_path / "clip")
+    mlp = _laion_mlp((8, 16, 8, 8, 4, 1))
+    save_file({f"layers.{k}": v.contiguous() for k, v in mlp.state_dict().items()}, str(tmp_path / "head.safetensors"))
+    r = load_recipe("svd_lvd", [f"models.clip={tmp_path / 'clip'}", f"models.aesthetic_head={tmp_path / 'head.safetensors'}"])
+    clip = read_clip(bikes, 0, 10, 25.0)
+    got = clip_mod.Scorer(r).score(clip)["aesthetic"]
+    with torch.no_grad():
+        emb = model.get_image_features(pixel_values=clip_mod._preprocess(clip.keys, 32))
+        emb = getattr(emb, "pooler_output", emb)
+        want = mlp(torch.nn.functional.normalize(emb, dim=-1))[:, 0].mean()
+    assert got == pytest.approx(float(want), rel=1e-5, abs=1e-6)
+    save_file({"weight": torch.zeros(1, 16), "bias": torch.zeros(1)}, str(tmp_path / "wide.safetensors"))
+    r = load_recipe("svd_lvd", [f"models.clip={tmp_path / 'clip'}", f"models.aesthetic_head={tmp_path / 'wide.safetensors'}"])
+    with pytest.raises(ValueError, match="takes 16-d embeddings"):
+        clip_mod.Scorer(r)
+
+
+def test_hash_index_finds_the_brute_force_pairs():
+    from data_curation.scorers.phash import HashIndex, hamming
+
+    rng = np.random.default_rng(0)
+    base = [int(x) for x in rng.integers(0, 2**63, 400, dtype=np.int64)]
+    hashes = list(base)
+    for h in base[:200]:  # planted neighbours at 0..6 bits: inside and just outside the radius
+        bits = rng.choice(64, int(rng.integers(0, 7)), replace=False)
+        hashes.append(h ^ sum(1 << int(b) for b in bits))
+    hashes = [f"{h:016x}" for h in hashes]
+    for d in (0, 2, 4, 7):
+        idx = HashIndex(d)
+        for h in hashes:
+            idx.add(h)
+        for i, h in enumerate(hashes):
+            brute = {int(k, 16) for k in hashes if hamming(h, k) <= d}
+            assert set(idx.near(h)) == brute, (d, i)
+    # the planted pairs were really there to find
+    assert sum(hamming(a, b) <= 4 for a, b in zip(hashes[:200], hashes[400:], strict=True)) > 100
+
+
+def test_near_duplicate_filter_keeps_what_a_scan_keeps():
+    from data_curation.filtering import apply_filters
+    from data_curation.scorers.phash import hamming
+
+    rng = np.random.default_rng(1)
+    base = [int(x) for x in rng.integers(0, 2**63, 300, dtype=np.int64)]
+    hs = base + [h ^ (1 << int(rng.integers(0, 64))) ^ (1 << int(rng.integers(0, 64))) for h in base[:150]]
+    rows = [{"source": f"s{i:04d}", "start_frame": 0, "error": None, "phash": f"{h:016x}"} for i, h in enumerate(hs)]
+    recipe = load_recipe("quick", ["rules=[]", "max_phash_distance=4"])
+    got = [r["keep"] for r in apply_filters(rows, recipe)]
+    kept, want = [], []
+    for r in sorted(rows, key=lambda r: r["source"]):  # the O(n^2) scan, in the filter's order
+        dup = any(hamming(r["phash"], k) <= 4 for k in kept)
+        want.append(not dup)
+        if not dup:
+            kept.append(r["phash"])
+    assert got == want and 0 < sum(got) < len(rows)
