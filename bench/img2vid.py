@@ -1,12 +1,17 @@
-"""Image-to-video, side by side: our runtime vs diffusers' StableVideoDiffusionPipeline.
+"""Image-to-video, every configuration in one process: diffusers' StableVideoDiffusionPipeline,
+our plain eager path, our low-memory mode, our exact compiled path, our fast mode (First Block
+Cache), our compiled path with CUDA graphs, and a warm start from saved compile artifacts.
 
-Same process, same networks (shared modules, random weights), same image, same latents, same
-settings. Prints a table (seconds per video, peak GPU memory, ratio) and writes JSON.
+Same networks (shared modules, random weights), same image, same latents, same settings. Prints
+seconds per video, steps/s, UNet TFLOP/s, peak memory, compile time, PSNR against our eager
+frames (and the fast mode's against the exact compiled frames), flicker and warping error, and
+the ratios; writes JSON after every row (a run cut short keeps what it finished).
 
-    python bench/img2vid.py                      # tiny model on CPU (a smoke check; times mean little)
-    python bench/img2vid.py --size svd_xt        # SVD-XT-sized weights, 25 frames 576x1024, on a GPU
+    python bench/img2vid.py --model tiny --device cpu     # every row that runs on a CPU, ~1 minute
+    python bench/img2vid.py --model svd_xt                # on a GPU: 25 frames 576x1024, 25 steps
 
-Kept free of PyAV and imageio-ffmpeg imports so it runs on a bare GPU machine.
+Compiled and CUDA-graph rows need CUDA and are skipped elsewhere with a line saying so. Kept
+free of PyAV and imageio-ffmpeg imports so it runs on a bare GPU machine.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import argparse
 import json
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,7 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from video.config import load_model_config  # noqa: E402
 from video.media import DEFAULT_IMAGE, load_image, resize_center_crop  # noqa: E402
 from video.models.svd import build_random  # noqa: E402
+from video.runtime.decode import auto_chunk_size  # noqa: E402
 from video.runtime.img2vid import ImageToVideo  # noqa: E402
+from video.runtime.memory import GIB  # noqa: E402
+
+ROWS = ("diffusers", "eager", "lowmem", "compiled", "fast", "warm", "cudagraphs")
 
 
 def sync(device):
@@ -36,7 +46,7 @@ def sync(device):
 
 
 def timed(fn, device, repeats):
-    """(median seconds, peak GiB, last output) over ``repeats`` runs after the caller's warm-up."""
+    """(median seconds, peak GiB, last output, per-run seconds) over ``repeats`` runs."""
     times, peak, out = [], 0.0, None
     for _ in range(repeats):
         if device.type == "cuda":
@@ -48,39 +58,81 @@ def timed(fn, device, repeats):
         sync(device)
         times.append(time.perf_counter() - t)
         if device.type == "cuda":
-            peak = max(peak, torch.cuda.max_memory_allocated(device) / 2**30)
-    return statistics.median(times), peak, out
+            peak = max(peak, torch.cuda.max_memory_allocated(device) / GIB)
+    return statistics.median(times), peak, out, times
+
+
+def unet_flops(models, frames, h, w, device, dtype) -> int:
+    """FLOPs of one UNet evaluation with the CFG batch of two (FlopCounterMode, one real call)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    c = models.unet.config
+    x = torch.zeros(2, frames, c.in_channels, h // 8, w // 8, device=device, dtype=dtype)
+    emb = torch.zeros(2, 1, c.cross_attention_dim, device=device, dtype=dtype)
+    ids = torch.zeros(2, 3, device=device, dtype=dtype)
+    with torch.no_grad(), FlopCounterMode(display=False) as fc:
+        models.unet(x, torch.tensor(1.0, device=device, dtype=dtype), encoder_hidden_states=emb, added_time_ids=ids)
+    return fc.get_total_flops()
+
+
+def video_metrics(frames: np.ndarray) -> dict:
+    """Our weight-free temporal metrics (eval/temporal.py); warping error needs OpenCV."""
+    from eval.temporal import flicker, warping_errors
+
+    out = {"flicker": flicker(frames)}
+    try:
+        out["warp_error"] = float(warping_errors(frames).mean())
+    except ImportError:
+        out["warp_error"] = None
+    return out
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--size", default=None, help="model config: tiny (CPU default) or svd / svd_xt (GPU default)")
+    ap.add_argument("--model", "--size", dest="model", default=None,
+                    help="model config: tiny (CPU default) or svd / svd_xt (GPU default)")
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--frames", type=int, default=None)
     ap.add_argument("--steps", type=int, default=None)
-    ap.add_argument("--decode-chunk", type=int, default=8, help="decode chunk for both pipelines (diffusers' usual 8)")
-    ap.add_argument("--repeats", type=int, default=2)
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--repeats", type=int, default=1, help="timed runs per row after its warm-up (median)")
+    ap.add_argument("--decode-chunk", type=int, default=8, help="diffusers' decode chunk (its usual 8)")
+    ap.add_argument("--memory-budget", type=float, default=10.0, help="GiB: our exact rows' decode windows fit this")
+    ap.add_argument("--low-memory-gib", type=float, default=8.0,
+                    help="the low-memory row's budget, enforced on CUDA with set_per_process_memory_fraction")
+    ap.add_argument("--cache-threshold", type=float, default=0.05, help="the fast row's First-Block-Cache threshold")
+    ap.add_argument("--compile-mode", default="default", help="torch.compile mode of the exact compiled row")
+    ap.add_argument("--compile-cache", default="bench/results/compile_cache",
+                    help="folder for compiled artifacts; the warm row loads them in a second process")
+    ap.add_argument("--only", default=",".join(ROWS), help=f"comma list of rows to run ({', '.join(ROWS)})")
     ap.add_argument("--json", default="bench/results/img2vid.json")
-    ap.add_argument("--compile", action="store_true", help="also time ours with compiled UNet/VAE blocks")
-    ap.add_argument("--skip-defaults", action="store_true", help="skip the 'ours (defaults)' row")
     args = ap.parse_args()
 
     from diffusers import EulerDiscreteScheduler, StableVideoDiffusionPipeline
     from transformers import CLIPImageProcessor
 
+    from eval.metrics import psnr
+
+    wanted = set(args.only.split(","))
+    unknown = wanted - set(ROWS)
+    if unknown:
+        ap.error(f"unknown rows {sorted(unknown)}; choose from {', '.join(ROWS)}")
     device = torch.device(args.device)
-    dtype = torch.float16 if device.type == "cuda" else torch.float32
-    size = args.size or ("svd_xt" if device.type == "cuda" else "tiny")
+    cuda = device.type == "cuda"
+    dtype = torch.float16 if cuda else torch.float32
+    size = args.model or ("svd_xt" if cuda else "tiny")
     cfg = load_model_config(size)
     s = cfg.sampling
     frames, steps = args.frames or s.num_frames, args.steps or s.num_inference_steps
     h, w = s.height, s.width
-    chunk = min(args.decode_chunk, frames)
+    ref_chunk = min(args.decode_chunk, frames)
 
     t = time.perf_counter()
     models = build_random(cfg, seed=0, device=device, dtype=dtype)
     build_s = time.perf_counter() - t
     ours = ImageToVideo(models, device=device, dtype=dtype)
+    # One decode plan for every exact row of ours, so their frames compare bit for bit: the window
+    # the memory budget allows with all weights resident, no overlap (diffusers' plain chunking).
+    chunk = auto_chunk_size(models.vae, frames, h, w, dtype, device, args.memory_budget)
     scheduler = EulerDiscreteScheduler(
         beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, prediction_type="v_prediction",
         use_karras_sigmas=True, sigma_min=s.sigma_min, sigma_max=s.sigma_max, timestep_spacing="leading",
@@ -94,70 +146,185 @@ def main() -> int:
     common = dict(num_frames=frames, height=h, width=w, fps=s.fps, motion_bucket_id=s.motion_bucket_id,
                   noise_aug_strength=s.noise_aug_strength, min_guidance_scale=s.min_guidance_scale,
                   max_guidance_scale=s.max_guidance_scale)
+    flops = unet_flops(models, frames, h, w, device, dtype)
 
     def run_ref(n=steps):
-        out = ref(image, num_inference_steps=n, decode_chunk_size=chunk, latents=latents,
+        out = ref(image, num_inference_steps=n, decode_chunk_size=ref_chunk, latents=latents,
                   generator=torch.Generator().manual_seed(1), output_type="np", **common).frames[0]
         return (out * 255).round().astype(np.uint8)
 
     def run_ours(n=steps, **kw):
+        kw = {"decode_chunk_size": chunk, "decode_overlap": 0, **kw}
         return ours(image, num_inference_steps=n, latents=latents, generator=torch.Generator().manual_seed(1),
                     **common, **kw)
 
-    same = f"ours (chunk {chunk}, no overlap: same work)"
-    variants = {
-        "diffusers": lambda: run_ref(),
-        same: lambda: run_ours(decode_chunk_size=chunk, decode_overlap=0),
-    }
-    if not args.skip_defaults:
-        variants["ours (defaults: auto chunk, overlap 2)"] = lambda: run_ours()
-    # Warm-up (kernel selection, allocator) with 2 steps each.
-    run_ref(2)
-    run_ours(2, decode_chunk_size=chunk, decode_overlap=0)
-    rows, outputs = [], {}
-    for name, fn in variants.items():
-        sec, peak, out = timed(fn, device, args.repeats)
-        outputs[name] = out
-        rows.append({"pipeline": name, "seconds": sec, "peak_gib": peak})
-    if args.compile:  # after the eager rows: the diffusers pipeline shares these modules
-        from eval.metrics import psnr
-        from video.runtime.speed import compile_blocks
-
-        compile_blocks(ours)
-        sync(device)
-        t = time.perf_counter()
-        run_ours(2, decode_chunk_size=chunk, decode_overlap=0)
-        sync(device)
-        compile_s = time.perf_counter() - t
-        name = f"ours + compiled blocks (chunk {chunk}, no overlap)"
-        sec, peak, out = timed(lambda: run_ours(decode_chunk_size=chunk, decode_overlap=0), device, args.repeats)
-        rows.append({"pipeline": name, "seconds": sec, "peak_gib": peak, "compile_seconds": compile_s,
-                     "psnr_vs_eager_db": psnr(out, outputs[same])})
-    base = rows[0]["seconds"]
-    for r in rows:
-        r["speedup_vs_diffusers"] = base / r["seconds"]
-    pair = list(outputs.values())
-    diff = np.abs(pair[0].astype(int) - pair[1].astype(int))
     result = {
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
+        "device": torch.cuda.get_device_name(device) if cuda else platform.processor() or "cpu",
         "torch": torch.__version__, "model": size, "dtype": str(dtype).replace("torch.", ""),
-        "frames": frames, "steps": steps, "height": h, "width": w, "decode_chunk": chunk,
-        "repeats": args.repeats, "build_seconds": build_s, "rows": rows,
-        "frames_within_2_of_diffusers": float((diff <= 2).mean()), "max_abs_diff": int(diff.max()),
-        "note": "random weights; same latents and inputs for all rows",
+        "frames": frames, "steps": steps, "height": h, "width": w, "diffusers_decode_chunk": ref_chunk,
+        "our_decode_chunk": chunk, "memory_budget_gib": args.memory_budget, "repeats": args.repeats,
+        "build_seconds": build_s, "unet_tflop_per_eval": flops / 1e12, "cache_threshold": args.cache_threshold,
+        "rows": [], "skipped": [],
+        "note": "random weights; same latents and inputs for all rows; TFLOP/s counts the exact path's UNet "
+                "FLOPs (FlopCounterMode) over the denoise time, so the fast row's figure is exact-equivalent",
     }
-    print(f"\n{result['device']} | {size} {dtype} | {frames} frames {w}x{h}, {steps} steps, decode chunk {chunk}")
-    print(f"{'pipeline':48s} {'s/video':>9s} {'peak GiB':>9s} {'speed-up':>9s}")
-    for r in rows:
-        extra = (f"  compile {r['compile_seconds']:.0f}s, PSNR vs eager {r['psnr_vs_eager_db']:.1f} dB"
-                 if "compile_seconds" in r else "")
-        print(f"{r['pipeline']:48s} {r['seconds']:9.2f} {r['peak_gib']:9.2f} {r['speedup_vs_diffusers']:8.2f}x{extra}")
-    print(f"ours vs diffusers (same work): {100 * result['frames_within_2_of_diffusers']:.2f}% of pixels within 2/255, "
-          f"max diff {result['max_abs_diff']}")
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    print(f"wrote {out}")
+    out_path = Path(args.json)
+    outputs: dict[str, np.ndarray] = {}
+
+    def write():
+        from eval.report import json_safe  # identical frames give inf PSNR: null in JSON
+        from video.atomic import atomic_file
+
+        with atomic_file(out_path) as tmp:
+            Path(tmp).write_text(json.dumps(json_safe(result), indent=2))
+
+    def skip(name, why):
+        print(f"skip {name}: {why}", flush=True)
+        result["skipped"].append({"row": name, "why": why})
+        write()
+
+    def row(name, label, fn, warmup=None, compile_first=False, extra=None):
+        """Warm up (or time the cold first video), time ``repeats`` videos, score, record."""
+        r = {"row": name, "pipeline": label}
+        try:
+            if compile_first:  # the first video compiles: its time is the cold start
+                sync(device)
+                t0 = time.perf_counter()
+                fn()
+                sync(device)
+                r["first_video_seconds"] = time.perf_counter() - t0
+            elif warmup is not None:
+                warmup()
+            sec, peak, out, times = timed(fn, device, args.repeats)
+        except Exception as e:  # noqa: BLE001 - a failed row is a result; the other rows still run
+            r["error"] = f"{type(e).__name__}: {e}"[:500]
+            print(f"{label}: FAILED {r['error']}", flush=True)
+            result["rows"].append(r)
+            write()
+            return None
+        r.update(seconds=sec, runs=times, peak_gib=peak if cuda else None)
+        if name != "diffusers":
+            tm = ours.last_timings
+            r.update(denoise_seconds=tm.denoise, decode_seconds=tm.decode, encode_seconds=tm.encode,
+                     steps_per_second=steps / tm.denoise, unet_tflops=flops * tm.evaluations / tm.denoise / 1e12,
+                     skipped_evaluations=tm.skipped, evaluations=tm.evaluations, decode_chunk_used=tm.decode_chunk)
+        if "eager" in outputs and name != "eager":
+            r["psnr_vs_eager_db"] = psnr(out, outputs["eager"])
+        r.update(video_metrics(out))
+        r.update(extra or {})
+        outputs[name] = out
+        result["rows"].append(r)
+        base = next((x["seconds"] for x in result["rows"] if x["row"] == "diffusers" and "seconds" in x), None)
+        eager = next((x["seconds"] for x in result["rows"] if x["row"] == "eager" and "seconds" in x), None)
+        r["speedup_vs_diffusers"] = base / sec if base else None
+        r["speedup_vs_eager"] = eager / sec if eager else None
+        print(f"{label}: {sec:.2f} s" + (f", peak {peak:.2f} GiB" if cuda else ""), flush=True)
+        write()
+        return out
+
+    print(f"{result['device']} | {size} {result['dtype']} | {frames} frames {w}x{h}, {steps} steps | "
+          f"UNet {flops / 1e12:.2f} TFLOP per evaluation | our decode window {chunk} (budget {args.memory_budget} GiB)",
+          flush=True)
+    if "diffusers" in wanted:
+        row("diffusers", f"diffusers (decode chunk {ref_chunk})", run_ref, warmup=lambda: run_ref(2))
+    if "eager" in wanted:  # the reference the others are scored on
+        row("eager", f"ours eager (chunk {chunk})", run_ours, warmup=lambda: run_ours(2))
+    if "lowmem" in wanted:
+        cap = args.low_memory_gib * GIB
+        if cuda:
+            torch.cuda.empty_cache()
+            total = torch.cuda.get_device_properties(device).total_memory
+            torch.cuda.set_per_process_memory_fraction(min(1.0, cap / total), device)
+        try:
+            ours.set_offload("model")
+            row("lowmem", f"ours low memory (offload, {args.low_memory_gib:g} GiB)",
+                lambda: run_ours(decode_chunk_size=None, memory_budget_gib=args.low_memory_gib),
+                warmup=lambda: run_ours(2, decode_chunk_size=None, memory_budget_gib=args.low_memory_gib),
+                extra={"memory_cap_gib": args.low_memory_gib if cuda else None})
+        finally:
+            ours.set_offload("none")
+            if cuda:
+                torch.cuda.set_per_process_memory_fraction(1.0, device)
+                torch.cuda.empty_cache()
+    compiled = False
+    if "compiled" in wanted:
+        if not cuda:
+            skip("compiled", "torch.compile of the UNet runs on CUDA only in this bench (minutes on a CPU)")
+        else:
+            t0 = time.perf_counter()
+            n = ours.compile(mode=args.compile_mode, cache=args.compile_cache or None)
+            setup = time.perf_counter() - t0
+            compiled = row("compiled", f"ours exact, compiled blocks ({args.compile_mode})", run_ours,
+                           compile_first=True, extra={"compiled_blocks": n, "compile_setup_seconds": setup,
+                                                      "compile_mode": args.compile_mode,
+                                                      "artifacts_loaded": bool(ours.compile_cache
+                                                                               and ours.compile_cache.loaded)}) is not None
+    if "fast" in wanted:
+        label = f"ours fast (FBCache {args.cache_threshold:g}" + (", compiled)" if compiled else ", eager)")
+        out = row("fast", label, lambda: run_ours(cache_threshold=args.cache_threshold),
+                  warmup=lambda: run_ours(2, cache_threshold=args.cache_threshold))
+        exact = outputs.get("compiled", outputs.get("eager"))
+        if out is not None and exact is not None:
+            r = result["rows"][-1]
+            r["psnr_vs_exact_db"] = psnr(out, exact)
+            r["exact_row"] = "compiled" if "compiled" in outputs else "eager"
+            write()
+    if "warm" in wanted:
+        if not cuda or not compiled or not args.compile_cache:
+            skip("warm", "needs CUDA, the compiled row and --compile-cache")
+        else:  # a fresh process loads the artifacts the compiled row saved
+            child = out_path.with_name(out_path.stem + "_warm.json")
+            cmd = [sys.executable, __file__, "--model", size, "--device", args.device, "--frames", str(frames),
+                   "--steps", str(steps), "--repeats", "1", "--only", "compiled", "--compile-mode", args.compile_mode,
+                   "--compile-cache", args.compile_cache, "--memory-budget", str(args.memory_budget),
+                   "--json", str(child)]
+            t0 = time.perf_counter()
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            wall = time.perf_counter() - t0
+            try:
+                c = json.loads(child.read_text())["rows"][0]
+                r = {"row": "warm", "pipeline": "ours exact compiled, warm start (new process, saved artifacts)",
+                     "first_video_seconds": c.get("first_video_seconds"), "seconds": c.get("seconds"),
+                     "process_seconds": wall, "error": c.get("error")}
+            except (OSError, ValueError, IndexError) as e:
+                r = {"row": "warm", "pipeline": "warm start", "error": f"{e}; {proc.stderr[-400:]}"}
+            print(f"{r['pipeline']}: first video {r.get('first_video_seconds')}", flush=True)
+            result["rows"].append(r)
+            write()
+    if "cudagraphs" in wanted:
+        if not cuda:
+            skip("cudagraphs", "CUDA graphs need a CUDA device")
+        else:
+            t0 = time.perf_counter()
+            n = ours.compile(mode="reduce-overhead")
+            row("cudagraphs", "ours exact, compiled blocks + CUDA graphs (reduce-overhead)", run_ours,
+                compile_first=True, extra={"compiled_blocks": n, "compile_setup_seconds": time.perf_counter() - t0,
+                                           "compile_mode": "reduce-overhead"})
+
+    print(f"\n{result['device']} | {size} {result['dtype']} | {frames} frames {w}x{h}, {steps} steps, "
+          f"{flops / 1e12:.2f} TFLOP per UNet evaluation")
+    head = (f"{'pipeline':58s} {'s/video':>8s} {'steps/s':>8s} {'TFLOP/s':>8s} {'peak GiB':>8s} {'first s':>8s} "
+            f"{'PSNR dB':>8s} {'flicker':>8s} {'warp':>7s} {'x diff':>7s} {'x eager':>7s}")
+    print(head)
+
+    def f(v, fmt):
+        width = int(fmt.split(".")[0])
+        return format(v, fmt) if isinstance(v, (int, float)) else "-".rjust(width)
+
+    for r in result["rows"]:
+        if r.get("error") and "seconds" not in r:
+            print(f"{r['pipeline'][:58]:58s} FAILED: {r['error'][:120]}")
+            continue
+        print(f"{r['pipeline'][:58]:58s} {f(r.get('seconds'), '8.2f')} {f(r.get('steps_per_second'), '8.2f')} "
+              f"{f(r.get('unet_tflops'), '8.3g')} {f(r.get('peak_gib'), '8.2f')} {f(r.get('first_video_seconds'), '8.1f')} "
+              f"{f(r.get('psnr_vs_eager_db'), '8.1f')} {f(r.get('flicker'), '8.4f')} {f(r.get('warp_error'), '7.4f')} "
+              f"{f(r.get('speedup_vs_diffusers'), '6.2f')}x {f(r.get('speedup_vs_eager'), '6.2f')}x")
+        if r.get("error"):
+            print(f"{'':58s} error: {r['error'][:160]}")
+        if r["row"] == "fast" and "psnr_vs_exact_db" in r:
+            print(f"{'':58s} skipped {r['skipped_evaluations']}/{r['evaluations']} UNet evaluations; "
+                  f"PSNR vs exact ({r['exact_row']}) {r['psnr_vs_exact_db']:.1f} dB")
+    print(f"wrote {out_path}")
     return 0
 
 

@@ -38,12 +38,18 @@ class Img2VidConfig:
     sampler: str = ""
     decode_chunk: int = 0  # 0: as many frames as fit in free memory
     decode_overlap: int = 2
+    memory_budget_gib: float = 10.0  # decode windows sized to keep the peak within this (CUDA); 0: free memory
+    offload: str = "none"  # none | model (only the part in use on the GPU)
+    cache_threshold: float = 0.0  # > 0: First-Block-Cache fast mode (inexact); 0: exact
+    compile: str = ""  # "": eager; else a torch.compile mode for the repeated blocks (default, reduce-overhead, ...)
+    compile_cache: str = ""  # folder (or "auto") to save/load compiled artifacts for warm starts
     device: str = "auto"
     dtype: str = "auto"  # auto: float16 on CUDA, float32 on CPU
     variant: str = ""
     crf: int = 18
     lora: list[str] = field(default_factory=list)  # FILE or FILE:SCALE (peft or kohya keys)
     models_dir: str = ""  # empty: $VIDEO_MODELS, else ./models
+    extra_model_paths_config: str = ""  # a ComfyUI extra_model_paths.yaml, read after the default one
 
 
 IMG2VID_FLAGS = {
@@ -65,12 +71,21 @@ IMG2VID_FLAGS = {
     "--sampler": ("sampler", "euler (default), heun or dpmpp_2m"),
     "--decode-chunk": ("decode_chunk", "frames per VAE decode window (default: fit free memory)"),
     "--decode-overlap": ("decode_overlap", "frames shared by neighbouring decode windows (default 2)"),
+    "--memory-budget": ("memory_budget_gib", "GiB the decode windows are sized to stay within on CUDA (default 10)"),
+    "--offload": ("offload", "none, or model: keep only the network in use on the GPU (low memory, slower)"),
+    "--cache-threshold": ("cache_threshold", "fast mode: skip UNet work while the first block changes less than "
+                                             "this (e.g. 0.05; inexact); 0 = exact (default)"),
+    "--compile": ("compile", "compile the repeated blocks: default, reduce-overhead (CUDA graphs), "
+                             "max-autotune-no-cudagraphs or max-autotune"),
+    "--compile-cache": ("compile_cache", "folder (or 'auto') where compiled artifacts are saved and reused"),
     "--device": ("device", "cuda, cpu, or auto"),
     "--dtype": ("dtype", "float16, bfloat16, float32, or auto"),
     "--variant": ("variant", "diffusers weight variant, e.g. fp16 (auto-detected)"),
     "--crf": ("crf", "x264 quality, lower is better (default 18)"),
     "--lora": ("lora", "LoRA .safetensors (peft or kohya keys) as FILE or FILE:SCALE; repeatable"),
     "--models-dir": ("models_dir", "models folder for names (default: $VIDEO_MODELS, else ./models)"),
+    "--extra-model-paths-config": ("extra_model_paths_config", "a ComfyUI extra_model_paths.yaml to search too "
+                                   "(ComfyUI's flag; the one in or beside the models folder is always read)"),
 }
 
 
@@ -95,6 +110,7 @@ class Txt2VidConfig:
     crf: int = 18
     lora: list[str] = field(default_factory=list)  # FILE or FILE:SCALE (peft or kohya keys)
     models_dir: str = ""  # empty: $VIDEO_MODELS, else ./models
+    extra_model_paths_config: str = ""  # a ComfyUI extra_model_paths.yaml, read after the default one
 
 
 TXT2VID_FLAGS = {
@@ -117,6 +133,8 @@ TXT2VID_FLAGS = {
     "--crf": ("crf", "x264 quality, lower is better"),
     "--lora": ("lora", "LoRA .safetensors (peft or kohya keys) as FILE or FILE:SCALE; repeatable"),
     "--models-dir": ("models_dir", "models folder for names (default: $VIDEO_MODELS, else ./models)"),
+    "--extra-model-paths-config": ("extra_model_paths_config", "a ComfyUI extra_model_paths.yaml to search too "
+                                   "(ComfyUI's flag; the one in or beside the models folder is always read)"),
 }
 
 
@@ -127,8 +145,9 @@ def _resolve_names(cfg, keep: tuple[str, ...]) -> None:
     """``--model NAME`` and ``--lora NAME:0.8`` through the models folder; paths stay paths."""
     from video.models.folder import resolve_lora_arg, resolve_model_arg
 
-    cfg.model = resolve_model_arg(cfg.model, "checkpoints", cfg.models_dir or None, keep=keep)
-    cfg.lora = [resolve_lora_arg(x, cfg.models_dir or None) for x in cfg.lora]
+    extra = [cfg.extra_model_paths_config] if cfg.extra_model_paths_config else []
+    cfg.model = resolve_model_arg(cfg.model, "checkpoints", cfg.models_dir or None, keep=keep, extra_configs=extra)
+    cfg.lora = [resolve_lora_arg(x, cfg.models_dir or None, extra) for x in cfg.lora]
 
 
 def _apply_loras(module, specs: list[str]) -> None:
@@ -186,8 +205,11 @@ def cmd_img2vid(args) -> int:
     image = load_image(cfg.image or DEFAULT_IMAGE)  # fail on a bad image before loading weights
     t0 = time.perf_counter()
     pipe = ImageToVideo.from_pretrained(cfg.model, device=device, dtype=dtype, variant=cfg.variant or None,
-                                        config=cfg.model_config or None)
+                                        config=cfg.model_config or None, offload=cfg.offload,
+                                        memory_budget_gib=cfg.memory_budget_gib, cache_threshold=cfg.cache_threshold)
     _apply_loras(pipe.models.unet, cfg.lora)
+    if cfg.compile:
+        pipe.compile(mode=cfg.compile, cache=cfg.compile_cache or None)
     t_load = time.perf_counter() - t0
     if cfg.model == "tiny" or pipe.models.layout == "random":
         print(f"note: '{cfg.model}' has random weights (a smoke run); real weights come from --model PATH",
@@ -348,9 +370,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("overrides", nargs="*", help="key=value (e.g. steps=500 data.kind=manifest data.path=OUT/manifest.parquet)")
     tr.add_argument("--dry-run", action="store_true", help="print the effective config and stop")
     tr.set_defaults(func=cmd_train)
-    c = sub.add_parser("cache-latents", help="precompute VAE latents and text states of a DiT training config",
-                       description="Encode a dit_t2v config's data once into safetensors shards; train from them "
-                                   "with data.kind=cache data.path=DIR.")
+    c = sub.add_parser("cache-latents", help="precompute VAE latents and text / image embeddings of a training config",
+                       description="Encode a training config's data once (DiT: VAE latents + text states; SVD: "
+                                   "VAE latents + CLIP image embedding + clean first frame) into safetensors "
+                                   "shards; train from them with data.kind=cache data.path=DIR.")
     c.add_argument("config", help="training config name or YAML path")
     c.add_argument("overrides", nargs="*", help="key=value overrides")
     c.add_argument("--out", required=True, help="cache folder")

@@ -4,14 +4,11 @@ on tiny models in ComfyUI's tensor layout (IMAGE (B, H, W, C) float in [0, 1])."
 
 from __future__ import annotations
 
-import asyncio
-import importlib
-import importlib.machinery
 import inspect
 import json
+import os
 import shutil
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -20,6 +17,7 @@ import torch
 import video.comfy
 from video.comfy import functions as F
 from video.comfy.nodes import MODEL_TYPE, NODES
+from video.comfy.workflow import execution_order, load_prompt, run_prompt
 
 COMFY_TYPES = {"IMAGE", "MASK", "INT", "FLOAT", "STRING", "BOOLEAN", MODEL_TYPE}
 EXAMPLE = Path(__file__).parents[2] / "examples" / "comfy_workflow.json"
@@ -48,70 +46,6 @@ def test_inputs_are_the_functions_parameters(spec):
     assert names <= set(params)
     required = {n for n, p in params.items() if p.default is inspect.Parameter.empty}
     assert required <= {p.name for p in spec.inputs if not p.optional}
-
-
-def _stub_comfy_api() -> dict[str, types.ModuleType]:
-    """The few names of ``comfy_api.latest`` the nodes use, recording what they are given."""
-
-    class Socket:
-        def __init__(self, io_type):
-            self.io_type = io_type
-
-        def Input(self, name, **kw):  # noqa: N802 (ComfyUI's name)
-            return {"name": name, "io_type": self.io_type, **kw}
-
-        def Output(self, **kw):  # noqa: N802
-            return {"io_type": self.io_type, **kw}
-
-    class ComfyNode:
-        pass
-
-    class Schema:
-        def __init__(self, **kw):
-            self.__dict__.update(kw)
-
-    class NodeOutput:
-        def __init__(self, *args):
-            self.args = args
-
-    class ComfyExtension:
-        pass
-
-    io = types.SimpleNamespace(ComfyNode=ComfyNode, Schema=Schema, NodeOutput=NodeOutput, Custom=Socket,
-                               **{n: Socket(n.upper()) for n in ("Image", "Mask", "Int", "Float", "String",
-                                                                 "Boolean", "Combo")})
-    api = types.ModuleType("comfy_api")
-    api.__spec__ = importlib.machinery.ModuleSpec("comfy_api", None, is_package=True)
-    latest = types.ModuleType("comfy_api.latest")
-    latest.io, latest.ComfyExtension = io, ComfyExtension
-    api.latest = latest
-    return {"comfy_api": api, "comfy_api.latest": latest}
-
-
-def test_current_api_through_comfy_entrypoint(monkeypatch):
-    with monkeypatch.context() as m:
-        for name, mod in _stub_comfy_api().items():
-            m.setitem(sys.modules, name, mod)
-        pack = importlib.reload(video.comfy)
-        try:
-            # ComfyUI takes NODE_CLASS_MAPPINGS first when set; None lets it use comfy_entrypoint
-            assert pack.NODE_CLASS_MAPPINGS is None
-            ext = asyncio.run(pack.comfy_entrypoint())
-            assert isinstance(ext, sys.modules["comfy_api.latest"].ComfyExtension)
-            nodes = asyncio.run(ext.get_node_list())
-            schemas = {n.define_schema().node_id: n.define_schema() for n in nodes}
-            assert set(schemas) == {s.node_id for s in NODES}
-            i2v = schemas["VideoPipelineImageToVideo"]
-            assert [i["name"] for i in i2v.inputs][:2] == ["model", "image"]
-            assert i2v.inputs[0]["io_type"] == MODEL_TYPE and i2v.inputs[1]["io_type"] == "IMAGE"
-            assert i2v.outputs == [{"io_type": "IMAGE", "display_name": "frames"}]
-            up = next(n for n in nodes if n.__name__ == "VideoPipelineUpscale")
-            out = up.execute(images=torch.rand(2, 4, 6, 3), scale=2, upscale_model="bicubic")
-            assert out.args[0].shape == (2, 8, 12, 3)
-        finally:
-            m.undo()
-            importlib.reload(video.comfy)
-    assert video.comfy.NODE_CLASS_MAPPINGS is not None
 
 
 def test_image_and_mask_conversions():
@@ -196,11 +130,95 @@ def test_upscale_by_builtin_and_folder_name(tmp_path):
     assert detect_kind(tmp_path / "upscale_models" / "anime-x2.param")["kind"] == "upscaler"
 
 
-def test_example_workflow_uses_the_nodes():
-    wf = json.loads(EXAMPLE.read_text())
-    by_id = {str(n["id"]): n for n in wf["nodes"]}
-    ours = {n["type"] for n in wf["nodes"]} & set(video.comfy.nodes.NODE_CLASS_MAPPINGS)
-    assert {"VideoPipelineModelLoader", "VideoPipelineImageToVideo", "VideoPipelineUpscale"} <= ours
-    for link_id, src, _, dst, _, type_ in wf["links"]:
-        assert str(src) in by_id and str(dst) in by_id, link_id
-        assert type_ in COMFY_TYPES or type_ == "*"
+def test_example_workflow_is_an_api_prompt_of_our_nodes():
+    prompt = load_prompt(EXAMPLE)
+    assert execution_order(prompt) == ["1", "2", "3", "4"]  # LoadImage, loader, image-to-video, write
+    ours = video.comfy.nodes.NODE_CLASS_MAPPINGS
+    for node in prompt.values():
+        if node["class_type"] == "LoadImage":  # ComfyUI's own
+            continue
+        inputs = ours[node["class_type"]].INPUT_TYPES()
+        assert set(node["inputs"]) == set(inputs["required"]) | set(inputs.get("optional", {})), node["class_type"]
+
+
+def test_run_prompt_with_the_older_classes(tmp_path):
+    """Our nodes alone, without ComfyUI: loader -> text-to-video -> write video."""
+    prompt = {
+        "10": {"class_type": "VideoPipelineWriteVideo",
+               "inputs": {"images": ["7", 0], "fps": 8.0, "filename_prefix": "t2v", "format": "mp4", "crf": 20}},
+        "7": {"class_type": "VideoPipelineTextToVideo",
+              "inputs": {"model": ["3", 0], "prompt": "a red kite", "negative_prompt": "", "frames": 5,
+                         "width": 32, "height": 32, "steps": 1, "guidance_scale": -1.0, "seed": 0}},
+        "3": {"class_type": "VideoPipelineModelLoader",
+              "inputs": {"ckpt_name": "tiny", "lora_name": "none", "lora_strength": 1.0}},
+    }
+    assert execution_order(prompt) == ["3", "7", "10"]
+    cwd = Path.cwd()
+    try:
+        os.chdir(tmp_path)  # outside ComfyUI the output folder is ./output
+        results = run_prompt(prompt, video.comfy.nodes.NODE_CLASS_MAPPINGS)
+    finally:
+        os.chdir(cwd)
+    path = Path(results["10"].outputs[0])
+    assert path == tmp_path / "output" / "t2v_00001_.mp4"
+    assert results["10"].ui["images"] == [{"filename": path.name, "subfolder": "", "type": "output"}]
+    from video.media import probe_video
+
+    info = probe_video(path)
+    assert (info["num_frames"], info["width"], info["height"], info["fps"]) == (5, 32, 32, 8.0)
+
+
+def test_prompt_errors(tmp_path):
+    loader = {"class_type": "VideoPipelineModelLoader", "inputs": {"ckpt_name": "tiny"}}
+    with pytest.raises(ValueError, match="cycle"):
+        execution_order({"1": {"class_type": "A", "inputs": {"x": ["2", 0]}},
+                         "2": {"class_type": "B", "inputs": {"x": ["1", 0]}}})
+    with pytest.raises(ValueError, match="node 9, which is not in the prompt"):
+        execution_order({"1": {"class_type": "A", "inputs": {"x": ["9", 0]}}})
+    with pytest.raises(ValueError, match="unknown node types in the prompt: LoadImage"):
+        run_prompt({"1": {"class_type": "LoadImage", "inputs": {}}, "2": loader}, video.comfy.nodes.NODE_CLASS_MAPPINGS)
+    with pytest.raises(ValueError, match="node 2 has no output 1"):
+        run_prompt({"2": loader, "3": {"class_type": "VideoPipelineUpscale", "inputs": {"images": ["2", 1]}}},
+                   video.comfy.nodes.NODE_CLASS_MAPPINGS)
+    ui_format = tmp_path / "ui.json"
+    ui_format.write_text(json.dumps({"nodes": [], "links": []}))
+    with pytest.raises(ValueError, match="Export \\(API\\)"):
+        load_prompt(ui_format)
+    body = tmp_path / "body.json"  # the body of a POST /prompt
+    body.write_text(json.dumps({"prompt": {"2": loader}, "client_id": "x"}))
+    assert load_prompt(body) == {"2": loader}
+
+
+def test_write_video_names_like_comfyui(tmp_path):
+    frames = torch.rand(3, 16, 16, 3)
+    first = F.write_video_file(frames, 4.0, "a/b/clip", "webm", output_dir=tmp_path)
+    assert first["result"] == (str(tmp_path / "a" / "b" / "clip_00001_.webm"),)
+    assert first["ui"]["images"][0]["subfolder"] == "a/b"
+    (tmp_path / "a" / "b" / "clip_00041_.png").write_bytes(b"")  # the counter is per prefix, any extension
+    assert F.write_video_file(frames, 4.0, "a/b/clip", "gif", output_dir=tmp_path)["result"][0].endswith(
+        "clip_00042_.gif")
+    with pytest.raises(ValueError, match="leaves the output folder"):
+        F.write_video_file(frames, 4.0, "../escape", output_dir=tmp_path)
+    with pytest.raises(ValueError, match="format must be one of mp4, webm, gif"):
+        F.write_video_file(frames, 4.0, "x", "avi", output_dir=tmp_path)
+
+
+def test_curate_table_and_sheet(tmp_path):
+    import subprocess
+
+    from video.comfy.curate import curate_folder
+    from video.media import ffmpeg_exe
+
+    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i",
+                    "color=red:size=64x48:rate=10:duration=2", "-pix_fmt", "yuv420p", str(tmp_path / "still.mp4")],
+                   check=True)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "broken.mp4").write_bytes(b"not a video")
+    table, sheet = curate_folder(str(tmp_path), "quick", "json")
+    rows = {r["clip_id"]: r for r in json.loads(table)}
+    assert rows["sub/broken.mp4"]["error"].startswith("MediaError") and rows["sub/broken.mp4"]["drop_reason"] == "error"
+    assert rows["still.mp4"]["frozen_fraction"] == 1.0 and rows["still.mp4"]["drop_reason"] == "frozen_fraction>0.5"
+    assert sheet.ndim == 4 and sheet.shape[0] == 1 and sheet.shape[-1] == 3
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no video files"):
+        curate_folder(str(tmp_path / "empty"), "quick")

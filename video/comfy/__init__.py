@@ -1,13 +1,15 @@
 """ComfyUI custom nodes for this project: load a model from the models folder, image-to-video,
-text-to-video, inpaint/edit with a mask, upscale.
+text-to-video, inpaint/edit with a mask, upscale, animate a character (Wan-Animate), write a
+video file (our mp4 settings), curate a folder of clips.
 
-Install (this project installed in ComfyUI's Python, e.g. ``pip install -e .``), then::
+Install, from this checkout with ComfyUI's Python::
 
-    ln -s $(python -c "import video.comfy, os; print(os.path.dirname(video.comfy.__file__))") ComfyUI/custom_nodes/video_pipeline
+    pip install -e . && ln -s "$PWD/video/comfy" /path/to/ComfyUI/custom_nodes/video_pipeline
 
 ComfyUI then loads the nodes through ``comfy_entrypoint`` (its current node API) or, on
-installs without ``comfy_api.latest``, through ``NODE_CLASS_MAPPINGS``. Models come from ComfyUI's own ``models/`` folder and its
-``extra_model_paths.yaml``. ``examples/comfy_workflow.json`` is a small workflow.
+installs without ``comfy_api.latest``, through ``NODE_CLASS_MAPPINGS``. Models come from
+ComfyUI's own ``models/`` folder and its extra_model_paths.yaml files.
+``examples/comfy_workflow.json`` is a workflow in ComfyUI's API format.
 
 Importing this package never needs ComfyUI; ``comfy_api`` is imported when ComfyUI calls
 :func:`comfy_entrypoint`.

@@ -1,8 +1,12 @@
 """What the ComfyUI nodes do, as plain functions testable without ComfyUI.
 
 ComfyUI's conventions: an IMAGE is a float tensor (B, H, W, C) in [0, 1] (a video is its
-frames as the batch), a MASK is a float tensor (B, H, W) or (H, W) in [0, 1]. Our pipelines
-take and return uint8 (F, H, W, 3) arrays; the converters here are the only bridge.
+frames as the batch, as VideoHelperSuite's load/combine nodes have it), a MASK is a float
+tensor (B, H, W) or (H, W) in [0, 1]. Our pipelines take and return uint8 (F, H, W, 3)
+arrays; the converters here are the only bridge.
+
+A function returns its outputs (a value or a tuple), or ComfyUI's ``{"ui": ..., "result":
+(...)}`` dict when the node also shows something in the UI (the written video).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ RANDOM_MODELS = {"tiny": "flow", "tiny-svd": "svd"}  # random-weight smoke model
 SVD_KINDS = ("svd", "svd_xt")
 FLOW_KINDS = ("dit_t2v", "wan_t2v")
 EDIT_KINDS = SVD_KINDS + FLOW_KINDS + ("wan_vace",)
+ANIMATE_KINDS = ("wan_animate",)
+VIDEO_FORMATS = ("mp4", "webm", "gif")  # what the write-video node offers (video.media writes them)
 
 
 def comfy_to_frames(image: torch.Tensor) -> np.ndarray:
@@ -58,6 +64,33 @@ def default_models_dir() -> Path | None:
     return Path(folder_paths.models_dir)
 
 
+def models_folder(models_dir: str | Path | None = None):
+    """The models folder the nodes search: ``models_dir``, else ComfyUI's own ``models/`` with
+    the extra_model_paths.yaml beside it and those ComfyUI was started with
+    (``--extra-model-paths-config``), else ours ($VIDEO_MODELS or ./models)."""
+    from video.models.folder import ModelsFolder
+
+    extra: list[str] = []
+    if models_dir is None:
+        try:
+            from comfy.cli_args import args  # ComfyUI's parsed flags
+
+            for group in getattr(args, "extra_model_paths_config", None) or []:
+                extra += group if isinstance(group, list) else [group]  # nargs="+" with action="append"
+        except ImportError:
+            pass
+    return ModelsFolder(models_dir or default_models_dir(), extra_configs=extra)
+
+
+def default_output_dir() -> Path:
+    """Inside ComfyUI its output folder; outside, ``./output`` (ComfyUI's default name)."""
+    try:
+        import folder_paths  # ComfyUI's module
+    except ImportError:
+        return Path("output")
+    return Path(folder_paths.get_output_directory())
+
+
 def default_device() -> str:
     """ComfyUI's device inside ComfyUI; else CUDA when present, else the CPU."""
     try:
@@ -69,10 +102,8 @@ def default_device() -> str:
 
 def model_names(kind: str = "checkpoints", models_dir: str | Path | None = None) -> list[str]:
     """Names for a node's drop-down: what the models folder holds, plus the random models."""
-    from video.models.folder import ModelsFolder
-
     try:
-        names = [e.name for e in ModelsFolder(models_dir or default_models_dir()).entries(kind)]
+        names = [e.name for e in models_folder(models_dir).entries(kind)]
     except CheckpointError:
         names = []
     return names + (list(RANDOM_MODELS) if kind == "checkpoints" else [])
@@ -136,6 +167,17 @@ class VideoModel:
             self._cache["editor"] = ed
         return self._cache["editor"]
 
+    def animator(self):
+        if self.kind not in ANIMATE_KINDS:
+            raise InputError(f"{self.source} is a {self.kind} model; animate needs a Wan-Animate folder")
+        if self.loras:
+            raise InputError("LoRAs on Wan-Animate models are not supported by these nodes yet")
+        if "animator" not in self._cache:
+            from video.edit.animate import Animator
+
+            self._cache["animator"] = Animator.from_pretrained(self.source, device=self.device, dtype=self.dtype)
+        return self._cache["animator"]
+
 
 def load_video_model(name: str, models_dir: str | Path | None = None, lora: str = "", lora_strength: float = 1.0,
                      device: str = "cpu", dtype: torch.dtype = torch.float32) -> VideoModel:
@@ -143,9 +185,8 @@ def load_video_model(name: str, models_dir: str | Path | None = None, lora: str 
     or ``tiny`` / ``tiny-svd``; its kind detected from its contents. ``lora`` names a file under
     ``loras/`` merged at ``lora_strength`` when a pipeline is built."""
     from video.models.detect import detect_kind
-    from video.models.folder import ModelsFolder
 
-    folder = ModelsFolder(models_dir or default_models_dir())
+    folder = models_folder(models_dir)
     if name in RANDOM_MODELS and not Path(name).exists():
         kind = {"svd": "svd", "flow": "dit_t2v"}[RANDOM_MODELS[name]]
         found = {"kind": kind, "detail": "random weights"}
@@ -209,10 +250,72 @@ def upscale_video(images: torch.Tensor, scale: int = 2, upscale_model: str = "re
 
     model: str | Path = upscale_model
     if upscale_model not in MODELS and upscale_model != BASELINE:
-        from video.models.folder import ModelsFolder
-
-        model = ModelsFolder(models_dir or default_models_dir()).resolve(upscale_model, "upscale_models")
+        model = models_folder(models_dir).resolve(upscale_model, "upscale_models")
         if model.suffix != ".param":
             raise InputError(f"{model}: the upscaler runs ncnn conversions (.param + .bin); PyTorch "
                              "Real-ESRGAN weights are not run here")
     return frames_to_comfy(upscale(comfy_to_frames(images), scale=scale, model=model))
+
+
+def _mask_frames_uint8(mask: torch.Tensor) -> np.ndarray:
+    """MASK -> uint8 (B, H, W), 255 = the mask's 1."""
+    return np.round(comfy_mask_to_frames(mask) * 255.0).astype(np.uint8)
+
+
+def animate_video(model: VideoModel, image: torch.Tensor, pose_video: torch.Tensor, face_video: torch.Tensor,
+                  mode: str = "animate", prompt: str = "", negative_prompt: str = "", steps: int = 0,
+                  guidance_scale: float = 1.0, seed: int = 0, width: int = 0, height: int = 0,
+                  segment_frames: int = 0, background_video: torch.Tensor | None = None,
+                  mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Wan-Animate: the character of ``image`` (its first frame) moves as ``pose_video`` with the
+    expressions of ``face_video`` (one face crop per pose frame); ``mode="replace"`` puts it into
+    ``background_video`` where ``mask`` is white. Returns as many frames as the pose video has.
+    Zero steps/size/segment: the model's defaults (size: the pose video's, to the model's
+    multiple); an empty negative prompt takes the model's default."""
+    from video.edit.animate import MODES
+
+    if mode not in MODES:
+        raise InputError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
+    if mode == "replace" and (background_video is None or mask is None):
+        raise InputError("mode 'replace' needs background_video and mask (white = the character's region)")
+    out = model.animator()(
+        comfy_to_frames(image)[0], comfy_to_frames(pose_video), comfy_to_frames(face_video), mode=mode,
+        background_video=None if background_video is None else comfy_to_frames(background_video),
+        mask_video=None if mask is None else _mask_frames_uint8(mask), prompt=prompt,
+        negative_prompt=negative_prompt or None, num_inference_steps=steps or None, guidance_scale=guidance_scale,
+        generator=_generator(seed), height=height or None, width=width or None,
+        segment_frame_length=segment_frames or None)
+    return frames_to_comfy(out)
+
+
+def next_output_path(filename_prefix: str, ext: str, output_dir: str | Path | None = None) -> tuple[Path, str]:
+    """``(path, subfolder)`` of the next ``{prefix}_{counter:05}_.{ext}`` under the output folder,
+    ComfyUI's naming (``folder_paths.get_save_image_path``): a prefix may hold subfolders but
+    never leave the output folder."""
+    root = Path(output_dir) if output_dir is not None else default_output_dir()
+    root = root.resolve()
+    prefix = Path(filename_prefix.replace("\\", "/"))
+    folder = (root / prefix.parent).resolve()
+    if folder != root and root not in folder.parents:
+        raise InputError(f"filename_prefix {filename_prefix!r} leaves the output folder {root}")
+    folder.mkdir(parents=True, exist_ok=True)
+    name = prefix.name or "video"
+    taken = [p.name[len(name) + 1:].split("_")[0] for p in folder.iterdir() if p.name.startswith(name + "_")]
+    counter = max((int(t) for t in taken if t.isdigit()), default=0) + 1
+    sub = folder.relative_to(root).as_posix()
+    return folder / f"{name}_{counter:05}_.{ext}", "" if sub == "." else sub
+
+
+def write_video_file(images: torch.Tensor, fps: float = 7.0, filename_prefix: str = "video_pipeline/video",
+                     format: str = "mp4", crf: int = 18, output_dir: str | Path | None = None) -> dict:
+    """IMAGE frames -> a video in the output folder with our settings (:func:`video.media.write_video`:
+    H.264 yuv420p with BT.709 tags and +faststart, VP9 webm, or a palette gif). Returns ComfyUI's
+    ``{"ui": ..., "result": (path,)}``: the UI shows it as core ComfyUI's SaveVideo does."""
+    from video.media import write_video
+
+    if format not in VIDEO_FORMATS:
+        raise InputError(f"format must be one of {', '.join(VIDEO_FORMATS)}; got {format!r}")
+    path, subfolder = next_output_path(filename_prefix, format, output_dir)
+    write_video(comfy_to_frames(images), path, fps=fps, crf=crf)
+    saved = {"filename": path.name, "subfolder": subfolder, "type": "output"}
+    return {"ui": {"images": [saved], "animated": (True,)}, "result": (str(path),)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from video.comfy import curate as C
 from video.comfy import functions as F
 
 CATEGORY = "video_pipeline"
@@ -55,9 +56,16 @@ class NodeSpec:
     is_output_node: bool = False
     extra: dict = field(default_factory=dict)
 
-    def run(self, **kw) -> tuple:
-        out = self.function(**kw)
-        return out if isinstance(out, tuple) else (out,)
+    def call(self, **kw) -> tuple[tuple, dict | None]:
+        """``(outputs, ui)``: the function's return value split into ComfyUI's two parts."""
+        return split_result(self.function(**kw))
+
+
+def split_result(out) -> tuple[tuple, dict | None]:
+    """A function's value, tuple, or ``{"ui": ..., "result": (...)}`` -> ``(outputs, ui or None)``."""
+    if isinstance(out, dict) and "result" in out:
+        return tuple(out["result"]), out.get("ui")
+    return (out if isinstance(out, tuple) else (out,)), None
 
 
 def _checkpoints() -> list[str]:
@@ -77,6 +85,12 @@ def _upscalers() -> list[str]:
 def _load(ckpt_name: str, lora_name: str = "none", lora_strength: float = 1.0):
     return F.load_video_model(ckpt_name, lora="" if lora_name == "none" else lora_name, lora_strength=lora_strength,
                               device=F.default_device())
+
+
+def _animate_modes() -> list[str]:
+    from video.edit.animate import MODES
+
+    return list(MODES)
 
 
 SEED = Param("seed", "INT", 0, 0, SEED_MAX, tooltip="one seed per clip: the same seed gives the same video")
@@ -111,6 +125,41 @@ NODES: tuple[NodeSpec, ...] = (
              (Param("images", "IMAGE"), Param("scale", "INT", 2, 2, 4),
               Param("upscale_model", "COMBO", options=_upscalers)),
              (("IMAGE", "frames"),), F.upscale_video),
+    NodeSpec("VideoPipelineAnimate", "Animate Character (Wan-Animate)",
+             "The character of the image moves as the pose video with the expressions of the face video "
+             "(one face crop per pose frame); 'replace' puts it into the background video where the mask is "
+             "white. Pose and face videos are preprocessed already.",
+             (Param("model", MODEL_TYPE), Param("image", "IMAGE", tooltip="the character (first image)"),
+              Param("pose_video", "IMAGE", tooltip="rendered skeleton frames"),
+              Param("face_video", "IMAGE", tooltip="face crops, one per pose frame"),
+              Param("mode", "COMBO", "animate", options=_animate_modes),
+              Param("prompt", "STRING", "", multiline=True),
+              Param("negative_prompt", "STRING", "", multiline=True, tooltip="empty: the model's default"),
+              STEPS0, Param("guidance_scale", "FLOAT", 1.0, 1.0, 30.0, 0.1, tooltip="1: off (Wan-Animate's default)"),
+              SEED, Param("width", "INT", 0, 0, 4096, 16, tooltip="0: the pose video's width"),
+              Param("height", "INT", 0, 0, 4096, 16, tooltip="0: the pose video's height"),
+              Param("segment_frames", "INT", 0, 0, 257, tooltip="frames per segment (4k+1); 0: up to 77"),
+              Param("background_video", "IMAGE", optional=True, tooltip="replace mode: the video to put the "
+                    "character in"),
+              Param("mask", "MASK", optional=True, tooltip="replace mode: white = the character's region")),
+             (("IMAGE", "frames"),), F.animate_video),
+    NodeSpec("VideoPipelineWriteVideo", "Write Video (mp4)",
+             "Encodes IMAGE frames into the output folder: H.264 yuv420p with BT.709 tags and +faststart "
+             "(players and browsers agree on its colours), VP9 webm, or gif. Returns the file's path.",
+             (Param("images", "IMAGE"), Param("fps", "FLOAT", 7.0, 1.0, 120.0, 1.0),
+              Param("filename_prefix", "STRING", "video_pipeline/video"),
+              Param("format", "COMBO", "mp4", options=lambda: list(F.VIDEO_FORMATS)),
+              Param("crf", "INT", 18, 0, 51, tooltip="quality: lower is better (x264 17-19 is archive quality)")),
+             (("STRING", "path"),), F.write_video_file, is_output_node=True),
+    NodeSpec("VideoPipelineCurate", "Curate Clips",
+             "Scores every video in a folder with a curation recipe's scorers (motion, sharpness, black/frozen "
+             "frames, borders, duplicates; no weights needed for 'quick') and applies its keep/drop rules. "
+             "Returns the table and a contact sheet (green: kept, red: dropped).",
+             (Param("folder", "STRING", "", tooltip="a folder of clips (searched recursively)"),
+              Param("recipe", "COMBO", "quick", options=C.recipe_names),
+              Param("table_format", "COMBO", "markdown", options=lambda: list(C.TABLE_FORMATS)),
+              Param("max_preview", "INT", 32, 1, 256, tooltip="clips shown in the contact sheet")),
+             (("STRING", "table"), ("IMAGE", "preview")), C.curate_folder),
 )
 
 
@@ -119,7 +168,10 @@ NODES: tuple[NodeSpec, ...] = (
 def input_types(spec: NodeSpec) -> dict:
     req, opt = {}, {}
     for p in spec.inputs:
-        entry = (p.options(),) if p.type == "COMBO" else (p.type, p.widget())
+        if p.type == "COMBO":
+            entry = (p.options(), p.widget()) if p.default is not None or p.tooltip else (p.options(),)
+        else:
+            entry = (p.type, p.widget())
         (opt if p.optional else req)[p.name] = entry
     return {"required": req, "optional": opt} if opt else {"required": req}
 
@@ -129,7 +181,8 @@ def legacy_class(spec: NodeSpec) -> type:
         return input_types(spec)
 
     def run(self, **kw):
-        return spec.run(**kw)
+        out, ui = spec.call(**kw)
+        return out if ui is None else {"ui": ui, "result": out}
 
     return type(spec.node_id, (), {
         "INPUT_TYPES": classmethod(INPUT_TYPES), "RETURN_TYPES": tuple(t for t, _ in spec.outputs),
@@ -143,7 +196,8 @@ def legacy_class(spec: NodeSpec) -> type:
 def _io_input(io, p: Param):
     kw = {"optional": p.optional, "tooltip": p.tooltip or None}
     if p.type == "COMBO":
-        return io.Combo.Input(p.name, options=p.options(), **kw)
+        return io.Combo.Input(p.name, options=p.options(), **({} if p.default is None else {"default": p.default}),
+                              **kw)
     simple = {"IMAGE": io.Image, "MASK": io.Mask}
     if p.type in simple:
         return simple[p.type].Input(p.name, **kw)
@@ -158,8 +212,8 @@ def _io_input(io, p: Param):
 
 
 def _io_output(io, type_: str, name: str):
-    cls = {"IMAGE": io.Image, "MASK": io.Mask}.get(type_)
-    return (cls or io.Custom(type_)).Output(display_name=name)
+    cls = {"IMAGE": io.Image, "MASK": io.Mask, "STRING": io.String}.get(type_)
+    return (cls or io.Custom(type_)).Output(id=name, display_name=name)
 
 
 def comfy_node_class(spec: NodeSpec, io) -> type:
@@ -172,7 +226,8 @@ def comfy_node_class(spec: NodeSpec, io) -> type:
                          outputs=[_io_output(io, t, n) for t, n in spec.outputs])
 
     def execute(cls, **kw):
-        return io.NodeOutput(*spec.run(**kw))
+        out, ui = spec.call(**kw)
+        return io.NodeOutput(*out, ui=ui)
 
     return type(spec.node_id, (io.ComfyNode,), {"define_schema": classmethod(define_schema),
                                                  "execute": classmethod(execute)})

@@ -249,11 +249,12 @@ def detect_kind(path: str | Path) -> dict:
     return _result("unknown", f"unrecognised file ({p.suffix or 'no extension'})")
 
 
-def list_models(models_dir: str | Path | None = None, extra_paths: list[str | Path] | None = None) -> list[dict]:
+def list_models(models_dir: str | Path | None = None, extra_paths: list[str | Path] | None = None,
+                extra_configs: list[str | Path] = ()) -> list[dict]:
     """Every model under the models folder and its extra paths, with its detected kind:
     ``[{"folder": kind folder, "name", "path", "kind", "detail"}, ...]``. A file that cannot be
     read is listed with kind ``error``."""
-    folder = ModelsFolder(models_dir, extra_paths)
+    folder = ModelsFolder(models_dir, extra_paths, extra_configs)
     out = []
     for sub in folder.kinds():
         for e in folder.entries(sub):
@@ -268,7 +269,7 @@ def list_models(models_dir: str | Path | None = None, extra_paths: list[str | Pa
 
 def cmd_models(args) -> int:
     """``video models``: what the models folder (and its extra paths) holds, by detected kind."""
-    rows = list_models(args.models_dir, args.extra_paths or None)
+    rows = list_models(args.models_dir, args.extra_paths or None, args.extra_model_paths_config)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -291,6 +292,8 @@ def add_models_command(subparsers):
     p.add_argument("--models-dir", default=None, help="models folder (default: $VIDEO_MODELS, else ./models)")
     p.add_argument("--extra-paths", action="append", default=[],
                    help="a ComfyUI extra_model_paths.yaml (default: the one in or beside the models folder)")
+    p.add_argument("--extra-model-paths-config", action="append", default=[],
+                   help="a ComfyUI extra_model_paths.yaml read after the default one (ComfyUI's flag); repeatable")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_models)
     return p

@@ -107,12 +107,15 @@ def read_extra_paths(yaml_path: str | Path) -> list[tuple[str, Path, bool]]:
 class ModelsFolder:
     """Search paths per kind: the models folder's subfolders, then the extra paths."""
 
-    def __init__(self, models_dir: str | Path | None = None, extra_paths: list[str | Path] | None = None):
+    def __init__(self, models_dir: str | Path | None = None, extra_paths: list[str | Path] | None = None,
+                 extra_configs: list[str | Path] = ()):
+        """``extra_paths``: the extra_model_paths.yaml files to read instead of the default one;
+        ``extra_configs``: more of them read after it (ComfyUI's ``--extra-model-paths-config``)."""
         self.root = Path(models_dir) if models_dir is not None else default_models_dir()
         if extra_paths is None:  # ComfyUI keeps the YAML beside models/; ours may sit inside
             extra_paths = [p / EXTRA_PATHS_FILE for p in (self.root, self.root.parent)
                            if (p / EXTRA_PATHS_FILE).is_file()]
-        self.extra_yaml = [Path(p) for p in extra_paths]
+        self.extra_yaml = [Path(p) for p in [*extra_paths, *extra_configs]]
         self._extra = [x for y in self.extra_yaml for x in read_extra_paths(y)]
 
     def search_paths(self, kind: str) -> list[Path]:
@@ -199,13 +202,13 @@ def resolve(name: str | Path, kind: str, models_dir: str | Path | None = None,
 
 
 def resolve_model_arg(value: str, kind: str = "checkpoints", models_dir: str | Path | None = None,
-                      keep: tuple[str, ...] = ()) -> str:
+                      keep: tuple[str, ...] = (), extra_configs: list[str | Path] = ()) -> str:
     """A ``--model`` value: an existing path or one of ``keep`` (random-weight names such as
     ``tiny``) as given; otherwise a name in the models folder (``kind``, then
-    ``diffusion_models``), returned as a path."""
+    ``diffusion_models``; ``extra_configs``: ``--extra-model-paths-config`` files), returned as a path."""
     if value in keep or Path(value).exists():
         return value
-    folder = ModelsFolder(models_dir)
+    folder = ModelsFolder(models_dir, extra_configs=extra_configs)
     try:
         return str(folder.resolve(value, kind))
     except CheckpointError as first:
@@ -219,7 +222,7 @@ def resolve_model_arg(value: str, kind: str = "checkpoints", models_dir: str | P
                                   f"models folder ({first})") from None
 
 
-def resolve_lora_arg(value: str, models_dir: str | Path | None = None) -> str:
+def resolve_lora_arg(value: str, models_dir: str | Path | None = None, extra_configs: list[str | Path] = ()) -> str:
     """A ``--lora`` value ``FILE`` or ``FILE:SCALE`` with FILE a path or a name under ``loras/``;
     returned as ``PATH[:SCALE]`` for :func:`video.models.lora.parse_lora_arg`."""
     name, sep, scale = value.rpartition(":")
@@ -229,4 +232,4 @@ def resolve_lora_arg(value: str, models_dir: str | Path | None = None) -> str:
         name, sep, scale = value, "", ""
     if not name or (Path(name).exists() and Path(name).is_file()) or Path(value).is_file():
         return value
-    return str(ModelsFolder(models_dir).resolve(name, "loras")) + sep + scale
+    return str(ModelsFolder(models_dir, extra_configs=extra_configs).resolve(name, "loras")) + sep + scale

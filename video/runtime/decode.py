@@ -42,18 +42,26 @@ def blend_weights(windows: list[tuple[int, int]], i: int) -> torch.Tensor:
 
 
 def auto_chunk_size(vae: torch.nn.Module, num_frames: int, height: int, width: int, dtype: torch.dtype,
-                    device: torch.device) -> int:
-    """Frames per decode window that fit in free device memory.
+                    device: torch.device, budget_gib: float | None = None) -> int:
+    """Frames per decode window for ``height`` x ``width`` output frames.
 
-    Estimate: the decoder's peak holds about ten activations of ``block_out_channels[0]``
-    channels at full resolution per frame. On CPU memory is rarely the limit: whole clip.
+    With ``budget_gib``: the largest window that keeps the process's allocated memory (what is
+    resident now, plus the clip's output buffer, plus the window's activations; see
+    ``video.runtime.memory``) within the budget and within free memory. Without it: whatever
+    fits in 80% of free memory (on a large card that is the whole clip and over 30 GiB).
+    On CPU memory is rarely the limit: whole clip.
     """
     if device.type != "cuda":
         return num_frames
+    from video.runtime.memory import GIB, chunk_for_budget, decode_bytes_per_frame, output_bytes
+
+    per_frame = decode_bytes_per_frame(vae.config.block_out_channels, height, width, dtype)
     free, _ = torch.cuda.mem_get_info(device)
-    c0 = vae.config.block_out_channels[0]
-    per_frame = 10 * c0 * height * width * torch.finfo(dtype).bits // 8
-    return int(max(1, min(num_frames, (0.8 * free) // max(per_frame, 1))))
+    allocated = torch.cuda.memory_allocated(device)
+    budget = allocated + int(0.8 * free)
+    if budget_gib:
+        budget = min(budget, int(budget_gib * GIB))
+    return chunk_for_budget(num_frames, per_frame, budget, allocated, output_bytes(num_frames, height, width))
 
 
 @torch.no_grad()
@@ -63,17 +71,19 @@ def decode_latents(
     chunk_size: int | None = None,
     overlap: int = 2,
     on_window=None,
+    budget_gib: float | None = None,
 ) -> torch.Tensor:
     """(F, C, h, w) scaled latents of one clip -> (F, 3, H, W) frames in about [-1, 1], float32.
 
-    ``chunk_size=None`` picks a size from free memory; ``overlap=0`` reproduces diffusers'
-    plain chunking.
+    ``chunk_size=None`` picks a size from ``budget_gib`` and free memory (``auto_chunk_size``);
+    ``overlap=0`` reproduces diffusers' plain chunking.
     """
     f = latents.shape[0]
     z = latents / vae.config.scaling_factor
     if chunk_size is None:
         scale = 2 ** (len(vae.config.block_out_channels) - 1)
-        chunk_size = auto_chunk_size(vae, f, z.shape[-2] * scale, z.shape[-1] * scale, z.dtype, z.device)
+        chunk_size = auto_chunk_size(vae, f, z.shape[-2] * scale, z.shape[-1] * scale, z.dtype, z.device,
+                                     budget_gib)
     windows = plan_windows(f, chunk_size, overlap)
     out = None
     total = torch.zeros(f, dtype=torch.float32, device=z.device)

@@ -8,6 +8,12 @@ The steps follow the published model (sgm's sampling script and diffusers'
 3. micro-conditioning on (fps - 1, motion bucket, noise-augmentation strength);
 4. the EDM ODE from sigma_max to 0 with frame-wise linear CFG;
 5. chunked temporal-VAE decoding with blended overlaps.
+
+Speed and memory switches (``video.runtime.speed``, ``memory``, ``offload``, ``step_cache``):
+``memory_budget_gib`` bounds the decode windows, ``offload="model"`` keeps only the part in use
+on the GPU, ``compile()`` compiles the repeated blocks (optionally with CUDA graphs and a
+compile cache for warm starts), and ``cache_threshold > 0`` is the inexact First-Block-Cache
+fast mode. All default to the exact path.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ from video.diffusion.samplers import SAMPLERS, network_evaluations
 from video.models.image_encoder import clip_pixel_values
 from video.models.svd import SVDModels, load_svd
 from video.runtime.decode import decode_latents
+from video.runtime.memory import DEFAULT_BUDGET_GIB
+from video.runtime.offload import OFFLOAD_MODES, ModelOffload, NoOffload, svd_parts
+from video.runtime.step_cache import FirstBlockCache, cached_unet_forward
 
 
 class InputError(ValueError):
@@ -48,19 +57,40 @@ class Timings:
     encode: float = 0.0
     denoise: float = 0.0
     decode: float = 0.0
+    evaluations: int = 0  # UNet evaluations the sampler asked for
+    skipped: int = 0  # of which the step cache answered without running the rest of the UNet
+    decode_chunk: int = 0  # frames per decode window used
 
     def __str__(self) -> str:
-        return f"encode {self.encode:.2f}s, denoise {self.denoise:.2f}s, decode {self.decode:.2f}s"
+        s = f"encode {self.encode:.2f}s, denoise {self.denoise:.2f}s, decode {self.decode:.2f}s"
+        return s + (f" (step cache skipped {self.skipped}/{self.evaluations} UNet evaluations)" if self.skipped else "")
 
 
 class ImageToVideo:
     """``ImageToVideo.from_pretrained(path | "tiny")(image) -> uint8 (F, H, W, 3)``."""
 
-    def __init__(self, models: SVDModels, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32):
+    def __init__(self, models: SVDModels, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
+                 offload: str = "none", memory_budget_gib: float = DEFAULT_BUDGET_GIB, cache_threshold: float = 0.0):
+        if cache_threshold < 0:
+            raise InputError("cache_threshold must be >= 0 (0 = off, exact)")
         self.models = models
         self.device = torch.device(device)
         self.dtype = dtype
+        self.memory_budget_gib = memory_budget_gib  # decode windows within this (0: free memory)
+        self.cache_threshold = cache_threshold  # default for __call__
+        self.offload = NoOffload()
+        self.set_offload(offload)
+        self.cudagraphs = False
+        self.compile_cache = None
         self.last_timings = Timings()
+
+    def set_offload(self, mode: str) -> None:
+        """``"model"``: weights to host memory, each network copied up only while it runs;
+        ``"none"``: every weight back on the device."""
+        if mode not in OFFLOAD_MODES:
+            raise InputError(f"unknown offload mode {mode!r}; choose one of {', '.join(OFFLOAD_MODES)}")
+        self.offload.close()
+        self.offload = ModelOffload(svd_parts(self.models), self.device) if mode == "model" else NoOffload()
 
     @classmethod
     def from_pretrained(
@@ -70,9 +100,29 @@ class ImageToVideo:
         dtype: torch.dtype = torch.float32,
         variant: str | None = None,
         config: str | Path | None = None,
+        **speed,
     ) -> ImageToVideo:
-        models = load_svd(source, dtype=dtype, device=device, variant=variant, config=config)
-        return cls(models, device=device, dtype=dtype)
+        """``speed``: ``offload``, ``memory_budget_gib``, ``cache_threshold`` (see ``__init__``).
+        With ``offload="model"`` the weights load into host memory and never all sit on the GPU."""
+        load_device = "cpu" if speed.get("offload", "none") == "model" else device
+        models = load_svd(source, dtype=dtype, device=load_device, variant=variant, config=config)
+        return cls(models, device=device, dtype=dtype, **speed)
+
+    def compile(self, mode: str = "default", cache: str | Path | None = None, vae: bool = True) -> int:
+        """Compile the UNet's and VAE decoder's repeated blocks (``speed.compile_blocks``); returns how
+        many. ``mode``: ``speed.COMPILE_MODES`` (CUDA-graph modes need CUDA). ``cache``: a folder
+        (or "auto") whose saved artifacts are loaded now and written after the first video."""
+        from video.runtime.speed import CompileCache, check_compile_mode, compile_blocks, uses_cudagraphs
+
+        try:
+            check_compile_mode(mode, self.device)
+        except ValueError as e:
+            raise InputError(str(e)) from None
+        if cache:
+            self.compile_cache = CompileCache(cache)
+            self.compile_cache.load()
+        self.cudagraphs = uses_cudagraphs(mode)
+        return compile_blocks(self, mode=mode, vae=vae)
 
     @property
     def config(self):
@@ -91,7 +141,8 @@ class ImageToVideo:
         """(1, 3, H, W) in [0, 1] -> CLIP embedding (1, 1, D) and conditioning latent (1, C, h, w)."""
         m = self.models
         clip_in = clip_pixel_values(pixels, m.image_encoder.config.image_size, m.image_mean, m.image_std)
-        emb = m.image_encoder(clip_in.to(self.dtype)).image_embeds.unsqueeze(1)
+        with self.offload.use("image_encoder"):
+            emb = m.image_encoder(clip_in.to(self.dtype)).image_embeds.unsqueeze(1)
         x = pixels * 2.0 - 1.0
         # Noise augmentation of the conditioning frame (SVD paper §4.3; sgm ``cond_aug``).
         x = x + noise_aug_strength * randn(x.shape, generator, self.device, x.dtype)
@@ -100,22 +151,24 @@ class ImageToVideo:
         upcast = self.dtype == torch.float16 and getattr(m.vae.config, "force_upcast", False)
         enc_dtype = torch.float32 if upcast else self.dtype
         parts = (m.vae.encoder, m.vae.quant_conv)
-        for p in parts:
-            p.to(enc_dtype)
-        try:
-            cond = m.vae.encode(x.to(enc_dtype)).latent_dist.mode()  # unscaled, as the model was trained
-        finally:
+        with self.offload.use("vae_encoder"):
             for p in parts:
-                p.to(self.dtype)
+                p.to(enc_dtype)
+            try:
+                cond = m.vae.encode(x.to(enc_dtype)).latent_dist.mode()  # unscaled, as the model was trained
+            finally:
+                for p in parts:
+                    p.to(self.dtype)
         return emb, cond.to(self.dtype)
 
     @torch.no_grad()
     def denoiser_for(self, image, num_frames: int, height: int, width: int, fps: int, motion_bucket_id: int,
                      noise_aug_strength: float, guidance: FramewiseLinearCFG,
-                     generator: torch.Generator | None):
+                     generator: torch.Generator | None, step_cache: FirstBlockCache | None = None):
         """The guided EDM denoiser D(x; sigma) conditioned on ``image`` (steps 1-3 of the module
         docstring), for latents (1, num_frames, C, h, w). Shared by generation and editing; draws
-        the conditioning frame's noise augmentation from ``generator``."""
+        the conditioning frame's noise augmentation from ``generator``. With ``step_cache`` the
+        UNet runs through First Block Cache (the inexact fast mode)."""
         from video.media import image_to_tensor
 
         m, dev, dt = self.models, self.device, self.dtype
@@ -135,8 +188,14 @@ class ImageToVideo:
             inp = (c_in * x).to(dt)
             if guidance.enabled:
                 inp = torch.cat([inp, inp])
-            out = m.unet(torch.cat([inp, cond], dim=2), c_noise.to(dt), encoder_hidden_states=emb,
-                         added_time_ids=time_ids, return_dict=False)[0].float()
+            if self.cudagraphs:  # a new step: earlier graph outputs may be overwritten from here on
+                torch.compiler.cudagraph_mark_step_begin()
+            if step_cache is not None:
+                out = cached_unet_forward(m.unet, step_cache, torch.cat([inp, cond], dim=2), c_noise.to(dt),
+                                          emb, time_ids).float()
+            else:
+                out = m.unet(torch.cat([inp, cond], dim=2), c_noise.to(dt), encoder_hidden_states=emb,
+                             added_time_ids=time_ids, return_dict=False)[0].float()
             if guidance.enabled:
                 out = guidance.combine(*out.chunk(2))
             return c_skip * x + c_out * out
@@ -163,7 +222,14 @@ class ImageToVideo:
         sampler: str | None = None,
         progress: bool = False,
         output_type: str = "uint8",
+        cache_threshold: float | None = None,
+        memory_budget_gib: float | None = None,
     ):
+        """Render one clip. ``cache_threshold`` (default: the pipeline's): 0 is exact; above 0 the
+        First-Block-Cache fast mode skips the rest of the UNet while the first block's residual
+        moved less than that (relative L1) since the last full step. ``memory_budget_gib``
+        (default: the pipeline's, 10): decode windows sized to stay within it on CUDA, unless
+        ``decode_chunk_size`` is given; 0: as many frames as free memory allows."""
         s = self.config.sampling
         num_frames = num_frames or s.num_frames
         steps = num_inference_steps or s.num_inference_steps
@@ -180,6 +246,11 @@ class ImageToVideo:
             raise InputError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
         if num_frames < 1 or steps < 1:
             raise InputError("frames and steps must be at least 1")
+        cache_threshold = self.cache_threshold if cache_threshold is None else cache_threshold
+        if cache_threshold < 0:
+            raise InputError("cache_threshold must be >= 0 (0 = off, exact)")
+        budget = self.memory_budget_gib if memory_budget_gib is None else memory_budget_gib
+        step_cache = FirstBlockCache(cache_threshold) if cache_threshold > 0 else None
         trained = self.models.unet.config.num_frames
         if num_frames > trained:
             warnings.warn(f"{num_frames} frames is more than the {trained} this model was trained on; "
@@ -189,7 +260,7 @@ class ImageToVideo:
 
         # 1-3. Conditioning image -> CLIP embedding, VAE latent; micro-conditioning.
         denoiser = self.denoiser_for(image, num_frames, height, width, fps, motion_bucket_id, noise_aug_strength,
-                                     guidance, generator)
+                                     guidance, generator, step_cache=step_cache)
 
         # 4. The ODE.
         sigmas = karras_sigmas(steps, s.sigma_min, s.sigma_max).to(dev)
@@ -210,7 +281,8 @@ class ImageToVideo:
 
             bar = tqdm(total=steps, desc=f"denoise ({sampler}, {network_evaluations(sampler, steps)} evals)",
                        unit="step", leave=False)
-        x = sample(sampler, denoiser, x, sigmas, callback=(lambda i, d: bar.update(1)) if bar else None)
+        with self.offload.use("unet"):
+            x = sample(sampler, denoiser, x, sigmas, callback=(lambda i, d: bar.update(1)) if bar else None)
         if bar is not None:
             bar.close()
         if dev.type == "cuda":
@@ -218,11 +290,18 @@ class ImageToVideo:
         t2 = time.perf_counter()
 
         # 5. Decode.
-        frames = decode_latents(m.vae, x[0].to(dt), chunk_size=decode_chunk_size, overlap=decode_overlap)
+        windows = []
+        with self.offload.use("vae_decoder"):
+            frames = decode_latents(m.vae, x[0].to(dt), chunk_size=decode_chunk_size, overlap=decode_overlap,
+                                    budget_gib=budget, on_window=lambda a, b: windows.append(b - a))
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
         t3 = time.perf_counter()
-        self.last_timings = Timings(encode=t1 - t0, denoise=t2 - t1, decode=t3 - t2)
+        evaluations = network_evaluations(sampler, steps)
+        self.last_timings = Timings(encode=t1 - t0, denoise=t2 - t1, decode=t3 - t2, evaluations=evaluations,
+                                    skipped=step_cache.skipped if step_cache else 0, decode_chunk=max(windows))
+        if self.compile_cache is not None and not self.compile_cache.saved:
+            self.compile_cache.save()  # after the first compiled video: everything it needed is built
         if output_type == "latent":
             return x
         frames = (frames / 2 + 0.5).clamp(0, 1)

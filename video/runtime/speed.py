@@ -3,12 +3,39 @@ same work run faster on a GPU.
 
 ``compile_blocks`` compiles the UNet's (and the temporal VAE decoder's) repeated blocks one by
 one rather than the whole graph: each distinct block shape compiles once, so cold start stays
-short, and inductor's on-disk cache makes a second process start warm.
+short. ``CompileCache`` saves what inductor built (``torch.compiler.save_cache_artifacts``,
+"Mega-Cache", torch >= 2.7) after the first compiled video and loads it in a later process
+before compiling, so that process skips code generation and autotuning (a warm start). Where
+those functions are missing, it points inductor's own on-disk cache (``TORCHINDUCTOR_CACHE_DIR``)
+at the same folder instead. Artifacts are only valid for the same torch, Triton and GPU.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import torch
+
+# torch.compile modes we expose. "reduce-overhead" and "max-autotune" capture CUDA graphs around
+# each compiled block (launch gaps go away; CUDA only); "max-autotune-no-cudagraphs" autotunes
+# GEMM/conv kernels without graphs.
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
+CUDAGRAPH_MODES = ("reduce-overhead", "max-autotune")
+ARTIFACTS_FILE = "mega_cache.bin"
+
+
+def uses_cudagraphs(mode: str | None) -> bool:
+    return mode in CUDAGRAPH_MODES
+
+
+def check_compile_mode(mode: str, device: torch.device) -> None:
+    """A clear error for an unknown mode, or a CUDA-graph mode off CUDA."""
+    if mode not in COMPILE_MODES:
+        raise ValueError(f"unknown compile mode {mode!r}; choose one of {', '.join(COMPILE_MODES)}")
+    if uses_cudagraphs(mode) and torch.device(device).type != "cuda":
+        raise ValueError(f"compile mode {mode!r} captures CUDA graphs and needs a CUDA device; "
+                         "use 'default' or 'max-autotune-no-cudagraphs' here")
 
 
 def repeated_blocks(module: torch.nn.Module) -> list[torch.nn.Module]:
@@ -25,7 +52,12 @@ def compile_blocks(pipe, mode: str | None = None, vae: bool = True) -> int:
     """Compile the UNet's blocks (and the VAE decoder's) in place; returns how many.
 
     ``dynamic=False``: shapes are fixed for a given clip size, and static shapes give inductor
-    the most room to fuse the GroupNorm/SiLU and elementwise chains around the GEMMs."""
+    the most room to fuse the GroupNorm/SiLU and elementwise chains around the GEMMs. Calling it
+    again with another mode recompiles (dynamo's caches are reset first, so the old mode's
+    entries neither count against the recompile limit nor linger)."""
+    mode = None if mode in (None, "default") else mode
+    if any(getattr(b, "_compiled_call_impl", None) is not None for b in repeated_blocks(pipe.models.unet)):
+        torch._dynamo.reset()
     n = 0
     targets = [pipe.models.unet]
     if vae:
@@ -35,3 +67,55 @@ def compile_blocks(pipe, mode: str | None = None, vae: bool = True) -> int:
             blk.compile(mode=mode, dynamic=False)
             n += 1
     return n
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/video/compile`` (``~/.cache/video/compile``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "video" / "compile"
+
+
+class CompileCache:
+    """Warm start across processes for everything compiled in this one.
+
+    ``load()`` before compiling (returns whether artifacts were loaded); ``save()`` after the
+    first compiled run (writes atomically; returns the path or None when nothing was compiled).
+    """
+
+    def __init__(self, folder: str | Path):
+        self.folder = default_cache_dir() if str(folder) == "auto" else Path(folder).expanduser()
+        self.mega = hasattr(torch.compiler, "save_cache_artifacts") and hasattr(torch.compiler, "load_cache_artifacts")
+        self.saved = False
+        self.loaded = False
+
+    @property
+    def artifacts(self) -> Path:
+        return self.folder / ARTIFACTS_FILE
+
+    def load(self) -> bool:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if not self.mega:
+            # inductor reads this when it first needs its cache, which is after this call
+            os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(self.folder / "inductor"))
+            self.loaded = any((self.folder / "inductor").glob("*"))
+            return self.loaded
+        if not self.artifacts.is_file():
+            return False
+        torch.compiler.load_cache_artifacts(self.artifacts.read_bytes())
+        self.loaded = True
+        return True
+
+    def save(self) -> Path | None:
+        if not self.mega:
+            self.saved = True
+            return self.folder / "inductor"
+        got = torch.compiler.save_cache_artifacts()
+        if got is None:
+            return None
+        from video.atomic import atomic_file
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with atomic_file(self.artifacts) as tmp:
+            Path(tmp).write_bytes(got[0])
+        self.saved = True
+        return self.artifacts

@@ -1,0 +1,75 @@
+"""Warm start: artifacts saved by one process make a later process skip inductor's compile.
+
+Each process gets its own empty inductor cache folder, so a cache hit in the second can only
+come from the artifacts file. Compiles a three-op function, not the UNet (minutes on a CPU)."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from video.runtime.speed import CompileCache, check_compile_mode
+
+SCRIPT = textwrap.dedent("""
+    import json, sys, torch
+    from torch._dynamo.utils import counters
+    from video.runtime.speed import CompileCache
+    cache = CompileCache(sys.argv[1])
+    loaded = cache.load()
+    f = torch.compile(lambda x: torch.nn.functional.gelu(x * 2.0 + 1.0).sum(-1), dynamic=False)
+    y = f(torch.arange(12.0).reshape(3, 4))
+    saved = cache.save()
+    print(json.dumps({"loaded": loaded, "saved": str(saved), "y": y.tolist(),
+                      "hit": counters["inductor"]["fxgraph_cache_hit"],
+                      "miss": counters["inductor"]["fxgraph_cache_miss"]}))
+""")
+
+
+def run_process(folder, inductor_dir):
+    env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(inductor_dir), "PYTHONPATH": os.getcwd()}
+    out = subprocess.run([sys.executable, "-c", SCRIPT, str(folder)], capture_output=True, text=True, env=env,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(not CompileCache("x").mega, reason="torch without save_cache_artifacts")
+def test_artifacts_round_trip_across_processes(tmp_path):
+    first = run_process(tmp_path / "cache", tmp_path / "inductor1")
+    assert first["loaded"] is False and first["miss"] >= 1 and first["hit"] == 0
+    assert (tmp_path / "cache" / "mega_cache.bin").stat().st_size > 0
+    second = run_process(tmp_path / "cache", tmp_path / "inductor2")
+    assert second["loaded"] is True and second["hit"] >= 1 and second["miss"] == 0
+    assert second["y"] == first["y"]
+
+
+def test_cudagraph_modes_need_cuda():
+    check_compile_mode("default", torch.device("cpu"))
+    check_compile_mode("max-autotune-no-cudagraphs", torch.device("cpu"))
+    with pytest.raises(ValueError, match="CUDA"):
+        check_compile_mode("reduce-overhead", torch.device("cpu"))
+    with pytest.raises(ValueError, match="unknown"):
+        check_compile_mode("fast", torch.device("cpu"))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a GPU")
+def test_cudagraph_compiled_tiny_pipeline_matches_eager(tiny_models, photo):
+    from video.runtime.img2vid import ImageToVideo
+
+    models = tiny_models.to("cuda")
+    try:
+        pipe = ImageToVideo(models, device="cuda")
+        kw = dict(num_frames=2, num_inference_steps=3, height=64, width=96, decode_chunk_size=2)
+        eager = pipe(photo, generator=torch.Generator().manual_seed(0), **kw)
+        pipe.compile(mode="reduce-overhead")
+        graphed = pipe(photo, generator=torch.Generator().manual_seed(0), **kw)
+        assert abs(graphed.astype(int) - eager.astype(int)).max() <= 2
+    finally:
+        torch._dynamo.reset()
+        for b in [*models.unet.modules(), *models.vae.modules()]:
+            b._compiled_call_impl = None
+        models.to("cpu")

@@ -1,0 +1,61 @@
+"""Model offload: the schedule (one part on the device at a time, in pipeline order) and the
+same frames as without it."""
+
+import numpy as np
+import pytest
+import torch
+
+from video.config import load_model_config
+from video.models.svd import build_random
+from video.runtime.img2vid import ImageToVideo, InputError
+from video.runtime.offload import ModelOffload, svd_parts
+
+KW = dict(num_frames=2, num_inference_steps=3, height=64, width=96, noise_aug_strength=0.02, decode_chunk_size=2)
+
+
+@pytest.fixture()
+def models():
+    return build_random(load_model_config("tiny"), seed=0)  # offload rewires weights: own copy
+
+
+def test_parts_hold_every_weight_once(models):
+    parts = svd_parts(models)
+    ids = [id(p) for mods in parts.values() for m in mods for p in m.parameters()]
+    every = [id(p) for net in (models.unet, models.vae, models.image_encoder) for p in net.parameters()]
+    assert len(ids) == len(set(ids)) and set(ids) == set(every)
+
+
+def test_offload_schedule_and_identical_frames(models, photo):
+    plain = ImageToVideo(models)(photo, generator=torch.Generator().manual_seed(2), **KW)
+    pipe = ImageToVideo(models, offload="model")
+    off = pipe.offload
+    assert isinstance(off, ModelOffload) and off.resident() == set()
+    host = {name: [t.data_ptr() for t, _ in pairs] for name, pairs in off.home.items()}
+    seen = []
+
+    def watch(module, args):  # which parts are on the device when each network runs
+        on_device = {n for n, pairs in off.home.items()
+                     if any(t.data_ptr() != h for (t, _), h in zip(pairs, host[n], strict=True))}
+        seen.append((type(module).__name__, off.resident(), on_device))
+
+    hooks = [m.register_forward_pre_hook(watch) for m in (models.image_encoder, models.vae.encoder,
+                                                          models.unet, models.vae.decoder)]
+    frames = pipe(photo, generator=torch.Generator().manual_seed(2), **KW)
+    for h in hooks:
+        h.remove()
+    assert np.array_equal(frames, plain)
+    order = ["image_encoder", "vae_encoder", "unet", "vae_decoder"]
+    assert off.events == [e for n in order for e in (("load", n), ("unload", n))]
+    names = [s[0] for s in seen]
+    assert names[0].startswith("CLIPVision") and names[1] == "Encoder" and names[-1] == "TemporalDecoder"
+    assert names.count("UNetSpatioTemporalConditionModel") == 3  # one per step, UNet loaded once
+    for _, resident, on_device in seen:
+        assert len(resident) == 1 and on_device == resident  # only the part in use was copied up
+    assert off.resident() == set()
+    # every weight points at its host copy again
+    assert all(t.data_ptr() == h for n, pairs in off.home.items() for (t, _), h in zip(pairs, host[n], strict=True))
+
+
+def test_unknown_offload_mode(models):
+    with pytest.raises(InputError, match="offload"):
+        ImageToVideo(models, offload="sequential")

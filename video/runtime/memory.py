@@ -1,0 +1,54 @@
+"""How many frames the temporal VAE may decode at once within a memory budget.
+
+The decoder's peak is an activation peak at full resolution, and it grows linearly with the
+frames decoded together (the temporal layers see the whole window). Counting live tensors
+while the diffusers ``AutoencoderKLTemporalDecoder`` decodes on fake tensors
+(``torch.distributed._tools.mem_tracker.MemTracker`` under ``FakeTensorMode``; the test
+``tests/runtime/test_memory_budget.py`` repeats it) gives, for every configuration tried
+(``block_out_channels`` [128,256,512,512], [32,32,64,64], [32,96,128,128], [64,128,128,128],
+[32,64,128]; one or two layers per block), exactly
+
+    peak activation elements per output pixel = c1 + 6 * c0,   c_i = block_out_channels[i]
+
+the upsampled ``c1``-channel input of the last up block still alive while its first resnet
+holds six ``c0``-wide full-resolution tensors (norms, activations, convolutions and the
+temporal mixer's reshaped copies). For SVD / SVD-XT (c0 = 128, c1 = 256) at 576x1024 in
+float16 that is 1024 x 576 x 1024 x 2 B = 1.125 GiB per frame: diffusers' chunk of 8 frames
+needs 9 GiB beside about 4.2 GiB of resident weights (UNet 1.52 B, CLIP ViT-H 0.63 B, VAE 0.1 B
+parameters in float16), which is where the 13.4 GiB peak measured on an H200 with chunk 8 comes from.
+
+The CUDA caching allocator rounds and fragments blocks and convolutions take workspace, so the
+policy reserves ``ALLOCATOR_SLACK`` on top of the traced count; that factor is a design margin,
+not a measurement.
+"""
+
+from __future__ import annotations
+
+import torch
+
+GIB = 2**30
+DEFAULT_BUDGET_GIB = 10.0  # issue 10: SVD-XT 25x576x1024 float16 must peak at or below 10 GiB
+ALLOCATOR_SLACK = 1.2
+
+
+def decode_bytes_per_frame(block_out_channels, height: int, width: int, dtype: torch.dtype) -> int:
+    """Peak activation bytes the temporal decoder holds per output frame (module docstring)."""
+    c0, c1 = block_out_channels[0], block_out_channels[1] if len(block_out_channels) > 1 else block_out_channels[0]
+    return (c1 + 6 * c0) * height * width * torch.finfo(dtype).bits // 8
+
+
+def chunk_for_budget(num_frames: int, per_frame: int, budget: int, resident: int, fixed: int = 0,
+                     slack: float = ALLOCATOR_SLACK) -> int:
+    """Largest window (1..num_frames) with ``resident + fixed + slack * chunk * per_frame <= budget``.
+
+    ``resident``: bytes already allocated (weights, latents); ``fixed``: what the decode keeps
+    for the whole clip regardless of the window (the float32 output and blend weights). Never
+    below one frame: a budget too small for a single frame is the caller's to report.
+    """
+    room = budget - resident - fixed
+    return int(max(1, min(num_frames, room // max(1, int(slack * per_frame)))))
+
+
+def output_bytes(num_frames: int, height: int, width: int) -> int:
+    """The float32 (F, 3, H, W) blend accumulator ``decode_latents`` keeps for the whole clip."""
+    return num_frames * 3 * height * width * 4
