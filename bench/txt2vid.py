@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from video.config import CONFIG_DIR, load_config  # noqa: E402
 from video.models.dit import DiT, DiTConfig  # noqa: E402
+from video.runtime.speed import compile_blocks  # noqa: E402
 
 SIZES = {
     # name: (our config, Wan config kwargs)
@@ -139,8 +140,7 @@ def main() -> int:
                 row = {"model": name, "frames": frames}
                 if compiled:
                     if not getattr(model, "_bench_compiled", False):
-                        for blk in model.blocks:
-                            blk.compile(dynamic=False)
+                        compile_blocks([model])
                         model._bench_compiled = True
                     t0 = time.perf_counter()
                     calls[id(model)]()

@@ -111,6 +111,8 @@ class Txt2VidConfig:
     lora: list[str] = field(default_factory=list)  # FILE or FILE:SCALE (peft or kohya keys)
     models_dir: str = ""  # empty: $VIDEO_MODELS, else ./models
     extra_model_paths_config: str = ""  # a ComfyUI extra_model_paths.yaml, read after the default one
+    compile: str = ""  # "": eager; else a torch.compile mode for the transformer's blocks
+    compile_cache: str = ""  # folder (or "auto") to save/load compiled artifacts for warm starts
 
 
 TXT2VID_FLAGS = {
@@ -131,6 +133,9 @@ TXT2VID_FLAGS = {
     "--device": ("device", "cuda, cpu, or auto"),
     "--dtype": ("dtype", "bfloat16, float16, float32, or auto"),
     "--crf": ("crf", "x264 quality, lower is better"),
+    "--compile": ("compile", "compile the transformer's blocks: default, reduce-overhead (CUDA graphs), "
+                             "max-autotune-no-cudagraphs or max-autotune"),
+    "--compile-cache": ("compile_cache", "folder (or 'auto') where compiled artifacts are saved and reused"),
     "--lora": ("lora", "LoRA .safetensors (peft or kohya keys) as FILE or FILE:SCALE; repeatable"),
     "--models-dir": ("models_dir", "models folder for names (default: $VIDEO_MODELS, else ./models)"),
     "--extra-model-paths-config": ("extra_model_paths_config", "a ComfyUI extra_model_paths.yaml to search too "
@@ -254,6 +259,8 @@ def cmd_txt2vid(args) -> int:
     t0 = time.perf_counter()
     pipe = TextToVideo.from_pretrained(cfg.model, device=device, dtype=dtype, embeddings_dir=cfg.embeddings or None)
     _apply_loras(pipe.models.transformer, cfg.lora)
+    if cfg.compile:
+        pipe.compile(mode=cfg.compile, cache=cfg.compile_cache or None)
     t_load = time.perf_counter() - t0
     if pipe.models.layout == "random":
         print(f"note: '{cfg.model}' has random weights (a smoke run); real weights come from --model PATH",

@@ -122,7 +122,7 @@ class ImageToVideo:
             self.compile_cache = CompileCache(cache)
             self.compile_cache.load()
         self.cudagraphs = uses_cudagraphs(mode)
-        return compile_blocks(self, mode=mode, vae=vae)
+        return compile_blocks([self.models.unet] + ([self.models.vae.decoder] if vae else []), mode=mode)
 
     @property
     def config(self):

@@ -1,8 +1,8 @@
 """The speed layer: switches that keep the output exact (within float rounding) and make the
 same work run faster on a GPU.
 
-``compile_blocks`` compiles the UNet's (and the temporal VAE decoder's) repeated blocks one by
-one rather than the whole graph: each distinct block shape compiles once, so cold start stays
+``compile_blocks`` compiles a network's repeated blocks (the UNet's and the temporal VAE
+decoder's; a transformer's) one by one rather than the whole graph: each distinct block shape compiles once, so cold start stays
 short. ``CompileCache`` saves what inductor built (``torch.compiler.save_cache_artifacts``,
 "Mega-Cache", torch >= 2.7) after the first compiled video and loads it in a later process
 before compiling, so that process skips code generation and autotuning (a warm start). Where
@@ -16,6 +16,8 @@ import os
 from pathlib import Path
 
 import torch
+
+from video.models.blocks import repeated_blocks
 
 # torch.compile modes we expose. "reduce-overhead" and "max-autotune" capture CUDA graphs around
 # each compiled block (launch gaps go away; CUDA only); "max-autotune-no-cudagraphs" autotunes
@@ -38,35 +40,21 @@ def check_compile_mode(mode: str, device: torch.device) -> None:
                          "use 'default' or 'max-autotune-no-cudagraphs' here")
 
 
-def repeated_blocks(module: torch.nn.Module) -> list[torch.nn.Module]:
-    """The blocks that make up most of a UNet or decoder, in order."""
-    blocks: list[torch.nn.Module] = []
-    for name in ("down_blocks", "up_blocks"):
-        blocks.extend(getattr(module, name, []) or [])
-    if getattr(module, "mid_block", None) is not None:
-        blocks.append(module.mid_block)
-    return blocks
-
-
-def compile_blocks(pipe, mode: str | None = None, vae: bool = True) -> int:
-    """Compile the UNet's blocks (and the VAE decoder's) in place; returns how many.
+def compile_blocks(targets: list[torch.nn.Module], mode: str | None = None) -> int:
+    """Compile the repeated blocks of each target (a UNet, a VAE decoder, a transformer) in place;
+    returns how many.
 
     ``dynamic=False``: shapes are fixed for a given clip size, and static shapes give inductor
-    the most room to fuse the GroupNorm/SiLU and elementwise chains around the GEMMs. Calling it
+    the most room to fuse the norm/activation and elementwise chains around the GEMMs. Calling it
     again with another mode recompiles (dynamo's caches are reset first, so the old mode's
     entries neither count against the recompile limit nor linger)."""
     mode = None if mode in (None, "default") else mode
-    if any(getattr(b, "_compiled_call_impl", None) is not None for b in repeated_blocks(pipe.models.unet)):
+    blocks = [blk for t in targets for blk in repeated_blocks(t)]
+    if any(getattr(b, "_compiled_call_impl", None) is not None for b in blocks):
         torch._dynamo.reset()
-    n = 0
-    targets = [pipe.models.unet]
-    if vae:
-        targets.append(pipe.models.vae.decoder)
-    for t in targets:
-        for blk in repeated_blocks(t):
-            blk.compile(mode=mode, dynamic=False)
-            n += 1
-    return n
+    for blk in blocks:
+        blk.compile(mode=mode, dynamic=False)
+    return len(blocks)
 
 
 def default_cache_dir() -> Path:

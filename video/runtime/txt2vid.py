@@ -142,12 +142,31 @@ class TextToVideo:
         self.prompts = PromptEncoder(models.tokenizer, models.text_encoder,
                                      max_length=cfg.text_max_length or 512, embeddings_dir=embeddings_dir)
         self.last_timings = Timings()
+        self.compile_cache = None
+        self.cudagraphs = False
 
     @classmethod
     def from_pretrained(cls, source: str | Path, device="cpu", dtype=torch.float32,
                         embeddings_dir: str | None = None) -> TextToVideo:
         return cls(load_t2v(source, device=device, dtype=dtype), device=device, dtype=dtype,
                    embeddings_dir=embeddings_dir)
+
+    def compile(self, mode: str = "default", cache: str | Path | None = None) -> int:
+        """Compile the transformer's repeated blocks one by one (``speed.compile_blocks``, for our
+        DiT and for Wan alike); returns how many. ``mode``: ``speed.COMPILE_MODES`` (CUDA-graph
+        modes need CUDA). ``cache``: a folder (or "auto") whose saved artifacts are loaded now and
+        written after the first video."""
+        from video.runtime.speed import CompileCache, check_compile_mode, compile_blocks, uses_cudagraphs
+
+        try:
+            check_compile_mode(mode, self.device)
+        except ValueError as e:
+            raise InputError(str(e)) from None
+        if cache:
+            self.compile_cache = CompileCache(cache)
+            self.compile_cache.load()
+        self.cudagraphs = uses_cudagraphs(mode)
+        return compile_blocks([self.models.transformer], mode=mode)
 
     @property
     def config(self) -> TextToVideoConfig:
@@ -162,6 +181,8 @@ class TextToVideo:
     def _forward(self, x: torch.Tensor, t: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
         b = ctx.shape[0]
         xb, tb = x.expand(b, *x.shape[1:]).to(self.dtype), t.expand(b).to(x.device)
+        if self.cudagraphs:  # a new call: earlier graph outputs may be overwritten from here on
+            torch.compiler.cudagraph_mark_step_begin()
         if self.config.backbone == "wan":
             return self.models.transformer(xb, tb * 1000, ctx, return_dict=False)[0].float()
         return self.models.transformer(xb, tb, ctx).float()
@@ -258,6 +279,8 @@ class TextToVideo:
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
         t2 = time.perf_counter()
+        if self.compile_cache is not None and not self.compile_cache.saved:
+            self.compile_cache.save()  # after the first compiled video: everything it needed is built
 
         # 4. Decode.
         if output_type == "latent":
