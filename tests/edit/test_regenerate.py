@@ -11,17 +11,17 @@ import torch
 from eval.metrics import psnr
 from video.diffusion.edm import karras_sigmas
 from video.diffusion.flow import flow_schedule
-from video.edit.editor import Editor, FlowBackend, detect_model, plan_edit_windows
-from video.edit.mask import latent_mask, load_mask
-from video.edit.regenerate import (
+from video.diffusion.strength import (
     flow_edit_schedule,
     karras_edit_schedule,
     karras_ramp,
-    regenerate,
     renoise_edm,
     renoise_flow,
     unshift,
 )
+from video.edit.editor import Editor, FlowBackend, detect_model, plan_edit_windows
+from video.edit.mask import latent_mask, load_mask
+from video.edit.regenerate import regenerate
 from video.media import read_video, write_video
 from video.models.svd import CheckpointError
 from video.runtime.img2vid import InputError

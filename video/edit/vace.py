@@ -39,8 +39,9 @@ import torch
 import torch.nn.functional as F
 
 from video.config import TextToVideoConfig, load_config
-from video.diffusion.flow import FLOW_SAMPLERS, flow_schedule, interpolate
+from video.diffusion.flow import FLOW_SAMPLERS, interpolate
 from video.diffusion.guidance import composable_cfg
+from video.diffusion.strength import flow_skip_schedule
 from video.runtime.img2vid import InputError, Timings, randn
 from video.runtime.txt2vid import T2VModels
 
@@ -177,15 +178,12 @@ def load_wan_folder(source: str | Path, transformer_cls: str, pipeline_hint: str
 
 
 def strength_schedule(steps: int, shift: float, strength: float, device=None) -> torch.Tensor:
-    """The shifted flow grid, its first ``steps - int(steps * strength)`` steps skipped (the
-    img2img rule of diffusers' ``WanVideoToVideoPipeline.get_timesteps``)."""
-    if not 0.0 < strength <= 1.0:
-        raise InputError(f"strength must be in (0, 1]; got {strength}")
-    ts = flow_schedule(steps, shift, device=device)
-    run = min(int(steps * strength), steps)
-    if run < 1:
-        raise InputError(f"strength {strength} with {steps} steps runs no step; raise either")
-    return ts[steps - run:]
+    """:func:`video.diffusion.strength.flow_skip_schedule` (diffusers' img2img rule), its
+    errors as :class:`InputError` (the user picks strength and steps)."""
+    try:
+        return flow_skip_schedule(steps, strength, shift, device=device)
+    except ValueError as e:
+        raise InputError(str(e)) from None
 
 
 @dataclass
