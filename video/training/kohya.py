@@ -105,15 +105,11 @@ class KohyaFolder(torch.utils.data.Dataset):
 
     def _clip(self, path: Path) -> torch.Tensor:
         from video.media import probe_video
-        from video.training.data import read_frames
+        from video.training.data import read_frames, resize_cover
 
         info = probe_video(path)
         n, src_fps = info["num_frames"], info["fps"] or self.fps
         step = max(1.0, src_fps / self.fps)
         idx = [min(int(round(k * step)), n - 1) for k in range(self.frames)]
         x = torch.from_numpy(read_frames(path, idx)).permute(0, 3, 1, 2).float() / 255.0
-        scale = max(self.height / x.shape[-2], self.width / x.shape[-1])  # resize to cover, centre crop
-        h, w = max(self.height, round(x.shape[-2] * scale)), max(self.width, round(x.shape[-1] * scale))
-        x = torch.nn.functional.interpolate(x, size=(h, w), mode="bilinear", antialias=True, align_corners=False)
-        top, left = (h - self.height) // 2, (w - self.width) // 2
-        return x[..., top:top + self.height, left:left + self.width] * 2 - 1
+        return resize_cover(x, self.height, self.width) * 2 - 1

@@ -1,10 +1,21 @@
-"""What makes a run resumable bit for bit: the data order, the EMA, and atomic checkpoints
-that hold model, EMA, optimizer, scheduler, step, data position and RNG together
-(torchtitan's checkpointer plus the EMA and RNG it lacks)."""
+"""What makes a run resumable bit for bit: the data order, the noise, the EMA, and atomic
+checkpoints that hold model, EMA, optimizer, scheduler, step, data position and RNG together
+(torchtitan's checkpointer plus the EMA and RNG it lacks).
+
+Two checkpoint formats, one folder layout: tensors in safetensors, everything else
+(optimizer hyperparameters, scheduler, step, data position) in ``state.json``, the RNG in
+``rng.safetensors``; no file is a pickle, so resuming from a downloaded run folder executes
+nothing. When every rank holds the whole model (one process, DDP) rank 0 writes
+``model``/``ema``/``optim.safetensors``; when FSDP2 shards it, each rank writes its own shards
+through ``torch.distributed.checkpoint`` (DCP) with its safetensors storage to ``shards/``, so
+no rank ever gathers the full model or optimizer.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import warnings
 from pathlib import Path
 
 import torch
@@ -44,6 +55,14 @@ class ResumableOrder:
         self._perm = self._permutation()
 
 
+def noise_generator(seed: int, step: int, slot: int) -> torch.Generator:
+    """The generator for micro-batch ``slot`` of ``step``: slots count through the global batch
+    (micro-batch x world + rank), so the noise of a step does not depend on how its global
+    batch is split over processes and accumulation, and resuming needs no generator state."""
+    key = hashlib.blake2b(f"{seed}:{step}:{slot}".encode(), digest_size=8).digest()
+    return torch.Generator().manual_seed(int.from_bytes(key, "little") & (2**63 - 1))
+
+
 class EMA:
     """Exponential moving average of parameters (kept in float32)."""
 
@@ -53,30 +72,145 @@ class EMA:
 
     @torch.no_grad()
     def update(self, params: dict[str, torch.Tensor]) -> None:
-        for k, v in params.items():
+        for k, v in params.items():  # sharded parameters give sharded shadows: each rank its part
             self.shadow[k].lerp_(v.detach().float(), 1 - self.decay)
 
 
-def save_checkpoint(folder: Path, model_sd: dict, ema: EMA | None, optimizer, scheduler, meta: dict) -> Path:
-    """Write ``folder`` whole or not at all: a temporary sibling folder, then a rename."""
+SHARDS = "shards"  # a sharded checkpoint's tensors: one safetensors file per rank
+
+
+def _tensors_and_rest(d: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    """Split a flat dict into its tensors (for safetensors) and everything else (for JSON):
+    a checkpoint holds no pickle, so one downloaded from elsewhere is safe to resume."""
+    tensors = {k: v for k, v in d.items() if isinstance(v, torch.Tensor)}
+    return tensors, {k: v for k, v in d.items() if k not in tensors}
+
+
+def _write_common(tmp: Path, rng_states: list[torch.Tensor], meta: dict) -> None:
+    save_file({"cpu": rng_states[0].clone(), **{f"cpu_rank{r}": s for r, s in enumerate(rng_states)}},
+              str(tmp / "rng.safetensors"))
+    (tmp / "state.json").write_text(json.dumps(meta, indent=2))
+
+
+def save_checkpoint(folder: Path, model_sd: dict, ema: EMA | None, optimizer, scheduler, meta: dict,
+                    rng_states: list[torch.Tensor] | None = None) -> Path:
+    """Write ``folder`` whole or not at all: a temporary sibling folder, then a rename.
+    Optimizer tensors go to ``optim.safetensors`` keyed ``<param id>.<name>``; its
+    hyperparameters, the scheduler and the step to ``state.json``.
+    ``rng_states``: each rank's CPU RNG state (default: this process's)."""
+    osd = optimizer.state_dict()
+    tensors, rest = _tensors_and_rest({f"{pid}.{name}": v for pid, s in osd["state"].items() for name, v in s.items()})
+    meta = {**meta, "optimizer": {"param_groups": osd["param_groups"], "state": rest},
+            "scheduler": scheduler.state_dict(), "format": "whole"}
     with atomic_folder(folder) as tmp:
         save_file({k: v.detach().contiguous().cpu() for k, v in model_sd.items()}, str(tmp / "model.safetensors"))
         if ema is not None:
             save_file({k: v.contiguous().cpu() for k, v in ema.shadow.items()}, str(tmp / "ema.safetensors"))
-        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, tmp / "optim.pt")
-        save_file({"cpu": torch.get_rng_state()}, str(tmp / "rng.safetensors"))
-        (tmp / "state.json").write_text(json.dumps(meta, indent=2))
+        save_file({k: v.contiguous().cpu() for k, v in tensors.items()}, str(tmp / "optim.safetensors"))
+        _write_common(tmp, rng_states or [torch.get_rng_state()], meta)
     return folder
 
 
+def _sharded_state(model, optimizer, ema: EMA | None, lora: bool) -> tuple[dict, dict, object]:
+    """(tensors as DCP saves and loads them, the optimizer's non-tensor fields, load options).
+    The optimizer state is flattened to ``state.<fqn>.<name>`` / ``param_groups.<fqn>.<key>``
+    so its tensors and its hyperparameters can part ways."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_state_dict
+
+    # LoRA: the frozen base is rebuilt from the config on resume, as in the whole-model format
+    options = StateDictOptions(ignore_frozen_params=lora, flatten_optimizer_state_dict=True)
+    model_sd, optim_sd = get_state_dict(model, optimizer, options=options)
+    optim_tensors, optim_fields = _tensors_and_rest(optim_sd)
+    state = {"model": model_sd, "optim": optim_tensors}
+    if ema is not None:
+        state["ema"] = ema.shadow
+    return state, optim_fields, StateDictOptions(ignore_frozen_params=lora, strict=not lora,
+                                                 flatten_optimizer_state_dict=True)
+
+
+def _hf_storage():
+    """DCP's safetensors storage (torch >= 2.8): each rank's shards in one safetensors file whose
+    header carries the shard offsets, instead of DCP's default pickled ``.metadata``."""
+    try:
+        from torch.distributed.checkpoint.hf_storage import HuggingFaceStorageReader, HuggingFaceStorageWriter
+    except ImportError as e:
+        raise RuntimeError(f"parallel=fsdp checkpoints need torch>=2.8 (safetensors DCP storage); "
+                           f"this is torch {torch.__version__}: upgrade torch or use parallel=ddp") from e
+    return HuggingFaceStorageWriter, HuggingFaceStorageReader
+
+
+def save_sharded_checkpoint(folder: Path, model, optimizer, scheduler, ema: EMA | None, meta: dict,
+                            rng_states: list[torch.Tensor], lora: bool = False) -> Path:
+    """Collective (call on every rank): each rank writes its shards of model, optimizer and EMA
+    with DCP to ``shards/`` (safetensors) in a temporary folder that rank 0 created; rank 0 adds
+    the optimizer's hyperparameters, scheduler, step, data position and RNG (JSON, safetensors),
+    and renames the folder once every rank's part is on disk."""
+    import torch.distributed as dist
+    import torch.distributed.checkpoint as dcp
+
+    from video.training import distributed
+
+    writer, _ = _hf_storage()
+    state, optim_fields, _ = _sharded_state(model, optimizer, ema, lora)
+
+    def write_shards(tmp: Path) -> None:  # returns once every rank's file is written
+        dcp.save(state, storage_writer=writer(str(tmp / SHARDS), save_distributed=True))
+
+    if dist.get_rank() == 0:
+        with atomic_folder(folder) as tmp:
+            distributed.broadcast(str(tmp))
+            write_shards(tmp)
+            meta = {**meta, "optimizer": optim_fields, "scheduler": scheduler.state_dict(), "format": "sharded"}
+            _write_common(tmp, rng_states, meta)
+    else:
+        write_shards(Path(distributed.broadcast(None)))
+    distributed.barrier()  # nobody goes on (or looks for the latest checkpoint) before the rename
+    return folder
+
+
+def load_sharded_checkpoint(folder: Path, model, optimizer, scheduler, ema: EMA | None, lora: bool = False) -> dict:
+    """Collective: read a sharded checkpoint into the (sharded or whole) model, optimizer and
+    EMA in place, and the scheduler; returns the checkpoint's ``state.json``. DCP reshards on
+    load (each file's header says which slice it holds), so the number of processes may differ
+    from the run that wrote it."""
+    import torch.distributed.checkpoint as dcp
+    from torch.distributed.checkpoint.state_dict import set_state_dict
+
+    _, reader = _hf_storage()
+    state, _, options = _sharded_state(model, optimizer, ema, lora)
+    with warnings.catch_warnings():  # one process reading every rank's shards is meant, not a slip
+        warnings.filterwarnings("ignore", message="torch.distributed is disabled")
+        dcp.load(state, storage_reader=reader(str(folder / SHARDS)))
+    meta = json.loads((folder / "state.json").read_text())
+    set_state_dict(model, optimizer, model_state_dict=state["model"],
+                   optim_state_dict={**state["optim"], **meta["optimizer"]}, options=options)
+    scheduler.load_state_dict(meta["scheduler"])
+    return meta
+
+
+def is_sharded_checkpoint(folder: Path) -> bool:
+    return (folder / SHARDS).is_dir()
+
+
+def load_rng(folder: Path, rank: int = 0) -> torch.Tensor:
+    """This rank's CPU RNG state (rank 0's when the checkpoint was written by fewer ranks)."""
+    states = load_file(str(folder / "rng.safetensors"))
+    return states.get(f"cpu_rank{rank}", states["cpu"])
+
+
 def load_checkpoint(folder: Path) -> dict:
-    """Tensors from safetensors; optimizer state with ``weights_only=True`` (no arbitrary unpickling)."""
-    out = {"model": load_file(str(folder / "model.safetensors")), "meta": json.loads((folder / "state.json").read_text()),
-           "rng": load_file(str(folder / "rng.safetensors"))["cpu"]}
+    """A whole-model checkpoint from safetensors and JSON only (nothing is unpickled); ``optim``
+    holds ``optimizer.state_dict()`` rebuilt as ``load_state_dict`` takes it, and the scheduler's."""
+    meta = json.loads((folder / "state.json").read_text())
+    out = {"model": load_file(str(folder / "model.safetensors")), "meta": meta, "rng": load_rng(folder)}
     if (folder / "ema.safetensors").is_file():
         out["ema"] = load_file(str(folder / "ema.safetensors"))
-    if (folder / "optim.pt").is_file():
-        out["optim"] = torch.load(folder / "optim.pt", weights_only=True)
+    state: dict[int, dict] = {}
+    for key, v in [*load_file(str(folder / "optim.safetensors")).items(), *meta["optimizer"]["state"].items()]:
+        pid, name = key.split(".", 1)
+        state.setdefault(int(pid), {})[name] = v
+    out["optim"] = {"optimizer": {"state": state, "param_groups": meta["optimizer"]["param_groups"]},
+                    "scheduler": meta["scheduler"]}
     return out
 
 

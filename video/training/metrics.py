@@ -1,0 +1,60 @@
+"""Where training scalars go: one JSON line per logged step in ``metrics.jsonl`` (always), and
+TensorBoard event files in the same run folder when the ``tensorboard`` package is installed
+(``pip install 'video-pipeline[train]'``), so ``tensorboard --logdir runs/`` lists each run.
+
+On resume both logs drop what was written after the checkpoint: the JSON lines are cut, and
+TensorBoard's ``purge_step`` hides the old events from that step on, so a curve has no
+doubled segment."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+# jsonl key -> TensorBoard tag
+TAGS = {"loss": "train/loss", "lr": "train/lr", "grad_norm": "train/grad_norm", "it_per_s": "train/it_per_s",
+        "skipped": "train/skipped_steps"}
+
+
+def truncate_metrics(path: Path, step: int) -> None:
+    """On resume, drop the lines logged after the checkpoint we resume from."""
+    if path.is_file():
+        lines = [ln for ln in path.read_text().splitlines() if ln and json.loads(ln)["step"] <= step]
+        path.write_text("".join(ln + "\n" for ln in lines))
+
+
+def tensorboard_writer(folder: Path, purge_step: int | None = None):
+    """A ``SummaryWriter`` for ``folder``, or None (with one line saying so) without the package."""
+    try:
+        import tensorboard  # noqa: F401  (SummaryWriter needs it, and fails late without it)
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        print("tensorboard is not installed: metrics go to metrics.jsonl only "
+              "(pip install tensorboard to get event files too)")
+        return None
+    return SummaryWriter(log_dir=str(folder), purge_step=purge_step or None)
+
+
+class MetricsLog:
+    """``metrics.jsonl`` plus TensorBoard scalars for one run folder (rank 0 only)."""
+
+    def __init__(self, run: Path, resume_step: int = 0):
+        self.path = run / "metrics.jsonl"
+        if resume_step:
+            truncate_metrics(self.path, resume_step)
+        else:
+            self.path.write_text("")
+        self.tb = tensorboard_writer(run, purge_step=resume_step + 1 if resume_step else None)
+
+    def log(self, row: dict) -> None:
+        with self.path.open("a") as fh:
+            fh.write(json.dumps(row) + "\n")
+        if self.tb is not None:
+            for key, tag in TAGS.items():
+                if key in row:
+                    self.tb.add_scalar(tag, row[key], global_step=row["step"])
+            self.tb.flush()
+
+    def close(self) -> None:
+        if self.tb is not None:
+            self.tb.close()
