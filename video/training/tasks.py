@@ -69,7 +69,7 @@ def _init_weights(source: str) -> dict[str, torch.Tensor] | None:
     a checkpoint folder, or a ``.safetensors`` file."""
     from safetensors.torch import load_file
 
-    from video.training.state import latest_checkpoint
+    from video.training.state import is_sharded_checkpoint, latest_checkpoint
 
     if not source:
         return None
@@ -79,6 +79,9 @@ def _init_weights(source: str) -> dict[str, torch.Tensor] | None:
             return load_file(str(cand))
     ck = latest_checkpoint(p)
     if ck is not None:
+        if is_sharded_checkpoint(ck):
+            raise FileNotFoundError(f"init_from={source!r}: {ck.name} is a sharded (FSDP) checkpoint; start the "
+                                    "next stage from the run's final/ export, which every finished run writes")
         return load_file(str(ck / "model.safetensors"))
     if p.is_file() and p.suffix == ".safetensors":
         return load_file(str(p))
