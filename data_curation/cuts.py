@@ -210,6 +210,8 @@ def frame_features(path: str | Path, decode: str = "auto") -> Features:
         if decode != "all":
             crcs: dict[int, int] = {}
             for frame in frames:
+                if frame.pts is None:  # no timestamps (a raw elementary stream): skipped frames can't be placed
+                    return frame_features(path, "all")
                 crcs[frame.pts] = _luma_crc(frame)
                 red.add(frame, at(frame))
                 if len(red) >= CHECK_FRAMES:

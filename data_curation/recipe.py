@@ -89,4 +89,7 @@ def load_recipe(name_or_path: str | Path | dict = "quick", overrides: list[str] 
         raise ConfigError(f"config key 'cuts.decode': must be one of {', '.join(DECODE_MODES)}, got {r.cuts.decode!r}")
     if not 0 < r.split.min_s <= r.split.max_s:
         raise ConfigError("config key 'split': need 0 < min_s <= max_s")
+    if r.max_phash_distance is not None and not 0 <= r.max_phash_distance < 64:  # checked before any scoring
+        raise ConfigError("config key 'max_phash_distance': bits of a 64-bit pHash, 0 to 63, or null to keep "
+                          f"near-duplicates; got {r.max_phash_distance}")
     return r

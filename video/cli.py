@@ -36,7 +36,7 @@ class Img2VidConfig:
     width: int = 0
     seed: int = 0
     sampler: str = ""
-    decode_chunk: int = 0  # 0: as many frames as fit in free memory
+    decode_chunk: int = 0  # 0: as many frames as fit memory_budget_gib (and free memory)
     decode_overlap: int = 2
     memory_budget_gib: float = 10.0  # decode windows sized to keep the peak within this (CUDA); 0: free memory
     offload: str = "none"  # none | model (only the part in use on the GPU)
@@ -69,7 +69,7 @@ IMG2VID_FLAGS = {
     "--width": ("width", "output width, a multiple of 64 (rounded down otherwise)"),
     "--seed": ("seed", "random seed (default 0)"),
     "--sampler": ("sampler", "euler (default), heun or dpmpp_2m"),
-    "--decode-chunk": ("decode_chunk", "frames per VAE decode window (default: fit free memory)"),
+    "--decode-chunk": ("decode_chunk", "frames per VAE decode window (default: as many as fit --memory-budget)"),
     "--decode-overlap": ("decode_overlap", "frames shared by neighbouring decode windows (default 2)"),
     "--memory-budget": ("memory_budget_gib", "GiB the decode windows are sized to stay within on CUDA (default 10)"),
     "--offload": ("offload", "none, or model: keep only the network in use on the GPU (low memory, slower)"),

@@ -117,3 +117,18 @@ def test_cli_cuts_json(bikes):
     out = json.loads(p.stdout)
     assert out["fps"] == 25.0 and out["num_frames"] == 250
     assert [s for s, _ in out["shots"]] == [0, *BIKES_CUTS]
+
+
+def test_raw_stream_without_timestamps_decodes_every_frame(tmp_path):
+    """A raw H.264 elementary stream has no timestamps, so skipped frames could not be placed:
+    the sparse modes fall back to decoding all, and a lavfi cut lands on the same frame."""
+    raw = tmp_path / "raw.h264"
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+                    "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25:duration=2",
+                    "-f", "lavfi", "-t", "2", "-i", "mandelbrot=size=160x120:rate=25",
+                    "-filter_complex", "[0:v][1:v]concat=n=2:v=1[v]", "-map", "[v]", "-c:v", "libx264",
+                    "-f", "h264", str(raw)], check=True)
+    for mode in ("auto", "ref", "all"):
+        f = frame_features(raw, mode)
+        assert f.num_frames == 100 and list(f.index) == list(range(100)), mode
+        assert to_shots(f, find_transitions(f)).shots == [[0, 50], [50, 100]], mode

