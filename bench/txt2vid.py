@@ -132,7 +132,8 @@ def main() -> int:
         t = torch.rand(1, generator=gen, device=device)
         flops = ours.flops_per_forward(lat, args.text_len)
         tokens = ours.token_grid(lat)
-        calls = {id(ours): lambda: ours(x, t, ctx), id(wan): lambda: wan(x, t * 1000, ctx, return_dict=False)[0]}
+        calls = {id(ours): lambda x=x, t=t, ctx=ctx: ours(x, t, ctx),
+                 id(wan): lambda x=x, t=t, ctx=ctx: wan(x, t * 1000, ctx, return_dict=False)[0]}
         with torch.no_grad():
             if args.profile and not profiles:
                 profiles = {"frames": frames, "ours": profile(calls[id(ours)], device), "wan": profile(calls[id(wan)], device)}
@@ -162,11 +163,10 @@ def main() -> int:
         comp = f"{r['compile_s']:9.1f}" if "compile_s" in r else ""
         print(f"{r['model']:34s} {r['frames']:6d} {r['tokens']:7d} {r['tflop']:7.1f} {r['seconds']:7.3f} "
               f"{r['tflops_per_s']:8.1f} {100 * r['mfu']:5.1f}% {comp}")
-    for who in ("ours", "wan"):
-        if profiles:
-            print(f"\ntop kernels, {who}, {profiles['frames']} frames (self ms):")
-            for e in profiles[who][:12]:
-                print(f"  {e['self_ms']:8.2f}  x{e['calls']:<4d} {e['name'][:90]}")
+    for who in ("ours", "wan") if profiles else ():
+        print(f"\ntop kernels, {who}, {profiles['frames']} frames (self ms):")
+        for e in profiles[who][:12]:
+            print(f"  {e['self_ms']:8.2f}  x{e['calls']:<4d} {e['name'][:90]}")
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))

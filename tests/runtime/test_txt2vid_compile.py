@@ -12,7 +12,6 @@ from video.runtime.txt2vid import TextToVideo, build_tiny
 def test_compiled_blocks_keep_the_output():
     eager = TextToVideo(build_tiny())
     compiled = TextToVideo(build_tiny())
-    compiled.models.transformer.load_state_dict(eager.models.transformer.state_dict())
     # random weights where the zero-init would make every block the identity
     with torch.no_grad():
         for p in eager.models.transformer.parameters():
