@@ -24,7 +24,7 @@ def _probe(args: argparse.Namespace) -> int:
 def _cuts(args: argparse.Namespace) -> int:
     from data_curation.cuts import CutParams, detect_shots
 
-    shots = detect_shots(args.video, CutParams(decode=args.decode))
+    shots = detect_shots(args.video, CutParams(decode=args.decode, threads=args.threads))
     if args.json:
         print(json.dumps({"fps": shots.fps, "num_frames": shots.num_frames, "shots": shots.shots}))
     else:
@@ -74,6 +74,8 @@ def parser() -> argparse.ArgumentParser:
                     help="'all' decodes every frame (frame-exact cuts, slowest); 'ref' skips non-reference "
                          "frames; 'auto' (default) also skips the other B-frames where a check shows that is "
                          "exact for the file. Sparse modes give the few frames around a cut to neither shot")
+    cu.add_argument("--threads", type=int, default=0,
+                    help="decoders at once, each on a piece of the file between keyframes (default 0: one per core)")
     cu.set_defaults(fn=_cuts)
     ru = sub.add_parser("run", help="cut, split, score and filter every video under SRC into OUT/manifest.parquet")
     ru.add_argument("src", nargs="+", help="video files or folders")

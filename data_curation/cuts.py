@@ -15,32 +15,30 @@ a one-frame flash cannot either (the flash frame sits on both sides). Scale 1 fi
 scales 2..16 find transitions up to ~30 frames long, then each is narrowed to the frames that
 belong to neither shot.
 
-Speed: decoding is nearly all the cost (PySceneDetect pays it too, plus a full-size BGR
-conversion), so the detector decodes less. Frames are decoded once with PyAV (frame threads, no
-loop filter) and reduced straight from strided views of the Y/U/V planes to a 32-px thumbnail
-and three histograms: no colour conversion, no full-size resize (libswscale's own downscale
-to a small grey frame costs ~3x more than this). By default (``decode="auto"``) B-frames are
-not decoded when that is provably exact for the file (:func:`frame_features`), else only the
-non-reference ones; the frames between two decoded frames across a cut go to neither shot.
-``decode="all"`` gives frame-exact boundaries.
+Speed: decoding is nearly all the cost, so :mod:`data_curation.cut_features` decodes less
+(no loop filter, B-frames skipped where that is exact, frames reduced from strided views of the
+planes) and in parallel (the file cut at keyframes, one decoder per core). ``decode="all"`` gives
+frame-exact boundaries.
 """
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from video.media import MediaError
+from data_curation.cut_features import (  # noqa: F401  (CHECK_FRAMES, MAX_SKIPPED, DECODE_MODES: re-exported)
+    C_BINS,
+    CHECK_FRAMES,
+    DECODE_MODES,
+    MAX_SKIPPED,
+    Y_BINS,
+    Features,
+    frame_features,
+)
 
-THUMB_W = 32
-Y_BINS, C_BINS = 32, 16
 SCALES = (1, 2, 4, 8, 16)
-DECODE_MODES = ("auto", "ref", "all")
-CHECK_FRAMES = 48  # frames decoded twice by ``auto`` to check that skipping B-frames is exact
-MAX_SKIPPED = 4  # a sparse decode may leave out at most this many frames in a row
 
 
 @dataclass
@@ -54,6 +52,7 @@ class CutParams:
     min_within: float = 0.01
     scales: tuple[int, ...] = SCALES
     decode: str = "auto"  # "all" frames (frame-exact), "ref" or "auto": skip B-frames (see frame_features)
+    threads: int = 0  # decoders at once (0: one per core; cut_features.frame_features)
 
 
 @dataclass
@@ -65,191 +64,6 @@ class Shots:
     shots: list[list[int]] = field(default_factory=list)
     transitions: list[list[int]] = field(default_factory=list)
 
-
-@dataclass
-class Features:
-    """Per decoded frame: its index, a float thumbnail and normalised Y/U/V histograms."""
-
-    index: np.ndarray  # (n,) int frame index
-    thumb: np.ndarray  # (n, t) float32 in 0..1
-    hist: np.ndarray  # (n, Y_BINS + 2 * C_BINS) float32, each channel sums to 1
-    fps: float
-    num_frames: int
-
-
-def _plane(frame, i: int, step: int) -> np.ndarray:
-    p = frame.planes[i]
-    h = frame.height if i == 0 else (frame.height + 1) // 2
-    w = frame.width if i == 0 else (frame.width + 1) // 2
-    return np.frombuffer(p, np.uint8).reshape(-1, p.line_size)[:h:step, :w:step]
-
-
-class _Reducer:
-    """Collects every decoded frame's subsampled Y/U/V planes (a strided view of the decoder's own
-    buffer, copied small) and turns them into thumbnails and histograms a batch at a time: one
-    ``bincount`` per batch instead of three per frame."""
-
-    BATCH = 256
-
-    def __init__(self) -> None:
-        self.index: list[int] = []
-        self.thumbs: list[np.ndarray] = []
-        self.hists: list[np.ndarray] = []
-        self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-
-    def add(self, frame, index: int) -> None:
-        if frame.format.name not in _PLANAR_YUV:
-            frame = frame.reformat(format="yuv420p")
-        step = max(1, frame.width // 128)
-        self._pending.append((np.ascontiguousarray(_plane(frame, 0, step)),
-                              np.ascontiguousarray(_plane(frame, 1, step)),
-                              np.ascontiguousarray(_plane(frame, 2, step))))
-        self.index.append(index)
-        if len(self._pending) >= self.BATCH:
-            self._flush()
-
-    def _flush(self) -> None:
-        import cv2
-
-        if not self._pending:
-            return
-        for y, _, _ in self._pending:
-            th = max(1, round(THUMB_W * y.shape[0] / max(1, y.shape[1])))
-            self.thumbs.append(cv2.resize(y, (THUMB_W, th), interpolation=cv2.INTER_AREA).ravel())
-        n, parts = len(self._pending), []
-        for c, shift, bins in ((0, 3, Y_BINS), (1, 4, C_BINS), (2, 4, C_BINS)):
-            planes = [q[c] for q in self._pending]
-            if len({a.shape for a in planes}) == 1:  # one bincount for the whole batch
-                a = (np.stack(planes).reshape(n, -1) >> shift).astype(np.int64) + (np.arange(n) * bins)[:, None]
-                parts.append(np.bincount(a.ravel(), minlength=bins * n).reshape(n, bins) / a.shape[1])
-            else:  # a resolution change inside the batch
-                parts.append(np.stack([np.bincount(a.ravel() >> shift, minlength=bins) / a.size for a in planes]))
-        self.hists.extend(np.concatenate(parts, 1))
-        self._pending = []
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    def features(self, fps: float, num_frames: int) -> Features:
-        self._flush()
-        index = np.asarray(self.index, np.int64)
-        order = np.argsort(index, kind="stable")
-        thumbs = self.thumbs
-        if len({t.size for t in thumbs}) > 1:  # a resolution change mid-stream: compare histograms only
-            thumbs = [np.zeros(1, np.uint8)] * len(thumbs)
-        return Features(index[order], np.stack(thumbs)[order].astype(np.float32) / 255.0,
-                        np.stack(self.hists)[order].astype(np.float32), fps, num_frames)
-
-
-_PLANAR_YUV = ("yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p")
-
-
-def _open(path: str | Path, skip: str):
-    """A container and its first video stream, set up for fast decoding: frame threads, no
-    deblocking (the loop filter smooths block edges, which the 32-px thumbnails cannot see), and
-    ``skip`` (an FFmpeg ``skip_frame`` level: DEFAULT, NONREF or BIDIR)."""
-    import av
-
-    c = av.open(str(path))
-    if not c.streams.video:
-        c.close()
-        raise MediaError(f"{path}: no video stream")
-    s = c.streams.video[0]
-    s.thread_type = "AUTO"
-    s.codec_context.options = {"skip_loop_filter": "all"}
-    s.codec_context.skip_frame = skip
-    return c, s
-
-
-def _luma_crc(frame) -> int:
-    """Checksum of the visible luma plane: two decodes of a frame agree bit for bit or not at all."""
-    p = frame.planes[0]
-    y = np.frombuffer(p, np.uint8).reshape(-1, p.line_size)[:frame.height, :frame.width]
-    return zlib.crc32(np.ascontiguousarray(y))
-
-
-def _max_skipped(idx: list[int]) -> int:
-    """The longest run of frames a sparse decode left out between two decoded ones."""
-    return int(np.diff(sorted(idx)).max()) - 1 if len(idx) > 1 else 0
-
-
-def frame_features(path: str | Path, decode: str = "auto") -> Features:
-    """Decode ``path`` once and reduce each decoded frame to the detector's features.
-
-    ``decode``: ``all`` decodes every frame (frame-exact boundaries). ``ref`` skips frames no
-    other frame references (non-reference B-frames): always bit-exact, about a third less work.
-    ``auto`` also skips the B-frames that are references, which is only safe when no P-frame
-    predicts from them (x264's ``ref=1`` presets and strict pyramids; not its default ``medium``):
-    it decodes the opening frames both ways and keeps the sparser decode only if every frame they
-    share is bit-identical and no more than :data:`MAX_SKIPPED` frames in a row are left out;
-    otherwise it goes on as ``ref``. In the sparse modes a cut lies somewhere between two decoded
-    frames, and the frames in between are given to neither shot.
-    """
-    import av
-
-    if decode not in DECODE_MODES:
-        raise ValueError(f"decode must be one of {', '.join(DECODE_MODES)}, got {decode!r}")
-    red = _Reducer()
-    containers = []
-    try:
-        c, s = _open(path, "DEFAULT" if decode == "all" else "NONREF")
-        containers.append(c)
-        rate = s.average_rate or s.guessed_rate
-        fps = float(rate) if rate else 25.0
-        tb = float(s.time_base) if s.time_base else 1.0 / fps
-        total = s.frames or 0
-        t0: list[int] = []
-
-        def at(frame) -> int:
-            if decode == "all" or frame.pts is None:
-                return len(red)
-            t0[:] = t0 or [frame.pts]
-            return round((frame.pts - t0[0]) * tb * fps)
-
-        frames = c.decode(s)
-        if decode != "all":
-            crcs: dict[int, int] = {}
-            for frame in frames:
-                if frame.pts is None:  # no timestamps (a raw elementary stream): skipped frames can't be placed
-                    return frame_features(path, "all")
-                crcs[frame.pts] = _luma_crc(frame)
-                red.add(frame, at(frame))
-                if len(red) >= CHECK_FRAMES:
-                    break
-            if _max_skipped(red.index) > MAX_SKIPPED:  # an odd stream: decode everything from here
-                s.codec_context.skip_frame = "DEFAULT"
-            elif decode == "auto" and len(red) >= CHECK_FRAMES:
-                frames = _sparser(path, containers, crcs, max(crcs), at, red) or frames
-        for frame in frames:
-            red.add(frame, at(frame))
-    except av.error.FFmpegError as e:
-        raise MediaError(f"{path}: not a readable video ({e.__class__.__name__})") from None
-    finally:
-        for c in containers:
-            c.close()
-    if not len(red):
-        raise MediaError(f"{path}: no decodable frames")
-    num_frames = max(max(red.index) + 1, total if decode != "all" else len(red))
-    return red.features(fps, num_frames)
-
-
-def _sparser(path, containers: list, crcs: dict[int, int], last_pts: int, at, red: _Reducer):
-    """Open a second decode that skips every B-frame, check it against the first over the opening
-    frames, and return an iterator over its later frames if it is exact and dense enough."""
-    c, s = _open(path, "BIDIR")
-    containers.append(c)
-    frames = c.decode(s)
-    shared: list[int] = []
-    for frame in frames:
-        if frame.pts is None or frame.pts > last_pts:
-            if not shared or _max_skipped([*shared, at(frame)]) > MAX_SKIPPED:
-                return None
-            red.add(frame, at(frame))
-            return frames
-        if crcs.get(frame.pts) != _luma_crc(frame):
-            return None
-        shared.append(at(frame))
-    return None
 
 
 def distance(f: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -399,5 +213,5 @@ def to_shots(f: Features, transitions: list[tuple[int, int]]) -> Shots:
 def detect_shots(path: str | Path, params: CutParams | None = None) -> Shots:
     """Shots of a video as half-open frame ranges ``[start, end)``."""
     p = params or CutParams()
-    f = frame_features(path, p.decode)
+    f = frame_features(path, p.decode, p.threads)
     return to_shots(f, find_transitions(f, p))

@@ -15,6 +15,7 @@ import sys
 import time
 import traceback
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 from data_curation.clip_frames import read_clip
@@ -58,7 +59,8 @@ def score_source(path: str, recipe: Recipe, out: str | Path) -> list[dict]:
         if not info["num_frames"]:
             raise MediaError(f"{path}: zero frames")
         c = recipe.cuts
-        shots = detect_shots(path, CutParams(c.min_across, c.ratio, c.gradual_ratio, decode=c.decode))
+        shots = detect_shots(path, CutParams(c.min_across, c.ratio, c.gradual_ratio, decode=c.decode,
+                                                 threads=c.threads))
     except (MediaError, OSError, ValueError) as e:
         return [{**base, "clip_id": f"{source_key(path)}:error", "error": _one_line(e)}]
     fps = shots.fps
@@ -130,6 +132,9 @@ def _run_ray(todo: list[str], recipe: Recipe, out: Path, workers: int | None, ad
             if temp:
                 kw["_temp_dir"] = temp
         ray.init(log_to_driver=False, **kw)
+    if not recipe.cuts.threads and not address:  # sources decode side by side: share the cores out
+        n = workers or os.cpu_count() or 1
+        recipe = replace(recipe, cuts=replace(recipe.cuts, threads=max(1, n // len(todo))))
     try:
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = progress

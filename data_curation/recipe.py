@@ -18,6 +18,7 @@ class CutsConfig:
     min_across: float = 0.12
     ratio: float = 3.0
     gradual_ratio: float = 2.5
+    threads: int = 0  # decoders per source at once (0: one per core; a Ray run shares the cores between sources)
 
 
 @dataclass

@@ -76,7 +76,7 @@ def _encode(src, dest, x264_params: str) -> str:
 
 
 def _pts_sets(path):
-    from data_curation.cuts import _open
+    from data_curation.cut_features import _open
 
     out = {}
     for skip in ("NONREF", "BIDIR"):
@@ -89,7 +89,8 @@ def _pts_sets(path):
 def test_auto_skips_b_frames_only_where_exact(montage, tmp_path):
     """x264 with ref=1 never predicts a P-frame from a B-frame: auto decodes I/P frames only. With
     ref=3 and a B-pyramid (x264's medium default) P-frames do: skipping every B-frame would corrupt
-    them (checked here by decoding both ways), and auto must fall back to the reference frames."""
+    them (checked here by decoding both ways), and auto must fall back to the reference frames.
+    One pass (``threads=1``); decoding in pieces: tests/data_curation/test_cut_features.py."""
     path, truth = montage
     safe = _encode(path, tmp_path / "ref1.mp4", "ref=1:bframes=3:b-pyramid=normal")
     unsafe = _encode(path, tmp_path / "ref3.mp4", "ref=3:bframes=3:b-pyramid=normal")
@@ -98,7 +99,7 @@ def test_auto_skips_b_frames_only_where_exact(montage, tmp_path):
         assert len(sets["BIDIR"]) < len(sets["NONREF"])  # both files have B-frames used as references
         checked = sorted(sets["NONREF"])[:CHECK_FRAMES]  # decoded both ways, kept from the exact decode
         expected = len(checked) + len([t for t in sets[sparse] if t > checked[-1]])
-        got = frame_features(p, "auto")
+        got = frame_features(p, "auto", threads=1)
         assert len(got.index) == expected, (p, sparse)
         assert f1_score(to_shots(got, find_transitions(got)).transitions, truth)["f1"] >= 0.9
 

@@ -1,6 +1,5 @@
-import torch
-
 import pytest
+import torch
 
 from video.diffusion.guidance import FramewiseLinearCFG, composable_cfg
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from video.diffusion.edm import karras_sigmas
-from video.diffusion.samplers import SAMPLERS, network_evaluations, sample
+from video.diffusion.samplers import network_evaluations, sample
 
 S = 0.5
 
@@ -48,7 +48,7 @@ def test_orders():
     # Euler is first order: doubling the steps about halves the error.
     assert 1.5 < e_euler[1] / e_euler[2] < 3.0
     # The second-order solvers beat Euler at every budget and shrink faster.
-    for a, b, c in zip(e_euler, e_heun, e_dpm):
+    for a, b, c in zip(e_euler, e_heun, e_dpm, strict=True):
         assert b < a and c < a
     assert e_heun[1] / e_heun[2] > 3.0 and e_dpm[1] / e_dpm[2] > 3.0
 

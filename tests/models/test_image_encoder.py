@@ -5,7 +5,9 @@ from video.models.image_encoder import clip_pixel_values, resize_antialiased
 
 def test_resize_matches_diffusers_kornia_port():
     """Independent reference: diffusers' port of kornia's anti-aliased resize used by its SVD pipeline."""
-    from diffusers.pipelines.stable_video_diffusion.pipeline_stable_video_diffusion import _resize_with_antialiasing
+    from diffusers.pipelines.stable_video_diffusion.pipeline_stable_video_diffusion import (
+        _resize_with_antialiasing,
+    )
 
     x = torch.rand(2, 3, 131, 257, generator=torch.Generator().manual_seed(0)) * 2 - 1
     ours = resize_antialiased(x, (224, 224))

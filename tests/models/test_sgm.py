@@ -83,9 +83,10 @@ def test_qkv_split_is_q_then_k_then_v(tiny_models):
 
 def test_missing_key_and_foreign_file_are_clear_errors(tmp_path, tiny_models):
     sd = to_sgm_state_dict(tiny_models)
-    from video.models.sgm import CONFIG_METADATA_KEY
     import json
+
     from video.config import to_dict
+    from video.models.sgm import CONFIG_METADATA_KEY
 
     meta = {CONFIG_METADATA_KEY: json.dumps(to_dict(tiny_models.config))}
     del sd["model.diffusion_model.out.2.weight"]

@@ -1,0 +1,127 @@
+"""Decoding for the cut detector in keyframe-cut pieces side by side: the same features as one
+pass, on every kind of keyframe the containers and codecs here produce."""
+
+import subprocess
+
+import numpy as np
+import pytest
+
+from data_curation.cut_features import (
+    CHECK_FRAMES,
+    _from_keyframe,
+    _is_idr,
+    _one_pass,
+    _open,
+    _scan,
+    _segmented,
+    _worth_checking,
+    frame_features,
+    x264_options,
+)
+from video.media import ffmpeg_exe
+
+# name -> (file name, ffmpeg output options): every one with a keyframe at least each 30 frames
+ENCODES = {
+    "x264 medium (IDR, B-pyramid, ref=3)": ("medium.mp4", ["-c:v", "libx264", "-preset", "medium", "-g", "30"]),
+    "x264 open GOP (non-IDR keyframes)": ("open.mp4", ["-c:v", "libx264", "-preset", "veryfast", "-x264-params",
+                                                          "open-gop=1:keyint=30:min-keyint=30:scenecut=0"]),
+    "x265 (open GOP, CRA keyframes)": ("hevc.mp4", ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params",
+                                                    "keyint=30:min-keyint=30:open-gop=1:log-level=error"]),
+    "VP9 in WebM (seek by cues)": ("vp9.webm", ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8",
+                                                "-g", "30"]),
+    "MPEG-4 part 2 with B-frames, AVI": ("mpeg4.avi", ["-c:v", "mpeg4", "-bf", "2", "-g", "30", "-q:v", "4"]),
+}
+
+
+@pytest.fixture(scope="module")
+def encodes(montage, tmp_path_factory):
+    src, _ = montage
+    d = tmp_path_factory.mktemp("encodes")
+    out = {}
+    for name, (fname, opts) in ENCODES.items():
+        subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(src), "-an", *opts, str(d / fname)],
+                       check=True)
+        out[name] = str(d / fname)
+    return out
+
+
+def _same(a, b) -> bool:
+    return (a.num_frames == b.num_frames and np.array_equal(a.index, b.index)
+            and np.array_equal(a.thumb, b.thumb) and np.array_equal(a.hist, b.hist))
+
+
+@pytest.mark.parametrize("name", list(ENCODES))
+def test_pieces_equal_one_pass(encodes, name):
+    """Every frame (``all``) and every reference frame (``ref``) decoded in pieces on three
+    threads is bit for bit what one pass gives: no frame lost, doubled or decoded wrongly at a
+    piece boundary, open GOPs' leading pictures included."""
+    path = encodes[name]
+    scan = _scan(path)
+    assert scan is not None and len(scan.keys) >= 8, name  # enough keyframes for many pieces
+    for mode in ("all", "ref"):
+        pieces = _segmented(path, mode, 3)
+        assert pieces is not None, (name, mode)  # the parallel path ran, no fallback
+        assert _same(pieces, _one_pass(path, mode)), (name, mode)
+        assert _same(frame_features(path, mode, threads=3), pieces)
+        if mode == "all":
+            assert list(pieces.index) == list(range(pieces.num_frames))
+    c, s = _open(path, "DEFAULT")
+    with c:  # each piece starts reading at its own keyframe, not one interval early (wasted work)
+        for k in scan.keys[1:]:
+            assert next(_from_keyframe(c, s, k, scan.seek[k])).pts == k, (name, k)
+
+
+def test_idr_and_open_gop_keyframes_are_told_apart(encodes):
+    """x264 closed GOPs cut at IDR pictures (a piece stops before the next one); its open-GOP
+    keyframes and x265's CRA pictures are not IDR (a piece also decodes the leading pictures)."""
+    for name, closed in (("x264 medium (IDR, B-pyramid, ref=3)", True), ("x264 open GOP (non-IDR keyframes)", False),
+                         ("x265 (open GOP, CRA keyframes)", False)):
+        scan = _scan(encodes[name])
+        later = scan.keys[1:]
+        assert all((k in scan.closed) == closed for k in later), name
+    assert not _is_idr(b"\x00\x00\x00\x01\x41\x9a", "h264", 0) and _is_idr(b"\x00\x00\x00\x01\x65\x88", "h264", 0)
+    assert _is_idr(b"\x00\x00\x00\x02\x65\x88", "h264", 4) and not _is_idr(b"\x00\x00\x00\x02\x65\x88", "vp9", 4)
+
+
+def _pts(path, skip):
+    c, s = _open(path, skip)
+    with c:
+        return {f.pts for f in c.decode(s)}
+
+
+def test_auto_in_pieces_skips_b_frames_only_where_exact(montage, tmp_path):
+    """x264 with ref=1 never predicts a P-frame from a B-frame: after the opening check, the
+    pieces skip every B-frame. With ref=3 and a B-pyramid the check would fail, so x264's own
+    record of its options sends auto straight to the reference frames."""
+    path, _ = montage
+    safe, unsafe = tmp_path / "ref1.mp4", tmp_path / "ref3.mp4"
+    for dest, params in ((safe, "ref=1:bframes=3:b-pyramid=normal:keyint=40"),
+                         (unsafe, "ref=3:bframes=3:b-pyramid=normal:keyint=40")):
+        subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(path), "-c:v", "libx264", "-preset",
+                        "veryfast", "-x264-params", params, str(dest)], check=True)
+    assert _worth_checking(_scan(safe).x264) and not _worth_checking(_scan(unsafe).x264)
+    for p, exact in ((safe, True), (unsafe, False)):
+        ref, bidir = _pts(p, "NONREF"), _pts(p, "BIDIR")
+        assert len(bidir) < len(ref)  # both have B-frames used as references
+        scan = _scan(p)
+        got = _segmented(p, "auto", 2)
+        assert got is not None
+        pts = {int(round(i / scan.fps / scan.time_base)) + min(ref) for i in got.index}
+        first = next(k for k, o in zip(scan.keys, scan.key_ordinal, strict=True) if o >= CHECK_FRAMES)
+        if exact:  # the opening from the reference decode; later pieces without B-frames (but a
+            # piece that began before the check ended keeps them, so: between the two sets)
+            assert {t for t in ref if t < first} <= pts <= ref and len(pts) < len(ref)
+            assert {t for t in bidir if t >= first} <= pts
+        else:
+            assert pts == ref
+
+
+def test_x264_options_are_read_from_the_first_frame(bikes):
+    c, s = _open(bikes, "DEFAULT")
+    with c:
+        first = bytes(next(iter(c.demux(s))))
+    opts = x264_options(first)
+    assert (opts["ref"], opts["bframes"], opts["b_pyramid"]) == ("3", "3", "2")
+    assert not _worth_checking(opts)  # B-pyramid with 3 references: the check would fail
+    assert x264_options(b"\x00\x00\x01\x65 no encoder string") == {} and _worth_checking({})
+    assert not _worth_checking({"ref": "1", "bframes": "0", "b_pyramid": "0"})
