@@ -438,24 +438,26 @@ def _decode_piece(path: str | Path, skip: str, start: int | None, end: int | Non
 
 
 def _from_keyframe(c, s, start: int | None, dts: int | None):
-    """The stream's packets from the keyframe shown at ``start`` (None: from the beginning). MP4
-    and Matroska seek by presentation time; AVI by decode time, where seeking to ``start`` lands
-    on the next keyframe whenever B-frames delay presentation, so there it seeks again by the
-    keyframe's ``dts``. Landing earlier only costs decoding time: frames before ``start`` are
-    dropped by the caller."""
+    """The stream's packets from the keyframe shown at ``start`` (None: from the beginning).
+    Demuxers land near a seek target, not on it: MP4 with an edit list lands one keyframe early
+    (the packets up to ``start`` are then skipped undecoded, which costs a read), and AVI, whose
+    index is by decode time, lands on the next keyframe when B-frames delay presentation (then it
+    seeks again by the keyframe's ``dts``). Nothing is yielded if neither finds it, and the
+    caller's check that each piece holds its keyframe sends the file to one-pass decoding."""
     if start is None:
         yield from c.demux(s)
         return
-    c.seek(start, stream=s, backward=True)
-    it = c.demux(s)
-    first = next(it, None)
-    if first is not None and first.pts is not None and first.pts > start and dts is not None:
-        c.seek(dts, stream=s, backward=True)
+    for ts in dict.fromkeys(t for t in (start, dts) if t is not None):
+        c.seek(ts, stream=s, backward=True)
         it = c.demux(s)
-        first = next(it, None)
-    if first is not None:
-        yield first
-    yield from it
+        for pkt in it:
+            if pkt.pts is None or pkt.pts < start:
+                continue
+            if pkt.pts == start and pkt.is_keyframe:
+                yield pkt
+                yield from it
+                return
+            break  # past it: the seek overshot
 
 
 def _groups(scan: _Scan, first: int, n: int) -> list[tuple[int, int, float]]:

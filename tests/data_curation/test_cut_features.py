@@ -31,6 +31,10 @@ ENCODES = {
                                                 "-g", "30"]),
     "MPEG-4 part 2 with B-frames, AVI": ("mpeg4.avi", ["-c:v", "mpeg4", "-bf", "2", "-g", "30", "-q:v", "4"]),
 }
+# stream copies of the x264 medium file: an MP4 with an edit list (cut at 0.5 s, between keyframes:
+# seeks land one keyframe early), and Matroska written to a pipe (no cues: no seek index at all)
+COPIES = {"MP4 edit list": ("editlist.mp4", ["-ss", "0.5"], []),
+          "Matroska without cues": ("nocues.mkv", [], ["-f", "matroska", "pipe:1"])}
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +46,15 @@ def encodes(montage, tmp_path_factory):
         subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(src), "-an", *opts, str(d / fname)],
                        check=True)
         out[name] = str(d / fname)
+    medium = out["x264 medium (IDR, B-pyramid, ref=3)"]
+    for name, (fname, before, after) in COPIES.items():
+        cmd = [ffmpeg_exe(), "-y", "-loglevel", "error", *before, "-i", medium, "-c", "copy"]
+        if after:  # written through a pipe
+            with open(d / fname, "wb") as f:
+                subprocess.run([*cmd, *after], check=True, stdout=f)
+        else:
+            subprocess.run([*cmd, str(d / fname)], check=True)
+        out[name] = str(d / fname)
     return out
 
 
@@ -50,7 +63,7 @@ def _same(a, b) -> bool:
             and np.array_equal(a.thumb, b.thumb) and np.array_equal(a.hist, b.hist))
 
 
-@pytest.mark.parametrize("name", list(ENCODES))
+@pytest.mark.parametrize("name", [*ENCODES, *COPIES])
 def test_pieces_equal_one_pass(encodes, name):
     """Every frame (``all``) and every reference frame (``ref``) decoded in pieces on three
     threads is bit for bit what one pass gives: no frame lost, doubled or decoded wrongly at a
