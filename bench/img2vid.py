@@ -37,7 +37,7 @@ from video.runtime.decode import auto_chunk_size  # noqa: E402
 from video.runtime.img2vid import ImageToVideo  # noqa: E402
 from video.runtime.memory import GIB  # noqa: E402
 
-ROWS = ("diffusers", "eager", "lowmem", "compiled", "fast", "warm", "cudagraphs")
+ROWS = ("diffusers", "eager", "cudnn", "lowmem", "compiled", "fast", "warm", "cudagraphs")
 
 
 def sync(device):
@@ -229,6 +229,12 @@ def main() -> int:
         row("diffusers", f"diffusers (decode chunk {ref_chunk})", run_ref, warmup=lambda: run_ref(2))
     if "eager" in wanted:  # the reference the others are scored on
         row("eager", f"ours eager (chunk {chunk})", run_ours, warmup=lambda: run_ours(2))
+    if "cudnn" in wanted:  # eager with cuDNN's fused attention tried first (speed.sdpa_priority)
+        ours.sdpa_first = "cudnn"
+        try:
+            row("cudnn", f"ours eager, cuDNN attention first (chunk {chunk})", run_ours, warmup=lambda: run_ours(2))
+        finally:
+            ours.sdpa_first = "torch"
     if "lowmem" in wanted:
         cap = args.low_memory_gib * GIB
         if cuda:

@@ -12,6 +12,12 @@ model with its repeated blocks compiled one by one (``Module.compile``, static s
 regional compile our runtime uses), the first call's time reported as compile time.
 ``--profile`` stores the top kernels of one eager forward of each model at the first frame
 count, so the gap between them can be read rather than guessed.
+
+``--sdpa torch,cudnn`` (default) times each model once per attention-kernel order
+(``video.runtime.speed.sdpa_priority``: torch's own, FlashAttention first; or cuDNN's fused
+attention first, reported faster on Hopper); compiled rows use the last order. Attention makes
+~70% of the FLOPs at 81 frames, so the kernel decides most of the gap to the issue's goal. The
+attention-only rows time each kernel alone at the model's shape (heads x tokens x head dim).
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from video.config import CONFIG_DIR, load_config  # noqa: E402
 from video.models.dit import DiT, DiTConfig  # noqa: E402
-from video.runtime.speed import compile_blocks  # noqa: E402
+from video.runtime.speed import SDPA_FIRST, compile_blocks, sdpa_priority  # noqa: E402
 
 SIZES = {
     # name: (our config, Wan config kwargs)
@@ -89,6 +95,31 @@ def profile(fn, device, top: int = 25) -> list[dict]:
     return [{"name": e.key, "calls": e.count, "self_ms": getattr(e, key) / 1000} for e in events]
 
 
+def attention_rows(device, dtype, tokens: int, heads: int, head_dim: int, reps: int, peak: float) -> list[dict]:
+    """One self-attention call at the model's shape under each kernel alone (no fallback), in
+    TFLOP/s (4 N^2 d FLOPs): which kernel this card and torch serve fastest."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    gen = torch.Generator(device=device).manual_seed(1)
+    q, k, v = (torch.randn(1, heads, tokens, head_dim, generator=gen, device=device).to(dtype) for _ in range(3))
+    flops = 4 * tokens * tokens * heads * head_dim
+    rows = []
+    for name, backend in (("flash", SDPBackend.FLASH_ATTENTION), ("cudnn", SDPBackend.CUDNN_ATTENTION),
+                          ("efficient", SDPBackend.EFFICIENT_ATTENTION), ("math", SDPBackend.MATH)):
+        if name == "math" and device.type == "cuda":
+            continue  # materialises N x N: minutes and tens of GiB at these sizes
+        row = {"kernel": name, "tokens": tokens, "heads": heads, "head_dim": head_dim}
+        try:
+            with sdpa_kernel([backend]), torch.no_grad():
+                times = bench(lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v), device, 2, reps)
+            sec = statistics.median(times)
+            row.update(seconds=sec, tflops_per_s=flops / sec / 1e12, mfu=flops / sec / 1e12 / peak)
+        except RuntimeError as e:  # this kernel cannot serve the shape/dtype/device
+            row["error"] = str(e).splitlines()[0][:200]
+        rows.append(row)
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", default=None, choices=list(SIZES), help="l on GPU (default), tiny on CPU")
@@ -100,8 +131,13 @@ def main() -> int:
     ap.add_argument("--peak-tflops", type=float, default=790.0)
     ap.add_argument("--compile", action="store_true", help="also time both models with compiled blocks")
     ap.add_argument("--profile", action="store_true", help="store each model's top kernels (eager)")
+    ap.add_argument("--sdpa", default="torch,cudnn",
+                    help=f"attention-kernel orders to time each model under (of {', '.join(SDPA_FIRST)})")
     ap.add_argument("--json", default="bench/results/txt2vid.json")
     args = ap.parse_args()
+    orders = args.sdpa.split(",")
+    if any(o not in SDPA_FIRST for o in orders):
+        ap.error(f"--sdpa takes a comma list of {', '.join(SDPA_FIRST)}")
 
     from diffusers import WanTransformer3DModel
 
@@ -122,9 +158,12 @@ def main() -> int:
     n_ours = sum(p.numel() for p in ours.parameters())
     n_wan = sum(p.numel() for p in wan.parameters())
     rows, profiles = [], {}
-    variants = [("ours (DiT)", ours, False), ("diffusers WanTransformer3DModel", wan, False)]
+    variants = [(name, model, False, o) for o in orders
+                for name, model in (("ours (DiT)", ours), ("diffusers WanTransformer3DModel", wan))]
     if args.compile:
-        variants += [("ours (DiT), compiled blocks", ours, True), ("diffusers Wan, compiled blocks", wan, True)]
+        variants += [("ours (DiT), compiled blocks", ours, True, orders[-1]),
+                     ("diffusers Wan, compiled blocks", wan, True, orders[-1])]
+    attn_rows = []
     for frames in [int(f) for f in args.frames.split(",")]:
         lat = (1, cfg.in_channels, (frames - 1) // 4 + 1, args.height // 8, args.width // 8)
         x = torch.randn(lat, generator=gen, device=device).to(dtype)
@@ -134,20 +173,28 @@ def main() -> int:
         tokens = ours.token_grid(lat)
         calls = {id(ours): lambda x=x, t=t, ctx=ctx: ours(x, t, ctx),
                  id(wan): lambda x=x, t=t, ctx=ctx: wan(x, t * 1000, ctx, return_dict=False)[0]}
+        n_tok = tokens[0] * tokens[1] * tokens[2]
+        attn_rows += attention_rows(device, dtype, n_tok, cfg.heads, cfg.dim // cfg.heads, args.reps, args.peak_tflops)
         with torch.no_grad():
             if args.profile and not profiles:
-                profiles = {"frames": frames, "ours": profile(calls[id(ours)], device), "wan": profile(calls[id(wan)], device)}
-            for name, model, compiled in variants:
-                row = {"model": name, "frames": frames}
-                if compiled:
-                    if not getattr(model, "_bench_compiled", False):
-                        compile_blocks([model])
-                        model._bench_compiled = True
-                    t0 = time.perf_counter()
-                    calls[id(model)]()
-                    sync(device)
-                    row["compile_s"] = time.perf_counter() - t0
-                times = bench(calls[id(model)], device, warmup=2, reps=args.reps)
+                profiles = {"frames": frames}
+                for o in orders:
+                    with sdpa_priority(o):
+                        suffix = "" if o == "torch" else f"/{o}"
+                        profiles["ours" + suffix] = profile(calls[id(ours)], device)
+                        profiles["wan" + suffix] = profile(calls[id(wan)], device)
+            for name, model, compiled, order in variants:
+                row = {"model": name, "frames": frames, "sdpa": order}
+                with sdpa_priority(order):
+                    if compiled:
+                        if not getattr(model, "_bench_compiled", False):
+                            compile_blocks([model])
+                            model._bench_compiled = True
+                        t0 = time.perf_counter()
+                        calls[id(model)]()
+                        sync(device)
+                        row["compile_s"] = time.perf_counter() - t0
+                    times = bench(calls[id(model)], device, warmup=2, reps=args.reps)
                 sec = statistics.median(times)
                 row.update({"latent": list(lat), "tokens": tokens[0] * tokens[1] * tokens[2],
                             "tflop": flops / 1e12, "seconds": sec, "spread": [min(times), max(times)],
@@ -156,14 +203,20 @@ def main() -> int:
     result = {"device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu", "torch": torch.__version__,
               "dtype": str(dtype).replace("torch.", ""), "size": size, "params_ours": n_ours, "params_wan": n_wan,
               "height": args.height, "width": args.width, "text_len": args.text_len, "peak_tflops": args.peak_tflops,
-              "rows": rows, "profile": profiles}
+              "rows": rows, "attention": attn_rows, "profile": profiles}
     print(f"\n{result['device']} | {result['dtype']} eager | ours {n_ours / 1e9:.3f}B params, Wan {n_wan / 1e9:.3f}B")
-    print(f"{'model':34s} {'frames':>6s} {'tokens':>7s} {'TFLOP':>7s} {'s':>7s} {'TFLOP/s':>8s} {'MFU':>6s} {'compile s':>9s}")
+    print(f"{'model':34s} {'sdpa':>6s} {'frames':>6s} {'tokens':>7s} {'TFLOP':>7s} {'s':>7s} {'TFLOP/s':>8s} "
+          f"{'MFU':>6s} {'compile s':>9s}")
     for r in rows:
         comp = f"{r['compile_s']:9.1f}" if "compile_s" in r else ""
-        print(f"{r['model']:34s} {r['frames']:6d} {r['tokens']:7d} {r['tflop']:7.1f} {r['seconds']:7.3f} "
+        print(f"{r['model']:34s} {r['sdpa']:>6s} {r['frames']:6d} {r['tokens']:7d} {r['tflop']:7.1f} {r['seconds']:7.3f} "
               f"{r['tflops_per_s']:8.1f} {100 * r['mfu']:5.1f}% {comp}")
-    for who in ("ours", "wan") if profiles else ():
+    print("\nattention alone, one kernel each (self-attention of one layer):")
+    for r in attn_rows:
+        shape = f"{r['heads']}x{r['tokens']}x{r['head_dim']}"
+        got = f"{r['seconds'] * 1e3:8.2f} ms {r['tflops_per_s']:7.1f} TFLOP/s" if "seconds" in r else r["error"][:70]
+        print(f"  {r['kernel']:10s} {shape:>16s} {got}")
+    for who in [k for k in profiles if k != "frames"]:
         print(f"\ntop kernels, {who}, {profiles['frames']} frames (self ms):")
         for e in profiles[who][:12]:
             print(f"  {e['self_ms']:8.2f}  x{e['calls']:<4d} {e['name'][:90]}")

@@ -22,16 +22,17 @@ def test_bench_imports_without_pyav_or_imageio_ffmpeg():
 def test_bench_cpu_rows(tmp_path):
     js = tmp_path / "img2vid.json"
     cmd = [sys.executable, "bench/img2vid.py", "--model", "tiny", "--device", "cpu", "--frames", "2", "--steps", "3",
-           "--only", "eager,lowmem,compiled,fast,warm,cudagraphs", "--cache-threshold", "0.5", "--json", str(js)]
+           "--only", "eager,cudnn,lowmem,compiled,fast,warm,cudagraphs", "--cache-threshold", "0.5", "--json", str(js)]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600,
                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
     assert out.returncode == 0, out.stderr[-2000:]
     res = json.loads(js.read_text())
     rows = {r["row"]: r for r in res["rows"]}
-    assert set(rows) == {"eager", "lowmem", "fast"} and not any("error" in r for r in rows.values())
+    assert set(rows) == {"eager", "cudnn", "lowmem", "fast"} and not any("error" in r for r in rows.values())
     assert {s["row"] for s in res["skipped"]} == {"compiled", "warm", "cudagraphs"}
     assert "skip compiled:" in out.stdout and "skip cudagraphs:" in out.stdout
     assert rows["lowmem"]["psnr_vs_eager_db"] is None  # identical frames: inf PSNR, null in JSON
+    assert rows["cudnn"]["psnr_vs_eager_db"] is None  # a CPU has no cuDNN attention: the same kernel
     fast = rows["fast"]
     assert fast["skipped_evaluations"] >= 1 and fast["psnr_vs_exact_db"] < 100
     for r in rows.values():

@@ -32,6 +32,7 @@ from video.models.svd import SVDModels, load_svd
 from video.runtime.decode import decode_latents
 from video.runtime.memory import DEFAULT_BUDGET_GIB
 from video.runtime.offload import OFFLOAD_MODES, ModelOffload, NoOffload, svd_parts
+from video.runtime.speed import with_sdpa_priority
 from video.runtime.step_cache import FirstBlockCache, cached_unet_forward
 
 
@@ -82,6 +83,7 @@ class ImageToVideo:
         self.set_offload(offload)
         self.cudagraphs = False
         self.compile_cache = None
+        self.sdpa_first = "torch"  # which attention kernel torch tries first (speed.sdpa_priority)
         self.last_timings = Timings()
 
     def set_offload(self, mode: str) -> None:
@@ -210,6 +212,7 @@ class ImageToVideo:
         return denoiser
 
     @torch.no_grad()
+    @with_sdpa_priority
     def __call__(
         self,
         image,

@@ -8,11 +8,22 @@ short. ``CompileCache`` saves what inductor built (``torch.compiler.save_cache_a
 before compiling, so that process skips code generation and autotuning (a warm start). Where
 those functions are missing, it points inductor's own on-disk cache (``TORCHINDUCTOR_CACHE_DIR``)
 at the same folder instead. Artifacts are only valid for the same torch, Triton and GPU.
+
+``sdpa_priority`` changes which fused attention kernel ``scaled_dot_product_attention`` tries
+first (every attention in our models and in diffusers' goes through it): torch's own order puts
+FlashAttention-2 first and cuDNN's fused attention last, while on Hopper (H100/H200) cuDNN's
+kernels are reported faster (huggingface/transformers#48163, 1.7-2.3x on training shapes; a
+GH200 user reports the opposite for varlen, pytorch/pytorch#187770), so it is a switch that
+``bench/txt2vid.py`` measures, not a default. Same maths, different kernel: the output differs
+by float rounding only.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -25,6 +36,56 @@ from video.models.blocks import repeated_blocks
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
 CUDAGRAPH_MODES = ("reduce-overhead", "max-autotune")
 ARTIFACTS_FILE = "mega_cache.bin"
+
+
+SDPA_FIRST = ("torch", "cudnn", "flash", "efficient")  # "torch": its own order
+
+
+def _sdpa_backends(first: str) -> list:
+    """Every fused backend, ``first`` first, then torch's default order; the math kernel last."""
+    from torch.nn.attention import SDPBackend
+
+    named = {"cudnn": SDPBackend.CUDNN_ATTENTION, "flash": SDPBackend.FLASH_ATTENTION,
+             "efficient": SDPBackend.EFFICIENT_ATTENTION}
+    order = [named[first]] + [b for b in (SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION,
+                                          SDPBackend.CUDNN_ATTENTION) if b != named[first]]
+    return [*order, SDPBackend.MATH]
+
+
+@contextmanager
+def sdpa_priority(first: str = "torch"):
+    """Within the block, ``scaled_dot_product_attention`` tries the ``first`` kernel before the
+    others (``SDPA_FIRST``); a kernel that cannot serve a call (dtype, layout, device) passes it
+    on to the next, so nothing is ruled out. ``"torch"`` leaves torch's order alone."""
+    if first not in SDPA_FIRST:
+        raise ValueError(f"unknown SDPA kernel {first!r}; choose one of {', '.join(SDPA_FIRST)}")
+    if first == "torch":
+        yield
+        return
+    from torch.nn.attention import sdpa_kernel
+
+    try:
+        ctx = sdpa_kernel(_sdpa_backends(first), set_priority=True)
+    except TypeError:  # torch < 2.6: no priorities, only restrictions
+        warnings.warn(f"this torch ({torch.__version__}) cannot reorder SDPA kernels; using its own order",
+                      stacklevel=3)
+        ctx = None
+    if ctx is None:
+        yield
+        return
+    with ctx:
+        yield
+
+
+def with_sdpa_priority(call):
+    """Decorates a pipeline's ``__call__``: the whole render runs under ``sdpa_priority`` of the
+    pipeline's ``sdpa_first`` attribute."""
+    @functools.wraps(call)
+    def render(self, *args, **kwargs):
+        with sdpa_priority(getattr(self, "sdpa_first", "torch")):
+            return call(self, *args, **kwargs)
+
+    return render
 
 
 def uses_cudagraphs(mode: str | None) -> bool:

@@ -25,6 +25,7 @@ from video.diffusion.guidance import composable_cfg
 from video.models.dit import DiT, DiTConfig
 from video.models.latents import ImageVAELatents, latent_space_for
 from video.runtime.img2vid import InputError, Timings, randn
+from video.runtime.speed import with_sdpa_priority
 
 
 @dataclass
@@ -144,6 +145,7 @@ class TextToVideo:
         self.last_timings = Timings()
         self.compile_cache = None
         self.cudagraphs = False
+        self.sdpa_first = "torch"  # which attention kernel torch tries first (speed.sdpa_priority)
 
     @classmethod
     def from_pretrained(cls, source: str | Path, device="cpu", dtype=torch.float32,
@@ -213,6 +215,7 @@ class TextToVideo:
         return velocity
 
     @torch.no_grad()
+    @with_sdpa_priority
     def __call__(
         self,
         prompt: str,
