@@ -276,8 +276,9 @@ def frame_features(path: str | Path, decode: str = "auto", threads: int = 0) -> 
     ``threads``: decoders running at once (0: one per core available to this process). With
     more than one and enough keyframes, the file is cut at keyframes and the pieces decoded
     side by side (:func:`_segmented`); the result is the same as one pass for ``ref`` and
-    ``all`` (tests/data_curation/test_cut_features.py), and for ``auto`` differs only in where
-    the opening check ends (at a keyframe rather than after :data:`CHECK_FRAMES` frames).
+    ``all`` (tests/data_curation/test_cut_features.py). For ``auto`` it differs in where the
+    opening check ends (at a keyframe rather than after :data:`CHECK_FRAMES` frames) and in a
+    piece that began before the check's verdict keeping its reference B-frames.
     """
     import av
 
@@ -482,16 +483,16 @@ PIECES_PER_THREAD = 4  # pieces per decoder thread, handed out largest first: th
 
 def _segmented(path: str | Path, decode: str, threads: int) -> Features | None:
     """The file cut at keyframes into pieces decoded side by side, a few per thread, largest
-    first, so that the threads finish together; None when it cannot be cut (too few keyframes, no timestamps) or a
-    piece does not start where it should (a container whose seek is not keyframe-exact), and
-    the caller decodes in one pass instead.
+    first, so that the threads finish together. None when it cannot be cut (too few keyframes,
+    no timestamps) or a piece does not hold its own keyframe (a seek that missed it): the caller
+    then decodes in one pass.
 
     ``auto`` first decodes the opening keyframe interval(s), up to the first keyframe at least
     :data:`CHECK_FRAMES` packets in, with the reference B-frames, and the first
     :data:`CHECK_PACKETS` packets without any; the pieces after the opening skip every B-frame
-    if the frames both decodes share are bit-identical. A piece that starts
-    before that is known (one thread finished its half of the check first) keeps the reference
-    B-frames: exact either way."""
+    if the frames both decodes share are bit-identical. A piece that starts before that is known
+    (one thread finished its half of the check first) keeps the reference B-frames: exact
+    either way."""
     scan = _scan(path)
     if scan is None or len(scan.keys) < 2:
         return None
