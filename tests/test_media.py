@@ -26,9 +26,12 @@ def test_mp4_is_h264_yuv420p_with_the_right_frames(tmp_path):
     assert not [p for p in tmp_path.iterdir() if "partial" in p.name]
 
 
-def test_odd_size_is_cropped_to_even(tmp_path):
-    info = probe_video(write_video(clip(3, 63, 95), tmp_path / "odd.mp4"))
+def test_odd_size_is_cropped_to_even_with_a_warning(tmp_path):
+    with pytest.warns(UserWarning, match="writing 94x62 from 95x63"):
+        info = probe_video(write_video(clip(3, 63, 95), tmp_path / "odd.mp4"))
     assert (info["width"], info["height"]) == (94, 62)
+    with pytest.raises(MediaError, match="at least 2x2"):
+        write_video(clip(2, 1, 8), tmp_path / "line.mp4")
 
 
 @pytest.mark.parametrize("name,codec", [("a.webm", "vp9"), ("a.gif", "gif")])

@@ -9,6 +9,7 @@ file where a finished one is expected.
 from __future__ import annotations
 
 import subprocess
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -99,7 +100,13 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
     if fmt == "png":
         return _write_png_folder(frames, path)
     if fmt in ("mp4", "webm"):  # 4:2:0 needs even sizes: drop the odd last row/column
-        frames = frames[:, : frames.shape[1] // 2 * 2, : frames.shape[2] // 2 * 2]
+        h, w = frames.shape[1:3]
+        if h < 2 or w < 2:
+            raise MediaError(f"cannot write {path.name}: {fmt} needs frames at least 2x2, got {w}x{h}")
+        if h % 2 or w % 2:
+            warnings.warn(f"{path.name}: {fmt} (4:2:0) needs even sizes; writing {w // 2 * 2}x{h // 2 * 2} "
+                          f"from {w}x{h} frames (last column/row dropped)", stacklevel=2)
+            frames = frames[:, : h // 2 * 2, : w // 2 * 2]
     f, h, w, _ = frames.shape
     args = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
             "-s", f"{w}x{h}", "-r", str(fps), "-i", "-"]
