@@ -237,7 +237,7 @@ def test_write_video_returns_its_path_and_a_preview(classes, tmp_path):
     assert Path(again.args[0]).name == "run_00002_.gif"  # the counter goes on, as ComfyUI's SaveImage
 
 
-def test_curate_scores_a_folder(tmp_path):
+def test_curate_scores_a_folder(classes, tmp_path):
     from video.media import ffmpeg_exe
 
     for name, source in (("moving.mp4", "testsrc2=size=160x90:rate=10:duration=2"),
@@ -259,6 +259,10 @@ def test_curate_scores_a_folder(tmp_path):
     (md, _) = run("VideoPipelineCurate", folder=str(tmp_path), recipe="quick", table_format="markdown",
                   max_preview=8)
     assert md.count("\n") == 3 and "black_fraction>0.5" in md  # header, rule, two clips
+    kw = dict(folder=str(tmp_path), recipe="quick", table_format="json", max_preview=8)
+    before = classes["VideoPipelineCurate"].fingerprint_inputs(**kw)  # the current API's IS_CHANGED
+    (tmp_path / "black.mp4").unlink()
+    assert classes["VideoPipelineCurate"].fingerprint_inputs(**kw) != before
 
 
 def test_example_workflow_writes_a_playable_mp4(classes, models_dir, tmp_path, photo):

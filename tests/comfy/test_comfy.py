@@ -222,3 +222,27 @@ def test_curate_table_and_sheet(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no video files"):
         curate_folder(str(tmp_path / "empty"), "quick")
+
+
+def test_curate_node_is_changed_follows_the_folder(tmp_path):
+    """ComfyUI re-runs a node only when IS_CHANGED / fingerprint_inputs changes: the folder's name
+    stays the same when clips are added, replaced or removed, so the fingerprint must not."""
+    import os
+
+    from video.comfy.nodes import NODE_CLASS_MAPPINGS
+
+    node = NODE_CLASS_MAPPINGS["VideoPipelineCurate"]
+    kw = dict(folder=str(tmp_path), recipe="quick", table_format="markdown", max_preview=32)
+    (tmp_path / "a.mp4").write_bytes(b"x" * 10)
+    first = node.IS_CHANGED(**kw)
+    assert node.IS_CHANGED(**kw) == first and node.IS_CHANGED(**{**kw, "table_format": "json"}) == first
+    (tmp_path / "notes.txt").write_text("not a video")  # not a clip: no re-run
+    assert node.IS_CHANGED(**kw) == first
+    (tmp_path / "b.mp4").write_bytes(b"y" * 10)
+    added = node.IS_CHANGED(**kw)
+    assert added != first
+    os.utime(tmp_path / "b.mp4", ns=(1, 1))  # replaced in place (same size, another time)
+    assert node.IS_CHANGED(**kw) != added
+    (tmp_path / "b.mp4").unlink()
+    assert node.IS_CHANGED(**kw) == first
+    assert node.IS_CHANGED(**{**kw, "recipe": "svd_lvd"}) != first

@@ -125,6 +125,27 @@ def contact_sheet(rows: list[dict], keys: list[list[np.ndarray]], max_clips: int
     return np.array(sheet)
 
 
+def folder_fingerprint(folder: str, recipe: str = "quick", **_) -> str:
+    """What the node's result depends on besides its widgets: every video under ``folder`` (path,
+    size, modification time) and the recipe file's text. ComfyUI caches a node's output while
+    its inputs are unchanged, and a folder's name does not change when clips are added, replaced
+    or deleted; this is the node's ``IS_CHANGED`` / ``fingerprint_inputs``, so that it re-scores
+    then and only then."""
+    import hashlib
+
+    from data_curation.probe import discover
+    from video.config import CONFIG_DIR
+
+    h = hashlib.sha256()
+    root = Path(folder.strip())
+    for path in (discover([root]) if root.is_dir() else []):
+        st = path.stat()
+        h.update(f"{path.relative_to(root).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    recipe_file = Path(recipe) if recipe.endswith((".yaml", ".yml")) else CONFIG_DIR / "curate" / f"{recipe}.yaml"
+    h.update(recipe_file.read_bytes() if recipe_file.is_file() else recipe.encode())
+    return h.hexdigest()
+
+
 def curate_folder(folder: str, recipe: str = "quick", table_format: str = "markdown",
                   max_preview: int = 32) -> tuple[str, torch.Tensor]:
     """The node: ``(table, contact sheet as a 1-image IMAGE batch)``."""

@@ -55,6 +55,7 @@ class NodeSpec:
     function: Callable
     is_output_node: bool = False
     extra: dict = field(default_factory=dict)
+    fingerprint: Callable | None = None  # inputs -> a value that changes when the output would (IS_CHANGED)
 
     def call(self, **kw) -> tuple[tuple, dict | None]:
         """``(outputs, ui)``: the function's return value split into ComfyUI's two parts."""
@@ -159,7 +160,7 @@ NODES: tuple[NodeSpec, ...] = (
               Param("recipe", "COMBO", "quick", options=C.recipe_names),
               Param("table_format", "COMBO", "markdown", options=lambda: list(C.TABLE_FORMATS)),
               Param("max_preview", "INT", 32, 1, 256, tooltip="clips shown in the contact sheet")),
-             (("STRING", "table"), ("IMAGE", "preview")), C.curate_folder),
+             (("STRING", "table"), ("IMAGE", "preview")), C.curate_folder, fingerprint=C.folder_fingerprint),
 )
 
 
@@ -184,11 +185,14 @@ def legacy_class(spec: NodeSpec) -> type:
         out, ui = spec.call(**kw)
         return out if ui is None else {"ui": ui, "result": out}
 
-    return type(spec.node_id, (), {
+    attrs = {
         "INPUT_TYPES": classmethod(INPUT_TYPES), "RETURN_TYPES": tuple(t for t, _ in spec.outputs),
         "RETURN_NAMES": tuple(n for _, n in spec.outputs), "FUNCTION": "run", "CATEGORY": CATEGORY,
         "DESCRIPTION": spec.description, "OUTPUT_NODE": spec.is_output_node, "run": run, "SPEC": spec,
-    })
+    }
+    if spec.fingerprint is not None:
+        attrs["IS_CHANGED"] = classmethod(lambda cls, **kw: spec.fingerprint(**kw))
+    return type(spec.node_id, (), attrs)
 
 
 # --- ComfyUI's current API (comfy_api.latest.io) ----------------------------------------------
@@ -229,8 +233,10 @@ def comfy_node_class(spec: NodeSpec, io) -> type:
         out, ui = spec.call(**kw)
         return io.NodeOutput(*out, ui=ui)
 
-    return type(spec.node_id, (io.ComfyNode,), {"define_schema": classmethod(define_schema),
-                                                 "execute": classmethod(execute)})
+    attrs = {"define_schema": classmethod(define_schema), "execute": classmethod(execute)}
+    if spec.fingerprint is not None:
+        attrs["fingerprint_inputs"] = classmethod(lambda cls, **kw: spec.fingerprint(**kw))
+    return type(spec.node_id, (io.ComfyNode,), attrs)
 
 
 NODE_CLASS_MAPPINGS = {s.node_id: legacy_class(s) for s in NODES}
