@@ -70,3 +70,18 @@ def test_cli_refuses_an_unknown_kernel_before_loading(capsys):
     assert main(["txt2vid", "--model", "/nonexistent/model", "--sdpa", "fa3"]) == 2
     err = capsys.readouterr().err
     assert "--sdpa must be one of" in err and all(n in err for n in SDPA_FIRST)
+
+
+def test_editor_renders_under_the_chosen_order():
+    """``video edit --sdpa``: the editor's own loop (not the wrapped pipeline's ``__call__``) runs
+    under the order too."""
+    from video.edit import Editor
+    from video.edit.editor import FlowBackend
+
+    editor = Editor(FlowBackend(TextToVideo(build_tiny())))
+    editor.sdpa_first = "cudnn"
+    seen = _orders_seen(editor.backend.pipe.models.transformer)
+    frames = np.random.default_rng(0).integers(0, 255, (1, 32, 32, 3), dtype=np.uint8)
+    editor(frames, prompt="a kite", strength=0.5, num_inference_steps=2, generator=torch.Generator().manual_seed(0))
+    assert seen and set(seen) == {int(SDPBackend.CUDNN_ATTENTION)}
+    assert _order()[0] != int(SDPBackend.CUDNN_ATTENTION)  # restored

@@ -44,6 +44,7 @@ import torch.nn.functional as F
 from video.diffusion.flow import FLOW_SAMPLERS, flow_schedule
 from video.diffusion.guidance import composable_cfg
 from video.runtime.img2vid import InputError, Timings, randn
+from video.runtime.speed import SDPA_FIRST, with_sdpa_priority
 
 DEFAULT_STEPS = 20  # WanAnimatePipeline's default
 DEFAULT_SEGMENT = 77  # frames per segment (WanAnimatePipeline's default)
@@ -179,6 +180,7 @@ class Animator:
         self.prompts = PromptEncoder(models.tokenizer, models.text_encoder, max_length=models.config.text_max_length
                                      or 512, embeddings_dir=embeddings_dir)
         self.last_timings = Timings()
+        self.sdpa_first = "torch"  # which attention kernel torch tries first (speed.sdpa_priority)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, device="cpu", dtype=torch.float32,
@@ -216,6 +218,7 @@ class Animator:
         return out.hidden_states[-2].to(self.device, self.dtype)
 
     @torch.no_grad()
+    @with_sdpa_priority
     def __call__(
         self,
         image,
@@ -410,6 +413,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
     dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[
         args.dtype or ("bfloat16" if device != "cpu" else "float32")]
     animator = Animator.from_pretrained(args.model, device=device, dtype=dtype)
+    animator.sdpa_first = args.sdpa
     frames = animator(args.image, pose, face, mode=args.mode, background_video=bg, mask_video=mask,
                       prompt=args.prompt, negative_prompt=args.negative_prompt, num_inference_steps=args.steps,
                       guidance_scale=args.guidance, generator=torch.Generator().manual_seed(args.seed),
@@ -448,6 +452,8 @@ def add_animate_command(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--fps", type=float, default=0, help="output fps (default: the pose video's)")
     p.add_argument("--device", default=None)
     p.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), default=None)
+    p.add_argument("--sdpa", choices=SDPA_FIRST, default="torch",
+                   help="attention kernel tried first on CUDA (as in img2vid): torch's own order, cudnn, flash, efficient")
     p.add_argument("--output", "-o", required=True, help="output video (.mp4, .webm, .gif or a folder for PNGs)")
     p.set_defaults(func=cmd_animate)
     return p

@@ -57,6 +57,7 @@ class EditConfig:
     fps: float = 0.0  # 0: the input's
     device: str = "auto"
     dtype: str = "auto"
+    sdpa: str = "torch"  # attention kernel tried first: torch (its own order), cudnn, flash, efficient
     crf: int = 18
 
 
@@ -92,6 +93,8 @@ EDIT_FLAGS = {
     "--fps": ("fps", "output frame rate (default: the input's)"),
     "--device": ("device", "cuda, cpu, or auto"),
     "--dtype": ("dtype", "bfloat16, float16, float32, or auto"),
+    "--sdpa": ("sdpa", "attention kernel tried first on CUDA (as in img2vid): torch (its own order), cudnn, flash, "
+                       "efficient"),
     "--crf": ("crf", "x264 quality, lower is better"),
 }
 EDIT_SWITCHES = {
@@ -122,6 +125,10 @@ def run_edit(task: str, cfg: EditConfig):
         raise InputError("give the video to edit with --video")
     if cfg.mask and cfg.box:
         raise InputError("give either --mask or --box, not both")
+    from video.runtime.speed import SDPA_FIRST
+
+    if cfg.sdpa not in SDPA_FIRST:
+        raise InputError(f"--sdpa must be one of {', '.join(SDPA_FIRST)}, got {cfg.sdpa!r}")
     mask = parse_box(cfg.box) if cfg.box else (cfg.mask or None)
     video = load_frames(cfg.video)  # fail on a bad input before loading weights
     fps = cfg.fps
@@ -136,6 +143,7 @@ def run_edit(task: str, cfg: EditConfig):
 
         device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16")
         editor = Editor.from_pretrained(cfg.model, device=device, dtype=dtype)
+        editor.sdpa_first = cfg.sdpa
         if str(cfg.model).startswith("tiny"):
             print(f"note: '{cfg.model}' has random weights (a smoke run); real weights come from --model PATH",
                   file=sys.stderr)

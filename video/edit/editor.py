@@ -38,6 +38,7 @@ from video.diffusion.strength import flow_edit_schedule, karras_edit_schedule, r
 from video.edit.mask import feather, latent_mask, load_frames, load_mask
 from video.edit.regenerate import regenerate
 from video.runtime.img2vid import ImageToVideo, InputError, Timings, randn, size_multiple
+from video.runtime.speed import with_sdpa_priority
 from video.runtime.txt2vid import TextToVideo
 
 EDIT_SAMPLERS = ("euler", "heun")  # one-step solvers: a multistep one (dpmpp_2m) would lose its history at each blend
@@ -189,6 +190,7 @@ class Editor:
     def __init__(self, backend: FlowBackend | SVDBackend):
         self.backend = backend
         self.last_timings = Timings()
+        self.sdpa_first = "torch"  # which attention kernel torch tries first (speed.sdpa_priority)
 
     @classmethod
     def from_pretrained(cls, source: str | Path = "tiny", device="cpu", dtype=torch.float32, **kw):
@@ -236,6 +238,7 @@ class Editor:
         return frames, src
 
     @torch.no_grad()
+    @with_sdpa_priority
     def __call__(
         self,
         video,

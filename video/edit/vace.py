@@ -43,6 +43,7 @@ from video.diffusion.flow import FLOW_SAMPLERS, interpolate
 from video.diffusion.guidance import composable_cfg
 from video.diffusion.strength import flow_skip_schedule
 from video.runtime.img2vid import InputError, Timings, randn
+from video.runtime.speed import with_sdpa_priority
 from video.runtime.txt2vid import T2VModels
 
 DEFAULT_SHIFT = 3.0  # Wan 2.1's flow shift at 480p (WanVACEPipeline's example uses 3.0 for 480p, 5.0 for 720p)
@@ -214,6 +215,7 @@ class VaceEditor:
         self.prompts = PromptEncoder(models.tokenizer, models.text_encoder, max_length=models.config.text_max_length
                                      or 512, embeddings_dir=embeddings_dir)
         self.last_timings = Timings()
+        self.sdpa_first = "torch"  # which attention kernel torch tries first (speed.sdpa_priority)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, device="cpu", dtype=torch.float32,
@@ -273,6 +275,7 @@ class VaceEditor:
         return VaceInputs(vid, m, refs)
 
     @torch.no_grad()
+    @with_sdpa_priority
     def __call__(
         self,
         video=None,
