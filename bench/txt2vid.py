@@ -158,6 +158,18 @@ def main() -> int:
     n_ours = sum(p.numel() for p in ours.parameters())
     n_wan = sum(p.numel() for p in wan.parameters())
     rows, profiles = [], {}
+
+    def dump() -> dict:
+        """The JSON so far, written after every row: a run cut short keeps what it measured."""
+        result = {"device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu", "torch": torch.__version__,
+                  "dtype": str(dtype).replace("torch.", ""), "size": size, "params_ours": n_ours, "params_wan": n_wan,
+                  "height": args.height, "width": args.width, "text_len": args.text_len, "peak_tflops": args.peak_tflops,
+                  "rows": rows, "attention": attn_rows, "profile": profiles}
+        out = Path(args.json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2))
+        return result
+
     variants = [(name, model, False, o) for o in orders
                 for name, model in (("ours (DiT)", ours), ("diffusers WanTransformer3DModel", wan))]
     if args.compile:
@@ -179,35 +191,47 @@ def main() -> int:
             if args.profile and not profiles:
                 profiles = {"frames": frames}
                 for o in orders:
-                    with sdpa_priority(o):
-                        suffix = "" if o == "torch" else f"/{o}"
-                        profiles["ours" + suffix] = profile(calls[id(ours)], device)
-                        profiles["wan" + suffix] = profile(calls[id(wan)], device)
+                    suffix = "" if o == "torch" else f"/{o}"
+                    for who, model in (("ours", ours), ("wan", wan)):
+                        try:
+                            with sdpa_priority(o):
+                                profiles[who + suffix] = profile(calls[id(model)], device)
+                        except Exception as e:  # noqa: BLE001
+                            profiles[who + suffix] = [{"name": f"FAILED {type(e).__name__}: {e}"[:200],
+                                                       "calls": 0, "self_ms": 0.0}]
             for name, model, compiled, order in variants:
                 row = {"model": name, "frames": frames, "sdpa": order}
-                with sdpa_priority(order):
-                    if compiled:
-                        if not getattr(model, "_bench_compiled", False):
-                            compile_blocks([model])
-                            model._bench_compiled = True
-                        t0 = time.perf_counter()
-                        calls[id(model)]()
-                        sync(device)
-                        row["compile_s"] = time.perf_counter() - t0
-                    times = bench(calls[id(model)], device, warmup=2, reps=args.reps)
+                try:
+                    with sdpa_priority(order):
+                        if compiled:
+                            if not getattr(model, "_bench_compiled", False):
+                                compile_blocks([model])
+                                model._bench_compiled = True
+                            t0 = time.perf_counter()
+                            calls[id(model)]()
+                            sync(device)
+                            row["compile_s"] = time.perf_counter() - t0
+                        times = bench(calls[id(model)], device, warmup=2, reps=args.reps)
+                except Exception as e:  # noqa: BLE001 - a failed row is a result; the others still run
+                    row["error"] = f"{type(e).__name__}: {e}"[:300]
+                    print(f"{name} ({order}, {frames} frames): FAILED {row['error']}", flush=True)
+                    rows.append(row)
+                    dump()
+                    continue
                 sec = statistics.median(times)
                 row.update({"latent": list(lat), "tokens": tokens[0] * tokens[1] * tokens[2],
                             "tflop": flops / 1e12, "seconds": sec, "spread": [min(times), max(times)],
                             "tflops_per_s": flops / sec / 1e12, "mfu": flops / sec / 1e12 / args.peak_tflops})
                 rows.append(row)
-    result = {"device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu", "torch": torch.__version__,
-              "dtype": str(dtype).replace("torch.", ""), "size": size, "params_ours": n_ours, "params_wan": n_wan,
-              "height": args.height, "width": args.width, "text_len": args.text_len, "peak_tflops": args.peak_tflops,
-              "rows": rows, "attention": attn_rows, "profile": profiles}
+                dump()
+    result = dump()
     print(f"\n{result['device']} | {result['dtype']} eager | ours {n_ours / 1e9:.3f}B params, Wan {n_wan / 1e9:.3f}B")
     print(f"{'model':34s} {'sdpa':>6s} {'frames':>6s} {'tokens':>7s} {'TFLOP':>7s} {'s':>7s} {'TFLOP/s':>8s} "
           f"{'MFU':>6s} {'compile s':>9s}")
     for r in rows:
+        if "error" in r:
+            print(f"{r['model']:34s} {r['sdpa']:>6s} {r['frames']:6d} FAILED {r['error'][:60]}")
+            continue
         comp = f"{r['compile_s']:9.1f}" if "compile_s" in r else ""
         print(f"{r['model']:34s} {r['sdpa']:>6s} {r['frames']:6d} {r['tokens']:7d} {r['tflop']:7.1f} {r['seconds']:7.3f} "
               f"{r['tflops_per_s']:8.1f} {100 * r['mfu']:5.1f}% {comp}")
@@ -220,10 +244,7 @@ def main() -> int:
         print(f"\ntop kernels, {who}, {profiles['frames']} frames (self ms):")
         for e in profiles[who][:12]:
             print(f"  {e['self_ms']:8.2f}  x{e['calls']:<4d} {e['name'][:90]}")
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    print(f"wrote {out}")
+    print(f"wrote {args.json}")
     return 0
 
 
