@@ -157,7 +157,9 @@ def _one_pass(path: str | Path, decode: str = "auto") -> Features:
     it decodes the opening frames both ways and keeps the sparser decode only if every frame they
     share is bit-identical and no more than :data:`MAX_SKIPPED` frames in a row are left out;
     otherwise it goes on as ``ref``. In the sparse modes a cut lies somewhere between two decoded
-    frames, and the frames in between are given to neither shot.
+    frames, and the frames in between are given to neither shot. Where the opening frames of a
+    sparse decode already leave wider gaps (long B-frame runs, or timestamps with holes in a
+    variable-rate file), every frame is decoded instead, numbered by count.
     """
     import av
 
@@ -180,7 +182,7 @@ def _one_pass(path: str | Path, decode: str = "auto") -> Features:
             t0[:] = t0 or [frame.pts]
             return round((frame.pts - t0[0]) * tb * fps)
 
-        frames = c.decode(s)
+        frames = _until_damaged(c.decode(s), red)
         if decode != "all":
             crcs: dict[int, int] = {}
             for frame in frames:
@@ -190,10 +192,11 @@ def _one_pass(path: str | Path, decode: str = "auto") -> Features:
                 red.add(frame, at(frame))
                 if len(red) >= CHECK_FRAMES:
                     break
-            if _max_skipped(red.index) > MAX_SKIPPED:  # an odd stream: decode everything from here
-                s.codec_context.skip_frame = "DEFAULT"
-            elif decode == "auto" and len(red) >= CHECK_FRAMES:
-                frames = _sparser(path, containers, crcs, max(crcs), at, red) or frames
+            if _max_skipped(red.index) > MAX_SKIPPED:  # an odd stream, or gaps in the timestamps
+                return _one_pass(path, "all")
+            if decode == "auto" and len(red) >= CHECK_FRAMES:
+                sparse = _sparser(path, containers, crcs, max(crcs), at, red)
+                frames = _until_damaged(sparse, red) if sparse is not None else frames
         for frame in frames:
             red.add(frame, at(frame))
     except av.error.FFmpegError as e:
@@ -205,6 +208,25 @@ def _one_pass(path: str | Path, decode: str = "auto") -> Features:
         raise MediaError(f"{path}: no decodable frames")
     num_frames = max(max(red.index) + 1, total if decode != "all" else len(red))
     return red.features(fps, num_frames)
+
+
+def _until_damaged(frames, red: _Reducer):
+    """The decoder's frames until it meets data it cannot read (a file cut short, a damaged
+    tail): the frames before are kept, as a player shows them. An error before any frame is
+    the file's error."""
+    import av
+
+    it = iter(frames)
+    while True:
+        try:
+            frame = next(it)
+        except StopIteration:
+            return
+        except av.error.FFmpegError:
+            if len(red):
+                return
+            raise
+        yield frame
 
 
 def _sparser(path, containers: list, crcs: dict[int, int], last_pts: int, at, red: _Reducer):
@@ -321,7 +343,8 @@ class _Scan:
 
 def _scan(path: str | Path) -> _Scan | None:
     """Keyframe positions of the first video stream, or None when segments cannot be placed:
-    a packet without a timestamp (raw elementary streams) or keyframes out of order."""
+    a packet without a timestamp (raw elementary streams), keyframes out of order, or a file the
+    demuxer cannot read to the end (cut short: one pass decodes what is there)."""
     import av
 
     c = av.open(str(path))
@@ -333,7 +356,14 @@ def _scan(path: str | Path) -> _Scan | None:
         fps = float(rate) if rate else 25.0
         keys, seek, ordinal, before, n, nbytes, x264, closed = [], {}, [], [], 0, 0, {}, set()
         nal_length = _nal_length_size(s.codec_context.name, s.codec_context.extradata)
-        for pkt in c.demux(s):
+        packets = c.demux(s)
+        while True:
+            try:
+                pkt = next(packets)
+            except StopIteration:
+                break
+            except av.error.FFmpegError:
+                return None
             if pkt.size == 0:  # the flush packet at the end
                 continue
             if n == 0:
@@ -383,7 +413,7 @@ def _is_idr(data: bytes, codec: str, length_size: int) -> bool:
         heads = [data[m.end()] for m in re.finditer(b"\x00\x00\x01", data) if m.end() < len(data)]
     if codec == "h264":
         return any(h & 0x1F == 5 for h in heads)
-    return any((h >> 1) & 0x3F in (19, 20) for h in heads)
+    return any((h >> 1) & 0x3F == 20 for h in heads)
 
 
 @dataclass
@@ -393,6 +423,7 @@ class _Piece:
     red: _Reducer
     crcs: dict[int, int]
     start: int | None
+    corrupt: bool = False
 
 
 def _decode_piece(path: str | Path, skip: str, start: int | None, end: int | None, threads: int,
@@ -406,11 +437,13 @@ def _decode_piece(path: str | Path, skip: str, start: int | None, end: int | Non
     which has no such frames. ``max_packets`` stops feeding after that many. ``seek``: the
     keyframe's decode timestamp, for demuxers whose index is by decode time (:func:`_from_keyframe`)."""
     c, s = _open(path, skip, threads)
-    red, crcs = _Reducer(), {}
+    red, crcs, bad = _Reducer(), {}, []
 
     def keep(frames) -> None:
         for f in frames:
             if f.pts is not None and (start is None or f.pts >= start) and (end is None or f.pts < end):
+                if f.is_corrupt:
+                    bad.append(f.pts)
                 red.add(f, f.pts)
                 if crc:
                     crcs[f.pts] = _luma_crc(f)
@@ -435,7 +468,7 @@ def _decode_piece(path: str | Path, skip: str, start: int | None, end: int | Non
             keep(pkt.decode())
     finally:
         c.close()
-    return _Piece(red, crcs, start)
+    return _Piece(red, crcs, start, bool(bad))
 
 
 def _from_keyframe(c, s, start: int | None, dts: int | None):
@@ -493,6 +526,8 @@ def _segmented(path: str | Path, decode: str, threads: int) -> Features | None:
     if the frames both decodes share are bit-identical. A piece that starts before that is known
     (one thread finished its half of the check first) keeps the reference B-frames: exact
     either way."""
+    import av
+
     scan = _scan(path)
     if scan is None or len(scan.keys) < 2:
         return None
@@ -524,7 +559,12 @@ def _segmented(path: str | Path, decode: str, threads: int) -> Features | None:
         jobs = {g: pool.submit(lambda a, b: _decode_piece(path, skip_now(), a, b, per, closed_end=b in scan.closed,
                                                                  seek=scan.seek.get(a)),
                                *bounds[g]) for g in order}
-        pieces = [f.result() for f in check[:1]] + [jobs[g].result() for g in range(len(groups))]
+        try:
+            pieces = [f.result() for f in check[:1]] + [jobs[g].result() for g in range(len(groups))]
+        except av.error.FFmpegError:
+            return None
+    if any(p.corrupt for p in pieces):  # damaged data: concealment depends on decoder history and threads
+        return None
     for p in pieces:
         if p.start is not None and p.start not in p.red.index:  # the seek missed its keyframe
             return None
@@ -534,7 +574,7 @@ def _segmented(path: str | Path, decode: str, threads: int) -> Features | None:
         p.red._flush()
         pts = np.asarray(p.red.index, np.int64)
         if decode == "all":  # frame numbers by count, as in one pass (no rounding of timestamps)
-            number = len(merged) + np.argsort(np.argsort(pts, kind="stable"), kind="stable")
+            number = len(merged) + np.arange(len(pts))
         else:
             number = _frame_numbers(scan, [t0], pts)
         merged.index += [int(i) for i in number]
@@ -543,8 +583,9 @@ def _segmented(path: str | Path, decode: str, threads: int) -> Features | None:
     if not len(merged):
         raise MediaError(f"{path}: no decodable frames")
     idx = merged.index
-    if decode == "ref" and _max_skipped(idx[:CHECK_FRAMES]) > MAX_SKIPPED:  # an odd stream: decode all
-        return _segmented(path, "all", threads)
+    odd = decode == "ref" and _max_skipped(idx[:CHECK_FRAMES]) > MAX_SKIPPED
+    if odd or (check and _after_check(scan, *(f.result() for f in check)) == "DEFAULT"):
+        return _segmented(path, "all", threads)  # gaps too wide for a sparse decode: every frame, as one pass
     num_frames = max(max(idx) + 1, scan.frames if decode != "all" else len(idx))
     return merged.features(scan.fps, num_frames)
 

@@ -30,6 +30,16 @@ ENCODES = {
     "VP9 in WebM (seek by cues)": ("vp9.webm", ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8",
                                                 "-g", "30"]),
     "MPEG-4 part 2 with B-frames, AVI": ("mpeg4.avi", ["-c:v", "mpeg4", "-bf", "2", "-g", "30", "-q:v", "4"]),
+    # found by review: IDR_W_RADL pictures have leading pictures (shown before, decoded after)
+    "x265 closed GOP with RADL pictures": ("radl.mp4", ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params",
+                                                        "keyint=15:min-keyint=15:open-gop=0:radl=2:bframes=4:"
+                                                        "b-adapt=0:scenecut=0:log-level=error"]),
+    # AVI stores no presentation times: frames come out of the decoder in a different pts order
+    "x264 with B-frames in AVI": ("h264.avi", ["-c:v", "libx264", "-preset", "veryfast", "-x264-params",
+                                               "bframes=3:b-pyramid=normal", "-g", "15"]),
+    # 8 B-frames in a row: the reference frames alone leave gaps wider than MAX_SKIPPED
+    "x264 with 8 B-frames in a row": ("b8.mp4", ["-c:v", "libx264", "-preset", "veryfast", "-x264-params",
+                                                 "bframes=8:b-adapt=0:b-pyramid=none", "-g", "15"]),
 }
 # stream copies of the x264 medium file: an MP4 with an edit list (cut at 0.5 s, between keyframes:
 # seeks land one keyframe early), and Matroska written to a pipe (no cues: no seek index at all)
@@ -63,6 +73,24 @@ def _same(a, b) -> bool:
             and np.array_equal(a.thumb, b.thumb) and np.array_equal(a.hist, b.hist))
 
 
+def test_file_cut_short_falls_back_to_one_pass(encodes, tmp_path):
+    """A file cut short (index at the front, the last 0.5% of its bytes gone): the demux pass
+    stops early, so pieces cannot be placed and one pass decodes what is there, in every mode
+    (a single-threaded decoder reports the broken last packet that frame threads conceal)."""
+    fast = tmp_path / "faststart.mp4"
+    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-i", encodes["x264 medium (IDR, B-pyramid, ref=3)"],
+                    "-c", "copy", "-movflags", "+faststart", str(fast)], check=True)
+    data = fast.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) - len(data) // 200])
+    whole = _one_pass(fast, "all")
+    for mode in ("all", "ref", "auto"):
+        assert _segmented(cut, mode, 2) is None
+        got = frame_features(cut, mode, threads=2)
+        assert _same(got, _one_pass(cut, mode))
+        assert 0.8 * whole.num_frames < got.index.max() < whole.num_frames  # most of the file, not all
+
+
 @pytest.mark.parametrize("name", [*ENCODES, *COPIES])
 def test_pieces_equal_one_pass(encodes, name):
     """Every frame (``all``) and every reference frame (``ref``) decoded in pieces on three
@@ -78,6 +106,8 @@ def test_pieces_equal_one_pass(encodes, name):
         assert _same(frame_features(path, mode, threads=3), pieces)
         if mode == "all":
             assert list(pieces.index) == list(range(pieces.num_frames))
+    if name == "x264 with 8 B-frames in a row":  # ref leaves gaps of 8: both decode every frame
+        assert len(_one_pass(path, "ref").index) == _one_pass(path, "ref").num_frames
     c, s = _open(path, "DEFAULT")
     with c:  # each piece starts reading at its own keyframe, not one interval early (wasted work)
         for k in scan.keys[1:]:
@@ -86,9 +116,10 @@ def test_pieces_equal_one_pass(encodes, name):
 
 def test_idr_and_open_gop_keyframes_are_told_apart(encodes):
     """x264 closed GOPs cut at IDR pictures (a piece stops before the next one); its open-GOP
-    keyframes and x265's CRA pictures are not IDR (a piece also decodes the leading pictures)."""
+    keyframes, x265's CRA pictures and x265's IDR pictures with RADL leading pictures are not
+    (a piece also decodes the leading pictures)."""
     for name, closed in (("x264 medium (IDR, B-pyramid, ref=3)", True), ("x264 open GOP (non-IDR keyframes)", False),
-                         ("x265 (open GOP, CRA keyframes)", False)):
+                         ("x265 (open GOP, CRA keyframes)", False), ("x265 closed GOP with RADL pictures", False)):
         scan = _scan(encodes[name])
         later = scan.keys[1:]
         assert all((k in scan.closed) == closed for k in later), name
