@@ -66,6 +66,7 @@ class _Reducer:
         self.index: list[int] = []
         self.thumbs: list[np.ndarray] = []
         self.hists: list[np.ndarray] = []
+        self.damaged = False  # decoding stopped early on data the decoder could not read
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     def add(self, frame, index: int) -> None:
@@ -146,7 +147,7 @@ def _max_skipped(idx: list[int]) -> int:
     return int(np.diff(sorted(idx)).max()) - 1 if len(idx) > 1 else 0
 
 
-def _one_pass(path: str | Path, decode: str = "auto") -> Features:
+def _one_pass(path: str | Path, decode: str = "auto", threads: int = 0) -> Features:
     """Decode ``path`` once, in one pass with frame threads, and reduce each decoded frame to the
     detector's features.
 
@@ -159,7 +160,9 @@ def _one_pass(path: str | Path, decode: str = "auto") -> Features:
     otherwise it goes on as ``ref``. In the sparse modes a cut lies somewhere between two decoded
     frames, and the frames in between are given to neither shot. Where the opening frames of a
     sparse decode already leave wider gaps (long B-frame runs, or timestamps with holes in a
-    variable-rate file), every frame is decoded instead, numbered by count.
+    variable-rate file), every frame is decoded instead, numbered by count. ``threads``: FFmpeg
+    frame threads (0: its choice). A file that turns out damaged is decoded again with one
+    thread, since where frame threads stop on damaged data depends on their timing.
     """
     import av
 
@@ -168,7 +171,7 @@ def _one_pass(path: str | Path, decode: str = "auto") -> Features:
     red = _Reducer()
     containers = []
     try:
-        c, s = _open(path, "DEFAULT" if decode == "all" else "NONREF")
+        c, s = _open(path, "DEFAULT" if decode == "all" else "NONREF", threads)
         containers.append(c)
         rate = s.average_rate or s.guessed_rate
         fps = float(rate) if rate else 25.0
@@ -187,15 +190,15 @@ def _one_pass(path: str | Path, decode: str = "auto") -> Features:
             crcs: dict[int, int] = {}
             for frame in frames:
                 if frame.pts is None:  # no timestamps (a raw elementary stream): skipped frames can't be placed
-                    return _one_pass(path, "all")
+                    return _one_pass(path, "all", threads)
                 crcs[frame.pts] = _luma_crc(frame)
                 red.add(frame, at(frame))
                 if len(red) >= CHECK_FRAMES:
                     break
             if _max_skipped(red.index) > MAX_SKIPPED:  # an odd stream, or gaps in the timestamps
-                return _one_pass(path, "all")
+                return _one_pass(path, "all", threads)
             if decode == "auto" and len(red) >= CHECK_FRAMES:
-                sparse = _sparser(path, containers, crcs, max(crcs), at, red)
+                sparse = _sparser(path, containers, crcs, max(crcs), at, red, threads)
                 frames = _until_damaged(sparse, red) if sparse is not None else frames
         for frame in frames:
             red.add(frame, at(frame))
@@ -204,6 +207,8 @@ def _one_pass(path: str | Path, decode: str = "auto") -> Features:
     finally:
         for c in containers:
             c.close()
+    if red.damaged and threads != 1:
+        return _one_pass(path, decode, 1)
     if not len(red):
         raise MediaError(f"{path}: no decodable frames")
     num_frames = max(max(red.index) + 1, total if decode != "all" else len(red))
@@ -224,15 +229,16 @@ def _until_damaged(frames, red: _Reducer):
             return
         except av.error.FFmpegError:
             if len(red):
+                red.damaged = True
                 return
             raise
         yield frame
 
 
-def _sparser(path, containers: list, crcs: dict[int, int], last_pts: int, at, red: _Reducer):
+def _sparser(path, containers: list, crcs: dict[int, int], last_pts: int, at, red: _Reducer, threads: int = 0):
     """Open a second decode that skips every B-frame, check it against the first over the opening
     frames, and return an iterator over its later frames if it is exact and dense enough."""
-    c, s = _open(path, "BIDIR")
+    c, s = _open(path, "BIDIR", threads)
     containers.append(c)
     frames = c.decode(s)
     shared: list[int] = []
