@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from video.media import MediaError
+from video.media import MediaError, video_stream
 
 KEY_MAX_SIDE = 512
 
@@ -49,7 +49,7 @@ def read_clip(path: str, start: int, end: int, fps: float, sample_fps: float = 2
     prev = None
     try:
         with av.open(str(path)) as c:
-            s = c.streams.video[0]
+            s = video_stream(c, path)
             s.thread_type = "AUTO"
             tb = float(s.time_base)
             t0 = s.start_time or 0

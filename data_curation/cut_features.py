@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from video.media import MediaError
+from video.media import MediaError, video_stream
 
 THUMB_W = 32
 Y_BINS, C_BINS = 32, 16
@@ -49,10 +49,10 @@ class Features:
 
 
 def _plane(frame, i: int, step: int) -> np.ndarray:
+    """Every ``step``-th row and column of plane ``i``, at the plane's own size (chroma is half
+    the height in 4:2:0, full height in 4:2:2, full size in 4:4:4)."""
     p = frame.planes[i]
-    h = frame.height if i == 0 else (frame.height + 1) // 2
-    w = frame.width if i == 0 else (frame.width + 1) // 2
-    return np.frombuffer(p, np.uint8).reshape(-1, p.line_size)[:h:step, :w:step]
+    return np.frombuffer(p, np.uint8).reshape(-1, p.line_size)[:p.height:step, :p.width:step]
 
 
 class _Reducer:
@@ -123,10 +123,11 @@ def _open(path: str | Path, skip: str, threads: int = 0):
     import av
 
     c = av.open(str(path))
-    if not c.streams.video:
+    try:
+        s = video_stream(c, path)
+    except MediaError:
         c.close()
-        raise MediaError(f"{path}: no video stream")
-    s = c.streams.video[0]
+        raise
     s.thread_type = "NONE" if threads == 1 else "AUTO"
     if threads > 1:
         s.thread_count = threads
@@ -282,9 +283,11 @@ def _first_packet(path: str | Path) -> bytes:
     import av
 
     with av.open(str(path)) as c:
-        if not c.streams.video:
+        try:
+            s = video_stream(c, path)
+        except MediaError:
             return b""
-        for pkt in c.demux(c.streams.video[0]):
+        for pkt in c.demux(s):
             return bytes(pkt)
     return b""
 
@@ -355,9 +358,7 @@ def _scan(path: str | Path) -> _Scan | None:
 
     c = av.open(str(path))
     try:
-        if not c.streams.video:
-            raise MediaError(f"{path}: no video stream")
-        s = c.streams.video[0]
+        s = video_stream(c, path)
         rate = s.average_rate or s.guessed_rate
         fps = float(rate) if rate else 25.0
         keys, seek, ordinal, before, n, nbytes, x264, closed = [], {}, [], [], 0, 0, {}, set()

@@ -11,7 +11,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from video.media import MediaError, ffmpeg_exe
+from video.media import MediaError, ffmpeg_exe, video_stream
 
 
 def plan_clips(shots: list[list[int]], fps: float, min_s: float, max_s: float, trim_s: float = 0.0) -> list[tuple[int, int]]:
@@ -34,7 +34,7 @@ def keyframes(path: str | Path) -> list[int]:
     import av
 
     with av.open(str(path)) as c:
-        s = c.streams.video[0]
+        s = video_stream(c, path)
         rate = s.average_rate or s.guessed_rate
         fps, tb, t0 = float(rate), float(s.time_base), s.start_time or 0
         return sorted(round((p.pts - t0) * tb * fps) for p in c.demux(s) if p.is_keyframe and p.pts is not None)

@@ -133,6 +133,18 @@ def _write_png_folder(frames: np.ndarray, path: Path) -> Path:
     return path
 
 
+ATTACHED_PIC = 1024  # AV_DISPOSITION_ATTACHED_PIC: cover art stored as a one-frame video stream
+
+
+def video_stream(container, path: str | Path | None = None):
+    """A PyAV container's first video stream that is not an attached picture (an MP4 or MKV may
+    carry cover art as a video stream, even before the video). MediaError if there is none."""
+    for s in container.streams.video:
+        if not int(s.disposition) & ATTACHED_PIC:
+            return s
+    raise MediaError(f"{path or container.name}: no video stream")
+
+
 def probe_video(path: str | Path) -> dict:
     """Container, codec, size, frame count, fps and duration of a video, read with PyAV."""
     import av
@@ -140,9 +152,7 @@ def probe_video(path: str | Path) -> dict:
     path = Path(path)
     try:
         with av.open(str(path)) as c:
-            if not c.streams.video:
-                raise MediaError(f"{path}: no video stream")
-            s = c.streams.video[0]
+            s = video_stream(c, path)
             frames = s.frames
             if not frames:  # some containers do not store the count: decode to count
                 frames = sum(1 for _ in c.decode(s))
@@ -171,7 +181,7 @@ def read_video(path: str | Path) -> np.ndarray:
         raise MediaError(f"video {path} not found")
     try:
         with av.open(str(path)) as c:
-            frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+            frames = [f.to_ndarray(format="rgb24") for f in c.decode(video_stream(c, path))]
     except av.error.FFmpegError as e:
         raise MediaError(f"{path}: not a readable video ({e.__class__.__name__})") from None
     if not frames:

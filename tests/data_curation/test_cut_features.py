@@ -169,3 +169,40 @@ def test_x264_options_are_read_from_the_first_frame(bikes):
     assert not _worth_checking(opts)  # B-pyramid with 3 references: the check would fail
     assert x264_options(b"\x00\x00\x01\x65 no encoder string") == {} and _worth_checking({})
     assert not _worth_checking({"ref": "1", "bframes": "0", "b_pyramid": "0"})
+
+
+@pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuv422p", "yuv444p"])
+def test_chroma_histograms_see_the_whole_frame(tmp_path, pix_fmt):
+    """Top half red, bottom half blue: whatever the chroma subsampling, half of each chroma
+    histogram's mass is in red's bin and half in blue's (4:2:2 and 4:4:4 planes are taller or
+    wider than 4:2:0's; reading them at 4:2:0's size saw the top half only)."""
+    out = tmp_path / f"{pix_fmt}.mp4"
+    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i", "color=red:s=128x48:d=0.4",
+                    "-f", "lavfi", "-i", "color=blue:s=128x48:d=0.4", "-filter_complex", "[0][1]vstack",
+                    "-c:v", "libx264", "-pix_fmt", pix_fmt, str(out)], check=True)
+    f = frame_features(out, "all", threads=1)
+    from data_curation.cut_features import C_BINS, Y_BINS
+
+    for u in (f.hist[:, Y_BINS:Y_BINS + C_BINS], f.hist[:, Y_BINS + C_BINS:]):
+        top2 = np.sort(u, axis=1)[:, -2:]
+        assert np.all(top2 > 0.45), (pix_fmt, top2[0])
+
+
+def test_cover_art_stream_is_not_the_video(encodes, tmp_path):
+    """An MP4 whose first video stream is a cover picture (attached_pic): the clip is the video."""
+    cover = tmp_path / "cover.png"
+    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i", "color=red:s=64x64",
+                    "-frames:v", "1", str(cover)], check=True)
+    src = encodes["x264 medium (IDR, B-pyramid, ref=3)"]
+    out = tmp_path / "with_cover.mp4"
+    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(cover), "-i", src, "-map", "0", "-map", "1:v",
+                    "-c", "copy", "-disposition:v:0", "attached_pic", str(out)], check=True)
+    plain = _one_pass(src, "all")
+    for threads in (1, 2):
+        got = frame_features(out, "all", threads=threads)
+        assert _same(got, plain), threads
+    from video.media import probe_video, read_video
+
+    info = probe_video(out)  # the probe, clip reader and scorers read the same stream
+    assert (info["num_frames"], info["width"]) == (plain.num_frames, probe_video(src)["width"])
+    assert len(read_video(out)) == plain.num_frames

@@ -217,10 +217,12 @@ def _decode_small(path: Path, indices: list[int], height: int, width: int) -> to
     by the decoder's own scaler (a tenth of the time of decoding at full size, then resizing)."""
     import av
 
+    from video.media import video_stream
+
     want = set(indices)
     out = {}
     with av.open(str(path)) as c:
-        stream = c.streams.video[0]
+        stream = video_stream(c, path)
         stream.thread_type = "AUTO"
         for k, frame in enumerate(c.decode(stream)):
             if k in want:
