@@ -19,7 +19,6 @@ BGR conversion), so this module decodes less and in parallel:
 from __future__ import annotations
 
 import os
-import re
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from data_curation.bitstream import is_idr, nal_length_size, worth_checking, x264_options
 from video.media import MediaError, video_stream
 
 THUMB_W = 32
@@ -167,7 +167,7 @@ def _one_pass(path: str | Path, decode: str = "auto", threads: int = 0) -> Featu
     """
     import av
 
-    if decode == "auto" and not _worth_checking(x264_options(_first_packet(path))):
+    if decode == "auto" and not worth_checking(x264_options(_first_packet(path))):
         decode = "ref"
     red = _Reducer()
     containers = []
@@ -256,29 +256,6 @@ def _sparser(path, containers: list, crcs: dict[int, int], last_pts: int, at, re
 
 
 
-def x264_options(packet: bytes) -> dict[str, str]:
-    """The ``key=value`` options x264 records in a user-data SEI of the first frame (empty for
-    other encoders): they say how the file's B-frames are used as references."""
-    i = packet.find(b"x264 - core")
-    if i < 0:
-        return {}
-    text = packet[i:i + 4096].split(b"\x00", 1)[0].decode("latin-1")
-    return dict(re.findall(r"(\w+)=(\S+)", text.split(" options: ", 1)[-1]))
-
-
-def _worth_checking(x264: dict[str, str]) -> bool:
-    """Whether ``auto``'s decode-both-ways check can pay. No for an x264 file without reference
-    B-frames (``bframes=0`` or ``b_pyramid=0``: skipping them all is what ``ref`` does already),
-    and no for one with a B-pyramid and more than one reference (P-frames may predict from the
-    pyramid's B-frames, so the check would fail; x264's ``medium`` default, and bikes.mp4).
-    Other encoders: yes."""
-    try:
-        bframes, pyramid, ref = (int(x264[k]) for k in ("bframes", "b_pyramid", "ref"))
-    except (KeyError, ValueError):
-        return True
-    return bframes > 0 and pyramid > 0 and ref == 1
-
-
 def _first_packet(path: str | Path) -> bytes:
     import av
 
@@ -362,7 +339,7 @@ def _scan(path: str | Path) -> _Scan | None:
         rate = s.average_rate or s.guessed_rate
         fps = float(rate) if rate else 25.0
         keys, seek, ordinal, before, n, nbytes, x264, closed = [], {}, [], [], 0, 0, {}, set()
-        nal_length = _nal_length_size(s.codec_context.name, s.codec_context.extradata)
+        nal_length = nal_length_size(s.codec_context.name, s.codec_context.extradata)
         packets = c.demux(s)
         while True:
             try:
@@ -382,7 +359,7 @@ def _scan(path: str | Path) -> _Scan | None:
                     return None
                 keys.append(pkt.pts)
                 seek[pkt.pts] = pkt.dts if pkt.dts is not None else pkt.pts
-                if _is_idr(bytes(pkt), s.codec_context.name, nal_length):
+                if is_idr(bytes(pkt), s.codec_context.name, nal_length):
                     closed.add(pkt.pts)
                 ordinal.append(n)
                 before.append(nbytes)
@@ -392,35 +369,6 @@ def _scan(path: str | Path) -> _Scan | None:
         return _Scan(keys, seek, ordinal, before, n, nbytes, fps, tb, s.frames or 0, x264, closed)
     finally:
         c.close()
-
-
-def _nal_length_size(codec: str, extradata: bytes | None) -> int:
-    """Bytes of each NAL unit's length prefix in MP4-style H.264/HEVC packets (0: start codes)."""
-    if not extradata or extradata[0] != 1:
-        return 0
-    if codec == "h264" and len(extradata) > 4:
-        return (extradata[4] & 3) + 1
-    if codec == "hevc" and len(extradata) > 21:
-        return (extradata[21] & 3) + 1
-    return 0
-
-
-def _is_idr(data: bytes, codec: str, length_size: int) -> bool:
-    """Whether a packet holds an IDR picture: every frame decoded after it is also shown after it,
-    so a piece ending there needs no packet past it (an open GOP's I-frame does not qualify)."""
-    if codec not in ("h264", "hevc"):
-        return False
-    heads = []
-    if length_size:
-        i = 0
-        while i + length_size < len(data):
-            heads.append(data[i + length_size])
-            i += length_size + int.from_bytes(data[i:i + length_size], "big")
-    else:
-        heads = [data[m.end()] for m in re.finditer(b"\x00\x00\x01", data) if m.end() < len(data)]
-    if codec == "h264":
-        return any(h & 0x1F == 5 for h in heads)
-    return any((h >> 1) & 0x3F == 20 for h in heads)
 
 
 @dataclass
@@ -541,7 +489,7 @@ def _segmented(path: str | Path, decode: str, threads: int) -> Features | None:
     first, check = 0, []
     skip = {"all": "DEFAULT", "ref": "NONREF", "auto": "NONREF"}[decode]
     with ThreadPoolExecutor(threads) as pool:
-        if decode == "auto" and not _worth_checking(scan.x264):
+        if decode == "auto" and not worth_checking(scan.x264):
             decode = "ref"
         if decode == "auto":
             first = next((i for i, o in enumerate(scan.key_ordinal) if o >= CHECK_FRAMES), 0)

@@ -6,17 +6,15 @@ import subprocess
 import numpy as np
 import pytest
 
+from data_curation.bitstream import is_idr, worth_checking, x264_options
 from data_curation.cut_features import (
     CHECK_FRAMES,
     _from_keyframe,
-    _is_idr,
     _one_pass,
     _open,
     _scan,
     _segmented,
-    _worth_checking,
     frame_features,
-    x264_options,
 )
 from video.media import ffmpeg_exe
 
@@ -123,8 +121,8 @@ def test_idr_and_open_gop_keyframes_are_told_apart(encodes):
         scan = _scan(encodes[name])
         later = scan.keys[1:]
         assert all((k in scan.closed) == closed for k in later), name
-    assert not _is_idr(b"\x00\x00\x00\x01\x41\x9a", "h264", 0) and _is_idr(b"\x00\x00\x00\x01\x65\x88", "h264", 0)
-    assert _is_idr(b"\x00\x00\x00\x02\x65\x88", "h264", 4) and not _is_idr(b"\x00\x00\x00\x02\x65\x88", "vp9", 4)
+    assert not is_idr(b"\x00\x00\x00\x01\x41\x9a", "h264", 0) and is_idr(b"\x00\x00\x00\x01\x65\x88", "h264", 0)
+    assert is_idr(b"\x00\x00\x00\x02\x65\x88", "h264", 4) and not is_idr(b"\x00\x00\x00\x02\x65\x88", "vp9", 4)
 
 
 def _pts(path, skip):
@@ -143,7 +141,7 @@ def test_auto_in_pieces_skips_b_frames_only_where_exact(montage, tmp_path):
                          (unsafe, "ref=3:bframes=3:b-pyramid=normal:keyint=40")):
         subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(path), "-c:v", "libx264", "-preset",
                         "veryfast", "-x264-params", params, str(dest)], check=True)
-    assert _worth_checking(_scan(safe).x264) and not _worth_checking(_scan(unsafe).x264)
+    assert worth_checking(_scan(safe).x264) and not worth_checking(_scan(unsafe).x264)
     for p, exact in ((safe, True), (unsafe, False)):
         ref, bidir = _pts(p, "NONREF"), _pts(p, "BIDIR")
         assert len(bidir) < len(ref)  # both have B-frames used as references
@@ -166,9 +164,9 @@ def test_x264_options_are_read_from_the_first_frame(bikes):
         first = bytes(next(iter(c.demux(s))))
     opts = x264_options(first)
     assert (opts["ref"], opts["bframes"], opts["b_pyramid"]) == ("3", "3", "2")
-    assert not _worth_checking(opts)  # B-pyramid with 3 references: the check would fail
-    assert x264_options(b"\x00\x00\x01\x65 no encoder string") == {} and _worth_checking({})
-    assert not _worth_checking({"ref": "1", "bframes": "0", "b_pyramid": "0"})
+    assert not worth_checking(opts)  # B-pyramid with 3 references: the check would fail
+    assert x264_options(b"\x00\x00\x01\x65 no encoder string") == {} and worth_checking({})
+    assert not worth_checking({"ref": "1", "bframes": "0", "b_pyramid": "0"})
 
 
 @pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuv422p", "yuv444p"])

@@ -70,19 +70,28 @@ def test_clip_scorer_without_weights_warns_once_and_returns_nulls(bikes):
     assert s.score(read_clip(bikes, 0, 10, 25.0)) == {"aesthetic": None, "clip_score": None, "caption": None}
 
 
-def test_clip_aesthetic_from_a_tiny_local_clip(tmp_path, bikes):
+def _tiny_clip(folder):
+    """A random CLIP with 8-d embeddings and 32-px images, saved to ``folder`` (a local model)."""
     import torch
-    from safetensors.torch import save_file
     from transformers import CLIPConfig, CLIPModel
-
-    import data_curation.scorers.clip as clip_mod
 
     cfg = CLIPConfig(text_config=dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
                                       vocab_size=100), vision_config=dict(hidden_size=16, intermediate_size=32,
                                       num_hidden_layers=1, num_attention_heads=2, image_size=32, patch_size=8),
                      projection_dim=8)
     torch.manual_seed(0)
-    CLIPModel(cfg).save_pretrained(tmp_path / "clip")
+    model = CLIPModel(cfg).eval()
+    model.save_pretrained(folder)
+    return model
+
+
+def test_clip_aesthetic_from_a_tiny_local_clip(tmp_path, bikes):
+    import torch
+    from safetensors.torch import save_file
+
+    import data_curation.scorers.clip as clip_mod
+
+    _tiny_clip(tmp_path / "clip")
     w = torch.zeros(1, 8)
     w[0, 0] = 1.0
     save_file({"weight": w, "bias": torch.tensor([5.0])}, str(tmp_path / "head.safetensors"))
@@ -143,17 +152,10 @@ def test_aesthetic_head_rejects_what_does_not_chain(tmp_path):
 def test_clip_scorer_runs_the_mlp_head_on_clip_embeddings(tmp_path, bikes):
     import torch
     from safetensors.torch import save_file
-    from transformers import CLIPConfig, CLIPModel
 
     import data_curation.scorers.clip as clip_mod
 
-    cfg = CLIPConfig(text_config=dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
-                                      vocab_size=100), vision_config=dict(hidden_size=16, intermediate_size=32,
-                                      num_hidden_layers=1, num_attention_heads=2, image_size=32, patch_size=8),
-                     projection_dim=8)
-    torch.manual_seed(0)
-    model = CLIPModel(cfg).eval()
-    model.save_pretrained(tmp_path / "clip")
+    model = _tiny_clip(tmp_path / "clip")
     mlp = _laion_mlp((8, 16, 8, 8, 4, 1))
     save_file({f"layers.{k}": v.contiguous() for k, v in mlp.state_dict().items()}, str(tmp_path / "head.safetensors"))
     r = load_recipe("svd_lvd", [f"models.clip={tmp_path / 'clip'}", f"models.aesthetic_head={tmp_path / 'head.safetensors'}"])
