@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import zlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -381,8 +382,8 @@ class _Piece:
     corrupt: bool = False
 
 
-def _decode_piece(path: str | Path, skip: str, start: int | None, end: int | None, threads: int,
-                  crc: bool = False, max_packets: int | None = None, closed_end: bool = False,
+def _decode_piece(path: str | Path, skip: str | Callable[[], str], start: int | None, end: int | None,
+                  threads: int, crc: bool = False, max_packets: int | None = None, closed_end: bool = False,
                   seek: int | None = None) -> _Piece:
     """Frames with ``start <= pts < end`` (None: the file's start or end), decoded from the
     keyframe at ``start``. Ownership is by pts, so a frame is decoded by exactly one piece: after
@@ -390,8 +391,12 @@ def _decode_piece(path: str | Path, skip: str, start: int | None, end: int | Non
     (an open GOP's leading pictures, which reference frames before ``end``), and the next piece
     drops those, as it cannot decode them; not when ``closed_end`` says ``end`` is an IDR picture,
     which has no such frames. ``max_packets`` stops feeding after that many. ``seek``: the
-    keyframe's decode timestamp, for demuxers whose index is by decode time (:func:`_from_keyframe`)."""
-    c, s = _open(path, skip, threads)
+    keyframe's decode timestamp, for demuxers whose index is by decode time (:func:`_from_keyframe`).
+    ``skip`` may be a function, asked again before every packet: ``auto``'s verdict on skipping
+    every B-frame then reaches the pieces already under way (the decoder reads its skip level
+    frame by frame, so the switch is as exact as the verdict)."""
+    level = skip() if callable(skip) else skip
+    c, s = _open(path, level, threads)
     red, crcs, bad = _Reducer(), {}, []
 
     def keep(frames) -> None:
@@ -411,6 +416,8 @@ def _decode_piece(path: str | Path, skip: str, start: int | None, end: int | Non
                 keep(s.codec_context.decode(None))
                 break
             fed += 1
+            if callable(skip) and (now := skip()) != level:
+                s.codec_context.skip_frame = level = now
             if end is not None and pkt.pts is not None:
                 if pkt.pts == end and pkt.is_keyframe:
                     if closed_end:
@@ -478,9 +485,9 @@ def _segmented(path: str | Path, decode: str, threads: int) -> Features | None:
     ``auto`` first decodes the opening keyframe interval(s), up to the first keyframe at least
     :data:`CHECK_FRAMES` packets in, with the reference B-frames, and the first
     :data:`CHECK_PACKETS` packets without any; the pieces after the opening skip every B-frame
-    if the frames both decodes share are bit-identical. A piece that starts before that is known
-    (one thread finished its half of the check first) keeps the reference B-frames: exact
-    either way."""
+    if the frames both decodes share are bit-identical. Pieces that start before the verdict (on
+    three or more threads, or when one thread finished its half of the check first) begin with
+    the reference B-frames and drop them from the next packet on once it is known."""
     import av
 
     scan = _scan(path)
@@ -504,16 +511,15 @@ def _segmented(path: str | Path, decode: str, threads: int) -> Features | None:
         def skip_now() -> str:
             if check and not decided and all(f.done() for f in check):
                 decided.append(_after_check(scan, *(f.result() for f in check)))
-            return decided[0] if decided else skip
+            return "BIDIR" if decided == ["BIDIR"] else skip  # any other verdict: redone or unchanged
 
         groups = _groups(scan, first, PIECES_PER_THREAD * threads)
         per = max(1, threads // len(groups))
         key = [*scan.keys, None]
         bounds = [(key[i] if i or check else None, key[j]) for i, j, _ in groups]
         order = sorted(range(len(groups)), key=lambda g: -groups[g][2])
-        jobs = {g: pool.submit(lambda a, b: _decode_piece(path, skip_now(), a, b, per, closed_end=b in scan.closed,
-                                                                 seek=scan.seek.get(a)),
-                               *bounds[g]) for g in order}
+        jobs = {g: pool.submit(_decode_piece, path, skip_now, *bounds[g], per, closed_end=bounds[g][1] in scan.closed,
+                               seek=scan.seek.get(bounds[g][0])) for g in order}
         try:
             pieces = [f.result() for f in check[:1]] + [jobs[g].result() for g in range(len(groups))]
         except av.error.FFmpegError:

@@ -9,6 +9,7 @@ import pytest
 from data_curation.bitstream import is_idr, worth_checking, x264_options
 from data_curation.cut_features import (
     CHECK_FRAMES,
+    _decode_piece,
     _from_keyframe,
     _one_pass,
     _open,
@@ -156,6 +157,38 @@ def test_auto_in_pieces_skips_b_frames_only_where_exact(montage, tmp_path):
             assert {t for t in bidir if t >= first} <= pts
         else:
             assert pts == ref
+
+
+def test_a_piece_under_way_drops_b_frames_once_the_check_says_so(montage, tmp_path):
+    """The skip level given as a function is asked before every packet: switched from the
+    reference B-frames to none halfway, the piece keeps every frame decoded before the switch,
+    only P/I frames after it, each bit-identical to the reference decode; and ``auto`` on more
+    decoders than the check occupies gives the reference decode's features on every frame."""
+    path, _ = montage
+    p = tmp_path / "ref1.mp4"
+    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(path), "-c:v", "libx264", "-preset",
+                    "veryfast", "-x264-params", "ref=1:bframes=3:b-pyramid=normal:keyint=40", str(p)], check=True)
+    ref, bidir, shown = _pts(p, "NONREF"), _pts(p, "BIDIR"), sorted(_pts(p, "DEFAULT"))
+    asked = []
+
+    def level() -> str:
+        asked.append(1)
+        return "NONREF" if len(asked) <= 120 else "BIDIR"
+
+    whole = _decode_piece(p, "NONREF", None, None, 1, crc=True)
+    switched = _decode_piece(p, level, None, None, 1, crc=True)
+    got = set(switched.crcs)
+    # frames shown well before packet 120 (the decoder's delay is a few packets) and well after
+    assert {t for t in ref if t < shown[100]} <= got <= ref and len(got) < len(ref)
+    assert {t for t in bidir if t > shown[140]} <= got
+    assert all(switched.crcs[t] == whole.crcs[t] for t in got)
+    many = frame_features(p, "auto", 6)  # how many frames it skips depends on thread timing; exact either way
+    full = frame_features(p, "ref", 2)
+    assert set(many.index) <= set(full.index)
+    at = {int(i): k for k, i in enumerate(full.index)}
+    for k, i in enumerate(many.index):
+        assert np.array_equal(many.thumb[k], full.thumb[at[int(i)]])
+        assert np.array_equal(many.hist[k], full.hist[at[int(i)]])
 
 
 def test_x264_options_are_read_from_the_first_frame(bikes):
