@@ -197,7 +197,8 @@ def _one_pass(path: str | Path, decode: str = "auto", threads: int = 0) -> Featu
         return _one_pass(path, decode, 1)
     if not len(red):
         raise MediaError(f"{path}: no decodable frames")
-    num_frames = max(max(red.index) + 1, total if decode != "all" else len(red))
+    # a damaged file ends where decoding stopped, whatever count its container claims
+    num_frames = max(red.index) + 1 if red.damaged else max(max(red.index) + 1, total if decode != "all" else len(red))
     return red.features(fps, num_frames)
 
 

@@ -22,7 +22,10 @@ from data_curation.clip_frames import read_clip
 from data_curation.cuts import CutParams, detect_shots
 from data_curation.filtering import apply_filters
 from data_curation.manifest import (
+    RECIPE_KEY,
+    RUN_DIR_KEY,
     compact,
+    part_metadata,
     part_path,
     scorer_versions,
     source_key,
@@ -31,7 +34,7 @@ from data_curation.manifest import (
     write_atomic,
 )
 from data_curation.probe import discover
-from data_curation.recipe import Recipe, load_recipe
+from data_curation.recipe import Recipe, load_recipe, scoring_key
 from data_curation.scorers import all_columns, build_scorers
 from data_curation.split import extract_clip, keyframes, plan_clips
 from video.media import MediaError, probe_video
@@ -64,6 +67,9 @@ def score_source(path: str, recipe: Recipe, out: str | Path) -> list[dict]:
     except (MediaError, OSError, ValueError) as e:
         return [{**base, "clip_id": f"{source_key(path)}:error", "error": _one_line(e)}]
     fps = shots.fps
+    if not 1.0 <= fps <= 1000.0:  # a damaged time base: every "shot" would be a frame or two
+        return [{**base, "clip_id": f"{source_key(path)}:error",
+                 "error": f"MediaError: {path}: implausible frame rate {fps:.4g} fps"}]
     base.update(fps=fps, width=info["width"], height=info["height"], source_frames=shots.num_frames)
     clips = plan_clips(shots.shots, fps, recipe.split.min_s, recipe.split.max_s, recipe.split.trim_s)
     if not clips:
@@ -94,7 +100,7 @@ def score_source(path: str, recipe: Recipe, out: str | Path) -> list[dict]:
 def process_source(path: str, recipe: Recipe, out: str | Path) -> dict:
     """Score one source and write its part file; returns counts (what travels through Ray)."""
     rows = score_source(path, recipe, out)
-    write_atomic(to_table(rows, all_columns(recipe)), part_path(out, path))
+    write_atomic(to_table(rows, all_columns(recipe)), part_path(out, path), {RECIPE_KEY: scoring_key(recipe)})
     failed = any(r.get("error") and r["clip_id"].endswith(":error") for r in rows)
     return {"path": path, "rows": len(rows), "failed": int(failed)}
 
@@ -154,8 +160,17 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe, overrides)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    sources = [str(p) for p in discover([src] if isinstance(src, (str, Path)) else src)]
-    todo = [p for p in sources if not part_path(out, p).is_file()]
+    sources, seen = [], set()
+    for p in discover([src] if isinstance(src, (str, Path)) else src, exclude=out):
+        if os.path.abspath(p) not in seen:  # the same file named twice (src/a.mp4, ./src/a.mp4) is one source
+            seen.add(os.path.abspath(p))
+            sources.append(str(p))
+    key = scoring_key(recipe)
+    todo = [p for p in sources if part_metadata(part_path(out, p), RECIPE_KEY) != key]
+    stale = sum(part_path(out, p).is_file() for p in todo)
+    if stale and progress:
+        print(f"{stale} source(s) scored under another recipe (cuts, split, scorers or models changed): "
+              "scoring them again", file=sys.stderr)
     if todo:
         if workers == 0:
             from tqdm import tqdm
@@ -164,9 +179,9 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
                 process_source(p, recipe, out)
         else:
             _run_ray(todo, recipe, out, workers, ray_address, progress)
-    table = compact(out)
+    table = compact(out, sources)
     rows = apply_filters(table.to_pylist(), recipe)
-    write_atomic(to_table(rows, all_columns(recipe)), out / "manifest.parquet")
+    write_atomic(to_table(rows, all_columns(recipe)), out / "manifest.parquet", {RUN_DIR_KEY: os.getcwd()})
     failed = sum(1 for r in rows if r.get("error") and r["clip_id"].endswith(":error"))
     return {"sources": len(sources), "processed": len(todo), "skipped": len(sources) - len(todo),
             "failed": failed, **summarize(rows), "seconds": round(time.perf_counter() - t0, 2),

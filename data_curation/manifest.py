@@ -22,11 +22,15 @@ TAIL_COLUMNS = {
     "caption": pa.string(), "clip_path": pa.string(), "keep": pa.bool_(), "drop_reason": pa.string(),
     "error": pa.string(), "scorers": pa.string(),
 }
+RECIPE_KEY = "curate.scoring_key"  # in each part file's metadata: the recipe it was scored under
+RUN_DIR_KEY = "curate.run_dir"  # in the manifest's metadata: relative source paths are relative to it
 
 
 def source_key(path: str | Path) -> str:
-    """A file-name-safe, stable key per source: its stem and a hash of its absolute path."""
-    p = Path(path).resolve()
+    """A file-name-safe, stable key per source: its stem and a hash of its absolute path. Not
+    resolved: a symlink is its own source (resolving gave a link and its target one part file,
+    and one of them lost its rows)."""
+    p = Path(os.path.abspath(path))
     stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in p.stem)[:40]
     return f"{stem}-{hashlib.sha1(str(p).encode()).hexdigest()[:10]}"
 
@@ -43,10 +47,14 @@ def to_table(rows: list[dict], score_columns: dict[str, str]) -> pa.Table:
     return pa.Table.from_pylist([{k: r.get(k) for k in sch.names} for r in rows], schema=sch)
 
 
-def write_atomic(table: pa.Table, path: str | Path) -> Path:
+def write_atomic(table: pa.Table, path: str | Path, metadata: dict[str, str] | None = None) -> Path:
+    """``table`` to ``path`` by way of a temporary name; ``metadata`` goes into the file's schema."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    if metadata:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                               **{k.encode(): v.encode() for k, v in metadata.items()}})
     try:
         pq.write_table(table, tmp)
         os.replace(tmp, path)
@@ -60,9 +68,24 @@ def part_path(out: str | Path, source: str | Path) -> Path:
     return Path(out) / "parts" / f"{source_key(source)}.parquet"
 
 
-def compact(out: str | Path) -> pa.Table:
-    """All part files of ``out`` as one table, sorted by source and start frame."""
-    parts = sorted((Path(out) / "parts").glob("*.parquet"))
+def part_metadata(path: str | Path, key: str) -> str | None:
+    """One entry of a part file's schema metadata (None if the file or the entry is missing)."""
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except (OSError, pa.ArrowInvalid):
+        return None
+    value = meta.get(key.encode())
+    return value.decode() if value is not None else None
+
+
+def compact(out: str | Path, sources: list[str] | None = None) -> pa.Table:
+    """The part files of ``sources`` (None: every part under ``out``) as one table, sorted by
+    source and start frame. Parts of sources not in this run (moved, deleted, or from an
+    earlier run on other folders) stay on disk but out of the manifest."""
+    if sources is None:
+        parts = sorted((Path(out) / "parts").glob("*.parquet"))
+    else:
+        parts = [q for q in (part_path(out, p) for p in sources) if q.is_file()]
     if not parts:
         return to_table([], {})
     tables = [pq.read_table(p) for p in parts]
@@ -90,13 +113,18 @@ def refilter(manifest: str | Path, recipe_name: str, overrides: list[str] | None
 
 
 def summarize(rows: list[dict]) -> dict:
+    """The funnel. Clip rows and source rows (a source that failed, or gave no clip) are
+    counted apart, so that ``kept`` plus the ``dropped`` counts is ``clips``."""
     reasons: dict[str, int] = {}
-    for r in rows:
+    clips = [r for r in rows if r.get("start_frame") is not None]
+    for r in clips:
         if not r["keep"]:
             key = (r["drop_reason"] or "").split("<")[0].split(">")[0]
             reasons[key] = reasons.get(key, 0) + 1
-    return {"clips": sum(r.get("start_frame") is not None for r in rows), "kept": sum(bool(r["keep"]) for r in rows),
-            "dropped": reasons}
+    sources = [r for r in rows if r.get("start_frame") is None]
+    return {"clips": len(clips), "kept": sum(bool(r["keep"]) for r in clips), "dropped": reasons,
+            "sources_failed": sum(r.get("error") is not None for r in sources),
+            "sources_without_clips": sum(r.get("error") is None for r in sources)}
 
 
 def scorer_versions(scorers: list) -> str:

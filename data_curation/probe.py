@@ -3,6 +3,7 @@ becomes a row with an ``error``, never a crashed run."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -11,11 +12,16 @@ from video.media import MediaError, probe_video
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ts", ".gif"}
 
 
-def discover(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """Files given directly, and video files found recursively under given folders, sorted."""
+def discover(paths: Iterable[str | Path], exclude: str | Path | None = None) -> Iterator[Path]:
+    """Files given directly, and video files found recursively under given folders, sorted;
+    nothing under ``exclude`` (the run's OUT, whose clip files would otherwise become sources
+    when OUT lies inside SRC). A broken symlink is kept, to become an error row."""
+    skip = os.path.abspath(exclude) + os.sep if exclude is not None else None
     for p in map(Path, paths):
         if p.is_dir():
-            yield from sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in VIDEO_SUFFIXES)
+            yield from sorted(q for q in p.rglob("*") if q.suffix.lower() in VIDEO_SUFFIXES
+                              and (q.is_file() or (q.is_symlink() and not q.exists()))
+                              and not (skip and (os.path.abspath(q) + os.sep).startswith(skip)))
         else:
             yield p
 

@@ -6,7 +6,9 @@ unknown key or a wrong type is a :class:`~video.config.ConfigError` naming it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from video.config import CONFIG_DIR, ConfigError, load_config
@@ -94,3 +96,15 @@ def load_recipe(name_or_path: str | Path | dict = "quick", overrides: list[str] 
         raise ConfigError("config key 'max_phash_distance': bits of a 64-bit pHash, 0 to 63, or null to keep "
                           f"near-duplicates; got {r.max_phash_distance}")
     return r
+
+
+def scoring_key(r: Recipe) -> str:
+    """A hash of what a source's part file depends on: cut detection, splitting, the scorers and
+    their models. Not the filters (``rules``, ``max_phash_distance``: applied to the whole
+    manifest at the end, re-runnable without scoring), nor ``cuts.threads`` (how many decoders,
+    not what they find), nor the name."""
+    d = asdict(r)
+    for k in ("name", "rules", "max_phash_distance"):
+        d.pop(k)
+    d["cuts"].pop("threads")
+    return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data_curation.manifest import BASE_COLUMNS, TAIL_COLUMNS, read_rows, summarize
+from data_curation.manifest import BASE_COLUMNS, RUN_DIR_KEY, TAIL_COLUMNS, read_rows, summarize
 
 SHEET = 12
 
@@ -25,20 +25,26 @@ def _png(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def _middle_frame(row: dict) -> np.ndarray | None:
+def _middle_frame(row: dict, run_dir: str | None, failures: list[str]) -> np.ndarray | None:
+    """The clip's middle frame, from its source. A relative source path is tried against the
+    folder ``curate run`` ran in (the manifest records it), then against the current one."""
     from data_curation.clip_frames import read_clip
 
+    src = row["source"]
+    if run_dir and not Path(src).is_absolute() and (Path(run_dir) / src).exists():
+        src = str(Path(run_dir) / src)
     try:
         mid = (row["start_frame"] + row["end_frame"]) // 2
-        return read_clip(row["source"], mid, mid + 1, row["fps"]).keys[0]
-    except Exception:
+        return read_clip(src, mid, mid + 1, row["fps"]).keys[0]
+    except Exception as e:
+        failures.append(f"{row['source']}: {e}")
         return None
 
 
-def _sheet(rows: list[dict], title: str) -> str:
+def _sheet(rows: list[dict], title: str, run_dir: str | None, failures: list[str], note: str = "") -> str:
     cells = []
     for r in rows[:SHEET]:
-        f = _middle_frame(r)
+        f = _middle_frame(r, run_dir, failures)
         if f is None:
             continue
         from PIL import Image
@@ -50,7 +56,7 @@ def _sheet(rows: list[dict], title: str) -> str:
         src = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
         cap = html.escape(f"{Path(r['source']).name} {r['start_s']:.1f}-{r['end_s']:.1f}s {r['drop_reason'] or ''}")
         cells.append(f'<figure><img src="{src}"><figcaption>{cap}</figcaption></figure>')
-    return f"<h2>{html.escape(title)} ({len(rows)})</h2><div class=sheet>{''.join(cells)}</div>"
+    return f"<h2>{html.escape(title)} ({len(rows)}{note})</h2><div class=sheet>{''.join(cells)}</div>"
 
 
 def write_report(out: str | Path) -> Path:
@@ -63,12 +69,17 @@ def write_report(out: str | Path) -> Path:
     manifest = out / "manifest.parquet"
     if not manifest.is_file():
         raise FileNotFoundError(f"{manifest} not found: run `curate run SRC --out {out}` first")
+    import pyarrow.parquet as pq
+
     rows = read_rows(manifest)
+    meta = pq.read_schema(manifest).metadata or {}
+    run_dir = meta[RUN_DIR_KEY.encode()].decode() if RUN_DIR_KEY.encode() in meta else None
     s = summarize(rows)
-    fig, ax = plt.subplots(figsize=(6, 0.4 * (len(s["dropped"]) + 3)))
-    labels = ["clips", "kept", *[f"dropped: {k}" for k in s["dropped"]]]
-    ax.barh(labels[::-1], [s["clips"], s["kept"], *s["dropped"].values()][::-1], color="#4a7")
-    ax.set_title("funnel")
+    bars = {"sources failed": s["sources_failed"], "sources without clips": s["sources_without_clips"],
+            "clips": s["clips"], "kept": s["kept"], **{f"dropped: {k}": v for k, v in s["dropped"].items()}}
+    fig, ax = plt.subplots(figsize=(6, 0.4 * (len(bars) + 1)))
+    ax.barh(list(bars)[::-1], list(bars.values())[::-1], color="#4a7")
+    ax.set_title("funnel (clips = kept + dropped)")
     parts = [f'<h2>Funnel</h2><img src="{_png(fig)}">']
     score_cols = [k for k in rows[0] if k not in BASE_COLUMNS and k not in TAIL_COLUMNS] if rows else []
     for col in score_cols:
@@ -84,8 +95,17 @@ def write_report(out: str | Path) -> Path:
         ax.legend(fontsize=7)
         parts.append(f'<img src="{_png(fig)}">')
     clips = [r for r in rows if r.get("start_frame") is not None and r.get("error") is None]
-    parts.append(_sheet([r for r in clips if r["keep"]], "Kept"))
-    parts.append(_sheet([r for r in clips if not r["keep"]], "Dropped"))
+    failed = sum(1 for r in rows if r.get("start_frame") is not None and r.get("error") is not None)
+    failures: list[str] = []
+    parts.append(_sheet([r for r in clips if r["keep"]], "Kept", run_dir, failures))
+    parts.append(_sheet([r for r in clips if not r["keep"]], "Dropped", run_dir, failures,
+                        f" + {failed} with errors, listed below" if failed else ""))
+    if failures:
+        import warnings
+
+        warnings.warn(f"{len(failures)} contact-sheet frame(s) could not be read, first: {failures[0]}", stacklevel=2)
+        parts.append(f"<p>{len(failures)} frame(s) could not be read from their sources, first: "
+                     f"{html.escape(failures[0])}</p>")
     errors = [r for r in rows if r.get("error")]
     if errors:
         parts.append("<h2>Errors</h2><ul>" + "".join(

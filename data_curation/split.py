@@ -1,17 +1,18 @@
 """Shots -> clips: short shots dropped, long ones split, clip files written only on request.
 
 By default a clip is only a reference (source path + frame range): no bytes are copied. With
-``extract`` a clip file is written with ffmpeg, by stream copy when the clip starts on a
-keyframe (no quality loss, ~free) and by re-encoding otherwise (frame-exact).
+``extract`` a clip file is written with PyAV, by stream copy where the clip's packets are a
+self-contained run (no quality loss, ~free) and by re-encoding otherwise (frame-exact).
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
-from video.media import MediaError, ffmpeg_exe, video_stream
+import numpy as np
+
+from video.media import MediaError, video_stream
 
 
 def plan_clips(shots: list[list[int]], fps: float, min_s: float, max_s: float, trim_s: float = 0.0) -> list[tuple[int, int]]:
@@ -42,25 +43,132 @@ def keyframes(path: str | Path) -> list[int]:
 
 def extract_clip(src: str | Path, start: int, end: int, fps: float, dest: str | Path,
                  keyframe_set: set[int] | None = None) -> tuple[Path, str]:
-    """Write frames ``[start, end)`` of ``src`` to ``dest`` (mp4, temp name then rename).
-    Returns the path and the method used: ``copy`` or ``encode``."""
+    """Write frames ``[start, end)`` of ``src`` (numbered on the source's nominal frame grid, as
+    the manifest numbers them) to ``dest``, an mp4 written under a temporary name and renamed.
+    Returns the path and the method used:
+
+    - ``copy``: the packets themselves, when ``start`` is a keyframe and the packets from it to
+      the next keyframe at or after ``end`` are exactly the frames ``start .. end - 1`` (each
+      once). B-frames shown before ``end`` but stored after it, open GOPs, a variable frame
+      rate, or a codec mp4 cannot hold all fail that test and fall back to
+    - ``encode``: the frames decoded and encoded again (H.264, CRF 18), one per grid slot at the
+      source's nominal rate: on a variable-rate source a slot without a frame of its own repeats
+      the last one, so the clip always has ``end - start`` frames.
+
+    Either way the pixels are the coded ones (a rotation stored as metadata is not applied).
+    The written file's frame count is checked; a mismatch is a MediaError."""
+    import av
+
+    if end <= start:
+        raise MediaError(f"{src}: empty frame range [{start}, {end})")
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.stem}.partial.mp4")
-    copy = keyframe_set is not None and start in keyframe_set
-    args = [ffmpeg_exe(), "-y", "-loglevel", "error", "-ss", f"{start / fps:.6f}", "-i", str(src),
-            "-frames:v", str(end - start), "-an"]
-    if copy:
-        args += ["-c:v", "copy", "-avoid_negative_ts", "make_zero"]
-    else:
-        args += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]
-    args += ["-movflags", "+faststart", "-f", "mp4", str(tmp)]
     try:
-        proc = subprocess.run(args, capture_output=True)
-        if proc.returncode != 0:
-            raise MediaError(f"ffmpeg failed extracting {dest.name}: {proc.stderr.decode(errors='replace').strip()[-200:]}")
+        method = "copy" if keyframe_set is not None and start in keyframe_set and _copy(src, start, end, fps, tmp) \
+            else None
+        if method is None:
+            _encode(src, start, end, fps, tmp)
+            method = "encode"
+        with av.open(str(tmp)) as c:
+            written = sum(1 for p in c.demux(video_stream(c, tmp)) if p.size)
+        if written != end - start:
+            raise MediaError(f"{dest.name}: wrote {written} frames, expected {end - start}")
         os.replace(tmp, dest)
+    except av.error.FFmpegError as e:
+        raise MediaError(f"{src}: extracting frames {start}..{end} failed ({e.__class__.__name__}: {e})") from None
     finally:
         if tmp.exists():
             tmp.unlink()
-    return dest, "copy" if copy else "encode"
+    return dest, method
+
+
+def _copy(src: str | Path, start: int, end: int, fps: float, tmp: Path) -> bool:
+    """Remux the packets of frames ``[start, end)`` if they are a self-contained run (see
+    :func:`extract_clip`); False, with nothing written, where they are not."""
+    import av
+
+    with av.open(str(src)) as c:
+        s = video_stream(c, src)
+        tb, t0 = float(s.time_base), s.start_time or 0
+        c.seek(int(t0 + start / fps / tb), stream=s, backward=True)
+        run, found = [], False
+        for p in c.demux(s):
+            if p.pts is None or not p.size:
+                if p.size:
+                    return False  # no timestamps: frames cannot be placed
+                continue
+            i = round((p.pts - t0) * tb * fps)
+            if not found:
+                if p.is_keyframe and i == start:
+                    found = True
+                elif p.is_keyframe and i > start:
+                    return False  # the seek went past it
+                else:
+                    continue  # landed before it (an edit list, or a seek index by decode time)
+            elif p.is_keyframe and i >= end:
+                break
+            run.append((i, p))
+        if sorted(i for i, _ in run) != list(range(start, end)):
+            return False
+        try:
+            with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as o:
+                out = o.add_stream_from_template(s)
+                d0 = run[0][1].dts if run[0][1].dts is not None else run[0][1].pts
+                for _, p in run:
+                    p.pts -= d0
+                    if p.dts is not None:
+                        p.dts -= d0
+                    p.stream = out
+                    o.mux(p)
+        except (av.error.FFmpegError, ValueError):  # a codec mp4 cannot hold (ProRes, GIF...)
+            tmp.unlink(missing_ok=True)
+            return False
+    return True
+
+
+def _encode(src: str | Path, start: int, end: int, fps: float, tmp: Path) -> None:
+    """Frames ``[start, end)`` decoded on the grid (:func:`~data_curation.clip_frames.grid_frames`)
+    and encoded at the nominal rate, one frame per slot; odd sizes are cropped to even."""
+    from fractions import Fraction
+
+    import av
+
+    from data_curation.clip_frames import grid_frames
+
+    with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as o:
+        st, last, slot = None, None, start
+        for i, frame in grid_frames(src, start, end, fps, hold=True):
+            if i < slot:  # a second frame on one slot (variable rate): the first one stands
+                continue
+            if st is None:
+                w, h = frame.width - frame.width % 2, frame.height - frame.height % 2
+                if w < 2 or h < 2:
+                    raise MediaError(f"{src}: frames of {frame.width}x{frame.height} are too small to encode")
+                st = o.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001 * 1000))
+                st.width, st.height = w, h
+                st.pix_fmt = "yuvj420p" if frame.format.name.startswith("yuvj") else "yuv420p"  # full range stays full
+                st.codec_context.color_range = frame.color_range
+                st.options = {"crf": "18", "preset": "veryfast"}
+            if (frame.width, frame.height) != (w, h):
+                rgb = frame.to_ndarray(format="rgb24")[:h, :w]
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+            frame = frame.reformat(format=st.pix_fmt)
+            while slot < i:  # slots with no frame of their own hold the last one (the first: this one)
+                _put(o, st, last if last is not None else frame, slot - start)
+                slot += 1
+            _put(o, st, frame, slot - start)
+            last, slot = frame, slot + 1
+        if st is None:
+            raise MediaError(f"{src}: no frames decoded in [{start}, {end})")
+        while slot < end:
+            _put(o, st, last, slot - start)
+            slot += 1
+        for pkt in st.encode(None):
+            o.mux(pkt)
+
+
+def _put(o, st, frame, pts: int) -> None:
+    frame.pts, frame.time_base = pts, 1 / st.codec_context.framerate  # one tick a slot
+    for pkt in st.encode(frame):
+        o.mux(pkt)
