@@ -1,7 +1,11 @@
+import subprocess
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from data_curation.split import extract_clip, keyframes, plan_clips
-from video.media import probe_video, read_video
+from video.media import ffmpeg_exe, probe_video, read_video
 
 
 def test_plan_clips_drops_short_and_splits_long():
@@ -23,4 +27,73 @@ def test_extract_stream_copy_at_keyframe_and_reencode_elsewhere(bikes, tmp_path)
         got = read_video(path)
         err = np.abs(got[0].astype(int) - src[start].astype(int)).mean()
         assert err < 6, f"{method}: first frame differs from source frame {start} by {err}"
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def _grey(frame) -> np.ndarray:
+    return np.asarray(frame.to_image().convert("L").resize((32, 24)), np.float32)
+
+
+def _source_slots(path, fps: float) -> dict[int, np.ndarray]:
+    """The source on its nominal frame grid, each slot holding the frame on screen then:
+    the independent reference for what a clip [start, end) must show."""
+    import av
+
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        t0, tb = s.start_time or 0, float(s.time_base)
+        slots: dict[int, np.ndarray] = {}
+        for f in c.decode(s):
+            slots.setdefault(round((f.pts - t0) * tb * fps), _grey(f))
+    for i in range(max(slots) + 1):
+        if i not in slots:
+            slots[i] = slots[i - 1]
+    return slots
+
+
+def _clip_error(clip, slots, start: int, end: int) -> float:
+    import av
+
+    with av.open(str(clip)) as c:
+        got = [_grey(f) for f in c.decode(video=0)]
+    assert len(got) == end - start
+    return max(float(np.abs(g - slots[start + k]).mean()) for k, g in enumerate(got))
+
+
+@pytest.fixture(scope="module")
+def hard_sources(bikes, tmp_path_factory):
+    """Files where cutting by packets or by ffmpeg's input seek went wrong: Matroska (seeks by
+    cues landed a keyframe early), MPEG-TS (seeks past the target), ProRes (mp4 cannot hold
+    it), and a variable-rate file (30 fps for 3 s, then 15 fps)."""
+    d = tmp_path_factory.mktemp("hard")
+    ff = [ffmpeg_exe(), "-y", "-loglevel", "error"]
+    subprocess.run([*ff, "-i", bikes, "-c", "copy", str(d / "bikes.mkv")], check=True)
+    subprocess.run([*ff, "-i", bikes, "-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-f", "mpegts",
+                    str(d / "bikes.ts")], check=True)
+    subprocess.run([*ff, "-i", bikes, "-frames:v", "60", "-c:v", "prores_ks", str(d / "prores.mov")], check=True)
+    subprocess.run([*ff, "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=30:duration=3", "-f", "lavfi", "-i",
+                    "mandelbrot=size=160x120:rate=15", "-filter_complex",
+                    "[1:v]trim=duration=3,setpts=PTS-STARTPTS[b];[0:v][b]concat=n=2:v=1[v]", "-map", "[v]",
+                    "-fps_mode", "vfr", "-c:v", "libx264", "-preset", "veryfast", "-g", "30", str(d / "vfr.mp4")],
+                   check=True)
+    return {p.name: p for p in d.iterdir()}
+
+
+def test_clips_hold_exactly_their_frames(bikes, hard_sources, tmp_path):
+    """Every clip frame against the source's frame on the same grid slot, whichever way it
+    was written: a keyframe start whose end falls inside a GOP with B-frames must not be
+    copied (the copy dropped the last B-frames and took a later frame)."""
+    cases = [(bikes, 76, 137, "copy"), (bikes, 76, 116, "encode"), (bikes, 80, 120, "encode"),
+             (hard_sources["bikes.mkv"], 76, 137, "copy"), (hard_sources["bikes.mkv"], 137, 187, "copy"),
+             (hard_sources["bikes.ts"], 200, 250, None), (hard_sources["bikes.ts"], 7, 30, "encode"),
+             (hard_sources["prores.mov"], 10, 40, "encode"),  # every frame a keyframe; mp4 refuses ProRes
+             (hard_sources["vfr.mp4"], 30, 110, "encode")]
+    for src, start, end, method in cases:
+        fps = probe_video(src)["fps"]
+        slots = _source_slots(src, fps)
+        path, used = extract_clip(src, start, end, fps, tmp_path / f"{Path(src).stem}{start}.mp4",
+                                  set(keyframes(src)))
+        assert method is None or used == method, (src, start, used)
+        err = _clip_error(path, slots, start, end)
+        assert err < (0.01 if used == "copy" else 3.0), (src, start, end, used, err)
     assert not list(tmp_path.glob(".*partial*"))
