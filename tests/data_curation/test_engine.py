@@ -120,3 +120,45 @@ def test_phash_distance_outside_the_hash_is_refused_at_load():
         with pytest.raises(ConfigError, match="max_phash_distance"):
             load_recipe("quick", [f"max_phash_distance={bad}"])
     assert load_recipe("quick", ["max_phash_distance=63"]).max_phash_distance == 63
+
+
+def test_sources_are_paths_as_given_and_reruns_follow_the_recipe(bikes, tmp_path, monkeypatch):
+    """A symlink is a source of its own (keying parts by the resolved path lost one of the two);
+    the same file named twice is one source; OUT inside SRC is not curated on the rerun; a
+    changed split rescores, a changed filter does not; a source gone from SRC leaves the
+    manifest; and the report's funnel adds up."""
+    from data_curation.manifest import summarize
+    from data_curation.report import write_report
+
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(bikes, src / "bikes.mp4")
+    (src / "link.mp4").symlink_to(src / "bikes.mp4")
+    (src / "gone.mp4").symlink_to(tmp_path / "missing.mp4")  # broken: an error row, not silence
+    out = src / "out"
+    monkeypatch.chdir(tmp_path)
+    s = run(["src", "./src/bikes.mp4"], out, "quick", ["split.extract=true"], workers=0, progress=False)
+    df = pd.read_parquet(out / "manifest.parquet")
+    assert sorted(set(df.source)) == ["src/bikes.mp4", "src/gone.mp4", "src/link.mp4"]
+    assert (s["sources"], s["failed"]) == (3, 1)
+    assert len(df[df.source == "src/link.mp4"]) == len(df[df.source == "src/bikes.mp4"]) == 3
+    again = run(["src"], out, "quick", ["split.extract=true"], workers=0, progress=False)
+    assert (again["sources"], again["processed"]) == (3, 0)  # nothing from src/out/clips
+    stricter = run(["src"], out, "quick", ["split.extract=true", "max_phash_distance=null"], workers=0, progress=False)
+    assert stricter["processed"] == 0 and stricter["kept"] == 6  # a filter: no rescoring, duplicates kept
+    short = ["split.extract=true", "split.max_s=1.2", "split.min_s=0.8"]
+    shorter = run(["src"], out, "quick", short, workers=0, progress=False)
+    assert shorter["processed"] == 3
+    df = pd.read_parquet(out / "manifest.parquet")
+    clips = df[df.start_frame.notna()]
+    assert (clips.num_frames <= 30).all() and len(clips) == 16  # 8 a source, 3 before
+    (src / "link.mp4").unlink()
+    rows = run(["src"], out, "quick", short, workers=0, progress=False)
+    df = pd.read_parquet(out / "manifest.parquet")
+    assert rows["processed"] == 0 and "src/link.mp4" not in set(df.source)
+    f = summarize(pq.read_table(out / "manifest.parquet").to_pylist())
+    assert f["kept"] + sum(f["dropped"].values()) == f["clips"] == len(df[df.start_frame.notna()])
+    assert f["sources_failed"] == 1
+    monkeypatch.chdir(src)  # the report reads the sources relative to where the run was
+    page = write_report(out).read_text()
+    assert page.count("<figure>") >= 3 and "could not be read" not in page
