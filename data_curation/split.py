@@ -55,8 +55,10 @@ def extract_clip(src: str | Path, start: int, end: int, fps: float, dest: str | 
       source's nominal rate: on a variable-rate source a slot without a frame of its own repeats
       the last one, so the clip always has ``end - start`` frames.
 
-    Either way the pixels are the coded ones (a rotation stored as metadata is not applied).
-    The written file's frame count is checked; a mismatch is a MediaError."""
+    A source with a rotation in its metadata (phones filming upright) is always re-encoded,
+    turned upright, as ``ffmpeg`` shows it: a copy would keep the rotation as metadata, which
+    readers that take the coded pixels (PyAV, and so our trainer) ignore. The written file's
+    frame count is checked; a mismatch is a MediaError."""
     import av
 
     if end <= start:
@@ -65,10 +67,11 @@ def extract_clip(src: str | Path, start: int, end: int, fps: float, dest: str | 
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.stem}.partial.mp4")
     try:
-        method = "copy" if keyframe_set is not None and start in keyframe_set and _copy(src, start, end, fps, tmp) \
-            else None
+        turn = rotation(src)
+        method = "copy" if (keyframe_set is not None and start in keyframe_set and not turn
+                            and _copy(src, start, end, fps, tmp)) else None
         if method is None:
-            _encode(src, start, end, fps, tmp)
+            _encode(src, start, end, fps, tmp, turn)
             method = "encode"
         with av.open(str(tmp)) as c:
             written = sum(1 for p in c.demux(video_stream(c, tmp)) if p.size)
@@ -81,6 +84,17 @@ def extract_clip(src: str | Path, start: int, end: int, fps: float, dest: str | 
         if tmp.exists():
             tmp.unlink()
     return dest, method
+
+
+def rotation(src: str | Path) -> int:
+    """Degrees counterclockwise (0, 90, 180, 270) that the source's display matrix turns its
+    coded frames by, read from the first decoded frame; 0 when there is none."""
+    import av
+
+    with av.open(str(src)) as c:
+        for frame in c.decode(video_stream(c, src)):
+            return round(getattr(frame, "rotation", 0) or 0) % 360 // 90 * 90
+    return 0
 
 
 def _copy(src: str | Path, start: int, end: int, fps: float, tmp: Path) -> bool:
@@ -127,9 +141,10 @@ def _copy(src: str | Path, start: int, end: int, fps: float, tmp: Path) -> bool:
     return True
 
 
-def _encode(src: str | Path, start: int, end: int, fps: float, tmp: Path) -> None:
+def _encode(src: str | Path, start: int, end: int, fps: float, tmp: Path, turn: int = 0) -> None:
     """Frames ``[start, end)`` decoded on the grid (:func:`~data_curation.clip_frames.grid_frames`)
-    and encoded at the nominal rate, one frame per slot; odd sizes are cropped to even."""
+    and encoded at the nominal rate, one frame per slot, turned ``turn`` degrees
+    counterclockwise; odd sizes are cropped to even."""
     from fractions import Fraction
 
     import av
@@ -141,6 +156,11 @@ def _encode(src: str | Path, start: int, end: int, fps: float, tmp: Path) -> Non
         for i, frame in grid_frames(src, start, end, fps, hold=True):
             if i < slot:  # a second frame on one slot (variable rate): the first one stands
                 continue
+            if turn:
+                rgb = np.rot90(frame.to_ndarray(format="rgb24"), turn // 90)
+                full = frame.format.name.startswith("yuvj")
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+                frame = frame.reformat(format="yuvj420p" if full else "yuv420p")
             if st is None:
                 w, h = frame.width - frame.width % 2, frame.height - frame.height % 2
                 if w < 2 or h < 2:

@@ -97,3 +97,22 @@ def test_clips_hold_exactly_their_frames(bikes, hard_sources, tmp_path):
         err = _clip_error(path, slots, start, end)
         assert err < (0.01 if used == "copy" else 3.0), (src, start, end, used, err)
     assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_rotated_source_comes_out_upright(bikes, tmp_path):
+    """A display rotation (how phones store portrait video) is applied, as ffmpeg shows the
+    file, and the clip carries none: a copy would have kept it as metadata only."""
+    import av
+
+    rotated = tmp_path / "rotated.mp4"
+    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-display_rotation", "90", "-i", bikes, "-c", "copy",
+                    str(rotated)], check=True)
+    shown = subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-i", str(rotated), "-frames:v", "1", "-f", "rawvideo",
+                            "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+    shown = np.frombuffer(shown, np.uint8).reshape(640, 272, 3).astype(int)  # ffmpeg turns it upright
+    path, used = extract_clip(rotated, 0, 30, 25.0, tmp_path / "clip.mp4", set(keyframes(rotated)))
+    assert used == "encode"
+    with av.open(str(path)) as c:
+        first = next(c.decode(video=0))
+        assert (first.width, first.height) == (272, 640) and not (getattr(first, "rotation", 0) or 0)
+        assert np.abs(first.to_ndarray(format="rgb24").astype(int) - shown).mean() < 3
