@@ -91,6 +91,8 @@ class _Reducer:
     def features(self, fps: float, num_frames: int) -> Features:
         index = np.asarray(self.index, np.int64)
         order = np.argsort(index, kind="stable")
+        # a variable-rate source can put two frames on one slot of the nominal grid: the first stands
+        order = order[np.r_[True, np.diff(index[order]) > 0]]
         thumbs = self.thumbs
         if len({t.size for t in thumbs}) > 1:  # a resolution change mid-stream: compare histograms only
             thumbs = [np.zeros(1, np.uint8)] * len(thumbs)
@@ -146,7 +148,10 @@ def _one_pass(path: str | Path, decode: str = "auto", threads: int = 0) -> Featu
     otherwise it goes on as ``ref``. In the sparse modes a cut lies somewhere between two decoded
     frames, and the frames in between are given to neither shot. Where the opening frames of a
     sparse decode already leave wider gaps (long B-frame runs, or timestamps with holes in a
-    variable-rate file), every frame is decoded instead, numbered by count. ``threads``: FFmpeg
+    variable-rate file), every frame is decoded instead. Frames are numbered on the nominal grid,
+    ``round(time x fps)``, in every mode, as the clip reader and the manifest number them (by
+    count only without timestamps); on a variable-rate source two frames on one slot keep the
+    first. ``threads``: FFmpeg
     frame threads (0: its choice). A file that turns out damaged is decoded again with one
     thread, since where frame threads stop on damaged data depends on their timing.
     """
@@ -166,7 +171,7 @@ def _one_pass(path: str | Path, decode: str = "auto", threads: int = 0) -> Featu
         t0: list[int] = []
 
         def at(frame) -> int:
-            if decode == "all" or frame.pts is None:
+            if frame.pts is None:  # no timestamps (a raw stream): by count
                 return len(red)
             t0[:] = t0 or [frame.pts]
             return round((frame.pts - t0[0]) * tb * fps)
@@ -198,7 +203,7 @@ def _one_pass(path: str | Path, decode: str = "auto", threads: int = 0) -> Featu
     if not len(red):
         raise MediaError(f"{path}: no decodable frames")
     # a damaged file ends where decoding stopped, whatever count its container claims
-    num_frames = max(red.index) + 1 if red.damaged else max(max(red.index) + 1, total if decode != "all" else len(red))
+    num_frames = max(red.index) + 1 if red.damaged or decode == "all" else max(max(red.index) + 1, total)
     return red.features(fps, num_frames)
 
 
@@ -518,10 +523,7 @@ def _segmented(path: str | Path, decode: str, threads: int) -> Features | None:
     merged = _Reducer()
     for p in pieces:
         pts = np.asarray(p.red.index, np.int64)
-        if decode == "all":  # frame numbers by count, as in one pass (no rounding of timestamps)
-            number = len(merged) + np.arange(len(pts))
-        else:
-            number = _frame_numbers(scan, [t0], pts)
+        number = _frame_numbers(scan, [t0], pts)
         merged.index += [int(i) for i in number]
         merged.thumbs += p.red.thumbs
         merged.hists += p.red.hists
@@ -531,7 +533,7 @@ def _segmented(path: str | Path, decode: str, threads: int) -> Features | None:
     odd = decode == "ref" and _max_skipped(idx[:CHECK_FRAMES]) > MAX_SKIPPED
     if odd or (check and _after_check(scan, *(f.result() for f in check)) == "DEFAULT"):
         return _segmented(path, "all", threads)  # gaps too wide for a sparse decode: every frame, as one pass
-    num_frames = max(max(idx) + 1, scan.frames if decode != "all" else len(idx))
+    num_frames = max(max(idx) + 1, scan.frames if decode != "all" else 0)
     return merged.features(scan.fps, num_frames)
 
 

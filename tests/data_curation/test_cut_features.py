@@ -237,3 +237,22 @@ def test_cover_art_stream_is_not_the_video(encodes, tmp_path):
     info = probe_video(out)  # the probe, clip reader and scorers read the same stream
     assert (info["num_frames"], info["width"]) == (plain.num_frames, probe_video(src)["width"])
     assert len(read_video(out)) == plain.num_frames
+
+
+def test_variable_rate_cut_lands_at_its_time_in_every_mode(tmp_path):
+    """30 fps for 3 s, then 15 fps: frames are numbered on the nominal grid (time x average fps)
+    whatever the decode mode, as the clip reader and the manifest number them; numbering by
+    count put the cut a second late in ``all`` mode (frame 90 of a 22.75 fps grid = 3.96 s)."""
+    from data_curation.cuts import CutParams, detect_shots
+
+    p = tmp_path / "vfr.mp4"
+    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=160x120:rate=30:duration=3", "-f", "lavfi", "-i", "mandelbrot=size=160x120:rate=15",
+                    "-filter_complex", "[1:v]trim=duration=3,setpts=PTS-STARTPTS[b];[0:v][b]concat=n=2:v=1[v]",
+                    "-map", "[v]", "-fps_mode", "vfr", "-c:v", "libx264", "-preset", "veryfast", str(p)], check=True)
+    for mode in ("all", "ref", "auto"):
+        for threads in (1, 2):
+            shots = detect_shots(p, CutParams(decode=mode, threads=threads))
+            assert len(shots.shots) == 2, (mode, threads, shots.shots)
+            cut_s = shots.shots[0][1] / shots.fps
+            assert abs(cut_s - 3.0) < 2 / shots.fps, (mode, threads, cut_s)
