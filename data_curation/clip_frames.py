@@ -7,13 +7,11 @@ small grey frames at ``sample_fps`` for optical flow, and first/middle/last RGB 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from video.media import MediaError, video_stream
+from video.media import MediaError, grid_frames
 
 KEY_MAX_SIDE = 512
 
@@ -35,54 +33,6 @@ def _small(y: np.ndarray, short_side: int) -> np.ndarray:
     h, w = y.shape
     s = short_side / min(h, w)
     return cv2.resize(y, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-
-
-def grid_frames(path: str | Path, start: int, end: int, fps: float,
-                hold: bool = False) -> Iterator[tuple[int, object]]:
-    """The decoded frames numbered ``start <= i < end`` on the source's nominal frame grid, in
-    order: a frame is number ``round((pts - start_time) * fps)`` (seconds), the numbering the cut
-    detector and the manifest use. On a variable-rate source two frames can share a number
-    (both are yielded) and a number can have no frame. A seek that lands past ``start``
-    (MPEG-TS and -PS seek by byte estimates) or after which nothing decodes is retried 10 s
-    further back, then from the file's start, so no frame of the range is silently lost.
-    Frames without timestamps (raw elementary streams) are numbered by count from the file's
-    start, as the cut detector numbers them. ``hold``: where no frame has number ``start`` (a gap in a variable-rate source), the frame
-    on screen at that time, the last one before it, comes first, numbered ``start``."""
-    import av
-
-    for back in (0.0, 10.0, None):
-        with av.open(str(path)) as c:
-            s = video_stream(c, path)
-            s.thread_type = "AUTO"
-            tb, t0 = float(s.time_base), s.start_time or 0
-            if start > 0 and back is not None:
-                try:
-                    c.seek(int(t0 + max(0.0, start / fps - back) / tb), stream=s, backward=True)
-                except av.error.FFmpegError:  # not seekable (a raw stream): decode from the start
-                    continue
-            landed, before = None, None  # whether the first frame after the seek is at or before ``start``
-            for n, frame in enumerate(c.decode(s)):
-                if frame.pts is not None:
-                    i = round((frame.pts - t0) * tb * fps)
-                elif back is None or start == 0:  # no timestamps (a raw stream): numbered by count
-                    i = n
-                else:
-                    break  # counting needs the file's start
-                if landed is None:
-                    landed = i <= start or back is None or start == 0
-                    if not landed:
-                        break  # past the range's first frame: seek further back
-                if i < start:
-                    before = frame
-                    continue
-                if hold and before is not None and i > start:
-                    yield start, before
-                before = None
-                if i >= end:
-                    return
-                yield i, frame
-            if landed:
-                return  # else nothing came out after the seek (MPEG-TS near its end), or it went past
 
 
 def read_clip(path: str, start: int, end: int, fps: float, sample_fps: float = 2.0,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from video.media import MediaError, video_stream
+from video.media import MediaError, grid_frames, video_stream
 
 
 def plan_clips(shots: list[list[int]], fps: float, min_s: float, max_s: float, trim_s: float = 0.0) -> list[tuple[int, int]]:
@@ -142,14 +142,12 @@ def _copy(src: str | Path, start: int, end: int, fps: float, tmp: Path) -> bool:
 
 
 def _encode(src: str | Path, start: int, end: int, fps: float, tmp: Path, turn: int = 0) -> None:
-    """Frames ``[start, end)`` decoded on the grid (:func:`~data_curation.clip_frames.grid_frames`)
+    """Frames ``[start, end)`` decoded on the grid (:func:`~video.media.grid_frames`)
     and encoded at the nominal rate, one frame per slot, turned ``turn`` degrees
     counterclockwise; odd sizes are cropped to even."""
     from fractions import Fraction
 
     import av
-
-    from data_curation.clip_frames import grid_frames
 
     with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as o:
         st, last, slot = None, None, start

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -143,6 +144,86 @@ def video_stream(container, path: str | Path | None = None):
         if not int(s.disposition) & ATTACHED_PIC:
             return s
     raise MediaError(f"{path or container.name}: no video stream")
+
+
+def grid_frames(path: str | Path, start: int, end: int, fps: float,
+                hold: bool = False) -> Iterator[tuple[int, object]]:
+    """The decoded frames numbered ``start <= i < end`` on the source's nominal frame grid, in
+    order: a frame is number ``round((pts - start_time) * fps)`` (seconds), the numbering the cut
+    detector and the manifest use. On a variable-rate source two frames can share a number
+    (both are yielded) and a number can have no frame. A seek that lands past ``start``
+    (MPEG-TS and -PS seek by byte estimates) or after which nothing decodes is retried 10 s
+    further back, then from the file's start, so no frame of the range is silently lost.
+    Frames without timestamps (raw elementary streams) are numbered by count from the file's
+    start, as the cut detector numbers them. ``hold``: where no frame has number ``start`` (a
+    gap in a variable-rate source), the frame on screen at that time, the last one before it,
+    comes first, numbered ``start``."""
+    import av
+
+    for back in (0.0, 10.0, None):
+        with av.open(str(path)) as c:
+            s = video_stream(c, path)
+            s.thread_type = "AUTO"
+            tb, t0 = float(s.time_base), s.start_time or 0
+            if start > 0 and back is not None:
+                try:
+                    c.seek(int(t0 + max(0.0, start / fps - back) / tb), stream=s, backward=True)
+                except av.error.FFmpegError:  # not seekable (a raw stream): decode from the start
+                    continue
+            landed, before = None, None  # whether the first frame after the seek is at or before ``start``
+            for n, frame in enumerate(c.decode(s)):
+                if frame.pts is not None:
+                    i = round((frame.pts - t0) * tb * fps)
+                elif back is None or start == 0:  # no timestamps (a raw stream): numbered by count
+                    i = n
+                else:
+                    break  # counting needs the file's start
+                if landed is None:
+                    landed = i <= start or back is None or start == 0
+                    if not landed:
+                        break  # past the range's first frame: seek further back
+                if i < start:
+                    before = frame
+                    continue
+                if hold and before is not None and i > start:
+                    yield start, before
+                before = None
+                if i >= end:
+                    return
+                yield i, frame
+            if landed:
+                return  # else nothing came out after the seek (MPEG-TS near its end), or it went past
+
+
+def upright(frame) -> np.ndarray:
+    """A decoded PyAV frame as uint8 (H, W, 3) RGB, turned as its display rotation says (how
+    phones store portrait video), so that it looks as a player shows it."""
+    rgb = frame.to_ndarray(format="rgb24")
+    turn = round(getattr(frame, "rotation", 0) or 0) % 360 // 90
+    return np.ascontiguousarray(np.rot90(rgb, turn)) if turn else rgb
+
+
+def read_grid_frames(path: str | Path, indices: list[int], fps: float) -> np.ndarray:
+    """uint8 (len(indices), H, W, 3), upright: frame ``i`` is what is on screen at ``i / fps``
+    seconds (:func:`grid_frames` with gaps held), the numbering of curation manifests. Decodes
+    only from the keyframe before the first index to the last, never the whole file."""
+    import av
+
+    lo, hi = min(indices), max(indices) + 1
+    got: dict[int, np.ndarray] = {}
+    try:
+        for i, frame in grid_frames(path, lo, hi, fps, hold=True):
+            if i not in got:
+                got[i] = upright(frame)
+    except av.error.FFmpegError as e:
+        raise MediaError(f"{path}: decoding frames {lo}..{hi} failed ({e.__class__.__name__})") from None
+    if not got:
+        raise MediaError(f"{path}: no frames decoded in [{lo}, {hi})")
+    held, last = {}, got[min(got)]
+    for i in range(lo, hi):
+        last = got.get(i, last)
+        held[i] = last
+    return np.stack([held[i] for i in indices])
 
 
 def probe_video(path: str | Path) -> dict:

@@ -116,3 +116,30 @@ def test_rotated_source_comes_out_upright(bikes, tmp_path):
         first = next(c.decode(video=0))
         assert (first.width, first.height) == (272, 640) and not (getattr(first, "rotation", 0) or 0)
         assert np.abs(first.to_ndarray(format="rgb24").astype(int) - shown).mean() < 3
+
+
+def test_reading_by_reference_shows_what_the_extracted_clip_holds(hard_sources, tmp_path):
+    """A trainer reading a manifest row from its source (no clip file) gets the frames the
+    extracted clip holds, on a variable-rate source stored with a display rotation: the same
+    grid, the same gaps held, the same upright turn."""
+    import av
+
+    from video.media import read_grid_frames
+    from video.training.data import read_frames
+
+    src = tmp_path / "vfr_rotated.mp4"
+    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-display_rotation", "270", "-i",
+                    str(hard_sources["vfr.mp4"]), "-c", "copy", str(src)], check=True)
+    fps = probe_video(src)["fps"]
+    start, end = 40, 100  # across the change from 30 to 15 fps
+    path, _ = extract_clip(src, start, end, fps, tmp_path / "clip.mp4", set(keyframes(src)))
+    with av.open(str(path)) as c:
+        clip = np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)]).astype(int)
+    ref = read_grid_frames(src, list(range(start, end)), fps).astype(int)
+    assert ref.shape == clip.shape == (end - start, 160, 120, 3)
+    d = {s: np.abs(ref[max(s, 0):len(ref) + min(s, 0)] - clip[max(-s, 0):len(clip) + min(-s, 0)]).mean(axis=(1, 2, 3))
+         for s in (-1, 0, 1)}  # frame k of one against frame k + s of the other
+    assert d[0].max() < 6  # CRF 18 on this busy test card costs ~5 levels
+    assert (d[0][1:] <= d[1] + 0.5).all() and (d[0][:-1] <= d[-1] + 0.5).all()  # no one-frame shift fits better
+    picked = read_frames(src, [start, start + 10, end - 1], fps)
+    assert np.array_equal(picked, ref[[0, 10, -1]])

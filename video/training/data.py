@@ -145,7 +145,8 @@ class ManifestClips(torch.utils.data.Dataset):
         path = row.get("clip_path") or row["source"]
         start, end = self._span(row)
         idx = self.frame_indices(start, end, float(row["fps"]), frames)
-        x = torch.from_numpy(read_frames(Path(path), idx)).permute(0, 3, 1, 2).float() / 255.0
+        by_grid = None if row.get("clip_path") else float(row["fps"])  # a source read by reference
+        x = torch.from_numpy(read_frames(Path(path), idx, by_grid)).permute(0, 3, 1, 2).float() / 255.0
         x = resize_cover(x, height, width)
         motion = row.get("motion_mean", 0.0)
         return {"video": x * 2 - 1, "caption": row.get("caption") or "", "fps": self.fps,
@@ -246,18 +247,42 @@ def resize_cover(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return x[..., top:top + height, left:left + width]
 
 
-def read_frames(path: Path, indices: list[int]) -> np.ndarray:
-    """uint8 (len(indices), H, W, 3) by frame index."""
+def read_frames(path: Path, indices: list[int], fps: float | None = None) -> np.ndarray:
+    """uint8 (len(indices), H, W, 3) by frame index. With ``fps`` (a curated source read by
+    reference), indices are on the source's nominal grid, time x fps, as the manifest numbers
+    them, and frames are turned upright as extracted clips are (:func:`video.media.read_grid_frames`:
+    PyAV, decoding only the clip's span). Without, indices count frames: decord when installed,
+    else one PyAV pass that stops at the last index (never the whole file in memory)."""
+    from video.media import read_grid_frames
+
+    if fps is not None:
+        return read_grid_frames(path, indices, fps)
     try:
         import decord
-
-        vr = decord.VideoReader(str(path))
-        return vr.get_batch(indices).asnumpy()
     except ImportError:
-        from video.media import read_video
+        return _count_frames(path, indices)
+    vr = decord.VideoReader(str(path))
+    return vr.get_batch([min(i, len(vr) - 1) for i in indices]).asnumpy()
 
-        frames = read_video(path)
-        return frames[np.clip(indices, 0, len(frames) - 1)]
+
+def _count_frames(path: Path, indices: list[int]) -> np.ndarray:
+    import av
+
+    from video.media import MediaError, upright, video_stream
+
+    want, got = set(indices), {}
+    try:
+        with av.open(str(path)) as c:
+            for k, frame in enumerate(c.decode(video_stream(c, path))):
+                if k in want:
+                    got[k] = upright(frame)
+                if k >= max(indices):
+                    break
+    except av.error.FFmpegError as e:
+        raise MediaError(f"{path}: not a readable video ({e.__class__.__name__})") from None
+    if not got:
+        raise MediaError(f"{path}: no video frames")
+    return np.stack([got[min(i, max(got))] for i in indices])
 
 
 def collate(items: list[dict]) -> dict:
