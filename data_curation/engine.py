@@ -10,6 +10,7 @@ be read becomes one row with ``error``: the run goes on.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -137,13 +138,15 @@ def _run_ray(todo: list[str], recipe: Recipe, out: Path, workers: int | None, ad
             temp = ray_temp_dir(out)
             if temp:
                 kw["_temp_dir"] = temp
-        ray.init(log_to_driver=False, **kw)
+        ray.init(log_to_driver=False, logging_level=logging.INFO if progress else logging.WARNING, **kw)
     if not recipe.cuts.threads and not address:  # sources decode side by side: share the cores out
         n = workers or os.cpu_count() or 1
         recipe = replace(recipe, cuts=replace(recipe.cuts, threads=max(1, n // len(todo))))
     try:
-        ctx = ray.data.DataContext.get_current()
+        ctx = ray.data.DataContext.get_current()  # imports ray.data, which sets up its loggers
         ctx.enable_progress_bars = progress
+        if not progress:  # --quiet: nor Ray Data's plan and progress lines
+            logging.getLogger("ray.data").setLevel(logging.ERROR)
         ds = ray.data.from_items([{"path": p} for p in todo], override_num_blocks=len(todo))
         out_s = str(out)
         ds = ds.map(lambda r: process_source(r["path"], recipe, out_s), num_cpus=1)
