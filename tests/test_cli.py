@@ -108,3 +108,50 @@ def test_quickstart_runs_every_stage(tmp_path):
         assert probe_video(next((tmp_path / "qs" / stage / "samples").glob("*.mp4")))["num_frames"] >= 1
     assert (tmp_path / "qs" / "loss.png").stat().st_size > 0
     assert (tmp_path / "qs" / "dit_stage3_hq" / "final" / "model" / "video_pipeline.yaml").is_file()
+
+
+def test_output_never_replaces_a_folder_we_did_not_write(tmp_path):
+    """--output naming a folder of the user's (or the current one) fails before any work and
+    deletes nothing; a frame folder we wrote ourselves is replaced on a rerun."""
+    mine = tmp_path / "photos"
+    mine.mkdir()
+    (mine / "important.txt").write_text("keep")
+    for out, cwd in ((str(mine), None), (".", mine)):
+        p = run("txt2vid", "--model", "tiny", "--output", out, cwd=cwd)
+        assert p.returncode == 2 and "did not write" in p.stderr.splitlines()[-1], p.stderr
+        assert (mine / "important.txt").read_text() == "keep"
+    p = run("txt2vid", "--model", "tiny", "--output", str(tmp_path / "x.avi"))
+    assert p.returncode == 2 and "x.avi" in p.stderr and "wrote" not in p.stdout  # before the render
+    frames = tmp_path / "frames"
+    for _ in range(2):  # ours: replaced
+        p = run("txt2vid", "--model", "tiny", "--output", str(frames), "--frames", "5", "--steps", "1")
+        assert p.returncode == 0, p.stderr
+    assert len(list(frames.glob("*.png"))) == 5
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--dtype", "int8"], "--dtype"),
+    (["--device", "cuda:7"], "--device cuda:7"),
+    (["--config", "{missing}"], "not found"),
+    (["--config", "{broken}"], "not valid YAML"),
+    (["--embeddings", "{missing}"], "--embeddings"),
+])
+def test_more_bad_input_is_one_line(tmp_path, args, needle):
+    import torch
+
+    if "cuda:7" in args and torch.cuda.device_count() > 7:
+        pytest.skip("this machine has a cuda:7")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("model: [tiny\n")
+    subs = {"missing": tmp_path / "nope.yaml", "broken": broken}
+    p = run("txt2vid", "--model", "tiny", "--output", str(tmp_path / "o.mp4"), *[a.format(**subs) for a in args])
+    assert p.returncode == 2, p.stderr
+    lines = [ln for ln in p.stderr.strip().splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in p.stderr, p.stderr
+
+
+def test_damaged_safetensors_is_one_line(tmp_path):
+    bad = tmp_path / "model.safetensors"
+    bad.write_bytes(b"\xff" * 64)
+    p = run("info", str(bad))
+    assert p.returncode == 2 and "Traceback" not in p.stderr and p.stderr.startswith("error:"), p.stderr

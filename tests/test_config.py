@@ -46,3 +46,22 @@ def test_flag_values_are_not_parsed_as_yaml():
     assert (c.prompt, c.aspect, c.frames) == ("[kite:dog:0.5] over {a hill}", "16:9", 5)
     with pytest.raises(ConfigError, match="frames"):
         load_config(C, None, None, {"frames": "many"})
+
+
+def test_string_and_list_overrides_keep_their_text():
+    """YAML 1.1 reads 16:9 as the base-60 number 969 and [a:b:0.5] as a list: a key=value for
+    a string field takes the text as typed; a bare value for a list field is one item."""
+    from dataclasses import dataclass, field
+
+    from video.config import load_config
+
+    @dataclass
+    class C:
+        aspect: str = ""
+        prompt: str = ""
+        lora: list[str] = field(default_factory=list)
+        steps: int = 1
+
+    c = load_config(C, None, ["aspect=16:9", "prompt=[cat:dog:0.5]", "lora=style.safetensors", "steps=3"])
+    assert (c.aspect, c.prompt, c.lora, c.steps) == ("16:9", "[cat:dog:0.5]", ["style.safetensors"], 3)
+    assert load_config(C, None, ["lora=[a, b]", "prompt="]).lora == ["a", "b"]

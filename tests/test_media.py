@@ -42,7 +42,8 @@ def test_other_formats(tmp_path, name, codec):
 
 def test_png_folder(tmp_path):
     out = write_video(clip(3), tmp_path / "frames")
-    assert sorted(p.name for p in out.iterdir()) == ["00000.png", "00001.png", "00002.png"]
+    # the frames, and the marker that lets a rerun replace this folder (and nothing else)
+    assert sorted(p.name for p in out.iterdir()) == [".written-by-video", "00000.png", "00001.png", "00002.png"]
     assert np.array_equal(np.asarray(load_image(out / "00001.png")), clip(3)[1])
 
 
@@ -73,3 +74,23 @@ def test_read_video_errors(tmp_path):
     (tmp_path / "bad.mp4").write_bytes(b"\x00" * 100)
     with pytest.raises(MediaError, match="not a readable video"):
         read_video(tmp_path / "bad.mp4")
+
+
+def test_outputs_get_the_umask_modes_and_16_bit_images_keep_their_levels(tmp_path):
+    """Outputs are readable as any new file is (the temporary names are private, 0600/0700),
+    and a 16-bit grey PNG keeps its level (convert("RGB") clipped it to white)."""
+    import os
+    import stat
+
+    from PIL import Image
+
+    umask = os.umask(0)
+    os.umask(umask)
+    frames = np.zeros((2, 16, 16, 3), np.uint8)
+    mp4 = write_video(frames, tmp_path / "a.mp4", fps=4)
+    folder = write_video(frames, tmp_path / "frames", fps=4)
+    assert stat.S_IMODE(mp4.stat().st_mode) == 0o666 & ~umask
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o777 & ~umask
+    grey16 = np.full((8, 8), 128 * 257, np.uint16)  # mid grey, 16 bits
+    Image.fromarray(grey16).save(tmp_path / "g16.png")
+    assert abs(np.asarray(load_image(tmp_path / "g16.png")).mean() - 128) < 1

@@ -198,10 +198,19 @@ def device_and_dtype(device: str, dtype: str, cuda_dtype: str = "float16"):
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if dtype == "auto":
         dtype = cuda_dtype if device.startswith("cuda") else "float32"
+    if dtype not in ("float16", "bfloat16", "float32"):
+        raise UserError(f"--dtype must be float16, bfloat16, float32 or auto, got {dtype!r}")
     try:
-        return torch.device(device), getattr(torch, dtype)
-    except (AttributeError, RuntimeError):
-        raise UserError(f"unknown device {device!r} or dtype {dtype!r}") from None
+        dev = torch.device(device)
+    except RuntimeError:
+        raise UserError(f"unknown device {device!r} (cpu, cuda, cuda:N, mps or auto)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"--device {device}: this machine has no CUDA device torch can use (try --device cpu)")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise UserError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise UserError(f"--device {device}: MPS is not available here (try --device cpu)")
+    return dev, getattr(torch, dtype)
 
 
 def _sdpa_choice(name: str) -> str:
@@ -218,9 +227,10 @@ def cmd_img2vid(args) -> int:
     _resolve_names(cfg, keep=("tiny", "svd", "svd_xt"))
     import torch
 
-    from video.media import DEFAULT_IMAGE, load_image, write_video
+    from video.media import DEFAULT_IMAGE, check_output, load_image, write_video
     from video.runtime.img2vid import ImageToVideo
 
+    check_output(cfg.output)  # a bad --output fails now, not after the render
     device, dtype = device_and_dtype(cfg.device, cfg.dtype)
     image = load_image(cfg.image or DEFAULT_IMAGE)  # fail on a bad image before loading weights
     t0 = time.perf_counter()
@@ -269,10 +279,13 @@ def cmd_txt2vid(args) -> int:
     _resolve_names(cfg, keep=("tiny",))
     import torch
 
-    from video.media import write_video
+    from video.media import check_output, write_video
     from video.runtime.txt2vid import TextToVideo
 
+    check_output(cfg.output)  # a bad --output fails now, not after the render
     device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16")
+    if cfg.embeddings and not Path(cfg.embeddings).is_dir():
+        raise UserError(f"--embeddings {cfg.embeddings}: no such folder")
     t0 = time.perf_counter()
     pipe = TextToVideo.from_pretrained(cfg.model, device=device, dtype=dtype, embeddings_dir=cfg.embeddings or None)
     _apply_loras(pipe.models.transformer, cfg.lora)
@@ -318,10 +331,16 @@ def cmd_train(args) -> int:
         return 0
     from video.training.trainer import train
 
-    summary = train(cfg)
-    last = summary["losses"][-1] if summary["losses"] else float("nan")
+    try:
+        summary = train(cfg)
+    except ValueError as e:  # a setting that does not fit the data or the model: one line (--debug: traceback)
+        if args.debug:
+            raise
+        raise UserError(str(e)) from None
+    done = (f"last loss {summary['losses'][-1]:.4f}" if summary["losses"]
+            else "nothing left to train: the run had already reached its last step")
     if lead:
-        print(f"trained {summary['step']} steps ({summary['skipped']} skipped), last loss {last:.4f}; "
+        print(f"trained {summary['step']} steps ({summary['skipped']} skipped), {done}; "
               f"weights in {summary.get('final', summary['run'])}" +
               (f", preview {summary['preview']}" if summary.get("preview") else ""))
     return 0
@@ -448,16 +467,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: {message}", file=sys.stderr)
 
     warnings.showwarning = show_warning
+    from safetensors import SafetensorError
+
     from video.media import MediaError
     from video.models.svd import CheckpointError
     from video.runtime.img2vid import InputError
 
     try:
         return args.func(args)
-    except (UserError, ConfigError, CheckpointError, MediaError, InputError) as e:
+    except (UserError, ConfigError, CheckpointError, MediaError, InputError,
+            FileExistsError, FileNotFoundError, IsADirectoryError, NotADirectoryError) as e:  # bad input: one line
         if debug:
             raise
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except SafetensorError as e:
+        if debug:
+            raise
+        print(f"error: a .safetensors file is damaged or not safetensors ({e}); --debug shows which", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import yaml
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -101,15 +102,32 @@ def load_config(schema: type[T], source: str | Path | dict | None = None, overri
     try:
         cfg = OmegaConf.structured(schema)
         if source is not None:
-            data = OmegaConf.create(source) if isinstance(source, dict) else OmegaConf.load(str(source))
+            if isinstance(source, dict):
+                data = OmegaConf.create(source)
+            else:
+                if not Path(source).is_file():
+                    raise ConfigError(f"config file {source} not found")
+                try:
+                    data = OmegaConf.load(str(source))
+                except yaml.YAMLError as e:
+                    raise ConfigError(f"config file {source}: not valid YAML ({str(e).splitlines()[0]})") from None
             cfg = OmegaConf.merge(cfg, data)
         if overrides:
             bad = [o for o in overrides if "=" not in o]
             if bad:
                 raise ConfigError(f"override {bad[0]!r} is not key=value")
-            # ``key=`` means the empty string (OmegaConf would read None)
-            overrides = [f"{o}''" if o.endswith("=") else o for o in overrides]
-            cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
+            parsed = []
+            for o in overrides:
+                key, value = o.split("=", 1)
+                kind = _field_kind(cfg, key)
+                if kind == "str":  # raw text: YAML would read 16:9 as 969 and [a:b:0.5] as a list
+                    OmegaConf.update(cfg, key, value, merge=True)
+                elif kind == "list" and value and not value.lstrip().startswith("["):
+                    parsed.append(f"{key}=[{value}]")  # one item: lora=a.safetensors
+                else:
+                    parsed.append(f"{key}=''" if value == "" else o)  # ``key=``: the empty string, not None
+            if parsed:
+                cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(parsed))
         for key, value in (values or {}).items():
             OmegaConf.update(cfg, key, value, merge=True)
         return OmegaConf.to_object(cfg)  # type: ignore[return-value]
@@ -117,6 +135,23 @@ def load_config(schema: type[T], source: str | Path | dict | None = None, overri
         key = getattr(e, "full_key", None)
         msg = str(e).splitlines()[0]
         raise ConfigError(f"config key {key!r}: {msg}" if key else f"config: {msg}") from None
+
+
+def _field_kind(cfg, key: str) -> str | None:
+    """``str`` or ``list`` when ``key`` names a field of that type in the structured ``cfg``."""
+    from omegaconf import ListConfig, StringNode
+
+    parent_key, _, leaf = key.rpartition(".")
+    try:
+        parent = OmegaConf.select(cfg, parent_key) if parent_key else cfg
+        node = parent._get_node(leaf) if OmegaConf.is_dict(parent) else None
+    except OmegaConfBaseException:
+        return None
+    if isinstance(node, StringNode):
+        return "str"
+    if isinstance(node, ListConfig):
+        return "list"
+    return None
 
 
 def model_config_path(name: str) -> Path:

