@@ -41,7 +41,7 @@ def test_loss_falls_on_a_fixed_small_batch(tmp_path):
 def test_resume_equals_no_interruption(tmp_path):
     base = ["steps=6", "ckpt_every=3", "batch_size=2", "ema_decay=0.9", "optim.warmup_steps=2", "init_from="]
     full = train(cfg(tmp_path / "a", "dit_stage2_video", *base, "data.frames=5"), progress=False)
-    b = cfg(tmp_path / "b", "dit_stage2_video", *base, "data.frames=5")
+    b = cfg(tmp_path / "b", "dit_stage2_video", *base, "data.frames=5", "ckpt_keep=1")
     first = train(b, progress=False, stop_after=4)  # dies after step 4; the last checkpoint is step 3
     assert first["step"] == 4 and not (tmp_path / "b" / "dit_stage2_video" / "final").exists()
     second = train(b, progress=False)
@@ -51,6 +51,9 @@ def test_resume_equals_no_interruption(tmp_path):
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
     logged = [json.loads(ln)["step"] for ln in (tmp_path / "b" / "dit_stage2_video" / "metrics.jsonl").read_text().splitlines()]
     assert logged == [1, 2, 3, 4, 5, 6]  # no duplicated or lost rows
+    kept = sorted(p.name for p in (tmp_path / "b" / "dit_stage2_video" / "checkpoints").iterdir())
+    assert kept == ["step_0000006"]  # ckpt_keep=1: step 3 went once step 6 was whole
+    assert len(list((tmp_path / "a" / "dit_stage2_video" / "checkpoints").iterdir())) == 2  # default keeps 3
 
 
 def test_non_finite_steps_are_skipped_not_applied(tmp_path):

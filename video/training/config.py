@@ -70,6 +70,7 @@ class TrainConfig:
     ema_decay: float = 0.0  # 0: no EMA
     log_every: int = 10
     ckpt_every: int = 50
+    ckpt_keep: int = 3  # newest checkpoints kept (older step_* folders are deleted once a newer one is whole); 0 keeps all
     sample_every: int = 0  # 0: only at the end
     num_workers: int = 0
     parallel: str = "ddp"  # under torchrun: ddp (replicated model) | fsdp (FSDP2 shards, DCP checkpoints)

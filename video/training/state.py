@@ -217,6 +217,19 @@ def load_checkpoint(folder: Path) -> dict:
     return out
 
 
+def prune_checkpoints(run: Path, keep: int) -> list[Path]:
+    """Delete all but the ``keep`` newest ``step_*`` checkpoints of ``run`` (called after a new
+    one is whole, so a crash never leaves fewer than ``keep`` to resume from); returns the
+    deleted folders. At SVD-XT size each holds model, EMA and optimizer: tens of GB."""
+    import shutil
+
+    ckpts = sorted((run / "checkpoints").glob("step_*")) if (run / "checkpoints").is_dir() else []
+    old = [p for p in ckpts if p.is_dir() and not p.name.endswith(".partial")][:-keep] if keep > 0 else []
+    for p in old:
+        shutil.rmtree(p)
+    return old
+
+
 def latest_checkpoint(run: Path) -> Path | None:
     ckpts = sorted((run / "checkpoints").glob("step_*")) if (run / "checkpoints").is_dir() else []
     return ckpts[-1] if ckpts else None

@@ -34,6 +34,7 @@ from video.training.state import (
     load_rng,
     load_sharded_checkpoint,
     noise_generator,
+    prune_checkpoints,
     save_checkpoint,
     save_sharded_checkpoint,
 )
@@ -194,6 +195,8 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
             _checkpoint(run / "checkpoints" / f"step_{step:07d}", cfg, raw, opt, sched, ema, sharded, rank,
                         {"step": step, "skipped": skipped, "order": order.state_dict(), "world": world,
                          "parallel": cfg.parallel if world > 1 else "none"})
+            if rank == 0 and cfg.ckpt_keep > 0:
+                prune_checkpoints(run, cfg.ckpt_keep)
         if cfg.sample_every and step % cfg.sample_every == 0 and step < cfg.steps:
             if sharded:  # a sharded model runs only with every rank: previews wait for the end
                 if preview_note and rank == 0:

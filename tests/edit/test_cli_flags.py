@@ -1,0 +1,214 @@
+"""The ``video edit``, ``video upscale`` and ``video animate`` commands end to end through
+``video.cli.main``: every flag reaches the output (feather, soft, invert, VACE reference and
+control), and a bad flag or input is one ``error:`` line and exit code 2 before any weights
+load (the model given is a path that does not exist, so a check after loading would fail
+with another message)."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from video.cli import main
+from video.edit.mask import load_frames, load_mask
+from video.media import write_video
+
+BOX = "24,16,72,48"
+NO_MODEL = "/nonexistent/model"
+
+
+def _png_dir(frames, path):
+    return write_video(frames, path)  # a path without suffix: a PNG folder
+
+
+def _run(argv, capsys):
+    """(exit code, stderr's error line) of the ``video`` command."""
+    code = main([str(a) for a in argv])
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    return code, errors[0] if errors else ""
+
+
+@pytest.fixture(scope="module")
+def src(clip, tmp_path_factory):
+    return _png_dir(clip, tmp_path_factory.mktemp("src") / "clip")
+
+
+@pytest.fixture(scope="module")
+def grey_mask(clip, tmp_path_factory):
+    """A mask folder: 128 (just over half) inside BOX, 0 outside."""
+    m = np.zeros(clip.shape, np.uint8)
+    m[:, 16:48, 24:72] = 128
+    return _png_dir(m, tmp_path_factory.mktemp("mask") / "grey")
+
+
+def test_recolour_honours_feather_and_soft(clip, src, grey_mask, tmp_path, capsys):
+    outs = {}
+    for name, extra in (("f0", ["--box", BOX, "--feather", "0"]), ("f20", ["--box", BOX, "--feather", "20"]),
+                        ("hard", ["--mask", grey_mask, "--feather", "0"]),
+                        ("soft", ["--mask", grey_mask, "--feather", "0", "--soft"])):
+        code, err = _run(["edit", "recolour", "--video", src, "--hue", "120", "--output", tmp_path / name, *extra],
+                         capsys)
+        assert code == 0, err
+        outs[name] = load_frames(tmp_path / name).astype(int)
+    m = load_mask(BOX, *clip.shape[:3]).numpy() > 0
+    for o in outs.values():
+        assert np.array_equal(o[~m], clip[~m])  # outside the mask: exact
+    d0, d20 = (np.abs(outs[k] - clip).sum(-1) for k in ("f0", "f20"))
+    assert d20[m].sum() < 0.8 * d0[m].sum()  # the wide feather ramps the shift in from the edge
+    assert np.array_equal(outs["hard"], outs["f0"])  # 128 thresholds to 1 without --soft
+    ds = np.abs(outs["soft"] - clip).sum(-1)
+    assert 0 < ds[m].sum() < 0.8 * d0[m].sum()  # about half the shift with --soft
+
+
+def test_restyle_rejects_a_box(src, tmp_path, capsys):
+    code, err = _run(["edit", "restyle", "--model", NO_MODEL, "--video", src, "--box", "0,0,16,16",
+                      "--output", tmp_path / "o"], capsys)
+    assert code == 2 and "restyle changes the whole frame" in err and "inpaint" in err
+
+
+def test_background_honours_invert_and_soft(clip, src, grey_mask, tmp_path, capsys):
+    bg = np.zeros_like(clip)
+    bg[..., 2] = 220
+    bg_dir = _png_dir(bg, tmp_path / "bg")
+    m = load_mask(BOX, *clip.shape[:3]).numpy() > 0
+    inner = np.zeros_like(m)
+    inner[:, 20:44, 28:68] = True  # beyond a 2-pixel feather
+    outs = {}
+    for name, extra in (("plain", ["--box", BOX]), ("inv", ["--box", BOX, "--invert"]),
+                        ("soft", ["--mask", grey_mask, "--soft"])):
+        code, err = _run(["edit", "background", "--video", src, "--background", bg_dir, "--output", tmp_path / name,
+                          *extra], capsys)
+        assert code == 0, err
+        outs[name] = load_frames(tmp_path / name)
+    assert np.array_equal(outs["plain"][inner], clip[inner]) and np.array_equal(outs["plain"][~m], bg[~m])
+    # --invert: the mask marks the background, so the box is replaced and the rest kept
+    assert np.array_equal(outs["inv"][m], bg[m])
+    assert np.array_equal(outs["inv"][:, 52:, :], clip[:, 52:, :])  # far from the box: the input
+    # --soft: a 128 grey subject is about half subject, half background
+    mix = outs["soft"][inner].astype(int)
+    half = (clip[inner].astype(int) + bg[inner]) / 2
+    assert np.abs(mix - half).mean() < 3
+
+    # regenerating (no --background) with --invert: only the box is regenerated
+    code, err = _run(["edit", "background", "--model", "tiny", "--video", src, "--box", BOX, "--invert", "--steps",
+                      "1", "--frames", "5", "--output", tmp_path / "regen"], capsys)
+    assert code == 0, err
+    out = load_frames(tmp_path / "regen")
+    assert np.array_equal(out[~m[:5]], clip[:5][~m[:5]])
+    assert np.abs(out[m[:5]].astype(int) - clip[:5][m[:5]]).mean() > 10
+
+
+@pytest.fixture(scope="module")
+def vace_dir(tmp_path_factory):
+    from diffusers import WanVACEPipeline
+    from vace_fixtures import vace_components
+
+    path = tmp_path_factory.mktemp("vace") / "tiny-vace"
+    WanVACEPipeline(**vace_components()).save_pretrained(path, safe_serialization=True)
+    return path
+
+
+def test_vace_reference_and_control_flags(vace_dir, tmp_path, capsys):
+    import skimage.data
+    from vace_fixtures import moving_clip
+
+    video = _png_dir(moving_clip(9, 32, 48), tmp_path / "video")
+    control = _png_dir(255 - moving_clip(9, 32, 48, seed=1), tmp_path / "control")
+    Image.fromarray(skimage.data.coffee()).resize((24, 40)).save(tmp_path / "ref.png")
+    Image.fromarray(skimage.data.astronaut()).resize((40, 40)).save(tmp_path / "ref2.png")
+    box = "8,8,40,24"
+    outs = {}
+    for name, extra in (("both", ["--reference", tmp_path / "ref.png", "--control", control]),
+                        ("control", ["--control", control]), ("reference", ["--reference", tmp_path / "ref.png"]),
+                        ("two", [f"reference=[{tmp_path / 'ref.png'},{tmp_path / 'ref2.png'}]", "--control", control]),
+                        ("comma", ["--reference", f"{tmp_path / 'ref.png'},{tmp_path / 'ref2.png'}", "--control",
+                                   control])):
+        code, err = _run(["edit", "inpaint", "--model", vace_dir, "--video", video, "--box", box, "--prompt", "a kite",
+                          "--steps", "2", "--output", tmp_path / name, *extra], capsys)
+        assert code == 0, err
+        outs[name] = load_frames(tmp_path / name).astype(int)
+    src = load_frames(video).astype(int)
+    m = load_mask(box, 9, 32, 48).numpy() > 0
+    for o in outs.values():
+        assert o.shape == (9, 32, 48, 3) and np.array_equal(o[~m], src[~m])  # outside the box: the input
+    assert np.abs(outs["both"][m] - src[m]).mean() > 5
+    assert np.abs(outs["both"] - outs["reference"]).mean() > 1  # the control video reaches the model
+    assert not np.array_equal(outs["both"], outs["control"])  # and the reference image
+    assert np.array_equal(outs["two"], outs["comma"]) and not np.array_equal(outs["two"], outs["both"])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["inpaint", "--box", "10,10,10,20"], "is empty"),
+    (["inpaint", "--box", "200,0,210,10"], "lies outside the 96x64 video"),
+    (["inpaint", "--box", "0,0,8,8@20:30"], "lies outside"),
+    (["inpaint", "--box", BOX, "--strength", "1.5"], "--strength must be in [0, 1]"),
+    (["outpaint"], "needs either --pad"),
+    (["outpaint", "--pad", "8", "--aspect", "16:9"], "needs either --pad"),
+    (["outpaint", "--pad", "a,b"], "pad"),
+    (["inpaint", "--box", BOX, "--frames", "50"], "the video has 9 frames"),
+    (["inpaint", "--box", BOX, "--height", "-16"], "--height must be positive"),
+    (["inpaint", "--mask", "/nonexistent/mask.mp4"], "not found"),
+    (["inpaint", "--box", BOX, "--reference", "/nonexistent/ref.png"], "not found"),
+    (["inpaint"], "needs a mask"),
+])
+def test_edit_checks_come_before_the_weights(src, tmp_path, capsys, argv, message):
+    code, err = _run(["edit", argv[0], "--model", NO_MODEL, "--video", src, *argv[1:], "--output", tmp_path / "o"],
+                     capsys)
+    assert code == 2 and message in err, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_reference_and_control_need_a_model_that_takes_them(src, tmp_path, capsys, clip):
+    Image.fromarray(clip[0]).save(tmp_path / "ref.png")
+    code, err = _run(["edit", "inpaint", "--model", "tiny", "--video", src, "--box", BOX, "--control", src,
+                      "--output", tmp_path / "o"], capsys)
+    assert code == 2 and "--control needs a Wan VACE model" in err
+    code, err = _run(["edit", "inpaint", "--model", "tiny", "--video", src, "--box", BOX, "--reference",
+                      tmp_path / "ref.png", "--output", tmp_path / "o"], capsys)
+    assert code == 2 and "--reference needs a Wan VACE model" in err
+
+
+def test_animate_checks_inputs_before_the_weights(tmp_path, capsys, clip):
+    pose = _png_dir(clip, tmp_path / "pose")
+    Image.fromarray(clip[0]).save(tmp_path / "char.png")
+    base = ["animate", "--model", NO_MODEL, "--output", tmp_path / "o"]
+    code, err = _run([*base, "--image", tmp_path / "missing.png", "--pose", pose, "--face", pose], capsys)
+    assert code == 2 and "missing.png not found" in err
+    code, err = _run([*base, "--image", tmp_path / "char.png", "--pose", pose, "--face", tmp_path / "no_face"],
+                     capsys)
+    assert code == 2 and "face video" in err and "not found" in err
+    code, err = _run([*base, "--image", tmp_path / "char.png", "--pose", pose, "--face", pose, "--height", "-8"],
+                     capsys)
+    assert code == 2 and "--height" in err
+    # inputs fine: now the model is looked at
+    code, err = _run([*base, "--image", tmp_path / "char.png", "--pose", pose, "--face", pose], capsys)
+    assert code == 2 and NO_MODEL in err
+
+
+@pytest.mark.parametrize("tile", ["0", "-5"])
+def test_upscale_rejects_a_bad_tile(src, tmp_path, capsys, tile):
+    code, err = _run(["upscale", src, "--model", "bicubic", "--tile", tile, "--output", tmp_path / "o"], capsys)
+    assert code == 2 and "tile must be a positive" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_tiled_vae_rejects_overlap_not_below_tile():
+    from video.edit.upscale import TiledLatents
+    from video.runtime.img2vid import InputError
+
+    class _Inner:
+        vae = channels = spatial_factor = temporal_factor = latent_frames = check_frames = None
+
+    with pytest.raises(InputError, match="overlap"):
+        TiledLatents(_Inner(), tile=(2, 8, 8), overlap=(2, 2, 2))
+    with pytest.raises(InputError, match="overlap"):
+        TiledLatents(_Inner(), tile=(2, 0, 8), overlap=(1, 0, 2))
+
+
+def test_upscale_reads_a_png_folder(clip, src, tmp_path, capsys):
+    code, err = _run(["upscale", src, "--model", "bicubic", "--frames", "3", "--output", tmp_path / "up"], capsys)
+    assert code == 0, err
+    out = load_frames(tmp_path / "up")
+    assert out.shape == (3, 128, 192, 3)
+    code, err = _run(["upscale", tmp_path / "nothing_here", "--model", "bicubic", "--output", tmp_path / "o"], capsys)
+    assert code == 2 and "not found" in err
