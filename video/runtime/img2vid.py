@@ -142,7 +142,8 @@ class ImageToVideo:
         m = size_multiple(self.models)
         h, w = max(m, height // m * m), max(m, width // m * m)
         if (h, w) != (height, width):
-            warnings.warn(f"size {height}x{width} is not a multiple of {m}; using {h}x{w}", stacklevel=3)
+            warnings.warn(f"size {width}x{height} (width x height) is not a multiple of {m}; using {w}x{h}",
+                          stacklevel=3)
         return h, w
 
     @torch.no_grad()
