@@ -107,7 +107,12 @@ def test_quickstart_runs_every_stage(tmp_path):
     for stage in ("dit_stage1_image", "dit_stage2_video", "dit_stage3_hq"):
         assert probe_video(next((tmp_path / "qs" / stage / "samples").glob("*.mp4")))["num_frames"] >= 1
     assert (tmp_path / "qs" / "loss.png").stat().st_size > 0
-    assert (tmp_path / "qs" / "dit_stage3_hq" / "final" / "model" / "video_pipeline.yaml").is_file()
+    import yaml
+
+    exported = yaml.safe_load((tmp_path / "qs" / "dit_stage3_hq" / "final" / "model" / "video_pipeline.yaml").read_text())
+    trained = yaml.safe_load((tmp_path / "qs" / "dit_stage3_hq" / "config.yaml").read_text())["data"]
+    s = exported["sampling"]  # txt2vid on the exported model renders what it was trained on, without flags
+    assert (s["height"], s["width"], s["num_frames"]) == (trained["height"], trained["width"], trained["frames"])
 
 
 def test_output_never_replaces_a_folder_we_did_not_write(tmp_path):

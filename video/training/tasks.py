@@ -127,10 +127,17 @@ class DiTTextToVideo:
         return flow_loss(lambda x, t, context: self.model(x, t, context), x0, t, noise, context=ctx)
 
     def export(self, folder: Path, weights: dict[str, torch.Tensor]) -> None:
+        """The runtime folder, its sampling defaults set to what was trained (size, frames, fps):
+        ``video txt2vid --model .../final/model`` renders at the trained size without flags."""
+        from dataclasses import replace
+
         from video.runtime.txt2vid import save_t2v
 
         self.model.load_state_dict(weights)
-        save_t2v(self.models, folder / "model")
+        d = self.cfg.data
+        trained = replace(self.models.config.sampling, height=d.height, width=d.width, num_frames=d.frames,
+                          fps=round(d.fps) or self.models.config.sampling.fps)
+        save_t2v(replace(self.models, config=replace(self.models.config, sampling=trained)), folder / "model")
 
     def preview(self, caption: str, frames: int, height: int, width: int):
         from video.runtime.txt2vid import TextToVideo
