@@ -160,3 +160,17 @@ def test_damaged_safetensors_is_one_line(tmp_path):
     bad.write_bytes(b"\xff" * 64)
     p = run("info", str(bad))
     assert p.returncode == 2 and "Traceback" not in p.stderr and p.stderr.startswith("error:"), p.stderr
+
+
+def test_info_describes_text_to_video_models(tmp_path):
+    """`video info` on what `video train` exports for the DiT (our folder) and on DiT configs."""
+    from video.runtime.txt2vid import build_tiny, save_t2v
+
+    models = build_tiny()
+    save_t2v(models, tmp_path / "t2v")
+    p = run("info", str(tmp_path / "t2v"))
+    assert p.returncode == 0, p.stderr
+    n = sum(q.numel() for q in models.transformer.parameters())
+    assert "text-to-video" in p.stdout and f"transformer={n:,}" in p.stdout, p.stdout
+    p = run("info", "dit_tiny")
+    assert p.returncode == 0 and f"transformer={n:,}" in p.stdout, p.stderr + p.stdout

@@ -159,8 +159,8 @@ def test_reference_flag_forms():
     (["outpaint", "--pad", "a,b"], "pad"),
     (["inpaint", "--box", BOX, "--frames", "50"], "the video has 9 frames"),
     (["inpaint", "--box", BOX, "--height", "-16"], "--height must be positive"),
-    (["inpaint", "--mask", "/nonexistent/mask.mp4"], "not found"),
-    (["inpaint", "--box", BOX, "--reference", "/nonexistent/ref.png"], "not found"),
+    (["inpaint", "--mask", "/nonexistent/mask.mp4"], "mask /nonexistent/mask.mp4 not found"),
+    (["inpaint", "--box", BOX, "--reference", "/nonexistent/ref.png"], "image /nonexistent/ref.png not found"),
     (["inpaint"], "needs a mask"),
 ])
 def test_edit_checks_come_before_the_weights(src, tmp_path, capsys, argv, message):

@@ -36,7 +36,66 @@ def _numel(shape) -> int:
     return n
 
 
+def _folder_parameters(p: Path) -> tuple[dict[str, int], set[str]]:
+    """Parameters per subfolder (transformer, vae, text_encoder...) from safetensors headers."""
+    params, dtypes = {}, set()
+    for sub in sorted(q for q in p.iterdir() if q.is_dir()):
+        n = 0
+        for f in sorted(sub.glob("*.safetensors")):
+            shapes, _, dt = safetensors_shapes(f)
+            n += sum(_numel(x) for x in shapes.values())
+            dtypes |= dt
+        if n:
+            params[sub.name] = n
+    return params, dtypes
+
+
+def _describe_text_to_video(source: str | Path) -> dict | None:
+    """A text-to-video model: our folder (``video_pipeline.yaml`` naming a backbone, as
+    ``video train`` exports), a Wan 2.1 diffusers folder, or one of our DiT configs by name;
+    None for anything else."""
+    import yaml
+
+    from video.config import CONFIG_DIR
+
+    p = Path(source)
+    if p.is_dir() and (p / "video_pipeline.yaml").is_file():
+        cfg = yaml.safe_load((p / "video_pipeline.yaml").read_text()) or {}
+        if "backbone" not in cfg:
+            return None
+        params, dtypes = _folder_parameters(p)
+        return {"model": str(p), "layout": "text-to-video folder (ours)", "kind": f"{cfg['backbone']} text-to-video",
+                "sampling": cfg.get("sampling", {}), "dtypes": ",".join(sorted(dtypes)), "parameters": params}
+    if p.is_dir() and (p / "model_index.json").is_file():
+        index = json.loads((p / "model_index.json").read_text())
+        if "Wan" not in index.get("_class_name", ""):
+            return None
+        params, dtypes = _folder_parameters(p)
+        return {"model": str(p), "layout": "diffusers folder", "kind": index["_class_name"],
+                "dtypes": ",".join(sorted(dtypes)), "parameters": params}
+    named = CONFIG_DIR / "model" / f"{source}.yaml"
+    if not p.exists() and named.is_file():
+        cfg = yaml.safe_load(named.read_text()) or {}
+        dit = cfg.get("dit") if "backbone" in cfg else cfg if "patch_size" in cfg else None
+        if dit is None:
+            return None
+        import torch
+
+        from video.config import load_config
+        from video.models.dit import DiT, DiTConfig
+
+        with torch.device("meta"):  # counts without allocating
+            n = sum(q.numel() for q in DiT(load_config(DiTConfig, dict(dit))).parameters())
+        return {"model": str(source), "layout": "random weights (config)",
+                "kind": "text-to-video (DiT + text encoder + VAE)" if "backbone" in cfg else "DiT transformer",
+                "parameters": {"transformer": n}}
+    return None
+
+
 def describe(source: str | Path) -> dict:
+    t2v = _describe_text_to_video(source)
+    if t2v is not None:
+        return t2v
     layout = detect_layout(source)
     if layout == "config":
         from video.config import load_model_config
