@@ -85,8 +85,15 @@ def load_t2v(source: str | Path, device="cpu", dtype=torch.float32) -> T2VModels
             "_class_name", ""):
         from diffusers import AutoencoderKLWan, WanTransformer3DModel
 
-        transformer = WanTransformer3DModel.from_pretrained(p, subfolder="transformer", torch_dtype=dtype)
-        vae = AutoencoderKLWan.from_pretrained(p, subfolder="vae", torch_dtype=torch.float32)
+        missing = [sub for sub in ("transformer", "vae", "text_encoder", "tokenizer") if not (p / sub).is_dir()]
+        if missing:
+            raise CheckpointError(f"{p}: a Wan diffusers folder needs {', '.join(missing)}/ (only "
+                                  "model_index.json is not a model: every subfolder of the published repository is)")
+        try:
+            transformer = WanTransformer3DModel.from_pretrained(p, subfolder="transformer", torch_dtype=dtype)
+            vae = AutoencoderKLWan.from_pretrained(p, subfolder="vae", torch_dtype=torch.float32)
+        except OSError as e:  # diffusers: a config or weights file missing in a subfolder
+            raise CheckpointError(f"{p}: incomplete Wan folder ({str(e).splitlines()[0]})") from None
         cfg = load_config(TextToVideoConfig, {"name": p.name, "backbone": "wan", "text_max_length": 512,
                                                "sampling": {"shift": 3.0, "num_frames": 81, "fps": 16}})
         m = T2VModels(transformer.eval(), load_text_encoder(p / "text_encoder", dtype), load_tokenizer(p / "tokenizer"),
