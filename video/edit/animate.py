@@ -394,8 +394,9 @@ def _read_frames(path: str | None, what: str):
 
 
 def cmd_animate(args: argparse.Namespace) -> int:
-    from video.media import load_image, probe_video, write_video
+    from video.media import check_output, load_image, probe_video, write_video
 
+    check_output(args.output)  # a bad --output fails now, not after the render
     if args.mode == "replace" and (args.background is None or args.mask is None):
         raise InputError("--mode replace needs --background and --mask")
     if args.mode == "animate" and (args.background or args.mask):

@@ -365,8 +365,9 @@ def read_input(source: str | Path) -> tuple[np.ndarray, float]:
 def cmd_upscale(args: argparse.Namespace) -> int:
     import time
 
-    from video.media import write_video
+    from video.media import check_output, write_video
 
+    check_output(args.output)  # a bad --output fails now, not after the render
     check_tile(args.tile)
     if not 0.0 <= args.strength <= 1.0:
         raise InputError(f"--strength must be in [0, 1]; got {args.strength:g}")

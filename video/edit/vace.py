@@ -381,3 +381,67 @@ class VaceEditor:
 
 __all__ = ["VaceEditor", "VaceInputs", "context_latents", "fold_mask", "letterbox_reference", "load_wan_folder",
            "mask_to_tensor", "strength_schedule", "video_to_tensor"]
+
+
+class VaceRecipeEditor:
+    """A :class:`~video.edit.vace.VaceEditor` behind :class:`~video.edit.editor.Editor`'s call
+    (what the recipes call): the video at the working size (the input's, rounded down to the
+    model's multiple, centre-cropped), masks through :func:`video.edit.mask.load_mask`
+    (boxes, files, ``invert``, ``soft``), one window of 4k+1 frames, and the input's pixels
+    composited back outside the feathered mask, as :class:`Editor` does."""
+
+    def __init__(self, vace):
+        self.vace = vace
+        lat = vace.models.latents
+        self.spatial_factor = lat.spatial_factor
+        self.multiple = lat.spatial_factor * vace._patch()[1]
+
+    @property
+    def config(self):
+        return self.vace.config
+
+    @property
+    def last_timings(self):
+        return self.vace.last_timings
+
+    def __call__(self, video, mask=None, prompt: str = "", strength: float = 1.0, num_frames: int | None = None,
+                 height: int | None = None, width: int | None = None, *, invert: bool = False, soft: bool = False,
+                 feather_px: int | None = None, window: int | None = None, overlap: int | None = None,
+                 control_video=None, **kw):
+        import numpy as np
+        from PIL import Image
+
+        from video.edit.mask import feather, load_frames, load_mask
+        from video.media import resize_center_crop
+        from video.runtime.img2vid import InputError
+
+        if window or overlap is not None:
+            raise InputError("a VACE model edits the clip in one window of 4k+1 frames: drop --window and --overlap")
+        frames = load_frames(video)
+        if num_frames:
+            if num_frames > len(frames):
+                raise InputError(f"asked for {num_frames} frames; the video has {len(frames)}")
+            frames = frames[:num_frames]
+        f, src = len(frames), frames.shape[1:3]
+        m = self.multiple
+        if (height and height % m) or (width and width % m):
+            raise InputError(f"height and width must be multiples of {m} for this model; got {height}x{width}")
+        h, w = (height or src[0]) // m * m, (width or src[1]) // m * m
+        if h < m or w < m:
+            raise InputError(f"the video is {src[1]}x{src[0]}; this model needs at least {m}x{m}")
+        if (h, w) != tuple(src):
+            frames = np.stack([np.asarray(resize_center_crop(Image.fromarray(x), h, w)) for x in frames])
+        mk = load_mask(mask, f, h, w, invert=invert, soft=soft, source_size=tuple(src))
+        if strength == 0.0 or not bool((mk > 0).any()):
+            return frames.copy()
+        if control_video is not None:
+            control_video = load_frames(control_video)
+            if len(control_video) < f:
+                raise InputError(f"the control video has {len(control_video)} frames, the video {f}")
+            control_video = control_video[:f]
+        gen = self.vace(video=frames, mask=mk.numpy(), prompt=prompt, strength=strength, num_frames=f, height=h,
+                        width=w, control_video=control_video, **kw)
+        alpha = feather((mk > 0).float(), self.spatial_factor if feather_px is None else feather_px).numpy()[..., None]
+        o = frames.astype(np.float32)
+        out = np.where(alpha > 0, o + alpha * (gen.astype(np.float32) - o), o)
+        return np.clip(np.round(out), 0, 255).astype(np.uint8)
