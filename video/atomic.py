@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-MARKER = ".written-by-video"  # in every folder atomic_folder writes
+MARKER = ".written-by-video"  # in every user-facing folder atomic_folder writes
 
 
 def _umask() -> int:
@@ -50,7 +50,8 @@ def atomic_folder(path: str | Path, replace: str = "ours") -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
     try:
         yield tmp
-        (tmp / MARKER).touch()
+        if replace == "ours":  # what a later write may replace (``any`` folders need no proof)
+            (tmp / MARKER).touch()
         os.chmod(tmp, 0o777 & ~_UMASK)
         _check_replaceable(path, replace)  # it may have appeared while we worked
         if path.exists():
