@@ -105,7 +105,10 @@ def _copy(src: str | Path, start: int, end: int, fps: float, tmp: Path) -> bool:
     with av.open(str(src)) as c:
         s = video_stream(c, src)
         tb, t0 = float(s.time_base), s.start_time or 0
-        c.seek(int(t0 + start / fps / tb), stream=s, backward=True)
+        try:
+            c.seek(int(t0 + start / fps / tb), stream=s, backward=True)
+        except av.error.FFmpegError:  # not seekable (a raw stream): re-encode
+            return False
         run, found = [], False
         for p in c.demux(s):
             if p.pts is None or not p.size:
