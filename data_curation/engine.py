@@ -71,7 +71,8 @@ def score_source(path: str, recipe: Recipe, out: str | Path) -> list[dict]:
     if not 1.0 <= fps <= 1000.0:  # a damaged time base: every "shot" would be a frame or two
         return [{**base, "clip_id": f"{source_key(path)}:error",
                  "error": f"MediaError: {path}: implausible frame rate {fps:.4g} fps"}]
-    base.update(fps=fps, width=info["width"], height=info["height"], source_frames=shots.num_frames)
+    base.update(fps=fps, width=info["width"], height=info["height"], rotation=info.get("rotation", 0),
+                source_frames=shots.num_frames)
     clips = plan_clips(shots.shots, fps, recipe.split.min_s, recipe.split.max_s, recipe.split.trim_s)
     if not clips:
         return [{**base, "clip_id": f"{source_key(path)}:none", "error": None}]

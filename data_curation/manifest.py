@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 BASE_COLUMNS = {
     "source": pa.string(), "clip_id": pa.string(), "start_frame": pa.int64(), "end_frame": pa.int64(),
     "start_s": pa.float64(), "end_s": pa.float64(), "fps": pa.float64(), "width": pa.int64(),
-    "height": pa.int64(), "num_frames": pa.int64(), "source_frames": pa.int64(),
-}
+    "height": pa.int64(), "rotation": pa.int64(), "num_frames": pa.int64(), "source_frames": pa.int64(),
+}  # width/height: the coded size; rotation: degrees counterclockwise a player turns it (clip files come upright)
 TAIL_COLUMNS = {
     "caption": pa.string(), "clip_path": pa.string(), "keep": pa.bool_(), "drop_reason": pa.string(),
     "error": pa.string(), "scorers": pa.string(),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from video.media import MediaError, grid_frames, video_stream
+from video.media import MediaError, grid_frames, rotation_of, video_stream
 
 
 def plan_clips(shots: list[list[int]], fps: float, min_s: float, max_s: float, trim_s: float = 0.0) -> list[tuple[int, int]]:
@@ -58,18 +58,19 @@ def extract_clip(src: str | Path, start: int, end: int, fps: float, dest: str | 
     A source with a rotation in its metadata (phones filming upright) is always re-encoded,
     turned upright, as ``ffmpeg`` shows it: a copy would keep the rotation as metadata, which
     readers that take the coded pixels (PyAV, and so our trainer) ignore. The written file's
-    frame count is checked; a mismatch is a MediaError."""
+    frame count is checked (a copy's by decoding it: short, it is re-encoded instead); a
+    mismatch is a MediaError."""
     import av
 
-    if end <= start:
-        raise MediaError(f"{src}: empty frame range [{start}, {end})")
+    if end <= start or start < 0:
+        raise MediaError(f"{src}: frame range [{start}, {end}) is empty or negative")
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.stem}.partial.mp4")
     try:
         turn = rotation(src)
         method = "copy" if (keyframe_set is not None and start in keyframe_set and not turn
-                            and _copy(src, start, end, fps, tmp)) else None
+                            and _copy(src, start, end, fps, tmp) and _decoded(tmp) == end - start) else None
         if method is None:
             _encode(src, start, end, fps, tmp, turn)
             method = "encode"
@@ -86,6 +87,18 @@ def extract_clip(src: str | Path, start: int, end: int, fps: float, dest: str | 
     return dest, method
 
 
+def _decoded(path: Path) -> int:
+    """Frames a player gets from ``path`` (a copy's packets can all be there and one frame still
+    be lost to its timestamps); 0 when it does not decode."""
+    import av
+
+    try:
+        with av.open(str(path)) as c:
+            return sum(1 for _ in c.decode(video_stream(c, path)))
+    except av.error.FFmpegError:
+        return 0
+
+
 def rotation(src: str | Path) -> int:
     """Degrees counterclockwise (0, 90, 180, 270) that the source's display matrix turns its
     coded frames by, read from the first decoded frame; 0 when there is none."""
@@ -93,7 +106,7 @@ def rotation(src: str | Path) -> int:
 
     with av.open(str(src)) as c:
         for frame in c.decode(video_stream(c, src)):
-            return round(getattr(frame, "rotation", 0) or 0) % 360 // 90 * 90
+            return rotation_of(frame)
     return 0
 
 
@@ -131,11 +144,16 @@ def _copy(src: str | Path, start: int, end: int, fps: float, tmp: Path) -> bool:
         try:
             with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as o:
                 out = o.add_stream_from_template(s)
-                d0 = run[0][1].dts if run[0][1].dts is not None else run[0][1].pts
-                for _, p in run:
-                    p.pts -= d0
-                    if p.dts is not None:
-                        p.dts -= d0
+                # decode times made anew: the k-th smallest pts, less the largest reordering delay
+                # (Matroska stores none for some packets; the mp4 muxer's guess gave two the same)
+                shown = sorted(p.pts for _, p in run)
+                delay = max(0, *(t - p.pts for t, (_, p) in zip(shown, run, strict=True)))
+                base = shown[0] - delay
+                tick = max(1, round(1 / (fps * tb)))  # a frame's duration, where the source gives none
+                for t, (_, p) in zip(shown, run, strict=True):
+                    p.pts, p.dts = p.pts - base, t - delay - base
+                    if not p.duration:  # else the mp4 edit list ends before the last frame, which is lost
+                        p.duration = tick
                     p.stream = out
                     o.mux(p)
         except (av.error.FFmpegError, ValueError):  # a codec mp4 cannot hold (ProRes, GIF...)
@@ -153,8 +171,12 @@ def _encode(src: str | Path, start: int, end: int, fps: float, tmp: Path, turn: 
     import av
 
     with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as o:
-        st, last, slot = None, None, start
+        st, last, slot, covered = None, None, start, False
         for i, frame in grid_frames(src, start, end, fps, hold=True):
+            if i >= end:  # the source goes on past the range: a gap before it is held
+                covered = True
+                break
+            covered = i == end - 1
             if i < slot:  # a second frame on one slot (variable rate): the first one stands
                 continue
             if turn:
@@ -182,6 +204,8 @@ def _encode(src: str | Path, start: int, end: int, fps: float, tmp: Path, turn: 
             last, slot = frame, slot + 1
         if st is None:
             raise MediaError(f"{src}: no frames decoded in [{start}, {end})")
+        if not covered:
+            raise MediaError(f"{src}: the video ends at frame {slot - 1}, before the range's end {end}")
         while slot < end:
             _put(o, st, last, slot - start)
             slot += 1

@@ -182,7 +182,9 @@ def grid_frames(path: str | Path, start: int, end: int, fps: float,
     Frames without timestamps (raw elementary streams) are numbered by count from the file's
     start, as the cut detector numbers them. ``hold``: where no frame has number ``start`` (a
     gap in a variable-rate source), the frame on screen at that time, the last one before it,
-    comes first, numbered ``start``."""
+    comes first, numbered ``start``; and the first frame past the range comes last (numbered
+    ``>= end``), so the caller knows the source reaches ``end`` and a gap at the range's end
+    is a gap, not the end of the file."""
     import av
 
     for back in (0.0, 10.0, None):
@@ -214,17 +216,25 @@ def grid_frames(path: str | Path, start: int, end: int, fps: float,
                     yield start, before
                 before = None
                 if i >= end:
+                    if hold:
+                        yield i, frame
                     return
                 yield i, frame
             if landed:
                 return  # else nothing came out after the seek (MPEG-TS near its end), or it went past
 
 
+def rotation_of(frame) -> int:
+    """Degrees counterclockwise (0, 90, 180, 270) by which a decoded PyAV frame's display matrix
+    turns it (how phones store portrait video); 0 without one."""
+    return round(getattr(frame, "rotation", 0) or 0) % 360 // 90 * 90
+
+
 def upright(frame) -> np.ndarray:
-    """A decoded PyAV frame as uint8 (H, W, 3) RGB, turned as its display rotation says (how
-    phones store portrait video), so that it looks as a player shows it."""
+    """A decoded PyAV frame as uint8 (H, W, 3) RGB, turned as its display rotation says, so
+    that it looks as a player shows it."""
     rgb = frame.to_ndarray(format="rgb24")
-    turn = round(getattr(frame, "rotation", 0) or 0) % 360 // 90
+    turn = rotation_of(frame) // 90
     return np.ascontiguousarray(np.rot90(rgb, turn)) if turn else rgb
 
 
@@ -235,15 +245,20 @@ def read_grid_frames(path: str | Path, indices: list[int], fps: float) -> np.nda
     import av
 
     lo, hi = min(indices), max(indices) + 1
+    if lo < 0:
+        raise MediaError(f"{path}: frame index {lo} is negative")
     got: dict[int, np.ndarray] = {}
     try:
         for i, frame in grid_frames(path, lo, hi, fps, hold=True):
-            if i not in got:
+            if i not in got and i < hi:
                 got[i] = upright(frame)
+            covered = i >= hi - 1
     except av.error.FFmpegError as e:
         raise MediaError(f"{path}: decoding frames {lo}..{hi} failed ({e.__class__.__name__})") from None
     if not got:
         raise MediaError(f"{path}: no frames decoded in [{lo}, {hi})")
+    if not covered:
+        raise MediaError(f"{path}: the video ends at frame {max(got)}; frame {hi - 1} was asked for")
     held, last = {}, got[min(got)]
     for i in range(lo, hi):
         last = got.get(i, last)
@@ -252,16 +267,26 @@ def read_grid_frames(path: str | Path, indices: list[int], fps: float) -> np.nda
 
 
 def probe_video(path: str | Path) -> dict:
-    """Container, codec, size, frame count, fps and duration of a video, read with PyAV."""
+    """Container, codec, coded size, frame count, fps, duration and display rotation (degrees
+    counterclockwise, from the first frame: phones store portrait video as landscape plus a
+    rotation) of a video, read with PyAV."""
     import av
 
     path = Path(path)
     try:
         with av.open(str(path)) as c:
             s = video_stream(c, path)
-            frames = s.frames
-            if not frames:  # some containers do not store the count: decode to count
-                frames = sum(1 for _ in c.decode(s))
+            frames, turn = s.frames, 0
+            if frames:
+                try:
+                    first = next(iter(c.decode(s)), None)
+                    turn = rotation_of(first) if first is not None else 0
+                except av.error.FFmpegError:
+                    pass  # the header's count stands; damage shows where the frames are read
+            else:  # some containers do not store the count: decode to count
+                for f in c.decode(s):
+                    turn = rotation_of(f) if frames == 0 else turn
+                    frames += 1
             rate = s.average_rate or s.guessed_rate
             return {
                 "path": str(path),
@@ -273,6 +298,7 @@ def probe_video(path: str | Path) -> dict:
                 "num_frames": int(frames),
                 "fps": float(rate) if rate else None,
                 "duration": float(c.duration / 1_000_000) if c.duration else None,
+                "rotation": turn,
             }
     except av.error.FFmpegError as e:
         raise MediaError(f"{path}: not a readable video ({e.__class__.__name__})") from None

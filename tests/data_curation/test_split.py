@@ -110,6 +110,7 @@ def test_rotated_source_comes_out_upright(bikes, tmp_path):
     shown = subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-i", str(rotated), "-frames:v", "1", "-f", "rawvideo",
                             "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
     shown = np.frombuffer(shown, np.uint8).reshape(640, 272, 3).astype(int)  # ffmpeg turns it upright
+    assert probe_video(rotated)["rotation"] == 90 and probe_video(bikes)["rotation"] == 0  # the manifest's column
     path, used = extract_clip(rotated, 0, 30, 25.0, tmp_path / "clip.mp4", set(keyframes(rotated)))
     assert used == "encode"
     with av.open(str(path)) as c:
@@ -143,3 +144,26 @@ def test_reading_by_reference_shows_what_the_extracted_clip_holds(hard_sources, 
     assert (d[0][1:] <= d[1] + 0.5).all() and (d[0][:-1] <= d[-1] + 0.5).all()  # no one-frame shift fits better
     picked = read_frames(src, [start, start + 10, end - 1], fps)
     assert np.array_equal(picked, ref[[0, 10, -1]])
+
+
+def test_no_clip_is_padded_past_the_source_and_no_copy_loses_a_frame(bikes, tmp_path):
+    """A range past the decodable end, or before frame 0, is an error, not copies of the last
+    (first) frame; Matroska packets without decode times are re-encoded, not copied (the mp4
+    muxer gave two of them equal times and a decoder dropped one: 29 frames of 30)."""
+    import av
+
+    from video.media import MediaError, read_grid_frames
+
+    for start, end in ((240, 254), (-5, 5)):  # bikes has 250 frames
+        with pytest.raises(MediaError):
+            extract_clip(bikes, start, end, 25.0, tmp_path / "x.mp4")
+    with pytest.raises(MediaError, match="ends at frame 249"):
+        read_grid_frames(bikes, [248, 252], 25.0)
+    assert not list(tmp_path.iterdir())
+    mkv = tmp_path / "mix.mkv"
+    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=192x128:rate=30:duration=2",
+                    "-f", "lavfi", "-i", "testsrc2=size=192x128:rate=15:duration=2", "-filter_complex",
+                    "[0][1]concat=n=2", "-c:v", "libx264", "-g", "30", "-fps_mode", "passthrough", str(mkv)], check=True)
+    path, _ = extract_clip(mkv, 0, 30, 30.0, tmp_path / "c.mp4", set(keyframes(mkv)))
+    with av.open(str(path)) as c:
+        assert sum(1 for _ in c.decode(video=0)) == 30
