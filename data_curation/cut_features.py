@@ -168,7 +168,7 @@ def _one_pass(path: str | Path, decode: str = "auto", threads: int = 0) -> Featu
         fps = float(rate) if rate else 25.0
         tb = float(s.time_base) if s.time_base else 1.0 / fps
         total = s.frames or 0
-        t0: list[int] = []
+        t0: list[int] = [s.start_time] if s.start_time is not None else []  # the readers' origin (video.media.grid_frames)
 
         def at(frame) -> int:
             if frame.pts is None:  # no timestamps (a raw stream): by count
@@ -316,6 +316,7 @@ class _Scan:
     frames: int  # the container's frame count (0 when it has none)
     x264: dict[str, str]  # the encoder options x264 writes into the first frame, if it made the file
     closed: set[int]  # keyframes (pts) that no later frame shows before: H.264/HEVC IDR pictures
+    start: int | None = None  # the stream's start_time: frame 0 of the grid the readers number on
 
 
 def _scan(path: str | Path) -> _Scan | None:
@@ -357,7 +358,7 @@ def _scan(path: str | Path) -> _Scan | None:
             n += 1
             nbytes += pkt.size
         tb = float(s.time_base) if s.time_base else 1.0 / fps
-        return _Scan(keys, seek, ordinal, before, n, nbytes, fps, tb, s.frames or 0, x264, closed)
+        return _Scan(keys, seek, ordinal, before, n, nbytes, fps, tb, s.frames or 0, x264, closed, s.start_time)
     finally:
         c.close()
 
@@ -519,7 +520,7 @@ def _segmented(path: str | Path, decode: str, threads: int) -> Features | None:
     for p in pieces:
         if p.start is not None and p.start not in p.red.index:  # the seek missed its keyframe
             return None
-    t0 = min(pieces[0].red.index) if len(pieces[0].red) else 0
+    t0 = scan.start if scan.start is not None else min(pieces[0].red.index) if len(pieces[0].red) else 0
     merged = _Reducer()
     for p in pieces:
         pts = np.asarray(p.red.index, np.int64)

@@ -103,8 +103,8 @@ def test_pieces_equal_one_pass(encodes, name):
         assert pieces is not None, (name, mode)  # the parallel path ran, no fallback
         assert _same(pieces, _one_pass(path, mode)), (name, mode)
         assert _same(frame_features(path, mode, threads=3), pieces)
-        if mode == "all":
-            assert list(pieces.index) == list(range(pieces.num_frames))
+        if mode == "all":  # every frame once, numbered from the stream's start (AVI with B-frames: from 1)
+            assert list(pieces.index) == list(range(pieces.index[0], pieces.num_frames)) and pieces.index[0] <= 1
     if name == "x264 with 8 B-frames in a row":  # ref leaves gaps of 8: both decode every frame
         assert len(_one_pass(path, "ref").index) == _one_pass(path, "ref").num_frames
     c, s = _open(path, "DEFAULT")
@@ -256,3 +256,23 @@ def test_variable_rate_cut_lands_at_its_time_in_every_mode(tmp_path):
             assert len(shots.shots) == 2, (mode, threads, shots.shots)
             cut_s = shots.shots[0][1] / shots.fps
             assert abs(cut_s - 3.0) < 2 / shots.fps, (mode, threads, cut_s)
+
+
+def test_cut_frame_numbers_are_the_readers_frame_numbers(tmp_path):
+    """In an AVI with B-frames the first frame is shown one tick after the stream's start: the
+    detector counts from the stream's start as the clip readers do, so the frame a shot starts
+    at, read back, is the first frame after the cut (counting from the first frame put every
+    boundary one frame early against the readers)."""
+    from data_curation.cuts import CutParams, detect_shots
+    from video.media import read_grid_frames
+
+    p = tmp_path / "cut.avi"
+    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=160x120:rate=25:duration=2", "-f", "lavfi", "-i",
+                    "mandelbrot=size=160x120:rate=25", "-filter_complex", "[1:v]trim=duration=2[b];[0:v][b]concat=n=2",
+                    "-c:v", "mpeg4", "-bf", "2", "-q:v", "3", str(p)], check=True)
+    shots = detect_shots(p, CutParams(decode="all", threads=1))
+    assert len(shots.shots) == 2, shots.shots
+    cut = shots.shots[1][0]
+    a, b, c = read_grid_frames(p, [cut - 2, cut - 1, cut], shots.fps).astype(float)
+    assert np.abs(b - a).mean() < 0.3 * np.abs(c - b).mean()  # the big change is between cut - 1 and cut
