@@ -376,8 +376,8 @@ def cmd_quickstart(args) -> int:
     r = run_quickstart(args.config, overrides, scale=args.scale)
     print("samples: " + ", ".join(f"{k}: {v}" for k, v in r["samples"].items()))
     print(f"loss curve {r['loss_curve']}; final model {r['final_model']} "
-          f"(render with: video txt2vid --model {r['final_model']} --prompt 'a red circle moving right' "
-          f"--height 64 --width 64 --frames 5)")
+          f"(render with: video txt2vid --model {r['final_model']} --prompt 'a red circle moving right'; "
+          "it samples at the size and frame count it was trained on)")
     return 0
 
 
