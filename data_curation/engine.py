@@ -89,7 +89,8 @@ def score_source(path: str, recipe: Recipe, out: str | Path) -> list[dict]:
             for s in scorers:
                 row.update(s.score(frames))
             if recipe.split.extract:
-                dest, _ = extract_clip(path, start, end, fps, Path(out) / "clips" / f"{row['clip_id']}.mp4", kf)
+                dest, _ = extract_clip(path, start, end, fps, Path(out) / "clips" / f"{row['clip_id']}.mp4", kf,
+                                       turn=base["rotation"])
                 row["clip_path"] = str(dest)
         except Exception as e:  # one bad clip must not lose the source's other clips
             row["error"] = _one_line(e)

@@ -42,7 +42,7 @@ def keyframes(path: str | Path) -> list[int]:
 
 
 def extract_clip(src: str | Path, start: int, end: int, fps: float, dest: str | Path,
-                 keyframe_set: set[int] | None = None) -> tuple[Path, str]:
+                 keyframe_set: set[int] | None = None, turn: int | None = None) -> tuple[Path, str]:
     """Write frames ``[start, end)`` of ``src`` (numbered on the source's nominal frame grid, as
     the manifest numbers them) to ``dest``, an mp4 written under a temporary name and renamed.
     Returns the path and the method used:
@@ -68,7 +68,7 @@ def extract_clip(src: str | Path, start: int, end: int, fps: float, dest: str | 
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.stem}.partial.mp4")
     try:
-        turn = rotation(src)
+        turn = rotation(src) if turn is None else turn  # ``turn``: the source's rotation, if the caller knows it
         method = "copy" if (keyframe_set is not None and start in keyframe_set and not turn
                             and _copy(src, start, end, fps, tmp) and _decoded(tmp) == end - start) else None
         if method is None:
