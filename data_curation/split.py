@@ -47,9 +47,10 @@ def extract_clip(src: str | Path, start: int, end: int, fps: float, dest: str | 
     the manifest numbers them) to ``dest``, an mp4 written under a temporary name and renamed.
     Returns the path and the method used:
 
-    - ``copy``: the packets themselves, when ``start`` is a keyframe and the packets from it to
-      the next keyframe at or after ``end`` are exactly the frames ``start .. end - 1`` (each
-      once). B-frames shown before ``end`` but stored after it, open GOPs, a variable frame
+    - ``copy``: the packets themselves, when ``start`` is a keyframe and the packets from it up
+      to the first one shown at or after ``end`` (in decode order) are exactly the frames
+      ``start .. end - 1``, each once: then no frame before ``end`` references one after it.
+      B-frames shown before ``end`` but stored after a later frame, open GOPs, a variable frame
       rate, or a codec mp4 cannot hold all fail that test and fall back to
     - ``encode``: the frames decoded and encoded again (H.264, CRF 18), one per grid slot at the
       source's nominal rate: on a variable-rate source a slot without a frame of its own repeats
@@ -136,7 +137,7 @@ def _copy(src: str | Path, start: int, end: int, fps: float, tmp: Path) -> bool:
                     return False  # the seek went past it
                 else:
                     continue  # landed before it (an edit list, or a seek index by decode time)
-            elif p.is_keyframe and i >= end:
+            elif i >= end:  # in decode order: a frame before ``end`` still to come fails the check below
                 break
             run.append((i, p))
         if sorted(i for i, _ in run) != list(range(start, end)):
