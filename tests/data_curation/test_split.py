@@ -71,6 +71,8 @@ def hard_sources(bikes, tmp_path_factory):
     subprocess.run([*ff, "-i", bikes, "-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-f", "mpegts",
                     str(d / "bikes.ts")], check=True)
     subprocess.run([*ff, "-i", bikes, "-frames:v", "60", "-c:v", "prores_ks", str(d / "prores.mov")], check=True)
+    subprocess.run([*ff, "-i", bikes, "-c:v", "libx264", "-preset", "veryfast", "-bf", "0", "-x264-params",
+                    "keyint=25:min-keyint=25:scenecut=0", str(d / "no_b.mp4")], check=True)  # keyframes every 25
     subprocess.run([*ff, "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=30:duration=3", "-f", "lavfi", "-i",
                     "mandelbrot=size=160x120:rate=15", "-filter_complex",
                     "[1:v]trim=duration=3,setpts=PTS-STARTPTS[b];[0:v][b]concat=n=2:v=1[v]", "-map", "[v]",
@@ -87,7 +89,8 @@ def test_clips_hold_exactly_their_frames(bikes, hard_sources, tmp_path):
              (hard_sources["bikes.mkv"], 76, 137, "copy"), (hard_sources["bikes.mkv"], 137, 187, "copy"),
              (hard_sources["bikes.ts"], 200, 250, None), (hard_sources["bikes.ts"], 7, 30, "encode"),
              (hard_sources["prores.mov"], 10, 40, "encode"),  # every frame a keyframe; mp4 refuses ProRes
-             (hard_sources["vfr.mp4"], 30, 110, "encode")]
+             (hard_sources["vfr.mp4"], 30, 110, "encode"),
+             (hard_sources["no_b.mp4"], 25, 40, "copy")]  # no B-frames: a copy may end anywhere
     for src, start, end, method in cases:
         fps = probe_video(src)["fps"]
         slots = _source_slots(src, fps)
