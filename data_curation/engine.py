@@ -26,7 +26,7 @@ from data_curation.manifest import (
     RECIPE_KEY,
     RUN_DIR_KEY,
     compact,
-    part_metadata,
+    parquet_metadata,
     part_path,
     scorer_versions,
     source_key,
@@ -171,7 +171,7 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
             seen.add(os.path.abspath(p))
             sources.append(str(p))
     key = scoring_key(recipe)
-    todo = [p for p in sources if part_metadata(part_path(out, p), RECIPE_KEY) != key]
+    todo = [p for p in sources if parquet_metadata(part_path(out, p), RECIPE_KEY) != key]
     stale = sum(part_path(out, p).is_file() for p in todo)
     if stale and progress:
         print(f"{stale} source(s) scored under another recipe (cuts, split, scorers or models changed): "

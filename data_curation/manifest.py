@@ -68,8 +68,9 @@ def part_path(out: str | Path, source: str | Path) -> Path:
     return Path(out) / "parts" / f"{source_key(source)}.parquet"
 
 
-def part_metadata(path: str | Path, key: str) -> str | None:
-    """One entry of a part file's schema metadata (None if the file or the entry is missing)."""
+def parquet_metadata(path: str | Path, key: str) -> str | None:
+    """One entry of a Parquet file's schema metadata (a part file's recipe key, the manifest's
+    run folder); None if the file or the entry is missing."""
     try:
         meta = pq.read_schema(path).metadata or {}
     except (OSError, pa.ArrowInvalid):

@@ -11,7 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from data_curation.manifest import BASE_COLUMNS, RUN_DIR_KEY, TAIL_COLUMNS, read_rows, summarize
+from data_curation.manifest import (
+    BASE_COLUMNS,
+    RUN_DIR_KEY,
+    TAIL_COLUMNS,
+    parquet_metadata,
+    read_rows,
+    summarize,
+)
 
 SHEET = 12
 
@@ -69,11 +76,8 @@ def write_report(out: str | Path) -> Path:
     manifest = out / "manifest.parquet"
     if not manifest.is_file():
         raise FileNotFoundError(f"{manifest} not found: run `curate run SRC --out {out}` first")
-    import pyarrow.parquet as pq
-
     rows = read_rows(manifest)
-    meta = pq.read_schema(manifest).metadata or {}
-    run_dir = meta[RUN_DIR_KEY.encode()].decode() if RUN_DIR_KEY.encode() in meta else None
+    run_dir = parquet_metadata(manifest, RUN_DIR_KEY)
     s = summarize(rows)
     bars = {"sources failed": s["sources_failed"], "sources without clips": s["sources_without_clips"],
             "clips": s["clips"], "kept": s["kept"], **{f"dropped: {k}": v for k, v in s["dropped"].items()}}

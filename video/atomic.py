@@ -27,7 +27,8 @@ def _umask() -> int:
 _UMASK = _umask()
 
 
-def _check_replaceable(path: Path, replace: str) -> None:
+def check_replaceable(path: Path, replace: str = "ours") -> None:
+    """FileExistsError unless :func:`atomic_folder` may replace ``path`` (see there)."""
     if not path.exists():
         return
     if not path.is_dir():
@@ -45,7 +46,7 @@ def atomic_folder(path: str | Path, replace: str = "ours") -> Iterator[Path]:
     path = Path(path)
     if path.name in ("", ".", ".."):
         path = path.resolve()
-    _check_replaceable(path, replace)
+    check_replaceable(path, replace)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
     try:
@@ -53,7 +54,7 @@ def atomic_folder(path: str | Path, replace: str = "ours") -> Iterator[Path]:
         if replace == "ours":  # what a later write may replace (``any`` folders need no proof)
             (tmp / MARKER).touch()
         os.chmod(tmp, 0o777 & ~_UMASK)
-        _check_replaceable(path, replace)  # it may have appeared while we worked
+        check_replaceable(path, replace)  # it may have appeared while we worked
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)

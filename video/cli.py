@@ -213,7 +213,8 @@ def device_and_dtype(device: str, dtype: str, cuda_dtype: str = "float16"):
     return dev, getattr(torch, dtype)
 
 
-def _sdpa_choice(name: str) -> str:
+def sdpa_choice(name: str) -> str:
+    """``name`` if it is an attention order of video.runtime.speed, else a one-line UserError."""
     from video.runtime.speed import SDPA_FIRST
 
     if name not in SDPA_FIRST:
@@ -223,7 +224,7 @@ def _sdpa_choice(name: str) -> str:
 
 def cmd_img2vid(args) -> int:
     cfg = resolve_flags(Img2VidConfig, args, IMG2VID_FLAGS)
-    sdpa = _sdpa_choice(cfg.sdpa)  # before any weights load
+    sdpa = sdpa_choice(cfg.sdpa)  # before any weights load
     _resolve_names(cfg, keep=("tiny", "svd", "svd_xt"))
     import torch
 
@@ -275,7 +276,7 @@ def cmd_img2vid(args) -> int:
 
 def cmd_txt2vid(args) -> int:
     cfg = resolve_flags(Txt2VidConfig, args, TXT2VID_FLAGS)
-    sdpa = _sdpa_choice(cfg.sdpa)  # before any weights load
+    sdpa = sdpa_choice(cfg.sdpa)  # before any weights load
     _resolve_names(cfg, keep=("tiny",))
     import torch
 

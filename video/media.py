@@ -97,19 +97,18 @@ def check_output(path: str | Path, fmt: str | None = None) -> None:
     """Fail now, before minutes of rendering, on an output :func:`write_video` would refuse: an
     unknown suffix, a folder that holds files this tool did not write, a file where a folder of
     PNGs goes, or a folder where a file goes."""
-    from video.atomic import MARKER
+    from video.atomic import check_replaceable
 
     path = Path(path)
     if path.name in ("", ".", ".."):
         path = path.resolve()
     fmt = _format_of(path, fmt)
-    if fmt == "png" and path.exists():
-        if not path.is_dir():
-            raise MediaError(f"{path} exists and is a file: PNG frames go to a folder; choose another name")
-        if not (path / MARKER).is_file() and any(path.iterdir()):
-            raise MediaError(f"refusing to replace {path}: it holds files this tool did not write; "
-                             "remove it or choose another name")
-    elif fmt != "png" and path.is_dir():
+    if fmt == "png":
+        try:
+            check_replaceable(path)
+        except FileExistsError as e:
+            raise MediaError(str(e)) from None
+    elif path.is_dir():
         raise MediaError(f"{path} is a folder: name a .{fmt} file to write")
 
 
@@ -247,23 +246,26 @@ def read_grid_frames(path: str | Path, indices: list[int], fps: float) -> np.nda
     lo, hi = min(indices), max(indices) + 1
     if lo < 0:
         raise MediaError(f"{path}: frame index {lo} is negative")
-    got: dict[int, np.ndarray] = {}
+    wanted = sorted(set(indices))
+    chosen: dict[int, object] = {}  # wanted index -> the frame on screen then (only these are converted)
+    last, last_i, k = None, lo - 1, 0  # the latest frame in the range, its number, the next wanted index
     try:
         for i, frame in grid_frames(path, lo, hi, fps, hold=True):
-            if i not in got and i < hi:
-                got[i] = upright(frame)
-            covered = i >= hi - 1
+            while k < len(wanted) and wanted[k] < i:  # wanted slots before this frame hold the last one
+                chosen[wanted[k]] = last if last is not None else frame
+                k += 1
+            if last_i < i < hi:  # on a shared slot the first frame stands
+                last, last_i = frame, i
     except av.error.FFmpegError as e:
         raise MediaError(f"{path}: decoding frames {lo}..{hi} failed ({e.__class__.__name__})") from None
-    if not got:
+    if last is None:
         raise MediaError(f"{path}: no frames decoded in [{lo}, {hi})")
-    if not covered:
-        raise MediaError(f"{path}: the video ends at frame {max(got)}; frame {hi - 1} was asked for")
-    held, last = {}, got[min(got)]
-    for i in range(lo, hi):
-        last = got.get(i, last)
-        held[i] = last
-    return np.stack([held[i] for i in indices])
+    if i < hi - 1:
+        raise MediaError(f"{path}: the video ends at frame {i}; frame {hi - 1} was asked for")
+    for w in wanted[k:]:
+        chosen[w] = last
+    rgb = {id(f): upright(f) for f in chosen.values()}
+    return np.stack([rgb[id(chosen[w])] for w in indices])
 
 
 def probe_video(path: str | Path) -> dict:

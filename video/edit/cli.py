@@ -127,9 +127,9 @@ def _references(items: list[str]) -> list[str]:
 
 def check_config(task: str, cfg: EditConfig) -> None:
     """The checks that need no file and no model: every flag's range and which flags a task takes."""
+    from video.cli import sdpa_choice
     from video.edit.recipes import parse_aspect, parse_pad
     from video.runtime.img2vid import InputError
-    from video.runtime.speed import SDPA_FIRST
 
     if task not in TASK_HELP:
         raise InputError(f"unknown task {task!r}; choose one of {', '.join(TASK_HELP)}")
@@ -137,8 +137,7 @@ def check_config(task: str, cfg: EditConfig) -> None:
         raise InputError("give the video to edit with --video")
     if cfg.mask and cfg.box:
         raise InputError("give either --mask or --box, not both")
-    if cfg.sdpa not in SDPA_FIRST:
-        raise InputError(f"--sdpa must be one of {', '.join(SDPA_FIRST)}, got {cfg.sdpa!r}")
+    sdpa_choice(cfg.sdpa)
     if cfg.strength != -1 and not 0.0 <= cfg.strength <= 1.0:
         raise InputError(f"--strength must be in [0, 1]; got {cfg.strength:g}")
     if not 0.0 <= cfg.harmonise <= 1.0:

@@ -223,13 +223,18 @@ def prune_checkpoints(run: Path, keep: int) -> list[Path]:
     deleted folders. At SVD-XT size each holds model, EMA and optimizer: tens of GB."""
     import shutil
 
-    ckpts = sorted((run / "checkpoints").glob("step_*")) if (run / "checkpoints").is_dir() else []
-    old = [p for p in ckpts if p.is_dir() and not p.name.endswith(".partial")][:-keep] if keep > 0 else []
+    old = _checkpoints(run)[:-keep] if keep > 0 else []
     for p in old:
         shutil.rmtree(p)
     return old
 
 
+def _checkpoints(run: Path) -> list[Path]:
+    """The whole ``step_*`` checkpoints of ``run``, oldest first (unfinished ones are hidden
+    ``.step_*.partial`` folders, which the pattern leaves out)."""
+    return sorted((run / "checkpoints").glob("step_*")) if (run / "checkpoints").is_dir() else []
+
+
 def latest_checkpoint(run: Path) -> Path | None:
-    ckpts = sorted((run / "checkpoints").glob("step_*")) if (run / "checkpoints").is_dir() else []
+    ckpts = _checkpoints(run)
     return ckpts[-1] if ckpts else None
