@@ -1,9 +1,10 @@
 """The speed layer: switches that keep the output exact (within float rounding) and make the
 same work run faster on a GPU.
 
-``compile_blocks`` compiles a network's repeated blocks (the UNet's and the temporal VAE
-decoder's; a transformer's) one by one rather than the whole graph: each distinct block shape compiles once, so cold start stays
-short. ``CompileCache`` saves what inductor built (``torch.compiler.save_cache_artifacts``,
+``compile_blocks`` compiles a network's repeated units one by one rather than the whole graph
+(a transformer's blocks; the resnets, attentions and resamplers inside the UNet's and the temporal
+VAE decoder's blocks): each distinct unit shape compiles once and serves every instance of that
+shape, so cold start stays short. ``CompileCache`` saves what inductor built (``torch.compiler.save_cache_artifacts``,
 "Mega-Cache", torch >= 2.7) after the first compiled video and loads it in a later process
 before compiling, so that process skips code generation and autotuning (a warm start). Where
 those functions are missing, it points inductor's own on-disk cache (``TORCHINDUCTOR_CACHE_DIR``)
@@ -28,7 +29,6 @@ from pathlib import Path
 
 import torch
 
-from video.models.blocks import repeated_blocks
 
 # torch.compile modes we expose. "reduce-overhead" and "max-autotune" capture CUDA graphs around
 # each compiled block (launch gaps go away; CUDA only); "max-autotune-no-cudagraphs" autotunes
@@ -112,21 +112,35 @@ def prepare_compile(pipe, mode: str, cache: str | Path | None) -> None:
     pipe.cudagraphs = uses_cudagraphs(mode)
 
 
-def compile_blocks(targets: list[torch.nn.Module], mode: str | None = None) -> int:
-    """Compile the repeated blocks of each target (a UNet, a VAE decoder, a transformer) in place;
-    returns how many.
+def compile_blocks(targets: list[torch.nn.Module], mode: str | None = None, backend: str = "inductor") -> int:
+    """Compile the regional units of each target (a UNet, a VAE decoder, a transformer; see
+    ``blocks.compile_units``) in place; returns how many.
 
     ``dynamic=False``: shapes are fixed for a given clip size, and static shapes give inductor
-    the most room to fuse the norm/activation and elementwise chains around the GEMMs. Calling it
-    again with another mode recompiles (dynamo's caches are reset first, so the old mode's
-    entries neither count against the recompile limit nor linger)."""
+    the most room to fuse the norm/activation and elementwise chains around the GEMMs. Units of
+    one class share one code object, and dynamo keeps at most ``recompile_limit`` (8) compiled
+    shapes per code object before it silently runs the rest eagerly: SVD-XT's resnets alone come
+    in more shapes than that (channels x resolution x skip width, a decode window's tail). The
+    limit is raised to twice the largest class's unit count, which covers every unit at two
+    input shapes. Calling it again with another mode recompiles (dynamo's caches are reset first,
+    so the old mode's entries neither count against the limit nor linger). ``backend``: inductor;
+    "eager" traces without generating code (the tests' check of what gets traced)."""
+    from collections import Counter
+
+    from video.models.blocks import compile_units
+
     mode = None if mode in (None, "default") else mode
-    blocks = [blk for t in targets for blk in repeated_blocks(t)]
-    if any(getattr(b, "_compiled_call_impl", None) is not None for b in blocks):
+    units = [u for t in targets for u in compile_units(t)]
+    if any(getattr(u, "_compiled_call_impl", None) is not None for u in units):
         torch._dynamo.reset()
-    for blk in blocks:
-        blk.compile(mode=mode, dynamic=False)
-    return len(blocks)
+    per_code = Counter(type(u).forward for u in units)
+    need = 2 * max(per_code.values(), default=0) + 8
+    limit = "recompile_limit" if hasattr(torch._dynamo.config, "recompile_limit") else "cache_size_limit"
+    if getattr(torch._dynamo.config, limit) < need:
+        setattr(torch._dynamo.config, limit, need)
+    for unit in units:
+        unit.compile(mode=mode, dynamic=False, backend=backend)
+    return len(units)
 
 
 def default_cache_dir() -> Path:
