@@ -140,3 +140,45 @@ def test_strength_edits_keep_the_source_closer(pipes, inputs):
         ours(mask=mask, prompt="x", num_inference_steps=1)
     with pytest.raises(InputError, match="strength"):
         ours(prompt="x", strength=0.5, num_inference_steps=2, num_frames=5, height=H, width=W)
+
+
+def test_long_clip_in_windows_joined_through_context(pipes):
+    """A clip longer than the window: the first window is the one-window edit of its frames; the
+    second is given the frames it shares with the first as the first's result, kept (mask 0);
+    a length that is not 4k+1 is padded for the model and cut back."""
+    from video.edit.vace import VaceRecipeEditor
+
+    ours, _ = pipes
+    editor = VaceRecipeEditor(ours)
+    video = moving_clip(13, H, W, seed=3)
+    box = "16,8,40,24"
+    kw = dict(prompt=PROMPT, num_inference_steps=2, guidance_scale=1.0)
+    calls = []
+
+    class Spy:  # the VaceEditor, recording what each window is given
+        def __getattr__(self, name):
+            return getattr(ours, name)
+
+        def __setattr__(self, name, value):
+            setattr(ours, name, value)
+
+        def __call__(self, **a):
+            calls.append({k: a[k] for k in ("video", "mask", "num_frames")})
+            return ours(**a)
+
+    editor.vace = Spy()
+    out = editor(video, mask=box, window=9, overlap=4, generator=torch.Generator().manual_seed(0), **kw)
+    first = editor(video[:9], mask=box, generator=torch.Generator().manual_seed(0), **kw)
+    m = np.zeros((13, H, W), bool)
+    m[:, 8:24, 16:40] = True
+    assert out.shape == video.shape and np.array_equal(out[~m], video[~m])  # outside the box: the input
+    assert np.abs(out[m].astype(int) - video[m].astype(int)).mean() > 5
+    assert [c["num_frames"] for c in calls] == [9, 9, 9]  # windows (0, 9), (4, 13), then the 9-frame clip
+    assert np.array_equal(out[:9], first)  # window 1 is the one-window edit of those frames
+    second = calls[1]
+    assert np.array_equal(second["video"][:5], out[4:9])  # the shared frames: window 1's result
+    assert (second["mask"][:5] == 0).all() and (second["mask"][5:][:, 8:24, 16:40] > 0).all()
+    short = editor(video[:6], mask=box, **kw)  # 6 frames: padded to 9 for the model, 6 back
+    assert short.shape == (6, H, W, 3) and calls[-1]["num_frames"] == 9
+    with pytest.raises(InputError, match="one-window"):
+        editor(video, mask=box, window=9, overlap=4, latents=torch.zeros(1), **kw)

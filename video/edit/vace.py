@@ -387,8 +387,14 @@ class VaceRecipeEditor:
     """A :class:`~video.edit.vace.VaceEditor` behind :class:`~video.edit.editor.Editor`'s call
     (what the recipes call): the video at the working size (the input's, rounded down to the
     model's multiple, centre-cropped), masks through :func:`video.edit.mask.load_mask`
-    (boxes, files, ``invert``, ``soft``), one window of 4k+1 frames, and the input's pixels
-    composited back outside the feathered mask, as :class:`Editor` does."""
+    (boxes, files, ``invert``, ``soft``), overlapping windows of the model's length, and the
+    input's pixels composited back outside the feathered mask, as :class:`Editor` does.
+
+    A clip longer than one window is edited window by window, as :class:`Editor` does: each
+    window after the first is given the frames it shares with the previous one as that window's
+    result with mask 0 there, which is how VACE extends a video (kept pixels are context, not
+    regenerated), so the windows join without a seam. A window shorter than 4k+1 frames is
+    padded with its last frame, and the padding dropped."""
 
     def __init__(self, vace):
         self.vace = vace
@@ -411,12 +417,10 @@ class VaceRecipeEditor:
         import numpy as np
         from PIL import Image
 
+        from video.edit.editor import _valid_frames, plan_edit_windows
         from video.edit.mask import feather, load_frames, load_mask
         from video.media import resize_center_crop
-        from video.runtime.img2vid import InputError
 
-        if window or overlap is not None:
-            raise InputError("a VACE model edits the clip in one window of 4k+1 frames: drop --window and --overlap")
         frames = load_frames(video)
         if num_frames:
             if num_frames > len(frames):
@@ -439,9 +443,36 @@ class VaceRecipeEditor:
             if len(control_video) < f:
                 raise InputError(f"the control video has {len(control_video)} frames, the video {f}")
             control_video = control_video[:f]
-        gen = self.vace(video=frames, mask=mk.numpy(), prompt=prompt, strength=strength, num_frames=f, height=h,
-                        width=w, control_video=control_video, **kw)
         alpha = feather((mk > 0).float(), self.spatial_factor if feather_px is None else feather_px).numpy()[..., None]
+        window = window or self.vace.config.sampling.num_frames
+        overlap = overlap if overlap is not None else max(1, window // 4)
+        wins = plan_edit_windows(f, window, overlap)
+        if kw.get("latents") is not None and len(wins) > 1:
+            raise InputError(f"latents= fixes the noise of a one-window clip; this video needs {len(wins)} windows")
+        mk = mk.numpy()
         o = frames.astype(np.float32)
-        out = np.where(alpha > 0, o + alpha * (gen.astype(np.float32) - o), o)
+        out = o.copy()
+        done = 0  # frames [0, done) are final
+        timings = []
+        for a, b in wins:
+            keep = max(0, done - a)
+            pixels = np.clip(np.round(out[a:b]), 0, 255).astype(np.uint8)
+            mw = mk[a:b].copy()
+            mw[:keep] = 0.0  # the previous window's result, given as context
+            n = _valid_frames(b - a, self.vace.models.latents.temporal_factor)
+            pad = n - (b - a)
+            ctrl = None
+            if control_video is not None:
+                ctrl = np.concatenate([control_video[a:b], np.repeat(control_video[b - 1:b], pad, 0)])
+            gen = self.vace(video=np.concatenate([pixels, np.repeat(pixels[-1:], pad, 0)]),
+                            mask=np.concatenate([mw, np.repeat(mw[-1:], pad, 0)]), prompt=prompt,
+                            strength=strength, num_frames=n, height=h, width=w, control_video=ctrl, **kw)[: b - a]
+            timings.append(self.vace.last_timings)
+            al = alpha[a + keep:b]
+            out[a + keep:b] = np.where(al > 0, o[a + keep:b] + al * (gen[keep:].astype(np.float32) - o[a + keep:b]),
+                                       o[a + keep:b])
+            done = b
+        self.vace.last_timings = Timings(encode=sum(t.encode for t in timings),
+                                         denoise=sum(t.denoise for t in timings),
+                                         decode=sum(t.decode for t in timings))
         return np.clip(np.round(out), 0, 255).astype(np.uint8)
