@@ -3,15 +3,24 @@ score columns, threshold filters and contact sheets of clip key frames."""
 
 from __future__ import annotations
 
+import math
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from eval.inputs import EvalError
+from data_curation.manifest import BASE_COLUMNS, RUN_DIR_KEY, TAIL_COLUMNS, parquet_metadata
+from eval.inputs import EvalError, find_path
 
-# manifest columns that describe a clip's place, not a score of it
-NOT_SCORES = {"start_frame", "end_frame", "start_s", "end_s", "fps", "width", "height", "num_frames",
-              "source_frames"}
+# the manifest's own columns (a clip's place, rotation, keep, ...): every other one is a scorer's
+NOT_SCORES = set(BASE_COLUMNS) | set(TAIL_COLUMNS)
+MANIFEST_HINT = "make one with `curate run VIDEOS... --out curated` in the repository root, or set MANIFEST"
+
+
+def find_manifest(path: str | Path) -> Path:
+    """The notebook's manifest: as given, else under the repository root (where ``curate run
+    --out curated`` puts it); missing, one line saying how to make it."""
+    return find_path(path, MANIFEST_HINT)
 
 
 def load_manifest(path: str | Path):
@@ -61,20 +70,31 @@ def select_clips(manifest: str | Path, ranges: dict[str, tuple[float | None, flo
         if order_by.lstrip("-") not in cols:
             raise EvalError(f"manifest has no column {order_by.lstrip('-')!r} to sort by")
         sql += f' ORDER BY "{order_by.lstrip("-")}"' + (" DESC" if order_by.startswith("-") else "")
-    if limit:
+    if limit is not None:  # 0 is no rows, as in SQL
         sql += f" LIMIT {int(limit)}"
     return con.execute(sql, params).df()
 
 
 def _resolve(p, manifest: Path) -> Path | None:
-    """A path stored in the manifest: absolute, relative to the working folder, or to the manifest's
-    (None, or NaN as pandas shows a missing string, gives None)."""
+    """A path stored in the manifest: absolute, or relative to the folder ``curate run`` ran in
+    (the manifest records it; ``curate report`` looks there first too), to the working folder, or
+    to the manifest's (None, or NaN as pandas shows a missing string, gives None)."""
     if not isinstance(p, str) or not p:
         return None
-    for cand in (Path(p), manifest.parent / p):
+    run_dir = parquet_metadata(manifest, RUN_DIR_KEY)
+    for cand in ([Path(run_dir) / p] if run_dir else []) + [Path(p), manifest.parent / p]:
         if cand.is_file():
             return cand
     return None
+
+
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def showable(row) -> bool:
+    """Whether a manifest row is a clip with frames: not an error row, and with a frame range."""
+    return _missing(row.get("error")) and not any(_missing(row.get(k)) for k in ("start_frame", "end_frame", "fps"))
 
 
 def key_frame(row, manifest: str | Path) -> np.ndarray:
@@ -82,6 +102,9 @@ def key_frame(row, manifest: str | Path) -> np.ndarray:
     from its frame range in the source. Decoded by curation's ``read_clip``, the one clip reader."""
     from data_curation.clip_frames import read_clip
 
+    if not showable(row):
+        reason = row.get("error") if not _missing(row.get("error")) else "no frame range"
+        raise EvalError(f"clip {row.get('clip_id')}: nothing to show ({reason})")
     manifest = Path(manifest)
     clip = _resolve(row.get("clip_path"), manifest)
     if clip is not None:
@@ -95,12 +118,16 @@ def key_frame(row, manifest: str | Path) -> np.ndarray:
 def contact_sheet(rows, manifest: str | Path, columns: int = 4, height: int = 96,
                   label: str | None = None) -> np.ndarray:
     """Key frames of ``rows`` (a DataFrame) in a grid, each captioned with its clip id (and the
-    ``label`` column's value): one uint8 image to show or save."""
+    ``label`` column's value): one uint8 image to show or save. Error rows have no frames: they
+    are left out, with a warning that counts them."""
     from PIL import Image, ImageDraw
 
-    records = rows.to_dict("records")
+    records = [r for r in rows.to_dict("records") if showable(r)]
+    skipped = len(rows) - len(records)
     if not records:
-        raise EvalError("no clips to show")
+        raise EvalError("no clips to show" + (f" ({skipped} error rows left out)" if skipped else ""))
+    if skipped:
+        warnings.warn(f"contact sheet: {skipped} error rows left out (no frames)", stacklevel=2)
     thumbs = []
     for r in records:
         f = Image.fromarray(key_frame(r, manifest))

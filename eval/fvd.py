@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from eval.frechet import frechet_distance_of_features
-from eval.inputs import EvalError
+from eval.inputs import EvalError, torch_device
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -54,6 +54,7 @@ class I3DFeatures:
         if path.suffix == ".safetensors":
             raise EvalError(f"{path.name}: I3D as safetensors needs the network code; give a TorchScript file "
                             "(e.g. StyleGAN-V's i3d_torchscript.pt)")
+        device = torch_device(device)  # else a device that is not there reads as a bad file below
         try:
             self.model = torch.jit.load(str(path), map_location=device).eval()
         except RuntimeError as e:

@@ -12,6 +12,7 @@ import numpy as np
 from video.media import MediaError, probe_video, read_video
 
 VIDEO_SUFFIXES = (".mp4", ".webm", ".gif")
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 class EvalError(ValueError):
@@ -24,6 +25,35 @@ class Video:
     path: Path
     frames: np.ndarray  # uint8 (F, H, W, 3)
     fps: float | None  # None for PNG folders and containers that do not say
+
+
+def find_path(path: str | Path, hint: str, root: Path = REPO_ROOT) -> Path:
+    """``path`` as given (relative: to the working folder), else relative to the repository root:
+    the notebooks run in ``notebooks/``, the commands that write their inputs in the root. Missing
+    in both: an EvalError whose one line says what makes it (``hint``)."""
+    p = Path(path)
+    for cand in (p,) if p.is_absolute() else (p, root / p):
+        if cand.exists():
+            return cand.absolute()
+    where = str(p) if p.is_absolute() else f"{Path.cwd()} or {root}"
+    raise EvalError(f"{path} not found (in {where}): {hint}")
+
+
+def torch_device(device: str):
+    """``device`` as a torch.device that works here: a typo or a GPU that is not there is the
+    user's to fix, said as such (torch's own errors read as a broken weights file)."""
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise EvalError(f"--device {device}: not a device name (cpu, cuda, cuda:1, mps, auto)") from None
+    try:
+        torch.empty(0, device=dev)
+    except (RuntimeError, AssertionError) as e:
+        first = str(e).splitlines()[0] if str(e) else e.__class__.__name__
+        raise EvalError(f"--device {device}: not available here ({first[:120]})") from None
+    return dev
 
 
 def _is_png_folder(p: Path) -> bool:
@@ -58,26 +88,56 @@ def read_frames(path: Path) -> tuple[np.ndarray, float | None]:
         if len({f.shape for f in frames}) > 1:
             raise MediaError(f"{path}: PNG frames differ in size")
         return np.stack(frames), None
-    frames = read_video(path)
-    fps = probe_video(path)["fps"] if path.suffix.lower() != ".gif" else None
-    return frames, fps
+    return read_video(path), probe_video(path)["fps"]  # a gif's too: its frame delays give one
+
+
+def video_name(p: Path) -> str:
+    return p.name if p.is_dir() else p.stem
+
+
+def index_videos(path: str | Path) -> dict[str, Path]:
+    """Name -> path of the videos :func:`discover` finds, nothing decoded (an evaluation reads
+    one video at a time). Two videos of one name are an error: names pair references and prompts."""
+    paths = discover(path)
+    names = [video_name(p) for p in paths]
+    if len(set(names)) != len(names):
+        raise EvalError(f"{path}: two videos share a name ({sorted(n for n in names if names.count(n) > 1)[0]})")
+    return dict(zip(names, paths, strict=True))
+
+
+def _readable(p: Path, what: str):
+    """Run ``what`` on ``p``: PyAV / PIL errors on a broken file become one line naming it."""
+    try:
+        return what(p)
+    except MediaError:
+        raise
+    except Exception as e:
+        raise MediaError(f"{p}: not a readable video ({e.__class__.__name__})") from None
+
+
+def load_video(p: Path) -> Video:
+    frames, fps = _readable(p, read_frames)
+    return Video(video_name(p), p, frames, fps)
+
+
+def frame_size(p: Path) -> tuple[int, int]:
+    """(height, width) of a video file or PNG folder from its header or first frame, nothing else
+    decoded: checks that every input opens, and how large its frames are, before any scoring."""
+    if p.is_dir():
+        from PIL import Image
+
+        def first_png(q: Path) -> tuple[int, int]:
+            with Image.open(min(q.glob("*.png"))) as im:
+                return im.height, im.width
+
+        return _readable(p, first_png)
+    info = _readable(p, probe_video)
+    return info["height"], info["width"]
 
 
 def load_videos(path: str | Path) -> list[Video]:
-    out = []
-    for p in discover(path):
-        try:
-            frames, fps = read_frames(p)
-        except MediaError:
-            raise
-        except Exception as e:  # PyAV / PIL errors on a broken file: one line naming it
-            raise MediaError(f"{p}: not a readable video ({e.__class__.__name__})") from None
-        name = p.name if p.is_dir() else p.stem
-        out.append(Video(name, p, frames, fps))
-    names = [v.name for v in out]
-    if len(set(names)) != len(names):
-        raise EvalError(f"{path}: two videos share a name ({sorted(n for n in names if names.count(n) > 1)[0]})")
-    return out
+    """Every video under ``path``, decoded (a notebook's few; the runner reads one at a time)."""
+    return [load_video(p) for p in index_videos(path).values()]
 
 
 def read_prompts(path: str | Path, names: list[str]) -> dict[str, str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from eval.inputs import EvalError
+from eval.inputs import EvalError, torch_device
 
 
 class LPIPS:
@@ -23,6 +23,7 @@ class LPIPS:
         path = Path(path)
         if not path.is_file():
             raise EvalError(f"LPIPS weights {path} not found")
+        device = torch_device(device)  # else a device that is not there reads as a bad file below
         try:
             self.model = torch.jit.load(str(path), map_location=device).eval()
         except RuntimeError as e:

@@ -11,6 +11,9 @@ import torch.nn.functional as F
 
 from video.models.image_encoder import gaussian_kernel1d
 
+SSIM_SIGMA = 1.5
+SSIM_WINDOW = 2 * int(3.5 * SSIM_SIGMA + 0.5) + 1  # 11: the Gaussian truncated at 3.5 sigma, as scikit-image does
+
 
 def _f64(x) -> torch.Tensor:
     return torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x, dtype=torch.float64)
@@ -25,7 +28,7 @@ def psnr(a, b, data_range: float = 255.0) -> float:
     return math.inf if mse == 0 else 10.0 * math.log10(data_range**2 / mse)
 
 
-def ssim_frames(a, b, data_range: float = 255.0, sigma: float = 1.5) -> np.ndarray:
+def ssim_frames(a, b, data_range: float = 255.0, sigma: float = SSIM_SIGMA) -> np.ndarray:
     """Per-frame SSIM of two (F, H, W, C) or (H, W, C) stacks (Wang et al. 2004, eq. 13).
 
     Gaussian window (sigma 1.5, 11 taps: truncated at 3.5 sigma as scikit-image does), population

@@ -49,11 +49,18 @@ def write_metrics(result: dict, path: str | Path) -> Path:
     return write_atomic(path, json.dumps(json_safe(result), indent=2, allow_nan=False) + "\n")
 
 
-def strip(frames: np.ndarray, n: int = STRIP_FRAMES, height: int = STRIP_HEIGHT) -> np.ndarray:
-    """``n`` evenly spaced frames side by side (2 px white gaps), scaled to ``height`` px: uint8 (height, W, 3)."""
+def strip_indices(num_frames: int, n: int = STRIP_FRAMES) -> np.ndarray:
+    """``n`` evenly spaced frame indices of a ``num_frames``-frame video (all of a shorter one)."""
+    return np.linspace(0, num_frames - 1, min(n, num_frames)).round().astype(int)
+
+
+def strip(frames: np.ndarray, n: int = STRIP_FRAMES, height: int = STRIP_HEIGHT,
+          indices: np.ndarray | None = None) -> np.ndarray:
+    """``n`` evenly spaced frames (or those at ``indices``) side by side (2 px white gaps), scaled
+    to ``height`` px: uint8 (height, W, 3)."""
     from PIL import Image
 
-    idx = np.linspace(0, len(frames) - 1, min(n, len(frames))).round().astype(int)
+    idx = strip_indices(len(frames), n) if indices is None else indices
     h, w = frames.shape[1:3]
     size = (max(1, round(w * height / h)), height)
     gap = np.full((height, 2, 3), 255, np.uint8)
@@ -62,11 +69,13 @@ def strip(frames: np.ndarray, n: int = STRIP_FRAMES, height: int = STRIP_HEIGHT)
 
 
 def side_by_side(gen: np.ndarray, ref: np.ndarray | None) -> np.ndarray:
-    """Generated strip over the reference strip (same frame indices), 4 px white gap."""
-    top = strip(gen)
+    """Generated strip over the reference strip, 4 px white gap. Both show the same frame
+    indices, spread over the frames they share (the ones the scores compare): spread over each
+    video's own length, frame 5 of one would sit above frame 3 of a shorter other."""
     if ref is None:
-        return top
-    bottom = strip(ref[: len(gen)])
+        return strip(gen)
+    idx = strip_indices(min(len(gen), len(ref)))
+    top, bottom = strip(gen, indices=idx), strip(ref, indices=idx)
     w = max(top.shape[1], bottom.shape[1])
     pad = [np.pad(s, ((0, 0), (0, w - s.shape[1]), (0, 0)), constant_values=255) for s in (top, bottom)]
     return np.concatenate([pad[0], np.full((4, w, 3), 255, np.uint8), pad[1]], axis=0)
@@ -172,7 +181,8 @@ def render_html(result: dict, strips: dict[str, np.ndarray]) -> str:
         if img:
             parts.append(f"<h2>{title}</h2><img alt='{title}' src='data:image/png;base64,{img}'>")
     if strips:
-        parts.append("<h2>Frames</h2><p>top: generated; bottom: reference (where there is one)</p>")
+        parts.append("<h2>Frames</h2><p>top: generated; bottom: reference (where there is one), the same frames "
+                     "of each: evenly spaced over the frames both have</p>")
         for name, s in strips.items():
             parts.append(f"<h3>{html.escape(name)}</h3><img alt='{html.escape(name)}' "
                          f"src='data:image/png;base64,{png_base64(s)}'>")

@@ -10,14 +10,34 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from eval.inputs import EvalError, Video, align, load_videos, read_prompts
+from eval.inputs import (
+    EvalError,
+    Video,
+    align,
+    find_path,
+    frame_size,
+    index_videos,
+    load_video,
+    read_prompts,
+    torch_device,
+)
+from eval.metrics import SSIM_WINDOW
 from eval.reconstruction import reconstruction_metrics
 from eval.report import STRIP_VIDEOS, side_by_side, write_metrics, write_report
 from eval.temporal import temporal_metrics
+
+GENERATED_HINT = "run `video quickstart` in the repository root to make it, or set EVAL_GENERATED"
+
+
+def find_generated(path: str | Path) -> Path:
+    """The notebook's generated videos: as given, else under the repository root (the default is
+    where ``video quickstart`` writes its last stage's samples); missing, one line saying so."""
+    return find_path(path, GENERATED_HINT)
 
 
 def _say(msg: str) -> None:
@@ -45,7 +65,10 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
              log: Callable[[str], None] = _say) -> dict:
     """Score ``generated`` (a video, a PNG folder, or a folder of them); returns what
     ``metrics.json`` holds: ``videos`` (per-video scalars), ``curves`` (per-frame values),
-    ``aggregate`` (means and FVDs), ``notes`` (what was skipped and why)."""
+    ``aggregate`` (means and FVDs), ``notes`` (what was skipped and why).
+
+    Videos are decoded one at a time and dropped once scored: what stays is per-video numbers,
+    a few frame strips and the FVD feature vectors, so hundreds of videos fit in memory."""
     notes: list[str] = []
 
     def note(msg: str) -> None:
@@ -55,13 +78,17 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
     for flag, path in (("--i3d", i3d), ("--clip", clip), ("--videomae", videomae), ("--lpips", lpips)):
         if path and not Path(path).exists():
             raise EvalError(f"{flag} {path}: not found")
-    gen = load_videos(generated)
-    refs = {v.name: v for v in load_videos(reference)} if reference else {}
-    prompt_of = read_prompts(prompts, [v.name for v in gen]) if prompts else {}
+    gen = index_videos(generated)
+    refs = index_videos(reference) if reference else {}
+    refs, paired = pair_single(generated, reference, gen, refs)
+    prompt_of = read_prompts(prompts, list(gen)) if prompts else {}
+    check_inputs(gen, refs)
+    if clip or (reference and (i3d or videomae or lpips)):
+        torch_device(device)
 
     # load every model first: a bad path fails before minutes of work
     from eval.clip_sim import ClipSim
-    from eval.fvd import I3DFeatures, VideoMAEFeatures, features
+    from eval.fvd import I3DFeatures, VideoMAEFeatures
     from eval.lpips import LPIPS
 
     clip_model = ClipSim(clip, device) if clip else None
@@ -81,47 +108,44 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
         note("clip_text and clip_frame skipped: no weights (--clip PATH, a transformers folder)")
     elif not prompts:
         note("clip_text skipped: no --prompts")
+    if paired:
+        note(paired)
 
+    scorers = Scorers(clip_model, lpips_model, extractors, fvd=len(gen) >= 2 and len(refs) >= 2)
     videos: dict[str, dict] = {}
     curves: dict[str, dict] = {}
     strips: dict[str, np.ndarray] = {}
     gen_feats: dict[str, list] = {e.name: [] for e in extractors}
-    for v in gen:
-        f, h, w, _ = v.frames.shape
-        m: dict = {"frames": f, "width": w, "height": h, "fps": v.fps}
-        m_t, c_t = temporal_metrics(v.frames, v.fps)
-        m.update(m_t)
-        c = dict(c_t)
-        if clip_model is not None:
-            m_c, c_c = clip_model.scores(v.frames, prompt_of.get(v.name))
-            m.update(m_c)
-            c.update(c_c)
-        ref = refs.get(v.name)
-        if reference and ref is None:
-            note(f"{v.name}: no reference video of that name; reconstruction scores skipped")
-        ref_frames = None
-        if ref is not None:
-            g, ref_frames, align_notes = align(v.frames, ref.frames)
-            for n in align_notes:
-                note(f"{v.name}: {n}")
-            m_r, c_r = reconstruction_metrics(g, ref_frames, lpips_model)
-            m.update(m_r)
-            c.update(c_r)
-        for e in extractors:
-            gen_feats[e.name].append(e(v.frames))
-        videos[v.name], curves[v.name] = m, c
-        if len(strips) < STRIP_VIDEOS:
-            strips[v.name] = side_by_side(v.frames, ref_frames)
+    ref_feats: dict[str, dict[str, np.ndarray]] = {e.name: {} for e in extractors}
+    for name, path in gen.items():
+        if reference and name not in refs:
+            note(f"{name}: no reference video of that name; reconstruction scores skipped")
+        r = score_video(path, refs.get(name), prompt_of.get(name), scorers, strip=len(strips) < STRIP_VIDEOS)
+        for n in r.notes:
+            note(f"{name}: {n}")
+        videos[name], curves[name] = r.metrics, r.curves
+        if r.strip is not None:
+            strips[name] = r.strip
+        for k, x in r.features.items():
+            gen_feats[k].append(x)
+        for k, x in r.ref_features.items():
+            ref_feats[k][name] = x
 
     agg = aggregate(videos)
-    for e in extractors:
-        if len(gen) < 2 or len(refs) < 2:
+    if extractors and not scorers.fvd:
+        for e in extractors:
             note(f"{e.name} skipped: needs at least 2 generated and 2 reference videos ({len(gen)}, {len(refs)})")
-            continue
+    elif extractors:
         from eval.frechet import frechet_distance_of_features
 
-        agg[e.name] = frechet_distance_of_features(np.stack(gen_feats[e.name]),
-                                                   features(e, [r.frames for r in refs.values()]))
+        for name, path in refs.items():  # the references no generated video matched, one at a time
+            if name not in ref_feats[extractors[0].name]:
+                frames = load_video(path).frames
+                for e in extractors:
+                    ref_feats[e.name][name] = e(frames)
+        for e in extractors:
+            agg[e.name] = frechet_distance_of_features(np.stack(gen_feats[e.name]),
+                                                       np.stack([ref_feats[e.name][n] for n in refs]))
 
     result = {"generated": str(generated), "reference": str(reference) if reference else None,
               "prompts": prompt_of, "aggregate": agg, "videos": videos, "curves": curves, "notes": notes}
@@ -129,6 +153,82 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
     write_metrics(result, out / "metrics.json")
     write_report(result, strips, out / "report.html")
     return result
+
+
+@dataclass
+class Scorers:
+    """The learned metrics of an evaluation (None or empty: skipped), and whether FVD features
+    are collected (2+ videos on each side)."""
+
+    clip: object | None = None
+    lpips: object | None = None
+    extractors: list = field(default_factory=list)
+    fvd: bool = False
+
+
+@dataclass
+class Scored:
+    """What stays of one generated video once scored: no frames."""
+
+    metrics: dict
+    curves: dict
+    notes: list[str]  # of the alignment with its reference
+    strip: np.ndarray | None  # generated over reference, for the report
+    features: dict[str, np.ndarray]  # FVD extractor name -> the video's features
+    ref_features: dict[str, np.ndarray]  # ... -> its reference's
+
+
+def score_video(path: Path, ref_path: Path | None, prompt: str | None, s: Scorers, strip: bool = True) -> Scored:
+    """Every metric of one generated video (and its reference). Both are decoded here and dropped
+    on return, so an evaluation holds one pair of videos at a time, however many it scores."""
+    v = load_video(path)
+    f, h, w, _ = v.frames.shape
+    m: dict = {"frames": f, "width": w, "height": h, "fps": v.fps}
+    m_t, c_t = temporal_metrics(v.frames, v.fps)
+    m.update(m_t)
+    c = dict(c_t)
+    if s.clip is not None:
+        m_c, c_c = s.clip.scores(v.frames, prompt)
+        m.update(m_c)
+        c.update(c_c)
+    notes: list[str] = []
+    ref_frames, ref_feats = None, {}
+    if ref_path is not None:
+        ref = load_video(ref_path)
+        g, ref_frames, notes = align(v.frames, ref.frames)
+        m_r, c_r = reconstruction_metrics(g, ref_frames, s.lpips)
+        m.update(m_r)
+        c.update(c_r)
+        if s.fvd:
+            ref_feats = {e.name: e(ref.frames) for e in s.extractors}
+    feats = {e.name: e(v.frames) for e in s.extractors} if s.fvd else {}
+    return Scored(m, c, notes, side_by_side(v.frames, ref_frames) if strip else None, feats, ref_feats)
+
+
+def pair_single(generated: str | Path, reference: str | Path | None, gen: dict[str, Path],
+                refs: dict[str, Path]) -> tuple[dict[str, Path], str | None]:
+    """References by generated name, and a note when it pairs unlike names: one video given on
+    each side (a file or a PNG folder, not a folder holding one) is one pair whatever the names;
+    matching by name is for folders of several."""
+    if reference is None or list(gen.values()) != [Path(generated)] or list(refs.values()) != [Path(reference)]:
+        return refs, None
+    (name,), (ref_name, ref_path) = gen, next(iter(refs.items()))
+    if name == ref_name:
+        return refs, None
+    return {name: ref_path}, f"{name}: compared with the reference {ref_path.name} (one video on each side)"
+
+
+def check_inputs(gen: dict[str, Path], refs: dict[str, Path]) -> None:
+    """Open every input before any scoring (a broken file fails now, not after minutes), and
+    check that each generated video with a reference is large enough for SSIM's window, as
+    scikit-image requires too."""
+    for path in refs.values():
+        frame_size(path)
+    for name, path in gen.items():
+        h, w = frame_size(path)
+        if name in refs and min(h, w) < SSIM_WINDOW:
+            raise EvalError(f"{name}: {w}x{h} frames are smaller than SSIM's {SSIM_WINDOW}x{SSIM_WINDOW} window; "
+                            "compare larger frames, or leave out --reference")
 
 
 __all__ = ["evaluate", "aggregate", "EvalError", "Video"]

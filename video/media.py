@@ -112,6 +112,15 @@ def check_output(path: str | Path, fmt: str | None = None) -> None:
         raise MediaError(f"{path} is a folder: name a .{fmt} file to write")
 
 
+VP9_MAX_CRF = 63  # libvpx-vp9's worst quality; our crf is libx264's 0..51
+
+
+def vp9_crf(crf: int) -> int:
+    """H.264's CRF (0..51) as VP9's (0..63): 13 more, about the same quality (18 -> 31, VP9's
+    usual HD setting), capped at VP9's worst, where libvpx refuses anything higher."""
+    return min(VP9_MAX_CRF, crf + 13)
+
+
 def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int = 18, fmt: str | None = None) -> Path:
     """uint8 (F, H, W, 3) -> mp4 (H.264 yuv420p, BT.709 tags, +faststart), webm (VP9), gif, or
     a folder of PNGs (a path without suffix). Returns the path written."""
@@ -119,6 +128,8 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
         raise MediaError(f"frames must be uint8 (F, H, W, 3), got {frames.dtype} {frames.shape}")
     path = Path(path)
+    if len(frames) == 0:  # ffmpeg would write a file without a video stream, and succeed
+        raise MediaError(f"cannot write {path.name}: no frames")
     check_output(path, fmt)
     fmt = _format_of(path, fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -140,7 +151,7 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
                  "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
                  "-movflags", "+faststart"]
     elif fmt == "webm":
-        args += ["-c:v", "libvpx-vp9", "-crf", str(crf + 13), "-b:v", "0", "-pix_fmt", "yuv420p"]
+        args += ["-c:v", "libvpx-vp9", "-crf", str(vp9_crf(crf)), "-b:v", "0", "-pix_fmt", "yuv420p"]
     else:  # gif: a palette made from the clip itself
         args += ["-vf", "split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse", "-loop", "0"]
     with atomic_file(path) as tmp:

@@ -11,6 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -246,3 +247,91 @@ def test_curate_node_is_changed_follows_the_folder(tmp_path):
     (tmp_path / "b.mp4").unlink()
     assert node.IS_CHANGED(**kw) == first
     assert node.IS_CHANGED(**{**kw, "recipe": "svd_lvd"}) != first
+
+
+def test_curate_blank_folder_is_an_error_not_the_working_folder(tmp_path, monkeypatch):
+    """``Path("")`` is ".": a blank folder widget must not score (or fingerprint) the working folder."""
+    from video.comfy.curate import curate_folder, folder_fingerprint
+
+    monkeypatch.chdir(tmp_path)
+    for blank in ("", "   "):
+        with pytest.raises(ValueError, match="folder is empty: give the path of a folder of clips"):
+            curate_folder(blank, "quick")
+    before = folder_fingerprint("")
+    (tmp_path / "a.mp4").write_bytes(b"x")
+    assert folder_fingerprint("  ") == before  # nothing under the working folder was walked
+
+
+def test_loader_lists_diffusion_models_and_unet_by_the_names_it_loads(tmp_path, monkeypatch):
+    for sub, name in (("checkpoints", "svd.safetensors"), ("checkpoints", "dup.safetensors"),
+                      ("diffusion_models", "dup.safetensors"), ("diffusion_models", "wan_t2v.safetensors"),
+                      ("unet", "old_unet.safetensors")):
+        (tmp_path / sub).mkdir(exist_ok=True)
+        (tmp_path / sub / name).write_bytes(b"")
+    names = F.video_model_names(tmp_path)
+    folder = F.models_folder(tmp_path)
+    shadowed = str(tmp_path / "diffusion_models" / "dup.safetensors")  # its name loads the checkpoint
+    assert names == ["dup.safetensors", "svd.safetensors", "tiny", "tiny-svd", shadowed, "wan_t2v.safetensors",
+                     "old_unet.safetensors"]
+    for n in names[4:]:  # each listed diffusion model loads that file, by the loader's own lookup
+        assert F.resolve_model(folder, n).parent.name in ("diffusion_models", "unet")
+    monkeypatch.setenv("VIDEO_MODELS", str(tmp_path))  # the node's drop-down, outside ComfyUI
+    combo = video.comfy.nodes.NODE_CLASS_MAPPINGS["VideoPipelineModelLoader"].INPUT_TYPES()["required"]["ckpt_name"]
+    assert combo[0] == names
+
+
+def test_write_video_webm_at_the_worst_crf_and_empty_batches(tmp_path):
+    from video.media import MediaError, probe_video, write_video
+
+    out = F.write_video_file(torch.rand(3, 16, 16, 3), 29.97, "w", "webm", crf=51, output_dir=tmp_path)
+    assert probe_video(out["result"][0])["num_frames"] == 3  # VP9's crf stops at 63: 51 + 13 is capped
+    empty = torch.rand(0, 16, 16, 3)
+    with pytest.raises(ValueError, match="images: the IMAGE batch is empty"):
+        F.write_video_file(empty, output_dir=tmp_path / "none")
+    assert not (tmp_path / "none").exists()
+    with pytest.raises(ValueError, match="images: the IMAGE batch is empty"):
+        F.upscale_video(empty, 2, "bicubic")
+    with pytest.raises(MediaError, match="x.mp4: no frames"):
+        write_video(np.zeros((0, 16, 16, 3), np.uint8), tmp_path / "x.mp4")
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def _widget(node_id: str, name: str):
+    spec = next(s for s in NODES if s.node_id == node_id)
+    return next(p for p in spec.inputs if p.name == name)
+
+
+def test_size_and_fps_widgets_step_as_the_models_need(tiny_flow):
+    fps = _widget("VideoPipelineWriteVideo", "fps")
+    assert all(abs(v / fps.step - round(v / fps.step)) < 1e-6 for v in (23.976, 29.97, 59.94))
+    mult = tiny_flow.txt2vid()._spatial_multiple()  # 16, as Wan's (VAE 8 x patch 2)
+    for name in ("width", "height"):
+        assert _widget("VideoPipelineTextToVideo", name).step % mult == 0
+        assert _widget("VideoPipelineImageToVideo", name).step == 64  # SVD: VAE 8 x UNet 8
+
+
+def test_image_to_video_says_when_it_rounds_the_size(caplog):
+    model = F.load_video_model("tiny-svd")
+    with caplog.at_level("WARNING", logger="video.comfy.functions"):
+        out = F.image_to_video(model, torch.rand(1, 50, 70, 3), frames=2, steps=1, width=72)
+    assert out.shape[1:3] == (48, 64)  # tiny SVD's multiple is 16
+    assert "72x50 (width x height) is not a multiple of the model's 16; rendering 64x48" in caplog.text
+
+
+class _StubAnimator:
+    def animator(self):
+        return lambda image, pose, face, **kw: pose
+
+
+def test_animate_checks_background_and_mask(caplog):
+    pose, face = torch.rand(6, 16, 16, 3), torch.rand(6, 16, 16, 3)
+    kw = dict(model=_StubAnimator(), image=pose[:1], pose_video=pose, face_video=face)
+    with pytest.raises(ValueError, match="background_video has 4 frames; the pose video has 6"):
+        F.animate_video(**kw, mode="replace", background_video=pose[:4], mask=torch.ones(6, 16, 16))
+    with pytest.raises(ValueError, match="mask has 3 frames; the pose video has 6"):
+        F.animate_video(**kw, mode="replace", background_video=pose, mask=torch.ones(3, 16, 16))
+    held = F.animate_video(**kw, mode="replace", background_video=pose[:1], mask=torch.ones(16, 16))  # stills
+    assert held.shape == pose.shape
+    with caplog.at_level("WARNING", logger="video.comfy.functions"):
+        F.animate_video(**kw, mode="animate", background_video=pose)
+    assert "mode 'animate' ignores background_video and mask" in caplog.text

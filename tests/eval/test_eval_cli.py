@@ -110,3 +110,97 @@ def test_discover_formats(tmp_path, bikes_frames):
     assert [v.frames.shape[0] for v in vids] == [4, 4, 4] and vids[2].fps is None
     np.testing.assert_array_equal(vids[2].frames, bikes_frames[:4])  # PNG is lossless
     assert [p.name for p in discover(tmp_path / "z")] == ["z"]
+
+
+def test_gif_motion_uses_its_frame_rate(tmp_path, bikes_frames):
+    """A gif's frame delays give its fps: motion is sampled at 2 fps as for the same clip as mp4."""
+    write_video(bikes_frames, tmp_path / "clip.gif", fps=10)
+    write_video(bikes_frames, tmp_path / "clip.mp4", fps=10)
+    gif, mp4 = load_videos(tmp_path / "clip.gif")[0], load_videos(tmp_path / "clip.mp4")[0]
+    assert gif.fps == pytest.approx(10) and mp4.fps == pytest.approx(10)
+    from eval.temporal import motion_magnitude
+
+    assert motion_magnitude(gif.frames, gif.fps) == pytest.approx(motion_magnitude(mp4.frames, mp4.fps), rel=0.2)
+
+
+def test_strips_show_the_same_frames_of_generated_and_reference():
+    """A reference shorter than the generated video: both strips sample the frames both have."""
+    from eval.report import STRIP_HEIGHT, side_by_side
+
+    frames = np.stack([np.full((8, 8, 3), 20 * i, np.uint8) for i in range(12)])
+    s = side_by_side(frames, frames[:6])  # the reference is the generated video's first half
+    top, bottom = s[:STRIP_HEIGHT], s[STRIP_HEIGHT + 4:]
+    assert top.shape == bottom.shape
+    np.testing.assert_array_equal(top, bottom)
+
+
+def test_evaluation_holds_one_video_at_a_time(tmp_path, bikes_frames, tiny_weights, monkeypatch):
+    """Decoded videos are dropped once scored (hundreds fit in memory); the FVD is that of the
+    whole sets, as before."""
+    import weakref
+
+    import eval.runner
+    from eval.frechet import frechet_distance_of_features
+    from eval.fvd import I3DFeatures, features
+
+    gen, ref = tmp_path / "gen", tmp_path / "ref"
+    for i in range(3):
+        write_video(bikes_frames[4 * i: 4 * i + 4], gen / f"v{i}.mp4", fps=7)
+        write_video(bikes_frames[4 * i + 1: 4 * i + 5], ref / f"v{i}.mp4", fps=7)
+    write_video(bikes_frames[:4] // 2, ref / "extra.mp4", fps=7)  # a reference no generated video matches
+    alive: list = []
+    most = []
+    load = eval.runner.load_video
+
+    def counting_load(path):
+        most.append(sum(r() is not None for r in alive))
+        v = load(path)
+        alive.append(weakref.ref(v.frames))
+        return v
+
+    monkeypatch.setattr(eval.runner, "load_video", counting_load)
+    r = eval.runner.evaluate(gen, reference=ref, out=tmp_path / "out", i3d=str(tiny_weights["i3d"]), log=lambda m: None)
+    assert len(most) == 3 + 3 + 1 and max(most) <= 2  # at most the last pair when the next is read
+    i3d = I3DFeatures(tiny_weights["i3d"])
+    want = frechet_distance_of_features(features(i3d, [v.frames for v in load_videos(gen)]),
+                                        features(i3d, [v.frames for v in load_videos(ref)]))
+    assert r["aggregate"]["fvd_i3d"] == want
+
+
+def test_frames_below_the_ssim_window_fail_before_scoring(tmp_path, monkeypatch, capsys):
+    import eval.runner
+
+    frames = np.random.default_rng(0).integers(0, 255, (4, 8, 10, 3), dtype=np.uint8)
+    write_video(frames, tmp_path / "gen" / "a")  # PNG folders: 10x8 px
+    write_video(frames, tmp_path / "ref" / "a")
+
+    def never(*a, **k):
+        raise AssertionError("scored before the size check")
+
+    monkeypatch.setattr(eval.runner, "temporal_metrics", never)
+    assert run_eval([str(tmp_path / "gen"), "--reference", str(tmp_path / "ref"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: a: 10x8 frames are smaller than SSIM's 11x11 window; compare larger frames, or leave "
+                   "out --reference"]
+
+
+def test_one_video_on_each_side_is_a_pair_whatever_the_names(tmp_path, generated):
+    out = tmp_path / "out"
+    shutil.copy(generated / "b.mp4", tmp_path / "ground_truth.mp4")
+    assert run_eval([str(generated / "a.mp4"), "--reference", str(tmp_path / "ground_truth.mp4"), "--out",
+                     str(out)]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert 0 < m["videos"]["a"]["ssim"] < 1 and m["videos"]["a"]["psnr"] > 0
+    assert "a: compared with the reference ground_truth.mp4 (one video on each side)" in m["notes"]
+
+
+@pytest.mark.parametrize("device,message", [
+    ("cdua", "--device cdua: not a device name"),
+    pytest.param("cuda", "--device cuda: not available here", marks=pytest.mark.skipif(
+        __import__("torch").cuda.is_available(), reason="CUDA is available")),
+])
+def test_device_problems_are_named_as_such(tmp_path, generated, tiny_weights, capsys, device, message):
+    assert run_eval([str(generated / "a.mp4"), "--reference", str(generated / "a.mp4"), "--out",
+                     str(tmp_path / "out"), "--lpips", str(tiny_weights["lpips"]), "--device", device]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {message}") and "TorchScript" not in err[0]

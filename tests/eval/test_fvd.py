@@ -72,3 +72,14 @@ def test_bad_weights_are_one_line_errors(tmp_path, tiny_weights):
 def test_fvd_needs_two_videos_per_set(tiny_weights, sets):
     with pytest.raises(EvalError, match="at least 2"):
         fvd(I3DFeatures(tiny_weights["i3d"], resolution=32), sets[0][:1], sets[1])
+
+
+def test_a_bad_device_is_not_called_a_bad_file(tiny_weights):
+    from eval.lpips import LPIPS
+
+    for load in (lambda d: I3DFeatures(tiny_weights["i3d"], device=d), lambda d: LPIPS(tiny_weights["lpips"], d)):
+        with pytest.raises(EvalError, match="--device cdua: not a device name"):
+            load("cdua")
+        if not torch.cuda.is_available():
+            with pytest.raises(EvalError, match="--device cuda: not available here"):
+                load("cuda")

@@ -46,3 +46,16 @@ def test_ssim_rejects_bad_shapes():
         ssim(a, a[:64])
     with pytest.raises(ValueError, match="at least 11x11"):
         ssim(a[:8, :8], a[:8, :8])
+
+
+def test_ssim_window_is_scikit_images():
+    """Frames under the 11 px window: scikit-image refuses them too (the runner says so up front)."""
+    from eval.metrics import SSIM_WINDOW
+
+    a, _ = _photo_pair()
+    small = a[:SSIM_WINDOW - 1, :SSIM_WINDOW - 1]
+    with pytest.raises(ValueError):
+        structural_similarity(small, small, channel_axis=-1, data_range=255, gaussian_weights=True, sigma=1.5)
+    ok = a[:SSIM_WINDOW, :SSIM_WINDOW]
+    assert ssim(ok, ok) == pytest.approx(structural_similarity(ok, ok, channel_axis=-1, data_range=255,
+                                                               gaussian_weights=True, sigma=1.5))

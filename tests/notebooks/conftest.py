@@ -34,7 +34,7 @@ def curated(tmp_path_factory):
     def row(src, start, end, motion, sharp, aesthetic, keep, reason=None, clip_path=None, error=None):
         return {"source": src, "clip_id": f"{src.split('.')[0]}_{start:06d}_{end:06d}", "start_frame": start,
                 "end_frame": end, "start_s": start / FPS, "end_s": end / FPS, "fps": FPS, "width": 64, "height": 48,
-                "num_frames": end - start, "source_frames": 30, "motion_mean": motion, "sharpness": sharp,
+                "rotation": 0, "num_frames": end - start, "source_frames": 30, "motion_mean": motion, "sharpness": sharp,
                 "brightness": 0.4, "text_area": 0.0, "aesthetic": aesthetic, "caption": f"a clip of {src}",
                 "clip_path": clip_path, "keep": keep, "drop_reason": reason, "error": error}
 

@@ -59,3 +59,38 @@ def test_explore_dataset_notebook(tmp_path, curated, monkeypatch):
     assert "score columns: motion_mean, sharpness, brightness, text_area, aesthetic" in t
     assert "4 clips match (no ranges)" in t
     assert len(outputs(nb, "image/png")) == 2  # histograms, contact sheet
+
+
+ROOT = NOTEBOOKS.parent
+
+
+@pytest.mark.parametrize("name,env,default,command", [
+    ("explore_dataset.ipynb", "MANIFEST", "curated/manifest.parquet", "`curate run VIDEOS... --out curated`"),
+    ("evaluate_model.ipynb", "EVAL_GENERATED", "runs/quickstart/dit_stage3_hq/samples", "`video quickstart`"),
+])
+def test_defaults_missing_say_what_makes_them(tmp_path, monkeypatch, name, env, default, command):
+    """On a fresh checkout the default input is not there yet: one line says which command writes
+    it (looked up in the kernel's folder, then in the repository root, where the command runs)."""
+    from nbclient.exceptions import CellExecutionError
+
+    if (ROOT / default).exists():
+        pytest.skip(f"{default} exists in this checkout")
+    monkeypatch.delenv(env, raising=False)
+    with pytest.raises(CellExecutionError) as e:
+        execute(name, tmp_path)
+    assert e.value.ename == "EvalError"
+    assert e.value.evalue.startswith(f"{default} not found (in {tmp_path} or {ROOT}): ") and command in e.value.evalue
+
+
+def test_evaluate_model_notebook_without_curves(tmp_path, monkeypatch):
+    """One-frame videos and no reference: no per-frame curve to plot, said so instead of a crash."""
+    import numpy as np
+
+    from video.media import write_video
+
+    write_video(np.full((1, 48, 64, 3), 128, np.uint8), tmp_path / "gen" / "still.mp4", fps=7)
+    monkeypatch.setenv("EVAL_GENERATED", str(tmp_path / "gen"))
+    monkeypatch.delenv("EVAL_REFERENCE", raising=False)
+    monkeypatch.setenv("EVAL_OUT", str(tmp_path / "out"))
+    nb = execute("evaluate_model.ipynb", tmp_path)
+    assert "no per-frame curves" in text(nb)

@@ -32,6 +32,13 @@ def recipe_names() -> list[str]:
     return sorted(p.stem for p in (CONFIG_DIR / "curate").glob("*.yaml"))
 
 
+def clip_folder(folder: str | Path) -> Path | None:
+    """The folder named by the node's text, or None when the text is blank: ``Path("")`` is the
+    working folder (ComfyUI's own tree), which must never be scanned for want of a name."""
+    text = str(folder).strip()
+    return Path(text) if text else None
+
+
 def score_folder(folder: str | Path, recipe: str = "quick") -> tuple[list[dict], list[list[np.ndarray]]]:
     """``(rows, key_frames)``: one manifest-like row per video under ``folder`` (scores, ``keep``,
     ``drop_reason``, or ``error`` for an unreadable file) and its first/middle/last frames."""
@@ -42,7 +49,9 @@ def score_folder(folder: str | Path, recipe: str = "quick") -> tuple[list[dict],
     from data_curation.scorers import build_scorers
     from video.media import MediaError, probe_video
 
-    folder = Path(folder)
+    folder = clip_folder(folder)
+    if folder is None:
+        raise InputError("folder is empty: give the path of a folder of clips")
     if not folder.is_dir():
         raise InputError(f"{folder}: not a folder of clips")
     r = load_recipe(recipe)
@@ -137,8 +146,8 @@ def folder_fingerprint(folder: str, recipe: str = "quick", **_) -> str:
     from video.config import CONFIG_DIR
 
     h = hashlib.sha256()
-    root = Path(folder.strip())
-    for path in (discover([root]) if root.is_dir() else []):
+    root = clip_folder(folder)
+    for path in (discover([root]) if root is not None and root.is_dir() else []):
         st = path.stat()
         h.update(f"{path.relative_to(root).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     recipe_file = Path(recipe) if recipe.endswith((".yaml", ".yml")) else CONFIG_DIR / "curate" / f"{recipe}.yaml"
@@ -151,7 +160,7 @@ def curate_folder(folder: str, recipe: str = "quick", table_format: str = "markd
     """The node: ``(table, contact sheet as a 1-image IMAGE batch)``."""
     if table_format not in TABLE_FORMATS:
         raise InputError(f"table_format must be one of {', '.join(TABLE_FORMATS)}; got {table_format!r}")
-    rows, keys = score_folder(folder.strip(), recipe)
+    rows, keys = score_folder(folder, recipe)
     from video.comfy.functions import frames_to_comfy
 
     return format_table(rows, table_format), frames_to_comfy(contact_sheet(rows, keys, max_preview)[None])

@@ -11,8 +11,11 @@ A function returns its outputs (a value or a tuple), or ComfyUI's ``{"ui": ..., 
 
 from __future__ import annotations
 
+import logging
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -20,18 +23,25 @@ import torch
 from video.models.svd import CheckpointError
 from video.runtime.img2vid import InputError
 
+if TYPE_CHECKING:
+    from video.models.folder import ModelsFolder
+
 RANDOM_MODELS = {"tiny": "flow", "tiny-svd": "svd"}  # random-weight smoke models, no file needed
 SVD_KINDS = ("svd", "svd_xt")
 FLOW_KINDS = ("dit_t2v", "wan_t2v")
 EDIT_KINDS = SVD_KINDS + FLOW_KINDS + ("wan_vace",)
 ANIMATE_KINDS = ("wan_animate",)
 VIDEO_FORMATS = ("mp4", "webm", "gif")  # what the write-video node offers (video.media writes them)
+log = logging.getLogger(__name__)  # ComfyUI shows the root logger's records in its console
 
 
-def comfy_to_frames(image: torch.Tensor) -> np.ndarray:
-    """IMAGE (B, H, W, C) float [0, 1] -> uint8 (B, H, W, 3)."""
+def comfy_to_frames(image: torch.Tensor, name: str = "image") -> np.ndarray:
+    """IMAGE (B, H, W, C) float [0, 1] -> uint8 (B, H, W, 3). An empty batch (a loader that found
+    nothing, a slice past the end) is an error naming the input, not a numpy error later on."""
     if not isinstance(image, torch.Tensor) or image.ndim != 4 or image.shape[-1] not in (3, 4):
         raise InputError(f"expected a ComfyUI IMAGE (B, H, W, 3) tensor; got {getattr(image, 'shape', type(image))}")
+    if image.shape[0] == 0:
+        raise InputError(f"{name}: the IMAGE batch is empty (0 frames)")
     x = image[..., :3].detach().float().clamp(0, 1).cpu().numpy()
     return np.round(x * 255.0).astype(np.uint8)
 
@@ -107,6 +117,37 @@ def model_names(kind: str = "checkpoints", models_dir: str | Path | None = None)
     except CheckpointError:
         names = []
     return names + (list(RANDOM_MODELS) if kind == "checkpoints" else [])
+
+
+def video_model_names(models_dir: str | Path | None = None) -> list[str]:
+    """The loader's drop-down: everything :func:`load_video_model` finds, ``checkpoints/`` first,
+    then ``diffusion_models/`` (and its ``unet/`` alias). A diffusion model whose name would
+    resolve to a checkpoint instead is listed by its path, so that picking it loads it."""
+    folder = models_folder(models_dir)
+    names = model_names("checkpoints", models_dir)
+    try:
+        extra = folder.entries("diffusion_models")
+    except CheckpointError:
+        extra = []
+    for e in extra:
+        try:
+            found = resolve_model(folder, e.name)
+        except CheckpointError:
+            found = None
+        names.append(e.name if found == e.path else str(e.path))
+    return list(dict.fromkeys(names))
+
+
+def resolve_model(folder: ModelsFolder, name: str) -> Path:
+    """``name`` under ``checkpoints/``, else under ``diffusion_models/``: the loader's lookup
+    order. Not found in either: the error of ``checkpoints/`` (the folder most people use)."""
+    try:
+        return folder.resolve(name, "checkpoints")
+    except CheckpointError as first:
+        try:
+            return folder.resolve(name, "diffusion_models")
+        except CheckpointError:
+            raise first from None
 
 
 @dataclass
@@ -192,13 +233,7 @@ def load_video_model(name: str, models_dir: str | Path | None = None, lora: str 
         found = {"kind": kind, "detail": "random weights"}
         path = name
     else:
-        try:
-            path = folder.resolve(name, "checkpoints")
-        except CheckpointError as first:
-            try:
-                path = folder.resolve(name, "diffusion_models")
-            except CheckpointError:
-                raise first from None
+        path = resolve_model(folder, name)
         found = detect_kind(path)
     loras = [(folder.resolve(lora, "loras"), float(lora_strength))] if lora else []
     return VideoModel(str(path), found["kind"], found["detail"], loras, device, dtype)
@@ -215,10 +250,26 @@ def image_to_video(model: VideoModel, image: torch.Tensor, frames: int = 14, ste
     size (rounded down to the model's multiple)."""
     first = comfy_to_frames(image)[0]
     pipe = model.img2vid()
-    out = pipe(first, num_frames=frames, num_inference_steps=steps, height=height or first.shape[0],
-               width=width or first.shape[1], fps=fps, motion_bucket_id=motion_bucket_id,
-               noise_aug_strength=noise_aug_strength, generator=_generator(seed))
+    height, width = _fitted_size(pipe, height or first.shape[0], width or first.shape[1])
+    out = pipe(first, num_frames=frames, num_inference_steps=steps, height=height, width=width, fps=fps,
+               motion_bucket_id=motion_bucket_id, noise_aug_strength=noise_aug_strength,
+               generator=_generator(seed))
     return frames_to_comfy(out)
+
+
+def _fitted_size(pipe, height: int, width: int) -> tuple[int, int]:
+    """The size the SVD pipeline renders (rounded down to its multiple), logged when it is not the
+    one asked for: the pipeline's Python warning shows once per process at most, and a node
+    whose output is smaller than its widgets say must say so on every run."""
+    from video.runtime.img2vid import size_multiple
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        h, w = pipe.check_size(height, width)
+    if (h, w) != (height, width):
+        log.warning("Image to Video: %dx%d (width x height) is not a multiple of the model's %d; rendering %dx%d",
+                    width, height, size_multiple(pipe.models), w, h)
+    return h, w
 
 
 def text_to_video(model: VideoModel, prompt: str, negative_prompt: str = "", frames: int = 0, width: int = 0,
@@ -235,7 +286,7 @@ def inpaint_video(model: VideoModel, images: torch.Tensor, mask: torch.Tensor | 
                   strength: float = 1.0, steps: int = 0, seed: int = 0) -> torch.Tensor:
     """Regenerate the masked part of IMAGE frames (no mask: all of it; ``strength`` < 1:
     SDEdit). Returned at the input's size."""
-    video = comfy_to_frames(images)
+    video = comfy_to_frames(images, "images")
     editor = model.editor()
     out = editor(video, mask=comfy_mask_to_frames(mask), prompt=prompt, strength=strength,
                  num_inference_steps=steps or None, generator=_generator(seed))
@@ -254,7 +305,7 @@ def upscale_video(images: torch.Tensor, scale: int = 2, upscale_model: str = "re
         if model.suffix != ".param":
             raise InputError(f"{model}: the upscaler runs ncnn conversions (.param + .bin); PyTorch "
                              "Real-ESRGAN weights are not run here")
-    return frames_to_comfy(upscale(comfy_to_frames(images), scale=scale, model=model))
+    return frames_to_comfy(upscale(comfy_to_frames(images, "images"), scale=scale, model=model))
 
 
 def _mask_frames_uint8(mask: torch.Tensor) -> np.ndarray:
@@ -276,16 +327,32 @@ def animate_video(model: VideoModel, image: torch.Tensor, pose_video: torch.Tens
 
     if mode not in MODES:
         raise InputError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
-    if mode == "replace" and (background_video is None or mask is None):
-        raise InputError("mode 'replace' needs background_video and mask (white = the character's region)")
+    pose = comfy_to_frames(pose_video, "pose_video")
+    background = mask_video = None
+    if mode == "replace":
+        if background_video is None or mask is None:
+            raise InputError("mode 'replace' needs background_video and mask (white = the character's region)")
+        background = _replace_input(comfy_to_frames(background_video, "background_video"), "background_video", len(pose))
+        mask_video = _replace_input(_mask_frames_uint8(mask), "mask", len(pose))
+    elif background_video is not None or mask is not None:
+        log.warning("Animate Character: mode 'animate' ignores background_video and mask (they are for 'replace')")
     out = model.animator()(
-        comfy_to_frames(image)[0], comfy_to_frames(pose_video), comfy_to_frames(face_video), mode=mode,
-        background_video=None if background_video is None else comfy_to_frames(background_video),
-        mask_video=None if mask is None else _mask_frames_uint8(mask), prompt=prompt,
+        comfy_to_frames(image)[0], pose, comfy_to_frames(face_video, "face_video"), mode=mode,
+        background_video=background, mask_video=mask_video, prompt=prompt,
         negative_prompt=negative_prompt or None, num_inference_steps=steps or None, guidance_scale=guidance_scale,
         generator=_generator(seed), height=height or None, width=width or None,
         segment_frame_length=segment_frames or None)
     return frames_to_comfy(out)
+
+
+def _replace_input(frames: np.ndarray, name: str, pose_frames: int) -> np.ndarray:
+    """A replace-mode background or mask: one frame (a still, held) or at least one per pose frame.
+    Wan-Animate pads a shorter video by playing it back and forth, so a background of 30 frames
+    under 50 pose frames would run backwards from frame 30 on: an error, not a surprise."""
+    if len(frames) != 1 and len(frames) < pose_frames:
+        raise InputError(f"{name} has {len(frames)} frames; the pose video has {pose_frames} (give one frame, "
+                         "held, or at least one per pose frame)")
+    return frames
 
 
 def next_output_path(filename_prefix: str, ext: str, output_dir: str | Path | None = None) -> tuple[Path, str]:
@@ -315,7 +382,8 @@ def write_video_file(images: torch.Tensor, fps: float = 7.0, filename_prefix: st
 
     if format not in VIDEO_FORMATS:
         raise InputError(f"format must be one of {', '.join(VIDEO_FORMATS)}; got {format!r}")
+    frames = comfy_to_frames(images, "images")
     path, subfolder = next_output_path(filename_prefix, format, output_dir)
-    write_video(comfy_to_frames(images), path, fps=fps, crf=crf)
+    write_video(frames, path, fps=fps, crf=crf)
     saved = {"filename": path.name, "subfolder": subfolder, "type": "output"}
     return {"ui": {"images": [saved], "animated": (True,)}, "result": (str(path),)}

@@ -70,7 +70,7 @@ def split_result(out) -> tuple[tuple, dict | None]:
 
 
 def _checkpoints() -> list[str]:
-    return F.model_names("checkpoints")
+    return F.video_model_names()
 
 
 def _loras() -> list[str]:
@@ -99,7 +99,7 @@ STEPS0 = Param("steps", "INT", 0, 0, 200, tooltip="0: the model's default")
 
 NODES: tuple[NodeSpec, ...] = (
     NodeSpec("VideoPipelineModelLoader", "Load Video Model",
-             "Loads SVD, Wan or our DiT from the models folder (checkpoints/ or diffusion_models/); the kind is "
+             "Loads SVD, Wan or our DiT from the models folder (checkpoints/, diffusion_models/ or unet/); the kind is "
              "read from the files. Optional LoRA from loras/.",
              (Param("ckpt_name", "COMBO", options=_checkpoints), Param("lora_name", "COMBO", options=_loras),
               Param("lora_strength", "FLOAT", 1.0, -4.0, 4.0, 0.05)),
@@ -108,13 +108,14 @@ NODES: tuple[NodeSpec, ...] = (
              (Param("model", MODEL_TYPE), Param("image", "IMAGE"), Param("frames", "INT", 14, 1, 128),
               Param("steps", "INT", 25, 1, 200), SEED, Param("fps", "INT", 7, 1, 60),
               Param("motion_bucket_id", "INT", 127, 0, 1023), Param("noise_aug_strength", "FLOAT", 0.02, 0.0, 1.0, 0.01),
-              Param("width", "INT", 0, 0, 4096, 8, tooltip="0: the image's width"),
-              Param("height", "INT", 0, 0, 4096, 8, tooltip="0: the image's height")),
+              Param("width", "INT", 0, 0, 4096, 64, tooltip="0: the image's, rounded down to SVD's multiple of 64"),
+              Param("height", "INT", 0, 0, 4096, 64, tooltip="0: the image's, rounded down to SVD's multiple of 64")),
              (("IMAGE", "frames"),), F.image_to_video),
     NodeSpec("VideoPipelineTextToVideo", "Text to Video", "Our DiT or Wan 2.1 T2V; 0 takes the model's default.",
              (Param("model", MODEL_TYPE), Param("prompt", "STRING", "", multiline=True),
               Param("negative_prompt", "STRING", "", multiline=True), Param("frames", "INT", 0, 0, 257),
-              Param("width", "INT", 0, 0, 4096, 8), Param("height", "INT", 0, 0, 4096, 8), STEPS0,
+              Param("width", "INT", 0, 0, 4096, 16, tooltip="0: the model's default; a multiple of 16"),
+              Param("height", "INT", 0, 0, 4096, 16, tooltip="0: the model's default; a multiple of 16"), STEPS0,
               Param("guidance_scale", "FLOAT", -1.0, -1.0, 30.0, 0.1, tooltip="-1: the model's default"), SEED),
              (("IMAGE", "frames"),), F.text_to_video),
     NodeSpec("VideoPipelineInpaint", "Inpaint / Edit Video",
@@ -141,13 +142,15 @@ NODES: tuple[NodeSpec, ...] = (
               Param("height", "INT", 0, 0, 4096, 16, tooltip="0: the pose video's height"),
               Param("segment_frames", "INT", 0, 0, 257, tooltip="frames per segment (4k+1); 0: up to 77"),
               Param("background_video", "IMAGE", optional=True, tooltip="replace mode: the video to put the "
-                    "character in"),
-              Param("mask", "MASK", optional=True, tooltip="replace mode: white = the character's region")),
+                    "character in, at least as many frames as the pose video"),
+              Param("mask", "MASK", optional=True, tooltip="replace mode: white = the character's region, at "
+                    "least as many frames as the pose video")),
              (("IMAGE", "frames"),), F.animate_video),
     NodeSpec("VideoPipelineWriteVideo", "Write Video (mp4)",
              "Encodes IMAGE frames into the output folder: H.264 yuv420p with BT.709 tags and +faststart "
              "(players and browsers agree on its colours), VP9 webm, or gif. Returns the file's path.",
-             (Param("images", "IMAGE"), Param("fps", "FLOAT", 7.0, 1.0, 120.0, 1.0),
+             (Param("images", "IMAGE"),
+              Param("fps", "FLOAT", 7.0, 1.0, 120.0, 0.001, tooltip="frames per second; 23.976, 29.97 too"),
               Param("filename_prefix", "STRING", "video_pipeline/video"),
               Param("format", "COMBO", "mp4", options=lambda: list(F.VIDEO_FORMATS)),
               Param("crf", "INT", 18, 0, 51, tooltip="quality: lower is better (x264 17-19 is archive quality)")),
