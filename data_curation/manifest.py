@@ -79,6 +79,42 @@ def parquet_metadata(path: str | Path, key: str) -> str | None:
     return value.decode() if value is not None else None
 
 
+def is_missing(value) -> bool:
+    """None, NaN / ``pd.NA`` or a blank string. pandas reads a missing manifest value as NaN
+    (pandas 3 also in string columns), which is truthy and not a string: ``row.get("clip_path")
+    or row["source"]`` gave NaN, and a caption read "nan"."""
+    import pandas as pd
+
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # an array cell is a value
+        return False
+
+
+def manifest_cell(row, key: str):
+    """The cell ``key`` of a manifest row, or None when the column is absent or the cell missing."""
+    value = row.get(key)
+    return None if is_missing(value) else value
+
+
+def resolve_media(path: str, run_dir: str | None, fallbacks: tuple[Path, ...] = ()) -> Path:
+    """A media path of a ``curate`` manifest as curate meant it, the way ``curate report`` reads
+    sources: an absolute path as it is; a relative one against the folder ``curate run`` ran in
+    (the manifest records it: :data:`data_curation.manifest.RUN_DIR_KEY`), then the current
+    folder, then ``fallbacks`` (where the file would be if the output folder moved)."""
+    p = Path(path)
+    if p.is_absolute():
+        return p
+    for cand in ([Path(run_dir) / p] if run_dir else []) + [p, *fallbacks]:
+        if cand.exists():
+            return cand
+    return Path(run_dir) / p if run_dir else p
+
+
 def compact(out: str | Path, sources: list[str] | None = None) -> pa.Table:
     """The part files of ``sources`` (None: every part under ``out``) as one table, sorted by
     source and start frame. Parts of sources not in this run (moved, deleted, or from an

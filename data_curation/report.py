@@ -17,6 +17,7 @@ from data_curation.manifest import (
     TAIL_COLUMNS,
     parquet_metadata,
     read_rows,
+    resolve_media,
     summarize,
 )
 
@@ -37,9 +38,7 @@ def _middle_frame(row: dict, run_dir: str | None, failures: list[str]) -> np.nda
     folder ``curate run`` ran in (the manifest records it), then against the current one."""
     from data_curation.clip_frames import read_clip
 
-    src = row["source"]
-    if run_dir and not Path(src).is_absolute() and (Path(run_dir) / src).exists():
-        src = str(Path(run_dir) / src)
+    src = str(resolve_media(row["source"], run_dir))
     try:
         mid = (row["start_frame"] + row["end_frame"]) // 2
         return read_clip(src, mid, mid + 1, row["fps"]).keys[0]

@@ -3,13 +3,19 @@ score columns, threshold filters and contact sheets of clip key frames."""
 
 from __future__ import annotations
 
-import math
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from data_curation.manifest import BASE_COLUMNS, RUN_DIR_KEY, TAIL_COLUMNS, parquet_metadata
+from data_curation.manifest import (
+    BASE_COLUMNS,
+    RUN_DIR_KEY,
+    TAIL_COLUMNS,
+    is_missing,
+    parquet_metadata,
+    resolve_media,
+)
 from eval.inputs import EvalError, find_path
 
 # the manifest's own columns (a clip's place, rotation, keep, ...): every other one is a scorer's
@@ -81,20 +87,13 @@ def _resolve(p, manifest: Path) -> Path | None:
     to the manifest's (None, or NaN as pandas shows a missing string, gives None)."""
     if not isinstance(p, str) or not p:
         return None
-    run_dir = parquet_metadata(manifest, RUN_DIR_KEY)
-    for cand in ([Path(run_dir) / p] if run_dir else []) + [Path(p), manifest.parent / p]:
-        if cand.is_file():
-            return cand
-    return None
-
-
-def _missing(v) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
+    got = resolve_media(p, parquet_metadata(manifest, RUN_DIR_KEY), (manifest.parent / p,))
+    return got if got.is_file() else None
 
 
 def showable(row) -> bool:
     """Whether a manifest row is a clip with frames: not an error row, and with a frame range."""
-    return _missing(row.get("error")) and not any(_missing(row.get(k)) for k in ("start_frame", "end_frame", "fps"))
+    return is_missing(row.get("error")) and not any(is_missing(row.get(k)) for k in ("start_frame", "end_frame", "fps"))
 
 
 def key_frame(row, manifest: str | Path) -> np.ndarray:
@@ -103,7 +102,7 @@ def key_frame(row, manifest: str | Path) -> np.ndarray:
     from data_curation.clip_frames import read_clip
 
     if not showable(row):
-        reason = row.get("error") if not _missing(row.get("error")) else "no frame range"
+        reason = row.get("error") if not is_missing(row.get("error")) else "no frame range"
         raise EvalError(f"clip {row.get('clip_id')}: nothing to show ({reason})")
     manifest = Path(manifest)
     clip = _resolve(row.get("clip_path"), manifest)

@@ -3,8 +3,10 @@
 A rename within one folder is atomic on POSIX filesystems, so a crash or Ctrl-C leaves either
 the old output or the new one, never half a model, checkpoint or video. The temporary names
 come from ``tempfile`` (private modes); the finished output gets the modes the user's umask
-gives any new file. A folder output replaces an existing folder only if this tool wrote it
-(a marker file says so) or it is empty: ``--output ~/Pictures`` must never delete a folder."""
+gives any new file. A folder's files are flushed to the disk (fsync) before the rename, so a
+folder that has its name also survives a power cut whole. A folder output replaces an existing
+folder only if this tool wrote it (a marker file says so) or it is empty: ``--output
+~/Pictures`` must never delete a folder."""
 
 from __future__ import annotations
 
@@ -38,6 +40,31 @@ def check_replaceable(path: Path, replace: str = "ours") -> None:
                               "remove it or choose another name")
 
 
+def _fsync_path(path: Path) -> None:
+    """Flush ``path`` (a file, or a folder's entries) to the disk; a no-op where folders cannot be
+    opened (Windows)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on folders; the files themselves were flushed
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(folder: Path) -> None:
+    """Flush every file under ``folder``, then the folders themselves (deepest first): a rename
+    only makes the new name durable, and after a power cut a renamed folder could hold empty or
+    short files. The data was just written, so this waits for the disk, it does not reread."""
+    for root, _dirs, files in os.walk(folder, topdown=False):
+        for name in files:
+            _fsync_path(Path(root) / name)
+        _fsync_path(Path(root))
+
+
 @contextmanager
 def atomic_folder(path: str | Path, replace: str = "ours") -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; on success it replaces ``path``. ``replace``:
@@ -54,10 +81,12 @@ def atomic_folder(path: str | Path, replace: str = "ours") -> Iterator[Path]:
         if replace == "ours":  # what a later write may replace (``any`` folders need no proof)
             (tmp / MARKER).touch()
         os.chmod(tmp, 0o777 & ~_UMASK)
+        fsync_tree(tmp)  # the contents are on disk before the name says the folder is whole
         check_replaceable(path, replace)  # it may have appeared while we worked
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)
+        _fsync_path(path.parent)  # and the rename itself
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -29,7 +29,6 @@ from pathlib import Path
 
 import torch
 
-
 # torch.compile modes we expose. "reduce-overhead" and "max-autotune" capture CUDA graphs around
 # each compiled block (launch gaps go away; CUDA only); "max-autotune-no-cudagraphs" autotunes
 # GEMM/conv kernels without graphs.

@@ -87,7 +87,7 @@ class BucketOrder:
     def take(self, k: int) -> list[int]:
         if self._plan is None or self._k != k:
             self._k, self._plan = k, self.plan(self.epoch, k)
-        if self.pos == len(self._plan):
+        if self.pos >= len(self._plan):  # >: a resume with other data or batch size has fewer batches
             self.epoch, self.pos = self.epoch + 1, 0
             self._plan = self.plan(self.epoch, k)
         batch = self._plan[self.pos]
@@ -131,6 +131,10 @@ class Bucketed(torch.utils.data.Dataset):
     def __getitem__(self, j: int) -> dict:
         return self.base.load(self.index[j], *self.keys[j])
 
+    def set_step(self, step: int) -> None:
+        if hasattr(self.base, "set_step"):
+            self.base.set_step(step)
+
     def order(self, seed: int) -> BucketOrder:
         return BucketOrder(self.keys, seed)
 
@@ -139,5 +143,6 @@ class Bucketed(torch.utils.data.Dataset):
         for k in self.keys:
             counts[k] = counts.get(k, 0) + 1
         parts = ", ".join(f"{f}x{h}x{w}: {n}" for (f, h, w), n in sorted(counts.items()))
-        return f"buckets (frames x height x width: items) {parts}" + (
+        base = f"{self.base.describe()}; " if hasattr(self.base, "describe") else ""
+        return f"{base}buckets (frames x height x width: items) {parts}" + (
             f"; {self.dropped} items shorter than every frame bucket left out" if self.dropped else "")

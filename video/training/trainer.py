@@ -23,8 +23,8 @@ from omegaconf import OmegaConf
 
 from video.config import to_dict
 from video.training import distributed
-from video.training.config import TrainConfig
-from video.training.data import collate, make_order
+from video.training.config import TrainConfig, validate
+from video.training.data import ItemLoader, collate, make_order, set_step
 from video.training.metrics import MetricsLog
 from video.training.state import (
     EMA,
@@ -35,6 +35,7 @@ from video.training.state import (
     load_sharded_checkpoint,
     noise_generator,
     prune_checkpoints,
+    remove_partial_checkpoints,
     save_checkpoint,
     save_sharded_checkpoint,
 )
@@ -74,9 +75,14 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         raise ValueError(f"task must be one of {', '.join(TASKS)}; got {cfg.task!r}")
     if cfg.parallel not in distributed.PARALLEL:
         raise ValueError(f"parallel must be one of {', '.join(distributed.PARALLEL)}; got {cfg.parallel!r}")
+    validate(cfg)  # again: code may have set fields since the config was loaded
     rank, world = distributed.setup()
     run = Path(cfg.out)
     run.mkdir(parents=True, exist_ok=True)
+    if rank == 0:
+        stale = remove_partial_checkpoints(run)
+        if stale:
+            print(f"removed {len(stale)} unfinished checkpoint folder(s) an interrupted save left in {run}")
     data = make_dataset(cfg)
     if cfg.epochs > 0:
         from video.training.kohya import epoch_steps
@@ -92,7 +98,13 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
             cfg = replace(cfg, steps=epoch_steps(len(data), cfg.epochs, per_step))
             if rank == 0:
                 print(f"steps = {len(data)} items x repeats x {cfg.epochs} epochs / {per_step} per step = {cfg.steps}")
+    ck = latest_checkpoint(run)
+    before = _config_of(run, ck) if ck is not None else None
+    if before is not None:
+        cfg = _resume_changes(before, cfg, int(_checkpoint_meta(ck)["step"]), rank)
     if rank == 0:
+        if before is not None and _changed(before, cfg):  # what the steps up to the checkpoint used
+            OmegaConf.save(OmegaConf.create(before), run / f"config.until_{ck.name}.yaml")
         OmegaConf.save(OmegaConf.create(to_dict(cfg)), run / "config.yaml")
     task = _build_task(cfg)
     raw = task.model  # the model itself; task.model becomes its DDP wrapper, or is sharded in place
@@ -112,8 +124,8 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     order = make_order(data, cfg.seed)
     step, skipped = 0, 0
 
-    ck = latest_checkpoint(run)
     if ck is not None:
+        ema_restored = ema is not None
         if is_sharded_checkpoint(ck):
             meta = load_sharded_checkpoint(ck, raw, opt, sched, ema, lora=cfg.lora.enabled)
         elif sharded:
@@ -121,11 +133,16 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         else:
             state = load_checkpoint(ck)
             raw.load_state_dict(state["model"], strict=False)
-            if ema is not None and "ema" in state:
+            ema_restored = ema is not None and "ema" in state
+            if ema_restored:
                 ema.shadow = {k: v.float().to(ema.shadow[k].device) for k, v in state["ema"].items()}
             opt.load_state_dict(state["optim"]["optimizer"])
             sched.load_state_dict(state["optim"]["scheduler"])
             meta = state["meta"]
+        if before is not None and _changed(before, cfg, OPTIM_KEYS):
+            _apply_optim_settings(cfg, opt, sched)
+        if ema_restored:  # older checkpoints had no warm-up: count every applied step as an update
+            ema.updates = int(meta.get("ema_updates", meta["step"] - meta["skipped"]))
         step, skipped = meta["step"], meta["skipped"]
         order.load_state_dict(meta["order"])
         torch.set_rng_state(load_rng(ck, rank))
@@ -152,6 +169,8 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
                               enabled=cfg.precision == "bf16")
     losses = []
     t_last, logged = time.perf_counter(), step
+    trained_from = step
+    load = ItemLoader(data)
     preview_note = sharded and bool(cfg.sample_every)
     while step < steps:
         opt.zero_grad(set_to_none=True)
@@ -159,7 +178,8 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         for micro in range(accum):
             # rank r takes the r-th slice of the global micro-batch; its noise is that slot's
             idx = order.take(b * world)[rank * b:(rank + 1) * b]
-            batch = collate([data[i] for i in idx])
+            set_step(data, step)  # kohya: tag shuffles seeded by the step, so epochs differ and resumes match
+            batch = collate([load(i) for i in idx])
             gen = noise_generator(cfg.seed, step, micro * world + rank)
             with distributed.gradient_sync(task.model, micro == accum - 1):
                 with autocast:
@@ -170,6 +190,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         norm = distributed.full_value(
             torch.nn.utils.clip_grad_norm_(params.values(), cfg.optim.grad_clip or float("inf"))).item()
         step += 1
+        lr = opt.param_groups[0]["lr"]  # the rate this step used; sched.step() sets the next one's
         if not (math.isfinite(total) and math.isfinite(norm)):
             skipped += 1  # the data and RNG moved on; the weights did not
             opt.zero_grad(set_to_none=True)
@@ -186,7 +207,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
             now = time.perf_counter()
             sec = (now - t_last) / max(1, step - logged)
             t_last, logged = now, step
-            log.log({"step": step, "loss": total, "lr": sched.get_last_lr()[0], "grad_norm": norm,
+            log.log({"step": step, "loss": total, "lr": lr, "grad_norm": norm,
                      "skipped": skipped, "sec_per_step": sec, "it_per_s": 1 / sec if sec > 0 else 0.0})
         if bar is not None:
             bar.set_postfix(loss=f"{total:.4f}", skipped=skipped, refresh=False)
@@ -194,7 +215,8 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         if step % cfg.ckpt_every == 0 or step == cfg.steps:
             _checkpoint(run / "checkpoints" / f"step_{step:07d}", cfg, raw, opt, sched, ema, sharded, rank,
                         {"step": step, "skipped": skipped, "order": order.state_dict(), "world": world,
-                         "parallel": cfg.parallel if world > 1 else "none"})
+                         "parallel": cfg.parallel if world > 1 else "none", "config": to_dict(cfg),
+                         "ema_updates": ema.updates if ema is not None else 0})
             if rank == 0 and cfg.ckpt_keep > 0:
                 prune_checkpoints(run, cfg.ckpt_keep)
         if cfg.sample_every and step % cfg.sample_every == 0 and step < cfg.steps:
@@ -204,20 +226,24 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
                 preview_note = False
             elif rank == 0:
                 with _unwrapped(task, raw):
-                    _write_preview(task, cfg, data, run, step)  # own generator: training RNG untouched
+                    _write_preview(task, cfg, load, run, step)  # own generator: training RNG untouched
     if bar is not None:
         bar.close()
     if not sharded:
         distributed.check_in_sync(params.values())
     summary = {"run": str(run), "step": step, "skipped": skipped, "losses": losses, "world": world}
     task.model = raw  # training is over: no more DDP forwards
-    if step >= cfg.steps:
+    current = step >= cfg.steps and step == trained_from and distributed.broadcast(_final_is_current(run, cfg, step))
+    if current and rank == 0:  # a rerun of a finished command: final/ and the preview are this checkpoint's
+        print(f"{run / 'final'} already holds step {step} of this config: not exported or previewed again")
+        summary.update(_existing_outputs(run, step))
+    if step >= cfg.steps and not current:
         if sharded:
             exported = _gather_for_export(cfg, raw, ema, rank)  # collective; then rank 0 alone
         else:
             exported = (task, ema.shadow if ema is not None else None) if rank == 0 else None
         if rank == 0:
-            summary.update(_export(*exported, cfg, data, run, step))
+            summary.update(_export(*exported, cfg, load, run, step))
     if log is not None:
         log.close()
     distributed.barrier()  # the other ranks return once rank 0 has written the export
@@ -255,9 +281,12 @@ def _gather_for_export(cfg: TrainConfig, raw, ema: EMA | None, rank: int):
     return fresh, ema_full
 
 
-def _export(task, ema_weights: dict | None, cfg: TrainConfig, data, run: Path, step: int) -> dict:
+def _export(task, ema_weights: dict | None, cfg: TrainConfig, item, run: Path, step: int) -> dict:
     """``final/``: the weights (EMA'd if on) as ``trainable.safetensors`` plus the task's runtime
-    folder, or for LoRA the adapters in both layouts (the base model is not copied)."""
+    folder, or for LoRA the adapters in both layouts (the base model is not copied), and
+    ``trained.json`` (the step and config it holds: a rerun of a finished run skips the export)."""
+    import json
+
     from safetensors.torch import save_file
 
     from video.atomic import atomic_folder
@@ -278,19 +307,136 @@ def _export(task, ema_weights: dict | None, cfg: TrainConfig, data, run: Path, s
                 weights.update({k: v.to(weights[k].dtype).to(weights[k].device) for k, v in ema_weights.items()})
             save_file({k: v.contiguous().cpu() for k, v in weights.items()}, str(tmp / "trainable.safetensors"))
             task.export(tmp, weights)
+        (tmp / TRAINED).write_text(json.dumps({"step": step, "config": to_dict(cfg)}, indent=2))
     out = {"final": str(final)}
-    preview = _write_preview(task, cfg, data, run, step)
+    preview = _write_preview(task, cfg, item, run, step)
     if preview is not None:
         out["preview"] = preview
     return out
 
 
-def _write_preview(task, cfg: TrainConfig, data, run: Path, step: int) -> str | None:
-    """Render the first item's caption with the model as it is now to ``samples/step_N.mp4``."""
+def _write_preview(task, cfg: TrainConfig, item, run: Path, step: int) -> str | None:
+    """Render the first item's caption (``item(0)``) with the model as it is now to
+    ``samples/step_N.mp4``."""
     from video.media import write_video
 
     d = cfg.data
-    clip = task.preview(data[0]["caption"], d.frames, d.height, d.width)
+    clip = task.preview(item(0)["caption"], d.frames, d.height, d.width)
     if clip is None:
         return None
     return str(write_video(clip, run / "samples" / f"step_{step:07d}.mp4", fps=d.fps))
+
+
+TRAINED = "trained.json"  # in final/: the step and config the export holds
+
+
+def _final_is_current(run: Path, cfg: TrainConfig, step: int) -> bool:
+    """Whether ``final/`` already holds this step of this config (a rerun of a finished command)."""
+    import json
+
+    marker = run / "final" / TRAINED
+    try:
+        done = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return False
+    return done.get("step") == step and done.get("config") == to_dict(cfg)
+
+
+def _existing_outputs(run: Path, step: int) -> dict:
+    out = {"final": str(run / "final")}
+    preview = run / "samples" / f"step_{step:07d}.mp4"
+    if preview.is_file():
+        out["preview"] = str(preview)
+    return out
+
+
+def _checkpoint_meta(ck: Path) -> dict:
+    import json
+
+    return json.loads((ck / "state.json").read_text())
+
+
+def _config_of(run: Path, ck: Path) -> dict | None:
+    """The config the steps up to checkpoint ``ck`` ran with: its own record, else (checkpoints
+    written before they kept one) the run's ``config.yaml``."""
+    recorded = _checkpoint_meta(ck).get("config")
+    if recorded is not None:
+        return recorded
+    if (run / "config.yaml").is_file():
+        return OmegaConf.to_container(OmegaConf.load(run / "config.yaml"))
+    return None
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+# On resume, keys changed since the checkpoint: what the model is (refused: the checkpoint holds
+# another model, or LoRA adapters for another base); the optimizer's settings (applied to the
+# restored optimizer and schedule); what decides the data order and batch shapes (applied, and
+# said to break the match with an uninterrupted run). Any other key is applied as it is.
+MODEL_KEYS = ("task", "model", "lora.")
+OPTIM_KEYS = ("optim.lr", "optim.betas", "optim.weight_decay", "optim.warmup_steps")
+ORDER_KEYS = ("batch_size", "seed", "epochs", "optim.grad_accum", "data.")
+
+
+def _matches(key: str, keys: tuple[str, ...]) -> bool:
+    return any(key == k or (k.endswith(".") and key.startswith(k)) for k in keys)
+
+
+def _changed(before: dict, cfg: TrainConfig, keys: tuple[str, ...] | None = None) -> dict[str, tuple]:
+    """{dotted key: (before, now)} of the keys (all, or those under ``keys``) that differ; a key
+    the earlier config lacks (added to the schema since) has its default, not a change."""
+    old, new = _flat(before), _flat(to_dict(cfg))
+    return {k: (old[k], v) for k, v in new.items()
+            if k in old and old[k] != v and (keys is None or _matches(k, keys))}
+
+
+def _resume_changes(before: dict, cfg: TrainConfig, step: int, rank: int) -> TrainConfig:
+    """Check and report what changed since the checkpoint we resume from; returns the config
+    the run goes on with. ``init_from`` only seeds a new run (the checkpoint holds the weights):
+    a changed one is kept as it was, so ``config.yaml`` records what was used (LoRA: it is the
+    frozen base, a model key)."""
+    changed = _changed(before, cfg)
+    if "init_from" in changed:
+        if cfg.lora.enabled:
+            changed["lora.base (init_from)"] = changed.pop("init_from")
+        else:
+            if rank == 0:
+                print(f"init_from={cfg.init_from!r} is not used: resuming at step {step} from its checkpoint's "
+                      f"weights (this run started from {before.get('init_from')!r})")
+            cfg = replace(cfg, init_from=before.get("init_from", cfg.init_from))
+            changed.pop("init_from")
+
+    def listed(keys: list[str]) -> str:
+        return ", ".join(f"{k} {changed[k][0]!r} -> {changed[k][1]!r}" for k in keys)
+
+    model = [k for k in changed if _matches(k, MODEL_KEYS) or k.startswith("lora.base")]
+    if model:
+        raise ValueError(f"{cfg.out} was trained as another model up to step {step} ({listed(model)}): resume it "
+                         "with the settings it had, or start a new run with another out=")
+    if changed and rank == 0:
+        print(f"resuming at step {step} with changed settings, applied from here on: {listed(list(changed))}")
+        order = [k for k in changed if _matches(k, ORDER_KEYS)]
+        if order:
+            print(f"warning: {', '.join(order)} changed: the data order or batch shapes from step {step} on differ "
+                  "from an uninterrupted run's, and the data position of the checkpoint is reused as it is")
+    return cfg
+
+
+def _apply_optim_settings(cfg: TrainConfig, opt: torch.optim.Optimizer, sched) -> None:
+    """After a restore: the config's lr, betas and weight decay replace the ones ``load_state_dict``
+    brought back from the checkpoint, and the schedule (warm-up included) goes on from its step
+    count with the new base lr."""
+    o = cfg.optim
+    for g in opt.param_groups:
+        g.update(betas=tuple(o.betas), weight_decay=o.weight_decay, initial_lr=o.lr)
+    sched.base_lrs = [o.lr for _ in opt.param_groups]
+    for g, base, fn in zip(opt.param_groups, sched.base_lrs, sched.lr_lambdas, strict=True):
+        g["lr"] = base * fn(sched.last_epoch)
