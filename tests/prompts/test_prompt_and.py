@@ -14,6 +14,7 @@ from video.prompts import composable_cfg, split_and
         ("a cat", [("a cat", 1.0)]),
         ("a cat AND a dog", [("a cat", 1.0), (" a dog", 1.0)]),
         ("a AND b:0.5", [("a", 1.0), (" b", 0.5)]),
+        ("a AND b:０.５", [("a", 1.0), (" b", 0.5)]),  # full-width digits (A1111 reads them: \d, float())
         ("a:1.5 AND b : -0.3 ", [("a", 1.5), (" b", -0.3)]),
         ("a:2. AND b:.5", [("a", 2.0), (" b", 0.5)]),
         ("(x:1.2) AND y", [("(x:1.2)", 1.0), (" y", 1.0)]),  # a weight must end the term

@@ -53,6 +53,7 @@ def test_a1111_docstring_examples_exactly(text, expected):
         ("{{{x}}}", 1.05**3),
         ("((x:2))", 2 * 1.1),  # an explicit weight nested in a plain paren still gets x1.1
         ("[(x:2)]", 2 / 1.1),
+        ("(x:１.２)", 1.2),  # full-width digits (A1111 reads them: \d, float())
     ],
 )
 def test_table_weights(text, weight):

@@ -151,6 +151,25 @@ def test_shorter_texts_are_padded_with_empty_chunks(encoder, clip_model, clip_to
     assert torch.equal(cond[0].uncond, torch.cat([plain(clip_model, clip_tokenizer, "dog"), empty], dim=1))
 
 
+def test_shorter_and_terms_repeat_their_last_state(encoder, clip_model, clip_tokenizer):
+    """A1111's ``stack_conds``: an AND term with fewer chunks than another term of the same step
+    repeats its last hidden state; the negative is then padded with empty chunks."""
+    cond = encoder.encode("a " * 100 + "AND dog", "cat", steps=1)
+    (long, _), (short, _) = cond[0].conds
+    dog = plain(clip_model, clip_tokenizer, " dog")
+    assert long.shape == short.shape == cond[0].uncond.shape == (1, 154, 32)
+    assert torch.equal(short, torch.cat([dog, dog[:, -1:].expand(-1, 77, -1)], dim=1))
+    empty = plain(clip_model, clip_tokenizer, "")
+    assert torch.equal(cond[0].uncond, torch.cat([plain(clip_model, clip_tokenizer, "cat"), empty], dim=1))
+
+
+def test_lengths_are_matched_per_step(encoder, clip_model, clip_tokenizer):
+    """A schedule that lengthens a term only at later steps leaves the earlier steps one chunk."""
+    cond = encoder.encode("[dog:" + "a " * 100 + ":1] AND cat", steps=2)
+    assert cond[0].conds[0][0].shape == cond[0].uncond.shape == (1, 77, 32)
+    assert cond[1].conds[1][0].shape == cond[1].uncond.shape == (1, 154, 32)
+
+
 def test_sd2_style_pad_token_matches_diffusers_padding():
     tok = make_clip_tokenizer(pad_token="!")  # SD 2.x pads with "!" (id 0), not EOS
     model = make_clip_model(tok, seed=1)

@@ -26,7 +26,8 @@ Where we differ from AUTOMATIC1111, on purpose:
 6. Empty runs are dropped; brackets nested over 100 deep make the prompt verbatim.
 7. Textual-inversion names match whole words, ignoring case, not token sequences.
 8. The mean is restored per 75-token chunk (per real token for T5), not over the batch.
-9. Shorter texts are padded with empty-prompt chunks (A1111's "pad to same length" option).
+9. A prompt and its negative of different lengths are padded with empty-prompt chunks (A1111's
+   "pad prompt/negative prompt to be same length" option; without it A1111 runs them apart).
 10. T5/UMT5: ``BREAK`` is dropped; prompts past 511 tokens are truncated with a warning.
 """
 

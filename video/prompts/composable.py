@@ -14,7 +14,7 @@ import torch
 _AND = re.compile(r"\bAND\b")
 # A term's weight is a trailing ``:number`` (A1111's ``get_multicond_prompt_list``): the text
 # is everything before it, trailing spaces dropped, leading spaces kept.
-_TERM = re.compile(r"(.*?)(?:\s*:\s*([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)))?\s*\Z", re.S)
+_TERM = re.compile(r"(.*?)(?:\s*:\s*([-+]?(?:\d+\.?\d*|\.\d+)))?\s*\Z", re.S)
 
 
 def split_and(prompt: str) -> list[tuple[str, float]]:

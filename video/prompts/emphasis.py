@@ -39,7 +39,7 @@ _ESCAPABLE = frozenset("()[]{}\\")
 _SPECIAL = frozenset("()[]{}\\:")
 # ``:`` + number + ``)``: the explicit-weight closer. The number is A1111's loose ``[.\d]+``;
 # whether it really is a number is checked with float() afterwards.
-_WEIGHT_CLOSE = re.compile(r":\s*([+-]?[.0-9]+)\s*\)")
+_WEIGHT_CLOSE = re.compile(r":\s*([+-]?[.\d]+)\s*\)")
 _BREAK = re.compile(r"\s*\bBREAK\b\s*")
 
 BREAK_WEIGHT = -1.0

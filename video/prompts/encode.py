@@ -15,9 +15,10 @@ Two encoder families:
 * CLIP (``kind="clip"``): A1111's long-prompt scheme. 75-token chunks, each framed by BOS and
   EOS and padded to 77 (``BREAK`` ends a chunk early; a chunk that fills up moves the words
   after a comma in its last ``comma_backtrack`` tokens to the next one), encoded separately and
-  concatenated: ``(1, 77 * n_chunks, C)``. Texts of one call with fewer chunks are padded with
-  the empty prompt's chunk so all tensors share one shape (A1111's "pad prompt/negative prompt
-  to be same length").
+  concatenated: ``(1, 77 * n_chunks, C)``. At each step, ``AND`` terms with fewer chunks
+  repeat their last hidden state (A1111's ``stack_conds``), and prompt and negative are padded
+  with the empty prompt's chunk to one length (A1111's "pad prompt/negative prompt to be same
+  length").
 * T5 / UMT5 (``kind="t5"``), the Wan convention: one sequence of at most ``max_length`` (512)
   tokens ending in EOS, encoded with an attention mask over the padding, then every position
   after the real tokens set to zero: ``(1, 512, C)``. ``BREAK`` has no meaning and is dropped;
@@ -264,28 +265,46 @@ class PromptEncoder:
             self.cache[text] = self._encode_clip(text) if self.kind == "clip" else self._encode_t5(text)
         return self.cache[text]
 
-    def _same_length(self, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """CLIP: append empty-prompt chunks so every tensor has the longest one's length
-        (T5 tensors are all ``max_length`` long already)."""
-        longest = max(t.shape[1] for t in tensors.values())
-        out = {}
-        for text, t in tensors.items():
-            missing = (longest - t.shape[1]) // (CHUNK_LENGTH + 2)
-            out[text] = torch.cat([t] + [self.encode_text("")] * missing, dim=1) if missing else t
-        return out
+    def _padded(self, t: torch.Tensor, length: int, how: str, memo: dict) -> torch.Tensor:
+        """``t`` (1, L, C) brought to ``length`` positions: ``"last"`` repeats its last hidden
+        state (A1111's ``stack_conds`` for ``AND`` terms of one step), ``"empty"`` appends the
+        empty prompt's chunks (its "pad prompt/negative prompt to be same length"). Memoised,
+        so a step that reuses a text reuses the same tensor."""
+        if t.shape[1] == length:
+            return t
+        key = (id(t), length, how)
+        if key not in memo:
+            if how == "last":
+                extra = t[:, -1:].expand(-1, length - t.shape[1], -1)
+            else:  # whole chunks: CLIP lengths are multiples of 77
+                extra = self.encode_text("").repeat(1, (length - t.shape[1]) // (CHUNK_LENGTH + 2), 1)
+            memo[key] = (t, torch.cat([t, extra], dim=1))  # t kept alive: its id stays its own
+        return memo[key][1]
 
     def encode(self, prompt: str, negative: str = "", steps: int = 20) -> PromptConditioning:
-        """Per-step conditioning for ``steps`` sampling steps; see :class:`PromptConditioning`."""
+        """Per-step conditioning for ``steps`` sampling steps; see :class:`PromptConditioning`.
+
+        CLIP tensors of one step are brought to one length as A1111 does: ``AND`` terms with
+        fewer 75-token chunks repeat their last hidden state up to the longest term's length,
+        then terms and negative are padded with empty-prompt chunks to the longer of the two
+        (T5 tensors all have ``max_length`` positions already)."""
         if steps < 1:
             raise ValueError(f"steps must be at least 1, got {steps}")
         terms = [(schedule(text, steps), weight) for text, weight in split_and(prompt)]
         uncond_schedule = schedule(negative, steps)
         texts = {text for entries, _ in terms for _, text in entries} | {t for _, t in uncond_schedule}
-        tensors = self._same_length({text: self.encode_text(text) for text in sorted(texts)})
+        tensors = {text: self.encode_text(text) for text in sorted(texts)}
+        memo: dict = {}
         per_step = []
         for step in range(1, steps + 1):
-            conds = tuple((tensors[text_at_step(entries, step)], weight) for entries, weight in terms)
-            per_step.append(StepConditioning(conds, tensors[text_at_step(uncond_schedule, step)]))
+            conds = [tensors[text_at_step(entries, step)] for entries, _ in terms]
+            uncond = tensors[text_at_step(uncond_schedule, step)]
+            n = max(c.shape[1] for c in conds)
+            conds = [self._padded(c, n, "last", memo) for c in conds]
+            n = max(n, uncond.shape[1])
+            conds = [self._padded(c, n, "empty", memo) for c in conds]
+            per_step.append(StepConditioning(tuple(zip(conds, (w for _, w in terms), strict=True)),
+                                             self._padded(uncond, n, "empty", memo)))
         return PromptConditioning(tuple(per_step))
 
 
