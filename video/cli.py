@@ -289,7 +289,8 @@ def cmd_txt2vid(args) -> int:
         raise UserError(f"--embeddings {cfg.embeddings}: no such folder")
     t0 = time.perf_counter()
     pipe = TextToVideo.from_pretrained(cfg.model, device=device, dtype=dtype, embeddings_dir=cfg.embeddings or None)
-    _apply_loras(pipe.models.transformer, cfg.lora)
+    if cfg.lora:
+        _apply_loras(pipe.models.lora_target(), cfg.lora)
     if cfg.compile:
         pipe.compile(mode=cfg.compile, cache=cfg.compile_cache or None)
     pipe.sdpa_first = sdpa

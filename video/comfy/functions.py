@@ -167,7 +167,8 @@ class VideoModel:
         if self.loras:
             from video.models.lora import apply_loras
 
-            apply_loras(getattr(pipe.models, target), self.loras, merge=True)
+            module = pipe.models.lora_target() if target == "transformer" else getattr(pipe.models, target)
+            apply_loras(module, self.loras, merge=True)
         return pipe
 
     def img2vid(self):
@@ -235,6 +236,10 @@ def load_video_model(name: str, models_dir: str | Path | None = None, lora: str 
     else:
         path = resolve_model(folder, name)
         found = detect_kind(path)
+        if path.is_file() and found["kind"].startswith("wan_"):  # listed (it is a Wan model), but not runnable alone
+            from video.models.wan import SINGLE_FILE
+
+            raise CheckpointError(SINGLE_FILE.format(p=path))
     loras = [(folder.resolve(lora, "loras"), float(lora_strength))] if lora else []
     return VideoModel(str(path), found["kind"], found["detail"], loras, device, dtype)
 

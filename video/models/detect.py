@@ -23,7 +23,10 @@ _WAN_TRANSFORMERS = {"WanTransformer3DModel": "wan_t2v", "WanVACETransformer3DMo
                      "WanAnimateTransformer3DModel": "wan_animate"}
 _VAES = {"AutoencoderKL": "AutoencoderKL (image VAE)", "AutoencoderKLWan": "AutoencoderKLWan (Wan video VAE)",
          "AutoencoderKLTemporalDecoder": "AutoencoderKLTemporalDecoder (SVD's temporal decoder)"}
-_WRAPPERS = ("params_ema.", "params.", "state_dict.", "module.")  # basicsr / lightning containers
+# basicsr / lightning containers; ComfyUI's saved diffusion models (diffusers' single-file loader strips it too)
+_WRAPPERS = ("params_ema.", "params.", "state_dict.", "module.", "model.diffusion_model.")
+WAN_SINGLE_FILE = ("single file: a transformer without its text encoder and VAE; txt2vid and edit need the "
+                   "diffusers folder")
 
 
 def _result(kind: str, detail: str) -> dict:
@@ -53,7 +56,12 @@ def _detect_folder(p: Path) -> dict:
     if cls == "StableVideoDiffusionPipeline" or all((p / s).is_dir() for s in ("unet", "vae", "image_encoder")):
         return _svd_by_frames(_json(p / "unet" / "config.json").get("num_frames"), "diffusers folder")
     if cls in _WAN_PIPELINES:
-        return _result(_WAN_PIPELINES[cls], f"diffusers folder ({cls})")
+        note = ""
+        if index.get("expand_timesteps"):
+            note = ", Wan 2.2 TI2V (expand_timesteps): not supported"
+        elif (index.get("transformer_2") or [None, None])[1]:
+            note = f", two experts (Wan 2.2), boundary_ratio {index.get('boundary_ratio')}"
+        return _result(_WAN_PIPELINES[cls], f"diffusers folder ({cls}{note})")
     tcls = _json(p / "transformer" / "config.json").get("_class_name", "")
     if tcls in _WAN_TRANSFORMERS:
         return _result(_WAN_TRANSFORMERS[tcls], f"diffusers folder ({tcls})")
@@ -78,12 +86,15 @@ def _detect_folder(p: Path) -> dict:
 
 def classify_keys(shapes: dict[str, tuple[int, ...]], meta: dict | None = None) -> dict:
     """Kind of a state dict from its key names and shapes (the header of a single file)."""
-    from video.models.sgm import frames_from_metadata, is_sgm_svd
+    from video.models.sgm import IMAGE_DECODER_NOTE, frames_from_metadata, has_image_decoder, is_sgm_svd
 
     meta = meta or {}
     keys = set(shapes)
     if is_sgm_svd(keys):
-        return _svd_by_frames(frames_from_metadata(meta), "single file (sgm keys)")
+        found = _svd_by_frames(frames_from_metadata(meta), "single file (sgm keys)")
+        if has_image_decoder(keys):
+            found["detail"] += f", {IMAGE_DECODER_NOTE}"
+        return found
     if any(k.startswith("lora_") and ("lora_down" in k or "lora_up" in k) for k in keys):
         part = "UNet/transformer" if any(k.startswith("lora_unet_") for k in keys) else "text encoder only"
         return _result("lora", f"kohya layout (lora_down/lora_up), {part}, "
@@ -146,10 +157,10 @@ def _network(keys: dict) -> dict:
     ks = set(keys)
     if "patch_embedding.weight" in ks and any(k.startswith("blocks.") for k in ks):
         if any(k.startswith("vace_blocks.") for k in ks):
-            return _result("wan_vace", "Wan VACE transformer alone")
+            return _result("wan_vace", f"Wan VACE transformer alone ({WAN_SINGLE_FILE})")
         if any(k.startswith(("pose_patch_embedding.", "motion_encoder.")) for k in ks):
-            return _result("wan_animate", "Wan Animate transformer alone")
-        return _result("wan_t2v", "Wan transformer alone")
+            return _result("wan_animate", f"Wan Animate transformer alone ({WAN_SINGLE_FILE})")
+        return _result("wan_t2v", f"Wan transformer alone ({WAN_SINGLE_FILE})")
     if "patch_embed.weight" in ks and "head_modulation" in ks and any(k.endswith(".modulation") for k in ks):
         return _result("dit_t2v", "our DiT transformer alone")
     if any(k.startswith("down_blocks.") and "temporal_res_block" in k for k in ks):

@@ -36,15 +36,25 @@ def _numel(shape) -> int:
     return n
 
 
+def _part_parameters(sub: Path) -> tuple[int, set[str]]:
+    """Parameters and dtypes of the files the loader reads from a part folder: one variant
+    (components.pick_variant, as loading), not the plain and fp16 copies summed."""
+    from video.models.components import pick_variant, weight_files
+
+    n, dtypes = 0, set()
+    for f in weight_files(sub, pick_variant(sub)):
+        shapes, _, dt = safetensors_shapes(f)
+        n += sum(_numel(x) for x in shapes.values())
+        dtypes |= dt
+    return n, dtypes
+
+
 def _folder_parameters(p: Path) -> tuple[dict[str, int], set[str]]:
     """Parameters per subfolder (transformer, vae, text_encoder...) from safetensors headers."""
     params, dtypes = {}, set()
     for sub in sorted(q for q in p.iterdir() if q.is_dir()):
-        n = 0
-        for f in sorted(sub.glob("*.safetensors")):
-            shapes, _, dt = safetensors_shapes(f)
-            n += sum(_numel(x) for x in shapes.values())
-            dtypes |= dt
+        n, dt = _part_parameters(sub)
+        dtypes |= dt
         if n:
             params[sub.name] = n
     return params, dtypes
@@ -70,9 +80,11 @@ def _describe_text_to_video(source: str | Path) -> dict | None:
         index = json.loads((p / "model_index.json").read_text())
         if "Wan" not in index.get("_class_name", ""):
             return None
+        from video.models.detect import detect_kind
+
         params, dtypes = _folder_parameters(p)
         return {"model": str(p), "layout": "diffusers folder", "kind": index["_class_name"],
-                "dtypes": ",".join(sorted(dtypes)), "parameters": params}
+                "detail": detect_kind(p)["detail"], "dtypes": ",".join(sorted(dtypes)), "parameters": params}
     named = CONFIG_DIR / "model" / f"{source}.yaml"
     if not p.exists() and named.is_file():
         cfg = yaml.safe_load(named.read_text()) or {}
@@ -108,12 +120,8 @@ def describe(source: str | Path) -> dict:
     if layout == "diffusers":
         params, dtypes = {}, set()
         for sub in ("unet", "vae", "image_encoder"):
-            n = 0
-            for f in sorted((p / sub).glob("*.safetensors")):
-                shapes, _, dt = safetensors_shapes(f)
-                n += sum(_numel(s) for s in shapes.values())
-                dtypes |= dt
-            params[sub] = n
+            params[sub], dt = _part_parameters(p / sub)
+            dtypes |= dt
         unet_cfg = json.loads((p / "unet" / "config.json").read_text())
         frames = unet_cfg.get("num_frames")
         return {"model": str(p), "layout": "diffusers folder", "kind": "svd_xt" if frames == 25 else "svd",
@@ -130,12 +138,18 @@ def describe(source: str | Path) -> dict:
             other += _numel(s)
     if other:
         params["other"] = other
-    from video.models.sgm import frames_from_metadata, is_sgm_svd
+    from video.models.detect import classify_keys
+    from video.models.sgm import IMAGE_DECODER_NOTE, frames_from_metadata, has_image_decoder, is_sgm_svd
 
-    if not is_sgm_svd(shapes):
-        return {"model": str(p), "layout": "single file, not an SVD checkpoint", "keys": len(shapes)}
+    if not is_sgm_svd(shapes):  # what `video models` calls it (a Wan transformer alone, a LoRA, a VAE...)
+        found = classify_keys(shapes, meta)
+        return {"model": str(p), "layout": "single file", "kind": found["kind"], "detail": found["detail"],
+                "keys": len(shapes), "dtypes": ",".join(sorted(dtypes)),
+                "parameters": {"total": sum(_numel(s) for s in shapes.values())}}
     frames = frames_from_metadata(meta)
-    return {"model": str(p), "layout": "single file (sgm keys)",
-            "kind": {14: "svd", 25: "svd_xt", None: "svd or svd_xt (same keys; --frames decides)"}.get(
-                frames, f"svd-shaped, {frames} frames"),
+    kind = {14: "svd", 25: "svd_xt", None: "svd or svd_xt (same keys; --frames decides)"}.get(
+        frames, f"svd-shaped, {frames} frames")
+    if has_image_decoder(shapes):
+        kind += f", {IMAGE_DECODER_NOTE}"
+    return {"model": str(p), "layout": "single file (sgm keys)", "kind": kind,
             "frames": frames or "14 or 25", "dtypes": ",".join(sorted(dtypes)), "parameters": params}

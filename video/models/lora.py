@@ -17,6 +17,18 @@ Layouts, detected by keys:
 - kohya: ``lora_unet_<module_path_with_underscores>.lora_down.weight`` (A), ``.lora_up.weight`` (B),
   ``.alpha`` (sd-scripts ``networks/lora.py``: ``(prefix + "." + name).replace(".", "_")``). Our
   DiT and the SVD UNet use their own (diffusers) module paths under the same ``lora_unet_`` prefix.
+- Wan's own module names (``blocks.N.self_attn.q``, as Wan, DiffSynth, ComfyUI and musubi-tuner
+  write them, with or without ``diffusion_model.``, dotted or kohya-style) resolve to diffusers'
+  ``WanTransformer3DModel`` paths through diffusers' own single-file rename
+  (``convert_wan_transformer_to_diffusers``).
+
+Beside A and B (ComfyUI's weight-patch semantics, peft's where peft defines them):
+- ``.diff`` / ``.diff_b``: full deltas, W += s diff, b += s diff_b (any layer with a weight, norms too);
+- ``lora_B.bias`` (peft ``lora_bias``): b += s (alpha / r) bias;
+- ``lora_magnitude_vector`` (peft DoRA): W' = m / ||W + dW||_row (W + dW), dW = s (alpha / r) B A,
+  as peft merges it (merge only).
+Any other key kind (kohya/LyCORIS ``dora_scale``, LoHa, LoKr...) is an error naming it: a LoRA
+is applied whole or not at all.
 """
 
 from __future__ import annotations
@@ -34,8 +46,20 @@ from video.models.svd import CheckpointError
 
 KOHYA_PREFIX = "lora_unet_"
 METADATA_KEY = "lora_adapter_metadata"  # diffusers' LORA_ADAPTER_METADATA_KEY
-_PEFT_KEY = re.compile(r"^(.*)\.lora_([AB])(?:\.[^.]+)?\.weight$")  # optional adapter name: lora_A.default.weight
-_PEFT_PREFIXES = ("base_model.model.", "unet.", "transformer.")
+_PEFT_PREFIXES = ("base_model.model.", "unet.", "transformer.", "model.diffusion_model.", "diffusion_model.")
+# (key pattern, kind): the module path is what precedes the suffix
+_KEY_KINDS = (
+    (re.compile(r"^(.*)\.lora_A(?:\.[^.]+)?\.weight$"), "A"),
+    (re.compile(r"^(.*)\.lora_B(?:\.[^.]+)?\.weight$"), "B"),
+    (re.compile(r"^(.*)\.lora_B(?:\.[^.]+)?\.bias$"), "B_bias"),
+    (re.compile(r"^(.*)\.lora_magnitude_vector(?:\.[^.]+)?(?:\.weight)?$"), "magnitude"),
+    (re.compile(r"^(.*)\.lora_down\.weight$"), "A"),
+    (re.compile(r"^(.*)\.lora_up\.weight$"), "B"),
+    (re.compile(r"^(.*)\.alpha$"), "alpha"),
+    (re.compile(r"^(.*)\.diff$"), "diff"),
+    (re.compile(r"^(.*)\.diff_b$"), "diff_b"),
+)
+_UNSUPPORTED = {"dora_scale": "kohya/LyCORIS DoRA"}
 _OTHER_COMPONENTS = ("lora_te", "text_encoder")  # text-encoder parts of SD files: not ours to apply
 
 
@@ -45,15 +69,26 @@ class LoraError(CheckpointError):
 
 @dataclass
 class LoraPart:
-    """One layer's LoRA: ``down`` A (r, in, *k), ``up`` B (out, r, *1), ``alpha``."""
+    """One layer's LoRA: ``down`` A (r, in, *k), ``up`` B (out, r, *1), ``alpha``; and the
+    optional ``bias`` (peft ``lora_B.bias``), ``magnitude`` (peft DoRA), ``diff`` / ``diff_b``
+    (full deltas of the weight / bias; such a part may have no A and B)."""
 
-    down: torch.Tensor
-    up: torch.Tensor
+    down: torch.Tensor | None
+    up: torch.Tensor | None
     alpha: float
+    bias: torch.Tensor | None = None
+    magnitude: torch.Tensor | None = None
+    diff: torch.Tensor | None = None
+    diff_b: torch.Tensor | None = None
 
     @property
     def rank(self) -> int:
-        return self.down.shape[0]
+        return self.down.shape[0] if self.down is not None else 0
+
+    def extras(self) -> list[str]:
+        """What is here beside A and B (only merging applies these)."""
+        return [name for name, t in (("lora_B.bias", self.bias), ("DoRA magnitude", self.magnitude),
+                                     (".diff", self.diff), (".diff_b", self.diff_b)) if t is not None]
 
     def delta(self) -> torch.Tensor:
         """(alpha / r) B A, shaped like the layer's weight, in float32."""
@@ -97,19 +132,86 @@ def adaptable_layers(model: torch.nn.Module) -> dict[str, torch.nn.Module]:
     return out
 
 
+def _targets(model: torch.nn.Module, layers: dict[str, torch.nn.Module]) -> dict[str, torch.nn.Module]:
+    """What a ``.diff`` / ``.diff_b`` may patch: the adaptable layers and every other module
+    owning a weight or bias (norms), outside peft's wrappers."""
+    out = dict(layers)
+    for name, m in model.named_modules():
+        if not name or name in out:
+            continue
+        parts = name.split(".")
+        if any(".".join(parts[:i]) in layers for i in range(1, len(parts))):
+            continue  # base_layer / lora_A of a wrapped layer
+        if any(isinstance(getattr(m, a, None), torch.nn.Parameter) for a in ("weight", "bias")):
+            out[name] = m
+    return out
+
+
+def _wan_reverse(name: str) -> str | None:
+    """A diffusers Wan module path -> Wan's own name (checked by converting it back)."""
+    top = {"condition_embedder.time_embedder.linear_1": "time_embedding.0",
+           "condition_embedder.time_embedder.linear_2": "time_embedding.2",
+           "condition_embedder.text_embedder.linear_1": "text_embedding.0",
+           "condition_embedder.text_embedder.linear_2": "text_embedding.2",
+           "condition_embedder.time_proj": "time_projection.1",
+           "condition_embedder.image_embedder.norm1": "img_emb.proj.0",
+           "condition_embedder.image_embedder.ff.net.0.proj": "img_emb.proj.1",
+           "condition_embedder.image_embedder.ff.net.2": "img_emb.proj.3",
+           "condition_embedder.image_embedder.norm2": "img_emb.proj.4",
+           "proj_out": "head.head", "patch_embedding": "patch_embedding",
+           "vace_patch_embedding": "vace_patch_embedding"}
+    if name in top:
+        return top[name]
+    if not name.startswith(("blocks.", "vace_blocks.")):
+        return None
+    k = f".{name}."
+    for a, b in ((".attn1.", ".self_attn."), (".attn2.", ".cross_attn."), (".to_out.0.", ".o."), (".to_q.", ".q."),
+                 (".to_k.", ".k."), (".to_v.", ".v."), (".add_k_proj.", ".k_img."), (".add_v_proj.", ".v_img."),
+                 (".norm_added_k.", ".norm_k_img."), (".ffn.net.0.proj.", ".ffn.0."), (".ffn.net.2.", ".ffn.2."),
+                 (".norm2.", ".norm__3."), (".norm3.", ".norm2."), (".norm__3.", ".norm3."),
+                 (".proj_in.", ".before_proj."), (".proj_out.", ".after_proj.")):
+        k = k.replace(a, b)
+    return k[1:-1]
+
+
+def wan_original_names(model: torch.nn.Module, paths) -> dict[str, str]:
+    """``{Wan's own module name: diffusers path}`` for the ``paths`` of a diffusers Wan
+    transformer (empty for any other model): each name is one that diffusers' single-file
+    converter (``convert_wan_transformer_to_diffusers``) renames to that path."""
+    if not type(model).__name__.startswith("Wan"):
+        return {}
+    from diffusers.loaders.single_file_utils import convert_wan_transformer_to_diffusers
+
+    out = {}
+    for path in paths:
+        orig = _wan_reverse(path)
+        if orig is None:
+            continue
+        back = convert_wan_transformer_to_diffusers({f"{orig}.weight": torch.empty(0)})
+        if list(back) == [f"{path}.weight"]:
+            out[orig] = path
+    return out
+
+
 # ---- layouts: to and from {module path: LoraPart} ----
 
 def to_peft_layout(parts: dict[str, LoraPart], prefix: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """Tensors and safetensors metadata in diffusers' ``save_lora_weights`` layout."""
     tensors = {}
     for path, p in parts.items():
-        tensors[f"{prefix}.{path}.lora_A.weight"] = p.down.contiguous()
-        tensors[f"{prefix}.{path}.lora_B.weight"] = p.up.contiguous()
-    r = Counter(p.rank for p in parts.values()).most_common(1)[0][0]
-    alpha = Counter(p.alpha for p in parts.values()).most_common(1)[0][0]
-    meta = {"r": r, "lora_alpha": alpha, "target_modules": sorted(parts),
-            "rank_pattern": {k: p.rank for k, p in parts.items() if p.rank != r},
-            "alpha_pattern": {k: p.alpha for k, p in parts.items() if p.alpha != alpha}}
+        if p.down is not None:
+            tensors[f"{prefix}.{path}.lora_A.weight"] = p.down.contiguous()
+            tensors[f"{prefix}.{path}.lora_B.weight"] = p.up.contiguous()
+        for suffix, t in (("lora_B.bias", p.bias), ("lora_magnitude_vector", p.magnitude), ("diff", p.diff),
+                          ("diff_b", p.diff_b)):
+            if t is not None:
+                tensors[f"{prefix}.{path}.{suffix}"] = t.contiguous()
+    ab = {k: p for k, p in parts.items() if p.down is not None}
+    r = Counter(p.rank for p in ab.values()).most_common(1)[0][0] if ab else 0
+    alpha = Counter(p.alpha for p in ab.values()).most_common(1)[0][0] if ab else 0.0
+    meta = {"r": r, "lora_alpha": alpha, "target_modules": sorted(ab),
+            "rank_pattern": {k: p.rank for k, p in ab.items() if p.rank != r},
+            "alpha_pattern": {k: p.alpha for k, p in ab.items() if p.alpha != alpha}}
     return tensors, {"format": "pt", METADATA_KEY: json.dumps({f"{prefix}.{k}": v for k, v in meta.items()},
                                                                 sort_keys=True)}
 
@@ -122,87 +224,118 @@ def to_kohya_layout(parts: dict[str, LoraPart]) -> dict[str, torch.Tensor]:
     out = {}
     for path, p in parts.items():
         k = kohya_name(path)
-        out[f"{k}.lora_down.weight"] = p.down.contiguous()
-        out[f"{k}.lora_up.weight"] = p.up.contiguous()
-        out[f"{k}.alpha"] = torch.tensor(float(p.alpha))
+        if p.bias is not None or p.magnitude is not None:
+            raise LoraError(f"LoRA for {path}: lora_B.bias and DoRA magnitudes have no kohya form; save it as peft")
+        if p.down is not None:
+            out[f"{k}.lora_down.weight"] = p.down.contiguous()
+            out[f"{k}.lora_up.weight"] = p.up.contiguous()
+            out[f"{k}.alpha"] = torch.tensor(float(p.alpha))
+        for suffix, t in (("diff", p.diff), ("diff_b", p.diff_b)):
+            if t is not None:
+                out[f"{k}.{suffix}"] = t.contiguous()
     return out
 
 
-def _resolve(path: str, layers: dict) -> str | None:
-    if path in layers:
-        return path
-    for pre in _PEFT_PREFIXES:
-        if path.startswith(pre) and path[len(pre):] in layers:
-            return path[len(pre):]
+def _resolve(raw: str, targets: dict, wan: dict[str, str], kohya: dict[str, str]) -> tuple[str, str] | None:
+    """(module path, the prefix it came under) of a key's module name, or None."""
+    for pre in ("", *_PEFT_PREFIXES):
+        if pre and not raw.startswith(pre):
+            continue
+        rest = raw[len(pre):]
+        if rest in targets:
+            return rest, pre.rstrip(".")
+        if wan.get(rest) in targets:
+            return wan[rest], pre.rstrip(".")
+    if kohya.get(raw) in targets:
+        return kohya[raw], ""
     return None
 
 
-def _skip_or_raise(unmatched: list[str], source: str) -> None:
-    other = [k for k in unmatched if k.startswith(_OTHER_COMPONENTS)]
-    if other:
-        warnings.warn(f"{source}: skipping {len(other)} text-encoder LoRA layers (only the denoiser is adapted)",
-                      stacklevel=3)
-    rest = [k for k in unmatched if k not in other]
-    if rest:
-        raise LoraError(f"{source}: {len(rest)} LoRA layers match no layer of this model "
-                         f"(e.g. {rest[0]!r}); was it trained for another model?")
+def _key_kind_name(key: str) -> str:
+    tail = key.rsplit(".", 2)[-2:]
+    name = ".".join(tail) if tail[-1] in ("weight", "bias") and len(tail) == 2 else tail[-1]
+    return f".{name}" + (f" ({_UNSUPPORTED[tail[0]]})" if tail[0] in _UNSUPPORTED else
+                         f" ({_UNSUPPORTED[tail[-1]]})" if tail[-1] in _UNSUPPORTED else "")
 
 
-def from_peft_layout(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None, model: torch.nn.Module,
-                     source: str = "LoRA", adapter_config: dict | None = None) -> dict[str, LoraPart]:
+def parse_lora(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None, model: torch.nn.Module,
+               source: str = "LoRA", adapter_config: dict | None = None) -> dict[str, LoraPart]:
+    """Every key of a LoRA file (peft, kohya, Wan's own names) resolved to ``model``'s module
+    paths; an error for any key it would not apply (a LoRA is applied whole or not at all)."""
     layers = adaptable_layers(model)
-    found: dict[str, dict[str, torch.Tensor]] = {}
-    alphas: dict[str, float] = {}
+    targets = _targets(model, layers)
+    wan = wan_original_names(model, targets)
+    kohya = {kohya_name(p): p for p in targets} | {kohya_name(o): p for o, p in wan.items()}
+    groups: dict[str, dict[str, torch.Tensor]] = {}
+    unknown, other = [], []
     for key, t in tensors.items():
-        m = _PEFT_KEY.match(key)
-        if m:
-            found.setdefault(m.group(1), {})[m.group(2)] = t
-        elif key.endswith(".alpha"):  # some converters store kohya-style alphas beside lora_A/B
-            alphas[key[: -len(".alpha")]] = float(t.item())
+        if key.startswith(_OTHER_COMPONENTS):
+            other.append(key)
+            continue
+        for rx, kind in _KEY_KINDS:
+            m = rx.match(key)
+            if m:
+                groups.setdefault(m.group(1), {})[kind] = t
+                break
+        else:
+            unknown.append(key)
+    if unknown:
+        kinds = sorted({_key_kind_name(k) for k in unknown})
+        raise LoraError(f"{source}: {len(unknown)} keys of kinds not applied here ({', '.join(kinds)}; e.g. "
+                        f"{unknown[0]!r}); refusing to apply only part of this LoRA")
     meta = json.loads((metadata or {}).get(METADATA_KEY, "{}"))
     if adapter_config is not None and not meta:  # peft's own save_pretrained: alpha in adapter_config.json
         meta = {k: adapter_config[k] for k in ("lora_alpha", "alpha_pattern") if k in adapter_config}
         meta.update({f"base_model.model.{k}": v for k, v in meta.items()})
     parts, unmatched = {}, []
-    for raw, ab in found.items():
-        if set(ab) != {"A", "B"}:
-            raise LoraError(f"{source}: {raw} has lora_{''.join(ab)} without its pair")
-        path = _resolve(raw, layers)
-        if path is None:
+    for raw, g in groups.items():
+        ab = {"A", "B"} & set(g)
+        if len(ab) == 1:
+            have, lack = ("lora_A/lora_down", "lora_B/lora_up") if "A" in ab else ("lora_B/lora_up", "lora_A/lora_down")
+            raise LoraError(f"{source}: {raw} has {have} without its {lack}")
+        if not ab and {"B_bias", "magnitude", "alpha"} & set(g):
+            kinds = sorted({"B_bias": "lora_B.bias", "magnitude": "lora_magnitude_vector", "alpha": "alpha"}[k]
+                           for k in g if k in ("B_bias", "magnitude", "alpha"))
+            raise LoraError(f"{source}: {raw} has {', '.join(kinds)} without lora_A/lora_B weights")
+        found = _resolve(raw, layers if ab else targets, wan, kohya)
+        if found is None:
             unmatched.append(raw)
             continue
-        prefix = raw[: len(raw) - len(path)].rstrip(".")
-        pre = f"{prefix}." if prefix else ""
-        pattern = meta.get(f"{pre}alpha_pattern") or {}
-        alpha = alphas.get(raw, pattern.get(path, meta.get(f"{pre}lora_alpha", ab["A"].shape[0])))
-        parts[path] = LoraPart(ab["A"], ab["B"], float(alpha))
-    _skip_or_raise(unmatched, source)
+        path, prefix = found
+        alpha = 0.0
+        if ab:
+            rank = g["A"].shape[0]
+            if "alpha" in g:
+                alpha = float(g["alpha"].item()) or float(rank)  # kohya: alpha 0 means alpha = r
+            else:
+                pre = f"{prefix}." if prefix else ""
+                pattern = meta.get(f"{pre}alpha_pattern") or {}
+                alpha = float(pattern.get(path, meta.get(f"{pre}lora_alpha", rank)))
+        if path in parts:
+            raise LoraError(f"{source}: two entries for {path} ({raw} and another name of the same layer)")
+        parts[path] = LoraPart(g.get("A"), g.get("B"), alpha, bias=g.get("B_bias"), magnitude=g.get("magnitude"),
+                               diff=g.get("diff"), diff_b=g.get("diff_b"))
+    if other:
+        warnings.warn(f"{source}: skipping {len(other)} text-encoder LoRA keys (only the denoiser is adapted)",
+                      stacklevel=3)
+    if unmatched:
+        raise LoraError(f"{source}: {len(unmatched)} LoRA layers match no layer of this model "
+                        f"(e.g. {unmatched[0]!r}); was it trained for another model?")
     return parts
+
+
+def from_peft_layout(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None, model: torch.nn.Module,
+                     source: str = "LoRA", adapter_config: dict | None = None) -> dict[str, LoraPart]:
+    return parse_lora(tensors, metadata, model, source, adapter_config)
 
 
 def from_kohya_layout(tensors: dict[str, torch.Tensor], model: torch.nn.Module,
                       source: str = "LoRA") -> dict[str, LoraPart]:
-    by_name = {kohya_name(p): p for p in adaptable_layers(model)}
-    parts, unmatched = {}, []
-    for key in tensors:
-        if not key.endswith(".lora_down.weight"):
-            continue
-        name = key.split(".")[0]
-        if name not in by_name:
-            unmatched.append(name)
-            continue
-        down, up = tensors[key], tensors.get(f"{name}.lora_up.weight")
-        if up is None:
-            raise LoraError(f"{source}: {name} has lora_down without lora_up")
-        alpha = tensors.get(f"{name}.alpha")
-        alpha = float(alpha.item()) if alpha is not None else 0.0
-        parts[by_name[name]] = LoraPart(down, up, alpha or float(down.shape[0]))  # kohya: alpha 0/None -> r
-    _skip_or_raise(unmatched, source)
-    return parts
+    return parse_lora(tensors, None, model, source)
 
 
 def read_lora(path: str | Path, model: torch.nn.Module) -> dict[str, LoraPart]:
-    """A LoRA file of either layout, its layers resolved to ``model``'s module paths."""
+    """A LoRA file of any layout, its layers resolved to ``model``'s module paths."""
     from safetensors import safe_open
     from safetensors.torch import load_file
 
@@ -212,14 +345,11 @@ def read_lora(path: str | Path, model: torch.nn.Module) -> dict[str, LoraPart]:
     tensors = load_file(str(p))
     with safe_open(str(p), framework="pt") as f:
         metadata = f.metadata()
-    if any(k.endswith(".lora_down.weight") for k in tensors):
-        parts = from_kohya_layout(tensors, model, p.name)
-    elif any(_PEFT_KEY.match(k) for k in tensors):
-        cfg_file = p.parent / "adapter_config.json"
-        parts = from_peft_layout(tensors, metadata, model, p.name,
-                                 json.loads(cfg_file.read_text()) if cfg_file.is_file() else None)
-    else:
+    if not any(rx.match(k) and kind in ("A", "B", "diff", "diff_b") for k in tensors for rx, kind in _KEY_KINDS):
         raise LoraError(f"{p.name}: no lora_A/lora_B (peft) or lora_down/lora_up (kohya) keys; not a LoRA file")
+    cfg_file = p.parent / "adapter_config.json"
+    parts = parse_lora(tensors, metadata, model, p.name,
+                       json.loads(cfg_file.read_text()) if cfg_file.is_file() else None)
     if not parts:
         raise LoraError(f"{p.name}: no LoRA layers for this model")
     return parts
@@ -245,15 +375,43 @@ def save_lora(parts: dict[str, LoraPart], path: str | Path, layout: str = "peft"
 
 @torch.no_grad()
 def merge_lora(model: torch.nn.Module, parts: dict[str, LoraPart], scale: float = 1.0) -> None:
-    """W += scale * (alpha / r) B A, computed in float32 and cast back to W's dtype."""
-    layers = adaptable_layers(model)
+    """W += scale * ((alpha / r) B A + diff), b += scale * ((alpha / r) lora_B.bias + diff_b);
+    with a DoRA magnitude m, W' = m / ||W + dW||_row (W + dW) (peft's merge); in float32, cast
+    back to W's dtype."""
+    layers = _targets(model, adaptable_layers(model))
     for path, p in parts.items():
         layer = layers[path]
-        w = layer.get_base_layer().weight if hasattr(layer, "get_base_layer") else layer.weight
-        delta = p.delta()
-        if delta.shape != w.shape:
-            raise LoraError(f"LoRA for {path}: delta {tuple(delta.shape)} does not fit weight {tuple(w.shape)}")
-        w.copy_((w.float() + scale * delta.to(w.device)).to(w.dtype))
+        base = layer.get_base_layer() if hasattr(layer, "get_base_layer") else layer
+        w = getattr(base, "weight", None)
+        if p.down is not None or p.diff is not None:
+            delta = torch.zeros(w.shape, dtype=torch.float32, device=w.device)
+            if p.down is not None:
+                d = p.delta()
+                if d.shape != w.shape:
+                    raise LoraError(f"LoRA for {path}: delta {tuple(d.shape)} does not fit weight {tuple(w.shape)}")
+                delta += d.to(w.device)
+            if p.diff is not None:
+                if p.diff.numel() != w.numel():
+                    raise LoraError(f"LoRA for {path}: .diff {tuple(p.diff.shape)} does not fit weight {tuple(w.shape)}")
+                delta += p.diff.float().reshape(w.shape).to(w.device)
+            new = w.float() + scale * delta
+            if p.magnitude is not None:
+                m = p.magnitude.float().reshape(-1).to(w.device)
+                if m.numel() != w.shape[0]:
+                    raise LoraError(f"LoRA for {path}: DoRA magnitude of {m.numel()} does not fit {w.shape[0]} outputs")
+                new = (m / new.flatten(1).norm(dim=1)).view(-1, *[1] * (w.ndim - 1)) * new
+            w.copy_(new.to(w.dtype))
+        if p.bias is not None or p.diff_b is not None:
+            b = getattr(base, "bias", None)
+            if b is None:
+                raise LoraError(f"LoRA for {path}: a bias delta, but the layer has no bias")
+            db = torch.zeros(b.shape, dtype=torch.float32, device=b.device)
+            for t, k in ((p.bias, p.alpha / max(p.rank, 1)), (p.diff_b, 1.0)):
+                if t is not None:
+                    if t.numel() != b.numel():
+                        raise LoraError(f"LoRA for {path}: bias delta {tuple(t.shape)} does not fit {tuple(b.shape)}")
+                    db += k * t.float().reshape(b.shape).to(b.device)
+            b.copy_((b.float() + scale * db).to(b.dtype))
 
 
 def _adapter_names(model: torch.nn.Module) -> set[str]:
@@ -269,6 +427,9 @@ def attach_lora(model: torch.nn.Module, parts: dict[str, LoraPart], scale: float
     from peft import LoraConfig, inject_adapter_in_model
     from peft.tuners.lora import LoraLayer
 
+    extra = sorted({e for p in parts.values() for e in p.extras()})
+    if extra:
+        raise LoraError(f"{', '.join(extra)}: only merged into the weights, not attached as an adapter (merge=True)")
     existing = _adapter_names(model)
     adapter = adapter or next(f"lora_{i}" for i in range(len(existing) + 1) if f"lora_{i}" not in existing)
     r = Counter(p.rank for p in parts.values()).most_common(1)[0][0]

@@ -202,6 +202,19 @@ def is_sgm_svd(keys) -> bool:
     return any(k.startswith(UNET) and "time_stack" in k for k in keys) and any(k.startswith(VAE) for k in keys)
 
 
+def has_image_decoder(keys) -> bool:
+    """Stability's ``svd_image_decoder.safetensors`` / ``svd_xt_image_decoder.safetensors``
+    (same repositories): the same UNet and encoders, but ``first_stage_model.decoder`` is sgm's
+    per-frame image ``Decoder`` (no ``time_stack`` / ``time_mix`` layers), not the temporal one
+    this pipeline (and diffusers' ``AutoencoderKLTemporalDecoder``) decodes with. Not supported."""
+    dec = [k for k in keys if k.startswith(VAE + "decoder.")]
+    return bool(dec) and not any("time_stack" in k or "time_mix" in k for k in dec)
+
+
+IMAGE_DECODER_NOTE = ("image-decoder variant (svd*_image_decoder: a per-frame VAE decoder instead of the temporal "
+                      "one): not supported; use svd.safetensors / svd_xt.safetensors")
+
+
 def frames_from_metadata(meta: dict) -> int | None:
     """The frame count a file declares: our own config, or a ``num_frames``-like entry."""
     if CONFIG_METADATA_KEY in meta:
@@ -235,6 +248,8 @@ def load_sgm_checkpoint(path: Path, config: str | Path | None = None):
         keys = set(f.keys())
         if not is_sgm_svd(keys):
             raise CheckpointError(f"{path}: a .safetensors file, but not an SVD checkpoint in sgm's layout")
+        if has_image_decoder(keys):
+            raise CheckpointError(f"{path}: an SVD {IMAGE_DECODER_NOTE}")
         if CONFIG_METADATA_KEY in meta:
             cfg = load_config(ModelConfig, json.loads(meta[CONFIG_METADATA_KEY]))
         else:  # the published architecture; sampling defaults by declared frames, else SVD's

@@ -152,19 +152,6 @@ def _sampling_config_for_frames(num_frames: int) -> ModelConfig:
     return load_model_config("svd_xt" if num_frames >= 25 else "svd")
 
 
-def _pick_variant(folder: Path, variant: str | None) -> str | None:
-    if variant is not None:
-        return variant
-    plain = list(folder.glob("unet/diffusion_pytorch_model.safetensors")) + list(
-        folder.glob("unet/diffusion_pytorch_model-*.safetensors.index.json")
-    ) + list(folder.glob("unet/diffusion_pytorch_model.safetensors.index.json"))
-    if plain:
-        return None
-    if list(folder.glob("unet/*.fp16.safetensors")) or list(folder.glob("unet/*.fp16.safetensors.index.json")):
-        return "fp16"
-    return None
-
-
 def is_diffusers_folder(path: Path) -> bool:
     return path.is_dir() and all((path / s).is_dir() for s in DIFFUSERS_SUBFOLDERS)
 
@@ -172,15 +159,21 @@ def is_diffusers_folder(path: Path) -> bool:
 def load_diffusers_folder(path: Path, dtype: torch.dtype = torch.float32, variant: str | None = None) -> SVDModels:
     from transformers import CLIPVisionModelWithProjection
 
-    variant = _pick_variant(path, variant)
+    from video.models.components import loading, pick_variant, require_safetensors
+
     for sub in DIFFUSERS_SUBFOLDERS:
-        if not list((path / sub).glob("*.safetensors")) and not list((path / sub).glob("*.safetensors.index.json")):
-            raise CheckpointError(f"{path / sub}: no .safetensors weights (pickled .bin files are not loaded)")
-    kw = dict(torch_dtype=dtype, variant=variant, use_safetensors=True)
-    unet = _unet_class().from_pretrained(path, subfolder="unet", **kw)
-    vae = _vae_class().from_pretrained(path, subfolder="vae", **kw)
-    enc = CLIPVisionModelWithProjection.from_pretrained(path / "image_encoder", dtype=dtype, variant=variant,
-                                                        use_safetensors=True)
+        require_safetensors(path / sub)
+    picked = {sub: pick_variant(path / sub, variant) for sub in DIFFUSERS_SUBFOLDERS}  # per part: fp16 unet/, plain vae/
+    with loading(path, "unet"):
+        unet = _unet_class().from_pretrained(path, subfolder="unet", torch_dtype=dtype, variant=picked["unet"],
+                                             use_safetensors=True)
+    with loading(path, "vae"):
+        vae = _vae_class().from_pretrained(path, subfolder="vae", torch_dtype=dtype, variant=picked["vae"],
+                                           use_safetensors=True)
+    with loading(path, "image_encoder"):
+        enc = CLIPVisionModelWithProjection.from_pretrained(path / "image_encoder", dtype=dtype,
+                                                            variant=picked["image_encoder"], use_safetensors=True)
+    variant = picked["unet"]
     ours = path / "video_pipeline.yaml"
     cfg = load_model_config(ours) if ours.is_file() else _sampling_config_for_frames(unet.config.num_frames)
     cfg.name = path.name

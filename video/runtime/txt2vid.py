@@ -36,10 +36,35 @@ class T2VModels:
     latents: object  # ImageVAELatents | VideoVAELatents
     config: TextToVideoConfig
     layout: str
+    # Wan 2.2 A14B: the low-noise expert, run for t < boundary_ratio (diffusers' WanPipeline)
+    transformer_2: torch.nn.Module | None = None
+    boundary_ratio: float | None = None
 
     @property
     def vae(self) -> torch.nn.Module:
         return self.latents.vae
+
+    @property
+    def experts(self) -> list[torch.nn.Module]:
+        """The transformers: one, or Wan 2.2's high-noise and low-noise experts."""
+        return [self.transformer] + ([self.transformer_2] if self.transformer_2 is not None else [])
+
+    def lora_target(self) -> torch.nn.Module:
+        """The transformer a ``--lora`` merges into. Wan 2.2's LoRAs come one per expert (high
+        and low noise), so a single file for a two-expert folder is refused rather than merged
+        into half the model."""
+        if self.transformer_2 is not None:
+            raise InputError("this Wan 2.2 folder has two experts, and its LoRAs come one per expert; "
+                             "LoRAs are not supported on two-expert folders yet")
+        return self.transformer
+
+    def expert_index(self, t: torch.Tensor | float) -> int:
+        """0 (``transformer``) at times t >= boundary_ratio, else 1 (``transformer_2``); compared
+        on the 1000-step scale in float32, as WanPipeline compares its timesteps."""
+        if self.transformer_2 is None or self.boundary_ratio is None:
+            return 0
+        t1000 = (torch.as_tensor(t, dtype=torch.float32) * 1000).item()
+        return 0 if t1000 >= self.boundary_ratio * 1000 else 1
 
 
 def _dit_config(cfg: TextToVideoConfig) -> DiTConfig:
@@ -68,36 +93,60 @@ def build_tiny(seed: int = 0) -> T2VModels:
     return T2VModels(dit.eval(), text, tok, ImageVAELatents(vae.eval()), cfg, layout="random")
 
 
+def _load_wan(p: Path, index: dict, dtype: torch.dtype) -> T2VModels:
+    """A diffusers Wan text-to-video folder (one expert, or Wan 2.2's two), every part checked
+    before its weights load and every loading error one line naming the folder and part."""
+    from diffusers import AutoencoderKLWan, WanTransformer3DModel
+
+    from video.edit.vace import _scheduler_shift  # the one reader of scheduler_config.json's flow shift
+    from video.models.components import load_diffusers_part, loading, require_safetensors
+    from video.models.svd import CheckpointError
+    from video.models.text import load_text_encoder, load_tokenizer
+    from video.models.wan import t2v_parts
+
+    parts = t2v_parts(p, index)
+    missing = [sub for sub in (*parts["transformers"], "vae", "text_encoder", "tokenizer") if not (p / sub).is_dir()]
+    if missing:
+        raise CheckpointError(f"{p}: a Wan diffusers folder needs {', '.join(missing)}/ (only "
+                              "model_index.json is not a model: every subfolder of the published repository is)")
+    experts = [load_diffusers_part(WanTransformer3DModel, p, sub, dtype).eval() for sub in parts["transformers"]]
+    vae = load_diffusers_part(AutoencoderKLWan, p, "vae", torch.float32)
+    require_safetensors(p / "text_encoder")
+    with loading(p, "text_encoder"):
+        text = load_text_encoder(p / "text_encoder", dtype)
+    with loading(p, "tokenizer"):
+        tok = load_tokenizer(p / "tokenizer")
+    cfg = load_config(TextToVideoConfig, {"name": p.name, "backbone": "wan", "text_max_length": 512,
+                                           "sampling": {"shift": _scheduler_shift(p), "num_frames": 81, "fps": 16}})
+    return T2VModels(experts[0], text, tok, latent_space_for(vae.eval()), cfg, layout="wan-diffusers",
+                     transformer_2=experts[1] if len(experts) > 1 else None, boundary_ratio=parts["boundary_ratio"])
+
+
 def load_t2v(source: str | Path, device="cpu", dtype=torch.float32) -> T2VModels:
     """``tiny``; our folder layout (``video_pipeline.yaml``, ``transformer/``, ``text_encoder/``,
-    ``tokenizer/``, ``vae/``); or a diffusers Wan 2.1 T2V folder (``model_index.json`` naming
-    ``WanPipeline``)."""
+    ``tokenizer/``, ``vae/``); or a diffusers Wan text-to-video folder (``model_index.json``
+    naming ``WanPipeline``: Wan 2.1, or Wan 2.2's two experts; :mod:`video.models.wan` says
+    which folders are refused and why)."""
     from video.models.svd import CheckpointError, quiet_library_logs
     from video.models.text import load_text_encoder, load_tokenizer
+    from video.models.wan import SINGLE_FILE, read_index
 
     quiet_library_logs()
     p = Path(source)
     if str(source) == "tiny" and not p.exists():
         m = build_tiny()
+    elif p.is_file():
+        from video.models.detect import detect_kind
+
+        found = detect_kind(p)
+        if found["kind"].startswith("wan_"):
+            raise CheckpointError(SINGLE_FILE.format(p=p))
+        raise CheckpointError(f"{p}: a single file ({found['detail']}); text-to-video needs a model folder "
+                              "(ours or a Wan diffusers folder) or 'tiny'")
     elif not p.is_dir():
         raise CheckpointError(f"text-to-video model {str(source)!r} not found: give a model folder or 'tiny'")
-    elif (p / "model_index.json").is_file() and "Wan" in json.loads((p / "model_index.json").read_text()).get(
-            "_class_name", ""):
-        from diffusers import AutoencoderKLWan, WanTransformer3DModel
-
-        missing = [sub for sub in ("transformer", "vae", "text_encoder", "tokenizer") if not (p / sub).is_dir()]
-        if missing:
-            raise CheckpointError(f"{p}: a Wan diffusers folder needs {', '.join(missing)}/ (only "
-                                  "model_index.json is not a model: every subfolder of the published repository is)")
-        try:
-            transformer = WanTransformer3DModel.from_pretrained(p, subfolder="transformer", torch_dtype=dtype)
-            vae = AutoencoderKLWan.from_pretrained(p, subfolder="vae", torch_dtype=torch.float32)
-        except OSError as e:  # diffusers: a config or weights file missing in a subfolder
-            raise CheckpointError(f"{p}: incomplete Wan folder ({str(e).splitlines()[0]})") from None
-        cfg = load_config(TextToVideoConfig, {"name": p.name, "backbone": "wan", "text_max_length": 512,
-                                               "sampling": {"shift": 3.0, "num_frames": 81, "fps": 16}})
-        m = T2VModels(transformer.eval(), load_text_encoder(p / "text_encoder", dtype), load_tokenizer(p / "tokenizer"),
-                      latent_space_for(vae.eval()), cfg, layout="wan-diffusers")
+    elif (index := read_index(p)) is not None:
+        m = _load_wan(p, index, dtype)
     elif (p / "video_pipeline.yaml").is_file():
         from diffusers import AutoencoderKL, AutoencoderKLWan
         from safetensors.torch import load_file
@@ -112,7 +161,8 @@ def load_t2v(source: str | Path, device="cpu", dtype=torch.float32) -> T2VModels
                       latent_space_for(vae.eval()), cfg, layout="ours")
     else:
         raise CheckpointError(f"{p}: neither our text-to-video layout (video_pipeline.yaml) nor a Wan diffusers folder")
-    m.transformer.to(device=device, dtype=dtype)
+    for t in m.experts:
+        t.to(device=device, dtype=dtype)
     m.text_encoder.to(device=device, dtype=dtype)
     m.vae.to(device=device)
     return m
@@ -171,7 +221,7 @@ class TextToVideo:
             prepare_compile(self, mode, cache)
         except ValueError as e:
             raise InputError(str(e)) from None
-        return compile_blocks([self.models.transformer], mode=mode)
+        return compile_blocks(self.models.experts, mode=mode)
 
     @property
     def config(self) -> TextToVideoConfig:
@@ -189,7 +239,8 @@ class TextToVideo:
         if self.cudagraphs:  # a new call: earlier graph outputs may be overwritten from here on
             torch.compiler.cudagraph_mark_step_begin()
         if self.config.backbone == "wan":
-            return self.models.transformer(xb, tb * 1000, ctx, return_dict=False)[0].float()
+            model = self.models.experts[self.models.expert_index(t.reshape(-1)[0])]
+            return model(xb, tb * 1000, ctx, return_dict=False)[0].float()
         return self.models.transformer(xb, tb, ctx).float()
 
     def shift_for(self, lat_shape: tuple[int, ...], shift: float | None = None) -> float:
@@ -201,16 +252,21 @@ class TextToVideo:
         tokens = (lat_shape[2] // pt) * (lat_shape[3] // ph) * (lat_shape[4] // pw)
         return self.config.sampling.shift or shift_for_tokens(tokens)
 
-    def velocity_for(self, cond: list, ts: torch.Tensor, scale: float):
+    def velocity_for(self, cond: list, ts: torch.Tensor, scale: float, scale_2: float | None = None):
         """The guided velocity v(x, t) for the times ``ts`` (step i of ``ts`` uses ``cond[i]``,
         the prompt schedule's conditioning): one batched forward for the unconditional and
-        every ``AND`` term, combined by composable CFG. Shared by generation and editing."""
+        every ``AND`` term, combined by composable CFG. Shared by generation and editing.
+        ``scale_2``: the guidance of Wan 2.2's low-noise expert (default ``scale``)."""
         steps = len(ts) - 1
         step_of = {float(t): i for i, t in enumerate(ts.tolist()[:-1])}
         dev = self.device
 
         def velocity(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
             c = cond[min(step_of.get(float(t), steps - 1), steps - 1)]
+            scale_t = scale_2 if scale_2 is not None and self.models.expert_index(t.reshape(-1)[0]) == 1 else scale
+            return guided(x, t, c, scale_t)
+
+        def guided(x: torch.Tensor, t: torch.Tensor, c, scale: float) -> torch.Tensor:
             terms = [ct for ct, _ in c.conds]
             use_cfg = scale != 1.0 or len(terms) > 1
             ctx = torch.cat(([c.uncond] if use_cfg else []) + terms).to(dev, self.dtype)
@@ -238,7 +294,10 @@ class TextToVideo:
         sampler: str | None = None,
         progress: bool = False,
         output_type: str = "uint8",
+        guidance_scale_2: float | None = None,
     ):
+        """``guidance_scale_2``: Wan 2.2's low-noise expert's guidance (diffusers' WanPipeline
+        argument); default ``guidance_scale``."""
         s, m, dev = self.config.sampling, self.models, self.device
         num_frames = num_frames or s.num_frames
         height, width = height or s.height, width or s.width
@@ -273,7 +332,7 @@ class TextToVideo:
         t1 = time.perf_counter()
 
         # 3. The flow ODE with composable guidance.
-        velocity = self.velocity_for(cond, ts, scale)
+        velocity = self.velocity_for(cond, ts, scale, guidance_scale_2)
         bar = None
         if progress:
             from tqdm.auto import tqdm

@@ -1,0 +1,125 @@
+"""The parts of a diffusers folder (``unet/``, ``vae/``, ``transformer/``, ``text_encoder/``...):
+which weight files each would load, and loading errors as one line naming the folder and part.
+
+File names follow diffusers' and transformers' ``save_pretrained``: ``NAME.safetensors``,
+``NAME.VARIANT.safetensors``, shards ``NAME-0000K-of-0000N.safetensors`` or
+``NAME.VARIANT-0000K-of-0000N.safetensors`` listed by ``NAME.safetensors.index[.VARIANT].json``.
+A variant is chosen per part (a published SVD folder may have ``unet/`` in fp16 only and
+``vae/`` in float32 only); the same choice is used to count parameters (``video info``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from contextlib import contextmanager
+from pathlib import Path
+
+from video.models.svd import CheckpointError
+
+_WEIGHTS = re.compile(r"^[^.]+?(?:-\d+-of-\d+)?(?:\.(?P<variant>[^.-]+))?(?:-\d+-of-\d+)?\.safetensors$")
+_INDEX = re.compile(r"^[^.]+\.safetensors\.index(?:\.(?P<variant>[^.]+))?\.json$")
+_SHARD = re.compile(r"-\d+-of-\d+")
+PICKLED = (".bin", ".pt", ".pth", ".ckpt")
+
+
+def _variant(name: str) -> tuple[bool, str | None] | None:
+    """(is an index, variant) of a weight file name; None for anything else."""
+    m = _INDEX.match(name)
+    if m:
+        return True, m["variant"]
+    m = _WEIGHTS.match(name)
+    return (False, m["variant"]) if m else None
+
+
+def variants(part: Path) -> set[str | None]:
+    """The variants a part folder holds in safetensors (None: the plain files)."""
+    out = set()
+    for f in part.iterdir() if part.is_dir() else ():
+        v = _variant(f.name)
+        if v is not None:
+            out.add(v[1])
+    return out
+
+
+def pick_variant(part: Path, requested: str | None = None) -> str | None:
+    """The variant to load from ``part``: ``requested`` where the part has it, else the plain
+    files where it has them (as diffusers' pipelines fall back per component), else its only
+    variant (``fp16`` first when it has several)."""
+    have = variants(part)
+    if requested is not None and requested in have:
+        return requested
+    if None in have:
+        return None
+    if not have or requested is not None:
+        return requested  # not there: the loader's error names what is missing
+    return "fp16" if "fp16" in have else sorted(have)[0]
+
+
+def weight_files(part: Path, variant: str | None) -> list[Path]:
+    """The .safetensors files of ``part`` that loading ``variant`` reads (an index's shards,
+    else the single file)."""
+    files = [f for f in sorted(part.iterdir()) if _variant(f.name) == (True, variant)] if part.is_dir() else []
+    if files:
+        try:
+            shards = sorted(set(json.loads(files[0].read_text()).get("weight_map", {}).values()))
+        except (OSError, ValueError):
+            shards = []
+        return [part / s for s in shards if (part / s).is_file()]
+    return [f for f in sorted(part.glob("*.safetensors")) if _variant(f.name) == (False, variant)
+            and not _SHARD.search(f.name)]
+
+
+def require_safetensors(part: Path) -> None:
+    """A one-line error for a part without .safetensors weights (pickled files are never loaded)."""
+    if not part.is_dir():
+        raise CheckpointError(f"{part}: missing (the folder needs its {part.name}/ subfolder)")
+    if variants(part):
+        return
+    pickled = sorted(f.name for f in part.iterdir() if f.suffix in PICKLED)
+    if pickled:
+        raise CheckpointError(f"{part}: no .safetensors weights, only {pickled[0]} (pickled .bin files are not "
+                              "loaded; convert them to .safetensors)")
+    raise CheckpointError(f"{part}: no .safetensors weights")
+
+
+@contextmanager
+def loading(folder: Path, part: str):
+    """Load a part of ``folder``: the libraries' file errors (``OSError``: a config, a weight
+    file or a shard missing; ``ValueError``: a config without its model type) become one :class:`CheckpointError` naming the folder and the part,
+    and their own error log lines are kept quiet."""
+    try:
+        import diffusers.utils.logging as dlog
+    except ImportError:  # pragma: no cover
+        dlog = None
+    level = dlog.get_verbosity() if dlog else None
+    if dlog:
+        dlog.set_verbosity(dlog.CRITICAL)
+    try:
+        yield
+    except CheckpointError:
+        raise
+    except (OSError, ValueError) as e:  # ValueError: transformers' "Unrecognized model" (config.json missing)
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise CheckpointError(f"{folder}: cannot load {part}/ ({first})") from None
+    finally:
+        if dlog:
+            dlog.set_verbosity(level)
+
+
+def load_diffusers_part(cls, folder: Path, part: str, dtype, variant: str | None = None, strict: bool = True):
+    """``cls.from_pretrained(folder, subfolder=part)`` with the part's variant, safetensors only,
+    and (``strict``) every weight of the files used: weights the class has no place for (a VACE
+    or Animate transformer read as a plain one) or places the files leave empty are errors."""
+    require_safetensors(folder / part)
+    v = pick_variant(folder / part, variant)
+    with loading(folder, part):
+        model, info = cls.from_pretrained(folder, subfolder=part, torch_dtype=dtype, variant=v, use_safetensors=True,
+                                          output_loading_info=True)
+    if strict:
+        for what, keys in (("have no place in", info.get("unexpected_keys")), ("are missing for", info.get("missing_keys"))):
+            if keys:
+                keys = sorted(keys)
+                raise CheckpointError(f"{folder}: {len(keys)} weights of {part}/ {what} {cls.__name__} (e.g. "
+                                      f"{keys[0]}); not a model this loader runs")
+    return model

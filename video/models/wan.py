@@ -1,0 +1,80 @@
+"""Which diffusers Wan folders text-to-video runs, checked from ``model_index.json`` before any
+weight is read, so that no folder is run with some of its weights left out.
+
+Run: ``WanPipeline`` with a ``WanTransformer3DModel`` — Wan 2.1 T2V, and Wan 2.2 T2V A14B's two
+experts (``transformer/`` for high noise, ``transformer_2/`` below ``boundary_ratio``, as
+diffusers' ``WanPipeline`` switches them). Refused, each in one line: VACE (``video edit``),
+Animate (``video animate``), image-to-video, Wan 2.2 TI2V (``expand_timesteps``: per-token
+timesteps), an expert without its boundary or a boundary without its expert.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from video.models.svd import CheckpointError
+
+T2V_PIPELINES = ("WanPipeline",)
+T2V_TRANSFORMERS = ("WanTransformer3DModel",)
+_ELSEWHERE = {
+    "WanVACEPipeline": "a Wan VACE model: run it with `video edit TASK --model {p}` (text-to-video would leave out "
+                       "its vace_* weights)",
+    "WanVACETransformer3DModel": "a Wan VACE model: run it with `video edit TASK --model {p}` (text-to-video would "
+                                 "leave out its vace_* weights)",
+    "WanAnimatePipeline": "a Wan-Animate model: run it with `video animate --model {p}`",
+    "WanAnimateTransformer3DModel": "a Wan-Animate model: run it with `video animate --model {p}`",
+    "WanImageToVideoPipeline": "a Wan image-to-video model, which this project does not run (text-to-video runs "
+                               "WanPipeline folders)",
+}
+SINGLE_FILE = ("{p}: a single-file Wan transformer (ComfyUI's diffusion_models/) has no text encoder or VAE; give the "
+               "diffusers folder (model_index.json, transformer/, text_encoder/, tokenizer/, vae/, scheduler/), e.g. "
+               "Wan-AI/Wan2.1-T2V-1.3B-Diffusers")
+
+
+def read_index(p: Path) -> dict | None:
+    """``model_index.json`` of a Wan diffusers folder; None when ``p`` is not one."""
+    f = p / "model_index.json"
+    if not f.is_file():
+        return None
+    try:
+        index = json.loads(f.read_text())
+    except ValueError:
+        raise CheckpointError(f"{f}: not valid JSON") from None
+    return index if "Wan" in str(index.get("_class_name", "")) else None
+
+
+def _class(entry) -> str | None:
+    return entry[1] if isinstance(entry, (list, tuple)) and len(entry) == 2 else None
+
+
+def t2v_parts(p: Path, index: dict) -> dict:
+    """What text-to-video loads from a Wan folder: ``{"transformers": [...], "boundary_ratio":
+    float | None}``; a one-line :class:`CheckpointError` for any folder it would not run whole."""
+    cls = index.get("_class_name")
+    t1, t2 = _class(index.get("transformer")), _class(index.get("transformer_2"))
+    for name in (cls, t1, t2):
+        if name in _ELSEWHERE:
+            raise CheckpointError(f"{p}: {_ELSEWHERE[name].format(p=p)}")
+    if cls not in T2V_PIPELINES:
+        raise CheckpointError(f"{p}: a {cls} folder; text-to-video runs Wan text-to-video folders "
+                              f"({', '.join(T2V_PIPELINES)})")
+    if index.get("expand_timesteps"):
+        raise CheckpointError(f"{p}: a Wan 2.2 TI2V folder (expand_timesteps: a timestep per latent token), "
+                              "which is not supported")
+    for name in (t1, t2):
+        if name is not None and name not in T2V_TRANSFORMERS:
+            raise CheckpointError(f"{p}: its transformer is {name}, not {' or '.join(T2V_TRANSFORMERS)}")
+    if t1 is None:
+        raise CheckpointError(f"{p}: model_index.json names no transformer")
+    boundary = index.get("boundary_ratio")
+    if t2 is not None and boundary is None:
+        raise CheckpointError(f"{p}: a second expert (transformer_2) but no boundary_ratio in model_index.json: "
+                              "when to switch experts is unknown")
+    if boundary is not None and t2 is None:
+        raise CheckpointError(f"{p}: boundary_ratio {boundary} but no second expert (transformer_2)")
+    return {"transformers": ["transformer"] + (["transformer_2"] if t2 else []),
+            "boundary_ratio": None if boundary is None else float(boundary)}
+
+
+__all__ = ["SINGLE_FILE", "T2V_PIPELINES", "read_index", "t2v_parts"]
