@@ -101,6 +101,7 @@ class Txt2VidConfig:
     frames: int = 0  # 0: the model's default
     steps: int = 0
     guidance: float = -1.0
+    guidance_2: float = -1.0  # Wan 2.2 two experts: the low-noise expert's scale (-1: --guidance's)
     shift: float = 0.0  # 0: from the model config, else by token count
     height: int = 0
     width: int = 0
@@ -127,6 +128,8 @@ TXT2VID_FLAGS = {
     "--frames": ("frames", "number of frames (4k+1 for a video VAE such as Wan's; 1 renders an image)"),
     "--steps": ("steps", "sampling steps"),
     "--guidance": ("guidance", "classifier-free guidance scale"),
+    "--guidance-2": ("guidance_2", "Wan 2.2 two-expert folders: the low-noise expert's guidance scale "
+                                   "(default: the same as --guidance)"),
     "--shift": ("shift", "flow time shift (default: the model's, else from the token count)"),
     "--height": ("height", "output height (a multiple of the VAE factor times the patch size)"),
     "--width": ("width", "output width"),
@@ -307,6 +310,7 @@ def cmd_txt2vid(args) -> int:
         width=cfg.width or None,
         num_inference_steps=cfg.steps or None,
         guidance_scale=None if cfg.guidance < 0 else cfg.guidance,
+        guidance_scale_2=None if cfg.guidance_2 < 0 else cfg.guidance_2,
         shift=cfg.shift or None,
         sampler=cfg.sampler or None,
         generator=torch.Generator().manual_seed(cfg.seed),

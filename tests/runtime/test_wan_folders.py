@@ -209,3 +209,18 @@ def test_a_lora_on_two_experts_is_refused_not_half_merged(root, tmp_path, capsys
                  "--lora", str(lora), "--output", str(tmp_path / "o.mp4")])
     err = capsys.readouterr().err
     assert code == 2 and "two experts" in err and not (tmp_path / "o.mp4").exists()
+
+
+def test_guidance_2_flag_reaches_the_low_noise_expert(root, tmp_path, capsys):
+    from video.cli import main
+    from video.edit.mask import load_frames
+
+    for name, extra in (("same", []), ("g2", ["--guidance-2", "1.0"])):  # PNG folders: exact frames
+        code = main(["txt2vid", "--model", str(root / "wan22"), "--prompt", PROMPT, "--frames", str(FRAMES),
+                     "--height", str(H), "--width", str(W), "--steps", "4", "--guidance", "5",
+                     "--output", str(tmp_path / name), *extra])
+        assert code == 0, capsys.readouterr().err
+    assert not (load_frames(tmp_path / "same") == load_frames(tmp_path / "g2")).all()
+    code = main(["txt2vid", "--model", str(root / "t2v"), "--prompt", "x", "--guidance-2", "2",
+                 "--output", str(tmp_path / "o.mp4")])
+    assert code == 2 and "one transformer" in capsys.readouterr().err

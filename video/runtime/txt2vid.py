@@ -307,6 +307,9 @@ class TextToVideo:
         sampler = sampler or s.sampler
         if sampler not in FLOW_SAMPLERS:
             raise InputError(f"unknown sampler {sampler!r}; choose one of {', '.join(FLOW_SAMPLERS)}")
+        if guidance_scale_2 is not None and m.transformer_2 is None:
+            raise InputError("guidance_scale_2 (--guidance-2) is the low-noise expert's guidance; this model has one "
+                             "transformer: use guidance_scale (--guidance)")
         mult = self._spatial_multiple()
         if height % mult or width % mult or height < mult or width < mult:
             raise InputError(f"height and width must be positive multiples of {mult} for this model; "
