@@ -322,7 +322,8 @@ class _Scan:
 def _scan(path: str | Path) -> _Scan | None:
     """Keyframe positions of the first video stream, or None when segments cannot be placed:
     a packet without a timestamp (raw elementary streams), keyframes out of order, or a file the
-    demuxer cannot read to the end (cut short: one pass decodes what is there)."""
+    demuxer cannot read to the end, or an MP4 whose index lists more samples than it holds (cut
+    short: one pass decodes what is there, whatever the pieces' decoder threads would conceal)."""
     import av
 
     c = av.open(str(path))
@@ -357,6 +358,10 @@ def _scan(path: str | Path) -> _Scan | None:
                 before.append(nbytes)
             n += 1
             nbytes += pkt.size
+        if s.frames and n < s.frames and any(k in c.format.name for k in ("mp4", "mov")):
+            # an MP4 cut short: its index (at the front) lists samples the file no longer holds,
+            # and the demuxer stops at the end of the data without an error
+            return None
         tb = float(s.time_base) if s.time_base else 1.0 / fps
         return _Scan(keys, seek, ordinal, before, n, nbytes, fps, tb, s.frames or 0, x264, closed, s.start_time)
     finally:

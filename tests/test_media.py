@@ -2,7 +2,15 @@ import numpy as np
 import pytest
 
 from eval.metrics import psnr
-from video.media import MediaError, image_to_tensor, load_image, probe_video, read_video, write_video
+from video.media import (
+    MediaError,
+    header_frames,
+    image_to_tensor,
+    load_image,
+    probe_video,
+    read_video,
+    write_video,
+)
 
 
 def clip(f=6, h=64, w=96):
@@ -94,3 +102,15 @@ def test_outputs_get_the_umask_modes_and_16_bit_images_keep_their_levels(tmp_pat
     grey16 = np.full((8, 8), 128 * 257, np.uint16)  # mid grey, 16 bits
     Image.fromarray(grey16).save(tmp_path / "g16.png")
     assert abs(np.asarray(load_image(tmp_path / "g16.png")).mean() - 128) < 1
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".webm"])
+def test_header_frames_counts_without_decoding(tmp_path, suffix):
+    """mp4 stores the count; webm does not, and the estimate from duration x rate matches the
+    count probe_video gets by decoding."""
+    frames = np.random.default_rng(0).integers(0, 255, (23, 32, 48, 3), dtype=np.uint8)
+    path = write_video(frames, tmp_path / f"c{suffix}", fps=12)
+    assert header_frames(path) == (23, 12.0) == (probe_video(path)["num_frames"], probe_video(path)["fps"])
+    (tmp_path / "bad.webm").write_bytes(b"not a video")
+    with pytest.raises(MediaError):
+        header_frames(tmp_path / "bad.webm")

@@ -279,6 +279,28 @@ def read_grid_frames(path: str | Path, indices: list[int], fps: float) -> np.nda
     return np.stack([rgb[id(chosen[w])] for w in indices])
 
 
+def header_frames(path: str | Path) -> tuple[int, float | None]:
+    """(frame count, fps) from the container's header, decoding nothing: the stored count, else
+    duration x frame rate (WebM and Matroska store no count; :func:`probe_video` decodes the
+    whole file to count those). (0, None) when the header tells neither; a MediaError when the
+    file is not a readable video. For checks over many files, where an estimate will do."""
+    import av
+
+    path = Path(path)
+    try:
+        with av.open(str(path)) as c:
+            s = video_stream(c, path)
+            rate = s.average_rate or s.guessed_rate
+            fps = float(rate) if rate else None
+            if s.frames:
+                return int(s.frames), fps
+            seconds = float(s.duration * s.time_base) if s.duration and s.time_base else (
+                c.duration / 1_000_000 if c.duration else None)
+            return (round(seconds * fps) if seconds and fps else 0), fps
+    except av.error.FFmpegError as e:
+        raise MediaError(f"{path}: not a readable video ({e.__class__.__name__})") from None
+
+
 def probe_video(path: str | Path) -> dict:
     """Container, codec, coded size, frame count, fps, duration and display rotation (degrees
     counterclockwise, from the first frame: phones store portrait video as landscape plus a

@@ -43,6 +43,21 @@ def test_changed_optimizer_settings_are_applied_and_recorded(tmp_path, capsys):
     assert OmegaConf.load(run / "config.until_step_0000002.yaml").optim.lr == 1e-3  # and steps 1-2
 
 
+def test_an_old_checkpoint_resumed_twice_still_applies_the_change(tmp_path, capsys):
+    """A checkpoint without its own config record (written before they kept one): a resume with
+    a new lr that is killed before its next checkpoint has already rewritten config.yaml, so the
+    rerun must compare against the config.until_ file that resume set aside."""
+    run = tmp_path / "r"
+    train(cfg(run, "optim.lr=1e-3"), progress=False, stop_after=2)
+    state_file = run / "checkpoints" / "step_0000002" / "state.json"
+    state = json.loads(state_file.read_text())
+    state.pop("config")
+    state_file.write_text(json.dumps(state))
+    train(cfg(run, "optim.lr=2e-3"), progress=False, stop_after=2)  # killed before step 4's checkpoint
+    train(cfg(run, "optim.lr=2e-3"), progress=False)
+    assert logged(run)[-2:] == pytest.approx([2e-3, 2e-3])
+
+
 def test_a_changed_model_is_refused(tmp_path):
     run = tmp_path / "r"
     train(cfg(run), progress=False, stop_after=2)

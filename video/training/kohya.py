@@ -87,16 +87,20 @@ class KohyaFolder(torch.utils.data.Dataset):
         self.step = 0
 
     def _clip_frames(self, path: Path) -> int:
-        """Frames ``path`` has at ``fps``, from its header; an unreadable header counts as long
-        enough (loading it warns and moves on: :class:`video.training.data.ItemLoader`)."""
-        from video.media import MediaError, probe_video
+        """Frames ``path`` has at ``fps``, from its header without decoding (every start and
+        resume reads every clip's header); an unreadable header, or one without a count or
+        duration, counts as long enough (loading it warns and moves on:
+        :class:`video.training.data.ItemLoader`)."""
+        from video.media import MediaError, header_frames
 
         try:
-            info = probe_video(path)
+            n, fps = header_frames(path)
         except (MediaError, OSError):
             return self.frames
-        n, step = info["num_frames"], max(1.0, (info["fps"] or self.fps) / self.fps)
-        return int((n - 1) // step) + 1 if n else 0
+        if not n:
+            return self.frames
+        step = max(1.0, (fps or self.fps) / self.fps)
+        return int((n - 1) // step) + 1
 
     def set_step(self, step: int) -> None:
         """The trainer's step: tag shuffles are seeded by it, so each epoch reads new orders."""

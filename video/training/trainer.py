@@ -358,10 +358,13 @@ def _checkpoint_meta(ck: Path) -> dict:
 
 def _config_of(run: Path, ck: Path) -> dict | None:
     """The config the steps up to checkpoint ``ck`` ran with: its own record, else (checkpoints
-    written before they kept one) the run's ``config.yaml``."""
+    written before they kept one) the ``config.until_<ck>.yaml`` an interrupted resume set
+    aside (``config.yaml`` then already holds that resume's new settings), else ``config.yaml``."""
     recorded = _checkpoint_meta(ck).get("config")
     if recorded is not None:
         return recorded
+    if (run / f"config.until_{ck.name}.yaml").is_file():
+        return OmegaConf.to_container(OmegaConf.load(run / f"config.until_{ck.name}.yaml"))
     if (run / "config.yaml").is_file():
         return OmegaConf.to_container(OmegaConf.load(run / "config.yaml"))
     return None
