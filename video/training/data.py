@@ -14,8 +14,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from data_curation.manifest import RUN_DIR_KEY, is_missing, manifest_cell, parquet_metadata, resolve_media
-
 COLOURS = {"red": (220, 40, 40), "green": (40, 180, 60), "blue": (40, 80, 220), "yellow": (230, 210, 40),
            "white": (235, 235, 235)}
 SHAPES = ("square", "circle")
@@ -111,6 +109,11 @@ class ManifestClips(torch.utils.data.Dataset):
                  where: str | None = None, drop_short: bool = True):
         import pyarrow.parquet as pq
 
+        from data_curation.manifest import (  # pyarrow: the curate extra
+            RUN_DIR_KEY,
+            is_missing,
+            parquet_metadata,
+        )
 
         manifest = Path(manifest)
         if not manifest.is_file():
@@ -150,12 +153,16 @@ class ManifestClips(torch.utils.data.Dataset):
         return [min(i, end - 1) for i in idx]
 
     def _span(self, row) -> tuple[int, int]:
+        from data_curation.manifest import manifest_cell
+
         if manifest_cell(row, "clip_path") is not None:
             return 0, int(row["num_frames"])
         return int(row["start_frame"]), int(row["end_frame"])
 
     def media_path(self, i: int) -> Path:
         """The file item ``i`` reads: its extracted clip when curate wrote one, else its source."""
+        from data_curation.manifest import manifest_cell, resolve_media
+
         row = self.rows.iloc[i]
         clip = manifest_cell(row, "clip_path")
         if clip is not None:  # curate writes OUT/clips/<id>.mp4, OUT as given: look there too if OUT moved
@@ -172,6 +179,8 @@ class ManifestClips(torch.utils.data.Dataset):
         return self.load(i, self.frames, self.height, self.width)
 
     def load(self, i: int, frames: int, height: int, width: int) -> dict:
+        from data_curation.manifest import manifest_cell
+
         row = self.rows.iloc[i]
         start, end = self._span(row)
         idx = self.frame_indices(start, end, float(row["fps"]), frames)
