@@ -38,16 +38,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from video.config import TextToVideoConfig, load_config
+from video.config import TextToVideoConfig
 from video.diffusion.flow import FLOW_SAMPLERS, interpolate
 from video.diffusion.guidance import composable_cfg
 from video.diffusion.strength import flow_skip_schedule
+from video.models.wan import DEFAULT_SHIFT, wan_config
 from video.runtime.img2vid import InputError, Timings, randn
 from video.runtime.speed import with_sdpa_priority
 from video.runtime.txt2vid import T2VModels
-
-DEFAULT_SHIFT = 3.0  # Wan 2.1's flow shift at 480p (WanVACEPipeline's example uses 3.0 for 480p, 5.0 for 720p)
-
 
 # --- pixel inputs -------------------------------------------------------------------------
 
@@ -136,16 +134,6 @@ def context_latents(latent_space, video: torch.Tensor, mask: torch.Tensor, refer
 
 # --- loading ------------------------------------------------------------------------------
 
-def _scheduler_shift(folder: Path) -> float:
-    cfg = folder / "scheduler" / "scheduler_config.json"
-    if cfg.is_file():
-        d = json.loads(cfg.read_text())
-        for key in ("flow_shift", "shift"):
-            if d.get(key):
-                return float(d[key])
-    return DEFAULT_SHIFT
-
-
 def load_wan_folder(source: str | Path, transformer_cls: str, pipeline_hint: str, device="cpu",
                     dtype=torch.float32) -> T2VModels:
     """A diffusers Wan folder (``model_index.json``) with the given transformer class; text
@@ -168,8 +156,7 @@ def load_wan_folder(source: str | Path, transformer_cls: str, pipeline_hint: str
                               f"folder")
     transformer = getattr(diffusers, transformer_cls).from_pretrained(p, subfolder="transformer", torch_dtype=dtype)
     vae = diffusers.AutoencoderKLWan.from_pretrained(p, subfolder="vae", torch_dtype=torch.float32)
-    cfg = load_config(TextToVideoConfig, {"name": p.name, "backbone": "wan", "text_max_length": 512,
-                                          "sampling": {"shift": _scheduler_shift(p), "num_frames": 81, "fps": 16}})
+    cfg = wan_config(p)
     m = T2VModels(transformer.eval(), load_text_encoder(p / "text_encoder", dtype), load_tokenizer(p / "tokenizer"),
                   latent_space_for(vae.eval()), cfg, layout="wan-diffusers")
     m.transformer.to(device=device, dtype=dtype)

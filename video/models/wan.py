@@ -32,6 +32,31 @@ SINGLE_FILE = ("{p}: a single-file Wan transformer (ComfyUI's diffusion_models/)
                "Wan-AI/Wan2.1-T2V-1.3B-Diffusers")
 
 
+DEFAULT_SHIFT = 3.0  # Wan 2.1's flow shift at 480p (diffusers' Wan examples: 3.0 for 480p, 5.0 for 720p)
+
+
+def scheduler_shift(folder: Path) -> float:
+    """The flow shift a Wan folder's ``scheduler/scheduler_config.json`` sets (``flow_shift``,
+    or ``shift``), else :data:`DEFAULT_SHIFT`."""
+    cfg = folder / "scheduler" / "scheduler_config.json"
+    if cfg.is_file():
+        d = json.loads(cfg.read_text())
+        for key in ("flow_shift", "shift"):
+            if d.get(key):
+                return float(d[key])
+    return DEFAULT_SHIFT
+
+
+def wan_config(folder: Path):
+    """Our config of a Wan diffusers folder: UMT5's 512 tokens, the scheduler's shift, and Wan's
+    81 frames at 16 fps; for text-to-video and VACE alike."""
+    from video.config import TextToVideoConfig, load_config
+
+    return load_config(TextToVideoConfig, {"name": folder.name, "backbone": "wan", "text_max_length": 512,
+                                           "sampling": {"shift": scheduler_shift(folder), "num_frames": 81,
+                                                        "fps": 16}})
+
+
 def read_index(p: Path) -> dict | None:
     """``model_index.json`` of a Wan diffusers folder; None when ``p`` is not one."""
     f = p / "model_index.json"

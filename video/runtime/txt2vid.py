@@ -98,11 +98,10 @@ def _load_wan(p: Path, index: dict, dtype: torch.dtype) -> T2VModels:
     before its weights load and every loading error one line naming the folder and part."""
     from diffusers import AutoencoderKLWan, WanTransformer3DModel
 
-    from video.edit.vace import _scheduler_shift  # the one reader of scheduler_config.json's flow shift
     from video.models.components import load_diffusers_part, loading, require_safetensors
     from video.models.svd import CheckpointError
     from video.models.text import load_text_encoder, load_tokenizer
-    from video.models.wan import t2v_parts
+    from video.models.wan import t2v_parts, wan_config
 
     parts = t2v_parts(p, index)
     missing = [sub for sub in (*parts["transformers"], "vae", "text_encoder", "tokenizer") if not (p / sub).is_dir()]
@@ -116,9 +115,7 @@ def _load_wan(p: Path, index: dict, dtype: torch.dtype) -> T2VModels:
         text = load_text_encoder(p / "text_encoder", dtype)
     with loading(p, "tokenizer"):
         tok = load_tokenizer(p / "tokenizer")
-    cfg = load_config(TextToVideoConfig, {"name": p.name, "backbone": "wan", "text_max_length": 512,
-                                           "sampling": {"shift": _scheduler_shift(p), "num_frames": 81, "fps": 16}})
-    return T2VModels(experts[0], text, tok, latent_space_for(vae.eval()), cfg, layout="wan-diffusers",
+    return T2VModels(experts[0], text, tok, latent_space_for(vae.eval()), wan_config(p), layout="wan-diffusers",
                      transformer_2=experts[1] if len(experts) > 1 else None, boundary_ratio=parts["boundary_ratio"])
 
 
