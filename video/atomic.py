@@ -3,7 +3,7 @@
 A rename within one folder is atomic on POSIX filesystems, so a crash or Ctrl-C leaves either
 the old output or the new one, never half a model, checkpoint or video. The temporary names
 come from ``tempfile`` (private modes); the finished output gets the modes the user's umask
-gives any new file. A folder's files are flushed to the disk (fsync) before the rename, so a
+gives any new file. A file's or folder's contents are flushed to the disk (fsync) before the rename, so a
 folder that has its name also survives a power cut whole. A folder output replaces an existing
 folder only if this tool wrote it (a marker file says so) or it is empty: ``--output
 ~/Pictures`` must never delete a folder."""
@@ -105,7 +105,9 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_UMASK)
+        _fsync_path(Path(tmp))  # as for folders: the bytes are on disk before the name is
         os.replace(tmp, path)
+        _fsync_path(path.parent)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -20,3 +20,15 @@ def test_files_are_flushed_before_the_rename_and_the_parent_after(tmp_path, monk
     assert flushed == {Path("model.safetensors"), Path("sub/state.json"), Path("sub")}
     assert ("fsync", tmp) in events[:rename] and events[rename + 1:] == [("fsync", tmp_path)]
     assert (tmp_path / "ckpt" / "sub" / "state.json").read_text() == "{}"
+
+
+def test_a_file_is_flushed_before_the_rename_and_the_parent_after(tmp_path, monkeypatch):
+    events = []
+    real_replace = atomic.os.replace
+    monkeypatch.setattr(atomic, "_fsync_path", lambda p: events.append(("fsync", Path(p))))
+    monkeypatch.setattr(atomic.os, "replace", lambda a, b: (events.append(("rename", Path(a), Path(b))),
+                                                            real_replace(a, b)))
+    with atomic.atomic_file(tmp_path / "clip.mp4") as tmp:
+        tmp.write_bytes(b"video")
+    assert events == [("fsync", tmp), ("rename", tmp, tmp_path / "clip.mp4"), ("fsync", tmp_path)]
+    assert (tmp_path / "clip.mp4").read_bytes() == b"video"

@@ -48,3 +48,30 @@ def test_svd_cached_training_equals_raw_training(tmp_path):
     dit = load_config(TrainConfig, "configs/train/dit_stage2_video.yaml", ["data.kind=cache", f"data.path={cache}"])
     with pytest.raises(ValueError, match="svd cache"):
         make_dataset(dit)
+
+
+def test_an_unreadable_file_is_replaced_and_listed(tmp_path, capsys):
+    """A corrupt image costs a warning, not the cache: its slot holds the next readable item,
+    as the trainer would train on, and index.json names it."""
+    import json
+
+    import numpy as np
+    from PIL import Image
+    from safetensors.torch import load_file
+
+    from video.training.cache import build_latent_cache
+
+    images = tmp_path / "images"
+    images.mkdir()
+    rng = np.random.default_rng(0)
+    for j in range(3):
+        Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(images / f"{j}.png")
+    data = (images / "1.png").read_bytes()
+    (images / "1.png").write_bytes(data[: len(data) // 3])  # a valid header, the pixels cut off
+    cfg = load_config(TrainConfig, "configs/train/dit_stage1_image.yaml", [
+        "init_from=", "data.kind=images", f"data.path={images}", "data.height=16", "data.width=16"])
+    cache = build_latent_cache(cfg, tmp_path / "cache", shard_size=8, progress=False)
+    latents = load_file(str(cache / "shard_00000.safetensors"))["latents"]
+    assert latents.shape[0] == 3 and torch.equal(latents[1], latents[2]) and not torch.equal(latents[0], latents[1])
+    assert list(json.loads((cache / "index.json").read_text())["unreadable"]) == ["1"]
+    assert "1 unreadable item(s) were replaced" in capsys.readouterr().out

@@ -10,7 +10,9 @@ safetensors shards, so training steps spend their time in the model being traine
 
 ``video cache-latents CONFIG [key=value] --out DIR`` writes ``DIR/shard_00000.safetensors``...
 and ``DIR/index.json``; train from it with ``data.kind=cache data.path=DIR``. Shards are
-written atomically and an interrupted build resumes at the first missing shard.
+written atomically and an interrupted build resumes at the first missing shard. An unreadable
+file costs a warning, not the build: its item holds the next readable one, as in training, and
+index.json lists it (a resumed build lists only what it read in that run).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def encode_batch(enc, batch: dict) -> dict[str, torch.Tensor]:
 
 
 def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: bool = True) -> Path:
-    from video.training.data import collate
+    from video.training.data import ItemLoader, collate
     from video.training.tasks import make_dataset
 
     if cfg.task not in FAMILY:
@@ -65,6 +67,7 @@ def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: boo
     out.mkdir(parents=True, exist_ok=True)
     enc = _encoder(cfg)
     data = make_dataset(cfg)
+    load = ItemLoader(data)  # an unreadable file is replaced by the next readable item, as in training
     n = len(data)
     shards = (n + shard_size - 1) // shard_size
     bar = None
@@ -75,7 +78,7 @@ def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: boo
     for s in range(shards):
         path = out / f"shard_{s:05d}.safetensors"
         if not path.is_file():
-            batch = collate([data[i] for i in range(s * shard_size, min(n, (s + 1) * shard_size))])
+            batch = collate([load(i) for i in range(s * shard_size, min(n, (s + 1) * shard_size))])
             with atomic_file(path) as tmp:
                 save_file(encode_batch(enc, batch), str(tmp), metadata={"captions": json.dumps(batch["caption"])})
         if bar is not None:
@@ -87,7 +90,11 @@ def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: boo
                                    "task": cfg.task, "family": FAMILY[cfg.task],
                                    "data": {"kind": cfg.data.kind, "frames": cfg.data.frames,
                                             "height": cfg.data.height, "width": cfg.data.width,
-                                            "fps": cfg.data.fps}}, indent=2))
+                                            "fps": cfg.data.fps},
+                                   "unreadable": {str(i): why for i, why in sorted(load.bad.items())}}, indent=2))
+    if load.bad:
+        print(f"warning: {len(load.bad)} unreadable item(s) were replaced by the next readable one "
+              f"(listed under 'unreadable' in {out / 'index.json'})")
     return out
 
 
