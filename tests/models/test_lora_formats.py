@@ -79,7 +79,8 @@ def test_diff_and_diff_b_are_full_deltas(tmp_path):
 
 
 @pytest.mark.parametrize("extra, message", [
-    ({"lora_unet_proj.dora_scale": torch.ones(1, 16)}, r"\.dora_scale \(kohya/LyCORIS DoRA\)"),
+    ({"lora_unet_conv.lokr_w1": torch.ones(2, 2)}, r"\.lokr_w1 \(LyCORIS LoKr\)"),
+    ({"lora_unet_conv.dora_scale": torch.ones(8, 1, 1, 1)}, "conv has dora_scale without lora_A/lora_B"),
     ({"lora_unet_conv.lora_up.weight": torch.ones(8, 4, 1, 1)}, "conv has lora_B/lora_up without its lora_A"),
     ({"lora_unet_conv.hada_w1_a": torch.ones(8, 4)}, r"\.hada_w1_a"),
     ({"lora_unet_conv.alpha": torch.tensor(4.0)}, "conv has alpha without lora_A/lora_B"),
@@ -94,6 +95,37 @@ def test_kinds_it_cannot_apply_are_refused_whole(tmp_path, extra, message):
         apply_loras(model, [(f, 1.0)])
     assert "\n" not in str(e.value)
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), base.state_dict().values(), strict=True))
+
+
+@pytest.mark.parametrize("on_out", [True, False], ids=["out_axis", "in_axis"])
+@pytest.mark.parametrize("scale", [1.0, 0.6])
+def test_lycoris_dora_merges_as_lycoris_runs_it(tmp_path, on_out, scale):
+    """A kohya-layout file with ``dora_scale``, written by LyCORIS's own LoCon module (the
+    trainer that makes such files): merged weights equal what that module computes at the
+    same multiplier, for a linear and a convolution layer."""
+    pytest.importorskip("lycoris")
+    from lycoris.modules.locon import LoConModule
+
+    base = Net()
+    g = torch.Generator().manual_seed(3)
+    tensors, want = {}, {}
+    for name in ("proj", "conv"):
+        layer = getattr(base, name)
+        m = LoConModule(f"lora_unet_{name}", layer, 1.0, 4, 8, weight_decompose=True, wd_on_out=on_out)
+        with torch.no_grad():  # trained-like: a delta, and magnitudes away from the base norms
+            m.lora_up.weight.copy_(torch.randn(m.lora_up.weight.shape, generator=g) * 0.3)
+            m.dora_scale.mul_(1 + 0.5 * torch.rand(m.dora_scale.shape, generator=g))
+        tensors.update({f"lora_unet_{name}.{k}": v.detach().contiguous() for k, v in m.custom_state_dict().items()})
+        want[f"{name}.weight"] = m.get_merged_weight(multiplier=scale)[0].detach()
+    f = tmp_path / "dora.safetensors"
+    save_file(tensors, str(f))
+    assert {e for p in read_lora(f, Net()).values() for e in p.extras()} == {"DoRA scale"}
+    got = apply_loras(Net(), [(f, scale)])
+    for name in ("proj", "conv"):
+        torch.testing.assert_close(getattr(got, name).weight, want[f"{name}.weight"], rtol=1e-5, atol=1e-6)
+        assert not torch.allclose(getattr(got, name).weight, getattr(base, name).weight, atol=1e-3)
+    with pytest.raises(LoraError, match="only merged"):
+        apply_loras(Net(), [(f, scale)], merge=False)
 
 
 # --- Wan's own layouts -------------------------------------------------------------------

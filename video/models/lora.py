@@ -26,9 +26,14 @@ Beside A and B (ComfyUI's weight-patch semantics, peft's where peft defines them
 - ``.diff`` / ``.diff_b``: full deltas, W += s diff, b += s diff_b (any layer with a weight, norms too);
 - ``lora_B.bias`` (peft ``lora_bias``): b += s (alpha / r) bias;
 - ``lora_magnitude_vector`` (peft DoRA): W' = m / ||W + dW||_row (W + dW), dW = s (alpha / r) B A,
-  as peft merges it (merge only).
-Any other key kind (kohya/LyCORIS ``dora_scale``, LoHa, LoKr...) is an error naming it: a LoRA
-is applied whole or not at all.
+  as peft merges it (merge only);
+- ``dora_scale`` (LyCORIS DoRA, kohya-layout files): with V = W + (alpha / r) B A and its norm
+  per output row (``dora_scale`` shaped (out, 1, ...)) or per input column ((1, in, ...)),
+  W' = V * (s (dora_scale / ||V|| - 1) + 1), as LyCORIS's own module merges and runs it (merge
+  only). At s = 1 that is ComfyUI's merge too; for other strengths ComfyUI blends W + s (W'(1) - W),
+  and on the output axis it divides by ||W|| instead of ||V||.
+Any other key kind (LoHa, LoKr, OFT...) is an error naming it: a LoRA is applied whole or not
+at all.
 """
 
 from __future__ import annotations
@@ -58,8 +63,9 @@ _KEY_KINDS = (
     (re.compile(r"^(.*)\.alpha$"), "alpha"),
     (re.compile(r"^(.*)\.diff$"), "diff"),
     (re.compile(r"^(.*)\.diff_b$"), "diff_b"),
+    (re.compile(r"^(.*)\.dora_scale$"), "dora_scale"),
 )
-_UNSUPPORTED = {"dora_scale": "kohya/LyCORIS DoRA"}
+_UNSUPPORTED = {"hada_": "LyCORIS LoHa", "lokr_": "LyCORIS LoKr", "oft_": "OFT"}  # key-name prefixes
 _OTHER_COMPONENTS = ("lora_te", "text_encoder")  # text-encoder parts of SD files: not ours to apply
 
 
@@ -70,8 +76,9 @@ class LoraError(CheckpointError):
 @dataclass
 class LoraPart:
     """One layer's LoRA: ``down`` A (r, in, *k), ``up`` B (out, r, *1), ``alpha``; and the
-    optional ``bias`` (peft ``lora_B.bias``), ``magnitude`` (peft DoRA), ``diff`` / ``diff_b``
-    (full deltas of the weight / bias; such a part may have no A and B)."""
+    optional ``bias`` (peft ``lora_B.bias``), ``magnitude`` (peft DoRA), ``dora_scale``
+    (LyCORIS DoRA), ``diff`` / ``diff_b`` (full deltas of the weight / bias; such a part may
+    have no A and B)."""
 
     down: torch.Tensor | None
     up: torch.Tensor | None
@@ -80,6 +87,7 @@ class LoraPart:
     magnitude: torch.Tensor | None = None
     diff: torch.Tensor | None = None
     diff_b: torch.Tensor | None = None
+    dora_scale: torch.Tensor | None = None
 
     @property
     def rank(self) -> int:
@@ -88,7 +96,8 @@ class LoraPart:
     def extras(self) -> list[str]:
         """What is here beside A and B (only merging applies these)."""
         return [name for name, t in (("lora_B.bias", self.bias), ("DoRA magnitude", self.magnitude),
-                                     (".diff", self.diff), (".diff_b", self.diff_b)) if t is not None]
+                                     ("DoRA scale", self.dora_scale), (".diff", self.diff),
+                                     (".diff_b", self.diff_b)) if t is not None]
 
     def delta(self) -> torch.Tensor:
         """(alpha / r) B A, shaped like the layer's weight, in float32."""
@@ -199,6 +208,8 @@ def to_peft_layout(parts: dict[str, LoraPart], prefix: str) -> tuple[dict[str, t
     """Tensors and safetensors metadata in diffusers' ``save_lora_weights`` layout."""
     tensors = {}
     for path, p in parts.items():
+        if p.dora_scale is not None:
+            raise LoraError(f"LoRA for {path}: a LyCORIS dora_scale has no peft form; save it as kohya")
         if p.down is not None:
             tensors[f"{prefix}.{path}.lora_A.weight"] = p.down.contiguous()
             tensors[f"{prefix}.{path}.lora_B.weight"] = p.up.contiguous()
@@ -230,7 +241,7 @@ def to_kohya_layout(parts: dict[str, LoraPart]) -> dict[str, torch.Tensor]:
             out[f"{k}.lora_down.weight"] = p.down.contiguous()
             out[f"{k}.lora_up.weight"] = p.up.contiguous()
             out[f"{k}.alpha"] = torch.tensor(float(p.alpha))
-        for suffix, t in (("diff", p.diff), ("diff_b", p.diff_b)):
+        for suffix, t in (("diff", p.diff), ("diff_b", p.diff_b), ("dora_scale", p.dora_scale)):
             if t is not None:
                 out[f"{k}.{suffix}"] = t.contiguous()
     return out
@@ -254,8 +265,8 @@ def _resolve(raw: str, targets: dict, wan: dict[str, str], kohya: dict[str, str]
 def _key_kind_name(key: str) -> str:
     tail = key.rsplit(".", 2)[-2:]
     name = ".".join(tail) if tail[-1] in ("weight", "bias") and len(tail) == 2 else tail[-1]
-    return f".{name}" + (f" ({_UNSUPPORTED[tail[0]]})" if tail[0] in _UNSUPPORTED else
-                         f" ({_UNSUPPORTED[tail[-1]]})" if tail[-1] in _UNSUPPORTED else "")
+    known = next((what for pre, what in _UNSUPPORTED.items() if name.startswith(pre)), None)
+    return f".{name}" + (f" ({known})" if known else "")
 
 
 def parse_lora(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None, model: torch.nn.Module,
@@ -293,10 +304,13 @@ def parse_lora(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None
         if len(ab) == 1:
             have, lack = ("lora_A/lora_down", "lora_B/lora_up") if "A" in ab else ("lora_B/lora_up", "lora_A/lora_down")
             raise LoraError(f"{source}: {raw} has {have} without its {lack}")
-        if not ab and {"B_bias", "magnitude", "alpha"} & set(g):
-            kinds = sorted({"B_bias": "lora_B.bias", "magnitude": "lora_magnitude_vector", "alpha": "alpha"}[k]
-                           for k in g if k in ("B_bias", "magnitude", "alpha"))
+        names = {"B_bias": "lora_B.bias", "magnitude": "lora_magnitude_vector", "alpha": "alpha",
+                 "dora_scale": "dora_scale"}
+        if not ab and names.keys() & g.keys():
+            kinds = sorted(names[k] for k in g if k in names)
             raise LoraError(f"{source}: {raw} has {', '.join(kinds)} without lora_A/lora_B weights")
+        if {"magnitude", "dora_scale"} <= g.keys():
+            raise LoraError(f"{source}: {raw} has both a peft DoRA magnitude and a LyCORIS dora_scale")
         found = _resolve(raw, layers if ab else targets, wan, kohya)
         if found is None:
             unmatched.append(raw)
@@ -314,7 +328,7 @@ def parse_lora(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None
         if path in parts:
             raise LoraError(f"{source}: two entries for {path} ({raw} and another name of the same layer)")
         parts[path] = LoraPart(g.get("A"), g.get("B"), alpha, bias=g.get("B_bias"), magnitude=g.get("magnitude"),
-                               diff=g.get("diff"), diff_b=g.get("diff_b"))
+                               diff=g.get("diff"), diff_b=g.get("diff_b"), dora_scale=g.get("dora_scale"))
     if other:
         warnings.warn(f"{source}: skipping {len(other)} text-encoder LoRA keys (only the denoiser is adapted)",
                       stacklevel=3)
@@ -376,8 +390,8 @@ def save_lora(parts: dict[str, LoraPart], path: str | Path, layout: str = "peft"
 @torch.no_grad()
 def merge_lora(model: torch.nn.Module, parts: dict[str, LoraPart], scale: float = 1.0) -> None:
     """W += scale * ((alpha / r) B A + diff), b += scale * ((alpha / r) lora_B.bias + diff_b);
-    with a DoRA magnitude m, W' = m / ||W + dW||_row (W + dW) (peft's merge); in float32, cast
-    back to W's dtype."""
+    with a DoRA magnitude m, W' = m / ||W + dW||_row (W + dW) (peft's merge), with a LyCORIS
+    dora_scale see :func:`lycoris_dora`; in float32, cast back to W's dtype."""
     layers = _targets(model, adaptable_layers(model))
     for path, p in parts.items():
         layer = layers[path]
@@ -394,7 +408,10 @@ def merge_lora(model: torch.nn.Module, parts: dict[str, LoraPart], scale: float 
                 if p.diff.numel() != w.numel():
                     raise LoraError(f"LoRA for {path}: .diff {tuple(p.diff.shape)} does not fit weight {tuple(w.shape)}")
                 delta += p.diff.float().reshape(w.shape).to(w.device)
-            new = w.float() + scale * delta
+            if p.dora_scale is not None:
+                new = lycoris_dora(w.float() + delta, p.dora_scale.float().to(w.device), scale, path)
+            else:
+                new = w.float() + scale * delta
             if p.magnitude is not None:
                 m = p.magnitude.float().reshape(-1).to(w.device)
                 if m.numel() != w.shape[0]:
@@ -412,6 +429,23 @@ def merge_lora(model: torch.nn.Module, parts: dict[str, LoraPart], scale: float 
                         raise LoraError(f"LoRA for {path}: bias delta {tuple(t.shape)} does not fit {tuple(b.shape)}")
                     db += k * t.float().reshape(b.shape).to(b.device)
             b.copy_((b.float() + scale * db).to(b.dtype))
+
+
+def lycoris_dora(v: torch.Tensor, dora_scale: torch.Tensor, scale: float, path: str = "layer") -> torch.Tensor:
+    """LyCORIS's weight decomposition of ``v`` = W + (alpha / r) B A (the whole delta, whatever
+    the user's scale): v * (scale * (dora_scale / ||v|| - 1) + 1), the norm per output row when
+    ``dora_scale`` has one value per output (shaped (out, 1, ...)), else per input column
+    ((1, in, ...)); float32 epsilon added to the norm, as there."""
+    out, inp = v.shape[0], v.shape[1]
+    if dora_scale.numel() == out and (dora_scale.dim() < 2 or dora_scale.shape[0] == out):
+        norm = v.flatten(1).norm(dim=1).view(out, *[1] * (v.ndim - 1))
+    elif dora_scale.numel() == inp:
+        norm = v.transpose(0, 1).flatten(1).norm(dim=1).view(1, inp, *[1] * (v.ndim - 2))
+    else:
+        raise LoraError(f"LoRA for {path}: dora_scale {tuple(dora_scale.shape)} fits neither the {out} outputs "
+                        f"nor the {inp} inputs of weight {tuple(v.shape)}")
+    ratio = dora_scale.reshape(norm.shape) / (norm + torch.finfo(torch.float32).eps)
+    return v * (scale * (ratio - 1) + 1)
 
 
 def _adapter_names(model: torch.nn.Module) -> set[str]:
