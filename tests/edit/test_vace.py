@@ -182,3 +182,29 @@ def test_long_clip_in_windows_joined_through_context(pipes):
     assert short.shape == (6, H, W, 3) and calls[-1]["num_frames"] == 9
     with pytest.raises(InputError, match="one-window"):
         editor(video, mask=box, window=9, overlap=4, latents=torch.zeros(1), **kw)
+
+
+@pytest.mark.parametrize("damage", ["no_vae", "pickled_only", "truncated"])
+def test_broken_folders_are_one_line_errors(vace_dir, tmp_path, damage):
+    """A VACE folder loads as text-to-video folders do: a missing or broken part is one line
+    naming the folder and the part, never a library traceback."""
+    import shutil
+
+    from video.models.svd import CheckpointError
+
+    bad = tmp_path / "vace"
+    shutil.copytree(vace_dir, bad)
+    if damage == "no_vae":
+        shutil.rmtree(bad / "vae")
+        want = "needs vae/"
+    elif damage == "pickled_only":
+        for f in (bad / "transformer").glob("*.safetensors"):
+            f.rename(f.with_name("diffusion_pytorch_model.bin"))
+        want = "transformer: no .safetensors weights, only diffusion_pytorch_model.bin"
+    else:
+        f = next((bad / "transformer").glob("*.safetensors"))
+        f.write_bytes(f.read_bytes()[:1000])
+        want = "cannot load transformer/"
+    with pytest.raises(CheckpointError, match=want) as e:
+        VaceEditor.from_pretrained(bad)
+    assert "\n" not in str(e.value) and str(bad) in str(e.value)

@@ -188,6 +188,7 @@ class Animator:
         from transformers import CLIPImageProcessor, CLIPVisionModel
 
         from video.edit.vace import load_wan_folder
+        from video.models.components import loading, require_safetensors
         from video.models.svd import CheckpointError
 
         p = Path(path)
@@ -197,8 +198,11 @@ class Animator:
             if name != "WanAnimatePipeline":
                 raise CheckpointError(f"{p}: a {name} folder, not WanAnimatePipeline; give a Wan-Animate folder")
         models = load_wan_folder(p, "WanAnimateTransformer3DModel", "Wan-Animate (WanAnimatePipeline)", device, dtype)
-        enc = CLIPVisionModel.from_pretrained(p / "image_encoder", torch_dtype=dtype).eval().to(device)
-        proc = CLIPImageProcessor.from_pretrained(p / "image_processor")
+        require_safetensors(p / "image_encoder")
+        with loading(p, "image_encoder"):
+            enc = CLIPVisionModel.from_pretrained(p / "image_encoder", torch_dtype=dtype).eval().to(device)
+        with loading(p, "image_processor"):
+            proc = CLIPImageProcessor.from_pretrained(p / "image_processor")
         return cls(models, enc, proc, device=device, dtype=dtype, embeddings_dir=embeddings_dir)
 
     @property

@@ -42,7 +42,7 @@ from video.config import TextToVideoConfig
 from video.diffusion.flow import FLOW_SAMPLERS, interpolate
 from video.diffusion.guidance import composable_cfg
 from video.diffusion.strength import flow_skip_schedule
-from video.models.wan import DEFAULT_SHIFT, wan_config
+from video.models.wan import DEFAULT_SHIFT
 from video.runtime.img2vid import InputError, Timings, randn
 from video.runtime.speed import with_sdpa_priority
 from video.runtime.txt2vid import T2VModels
@@ -136,13 +136,13 @@ def context_latents(latent_space, video: torch.Tensor, mask: torch.Tensor, refer
 
 def load_wan_folder(source: str | Path, transformer_cls: str, pipeline_hint: str, device="cpu",
                     dtype=torch.float32) -> T2VModels:
-    """A diffusers Wan folder (``model_index.json``) with the given transformer class; text
-    encoder and tokenizer through :mod:`video.models.text`, VAE through our latent space."""
+    """A diffusers Wan folder (``model_index.json``) with the given transformer class, loaded as
+    text-to-video folders are (:func:`video.runtime.txt2vid._load_wan`: each part checked, any
+    loading error one line naming folder and part)."""
     import diffusers
 
-    from video.models.latents import latent_space_for
     from video.models.svd import CheckpointError, quiet_library_logs
-    from video.models.text import load_text_encoder, load_tokenizer
+    from video.runtime.txt2vid import _load_wan
 
     quiet_library_logs()
     p = Path(source)
@@ -154,11 +154,7 @@ def load_wan_folder(source: str | Path, transformer_cls: str, pipeline_hint: str
     if tcls != transformer_cls:
         raise CheckpointError(f"{p}: its transformer is {tcls!r}, not {transformer_cls}; give a {pipeline_hint} "
                               f"folder")
-    transformer = getattr(diffusers, transformer_cls).from_pretrained(p, subfolder="transformer", torch_dtype=dtype)
-    vae = diffusers.AutoencoderKLWan.from_pretrained(p, subfolder="vae", torch_dtype=torch.float32)
-    cfg = wan_config(p)
-    m = T2VModels(transformer.eval(), load_text_encoder(p / "text_encoder", dtype), load_tokenizer(p / "tokenizer"),
-                  latent_space_for(vae.eval()), cfg, layout="wan-diffusers")
+    m = _load_wan(p, info, dtype, getattr(diffusers, transformer_cls))
     m.transformer.to(device=device, dtype=dtype)
     m.text_encoder.to(device=device, dtype=dtype)
     m.vae.to(device=device)

@@ -93,9 +93,10 @@ def build_tiny(seed: int = 0) -> T2VModels:
     return T2VModels(dit.eval(), text, tok, ImageVAELatents(vae.eval()), cfg, layout="random")
 
 
-def _load_wan(p: Path, index: dict, dtype: torch.dtype) -> T2VModels:
-    """A diffusers Wan text-to-video folder (one expert, or Wan 2.2's two), every part checked
-    before its weights load and every loading error one line naming the folder and part."""
+def _load_wan(p: Path, index: dict, dtype: torch.dtype, transformer_cls: type | None = None) -> T2VModels:
+    """A diffusers Wan folder (text-to-video: one expert, or Wan 2.2's two; VACE and Animate
+    folders with their ``transformer_cls``), every part checked before its weights load and
+    every loading error one line naming the folder and part."""
     from diffusers import AutoencoderKLWan, WanTransformer3DModel
 
     from video.models.components import load_diffusers_part, loading, require_safetensors
@@ -103,12 +104,13 @@ def _load_wan(p: Path, index: dict, dtype: torch.dtype) -> T2VModels:
     from video.models.text import load_text_encoder, load_tokenizer
     from video.models.wan import t2v_parts, wan_config
 
-    parts = t2v_parts(p, index)
+    parts = t2v_parts(p, index) if transformer_cls is None else {"transformers": ["transformer"], "boundary_ratio": None}
     missing = [sub for sub in (*parts["transformers"], "vae", "text_encoder", "tokenizer") if not (p / sub).is_dir()]
     if missing:
         raise CheckpointError(f"{p}: a Wan diffusers folder needs {', '.join(missing)}/ (only "
                               "model_index.json is not a model: every subfolder of the published repository is)")
-    experts = [load_diffusers_part(WanTransformer3DModel, p, sub, dtype).eval() for sub in parts["transformers"]]
+    experts = [load_diffusers_part(transformer_cls or WanTransformer3DModel, p, sub, dtype).eval()
+               for sub in parts["transformers"]]
     vae = load_diffusers_part(AutoencoderKLWan, p, "vae", torch.float32)
     require_safetensors(p / "text_encoder")
     with loading(p, "text_encoder"):
