@@ -1,6 +1,8 @@
 """The ``curate`` command: probe, cuts, run, filter, report.
 
-User errors print one line (``--debug`` for the traceback) and exit 2.
+User errors print one line (``--debug`` for the traceback) and exit 2. ``curate run`` exits 1
+when it scored clips and every one of them failed (a scorer or its model is broken: the
+manifest holds nothing usable).
 """
 
 from __future__ import annotations
@@ -41,7 +43,11 @@ def _run(args: argparse.Namespace) -> int:
     print(json.dumps(summary))
     if summary["failed"]:
         print(f"{summary['failed']} of {summary['sources']} sources failed (see the 'error' column)", file=sys.stderr)
-    return 0
+    if summary["clips_failed"]:
+        msg, n = next(iter(summary["errors"].items()))
+        print(f"{summary['clips_failed']} of {summary['clips']} clips failed scoring (see the 'error' column); "
+              f"most often ({n}x): {msg}", file=sys.stderr)
+    return 1 if summary["clips"] and summary["clips_failed"] == summary["clips"] else 0
 
 
 def _filter(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ import sys
 import time
 import traceback
 import warnings
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,7 +36,7 @@ from data_curation.manifest import (
     write_atomic,
 )
 from data_curation.probe import discover
-from data_curation.recipe import Recipe, load_recipe, scoring_key
+from data_curation.recipe import Recipe, check_recipe, load_recipe, scoring_key
 from data_curation.scorers import all_columns, build_scorers
 from data_curation.split import extract_clip, keyframes, plan_clips
 from video.media import MediaError, probe_video
@@ -158,11 +159,24 @@ def _run_ray(todo: list[str], recipe: Recipe, out: Path, workers: int | None, ad
             ray.shutdown()
 
 
+def clip_errors(rows: list[dict], top: int = 3) -> tuple[int, dict[str, int]]:
+    """(clip rows with an error, the ``top`` most frequent of their errors with counts). A
+    scorer that fails on every clip (a broken model) shows as one message counted N times."""
+    errors = Counter(r["error"] for r in rows if r.get("error") and r.get("start_frame") is not None)
+    return sum(errors.values()), dict(errors.most_common(top))
+
+
 def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", overrides: list[str] | None = None,
         workers: int | None = None, ray_address: str | None = None, progress: bool = True) -> dict:
-    """Curate every video under ``src`` into ``out/manifest.parquet``; returns a summary."""
+    """Curate every video under ``src`` into ``out/manifest.parquet``; returns a summary:
+    ``failed`` counts unreadable sources, ``clips_failed`` clips that are error rows (a scorer
+    raised), ``errors`` their most frequent messages."""
     t0 = time.perf_counter()
-    recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe, overrides)
+    recipe = check_recipe(recipe) if isinstance(recipe, Recipe) else load_recipe(recipe, overrides)
+    if "clip" in recipe.scorers:  # said here: a Ray worker's warning never reaches the terminal
+        from data_curation.scorers.clip import warn_if_no_weights
+
+        warn_if_no_weights(recipe)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     sources, seen = [], set()
@@ -180,6 +194,7 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
         if workers == 0:
             from tqdm import tqdm
 
+            _scorers(recipe)  # models load before any source is read: a broken one stops the run here
             for p in tqdm(todo, desc="sources", disable=not progress, file=sys.stderr):
                 process_source(p, recipe, out)
         else:
@@ -188,6 +203,7 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
     rows = apply_filters(table.to_pylist(), recipe)
     write_atomic(to_table(rows, all_columns(recipe)), out / "manifest.parquet", {RUN_DIR_KEY: os.getcwd()})
     failed = sum(1 for r in rows if r.get("error") and r["clip_id"].endswith(":error"))
+    clips_failed, errors = clip_errors(rows)
     return {"sources": len(sources), "processed": len(todo), "skipped": len(sources) - len(todo),
-            "failed": failed, **summarize(rows), "seconds": round(time.perf_counter() - t0, 2),
-            "manifest": str(out / "manifest.parquet")}
+            "failed": failed, **summarize(rows), "clips_failed": clips_failed, "errors": errors,
+            "seconds": round(time.perf_counter() - t0, 2), "manifest": str(out / "manifest.parquet")}

@@ -4,6 +4,10 @@ clip has ``keep = False`` and the first failing rule as ``drop_reason``.
 Quantile rules (SVD's "bottom 25% by motion") are computed over all scored clips of the
 manifest, so re-filtering with another recipe needs no re-scoring. A rule whose column is
 null everywhere (a model scorer without weights) is not applied.
+
+Of a group of near-duplicates (pHash within ``max_phash_distance``) the best clip is kept
+(:func:`quality_key`: more pixels, then sharper, then a higher aesthetic score), not the one
+whose file name sorts first.
 """
 
 from __future__ import annotations
@@ -54,11 +58,26 @@ def thresholds(rows: list[dict], recipe: Recipe) -> list[tuple[str, float | None
     return out
 
 
+def quality_key(row: dict) -> tuple:
+    """Sort key, best clip first, for keeping one of near-duplicates: more pixels (coded width x
+    height), then higher sharpness, then higher aesthetic score (a score not there ranks
+    last); ties go to the source path and start frame, so the choice is deterministic."""
+
+    def desc(v) -> float:
+        v = _num(v)
+        return -v if v is not None else math.inf
+
+    w, h = _num(row.get("width")), _num(row.get("height"))
+    return (desc(w * h if w is not None and h is not None else None), desc(row.get("sharpness")),
+            desc(row.get("aesthetic")), row["source"], row.get("start_frame") or 0)
+
+
 def apply_filters(rows: list[dict], recipe: Recipe) -> list[dict]:
-    """Set ``keep`` and ``drop_reason`` on every row (in place; also returned)."""
+    """Set ``keep`` and ``drop_reason`` on every row (in place; also returned): the rules
+    first, then near-duplicates among the clips that passed them, best first."""
     rules = thresholds(rows, recipe)
     index = HashIndex(recipe.max_phash_distance) if recipe.max_phash_distance is not None else None
-    for row in sorted(rows, key=lambda r: (r["source"], r.get("start_frame") or 0)):
+    for row in rows:
         reason = None
         if row.get("error") is not None:
             reason = "error"
@@ -75,11 +94,11 @@ def apply_filters(rows: list[dict], recipe: Recipe) -> list[dict]:
                 if hi is not None and v > hi:
                     reason = f"{col}>{hi:.4g}"
                     break
-        h = row.get("phash")
-        if reason is None and index is not None and h:
-            if index.near(h):
-                reason = "near_duplicate"
-            else:
-                index.add(h)
         row["keep"], row["drop_reason"] = reason is None, reason
+    if index is not None:
+        for row in sorted((r for r in rows if r["keep"] and r.get("phash")), key=quality_key):
+            if index.near(row["phash"]):
+                row["keep"], row["drop_reason"] = False, "near_duplicate"
+            else:
+                index.add(row["phash"])
     return rows

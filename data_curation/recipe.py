@@ -1,13 +1,19 @@
 """Curation recipes: which scorers run, how shots become clips, and which clips are kept.
 
 A recipe is OmegaConf YAML under ``configs/curate/`` validated against :class:`Recipe`; an
-unknown key or a wrong type is a :class:`~video.config.ConfigError` naming it.
+unknown key or a wrong type is a :class:`~video.config.ConfigError` naming it. So is anything
+that would otherwise fail only once sources are being scored, or after all of them were: a
+sampling rate or frame size that gives no motion, a rule on a column no listed scorer
+produces, a quantile outside 0..1, a model path that is not there.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import importlib
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -37,7 +43,7 @@ class ModelsConfig:
 
     clip: str | None = None  # a transformers CLIPModel folder
     aesthetic_head: str | None = None  # safetensors: the LAION aesthetic MLP (scorers/aesthetic.py) or a linear head
-    captioner: str | None = None  # a transformers image-to-text folder
+    captioner: str | None = None  # a transformers captioning model folder (BLIP, GIT, ...)
 
 
 @dataclass
@@ -78,23 +84,145 @@ def recipe_path(name_or_path: str | Path) -> Path:
     return q
 
 
+MIN_MOTION_SIDE = 8  # Farneback (9 px window, 3 levels) finds no motion in smaller frames
+
+
 def load_recipe(name_or_path: str | Path | dict = "quick", overrides: list[str] | None = None) -> Recipe:
+    """The recipe, checked (:func:`check_recipe`): every mistake is one ConfigError line here,
+    before any source is read."""
     src = name_or_path if isinstance(name_or_path, dict) else recipe_path(name_or_path)
-    r = load_config(Recipe, src, overrides)
+    try:
+        r = load_config(Recipe, src, overrides)
+    except TypeError:  # omegaconf merging a mapping into a list field (a TypeError naming no key)
+        raise ConfigError(f"config key {_mapping_for_list(src)!r}: must be a list, got a mapping (e.g. rules: "
+                          "[{column: motion_mean, min: 0.05}], scorers: [motion, phash])") from None
+    return check_recipe(r)
+
+
+def _mapping_for_list(src: Path | dict) -> str:
+    """Which list field of the recipe file holds a mapping ('rules' when none is found)."""
+    from omegaconf import OmegaConf
+
+    try:
+        raw = OmegaConf.create(src) if isinstance(src, dict) else OmegaConf.load(str(src))
+    except Exception:
+        return "rules"
+    return next((k for k in ("scorers", "rules") if OmegaConf.is_dict(raw.get(k))), "rules")
+
+
+def score_columns() -> dict[str, tuple[str, str]]:
+    """Every scorer's output column -> (scorer name, arrow type name)."""
     from data_curation.scorers import SCORERS
 
-    unknown = [s for s in r.scorers if s not in SCORERS]
-    if unknown:
-        raise ConfigError(f"recipe scorer {unknown[0]!r} unknown; available: {', '.join(SCORERS)}")
+    return {col: (name, t) for name, mod in SCORERS.items()
+            for col, t in importlib.import_module(mod).Scorer.columns.items()}
+
+
+def _numeric(type_name: str) -> bool:
+    return type_name.startswith(("float", "int", "double"))
+
+
+def check_rules(r: Recipe) -> None:
+    """Each rule names a numeric column that a scorer of this recipe produces, or one of the
+    manifest's own (fps, width, num_frames, ...), and sets sensible bounds."""
+    import pyarrow as pa
+
+    from data_curation.manifest import BASE_COLUMNS
+
+    base = {c for c, t in BASE_COLUMNS.items() if pa.types.is_integer(t) or pa.types.is_floating(t)}
+    scored = score_columns()
+    known = base | {c for c, (_, t) in scored.items() if _numeric(t)}
+    for i, rule in enumerate(r.rules):
+        what = f"recipe rule {i + 1} (column {rule.column!r})"
+        if rule.column in scored and rule.column not in base:
+            scorer, t = scored[rule.column]
+            if not _numeric(t):
+                raise ConfigError(f"{what}: {rule.column!r} is not a number ({t}); rules compare numbers")
+            if scorer not in r.scorers:
+                raise ConfigError(f"{what}: produced by the {scorer!r} scorer, which recipe {r.name!r} does not "
+                                  f"list in 'scorers'")
+        elif rule.column not in base:
+            near = difflib.get_close_matches(rule.column, sorted(known), n=1)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            raise ConfigError(f"{what}: no such column; {hint}known: {', '.join(sorted(known))}")
+        bounds = (rule.min, rule.max, rule.min_quantile, rule.max_quantile)
+        if all(b is None for b in bounds):
+            raise ConfigError(f"{what}: sets no bound (min, max, min_quantile or max_quantile)")
+        if any(b is not None and not math.isfinite(b) for b in bounds):
+            raise ConfigError(f"{what}: bounds must be finite numbers")
+        for key in ("min_quantile", "max_quantile"):
+            q = getattr(rule, key)
+            if q is not None and not 0 <= q <= 1:
+                raise ConfigError(f"{what}: {key} is a fraction of the clips, 0 to 1 (0.25 for the bottom 25%); "
+                                  f"got {q}")
+        for lo_key, hi_key in (("min", "max"), ("min_quantile", "max_quantile")):
+            lo, hi = getattr(rule, lo_key), getattr(rule, hi_key)
+            if lo is not None and hi is not None and lo > hi:
+                raise ConfigError(f"{what}: {lo_key} {lo} is above {hi_key} {hi}: no clip could pass")
+
+
+_WEIGHTS = ("*.safetensors", "*.bin")  # what transformers' from_pretrained reads (shards included)
+
+
+def _model_type(path: str) -> str:
+    """``model_type`` of a transformers folder's config.json ('' when it has none)."""
+    try:
+        return str(json.loads((Path(path) / "config.json").read_text()).get("model_type", ""))
+    except (OSError, ValueError, AttributeError):
+        return ""
+
+
+def check_models(r: Recipe) -> None:
+    """Model paths exist and are what the clip scorer loads: a CLIP and a captioner folder (with
+    config.json), an aesthetic head in safetensors that has a CLIP to score."""
+    m = r.models
+    for key, path in (("models.clip", m.clip), ("models.captioner", m.captioner)):
+        if path and not Path(path).is_dir():
+            raise ConfigError(f"config key {key!r}: {path} is not a folder (a local transformers model)")
+        if path and not (Path(path) / "config.json").is_file():
+            raise ConfigError(f"config key {key!r}: {path} has no config.json (not a transformers model folder)")
+        if path and not any(next(Path(path).glob(pattern), None) for pattern in _WEIGHTS):
+            raise ConfigError(f"config key {key!r}: {path} has no weights ({', '.join(_WEIGHTS)})")
+    if m.clip:  # the config only (the weights load in each worker): a folder of another model fails here
+        kind = _model_type(m.clip)
+        if kind != "clip":
+            raise ConfigError(f"config key 'models.clip': {m.clip} holds a {kind or 'untyped'!r} model, not CLIP")
+    if m.aesthetic_head:
+        p = Path(m.aesthetic_head)
+        if not p.is_file():
+            raise ConfigError(f"config key 'models.aesthetic_head': {p} not found")
+        if p.suffix in (".pth", ".pt", ".bin", ".ckpt", ".pkl"):
+            raise ConfigError(f"config key 'models.aesthetic_head': {p} is pickled; convert it to safetensors "
+                              "(data_curation/scorers/aesthetic.py says how)")
+        if not m.clip:
+            raise ConfigError("config key 'models.aesthetic_head': needs models.clip (the head scores CLIP image "
+                              "embeddings)")
+
+
+def check_recipe(r: Recipe) -> Recipe:
+    """Everything about ``r`` that can be known before a source is read; ConfigError otherwise."""
+    from data_curation.scorers import SCORERS
+
+    bad = [s for s in r.scorers if not isinstance(s, str) or s not in SCORERS]
+    if bad:
+        raise ConfigError(f"recipe scorer {bad[0]!r} unknown; available: {', '.join(SCORERS)}")
     from data_curation.cuts import DECODE_MODES
 
     if r.cuts.decode not in DECODE_MODES:
         raise ConfigError(f"config key 'cuts.decode': must be one of {', '.join(DECODE_MODES)}, got {r.cuts.decode!r}")
     if not 0 < r.split.min_s <= r.split.max_s:
         raise ConfigError("config key 'split': need 0 < min_s <= max_s")
+    if not (math.isfinite(r.sample_fps) and r.sample_fps > 0):
+        raise ConfigError(f"config key 'sample_fps': frames per second the motion scorer samples, > 0; "
+                          f"got {r.sample_fps}")
+    if r.motion_short_side < MIN_MOTION_SIDE:
+        raise ConfigError(f"config key 'motion_short_side': at least {MIN_MOTION_SIDE} px (optical flow finds no "
+                          f"motion in smaller frames); got {r.motion_short_side}")
     if r.max_phash_distance is not None and not 0 <= r.max_phash_distance < 64:  # checked before any scoring
         raise ConfigError("config key 'max_phash_distance': bits of a 64-bit pHash, 0 to 63, or null to keep "
                           f"near-duplicates; got {r.max_phash_distance}")
+    check_rules(r)
+    check_models(r)
     return r
 
 
@@ -102,9 +230,13 @@ def scoring_key(r: Recipe) -> str:
     """A hash of what a source's part file depends on: cut detection, splitting, the scorers and
     their models. Not the filters (``rules``, ``max_phash_distance``: applied to the whole
     manifest at the end, re-runnable without scoring), nor ``cuts.threads`` (how many decoders,
-    not what they find), nor the name."""
+    not what they find), nor the name. The scorers' versions are in it: a scorer whose numbers
+    changed rescores the sources scored before."""
+    from data_curation.scorers import SCORERS
+
     d = asdict(r)
     for k in ("name", "rules", "max_phash_distance"):
         d.pop(k)
     d["cuts"].pop("threads")
+    d["versions"] = {n: importlib.import_module(SCORERS[n]).Scorer.version for n in r.scorers}
     return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class Scorer:
-    name, version, inputs = "brightness", 1, ("luma_mean", "luma_std")
+    name, version, inputs = "brightness", 2, ("luma_mean", "luma_std")
     columns = {"brightness": "float64", "contrast": "float64"}
 
     def __init__(self, recipe=None):

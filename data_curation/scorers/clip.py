@@ -3,7 +3,10 @@
 - ``aesthetic``: the LAION aesthetic MLP (:mod:`~data_curation.scorers.aesthetic`, safetensors)
   on the L2-normalised CLIP image embedding, averaged over first/middle/last frames (SVD and
   Open-Sora filter on it).
-- ``caption``: a transformers image-to-text model on the middle frame.
+- ``caption``: a transformers captioning model (BLIP, GIT, a vision encoder-decoder...) on the
+  middle frame, loaded by the class its ``config.json`` names and run with ``generate``: not
+  through ``pipeline("image-to-text")``, which transformers 5 maps to "image-text-to-text", a
+  task that refuses an image without a prompt (every clip became an error row).
 - ``clip_score``: cosine similarity of the caption's text embedding and the mean image
   embedding (SVD drops the bottom half by this).
 
@@ -34,24 +37,74 @@ def _preprocess(frames: list[np.ndarray], size: int):
     return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).contiguous()
 
 
+def warn_if_no_weights(recipe) -> bool:
+    """True when the recipe gives the clip scorer no weights; the first time, a warning says
+    that its columns stay null. Called by the run's driver too: Ray workers' warnings do not
+    reach the terminal."""
+    global _WARNED
+    m = recipe.models if recipe is not None else None
+    if m is not None and (m.clip or m.captioner):
+        return False
+    if not _WARNED:
+        warnings.warn("clip scorer: no local weights configured (models.clip / models.captioner); "
+                      "aesthetic, clip_score and caption stay null", stacklevel=2)
+        _WARNED = True
+    return True
+
+
+def _first_line(e: BaseException) -> str:
+    return f"{e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:300]
+
+
+class Captioner:
+    """A local captioning model: the class its config's ``architectures`` names (else
+    AutoModelForImageTextToText / AutoModelForVision2Seq, whichever this transformers has), its
+    processor, and ``generate``. Slow (PIL) image processors work: no torchvision needed."""
+
+    MAX_NEW_TOKENS = 30
+
+    def __init__(self, path: str) -> None:
+        import transformers
+        from transformers import AutoConfig, AutoProcessor
+
+        try:
+            cfg = AutoConfig.from_pretrained(path, local_files_only=True)
+            cls = next((c for a in cfg.architectures or [] if (c := getattr(transformers, a, None))), None)
+            cls = cls or getattr(transformers, "AutoModelForImageTextToText", None) or \
+                transformers.AutoModelForVision2Seq
+            self.model = cls.from_pretrained(path, local_files_only=True).eval()
+            self.processor = AutoProcessor.from_pretrained(path, local_files_only=True)
+            self.decoder = self.processor if hasattr(self.processor, "batch_decode") else \
+                transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+        except Exception as e:  # a library's long error: one line naming the folder
+            raise ValueError(f"models.captioner {path}: cannot load a captioning model ({_first_line(e)})") from e
+
+    def __call__(self, rgb: np.ndarray) -> str:
+        import torch
+        from PIL import Image
+
+        inputs = self.processor(images=Image.fromarray(rgb), return_tensors="pt")
+        with torch.no_grad():
+            ids = self.model.generate(**inputs, max_new_tokens=self.MAX_NEW_TOKENS)
+        return self.decoder.batch_decode(ids, skip_special_tokens=True)[0].strip()
+
+
 class Scorer:
-    name, version, inputs = "clip", 1, ("keys",)
+    name, version, inputs = "clip", 2, ("keys",)
     columns = {"aesthetic": "float64", "clip_score": "float64", "caption": "string"}
 
     def __init__(self, recipe=None):
-        global _WARNED
-        m = recipe.models if recipe is not None else None
         self.model = self.tokenizer = self.head = self.captioner = None
-        if m is None or not (m.clip or m.captioner):
-            if not _WARNED:
-                warnings.warn("clip scorer: no local weights configured (models.clip / models.captioner); "
-                              "aesthetic, clip_score and caption stay null", stacklevel=2)
-                _WARNED = True
+        if warn_if_no_weights(recipe):
             return
+        m = recipe.models
         if m.clip:
             from transformers import CLIPModel
 
-            self.model = CLIPModel.from_pretrained(m.clip, local_files_only=True).eval()
+            try:
+                self.model = CLIPModel.from_pretrained(m.clip, local_files_only=True).eval()
+            except Exception as e:  # a library's long error: one line naming the folder
+                raise ValueError(f"models.clip {m.clip}: cannot load a CLIP model ({_first_line(e)})") from e
             try:
                 from transformers import AutoTokenizer
 
@@ -67,18 +120,14 @@ class Scorer:
                 raise ValueError(f"aesthetic head {m.aesthetic_head} takes {head_input_dim(self.head)}-d embeddings; "
                                  f"the CLIP model gives {dim} (the LAION head wants ViT-L/14: 768)")
         if m.captioner:
-            from transformers import pipeline
-
-            self.captioner = pipeline("image-to-text", model=m.captioner, local_files_only=True)
+            self.captioner = Captioner(m.captioner)
 
     def score(self, clip) -> dict:
         import torch
 
         out = {"aesthetic": None, "clip_score": None, "caption": None}
         if self.captioner is not None:
-            from PIL import Image
-
-            out["caption"] = self.captioner(Image.fromarray(clip.keys[1]))[0]["generated_text"].strip()
+            out["caption"] = self.captioner(clip.keys[1])
         if self.model is None:
             return out
         with torch.no_grad():

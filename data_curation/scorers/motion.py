@@ -9,7 +9,7 @@ import numpy as np
 
 
 class Scorer:
-    name, version, inputs = "motion", 1, ("sampled",)
+    name, version, inputs = "motion", 2, ("sampled",)
     columns = {"motion_mean": "float64", "motion_spread": "float64"}
 
     def __init__(self, recipe=None):

@@ -1,5 +1,6 @@
 """Near-duplicate key: the 64-bit perceptual hash (DCT pHash, ``imagehash``) of the middle
-frame, as 16 hex digits. Duplicates are found across clips at filter time (Hamming distance)
+frame (upright, as a player shows it: a phone's portrait clip and its landscape-coded twin
+hash alike), as 16 hex digits. Duplicates are found across clips at filter time (Hamming distance)
 through :class:`HashIndex`, which compares a clip only with the few kept clips that share one
 band of its hash, not with all of them."""
 
@@ -9,7 +10,7 @@ HASH_BITS = 64
 
 
 class Scorer:
-    name, version, inputs = "phash", 1, ("keys",)
+    name, version, inputs = "phash", 2, ("keys",)
     columns = {"phash": "string"}
 
     def __init__(self, recipe=None):
