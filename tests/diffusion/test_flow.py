@@ -5,6 +5,7 @@ import torch
 
 from video.diffusion.flow import (
     FLOW_SAMPLERS,
+    check_shift,
     flow_schedule,
     interpolate,
     logit_normal_timesteps,
@@ -78,3 +79,19 @@ def test_flow_loss_zero_for_exact_velocity():
     t = torch.tensor([0.1, 0.5, 0.9])
     assert torch.allclose(flow_loss(lambda x, t: n - x0, x0, t, n), torch.zeros(3))
     assert torch.allclose(flow_loss(lambda x, t: n - x0 + 2.0, x0, t, n), torch.full((3,), 4.0))
+
+
+def test_shift_rule_is_where_the_schedule_is_a_schedule():
+    """For shift > 0 the shifted grid runs from 1 down to 0, strictly decreasing; at 0 it
+    collapses, below 0 it passes through a pole: refused in one line, as are NaN and inf."""
+    t = torch.linspace(1.0, 0.0, 9, dtype=torch.float64)
+    for shift in (0.1, 1.0, 3.0, 12.0):
+        check_shift(shift)
+        ts = flow_schedule(8, shift, dtype=torch.float64)
+        assert ts[0] == pytest.approx(1.0) and ts[-1] == 0 and bool((ts[1:] < ts[:-1]).all())
+    for shift in (0.0, -0.5, -1.0, -3.0):
+        s = time_shift(t, shift)
+        assert not (bool(torch.isfinite(s).all()) and bool((s[1:] < s[:-1]).all()) and bool(((s >= 0) & (s <= 1)).all()))
+    for shift in (0.0, -1.0, math.nan, math.inf):
+        with pytest.raises(ValueError, match="shift must be a finite number > 0"):
+            flow_schedule(4, shift)

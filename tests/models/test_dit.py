@@ -137,3 +137,25 @@ def test_rope_is_the_complex_rotation():
     out = apply_rope(x.to(torch.bfloat16), *rope_cos_sin(angles))
     assert out.dtype == torch.bfloat16
     assert torch.allclose(out.double(), ref, atol=0.05, rtol=0.02)
+
+
+def test_head_sizes_rope_cannot_split_are_refused_at_construction():
+    """3D RoPE rotates channel pairs, one group per axis: an odd head size or one under 6
+    cannot be split. Those are refused when the DiT is built (one line), and every head size
+    that is accepted runs a forward."""
+    x, t, ctx = torch.randn(1, 4, 2, 4, 4), torch.tensor([0.5]), torch.randn(1, 3, 32)
+    for hd in range(1, 15):
+        grid = (2, 2, 2)
+        try:  # the reference: does RoPE itself work at this head size?
+            q = torch.randn(1, 1, 8, hd)
+            apply_rope(q, *rope_cos_sin(rope_angles(grid, hd)))
+            rope_ok = True
+        except (ValueError, RuntimeError):
+            rope_ok = False
+        assert rope_ok == (hd >= 6 and hd % 2 == 0), hd
+        if rope_ok:
+            assert tiny(dim=2 * hd, heads=2)(x, t, ctx).shape == x.shape
+        else:
+            with pytest.raises(ValueError, match="even head size of at least 6") as e:
+                tiny(dim=2 * hd, heads=2)
+            assert "\n" not in str(e.value)

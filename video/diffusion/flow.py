@@ -34,8 +34,23 @@ def logit_normal_timesteps(n: int, mean: float = 0.0, std: float = 1.0, generato
     return torch.sigmoid(u)
 
 
+def check_shift(shift: float) -> None:
+    """Refuse a shift outside (0, inf): only there is ``time_shift`` an increasing map of [0, 1]
+    onto itself. At 0 every time is 0 (no denoising at all); below 0 the denominator
+    1 + (shift - 1) t vanishes inside (0, 1), so the schedule passes through +-inf and the
+    sampler returns NaN (an all-black video); NaN or inf propagates the same way."""
+    try:
+        ok = math.isfinite(float(shift)) and float(shift) > 0
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"shift must be a finite number > 0 (1: no shift; above 1: more steps at high noise), "
+                         f"got {shift}")
+
+
 def time_shift(t: torch.Tensor, shift: float) -> torch.Tensor:
-    """t' = shift t / (1 + (shift - 1) t) (SD3 eq. 23): shift > 1 keeps more steps at high noise."""
+    """t' = shift t / (1 + (shift - 1) t) (SD3 eq. 23): shift > 1 keeps more steps at high noise.
+    Valid for shift > 0 (:func:`check_shift`)."""
     return shift * t / (1 + (shift - 1) * t)
 
 
@@ -52,7 +67,8 @@ def shift_for_tokens(num_tokens: int, base_tokens: int = 4096, base_shift: float
 
 
 def flow_schedule(num_steps: int, shift: float = 1.0, device=None, dtype=torch.float32) -> torch.Tensor:
-    """num_steps + 1 times from 1 to 0, evenly spaced then shifted."""
+    """num_steps + 1 times from 1 to 0, evenly spaced then shifted (``shift`` > 0: :func:`check_shift`)."""
+    check_shift(shift)
     t = torch.linspace(1.0, 0.0, num_steps + 1, dtype=torch.float64)
     return time_shift(t, shift).to(device=device, dtype=dtype)
 

@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 
 from video.models.attention import attention
-from video.models.rope import apply_rope, rope_angles, rope_cos_sin
+from video.models.rope import apply_rope, check_head_dim, rope_angles, rope_cos_sin
 
 
 @dataclass
@@ -133,6 +133,7 @@ class DiT(nn.Module):
         super().__init__()
         if cfg.dim % cfg.heads:
             raise ValueError(f"dim {cfg.dim} is not divisible by heads {cfg.heads}")
+        check_head_dim(cfg.dim // cfg.heads)  # now, not at the first forward
         self.config = cfg
         d, p = cfg.dim, tuple(cfg.patch_size)
         self.patch_embed = nn.Conv3d(cfg.in_channels, d, kernel_size=p, stride=p)

@@ -6,13 +6,35 @@
   and 8x spatial compression, so clips have 4k+1 frames; per-channel mean/std normalisation
   from its config, as Wan's pipeline does.
 
-Both decode in chunks (frames, or the VAE's own spatial tiling) so long clips fit in memory.
+The image VAE decodes in chunks of frames. The video VAE decodes causally one latent frame at
+a time (its feature cache), so its peak grows with the frame area, not the clip length; it
+decodes whole frames, as diffusers' WanPipeline does (tiled decoding blends overlapping tiles
+and moves pixels by several levels from 256 px up), and tiles only when asked or when whole
+frames would not fit (:meth:`VideoVAELatents.use_tiling`).
 Frames are (B, 3, F, H, W) in [-1, 1]; latents (B, C, T, h, w).
 """
 
 from __future__ import annotations
 
 import torch
+
+# Peak live float elements per output pixel of AutoencoderKLWan's untiled decode, for the Wan
+# 2.1 / 2.2 VAE config (base_dim 96, dim_mult [1, 2, 4, 4], two res blocks): traced by counting
+# live tensor storages under a TorchDispatchMode while diffusers 0.42 decodes. Per output
+# pixel: 1766 for one latent frame, then 4650, 4962, 4975, 4999 for 2, 3, 4, 6 latent frames
+# (the feature cache fills after the first), the same at 32x32, 32x64 and 64x64 px. The encoder
+# peaks lower (1003 for one frame, 3100-3650 for 5-17 frames), so the one figure covers both.
+WAN_VAE_ELEMENTS_PER_PIXEL = 4950
+WAN_VAE_BASE_DIM = 96
+
+
+def wan_vae_bytes(base_dim: int, num_frames: int, height: int, width: int, dtype: torch.dtype) -> int:
+    """Peak bytes of an untiled encode or decode of ``num_frames`` frames of ``height`` x ``width``
+    with the Wan VAE (``WAN_VAE_ELEMENTS_PER_PIXEL``): the traced per-pixel activations,
+    scaled by the VAE's width (``base_dim``; exact for Wan's own VAE, proportional otherwise),
+    plus the whole clip's output written alongside (3 channels per frame)."""
+    per_pixel = WAN_VAE_ELEMENTS_PER_PIXEL * base_dim / WAN_VAE_BASE_DIM + 3 * num_frames
+    return int(per_pixel * height * width * torch.finfo(dtype).bits // 8)
 
 
 class ImageVAELatents:
@@ -52,16 +74,50 @@ class ImageVAELatents:
 class VideoVAELatents:
     temporal_factor = 4
 
-    def __init__(self, vae: torch.nn.Module, tiling: bool = True):
+    def __init__(self, vae: torch.nn.Module, tiling: bool | None = None, budget_gib: float | None = None):
+        """``tiling``: True always, False never, None where whole frames would not fit
+        (:meth:`use_tiling`); ``budget_gib`` caps the memory that rule allows (None: 80% of
+        what is free on the device, as ``video.runtime.decode.auto_chunk_size`` allows)."""
         self.vae = vae
+        self.tiling, self.budget_gib = tiling, budget_gib
         self.channels = vae.config.z_dim
         self.spatial_factor = 2 ** len(vae.config.temperal_downsample)  # sic: diffusers' spelling
         self.temporal_factor = 2 ** sum(vae.config.temperal_downsample)
         mean = torch.tensor(vae.config.latents_mean, dtype=torch.float32)
         std = torch.tensor(vae.config.latents_std, dtype=torch.float32)
         self.mean, self.std = mean.view(1, -1, 1, 1, 1), std.view(1, -1, 1, 1, 1)
-        if tiling and hasattr(vae, "enable_tiling"):
-            vae.enable_tiling()
+
+    def use_tiling(self, num_frames: int, height: int, width: int, device: torch.device, batch: int = 1) -> bool:
+        """Whether to tile an encode or decode of ``batch`` clips of ``num_frames`` frames of
+        ``height`` x ``width`` on ``device``:
+        ``tiling`` if set; otherwise only on CUDA, when the untiled peak (``wan_vae_bytes``,
+        times ``video.runtime.memory.ALLOCATOR_SLACK``) exceeds 80% of the free memory or what
+        ``budget_gib`` leaves beside what is allocated. On the CPU memory is rarely the limit
+        (as for the decode windows): whole frames. Wan 2.1's VAE at 832x480, 81 frames, in
+        float32 needs about 8 GiB untiled; at 1280x720 about 18 GiB."""
+        if self.tiling is not None:
+            return self.tiling
+        if device.type != "cuda":
+            return False
+        from video.runtime.memory import ALLOCATOR_SLACK, GIB
+
+        base = getattr(self.vae.config, "base_dim", WAN_VAE_BASE_DIM)
+        need = ALLOCATOR_SLACK * batch * wan_vae_bytes(base, num_frames, height, width, self.vae.dtype)
+        free, _ = torch.cuda.mem_get_info(device)
+        room = 0.8 * free
+        if self.budget_gib:
+            room = min(room, self.budget_gib * GIB - torch.cuda.memory_allocated(device))
+        return need > room
+
+    def _set_tiling(self, shape: tuple[int, ...]) -> None:
+        """Tiling on or off for a (B, C, F, H, W) pixel shape, on the VAE's device."""
+        if not hasattr(self.vae, "enable_tiling"):
+            return
+        b, _, f, h, w = shape
+        if self.use_tiling(f, h, w, next(self.vae.parameters()).device, batch=b):
+            self.vae.enable_tiling()
+        else:
+            self.vae.disable_tiling()
 
     def latent_frames(self, num_frames: int) -> int:
         return (num_frames - 1) // self.temporal_factor + 1
@@ -73,12 +129,15 @@ class VideoVAELatents:
 
     @torch.no_grad()
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
+        self._set_tiling(tuple(frames.shape))
         z = self.vae.encode(frames.to(self.vae.dtype)).latent_dist.mode().float()
         return (z - self.mean.to(z.device)) / self.std.to(z.device)
 
     @torch.no_grad()
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
         z = latents.float() * self.std.to(latents.device) + self.mean.to(latents.device)
+        b, _, t, h, w = z.shape
+        self._set_tiling((b, 3, (t - 1) * self.temporal_factor + 1, h * self.spatial_factor, w * self.spatial_factor))
         return self.vae.decode(z.to(self.vae.dtype)).sample.float()
 
 

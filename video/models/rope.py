@@ -10,8 +10,16 @@ from __future__ import annotations
 import torch
 
 
+def check_head_dim(head_dim: int) -> None:
+    """Refuse a head size the three axes cannot share: rotations act on channel pairs, so it
+    must be even, and each axis needs at least one pair (``axis_dims``), so at least 6."""
+    if head_dim < 6 or head_dim % 2:
+        raise ValueError(f"3D RoPE needs an even head size of at least 6 (dim / heads), got {head_dim}")
+
+
 def axis_dims(head_dim: int) -> tuple[int, int, int]:
-    """Channels per axis (t, h, w), each even; Wan's split: h and w get 2*(d//6), t the rest."""
+    """Channels per axis (t, h, w), each even; Wan's split: h and w get 2*(d//6), t the rest.
+    Needs an even ``head_dim`` >= 6 (:func:`check_head_dim`)."""
     hw = 2 * (head_dim // 6)
     return head_dim - 2 * hw, hw, hw
 

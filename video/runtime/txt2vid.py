@@ -13,6 +13,8 @@ Steps:
 from __future__ import annotations
 
 import json
+import math
+import numbers
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,7 @@ from pathlib import Path
 import torch
 
 from video.config import TextToVideoConfig, load_config, model_config_path
-from video.diffusion.flow import FLOW_SAMPLERS, flow_schedule, shift_for_tokens
+from video.diffusion.flow import FLOW_SAMPLERS, check_shift, flow_schedule, shift_for_tokens
 from video.diffusion.guidance import composable_cfg
 from video.models.dit import DiT, DiTConfig
 from video.models.latents import ImageVAELatents, latent_space_for
@@ -121,13 +123,88 @@ def _load_wan(p: Path, index: dict, dtype: torch.dtype, transformer_cls: type | 
                      transformer_2=experts[1] if len(experts) > 1 else None, boundary_ratio=parts["boundary_ratio"])
 
 
+def state_dict_mismatch(expected: dict[str, torch.Tensor], found: dict[str, torch.Tensor]) -> str | None:
+    """What keeps ``found`` (a file's tensors) from loading into a model whose state dict is
+    ``expected``: missing, unexpected and differently shaped keys, one short phrase; None if
+    it fits. (torch's own ``load_state_dict`` error lists every key over dozens of lines.)"""
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
+    shapes = sorted(k for k in set(expected) & set(found) if expected[k].shape != found[k].shape)
+    parts = []
+    if shapes:
+        k = shapes[0]
+        parts.append(f"{len(shapes)} of different shape (e.g. {k}: {tuple(found[k].shape)} in the file, "
+                     f"{tuple(expected[k].shape)} in the model)")
+    if missing:
+        parts.append(f"{len(missing)} missing (e.g. {missing[0]})")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
+    return "; ".join(parts) or None
+
+
+def _load_ours(p: Path, dtype: torch.dtype) -> T2VModels:
+    """Our layout (``save_t2v``): every part checked before its weights load, every error one
+    line naming the folder and the part, as :func:`_load_wan` does for Wan folders."""
+    from diffusers import AutoencoderKL, AutoencoderKLWan
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from video.config import ConfigError
+    from video.models.components import load_diffusers_part, loading, require_safetensors
+    from video.models.svd import CheckpointError
+    from video.models.text import load_text_encoder, load_tokenizer
+
+    for sub in ("transformer", "vae", "text_encoder", "tokenizer"):
+        if not (p / sub).is_dir():
+            raise CheckpointError(f"{p}: our text-to-video layout needs {sub}/ beside video_pipeline.yaml")
+    try:
+        cfg = load_config(TextToVideoConfig, p / "video_pipeline.yaml")
+        dit = DiT(_dit_config(cfg))
+    except (ConfigError, ValueError) as e:  # a bad key, or a DiT that cannot be built (head size, heads)
+        raise CheckpointError(f"{p}: video_pipeline.yaml: {str(e).splitlines()[0]}") from None
+    weights = p / "transformer" / "model.safetensors"
+    if not weights.is_file():
+        raise CheckpointError(f"{p}: transformer/model.safetensors is missing")
+    try:
+        state = load_file(str(weights))
+    except (OSError, SafetensorError) as e:
+        raise CheckpointError(f"{p}: cannot read transformer/model.safetensors ({str(e).splitlines()[0]})") from None
+    why = state_dict_mismatch(dit.state_dict(), state)
+    if why:
+        raise CheckpointError(f"{p}: transformer/model.safetensors does not fit the DiT video_pipeline.yaml "
+                              f"describes: {why}")
+    dit.load_state_dict(state)
+    with loading(p, "vae"):
+        vae_cfg = json.loads((p / "vae" / "config.json").read_text())
+    vae_cls = AutoencoderKLWan if vae_cfg.get("_class_name") == "AutoencoderKLWan" else AutoencoderKL
+    vae = load_diffusers_part(vae_cls, p, "vae", torch.float32)
+    require_safetensors(p / "text_encoder")
+    with loading(p, "text_encoder"):
+        text = load_text_encoder(p / "text_encoder", dtype)
+    with loading(p, "tokenizer"):
+        tok = load_tokenizer(p / "tokenizer")
+    return T2VModels(dit.eval(), text, tok, latent_space_for(vae.eval()), cfg, layout="ours")
+
+
+def cast_keeping_fp32(module: torch.nn.Module, dtype: torch.dtype) -> torch.nn.Module:
+    """``module.to(dtype)``, except the tensors of its class's ``_keep_in_fp32_modules`` (Wan:
+    ``scale_shift_table``, ``time_embedder``, ``norm1/2/3``...), which stay float32 in a
+    16-bit model, as diffusers' ``from_pretrained`` keeps them (same rule: a parameter or
+    buffer whose dotted name has one of those names as a component): the modulation and
+    the norms keep their float32 values and a bf16 run computes what WanPipeline's does."""
+    keep = (getattr(module, "_keep_in_fp32_modules", None) or []) if dtype in (torch.float16, torch.bfloat16) else []
+    for name, t in [*module.named_parameters(), *module.named_buffers()]:
+        if t.is_floating_point():  # each tensor cast once: a float32 value is never rounded through bf16
+            t.data = t.data.to(torch.float32 if any(k in name.split(".") for k in keep) else dtype)
+    return module
+
+
 def load_t2v(source: str | Path, device="cpu", dtype=torch.float32) -> T2VModels:
     """``tiny``; our folder layout (``video_pipeline.yaml``, ``transformer/``, ``text_encoder/``,
     ``tokenizer/``, ``vae/``); or a diffusers Wan text-to-video folder (``model_index.json``
     naming ``WanPipeline``: Wan 2.1, or Wan 2.2's two experts; :mod:`video.models.wan` says
     which folders are refused and why)."""
     from video.models.svd import CheckpointError, quiet_library_logs
-    from video.models.text import load_text_encoder, load_tokenizer
     from video.models.wan import SINGLE_FILE, read_index
 
     quiet_library_logs()
@@ -147,21 +224,11 @@ def load_t2v(source: str | Path, device="cpu", dtype=torch.float32) -> T2VModels
     elif (index := read_index(p)) is not None:
         m = _load_wan(p, index, dtype)
     elif (p / "video_pipeline.yaml").is_file():
-        from diffusers import AutoencoderKL, AutoencoderKLWan
-        from safetensors.torch import load_file
-
-        cfg = load_config(TextToVideoConfig, p / "video_pipeline.yaml")
-        dit = DiT(_dit_config(cfg))
-        dit.load_state_dict(load_file(str(p / "transformer" / "model.safetensors")))
-        vae_cfg = json.loads((p / "vae" / "config.json").read_text())
-        vae_cls = AutoencoderKLWan if vae_cfg.get("_class_name") == "AutoencoderKLWan" else AutoencoderKL
-        vae = vae_cls.from_pretrained(p, subfolder="vae", torch_dtype=torch.float32)
-        m = T2VModels(dit.eval(), load_text_encoder(p / "text_encoder", dtype), load_tokenizer(p / "tokenizer"),
-                      latent_space_for(vae.eval()), cfg, layout="ours")
+        m = _load_ours(p, dtype)
     else:
         raise CheckpointError(f"{p}: neither our text-to-video layout (video_pipeline.yaml) nor a Wan diffusers folder")
     for t in m.experts:
-        t.to(device=device, dtype=dtype)
+        cast_keeping_fp32(t, dtype).to(device=device)
     m.text_encoder.to(device=device, dtype=dtype)
     m.vae.to(device=device)
     return m
@@ -187,13 +254,29 @@ def save_t2v(models: T2VModels, path: str | Path) -> Path:
     return path
 
 
+def _frames_fit(latents, num_frames: int, pt: int) -> bool:
+    """Whether ``num_frames`` passes the VAE's frame rule and gives a multiple of ``pt`` latent frames."""
+    try:
+        latents.check_frames(num_frames)
+    except ValueError:
+        return False
+    return latents.latent_frames(num_frames) % pt == 0
+
+
 class TextToVideo:
     """``TextToVideo.from_pretrained(path | "tiny")(prompt) -> uint8 (F, H, W, 3)``."""
 
-    def __init__(self, models: T2VModels, device="cpu", dtype=torch.float32, embeddings_dir: str | None = None):
+    def __init__(self, models: T2VModels, device="cpu", dtype=torch.float32, embeddings_dir: str | None = None,
+                 vae_tiling: bool | None = None):
+        """``vae_tiling`` (Wan's video VAE): True turns its spatial tiling on (it engages above
+        the VAE's 256 px tile, and moves pixels by a few levels against WanPipeline), False off;
+        None (default) decodes whole frames, as diffusers' WanPipeline does, unless they would
+        not fit in memory (:meth:`video.models.latents.VideoVAELatents.use_tiling`)."""
         from video.prompts import PromptEncoder
 
         self.models = models
+        if hasattr(models.latents, "tiling"):
+            models.latents.tiling = vae_tiling
         self.device, self.dtype = torch.device(device), dtype
         cfg = models.config
         self.prompts = PromptEncoder(models.tokenizer, models.text_encoder,
@@ -205,9 +288,9 @@ class TextToVideo:
 
     @classmethod
     def from_pretrained(cls, source: str | Path, device="cpu", dtype=torch.float32,
-                        embeddings_dir: str | None = None) -> TextToVideo:
+                        embeddings_dir: str | None = None, vae_tiling: bool | None = None) -> TextToVideo:
         return cls(load_t2v(source, device=device, dtype=dtype), device=device, dtype=dtype,
-                   embeddings_dir=embeddings_dir)
+                   embeddings_dir=embeddings_dir, vae_tiling=vae_tiling)
 
     def compile(self, mode: str = "default", cache: str | Path | None = None) -> int:
         """Compile the transformer's repeated blocks one by one (``speed.compile_blocks``, for our
@@ -226,11 +309,36 @@ class TextToVideo:
     def config(self) -> TextToVideoConfig:
         return self.models.config
 
+    def patch(self) -> tuple[int, int, int]:
+        """The transformer's (t, h, w) patch; an int patch is (1, p, p)."""
+        patch = self.models.transformer.config.patch_size
+        return tuple(patch) if isinstance(patch, (list, tuple)) else (1, patch, patch)
+
     def _spatial_multiple(self) -> int:
-        m = self.models
-        patch = m.transformer.config.patch_size
-        ph = patch[1] if isinstance(patch, (list, tuple)) else patch
-        return m.latents.spatial_factor * ph
+        """A multiple both height and width may be (the size widgets' step): the VAE factor
+        times the lcm of the h and w patches."""
+        _, ph, pw = self.patch()
+        return self.models.latents.spatial_factor * math.lcm(ph, pw)
+
+    def check_size(self, num_frames: int, height: int, width: int) -> None:
+        """One-line :class:`InputError` for a size the VAE and the patch grid cannot take: the
+        height a multiple of the VAE factor times the h patch, the width of it times the w
+        patch, and the latent frame count (VAE) a multiple of the t patch. With a t patch of 2
+        one frame is one latent frame, so ``num_frames=1`` (an image) is refused for such
+        a model."""
+        m, (pt, ph, pw) = self.models, self.patch()
+        mh, mw = m.latents.spatial_factor * ph, m.latents.spatial_factor * pw
+        if height % mh or width % mw or height < mh or width < mw:
+            what = f"multiples of {mh}" if mh == mw else f"multiples of {mh} (height) and {mw} (width)"
+            raise InputError(f"height and width must be positive {what} for this model; got {height}x{width}")
+        try:
+            m.latents.check_frames(num_frames)
+        except ValueError as e:
+            raise InputError(str(e)) from None
+        if m.latents.latent_frames(num_frames) % pt:
+            ok = [f for f in range(1, 64 * pt * m.latents.temporal_factor) if _frames_fit(m.latents, f, pt)][:4]
+            raise InputError(f"this model's temporal patch is {pt}, so num_frames must give a multiple of {pt} latent "
+                             f"frames: {', '.join(map(str, ok))}, ...; got {num_frames}")
 
     def _forward(self, x: torch.Tensor, t: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
         b = ctx.shape[0]
@@ -246,8 +354,7 @@ class TextToVideo:
         """The flow time shift: given, else the model config's, else by token count."""
         if shift is not None:
             return shift
-        patch = self.models.transformer.config.patch_size
-        pt, ph, pw = patch if isinstance(patch, (list, tuple)) else (1, patch, patch)
+        pt, ph, pw = self.patch()
         tokens = (lat_shape[2] // pt) * (lat_shape[3] // ph) * (lat_shape[4] // pw)
         return self.config.sampling.shift or shift_for_tokens(tokens)
 
@@ -296,7 +403,11 @@ class TextToVideo:
         guidance_scale_2: float | None = None,
     ):
         """``guidance_scale_2``: Wan 2.2's low-noise expert's guidance (diffusers' WanPipeline
-        argument); default ``guidance_scale``."""
+        argument); default ``guidance_scale``. A guidance scale may be any finite number:
+        1 is the prompt alone, 0 the negative prompt alone, above 1 classifier-free guidance,
+        below 0 steers away from the prompt (all finite velocities); NaN or inf is refused,
+        as is a time shift outside (0, inf) (:func:`video.diffusion.flow.check_shift`)
+        and fewer than one step. Every check runs before any work."""
         s, m, dev = self.config.sampling, self.models, self.device
         num_frames = num_frames or s.num_frames
         height, width = height or s.height, width or s.width
@@ -309,27 +420,29 @@ class TextToVideo:
         if guidance_scale_2 is not None and m.transformer_2 is None:
             raise InputError("guidance_scale_2 (--guidance-2) is the low-noise expert's guidance; this model has one "
                              "transformer: use guidance_scale (--guidance)")
-        mult = self._spatial_multiple()
-        if height % mult or width % mult or height < mult or width < mult:
-            raise InputError(f"height and width must be positive multiples of {mult} for this model; "
-                             f"got {height}x{width}")
+        if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
+            raise InputError(f"num_inference_steps (--steps) must be a whole number >= 1; got {steps}")
+        for name, g in (("guidance_scale (--guidance)", scale), ("guidance_scale_2 (--guidance-2)", guidance_scale_2)):
+            if g is not None and not math.isfinite(g):  # any finite scale is meaningful; see __call__'s docstring
+                raise InputError(f"{name} must be a finite number; got {g}")
+        self.check_size(num_frames, height, width)
+        lat_shape = (1, m.latents.channels, m.latents.latent_frames(num_frames),
+                     height // m.latents.spatial_factor, width // m.latents.spatial_factor)
+        shift = self.shift_for(lat_shape, shift)
         try:
-            m.latents.check_frames(num_frames)
+            check_shift(shift)
         except ValueError as e:
             raise InputError(str(e)) from None
+        if latents is not None and tuple(latents.shape) != lat_shape:
+            raise InputError(f"latents have shape {tuple(latents.shape)}, expected {lat_shape}")
         t0 = time.perf_counter()
 
         # 1. Text.
         cond = self.prompts.encode(prompt, negative_prompt, steps)
         # 2. Noise.
-        lat_shape = (1, m.latents.channels, m.latents.latent_frames(num_frames),
-                     height // m.latents.spatial_factor, width // m.latents.spatial_factor)
         if latents is None:
             latents = randn(lat_shape, generator, dev, torch.float32)
-        elif tuple(latents.shape) != lat_shape:
-            raise InputError(f"latents have shape {tuple(latents.shape)}, expected {lat_shape}")
         x = latents.to(dev, torch.float32)
-        shift = self.shift_for(lat_shape, shift)
         ts = flow_schedule(steps, shift, device=dev)
         t1 = time.perf_counter()
 

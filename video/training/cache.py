@@ -43,8 +43,16 @@ def encode_batch(enc, batch: dict) -> dict[str, torch.Tensor]:
     """The cached tensors of one collated batch, on the CPU in float32."""
     video = batch["video"].to(enc.device)  # (B, F, 3, H, W) in [-1, 1]
     if hasattr(enc, "prompts"):  # DiT
+        from video.training.tasks import pad_contexts
+
+        contexts = [enc.prompts.encode_text(c) for c in batch["caption"]]
+        empty = enc.prompts.encode_text("")
         out = {"latents": enc.models.latents.encode(video.permute(0, 2, 1, 3, 4)),  # (B, C, F, h, w)
-               "context": torch.cat([enc.prompts.encode_text(c) for c in batch["caption"]])}
+               # a caption over 75 CLIP tokens has more positions: all padded with the empty prompt's
+               # chunk to the longest; each one's own length and that chunk kept (LatentCache)
+               "context": pad_contexts(contexts, empty),
+               "context_length": torch.tensor([c.shape[1] for c in contexts]),
+               "empty_context": empty}
     else:  # SVD
         b, f = video.shape[:2]
         first = video[:, 0]
@@ -87,6 +95,7 @@ def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: boo
         bar.close()
     with atomic_file(out / "index.json") as tmp:
         tmp.write_text(json.dumps({"items": n, "shard_size": shard_size, "shards": shards, "model": cfg.model,
+                                   "context_length": _longest_context(out, shards),
                                    "task": cfg.task, "family": FAMILY[cfg.task],
                                    "data": {"kind": cfg.data.kind, "frames": cfg.data.frames,
                                             "height": cfg.data.height, "width": cfg.data.width,
@@ -96,6 +105,18 @@ def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: boo
         print(f"warning: {len(load.bad)} unreadable item(s) were replaced by the next readable one "
               f"(listed under 'unreadable' in {out / 'index.json'})")
     return out
+
+
+def _longest_context(out: Path, shards: int) -> int | None:
+    """The most text positions of any cached caption (None: no text states, SVD)."""
+    from safetensors import safe_open
+
+    longest = None
+    for s in range(shards):
+        with safe_open(str(out / f"shard_{s:05d}.safetensors"), framework="pt") as f:
+            if "context" in f.keys():
+                longest = max(longest or 0, f.get_slice("context").get_shape()[1])
+    return longest
 
 
 class LatentCache(torch.utils.data.Dataset):
@@ -142,6 +163,11 @@ class LatentCache(torch.utils.data.Dataset):
         size = self.index["shard_size"]
         tensors, captions = self._load(i // size)
         j = i % size
-        item = {k: v[j] for k, v in tensors.items() if k not in ("fps", "motion")}
+        item = {k: v[j] for k, v in tensors.items() if k not in ("fps", "motion", "empty_context")}
+        longest = self.index.get("context_length")
+        if "context_length" in item and longest and item["context"].shape[0] < longest:  # shards differ in length
+            from video.training.tasks import pad_contexts
+
+            item["context"] = pad_contexts([item["context"][None]], tensors["empty_context"], longest)[0]
         return {**item, "caption": captions[j], "fps": float(tensors["fps"][j]),
                 "motion": float(tensors["motion"][j])}

@@ -21,6 +21,24 @@ from video.training.config import TrainConfig
 from video.training.data import Concat, ImageFolder, ManifestClips, MovingShapes, SampleClips
 
 
+def pad_contexts(contexts: list[torch.Tensor], empty: torch.Tensor, length: int | None = None) -> torch.Tensor:
+    """Text states ``(1, L_i, C)`` of one batch -> ``(B, L, C)``, ``L`` the longest (or ``length``):
+    the shorter ones followed by whole copies of the empty prompt's states ``empty`` (1, 77, C),
+    as inference pads a prompt and a longer negative prompt to one length (A1111's "pad
+    prompt/negative prompt to be same length", ``video.prompts.encode``), so a caption is seen
+    in training as a prompt is at inference. A CLIP caption over 75 tokens has several 77-token
+    chunks; T5 states all have ``max_length`` positions and pass unchanged."""
+    n = max(c.shape[1] for c in contexts) if length is None else length
+    out = []
+    for c in contexts:
+        gap = n - c.shape[1]
+        if gap < 0 or gap % empty.shape[1]:
+            raise ValueError(f"text states of {c.shape[1]} positions cannot be padded to {n} with "
+                             f"{empty.shape[1]}-position empty-prompt chunks")
+        out.append(torch.cat([c, empty.to(c).expand(c.shape[0], -1, -1).repeat(1, gap // empty.shape[1], 1)], dim=1))
+    return torch.cat(out)
+
+
 def train_device(cfg: TrainConfig) -> torch.device:
     """``auto``: the GPU when there is one. Random draws stay on the CPU generator and move to the
     device, so a run's randomness (and its exact resume) does not depend on where it runs."""
@@ -155,12 +173,20 @@ class DiTTextToVideo:
             x0 = self.models.latents.encode(batch["video"].to(dev).permute(0, 2, 1, 3, 4))  # (B, 3, F, H, W) in
         b = x0.shape[0]
         drop = torch.rand(b, generator=gen) < o.caption_dropout
-        ctx = torch.cat([self.prompts.encode_text("") if d else
-                         (batch["context"][i:i + 1].to(dev) if "context" in batch else self.prompts.encode_text(c))
-                         for i, (c, d) in enumerate(zip(batch["caption"], drop, strict=True))])
+        ctx = pad_contexts([self.prompts.encode_text("") if d else
+                            (self._cached_context(batch, i).to(dev) if "context" in batch else self.prompts.encode_text(c))
+                            for i, (c, d) in enumerate(zip(batch["caption"], drop, strict=True))],
+                           self.prompts.encode_text("").to(dev))
         t = logit_normal_timesteps(b, o.t_mean, o.t_std, generator=gen).to(dev)
         noise = torch.randn(x0.shape, generator=gen).to(dev)
         return flow_loss(lambda x, t, context: self.model(x, t, context), x0, t, noise, context=ctx)
+
+    @staticmethod
+    def _cached_context(batch: dict, i: int) -> torch.Tensor:
+        """Item ``i``'s cached text states at its own length (the cache pads every caption to
+        its longest; ``context_length`` is each one's own), so the batch is padded as a raw one."""
+        ctx = batch["context"][i:i + 1]
+        return ctx[:, :int(batch["context_length"][i])] if "context_length" in batch else ctx
 
     def export(self, folder: Path, weights: dict[str, torch.Tensor]) -> None:
         """The runtime folder, its sampling defaults set to what was trained (size, frames, fps):
