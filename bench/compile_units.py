@@ -88,6 +88,8 @@ def main() -> int:
     ap.add_argument("--device", default=None, help="cuda when available, else cpu")
     ap.add_argument("--repeats", type=int, default=1, help="runs per granularity, interleaved")
     ap.add_argument("--json", default="bench/results/compile_units.json")
+    ap.add_argument("--child-timeout", type=float, default=270.0,
+                    help="seconds each granularity's process may take (two fit a 570 s device call)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -96,41 +98,56 @@ def main() -> int:
     import torch
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    runs = []
+    out_path = Path(args.json)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    runs: list[dict] = []
+
+    def best(gran: str, key: str) -> float | None:
+        vals = [r[key] for r in runs if r["granularity"] == gran and "error" not in r]
+        return min(vals) if vals else None
+
+    def write() -> dict:
+        """The JSON so far, after every child: a run cut short keeps what it measured."""
+        ratios = {}
+        for key in ("compile_s", "steady_s"):
+            b, p = best("blocks", key), best("parts", key)
+            ratios[f"{key.split('_')[0]}_ratio_blocks_over_parts"] = b / p if b and p else None
+        result = {"device": torch.cuda.get_device_name() if device == "cuda" else "cpu", "torch": torch.__version__,
+                  "model": args.model, "frames": args.frames, "size": args.size, "runs": runs, **ratios}
+        out_path.write_text(json.dumps(result, indent=2))
+        return result
+
     for _ in range(args.repeats):
         for gran in ("blocks", "parts"):
             with tempfile.TemporaryDirectory() as cache:
                 env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": cache, "TORCHINDUCTOR_FX_GRAPH_CACHE": "0",
-                       "TORCHINDUCTOR_AUTOGRAD_CACHE": "0"}
+                       "TORCHINDUCTOR_AUTOGRAD_CACHE": "0", "TRITON_CACHE_DIR": os.path.join(cache, "triton")}
                 cmd = [sys.executable, __file__, "--model", args.model, "--device", device, "--child", gran]
                 if args.frames:
                     cmd += ["--frames", str(args.frames)]
                 if args.size:
                     cmd += ["--size", args.size]
-                out = subprocess.run(cmd, capture_output=True, text=True, env=env)
-            if out.returncode:
-                print(f"{gran}: FAILED\n{out.stderr[-2000:]}", file=sys.stderr)
-                return 1
-            r = json.loads(out.stdout.strip().splitlines()[-1])
+                try:
+                    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.child_timeout)
+                    r = (json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else
+                         {"granularity": gran, "error": out.stderr.strip()[-600:]})
+                except subprocess.TimeoutExpired:
+                    r = {"granularity": gran, "error": f"no result within {args.child_timeout:g} s"}
             runs.append(r)
+            write()
+            if "error" in r:
+                print(f"{gran:6s} FAILED: {r['error'][-300:]}", flush=True)
+                continue
             print(f"{gran:6s} units {r['units']:3d} graphs {r['graphs']:3d} traced ops {r['traced_ops']:5d} | "
                   f"compile {r['compile_s']:7.1f} s | steady {r['steady_s'] * 1e3:8.1f} ms | "
                   f"max |diff| vs eager {r['max_abs_diff']:.2e}", flush=True)
 
-    def best(gran, key):
-        return min(r[key] for r in runs if r["granularity"] == gran)
-
-    result = {"device": torch.cuda.get_device_name() if device == "cuda" else "cpu", "torch": torch.__version__,
-              "model": args.model, "frames": args.frames, "size": args.size, "runs": runs,
-              "compile_ratio_blocks_over_parts": best("blocks", "compile_s") / best("parts", "compile_s"),
-              "steady_ratio_blocks_over_parts": best("blocks", "steady_s") / best("parts", "steady_s")}
-    print(f"compile time blocks / parts: {result['compile_ratio_blocks_over_parts']:.2f}x (best of "
-          f"{args.repeats}); steady time blocks / parts: {result['steady_ratio_blocks_over_parts']:.2f}x")
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    print(f"wrote {out}")
-    return 0
+    result = write()
+    c, st = result["compile_ratio_blocks_over_parts"], result["steady_ratio_blocks_over_parts"]
+    if c is not None:
+        print(f"compile time blocks / parts: {c:.2f}x (best of {args.repeats}); steady time blocks / parts: {st:.2f}x")
+    print(f"wrote {out_path}")
+    return 0 if c is not None else 1
 
 
 if __name__ == "__main__":
