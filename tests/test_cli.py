@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from video.media import probe_video
@@ -174,3 +175,44 @@ def test_info_describes_text_to_video_models(tmp_path):
     assert "text-to-video" in p.stdout and f"transformer={n:,}" in p.stdout, p.stdout
     p = run("info", "dit_tiny")
     assert p.returncode == 0 and f"transformer={n:,}" in p.stdout, p.stderr + p.stdout
+
+
+@pytest.mark.parametrize("command,args,needle", [
+    ("img2vid", ["--decode-chunk", "-1"], "--decode-chunk must be >= 1, or 0 for auto"),
+    ("img2vid", ["--fps", "-5"], "--fps must be >= 1"),
+    ("img2vid", ["--fps", "0"], "--fps must be >= 1"),
+    ("img2vid", ["--height", "-64"], "--height must be >= 1"),
+    ("img2vid", ["--width", "0"], "--width must be >= 1"),
+    ("img2vid", ["--motion-bucket", "-40"], "--motion-bucket must be >= 0"),
+    ("img2vid", ["--noise-aug", "-0.3"], "--noise-aug must be >= 0"),
+    ("img2vid", ["--min-cfg", "-2"], "--min-cfg must be >= 0"),
+    ("img2vid", ["max_cfg=-1"], "--max-cfg must be >= 0"),
+    ("img2vid", ["--decode-overlap", "-1"], "--decode-overlap must be >= 0"),
+    ("txt2vid", ["--fps", "-3"], "--fps must be >= 1"),
+    ("txt2vid", ["fps=0"], "--fps must be >= 1"),
+])
+def test_values_out_of_range_fail_before_the_render(tmp_path, command, args, needle):
+    """A negative --motion-bucket / --noise-aug / --min-cfg used to become the model's default
+    without a word, a negative --fps failed in ffmpeg after the render, --height -64 rendered a
+    16-pixel clip, and --decode-chunk -1 never returned."""
+    out = tmp_path / "o.mp4"
+    p = run(command, "--model", "tiny", "--output", str(out), *args)
+    assert p.returncode == 2, p.stderr
+    lines = [ln for ln in p.stderr.strip().splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in p.stderr, p.stderr
+    assert "denoise" not in p.stderr and not out.exists()
+
+
+def test_unset_values_are_the_models_defaults(tmp_path):
+    """Unset keys (None, no sentinel) take the model's defaults: the same frames as giving the tiny
+    model's defaults (fps 7, motion bucket 127, noise 0.02, guidance 1 to 2.5) by hand."""
+    from PIL import Image
+
+    base = ["--model", "tiny", "--frames", "2", "--steps", "1"]
+    given = ["--fps", "7", "--motion-bucket", "127", "--noise-aug", "0.02", "--min-cfg", "1", "--max-cfg", "2.5"]
+    frames = []
+    for name, extra in (("unset", []), ("given", given)):
+        p = run("img2vid", *base, "--output", str(tmp_path / name), *extra)
+        assert p.returncode == 0, p.stderr
+        frames.append([np.asarray(Image.open(f)) for f in sorted((tmp_path / name).glob("*.png"))])
+    assert len(frames[0]) == 2 and all(np.array_equal(a, b) for a, b in zip(*frames, strict=True))

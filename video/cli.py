@@ -27,13 +27,14 @@ class Img2VidConfig:
     model_config: str = ""  # sampling defaults by name (svd, svd_xt) or YAML path; empty: from the checkpoint
     frames: int = 0  # 0: the model's default (14 SVD, 25 SVD-XT)
     steps: int = 0
-    fps: int = 0
-    motion_bucket: int = -1
-    noise_aug: float = -1.0
-    min_cfg: float = -1.0
-    max_cfg: float = -1.0
-    height: int = 0
-    width: int = 0
+    # None (unset, or ``null`` in YAML / ``key=null``): the model's default; a set value out of range is refused
+    fps: int | None = None
+    motion_bucket: int | None = None
+    noise_aug: float | None = None
+    min_cfg: float | None = None
+    max_cfg: float | None = None
+    height: int | None = None
+    width: int | None = None
     seed: int = 0
     sampler: str = ""
     decode_chunk: int = 0  # 0: as many frames as fit memory_budget_gib (and free memory)
@@ -105,7 +106,7 @@ class Txt2VidConfig:
     shift: float = 0.0  # 0: from the model config, else by token count
     height: int = 0
     width: int = 0
-    fps: int = 0
+    fps: int | None = None  # None: the model's; a set value must be >= 1
     seed: int = 0
     sampler: str = ""
     embeddings: str = ""  # folder of textual-inversion embeddings
@@ -225,9 +226,31 @@ def sdpa_choice(name: str) -> str:
     return name
 
 
+def check_ranges(cfg, flags: dict, minimum: dict) -> None:
+    """One-line UserError, before any weights load, for a set value below its minimum
+    (``minimum``: schema key -> smallest value; None is unset, the model's default). Without it a
+    negative --fps rendered for minutes before ffmpeg refused it, and a negative --height made a
+    16-pixel clip."""
+    from video.runtime.img2vid import InputError, at_least
+
+    flag_of = {key: flag for flag, (key, _h) in flags.items()}
+    try:
+        for key, low in minimum.items():
+            at_least(flag_of[key], getattr(cfg, key), low)
+    except InputError as e:
+        raise UserError(str(e)) from None
+
+
+IMG2VID_MINIMUM = {"fps": 1, "height": 1, "width": 1, "motion_bucket": 0, "noise_aug": 0, "min_cfg": 0, "max_cfg": 0,
+                   "decode_overlap": 0}
+
+
 def cmd_img2vid(args) -> int:
     cfg = resolve_flags(Img2VidConfig, args, IMG2VID_FLAGS)
     sdpa = sdpa_choice(cfg.sdpa)  # before any weights load
+    check_ranges(cfg, IMG2VID_FLAGS, IMG2VID_MINIMUM)
+    if cfg.decode_chunk < 0:
+        raise UserError(f"--decode-chunk must be >= 1, or 0 for auto; got {cfg.decode_chunk}")
     _resolve_names(cfg, keep=("tiny", "svd", "svd_xt"))
     import torch
 
@@ -250,18 +273,18 @@ def cmd_img2vid(args) -> int:
         print(f"note: '{cfg.model}' has random weights (a smoke run); real weights come from --model PATH",
               file=sys.stderr)
     s = pipe.config.sampling
-    fps = cfg.fps or s.fps
+    fps = s.fps if cfg.fps is None else cfg.fps
     frames = pipe(
         image,
         num_frames=cfg.frames or None,
         num_inference_steps=cfg.steps or None,
-        height=cfg.height or None,
-        width=cfg.width or None,
+        height=cfg.height,
+        width=cfg.width,
         fps=fps,
-        motion_bucket_id=None if cfg.motion_bucket < 0 else cfg.motion_bucket,
-        noise_aug_strength=None if cfg.noise_aug < 0 else cfg.noise_aug,
-        min_guidance_scale=None if cfg.min_cfg < 0 else cfg.min_cfg,
-        max_guidance_scale=None if cfg.max_cfg < 0 else cfg.max_cfg,
+        motion_bucket_id=cfg.motion_bucket,
+        noise_aug_strength=cfg.noise_aug,
+        min_guidance_scale=cfg.min_cfg,
+        max_guidance_scale=cfg.max_cfg,
         decode_chunk_size=cfg.decode_chunk or None,
         decode_overlap=cfg.decode_overlap,
         generator=torch.Generator().manual_seed(cfg.seed),
@@ -280,6 +303,7 @@ def cmd_img2vid(args) -> int:
 def cmd_txt2vid(args) -> int:
     cfg = resolve_flags(Txt2VidConfig, args, TXT2VID_FLAGS)
     sdpa = sdpa_choice(cfg.sdpa)  # before any weights load
+    check_ranges(cfg, TXT2VID_FLAGS, {"fps": 1})
     _resolve_names(cfg, keep=("tiny",))
     import torch
 
@@ -301,7 +325,7 @@ def cmd_txt2vid(args) -> int:
     if pipe.models.layout == "random":
         print(f"note: '{cfg.model}' has random weights (a smoke run); real weights come from --model PATH",
               file=sys.stderr)
-    fps = cfg.fps or pipe.config.sampling.fps
+    fps = pipe.config.sampling.fps if cfg.fps is None else cfg.fps
     frames = pipe(
         cfg.prompt,
         negative_prompt=cfg.negative or None,

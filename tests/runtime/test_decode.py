@@ -43,3 +43,22 @@ def test_single_window_is_exactly_the_whole_decode(tiny_models):
     z = torch.randn(5, 4, 16, 24, generator=torch.Generator().manual_seed(1))
     ref = vae.decode(z / vae.config.scaling_factor, num_frames=5).sample
     assert torch.equal(decode_latents(vae, z, chunk_size=None), ref)
+
+
+def test_windows_that_cannot_advance_are_refused():
+    """chunk < 1 or overlap >= chunk looped for ever, growing the window list until memory ran out."""
+    import pytest
+
+    for chunk, overlap in [(0, 2), (-1, 2), (0, 0), (4, 4), (4, 6), (4, -1)]:
+        with pytest.raises(ValueError, match="chunk >= 1"):
+            plan_windows(25, chunk, overlap)
+    assert plan_windows(5, 2, 1) == [(0, 2), (1, 3), (2, 4), (3, 5)]  # the largest overlap a window of 2 allows
+
+
+def test_overlap_is_clamped_below_a_small_window(tiny_models):
+    """A budget may leave room for one frame while the overlap is 2: windows of one frame each, so
+    every frame is decoded alone (the reference: the VAE on each frame)."""
+    vae = tiny_models.vae
+    z = torch.randn(3, 4, 16, 24, generator=torch.Generator().manual_seed(2))
+    ref = torch.cat([vae.decode(z[i:i + 1] / vae.config.scaling_factor, num_frames=1).sample for i in range(3)])
+    assert torch.equal(decode_latents(vae, z, chunk_size=1, overlap=2), ref)

@@ -1,5 +1,6 @@
 """Model offload: the schedule (one part on the device at a time, in pipeline order) and the
-same frames as without it."""
+same frames as without it, bit for bit (also with weights loaded from a folder, whose CLIP
+weights the loader leaves misaligned: ``offload.align_cpu_weights``)."""
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ import torch
 from video.config import load_model_config
 from video.models.svd import build_random
 from video.runtime.img2vid import ImageToVideo, InputError
-from video.runtime.offload import ModelOffload, svd_parts
+from video.runtime.offload import CPU_ALIGNMENT, ModelOffload, align_cpu_weights, svd_parts
 
 KW = dict(num_frames=2, num_inference_steps=3, height=64, width=96, noise_aug_strength=0.02, decode_chunk_size=2)
 
@@ -26,7 +27,7 @@ def test_parts_hold_every_weight_once(models):
 
 
 def test_offload_schedule_and_identical_frames(models, photo):
-    plain = ImageToVideo(models)(photo, generator=torch.Generator().manual_seed(2), **KW)
+    plain = ImageToVideo(models)(photo, generator=torch.Generator().manual_seed(2), output_type="float", **KW)
     pipe = ImageToVideo(models, offload="model")
     off = pipe.offload
     assert isinstance(off, ModelOffload) and off.resident() == set()
@@ -40,7 +41,7 @@ def test_offload_schedule_and_identical_frames(models, photo):
 
     hooks = [m.register_forward_pre_hook(watch) for m in (models.image_encoder, models.vae.encoder,
                                                           models.unet, models.vae.decoder)]
-    frames = pipe(photo, generator=torch.Generator().manual_seed(2), **KW)
+    frames = pipe(photo, generator=torch.Generator().manual_seed(2), output_type="float", **KW)
     for h in hooks:
         h.remove()
     assert np.array_equal(frames, plain)
@@ -54,6 +55,32 @@ def test_offload_schedule_and_identical_frames(models, photo):
     assert off.resident() == set()
     # every weight points at its host copy again
     assert all(t.data_ptr() == h for n, pairs in off.home.items() for (t, _), h in zip(pairs, host[n], strict=True))
+
+
+def test_offload_gives_the_same_bits_with_weights_loaded_from_a_folder(tiny_diffusers_dir, photo):
+    """The loaded CLIP weights sit at 8-byte offsets in the safetensors buffer; offload's copies
+    are aligned, and CPU matmul kernels sum misaligned operands differently (2.4e-7 in the CLIP
+    embedding, 1.2e-4 in the latents after two steps, before the weights were aligned at load)."""
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    kw = dict(num_frames=3, num_inference_steps=2, output_type="latent")
+    plain = ImageToVideo.from_pretrained(tiny_diffusers_dir)
+    off = ImageToVideo.from_pretrained(tiny_diffusers_dir, offload="model")
+    assert torch.equal(plain(photo, generator=g(), **kw), off(photo, generator=g(), **kw))
+    assert ("load", "vae_decoder") not in off.offload.events  # latents: the decoder is never copied up
+    kw["output_type"] = "float"
+    assert np.array_equal(plain(photo, generator=g(), **kw), off(photo, generator=g(), **kw))
+
+
+def test_align_cpu_weights_moves_only_misaligned_weights_and_keeps_values():
+    buf = torch.arange(40, dtype=torch.float32)
+    lin = torch.nn.Linear(4, 4)
+    lin.weight.data = buf[2:18].view(4, 4)  # a view 8 bytes into a buffer, as a loader leaves it
+    lin.bias.data = buf[16:20]  # 64 bytes in: aligned already
+    assert lin.weight.data_ptr() % CPU_ALIGNMENT and lin.bias.data_ptr() % CPU_ALIGNMENT == 0
+    bias_ptr = lin.bias.data_ptr()
+    assert align_cpu_weights([lin]) == 1
+    assert lin.weight.data_ptr() % CPU_ALIGNMENT == 0 and lin.bias.data_ptr() == bias_ptr
+    assert torch.equal(lin.weight, buf[2:18].view(4, 4)) and torch.equal(lin.bias, buf[16:20])
 
 
 def test_unknown_offload_mode(models):

@@ -13,11 +13,15 @@ import torch
 
 def plan_windows(num_frames: int, chunk: int, overlap: int) -> list[tuple[int, int]]:
     """[start, end) windows of at most ``chunk`` frames covering 0..num_frames, consecutive
-    windows sharing ``overlap`` frames (clamped so every window advances). With
-    ``overlap=0`` these are diffusers' plain chunks."""
+    windows sharing ``overlap`` frames. With ``overlap=0`` these are diffusers' plain chunks.
+    ``chunk >= 1`` and ``0 <= overlap < chunk`` or ValueError: a window that does not advance
+    would loop for ever, growing the list until memory runs out."""
+    if chunk < 1 or overlap < 0 or overlap >= chunk:
+        raise ValueError(f"decode windows need chunk >= 1 and 0 <= overlap < chunk, got chunk {chunk}, "
+                         f"overlap {overlap}")
     if chunk >= num_frames:
         return [(0, num_frames)]
-    step = chunk - max(0, min(overlap, chunk - 1))
+    step = chunk - overlap
     windows, start = [], 0
     while True:
         end = min(start + chunk, num_frames)
@@ -76,7 +80,9 @@ def decode_latents(
     """(F, C, h, w) scaled latents of one clip -> (F, 3, H, W) frames in about [-1, 1], float32.
 
     ``chunk_size=None`` picks a size from ``budget_gib`` and free memory (``auto_chunk_size``);
-    ``overlap=0`` reproduces diffusers' plain chunking.
+    ``overlap=0`` reproduces diffusers' plain chunking. ``overlap`` is clamped to ``chunk_size - 1``
+    (a budget may leave room for a window of 1 or 2 frames, and the default overlap is 2);
+    ``chunk_size < 1`` or ``overlap < 0`` is a ValueError (``plan_windows``).
     """
     f = latents.shape[0]
     z = latents / vae.config.scaling_factor
@@ -84,7 +90,7 @@ def decode_latents(
         scale = 2 ** (len(vae.config.block_out_channels) - 1)
         chunk_size = auto_chunk_size(vae, f, z.shape[-2] * scale, z.shape[-1] * scale, z.dtype, z.device,
                                      budget_gib)
-    windows = plan_windows(f, chunk_size, overlap)
+    windows = plan_windows(f, chunk_size, min(overlap, max(0, chunk_size - 1)))
     out = None
     total = torch.zeros(f, dtype=torch.float32, device=z.device)
     for i, (s, e) in enumerate(windows):

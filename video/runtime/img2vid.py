@@ -31,13 +31,61 @@ from video.models.image_encoder import clip_pixel_values
 from video.models.svd import SVDModels, load_svd
 from video.runtime.decode import decode_latents
 from video.runtime.memory import DEFAULT_BUDGET_GIB
-from video.runtime.offload import OFFLOAD_MODES, ModelOffload, NoOffload, svd_parts
+from video.runtime.offload import OFFLOAD_MODES, ModelOffload, NoOffload, align_cpu_weights, svd_parts
 from video.runtime.speed import with_sdpa_priority
 from video.runtime.step_cache import FirstBlockCache, cached_unet_forward
 
 
 class InputError(ValueError):
     """Arguments a user can fix (sizes, frame counts, sampler names)."""
+
+
+OUTPUT_TYPES = ("uint8", "float", "latent")  # what ``ImageToVideo.__call__`` returns: see its docstring
+IMAGE_FORMS = "one image: a path, a PIL image, an HxWx3 array (uint8, or float in [0, 1] or 0..255), or a " \
+              "3xHxW / 1x3xHxW float tensor in [0, 1]"
+
+
+def at_least(name: str, value, minimum) -> None:
+    """One-line InputError when a set ``value`` is below ``minimum`` (None: unset, the model's
+    default). A negative fps, size, motion bucket or guidance is never what a user meant, and
+    must not quietly become the default or a 16-pixel clip."""
+    if value is not None and value < minimum:
+        raise InputError(f"{name} must be >= {minimum}, got {value}")
+
+
+def conditioning_image(image):
+    """The one conditioning image in a form ``video.media.image_to_tensor`` reads right, or a
+    one-line InputError naming the accepted forms. Why here: a batch (a list, a (2, 3, H, W)
+    tensor) or a grey tensor used to fail deep in the encoders with a shape error, and a float
+    array in [0, 1] became a black picture (media casts arrays to uint8 as they are). A float
+    array whose values are all <= 1 is read in [0, 1] (diffusers' convention), any other in
+    0..255, as ``video.edit.mask.load_frames`` reads float frames; quantised to 8 bits like any
+    image that goes through the resize."""
+    import numpy as np
+    from PIL import Image
+
+    if isinstance(image, (str, Path, Image.Image)):
+        return image
+    if isinstance(image, torch.Tensor):
+        t = image[0] if image.ndim == 4 and image.shape[0] == 1 else image
+        if t.ndim != 3 or t.shape[0] != 3 or not t.is_floating_point():
+            raise InputError(f"got a {image.dtype} tensor of shape {tuple(image.shape)}; give {IMAGE_FORMS}")
+        if t.numel() and (not torch.isfinite(t).all() or t.min() < 0 or t.max() > 1):
+            raise InputError(f"tensor image values lie in [{t.min():.3g}, {t.max():.3g}]; give {IMAGE_FORMS}")
+        return t
+    if isinstance(image, np.ndarray):
+        if image.ndim != 3 or image.shape[2] not in (3, 4):
+            raise InputError(f"got an array of shape {image.shape}; give {IMAGE_FORMS}")
+        if image.dtype == np.uint8:
+            return image
+        if image.dtype.kind == "f":
+            if image.size and (not np.isfinite(image).all() or image.min() < 0 or image.max() > 255):
+                raise InputError(f"a float image array must hold values in [0, 1] or 0..255, got "
+                                 f"[{image.min():.3g}, {image.max():.3g}]; give {IMAGE_FORMS}")
+            scale = 255.0 if image.size and image.max() <= 1 else 1.0
+            return np.round(image * scale).astype(np.uint8)
+        raise InputError(f"got a {image.dtype} array; give {IMAGE_FORMS}")
+    raise InputError(f"got {type(image).__name__}; give {IMAGE_FORMS}")
 
 
 def randn(shape, generator: torch.Generator | None, device, dtype) -> torch.Tensor:
@@ -79,6 +127,8 @@ class ImageToVideo:
         self.dtype = dtype
         self.memory_budget_gib = memory_budget_gib  # decode windows within this (0: free memory)
         self.cache_threshold = cache_threshold  # default for __call__
+        if self.device.type == "cpu":  # the same bits with and without offload (align_cpu_weights)
+            align_cpu_weights([mod for mods in svd_parts(models).values() for mod in mods])
         self.offload = NoOffload()
         self.set_offload(offload)
         self.cudagraphs = False
@@ -138,7 +188,10 @@ class ImageToVideo:
         return self.models.config
 
     def check_size(self, height: int, width: int) -> tuple[int, int]:
-        """Round a size down to the model's multiple (64 for SVD) with a warning."""
+        """Round a size down to the model's multiple (64 for SVD) with a warning; a size below 1
+        is an InputError (it used to become a one-multiple clip with only a rounding warning)."""
+        if height < 1 or width < 1:
+            raise InputError(f"height and width must be >= 1, got {height}x{width} (height x width)")
         m = size_multiple(self.models)
         h, w = max(m, height // m * m), max(m, width // m * m)
         if (h, w) != (height, width):
@@ -183,7 +236,7 @@ class ImageToVideo:
 
         m, dev, dt = self.models, self.device, self.dtype
         # 1-2. Conditioning image -> CLIP embedding and VAE latent.
-        pixels = image_to_tensor(image, height, width).to(dev)
+        pixels = image_to_tensor(conditioning_image(image), height, width).to(dev)
         emb, cond = self.encode_image(pixels, noise_aug_strength, generator)
         # 3. diffusers and sgm condition on fps - 1 ("fps_id"); a user passes frames per second.
         time_ids = torch.tensor([[fps - 1, motion_bucket_id, noise_aug_strength]], dtype=dt, device=dev)
@@ -236,11 +289,30 @@ class ImageToVideo:
         cache_threshold: float | None = None,
         memory_budget_gib: float | None = None,
     ):
-        """Render one clip. ``cache_threshold`` (default: the pipeline's): 0 is exact; above 0 the
+        """Render one clip. ``image``: one image (``IMAGE_FORMS``). Every setting left None takes
+        the model's default; values out of range are an InputError before any work.
+
+        ``output_type``: ``"uint8"`` (default) numpy uint8 (F, H, W, 3); ``"float"`` numpy float32
+        (F, H, W, 3) in [0, 1] (what diffusers calls ``"np"``, without its batch axis);
+        ``"latent"`` the torch float32 (1, F, C, h, w) latents scaled by the VAE's scaling factor
+        (diffusers' ``"latent"``), returned without running the VAE decoder. diffusers' ``"np"``,
+        ``"pil"`` and ``"pt"`` are refused rather than returned with other meanings.
+
+        ``cache_threshold`` (default: the pipeline's): 0 is exact; above 0 the
         First-Block-Cache fast mode skips the rest of the UNet while the first block's residual
         moved less than that (relative L1) since the last full step. ``memory_budget_gib``
         (default: the pipeline's, 10): decode windows sized to stay within it on CUDA, unless
-        ``decode_chunk_size`` is given; 0: as many frames as free memory allows."""
+        ``decode_chunk_size`` (>= 1) is given; 0: as many frames as free memory allows.
+        ``decode_overlap`` is clamped below the window size so every window advances."""
+        if output_type not in OUTPUT_TYPES:
+            raise InputError(f"unknown output_type {output_type!r}; choose one of {', '.join(OUTPUT_TYPES)} "
+                             "(float: frames in [0, 1], diffusers' 'np')")
+        for name, value, minimum in (("fps", fps, 1), ("motion_bucket_id", motion_bucket_id, 0),
+                                     ("noise_aug_strength", noise_aug_strength, 0),
+                                     ("min_guidance_scale", min_guidance_scale, 0),
+                                     ("max_guidance_scale", max_guidance_scale, 0),
+                                     ("decode_chunk_size", decode_chunk_size, 1), ("decode_overlap", decode_overlap, 0)):
+            at_least(name, value, minimum)
         s = self.config.sampling
         num_frames = num_frames or s.num_frames
         steps = num_inference_steps or s.num_inference_steps
@@ -300,6 +372,12 @@ class ImageToVideo:
             torch.cuda.synchronize(dev)
         t2 = time.perf_counter()
 
+        evaluations = network_evaluations(sampler, steps)
+        skipped = step_cache.skipped if step_cache else 0
+        if output_type == "latent":  # no decode: the VAE decoder is neither run nor copied up
+            self.last_timings = Timings(encode=t1 - t0, denoise=t2 - t1, evaluations=evaluations, skipped=skipped)
+            return x
+
         # 5. Decode.
         windows = []
         with self.offload.use("vae_decoder"):
@@ -308,13 +386,10 @@ class ImageToVideo:
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
         t3 = time.perf_counter()
-        evaluations = network_evaluations(sampler, steps)
         self.last_timings = Timings(encode=t1 - t0, denoise=t2 - t1, decode=t3 - t2, evaluations=evaluations,
-                                    skipped=step_cache.skipped if step_cache else 0, decode_chunk=max(windows))
+                                    skipped=skipped, decode_chunk=max(windows))
         if self.compile_cache is not None and not self.compile_cache.saved:
             self.compile_cache.save()  # after the first compiled video: everything it needed is built
-        if output_type == "latent":
-            return x
         frames = (frames / 2 + 0.5).clamp(0, 1)
         if output_type == "float":
             return frames.permute(0, 2, 3, 1).cpu().numpy()
