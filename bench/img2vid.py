@@ -39,7 +39,7 @@ from video.runtime.decode import auto_chunk_size  # noqa: E402
 from video.runtime.img2vid import ImageToVideo  # noqa: E402
 from video.runtime.memory import GIB  # noqa: E402
 
-ROWS = ("diffusers", "eager", "cudnn", "lowmem", "compiled", "fast", "warm", "cudagraphs")
+ROWS = ("diffusers", "eager", "cudnn", "batched", "lowmem", "compiled", "fast", "warm", "cudagraphs")
 
 
 def sync(device):
@@ -207,6 +207,7 @@ def main() -> int:
         r.update(seconds=sec, runs=times, peak_gib=peak if cuda else None)
         if name != "diffusers":
             tm = ours.last_timings
+            r.update(split_guidance=ours.last_split_guidance)
             r.update(denoise_seconds=tm.denoise, decode_seconds=tm.decode, encode_seconds=tm.encode,
                      steps_per_second=steps / tm.denoise, unet_tflops=flops * tm.evaluations / tm.denoise / 1e12,
                      skipped_evaluations=tm.skipped, evaluations=tm.evaluations, decode_chunk_used=tm.decode_chunk)
@@ -241,6 +242,9 @@ def main() -> int:
             row("cudnn", f"ours eager, cuDNN attention first (chunk {chunk})", run_ours, warmup=lambda: run_ours(2))
         finally:
             ours.sdpa_first = "torch"
+    if "batched" in wanted:  # eager with the guided batch of two in one UNet call, whatever the budget
+        row("batched", f"ours eager, guidance halves batched (chunk {chunk})",
+            lambda: run_ours(split_guidance=False), warmup=lambda: run_ours(2, split_guidance=False))
     if "lowmem" in wanted:
         cap = args.low_memory_gib * GIB
         if cuda:

@@ -190,6 +190,9 @@ def test_info_describes_text_to_video_models(tmp_path):
     ("img2vid", ["--decode-overlap", "-1"], "--decode-overlap must be >= 0"),
     ("txt2vid", ["--fps", "-3"], "--fps must be >= 1"),
     ("txt2vid", ["fps=0"], "--fps must be >= 1"),
+    ("img2vid", ["--split-guidance", "maybe"], "--split-guidance takes auto, on or off"),
+    ("txt2vid", ["vae_tiling=yes"], "--vae-tiling takes auto, on or off"),
+    ("txt2vid", ["--guidance", "nan"], "--guidance must be a finite number"),
 ])
 def test_values_out_of_range_fail_before_the_render(tmp_path, command, args, needle):
     """A negative --motion-bucket / --noise-aug / --min-cfg used to become the model's default
@@ -216,3 +219,16 @@ def test_unset_values_are_the_models_defaults(tmp_path):
         assert p.returncode == 0, p.stderr
         frames.append([np.asarray(Image.open(f)) for f in sorted((tmp_path / name).glob("*.png"))])
     assert len(frames[0]) == 2 and all(np.array_equal(a, b) for a, b in zip(*frames, strict=True))
+
+
+def test_negative_guidance_reaches_text_to_video(tmp_path):
+    """--guidance -1 steers away from the prompt: it is a value, not the old 'model default'
+    sentinel, so it renders other frames than the default guidance."""
+    from PIL import Image
+
+    frames = []
+    for name, extra in (("default", []), ("negative", ["--guidance", "-1"])):
+        p = run("txt2vid", "--model", "tiny", "--frames", "1", "--steps", "2", "--output", str(tmp_path / name), *extra)
+        assert p.returncode == 0, p.stderr
+        frames.append([np.asarray(Image.open(f)) for f in sorted((tmp_path / name).glob("*.png"))])
+    assert len(frames[0]) == 1 and not np.array_equal(frames[0][0], frames[1][0])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -41,6 +42,7 @@ class Img2VidConfig:
     decode_overlap: int = 2
     memory_budget_gib: float = 10.0  # decode windows sized to keep the peak within this (CUDA); 0: free memory
     offload: str = "none"  # none | model (only the part in use on the GPU)
+    split_guidance: str = "auto"  # auto | on | off: the guidance halves one after the other (half the UNet's peak)
     cache_threshold: float = 0.0  # > 0: First-Block-Cache fast mode (inexact); 0: exact
     compile: str = ""  # "": eager; else a torch.compile mode for the repeated blocks (default, reduce-overhead, ...)
     compile_cache: str = ""  # folder (or "auto") to save/load compiled artifacts for warm starts
@@ -75,6 +77,9 @@ IMG2VID_FLAGS = {
     "--decode-overlap": ("decode_overlap", "frames shared by neighbouring decode windows (default 2)"),
     "--memory-budget": ("memory_budget_gib", "GiB the decode windows are sized to stay within on CUDA (default 10)"),
     "--offload": ("offload", "none, or model: keep only the network in use on the GPU (low memory, slower)"),
+    "--split-guidance": ("split_guidance", "auto (default: on CUDA when the guided batch of two would pass "
+                                           "--memory-budget), on or off: run the UNet's unconditional and "
+                                           "conditional halves one after the other (half the activation peak)"),
     "--cache-threshold": ("cache_threshold", "fast mode: skip UNet work while the first block changes less than "
                                              "this (e.g. 0.05; inexact); 0 = exact (default)"),
     "--compile": ("compile", "compile the repeated blocks: default, reduce-overhead (CUDA graphs), "
@@ -101,8 +106,8 @@ class Txt2VidConfig:
     output: str = "txt2vid.mp4"
     frames: int = 0  # 0: the model's default
     steps: int = 0
-    guidance: float = -1.0
-    guidance_2: float = -1.0  # Wan 2.2 two experts: the low-noise expert's scale (-1: --guidance's)
+    guidance: float | None = None  # None: the model's; any finite number (below 0 steers away from the prompt)
+    guidance_2: float | None = None  # Wan 2.2 two experts: the low-noise expert's scale (None: --guidance's)
     shift: float = 0.0  # 0: from the model config, else by token count
     height: int = 0
     width: int = 0
@@ -119,6 +124,7 @@ class Txt2VidConfig:
     compile: str = ""  # "": eager; else a torch.compile mode for the transformer's blocks
     compile_cache: str = ""  # folder (or "auto") to save/load compiled artifacts for warm starts
     sdpa: str = "torch"  # attention kernel tried first: torch (its own order), cudnn, flash, efficient
+    vae_tiling: str = "auto"  # auto | on | off: Wan's video VAE in tiles (auto: only when whole frames do not fit)
 
 
 TXT2VID_FLAGS = {
@@ -137,6 +143,8 @@ TXT2VID_FLAGS = {
     "--fps": ("fps", "frames per second of the output file"),
     "--seed": ("seed", "random seed"),
     "--sampler": ("sampler", "euler (default) or heun"),
+    "--vae-tiling": ("vae_tiling", "auto (default: tiles only where whole frames would not fit in free GPU "
+                                   "memory), on or off: decode Wan's video VAE in tiles"),
     "--embeddings": ("embeddings", "folder of textual-inversion embeddings, named in prompts by file name"),
     "--device": ("device", "cuda, cpu, or auto"),
     "--dtype": ("dtype", "bfloat16, float16, float32, or auto"),
@@ -241,6 +249,14 @@ def check_ranges(cfg, flags: dict, minimum: dict) -> None:
         raise UserError(str(e)) from None
 
 
+def _tristate(flag: str, value: str) -> bool | None:
+    """``auto`` / ``on`` / ``off`` -> None / True / False, or a one-line UserError."""
+    choices = {"auto": None, "on": True, "off": False}
+    if str(value).lower() not in choices:
+        raise UserError(f"{flag} takes auto, on or off; got {value!r}")
+    return choices[str(value).lower()]
+
+
 IMG2VID_MINIMUM = {"fps": 1, "height": 1, "width": 1, "motion_bucket": 0, "noise_aug": 0, "min_cfg": 0, "max_cfg": 0,
                    "decode_overlap": 0}
 
@@ -251,6 +267,7 @@ def cmd_img2vid(args) -> int:
     check_ranges(cfg, IMG2VID_FLAGS, IMG2VID_MINIMUM)
     if cfg.decode_chunk < 0:
         raise UserError(f"--decode-chunk must be >= 1, or 0 for auto; got {cfg.decode_chunk}")
+    split = _tristate("--split-guidance", cfg.split_guidance)
     _resolve_names(cfg, keep=("tiny", "svd", "svd_xt"))
     import torch
 
@@ -263,7 +280,8 @@ def cmd_img2vid(args) -> int:
     t0 = time.perf_counter()
     pipe = ImageToVideo.from_pretrained(cfg.model, device=device, dtype=dtype, variant=cfg.variant or None,
                                         config=cfg.model_config or None, offload=cfg.offload,
-                                        memory_budget_gib=cfg.memory_budget_gib, cache_threshold=cfg.cache_threshold)
+                                        memory_budget_gib=cfg.memory_budget_gib, cache_threshold=cfg.cache_threshold,
+                                        split_guidance=split)
     _apply_loras(pipe.models.unet, cfg.lora)
     if cfg.compile:
         pipe.compile(mode=cfg.compile, cache=cfg.compile_cache or None)
@@ -304,6 +322,10 @@ def cmd_txt2vid(args) -> int:
     cfg = resolve_flags(Txt2VidConfig, args, TXT2VID_FLAGS)
     sdpa = sdpa_choice(cfg.sdpa)  # before any weights load
     check_ranges(cfg, TXT2VID_FLAGS, {"fps": 1})
+    tiling = _tristate("--vae-tiling", cfg.vae_tiling)
+    for flag, value in (("--guidance", cfg.guidance), ("--guidance-2", cfg.guidance_2), ("--shift", cfg.shift)):
+        if value is not None and not math.isfinite(value):
+            raise UserError(f"{flag} must be a finite number; got {value}")
     _resolve_names(cfg, keep=("tiny",))
     import torch
 
@@ -315,7 +337,8 @@ def cmd_txt2vid(args) -> int:
     if cfg.embeddings and not Path(cfg.embeddings).is_dir():
         raise UserError(f"--embeddings {cfg.embeddings}: no such folder")
     t0 = time.perf_counter()
-    pipe = TextToVideo.from_pretrained(cfg.model, device=device, dtype=dtype, embeddings_dir=cfg.embeddings or None)
+    pipe = TextToVideo.from_pretrained(cfg.model, device=device, dtype=dtype, embeddings_dir=cfg.embeddings or None,
+                                       vae_tiling=tiling)
     if cfg.lora:
         _apply_loras(pipe.models.lora_target(), cfg.lora)
     if cfg.compile:
@@ -333,8 +356,8 @@ def cmd_txt2vid(args) -> int:
         height=cfg.height or None,
         width=cfg.width or None,
         num_inference_steps=cfg.steps or None,
-        guidance_scale=None if cfg.guidance < 0 else cfg.guidance,
-        guidance_scale_2=None if cfg.guidance_2 < 0 else cfg.guidance_2,
+        guidance_scale=cfg.guidance,
+        guidance_scale_2=cfg.guidance_2,
         shift=cfg.shift or None,
         sampler=cfg.sampler or None,
         generator=torch.Generator().manual_seed(cfg.seed),

@@ -119,7 +119,8 @@ class ImageToVideo:
     """``ImageToVideo.from_pretrained(path | "tiny")(image) -> uint8 (F, H, W, 3)``."""
 
     def __init__(self, models: SVDModels, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
-                 offload: str = "none", memory_budget_gib: float = DEFAULT_BUDGET_GIB, cache_threshold: float = 0.0):
+                 offload: str = "none", memory_budget_gib: float = DEFAULT_BUDGET_GIB, cache_threshold: float = 0.0,
+                 split_guidance: bool | None = None):
         if cache_threshold < 0:
             raise InputError("cache_threshold must be >= 0 (0 = off, exact)")
         self.models = models
@@ -127,6 +128,7 @@ class ImageToVideo:
         self.dtype = dtype
         self.memory_budget_gib = memory_budget_gib  # decode windows within this (0: free memory)
         self.cache_threshold = cache_threshold  # default for __call__
+        self.split_guidance = split_guidance  # None: when the guided batch of two exceeds the budget
         if self.device.type == "cpu":  # the same bits with and without offload (align_cpu_weights)
             align_cpu_weights([mod for mods in svd_parts(models).values() for mod in mods])
         self.offload = NoOffload()
@@ -135,6 +137,7 @@ class ImageToVideo:
         self.compile_cache = None
         self.sdpa_first = "torch"  # which attention kernel torch tries first (speed.sdpa_priority)
         self.last_timings = Timings()
+        self.last_split_guidance = False  # whether the last call ran the guidance halves one by one
 
     def set_offload(self, mode: str) -> None:
         """``"model"``: weights to host memory, each network copied up only while it runs;
@@ -227,11 +230,14 @@ class ImageToVideo:
     @torch.no_grad()
     def denoiser_for(self, image, num_frames: int, height: int, width: int, fps: int, motion_bucket_id: int,
                      noise_aug_strength: float, guidance: FramewiseLinearCFG,
-                     generator: torch.Generator | None, step_cache: FirstBlockCache | None = None):
+                     generator: torch.Generator | None, step_cache: FirstBlockCache | None = None,
+                     split_guidance: bool = False):
         """The guided EDM denoiser D(x; sigma) conditioned on ``image`` (steps 1-3 of the module
         docstring), for latents (1, num_frames, C, h, w). Shared by generation and editing; draws
         the conditioning frame's noise augmentation from ``generator``. With ``step_cache`` the
-        UNet runs through First Block Cache (the inexact fast mode)."""
+        UNet runs through First Block Cache (the inexact fast mode). ``split_guidance`` runs the
+        unconditional and conditional halves one after the other instead of as one batch of
+        two: half the activation peak (``video.runtime.memory``), the same arithmetic per item."""
         from video.media import image_to_tensor
 
         m, dev, dt = self.models, self.device, self.dtype
@@ -256,6 +262,10 @@ class ImageToVideo:
             if step_cache is not None:
                 out = cached_unet_forward(m.unet, step_cache, torch.cat([inp, cond], dim=2), c_noise.to(dt),
                                           emb, time_ids).float()
+            elif split_guidance and guidance.enabled:
+                out = torch.cat([m.unet(torch.cat([inp[i:i + 1], cond[i:i + 1]], dim=2), c_noise.to(dt),
+                                        encoder_hidden_states=emb[i:i + 1], added_time_ids=time_ids[i:i + 1],
+                                        return_dict=False)[0].float() for i in (0, 1)])
             else:
                 out = m.unet(torch.cat([inp, cond], dim=2), c_noise.to(dt), encoder_hidden_states=emb,
                              added_time_ids=time_ids, return_dict=False)[0].float()
@@ -264,6 +274,25 @@ class ImageToVideo:
             return c_skip * x + c_out * out
 
         return denoiser
+
+    def guidance_needs_split(self, num_frames: int, height: int, width: int, budget_gib: float | None) -> bool:
+        """Whether the guided batch of two would pass ``budget_gib`` (and 80% of free memory)
+        beside what the UNet step keeps resident (``video.runtime.memory``). CPU: never."""
+        if self.device.type != "cuda":
+            return False
+        from video.runtime.memory import GIB, guidance_fits_together, unet_bytes_per_item
+
+        m = self.models
+        factor = 2 ** (len(m.vae.config.block_out_channels) - 1)
+        per_item = unet_bytes_per_item(m.unet.config.block_out_channels[0], num_frames, height // factor,
+                                       width // factor, self.dtype)
+        allocated = torch.cuda.memory_allocated(self.device)
+        unet_bytes = sum(p.numel() * p.element_size() for p in m.unet.parameters() if p.device.type != "cuda")
+        free, _ = torch.cuda.mem_get_info(self.device)
+        budget = allocated + int(0.8 * free)
+        if budget_gib:
+            budget = min(budget, int(budget_gib * GIB))
+        return not guidance_fits_together(per_item, budget, allocated + unet_bytes)
 
     @torch.no_grad()
     @with_sdpa_priority
@@ -288,6 +317,7 @@ class ImageToVideo:
         output_type: str = "uint8",
         cache_threshold: float | None = None,
         memory_budget_gib: float | None = None,
+        split_guidance: bool | None = None,
     ):
         """Render one clip. ``image``: one image (``IMAGE_FORMS``). Every setting left None takes
         the model's default; values out of range are an InputError before any work.
@@ -303,7 +333,11 @@ class ImageToVideo:
         moved less than that (relative L1) since the last full step. ``memory_budget_gib``
         (default: the pipeline's, 10): decode windows sized to stay within it on CUDA, unless
         ``decode_chunk_size`` (>= 1) is given; 0: as many frames as free memory allows.
-        ``decode_overlap`` is clamped below the window size so every window advances."""
+        ``decode_overlap`` is clamped below the window size so every window advances.
+        ``split_guidance`` (default: the pipeline's, None = auto): run the unconditional and
+        conditional UNet halves one after the other; auto does so on CUDA when the guided batch
+        of two would not fit the memory budget beside what is resident (SVD-XT at 25 x 576 x
+        1024 in 10 GiB), never on CPU."""
         if output_type not in OUTPUT_TYPES:
             raise InputError(f"unknown output_type {output_type!r}; choose one of {', '.join(OUTPUT_TYPES)} "
                              "(float: frames in [0, 1], diffusers' 'np')")
@@ -341,9 +375,13 @@ class ImageToVideo:
         m, dev, dt = self.models, self.device, self.dtype
         t0 = time.perf_counter()
 
+        split = self.split_guidance if split_guidance is None else split_guidance
+        if split is None:
+            split = self.guidance_needs_split(num_frames, height, width, budget)
+        self.last_split_guidance = split
         # 1-3. Conditioning image -> CLIP embedding, VAE latent; micro-conditioning.
         denoiser = self.denoiser_for(image, num_frames, height, width, fps, motion_bucket_id, noise_aug_strength,
-                                     guidance, generator, step_cache=step_cache)
+                                     guidance, generator, step_cache=step_cache, split_guidance=split)
 
         # 4. The ODE.
         sigmas = karras_sigmas(steps, s.sigma_min, s.sigma_max).to(dev)

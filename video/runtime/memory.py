@@ -17,6 +17,15 @@ float16 that is 1024 x 576 x 1024 x 2 B = 1.125 GiB per frame: diffusers' chunk 
 needs 9 GiB beside about 4.2 GiB of resident weights (UNet 1.52 B, CLIP ViT-H 0.63 B, VAE 0.1 B
 parameters in float16), which is where the 13.4 GiB peak measured on an H200 with chunk 8 comes from.
 
+The UNet's own peak, traced the same way (``UNetSpatioTemporalConditionModel`` on fake tensors,
+one batch item): 27 x c0 activation elements per latent position (frames x h x w), the same
+ratio for SVD and SVD-XT at 14 and 25 frames and several sizes (26.3 for the tiny model's
+c0 = 32). For SVD-XT (c0 = 320) at 25 x 72 x 128 latents in float16 that is 3.71 GiB per item:
+the guided batch of two holds 7.73 GiB beside 4.2 GiB of weights, about 12 GiB in all, so a
+10 GiB budget cannot hold both halves of classifier-free guidance at once. One after the other
+(``split_guidance``) the step peaks near 4.2 + 3.7 = 7.9 GiB; the two UNet calls cost a few
+kernel launches more, not FLOPs.
+
 The CUDA caching allocator rounds and fragments blocks and convolutions take workspace, so the
 policy reserves ``ALLOCATOR_SLACK`` on top of the traced count; that factor is a design margin,
 not a measurement.
@@ -35,6 +44,21 @@ def decode_bytes_per_frame(block_out_channels, height: int, width: int, dtype: t
     """Peak activation bytes the temporal decoder holds per output frame (module docstring)."""
     c0, c1 = block_out_channels[0], block_out_channels[1] if len(block_out_channels) > 1 else block_out_channels[0]
     return (c1 + 6 * c0) * height * width * torch.finfo(dtype).bits // 8
+
+
+UNET_PLANES_PER_C0 = 27  # traced, see the module docstring
+
+
+def unet_bytes_per_item(c0: int, frames: int, height: int, width: int, dtype: torch.dtype) -> int:
+    """Peak activation bytes of one batch item through the spatio-temporal UNet, for latents of
+    ``frames`` x ``height`` x ``width`` (module docstring)."""
+    return UNET_PLANES_PER_C0 * c0 * frames * height * width * torch.finfo(dtype).bits // 8
+
+
+def guidance_fits_together(per_item: int, budget: int, resident: int, slack: float = ALLOCATOR_SLACK) -> bool:
+    """Whether the guided batch of two fits ``budget`` beside ``resident`` bytes; if not, the
+    conditional and unconditional halves run one after the other."""
+    return resident + slack * 2 * per_item <= budget
 
 
 def chunk_for_budget(num_frames: int, per_frame: int, budget: int, resident: int, fixed: int = 0,
