@@ -114,3 +114,79 @@ def test_header_frames_counts_without_decoding(tmp_path, suffix):
     (tmp_path / "bad.webm").write_bytes(b"not a video")
     with pytest.raises(MediaError):
         header_frames(tmp_path / "bad.webm")
+
+
+def _ffmpeg(*args):
+    import subprocess
+
+    from video.media import ffmpeg_exe
+
+    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", *map(str, args)], check=True)
+
+
+def _shown_by_ffmpeg(path, h, w):
+    """The first frame as ffmpeg's own decoder shows it (it applies the display rotation)."""
+    import subprocess
+
+    from video.media import ffmpeg_exe
+
+    raw = subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-i", str(path), "-frames:v", "1", "-f", "rawvideo",
+                          "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+    return np.frombuffer(raw, np.uint8).reshape(h, w, 3).astype(int)
+
+
+@pytest.mark.parametrize("turn", [90, 270])
+def test_read_video_is_upright(tmp_path, turn):
+    """A phone's portrait video (landscape frames plus a display rotation) reads as a player
+    shows it: turned, so H and W are probe_video's coded width and height."""
+    plain = write_video(clip(4, 64, 96), tmp_path / "plain.mp4")
+    rotated = tmp_path / "rotated.mp4"
+    _ffmpeg("-display_rotation", turn, "-i", plain, "-c", "copy", rotated)
+    info = probe_video(rotated)
+    assert (info["width"], info["height"], info["rotation"]) == (96, 64, turn)
+    frames = read_video(rotated)
+    assert frames.shape == (4, 96, 64, 3)
+    assert np.abs(frames[0].astype(int) - _shown_by_ffmpeg(rotated, 96, 64)).max() <= 2
+    # written back (no rotation tag), it displays as the input did
+    again = write_video(frames, tmp_path / "again.mp4", fps=7)
+    assert probe_video(again)["rotation"] == 0 and read_video(again).shape == (4, 96, 64, 3)
+
+
+def _audio(path):
+    import av
+
+    with av.open(str(path)) as c:  # webm stores no stream duration: the container's
+        return [(s.codec_context.name, float(s.duration * s.time_base) if s.duration else c.duration / 1e6)
+                for s in c.streams.audio]
+
+
+@pytest.mark.parametrize("codec, ext, expect", [("aac", "mp4", "aac"), ("pcm_s16le", "mov", "aac"),
+                                                ("aac", "webm", "opus")])
+def test_write_video_carries_the_input_audio(tmp_path, codec, ext, expect):
+    """The input's audio goes into the output, copied where the container takes it, else
+    re-encoded (AAC in mp4, Opus in webm), and lasts as long; written atomically."""
+    src = tmp_path / f"src.{'mov' if codec.startswith('pcm') else 'mp4'}"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=size=96x64:rate=12", "-f", "lavfi", "-i", "sine=frequency=440",
+            "-t", "1.5", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", codec, "-shortest", src)
+    frames = read_video(src)
+    out = write_video(frames, tmp_path / f"out.{ext if ext != 'mov' else 'mp4'}", fps=12, audio=src)
+    (name, seconds), = _audio(out)
+    assert name == expect and seconds == pytest.approx(1.5, abs=0.05)
+    assert len(read_video(out)) == len(frames) == 18
+    assert not [p for p in tmp_path.iterdir() if "partial" in p.name]
+    silent = write_video(frames, tmp_path / "silent.mp4", fps=12, audio=write_video(frames, tmp_path / "v.mp4", fps=12))
+    assert _audio(silent) == []  # a source without audio adds none
+
+
+def test_audio_is_kept_only_in_sync(tmp_path):
+    from video.media import audio_to_keep
+
+    src = tmp_path / "src.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=size=96x64:rate=12", "-f", "lavfi", "-i", "sine", "-t", "1",
+            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-shortest", src)
+    assert audio_to_keep(src, 12, 12.0, 12, 12.0, tmp_path / "o.mp4") == src
+    for frames, fps, out, why in ((6, 12.0, "o.mp4", "6 frames"), (12, 24.0, "o.mp4", "24 fps"),
+                                  (12, 12.0, "o.gif", "gif holds no audio"), (12, 12.0, "o", "PNG folder")):
+        with pytest.warns(UserWarning, match=f"audio was not kept: .*{why}"):
+            assert audio_to_keep(src, 12, 12.0, frames, fps, tmp_path / out) is None
+    assert audio_to_keep(write_video(clip(), tmp_path / "v.mp4"), 6, 7.0, 3, 7.0, tmp_path / "o.mp4") is None  # silent

@@ -1,7 +1,8 @@
 """Reading images and videos, writing videos.
 
 Writing goes through the ffmpeg binary of imageio-ffmpeg (arguments as a list, never a shell
-string); reading videos through PyAV. Every output is written under a temporary name in the
+string), with an input's audio muxed in where asked (:func:`audio_to_keep`); reading videos
+through PyAV, upright (display rotation applied). Every output is written under a temporary name in the
 destination folder and renamed when complete, so an interrupted run never leaves a truncated
 file where a finished one is expected.
 """
@@ -121,9 +122,58 @@ def vp9_crf(crf: int) -> int:
     return min(VP9_MAX_CRF, crf + 13)
 
 
-def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int = 18, fmt: str | None = None) -> Path:
+AUDIO_COPY = {"mp4": ("aac", "mp3", "alac", "ac3", "eac3"), "webm": ("opus", "vorbis")}  # codecs copied as they are
+AUDIO_ENCODE = {"mp4": ["-c:a", "aac", "-b:a", "192k"], "webm": ["-c:a", "libopus", "-b:a", "128k"]}
+
+
+def audio_stream_info(path: str | Path) -> tuple[str, float] | None:
+    """(codec name, start of the audio relative to the video, seconds) of a file's first audio
+    stream; None when it has none (or is no media file PyAV reads)."""
+    import av
+
+    try:
+        with av.open(str(path)) as c:
+            if not c.streams.audio:
+                return None
+            a = c.streams.audio[0]
+            start = float(a.start_time * a.time_base) if a.start_time is not None and a.time_base else 0.0
+            vs = [s for s in c.streams.video if not int(s.disposition) & ATTACHED_PIC]
+            if vs and vs[0].start_time is not None and vs[0].time_base:
+                start -= float(vs[0].start_time * vs[0].time_base)
+            return a.codec_context.name, start
+    except (av.error.FFmpegError, OSError):
+        return None
+
+
+def audio_to_keep(source, in_frames: int, in_fps: float | None, out_frames: int, out_fps: float,
+                  output: str | Path) -> Path | None:
+    """The file whose audio an output of an edit of ``source`` should carry: ``source`` when it
+    is a file with an audio stream, the output keeps its frame count and frame rate (so the
+    sound stays in sync) and the output format takes audio (mp4, webm). None otherwise; when
+    audio is there but cannot be kept, one warning line says so and why."""
+    if not isinstance(source, (str, Path)) or not Path(source).is_file() or audio_stream_info(source) is None:
+        return None
+    fmt = _format_of(Path(output), None)
+    why = None
+    if fmt not in AUDIO_ENCODE:
+        why = f"a {'PNG folder' if fmt == 'png' else fmt} holds no audio"
+    elif out_frames != in_frames:
+        why = f"the output has {out_frames} frames, the input {in_frames}"
+    elif not in_fps or abs(out_fps - in_fps) > 1e-3 * in_fps:
+        why = f"the output is at {out_fps:g} fps, the input at {in_fps or 0:g}"
+    if why:
+        warnings.warn(f"the input's audio was not kept: {why}", stacklevel=2)
+        return None
+    return Path(source)
+
+
+def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int = 18, fmt: str | None = None,
+                audio: str | Path | None = None) -> Path:
     """uint8 (F, H, W, 3) -> mp4 (H.264 yuv420p, BT.709 tags, +faststart), webm (VP9), gif, or
-    a folder of PNGs (a path without suffix). Returns the path written."""
+    a folder of PNGs (a path without suffix). Returns the path written. ``audio``: a media file
+    whose first audio stream goes in beside the video (mp4, webm; see :func:`audio_to_keep`),
+    at its own offset from that file's video: copied when the container takes its codec, else
+    re-encoded (AAC in mp4, Opus in webm); a file without audio adds none."""
     frames = np.asarray(frames)
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
         raise MediaError(f"frames must be uint8 (F, H, W, 3), got {frames.dtype} {frames.shape}")
@@ -146,6 +196,12 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
     f, h, w, _ = frames.shape
     args = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
             "-s", f"{w}x{h}", "-r", str(fps), "-i", "-"]
+    sound = audio_stream_info(audio) if audio is not None and fmt in AUDIO_ENCODE else None
+    if sound is not None:
+        codec, offset = sound
+        args += (["-itsoffset", f"{offset:.6f}"] if abs(offset) > 1e-3 else []) + ["-i", str(audio),
+                                                                                   "-map", "0:v:0", "-map", "1:a:0"]
+        args += ["-c:a", "copy"] if codec in AUDIO_COPY[fmt] else AUDIO_ENCODE[fmt]
     if fmt == "mp4":
         args += ["-c:v", "libx264", "-preset", "medium", "-crf", str(crf), "-pix_fmt", "yuv420p",
                  "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
@@ -340,7 +396,11 @@ def probe_video(path: str | Path) -> dict:
 
 
 def read_video(path: str | Path) -> np.ndarray:
-    """All frames of a video as uint8 (F, H, W, 3); a missing or unreadable file is a MediaError."""
+    """All frames of a video as uint8 (F, H, W, 3), upright (:func:`upright`: turned by the
+    display rotation phones store portrait video with, as a player shows it and as
+    :func:`read_grid_frames` reads; for a 90 or 270 degree rotation H and W are
+    :func:`probe_video`'s coded ``width`` and ``height``); a missing or unreadable file is a
+    MediaError."""
     import av
 
     path = Path(path)
@@ -348,7 +408,7 @@ def read_video(path: str | Path) -> np.ndarray:
         raise MediaError(f"video {path} not found")
     try:
         with av.open(str(path)) as c:
-            frames = [f.to_ndarray(format="rgb24") for f in c.decode(video_stream(c, path))]
+            frames = [upright(f) for f in c.decode(video_stream(c, path))]
     except av.error.FFmpegError as e:
         raise MediaError(f"{path}: not a readable video ({e.__class__.__name__})") from None
     if not frames:

@@ -135,6 +135,13 @@ def test_replace_matches_diffusers(pipes, inputs):
     assert close(other_pose, b) < 0.9, close(other_pose, b)
     with pytest.raises(InputError, match="background_video"):
         ours(image, pose, face, mode="replace", num_inference_steps=1)
+    # a background or mask shorter than the pose video is refused, as a short face video is
+    # (it was mirrored into frames it does not have)
+    for short in ("background_video", "mask_video"):
+        kw_short = dict(background_video=background, mask_video=mask)
+        kw_short[short] = kw_short[short][:2]
+        with pytest.raises(InputError, match=f"{short} has 2 frames; the pose video has {FRAMES}"):
+            ours(image, pose, face, mode="replace", num_inference_steps=1, **kw_short)
 
 
 def test_two_segments_match_diffusers(pipes, inputs):
@@ -196,3 +203,26 @@ def test_cli(animate_dir, inputs, tmp_path):
                               "replace", "--output", str(tmp_path / "o3")])
     with pytest.raises(InputError):
         args.func(args)
+    # replace mode: the background video's audio goes into the output; a short --mask is refused
+    import subprocess
+
+    import av
+
+    from video.media import ffmpeg_exe, write_video
+
+    _, _, _, background, mask = inputs
+    silent = write_video(background, tmp_path / "bg_silent.mp4", fps=8)
+    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(silent), "-f", "lavfi", "-i", "sine",
+                    "-t", str(FRAMES / 8), "-c:v", "copy", "-c:a", "aac", str(tmp_path / "bg.mp4")], check=True)
+    write_video(mask, tmp_path / "mask.mp4", fps=8)
+    write_video(mask[:2], tmp_path / "mask2.mp4", fps=8)
+    base = ["animate", "--model", str(animate_dir), "--image", str(tmp_path / "char.png"), "--pose",
+            str(tmp_path / "pose"), "--face", str(tmp_path / "face"), "--mode", "replace", "--background",
+            str(tmp_path / "bg.mp4"), "--steps", "1", "--fps", "8"]
+    args = parser.parse_args([*base, "--mask", str(tmp_path / "mask2.mp4"), "--output", str(tmp_path / "o4.mp4")])
+    with pytest.raises(InputError, match="the mask video has 2 frames; the pose video has 9"):
+        args.func(args)
+    args = parser.parse_args([*base, "--mask", str(tmp_path / "mask.mp4"), "--output", str(tmp_path / "o5.mp4")])
+    assert args.func(args) == 0
+    with av.open(str(tmp_path / "o5.mp4")) as c:
+        assert [round(float(a.duration * a.time_base), 1) for a in c.streams.audio] == [round(FRAMES / 8, 1)]

@@ -162,6 +162,13 @@ def test_reference_flag_forms():
     (["inpaint", "--mask", "/nonexistent/mask.mp4"], "mask /nonexistent/mask.mp4 not found"),
     (["inpaint", "--box", BOX, "--reference", "/nonexistent/ref.png"], "image /nonexistent/ref.png not found"),
     (["inpaint"], "needs a mask"),
+    (["outpaint", "--pad", "8", "--height", "32"], "outpaint does not use --height; it is for inpaint, background"),
+    (["outpaint", "--pad", "8", "--invert"], "outpaint does not use --invert; it is for inpaint, background, recolour"),
+    (["outpaint", "--pad", "8", "--soft"], "outpaint does not use --soft"),
+    (["inpaint", "--box", BOX, "--hue", "90"], "inpaint does not use --hue; it is for recolour"),
+    (["inpaint", "--box", BOX, "--background", "bg.mp4"], "inpaint does not use --background; it is for background"),
+    (["inpaint", "--box", BOX, "--pad", "8"], "inpaint does not use --pad; it is for outpaint"),
+    (["background", "--box", BOX, "--harmonise", "0.3"], "--harmonise settles a --background composite"),
 ])
 def test_edit_checks_come_before_the_weights(src, tmp_path, capsys, argv, message):
     code, err = _run(["edit", argv[0], "--model", NO_MODEL, "--video", src, *argv[1:], "--output", tmp_path / "o"],
@@ -224,3 +231,117 @@ def test_upscale_reads_a_png_folder(clip, src, tmp_path, capsys):
     assert out.shape == (3, 128, 192, 3)
     code, err = _run(["upscale", tmp_path / "nothing_here", "--model", "bicubic", "--output", tmp_path / "o"], capsys)
     assert code == 2 and "not found" in err
+
+
+def test_masks_are_read_and_checked_before_the_weights(src, clip, tmp_path, capsys):
+    """A mask that cannot be read, or that thresholds to nothing (pure red strokes: the mean of
+    R, G, B is 1/3), is one error line before any model loads (the model path does not exist);
+    an empty mask reported success, returning the input."""
+    red = np.zeros(clip.shape[1:], np.uint8)
+    red[16:48, 24:72] = (255, 0, 0)
+    Image.fromarray(red).save(tmp_path / "red.png")
+    (tmp_path / "notimg.png").write_text("not an image")
+    for task in ("inpaint", "background"):
+        for extra in ([], ["--invert"]):
+            code, err = _run(["edit", task, "--model", NO_MODEL, "--video", src, "--mask", tmp_path / "red.png",
+                              *extra, "--output", tmp_path / "o.mp4"], capsys)
+            assert code == 2 and "the mask is empty after thresholding at 0.5; its highest level is 0.33" in err, err
+    code, err = _run(["edit", "inpaint", "--model", NO_MODEL, "--video", src, "--mask", tmp_path / "notimg.png",
+                      "--output", tmp_path / "o.mp4"], capsys)
+    assert code == 2 and "notimg.png is not an image we can read" in err
+    code, err = _run(["edit", "recolour", "--video", src, "--mask", tmp_path / "red.png", "--hue", "90",
+                      "--output", tmp_path / "o.mp4"], capsys)
+    assert code == 2 and "empty after thresholding" in err
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_a_malformed_model_index_is_one_line(src, tmp_path, capsys, clip):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "model_index.json").write_text("{bad json")
+    code, err = _run(["edit", "inpaint", "--model", bad, "--video", src, "--box", BOX, "--output", tmp_path / "o"],
+                     capsys)
+    assert code == 2 and "model_index.json: not a readable JSON file" in err
+    Image.fromarray(clip[0]).save(tmp_path / "char.png")
+    code, err = _run(["animate", "--model", bad, "--image", tmp_path / "char.png", "--pose", src, "--face", src,
+                      "--output", tmp_path / "o.mp4"], capsys)
+    assert code == 2 and "model_index.json: not a readable JSON file" in err
+    from video.edit.vace import VaceEditor
+    from video.models.svd import CheckpointError
+
+    with pytest.raises(CheckpointError, match="not a readable JSON file"):
+        VaceEditor.from_pretrained(bad)
+
+
+def test_model_sized_flags_say_what_is_wrong(src, tmp_path, capsys):
+    code, err = _run(["edit", "inpaint", "--model", "tiny", "--video", src, "--box", BOX, "--overlap", "30",
+                      "--steps", "1", "--output", tmp_path / "o"], capsys)
+    assert code == 2 and "overlap must be between 0 and the window - 1 (8 frames; the window is 9 frames); got 30" in err
+    code, err = _run(["edit", "inpaint", "--model", "tiny", "--video", src, "--box", BOX, "--height", "40",
+                      "--steps", "1", "--output", tmp_path / "o"], capsys)
+    assert code == 2 and "multiples of 16 for this model; got height 40" in err and "None" not in err
+    code, err = _run(["edit", "recolour", "--video", src, "--box", BOX, "--hue", "9", "--height", "32",
+                      "--output", tmp_path / "o"], capsys)
+    assert code == 2 and "runs no model" in err
+
+
+@pytest.fixture(scope="module")
+def sound_clip(tmp_path_factory):
+    """1.5 s of a test card at 12 fps with a 440 Hz tone (AAC)."""
+    import subprocess
+
+    from video.media import ffmpeg_exe
+
+    path = tmp_path_factory.mktemp("sound") / "clip.mp4"
+    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=12",
+                    "-f", "lavfi", "-i", "sine=frequency=440", "-t", "1.5", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                    "-c:a", "aac", "-shortest", str(path)], check=True)
+    return path
+
+
+def _audio_seconds(path):
+    import av
+
+    with av.open(str(path)) as c:
+        return [float(s.duration * s.time_base) for s in c.streams.audio]
+
+
+def test_edit_and_upscale_keep_the_audio(sound_clip, tmp_path, capsys):
+    for argv in (["edit", "recolour", "--video", sound_clip, "--box", "0,0,32,32", "--hue", "90"],
+                 ["edit", "inpaint", "--model", "tiny", "--video", sound_clip, "--box", "0,0,32,32", "--steps", "1"],
+                 ["upscale", sound_clip, "--model", "bicubic"]):
+        out = tmp_path / f"{argv[1]}.mp4"
+        code, err = _run([*argv, "--output", out], capsys)
+        assert code == 0, err
+        (seconds,) = _audio_seconds(out)
+        assert seconds == pytest.approx(1.5, abs=0.05)
+        assert len(load_frames(out)) == 18
+    # fewer frames than the input: not kept, and said so in one line
+    code = main([str(a) for a in ["upscale", sound_clip, "--model", "bicubic", "--frames", "6", "--output",
+                                  tmp_path / "short.mp4"]])
+    err = capsys.readouterr().err
+    assert code == 0 and "warning: the input's audio was not kept: the output has 6 frames, the input 18" in err
+    assert _audio_seconds(tmp_path / "short.mp4") == []
+
+
+def test_a_phone_rotated_video_is_edited_upright(clip, tmp_path, capsys):
+    """A video stored landscape with a 90 degree display rotation (how phones store portrait):
+    --box is in display coordinates and the output displays as the input did (it was edited
+    and written sideways)."""
+    import subprocess
+
+    from video.media import ffmpeg_exe, probe_video, read_video
+
+    plain = write_video(clip, tmp_path / "plain.mp4", fps=8)
+    rotated = tmp_path / "rotated.mp4"
+    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-display_rotation", "90", "-i", str(plain), "-c", "copy",
+                    str(rotated)], check=True)
+    shown = read_video(rotated)
+    assert shown.shape == (9, 96, 64, 3)  # upright: 64 wide, 96 high
+    code, err = _run(["edit", "recolour", "--video", rotated, "--box", "0,60,64,96", "--hue", "120", "--output",
+                      tmp_path / "out.mp4"], capsys)
+    assert code == 0, err
+    info, out = probe_video(tmp_path / "out.mp4"), read_video(tmp_path / "out.mp4").astype(int)
+    assert (info["width"], info["height"], info["rotation"]) == (64, 96, 0)
+    assert np.abs(out[:, :56] - shown[:, :56]).mean() < 4  # above the box: the input, within two encodes
+    assert np.abs(out[:, 64:] - shown[:, 64:]).mean() > 10  # the box, the bottom of the upright frame: recoloured

@@ -135,3 +135,84 @@ def test_resize_follows_the_video_geometry():
     assert r.shape == (1, 20, 20)
     assert np.abs(r[0].numpy() - img).max() < 0.15  # same geometry as the frames' resize
     assert (r[0, :, :9] < 0.5).all() and (r[0, :, 11:] > 0.5).all()
+
+
+def test_levels_by_type_not_by_value():
+    """A float mask that overshoots 1 (a bicubic resize) stays a mask: floats are clipped to
+    [0, 1]; uint8 and uint16 scale by their range. Dividing by 255 whenever the maximum passed
+    1 made the overshooting mask vanish."""
+    import cv2
+
+    m = np.zeros((32, 48), np.float32)
+    m[8:24, 12:36] = 1.0
+    up = cv2.resize(m, (96, 64), interpolation=cv2.INTER_CUBIC)
+    assert up.max() > 1.0
+    got = load_mask(up, 1, 64, 96)
+    assert torch.equal(got[0], torch.from_numpy(np.clip(up, 0, 1) >= 0.5).float()) and got.mean() == pytest.approx(0.25, abs=0.01)
+    assert torch.allclose(load_mask(np.array([[0, 128, 255]], np.uint8), 1, 1, 3, soft=True)[0, 0],
+                          torch.tensor([0, 128 / 255, 1]))
+    assert torch.allclose(load_mask(np.array([[0, 32768, 65535]], np.uint16), 1, 1, 3, soft=True)[0, 0],
+                          torch.tensor([0, 32768 / 65535, 1]))
+    assert load_mask(np.array([[0, 1, 1]]), 1, 1, 3).tolist() == [[[0, 1, 1]]]  # Python ints 0/1
+    assert load_mask(np.array([[0, 255, 100]]), 1, 1, 3).tolist() == [[[0, 1, 0]]]  # Python ints 0..255
+
+
+def test_image_folders_in_natural_order(tmp_path):
+    from PIL import Image
+
+    for i in range(1, 13):  # 1.png .. 12.png, not zero-padded
+        Image.fromarray(np.full((4, 4, 3), i * 20, np.uint8)).save(tmp_path / f"{i}.png")
+    assert [int(f[0, 0, 0]) // 20 for f in load_frames(tmp_path)] == list(range(1, 13))
+    m = np.zeros((12, 4, 4), np.uint8)
+    for i in range(12):
+        (tmp_path / f"{i + 1}.png").unlink()
+        m[i, :, : i % 4 + 1] = 255
+        Image.fromarray(m[i]).save(tmp_path / f"frame{i + 1}.png")
+    assert torch.equal(load_mask(tmp_path, 12, 4, 4), torch.from_numpy(m / 255.0).float())
+
+
+def test_a_mask_video_at_another_rate_is_matched_by_time(tmp_path):
+    """A 24 fps mask video for a 12 fps clip: video frame i takes the mask frame nearest its
+    time, 2i (matching by index cut the mask's motion to its first half)."""
+    mask = np.zeros((36, 32, 48, 3), np.uint8)
+    for i in range(36):
+        mask[i, :, i] = 255  # frame i marks column i
+    path = write_video(mask, tmp_path / "mask24.mp4", fps=24)
+    m = load_mask(path, 18, 32, 48, fps=12)
+    assert [int(m[i].sum(0).argmax()) for i in range(18)] == [2 * i for i in range(18)]
+    same = load_mask(path, 18, 32, 48, fps=24)  # the same rate: frame by frame
+    assert [int(same[i].sum(0).argmax()) for i in range(18)] == list(range(18))
+    with pytest.raises(MediaError, match="lasts 1.50 s"):
+        load_mask(path, 18, 32, 48, fps=6)  # 3 s of video
+
+
+def test_transparent_masks_use_their_alpha(tmp_path):
+    """An RGBA mask with transparency is its alpha channel, whatever colour lies under it (a
+    stroke painted on a transparent layer); an opaque RGBA image is its colour."""
+    from PIL import Image
+
+    box = np.zeros((32, 48), bool)
+    box[8:24, 12:36] = True
+    for rgb in ((255, 255, 255), (0, 0, 0), (255, 0, 0)):
+        a = np.zeros((32, 48, 4), np.uint8)
+        a[..., :3] = rgb
+        a[box, 3] = 255
+        Image.fromarray(a, "RGBA").save(tmp_path / "stroke.png")
+        assert torch.equal(load_mask(tmp_path / "stroke.png", 2, 32, 48)[0], torch.from_numpy(box).float()), rgb
+        assert torch.equal(load_mask(a, 1, 32, 48)[0], torch.from_numpy(box).float())  # an array too
+    opaque = np.full((32, 48, 4), 255, np.uint8)
+    opaque[..., :3] = 0
+    opaque[box, :3] = 255
+    Image.fromarray(opaque, "RGBA").save(tmp_path / "opaque.png")
+    assert torch.equal(load_mask(tmp_path / "opaque.png", 1, 32, 48)[0], torch.from_numpy(box).float())
+
+
+def test_an_empty_mask_is_refused_when_asked():
+    red = np.zeros((32, 48, 3), np.uint8)
+    red[8:24, 12:36] = (255, 0, 0)  # mean of R, G, B: 1/3
+    assert load_mask(red, 1, 32, 48).sum() == 0  # the library's default: an empty mask
+    with pytest.raises(MediaError, match=r"empty after thresholding at 0.5; its highest level is 0.33"):
+        load_mask(red, 1, 32, 48, allow_empty=False)
+    assert load_mask(red, 1, 32, 48, soft=True, allow_empty=False).max() == pytest.approx(1 / 3)
+    with pytest.raises(MediaError, match="inverted mask is empty"):
+        load_mask(None, 1, 32, 48, invert=True, allow_empty=False)

@@ -44,10 +44,31 @@ def test_outpaint_padding_rules():
     assert outpaint_padding(64, 96, aspect="2:1") == (0, 16, 0, 16)  # 64 x 128
     assert outpaint_padding(64, 96, aspect="1:1") == (16, 0, 16, 0)  # 96 x 96
     assert outpaint_padding(64, 96, pad=5, multiple=16) == (8, 8, 8, 8)  # grown to a multiple of 16
-    t, r, b, left = outpaint_padding(64, 96, aspect="16:9", multiple=16)  # 114 wide, rounded up to 128
-    assert (t + b, left + r) == (0, 32)
     with pytest.raises(InputError):
         outpaint_padding(64, 96)
+
+
+@pytest.mark.parametrize("h, w, aspect, multiple, canvas", [
+    (128, 192, "16:9", 16, (144, 256)),  # the README's example: exactly 16:9 (240x128 before: 1.875)
+    (512, 512, "16:9", 64, (576, 1024)),  # exactly 16:9 (896x512 before: 1.75)
+    (576, 1024, "1:1", 64, (1024, 1024)),
+    (64, 96, "16:9", 16, (64, 112)),  # 256x144 would be 6x the input: the nearest ratio, 1.75 (128x64, 2.0, before)
+    (64, 96, "9:16", 16, (176, 96)),  # 0.545, the nearest to 0.5625 within 1.5x the exact canvas
+])
+def test_outpaint_aspect_reaches_the_ratio(h, w, aspect, multiple, canvas):
+    t, r, b, left = outpaint_padding(h, w, aspect=aspect, multiple=multiple)
+    H, W = h + t + b, w + left + r
+    assert (H, W) == canvas and H % multiple == 0 and W % multiple == 0 and min(t, r, b, left) >= 0
+    assert abs(t - b) <= 1 and abs(left - r) <= 1  # centred
+    # against a brute force over every canvas of the allowed size: none is nearer the ratio
+    target = eval(aspect.replace(":", "/"))
+    ideal = max(h, w / target) ** 2 * target
+    err = abs(np.log(W / H / target))
+    for hh in range(h, 4 * h + 1):
+        for ww in range(w, 4 * w + 1):
+            if hh % multiple == 0 and ww % multiple == 0 and hh * ww <= 1.5 * ideal:
+                e = abs(np.log(ww / hh / target))
+                assert e > err - 1e-12 and (e > err + 1e-12 or hh * ww >= H * W), (hh, ww)
 
 
 def test_outpaint_grows_the_canvas_and_keeps_the_original(tiny_editor, clip):

@@ -22,7 +22,7 @@ from video.diffusion.strength import (
 from video.edit.editor import Editor, FlowBackend, detect_model, plan_edit_windows
 from video.edit.mask import latent_mask, load_mask
 from video.edit.regenerate import regenerate
-from video.media import read_video, write_video
+from video.media import MediaError, read_video, write_video
 from video.models.svd import CheckpointError
 from video.runtime.img2vid import InputError
 
@@ -57,7 +57,7 @@ def _x0_eps(editor, frames, seed=5):
     return x0, torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
 
 
-def test_zero_mask_returns_the_input(tiny_editor, clip, tmp_path):
+def test_zero_mask_keeps_the_latent_and_is_refused_by_the_editor(tiny_editor, clip, tmp_path):
     ed = tiny_editor
     x0, eps = _x0_eps(ed, clip)
     prep = ed.backend.prepare("a red kite", None, 4, None, 0.8, None, "euler", tuple(x0.shape))
@@ -70,10 +70,15 @@ def test_zero_mask_returns_the_input(tiny_editor, clip, tmp_path):
 
     out = regenerate(step, x0, eps, sched, torch.zeros(1, 1, *x0.shape[2:]), renoise)
     assert len(calls) == 4 and torch.equal(out, x0)  # bit-exact after real model steps
-    frames = ed(clip, mask=np.zeros(clip.shape[:3]), prompt="a red kite", num_inference_steps=4)
-    assert np.array_equal(frames, clip)
+    # an editor given a mask that selects nothing says so (it returned its input as a success)
+    with pytest.raises(MediaError, match=r"empty after thresholding at 0.5; its highest level is 0.40"):
+        ed(clip, mask=np.full(clip.shape[:3], 0.4, np.float32), prompt="a red kite", num_inference_steps=4)
+    with pytest.raises(MediaError, match="every level is 0"):
+        ed(clip, mask=np.zeros(clip.shape[:3]), soft=True, num_inference_steps=4)
+    with pytest.raises(MediaError, match="inverted mask is empty"):
+        ed(clip, mask=np.ones(clip.shape[:3]), invert=True, num_inference_steps=4)
     path = write_video(clip, tmp_path / "clip.mp4")
-    from_file = ed(str(path), mask=np.zeros(clip.shape[:3]), num_inference_steps=4)
+    from_file = ed(str(path), mask=BOX, strength=0.0, num_inference_steps=4)
     assert np.array_equal(from_file, read_video(path))  # exactly what the file decodes to
     assert psnr(from_file, clip) > 30  # and that is the clip within codec rounding
 
@@ -131,8 +136,8 @@ def test_grey_levels_are_per_pixel_strength(tiny_editor, clip):
         pinned.append(torch.equal(x[g == 0.5], known[g == 0.5]))
 
     ed(clip, mask=grey, soft=True, latents=eps, callback=cb, strength=1.0, num_inference_steps=6)
-    # g = 0.5 follows the input's noisy path while tau >= 0.5, then is regenerated
-    assert pinned == [bool(t >= 0.5) for t in sched.taus[1:]] and any(pinned) and not all(pinned)
+    # g = 0.5 follows the input's noisy path while the step starts above tau = 0.5, then is regenerated
+    assert pinned == [bool(t > 0.5) for t in sched.taus[:-1]] and any(pinned) and not all(pinned)
 
 
 def test_long_video_in_overlapping_windows(tiny_editor, clip):

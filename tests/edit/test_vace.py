@@ -184,6 +184,44 @@ def test_long_clip_in_windows_joined_through_context(pipes):
         editor(video, mask=box, window=9, overlap=4, latents=torch.zeros(1), **kw)
 
 
+def test_recipe_editor_keeps_any_size_and_fills_thin_masks(pipes):
+    """A 30x44 clip (not a multiple of 16): padded for the model, cropped back, every pixel
+    outside the mask the input's (the clip was resized to 16x32 before); a 4-px stroke is
+    the model's output throughout (a fixed 8-px ramp kept 3/4 of the original); an empty mask
+    is refused."""
+    from video.edit.vace import VaceRecipeEditor
+    from video.media import MediaError
+
+    ours, _ = pipes
+    editor = VaceRecipeEditor(ours)
+    video = moving_clip(5, 30, 44, seed=4)
+    m = np.zeros((30, 44), np.float32)
+    m[4:26, 20:24] = 1
+    seen = {}
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(ours, name)
+
+        def __setattr__(self, name, value):
+            setattr(ours, name, value)
+
+        def __call__(self, **a):
+            seen["size"] = (a["height"], a["width"])
+            seen["out"] = ours(**a)
+            return seen["out"]
+
+    editor.vace = Spy()
+    out = editor(video, mask=m, prompt=PROMPT, num_inference_steps=1, generator=torch.Generator().manual_seed(0))
+    sel = m > 0
+    assert out.shape == video.shape and seen["size"] == (32, 48)
+    assert np.array_equal(out[:, ~sel], video[:, ~sel])
+    assert np.array_equal(out[:, sel], seen["out"][:5, :30, :44][:, sel])
+    assert np.array_equal(editor(video, mask=m, strength=0.0), video)
+    with pytest.raises(MediaError, match="empty after thresholding"):
+        editor(video, mask=m * 0.4, num_inference_steps=1)
+
+
 @pytest.mark.parametrize("damage", ["no_vae", "pickled_only", "truncated"])
 def test_broken_folders_are_one_line_errors(vace_dir, tmp_path, damage):
     """A VACE folder loads as text-to-video folders do: a missing or broken part is one line

@@ -23,7 +23,9 @@ Guidance (off by default, as in diffusers): the unconditional branch has the neg
 
 Long videos run as segments of ``segment_frame_length`` frames overlapping by
 ``prev_segment_conditioning_frames`` (1 or 5); the pose/face (and background/mask) videos are
-padded by reflection to a whole number of segments, and the output is cut back.
+padded by reflection to a whole number of segments, and the output is cut back. The face,
+background and mask videos must each have at least the pose video's frame count (a shorter
+one would be mirrored into frames it does not have).
 
 Every step follows diffusers' ``WanAnimatePipeline``; all of the conditioning is rebuilt here
 (no diffusers pipeline method is called). ``tests/edit/test_animate.py`` checks our frames
@@ -33,7 +35,6 @@ against the pipeline on a tiny random model.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -194,7 +195,9 @@ class Animator:
         p = Path(path)
         index = p / "model_index.json"
         if index.is_file():
-            name = json.loads(index.read_text()).get("_class_name")
+            from video.edit.vace import read_model_index
+
+            name = read_model_index(p).get("_class_name")
             if name != "WanAnimatePipeline":
                 raise CheckpointError(f"{p}: a {name} folder, not WanAnimatePipeline; give a Wan-Animate folder")
         models = load_wan_folder(p, "WanAnimateTransformer3DModel", "Wan-Animate (WanAnimatePipeline)", device, dtype)
@@ -287,6 +290,10 @@ class Animator:
         if mode == "replace":
             bg = _pil_frames(background_video, "background_video")
             mk = _pil_frames(mask_video, "mask_video")
+            for name, v in (("background_video", bg), ("mask_video", mk)):
+                if len(v) < n:
+                    raise InputError(f"{name} has {len(v)} frames; the pose video has {n}")
+            bg, mk = bg[:n], mk[:n]
             bg_t = frames_to_tensor(pad_frames(bg, target), height, width)
             mk_t = frames_to_tensor(pad_frames(mk, target), height, width, gray=True)
 
@@ -398,7 +405,8 @@ def _read_frames(path: str | None, what: str):
 
 
 def cmd_animate(args: argparse.Namespace) -> int:
-    from video.media import check_output, load_image, probe_video, write_video
+    from video.edit.mask import video_fps
+    from video.media import audio_to_keep, check_output, load_image, write_video
 
     check_output(args.output)  # a bad --output fails now, not after the render
     if args.mode == "replace" and (args.background is None or args.mask is None):
@@ -416,8 +424,9 @@ def cmd_animate(args: argparse.Namespace) -> int:
     mask = _read_frames(args.mask, "mask video")
     if args.frames > len(pose):
         raise InputError(f"--frames {args.frames}: the pose video has {len(pose)} frames")
-    if len(face) < (args.frames or len(pose)):
-        raise InputError(f"the face video has {len(face)} frames; the pose video has {args.frames or len(pose)}")
+    for what, v in (("face", face), ("background", bg), ("mask", mask)):
+        if v is not None and len(v) < (args.frames or len(pose)):
+            raise InputError(f"the {what} video has {len(v)} frames; the pose video has {args.frames or len(pose)}")
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[
         args.dtype or ("bfloat16" if device != "cpu" else "float32")]
@@ -428,8 +437,13 @@ def cmd_animate(args: argparse.Namespace) -> int:
                       guidance_scale=args.guidance, generator=torch.Generator().manual_seed(args.seed),
                       height=args.height, width=args.width, num_frames=args.frames or None,
                       segment_frame_length=args.segment, progress=True)
-    fps = args.fps or (probe_video(args.pose)["fps"] if Path(args.pose).is_file() else None) or 30
-    out = write_video(frames, args.output, fps=fps)
+    pose_fps = video_fps(args.pose)
+    fps = args.fps or pose_fps or 30
+    # the sound of the video the output follows: the one the character is put into, else the driving one
+    source = args.background if args.mode == "replace" else args.pose
+    src_frames, src_fps = (len(bg), video_fps(args.background)) if args.mode == "replace" else (len(pose), pose_fps)
+    audio = audio_to_keep(source, src_frames, src_fps, len(frames), fps, args.output)
+    out = write_video(frames, args.output, fps=fps, audio=audio)
     print(f"wrote {out} ({len(frames)} frames, {frames.shape[2]}x{frames.shape[1]})")
     return 0
 

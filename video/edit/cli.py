@@ -68,7 +68,8 @@ EDIT_FLAGS = {
     "--model": ("model", "'tiny' (our tiny DiT), 'tiny-svd', our T2V folder, a Wan 2.1 / VACE folder, or an SVD "
                          "folder or .safetensors file"),
     "--video": ("video", "input video: a file, a folder of images, or one image"),
-    "--mask": ("mask", "mask video, image or image folder (white = edit); for background: the subject's mask"),
+    "--mask": ("mask", "mask video, image or image folder (white = edit; an image with transparency: its alpha); "
+                       "for background: the subject's mask"),
     "--box": ("box", "box mask x0,y0,x1,y1 in input pixels, optionally @f0:f1 for frames [f0, f1)"),
     "--prompt": ("prompt", "what to draw, in the prompt language (ignored by SVD, which follows the first frame)"),
     "--negative": ("negative", "negative prompt"),
@@ -84,10 +85,12 @@ EDIT_FLAGS = {
     "--saturation": ("saturation", "recolour: saturation factor"),
     "--background": ("background", "background: clip or image to composite the subject over"),
     "--harmonise": ("harmonise", "background with --background: regenerate the background at this strength"),
-    "--feather": ("feather", "width in pixels of the mask's soft inner edge (default: the latent cell size)"),
+    "--feather": ("feather", "width in pixels of the mask's soft inner edge (default: the latent cell size; at most a "
+                             "quarter of the mask's local depth, so thin strokes are replaced fully)"),
     "--frames": ("frames", "edit only the first N frames (default: all)"),
-    "--height": ("height", "working height (default: the input's, rounded down to the model's multiple)"),
-    "--width": ("width", "working width"),
+    "--height": ("height", "working height, a multiple of the model's size step: the frames are scaled and cropped "
+                           "to it (default: the input's own, padded for the model and cropped back)"),
+    "--width": ("width", "working width (as --height)"),
     "--window": ("window", "frames per model window (default: the model's length)"),
     "--overlap": ("overlap", "frames shared by neighbouring windows (default: a quarter window)"),
     "--sampler": ("sampler", "euler or heun"),
@@ -107,6 +110,20 @@ LIST_FLAGS = ("--reference",)  # flags that may repeat
 EDIT_SWITCHES = {
     "--invert": ("invert", "edit everything except the mask"),
     "--soft": ("soft", "grey mask levels are per-pixel strength (else thresholded at 0.5)"),
+}
+
+
+MASK_TASKS = ("inpaint", "background", "recolour")
+TASK_FLAGS = {  # flag: (schema key, the tasks that take it); given elsewhere it is refused, not ignored
+    **{f: (f[2:], MASK_TASKS) for f in ("--mask", "--box", "--invert", "--soft")},
+    "--pad": ("pad", ("outpaint",)),
+    "--aspect": ("aspect", ("outpaint",)),
+    "--hue": ("hue", ("recolour",)),
+    "--saturation": ("saturation", ("recolour",)),
+    "--background": ("background", ("background",)),
+    "--harmonise": ("harmonise", ("background",)),
+    "--height": ("height", ("inpaint", "background", "recolour", "restyle")),
+    "--width": ("width", ("inpaint", "background", "recolour", "restyle")),
 }
 
 
@@ -159,9 +176,26 @@ def check_config(task: str, cfg: EditConfig) -> None:
         if bool(cfg.pad) == bool(cfg.aspect):
             raise InputError("outpaint needs either --pad (pixels per side) or --aspect (W:H), not both")
         parse_pad(cfg.pad) if cfg.pad else parse_aspect(cfg.aspect)
-    if task in ("inpaint", "background", "recolour") and not (cfg.mask or cfg.box):
+    defaults = EditConfig()
+    for flag, (key, tasks) in TASK_FLAGS.items():
+        if task not in tasks and getattr(cfg, key) != getattr(defaults, key):
+            raise InputError(f"{task} does not use {flag}; it is for {', '.join(tasks)}")
+    if task == "background" and cfg.harmonise and not cfg.background:
+        raise InputError("--harmonise settles a --background composite; without --background the background is "
+                         "regenerated at --strength")
+    if (cfg.height or cfg.width) and not _needs_model(task, cfg):
+        raise InputError(f"--height and --width set the model's working size; this {task} runs no model (give "
+                         f"{'--strength' if task == 'recolour' else '--harmonise'} above 0, or leave them out)")
+    if task in MASK_TASKS and not (cfg.mask or cfg.box):
         what = "the subject's mask" if task == "background" else "a mask"
         raise InputError(f"{task} needs {what}: --mask (a file or a folder of images) or --box x0,y0,x1,y1")
+
+
+def _needs_model(task: str, cfg: EditConfig) -> bool:
+    """Recolour without --strength and a --background composite without --harmonise are pixel
+    operations: no model loads."""
+    return not (task == "recolour" and cfg.strength <= 0) and not (task == "background" and cfg.background
+                                                                   and cfg.harmonise <= 0)
 
 
 def _check_box(box, num_frames: int, height: int, width: int) -> None:
@@ -180,14 +214,16 @@ def _model_fps(editor) -> float:
 
 def run_edit(task: str, cfg: EditConfig):
     """Check, load, run the recipe, write; returns (path, frames, fps, seconds). Every check
-    that needs no weights (flags, files, the box against the video) comes before loading."""
+    that needs no weights (flags, files, the mask's content, the box against the video) comes
+    before loading. The input's audio is kept where the frame count and rate are
+    (:func:`video.media.audio_to_keep`)."""
     import torch
 
     from video.edit.editor import DEDICATED_EDITORS, Editor, detect_model
-    from video.edit.mask import IMAGE_SUFFIXES, load_frames, parse_box
+    from video.edit.mask import load_frames, load_mask, parse_box, read_levels, video_fps
     from video.edit.recipes import RECIPES
     from video.edit.vace import VaceRecipeEditor
-    from video.media import MediaError, check_output, load_image, probe_video, write_video
+    from video.media import MediaError, audio_to_keep, check_output, load_image, write_video
     from video.runtime.img2vid import InputError
 
     check_config(task, cfg)
@@ -198,17 +234,22 @@ def run_edit(task: str, cfg: EditConfig):
     if task == "background" and cfg.background and not Path(cfg.background).exists():
         raise MediaError(f"background {cfg.background} not found: give a video, an image or a folder of images")
     video = load_frames(cfg.video)  # fail on a bad input before loading weights
+    in_frames, in_fps = len(video), video_fps(cfg.video)
     if cfg.frames > len(video):
         raise InputError(f"--frames {cfg.frames}: the video has {len(video)} frames")
+    n = cfg.frames or len(video)
     if cfg.box:
-        _check_box(mask, cfg.frames or len(video), *video.shape[1:3])
+        _check_box(mask, n, *video.shape[1:3])
+    elif cfg.mask:  # read and checked now, not after the weights load; passed on as its levels
+        levels = read_levels(cfg.mask, n, *video.shape[1:3], fps=in_fps)
+        regen_invert = (not cfg.invert) if task == "background" and not cfg.background else cfg.invert
+        load_mask(levels, n, *video.shape[1:3], invert=regen_invert, soft=cfg.soft, allow_empty=False)
+        mask = levels.numpy()
+    background = load_frames(cfg.background) if task == "background" and cfg.background else None
     references = [load_image(r) for r in _references(cfg.reference)]
     control = load_frames(cfg.control) if cfg.control else None
-    fps = cfg.fps
-    if not fps and Path(cfg.video).is_file() and Path(cfg.video).suffix.lower() not in IMAGE_SUFFIXES:
-        fps = probe_video(cfg.video)["fps"] or 0
-    needs_model = not (task == "recolour" and cfg.strength <= 0) and not (task == "background" and cfg.background
-                                                                          and cfg.harmonise <= 0)
+    fps = cfg.fps or in_fps or 0
+    needs_model = _needs_model(task, cfg)
     kind = detect_model(cfg.model) if needs_model else None  # reads the folder's index only
     if (references or control is not None) and kind not in DEDICATED_EDITORS:
         if not needs_model:
@@ -258,7 +299,7 @@ def run_edit(task: str, cfg: EditConfig):
             if cfg.frames:
                 video = video[:cfg.frames]
             extra = dict(model_kw, **{k: kw[k] for k in ("num_frames", "height", "width")}) if editor else {}
-            frames = recipe(editor, video, mask, prompt=cfg.prompt, background=cfg.background,
+            frames = recipe(editor, video, mask, prompt=cfg.prompt, background=background,
                             harmonise=cfg.harmonise, invert=cfg.invert, soft=cfg.soft, **pixel_kw, **extra)
         else:
             frames = recipe(editor, video, mask, strength=strength, invert=cfg.invert, soft=cfg.soft, **pixel_kw,
@@ -275,7 +316,8 @@ def run_edit(task: str, cfg: EditConfig):
         frames = recipe(editor, video, mask, strength=strength, invert=cfg.invert, soft=cfg.soft, **pixel_kw, **kw,
                         **model_kw)
     seconds = time.perf_counter() - t0
-    out = write_video(frames, cfg.output, fps=fps, crf=cfg.crf)
+    audio = audio_to_keep(cfg.video, in_frames, in_fps, len(frames), fps, cfg.output)
+    out = write_video(frames, cfg.output, fps=fps, crf=cfg.crf, audio=audio)
     return out, frames, fps, seconds
 
 

@@ -3,17 +3,23 @@
 ``Editor.from_pretrained(path | "tiny")(video, mask=..., prompt=..., strength=...)`` returns
 uint8 (F, H, W, 3). Steps of :meth:`Editor.__call__`:
 
-1. the video (array, PIL list, file, image folder) at the working size (given, else the
-   input's size rounded down to the model's multiple; resized and centre-cropped if needed);
-2. the mask (:mod:`video.edit.mask`) at that size, and its feathered copy for the composite;
+1. the video (array, PIL list, file, image folder) at the working size (given: resized and
+   centre-cropped to it; else the input's own size), padded by reflection on the bottom and
+   right to the model's multiple (the padding is cropped off at the end, so any size comes
+   back at its own size);
+2. the mask (:mod:`video.edit.mask`) at that size (a mask video matched to the video's frame
+   times; one that selects nothing is refused), padded the same way;
 3. overlapping windows of the model's length; each window after the first takes the frames it
    shares with the previous one from that window's result and keeps them (mask 0 there), so
    the continuation is generated in their presence;
 4. per window: encode, masked regeneration (:mod:`video.edit.regenerate`) with the model's
    guided velocity (flow: prompt language, CFG) or denoiser (SVD: conditioned on the window's
    first frame or ``reference_images[0]``), decode;
-5. the original pixels composited back outside the feathered mask, so unmasked pixels are
-   exactly the input's (after step 1's resizing).
+5. the original pixels composited back with :func:`video.edit.mask.composite_alpha`: the
+   mask's level times an inward ramp of ``feather_px`` (capped at a quarter of the mask's
+   local depth, so thin strokes are regenerated fully), zero outside the mask and on cells a
+   soft mask leaves unedited, so unmasked pixels are exactly the input's (after step 1's
+   resizing, if a size was given).
 
 Routing (:func:`detect_model`): ``tiny`` -> our tiny DiT; ``tiny-svd`` -> the tiny random SVD;
 a folder with ``model_index.json`` naming ``WanVACEPipeline`` -> :class:`video.edit.vace.VaceEditor`
@@ -23,7 +29,7 @@ files -> EDM editing.
 
 from __future__ import annotations
 
-import json
+import math
 import time
 import warnings
 from pathlib import Path
@@ -35,7 +41,7 @@ from video.diffusion import FramewiseLinearCFG
 from video.diffusion.flow import FLOW_SAMPLERS
 from video.diffusion.samplers import SAMPLERS
 from video.diffusion.strength import flow_edit_schedule, karras_edit_schedule, renoise_edm, renoise_flow
-from video.edit.mask import feather, latent_mask, load_frames, load_mask
+from video.edit.mask import composite_alpha, latent_mask, load_frames, load_mask, video_fps
 from video.edit.regenerate import regenerate
 from video.runtime.img2vid import ImageToVideo, InputError, Timings, randn, size_multiple
 from video.runtime.speed import with_sdpa_priority
@@ -65,8 +71,10 @@ def detect_model(source: str | Path) -> str:
                               "or 'tiny' / 'tiny-svd' (random weights)")
     if p.is_file():
         return "svd"  # load_svd says what is wrong with a file that is not an SVD checkpoint
+    from video.edit.vace import read_model_index
+
     index = p / "model_index.json"
-    name = json.loads(index.read_text()).get("_class_name", "") if index.is_file() else ""
+    name = read_model_index(p).get("_class_name", "") if index.is_file() else ""
     if name in DEDICATED_EDITORS:
         return name
     if name in ANIMATE_PIPELINES:
@@ -85,7 +93,7 @@ class FlowBackend:
         self.pipe = pipe
         lat = pipe.models.latents
         self.spatial_factor, self.temporal_factor = lat.spatial_factor, lat.temporal_factor
-        self.multiple = pipe._spatial_multiple()
+        self.multiple = spatial_multiple(pipe.models)
         self.window = pipe.config.sampling.num_frames
         self.device = pipe.device
 
@@ -169,6 +177,32 @@ class SVDBackend:
         return sched, renoise_edm, step_for
 
 
+def spatial_multiple(models) -> int:
+    """What a flow model's frame sizes must divide by: the VAE's spatial factor times the
+    transformer's spatial patch (both axes' patches, when they differ)."""
+    patch = models.transformer.config.patch_size
+    ph, pw = (patch[-2], patch[-1]) if isinstance(patch, (list, tuple)) else (patch, patch)
+    return models.latents.spatial_factor * math.lcm(int(ph), int(pw))
+
+
+def pad_to_multiple(frames: np.ndarray, multiple: int) -> np.ndarray:
+    """(F, H, W, ...) padded on the bottom and right, by reflection, to multiples of
+    ``multiple``: the model gets a size it takes, the caller crops back to (H, W), and no
+    input pixel is resampled (rounding the size down and resizing changed the kept ones)."""
+    ph, pw = -frames.shape[1] % multiple, -frames.shape[2] % multiple
+    if not ph and not pw:
+        return frames
+    return np.pad(frames, [(0, 0), (0, ph), (0, pw)] + [(0, 0)] * (frames.ndim - 3), mode="reflect")
+
+
+def check_window(window: int, overlap: int) -> None:
+    """Windows advance by ``window - overlap`` frames: an overlap of the window or more would
+    advance one frame at a time (a window per frame), so it is refused, given or defaulted."""
+    if not 0 <= overlap < window:
+        raise InputError(f"overlap must be between 0 and the window - 1 ({window - 1} frames; the window is "
+                         f"{window} frames); got {overlap}")
+
+
 def _valid_frames(n: int, factor: int) -> int:
     """The smallest frame count >= n that a VAE with this temporal factor takes (factor k + 1)."""
     return n if factor == 1 else (n - 1 + factor - 1) // factor * factor + 1
@@ -182,6 +216,34 @@ def plan_edit_windows(num_frames: int, window: int, overlap: int) -> list[tuple[
     step = max(1, window - overlap)
     starts = list(range(0, num_frames - window, step)) + [num_frames - window]
     return [(s, s + window) for s in starts]
+
+
+def prepare_frames(video, multiple: int, num_frames: int | None = None, height: int | None = None,
+                   width: int | None = None) -> tuple[np.ndarray, tuple[int, int]]:
+    """(frames at the working size, the input's (H, W)). The working size is the input's own
+    unless ``height`` / ``width`` ask for another (multiples of ``multiple``; the frames are
+    then scaled to cover it and centre-cropped); the caller pads it to the multiple
+    (:func:`pad_to_multiple`) and crops back."""
+    from PIL import Image
+
+    from video.media import resize_center_crop
+
+    frames = load_frames(video)
+    if num_frames:
+        if num_frames > len(frames):
+            raise InputError(f"asked for {num_frames} frames; the video has {len(frames)}")
+        frames = frames[:num_frames]
+    src = frames.shape[1:3]
+    for name, v in (("height", height), ("width", width)):
+        if v and v % multiple:
+            raise InputError(f"height and width must be multiples of {multiple} for this model; got {name} {v} "
+                             f"(leave it out to edit at the input's own size, {src[1]}x{src[0]})")
+    h, w = height or src[0], width or src[1]
+    if min(h, w) < multiple:
+        raise InputError(f"the video is {w}x{h}; this model needs at least {multiple}x{multiple}")
+    if (h, w) != src:
+        frames = np.stack([np.asarray(resize_center_crop(Image.fromarray(f), h, w)) for f in frames])
+    return frames, src
 
 
 class Editor:
@@ -210,32 +272,10 @@ class Editor:
         """Working sizes must divide by this."""
         return self.backend.multiple
 
-    def working_size(self, height: int, width: int) -> tuple[int, int]:
-        m = self.multiple
-        if height < m or width < m:
-            raise InputError(f"the video is {width}x{height}; this model needs at least {m}x{m}")
-        return height // m * m, width // m * m
-
     def prepare_video(self, video, num_frames: int | None = None, height: int | None = None,
                       width: int | None = None) -> tuple[np.ndarray, tuple[int, int]]:
-        """(frames at the working size, the input's (H, W))."""
-        from PIL import Image
-
-        from video.media import resize_center_crop
-
-        frames = load_frames(video)
-        if num_frames:
-            if num_frames > len(frames):
-                raise InputError(f"asked for {num_frames} frames; the video has {len(frames)}")
-            frames = frames[:num_frames]
-        src = frames.shape[1:3]
-        h, w = self.working_size(height or src[0], width or src[1])
-        if (height and height % self.multiple) or (width and width % self.multiple):
-            raise InputError(f"height and width must be multiples of {self.multiple} for this model; "
-                             f"got {height}x{width}")
-        if (h, w) != src:
-            frames = np.stack([np.asarray(resize_center_crop(Image.fromarray(f), h, w)) for f in frames])
-        return frames, src
+        """(frames at the working size, the input's (H, W)): :func:`prepare_frames`."""
+        return prepare_frames(video, self.multiple, num_frames, height, width)
 
     @torch.no_grad()
     @with_sdpa_priority
@@ -270,10 +310,14 @@ class Editor:
     ) -> np.ndarray:
         """Regenerate the masked part of ``video``.
 
-        ``mask``: see :func:`video.edit.mask.load_mask` (None: the whole video); ``invert``
-        swaps it; ``soft`` keeps grey levels as per-pixel strength (else thresholded at 0.5).
-        ``strength`` in [0, 1]: 0 returns the input, 1 regenerates from pure noise.
-        ``feather_px``: width of the composite's inward ramp (default: the latent cell size).
+        ``mask``: see :func:`video.edit.mask.load_mask` (None: the whole video; a mask that
+        selects nothing is a MediaError); ``invert`` swaps it; ``soft`` keeps grey levels as
+        per-pixel strength (a level g is edited as at strength ``g * strength``, rounded to the
+        schedule's levels: a level below the last step's is left unedited, as ComfyUI's
+        differential diffusion does; the composite blends the edited pixels by g), else
+        thresholded at 0.5. ``strength`` in [0, 1]: 0 returns the input, 1 regenerates from
+        pure noise. ``feather_px``: width of the composite's inward ramp (default: the latent
+        cell size; capped by the mask's depth, :func:`video.edit.mask.composite_alpha`).
         ``latents``: the noise ``eps`` of a one-window clip (latent shape). ``window`` and
         ``overlap`` in frames (default: the model's length, a quarter of it).
         ``callback(window, step, level, x)`` after each step's blend.
@@ -292,18 +336,23 @@ class Editor:
         steps = num_inference_steps or be.pipe.config.sampling.num_inference_steps
         t0 = time.perf_counter()
 
-        # 1-2. Video and mask at the working size.
-        orig, src = self.prepare_video(video, num_frames, height, width)
-        f, h, w = orig.shape[:3]
-        m = load_mask(mask, f, h, w, invert=invert, soft=soft, source_size=src)
-        if strength == 0.0 or not bool((m > 0).any()):
-            self.last_timings = Timings(encode=time.perf_counter() - t0)
-            return orig.copy()
-        alpha = feather((m > 0).float(), be.spatial_factor if feather_px is None else feather_px).numpy()
-
-        # 3. Windows.
+        # 1-2. Video and mask at the working size, padded to the model's multiple.
         window = window or be.window
         overlap = overlap if overlap is not None else max(1, window // 4)
+        check_window(window, overlap)
+        orig, src = self.prepare_video(video, num_frames, height, width)
+        f, h, w = orig.shape[:3]
+        m = load_mask(mask, f, h, w, invert=invert, soft=soft, source_size=src, fps=video_fps(video),
+                      allow_empty=False)
+        if strength == 0.0:
+            self.last_timings = Timings(encode=time.perf_counter() - t0)
+            return orig.copy()
+        orig = pad_to_multiple(orig, be.multiple)
+        m = torch.from_numpy(pad_to_multiple(m.numpy(), be.multiple))
+        radius = be.spatial_factor if feather_px is None else feather_px
+        alpha = None  # the composite's weights, once the schedule says which soft levels are edited
+
+        # 3. Windows.
         wins = plan_edit_windows(f, window, overlap)
         if latents is not None and len(wins) > 1:
             raise InputError("latents= fixes the noise of a one-window clip; this video needs "
@@ -337,13 +386,16 @@ class Editor:
                 prepared = be.prepare(prompt, negative_prompt, steps, guidance_scale, strength, shift, sampler,
                                       tuple(x0.shape), fps=fps, motion_bucket_id=motion_bucket_id)
             sched, renoise, step_for = prepared
+            if alpha is None:  # a soft level below the last step's tau is never edited (regenerate)
+                edited_from = float(sched.taus[-2]) if soft else 0.0
+                alpha = composite_alpha(m, radius, edited_from).numpy()
             if latents is not None:
                 if tuple(latents.shape) != tuple(x0.shape):
                     raise InputError(f"latents have shape {tuple(latents.shape)}, expected {tuple(x0.shape)}")
                 eps = latents.to(x0.device, torch.float32)
             else:
                 eps = randn(x0.shape, generator, x0.device, torch.float32)
-            first = ref if ref is not None else pixels[0]
+            first = ref if ref is not None else np.clip(np.round(pixels[0]), 0, 255).astype(np.uint8)  # uint8: unambiguous
             step = step_for(first, generator)
             td = time.perf_counter()
             t_encode += td - tc
@@ -368,11 +420,12 @@ class Editor:
         if bar is not None:
             bar.close()
         self.last_timings = Timings(encode=t_encode, denoise=t_denoise, decode=t_decode)
-        return np.clip(np.round(out), 0, 255).astype(np.uint8)
+        return np.clip(np.round(out[:, :h, :w]), 0, 255).astype(np.uint8)
 
     def _default_sampler(self) -> str:
         s = self.backend.pipe.config.sampling.sampler
         return s if s in EDIT_SAMPLERS else "euler"
 
 
-__all__ = ["EDIT_SAMPLERS", "Editor", "FlowBackend", "SVDBackend", "detect_model", "plan_edit_windows"]
+__all__ = ["EDIT_SAMPLERS", "Editor", "FlowBackend", "SVDBackend", "check_window", "detect_model", "pad_to_multiple",
+           "plan_edit_windows", "prepare_frames", "spatial_multiple"]

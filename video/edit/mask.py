@@ -2,14 +2,24 @@
 and latent grids.
 
 A mask is float32 (F, H, W) in [0, 1]; 1 means regenerate, 0 keep. Files are read as grey
-levels (white = regenerate) and thresholded at 0.5 unless a soft (per-pixel strength) mask is
-wanted. The rules, each a small function below:
+levels (white = regenerate; a colour is the mean of R, G and B) and thresholded at 0.5 unless a
+soft (per-pixel strength) mask is wanted. The rules, each a small function below:
 
+- **levels** by type (:func:`grey_levels`): uint8 and uint16 over their range, floats clipped
+  to [0, 1] (a resized or blurred mask overshoots 1 a little), bool as 0/1; an image with
+  transparency (an alpha channel with any pixel below opaque: strokes painted on a transparent
+  layer) is its alpha alone, whatever colour lies under it; an opaque one is its colour;
+- **time**: a mask video at another frame rate than the video is resampled to the video's
+  frame times (the mask frame nearest each), as a player would show the two side by side;
+  image folders, arrays and equal rates match frame by frame;
+- **folders** of images are read in natural order (``2.png`` before ``10.png``);
 - **resizing** to the working size uses the video's own geometry (scale to cover, centre
   crop: :func:`video.media.resize_center_crop`), so a mask drawn on the input lines up;
 - **feathering** ramps the mask *inwards*: a pixel at chessboard distance d from the nearest
   kept pixel gets min(d, r) / r, so the feathered mask is 0 wherever the mask was 0 (kept
-  pixels stay exact) and rises monotonically to 1 over r pixels inside;
+  pixels stay exact) and rises monotonically to 1 over r pixels inside. The editors' composite
+  (:func:`composite_alpha`) caps r at a quarter of the mask's local depth, so a thin stroke is
+  regenerated fully instead of showing the original through;
 - **latent grid**: a latent cell is masked as strongly as the *most* masked pixel it covers
   (max-pool over each s x s cell), and in time a latent frame takes the max over the pixel
   frames it encodes. For a causal video VAE with factor 4 (Wan), latent frame 0 encodes pixel
@@ -74,8 +84,14 @@ def box_mask(box: Box, num_frames: int, height: int, width: int) -> torch.Tensor
 
 # --- reading ---------------------------------------------------------------------------------
 
+def natural_key(name: str) -> list:
+    """Sort key comparing the digit runs of a name as numbers: ``2.png`` before ``10.png``, as
+    exporters that do not zero-pad frame numbers mean (plain order gives 1, 10, 11, 2, ...)."""
+    return [(0, int(t), t) if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", name)]
+
+
 def _image_files(folder: Path) -> list[Path]:
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=lambda p: natural_key(p.name))
     if not files:
         raise MediaError(f"{folder}: no image files (.png, .jpg, ...) in this folder")
     return files
@@ -83,8 +99,8 @@ def _image_files(folder: Path) -> list[Path]:
 
 def load_frames(source) -> np.ndarray:
     """A video as uint8 (F, H, W, 3) from an array ((F, H, W, 3), or one (H, W, 3) frame), a
-    list of PIL images or arrays, a video file, a folder of images (sorted by name) or one
-    image file."""
+    list of PIL images or arrays, a video file (upright: :func:`video.media.read_video`), a folder
+    of images (in natural order, :func:`natural_key`) or one image file."""
     if isinstance(source, torch.Tensor):
         source = source.cpu().numpy()
     if isinstance(source, np.ndarray):
@@ -121,21 +137,114 @@ def load_frames(source) -> np.ndarray:
     return frames
 
 
-def _grey(source) -> torch.Tensor:
-    """Any mask source but a box -> float (F, H, W) in [0, 1] at its own size."""
+def grey_levels(arr: np.ndarray) -> np.ndarray:
+    """Mask levels in [0, 1] decided by the array's type, never by its values: bool as 0/1;
+    uint8 and uint16 over their whole range (255, 65535); other integers (a list of Python
+    ints) 0/1 when none exceeds 1, else 0..255 grey levels; floats clipped to [0, 1], so a
+    resized or blurred float mask that overshoots 1 stays a mask (dividing it by 255 because
+    its maximum passed 1 made it vanish)."""
+    if arr.dtype == np.bool_:
+        return arr.astype(np.float32)
+    if arr.dtype.kind == "u" and arr.dtype.itemsize <= 2:
+        return arr.astype(np.float32) / np.iinfo(arr.dtype).max
+    if arr.dtype.kind in "iu":
+        return np.clip(arr.astype(np.float32) / (1.0 if arr.size == 0 or arr.max() <= 1 else 255.0), 0.0, 1.0)
+    return np.clip(np.nan_to_num(arr.astype(np.float32)), 0.0, 1.0)
+
+
+def colour_levels(image: np.ndarray) -> np.ndarray:
+    """One (H, W, 3 or 4) image -> (H, W) levels: with transparency (an alpha channel with a
+    pixel below opaque), the alpha channel alone, whatever colour lies under it (a stroke on a
+    transparent layer, of any colour); else the mean of R, G and B."""
+    if image.shape[-1] == 4:
+        alpha = grey_levels(image[..., 3])
+        if alpha.size and alpha.min() < 1.0:
+            return alpha
+    return grey_levels(image[..., :3]).mean(-1)
+
+
+def _mask_image(source) -> np.ndarray:
+    """One image file or PIL image -> (H, W) levels (:func:`colour_levels`), EXIF rotation applied."""
+    from PIL import ImageOps, UnidentifiedImageError
+
+    if isinstance(source, Image.Image):
+        im = source
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise MediaError(f"image {path} not found")
+        try:
+            with Image.open(path) as f:
+                im = ImageOps.exif_transpose(f)
+                im.load()
+        except (UnidentifiedImageError, OSError) as e:
+            raise MediaError(f"{path} is not an image we can read ({e.__class__.__name__})") from None
+    if im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in im.info:
+        return colour_levels(np.asarray(im.convert("RGBA")))
+    return colour_levels(np.asarray(load_image(im if isinstance(source, Image.Image) else source)))
+
+
+def _grey(source, fps: float | None = None, num_frames: int | None = None) -> torch.Tensor:
+    """Any mask source but a box -> float (F, H, W) in [0, 1] at its own size. ``fps``: the
+    video's rate; a mask video at another rate is resampled to ``num_frames`` of the video's
+    frame times (:func:`time_indices`)."""
     if isinstance(source, torch.Tensor):
         source = source.detach().cpu().numpy()
-    if isinstance(source, np.ndarray) and (source.ndim == 2 or (source.ndim == 3 and source.shape[-1] not in (3, 4))):
-        arr = source[None] if source.ndim == 2 else source  # (H, W) or (F, H, W); (H, W, 3) is a colour image
-    else:
-        arr = load_frames(source).astype(np.float32).mean(-1)  # colour -> grey: mean of R, G, B
-        return torch.from_numpy(arr / 255.0)
-    if arr.dtype == np.bool_:
-        return torch.from_numpy(arr.astype(np.float32))
-    arr = arr.astype(np.float32)
-    if arr.max() > 1.0:  # 0..255 grey levels
-        arr = arr / 255.0
-    return torch.from_numpy(np.clip(arr, 0.0, 1.0))
+    if isinstance(source, np.ndarray):
+        if source.ndim == 2 or (source.ndim == 3 and source.shape[-1] not in (3, 4)):
+            arr = source[None] if source.ndim == 2 else source  # (H, W) or (F, H, W); (H, W, 3) is a colour image
+            return torch.from_numpy(grey_levels(arr))
+        arr = source[None] if source.ndim == 3 else source
+        if arr.ndim != 4:
+            raise MediaError(f"a mask array must be (H, W), (F, H, W) or (F, H, W, 3); got shape {source.shape}")
+        return torch.from_numpy(np.stack([colour_levels(f) for f in arr]))
+    if isinstance(source, (list, tuple)):
+        if not source:
+            raise MediaError("empty list of mask frames")
+        frames = [colour_levels(np.asarray(f)) if isinstance(f, np.ndarray) else _mask_image(f) for f in source]
+        if len({f.shape for f in frames}) != 1:
+            raise MediaError("frames of a mask must all have the same size")
+        return torch.from_numpy(np.stack(frames))
+    if isinstance(source, Image.Image):
+        return torch.from_numpy(_mask_image(source)[None])
+    path = Path(source)
+    if path.is_dir():
+        return _grey([str(p) for p in _image_files(path)])
+    if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+        return torch.from_numpy(_mask_image(path)[None])
+    arr = load_frames(path).astype(np.float32).mean(-1) / 255.0  # a video: no alpha; colour -> mean of R, G, B
+    if fps and num_frames and len(arr) > 1:
+        from video.media import probe_video
+
+        rate = probe_video(path)["fps"]
+        if rate and abs(rate - fps) > 1e-3 * fps:
+            idx = time_indices(num_frames, fps, rate)
+            if idx[-1] >= len(arr):
+                raise MediaError(f"the mask video {path.name} lasts {len(arr) / rate:.2f} s ({len(arr)} frames at "
+                                 f"{rate:g} fps); the video {num_frames / fps:.2f} s ({num_frames} frames at {fps:g} fps)")
+            arr = arr[idx]
+    return torch.from_numpy(arr)
+
+
+def time_indices(num_frames: int, fps: float, source_fps: float) -> np.ndarray:
+    """For frames ``0..num_frames-1`` at ``fps``, the frame of a ``source_fps`` video nearest
+    each one's time: ``round(i * source_fps / fps)``."""
+    return np.floor(np.arange(num_frames) * (source_fps / fps) + 0.5).astype(np.int64)
+
+
+def video_fps(source) -> float | None:
+    """The frame rate of a video *file* (None for arrays, images, folders, or a file without one)."""
+    if not isinstance(source, (str, Path)):
+        return None
+    p = Path(source)
+    if not p.is_file() or p.suffix.lower() in IMAGE_SUFFIXES:
+        return None
+    from video.media import probe_video
+
+    try:
+        return probe_video(p)["fps"] or None
+    except MediaError:
+        return None  # load_frames says what is wrong with it
 
 
 def resize_mask(mask: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -169,16 +278,34 @@ def _box_to_working(box: Box, source_size: tuple[int, int], size: tuple[int, int
     return Box(x(box.x0), y(box.y0), x(box.x1), y(box.y1), box.f0, box.f1)
 
 
+def read_levels(source, num_frames: int, height: int, width: int, fps: float | None = None) -> torch.Tensor:
+    """A mask file, folder or array (not a box) as its levels before any threshold, resized to
+    (height, width): (1, H, W) for a single image, else (num_frames, H, W) (the first ones;
+    a mask video at another frame rate than ``fps`` matched by time). Checks what
+    :func:`load_mask` checks about the source, so a caller can read and check it once (before
+    loading a model) and pass the result on as an array."""
+    m = _grey(source, fps, num_frames)
+    if len(m) > 1 and len(m) < num_frames:
+        raise MediaError(f"the mask has {len(m)} frames, the video {num_frames}: give one frame or at least "
+                         f"as many as the video")
+    return resize_mask(m[:num_frames].contiguous(), height, width)
+
+
 def load_mask(source, num_frames: int, height: int, width: int, invert: bool = False, soft: bool = False,
-              source_size: tuple[int, int] | None = None) -> torch.Tensor:
+              source_size: tuple[int, int] | None = None, fps: float | None = None,
+              allow_empty: bool = True) -> torch.Tensor:
     """The mask for a (num_frames, height, width) working video, float32 (F, H, W).
 
     ``source``: None (the whole video), a :class:`Box` or box string (in pixels of the input,
     ``source_size`` = its (H, W), default the working size), an array or tensor ((H, W),
-    (F, H, W), (F, H, W, 3); bool, 0..1 or 0..255), a list of images, an image file, a folder
-    of images or a video file. One frame applies to every frame; otherwise the mask needs at
-    least ``num_frames`` frames (extra ones are dropped). Thresholded at 0.5 unless ``soft``;
-    ``invert`` then swaps regenerate and keep.
+    (F, H, W), (F, H, W, 3 or 4); levels by type, :func:`grey_levels`), a list of images, an
+    image file, a folder of images or a video file. One frame applies to every frame; otherwise
+    the mask needs at least ``num_frames`` frames (extra ones are dropped). ``fps``: the
+    video's frame rate; a mask video at another rate is matched by time (module docstring).
+    Thresholded at 0.5 unless ``soft``; ``invert`` then swaps regenerate and keep.
+    ``allow_empty=False``: a mask that leaves nothing to edit is a one-line MediaError naming
+    the threshold and the mask's highest level (an editor would otherwise return its input and
+    report success).
     """
     src_h, src_w = source_size or (height, width)
     if source is None:
@@ -189,18 +316,27 @@ def load_mask(source, num_frames: int, height: int, width: int, invert: bool = F
             raise MediaError(f"box {box} lies outside the {src_w}x{src_h} video of {num_frames} frames")
         m = box_mask(_box_to_working(box, (src_h, src_w), (height, width)), num_frames, height, width)
     else:
-        m = _grey(source)
-        if len(m) == 1:
-            m = m.expand(num_frames, -1, -1)
-        elif len(m) < num_frames:
-            raise MediaError(f"the mask has {len(m)} frames, the video {num_frames}: give one frame or at least "
-                             f"as many as the video")
-        m = resize_mask(m[:num_frames].contiguous(), height, width)
+        m = read_levels(source, num_frames, height, width, fps).expand(num_frames, -1, -1)
+    if not allow_empty:
+        check_not_empty(m, soft)
     if not soft:
         m = (m >= 0.5).float()
     if invert:
         m = 1.0 - m
+    if not allow_empty and not bool((m > 0).any()):
+        raise MediaError("the inverted mask is empty: the mask covers every pixel, so nothing is left to edit")
     return m.contiguous()
+
+
+def check_not_empty(levels: torch.Tensor, soft: bool) -> None:
+    """One-line MediaError for a mask (levels before thresholding) that selects nothing."""
+    top = float(levels.max()) if levels.numel() else 0.0
+    if soft and top <= 0.0:
+        raise MediaError("the mask is empty (every level is 0): nothing to edit")
+    if not soft and top < 0.5:
+        raise MediaError(f"the mask is empty after thresholding at 0.5; its highest level is {top:.2f} (a colour "
+                         f"counts as the mean of R, G and B): paint the region to edit white, or pass --soft to use "
+                         f"grey levels as strength")
 
 
 # --- the maps --------------------------------------------------------------------------------
@@ -223,6 +359,67 @@ def feather(mask: torch.Tensor, radius: int) -> torch.Tensor:
         acc += m
         m = erode(m)
     return acc / radius
+
+
+DEPTH_FRACTION = 4  # the composite's ramp spans at most 1/4 of the mask's local depth
+
+
+def _line_distance(m: torch.Tensor, dim: int) -> torch.Tensor:
+    """For a bool tensor, each element's distance along ``dim`` to the nearest False one (0 on
+    False, 1 on a True next to a False); about 2**30 on a line without False: the frame border
+    is not an edge (as :func:`erode`'s replicate padding). O(N) through cumulative max/min."""
+    n = m.shape[dim]
+    shape = [1] * m.ndim
+    shape[dim] = n
+    idx = torch.arange(n, dtype=torch.int32).view(shape).expand(m.shape)
+    big = torch.tensor(1 << 30, dtype=torch.int32)
+    left = torch.where(m, -big, idx).cummax(dim).values  # the last False at or before
+    right = torch.where(m, big, idx).flip(dim).cummin(dim).values.flip(dim)  # the first at or after
+    return torch.minimum(idx - left, right - idx)
+
+
+def _depths(mask: torch.Tensor, radius: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """For a bool (F, H, W) mask: ``d``, the chessboard depth (1 on a masked pixel next to a
+    kept one; capped at ``radius``), and ``r``, the ramp radius min(radius, max(1, T // 4)), T
+    the depth of the largest square inside the mask that covers the pixel (its local depth,
+    so a thin stroke of a large mask gets a short ramp). Square erosions and dilations are
+    separable: rows, then columns."""
+    rows = _line_distance(mask, -1)
+
+    def eroded(k: int) -> torch.Tensor:  # erosion by a (2k-1) square: depth >= k
+        return _line_distance(rows >= k, -2) >= k
+
+    d = mask.to(torch.int32)
+    for k in range(2, radius + 1):
+        d += eroded(k)
+    r = torch.ones_like(d)
+    for j in range(2, radius + 1):
+        k = DEPTH_FRACTION * j
+        core = eroded(k)
+        if not bool(core.any()):
+            break
+        opened = _line_distance(~(_line_distance(~core, -1) <= k - 1), -2) <= k - 1  # dilated back by k - 1
+        r += opened
+    return d, r
+
+
+def composite_alpha(mask: torch.Tensor, radius: int, edited_from: float = 0.0) -> torch.Tensor:
+    """The editors' composite weight for a (F, H, W) mask in [0, 1] (1 = take the generated
+    pixel): the mask's level times an inward ramp over the pixels the edit changes (level > 0
+    and >= ``edited_from``, the faintest level a soft edit regenerates; fainter ones stay
+    exact), the ramp min(d, r) / r with d the pixel's chessboard depth and r = ``radius``
+    capped at a quarter of the mask's local depth (:func:`_depths`). A region at least
+    4 ``radius`` deep ramps over ``radius`` pixels as :func:`feather` does; a 16-pixel stroke
+    over 2, a stroke up to 8 pixels wide not at all, so every pixel of a thin mask is
+    regenerated (a fixed 8-pixel ramp let a 4-pixel stroke keep 3/4 of the original).
+    Identical frames (a box, a still mask) are computed once."""
+    support = (mask > 0) & (mask >= edited_from)
+    if radius <= 0:
+        return torch.where(support, mask.float(), torch.zeros_like(mask, dtype=torch.float32))
+    frames, inverse = torch.unique(support.flatten(1), dim=0, return_inverse=True)
+    d, r = _depths(frames.view(-1, *support.shape[1:]), radius)
+    ramp = (torch.minimum(d, r).float() / r.float())[inverse]
+    return torch.where(support, mask.float() * ramp, torch.zeros_like(ramp))
 
 
 def temporal_groups(num_frames: int, factor: int) -> list[tuple[int, int]]:
@@ -249,5 +446,6 @@ def latent_mask(mask: torch.Tensor, spatial: int, temporal: int = 1) -> torch.Te
     return torch.stack([cells[s:e].amax(0) for s, e in temporal_groups(f, temporal)])
 
 
-__all__ = ["Box", "box_mask", "erode", "feather", "is_box", "latent_mask", "load_frames", "load_mask", "parse_box",
-           "resize_mask", "temporal_groups"]
+__all__ = ["Box", "box_mask", "check_not_empty", "colour_levels", "composite_alpha", "erode", "feather", "grey_levels",
+           "is_box", "latent_mask", "load_frames", "load_mask", "natural_key", "parse_box", "read_levels", "resize_mask",
+           "temporal_groups", "time_indices", "video_fps"]

