@@ -190,3 +190,44 @@ def test_audio_is_kept_only_in_sync(tmp_path):
         with pytest.warns(UserWarning, match=f"audio was not kept: .*{why}"):
             assert audio_to_keep(src, 12, 12.0, frames, fps, tmp_path / out) is None
     assert audio_to_keep(write_video(clip(), tmp_path / "v.mp4"), 6, 7.0, 3, 7.0, tmp_path / "o.mp4") is None  # silent
+
+
+def test_float_arrays_are_read_in_0_1_and_other_dtypes_refused():
+    import skimage.data
+
+    from video.media import MediaError, load_image
+
+    arr = skimage.data.astronaut()
+    assert np.array_equal(np.asarray(load_image(arr.astype(np.float32) / 255)), arr)  # was all black
+    assert np.array_equal(np.asarray(load_image(arr.astype(np.float32))), arr)  # 0..255 floats as before
+    for bad in (arr.astype(np.float32) * 2, arr.astype(np.float32) - 1, arr.astype(np.uint16) * 257):
+        with pytest.raises(MediaError, match="0..255"):
+            load_image(bad)
+
+
+def test_decompression_bomb_is_one_line(tmp_path):
+    import struct
+    import zlib
+
+    from video.media import MediaError, load_image
+
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+
+    (tmp_path / "huge.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 2,
+                                                                                         0, 0, 0))
+                                        + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b""))
+    with pytest.raises(MediaError, match="too large to read safely"):
+        load_image(tmp_path / "huge.png")
+
+
+def test_check_output_refuses_a_parent_that_is_a_file(tmp_path):
+    from video.media import MediaError, check_output
+
+    f = tmp_path / "notes.txt"
+    f.write_text("x")
+    for out in (f / "clip.mp4", f / "sub" / "clip.mp4", f / "frames"):
+        with pytest.raises(MediaError, match="is a file, not a folder"):
+            check_output(out)
+    check_output(tmp_path / "new" / "deeper" / "clip.mp4")  # missing folders are made by the writer
+    check_output(tmp_path / "new" / "frames")

@@ -9,6 +9,7 @@ file where a finished one is expected.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import warnings
 from collections.abc import Iterator
@@ -30,13 +31,24 @@ class MediaError(ValueError):
 
 
 def load_image(source) -> Image.Image:
-    """A path, PIL image, or uint8 HxWx3 array -> RGB PIL image (EXIF rotation applied)."""
+    """A path, PIL image, or HxWx3 array -> RGB PIL image (EXIF rotation applied). Arrays: uint8
+    as they are; float with every value <= 1 read in [0, 1] (diffusers' convention), other float
+    in 0..255 (as ``video.edit.mask`` reads float frames); anything else a MediaError (a float
+    array used to be cast as it was, so [0, 1] became a black picture, and uint16 wrapped)."""
     if isinstance(source, Image.Image):
         return source.convert("RGB")
     if isinstance(source, np.ndarray):
         if source.ndim != 3 or source.shape[2] not in (3, 4):
             raise MediaError(f"image array must be HxWx3, got shape {source.shape}")
-        return Image.fromarray(source[..., :3].astype(np.uint8))
+        a = source[..., :3]
+        if a.dtype.kind == "f":
+            if a.size and (not np.isfinite(a).all() or a.min() < 0 or a.max() > 255):
+                raise MediaError(f"a float image array must hold values in [0, 1] or 0..255, got "
+                                 f"[{a.min():.3g}, {a.max():.3g}]")
+            a = np.round(a * (255.0 if a.size and a.max() <= 1 else 1.0))
+        elif a.dtype != np.uint8:
+            raise MediaError(f"image array must be uint8, or float in [0, 1] or 0..255; got {a.dtype}")
+        return Image.fromarray(a.astype(np.uint8))
     path = Path(source)
     if not path.is_file():
         raise MediaError(f"image {path} not found")
@@ -48,6 +60,8 @@ def load_image(source) -> Image.Image:
                 a = a / 257.0 if a.max() > 255 or im.mode.startswith("I;16") else a
                 return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8)).convert("RGB")
             return im.convert("RGB")
+    except Image.DecompressionBombError as e:  # not an OSError: it escaped as a traceback
+        raise MediaError(f"{path} is too large to read safely: {e}") from None
     except (UnidentifiedImageError, OSError) as e:
         raise MediaError(f"{path} is not an image we can read ({e.__class__.__name__})") from None
 
@@ -97,7 +111,8 @@ def _format_of(path: Path, fmt: str | None) -> str:
 def check_output(path: str | Path, fmt: str | None = None) -> None:
     """Fail now, before minutes of rendering, on an output :func:`write_video` would refuse: an
     unknown suffix, a folder that holds files this tool did not write, a file where a folder of
-    PNGs goes, or a folder where a file goes."""
+    PNGs goes, a folder where a file goes, or a place no folder can be made or written in (the
+    nearest existing parent is a file, or not writable)."""
     from video.atomic import check_replaceable
 
     path = Path(path)
@@ -111,6 +126,13 @@ def check_output(path: str | Path, fmt: str | None = None) -> None:
             raise MediaError(str(e)) from None
     elif path.is_dir():
         raise MediaError(f"{path} is a folder: name a .{fmt} file to write")
+    parent = path.parent  # the writers make missing folders, then a temporary name there
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise MediaError(f"cannot write {path}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise MediaError(f"cannot write {path}: no permission to write in {parent}")
 
 
 VP9_MAX_CRF = 63  # libvpx-vp9's worst quality; our crf is libx264's 0..51

@@ -158,7 +158,7 @@ def load_wan_folder(source: str | Path, transformer_cls: str, pipeline_hint: str
     import diffusers
 
     from video.models.svd import CheckpointError, quiet_library_logs
-    from video.runtime.txt2vid import _load_wan
+    from video.runtime.txt2vid import _load_wan, cast_keeping_fp32
 
     quiet_library_logs()
     p = Path(source)
@@ -171,7 +171,7 @@ def load_wan_folder(source: str | Path, transformer_cls: str, pipeline_hint: str
         raise CheckpointError(f"{p}: its transformer is {tcls!r}, not {transformer_cls}; give a {pipeline_hint} "
                               f"folder")
     m = _load_wan(p, info, dtype, getattr(diffusers, transformer_cls))
-    m.transformer.to(device=device, dtype=dtype)
+    cast_keeping_fp32(m.transformer, dtype).to(device=device)  # float32 where diffusers keeps it
     m.text_encoder.to(device=device, dtype=dtype)
     m.vae.to(device=device)
     return m
