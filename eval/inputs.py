@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from video.media import MediaError, probe_video, read_video
+from video.media import MediaError, natural_key, probe_video, read_video
 
 VIDEO_SUFFIXES = (".mp4", ".webm", ".gif")
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -83,7 +83,7 @@ def read_frames(path: Path) -> tuple[np.ndarray, float | None]:
     if path.is_dir():
         from PIL import Image
 
-        pngs = sorted(path.glob("*.png"))
+        pngs = sorted(path.glob("*.png"), key=lambda p: natural_key(p.name))  # 2.png before 10.png
         frames = [np.asarray(Image.open(f).convert("RGB")) for f in pngs]
         if len({f.shape for f in frames}) > 1:
             raise MediaError(f"{path}: PNG frames differ in size")

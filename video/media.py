@@ -10,6 +10,7 @@ file where a finished one is expected.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import warnings
 from collections.abc import Iterator
@@ -64,6 +65,12 @@ def load_image(source) -> Image.Image:
         raise MediaError(f"{path} is too large to read safely: {e}") from None
     except (UnidentifiedImageError, OSError) as e:
         raise MediaError(f"{path} is not an image we can read ({e.__class__.__name__})") from None
+
+
+def natural_key(name: str) -> list:
+    """Sort key comparing the digit runs of a name as numbers: ``2.png`` before ``10.png``, as
+    exporters that do not zero-pad frame numbers mean (plain order gives 1, 10, 11, 2, ...)."""
+    return [(0, int(t), t) if t.isdecimal() else (1, 0, t) for t in re.split(r"(\d+)", name)]
 
 
 def resize_center_crop(image: Image.Image, height: int, width: int) -> Image.Image:

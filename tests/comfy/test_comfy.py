@@ -304,7 +304,7 @@ def _widget(node_id: str, name: str):
 def test_size_and_fps_widgets_step_as_the_models_need(tiny_flow):
     fps = _widget("VideoPipelineWriteVideo", "fps")
     assert all(abs(v / fps.step - round(v / fps.step)) < 1e-6 for v in (23.976, 29.97, 59.94))
-    mult = tiny_flow.txt2vid()._spatial_multiple()  # 16, as Wan's (VAE 8 x patch 2)
+    mult = tiny_flow.txt2vid().spatial_multiple()  # 16, as Wan's (VAE 8 x patch 2)
     for name in ("width", "height"):
         assert _widget("VideoPipelineTextToVideo", name).step % mult == 0
         assert _widget("VideoPipelineImageToVideo", name).step == 64  # SVD: VAE 8 x UNet 8

@@ -155,6 +155,9 @@ def test_levels_by_type_not_by_value():
                           torch.tensor([0, 32768 / 65535, 1]))
     assert load_mask(np.array([[0, 1, 1]]), 1, 1, 3).tolist() == [[[0, 1, 1]]]  # Python ints 0/1
     assert load_mask(np.array([[0, 255, 100]]), 1, 1, 3).tolist() == [[[0, 1, 0]]]  # Python ints 0..255
+    # a float image in 0..255 (an image read as float) keeps its grey levels, as load_image reads it
+    assert torch.allclose(load_mask(np.array([[0, 100, 255]], np.float32), 1, 1, 3, soft=True)[0, 0],
+                          torch.tensor([0, 100 / 255, 1]))
 
 
 def test_image_folders_in_natural_order(tmp_path):

@@ -232,3 +232,24 @@ def test_routing_and_errors(tiny_editor, clip, tmp_path, monkeypatch):
                        (dict(num_frames=20), "20 frames"), (dict(height=72), "multiples")):
         with pytest.raises(InputError, match=match):
             tiny_editor(clip, **{**kw, **bad})
+
+
+def test_an_empty_mask_inverted_edits_everything(tiny_editor, clip):
+    """--invert on a black mask means 'edit every pixel' (it was refused as an empty mask)."""
+    out = tiny_editor(clip, mask=np.zeros(clip.shape[:3], np.uint8), invert=True, strength=1.0,
+                      num_inference_steps=1, generator=torch.Generator().manual_seed(0))
+    assert out.shape == clip.shape and float((out != clip).mean()) > 0.9
+
+
+def test_a_one_frame_window_edits_frame_by_frame(clip):
+    """An image model (window 1, an exported dit_stage1_image) edits with no overlap by default
+    (the default overlap of 1 was refused by the window check)."""
+    from video.edit import Editor
+    from video.edit.editor import default_overlap
+    from video.runtime.txt2vid import TextToVideo, build_tiny
+
+    assert [default_overlap(w) for w in (1, 2, 4, 8, 16)] == [0, 1, 1, 2, 4]
+    ed = Editor(FlowBackend(TextToVideo(build_tiny())))
+    ed.backend.window = 1
+    out = ed(clip[:2], mask=BOX, strength=1.0, num_inference_steps=1, generator=torch.Generator().manual_seed(0))
+    assert out.shape == clip[:2].shape

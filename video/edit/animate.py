@@ -195,7 +195,7 @@ class Animator:
         p = Path(path)
         index = p / "model_index.json"
         if index.is_file():
-            from video.edit.vace import read_model_index
+            from video.models.wan import read_model_index
 
             name = read_model_index(p).get("_class_name")
             if name != "WanAnimatePipeline":

@@ -37,7 +37,7 @@ class EditConfig:
     negative: str = ""  # empty: the model's default
     strength: float = -1.0  # -1: the task's default
     steps: int = 0
-    guidance: float = -1.0
+    guidance: float | None = None  # None: the model's; a set value is used as given
     seed: int = 0
     output: str = "edit.mp4"
     pad: str = ""  # N | V,H | T,R,B,L pixels
@@ -278,7 +278,7 @@ def run_edit(task: str, cfg: EditConfig):
     strength = DEFAULT_STRENGTH[task] if cfg.strength < 0 else cfg.strength
     kw = dict(prompt=cfg.prompt, num_frames=cfg.frames or None, height=cfg.height or None, width=cfg.width or None)
     model_kw = dict(negative_prompt=cfg.negative or None, num_inference_steps=cfg.steps or None,
-                    guidance_scale=None if cfg.guidance < 0 else cfg.guidance,
+                    guidance_scale=cfg.guidance,
                     generator=torch.Generator().manual_seed(cfg.seed), window=cfg.window or None,
                     overlap=None if cfg.overlap < 0 else cfg.overlap, sampler=cfg.sampler or None,
                     shift=cfg.shift or None, progress=True)

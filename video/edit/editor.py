@@ -29,7 +29,6 @@ files -> EDM editing.
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from pathlib import Path
@@ -71,7 +70,7 @@ def detect_model(source: str | Path) -> str:
                               "or 'tiny' / 'tiny-svd' (random weights)")
     if p.is_file():
         return "svd"  # load_svd says what is wrong with a file that is not an SVD checkpoint
-    from video.edit.vace import read_model_index
+    from video.models.wan import read_model_index
 
     index = p / "model_index.json"
     name = read_model_index(p).get("_class_name", "") if index.is_file() else ""
@@ -93,7 +92,7 @@ class FlowBackend:
         self.pipe = pipe
         lat = pipe.models.latents
         self.spatial_factor, self.temporal_factor = lat.spatial_factor, lat.temporal_factor
-        self.multiple = spatial_multiple(pipe.models)
+        self.multiple = pipe.spatial_multiple()
         self.window = pipe.config.sampling.num_frames
         self.device = pipe.device
 
@@ -177,14 +176,6 @@ class SVDBackend:
         return sched, renoise_edm, step_for
 
 
-def spatial_multiple(models) -> int:
-    """What a flow model's frame sizes must divide by: the VAE's spatial factor times the
-    transformer's spatial patch (both axes' patches, when they differ)."""
-    patch = models.transformer.config.patch_size
-    ph, pw = (patch[-2], patch[-1]) if isinstance(patch, (list, tuple)) else (patch, patch)
-    return models.latents.spatial_factor * math.lcm(int(ph), int(pw))
-
-
 def pad_to_multiple(frames: np.ndarray, multiple: int) -> np.ndarray:
     """(F, H, W, ...) padded on the bottom and right, by reflection, to multiples of
     ``multiple``: the model gets a size it takes, the caller crops back to (H, W), and no
@@ -193,6 +184,12 @@ def pad_to_multiple(frames: np.ndarray, multiple: int) -> np.ndarray:
     if not ph and not pw:
         return frames
     return np.pad(frames, [(0, 0), (0, ph), (0, pw)] + [(0, 0)] * (frames.ndim - 3), mode="reflect")
+
+
+def default_overlap(window: int) -> int:
+    """A quarter of the window shared with the next (at least one frame), and none for a
+    one-frame window (an image model edits frame by frame)."""
+    return min(max(1, window // 4), window - 1)
 
 
 def check_window(window: int, overlap: int) -> None:
@@ -338,7 +335,7 @@ class Editor:
 
         # 1-2. Video and mask at the working size, padded to the model's multiple.
         window = window or be.window
-        overlap = overlap if overlap is not None else max(1, window // 4)
+        overlap = overlap if overlap is not None else default_overlap(window)
         check_window(window, overlap)
         orig, src = self.prepare_video(video, num_frames, height, width)
         f, h, w = orig.shape[:3]
@@ -428,4 +425,4 @@ class Editor:
 
 
 __all__ = ["EDIT_SAMPLERS", "Editor", "FlowBackend", "SVDBackend", "check_window", "detect_model", "pad_to_multiple",
-           "plan_edit_windows", "prepare_frames", "spatial_multiple"]
+           "plan_edit_windows", "prepare_frames"]

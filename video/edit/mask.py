@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from video.media import MediaError, load_image, read_video
+from video.media import MediaError, load_image, natural_key, read_video
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 _BOX = re.compile(r"^\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*(?:@\s*(\d*)\s*:\s*(\d*)\s*)?$")
@@ -84,12 +84,6 @@ def box_mask(box: Box, num_frames: int, height: int, width: int) -> torch.Tensor
 
 # --- reading ---------------------------------------------------------------------------------
 
-def natural_key(name: str) -> list:
-    """Sort key comparing the digit runs of a name as numbers: ``2.png`` before ``10.png``, as
-    exporters that do not zero-pad frame numbers mean (plain order gives 1, 10, 11, 2, ...)."""
-    return [(0, int(t), t) if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", name)]
-
-
 def _image_files(folder: Path) -> list[Path]:
     files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=lambda p: natural_key(p.name))
     if not files:
@@ -100,7 +94,7 @@ def _image_files(folder: Path) -> list[Path]:
 def load_frames(source) -> np.ndarray:
     """A video as uint8 (F, H, W, 3) from an array ((F, H, W, 3), or one (H, W, 3) frame), a
     list of PIL images or arrays, a video file (upright: :func:`video.media.read_video`), a folder
-    of images (in natural order, :func:`natural_key`) or one image file."""
+    of images (in natural order, :func:`video.media.natural_key`) or one image file."""
     if isinstance(source, torch.Tensor):
         source = source.cpu().numpy()
     if isinstance(source, np.ndarray):
@@ -140,16 +134,21 @@ def load_frames(source) -> np.ndarray:
 def grey_levels(arr: np.ndarray) -> np.ndarray:
     """Mask levels in [0, 1] decided by the array's type, never by its values: bool as 0/1;
     uint8 and uint16 over their whole range (255, 65535); other integers (a list of Python
-    ints) 0/1 when none exceeds 1, else 0..255 grey levels; floats clipped to [0, 1], so a
-    resized or blurred float mask that overshoots 1 stays a mask (dividing it by 255 because
-    its maximum passed 1 made it vanish)."""
+    ints) 0/1 when none exceeds 1, else 0..255 grey levels; floats up to 2 are levels clipped
+    to [0, 1], so a resized or blurred float mask that overshoots 1 stays a mask (dividing it
+    by 255 because its maximum passed 1 made it vanish), and floats beyond 2 are 0..255 grey
+    levels (an image read as float), as ``video.media.load_image`` reads float pixels."""
     if arr.dtype == np.bool_:
         return arr.astype(np.float32)
     if arr.dtype.kind == "u" and arr.dtype.itemsize <= 2:
         return arr.astype(np.float32) / np.iinfo(arr.dtype).max
     if arr.dtype.kind in "iu":
         return np.clip(arr.astype(np.float32) / (1.0 if arr.size == 0 or arr.max() <= 1 else 255.0), 0.0, 1.0)
-    return np.clip(np.nan_to_num(arr.astype(np.float32)), 0.0, 1.0)
+    arr = np.nan_to_num(arr.astype(np.float32))
+    return np.clip(arr / (255.0 if arr.size and arr.max() > FLOAT_LEVELS_MAX else 1.0), 0.0, 1.0)
+
+
+FLOAT_LEVELS_MAX = 2.0  # float masks above this hold 0..255 grey levels, not overshooting [0, 1] levels
 
 
 def colour_levels(image: np.ndarray) -> np.ndarray:
@@ -317,14 +316,14 @@ def load_mask(source, num_frames: int, height: int, width: int, invert: bool = F
         m = box_mask(_box_to_working(box, (src_h, src_w), (height, width)), num_frames, height, width)
     else:
         m = read_levels(source, num_frames, height, width, fps).expand(num_frames, -1, -1)
-    if not allow_empty:
+    if not allow_empty and not invert:
         check_not_empty(m, soft)
     if not soft:
         m = (m >= 0.5).float()
-    if invert:
+    if invert:  # an empty mask inverted is "edit everything"; a full one inverted leaves nothing
         m = 1.0 - m
-    if not allow_empty and not bool((m > 0).any()):
-        raise MediaError("the inverted mask is empty: the mask covers every pixel, so nothing is left to edit")
+        if not allow_empty and not bool((m > 0).any()):
+            raise MediaError("the inverted mask is empty: the mask covers every pixel, so nothing is left to edit")
     return m.contiguous()
 
 
@@ -447,5 +446,5 @@ def latent_mask(mask: torch.Tensor, spatial: int, temporal: int = 1) -> torch.Te
 
 
 __all__ = ["Box", "box_mask", "check_not_empty", "colour_levels", "composite_alpha", "erode", "feather", "grey_levels",
-           "is_box", "latent_mask", "load_frames", "load_mask", "natural_key", "parse_box", "read_levels", "resize_mask",
+           "is_box", "latent_mask", "load_frames", "load_mask", "parse_box", "read_levels", "resize_mask",
            "temporal_groups", "time_indices", "video_fps"]

@@ -29,7 +29,6 @@ Steps of :meth:`VaceEditor.__call__`:
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +41,7 @@ from video.config import TextToVideoConfig
 from video.diffusion.flow import FLOW_SAMPLERS, interpolate
 from video.diffusion.guidance import composable_cfg
 from video.diffusion.strength import flow_skip_schedule
-from video.models.wan import DEFAULT_SHIFT
+from video.models.wan import DEFAULT_SHIFT, read_model_index
 from video.runtime.img2vid import InputError, Timings, randn
 from video.runtime.speed import with_sdpa_priority
 from video.runtime.txt2vid import T2VModels
@@ -133,22 +132,6 @@ def context_latents(latent_space, video: torch.Tensor, mask: torch.Tensor, refer
 
 
 # --- loading ------------------------------------------------------------------------------
-
-def read_model_index(folder: str | Path) -> dict:
-    """A diffusers folder's ``model_index.json`` as a dict; a file that is not a JSON object is
-    a one-line CheckpointError naming it (json's own error was a traceback)."""
-    from video.models.svd import CheckpointError
-
-    index = Path(folder) / "model_index.json"
-    try:
-        info = json.loads(index.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{index}: not a readable JSON file ({e.__class__.__name__}: {str(e).splitlines()[0]})") \
-            from None
-    if not isinstance(info, dict):
-        raise CheckpointError(f"{index}: expected a JSON object (the pipeline's parts), found {type(info).__name__}")
-    return info
-
 
 def load_wan_folder(source: str | Path, transformer_cls: str, pipeline_hint: str, device="cpu",
                     dtype=torch.float32) -> T2VModels:
@@ -379,7 +362,7 @@ class VaceEditor:
 
 
 __all__ = ["VaceEditor", "VaceInputs", "context_latents", "fold_mask", "letterbox_reference", "load_wan_folder",
-           "mask_to_tensor", "read_model_index", "strength_schedule", "video_to_tensor"]
+           "mask_to_tensor", "strength_schedule", "video_to_tensor"]
 
 
 class VaceRecipeEditor:
@@ -422,6 +405,7 @@ class VaceRecipeEditor:
         from video.edit.editor import (
             _valid_frames,
             check_window,
+            default_overlap,
             pad_to_multiple,
             plan_edit_windows,
             prepare_frames,
@@ -430,7 +414,7 @@ class VaceRecipeEditor:
         from video.media import resize_center_crop
 
         window = window or self.vace.config.sampling.num_frames
-        overlap = overlap if overlap is not None else max(1, window // 4)
+        overlap = overlap if overlap is not None else default_overlap(window)
         check_window(window, overlap)
         frames, src = prepare_frames(video, self.multiple, num_frames, height, width)
         f, (h, w) = len(frames), frames.shape[1:3]

@@ -30,8 +30,8 @@ Beside A and B (ComfyUI's weight-patch semantics, peft's where peft defines them
 - ``dora_scale`` (LyCORIS DoRA, kohya-layout files): with V = W + (alpha / r) B A and its norm
   per output row (``dora_scale`` shaped (out, 1, ...)) or per input column ((1, in, ...)),
   W' = V * (s (dora_scale / ||V|| - 1) + 1), as LyCORIS's own module merges and runs it (merge
-  only). At s = 1 that is ComfyUI's merge too; for other strengths ComfyUI blends W + s (W'(1) - W),
-  and on the output axis it divides by ||W|| instead of ||V||.
+  only). ComfyUI's merge agrees at s = 1 for input-axis scales only: on the output axis it divides
+  by ||W|| instead of ||V||, and for other strengths it blends W + s (W'(1) - W).
 Any other key kind (LoHa, LoKr, OFT...) is an error naming it: a LoRA is applied whole or not
 at all.
 """

@@ -57,15 +57,25 @@ def wan_config(folder: Path):
                                                         "fps": 16}})
 
 
+def read_model_index(folder: str | Path) -> dict:
+    """A diffusers folder's ``model_index.json`` as a dict; a file that is not a JSON object is
+    a one-line CheckpointError naming it (json's own error was a traceback)."""
+    index = Path(folder) / "model_index.json"
+    try:
+        info = json.loads(index.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{index}: not a readable JSON file ({e.__class__.__name__}: {str(e).splitlines()[0]})") \
+            from None
+    if not isinstance(info, dict):
+        raise CheckpointError(f"{index}: expected a JSON object (the pipeline's parts), found {type(info).__name__}")
+    return info
+
+
 def read_index(p: Path) -> dict | None:
     """``model_index.json`` of a Wan diffusers folder; None when ``p`` is not one."""
-    f = p / "model_index.json"
-    if not f.is_file():
+    if not (p / "model_index.json").is_file():
         return None
-    try:
-        index = json.loads(f.read_text())
-    except ValueError:
-        raise CheckpointError(f"{f}: not valid JSON") from None
+    index = read_model_index(p)
     return index if "Wan" in str(index.get("_class_name", "")) else None
 
 

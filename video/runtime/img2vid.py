@@ -56,11 +56,9 @@ def at_least(name: str, value, minimum) -> None:
 def conditioning_image(image):
     """The one conditioning image in a form ``video.media.image_to_tensor`` reads right, or a
     one-line InputError naming the accepted forms. Why here: a batch (a list, a (2, 3, H, W)
-    tensor) or a grey tensor used to fail deep in the encoders with a shape error, and a float
-    array in [0, 1] became a black picture (media casts arrays to uint8 as they are). A float
-    array whose values are all <= 1 is read in [0, 1] (diffusers' convention), any other in
-    0..255, as ``video.edit.mask.load_frames`` reads float frames; quantised to 8 bits like any
-    image that goes through the resize."""
+    tensor) or a grey tensor used to fail deep in the encoders with a shape error. Arrays go
+    through ``video.media.load_image`` (uint8; float in [0, 1] or 0..255), quantised to 8 bits
+    like any image that goes through the resize."""
     import numpy as np
     from PIL import Image
 
@@ -73,18 +71,13 @@ def conditioning_image(image):
         if t.numel() and (not torch.isfinite(t).all() or t.min() < 0 or t.max() > 1):
             raise InputError(f"tensor image values lie in [{t.min():.3g}, {t.max():.3g}]; give {IMAGE_FORMS}")
         return t
-    if isinstance(image, np.ndarray):
-        if image.ndim != 3 or image.shape[2] not in (3, 4):
-            raise InputError(f"got an array of shape {image.shape}; give {IMAGE_FORMS}")
-        if image.dtype == np.uint8:
-            return image
-        if image.dtype.kind == "f":
-            if image.size and (not np.isfinite(image).all() or image.min() < 0 or image.max() > 255):
-                raise InputError(f"a float image array must hold values in [0, 1] or 0..255, got "
-                                 f"[{image.min():.3g}, {image.max():.3g}]; give {IMAGE_FORMS}")
-            scale = 255.0 if image.size and image.max() <= 1 else 1.0
-            return np.round(image * scale).astype(np.uint8)
-        raise InputError(f"got a {image.dtype} array; give {IMAGE_FORMS}")
+    if isinstance(image, np.ndarray):  # read by media's one rule for arrays (load_image)
+        from video.media import MediaError, load_image
+
+        try:
+            return load_image(image)
+        except MediaError as e:
+            raise InputError(f"{e}; give {IMAGE_FORMS}") from None
     raise InputError(f"got {type(image).__name__}; give {IMAGE_FORMS}")
 
 
@@ -337,7 +330,8 @@ class ImageToVideo:
         ``split_guidance`` (default: the pipeline's, None = auto): run the unconditional and
         conditional UNet halves one after the other; auto does so on CUDA when the guided batch
         of two would not fit the memory budget beside what is resident (SVD-XT at 25 x 576 x
-        1024 in 10 GiB), never on CPU."""
+        1024 in 10 GiB), never on CPU. The fast mode (``cache_threshold`` > 0) always runs the
+        batch of two."""
         if output_type not in OUTPUT_TYPES:
             raise InputError(f"unknown output_type {output_type!r}; choose one of {', '.join(OUTPUT_TYPES)} "
                              "(float: frames in [0, 1], diffusers' 'np')")
@@ -378,7 +372,9 @@ class ImageToVideo:
         split = self.split_guidance if split_guidance is None else split_guidance
         if split is None:
             split = self.guidance_needs_split(num_frames, height, width, budget)
-        self.last_split_guidance = split
+        if step_cache is not None:  # First Block Cache keeps one residual for the guided batch of two
+            split = False
+        self.last_split_guidance = bool(split and guidance.enabled)  # the path the UNet calls take
         # 1-3. Conditioning image -> CLIP embedding, VAE latent; micro-conditioning.
         denoiser = self.denoiser_for(image, num_frames, height, width, fps, motion_bucket_id, noise_aug_strength,
                                      guidance, generator, step_cache=step_cache, split_guidance=split)

@@ -314,9 +314,9 @@ class TextToVideo:
         patch = self.models.transformer.config.patch_size
         return tuple(patch) if isinstance(patch, (list, tuple)) else (1, patch, patch)
 
-    def _spatial_multiple(self) -> int:
-        """A multiple both height and width may be (the size widgets' step): the VAE factor
-        times the lcm of the h and w patches."""
+    def spatial_multiple(self) -> int:
+        """A multiple both height and width may be (the size widgets' step, the editors'
+        padding): the VAE factor times the lcm of the h and w patches."""
         _, ph, pw = self.patch()
         return self.models.latents.spatial_factor * math.lcm(ph, pw)
 
