@@ -112,6 +112,18 @@ def _detect_kind(text_encoder: torch.nn.Module) -> Literal["clip", "t5"]:
     raise ValueError(f"cannot tell the encoder family of model_type {model_type!r}: pass kind='clip' or 't5'")
 
 
+def pad_with_empty(t: torch.Tensor, length: int, empty: torch.Tensor) -> torch.Tensor:
+    """Text states ``t`` (B, L, C) followed by whole copies of the empty prompt's states ``empty``
+    (1, E, C) up to ``length`` positions: A1111's "pad prompt/negative prompt to be same length"
+    (CLIP lengths are multiples of 77). Shared by inference and training, so a caption is padded
+    in training as a prompt is at sampling."""
+    gap = length - t.shape[1]
+    if gap < 0 or gap % empty.shape[1]:
+        raise ValueError(f"text states of {t.shape[1]} positions cannot be padded to {length} with "
+                         f"{empty.shape[1]}-position empty-prompt chunks")
+    return torch.cat([t, empty.to(t).expand(t.shape[0], -1, -1).repeat(1, gap // empty.shape[1], 1)], dim=1)
+
+
 class PromptEncoder:
     """Encodes prompts written in the A1111 prompt language for one tokenizer + text encoder.
 
@@ -276,9 +288,9 @@ class PromptEncoder:
         if key not in memo:
             if how == "last":
                 extra = t[:, -1:].expand(-1, length - t.shape[1], -1)
-            else:  # whole chunks: CLIP lengths are multiples of 77
-                extra = self.encode_text("").repeat(1, (length - t.shape[1]) // (CHUNK_LENGTH + 2), 1)
-            memo[key] = (t, torch.cat([t, extra], dim=1))  # t kept alive: its id stays its own
+                memo[key] = (t, torch.cat([t, extra], dim=1))  # t kept alive: its id stays its own
+            else:
+                memo[key] = (t, pad_with_empty(t, length, self.encode_text("")))
         return memo[key][1]
 
     def encode(self, prompt: str, negative: str = "", steps: int = 20) -> PromptConditioning:

@@ -28,15 +28,10 @@ def pad_contexts(contexts: list[torch.Tensor], empty: torch.Tensor, length: int 
     prompt/negative prompt to be same length", ``video.prompts.encode``), so a caption is seen
     in training as a prompt is at inference. A CLIP caption over 75 tokens has several 77-token
     chunks; T5 states all have ``max_length`` positions and pass unchanged."""
+    from video.prompts.encode import pad_with_empty
+
     n = max(c.shape[1] for c in contexts) if length is None else length
-    out = []
-    for c in contexts:
-        gap = n - c.shape[1]
-        if gap < 0 or gap % empty.shape[1]:
-            raise ValueError(f"text states of {c.shape[1]} positions cannot be padded to {n} with "
-                             f"{empty.shape[1]}-position empty-prompt chunks")
-        out.append(torch.cat([c, empty.to(c).expand(c.shape[0], -1, -1).repeat(1, gap // empty.shape[1], 1)], dim=1))
-    return torch.cat(out)
+    return torch.cat([pad_with_empty(c, n, empty) for c in contexts])
 
 
 def train_device(cfg: TrainConfig) -> torch.device:
