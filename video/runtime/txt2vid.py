@@ -95,15 +95,28 @@ def build_tiny(seed: int = 0) -> T2VModels:
     return T2VModels(dit.eval(), text, tok, ImageVAELatents(vae.eval()), cfg, layout="random")
 
 
+def _load_text(p: Path, dtype: torch.dtype):
+    """A folder's ``text_encoder/`` (safetensors only) and ``tokenizer/``, each loading error one
+    line naming the folder and the part."""
+    from video.models.components import loading, require_safetensors
+    from video.models.text import load_text_encoder, load_tokenizer
+
+    require_safetensors(p / "text_encoder")
+    with loading(p, "text_encoder"):
+        text = load_text_encoder(p / "text_encoder", dtype)
+    with loading(p, "tokenizer"):
+        tok = load_tokenizer(p / "tokenizer")
+    return text, tok
+
+
 def _load_wan(p: Path, index: dict, dtype: torch.dtype, transformer_cls: type | None = None) -> T2VModels:
     """A diffusers Wan folder (text-to-video: one expert, or Wan 2.2's two; VACE and Animate
     folders with their ``transformer_cls``), every part checked before its weights load and
     every loading error one line naming the folder and part."""
     from diffusers import AutoencoderKLWan, WanTransformer3DModel
 
-    from video.models.components import load_diffusers_part, loading, require_safetensors
+    from video.models.components import load_diffusers_part
     from video.models.svd import CheckpointError
-    from video.models.text import load_text_encoder, load_tokenizer
     from video.models.wan import t2v_parts, wan_config
 
     parts = t2v_parts(p, index) if transformer_cls is None else {"transformers": ["transformer"], "boundary_ratio": None}
@@ -114,11 +127,7 @@ def _load_wan(p: Path, index: dict, dtype: torch.dtype, transformer_cls: type | 
     experts = [load_diffusers_part(transformer_cls or WanTransformer3DModel, p, sub, dtype).eval()
                for sub in parts["transformers"]]
     vae = load_diffusers_part(AutoencoderKLWan, p, "vae", torch.float32)
-    require_safetensors(p / "text_encoder")
-    with loading(p, "text_encoder"):
-        text = load_text_encoder(p / "text_encoder", dtype)
-    with loading(p, "tokenizer"):
-        tok = load_tokenizer(p / "tokenizer")
+    text, tok = _load_text(p, dtype)
     return T2VModels(experts[0], text, tok, latent_space_for(vae.eval()), wan_config(p), layout="wan-diffusers",
                      transformer_2=experts[1] if len(experts) > 1 else None, boundary_ratio=parts["boundary_ratio"])
 
@@ -150,9 +159,8 @@ def _load_ours(p: Path, dtype: torch.dtype) -> T2VModels:
     from safetensors.torch import load_file
 
     from video.config import ConfigError
-    from video.models.components import load_diffusers_part, loading, require_safetensors
+    from video.models.components import load_diffusers_part, loading
     from video.models.svd import CheckpointError
-    from video.models.text import load_text_encoder, load_tokenizer
 
     for sub in ("transformer", "vae", "text_encoder", "tokenizer"):
         if not (p / sub).is_dir():
@@ -178,11 +186,7 @@ def _load_ours(p: Path, dtype: torch.dtype) -> T2VModels:
         vae_cfg = json.loads((p / "vae" / "config.json").read_text())
     vae_cls = AutoencoderKLWan if vae_cfg.get("_class_name") == "AutoencoderKLWan" else AutoencoderKL
     vae = load_diffusers_part(vae_cls, p, "vae", torch.float32)
-    require_safetensors(p / "text_encoder")
-    with loading(p, "text_encoder"):
-        text = load_text_encoder(p / "text_encoder", dtype)
-    with loading(p, "tokenizer"):
-        tok = load_tokenizer(p / "tokenizer")
+    text, tok = _load_text(p, dtype)
     return T2VModels(dit.eval(), text, tok, latent_space_for(vae.eval()), cfg, layout="ours")
 
 
