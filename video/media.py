@@ -50,21 +50,35 @@ def load_image(source) -> Image.Image:
         elif a.dtype != np.uint8:
             raise MediaError(f"image array must be uint8, or float in [0, 1] or 0..255; got {a.dtype}")
         return Image.fromarray(a.astype(np.uint8))
-    path = Path(source)
+    return file_rgb(open_image(source))
+
+
+def open_image(path) -> Image.Image:
+    """An image file, decoded and turned as its EXIF orientation says, in its own mode; a
+    missing, unreadable or oversized file is one MediaError line. Shared by :func:`load_image`
+    and the mask reader (which keeps the alpha channel)."""
+    path = Path(path)
     if not path.is_file():
         raise MediaError(f"image {path} not found")
     try:
-        with Image.open(path) as im:
-            im = ImageOps.exif_transpose(im)
-            if im.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grey: convert("RGB") clips it to white
-                a = np.asarray(im, dtype=np.float64)
-                a = a / 257.0 if a.max() > 255 or im.mode.startswith("I;16") else a
-                return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8)).convert("RGB")
-            return im.convert("RGB")
+        with Image.open(path) as f:
+            im = ImageOps.exif_transpose(f)
+            im.load()
+            return im
     except Image.DecompressionBombError as e:  # not an OSError: it escaped as a traceback
         raise MediaError(f"{path} is too large to read safely: {e}") from None
     except (UnidentifiedImageError, OSError) as e:
         raise MediaError(f"{path} is not an image we can read ({e.__class__.__name__})") from None
+
+
+def file_rgb(im: Image.Image) -> Image.Image:
+    """A decoded image file as RGB; 16-bit grey scaled to 8 bits (``convert("RGB")`` clips it
+    to white)."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        a = np.asarray(im, dtype=np.float64)
+        a = a / 257.0 if a.max() > 255 or im.mode.startswith("I;16") else a
+        return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8)).convert("RGB")
+    return im.convert("RGB")
 
 
 def natural_key(name: str) -> list:

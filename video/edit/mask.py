@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from video.media import MediaError, load_image, natural_key, read_video
+from video.media import MediaError, file_rgb, load_image, natural_key, open_image, read_video
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 _BOX = re.compile(r"^\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*(?:@\s*(\d*)\s*:\s*(\d*)\s*)?$")
@@ -163,24 +163,12 @@ def colour_levels(image: np.ndarray) -> np.ndarray:
 
 
 def _mask_image(source) -> np.ndarray:
-    """One image file or PIL image -> (H, W) levels (:func:`colour_levels`), EXIF rotation applied."""
-    from PIL import ImageOps, UnidentifiedImageError
-
-    if isinstance(source, Image.Image):
-        im = source
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise MediaError(f"image {path} not found")
-        try:
-            with Image.open(path) as f:
-                im = ImageOps.exif_transpose(f)
-                im.load()
-        except (UnidentifiedImageError, OSError) as e:
-            raise MediaError(f"{path} is not an image we can read ({e.__class__.__name__})") from None
+    """One image file or PIL image -> (H, W) levels (:func:`colour_levels`), EXIF rotation
+    applied; the file is decoded once, its alpha channel kept."""
+    im = source if isinstance(source, Image.Image) else open_image(source)
     if im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in im.info:
         return colour_levels(np.asarray(im.convert("RGBA")))
-    return colour_levels(np.asarray(load_image(im if isinstance(source, Image.Image) else source)))
+    return colour_levels(np.asarray(im.convert("RGB") if isinstance(source, Image.Image) else file_rgb(im)))
 
 
 def _grey(source, fps: float | None = None, num_frames: int | None = None) -> torch.Tensor:
