@@ -159,3 +159,17 @@ def test_head_sizes_rope_cannot_split_are_refused_at_construction():
             with pytest.raises(ValueError, match="even head size of at least 6") as e:
                 tiny(dim=2 * hd, heads=2)
             assert "\n" not in str(e.value)
+
+
+def test_tokens_major_layout_gives_the_same_output(monkeypatch):
+    """The bench's layout switch is exact: only where q, k, v live in memory changes."""
+    from video.models.dit import SelfAttention
+
+    m = randomise_zero_inits(tiny())
+    x, t, ctx = torch.randn(2, 4, 3, 8, 12), torch.rand(2), torch.randn(2, 5, 32)
+    with torch.no_grad():
+        ref = m(x, t, ctx)
+        monkeypatch.setattr(SelfAttention, "tokens_major", True)
+        got = m(x, t, ctx)
+    assert torch.allclose(got, ref, rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(ref, torch.zeros_like(ref))

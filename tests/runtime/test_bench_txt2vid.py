@@ -16,7 +16,8 @@ def test_txt2vid_bench_smoke(tmp_path):
     assert p.returncode == 0, p.stderr[-2000:]
     r = json.loads(out.read_text())
     got = {(row["model"], row["sdpa"]) for row in r["rows"]}
-    assert got == {(m, o) for m in ("ours (DiT)", "diffusers WanTransformer3DModel") for o in ("torch", "cudnn")}
+    assert got == {(m, o) for m in ("ours (DiT)", "diffusers WanTransformer3DModel") for o in ("torch", "cudnn")} | {
+        ("ours (DiT), tokens-major qkv", "torch")}
     assert all(row["tflop"] > 0 and row["seconds"] > 0 for row in r["rows"])
     kernels = {a["kernel"]: a for a in r["attention"]}
     assert set(kernels) == {"flash", "cudnn", "efficient", "math"}

@@ -49,6 +49,11 @@ def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch
 
 
 class SelfAttention(nn.Module):
+    # Memory layout of q, k, v for full attention: heads-major (B, h, N, hd), the default, or
+    # tokens-major (B, N, h, hd) as Wan lays them out. Same numbers either way; which one the
+    # GPU attention kernels run faster is for `bench/txt2vid.py` to measure.
+    tokens_major: bool = False
+
     def __init__(self, dim: int, heads: int, qk_norm: bool, eps: float):
         super().__init__()
         self.heads = heads
@@ -63,9 +68,16 @@ class SelfAttention(nn.Module):
         b, n, d = x.shape
         q, k, v = self.qkv(x).chunk(3, dim=-1)
         q, k = self.norm_q(q), self.norm_k(k)
+        t, hh, ww = grid
+        if mode == "full" and self.tokens_major:
+            # (B, N, h, hd) in memory, handed to attention as transposed views, as Wan does
+            q, k, v = (y.view(b, n, self.heads, d // self.heads) for y in (q, k, v))
+            cos, sin = (r.unsqueeze(1) for r in rope)
+            q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+            o = attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
+            return self.out(o.transpose(1, 2).reshape(b, n, d))
         q, k, v = (y.view(b, n, self.heads, d // self.heads).transpose(1, 2) for y in (q, k, v))  # (B, h, N, hd)
         q, k = apply_rope(q, *rope), apply_rope(k, *rope)
-        t, hh, ww = grid
         if mode == "full":
             o = attention(q, k, v)
         else:  # group tokens so each sequence is one frame (spatial) or one pixel's frames (temporal)

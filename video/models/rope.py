@@ -52,7 +52,8 @@ def rope_cos_sin(angles: torch.Tensor, dtype: torch.dtype = torch.float32) -> tu
 
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     """Rotate channel pairs (2i, 2i+1) of x (B, heads, L, D) by the angles whose cos and sin are
-    given (L, D/2), in the dtype of ``cos`` (float32 unless asked otherwise), cast back to x's."""
+    given (L, D/2), in the dtype of ``cos`` (float32 unless asked otherwise), cast back to x's.
+    Any layout whose trailing dims broadcast works: x (B, L, heads, D) with cos (L, 1, D/2)."""
     dtype = x.dtype
     xf = x.to(cos.dtype).unflatten(-1, (-1, 2))
     a, b = xf[..., 0], xf[..., 1]
