@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from video.diffusion.guidance import FramewiseLinearCFG, composable_cfg
+from video.diffusion.guidance import FramewiseLinearCFG, composable_cfg, needs_uncond
 
 
 def test_framewise_scales_and_combine():
@@ -24,3 +24,23 @@ def test_composable_terms():
     assert torch.allclose(composable_cfg(u, [a, b], [1.0, 0.5], 2.0), torch.full((3,), 4.0))
     with pytest.raises(ValueError):
         composable_cfg(u, [a], [1.0, 2.0], 1.0)
+
+
+def test_a_falling_ramp_is_guided():
+    """(3, 1) asks for 3 on frame 0: guided (it ran unguided when only max_scale was read)."""
+    g = FramewiseLinearCFG(3.0, 1.0)
+    assert g.enabled
+    assert torch.allclose(g.scales(3), torch.tensor([3.0, 2.0, 1.0]))
+    assert FramewiseLinearCFG(1.5, 0.5).enabled and FramewiseLinearCFG(2.0, 3.0).enabled
+
+
+def test_the_unconditional_pass_is_skipped_only_when_it_cancels():
+    """One term with scale * w == 1 is the conditional prediction itself; anything else
+    (a weighted lone term at scale 1 included) needs the unconditional one."""
+    u, c = torch.zeros(3), torch.ones(3)
+    for weights, scale in (([1.0], 1.0), ([0.5], 2.0)):
+        assert not needs_uncond(weights, scale)
+        assert torch.allclose(composable_cfg(u, [c], weights, scale), c)  # why skipping is exact
+    for weights, scale in (([0.5], 1.0), ([1.0], 0.5), ([1.0], 3.0), ([1.0, 1.0], 1.0), ([0.5, 0.5], 1.0)):
+        assert needs_uncond(weights, scale), (weights, scale)
+    assert torch.allclose(composable_cfg(u, [c], [0.5], 1.0), torch.full((3,), 0.5))

@@ -96,3 +96,10 @@ def test_invalid_strength_or_steps(strength, steps):
         flow_edit_schedule(strength, steps)
     with pytest.raises(ValueError):
         karras_edit_schedule(strength, steps, 0.002, 700.0)
+
+
+@pytest.mark.parametrize("shift", [-1.0, 0.0, float("nan"), float("inf")])
+def test_flow_edit_schedule_refuses_a_shift_outside_0_inf(shift):
+    """At -1 the grid was [0.5, nan, ...] (a black video), at 0 every level after the first 0."""
+    with pytest.raises(ValueError, match="shift"):
+        flow_edit_schedule(0.5, 4, shift)

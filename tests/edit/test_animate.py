@@ -226,3 +226,17 @@ def test_cli(animate_dir, inputs, tmp_path):
     assert args.func(args) == 0
     with av.open(str(tmp_path / "o5.mp4")) as c:
         assert [round(float(a.duration * a.time_base), 1) for a in c.streams.audio] == [round(FRAMES / 8, 1)]
+
+
+def test_a_lone_weighted_term_keeps_its_weight_at_guidance_1(pipes, inputs):
+    """``prompt:0.5`` at guidance 1 is uncond + 0.5 (cond - uncond), the plain prompt at guidance
+    0.5; the unconditional pass was skipped whenever the scale was <= 1, dropping the weight."""
+    ours, _ = pipes
+    image, pose, face, _, _ = inputs
+    lat = torch.randn(1, 4, 1 + 3, H // 8, W // 8, generator=torch.Generator().manual_seed(4))
+    run = lambda prompt, scale: ours(image, pose, face, prompt=prompt, negative_prompt=NEG,  # noqa: E731
+                                     guidance_scale=scale, latents=lat, num_inference_steps=STEPS, height=H,
+                                     width=W, output_type="latent")
+    weighted, half, full = run(PROMPT + ":0.5", 1.0), run(PROMPT, 0.5), run(PROMPT, 1.0)
+    assert (half - full).abs().max() > 1e-3
+    assert torch.allclose(weighted, half, atol=1e-5)

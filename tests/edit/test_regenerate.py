@@ -253,3 +253,21 @@ def test_a_one_frame_window_edits_frame_by_frame(clip):
     ed.backend.window = 1
     out = ed(clip[:2], mask=BOX, strength=1.0, num_inference_steps=1, generator=torch.Generator().manual_seed(0))
     assert out.shape == clip[:2].shape
+
+
+@pytest.mark.parametrize("shift", [-1.0, 0.0, float("nan")])
+def test_a_bad_shift_is_refused_before_any_work(tiny_editor, clip, shift):
+    """``video edit --shift -1`` returned an all-black video (NaN levels); txt2vid refuses it."""
+    seen = []
+    models = tiny_editor.backend.pipe.models
+    nets = [models.transformer, *models.vae.children()]  # the VAE runs through its parts (encoder, decoder)
+    hooks = [m.register_forward_pre_hook(lambda mod, a: seen.append(1)) for m in nets]
+    try:
+        with pytest.raises(InputError, match="shift must be a finite number > 0"):
+            tiny_editor(clip, mask=BOX, strength=0.5, num_inference_steps=4, shift=shift)
+        assert not seen
+        tiny_editor(clip[:1], mask=BOX, strength=0.5, num_inference_steps=1, shift=3.0)
+        assert seen  # the hooks see the networks run
+    finally:
+        for h in hooks:
+            h.remove()

@@ -246,3 +246,40 @@ def test_broken_folders_are_one_line_errors(vace_dir, tmp_path, damage):
     with pytest.raises(CheckpointError, match=want) as e:
         VaceEditor.from_pretrained(bad)
     assert "\n" not in str(e.value) and str(bad) in str(e.value)
+
+
+def test_a_lone_weighted_term_keeps_its_weight_at_guidance_1(pipes, inputs):
+    """Composable CFG: ``prompt:0.5`` at guidance 1 is uncond + 0.5 (cond - uncond), the same as
+    the plain prompt at guidance 0.5 (and not the plain prompt at guidance 1, which it was:
+    the unconditional pass was skipped whenever the scale was 1)."""
+    ours, _ = pipes
+    video, mask, _ = inputs
+    kw = dict(video=video, mask=mask, negative_prompt=NEG, num_inference_steps=2, output_type="latent")
+    run = lambda prompt, scale: ours(prompt=prompt, guidance_scale=scale,  # noqa: E731
+                                     generator=torch.Generator().manual_seed(3), **kw)
+    weighted, half, full = run(PROMPT + ":0.5", 1.0), run(PROMPT, 0.5), run(PROMPT, 1.0)
+    assert (half - full).abs().max() > 1e-3  # the guidance scale matters here
+    assert torch.allclose(weighted, half, atol=1e-5)
+
+
+@pytest.mark.parametrize("steps,strength", [(50, 0.5), (10, 0.25), (7, 0.6), (4, 1.0)])
+def test_strength_is_diffusers_skip_rule_not_the_editors_start(steps, strength):
+    """VACE's strength is WanVideoToVideoPipeline.get_timesteps on the shifted grid (what its
+    docstring says), which starts above t = strength when shift > 1; Editor's SDEdit schedule
+    starts at t = strength exactly (strength 0.5, shift 3, 50 steps: 0.75 against 0.5)."""
+    import types
+
+    from diffusers import FlowMatchEulerDiscreteScheduler, WanVideoToVideoPipeline
+
+    from video.diffusion.strength import flow_edit_schedule
+
+    sched = our_schedule(FlowMatchEulerDiscreteScheduler(shift=SHIFT))
+    sched.set_timesteps(steps)
+    ref, n = WanVideoToVideoPipeline.get_timesteps(types.SimpleNamespace(scheduler=sched), steps, sched.timesteps,
+                                                   strength, "cpu")
+    ts = strength_schedule(steps, SHIFT, strength)
+    assert len(ts) - 1 == n and torch.allclose(ts[:-1] * 1000, ref.float(), atol=1e-3)
+    assert torch.isclose(ts[0], time_shift(torch.tensor(int(steps * strength) / steps), SHIFT))
+    assert float(flow_edit_schedule(strength, steps, SHIFT).levels[0]) == pytest.approx(strength)
+    if (steps, strength) == (50, 0.5):  # SHIFT is 3
+        assert float(ts[0]) == pytest.approx(0.75)

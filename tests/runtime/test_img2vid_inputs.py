@@ -103,3 +103,51 @@ def test_latent_output_skips_the_decoder_and_decodes_to_the_frames(pipe, photo, 
     assert np.array_equal(frames, ref.numpy())
     uint8 = pipe(photo, generator=g(), decode_chunk_size=2, **KW)
     assert uint8.dtype == np.uint8 and np.array_equal(uint8, np.round(frames * 255).astype(np.uint8))
+
+
+def test_a_falling_guidance_ramp_guides_each_frame_at_its_scale(pipe, photo):
+    """min 3, max 1 asks frame 0 for scale 3 and the last for 1 (sgm's guider ramps either
+    way); it ran every frame unguided because only max_scale was read. Closed form: the
+    denoiser is linear in the scale, D_s = D_1 + (s - 1)(D_2 - D_1), with D_1 the conditional
+    denoiser (guidance off) and D_2 uniform scale 2, each from its own run."""
+    from video.diffusion import FramewiseLinearCFG
+
+    frames, h, w = 3, 128, 192
+    x = torch.randn(1, frames, 4, h // 8, w // 8, generator=g())
+    sigma = torch.tensor(5.0)
+
+    def denoised(lo, hi):
+        d = pipe.denoiser_for(photo, frames, h, w, 7, 127, 0.0, FramewiseLinearCFG(lo, hi), g())
+        return d(x, sigma)
+
+    d1, d2, ramp = denoised(1.0, 1.0), denoised(2.0, 2.0), denoised(3.0, 1.0)
+    assert (d2 - d1).abs().max() > 1e-3  # guidance changes the prediction here
+    expected = d1 + (torch.tensor([2.0, 1.0, 0.0]).view(1, -1, 1, 1, 1)) * (d2 - d1)  # s - 1 = 2, 1, 0
+    assert torch.allclose(ramp, expected, atol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def half():
+    return ImageToVideo.from_pretrained("tiny", dtype=torch.float16)
+
+
+@pytest.mark.parametrize("path", [dict(), dict(split_guidance=True), dict(cache_threshold=0.1)],
+                         ids=["batched", "split", "first-block-cache"])
+def test_fp16_unet_gets_the_float32_time_input(half, photo, path):
+    """diffusers passes the scheduler's float32 timestep and the UNet casts only the sinusoidal
+    embedding to fp16; rounding c_noise itself to fp16 moved it by up to 4.6e-4 over 25 steps.
+    The UNet's time projection must see c_noise(sigma_max) in float32, bit for bit, on every
+    UNet path (its First-Block-Cache copy included)."""
+    from video.diffusion import c_noise, karras_sigmas
+
+    seen = []
+    hook = half.models.unet.time_proj.register_forward_pre_hook(lambda mod, a: seen.append(a[0]))
+    try:
+        half(photo, generator=g(), output_type="latent", **KW, **path)
+    finally:
+        hook.remove()
+    s = half.config.sampling
+    expected = c_noise(karras_sigmas(1, s.sigma_min, s.sigma_max)[0])
+    assert expected.dtype == torch.float32 and expected.half().float() != expected  # fp16 would round it
+    assert seen and seen[0].dtype == torch.float32
+    assert torch.equal(seen[0], expected.expand_as(seen[0]))

@@ -252,3 +252,23 @@ def test_wan_bf16_keeps_the_fp32_modules_diffusers_keeps(wan_dir):
     assert any("scale_shift_table" in k for k in kept) and any("time_embedder" in k for k in kept)
     assert any(".norm2." in k for k in kept)  # cross_attn_norm: blocks' norm2 has weights
     assert all(torch.equal(got[k], want[k]) for k in want)
+
+
+def test_a_lone_weighted_term_keeps_its_weight_at_guidance_1(tiny):
+    """``a kite:0.5`` at guidance 1 is uncond + 0.5 (cond - uncond) (composable CFG, the
+    closed form from two separate forwards); the unconditional pass was skipped whenever the
+    scale was 1, which returned the plain conditional prediction."""
+    lat = tiny.models.latents
+    x = torch.randn(1, lat.channels, lat.latent_frames(1), 4, 4, generator=torch.Generator().manual_seed(0))
+    ts = torch.tensor([0.8, 0.4, 0.0])
+    cond = tiny.prompts.encode("a kite:0.5", "", 2)
+    v = tiny.velocity_for(cond, ts, 1.0)(x, ts[0])
+    c = cond[0]
+    u_pred, c_pred = (tiny._forward(x, ts[0], ctx) for ctx in (c.uncond, c.conds[0][0]))
+    assert (c_pred - u_pred).abs().max() > 1e-3  # the two predictions differ, so the weight matters
+    assert torch.allclose(v, u_pred + 0.5 * (c_pred - u_pred), atol=1e-5)
+    # the same through the pipeline: weight 0.5 at scale 1 is weight 1 at scale 0.5
+    kw = dict(num_frames=1, height=64, width=64, num_inference_steps=2, output_type="latent")
+    a = tiny("a kite:0.5", guidance_scale=1.0, generator=torch.Generator().manual_seed(2), **kw)
+    b = tiny("a kite", guidance_scale=0.5, generator=torch.Generator().manual_seed(2), **kw)
+    assert torch.allclose(a, b, atol=1e-5)

@@ -14,8 +14,12 @@ class FramewiseLinearCFG:
     ``max_scale`` on the last (sgm ``LinearPredictionGuider``), because the first frame is
     pinned by the conditioning image and needs little push while later frames drift.
 
-    ``enabled`` follows diffusers and sgm: with ``max_scale <= 1`` the unconditional branch is
-    not computed at all.
+    ``enabled``: whether the unconditional branch is computed, i.e. whether some frame's scale
+    is above 1 (diffusers' per-frame rule, ``guidance_scale.max() > 1``). The scale ramp may
+    fall (``min_scale > max_scale``, as sgm's guider allows): (3, 1) guides frame 0 at 3, so
+    it is enabled; deciding on ``max_scale`` alone ran it unguided. With every scale <= 1 the
+    branch is skipped and each frame gets the conditional prediction, as diffusers does (the
+    parity tests' no-guidance case).
     """
 
     min_scale: float
@@ -23,7 +27,7 @@ class FramewiseLinearCFG:
 
     @property
     def enabled(self) -> bool:
-        return self.max_scale > 1.0
+        return max(self.min_scale, self.max_scale) > 1.0
 
     def scales(self, num_frames: int, dtype: torch.dtype = torch.float32, device=None) -> torch.Tensor:
         """Per-frame scales, shape (F,)."""
@@ -45,3 +49,12 @@ def composable_cfg(
     if len(conds) != len(weights) or not conds:
         raise ValueError("need one weight per conditional prediction, and at least one")
     return uncond + scale * sum(w * (c - uncond) for c, w in zip(conds, weights, strict=True))
+
+
+def needs_uncond(weights: Sequence[float], scale: float) -> bool:
+    """Whether :func:`composable_cfg` needs the unconditional prediction: always, except for one
+    term whose effective weight ``scale * w`` is exactly 1, where ``uncond + 1 (cond - uncond)``
+    is the conditional prediction itself and its forward can be skipped. Deciding on ``scale``
+    alone would drop a lone term's weight (``a cat:0.5`` at scale 1 must give
+    ``uncond + 0.5 (cond - uncond)``, not ``cond``)."""
+    return len(weights) != 1 or scale * weights[0] != 1.0

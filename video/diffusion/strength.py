@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import torch
 
 from video.diffusion.edm import karras_sigmas
-from video.diffusion.flow import flow_schedule, interpolate, time_shift
+from video.diffusion.flow import check_shift, flow_schedule, interpolate, time_shift
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,12 @@ def unshift(t: torch.Tensor, shift: float) -> torch.Tensor:
 
 
 def flow_edit_schedule(strength: float, steps: int, shift: float = 1.0, device=None) -> EditSchedule:
-    """Rectified-flow times from t = strength to 0 (module docstring); tau = t / strength."""
+    """Rectified-flow times from t = strength to 0 (module docstring); tau = t / strength.
+    ``shift`` must be in (0, inf) (:func:`~video.diffusion.flow.check_shift`): below 0 the
+    unshift/shift round trip divides by zero inside the grid (NaN levels, a black video), and
+    0 collapses every level after the first to 0 (one step)."""
     check_strength(strength, steps)
+    check_shift(shift)
     u0 = unshift(torch.tensor(strength, dtype=torch.float64), shift)
     t = time_shift(torch.linspace(1.0, 0.0, steps + 1, dtype=torch.float64) * u0, shift)
     t[0] = strength  # exact, not the round trip through unshift and shift

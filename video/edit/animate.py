@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 
 from video.diffusion.flow import FLOW_SAMPLERS, flow_schedule
-from video.diffusion.guidance import composable_cfg
+from video.diffusion.guidance import composable_cfg, needs_uncond
 from video.runtime.img2vid import InputError, Timings, randn
 from video.runtime.speed import SDPA_FIRST, with_sdpa_priority
 
@@ -344,7 +344,7 @@ class Animator:
                          face_seg=face_seg) -> torch.Tensor:
                 c = cond[min(step_of.get(float(t), steps - 1), steps - 1)]
                 terms = [ct for ct, _ in c.conds]
-                use_cfg = guidance_scale > 1.0 or len(terms) > 1
+                use_cfg = needs_uncond(c.weights, guidance_scale)  # a lone weighted term keeps its weight
                 ctx = torch.cat(([c.uncond] if use_cfg else []) + terms).to(dev, self.dtype)
                 b = ctx.shape[0]
                 faces = face_seg.expand(b, *face_seg.shape[1:])

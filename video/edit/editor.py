@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from video.diffusion import FramewiseLinearCFG
-from video.diffusion.flow import FLOW_SAMPLERS
+from video.diffusion.flow import FLOW_SAMPLERS, check_shift
 from video.diffusion.samplers import SAMPLERS
 from video.diffusion.strength import flow_edit_schedule, karras_edit_schedule, renoise_edm, renoise_flow
 from video.edit.mask import composite_alpha, latent_mask, load_frames, load_mask, video_fps
@@ -313,8 +313,14 @@ class Editor:
         schedule's levels: a level below the last step's is left unedited, as ComfyUI's
         differential diffusion does; the composite blends the edited pixels by g), else
         thresholded at 0.5. ``strength`` in [0, 1]: 0 returns the input, 1 regenerates from
-        pure noise. ``feather_px``: width of the composite's inward ramp (default: the latent
-        cell size; capped by the mask's depth, :func:`video.edit.mask.composite_alpha`).
+        pure noise; in between, flow models start at t = strength exactly and run all the steps
+        below it on the shifted grid, SVD at the Karras ramp's position strength
+        (:mod:`video.diffusion.strength`). A VACE folder's editor instead keeps diffusers'
+        img2img skip rule (:mod:`video.edit.vace`): there strength 0.5 at shift 3 with 50 steps
+        runs 25 steps from t = 0.75. ``shift``: the flow time shift, in (0, inf) (default: the
+        model's), refused otherwise before any work. ``feather_px``: width of the composite's
+        inward ramp (default: the latent cell size; capped by the mask's depth,
+        :func:`video.edit.mask.composite_alpha`).
         ``latents``: the noise ``eps`` of a one-window clip (latent shape). ``window`` and
         ``overlap`` in frames (default: the model's length, a quarter of it).
         ``callback(window, step, level, x)`` after each step's blend.
@@ -330,6 +336,11 @@ class Editor:
         sampler = sampler or self._default_sampler()
         if sampler not in EDIT_SAMPLERS:
             raise InputError(f"editing uses a one-step sampler: {', '.join(EDIT_SAMPLERS)}; got {sampler!r}")
+        if shift is not None:  # before any work: a bad shift gives NaN levels (flow_edit_schedule)
+            try:
+                check_shift(shift)
+            except ValueError as e:
+                raise InputError(str(e)) from None
         steps = num_inference_steps or be.pipe.config.sampling.num_inference_steps
         t0 = time.perf_counter()
 

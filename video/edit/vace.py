@@ -22,9 +22,18 @@ against it on a tiny random model.
 Steps of :meth:`VaceEditor.__call__`:
 1. inputs -> pixel video, mask and letterboxed references at the output size;
 2. the context latents (above) and the prompt conditioning (:mod:`video.prompts`);
-3. noise (or, with ``strength < 1``, the source video's latents noised to ``t = strength``);
+3. noise (or, with ``strength < 1``, the source video's latents noised to the first time that
+   runs; see below);
 4. the flow ODE with composable CFG, the context shared by every guidance term;
 5. drop the reference frames, decode, uint8.
+
+``strength`` s < 1 follows diffusers' ``WanVideoToVideoPipeline.get_timesteps`` (kept for
+parity, ``tests/edit/test_vace.py``): the shifted N-step grid loses its first
+``N - int(N s)`` steps, so ``int(N s)`` steps run from t = time_shift(int(N s) / N, shift),
+not from t = s (strength 0.5, shift 3, 50 steps: 25 steps from t = 0.75). The same strength
+in :class:`video.edit.editor.Editor` starts at t = s exactly and runs all N steps (SDEdit,
+:func:`video.diffusion.strength.flow_edit_schedule`); the start times agree only at shift 1 with N s
+whole (the step counts still differ).
 """
 
 from __future__ import annotations
@@ -39,7 +48,7 @@ import torch.nn.functional as F
 
 from video.config import TextToVideoConfig
 from video.diffusion.flow import FLOW_SAMPLERS, interpolate
-from video.diffusion.guidance import composable_cfg
+from video.diffusion.guidance import composable_cfg, needs_uncond
 from video.diffusion.strength import flow_skip_schedule
 from video.models.wan import DEFAULT_SHIFT, read_model_index
 from video.runtime.img2vid import InputError, Timings, randn
@@ -306,7 +315,7 @@ class VaceEditor:
             raise InputError(f"conditioning_scale has {cscale.numel()} values; this model has {len(layers)} "
                              f"VACE layers")
         cond = self.prompts.encode(prompt, negative_prompt, steps)
-        # 3. Noise, or the source noised to t = strength.
+        # 3. Noise, or the source noised to the skip rule's first time ts[0] (module docstring; not t = strength).
         lat_shape = (1, m.latents.channels, ctx_lat.shape[2], *ctx_lat.shape[3:])
         if latents is None:
             latents = randn(lat_shape, generator, dev, torch.float32)
@@ -331,7 +340,7 @@ class VaceEditor:
         def velocity(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
             c = cond[min(step_of.get(float(t), steps - 1), steps - 1)]
             terms = [ct for ct, _ in c.conds]
-            use_cfg = scale != 1.0 or len(terms) > 1
+            use_cfg = needs_uncond(c.weights, scale)  # a lone term weighted 1/scale needs no uncond
             ctx = torch.cat(([c.uncond] if use_cfg else []) + terms).to(dev, self.dtype)
             b = ctx.shape[0]
             v = m.transformer(x.expand(b, *x.shape[1:]).to(self.dtype), (t * 1000).expand(b), ctx,

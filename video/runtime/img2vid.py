@@ -248,19 +248,22 @@ class ImageToVideo:
         def denoiser(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
             c_skip, c_out, c_in, c_noise = scalings(sigma)
             inp = (c_in * x).to(dt)
+            # The time input stays float32, as diffusers passes its scheduler's timestep: the UNet
+            # casts only the sinusoidal embedding to its dtype; fp16 would round c_noise itself.
+            t = c_noise.to(torch.float32)
             if guidance.enabled:
                 inp = torch.cat([inp, inp])
             if self.cudagraphs:  # a new step: earlier graph outputs may be overwritten from here on
                 torch.compiler.cudagraph_mark_step_begin()
             if step_cache is not None:
-                out = cached_unet_forward(m.unet, step_cache, torch.cat([inp, cond], dim=2), c_noise.to(dt),
+                out = cached_unet_forward(m.unet, step_cache, torch.cat([inp, cond], dim=2), t,
                                           emb, time_ids).float()
             elif split_guidance and guidance.enabled:
-                out = torch.cat([m.unet(torch.cat([inp[i:i + 1], cond[i:i + 1]], dim=2), c_noise.to(dt),
+                out = torch.cat([m.unet(torch.cat([inp[i:i + 1], cond[i:i + 1]], dim=2), t,
                                         encoder_hidden_states=emb[i:i + 1], added_time_ids=time_ids[i:i + 1],
                                         return_dict=False)[0].float() for i in (0, 1)])
             else:
-                out = m.unet(torch.cat([inp, cond], dim=2), c_noise.to(dt), encoder_hidden_states=emb,
+                out = m.unet(torch.cat([inp, cond], dim=2), t, encoder_hidden_states=emb,
                              added_time_ids=time_ids, return_dict=False)[0].float()
             if guidance.enabled:
                 out = guidance.combine(*out.chunk(2))

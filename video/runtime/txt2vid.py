@@ -23,7 +23,7 @@ import torch
 
 from video.config import TextToVideoConfig, load_config, model_config_path
 from video.diffusion.flow import FLOW_SAMPLERS, check_shift, flow_schedule, shift_for_tokens
-from video.diffusion.guidance import composable_cfg
+from video.diffusion.guidance import composable_cfg, needs_uncond
 from video.models.dit import DiT, DiTConfig
 from video.models.latents import ImageVAELatents, latent_space_for
 from video.runtime.img2vid import InputError, Timings, randn
@@ -378,7 +378,7 @@ class TextToVideo:
 
         def guided(x: torch.Tensor, t: torch.Tensor, c, scale: float) -> torch.Tensor:
             terms = [ct for ct, _ in c.conds]
-            use_cfg = scale != 1.0 or len(terms) > 1
+            use_cfg = needs_uncond(c.weights, scale)  # a lone term weighted 1/scale needs no uncond
             ctx = torch.cat(([c.uncond] if use_cfg else []) + terms).to(dev, self.dtype)
             v = self._forward(x, t, ctx)
             if not use_cfg:
