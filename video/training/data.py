@@ -438,3 +438,64 @@ def set_step(data, step: int) -> None:
     which step is loading; wrappers pass it on."""
     if hasattr(data, "set_step"):
         data.set_step(step)
+
+
+class Prefetcher:
+    """``num_workers`` threads that load (read, decode, resize) the items of the current step
+    and the next ``depth - 1`` ahead, in order, while the model trains: PyAV, PIL, numpy and
+    torch release the GIL while they work, so threads overlap decoding with each other and
+    with the step, without the copies and start-up of worker processes.
+
+    The batches are the ones ``load`` gives one at a time (``num_workers=0``): the coming
+    steps' indices come from a copy of the data order (the trainer's own order still moves
+    only as it trains, so its checkpoints hold the trained position), and each load first
+    tells the data its step (:func:`set_step`, per thread), so kohya tag shuffles match too.
+    ``plan(order)`` takes one micro-batch's indices for this rank from ``order``."""
+
+    def __init__(self, load: ItemLoader, order, plan, accum: int, step: int, last: int, workers: int,
+                 depth: int = 2):
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.load, self.plan, self.accum = load, plan, accum
+        self.ahead = order  # a copy at the trainer's position: see :func:`copy_order`
+        self.next_step, self.last, self.depth = step, last, depth
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="train-load")
+        self.queue: deque = deque()  # (step, micro, indices, futures), in the order the trainer takes them
+
+    def _load(self, step: int, i: int) -> dict:
+        set_step(self.load.data, step)
+        return self.load(i)
+
+    def _fill(self) -> None:
+        while self.next_step < self.last and len(self.queue) + self.accum <= self.depth * self.accum:
+            for micro in range(self.accum):
+                idx = self.plan(self.ahead)
+                self.queue.append((self.next_step, micro, idx,
+                                   [self.pool.submit(self._load, self.next_step, i) for i in idx]))
+            self.next_step += 1
+
+    def get(self, step: int, micro: int, idx: list[int]) -> list[dict]:
+        """The items of micro-batch ``micro`` of ``step``, whose indices the trainer took: ``idx``."""
+        self._fill()
+        got_step, got_micro, got_idx, futures = self.queue.popleft()
+        if (got_step, got_micro, got_idx) != (step, micro, list(idx)):
+            raise RuntimeError(f"prefetch out of step: planned step {got_step} micro {got_micro} {got_idx}, "
+                               f"the trainer took step {step} micro {micro} {list(idx)}")
+        items = [f.result() for f in futures]
+        self._fill()
+        return items
+
+    def close(self) -> None:
+        for *_, futures in self.queue:
+            for f in futures:
+                f.cancel()
+        self.queue.clear()
+        self.pool.shutdown(wait=True)
+
+
+def copy_order(data, seed: int, order):
+    """A second data order at ``order``'s position (orders resume from ``state_dict()`` alone)."""
+    twin = make_order(data, seed)
+    twin.load_state_dict(order.state_dict())
+    return twin

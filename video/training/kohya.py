@@ -84,7 +84,7 @@ class KohyaFolder(torch.utils.data.Dataset):
                              (f" ({len(self.short)} clips shorter than data.frames={frames})" if self.short else ""))
         self.index = index
         self.keep_tokens, self.shuffle, self.seed = keep_tokens, shuffle, seed
-        self.step = 0
+        self._steps: dict[int, int] = {}  # thread id -> step: loader threads may load different steps
 
     def _clip_frames(self, path: Path) -> int:
         """Frames ``path`` has at ``fps``, from its header without decoding (every start and
@@ -103,8 +103,17 @@ class KohyaFolder(torch.utils.data.Dataset):
         return int((n - 1) // step) + 1
 
     def set_step(self, step: int) -> None:
-        """The trainer's step: tag shuffles are seeded by it, so each epoch reads new orders."""
-        self.step = step
+        """The trainer's step: tag shuffles are seeded by it, so each epoch reads new orders.
+        Per thread: ``num_workers`` threads load the next step while this one trains."""
+        import threading
+
+        self._steps[threading.get_ident()] = step
+
+    @property
+    def step(self) -> int:
+        import threading
+
+        return self._steps.get(threading.get_ident(), 0)
 
     def __len__(self) -> int:
         return len(self.index)

@@ -178,15 +178,25 @@ def save_sharded_checkpoint(folder: Path, model, optimizer, scheduler, ema: EMA 
     return folder
 
 
+def sharded_checkpoint_has_ema(folder: Path) -> bool:
+    """Whether a sharded checkpoint holds an EMA (its run had ``ema_decay`` > 0): read from the
+    shards' safetensors headers, which name every tensor DCP wrote."""
+    _, reader = _hf_storage()
+    return any(k.startswith("ema.") for k in reader(str(folder / SHARDS)).read_metadata().state_dict_metadata)
+
+
 def load_sharded_checkpoint(folder: Path, model, optimizer, scheduler, ema: EMA | None, lora: bool = False) -> dict:
     """Collective: read a sharded checkpoint into the (sharded or whole) model, optimizer and
     EMA in place, and the scheduler; returns the checkpoint's ``state.json``. DCP reshards on
     load (each file's header says which slice it holds), so the number of processes may differ
-    from the run that wrote it."""
+    from the run that wrote it. A checkpoint without an EMA (a run that had none) leaves ``ema``
+    as it is: the caller starts it from the loaded weights, as the whole-model format does."""
     import torch.distributed.checkpoint as dcp
     from torch.distributed.checkpoint.state_dict import set_state_dict
 
     _, reader = _hf_storage()
+    if ema is not None and not sharded_checkpoint_has_ema(folder):
+        ema = None
     state, _, options = _sharded_state(model, optimizer, ema, lora)
     with warnings.catch_warnings():  # one process reading every rank's shards is meant, not a slip
         warnings.filterwarnings("ignore", message="torch.distributed is disabled")

@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 
 from video.diffusion.edm import edm_loss, sample_log_normal_sigmas
-from video.diffusion.flow import flow_loss, logit_normal_timesteps
-from video.training.config import TrainConfig
+from video.diffusion.flow import flow_loss, logit_normal_timesteps, time_shift
+from video.training.config import TrainConfig, parse_shift
 from video.training.data import Concat, ImageFolder, ManifestClips, MovingShapes, SampleClips
 
 
@@ -142,6 +142,15 @@ def _load_init(model: torch.nn.Module, weights: dict[str, torch.Tensor], source:
         raise ValueError(f"init_from={source!r}: its weights do not fit the {task} model ({first})") from None
 
 
+def shifted_logit_normal(n: int, mean: float, std: float, shift: float,
+                         generator: torch.Generator | None = None) -> torch.Tensor:
+    """Training times t = time_shift(sigmoid(u), shift), u ~ N(mean, std^2): SD3's logit-normal
+    moved toward high noise by the same shift the sampler's schedule uses (SD3 §5.3.2; Open-Sora
+    2.0 trains with its resolution/length shift too), so training spends its steps where sampling
+    does. ``shift`` 1 is the plain logit-normal, bit for bit."""
+    return time_shift(logit_normal_timesteps(n, mean, std, generator=generator), shift)
+
+
 class DiTTextToVideo:
     def __init__(self, cfg: TrainConfig):
         from video.prompts import PromptEncoder
@@ -155,6 +164,7 @@ class DiTTextToVideo:
             m.requires_grad_(False)
         self.prompts = PromptEncoder(self.models.tokenizer, self.models.text_encoder,
                                      max_length=self.models.config.text_max_length or 512)
+        self._runtime = None  # the sampler, for its time-shift rule (objective.shift=auto)
         init = _init_weights(cfg.init_from)
         if init is not None:
             _load_init(self.model, init, cfg.init_from, cfg.task)
@@ -172,9 +182,23 @@ class DiTTextToVideo:
                             (self._cached_context(batch, i).to(dev) if "context" in batch else self.prompts.encode_text(c))
                             for i, (c, d) in enumerate(zip(batch["caption"], drop, strict=True))],
                            self.prompts.encode_text("").to(dev))
-        t = logit_normal_timesteps(b, o.t_mean, o.t_std, generator=gen).to(dev)
+        t = shifted_logit_normal(b, o.t_mean, o.t_std, self.shift_for(tuple(x0.shape)), generator=gen).to(dev)
         noise = torch.randn(x0.shape, generator=gen).to(dev)
         return flow_loss(lambda x, t, context: self.model(x, t, context), x0, t, noise, context=ctx)
+
+    def shift_for(self, lat_shape: tuple[int, ...]) -> float:
+        """``objective.shift`` for latents of ``lat_shape`` (B, C, F, H, W): a number as given;
+        ``auto`` the shift ``video txt2vid`` samples this model with at that shape
+        (:meth:`video.runtime.txt2vid.TextToVideo.shift_for`: the config's sampling.shift, else
+        by token count), so the trained and sampled noise levels agree."""
+        fixed = parse_shift(self.cfg.objective.shift)
+        if fixed is not None:
+            return fixed
+        if self._runtime is None:
+            from video.runtime.txt2vid import TextToVideo
+
+            self._runtime = TextToVideo(self.models, device=self.device)
+        return float(self._runtime.shift_for(lat_shape))
 
     @staticmethod
     def _cached_context(batch: dict, i: int) -> torch.Tensor:

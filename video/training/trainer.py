@@ -24,7 +24,7 @@ from omegaconf import OmegaConf
 from video.config import to_dict
 from video.training import distributed
 from video.training.config import TrainConfig, validate
-from video.training.data import ItemLoader, collate, make_order, set_step
+from video.training.data import ItemLoader, Prefetcher, collate, copy_order, make_order, set_step
 from video.training.metrics import MetricsLog
 from video.training.state import (
     EMA,
@@ -38,6 +38,7 @@ from video.training.state import (
     remove_partial_checkpoints,
     save_checkpoint,
     save_sharded_checkpoint,
+    sharded_checkpoint_has_ema,
 )
 from video.training.tasks import TASKS, make_dataset
 
@@ -46,9 +47,14 @@ def _trainable(model: torch.nn.Module) -> dict[str, torch.nn.Parameter]:
     return {k: p for k, p in model.named_parameters() if p.requires_grad}
 
 
-def _build_task(cfg: TrainConfig):
-    """The task with the model as trained (LoRA adapters injected), same seed, same weights."""
+def _build_task(cfg: TrainConfig, load_init: bool = True):
+    """The task with the model as trained (LoRA adapters injected), same seed, same weights.
+    ``load_init=False``: ``init_from`` is not read (the weights about to be loaded replace all
+    of it: a resume, an FSDP export), so a run folder resumes after the earlier stage's folder
+    has moved or gone. LoRA always reads it: it is the frozen base the adapters sit on."""
     torch.manual_seed(cfg.seed)
+    if not load_init and not cfg.lora.enabled:
+        cfg = replace(cfg, init_from="")
     task = TASKS[cfg.task](cfg)
     if cfg.lora.enabled:
         from video.training.lora import add_lora
@@ -101,12 +107,16 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     ck = latest_checkpoint(run)
     before = _config_of(run, ck) if ck is not None else None
     if before is not None:
-        cfg = _resume_changes(before, cfg, int(_checkpoint_meta(ck)["step"]), rank)
+        meta = _checkpoint_meta(ck)
+        cfg = _resume_changes(before, cfg, int(meta["step"]), rank, world, meta.get("world"))
+    if ck is not None and cfg.lora.enabled and cfg.init_from and not Path(cfg.init_from).exists():
+        raise FileNotFoundError(f"init_from={cfg.init_from!r}, the frozen base this LoRA run trains on, is not there: "
+                                f"{ck} holds only the adapters; put the base back at that path to resume")
     if rank == 0:
         if before is not None and _changed(before, cfg):  # what the steps up to the checkpoint used
             OmegaConf.save(OmegaConf.create(before), run / f"config.until_{ck.name}.yaml")
         OmegaConf.save(OmegaConf.create(to_dict(cfg)), run / "config.yaml")
-    task = _build_task(cfg)
+    task = _build_task(cfg, load_init=ck is None)  # a resume loads every trained weight from the checkpoint
     raw = task.model  # the model itself; task.model becomes its DDP wrapper, or is sharded in place
     if cfg.activation_checkpointing:
         from video.training.checkpointing import apply_activation_checkpointing
@@ -125,8 +135,8 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     step, skipped = 0, 0
 
     if ck is not None:
-        ema_restored = ema is not None
         if is_sharded_checkpoint(ck):
+            ema_restored = ema is not None and sharded_checkpoint_has_ema(ck)
             meta = load_sharded_checkpoint(ck, raw, opt, sched, ema, lora=cfg.lora.enabled)
         elif sharded:
             raise ValueError(f"{ck} is a whole-model checkpoint; resume it with parallel=ddp (or one process)")
@@ -141,6 +151,8 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
             meta = state["meta"]
         if before is not None and _changed(before, cfg, OPTIM_KEYS):
             _apply_optim_settings(cfg, opt, sched)
+        if ema is not None and not ema_restored:  # EMA turned on at this resume: it starts from the
+            ema.shadow = EMA(params, cfg.ema_decay).shadow  # loaded weights, not the fresh model's
         if ema_restored:  # older checkpoints had no warm-up: count every applied step as an update
             ema.updates = int(meta.get("ema_updates", meta["step"] - meta["skipped"]))
         step, skipped = meta["step"], meta["skipped"]
@@ -172,61 +184,71 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     trained_from = step
     load = ItemLoader(data)
     preview_note = sharded and bool(cfg.sample_every)
-    while step < steps:
-        opt.zero_grad(set_to_none=True)
-        total = 0.0
-        for micro in range(accum):
-            # rank r takes the r-th slice of the global micro-batch; its noise is that slot's
-            idx = order.take(b * world)[rank * b:(rank + 1) * b]
-            set_step(data, step)  # kohya: tag shuffles seeded by the step, so epochs differ and resumes match
-            batch = collate([load(i) for i in idx])
-            gen = noise_generator(cfg.seed, step, micro * world + rank)
-            with distributed.gradient_sync(task.model, micro == accum - 1):
-                with autocast:
-                    loss = task.loss(batch, gen).mean() / accum
-                loss.backward()
-            total += loss.item()
-        total = distributed.mean(total)
-        norm = distributed.full_value(
-            torch.nn.utils.clip_grad_norm_(params.values(), cfg.optim.grad_clip or float("inf"))).item()
-        step += 1
-        lr = opt.param_groups[0]["lr"]  # the rate this step used; sched.step() sets the next one's
-        if not (math.isfinite(total) and math.isfinite(norm)):
-            skipped += 1  # the data and RNG moved on; the weights did not
+
+    def plan(o) -> list[int]:  # rank r takes the r-th slice of the global micro-batch
+        return o.take(b * world)[rank * b:(rank + 1) * b]
+
+    # num_workers: threads load this step's and the next one's items while the model trains
+    fetch = Prefetcher(load, copy_order(data, cfg.seed, order), plan, accum, step, steps, cfg.num_workers) \
+        if cfg.num_workers > 0 else None
+    try:
+        while step < steps:
             opt.zero_grad(set_to_none=True)
-            with warnings.catch_warnings():  # the schedule keeps counting steps, applied or not
-                warnings.simplefilter("ignore", UserWarning)
+            total = 0.0
+            for micro in range(accum):
+                idx = plan(order)  # this rank's slice of the global micro-batch; its noise is that slot's
+                set_step(data, step)  # kohya: tag shuffles seeded by the step, so epochs differ and resumes match
+                batch = collate(fetch.get(step, micro, idx) if fetch is not None else [load(i) for i in idx])
+                gen = noise_generator(cfg.seed, step, micro * world + rank)
+                with distributed.gradient_sync(task.model, micro == accum - 1):
+                    with autocast:
+                        loss = task.loss(batch, gen).mean() / accum
+                    loss.backward()
+                total += loss.item()
+            total = distributed.mean(total)
+            norm = distributed.full_value(
+                torch.nn.utils.clip_grad_norm_(params.values(), cfg.optim.grad_clip or float("inf"))).item()
+            step += 1
+            lr = opt.param_groups[0]["lr"]  # the rate this step used; sched.step() sets the next one's
+            if not (math.isfinite(total) and math.isfinite(norm)):
+                skipped += 1  # the data and RNG moved on; the weights did not
+                opt.zero_grad(set_to_none=True)
+                with warnings.catch_warnings():  # the schedule keeps counting steps, applied or not
+                    warnings.simplefilter("ignore", UserWarning)
+                    sched.step()
+            else:
+                opt.step()
+                if ema is not None:
+                    ema.update(params)
                 sched.step()
-        else:
-            opt.step()
-            if ema is not None:
-                ema.update(params)
-            sched.step()
-        losses.append(total)
-        if log is not None and (step % cfg.log_every == 0 or step == steps):
-            now = time.perf_counter()
-            sec = (now - t_last) / max(1, step - logged)
-            t_last, logged = now, step
-            log.log({"step": step, "loss": total, "lr": lr, "grad_norm": norm,
-                     "skipped": skipped, "sec_per_step": sec, "it_per_s": 1 / sec if sec > 0 else 0.0})
-        if bar is not None:
-            bar.set_postfix(loss=f"{total:.4f}", skipped=skipped, refresh=False)
-            bar.update(1)  # the bar shows steps/s and the ETA itself
-        if step % cfg.ckpt_every == 0 or step == cfg.steps:
-            _checkpoint(run / "checkpoints" / f"step_{step:07d}", cfg, raw, opt, sched, ema, sharded, rank,
-                        {"step": step, "skipped": skipped, "order": order.state_dict(), "world": world,
-                         "parallel": cfg.parallel if world > 1 else "none", "config": to_dict(cfg),
-                         "ema_updates": ema.updates if ema is not None else 0})
-            if rank == 0 and cfg.ckpt_keep > 0:
-                prune_checkpoints(run, cfg.ckpt_keep)
-        if cfg.sample_every and step % cfg.sample_every == 0 and step < cfg.steps:
-            if sharded:  # a sharded model runs only with every rank: previews wait for the end
-                if preview_note and rank == 0:
-                    print("parallel=fsdp: previews during training are skipped; the final one is rendered")
-                preview_note = False
-            elif rank == 0:
-                with _unwrapped(task, raw):
-                    _write_preview(task, cfg, load, run, step)  # own generator: training RNG untouched
+            losses.append(total)
+            if log is not None and (step % cfg.log_every == 0 or step == steps):
+                now = time.perf_counter()
+                sec = (now - t_last) / max(1, step - logged)
+                t_last, logged = now, step
+                log.log({"step": step, "loss": total, "lr": lr, "grad_norm": norm,
+                         "skipped": skipped, "sec_per_step": sec, "it_per_s": 1 / sec if sec > 0 else 0.0})
+            if bar is not None:
+                bar.set_postfix(loss=f"{total:.4f}", skipped=skipped, refresh=False)
+                bar.update(1)  # the bar shows steps/s and the ETA itself
+            if step % cfg.ckpt_every == 0 or step == cfg.steps:
+                _checkpoint(run / "checkpoints" / f"step_{step:07d}", cfg, raw, opt, sched, ema, sharded, rank,
+                            {"step": step, "skipped": skipped, "order": order.state_dict(), "world": world,
+                             "parallel": cfg.parallel if world > 1 else "none", "config": to_dict(cfg),
+                             "ema_updates": ema.updates if ema is not None else 0})
+                if rank == 0 and cfg.ckpt_keep > 0:
+                    prune_checkpoints(run, cfg.ckpt_keep)
+            if cfg.sample_every and step % cfg.sample_every == 0 and step < cfg.steps:
+                if sharded:  # a sharded model runs only with every rank: previews wait for the end
+                    if preview_note and rank == 0:
+                        print("parallel=fsdp: previews during training are skipped; the final one is rendered")
+                    preview_note = False
+                elif rank == 0:
+                    with _unwrapped(task, raw):
+                        _write_preview(task, cfg, load, run, step)  # own generator: training RNG untouched
+    finally:
+        if fetch is not None:
+            fetch.close()
     if bar is not None:
         bar.close()
     if not sharded:
@@ -276,7 +298,7 @@ def _gather_for_export(cfg: TrainConfig, raw, ema: EMA | None, rank: int):
     ema_full = {k: distributed.full_value(v).cpu() for k, v in ema.shadow.items()} if ema is not None else None
     if rank != 0:
         return None
-    fresh = _build_task(cfg)
+    fresh = _build_task(cfg, load_init=False)  # LoRA still loads its base; otherwise ``full`` is every weight
     fresh.model.load_state_dict(full, strict=not cfg.lora.enabled)
     return fresh, ema_full
 
@@ -386,7 +408,25 @@ def _flat(d: dict, prefix: str = "") -> dict:
 # said to break the match with an uninterrupted run). Any other key is applied as it is.
 MODEL_KEYS = ("task", "model", "lora.")
 OPTIM_KEYS = ("optim.lr", "optim.betas", "optim.weight_decay", "optim.warmup_steps")
-ORDER_KEYS = ("batch_size", "seed", "epochs", "optim.grad_accum", "data.")
+ORDER_KEYS = ("seed", "epochs", "data.")  # batch_size and grad_accum: see _global_batch_note
+
+
+def _global_batch_note(old: tuple[int, int, int], new: tuple[int, int, int], step: int) -> str | None:
+    """The line to print when a resume splits its steps differently: ``old`` / ``new`` are
+    (batch_size, processes, grad_accum). Each step takes their product of items from the data
+    order, so a changed product moves every later step onto other items (a warning); the same
+    product with another batch_size takes the same items but draws their noise in other
+    micro-batches (a note); only processes traded for accumulation reproduces the run (None)."""
+    def said(s: tuple[int, int, int]) -> str:
+        return f"{s[0] * s[1] * s[2]} (batch_size {s[0]} x {s[1]} processes x grad_accum {s[2]})"
+
+    if old[0] * old[1] * old[2] != new[0] * new[1] * new[2]:
+        return (f"warning: the global batch changed from {said(old)} to {said(new)}: the data order from step {step} "
+                "on differs from an uninterrupted run's (the checkpoint's data position is reused as it is)")
+    if old[0] != new[0]:
+        return (f"note: the global batch stays {said(new)} (was {said(old)}): the same items per step, but their "
+                "noise is drawn per micro-batch, so the losses differ from an uninterrupted run's")
+    return None
 
 
 def _matches(key: str, keys: tuple[str, ...]) -> bool:
@@ -401,11 +441,13 @@ def _changed(before: dict, cfg: TrainConfig, keys: tuple[str, ...] | None = None
             if k in old and old[k] != v and (keys is None or _matches(k, keys))}
 
 
-def _resume_changes(before: dict, cfg: TrainConfig, step: int, rank: int) -> TrainConfig:
+def _resume_changes(before: dict, cfg: TrainConfig, step: int, rank: int, world: int = 1,
+                    old_world: int | None = None) -> TrainConfig:
     """Check and report what changed since the checkpoint we resume from; returns the config
-    the run goes on with. ``init_from`` only seeds a new run (the checkpoint holds the weights):
-    a changed one is kept as it was, so ``config.yaml`` records what was used (LoRA: it is the
-    frozen base, a model key)."""
+    the run goes on with. ``init_from`` only seeds a new run (the checkpoint holds the weights,
+    and a resume does not read it): a changed one is kept as it was, so ``config.yaml`` records
+    what was used (LoRA: it is the frozen base, a model key). ``world`` / ``old_world``: the
+    processes now and in the checkpoint's run (None: not recorded), for the global batch."""
     changed = _changed(before, cfg)
     if "init_from" in changed:
         if cfg.lora.enabled:
@@ -430,6 +472,13 @@ def _resume_changes(before: dict, cfg: TrainConfig, step: int, rank: int) -> Tra
         if order:
             print(f"warning: {', '.join(order)} changed: the data order or batch shapes from step {step} on differ "
                   "from an uninterrupted run's, and the data position of the checkpoint is reused as it is")
+    if rank == 0:
+        old = _flat(before)
+        split = (int(old.get("batch_size", cfg.batch_size)), world if old_world is None else int(old_world),
+                 int(old.get("optim.grad_accum", cfg.optim.grad_accum)))
+        note = _global_batch_note(split, (cfg.batch_size, world, cfg.optim.grad_accum), step)
+        if note:
+            print(note)
     return cfg
 
 
