@@ -1,8 +1,9 @@
 """The ``curate`` command: probe, cuts, run, filter, report.
 
-User errors print one line (``--debug`` for the traceback) and exit 2. ``curate run`` exits 1
-when it scored clips and every one of them failed (a scorer or its model is broken: the
-manifest holds nothing usable).
+User errors (a bad recipe, a SRC that does not exist, an OUT that is a file) print one line
+(``--debug`` for the traceback) and exit 2. ``curate run`` exits 1 when it found no video, or
+scored clips and every one of them failed (a scorer or its model is broken: the manifest holds
+nothing usable). Ctrl-C prints one line and exits 130; rerunning the command resumes.
 """
 
 from __future__ import annotations
@@ -41,6 +42,15 @@ def _run(args: argparse.Namespace) -> int:
     summary = run(args.src, args.out, recipe=args.recipe, overrides=args.set, workers=args.workers,
                   ray_address=args.ray_address, progress=not args.quiet)
     print(json.dumps(summary))
+    if not summary["sources"]:
+        from data_curation.probe import VIDEO_SUFFIXES
+
+        print(f"curate run: no videos found in {' '.join(args.src)} (looked for {', '.join(sorted(VIDEO_SUFFIXES))})",
+              file=sys.stderr)
+        return 1
+    if summary["changed"]:
+        print(f"{summary['changed']} source(s) changed since they were last scored and were scored again",
+              file=sys.stderr)
     if summary["failed"]:
         print(f"{summary['failed']} of {summary['sources']} sources failed (see the 'error' column)", file=sys.stderr)
     if summary["clips_failed"]:
@@ -108,11 +118,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.fn(args)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        again = "; rerun the same command to resume (finished sources are kept)" if args.command == "run" else ""
+        print(f"curate {args.command}: interrupted{again}", file=sys.stderr)
+        return 130
     except Exception as e:
         from video.config import ConfigError
         from video.media import MediaError
 
-        if args.debug or not isinstance(e, (MediaError, ConfigError, ValueError, FileNotFoundError)):
+        if args.debug or not isinstance(e, (MediaError, ConfigError, ValueError, OSError)):
             raise
         print(f"curate {args.command}: {e}", file=sys.stderr)
         return 2

@@ -4,7 +4,9 @@ clip extraction, then one manifest.
 The unit of work is a source path: Ray tasks receive paths and return row counts; frames are
 decoded inside the task and never enter Ray's object store (FIELD-NOTES: decoded frames are
 ~10x the compressed size). Each task writes its source's part file itself, atomically, so a
-crashed or interrupted run resumes by skipping sources whose part exists. A source that cannot
+crashed or interrupted run resumes by skipping sources whose part exists, was scored under the
+same recipe and records the source's current size and mtime (a fixed or replaced file is
+scored again). A source that cannot
 be read becomes one row with ``error``: the run goes on.
 """
 
@@ -26,11 +28,13 @@ from data_curation.filtering import apply_filters
 from data_curation.manifest import (
     RECIPE_KEY,
     RUN_DIR_KEY,
+    SOURCE_STAT_KEY,
     compact,
     parquet_metadata,
     part_path,
     scorer_versions,
     source_key,
+    source_stat,
     summarize,
     to_table,
     write_atomic,
@@ -39,7 +43,7 @@ from data_curation.probe import discover
 from data_curation.recipe import Recipe, check_recipe, load_recipe, scoring_key
 from data_curation.scorers import all_columns, build_scorers
 from data_curation.split import extract_clip, keyframes, plan_clips
-from video.media import MediaError, probe_video
+from video.media import MediaError, probe_video, video_stream
 
 _SCORERS: dict[int, list] = {}
 
@@ -56,8 +60,53 @@ def _one_line(e: BaseException) -> str:
     return f"{e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:300]
 
 
+# A source is truncated or damaged when fewer frames decode than its container lists, by more
+# than this share of them (and more than TRUNCATION_FRAMES): an edit list or a B-frame tail can
+# lose a frame or two; a file cut off mid-download (moov first, mdat short) loses many.
+TRUNCATION_SHARE = 0.05
+TRUNCATION_FRAMES = 2
+IMAGE_CONTAINERS = ("image2",)  # FFmpeg's still-image demuxers: image2, and the *_pipe ones (png_pipe, ...)
+
+
+def decoded_short(listed: int, decoded: int) -> bool:
+    """Whether ``decoded`` frames fall short of the ``listed`` count of the container by more
+    than the tolerance (:data:`TRUNCATION_SHARE` of it, at least :data:`TRUNCATION_FRAMES`)."""
+    return listed - decoded > max(TRUNCATION_FRAMES, TRUNCATION_SHARE * listed)
+
+
+def demuxed_frames(path: str | Path) -> int:
+    """Video packets with data that can be read from ``path`` (demux only, no decoding): a file
+    cut short keeps its header's frame count but loses the packets past its end. Cut
+    detection's count does not show it: its sparse decode takes the header's count."""
+    import av
+
+    n = 0
+    try:
+        with av.open(str(path)) as c:
+            for p in c.demux(video_stream(c, path)):
+                n += bool(p.size)
+    except (av.error.FFmpegError, MediaError):
+        pass
+    return n
+
+
+def _source_error(path: str, info: dict, shots) -> str | None:
+    """Why a source that probed and decoded is still no usable video, or None."""
+    if info["container"] in IMAGE_CONTAINERS or info["container"].endswith("_pipe"):
+        return f"MediaError: {path}: not a video (an image: {info['container']}, {info['codec']})"
+    if not 1.0 <= shots.fps <= 1000.0:  # a damaged time base: every "shot" would be a frame or two
+        return f"MediaError: {path}: implausible frame rate {shots.fps:.4g} fps"
+    readable = min(shots.num_frames, demuxed_frames(path))
+    if decoded_short(info["num_frames"], readable):
+        return (f"MediaError: {path}: truncated or damaged: {readable} of the {info['num_frames']} "
+                "frames its container lists can be read")
+    return None
+
+
 def score_source(path: str, recipe: Recipe, out: str | Path) -> list[dict]:
-    """All clip rows of one source (unfiltered). Never raises for a bad input: errors are rows."""
+    """All clip rows of one source (unfiltered). Never raises for a bad input: errors are rows
+    (anything raised before the clips are scored is the source's error row: a run never stops
+    for one source)."""
     base = {"source": str(path), "keep": False}
     try:
         info = probe_video(path)
@@ -66,15 +115,18 @@ def score_source(path: str, recipe: Recipe, out: str | Path) -> list[dict]:
         c = recipe.cuts
         shots = detect_shots(path, CutParams(c.min_across, c.ratio, c.gradual_ratio, decode=c.decode,
                                                  threads=c.threads))
-    except (MediaError, OSError, ValueError) as e:
-        return [{**base, "clip_id": f"{source_key(path)}:error", "error": _one_line(e)}]
-    fps = shots.fps
-    if not 1.0 <= fps <= 1000.0:  # a damaged time base: every "shot" would be a frame or two
-        return [{**base, "clip_id": f"{source_key(path)}:error",
-                 "error": f"MediaError: {path}: implausible frame rate {fps:.4g} fps"}]
+        error = _source_error(path, info, shots)
+        fps = shots.fps
+        clips = [] if error else plan_clips(shots.shots, fps, recipe.split.min_s, recipe.split.max_s,
+                                            recipe.split.trim_s)
+    except Exception as e:
+        if os.environ.get("CURATE_DEBUG"):
+            traceback.print_exc()
+        error = _one_line(e)
+    if error:
+        return [{**base, "clip_id": f"{source_key(path)}:error", "error": error}]
     base.update(fps=fps, width=info["width"], height=info["height"], rotation=info.get("rotation", 0),
                 source_frames=shots.num_frames)
-    clips = plan_clips(shots.shots, fps, recipe.split.min_s, recipe.split.max_s, recipe.split.trim_s)
     if not clips:
         return [{**base, "clip_id": f"{source_key(path)}:none", "error": None}]
     scorers = _scorers(recipe)
@@ -102,9 +154,13 @@ def score_source(path: str, recipe: Recipe, out: str | Path) -> list[dict]:
 
 
 def process_source(path: str, recipe: Recipe, out: str | Path) -> dict:
-    """Score one source and write its part file; returns counts (what travels through Ray)."""
+    """Score one source and write its part file, stamped with the recipe key and the source's
+    stat as it was before scoring (a file changed meanwhile is scored again on the next run);
+    returns counts (what travels through Ray)."""
+    stat = source_stat(path)
     rows = score_source(path, recipe, out)
-    write_atomic(to_table(rows, all_columns(recipe)), part_path(out, path), {RECIPE_KEY: scoring_key(recipe)})
+    write_atomic(to_table(rows, all_columns(recipe)), part_path(out, path),
+                 {RECIPE_KEY: scoring_key(recipe), SOURCE_STAT_KEY: stat})
     failed = any(r.get("error") and r["clip_id"].endswith(":error") for r in rows)
     return {"path": path, "rows": len(rows), "failed": int(failed)}
 
@@ -166,11 +222,34 @@ def clip_errors(rows: list[dict], top: int = 3) -> tuple[int, dict[str, int]]:
     return sum(errors.values()), dict(errors.most_common(top))
 
 
+OUTPUT_DIRS = ("clips", "parts", ".ray")  # what a run writes under OUT, never curated itself
+
+
+def plan_work(sources: list[str], out: Path, key: str) -> tuple[list[str], int, int]:
+    """(sources to score, how many of them have a part of another recipe, how many a part of
+    this recipe but of a source whose size or mtime changed since, or unrecorded). The rest are
+    skipped: their part stands."""
+    todo, stale, changed = [], 0, 0
+    for p in sources:
+        part = part_path(out, p)
+        if not part.is_file():
+            todo.append(p)
+        elif parquet_metadata(part, RECIPE_KEY) != key:
+            todo.append(p)
+            stale += 1
+        elif parquet_metadata(part, SOURCE_STAT_KEY) != source_stat(p):
+            todo.append(p)
+            changed += 1
+    return todo, stale, changed
+
+
 def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", overrides: list[str] | None = None,
         workers: int | None = None, ray_address: str | None = None, progress: bool = True) -> dict:
     """Curate every video under ``src`` into ``out/manifest.parquet``; returns a summary:
     ``failed`` counts unreadable sources, ``clips_failed`` clips that are error rows (a scorer
-    raised), ``errors`` their most frequent messages."""
+    raised), ``errors`` their most frequent messages, ``changed`` sources scored again because
+    the file changed since its part was written. A SRC that does not exist, or an OUT that is a
+    file, is an error before any work."""
     t0 = time.perf_counter()
     recipe = check_recipe(recipe) if isinstance(recipe, Recipe) else load_recipe(recipe, overrides)
     if "clip" in recipe.scorers:  # said here: a Ray worker's warning never reaches the terminal
@@ -178,17 +257,24 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
 
         warn_if_no_weights(recipe)
     out = Path(out)
+    given = [src] if isinstance(src, (str, Path)) else list(src)
+    missing = next((s for s in given if not os.path.exists(s)), None)
+    if missing is not None:  # a misspelled SRC: refused before any work, not an error row
+        raise FileNotFoundError(f"SRC {missing} not found")
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"--out {out} is a file; OUT is the folder the manifest, parts and clips go to")
     out.mkdir(parents=True, exist_ok=True)
     sources, seen = [], set()
-    for p in discover([src] if isinstance(src, (str, Path)) else src, exclude=out):
+    for p in discover(given, exclude=[out / d for d in OUTPUT_DIRS]):
         if os.path.abspath(p) not in seen:  # the same file named twice (src/a.mp4, ./src/a.mp4) is one source
             seen.add(os.path.abspath(p))
             sources.append(str(p))
-    key = scoring_key(recipe)
-    todo = [p for p in sources if parquet_metadata(part_path(out, p), RECIPE_KEY) != key]
-    stale = sum(part_path(out, p).is_file() for p in todo)
+    todo, stale, changed = plan_work(sources, out, scoring_key(recipe))
     if stale and progress:
         print(f"{stale} source(s) scored under another recipe (cuts, split, scorers or models changed): "
+              "scoring them again", file=sys.stderr)
+    if changed and progress:
+        print(f"{changed} source(s) changed since they were scored (size or modification time): "
               "scoring them again", file=sys.stderr)
     if todo:
         if workers == 0:
@@ -205,5 +291,5 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
     failed = sum(1 for r in rows if r.get("error") and r["clip_id"].endswith(":error"))
     clips_failed, errors = clip_errors(rows)
     return {"sources": len(sources), "processed": len(todo), "skipped": len(sources) - len(todo),
-            "failed": failed, **summarize(rows), "clips_failed": clips_failed, "errors": errors,
+            "changed": changed, "failed": failed, **summarize(rows), "clips_failed": clips_failed, "errors": errors,
             "seconds": round(time.perf_counter() - t0, 2), "manifest": str(out / "manifest.parquet")}

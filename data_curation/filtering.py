@@ -3,7 +3,9 @@ clip has ``keep = False`` and the first failing rule as ``drop_reason``.
 
 Quantile rules (SVD's "bottom 25% by motion") are computed over all scored clips of the
 manifest, so re-filtering with another recipe needs no re-scoring. A rule whose column is
-null everywhere (a model scorer without weights) is not applied.
+null everywhere (a model scorer without weights) is not applied; one whose column the manifest
+lacks (``curate filter`` with a recipe of other scorers) is not applied either, with a warning
+naming it.
 
 Of a group of near-duplicates (pHash within ``max_phash_distance``) the best clip is kept
 (:func:`quality_key`: more pixels, then sharper, then a higher aesthetic score), not the one
@@ -13,6 +15,7 @@ whose file name sorts first.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -45,6 +48,8 @@ def thresholds(rows: list[dict], recipe: Recipe) -> list[tuple[str, float | None
             if r.column not in _known_columns():
                 raise ConfigError(f"recipe rule column {r.column!r} is no score column; known: "
                                   f"{', '.join(sorted(_known_columns()))}")
+            warnings.warn(f"recipe rule on column {r.column!r} not applied: the manifest has no such column "
+                          "(its sources were not scored with the scorer that makes it)", stacklevel=2)
             continue  # a scorer this manifest was not scored with: the rule cannot apply
         vals = np.array([v for row in rows if row.get("error") is None and row.get("start_frame") is not None
                          and (v := _num(row.get(r.column))) is not None])

@@ -1,7 +1,8 @@
 """The manifest: one Parquet row per clip (``OUT/manifest.parquet``), readable by DuckDB,
 pandas and polars. Each finished source is first written to its own part file
-(``OUT/parts/<source key>.parquet``, temp name then rename): a rerun skips sources whose part
-exists, and compaction rebuilds the manifest from the parts, so no row is lost or doubled."""
+(``OUT/parts/<source key>.parquet``, temp name then rename, stamped with the recipe key and the
+source's size and mtime): a rerun skips sources whose part exists and still matches, and
+compaction rebuilds the manifest from the parts, so no row is lost or doubled."""
 
 from __future__ import annotations
 
@@ -24,6 +25,18 @@ TAIL_COLUMNS = {
 }
 RECIPE_KEY = "curate.scoring_key"  # in each part file's metadata: the recipe it was scored under
 RUN_DIR_KEY = "curate.run_dir"  # in the manifest's metadata: relative source paths are relative to it
+SOURCE_STAT_KEY = "curate.source_stat"  # in each part file's metadata: the source's size and mtime when scored
+
+
+def source_stat(path: str | Path) -> str:
+    """``"<size>:<mtime_ns>"`` of the file ``path`` names (a symlink: its target), ``"missing"``
+    when there is none: a part file records it, and a source whose stat differs since (fixed,
+    replaced, re-encoded) is scored again on a rerun."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return "missing"
+    return f"{st.st_size}:{st.st_mtime_ns}"
 
 
 def source_key(path: str | Path) -> str:
@@ -115,17 +128,33 @@ def resolve_media(path: str, run_dir: str | None, fallbacks: tuple[Path, ...] = 
     return Path(run_dir) / p if run_dir else p
 
 
+def rebase(table: pa.Table, source: str, out: str | Path) -> pa.Table:
+    """A part's rows with paths as this run names them: ``source`` as given to this run, and
+    each ``clip_path`` under this run's ``out``. A part written by an earlier run from another
+    folder (or naming OUT otherwise) held paths relative to that run's folder, while the
+    manifest's paths are relative to this run's (:data:`RUN_DIR_KEY`); a clip file always lies
+    in ``OUT/clips`` under its own name."""
+    table = table.set_column(table.schema.get_field_index("source"), "source",
+                             pa.array([str(source)] * table.num_rows, pa.string()))
+    if "clip_path" in table.column_names:
+        paths = [None if v is None else str(Path(out) / "clips" / Path(v).name)
+                 for v in table.column("clip_path").to_pylist()]
+        table = table.set_column(table.schema.get_field_index("clip_path"), "clip_path", pa.array(paths, pa.string()))
+    return table
+
+
 def compact(out: str | Path, sources: list[str] | None = None) -> pa.Table:
-    """The part files of ``sources`` (None: every part under ``out``) as one table, sorted by
-    source and start frame. Parts of sources not in this run (moved, deleted, or from an
-    earlier run on other folders) stay on disk but out of the manifest."""
+    """The part files of ``sources`` (None: every part under ``out``, paths as written) as one
+    table, sorted by source and start frame, their paths as this run names them
+    (:func:`rebase`). Parts of sources not in this run (moved, deleted, or from an earlier run
+    on other folders) stay on disk but out of the manifest."""
     if sources is None:
-        parts = sorted((Path(out) / "parts").glob("*.parquet"))
+        tables = [pq.read_table(q) for q in sorted((Path(out) / "parts").glob("*.parquet"))]
     else:
-        parts = [q for q in (part_path(out, p) for p in sources) if q.is_file()]
-    if not parts:
+        tables = [rebase(pq.read_table(q), p, out) for p, q in ((p, part_path(out, p)) for p in sources)
+                  if q.is_file()]
+    if not tables:
         return to_table([], {})
-    tables = [pq.read_table(p) for p in parts]
     t = pa.concat_tables(tables, promote_options="permissive")
     return t.sort_by([("source", "ascending"), ("start_frame", "ascending")])
 

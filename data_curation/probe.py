@@ -12,16 +12,35 @@ from video.media import MediaError, probe_video
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ts", ".gif"}
 
 
-def discover(paths: Iterable[str | Path], exclude: str | Path | None = None) -> Iterator[Path]:
-    """Files given directly, and video files found recursively under given folders, sorted;
-    nothing under ``exclude`` (the run's OUT, whose clip files would otherwise become sources
-    when OUT lies inside SRC). A broken symlink is kept, to become an error row."""
-    skip = os.path.abspath(exclude) + os.sep if exclude is not None else None
+def _walk(top: Path, skip: set[str]) -> Iterator[Path]:
+    """Video files under ``top``, following directory symlinks (``Path.rglob`` does not on
+    Python 3.11, while it follows file links: a linked folder of footage was silently empty).
+    Each real folder is walked once (its resolved path is remembered), so a link loop ends and a
+    folder linked twice is not curated twice; folders whose resolved path is in ``skip`` are
+    left out."""
+    seen: set[str] = set()
+    for root, dirs, files in os.walk(top, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen or real in skip:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = [d for d in sorted(dirs) if os.path.realpath(os.path.join(root, d)) not in seen | skip]
+        for name in files:
+            q = Path(root) / name
+            if q.suffix.lower() in VIDEO_SUFFIXES and (q.is_file() or (q.is_symlink() and not q.exists())):
+                yield q
+
+
+def discover(paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> Iterator[Path]:
+    """Files given directly, and video files found recursively under given folders (directory
+    symlinks followed), sorted; nothing under the folders ``exclude`` (the run's own outputs:
+    ``OUT/clips`` would otherwise become sources when OUT lies inside SRC; a user's folder
+    inside OUT is searched). A broken symlink is kept, to become an error row."""
+    skip = {os.path.realpath(e) for e in exclude}
     for p in map(Path, paths):
         if p.is_dir():
-            yield from sorted(q for q in p.rglob("*") if q.suffix.lower() in VIDEO_SUFFIXES
-                              and (q.is_file() or (q.is_symlink() and not q.exists()))
-                              and not (skip and (os.path.abspath(q) + os.sep).startswith(skip)))
+            yield from sorted(_walk(p, skip))
         else:
             yield p
 

@@ -91,12 +91,20 @@ def load_recipe(name_or_path: str | Path | dict = "quick", overrides: list[str] 
     """The recipe, checked (:func:`check_recipe`): every mistake is one ConfigError line here,
     before any source is read."""
     src = name_or_path if isinstance(name_or_path, dict) else recipe_path(name_or_path)
+    for o in overrides or []:
+        key = o.split("=", 1)[0].strip()
+        if key.split(".")[0] in _LIST_KEYS and "." in key:  # omegaconf reads rules.0.min as a mapping
+            raise ConfigError(f"config key {key!r}: --set cannot change one item of the list "
+                              f"{key.split('.')[0]!r}; give the whole list, e.g. {_LIST_KEYS[key.split('.')[0]]}")
     try:
         r = load_config(Recipe, src, overrides)
     except TypeError:  # omegaconf merging a mapping into a list field (a TypeError naming no key)
         raise ConfigError(f"config key {_mapping_for_list(src)!r}: must be a list, got a mapping (e.g. rules: "
                           "[{column: motion_mean, min: 0.05}], scorers: [motion, phash])") from None
     return check_recipe(r)
+
+
+_LIST_KEYS = {"rules": "rules=[{column: motion_mean, min: 0.05}]", "scorers": "scorers=[motion,phash]"}
 
 
 def _mapping_for_list(src: Path | dict) -> str:
@@ -199,6 +207,46 @@ def check_models(r: Recipe) -> None:
                               "embeddings)")
 
 
+# key -> (low, high, low is open): each numeric recipe value must be finite and within its range
+# (NaN compares False with everything: unchecked, min_across=nan missed every cut, trim_s=nan and
+# max_s=inf crashed the planning of every source, trim_s<0 gave clips crossing the cut)
+NUMBER_RANGES: dict[str, tuple[float, float, bool]] = {
+    "cuts.min_across": (0.0, 1.0, False),  # on the 0..1 frame distance
+    "cuts.ratio": (0.0, math.inf, True),
+    "cuts.gradual_ratio": (0.0, math.inf, True),
+    "cuts.threads": (0, math.inf, False),
+    "split.min_s": (0.0, math.inf, True),
+    "split.max_s": (0.0, math.inf, True),
+    "split.trim_s": (0.0, math.inf, False),
+    "sample_fps": (0.0, math.inf, True),
+}
+
+
+def number_error(key: str, value: float, lo: float, hi: float, open_lo: bool) -> str | None:
+    """Why ``value`` is no valid ``key`` (not finite, or outside ``lo..hi``; ``lo`` excluded
+    when ``open_lo``); None when it is valid."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return f"config key {key!r}: must be a finite number, got {value}"
+    if value < lo or (open_lo and value == lo) or value > hi:
+        low = f"> {lo:g}" if open_lo else f">= {lo:g}"
+        rng = low if math.isinf(hi) else f"{low} and <= {hi:g}"
+        return f"config key {key!r}: must be {rng}, got {value}"
+    return None
+
+
+def check_numbers(r: Recipe) -> None:
+    """Every numeric value of :data:`NUMBER_RANGES` finite and in range: ConfigError naming the key."""
+    for key, (lo, hi, open_lo) in NUMBER_RANGES.items():
+        obj = r
+        for part in key.split("."):
+            obj = getattr(obj, part)
+        msg = number_error(key, obj, lo, hi, open_lo)
+        if msg:
+            if key == "sample_fps":
+                msg += " (frames per second the motion scorer samples)"
+            raise ConfigError(msg)
+
+
 def check_recipe(r: Recipe) -> Recipe:
     """Everything about ``r`` that can be known before a source is read; ConfigError otherwise."""
     from data_curation.scorers import SCORERS
@@ -210,11 +258,13 @@ def check_recipe(r: Recipe) -> Recipe:
 
     if r.cuts.decode not in DECODE_MODES:
         raise ConfigError(f"config key 'cuts.decode': must be one of {', '.join(DECODE_MODES)}, got {r.cuts.decode!r}")
-    if not 0 < r.split.min_s <= r.split.max_s:
-        raise ConfigError("config key 'split': need 0 < min_s <= max_s")
-    if not (math.isfinite(r.sample_fps) and r.sample_fps > 0):
-        raise ConfigError(f"config key 'sample_fps': frames per second the motion scorer samples, > 0; "
-                          f"got {r.sample_fps}")
+    dup = next((s for i, s in enumerate(r.scorers) if s in r.scorers[:i]), None)
+    if dup is not None:
+        raise ConfigError(f"recipe scorer {dup!r} is listed twice in 'scorers'")
+    check_numbers(r)
+    if r.split.min_s > r.split.max_s:
+        raise ConfigError(f"config key 'split.min_s': {r.split.min_s} is above split.max_s {r.split.max_s}: "
+                          "no clip could be cut")
     if r.motion_short_side < MIN_MOTION_SIDE:
         raise ConfigError(f"config key 'motion_short_side': at least {MIN_MOTION_SIDE} px (optical flow finds no "
                           f"motion in smaller frames); got {r.motion_short_side}")
@@ -231,12 +281,14 @@ def scoring_key(r: Recipe) -> str:
     their models. Not the filters (``rules``, ``max_phash_distance``: applied to the whole
     manifest at the end, re-runnable without scoring), nor ``cuts.threads`` (how many decoders,
     not what they find), nor the name. The scorers' versions are in it: a scorer whose numbers
-    changed rescores the sources scored before."""
+    changed rescores the sources scored before. The scorers' order is not in it (reordering the
+list changes no score)."""
     from data_curation.scorers import SCORERS
 
     d = asdict(r)
     for k in ("name", "rules", "max_phash_distance"):
         d.pop(k)
     d["cuts"].pop("threads")
+    d["scorers"] = sorted(set(r.scorers))  # their columns are disjoint and each reads the frames only: order is moot
     d["versions"] = {n: importlib.import_module(SCORERS[n]).Scorer.version for n in r.scorers}
     return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]

@@ -7,6 +7,7 @@ self-contained run (no quality loss, ~free) and by re-encoding otherwise (frame-
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -18,7 +19,11 @@ from video.media import MediaError, grid_frames, rotation_of, video_stream
 def plan_clips(shots: list[list[int]], fps: float, min_s: float, max_s: float, trim_s: float = 0.0) -> list[tuple[int, int]]:
     """Clip frame ranges ``[start, end)``: each shot trimmed by ``trim_s`` at both ends, dropped if
     shorter than ``min_s``, cut into consecutive pieces of ``max_s`` (a last piece shorter than
-    ``min_s`` is dropped)."""
+    ``min_s`` is dropped). Non-finite or negative lengths are a ValueError (a NaN or infinite
+    length cannot be counted in frames; a negative trim would cross the cut)."""
+    if not all(math.isfinite(x) for x in (fps, min_s, max_s, trim_s)) or min(fps, max_s, trim_s) < 0 or max_s == 0:
+        raise ValueError(f"clip lengths must be finite, max_s > 0, trim_s >= 0 (fps={fps}, min_s={min_s}, "
+                         f"max_s={max_s}, trim_s={trim_s})")
     lo, hi, trim = round(min_s * fps), max(1, int(max_s * fps)), round(trim_s * fps)
     out = []
     for s, e in shots:

@@ -25,6 +25,18 @@ from video.media import write_video
     (["rules=[{column: motion_mean}]"], "sets no bound"),
     (["rules=[{column: phash, max: 3}]"], "not a number"),
     (["rules=[{column: text_area, max: 0.07}]"], "'ocr' scorer, which recipe 'quick' does not list"),
+    (["split.max_s=inf"], "'split.max_s': must be a finite number"),
+    (["split.trim_s=nan"], "'split.trim_s': must be a finite number"),
+    (["split.trim_s=-1"], "'split.trim_s': must be >= 0"),
+    (["split.min_s=0"], "'split.min_s': must be > 0"),
+    (["split.min_s=12"], "'split.min_s': 12.0 is above split.max_s"),
+    (["cuts.min_across=nan"], "'cuts.min_across': must be a finite number"),
+    (["cuts.min_across=2"], "'cuts.min_across': must be >= 0 and <= 1"),
+    (["cuts.ratio=-1"], "'cuts.ratio': must be > 0"),
+    (["cuts.gradual_ratio=inf"], "'cuts.gradual_ratio'"),
+    (["cuts.threads=-1"], "'cuts.threads': must be >= 0"),
+    (["scorers=[motion,phash,motion]"], "scorer 'motion' is listed twice"),
+    (["rules.0.min=1"], "'rules.0.min': --set cannot change one item of the list 'rules'"),
 ])
 def test_recipe_mistakes_are_one_line_at_load(overrides, match):
     with pytest.raises(ConfigError, match=match) as e:
