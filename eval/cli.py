@@ -4,49 +4,85 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 
 from eval.inputs import EvalError
+from video.config import ConfigError
 from video.media import MediaError
+
+
+@dataclass
+class EvalConfig:
+    """``video eval``'s options: a flag, a ``--config`` YAML key and ``key=value`` each (empty:
+    not given, the metric it feeds is skipped with a note)."""
+
+    reference: str = ""
+    prompts: str = ""
+    out: str = "eval_out"
+    i3d: str = ""
+    clip: str = ""
+    videomae: str = ""
+    lpips: str = ""
+    device: str = "auto"
+    fvd_frames: int = 16  # eval.fvd.FVD_FRAMES (not imported here: that pulls in torch)
+
+
+EVAL_FLAGS = {
+    "--reference": ("reference", "folder of reference videos, matched to generated ones by name (PSNR, SSIM, LPIPS, "
+                                 "FVD); default: none, those metrics are skipped"),
+    "--prompts": ("prompts", "prompts: a text file with one line per video in name order, or JSON {name: prompt}; "
+                             "default: none (no CLIP-SIM)"),
+    "--out": ("out", "output folder for metrics.json and report.html (default eval_out)"),
+    "--i3d": ("i3d", "I3D TorchScript file for FVD (e.g. StyleGAN-V's i3d_torchscript.pt); default: none"),
+    "--clip": ("clip", "transformers CLIP folder (model + tokenizer) for CLIP-SIM; default: none"),
+    "--videomae": ("videomae", "transformers VideoMAE folder for the VideoMAE FVD; default: none"),
+    "--lpips": ("lpips", "LPIPS TorchScript file (see eval/lpips.py for the export); default: none"),
+    "--fvd-frames": ("fvd_frames", "FVD compares the first N frames of every generated and reference clip (I3D; "
+                                   "VideoMAE uses its model's frame count); a shorter clip skips FVD with a note "
+                                   "(default 16, as the original FVD)"),
+    "--device": ("device", "torch device for the learned metrics: cuda, cuda:N, cpu, or auto (default auto: CUDA "
+                           "when present); checked even when no learned metric runs"),
+}
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from eval.runner import evaluate
+    from eval.inputs import torch_device
+    from video.cli import UserError, resolve_flags
 
-    if args.device == "auto":
-        import torch
-
-        args.device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
-        r = evaluate(args.generated, reference=args.reference, prompts=args.prompts, out=args.out,
-                     i3d=args.i3d, clip=args.clip, videomae=args.videomae, lpips=args.lpips, device=args.device)
-    except (EvalError, MediaError) as e:  # the user's to fix: one line (--debug for the traceback)
+        cfg = resolve_flags(EvalConfig, args, EVAL_FLAGS)
+        if cfg.device == "auto":
+            import torch
+
+            cfg.device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = str(torch_device(cfg.device))  # a missing device is an error, also when no learned metric runs
+        r = evaluate(args.generated, reference=cfg.reference or None, prompts=cfg.prompts or None, out=cfg.out,
+                     i3d=cfg.i3d or None, clip=cfg.clip or None, videomae=cfg.videomae or None,
+                     lpips=cfg.lpips or None, device=device, fvd_frames=cfg.fvd_frames)
+    except (EvalError, MediaError, UserError, ConfigError) as e:  # the user's to fix: one line (--debug: traceback)
         if getattr(args, "debug", False):
             raise
         print(f"error: {e}", file=sys.stderr)
         return 2
     agg = r["aggregate"]
     shown = ", ".join(f"{k} {v:.4g}" for k, v in agg.items() if isinstance(v, float))
-    print(f"evaluated {agg['num_videos']} videos -> {args.out}/metrics.json, {args.out}/report.html"
+    print(f"evaluated {agg['num_videos']} videos -> {cfg.out}/metrics.json, {cfg.out}/report.html"
           + (f": {shown}" if shown else ""))
     return 0
 
 
 def add_eval_command(subparsers) -> argparse.ArgumentParser:
-    """Register ``eval`` on an argparse subparsers object; its handler is ``args.func``."""
+    """Register ``eval`` on an argparse subparsers object; its handler is ``args.func``. Every
+    option is a key of :class:`EvalConfig`, so ``--config`` and ``key=value`` set it too."""
+    from video.cli import _add_schema_flags
+
     p = subparsers.add_parser(
         "eval", help="score generated videos: FVD, CLIP-SIM, temporal consistency, PSNR/SSIM/LPIPS",
         description="Score generated videos and write metrics.json and report.html. Metrics whose "
-                    "weights are not given are skipped with a note; nothing is downloaded.")
+                    "weights are not given are skipped with a note; nothing is downloaded. Every option can "
+                    "also be given as key=value or in a --config YAML.")
     p.add_argument("generated", help="a video (.mp4, .webm, .gif), a folder of PNG frames, or a folder of them")
-    p.add_argument("--reference", default=None,
-                   help="folder of reference videos, matched to generated ones by name (PSNR, SSIM, LPIPS, FVD)")
-    p.add_argument("--prompts", default=None,
-                   help="prompts: a text file with one line per video in name order, or JSON {name: prompt}")
-    p.add_argument("--out", default="eval_out", help="output folder for metrics.json and report.html (default eval_out)")
-    p.add_argument("--i3d", default=None, help="I3D TorchScript file for FVD (e.g. StyleGAN-V's i3d_torchscript.pt)")
-    p.add_argument("--clip", default=None, help="transformers CLIP folder (model + tokenizer) for CLIP-SIM")
-    p.add_argument("--videomae", default=None, help="transformers VideoMAE folder for the VideoMAE FVD")
-    p.add_argument("--lpips", default=None, help="LPIPS TorchScript file (see eval/lpips.py for the export)")
-    p.add_argument("--device", default="auto", help="torch device for the learned metrics: cuda, cpu, or auto")
+    _add_schema_flags(p, EVAL_FLAGS, schema=EvalConfig, list_keys=frozenset())
     p.set_defaults(func=cmd_eval)
     return p

@@ -68,10 +68,11 @@ class ClipSim:
         return torch.nn.functional.normalize(t.float(), dim=-1)[0].cpu()
 
     def scores(self, frames: np.ndarray, prompt: str | None = None) -> tuple[dict, dict]:
-        """({clip_text, clip_frame}, per-frame curves); clip_text only with a prompt."""
+        """({clip_text, clip_frame}, per-frame curves); clip_text only with a prompt. clip_frame is
+        None for a one-frame clip (no pair of frames to compare: not applicable, not perfect)."""
         img = self.image_embeddings(frames)
         step = (img[1:] * img[:-1]).sum(-1)
-        scalars = {"clip_frame": float(step.mean()) if len(step) else 1.0}
+        scalars = {"clip_frame": float(step.mean()) if len(step) else None}
         curves = {"clip_frame": step.tolist()}
         if prompt is not None:
             per = img @ self.text_embedding(prompt)

@@ -2,17 +2,26 @@
 reference sets, from I3D (the usual FVD) or VideoMAE (the content-debiased variant, Ge et al.
 2024). Weights come from a local path only.
 
+Which frames: every clip, generated or reference, is cut to its first ``num_frames``
+consecutive frames (16 by default, as the original TF FVD and StyleGAN-V's default use), the
+same rule on both sides, so features compare the same duration and motion speed whatever the
+clips' lengths. A clip shorter than that is an EvalError (no padding: repeated frames would
+read as a still ending); the runner turns it into a note and skips that FVD.
+
 I3D: a TorchScript file (``torch.jit.load``), such as StyleGAN-V's ``i3d_torchscript.pt``. Its
 ``forward(x, rescale, resize, return_features)`` signature is recognised and called with
-``rescale=False, resize=False, return_features=True`` on clips already in its input form: short
-side resized to 224 px, centre crop, values in [-1, 1], (B, 3, T, 224, 224) — as StyleGAN-V does.
-A TorchScript module without those arguments is called as ``forward(x)`` on the same input and
+``rescale=False, resize=False, return_features=True`` on clips already in its input form: each
+frame squashed to 224x224 (bilinear, half-pixel centres, no antialiasing, aspect ratio not kept:
+what StyleGAN-V's ``resize=True`` does, and what the original TF FVD's ``resize_bilinear`` to
+224x224 does up to its corner convention), values in [-1, 1], (B, 3, T, 224, 224). A
+TorchScript module without those arguments is called as ``forward(x)`` on the same input and
 must return (B, D) features. I3D as safetensors would need the network's code, which this
 project does not carry: export it to TorchScript instead.
 
-VideoMAE: a transformers ``VideoMAEModel`` folder; ``config.num_frames`` frames sampled evenly,
-``config.image_size`` square crops, ImageNet normalisation (or the folder's
-``preprocessor_config.json``), mean of the last hidden states as the feature.
+VideoMAE: a transformers ``VideoMAEModel`` folder; the first ``config.num_frames`` consecutive
+frames (the model's input length; the same rule as I3D's), ``config.image_size`` square crops
+(short side resized, centre crop: VideoMAE's own image processing), ImageNet normalisation (or
+the folder's ``preprocessor_config.json``), mean of the last hidden states as the feature.
 """
 
 from __future__ import annotations
@@ -28,11 +37,31 @@ from eval.frechet import frechet_distance_of_features
 from eval.inputs import EvalError, torch_device
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+FVD_FRAMES = 16  # frames per clip: the original TF FVD's and StyleGAN-V's
+
+
+def first_frames(frames: np.ndarray, n: int, what: str = "FVD") -> np.ndarray:
+    """The first ``n`` frames of a clip: FVD's fixed-length sample (StyleGAN-V's default takes a
+    clip's first frames too). Fewer than ``n`` is an EvalError: padding would add a still ending
+    that the features would score as content."""
+    if n < 1:
+        raise EvalError(f"{what}: the clip length must be at least 1 frame, got {n}")
+    if len(frames) < n:
+        raise EvalError(f"{what} compares the first {n} frames of every clip; this one has {len(frames)}")
+    return frames[:n]
+
+
+def resize_squash(frames: np.ndarray, size: int) -> torch.Tensor:
+    """uint8 (F, H, W, 3) -> float (F, 3, size, size) in [0, 1]: every frame resized to
+    size x size, aspect ratio not kept (bilinear, align_corners=False, no antialiasing), as
+    StyleGAN-V's I3D does with ``resize=True`` and TF FVD with ``resize_bilinear``."""
+    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
+    return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
 
 
 def resize_crop(frames: np.ndarray, size: int) -> torch.Tensor:
-    """uint8 (F, H, W, 3) -> float (F, 3, size, size) in [0, 1]: short side to ``size`` (bilinear,
-    StyleGAN-V's FVD preprocessing), centre crop."""
+    """uint8 (F, H, W, 3) -> float (F, 3, size, size) in [0, 1]: short side to ``size`` (bilinear),
+    centre crop: VideoMAE's input preparation (I3D's FVD squashes instead: :func:`resize_squash`)."""
     x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
     h, w = x.shape[-2:]
     s = size / min(h, w)
@@ -47,7 +76,8 @@ class I3DFeatures:
 
     name = "fvd_i3d"
 
-    def __init__(self, path: str | Path, resolution: int = 224, device: str | torch.device = "cpu"):
+    def __init__(self, path: str | Path, resolution: int = 224, device: str | torch.device = "cpu",
+                 num_frames: int = FVD_FRAMES):
         path = Path(path)
         if not path.is_file():
             raise EvalError(f"I3D weights {path} not found")
@@ -62,12 +92,21 @@ class I3DFeatures:
         args = {a.name for a in self.model.forward.schema.arguments}
         self.stylegan_v = {"rescale", "resize", "return_features"} <= args
         self.resolution, self.device = resolution, torch.device(device)
+        if num_frames < 1:
+            raise EvalError(f"--fvd-frames must be at least 1, got {num_frames}")
+        self.num_frames = num_frames
 
     @torch.no_grad()
     def __call__(self, frames: np.ndarray) -> np.ndarray:
-        x = resize_crop(frames, self.resolution) * 2 - 1  # (T, 3, S, S) in [-1, 1]
+        clip = first_frames(frames, self.num_frames, self.name)
+        x = resize_squash(clip, self.resolution) * 2 - 1  # (T, 3, S, S) in [-1, 1]
         x = x.permute(1, 0, 2, 3)[None].to(self.device)  # (1, 3, T, S, S)
-        y = self.model(x, rescale=False, resize=False, return_features=True) if self.stylegan_v else self.model(x)
+        try:
+            y = self.model(x, rescale=False, resize=False, return_features=True) if self.stylegan_v else self.model(x)
+        except RuntimeError as e:  # I3D's temporal kernels and pooling need enough frames
+            first = str(e).strip().splitlines()[0][:160] if str(e).strip() else e.__class__.__name__
+            raise EvalError(f"{self.name}: I3D failed on {self.num_frames}-frame clips ({first}); "
+                            f"use a longer clip length (--fvd-frames, default {FVD_FRAMES})") from None
         return y.reshape(1, -1).double().cpu().numpy()[0]
 
 
@@ -100,8 +139,8 @@ class VideoMAEFeatures:
 
     @torch.no_grad()
     def __call__(self, frames: np.ndarray) -> np.ndarray:
-        idx = np.linspace(0, len(frames) - 1, self.num_frames).round().astype(int)  # repeats short clips
-        x = (resize_crop(frames[idx], self.size) - self.mean) / self.std  # (T, 3, S, S)
+        clip = first_frames(frames, self.num_frames, self.name)  # the model's length, I3D's rule
+        x = (resize_crop(clip, self.size) - self.mean) / self.std  # (T, 3, S, S)
         h = self.model(pixel_values=x[None].to(self.device)).last_hidden_state  # (1, tokens, D)
         return h.mean(dim=1)[0].double().cpu().numpy()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from video.media import MediaError, natural_key, probe_video, read_video
+from video.media import MediaError, file_rgb, natural_key, open_image, probe_video, read_video
 
 VIDEO_SUFFIXES = (".mp4", ".webm", ".gif")
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -79,12 +79,14 @@ def discover(path: str | Path) -> list[Path]:
 
 
 def read_frames(path: Path) -> tuple[np.ndarray, float | None]:
-    """uint8 (F, H, W, 3) frames and fps (None where unknown) of a video file or PNG folder."""
-    if path.is_dir():
-        from PIL import Image
+    """uint8 (F, H, W, 3) frames and fps (None where unknown) of a video file or PNG folder.
 
+    PNG frames go through the project's image reader (``video.media.open_image`` and
+    ``file_rgb``): 16-bit grey is scaled to 8 bits there, where PIL's ``convert("RGB")`` clips
+    it to white, and every command reads a PNG the same way."""
+    if path.is_dir():
         pngs = sorted(path.glob("*.png"), key=lambda p: natural_key(p.name))  # 2.png before 10.png
-        frames = [np.asarray(Image.open(f).convert("RGB")) for f in pngs]
+        frames = [np.asarray(file_rgb(open_image(f))) for f in pngs]
         if len({f.shape for f in frames}) > 1:
             raise MediaError(f"{path}: PNG frames differ in size")
         return np.stack(frames), None

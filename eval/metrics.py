@@ -15,12 +15,38 @@ SSIM_SIGMA = 1.5
 SSIM_WINDOW = 2 * int(3.5 * SSIM_SIGMA + 0.5) + 1  # 11: the Gaussian truncated at 3.5 sigma, as scikit-image does
 
 
+INTEGER_RANGES = {"uint8": 255.0, "uint16": 65535.0}  # the ranges inferred when data_range is not given
+
+
 def _f64(x) -> torch.Tensor:
     return torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x, dtype=torch.float64)
 
 
-def psnr(a, b, data_range: float = 255.0) -> float:
-    """Peak signal-to-noise ratio in dB: 10 log10(range^2 / MSE); inf for identical inputs."""
+def _dtype_name(x) -> str:
+    dtype = x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
+    return str(dtype).removeprefix("torch.")
+
+
+def infer_data_range(a, b, data_range: float | None, metric: str) -> float:
+    """``data_range`` when given; else the full range of an unsigned 8- or 16-bit dtype shared by
+    both inputs. Floats (and other dtypes) must say their range: [0, 1] read as [0, 255] would
+    add 20 log10(255) = 48.13 dB to PSNR. scikit-image's SSIM refuses floats the same way."""
+    if data_range is not None:
+        if not data_range > 0:
+            raise ValueError(f"{metric}: data_range must be positive, got {data_range}")
+        return float(data_range)
+    da, db = _dtype_name(a), _dtype_name(b)
+    if da == db and da in INTEGER_RANGES:
+        return INTEGER_RANGES[da]
+    raise ValueError(f"{metric}: give data_range for {da}/{db} input (inferred only for uint8 and uint16: "
+                     "255 and 65535)")
+
+
+def psnr(a, b, data_range: float | None = None) -> float:
+    """Peak signal-to-noise ratio in dB over all of ``a`` and ``b`` at once: 10 log10(range^2 /
+    MSE); inf for identical inputs. For a video's headline PSNR (the mean of per-frame values, as
+    papers report it) see :func:`psnr_frames`. ``data_range``: see :func:`infer_data_range`."""
+    data_range = infer_data_range(a, b, data_range, "psnr")
     a, b = _f64(a), _f64(b)
     if a.shape != b.shape:
         raise ValueError(f"psnr needs equal shapes, got {tuple(a.shape)} and {tuple(b.shape)}")
@@ -28,7 +54,24 @@ def psnr(a, b, data_range: float = 255.0) -> float:
     return math.inf if mse == 0 else 10.0 * math.log10(data_range**2 / mse)
 
 
-def ssim_frames(a, b, data_range: float = 255.0, sigma: float = SSIM_SIGMA) -> np.ndarray:
+def psnr_frames(a, b, data_range: float | None = None) -> np.ndarray:
+    """Per-frame PSNR (dB) of two equal (F, ...) stacks: inf where a frame equals its reference."""
+    data_range = infer_data_range(a, b, data_range, "psnr")
+    if len(a) != len(b):
+        raise ValueError(f"psnr needs equal shapes, got {tuple(a.shape)} and {tuple(b.shape)}")
+    return np.array([psnr(x, y, data_range) for x, y in zip(a, b, strict=True)], dtype=np.float64)
+
+
+def mean_finite(values: np.ndarray) -> tuple[float, int]:
+    """(mean of the finite values, how many were inf): a video's PSNR is the mean over its
+    frames, and a frame identical to its reference (inf) cannot enter a mean without making it
+    inf; it is counted instead, as the aggregate counts inf videos. inf when none is finite."""
+    v = np.asarray(values, dtype=np.float64)
+    finite = v[np.isfinite(v)]
+    return (float(finite.mean()) if len(finite) else math.inf), int(len(v) - len(finite))
+
+
+def ssim_frames(a, b, data_range: float | None = None, sigma: float = SSIM_SIGMA) -> np.ndarray:
     """Per-frame SSIM of two (F, H, W, C) or (H, W, C) stacks (Wang et al. 2004, eq. 13).
 
     Gaussian window (sigma 1.5, 11 taps: truncated at 3.5 sigma as scikit-image does), population
@@ -37,8 +80,9 @@ def ssim_frames(a, b, data_range: float = 255.0, sigma: float = SSIM_SIGMA) -> n
     gaussian_weights=True, use_sample_covariance=False)``. The five local moments come from one
     depthwise float32 convolution (float64 convolutions are several times slower on CPUs); each
     image is first centred on its mean and scaled to unit range, so E[x^2] - E[x]^2 keeps its
-    digits in float32.
+    digits in float32. ``data_range``: see :func:`infer_data_range`.
     """
+    data_range = infer_data_range(a, b, data_range, "ssim")
     a, b = _f64(a), _f64(b)
     if a.shape != b.shape:
         raise ValueError(f"ssim needs equal shapes, got {tuple(a.shape)} and {tuple(b.shape)}")
@@ -68,6 +112,6 @@ def ssim_frames(a, b, data_range: float = 255.0, sigma: float = SSIM_SIGMA) -> n
     return s.reshape(n, -1).mean(dim=1).numpy()
 
 
-def ssim(a, b, data_range: float = 255.0) -> float:
+def ssim(a, b, data_range: float | None = None) -> float:
     """Mean SSIM over the frames of two equal stacks (1.0 for identical inputs)."""
     return float(ssim_frames(a, b, data_range).mean())

@@ -163,6 +163,28 @@ def _table(rows: dict[str, dict]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+METRIC_NOTES = {
+    "psnr": "mean of per-frame PSNR (dB) against the reference; frames identical to it (inf) are left out and "
+            "counted in psnr_inf_frames",
+    "psnr_whole_clip": "PSNR (dB) of the whole clip's MSE, the number a VAE's reconstruction loss tracks",
+    "ssim": "mean of per-frame SSIM (Gaussian window, as scikit-image)",
+    "warp_error": "mean |warped previous frame - frame| per RGB channel in [0, 1], occluded pixels left out, "
+                  "flow at 128 px: not on the scale of Lai et al.'s E_warp",
+    "fvd_i3d": "Fréchet distance of I3D features of the first {fvd_frames} frames of each clip, frames squashed "
+               "to 224x224",
+    "fvd_videomae": "Fréchet distance of VideoMAE features of the first frames of each clip (the model's count)",
+}
+
+
+def metric_notes(result: dict) -> list[str]:
+    """What the aggregate's headline numbers are, for the keys it holds: a reader comparing with
+    a paper needs to know which PSNR, which warp error and which FVD clip length this is."""
+    agg = result.get("aggregate", {})
+    shown = {k for k in agg} | {k.removesuffix("_inf") for k in agg}
+    fill = {"fvd_frames": result.get("fvd_frames", "N")}
+    return [f"{k}: {v.format(**fill)}" for k, v in METRIC_NOTES.items() if k in shown]
+
+
 def render_html(result: dict, strips: dict[str, np.ndarray]) -> str:
     """The report page: notes, aggregate and per-video tables, plots, frame strips."""
     parts = ["<!doctype html><html><head><meta charset='utf-8'><title>video eval</title><style>"
@@ -174,8 +196,10 @@ def render_html(result: dict, strips: dict[str, np.ndarray]) -> str:
         parts.append(f"<p>reference: {html.escape(str(result['reference']))}</p>")
     if result.get("notes"):
         parts.append("<ul>" + "".join(f"<li class='note'>{html.escape(n)}</li>" for n in result["notes"]) + "</ul>")
-    parts += ["<h2>Aggregate</h2>", _table({"all": result.get("aggregate", {})}),
-              "<h2>Per video</h2>", _table(result.get("videos", {}))]
+    parts += ["<h2>Aggregate</h2>", _table({"all": result.get("aggregate", {})})]
+    if metric_notes(result):
+        parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in metric_notes(result)) + "</ul>")
+    parts += ["<h2>Per video</h2>", _table(result.get("videos", {}))]
     for title, img in (("Metrics", plot_metrics(result.get("videos", {}))),
                        ("Per frame", plot_curves(result.get("curves", {})))):
         if img:

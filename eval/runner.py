@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eval.fvd import FVD_FRAMES
 from eval.inputs import (
     EvalError,
     Video,
@@ -46,11 +47,16 @@ def _say(msg: str) -> None:
 
 def aggregate(videos: dict[str, dict]) -> dict:
     """Mean of each scalar metric over the videos where it is finite (inf PSNR is left out and
-    counted in ``<metric>_inf``)."""
+    counted in ``<metric>_inf``) and given: None means "not applicable" (a temporal score of a
+    clip too short to have one) and is left out, not read as a perfect score. Per-video counts
+    (``*_inf_frames``) are summed."""
     out: dict = {"num_videos": len(videos)}
     keys = sorted({k for m in videos.values() for k in m if k not in ("frames", "width", "height", "fps")})
     for k in keys:
-        vals = [m[k] for m in videos.values() if isinstance(m.get(k), (int, float))]
+        vals = [m[k] for m in videos.values() if isinstance(m.get(k), (int, float)) and not isinstance(m[k], bool)]
+        if k.endswith("_inf_frames"):
+            out[k] = int(sum(vals))
+            continue
         finite = [v for v in vals if math.isfinite(v)]
         if finite:
             out[k] = float(np.mean(finite))
@@ -62,13 +68,17 @@ def aggregate(videos: dict[str, dict]) -> dict:
 def evaluate(generated: str | Path, reference: str | Path | None = None, prompts: str | Path | None = None,
              out: str | Path = "eval_out", i3d: str | None = None, clip: str | None = None,
              videomae: str | None = None, lpips: str | None = None, device: str = "cpu",
-             log: Callable[[str], None] = _say) -> dict:
+             log: Callable[[str], None] = _say, fvd_frames: int = FVD_FRAMES) -> dict:
     """Score ``generated`` (a video, a PNG folder, or a folder of them); returns what
     ``metrics.json`` holds: ``videos`` (per-video scalars), ``curves`` (per-frame values),
     ``aggregate`` (means and FVDs), ``notes`` (what was skipped and why).
 
     Videos are decoded one at a time and dropped once scored: what stays is per-video numbers,
-    a few frame strips and the FVD feature vectors, so hundreds of videos fit in memory."""
+    a few frame strips and the FVD feature vectors, so hundreds of videos fit in memory.
+
+    FVD features come from the first ``fvd_frames`` frames of every generated and reference
+    clip (VideoMAE: its model's frame count), see ``eval.fvd``; a clip shorter than that skips
+    that FVD with a note naming it."""
     notes: list[str] = []
 
     def note(msg: str) -> None:
@@ -93,7 +103,7 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
 
     clip_model = ClipSim(clip, device) if clip else None
     lpips_model = LPIPS(lpips, device) if lpips and reference else None
-    extractors = [e for e in (I3DFeatures(i3d, device=device) if i3d and reference else None,
+    extractors = [e for e in (I3DFeatures(i3d, device=device, num_frames=fvd_frames) if i3d and reference else None,
                               VideoMAEFeatures(videomae, device) if videomae and reference else None) if e]
     if not reference:
         note("psnr, ssim, lpips and fvd skipped: no --reference")
@@ -117,7 +127,10 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
     strips: dict[str, np.ndarray] = {}
     gen_feats: dict[str, list] = {e.name: [] for e in extractors}
     ref_feats: dict[str, dict[str, np.ndarray]] = {e.name: {} for e in extractors}
+    ref_names: set[str] = set()  # references already decoded with their generated video
     for name, path in gen.items():
+        if name in refs:
+            ref_names.add(name)
         if reference and name not in refs:
             note(f"{name}: no reference video of that name; reconstruction scores skipped")
         r = score_video(path, refs.get(name), prompt_of.get(name), scorers, strip=len(strips) < STRIP_VIDEOS)
@@ -139,16 +152,20 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
         from eval.frechet import frechet_distance_of_features
 
         for name, path in refs.items():  # the references no generated video matched, one at a time
-            if name not in ref_feats[extractors[0].name]:
-                frames = load_video(path).frames
-                for e in extractors:
-                    ref_feats[e.name][name] = e(frames)
+            if name not in ref_names and any(e.name not in scorers.fvd_short for e in extractors):
+                ref_feats_of = fvd_features(scorers, load_video(path).frames, f"reference {name}")
+                for k, x in ref_feats_of.items():
+                    ref_feats[k][name] = x
         for e in extractors:
+            if e.name in scorers.fvd_short:
+                note(f"{e.name} skipped: {scorers.fvd_short[e.name]}")
+                continue
             agg[e.name] = frechet_distance_of_features(np.stack(gen_feats[e.name]),
                                                        np.stack([ref_feats[e.name][n] for n in refs]))
 
     result = {"generated": str(generated), "reference": str(reference) if reference else None,
-              "prompts": prompt_of, "aggregate": agg, "videos": videos, "curves": curves, "notes": notes}
+              "prompts": prompt_of, "aggregate": agg, "videos": videos, "curves": curves, "notes": notes,
+              "fvd_frames": fvd_frames}
     out = Path(out)
     write_metrics(result, out / "metrics.json")
     write_report(result, strips, out / "report.html")
@@ -164,6 +181,24 @@ class Scorers:
     lpips: object | None = None
     extractors: list = field(default_factory=list)
     fvd: bool = False
+    fvd_short: dict[str, str] = field(default_factory=dict)  # extractor name -> the clip too short for it
+
+
+def fvd_features(s: Scorers, frames: np.ndarray, who: str) -> dict[str, np.ndarray]:
+    """Each FVD extractor's features of one clip. A clip shorter than an extractor's fixed length
+    rules that FVD out for the whole evaluation (recorded in ``s.fvd_short``, said in a note):
+    a set with a clip left out, or padded, is not the set asked about."""
+    out = {}
+    for e in s.extractors:
+        if e.name in s.fvd_short:
+            continue
+        if len(frames) < e.num_frames:
+            how = "--fvd-frames N to change" if e.name == "fvd_i3d" else "the VideoMAE model's num_frames"
+            s.fvd_short[e.name] = (f"{who} has {len(frames)} frames; {e.name} compares the first {e.num_frames} "
+                                   f"frames of every clip ({how})")
+            continue
+        out[e.name] = e(frames)
+    return out
 
 
 @dataclass
@@ -199,9 +234,9 @@ def score_video(path: Path, ref_path: Path | None, prompt: str | None, s: Scorer
         m_r, c_r = reconstruction_metrics(g, ref_frames, s.lpips)
         m.update(m_r)
         c.update(c_r)
-        if s.fvd:
-            ref_feats = {e.name: e(ref.frames) for e in s.extractors}
-    feats = {e.name: e(v.frames) for e in s.extractors} if s.fvd else {}
+        if s.fvd:  # the whole reference: FVD takes the first frames of each clip, the same rule on both sides
+            ref_feats = fvd_features(s, ref.frames, f"reference {ref_path.name}")
+    feats = fvd_features(s, v.frames, path.name) if s.fvd else {}
     return Scored(m, c, notes, side_by_side(v.frames, ref_frames) if strip else None, feats, ref_feats)
 
 

@@ -1,5 +1,7 @@
 """Temporal consistency without weights: frame difference, flicker, flow warping error and
-motion magnitude. Every function takes uint8 (F, H, W, 3) frames and returns plain floats.
+motion magnitude. Every function takes uint8 (F, H, W, 3) frames and returns plain floats;
+a score a clip is too short to have (one frame: no step; two: no second difference) is None,
+"not applicable", so an aggregate leaves it out instead of counting it as perfect.
 
 Optical flow is OpenCV's Farneback, as in curation; the motion magnitude *is* curation's motion
 scorer (``data_curation.scorers.motion``), fed the same 2 fps, 64 px grey frames, so a
@@ -43,15 +45,15 @@ def frame_diff(frames: np.ndarray) -> np.ndarray:
     return np.abs(np.diff(y, axis=0)).mean(axis=(1, 2))
 
 
-def flicker(frames: np.ndarray) -> float:
+def flicker(frames: np.ndarray) -> float | None:
     """Mean |F_t+1 - 2 F_t + F_t-1| on luma in [0, 1]: the second temporal difference.
 
     A steady change (a linear fade, slow smooth motion) cancels out; brightness that goes up and
-    down from frame to frame, or frames out of order, does not. 0 for fewer than 3 frames.
+    down from frame to frame, or frames out of order, does not. None for fewer than 3 frames.
     """
     y = _grey(_check(frames))
     if len(y) < 3:
-        return 0.0
+        return None
     return float(np.abs(y[2:] - 2 * y[1:-1] + y[:-2]).mean())
 
 
@@ -71,12 +73,19 @@ def _warp(img: np.ndarray, flow: np.ndarray) -> np.ndarray:
 
 
 def warping_errors(frames: np.ndarray, short_side: int = FLOW_SHORT_SIDE) -> np.ndarray:
-    """Per step, mean |warp(F_t) - F_t+1| over non-occluded pixels, RGB in [0, 1] (F-1,).
+    """Per step, mean |warp(F_t) - F_t+1| over non-occluded pixels and over the R, G, B
+    channels, values in [0, 1] (F-1,).
 
-    F_t is warped onto F_t+1 with the backward flow; pixels failing the forward-backward check
-    (Sundaram et al. 2010: |b + f(x + b)|^2 < 0.01 (|b|^2 + |f|^2) + 0.5) are occluded and left out,
-    as in Lai et al. 2018's temporal warping error. Content that moves consistently warps well;
-    flicker, popping objects and shuffled frames do not.
+    F_t is warped onto F_t+1 with the backward flow (Farneback, on frames shrunk to
+    ``short_side`` px, INTER_AREA, for speed and less noise); pixels failing the forward-backward
+    check (Sundaram et al. 2010: |b + f(x + b)|^2 < 0.01 (|b|^2 + |f|^2) + 0.5) are occluded and
+    left out. Content that moves consistently warps well; flicker, popping objects and shuffled
+    frames do not. A uniform brightness change of d (in [0, 1]) on a still scene scores d.
+
+    Not Lai et al. 2018's E_warp, and not on its scale: theirs is the squared L2 distance over
+    RGB summed per pixel, on full-resolution FlowNet2 flow, with motion boundaries masked as well
+    as occlusions (the same change d scores 3 d^2 there). Compare these numbers with each other,
+    not with published E_warp values.
     """
     import cv2
 
@@ -115,13 +124,14 @@ def motion_magnitude(frames: np.ndarray, fps: float | None = None) -> float | No
 
 
 def temporal_metrics(frames: np.ndarray, fps: float | None = None) -> tuple[dict, dict]:
-    """All weight-free temporal scores of one video: (scalars, per-step curves)."""
+    """All weight-free temporal scores of one video: (scalars, per-step curves); a scalar the
+    clip is too short for is None (see the module docstring)."""
     fd = frame_diff(frames)
     we = warping_errors(frames)
     scalars = {
-        "frame_diff": float(fd.mean()) if len(fd) else 0.0,
+        "frame_diff": float(fd.mean()) if len(fd) else None,  # one frame: no step to score
         "flicker": flicker(frames),
-        "warp_error": float(we.mean()) if len(we) else 0.0,
+        "warp_error": float(we.mean()) if len(we) else None,
         "motion": motion_magnitude(frames, fps),
     }
     return scalars, {"frame_diff": fd.tolist(), "warp_error": we.tolist()}

@@ -1,8 +1,9 @@
 """The ``video`` command.
 
 Every option of a subcommand is a key of its dataclass schema: a flag, a line of a YAML
-given with ``--config``, and a trailing ``key=value`` set the same thing (flags win over
-``key=value``, which wins over the YAML).
+given with ``--config``, and a ``key=value`` anywhere on the line set the same thing
+(``key=value`` wins over the YAML; the same key given both as a flag and as ``key=value`` is
+an error, rather than one of the two dropped silently).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import time
 import warnings
@@ -58,25 +60,28 @@ class Img2VidConfig:
 
 IMG2VID_FLAGS = {
     # flag: (schema key, help)
-    "--model": ("model", "diffusers folder, svd*.safetensors file, or 'tiny' (random weights)"),
+    "--model": ("model", "diffusers folder, svd*.safetensors file, or 'tiny' (random weights); default tiny"),
     "--image": ("image", "conditioning image (any size: resized and centre-cropped); default: bundled photo"),
-    "--output": ("output", "output file: .mp4 (H.264), .webm, .gif, or a folder for PNG frames"),
+    "--output": ("output", 'output file: .mp4 (H.264), .webm, .gif, or a folder for PNG frames (default img2vid.mp4)'),
     "--model-config": ("model_config", "sampling defaults by name (svd, svd_xt) or YAML path"),
     "--frames": ("frames", "number of frames (default: the model's, 14 SVD / 25 SVD-XT)"),
     "--steps": ("steps", "sampling steps (default 25)"),
     "--fps": ("fps", "frames per second: conditioning (as fps-1) and the output's rate (default 7)"),
     "--motion-bucket": ("motion_bucket", "motion bucket id, higher = more motion (default 127)"),
     "--noise-aug": ("noise_aug", "noise added to the conditioning image (default 0.02)"),
-    "--min-cfg": ("min_cfg", "guidance scale of the first frame"),
-    "--max-cfg": ("max_cfg", "guidance scale of the last frame"),
-    "--height": ("height", "output height, a multiple of 64 (rounded down otherwise)"),
-    "--width": ("width", "output width, a multiple of 64 (rounded down otherwise)"),
+    "--min-cfg": ("min_cfg", "guidance scale of the first frame, >= 0 (default: the model's, 1)"),
+    "--max-cfg": ("max_cfg", "guidance scale of the last frame, >= 0 (default: the model's, 2.5 for SVD)"),
+    "--height": ("height", "output height, a multiple of 64 (rounded down otherwise); default: the model's (576 for "
+                           'SVD)'),
+    "--width": ("width", "output width, a multiple of 64 (rounded down otherwise); default: the model's (1024 for "
+                         'SVD)'),
     "--seed": ("seed", "random seed (default 0)"),
     "--sampler": ("sampler", "euler (default), heun or dpmpp_2m"),
     "--decode-chunk": ("decode_chunk", "frames per VAE decode window (default: as many as fit --memory-budget)"),
     "--decode-overlap": ("decode_overlap", "frames shared by neighbouring decode windows (default 2)"),
-    "--memory-budget": ("memory_budget_gib", "GiB the decode windows are sized to stay within on CUDA (default 10)"),
-    "--offload": ("offload", "none, or model: keep only the network in use on the GPU (low memory, slower)"),
+    "--memory-budget": ("memory_budget_gib", 'GiB the decode windows are sized to stay within on CUDA, >= 0 (0: the '
+                                             'free memory); default 10'),
+    "--offload": ("offload", 'none (default), or model: keep only the network in use on the GPU (low memory, slower)'),
     "--split-guidance": ("split_guidance", "auto (default: on CUDA when the guided batch of two would pass "
                                            "--memory-budget), on or off: run the UNet's unconditional and "
                                            "conditional halves one after the other (half the activation peak)"),
@@ -87,10 +92,10 @@ IMG2VID_FLAGS = {
     "--compile-cache": ("compile_cache", "folder (or 'auto') where compiled artifacts are saved and reused"),
     "--sdpa": ("sdpa", "attention kernel tried first on CUDA: torch (its own order, FlashAttention first), cudnn "
                        "(cuDNN fused attention, reported faster on H100/H200), flash or efficient; same maths"),
-    "--device": ("device", "cuda, cpu, or auto"),
-    "--dtype": ("dtype", "float16, bfloat16, float32, or auto"),
+    "--device": ("device", 'cuda, cuda:N, cpu, mps or auto (default auto: CUDA when present)'),
+    "--dtype": ("dtype", 'float16, bfloat16, float32, or auto (default auto: float16 on CUDA, float32 on CPU)'),
     "--variant": ("variant", "diffusers weight variant, e.g. fp16 (auto-detected)"),
-    "--crf": ("crf", "x264 quality, lower is better (default 18)"),
+    "--crf": ("crf", "video quality on x264's scale 0 (best) .. 51 (worst); a .webm maps it onto VP9's (default 18)"),
     "--lora": ("lora", "LoRA .safetensors (peft or kohya keys) as FILE or FILE:SCALE; repeatable"),
     "--models-dir": ("models_dir", "models folder for names (default: $VIDEO_MODELS, else ./models)"),
     "--extra-model-paths-config": ("extra_model_paths_config", "a ComfyUI extra_model_paths.yaml to search too "
@@ -128,27 +133,31 @@ class Txt2VidConfig:
 
 
 TXT2VID_FLAGS = {
-    "--model": ("model", "our model folder, a diffusers Wan 2.1 T2V folder, or 'tiny' (random weights)"),
-    "--prompt": ("prompt", "the prompt, in the prompt language: (word:1.2), [a:b:0.5], [a|b], AND, BREAK"),
-    "--negative": ("negative", "negative prompt"),
-    "--output": ("output", "output file: .mp4, .webm, .gif, or a folder for PNG frames"),
-    "--frames": ("frames", "number of frames (4k+1 for a video VAE such as Wan's; 1 renders an image)"),
-    "--steps": ("steps", "sampling steps"),
-    "--guidance": ("guidance", "classifier-free guidance scale"),
+    "--model": ("model", "our model folder, a diffusers Wan 2.1 T2V folder, or 'tiny' (random weights); default tiny"),
+    "--prompt": ("prompt", "the prompt, in the prompt language: (word:1.2), [a:b:0.5], [a|b], AND, BREAK (default: 'a "
+                           "red kite over a green hill')"),
+    "--negative": ("negative", "negative prompt (default: the model's)"),
+    "--output": ("output", 'output file: .mp4, .webm, .gif, or a folder for PNG frames (default txt2vid.mp4)'),
+    "--frames": ("frames", "number of frames (4k+1 for a video VAE such as Wan's; 1 renders an image); default: the "
+                           "model's"),
+    "--steps": ("steps", "sampling steps, >= 1 (default: the model's)"),
+    "--guidance": ("guidance", "classifier-free guidance scale, any finite number (default: the model's)"),
     "--guidance-2": ("guidance_2", "Wan 2.2 two-expert folders: the low-noise expert's guidance scale "
                                    "(default: the same as --guidance)"),
     "--shift": ("shift", "flow time shift (default: the model's, else from the token count)"),
-    "--height": ("height", "output height (a multiple of the VAE factor times the patch size)"),
-    "--width": ("width", "output width"),
-    "--fps": ("fps", "frames per second of the output file"),
-    "--seed": ("seed", "random seed"),
+    "--height": ("height", 'output height in pixels (a multiple of the VAE factor times the patch size); default: the '
+                           "model's"),
+    "--width": ("width", "output width in pixels (default: the model's)"),
+    "--fps": ("fps", "frames per second of the output file, >= 1 (default: the model's)"),
+    "--seed": ("seed", 'random seed (default 0)'),
     "--sampler": ("sampler", "euler (default) or heun"),
     "--vae-tiling": ("vae_tiling", "auto (default: tiles only where whole frames would not fit in free GPU "
                                    "memory), on or off: decode Wan's video VAE in tiles"),
-    "--embeddings": ("embeddings", "folder of textual-inversion embeddings, named in prompts by file name"),
-    "--device": ("device", "cuda, cpu, or auto"),
-    "--dtype": ("dtype", "bfloat16, float16, float32, or auto"),
-    "--crf": ("crf", "x264 quality, lower is better"),
+    "--embeddings": ("embeddings", 'folder of textual-inversion embeddings, named in prompts by file name (default: '
+                                   'none)'),
+    "--device": ("device", 'cuda, cuda:N, cpu, mps or auto (default auto: CUDA when present)'),
+    "--dtype": ("dtype", 'bfloat16, float16, float32, or auto (default auto: bfloat16 on CUDA, float32 on CPU)'),
+    "--crf": ("crf", "video quality on x264's scale 0 (best) .. 51 (worst); a .webm maps it onto VP9's (default 18)"),
     "--compile": ("compile", "compile the transformer's blocks: default, reduce-overhead (CUDA graphs), "
                              "max-autotune-no-cudagraphs or max-autotune"),
     "--compile-cache": ("compile_cache", "folder (or 'auto') where compiled artifacts are saved and reused"),
@@ -184,22 +193,53 @@ class UserError(Exception):
     """Anything the user can fix: printed as one line, exit code 2."""
 
 
-def _add_schema_flags(p: argparse.ArgumentParser, flags: dict) -> None:
+def help_with_default(help_: str, value) -> str:
+    """``help_`` with the schema's default appended where it does not say it already (the flags'
+    own argparse default is None, "not given", so ``%(default)s`` cannot show it)."""
+    if "default" in help_.lower() or "required" in help_.lower():
+        return help_
+    shown = "none" if value in ("", None, []) else f"{value:g}" if isinstance(value, float) else str(value)
+    return f"{help_} (default {shown})" if shown != "none" else f"{help_} (default: none)"
+
+
+def _add_schema_flags(p: argparse.ArgumentParser, flags: dict, aliases: dict | None = None,
+                      list_keys: set | frozenset = frozenset(LIST_KEYS), schema=None) -> None:
+    """A flag per schema key (default None: "not given", so a --config or key=value value stays),
+    ``--config`` and the trailing ``key=value`` overrides. ``aliases``: flag -> its short forms;
+    ``schema``: the dataclass whose defaults the help shows where it does not say them."""
+    import dataclasses
+
+    defaults = {}
+    for f in dataclasses.fields(schema) if schema is not None else ():
+        defaults[f.name] = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
     for flag, (key, help_) in flags.items():
-        p.add_argument(flag, default=None, help=help_, action="append" if key in LIST_KEYS else "store")
-    p.add_argument("--config", default=None, help="YAML file with any of these keys")
-    p.add_argument("overrides", nargs="*", help="key=value overrides of the same keys")
+        if key in defaults:
+            help_ = help_with_default(help_, defaults[key])
+        p.add_argument(flag, *(aliases or {}).get(flag, ()), default=None, help=help_,
+                       action="append" if key in list_keys else "store")
+    p.add_argument("--config", default=None, help="YAML file with any of these keys (by their key=value names)")
+    p.add_argument("overrides", nargs="*", help="key=value overrides of the same keys (a flag and key=value for "
+                                                "the same key is an error; key=value wins over --config)")
 
 
 def resolve_flags(schema, args, flags: dict):
     """The config of a subcommand: ``--config`` YAML, then ``key=value``, then the flags given
-    (taken as typed, never parsed as YAML; an unset switch leaves the key alone)."""
-    values = {}
+    (taken as typed, never parsed as YAML; an unset switch leaves the key alone). A key given
+    both as a flag and as ``key=value`` is an error: one of the two would be dropped silently."""
+    values, flag_of = {}, {}
     for flag, (key, _h) in flags.items():
         v = getattr(args, flag.lstrip("-").replace("-", "_"))
         if v is not None and v is not False:
-            values[key] = v
-    return load_config(schema, args.config, list(args.overrides), values)
+            values[key], flag_of[key] = v, flag
+    overrides = list(args.overrides)
+    for o in overrides:
+        key, _, value = o.partition("=")
+        if key in values:
+            given = values[key]
+            shown = " ".join(f"{flag_of[key]} {x}" for x in given) if isinstance(given, list) else (
+                flag_of[key] if given is True else f"{flag_of[key]} {given}")
+            raise UserError(f"{key} given twice: {shown} and {o}; give it once")
+    return load_config(schema, args.config, overrides, values)
 
 
 def device_and_dtype(device: str, dtype: str, cuda_dtype: str = "float16"):
@@ -267,14 +307,27 @@ def cmd_img2vid(args) -> int:
     check_ranges(cfg, IMG2VID_FLAGS, IMG2VID_MINIMUM)
     if cfg.decode_chunk < 0:
         raise UserError(f"--decode-chunk must be >= 1, or 0 for auto; got {cfg.decode_chunk}")
+    if not cfg.memory_budget_gib >= 0:
+        raise UserError(f"--memory-budget must be >= 0 GiB (0: the free memory); got {cfg.memory_budget_gib:g}")
     split = _tristate("--split-guidance", cfg.split_guidance)
+    from video.runtime.img2vid import check_request
+
+    for flag, value in (("--frames", cfg.frames), ("--steps", cfg.steps)):
+        if value < 0:
+            raise UserError(f"{flag} must be >= 1, or 0 for the model's default; got {value}")
+    check_request(num_frames=cfg.frames or None, steps=cfg.steps or None, sampler=cfg.sampler or None)
+    if cfg.model_config:
+        from video.config import load_model_config
+
+        load_model_config(cfg.model_config)  # an unknown or text-to-video config: before the weights load
     _resolve_names(cfg, keep=("tiny", "svd", "svd_xt"))
     import torch
 
-    from video.media import DEFAULT_IMAGE, check_output, load_image, write_video
+    from video.media import DEFAULT_IMAGE, check_crf, check_output, load_image, write_video
     from video.runtime.img2vid import ImageToVideo
 
     check_output(cfg.output)  # a bad --output fails now, not after the render
+    check_crf(cfg.crf, cfg.output)
     device, dtype = device_and_dtype(cfg.device, cfg.dtype)
     image = load_image(cfg.image or DEFAULT_IMAGE)  # fail on a bad image before loading weights
     t0 = time.perf_counter()
@@ -326,13 +379,23 @@ def cmd_txt2vid(args) -> int:
     for flag, value in (("--guidance", cfg.guidance), ("--guidance-2", cfg.guidance_2), ("--shift", cfg.shift)):
         if value is not None and not math.isfinite(value):
             raise UserError(f"{flag} must be a finite number; got {value}")
+    for flag, value in (("--frames", cfg.frames), ("--steps", cfg.steps), ("--height", cfg.height),
+                        ("--width", cfg.width)):
+        if value < 0:
+            raise UserError(f"{flag} must be >= 1, or 0 for the model's default; got {value}")
+    from video.runtime.txt2vid import check_request
+
+    # what needs no model, before the weights load (the pipeline call checks it again)
+    check_request(steps=cfg.steps or None, shift=cfg.shift or None, sampler=cfg.sampler or None,
+                  guidance_scale=cfg.guidance, guidance_scale_2=cfg.guidance_2)
     _resolve_names(cfg, keep=("tiny",))
     import torch
 
-    from video.media import check_output, write_video
+    from video.media import check_crf, check_output, write_video
     from video.runtime.txt2vid import TextToVideo
 
     check_output(cfg.output)  # a bad --output fails now, not after the render
+    check_crf(cfg.crf, cfg.output)
     device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16")
     if cfg.embeddings and not Path(cfg.embeddings).is_dir():
         raise UserError(f"--embeddings {cfg.embeddings}: no such folder")
@@ -448,17 +511,39 @@ def cmd_info(args) -> int:
     return 0
 
 
+def _positive_int(value: str) -> int:
+    """argparse type: a whole number >= 1 (a shard size of 0 divided by zero, -1 wrote an empty cache)."""
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {n}")
+    return n
+
+
+def cmd_models(args) -> int:
+    """``video models``, refusing a --models-dir that is not a folder (it listed nothing and
+    exited 0, as if the folder were empty)."""
+    from video.models.detect import cmd_models as list_them
+
+    if args.models_dir is not None and not Path(args.models_dir).is_dir():
+        what = "is a file, not a folder" if Path(args.models_dir).exists() else "not found"
+        raise UserError(f"--models-dir {args.models_dir}: {what}")
+    return list_them(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="video", description="Render, train and evaluate video diffusion models.")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", required=True)
     a = sub.add_parser("img2vid", help="Stable Video Diffusion: animate an image",
                        description="Animate an image with Stable Video Diffusion (SVD / SVD-XT) and write a video.")
-    _add_schema_flags(a, IMG2VID_FLAGS)
+    _add_schema_flags(a, IMG2VID_FLAGS, schema=Img2VidConfig)
     a.set_defaults(func=cmd_img2vid)
     t = sub.add_parser("txt2vid", help="text-to-video with a spacetime transformer (our DiT or Wan 2.1)",
                        description="Render a clip from a prompt with a flow-matching video transformer.")
-    _add_schema_flags(t, TXT2VID_FLAGS)
+    _add_schema_flags(t, TXT2VID_FLAGS, schema=Txt2VidConfig)
     t.set_defaults(func=cmd_txt2vid)
     tr = sub.add_parser("train", help="train a stage (image / video / HQ) of the SVD UNet or our DiT",
                         description="Train from a config in configs/train (or a YAML path); key=value overrides. "
@@ -474,7 +559,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("config", help="training config name or YAML path")
     c.add_argument("overrides", nargs="*", help="key=value overrides")
     c.add_argument("--out", required=True, help="cache folder")
-    c.add_argument("--shard-size", type=int, default=64, help="items per shard")
+    c.add_argument("--shard-size", type=_positive_int, default=64, help="items per shard (default %(default)s)")
     c.set_defaults(func=cmd_cache_latents)
     q = sub.add_parser("quickstart", help="the staged training recipe at toy scale, offline, on a CPU",
                        description="Fit a tiny image VAE (stage 0), then train a tiny DiT in its latent space "
@@ -503,7 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_animate_command(sub)
     from video.models.detect import add_models_command
 
-    add_models_command(sub)
+    add_models_command(sub).set_defaults(func=cmd_models)
     i = sub.add_parser("info", help="what a checkpoint is (layout, frames, parameters)")
     i.add_argument("model", help="diffusers folder, single .safetensors file, or a config name (tiny, svd, svd_xt)")
     i.add_argument("--json", action="store_true", help="print JSON")
@@ -511,9 +596,30 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+OVERRIDE = re.compile(r"^[A-Za-z_][\w.-]*=")  # key=value, key.sub=value
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
+    """``parser.parse_args``, with ``key=value`` overrides taken anywhere on the line: argparse
+    fills a ``nargs="*"`` positional from one run of words only, so ``steps=1 --frames 2
+    output=t.mp4`` left ``output=t.mp4`` unrecognised. The words argparse leaves over that
+    look like ``key=value`` join ``args.overrides`` in the order given (a later one wins);
+    anything else is still an error. (``parse_intermixed_args`` does not take subparsers.)"""
+    args, extra = parser.parse_known_args(argv)
+    rest = []
+    for word in extra:
+        if OVERRIDE.match(word) and isinstance(getattr(args, "overrides", None), list):
+            args.overrides.append(word)
+        else:
+            rest.append(word)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     debug = args.debug
 
     def show_warning(message, category, filename, lineno, file=None, line=None):
@@ -529,7 +635,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (UserError, ConfigError, CheckpointError, MediaError, InputError,
-            FileExistsError, FileNotFoundError, IsADirectoryError, NotADirectoryError) as e:  # bad input: one line
+            FileExistsError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
+            PermissionError) as e:  # bad input: one line
         if debug:
             raise
         print(f"error: {e}", file=sys.stderr)

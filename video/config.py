@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf, StringNode
 from omegaconf.errors import OmegaConfBaseException
 
 T = TypeVar("T")
@@ -93,43 +93,49 @@ class ModelConfig:
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
 
 
+NULLS = ("null", "Null", "NULL", "~")  # YAML's spellings of null, as a key=value value
+
+
 def load_config(schema: type[T], source: str | Path | dict | None = None, overrides: list[str] | None = None,
                 values: dict | None = None) -> T:
     """Merge ``source`` (a YAML path, a name under ``configs/``, or a dict), ``key=value``
     overrides, then ``values`` (dotted key -> raw string, e.g. CLI flags: not parsed as YAML,
     so a prompt like ``[a:b:0.5]`` or an aspect ``16:9`` stays a string; the schema converts
-    and checks the type) onto ``schema``; return a plain dataclass instance."""
+    and checks the type) onto ``schema``; return a plain dataclass instance.
+
+    Every key is set on its own, so an error names the key it is about. ``null`` (in YAML or
+    as ``key=null``) is "unset": None for an optional key, the empty default of a text or list
+    key whose default is empty; any other key cannot be null (a :class:`ConfigError` naming
+    it). A single text where a list goes is a one-item list, in YAML as on the command line."""
     try:
+        defaults = OmegaConf.structured(schema)
         cfg = OmegaConf.structured(schema)
         if source is not None:
             if isinstance(source, dict):
-                data = OmegaConf.create(source)
+                data = source
             else:
+                if Path(source).is_dir():
+                    raise ConfigError(f"config file {source} is a folder; give a YAML file")
                 if not Path(source).is_file():
                     raise ConfigError(f"config file {source} not found")
                 try:
-                    data = OmegaConf.load(str(source))
+                    loaded = OmegaConf.load(str(source))
                 except yaml.YAMLError as e:
                     raise ConfigError(f"config file {source}: not valid YAML ({str(e).splitlines()[0]})") from None
-            cfg = OmegaConf.merge(cfg, data)
+                if not OmegaConf.is_dict(loaded):
+                    raise ConfigError(f"config file {source} holds a {type(loaded).__name__.replace('Config', '').lower()}"
+                                      f"; it must be a mapping of key: value lines")
+                data = OmegaConf.to_container(loaded)
+            _merge_mapping(cfg, defaults, data, "")
         if overrides:
             bad = [o for o in overrides if "=" not in o]
             if bad:
                 raise ConfigError(f"override {bad[0]!r} is not key=value")
-            parsed = []
             for o in overrides:
                 key, value = o.split("=", 1)
-                kind = _field_kind(cfg, key)
-                if kind == "str":  # raw text: YAML would read 16:9 as 969 and [a:b:0.5] as a list
-                    OmegaConf.update(cfg, key, value, merge=True)
-                elif kind == "list" and value and not value.lstrip().startswith("["):
-                    parsed.append(f"{key}=[{value}]")  # one item: lora=a.safetensors
-                else:
-                    parsed.append(f"{key}=''" if value == "" else o)  # ``key=``: the empty string, not None
-            if parsed:
-                cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(parsed))
+                _set(cfg, defaults, key, _override_value(cfg, key, value))
         for key, value in (values or {}).items():
-            OmegaConf.update(cfg, key, value, merge=True)
+            _set(cfg, defaults, key, value)
         return OmegaConf.to_object(cfg)  # type: ignore[return-value]
     except OmegaConfBaseException as e:
         key = getattr(e, "full_key", None)
@@ -137,16 +143,84 @@ def load_config(schema: type[T], source: str | Path | dict | None = None, overri
         raise ConfigError(f"config key {key!r}: {msg}" if key else f"config: {msg}") from None
 
 
-def _field_kind(cfg, key: str) -> str | None:
-    """``str`` or ``list`` when ``key`` names a field of that type in the structured ``cfg``."""
-    from omegaconf import ListConfig, StringNode
+def _override_value(cfg, key: str, value: str) -> Any:
+    """The value of ``key=value``: raw text for a text key (YAML would read 16:9 as 969 and
+    [a:b:0.5] as a list), a one-item list for ``lora=a.safetensors``, ``key=`` the empty
+    string (not None), ``null`` None, else the value read as YAML."""
+    kind = _field_kind(cfg, key)
+    if value in NULLS:
+        return None
+    if kind == "str" or value == "":
+        return value
+    if kind == "list" and not value.lstrip().startswith("["):
+        value = f"[{value}]"
+    return OmegaConf.to_container(OmegaConf.from_dotlist([f"v={value}"]))["v"]
 
+
+def _merge_mapping(cfg, defaults, data: dict, prefix: str) -> None:
+    """Set a YAML mapping onto ``cfg`` key by key (into nested schema groups), so that an error
+    names the key rather than a type deep in OmegaConf."""
+    for k, v in data.items():
+        key = f"{prefix}{k}"
+        node = _node(cfg, key)
+        if isinstance(v, dict) and isinstance(node, DictConfig) and node._metadata.object_type not in (None, dict):
+            _merge_mapping(cfg, defaults, v, f"{key}.")
+        else:
+            _set(cfg, defaults, key, v)
+
+
+def _set(cfg, defaults, key: str, value: Any) -> None:
+    """``cfg[key] = value`` through the schema's checks; null and one-item lists as in
+    :func:`load_config`; an error is a ConfigError naming ``key``."""
+    node = _node(cfg, key)
+    if value is None:
+        value = _null_value(defaults, key)
+    elif isinstance(node, ListConfig) and isinstance(value, str):
+        value = [value]
+    if isinstance(node, DictConfig) and node._metadata.object_type not in (None, dict) and not isinstance(value, dict):
+        raise ConfigError(f"config key {key!r} is a group of settings ({key}.NAME=VALUE, or a YAML mapping); "
+                          f"got {value!r}")
+    if isinstance(node, ListConfig) and isinstance(value, dict):
+        raise ConfigError(f"config key {key!r}: must be a list, got a mapping (a YAML list: '- item' lines or "
+                          f"[a, b])")
+    try:
+        OmegaConf.update(cfg, key, value, merge=True)
+    except OmegaConfBaseException as e:
+        msg = str(e).splitlines()[0]
+        named = getattr(e, "full_key", None) or key
+        raise ConfigError(f"config key {named!r}: {msg}") from None
+    except (TypeError, ValueError) as e:  # OmegaConf's own type errors on containers
+        raise ConfigError(f"config key {key!r}: {str(e).splitlines()[0]}") from None
+
+
+def _null_value(defaults, key: str) -> Any:
+    """What ``key: null`` sets: None for an optional key, "" / [] where that is the key's
+    default; a key with no unset value is a ConfigError naming it."""
+    node = _node(defaults, key)
+    if node is None or node._is_optional():
+        return None  # an optional key, or one inside a free-form (Any / dict) value
+    if isinstance(node, StringNode) and node._value() == "":
+        return ""
+    if isinstance(node, ListConfig) and len(node) == 0:
+        return []
+    kind = "a group of settings" if isinstance(node, DictConfig) else "a list" if isinstance(node, ListConfig) else \
+        f"a value of type {type(node._value()).__name__}"
+    raise ConfigError(f"config key {key!r} cannot be null: it has no unset value; give {kind}")
+
+
+def _node(cfg, key: str):
+    """The node of dotted ``key`` in ``cfg``, or None where there is none."""
     parent_key, _, leaf = key.rpartition(".")
     try:
         parent = OmegaConf.select(cfg, parent_key) if parent_key else cfg
-        node = parent._get_node(leaf) if OmegaConf.is_dict(parent) else None
-    except OmegaConfBaseException:
+        return parent._get_node(leaf) if OmegaConf.is_dict(parent) else None
+    except (OmegaConfBaseException, AttributeError, KeyError):
         return None
+
+
+def _field_kind(cfg, key: str) -> str | None:
+    """``str`` or ``list`` when ``key`` names a field of that type in the structured ``cfg``."""
+    node = _node(cfg, key)
     if isinstance(node, StringNode):
         return "str"
     if isinstance(node, ListConfig):
@@ -163,9 +237,37 @@ def model_config_path(name: str) -> Path:
     return path
 
 
+def model_config_kind(path: str | Path) -> str:
+    """What a model YAML configures, from its keys: ``text-to-video`` (names a backbone),
+    ``DiT`` (a bare DiT: has a patch size) or ``SVD`` (the :class:`ModelConfig` keys)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return "SVD"  # load_config names the problem
+    if not isinstance(data, dict):
+        return "SVD"
+    return "text-to-video" if "backbone" in data else "DiT" if "patch_size" in data else "SVD"
+
+
 def load_model_config(name_or_path: str | Path, overrides: list[str] | None = None) -> ModelConfig:
+    """An SVD model config by name (``configs/model``) or YAML path. A name that is a text-to-video
+    or DiT config is refused in one line listing the SVD names (they are all in one folder, and
+    merging a DiT config onto the SVD schema failed on its first key)."""
     p = Path(name_or_path)
-    src = p if p.suffix in (".yaml", ".yml") and p.is_file() else model_config_path(str(name_or_path))
+    if p.suffix in (".yaml", ".yml") and p.is_file():
+        src = p
+    else:
+        svd = sorted(q.stem for q in (CONFIG_DIR / "model").glob("*.yaml") if model_config_kind(q) == "SVD")
+        try:
+            src = model_config_path(str(name_or_path))
+        except ConfigError:
+            raise ConfigError(f"no SVD model config {str(name_or_path)!r}; available: {', '.join(svd)}") from None
+    kind = model_config_kind(src)
+    if kind != "SVD":
+        use = "txt2vid (--model)" if kind == "text-to-video" else "a text-to-video model's dit: key"
+        svd = sorted(q.stem for q in (CONFIG_DIR / "model").glob("*.yaml") if model_config_kind(q) == "SVD")
+        raise ConfigError(f"{name_or_path} is a {kind} config (for {use}), not an SVD one; SVD model configs: "
+                          f"{', '.join(svd)}")
     return load_config(ModelConfig, src, overrides)
 
 

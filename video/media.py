@@ -9,9 +9,11 @@ file where a finished one is expected.
 
 from __future__ import annotations
 
+import numbers
 import os
 import re
 import subprocess
+import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -154,9 +156,27 @@ def check_output(path: str | Path, fmt: str | None = None) -> None:
         raise MediaError(f"cannot write {path}: {parent} is a file, not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise MediaError(f"cannot write {path}: no permission to write in {parent}")
+    try:  # os.access says yes to root everywhere, also on a read-only mount or /proc: make a file to know
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=".write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise MediaError(f"cannot write {path}: {parent} is not writable ({e.strerror or e})") from None
 
 
 VP9_MAX_CRF = 63  # libvpx-vp9's worst quality; our crf is libx264's 0..51
+H264_MAX_CRF = 51  # libx264's worst quality (8-bit)
+
+
+def check_crf(crf: int, path: str | Path | None = None) -> None:
+    """One-line MediaError for a CRF outside libx264's 0..51, the one scale ``--crf`` takes (a
+    .webm maps it onto VP9's 13..63 with :func:`vp9_crf`); checked before rendering, where a
+    negative CRF used to fail in ffmpeg after the render and 99 or 80 was taken silently.
+    ``path``: the output, named in the message."""
+    if isinstance(crf, bool) or not isinstance(crf, numbers.Integral) or not 0 <= crf <= H264_MAX_CRF:
+        where = f" for {Path(path).name}" if path is not None else ""
+        raise MediaError(f"--crf must be a whole number from 0 (best) to {H264_MAX_CRF} (worst){where}; got {crf} "
+                         f"(x264's scale; a .webm maps it onto VP9's 13..{VP9_MAX_CRF})")
 
 
 def vp9_crf(crf: int) -> int:
@@ -225,6 +245,8 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
         raise MediaError(f"cannot write {path.name}: no frames")
     check_output(path, fmt)
     fmt = _format_of(path, fmt)
+    if fmt in ("mp4", "webm"):
+        check_crf(crf, path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "png":
         return _write_png_folder(frames, path)

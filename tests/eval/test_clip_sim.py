@@ -45,3 +45,9 @@ def test_pixel_values_crop_the_centre_square(clip_sim):
     white = (1 - torch.tensor(clip_sim.mean).view(3, 1, 1)) / torch.tensor(clip_sim.std).view(3, 1, 1)
     assert x.shape == (1, 3, 32, 32)
     torch.testing.assert_close(x[0], white.expand(3, 32, 32), atol=1e-3, rtol=0)
+
+
+def test_one_frame_has_no_frame_consistency(clip_sim, bikes_frames):
+    """No pair of frames: clip_frame is None (not applicable), not 1.0 (perfect)."""
+    s, curves = clip_sim.scores(bikes_frames[:1])
+    assert s["clip_frame"] is None and curves["clip_frame"] == []

@@ -39,7 +39,7 @@ def test_eval_writes_metrics_and_report(tmp_path, generated, tiny_weights, capsy
     prompts.write_text(json.dumps({"a.mp4": "bikes in a park", "b": "a cyclist", "c": "trees"}))
     out = tmp_path / "out"
     rc = run_eval([str(generated), "--reference", str(ref), "--prompts", str(prompts), "--out", str(out),
-                   "--device", "cpu", *[f"--{k}={v}" for k, v in tiny_weights.items()]])
+                   "--device", "cpu", "--fvd-frames", "8", *[f"--{k}={v}" for k, v in tiny_weights.items()]])
     assert rc == 0
     m = json.loads((out / "metrics.json").read_text())
     assert list(m["videos"]) == ["a", "b", "c"] and m["notes"] == []
@@ -54,6 +54,8 @@ def test_eval_writes_metrics_and_report(tmp_path, generated, tiny_weights, capsy
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 2 + 3  # two plots, three strips
     assert "src='http" not in html and "fvd_i3d" in html
+    assert "psnr: mean of per-frame PSNR" in html and "I3D features of the first 8 frames" in html
+    assert m["fvd_frames"] == 8
     assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "report.html"]  # no partial files
     assert "evaluated 3 videos" in capsys.readouterr().out
 
@@ -159,9 +161,10 @@ def test_evaluation_holds_one_video_at_a_time(tmp_path, bikes_frames, tiny_weigh
         return v
 
     monkeypatch.setattr(eval.runner, "load_video", counting_load)
-    r = eval.runner.evaluate(gen, reference=ref, out=tmp_path / "out", i3d=str(tiny_weights["i3d"]), log=lambda m: None)
+    r = eval.runner.evaluate(gen, reference=ref, out=tmp_path / "out", i3d=str(tiny_weights["i3d"]), log=lambda m: None,
+                             fvd_frames=4)
     assert len(most) == 3 + 3 + 1 and max(most) <= 2  # at most the last pair when the next is read
-    i3d = I3DFeatures(tiny_weights["i3d"])
+    i3d = I3DFeatures(tiny_weights["i3d"], num_frames=4)
     want = frechet_distance_of_features(features(i3d, [v.frames for v in load_videos(gen)]),
                                         features(i3d, [v.frames for v in load_videos(ref)]))
     assert r["aggregate"]["fvd_i3d"] == want
@@ -204,3 +207,47 @@ def test_device_problems_are_named_as_such(tmp_path, generated, tiny_weights, ca
                      str(tmp_path / "out"), "--lpips", str(tiny_weights["lpips"]), "--device", device]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: {message}") and "TorchScript" not in err[0]
+
+
+def test_fvd_compares_the_first_frames_of_generated_and_reference(tmp_path, bikes_frames, tiny_weights):
+    """Short generations against long references that start the same way: FVD 0, as both sides
+    are cut to their first 16 frames (fed whole, the references' other frames would count). A
+    clip shorter than 16 frames skips FVD with a note naming it."""
+    import eval.runner
+
+    gen, ref = tmp_path / "gen", tmp_path / "ref"
+    for i, start in enumerate((0, 4)):
+        clip = bikes_frames[start:start + 16]
+        write_video(clip, gen / f"v{i}")  # PNG folders: lossless, so the frames are equal
+        write_video(np.concatenate([clip, bikes_frames[::-1]]), ref / f"v{i}")  # 40 frames
+    r = eval.runner.evaluate(gen, reference=ref, out=tmp_path / "out", i3d=str(tiny_weights["i3d"]),
+                             videomae=str(tiny_weights["videomae"]), log=lambda m: None)
+    assert r["aggregate"]["fvd_i3d"] == pytest.approx(0, abs=1e-9)
+    assert r["aggregate"]["fvd_videomae"] == pytest.approx(0, abs=1e-9)
+    assert r["videos"]["v0"]["frames"] == 16
+
+    write_video(bikes_frames[:10], gen / "v2")
+    write_video(bikes_frames[:20], ref / "v2")
+    out = tmp_path / "out2"
+    assert run_eval([str(gen), "--reference", str(ref), "--out", str(out), "--device", "cpu",
+                     "--i3d", str(tiny_weights["i3d"])]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert "fvd_i3d" not in m["aggregate"]
+    assert ("fvd_i3d skipped: v2 has 10 frames; fvd_i3d compares the first 16 frames of every clip "
+            "(--fvd-frames N to change)") in m["notes"]
+    assert run_eval([str(gen), "--reference", str(ref), "--out", str(out), "--device", "cpu",
+                     "--i3d", str(tiny_weights["i3d"]), "--fvd-frames", "10"]) == 0
+    assert "fvd_i3d" in json.loads((out / "metrics.json").read_text())["aggregate"]
+
+
+def test_16_bit_grey_png_frames_are_scaled_not_white(tmp_path):
+    """PIL's convert("RGB") clips 16-bit grey at 255 (white); the project's reader scales it."""
+    import skimage.data
+    from PIL import Image
+
+    grey = skimage.data.camera()[::4, ::4]  # 8-bit, 128x128
+    for i in range(2):
+        Image.fromarray(grey.astype(np.uint16) * 257).save(tmp_path / f"{i}.png")  # I;16
+    assert Image.open(tmp_path / "0.png").mode == "I;16"
+    (v,) = load_videos(tmp_path)
+    np.testing.assert_array_equal(v.frames, np.repeat(grey[None, ..., None], 3, axis=-1).repeat(2, axis=0))

@@ -59,3 +59,38 @@ def test_ssim_window_is_scikit_images():
     ok = a[:SSIM_WINDOW, :SSIM_WINDOW]
     assert ssim(ok, ok) == pytest.approx(structural_similarity(ok, ok, channel_axis=-1, data_range=255,
                                                                gaussian_weights=True, sigma=1.5))
+
+
+def test_psnr_frames_match_scikit_image():
+    from skimage.metrics import peak_signal_noise_ratio
+
+    from eval.metrics import psnr_frames
+
+    a, b = _photo_pair()
+    c = skimage.data.chelsea()[:128, :128]
+    noisy_c = np.clip(c + np.random.default_rng(1).normal(0, 40, c.shape), 0, 255).astype(np.uint8)
+    per = psnr_frames(np.stack([a, c]), np.stack([b, noisy_c]))
+    want = [peak_signal_noise_ratio(a, b, data_range=255), peak_signal_noise_ratio(c, noisy_c, data_range=255)]
+    np.testing.assert_allclose(per, want, rtol=1e-12)
+
+
+def test_float_input_needs_its_data_range():
+    """[0, 1] floats read as [0, 255] would gain 20 log10(255) = 48.13 dB: refused, as
+    scikit-image's SSIM refuses floats without data_range."""
+    from skimage.metrics import peak_signal_noise_ratio
+
+    a, b = _photo_pair()
+    fa, fb = a / 255.0, b / 255.0
+    for metric in (psnr, ssim):
+        with pytest.raises(ValueError, match="give data_range for float64"):
+            metric(fa, fb)
+    with pytest.raises(ValueError, match="give data_range"):
+        psnr(a, b.astype(np.int64))  # mixed dtypes: no range to infer either
+    assert psnr(fa, fb, data_range=1.0) == pytest.approx(peak_signal_noise_ratio(fa, fb, data_range=1.0))
+    assert psnr(a, b) == pytest.approx(peak_signal_noise_ratio(a, b, data_range=255))
+    a16, b16 = a.astype(np.uint16) * 257, b.astype(np.uint16) * 257  # the same images in 16 bits
+    assert psnr(a16, b16) == pytest.approx(peak_signal_noise_ratio(a16, b16))  # skimage infers 65535 too
+    assert psnr(a16, b16) == pytest.approx(psnr(a, b))
+    ref = structural_similarity(fa, fb, channel_axis=-1, data_range=1.0, gaussian_weights=True, sigma=1.5,
+                                use_sample_covariance=False)
+    assert ssim(fa, fb, data_range=1.0) == pytest.approx(ref, abs=1e-6)

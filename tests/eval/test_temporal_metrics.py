@@ -48,3 +48,45 @@ def test_warping_error_follows_a_known_shift():
 def test_bad_shape_is_an_error():
     with pytest.raises(ValueError, match="frames must be"):
         frame_diff(np.zeros((4, 8, 8), np.uint8))
+
+
+def test_clips_too_short_for_a_score_have_none_and_the_aggregate_skips_them(bikes_frames):
+    """One frame has no step (frame_diff, warp_error), two have no second difference (flicker):
+    None, not 0, so the aggregate is the longer video's own score, not pulled towards perfect."""
+    from eval.runner import aggregate
+
+    one, two = temporal_metrics(bikes_frames[:1])[0], temporal_metrics(bikes_frames[:2])[0]
+    assert one["frame_diff"] is None and one["warp_error"] is None and one["flicker"] is None
+    assert two["flicker"] is None and two["frame_diff"] > 0 and two["warp_error"] > 0
+    long = temporal_metrics(bikes_frames[:6])[0]
+    agg = aggregate({"long": dict(long), "one": dict(one), "two": dict(two)})
+    assert agg["flicker"] == long["flicker"]
+    assert agg["frame_diff"] == pytest.approx((long["frame_diff"] + two["frame_diff"]) / 2)
+    assert agg["warp_error"] == pytest.approx((long["warp_error"] + two["warp_error"]) / 2)
+
+
+def _still():
+    """A real photograph darkened to at most 200, so a brightness step of up to 55 never clips."""
+    import skimage.data
+
+    return (skimage.data.astronaut()[100:228, 100:228].astype(np.float64) * 200 / 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("d", [5, 20])
+def test_warping_error_of_a_brightness_step_is_its_size(d):
+    """Closed form: a still scene brightened by d levels has zero flow (Farneback's polynomial
+    fit ignores an added constant), so the error is the mean |delta| per channel: d / 255 (Lai et
+    al.'s squared-L2 E_warp would be 3 (d / 255)^2)."""
+    still = _still()
+    step = np.stack([still, still + np.uint8(d)])
+    assert warping_errors(step)[0] == pytest.approx(d / 255, rel=2e-3)
+
+
+def test_warping_error_of_a_pure_translation_is_near_zero():
+    """A photograph translated by 2 px per frame: the flow undoes it, leaving interpolation error
+    only (far below the frame difference, and below a 1-level brightness step)."""
+    import skimage.data
+
+    photo = skimage.data.astronaut()[100:228, 100:300]
+    pan = np.stack([photo[:, 2 * i : 2 * i + 128] for i in range(5)])
+    assert warping_errors(pan).max() < 1 / 255 and frame_diff(pan).min() > 0.04

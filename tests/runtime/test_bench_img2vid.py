@@ -36,4 +36,5 @@ def test_bench_cpu_rows(tmp_path):
     fast = rows["fast"]
     assert fast["skipped_evaluations"] >= 1 and fast["psnr_vs_exact_db"] < 100
     for r in rows.values():
-        assert r["seconds"] > 0 and r["flicker"] >= 0 and r["unet_tflops"] > 0
+        assert r["seconds"] > 0 and r["unet_tflops"] > 0
+        assert r["flicker"] is None  # two frames: flicker needs three (eval.temporal), not a perfect 0

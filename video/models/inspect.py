@@ -96,11 +96,20 @@ def _describe_text_to_video(source: str | Path) -> dict | None:
         from video.config import load_config
         from video.models.dit import DiT, DiTConfig
 
+        if "backbone" in cfg and str(source) == "t2v_tiny":  # the parts `--model tiny` builds: each one's count
+            from video.runtime.txt2vid import build_tiny
+
+            m = build_tiny()
+            params = {part: sum(q.numel() for q in mod.parameters())
+                      for part, mod in (("transformer", m.transformer), ("text_encoder", m.text_encoder),
+                                        ("vae", m.vae))}
+            return {"model": str(source), "layout": "random weights (config)",
+                    "kind": "text-to-video (DiT + text encoder + VAE)", "parameters": params}
         with torch.device("meta"):  # counts without allocating
             n = sum(q.numel() for q in DiT(load_config(DiTConfig, dict(dit))).parameters())
         return {"model": str(source), "layout": "random weights (config)",
-                "kind": "text-to-video (DiT + text encoder + VAE)" if "backbone" in cfg else "DiT transformer",
-                "parameters": {"transformer": n}}
+                "kind": "text-to-video DiT (the text encoder and VAE come with a model folder)" if "backbone" in cfg
+                else "DiT transformer", "parameters": {"transformer": n}}
     return None
 
 

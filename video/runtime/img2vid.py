@@ -53,6 +53,17 @@ def at_least(name: str, value, minimum) -> None:
         raise InputError(f"{name} must be >= {minimum}, got {value}")
 
 
+def check_request(num_frames: int | None = None, steps: int | None = None, sampler: str | None = None) -> None:
+    """The checks of an image-to-video call that need no model (None: the model's default), so
+    the CLI runs them before the weights load and the pipeline call runs them again: at least
+    one frame and one step, a known sampler."""
+    if sampler is not None and sampler not in SAMPLERS:
+        raise InputError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
+    for name, value in (("frames", num_frames), ("steps", steps)):
+        if value is not None and value < 1:
+            raise InputError(f"{name} must be at least 1, got {value}")
+
+
 def conditioning_image(image):
     """The one conditioning image in a form ``video.media.image_to_tensor`` reads right, or a
     one-line InputError naming the accepted forms. Why here: a batch (a list, a (2, 3, H, W)
@@ -356,10 +367,7 @@ class ImageToVideo:
             s.max_guidance_scale if max_guidance_scale is None else max_guidance_scale,
         )
         sampler = sampler or s.sampler
-        if sampler not in SAMPLERS:
-            raise InputError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
-        if num_frames < 1 or steps < 1:
-            raise InputError("frames and steps must be at least 1")
+        check_request(num_frames=num_frames, steps=steps, sampler=sampler)
         cache_threshold = self.cache_threshold if cache_threshold is None else cache_threshold
         if cache_threshold < 0:
             raise InputError("cache_threshold must be >= 0 (0 = off, exact)")

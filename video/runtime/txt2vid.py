@@ -30,6 +30,27 @@ from video.runtime.img2vid import InputError, Timings, randn
 from video.runtime.speed import with_sdpa_priority
 
 
+def check_request(steps: int | None = None, shift: float | None = None, sampler: str | None = None,
+                  guidance_scale: float | None = None, guidance_scale_2: float | None = None) -> None:
+    """The checks of a text-to-video call that need no model (None: the model's default), so the
+    CLI runs them before minutes of weight loading and the pipeline call runs them again:
+    a whole number of steps >= 1, a shift in (0, inf) (:func:`check_shift`), a known flow
+    sampler, finite guidance scales (any finite scale is meaningful; see ``__call__``)."""
+    if sampler is not None and sampler not in FLOW_SAMPLERS:
+        raise InputError(f"unknown sampler {sampler!r}; choose one of {', '.join(FLOW_SAMPLERS)}")
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1):
+        raise InputError(f"num_inference_steps (--steps) must be a whole number >= 1; got {steps}")
+    if shift is not None:
+        try:
+            check_shift(shift)
+        except ValueError as e:
+            raise InputError(f"--shift: {e}") from None
+    for name, g in (("guidance_scale (--guidance)", guidance_scale), ("guidance_scale_2 (--guidance-2)",
+                                                                       guidance_scale_2)):
+        if g is not None and not math.isfinite(g):
+            raise InputError(f"{name} must be a finite number; got {g}")
+
+
 @dataclass
 class T2VModels:
     transformer: torch.nn.Module
@@ -419,16 +440,11 @@ class TextToVideo:
         scale = s.guidance_scale if guidance_scale is None else guidance_scale
         negative_prompt = s.negative_prompt if negative_prompt is None else negative_prompt
         sampler = sampler or s.sampler
-        if sampler not in FLOW_SAMPLERS:
-            raise InputError(f"unknown sampler {sampler!r}; choose one of {', '.join(FLOW_SAMPLERS)}")
+        check_request(steps=steps, shift=shift, sampler=sampler, guidance_scale=scale,
+                      guidance_scale_2=guidance_scale_2)
         if guidance_scale_2 is not None and m.transformer_2 is None:
             raise InputError("guidance_scale_2 (--guidance-2) is the low-noise expert's guidance; this model has one "
                              "transformer: use guidance_scale (--guidance)")
-        if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
-            raise InputError(f"num_inference_steps (--steps) must be a whole number >= 1; got {steps}")
-        for name, g in (("guidance_scale (--guidance)", scale), ("guidance_scale_2 (--guidance-2)", guidance_scale_2)):
-            if g is not None and not math.isfinite(g):  # any finite scale is meaningful; see __call__'s docstring
-                raise InputError(f"{name} must be a finite number; got {g}")
         self.check_size(num_frames, height, width)
         lat_shape = (1, m.latents.channels, m.latents.latent_frames(num_frames),
                      height // m.latents.spatial_factor, width // m.latents.spatial_factor)
@@ -477,4 +493,4 @@ class TextToVideo:
         return frames.permute(1, 2, 3, 0).cpu().numpy()
 
 
-__all__ = ["TextToVideo", "T2VModels", "build_tiny", "load_t2v", "save_t2v"]
+__all__ = ["TextToVideo", "T2VModels", "build_tiny", "check_request", "load_t2v", "save_t2v"]
