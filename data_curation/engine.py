@@ -225,19 +225,20 @@ def clip_errors(rows: list[dict], top: int = 3) -> tuple[int, dict[str, int]]:
 OUTPUT_DIRS = ("clips", "parts", ".ray")  # what a run writes under OUT, never curated itself
 
 
-def plan_work(sources: list[str], out: Path, key: str) -> tuple[list[str], int, int]:
-    """(sources to score, how many of them have a part of another recipe, how many a part of
-    this recipe but of a source whose size or mtime changed since, or unrecorded). The rest are
-    skipped: their part stands."""
+def plan_work(sources: list[str], out: Path, keys: set[str]) -> tuple[list[str], int, int]:
+    """(sources to score, how many of them have a part of another recipe (one whose key is not
+    in ``keys``), how many a part of this recipe but of a source whose size or mtime changed
+    since). The rest are skipped: their part stands. A part from before sources' stats were
+    recorded is trusted, not counted as changed (it would be reported as a changed file)."""
     todo, stale, changed = [], 0, 0
     for p in sources:
         part = part_path(out, p)
         if not part.is_file():
             todo.append(p)
-        elif parquet_metadata(part, RECIPE_KEY) != key:
+        elif parquet_metadata(part, RECIPE_KEY) not in keys:
             todo.append(p)
             stale += 1
-        elif parquet_metadata(part, SOURCE_STAT_KEY) != source_stat(p):
+        elif (stat := parquet_metadata(part, SOURCE_STAT_KEY)) is not None and stat != source_stat(p):
             todo.append(p)
             changed += 1
     return todo, stale, changed
@@ -269,7 +270,7 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
         if os.path.abspath(p) not in seen:  # the same file named twice (src/a.mp4, ./src/a.mp4) is one source
             seen.add(os.path.abspath(p))
             sources.append(str(p))
-    todo, stale, changed = plan_work(sources, out, scoring_key(recipe))
+    todo, stale, changed = plan_work(sources, out, {scoring_key(recipe), scoring_key(recipe, ordered=True)})
     if stale and progress:
         print(f"{stale} source(s) scored under another recipe (cuts, split, scorers or models changed): "
               "scoring them again", file=sys.stderr)

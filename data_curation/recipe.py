@@ -276,7 +276,7 @@ def check_recipe(r: Recipe) -> Recipe:
     return r
 
 
-def scoring_key(r: Recipe) -> str:
+def scoring_key(r: Recipe, ordered: bool = False) -> str:
     """A hash of what a source's part file depends on: cut detection, splitting, the scorers and
     their models. Not the filters (``rules``, ``max_phash_distance``: applied to the whole
     manifest at the end, re-runnable without scoring), nor ``cuts.threads`` (how many decoders,
@@ -289,6 +289,8 @@ list changes no score)."""
     for k in ("name", "rules", "max_phash_distance"):
         d.pop(k)
     d["cuts"].pop("threads")
-    d["scorers"] = sorted(set(r.scorers))  # their columns are disjoint and each reads the frames only: order is moot
+    # their columns are disjoint and each reads the frames only: order is moot. ``ordered``: the
+    # key of parts written before that was seen (the list as given), still accepted by a resume
+    d["scorers"] = list(r.scorers) if ordered else sorted(set(r.scorers))
     d["versions"] = {n: importlib.import_module(SCORERS[n]).Scorer.version for n in r.scorers}
     return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]

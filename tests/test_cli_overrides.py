@@ -239,3 +239,16 @@ def test_eval_reads_its_config(tmp_path, capsys):
     code, _, err = run(capsys, "eval", gen, "--config", cfg, f"out={tmp_path / 'from_kv'}")
     assert code == 0, err
     assert (tmp_path / "from_kv" / "metrics.json").is_file() and not (tmp_path / "from_yaml").exists()
+
+
+def test_key_value_before_the_input_is_an_override():
+    """``upscale steps=4 clip.mp4``: the input stays the input (argparse took ``steps=4`` for it);
+    a key=value word right after an option is that option's value."""
+    from video.cli import build_parser, parse_args
+
+    a = parse_args(build_parser(), ["upscale", "steps=4", "clip.mp4", "-o", "o.mp4"])
+    assert a.input == "clip.mp4" and a.overrides == ["steps=4"]
+    a = parse_args(build_parser(), ["eval", "out=x", "gen/", "fvd_frames=8"])
+    assert a.generated == "gen/" and a.overrides == ["out=x", "fvd_frames=8"]
+    a = parse_args(build_parser(), ["txt2vid", "--prompt", "style=anime", "steps=2"])
+    assert a.prompt == "style=anime" and a.overrides == ["steps=2"]

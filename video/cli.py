@@ -602,11 +602,25 @@ OVERRIDE = re.compile(r"^[A-Za-z_][\w.-]*=")  # key=value, key.sub=value
 def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
     """``parser.parse_args``, with ``key=value`` overrides taken anywhere on the line: argparse
     fills a ``nargs="*"`` positional from one run of words only, so ``steps=1 --frames 2
-    output=t.mp4`` left ``output=t.mp4`` unrecognised. The words argparse leaves over that
-    look like ``key=value`` join ``args.overrides`` in the order given (a later one wins);
-    anything else is still an error. (``parse_intermixed_args`` does not take subparsers.)"""
+    output=t.mp4`` left ``output=t.mp4`` unrecognised, and ``upscale steps=4 clip.mp4`` took
+    ``steps=4`` for the input. For a subcommand that takes overrides, the ``key=value`` words
+    not right after an option (where they are that option's value, e.g. ``--prompt a=b``) are
+    set aside before parsing; words argparse leaves over that look like ``key=value`` (after a
+    switch such as ``--dry-run``) join them. Anything else is still an error. (``parse_intermixed_args``
+    does not take subparsers.)"""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    first, _ = parser.parse_known_args(argv)
+    pulled: list[str] = []
+    if isinstance(getattr(first, "overrides", None), list):
+        kept = []
+        for i, word in enumerate(argv):
+            after_option = i > 0 and argv[i - 1].startswith("-") and "=" not in argv[i - 1]
+            (pulled if OVERRIDE.match(word) and not after_option else kept).append(word)
+        argv = kept
     args, extra = parser.parse_known_args(argv)
     rest = []
+    if pulled:
+        args.overrides = pulled + args.overrides
     for word in extra:
         if OVERRIDE.match(word) and isinstance(getattr(args, "overrides", None), list):
             args.overrides.append(word)

@@ -177,3 +177,24 @@ def test_a_rule_on_a_column_the_manifest_lacks_warns_by_name():
     rows = [{"source": "a", "clip_id": "a_1", "start_frame": 0, "error": None, "motion_mean": 1.0}]
     with pytest.warns(UserWarning, match="'text_area' not applied"):
         assert thresholds(rows, Recipe(rules=[Rule(column="text_area", max=0.1)])) == []
+
+
+def test_a_part_from_before_source_stats_and_sorted_scorers_is_kept(tmp_path, bikes):
+    """An upgrade does not re-score a finished run: a part written before sources' stats were
+    recorded, under the key of the scorer list as given (before the key sorted it), stands."""
+    from data_curation.manifest import RECIPE_KEY, SOURCE_STAT_KEY
+
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(bikes, src / "bikes.mp4")
+    out = tmp_path / "out"
+    recipe = load_recipe("quick")  # its scorer list is not in sorted order
+    run([str(src)], out, recipe, workers=0, progress=False)
+    part = next((out / "parts").iterdir())
+    table = pq.read_table(part)
+    meta = {k: v for k, v in (table.schema.metadata or {}).items() if k != SOURCE_STAT_KEY.encode()}
+    meta[RECIPE_KEY.encode()] = scoring_key(recipe, ordered=True).encode()
+    assert scoring_key(recipe, ordered=True) != scoring_key(recipe)
+    pq.write_table(table.replace_schema_metadata(meta), part)
+    again = run([str(src)], out, recipe, workers=0, progress=False)
+    assert (again["processed"], again["skipped"], again.get("changed", 0)) == (0, 1, 0)
