@@ -252,3 +252,5 @@ def test_key_value_before_the_input_is_an_override():
     assert a.generated == "gen/" and a.overrides == ["out=x", "fvd_frames=8"]
     a = parse_args(build_parser(), ["txt2vid", "--prompt", "style=anime", "steps=2"])
     assert a.prompt == "style=anime" and a.overrides == ["steps=2"]
+    a = parse_args(build_parser(), ["train", "--dry-run", "steps=3", "dit_stage1_image"])
+    assert a.config == "dit_stage1_image" and a.overrides == ["steps=3"]  # --dry-run takes no value

@@ -289,6 +289,13 @@ def check_ranges(cfg, flags: dict, minimum: dict) -> None:
         raise UserError(str(e)) from None
 
 
+def _zero_or_more(*flags: tuple[str, int]) -> None:
+    """One-line UserError for a negative (flag, value): these keys take 0 for the model's default."""
+    for flag, value in flags:
+        if value < 0:
+            raise UserError(f"{flag} must be >= 1, or 0 for the model's default; got {value}")
+
+
 def _tristate(flag: str, value: str) -> bool | None:
     """``auto`` / ``on`` / ``off`` -> None / True / False, or a one-line UserError."""
     choices = {"auto": None, "on": True, "off": False}
@@ -312,9 +319,7 @@ def cmd_img2vid(args) -> int:
     split = _tristate("--split-guidance", cfg.split_guidance)
     from video.runtime.img2vid import check_request
 
-    for flag, value in (("--frames", cfg.frames), ("--steps", cfg.steps)):
-        if value < 0:
-            raise UserError(f"{flag} must be >= 1, or 0 for the model's default; got {value}")
+    _zero_or_more(("--frames", cfg.frames), ("--steps", cfg.steps))
     check_request(num_frames=cfg.frames or None, steps=cfg.steps or None, sampler=cfg.sampler or None)
     if cfg.model_config:
         from video.config import load_model_config
@@ -379,10 +384,7 @@ def cmd_txt2vid(args) -> int:
     for flag, value in (("--guidance", cfg.guidance), ("--guidance-2", cfg.guidance_2), ("--shift", cfg.shift)):
         if value is not None and not math.isfinite(value):
             raise UserError(f"{flag} must be a finite number; got {value}")
-    for flag, value in (("--frames", cfg.frames), ("--steps", cfg.steps), ("--height", cfg.height),
-                        ("--width", cfg.width)):
-        if value < 0:
-            raise UserError(f"{flag} must be >= 1, or 0 for the model's default; got {value}")
+    _zero_or_more(("--frames", cfg.frames), ("--steps", cfg.steps), ("--height", cfg.height), ("--width", cfg.width))
     from video.runtime.txt2vid import check_request
 
     # what needs no model, before the weights load (the pipeline call checks it again)
@@ -599,23 +601,38 @@ def build_parser() -> argparse.ArgumentParser:
 OVERRIDE = re.compile(r"^[A-Za-z_][\w.-]*=")  # key=value, key.sub=value
 
 
+def _switches(parser: argparse.ArgumentParser) -> set[str]:
+    """Option strings that take no value (``--dry-run``, ``--help``), in the parser and its
+    subcommands: a ``key=value`` after one of them is an override, not that option's value."""
+    found = set()
+    for action in parser._actions:
+        if action.nargs == 0:
+            found.update(action.option_strings)
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found |= _switches(sub)
+    return found
+
+
 def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
     """``parser.parse_args``, with ``key=value`` overrides taken anywhere on the line: argparse
     fills a ``nargs="*"`` positional from one run of words only, so ``steps=1 --frames 2
     output=t.mp4`` left ``output=t.mp4`` unrecognised, and ``upscale steps=4 clip.mp4`` took
     ``steps=4`` for the input. For a subcommand that takes overrides, the ``key=value`` words
     not right after an option (where they are that option's value, e.g. ``--prompt a=b``) are
-    set aside before parsing; words argparse leaves over that look like ``key=value`` (after a
-    switch such as ``--dry-run``) join them. Anything else is still an error. (``parse_intermixed_args``
+    set aside before parsing (after a switch such as ``--dry-run``, which takes none, too);
+    words argparse leaves over that look like ``key=value`` join them. Anything else is still
+    an error. (``parse_intermixed_args``
     does not take subparsers.)"""
     argv = list(sys.argv[1:] if argv is None else argv)
     first, _ = parser.parse_known_args(argv)
     pulled: list[str] = []
     if isinstance(getattr(first, "overrides", None), list):
-        kept = []
+        kept, switches = [], _switches(parser)
         for i, word in enumerate(argv):
-            after_option = i > 0 and argv[i - 1].startswith("-") and "=" not in argv[i - 1]
-            (pulled if OVERRIDE.match(word) and not after_option else kept).append(word)
+            prev = argv[i - 1] if i else ""
+            takes_it = prev.startswith("-") and "=" not in prev and prev not in switches
+            (pulled if OVERRIDE.match(word) and not takes_it else kept).append(word)
         argv = kept
     args, extra = parser.parse_known_args(argv)
     rest = []

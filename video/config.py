@@ -253,21 +253,22 @@ def load_model_config(name_or_path: str | Path, overrides: list[str] | None = No
     """An SVD model config by name (``configs/model``) or YAML path. A name that is a text-to-video
     or DiT config is refused in one line listing the SVD names (they are all in one folder, and
     merging a DiT config onto the SVD schema failed on its first key)."""
+    def svd_names() -> str:
+        return ", ".join(sorted(q.stem for q in (CONFIG_DIR / "model").glob("*.yaml") if model_config_kind(q) == "SVD"))
+
     p = Path(name_or_path)
     if p.suffix in (".yaml", ".yml") and p.is_file():
         src = p
     else:
-        svd = sorted(q.stem for q in (CONFIG_DIR / "model").glob("*.yaml") if model_config_kind(q) == "SVD")
         try:
             src = model_config_path(str(name_or_path))
         except ConfigError:
-            raise ConfigError(f"no SVD model config {str(name_or_path)!r}; available: {', '.join(svd)}") from None
+            raise ConfigError(f"no SVD model config {str(name_or_path)!r}; available: {svd_names()}") from None
     kind = model_config_kind(src)
     if kind != "SVD":
         use = "txt2vid (--model)" if kind == "text-to-video" else "a text-to-video model's dit: key"
-        svd = sorted(q.stem for q in (CONFIG_DIR / "model").glob("*.yaml") if model_config_kind(q) == "SVD")
         raise ConfigError(f"{name_or_path} is a {kind} config (for {use}), not an SVD one; SVD model configs: "
-                          f"{', '.join(svd)}")
+                          f"{svd_names()}")
     return load_config(ModelConfig, src, overrides)
 
 
