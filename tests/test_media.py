@@ -231,3 +231,21 @@ def test_check_output_refuses_a_parent_that_is_a_file(tmp_path):
             check_output(out)
     check_output(tmp_path / "new" / "deeper" / "clip.mp4")  # missing folders are made by the writer
     check_output(tmp_path / "new" / "frames")
+
+
+def test_ten_bit_video_reads_like_its_eight_bit_twin(tmp_path):
+    """Phones and cameras write 10-bit HEVC/H.264; it must read as the same picture as an 8-bit
+    encode of the same frames (the decoder's scaler converts, no level or colour shift). Real
+    content (bikes): a synthetic pattern of saturated one-pixel colour edges is where bilinear
+    and nearest chroma upsampling differ most, not what a camera records."""
+    from video.training.data import _decode_small, sample_clips_folder
+
+    for bits, fmt in ((8, "yuv420p"), (10, "yuv420p10le")):
+        _ffmpeg("-i", sample_clips_folder() / "bikes.mp4", "-frames:v", "6", "-an", "-c:v", "libx264", "-crf", "4",
+                 "-pix_fmt", fmt, tmp_path / f"b{bits}.mp4")
+    eight, ten = read_video(tmp_path / "b8.mp4"), read_video(tmp_path / "b10.mp4")
+    assert ten.shape == eight.shape == (6, 272, 640, 3) and ten.dtype == np.uint8
+    assert psnr(ten, eight) > 40
+    assert abs(ten.astype(float).mean() - eight.astype(float).mean()) < 1.0  # no range/level shift
+    small = [_decode_small(tmp_path / f"b{b}.mp4", [0, 5], 68, 160).numpy().astype(float) for b in (8, 10)]
+    assert psnr(small[1], small[0], data_range=255) > 35
