@@ -122,8 +122,8 @@ def main() -> int:
         x = torch.empty(lat, dtype=dtype, device="meta")
         ctx = torch.empty(1, args.text_len, cfg.text_dim, dtype=dtype, device="meta")
         t = torch.empty(1, device="meta")
-        for name, fn in (("ours (DiT)", lambda: ours(x, t, ctx)),
-                         ("diffusers WanTransformer3DModel", lambda: wan(x, t * 1000, ctx, return_dict=False))):
+        for name, fn in (("ours (DiT)", lambda x=x, t=t, ctx=ctx: ours(x, t, ctx)),
+                         ("diffusers WanTransformer3DModel", lambda x=x, t=t, ctx=ctx: wan(x, t * 1000, ctx, return_dict=False))):
             rows.append({"model": name, "frames": frames, "latent": list(lat), **count(fn)})
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)

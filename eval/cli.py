@@ -46,9 +46,9 @@ EVAL_FLAGS = {
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from eval.runner import evaluate
     from eval.inputs import torch_device
-    from video.cli import UserError, resolve_flags
+    from eval.runner import evaluate
+    from video.flags import UserError, resolve_flags
 
     try:
         cfg = resolve_flags(EvalConfig, args, EVAL_FLAGS)
@@ -75,7 +75,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def add_eval_command(subparsers) -> argparse.ArgumentParser:
     """Register ``eval`` on an argparse subparsers object; its handler is ``args.func``. Every
     option is a key of :class:`EvalConfig`, so ``--config`` and ``key=value`` set it too."""
-    from video.cli import _add_schema_flags
+    from video.flags import add_schema_flags
 
     p = subparsers.add_parser(
         "eval", help="score generated videos: FVD, CLIP-SIM, temporal consistency, PSNR/SSIM/LPIPS",
@@ -83,6 +83,6 @@ def add_eval_command(subparsers) -> argparse.ArgumentParser:
                     "weights are not given are skipped with a note; nothing is downloaded. Every option can "
                     "also be given as key=value or in a --config YAML.")
     p.add_argument("generated", help="a video (.mp4, .webm, .gif), a folder of PNG frames, or a folder of them")
-    _add_schema_flags(p, EVAL_FLAGS, schema=EvalConfig, list_keys=frozenset())
+    add_schema_flags(p, EVAL_FLAGS, schema=EvalConfig, list_keys=frozenset())
     p.set_defaults(func=cmd_eval)
     return p

@@ -12,7 +12,6 @@ import argparse
 import json
 import math
 import os
-import re
 import sys
 import time
 import warnings
@@ -20,6 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from video.config import ConfigError, load_config
+from video.flags import (
+    UserError,
+    add_schema_flags,
+    check_ranges,
+    device_and_dtype,
+    parse_args,
+    resolve_flags,
+    sdpa_choice,
+    tristate,
+    zero_or_more,
+)
 
 
 @dataclass
@@ -170,9 +180,6 @@ TXT2VID_FLAGS = {
 }
 
 
-LIST_KEYS = {"lora"}  # flags that may repeat
-
-
 def _resolve_names(cfg, keep: tuple[str, ...]) -> None:
     """``--model NAME`` and ``--lora NAME:0.8`` through the models folder; paths stay paths."""
     from video.models.folder import resolve_lora_arg, resolve_model_arg
@@ -189,121 +196,6 @@ def _apply_loras(module, specs: list[str]) -> None:
         apply_loras(module, [parse_lora_arg(x) for x in specs], merge=True)
 
 
-class UserError(Exception):
-    """Anything the user can fix: printed as one line, exit code 2."""
-
-
-def help_with_default(help_: str, value) -> str:
-    """``help_`` with the schema's default appended where it does not say it already (the flags'
-    own argparse default is None, "not given", so ``%(default)s`` cannot show it)."""
-    if "default" in help_.lower() or "required" in help_.lower():
-        return help_
-    shown = "none" if value in ("", None, []) else f"{value:g}" if isinstance(value, float) else str(value)
-    return f"{help_} (default {shown})" if shown != "none" else f"{help_} (default: none)"
-
-
-def _add_schema_flags(p: argparse.ArgumentParser, flags: dict, aliases: dict | None = None,
-                      list_keys: set | frozenset = frozenset(LIST_KEYS), schema=None) -> None:
-    """A flag per schema key (default None: "not given", so a --config or key=value value stays),
-    ``--config`` and the trailing ``key=value`` overrides. ``aliases``: flag -> its short forms;
-    ``schema``: the dataclass whose defaults the help shows where it does not say them."""
-    import dataclasses
-
-    defaults = {}
-    for f in dataclasses.fields(schema) if schema is not None else ():
-        defaults[f.name] = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-    for flag, (key, help_) in flags.items():
-        if key in defaults:
-            help_ = help_with_default(help_, defaults[key])
-        p.add_argument(flag, *(aliases or {}).get(flag, ()), default=None, help=help_,
-                       action="append" if key in list_keys else "store")
-    p.add_argument("--config", default=None, help="YAML file with any of these keys (by their key=value names)")
-    p.add_argument("overrides", nargs="*", help="key=value overrides of the same keys (a flag and key=value for "
-                                                "the same key is an error; key=value wins over --config)")
-
-
-def resolve_flags(schema, args, flags: dict):
-    """The config of a subcommand: ``--config`` YAML, then ``key=value``, then the flags given
-    (taken as typed, never parsed as YAML; an unset switch leaves the key alone). A key given
-    both as a flag and as ``key=value`` is an error: one of the two would be dropped silently."""
-    values, flag_of = {}, {}
-    for flag, (key, _h) in flags.items():
-        v = getattr(args, flag.lstrip("-").replace("-", "_"))
-        if v is not None and v is not False:
-            values[key], flag_of[key] = v, flag
-    overrides = list(args.overrides)
-    for o in overrides:
-        key, _, value = o.partition("=")
-        if key in values:
-            given = values[key]
-            shown = " ".join(f"{flag_of[key]} {x}" for x in given) if isinstance(given, list) else (
-                flag_of[key] if given is True else f"{flag_of[key]} {given}")
-            raise UserError(f"{key} given twice: {shown} and {o}; give it once")
-    return load_config(schema, args.config, overrides, values)
-
-
-def device_and_dtype(device: str, dtype: str, cuda_dtype: str = "float16"):
-    """``auto`` -> CUDA when present (with ``cuda_dtype``), else CPU in float32."""
-    import torch
-
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if dtype == "auto":
-        dtype = cuda_dtype if device.startswith("cuda") else "float32"
-    if dtype not in ("float16", "bfloat16", "float32"):
-        raise UserError(f"--dtype must be float16, bfloat16, float32 or auto, got {dtype!r}")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise UserError(f"unknown device {device!r} (cpu, cuda, cuda:N, mps or auto)") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"--device {device}: this machine has no CUDA device torch can use (try --device cpu)")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise UserError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
-    if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise UserError(f"--device {device}: MPS is not available here (try --device cpu)")
-    return dev, getattr(torch, dtype)
-
-
-def sdpa_choice(name: str) -> str:
-    """``name`` if it is an attention order of video.runtime.speed, else a one-line UserError."""
-    from video.runtime.speed import SDPA_FIRST
-
-    if name not in SDPA_FIRST:
-        raise UserError(f"--sdpa must be one of {', '.join(SDPA_FIRST)}, got {name!r}")
-    return name
-
-
-def check_ranges(cfg, flags: dict, minimum: dict) -> None:
-    """One-line UserError, before any weights load, for a set value below its minimum
-    (``minimum``: schema key -> smallest value; None is unset, the model's default). Without it a
-    negative --fps rendered for minutes before ffmpeg refused it, and a negative --height made a
-    16-pixel clip."""
-    from video.runtime.img2vid import InputError, at_least
-
-    flag_of = {key: flag for flag, (key, _h) in flags.items()}
-    try:
-        for key, low in minimum.items():
-            at_least(flag_of[key], getattr(cfg, key), low)
-    except InputError as e:
-        raise UserError(str(e)) from None
-
-
-def _zero_or_more(*flags: tuple[str, int]) -> None:
-    """One-line UserError for a negative (flag, value): these keys take 0 for the model's default."""
-    for flag, value in flags:
-        if value < 0:
-            raise UserError(f"{flag} must be >= 1, or 0 for the model's default; got {value}")
-
-
-def _tristate(flag: str, value: str) -> bool | None:
-    """``auto`` / ``on`` / ``off`` -> None / True / False, or a one-line UserError."""
-    choices = {"auto": None, "on": True, "off": False}
-    if str(value).lower() not in choices:
-        raise UserError(f"{flag} takes auto, on or off; got {value!r}")
-    return choices[str(value).lower()]
-
-
 IMG2VID_MINIMUM = {"fps": 1, "height": 1, "width": 1, "motion_bucket": 0, "noise_aug": 0, "min_cfg": 0, "max_cfg": 0,
                    "decode_overlap": 0}
 
@@ -316,10 +208,10 @@ def cmd_img2vid(args) -> int:
         raise UserError(f"--decode-chunk must be >= 1, or 0 for auto; got {cfg.decode_chunk}")
     if not cfg.memory_budget_gib >= 0:
         raise UserError(f"--memory-budget must be >= 0 GiB (0: the free memory); got {cfg.memory_budget_gib:g}")
-    split = _tristate("--split-guidance", cfg.split_guidance)
+    split = tristate("--split-guidance", cfg.split_guidance)
     from video.runtime.img2vid import check_request
 
-    _zero_or_more(("--frames", cfg.frames), ("--steps", cfg.steps))
+    zero_or_more(("--frames", cfg.frames), ("--steps", cfg.steps))
     check_request(num_frames=cfg.frames or None, steps=cfg.steps or None, sampler=cfg.sampler or None)
     if cfg.model_config:
         from video.config import load_model_config
@@ -380,11 +272,11 @@ def cmd_txt2vid(args) -> int:
     cfg = resolve_flags(Txt2VidConfig, args, TXT2VID_FLAGS)
     sdpa = sdpa_choice(cfg.sdpa)  # before any weights load
     check_ranges(cfg, TXT2VID_FLAGS, {"fps": 1})
-    tiling = _tristate("--vae-tiling", cfg.vae_tiling)
+    tiling = tristate("--vae-tiling", cfg.vae_tiling)
     for flag, value in (("--guidance", cfg.guidance), ("--guidance-2", cfg.guidance_2), ("--shift", cfg.shift)):
         if value is not None and not math.isfinite(value):
             raise UserError(f"{flag} must be a finite number; got {value}")
-    _zero_or_more(("--frames", cfg.frames), ("--steps", cfg.steps), ("--height", cfg.height), ("--width", cfg.width))
+    zero_or_more(("--frames", cfg.frames), ("--steps", cfg.steps), ("--height", cfg.height), ("--width", cfg.width))
     from video.runtime.txt2vid import check_request
 
     # what needs no model, before the weights load (the pipeline call checks it again)
@@ -541,11 +433,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     a = sub.add_parser("img2vid", help="Stable Video Diffusion: animate an image",
                        description="Animate an image with Stable Video Diffusion (SVD / SVD-XT) and write a video.")
-    _add_schema_flags(a, IMG2VID_FLAGS, schema=Img2VidConfig)
+    add_schema_flags(a, IMG2VID_FLAGS, schema=Img2VidConfig)
     a.set_defaults(func=cmd_img2vid)
     t = sub.add_parser("txt2vid", help="text-to-video with a spacetime transformer (our DiT or Wan 2.1)",
                        description="Render a clip from a prompt with a flow-matching video transformer.")
-    _add_schema_flags(t, TXT2VID_FLAGS, schema=Txt2VidConfig)
+    add_schema_flags(t, TXT2VID_FLAGS, schema=Txt2VidConfig)
     t.set_defaults(func=cmd_txt2vid)
     tr = sub.add_parser("train", help="train a stage (image / video / HQ) of the SVD UNet or our DiT",
                         description="Train from a config in configs/train (or a YAML path); key=value overrides. "
@@ -596,56 +488,6 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--json", action="store_true", help="print JSON")
     i.set_defaults(func=cmd_info)
     return p
-
-
-OVERRIDE = re.compile(r"^[A-Za-z_][\w.-]*=")  # key=value, key.sub=value
-
-
-def _switches(parser: argparse.ArgumentParser) -> set[str]:
-    """Option strings that take no value (``--dry-run``, ``--help``), in the parser and its
-    subcommands: a ``key=value`` after one of them is an override, not that option's value."""
-    found = set()
-    for action in parser._actions:
-        if action.nargs == 0:
-            found.update(action.option_strings)
-        if isinstance(action, argparse._SubParsersAction):
-            for sub in action.choices.values():
-                found |= _switches(sub)
-    return found
-
-
-def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
-    """``parser.parse_args``, with ``key=value`` overrides taken anywhere on the line: argparse
-    fills a ``nargs="*"`` positional from one run of words only, so ``steps=1 --frames 2
-    output=t.mp4`` left ``output=t.mp4`` unrecognised, and ``upscale steps=4 clip.mp4`` took
-    ``steps=4`` for the input. For a subcommand that takes overrides, the ``key=value`` words
-    not right after an option (where they are that option's value, e.g. ``--prompt a=b``) are
-    set aside before parsing (after a switch such as ``--dry-run``, which takes none, too);
-    words argparse leaves over that look like ``key=value`` join them. Anything else is still
-    an error. (``parse_intermixed_args``
-    does not take subparsers.)"""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    first, _ = parser.parse_known_args(argv)
-    pulled: list[str] = []
-    if isinstance(getattr(first, "overrides", None), list):
-        kept, switches = [], _switches(parser)
-        for i, word in enumerate(argv):
-            prev = argv[i - 1] if i else ""
-            takes_it = prev.startswith("-") and "=" not in prev and prev not in switches
-            (pulled if OVERRIDE.match(word) and not takes_it else kept).append(word)
-        argv = kept
-    args, extra = parser.parse_known_args(argv)
-    rest = []
-    if pulled:
-        args.overrides = pulled + args.overrides
-    for word in extra:
-        if OVERRIDE.match(word) and isinstance(getattr(args, "overrides", None), list):
-            args.overrides.append(word)
-        else:
-            rest.append(word)
-    if rest:
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
-    return args
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -460,8 +460,8 @@ ANIMATE_FLAGS = {
 
 
 def cmd_animate(args: argparse.Namespace) -> int:
-    from video.cli import device_and_dtype, resolve_flags, sdpa_choice
     from video.edit.mask import video_fps
+    from video.flags import device_and_dtype, resolve_flags, sdpa_choice
     from video.media import audio_to_keep, check_output, load_image, write_video
 
     cfg = resolve_flags(AnimateConfig, args, ANIMATE_FLAGS)
@@ -513,7 +513,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
 def add_animate_command(subparsers) -> argparse.ArgumentParser:
     """Register ``animate`` on an argparse subparsers object; the handler is ``args.func``. Every
     option is a key of :class:`AnimateConfig`, so ``--config`` and ``key=value`` set it too."""
-    from video.cli import _add_schema_flags
+    from video.flags import add_schema_flags
 
     p = subparsers.add_parser(
         "animate", help="Wan-Animate: animate a character image with a pose + face video, or replace a person",
@@ -522,7 +522,7 @@ def add_animate_command(subparsers) -> argparse.ArgumentParser:
                     "character replaces the person in --background where --mask is white. Videos are files or "
                     "folders of frames, already preprocessed. Every option can also be given as key=value or in "
                     "a --config YAML.")
-    _add_schema_flags(p, ANIMATE_FLAGS, schema=AnimateConfig, aliases={"--output": ("-o",)}, list_keys=frozenset())
+    add_schema_flags(p, ANIMATE_FLAGS, schema=AnimateConfig, aliases={"--output": ("-o",)}, list_keys=frozenset())
     p.set_defaults(func=cmd_animate)
     return p
 

@@ -131,7 +131,7 @@ TASK_FLAGS = {  # flag: (schema key, the tasks that take it); given elsewhere it
 
 
 def _resolve(args) -> EditConfig:
-    from video.cli import resolve_flags
+    from video.flags import resolve_flags
 
     return resolve_flags(EditConfig, args, {**EDIT_FLAGS, **EDIT_SWITCHES})
 
@@ -147,8 +147,8 @@ def _references(items: list[str]) -> list[str]:
 
 def check_config(task: str, cfg: EditConfig) -> None:
     """The checks that need no file and no model: every flag's range and which flags a task takes."""
-    from video.cli import sdpa_choice
     from video.edit.recipes import parse_aspect, parse_pad
+    from video.flags import sdpa_choice
     from video.media import check_crf
     from video.runtime.img2vid import InputError
 
@@ -268,7 +268,7 @@ def run_edit(task: str, cfg: EditConfig):
     t0 = time.perf_counter()
     editor = None
     if needs_model:
-        from video.cli import device_and_dtype
+        from video.flags import device_and_dtype
 
         device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16")
         editor = Editor.from_pretrained(cfg.model, device=device, dtype=dtype)
@@ -341,7 +341,7 @@ def add_edit_command(subparsers) -> argparse.ArgumentParser:
         description="Masked video-to-video regeneration with any model we run (training-free): the masked part "
                     "is regenerated from the prompt, the rest is kept exactly. Videos longer than the model's "
                     "window are edited in overlapping windows.")
-    from video.cli import help_with_default
+    from video.flags import help_with_default
 
     defaults = EditConfig()
     tasks = p.add_subparsers(dest="task", required=True, metavar="TASK")

@@ -432,7 +432,7 @@ UPSCALE_FLAGS = {
 def cmd_upscale(args: argparse.Namespace) -> int:
     import time
 
-    from video.cli import resolve_flags
+    from video.flags import resolve_flags
     from video.media import audio_to_keep, check_output, write_video
 
     cfg = resolve_flags(UpscaleConfig, args, UPSCALE_FLAGS)
@@ -474,7 +474,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
 def add_upscale_command(subparsers) -> argparse.ArgumentParser:
     """Register ``upscale`` on an argparse subparsers object; the handler is ``args.func``. Every
     option is a key of :class:`UpscaleConfig`, so ``--config`` and ``key=value`` set it too."""
-    from video.cli import _add_schema_flags
+    from video.flags import add_schema_flags
 
     p = subparsers.add_parser(
         "upscale", help="super-resolve a video (Real-ESRGAN per frame, optional video-model refine)",
@@ -483,7 +483,7 @@ def add_upscale_command(subparsers) -> argparse.ArgumentParser:
                     "consistency. --model bicubic is the bicubic + sharpen baseline. Every option can also be "
                     "given as key=value or in a --config YAML.")
     p.add_argument("input", help="video file, folder of image frames (in natural order), or one image")
-    _add_schema_flags(p, UPSCALE_FLAGS, schema=UpscaleConfig, aliases={"--output": ("-o",)}, list_keys=frozenset())
+    add_schema_flags(p, UPSCALE_FLAGS, schema=UpscaleConfig, aliases={"--output": ("-o",)}, list_keys=frozenset())
     p.set_defaults(func=cmd_upscale)
     return p
 

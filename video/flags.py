@@ -1,0 +1,180 @@
+"""Command-line flags from dataclass schemas, shared by every subcommand (``video``,
+``video edit``, ``upscale``, ``animate``, ``eval``): a flag per schema key, ``--config`` YAML and
+``key=value`` overrides anywhere on the line, merged in one order; the checks that turn a bad
+value into one line before any weights load; the device and dtype choice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+from video.config import load_config
+
+LIST_KEYS = {"lora"}  # flags that may repeat
+
+
+class UserError(Exception):
+    """Anything the user can fix: printed as one line, exit code 2."""
+
+
+def help_with_default(help_: str, value) -> str:
+    """``help_`` with the schema's default appended where it does not say it already (the flags'
+    own argparse default is None, "not given", so ``%(default)s`` cannot show it)."""
+    if "default" in help_.lower() or "required" in help_.lower():
+        return help_
+    shown = "none" if value in ("", None, []) else f"{value:g}" if isinstance(value, float) else str(value)
+    return f"{help_} (default {shown})" if shown != "none" else f"{help_} (default: none)"
+
+
+def add_schema_flags(p: argparse.ArgumentParser, flags: dict, aliases: dict | None = None,
+                      list_keys: set | frozenset = frozenset(LIST_KEYS), schema=None) -> None:
+    """A flag per schema key (default None: "not given", so a --config or key=value value stays),
+    ``--config`` and the trailing ``key=value`` overrides. ``aliases``: flag -> its short forms;
+    ``schema``: the dataclass whose defaults the help shows where it does not say them."""
+    import dataclasses
+
+    defaults = {}
+    for f in dataclasses.fields(schema) if schema is not None else ():
+        defaults[f.name] = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+    for flag, (key, help_) in flags.items():
+        if key in defaults:
+            help_ = help_with_default(help_, defaults[key])
+        p.add_argument(flag, *(aliases or {}).get(flag, ()), default=None, help=help_,
+                       action="append" if key in list_keys else "store")
+    p.add_argument("--config", default=None, help="YAML file with any of these keys (by their key=value names)")
+    p.add_argument("overrides", nargs="*", help="key=value overrides of the same keys (a flag and key=value for "
+                                                "the same key is an error; key=value wins over --config)")
+
+
+def resolve_flags(schema, args, flags: dict):
+    """The config of a subcommand: ``--config`` YAML, then ``key=value``, then the flags given
+    (taken as typed, never parsed as YAML; an unset switch leaves the key alone). A key given
+    both as a flag and as ``key=value`` is an error: one of the two would be dropped silently."""
+    values, flag_of = {}, {}
+    for flag, (key, _h) in flags.items():
+        v = getattr(args, flag.lstrip("-").replace("-", "_"))
+        if v is not None and v is not False:
+            values[key], flag_of[key] = v, flag
+    overrides = list(args.overrides)
+    for o in overrides:
+        key, _, value = o.partition("=")
+        if key in values:
+            given = values[key]
+            shown = " ".join(f"{flag_of[key]} {x}" for x in given) if isinstance(given, list) else (
+                flag_of[key] if given is True else f"{flag_of[key]} {given}")
+            raise UserError(f"{key} given twice: {shown} and {o}; give it once")
+    return load_config(schema, args.config, overrides, values)
+
+
+def device_and_dtype(device: str, dtype: str, cuda_dtype: str = "float16"):
+    """``auto`` -> CUDA when present (with ``cuda_dtype``), else CPU in float32."""
+    import torch
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if dtype == "auto":
+        dtype = cuda_dtype if device.startswith("cuda") else "float32"
+    if dtype not in ("float16", "bfloat16", "float32"):
+        raise UserError(f"--dtype must be float16, bfloat16, float32 or auto, got {dtype!r}")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise UserError(f"unknown device {device!r} (cpu, cuda, cuda:N, mps or auto)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"--device {device}: this machine has no CUDA device torch can use (try --device cpu)")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise UserError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise UserError(f"--device {device}: MPS is not available here (try --device cpu)")
+    return dev, getattr(torch, dtype)
+
+
+def sdpa_choice(name: str) -> str:
+    """``name`` if it is an attention order of video.runtime.speed, else a one-line UserError."""
+    from video.runtime.speed import SDPA_FIRST
+
+    if name not in SDPA_FIRST:
+        raise UserError(f"--sdpa must be one of {', '.join(SDPA_FIRST)}, got {name!r}")
+    return name
+
+
+def check_ranges(cfg, flags: dict, minimum: dict) -> None:
+    """One-line UserError, before any weights load, for a set value below its minimum
+    (``minimum``: schema key -> smallest value; None is unset, the model's default). Without it a
+    negative --fps rendered for minutes before ffmpeg refused it, and a negative --height made a
+    16-pixel clip."""
+    from video.runtime.img2vid import InputError, at_least
+
+    flag_of = {key: flag for flag, (key, _h) in flags.items()}
+    try:
+        for key, low in minimum.items():
+            at_least(flag_of[key], getattr(cfg, key), low)
+    except InputError as e:
+        raise UserError(str(e)) from None
+
+
+def zero_or_more(*flags: tuple[str, int]) -> None:
+    """One-line UserError for a negative (flag, value): these keys take 0 for the model's default."""
+    for flag, value in flags:
+        if value < 0:
+            raise UserError(f"{flag} must be >= 1, or 0 for the model's default; got {value}")
+
+
+def tristate(flag: str, value: str) -> bool | None:
+    """``auto`` / ``on`` / ``off`` -> None / True / False, or a one-line UserError."""
+    choices = {"auto": None, "on": True, "off": False}
+    if str(value).lower() not in choices:
+        raise UserError(f"{flag} takes auto, on or off; got {value!r}")
+    return choices[str(value).lower()]
+
+
+OVERRIDE = re.compile(r"^[A-Za-z_][\w.-]*=")  # key=value, key.sub=value
+
+
+def switches(parser: argparse.ArgumentParser) -> set[str]:
+    """Option strings that take no value (``--dry-run``, ``--help``), in the parser and its
+    subcommands: a ``key=value`` after one of them is an override, not that option's value."""
+    found = set()
+    for action in parser._actions:
+        if action.nargs == 0:
+            found.update(action.option_strings)
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found |= switches(sub)
+    return found
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
+    """``parser.parse_args``, with ``key=value`` overrides taken anywhere on the line: argparse
+    fills a ``nargs="*"`` positional from one run of words only, so ``steps=1 --frames 2
+    output=t.mp4`` left ``output=t.mp4`` unrecognised, and ``upscale steps=4 clip.mp4`` took
+    ``steps=4`` for the input. For a subcommand that takes overrides, the ``key=value`` words
+    not right after an option (where they are that option's value, e.g. ``--prompt a=b``) are
+    set aside before parsing (after a switch such as ``--dry-run``, which takes none, too);
+    words argparse leaves over that look like ``key=value`` join them. Anything else is still
+    an error. (``parse_intermixed_args``
+    does not take subparsers.)"""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    first, _ = parser.parse_known_args(argv)
+    pulled: list[str] = []
+    if isinstance(getattr(first, "overrides", None), list):
+        kept, no_value = [], switches(parser)
+        for i, word in enumerate(argv):
+            prev = argv[i - 1] if i else ""
+            takes_it = prev.startswith("-") and "=" not in prev and prev not in no_value
+            (pulled if OVERRIDE.match(word) and not takes_it else kept).append(word)
+        argv = kept
+    args, extra = parser.parse_known_args(argv)
+    rest = []
+    if pulled:
+        args.overrides = pulled + args.overrides
+    for word in extra:
+        if OVERRIDE.match(word) and isinstance(getattr(args, "overrides", None), list):
+            args.overrides.append(word)
+        else:
+            rest.append(word)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    return args
