@@ -107,19 +107,81 @@ def loading(folder: Path, part: str):
             dlog.set_verbosity(level)
 
 
+def _examples(keys, n: int = 3) -> str:
+    keys = sorted(keys)
+    return ", ".join(keys[:n]) + (", ..." if len(keys) > n else "")
+
+
+def index_gaps(part: Path, variant: str | None) -> list[str]:
+    """Keys a part's shard index lists that its shards do not hold. diffusers trusts the index
+    for what is missing and leaves such weights on the meta device (a raw "Cannot copy out of
+    meta tensor" later); the safetensors headers say what the shards really have."""
+    from safetensors import safe_open
+
+    index = [f for f in sorted(part.iterdir()) if _variant(f.name) == (True, variant)] if part.is_dir() else []
+    if not index:
+        return []
+    try:
+        weight_map = json.loads(index[0].read_text()).get("weight_map", {})
+    except (OSError, ValueError):
+        return []
+    have: set[str] = set()
+    for shard in sorted(set(weight_map.values())):
+        if (part / shard).is_file():  # an absent shard is the loader's own error
+            with safe_open(str(part / shard), framework="pt") as f:
+                have.update(f.keys())
+        else:
+            have.update(k for k, v in weight_map.items() if v == shard)
+    return sorted(k for k in weight_map if k not in have)
+
+
+def check_complete(model, info: dict, folder: Path, part: str, unexpected: bool = True) -> None:
+    """One :class:`CheckpointError` naming a few keys when ``from_pretrained`` left weights out
+    (``missing_keys``: diffusers leaves them on the meta device, transformers draws them at
+    random, both only log it), or when any parameter is still on the meta device. With
+    ``unexpected``, weights the class has no place for are errors too (diffusers classes);
+    transformers already drops the ones it ignores by design (``position_ids`` buffers,
+    ``_keys_to_ignore_on_load_unexpected``), so its callers pass False."""
+    name = type(model).__name__
+    keys = sorted(info.get("unexpected_keys") or ()) if unexpected else []
+    if keys:
+        raise CheckpointError(f"{folder}: {len(keys)} weights of {part}/ have no place in {name} (e.g. "
+                              f"{_examples(keys)}); not a model this loader runs")
+    missing = set(info.get("missing_keys") or ())
+    missing |= {n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta}
+    if missing:
+        raise CheckpointError(f"{folder}: {len(missing)} weights of {name} are missing from {part}/ (e.g. "
+                              f"{_examples(missing)}); the files are incomplete or of another model")
+
+
 def load_diffusers_part(cls, folder: Path, part: str, dtype, variant: str | None = None, strict: bool = True):
     """``cls.from_pretrained(folder, subfolder=part)`` with the part's variant, safetensors only,
     and (``strict``) every weight of the files used: weights the class has no place for (a VACE
-    or Animate transformer read as a plain one) or places the files leave empty are errors."""
+    or Animate transformer read as a plain one) or places the files leave empty (a missing
+    key, or a key a shard index lists that its shard lacks) are errors."""
     require_safetensors(folder / part)
     v = pick_variant(folder / part, variant)
+    if strict and (gaps := index_gaps(folder / part, v)):
+        raise CheckpointError(f"{folder}: {len(gaps)} weights listed in {part}/'s shard index are not in its "
+                              f"shards (e.g. {_examples(gaps)}); the download is incomplete")
     with loading(folder, part):
         model, info = cls.from_pretrained(folder, subfolder=part, torch_dtype=dtype, variant=v, use_safetensors=True,
                                           output_loading_info=True)
     if strict:
-        for what, keys in (("have no place in", info.get("unexpected_keys")), ("are missing for", info.get("missing_keys"))):
-            if keys:
-                keys = sorted(keys)
-                raise CheckpointError(f"{folder}: {len(keys)} weights of {part}/ {what} {cls.__name__} (e.g. "
-                                      f"{keys[0]}); not a model this loader runs")
+        check_complete(model, info, folder, part)
+    return model
+
+
+def load_transformers_part(cls, folder: Path, part: str, dtype, variant: str | None = None):
+    """``cls.from_pretrained(folder / part)`` (a transformers model: CLIP image encoder, text
+    encoders) with the part's variant, safetensors only, and every weight the model needs
+    read from the files: transformers fills missing ones at random and only logs it (which
+    :func:`video.models.svd.quiet_library_logs` hides), so an incomplete folder would run
+    with random weights."""
+    require_safetensors(folder / part)
+    v = pick_variant(folder / part, variant)
+    with loading(folder, part):
+        model, info = cls.from_pretrained(folder / part, dtype=dtype, variant=v, use_safetensors=True,
+                                          output_loading_info=True)
+    check_complete(model, info, folder, part, unexpected=False)
     return model

@@ -180,7 +180,16 @@ def _is_model_folder(p: Path) -> bool:
     return any((p / m).is_file() for m in MODEL_FOLDER_MARKERS)
 
 
-def _walk(root: Path):
+def _walk(root: Path, seen: set[Path] | None = None):
+    """Model files and model folders under ``root``. Directory symlinks are followed (models
+    are often linked in from elsewhere), each real folder once: ``seen`` holds the resolved
+    folders already walked, so a link to a parent (``loop -> ..``) ends instead of nesting
+    ``loop/loop/...`` until the path is too long."""
+    seen = set() if seen is None else seen
+    real = root.resolve()
+    if real in seen:
+        return
+    seen.add(real)
     for p in sorted(root.iterdir()):
         if p.name.startswith("."):
             continue
@@ -188,7 +197,7 @@ def _walk(root: Path):
             if _is_model_folder(p):
                 yield p
             else:
-                yield from _walk(p)
+                yield from _walk(p, seen)
         elif p.suffix in WEIGHT_SUFFIXES:
             if p.suffix == ".bin" and p.with_suffix(".param").is_file():
                 continue
@@ -205,9 +214,12 @@ def resolve_model_arg(value: str, kind: str = "checkpoints", models_dir: str | P
                       keep: tuple[str, ...] = (), extra_configs: list[str | Path] = ()) -> str:
     """A ``--model`` value: an existing path or one of ``keep`` (random-weight names such as
     ``tiny``) as given; otherwise a name in the models folder (``kind``, then
-    ``diffusion_models``; ``extra_configs``: ``--extra-model-paths-config`` files), returned as a path."""
-    if value in keep or Path(value).exists():
+    ``diffusion_models``; ``extra_configs``: ``--extra-model-paths-config`` files), returned as a path.
+    A leading ``~`` is expanded: the shell does not expand it in ``--model=~/x`` or in a YAML config."""
+    if value in keep:
         return value
+    if Path(value).expanduser().exists():
+        return os.path.expanduser(value)
     folder = ModelsFolder(models_dir, extra_configs=extra_configs)
     try:
         return str(folder.resolve(value, kind))
@@ -230,6 +242,10 @@ def resolve_lora_arg(value: str, models_dir: str | Path | None = None, extra_con
         float(scale)
     except ValueError:
         name, sep, scale = value, "", ""
-    if not name or (Path(name).exists() and Path(name).is_file()) or Path(value).is_file():
+    if not name:
         return value
+    if Path(value).expanduser().is_file():
+        return os.path.expanduser(value)
+    if Path(name).expanduser().is_file():  # ~ expanded, as for --model
+        return os.path.expanduser(name) + sep + scale
     return str(ModelsFolder(models_dir, extra_configs=extra_configs).resolve(name, "loras")) + sep + scale

@@ -39,6 +39,7 @@ at all.
 from __future__ import annotations
 
 import json
+import os
 import re
 import warnings
 from collections import Counter
@@ -118,7 +119,7 @@ def parse_lora_arg(arg: str) -> tuple[str, float]:
         path, scale = arg, 1.0
     if not path:
         raise LoraError(f"--lora {arg!r}: give FILE or FILE:SCALE (e.g. style.safetensors:0.8)")
-    return path, scale
+    return os.path.expanduser(path), scale  # ~ in --lora=~/x or a YAML config: the shell left it
 
 
 def kohya_name(path: str) -> str:
@@ -319,6 +320,10 @@ def parse_lora(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None
         alpha = 0.0
         if ab:
             rank = g["A"].shape[0]
+            if g["B"].ndim < 2 or g["B"].shape[1] != rank:
+                raise LoraError(f"{source}: {raw}: lora_A/lora_down has rank {rank} but lora_B/lora_up "
+                                f"{tuple(g['B'].shape)} has {g['B'].shape[1] if g['B'].ndim > 1 else 'none'}; "
+                                "the file is damaged or mixes two LoRAs")
             if "alpha" in g:
                 alpha = float(g["alpha"].item()) or float(rank)  # kohya: alpha 0 means alpha = r
             else:
@@ -353,7 +358,7 @@ def read_lora(path: str | Path, model: torch.nn.Module) -> dict[str, LoraPart]:
     from safetensors import safe_open
     from safetensors.torch import load_file
 
-    p = Path(path)
+    p = Path(path).expanduser()
     if not p.is_file():
         raise LoraError(f"LoRA file {str(path)!r} not found")
     tensors = load_file(str(p))
@@ -387,11 +392,52 @@ def save_lora(parts: dict[str, LoraPart], path: str | Path, layout: str = "peft"
 
 # ---- applying ----
 
+def fit_error(path: str, p: LoraPart, layer: torch.nn.Module) -> str | None:
+    """Why ``p`` cannot be merged into ``layer`` (a shape that does not fit), or None; checked
+    for every layer before any weight changes, so a bad layer leaves the model as it was."""
+    base = layer.get_base_layer() if hasattr(layer, "get_base_layer") else layer
+    w, b = getattr(base, "weight", None), getattr(base, "bias", None)
+    if (p.down is not None or p.diff is not None) and w is None:
+        return f"LoRA for {path}: a weight delta, but the layer has no weight"
+    if p.down is not None:
+        shape = (p.up.shape[0], *p.down.shape[1:])
+        if p.up.shape[1] != p.rank or shape != tuple(w.shape):
+            return (f"LoRA for {path}: A {tuple(p.down.shape)} and B {tuple(p.up.shape)} do not fit weight "
+                    f"{tuple(w.shape)}")
+    if p.diff is not None and p.diff.numel() != w.numel():
+        return f"LoRA for {path}: .diff {tuple(p.diff.shape)} does not fit weight {tuple(w.shape)}"
+    if p.magnitude is not None and p.magnitude.numel() != w.shape[0]:
+        return f"LoRA for {path}: DoRA magnitude of {p.magnitude.numel()} does not fit {w.shape[0]} outputs"
+    if p.dora_scale is not None and dora_axis(tuple(p.dora_scale.shape), w.shape[0], w.shape[1]) is None:
+        return (f"LoRA for {path}: dora_scale {tuple(p.dora_scale.shape)} fits neither the {w.shape[0]} outputs "
+                f"nor the {w.shape[1]} inputs of weight {tuple(w.shape)}")
+    if p.bias is not None or p.diff_b is not None:
+        if b is None:
+            return f"LoRA for {path}: a bias delta, but the layer has no bias"
+        for t in (p.bias, p.diff_b):
+            if t is not None and t.numel() != b.numel():
+                return f"LoRA for {path}: bias delta {tuple(t.shape)} does not fit {tuple(b.shape)}"
+    return None
+
+
+def check_fits(model: torch.nn.Module, parts: dict[str, LoraPart]) -> None:
+    """:func:`fit_error` for every layer of ``parts``: the first misfit as a :class:`LoraError`."""
+    layers = _targets(model, adaptable_layers(model))
+    for path, p in parts.items():
+        why = fit_error(path, p, layers[path])
+        if why:
+            raise LoraError(why)
+
+
 @torch.no_grad()
 def merge_lora(model: torch.nn.Module, parts: dict[str, LoraPart], scale: float = 1.0) -> None:
     """W += scale * ((alpha / r) B A + diff), b += scale * ((alpha / r) lora_B.bias + diff_b);
     with a DoRA magnitude m, W' = m / ||W + dW||_row (W + dW) (peft's merge), with a LyCORIS
-    dora_scale see :func:`lycoris_dora`; in float32, cast back to W's dtype."""
+    dora_scale see :func:`lycoris_dora`; in float32, cast back to W's dtype. All or nothing:
+    every layer's shapes are checked (:func:`check_fits`) before the first weight changes
+    (checking first, rather than computing every new weight first, keeps the peak memory one
+    layer's copy, not the model's)."""
+    check_fits(model, parts)
     layers = _targets(model, adaptable_layers(model))
     for path, p in parts.items():
         layer = layers[path]
@@ -400,13 +446,8 @@ def merge_lora(model: torch.nn.Module, parts: dict[str, LoraPart], scale: float 
         if p.down is not None or p.diff is not None:
             delta = torch.zeros(w.shape, dtype=torch.float32, device=w.device)
             if p.down is not None:
-                d = p.delta()
-                if d.shape != w.shape:
-                    raise LoraError(f"LoRA for {path}: delta {tuple(d.shape)} does not fit weight {tuple(w.shape)}")
-                delta += d.to(w.device)
+                delta += p.delta().to(w.device)
             if p.diff is not None:
-                if p.diff.numel() != w.numel():
-                    raise LoraError(f"LoRA for {path}: .diff {tuple(p.diff.shape)} does not fit weight {tuple(w.shape)}")
                 delta += p.diff.float().reshape(w.shape).to(w.device)
             if p.dora_scale is not None:
                 new = lycoris_dora(w.float() + delta, p.dora_scale.float().to(w.device), scale, path)
@@ -414,21 +455,26 @@ def merge_lora(model: torch.nn.Module, parts: dict[str, LoraPart], scale: float 
                 new = w.float() + scale * delta
             if p.magnitude is not None:
                 m = p.magnitude.float().reshape(-1).to(w.device)
-                if m.numel() != w.shape[0]:
-                    raise LoraError(f"LoRA for {path}: DoRA magnitude of {m.numel()} does not fit {w.shape[0]} outputs")
                 new = (m / new.flatten(1).norm(dim=1)).view(-1, *[1] * (w.ndim - 1)) * new
             w.copy_(new.to(w.dtype))
         if p.bias is not None or p.diff_b is not None:
-            b = getattr(base, "bias", None)
-            if b is None:
-                raise LoraError(f"LoRA for {path}: a bias delta, but the layer has no bias")
+            b = base.bias
             db = torch.zeros(b.shape, dtype=torch.float32, device=b.device)
             for t, k in ((p.bias, p.alpha / max(p.rank, 1)), (p.diff_b, 1.0)):
                 if t is not None:
-                    if t.numel() != b.numel():
-                        raise LoraError(f"LoRA for {path}: bias delta {tuple(t.shape)} does not fit {tuple(b.shape)}")
                     db += k * t.float().reshape(b.shape).to(b.device)
             b.copy_((b.float() + scale * db).to(b.dtype))
+
+
+def dora_axis(shape: tuple[int, ...], out: int, inp: int) -> str | None:
+    """Which axis a LyCORIS ``dora_scale`` of ``shape`` normalises: "out" (one value per output
+    row, shaped (out, 1, ...)), "in" (per input column, (1, in, ...)), or None (neither fits)."""
+    n = 1
+    for d in shape:
+        n *= d
+    if n == out and (len(shape) < 2 or shape[0] == out):
+        return "out"
+    return "in" if n == inp else None
 
 
 def lycoris_dora(v: torch.Tensor, dora_scale: torch.Tensor, scale: float, path: str = "layer") -> torch.Tensor:
@@ -437,9 +483,10 @@ def lycoris_dora(v: torch.Tensor, dora_scale: torch.Tensor, scale: float, path: 
     ``dora_scale`` has one value per output (shaped (out, 1, ...)), else per input column
     ((1, in, ...)); float32 epsilon added to the norm, as there."""
     out, inp = v.shape[0], v.shape[1]
-    if dora_scale.numel() == out and (dora_scale.dim() < 2 or dora_scale.shape[0] == out):
+    axis = dora_axis(tuple(dora_scale.shape), out, inp)
+    if axis == "out":
         norm = v.flatten(1).norm(dim=1).view(out, *[1] * (v.ndim - 1))
-    elif dora_scale.numel() == inp:
+    elif axis == "in":
         norm = v.transpose(0, 1).flatten(1).norm(dim=1).view(1, inp, *[1] * (v.ndim - 2))
     else:
         raise LoraError(f"LoRA for {path}: dora_scale {tuple(dora_scale.shape)} fits neither the {out} outputs "
@@ -499,8 +546,14 @@ def attach_lora(model: torch.nn.Module, parts: dict[str, LoraPart], scale: float
 def apply_loras(module: torch.nn.Module, loras: list[tuple[str | Path, float]], merge: bool = True) -> torch.nn.Module:
     """Apply ``[(file, scale), ...]`` (either layout) to ``module`` in place: merged into the
     base weights (no cost per step; not undoable) or attached as unmerged peft adapters."""
-    for path, scale in loras:
-        parts = read_lora(path, module)
+    read = [(read_lora(path, module), scale) for path, scale in loras]  # every file read and
+    if merge:  # checked before the first weight changes: an error leaves the model as it was
+        for (parts, _), (path, _) in zip(read, loras, strict=True):
+            try:
+                check_fits(module, parts)
+            except LoraError as e:
+                raise LoraError(f"{Path(path).name}: {e}") from None
+    for parts, scale in read:
         if merge:
             merge_lora(module, parts, scale)
         else:

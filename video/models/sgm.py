@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from pathlib import Path
 
 import torch
@@ -237,8 +238,67 @@ def _empty_models(cfg: ModelConfig):
         return build_unet(cfg), build_vae(cfg), build_image_encoder(cfg)
 
 
-def load_sgm_checkpoint(path: Path, config: str | Path | None = None):
-    """Read an sgm single-file SVD checkpoint into our three diffusers/transformers networks."""
+SCALED_FP8_MARKER = UNET + "scaled_fp8"  # ComfyUI's marker of its "scaled fp8" files (model_detection.py)
+EMA_PREFIX = "model_ema."  # sgm's LitEma copy of the UNet, kept by training checkpoints
+
+
+def weight_scales(keys, read: set[str]) -> tuple[dict[str, str], set[str]]:
+    """ComfyUI's scaled fp8 layout, present only with :data:`SCALED_FP8_MARKER`: each scaled
+    ``X.weight`` is stored divided by ``X.scale_weight`` (the real weight is their product, as
+    ComfyUI's ``scaled_fp8_ops`` computes ``linear(x, weight * scale_weight)``); ``X.scale_input``
+    only scales activations for fp8 matmuls, which a dequantized weight does not need.
+    Returns ({weight key: its scale key}, the layout's keys accounted for: the marker and the
+    scales of weights in ``read``; a scale of any other weight is left unaccounted)."""
+    keys = set(keys)
+    if SCALED_FP8_MARKER not in keys:
+        return {}, set()
+    scales, accounted = {}, {SCALED_FP8_MARKER}
+    for k in keys:
+        for suffix in (".scale_weight", ".scale_input"):
+            if k.endswith(suffix) and (weight := k[: -len(suffix)] + ".weight") in read:
+                accounted.add(k)
+                if suffix == ".scale_weight":
+                    scales[weight] = k
+    return scales, accounted
+
+
+def unknown_unet_keys(keys, accounted: set[str]) -> list[str]:
+    """Keys under the UNet prefix that nothing reads: loading without them would silently drop
+    what they change (another UNet variant, a quantisation format we do not know)."""
+    return sorted(k for k in keys if k.startswith(UNET) and k not in accounted)
+
+
+def dequantize(t: torch.Tensor, scale: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``t * scale`` (a scaled-fp8 weight times its one-value scale) computed in float32, then cast."""
+    return (t.to(torch.float32) * scale.to(torch.float32)).to(dtype)
+
+
+def _not_svd_message(path: Path, f) -> str:
+    """What a .safetensors file that is not a full sgm SVD checkpoint is, from its header."""
+    from video.models.detect import classify_keys
+
+    shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    found = classify_keys(shapes, f.metadata() or {})
+    if found["kind"] == "vae":
+        return (f"{path} is a VAE-only file ({found['detail']}); --model needs a full SVD checkpoint (UNet, VAE and "
+                "image encoder in one file, or a diffusers folder); there is no separate VAE option")
+    what = "" if found["kind"] == "unknown" else f" ({found['kind']}: {found['detail']})"
+    return f"{path}: a .safetensors file{what}, but not an SVD checkpoint in sgm's layout"
+
+
+def load_sgm_checkpoint(path: Path, config: str | Path | None = None, dtype: torch.dtype = torch.float32):
+    """Read an sgm single-file SVD checkpoint into our three diffusers/transformers networks,
+    every tensor cast once, straight to ``dtype`` (a float16 file read as float16 is never
+    widened to float32 on the way: the parameters are the file's own tensors).
+
+    Every key under ``model.diffusion_model.`` must be read: unknown ones are an error, as
+    are missing ones. ComfyUI's scaled fp8 files are dequantized (:func:`weight_scales`).
+    ``model_ema.*`` (sgm's EMA copy in training checkpoints) is not used, as sgm's own
+    inference does not use it (``DiffusionEngine(use_ema=False)``, the default of its svd*.yaml
+    sampling configs, never creates ``model_ema`` and loads the file with ``strict=False``);
+    a warning says so."""
+    import warnings
+
     from safetensors import safe_open
 
     from video.models.svd import CheckpointError, SVDModels
@@ -247,7 +307,7 @@ def load_sgm_checkpoint(path: Path, config: str | Path | None = None):
         meta = f.metadata() or {}
         keys = set(f.keys())
         if not is_sgm_svd(keys):
-            raise CheckpointError(f"{path}: a .safetensors file, but not an SVD checkpoint in sgm's layout")
+            raise CheckpointError(_not_svd_message(path, f))
         if has_image_decoder(keys):
             raise CheckpointError(f"{path}: an SVD {IMAGE_DECODER_NOTE}")
         if CONFIG_METADATA_KEY in meta:
@@ -262,19 +322,46 @@ def load_sgm_checkpoint(path: Path, config: str | Path | None = None):
         cfg.name = path.stem
         nets = _empty_models(cfg)
         maps = _key_maps(nets)
-        missing = [fk for m in maps.values() for fk, _ in m.values() if fk not in keys]
+        read = {fk for m in maps.values() for fk, _ in m.values()}
+        missing = sorted(read - keys)
         if missing:
             raise CheckpointError(f"{path}: {len(missing)} expected keys missing, e.g. {missing[0]}")
+        scales, layout = weight_scales(keys, read)
+        unknown = unknown_unet_keys(keys, read | layout)
+        if unknown:
+            raise CheckpointError(f"{path}: {len(unknown)} UNet keys this loader has no place for (e.g. "
+                                  f"{', '.join(unknown[:3])}); another UNet architecture or a format not read here")
+        for sk in scales.values():
+            if f.get_slice(sk).get_shape() not in ([], [1]):
+                raise CheckpointError(f"{path}: {sk} has shape {tuple(f.get_slice(sk).get_shape())}; only one scale "
+                                      "per weight (ComfyUI's scaled fp8) is supported, not block-wise scales")
+        if any(k.startswith(EMA_PREFIX) for k in keys):
+            warnings.warn(f"{path.name}: has EMA weights (model_ema.*); they are not used (as in Stability's own "
+                          "inference, which loads model.diffusion_model.*)", stacklevel=3)
         for net, (name, m) in zip(nets, maps.items(), strict=True):
             target = net.state_dict()
+            left = Counter(fk for fk, _ in m.values())
+            fused: dict[str, torch.Tensor] = {}  # a fused q/k/v tensor read once, until its last chunk
             sd = {}
             for k, (fk, tf) in m.items():
-                t = _from_file(f.get_tensor(fk), tf, target[k].shape)
+                if fk not in fused:
+                    fused[fk] = f.get_tensor(fk)
+                left[fk] -= 1
+                raw = fused.pop(fk) if left[fk] == 0 else fused[fk]
+                t = _from_file(raw, tf, target[k].shape)
                 if tuple(t.shape) != tuple(target[k].shape):
                     raise CheckpointError(f"{path}: {fk} has shape {tuple(t.shape)}, {name} expects "
                                           f"{tuple(target[k].shape)} (not the architecture of {cfg.name})")
-                sd[k] = t.to(target[k].dtype if target[k].dtype.is_floating_point else t.dtype)
+                if fk in scales:
+                    t = dequantize(t, f.get_tensor(scales[fk]), dtype)
+                elif t.dtype.is_floating_point:
+                    t = t.to(dtype)  # no copy when the file already holds dtype
+                sd[k] = t
             net.load_state_dict(sd, strict=False, assign=True)
+            for mod in net.modules():  # buffers outside the file (built real, in float32): the same dtype
+                for bname, b in mod._buffers.items():
+                    if b is not None and b.is_floating_point() and b.dtype != dtype:
+                        mod._buffers[bname] = b.to(dtype)
     unet, vae, enc = (n.eval() for n in nets)
     return SVDModels(unet, vae, enc, cfg, layout="single_file", extra={"metadata": meta})
 

@@ -159,21 +159,21 @@ def is_diffusers_folder(path: Path) -> bool:
 def load_diffusers_folder(path: Path, dtype: torch.dtype = torch.float32, variant: str | None = None) -> SVDModels:
     from transformers import CLIPVisionModelWithProjection
 
-    from video.models.components import loading, pick_variant, require_safetensors
+    from video.models.components import (
+        load_diffusers_part,
+        load_transformers_part,
+        pick_variant,
+        require_safetensors,
+    )
 
-    for sub in DIFFUSERS_SUBFOLDERS:
+    for sub in DIFFUSERS_SUBFOLDERS:  # all three checked before any weights load
         require_safetensors(path / sub)
-    picked = {sub: pick_variant(path / sub, variant) for sub in DIFFUSERS_SUBFOLDERS}  # per part: fp16 unet/, plain vae/
-    with loading(path, "unet"):
-        unet = _unet_class().from_pretrained(path, subfolder="unet", torch_dtype=dtype, variant=picked["unet"],
-                                             use_safetensors=True)
-    with loading(path, "vae"):
-        vae = _vae_class().from_pretrained(path, subfolder="vae", torch_dtype=dtype, variant=picked["vae"],
-                                           use_safetensors=True)
-    with loading(path, "image_encoder"):
-        enc = CLIPVisionModelWithProjection.from_pretrained(path / "image_encoder", dtype=dtype,
-                                                            variant=picked["image_encoder"], use_safetensors=True)
-    variant = picked["unet"]
+    # Every weight checked: diffusers leaves a missing one on the meta device (a raw "Cannot copy
+    # out of meta tensor" later), transformers draws it at random; either is one line here.
+    unet = load_diffusers_part(_unet_class(), path, "unet", dtype, variant)
+    vae = load_diffusers_part(_vae_class(), path, "vae", dtype, variant)
+    enc = load_transformers_part(CLIPVisionModelWithProjection, path, "image_encoder", dtype, variant)
+    variant = pick_variant(path / "unet", variant)  # per part: fp16 unet/, plain vae/
     ours = path / "video_pipeline.yaml"
     cfg = load_model_config(ours) if ours.is_file() else _sampling_config_for_frames(unet.config.num_frames)
     cfg.name = path.name
@@ -220,8 +220,9 @@ def save_diffusers_folder(models: SVDModels, path: str | Path) -> Path:
 
 
 def detect_layout(source: str | Path) -> str:
-    """"config" (a name under configs/model), "diffusers", "single_file"; raises otherwise."""
-    p = Path(source)
+    """"config" (a name under configs/model), "diffusers", "single_file"; raises otherwise.
+    ``~`` is expanded (a path from a YAML config or ``--model=~/...`` reaches here unexpanded)."""
+    p = Path(source).expanduser()
     if not p.exists():
         try:
             model_config_path(str(source))
@@ -251,6 +252,8 @@ def load_svd(
     (e.g. ``"svd_xt"`` for a single-file SVD-XT checkpoint without metadata)."""
     quiet_library_logs()
     layout = detect_layout(source)
+    if layout != "config":
+        source = Path(source).expanduser()
     if layout == "config":
         models = build_random(load_model_config(str(source)), device=device, dtype=dtype)
     elif layout == "diffusers":
@@ -258,7 +261,7 @@ def load_svd(
     else:
         from video.models.sgm import load_sgm_checkpoint
 
-        models = load_sgm_checkpoint(Path(source), config=config)
+        models = load_sgm_checkpoint(Path(source), config=config, dtype=dtype)
     if config is not None and layout != "single_file":
         arch = models.config
         models.config = load_model_config(config)

@@ -44,17 +44,25 @@ def build_tiny_clip_text(vocab_size: int, hidden: int = 32, seed: int = 0):
     return CLIPTextModel(cfg).eval()
 
 
-def load_text_encoder(folder: str | Path, dtype: torch.dtype = torch.float32):
-    """A transformers text encoder from a local folder, by its config's model type."""
+def load_text_encoder(folder: str | Path, dtype: torch.dtype = torch.float32, variant: str | None = None):
+    """A transformers text encoder from a local folder, by its config's model type: the
+    ``variant`` where the folder has it, else its plain files, else its only variant (a
+    ``text_encoder/`` holding only ``model.fp16.safetensors``), as for the other parts
+    (:func:`video.models.components.pick_variant`); a weight missing from the files is an
+    error, not a random one."""
     from transformers import AutoConfig, CLIPTextModel, T5EncoderModel, UMT5EncoderModel
 
-    folder = Path(folder)
+    from video.models.components import load_transformers_part
+
+    folder = Path(folder).expanduser()
+    if not folder.name:  # "." : its parent and name are needed below
+        folder = folder.resolve()
     kind = AutoConfig.from_pretrained(folder).model_type
     cls = {"clip_text_model": CLIPTextModel, "clip": CLIPTextModel, "t5": T5EncoderModel,
            "umt5": UMT5EncoderModel}.get(kind)
     if cls is None:
         raise ValueError(f"{folder}: text encoder type {kind!r} is not supported (CLIP, T5, UMT5)")
-    return cls.from_pretrained(folder, dtype=dtype, use_safetensors=True).eval()
+    return load_transformers_part(cls, folder.parent, folder.name, dtype, variant).eval()
 
 
 def load_tokenizer(folder: str | Path):
