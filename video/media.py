@@ -121,9 +121,11 @@ def ffmpeg_exe() -> str:
 
 
 def _format_of(path: Path, fmt: str | None) -> str:
+    """``fmt``, else PNG frames for a name without a suffix or an existing folder (``out.d``:
+    judged by its suffix alone it was refused as an unknown video format), else the suffix."""
     if fmt:
         return fmt
-    if path.suffix == "":
+    if path.suffix == "" or path.is_dir():
         return "png"
     ext = path.suffix.lower().lstrip(".")
     if ext not in VIDEO_FORMATS:

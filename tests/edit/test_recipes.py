@@ -43,7 +43,7 @@ def test_outpaint_padding_rules():
     assert outpaint_padding(64, 96, pad="0,16") == (0, 16, 0, 16)
     assert outpaint_padding(64, 96, aspect="2:1") == (0, 16, 0, 16)  # 64 x 128
     assert outpaint_padding(64, 96, aspect="1:1") == (16, 0, 16, 0)  # 96 x 96
-    assert outpaint_padding(64, 96, pad=5, multiple=16) == (8, 8, 8, 8)  # grown to a multiple of 16
+    assert outpaint_padding(64, 96, pad=5, multiple=16) == (5, 5, 5, 5)  # as asked: the editor pads to its step
     with pytest.raises(InputError):
         outpaint_padding(64, 96)
 

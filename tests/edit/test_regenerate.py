@@ -64,9 +64,9 @@ def test_zero_mask_keeps_the_latent_and_is_refused_by_the_editor(tiny_editor, cl
     sched, renoise, step_for = prep
     calls = []
 
-    def step(x, lv):
+    def step(x, lv, i):
         calls.append(1)
-        return step_for(None, None)(x, lv)
+        return step_for(None, None)(x, lv, i)
 
     out = regenerate(step, x0, eps, sched, torch.zeros(1, 1, *x0.shape[2:]), renoise)
     assert len(calls) == 4 and torch.equal(out, x0)  # bit-exact after real model steps

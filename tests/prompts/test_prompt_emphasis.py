@@ -49,8 +49,6 @@ def test_a1111_docstring_examples_exactly(text, expected):
         ("(x:-1)", -1.0),
         ("[x]", 1 / 1.1),
         ("[[[x]]]", (1 / 1.1) ** 3),
-        ("{x}", 1.05),
-        ("{{{x}}}", 1.05**3),
         ("((x:2))", 2 * 1.1),  # an explicit weight nested in a plain paren still gets x1.1
         ("[(x:2)]", 2 / 1.1),
         ("(x:１.２)", 1.2),  # full-width digits (A1111 reads them: \d, float())
@@ -64,7 +62,6 @@ def test_table_weights(text, weight):
 
 def test_issue_table_rounded_values():
     assert round(parse_weights("[[[x]]]")[0][1], 3) == 0.751
-    assert round(parse_weights("{{{x}}}")[0][1], 3) == 1.158
     assert round(parse_weights("(((x)))")[0][1], 3) == 1.331
 
 
@@ -90,7 +87,7 @@ def test_escapes(text, expected):
         ("a]", [("a]", 1.0)]),
         ("a}", [("a}", 1.0)]),
         ("[unbalanced", [("unbalanced", 1 / 1.1)]),
-        ("{unbalanced", [("unbalanced", 1.05)]),
+        ("{unbalanced", [("{unbalanced", 1.0)]),
         ("a:1.5)", [("a:1.5)", 1.0)]),  # weight closer with no "(" open: literal
         ("((a)", [("a", 1.1 * 1.1)]),
         ("([a)]", [("a", 1.1 * (1 / 1.1))]),  # each bracket kind has its own stack
@@ -134,3 +131,20 @@ def test_two_breaks_do_not_merge():
 def test_empty_prompt():
     assert parse_weights("") == [("", 1.0)]
     assert parse_weights("()") == [("", 1.0)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A1111's parse_prompt_attention has no brace rule: braces are text, weights unchanged
+        ("{x}", [("{x}", 1.0)]),
+        ("{{{x}}}", [("{{{x}}}", 1.0)]),
+        ("a {red|blue} cat", [("a {red|blue} cat", 1.0)]),  # ComfyUI's random choice: text here
+        ("({x})", [("{x}", 1.1)]),
+        ("{(x:1.5)}", [("{", 1.0), ("x", 1.5), ("}", 1.0)]),
+        ("[{x]}", [("{x", 1 / 1.1), ("}", 1.0)]),  # a brace neither opens nor closes anything
+        ("\\{x\\}", [("{x}", 1.0)]),  # A1111 drops a backslash before a brace: nothing to escape
+    ],
+)
+def test_braces_are_plain_text_as_in_a1111(text, expected):
+    assert parse_weights(text) == expected

@@ -1,11 +1,12 @@
 """PromptEncoder on tiny random T5 / UMT5 encoders, against the Wan convention as diffusers'
-``WanPipeline._get_t5_prompt_embeds`` computes it: pad to 512 with a mask, encode, keep the
-real tokens, zero-pad back to 512."""
+``WanPipeline._get_t5_prompt_embeds`` computes it: clean the text (``prompt_clean``), pad to
+512 with a mask, encode, keep the real tokens, zero-pad back to 512."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+from diffusers.pipelines.wan.pipeline_wan import prompt_clean
 from prompt_tiny_models import make_t5_model
 
 from video.prompts import PromptEncoder
@@ -18,7 +19,7 @@ def t5_model(t5_tokenizer):
 
 def wan_reference(model, tokenizer, text: str) -> tuple[torch.Tensor, int]:
     inputs = tokenizer(
-        [text], padding="max_length", max_length=512, truncation=True, add_special_tokens=True,
+        [prompt_clean(text)], padding="max_length", max_length=512, truncation=True, add_special_tokens=True,
         return_attention_mask=True, return_tensors="pt",
     )
     seq_len = int(inputs.attention_mask.gt(0).sum())

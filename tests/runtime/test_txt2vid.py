@@ -262,7 +262,7 @@ def test_a_lone_weighted_term_keeps_its_weight_at_guidance_1(tiny):
     x = torch.randn(1, lat.channels, lat.latent_frames(1), 4, 4, generator=torch.Generator().manual_seed(0))
     ts = torch.tensor([0.8, 0.4, 0.0])
     cond = tiny.prompts.encode("a kite:0.5", "", 2)
-    v = tiny.velocity_for(cond, ts, 1.0)(x, ts[0])
+    v = tiny.velocity_for(cond, ts, 1.0)(x, ts[0], 0)
     c = cond[0]
     u_pred, c_pred = (tiny._forward(x, ts[0], ctx) for ctx in (c.uncond, c.conds[0][0]))
     assert (c_pred - u_pred).abs().max() > 1e-3  # the two predictions differ, so the weight matters

@@ -8,7 +8,8 @@ Install, from this checkout with ComfyUI's Python::
 
 ComfyUI then loads the nodes through ``comfy_entrypoint`` (its current node API) or, on
 installs without ``comfy_api.latest``, through ``NODE_CLASS_MAPPINGS``. Models come from
-ComfyUI's own ``models/`` folder and its extra_model_paths.yaml files.
+ComfyUI's own ``models/`` folder, its extra_model_paths.yaml files and every folder its
+``folder_paths`` lists.
 ``examples/comfy_workflow.json`` is a workflow in ComfyUI's API format.
 
 Importing this package never needs ComfyUI; ``comfy_api`` is imported when ComfyUI calls

@@ -41,7 +41,8 @@ def clip_folder(folder: str | Path) -> Path | None:
 
 def score_folder(folder: str | Path, recipe: str = "quick") -> tuple[list[dict], list[list[np.ndarray]]]:
     """``(rows, key_frames)``: one manifest-like row per video under ``folder`` (scores, ``keep``,
-    ``drop_reason``, or ``error`` for an unreadable file) and its first/middle/last frames."""
+    ``drop_reason``, or ``error`` for an unreadable file) and its first/middle/last frames.
+    Inside ComfyUI the node's progress bar counts the clips and Cancel stops between two."""
     from data_curation.clip_frames import read_clip
     from data_curation.filtering import apply_filters
     from data_curation.probe import discover
@@ -54,10 +55,14 @@ def score_folder(folder: str | Path, recipe: str = "quick") -> tuple[list[dict],
         raise InputError("folder is empty: give the path of a folder of clips")
     if not folder.is_dir():
         raise InputError(f"{folder}: not a folder of clips")
+    from video.comfy.functions import comfy_on_step
+
     r = load_recipe(recipe)
     scorers = build_scorers(r)
     rows, keys = [], []
-    for path in discover([folder]):
+    paths = list(discover([folder]))
+    on_step = comfy_on_step()  # ComfyUI: the node's bar moves per clip, Cancel between clips
+    for k, path in enumerate(paths):
         row = {"source": str(path), "clip_id": path.relative_to(folder).as_posix(), "error": None}
         frames = []
         try:
@@ -75,6 +80,8 @@ def score_folder(folder: str | Path, recipe: str = "quick") -> tuple[list[dict],
             row["error"] = f"{e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:200]
         rows.append(row)
         keys.append(frames)
+        if on_step is not None:  # outside the try: ComfyUI's Cancel must end the run, not be a row's error
+            on_step(k + 1, len(paths))
     if not rows:
         raise InputError(f"{folder}: no video files in it")
     apply_filters(rows, r)  # sets keep/drop_reason in place; the list's order stays that of `keys`

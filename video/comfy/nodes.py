@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from video.comfy import curate as C
 from video.comfy import functions as F
+from video.config import SamplingConfig, TextToVideoSampling
 
 CATEGORY = "video_pipeline"
 MODEL_TYPE = "VIDEO_PIPELINE_MODEL"  # our own socket type: a functions.VideoModel
@@ -83,9 +84,9 @@ def _upscalers() -> list[str]:
     return [*MODELS, BASELINE, *(n for n in F.model_names("upscale_models") if n.endswith(".param"))]
 
 
-def _load(ckpt_name: str, lora_name: str = "none", lora_strength: float = 1.0):
+def _load(ckpt_name: str, lora_name: str = "none", lora_strength: float = 1.0, dtype: str = "auto"):
     return F.load_video_model(ckpt_name, lora="" if lora_name == "none" else lora_name, lora_strength=lora_strength,
-                              device=F.default_device())
+                              device=F.default_device(), dtype=dtype)
 
 
 def _animate_modes() -> list[str]:
@@ -94,33 +95,72 @@ def _animate_modes() -> list[str]:
     return list(MODES)
 
 
+SVD = SamplingConfig  # SVD's sampling defaults (configs/model/svd.yaml), the Image to Video widgets' defaults
+T2V_GUIDANCE = TextToVideoSampling.guidance_scale  # what our DiT and Wan folders sample with by default
 SEED = Param("seed", "INT", 0, 0, SEED_MAX, tooltip="one seed per clip: the same seed gives the same video")
-STEPS0 = Param("steps", "INT", 0, 0, 200, tooltip="0: the model's default")
+STEPS0 = Param("steps", "INT", 0, 0, 200, tooltip="sampling steps; 0: the model's default")
+NO_CFG = "1.0: no classifier-free guidance (the prompt alone, one model pass per step: about twice as fast)"
+NEGATIVE = Param("negative_prompt", "STRING", "", multiline=True,
+                 tooltip="what to steer away from (with guidance above 1). Empty: the model's default negative "
+                         "prompt (its video_pipeline.yaml's; Wan diffusers folders have none). A single space: no "
+                         "negative prompt, even where the model has a default")
 
 NODES: tuple[NodeSpec, ...] = (
     NodeSpec("VideoPipelineModelLoader", "Load Video Model",
              "Loads SVD, Wan or our DiT from the models folder (checkpoints/, diffusion_models/ or unet/); the kind is "
              "read from the files. Optional LoRA from loras/.",
-             (Param("ckpt_name", "COMBO", options=_checkpoints), Param("lora_name", "COMBO", options=_loras),
-              Param("lora_strength", "FLOAT", 1.0, -4.0, 4.0, 0.05)),
+             (Param("ckpt_name", "COMBO", options=_checkpoints,
+                    tooltip="the video models this pack runs (SVD/SVD-XT, Wan 2.1 T2V, Wan VACE, Wan-Animate, our "
+                            "DiT) found in checkpoints/, diffusion_models/ and the folders ComfyUI knows; image "
+                            "checkpoints (SD 1.5, SDXL, Flux) are not listed. '(random weights, for tests)': built-in "
+                            "smoke-test models that output noise"),
+              Param("lora_name", "COMBO", options=_loras),
+              Param("lora_strength", "FLOAT", 1.0, -4.0, 4.0, 0.05),
+              Param("dtype", "COMBO", "auto", options=lambda: list(F.DTYPES), optional=True,
+                    tooltip="weights' precision. auto: float32 on the CPU; on a GPU ComfyUI's choice for the card "
+                            "(and its --fp16-unet/--bf16-unet flags): float16 for SVD, bfloat16 for Wan and our DiT "
+                            "where the card has it")),
              ((MODEL_TYPE, "model"),), _load),
-    NodeSpec("VideoPipelineImageToVideo", "Image to Video (SVD)", "Animates the first image of the batch.",
-             (Param("model", MODEL_TYPE), Param("image", "IMAGE"), Param("frames", "INT", 14, 1, 128),
-              Param("steps", "INT", 25, 1, 200), SEED, Param("fps", "INT", 7, 1, 60),
-              Param("motion_bucket_id", "INT", 127, 0, 1023), Param("noise_aug_strength", "FLOAT", 0.02, 0.0, 1.0, 0.01),
+    NodeSpec("VideoPipelineImageToVideo", "Image to Video (SVD)",
+             "Animates the first image of the batch (the other images are not used).",
+             (Param("model", MODEL_TYPE), Param("image", "IMAGE", tooltip="the first image of the batch is animated"),
+              Param("frames", "INT", SVD.num_frames, 1, 128,
+                    tooltip="frames to generate: SVD was trained on 14, SVD-XT on 25; more drifts"),
+              Param("steps", "INT", SVD.num_inference_steps, 1, 200, tooltip="sampling steps (25: SVD's default)"),
+              SEED,
+              Param("fps", "INT", SVD.fps, 1, 60,
+                    tooltip="the frame rate the model is told (a conditioning; 7: SVD's default): lower usually gives more "
+                            "motion between frames. The written video's rate is Write Video's fps"),
+              Param("motion_bucket_id", "INT", SVD.motion_bucket_id, 0, 1023,
+                    tooltip="how much motion: higher moves more (127: SVD's default)"),
+              Param("noise_aug_strength", "FLOAT", SVD.noise_aug_strength, 0.0, 1.0, 0.01,
+                    tooltip="noise added to the conditioning image: higher strays further from it and moves more "
+                            "(0.02: SVD's default)"),
               Param("width", "INT", 0, 0, 4096, 64, tooltip="0: the image's, rounded down to SVD's multiple of 64"),
-              Param("height", "INT", 0, 0, 4096, 64, tooltip="0: the image's, rounded down to SVD's multiple of 64")),
+              Param("height", "INT", 0, 0, 4096, 64, tooltip="0: the image's, rounded down to SVD's multiple of 64"),
+              Param("min_guidance_scale", "FLOAT", SVD.min_guidance_scale, 0.0, 30.0, 0.1, optional=True,
+                    tooltip="guidance on the first frame, rising linearly to max_guidance_scale on the last "
+                            f"(SVD: 1.0 to 2.5; SVD-XT's config: 1.5 to 3.0). {NO_CFG}"),
+              Param("max_guidance_scale", "FLOAT", SVD.max_guidance_scale, 0.0, 30.0, 0.1, optional=True,
+                    tooltip="guidance on the last frame (SVD: 2.5; SVD-XT's config: 3.0); higher follows the image "
+                            f"more closely. {NO_CFG}")),
              (("IMAGE", "frames"),), F.image_to_video),
     NodeSpec("VideoPipelineTextToVideo", "Text to Video", "Our DiT or Wan 2.1 T2V; 0 takes the model's default.",
-             (Param("model", MODEL_TYPE), Param("prompt", "STRING", "", multiline=True),
-              Param("negative_prompt", "STRING", "", multiline=True), Param("frames", "INT", 0, 0, 257),
+             (Param("model", MODEL_TYPE), Param("prompt", "STRING", "", multiline=True), NEGATIVE,
+              Param("frames", "INT", 0, 0, 257, tooltip="frames to generate (4k+1 for Wan); 0: the model's default "
+                                                        "(Wan: 81, 5 s at 16 fps)"),
               Param("width", "INT", 0, 0, 4096, 16, tooltip="0: the model's default; a multiple of 16"),
               Param("height", "INT", 0, 0, 4096, 16, tooltip="0: the model's default; a multiple of 16"), STEPS0,
-              Param("guidance_scale", "FLOAT", -1.0, -1.0, 30.0, 0.1, tooltip="-1: the model's default"), SEED),
+              Param("guidance_scale", "FLOAT", T2V_GUIDANCE, -1.0, 30.0, 0.1,
+                    tooltip=f"classifier-free guidance: higher follows the prompt more closely ({T2V_GUIDANCE:.1f}: "
+                            f"Wan 2.1's and our DiT's default). {NO_CFG}; 0: the negative prompt alone. -1 (older "
+                            "workflows): the model folder's default"),
+              SEED),
              (("IMAGE", "frames"),), F.text_to_video),
     NodeSpec("VideoPipelineInpaint", "Inpaint / Edit Video",
              "Regenerates the masked part of the frames (white = regenerate); strength < 1 keeps more of the input.",
-             (Param("model", MODEL_TYPE), Param("images", "IMAGE"), Param("prompt", "STRING", "", multiline=True),
+             (Param("model", MODEL_TYPE), Param("images", "IMAGE"),
+              Param("prompt", "STRING", "", multiline=True, tooltip="SVD models have no text encoder: ignored there"),
               Param("strength", "FLOAT", 1.0, 0.0, 1.0, 0.01), STEPS0, SEED, Param("mask", "MASK", optional=True)),
              (("IMAGE", "frames"),), F.inpaint_video),
     NodeSpec("VideoPipelineUpscale", "Upscale Video (Real-ESRGAN)", "Per-frame Real-ESRGAN (ncnn, CPU) or bicubic.",
@@ -128,16 +168,17 @@ NODES: tuple[NodeSpec, ...] = (
               Param("upscale_model", "COMBO", options=_upscalers)),
              (("IMAGE", "frames"),), F.upscale_video),
     NodeSpec("VideoPipelineAnimate", "Animate Character (Wan-Animate)",
-             "The character of the image moves as the pose video with the expressions of the face video "
-             "(one face crop per pose frame); 'replace' puts it into the background video where the mask is "
+             "The character of the first image of the batch moves as the pose video with the expressions of the face "
+             "video (one face crop per pose frame); 'replace' puts it into the background video where the mask is "
              "white. Pose and face videos are preprocessed already.",
-             (Param("model", MODEL_TYPE), Param("image", "IMAGE", tooltip="the character (first image)"),
+             (Param("model", MODEL_TYPE), Param("image", "IMAGE", tooltip="the character: the first image of the batch"),
               Param("pose_video", "IMAGE", tooltip="rendered skeleton frames"),
               Param("face_video", "IMAGE", tooltip="face crops, one per pose frame"),
               Param("mode", "COMBO", "animate", options=_animate_modes),
-              Param("prompt", "STRING", "", multiline=True),
-              Param("negative_prompt", "STRING", "", multiline=True, tooltip="empty: the model's default"),
-              STEPS0, Param("guidance_scale", "FLOAT", 1.0, 1.0, 30.0, 0.1, tooltip="1: off (Wan-Animate's default)"),
+              Param("prompt", "STRING", "", multiline=True), NEGATIVE,
+              STEPS0, Param("guidance_scale", "FLOAT", 1.0, 0.0, 30.0, 0.1,
+                            tooltip=f"classifier-free guidance; {NO_CFG}, Wan-Animate's default; higher follows the "
+                                    "prompt more closely"),
               SEED, Param("width", "INT", 0, 0, 4096, 16, tooltip="0: the pose video's width"),
               Param("height", "INT", 0, 0, 4096, 16, tooltip="0: the pose video's height"),
               Param("segment_frames", "INT", 0, 0, 257, tooltip="frames per segment (4k+1); 0: up to 77"),

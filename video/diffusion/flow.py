@@ -13,7 +13,12 @@ from collections.abc import Callable
 
 import torch
 
-Velocity = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+# v(x, t, step): the velocity at x and time t during sampler step ``step``, the index in the
+# sampler's ``ts`` of the step's start time (plus ``first_step``). Every evaluation of one step
+# gets the same index, Heun's corrector at ts[i + 1] included: the index is what picks the
+# prompt schedule's conditioning, and recovering it from t cannot work (Heun's corrector runs
+# at the next step's time, and at large shifts float32 times of different steps coincide).
+Velocity = Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]
 
 
 def interpolate(x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -73,27 +78,33 @@ def flow_schedule(num_steps: int, shift: float = 1.0, device=None, dtype=torch.f
     return time_shift(t, shift).to(device=device, dtype=dtype)
 
 
-def sample_flow_euler(velocity: Velocity, x: torch.Tensor, ts: torch.Tensor, callback=None) -> torch.Tensor:
-    """x_{t'} = x_t + (t' - t) v(x_t, t)."""
+def sample_flow_euler(velocity: Velocity, x: torch.Tensor, ts: torch.Tensor, callback=None,
+                      first_step: int = 0) -> torch.Tensor:
+    """x_{t'} = x_t + (t' - t) v(x_t, t, i): one evaluation per step, told its step ``i``
+    (``first_step + i`` for a caller that solves a longer schedule a slice at a time)."""
     for i in range(len(ts) - 1):
-        v = velocity(x, ts[i])
+        v = velocity(x, ts[i], first_step + i)
         x = x + (ts[i + 1] - ts[i]) * v
         if callback is not None:
             callback(i, x)
     return x
 
 
-def sample_flow_heun(velocity: Velocity, x: torch.Tensor, ts: torch.Tensor, callback=None) -> torch.Tensor:
+def sample_flow_heun(velocity: Velocity, x: torch.Tensor, ts: torch.Tensor, callback=None,
+                     first_step: int = 0) -> torch.Tensor:
     """Heun's second-order method on the flow ODE; the last step (to t = 0) is Euler since the
-    velocity is not evaluated at pure data."""
+    velocity is not evaluated at pure data. Both evaluations of step ``i`` are told step ``i``
+    (``first_step + i``): the corrector runs at the next step's time but belongs to this step,
+    so it sees this step's prompt and ``[a:b:3]`` / ``[a|b]`` change on step boundaries only."""
     for i in range(len(ts) - 1):
+        step = first_step + i
         dt = ts[i + 1] - ts[i]
-        v = velocity(x, ts[i])
+        v = velocity(x, ts[i], step)
         if ts[i + 1] == 0:
             x = x + dt * v
         else:
             x_pred = x + dt * v
-            x = x + dt * 0.5 * (v + velocity(x_pred, ts[i + 1]))
+            x = x + dt * 0.5 * (v + velocity(x_pred, ts[i + 1], step))
         if callback is not None:
             callback(i, x)
     return x

@@ -46,6 +46,7 @@ import torch.nn.functional as F
 from video.diffusion.flow import FLOW_SAMPLERS, flow_schedule
 from video.diffusion.guidance import composable_cfg, needs_uncond
 from video.runtime.img2vid import InputError, Timings, randn
+from video.runtime.progress import StepCallback, step_reporter
 from video.runtime.speed import SDPA_FIRST, with_sdpa_priority
 
 DEFAULT_STEPS = 20  # WanAnimatePipeline's default
@@ -250,6 +251,7 @@ class Animator:
         sampler: str = "euler",
         progress: bool = False,
         output_type: str = "uint8",
+        on_step: StepCallback | None = None,
     ):
         from video.media import load_image
 
@@ -312,7 +314,6 @@ class Animator:
                              f"frame first)")
         shift = shift if shift is not None else (s.shift or 3.0)
         ts = flow_schedule(steps, shift, device=dev)
-        step_of = {float(t): i for i, t in enumerate(ts.tolist()[:-1])}
         t_enc = time.perf_counter() - t0
         t_den = t_dec = 0.0
 
@@ -341,9 +342,9 @@ class Animator:
             seg_lat = torch.cat([mask, lat.encode(video.to(vae_dev)).cpu()], dim=1)
             reference = torch.cat([ref_lat, seg_lat], dim=2).to(dev, self.dtype)
 
-            def velocity(x: torch.Tensor, t: torch.Tensor, reference=reference, pose_lat=pose_lat,
+            def velocity(x: torch.Tensor, t: torch.Tensor, step: int, reference=reference, pose_lat=pose_lat,
                          face_seg=face_seg) -> torch.Tensor:
-                c = cond[min(step_of.get(float(t), steps - 1), steps - 1)]
+                c = cond[min(step, steps - 1)]  # the sampler's step, for each of its evaluations
                 terms = [ct for ct, _ in c.conds]
                 use_cfg = needs_uncond(c.weights, guidance_scale)  # a lone weighted term keeps its weight
                 ctx = torch.cat(([c.uncond] if use_cfg else []) + terms).to(dev, self.dtype)
@@ -360,15 +361,10 @@ class Animator:
                     return v[:1]
                 return composable_cfg(v[:1], list(v[1:].split(1)), c.weights, guidance_scale)
 
-            bar = None
-            if progress:
-                from tqdm.auto import tqdm
-
-                bar = tqdm(total=len(ts) - 1, desc=f"Animate segment {len(outs) + 1}/{num_segments}", unit="step",
-                           leave=False)
-            x = FLOW_SAMPLERS[sampler](velocity, x, ts, callback=(lambda i, _x, bar=bar: bar.update(1)) if bar else None)
-            if bar is not None:
-                bar.close()
+            per, k = len(ts) - 1, len(outs)  # the caller's on_step counts the steps of all segments
+            seg_step = (lambda d, _n, per=per, k=k: on_step(k * per + d, num_segments * per)) if on_step else None
+            with step_reporter(per, f"Animate segment {k + 1}/{num_segments}", progress, seg_step) as hook:
+                x = FLOW_SAMPLERS[sampler](velocity, x, ts, callback=hook)
             t2 = time.perf_counter()
             t_den += t2 - t1
             if output_type == "latent" and num_segments == 1:

@@ -23,6 +23,36 @@ TASK_HELP = {
     "restyle": "SDEdit the whole frame from --prompt (--strength 0.3-0.7); no mask (a region: inpaint --strength)",
 }
 DEFAULT_STRENGTH = {"inpaint": 1.0, "outpaint": 0.95, "background": 1.0, "recolour": 0.0, "restyle": 0.5}
+RANDOM_MODELS = ("tiny", "tiny-svd")  # built-in names that build a model with random weights
+RANDOM_NOTE = "note: '{model}' has random weights (a smoke run); real weights come from {flag} PATH"
+
+
+def random_weights(model: str) -> bool:
+    """Whether ``model`` names a built-in random-weights model: one of :data:`RANDOM_MODELS`
+    that is not also a path here (a folder ``tiny-vace`` holds real or saved weights; a name
+    starting with "tiny" said nothing)."""
+    return str(model) in RANDOM_MODELS and not Path(model).exists()
+
+
+def first_frames(frames, n: int):
+    """The first ``n`` frames (0: all); more than the video has is a one-line error, not
+    silently all of them (``video edit`` and ``video upscale`` alike)."""
+    from video.runtime.img2vid import InputError
+
+    if n > len(frames):
+        raise InputError(f"--frames {n}: the video has {len(frames)} frames")
+    return frames[:n] if n else frames
+
+
+def written_size(path: str | Path, frames) -> tuple[int, int]:
+    """(width, height) of what was written: a video file's as stored (an mp4 or webm of odd
+    sizes drops the last row or column, :func:`video.media.write_video`), else the frames'."""
+    from video.media import probe_video
+
+    if Path(path).is_file():
+        info = probe_video(path)
+        return int(info["width"]), int(info["height"])
+    return int(frames.shape[2]), int(frames.shape[1])
 
 
 @dataclass
@@ -88,8 +118,9 @@ EDIT_FLAGS = {
                                    'background is regenerated from --prompt)'),
     "--harmonise": ("harmonise", 'background with --background: regenerate the composited background at this '
                                  'strength, 0..1 (default 0: a plain composite, no model)'),
-    "--feather": ("feather", "width in pixels of the mask's soft inner edge (default: the latent cell size; at most a "
-                             "quarter of the mask's local depth, so thin strokes are replaced fully)"),
+    "--feather": ("feather", "width in pixels of the mask's soft inner edge (default: the model's latent cell size; 2 "
+                             "for recolour and a --background composite; at most a quarter of the mask's local depth, "
+                             "so thin strokes are replaced fully)"),
     "--frames": ("frames", "edit only the first N frames (default: all)"),
     "--height": ("height", "working height, a multiple of the model's size step: the frames are scaled and cropped "
                            "to it (default: the input's own, padded for the model and cropped back)"),
@@ -204,12 +235,12 @@ def _needs_model(task: str, cfg: EditConfig) -> bool:
 
 
 def _check_box(box, num_frames: int, height: int, width: int) -> None:
+    from video.edit.mask import box_outside, format_box
     from video.media import MediaError
 
-    if box.x0 >= width or box.y0 >= height or box.f0 >= num_frames:
-        span = f"@{box.f0}:{'' if box.f1 is None else box.f1}"
-        raise MediaError(f"--box {box.x0},{box.y0},{box.x1},{box.y1}{span} lies outside the {width}x{height} video "
-                         f"of {num_frames} frames")
+    why = box_outside(box, num_frames, height, width)
+    if why:
+        raise MediaError(f"--box {format_box(box)}: {why}")
 
 
 def _model_fps(editor) -> float:
@@ -240,9 +271,7 @@ def run_edit(task: str, cfg: EditConfig):
         raise MediaError(f"background {cfg.background} not found: give a video, an image or a folder of images")
     video = load_frames(cfg.video)  # fail on a bad input before loading weights
     in_frames, in_fps = len(video), video_fps(cfg.video)
-    if cfg.frames > len(video):
-        raise InputError(f"--frames {cfg.frames}: the video has {len(video)} frames")
-    n = cfg.frames or len(video)
+    n = len(first_frames(video, cfg.frames))
     if cfg.box:
         _check_box(mask, n, *video.shape[1:3])
     elif cfg.mask:  # read and checked now, not after the weights load; passed on as its levels
@@ -275,9 +304,8 @@ def run_edit(task: str, cfg: EditConfig):
         editor.sdpa_first = cfg.sdpa
         if kind in DEDICATED_EDITORS:  # VACE: behind Editor's call, as the recipes expect
             editor = VaceRecipeEditor(editor)
-        if str(cfg.model).startswith("tiny"):
-            print(f"note: '{cfg.model}' has random weights (a smoke run); real weights come from --model PATH",
-                  file=sys.stderr)
+        if random_weights(cfg.model):
+            print(RANDOM_NOTE.format(model=cfg.model, flag="--model"), file=sys.stderr)
         fps = fps or _model_fps(editor)
     fps = fps or 8
     strength = DEFAULT_STRENGTH[task] if cfg.strength < 0 else cfg.strength
@@ -321,6 +349,7 @@ def run_edit(task: str, cfg: EditConfig):
         frames = recipe(editor, video, mask, strength=strength, invert=cfg.invert, soft=cfg.soft, **pixel_kw, **kw,
                         **model_kw)
     seconds = time.perf_counter() - t0
+    # a PNG folder named like a file (out.d): a stand-in name tells audio_to_keep it is a folder
     audio = audio_to_keep(cfg.video, in_frames, in_fps, len(frames), fps, cfg.output)
     out = write_video(frames, cfg.output, fps=fps, crf=cfg.crf, audio=audio)
     return out, frames, fps, seconds
@@ -329,9 +358,27 @@ def run_edit(task: str, cfg: EditConfig):
 def cmd_edit(args: argparse.Namespace) -> int:
     cfg = _resolve(args)
     out, frames, fps, seconds = run_edit(args.task, cfg)
-    f, h, w, _ = frames.shape
-    print(f"wrote {out} ({f} frames, {w}x{h}, {fps:g} fps): {args.task} in {seconds:.2f}s")
+    w, h = written_size(out, frames)
+    print(f"wrote {out} ({len(frames)} frames, {w}x{h}, {fps:g} fps): {args.task} in {seconds:.2f}s")
     return 0
+
+
+def _task_formatter(task: str) -> type[argparse.HelpFormatter]:
+    """``task``'s --help without the flags it refuses (:data:`TASK_FLAGS`). They stay parsed
+    there, with their help, so giving one is the one-line "does not use" error, not argparse's."""
+    hidden = {flag for flag, (_key, tasks) in TASK_FLAGS.items() if task not in tasks}
+
+    def shown(actions):
+        return [a for a in actions if not hidden & set(a.option_strings)]
+
+    class TaskHelp(argparse.HelpFormatter):
+        def add_usage(self, usage, actions, groups, prefix=None):
+            super().add_usage(usage, shown(actions), groups, prefix)
+
+        def add_arguments(self, actions):
+            super().add_arguments(shown(actions))
+
+    return TaskHelp
 
 
 def add_edit_command(subparsers) -> argparse.ArgumentParser:
@@ -346,7 +393,7 @@ def add_edit_command(subparsers) -> argparse.ArgumentParser:
     defaults = EditConfig()
     tasks = p.add_subparsers(dest="task", required=True, metavar="TASK")
     for task, help_ in TASK_HELP.items():
-        t = tasks.add_parser(task, help=help_, description=help_)
+        t = tasks.add_parser(task, help=help_, description=help_, formatter_class=_task_formatter(task))
         for flag, (key, fhelp) in EDIT_FLAGS.items():
             t.add_argument(flag, default=None, help=help_with_default(fhelp, getattr(defaults, key)),
                            action="append" if flag in LIST_FLAGS else "store")
@@ -359,4 +406,5 @@ def add_edit_command(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-__all__ = ["EditConfig", "add_edit_command", "check_config", "cmd_edit", "run_edit"]
+__all__ = ["RANDOM_MODELS", "EditConfig", "add_edit_command", "check_config", "cmd_edit", "first_frames",
+           "random_weights", "run_edit", "written_size"]

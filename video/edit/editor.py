@@ -29,6 +29,7 @@ files -> EDM editing.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
 from pathlib import Path
@@ -43,6 +44,7 @@ from video.diffusion.strength import flow_edit_schedule, karras_edit_schedule, r
 from video.edit.mask import composite_alpha, latent_mask, load_frames, load_mask, video_fps
 from video.edit.regenerate import regenerate
 from video.runtime.img2vid import ImageToVideo, InputError, Timings, randn, size_multiple
+from video.runtime.progress import StepCallback, step_reporter
 from video.runtime.speed import with_sdpa_priority
 from video.runtime.txt2vid import TextToVideo
 
@@ -119,7 +121,7 @@ class FlowBackend:
         solve = FLOW_SAMPLERS[sampler]
 
         def step_for(first_frame, generator):
-            return lambda x, lv: solve(velocity, x, lv)
+            return lambda x, lv, i: solve(velocity, x, lv, first_step=i)  # i: the prompt schedule's step
 
         return sched, renoise_flow, step_for
 
@@ -171,7 +173,7 @@ class SVDBackend:
         def step_for(first_frame, generator):
             denoiser = self.pipe.denoiser_for(first_frame, f, h * self.spatial_factor, w * self.spatial_factor, fps,
                                               bucket, s.noise_aug_strength, guidance, generator)
-            return lambda x, lv: solve(denoiser, x, lv)
+            return lambda x, lv, i: solve(denoiser, x, lv)  # no prompt
 
         return sched, renoise_edm, step_for
 
@@ -304,6 +306,7 @@ class Editor:
         motion_bucket_id: int | None = None,
         callback=None,
         progress: bool = False,
+        on_step: StepCallback | None = None,
     ) -> np.ndarray:
         """Regenerate the masked part of ``video``.
 
@@ -323,7 +326,9 @@ class Editor:
         :func:`video.edit.mask.composite_alpha`).
         ``latents``: the noise ``eps`` of a one-window clip (latent shape). ``window`` and
         ``overlap`` in frames (default: the model's length, a quarter of it).
-        ``callback(window, step, level, x)`` after each step's blend.
+        ``callback(window, step, level, x)`` after each step's blend (to look at the latents);
+        ``on_step(done, total)`` after each step, counted over all windows (progress for a host
+        application; it may raise to stop, :mod:`video.runtime.progress`).
         """
         be = self.backend
         if control_video is not None:
@@ -370,63 +375,61 @@ class Editor:
             ref = reference_images[0] if isinstance(reference_images, (list, tuple)) else reference_images
         out = orig.astype(np.float32)
         done = 0  # frames [0, done) are final
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=len(wins) * steps, desc=f"edit ({len(wins)} window{'s' * (len(wins) > 1)})",
-                       unit="step", leave=False)
         t_encode = t_denoise = t_decode = 0.0
         prepared = None
-        for wi, (a, b) in enumerate(wins):
-            tc = time.perf_counter()
-            # 4. One window: pinned frames from the result so far, padded to a length the VAE takes.
-            pixels = out[a:b].copy()
-            mw = m[a:b].clone()
-            mw[:max(0, done - a)] = 0.0
-            n = _valid_frames(b - a, be.temporal_factor)
-            pixels = np.concatenate([pixels, np.repeat(pixels[-1:], n - (b - a), 0)])
-            mw = torch.cat([mw, mw[-1:].expand(n - (b - a), -1, -1)])
-            x_in = torch.from_numpy(pixels).permute(3, 0, 1, 2)[None] / 127.5 - 1.0
-            x0 = be.encode(x_in)
-            gmap = be.lift(latent_mask(mw, be.spatial_factor, be.temporal_factor)).to(x0.device)
-            if prepared is None:
-                prepared = be.prepare(prompt, negative_prompt, steps, guidance_scale, strength, shift, sampler,
-                                      tuple(x0.shape), fps=fps, motion_bucket_id=motion_bucket_id)
-            sched, renoise, step_for = prepared
-            if alpha is None:  # a soft level below the last step's tau is never edited (regenerate)
-                edited_from = float(sched.taus[-2]) if soft else 0.0
-                alpha = composite_alpha(m, radius, edited_from).numpy()
-            if latents is not None:
-                if tuple(latents.shape) != tuple(x0.shape):
-                    raise InputError(f"latents have shape {tuple(latents.shape)}, expected {tuple(x0.shape)}")
-                eps = latents.to(x0.device, torch.float32)
-            else:
-                eps = randn(x0.shape, generator, x0.device, torch.float32)
-            first = ref if ref is not None else np.clip(np.round(pixels[0]), 0, 255).astype(np.uint8)  # uint8: unambiguous
-            step = step_for(first, generator)
-            td = time.perf_counter()
-            t_encode += td - tc
+        reporting = contextlib.ExitStack()  # the bar, closed however the loop ends
+        hook = None
+        with reporting:
+            for wi, (a, b) in enumerate(wins):
+                tc = time.perf_counter()
+                # 4. One window: pinned frames from the result so far, padded to a length the VAE takes.
+                pixels = out[a:b].copy()
+                mw = m[a:b].clone()
+                mw[:max(0, done - a)] = 0.0
+                n = _valid_frames(b - a, be.temporal_factor)
+                pixels = np.concatenate([pixels, np.repeat(pixels[-1:], n - (b - a), 0)])
+                mw = torch.cat([mw, mw[-1:].expand(n - (b - a), -1, -1)])
+                x_in = torch.from_numpy(pixels).permute(3, 0, 1, 2)[None] / 127.5 - 1.0
+                x0 = be.encode(x_in)
+                gmap = be.lift(latent_mask(mw, be.spatial_factor, be.temporal_factor)).to(x0.device)
+                if prepared is None:
+                    prepared = be.prepare(prompt, negative_prompt, steps, guidance_scale, strength, shift, sampler,
+                                          tuple(x0.shape), fps=fps, motion_bucket_id=motion_bucket_id)
+                sched, renoise, step_for = prepared
+                if wi == 0:  # the step count is known once the schedule is (strength and shift)
+                    desc = f"edit ({len(wins)} window{'s' * (len(wins) > 1)})"
+                    hook = reporting.enter_context(step_reporter(len(wins) * sched.num_steps, desc, progress, on_step))
+                if alpha is None:  # a soft level below the last step's tau is never edited (regenerate)
+                    edited_from = float(sched.taus[-2]) if soft else 0.0
+                    alpha = composite_alpha(m, radius, edited_from).numpy()
+                if latents is not None:
+                    if tuple(latents.shape) != tuple(x0.shape):
+                        raise InputError(f"latents have shape {tuple(latents.shape)}, expected {tuple(x0.shape)}")
+                    eps = latents.to(x0.device, torch.float32)
+                else:
+                    eps = randn(x0.shape, generator, x0.device, torch.float32)
+                first = ref if ref is not None else np.clip(np.round(pixels[0]), 0, 255).astype(np.uint8)  # uint8: unambiguous
+                step = step_for(first, generator)
+                td = time.perf_counter()
+                t_encode += td - tc
 
-            def on_step(i, level, x, wi=wi):
-                if bar is not None:
-                    bar.update(1)
-                if callback is not None:
-                    callback(wi, i, level, x)
+                def each_step(i, level, x, wi=wi, hook=hook):
+                    if hook is not None:
+                        hook()
+                    if callback is not None:
+                        callback(wi, i, level, x)
 
-            x = regenerate(step, x0, eps, sched, gmap, renoise, on_step)
-            tc = time.perf_counter()
-            t_denoise += tc - td
-            gen = ((be.decode(x)[0, :, : b - a].clamp(-1, 1) + 1) * 127.5).permute(1, 2, 3, 0).cpu().numpy()
-            # 5. Composite: the window's new frames, the original outside the feathered mask.
-            keep = max(0, done - a)
-            al = alpha[a + keep:b, ..., None]
-            o = orig[a + keep:b].astype(np.float32)
-            out[a + keep:b] = np.where(al > 0, o + al * (gen[keep:] - o), o)
-            done = b
-            t_decode += time.perf_counter() - tc
-        if bar is not None:
-            bar.close()
+                x = regenerate(step, x0, eps, sched, gmap, renoise, each_step)
+                tc = time.perf_counter()
+                t_denoise += tc - td
+                gen = ((be.decode(x)[0, :, : b - a].clamp(-1, 1) + 1) * 127.5).permute(1, 2, 3, 0).cpu().numpy()
+                # 5. Composite: the window's new frames, the original outside the feathered mask.
+                keep = max(0, done - a)
+                al = alpha[a + keep:b, ..., None]
+                o = orig[a + keep:b].astype(np.float32)
+                out[a + keep:b] = np.where(al > 0, o + al * (gen[keep:] - o), o)
+                done = b
+                t_decode += time.perf_counter() - tc
         self.last_timings = Timings(encode=t_encode, denoise=t_denoise, decode=t_decode)
         return np.clip(np.round(out[:, :h, :w]), 0, 255).astype(np.uint8)
 

@@ -71,6 +71,26 @@ def parse_box(text: str) -> Box:
     return Box(x0, y0, x1, y1, f0, f1)
 
 
+def format_box(box: Box) -> str:
+    """A box as the user writes it: ``x0,y0,x1,y1``, then ``@f0:f1`` only where frames were given."""
+    text = f"{box.x0},{box.y0},{box.x1},{box.y1}"
+    if box.f0 or box.f1 is not None:
+        text += f"@{box.f0}:{'' if box.f1 is None else box.f1}"
+    return text
+
+
+def box_outside(box: Box, num_frames: int, height: int, width: int) -> str | None:
+    """Why ``box`` selects nothing of a (num_frames, height, width) video: which of its edges lies
+    outside what (the frame's width or height, the video's frames); None when it overlaps it."""
+    if box.x0 >= width:
+        return f"its left edge x0={box.x0} is outside the {width}x{height} frame (x runs 0..{width - 1})"
+    if box.y0 >= height:
+        return f"its top edge y0={box.y0} is outside the {width}x{height} frame (y runs 0..{height - 1})"
+    if box.f0 >= num_frames:
+        return f"its first frame {box.f0} is outside the video's {num_frames} frames (0..{num_frames - 1})"
+    return None
+
+
 def is_box(source) -> bool:
     return isinstance(source, Box) or (isinstance(source, str) and bool(_BOX.match(source)))
 
@@ -265,16 +285,34 @@ def _box_to_working(box: Box, source_size: tuple[int, int], size: tuple[int, int
     return Box(x(box.x0), y(box.y0), x(box.x1), y(box.y1), box.f0, box.f1)
 
 
-def read_levels(source, num_frames: int, height: int, width: int, fps: float | None = None) -> torch.Tensor:
+def aspect_differs(mask_size: tuple[int, int], video_size: tuple[int, int]) -> bool:
+    """Whether a mask of (H, W) ``mask_size`` is not a video frame of ``video_size`` at another
+    scale: its height is more than a pixel (at the mask's own size, its rounding) from the height
+    the video's aspect gives its width, and its width likewise from its height's."""
+    (mh, mw), (vh, vw) = mask_size, video_size
+    return min(abs(mh - mw * vh / vw), abs(mw - mh * vw / vh)) > 1.0
+
+
+def read_levels(source, num_frames: int, height: int, width: int, fps: float | None = None,
+                source_size: tuple[int, int] | None = None) -> torch.Tensor:
     """A mask file, folder or array (not a box) as its levels before any threshold, resized to
     (height, width): (1, H, W) for a single image, else (num_frames, H, W) (the first ones;
     a mask video at another frame rate than ``fps`` matched by time). Checks what
     :func:`load_mask` checks about the source, so a caller can read and check it once (before
-    loading a model) and pass the result on as an array."""
+    loading a model) and pass the result on as an array. A mask of another aspect ratio than
+    the video (``source_size``, default (height, width)) is scaled to cover and centre-cropped
+    like the video, with one warning naming both sizes: a portrait mask on a landscape video is
+    usually a mistake, and it was cropped silently."""
+    import warnings
+
     m = _grey(source, fps, num_frames)
     if len(m) > 1 and len(m) < num_frames:
         raise MediaError(f"the mask has {len(m)} frames, the video {num_frames}: give one frame or at least "
                          f"as many as the video")
+    vh, vw = source_size or (height, width)
+    if aspect_differs(tuple(m.shape[1:]), (vh, vw)):
+        warnings.warn(f"the mask is {m.shape[2]}x{m.shape[1]} and the video {vw}x{vh}, another aspect ratio: the mask "
+                      f"is scaled to cover the video and its middle cropped", stacklevel=2)
     return resize_mask(m[:num_frames].contiguous(), height, width)
 
 
@@ -299,11 +337,12 @@ def load_mask(source, num_frames: int, height: int, width: int, invert: bool = F
         m = torch.ones(num_frames, height, width)
     elif is_box(source):
         box = source if isinstance(source, Box) else parse_box(source)
-        if box.x0 >= src_w or box.y0 >= src_h or box.f0 >= num_frames:
-            raise MediaError(f"box {box} lies outside the {src_w}x{src_h} video of {num_frames} frames")
+        why = box_outside(box, num_frames, src_h, src_w)
+        if why:
+            raise MediaError(f"box {format_box(box)}: {why}")
         m = box_mask(_box_to_working(box, (src_h, src_w), (height, width)), num_frames, height, width)
     else:
-        m = read_levels(source, num_frames, height, width, fps).expand(num_frames, -1, -1)
+        m = read_levels(source, num_frames, height, width, fps, (src_h, src_w)).expand(num_frames, -1, -1)
     if not allow_empty and not invert:
         check_not_empty(m, soft)
     if not soft:
@@ -433,6 +472,6 @@ def latent_mask(mask: torch.Tensor, spatial: int, temporal: int = 1) -> torch.Te
     return torch.stack([cells[s:e].amax(0) for s, e in temporal_groups(f, temporal)])
 
 
-__all__ = ["Box", "box_mask", "check_not_empty", "colour_levels", "composite_alpha", "erode", "feather", "grey_levels",
-           "is_box", "latent_mask", "load_frames", "load_mask", "parse_box", "read_levels", "resize_mask",
+__all__ = ["Box", "aspect_differs", "box_mask", "box_outside", "check_not_empty", "colour_levels", "composite_alpha",
+           "erode", "feather", "format_box", "grey_levels", "is_box", "latent_mask", "load_frames", "load_mask", "parse_box", "read_levels", "resize_mask",
            "temporal_groups", "time_indices", "video_fps"]

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from video.edit.mask import feather, load_frames, load_mask, video_fps
+from video.edit.mask import composite_alpha, load_frames, load_mask, video_fps
 from video.media import resize_center_crop
 from video.runtime.img2vid import InputError
 
@@ -103,25 +103,26 @@ def aspect_canvas(height: int, width: int, target: float, multiple: int = 1) -> 
 
 
 def outpaint_padding(height: int, width: int, pad=None, aspect=None, multiple: int = 1) -> tuple[int, int, int, int]:
-    """(top, right, bottom, left) pixels: ``pad`` as given, then grown so the canvas divides by
-    ``multiple`` (the extra split evenly); or, for ``aspect``, the padding to the canvas of
-    :func:`aspect_canvas`, centred."""
+    """(top, right, bottom, left) pixels: ``pad`` exactly as given (the editor pads the canvas
+    to its size step and crops back, as for any size: growing the pad to the step made a 58x102
+    clip with ``pad 8`` 80x128, not 74x118); or, for ``aspect``, the padding to the
+    canvas of :func:`aspect_canvas` (sides multiples of ``multiple``), centred."""
     if (pad is None) == (aspect is None):
         raise InputError("outpaint needs either pad (pixels per side) or aspect (W:H)")
     if pad is None:
         hh, ww = aspect_canvas(height, width, parse_aspect(aspect), multiple)
         eh, ew = hh - height, ww - width
         return eh // 2, ew - ew // 2, eh - eh // 2, ew // 2
-    t, r, b, left = parse_pad(pad)
-    eh, ew = -(height + t + b) % multiple, -(width + left + r) % multiple
-    return t + eh // 2, r + ew - ew // 2, b + eh - eh // 2, left + ew // 2
+    return parse_pad(pad)
 
 
 def outpaint(editor, video, prompt: str = "", pad=None, aspect=None, strength: float = 0.95, noise: float = 24.0,
              generator: torch.Generator | None = None, **kw) -> np.ndarray:
-    """Grow the canvas and fill the new border. The padding starts as the edge pixels
-    replicated plus Gaussian noise of ``noise`` grey levels (so the start carries the edge
-    colours, not streaks), and is the mask; the original pixels come back unchanged."""
+    """Grow the canvas by ``pad`` pixels exactly (or to ``aspect``) and fill the new border. The
+    padding starts as the edge pixels replicated plus Gaussian noise of ``noise`` grey levels
+    (so the start carries the edge colours, not streaks), and is the mask; the original pixels
+    come back unchanged. A canvas the model does not take is padded to its size step by the
+    editor and cropped back."""
     frames = load_frames(video)
     f, h, w = frames.shape[:3]
     t, r, b, left = outpaint_padding(h, w, pad, aspect, editor.multiple)
@@ -156,8 +157,9 @@ def background(editor, video, subject, prompt: str = "", strength: float = 1.0, 
 
     Without ``background``: regenerate the inverse of the subject mask from ``prompt`` (edge
     feathered over ``feather_px`` pixels, default the editor's latent cell). With a
-    ``background`` clip or image: composite the subject over it (edge feathered over
-    ``feather_px`` pixels inside the subject, default 2), then, if ``harmonise`` > 0,
+    ``background`` clip or image: composite the subject over it with the editors' weights
+    (:func:`video.edit.mask.composite_alpha`: a ``feather_px`` ramp inside the subject, default
+    2, at most a quarter of its local depth, so a thin subject is kept whole), then, if ``harmonise`` > 0,
     regenerate the background at that strength so lighting can settle."""
     if subject is None:
         raise InputError("background needs the subject's mask (a file, a folder of images, or a box)")
@@ -168,7 +170,7 @@ def background(editor, video, subject, prompt: str = "", strength: float = 1.0, 
     frames = load_frames(video)
     f, h, w = frames.shape[:3]
     sub = load_mask(subject, f, h, w, invert=invert, soft=soft, fps=video_fps(video), allow_empty=False)
-    alpha = feather(sub, 2 if feather_px is None else feather_px).numpy()[..., None]
+    alpha = composite_alpha(sub, 2 if feather_px is None else feather_px).numpy()[..., None]
     bg = _fit_clip(background, f, h, w).astype(np.float32)
     out = np.clip(np.round(bg + alpha * (frames.astype(np.float32) - bg)), 0, 255).astype(np.uint8)
     if harmonise > 0:
@@ -214,8 +216,11 @@ def shift_colour(frames: np.ndarray, hue: float = 0.0, saturation: float = 1.0) 
 
 def recolour(editor, video, mask, hue: float = 0.0, saturation: float = 1.0, harmonise: float = 0.0,
              invert: bool = False, feather_px: int = 2, prompt: str = "", soft: bool = False, **kw) -> np.ndarray:
-    """Rotate the hue (degrees) and scale the saturation inside ``mask``, blended over a
-    ``feather_px`` ramp at its edge; pixels outside the mask are returned exactly. ``soft``
+    """Rotate the hue (degrees) and scale the saturation inside ``mask``, blended with the
+    editors' weights (:func:`video.edit.mask.composite_alpha`: a ``feather_px`` ramp at its
+    edge, at most a quarter of the mask's local depth, so a thin stroke gets the whole shift; a
+    plain 2-pixel feather gave a 2-pixel stroke half of it); pixels outside the mask are
+    returned exactly. ``soft``
     keeps the mask's grey levels as per-pixel amounts (else thresholded at 0.5). With
     ``harmonise`` > 0, the mask is then regenerated at that strength (``editor`` needed)."""
     if mask is None:
@@ -223,7 +228,7 @@ def recolour(editor, video, mask, hue: float = 0.0, saturation: float = 1.0, har
     frames = load_frames(video)
     f, h, w = frames.shape[:3]
     m = load_mask(mask, f, h, w, invert=invert, soft=soft, fps=video_fps(video), allow_empty=False)
-    alpha = feather(m, feather_px).numpy()[..., None]
+    alpha = composite_alpha(m, feather_px).numpy()[..., None]
     base = frames.astype(np.float32)
     out = np.where(alpha > 0, base + alpha * (shift_colour(frames, hue, saturation) - base), base)
     out = np.clip(np.round(out), 0, 255).astype(np.uint8)

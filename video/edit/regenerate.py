@@ -36,7 +36,8 @@ import torch
 
 from video.diffusion.strength import EditSchedule
 
-Step = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x at levels[0], levels[0:2]) -> x at levels[1]
+# (x at levels[0], levels[0:2], step i) -> x at levels[1]; i picks the prompt schedule's entry
+Step = Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]
 Renoise = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 StepCallback = Callable[[int, torch.Tensor, torch.Tensor], None] | None
 
@@ -45,12 +46,13 @@ def regenerate(step: Step, x0: torch.Tensor, eps: torch.Tensor, schedule: EditSc
                renoise: Renoise, callback: StepCallback = None) -> torch.Tensor:
     """Solve from ``renoise(x0, eps, levels[0])`` to level 0, one ``step`` at a time; after step
     i, cells with ``strength_map < taus[i]`` (all of them where the map is 0) are set to the
-    input re-noised to the new level. ``strength_map`` broadcasts against ``x0``.
+    input re-noised to the new level (``step`` gets i: the conditioning of the prompt schedule's
+    step i, for every model call the solver makes). ``strength_map`` broadcasts against ``x0``.
     ``callback(i, level, x)`` sees the latent after step i's blend."""
     levels, taus = schedule.levels, schedule.taus
     x = renoise(x0, eps, levels[0])
     for i in range(schedule.num_steps):
-        x = step(x, levels[i:i + 2])
+        x = step(x, levels[i:i + 2], i)
         x = torch.where((strength_map > 0) & (strength_map >= taus[i]), x, renoise(x0, eps, levels[i + 1]))
         if callback is not None:
             callback(i, levels[i + 1], x)

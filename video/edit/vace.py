@@ -52,6 +52,7 @@ from video.diffusion.guidance import composable_cfg, needs_uncond
 from video.diffusion.strength import flow_skip_schedule
 from video.models.wan import DEFAULT_SHIFT, read_model_index
 from video.runtime.img2vid import InputError, Timings, randn
+from video.runtime.progress import StepCallback, step_reporter
 from video.runtime.speed import with_sdpa_priority
 from video.runtime.txt2vid import T2VModels
 
@@ -288,6 +289,7 @@ class VaceEditor:
         sampler: str | None = None,
         progress: bool = False,
         output_type: str = "uint8",
+        on_step: StepCallback | None = None,
     ):
         s, m, dev = self.config.sampling, self.models, self.device
         steps = num_inference_steps or s.num_inference_steps
@@ -332,13 +334,12 @@ class VaceEditor:
             x = interpolate(x0, noise, ts[:1])
         else:
             x = noise
-        offset = steps - (len(ts) - 1)
-        step_of = {float(t): i + offset for i, t in enumerate(ts.tolist()[:-1])}
+        offset = steps - (len(ts) - 1)  # the skipped steps: sampler step i is prompt step offset + i
         t1 = time.perf_counter()
 
         # 4. The flow ODE; every guidance term sees the same context.
-        def velocity(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            c = cond[min(step_of.get(float(t), steps - 1), steps - 1)]
+        def velocity(x: torch.Tensor, t: torch.Tensor, step: int) -> torch.Tensor:
+            c = cond[min(offset + step, steps - 1)]  # the sampler's step, for each of its evaluations
             terms = [ct for ct, _ in c.conds]
             use_cfg = needs_uncond(c.weights, scale)  # a lone term weighted 1/scale needs no uncond
             ctx = torch.cat(([c.uncond] if use_cfg else []) + terms).to(dev, self.dtype)
@@ -350,14 +351,8 @@ class VaceEditor:
                 return v[:1]
             return composable_cfg(v[:1], list(v[1:].split(1)), c.weights, scale)
 
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=len(ts) - 1, desc=f"VACE ({sampler}, shift {shift:.2f})", unit="step", leave=False)
-        x = FLOW_SAMPLERS[sampler](velocity, x, ts, callback=(lambda i, _x: bar.update(1)) if bar else None)
-        if bar is not None:
-            bar.close()
+        with step_reporter(len(ts) - 1, f"VACE ({sampler}, shift {shift:.2f})", progress, on_step) as hook:
+            x = FLOW_SAMPLERS[sampler](velocity, x, ts, callback=hook)
         t2 = time.perf_counter()
 
         # 5. Drop the reference frames, decode.
@@ -452,7 +447,10 @@ class VaceRecipeEditor:
         out = o.copy()
         done = 0  # frames [0, done) are final
         timings = []
-        for a, b in wins:
+        on_step = kw.pop("on_step", None)  # counted over all windows, as the Editor counts
+        for wi, (a, b) in enumerate(wins):
+            if on_step is not None:
+                kw["on_step"] = lambda d, n, wi=wi: on_step(wi * n + d, len(wins) * n)
             keep = max(0, done - a)
             pixels = np.clip(np.round(out[a:b]), 0, 255).astype(np.uint8)
             mw = mk[a:b].copy()

@@ -26,7 +26,7 @@ def add_prompt_command(subparsers) -> argparse.ArgumentParser:
         "prompt",
         help="show how a prompt is parsed: weights, schedule, AND terms",
         description="Show the AND terms of a prompt, its text on each step ([a:b:t], [a|b]) and the "
-        "weight of every run of text ((x), [x], {x}, (x:w), BREAK).",
+        "weight of every run of text ((x), [x], (x:w), BREAK).",
     )
     p.add_argument("text", help="the prompt (quote it)")
     p.add_argument("--steps", type=_positive_int, default=20, help="sampling steps (default 20)")

@@ -1,7 +1,19 @@
 """Textual-inversion embeddings from a folder, referenced in prompts by file name.
 
 ``embeddings/easynegative.safetensors`` is used by writing ``easynegative`` in a prompt; its
-vectors take the place of the tokens the word would have had. Formats:
+vectors take the place of the tokens the word would have had.
+
+Where a name is recognised depends on the encoder family:
+
+* CLIP: A1111's rule (``find_embedding_at_position``). The name is tokenized alone and its
+  token ids are looked for in each weighted run's ids, the longest name first at each position
+  (:func:`name_token_table`, :func:`match_name_ids`). CLIP's tokenizer lowercases and splits
+  letters from digits and punctuation, so ``MyStyle``, ``mystyle2``, ``mystyle_v`` and
+  ``2mystyle`` all contain ``mystyle``, while ``mystyles`` (one word, other tokens) does not.
+* T5 / UMT5 (A1111 has none): whole words, ignoring case (:func:`split_on_names`), since a
+  SentencePiece word's ids change with what precedes it (``▁`` marks a word start).
+
+Formats:
 
 * ``.safetensors``: the tensor under ``emb_params`` (A1111's format), under a key you name
   (e.g. ``clip_l`` for SDXL files), or the file's only tensor;
@@ -84,7 +96,8 @@ def load_embeddings(folder: str | Path, dim: int | None = None, key: str | None 
 
 def split_on_names(text: str, names: list[str]) -> list[str | tuple[str]]:
     """``text`` cut at whole-word, case-insensitive occurrences of ``names``: plain pieces are
-    str, an occurrence is a 1-tuple holding the name as given in ``names``.
+    str, an occurrence is a 1-tuple holding the name as given in ``names``. The T5 rule; CLIP
+    matches token ids instead (:func:`match_name_ids`).
 
     Longer names are tried first, so ``style-v2`` wins over ``style`` where both exist.
 
@@ -110,4 +123,47 @@ def split_on_names(text: str, names: list[str]) -> list[str | tuple[str]]:
     return out
 
 
-__all__ = ["load_embedding_file", "load_embeddings", "split_on_names", "EMBEDDING_SUFFIXES"]
+NameTable = dict[int, list[tuple[tuple[int, ...], str]]]
+
+
+def name_token_table(tokenizer, names: list[str]) -> NameTable:
+    """A1111's lookup table: each name's token ids (the name tokenized alone, no BOS/EOS),
+    grouped by first id, longest first. Where two names tokenize alike the first one listed
+    keeps the ids (A1111 finds the first registered); a name with no tokens is left out."""
+    table: NameTable = {}
+    seen: set[tuple[int, ...]] = set()
+    ids_of = tokenizer(list(names), add_special_tokens=False, verbose=False)["input_ids"] if names else []
+    for name, ids in zip(names, ids_of, strict=True):
+        key = tuple(int(i) for i in ids)
+        if key and key not in seen:
+            seen.add(key)
+            table.setdefault(key[0], []).append((key, name))
+    for entries in table.values():
+        entries.sort(key=lambda e: len(e[0]), reverse=True)  # stable: ties keep their order
+    return table
+
+
+def match_name_ids(ids: list[int], table: NameTable) -> list[int | tuple[str]]:
+    """``ids`` with every occurrence of a name's ids replaced by the 1-tuple ``(name,)``,
+    scanning left to right and taking at each position the longest name that starts there
+    (A1111's ``find_embedding_at_position``; matches never overlap).
+
+    >>> match_name_ids([5, 7, 8, 9], {7: [((7, 8), "ab"), ((7,), "a")]})
+    [5, ('ab',), 9]
+    """
+    out: list[int | tuple[str]] = []
+    pos = 0
+    while pos < len(ids):
+        for key, name in table.get(ids[pos], ()):
+            if tuple(ids[pos:pos + len(key)]) == key:
+                out.append((name,))
+                pos += len(key)
+                break
+        else:
+            out.append(ids[pos])
+            pos += 1
+    return out
+
+
+__all__ = ["load_embedding_file", "load_embeddings", "split_on_names", "name_token_table", "match_name_ids",
+           "EMBEDDING_SUFFIXES"]

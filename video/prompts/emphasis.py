@@ -1,4 +1,4 @@
-"""The emphasis pass: ``(x)``, ``[x]``, ``{x}``, ``(x:w)``, escapes and ``BREAK``.
+"""The emphasis pass: ``(x)``, ``[x]``, ``(x:w)``, escapes and ``BREAK``.
 
 The semantics follow the AUTOMATIC1111 web UI's ``parse_prompt_attention`` so that prompts
 written for it weigh the same here:
@@ -8,13 +8,15 @@ written for it weigh the same here:
 * a closer with nothing open is literal text;
 * ``(x:w)`` replaces the ×1.1 of ``)`` with ×w; ``w`` is the text between ``:`` and ``)``
   (spaces allowed around it) when it reads as a plain decimal number;
-* ``\\(`` ``\\)`` ``\\[`` ``\\]`` ``\\{`` ``\\}`` ``\\\\`` are literal; any other backslash is dropped;
+* ``\\(`` ``\\)`` ``\\[`` ``\\]`` ``\\\\`` are literal; any other backslash is dropped;
+* braces ``{}`` are plain text, as in A1111 (NovelAI reads ``{x}`` as x1.05, ComfyUI's
+  front end ``{a|b}`` as a random choice: neither is A1111's language, and either would change
+  a prompt that works there);
 * the word ``BREAK`` (a whole word, its surrounding spaces swallowed) becomes its own item.
 
 Deliberate differences from A1111 (each one removes a crash or an accident, none changes a
 prompt that works there):
 
-* ``{x}`` multiplies by 1.05 per level (NovelAI); A1111 reads braces as text.
 * A weight that is not a number (``(x:1.2.3)``) makes A1111 raise; here the ``:`` and the
   text stay literal and ``)`` closes with ×1.1.
 * ``BREAK`` is never multiplied by the brackets around it (A1111 turns ``(a BREAK b)`` into a
@@ -31,12 +33,11 @@ from dataclasses import dataclass
 
 ROUND_MULTIPLIER = 1.1
 SQUARE_MULTIPLIER = 1 / 1.1  # multiplied, not divided, so results match A1111 to the last bit
-CURLY_MULTIPLIER = 1.05
 
-_OPENERS = {"(": ROUND_MULTIPLIER, "[": SQUARE_MULTIPLIER, "{": CURLY_MULTIPLIER}
-_CLOSERS = {")": "(", "]": "[", "}": "{"}
-_ESCAPABLE = frozenset("()[]{}\\")
-_SPECIAL = frozenset("()[]{}\\:")
+_OPENERS = {"(": ROUND_MULTIPLIER, "[": SQUARE_MULTIPLIER}
+_CLOSERS = {")": "(", "]": "["}
+_ESCAPABLE = frozenset("()[]\\")
+_SPECIAL = frozenset("()[]\\:")
 # ``:`` + number + ``)``: the explicit-weight closer. The number is A1111's loose ``[.\d]+``;
 # whether it really is a number is checked with float() afterwards.
 _WEIGHT_CLOSE = re.compile(r":\s*([+-]?[.\d]+)\s*\)")
@@ -93,11 +94,11 @@ def parse_segments(text: str) -> list[Segment]:
     """The emphasis pass as :class:`Segment` objects; see the module docstring for the rules.
 
     Multipliers are applied in the order A1111 applies them (innermost bracket first as it
-    closes; at the end the unclosed ``(`` outermost first, then ``[``, then ``{``), because
+    closes; at the end the unclosed ``(`` outermost first, then ``[``), because
     floating-point products depend on order and runs are merged only on exact equality.
     """
     segments: list[Segment] = []
-    stacks: dict[str, list[int]] = {"(": [], "[": [], "{": []}
+    stacks: dict[str, list[int]] = {"(": [], "[": []}
     i, n = 0, len(text)
     while i < n:
         c = text[i]
@@ -135,7 +136,7 @@ def parse_segments(text: str) -> list[Segment]:
             j += 1
         segments.extend(_split_breaks(text[i:j]))
         i = j
-    for opener in ("(", "[", "{"):
+    for opener in ("(", "["):
         for start in stacks[opener]:
             _multiply_from(segments, start, _OPENERS[opener])
     return _merge(segments)

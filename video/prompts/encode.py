@@ -21,8 +21,11 @@ Two encoder families:
   length").
 * T5 / UMT5 (``kind="t5"``), the Wan convention: one sequence of at most ``max_length`` (512)
   tokens ending in EOS, encoded with an attention mask over the padding, then every position
-  after the real tokens set to zero: ``(1, 512, C)``. ``BREAK`` has no meaning and is dropped;
-  longer prompts are truncated with a warning.
+  after the real tokens set to zero: ``(1, 512, C)``. The text is cleaned and tokenized in one
+  call as diffusers' ``WanPipeline`` does (brackets removed; each token weighted by the
+  characters it covers: :mod:`video.prompts.t5text`), so a prompt's ids do not depend on where
+  its weights change. ``BREAK`` has no meaning and is read as a space; longer prompts are
+  truncated with a warning.
 
 Weights (``weight_mode``):
 
@@ -45,9 +48,10 @@ import torch
 from video.prompts.chunks import BREAK, CHUNK_LENGTH, Token, Unit, chunk_units, frame_chunk
 from video.prompts.composable import split_and
 from video.prompts.conditioning import PromptConditioning, StepConditioning
-from video.prompts.embeddings import load_embeddings, split_on_names
+from video.prompts.embeddings import load_embeddings, match_name_ids, name_token_table, split_on_names
 from video.prompts.emphasis import parse_segments
 from video.prompts.schedule import schedule, text_at_step
+from video.prompts.t5text import Piece, basic_clean, join_pieces, token_weights
 
 WeightMode = Literal["a1111", "comfy"]
 EncoderKind = Literal["auto", "clip", "t5"]
@@ -168,6 +172,8 @@ class PromptEncoder:
         self.embeddings: dict[str, torch.Tensor] = (
             load_embeddings(embeddings_dir, dim=dim, key=embedding_key) if embeddings_dir is not None else {}
         )
+        self._name_table = name_token_table(tokenizer, list(self.embeddings)) if self.kind == "clip" else {}
+        self._warned_no_offsets = False
         self.cache: dict[str, torch.Tensor] = {}
         self._empty_states: torch.Tensor | None = None
 
@@ -204,26 +210,86 @@ class PromptEncoder:
     # -- text to tokens -------------------------------------------------------------------
 
     def units(self, text: str) -> list[Unit | None]:
-        """The weighted token stream of one (already scheduled) text; None marks a BREAK."""
-        pieces: list[tuple[str | tuple[str], float] | None] = []
-        for seg in parse_segments(text):
-            if seg.is_break:
-                pieces.append(None)
-                continue
-            for piece in split_on_names(seg.text, list(self.embeddings)):
-                pieces.append((piece, seg.weight))
-        words = [p[0] for p in pieces if p is not None and isinstance(p[0], str)]
+        """The weighted token stream of one (already scheduled) text for CLIP; None marks a
+        BREAK. As A1111: each weighted run is tokenized apart, and textual-inversion names are
+        found in each run's token ids (:func:`~video.prompts.embeddings.match_name_ids`)."""
+        segs = parse_segments(text)
+        words = [seg.text for seg in segs if not seg.is_break]
         ids = iter(self.tokenizer(words, add_special_tokens=False, verbose=False)["input_ids"] if words else [])
         units: list[Unit | None] = []
-        for p in pieces:
-            if p is None:
+        for seg in segs:
+            if seg.is_break:
                 units.append(BREAK)
-            elif isinstance(p[0], str):
-                units.extend((Token(int(i), p[1]),) for i in next(ids))
-            else:
-                vectors = self.embeddings[p[0][0]]
-                units.append(tuple(Token(0, p[1], v) for v in vectors))
+                continue
+            for item in match_name_ids([int(i) for i in next(ids)], self._name_table):
+                if isinstance(item, tuple):
+                    units.append(tuple(Token(0, seg.weight, v) for v in self.embeddings[item[0]]))
+                else:
+                    units.append((Token(item, seg.weight),))
         return units
+
+    def t5_tokens(self, text: str) -> list[Token]:
+        """The weighted tokens of one (already scheduled) text for T5 / UMT5, without EOS.
+
+        The ids are those of the one-call tokenization of the text with its brackets removed,
+        cleaned as diffusers' ``prompt_clean`` (:mod:`video.prompts.t5text`); ``BREAK`` is a
+        space. A textual-inversion name (a whole word) replaces the tokens its characters fell
+        into. A tokenizer without character offsets (a slow one) gets each run tokenized apart,
+        with a warning: for a byte-level one such as ByT5 that is the same thing."""
+        pieces: list[Piece] = []
+        found: list[tuple[str, float]] = []
+        for seg in parse_segments(text):
+            if seg.is_break:
+                pieces.append((" ", 1.0, -1))
+                continue
+            for piece in split_on_names(basic_clean(seg.text), list(self.embeddings)):
+                if isinstance(piece, tuple):
+                    pieces.append((piece[0], seg.weight, len(found)))
+                    found.append((piece[0], seg.weight))
+                else:
+                    pieces.append((piece, seg.weight, -1))
+        plain, weights, owners = join_pieces(pieces)
+        if not plain:
+            return []
+        enc = self.tokenizer(plain, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+        if "offset_mapping" not in enc:
+            return self._t5_tokens_apart(pieces, found)
+        tokens: list[Token] = []
+        last = -1
+        for tid, (w, occ) in zip(enc["input_ids"], token_weights(enc["offset_mapping"], plain, weights, owners),
+                                 strict=True):
+            if occ < 0:
+                tokens.append(Token(int(tid), w))
+            elif occ != last:
+                name, name_weight = found[occ]
+                tokens.extend(Token(0, name_weight, v) for v in self.embeddings[name])
+            last = occ
+        return tokens
+
+    def _t5_tokens_apart(self, pieces: list[Piece], found: list[tuple[str, float]]) -> list[Token]:
+        """The fallback for a tokenizer without offsets: each piece tokenized on its own."""
+        if not self._warned_no_offsets:
+            self._warned_no_offsets = True
+            warnings.warn(f"{type(self.tokenizer).__name__} gives no character offsets (not a fast tokenizer): "
+                          "each weighted run is tokenized apart, which can add word-start tokens where weights "
+                          "change", stacklevel=4)
+        plain, weights, owners = join_pieces(pieces)
+        runs: list[tuple[str, float, int]] = []
+        for k, ch in enumerate(plain):
+            if runs and (weights[k], owners[k]) == runs[-1][1:]:
+                runs[-1] = (runs[-1][0] + ch, weights[k], owners[k])
+            else:
+                runs.append((ch, weights[k], owners[k]))
+        texts = [t for t, _, occ in runs if occ < 0]
+        ids = iter(self.tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"] if texts else [])
+        tokens: list[Token] = []
+        for _, w, occ in runs:
+            if occ < 0:
+                tokens.extend(Token(int(i), w) for i in next(ids))
+            else:
+                name, name_weight = found[occ]
+                tokens.extend(Token(0, name_weight, v) for v in self.embeddings[name])
+        return tokens
 
     # -- encoding -------------------------------------------------------------------------
 
@@ -254,7 +320,7 @@ class PromptEncoder:
         return torch.cat(out, dim=0)[None]
 
     def _encode_t5(self, text: str) -> torch.Tensor:
-        tokens = [t for unit in self.units(text) if unit is not BREAK for t in unit]
+        tokens = self.t5_tokens(text)
         if len(tokens) > self.max_length - 1:
             warnings.warn(
                 f"prompt has {len(tokens)} tokens; truncated to {self.max_length - 1} (+ EOS)", stacklevel=3

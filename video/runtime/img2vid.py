@@ -32,6 +32,7 @@ from video.models.svd import SVDModels, load_svd
 from video.runtime.decode import decode_latents
 from video.runtime.memory import DEFAULT_BUDGET_GIB
 from video.runtime.offload import OFFLOAD_MODES, ModelOffload, NoOffload, align_cpu_weights, svd_parts
+from video.runtime.progress import StepCallback, step_reporter
 from video.runtime.speed import with_sdpa_priority
 from video.runtime.step_cache import FirstBlockCache, cached_unet_forward
 
@@ -325,8 +326,10 @@ class ImageToVideo:
         cache_threshold: float | None = None,
         memory_budget_gib: float | None = None,
         split_guidance: bool | None = None,
+        on_step: StepCallback | None = None,
     ):
-        """Render one clip. ``image``: one image (``IMAGE_FORMS``). Every setting left None takes
+        """Render one clip. ``image``: one image (``IMAGE_FORMS``). ``on_step(done, total)``:
+        called after each sampler step (it may raise to stop the run; :mod:`video.runtime.progress`). Every setting left None takes
         the model's default; values out of range are an InputError before any work.
 
         ``output_type``: ``"uint8"`` (default) numpy uint8 (F, H, W, 3); ``"float"`` numpy float32
@@ -403,16 +406,9 @@ class ImageToVideo:
             torch.cuda.synchronize(dev)
         t1 = time.perf_counter()
 
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=steps, desc=f"denoise ({sampler}, {network_evaluations(sampler, steps)} evals)",
-                       unit="step", leave=False)
-        with self.offload.use("unet"):
-            x = sample(sampler, denoiser, x, sigmas, callback=(lambda i, d: bar.update(1)) if bar else None)
-        if bar is not None:
-            bar.close()
+        desc = f"denoise ({sampler}, {network_evaluations(sampler, steps)} evals)"
+        with step_reporter(steps, desc, progress, on_step) as hook, self.offload.use("unet"):
+            x = sample(sampler, denoiser, x, sigmas, callback=hook)
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
         t2 = time.perf_counter()

@@ -27,6 +27,7 @@ from video.diffusion.guidance import composable_cfg, needs_uncond
 from video.models.dit import DiT, DiTConfig
 from video.models.latents import ImageVAELatents, latent_space_for
 from video.runtime.img2vid import InputError, Timings, randn
+from video.runtime.progress import StepCallback, step_reporter
 from video.runtime.speed import with_sdpa_priority
 
 
@@ -188,7 +189,8 @@ def _load_ours(p: Path, dtype: torch.dtype) -> T2VModels:
             raise CheckpointError(f"{p}: our text-to-video layout needs {sub}/ beside video_pipeline.yaml")
     try:
         cfg = load_config(TextToVideoConfig, p / "video_pipeline.yaml")
-        dit = DiT(_dit_config(cfg))
+        with torch.device("meta"):  # shapes only: the file's tensors become the weights (assign=True)
+            dit = DiT(_dit_config(cfg))
     except (ConfigError, ValueError) as e:  # a bad key, or a DiT that cannot be built (head size, heads)
         raise CheckpointError(f"{p}: video_pipeline.yaml: {str(e).splitlines()[0]}") from None
     weights = p / "transformer" / "model.safetensors"
@@ -202,7 +204,9 @@ def _load_ours(p: Path, dtype: torch.dtype) -> T2VModels:
     if why:
         raise CheckpointError(f"{p}: transformer/model.safetensors does not fit the DiT video_pipeline.yaml "
                               f"describes: {why}")
-    dit.load_state_dict(state)
+    # the file's own tensors, cast once later by cast_keeping_fp32: a 16-bit file loaded in 16
+    # bits never goes through float32, and no random initial weights are made first
+    dit.load_state_dict(state, assign=True)
     with loading(p, "vae"):
         vae_cfg = json.loads((p / "vae" / "config.json").read_text())
     vae_cls = AutoencoderKLWan if vae_cfg.get("_class_name") == "AutoencoderKLWan" else AutoencoderKL
@@ -233,7 +237,7 @@ def load_t2v(source: str | Path, device="cpu", dtype=torch.float32) -> T2VModels
     from video.models.wan import SINGLE_FILE, read_index
 
     quiet_library_logs()
-    p = Path(source)
+    p = Path(source).expanduser()
     if str(source) == "tiny" and not p.exists():
         m = build_tiny()
     elif p.is_file():
@@ -384,16 +388,18 @@ class TextToVideo:
         return self.config.sampling.shift or shift_for_tokens(tokens)
 
     def velocity_for(self, cond: list, ts: torch.Tensor, scale: float, scale_2: float | None = None):
-        """The guided velocity v(x, t) for the times ``ts`` (step i of ``ts`` uses ``cond[i]``,
-        the prompt schedule's conditioning): one batched forward for the unconditional and
+        """The guided velocity v(x, t, step) for the times ``ts``: sampler step ``step`` uses
+        ``cond[step]``, the prompt schedule's conditioning, for every evaluation it makes
+        (:data:`video.diffusion.flow.Velocity`). One batched forward for the unconditional and
         every ``AND`` term, combined by composable CFG. Shared by generation and editing.
-        ``scale_2``: the guidance of Wan 2.2's low-noise expert (default ``scale``)."""
+        ``scale_2``: the guidance of Wan 2.2's low-noise expert (default ``scale``). The step
+        comes from the sampler, not from looking ``t`` up in ``ts``: Heun's second evaluation of
+        step i runs at ``ts[i + 1]``, and a large shift makes float32 times collide."""
         steps = len(ts) - 1
-        step_of = {float(t): i for i, t in enumerate(ts.tolist()[:-1])}
         dev = self.device
 
-        def velocity(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            c = cond[min(step_of.get(float(t), steps - 1), steps - 1)]
+        def velocity(x: torch.Tensor, t: torch.Tensor, step: int) -> torch.Tensor:
+            c = cond[min(step, steps - 1)]
             scale_t = scale_2 if scale_2 is not None and self.models.expert_index(t.reshape(-1)[0]) == 1 else scale
             return guided(x, t, c, scale_t)
 
@@ -426,8 +432,10 @@ class TextToVideo:
         progress: bool = False,
         output_type: str = "uint8",
         guidance_scale_2: float | None = None,
+        on_step: StepCallback | None = None,
     ):
-        """``guidance_scale_2``: Wan 2.2's low-noise expert's guidance (diffusers' WanPipeline
+        """``on_step(done, total)``: called after each sampler step (it may raise to stop the
+        run; :mod:`video.runtime.progress`). ``guidance_scale_2``: Wan 2.2's low-noise expert's guidance (diffusers' WanPipeline
         argument); default ``guidance_scale``. A guidance scale may be any finite number:
         1 is the prompt alone, 0 the negative prompt alone, above 1 classifier-free guidance,
         below 0 steers away from the prompt (all finite velocities); NaN or inf is refused,
@@ -468,14 +476,8 @@ class TextToVideo:
 
         # 3. The flow ODE with composable guidance.
         velocity = self.velocity_for(cond, ts, scale, guidance_scale_2)
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=steps, desc=f"denoise ({sampler}, shift {shift:.2f})", unit="step", leave=False)
-        x = FLOW_SAMPLERS[sampler](velocity, x, ts, callback=(lambda i, _x: bar.update(1)) if bar else None)
-        if bar is not None:
-            bar.close()
+        with step_reporter(steps, f"denoise ({sampler}, shift {shift:.2f})", progress, on_step) as hook:
+            x = FLOW_SAMPLERS[sampler](velocity, x, ts, callback=hook)
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
         t2 = time.perf_counter()
