@@ -5,8 +5,8 @@ import pytest
 
 from data_curation.manifest import BASE_COLUMNS
 from eval.dataset import (
-    NOT_SCORES,
     CAPTION_LINE,
+    NOT_SCORES,
     contact_sheet,
     find_manifest,
     fit_text,
