@@ -235,10 +235,10 @@ def audio_to_keep(source, in_frames: int, in_fps: float | None, out_frames: int,
 def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int = 18, fmt: str | None = None,
                 audio: str | Path | None = None) -> Path:
     """uint8 (F, H, W, 3) -> mp4 (H.264 yuv420p, BT.709 tags, +faststart), webm (VP9), gif, or
-    a folder of PNGs (a path without suffix). Returns the path written. ``audio``: a media file
-    whose first audio stream goes in beside the video (mp4, webm; see :func:`audio_to_keep`),
-    at its own offset from that file's video: copied when the container takes its codec, else
-    re-encoded (AAC in mp4, Opus in webm); a file without audio adds none."""
+    a folder of PNGs (a path without suffix, or an existing folder). Returns the path written.
+    ``audio``: a media file whose first audio stream goes in beside the video (mp4, webm; see
+    :func:`audio_to_keep`), at its own offset from that file's video: copied when the container
+    takes its codec, else re-encoded (AAC in mp4, Opus in webm); a file without audio adds none."""
     frames = np.asarray(frames)
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
         raise MediaError(f"frames must be uint8 (F, H, W, 3), got {frames.dtype} {frames.shape}")

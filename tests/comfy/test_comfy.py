@@ -444,9 +444,10 @@ def test_guidance_widgets_show_the_model_defaults_and_old_workflows_still_run(ti
     svd = [_widget("VideoPipelineImageToVideo", n) for n in ("min_guidance_scale", "max_guidance_scale")]
     from video.config import load_model_config
 
-    config = load_model_config("svd").sampling
-    assert [w.default for w in svd] == [config.min_guidance_scale, config.max_guidance_scale] == [1.0, 2.5]
-    assert all(w.optional and w.min == 0.0 for w in svd)  # optional: API prompts saved without them still validate
+    # -1: the model's own config, since SVD's (1.0 -> 2.5) and SVD-XT's (1.5 -> 3.0) differ
+    assert [load_model_config(n).sampling.max_guidance_scale for n in ("svd", "svd_xt")] == [2.5, 3.0]
+    assert all(w.default == w.min == -1.0 for w in svd) and all("own config" in w.tooltip for w in svd)
+    assert all(w.optional for w in svd)  # optional: API prompts saved without them still validate
 
 
 def test_svd_guidance_reaches_the_pipeline():
@@ -454,6 +455,7 @@ def test_svd_guidance_reaches_the_pipeline():
     image = torch.rand(1, 32, 32, 3, generator=torch.Generator().manual_seed(0))
     kw = dict(frames=2, steps=2, seed=1)
     default = F.image_to_video(model, image, **kw)  # a prompt saved before the guidance inputs: the model's config
+    assert torch.equal(F.image_to_video(model, image, **kw, min_guidance_scale=-1.0, max_guidance_scale=-1.0), default)
     s = model.img2vid().config.sampling
     assert torch.equal(F.image_to_video(model, image, **kw, min_guidance_scale=s.min_guidance_scale,
                                         max_guidance_scale=s.max_guidance_scale), default)

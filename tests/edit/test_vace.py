@@ -283,3 +283,28 @@ def test_strength_is_diffusers_skip_rule_not_the_editors_start(steps, strength):
     assert float(flow_edit_schedule(strength, steps, SHIFT).levels[0]) == pytest.approx(strength)
     if (steps, strength) == (50, 0.5):  # SHIFT is 3
         assert float(ts[0]) == pytest.approx(0.75)
+
+
+def test_prompt_schedule_counts_the_steps_that_run(pipes, inputs):
+    """With strength < 1 the prompt schedule spans the steps that run, as the Editor's does:
+    ``[cat:dog:0.5]`` switches halfway through them (it used to index the full schedule from the
+    skipped steps on, so a half-strength edit saw only ``dog``)."""
+    ours, _ = pipes
+    video, mask, _ = inputs
+    states = {t: ours.prompts.encode_text(t)[0] for t in ("cat", "dog")}
+    seen = []
+
+    def record(_module, args, kwargs):
+        ctx = args[2]  # (hidden_states, timestep, encoder_hidden_states, ...)
+        [name] = [t for t, s in states.items() if torch.equal(ctx[-1], s.to(ctx))]
+        seen.append(name)
+
+    run = len(strength_schedule(8, SHIFT, 0.5)) - 1
+    assert run == 4
+    handle = ours.models.transformer.register_forward_pre_hook(record, with_kwargs=True)
+    try:
+        ours(prompt="[cat:dog:0.5]", negative_prompt="", num_inference_steps=8, guidance_scale=5.0, strength=0.5,
+             video=video, mask=mask, output_type="latent", generator=torch.Generator().manual_seed(0))
+    finally:
+        handle.remove()
+    assert seen == ["cat", "cat", "dog", "dog"]

@@ -122,3 +122,26 @@ def test_wan_text_encoder_fp16_variant_only(wan_folder, tmp_path):
     got = load_t2v(p).text_encoder.state_dict()
     for k, v in text.state_dict().items():
         assert torch.equal(got[k], v.half().float()), k
+
+
+def test_a_damaged_shard_is_one_line_naming_the_part(tmp_path):
+    """A truncated shard (the usual broken download) is read for the index check first: its
+    header error is the part's one-line CheckpointError, not a raw SafetensorError."""
+    import json
+
+    from diffusers import AutoencoderKL
+    from safetensors.torch import save_file
+
+    from video.models.components import load_diffusers_part
+    from video.models.svd import CheckpointError
+
+    part = tmp_path / "m" / "vae"
+    part.mkdir(parents=True)
+    save_file({"a": torch.zeros(2)}, str(part / "diffusion_pytorch_model-00001-of-00002.safetensors"))
+    (part / "diffusion_pytorch_model-00002-of-00002.safetensors").write_bytes(b"\x10" + b"\x00" * 7 + b"{garbage")
+    (part / "diffusion_pytorch_model.safetensors.index.json").write_text(json.dumps({"weight_map": {
+        "a": "diffusion_pytorch_model-00001-of-00002.safetensors",
+        "b": "diffusion_pytorch_model-00002-of-00002.safetensors"}}))
+    (part / "config.json").write_text("{}")
+    with pytest.raises(CheckpointError, match=r"cannot load vae/"):
+        load_diffusers_part(AutoencoderKL, tmp_path / "m", "vae", torch.float32)

@@ -138,12 +138,13 @@ NODES: tuple[NodeSpec, ...] = (
                             "(0.02: SVD's default)"),
               Param("width", "INT", 0, 0, 4096, 64, tooltip="0: the image's, rounded down to SVD's multiple of 64"),
               Param("height", "INT", 0, 0, 4096, 64, tooltip="0: the image's, rounded down to SVD's multiple of 64"),
-              Param("min_guidance_scale", "FLOAT", SVD.min_guidance_scale, 0.0, 30.0, 0.1, optional=True,
-                    tooltip="guidance on the first frame, rising linearly to max_guidance_scale on the last "
-                            f"(SVD: 1.0 to 2.5; SVD-XT's config: 1.5 to 3.0). {NO_CFG}"),
-              Param("max_guidance_scale", "FLOAT", SVD.max_guidance_scale, 0.0, 30.0, 0.1, optional=True,
-                    tooltip="guidance on the last frame (SVD: 2.5; SVD-XT's config: 3.0); higher follows the image "
-                            f"more closely. {NO_CFG}")),
+              Param("min_guidance_scale", "FLOAT", -1.0, -1.0, 30.0, 0.1, optional=True,
+                    tooltip="guidance on the first frame, rising linearly to max_guidance_scale on the last. -1: "
+                            "the model's own config (SVD: 1.0 to 2.5; SVD-XT: 1.5 to 3.0), which differ, so no one "
+                            f"number fits both. {NO_CFG}"),
+              Param("max_guidance_scale", "FLOAT", -1.0, -1.0, 30.0, 0.1, optional=True,
+                    tooltip="guidance on the last frame; higher follows the image more closely. -1: the model's own "
+                            f"config (SVD: 2.5; SVD-XT: 3.0). {NO_CFG}")),
              (("IMAGE", "frames"),), F.image_to_video),
     NodeSpec("VideoPipelineTextToVideo", "Text to Video", "Our DiT or Wan 2.1 T2V; 0 takes the model's default.",
              (Param("model", MODEL_TYPE), Param("prompt", "STRING", "", multiline=True), NEGATIVE,

@@ -349,7 +349,6 @@ def run_edit(task: str, cfg: EditConfig):
         frames = recipe(editor, video, mask, strength=strength, invert=cfg.invert, soft=cfg.soft, **pixel_kw, **kw,
                         **model_kw)
     seconds = time.perf_counter() - t0
-    # a PNG folder named like a file (out.d): a stand-in name tells audio_to_keep it is a folder
     audio = audio_to_keep(cfg.video, in_frames, in_fps, len(frames), fps, cfg.output)
     out = write_video(frames, cfg.output, fps=fps, crf=cfg.crf, audio=audio)
     return out, frames, fps, seconds

@@ -39,11 +39,11 @@ from video.diffusion.strength import EditSchedule
 # (x at levels[0], levels[0:2], step i) -> x at levels[1]; i picks the prompt schedule's entry
 Step = Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]
 Renoise = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
-StepCallback = Callable[[int, torch.Tensor, torch.Tensor], None] | None
+LatentCallback = Callable[[int, torch.Tensor, torch.Tensor], None] | None  # (step, level, x): to look at latents
 
 
 def regenerate(step: Step, x0: torch.Tensor, eps: torch.Tensor, schedule: EditSchedule, strength_map: torch.Tensor,
-               renoise: Renoise, callback: StepCallback = None) -> torch.Tensor:
+               renoise: Renoise, callback: LatentCallback = None) -> torch.Tensor:
     """Solve from ``renoise(x0, eps, levels[0])`` to level 0, one ``step`` at a time; after step
     i, cells with ``strength_map < taus[i]`` (all of them where the map is 0) are set to the
     input re-noised to the new level (``step`` gets i: the conditioning of the prompt schedule's
@@ -59,4 +59,4 @@ def regenerate(step: Step, x0: torch.Tensor, eps: torch.Tensor, schedule: EditSc
     return x
 
 
-__all__ = ["Renoise", "Step", "StepCallback", "regenerate"]
+__all__ = ["LatentCallback", "Renoise", "Step", "regenerate"]

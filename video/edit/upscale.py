@@ -559,7 +559,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     kw = dict(generator=torch.Generator().manual_seed(cfg.seed), num_inference_steps=cfg.steps) if refine else {}
     out = upscale(frames, scale=cfg.scale, model=cfg.model, refine=refine, strength=cfg.strength,
                   prompt=cfg.prompt, tile=cfg.tile, progress=True, **kw)
-    # the input's sound, if in sync (a PNG folder named like a file, out.d: a stand-in name says "folder")
+    # the input's sound, if in sync (an existing folder, even one named like a file, is PNG frames)
     audio = audio_to_keep(args.input, in_frames, in_fps, len(out), fps, cfg.output)
     path = write_video(out, cfg.output, fps=fps, crf=cfg.crf, audio=audio)
     w, h = written_size(path, out)

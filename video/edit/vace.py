@@ -316,7 +316,6 @@ class VaceEditor:
         if cscale.numel() != len(layers):
             raise InputError(f"conditioning_scale has {cscale.numel()} values; this model has {len(layers)} "
                              f"VACE layers")
-        cond = self.prompts.encode(prompt, negative_prompt, steps)
         # 3. Noise, or the source noised to the skip rule's first time ts[0] (module docstring; not t = strength).
         lat_shape = (1, m.latents.channels, ctx_lat.shape[2], *ctx_lat.shape[3:])
         if latents is None:
@@ -334,12 +333,15 @@ class VaceEditor:
             x = interpolate(x0, noise, ts[:1])
         else:
             x = noise
-        offset = steps - (len(ts) - 1)  # the skipped steps: sampler step i is prompt step offset + i
+        # the prompt schedule counts the steps that run, as the Editor's does (video edit):
+        # [a:b:0.5] switches halfway through them, whatever the strength skipped
+        run = len(ts) - 1
+        cond = self.prompts.encode(prompt, negative_prompt, run)
         t1 = time.perf_counter()
 
         # 4. The flow ODE; every guidance term sees the same context.
         def velocity(x: torch.Tensor, t: torch.Tensor, step: int) -> torch.Tensor:
-            c = cond[min(offset + step, steps - 1)]  # the sampler's step, for each of its evaluations
+            c = cond[min(step, run - 1)]  # the sampler's step, for each of its evaluations
             terms = [ct for ct, _ in c.conds]
             use_cfg = needs_uncond(c.weights, scale)  # a lone term weighted 1/scale needs no uncond
             ctx = torch.cat(([c.uncond] if use_cfg else []) + terms).to(dev, self.dtype)
@@ -450,7 +452,7 @@ class VaceRecipeEditor:
         on_step = kw.pop("on_step", None)  # counted over all windows, as the Editor counts
         for wi, (a, b) in enumerate(wins):
             if on_step is not None:
-                kw["on_step"] = lambda d, n, wi=wi: on_step(wi * n + d, len(wins) * n)
+                kw["on_step"] = lambda d, per, wi=wi: on_step(wi * per + d, len(wins) * per)
             keep = max(0, done - a)
             pixels = np.clip(np.round(out[a:b]), 0, 255).astype(np.uint8)
             mw = mk[a:b].copy()

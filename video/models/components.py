@@ -86,8 +86,11 @@ def require_safetensors(part: Path) -> None:
 @contextmanager
 def loading(folder: Path, part: str):
     """Load a part of ``folder``: the libraries' file errors (``OSError``: a config, a weight
-    file or a shard missing; ``ValueError``: a config without its model type) become one :class:`CheckpointError` naming the folder and the part,
-    and their own error log lines are kept quiet."""
+    file or a shard missing; ``ValueError``: a config without its model type;
+    ``SafetensorError``: a damaged weight file) become one :class:`CheckpointError` naming the
+    folder and the part, and their own error log lines are kept quiet."""
+    from safetensors import SafetensorError
+
     try:
         import diffusers.utils.logging as dlog
     except ImportError:  # pragma: no cover
@@ -99,7 +102,7 @@ def loading(folder: Path, part: str):
         yield
     except CheckpointError:
         raise
-    except (OSError, ValueError) as e:  # ValueError: transformers' "Unrecognized model" (config.json missing)
+    except (OSError, ValueError, SafetensorError) as e:  # ValueError: transformers' "Unrecognized model"
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise CheckpointError(f"{folder}: cannot load {part}/ ({first})") from None
     finally:
@@ -161,7 +164,9 @@ def load_diffusers_part(cls, folder: Path, part: str, dtype, variant: str | None
     key, or a key a shard index lists that its shard lacks) are errors."""
     require_safetensors(folder / part)
     v = pick_variant(folder / part, variant)
-    if strict and (gaps := index_gaps(folder / part, v)):
+    with loading(folder, part):  # a damaged shard header is this part's one-line error too
+        gaps = index_gaps(folder / part, v) if strict else []
+    if gaps:
         raise CheckpointError(f"{folder}: {len(gaps)} weights listed in {part}/'s shard index are not in its "
                               f"shards (e.g. {_examples(gaps)}); the download is incomplete")
     with loading(folder, part):
