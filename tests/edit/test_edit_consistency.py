@@ -116,7 +116,12 @@ def test_the_wrote_line_gives_the_size_written(clip, tmp_path, capsys):
 def test_random_weights_note_only_for_the_built_in_names(tmp_path):
     from video.edit.cli import random_weights
 
+    from video.edit.editor import RANDOM_MODELS, detect_model
+
     assert random_weights("tiny") and random_weights("tiny-svd")
+    # svd / svd_xt without such a path build random weights at the real sizes: noted too
+    assert random_weights("svd") and random_weights("svd_xt")
+    assert all(detect_model(n) == kind for n, kind in RANDOM_MODELS.items())  # one list routes and notes
     assert not random_weights("tiny-wan") and not random_weights("tinyllama")
     (tmp_path / "tiny").mkdir()
     assert not random_weights(tmp_path / "tiny")

@@ -23,14 +23,15 @@ TASK_HELP = {
     "restyle": "SDEdit the whole frame from --prompt (--strength 0.3-0.7); no mask (a region: inpaint --strength)",
 }
 DEFAULT_STRENGTH = {"inpaint": 1.0, "outpaint": 0.95, "background": 1.0, "recolour": 0.0, "restyle": 0.5}
-RANDOM_MODELS = ("tiny", "tiny-svd")  # built-in names that build a model with random weights
 RANDOM_NOTE = "note: '{model}' has random weights (a smoke run); real weights come from {flag} PATH"
 
 
 def random_weights(model: str) -> bool:
-    """Whether ``model`` names a built-in random-weights model: one of :data:`RANDOM_MODELS`
-    that is not also a path here (a folder ``tiny-vace`` holds real or saved weights; a name
-    starting with "tiny" said nothing)."""
+    """Whether ``model`` names a built-in random-weights model: one of
+    :data:`video.edit.editor.RANDOM_MODELS` that is not also a path here (a folder
+    ``tiny-vace`` holds real or saved weights; a name starting with "tiny" said nothing)."""
+    from video.edit.editor import RANDOM_MODELS
+
     return str(model) in RANDOM_MODELS and not Path(model).exists()
 
 
@@ -405,5 +406,5 @@ def add_edit_command(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-__all__ = ["RANDOM_MODELS", "EditConfig", "add_edit_command", "check_config", "cmd_edit", "first_frames",
+__all__ = ["EditConfig", "add_edit_command", "check_config", "cmd_edit", "first_frames",
            "random_weights", "run_edit", "written_size"]

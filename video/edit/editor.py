@@ -58,16 +58,19 @@ DEDICATED_EDITORS = {
 ANIMATE_PIPELINES = ("WanAnimatePipeline",)
 
 
+# names that build a model with random weights when no such path exists (smoke runs): tiny
+# ones, and SVD / SVD-XT at their real sizes (the config layout of load_svd)
+RANDOM_MODELS = {"tiny": "flow", "tiny-svd": "svd", "svd": "svd", "svd_xt": "svd"}
+
+
 def detect_model(source: str | Path) -> str:
     """"flow", "svd", or a ``DEDICATED_EDITORS`` key, from the layout of ``source``."""
     from video.models.svd import CheckpointError, is_diffusers_folder
 
     p = Path(source)
     if not p.exists():
-        if str(source) == "tiny":
-            return "flow"
-        if str(source) in ("tiny-svd", "svd", "svd_xt"):
-            return "svd"
+        if str(source) in RANDOM_MODELS:
+            return RANDOM_MODELS[str(source)]
         raise CheckpointError(f"model {str(source)!r} not found: give a model folder, an svd*.safetensors file, "
                               "or 'tiny' / 'tiny-svd' (random weights)")
     if p.is_file():
@@ -438,5 +441,5 @@ class Editor:
         return s if s in EDIT_SAMPLERS else "euler"
 
 
-__all__ = ["EDIT_SAMPLERS", "Editor", "FlowBackend", "SVDBackend", "check_window", "detect_model", "pad_to_multiple",
-           "plan_edit_windows", "prepare_frames"]
+__all__ = ["EDIT_SAMPLERS", "RANDOM_MODELS", "Editor", "FlowBackend", "SVDBackend", "check_window", "detect_model",
+           "pad_to_multiple", "plan_edit_windows", "prepare_frames"]
