@@ -209,7 +209,9 @@ def cmd_img2vid(args) -> int:
     if not cfg.memory_budget_gib >= 0:
         raise UserError(f"--memory-budget must be >= 0 GiB (0: the free memory); got {cfg.memory_budget_gib:g}")
     split = tristate("--split-guidance", cfg.split_guidance)
-    from video.runtime.img2vid import check_request
+    from video.runtime.img2vid import check_request, check_speed
+
+    check_speed(cfg.cache_threshold, cfg.memory_budget_gib)  # NaN / inf, before the weights load
 
     zero_or_more(("--frames", cfg.frames), ("--steps", cfg.steps))
     check_request(num_frames=cfg.frames or None, steps=cfg.steps or None, sampler=cfg.sampler or None)

@@ -57,3 +57,18 @@ def test_chunk_for_budget_bounds():
     assert chunk_for_budget(25, 100, 1_000, 0, slack=1.0) == 10
     assert chunk_for_budget(25, 100, 1_000, 500, fixed=200, slack=1.0) == 3
     assert chunk_for_budget(25, 100, 1_000, 2_000) == 1  # never below one frame
+    # a fractional frame share is rounded up: 3 frames of 3 * 1.5 = 4.5 bytes would not fit 13
+    assert chunk_for_budget(10, 3, 13, 0, slack=1.5) == 2
+
+
+def test_chunk_for_budget_never_exceeds_the_budget():
+    import random
+
+    rng = random.Random(0)
+    for _ in range(20_000):
+        n, per, budget = rng.randint(1, 50), rng.randint(1, 200_000), rng.randint(1, 10**7)
+        resident, fixed = rng.randint(0, budget), rng.randint(0, budget // 4)
+        c = chunk_for_budget(n, per, budget, resident, fixed, slack=1.5)
+        assert 1 <= c <= n
+        if c > 1:  # one frame is the floor whatever the budget; above it the window fits
+            assert resident + fixed + 1.5 * c * per <= budget, (n, per, budget, resident, fixed, c)

@@ -54,6 +54,18 @@ def at_least(name: str, value, minimum) -> None:
         raise InputError(f"{name} must be >= {minimum}, got {value}")
 
 
+def check_speed(cache_threshold: float | None, memory_budget_gib: float | None) -> None:
+    """One-line InputError for a fast-mode threshold or a memory budget that is negative or not
+    finite (None: unset). NaN compared False both ways and quietly ran the exact path, inf
+    skipped nearly every UNet call, and a negative budget made every decode window one frame."""
+    import math
+
+    for name, value, meaning in (("cache_threshold", cache_threshold, "0 = off, exact"),
+                                 ("memory_budget_gib", memory_budget_gib, "0 = as free memory allows")):
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise InputError(f"{name} must be a finite number >= 0 ({meaning}), got {value}")
+
+
 def check_request(num_frames: int | None = None, steps: int | None = None, sampler: str | None = None) -> None:
     """The checks of an image-to-video call that need no model (None: the model's default), so
     the CLI runs them before the weights load and the pipeline call runs them again: at least
@@ -126,8 +138,7 @@ class ImageToVideo:
     def __init__(self, models: SVDModels, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
                  offload: str = "none", memory_budget_gib: float = DEFAULT_BUDGET_GIB, cache_threshold: float = 0.0,
                  split_guidance: bool | None = None):
-        if cache_threshold < 0:
-            raise InputError("cache_threshold must be >= 0 (0 = off, exact)")
+        check_speed(cache_threshold, memory_budget_gib)
         self.models = models
         self.device = torch.device(device)
         self.dtype = dtype
@@ -371,9 +382,8 @@ class ImageToVideo:
         )
         sampler = sampler or s.sampler
         check_request(num_frames=num_frames, steps=steps, sampler=sampler)
+        check_speed(cache_threshold, memory_budget_gib)
         cache_threshold = self.cache_threshold if cache_threshold is None else cache_threshold
-        if cache_threshold < 0:
-            raise InputError("cache_threshold must be >= 0 (0 = off, exact)")
         budget = self.memory_budget_gib if memory_budget_gib is None else memory_budget_gib
         step_cache = FirstBlockCache(cache_threshold) if cache_threshold > 0 else None
         trained = self.models.unet.config.num_frames

@@ -21,7 +21,7 @@ The UNet's own peak, traced the same way (``UNetSpatioTemporalConditionModel`` o
 one batch item): 27 x c0 activation elements per latent position (frames x h x w), the same
 ratio for SVD and SVD-XT at 14 and 25 frames and several sizes (26.3 for the tiny model's
 c0 = 32). For SVD-XT (c0 = 320) at 25 x 72 x 128 latents in float16 that is 3.71 GiB per item:
-the guided batch of two holds 7.73 GiB beside 4.2 GiB of weights, about 12 GiB in all, so a
+the guided batch of two holds 7.42 GiB beside 4.2 GiB of weights, about 11.6 GiB in all, so a
 10 GiB budget cannot hold both halves of classifier-free guidance at once. One after the other
 (``split_guidance``) the step peaks near 4.2 + 3.7 = 7.9 GiB; the two UNet calls cost a few
 kernel launches more, not FLOPs.
@@ -32,6 +32,8 @@ not a measurement.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -70,7 +72,8 @@ def chunk_for_budget(num_frames: int, per_frame: int, budget: int, resident: int
     below one frame: a budget too small for a single frame is the caller's to report.
     """
     room = budget - resident - fixed
-    return int(max(1, min(num_frames, room // max(1, int(slack * per_frame)))))
+    # a frame's share rounded up: rounded down, a window could overshoot the budget by a frame
+    return int(max(1, min(num_frames, room // max(1, math.ceil(slack * per_frame)))))
 
 
 def output_bytes(num_frames: int, height: int, width: int) -> int:

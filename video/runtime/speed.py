@@ -107,7 +107,11 @@ def prepare_compile(pipe, mode: str, cache: str | Path | None) -> None:
     check_compile_mode(mode, pipe.device)
     if cache:
         pipe.compile_cache = CompileCache(cache)
-        pipe.compile_cache.load()
+        try:
+            pipe.compile_cache.load()
+        except OSError as e:  # a file where the folder should be, no permission: the caller's one line
+            raise ValueError(f"compile cache {pipe.compile_cache.folder}: cannot use it as a folder "
+                             f"({e.strerror or e})") from None
     pipe.cudagraphs = uses_cudagraphs(mode)
 
 
@@ -174,7 +178,19 @@ class CompileCache:
             return self.loaded
         if not self.artifacts.is_file():
             return False
-        torch.compiler.load_cache_artifacts(self.artifacts.read_bytes())
+        import logging
+
+        torch_log = logging.getLogger("torch.compiler._cache")  # logs a whole traceback for a bad file
+        level = torch_log.level
+        torch_log.setLevel(logging.ERROR)
+        try:
+            got = torch.compiler.load_cache_artifacts(self.artifacts.read_bytes())
+        finally:
+            torch_log.setLevel(level)
+        if got is None:  # torch rejected the file (damaged, or from another torch): compile afresh
+            warnings.warn(f"{self.artifacts}: not a compile cache this torch can read; compiling afresh "
+                          "(the file is replaced after this run)", stacklevel=3)
+            return False
         self.loaded = True
         return True
 
