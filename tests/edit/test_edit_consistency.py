@@ -115,7 +115,6 @@ def test_the_wrote_line_gives_the_size_written(clip, tmp_path, capsys):
 
 def test_random_weights_note_only_for_the_built_in_names(tmp_path):
     from video.edit.cli import random_weights
-
     from video.edit.editor import RANDOM_MODELS, detect_model
 
     assert random_weights("tiny") and random_weights("tiny-svd")
