@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import json
 import warnings
-import weakref
 
 import pytest
 import torch
+from live_bytes import LiveBytes
 from safetensors.torch import save_file
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten
 
 from video.config import to_dict
 from video.models.sgm import CONFIG_METADATA_KEY, UNET, to_sgm_state_dict
@@ -96,42 +94,13 @@ def test_vae_only_file_is_named(tiny_models, tmp_path):
     assert "\n" not in str(e.value)
 
 
-class LiveFloat32(TorchDispatchMode):
-    """Peak bytes of float32 storages alive at once among those the ops create (as in
-    test_wan_vae_memory.LiveBytes): building the empty networks allocates one parameter at a
-    time, a copy of the weights in float32 holds them all."""
-
-    def __init__(self):
-        super().__init__()
-        self.refs, self.sizes, self.now, self.peak = {}, {}, 0, 0
-
-    def _drop(self, key):
-        self.refs[key] -= 1
-        if not self.refs[key]:
-            self.now -= self.sizes.pop(key)
-            del self.refs[key]
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        for t in tree_flatten(out)[0]:
-            if isinstance(t, torch.Tensor) and t.dtype == torch.float32 and t.device.type != "meta" and (
-                    key := t.untyped_storage().data_ptr()):
-                if key not in self.refs:
-                    self.refs[key], self.sizes[key] = 0, t.untyped_storage().nbytes()
-                    self.now += self.sizes[key]
-                    self.peak = max(self.peak, self.now)
-                self.refs[key] += 1
-                weakref.finalize(t, self._drop, key)
-        return out
-
-
 def test_fp16_file_read_as_fp16_makes_no_float32_copies(tiny_models, tmp_path):
     sd16 = {k: v.half() for k, v in to_sgm_state_dict(tiny_models).items()}
     meta = {CONFIG_METADATA_KEY: json.dumps(to_dict(tiny_models.config))}
     save_file(sd16, str(tmp_path / "fp16.safetensors"), metadata=meta)
     weights = sum(v.numel() * 2 for v in sd16.values())
     largest = max(v.numel() * 4 for v in sd16.values())
-    with LiveFloat32() as live:
+    with LiveBytes(torch.float32) as live:
         m = load_svd(tmp_path / "fp16.safetensors", dtype=torch.float16)
     assert all(p.dtype == torch.float16 for net in (m.unet, m.vae, m.image_encoder) for p in net.parameters())
     # before: every tensor went through float32 (2x the file, all alive) and was then cast back

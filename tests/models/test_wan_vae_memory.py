@@ -1,43 +1,13 @@
 """The memory rule behind the Wan VAE's tiling choice: ``wan_vae_bytes`` against a live-tensor
 trace of diffusers' AutoencoderKLWan (Wan 2.1's config, random weights), and the choice itself."""
 
-import weakref
-
 import pytest
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten
+from live_bytes import LiveBytes
 
 from video.models.latents import VideoVAELatents, wan_vae_bytes
 
 WAN21 = dict(base_dim=96, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=2, temperal_downsample=[False, True, True])
-
-
-class LiveBytes(TorchDispatchMode):
-    """Peak bytes of tensor storages alive at once among those the ops create (weights excluded)."""
-
-    def __init__(self):
-        super().__init__()
-        self.refs, self.sizes, self.now, self.peak = {}, {}, 0, 0
-
-    def _drop(self, key):
-        self.refs[key] -= 1
-        if not self.refs[key]:
-            self.now -= self.sizes.pop(key)
-            del self.refs[key]
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        for t in tree_flatten(out)[0]:
-            if isinstance(t, torch.Tensor) and (key := t.untyped_storage().data_ptr()):
-                if key not in self.refs:
-                    self.refs[key], self.sizes[key] = 0, t.untyped_storage().nbytes()
-                    self.now += self.sizes[key]
-                    self.peak = max(self.peak, self.now)
-                self.refs[key] += 1
-                weakref.finalize(t, self._drop, key)
-        return out
-
 
 @pytest.fixture(scope="module")
 def wan21_vae():

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models"))
-from test_sgm_file_keys import LiveFloat32  # noqa: E402
+from live_bytes import LiveBytes  # noqa: E402
 
 from video.runtime.txt2vid import build_tiny, load_t2v, save_t2v  # noqa: E402
 
@@ -18,7 +18,7 @@ def test_a_bf16_transformer_loads_without_a_float32_copy(tmp_path):
     path = save_t2v(m, tmp_path / "t2v")
     dit32 = sum(v.numel() * 4 for v in m.transformer.state_dict().values())
     vae32 = sum(v.numel() * 4 for v in m.vae.state_dict().values())  # the VAE is kept in float32 by design
-    with LiveFloat32() as live:
+    with LiveBytes(torch.float32) as live:
         out = load_t2v(path, dtype=torch.bfloat16)
     assert live.peak < vae32 + dit32 // 2, (live.peak, vae32, dit32)
     ref = m.transformer.state_dict()
