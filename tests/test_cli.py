@@ -1,4 +1,7 @@
-"""The ``video`` console script as a user runs it (a real subprocess)."""
+"""The ``video`` command. Tests using ``run`` start the console script as a user does (a real
+subprocess: rendering, the quickstart, a damaged file); the rest call ``video.cli.main`` in
+this process through the ``cli`` fixture (tests/conftest.py), which skips a Python start-up
+per call."""
 
 import json
 import subprocess
@@ -26,10 +29,10 @@ def test_img2vid_writes_a_playable_mp4(tmp_path):
     assert "random weights" in p.stderr
 
 
-def test_config_file_and_override(tmp_path):
+def test_config_file_and_override(tmp_path, cli):
     cfg = tmp_path / "run.yaml"
     cfg.write_text(f"model: tiny\nframes: 3\nsteps: 1\noutput: {tmp_path / 'a.gif'}\n")
-    p = run("img2vid", "--config", str(cfg), "frames=2")
+    p = cli("img2vid", "--config", str(cfg), "frames=2")
     assert p.returncode == 0, p.stderr
     assert probe_video(tmp_path / "a.gif")["num_frames"] == 2
 
@@ -43,28 +46,28 @@ def test_config_file_and_override(tmp_path):
         (["--frames", "many"], "frames"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(tmp_path, args, needle):
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, needle, cli):
     bad = tmp_path / "photo.jpg"
     bad.write_text("this is text, not a JPEG")
     (tmp_path / "out").mkdir()
     out = tmp_path / "out" / "x.mp4"
-    p = run("img2vid", "--output", str(out), *[a.format(bad=bad) for a in args])
+    p = cli("img2vid", "--output", str(out), *[a.format(bad=bad) for a in args])
     assert p.returncode == 2
     lines = [ln for ln in p.stderr.strip().splitlines() if ln.startswith("error:")]
     assert len(lines) == 1 and needle in lines[0], p.stderr
     assert not list(out.parent.iterdir())  # nothing half-written
 
 
-def test_info(tiny_diffusers_dir):
-    p = run("info", str(tiny_diffusers_dir), "--json")
+def test_info(tiny_diffusers_dir, cli):
+    p = cli("info", str(tiny_diffusers_dir), "--json")
     assert p.returncode == 0, p.stderr
     info = json.loads(p.stdout)
     assert info["layout"] == "diffusers folder" and info["frames"] == 8
     assert info["parameters"]["unet"] == 1299216
 
 
-def test_help_names_every_option():
-    p = run("img2vid", "--help")
+def test_help_names_every_option(cli):
+    p = cli("img2vid", "--help")
     assert p.returncode == 0
     for flag in ("--model", "--image", "--frames", "--steps", "--fps", "--motion-bucket", "--noise-aug", "--seed",
                  "--height", "--width", "--decode-chunk", "--sampler", "--min-cfg", "--max-cfg"):
@@ -81,21 +84,21 @@ def test_txt2vid_writes_a_playable_mp4(tmp_path):
     assert p.stdout.strip().splitlines()[-1].startswith(f"wrote {out}")
 
 
-def test_txt2vid_bad_size_is_one_line(tmp_path):
-    p = run("txt2vid", "--height", "70", "--output", str(tmp_path / "x.mp4"))
+def test_txt2vid_bad_size_is_one_line(tmp_path, cli):
+    p = cli("txt2vid", "--height", "70", "--output", str(tmp_path / "x.mp4"))
     assert p.returncode == 2 and p.stderr.strip().splitlines()[-1].startswith("error: height and width")
 
 
-def test_train_dry_run_and_bad_key(tmp_path):
-    p = run("train", "stage2_video", f"out={tmp_path / 'r'}", "steps=7", "--dry-run")
+def test_train_dry_run_and_bad_key(tmp_path, cli):
+    p = cli("train", "stage2_video", f"out={tmp_path / 'r'}", "steps=7", "--dry-run")
     assert p.returncode == 0 and "steps: 7" in p.stdout and "task: svd_i2v" in p.stdout
     assert not (tmp_path / "r").exists()
-    p = run("train", "stage2_video", "optim.learning_rate=1")
+    p = cli("train", "stage2_video", "optim.learning_rate=1")
     assert p.returncode == 2 and "learning_rate" in p.stderr.strip().splitlines()[-1]
 
 
-def test_train_runs_a_few_steps(tmp_path):
-    p = run("train", "dit_stage1_image", f"out={tmp_path / 'r'}", "steps=2", "batch_size=2", "data.height=32",
+def test_train_runs_a_few_steps(tmp_path, cli):
+    p = cli("train", "dit_stage1_image", f"out={tmp_path / 'r'}", "steps=2", "batch_size=2", "data.height=32",
             "data.width=32")
     assert p.returncode == 0, p.stderr
     assert "trained 2 steps" in p.stdout.strip().splitlines()[-1]
@@ -116,21 +119,21 @@ def test_quickstart_runs_every_stage(tmp_path):
     assert (s["height"], s["width"], s["num_frames"]) == (trained["height"], trained["width"], trained["frames"])
 
 
-def test_output_never_replaces_a_folder_we_did_not_write(tmp_path):
+def test_output_never_replaces_a_folder_we_did_not_write(tmp_path, cli):
     """--output naming a folder of the user's (or the current one) fails before any work and
     deletes nothing; a frame folder we wrote ourselves is replaced on a rerun."""
     mine = tmp_path / "photos"
     mine.mkdir()
     (mine / "important.txt").write_text("keep")
     for out, cwd in ((str(mine), None), (".", mine)):
-        p = run("txt2vid", "--model", "tiny", "--output", out, cwd=cwd)
+        p = cli("txt2vid", "--model", "tiny", "--output", out, cwd=cwd)
         assert p.returncode == 2 and "did not write" in p.stderr.splitlines()[-1], p.stderr
         assert (mine / "important.txt").read_text() == "keep"
-    p = run("txt2vid", "--model", "tiny", "--output", str(tmp_path / "x.avi"))
+    p = cli("txt2vid", "--model", "tiny", "--output", str(tmp_path / "x.avi"))
     assert p.returncode == 2 and "x.avi" in p.stderr and "wrote" not in p.stdout  # before the render
     frames = tmp_path / "frames"
     for _ in range(2):  # ours: replaced
-        p = run("txt2vid", "--model", "tiny", "--output", str(frames), "--frames", "5", "--steps", "1")
+        p = cli("txt2vid", "--model", "tiny", "--output", str(frames), "--frames", "5", "--steps", "1")
         assert p.returncode == 0, p.stderr
     assert len(list(frames.glob("*.png"))) == 5
 
@@ -142,7 +145,7 @@ def test_output_never_replaces_a_folder_we_did_not_write(tmp_path):
     (["--config", "{broken}"], "not valid YAML"),
     (["--embeddings", "{missing}"], "--embeddings"),
 ])
-def test_more_bad_input_is_one_line(tmp_path, args, needle):
+def test_more_bad_input_is_one_line(tmp_path, args, needle, cli):
     import torch
 
     if "cuda:7" in args and torch.cuda.device_count() > 7:
@@ -150,7 +153,7 @@ def test_more_bad_input_is_one_line(tmp_path, args, needle):
     broken = tmp_path / "broken.yaml"
     broken.write_text("model: [tiny\n")
     subs = {"missing": tmp_path / "nope.yaml", "broken": broken}
-    p = run("txt2vid", "--model", "tiny", "--output", str(tmp_path / "o.mp4"), *[a.format(**subs) for a in args])
+    p = cli("txt2vid", "--model", "tiny", "--output", str(tmp_path / "o.mp4"), *[a.format(**subs) for a in args])
     assert p.returncode == 2, p.stderr
     lines = [ln for ln in p.stderr.strip().splitlines() if ln.startswith("error:")]
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in p.stderr, p.stderr
@@ -163,17 +166,17 @@ def test_damaged_safetensors_is_one_line(tmp_path):
     assert p.returncode == 2 and "Traceback" not in p.stderr and p.stderr.startswith("error:"), p.stderr
 
 
-def test_info_describes_text_to_video_models(tmp_path):
+def test_info_describes_text_to_video_models(tmp_path, cli):
     """`video info` on what `video train` exports for the DiT (our folder) and on DiT configs."""
     from video.runtime.txt2vid import build_tiny, save_t2v
 
     models = build_tiny()
     save_t2v(models, tmp_path / "t2v")
-    p = run("info", str(tmp_path / "t2v"))
+    p = cli("info", str(tmp_path / "t2v"))
     assert p.returncode == 0, p.stderr
     n = sum(q.numel() for q in models.transformer.parameters())
     assert "text-to-video" in p.stdout and f"transformer={n:,}" in p.stdout, p.stdout
-    p = run("info", "dit_tiny")
+    p = cli("info", "dit_tiny")
     assert p.returncode == 0 and f"transformer={n:,}" in p.stdout, p.stderr + p.stdout
 
 
@@ -194,19 +197,19 @@ def test_info_describes_text_to_video_models(tmp_path):
     ("txt2vid", ["vae_tiling=yes"], "--vae-tiling takes auto, on or off"),
     ("txt2vid", ["--guidance", "nan"], "--guidance must be a finite number"),
 ])
-def test_values_out_of_range_fail_before_the_render(tmp_path, command, args, needle):
+def test_values_out_of_range_fail_before_the_render(tmp_path, command, args, needle, cli):
     """A negative --motion-bucket / --noise-aug / --min-cfg used to become the model's default
     without a word, a negative --fps failed in ffmpeg after the render, --height -64 rendered a
     16-pixel clip, and --decode-chunk -1 never returned."""
     out = tmp_path / "o.mp4"
-    p = run(command, "--model", "tiny", "--output", str(out), *args)
+    p = cli(command, "--model", "tiny", "--output", str(out), *args)
     assert p.returncode == 2, p.stderr
     lines = [ln for ln in p.stderr.strip().splitlines() if ln.startswith("error:")]
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in p.stderr, p.stderr
     assert "denoise" not in p.stderr and not out.exists()
 
 
-def test_unset_values_are_the_models_defaults(tmp_path):
+def test_unset_values_are_the_models_defaults(tmp_path, cli):
     """Unset keys (None, no sentinel) take the model's defaults: the same frames as giving the tiny
     model's defaults (fps 7, motion bucket 127, noise 0.02, guidance 1 to 2.5) by hand."""
     from PIL import Image
@@ -215,20 +218,20 @@ def test_unset_values_are_the_models_defaults(tmp_path):
     given = ["--fps", "7", "--motion-bucket", "127", "--noise-aug", "0.02", "--min-cfg", "1", "--max-cfg", "2.5"]
     frames = []
     for name, extra in (("unset", []), ("given", given)):
-        p = run("img2vid", *base, "--output", str(tmp_path / name), *extra)
+        p = cli("img2vid", *base, "--output", str(tmp_path / name), *extra)
         assert p.returncode == 0, p.stderr
         frames.append([np.asarray(Image.open(f)) for f in sorted((tmp_path / name).glob("*.png"))])
     assert len(frames[0]) == 2 and all(np.array_equal(a, b) for a, b in zip(*frames, strict=True))
 
 
-def test_negative_guidance_reaches_text_to_video(tmp_path):
+def test_negative_guidance_reaches_text_to_video(tmp_path, cli):
     """--guidance -1 steers away from the prompt: it is a value, not the old 'model default'
     sentinel, so it renders other frames than the default guidance."""
     from PIL import Image
 
     frames = []
     for name, extra in (("default", []), ("negative", ["--guidance", "-1"])):
-        p = run("txt2vid", "--model", "tiny", "--frames", "1", "--steps", "2", "--output", str(tmp_path / name), *extra)
+        p = cli("txt2vid", "--model", "tiny", "--frames", "1", "--steps", "2", "--output", str(tmp_path / name), *extra)
         assert p.returncode == 0, p.stderr
         frames.append([np.asarray(Image.open(f)) for f in sorted((tmp_path / name).glob("*.png"))])
     assert len(frames[0]) == 1 and not np.array_equal(frames[0][0], frames[1][0])
