@@ -312,7 +312,7 @@ def test_size_and_fps_widgets_step_as_the_models_need(tiny_flow):
 
 def test_image_to_video_says_when_it_rounds_the_size(caplog):
     model = F.load_video_model("tiny-svd")
-    with caplog.at_level("WARNING", logger="video.comfy.functions"):
+    with caplog.at_level("WARNING", logger="video.comfy.host"):
         out = F.image_to_video(model, torch.rand(1, 50, 70, 3), frames=2, steps=1, width=72)
     assert out.shape[1:3] == (48, 64)  # tiny SVD's multiple is 16
     assert "72x50 (width x height) is not a multiple of the model's 16; rendering 64x48" in caplog.text
@@ -332,7 +332,7 @@ def test_animate_checks_background_and_mask(caplog):
         F.animate_video(**kw, mode="replace", background_video=pose, mask=torch.ones(3, 16, 16))
     held = F.animate_video(**kw, mode="replace", background_video=pose[:1], mask=torch.ones(16, 16))  # stills
     assert held.shape == pose.shape
-    with caplog.at_level("WARNING", logger="video.comfy.functions"):
+    with caplog.at_level("WARNING", logger="video.comfy.host"):
         F.animate_video(**kw, mode="animate", background_video=pose)
     assert "mode 'animate' ignores background_video and mask" in caplog.text
 
@@ -488,7 +488,7 @@ def test_warnings_show_on_every_run(caplog, tmp_path):
     """Python shows a warning once per code location per process; ComfyUI users run a node many
     times and must see each time that the output differs from what the widgets say."""
     svd = F.load_video_model("tiny-svd")
-    with caplog.at_level("WARNING", logger="video.comfy.functions"):
+    with caplog.at_level("WARNING", logger="video.comfy.host"):
         for _ in range(2):
             F.write_video_file(torch.rand(2, 33, 47, 3), 8.0, "odd", output_dir=tmp_path)
             F.inpaint_video(svd, torch.rand(3, 32, 32, 3), prompt="a kite", steps=1)

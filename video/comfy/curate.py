@@ -55,7 +55,7 @@ def score_folder(folder: str | Path, recipe: str = "quick") -> tuple[list[dict],
         raise InputError("folder is empty: give the path of a folder of clips")
     if not folder.is_dir():
         raise InputError(f"{folder}: not a folder of clips")
-    from video.comfy.functions import comfy_on_step
+    from video.comfy.host import comfy_on_step
 
     r = load_recipe(recipe)
     scorers = build_scorers(r)
