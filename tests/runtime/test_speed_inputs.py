@@ -51,3 +51,19 @@ def test_a_cache_path_that_is_a_file_is_one_line(tmp_path):
     pipe = ImageToVideo.from_pretrained("tiny")
     with pytest.raises(ValueError, match="cannot use it as a folder"):
         prepare_compile(pipe, "default", tmp_path / "file")
+
+
+def test_pipelines_and_modes_keep_their_own_compile_cache_file(tmp_path):
+    """A save holds only what its process compiled or used: with one file per folder, a txt2vid
+    warm start was overwritten by the next img2vid run (and the other way round)."""
+    from video.runtime.txt2vid import TextToVideo
+
+    paths = []
+    for pipe, mode in ((ImageToVideo.from_pretrained("tiny"), "default"),
+                       (TextToVideo.from_pretrained("tiny"), "default"),
+                       (ImageToVideo.from_pretrained("tiny"), "max-autotune-no-cudagraphs")):
+        prepare_compile(pipe, mode, tmp_path)
+        paths.append(pipe.compile_cache.artifacts)
+    assert len(set(paths)) == 3 and all(p.parent == tmp_path for p in paths)
+    assert all(f"torch{torch.__version__}" in p.name and p.name.endswith("-cpu.bin") for p in paths)
+    assert "ImageToVideo" in paths[0].name and "TextToVideo" in paths[1].name

@@ -106,7 +106,7 @@ def prepare_compile(pipe, mode: str, cache: str | Path | None) -> None:
     must mark CUDA-graph steps (``pipe.cudagraphs``)."""
     check_compile_mode(mode, pipe.device)
     if cache:
-        pipe.compile_cache = CompileCache(cache)
+        pipe.compile_cache = CompileCache(cache, key=cache_key(type(pipe).__name__, mode, pipe.device))
         try:
             pipe.compile_cache.load()
         except OSError as e:  # a file where the folder should be, no permission: the caller's one line
@@ -152,22 +152,41 @@ def default_cache_dir() -> Path:
     return Path(base) / "video" / "compile"
 
 
+def cache_key(pipeline: str, mode: str, device: str | torch.device) -> str:
+    """The artifacts file's name part for one pipeline class, compile mode, torch and device
+    (the GPU's model name). A save holds only what its process compiled or used, so one file
+    shared by image-to-video and text-to-video, or by two GPUs, kept whichever ran last: each
+    warm start undid the other's."""
+    device = torch.device(device)
+    where = device.type
+    if device.type == "cuda" and torch.cuda.is_available():
+        where = torch.cuda.get_device_name(device.index if device.index is not None else torch.cuda.current_device())
+    raw = f"{pipeline}-{mode}-torch{torch.__version__}-{where}"
+    return "".join(c if c.isalnum() or c in "._+-" else "_" for c in raw)
+
+
 class CompileCache:
     """Warm start across processes for everything compiled in this one.
 
     ``load()`` before compiling (returns whether artifacts were loaded); ``save()`` after the
     first compiled run (writes atomically; returns the path or None when nothing was compiled).
+    ``key`` (:func:`cache_key`) names the artifacts file, so pipelines, modes, torch builds and
+    GPUs sharing one folder keep a file each.
     """
 
-    def __init__(self, folder: str | Path):
+    def __init__(self, folder: str | Path, key: str = ""):
         self.folder = default_cache_dir() if str(folder) == "auto" else Path(folder).expanduser()
+        self.key = key
         self.mega = hasattr(torch.compiler, "save_cache_artifacts") and hasattr(torch.compiler, "load_cache_artifacts")
         self.saved = False
         self.loaded = False
 
     @property
     def artifacts(self) -> Path:
-        return self.folder / ARTIFACTS_FILE
+        if not self.key:
+            return self.folder / ARTIFACTS_FILE
+        stem, suffix = ARTIFACTS_FILE.rsplit(".", 1)
+        return self.folder / f"{stem}-{self.key}.{suffix}"
 
     def load(self) -> bool:
         self.folder.mkdir(parents=True, exist_ok=True)
