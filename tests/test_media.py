@@ -185,7 +185,8 @@ def test_audio_is_kept_only_in_sync(tmp_path):
     _ffmpeg("-f", "lavfi", "-i", "testsrc2=size=96x64:rate=12", "-f", "lavfi", "-i", "sine", "-t", "1",
             "-c:v", "libx264", "-pix_fmt", "yuv420p", "-shortest", src)
     assert audio_to_keep(src, 12, 12.0, 12, 12.0, tmp_path / "o.mp4") == src
-    for frames, fps, out, why in ((6, 12.0, "o.mp4", "6 frames"), (12, 24.0, "o.mp4", "24 fps"),
+    assert audio_to_keep(src, 12, 12.0, 6, 12.0, tmp_path / "o.mp4") == src  # the first 6 frames: cut to them
+    for frames, fps, out, why in ((13, 12.0, "o.mp4", "13 frames"), (12, 24.0, "o.mp4", "24 fps"),
                                   (12, 12.0, "o.gif", "gif holds no audio"), (12, 12.0, "o", "PNG folder")):
         with pytest.warns(UserWarning, match=f"audio was not kept: .*{why}"):
             assert audio_to_keep(src, 12, 12.0, frames, fps, tmp_path / out) is None

@@ -213,16 +213,18 @@ def audio_stream_info(path: str | Path) -> tuple[str, float] | None:
 def audio_to_keep(source, in_frames: int, in_fps: float | None, out_frames: int, out_fps: float,
                   output: str | Path) -> Path | None:
     """The file whose audio an output of an edit of ``source`` should carry: ``source`` when it
-    is a file with an audio stream, the output keeps its frame count and frame rate (so the
-    sound stays in sync) and the output format takes audio (mp4, webm). None otherwise; when
-    audio is there but cannot be kept, one warning line says so and why."""
+    is a file with an audio stream, the output keeps its frame rate and at most its frame count
+    (the output is the input's first frames, as ``--frames`` takes them, so the sound stays in
+    sync; :func:`write_video` ends it with the last frame) and the output format takes audio
+    (mp4, webm). None otherwise; when audio is there but cannot be kept, one warning line says
+    so and why."""
     if not isinstance(source, (str, Path)) or not Path(source).is_file() or audio_stream_info(source) is None:
         return None
     fmt = _format_of(Path(output), None)
     why = None
     if fmt not in AUDIO_ENCODE:
         why = f"a {'PNG folder' if fmt == 'png' else fmt} holds no audio"
-    elif out_frames != in_frames:
+    elif out_frames > in_frames:
         why = f"the output has {out_frames} frames, the input {in_frames}"
     elif not in_fps or abs(out_fps - in_fps) > 1e-3 * in_fps:
         why = f"the output is at {out_fps:g} fps, the input at {in_fps or 0:g}"
@@ -237,8 +239,9 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
     """uint8 (F, H, W, 3) -> mp4 (H.264 yuv420p, BT.709 tags, +faststart), webm (VP9), gif, or
     a folder of PNGs (a path without suffix, or an existing folder). Returns the path written.
     ``audio``: a media file whose first audio stream goes in beside the video (mp4, webm; see
-    :func:`audio_to_keep`), at its own offset from that file's video: copied when the container
-    takes its codec, else re-encoded (AAC in mp4, Opus in webm); a file without audio adds none."""
+    :func:`audio_to_keep`), at its own offset from that file's video and cut where the video
+    ends (within one audio frame): copied when the container takes its codec, else re-encoded
+    (AAC in mp4, Opus in webm); a file without audio adds none."""
     frames = np.asarray(frames)
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
         raise MediaError(f"frames must be uint8 (F, H, W, 3), got {frames.dtype} {frames.shape}")
@@ -269,6 +272,7 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
         args += (["-itsoffset", f"{offset:.6f}"] if abs(offset) > 1e-3 else []) + ["-i", str(audio),
                                                                                    "-map", "0:v:0", "-map", "1:a:0"]
         args += ["-c:a", "copy"] if codec in AUDIO_COPY[fmt] else AUDIO_ENCODE[fmt]
+        args += ["-t", f"{len(frames) / float(fps):.6f}"]  # the video's length: no sound past the last frame
     if fmt == "mp4":
         args += ["-c:v", "libx264", "-preset", "medium", "-crf", str(crf), "-pix_fmt", "yuv420p",
                  "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
