@@ -61,6 +61,27 @@ def test_ocr_text_area(tmp_path):
     assert 0.03 < a_text < 0.3  # the line of text covers roughly 300x45 of 320x240
 
 
+def test_ocr_finds_a_subtitle_a_thirtieth_of_the_frame_high(tmp_path, bikes):
+    """A 24 px subtitle on 1280x720 footage (9.6 px on the 512 px key frames the scorer reads,
+    which its detector takes as they are: ocr.DET_LIMIT_TYPE): found, its area at least half the
+    text's own box; the footage alone stays under 1%."""
+    from video.media import read_video
+
+    frame = np.asarray(Image.fromarray(read_video(bikes)[100]).resize((1280, 720), Image.BICUBIC))
+    im = Image.fromarray(frame.copy())
+    d = ImageDraw.Draw(im)
+    font = ImageFont.load_default(size=24)
+    x0, y0, x1, y1 = d.textbbox((0, 0), "we ride at dawn, said the captain", font=font)
+    x, y = (1280 - (x1 - x0)) // 2, 672
+    d.rectangle([(x - 8, y - 6), (x + x1 - x0 + 8, y + y1 + 6)], fill=0)
+    d.text((x, y), "we ride at dawn, said the captain", fill=(255, 255, 255), font=font)
+    own = (x1 - x0) * (y1 - y0) / (1280 * 720)
+    s = ocr.Scorer()
+    with_text = s.score(_clip(write_video(np.stack([np.asarray(im)] * 3), tmp_path / "t.mp4", fps=25), 3))
+    footage = s.score(_clip(write_video(np.stack([frame] * 3), tmp_path / "f.mp4", fps=25), 3))
+    assert with_text["text_area"] >= 0.5 * own and footage["text_area"] < 0.01
+
+
 def test_clip_scorer_without_weights_warns_once_and_returns_nulls(bikes):
     import data_curation.scorers.clip as clip_mod
 
