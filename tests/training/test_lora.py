@@ -189,13 +189,13 @@ def test_kohya_repeats_steps_and_fallback_caption(tmp_path):
     from video.training.kohya import KohyaFolder, epoch_steps, parse_folder_name
 
     assert parse_folder_name("10_mychar") == (10, "mychar")
-    assert parse_folder_name("3_blue_sky") == (3, "blue sky")
+    assert parse_folder_name("3_blue_sky") == (3, "blue_sky")
     assert parse_folder_name("mychar") is None
     with pytest.warns(UserWarning, match="notes"):
         ds = KohyaFolder(make_kohya(tmp_path / "data"), frames=2, height=16, width=16)
     assert len(ds) == 2 * 10 + 1 * 3
     assert [ds.files[j][0].name for j in ds.index].count("a.png") == 10
-    assert ds.caption(len(ds) - 1) == "blue sky"  # no .txt: the class words of the folder
+    assert ds.caption(len(ds) - 1) == "blue_sky"  # no .txt: the folder's class words, underscores kept (sd-scripts)
     item = ds[0]
     assert item["video"].shape == (2, 3, 16, 16) and torch.equal(item["video"][0], item["video"][1])
     assert -1 <= item["video"].min() and item["video"].max() <= 1

@@ -44,6 +44,11 @@ EXTRA_PATHS_FILE = "extra_model_paths.yaml"
 ENV_VAR = "VIDEO_MODELS"
 
 
+class NameNotFound(CheckpointError):
+    """No model of that name (rather than several): a caller may say more about a value that was
+    meant as a path."""
+
+
 def canonical_kind(kind: str) -> str:
     return ALIASES.get(kind, kind)
 
@@ -166,7 +171,7 @@ class ModelsFolder:
                                   "or folder")
         have = ", ".join(e.name for e in entries[:30]) or "none"
         more = f" (and {len(entries) - 30} more)" if len(entries) > 30 else ""
-        raise CheckpointError(f"no {kind} named {name!r} in {where}; found: {have}{more}")
+        raise NameNotFound(f"no {kind} named {name!r} in {where}; found: {have}{more}")
 
 
 def _strip(name: str) -> str:
@@ -248,4 +253,19 @@ def resolve_lora_arg(value: str, models_dir: str | Path | None = None, extra_con
         return os.path.expanduser(value)
     if Path(name).expanduser().is_file():  # ~ expanded, as for --model
         return os.path.expanduser(name) + sep + scale
-    return str(ModelsFolder(models_dir, extra_configs=extra_configs).resolve(name, "loras")) + sep + scale
+    folder = ModelsFolder(models_dir, extra_configs=extra_configs)
+    try:
+        return str(folder.resolve(name, "loras")) + sep + scale
+    except NameNotFound:
+        if not looks_like_path(name):
+            raise
+        where = ", ".join(str(p) for p in folder.search_paths("loras"))
+        raise CheckpointError(f"LoRA file {name!r} not found (nor a name under {where})") from None
+
+
+def looks_like_path(value: str) -> bool:
+    """Whether a ``--lora`` value was meant as a file path rather than a name under ``loras/``:
+    it has a folder separator, a leading ``~`` or a weights suffix. Its error then says the
+    file is not found, not only that no LoRA has that name."""
+    return ("/" in value or os.sep in value or value.startswith("~")
+            or any(value.endswith(s) for s in WEIGHT_SUFFIXES))

@@ -353,24 +353,61 @@ def from_kohya_layout(tensors: dict[str, torch.Tensor], model: torch.nn.Module,
     return parse_lora(tensors, None, model, source)
 
 
+def _not_a_file(path: str | Path, p: Path) -> str:
+    """Why ``--lora PATH`` is not a file we can read: missing, or a folder (naming the LoRA
+    file a training run's folder holds, when there is one)."""
+    if not p.is_dir():
+        return f"LoRA file {str(path)!r} not found"
+    inside = [q for q in (p / "lora.safetensors", p / "final" / "lora.safetensors") if q.is_file()]
+    hint = f"; did you mean {inside[0]}?" if inside else "; give the .safetensors file in it"
+    return f"LoRA path {str(path)!r} is a folder, not a LoRA file{hint}"
+
+
+def checkpoint_adapter_config(p: Path) -> dict | None:
+    """alpha for a LoRA training checkpoint's ``model.safetensors`` (``checkpoints/step_N/``),
+    which holds the peft adapters without alpha: read from the run's config recorded beside it
+    in ``state.json`` (``lora.alpha``, 0 meaning rank, as the trainer gives peft), in the form of
+    peft's ``adapter_config.json``. Without it alpha would default to the rank, and the
+    checkpoint render at rank / alpha times the strength of ``final/lora.safetensors``. None
+    for any other file."""
+    state = p.parent / "state.json"
+    if p.name != "model.safetensors" or not state.is_file():
+        return None
+    try:
+        lora = (json.loads(state.read_text()).get("config") or {}).get("lora") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not lora.get("enabled"):
+        return None
+    if (p.parent / "ema.safetensors").is_file():
+        warnings.warn(f"{p}: this run keeps an EMA of the adapters (ema.safetensors beside it), which final/ "
+                      "exports; this file holds the raw adapters, so it renders unlike final/ at the same step",
+                      stacklevel=3)
+    return {"lora_alpha": float(lora.get("alpha") or lora.get("rank"))}
+
+
 def read_lora(path: str | Path, model: torch.nn.Module) -> dict[str, LoraPart]:
-    """A LoRA file of any layout, its layers resolved to ``model``'s module paths."""
+    """A LoRA file of any layout, its layers resolved to ``model``'s module paths. Errors name
+    ``path`` as given (with several ``--lora`` files, names alone may not tell which one)."""
     from safetensors import safe_open
     from safetensors.torch import load_file
 
     p = Path(path).expanduser()
     if not p.is_file():
-        raise LoraError(f"LoRA file {str(path)!r} not found")
+        raise LoraError(_not_a_file(path, p))
+    source = str(path)
     tensors = load_file(str(p))
     with safe_open(str(p), framework="pt") as f:
         metadata = f.metadata()
     if not any(rx.match(k) and kind in ("A", "B", "diff", "diff_b") for k in tensors for rx, kind in _KEY_KINDS):
-        raise LoraError(f"{p.name}: no lora_A/lora_B (peft) or lora_down/lora_up (kohya) keys; not a LoRA file")
+        raise LoraError(f"{source}: no lora_A/lora_B (peft) or lora_down/lora_up (kohya) keys; not a LoRA file")
     cfg_file = p.parent / "adapter_config.json"
-    parts = parse_lora(tensors, metadata, model, p.name,
-                       json.loads(cfg_file.read_text()) if cfg_file.is_file() else None)
+    adapter_config = json.loads(cfg_file.read_text()) if cfg_file.is_file() else None
+    if adapter_config is None and METADATA_KEY not in (metadata or {}):
+        adapter_config = checkpoint_adapter_config(p)
+    parts = parse_lora(tensors, metadata, model, source, adapter_config)
     if not parts:
-        raise LoraError(f"{p.name}: no LoRA layers for this model")
+        raise LoraError(f"{source}: no LoRA layers for this model")
     return parts
 
 
@@ -552,7 +589,7 @@ def apply_loras(module: torch.nn.Module, loras: list[tuple[str | Path, float]], 
             try:
                 check_fits(module, parts)
             except LoraError as e:
-                raise LoraError(f"{Path(path).name}: {e}") from None
+                raise LoraError(f"{path}: {e}") from None
     for parts, scale in read:
         if merge:
             merge_lora(module, parts, scale)

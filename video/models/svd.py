@@ -238,7 +238,24 @@ def detect_layout(source: str | Path) -> str:
         return "single_file"
     if p.is_file() and p.suffix in (".ckpt", ".pt", ".pth", ".bin"):
         raise CheckpointError(f"{p}: pickled checkpoints are not loaded; convert it to .safetensors")
+    if p.is_dir():
+        inside = _run_export_parts(p)
+        if inside:
+            which = "give that path" if len(inside) == 1 else "give one of those paths"
+            raise CheckpointError(f"{p}: a training run's export, not a model itself; it holds {' and '.join(inside)}: "
+                                  f"{which}")
     raise CheckpointError(f"{p}: not a diffusers SVD folder (unet/, vae/, image_encoder/) nor a .safetensors file")
+
+
+def _run_export_parts(p: Path) -> list[str]:
+    """What a ``video train`` run's ``final/`` (or the run folder itself) holds that is a model:
+    ``model/`` (a full run's export) and the LoRA files; a user pointing ``video info`` at the
+    folder is told these paths instead of only what the folder is not."""
+    found = []
+    for base in (p, p / "final"):
+        found += [str(q) for q in (base / "model", base / "lora.safetensors", base / "lora_kohya.safetensors")
+                  if (q.name == "model" and q.is_dir()) or q.is_file()]
+    return found
 
 
 def load_svd(

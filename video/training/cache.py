@@ -13,14 +13,25 @@ and ``DIR/index.json``; train from it with ``data.kind=cache data.path=DIR``. Sh
 written atomically and an interrupted build resumes at the first missing shard. An unreadable
 file costs a warning, not the build: its item holds the next readable one, as in training, and
 index.json lists it (a resumed build lists only what it read in that run).
+
+Kohya repeats (``10_name/``) are encoded and stored once: without tag shuffling the repeats of
+an item are the same pixels and caption (images and clips are read whole and deterministically,
+the VAE takes its posterior's mode), so index.json's ``repeats`` gives each stored item's count
+and :class:`LatentCache` expands them; its length, so the trainer's order and batches, is the
+dataset's. Tag shuffling cannot be cached for the DiT (the text states are the caption's; sd-scripts
+refuses ``cache_text_encoder_outputs`` with ``shuffle_caption`` likewise); SVD stores no text.
+index.json records the ``model`` whose encoders made the latents; training another one from
+it is refused.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
@@ -63,6 +74,63 @@ def encode_batch(enc, batch: dict) -> dict[str, torch.Tensor]:
     return {k: v.float().cpu().contiguous() for k, v in out.items()}
 
 
+def model_identity(model: str) -> str:
+    """What ``model`` names, for comparing two of them: an existing path resolved (``./m`` and
+    ``/abs/m``, or a symlink, are one model), anything else (``tiny``, a config name) as given."""
+    p = Path(str(model)).expanduser()
+    return str(p.resolve()) if p.exists() else str(model)
+
+
+def check_shuffle(cfg) -> None:
+    """Refuse kohya tag shuffling for a cache whose items hold text states (the DiT's): the
+    cache encodes each caption once, so every epoch would train one frozen tag order while the
+    config says shuffled. SVD caches no text: its captions are not trained on."""
+    from video.config import ConfigError
+
+    if FAMILY[cfg.task] == "dit" and cfg.data.shuffle_tags and "kohya" in cfg.data.kind.split("+"):
+        raise ConfigError("data.shuffle_tags=true cannot be cached: the cache holds one text encoding per caption, "
+                          "so the tag order would be frozen; pass data.shuffle_tags=false (or train without the "
+                          "cache to shuffle)")
+
+
+def item_keys(data, text: bool) -> list:
+    """One key per position of ``data``: positions with equal keys give the same cached tensors
+    (a kohya item's repeats: same file, read the same way, same caption unless its tags are
+    shuffled and ``text`` is cached). Any other position is its own."""
+    from video.training.data import Concat
+    from video.training.kohya import KohyaFolder
+
+    if isinstance(data, Concat):
+        return [(k, key) for k, part in enumerate(data.parts) for key in item_keys(part, text)]
+    if isinstance(data, KohyaFolder) and not (text and data.shuffle):
+        return [("file", j) for j in data.index]
+    return list(range(len(data)))
+
+
+def runs(keys: list) -> tuple[list[int], list[int]]:
+    """(first position, length) of each run of equal consecutive keys: what is stored once and
+    how many positions read it."""
+    starts, lengths = [], []
+    for i, k in enumerate(keys):
+        if i and k == keys[i - 1]:
+            lengths[-1] += 1
+        else:
+            starts.append(i)
+            lengths.append(1)
+    return starts, lengths
+
+
+def _shard_is_current(path: Path, positions: list[int], unrecorded: list[int]) -> bool:
+    """Whether an existing shard holds the items at ``positions`` (a resumed build). A shard
+    without the record comes from a build that stored every position: it held ``unrecorded``
+    (this shard number's positions then), and is kept only if that is what is wanted now."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        recorded = (f.metadata() or {}).get("positions")
+    return (json.loads(recorded) if recorded is not None else unrecorded) == positions
+
+
 def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: bool = True) -> Path:
     from video.training.data import ItemLoader, collate
     from video.training.tasks import make_dataset
@@ -71,13 +139,16 @@ def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: boo
         raise ValueError(f"no latent cache for task {cfg.task!r}; one of {', '.join(FAMILY)}")
     if cfg.data.buckets or cfg.data.frame_buckets:
         raise ValueError("the latent cache holds one shape: build it without data.buckets / data.frame_buckets")
+    check_shuffle(cfg)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     enc = _encoder(cfg)
     data = make_dataset(cfg)
     load = ItemLoader(data)  # an unreadable file is replaced by the next readable item, as in training
     n = len(data)
-    shards = (n + shard_size - 1) // shard_size
+    starts, repeats = runs(item_keys(data, text=FAMILY[cfg.task] == "dit"))
+    stored = len(starts)
+    shards = (stored + shard_size - 1) // shard_size
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -85,16 +156,20 @@ def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: boo
         bar = tqdm(total=shards, desc="cache", unit="shard")
     for s in range(shards):
         path = out / f"shard_{s:05d}.safetensors"
-        if not path.is_file():
-            batch = collate([load(i) for i in range(s * shard_size, min(n, (s + 1) * shard_size))])
+        positions = starts[s * shard_size:(s + 1) * shard_size]
+        unrecorded = list(range(s * shard_size, min(n, (s + 1) * shard_size)))
+        if not (path.is_file() and _shard_is_current(path, positions, unrecorded)):
+            batch = collate([load(i) for i in positions])
             with atomic_file(path) as tmp:
-                save_file(encode_batch(enc, batch), str(tmp), metadata={"captions": json.dumps(batch["caption"])})
+                save_file(encode_batch(enc, batch), str(tmp), metadata={"captions": json.dumps(batch["caption"]),
+                                                                        "positions": json.dumps(positions)})
         if bar is not None:
             bar.update(1)
     if bar is not None:
         bar.close()
     with atomic_file(out / "index.json") as tmp:
-        tmp.write_text(json.dumps({"items": n, "shard_size": shard_size, "shards": shards, "model": cfg.model,
+        tmp.write_text(json.dumps({"items": n, "stored": stored, "repeats": repeats, "shard_size": shard_size,
+                                   "shards": shards, "model": cfg.model, "model_path": model_identity(cfg.model),
                                    "context_length": _longest_context(out, shards),
                                    "task": cfg.task, "family": FAMILY[cfg.task],
                                    "data": {"kind": cfg.data.kind, "frames": cfg.data.frames,
@@ -134,9 +209,29 @@ class LatentCache(torch.utils.data.Dataset):
             raise ValueError(f"{self.folder} is a {family} cache (built for {self.index.get('task', 'dit_t2v')}); "
                              f"task {task} cannot train from it")
         self._shard: tuple[int, dict, list] | None = None
+        # stored item k is read by positions starts[k] .. starts[k + 1] - 1 (kohya repeats stored once);
+        # caches written before that store one item per position
+        repeats = self.index.get("repeats")
+        self._starts = np.cumsum([0, *repeats]).tolist() if repeats is not None else None
 
     def __len__(self) -> int:
         return self.index["items"]
+
+    def check_model(self, model: str) -> None:
+        """Refuse to train ``model`` from latents another model's encoders made (a VAE's latents
+        mean nothing to another model's denoiser, and its text states have another width or
+        meaning): paths compared resolved, built-in names as given. A cache from before the
+        record is taken as it is."""
+        from video.config import ConfigError
+
+        built = self.index.get("model")
+        if built is None:
+            return
+        have = self.index.get("model_path") or model_identity(built)
+        if have != model_identity(model):
+            raise ConfigError(f"{self.folder} was built with model={built} but this run trains model={model}; "
+                              f"train with model={built} or rebuild the cache with `video cache-latents ... "
+                              f"model={model}`")
 
     def check_shape(self, frames: int, height: int, width: int, fps: float) -> None:
         """Refuse a config whose data.frames / height / width / fps differ from what the cache was
@@ -160,10 +255,17 @@ class LatentCache(torch.utils.data.Dataset):
             shard = self._shard = (s, load_file(str(path)), captions)
         return shard[1], shard[2]
 
+    def stored(self, i: int) -> int:
+        """The stored item position ``i`` reads (the same for every repeat of a kohya item)."""
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return i if self._starts is None else bisect.bisect_right(self._starts, i) - 1
+
     def __getitem__(self, i: int) -> dict:
         size = self.index["shard_size"]
-        tensors, captions = self._load(i // size)
-        j = i % size
+        k = self.stored(i)
+        tensors, captions = self._load(k // size)
+        j = k % size
         item = {k: v[j] for k, v in tensors.items() if k not in ("fps", "motion", "empty_context")}
         longest = self.index.get("context_length")
         if "context_length" in item and longest and item["context"].shape[0] < longest:  # shards differ in length

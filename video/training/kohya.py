@@ -3,6 +3,7 @@
     root/10_mychar/a.png + a.txt     10 repeats per epoch, caption "mychar, red hair, smile"
     root/10_mychar/b.mp4 + b.txt     clips sit beside images
     root/3_background/c.jpg          no .txt: the caption is the folder's class words, "background"
+    root/5_sks_dog/d.png             no .txt: "sks_dog", underscores kept (sd-scripts' extract_dreambooth_params)
 
 Folders without an ``N_`` prefix are skipped (as sd-scripts does). One epoch is every item
 ``repeats`` times, so ``len(dataset)`` = sum(items x repeats) and a run of ``epochs`` takes
@@ -10,6 +11,8 @@ Folders without an ``N_`` prefix are skipped (as sd-scripts does). One epoch is 
 after the first ``keep_tokens`` (sd-scripts ``shuffle_caption`` / ``keep_tokens``), with a
 generator seeded by (seed, step, index): each repeat of an item and each epoch gets its own
 order, and the trainer's step (:meth:`KohyaFolder.set_step`) makes a resumed run read the same.
+Captions are read as UTF-8 whatever the locale (sd-scripts opens them with ``encoding="utf-8"``);
+a file that is not valid UTF-8 warns, naming it, and is read with U+FFFD for the bad bytes.
 Clips with fewer than ``frames`` frames at ``fps`` (from their headers) are left out, counted in
 :meth:`KohyaFolder.describe`, rather than padded with copies of their last frame.
 """
@@ -30,9 +33,24 @@ _REPEATS = re.compile(r"^(\d+)_(.+)$")
 
 
 def parse_folder_name(name: str) -> tuple[int, str] | None:
-    """``"10_mychar"`` -> ``(10, "mychar")``; ``None`` when there is no repeat prefix."""
+    """``"10_mychar"`` -> ``(10, "mychar")``, ``"10_sks_dog"`` -> ``(10, "sks_dog")``; ``None``
+    when there is no repeat prefix. The class words keep their underscores, as sd-scripts'
+    ``extract_dreambooth_params`` does (``"_".join(tokens[1:])``): a rare token such as ``sks_dog``
+    is one identifier, and a fallback caption that differs from sd-scripts' trains another prompt."""
     m = _REPEATS.match(name)
-    return (int(m.group(1)), m.group(2).replace("_", " ")) if m else None
+    return (int(m.group(1)), m.group(2)) if m else None
+
+
+def read_caption(path: Path) -> tuple[str, bool]:
+    """The text of caption file ``path`` as UTF-8 (a leading byte-order mark dropped), whatever
+    the locale: sd-scripts reads captions as UTF-8, and ``read_text()`` without an encoding
+    would crash on the first non-ASCII tag under ``LC_ALL=C``. Returns ``(text, valid)``:
+    invalid bytes become U+FFFD and ``valid`` is False, so the caller can warn about the file."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig"), True
+    except UnicodeDecodeError:
+        return raw.decode("utf-8-sig", errors="replace"), False
 
 
 def shuffle_tags(caption: str, keep_tokens: int, rng: np.random.Generator) -> str:
@@ -85,6 +103,7 @@ class KohyaFolder(torch.utils.data.Dataset):
         self.index = index
         self.keep_tokens, self.shuffle, self.seed = keep_tokens, shuffle, seed
         self._steps: dict[int, int] = {}  # thread id -> step: loader threads may load different steps
+        self._warned: set[Path] = set()  # caption files already reported as not UTF-8
 
     def _clip_frames(self, path: Path) -> int:
         """Frames ``path`` has at ``fps``, from its header without decoding (every start and
@@ -127,10 +146,19 @@ class KohyaFolder(torch.utils.data.Dataset):
     def caption(self, i: int) -> str:
         path, words = self.files[self.index[i]]
         txt = path.with_suffix(".txt")
-        cap = txt.read_text().strip() if txt.is_file() else words
+        cap = self._read_caption(txt) if txt.is_file() else words
         if self.shuffle:
             cap = shuffle_tags(cap, self.keep_tokens, np.random.default_rng((self.seed, self.step, i)))
         return cap
+
+    def _read_caption(self, txt: Path) -> str:
+        """:func:`read_caption`, warning once per file (every repeat and epoch reads it again)."""
+        cap, valid = read_caption(txt)
+        if not valid and txt not in self._warned:
+            self._warned.add(txt)
+            warnings.warn(f"kohya caption {txt} is not valid UTF-8: its bad bytes read as U+FFFD "
+                          "(save it as UTF-8)", stacklevel=3)
+        return cap.strip()
 
     def __getitem__(self, i: int) -> dict:
         path, _ = self.files[self.index[i]]

@@ -90,6 +90,10 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         if stale:
             print(f"removed {len(stale)} unfinished checkpoint folder(s) an interrupted save left in {run}")
     data = make_dataset(cfg)
+    from video.training.cache import LatentCache
+
+    if isinstance(data, LatentCache):  # its latents are one model's encoders': refuse another model's run
+        data.check_model(cfg.model)
     if cfg.epochs > 0:
         from video.training.kohya import epoch_steps
 
