@@ -30,12 +30,29 @@ class Video:
     fps: float | None  # None for PNG folders and containers that do not say
 
 
+def _checkout(folder: Path) -> bool:
+    """Whether ``folder`` is a checkout of this project (its pyproject.toml names it)."""
+    try:
+        return 'name = "video-pipeline"' in (folder / "pyproject.toml").read_text()
+    except OSError:
+        return False
+
+
 def repo_root() -> Path:
     """Where the notebooks look for their default inputs and write their outputs: the checkout's
     root, where ``video quickstart`` and ``curate run --out curated`` are run (the kernel runs in
-    ``notebooks/``). ``$VIDEO_REPO_ROOT`` replaces it, read at each call: a test can then check a
-    fresh checkout's behaviour in a checkout where those commands have already been run."""
-    return Path(os.environ.get(ROOT_ENV) or REPO_ROOT)
+    ``notebooks/``). That is the checkout the working folder is in (its root or its
+    ``notebooks/``), else the one this package was imported from: with one environment shared
+    by two checkouts, a notebook opened in the second reads and writes the second.
+    ``$VIDEO_REPO_ROOT`` replaces it, read at each call: a test can then check a fresh
+    checkout's behaviour in a checkout where those commands have already been run."""
+    if os.environ.get(ROOT_ENV):
+        return Path(os.environ[ROOT_ENV])
+    here = Path.cwd()
+    for cand in (here, here.parent) if here.name == "notebooks" else (here,):
+        if _checkout(cand):
+            return cand
+    return REPO_ROOT
 
 
 def user_cache_dir() -> Path:

@@ -34,6 +34,20 @@ def test_default_generated_is_what_quickstart_writes():
     assert DEFAULT_MANIFEST == "curated/manifest.parquet"
 
 
+def test_a_notebook_in_another_checkout_reads_that_checkout(tmp_path, monkeypatch):
+    """One environment, two checkouts: the kernel's folder (a checkout's notebooks/ or root) picks
+    the checkout, not where the package was imported from; elsewhere, the import's checkout."""
+    monkeypatch.delenv("VIDEO_REPO_ROOT", raising=False)
+    other = tmp_path / "clone"
+    (other / "notebooks").mkdir(parents=True)
+    (other / "pyproject.toml").write_text('[project]\nname = "video-pipeline"\n')
+    for cwd in (other / "notebooks", other):
+        monkeypatch.chdir(cwd)
+        assert repo_root() == other and in_repo("eval_out") == other / "eval_out"
+    monkeypatch.chdir(tmp_path)
+    assert (repo_root() / "eval" / "inputs.py").is_file()
+
+
 def test_root_and_cache_follow_the_environment(tmp_path, monkeypatch):
     monkeypatch.delenv("VIDEO_REPO_ROOT", raising=False)
     assert (repo_root() / "eval" / "inputs.py").is_file()

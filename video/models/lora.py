@@ -74,6 +74,16 @@ class LoraError(CheckpointError):
     """A LoRA file or ``--lora`` argument we cannot use (the CLI prints it as one line)."""
 
 
+def require_peft() -> None:
+    """peft (the ``lora`` and ``train`` extras) is what LoRA layers are found, merged and trained
+    with; without it, one line saying what to install rather than an import traceback."""
+    import importlib.util
+
+    if importlib.util.find_spec("peft") is None:
+        raise LoraError("LoRA needs the peft package: pip install peft (or the project's `lora` extra: "
+                        "pip install -e \".[lora]\")")
+
+
 @dataclass
 class LoraPart:
     """One layer's LoRA: ``down`` A (r, in, *k), ``up`` B (out, r, *1), ``alpha``; and the
@@ -129,6 +139,7 @@ def kohya_name(path: str) -> str:
 def adaptable_layers(model: torch.nn.Module) -> dict[str, torch.nn.Module]:
     """Linear and convolution layers by module path; a layer that peft already wraps counts
     once, under its own path (not its ``base_layer`` or adapter children)."""
+    require_peft()
     from peft.tuners.lora import LoraLayer
 
     wrapped = [n for n, m in model.named_modules() if isinstance(m, LoraLayer)]
@@ -533,6 +544,7 @@ def lycoris_dora(v: torch.Tensor, dora_scale: torch.Tensor, scale: float, path: 
 
 
 def _adapter_names(model: torch.nn.Module) -> set[str]:
+    require_peft()
     from peft.tuners.lora import LoraLayer
 
     return {n for m in model.modules() if isinstance(m, LoraLayer) for n in m.lora_A}

@@ -32,6 +32,9 @@ def peft_prefix(model: torch.nn.Module) -> str:
 def add_lora(model: torch.nn.Module, cfg: LoraConfig) -> list[str]:
     """Freeze ``model`` and inject trainable rank-``cfg.rank`` adapters (B = 0, so the model
     starts unchanged) into the target layers; returns their module paths."""
+    from video.models.lora import require_peft
+
+    require_peft()
     from peft import LoraConfig as PeftLoraConfig
     from peft import inject_adapter_in_model
 
