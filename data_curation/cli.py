@@ -1,7 +1,8 @@
 """The ``curate`` command: probe, cuts, run, filter, report.
 
 User errors (a bad recipe, a SRC that does not exist, an OUT that is a file) print one line
-(``--debug`` for the traceback) and exit 2. ``curate run`` exits 1 when it found no video, or
+(``--debug`` for the traceback) and exit 2. ``curate run`` exits 1 when it found no video (one
+line, nothing written), or
 scored clips and every one of them failed (a scorer or its model is broken: the manifest holds
 nothing usable). Ctrl-C prints one line and exits 130; rerunning the command resumes.
 """
@@ -10,7 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+import warnings
+from pathlib import Path
 
 from data_curation.probe import discover, probe_row
 
@@ -39,15 +43,15 @@ def _cuts(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from data_curation.engine import run
 
-    summary = run(args.src, args.out, recipe=args.recipe, overrides=args.set, workers=args.workers,
+    summary = run(args.src, args.out, recipe=args.recipe, overrides=args.set or [], workers=args.workers,
                   ray_address=args.ray_address, progress=not args.quiet)
-    print(json.dumps(summary))
-    if not summary["sources"]:
+    if not summary["sources"]:  # run() wrote nothing: the one line is all there is to say
         from data_curation.probe import VIDEO_SUFFIXES
 
         print(f"curate run: no videos found in {' '.join(args.src)} (looked for {', '.join(sorted(VIDEO_SUFFIXES))})",
               file=sys.stderr)
         return 1
+    print(json.dumps(summary))
     if summary["changed"]:
         print(f"{summary['changed']} source(s) changed since they were last scored and were scored again",
               file=sys.stderr)
@@ -60,10 +64,26 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if summary["clips"] and summary["clips_failed"] == summary["clips"] else 0
 
 
+MANIFEST_NAME = "manifest.parquet"
+
+
+def manifest_path(given: str | Path) -> Path:
+    """The manifest ``curate filter`` rewrites: the file given, or ``manifest.parquet`` inside a
+    run folder (``report`` takes OUT, so ``filter`` takes it too). A folder without one is a
+    FileNotFoundError naming the missing file."""
+    p = Path(given)
+    if p.is_dir():
+        m = p / MANIFEST_NAME
+        if not m.is_file():
+            raise FileNotFoundError(f"{m} not found: {p} holds no manifest (curate run --out {p} writes it)")
+        return m
+    return p
+
+
 def _filter(args: argparse.Namespace) -> int:
     from data_curation.manifest import refilter
 
-    summary = refilter(args.manifest, args.recipe, args.set)
+    summary = refilter(manifest_path(args.manifest), args.recipe, args.set or [])
     print(json.dumps(summary))
     return 0
 
@@ -75,49 +95,98 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+SET_HELP = ("one recipe override KEY=VALUE (a dotted key, a YAML value: split.max_s=5, "
+            "'rules=[{column: motion_mean, min: 0.1}]'); repeat --set for more, or give several KEY=VALUE words "
+            "after one --set (they end at the first word without KEY=)")
+
+
+def _sub(sub, name: str, text: str) -> argparse.ArgumentParser:
+    """A subcommand with the same one-line text in ``curate --help`` and as its own description."""
+    return sub.add_parser(name, help=text, description=text)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="curate", description="Curate raw footage into a scored clip manifest.")
     p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = p.add_subparsers(dest="command", required=True)
-    pr = sub.add_parser("probe", help="print one JSON line per video: container, codec, fps, frames, size; "
-                                      "unreadable files get an 'error'")
+    pr = _sub(sub, "probe", "print one JSON line per video: container, codec, fps, frames, size; "
+                            "unreadable files get an 'error'")
     pr.add_argument("paths", nargs="+", help="video files or folders (searched recursively)")
     pr.set_defaults(fn=_probe)
-    cu = sub.add_parser("cuts", help="detect shots (hard cuts, dissolves, fades) in one video")
-    cu.add_argument("video")
+    cu = _sub(sub, "cuts", "detect shots (hard cuts, dissolves, fades) in one video; prints one line per shot: "
+                           "start and end frame [start, end), start and end second")
+    cu.add_argument("video", help="the video file")
     cu.add_argument("--json", action="store_true", help='print {"fps", "num_frames", "shots": [[start, end), ...]}')
     cu.add_argument("--decode", choices=["auto", "ref", "all"], default="auto",
                     help="'all' decodes every frame (frame-exact cuts, slowest); 'ref' skips non-reference "
-                         "frames; 'auto' (default) also skips the other B-frames where a check shows that is "
-                         "exact for the file. Sparse modes give the few frames around a cut to neither shot")
+                         "frames; 'auto' also skips the other B-frames where a check shows that is "
+                         "exact for the file. Sparse modes give the few frames around a cut to neither shot "
+                         "(default: %(default)s)")
     cu.add_argument("--threads", type=int, default=0,
                     help="decoders at once, each on a piece of the file between keyframes (default 0: one per core)")
     cu.set_defaults(fn=_cuts)
-    ru = sub.add_parser("run", help="cut, split, score and filter every video under SRC into OUT/manifest.parquet")
-    ru.add_argument("src", nargs="+", help="video files or folders")
+    ru = _sub(sub, "run", "cut, split, score and filter every video under SRC into OUT/manifest.parquet; "
+                          "prints a JSON summary. Rerunning resumes (finished sources are kept)")
+    ru.add_argument("src", nargs="+", help="video files or folders (searched recursively)")
     ru.add_argument("--out", required=True, help="output folder (manifest, parts, clips); nothing is written elsewhere")
-    ru.add_argument("--recipe", default="quick", help="a name under configs/curate/ or a YAML path")
-    ru.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="recipe overrides")
+    ru.add_argument("--recipe", default="quick",
+                    help="a name under configs/curate/ (quick, svd_lvd) or a YAML path (default: %(default)s)")
+    ru.add_argument("--set", action="append", default=None, metavar="KEY=VALUE", help=SET_HELP)
     ru.add_argument("--workers", type=int, default=None,
                     help="Ray CPUs (default: all cores); 0 runs in this process without Ray")
-    ru.add_argument("--ray-address", default=None, help="join an existing Ray cluster")
+    ru.add_argument("--ray-address", default=None, help="join an existing Ray cluster (default: start a local one)")
     ru.add_argument("--quiet", action="store_true", help="no progress bars")
     ru.set_defaults(fn=_run)
-    fi = sub.add_parser("filter", help="re-apply a recipe's filters to a manifest without re-scoring")
-    fi.add_argument("manifest")
-    fi.add_argument("--recipe", required=True)
-    fi.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
+    fi = _sub(sub, "filter", "re-apply a recipe's filters (rules, near-duplicates) to a manifest without "
+                             "re-scoring; rewrites its keep/drop_reason and prints the funnel as JSON")
+    fi.add_argument("manifest", help="a run folder OUT (its manifest.parquet) or a manifest .parquet file")
+    fi.add_argument("--recipe", required=True,
+                    help="a name under configs/curate/ (quick, svd_lvd) or a YAML path; its scorers are not run")
+    fi.add_argument("--set", action="append", default=None, metavar="KEY=VALUE", help=SET_HELP)
     fi.set_defaults(fn=_filter)
-    re_ = sub.add_parser("report", help="write OUT/report.html: score histograms, funnel, contact sheets")
-    re_.add_argument("out")
+    re_ = _sub(sub, "report", "write OUT/report.html: score histograms, funnel, contact sheets; prints its path")
+    re_.add_argument("out", help="the run folder (curate run --out), holding manifest.parquet")
     re_.set_defaults(fn=_report)
     return p
 
 
+# A recipe override word: a dotted key, '=', the value. Path-like words (a '/' before the '=')
+# never match, so a SRC after --set is not taken for an override.
+_OVERRIDE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*=")
+
+
+def split_set_words(argv: list[str]) -> list[str]:
+    """``--set a=1 b=2 SRC`` as ``--set a=1 --set b=2 SRC``: ``--set`` takes one value (a greedy
+    ``nargs`` swallowed the positionals after it), and the KEY=VALUE words that follow its value
+    each become a ``--set`` of their own, up to the first word that is no override (or ``--``)."""
+    out: list[str] = []
+    state = "normal"  # "value": the next word is --set's own; "group": KEY=VALUE words extend it
+    for k, w in enumerate(argv):
+        if w == "--":  # the rest is positional, as argparse reads it
+            return out + argv[k:]
+        if state == "value":
+            out.append(w)
+            state = "group"
+            continue
+        if state == "group" and _OVERRIDE.match(w):
+            out += ["--set", w]
+            continue
+        state = "value" if w == "--set" else "normal"
+        out.append(w)
+    return out
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as ``warning: MESSAGE``, one line, not Python's file:line and source line."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args = parser().parse_args(split_set_words(sys.argv[1:] if argv is None else list(argv)))
     try:
-        return args.fn(args)
+        with warnings.catch_warnings():  # restores showwarning after: callers in process keep theirs
+            warnings.showwarning = _show_warning
+            return args.fn(args)
     except KeyboardInterrupt:
         if args.debug:
             raise

@@ -250,7 +250,8 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
     ``failed`` counts unreadable sources, ``clips_failed`` clips that are error rows (a scorer
     raised), ``errors`` their most frequent messages, ``changed`` sources scored again because
     the file changed since its part was written. A SRC that does not exist, or an OUT that is a
-    file, is an error before any work."""
+    file, is an error before any work; no video under SRC writes nothing (not even OUT) and
+    returns ``sources`` 0 and ``manifest`` None."""
     t0 = time.perf_counter()
     recipe = check_recipe(recipe) if isinstance(recipe, Recipe) else load_recipe(recipe, overrides)
     if "clip" in recipe.scorers:  # said here: a Ray worker's warning never reaches the terminal
@@ -264,12 +265,15 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
         raise FileNotFoundError(f"SRC {missing} not found")
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"--out {out} is a file; OUT is the folder the manifest, parts and clips go to")
-    out.mkdir(parents=True, exist_ok=True)
     sources, seen = [], set()
     for p in discover(given, exclude=[out / d for d in OUTPUT_DIRS]):
         if os.path.abspath(p) not in seen:  # the same file named twice (src/a.mp4, ./src/a.mp4) is one source
             seen.add(os.path.abspath(p))
             sources.append(str(p))
+    if not sources:  # a wrong SRC, most likely: write nothing (an empty manifest would replace a real one)
+        return {"sources": 0, "processed": 0, "skipped": 0, "changed": 0, "failed": 0, **summarize([]),
+                "clips_failed": 0, "errors": {}, "seconds": round(time.perf_counter() - t0, 2), "manifest": None}
+    out.mkdir(parents=True, exist_ok=True)
     todo, stale, changed = plan_work(sources, out, {scoring_key(recipe), scoring_key(recipe, ordered=True)})
     if stale and progress:
         print(f"{stale} source(s) scored under another recipe (cuts, split, scorers or models changed): "
