@@ -69,8 +69,9 @@ def test_null_unsets_text_and_optional_keys(tmp_path):
     assert cfg.lora == ["x.safetensors"]  # one text where a list goes: a one-item list, as on the CLI
     assert load_config(Img2VidConfig, None, ["lora=a.safetensors:0.5"]).lora == ["a.safetensors:0.5"]
     assert load_config(TrainConfig, None, ["init_from=null"]).init_from == ""
-    with pytest.raises(ConfigError, match="'frames' cannot be null"):
-        load_config(Img2VidConfig, None, ["frames=null"])
+    assert load_config(Img2VidConfig, None, ["frames=null", "steps=null"]).frames is None  # unset: the model's
+    with pytest.raises(ConfigError, match="'seed' cannot be null"):
+        load_config(Img2VidConfig, None, ["seed=null"])
 
 
 def test_null_output_is_refused():

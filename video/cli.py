@@ -20,15 +20,17 @@ from pathlib import Path
 
 from video.config import ConfigError, load_config
 from video.flags import (
+    UNSET_HINT,
     UserError,
     add_schema_flags,
     check_ranges,
     device_and_dtype,
     parse_args,
     resolve_flags,
+    schema_keys,
     sdpa_choice,
+    takes_key_values,
     tristate,
-    zero_or_more,
 )
 
 
@@ -38,9 +40,10 @@ class Img2VidConfig:
     image: str = ""  # empty: the bundled photograph
     output: str = "img2vid.mp4"
     model_config: str = ""  # sampling defaults by name (svd, svd_xt) or YAML path; empty: from the checkpoint
-    frames: int = 0  # 0: the model's default (14 SVD, 25 SVD-XT)
-    steps: int = 0
-    # None (unset, or ``null`` in YAML / ``key=null``): the model's default; a set value out of range is refused
+    # None (unset, or ``null`` in YAML / ``key=null``): the model's default; a set value out of range
+    # (0 included: it is not a second spelling of "unset") is refused before the weights load
+    frames: int | None = None  # the model's: 14 SVD, 25 SVD-XT
+    steps: int | None = None
     fps: int | None = None
     motion_bucket: int | None = None
     noise_aug: float | None = None
@@ -70,24 +73,27 @@ class Img2VidConfig:
 
 IMG2VID_FLAGS = {
     # flag: (schema key, help)
-    "--model": ("model", "diffusers folder, svd*.safetensors file, or 'tiny' (random weights); default tiny"),
+    "--model": ("model", "diffusers folder, svd*.safetensors file, a name in the models folder, or 'tiny' / "
+                         "'tiny-svd' (random weights, a smoke run); default tiny"),
     "--image": ("image", "conditioning image (any size: resized and centre-cropped); default: bundled photo"),
     "--output": ("output", 'output file: .mp4 (H.264), .webm, .gif, or a folder for PNG frames (default img2vid.mp4)'),
-    "--model-config": ("model_config", "sampling defaults by name (svd, svd_xt) or YAML path"),
-    "--frames": ("frames", "number of frames (default: the model's, 14 SVD / 25 SVD-XT)"),
-    "--steps": ("steps", "sampling steps (default 25)"),
+    "--model-config": ("model_config", "sampling defaults by name (svd, svd_xt) or YAML path (default: none, "
+                                       "the checkpoint's own)"),
+    "--frames": ("frames", "number of frames, >= 1 (default: the model's, 14 SVD / 25 SVD-XT)"),
+    "--steps": ("steps", "sampling steps, >= 1 (default: the model's, 25 for SVD)"),
     "--fps": ("fps", "frames per second: conditioning (as fps-1) and the output's rate (default 7)"),
     "--motion-bucket": ("motion_bucket", "motion bucket id, higher = more motion (default 127)"),
     "--noise-aug": ("noise_aug", "noise added to the conditioning image (default 0.02)"),
     "--min-cfg": ("min_cfg", "guidance scale of the first frame, >= 0 (default: the model's, 1)"),
     "--max-cfg": ("max_cfg", "guidance scale of the last frame, >= 0 (default: the model's, 2.5 for SVD)"),
-    "--height": ("height", "output height, a multiple of 64 (rounded down otherwise); default: the model's (576 for "
-                           'SVD)'),
-    "--width": ("width", "output width, a multiple of 64 (rounded down otherwise); default: the model's (1024 for "
-                         'SVD)'),
+    "--height": ("height", "output height, a multiple of the model's size step (64 for SVD; rounded down "
+                           "otherwise); default: the model's (576 for SVD)"),
+    "--width": ("width", "output width, a multiple of the model's size step (64 for SVD; rounded down otherwise); "
+                         "default: the model's (1024 for SVD)"),
     "--seed": ("seed", "random seed (default 0)"),
     "--sampler": ("sampler", "euler (default), heun or dpmpp_2m"),
-    "--decode-chunk": ("decode_chunk", "frames per VAE decode window (default: as many as fit --memory-budget)"),
+    "--decode-chunk": ("decode_chunk", "frames per VAE decode window, or 0 = automatic: as many as fit "
+                                       "--memory-budget (default 0)"),
     "--decode-overlap": ("decode_overlap", "frames shared by neighbouring decode windows (default 2)"),
     "--memory-budget": ("memory_budget_gib", 'GiB the decode windows are sized to stay within on CUDA, >= 0 (0: the '
                                              'free memory); default 10'),
@@ -97,8 +103,8 @@ IMG2VID_FLAGS = {
                                            "conditional halves one after the other (half the activation peak)"),
     "--cache-threshold": ("cache_threshold", "fast mode: skip UNet work while the first block changes less than "
                                              "this (e.g. 0.05; inexact); 0 = exact (default)"),
-    "--compile": ("compile", "compile the repeated blocks: default, reduce-overhead (CUDA graphs), "
-                             "max-autotune-no-cudagraphs or max-autotune"),
+    "--compile": ("compile", "compile the repeated blocks in this torch.compile mode: default, reduce-overhead "
+                             "(CUDA graphs), max-autotune-no-cudagraphs or max-autotune (default: none, eager)"),
     "--compile-cache": ("compile_cache", "folder (or 'auto') where compiled artifacts are saved and reused"),
     "--sdpa": ("sdpa", "attention kernel tried first on CUDA: torch (its own order, FlashAttention first), cudnn "
                        "(cuDNN fused attention, reported faster on H100/H200), flash or efficient; same maths"),
@@ -119,13 +125,14 @@ class Txt2VidConfig:
     prompt: str = "a red kite over a green hill"
     negative: str = ""  # empty: the model's default negative prompt
     output: str = "txt2vid.mp4"
-    frames: int = 0  # 0: the model's default
-    steps: int = 0
+    # None (unset, or ``null``): the model's default; a set value out of range (0 included) is refused
+    frames: int | None = None
+    steps: int | None = None
     guidance: float | None = None  # None: the model's; any finite number (below 0 steers away from the prompt)
     guidance_2: float | None = None  # Wan 2.2 two experts: the low-noise expert's scale (None: --guidance's)
-    shift: float = 0.0  # 0: from the model config, else by token count
-    height: int = 0
-    width: int = 0
+    shift: float | None = None  # None: the model config's, else by token count; a set value must be > 0
+    height: int | None = None
+    width: int | None = None
     fps: int | None = None  # None: the model's; a set value must be >= 1
     seed: int = 0
     sampler: str = ""
@@ -148,16 +155,17 @@ TXT2VID_FLAGS = {
                            "red kite over a green hill')"),
     "--negative": ("negative", "negative prompt (default: the model's)"),
     "--output": ("output", 'output file: .mp4, .webm, .gif, or a folder for PNG frames (default txt2vid.mp4)'),
-    "--frames": ("frames", "number of frames (4k+1 for a video VAE such as Wan's; 1 renders an image); default: the "
-                           "model's"),
+    "--frames": ("frames", "number of frames, >= 1 (4k+1 for a video VAE such as Wan's; 1 renders an image); "
+                           "default: the model's"),
     "--steps": ("steps", "sampling steps, >= 1 (default: the model's)"),
     "--guidance": ("guidance", "classifier-free guidance scale, any finite number (default: the model's)"),
     "--guidance-2": ("guidance_2", "Wan 2.2 two-expert folders: the low-noise expert's guidance scale "
                                    "(default: the same as --guidance)"),
-    "--shift": ("shift", "flow time shift (default: the model's, else from the token count)"),
+    "--shift": ("shift", "flow time shift, > 0 (1: none; default: the model's, else from the token count)"),
     "--height": ("height", 'output height in pixels (a multiple of the VAE factor times the patch size); default: the '
                            "model's"),
-    "--width": ("width", "output width in pixels (default: the model's)"),
+    "--width": ("width", "output width in pixels (a multiple of the VAE factor times the patch size); default: the "
+                         "model's"),
     "--fps": ("fps", "frames per second of the output file, >= 1 (default: the model's)"),
     "--seed": ("seed", 'random seed (default 0)'),
     "--sampler": ("sampler", "euler (default) or heun"),
@@ -168,8 +176,9 @@ TXT2VID_FLAGS = {
     "--device": ("device", 'cuda, cuda:N, cpu, mps or auto (default auto: CUDA when present)'),
     "--dtype": ("dtype", 'bfloat16, float16, float32, or auto (default auto: bfloat16 on CUDA, float32 on CPU)'),
     "--crf": ("crf", "video quality on x264's scale 0 (best) .. 51 (worst); a .webm maps it onto VP9's (default 18)"),
-    "--compile": ("compile", "compile the transformer's blocks: default, reduce-overhead (CUDA graphs), "
-                             "max-autotune-no-cudagraphs or max-autotune"),
+    "--compile": ("compile", "compile the transformer's blocks in this torch.compile mode: default, "
+                             "reduce-overhead (CUDA graphs), max-autotune-no-cudagraphs or max-autotune "
+                             "(default: none, eager)"),
     "--compile-cache": ("compile_cache", "folder (or 'auto') where compiled artifacts are saved and reused"),
     "--sdpa": ("sdpa", "attention kernel tried first on CUDA: torch (its own order, FlashAttention first), cudnn "
                        "(cuDNN fused attention, reported faster on H100/H200), flash or efficient; same maths"),
@@ -180,12 +189,17 @@ TXT2VID_FLAGS = {
 }
 
 
-def _resolve_names(cfg, keep: tuple[str, ...]) -> None:
-    """``--model NAME`` and ``--lora NAME:0.8`` through the models folder; paths stay paths."""
+def _resolve_names(cfg, keep: tuple[str, ...], unlisted: tuple[str, ...] = ()) -> None:
+    """``--model NAME`` and ``--lora NAME:0.8`` through the models folder; paths stay paths.
+    ``keep``: built-in names, offered in the not-found error; ``unlisted``: built-in names that
+    work but are not offered there (``svd`` / ``svd_xt``: full-size random networks for
+    benchmarks, minutes per step on a CPU, no smoke run)."""
     from video.models.folder import resolve_lora_arg, resolve_model_arg
 
     extra = [cfg.extra_model_paths_config] if cfg.extra_model_paths_config else []
-    cfg.model = resolve_model_arg(cfg.model, "checkpoints", cfg.models_dir or None, keep=keep, extra_configs=extra)
+    if cfg.model not in unlisted:
+        cfg.model = resolve_model_arg(cfg.model, "checkpoints", cfg.models_dir or None, keep=keep,
+                                      extra_configs=extra)
     cfg.lora = [resolve_lora_arg(x, cfg.models_dir or None, extra) for x in cfg.lora]
 
 
@@ -196,8 +210,8 @@ def _apply_loras(module, specs: list[str]) -> None:
         apply_loras(module, [parse_lora_arg(x) for x in specs], merge=True)
 
 
-IMG2VID_MINIMUM = {"fps": 1, "height": 1, "width": 1, "motion_bucket": 0, "noise_aug": 0, "min_cfg": 0, "max_cfg": 0,
-                   "decode_overlap": 0}
+IMG2VID_MINIMUM = {"frames": 1, "steps": 1, "fps": 1, "height": 1, "width": 1, "motion_bucket": 0, "noise_aug": 0,
+                   "min_cfg": 0, "max_cfg": 0, "decode_overlap": 0}
 
 
 def cmd_img2vid(args) -> int:
@@ -213,13 +227,14 @@ def cmd_img2vid(args) -> int:
 
     check_speed(cfg.cache_threshold, cfg.memory_budget_gib)  # NaN / inf, before the weights load
 
-    zero_or_more(("--frames", cfg.frames), ("--steps", cfg.steps))
-    check_request(num_frames=cfg.frames or None, steps=cfg.steps or None, sampler=cfg.sampler or None)
+    check_request(num_frames=cfg.frames, steps=cfg.steps, sampler=cfg.sampler or None)
     if cfg.model_config:
         from video.config import load_model_config
 
         load_model_config(cfg.model_config)  # an unknown or text-to-video config: before the weights load
-    _resolve_names(cfg, keep=("tiny", "svd", "svd_xt"))
+    from video.models.svd import FULL_SIZE_NAMES, TINY_NAMES, random_weights_note
+
+    _resolve_names(cfg, keep=tuple(TINY_NAMES), unlisted=FULL_SIZE_NAMES)
     import torch
 
     from video.media import DEFAULT_IMAGE, check_crf, check_output, load_image, write_video
@@ -239,15 +254,14 @@ def cmd_img2vid(args) -> int:
         pipe.compile(mode=cfg.compile, cache=cfg.compile_cache or None)
     pipe.sdpa_first = sdpa
     t_load = time.perf_counter() - t0
-    if cfg.model == "tiny" or pipe.models.layout == "random":
-        print(f"note: '{cfg.model}' has random weights (a smoke run); real weights come from --model PATH",
-              file=sys.stderr)
+    if pipe.models.layout == "random":
+        print(random_weights_note(cfg.model, pipe.models), file=sys.stderr)
     s = pipe.config.sampling
     fps = s.fps if cfg.fps is None else cfg.fps
     frames = pipe(
         image,
-        num_frames=cfg.frames or None,
-        num_inference_steps=cfg.steps or None,
+        num_frames=cfg.frames,
+        num_inference_steps=cfg.steps,
         height=cfg.height,
         width=cfg.width,
         fps=fps,
@@ -270,19 +284,23 @@ def cmd_img2vid(args) -> int:
     return 0
 
 
+TXT2VID_MINIMUM = {"frames": 1, "steps": 1, "height": 1, "width": 1, "fps": 1}
+
+
 def cmd_txt2vid(args) -> int:
     cfg = resolve_flags(Txt2VidConfig, args, TXT2VID_FLAGS)
     sdpa = sdpa_choice(cfg.sdpa)  # before any weights load
-    check_ranges(cfg, TXT2VID_FLAGS, {"fps": 1})
+    check_ranges(cfg, TXT2VID_FLAGS, TXT2VID_MINIMUM)
     tiling = tristate("--vae-tiling", cfg.vae_tiling)
     for flag, value in (("--guidance", cfg.guidance), ("--guidance-2", cfg.guidance_2), ("--shift", cfg.shift)):
         if value is not None and not math.isfinite(value):
             raise UserError(f"{flag} must be a finite number; got {value}")
-    zero_or_more(("--frames", cfg.frames), ("--steps", cfg.steps), ("--height", cfg.height), ("--width", cfg.width))
+    if cfg.shift is not None and cfg.shift <= 0:  # 0 used to mean the model's shift without a word
+        raise UserError(f"--shift must be a finite number > 0 (1: no shift; {UNSET_HINT}); got {cfg.shift:g}")
     from video.runtime.txt2vid import check_request
 
     # what needs no model, before the weights load (the pipeline call checks it again)
-    check_request(steps=cfg.steps or None, shift=cfg.shift or None, sampler=cfg.sampler or None,
+    check_request(steps=cfg.steps, shift=cfg.shift, sampler=cfg.sampler or None,
                   guidance_scale=cfg.guidance, guidance_scale_2=cfg.guidance_2)
     _resolve_names(cfg, keep=("tiny",))
     import torch
@@ -311,13 +329,13 @@ def cmd_txt2vid(args) -> int:
     frames = pipe(
         cfg.prompt,
         negative_prompt=cfg.negative or None,
-        num_frames=cfg.frames or None,
-        height=cfg.height or None,
-        width=cfg.width or None,
-        num_inference_steps=cfg.steps or None,
+        num_frames=cfg.frames,
+        height=cfg.height,
+        width=cfg.width,
+        num_inference_steps=cfg.steps,
         guidance_scale=cfg.guidance,
         guidance_scale_2=cfg.guidance_2,
-        shift=cfg.shift or None,
+        shift=cfg.shift,
         sampler=cfg.sampler or None,
         generator=torch.Generator().manual_seed(cfg.seed),
         progress=True,
@@ -431,7 +449,7 @@ def cmd_models(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="video", description="Render, train and evaluate video diffusion models.")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of errors (also after the subcommand)")
     sub = p.add_subparsers(dest="command", required=True)
     a = sub.add_parser("img2vid", help="Stable Video Diffusion: animate an image",
                        description="Animate an image with Stable Video Diffusion (SVD / SVD-XT) and write a video.")
@@ -448,6 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("overrides", nargs="*", help="key=value (e.g. steps=500 data.kind=manifest data.path=OUT/manifest.parquet)")
     tr.add_argument("--dry-run", action="store_true", help="print the effective config and stop")
     tr.set_defaults(func=cmd_train)
+    takes_key_values(tr, _train_keys)
     c = sub.add_parser("cache-latents", help="precompute VAE latents and text / image embeddings of a training config",
                        description="Encode a training config's data once (DiT: VAE latents + text states; SVD: "
                                    "VAE latents + CLIP image embedding + clean first frame) into safetensors "
@@ -457,6 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", required=True, help="cache folder")
     c.add_argument("--shard-size", type=_positive_int, default=64, help="items per shard (default %(default)s)")
     c.set_defaults(func=cmd_cache_latents)
+    takes_key_values(c, _train_keys)
     q = sub.add_parser("quickstart", help="the staged training recipe at toy scale, offline, on a CPU",
                        description="Fit a tiny image VAE (stage 0), then train a tiny DiT in its latent space "
                                    "through image -> video -> HQ stages on procedural moving shapes and "
@@ -464,7 +484,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(samples.png), loss curves and quickstart.json. Rerunning resumes.")
     q.add_argument("--out", default=None, help="run folder (default runs/quickstart)")
     q.add_argument("--config", default=None, help="a quickstart YAML (default configs/train/quickstart.yaml)")
-    q.add_argument("--scale", type=float, default=1.0, help="multiply every stage's steps (0.1 for a fast look)")
+    q.add_argument("--scale", type=float, default=1.0, help="multiply every stage's steps (0.1 for a fast look; "
+                                                             "default %(default)s: the config's steps)")
     q.add_argument("overrides", nargs="*", help="key=value overrides of the quickstart config")
     q.set_defaults(func=cmd_quickstart)
     from video.prompts.cli import add_prompt_command
@@ -485,11 +506,36 @@ def build_parser() -> argparse.ArgumentParser:
     from video.models.detect import add_models_command
 
     add_models_command(sub).set_defaults(func=cmd_models)
-    i = sub.add_parser("info", help="what a checkpoint is (layout, frames, parameters)")
-    i.add_argument("model", help="diffusers folder, single .safetensors file, or a config name (tiny, svd, svd_xt)")
+    i = sub.add_parser("info", help="what a checkpoint is (layout, frames, parameters)",
+                       description="Describe a model without loading its weights (safetensors headers and configs "
+                                   "only): its layout, kind, frames, dtypes and parameters per network.")
+    i.add_argument("model", help="an SVD diffusers folder or .safetensors file, our text-to-video folder, a Wan "
+                                 "diffusers folder, or a built-in name: tiny / tiny-svd (the tiny SVD), t2v_tiny "
+                                 "(txt2vid's tiny), a config under configs/model (svd, svd_xt, dit_tiny, ...)")
     i.add_argument("--json", action="store_true", help="print JSON")
     i.set_defaults(func=cmd_info)
+    _debug_after_subcommands(p)
     return p
+
+
+def _debug_after_subcommands(parser: argparse.ArgumentParser) -> None:
+    """``--debug`` on every subcommand too (``video img2vid --debug``), not only before it:
+    after the subcommand it was an "unrecognized argument". Its default is SUPPRESS, so an
+    unset subcommand flag leaves ``video --debug img2vid``'s value alone."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):  # once each (aliases repeat a parser)
+                if "--debug" not in sub._option_string_actions:
+                    sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                                     help="show tracebacks of errors (also before the subcommand; default: off)")
+                _debug_after_subcommands(sub)
+
+
+def _train_keys() -> set[str]:
+    """The training config's keys (``steps``, ``optim.lr``...), for "``--steps 3``? say ``steps=3``"."""
+    from video.training.config import TrainConfig
+
+    return schema_keys(TrainConfig)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ unknown key or a wrong type is a :class:`ConfigError` naming it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -126,7 +127,7 @@ def load_config(schema: type[T], source: str | Path | dict | None = None, overri
                     raise ConfigError(f"config file {source} holds a {type(loaded).__name__.replace('Config', '').lower()}"
                                       f"; it must be a mapping of key: value lines")
                 data = OmegaConf.to_container(loaded)
-            _merge_mapping(cfg, defaults, data, "")
+            _merge_mapping(cfg, defaults, data, "", _yaml_texts(source) if not isinstance(source, dict) else {})
         if overrides:
             bad = [o for o in overrides if "=" not in o]
             if bad:
@@ -157,16 +158,69 @@ def _override_value(cfg, key: str, value: str) -> Any:
     return OmegaConf.to_container(OmegaConf.from_dotlist([f"v={value}"]))["v"]
 
 
-def _merge_mapping(cfg, defaults, data: dict, prefix: str) -> None:
+def _merge_mapping(cfg, defaults, data: dict, prefix: str, texts: dict[str, str] | None = None) -> None:
     """Set a YAML mapping onto ``cfg`` key by key (into nested schema groups), so that an error
-    names the key rather than a type deep in OmegaConf."""
+    names the key rather than a type deep in OmegaConf. ``texts``: each dotted key's value as
+    written in the file (:func:`_yaml_texts`), for :func:`_check_text`."""
     for k, v in data.items():
         key = f"{prefix}{k}"
         node = _node(cfg, key)
         if isinstance(v, dict) and isinstance(node, DictConfig) and node._metadata.object_type not in (None, dict):
-            _merge_mapping(cfg, defaults, v, f"{key}.")
+            _merge_mapping(cfg, defaults, v, f"{key}.", texts)
         else:
+            if _field_kind(cfg, key) == "str":
+                _check_text(key, v, (texts or {}).get(key))
             _set(cfg, defaults, key, v)
+
+
+def quoted_hint(key: str, written: str | None) -> str:
+    """``quote it in YAML: prompt: "[cat:dog:0.5]"`` for ``key`` (its last part: the line as it
+    stands in its group) and the value as written; without a one-line written form, generic."""
+    leaf = key.rpartition(".")[2]
+    if written is None or "\n" in written:
+        return f'quote it in YAML: {leaf}: "..."'
+    return f"quote it in YAML: {leaf}: {json.dumps(written, ensure_ascii=False)}"
+
+
+def _check_text(key: str, value: Any, written: str | None) -> None:
+    """A ConfigError, with the quoted form to write, where YAML turned the text of a text key
+    into something else: a list (``prompt: [cat:dog:0.5]``), a mapping, or a number or boolean
+    that does not read back as what was typed (``aspect: 16:9`` is YAML 1.1's base-60 969,
+    ``0x10`` 16, ``yes`` true). A number that reads back the same (``seed_text: 42``) is kept."""
+    if value is None or isinstance(value, str):
+        return
+    if isinstance(value, (list, dict)):
+        what = "a list" if isinstance(value, list) else "a mapping"
+    elif written is not None and str(value) != written:
+        what = f"{'a boolean' if isinstance(value, bool) else 'the number'} {value!r}"
+    else:
+        return
+    shown = f"{written} " if written is not None and "\n" not in written else ""
+    raise ConfigError(f"config key {key!r} is text, but YAML reads {shown}as {what}; {quoted_hint(key, written)}")
+
+
+def _yaml_texts(source: str | Path) -> dict[str, str]:
+    """Dotted key -> the value's text as written in the YAML file at ``source`` (its source
+    span, quotes and all), for the values of mappings; empty where the file does not compose."""
+    try:
+        text = Path(source).read_text()
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    found: dict[str, str] = {}
+
+    def walk(node, prefix: str) -> None:
+        for k, v in node.value:
+            if not isinstance(k, yaml.ScalarNode):
+                continue
+            key = f"{prefix}{k.value}"
+            found[key] = text[v.start_mark.index:v.end_mark.index]
+            if isinstance(v, yaml.MappingNode):
+                walk(v, f"{key}.")
+
+    if isinstance(root, yaml.MappingNode):
+        walk(root, "")
+    return found
 
 
 def _set(cfg, defaults, key: str, value: Any) -> None:

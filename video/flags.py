@@ -7,8 +7,10 @@ value into one line before any weights load; the device and dtype choice.
 from __future__ import annotations
 
 import argparse
+import difflib
 import re
 import sys
+from collections.abc import Callable
 
 from video.config import load_config
 
@@ -69,25 +71,21 @@ def resolve_flags(schema, args, flags: dict):
 
 
 def device_and_dtype(device: str, dtype: str, cuda_dtype: str = "float16"):
-    """``auto`` -> CUDA when present (with ``cuda_dtype``), else CPU in float32."""
+    """``auto`` -> CUDA when present (with ``cuda_dtype``), else CPU in float32. The device is
+    checked by :func:`video.runtime.img2vid.usable_device`, the pipelines' own check, so the
+    command line and Python refuse the same devices with the same line."""
     import torch
 
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    from video.runtime.img2vid import InputError, usable_device
+
+    try:
+        dev = usable_device(device, "--device")
+    except InputError as e:
+        raise UserError(str(e)) from None
     if dtype == "auto":
-        dtype = cuda_dtype if device.startswith("cuda") else "float32"
+        dtype = cuda_dtype if dev.type == "cuda" else "float32"
     if dtype not in ("float16", "bfloat16", "float32"):
         raise UserError(f"--dtype must be float16, bfloat16, float32 or auto, got {dtype!r}")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise UserError(f"unknown device {device!r} (cpu, cuda, cuda:N, mps or auto)") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"--device {device}: this machine has no CUDA device torch can use (try --device cpu)")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise UserError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
-    if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise UserError(f"--device {device}: MPS is not available here (try --device cpu)")
     return dev, getattr(torch, dtype)
 
 
@@ -100,26 +98,24 @@ def sdpa_choice(name: str) -> str:
     return name
 
 
+UNSET_HINT = "leave it unset for the model's default"
+
+
 def check_ranges(cfg, flags: dict, minimum: dict) -> None:
     """One-line UserError, before any weights load, for a set value below its minimum
     (``minimum``: schema key -> smallest value; None is unset, the model's default). Without it a
     negative --fps rendered for minutes before ffmpeg refused it, and a negative --height made a
-    16-pixel clip."""
-    from video.runtime.img2vid import InputError, at_least
+    16-pixel clip. Only None means "the model's default": a 0 for --frames or --steps used to
+    become it without a word; the error for a key whose default is None says so."""
+    import dataclasses
 
+    optional = {f.name for f in dataclasses.fields(cfg) if f.default is None}
     flag_of = {key: flag for flag, (key, _h) in flags.items()}
-    try:
-        for key, low in minimum.items():
-            at_least(flag_of[key], getattr(cfg, key), low)
-    except InputError as e:
-        raise UserError(str(e)) from None
-
-
-def zero_or_more(*flags: tuple[str, int]) -> None:
-    """One-line UserError for a negative (flag, value): these keys take 0 for the model's default."""
-    for flag, value in flags:
-        if value < 0:
-            raise UserError(f"{flag} must be >= 1, or 0 for the model's default; got {value}")
+    for key, low in minimum.items():
+        value = getattr(cfg, key)
+        if value is not None and value < low:
+            hint = f" ({UNSET_HINT})" if key in optional else ""
+            raise UserError(f"{flag_of[key]} must be >= {low}{hint}; got {value}")
 
 
 def tristate(flag: str, value: str) -> bool | None:
@@ -176,5 +172,65 @@ def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None = None) -
         else:
             rest.append(word)
     if rest:
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        chosen = chosen_parser(parser, args)
+        chosen.error(unknown_words_message(chosen, rest))
     return args
+
+
+def chosen_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the (sub)command ``args`` chose, the deepest one named (``video edit
+    inpaint``: inpaint's), so an error shows that command's usage, not the top level's."""
+    while True:
+        action = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        name = getattr(args, action.dest, None) if action is not None else None
+        if name not in getattr(action, "choices", {}):
+            return parser
+        parser = action.choices[name]
+
+
+def schema_keys(schema) -> set[str]:
+    """Every key of a dataclass schema, nested groups as dotted keys (``optim.lr``)."""
+    import dataclasses
+
+    keys = set()
+    for f in dataclasses.fields(schema):
+        keys.add(f.name)
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        if dataclasses.is_dataclass(default):
+            keys |= {f"{f.name}.{k}" for k in schema_keys(type(default))}
+    return keys
+
+
+def takes_key_values(parser: argparse.ArgumentParser, keys: Callable[[], set[str]]) -> None:
+    """Mark ``parser`` as a command whose settings are ``key=value`` words, not flags (``video
+    train``): ``--steps 3`` there is answered with ``steps=3``. ``keys``: its config keys, read
+    only when such an error is reported."""
+    parser._config_keys = keys  # type: ignore[attr-defined]
+
+
+def unknown_words_message(parser: argparse.ArgumentParser, words: list[str]) -> str:
+    """``unrecognized arguments: WORDS`` with what was meant: the closest option of this
+    command (difflib over its option strings: ``--stpes`` -> ``--steps``), or, on a command
+    that takes ``key=value`` settings (:func:`takes_key_values`), ``--steps 3`` -> ``steps=3``."""
+    config_keys = getattr(parser, "_config_keys", None)
+    keys = config_keys() if config_keys is not None else set()
+    options = [o for a in parser._actions if a.help != argparse.SUPPRESS for o in a.option_strings]
+    settings, meant = [], []
+    for i, word in enumerate(words):
+        if not word.startswith("-") or word == "-" or re.fullmatch(r"-[\d.]+", word):
+            continue
+        name, eq, value = word.partition("=")
+        key = name.lstrip("-").replace("-", "_")
+        if key in keys:
+            if not eq:
+                nxt = words[i + 1] if i + 1 < len(words) else ""
+                value = nxt if nxt and not nxt.startswith("-") else "VALUE"
+            settings.append(f"{key}={value}")
+            continue
+        close = difflib.get_close_matches(name, options, n=1)
+        if close:
+            meant.append(close[0])
+    hints = ([f"settings are key=value words here: {' '.join(settings)}"] if settings else []) + (
+        [f"did you mean {' '.join(meant)}?"] if meant else [])
+    said = f"unrecognized arguments: {' '.join(words)}"
+    return f"{said} ({'; '.join(hints)})" if hints else said

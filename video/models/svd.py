@@ -1,7 +1,8 @@
 """The three networks of Stable Video Diffusion, built from a config or loaded from disk.
 
 Supported sources (``load_svd``):
-- ``"tiny"`` or another name under ``configs/model/``: random weights, for smoke runs and tests;
+- ``"tiny"`` (also ``"tiny-svd"``) or another name under ``configs/model/``: random weights, for smoke
+  runs and tests (``svd`` / ``svd_xt``: the full-size networks, for benchmarks);
 - a diffusers folder (``unet/``, ``vae/``, ``image_encoder/``, ``feature_extractor/``), with or
   without ``variant="fp16"`` files;
 - an original single-file checkpoint (``svd.safetensors``, ``svd_xt.safetensors``) in sgm's
@@ -20,6 +21,31 @@ from video.config import ConfigError, ModelConfig, load_model_config, model_conf
 from video.models.image_encoder import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 
 DIFFUSERS_SUBFOLDERS = ("unet", "vae", "image_encoder")
+# Built-in random-weight names: the tiny SVD (also ``tiny-svd``, its name in ``video edit`` and
+# ComfyUI, where ``tiny`` is the tiny DiT), and the full-size SVD / SVD-XT networks: 2.25B random
+# parameters, benchmark shapes that take minutes per step on a CPU, so not offered as smoke runs.
+TINY_NAMES = {"tiny": "tiny", "tiny-svd": "tiny"}
+FULL_SIZE_NAMES = ("svd", "svd_xt")
+
+
+def builtin_config(source: str | Path) -> str | None:
+    """The ``configs/model`` name a built-in ``source`` builds at random (``tiny-svd`` -> ``tiny``),
+    or None when ``source`` is an existing path or no built-in name."""
+    if Path(source).expanduser().exists():
+        return None
+    name = str(source)
+    return TINY_NAMES.get(name, name if name in FULL_SIZE_NAMES else None)
+
+
+def random_weights_note(name: str, models: SVDModels) -> str:
+    """The stderr note for a run on random weights; for ``svd`` / ``svd_xt`` it says these are the
+    full-size networks (a user who took them for small demo models waited minutes on a CPU)."""
+    if name in FULL_SIZE_NAMES:
+        n = sum(models.parameter_counts().values())
+        return (f"note: '{name}' is the full-size network ({n / 1e9:.2f}B parameters) with random weights: a "
+                f"benchmark shape, not a model (slow on a CPU); real weights come from --model PATH, a smoke run "
+                f"from --model tiny")
+    return f"note: '{name}' has random weights (a smoke run); real weights come from --model PATH"
 
 
 class CheckpointError(ValueError):
@@ -225,12 +251,12 @@ def detect_layout(source: str | Path) -> str:
     p = Path(source).expanduser()
     if not p.exists():
         try:
-            model_config_path(str(source))
+            model_config_path(builtin_config(source) or str(source))
             return "config"
         except ConfigError:
             raise CheckpointError(
                 f"model {str(source)!r} not found: give a diffusers folder, an svd*.safetensors file, "
-                f"or the name 'tiny'"
+                f"or the name 'tiny' (random weights)"
             ) from None
     if is_diffusers_folder(p):
         return "diffusers"
@@ -272,7 +298,7 @@ def load_svd(
     if layout != "config":
         source = Path(source).expanduser()
     if layout == "config":
-        models = build_random(load_model_config(str(source)), device=device, dtype=dtype)
+        models = build_random(load_model_config(builtin_config(source) or str(source)), device=device, dtype=dtype)
     elif layout == "diffusers":
         models = load_diffusers_folder(Path(source), dtype=dtype, variant=variant)
     else:

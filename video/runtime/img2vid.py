@@ -54,6 +54,35 @@ def at_least(name: str, value, minimum) -> None:
         raise InputError(f"{name} must be >= {minimum}, got {value}")
 
 
+DEVICE_NAMES = "cpu, cuda, cuda:N, mps or auto"
+
+
+def usable_device(device: str | torch.device, name: str = "device") -> torch.device:
+    """``device`` as a torch.device this machine can run on (``auto``: CUDA when present, else
+    the CPU), or a one-line InputError. The one check behind the CLI's ``--device`` and the
+    pipelines' ``device=``: without it ``device="cuda"`` on a machine without CUDA failed only
+    when the first weight moved, with torch's raw RuntimeError. ``name``: how the error names
+    the setting (``--device`` on the command line, ``device`` in Python)."""
+    flag = name.startswith("-")
+
+    def said(value) -> str:
+        return f"{name} {value}" if flag else f"{name}={str(value)!r}"
+
+    if str(device) == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise InputError(f"unknown device {str(device)!r} ({DEVICE_NAMES})") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"{said(device)}: this machine has no CUDA device torch can use (try {said('cpu')})")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise InputError(f"{said(device)}: only {torch.cuda.device_count()} CUDA device(s) here")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise InputError(f"{said(device)}: MPS is not available here (try {said('cpu')})")
+    return dev
+
+
 def check_speed(cache_threshold: float | None, memory_budget_gib: float | None) -> None:
     """One-line InputError for a fast-mode threshold or a memory budget that is negative or not
     finite (None: unset). NaN compared False both ways and quietly ran the exact path, inf
@@ -138,9 +167,11 @@ class ImageToVideo:
     def __init__(self, models: SVDModels, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
                  offload: str = "none", memory_budget_gib: float = DEFAULT_BUDGET_GIB, cache_threshold: float = 0.0,
                  split_guidance: bool | None = None):
+        """``device``: cpu, cuda, cuda:N, mps or auto (:func:`usable_device`: one this machine
+        lacks is a one-line InputError here, not torch's error at the first weight moved)."""
         check_speed(cache_threshold, memory_budget_gib)
         self.models = models
-        self.device = torch.device(device)
+        self.device = usable_device(device)
         self.dtype = dtype
         self.memory_budget_gib = memory_budget_gib  # decode windows within this (0: free memory)
         self.cache_threshold = cache_threshold  # default for __call__
@@ -177,7 +208,10 @@ class ImageToVideo:
         **speed,
     ) -> ImageToVideo:
         """``speed``: ``offload``, ``memory_budget_gib``, ``cache_threshold`` (see ``__init__``).
-        With ``offload="model"`` the weights load into host memory and never all sit on the GPU."""
+        With ``offload="model"`` the weights load into host memory and never all sit on the GPU.
+        ``device``: as ``__init__`` (``auto``: CUDA when present); one that this machine lacks is an
+        InputError before any weights load."""
+        device = usable_device(device)
         load_device = "cpu" if speed.get("offload", "none") == "model" else device
         models = load_svd(source, dtype=dtype, device=load_device, variant=variant, config=config)
         return cls(models, device=device, dtype=dtype, **speed)

@@ -26,7 +26,7 @@ from video.diffusion.flow import FLOW_SAMPLERS, check_shift, flow_schedule, shif
 from video.diffusion.guidance import composable_cfg, needs_uncond
 from video.models.dit import DiT, DiTConfig
 from video.models.latents import ImageVAELatents, latent_space_for
-from video.runtime.img2vid import InputError, Timings, randn
+from video.runtime.img2vid import InputError, Timings, randn, usable_device
 from video.runtime.progress import StepCallback, step_reporter
 from video.runtime.speed import with_sdpa_priority
 
@@ -300,9 +300,12 @@ class TextToVideo:
         """``vae_tiling`` (Wan's video VAE): True turns its spatial tiling on (it engages above
         the VAE's 256 px tile, and moves pixels by a few levels against WanPipeline), False off;
         None (default) decodes whole frames, as diffusers' WanPipeline does, unless they would
-        not fit in memory (:meth:`video.models.latents.VideoVAELatents.use_tiling`)."""
+        not fit in memory (:meth:`video.models.latents.VideoVAELatents.use_tiling`). ``device``:
+        cpu, cuda, cuda:N, mps or auto; one this machine lacks is a one-line InputError
+        (:func:`video.runtime.img2vid.usable_device`)."""
         from video.prompts import PromptEncoder
 
+        device = usable_device(device)
         self.models = models
         if hasattr(models.latents, "tiling"):
             models.latents.tiling = vae_tiling
@@ -318,6 +321,8 @@ class TextToVideo:
     @classmethod
     def from_pretrained(cls, source: str | Path, device="cpu", dtype=torch.float32,
                         embeddings_dir: str | None = None, vae_tiling: bool | None = None) -> TextToVideo:
+        """``device`` is checked (:func:`video.runtime.img2vid.usable_device`) before any weights load."""
+        device = usable_device(device)
         return cls(load_t2v(source, device=device, dtype=dtype), device=device, dtype=dtype,
                    embeddings_dir=embeddings_dir, vae_tiling=vae_tiling)
 
