@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from eval.inputs import EvalError
 from video.config import ConfigError
-from video.media import MediaError
+from video.media import MediaError, plural
 
 
 @dataclass
@@ -28,8 +29,8 @@ class EvalConfig:
 
 
 EVAL_FLAGS = {
-    "--reference": ("reference", "folder of reference videos, matched to generated ones by name (PSNR, SSIM, LPIPS, "
-                                 "FVD); default: none, those metrics are skipped"),
+    "--reference": ("reference", "a reference video file or a folder of them, matched to generated ones by name "
+                                 "(PSNR, SSIM, LPIPS, FVD); default: none, those metrics are skipped"),
     "--prompts": ("prompts", "prompts: a text file with one line per video in name order, or JSON {name: prompt}; "
                              "default: none (no CLIP-SIM)"),
     "--out": ("out", "output folder for metrics.json and report.html (default eval_out)"),
@@ -67,7 +68,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 2
     agg = r["aggregate"]
     shown = ", ".join(f"{k} {v:.4g}" for k, v in agg.items() if isinstance(v, float))
-    print(f"evaluated {agg['num_videos']} videos -> {cfg.out}/metrics.json, {cfg.out}/report.html"
+    out = Path(cfg.out)  # joined as paths: "--out eval_out/" gave "eval_out//metrics.json"
+    print(f"evaluated {plural(agg['num_videos'], 'video')} -> {out / 'metrics.json'}, {out / 'report.html'}"
           + (f": {shown}" if shown else ""))
     return 0
 

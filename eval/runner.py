@@ -95,6 +95,8 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
     FVD features come from the first ``fvd_frames`` frames of every generated and reference
     clip (VideoMAE: its model's frame count), see ``eval.fvd``; a clip shorter than that skips
     that FVD with a note naming it."""
+    if fvd_frames < 1:  # refused also where no FVD runs (no --i3d or --reference): it was taken silently
+        raise EvalError(f"--fvd-frames must be at least 1, got {fvd_frames}")
     notes: list[str] = []
 
     def note(msg: str) -> None:

@@ -26,7 +26,9 @@ from video.atomic import atomic_file, atomic_folder
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 DEFAULT_IMAGE = ASSETS / "astronaut.jpg"
-VIDEO_FORMATS = ("mp4", "webm", "gif", "png")
+VIDEO_FORMATS = ("mp4", "webm", "gif", "png")  # "png": a folder of PNG frames
+# an output named with one of these is one image file: a one-frame result (``--frames 1``, an upscaled photo)
+IMAGE_OUTPUTS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
 
 class MediaError(ValueError):
@@ -122,28 +124,48 @@ def ffmpeg_exe() -> str:
 
 def _format_of(path: Path, fmt: str | None) -> str:
     """``fmt``, else PNG frames for a name without a suffix or an existing folder (``out.d``:
-    judged by its suffix alone it was refused as an unknown video format), else the suffix."""
+    judged by its suffix alone it was refused as an unknown video format), "image" for an image
+    suffix (:data:`IMAGE_OUTPUTS`: one image file, where ``x.png`` used to become a folder), else
+    the suffix."""
     if fmt:
         return fmt
     if path.suffix == "" or path.is_dir():
         return "png"
+    if path.suffix.lower() in IMAGE_OUTPUTS:
+        return "image"
     ext = path.suffix.lower().lstrip(".")
-    if ext not in VIDEO_FORMATS:
-        raise MediaError(f"cannot write {path.name}: use .mp4, .webm, .gif, or a folder name for PNG frames")
+    if ext not in VIDEO_FORMATS or ext == "png":
+        raise MediaError(f"cannot write {path.name}: use .mp4, .webm, .gif, .png/.jpg/.webp for one frame, or a "
+                         f"folder name for PNG frames")
     return ext
 
 
-def check_output(path: str | Path, fmt: str | None = None) -> None:
+def plural(n: int, noun: str) -> str:
+    """``1 frame``, ``2 frames``: the count in the "wrote ..." lines."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _one_image_only(path: Path, num_frames: int) -> None:
+    """An image file holds one frame: more is one line naming what to write instead."""
+    if num_frames > 1:
+        raise MediaError(f"cannot write {plural(num_frames, 'frame')} to the image {path.name}: name a folder "
+                         f"({path.with_suffix('').name}) for PNG frames, or {path.with_suffix('.mp4').name}")
+
+
+def check_output(path: str | Path, fmt: str | None = None, num_frames: int | None = None) -> None:
     """Fail now, before minutes of rendering, on an output :func:`write_video` would refuse: an
     unknown suffix, a folder that holds files this tool did not write, a file where a folder of
     PNGs goes, a folder where a file goes, or a place no folder can be made or written in (the
-    nearest existing parent is a file, or not writable)."""
+    nearest existing parent is a file, or not writable). ``num_frames``, where the caller knows
+    it already: more than one frame to an image name (``x.png``) is refused too."""
     from video.atomic import check_replaceable
 
     path = Path(path)
     if path.name in ("", ".", ".."):
         path = path.resolve()
     fmt = _format_of(path, fmt)
+    if fmt == "image" and num_frames is not None:
+        _one_image_only(path, num_frames)
     if fmt == "png":
         try:
             check_replaceable(path)
@@ -223,7 +245,7 @@ def audio_to_keep(source, in_frames: int, in_fps: float | None, out_frames: int,
     fmt = _format_of(Path(output), None)
     why = None
     if fmt not in AUDIO_ENCODE:
-        why = f"a {'PNG folder' if fmt == 'png' else fmt} holds no audio"
+        why = f"a {'PNG folder' if fmt == 'png' else 'image' if fmt == 'image' else fmt} holds no audio"
     elif out_frames > in_frames:
         why = f"the output has {out_frames} frames, the input {in_frames}"
     elif not in_fps or abs(out_fps - in_fps) > 1e-3 * in_fps:
@@ -236,8 +258,9 @@ def audio_to_keep(source, in_frames: int, in_fps: float | None, out_frames: int,
 
 def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int = 18, fmt: str | None = None,
                 audio: str | Path | None = None) -> Path:
-    """uint8 (F, H, W, 3) -> mp4 (H.264 yuv420p, BT.709 tags, +faststart), webm (VP9), gif, or
-    a folder of PNGs (a path without suffix, or an existing folder). Returns the path written.
+    """uint8 (F, H, W, 3) -> mp4 (H.264 yuv420p, BT.709 tags, +faststart), webm (VP9), gif, a
+    folder of PNGs (a path without suffix, or an existing folder), or one image file (.png, .jpg,
+    .jpeg, .webp) for a single frame. Returns the path written.
     ``audio``: a media file whose first audio stream goes in beside the video (mp4, webm; see
     :func:`audio_to_keep`), at its own offset from that file's video and cut where the video
     ends (within one audio frame): copied when the container takes its codec, else re-encoded
@@ -248,13 +271,15 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
     path = Path(path)
     if len(frames) == 0:  # ffmpeg would write a file without a video stream, and succeed
         raise MediaError(f"cannot write {path.name}: no frames")
-    check_output(path, fmt)
+    check_output(path, fmt, num_frames=len(frames))
     fmt = _format_of(path, fmt)
     if fmt in ("mp4", "webm"):
         check_crf(crf, path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "png":
         return _write_png_folder(frames, path)
+    if fmt == "image":
+        return _write_image(frames[0], path)
     if fmt in ("mp4", "webm"):  # 4:2:0 needs even sizes: drop the odd last row/column
         h, w = frames.shape[1:3]
         if h < 2 or w < 2:
@@ -286,6 +311,15 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
                               capture_output=True)
         if proc.returncode != 0:
             raise MediaError(f"ffmpeg failed writing {path.name}: {proc.stderr.decode(errors='replace').strip()[-300:]}")
+    return path
+
+
+def _write_image(frame: np.ndarray, path: Path) -> Path:
+    """One frame as the image file ``path`` (its suffix picks the format; PNG lossless, JPEG and
+    WebP at quality 95), under a temporary name renamed when complete as every output is."""
+    kind = IMAGE_OUTPUTS[path.suffix.lower()]
+    with atomic_file(path) as tmp:
+        Image.fromarray(frame).save(tmp, format=kind, **({} if kind == "PNG" else {"quality": 95}))
     return path
 
 

@@ -151,15 +151,67 @@ def fold_mask(mask: torch.Tensor | None, latent_t: int, latent_h: int, latent_w:
 
 def segment_plan(num_frames: int, segment: int, overlap: int) -> tuple[int, int]:
     """(padded frame count, number of segments) for ``num_frames`` conditioning frames."""
+    from video.media import plural
+
     eff = segment - overlap
     if eff < 1:
-        raise InputError(f"a segment of {segment} frames cannot overlap by {overlap}")
+        raise InputError(f"a segment of {plural(segment, 'frame')} cannot overlap by {overlap}")
     last = (num_frames - overlap) % eff
     target = num_frames + (eff - last if last else 0)
     return target, target // eff
 
 
 # --- loading ------------------------------------------------------------------------------
+
+TINY = "tiny"  # built-in Wan-Animate with random weights at toy size: a smoke run, as ``tiny`` elsewhere
+
+
+def build_tiny_animate(folder: str | Path, seed: int = 0) -> Path:
+    """Save a WanAnimatePipeline folder at toy size with random weights (the layout of the
+    published Wan2.2-Animate-14B-Diffusers, each part a few thousand parameters) to ``folder``:
+    what ``--model tiny`` loads, so ``video animate`` runs end to end with nothing downloaded.
+    Its frames are noise. The face size (16) is a power of two with a motion-encoder channel
+    count per halving down to 4; the CLIP width is the transformer's ``image_dim``."""
+    from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, WanAnimatePipeline
+    from diffusers import WanAnimateTransformer3DModel as Transformer
+    from transformers import (
+        CLIPImageProcessor,
+        CLIPVisionConfig,
+        CLIPVisionModel,
+        UMT5Config,
+        UMT5EncoderModel,
+    )
+    from transformers.utils import logging as tlog
+
+    from video.models.text import build_tiny_tokenizer
+
+    torch.manual_seed(seed)
+    tok = build_tiny_tokenizer("t5")
+    text = UMT5EncoderModel(UMT5Config(vocab_size=len(tok), d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4,
+                                       relative_attention_num_buckets=8, pad_token_id=tok.pad_token_id,
+                                       eos_token_id=tok.eos_token_id, decoder_start_token_id=tok.pad_token_id))
+    vae = AutoencoderKLWan(base_dim=32, z_dim=4, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                           temperal_downsample=[False, True, True], latents_mean=[0.0] * 4, latents_std=[1.0] * 4)
+    transformer = Transformer(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=16, in_channels=2 * 4 + 4, latent_channels=4,
+        out_channels=4, text_dim=32, freq_dim=32, ffn_dim=64, num_layers=2, image_dim=32, rope_max_seq_len=32,
+        motion_encoder_channel_sizes={"16": 16, "8": 16, "4": 16}, motion_encoder_size=16, motion_style_dim=16,
+        motion_dim=4, motion_encoder_dim=16, face_encoder_hidden_dim=16, face_encoder_num_heads=2,
+        inject_face_latents_blocks=1, motion_encoder_batch_size=4)
+    clip = CLIPVisionModel(CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                            num_attention_heads=4, image_size=32, patch_size=8))
+    proc = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    pipe = WanAnimatePipeline(tokenizer=tok, text_encoder=text, vae=vae, image_processor=proc, image_encoder=clip,
+                              scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0), transformer=transformer)
+    bars = tlog.is_progress_bar_enabled()
+    tlog.disable_progress_bar()  # transformers' "Writing model shards" bar, per part, is noise here
+    try:
+        pipe.save_pretrained(folder, safe_serialization=True)
+    finally:
+        if bars:
+            tlog.enable_progress_bar()
+    return Path(folder)
+
 
 class Animator:
     """``Animator.from_pretrained(wan_animate_folder)(image, pose_video, face_video) -> uint8 (F, H, W, 3)``.
@@ -195,6 +247,11 @@ class Animator:
         from video.models.svd import CheckpointError
 
         p = Path(path)
+        if str(path) == TINY and not p.exists():  # built, saved and loaded as a real folder is
+            import tempfile
+
+            with tempfile.TemporaryDirectory(prefix="tiny-animate-") as tmp:
+                return cls.from_pretrained(build_tiny_animate(Path(tmp) / TINY), device, dtype, embeddings_dir)
         index = p / "model_index.json"
         if index.is_file():
             from video.models.wan import read_model_index
@@ -253,7 +310,7 @@ class Animator:
         output_type: str = "uint8",
         on_step: StepCallback | None = None,
     ):
-        from video.media import load_image
+        from video.media import load_image, plural
 
         m, dev, s = self.models, self.device, self.config.sampling
         lat = m.latents
@@ -276,7 +333,7 @@ class Animator:
         face = _pil_frames(face_video, "face_video")
         n = min(num_frames or len(pose), len(pose))
         if len(face) < n:
-            raise InputError(f"face_video has {len(face)} frames; the pose video has {n}")
+            raise InputError(f"face_video has {plural(len(face), 'frame')}; the pose video has {n}")
         pose, face = pose[:n], face[:n]
         mult = lat.spatial_factor * self._patch()[1]
         height = height or pose[0].height // mult * mult
@@ -295,7 +352,7 @@ class Animator:
             mk = _pil_frames(mask_video, "mask_video")
             for name, v in (("background_video", bg), ("mask_video", mk)):
                 if len(v) < n:
-                    raise InputError(f"{name} has {len(v)} frames; the pose video has {n}")
+                    raise InputError(f"{name} has {plural(len(v), 'frame')}; the pose video has {n}")
             bg, mk = bg[:n], mk[:n]
             bg_t = frames_to_tensor(pad_frames(bg, target), height, width)
             mk_t = frames_to_tensor(pad_frames(mk, target), height, width, gray=True)
@@ -429,7 +486,8 @@ class AnimateConfig:
 
 
 ANIMATE_FLAGS = {
-    "--model": ("model", "a WanAnimatePipeline folder; required"),
+    "--model": ("model", "a WanAnimatePipeline folder, the name of one in the models folder (checkpoints/, "
+                         "diffusion_models/), or 'tiny' (random weights, a smoke run); required"),
     "--image": ("image", "the character image; required"),
     "--pose": ("pose", "pose video (rendered skeleton): a file or folder of frames; required"),
     "--face": ("face", "face video (face crops, one per pose frame); required"),
@@ -438,27 +496,42 @@ ANIMATE_FLAGS = {
     "--background": ("background", "replace mode: the video to put the character in"),
     "--mask": ("mask", "replace mode: mask video, white = the character's region"),
     "--prompt": ("prompt", "text prompt (default: empty)"),
-    "--negative-prompt": ("negative_prompt", "negative prompt (default: the model's)"),
+    "--negative-prompt": ("negative_prompt", "negative prompt (default: the model's); also --negative, as elsewhere"),
     "--steps": ("steps", f"sampling steps (default {DEFAULT_STEPS})"),
     "--guidance": ("guidance", "CFG scale (default 1: off, Wan-Animate's default)"),
     "--seed": ("seed", "random seed (default 0)"),
     "--height": ("height", "output height (default: the pose video's, to a multiple of 16)"),
     "--width": ("width", "output width (default: the pose video's, to a multiple of 16)"),
     "--frames": ("frames", "only the first N frames (default 0: all)"),
-    "--segment": ("segment", f"frames per segment, 4k+1 (default {DEFAULT_SEGMENT})"),
+    "--segment": ("segment", f"frames per segment, 4k+1: 5, 9, ... (default {DEFAULT_SEGMENT})"),
     "--fps": ("fps", "output frames per second (default 0: the pose video's, else 30)"),
     "--device": ("device", "cuda, cuda:N, cpu or auto (default auto: CUDA when present)"),
     "--dtype": ("dtype", "float32, bfloat16, float16 or auto (default auto: bfloat16 on CUDA, float32 on CPU)"),
     "--sdpa": ("sdpa", f"attention kernel tried first on CUDA (as in img2vid): {', '.join(SDPA_FIRST)} "
                        "(default torch: its own order)"),
-    "--output": ("output", "output video (.mp4, .webm, .gif or a folder for PNGs); required"),
+    "--output": ("output", "output video (.mp4, .webm, .gif or a folder for PNGs), or one image (.png, .jpg, .webp) "
+                           "for one frame; required"),
 }
 
 
+def check_segment(segment: int | None, temporal: int = 4) -> None:
+    """``--segment`` must be ``temporal * k + 1`` frames (the VAE folds 4 frames per latent
+    frame after the first), at least 5: any other count was rounded down silently. Checked
+    before the weights load."""
+    if segment is not None and (segment < temporal + 1 or (segment - 1) % temporal):
+        low = max(1, (segment - 1) // temporal) * temporal + 1
+        raise InputError(f"--segment must be 4k+1 frames (5, 9, 13, ...); got {segment} "
+                         f"(try {low} or {low + temporal})")
+
+
 def cmd_animate(args: argparse.Namespace) -> int:
+    import sys
+
+    from video.edit.cli import RANDOM_NOTE
     from video.edit.mask import video_fps
     from video.flags import device_and_dtype, resolve_flags, sdpa_choice
-    from video.media import audio_to_keep, check_output, load_image, write_video
+    from video.media import audio_to_keep, check_output, load_image, plural, write_video
+    from video.models.folder import resolve_model_arg
 
     cfg = resolve_flags(AnimateConfig, args, ANIMATE_FLAGS)
     missing = [f for f in ("--model", "--image", "--pose", "--face", "--output") if not getattr(cfg, f[2:])]
@@ -474,9 +547,10 @@ def cmd_animate(args: argparse.Namespace) -> int:
     if cfg.mode == "animate" and (background or mask_path):
         raise InputError("--background and --mask are for --mode replace")
     for flag, value, least in (("--height", cfg.height, 1), ("--width", cfg.width, 1), ("--steps", cfg.steps, 1),
-                               ("--segment", cfg.segment, 5), ("--frames", cfg.frames, 0), ("--fps", cfg.fps, 0)):
+                               ("--frames", cfg.frames, 0), ("--fps", cfg.fps, 0)):
         if value is not None and value < least:
             raise InputError(f"{flag} must be at least {least}; got {value:g}")
+    check_segment(cfg.segment)
     device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16")
     image = load_image(cfg.image)  # a missing or unreadable image fails here, before the weights load
     pose = _read_frames(cfg.pose, "pose video")
@@ -484,12 +558,20 @@ def cmd_animate(args: argparse.Namespace) -> int:
     bg = _read_frames(background, "background video")
     mask = _read_frames(mask_path, "mask video")
     if cfg.frames > len(pose):
-        raise InputError(f"--frames {cfg.frames}: the pose video has {len(pose)} frames")
+        raise InputError(f"--frames {cfg.frames}: the pose video has {plural(len(pose), 'frame')}")
     for what, v in (("face", face), ("background", bg), ("mask", mask)):
         if v is not None and len(v) < (cfg.frames or len(pose)):
-            raise InputError(f"the {what} video has {len(v)} frames; the pose video has {cfg.frames or len(pose)}")
-    animator = Animator.from_pretrained(cfg.model, device=device, dtype=dtype)
+            raise InputError(f"the {what} video has {plural(len(v), 'frame')}; the pose video has "
+                             f"{cfg.frames or len(pose)}")
+    check_output(cfg.output, num_frames=cfg.frames or len(pose))  # several frames to x.png: refused now
+    # every input checked: now the model, a name in the models folder as img2vid / txt2vid take it ("tiny": built in)
+    model = resolve_model_arg(str(cfg.model), "checkpoints", keep=(TINY,))
+    t0 = time.perf_counter()
+    animator = Animator.from_pretrained(model, device=device, dtype=dtype)
     animator.sdpa_first = sdpa
+    t_load = time.perf_counter() - t0
+    if model == TINY and not Path(model).exists():
+        print(RANDOM_NOTE.format(model=model, flag="--model"), file=sys.stderr)
     frames = animator(image, pose, face, mode=cfg.mode, background_video=bg, mask_video=mask,
                       prompt=cfg.prompt, negative_prompt=cfg.negative_prompt, num_inference_steps=cfg.steps,
                       guidance_scale=cfg.guidance, generator=torch.Generator().manual_seed(cfg.seed),
@@ -501,8 +583,10 @@ def cmd_animate(args: argparse.Namespace) -> int:
     source = background if cfg.mode == "replace" else cfg.pose
     src_frames, src_fps = (len(bg), video_fps(background)) if cfg.mode == "replace" else (len(pose), pose_fps)
     audio = audio_to_keep(source, src_frames, src_fps, len(frames), fps, cfg.output)
+    t1 = time.perf_counter()
     out = write_video(frames, cfg.output, fps=fps, audio=audio)
-    print(f"wrote {out} ({len(frames)} frames, {frames.shape[2]}x{frames.shape[1]})")
+    print(f"wrote {out} ({plural(len(frames), 'frame')}, {frames.shape[2]}x{frames.shape[1]}, {fps:g} fps): "
+          f"load {t_load:.2f}s, {animator.last_timings}, write {time.perf_counter() - t1:.2f}s")
     return 0
 
 
@@ -513,15 +597,17 @@ def add_animate_command(subparsers) -> argparse.ArgumentParser:
 
     p = subparsers.add_parser(
         "animate", help="Wan-Animate: animate a character image with a pose + face video, or replace a person",
-        description="Wan-Animate (a diffusers WanAnimatePipeline folder). --mode animate: the character of --image "
+        description="Wan-Animate (a diffusers WanAnimatePipeline folder, its name in the models folder, or 'tiny': "
+                    "random weights, a smoke run). --mode animate: the character of --image "
                     "follows --pose (a rendered skeleton video) and --face (face crops). --mode replace: the "
                     "character replaces the person in --background where --mask is white. Videos are files or "
                     "folders of frames, already preprocessed. Every option can also be given as key=value or in "
                     "a --config YAML.")
-    add_schema_flags(p, ANIMATE_FLAGS, schema=AnimateConfig, aliases={"--output": ("-o",)}, list_keys=frozenset())
+    add_schema_flags(p, ANIMATE_FLAGS, schema=AnimateConfig, list_keys=frozenset(),
+                     aliases={"--output": ("-o",), "--negative-prompt": ("--negative",)})
     p.set_defaults(func=cmd_animate)
     return p
 
 
-__all__ = ["AnimateConfig", "Animator", "add_animate_command", "fit_on_black", "fold_mask", "frames_to_tensor", "pad_frames",
-           "segment_plan"]
+__all__ = ["AnimateConfig", "Animator", "add_animate_command", "build_tiny_animate", "check_segment", "fit_on_black",
+           "fold_mask", "frames_to_tensor", "pad_frames", "segment_plan"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 TASK_HELP = {
@@ -35,22 +35,36 @@ def random_weights(model: str) -> bool:
     return str(model) in RANDOM_MODELS and not Path(model).exists()
 
 
+def resolve_model_name(value: str) -> str:
+    """A ``--model`` / ``--refine`` value of ``video edit`` and ``video upscale``: a built-in
+    random-weights name (:data:`video.edit.editor.RANDOM_MODELS`) or a path as given, else a
+    name in the models folder, looked up exactly as ``img2vid`` / ``txt2vid`` do
+    (:func:`video.models.folder.resolve_model_arg`: checkpoints and diffusion_models)."""
+    from video.edit.editor import RANDOM_MODELS
+    from video.models.folder import resolve_model_arg
+
+    return resolve_model_arg(str(value), "checkpoints", keep=tuple(RANDOM_MODELS))
+
+
 def first_frames(frames, n: int):
     """The first ``n`` frames (0: all); more than the video has is a one-line error, not
     silently all of them (``video edit`` and ``video upscale`` alike)."""
     from video.runtime.img2vid import InputError
 
     if n > len(frames):
-        raise InputError(f"--frames {n}: the video has {len(frames)} frames")
+        from video.media import plural
+
+        raise InputError(f"--frames {n}: the video has {plural(len(frames), 'frame')}")
     return frames[:n] if n else frames
 
 
 def written_size(path: str | Path, frames) -> tuple[int, int]:
     """(width, height) of what was written: a video file's as stored (an mp4 or webm of odd
-    sizes drops the last row or column, :func:`video.media.write_video`), else the frames'."""
-    from video.media import probe_video
+    sizes drops the last row or column, :func:`video.media.write_video`), else (a PNG folder,
+    one image file) the frames'."""
+    from video.media import IMAGE_OUTPUTS, probe_video
 
-    if Path(path).is_file():
+    if Path(path).is_file() and Path(path).suffix.lower() not in IMAGE_OUTPUTS:
         info = probe_video(path)
         return int(info["width"]), int(info["height"])
     return int(frames.shape[2]), int(frames.shape[1])
@@ -96,8 +110,9 @@ class EditConfig:
 
 EDIT_FLAGS = {
     # flag: (schema key, help)
-    "--model": ("model", "'tiny' (our tiny DiT; the default), 'tiny-svd', our T2V folder, a Wan 2.1 / VACE folder, or "
-                         'an SVD folder or .safetensors file'),
+    "--model": ("model", "'tiny' (our tiny DiT; the default), 'tiny-svd', our T2V folder, a Wan 2.1 / VACE folder, "
+                         "an SVD folder or .safetensors file, or the name of one in the models folder (checkpoints/, "
+                         "diffusion_models/)"),
     "--video": ("video", 'input video: a file, a folder of images, or one image; required'),
     "--mask": ("mask", "mask video, image or image folder (white = edit; an image with transparency: its alpha); "
                        "for background: the subject's mask"),
@@ -109,7 +124,8 @@ EDIT_FLAGS = {
     "--steps": ("steps", "sampling steps below the starting noise level (default: the model's)"),
     "--guidance": ("guidance", "classifier-free guidance scale (SVD: the last frame's scale); default: the model's"),
     "--seed": ("seed", 'random seed (default 0)'),
-    "--output": ("output", 'output file: .mp4, .webm, .gif, or a folder for PNG frames (default edit.mp4)'),
+    "--output": ("output", 'output file: .mp4, .webm, .gif, a folder for PNG frames, or one image (.png, .jpg, .webp) '
+                           'for a one-frame edit (default edit.mp4)'),
     "--pad": ("pad", "outpaint: pixels to add, N or V,H or T,R,B,L"),
     "--aspect": ("aspect", "outpaint: pad to this aspect ratio, W:H (e.g. 16:9)"),
     "--hue": ("hue", 'recolour: hue rotation in degrees (default 0)'),
@@ -273,6 +289,7 @@ def run_edit(task: str, cfg: EditConfig):
     video = load_frames(cfg.video)  # fail on a bad input before loading weights
     in_frames, in_fps = len(video), video_fps(cfg.video)
     n = len(first_frames(video, cfg.frames))
+    check_output(cfg.output, num_frames=n)  # one frame to x.png is an image; more are refused before the render
     if cfg.box:
         _check_box(mask, n, *video.shape[1:3])
     elif cfg.mask:  # read and checked now, not after the weights load; passed on as its levels
@@ -285,6 +302,8 @@ def run_edit(task: str, cfg: EditConfig):
     control = load_frames(cfg.control) if cfg.control else None
     fps = cfg.fps or in_fps or 0
     needs_model = _needs_model(task, cfg)
+    if needs_model:  # every input checked: now the model; a name in the models folder as img2vid / txt2vid take it
+        cfg = replace(cfg, model=resolve_model_name(cfg.model))
     kind = detect_model(cfg.model) if needs_model else None  # reads the folder's index only
     if (references or control is not None) and kind not in DEDICATED_EDITORS:
         if not needs_model:
@@ -356,10 +375,12 @@ def run_edit(task: str, cfg: EditConfig):
 
 
 def cmd_edit(args: argparse.Namespace) -> int:
+    from video.media import plural
+
     cfg = _resolve(args)
     out, frames, fps, seconds = run_edit(args.task, cfg)
     w, h = written_size(out, frames)
-    print(f"wrote {out} ({len(frames)} frames, {w}x{h}, {fps:g} fps): {args.task} in {seconds:.2f}s")
+    print(f"wrote {out} ({plural(len(frames), 'frame')}, {w}x{h}, {fps:g} fps): {args.task} in {seconds:.2f}s")
     return 0
 
 
@@ -407,4 +428,4 @@ def add_edit_command(subparsers) -> argparse.ArgumentParser:
 
 
 __all__ = ["EditConfig", "add_edit_command", "check_config", "cmd_edit", "first_frames",
-           "random_weights", "run_edit", "written_size"]
+           "random_weights", "resolve_model_name", "run_edit", "written_size"]

@@ -488,8 +488,8 @@ UPSCALE_FLAGS = {
     "--scale": ("scale", "upscale factor: 2, 3 or 4 (default 2)"),
     "--model": ("model", f"{', '.join(MODELS)}, {BASELINE} (the bicubic + sharpen baseline) or a .param path "
                          "(default realesr-animevideov3)"),
-    "--refine": ("refine", "video model for the consistency pass: tiny, tiny-svd, or a folder (ours, Wan, Wan VACE, "
-                           "SVD); default: no refine pass"),
+    "--refine": ("refine", "video model for the consistency pass: tiny, tiny-svd, a folder (ours, Wan, Wan VACE, "
+                           "SVD), or the name of one in the models folder; default: no refine pass"),
     "--strength": ("strength", "refine strength, 0..1 (default 0.3)"),
     "--prompt": ("prompt", "refine prompt (default: empty)"),
     "--steps": ("steps", "refine sampling steps (default: the refine model's)"),
@@ -497,7 +497,8 @@ UPSCALE_FLAGS = {
     "--tile": ("tile", "SR tile size in input pixels (default 256)"),
     "--frames": ("frames", "only the first N frames (default 0: all)"),
     "--fps": ("fps", "output frames per second (default 0: the input's, else 16)"),
-    "--output": ("output", "output video (.mp4, .webm, .gif or a folder for PNGs); required"),
+    "--output": ("output", "output video (.mp4, .webm, .gif or a folder for PNGs), or one image (.png, .jpg, .webp) "
+                           "for a one-frame input; required"),
     "--crf": ("crf", _edit_help("--crf")),
     **{flag: (flag[2:], "refine pass: " + _edit_help(flag)) for flag in ("--device", "--dtype", "--sdpa")},
 }
@@ -520,9 +521,9 @@ def check_refine_keys(cfg: UpscaleConfig) -> None:
 def cmd_upscale(args: argparse.Namespace) -> int:
     import time
 
-    from video.edit.cli import RANDOM_NOTE, first_frames, random_weights, written_size
+    from video.edit.cli import RANDOM_NOTE, first_frames, random_weights, resolve_model_name, written_size
     from video.flags import device_and_dtype, resolve_flags, sdpa_choice
-    from video.media import audio_to_keep, check_crf, check_output, write_video
+    from video.media import audio_to_keep, check_crf, check_output, plural, write_video
 
     cfg = resolve_flags(UpscaleConfig, args, UPSCALE_FLAGS)
     if not cfg.output:
@@ -546,11 +547,13 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     frames, in_fps = read_input(args.input)
     in_frames = len(frames)
     frames = first_frames(frames, cfg.frames)
+    check_output(cfg.output, num_frames=len(frames))  # several frames to x.png: refused before the work
     fps = cfg.fps or in_fps or 16
     refine = None
     if cfg.refine:
         from video.edit import Editor
 
+        cfg.refine = resolve_model_name(cfg.refine)  # a name in the models folder, as img2vid / txt2vid take it
         refine = Editor.from_pretrained(cfg.refine, device=device, dtype=dtype)
         refine.sdpa_first = cfg.sdpa
         refine = as_refiner(refine)
@@ -563,7 +566,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     audio = audio_to_keep(args.input, in_frames, in_fps, len(out), fps, cfg.output)
     path = write_video(out, cfg.output, fps=fps, crf=cfg.crf, audio=audio)
     w, h = written_size(path, out)
-    print(f"wrote {path} ({len(out)} frames, {w}x{h}): x{cfg.scale} {cfg.model}"
+    print(f"wrote {path} ({plural(len(out), 'frame')}, {w}x{h}): x{cfg.scale} {cfg.model}"
           f"{f' + refine {cfg.refine} at {cfg.strength}' if refine else ''} in {time.perf_counter() - t0:.1f}s")
     return 0
 

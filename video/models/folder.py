@@ -155,23 +155,57 @@ class ModelsFolder:
     def resolve(self, name: str | Path, kind: str) -> Path:
         """The file or folder ``name`` (with or without its extension, or a path under a
         search folder) of ``kind``; an existing path is returned as is."""
+        return self.find(name, (kind,))
+
+    def find(self, name: str | Path, kinds: tuple[str, ...]) -> Path:
+        """``name`` looked up in every one of ``kinds`` at once (``--model``: checkpoints and
+        diffusion_models), so that a name in two of them is reported as ambiguous with both
+        paths rather than the first kind winning silently, and a missing name lists what each
+        searched folder holds, with the close names. Within a kind an exact name (with its
+        extension, or a folder model's name) beats a name matched without its extension."""
         if Path(name).exists():
             return Path(name)
         name = str(name).replace(os.sep, "/").strip("/")
-        entries = self.entries(kind)
-        exact = [e for e in entries if name in (e.name, e.path.name)]
-        stem = [e for e in entries if name in (_strip(e.name), _strip(e.path.name))]
-        hits = exact or stem
+        listed = {k: self.entries(k) for k in kinds}
+        entries = [e for k in kinds for e in listed[k]]
+        hits = []
+        for k in kinds:
+            exact = [e for e in listed[k] if name in (e.name, e.path.name)]
+            hits += exact or [e for e in listed[k] if name in (_strip(e.name), _strip(e.path.name))]
+        hits = list({e.path.resolve(): e for e in hits}.values())  # one file reached twice: one hit
         if len(hits) == 1:
             return hits[0].path
-        where = ", ".join(str(p) for p in self.search_paths(kind))
+        what = " or ".join(kinds)
         if hits:
-            raise CheckpointError(f"{name!r} is ambiguous among the {kind}: "
-                                  + ", ".join(str(e.path) for e in hits) + "; give the name with its extension "
-                                  "or folder")
-        have = ", ".join(e.name for e in entries[:30]) or "none"
-        more = f" (and {len(entries) - 30} more)" if len(entries) > 30 else ""
-        raise NameNotFound(f"no {kind} named {name!r} in {where}; found: {have}{more}")
+            many = len({e.kind for e in hits}) > 1
+            raise CheckpointError(f"{name!r} is ambiguous among the {' and '.join(kinds)}: "
+                                  + ", ".join(f"{e.path}" + (f" ({e.kind})" if many else "") for e in hits)
+                                  + ("; give the path" if many else "; give the name with its extension or folder"))
+        where = ", ".join(str(p) for k in kinds for p in self.search_paths(k))
+        raise NameNotFound(f"no {what} named {name!r} in {where}; found: {_found(listed)}{_close(name, entries)}")
+
+
+def _found(listed: dict[str, list[Entry]], most: int = 30) -> str:
+    """What each searched kind holds, at most ``most`` names per kind; one kind: the names alone."""
+    parts = []
+    for kind, entries in listed.items():
+        have = ", ".join(e.name for e in entries[:most]) or "none"
+        more = f" (and {len(entries) - most} more)" if len(entries) > most else ""
+        parts.append(have + more if len(listed) == 1 else f"{kind}: {have}{more}")
+    return "; ".join(parts)
+
+
+def _close(name: str, entries: list[Entry]) -> str:
+    """"; did you mean ..." with up to 3 names that contain ``name`` or are spelled close to it
+    (difflib), or nothing."""
+    import difflib
+
+    names = list(dict.fromkeys(_strip(e.name) for e in entries))
+    low = name.lower()
+    near = [n for n in names if low and low in n.lower()]
+    near += difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    near = list(dict.fromkeys(near))[:3]
+    return f"; did you mean {' or '.join(near)}?" if near else ""
 
 
 def _strip(name: str) -> str:
@@ -218,25 +252,36 @@ def resolve(name: str | Path, kind: str, models_dir: str | Path | None = None,
 def resolve_model_arg(value: str, kind: str = "checkpoints", models_dir: str | Path | None = None,
                       keep: tuple[str, ...] = (), extra_configs: list[str | Path] = ()) -> str:
     """A ``--model`` value: an existing path or one of ``keep`` (random-weight names such as
-    ``tiny``) as given; otherwise a name in the models folder (``kind``, then
-    ``diffusion_models``; ``extra_configs``: ``--extra-model-paths-config`` files), returned as a path.
-    A leading ``~`` is expanded: the shell does not expand it in ``--model=~/x`` or in a YAML config."""
+    ``tiny``) as given; otherwise a name in the models folder (``kind``, and with
+    ``checkpoints`` also ``diffusion_models``, searched together: :meth:`ModelsFolder.find`;
+    ``extra_configs``: ``--extra-model-paths-config`` files), returned as a path. The one lookup
+    of every command that takes a model (img2vid, txt2vid, edit, upscale --refine, animate).
+    A leading ``~`` is expanded: the shell does not expand it in ``--model=~/x`` or in a YAML
+    config. A value written as a path (``/``, ``./``, ``../``, ``~``) that is not there is
+    "not found" as a path, not looked up as a name with its leading ``/`` dropped."""
     if value in keep:
         return value
     if Path(value).expanduser().exists():
         return os.path.expanduser(value)
+    if is_explicit_path(value):
+        raise CheckpointError(f"{value} not found: no such file or folder (a name in the models folder has no "
+                              f"leading /, ./, ../ or ~)")
     folder = ModelsFolder(models_dir, extra_configs=extra_configs)
+    kinds = (kind, "diffusion_models") if canonical_kind(kind) == "checkpoints" else (kind,)
     try:
-        return str(folder.resolve(value, kind))
-    except CheckpointError as first:
-        if kind != "checkpoints":
-            raise
-        try:
-            return str(folder.resolve(value, "diffusion_models"))
-        except CheckpointError:
-            builtin = f", a built-in name ({', '.join(keep)})" if keep else ""
-            raise CheckpointError(f"model {value!r} not found: not a path{builtin}, nor a name in the "
-                                  f"models folder ({first})") from None
+        return str(folder.find(value, kinds))
+    except NameNotFound as e:
+        builtin = f", a built-in name ({', '.join(keep)})" if keep else ""
+        raise NameNotFound(f"model {value!r} not found: not a path{builtin}, nor a name in the models folder "
+                           f"({e})") from None
+
+
+def is_explicit_path(value: str) -> bool:
+    """Whether ``value`` can only mean a path: absolute, or starting with ``./``, ``../`` or
+    ``~`` (a name under a models folder is relative and may have folders, ``wan/t2v``)."""
+    v = str(value)
+    return (os.path.isabs(v) or v.startswith(("~", "./", "../", "." + os.sep, ".." + os.sep))
+            or v in (".", ".."))
 
 
 def resolve_lora_arg(value: str, models_dir: str | Path | None = None, extra_configs: list[str | Path] = ()) -> str:
