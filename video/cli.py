@@ -237,7 +237,7 @@ def cmd_img2vid(args) -> int:
     _resolve_names(cfg, keep=tuple(TINY_NAMES), unlisted=FULL_SIZE_NAMES)
     import torch
 
-    from video.media import DEFAULT_IMAGE, check_crf, check_output, load_image, write_video
+    from video.media import DEFAULT_IMAGE, check_crf, check_output, load_image, plural, write_video
     from video.runtime.img2vid import ImageToVideo
 
     check_output(cfg.output)  # a bad --output fails now, not after the render
@@ -279,7 +279,7 @@ def cmd_img2vid(args) -> int:
     out = write_video(frames, cfg.output, fps=fps, crf=cfg.crf)
     t_write = time.perf_counter() - t1
     f, h, w, _ = frames.shape
-    print(f"wrote {out} ({f} frames, {w}x{h}, {fps} fps): load {t_load:.2f}s, {pipe.last_timings}, "
+    print(f"wrote {out} ({plural(f, 'frame')}, {w}x{h}, {fps} fps): load {t_load:.2f}s, {pipe.last_timings}, "
           f"write {t_write:.2f}s")
     return 0
 
@@ -305,7 +305,7 @@ def cmd_txt2vid(args) -> int:
     _resolve_names(cfg, keep=("tiny",))
     import torch
 
-    from video.media import check_crf, check_output, write_video
+    from video.media import check_crf, check_output, plural, write_video
     from video.runtime.txt2vid import TextToVideo
 
     check_output(cfg.output)  # a bad --output fails now, not after the render
@@ -343,7 +343,7 @@ def cmd_txt2vid(args) -> int:
     t1 = time.perf_counter()
     out = write_video(frames, cfg.output, fps=fps, crf=cfg.crf)
     f, h, w, _ = frames.shape
-    print(f"wrote {out} ({f} frames, {w}x{h}, {fps} fps): load {t_load:.2f}s, {pipe.last_timings}, "
+    print(f"wrote {out} ({plural(f, 'frame')}, {w}x{h}, {fps} fps): load {t_load:.2f}s, {pipe.last_timings}, "
           f"write {time.perf_counter() - t1:.2f}s")
     return 0
 
