@@ -91,3 +91,13 @@ def test_txt2vid_one_frame_to_a_jpg(tmp_path, cli):
     assert p.returncode == 0, p.stderr
     with Image.open(tmp_path / "one.jpg") as im:
         assert im.format == "JPEG" and im.size == (32, 32)
+
+
+@pytest.mark.parametrize("command,frames", [("img2vid", 8), ("txt2vid", 9)])
+def test_the_models_frame_count_to_an_image_name_is_refused_before_the_render(tmp_path, cli, command, frames):
+    """--frames unset: the model's default (the tiny models': 8 and 9) is known once it loads,
+    still before the render; the render used to run and then fail in write_video."""
+    p = cli(command, "--model", "tiny", "--steps", "1", "--output", tmp_path / "x.png")
+    assert p.returncode == 2 and len(p.errors) == 1 and f"cannot write {frames} frames to the image x.png" in p.errors[0], \
+        p.stderr
+    assert "denoise" not in p.stderr and not (tmp_path / "x.png").exists()

@@ -240,7 +240,7 @@ def cmd_img2vid(args) -> int:
     from video.media import DEFAULT_IMAGE, check_crf, check_output, load_image, plural, write_video
     from video.runtime.img2vid import ImageToVideo
 
-    check_output(cfg.output)  # a bad --output fails now, not after the render
+    check_output(cfg.output, num_frames=cfg.frames)  # a bad --output fails now, not after the render
     check_crf(cfg.crf, cfg.output)
     device, dtype = device_and_dtype(cfg.device, cfg.dtype)
     image = load_image(cfg.image or DEFAULT_IMAGE)  # fail on a bad image before loading weights
@@ -257,6 +257,7 @@ def cmd_img2vid(args) -> int:
     if pipe.models.layout == "random":
         print(random_weights_note(cfg.model, pipe.models), file=sys.stderr)
     s = pipe.config.sampling
+    check_output(cfg.output, num_frames=cfg.frames or s.num_frames)  # x.png for the model's 14 frames: before the render
     fps = s.fps if cfg.fps is None else cfg.fps
     frames = pipe(
         image,
@@ -308,7 +309,7 @@ def cmd_txt2vid(args) -> int:
     from video.media import check_crf, check_output, plural, write_video
     from video.runtime.txt2vid import TextToVideo
 
-    check_output(cfg.output)  # a bad --output fails now, not after the render
+    check_output(cfg.output, num_frames=cfg.frames)  # a bad --output fails now, not after the render
     check_crf(cfg.crf, cfg.output)
     device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16")
     if cfg.embeddings and not Path(cfg.embeddings).is_dir():
@@ -326,6 +327,7 @@ def cmd_txt2vid(args) -> int:
         print(f"note: '{cfg.model}' has random weights (a smoke run); real weights come from --model PATH",
               file=sys.stderr)
     fps = pipe.config.sampling.fps if cfg.fps is None else cfg.fps
+    check_output(cfg.output, num_frames=cfg.frames or pipe.config.sampling.num_frames)  # before the render
     frames = pipe(
         cfg.prompt,
         negative_prompt=cfg.negative or None,

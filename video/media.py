@@ -134,7 +134,7 @@ def _format_of(path: Path, fmt: str | None) -> str:
     if path.suffix.lower() in IMAGE_OUTPUTS:
         return "image"
     ext = path.suffix.lower().lstrip(".")
-    if ext not in VIDEO_FORMATS or ext == "png":
+    if ext not in VIDEO_FORMATS:
         raise MediaError(f"cannot write {path.name}: use .mp4, .webm, .gif, .png/.jpg/.webp for one frame, or a "
                          f"folder name for PNG frames")
     return ext

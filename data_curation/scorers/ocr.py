@@ -14,9 +14,10 @@ MIN_TEXT_SCORE = 0.5  # rapidocr's own default ``text_score``
 # How the detector sizes its input. rapidocr's wheel config is "min" 736: the shorter side is
 # scaled up to 736 px, made for document photos; on our key frames (longest side <=
 # KEY_MAX_SIDE, 512) that is about 2.5x (6.5x the pixels) before detection. With "max" rapidocr
-# only shrinks frames whose longer side reaches 960 (its side length is then its own, the value
-# given is ignored), so the key frames are read as they are: the same subtitles found down to
-# 1/30 of the frame's height, 4-7x faster (bench/curate.py's OCR rows; bench/NOTES.md).
+# picks its own side length (960, 1500 or 2000 by the frame's size; the value given is ignored)
+# and only shrinks larger frames, so the key frames are read as they are: the same subtitles
+# found down to 1/30 of the frame's height, about 4-11x faster (bench/curate.py's OCR rows;
+# bench/NOTES.md).
 DET_LIMIT_TYPE = "max"
 
 

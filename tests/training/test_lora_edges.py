@@ -165,8 +165,10 @@ def test_a_cache_trains_only_the_model_it_was_built_with(kohya_cache, tmp_path, 
     ds.check_model(f"{tmp_path}/./other_model")
     with pytest.raises(ConfigError, match="built with model="):
         ds.check_model("tiny")
-    # a cache written before the record trains whatever it is given
-    (copy / "index.json").write_text(json.dumps({k: v for k, v in index.items() if k not in ("model", "model_path")}))
+    # a cache written before the record (it held "model" as given, perhaps relative to another
+    # folder, but no "model_path") trains whatever it is given
+    (copy / "index.json").write_text(json.dumps({**{k: v for k, v in index.items() if k != "model_path"},
+                                                 "model": "models/mine"}))
     make_dataset(dit_cfg("data.kind=cache", f"data.path={copy}")).check_model(str(other))
 
 

@@ -461,8 +461,6 @@ class ImageToVideo:
         skipped = step_cache.skipped if step_cache else 0
         if output_type == "latent":  # no decode: the VAE decoder is neither run nor copied up
             self.last_timings = Timings(encode=t1 - t0, denoise=t2 - t1, evaluations=evaluations, skipped=skipped)
-            if self.compile_cache is not None and not self.compile_cache.saved:
-                self.compile_cache.save()  # the UNet's compiled blocks (the decoder's wait for a decoded video)
             return x
 
         # 5. Decode.

@@ -221,13 +221,13 @@ class LatentCache(torch.utils.data.Dataset):
         """Refuse to train ``model`` from latents another model's encoders made (a VAE's latents
         mean nothing to another model's denoiser, and its text states have another width or
         meaning): paths compared resolved, built-in names as given. A cache from before the
-        record is taken as it is."""
+        record (``model_path``; its ``model`` may be a path relative to a folder we do not know)
+        is taken as it is."""
         from video.config import ConfigError
 
-        built = self.index.get("model")
-        if built is None:
+        built, have = self.index.get("model"), self.index.get("model_path")
+        if have is None:
             return
-        have = self.index.get("model_path") or model_identity(built)
         if have != model_identity(model):
             raise ConfigError(f"{self.folder} was built with model={built} but this run trains model={model}; "
                               f"train with model={built} or rebuild the cache with `video cache-latents ... "
