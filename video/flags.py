@@ -118,6 +118,24 @@ def check_ranges(cfg, flags: dict, minimum: dict) -> None:
             raise UserError(f"{flag_of[key]} must be >= {low}{hint}; got {value}")
 
 
+def check_above_zero(cfg, flags: dict, keys: tuple[str, ...]) -> None:
+    """One-line UserError, before any weights load, for a set value of ``keys`` that is not a
+    finite number above 0 (a flow shift, a frame rate: real numbers where 0 means nothing, so
+    :func:`check_ranges`' ">= minimum" cannot say it). None is unset; as there, a 0 used to be a
+    silent second spelling of "the default" (``video edit --shift 0``), so the error for a key
+    whose default is None says to leave it unset."""
+    import dataclasses
+    import math
+
+    optional = {f.name for f in dataclasses.fields(cfg) if f.default is None}
+    flag_of = {key: flag for flag, (key, _h) in flags.items()}
+    for key in keys:
+        value = getattr(cfg, key)
+        if value is not None and not (math.isfinite(value) and value > 0):
+            hint = f" ({UNSET_HINT})" if key in optional else ""
+            raise UserError(f"{flag_of[key]} must be a finite number > 0{hint}; got {value:g}")
+
+
 def tristate(flag: str, value: str) -> bool | None:
     """``auto`` / ``on`` / ``off`` -> None / True / False, or a one-line UserError."""
     choices = {"auto": None, "on": True, "off": False}

@@ -153,7 +153,7 @@ def test_reference_flag_forms():
     (["outpaint", "--pad", "8", "--aspect", "16:9"], "needs either --pad"),
     (["outpaint", "--pad", "a,b"], "pad"),
     (["inpaint", "--box", BOX, "--frames", "50"], "the video has 9 frames"),
-    (["inpaint", "--box", BOX, "--height", "-16"], "--height must be positive"),
+    (["inpaint", "--box", BOX, "--height", "-16"], "--height must be >= 1"),
     (["inpaint", "--mask", "/nonexistent/mask.mp4"], "mask /nonexistent/mask.mp4 not found"),
     (["inpaint", "--box", BOX, "--reference", "/nonexistent/ref.png"], "image /nonexistent/ref.png not found"),
     (["inpaint"], "needs a mask"),

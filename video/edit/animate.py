@@ -45,6 +45,7 @@ import torch.nn.functional as F
 
 from video.diffusion.flow import FLOW_SAMPLERS, flow_schedule
 from video.diffusion.guidance import composable_cfg, needs_uncond
+from video.edit.cli import MODELS_FOLDER_FLAGS
 from video.runtime.img2vid import InputError, Timings, randn
 from video.runtime.progress import StepCallback, step_reporter
 from video.runtime.speed import SDPA_FIRST, with_sdpa_priority
@@ -150,15 +151,28 @@ def fold_mask(mask: torch.Tensor | None, latent_t: int, latent_h: int, latent_w:
 
 
 def segment_plan(num_frames: int, segment: int, overlap: int) -> tuple[int, int]:
-    """(padded frame count, number of segments) for ``num_frames`` conditioning frames."""
+    """(padded frame count, number of segments) for ``num_frames`` conditioning frames: the
+    first segment covers ``segment`` frames, each later one ``segment - overlap`` more, so
+    ``k`` segments cover ``overlap + k (segment - overlap)``. At least one segment runs: a clip
+    no longer than the overlap (one frame, overlap 1) is padded to a whole segment, where it
+    used to plan none."""
     from video.media import plural
 
     eff = segment - overlap
     if eff < 1:
         raise InputError(f"a segment of {plural(segment, 'frame')} cannot overlap by {overlap}")
-    last = (num_frames - overlap) % eff
-    target = num_frames + (eff - last if last else 0)
-    return target, target // eff
+    count = max(1, -(-(num_frames - overlap) // eff))
+    return overlap + count * eff, count
+
+
+def default_segment(num_frames: int, overlap: int, temporal: int = 4) -> int:
+    """The segment length when none is given: the clip's own length rounded up to
+    ``temporal * k + 1`` frames, at most :data:`DEFAULT_SEGMENT`, and at least the smallest
+    such length longer than ``overlap`` (a 1-frame clip gave a 1-frame segment, which cannot
+    overlap the previous one by 1 frame: ``--frames 1`` failed after the weights loaded)."""
+    own = (num_frames - 1 + temporal - 1) // temporal * temporal + 1
+    least = overlap // temporal * temporal + 1 + temporal  # > overlap, and temporal * k + 1
+    return max(least, min(DEFAULT_SEGMENT, own))
 
 
 # --- loading ------------------------------------------------------------------------------
@@ -340,9 +354,9 @@ class Animator:
         width = width or pose[0].width // mult * mult
         if height % mult or width % mult or height < mult or width < mult:
             raise InputError(f"height and width must be positive multiples of {mult}; got {height}x{width}")
-        seg = segment_frame_length or min(DEFAULT_SEGMENT, (n - 1 + tf - 1) // tf * tf + 1)
-        seg = max(seg // tf * tf + 1, 1)
         overlap = prev_segment_conditioning_frames
+        seg = segment_frame_length or default_segment(n, overlap, tf)
+        seg = max(seg // tf * tf + 1, 1)
         target, num_segments = segment_plan(n, seg, overlap)
         fsize = m.transformer.config.motion_encoder_size
         pose_t = frames_to_tensor(pad_frames(pose, target), height, width)
@@ -476,13 +490,15 @@ class AnimateConfig:
     seed: int = 0
     height: int | None = None  # None: the pose video's
     width: int | None = None
-    frames: int = 0  # 0: all
+    frames: int | None = None  # None: all; a set value is >= 1 (0 is refused, not read as "all")
     segment: int | None = None  # None: DEFAULT_SEGMENT
-    fps: float = 0.0  # 0: the pose video's
+    fps: float | None = None  # None: the pose video's, else 30; a set value is > 0
     device: str = "auto"
     dtype: str = "auto"  # auto: bfloat16 on CUDA, float32 on CPU
     sdpa: str = "torch"
     output: str = ""  # required
+    models_dir: str = ""  # empty: $VIDEO_MODELS, else ./models
+    extra_model_paths_config: str = ""  # a ComfyUI extra_model_paths.yaml, read after the default one
 
 
 ANIMATE_FLAGS = {
@@ -502,16 +518,20 @@ ANIMATE_FLAGS = {
     "--seed": ("seed", "random seed (default 0)"),
     "--height": ("height", "output height (default: the pose video's, to a multiple of 16)"),
     "--width": ("width", "output width (default: the pose video's, to a multiple of 16)"),
-    "--frames": ("frames", "only the first N frames (default 0: all)"),
+    "--frames": ("frames", "only the first N frames, >= 1 (default: all)"),
     "--segment": ("segment", f"frames per segment, 4k+1: 5, 9, ... (default {DEFAULT_SEGMENT})"),
-    "--fps": ("fps", "output frames per second (default 0: the pose video's, else 30)"),
+    "--fps": ("fps", "output frames per second, > 0 (default: the pose video's, else 30)"),
     "--device": ("device", "cuda, cuda:N, cpu or auto (default auto: CUDA when present)"),
     "--dtype": ("dtype", "float32, bfloat16, float16 or auto (default auto: bfloat16 on CUDA, float32 on CPU)"),
     "--sdpa": ("sdpa", f"attention kernel tried first on CUDA (as in img2vid): {', '.join(SDPA_FIRST)} "
                        "(default torch: its own order)"),
     "--output": ("output", "output video (.mp4, .webm, .gif or a folder for PNGs), or one image (.png, .jpg, .webp) "
                            "for one frame; required"),
+    **MODELS_FOLDER_FLAGS,  # --models-dir, --extra-model-paths-config: as img2vid / txt2vid
 }
+
+
+ANIMATE_MINIMUM = {"height": 1, "width": 1, "steps": 1, "frames": 1}
 
 
 def check_segment(segment: int | None, temporal: int = 4) -> None:
@@ -529,7 +549,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
 
     from video.edit.cli import RANDOM_NOTE
     from video.edit.mask import video_fps
-    from video.flags import device_and_dtype, resolve_flags, sdpa_choice
+    from video.flags import check_above_zero, check_ranges, device_and_dtype, resolve_flags, sdpa_choice
     from video.media import audio_to_keep, check_output, load_image, plural, write_video
     from video.models.folder import resolve_model_arg
 
@@ -546,10 +566,8 @@ def cmd_animate(args: argparse.Namespace) -> int:
         raise InputError("--mode replace needs --background and --mask")
     if cfg.mode == "animate" and (background or mask_path):
         raise InputError("--background and --mask are for --mode replace")
-    for flag, value, least in (("--height", cfg.height, 1), ("--width", cfg.width, 1), ("--steps", cfg.steps, 1),
-                               ("--frames", cfg.frames, 0), ("--fps", cfg.fps, 0)):
-        if value is not None and value < least:
-            raise InputError(f"{flag} must be at least {least}; got {value:g}")
+    check_ranges(cfg, ANIMATE_FLAGS, ANIMATE_MINIMUM)  # None: unset; 0 is no second spelling of it
+    check_above_zero(cfg, ANIMATE_FLAGS, ("fps",))
     check_segment(cfg.segment)
     device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16")
     image = load_image(cfg.image)  # a missing or unreadable image fails here, before the weights load
@@ -557,7 +575,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
     face = _read_frames(cfg.face, "face video")
     bg = _read_frames(background, "background video")
     mask = _read_frames(mask_path, "mask video")
-    if cfg.frames > len(pose):
+    if cfg.frames is not None and cfg.frames > len(pose):
         raise InputError(f"--frames {cfg.frames}: the pose video has {plural(len(pose), 'frame')}")
     for what, v in (("face", face), ("background", bg), ("mask", mask)):
         if v is not None and len(v) < (cfg.frames or len(pose)):
@@ -565,7 +583,9 @@ def cmd_animate(args: argparse.Namespace) -> int:
                              f"{cfg.frames or len(pose)}")
     check_output(cfg.output, num_frames=cfg.frames or len(pose))  # several frames to x.png: refused now
     # every input checked: now the model, a name in the models folder as img2vid / txt2vid take it ("tiny": built in)
-    model = resolve_model_arg(str(cfg.model), "checkpoints", keep=(TINY,))
+    extra = [cfg.extra_model_paths_config] if cfg.extra_model_paths_config else []
+    model = resolve_model_arg(str(cfg.model), "checkpoints", cfg.models_dir or None, keep=(TINY,),
+                              extra_configs=extra)
     t0 = time.perf_counter()
     animator = Animator.from_pretrained(model, device=device, dtype=dtype)
     animator.sdpa_first = sdpa
@@ -575,7 +595,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
     frames = animator(image, pose, face, mode=cfg.mode, background_video=bg, mask_video=mask,
                       prompt=cfg.prompt, negative_prompt=cfg.negative_prompt, num_inference_steps=cfg.steps,
                       guidance_scale=cfg.guidance, generator=torch.Generator().manual_seed(cfg.seed),
-                      height=cfg.height, width=cfg.width, num_frames=cfg.frames or None,
+                      height=cfg.height, width=cfg.width, num_frames=cfg.frames,
                       segment_frame_length=cfg.segment, progress=True)
     pose_fps = video_fps(cfg.pose)
     fps = cfg.fps or pose_fps or 30
@@ -609,5 +629,5 @@ def add_animate_command(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-__all__ = ["AnimateConfig", "Animator", "add_animate_command", "build_tiny_animate", "check_segment", "fit_on_black",
+__all__ = ["AnimateConfig", "Animator", "add_animate_command", "build_tiny_animate", "check_segment", "default_segment", "fit_on_black",
            "fold_mask", "frames_to_tensor", "pad_frames", "segment_plan"]

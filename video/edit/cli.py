@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from video.cli import IMG2VID_FLAGS
+
 TASK_HELP = {
     "inpaint": "regenerate the masked region (--mask or --box) from --prompt",
     "outpaint": "grow the canvas (--pad or --aspect) and fill the new border",
@@ -35,27 +37,29 @@ def random_weights(model: str) -> bool:
     return str(model) in RANDOM_MODELS and not Path(model).exists()
 
 
-def resolve_model_name(value: str) -> str:
+def resolve_model_name(value: str, models_dir: str | None = None, extra_configs: list[str] = ()) -> str:
     """A ``--model`` / ``--refine`` value of ``video edit`` and ``video upscale``: a built-in
     random-weights name (:data:`video.edit.editor.RANDOM_MODELS`) or a path as given, else a
-    name in the models folder, looked up exactly as ``img2vid`` / ``txt2vid`` do
+    name in the models folder (``models_dir``, and ``extra_configs``: ``--models-dir`` and
+    ``--extra-model-paths-config``), looked up exactly as ``img2vid`` / ``txt2vid`` do
     (:func:`video.models.folder.resolve_model_arg`: checkpoints and diffusion_models)."""
     from video.edit.editor import RANDOM_MODELS
     from video.models.folder import resolve_model_arg
 
-    return resolve_model_arg(str(value), "checkpoints", keep=tuple(RANDOM_MODELS))
+    return resolve_model_arg(str(value), "checkpoints", models_dir, keep=tuple(RANDOM_MODELS),
+                             extra_configs=list(extra_configs))
 
 
-def first_frames(frames, n: int):
-    """The first ``n`` frames (0: all); more than the video has is a one-line error, not
+def first_frames(frames, n: int | None):
+    """The first ``n`` frames (None: all; a set ``n`` is >= 1, checked with the flags); more than the video has is a one-line error, not
     silently all of them (``video edit`` and ``video upscale`` alike)."""
     from video.runtime.img2vid import InputError
 
-    if n > len(frames):
+    if n is not None and n > len(frames):
         from video.media import plural
 
         raise InputError(f"--frames {n}: the video has {plural(len(frames), 'frame')}")
-    return frames[:n] if n else frames
+    return frames if n is None else frames[:n]
 
 
 def written_size(path: str | Path, frames) -> tuple[int, int]:
@@ -70,6 +74,10 @@ def written_size(path: str | Path, frames) -> tuple[int, int]:
     return int(frames.shape[2]), int(frames.shape[1])
 
 
+# --models-dir and --extra-model-paths-config as img2vid / txt2vid have them (same keys, same help)
+MODELS_FOLDER_FLAGS = {flag: IMG2VID_FLAGS[flag] for flag in ("--models-dir", "--extra-model-paths-config")}
+
+
 @dataclass
 class EditConfig:
     model: str = "tiny"
@@ -81,7 +89,9 @@ class EditConfig:
     prompt: str = ""
     negative: str = ""  # empty: the model's default
     strength: float = -1.0  # -1: the task's default
-    steps: int = 0
+    # None (unset, or ``null`` in YAML / ``key=null``): the model's (or input's) default; a set value
+    # out of range (0 included: it is not a second spelling of "unset") is refused before any work
+    steps: int | None = None
     guidance: float | None = None  # None: the model's; a set value is used as given
     seed: int = 0
     output: str = "edit.mp4"
@@ -92,20 +102,22 @@ class EditConfig:
     background: str = ""  # clip or image to composite the subject over
     harmonise: float = 0.0
     feather: int = -1  # -1: the latent cell size
-    frames: int = 0  # 0: all
-    height: int = 0
-    width: int = 0
-    window: int = 0
+    frames: int | None = None  # None: all
+    height: int | None = None  # None: the input's own
+    width: int | None = None
+    window: int | None = None  # None: the model's length
     overlap: int = -1
     sampler: str = ""
-    shift: float = 0.0
-    fps: float = 0.0  # 0: the input's
+    shift: float | None = None  # None: the model's; a set value must be > 0
+    fps: float | None = None  # None: the input's; a set value must be > 0
     device: str = "auto"
     dtype: str = "auto"
     sdpa: str = "torch"  # attention kernel tried first: torch (its own order), cudnn, flash, efficient
     crf: int = 18
     reference: list[str] = field(default_factory=list)  # VACE (SVD: the first) reference images
     control: str = ""  # VACE: a control video (pose, depth, edges), rendered already
+    models_dir: str = ""  # empty: $VIDEO_MODELS, else ./models
+    extra_model_paths_config: str = ""  # a ComfyUI extra_model_paths.yaml, read after the default one
 
 
 EDIT_FLAGS = {
@@ -121,7 +133,7 @@ EDIT_FLAGS = {
     "--negative": ("negative", "negative prompt"),
     "--strength": ("strength", "0 keeps the input, 1 regenerates from noise (defaults: inpaint 1, outpaint 0.95, "
                                "background 1, restyle 0.5; recolour: the harmonising strength, default 0)"),
-    "--steps": ("steps", "sampling steps below the starting noise level (default: the model's)"),
+    "--steps": ("steps", "sampling steps below the starting noise level, >= 1 (default: the model's)"),
     "--guidance": ("guidance", "classifier-free guidance scale (SVD: the last frame's scale); default: the model's"),
     "--seed": ("seed", 'random seed (default 0)'),
     "--output": ("output", 'output file: .mp4, .webm, .gif, a folder for PNG frames, or one image (.png, .jpg, .webp) '
@@ -138,15 +150,15 @@ EDIT_FLAGS = {
     "--feather": ("feather", "width in pixels of the mask's soft inner edge (default: the model's latent cell size; 2 "
                              "for recolour and a --background composite; at most a quarter of the mask's local depth, "
                              "so thin strokes are replaced fully)"),
-    "--frames": ("frames", "edit only the first N frames (default: all)"),
+    "--frames": ("frames", "edit only the first N frames, >= 1 (default: all)"),
     "--height": ("height", "working height, a multiple of the model's size step: the frames are scaled and cropped "
                            "to it (default: the input's own, padded for the model and cropped back)"),
     "--width": ("width", "working width (as --height)"),
     "--window": ("window", "frames per model window (default: the model's length)"),
     "--overlap": ("overlap", "frames shared by neighbouring windows (default: a quarter window)"),
     "--sampler": ("sampler", "euler or heun (default: the model's, euler)"),
-    "--shift": ("shift", "flow time shift (default: the model's)"),
-    "--fps": ("fps", "output frame rate (default: the input's)"),
+    "--shift": ("shift", "flow time shift, > 0 (default: the model's)"),
+    "--fps": ("fps", "output frame rate, > 0 (default: the input's)"),
     "--device": ("device", 'cuda, cuda:N, cpu, mps or auto (default auto: CUDA when present)'),
     "--dtype": ("dtype", 'bfloat16, float16, float32, or auto (default auto: bfloat16 on CUDA, float32 on CPU)'),
     "--sdpa": ("sdpa", "attention kernel tried first on CUDA (as in img2vid): torch (its own order), cudnn, flash, "
@@ -156,6 +168,7 @@ EDIT_FLAGS = {
                                  'list (SVD: the first one conditions instead of the first frame); default: none'),
     "--control": ("control", "VACE: control video (pose, depth or edges, already rendered; a file or image folder) "
                              "that the regenerated region follows"),
+    **MODELS_FOLDER_FLAGS,
 }
 LIST_FLAGS = ("--reference",)  # flags that may repeat
 EDIT_SWITCHES = {
@@ -196,7 +209,7 @@ def _references(items: list[str]) -> list[str]:
 def check_config(task: str, cfg: EditConfig) -> None:
     """The checks that need no file and no model: every flag's range and which flags a task takes."""
     from video.edit.recipes import parse_aspect, parse_pad
-    from video.flags import sdpa_choice
+    from video.flags import check_above_zero, check_ranges, sdpa_choice
     from video.media import check_crf
     from video.runtime.img2vid import InputError
 
@@ -212,11 +225,9 @@ def check_config(task: str, cfg: EditConfig) -> None:
         raise InputError(f"--strength must be in [0, 1]; got {cfg.strength:g}")
     if not 0.0 <= cfg.harmonise <= 1.0:
         raise InputError(f"--harmonise must be in [0, 1]; got {cfg.harmonise:g}")
-    for flag, value in (("--frames", cfg.frames), ("--height", cfg.height), ("--width", cfg.width),
-                        ("--window", cfg.window), ("--steps", cfg.steps), ("--fps", cfg.fps)):
-        if value < 0:
-            raise InputError(f"{flag} must be positive (0: the default); got {value:g}")
-    if cfg.overlap < -1 or (cfg.window and cfg.overlap >= cfg.window):
+    check_ranges(cfg, EDIT_FLAGS, EDIT_MINIMUM)
+    check_above_zero(cfg, EDIT_FLAGS, ("shift", "fps"))
+    if cfg.overlap < -1 or (cfg.window is not None and cfg.overlap >= cfg.window):
         raise InputError(f"--overlap must be between 0 and --window - 1; got {cfg.overlap}")
     if cfg.feather < -1:
         raise InputError(f"--feather must be 0 or more pixels; got {cfg.feather}")
@@ -242,6 +253,9 @@ def check_config(task: str, cfg: EditConfig) -> None:
     if task in MASK_TASKS and not (cfg.mask or cfg.box):
         what = "the subject's mask" if task == "background" else "a mask"
         raise InputError(f"{task} needs {what}: --mask (a file or a folder of images) or --box x0,y0,x1,y1")
+
+
+EDIT_MINIMUM = {"frames": 1, "steps": 1, "height": 1, "width": 1, "window": 1}  # None: unset (the default)
 
 
 def _needs_model(task: str, cfg: EditConfig) -> bool:
@@ -303,7 +317,8 @@ def run_edit(task: str, cfg: EditConfig):
     fps = cfg.fps or in_fps or 0
     needs_model = _needs_model(task, cfg)
     if needs_model:  # every input checked: now the model; a name in the models folder as img2vid / txt2vid take it
-        cfg = replace(cfg, model=resolve_model_name(cfg.model))
+        extra = [cfg.extra_model_paths_config] if cfg.extra_model_paths_config else []
+        cfg = replace(cfg, model=resolve_model_name(cfg.model, cfg.models_dir or None, extra))
     kind = detect_model(cfg.model) if needs_model else None  # reads the folder's index only
     if (references or control is not None) and kind not in DEDICATED_EDITORS:
         if not needs_model:
@@ -329,12 +344,12 @@ def run_edit(task: str, cfg: EditConfig):
         fps = fps or _model_fps(editor)
     fps = fps or 8
     strength = DEFAULT_STRENGTH[task] if cfg.strength < 0 else cfg.strength
-    kw = dict(prompt=cfg.prompt, num_frames=cfg.frames or None, height=cfg.height or None, width=cfg.width or None)
-    model_kw = dict(negative_prompt=cfg.negative or None, num_inference_steps=cfg.steps or None,
+    kw = dict(prompt=cfg.prompt, num_frames=cfg.frames, height=cfg.height, width=cfg.width)
+    model_kw = dict(negative_prompt=cfg.negative or None, num_inference_steps=cfg.steps,
                     guidance_scale=cfg.guidance,
-                    generator=torch.Generator().manual_seed(cfg.seed), window=cfg.window or None,
+                    generator=torch.Generator().manual_seed(cfg.seed), window=cfg.window,
                     overlap=None if cfg.overlap < 0 else cfg.overlap, sampler=cfg.sampler or None,
-                    shift=cfg.shift or None, progress=True)
+                    shift=cfg.shift, progress=True)
     if references:
         model_kw["reference_images"] = references
     if control is not None:

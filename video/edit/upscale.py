@@ -117,6 +117,25 @@ def resolve_model(model: str | Path, scale: int) -> tuple[Path, Path]:
     return stem.with_suffix(".param"), stem.with_suffix(".bin")
 
 
+def resolve_upscaler_arg(value: str, models_dir: str | Path | None = None,
+                         extra_configs: list[str | Path] = ()) -> str:
+    """A ``video upscale --model`` value: a built-in upscaler (:data:`MODELS`, ``bicubic``) as
+    given, first; else a path, else a name under the models folder's ``upscale_models/``,
+    looked up by :func:`video.models.folder.resolve_model_arg` as the ComfyUI node does
+    (:func:`video.comfy.functions.upscale_video`): the command line refused such a name as an
+    "unknown upscaler". What is found must be an ncnn ``.param`` (with its ``.bin``)."""
+    from video.models.folder import resolve_model_arg
+
+    builtin = (*MODELS, BASELINE)
+    if str(value) in builtin:
+        return str(value)
+    found = resolve_model_arg(str(value), "upscale_models", models_dir, keep=builtin, extra_configs=extra_configs)
+    if Path(found).suffix != ".param":
+        raise InputError(f"{found}: the upscaler runs ncnn conversions (.param + .bin); PyTorch Real-ESRGAN "
+                         "weights are not run here")
+    return found
+
+
 class RealESRGAN:
     """One ncnn network; ``__call__(frame uint8 (H, W, 3)) -> uint8 (H*s, W*s, 3)`` at its
     native scale ``s`` (read by probing, so any converted model works)."""
@@ -468,13 +487,15 @@ class UpscaleConfig:
     steps: int | None = None  # None: the refine model's default
     seed: int = 0
     tile: int = 256
-    frames: int = 0  # 0: all
-    fps: float = 0.0  # 0: the input's
+    frames: int | None = None  # None: all; a set value is >= 1 (0 is refused, not read as "all")
+    fps: float | None = None  # None: the input's, else 16; a set value is > 0
     output: str = ""  # required
     crf: int = 18
     device: str = "auto"  # the refine pass's (SR runs on the CPU through ncnn)
     dtype: str = "auto"
     sdpa: str = "torch"
+    models_dir: str = ""  # empty: $VIDEO_MODELS, else ./models
+    extra_model_paths_config: str = ""  # a ComfyUI extra_model_paths.yaml, read after the default one
 
 
 def _edit_help(flag: str) -> str:
@@ -486,23 +507,27 @@ def _edit_help(flag: str) -> str:
 
 UPSCALE_FLAGS = {
     "--scale": ("scale", "upscale factor: 2, 3 or 4 (default 2)"),
-    "--model": ("model", f"{', '.join(MODELS)}, {BASELINE} (the bicubic + sharpen baseline) or a .param path "
-                         "(default realesr-animevideov3)"),
+    "--model": ("model", f"{', '.join(MODELS)}, {BASELINE} (the bicubic + sharpen baseline), a .param path, or "
+                         "the name of one in the models folder (upscale_models/); default realesr-animevideov3"),
     "--refine": ("refine", "video model for the consistency pass: tiny, tiny-svd, a folder (ours, Wan, Wan VACE, "
                            "SVD), or the name of one in the models folder; default: no refine pass"),
     "--strength": ("strength", "refine strength, 0..1 (default 0.3)"),
     "--prompt": ("prompt", "refine prompt (default: empty)"),
-    "--steps": ("steps", "refine sampling steps (default: the refine model's)"),
+    "--steps": ("steps", "refine sampling steps, >= 1 (default: the refine model's)"),
     "--seed": ("seed", "random seed of the refine pass (default 0)"),
     "--tile": ("tile", "SR tile size in input pixels (default 256)"),
-    "--frames": ("frames", "only the first N frames (default 0: all)"),
-    "--fps": ("fps", "output frames per second (default 0: the input's, else 16)"),
+    "--frames": ("frames", "only the first N frames, >= 1 (default: all)"),
+    "--fps": ("fps", "output frames per second, > 0 (default: the input's, else 16)"),
     "--output": ("output", "output video (.mp4, .webm, .gif or a folder for PNGs), or one image (.png, .jpg, .webp) "
                            "for a one-frame input; required"),
     "--crf": ("crf", _edit_help("--crf")),
     **{flag: (flag[2:], "refine pass: " + _edit_help(flag)) for flag in ("--device", "--dtype", "--sdpa")},
+    **{flag: (flag[2:].replace("-", "_"), _edit_help(flag)) for flag in ("--models-dir", "--extra-model-paths-config")},
 }
 REFINE_KEYS = ("strength", "prompt", "steps", "seed", "device", "dtype", "sdpa")  # set without --refine: refused
+
+
+UPSCALE_MINIMUM = {"frames": 1, "steps": 1}
 
 
 def check_refine_keys(cfg: UpscaleConfig) -> None:
@@ -522,7 +547,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     import time
 
     from video.edit.cli import RANDOM_NOTE, first_frames, random_weights, resolve_model_name, written_size
-    from video.flags import device_and_dtype, resolve_flags, sdpa_choice
+    from video.flags import check_above_zero, check_ranges, device_and_dtype, resolve_flags, sdpa_choice
     from video.media import audio_to_keep, check_crf, check_output, plural, write_video
 
     cfg = resolve_flags(UpscaleConfig, args, UPSCALE_FLAGS)
@@ -535,13 +560,14 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     check_tile(cfg.tile)
     if not 0.0 <= cfg.strength <= 1.0:
         raise InputError(f"--strength must be in [0, 1]; got {cfg.strength:g}")
-    for flag, value in (("--frames", cfg.frames), ("--fps", cfg.fps), ("--steps", cfg.steps or 0)):
-        if value < 0:
-            raise InputError(f"{flag} must be positive (0: the default); got {value:g}")
+    check_ranges(cfg, UPSCALE_FLAGS, UPSCALE_MINIMUM)  # None: unset; 0 is no second spelling of it
+    check_above_zero(cfg, UPSCALE_FLAGS, ("fps",))
     check_refine_keys(cfg)
     sdpa_choice(cfg.sdpa)
     device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16") if cfg.refine else (None, None)
-    if str(cfg.model) not in MODELS and str(cfg.model) != BASELINE:
+    extra = [cfg.extra_model_paths_config] if cfg.extra_model_paths_config else []
+    if str(cfg.model) not in MODELS and str(cfg.model) != BASELINE:  # a name in upscale_models/, as the node
+        cfg.model = resolve_upscaler_arg(cfg.model, cfg.models_dir or None, extra)
         resolve_model(cfg.model, cfg.scale)  # an unknown name or a missing .param: before reading the video
     t0 = time.perf_counter()
     frames, in_fps = read_input(args.input)
@@ -553,7 +579,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     if cfg.refine:
         from video.edit import Editor
 
-        cfg.refine = resolve_model_name(cfg.refine)  # a name in the models folder, as img2vid / txt2vid take it
+        cfg.refine = resolve_model_name(cfg.refine, cfg.models_dir or None, extra)  # a name in the models folder, as img2vid / txt2vid take it
         refine = Editor.from_pretrained(cfg.refine, device=device, dtype=dtype)
         refine.sdpa_first = cfg.sdpa
         refine = as_refiner(refine)
@@ -590,5 +616,6 @@ def add_upscale_command(subparsers) -> argparse.ArgumentParser:
 
 __all__ = ["CONTEXT", "MODELS", "RealESRGAN", "TiledLatents", "UpscaleConfig", "add_upscale_command", "as_refiner", "bicubic",
            "bicubic_sharpen", "check_refine_keys", "check_tile", "context_for", "size_step",
-           "laplacian_variance", "read_input", "refine_video", "resize_area", "resize_lanczos", "resolve_model", "super_resolve",
+           "laplacian_variance", "read_input", "refine_video", "resize_area", "resize_lanczos", "resolve_model", "resolve_upscaler_arg",
+           "super_resolve",
            "tiled_vae", "upscale"]

