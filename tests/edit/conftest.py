@@ -58,3 +58,20 @@ def vace_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("vace") / "tiny-vace"
     WanVACEPipeline(**vace_components()).save_pretrained(path, safe_serialization=True)
     return path
+
+
+@pytest.fixture
+def animate_inputs(tmp_path):
+    """A character photo and 5 pose/face frames cut from real photographs (scikit-image), in
+    ``tmp_path`` as char.png, pose/ and face/: a `video animate` run's inputs."""
+    import skimage.data
+    from PIL import Image
+
+    Image.fromarray(skimage.data.chelsea()[:120, 100:220]).save(tmp_path / "char.png")
+    astro = skimage.data.astronaut()
+    for name in ("pose", "face"):
+        (tmp_path / name).mkdir()
+        for i in range(5):
+            crop = np.ascontiguousarray(astro[40 + 8 * i:72 + 8 * i, 180:212])  # moving down the face
+            Image.fromarray(crop).save(tmp_path / name / f"{i}.png")
+    return tmp_path

@@ -7,27 +7,10 @@ from __future__ import annotations
 import argparse
 import re
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from video.edit.animate import add_animate_command, check_segment
 from video.runtime.img2vid import InputError
-
-
-@pytest.fixture
-def inputs(tmp_path):
-    """A character photo and 5 pose/face frames cut from real photographs (scikit-image)."""
-    import skimage.data
-
-    Image.fromarray(skimage.data.chelsea()[:120, 100:220]).save(tmp_path / "char.png")
-    astro = skimage.data.astronaut()
-    for name in ("pose", "face"):
-        (tmp_path / name).mkdir()
-        for i in range(5):
-            crop = np.ascontiguousarray(astro[40 + 8 * i:72 + 8 * i, 180:212])  # moving down the face
-            Image.fromarray(crop).save(tmp_path / name / f"{i}.png")
-    return tmp_path
 
 
 def test_segment_must_be_4k_plus_1():
@@ -38,12 +21,12 @@ def test_segment_must_be_4k_plus_1():
             check_segment(bad)
 
 
-def test_segment_6_is_refused_before_the_weights_load(inputs, cli):
+def test_segment_6_is_refused_before_the_weights_load(animate_inputs, cli):
     p = cli("animate", "--model", "tiny", "--image", "char.png", "--pose", "pose", "--face", "face", "--segment", "6",
-            "-o", "a.mp4", cwd=inputs)
+            "-o", "a.mp4", cwd=animate_inputs)
     assert p.returncode == 2 and p.errors == ["error: --segment must be 4k+1 frames (5, 9, 13, ...); got 6 (try 5 "
                                               "or 9)"], p.stderr
-    assert "random weights" not in p.stderr and not (inputs / "a.mp4").exists()  # nothing was loaded
+    assert "random weights" not in p.stderr and not (animate_inputs / "a.mp4").exists()  # nothing was loaded
 
 
 def test_negative_is_the_negative_prompt_flag():
@@ -63,14 +46,14 @@ def test_negative_is_the_negative_prompt_flag():
         assert resolve_flags(AnimateConfig, args, ANIMATE_FLAGS).negative_prompt == "blurry, text"
 
 
-def test_tiny_runs_and_says_fps_and_times(inputs, cli):
+def test_tiny_runs_and_says_fps_and_times(animate_inputs, cli):
     from video.media import probe_video
 
     p = cli("animate", "--model", "tiny", "--image", "char.png", "--pose", "pose", "--face", "face", "--steps", "1",
-            "--negative", "blurry", "--fps", "8", "-o", "anim.mp4", cwd=inputs)
+            "--negative", "blurry", "--fps", "8", "-o", "anim.mp4", cwd=animate_inputs)
     assert p.returncode == 0, p.stderr
     assert "note: 'tiny' has random weights (a smoke run)" in p.stderr
     assert re.search(r"^wrote anim\.mp4 \(5 frames, 32x32, 8 fps\): load \d+\.\d\ds, encode \d+\.\d\ds, denoise "
                      r"\d+\.\d\ds, decode \d+\.\d\ds, write \d+\.\d\ds$", p.stdout, re.M), p.stdout
-    info = probe_video(inputs / "anim.mp4")
+    info = probe_video(animate_inputs / "anim.mp4")
     assert (info["num_frames"], info["width"], info["height"], info["fps"]) == (5, 32, 32, 8.0)

@@ -59,20 +59,6 @@ def test_upscale_refuses_a_zero(cli, tmp_path, argv, shown):
     assert p.returncode == 2 and p.errors == [f"error: {shown} {HINT}; got 0"], p.stderr
 
 
-@pytest.fixture
-def animate_inputs(tmp_path):
-    """A character photo and 5 pose/face frames cut from real photographs (scikit-image)."""
-    import skimage.data
-
-    Image.fromarray(skimage.data.chelsea()[:120, 100:220]).save(tmp_path / "char.png")
-    astro = skimage.data.astronaut()
-    for name in ("pose", "face"):
-        (tmp_path / name).mkdir()
-        for i in range(5):
-            Image.fromarray(np.ascontiguousarray(astro[40 + 8 * i:72 + 8 * i, 180:212])).save(tmp_path / name / f"{i}.png")
-    return tmp_path
-
-
 @pytest.mark.parametrize("flag, shown", [("--frames", "--frames must be >= 1"),
                                          ("--fps", "--fps must be a finite number > 0")])
 def test_animate_refuses_a_zero(cli, animate_inputs, flag, shown):

@@ -225,8 +225,7 @@ class VideoModel:
             from video.runtime.img2vid import ImageToVideo
 
             free_comfy_memory(self.device)
-            src = "tiny" if self.source == "tiny-svd" else self.source
-            pipe = ImageToVideo.from_pretrained(src, device=self.device, dtype=self.dtype)
+            pipe = ImageToVideo.from_pretrained(self.source, device=self.device, dtype=self.dtype)
             self._cache["img2vid"] = self._with_loras(pipe, "unet")
         return self._cache["img2vid"]
 
