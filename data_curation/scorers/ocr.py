@@ -7,6 +7,8 @@ counts only where the recogniser reads letters or digits in it with confidence >
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 _ENGINE = None
@@ -21,12 +23,30 @@ MIN_TEXT_SCORE = 0.5  # rapidocr's own default ``text_score``
 DET_LIMIT_TYPE = "max"
 
 
+def task_cpus() -> int | None:
+    """The CPUs Ray gave the task this process is running, or None outside a Ray task.
+
+    onnxruntime sizes its thread pool to every core of the machine and, unlike torch, does not
+    follow the ``OMP_NUM_THREADS`` Ray sets for a task; with one OCR worker per core, each
+    worker would run a pool as large as the machine."""
+    ray = sys.modules.get("ray")  # only a Ray worker has it imported for us: never import it here
+    if ray is None or not ray.is_initialized():
+        return None
+    ctx = ray.get_runtime_context()
+    if ctx.worker.mode != ray.WORKER_MODE:  # the driver (a local run inside a Ray session)
+        return None
+    cpus = ctx.get_assigned_resources().get("CPU")
+    return max(1, int(cpus)) if cpus else None
+
+
 def _engine():
     global _ENGINE
     if _ENGINE is None:
         from rapidocr_onnxruntime import RapidOCR
 
-        _ENGINE = RapidOCR(det_limit_type=DET_LIMIT_TYPE)
+        threads = task_cpus()  # None: onnxruntime's default, one thread per core
+        kw = {"intra_op_num_threads": threads, "inter_op_num_threads": 1} if threads else {}
+        _ENGINE = RapidOCR(det_limit_type=DET_LIMIT_TYPE, **kw)
     return _ENGINE
 
 

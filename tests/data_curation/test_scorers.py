@@ -231,3 +231,27 @@ def test_near_duplicate_filter_keeps_what_a_scan_keeps():
         if not dup:
             kept.append(r["phash"])
     assert got == want and 0 < sum(got) < len(rows)
+
+
+def test_ocr_engine_in_a_ray_task_uses_the_task_cpus_not_every_core():
+    """onnxruntime ignores the OMP_NUM_THREADS Ray sets per task; the engine a one-CPU task builds
+    runs one thread, where the driver (no Ray task) keeps onnxruntime's default of every core."""
+    ray = pytest.importorskip("ray")
+
+    def threads() -> tuple:
+        from data_curation.scorers import ocr as o
+
+        o._ENGINE = None
+        e = o._engine()
+        det = e.text_det.infer.session.get_session_options()
+        rec = e.text_rec.session.session.get_session_options()
+        return o.task_cpus(), det.intra_op_num_threads, rec.intra_op_num_threads
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        assert ray.get(ray.remote(num_cpus=1)(threads).remote()) == (1, 1, 1)
+        assert ray.get(ray.remote(num_cpus=2)(threads).remote()) == (2, 2, 2)
+        assert threads() == (None, 0, 0)  # 0: onnxruntime's own choice
+    finally:
+        ray.shutdown()
+        ocr._ENGINE = None
