@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -217,6 +218,10 @@ def test_a_lora_checkpoint_renders_as_final_at_the_same_step(tmp_path):
     pipe = TextToVideo.from_pretrained("tiny")
     net = pipe.models.lora_target()
     assert {p.alpha for p in read_lora(ck, net).values()} == {2.0}
+    copied = tmp_path / "copied" / "model.safetensors"  # away from its state.json: alpha from its header
+    copied.parent.mkdir()
+    shutil.copy(ck, copied)
+    assert {p.alpha for p in read_lora(copied, net).values()} == {2.0}
 
     base = {k: v.clone() for k, v in net.state_dict().items()}
 

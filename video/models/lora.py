@@ -375,8 +375,9 @@ def _not_a_file(path: str | Path, p: Path) -> str:
 
 
 def checkpoint_adapter_config(p: Path) -> dict | None:
-    """alpha for a LoRA training checkpoint's ``model.safetensors`` (``checkpoints/step_N/``),
-    which holds the peft adapters without alpha: read from the run's config recorded beside it
+    """alpha for a LoRA training checkpoint's ``model.safetensors`` (``checkpoints/step_N/``)
+    written before its header carried alpha (``training.lora.checkpoint_header``), which holds
+    the peft adapters without alpha: read from the run's config recorded beside it
     in ``state.json`` (``lora.alpha``, 0 meaning rank, as the trainer gives peft), in the form of
     peft's ``adapter_config.json``. Without it alpha would default to the rank, and the
     checkpoint render at rank / alpha times the strength of ``final/lora.safetensors``. None

@@ -5,11 +5,13 @@ Reading and applying the files is :mod:`video.models.lora`."""
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import torch
 
-from video.models.lora import LoraPart, adaptable_layers, save_lora
+from video.models.lora import METADATA_KEY, LoraPart, adaptable_layers, save_lora
 from video.training.config import LoraConfig
 
 # Attention q/k/v/out projections, matched as module-path suffixes (peft's list semantics).
@@ -63,6 +65,14 @@ def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """What a LoRA checkpoint holds: the trainable (adapter) parameters only; the frozen base is
     rebuilt from the config on resume."""
     return {k: p.detach() for k, p in model.named_parameters() if p.requires_grad}
+
+
+def checkpoint_header(cfg: LoraConfig) -> dict[str, str]:
+    """The safetensors header of a LoRA checkpoint's adapters: alpha and rank as diffusers'
+    ``lora_adapter_metadata`` holds them. The adapters' keys carry no alpha, so without it a file
+    copied out of ``checkpoints/step_N/`` (away from its state.json) would be read at alpha =
+    rank and render at rank / alpha times the strength of ``final/lora.safetensors``."""
+    return {METADATA_KEY: json.dumps({"r": cfg.rank, "lora_alpha": float(cfg.alpha or cfg.rank)}), "format": "pt"}
 
 
 def export_lora(model: torch.nn.Module, folder: Path) -> tuple[Path, Path]:

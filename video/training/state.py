@@ -103,19 +103,23 @@ def _write_common(tmp: Path, rng_states: list[torch.Tensor], meta: dict) -> None
 
 
 def save_checkpoint(folder: Path, model_sd: dict, ema: EMA | None, optimizer, scheduler, meta: dict,
-                    rng_states: list[torch.Tensor] | None = None) -> Path:
+                    rng_states: list[torch.Tensor] | None = None, weights_metadata: dict[str, str] | None = None) -> Path:
     """Write ``folder`` whole or not at all: a temporary sibling folder, then a rename.
     Optimizer tensors go to ``optim.safetensors`` keyed ``<param id>.<name>``; its
     hyperparameters, the scheduler and the step to ``state.json``.
-    ``rng_states``: each rank's CPU RNG state (default: this process's)."""
+    ``rng_states``: each rank's CPU RNG state (default: this process's).
+    ``weights_metadata``: the safetensors header of ``model``/``ema.safetensors``, so a weights
+    file copied out of the folder still says how to read it (a LoRA's alpha)."""
     osd = optimizer.state_dict()
     tensors, rest = _tensors_and_rest({f"{pid}.{name}": v for pid, s in osd["state"].items() for name, v in s.items()})
     meta = {**meta, "optimizer": {"param_groups": osd["param_groups"], "state": rest},
             "scheduler": scheduler.state_dict(), "format": "whole"}
     with atomic_folder(folder, replace="any") as tmp:
-        save_file({k: v.detach().contiguous().cpu() for k, v in model_sd.items()}, str(tmp / "model.safetensors"))
+        save_file({k: v.detach().contiguous().cpu() for k, v in model_sd.items()}, str(tmp / "model.safetensors"),
+                  metadata=weights_metadata)
         if ema is not None:
-            save_file({k: v.contiguous().cpu() for k, v in ema.shadow.items()}, str(tmp / "ema.safetensors"))
+            save_file({k: v.contiguous().cpu() for k, v in ema.shadow.items()}, str(tmp / "ema.safetensors"),
+                      metadata=weights_metadata)
         save_file({k: v.contiguous().cpu() for k, v in tensors.items()}, str(tmp / "optim.safetensors"))
         _write_common(tmp, rng_states or [torch.get_rng_state()], meta)
     return folder

@@ -282,13 +282,14 @@ def _checkpoint(folder: Path, cfg: TrainConfig, raw, opt, sched, ema, sharded: b
         save_sharded_checkpoint(folder, raw, opt, sched, ema, meta, rng, lora=cfg.lora.enabled)
         return
     if rank == 0:
+        header = None
         if cfg.lora.enabled:
-            from video.training.lora import trainable_state
+            from video.training.lora import checkpoint_header, trainable_state
 
-            model_sd = trainable_state(raw)
+            model_sd, header = trainable_state(raw), checkpoint_header(cfg.lora)
         else:
             model_sd = raw.state_dict()
-        save_checkpoint(folder, model_sd, ema, opt, sched, meta, rng)
+        save_checkpoint(folder, model_sd, ema, opt, sched, meta, rng, weights_metadata=header)
     distributed.barrier()
 
 
