@@ -47,6 +47,23 @@ def test_artifacts_round_trip_across_processes(tmp_path):
     assert second["y"] == first["y"]
 
 
+@pytest.mark.skipif(not CompileCache("x").mega, reason="torch without save_cache_artifacts")
+def test_a_keyed_save_removes_the_unkeyed_file_of_before_keys(tmp_path):
+    """Before keys every pipeline shared ``mega_cache.bin``; no load reads it any more, so the
+    first keyed save in its folder removes it rather than leave a dead file of compiled code."""
+    env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "inductor"), "PYTHONPATH": os.getcwd()}
+    legacy = tmp_path / "cache" / "mega_cache.bin"
+    legacy.parent.mkdir()
+    legacy.write_bytes(b"old artifacts")
+    keyed = SCRIPT.replace("CompileCache(sys.argv[1])", "CompileCache(sys.argv[1], key='ImageToVideo-default')")
+    out = subprocess.run([sys.executable, "-c", keyed, str(tmp_path / "cache")], capture_output=True, text=True,
+                         env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    saved = json.loads(out.stdout.strip().splitlines()[-1])["saved"]
+    assert saved.endswith("mega_cache-ImageToVideo-default.bin") and os.path.getsize(saved) > 0
+    assert not legacy.exists()
+
+
 def test_cudagraph_modes_need_cuda():
     check_compile_mode("default", torch.device("cpu"))
     check_compile_mode("max-autotune-no-cudagraphs", torch.device("cpu"))

@@ -225,5 +225,8 @@ class CompileCache:
         self.folder.mkdir(parents=True, exist_ok=True)
         with atomic_file(self.artifacts) as tmp:
             Path(tmp).write_bytes(got[0])
+        legacy = self.folder / ARTIFACTS_FILE
+        if self.key and legacy.is_file():  # the one shared file of before keys: nothing reads it now
+            legacy.unlink(missing_ok=True)
         self.saved = True
         return self.artifacts
