@@ -84,6 +84,10 @@ def test_tensor_forms_are_the_same_image(pipe, photo):
     (dict(decode_overlap=-1), "decode_overlap must be >= 0"),
     (dict(height=-64), "height and width must be >= 1"),
     (dict(width=-192), "height and width must be >= 1"),
+    # None is the model's default; an explicit 0 is an error, not the default (as in the CLI)
+    (dict(height=0), "height and width must be >= 1"),
+    (dict(num_frames=0), "frames must be at least 1"),
+    (dict(num_inference_steps=0), "steps must be at least 1"),
     (dict(output_type="np"), "choose one of uint8, float, latent"),
     (dict(output_type="pil"), "choose one of uint8, float, latent"),
     (dict(output_type="pt"), "choose one of uint8, float, latent"),

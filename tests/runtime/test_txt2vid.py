@@ -42,6 +42,11 @@ def test_bad_sizes_and_frames(tiny):
         tiny("x", height=72, width=64, num_frames=1, num_inference_steps=1)
     with pytest.raises(InputError, match="sampler"):
         tiny("x", height=64, width=64, num_frames=1, num_inference_steps=1, sampler="ddim")
+    # None is the model's default; an explicit 0 is an error, not the default (as in the CLI)
+    for kw, needle in ((dict(num_frames=0), "at least one frame"), (dict(height=0), "multiples of 16"),
+                       (dict(width=0), "multiples of 16"), (dict(num_inference_steps=0), "whole number >= 1")):
+        with pytest.raises(InputError, match=needle):
+            tiny("x", **{**dict(height=64, width=64, num_frames=1, num_inference_steps=1), **kw})
 
 
 def test_bad_numbers_are_refused_before_any_work():

@@ -404,9 +404,11 @@ class ImageToVideo:
                                      ("decode_chunk_size", decode_chunk_size, 1), ("decode_overlap", decode_overlap, 0)):
             at_least(name, value, minimum)
         s = self.config.sampling
-        num_frames = num_frames or s.num_frames
-        steps = num_inference_steps or s.num_inference_steps
-        height, width = self.check_size(height or s.height, width or s.width)
+        # None is the model's default; an explicit 0 is refused below, not read as the default
+        num_frames = s.num_frames if num_frames is None else num_frames
+        steps = s.num_inference_steps if num_inference_steps is None else num_inference_steps
+        check_request(num_frames=num_frames, steps=steps)
+        height, width = self.check_size(s.height if height is None else height, s.width if width is None else width)
         fps = s.fps if fps is None else fps
         motion_bucket_id = s.motion_bucket_id if motion_bucket_id is None else motion_bucket_id
         noise_aug_strength = s.noise_aug_strength if noise_aug_strength is None else noise_aug_strength

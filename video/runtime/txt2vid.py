@@ -447,9 +447,10 @@ class TextToVideo:
         as is a time shift outside (0, inf) (:func:`video.diffusion.flow.check_shift`)
         and fewer than one step. Every check runs before any work."""
         s, m, dev = self.config.sampling, self.models, self.device
-        num_frames = num_frames or s.num_frames
-        height, width = height or s.height, width or s.width
-        steps = num_inference_steps or s.num_inference_steps
+        # None is the model's default; an explicit 0 is refused below, not read as the default
+        num_frames = s.num_frames if num_frames is None else num_frames
+        height, width = s.height if height is None else height, s.width if width is None else width
+        steps = s.num_inference_steps if num_inference_steps is None else num_inference_steps
         scale = s.guidance_scale if guidance_scale is None else guidance_scale
         negative_prompt = s.negative_prompt if negative_prompt is None else negative_prompt
         sampler = sampler or s.sampler
