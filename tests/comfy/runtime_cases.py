@@ -424,3 +424,24 @@ def test_auto_dtype_is_comfyuis_choice():
             assert F.model_dtype("auto", kind, "cuda") == expect, flag
         finally:
             setattr(args, flag, old)
+
+
+def test_run_prompt_defaults_to_our_nodes_and_lets_cancel_through(tmp_path):
+    """Where ComfyUI's current API exists ``video.comfy.NODE_CLASS_MAPPINGS`` is None (ComfyUI then
+    loads the extension): ``run_prompt(prompt)`` takes our nodes by itself (it was ``set(None)``,
+    a TypeError). Cancel reaches the caller as ComfyUI's interrupt, not as a node failure with an
+    empty reason."""
+    assert video.comfy.NODE_CLASS_MAPPINGS is None
+    prompt = {"1": {"class_type": "VideoPipelineModelLoader",
+                    "inputs": {"ckpt_name": TINY, "lora_name": "none", "lora_strength": 1.0}},
+              "2": {"class_type": "VideoPipelineTextToVideo",
+                    "inputs": {"model": ["1", 0], "prompt": "a kite", "negative_prompt": "", "frames": 1, "width": 16,
+                               "height": 16, "steps": 1, "guidance_scale": -1.0, "seed": 0}}}
+    frames = run_prompt(prompt)["2"].outputs[0]
+    assert tuple(frames.shape) == (1, 16, 16, 3)
+    mm.interrupt_current_processing(True)
+    try:
+        with pytest.raises(mm.InterruptProcessingException):
+            run_prompt(prompt)
+    finally:
+        mm.interrupt_current_processing(False)

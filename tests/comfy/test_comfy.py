@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +99,10 @@ def test_text_to_video_and_inpaint(tiny_flow):
     assert edited.shape == video.shape
     assert (edited[:, :, 16:] - video[:, :, 16:]).abs().max() <= 1 / 255  # kept (uint8 rounding)
     assert (edited[:, :, :4] - video[:, :, :4]).abs().mean() > 0.05  # regenerated
+    # Load Image's MASK of a picture without alpha is all zeros: one line in the node's terms
+    with pytest.raises(ValueError, match="MASK selects nothing") as e:
+        F.inpaint_video(tiny_flow, video, torch.zeros(1, 32, 32), steps=1)
+    assert "--soft" not in str(e.value)
 
 
 def test_lora_from_the_folder_changes_the_model(tmp_path, tiny_flow):
@@ -204,7 +209,7 @@ def test_write_video_names_like_comfyui(tmp_path):
         F.write_video_file(frames, 4.0, "x", "avi", output_dir=tmp_path)
 
 
-def test_curate_table_and_sheet(tmp_path):
+def test_curate_table_and_sheet(tmp_path, caplog):
     import subprocess
 
     from video.comfy.curate import curate_folder
@@ -218,6 +223,11 @@ def test_curate_table_and_sheet(tmp_path):
     table, sheet = curate_folder(str(tmp_path), "quick", "json")
     rows = {r["clip_id"]: r for r in json.loads(table)}
     assert rows["sub/broken.mp4"]["error"].startswith("MediaError") and rows["sub/broken.mp4"]["drop_reason"] == "error"
+    with caplog.at_level("WARNING", logger="video.comfy.host"), warnings.catch_warnings():
+        warnings.simplefilter("error")  # none left as a raw Python warning
+        curate_folder(str(tmp_path / "sub"), "quick", "json")  # every clip broken: the filter's rules warn
+    relayed = [r.getMessage() for r in caplog.records]
+    assert relayed and all(m.startswith("Curate Clips: ") for m in relayed), relayed
     assert rows["still.mp4"]["frozen_fraction"] == 1.0 and rows["still.mp4"]["drop_reason"] == "frozen_fraction>0.5"
     assert sheet.ndim == 4 and sheet.shape[0] == 1 and sheet.shape[-1] == 3
     (tmp_path / "empty").mkdir()

@@ -167,7 +167,10 @@ def curate_folder(folder: str, recipe: str = "quick", table_format: str = "markd
     """The node: ``(table, contact sheet as a 1-image IMAGE batch)``."""
     if table_format not in TABLE_FORMATS:
         raise InputError(f"table_format must be one of {', '.join(TABLE_FORMATS)}; got {table_format!r}")
-    rows, keys = score_folder(folder, recipe)
     from video.comfy.functions import frames_to_comfy
+    from video.comfy.host import relayed_warnings
+
+    with relayed_warnings("Curate Clips"):  # the filter's warnings (every clip broken) to ComfyUI's log
+        rows, keys = score_folder(folder, recipe)
 
     return format_table(rows, table_format), frames_to_comfy(contact_sheet(rows, keys, max_preview)[None])

@@ -159,9 +159,15 @@ def inpaint_video(model: VideoModel, images: torch.Tensor, mask: torch.Tensor | 
     """Regenerate the masked part of IMAGE frames (no mask: all of it; ``strength`` < 1:
     SDEdit). Returned at the input's size."""
     video = comfy_to_frames(images, "images")
+    levels = comfy_mask_to_frames(mask)
+    if levels is not None and levels.size and float(levels.max()) < 0.5:
+        # the editor's own message names the CLI's --soft, which this node does not have
+        raise InputError(f"Inpaint: the MASK selects nothing (its highest value is {float(levels.max()):.2f}; values "
+                         ">= 0.5 are regenerated). Load Image's MASK is the image's alpha: a picture without "
+                         "transparency gives an empty one; paint the region in the mask editor")
     editor = model.editor()
     with running("Inpaint / Edit Video") as on_step:
-        out = editor(video, mask=comfy_mask_to_frames(mask), prompt=prompt, strength=strength,
+        out = editor(video, mask=levels, prompt=prompt, strength=strength,
                      num_inference_steps=steps or None, generator=_generator(seed), on_step=on_step)
     return frames_to_comfy(out)
 

@@ -89,11 +89,12 @@ def comfy_on_step() -> StepCallback | None:
 
 def _our_warning(w: warnings.WarningMessage) -> bool:
     """Whether a recorded warning was raised (as attributed by its stacklevel) inside this project."""
+    import data_curation
     import video
 
-    root = Path(video.__file__).resolve().parent
+    roots = {Path(m.__file__).resolve().parent for m in (video, data_curation)}
     try:
-        return issubclass(w.category, UserWarning) and root in Path(w.filename).resolve().parents
+        return issubclass(w.category, UserWarning) and bool(roots & set(Path(w.filename).resolve().parents))
     except (OSError, ValueError):
         return False
 
@@ -106,7 +107,7 @@ def relayed_warnings(node: str) -> Iterator[None]:
     than its widgets say must say so each time (ComfyUI's console shows the log). Other
     libraries' warnings are shown as Python would have."""
     with warnings.catch_warnings(record=True) as caught:
-        warnings.filterwarnings("always", category=UserWarning, module=r"video(\.|$)")
+        warnings.filterwarnings("always", category=UserWarning, module=r"(video|data_curation)(\.|$)")
         yield
     for w in caught:
         if _our_warning(w):

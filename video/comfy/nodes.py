@@ -159,7 +159,8 @@ NODES: tuple[NodeSpec, ...] = (
               SEED),
              (("IMAGE", "frames"),), F.text_to_video),
     NodeSpec("VideoPipelineInpaint", "Inpaint / Edit Video",
-             "Regenerates the masked part of the frames (white = regenerate); strength < 1 keeps more of the input.",
+             "Regenerates the masked part of the frames (MASK values >= 0.5 = regenerate); strength < 1 keeps more "
+             "of the input.",
              (Param("model", MODEL_TYPE), Param("images", "IMAGE"),
               Param("prompt", "STRING", "", multiline=True, tooltip="SVD models have no text encoder: ignored there"),
               Param("strength", "FLOAT", 1.0, 0.0, 1.0, 0.01), STEPS0, SEED, Param("mask", "MASK", optional=True)),

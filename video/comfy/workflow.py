@@ -79,9 +79,13 @@ def call_node(cls: type, inputs: dict) -> NodeResult:
     return NodeResult(tuple(out) if isinstance(out, tuple) else (out,))
 
 
-def run_prompt(prompt: Mapping[str, dict], node_classes: Mapping[str, type]) -> dict[str, NodeResult]:
-    """Execute every node of ``prompt`` with ``node_classes`` (class_type -> class); returns each
-    node's outputs (and UI dict) by node id."""
+def run_prompt(prompt: Mapping[str, dict], node_classes: Mapping[str, type] | None = None) -> dict[str, NodeResult]:
+    """Execute every node of ``prompt`` with ``node_classes`` (class_type -> class; None: our
+    nodes, ``video.comfy.nodes.NODE_CLASS_MAPPINGS``); returns each node's outputs (and UI
+    dict) by node id. ComfyUI's Cancel (its ``InterruptProcessingException``) passes through as
+    it is, so a caller can tell a cancelled run from a failed one."""
+    if node_classes is None:  # video.comfy.NODE_CLASS_MAPPINGS is None where ComfyUI's current API exists
+        from video.comfy.nodes import NODE_CLASS_MAPPINGS as node_classes
     missing = sorted({n["class_type"] for n in prompt.values()} - set(node_classes))
     if missing:
         raise InputError(f"unknown node types in the prompt: {', '.join(missing)}")
@@ -100,7 +104,9 @@ def run_prompt(prompt: Mapping[str, dict], node_classes: Mapping[str, type]) -> 
         try:
             results[node_id] = call_node(node_classes[node["class_type"]], inputs)
         except Exception as e:
-            raise RuntimeError(f"node {node_id} ({node['class_type']}) failed: {e}") from e
+            if type(e).__name__ == "InterruptProcessingException":  # Cancel: not a failure of the node
+                raise
+            raise RuntimeError(f"node {node_id} ({node['class_type']}) failed: {str(e) or type(e).__name__}") from e
     return results
 
 
