@@ -31,7 +31,8 @@ class EvalConfig:
 EVAL_FLAGS = {
     "--reference": ("reference", "a reference video file or a folder of them, matched to generated ones by name "
                                  "(PSNR, SSIM, LPIPS, FVD); default: none, those metrics are skipped"),
-    "--prompts": ("prompts", "prompts: a text file with one line per video in name order, or JSON {name: prompt}; "
+    "--prompts": ("prompts", "prompts: a text file with one line per video in natural name order (clip_2 before "
+                             "clip_10), or JSON {name: prompt}; "
                              "default: none (no CLIP-SIM)"),
     "--out": ("out", "output folder for metrics.json and report.html (default eval_out)"),
     "--i3d": ("i3d", "I3D TorchScript file for FVD (e.g. StyleGAN-V's i3d_torchscript.pt); default: none"),

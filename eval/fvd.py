@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from eval.frechet import frechet_distance_of_features
-from eval.inputs import EvalError, torch_device
+from eval.inputs import EvalError, is_size_error, model_error_line, torch_device
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 FVD_FRAMES = 16  # frames per clip: the original TF FVD's and StyleGAN-V's
@@ -91,7 +91,7 @@ class I3DFeatures:
             raise EvalError(f"{path}: not a TorchScript file ({str(e).splitlines()[0][:120]})") from None
         args = {a.name for a in self.model.forward.schema.arguments}
         self.stylegan_v = {"rescale", "resize", "return_features"} <= args
-        self.resolution, self.device = resolution, torch.device(device)
+        self.path, self.resolution, self.device = path, resolution, torch.device(device)
         if num_frames < 1:
             raise EvalError(f"--fvd-frames must be at least 1, got {num_frames}")
         self.num_frames = num_frames
@@ -103,10 +103,13 @@ class I3DFeatures:
         x = x.permute(1, 0, 2, 3)[None].to(self.device)  # (1, 3, T, S, S)
         try:
             y = self.model(x, rescale=False, resize=False, return_features=True) if self.stylegan_v else self.model(x)
-        except RuntimeError as e:  # I3D's temporal kernels and pooling need enough frames
-            first = str(e).strip().splitlines()[0][:160] if str(e).strip() else e.__class__.__name__
-            raise EvalError(f"{self.name}: I3D failed on {self.num_frames}-frame clips ({first}); "
-                            f"use a longer clip length (--fvd-frames, default {FVD_FRAMES})") from None
+        except (RuntimeError, TypeError) as e:
+            # I3D's temporal kernels and pooling need enough frames (the frame size is fixed at the
+            # resolution): only torch's input-size errors get that advice; a wrong call signature or
+            # any other failure is the file's, said with the error's own line
+            hint = f"; use a longer clip length (--fvd-frames, default {FVD_FRAMES})" if is_size_error(e) else ""
+            raise EvalError(f"{self.name}: {self.path} failed on {self.num_frames}-frame "
+                            f"{self.resolution}x{self.resolution} clips ({model_error_line(e)}){hint}") from None
         return y.reshape(1, -1).double().cpu().numpy()[0]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,12 +130,44 @@ def torch_device(device: str):
     return dev
 
 
+TORCHSCRIPT_TRACE = "The following operation failed in the TorchScript interpreter"
+SIZE_ERRORS = ("kernel size can't be greater than actual input size", "output size is too small",
+               "smaller than kernel size", "padding size should be less than")  # torch's conv/pool/pad words
+
+
+def model_error_line(e: BaseException) -> str:
+    """The line of a model's exception that says what failed, at most 200 characters: a
+    TorchScript error's message is a traceback of the scripted code whose last line holds the
+    error (``RuntimeError: Given input size ... Output size is too small``); any other's first."""
+    lines = [ln.strip() for ln in str(e).strip().splitlines() if ln.strip()]
+    if not lines:
+        return e.__class__.__name__
+    line = lines[-1] if lines[0].startswith(TORCHSCRIPT_TRACE) else lines[0]
+    return re.sub(r"^[A-Za-z_.]*(Error|Exception): ", "", line)[:200]
+
+
+def is_size_error(e: BaseException) -> bool:
+    """Whether a model's exception is torch saying its input is smaller than a kernel, pooling or
+    padding needs: frames or clips too small for the network, not a broken file or a wrong call
+    signature (those keep their own message, with no advice to change the input size)."""
+    msg = str(e).lower()
+    return any(s in msg for s in SIZE_ERRORS)
+
+
+def name_key(p: Path) -> list:
+    """The order of videos in a folder and of the PNG frames of a video: digit runs compared as
+    numbers (``clip_2`` before ``clip_10``, ``2.png`` before ``10.png``). A prompts text file is
+    read in this order too, so its lines meet the videos a user numbered without zero padding."""
+    return natural_key(p.name)
+
+
 def _is_png_folder(p: Path) -> bool:
     return p.is_dir() and any(p.glob("*.png"))
 
 
 def discover(path: str | Path) -> list[Path]:
-    """One video file or PNG folder, or a folder holding several: sorted by name."""
+    """One video file or PNG folder, or a folder holding several: in natural name order
+    (:func:`name_key`), the order a prompts text file's lines follow."""
     p = Path(path)
     if not p.exists():
         raise EvalError(f"{p} does not exist")
@@ -142,8 +175,8 @@ def discover(path: str | Path) -> list[Path]:
         if p.suffix.lower() not in VIDEO_SUFFIXES:
             raise EvalError(f"{p.name}: not a video (use .mp4, .webm, .gif or a folder of PNG frames)")
         return [p]
-    found = sorted(c for c in p.iterdir() if not c.name.startswith(".")  # .partial files of unfinished writes
-                   and ((c.is_file() and c.suffix.lower() in VIDEO_SUFFIXES) or _is_png_folder(c)))
+    found = sorted((c for c in p.iterdir() if not c.name.startswith(".")  # .partial files of unfinished writes
+                    and ((c.is_file() and c.suffix.lower() in VIDEO_SUFFIXES) or _is_png_folder(c))), key=name_key)
     if not found and _is_png_folder(p):
         return [p]
     if not found:
@@ -158,7 +191,7 @@ def read_frames(path: Path) -> tuple[np.ndarray, float | None]:
     ``file_rgb``): 16-bit grey is scaled to 8 bits there, where PIL's ``convert("RGB")`` clips
     it to white, and every command reads a PNG the same way."""
     if path.is_dir():
-        pngs = sorted(path.glob("*.png"), key=lambda p: natural_key(p.name))  # 2.png before 10.png
+        pngs = sorted(path.glob("*.png"), key=name_key)  # 2.png before 10.png
         frames = [np.asarray(file_rgb(open_image(f))) for f in pngs]
         if len({f.shape for f in frames}) > 1:
             raise MediaError(f"{path}: PNG frames differ in size")
@@ -202,7 +235,7 @@ def frame_size(p: Path) -> tuple[int, int]:
         from PIL import Image
 
         def first_png(q: Path) -> tuple[int, int]:
-            with Image.open(min(q.glob("*.png"))) as im:
+            with Image.open(min(q.glob("*.png"), key=name_key)) as im:
                 return im.height, im.width
 
         return _readable(p, first_png)
@@ -217,7 +250,8 @@ def load_videos(path: str | Path) -> list[Video]:
 
 def read_prompts(path: str | Path, names: list[str]) -> dict[str, str]:
     """Prompt per video name: JSON {name: prompt} (names may carry their suffix), or a text file
-    with one prompt per line in the sorted order of the videos."""
+    with one prompt per line in the videos' natural name order (``names``, as :func:`discover`
+    lists them: clip_2 before clip_10)."""
     p = Path(path)
     if not p.is_file():
         raise EvalError(f"prompts file {p} not found")
@@ -236,7 +270,7 @@ def read_prompts(path: str | Path, names: list[str]) -> dict[str, str]:
         return {n: by_stem[n] for n in names}
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     if len(lines) != len(names):
-        raise EvalError(f"{p}: {len(lines)} prompts for {len(names)} videos (one line per video, in name order)")
+        raise EvalError(f"{p}: {len(lines)} prompts for {len(names)} videos (one line per video, in name order: clip_2 before clip_10)")
     return dict(zip(names, lines, strict=True))
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from eval.inputs import EvalError, torch_device
+from eval.inputs import EvalError, is_size_error, model_error_line, torch_device
 
 
 class LPIPS:
@@ -28,17 +28,25 @@ class LPIPS:
             self.model = torch.jit.load(str(path), map_location=device).eval()
         except RuntimeError as e:
             raise EvalError(f"{path}: not a TorchScript file ({str(e).splitlines()[0][:120]})") from None
-        self.device, self.batch = torch.device(device), batch
+        self.path, self.device, self.batch = path, torch.device(device), batch
 
     @torch.no_grad()
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Per-frame distances of two equal uint8 (F, H, W, 3) stacks."""
+        """Per-frame distances of two equal uint8 (F, H, W, 3) stacks. The network failing
+        (frames too small for AlexNet's pooling, a module with another call signature) is an
+        EvalError naming the file: the user's weights or frames, not a bug to trace."""
         if a.shape != b.shape:
             raise ValueError(f"lpips needs equal shapes, got {a.shape} and {b.shape}")
 
         def prep(x: np.ndarray) -> torch.Tensor:
             return (torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).float() / 127.5 - 1).to(self.device)
 
-        out = [self.model(prep(a[i : i + self.batch]), prep(b[i : i + self.batch])).reshape(-1)
-               for i in range(0, len(a), self.batch)]
+        try:
+            out = [self.model(prep(a[i : i + self.batch]), prep(b[i : i + self.batch])).reshape(-1)
+                   for i in range(0, len(a), self.batch)]
+        except (RuntimeError, TypeError) as e:
+            h, w = a.shape[1:3]
+            hint = "; the frames are too small for this network (compare larger ones, or leave out --lpips)"
+            raise EvalError(f"{self.path}: LPIPS failed on {w}x{h} frames ({model_error_line(e)})"
+                            + (hint if is_size_error(e) else "")) from None
         return torch.cat(out).double().cpu().numpy()

@@ -8,27 +8,22 @@ import html
 import io
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from video.atomic import atomic_file
 
 STRIP_FRAMES, STRIP_HEIGHT, STRIP_VIDEOS = 6, 96, 12
 
 
 def write_atomic(path: str | Path, data: str | bytes) -> Path:
-    """Write ``data`` next to ``path`` under a temporary name, then rename: never a half file."""
+    """Write ``data`` (str: UTF-8) through the project's atomic writer (``video.atomic``): never
+    a half file, and the modes the umask gives any new file, as every other output has (a bare
+    ``mkstemp`` left metrics.json and report.html at its private 0600)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_file(path) as tmp:
+        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
     return path
 
 

@@ -97,6 +97,7 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
     that FVD with a note naming it."""
     if fvd_frames < 1:  # refused also where no FVD runs (no --i3d or --reference): it was taken silently
         raise EvalError(f"--fvd-frames must be at least 1, got {fvd_frames}")
+    check_out(out)  # before minutes of scoring, not at the write
     notes: list[str] = []
 
     def note(msg: str) -> None:
@@ -185,8 +186,8 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
               "prompts": prompt_of, "aggregate": agg, "videos": videos, "curves": curves, "notes": notes,
               "fvd_frames": fvd_frames}
     out = Path(out)
-    write_metrics(result, out / "metrics.json")
-    write_report(result, strips, out / "report.html")
+    write_metrics(result, out / OUT_FILES[0])
+    write_report(result, strips, out / OUT_FILES[1])
     return result
 
 
@@ -269,6 +270,25 @@ def pair_single(generated: str | Path, reference: str | Path | None, gen: dict[s
     if name == ref_name:
         return refs, None
     return {name: ref_path}, f"{name}: compared with the reference {ref_path.name} (one video on each side)"
+
+
+OUT_FILES = ("metrics.json", "report.html")
+
+
+def check_out(out: str | Path) -> None:
+    """EvalError unless ``out`` can be the output folder: it, or the nearest of its parents that
+    exists, must be a folder, and neither output name a folder inside it. Checked before any
+    scoring: the write comes last, and failed there with a bare ``[Errno 17] File exists``."""
+    out = Path(out)
+    for p in (out, *out.parents):
+        if p.exists():
+            if not p.is_dir():
+                where = "is a file" if p == out else f"cannot be made: {p} is a file"
+                raise EvalError(f"--out {out} {where}; name a folder for {' and '.join(OUT_FILES)}")
+            break
+    for name in OUT_FILES:
+        if (out / name).is_dir():
+            raise EvalError(f"--out {out}: {out / name} is a folder; remove it or name another --out")
 
 
 def check_inputs(gen: dict[str, Path], refs: dict[str, Path]) -> None:

@@ -114,7 +114,7 @@ def test_i3d_failing_on_a_short_clip_is_an_eval_error(tiny_weights, bikes_frames
     """I3D's temporal kernels need enough frames: torch's RuntimeError becomes one line saying
     what to change (the tiny model's 3-frame kernel fails on 2)."""
     i3d = I3DFeatures(tiny_weights["i3d"], resolution=32, num_frames=2)
-    with pytest.raises(EvalError, match=r"fvd_i3d: I3D failed on 2-frame clips .*--fvd-frames"):
+    with pytest.raises(EvalError, match=r"fvd_i3d: .*i3d.pt failed on 2-frame 32x32 clips .*--fvd-frames"):
         i3d(bikes_frames[:4])
 
 
