@@ -502,7 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     from video.edit.upscale import add_upscale_command
 
     add_upscale_command(sub)
-    from video.edit.animate import add_animate_command
+    from video.edit.animate_cli import add_animate_command
 
     add_animate_command(sub)
     from video.models.detect import add_models_command

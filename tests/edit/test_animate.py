@@ -176,7 +176,7 @@ def test_helpers():
 def test_cli(animate_dir, inputs, tmp_path):
     import argparse
 
-    from video.edit.animate import add_animate_command
+    from video.edit.animate_cli import add_animate_command
 
     image, pose, face, _, _ = inputs
     for name, frames in (("pose", pose), ("face", face)):

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from video.edit.animate import add_animate_command, check_segment
+from video.edit.animate_cli import add_animate_command, check_segment
 from video.runtime.img2vid import InputError
 
 
@@ -33,7 +33,7 @@ def test_negative_is_the_negative_prompt_flag():
     """A flag of its own, shown in --help (argparse took ``--negative`` before only as an
     abbreviation of ``--negative-prompt``, undocumented, and lost as soon as another flag starts
     with it)."""
-    from video.edit.animate import ANIMATE_FLAGS, AnimateConfig
+    from video.edit.animate_cli import ANIMATE_FLAGS, AnimateConfig
     from video.flags import resolve_flags
 
     parser = argparse.ArgumentParser()

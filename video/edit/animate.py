@@ -34,9 +34,7 @@ against the pipeline on a tiny random model.
 
 from __future__ import annotations
 
-import argparse
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -45,10 +43,9 @@ import torch.nn.functional as F
 
 from video.diffusion.flow import FLOW_SAMPLERS, flow_schedule
 from video.diffusion.guidance import composable_cfg, needs_uncond
-from video.edit.cli import MODELS_FOLDER_FLAGS
 from video.runtime.img2vid import InputError, Timings, randn
 from video.runtime.progress import StepCallback, step_reporter
-from video.runtime.speed import SDPA_FIRST, with_sdpa_priority
+from video.runtime.speed import with_sdpa_priority
 
 DEFAULT_STEPS = 20  # WanAnimatePipeline's default
 DEFAULT_SEGMENT = 77  # frames per segment (WanAnimatePipeline's default)
@@ -454,180 +451,6 @@ class Animator:
         return video.permute(1, 2, 3, 0).numpy()
 
 
-# --- command line -------------------------------------------------------------------------
 
-def _read_frames(path: str | None, what: str):
-    """A video file, folder of image frames or one image (:func:`video.edit.mask.load_frames`),
-    its errors naming ``what`` it is; None for None."""
-    from video.edit.mask import load_frames
-    from video.media import MediaError
-
-    if path is None:
-        return None
-    if not Path(path).exists():
-        raise MediaError(f"{what} {path} not found")
-    try:
-        return load_frames(path)
-    except MediaError as e:
-        raise MediaError(f"{what}: {e}") from None
-
-
-@dataclass
-class AnimateConfig:
-    """``video animate``'s options: a flag, a ``--config`` YAML key and ``key=value`` each."""
-
-    model: str = ""  # required
-    image: str = ""  # required
-    pose: str = ""  # required
-    face: str = ""  # required
-    mode: str = "animate"
-    background: str = ""
-    mask: str = ""
-    prompt: str = ""
-    negative_prompt: str | None = None  # None: the model's default
-    steps: int = DEFAULT_STEPS
-    guidance: float = 1.0
-    seed: int = 0
-    height: int | None = None  # None: the pose video's
-    width: int | None = None
-    frames: int | None = None  # None: all; a set value is >= 1 (0 is refused, not read as "all")
-    segment: int | None = None  # None: DEFAULT_SEGMENT
-    fps: float | None = None  # None: the pose video's, else 30; a set value is > 0
-    device: str = "auto"
-    dtype: str = "auto"  # auto: bfloat16 on CUDA, float32 on CPU
-    sdpa: str = "torch"
-    output: str = ""  # required
-    models_dir: str = ""  # empty: $VIDEO_MODELS, else ./models
-    extra_model_paths_config: str = ""  # a ComfyUI extra_model_paths.yaml, read after the default one
-
-
-ANIMATE_FLAGS = {
-    "--model": ("model", "a WanAnimatePipeline folder, the name of one in the models folder (checkpoints/, "
-                         "diffusion_models/), or 'tiny' (random weights, a smoke run); required"),
-    "--image": ("image", "the character image; required"),
-    "--pose": ("pose", "pose video (rendered skeleton): a file or folder of frames; required"),
-    "--face": ("face", "face video (face crops, one per pose frame); required"),
-    "--mode": ("mode", f"{' or '.join(MODES)} (default animate): animate the character, or replace the person in "
-                       "--background"),
-    "--background": ("background", "replace mode: the video to put the character in"),
-    "--mask": ("mask", "replace mode: mask video, white = the character's region"),
-    "--prompt": ("prompt", "text prompt (default: empty)"),
-    "--negative-prompt": ("negative_prompt", "negative prompt (default: the model's); also --negative, as elsewhere"),
-    "--steps": ("steps", f"sampling steps (default {DEFAULT_STEPS})"),
-    "--guidance": ("guidance", "CFG scale (default 1: off, Wan-Animate's default)"),
-    "--seed": ("seed", "random seed (default 0)"),
-    "--height": ("height", "output height (default: the pose video's, to a multiple of 16)"),
-    "--width": ("width", "output width (default: the pose video's, to a multiple of 16)"),
-    "--frames": ("frames", "only the first N frames, >= 1 (default: all)"),
-    "--segment": ("segment", f"frames per segment, 4k+1: 5, 9, ... (default {DEFAULT_SEGMENT})"),
-    "--fps": ("fps", "output frames per second, > 0 (default: the pose video's, else 30)"),
-    "--device": ("device", "cuda, cuda:N, cpu or auto (default auto: CUDA when present)"),
-    "--dtype": ("dtype", "float32, bfloat16, float16 or auto (default auto: bfloat16 on CUDA, float32 on CPU)"),
-    "--sdpa": ("sdpa", f"attention kernel tried first on CUDA (as in img2vid): {', '.join(SDPA_FIRST)} "
-                       "(default torch: its own order)"),
-    "--output": ("output", "output video (.mp4, .webm, .gif or a folder for PNGs), or one image (.png, .jpg, .webp) "
-                           "for one frame; required"),
-    **MODELS_FOLDER_FLAGS,  # --models-dir, --extra-model-paths-config: as img2vid / txt2vid
-}
-
-
-ANIMATE_MINIMUM = {"height": 1, "width": 1, "steps": 1, "frames": 1}
-
-
-def check_segment(segment: int | None, temporal: int = 4) -> None:
-    """``--segment`` must be ``temporal * k + 1`` frames (the VAE folds 4 frames per latent
-    frame after the first), at least 5: any other count was rounded down silently. Checked
-    before the weights load."""
-    if segment is not None and (segment < temporal + 1 or (segment - 1) % temporal):
-        low = max(1, (segment - 1) // temporal) * temporal + 1
-        raise InputError(f"--segment must be 4k+1 frames (5, 9, 13, ...); got {segment} "
-                         f"(try {low} or {low + temporal})")
-
-
-def cmd_animate(args: argparse.Namespace) -> int:
-    import sys
-
-    from video.edit.cli import RANDOM_NOTE
-    from video.edit.mask import video_fps
-    from video.flags import check_above_zero, check_ranges, device_and_dtype, resolve_flags, sdpa_choice
-    from video.media import audio_to_keep, check_output, load_image, plural, write_video
-    from video.models.folder import resolve_model_arg
-
-    cfg = resolve_flags(AnimateConfig, args, ANIMATE_FLAGS)
-    missing = [f for f in ("--model", "--image", "--pose", "--face", "--output") if not getattr(cfg, f[2:])]
-    if missing:
-        raise InputError(f"give {', '.join(missing)} (flags, key=value or --config keys)")
-    if cfg.mode not in MODES:
-        raise InputError(f"--mode must be {' or '.join(MODES)}; got {cfg.mode!r}")
-    sdpa = sdpa_choice(cfg.sdpa)
-    background, mask_path = cfg.background or None, cfg.mask or None
-    check_output(cfg.output)  # a bad --output fails now, not after the render
-    if cfg.mode == "replace" and (background is None or mask_path is None):
-        raise InputError("--mode replace needs --background and --mask")
-    if cfg.mode == "animate" and (background or mask_path):
-        raise InputError("--background and --mask are for --mode replace")
-    check_ranges(cfg, ANIMATE_FLAGS, ANIMATE_MINIMUM)  # None: unset; 0 is no second spelling of it
-    check_above_zero(cfg, ANIMATE_FLAGS, ("fps",))
-    check_segment(cfg.segment)
-    device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16")
-    image = load_image(cfg.image)  # a missing or unreadable image fails here, before the weights load
-    pose = _read_frames(cfg.pose, "pose video")
-    face = _read_frames(cfg.face, "face video")
-    bg = _read_frames(background, "background video")
-    mask = _read_frames(mask_path, "mask video")
-    if cfg.frames is not None and cfg.frames > len(pose):
-        raise InputError(f"--frames {cfg.frames}: the pose video has {plural(len(pose), 'frame')}")
-    for what, v in (("face", face), ("background", bg), ("mask", mask)):
-        if v is not None and len(v) < (cfg.frames or len(pose)):
-            raise InputError(f"the {what} video has {plural(len(v), 'frame')}; the pose video has "
-                             f"{cfg.frames or len(pose)}")
-    check_output(cfg.output, num_frames=cfg.frames or len(pose))  # several frames to x.png: refused now
-    # every input checked: now the model, a name in the models folder as img2vid / txt2vid take it ("tiny": built in)
-    extra = [cfg.extra_model_paths_config] if cfg.extra_model_paths_config else []
-    model = resolve_model_arg(str(cfg.model), "checkpoints", cfg.models_dir or None, keep=(TINY,),
-                              extra_configs=extra)
-    t0 = time.perf_counter()
-    animator = Animator.from_pretrained(model, device=device, dtype=dtype)
-    animator.sdpa_first = sdpa
-    t_load = time.perf_counter() - t0
-    if model == TINY and not Path(model).exists():
-        print(RANDOM_NOTE.format(model=model, flag="--model"), file=sys.stderr)
-    frames = animator(image, pose, face, mode=cfg.mode, background_video=bg, mask_video=mask,
-                      prompt=cfg.prompt, negative_prompt=cfg.negative_prompt, num_inference_steps=cfg.steps,
-                      guidance_scale=cfg.guidance, generator=torch.Generator().manual_seed(cfg.seed),
-                      height=cfg.height, width=cfg.width, num_frames=cfg.frames,
-                      segment_frame_length=cfg.segment, progress=True)
-    pose_fps = video_fps(cfg.pose)
-    fps = cfg.fps or pose_fps or 30
-    # the sound of the video the output follows: the one the character is put into, else the driving one
-    source = background if cfg.mode == "replace" else cfg.pose
-    src_frames, src_fps = (len(bg), video_fps(background)) if cfg.mode == "replace" else (len(pose), pose_fps)
-    audio = audio_to_keep(source, src_frames, src_fps, len(frames), fps, cfg.output)
-    t1 = time.perf_counter()
-    out = write_video(frames, cfg.output, fps=fps, audio=audio)
-    print(f"wrote {out} ({plural(len(frames), 'frame')}, {frames.shape[2]}x{frames.shape[1]}, {fps:g} fps): "
-          f"load {t_load:.2f}s, {animator.last_timings}, write {time.perf_counter() - t1:.2f}s")
-    return 0
-
-
-def add_animate_command(subparsers) -> argparse.ArgumentParser:
-    """Register ``animate`` on an argparse subparsers object; the handler is ``args.func``. Every
-    option is a key of :class:`AnimateConfig`, so ``--config`` and ``key=value`` set it too."""
-    from video.flags import add_schema_flags
-
-    p = subparsers.add_parser(
-        "animate", help="Wan-Animate: animate a character image with a pose + face video, or replace a person",
-        description="Wan-Animate (a diffusers WanAnimatePipeline folder, its name in the models folder, or 'tiny': "
-                    "random weights, a smoke run). --mode animate: the character of --image "
-                    "follows --pose (a rendered skeleton video) and --face (face crops). --mode replace: the "
-                    "character replaces the person in --background where --mask is white. Videos are files or "
-                    "folders of frames, already preprocessed. Every option can also be given as key=value or in "
-                    "a --config YAML.")
-    add_schema_flags(p, ANIMATE_FLAGS, schema=AnimateConfig, list_keys=frozenset(),
-                     aliases={"--output": ("-o",), "--negative-prompt": ("--negative",)})
-    p.set_defaults(func=cmd_animate)
-    return p
-
-
-__all__ = ["AnimateConfig", "Animator", "add_animate_command", "build_tiny_animate", "check_segment", "default_segment", "fit_on_black",
-           "fold_mask", "frames_to_tensor", "pad_frames", "segment_plan"]
+__all__ = ["Animator", "build_tiny_animate", "default_segment", "fit_on_black", "fold_mask", "frames_to_tensor",
+           "pad_frames", "segment_plan"]
