@@ -4,7 +4,8 @@ User errors (a bad recipe, a SRC that does not exist, an OUT that is a file) pri
 (``--debug`` for the traceback) and exit 2. ``curate run`` exits 1 when it found no video (one
 line, nothing written), or
 scored clips and every one of them failed (a scorer or its model is broken: the manifest holds
-nothing usable). Ctrl-C prints one line and exits 130; rerunning the command resumes.
+nothing usable). Ctrl-C prints one line and exits 130; rerunning the command resumes (not
+when it came while joining the Ray cluster at ``--ray-address``: that line says to check it).
 """
 
 from __future__ import annotations
@@ -30,8 +31,17 @@ def _probe(args: argparse.Namespace) -> int:
 
 def _cuts(args: argparse.Namespace) -> int:
     from data_curation.cuts import CutParams, detect_shots
+    from data_curation.engine import source_error
+    from data_curation.probe import empty_error
+    from video.media import MediaError, probe_video
 
+    if (empty := empty_error(args.video)) is not None:
+        raise MediaError(empty)
     shots = detect_shots(args.video, CutParams(decode=args.decode, threads=args.threads))
+    # what ``curate run`` makes an error row of (truncated, an image, a broken time base): said
+    # on stderr, in run's words, so that the shots printed are not taken at face value
+    if (why := source_error(args.video, probe_video(args.video), shots)) is not None:
+        warnings.warn(why.removeprefix("MediaError: ") + " (curate run marks this source as an error)", stacklevel=1)
     if args.json:
         print(json.dumps({"fps": shots.fps, "num_frames": shots.num_frames, "shots": shots.shots}))
     else:
@@ -95,6 +105,24 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count(zero: str):
+    """An argparse type: an int >= 0 (``zero`` says what 0 means), so that ``--workers -1`` is
+    refused before any work instead of reaching Ray."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if n < 0:
+            raise argparse.ArgumentTypeError(f"must be 0 or more ({zero}); got {n}")
+        return n
+
+    return parse
+
+
+SOURCES_HELP = ("video files or folders (searched recursively for video suffixes, symlinked folders followed; "
+                "macOS sidecars named '._*' are skipped)")
 SET_HELP = ("one recipe override KEY=VALUE (a dotted key, a YAML value: split.max_s=5, "
             "'rules=[{column: motion_mean, min: 0.1}]'); repeat --set for more, or give several KEY=VALUE words "
             "after one --set (they end at the first word without KEY=)")
@@ -111,7 +139,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     pr = _sub(sub, "probe", "print one JSON line per video: container, codec, fps, frames, size; "
                             "unreadable files get an 'error'")
-    pr.add_argument("paths", nargs="+", help="video files or folders (searched recursively)")
+    pr.add_argument("paths", nargs="+", help=SOURCES_HELP)
     pr.set_defaults(fn=_probe)
     cu = _sub(sub, "cuts", "detect shots (hard cuts, dissolves, fades) in one video; prints one line per shot: "
                            "start and end frame [start, end), start and end second")
@@ -122,19 +150,21 @@ def parser() -> argparse.ArgumentParser:
                          "frames; 'auto' also skips the other B-frames where a check shows that is "
                          "exact for the file. Sparse modes give the few frames around a cut to neither shot "
                          "(default: %(default)s)")
-    cu.add_argument("--threads", type=int, default=0,
+    cu.add_argument("--threads", type=_count("0: one decoder per core"), default=0,
                     help="decoders at once, each on a piece of the file between keyframes (default 0: one per core)")
     cu.set_defaults(fn=_cuts)
     ru = _sub(sub, "run", "cut, split, score and filter every video under SRC into OUT/manifest.parquet; "
                           "prints a JSON summary. Rerunning resumes (finished sources are kept)")
-    ru.add_argument("src", nargs="+", help="video files or folders (searched recursively)")
+    ru.add_argument("src", nargs="+", help=SOURCES_HELP)
     ru.add_argument("--out", required=True, help="output folder (manifest, parts, clips); nothing is written elsewhere")
     ru.add_argument("--recipe", default="quick",
                     help="a name under configs/curate/ (quick, svd_lvd) or a YAML path (default: %(default)s)")
     ru.add_argument("--set", action="append", default=None, metavar="KEY=VALUE", help=SET_HELP)
-    ru.add_argument("--workers", type=int, default=None,
+    ru.add_argument("--workers", type=_count("0: no Ray, score in this process"), default=None,
                     help="Ray CPUs (default: all cores); 0 runs in this process without Ray")
-    ru.add_argument("--ray-address", default=None, help="join an existing Ray cluster (default: start a local one)")
+    ru.add_argument("--ray-address", default=None,
+                    help="join an existing Ray cluster: HOST:PORT, ray://HOST:PORT or auto; an address where "
+                         "nothing answers is an error at once (default: start a local one)")
     ru.add_argument("--quiet", action="store_true", help="no progress bars")
     ru.set_defaults(fn=_run)
     fi = _sub(sub, "filter", "re-apply a recipe's filters (rules, near-duplicates) to a manifest without "
@@ -147,6 +177,9 @@ def parser() -> argparse.ArgumentParser:
     re_ = _sub(sub, "report", "write OUT/report.html: score histograms, funnel, contact sheets; prints its path")
     re_.add_argument("out", help="the run folder (curate run --out), holding manifest.parquet")
     re_.set_defaults(fn=_report)
+    for sp in {id(x): x for x in sub.choices.values()}.values():  # also after the subcommand, as `video` takes it
+        sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the traceback of an error (also before the subcommand; default: off)")
     return p
 
 
@@ -187,9 +220,15 @@ def main(argv: list[str] | None = None) -> int:
         with warnings.catch_warnings():  # restores showwarning after: callers in process keep theirs
             warnings.showwarning = _show_warning
             return args.fn(args)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         if args.debug:
             raise
+        if args.command == "run":
+            from data_curation.engine import ConnectInterrupted
+
+            if isinstance(e, ConnectInterrupted):  # no Ray to score with: rerunning would wait again
+                print(f"curate run: {e}", file=sys.stderr)
+                return 130
         again = "; rerun the same command to resume (finished sources are kept)" if args.command == "run" else ""
         print(f"curate {args.command}: interrupted{again}", file=sys.stderr)
         return 130

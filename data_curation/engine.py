@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import socket
 import sys
 import time
 import traceback
@@ -39,7 +41,7 @@ from data_curation.manifest import (
     to_table,
     write_atomic,
 )
-from data_curation.probe import discover
+from data_curation.probe import discover, empty_error
 from data_curation.recipe import Recipe, check_recipe, load_recipe, scoring_key
 from data_curation.scorers import all_columns, build_scorers
 from data_curation.split import extract_clip, keyframes, plan_clips
@@ -90,8 +92,9 @@ def demuxed_frames(path: str | Path) -> int:
     return n
 
 
-def _source_error(path: str, info: dict, shots) -> str | None:
-    """Why a source that probed and decoded is still no usable video, or None."""
+def source_error(path: str, info: dict, shots) -> str | None:
+    """Why a source that probed and decoded is still no usable video, or None (``curate run``'s
+    error row; ``curate cuts`` warns with it)."""
     if info["container"] in IMAGE_CONTAINERS or info["container"].endswith("_pipe"):
         return f"MediaError: {path}: not a video (an image: {info['container']}, {info['codec']})"
     if not 1.0 <= shots.fps <= 1000.0:  # a damaged time base: every "shot" would be a frame or two
@@ -109,13 +112,15 @@ def score_source(path: str, recipe: Recipe, out: str | Path) -> list[dict]:
     for one source)."""
     base = {"source": str(path), "keep": False}
     try:
+        if (empty := empty_error(path)) is not None:  # FFmpeg calls it invalid data
+            raise MediaError(empty)
         info = probe_video(path)
         if not info["num_frames"]:
             raise MediaError(f"{path}: zero frames")
         c = recipe.cuts
         shots = detect_shots(path, CutParams(c.min_across, c.ratio, c.gradual_ratio, decode=c.decode,
                                                  threads=c.threads))
-        error = _source_error(path, info, shots)
+        error = source_error(path, info, shots)
         fps = shots.fps
         clips = [] if error else plan_clips(shots.shots, fps, recipe.split.min_s, recipe.split.max_s,
                                             recipe.split.trim_s)
@@ -184,20 +189,80 @@ def ray_temp_dir(out: Path) -> str | None:
     return d
 
 
+def check_workers(workers: int | None) -> None:
+    """``workers`` is None (all cores), 0 (no Ray: this process scores) or a number of Ray CPUs;
+    anything else is a ValueError before any work (Ray took ``-1``, made ``OUT/.ray`` and failed
+    with its own internal error)."""
+    if workers is None:
+        return
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+        raise ValueError(f"--workers must be 0 (no Ray: score in this process) or a number of Ray CPUs, "
+                         f"1 or more; got {workers}")
+
+
+RAY_CONNECT_TIMEOUT_S = 3.0  # a reachable head answers a TCP connect in milliseconds, even across a network
+# An explicit Ray address: HOST:PORT (the GCS) or ray://HOST:PORT (Ray Client); [v6 address]:PORT too
+_HOST_PORT = re.compile(r"(?:ray://)?(?P<host>\[[0-9A-Fa-f:.%\w]+\]|[^\s:/\[\]]+):(?P<port>\d+)/?")
+
+
+def ray_host_port(address: str) -> tuple[str, int] | None:
+    """(host, port) of an explicit Ray address (``HOST:PORT``, ``ray://HOST:PORT``); None for what
+    Ray resolves itself (``auto``: the cluster started on this machine, ``local``: a new one)."""
+    m = _HOST_PORT.fullmatch(address.strip())
+    return (m["host"].strip("[]"), int(m["port"])) if m else None
+
+
+def check_ray_address(address: str | None, timeout: float = RAY_CONNECT_TIMEOUT_S) -> None:
+    """A ConnectionError (one line) when nothing accepts a TCP connection at an explicit Ray
+    address within ``timeout`` seconds: ``ray.init`` itself retries a wrong address for many
+    minutes, printing "Failed to connect to GCS" lines. ``auto`` and ``local`` are left to Ray
+    (``auto`` fails fast by itself)."""
+    hp = ray_host_port(address) if address else None
+    if hp is None:
+        return
+    host, port = hp
+    if not 0 < port < 65536:
+        raise ValueError(f"--ray-address {address}: port {port} is not a TCP port (1 to 65535)")
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as e:
+        why = f"no answer in {timeout:g} s" if isinstance(e, TimeoutError) else (e.strerror or type(e).__name__)
+        raise ConnectionError(f"--ray-address {address}: cannot connect to {host}:{port} ({why}); is a Ray "
+                              "cluster running there? (`ray start --head` prints the address to give)") from None
+
+
+class ConnectInterrupted(KeyboardInterrupt):
+    """Ctrl-C while ``ray.init`` waits for the cluster at ``--ray-address`` (the port answers,
+    but maybe not a Ray head): nothing was scored, and rerunning the same command would wait
+    again, so the CLI says so instead of "rerun to resume"."""
+
+
+def _ray_init(address: str | None, **kw) -> None:
+    import ray
+
+    try:
+        ray.init(**({"address": address} if address else {}), **kw)
+    except KeyboardInterrupt:
+        if not address:
+            raise
+        raise ConnectInterrupted(f"interrupted while connecting to Ray at {address}: nothing was scored; check "
+                                 f"that a Ray head runs there (`ray status --address {address}`)") from None
+
+
 def _run_ray(todo: list[str], recipe: Recipe, out: Path, workers: int | None, address: str | None,
              progress: bool) -> list[dict]:
     import ray
 
     started = not ray.is_initialized()
     if started:
-        if address:
-            kw = {"address": address}
-        else:
+        kw = {}
+        if not address:
             kw = {"num_cpus": workers or os.cpu_count(), "include_dashboard": False}
             temp = ray_temp_dir(out)
             if temp:
                 kw["_temp_dir"] = temp
-        ray.init(log_to_driver=False, logging_level=logging.INFO if progress else logging.WARNING, **kw)
+        _ray_init(address, log_to_driver=False, logging_level=logging.INFO if progress else logging.WARNING, **kw)
     if not recipe.cuts.threads and not address:  # sources decode side by side: share the cores out
         n = workers or os.cpu_count() or 1
         recipe = replace(recipe, cuts=replace(recipe.cuts, threads=max(1, n // len(todo))))
@@ -223,6 +288,36 @@ def clip_errors(rows: list[dict], top: int = 3) -> tuple[int, dict[str, int]]:
 
 
 OUTPUT_DIRS = ("clips", "parts", ".ray")  # what a run writes under OUT, never curated itself
+
+# The clip files extract_clip writes for a source, ``<source key>_<start>_<end>.mp4``, and the
+# temporary name of one being written (left behind when a worker was killed)
+_CLIP_FILE = re.compile(r"(?P<key>.+-[0-9a-f]{10})_\d{6,}_\d{6,}\.mp4")
+_CLIP_TEMP = re.compile(r"\.(?P<key>.+-[0-9a-f]{10})_\d{6,}_\d{6,}\.partial\.mp4")
+
+
+def stale_clips(clips: Path, sources: list[str], listed: set[str]) -> list[Path]:
+    """Files in ``clips`` (``OUT/clips``) that this tool wrote for one of ``sources`` (named
+    ``<source key>_<start>_<end>.mp4``, or that name's temporary form) and that ``listed``, the
+    file names the manifest's rows give, does not name: clips of an earlier recipe (another
+    split, or extraction turned off) or of a failed extraction. Files of sources not in
+    ``sources`` stay (their parts still list them: a run over part of SRC loses nothing), and so
+    does any file not named as this tool names clips."""
+    if not clips.is_dir():
+        return []
+    keys = {source_key(s) for s in sources}
+    found = []
+    for f in clips.iterdir():
+        m = _CLIP_FILE.fullmatch(f.name) or _CLIP_TEMP.fullmatch(f.name)
+        if m and m["key"] in keys and f.name not in listed and f.is_file() and not f.is_symlink():
+            found.append(f)
+    return sorted(found)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()  # only an empty folder goes
+    except OSError:
+        pass
 
 
 def plan_work(sources: list[str], out: Path, keys: set[str]) -> tuple[list[str], int, int]:
@@ -250,9 +345,13 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
     ``failed`` counts unreadable sources, ``clips_failed`` clips that are error rows (a scorer
     raised), ``errors`` their most frequent messages, ``changed`` sources scored again because
     the file changed since its part was written. A SRC that does not exist, or an OUT that is a
-    file, is an error before any work; no video under SRC writes nothing (not even OUT) and
-    returns ``sources`` 0 and ``manifest`` None."""
+    file, is an error before any work, and so are ``workers`` < 0 and an explicit ``ray_address``
+    where nothing answers (:func:`check_ray_address`); no video under SRC writes nothing (not
+    even OUT) and returns ``sources`` 0 and ``manifest`` None. ``clips_removed`` counts clip
+    files of this run's sources that the manifest no longer lists (:func:`stale_clips`),
+    removed once the new manifest is written."""
     t0 = time.perf_counter()
+    check_workers(workers)
     recipe = check_recipe(recipe) if isinstance(recipe, Recipe) else load_recipe(recipe, overrides)
     if "clip" in recipe.scorers:  # said here: a Ray worker's warning never reaches the terminal
         from data_curation.scorers.clip import warn_if_no_weights
@@ -265,6 +364,8 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
         raise FileNotFoundError(f"SRC {missing} not found")
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"--out {out} is a file; OUT is the folder the manifest, parts and clips go to")
+    if workers != 0:  # before OUT is made: a wrong address leaves nothing behind
+        check_ray_address(ray_address)
     sources, seen = [], set()
     for p in discover(given, exclude=[out / d for d in OUTPUT_DIRS]):
         if os.path.abspath(p) not in seen:  # the same file named twice (src/a.mp4, ./src/a.mp4) is one source
@@ -272,7 +373,8 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
             sources.append(str(p))
     if not sources:  # a wrong SRC, most likely: write nothing (an empty manifest would replace a real one)
         return {"sources": 0, "processed": 0, "skipped": 0, "changed": 0, "failed": 0, **summarize([]),
-                "clips_failed": 0, "errors": {}, "seconds": round(time.perf_counter() - t0, 2), "manifest": None}
+                "clips_failed": 0, "errors": {}, "clips_removed": 0, "seconds": round(time.perf_counter() - t0, 2), "manifest": None}
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     todo, stale, changed = plan_work(sources, out, {scoring_key(recipe), scoring_key(recipe, ordered=True)})
     if stale and progress:
@@ -282,19 +384,29 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
         print(f"{changed} source(s) changed since they were scored (size or modification time): "
               "scoring them again", file=sys.stderr)
     if todo:
-        if workers == 0:
-            from tqdm import tqdm
+        try:
+            if workers == 0:
+                from tqdm import tqdm
 
-            _scorers(recipe)  # models load before any source is read: a broken one stops the run here
-            for p in tqdm(todo, desc="sources", disable=not progress, file=sys.stderr):
-                process_source(p, recipe, out)
-        else:
-            _run_ray(todo, recipe, out, workers, ray_address, progress)
+                _scorers(recipe)  # models load before any source is read: a broken one stops the run here
+                for p in tqdm(todo, desc="sources", disable=not progress, file=sys.stderr):
+                    process_source(p, recipe, out)
+            else:
+                _run_ray(todo, recipe, out, workers, ray_address, progress)
+        except BaseException:
+            if created:  # an OUT this run made and nothing went into (Ray did not start): not left behind
+                _remove_if_empty(out)
+            raise
     table = compact(out, sources)
     rows = apply_filters(table.to_pylist(), recipe)
     write_atomic(to_table(rows, all_columns(recipe)), out / "manifest.parquet", {RUN_DIR_KEY: os.getcwd()})
+    # after the manifest: until it is replaced, the old one lists the old clips
+    listed = {Path(r["clip_path"]).name for r in rows if r.get("clip_path")}
+    removed = stale_clips(out / "clips", sources, listed)
+    for f in removed:
+        f.unlink(missing_ok=True)
     failed = sum(1 for r in rows if r.get("error") and r["clip_id"].endswith(":error"))
     clips_failed, errors = clip_errors(rows)
     return {"sources": len(sources), "processed": len(todo), "skipped": len(sources) - len(todo),
             "changed": changed, "failed": failed, **summarize(rows), "clips_failed": clips_failed, "errors": errors,
-            "seconds": round(time.perf_counter() - t0, 2), "manifest": str(out / "manifest.parquet")}
+            "clips_removed": len(removed), "seconds": round(time.perf_counter() - t0, 2), "manifest": str(out / "manifest.parquet")}

@@ -164,14 +164,16 @@ def read_rows(manifest: str | Path) -> list[dict]:
 
 
 def refilter(manifest: str | Path, recipe_name: str, overrides: list[str] | None = None) -> dict:
-    """Re-apply a recipe's filters to an existing manifest (no decoding, no scoring)."""
+    """Re-apply a recipe's filters to an existing manifest (no decoding, no scoring). The
+    recipe's rules are checked against the manifest's columns, not its own scorers: a rule on
+    ``text_area`` filters a manifest that has the column whatever ``scorers`` the recipe lists."""
     from data_curation.filtering import apply_filters
     from data_curation.recipe import load_recipe
 
     manifest = Path(manifest)
     if not manifest.is_file():
         raise FileNotFoundError(f"manifest {manifest} not found")
-    recipe = load_recipe(recipe_name, overrides)
+    recipe = load_recipe(recipe_name, overrides, scoring=False)
     t = pq.read_table(manifest)
     rows = apply_filters(t.to_pylist(), recipe)
     write_atomic(pa.Table.from_pylist(rows, schema=t.schema), manifest)

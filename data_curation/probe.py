@@ -10,6 +10,25 @@ from pathlib import Path
 from video.media import MediaError, probe_video
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ts", ".gif"}
+# macOS writes an AppleDouble sidecar ``._NAME`` (resource fork, a few KB of metadata) beside each
+# file it copies to a non-Apple volume: ``._clip.mp4`` is no video (taken as a source, it was an error row)
+SIDECAR_PREFIX = "._"
+
+
+def is_video_name(name: str) -> bool:
+    """Whether a file found in a folder scan is taken as a source: a video suffix, and not a
+    macOS AppleDouble sidecar (:data:`SIDECAR_PREFIX`)."""
+    return Path(name).suffix.lower() in VIDEO_SUFFIXES and not name.startswith(SIDECAR_PREFIX)
+
+
+def empty_error(path: str | Path) -> str | None:
+    """``"PATH: empty file (0 bytes)"`` for a regular file of no bytes (an interrupted copy or
+    download), which FFmpeg reports only as invalid data; None otherwise."""
+    try:
+        empty = os.path.isfile(path) and os.path.getsize(path) == 0
+    except OSError:
+        return None
+    return f"{path}: empty file (0 bytes), not a video" if empty else None
 
 
 def _walk(top: Path, skip: set[str]) -> Iterator[Path]:
@@ -17,7 +36,7 @@ def _walk(top: Path, skip: set[str]) -> Iterator[Path]:
     Python 3.11, while it follows file links: a linked folder of footage was silently empty).
     Each real folder is walked once (its resolved path is remembered), so a link loop ends and a
     folder linked twice is not curated twice; folders whose resolved path is in ``skip`` are
-    left out."""
+    left out, and so are macOS sidecars ``._NAME`` (:func:`is_video_name`)."""
     seen: set[str] = set()
     for root, dirs, files in os.walk(top, followlinks=True):
         real = os.path.realpath(root)
@@ -28,7 +47,7 @@ def _walk(top: Path, skip: set[str]) -> Iterator[Path]:
         dirs[:] = [d for d in sorted(dirs) if os.path.realpath(os.path.join(root, d)) not in seen | skip]
         for name in files:
             q = Path(root) / name
-            if q.suffix.lower() in VIDEO_SUFFIXES and (q.is_file() or (q.is_symlink() and not q.exists())):
+            if is_video_name(name) and (q.is_file() or (q.is_symlink() and not q.exists())):
                 yield q
 
 
@@ -36,7 +55,8 @@ def discover(paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()) ->
     """Files given directly, and video files found recursively under given folders (directory
     symlinks followed), sorted; nothing under the folders ``exclude`` (the run's own outputs:
     ``OUT/clips`` would otherwise become sources when OUT lies inside SRC; a user's folder
-    inside OUT is searched). A broken symlink is kept, to become an error row."""
+    inside OUT is searched). A broken symlink is kept, to become an error row. A file named
+    directly is taken whatever its name; a folder scan skips macOS sidecars ``._NAME``."""
     skip = {os.path.realpath(e) for e in exclude}
     for p in map(Path, paths):
         if p.is_dir():
@@ -46,6 +66,9 @@ def discover(paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()) ->
 
 
 def probe_row(path: Path) -> dict:
+    """What ``curate probe`` prints for one file: its probe, or ``path`` and an ``error``."""
+    if (empty := empty_error(path)) is not None:
+        return {"path": str(path), "error": empty}
     try:
         return {**probe_video(path), "error": None}
     except (MediaError, OSError) as e:

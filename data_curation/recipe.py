@@ -87,9 +87,11 @@ def recipe_path(name_or_path: str | Path) -> Path:
 MIN_MOTION_SIDE = 8  # Farneback (9 px window, 3 levels) finds no motion in smaller frames
 
 
-def load_recipe(name_or_path: str | Path | dict = "quick", overrides: list[str] | None = None) -> Recipe:
+def load_recipe(name_or_path: str | Path | dict = "quick", overrides: list[str] | None = None,
+                scoring: bool = True) -> Recipe:
     """The recipe, checked (:func:`check_recipe`): every mistake is one ConfigError line here,
-    before any source is read."""
+    before any source is read. ``scoring=False`` for ``curate filter``, which runs no scorer:
+    see :func:`check_recipe`."""
     src = name_or_path if isinstance(name_or_path, dict) else recipe_path(name_or_path)
     for o in overrides or []:
         key = o.split("=", 1)[0].strip()
@@ -101,7 +103,7 @@ def load_recipe(name_or_path: str | Path | dict = "quick", overrides: list[str] 
     except TypeError:  # omegaconf merging a mapping into a list field (a TypeError naming no key)
         raise ConfigError(f"config key {_mapping_for_list(src)!r}: must be a list, got a mapping (e.g. rules: "
                           "[{column: motion_mean, min: 0.05}], scorers: [motion, phash])") from None
-    return check_recipe(r)
+    return check_recipe(r, scoring)
 
 
 _LIST_KEYS = {"rules": "rules=[{column: motion_mean, min: 0.05}]", "scorers": "scorers=[motion,phash]"}
@@ -130,9 +132,12 @@ def _numeric(type_name: str) -> bool:
     return type_name.startswith(("float", "int", "double"))
 
 
-def check_rules(r: Recipe) -> None:
+def check_rules(r: Recipe, scoring: bool = True) -> None:
     """Each rule names a numeric column that a scorer of this recipe produces, or one of the
-    manifest's own (fps, width, num_frames, ...), and sets sensible bounds."""
+    manifest's own (fps, width, num_frames, ...), and sets sensible bounds. ``scoring=False``
+    (``curate filter``): a rule may name any scorer's column, listed in the recipe or not, since
+    the columns are the manifest's, whatever recipe scored it (one it lacks is skipped with a
+    warning: :func:`data_curation.filtering.thresholds`)."""
     import pyarrow as pa
 
     from data_curation.manifest import BASE_COLUMNS
@@ -146,7 +151,7 @@ def check_rules(r: Recipe) -> None:
             scorer, t = scored[rule.column]
             if not _numeric(t):
                 raise ConfigError(f"{what}: {rule.column!r} is not a number ({t}); rules compare numbers")
-            if scorer not in r.scorers:
+            if scoring and scorer not in r.scorers:
                 raise ConfigError(f"{what}: produced by the {scorer!r} scorer, which recipe {r.name!r} does not "
                                   f"list in 'scorers'")
         elif rule.column not in base:
@@ -247,8 +252,10 @@ def check_numbers(r: Recipe) -> None:
             raise ConfigError(msg)
 
 
-def check_recipe(r: Recipe) -> Recipe:
-    """Everything about ``r`` that can be known before a source is read; ConfigError otherwise."""
+def check_recipe(r: Recipe, scoring: bool = True) -> Recipe:
+    """Everything about ``r`` that can be known before a source is read; ConfigError otherwise.
+    ``scoring=False`` checks a recipe used only to filter a manifest (``curate filter``): its
+    rules are not held to its own scorers, nor its model paths checked (no scorer runs)."""
     from data_curation.scorers import SCORERS
 
     bad = [s for s in r.scorers if not isinstance(s, str) or s not in SCORERS]
@@ -271,8 +278,9 @@ def check_recipe(r: Recipe) -> Recipe:
     if r.max_phash_distance is not None and not 0 <= r.max_phash_distance < 64:  # checked before any scoring
         raise ConfigError("config key 'max_phash_distance': bits of a 64-bit pHash, 0 to 63, or null to keep "
                           f"near-duplicates; got {r.max_phash_distance}")
-    check_rules(r)
-    check_models(r)
+    check_rules(r, scoring)
+    if scoring:
+        check_models(r)
     return r
 
 
