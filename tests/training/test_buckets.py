@@ -55,9 +55,10 @@ def test_batches_stay_in_one_bucket_and_cover_the_epoch():
         assert len(batch) == k and len({keys[i] for i in batch}) == 1
         seen += batch
     assert set(seen) == set(range(len(keys)))  # every item once (short batches refilled from their bucket)
-    assert order.state_dict() == {"epoch": 0, "pos": n_batches}
+    # the position counts items of the epoch's plan, in global batches of k (the first take's size)
+    assert order.state_dict() == {"epoch": 0, "items": n_batches * k, "batch": k}
     order.take(k)
-    assert order.state_dict() == {"epoch": 1, "pos": 1}
+    assert order.state_dict() == {"epoch": 1, "items": k, "batch": k}
 
 
 def test_same_seed_same_order_other_seed_other_order():

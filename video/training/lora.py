@@ -6,7 +6,6 @@ Reading and applying the files is :mod:`video.models.lora`."""
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 import torch

