@@ -164,7 +164,8 @@ def parser() -> argparse.ArgumentParser:
                     help="Ray CPUs (default: all cores); 0 runs in this process without Ray")
     ru.add_argument("--ray-address", default=None,
                     help="join an existing Ray cluster: HOST:PORT, ray://HOST:PORT or auto; an address where "
-                         "nothing answers is an error at once (default: start a local one)")
+                         "nothing answers is an error at once (default: $RAY_ADDRESS when set, else start a "
+                         "local one)")
     ru.add_argument("--quiet", action="store_true", help="no progress bars")
     ru.set_defaults(fn=_run)
     fi = _sub(sub, "filter", "re-apply a recipe's filters (rules, near-duplicates) to a manifest without "

@@ -365,6 +365,9 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"--out {out} is a file; OUT is the folder the manifest, parts and clips go to")
     if workers != 0:  # before OUT is made: a wrong address leaves nothing behind
+        # ray.init reads RAY_ADDRESS when given no address: taken here so it is checked too, and so
+        # the local-session options (num_cpus, the temp dir under OUT) are not passed to a cluster
+        ray_address = ray_address or os.environ.get("RAY_ADDRESS") or None
         check_ray_address(ray_address)
     sources, seen = [], set()
     for p in discover(given, exclude=[out / d for d in OUTPUT_DIRS]):

@@ -73,6 +73,16 @@ def test_a_wrong_ray_address_is_one_line_at_once_and_leaves_no_out(src, tmp_path
     assert time.monotonic() - t0 < 60 and not out.exists()
 
 
+def test_ray_address_from_the_environment_is_checked_too(src, tmp_path, monkeypatch):
+    """ray.init reads RAY_ADDRESS when given no address; it was neither checked nor kept apart from
+    the local session's options."""
+    addr = f"127.0.0.1:{_closed_port()}"
+    monkeypatch.setenv("RAY_ADDRESS", addr)
+    with pytest.raises(ConnectionError, match=addr.replace(".", "\\.")):
+        run([str(src)], tmp_path / "o", "quick", workers=2, progress=False)
+    assert not (tmp_path / "o").exists()
+
+
 def test_an_address_that_answers_passes_the_check():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
