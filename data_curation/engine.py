@@ -299,7 +299,7 @@ def stale_clips(clips: Path, sources: list[str], listed: set[str]) -> list[Path]
     """Files in ``clips`` (``OUT/clips``) that this tool wrote for one of ``sources`` (named
     ``<source key>_<start>_<end>.mp4``, or that name's temporary form) and that ``listed``, the
     file names the manifest's rows give, does not name: clips of an earlier recipe (another
-    split, or extraction turned off) or of a failed extraction. Files of sources not in
+    split) or of a failed extraction. Files of sources not in
     ``sources`` stay (their parts still list them: a run over part of SRC loses nothing), and so
     does any file not named as this tool names clips."""
     if not clips.is_dir():
@@ -403,9 +403,13 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
     table = compact(out, sources)
     rows = apply_filters(table.to_pylist(), recipe)
     write_atomic(to_table(rows, all_columns(recipe)), out / "manifest.parquet", {RUN_DIR_KEY: os.getcwd()})
-    # after the manifest: until it is replaced, the old one lists the old clips
+    # after the manifest: until it is replaced, the old one lists the old clips. Only sources this
+    # run scored again without any error row, with a recipe that extracts: a source that failed
+    # (a drive unmounted, a file caught mid-copy) or a rerun without split.extract keeps its files
     listed = {Path(r["clip_path"]).name for r in rows if r.get("clip_path")}
-    removed = stale_clips(out / "clips", sources, listed)
+    failed_sources = {r["source"] for r in rows if r.get("error")}
+    rescored = [p for p in todo if p not in failed_sources] if recipe.split.extract else []
+    removed = stale_clips(out / "clips", rescored, listed)
     for f in removed:
         f.unlink(missing_ok=True)
     failed = sum(1 for r in rows if r.get("error") and r["clip_id"].endswith(":error"))

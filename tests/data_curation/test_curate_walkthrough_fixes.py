@@ -173,6 +173,14 @@ def test_rescoring_removes_the_source_clip_files_the_manifest_no_longer_lists(tm
     assert s2["clips_removed"] == 4  # a's three 1 s clips and the temp file
     listed = {Path(p).name for p in pq.read_table(out / "manifest.parquet").column("clip_path").to_pylist()}
     assert listed == {name[a](0, 30)}
+    after_2 = {f.name for f in clips.iterdir()}
+    # a rerun that leaves out split.extract=true scores again and extracts nothing: no clip is removed
+    s3 = run([str(a)], out, "quick", ["split.min_s=1", "rules=[]", "split.max_s=10"], workers=0, progress=False)
+    assert s3["clips_removed"] == 0 and {f.name for f in clips.iterdir()} == after_2
+    # a source that fails when scored again (caught mid-copy, a drive gone) keeps its clip files
+    a.write_bytes(a.read_bytes()[:2000])
+    s4 = run([str(a)], out, "quick", [*split, "split.max_s=10"], workers=0, progress=False)
+    assert s4["failed"] == 1 and s4["clips_removed"] == 0 and {f.name for f in clips.iterdir()} == after_2
 
 
 def _clip_name(source: Path, start: int, end: int) -> str:
