@@ -173,8 +173,9 @@ def refilter(manifest: str | Path, recipe_name: str, overrides: list[str] | None
     manifest = Path(manifest)
     if not manifest.is_file():
         raise FileNotFoundError(f"manifest {manifest} not found")
-    recipe = load_recipe(recipe_name, overrides, scoring=False)
     t = pq.read_table(manifest)
+    numeric = frozenset(f.name for f in t.schema if pa.types.is_integer(f.type) or pa.types.is_floating(f.type))
+    recipe = load_recipe(recipe_name, overrides, scoring=False, columns=numeric)
     rows = apply_filters(t.to_pylist(), recipe)
     write_atomic(pa.Table.from_pylist(rows, schema=t.schema), manifest)
     return summarize(rows)

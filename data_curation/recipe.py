@@ -88,10 +88,10 @@ MIN_MOTION_SIDE = 8  # Farneback (9 px window, 3 levels) finds no motion in smal
 
 
 def load_recipe(name_or_path: str | Path | dict = "quick", overrides: list[str] | None = None,
-                scoring: bool = True) -> Recipe:
+                scoring: bool = True, columns: frozenset[str] = frozenset()) -> Recipe:
     """The recipe, checked (:func:`check_recipe`): every mistake is one ConfigError line here,
-    before any source is read. ``scoring=False`` for ``curate filter``, which runs no scorer:
-    see :func:`check_recipe`."""
+    before any source is read. ``scoring=False`` for ``curate filter``, which runs no scorer,
+    with ``columns`` the manifest's numeric ones: see :func:`check_recipe`."""
     src = name_or_path if isinstance(name_or_path, dict) else recipe_path(name_or_path)
     for o in overrides or []:
         key = o.split("=", 1)[0].strip()
@@ -103,7 +103,7 @@ def load_recipe(name_or_path: str | Path | dict = "quick", overrides: list[str] 
     except TypeError:  # omegaconf merging a mapping into a list field (a TypeError naming no key)
         raise ConfigError(f"config key {_mapping_for_list(src)!r}: must be a list, got a mapping (e.g. rules: "
                           "[{column: motion_mean, min: 0.05}], scorers: [motion, phash])") from None
-    return check_recipe(r, scoring)
+    return check_recipe(r, scoring, columns)
 
 
 _LIST_KEYS = {"rules": "rules=[{column: motion_mean, min: 0.05}]", "scorers": "scorers=[motion,phash]"}
@@ -132,7 +132,7 @@ def _numeric(type_name: str) -> bool:
     return type_name.startswith(("float", "int", "double"))
 
 
-def check_rules(r: Recipe, scoring: bool = True) -> None:
+def check_rules(r: Recipe, scoring: bool = True, columns: frozenset[str] = frozenset()) -> None:
     """Each rule names a numeric column that a scorer of this recipe produces, or one of the
     manifest's own (fps, width, num_frames, ...), and sets sensible bounds. ``scoring=False``
     (``curate filter``): a rule may name any scorer's column, listed in the recipe or not, since
@@ -144,6 +144,7 @@ def check_rules(r: Recipe, scoring: bool = True) -> None:
 
     base = {c for c, t in BASE_COLUMNS.items() if pa.types.is_integer(t) or pa.types.is_floating(t)}
     scored = score_columns()
+    base = base | set(columns)  # the manifest's own numeric columns (curate filter)
     known = base | {c for c, (_, t) in scored.items() if _numeric(t)}
     for i, rule in enumerate(r.rules):
         what = f"recipe rule {i + 1} (column {rule.column!r})"
@@ -252,10 +253,11 @@ def check_numbers(r: Recipe) -> None:
             raise ConfigError(msg)
 
 
-def check_recipe(r: Recipe, scoring: bool = True) -> Recipe:
+def check_recipe(r: Recipe, scoring: bool = True, columns: frozenset[str] = frozenset()) -> Recipe:
     """Everything about ``r`` that can be known before a source is read; ConfigError otherwise.
     ``scoring=False`` checks a recipe used only to filter a manifest (``curate filter``): its
-    rules are not held to its own scorers, nor its model paths checked (no scorer runs)."""
+    rules are not held to its own scorers, nor its model paths checked (no scorer runs), and
+    they may name any of ``columns``, the manifest's numeric columns (one a user added too)."""
     from data_curation.scorers import SCORERS
 
     bad = [s for s in r.scorers if not isinstance(s, str) or s not in SCORERS]
@@ -278,7 +280,7 @@ def check_recipe(r: Recipe, scoring: bool = True) -> Recipe:
     if r.max_phash_distance is not None and not 0 <= r.max_phash_distance < 64:  # checked before any scoring
         raise ConfigError("config key 'max_phash_distance': bits of a 64-bit pHash, 0 to 63, or null to keep "
                           f"near-duplicates; got {r.max_phash_distance}")
-    check_rules(r, scoring)
+    check_rules(r, scoring, columns)
     if scoring:
         check_models(r)
     return r

@@ -111,6 +111,10 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
     refs = index_videos(reference) if reference else {}
     refs, paired = pair_single(generated, reference, gen, refs)
     prompt_of = read_prompts(prompts, list(gen)) if prompts else {}
+    if prompts and Path(prompts).suffix.lower() != ".json" and list(gen) != sorted(gen):
+        # a prompts file written for the plain sorted order of earlier versions would pair wrongly
+        note(f"prompt lines paired with the videos in natural name order ({', '.join(list(gen)[:3])}"
+             f"{', ...' if len(gen) > 3 else ''}), not plain sorted order; a JSON file maps names exactly")
     check_inputs(gen, refs)
     if clip or (reference and (i3d or videomae or lpips)):
         torch_device(device)

@@ -147,6 +147,13 @@ def test_filter_takes_a_rule_on_any_column_the_manifest_has(src, tmp_path, capsy
     assert json.loads(capsys.readouterr().out)["kept"] == 3
     with pytest.raises(Exception, match="'ocr' scorer, which recipe 'quick' does not list"):
         load_recipe("quick", ["rules=[{column: text_area, max: 0.05}]"])  # a run would never make the column
+    # a numeric column of the user's own, which no scorer makes, filters too
+    t = pq.read_table(m)
+    pq.write_table(t.append_column("my_score", pa.array(area[::-1], pa.float64())).replace_schema_metadata(
+        t.schema.metadata), m)
+    assert main(["filter", str(out), "--recipe", "quick", "--set", "rules=[{column: my_score, min: 0.035}]",
+                 "max_phash_distance=null"]) == 0
+    assert [r["keep"] for r in pq.read_table(m).to_pylist()] == [a >= 0.035 for a in area[::-1]]
 
 
 # --- 4. a rescored source's old clip files ---------------------------------------------------

@@ -275,3 +275,25 @@ def test_a_changed_global_batch_and_an_old_checkpoint_resume_as_many_steps_in():
     old = BucketOrder(keys, 4, 2)
     old.load_state_dict({"epoch": 0, "pos": 5})  # before positions counted items: 5 batches of the take's size
     assert old.take(2) == old.plan(0, 2)[5] and old.state_dict() == {"epoch": 0, "items": 12, "batch": 2}
+
+
+def test_an_old_checkpoint_position_reaches_the_prefetchers_copy():
+    """The prefetcher's order is a copy made from state_dict() before the first take: an old
+    position not yet taken up must survive it (the copy started at item 0: "prefetch out of step")."""
+    from video.training.data import copy_order
+
+    class Data:
+        def order(self, seed, batch=None):
+            return BucketOrder(keys_demo(), seed, batch)
+
+    trainer = Data().order(4, 2)
+    trainer.load_state_dict({"epoch": 0, "pos": 3})
+    twin = copy_order(Data(), 4, trainer)
+    assert twin.take(2) == trainer.take(2) == trainer.plan(0, 2)[3]
+
+
+def test_an_old_checkpoint_with_accumulation_says_its_batches_change():
+    old = BucketOrder(keys_demo(), 4, 4)  # global batch 4 taken 2 at a time: grad_accum 2
+    old.load_state_dict({"epoch": 0, "pos": 3})
+    with pytest.warns(UserWarning, match="before bucketed runs planned whole global batches"):
+        old.take(2)

@@ -222,6 +222,11 @@ def test_a_lora_checkpoint_renders_as_final_at_the_same_step(tmp_path):
     copied.parent.mkdir()
     shutil.copy(ck, copied)
     assert {p.alpha for p in read_lora(copied, net).values()} == {2.0}
+    with_ema = tmp_path / "with_ema"  # a run with ema_decay: the checkpoint's model.safetensors is the raw adapters
+    shutil.copytree(ck.parent, with_ema)
+    shutil.copy(ck, with_ema / "ema.safetensors")
+    with pytest.warns(UserWarning, match="raw adapters"):
+        read_lora(with_ema / "model.safetensors", net)
 
     base = {k: v.clone() for k, v in net.state_dict().items()}
 

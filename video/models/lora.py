@@ -391,11 +391,16 @@ def checkpoint_adapter_config(p: Path) -> dict | None:
         return None
     if not lora.get("enabled"):
         return None
-    if (p.parent / "ema.safetensors").is_file():
+    return {"lora_alpha": float(lora.get("alpha") or lora.get("rank"))}
+
+
+def warn_if_raw_adapters(p: Path) -> None:
+    """A LoRA training checkpoint's ``model.safetensors`` beside an ``ema.safetensors``: the raw
+    adapters, where final/ exports their EMA, so it renders unlike final/ at the same step."""
+    if p.name == "model.safetensors" and (p.parent / "ema.safetensors").is_file() and (p.parent / "state.json").is_file():
         warnings.warn(f"{p}: this run keeps an EMA of the adapters (ema.safetensors beside it), which final/ "
                       "exports; this file holds the raw adapters, so it renders unlike final/ at the same step",
                       stacklevel=3)
-    return {"lora_alpha": float(lora.get("alpha") or lora.get("rank"))}
 
 
 def read_lora(path: str | Path, model: torch.nn.Module) -> dict[str, LoraPart]:
@@ -417,6 +422,7 @@ def read_lora(path: str | Path, model: torch.nn.Module) -> dict[str, LoraPart]:
     adapter_config = json.loads(cfg_file.read_text()) if cfg_file.is_file() else None
     if adapter_config is None and METADATA_KEY not in (metadata or {}):
         adapter_config = checkpoint_adapter_config(p)
+    warn_if_raw_adapters(p)  # new checkpoints carry alpha in their header: checked for them too
     parts = parse_lora(tensors, metadata, model, source, adapter_config)
     if not parts:
         raise LoraError(f"{source}: no LoRA layers for this model")

@@ -14,6 +14,7 @@ accumulation.
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 
@@ -109,6 +110,11 @@ class BucketOrder:
         if k < 1 or n % k:
             raise ValueError(f"bucketed batches: a micro-batch of {k} items does not divide the global batch of {n}")
         if self._legacy_pos is not None:  # its position counted batches of batch_size x processes
+            if n != k:
+                warnings.warn("this checkpoint is from before bucketed runs planned whole global batches: with "
+                              "optim.grad_accum > 1 the batches from here on are not the ones the old plan had "
+                              "(as many steps into the epoch; with epochs=N the step count is the new plan's)",
+                              stacklevel=2)
             self.items, self._legacy_pos = self._legacy_pos * k, None
         self.items = -(-self.items // k) * k  # a resume with another global batch: the next whole slice
         plan = self._current(n)
@@ -132,6 +138,8 @@ class BucketOrder:
     def state_dict(self) -> dict:
         """The position: the epoch and the items taken in it, with the global batch they were
         taken in (the same for every split of that batch)."""
+        if self._legacy_pos is not None:  # an old checkpoint's position not yet taken up: kept as it was
+            return {"epoch": self.epoch, "pos": self._legacy_pos}
         return {"epoch": self.epoch, "items": self.items, "batch": self.batch}
 
     def load_state_dict(self, s: dict) -> None:
