@@ -20,7 +20,7 @@ Where we differ from AUTOMATIC1111, on purpose:
 2. Sampler step ``i`` uses prompt step ``i + 1``, so ``[a:b:3]`` gives exactly 3 steps of ``a``
    (A1111 renders 4, and its alternation starts ``a, a, b``). Every model evaluation of a step
    (Heun's two) uses that step's prompt: samplers pass the step index, never a time to look up.
-3. A stray ``|`` or a trailing ``\`` is plain text (in A1111 either makes the whole prompt
+3. A stray ``|`` or a trailing ``\\`` is plain text (in A1111 either makes the whole prompt
    verbatim, schedules and all; its own ``[{b|d{:.5]`` doctest expects our behaviour).
 4. ``(x:1.2.3)`` does not raise: the colon part stays literal and ``)`` closes with x1.1.
 5. ``BREAK`` inside brackets stays a break (A1111 turns it into a weight of -1.1).
