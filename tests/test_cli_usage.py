@@ -182,3 +182,10 @@ def test_help_says_what_the_code_does():
     assert "(default: none" in img["--compile"] and "(default: none" in img["--model-config"]
     assert "(default: none" in _options("txt2vid")["--compile"]
     assert "default 1.0" in _options("quickstart")["--scale"]
+
+
+def test_cache_latents_setting_that_does_not_fit_is_one_line(tmp_path, cli):
+    """As ``video train``: a ValueError of the build (here buckets, which a one-shape cache cannot
+    hold) is an ``error:`` line, not a traceback."""
+    one_error(cli("cache-latents", "dit_stage1_image", "data.buckets=[[32,32]]", "--out", tmp_path / "c"),
+              "the latent cache holds one shape")

@@ -396,7 +396,12 @@ def cmd_cache_latents(args) -> int:
     from video.training.cache import build_latent_cache
 
     cfg = _train_config(args.config, args.overrides)
-    out = build_latent_cache(cfg, args.out, shard_size=args.shard_size)
+    try:
+        out = build_latent_cache(cfg, args.out, shard_size=args.shard_size)
+    except ValueError as e:  # a setting that does not fit a cache (data.buckets, ...): one line, as train
+        if args.debug:
+            raise
+        raise UserError(str(e)) from None
     print(f"cached {cfg.data.kind} data to {out}; train from it with data.kind=cache data.path={out}")
     return 0
 

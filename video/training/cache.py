@@ -9,10 +9,15 @@ safetensors shards, so training steps spend their time in the model being traine
   instead of all of them. fps and motion come from the data (the manifest's scores).
 
 ``video cache-latents CONFIG [key=value] --out DIR`` writes ``DIR/shard_00000.safetensors``...
-and ``DIR/index.json``; train from it with ``data.kind=cache data.path=DIR``. Shards are
-written atomically and an interrupted build resumes at the first missing shard. An unreadable
-file costs a warning, not the build: its item holds the next readable one, as in training, and
-index.json lists it (a resumed build lists only what it read in that run).
+and ``DIR/index.json``; train from it with ``data.kind=cache data.path=DIR``. Each shard's header
+records a key (:func:`build_key`: a hash of the model, task family, data settings and shard size,
+all that decides what a shard holds) and the item positions it holds; a rerun into the same DIR
+keeps a shard only when both match, so a changed size or seed rebuilds it, and an interrupted
+build resumes with the shards it finished. index.json is written last and removed before the
+first shard a rebuild replaces: a folder caught mid-build has no index and is refused as an
+incomplete cache, never read as the old cache with some new shards. An unreadable file costs a
+warning, not the build: its item holds the next readable one, as in training, and index.json
+lists it (a resumed build lists only what it read in that run).
 
 Kohya repeats (``10_name/``) are encoded and stored once: without tag shuffling the repeats of
 an item are the same pixels and caption (images and clips are read whole and deterministically,
@@ -27,7 +32,10 @@ it is refused.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import json
+import os
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -38,6 +46,12 @@ from safetensors.torch import load_file, save_file
 from video.atomic import atomic_file
 
 FAMILY = {"dit_t2v": "dit", "svd_image": "svd", "svd_i2v": "svd"}  # tasks that share a cache
+KEY_VERSION = 1  # bump when what a shard holds changes for the same settings (a new tensor, another encoding)
+_SHARD = re.compile(r"^shard_(\d{5,})\.safetensors$")
+
+
+def shard_path(folder: Path, s: int) -> Path:
+    return folder / f"shard_{s:05d}.safetensors"
 
 
 def _encoder(cfg):
@@ -120,15 +134,62 @@ def runs(keys: list) -> tuple[list[int], list[int]]:
     return starts, lengths
 
 
-def _shard_is_current(path: Path, positions: list[int], unrecorded: list[int]) -> bool:
-    """Whether an existing shard holds the items at ``positions`` (a resumed build). A shard
-    without the record comes from a build that stored every position: it held ``unrecorded``
-    (this shard number's positions then), and is kept only if that is what is wanted now."""
+def build_key(cfg, shard_size: int) -> str:
+    """A hash of every setting that decides what the shards of a cache hold: the model (its
+    path resolved), the task family (its encoders), the data settings (kind, paths resolved,
+    frames, size, fps, seed, item count, filter, tag settings) and the shard size. Two builds
+    with equal keys write equal shards from equal files; a shard whose key differs from this
+    build's was made for other data, whatever its item positions say."""
+    from video.config import to_dict
+
+    data = to_dict(cfg.data)
+    for k in ("path", "image_path"):  # ./data and /abs/data are one folder
+        if data.get(k):
+            data[k] = model_identity(data[k])
+    settings = {"version": KEY_VERSION, "family": FAMILY[cfg.task], "model": model_identity(cfg.model),
+                "data": data, "shard_size": shard_size}
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+
+
+def _shard_is_current(path: Path, key: str, positions: list[int]) -> bool:
+    """Whether an existing shard was written by a build with this ``key`` and holds the items
+    at ``positions`` (a resumed build). A shard without a key (an older version's, or another
+    tool's file) is not trusted: its settings are unknown. A shard that cannot be read is not
+    current either (it is rebuilt)."""
     from safetensors import safe_open
 
-    with safe_open(str(path), framework="pt") as f:
-        recorded = (f.metadata() or {}).get("positions")
-    return (json.loads(recorded) if recorded is not None else unrecorded) == positions
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except Exception:  # noqa: BLE001 - a damaged shard is rebuilt, whatever the reader's complaint
+        return False
+    recorded = meta.get("positions")
+    return meta.get("key") == key and recorded is not None and json.loads(recorded) == positions
+
+
+def _invalidate_index(out: Path) -> None:
+    """Remove ``out/index.json`` before a shard of ``out`` is replaced: from then on the folder
+    is an incomplete cache until the build writes its new index, so an interruption cannot leave
+    the old index describing new shards."""
+    index = out / "index.json"
+    if index.exists():
+        index.unlink()
+        try:
+            fd = os.open(out, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(fd)  # the removal reaches the disk before any shard is replaced
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def _stale_shards(out: Path, shards: int) -> list[Path]:
+    """Shard files of ``out`` numbered ``shards`` or above: left by an earlier build of more
+    items, read by no index of this one."""
+    return sorted(p for p in out.iterdir() if (m := _SHARD.match(p.name)) and int(m.group(1)) >= shards)
 
 
 def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: bool = True) -> Path:
@@ -154,21 +215,29 @@ def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: boo
         from tqdm.auto import tqdm
 
         bar = tqdm(total=shards, desc="cache", unit="shard")
+    key = build_key(cfg, shard_size)
     for s in range(shards):
-        path = out / f"shard_{s:05d}.safetensors"
+        path = shard_path(out, s)
         positions = starts[s * shard_size:(s + 1) * shard_size]
-        unrecorded = list(range(s * shard_size, min(n, (s + 1) * shard_size)))
-        if not (path.is_file() and _shard_is_current(path, positions, unrecorded)):
+        if not (path.is_file() and _shard_is_current(path, key, positions)):
             batch = collate([load(i) for i in positions])
+            tensors = encode_batch(enc, batch)
+            _invalidate_index(out)
             with atomic_file(path) as tmp:
-                save_file(encode_batch(enc, batch), str(tmp), metadata={"captions": json.dumps(batch["caption"]),
-                                                                        "positions": json.dumps(positions)})
+                save_file(tensors, str(tmp), metadata={"captions": json.dumps(batch["caption"]),
+                                                       "positions": json.dumps(positions), "key": key})
         if bar is not None:
             bar.update(1)
     if bar is not None:
         bar.close()
+    stale = _stale_shards(out, shards)
+    if stale:
+        _invalidate_index(out)
+        for p in stale:
+            p.unlink()
     with atomic_file(out / "index.json") as tmp:
         tmp.write_text(json.dumps({"items": n, "stored": stored, "repeats": repeats, "shard_size": shard_size,
+                                   "key": key,
                                    "shards": shards, "model": cfg.model, "model_path": model_identity(cfg.model),
                                    "context_length": _longest_context(out, shards),
                                    "task": cfg.task, "family": FAMILY[cfg.task],
@@ -188,7 +257,7 @@ def _longest_context(out: Path, shards: int) -> int | None:
 
     longest = None
     for s in range(shards):
-        with safe_open(str(out / f"shard_{s:05d}.safetensors"), framework="pt") as f:
+        with safe_open(str(shard_path(out, s)), framework="pt") as f:
             if "context" in f.keys():
                 longest = max(longest or 0, f.get_slice("context").get_shape()[1])
     return longest
@@ -202,6 +271,10 @@ class LatentCache(torch.utils.data.Dataset):
         self.folder = Path(folder)
         index = self.folder / "index.json"
         if not index.is_file():
+            if self.folder.is_dir() and any(_SHARD.match(p.name) for p in self.folder.iterdir()):
+                raise FileNotFoundError(f"{self.folder}: incomplete cache (shards without index.json: a "
+                                        "`video cache-latents` into it was interrupted); rerun cache-latents "
+                                        "with this --out to finish it")
             raise FileNotFoundError(f"{self.folder}: no index.json (build it with `video cache-latents`)")
         self.index = json.loads(index.read_text())
         family = self.index.get("family", "dit")  # caches written before SVD support were the DiT's
@@ -249,9 +322,18 @@ class LatentCache(torch.utils.data.Dataset):
         if shard is None or shard[0] != s:
             from safetensors import safe_open
 
-            path = self.folder / f"shard_{s:05d}.safetensors"
+            path = shard_path(self.folder, s)
+            if not path.is_file():  # a ValueError, not an OSError: the trainer skips unreadable media, and
+                # a missing shard is no damaged clip but a cache that is not whole (every later item would go)
+                raise ValueError(f"{self.folder}: incomplete cache ({path.name}, which index.json lists, is "
+                                 "missing); rerun cache-latents with this --out")
             with safe_open(str(path), framework="pt") as f:
-                captions = json.loads(f.metadata()["captions"])
+                meta = f.metadata()
+            key = self.index.get("key")  # None: an index from before the record, taken as it is
+            if key is not None and meta.get("key") != key:
+                raise ValueError(f"{path}: incomplete cache (this shard was written by another build than "
+                                 "index.json's); rerun cache-latents with this --out")
+            captions = json.loads(meta["captions"])
             shard = self._shard = (s, load_file(str(path)), captions)
         return shard[1], shard[2]
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from video.atomic import atomic_file
+
 # jsonl key -> TensorBoard tag
 TAGS = {"loss": "train/loss", "lr": "train/lr", "grad_norm": "train/grad_norm", "it_per_s": "train/it_per_s",
         "skipped": "train/skipped_steps"}
@@ -19,7 +21,9 @@ TAGS = {"loss": "train/loss", "lr": "train/lr", "grad_norm": "train/grad_norm", 
 def truncate_metrics(path: Path, step: int) -> None:
     """On resume, drop the lines logged after the checkpoint we resume from. A last line cut
     short (the process died mid-write) is dropped too; a broken line before it is damage this
-    code did not do, and an error naming the file and line."""
+    code did not do, and an error naming the file and line. The kept lines replace the file
+    atomically: a kill mid-rewrite leaves the old file (the whole loss history), never an empty
+    or half one."""
     if not path.is_file():
         return
     lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
@@ -33,7 +37,8 @@ def truncate_metrics(path: Path, step: int) -> None:
             raise ValueError(f"{path}:{n}: not a JSON line ({e.msg}); fix or delete that line to resume") from None
         if row["step"] <= step:
             kept.append(ln)
-    path.write_text("".join(ln + "\n" for ln in kept))
+    with atomic_file(path) as tmp:
+        tmp.write_text("".join(ln + "\n" for ln in kept))
 
 
 def tensorboard_writer(folder: Path, purge_step: int | None = None):

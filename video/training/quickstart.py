@@ -69,8 +69,8 @@ def plot_losses(curves: dict[str, list[float]], path: Path, width: int = 640, he
         start += len(c)
     d.text((2, y0), f"{hi:.3f}", fill="black")
     d.text((2, y1 - 10), f"{lo:.3f}", fill="black")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    img.save(path)
+    with atomic_file(path) as tmp:  # a kill mid-write leaves the previous picture, not half a PNG
+        img.save(tmp)
     return path
 
 
@@ -86,7 +86,8 @@ def contact_sheet(videos: dict[str, str], path: Path, zoom: int = 3) -> Path:
     width = max(r.shape[1] for r in rows)
     rows = [np.pad(r, ((0, 2), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
     img = Image.fromarray(np.concatenate(rows, 0))
-    img.resize((img.width * zoom, img.height * zoom), Image.Resampling.NEAREST).save(path)
+    with atomic_file(path) as tmp:  # a kill mid-write leaves the previous picture, not half a PNG
+        img.resize((img.width * zoom, img.height * zoom), Image.Resampling.NEAREST).save(tmp)
     return path
 
 
@@ -188,7 +189,8 @@ def _reconstruction_sheet(vae, held: list, path: Path, n: int = 8, zoom: int = 2
     width = max(r.shape[1] for r in rows)
     rows = [np.pad(r, ((0, 2), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
     img = Image.fromarray(np.concatenate(rows, 0))
-    img.resize((img.width * zoom, img.height * zoom), Image.Resampling.NEAREST).save(path)
+    with atomic_file(path) as tmp:  # a kill mid-write leaves the previous picture, not half a PNG
+        img.resize((img.width * zoom, img.height * zoom), Image.Resampling.NEAREST).save(tmp)
     return path
 
 

@@ -401,9 +401,11 @@ class SVDImageToVideo(_SVDBase):
         if cfg.init_from and (Path(cfg.init_from) / "final" / "unet_image").is_dir():
             from diffusers import UNet2DConditionModel
 
+            from video.models.components import load_diffusers_part
             from video.training.temporal import insert_temporal_layers
 
-            image = UNet2DConditionModel.from_pretrained(Path(cfg.init_from) / "final" / "unet_image")
+            # safetensors only, every weight read: a pickled .bin (or an incomplete export) is one line
+            image = load_diffusers_part(UNet2DConditionModel, Path(cfg.init_from) / "final", "unet_image", None)
             insert_temporal_layers(image, self.model)
         else:
             init = _init_weights(cfg.init_from)

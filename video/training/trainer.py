@@ -137,10 +137,14 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     if ck is not None and cfg.lora.enabled and cfg.init_from and not Path(cfg.init_from).exists():
         raise FileNotFoundError(f"init_from={cfg.init_from!r}, the frozen base this LoRA run trains on, is not there: "
                                 f"{ck} holds only the adapters; put the base back at that path to resume")
-    if rank == 0:
+    if rank == 0:  # atomically: a kill mid-write leaves the old file, not a truncated config
+        from video.atomic import atomic_file
+
         if before is not None and _changed(before, cfg):  # what the steps up to the checkpoint used
-            OmegaConf.save(OmegaConf.create(before), run / f"config.until_{ck.name}.yaml")
-        OmegaConf.save(OmegaConf.create(to_dict(cfg)), run / "config.yaml")
+            with atomic_file(run / f"config.until_{ck.name}.yaml") as tmp:
+                OmegaConf.save(OmegaConf.create(before), tmp)
+        with atomic_file(run / "config.yaml") as tmp:
+            OmegaConf.save(OmegaConf.create(to_dict(cfg)), tmp)
     task = _build_task(cfg, load_init=ck is None)  # a resume loads every trained weight from the checkpoint
     raw = task.model  # the model itself; task.model becomes its DDP wrapper, or is sharded in place
     if cfg.activation_checkpointing:
