@@ -232,6 +232,42 @@ def audio_stream_info(path: str | Path) -> tuple[str, float] | None:
         return None
 
 
+def audio_shift(path: str | Path) -> float:
+    """Seconds to pass as ``-itsoffset`` so that ``path``'s audio, muxed beside a video that
+    starts at 0, keeps its place relative to ``path``'s own video. ffmpeg already shifts every
+    input by minus the file's start (the earliest stream's), so an audio stream that starts
+    after its video keeps that gap by itself; only the video's own distance from the file's
+    start is left to remove (:func:`itsoffset`). 0.0 when PyAV cannot read the file."""
+    import av
+
+    try:
+        with av.open(str(path)) as c:
+            file_start = c.start_time / 1_000_000 if c.start_time is not None else 0.0
+            vs = [s for s in c.streams.video if not int(s.disposition) & ATTACHED_PIC]
+            if not vs or vs[0].start_time is None or not vs[0].time_base:
+                return 0.0
+            return itsoffset(file_start, float(vs[0].start_time * vs[0].time_base))
+    except (av.error.FFmpegError, OSError):
+        return 0.0
+
+
+def itsoffset(file_start: float, video_start: float) -> float:
+    """The ``-itsoffset`` that puts a file's audio where it sits relative to the file's video,
+    once ffmpeg has moved the file's earliest timestamp (``file_start``) to 0: the audio then
+    lies ``video_start - file_start`` after the (new, at 0) video, so that much comes off.
+    (Adding the audio's own start gap again, as this code once did, delayed late audio twice.)"""
+    return file_start - video_start
+
+
+def source_times(times: np.ndarray | None, in_fps: float | None, out_fps: float) -> np.ndarray | None:
+    """The source's frame times for :func:`write_video`'s ``times`` when output frame i is the
+    source's frame i at the source's rate (no ``--fps`` of another rate): a variable-rate
+    source is then written at its own times; None otherwise (a new rate is a new timing)."""
+    if times is None or not in_fps or abs(out_fps - in_fps) > 1e-3 * in_fps:
+        return None
+    return times
+
+
 def audio_to_keep(source, in_frames: int, in_fps: float | None, out_frames: int, out_fps: float,
                   output: str | Path) -> Path | None:
     """The file whose audio an output of an edit of ``source`` should carry: ``source`` when it
@@ -245,7 +281,7 @@ def audio_to_keep(source, in_frames: int, in_fps: float | None, out_frames: int,
     fmt = _format_of(Path(output), None)
     why = None
     if fmt not in AUDIO_ENCODE:
-        why = f"a {'PNG folder' if fmt == 'png' else 'image' if fmt == 'image' else fmt} holds no audio"
+        why = f"{'a PNG folder' if fmt == 'png' else 'an image' if fmt == 'image' else 'a ' + fmt} holds no audio"
     elif out_frames > in_frames:
         why = f"the output has {out_frames} frames, the input {in_frames}"
     elif not in_fps or abs(out_fps - in_fps) > 1e-3 * in_fps:
@@ -257,14 +293,23 @@ def audio_to_keep(source, in_frames: int, in_fps: float | None, out_frames: int,
 
 
 def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int = 18, fmt: str | None = None,
-                audio: str | Path | None = None) -> Path:
-    """uint8 (F, H, W, 3) -> mp4 (H.264 yuv420p, BT.709 tags, +faststart), webm (VP9), gif, a
-    folder of PNGs (a path without suffix, or an existing folder), or one image file (.png, .jpg,
-    .jpeg, .webp) for a single frame. Returns the path written.
+                audio: str | Path | None = None, times: np.ndarray | None = None,
+                sar: str | None = None) -> Path:
+    """uint8 (F, H, W, 3) -> mp4 (H.264 yuv420p, +faststart), webm (VP9), gif, a folder of PNGs
+    (a path without suffix, or an existing folder), or one image file (.png, .jpg, .jpeg, .webp)
+    for a single frame. Returns the path written. mp4 and webm are tagged BT.709 (primaries,
+    transfer and matrix: the conversion from RGB uses BT.709, and an untagged transfer leaves
+    players guessing).
     ``audio``: a media file whose first audio stream goes in beside the video (mp4, webm; see
     :func:`audio_to_keep`), at its own offset from that file's video and cut where the video
     ends (within one audio frame): copied when the container takes its codec, else re-encoded
-    (AAC in mp4, Opus in webm); a file without audio adds none."""
+    (AAC in mp4, Opus in webm); a file without audio adds none.
+    ``times``: each frame's time in seconds from the first (a source's own frame times, where
+    frame i of the output is frame i of the source); when they are not evenly spaced at ``fps``
+    (:func:`uneven_times`: a variable-rate phone clip) the mp4/webm keeps them, so the picture
+    stays in sync with the source's audio; evenly spaced ones change nothing.
+    ``sar``: the pixels' shape, "num:den" (a source's anamorphic 32:27), tagged on mp4/webm so
+    the output displays at the source's shape; None or "1:1" for square pixels."""
     frames = np.asarray(frames)
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
         raise MediaError(f"frames must be uint8 (F, H, W, 3), got {frames.dtype} {frames.shape}")
@@ -288,16 +333,41 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
             warnings.warn(f"{path.name}: {fmt} (4:2:0) needs even sizes; writing {w // 2 * 2}x{h // 2 * 2} "
                           f"from {w}x{h} frames (last column/row dropped)", stacklevel=2)
             frames = frames[:, : h // 2 * 2, : w // 2 * 2]
+    if fmt == "mp4" and crf == 0:
+        warnings.warn(f"{path.name}: --crf 0 is lossless H.264, which only the High 4:4:4 Predictive profile "
+                      f"holds; browsers and many players cannot play it (--crf 1 plays everywhere)", stacklevel=2)
     f, h, w, _ = frames.shape
-    args = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
-            "-s", f"{w}x{h}", "-r", str(fps), "-i", "-"]
+    stamps = None
+    if times is not None and fmt in ("mp4", "webm"):
+        times = np.asarray(times, dtype=np.float64)[:f]
+        if len(times) == f and uneven_times(times, fps):
+            stamps = times - times[0]
+    if stamps is None:
+        data = np.ascontiguousarray(frames).tobytes()
+        args = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                "-s", f"{w}x{h}", "-r", str(fps), "-i", "-"]
+        seconds = f / float(fps)
+    else:  # the frames with their own timestamps (NUT carries them), passed through as they are
+        data = _nut_bytes(frames, stamps)
+        args = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "nut", "-i", "-"]
+        last = float(np.median(np.diff(stamps))) if f > 1 else 1.0 / float(fps)
+        seconds = float(stamps[-1]) + last
     sound = audio_stream_info(audio) if audio is not None and fmt in AUDIO_ENCODE else None
     if sound is not None:
-        codec, offset = sound
-        args += (["-itsoffset", f"{offset:.6f}"] if abs(offset) > 1e-3 else []) + ["-i", str(audio),
-                                                                                   "-map", "0:v:0", "-map", "1:a:0"]
+        codec, _start = sound
+        shift = audio_shift(audio)
+        args += (["-itsoffset", f"{shift:.6f}"] if abs(shift) > 1e-3 else []) + ["-i", str(audio),
+                                                                                 "-map", "0:v:0", "-map", "1:a:0"]
         args += ["-c:a", "copy"] if codec in AUDIO_COPY[fmt] else AUDIO_ENCODE[fmt]
-        args += ["-t", f"{len(frames) / float(fps):.6f}"]  # the video's length: no sound past the last frame
+        args += ["-t", f"{seconds:.6f}"]  # the video's length: no sound past the last frame
+    if fmt in ("mp4", "webm"):
+        # tagged on the frames: the bundled ffmpeg ignores -color_primaries / -color_trc as output options
+        vf = "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709"
+        if sar and sar not in ("1:1", "0:1"):
+            vf += f",setsar={sar.replace(':', '/')}"
+        args += ["-vf", vf]
+        if stamps is not None:
+            args += ["-fps_mode", "passthrough", "-enc_time_base", "demux"]
     if fmt == "mp4":
         args += ["-c:v", "libx264", "-preset", "medium", "-crf", str(crf), "-pix_fmt", "yuv420p",
                  "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
@@ -307,11 +377,49 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
     else:  # gif: a palette made from the clip itself
         args += ["-vf", "split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse", "-loop", "0"]
     with atomic_file(path) as tmp:
-        proc = subprocess.run(args + ["-f", fmt, str(tmp)], input=np.ascontiguousarray(frames).tobytes(),
-                              capture_output=True)
+        proc = subprocess.run(args + ["-f", fmt, str(tmp)], input=data, capture_output=True)
         if proc.returncode != 0:
             raise MediaError(f"ffmpeg failed writing {path.name}: {proc.stderr.decode(errors='replace').strip()[-300:]}")
     return path
+
+
+def uneven_times(times: np.ndarray, fps: float) -> bool:
+    """Whether frame times (seconds) stray from the even grid ``times[0] + i / fps`` by more
+    than half a frame somewhere: then writing the frames at ``fps`` moves some of them away
+    from the source's audio (a clip at 24 then 30 fps, written at its 26.9 fps average, was
+    215 ms out of sync mid-clip)."""
+    t = np.asarray(times, dtype=np.float64)
+    if len(t) < 2 or not fps:
+        return False
+    return bool(np.abs(t - t[0] - np.arange(len(t)) / float(fps)).max() > 0.5 / float(fps))
+
+
+TIME_BASE = 90000  # ticks per second of the timestamps handed to ffmpeg (MPEG's clock)
+
+
+def _nut_bytes(frames: np.ndarray, seconds: np.ndarray) -> bytes:
+    """The frames as raw RGB in a NUT stream, each with its timestamp (``seconds``), for ffmpeg
+    to read from a pipe: a raw pipe has one fixed rate, NUT keeps each frame's time."""
+    import io
+    from fractions import Fraction
+
+    import av
+
+    buf = io.BytesIO()
+    tb = Fraction(1, TIME_BASE)
+    with av.open(buf, "w", format="nut") as c:
+        s = c.add_stream("rawvideo")
+        s.width, s.height, s.pix_fmt = frames.shape[2], frames.shape[1], "rgb24"
+        s.time_base = s.codec_context.time_base = tb
+        ticks = np.round(np.asarray(seconds) * TIME_BASE).astype(np.int64)
+        for fr, pts in zip(frames, ticks, strict=True):
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(fr), format="rgb24")
+            vf.pts, vf.time_base = int(pts), tb
+            for pkt in s.encode(vf):
+                c.mux(pkt)
+        for pkt in s.encode():
+            c.mux(pkt)
+    return buf.getvalue()
 
 
 def _write_image(frame: np.ndarray, path: Path) -> Path:
@@ -397,16 +505,65 @@ def grid_frames(path: str | Path, start: int, end: int, fps: float,
 
 def rotation_of(frame) -> int:
     """Degrees counterclockwise (0, 90, 180, 270) by which a decoded PyAV frame's display matrix
-    turns it (how phones store portrait video); 0 without one."""
+    turns it (how phones store portrait video); 0 without one. 90 and 270 swap width and
+    height; a mirror (which PyAV reports as a rotation of 180) is in :func:`display_ops`."""
     return round(getattr(frame, "rotation", 0) or 0) % 360 // 90 * 90
 
 
+def display_matrix(frame) -> tuple[int, ...] | None:
+    """The nine 32-bit entries of a decoded PyAV frame's display matrix side data (16.16 fixed
+    point), None without one."""
+    import av
+
+    try:
+        for sd in frame.side_data:
+            if sd.type == av.sidedata.sidedata.Type.DISPLAYMATRIX:
+                return tuple(int(v) for v in np.frombuffer(bytes(sd), dtype="=i4")[:9])
+    except (AttributeError, ValueError):
+        pass
+    return None
+
+
+def display_ops(matrix: tuple[int, ...] | None) -> list[str]:
+    """What ffmpeg's autorotate does for a display matrix, as a list of "hflip", "vflip",
+    "transpose" (rows become columns), "clock" and "cclock" (90 degree turns), applied in
+    order; [] for none or an angle off the quarter turns (left as stored). Follows
+    fftools/ffmpeg_filter.c: theta is minus ``av_display_rotation_get``, and the matrix's
+    signs pick between a turn and a turn with a mirror, so a mirrored clip is mirrored (it was
+    turned 180 degrees when only the rotation angle was read)."""
+    if matrix is None:
+        return []
+    m = [v / 65536.0 for v in matrix]
+    s0, s1 = np.hypot(m[0], m[3]), np.hypot(m[1], m[4])
+    if s0 == 0 or s1 == 0:
+        return []
+    theta = -round(-np.degrees(np.arctan2(m[1] / s1, m[0] / s0)))
+    theta -= 360 * np.floor(theta / 360 + 0.9 / 360)
+    if abs(theta - 90) < 1:
+        return ["transpose"] if matrix[3] > 0 else ["clock"]
+    if abs(theta - 180) < 1:
+        return (["hflip"] if matrix[0] < 0 else []) + (["vflip"] if matrix[4] < 0 else [])
+    if abs(theta - 270) < 1:
+        return ["clock", "vflip"] if matrix[3] < 0 else ["cclock"]
+    if abs(theta) < 1:
+        return ["vflip"] if matrix[4] < 0 else []
+    return []
+
+
+def apply_ops(rgb: np.ndarray, ops: list[str]) -> np.ndarray:
+    """(H, W, C) turned and mirrored by :func:`display_ops`' list, in order."""
+    for op in ops:
+        rgb = {"hflip": lambda a: a[:, ::-1], "vflip": lambda a: a[::-1], "transpose": lambda a: a.transpose(1, 0, 2),
+               "clock": lambda a: np.rot90(a, -1), "cclock": lambda a: np.rot90(a, 1)}[op](rgb)
+    return np.ascontiguousarray(rgb)
+
+
 def upright(frame) -> np.ndarray:
-    """A decoded PyAV frame as uint8 (H, W, 3) RGB, turned as its display rotation says, so
-    that it looks as a player shows it."""
+    """A decoded PyAV frame as uint8 (H, W, 3) RGB, turned and mirrored as its display matrix
+    says (:func:`display_ops`, as ffmpeg's autorotate), so that it looks as a player shows it."""
     rgb = frame.to_ndarray(format="rgb24")
-    turn = rotation_of(frame) // 90
-    return np.ascontiguousarray(np.rot90(rgb, turn)) if turn else rgb
+    ops = display_ops(display_matrix(frame))
+    return apply_ops(rgb, ops) if ops else rgb
 
 
 def read_grid_frames(path: str | Path, indices: list[int], fps: float) -> np.ndarray:
@@ -462,10 +619,21 @@ def header_frames(path: str | Path) -> tuple[int, float | None]:
         raise MediaError(f"{path}: not a readable video ({e.__class__.__name__})") from None
 
 
+def sar_of(stream, turned: bool = False) -> str | None:
+    """A PyAV video stream's sample (pixel) aspect ratio as "num:den", None for square or
+    untagged pixels: an anamorphic source (DV's 32:27) keeps it in what is written from it
+    (:func:`write_video`'s ``sar``). ``turned``: the frames are read turned a quarter (a
+    90/270 degree display rotation), so a pixel's width and height swap."""
+    r = stream.sample_aspect_ratio or getattr(stream.codec_context, "sample_aspect_ratio", None)
+    if not r or r.numerator <= 0 or r.denominator <= 0 or r.numerator == r.denominator:
+        return None
+    return f"{r.denominator}:{r.numerator}" if turned else f"{r.numerator}:{r.denominator}"
+
+
 def probe_video(path: str | Path) -> dict:
-    """Container, codec, coded size, frame count, fps, duration and display rotation (degrees
+    """Container, codec, coded size, frame count, fps, duration, display rotation (degrees
     counterclockwise, from the first frame: phones store portrait video as landscape plus a
-    rotation) of a video, read with PyAV."""
+    rotation) and pixel aspect ratio (``sar``, :func:`sar_of`) of a video, read with PyAV."""
     import av
 
     path = Path(path)
@@ -495,27 +663,69 @@ def probe_video(path: str | Path) -> dict:
                 "fps": float(rate) if rate else None,
                 "duration": float(c.duration / 1_000_000) if c.duration else None,
                 "rotation": turn,
+                "sar": sar_of(s, turned=turn in (90, 270)),
             }
     except av.error.FFmpegError as e:
         raise MediaError(f"{path}: not a readable video ({e.__class__.__name__})") from None
 
 
-def read_video(path: str | Path) -> np.ndarray:
-    """All frames of a video as uint8 (F, H, W, 3), upright (:func:`upright`: turned by the
-    display rotation phones store portrait video with, as a player shows it and as
-    :func:`read_grid_frames` reads; for a 90 or 270 degree rotation H and W are
-    :func:`probe_video`'s coded ``width`` and ``height``); a missing or unreadable file is a
-    MediaError."""
+def read_video(path: str | Path, max_frames: int | None = None) -> np.ndarray:
+    """The frames of a video as uint8 (F, H, W, 3), upright (:func:`upright`: turned and
+    mirrored by the display matrix phones store portrait video with, as a player shows it and
+    as :func:`read_grid_frames` reads; for a 90 or 270 degree rotation H and W are
+    :func:`probe_video`'s coded ``width`` and ``height``); ``max_frames``: only the first ones,
+    decoding no further (``--frames 2`` of a long clip used to hold all of it). A missing or
+    unreadable file is a MediaError; HDR is one warning line (:func:`read_video_timed`)."""
+    return read_video_timed(path, max_frames)[0]
+
+
+HDR_TRANSFERS = {16: "HDR, PQ (smpte2084)", 18: "HDR, HLG (arib-std-b67)"}  # AVColorTransferCharacteristic
+BT2020 = 9  # AVCOL_PRI_BT2020 and AVCOL_SPC_BT2020_NCL; 10: AVCOL_SPC_BT2020_CL
+
+
+def hdr_transfer(frame) -> str | None:
+    """What makes a decoded PyAV frame more than SDR BT.709, in words: an HDR transfer (PQ or
+    HLG), else BT.2020 primaries or matrix (wide gamut; HDR files whose transfer tag was lost
+    carry only this); None for SDR. Such frames are read as their code values, untouched."""
+    kind = HDR_TRANSFERS.get(int(getattr(frame, "color_trc", 0) or 0))
+    if kind is None and (int(getattr(frame, "color_primaries", 0) or 0) == BT2020
+                         or int(getattr(frame, "colorspace", 0) or 0) in (BT2020, BT2020 + 1)):
+        kind = "BT.2020 wide gamut, possibly HDR"
+    return kind
+
+
+def read_video_timed(path: str | Path, max_frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`read_video`'s frames and each one's time in seconds from the video's start
+    (its presentation timestamp; frames without one are placed after the last at the stream's
+    average rate), so a writer can keep a variable-rate source's timing
+    (:func:`write_video`'s ``times``). HDR input (PQ or HLG) is read as its code values, with
+    no tone mapping to SDR: one warning line says so, as the output looks washed out."""
     import av
 
     path = Path(path)
     if not path.is_file():
         raise MediaError(f"video {path} not found")
+    frames, times = [], []
     try:
         with av.open(str(path)) as c:
-            frames = [upright(f) for f in c.decode(video_stream(c, path))]
+            s = video_stream(c, path)
+            tb = float(s.time_base) if s.time_base else 0.0
+            rate = float(s.average_rate or s.guessed_rate or 0) or 25.0
+            t0 = None
+            for f in c.decode(s):
+                if max_frames is not None and len(frames) >= max_frames:
+                    break
+                if not frames and (kind := hdr_transfer(f)):
+                    warnings.warn(f"{path.name} is {kind}: it is read without tone mapping or gamut conversion, "
+                                  f"so what is written from it (SDR BT.709) looks washed out", stacklevel=3)
+                if f.pts is not None and tb:
+                    t0 = f.pts if t0 is None else t0
+                    times.append((f.pts - t0) * tb)
+                else:
+                    times.append(times[-1] + 1.0 / rate if times else 0.0)
+                frames.append(upright(f))
     except av.error.FFmpegError as e:
         raise MediaError(f"{path}: not a readable video ({e.__class__.__name__})") from None
     if not frames:
         raise MediaError(f"{path}: no video frames")
-    return np.stack(frames)
+    return np.stack(frames), np.asarray(times, dtype=np.float64)

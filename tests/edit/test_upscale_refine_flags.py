@@ -129,7 +129,7 @@ def test_crf_frames_and_the_written_size(clip, odd_src, tmp_path, capsys):
     out = capsys.readouterr().out
     info = probe_video(tmp_path / "odd.mp4")
     assert code == 0 and (info["width"], info["height"]) == (86, 50)
-    assert "(5 frames, 86x50)" in out, out
+    assert "(5 frames, 86x50, " in out, out
 
 
 def test_an_existing_folder_with_a_dot_is_a_png_folder(clip, tmp_path, capsys):

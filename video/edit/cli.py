@@ -283,14 +283,23 @@ def run_edit(task: str, cfg: EditConfig):
     """Check, load, run the recipe, write; returns (path, frames, fps, seconds). Every check
     that needs no weights (flags, files, the mask's content, the box against the video) comes
     before loading. The input's audio is kept where the frame count and rate are
-    (:func:`video.media.audio_to_keep`)."""
+    (:func:`video.media.audio_to_keep`); a variable-rate input is written at its own frame
+    times and an anamorphic one keeps its pixel shape (:func:`video.media.write_video`)."""
     import torch
 
     from video.edit.editor import DEDICATED_EDITORS, Editor, detect_model
-    from video.edit.mask import load_frames, load_mask, parse_box, read_levels, video_fps
+    from video.edit.mask import (
+        load_frames,
+        load_frames_timed,
+        load_mask,
+        parse_box,
+        read_levels,
+        video_fps,
+        video_sar,
+    )
     from video.edit.recipes import RECIPES
     from video.edit.vace import VaceRecipeEditor
-    from video.media import MediaError, audio_to_keep, check_output, load_image, write_video
+    from video.media import MediaError, audio_to_keep, check_output, load_image, source_times, write_video
     from video.runtime.img2vid import InputError
 
     check_config(task, cfg)
@@ -300,7 +309,8 @@ def run_edit(task: str, cfg: EditConfig):
         raise MediaError(f"mask {cfg.mask} not found: give a mask video, an image or a folder of images")
     if task == "background" and cfg.background and not Path(cfg.background).exists():
         raise MediaError(f"background {cfg.background} not found: give a video, an image or a folder of images")
-    video = load_frames(cfg.video)  # fail on a bad input before loading weights
+    # fail on a bad input before loading weights; with --frames N only the first N are read
+    video, in_times = load_frames_timed(cfg.video, cfg.frames)
     in_frames, in_fps = len(video), video_fps(cfg.video)
     n = len(first_frames(video, cfg.frames))
     check_output(cfg.output, num_frames=n)  # one frame to x.png is an image; more are refused before the render
@@ -385,7 +395,8 @@ def run_edit(task: str, cfg: EditConfig):
                         **model_kw)
     seconds = time.perf_counter() - t0
     audio = audio_to_keep(cfg.video, in_frames, in_fps, len(frames), fps, cfg.output)
-    out = write_video(frames, cfg.output, fps=fps, crf=cfg.crf, audio=audio)
+    out = write_video(frames, cfg.output, fps=fps, crf=cfg.crf, audio=audio,
+                      times=source_times(in_times, in_fps, fps), sar=video_sar(cfg.video))
     return out, frames, fps, seconds
 
 

@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from video.media import MediaError, file_rgb, load_image, natural_key, open_image, read_video
+from video.media import MediaError, file_rgb, load_image, natural_key, open_image, read_video_timed
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 _BOX = re.compile(r"^\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*(?:@\s*(\d*)\s*:\s*(\d*)\s*)?$")
@@ -111,10 +111,18 @@ def _image_files(folder: Path) -> list[Path]:
     return files
 
 
-def load_frames(source) -> np.ndarray:
+def load_frames(source, max_frames: int | None = None) -> np.ndarray:
     """A video as uint8 (F, H, W, 3) from an array ((F, H, W, 3), or one (H, W, 3) frame), a
     list of PIL images or arrays, a video file (upright: :func:`video.media.read_video`), a folder
-    of images (in natural order, :func:`video.media.natural_key`) or one image file."""
+    of images (in natural order, :func:`video.media.natural_key`) or one image file.
+    ``max_frames``: at most the first ones of a file or folder, reading no more (``--frames``)."""
+    return load_frames_timed(source, max_frames)[0]
+
+
+def load_frames_timed(source, max_frames: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`load_frames`, and for a video file each frame's time in seconds from its start
+    (:func:`video.media.read_video_timed`: a variable-rate clip is written back at these
+    times); None for the other sources, which have no timing of their own."""
     if isinstance(source, torch.Tensor):
         source = source.cpu().numpy()
     if isinstance(source, np.ndarray):
@@ -125,30 +133,43 @@ def load_frames(source) -> np.ndarray:
             if arr.dtype.kind == "f" and arr.max() <= 1.0:
                 arr = arr * 255.0
             arr = np.clip(np.round(arr), 0, 255).astype(np.uint8)
-        return np.ascontiguousarray(arr[..., :3])
+        return np.ascontiguousarray(arr[..., :3]), None
     if isinstance(source, (list, tuple)):
         if not source:
             raise MediaError("empty list of frames")
         frames = [np.asarray(load_image(f)) for f in source]
-        if len({f.shape for f in frames}) != 1:
-            raise MediaError("frames of a video must all have the same size")
-        return np.stack(frames)
+        check_same_size([f.shape[:2] for f in frames], source, "frames of a video")
+        return np.stack(frames), None
     if isinstance(source, Image.Image):
-        return np.asarray(source.convert("RGB"))[None]
+        return np.asarray(source.convert("RGB"))[None], None
     path = Path(source)
     if path.is_dir():
-        return load_frames([str(p) for p in _image_files(path)])
+        return load_frames_timed([str(p) for p in _image_files(path)[:max_frames]])
     if not path.is_file():
         raise MediaError(f"{path} not found: give a video file, a folder of images, or an image")
     if path.suffix.lower() in IMAGE_SUFFIXES:
-        return np.asarray(load_image(path))[None]
+        return np.asarray(load_image(path))[None], None
     try:
-        frames = read_video(path)
+        frames, times = read_video_timed(path, max_frames)
+    except MediaError:
+        raise  # its own reason ("no video stream"), not replaced by the class name
     except Exception as e:  # PyAV raises its own error classes for unreadable files
         raise MediaError(f"{path}: not a readable video ({e.__class__.__name__})") from None
     if len(frames) == 0:
         raise MediaError(f"{path}: no frames")
-    return frames
+    return frames, times
+
+
+def check_same_size(sizes: list[tuple[int, int]], names, what: str) -> None:
+    """One MediaError line naming the first frame whose (H, W) differs from the first one's,
+    and both sizes (W x H), so a stray file in a folder of frames is found at once."""
+    for i, size in enumerate(sizes[1:], 1):
+        if tuple(size) != tuple(sizes[0]):
+            def name(k):
+                n = names[k] if k < len(names) else k
+                return Path(n).name if isinstance(n, (str, Path)) else f"frame {k}"
+            raise MediaError(f"{what} must all have the same size: {name(i)} is {size[1]}x{size[0]}, "
+                             f"{name(0)} {sizes[0][1]}x{sizes[0][0]}")
 
 
 def grey_levels(arr: np.ndarray) -> np.ndarray:
@@ -209,8 +230,7 @@ def _grey(source, fps: float | None = None, num_frames: int | None = None) -> to
         if not source:
             raise MediaError("empty list of mask frames")
         frames = [colour_levels(np.asarray(f)) if isinstance(f, np.ndarray) else _mask_image(f) for f in source]
-        if len({f.shape for f in frames}) != 1:
-            raise MediaError("frames of a mask must all have the same size")
+        check_same_size([f.shape[:2] for f in frames], source, "frames of a mask")
         return torch.from_numpy(np.stack(frames))
     if isinstance(source, Image.Image):
         return torch.from_numpy(_mask_image(source)[None])
@@ -252,6 +272,22 @@ def video_fps(source) -> float | None:
         return probe_video(p)["fps"] or None
     except MediaError:
         return None  # load_frames says what is wrong with it
+
+
+def video_sar(source) -> str | None:
+    """The pixel aspect ratio ("num:den", as read upright) of a video *file*, None for square
+    pixels and for arrays, images and folders: an anamorphic input's output is tagged with it."""
+    if not isinstance(source, (str, Path)):
+        return None
+    p = Path(source)
+    if not p.is_file() or p.suffix.lower() in IMAGE_SUFFIXES:
+        return None
+    from video.media import probe_video
+
+    try:
+        return probe_video(p).get("sar")
+    except MediaError:
+        return None
 
 
 def resize_mask(mask: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -473,5 +509,5 @@ def latent_mask(mask: torch.Tensor, spatial: int, temporal: int = 1) -> torch.Te
 
 
 __all__ = ["Box", "aspect_differs", "box_mask", "box_outside", "check_not_empty", "colour_levels", "composite_alpha",
-           "erode", "feather", "format_box", "grey_levels", "is_box", "latent_mask", "load_frames", "load_mask", "parse_box", "read_levels", "resize_mask",
+           "erode", "feather", "format_box", "grey_levels", "is_box", "latent_mask", "load_frames", "load_frames_timed", "load_mask", "check_same_size", "video_sar", "parse_box", "read_levels", "resize_mask",
            "temporal_groups", "time_indices", "video_fps"]

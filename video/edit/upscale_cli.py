@@ -23,16 +23,24 @@ from video.edit.upscale import (
 from video.runtime.img2vid import InputError
 
 
-def read_input(source: str | Path) -> tuple[np.ndarray, float]:
+def read_input(source: str | Path, max_frames: int | None = None) -> tuple[np.ndarray, float]:
     """uint8 (F, H, W, 3) frames of a video file (upright), a folder of image frames (in natural
-    order: 2.png before 10.png) or one image, and the video's fps (0 where the input has none)."""
-    from video.edit.mask import IMAGE_SUFFIXES, load_frames
+    order: 2.png before 10.png) or one image, and the video's fps (0 where the input has none).
+    ``max_frames``: only the first ones are read (``--frames``)."""
+    frames, fps, _times = read_input_timed(source, max_frames)
+    return frames, fps
+
+
+def read_input_timed(source: str | Path, max_frames: int | None = None) -> tuple[np.ndarray, float, np.ndarray | None]:
+    """:func:`read_input`, and a video file's frame times in seconds (None for images), so a
+    variable-rate input is written back at its own times."""
+    from video.edit.mask import IMAGE_SUFFIXES, load_frames_timed
     from video.media import probe_video
 
-    frames = load_frames(str(source))
+    frames, times = load_frames_timed(str(source), max_frames)
     p = Path(source)
     fps = float(probe_video(p).get("fps") or 0) if p.is_file() and p.suffix.lower() not in IMAGE_SUFFIXES else 0.0
-    return frames, fps
+    return frames, fps, times
 
 
 @dataclass
@@ -107,8 +115,17 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     import time
 
     from video.edit.cli import RANDOM_NOTE, first_frames, random_weights, resolve_model_name, written_size
+    from video.edit.mask import video_sar
     from video.flags import check_above_zero, check_ranges, device_and_dtype, resolve_flags, sdpa_choice
-    from video.media import audio_to_keep, check_crf, check_output, plural, write_video
+    from video.media import (
+        IMAGE_OUTPUTS,
+        audio_to_keep,
+        check_crf,
+        check_output,
+        plural,
+        source_times,
+        write_video,
+    )
 
     cfg = resolve_flags(UpscaleConfig, args, UPSCALE_FLAGS)
     if not cfg.output:
@@ -130,7 +147,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
         cfg.model = resolve_upscaler_arg(cfg.model, cfg.models_dir or None, extra)
         resolve_model(cfg.model, cfg.scale)  # an unknown name or a missing .param: before reading the video
     t0 = time.perf_counter()
-    frames, in_fps = read_input(args.input)
+    frames, in_fps, in_times = read_input_timed(args.input, cfg.frames)  # --frames N: only N are read
     in_frames = len(frames)
     frames = first_frames(frames, cfg.frames)
     check_output(cfg.output, num_frames=len(frames))  # several frames to x.png: refused before the work
@@ -150,9 +167,11 @@ def cmd_upscale(args: argparse.Namespace) -> int:
                   prompt=cfg.prompt, tile=cfg.tile, progress=True, **kw)
     # the input's sound, if in sync (an existing folder, even one named like a file, is PNG frames)
     audio = audio_to_keep(args.input, in_frames, in_fps, len(out), fps, cfg.output)
-    path = write_video(out, cfg.output, fps=fps, crf=cfg.crf, audio=audio)
+    path = write_video(out, cfg.output, fps=fps, crf=cfg.crf, audio=audio,
+                       times=source_times(in_times, in_fps, fps), sar=video_sar(args.input))
     w, h = written_size(path, out)
-    print(f"wrote {path} ({plural(len(out), 'frame')}, {w}x{h}): x{cfg.scale} {cfg.model}"
+    rate = "" if Path(path).suffix.lower() in IMAGE_OUTPUTS else f", {fps:g} fps"  # a photo has no rate
+    print(f"wrote {path} ({plural(len(out), 'frame')}, {w}x{h}{rate}): x{cfg.scale} {cfg.model}"
           f"{f' + refine {cfg.refine} at {cfg.strength}' if refine else ''} in {time.perf_counter() - t0:.1f}s")
     return 0
 
@@ -175,4 +194,4 @@ def add_upscale_command(subparsers) -> argparse.ArgumentParser:
 
 
 
-__all__ = ["UPSCALE_FLAGS", "UpscaleConfig", "add_upscale_command", "check_refine_keys", "cmd_upscale", "read_input"]
+__all__ = ["UPSCALE_FLAGS", "UpscaleConfig", "add_upscale_command", "check_refine_keys", "cmd_upscale", "read_input", "read_input_timed"]
