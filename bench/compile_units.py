@@ -97,6 +97,9 @@ def main() -> int:
         return 0
     import torch
 
+    sys.path.insert(0, str(ROOT))
+    from video.atomic import atomic_file
+
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     out_path = Path(args.json)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,7 +117,8 @@ def main() -> int:
             ratios[f"{key.split('_')[0]}_ratio_blocks_over_parts"] = b / p if b and p else None
         result = {"device": torch.cuda.get_device_name() if device == "cuda" else "cpu", "torch": torch.__version__,
                   "model": args.model, "frames": args.frames, "size": args.size, "runs": runs, **ratios}
-        out_path.write_text(json.dumps(result, indent=2))
+        with atomic_file(out_path) as tmp:  # a kill while writing keeps the previous runs whole
+            tmp.write_text(json.dumps(result, indent=2))
         return result
 
     for _ in range(args.repeats):

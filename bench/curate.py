@@ -105,6 +105,7 @@ def main() -> None:
     from data_curation.recipe import load_recipe
     from data_curation.scorers import build_scorers
     from data_curation.split import plan_clips
+    from video.atomic import atomic_file
     from video.media import ffmpeg_exe
 
     ap = argparse.ArgumentParser()
@@ -191,7 +192,8 @@ def main() -> None:
                      else ""))
     out = Path(__file__).resolve().parent / "results" / f"curate-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
+    with atomic_file(out) as tmp:
+        tmp.write_text(json.dumps(result, indent=2))
     print(out)
 
 

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from txt2vid import SIZES  # noqa: E402  (bench/txt2vid.py: the same two models at the same sizes)
 
+from video.atomic import atomic_file  # noqa: E402
 from video.config import CONFIG_DIR, load_config  # noqa: E402
 from video.models.dit import DiT, DiTConfig  # noqa: E402
 from video.runtime.txt2vid import cast_keeping_fp32  # noqa: E402
@@ -127,7 +128,8 @@ def main() -> int:
             rows.append({"model": name, "frames": frames, "latent": list(lat), **count(fn)})
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"size": args.size, "dtype": "bfloat16", "rows": rows}, indent=2))
+    with atomic_file(out) as tmp:
+        tmp.write_text(json.dumps({"size": args.size, "dtype": "bfloat16", "rows": rows}, indent=2))
     print(f"{'model':32s} {'frames':>6s} {'GEMM GB':>8s} {'attn GB':>8s} {'other GB':>9s} {'other kernels':>13s}")
     for r in rows:
         print(f"{r['model']:32s} {r['frames']:6d} {r['gemm_gb']:8.1f} {r['attention_gb']:8.1f} {r['other_gb']:9.1f} "

@@ -22,6 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from video.atomic import atomic_file  # noqa: E402
 from video.config import CONFIG_DIR, load_config, load_model_config  # noqa: E402
 from video.models.dit import DiT, DiTConfig  # noqa: E402
 from video.models.svd import build_unet  # noqa: E402
@@ -127,7 +128,8 @@ def main() -> int:
                 torch.cuda.empty_cache()
             out = Path(args.json)  # after every row, so a run cut short keeps what it measured
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps({"rows": rows}, indent=2))
+            with atomic_file(out) as tmp:  # a kill while writing keeps the previous rows whole
+                tmp.write_text(json.dumps({"rows": rows}, indent=2))
             print(json.dumps(rows[-1]), flush=True)
     result = {"device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu", "torch": torch.__version__,
               "rows": rows}
@@ -141,7 +143,8 @@ def main() -> int:
         print(f"{name}: ours {a['seconds_per_step'] / b['seconds_per_step']:.2f}x the plain step's speed")
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
+    with atomic_file(out) as tmp:
+        tmp.write_text(json.dumps(result, indent=2))
     print(f"wrote {out}")
     return 0
 

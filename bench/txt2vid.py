@@ -34,6 +34,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from video.atomic import atomic_file  # noqa: E402
 from video.config import CONFIG_DIR, load_config  # noqa: E402
 from video.models.dit import DiT, DiTConfig, SelfAttention  # noqa: E402
 from video.runtime.speed import SDPA_FIRST, compile_blocks, sdpa_priority  # noqa: E402
@@ -172,7 +173,8 @@ def main() -> int:
                   "rows": rows, "attention": attn_rows, "profile": profiles}
         out = Path(args.json)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2))
+        with atomic_file(out) as tmp:  # a kill while writing keeps the previous rows whole
+            tmp.write_text(json.dumps(result, indent=2))
         return result
 
     def forward(model, x, t, ctx):

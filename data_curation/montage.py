@@ -13,6 +13,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from video.atomic import atomic_file
 from video.media import MediaError, ffmpeg_exe, probe_video
 
 
@@ -92,14 +93,15 @@ def build_montage(segments: list[Segment], path: str | Path, width: int = 320, h
              "-crf", str(crf), "-pix_fmt", "yuv420p", "-an"]
     if gop:
         args += ["-g", str(gop)]
-    args += [str(path)]
-    proc = subprocess.run(args, capture_output=True)
-    if proc.returncode != 0:
-        raise MediaError(f"ffmpeg failed building {path.name}: {proc.stderr.decode(errors='replace').strip()[-300:]}")
     truth, expected = boundaries(segments)
-    got = probe_video(path)["num_frames"]
-    if got != expected:
-        raise MediaError(f"{path.name}: built {got} frames, expected {expected}")
+    with atomic_file(path) as tmp:  # a killed or failed build leaves no half montage under the name
+        proc = subprocess.run([*args, str(tmp)], capture_output=True)
+        if proc.returncode != 0:
+            raise MediaError(f"ffmpeg failed building {path.name}: "
+                             f"{proc.stderr.decode(errors='replace').strip()[-300:]}")
+        got = probe_video(tmp)["num_frames"]
+        if got != expected:
+            raise MediaError(f"{path.name}: built {got} frames, expected {expected}")
     return path, truth
 
 

@@ -175,7 +175,7 @@ def check_rules(r: Recipe, scoring: bool = True, columns: frozenset[str] = froze
                 raise ConfigError(f"{what}: {lo_key} {lo} is above {hi_key} {hi}: no clip could pass")
 
 
-_WEIGHTS = ("*.safetensors", "*.bin")  # what transformers' from_pretrained reads (shards included)
+_WEIGHTS = ("*.safetensors",)  # what the scorers load (shards included); a pickled .bin is refused
 
 
 def _model_type(path: str) -> str:
@@ -196,7 +196,9 @@ def check_models(r: Recipe) -> None:
         if path and not (Path(path) / "config.json").is_file():
             raise ConfigError(f"config key {key!r}: {path} has no config.json (not a transformers model folder)")
         if path and not any(next(Path(path).glob(pattern), None) for pattern in _WEIGHTS):
-            raise ConfigError(f"config key {key!r}: {path} has no weights ({', '.join(_WEIGHTS)})")
+            pickled = " (a .bin is pickled and refused: loading a pickle can run code)" if next(
+                Path(path).glob("*.bin"), None) else ""
+            raise ConfigError(f"config key {key!r}: {path} has no .safetensors weights{pickled}")
     if m.clip:  # the config only (the weights load in each worker): a folder of another model fails here
         kind = _model_type(m.clip)
         if kind != "clip":

@@ -31,7 +31,7 @@ from eval.inputs import (
 )
 from eval.metrics import SSIM_WINDOW
 from eval.reconstruction import reconstruction_metrics
-from eval.report import STRIP_VIDEOS, side_by_side, write_metrics, write_report
+from eval.report import STRIP_VIDEOS, side_by_side
 from eval.temporal import temporal_metrics
 
 GENERATED_HINT = "run `video quickstart` in the repository root to make it, or set EVAL_GENERATED"
@@ -190,9 +190,24 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
               "prompts": prompt_of, "aggregate": agg, "videos": videos, "curves": curves, "notes": notes,
               "fvd_frames": fvd_frames}
     out = Path(out)
-    write_metrics(result, out / OUT_FILES[0])
-    write_report(result, strips, out / OUT_FILES[1])
+    write_outputs(result, strips, out)
     return result
+
+
+def write_outputs(result: dict, strips: dict[str, np.ndarray], out: Path) -> None:
+    """``metrics.json`` and ``report.html``, both rendered before either is renamed into place
+    and then renamed back to back: a kill while the report renders (seconds: plots, strips) left
+    the new metrics beside an old run's report."""
+    import json
+
+    from eval.report import json_safe, render_html
+    from video.atomic import atomic_files
+
+    metrics = json.dumps(json_safe(result), indent=2, allow_nan=False) + "\n"  # as write_metrics
+    page = render_html(result, strips)
+    with atomic_files(out / OUT_FILES[0], out / OUT_FILES[1]) as (metrics_tmp, page_tmp):
+        metrics_tmp.write_bytes(metrics.encode("utf-8"))
+        page_tmp.write_bytes(page.encode("utf-8"))
 
 
 @dataclass

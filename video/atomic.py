@@ -6,18 +6,50 @@ come from ``tempfile`` (private modes); the finished output gets the modes the u
 gives any new file. A file's or folder's contents are flushed to the disk (fsync) before the rename, so a
 folder that has its name also survives a power cut whole. A folder output replaces an existing
 folder only if this tool wrote it (a marker file says so) or it is empty: ``--output
-~/Pictures`` must never delete a folder."""
+~/Pictures`` must never delete a folder.
+
+A folder cannot be renamed over a folder that has files, so replacing one takes three steps:
+the old folder is renamed aside (a hidden ``.NAME.R.old.partial``), the new one renamed in, and
+only then is the old one deleted. Deleting 20,000 PNGs takes tens of seconds; deleting first
+left a kill in that time with half the old folder under the real name and the new one hidden.
+Now only the instant between the two renames has neither under the name.
+
+A killed write leaves its hidden temporary behind: ``.STEM.R.partial.SUFFIX`` (a file),
+``.NAME.R.partial`` (a folder) or ``.NAME.R.old.partial`` (a replaced folder not yet deleted),
+R being 8 random characters. The next write of the same path deletes those of that path, and
+only those that are clearly dead, so that a concurrent writer of the same path keeps its own:
+each writer holds an advisory lock (``flock``) on its temporary while it works, and the kernel
+drops it when the process dies. A temporary is deleted when its lock is free and it has not
+been modified for a minute (the minute covers the instant between creating a temporary and
+locking it); where there are no such locks (Windows, a filesystem that refuses them) only when
+it has not been modified for a day. A process lists a folder for this at most once a minute (a
+training cache writes thousands of shards into one folder); a temporary is not dead sooner anyway."""
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
+import secrets
 import shutil
+import stat
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # Windows: no flock (and an open file could not be renamed anyway)
+    fcntl = None
+
 MARKER = ".written-by-video"  # in every user-facing folder atomic_folder writes
+STALE_UNLOCKED_S = 60.0  # a temporary whose lock is free is dead once untouched this long
+STALE_S = 24 * 3600.0  # where no lock can tell, once untouched this long
+_RANDOM = "abcdefghijklmnopqrstuvwxyz0123456789_"  # tempfile's alphabet; its names are 8 long
+_SCANNED: dict[str, tuple[float, set[str]]] = {}  # folder -> (when listed, its hidden .partial names)
 
 
 def _umask() -> int:
@@ -65,6 +97,151 @@ def fsync_tree(folder: Path) -> None:
         _fsync_path(Path(root))
 
 
+def temp_name_pattern(path: Path) -> re.Pattern[str]:
+    """The hidden names this module gives temporaries of ``path`` (see the module docstring);
+    match with ``fullmatch``. R is exactly 8 of tempfile's characters, so another path's or
+    another tool's temporary (``.clip.partial.mp4``) does not match."""
+    r = r"\.[a-z0-9_]{8}"
+    stem, suffix, name = (re.escape(s) for s in (path.stem, path.suffix, path.name))
+    return re.compile(rf"\.(?:{stem}{r}\.partial{suffix}|{name}{r}(?:\.old)?\.partial)")
+
+
+def _try_lock(fd: int) -> bool | None:
+    """Lock ``fd`` (flock, exclusive, without waiting): True taken, False held through another
+    open file (a live writer's), None where this system or filesystem has no such locks."""
+    if fcntl is None:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:
+        return None
+    return True
+
+
+def _keep_locked(fd: int) -> int | None:
+    """``fd`` if it now holds its file's lock (kept until :func:`_release`), else None, ``fd``
+    closed: Windows could not rename a file that is open."""
+    if _try_lock(fd):
+        return fd
+    os.close(fd)
+    return None
+
+
+def _hold(path: Path) -> int | None:
+    """An open, locked descriptor of ``path`` (a file or a folder) or None where none can be held."""
+    if fcntl is None:
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    return _keep_locked(fd)
+
+
+def _release(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)  # drops the lock
+
+
+def _hidden_partials(folder: Path) -> set[str]:
+    """The hidden ``.partial`` names of ``folder``, as listed within the last STALE_UNLOCKED_S."""
+    key, now = os.path.abspath(folder), time.monotonic()
+    listed = _SCANNED.get(key)
+    if listed is None or now - listed[0] >= STALE_UNLOCKED_S:
+        try:
+            with os.scandir(folder) as it:
+                names = {e.name for e in it if e.name.startswith(".") and ".partial" in e.name}
+        except OSError:
+            names = set()
+        listed = _SCANNED[key] = (now, names)
+    return listed[1]
+
+
+def is_stale(age_s: float, lock: bool | None) -> bool:
+    """Whether a temporary untouched for ``age_s`` seconds is a dead write's: ``lock`` True when
+    its lock could be taken (no live writer holds it), False when a writer holds it, None where
+    locks cannot tell (see the module docstring)."""
+    if lock is False:
+        return False
+    return age_s >= (STALE_UNLOCKED_S if lock else STALE_S)
+
+
+def _remove_if_stale(p: Path, now: float) -> bool:
+    """Delete ``p`` if :func:`is_stale`, holding its lock meanwhile; whether this deleted it."""
+    try:
+        st = os.lstat(p)
+    except FileNotFoundError:
+        return False
+    fd = None
+    if not stat.S_ISLNK(st.st_mode):
+        try:
+            fd = os.open(p, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            pass
+    try:
+        if not is_stale(now - st.st_mtime, _try_lock(fd) if fd is not None else None):
+            return False
+        if stat.S_ISDIR(st.st_mode):
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            try:
+                os.unlink(p)
+            except FileNotFoundError:
+                pass
+        return not os.path.lexists(p)
+    finally:
+        _release(fd)
+
+
+def remove_stale_temporaries(path: str | Path) -> list[Path]:
+    """Delete the temporaries of ``path`` that earlier, killed writes left beside it (only the
+    names :func:`temp_name_pattern` gives, only when :func:`is_stale`); returns those deleted."""
+    path = Path(path)
+    names = _hidden_partials(path.parent)
+    pattern, now, removed = temp_name_pattern(path), time.time(), []
+    for name in sorted(n for n in names if pattern.fullmatch(n)):
+        p = path.parent / name
+        if _remove_if_stale(p, now):
+            removed.append(p)
+        if not os.path.lexists(p):
+            names.discard(name)
+    return removed
+
+
+def _delete(p: Path) -> None:
+    if p.is_symlink():
+        p.unlink()
+    else:
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def _swap_in(tmp: Path, path: Path) -> tuple[Path, int | None] | None:
+    """Rename the folder ``tmp`` to ``path``. An existing ``path`` is first renamed aside to a
+    hidden backup (locked, so that a concurrent write of the same path does not take it for a
+    dead one), returned for the caller to delete once the new name is durable; if ``tmp`` cannot
+    take the name, the old folder gets it back."""
+    if os.path.lexists(path):
+        backup = path.parent / f".{path.name}.{''.join(secrets.choice(_RANDOM) for _ in range(8))}.old.partial"
+        lock = _hold(path)
+        try:
+            os.replace(path, backup)
+        except FileNotFoundError:  # another writer took it away meanwhile
+            _release(lock)
+        else:
+            try:
+                os.replace(tmp, path)
+            except BaseException:
+                if not os.path.lexists(path):
+                    os.replace(backup, path)
+                _release(lock)
+                raise
+            return backup, lock
+    os.replace(tmp, path)
+    return None
+
+
 @contextmanager
 def atomic_folder(path: str | Path, replace: str = "ours") -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; on success it replaces ``path``. ``replace``:
@@ -75,7 +252,9 @@ def atomic_folder(path: str | Path, replace: str = "ours") -> Iterator[Path]:
         path = path.resolve()
     check_replaceable(path, replace)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    lock = _hold(tmp)
     try:
         yield tmp
         if replace == "ours":  # what a later write may replace (``any`` folders need no proof)
@@ -83,31 +262,125 @@ def atomic_folder(path: str | Path, replace: str = "ours") -> Iterator[Path]:
         os.chmod(tmp, 0o777 & ~_UMASK)
         fsync_tree(tmp)  # the contents are on disk before the name says the folder is whole
         check_replaceable(path, replace)  # it may have appeared while we worked
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-        _fsync_path(path.parent)  # and the rename itself
+        old = _swap_in(tmp, path)
+        _fsync_path(path.parent)  # and the rename itself, before the old folder goes
+        if old is not None:
+            try:
+                _delete(old[0])
+            finally:
+                _release(old[1])
     finally:
+        _release(lock)
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def atomic_files(*paths: str | Path) -> Iterator[list[Path]]:
+    """Yield a temporary file name beside each of ``paths`` (same suffix, so tools that infer the
+    format from it still work); on success they replace ``paths``, renamed one right after the
+    other once all are flushed, so files that belong together (metrics and their report) are
+    never of two different runs for longer than those renames take."""
+    paths = [Path(p) for p in paths]
+    if len({os.path.abspath(p) for p in paths}) < len(paths):
+        raise ValueError(f"atomic_files: a path is given twice: {', '.join(map(str, paths))}")
+    for path in paths:
+        if path.is_dir():
+            raise IsADirectoryError(f"{path} is a folder: name a file to write")
+    temps: list[Path] = []
+    locks: list[int | None] = []
+    try:
+        for path in paths:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale_temporaries(path)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
+            temps.append(Path(tmp))
+            locks.append(_keep_locked(fd))
+        yield list(temps)
+        for tmp in temps:
+            os.chmod(tmp, 0o666 & ~_UMASK)
+            _fsync_path(tmp)  # as for folders: the bytes are on disk before the name is
+        for tmp, path in zip(temps, paths, strict=True):
+            os.replace(tmp, path)
+        for parent in dict.fromkeys(p.parent for p in paths):
+            _fsync_path(parent)
+    finally:
+        for lock in locks:
+            _release(lock)
+        for tmp in temps:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
 
 
 @contextmanager
 def atomic_file(path: str | Path) -> Iterator[Path]:
     """Yield a temporary file name beside ``path`` (same suffix, so tools that infer the format
     from it still work); on success it replaces ``path``."""
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"{path} is a folder: name a file to write")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
-    os.close(fd)
+    with atomic_files(path) as (tmp,):
+        yield tmp
+
+
+@dataclass
+class NewFile:
+    """What :func:`atomic_new_file` yields: write ``tmp``; after the block ``path`` is the name
+    the file took."""
+
+    tmp: Path
+    path: Path | None = None
+
+
+def _claim(tmp: Path, names: Iterable[Path]) -> Path:
+    """Give the finished file ``tmp`` the first of ``names`` that no file has, never replacing
+    one: a hard link fails on an existing name where a rename would silently replace it. Where
+    the filesystem has no hard links (FAT, some network shares) an empty file created exclusively
+    claims the name an instant before ``tmp`` is renamed over it (deleted again if that fails)."""
+    for name in names:
+        try:
+            os.link(tmp, name)
+            return name
+        except FileExistsError:
+            continue
+        except OSError:
+            pass
+        try:
+            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        try:
+            os.replace(tmp, name)
+        except BaseException:
+            os.unlink(name)
+            raise
+        return name
+    raise FileExistsError(f"every name offered for {tmp.name} is taken")
+
+
+@contextmanager
+def atomic_new_file(names: Iterable[str | Path], like: str | Path) -> Iterator[NewFile]:
+    """Write a file that takes the first of ``names`` no file has yet, never replacing one: two
+    writers that chose a counter by listing the folder at the same moment end with two files (a
+    rename would put one over the other). ``names`` (on the filesystem of ``like``; may be
+    endless) are tried in order once the file is whole, so no empty placeholder ever waits under
+    a name. ``tmp`` is named as the first name, in a hidden folder named after ``like`` (beside
+    it), so that the next write like it deletes what a killed one left (:func:`atomic_folder`'s
+    rules)."""
+    names = (Path(n) for n in names)
+    first = next(names)
+    like = Path(like)
+    like.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(like)
+    folder = Path(tempfile.mkdtemp(prefix=f".{like.name}.", suffix=".partial", dir=like.parent))
+    lock = _hold(folder)
+    new = NewFile(folder / first.name)
     try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        _fsync_path(Path(tmp))  # as for folders: the bytes are on disk before the name is
-        os.replace(tmp, path)
-        _fsync_path(path.parent)
+        yield new
+        if not new.tmp.is_file():
+            raise FileNotFoundError(f"nothing was written for {first.name}")
+        os.chmod(new.tmp, 0o666 & ~_UMASK)
+        _fsync_path(new.tmp)
+        new.path = _claim(new.tmp, itertools.chain([first], names))
+        _fsync_path(new.path.parent)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        _release(lock)
+        shutil.rmtree(folder, ignore_errors=True)

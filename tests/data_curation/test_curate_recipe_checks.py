@@ -67,11 +67,15 @@ def test_bad_model_paths_stop_the_run_at_load_local_and_ray(tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "config.json").write_text('{"model_type": "clip"}')
     (tmp_path / "head.pth").write_bytes(b"x")
+    (tmp_path / "pickled").mkdir()  # a transformers folder of the old pickled kind only
+    (tmp_path / "pickled" / "config.json").write_text('{"model_type": "clip"}')
+    (tmp_path / "pickled" / "pytorch_model.bin").write_bytes(b"x")
     cases = [("models.clip=/nonexistent/clip", "'models.clip': /nonexistent/clip is not a folder"),
              ("models.captioner=/nonexistent/blip", "'models.captioner'"),
              (f"models.clip={tmp_path / 'blip'}", "holds a 'blip' model, not CLIP"),
-             (f"models.clip={tmp_path / 'empty'}", "has no weights"),
-             (f"models.captioner={tmp_path / 'empty'}", "has no weights"),
+             (f"models.clip={tmp_path / 'empty'}", "has no .safetensors weights"),
+             (f"models.captioner={tmp_path / 'empty'}", "has no .safetensors weights"),
+             (f"models.clip={tmp_path / 'pickled'}", "a .bin is pickled and refused"),
              (f"models.aesthetic_head={tmp_path / 'head.pth'}", "pickled; convert it to safetensors"),
              (f"models.aesthetic_head={tmp_path / 'none.safetensors'}", "not found")]
     for override, match in cases:

@@ -16,8 +16,10 @@ one module the nodes and their tests call.
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -258,19 +260,38 @@ def next_output_path(filename_prefix: str, ext: str, output_dir: str | Path | No
     return folder / f"{name}_{counter:05}_.{ext}", "" if sub == "." else sub
 
 
+def _counter_of(path: Path, ext: str) -> tuple[str, int]:
+    """``(prefix name, counter)`` of a :func:`next_output_path` name ``{name}_{counter:05}_.{ext}``."""
+    name, counter = path.name[: -len(f"_.{ext}")].rsplit("_", 1)
+    return name, int(counter)
+
+
+def _counted_names(folder: Path, name: str, counter: int, ext: str) -> Iterator[Path]:
+    """``{name}_{counter:05}_.{ext}`` in ``folder``, then the counters after it, endlessly."""
+    for c in itertools.count(counter):
+        yield folder / f"{name}_{c:05}_.{ext}"
+
+
 def write_video_file(images: torch.Tensor, fps: float = 7.0, filename_prefix: str = "video_pipeline/video",
                      format: str = "mp4", crf: int = 18, output_dir: str | Path | None = None) -> dict:
     """IMAGE frames -> a video in the output folder with our settings (:func:`video.media.write_video`:
     H.264 yuv420p with BT.709 tags and +faststart, VP9 webm, or a palette gif). Returns ComfyUI's
     ``{"ui": ..., "result": (path,)}``: the UI shows it as core ComfyUI's SaveVideo does."""
+    from video.atomic import atomic_new_file
     from video.media import write_video
 
     if format not in VIDEO_FORMATS:
         raise InputError(f"format must be one of {', '.join(VIDEO_FORMATS)}; got {format!r}")
     frames = comfy_to_frames(images, "images")
-    path, subfolder = next_output_path(filename_prefix, format, output_dir)
-    with relayed_warnings("Write Video"):  # an odd size is cropped to even for 4:2:0: said on every run
-        write_video(frames, path, fps=fps, crf=crf)
+    first, subfolder = next_output_path(filename_prefix, format, output_dir)
+    name, counter = _counter_of(first, format)
+    # the counter is chosen by listing the folder: two runs at once (two ComfyUI queues, a script)
+    # choose the same one, so the name is claimed only when free, the next counter otherwise
+    with atomic_new_file(_counted_names(first.parent, name, counter, format),
+                         like=first.parent / f"{name}.{format}") as new:
+        with relayed_warnings("Write Video"):  # an odd size is cropped to even for 4:2:0: said on every run
+            write_video(frames, new.tmp, fps=fps, crf=crf)
+    path = new.path
     saved = {"filename": path.name, "subfolder": subfolder, "type": "output"}
     return {"ui": {"images": [saved], "animated": (True,)}, "result": (str(path),)}
 

@@ -273,7 +273,8 @@ class Animator:
         models = load_wan_folder(p, "WanAnimateTransformer3DModel", "Wan-Animate (WanAnimatePipeline)", device, dtype)
         require_safetensors(p / "image_encoder")
         with loading(p, "image_encoder"):
-            enc = CLIPVisionModel.from_pretrained(p / "image_encoder", torch_dtype=dtype).eval().to(device)
+            enc = CLIPVisionModel.from_pretrained(p / "image_encoder", torch_dtype=dtype,
+                                                  use_safetensors=True).eval().to(device)
         with loading(p, "image_processor"):
             proc = CLIPImageProcessor.from_pretrained(p / "image_processor")
         return cls(models, enc, proc, device=device, dtype=dtype, embeddings_dir=embeddings_dir)
