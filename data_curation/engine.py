@@ -44,7 +44,7 @@ from data_curation.manifest import (
 from data_curation.probe import discover, empty_error
 from data_curation.recipe import Recipe, check_recipe, load_recipe, scoring_key
 from data_curation.scorers import all_columns, build_scorers
-from data_curation.split import extract_clip, keyframes, plan_clips
+from data_curation.split import display, extract_clip, keyframes, plan_clips
 from video.media import MediaError, probe_video, video_stream
 
 _SCORERS: dict[int, list] = {}
@@ -137,6 +137,7 @@ def score_source(path: str, recipe: Recipe, out: str | Path) -> list[dict]:
     scorers = _scorers(recipe)
     versions = scorer_versions(scorers)
     kf = set(keyframes(path)) if recipe.split.extract else None
+    turn = display(path) if recipe.split.extract else ()  # read once, for every clip of the source
     rows = []
     for start, end in clips:
         row = {**base, "clip_id": f"{source_key(path)}_{start:06d}_{end:06d}", "start_frame": start,
@@ -148,7 +149,7 @@ def score_source(path: str, recipe: Recipe, out: str | Path) -> list[dict]:
                 row.update(s.score(frames))
             if recipe.split.extract:
                 dest, _ = extract_clip(path, start, end, fps, Path(out) / "clips" / f"{row['clip_id']}.mp4", kf,
-                                       turn=base["rotation"])
+                                       turn=turn)
                 row["clip_path"] = str(dest)
         except Exception as e:  # one bad clip must not lose the source's other clips
             row["error"] = _one_line(e)
@@ -368,6 +369,8 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
         # ray.init reads RAY_ADDRESS when given no address: taken here so it is checked too, and so
         # the local-session options (num_cpus, the temp dir under OUT) are not passed to a cluster
         ray_address = ray_address or os.environ.get("RAY_ADDRESS") or None
+        if ray_address == "local":  # Ray's word for "start a new one here": as no address
+            ray_address = None
         check_ray_address(ray_address)
     sources, seen = [], set()
     for p in discover(given, exclude=[out / d for d in OUTPUT_DIRS]):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from video.media import MediaError, grid_frames, rotation_of, video_stream
+from video.media import MediaError, apply_ops, display_matrix, display_ops, grid_frames, video_stream
 
 
 def plan_clips(shots: list[list[int]], fps: float, min_s: float, max_s: float, trim_s: float = 0.0) -> list[tuple[int, int]]:
@@ -47,7 +47,7 @@ def keyframes(path: str | Path) -> list[int]:
 
 
 def extract_clip(src: str | Path, start: int, end: int, fps: float, dest: str | Path,
-                 keyframe_set: set[int] | None = None, turn: int | None = None) -> tuple[Path, str]:
+                 keyframe_set: set[int] | None = None, turn: tuple[str, ...] | None = None) -> tuple[Path, str]:
     """Write frames ``[start, end)`` of ``src`` (numbered on the source's nominal frame grid, as
     the manifest numbers them) to ``dest``, an mp4 written under a temporary name and renamed.
     Returns the path and the method used:
@@ -74,7 +74,8 @@ def extract_clip(src: str | Path, start: int, end: int, fps: float, dest: str | 
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.stem}.partial.mp4")
     try:
-        turn = rotation(src) if turn is None else turn  # ``turn``: the source's rotation, if the caller knows it
+        # ``turn``: the source's display operations (:func:`display`), if the caller knows them
+        turn = display(src) if turn is None else tuple(turn)
         method = "copy" if (keyframe_set is not None and start in keyframe_set and not turn
                             and _copy(src, start, end, fps, tmp) and _decoded(tmp) == end - start) else None
         if method is None:
@@ -105,15 +106,17 @@ def _decoded(path: Path) -> int:
         return 0
 
 
-def rotation(src: str | Path) -> int:
-    """Degrees counterclockwise (0, 90, 180, 270) that the source's display matrix turns its
-    coded frames by, read from the first decoded frame; 0 when there is none."""
+def display(src: str | Path) -> tuple[str, ...]:
+    """The turns and mirrors (:func:`video.media.display_ops`) that the source's display matrix
+    asks for, read from the first decoded frame; () when there is none. A mirror counts: read as
+    a rotation angle alone (PyAV says 180) it was written upside down, unlike what a player,
+    our scorers and the trainer show."""
     import av
 
     with av.open(str(src)) as c:
         for frame in c.decode(video_stream(c, src)):
-            return rotation_of(frame)
-    return 0
+            return tuple(display_ops(display_matrix(frame)))
+    return ()
 
 
 def _copy(src: str | Path, start: int, end: int, fps: float, tmp: Path) -> bool:
@@ -168,10 +171,10 @@ def _copy(src: str | Path, start: int, end: int, fps: float, tmp: Path) -> bool:
     return True
 
 
-def _encode(src: str | Path, start: int, end: int, fps: float, tmp: Path, turn: int = 0) -> None:
+def _encode(src: str | Path, start: int, end: int, fps: float, tmp: Path, turn: tuple[str, ...] = ()) -> None:
     """Frames ``[start, end)`` decoded on the grid (:func:`~video.media.grid_frames`)
-    and encoded at the nominal rate, one frame per slot, turned ``turn`` degrees
-    counterclockwise; odd sizes are cropped to even."""
+    and encoded at the nominal rate, one frame per slot, turned and mirrored as ``turn``
+    (:func:`display`) says; odd sizes are cropped to even."""
     from fractions import Fraction
 
     import av
@@ -186,7 +189,7 @@ def _encode(src: str | Path, start: int, end: int, fps: float, tmp: Path, turn: 
             if i < slot:  # a second frame on one slot (variable rate): the first one stands
                 continue
             if turn:
-                rgb = np.rot90(frame.to_ndarray(format="rgb24"), turn // 90)
+                rgb = apply_ops(frame.to_ndarray(format="rgb24"), list(turn))
                 full = frame.format.name.startswith("yuvj")
                 frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
                 frame = frame.reformat(format="yuvj420p" if full else "yuv420p")

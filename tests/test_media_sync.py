@@ -238,3 +238,12 @@ def test_read_video_max_frames(tmp_path):
     frames, times = read_video_timed(src, 3)
     assert frames.shape == (3, 240, 320, 3)
     np.testing.assert_allclose(times, np.arange(3) / 30, atol=1e-6)
+
+
+@pytest.mark.parametrize("times", [[0, 0.1, 0.1, 0.3], [0, 0.2, 0.1, 0.3]])
+def test_times_that_repeat_or_go_back_are_written_at_the_average_rate(tmp_path, times):
+    """A stream without timestamps, or with a reset, can give such times: NUT refuses them (an
+    av error after the whole render); they are written at the rate instead, as before."""
+    frames = np.zeros((4, 16, 16, 3), np.uint8)
+    out = write_video(frames, tmp_path / "o.mp4", fps=10, times=np.asarray(times, float))
+    assert probe_video(out)["num_frames"] == 4

@@ -23,7 +23,10 @@ drops it when the process dies. A temporary is deleted when its lock is free and
 been modified for a minute (the minute covers the instant between creating a temporary and
 locking it); where there are no such locks (Windows, a filesystem that refuses them) only when
 it has not been modified for a day. A process lists a folder for this at most once a minute (a
-training cache writes thousands of shards into one folder); a temporary is not dead sooner anyway."""
+training cache writes thousands of shards into one folder); a temporary is not dead sooner anyway.
+flock is per machine on some network filesystems (NFS with ``local_lock``, Lustre
+``localflock``): there a writer of the same path on another node is protected by the minute
+alone, so two nodes must not write one output path at once."""
 
 from __future__ import annotations
 
@@ -122,9 +125,15 @@ def _try_lock(fd: int) -> bool | None:
 
 def _keep_locked(fd: int) -> int | None:
     """``fd`` if it now holds its file's lock (kept until :func:`_release`), else None, ``fd``
-    closed: Windows could not rename a file that is open."""
-    if _try_lock(fd):
-        return fd
+    closed: Windows could not rename a file that is open. Waits for the lock: only a stale check
+    holds a writer's own new temporary, and that briefly; taking it without waiting could leave
+    the writer unlocked for its whole write, and so deletable after a minute untouched."""
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            return fd
+        except OSError:  # a filesystem without such locks
+            pass
     os.close(fd)
     return None
 
@@ -175,7 +184,7 @@ def _remove_if_stale(p: Path, now: float) -> bool:
     except FileNotFoundError:
         return False
     fd = None
-    if not stat.S_ISLNK(st.st_mode):
+    if fcntl is not None and not stat.S_ISLNK(st.st_mode):  # Windows: an open file cannot be deleted
         try:
             fd = os.open(p, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         except OSError:
@@ -188,7 +197,7 @@ def _remove_if_stale(p: Path, now: float) -> bool:
         else:
             try:
                 os.unlink(p)
-            except FileNotFoundError:
+            except OSError:  # gone already, or (Windows) still open in a live writer: kept
                 pass
         return not os.path.lexists(p)
     finally:
@@ -201,7 +210,7 @@ def remove_stale_temporaries(path: str | Path) -> list[Path]:
     path = Path(path)
     names = _hidden_partials(path.parent)
     pattern, now, removed = temp_name_pattern(path), time.time(), []
-    for name in sorted(n for n in names if pattern.fullmatch(n)):
+    for name in sorted(n for n in list(names) if pattern.fullmatch(n)):  # a copy: threads share the set
         p = path.parent / name
         if _remove_if_stale(p, now):
             removed.append(p)
@@ -229,6 +238,9 @@ def _swap_in(tmp: Path, path: Path) -> tuple[Path, int | None] | None:
             os.replace(path, backup)
         except FileNotFoundError:  # another writer took it away meanwhile
             _release(lock)
+        except BaseException:  # a mount point, no permission: the lock goes with the error
+            _release(lock)
+            raise
         else:
             try:
                 os.replace(tmp, path)

@@ -340,7 +340,10 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
     stamps = None
     if times is not None and fmt in ("mp4", "webm"):
         times = np.asarray(times, dtype=np.float64)[:f]
-        if len(times) == f and uneven_times(times, fps):
+        ticks = np.round((times - times[0]) * TIME_BASE) if len(times) else times
+        # only times that rise frame after frame (a stream without timestamps, or with a reset,
+        # can repeat or go back): others are written at the average rate, as before
+        if len(times) == f and uneven_times(times, fps) and bool(np.all(np.diff(ticks) > 0)):
             stamps = times - times[0]
     if stamps is None:
         data = np.ascontiguousarray(frames).tobytes()
