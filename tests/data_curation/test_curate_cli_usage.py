@@ -9,30 +9,11 @@ import json
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
 from data_curation.cli import main, parser, split_set_words
 from data_curation.engine import run
-from video.media import write_video
-
-FPS = 10
-
-
-def _pan(path: Path, frames: int = 3 * FPS) -> Path:
-    """A smooth stripe pattern panning 2 px a frame: one shot (no cut), clear motion."""
-    x = np.arange(64)
-    f = [np.broadcast_to((127 + 100 * np.sin((x + 2 * t) / 5))[None, :, None], (48, 64, 3)) for t in range(frames)]
-    write_video(np.stack(f).astype(np.uint8), path, fps=FPS)
-    return path
-
-
-@pytest.fixture(scope="module")
-def src(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("src")
-    _pan(d / "pan.mp4")
-    return d
 
 
 @pytest.fixture

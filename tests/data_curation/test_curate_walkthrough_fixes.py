@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -23,25 +22,9 @@ from data_curation.engine import check_ray_address, ray_host_port, run, score_so
 from data_curation.manifest import source_key
 from data_curation.probe import discover, probe_row
 from data_curation.recipe import load_recipe
-from video.media import ffmpeg_exe, write_video
+from video.media import ffmpeg_exe
 
 CLI = [sys.executable, "-m", "data_curation.cli"]
-FPS = 10
-
-
-def _pan(path: Path, frames: int = 3 * FPS) -> Path:
-    """A smooth stripe pattern panning 2 px a frame: one shot of ``frames`` frames, no cut."""
-    x = np.arange(64)
-    f = [np.broadcast_to((127 + 100 * np.sin((x + 2 * t) / 5))[None, :, None], (48, 64, 3)) for t in range(frames)]
-    write_video(np.stack(f).astype(np.uint8), path, fps=FPS)
-    return path
-
-
-@pytest.fixture(scope="module")
-def src(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("src")
-    _pan(d / "pan.mp4")
-    return d
 
 
 def _closed_port() -> int:
@@ -158,13 +141,13 @@ def test_filter_takes_a_rule_on_any_column_the_manifest_has(src, tmp_path, capsy
 
 # --- 4. a rescored source's old clip files ---------------------------------------------------
 
-def test_rescoring_removes_the_source_clip_files_the_manifest_no_longer_lists(tmp_path):
+def test_rescoring_removes_the_source_clip_files_the_manifest_no_longer_lists(tmp_path, pan):
     """Run 1 cuts each 3 s shot into 1 s clips, run 2 (one source only) into one 3 s clip: that
     source's old clip files go; the other source's (not in run 2: its part still lists them)
     and a file not named as curate names clips stay."""
     src = tmp_path / "src"
     src.mkdir()
-    a, b = _pan(src / "a.mp4"), _pan(src / "b.mp4")
+    a, b = pan(src / "a.mp4"), pan(src / "b.mp4")
     out = tmp_path / "out"
     clips = out / "clips"
     split = ["split.extract=true", "split.min_s=1", "rules=[]"]
