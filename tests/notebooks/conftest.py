@@ -9,6 +9,24 @@ import pytest
 FPS = 10.0
 
 
+def write_lossless(frames: np.ndarray, path, fps: float = FPS):
+    """``write_video`` at crf 0 (lossless: key frames are exact), without its warning that
+    browsers cannot play such a file, which is meant for people, not these fixtures."""
+    import warnings
+
+    from video.media import write_video
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*--crf 0 is lossless", category=UserWarning)
+        return write_video(frames, path, fps=fps, crf=0)
+
+
+@pytest.fixture()
+def lossless():
+    """:func:`write_lossless`, for tests that make their own clips."""
+    return write_lossless
+
+
 def ramp(n: int, h: int = 48, w: int = 64, step: int = 8, offset: int = 0) -> np.ndarray:
     """Frame i is a flat grey of value offset + step * i, with a moving bar: key frames are known."""
     frames = np.stack([np.full((h, w, 3), offset + step * i, np.uint8) for i in range(n)])
@@ -24,12 +42,11 @@ def curated(tmp_path_factory):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from video.media import write_video
 
     d = tmp_path_factory.mktemp("curated")
-    write_video(ramp(30), d / "src_a.mp4", fps=FPS, crf=0)
-    write_video(ramp(20, offset=40), d / "src_b.mp4", fps=FPS, crf=0)
-    write_video(ramp(20, offset=40)[5:15], d / "clips" / "b_5_15.mp4", fps=FPS, crf=0)
+    write_lossless(ramp(30), d / "src_a.mp4")
+    write_lossless(ramp(20, offset=40), d / "src_b.mp4")
+    write_lossless(ramp(20, offset=40)[5:15], d / "clips" / "b_5_15.mp4")
 
     def row(src, start, end, motion, sharp, aesthetic, keep, reason=None, clip_path=None, error=None):
         return {"source": src, "clip_id": f"{src.split('.')[0]}_{start:06d}_{end:06d}", "start_frame": start,

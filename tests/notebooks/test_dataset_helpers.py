@@ -90,18 +90,17 @@ def test_contact_sheet_leaves_out_error_rows(curated):
         contact_sheet(df.iloc[4:], path)
 
 
-def test_sources_relative_to_the_run_folder(tmp_path, monkeypatch):
+def test_sources_relative_to_the_run_folder(tmp_path, monkeypatch, lossless):
     """``curate run`` stores sources as given, relative to where it ran (the manifest records the
     folder); the notebook's kernel runs elsewhere (notebooks/)."""
     import pyarrow as pa
 
     from data_curation.manifest import RUN_DIR_KEY, write_atomic
-    from video.media import write_video
 
     run = tmp_path / "project"
     greys = np.stack([np.full((48, 64, 3), 8 * i, np.uint8) for i in range(20)])  # frame i: grey 8 i
-    write_video(greys, run / "raw" / "a.mp4", fps=10, crf=0)
-    write_video(greys[10:], run / "out" / "clips" / "a_10.mp4", fps=10, crf=0)
+    lossless(greys, run / "raw" / "a.mp4", fps=10)
+    lossless(greys[10:], run / "out" / "clips" / "a_10.mp4", fps=10)
     rows = [{"source": "raw/a.mp4", "clip_id": "a_0", "start_frame": 0, "end_frame": 10, "fps": 10.0,
              "num_frames": 10, "clip_path": None, "error": None},
             {"source": "raw/a.mp4", "clip_id": "a_10", "start_frame": 10, "end_frame": 20, "fps": 10.0,
