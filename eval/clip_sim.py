@@ -23,16 +23,6 @@ def _pooled(out) -> torch.Tensor:
     return out if isinstance(out, torch.Tensor) else out.pooler_output
 
 
-def _load_error(folder: Path, e: BaseException) -> str:
-    """One line on why a transformers folder did not load: no safetensors weights (a pickled
-    ``.bin`` is refused, as everywhere: loading a pickle can run code), else the library's first line."""
-    if any(folder.glob("*.safetensors")):
-        return f"{e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:300]
-    pickled = sorted(p.name for p in folder.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".ckpt"))
-    refused = f" ({pickled[0]} is pickled and refused: loading a pickle can run code)" if pickled else ""
-    return (f"no .safetensors weights{refused}; convert them once, where you trust the files: "
-            "from_pretrained, then save_pretrained writes model.safetensors")
-
 
 class ClipSim:
     def __init__(self, folder: str | Path, device: str | torch.device = "cpu", batch: int = 32):
@@ -48,7 +38,9 @@ class ClipSim:
         try:  # safetensors only, as every other weight (README): a .bin is a pickle, which can run code
             self.model = CLIPModel.from_pretrained(folder, local_files_only=True, use_safetensors=True)
         except OSError as e:
-            raise EvalError(f"CLIP weights: {folder}: {_load_error(folder, e)}") from e
+            from video.models.components import transformers_load_error
+
+            raise EvalError(f"CLIP weights: {folder}: {transformers_load_error(folder, e)}") from e
         self.model = self.model.to(device).eval()
         self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         self.size = self.model.config.vision_config.image_size

@@ -128,12 +128,12 @@ class VideoMAEFeatures:
         folder = Path(folder)
         if not (folder / "config.json").is_file():
             raise EvalError(f"VideoMAE weights: {folder} is not a transformers model folder (no config.json)")
-        from eval.clip_sim import _load_error
+        from video.models.components import transformers_load_error
 
         try:  # safetensors only, as every other weight: a .bin is a pickle, which can run code
             self.model = VideoMAEModel.from_pretrained(folder, local_files_only=True, use_safetensors=True)
         except OSError as e:
-            raise EvalError(f"VideoMAE weights: {folder}: {_load_error(folder, e)}") from e
+            raise EvalError(f"VideoMAE weights: {folder}: {transformers_load_error(folder, e)}") from e
         self.model = self.model.to(device).eval()
         cfg = self.model.config
         self.num_frames, self.size = cfg.num_frames, cfg.image_size

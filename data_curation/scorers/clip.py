@@ -52,23 +52,6 @@ def warn_if_no_weights(recipe) -> bool:
     return True
 
 
-def _first_line(e: BaseException) -> str:
-    return f"{e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:300]
-
-
-def _load_error(folder: str, e: BaseException) -> str:
-    """Why a transformers folder did not load, in one line: no safetensors weights (pickled
-    ``.bin`` files are refused, as everywhere: loading a pickle can run code), else the library's
-    first line."""
-    from pathlib import Path
-
-    p = Path(folder)
-    if not p.is_dir() or any(p.glob("*.safetensors")):
-        return _first_line(e)
-    pickled = sorted(f.name for f in p.iterdir() if f.suffix in (".bin", ".pt", ".pth", ".ckpt"))
-    refused = f"; {pickled[0]} is pickled and refused: loading a pickle can run code" if pickled else ""
-    return (f"no .safetensors weights{refused}; convert them once, where you trust the files: "
-            "from_pretrained, then save_pretrained writes model.safetensors")
 
 
 class Captioner:
@@ -92,7 +75,9 @@ class Captioner:
             self.decoder = self.processor if hasattr(self.processor, "batch_decode") else \
                 transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
         except Exception as e:  # a library's long error: one line naming the folder
-            raise ValueError(f"models.captioner {path}: cannot load a captioning model ({_load_error(path, e)})") from e
+            from video.models.components import transformers_load_error
+
+            raise ValueError(f"models.captioner {path}: cannot load a captioning model ({transformers_load_error(path, e)})") from e
 
     def __call__(self, rgb: np.ndarray) -> str:
         import torch
@@ -119,7 +104,9 @@ class Scorer:
             try:
                 self.model = CLIPModel.from_pretrained(m.clip, local_files_only=True, use_safetensors=True).eval()
             except Exception as e:  # a library's long error: one line naming the folder
-                raise ValueError(f"models.clip {m.clip}: cannot load a CLIP model ({_load_error(m.clip, e)})") from e
+                from video.models.components import transformers_load_error
+
+                raise ValueError(f"models.clip {m.clip}: cannot load a CLIP model ({transformers_load_error(m.clip, e)})") from e
             try:
                 from transformers import AutoTokenizer
 

@@ -10,24 +10,6 @@ from eval.clip_sim import ClipSim
 from eval.inputs import EvalError
 
 
-@pytest.fixture
-def bin_only_clip(tmp_path):
-    from safetensors.torch import load_file
-    from transformers import CLIPConfig, CLIPModel
-
-    cfg = CLIPConfig(
-        text_config=dict(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                         num_attention_heads=2, bos_token_id=0, eos_token_id=1, pad_token_id=1),
-        vision_config=dict(image_size=16, patch_size=8, hidden_size=16, intermediate_size=32,
-                           num_hidden_layers=1, num_attention_heads=2),
-        projection_dim=8)
-    folder = tmp_path / "clip"
-    CLIPModel(cfg).save_pretrained(folder)
-    torch.save(load_file(folder / "model.safetensors"), folder / "pytorch_model.bin")  # an old-style export
-    (folder / "model.safetensors").unlink()
-    return folder
-
-
 def test_a_bin_only_clip_folder_is_one_clear_line(bin_only_clip):
     with pytest.raises(EvalError) as e:
         ClipSim(bin_only_clip)

@@ -259,35 +259,31 @@ def time_indices(num_frames: int, fps: float, source_fps: float) -> np.ndarray:
     return np.floor(np.arange(num_frames) * (source_fps / fps) + 0.5).astype(np.int64)
 
 
-def video_fps(source) -> float | None:
-    """The frame rate of a video *file* (None for arrays, images, folders, or a file without one)."""
+def _file_probe(source) -> dict:
+    """``probe_video`` of a video *file*; {} for arrays, images, folders and unreadable files
+    (load_frames says what is wrong with those)."""
     if not isinstance(source, (str, Path)):
-        return None
+        return {}
     p = Path(source)
     if not p.is_file() or p.suffix.lower() in IMAGE_SUFFIXES:
-        return None
+        return {}
     from video.media import probe_video
 
     try:
-        return probe_video(p)["fps"] or None
+        return probe_video(p)
     except MediaError:
-        return None  # load_frames says what is wrong with it
+        return {}
+
+
+def video_fps(source) -> float | None:
+    """The frame rate of a video *file* (None for arrays, images, folders, or a file without one)."""
+    return _file_probe(source).get("fps") or None
 
 
 def video_sar(source) -> str | None:
     """The pixel aspect ratio ("num:den", as read upright) of a video *file*, None for square
     pixels and for arrays, images and folders: an anamorphic input's output is tagged with it."""
-    if not isinstance(source, (str, Path)):
-        return None
-    p = Path(source)
-    if not p.is_file() or p.suffix.lower() in IMAGE_SUFFIXES:
-        return None
-    from video.media import probe_video
-
-    try:
-        return probe_video(p).get("sar")
-    except MediaError:
-        return None
+    return _file_probe(source).get("sar")
 
 
 def resize_mask(mask: torch.Tensor, height: int, width: int) -> torch.Tensor:

@@ -83,6 +83,19 @@ def require_safetensors(part: Path) -> None:
     raise CheckpointError(f"{part}: no .safetensors weights")
 
 
+def transformers_load_error(folder: str | Path, e: BaseException) -> str:
+    """Why a transformers folder did not load (``from_pretrained(..., use_safetensors=True)``),
+    in one line: no .safetensors weights (a pickled file is named and refused, as in
+    :func:`require_safetensors`: loading a pickle can run code), else the library's first line."""
+    p = Path(folder)
+    if not p.is_dir() or any(p.glob("*.safetensors")):
+        return f"{e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:300]
+    pickled = sorted(f.name for f in p.iterdir() if f.suffix in PICKLED)
+    refused = f" ({pickled[0]} is pickled and refused: loading a pickle can run code)" if pickled else ""
+    return (f"no .safetensors weights{refused}; convert them once, where you trust the files: "
+            "from_pretrained, then save_pretrained writes model.safetensors")
+
+
 @contextmanager
 def loading(folder: Path, part: str):
     """Load a part of ``folder``: the libraries' file errors (``OSError``: a config, a weight
