@@ -1,0 +1,99 @@
+"""How a decoded frame is meant to be shown: the display matrix phones store rotation (and
+mirrors) in, the pixel aspect ratio, and HDR colour tags.
+
+Pure functions over PyAV frames and streams, shared by every reader (whole clips, manifest
+frames, the curation scorers), so a clip looks the same everywhere it is read.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def rotation_of(frame) -> int:
+    """Degrees counterclockwise (0, 90, 180, 270) by which a decoded PyAV frame's display matrix
+    turns it (how phones store portrait video); 0 without one. 90 and 270 swap width and
+    height; a mirror (which PyAV reports as a rotation of 180) is in :func:`display_ops`."""
+    return round(getattr(frame, "rotation", 0) or 0) % 360 // 90 * 90
+
+
+def display_matrix(frame) -> tuple[int, ...] | None:
+    """The nine 32-bit entries of a decoded PyAV frame's display matrix side data (16.16 fixed
+    point), None without one."""
+    import av
+
+    try:
+        for sd in frame.side_data:
+            if sd.type == av.sidedata.sidedata.Type.DISPLAYMATRIX:
+                return tuple(int(v) for v in np.frombuffer(bytes(sd), dtype="=i4")[:9])
+    except (AttributeError, ValueError):
+        pass
+    return None
+
+
+def display_ops(matrix: tuple[int, ...] | None) -> list[str]:
+    """What ffmpeg's autorotate does for a display matrix, as a list of "hflip", "vflip",
+    "transpose" (rows become columns), "clock" and "cclock" (90 degree turns), applied in
+    order; [] for none or an angle off the quarter turns (left as stored). Follows
+    fftools/ffmpeg_filter.c: theta is minus ``av_display_rotation_get``, and the matrix's
+    signs pick between a turn and a turn with a mirror, so a mirrored clip is mirrored (it was
+    turned 180 degrees when only the rotation angle was read)."""
+    if matrix is None:
+        return []
+    m = [v / 65536.0 for v in matrix]
+    s0, s1 = np.hypot(m[0], m[3]), np.hypot(m[1], m[4])
+    if s0 == 0 or s1 == 0:
+        return []
+    theta = -round(-np.degrees(np.arctan2(m[1] / s1, m[0] / s0)))
+    theta -= 360 * np.floor(theta / 360 + 0.9 / 360)
+    if abs(theta - 90) < 1:
+        return ["transpose"] if matrix[3] > 0 else ["clock"]
+    if abs(theta - 180) < 1:
+        return (["hflip"] if matrix[0] < 0 else []) + (["vflip"] if matrix[4] < 0 else [])
+    if abs(theta - 270) < 1:
+        return ["clock", "vflip"] if matrix[3] < 0 else ["cclock"]
+    if abs(theta) < 1:
+        return ["vflip"] if matrix[4] < 0 else []
+    return []
+
+
+def apply_ops(rgb: np.ndarray, ops: list[str]) -> np.ndarray:
+    """(H, W, C) turned and mirrored by :func:`display_ops`' list, in order."""
+    for op in ops:
+        rgb = {"hflip": lambda a: a[:, ::-1], "vflip": lambda a: a[::-1], "transpose": lambda a: a.transpose(1, 0, 2),
+               "clock": lambda a: np.rot90(a, -1), "cclock": lambda a: np.rot90(a, 1)}[op](rgb)
+    return np.ascontiguousarray(rgb)
+
+
+def upright(frame) -> np.ndarray:
+    """A decoded PyAV frame as uint8 (H, W, 3) RGB, turned and mirrored as its display matrix
+    says (:func:`display_ops`, as ffmpeg's autorotate), so that it looks as a player shows it."""
+    rgb = frame.to_ndarray(format="rgb24")
+    ops = display_ops(display_matrix(frame))
+    return apply_ops(rgb, ops) if ops else rgb
+
+
+def sar_of(stream, turned: bool = False) -> str | None:
+    """A PyAV video stream's sample (pixel) aspect ratio as "num:den", None for square or
+    untagged pixels: an anamorphic source (DV's 32:27) keeps it in what is written from it
+    (:func:`write_video`'s ``sar``). ``turned``: the frames are read turned a quarter (a
+    90/270 degree display rotation), so a pixel's width and height swap."""
+    r = stream.sample_aspect_ratio or getattr(stream.codec_context, "sample_aspect_ratio", None)
+    if not r or r.numerator <= 0 or r.denominator <= 0 or r.numerator == r.denominator:
+        return None
+    return f"{r.denominator}:{r.numerator}" if turned else f"{r.numerator}:{r.denominator}"
+
+
+HDR_TRANSFERS = {16: "HDR, PQ (smpte2084)", 18: "HDR, HLG (arib-std-b67)"}  # AVColorTransferCharacteristic
+BT2020 = 9  # AVCOL_PRI_BT2020 and AVCOL_SPC_BT2020_NCL; 10: AVCOL_SPC_BT2020_CL
+
+
+def hdr_transfer(frame) -> str | None:
+    """What makes a decoded PyAV frame more than SDR BT.709, in words: an HDR transfer (PQ or
+    HLG), else BT.2020 primaries or matrix (wide gamut; HDR files whose transfer tag was lost
+    carry only this); None for SDR. Such frames are read as their code values, untouched."""
+    kind = HDR_TRANSFERS.get(int(getattr(frame, "color_trc", 0) or 0))
+    if kind is None and (int(getattr(frame, "color_primaries", 0) or 0) == BT2020
+                         or int(getattr(frame, "colorspace", 0) or 0) in (BT2020, BT2020 + 1)):
+        kind = "BT.2020 wide gamut, possibly HDR"
+    return kind

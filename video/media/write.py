@@ -1,0 +1,352 @@
+"""Writing videos and images: mp4 (H.264), webm (VP9), gif, one image, or a folder of PNGs.
+
+Writing goes through the ffmpeg binary of imageio-ffmpeg (arguments as a list, never a shell
+string), with an input's audio muxed in where asked (:func:`audio_to_keep`). Every output is
+written under a temporary name in the destination folder and renamed when complete, so an
+interrupted run never leaves a truncated file where a finished one is expected.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+import subprocess
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from video.atomic import atomic_file, atomic_folder
+from video.media.errors import MediaError
+from video.media.read import ATTACHED_PIC
+
+VIDEO_FORMATS = ("mp4", "webm", "gif", "png")  # "png": a folder of PNG frames
+# an output named with one of these is one image file: a one-frame result (``--frames 1``, an upscaled photo)
+IMAGE_OUTPUTS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+
+
+def ffmpeg_exe() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def plural(n: int, noun: str) -> str:
+    """``1 frame``, ``2 frames``: the count in the "wrote ..." lines."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _format_of(path: Path, fmt: str | None) -> str:
+    """``fmt``, else PNG frames for a name without a suffix or an existing folder (``out.d``:
+    judged by its suffix alone it was refused as an unknown video format), "image" for an image
+    suffix (:data:`IMAGE_OUTPUTS`: one image file, where ``x.png`` used to become a folder), else
+    the suffix."""
+    if fmt:
+        return fmt
+    if path.suffix == "" or path.is_dir():
+        return "png"
+    if path.suffix.lower() in IMAGE_OUTPUTS:
+        return "image"
+    ext = path.suffix.lower().lstrip(".")
+    if ext not in VIDEO_FORMATS:
+        raise MediaError(f"cannot write {path.name}: use .mp4, .webm, .gif, .png/.jpg/.webp for one frame, or a "
+                         f"folder name for PNG frames")
+    return ext
+
+
+def _one_image_only(path: Path, num_frames: int) -> None:
+    """An image file holds one frame: more is one line naming what to write instead."""
+    if num_frames > 1:
+        raise MediaError(f"cannot write {plural(num_frames, 'frame')} to the image {path.name}: name a folder "
+                         f"({path.with_suffix('').name}) for PNG frames, or {path.with_suffix('.mp4').name}")
+
+
+def check_output(path: str | Path, fmt: str | None = None, num_frames: int | None = None) -> None:
+    """Fail now, before minutes of rendering, on an output :func:`write_video` would refuse: an
+    unknown suffix, a folder that holds files this tool did not write, a file where a folder of
+    PNGs goes, a folder where a file goes, or a place no folder can be made or written in (the
+    nearest existing parent is a file, or not writable). ``num_frames``, where the caller knows
+    it already: more than one frame to an image name (``x.png``) is refused too."""
+    from video.atomic import check_replaceable
+
+    path = Path(path)
+    if path.name in ("", ".", ".."):
+        path = path.resolve()
+    fmt = _format_of(path, fmt)
+    if fmt == "image" and num_frames is not None:
+        _one_image_only(path, num_frames)
+    if fmt == "png":
+        try:
+            check_replaceable(path)
+        except FileExistsError as e:
+            raise MediaError(str(e)) from None
+    elif path.is_dir():
+        raise MediaError(f"{path} is a folder: name a .{fmt} file to write")
+    parent = path.parent  # the writers make missing folders, then a temporary name there
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise MediaError(f"cannot write {path}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise MediaError(f"cannot write {path}: no permission to write in {parent}")
+    try:  # os.access says yes to root everywhere, also on a read-only mount or /proc: make a file to know
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=".write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise MediaError(f"cannot write {path}: {parent} is not writable ({e.strerror or e})") from None
+
+
+VP9_MAX_CRF = 63  # libvpx-vp9's worst quality; our crf is libx264's 0..51
+H264_MAX_CRF = 51  # libx264's worst quality (8-bit)
+
+
+def check_crf(crf: int, path: str | Path | None = None) -> None:
+    """One-line MediaError for a CRF outside libx264's 0..51, the one scale ``--crf`` takes (a
+    .webm maps it onto VP9's 13..63 with :func:`vp9_crf`); checked before rendering, where a
+    negative CRF used to fail in ffmpeg after the render and 99 or 80 was taken silently.
+    ``path``: the output, named in the message."""
+    if isinstance(crf, bool) or not isinstance(crf, numbers.Integral) or not 0 <= crf <= H264_MAX_CRF:
+        where = f" for {Path(path).name}" if path is not None else ""
+        raise MediaError(f"--crf must be a whole number from 0 (best) to {H264_MAX_CRF} (worst){where}; got {crf} "
+                         f"(x264's scale; a .webm maps it onto VP9's 13..{VP9_MAX_CRF})")
+
+
+def vp9_crf(crf: int) -> int:
+    """H.264's CRF (0..51) as VP9's (0..63): 13 more, about the same quality (18 -> 31, VP9's
+    usual HD setting), capped at VP9's worst, where libvpx refuses anything higher."""
+    return min(VP9_MAX_CRF, crf + 13)
+
+
+AUDIO_COPY = {"mp4": ("aac", "mp3", "alac", "ac3", "eac3"), "webm": ("opus", "vorbis")}  # codecs copied as they are
+AUDIO_ENCODE = {"mp4": ["-c:a", "aac", "-b:a", "192k"], "webm": ["-c:a", "libopus", "-b:a", "128k"]}
+
+
+def audio_stream_info(path: str | Path) -> tuple[str, float] | None:
+    """(codec name, start of the audio relative to the video, seconds) of a file's first audio
+    stream; None when it has none (or is no media file PyAV reads)."""
+    import av
+
+    try:
+        with av.open(str(path)) as c:
+            if not c.streams.audio:
+                return None
+            a = c.streams.audio[0]
+            start = float(a.start_time * a.time_base) if a.start_time is not None and a.time_base else 0.0
+            vs = [s for s in c.streams.video if not int(s.disposition) & ATTACHED_PIC]
+            if vs and vs[0].start_time is not None and vs[0].time_base:
+                start -= float(vs[0].start_time * vs[0].time_base)
+            return a.codec_context.name, start
+    except (av.error.FFmpegError, OSError):
+        return None
+
+
+def audio_shift(path: str | Path) -> float:
+    """Seconds to pass as ``-itsoffset`` so that ``path``'s audio, muxed beside a video that
+    starts at 0, keeps its place relative to ``path``'s own video. ffmpeg already shifts every
+    input by minus the file's start (the earliest stream's), so an audio stream that starts
+    after its video keeps that gap by itself; only the video's own distance from the file's
+    start is left to remove (:func:`itsoffset`). 0.0 when PyAV cannot read the file."""
+    import av
+
+    try:
+        with av.open(str(path)) as c:
+            file_start = c.start_time / 1_000_000 if c.start_time is not None else 0.0
+            vs = [s for s in c.streams.video if not int(s.disposition) & ATTACHED_PIC]
+            if not vs or vs[0].start_time is None or not vs[0].time_base:
+                return 0.0
+            return itsoffset(file_start, float(vs[0].start_time * vs[0].time_base))
+    except (av.error.FFmpegError, OSError):
+        return 0.0
+
+
+def itsoffset(file_start: float, video_start: float) -> float:
+    """The ``-itsoffset`` that puts a file's audio where it sits relative to the file's video,
+    once ffmpeg has moved the file's earliest timestamp (``file_start``) to 0: the audio then
+    lies ``video_start - file_start`` after the (new, at 0) video, so that much comes off.
+    (Adding the audio's own start gap again, as this code once did, delayed late audio twice.)"""
+    return file_start - video_start
+
+
+def source_times(times: np.ndarray | None, in_fps: float | None, out_fps: float) -> np.ndarray | None:
+    """The source's frame times for :func:`write_video`'s ``times`` when output frame i is the
+    source's frame i at the source's rate (no ``--fps`` of another rate): a variable-rate
+    source is then written at its own times; None otherwise (a new rate is a new timing)."""
+    if times is None or not in_fps or abs(out_fps - in_fps) > 1e-3 * in_fps:
+        return None
+    return times
+
+
+def audio_to_keep(source, in_frames: int, in_fps: float | None, out_frames: int, out_fps: float,
+                  output: str | Path) -> Path | None:
+    """The file whose audio an output of an edit of ``source`` should carry: ``source`` when it
+    is a file with an audio stream, the output keeps its frame rate and at most its frame count
+    (the output is the input's first frames, as ``--frames`` takes them, so the sound stays in
+    sync; :func:`write_video` ends it with the last frame) and the output format takes audio
+    (mp4, webm). None otherwise; when audio is there but cannot be kept, one warning line says
+    so and why."""
+    if not isinstance(source, (str, Path)) or not Path(source).is_file() or audio_stream_info(source) is None:
+        return None
+    fmt = _format_of(Path(output), None)
+    why = None
+    if fmt not in AUDIO_ENCODE:
+        why = f"{'a PNG folder' if fmt == 'png' else 'an image' if fmt == 'image' else 'a ' + fmt} holds no audio"
+    elif out_frames > in_frames:
+        why = f"the output has {out_frames} frames, the input {in_frames}"
+    elif not in_fps or abs(out_fps - in_fps) > 1e-3 * in_fps:
+        why = f"the output is at {out_fps:g} fps, the input at {in_fps or 0:g}"
+    if why:
+        warnings.warn(f"the input's audio was not kept: {why}", stacklevel=2)
+        return None
+    return Path(source)
+
+
+def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int = 18, fmt: str | None = None,
+                audio: str | Path | None = None, times: np.ndarray | None = None,
+                sar: str | None = None) -> Path:
+    """uint8 (F, H, W, 3) -> mp4 (H.264 yuv420p, +faststart), webm (VP9), gif, a folder of PNGs
+    (a path without suffix, or an existing folder), or one image file (.png, .jpg, .jpeg, .webp)
+    for a single frame. Returns the path written. mp4 and webm are tagged BT.709 (primaries,
+    transfer and matrix: the conversion from RGB uses BT.709, and an untagged transfer leaves
+    players guessing).
+    ``audio``: a media file whose first audio stream goes in beside the video (mp4, webm; see
+    :func:`audio_to_keep`), at its own offset from that file's video and cut where the video
+    ends (within one audio frame): copied when the container takes its codec, else re-encoded
+    (AAC in mp4, Opus in webm); a file without audio adds none.
+    ``times``: each frame's time in seconds from the first (a source's own frame times, where
+    frame i of the output is frame i of the source); when they are not evenly spaced at ``fps``
+    (:func:`uneven_times`: a variable-rate phone clip) the mp4/webm keeps them, so the picture
+    stays in sync with the source's audio; evenly spaced ones change nothing.
+    ``sar``: the pixels' shape, "num:den" (a source's anamorphic 32:27), tagged on mp4/webm so
+    the output displays at the source's shape; None or "1:1" for square pixels."""
+    frames = np.asarray(frames)
+    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
+        raise MediaError(f"frames must be uint8 (F, H, W, 3), got {frames.dtype} {frames.shape}")
+    path = Path(path)
+    if len(frames) == 0:  # ffmpeg would write a file without a video stream, and succeed
+        raise MediaError(f"cannot write {path.name}: no frames")
+    check_output(path, fmt, num_frames=len(frames))
+    fmt = _format_of(path, fmt)
+    if fmt in ("mp4", "webm"):
+        check_crf(crf, path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "png":
+        return _write_png_folder(frames, path)
+    if fmt == "image":
+        return _write_image(frames[0], path)
+    if fmt in ("mp4", "webm"):  # 4:2:0 needs even sizes: drop the odd last row/column
+        h, w = frames.shape[1:3]
+        if h < 2 or w < 2:
+            raise MediaError(f"cannot write {path.name}: {fmt} needs frames at least 2x2, got {w}x{h}")
+        if h % 2 or w % 2:
+            warnings.warn(f"{path.name}: {fmt} (4:2:0) needs even sizes; writing {w // 2 * 2}x{h // 2 * 2} "
+                          f"from {w}x{h} frames (last column/row dropped)", stacklevel=2)
+            frames = frames[:, : h // 2 * 2, : w // 2 * 2]
+    if fmt == "mp4" and crf == 0:
+        warnings.warn(f"{path.name}: --crf 0 is lossless H.264, which only the High 4:4:4 Predictive profile "
+                      f"holds; browsers and many players cannot play it (--crf 1 plays everywhere)", stacklevel=2)
+    f, h, w, _ = frames.shape
+    stamps = None
+    if times is not None and fmt in ("mp4", "webm"):
+        times = np.asarray(times, dtype=np.float64)[:f]
+        ticks = np.round((times - times[0]) * TIME_BASE) if len(times) else times
+        # only times that rise frame after frame (a stream without timestamps, or with a reset,
+        # can repeat or go back): others are written at the average rate, as before
+        if len(times) == f and uneven_times(times, fps) and bool(np.all(np.diff(ticks) > 0)):
+            stamps = times - times[0]
+    if stamps is None:
+        data = np.ascontiguousarray(frames).tobytes()
+        args = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                "-s", f"{w}x{h}", "-r", str(fps), "-i", "-"]
+        seconds = f / float(fps)
+    else:  # the frames with their own timestamps (NUT carries them), passed through as they are
+        data = _nut_bytes(frames, stamps)
+        args = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "nut", "-i", "-"]
+        last = float(np.median(np.diff(stamps))) if f > 1 else 1.0 / float(fps)
+        seconds = float(stamps[-1]) + last
+    sound = audio_stream_info(audio) if audio is not None and fmt in AUDIO_ENCODE else None
+    if sound is not None:
+        codec, _start = sound
+        shift = audio_shift(audio)
+        args += (["-itsoffset", f"{shift:.6f}"] if abs(shift) > 1e-3 else []) + ["-i", str(audio),
+                                                                                 "-map", "0:v:0", "-map", "1:a:0"]
+        args += ["-c:a", "copy"] if codec in AUDIO_COPY[fmt] else AUDIO_ENCODE[fmt]
+        args += ["-t", f"{seconds:.6f}"]  # the video's length: no sound past the last frame
+    if fmt in ("mp4", "webm"):
+        # tagged on the frames: the bundled ffmpeg ignores -color_primaries / -color_trc as output options
+        vf = "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709"
+        if sar and sar not in ("1:1", "0:1"):
+            vf += f",setsar={sar.replace(':', '/')}"
+        args += ["-vf", vf]
+        if stamps is not None:
+            args += ["-fps_mode", "passthrough", "-enc_time_base", "demux"]
+    if fmt == "mp4":
+        args += ["-c:v", "libx264", "-preset", "medium", "-crf", str(crf), "-pix_fmt", "yuv420p",
+                 "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
+                 "-movflags", "+faststart"]
+    elif fmt == "webm":
+        args += ["-c:v", "libvpx-vp9", "-crf", str(vp9_crf(crf)), "-b:v", "0", "-pix_fmt", "yuv420p"]
+    else:  # gif: a palette made from the clip itself
+        args += ["-vf", "split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse", "-loop", "0"]
+    with atomic_file(path) as tmp:
+        proc = subprocess.run(args + ["-f", fmt, str(tmp)], input=data, capture_output=True)
+        if proc.returncode != 0:
+            raise MediaError(f"ffmpeg failed writing {path.name}: {proc.stderr.decode(errors='replace').strip()[-300:]}")
+    return path
+
+
+def uneven_times(times: np.ndarray, fps: float) -> bool:
+    """Whether frame times (seconds) stray from the even grid ``times[0] + i / fps`` by more
+    than half a frame somewhere: then writing the frames at ``fps`` moves some of them away
+    from the source's audio (a clip at 24 then 30 fps, written at its 26.9 fps average, was
+    215 ms out of sync mid-clip)."""
+    t = np.asarray(times, dtype=np.float64)
+    if len(t) < 2 or not fps:
+        return False
+    return bool(np.abs(t - t[0] - np.arange(len(t)) / float(fps)).max() > 0.5 / float(fps))
+
+
+TIME_BASE = 90000  # ticks per second of the timestamps handed to ffmpeg (MPEG's clock)
+
+
+def _nut_bytes(frames: np.ndarray, seconds: np.ndarray) -> bytes:
+    """The frames as raw RGB in a NUT stream, each with its timestamp (``seconds``), for ffmpeg
+    to read from a pipe: a raw pipe has one fixed rate, NUT keeps each frame's time."""
+    import io
+    from fractions import Fraction
+
+    import av
+
+    buf = io.BytesIO()
+    tb = Fraction(1, TIME_BASE)
+    with av.open(buf, "w", format="nut") as c:
+        s = c.add_stream("rawvideo")
+        s.width, s.height, s.pix_fmt = frames.shape[2], frames.shape[1], "rgb24"
+        s.time_base = s.codec_context.time_base = tb
+        ticks = np.round(np.asarray(seconds) * TIME_BASE).astype(np.int64)
+        for fr, pts in zip(frames, ticks, strict=True):
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(fr), format="rgb24")
+            vf.pts, vf.time_base = int(pts), tb
+            for pkt in s.encode(vf):
+                c.mux(pkt)
+        for pkt in s.encode():
+            c.mux(pkt)
+    return buf.getvalue()
+
+
+def _write_image(frame: np.ndarray, path: Path) -> Path:
+    """One frame as the image file ``path`` (its suffix picks the format; PNG lossless, JPEG and
+    WebP at quality 95), under a temporary name renamed when complete as every output is."""
+    kind = IMAGE_OUTPUTS[path.suffix.lower()]
+    with atomic_file(path) as tmp:
+        Image.fromarray(frame).save(tmp, format=kind, **({} if kind == "PNG" else {"quality": 95}))
+    return path
+
+
+def _write_png_folder(frames: np.ndarray, path: Path) -> Path:
+    with atomic_folder(path) as tmp:
+        for i, fr in enumerate(frames):
+            Image.fromarray(fr).save(tmp / f"{i:05d}.png")
+    return path
