@@ -236,21 +236,33 @@ def _grey(source, fps: float | None = None, num_frames: int | None = None) -> to
         return torch.from_numpy(_mask_image(source)[None])
     path = Path(source)
     if path.is_dir():
-        return _grey([str(p) for p in _image_files(path)])
+        return _grey([str(p) for p in _image_files(path)[:num_frames or None]])
     if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
         return torch.from_numpy(_mask_image(path)[None])
-    arr = load_frames(path).astype(np.float32).mean(-1) / 255.0  # a video: no alpha; colour -> mean of R, G, B
-    if fps and num_frames and len(arr) > 1:
-        from video.media import probe_video
-
-        rate = probe_video(path)["fps"]
-        if rate and abs(rate - fps) > 1e-3 * fps:
-            idx = time_indices(num_frames, fps, rate)
-            if idx[-1] >= len(arr):
-                raise MediaError(f"the mask video {path.name} lasts {len(arr) / rate:.2f} s ({len(arr)} frames at "
-                                 f"{rate:g} fps); the video {num_frames / fps:.2f} s ({num_frames} frames at {fps:g} fps)")
-            arr = arr[idx]
+    rate = _mask_rate(path, fps) if fps and num_frames else None
+    idx = time_indices(num_frames, fps, rate) if rate else None
+    # only the frames the video uses are decoded (a long 4K mask video was read whole)
+    want = int(idx[-1]) + 1 if idx is not None else num_frames or None
+    arr = load_frames(path, want).astype(np.float32).mean(-1) / 255.0  # a video: no alpha; colour -> mean of R, G, B
+    if idx is not None and len(arr) > 1:
+        if idx[-1] >= len(arr):
+            raise MediaError(f"the mask video {path.name} lasts {len(arr) / rate:.2f} s ({len(arr)} frames at "
+                             f"{rate:g} fps); the video {num_frames / fps:.2f} s ({num_frames} frames at {fps:g} fps)")
+        arr = arr[idx]
     return torch.from_numpy(arr)
+
+
+def _mask_rate(path: Path, fps: float) -> float | None:
+    """A mask video's frame rate where it differs from the video's ``fps`` (its frames are then
+    matched by time), from the header alone; None at the same rate, or when the header tells
+    none or the file is unreadable (:func:`load_frames` then says what is wrong)."""
+    from video.media import header_frames
+
+    try:
+        rate = header_frames(path)[1]
+    except MediaError:
+        return None
+    return rate if rate and abs(rate - fps) > 1e-3 * fps else None
 
 
 def time_indices(num_frames: int, fps: float, source_fps: float) -> np.ndarray:
