@@ -225,12 +225,40 @@ def check_ray_address(address: str | None, timeout: float = RAY_CONNECT_TIMEOUT_
     if not 0 < port < 65536:
         raise ValueError(f"--ray-address {address}: port {port} is not a TCP port (1 to 65535)")
     try:
-        with socket.create_connection((host, port), timeout=timeout):
-            pass
+        with socket.create_connection((host, port), timeout=timeout) as conn:
+            speaks = os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true") or speaks_http2(conn, timeout)
     except OSError as e:
         why = f"no answer in {timeout:g} s" if isinstance(e, TimeoutError) else (e.strerror or type(e).__name__)
         raise ConnectionError(f"--ray-address {address}: cannot connect to {host}:{port} ({why}); is a Ray "
                               "cluster running there? (`ray start --head` prints the address to give)") from None
+    if not speaks:
+        raise ConnectionError(f"--ray-address {address}: something answers at {host}:{port}, but not a Ray head "
+                              "(it does not speak gRPC, Ray's protocol); check the port (`ray start --head` prints "
+                              "the address to give; the dashboard's 8265 is not it)")
+
+
+# A client opens HTTP/2 with this preface and a SETTINGS frame; a server answers with its own
+# SETTINGS frame (RFC 9113, section 3.4). Ray's GCS and its Client server are gRPC, HTTP/2 servers.
+_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+_H2_SETTINGS = 4  # the frame type byte, after the 3-byte length
+
+
+def speaks_http2(conn: socket.socket, timeout: float) -> bool:
+    """Whether the server on a connected socket answers an HTTP/2 client preface with a SETTINGS
+    frame, as a gRPC server does: a port that accepts TCP but is no Ray head (a web server, the
+    dashboard, ssh) made ``ray.init`` wait for minutes."""
+    conn.settimeout(timeout)
+    try:
+        conn.sendall(_H2_PREFACE)
+        head = b""
+        while len(head) < 4:
+            chunk = conn.recv(4 - len(head))
+            if not chunk:
+                return False
+            head += chunk
+    except OSError:  # no answer in time, or the peer closed
+        return False
+    return head[3] == _H2_SETTINGS
 
 
 class ConnectInterrupted(KeyboardInterrupt):

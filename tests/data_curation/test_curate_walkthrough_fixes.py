@@ -66,11 +66,33 @@ def test_ray_address_from_the_environment_is_checked_too(src, tmp_path, monkeypa
     assert not (tmp_path / "o").exists()
 
 
-def test_an_address_that_answers_passes_the_check():
-    with socket.socket() as s:
+def test_a_ray_head_passes_the_check_and_other_servers_do_not():
+    """A port that accepted TCP but was no Ray head (a web server, the dashboard, a silent one)
+    passed the connect check, then ray.init waited there for minutes."""
+    import http.server
+    import threading
+
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    try:
+        check_ray_address(ray.get_runtime_context().gcs_address)  # a real GCS: no error
+    finally:
+        ray.shutdown()
+    web = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(ConnectionError, match="not a Ray head"):
+            check_ray_address(f"127.0.0.1:{web.server_address[1]}")
+    finally:
+        web.shutdown()
+        web.server_close()
+    with socket.socket() as s:  # accepts, says nothing
         s.bind(("127.0.0.1", 0))
         s.listen(1)
-        check_ray_address(f"127.0.0.1:{s.getsockname()[1]}")  # no error
+        t0 = time.monotonic()
+        with pytest.raises(ConnectionError, match="not a Ray head"):
+            check_ray_address(f"127.0.0.1:{s.getsockname()[1]}", timeout=1.0)
+        assert time.monotonic() - t0 < 10
     with pytest.raises(ValueError, match="not a TCP port"):
         check_ray_address("127.0.0.1:70000")
 
