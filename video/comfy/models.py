@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from video.comfy.host import comfy_module, default_models_dir, free_comfy_memory
-from video.models.folder import ModelsFolder
+from video.models.folder import ModelsFolder, NameNotFound
 from video.models.svd import CheckpointError
 from video.runtime.img2vid import InputError
 
@@ -152,9 +152,11 @@ def is_listed(p: Path) -> bool:
 
 
 def model_names(kind: str = "checkpoints", models_dir: str | Path | None = None) -> list[str]:
-    """Names of what the models folder holds under ``kind``, for a node's drop-down."""
+    """Names of what the models folder holds under ``kind``, for a node's drop-down: each model
+    once, by the name that loads it (:meth:`ModelsFolder.listing`: a copy that an earlier folder's
+    file of the same name shadows is listed by its path, not as a second identical row)."""
     try:
-        return [e.name for e in models_folder(models_dir).entries(kind)]
+        return [label for label, _ in models_folder(models_dir).listing(kind)]
     except CheckpointError:
         return []
 
@@ -162,38 +164,43 @@ def model_names(kind: str = "checkpoints", models_dir: str | Path | None = None)
 def video_model_names(models_dir: str | Path | None = None) -> list[str]:
     """The loader's drop-down: the video models :func:`load_video_model` finds (:func:`is_listed`),
     ``checkpoints/`` first, then ``diffusion_models/`` (and its ``unet/`` alias), then the
-    random-weight test models under their :data:`BUILTIN_LABELS`. A diffusion model whose name
-    would resolve to a checkpoint instead is listed by its path, so that picking it loads it."""
+    random-weight test models under their :data:`BUILTIN_LABELS`. Each model is listed by the
+    name that loads it (:meth:`ModelsFolder.listing`, as ``video models``): a copy shadowed by an
+    earlier folder's file of the same name, or a diffusion model whose name would resolve to a
+    checkpoint instead, is listed by its path, so that picking it loads it."""
     folder = models_folder(models_dir)
     names = []
     for sub in ("checkpoints", "diffusion_models"):
         try:
-            entries = folder.entries(sub)
+            listed = folder.listing(sub)
         except CheckpointError:
-            entries = []
-        for e in entries:
+            listed = []
+        for label, e in listed:
             if not is_listed(e.path):
                 continue
-            if sub == "checkpoints":
-                names.append(e.name)
+            if sub == "checkpoints" or label == str(e.path):
+                names.append(label)
                 continue
             try:
-                found = resolve_model(folder, e.name)
+                found = resolve_model(folder, e.name, warn=False)
             except CheckpointError:
                 found = None
-            names.append(e.name if found == e.path else str(e.path))
+            names.append(e.name if found is not None and found.resolve() == e.path.resolve() else str(e.path))
     return list(dict.fromkeys([*names, *BUILTIN_LABELS]))
 
 
-def resolve_model(folder: ModelsFolder, name: str) -> Path:
+def resolve_model(folder: ModelsFolder, name: str, warn: bool = True) -> Path:
     """``name`` under ``checkpoints/``, else under ``diffusion_models/``: the loader's lookup
-    order. Not found in either: the error of ``checkpoints/`` (the folder most people use)."""
+    order. Only a miss looks further: a name that several checkpoints answer to is an error
+    (``AmbiguousName``, with the names that pick each), not a reason to load a diffusion model
+    of that name. Not found in either: the error of ``checkpoints/`` (the folder most people
+    use). ``warn``: say which copy is used when several folders hold the name (ComfyUI's order)."""
     try:
-        return folder.resolve(name, "checkpoints")
-    except CheckpointError as first:
+        return folder.find(name, ("checkpoints",), warn=warn)
+    except NameNotFound as first:
         try:
-            return folder.resolve(name, "diffusion_models")
-        except CheckpointError:
+            return folder.find(name, ("diffusion_models",), warn=warn)
+        except NameNotFound:
             raise first from None
 
 
@@ -327,8 +334,8 @@ def load_video_model(name: str, models_dir: str | Path | None = None, lora: str 
     builtin = BUILTIN_LABELS.get(name, name if name in RANDOM_MODELS else None)
     try:
         path = resolve_model(folder, name) if name not in BUILTIN_LABELS else None
-    except CheckpointError as e:
-        if builtin is None or "ambiguous" in str(e):  # several models of the user's named so: theirs to pick
+    except NameNotFound:
+        if builtin is None:  # (several models of the user's named so: AmbiguousName, theirs to pick)
             raise
         path = None
     if path is None:

@@ -7,10 +7,10 @@ Layout (ComfyUI's names, so a ComfyUI ``models/`` folder works as is)::
     models/vae/  loras/  embeddings/  controlnet/  upscale_models/  clip_vision/
     models/text_encoders/      (alias ``clip/``)
 
-The folder is ``models_dir``, else ``$VIDEO_MODELS``, else ``./models``. Weights already on
-disk elsewhere are searched in place through ComfyUI's ``extra_model_paths.yaml`` (read from
-the models folder, its parent, or given explicitly), with ComfyUI's semantics
-(``utils/extra_config.py``): each top-level section has an optional ``base_path`` (``~`` and
+The folder is ``models_dir``, else ``$VIDEO_MODELS``, else ``./models`` (``~`` expanded).
+Weights already on disk elsewhere are searched in place through ComfyUI's
+``extra_model_paths.yaml`` (read from the models folder, its parent, or given explicitly), with
+ComfyUI's semantics (``utils/extra_config.py``): each top-level section has an optional ``base_path`` (``~`` and
 ``$VARS`` expanded; relative to the YAML file) and per-kind paths, one per line of a
 multi-line string, relative to ``base_path`` (or to the YAML file without one); ``is_default:
 true`` puts the section's paths ahead of the others. An ``a111``/``a1111`` section with a
@@ -20,6 +20,7 @@ true`` puts the section's paths ahead of the others. An ``a111``/``a1111`` secti
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,12 +50,24 @@ class NameNotFound(CheckpointError):
     meant as a path."""
 
 
+class AmbiguousName(CheckpointError):
+    """Several models answer to the name equally well: the user must pick one, so a caller must
+    not take it for a miss and look elsewhere (another kind, a built-in model)."""
+
+
 def canonical_kind(kind: str) -> str:
     return ALIASES.get(kind, kind)
 
 
 def default_models_dir() -> Path:
     return Path(os.environ.get(ENV_VAR) or "models")
+
+
+def absolute(path: str | Path) -> Path:
+    """``path`` with ``~`` expanded (the shell leaves ``--models-dir=~/x`` and YAML values alone)
+    and made absolute, so that its ``parent`` is a real folder: ``Path(".").parent`` is ``.``
+    itself, which lost the extra_model_paths.yaml beside ``--models-dir .``."""
+    return Path(os.path.abspath(os.path.expanduser(str(path))))
 
 
 @dataclass(frozen=True)
@@ -116,17 +129,20 @@ class ModelsFolder:
                  extra_configs: list[str | Path] = ()):
         """``extra_paths``: the extra_model_paths.yaml files to read instead of the default one;
         ``extra_configs``: more of them read after it (ComfyUI's ``--extra-model-paths-config``)."""
-        self.root = Path(models_dir) if models_dir is not None else default_models_dir()
+        self.root = absolute(models_dir if models_dir is not None else default_models_dir())
         if extra_paths is None:  # ComfyUI keeps the YAML beside models/; ours may sit inside
             extra_paths = [p / EXTRA_PATHS_FILE for p in (self.root, self.root.parent)
                            if (p / EXTRA_PATHS_FILE).is_file()]
-        self.extra_yaml = [Path(p) for p in [*extra_paths, *extra_configs]]
+        self.extra_yaml = [absolute(p) for p in [*extra_paths, *extra_configs]]
         self._extra = [x for y in self.extra_yaml for x in read_extra_paths(y)]
 
     def search_paths(self, kind: str) -> list[Path]:
+        """ComfyUI's order, in which the first copy of a name wins: the models folder, then the
+        extra paths in file order, except that each ``is_default`` path is put in front as it is
+        read (``folder_paths.add_model_folder_path``), so the last one read comes first."""
         kind = canonical_kind(kind)
         own = [self.root / kind] + [self.root / a for a, k in ALIASES.items() if k == kind]
-        first = [p for k, p, d in self._extra if k == kind and d]
+        first = [p for k, p, d in self._extra if k == kind and d][::-1]
         rest = [p for k, p, d in self._extra if k == kind and not d]
         seen, out = set(), []
         for p in first + own + rest:
@@ -140,49 +156,131 @@ class ModelsFolder:
 
     def entries(self, kind: str) -> list[Entry]:
         """Every model under the kind's search paths (walked recursively; an ncnn ``.bin``
-        beside its ``.param`` belongs to that entry), the same file found twice listed once."""
-        out, seen = [], set()
-        for root in self.search_paths(kind):
-            if not root.is_dir():
-                continue
-            for p in _walk(root):
-                key = p.resolve()
-                if key not in seen:
-                    seen.add(key)
-                    out.append(Entry(p.relative_to(root).as_posix(), p, canonical_kind(kind), root))
-        return out
+        beside its ``.param`` belongs to that entry), the same file found twice listed once.
+        For listing only: a lookup sees every name (:meth:`_all_entries`), a link's too."""
+        return _unique(self._all_entries(kind))
+
+    def _all_entries(self, kind: str) -> list[Entry]:
+        """Every name under the kind's search paths, in search order: a file and a link to it
+        (``svd_xt -> svd_xt_1_1``) are two names, both of which must resolve."""
+        return [Entry(p.relative_to(root).as_posix(), p, canonical_kind(kind), root)
+                for root in self.search_paths(kind) if root.is_dir() for p in _walk(root)]
+
+    def listing(self, kind: str) -> list[tuple[str, Entry]]:
+        """:meth:`entries` with the name that loads each: its name under its search folder, or
+        its full path where an earlier folder (ComfyUI's order) has a model of that name, so a
+        list (``video models``, a node's drop-down) shows every model once, no two rows alike,
+        and picking a row loads that model."""
+        every = self._all_entries(kind)
+        first: dict[str, Path] = {}
+        for e in every:
+            first.setdefault(e.name, e.path.resolve())
+        return [(e.name if first[e.name] == e.path.resolve() else str(e.path), e) for e in _unique(every)]
 
     def resolve(self, name: str | Path, kind: str) -> Path:
         """The file or folder ``name`` (with or without its extension, or a path under a
         search folder) of ``kind``; an existing path is returned as is."""
         return self.find(name, (kind,))
 
-    def find(self, name: str | Path, kinds: tuple[str, ...]) -> Path:
-        """``name`` looked up in every one of ``kinds`` at once (``--model``: checkpoints and
-        diffusion_models), so that a name in two of them is reported as ambiguous with both
-        paths rather than the first kind winning silently, and a missing name lists what each
-        searched folder holds, with the close names. Within a kind an exact name (with its
-        extension, or a folder model's name) beats a name matched without its extension."""
+    def find(self, name: str | Path, kinds: tuple[str, ...], warn: bool = True) -> Path:
+        """``name`` looked up in every one of ``kinds`` at once (:meth:`lookup`); an existing
+        path is returned as is. A name that more than one search folder holds is the first
+        folder's, as in ComfyUI, with a warning naming the copies not used (``warn``)."""
         if Path(name).exists():
             return Path(name)
+        entry, others = self.lookup(name, kinds)
+        if others and warn:
+            unused = ", ".join(str(e.path) for e in others)
+            warnings.warn(f"{name!r} is in {len(others) + 1} folders: using {entry.path} (the first in "
+                          f"ComfyUI's search order), not {unused}", stacklevel=2)
+        return entry.path
+
+    def lookup(self, name: str | Path, kinds: tuple[str, ...]) -> tuple[Entry, list[Entry]]:
+        """The model ``name`` means among ``kinds`` (``--model``: checkpoints and
+        diffusion_models together, so that a name in both is ambiguous rather than the first
+        kind winning silently), and the copies of the same name in later search folders that
+        it shadows. Within a kind names match in levels, the first level with a match deciding:
+        the name under a search folder (``backup/svd.safetensors``), the same without its
+        extension, the file name alone, the file name without its extension; so ``svd`` is the
+        top-level ``svd.safetensors`` even when ``backup/svd.safetensors`` exists. Several
+        models at that level, or in two kinds: :class:`AmbiguousName`, with names that pick
+        each one. None: :class:`NameNotFound`, with what each searched folder holds and the
+        close names."""
         name = str(name).replace(os.sep, "/").strip("/")
-        listed = {k: self.entries(k) for k in kinds}
-        entries = [e for k in kinds for e in listed[k]]
-        hits = []
-        for k in kinds:
-            exact = [e for e in listed[k] if name in (e.name, e.path.name)]
-            hits += exact or [e for e in listed[k] if name in (_strip(e.name), _strip(e.path.name))]
-        hits = list({e.path.resolve(): e for e in hits}.values())  # one file reached twice: one hit
-        if len(hits) == 1:
-            return hits[0].path
+        listed = {k: self._all_entries(k) for k in kinds}
+        groups = _match(name, listed)
+        if len(groups) == 1:
+            entry, *others = next(iter(groups.values()))
+            return entry, others
+        if groups:
+            raise _ambiguous(name, kinds, [g[0] for g in groups.values()], listed)
+        raise NameNotFound(self._not_found(name, kinds, listed))
+
+    def _not_found(self, name: str, kinds: tuple[str, ...], listed: dict[str, list[Entry]]) -> str:
+        """Where ``name`` was looked for and what is there; a models folder that does not exist
+        is said so (a mistyped ``--models-dir`` otherwise read as an empty folder)."""
         what = " or ".join(kinds)
-        if hits:
-            many = len({e.kind for e in hits}) > 1
-            raise CheckpointError(f"{name!r} is ambiguous among the {' and '.join(kinds)}: "
-                                  + ", ".join(f"{e.path}" + (f" ({e.kind})" if many else "") for e in hits)
-                                  + ("; give the path" if many else "; give the name with its extension or folder"))
+        entries = [e for k in kinds for e in listed[k]]
+        shown = {k: _unique(v) for k, v in listed.items()}
+        gone = "" if self.root.is_dir() else f"the models folder {self.root} does not exist"
+        if gone and not entries:
+            return f"no {what} named {name!r}: {gone}"
         where = ", ".join(str(p) for k in kinds for p in self.search_paths(k))
-        raise NameNotFound(f"no {what} named {name!r} in {where}; found: {_found(listed)}{_close(name, entries)}")
+        return (f"no {what} named {name!r} in {where}; found: {_found(shown)}{_close(name, entries)}"
+                + (f" ({gone})" if gone else ""))
+
+
+def _levels(e: Entry) -> tuple[str, str, str, str]:
+    """The names ``e`` answers to, most precise first (see :meth:`ModelsFolder.lookup`)."""
+    return e.name, _strip(e.name), e.path.name, _strip(e.path.name)
+
+
+def _match(name: str, listed: dict[str, list[Entry]]) -> dict[tuple[str, str], list[Entry]]:
+    """Each kind's hits at its first level that has any, grouped by (kind, name under its
+    search folder), each group in search order (its first is the one used); one file reached
+    twice (a link, a folder searched under two spellings) is one hit."""
+    hits = []
+    for entries in listed.values():
+        for level in range(4):
+            found = [e for e in entries if _levels(e)[level] == name]
+            if found:
+                hits += found
+                break
+    groups: dict[tuple[str, str], list[Entry]] = {}
+    seen = set()
+    for e in hits:
+        key = e.path.resolve()
+        if key not in seen:
+            seen.add(key)
+            groups.setdefault((e.kind, e.name), []).append(e)
+    return groups
+
+
+def _ambiguous(name: str, kinds: tuple[str, ...], hits: list[Entry],
+               listed: dict[str, list[Entry]]) -> AmbiguousName:
+    """The error for ``name`` matching each of ``hits``, with a name that picks each: its name
+    under its search folder where that finds it alone, else its full path."""
+    shown, named = [], False
+    for e in hits:
+        groups = _match(e.name, listed)
+        if len(groups) == 1 and next(iter(groups.values()))[0].path == e.path:
+            shown.append(f"{e.name} ({e.path})")
+            named = True
+        else:
+            shown.append(str(e.path))
+    hint = "give the path" + (", or the name shown before it" if named else "")
+    return AmbiguousName(f"{name!r} is ambiguous among the {' and '.join(kinds)}: {', '.join(shown)}; {hint}")
+
+
+def _unique(entries: list[Entry]) -> list[Entry]:
+    """``entries`` with each file once (a link beside its target: the first name)."""
+    out, seen = [], set()
+    for e in entries:
+        key = e.path.resolve()
+        if key not in seen:
+            seen.add(key)
+            out.append(e)
+    return out
 
 
 def _found(listed: dict[str, list[Entry]], most: int = 30) -> str:
