@@ -2,9 +2,10 @@
 
 User errors (a bad recipe, a SRC that does not exist, an OUT that is a file) print one line
 (``--debug`` for the traceback) and exit 2. ``curate run`` exits 1 when it found no video (one
-line, nothing written), or
-scored clips and every one of them failed (a scorer or its model is broken: the manifest holds
-nothing usable). Ctrl-C prints one line and exits 130; rerunning the command resumes (not
+line, nothing written), when every source failed (nothing could be read: a missing package, or
+no file a video), or when it scored clips and every one of them failed (a scorer or its model
+is broken): the manifest then holds nothing usable. ``curate probe`` exits 1 when any file has
+an ``error``. Ctrl-C prints one line and exits 130; rerunning the command resumes (not
 when it came while joining the Ray cluster at ``--ray-address``: that line says to check it).
 """
 
@@ -65,13 +66,39 @@ def _run(args: argparse.Namespace) -> int:
     if summary["changed"]:
         print(f"{summary['changed']} source(s) changed since they were last scored and were scored again",
               file=sys.stderr)
+    if summary["retried"]:
+        print(f"{summary['retried']} source(s) that failed last time for a reason other than their content "
+              "were tried again", file=sys.stderr)
+    if line := failure_line(summary):
+        print(line, file=sys.stderr)
+    return 1 if all_failed(summary) else 0
+
+
+def failure_line(summary: dict) -> str | None:
+    """The one stderr line of a run with failures: how many sources and clips failed, and the
+    most frequent error (without paths: the same cause of many files is counted once); None
+    when nothing failed."""
+    said = []
     if summary["failed"]:
-        print(f"{summary['failed']} of {summary['sources']} sources failed (see the 'error' column)", file=sys.stderr)
+        said.append(f"{summary['failed']} of {summary['sources']} sources failed")
     if summary["clips_failed"]:
+        said.append(f"{summary['clips_failed']} of {summary['clips']} clips failed scoring")
+    if not said:
+        return None
+    line = f"{' and '.join(said)} (see the 'error' column)"
+    if summary["errors"]:
         msg, n = next(iter(summary["errors"].items()))
-        print(f"{summary['clips_failed']} of {summary['clips']} clips failed scoring (see the 'error' column); "
-              f"most often ({n}x): {msg}", file=sys.stderr)
-    return 1 if summary["clips"] and summary["clips_failed"] == summary["clips"] else 0
+        line += f"; most often ({n}x): {msg}"
+    return line
+
+
+def all_failed(summary: dict) -> bool:
+    """Whether a run's manifest holds nothing usable: every source failed (no clip was scored),
+    or every clip scored failed. Some sources failing, or sources too short for a clip, is a
+    run that did its work (exit 0)."""
+    if summary["sources"] and summary["failed"] == summary["sources"]:
+        return True
+    return bool(summary["clips"]) and summary["clips_failed"] == summary["clips"]
 
 
 MANIFEST_NAME = "manifest.parquet"
@@ -138,7 +165,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = p.add_subparsers(dest="command", required=True)
     pr = _sub(sub, "probe", "print one JSON line per video: container, codec, fps, frames, size; "
-                            "unreadable files get an 'error'")
+                            "unreadable files and images renamed as videos get an 'error' (exit 1 if any does)")
     pr.add_argument("paths", nargs="+", help=SOURCES_HELP)
     pr.set_defaults(fn=_probe)
     cu = _sub(sub, "cuts", "detect shots (hard cuts, dissolves, fades) in one video; prints one line per shot: "

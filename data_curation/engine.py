@@ -7,7 +7,9 @@ decoded inside the task and never enter Ray's object store (FIELD-NOTES: decoded
 crashed or interrupted run resumes by skipping sources whose part exists, was scored under the
 same recipe and records the source's current size and mtime (a fixed or replaced file is
 scored again). A source that cannot
-be read becomes one row with ``error``: the run goes on.
+be read becomes one row with ``error``: the run goes on. A rerun tries such a source again
+when its file changed, or when its error was the machine's (a missing package, permission
+denied), not the content's (:func:`retry_error`).
 """
 
 from __future__ import annotations
@@ -21,8 +23,12 @@ import time
 import traceback
 import warnings
 from collections import Counter
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from data_curation.clip_frames import read_clip
 from data_curation.cuts import CutParams, detect_shots
@@ -41,7 +47,7 @@ from data_curation.manifest import (
     to_table,
     write_atomic,
 )
-from data_curation.probe import discover, empty_error
+from data_curation.probe import discover, empty_error, image_error
 from data_curation.recipe import Recipe, check_recipe, load_recipe, scoring_key
 from data_curation.scorers import all_columns, build_scorers
 from data_curation.split import display, extract_clip, keyframes, plan_clips
@@ -62,12 +68,34 @@ def _one_line(e: BaseException) -> str:
     return f"{e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:300]
 
 
+def error_text(e: BaseException) -> str:
+    """An error row's ``error``: ``"Class: first line"``. A MediaError raised for an OS-level
+    failure of FFmpeg (permission denied, an I/O error, out of memory: the readers wrap any
+    FFmpeg error as "not a readable video") is recorded as that failure, so that a rerun tells
+    it from a file whose content is bad and tries the source again (:func:`retry_error`)."""
+    inner = e.__context__
+    if isinstance(e, MediaError) and isinstance(inner, (OSError, MemoryError)):
+        return _one_line(inner)
+    return _one_line(e)
+
+
+# The classes of errors about a file's content: the same file fails the same way on a rerun.
+# Any other error of a source (a missing package, permission denied, out of memory) is the
+# machine's, and a rerun tries the source again once that is fixed.
+CONTENT_ERRORS = frozenset({"MediaError", "InvalidDataError"})
+
+
+def retry_error(error: str) -> bool:
+    """Whether a source's error row (``"Class: message"``, :func:`error_text`) is tried again on
+    a rerun though the file is unchanged: yes unless its class is one of :data:`CONTENT_ERRORS`."""
+    return error.split(":", 1)[0].strip() not in CONTENT_ERRORS
+
+
 # A source is truncated or damaged when fewer frames decode than its container lists, by more
 # than this share of them (and more than TRUNCATION_FRAMES): an edit list or a B-frame tail can
 # lose a frame or two; a file cut off mid-download (moov first, mdat short) loses many.
 TRUNCATION_SHARE = 0.05
 TRUNCATION_FRAMES = 2
-IMAGE_CONTAINERS = ("image2",)  # FFmpeg's still-image demuxers: image2, and the *_pipe ones (png_pipe, ...)
 
 
 def decoded_short(listed: int, decoded: int) -> bool:
@@ -95,8 +123,8 @@ def demuxed_frames(path: str | Path) -> int:
 def source_error(path: str, info: dict, shots) -> str | None:
     """Why a source that probed and decoded is still no usable video, or None (``curate run``'s
     error row; ``curate cuts`` warns with it)."""
-    if info["container"] in IMAGE_CONTAINERS or info["container"].endswith("_pipe"):
-        return f"MediaError: {path}: not a video (an image: {info['container']}, {info['codec']})"
+    if (image := image_error(path, info)) is not None:
+        return f"MediaError: {image}"
     if not 1.0 <= shots.fps <= 1000.0:  # a damaged time base: every "shot" would be a frame or two
         return f"MediaError: {path}: implausible frame rate {shots.fps:.4g} fps"
     readable = min(shots.num_frames, demuxed_frames(path))
@@ -127,7 +155,7 @@ def score_source(path: str, recipe: Recipe, out: str | Path) -> list[dict]:
     except Exception as e:
         if os.environ.get("CURATE_DEBUG"):
             traceback.print_exc()
-        error = _one_line(e)
+        error = error_text(e)
     if error:
         return [{**base, "clip_id": f"{source_key(path)}:error", "error": error}]
     base.update(fps=fps, width=info["width"], height=info["height"], rotation=info.get("rotation", 0),
@@ -152,7 +180,7 @@ def score_source(path: str, recipe: Recipe, out: str | Path) -> list[dict]:
                                        turn=turn)
                 row["clip_path"] = str(dest)
         except Exception as e:  # one bad clip must not lose the source's other clips
-            row["error"] = _one_line(e)
+            row["error"] = error_text(e)
             if os.environ.get("CURATE_DEBUG"):
                 traceback.print_exc()
         rows.append(row)
@@ -279,6 +307,36 @@ def _ray_init(address: str | None, **kw) -> None:
                                  f"that a Ray head runs there (`ray status --address {address}`)") from None
 
 
+# Ray (2.5x) turns token authentication on for every new local cluster and, unless
+# $RAY_AUTH_MODE was set, logs on every ``ray.init`` that it did, from this logger:
+RAY_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
+RAY_AUTH_NOTICE = "Token authentication is enabled for this Ray cluster"
+
+
+class _DropAuthNotice(logging.Filter):
+    """Drops Ray's notice that token authentication is on (the safe default, nothing to act
+    on) and lets every other record of its logger through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(RAY_AUTH_NOTICE)
+
+
+@contextmanager
+def quiet_token_auth():
+    """While a local Ray session we start comes up: without Ray's "Token authentication is
+    enabled ... Set RAY_AUTH_MODE=disabled to opt out" line, printed on every run. Setting
+    $RAY_AUTH_MODE ourselves does not work: Ray reads it once, when imported (set later, the
+    driver and the GCS disagree and the GCS refuses the driver), and ``disabled`` would open
+    the cluster to anyone on the network. Only that record goes; any other of that logger,
+    and all of Ray's others, still show."""
+    log, drop = logging.getLogger(RAY_AUTH_LOGGER), _DropAuthNotice()
+    log.addFilter(drop)
+    try:
+        yield
+    finally:
+        log.removeFilter(drop)
+
+
 def _run_ray(todo: list[str], recipe: Recipe, out: Path, workers: int | None, address: str | None,
              progress: bool) -> list[dict]:
     import ray
@@ -291,7 +349,8 @@ def _run_ray(todo: list[str], recipe: Recipe, out: Path, workers: int | None, ad
             temp = ray_temp_dir(out)
             if temp:
                 kw["_temp_dir"] = temp
-        _ray_init(address, log_to_driver=False, logging_level=logging.INFO if progress else logging.WARNING, **kw)
+        with quiet_token_auth() if not address else nullcontext():  # a cluster we join says nothing of it
+            _ray_init(address, log_to_driver=False, logging_level=logging.INFO if progress else logging.WARNING, **kw)
     if not recipe.cuts.threads and not address:  # sources decode side by side: share the cores out
         n = workers or os.cpu_count() or 1
         recipe = replace(recipe, cuts=replace(recipe.cuts, threads=max(1, n // len(todo))))
@@ -309,11 +368,23 @@ def _run_ray(todo: list[str], recipe: Recipe, out: Path, workers: int | None, ad
             ray.shutdown()
 
 
-def clip_errors(rows: list[dict], top: int = 3) -> tuple[int, dict[str, int]]:
-    """(clip rows with an error, the ``top`` most frequent of their errors with counts). A
-    scorer that fails on every clip (a broken model) shows as one message counted N times."""
-    errors = Counter(r["error"] for r in rows if r.get("error") and r.get("start_frame") is not None)
-    return sum(errors.values()), dict(errors.most_common(top))
+def _error_kind(row: dict) -> str:
+    """A row's error without its source's path, so that the same failure of many files counts
+    as one: ``MediaError: empty file (0 bytes), not a video``. The path is taken out where the
+    messages put it (``PATH: ...``, an OS error's ``'PATH'``), nowhere else: a short name must
+    not eat into the message."""
+    src = str(row.get("source") or "")
+    return row["error"].replace(f"{src}: ", "").replace(f"'{src}'", "'<source>'") if src else row["error"]
+
+
+def error_counts(rows: list[dict], top: int = 3) -> tuple[int, dict[str, int]]:
+    """(clip rows with an error, the ``top`` most frequent errors of all error rows, sources
+    that failed and clips whose scoring raised, with counts, paths left out: :func:`_error_kind`).
+    A scorer that fails on every clip (a broken model), or a package missing for every source,
+    shows as one message counted N times."""
+    errors = Counter(_error_kind(r) for r in rows if r.get("error"))
+    clips_failed = sum(1 for r in rows if r.get("error") and r.get("start_frame") is not None)
+    return clips_failed, dict(errors.most_common(top))
 
 
 OUTPUT_DIRS = ("clips", "parts", ".ray")  # what a run writes under OUT, never curated itself
@@ -349,12 +420,28 @@ def _remove_if_empty(folder: Path) -> None:
         pass
 
 
-def plan_work(sources: list[str], out: Path, keys: set[str]) -> tuple[list[str], int, int]:
+def part_error(part: Path) -> str | None:
+    """The ``error`` of a part that is its source's error row (the source failed before any
+    clip was scored), None for any other part (clips, no clips, unreadable)."""
+    try:
+        rows = pq.read_table(part, columns=["clip_id", "error"]).to_pylist()
+    except (OSError, pa.ArrowInvalid):
+        return None
+    if len(rows) == 1 and str(rows[0]["clip_id"]).endswith(":error"):
+        return rows[0]["error"]
+    return None
+
+
+def plan_work(sources: list[str], out: Path, keys: set[str]) -> tuple[list[str], int, int, int]:
     """(sources to score, how many of them have a part of another recipe (one whose key is not
     in ``keys``), how many a part of this recipe but of a source whose size or mtime changed
-    since). The rest are skipped: their part stands. A part from before sources' stats were
-    recorded is trusted, not counted as changed (it would be reported as a changed file)."""
-    todo, stale, changed = [], 0, 0
+    since, how many an error row of the machine, not of the file's content (:func:`retry_error`:
+    a package missing, permission denied; the file is there and unchanged, and would otherwise
+    stay failed after the cause is fixed)). The rest are skipped: their part stands, a content
+    error too (the file would fail the same way), and a file still missing (its stat changes
+    when it is back). A part from before sources' stats were recorded is trusted, not counted
+    as changed (it would be reported as a changed file)."""
+    todo, stale, changed, retried = [], 0, 0, 0
     for p in sources:
         part = part_path(out, p)
         if not part.is_file():
@@ -365,15 +452,20 @@ def plan_work(sources: list[str], out: Path, keys: set[str]) -> tuple[list[str],
         elif (stat := parquet_metadata(part, SOURCE_STAT_KEY)) is not None and stat != source_stat(p):
             todo.append(p)
             changed += 1
-    return todo, stale, changed
+        elif (error := part_error(part)) is not None and retry_error(error) and os.path.exists(p):
+            todo.append(p)
+            retried += 1
+    return todo, stale, changed, retried
 
 
 def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", overrides: list[str] | None = None,
         workers: int | None = None, ray_address: str | None = None, progress: bool = True) -> dict:
     """Curate every video under ``src`` into ``out/manifest.parquet``; returns a summary:
     ``failed`` counts unreadable sources, ``clips_failed`` clips that are error rows (a scorer
-    raised), ``errors`` their most frequent messages, ``changed`` sources scored again because
-    the file changed since its part was written. A SRC that does not exist, or an OUT that is a
+    raised), ``errors`` the most frequent messages of both (:func:`error_counts`), ``changed``
+    sources scored again because the file changed since its part was written, ``retried``
+    sources of an unchanged file tried again because their error was not about its content
+    (:func:`retry_error`). A SRC that does not exist, or an OUT that is a
     file, is an error before any work, and so are ``workers`` < 0 and an explicit ``ray_address``
     where nothing answers (:func:`check_ray_address`); no video under SRC writes nothing (not
     even OUT) and returns ``sources`` 0 and ``manifest`` None. ``clips_removed`` counts clip
@@ -406,17 +498,20 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
             seen.add(os.path.abspath(p))
             sources.append(str(p))
     if not sources:  # a wrong SRC, most likely: write nothing (an empty manifest would replace a real one)
-        return {"sources": 0, "processed": 0, "skipped": 0, "changed": 0, "failed": 0, **summarize([]),
+        return {"sources": 0, "processed": 0, "skipped": 0, "changed": 0, "retried": 0, "failed": 0, **summarize([]),
                 "clips_failed": 0, "errors": {}, "clips_removed": 0, "seconds": round(time.perf_counter() - t0, 2), "manifest": None}
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    todo, stale, changed = plan_work(sources, out, {scoring_key(recipe), scoring_key(recipe, ordered=True)})
+    todo, stale, changed, retried = plan_work(sources, out, {scoring_key(recipe), scoring_key(recipe, ordered=True)})
     if stale and progress:
         print(f"{stale} source(s) scored under another recipe (cuts, split, scorers or models changed): "
               "scoring them again", file=sys.stderr)
     if changed and progress:
         print(f"{changed} source(s) changed since they were scored (size or modification time): "
               "scoring them again", file=sys.stderr)
+    if retried and progress:
+        print(f"{retried} source(s) failed last time for a reason other than their content (a missing package, "
+              "permission denied, ...): trying them again", file=sys.stderr)
     if todo:
         try:
             if workers == 0:
@@ -444,7 +539,7 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
     for f in removed:
         f.unlink(missing_ok=True)
     failed = sum(1 for r in rows if r.get("error") and r["clip_id"].endswith(":error"))
-    clips_failed, errors = clip_errors(rows)
+    clips_failed, errors = error_counts(rows)
     return {"sources": len(sources), "processed": len(todo), "skipped": len(sources) - len(todo),
-            "changed": changed, "failed": failed, **summarize(rows), "clips_failed": clips_failed, "errors": errors,
+            "changed": changed, "retried": retried, "failed": failed, **summarize(rows), "clips_failed": clips_failed, "errors": errors,
             "clips_removed": len(removed), "seconds": round(time.perf_counter() - t0, 2), "manifest": str(out / "manifest.parquet")}

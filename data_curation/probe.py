@@ -10,6 +10,9 @@ from pathlib import Path
 from video.media import MediaError, probe_video
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ts", ".gif"}
+# FFmpeg's still-image demuxers: image2, and the *_pipe ones (png_pipe, jpeg_pipe, ...): a photo
+# renamed .mp4 probes as a one-frame "video"
+IMAGE_CONTAINERS = ("image2",)
 # macOS writes an AppleDouble sidecar ``._NAME`` (resource fork, a few KB of metadata) beside each
 # file it copies to a non-Apple volume: ``._clip.mp4`` is no video (taken as a source, it was an error row)
 SIDECAR_PREFIX = "._"
@@ -29,6 +32,15 @@ def empty_error(path: str | Path) -> str | None:
     except OSError:
         return None
     return f"{path}: empty file (0 bytes), not a video" if empty else None
+
+
+def image_error(path: str | Path, info: dict) -> str | None:
+    """``"PATH: not a video (an image: CONTAINER, CODEC)"`` when :func:`probe_video`'s ``info``
+    is a still image's (:data:`IMAGE_CONTAINERS`), None otherwise. One check for ``curate probe``
+    (which listed such a file as a one-frame video) and ``curate run`` (an error row)."""
+    if info["container"] in IMAGE_CONTAINERS or info["container"].endswith("_pipe"):
+        return f"{path}: not a video (an image: {info['container']}, {info['codec']})"
+    return None
 
 
 def _walk(top: Path, skip: set[str]) -> Iterator[Path]:
@@ -66,10 +78,13 @@ def discover(paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()) ->
 
 
 def probe_row(path: Path) -> dict:
-    """What ``curate probe`` prints for one file: its probe, or ``path`` and an ``error``."""
+    """What ``curate probe`` prints for one file: its probe, or ``path`` and an ``error``; an
+    image renamed as a video keeps its probe (the container and codec say what it is) with the
+    ``error`` ``curate run`` records for it (:func:`image_error`)."""
     if (empty := empty_error(path)) is not None:
         return {"path": str(path), "error": empty}
     try:
-        return {**probe_video(path), "error": None}
+        info = probe_video(path)
     except (MediaError, OSError) as e:
         return {"path": str(path), "error": str(e)}
+    return {**info, "error": image_error(path, info)}
