@@ -47,6 +47,31 @@ EVAL_FLAGS = {
 }
 
 
+# the ``.[eval]`` extra's import names, each with the package pip installs (pyproject.toml)
+EVAL_EXTRA = {"cv2": "opencv-python-headless", "matplotlib": "matplotlib", "duckdb": "duckdb",
+              "pandas": "pandas", "pyarrow": "pyarrow", "scipy": "scipy"}
+# what every ``video eval`` run imports: the temporal metrics (cv2 flow) and the report's plots
+EVAL_NEEDS = ("cv2", "matplotlib")
+
+
+def missing_extra(e: ImportError) -> str | None:
+    """The one-line error for an ``.[eval]`` package that is not installed, else None (an
+    ImportError of anything else is a bug, not the user's to fix: it keeps its traceback)."""
+    top = (e.name or "").split(".")[0]
+    if top not in EVAL_EXTRA:
+        return None
+    return f'video eval needs the {EVAL_EXTRA[top]} package (import {top}): pip install -e ".[eval]"'
+
+
+def check_eval_extra() -> None:
+    """Import what every run needs before any video is read, so a missing ``.[eval]`` package is
+    one line up front instead of a traceback after the first notes and decodes."""
+    import importlib
+
+    for name in EVAL_NEEDS:
+        importlib.import_module(name)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from eval.inputs import torch_device
     from eval.runner import evaluate
@@ -54,6 +79,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     try:
         cfg = resolve_flags(EvalConfig, args, EVAL_FLAGS)
+        check_eval_extra()
         if cfg.device == "auto":
             import torch
 
@@ -66,6 +92,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if getattr(args, "debug", False):
             raise
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except ImportError as e:  # an .[eval] package missing: one line naming it and the extra
+        msg = missing_extra(e)
+        if msg is None or getattr(args, "debug", False):
+            raise
+        print(f"error: {msg}", file=sys.stderr)
         return 2
     agg = r["aggregate"]
     shown = ", ".join(f"{k} {v:.4g}" for k, v in agg.items() if isinstance(v, float))

@@ -34,6 +34,7 @@ against the pipeline on a tiny random model.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -177,16 +178,51 @@ def default_segment(num_frames: int, overlap: int, temporal: int = 4) -> int:
 TINY = "tiny"  # built-in Wan-Animate with random weights at toy size: a smoke run, as ``tiny`` elsewhere
 
 
+def clip_image_processor(folder: str | Path | None = None, **kwargs):
+    """The CLIP image processor of the character image, PIL-backed: transformers 5's
+    ``CLIPImageProcessor`` is its torchvision backend (not a dependency), and without
+    torchvision transformers swaps in ``CLIPImageProcessorPil`` with a notice to install it.
+    Built directly it is the same class, so the same pixel values, with or without torchvision
+    and silently. Read from ``folder`` (its ``preprocessor_config.json``) or built from ``kwargs``."""
+    try:
+        from transformers import CLIPImageProcessorPil as Processor  # transformers >= 5
+    except ImportError:  # transformers 4: CLIPImageProcessor is the PIL one already
+        from transformers import CLIPImageProcessor as Processor
+    return Processor.from_pretrained(folder) if folder is not None else Processor(**kwargs)
+
+
+TORCHVISION_NOTICE = "requires torchvision (not installed)"  # transformers 5's CLIPImageProcessor fallback
+
+
+@contextlib.contextmanager
+def no_torchvision_notice():
+    """Drop transformers' "`CLIPImageProcessor` requires torchvision (not installed)" notice while
+    diffusers' Wan-Animate pipeline module imports that name (for its type hints only: the
+    processor used is :func:`clip_image_processor`'s), so a run does not ask for a package it
+    does not need. Every other transformers message passes."""
+    import logging
+
+    log = logging.getLogger("transformers.utils.import_utils")
+
+    def keep(record: logging.LogRecord) -> bool:
+        return TORCHVISION_NOTICE not in record.getMessage()
+
+    log.addFilter(keep)
+    try:
+        yield
+    finally:
+        log.removeFilter(keep)
+
+
 def build_tiny_animate(folder: str | Path, seed: int = 0) -> Path:
     """Save a WanAnimatePipeline folder at toy size with random weights (the layout of the
     published Wan2.2-Animate-14B-Diffusers, each part a few thousand parameters) to ``folder``:
     what ``--model tiny`` loads, so ``video animate`` runs end to end with nothing downloaded.
     Its frames are noise. The face size (16) is a power of two with a motion-encoder channel
     count per halving down to 4; the CLIP width is the transformer's ``image_dim``."""
-    from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, WanAnimatePipeline
+    from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler
     from diffusers import WanAnimateTransformer3DModel as Transformer
     from transformers import (
-        CLIPImageProcessor,
         CLIPVisionConfig,
         CLIPVisionModel,
         UMT5Config,
@@ -196,6 +232,8 @@ def build_tiny_animate(folder: str | Path, seed: int = 0) -> Path:
 
     from video.models.text import build_tiny_tokenizer
 
+    with no_torchvision_notice():
+        from diffusers import WanAnimatePipeline
     torch.manual_seed(seed)
     tok = build_tiny_tokenizer("t5")
     text = UMT5EncoderModel(UMT5Config(vocab_size=len(tok), d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4,
@@ -211,7 +249,7 @@ def build_tiny_animate(folder: str | Path, seed: int = 0) -> Path:
         inject_face_latents_blocks=1, motion_encoder_batch_size=4)
     clip = CLIPVisionModel(CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                                             num_attention_heads=4, image_size=32, patch_size=8))
-    proc = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    proc = clip_image_processor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
     pipe = WanAnimatePipeline(tokenizer=tok, text_encoder=text, vae=vae, image_processor=proc, image_encoder=clip,
                               scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0), transformer=transformer)
     bars = tlog.is_progress_bar_enabled()
@@ -251,7 +289,7 @@ class Animator:
     @classmethod
     def from_pretrained(cls, path: str | Path, device="cpu", dtype=torch.float32,
                         embeddings_dir: str | None = None) -> Animator:
-        from transformers import CLIPImageProcessor, CLIPVisionModel
+        from transformers import CLIPVisionModel
 
         from video.edit.vace import load_wan_folder
         from video.models.components import loading, require_safetensors
@@ -276,7 +314,7 @@ class Animator:
             enc = CLIPVisionModel.from_pretrained(p / "image_encoder", torch_dtype=dtype,
                                                   use_safetensors=True).eval().to(device)
         with loading(p, "image_processor"):
-            proc = CLIPImageProcessor.from_pretrained(p / "image_processor")
+            proc = clip_image_processor(p / "image_processor")
         return cls(models, enc, proc, device=device, dtype=dtype, embeddings_dir=embeddings_dir)
 
     @property

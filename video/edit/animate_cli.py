@@ -44,7 +44,8 @@ class AnimateConfig:
     background: str = ""
     mask: str = ""
     prompt: str = ""
-    negative_prompt: str | None = None  # None: the model's default
+    negative: str | None = None  # None: the model's default; the key txt2vid and edit use
+    negative_prompt: str | None = None  # negative's old name, kept working: both hold the one value
     steps: int = DEFAULT_STEPS
     guidance: float = 1.0
     seed: int = 0
@@ -60,6 +61,15 @@ class AnimateConfig:
     models_dir: str = ""  # empty: $VIDEO_MODELS, else ./models
     extra_model_paths_config: str = ""  # a ComfyUI extra_model_paths.yaml, read after the default one
 
+    def __post_init__(self) -> None:
+        """``negative`` and its old name ``negative_prompt`` are one option: a config written
+        for either keeps working, and both read the same value after. Two different values
+        are refused (one would be dropped silently)."""
+        if self.negative is not None and self.negative_prompt is not None and self.negative != self.negative_prompt:
+            raise InputError(f"negative {self.negative!r} and negative_prompt {self.negative_prompt!r} are the same "
+                             "option (negative_prompt: its old name); give one")
+        self.negative = self.negative_prompt = self.negative if self.negative is not None else self.negative_prompt
+
 
 ANIMATE_FLAGS = {
     "--model": ("model", "a WanAnimatePipeline folder, the name of one in the models folder (checkpoints/, "
@@ -72,7 +82,8 @@ ANIMATE_FLAGS = {
     "--background": ("background", "replace mode: the video to put the character in"),
     "--mask": ("mask", "replace mode: mask video, white = the character's region"),
     "--prompt": ("prompt", "text prompt (default: empty)"),
-    "--negative-prompt": ("negative_prompt", "negative prompt (default: the model's); also --negative, as elsewhere"),
+    "--negative": ("negative", "negative prompt, as in txt2vid and edit (default: the model's); "
+                               "--negative-prompt and the key negative_prompt: its old name"),
     "--steps": ("steps", f"sampling steps (default {DEFAULT_STEPS})"),
     "--guidance": ("guidance", "CFG scale (default 1: off, Wan-Animate's default)"),
     "--seed": ("seed", "random seed (default 0)"),
@@ -153,7 +164,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
     if model == TINY and not Path(model).exists():
         print(RANDOM_NOTE.format(model=model, flag="--model"), file=sys.stderr)
     frames = animator(image, pose, face, mode=cfg.mode, background_video=bg, mask_video=mask,
-                      prompt=cfg.prompt, negative_prompt=cfg.negative_prompt, num_inference_steps=cfg.steps,
+                      prompt=cfg.prompt, negative_prompt=cfg.negative, num_inference_steps=cfg.steps,
                       guidance_scale=cfg.guidance, generator=torch.Generator().manual_seed(cfg.seed),
                       height=cfg.height, width=cfg.width, num_frames=cfg.frames,
                       segment_frame_length=cfg.segment, progress=True)
@@ -184,7 +195,7 @@ def add_animate_command(subparsers) -> argparse.ArgumentParser:
                     "folders of frames, already preprocessed. Every option can also be given as key=value or in "
                     "a --config YAML.")
     add_schema_flags(p, ANIMATE_FLAGS, schema=AnimateConfig, list_keys=frozenset(),
-                     aliases={"--output": ("-o",), "--negative-prompt": ("--negative",)})
+                     aliases={"--output": ("-o",), "--negative": ("--negative-prompt",)})
     p.set_defaults(func=cmd_animate)
     return p
 

@@ -98,17 +98,39 @@ REFINE_KEYS = ("strength", "prompt", "steps", "seed", "device", "dtype", "sdpa")
 UPSCALE_MINIMUM = {"frames": 1, "steps": 1}
 
 
-def check_refine_keys(cfg: UpscaleConfig) -> None:
-    """Without ``--refine`` no model runs: a refine option set anyway is a one-line error, not a
-    silent no-op (``video edit`` refuses the flags a task does not take the same way)."""
+def given_keys(args: argparse.Namespace, flags: dict) -> dict[str, str]:
+    """The keys this run was given, whatever their value, each with how it was given (its flag,
+    its ``key=value``, or ``key in FILE.yaml``): a refine option given at its default value is
+    still given, and comparing values with the defaults let ``--seed 0`` or ``--strength 0.3``
+    pass without ``--refine``. ``null`` (key=null, a YAML ``key: null``) is "unset", not given.
+    Read after :func:`video.flags.resolve_flags` has checked the YAML."""
+    from omegaconf import OmegaConf
+
+    from video.config import NULLS
+
+    given = {}
+    if args.config:
+        data = OmegaConf.to_container(OmegaConf.load(str(args.config)))
+        given.update({k: f"{k} in {args.config}" for k, v in data.items() if v is not None})
+    for o in args.overrides:
+        key, _, value = o.partition("=")
+        if value not in NULLS:
+            given[key] = o
+    for flag, (key, _h) in flags.items():
+        if getattr(args, flag.lstrip("-").replace("-", "_")) not in (None, False):
+            given[key] = flag
+    return given
+
+
+def check_refine_keys(cfg: UpscaleConfig, given: dict[str, str]) -> None:
+    """Without ``--refine`` no model runs: a refine option given anyway (``given``: from
+    :func:`given_keys`), at any value, the default's too, is a one-line error, not a silent
+    no-op (``video edit`` refuses the flags a task does not take the same way)."""
     if cfg.refine:
         return
-    defaults = UpscaleConfig()
-    flag_of = {key: flag for flag, (key, _h) in UPSCALE_FLAGS.items()}
     for key in REFINE_KEYS:
-        if getattr(cfg, key) != getattr(defaults, key):
-            raise InputError(f"{flag_of[key]} sets the refine pass, and none runs: give --refine MODEL, or leave "
-                             f"{flag_of[key]} out")
+        if key in given:
+            raise InputError(f"{given[key]} sets the refine pass, and none runs: give --refine MODEL, or leave it out")
 
 
 def cmd_upscale(args: argparse.Namespace) -> int:
@@ -139,7 +161,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
         raise InputError(f"--strength must be in [0, 1]; got {cfg.strength:g}")
     check_ranges(cfg, UPSCALE_FLAGS, UPSCALE_MINIMUM)  # None: unset; 0 is no second spelling of it
     check_above_zero(cfg, UPSCALE_FLAGS, ("fps",))
-    check_refine_keys(cfg)
+    check_refine_keys(cfg, given_keys(args, UPSCALE_FLAGS))
     sdpa_choice(cfg.sdpa)
     device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16") if cfg.refine else (None, None)
     extra = [cfg.extra_model_paths_config] if cfg.extra_model_paths_config else []
@@ -194,4 +216,4 @@ def add_upscale_command(subparsers) -> argparse.ArgumentParser:
 
 
 
-__all__ = ["UPSCALE_FLAGS", "UpscaleConfig", "add_upscale_command", "check_refine_keys", "cmd_upscale", "read_input", "read_input_timed"]
+__all__ = ["UPSCALE_FLAGS", "UpscaleConfig", "add_upscale_command", "check_refine_keys", "cmd_upscale", "given_keys", "read_input", "read_input_timed"]
