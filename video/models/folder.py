@@ -384,11 +384,14 @@ def is_explicit_path(value: str) -> bool:
 
 def resolve_lora_arg(value: str, models_dir: str | Path | None = None, extra_configs: list[str | Path] = ()) -> str:
     """A ``--lora`` value ``FILE`` or ``FILE:SCALE`` with FILE a path or a name under ``loras/``;
-    returned as ``PATH[:SCALE]`` for :func:`video.models.lora.parse_lora_arg`."""
+    returned as ``PATH[:SCALE]`` for :func:`video.models.lora.parse_lora_arg`. The scale is
+    checked here, before any model weights load: NaN and infinities are refused, and so is a
+    scale that is not a number after an existing file or LoRA name. The file itself is not
+    read (:func:`video.models.lora.check_lora_file` does that)."""
+    from video.models.lora import lora_scale
+
     name, sep, scale = value.rpartition(":")
-    try:
-        float(scale)
-    except ValueError:
+    if not sep or lora_scale(value, scale) is None:
         name, sep, scale = value, "", ""
     if not name:
         return value
@@ -400,10 +403,32 @@ def resolve_lora_arg(value: str, models_dir: str | Path | None = None, extra_con
     try:
         return str(folder.resolve(name, "loras")) + sep + scale
     except NameNotFound:
+        _check_scale_is_a_number(value, folder)
         if not looks_like_path(name):
             raise
         where = ", ".join(str(p) for p in folder.search_paths("loras"))
         raise CheckpointError(f"LoRA file {name!r} not found (nor a name under {where})") from None
+
+
+def _check_scale_is_a_number(value: str, folder: ModelsFolder) -> None:
+    """``--lora FILE:abc`` where FILE is a file or a LoRA's name: the scale is what is wrong (the
+    whole value was looked up as a name, and "no loras named 'FILE:abc'" misled)."""
+    from video.models.lora import LoraError
+
+    head, sep, tail = value.rpartition(":")
+    if not sep or not head:
+        return
+    known = Path(head).expanduser().is_file()
+    if not known:
+        try:
+            folder.find(head, ("loras",), warn=False)
+            known = True
+        except NameNotFound:
+            pass
+        except AmbiguousName:
+            known = True
+    if known:
+        raise LoraError(f"--lora {value}: the scale {tail!r} is not a number (FILE:SCALE, e.g. {head}:0.8)")
 
 
 def looks_like_path(value: str) -> bool:

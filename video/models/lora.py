@@ -39,6 +39,7 @@ at all.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import warnings
@@ -68,6 +69,8 @@ _KEY_KINDS = (
 )
 _UNSUPPORTED = {"hada_": "LyCORIS LoHa", "lokr_": "LyCORIS LoKr", "oft_": "OFT"}  # key-name prefixes
 _OTHER_COMPONENTS = ("lora_te", "text_encoder")  # text-encoder parts of SD files: not ours to apply
+PICKLED_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle")  # refused unread: a pickle can run code
+SAFETENSORS_SUFFIXES = (".safetensors", ".sft")
 
 
 class LoraError(CheckpointError):
@@ -116,16 +119,25 @@ class LoraPart:
         return (self.alpha / self.rank) * ba.view(self.up.shape[0], *self.down.shape[1:])
 
 
+def lora_scale(arg: str, tail: str) -> float | None:
+    """The scale ``tail`` after the last colon of ``--lora ARG``, or None when it is not a number
+    (the colon is then part of the path). NaN and infinities are refused: float() takes them,
+    and merged they make every weight NaN, a black video that still exits 0."""
+    try:
+        scale = float(tail)
+    except ValueError:
+        return None
+    if not math.isfinite(scale):
+        raise LoraError(f"--lora {arg}: the scale must be a finite number")
+    return scale
+
+
 def parse_lora_arg(arg: str) -> tuple[str, float]:
     """``"style.safetensors:0.8"`` -> ``("style.safetensors", 0.8)``; no scale means 1.0. Only a
     number after the last colon is a scale, so ``C:\\loras\\x.safetensors`` stays one path."""
     path, sep, tail = arg.rpartition(":")
-    if sep:
-        try:
-            scale = float(tail)
-        except ValueError:
-            path, scale = arg, 1.0
-    else:
+    scale = lora_scale(arg, tail) if sep else None
+    if scale is None:
         path, scale = arg, 1.0
     if not path:
         raise LoraError(f"--lora {arg!r}: give FILE or FILE:SCALE (e.g. style.safetensors:0.8)")
@@ -374,6 +386,45 @@ def _not_a_file(path: str | Path, p: Path) -> str:
     return f"LoRA path {str(path)!r} is a folder, not a LoRA file{hint}"
 
 
+def _looks_pickled(p: Path) -> bool:
+    """Whether ``p`` starts as torch.save writes (a zip archive, or a pickle of protocol 2 to 5:
+    PROTO, its number, then an opcode, never 0): read as bytes, never unpickled."""
+    with open(p, "rb") as f:
+        head = f.read(4)
+    return head.startswith(b"PK\x03\x04") or (len(head) > 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+                                                and head[2] != 0)
+
+
+def _unreadable(path: str | Path, p: Path, e: Exception) -> str:
+    """One line for a LoRA file safetensors cannot read, naming it (with several ``--lora``
+    files, the CLI's generic SafetensorError line did not say which)."""
+    if _looks_pickled(p):
+        return f"{path}: pickled LoRA files are not loaded; convert it to .safetensors"
+    if p.suffix.lower() in SAFETENSORS_SUFFIXES:
+        return f"{path}: a truncated or damaged .safetensors file ({e})"
+    return f"{path}: not a .safetensors LoRA file ({e})"
+
+
+def check_lora_file(path: str | Path) -> None:
+    """What :func:`read_lora` would refuse in the file itself, checked from its name and header
+    alone so the CLI can say it before any model weights load: a missing path or a folder, a
+    pickled file (``.ckpt``, ``.pt``...: refused by its suffix, or by its first bytes under any
+    other name; nothing is ever unpickled, since a pickle can run code), or a file whose
+    safetensors header does not read (truncated, damaged, not safetensors)."""
+    from safetensors import SafetensorError, safe_open
+
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise LoraError(_not_a_file(path, p))
+    if p.suffix.lower() in PICKLED_SUFFIXES:
+        raise LoraError(f"{path}: pickled LoRA files are not loaded; convert it to .safetensors")
+    try:
+        with safe_open(str(p), framework="pt") as f:
+            f.metadata()
+    except SafetensorError as e:
+        raise LoraError(_unreadable(path, p, e)) from None
+
+
 def checkpoint_adapter_config(p: Path) -> dict | None:
     """alpha for a LoRA training checkpoint's ``model.safetensors`` (``checkpoints/step_N/``)
     written before its header carried alpha (``training.lora.checkpoint_header``), which holds
@@ -406,16 +457,18 @@ def warn_if_raw_adapters(p: Path) -> None:
 def read_lora(path: str | Path, model: torch.nn.Module) -> dict[str, LoraPart]:
     """A LoRA file of any layout, its layers resolved to ``model``'s module paths. Errors name
     ``path`` as given (with several ``--lora`` files, names alone may not tell which one)."""
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
 
     p = Path(path).expanduser()
-    if not p.is_file():
-        raise LoraError(_not_a_file(path, p))
+    check_lora_file(path)
     source = str(path)
-    tensors = load_file(str(p))
-    with safe_open(str(p), framework="pt") as f:
-        metadata = f.metadata()
+    try:
+        tensors = load_file(str(p))
+        with safe_open(str(p), framework="pt") as f:
+            metadata = f.metadata()
+    except SafetensorError as e:
+        raise LoraError(_unreadable(path, p, e)) from None
     if not any(rx.match(k) and kind in ("A", "B", "diff", "diff_b") for k in tensors for rx, kind in _KEY_KINDS):
         raise LoraError(f"{source}: no lora_A/lora_B (peft) or lora_down/lora_up (kohya) keys; not a LoRA file")
     cfg_file = p.parent / "adapter_config.json"
@@ -602,6 +655,9 @@ def attach_lora(model: torch.nn.Module, parts: dict[str, LoraPart], scale: float
 def apply_loras(module: torch.nn.Module, loras: list[tuple[str | Path, float]], merge: bool = True) -> torch.nn.Module:
     """Apply ``[(file, scale), ...]`` (either layout) to ``module`` in place: merged into the
     base weights (no cost per step; not undoable) or attached as unmerged peft adapters."""
+    for path, scale in loras:  # the CLI checked its --lora text; callers with numbers (ComfyUI) too
+        if not math.isfinite(scale):
+            raise LoraError(f"{path}: the LoRA scale must be a finite number, not {scale}")
     read = [(read_lora(path, module), scale) for path, scale in loras]  # every file read and
     if merge:  # checked before the first weight changes: an error leaves the model as it was
         for (parts, _), (path, _) in zip(read, loras, strict=True):

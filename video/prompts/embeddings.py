@@ -49,6 +49,17 @@ def _pick_tensor(obj: object, key: str | None, path: Path) -> torch.Tensor:
     raise ValueError(f"{path.name}: holds a {type(obj).__name__}, not a tensor")
 
 
+def _load_weights_only(path: Path) -> object:
+    """``torch.load(weights_only=True)`` without torch's "Detected pickle protocol N ... please
+    file an issue" warning, which every file pickled with a protocol other than torch's default
+    2 raises: it is torch's note to its own developers, and a user can do nothing about it
+    (protocol 3 then loads; 4 and 5 are refused, and the caller says so). Still weights_only:
+    a file the restricted unpickler refuses raises, nothing else is unpickled."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
 def load_embedding_file(path: str | Path, dim: int | None = None, key: str | None = None) -> torch.Tensor:
     """The vectors of one embedding file, shape ``(n_vectors, dim)``, float32 on the CPU.
 
@@ -60,7 +71,7 @@ def load_embedding_file(path: str | Path, dim: int | None = None, key: str | Non
         obj: object = load_file(str(path), device="cpu")
     elif path.suffix in (".pt", ".bin"):
         try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
+            obj = _load_weights_only(path)
         except Exception as e:  # an unpickling refusal: the file wants to run code
             raise ValueError(f"{path.name}: not loadable with weights_only=True ({e.__class__.__name__})") from e
     else:

@@ -228,6 +228,20 @@ def cast_keeping_fp32(module: torch.nn.Module, dtype: torch.dtype) -> torch.nn.M
     return module
 
 
+def _model_inside(p: Path) -> str:
+    """"; did you mean P/model?" when ``p`` is a training run's export (``final/``) or the run
+    folder itself, whose model is in ``final/model`` (as a LoRA path names its
+    ``lora.safetensors``); for a LoRA run's, the LoRA file to give with its base model; else
+    nothing."""
+    for sub in (p / "model", p / "final" / "model"):
+        if (sub / "video_pipeline.yaml").is_file() or (sub / "model_index.json").is_file():
+            return f"; did you mean {sub}?"
+    for lora in (p / "lora.safetensors", p / "final" / "lora.safetensors"):
+        if lora.is_file():
+            return f"; it holds a LoRA: give its base model with --lora {lora}"
+    return ""
+
+
 def load_t2v(source: str | Path, device="cpu", dtype=torch.float32) -> T2VModels:
     """``tiny``; our folder layout (``video_pipeline.yaml``, ``transformer/``, ``text_encoder/``,
     ``tokenizer/``, ``vae/``); or a diffusers Wan text-to-video folder (``model_index.json``
@@ -255,7 +269,8 @@ def load_t2v(source: str | Path, device="cpu", dtype=torch.float32) -> T2VModels
     elif (p / "video_pipeline.yaml").is_file():
         m = _load_ours(p, dtype)
     else:
-        raise CheckpointError(f"{p}: neither our text-to-video layout (video_pipeline.yaml) nor a Wan diffusers folder")
+        raise CheckpointError(f"{p}: neither our text-to-video layout (video_pipeline.yaml) nor a Wan diffusers folder"
+                              + _model_inside(p))
     for t in m.experts:
         cast_keeping_fp32(t, dtype).to(device=device)
     m.text_encoder.to(device=device, dtype=dtype)
