@@ -67,7 +67,14 @@ def make_clip_model(tokenizer, seed: int = 0, layers: int = 2):
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
-    return CLIPTextModel(config).eval()
+    model = CLIPTextModel(config).eval()
+    # A freshly built final LayerNorm (weight 1, bias 0) makes every output row's mean 0 up to
+    # rounding, so A1111's mean restoration (z.mean() / weighted.mean()) divided rounding noise
+    # by rounding noise, and tests passed or failed by the CPU's summation order. A trained
+    # CLIP's states have a mean away from 0; a bias gives the tiny one that too.
+    with torch.no_grad():
+        getattr(model, "text_model", model).final_layer_norm.bias.uniform_(0.2, 0.6)  # transformers 5 flattened it
+    return model
 
 
 def make_t5_tokenizer():
