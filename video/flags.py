@@ -70,6 +70,31 @@ def resolve_flags(schema, args, flags: dict):
     return load_config(schema, args.config, overrides, values)
 
 
+def given_keys(args: argparse.Namespace, flags: dict) -> dict[str, str]:
+    """The keys this run was given, whatever their value, each with how it was given (its flag,
+    its ``key=value``, or ``key in FILE.yaml``): a refine option given at its default value is
+    still given, and comparing values with the defaults let ``--seed 0`` or ``--strength 0.3``
+    pass without ``--refine``. ``null`` (key=null, a YAML ``key: null``) is "unset", not given.
+    Read after :func:`resolve_flags` has checked the YAML. Used where a flag is refused
+    whenever it is given (upscale's refine options without --refine, a task's foreign flags)."""
+    from omegaconf import OmegaConf
+
+    from video.config import NULLS
+
+    given = {}
+    if args.config:
+        data = OmegaConf.to_container(OmegaConf.load(str(args.config)))
+        given.update({k: f"{k} in {args.config}" for k, v in data.items() if v is not None})
+    for o in args.overrides:
+        key, _, value = o.partition("=")
+        if value not in NULLS:
+            given[key] = o
+    for flag, (key, _h) in flags.items():
+        if getattr(args, flag.lstrip("-").replace("-", "_")) not in (None, False):
+            given[key] = flag
+    return given
+
+
 def device_and_dtype(device: str, dtype: str, cuda_dtype: str = "float16"):
     """``auto`` -> CUDA when present (with ``cuda_dtype``), else CPU in float32. The device is
     checked by :func:`video.runtime.img2vid.usable_device`, the pipelines' own check, so the

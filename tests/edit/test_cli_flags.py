@@ -163,6 +163,9 @@ def test_reference_flag_forms():
     (["inpaint", "--box", BOX, "--hue", "90"], "inpaint does not use --hue; it is for recolour"),
     (["inpaint", "--box", BOX, "--background", "bg.mp4"], "inpaint does not use --background; it is for background"),
     (["inpaint", "--box", BOX, "--pad", "8"], "inpaint does not use --pad; it is for outpaint"),
+    # given at their defaults, still another task's: refused (they were taken silently)
+    (["inpaint", "--box", BOX, "--hue", "0"], "inpaint does not use --hue; it is for recolour"),
+    (["inpaint", "--box", BOX, "saturation=1"], "inpaint does not use saturation=1; it is for recolour"),
     (["background", "--box", BOX, "--harmonise", "0.3"], "--harmonise settles a --background composite"),
 ])
 def test_edit_checks_come_before_the_weights(src, tmp_path, capsys, argv, message):

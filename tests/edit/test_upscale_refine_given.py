@@ -58,9 +58,8 @@ def test_refine_takes_them(tmp_path):
         UpscaleConfig,
         add_upscale_command,
         check_refine_keys,
-        given_keys,
     )
-    from video.flags import resolve_flags
+    from video.flags import given_keys, resolve_flags
 
     parser = argparse.ArgumentParser()
     add_upscale_command(parser.add_subparsers())

@@ -206,8 +206,11 @@ def _references(items: list[str]) -> list[str]:
     return out
 
 
-def check_config(task: str, cfg: EditConfig) -> None:
-    """The checks that need no file and no model: every flag's range and which flags a task takes."""
+def check_config(task: str, cfg: EditConfig, given: dict[str, str] | None = None) -> None:
+    """The checks that need no file and no model: every flag's range and which flags a task takes.
+    ``given``: the keys the command line gave (:func:`video.flags.given_keys`), so a flag of
+    another task is refused at any value, its default's too; without it (the Python API, the
+    ComfyUI node) a value other than the default counts as given."""
     from video.edit.recipes import parse_aspect, parse_pad
     from video.flags import check_above_zero, check_ranges, sdpa_choice
     from video.media import check_crf
@@ -242,8 +245,11 @@ def check_config(task: str, cfg: EditConfig) -> None:
         parse_pad(cfg.pad) if cfg.pad else parse_aspect(cfg.aspect)
     defaults = EditConfig()
     for flag, (key, tasks) in TASK_FLAGS.items():
-        if task not in tasks and getattr(cfg, key) != getattr(defaults, key):
-            raise InputError(f"{task} does not use {flag}; it is for {', '.join(tasks)}")
+        if task in tasks:
+            continue
+        if key in given if given is not None else getattr(cfg, key) != getattr(defaults, key):
+            how = given[key] if given is not None and given[key] != flag else flag
+            raise InputError(f"{task} does not use {how}; it is for {', '.join(tasks)}")
     if task == "background" and cfg.harmonise and not cfg.background:
         raise InputError("--harmonise settles a --background composite; without --background the background is "
                          "regenerated at --strength")
@@ -279,12 +285,13 @@ def _model_fps(editor) -> float:
     return getattr(getattr(getattr(pipe, "config", None), "sampling", None), "fps", 0) or 0
 
 
-def run_edit(task: str, cfg: EditConfig):
+def run_edit(task: str, cfg: EditConfig, given: dict[str, str] | None = None):
     """Check, load, run the recipe, write; returns (path, frames, fps, seconds). Every check
     that needs no weights (flags, files, the mask's content, the box against the video) comes
     before loading. The input's audio is kept where the frame count and rate are
     (:func:`video.media.audio_to_keep`); a variable-rate input is written at its own frame
-    times and an anamorphic one keeps its pixel shape (:func:`video.media.write_video`)."""
+    times and an anamorphic one keeps its pixel shape (:func:`video.media.write_video`).
+    ``given``: the keys the command line gave (:func:`check_config`)."""
     import torch
 
     from video.edit.editor import DEDICATED_EDITORS, Editor, detect_model
@@ -302,7 +309,7 @@ def run_edit(task: str, cfg: EditConfig):
     from video.media import MediaError, audio_to_keep, check_output, load_image, source_times, write_video
     from video.runtime.img2vid import InputError
 
-    check_config(task, cfg)
+    check_config(task, cfg, given)
     check_output(cfg.output)  # a bad --output fails now, not after the render
     mask = parse_box(cfg.box) if cfg.box else (cfg.mask or None)
     if cfg.mask and not Path(cfg.mask).exists():
@@ -401,10 +408,11 @@ def run_edit(task: str, cfg: EditConfig):
 
 
 def cmd_edit(args: argparse.Namespace) -> int:
+    from video.flags import given_keys
     from video.media import plural
 
     cfg = _resolve(args)
-    out, frames, fps, seconds = run_edit(args.task, cfg)
+    out, frames, fps, seconds = run_edit(args.task, cfg, given_keys(args, {**EDIT_FLAGS, **EDIT_SWITCHES}))
     w, h = written_size(out, frames)
     print(f"wrote {out} ({plural(len(frames), 'frame')}, {w}x{h}, {fps:g} fps): {args.task} in {seconds:.2f}s")
     return 0

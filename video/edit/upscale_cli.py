@@ -98,30 +98,6 @@ REFINE_KEYS = ("strength", "prompt", "steps", "seed", "device", "dtype", "sdpa")
 UPSCALE_MINIMUM = {"frames": 1, "steps": 1}
 
 
-def given_keys(args: argparse.Namespace, flags: dict) -> dict[str, str]:
-    """The keys this run was given, whatever their value, each with how it was given (its flag,
-    its ``key=value``, or ``key in FILE.yaml``): a refine option given at its default value is
-    still given, and comparing values with the defaults let ``--seed 0`` or ``--strength 0.3``
-    pass without ``--refine``. ``null`` (key=null, a YAML ``key: null``) is "unset", not given.
-    Read after :func:`video.flags.resolve_flags` has checked the YAML."""
-    from omegaconf import OmegaConf
-
-    from video.config import NULLS
-
-    given = {}
-    if args.config:
-        data = OmegaConf.to_container(OmegaConf.load(str(args.config)))
-        given.update({k: f"{k} in {args.config}" for k, v in data.items() if v is not None})
-    for o in args.overrides:
-        key, _, value = o.partition("=")
-        if value not in NULLS:
-            given[key] = o
-    for flag, (key, _h) in flags.items():
-        if getattr(args, flag.lstrip("-").replace("-", "_")) not in (None, False):
-            given[key] = flag
-    return given
-
-
 def check_refine_keys(cfg: UpscaleConfig, given: dict[str, str]) -> None:
     """Without ``--refine`` no model runs: a refine option given anyway (``given``: from
     :func:`given_keys`), at any value, the default's too, is a one-line error, not a silent
@@ -138,7 +114,14 @@ def cmd_upscale(args: argparse.Namespace) -> int:
 
     from video.edit.cli import RANDOM_NOTE, first_frames, random_weights, resolve_model_name, written_size
     from video.edit.mask import video_sar
-    from video.flags import check_above_zero, check_ranges, device_and_dtype, resolve_flags, sdpa_choice
+    from video.flags import (
+        check_above_zero,
+        check_ranges,
+        device_and_dtype,
+        given_keys,
+        resolve_flags,
+        sdpa_choice,
+    )
     from video.media import (
         IMAGE_OUTPUTS,
         audio_to_keep,
@@ -216,4 +199,4 @@ def add_upscale_command(subparsers) -> argparse.ArgumentParser:
 
 
 
-__all__ = ["UPSCALE_FLAGS", "UpscaleConfig", "add_upscale_command", "check_refine_keys", "cmd_upscale", "given_keys", "read_input", "read_input_timed"]
+__all__ = ["UPSCALE_FLAGS", "UpscaleConfig", "add_upscale_command", "check_refine_keys", "cmd_upscale", "read_input", "read_input_timed"]
