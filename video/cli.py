@@ -74,7 +74,8 @@ class Img2VidConfig:
 IMG2VID_FLAGS = {
     # flag: (schema key, help)
     "--model": ("model", "diffusers folder, svd*.safetensors file, a name in the models folder, or 'tiny' / "
-                         "'tiny-svd' (random weights, a smoke run); default tiny"),
+                         "'tiny-svd' (random weights, a smoke run; a model of yours of that name wins, "
+                         "builtin:tiny is always the built-in); default tiny"),
     "--image": ("image", "conditioning image (any size: resized and centre-cropped); default: bundled photo"),
     "--output": ("output", 'output file: .mp4 (H.264), .webm, .gif, or a folder for PNG frames (default img2vid.mp4)'),
     "--model-config": ("model_config", "sampling defaults by name (svd, svd_xt) or YAML path (default: none, "
@@ -150,7 +151,9 @@ class Txt2VidConfig:
 
 
 TXT2VID_FLAGS = {
-    "--model": ("model", "our model folder, a diffusers Wan 2.1 T2V folder, or 'tiny' (random weights); default tiny"),
+    "--model": ("model", "our model folder, a diffusers Wan 2.1 T2V folder, a name in the models folder, or 'tiny' "
+                         "(random weights; a model of yours named tiny wins, builtin:tiny is always the built-in); "
+                         "default tiny"),
     "--prompt": ("prompt", "the prompt, in the prompt language: (word:1.2), [a:b:0.5], [a|b], AND, BREAK (default: 'a "
                            "red kite over a green hill')"),
     "--negative": ("negative", "negative prompt (default: the model's)"),
@@ -189,17 +192,47 @@ TXT2VID_FLAGS = {
 }
 
 
+BUILTIN_PREFIX = "builtin:"  # --model builtin:svd_xt: the built-in, whatever the models folder holds
+
+
+def _model_arg(value: str, keep: tuple[str, ...], unlisted: tuple[str, ...] = (), models_dir: str | None = None,
+               extra_configs: list[str] = (), use: str = "--model") -> str:
+    """A model argument: a path as given, else a name in the models folder (checkpoints and
+    diffusion_models), else a built-in random-weight name. ``keep``: built-in names offered in
+    the not-found error; ``unlisted``: built-in names that work but are not offered there
+    (``svd`` / ``svd_xt``: full-size random networks for benchmarks, minutes per step on a CPU).
+
+    A model of the user's named like a built-in is used, with a note on stderr, as ComfyUI's
+    loader does: ``svd_xt.safetensors`` is Stability's own file name, and building the random
+    2.25B network instead of it took minutes and 9 GB. ``builtin:NAME`` is always the built-in
+    (``use`` is how the note spells that: ``--model`` or ``video info``)."""
+    from video.models.folder import NameNotFound, resolve_model_arg
+
+    builtins = (*keep, *unlisted)
+    if value.startswith(BUILTIN_PREFIX):
+        name = value[len(BUILTIN_PREFIX):]
+        if name not in builtins:
+            raise UserError(f"{value}: no built-in model {name!r}; the built-in names are {', '.join(builtins)}")
+        return name
+    if value not in builtins:
+        return resolve_model_arg(value, "checkpoints", models_dir, keep=keep, extra_configs=list(extra_configs))
+    try:
+        found = resolve_model_arg(value, "checkpoints", models_dir, extra_configs=list(extra_configs))
+    except NameNotFound:
+        return value
+    if not Path(value).expanduser().exists():  # (a file ./tiny is a path, as before: no note)
+        print(f"note: {value!r} is {found} from the models folder, not the built-in random-weight {value!r} "
+              f"({use} {BUILTIN_PREFIX}{value} for that)", file=sys.stderr)
+    return found
+
+
 def _resolve_names(cfg, keep: tuple[str, ...], unlisted: tuple[str, ...] = ()) -> None:
-    """``--model NAME`` and ``--lora NAME:0.8`` through the models folder; paths stay paths.
-    ``keep``: built-in names, offered in the not-found error; ``unlisted``: built-in names that
-    work but are not offered there (``svd`` / ``svd_xt``: full-size random networks for
-    benchmarks, minutes per step on a CPU, no smoke run)."""
-    from video.models.folder import resolve_lora_arg, resolve_model_arg
+    """``--model NAME`` and ``--lora NAME:0.8`` through the models folder; paths stay paths
+    (:func:`_model_arg`)."""
+    from video.models.folder import resolve_lora_arg
 
     extra = [cfg.extra_model_paths_config] if cfg.extra_model_paths_config else []
-    if cfg.model not in unlisted:
-        cfg.model = resolve_model_arg(cfg.model, "checkpoints", cfg.models_dir or None, keep=keep,
-                                      extra_configs=extra)
+    cfg.model = _model_arg(cfg.model, keep, unlisted, cfg.models_dir or None, extra)
     cfg.lora = [resolve_lora_arg(x, cfg.models_dir or None, extra) for x in cfg.lora]
 
 
@@ -419,9 +452,14 @@ def cmd_quickstart(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from video.models.inspect import describe
+    """``video info MODEL``: MODEL looked up as ``--model`` is (:func:`_model_arg`: a
+    path, a name in the models folder, a built-in name), so a name ``video models`` lists works."""
+    from video.models.inspect import describe, info_names
 
-    info = describe(args.model)
+    names = tuple(info_names())
+    source = _model_arg(args.model, names, models_dir=args.models_dir, extra_configs=args.extra_model_paths_config,
+                        use="video info")
+    info = describe(source)
     if args.json:
         print(json.dumps(info, indent=2))
     else:
@@ -448,8 +486,9 @@ def cmd_models(args) -> int:
     exited 0, as if the folder were empty)."""
     from video.models.detect import cmd_models as list_them
 
-    if args.models_dir is not None and not Path(args.models_dir).is_dir():
-        what = "is a file, not a folder" if Path(args.models_dir).exists() else "not found"
+    folder = Path(args.models_dir).expanduser() if args.models_dir is not None else None
+    if folder is not None and not folder.is_dir():  # ~ expanded, as the folder itself does
+        what = "is a file, not a folder" if folder.exists() else "not found"
         raise UserError(f"--models-dir {args.models_dir}: {what}")
     return list_them(args)
 
@@ -517,8 +556,14 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Describe a model without loading its weights (safetensors headers and configs "
                                    "only): its layout, kind, frames, dtypes and parameters per network.")
     i.add_argument("model", help="an SVD diffusers folder or .safetensors file, our text-to-video folder, a Wan "
-                                 "diffusers folder, or a built-in name: tiny / tiny-svd (the tiny SVD), t2v_tiny "
-                                 "(txt2vid's tiny), a config under configs/model (svd, svd_xt, dit_tiny, ...)")
+                                 "diffusers folder, a name in the models folder (as --model), or a built-in name: "
+                                 "tiny / tiny-svd (the tiny SVD), t2v_tiny (txt2vid's tiny), a config under "
+                                 "configs/model (svd, svd_xt, dit_tiny, ...); a model of yours of such a name wins, "
+                                 "builtin:NAME is always the built-in")
+    i.add_argument("--models-dir", default=None, help="models folder for names (default: $VIDEO_MODELS, else "
+                                                      "./models)")
+    i.add_argument("--extra-model-paths-config", action="append", default=[],
+                   help="a ComfyUI extra_model_paths.yaml read after the default one (ComfyUI's flag); repeatable")
     i.add_argument("--json", action="store_true", help="print JSON")
     i.set_defaults(func=cmd_info)
     _debug_after_subcommands(p)
@@ -572,6 +617,7 @@ def main(argv: list[str] | None = None) -> int:
     except SafetensorError as e:
         if debug:
             raise
+        # a last resort: the loaders and header readers name the file (DamagedSafetensors)
         print(f"error: a .safetensors file is damaged or not safetensors ({e}); --debug shows which", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

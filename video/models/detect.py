@@ -4,7 +4,9 @@ from its name (downloads get renamed), and without loading its weights.
 Safetensors files are read from their headers. Pickled files (``.pt``/``.pth``/``.ckpt``/
 ``.bin``) are only opened with ``torch.load(weights_only=True)``, PyTorch's restricted
 unpickler that refuses any object but tensors and plain containers; a file it refuses is
-reported as "pytorch weights (not opened)".
+reported as "pytorch weights (not opened)". A file that claims to be safetensors (its first
+bytes, or a ``.safetensors`` / ``.sft`` name) whose header does not read is an error naming it
+(:class:`~video.models.svd.DamagedSafetensors`), not an "unrecognised file".
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ _VAES = {"AutoencoderKL": "AutoencoderKL (image VAE)", "AutoencoderKLWan": "Auto
 _WRAPPERS = ("params_ema.", "params.", "state_dict.", "module.", "model.diffusion_model.")
 WAN_SINGLE_FILE = ("single file: a transformer without its text encoder and VAE; txt2vid and edit need the "
                    "diffusers folder")
+# Kind folders whose loaders refuse pickles (--model, --lora, the ComfyUI loader): a pickled file
+# listed there says so, rather than passing for a model that loads.
+REFUSES_PICKLES = ("checkpoints", "diffusion_models", "loras")
+PICKLED_NOTE = "pickled, not loaded: convert to .safetensors"
 
 
 def _result(kind: str, detail: str) -> dict:
@@ -81,7 +87,21 @@ def _detect_folder(p: Path) -> dict:
         return _result("text_encoder", f"{ccls} (transformers folder)")
     if cls:
         return _result("unknown", f"diffusers folder of {cls}")
-    return _result("unknown", "a folder without model_index.json, video_pipeline.yaml or config.json")
+    return _result("unknown", _unknown_folder(p, ccls))
+
+
+def _unknown_folder(p: Path, config_class: str) -> str:
+    """What a folder with none of the known layouts has: the class its config.json names (a
+    folder is only listed for its marker files, so "without config.json" was false for most)."""
+    if (p / "config.json").is_file():
+        if config_class:
+            return f"a folder whose config.json names {config_class}, no model class known here"
+        return "a folder whose config.json names no model class (_class_name or architectures)"
+    if (p / "model_index.json").is_file():
+        return "a folder whose model_index.json names no pipeline class (_class_name)"
+    if (p / "video_pipeline.yaml").is_file():
+        return "a folder with video_pipeline.yaml but no transformer/ (nor unet/, vae/, image_encoder/)"
+    return "a folder without model_index.json, video_pipeline.yaml or config.json"
 
 
 def classify_keys(shapes: dict[str, tuple[int, ...]], meta: dict | None = None) -> dict:
@@ -108,11 +128,28 @@ def classify_keys(shapes: dict[str, tuple[int, ...]], meta: dict | None = None) 
         return _result("embedding", "textual inversion (SDXL: " + ", ".join(sorted(keys)) + ")")
     if len(keys) == 1 and len(next(iter(shapes.values()))) <= 2 and _numel(next(iter(shapes.values()))) <= 128 * 4096:
         return _result("embedding", f"textual inversion (one tensor), {_vectors(next(iter(shapes.values())))}")
+    family = _image_family(keys)
+    if family:
+        return _result("image_model", f"an image model ({family}), not a video model: ComfyUI's Load Checkpoint "
+                                      "loads it")
     bare = {_unwrap(k): s for k, s in shapes.items()}
     upscaler = _upscaler(bare)
     if upscaler:
         return _result("upscaler", upscaler)
     return _network(bare)
+
+
+def _image_family(keys: set[str]) -> str | None:
+    """SD 1.x/2.x, SDXL, SD3, Flux or a bare SD UNet, by the same key markers as the ComfyUI
+    loader's refusal (:func:`video.comfy.models.image_family`), so ``video models`` / ``video
+    info`` and the loader name such a file alike (it was "unknown, N tensors" here). Not a
+    UNet with temporal layers (``time_stack``/``time_mix``: SVD's, saved without its VAE), which
+    has the same ``input_blocks`` names."""
+    from video.comfy.models import image_family
+
+    if any("time_stack" in k or "time_mix" in k for k in keys):
+        return None
+    return image_family(sorted(keys))
 
 
 def _unwrap(k: str) -> str:
@@ -229,8 +266,10 @@ def detect_kind(path: str | Path) -> dict:
     """``{"kind": ..., "detail": ...}`` for a model file or folder. Kinds: ``svd``, ``svd_xt``,
     ``wan_t2v``, ``wan_i2v``, ``wan_vace``, ``wan_animate``, ``dit_t2v``, ``vae``, ``lora``,
     ``embedding``, ``upscaler``, ``clip_vision``, ``text_encoder``, ``controlnet``, ``pytorch``
-    (not opened), ``unknown``."""
-    from video.models.svd import CheckpointError
+    (not opened), ``image_model`` (SD / SDXL / SD3 / Flux: no command here runs it), ``unknown``.
+    A file named or shaped as safetensors whose header does not read raises
+    :class:`~video.models.svd.DamagedSafetensors` naming it."""
+    from video.models.svd import CheckpointError, DamagedSafetensors, is_safetensors_name
 
     p = Path(path)
     if not p.exists():
@@ -243,39 +282,62 @@ def detect_kind(path: str | Path) -> dict:
         return _detect_ncnn(p.with_suffix(".param"))
     with p.open("rb") as f:
         head = f.read(9)
-    if len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < 100_000_000:
-        from safetensors import SafetensorError
-
+    if head[:4] == b"GGUF":
+        return _result("unknown", "GGUF file (not read here)")
+    pickled = head[:2] == b"PK" or p.suffix.lower() in PICKLE_SUFFIXES
+    safetensors_head = len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < 100_000_000
+    if safetensors_head or (is_safetensors_name(p) and not pickled):
         from video.models.inspect import safetensors_shapes
 
         try:
             shapes, meta, _ = safetensors_shapes(p)
+        except DamagedSafetensors:
+            if not pickled:  # a pickle whose first bytes happen to look like a header: read below
+                raise
+        else:
             return classify_keys(shapes, meta)
-        except (SafetensorError, OSError, ValueError):
-            pass  # not a safetensors header after all
-    if head[:4] == b"GGUF":
-        return _result("unknown", "GGUF file (not read here)")
-    if head[:2] == b"PK" or p.suffix in PICKLE_SUFFIXES:
+    if pickled:
         return _detect_pickle(p)
     return _result("unknown", f"unrecognised file ({p.suffix or 'no extension'})")
+
+
+def _is_pickled(p: Path) -> bool:
+    """A pickle by its suffix or its first bytes (torch.save's zip, or a bare pickle's protocol
+    byte), under any name."""
+    if p.suffix.lower() in PICKLE_SUFFIXES:
+        return True
+    try:
+        with p.open("rb") as f:
+            head = f.read(2)
+    except OSError:
+        return False
+    return head == b"PK" or head[:1] == b"\x80"
 
 
 def list_models(models_dir: str | Path | None = None, extra_paths: list[str | Path] | None = None,
                 extra_configs: list[str | Path] = ()) -> list[dict]:
     """Every model under the models folder and its extra paths, with its detected kind:
-    ``[{"folder": kind folder, "name", "path", "kind", "detail"}, ...]``. A file that cannot be
-    read is listed with kind ``error``."""
+    ``[{"folder": kind folder, "name", "label", "path", "kind", "detail"}, ...]``, each model
+    once; ``label`` is the name that loads it (:meth:`ModelsFolder.listing`: a copy shadowed by
+    an earlier tree's file of the same name is labelled by its full path). A damaged safetensors
+    file is kind ``unknown`` with the reason; a file that cannot be read otherwise, ``error``. A
+    pickled file where the loaders refuse pickles (:data:`REFUSES_PICKLES`) says so."""
+    from video.models.svd import DamagedSafetensors
+
     folder = ModelsFolder(models_dir, extra_paths, extra_configs)
     out = []
     for sub in folder.kinds():
-        for e in folder.entries(sub):
+        for label, e in folder.listing(sub):
             try:
                 found = detect_kind(e.path)
+            except DamagedSafetensors as err:  # what it is cannot be read: say why
+                found = _result("unknown", str(err))
             except Exception as err:  # one broken file must not hide the others
                 found = _result("error", f"{type(err).__name__}: {err}")
-            out.append({"folder": sub, "name": e.name, "path": str(e.path), **found})
+            if sub in REFUSES_PICKLES and e.path.is_file() and _is_pickled(e.path):
+                found["detail"] += f"; {PICKLED_NOTE}"
+            out.append({"folder": sub, "name": e.name, "label": label, "path": str(e.path), **found})
     return out
-
 
 
 def cmd_models(args) -> int:
@@ -288,9 +350,10 @@ def cmd_models(args) -> int:
     if not rows:
         print(f"no models under {folder.root} (subfolders: {', '.join(KINDS)})")
         return 0
-    width = max(len(f"{r['folder']}/{r['name']}") for r in rows)
-    for r in rows:
-        print(f"{r['folder'] + '/' + r['name']:<{width}}  {r['kind']:<12}  {r['detail']}")
+    shown = [r["label"] if r["label"] != r["name"] else f"{r['folder']}/{r['name']}" for r in rows]
+    width = max(map(len, shown))
+    for r, label in zip(rows, shown, strict=True):
+        print(f"{label:<{width}}  {r['kind']:<12}  {r['detail']}")
     return 0
 
 

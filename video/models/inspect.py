@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from video.models.svd import CheckpointError, builtin_config, detect_layout
+from video.models.svd import CheckpointError, builtin_config, damaged_safetensors, detect_layout
 
 SGM_PARTS = {
     "model.diffusion_model.": "unet",
@@ -16,16 +16,21 @@ SGM_PARTS = {
 
 
 def safetensors_shapes(path: Path) -> tuple[dict[str, tuple[int, ...]], dict[str, str], set[str]]:
-    """Key -> shape, the header's metadata, and the dtypes, read from the header only."""
-    from safetensors import safe_open
+    """Key -> shape, the header's metadata, and the dtypes, read from the header only. A header
+    that does not read is :class:`~video.models.svd.DamagedSafetensors` naming ``path``
+    (safetensors' own error does not say which file)."""
+    from safetensors import SafetensorError, safe_open
 
     shapes, dtypes = {}, set()
-    with safe_open(str(path), framework="pt") as f:
-        meta = f.metadata() or {}
-        for k in f.keys():
-            sl = f.get_slice(k)
-            shapes[k] = tuple(sl.get_shape())
-            dtypes.add(str(sl.get_dtype()))
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            for k in f.keys():
+                sl = f.get_slice(k)
+                shapes[k] = tuple(sl.get_shape())
+                dtypes.add(str(sl.get_dtype()))
+    except SafetensorError as e:
+        raise damaged_safetensors(path, e) from None
     return shapes, meta, dtypes
 
 

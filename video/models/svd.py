@@ -5,8 +5,8 @@ Supported sources (``load_svd``):
   runs and tests (``svd`` / ``svd_xt``: the full-size networks, for benchmarks);
 - a diffusers folder (``unet/``, ``vae/``, ``image_encoder/``, ``feature_extractor/``), with or
   without ``variant="fp16"`` files;
-- an original single-file checkpoint (``svd.safetensors``, ``svd_xt.safetensors``) in sgm's
-  key layout, converted by :mod:`video.models.sgm`.
+- an original single-file checkpoint (``svd.safetensors``, ``svd_xt.safetensors``; ComfyUI's ``.sft``
+  suffix too) in sgm's key layout, converted by :mod:`video.models.sgm`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ DIFFUSERS_SUBFOLDERS = ("unet", "vae", "image_encoder")
 # parameters, benchmark shapes that take minutes per step on a CPU, so not offered as smoke runs.
 TINY_NAMES = {"tiny": "tiny", "tiny-svd": "tiny"}
 FULL_SIZE_NAMES = ("svd", "svd_xt")
+# ComfyUI reads ``.sft`` as safetensors too (folder_paths.supported_pt_extensions); any case.
+SAFETENSORS_SUFFIXES = (".safetensors", ".sft")
 
 
 def builtin_config(source: str | Path) -> str | None:
@@ -50,6 +52,22 @@ def random_weights_note(name: str, models: SVDModels) -> str:
 
 class CheckpointError(ValueError):
     """A model path that is missing or not a checkpoint we can read."""
+
+
+class DamagedSafetensors(CheckpointError):
+    """A file that claims to be safetensors (its name or its first bytes) whose header does not
+    read: truncated by a download, overwritten, or another format under that name."""
+
+
+def damaged_safetensors(path: str | Path, err: Exception) -> DamagedSafetensors:
+    """The one line for ``path`` that safetensors cannot read, naming the file: safetensors' own
+    error does not, and with a model, its LoRAs and a models folder the user cannot tell which."""
+    return DamagedSafetensors(f"{path}: truncated or damaged safetensors file ({err})")
+
+
+def is_safetensors_name(path: str | Path) -> bool:
+    """Whether ``path``'s suffix says safetensors (``.safetensors`` or ComfyUI's ``.sft``)."""
+    return Path(path).suffix.lower() in SAFETENSORS_SUFFIXES
 
 
 @dataclass
@@ -260,7 +278,7 @@ def detect_layout(source: str | Path) -> str:
             ) from None
     if is_diffusers_folder(p):
         return "diffusers"
-    if p.is_file() and p.suffix == ".safetensors":
+    if p.is_file() and is_safetensors_name(p):
         return "single_file"
     if p.is_file() and p.suffix in (".ckpt", ".pt", ".pth", ".bin"):
         raise CheckpointError(f"{p}: pickled checkpoints are not loaded; convert it to .safetensors")
@@ -270,7 +288,8 @@ def detect_layout(source: str | Path) -> str:
             which = "give that path" if len(inside) == 1 else "give one of those paths"
             raise CheckpointError(f"{p}: a training run's export, not a model itself; it holds {' and '.join(inside)}: "
                                   f"{which}")
-    raise CheckpointError(f"{p}: not a diffusers SVD folder (unet/, vae/, image_encoder/) nor a .safetensors file")
+    raise CheckpointError(f"{p}: not a diffusers SVD folder (unet/, vae/, image_encoder/) nor a .safetensors "
+                          "(.sft) file")
 
 
 def _run_export_parts(p: Path) -> list[str]:
@@ -302,9 +321,14 @@ def load_svd(
     elif layout == "diffusers":
         models = load_diffusers_folder(Path(source), dtype=dtype, variant=variant)
     else:
+        from safetensors import SafetensorError
+
         from video.models.sgm import load_sgm_checkpoint
 
-        models = load_sgm_checkpoint(Path(source), config=config, dtype=dtype)
+        try:
+            models = load_sgm_checkpoint(Path(source), config=config, dtype=dtype)
+        except SafetensorError as e:
+            raise damaged_safetensors(source, e) from None
     if config is not None and layout != "single_file":
         arch = models.config
         models.config = load_model_config(config)
