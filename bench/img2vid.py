@@ -110,9 +110,9 @@ def main() -> int:
     args = ap.parse_args()
 
     from diffusers import EulerDiscreteScheduler, StableVideoDiffusionPipeline
-    from transformers import CLIPImageProcessor
 
     from eval.metrics import psnr
+    from video.models.components import clip_image_processor
 
     wanted = set(args.only.split(","))
     unknown = wanted - set(ROWS)
@@ -140,7 +140,7 @@ def main() -> int:
         use_karras_sigmas=True, sigma_min=s.sigma_min, sigma_max=s.sigma_max, timestep_spacing="leading",
         timestep_type="continuous", interpolation_type="linear", steps_offset=1)
     ref = StableVideoDiffusionPipeline(vae=models.vae, image_encoder=models.image_encoder, unet=models.unet,
-                                       scheduler=scheduler, feature_extractor=CLIPImageProcessor())
+                                       scheduler=scheduler, feature_extractor=clip_image_processor())
     ref.set_progress_bar_config(disable=True)
 
     image = resize_center_crop(load_image(DEFAULT_IMAGE), h, w)

@@ -28,7 +28,7 @@ def test_same_pixel_values_as_the_processor_it_replaces(tiny_animate):
     import transformers
     from PIL import Image
 
-    from video.edit.animate import clip_image_processor
+    from video.models.components import clip_image_processor
 
     photo = Image.fromarray(skimage.data.chelsea())  # 300x451, not square: resize then crop
     folder = tiny_animate / "image_processor"

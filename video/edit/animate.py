@@ -34,7 +34,6 @@ against the pipeline on a tiny random model.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from pathlib import Path
 
@@ -44,6 +43,7 @@ import torch.nn.functional as F
 
 from video.diffusion.flow import FLOW_SAMPLERS, flow_schedule
 from video.diffusion.guidance import composable_cfg, needs_uncond
+from video.models.components import clip_image_processor, no_torchvision_notice
 from video.runtime.img2vid import InputError, Timings, randn
 from video.runtime.progress import StepCallback, step_reporter
 from video.runtime.speed import with_sdpa_priority
@@ -176,42 +176,6 @@ def default_segment(num_frames: int, overlap: int, temporal: int = 4) -> int:
 # --- loading ------------------------------------------------------------------------------
 
 TINY = "tiny"  # built-in Wan-Animate with random weights at toy size: a smoke run, as ``tiny`` elsewhere
-
-
-def clip_image_processor(folder: str | Path | None = None, **kwargs):
-    """The CLIP image processor of the character image, PIL-backed: transformers 5's
-    ``CLIPImageProcessor`` is its torchvision backend (not a dependency), and without
-    torchvision transformers swaps in ``CLIPImageProcessorPil`` with a notice to install it.
-    Built directly it is the same class, so the same pixel values, with or without torchvision
-    and silently. Read from ``folder`` (its ``preprocessor_config.json``) or built from ``kwargs``."""
-    try:
-        from transformers import CLIPImageProcessorPil as Processor  # transformers >= 5
-    except ImportError:  # transformers 4: CLIPImageProcessor is the PIL one already
-        from transformers import CLIPImageProcessor as Processor
-    return Processor.from_pretrained(folder) if folder is not None else Processor(**kwargs)
-
-
-TORCHVISION_NOTICE = "requires torchvision (not installed)"  # transformers 5's CLIPImageProcessor fallback
-
-
-@contextlib.contextmanager
-def no_torchvision_notice():
-    """Drop transformers' "`CLIPImageProcessor` requires torchvision (not installed)" notice while
-    diffusers' Wan-Animate pipeline module imports that name (for its type hints only: the
-    processor used is :func:`clip_image_processor`'s), so a run does not ask for a package it
-    does not need. Every other transformers message passes."""
-    import logging
-
-    log = logging.getLogger("transformers.utils.import_utils")
-
-    def keep(record: logging.LogRecord) -> bool:
-        return TORCHVISION_NOTICE not in record.getMessage()
-
-    log.addFilter(keep)
-    try:
-        yield
-    finally:
-        log.removeFilter(keep)
 
 
 def build_tiny_animate(folder: str | Path, seed: int = 0) -> Path:

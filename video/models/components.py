@@ -203,3 +203,39 @@ def load_transformers_part(cls, folder: Path, part: str, dtype, variant: str | N
                                           output_loading_info=True)
     check_complete(model, info, folder, part, unexpected=False)
     return model
+
+
+def clip_image_processor(folder: str | Path | None = None, **kwargs):
+    """A CLIP image processor, PIL-backed (SVD's feature extractor, Wan-Animate's character
+    image): transformers 5's ``CLIPImageProcessor`` is its torchvision backend (not a dependency), and without
+    torchvision transformers swaps in ``CLIPImageProcessorPil`` with a notice to install it.
+    Built directly it is the same class, so the same pixel values, with or without torchvision
+    and silently. Read from ``folder`` (its ``preprocessor_config.json``) or built from ``kwargs``."""
+    try:
+        from transformers import CLIPImageProcessorPil as Processor  # transformers >= 5
+    except ImportError:  # transformers 4: CLIPImageProcessor is the PIL one already
+        from transformers import CLIPImageProcessor as Processor
+    return Processor.from_pretrained(folder) if folder is not None else Processor(**kwargs)
+
+
+TORCHVISION_NOTICE = "requires torchvision (not installed)"  # transformers 5's CLIPImageProcessor fallback
+
+
+@contextmanager
+def no_torchvision_notice():
+    """Drop transformers' "`CLIPImageProcessor` requires torchvision (not installed)" notice while
+    diffusers' pipeline modules (Wan-Animate's, SVD's) import that name (for its type hints only: the
+    processor used is :func:`clip_image_processor`'s), so a run does not ask for a package it
+    does not need. Every other transformers message passes."""
+    import logging
+
+    log = logging.getLogger("transformers.utils.import_utils")
+
+    def keep(record: logging.LogRecord) -> bool:
+        return TORCHVISION_NOTICE not in record.getMessage()
+
+    log.addFilter(keep)
+    try:
+        yield
+    finally:
+        log.removeFilter(keep)

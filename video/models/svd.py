@@ -236,11 +236,13 @@ def save_diffusers_folder(models: SVDModels, path: str | Path) -> Path:
 
     Written into a temporary folder and renamed, so a crash never leaves half a model.
     """
-    from diffusers import EulerDiscreteScheduler, StableVideoDiffusionPipeline
     from omegaconf import OmegaConf
-    from transformers import CLIPImageProcessor
 
     from video.atomic import atomic_folder
+    from video.models.components import clip_image_processor, no_torchvision_notice
+
+    with no_torchvision_notice():  # the pipeline module imports CLIPImageProcessor; ours is clip_image_processor's
+        from diffusers import EulerDiscreteScheduler, StableVideoDiffusionPipeline
 
     s = models.config.sampling
     scheduler = EulerDiscreteScheduler(
@@ -249,7 +251,7 @@ def save_diffusers_folder(models: SVDModels, path: str | Path) -> Path:
         sigma_min=s.sigma_min, sigma_max=s.sigma_max, timestep_spacing="leading",
         timestep_type="continuous", steps_offset=1,
     )
-    fe = CLIPImageProcessor(
+    fe = clip_image_processor(
         crop_size={"height": 224, "width": 224}, size={"shortest_edge": 224},
         image_mean=list(models.image_mean), image_std=list(models.image_std),
         do_center_crop=True, do_normalize=True, do_resize=True, do_rescale=True,
