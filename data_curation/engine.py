@@ -85,10 +85,20 @@ def error_text(e: BaseException) -> str:
 CONTENT_ERRORS = frozenset({"MediaError", "InvalidDataError"})
 
 
+# Rows written before error_text recorded the cause: a reader's failure for a machine reason,
+# wrapped as "MediaError: PATH: not a readable video (PermissionError)"
+_WRAPPED_MACHINE_ERROR = re.compile(
+    r"\((PermissionError|IsADirectoryError|NotADirectoryError|FileNotFoundError|TimeoutError|BlockingIOError|"
+    r"InterruptedError|ConnectionError|BrokenPipeError|OSError|IOError|MemoryError)\)\s*$")
+
+
 def retry_error(error: str) -> bool:
     """Whether a source's error row (``"Class: message"``, :func:`error_text`) is tried again on
-    a rerun though the file is unchanged: yes unless its class is one of :data:`CONTENT_ERRORS`."""
-    return error.split(":", 1)[0].strip() not in CONTENT_ERRORS
+    a rerun though the file is unchanged: yes unless its class is one of :data:`CONTENT_ERRORS`,
+    or it is a content class wrapping a machine error (rows of earlier versions, which recorded
+    a permission-denied read as ``MediaError: ... (PermissionError)``)."""
+    kind = error.split(":", 1)[0].strip()
+    return kind not in CONTENT_ERRORS or bool(_WRAPPED_MACHINE_ERROR.search(error))
 
 
 # A source is truncated or damaged when fewer frames decode than its container lists, by more
@@ -424,6 +434,8 @@ def part_error(part: Path) -> str | None:
     """The ``error`` of a part that is its source's error row (the source failed before any
     clip was scored), None for any other part (clips, no clips, unreadable)."""
     try:
+        if pq.read_metadata(part).num_rows != 1:  # the footer alone: most parts hold clips
+            return None
         rows = pq.read_table(part, columns=["clip_id", "error"]).to_pylist()
     except (OSError, pa.ArrowInvalid):
         return None

@@ -55,11 +55,15 @@ EVAL_NEEDS = ("cv2", "matplotlib")
 
 
 def missing_extra(e: ImportError) -> str | None:
-    """The one-line error for an ``.[eval]`` package that is not installed, else None (an
-    ImportError of anything else is a bug, not the user's to fix: it keeps its traceback)."""
+    """The one-line error for an ``.[eval]`` package that is not installed, or installed but
+    failing to load (a missing libGL.so.1, an ABI mismatch: its own message, since "pip
+    install" would answer "already satisfied"), else None (an ImportError of anything else is a
+    bug, not the user's to fix: it keeps its traceback)."""
     top = (e.name or "").split(".")[0]
     if top not in EVAL_EXTRA:
         return None
+    if not isinstance(e, ModuleNotFoundError) or e.name != top:  # installed, but does not load
+        return f"video eval could not import {top} ({EVAL_EXTRA[top]}), which is installed: {e}"
     return f'video eval needs the {EVAL_EXTRA[top]} package (import {top}): pip install -e ".[eval]"'
 
 

@@ -84,6 +84,10 @@ def test_an_os_error_under_a_media_error_is_recorded_as_itself(tmp_path):
     assert retry_error(rows[0]["error"])
     assert not retry_error("MediaError: a.mp4: empty file (0 bytes), not a video")
     assert retry_error("ModuleNotFoundError: No module named 'cv2'")
+    # rows of earlier versions wrapped a machine error in MediaError: tried again too
+    assert retry_error("MediaError: /d/a.mp4: not a readable video (PermissionError)")
+    assert retry_error("MediaError: /d/a.mp4: not a readable video (OSError)")
+    assert not retry_error("MediaError: /d/a.mp4: not a readable video (InvalidDataError)")
 
 
 def test_probe_calls_an_image_no_video_as_run_does(tmp_path, capsys):

@@ -45,7 +45,24 @@ def test_another_missing_module_is_not_called_the_extras():
     """Only the extra's own packages get the install line: any other ImportError is a bug."""
     from eval.cli import missing_extra
 
-    assert missing_extra(ModuleNotFoundError("x", name="cv2.typing")) == (
+    assert missing_extra(ModuleNotFoundError("x", name="cv2")) == (
         'video eval needs the opencv-python-headless package (import cv2): pip install -e ".[eval]"')
+    # a part of an installed cv2 missing (an old version): installed, so no install line
+    assert "which is installed" in missing_extra(ModuleNotFoundError("no cv2.typing", name="cv2.typing"))
     assert missing_extra(ModuleNotFoundError("x", name="torchvision")) is None
     assert missing_extra(ImportError("cannot import name")) is None
+
+
+def test_an_installed_package_that_fails_to_load_keeps_its_reason(generated, tmp_path, cli, monkeypatch):
+    """opencv-python (not -headless) on a server without libGL is installed and fails to import:
+    "pip install" would answer "already satisfied", so the line says why it fails instead."""
+    fake = tmp_path / "site" / "cv2"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(
+        "raise ImportError('libGL.so.1: cannot open shared object file: No such file or directory', name='cv2')\n")
+    monkeypatch.delitem(sys.modules, "cv2", raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    p = cli("eval", generated, "--out", tmp_path / "o", "--device", "cpu")
+    assert p.returncode == 2, p.stderr
+    assert p.errors == ["error: video eval could not import cv2 (opencv-python-headless), which is installed: "
+                        "libGL.so.1: cannot open shared object file: No such file or directory"], p.stderr
