@@ -29,8 +29,13 @@ def test_a_lone_trailing_weight_is_kept_and_warned():
     assert terms == [("a cat", 1.5)] and "': 1.5'" in msgs[0] and "'cat : 1.5,'" in msgs[0]
 
 
-@pytest.mark.parametrize("prompt", ["a cat", "a cat:1", "a cat:1.0", "a AND b:2", "shot, 16:9,", "16:9 widescreen",
-                                    "a (cat:1.5)"])
+def test_a_lone_weight_of_one_still_warns_that_the_text_loses_it():
+    terms, msgs = _warned(split_and, "square 1:1")
+    assert terms == [("square 1", 1.0)] and len(msgs) == 1
+    assert "the guidance is unchanged, but the text loses it" in msgs[0] and "'1:1,'" in msgs[0]
+
+
+@pytest.mark.parametrize("prompt", ["a cat", "a AND b:2", "shot, 16:9,", "16:9 widescreen", "a (cat:1.5)"])
 def test_no_warning_without_a_lone_weight(prompt):
     _, msgs = _warned(split_and, prompt)
     assert msgs == []

@@ -16,6 +16,7 @@ def test_a_runs_final_folder_points_at_its_model(tmp_path):
     run = tmp_path / "run_dit"
     (run / "final" / "model").mkdir(parents=True)
     (run / "final" / "model" / "video_pipeline.yaml").write_text("{}\n")
+    (run / "final" / "model" / "transformer").mkdir()
     for given in (run / "final", run):
         with pytest.raises(CheckpointError) as e:
             load_t2v(given)
@@ -36,3 +37,14 @@ def test_any_other_folder_says_only_what_it_is_not(tmp_path):
     with pytest.raises(CheckpointError) as e:
         load_t2v(tmp_path)
     assert str(e.value) == f"{tmp_path}: {NOT}"
+
+
+def test_an_svd_runs_export_points_at_img2vid(tmp_path):
+    """An SVD run's final/model is a diffusers folder too, but txt2vid cannot load it: the hint
+    named it anyway, and following it failed."""
+    model = tmp_path / "run_svd" / "final" / "model"
+    model.mkdir(parents=True)
+    (model / "model_index.json").write_text('{"_class_name": "StableVideoDiffusionPipeline"}')
+    with pytest.raises(CheckpointError) as e:
+        load_t2v(model.parent)
+    assert str(e.value).endswith(f"; it holds an image-to-video model: video img2vid --model {model}")

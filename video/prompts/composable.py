@@ -32,7 +32,7 @@ def split_and(prompt: str) -> list[tuple[str, float]]:
         m = _TERM.match(part)
         text, weight = m.group(1), m.group(2)
         terms.append((text, float(weight) if weight is not None else 1.0))
-    if len(terms) == 1 and terms[0][1] != 1.0:
+    if len(terms) == 1 and m.group(2) is not None:
         _warn_lone_weight(prompt, m.end(1), terms[0][1])
     return terms
 
@@ -40,13 +40,16 @@ def split_and(prompt: str) -> list[tuple[str, float]]:
 def _warn_lone_weight(prompt: str, end: int, weight: float) -> None:
     """A prompt without ``AND`` whose end (from ``end``) reads as a weight: A1111's rule, kept,
     but easy to hit unawares (``"a cinematic shot, 16:9"`` guides at 9 times the scale, and the
-    text loses its ``:9``). Neither a backslash nor spaces escape it (the regex allows spaces
-    around the colon, and a backslash stays in the text); only something after the number does."""
+    text loses its ``:9``; ``"square 1:1"`` keeps the guidance but loses its ``:1``). Neither a
+    backslash nor spaces escape it (the regex allows spaces around the colon, and a backslash
+    stays in the text); only something after the number does."""
     words = prompt[:end].split()
     start = prompt.rfind(words[-1], 0, end) if words else end
-    warnings.warn(f"prompt ends in {prompt[end:].strip()!r}, read as a weight x{weight:g} of the guidance "
-                  f"(A1111's AND syntax); if that is not meant, put something after the number (e.g. "
-                  f"'{prompt[start:].strip()},'): no escape keeps it as text", stacklevel=3)
+    what = "the guidance is unchanged, but the text loses it" if weight == 1.0 else \
+        f"a weight x{weight:g} of the guidance"
+    warnings.warn(f"prompt ends in {prompt[end:].strip()!r}, read as {what} (A1111's AND syntax); if that is "
+                  f"not meant, put something after the number (e.g. '{prompt[start:].strip()},'): no escape keeps "
+                  f"it as text", stacklevel=3)
 
 
 def composable_cfg(

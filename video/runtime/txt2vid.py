@@ -234,8 +234,18 @@ def _model_inside(p: Path) -> str:
     ``lora.safetensors``); for a LoRA run's, the LoRA file to give with its base model; else
     nothing."""
     for sub in (p / "model", p / "final" / "model"):
-        if (sub / "video_pipeline.yaml").is_file() or (sub / "model_index.json").is_file():
+        if (sub / "video_pipeline.yaml").is_file() and (sub / "transformer").is_dir():
             return f"; did you mean {sub}?"
+        index = sub / "model_index.json"
+        if index.is_file():
+            try:
+                kind = json.loads(index.read_text()).get("_class_name", "")
+            except (OSError, ValueError):
+                kind = ""
+            if "Wan" in kind and "Pipeline" in kind:
+                return f"; did you mean {sub}?"
+            if kind == "StableVideoDiffusionPipeline":
+                return f"; it holds an image-to-video model: video img2vid --model {sub}"
     for lora in (p / "lora.safetensors", p / "final" / "lora.safetensors"):
         if lora.is_file():
             return f"; it holds a LoRA: give its base model with --lora {lora}"
