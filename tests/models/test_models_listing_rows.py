@@ -117,10 +117,31 @@ def test_a_pickled_lora_is_listed_as_not_loadable(tmp_path):
     lora = {"unet.x.lora_A.weight": torch.randn(2, 4), "unet.x.lora_B.weight": torch.randn(4, 2)}
     torch.save(lora, loras / "style.pt")  # tensors only: torch.load(weights_only=True) reads its keys
     save_file(lora, str(loras / "fine.safetensors"))
+    # a safetensors header length of 384 starts with 0x80, a pickle's first byte (it was listed as
+    # pickled); 0x10280 starts 80 02 01 00, a protocol-2 pickle's, and cut short is a damaged file
+    padded = _with_header_length(loras / "padded.safetensors", lora, 384)
+    assert padded.read_bytes()[:1] == b"\x80"
+    whole = _with_header_length(tmp_path / "big.safetensors", lora, 0x10280).read_bytes()
+    (loras / "cut.safetensors").write_bytes(whole[: len(whole) // 2])
     rows = {r["name"]: r for r in list_models(tmp_path / "models")}
     note = "pickled, not loaded: convert to .safetensors"
     assert rows["style.pt"]["kind"] == "lora" and rows["style.pt"]["detail"].endswith(f"; {note}"), rows
-    assert rows["fine.safetensors"]["kind"] == "lora" and note not in rows["fine.safetensors"]["detail"]
+    for name in ("fine.safetensors", "padded.safetensors"):
+        assert rows[name]["kind"] == "lora" and note not in rows[name]["detail"], rows[name]
+    cut = rows["cut.safetensors"]
+    assert cut["kind"] == "unknown" and "truncated or damaged" in cut["detail"] and note not in cut["detail"], cut
+
+
+def _with_header_length(path: Path, tensors: dict, length: int) -> Path:
+    """``tensors`` as safetensors writes them, the header padded with spaces (as safetensors pads
+    it) to ``length`` bytes: the file's first 8 bytes are that length."""
+    from safetensors.torch import save
+
+    data = save(tensors)
+    n = int.from_bytes(data[:8], "little")
+    header = data[8:8 + n].rstrip(b" ")
+    path.write_bytes(length.to_bytes(8, "little") + header + b" " * (length - len(header)) + data[8 + n:])
+    return path
 
 
 def test_an_svd_unet_alone_is_not_called_an_image_model(tmp_path):

@@ -107,13 +107,11 @@ _KIND_CACHE: dict[tuple[str, int, int], str] = {}  # (file, size, mtime) -> dete
 
 
 def _has_safetensors_header(p: Path) -> bool:
-    """The first bytes of a safetensors file (as :func:`video.models.detect.detect_kind` checks)."""
-    try:
-        with p.open("rb") as f:
-            head = f.read(9)
-    except OSError:
-        return False
-    return len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < 100_000_000
+    """A whole safetensors header (:func:`video.models.sniff.has_safetensors_header`, the one
+    sniffer that ``video models`` and the LoRA loader use too)."""
+    from video.models.sniff import has_safetensors_header
+
+    return has_safetensors_header(p)
 
 
 def listed_kind(p: Path) -> str | None:
@@ -282,12 +280,19 @@ class VideoModel:
 IMAGE_FAMILIES = (("double_blocks.", "Flux"), ("joint_blocks.", "Stable Diffusion 3"),
                   ("conditioner.embedders.", "SDXL"), ("cond_stage_model.", "Stable Diffusion 1.x/2.x"),
                   ("input_blocks.", "a Stable Diffusion UNet"))
+# Keys of networks that share those markers but are not image models: a ControlNet in ldm's /
+# ComfyUI's layout (SD's input_blocks plus zero_convs and input_hint_block) and HunyuanVideo's
+# transformer (Flux's double_blocks plus its token refiner).
+NOT_IMAGE_MODELS = ("zero_convs.", "input_hint_block.", "txt_in.individual_token_refiner.")
 
 
 def image_family(keys: list[str]) -> str | None:
     """Which image model a checkpoint's keys are (:data:`IMAGE_FAMILIES`, ComfyUI's
-    ``model.diffusion_model.`` prefix ignored), or None."""
+    ``model.diffusion_model.`` prefix ignored), or None; None too for the ControlNets and video
+    transformers that share their markers (:data:`NOT_IMAGE_MODELS`)."""
     bare = [k.removeprefix("model.diffusion_model.") for k in keys]
+    if any(k.startswith(NOT_IMAGE_MODELS) for k in bare):
+        return None
     for marker, family in IMAGE_FAMILIES:
         if any(k.startswith(marker) for k in bare):
             return family

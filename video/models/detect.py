@@ -15,9 +15,9 @@ import json
 from pathlib import Path
 
 from video.models.folder import KINDS, ModelsFolder
+from video.models.sniff import claims_safetensors, is_pickled
 
 NCNN_MAGIC = "7767517"  # first line of every ncnn .param text file
-PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
 _SVD_UNKNOWN = "svd (14 or 25 frames; --frames decides)"
 _WAN_PIPELINES = {"WanPipeline": "wan_t2v", "WanImageToVideoPipeline": "wan_i2v",
                   "WanVACEPipeline": "wan_vace", "WanAnimatePipeline": "wan_animate"}
@@ -130,8 +130,8 @@ def classify_keys(shapes: dict[str, tuple[int, ...]], meta: dict | None = None) 
         return _result("embedding", f"textual inversion (one tensor), {_vectors(next(iter(shapes.values())))}")
     family = _image_family(keys)
     if family:
-        return _result("image_model", f"an image model ({family}), not a video model: ComfyUI's Load Checkpoint "
-                                      "loads it")
+        return _result("image_model", f"an image model ({family}), not a video model: ComfyUI's image loaders "
+                                      "load it")
     bare = {_unwrap(k): s for k, s in shapes.items()}
     upscaler = _upscaler(bare)
     if upscaler:
@@ -144,7 +144,8 @@ def _image_family(keys: set[str]) -> str | None:
     loader's refusal (:func:`video.comfy.models.image_family`), so ``video models`` / ``video
     info`` and the loader name such a file alike (it was "unknown, N tensors" here). Not a
     UNet with temporal layers (``time_stack``/``time_mix``: SVD's, saved without its VAE), which
-    has the same ``input_blocks`` names."""
+    has the same ``input_blocks`` names; nor a ControlNet or a HunyuanVideo transformer, which
+    :func:`~video.comfy.models.image_family` leaves to :func:`_network`."""
     from video.comfy.models import image_family
 
     if any("time_stack" in k or "time_mix" in k for k in keys):
@@ -192,6 +193,8 @@ def _upscaler(keys: dict) -> str | None:
 def _network(keys: dict) -> dict:
     """Transformers, VAEs and encoders saved alone (diffusers or original key names)."""
     ks = set(keys)
+    if any(k.startswith("txt_in.individual_token_refiner.") for k in ks):  # Flux's double_blocks too
+        return _result("unknown", "a HunyuanVideo transformer (not supported here)")
     if "patch_embedding.weight" in ks and any(k.startswith("blocks.") for k in ks):
         if any(k.startswith("vace_blocks.") for k in ks):
             return _result("wan_vace", f"Wan VACE transformer alone ({WAN_SINGLE_FILE})")
@@ -217,6 +220,8 @@ def _network(keys: dict) -> dict:
         return _result("text_encoder", "text encoder alone (T5/CLIP keys)")
     if any(k.startswith(("control_model.", "controlnet_")) for k in ks):
         return _result("controlnet", "ControlNet weights")
+    if any(k.startswith(("zero_convs.", "input_hint_block.")) for k in ks):  # SD's input_blocks too
+        return _result("controlnet", "ControlNet weights (ldm / ComfyUI key layout)")
     return _result("unknown", f"{len(ks)} tensors, e.g. {sorted(ks)[0] if ks else 'none'}")
 
 
@@ -269,7 +274,7 @@ def detect_kind(path: str | Path) -> dict:
     (not opened), ``image_model`` (SD / SDXL / SD3 / Flux: no command here runs it), ``unknown``.
     A file named or shaped as safetensors whose header does not read raises
     :class:`~video.models.svd.DamagedSafetensors` naming it."""
-    from video.models.svd import CheckpointError, DamagedSafetensors, is_safetensors_name
+    from video.models.svd import CheckpointError, is_safetensors_name
 
     p = Path(path)
     if not p.exists():
@@ -281,37 +286,19 @@ def detect_kind(path: str | Path) -> dict:
     if p.suffix == ".bin" and p.with_suffix(".param").is_file():
         return _detect_ncnn(p.with_suffix(".param"))
     with p.open("rb") as f:
-        head = f.read(9)
-    if head[:4] == b"GGUF":
+        head = f.read(4)
+    if head == b"GGUF":
         return _result("unknown", "GGUF file (not read here)")
-    pickled = head[:2] == b"PK" or p.suffix.lower() in PICKLE_SUFFIXES
-    safetensors_head = len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < 100_000_000
-    if safetensors_head or (is_safetensors_name(p) and not pickled):
+    # safetensors first: its header length may start with a pickle's bytes; "{" at byte 8 decides
+    claimed, pickled = claims_safetensors(p), is_pickled(p)
+    if claimed or (is_safetensors_name(p) and not pickled):
         from video.models.inspect import safetensors_shapes
 
-        try:
-            shapes, meta, _ = safetensors_shapes(p)
-        except DamagedSafetensors:
-            if not pickled:  # a pickle whose first bytes happen to look like a header: read below
-                raise
-        else:
-            return classify_keys(shapes, meta)
+        shapes, meta, _ = safetensors_shapes(p)  # does not read: DamagedSafetensors naming it
+        return classify_keys(shapes, meta)
     if pickled:
         return _detect_pickle(p)
     return _result("unknown", f"unrecognised file ({p.suffix or 'no extension'})")
-
-
-def _is_pickled(p: Path) -> bool:
-    """A pickle by its suffix or its first bytes (torch.save's zip, or a bare pickle's protocol
-    byte), under any name."""
-    if p.suffix.lower() in PICKLE_SUFFIXES:
-        return True
-    try:
-        with p.open("rb") as f:
-            head = f.read(2)
-    except OSError:
-        return False
-    return head == b"PK" or head[:1] == b"\x80"
 
 
 def list_models(models_dir: str | Path | None = None, extra_paths: list[str | Path] | None = None,
@@ -334,7 +321,7 @@ def list_models(models_dir: str | Path | None = None, extra_paths: list[str | Pa
                 found = _result("unknown", str(err))
             except Exception as err:  # one broken file must not hide the others
                 found = _result("error", f"{type(err).__name__}: {err}")
-            if sub in REFUSES_PICKLES and e.path.is_file() and _is_pickled(e.path):
+            if sub in REFUSES_PICKLES and e.path.is_file() and is_pickled(e.path):
                 found["detail"] += f"; {PICKLED_NOTE}"
             out.append({"folder": sub, "name": e.name, "label": label, "path": str(e.path), **found})
     return out

@@ -49,6 +49,7 @@ from pathlib import Path
 
 import torch
 
+from video.models.sniff import SAFETENSORS_SUFFIXES, claims_safetensors, is_pickled
 from video.models.svd import CheckpointError
 
 KOHYA_PREFIX = "lora_unet_"
@@ -69,8 +70,6 @@ _KEY_KINDS = (
 )
 _UNSUPPORTED = {"hada_": "LyCORIS LoHa", "lokr_": "LyCORIS LoKr", "oft_": "OFT"}  # key-name prefixes
 _OTHER_COMPONENTS = ("lora_te", "text_encoder")  # text-encoder parts of SD files: not ours to apply
-PICKLED_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle")  # refused unread: a pickle can run code
-SAFETENSORS_SUFFIXES = (".safetensors", ".sft")
 
 
 class LoraError(CheckpointError):
@@ -386,21 +385,14 @@ def _not_a_file(path: str | Path, p: Path) -> str:
     return f"LoRA path {str(path)!r} is a folder, not a LoRA file{hint}"
 
 
-def _looks_pickled(p: Path) -> bool:
-    """Whether ``p`` starts as torch.save writes (a zip archive, or a pickle of protocol 2 to 5:
-    PROTO, its number, then an opcode, never 0): read as bytes, never unpickled."""
-    with open(p, "rb") as f:
-        head = f.read(4)
-    return head.startswith(b"PK\x03\x04") or (len(head) > 2 and head[0] == 0x80 and 2 <= head[1] <= 5
-                                                and head[2] != 0)
-
-
 def _unreadable(path: str | Path, p: Path, e: Exception) -> str:
     """One line for a LoRA file safetensors cannot read, naming it (with several ``--lora``
-    files, the CLI's generic SafetensorError line did not say which)."""
-    if _looks_pickled(p):
+    files, the CLI's generic SafetensorError line did not say which): a file that starts as
+    safetensors is damaged (its header length may begin with a pickle's bytes); else a pickle
+    by its bytes or suffix (:mod:`video.models.sniff`, never unpickled)."""
+    if is_pickled(p):
         return f"{path}: pickled LoRA files are not loaded; convert it to .safetensors"
-    if p.suffix.lower() in SAFETENSORS_SUFFIXES:
+    if claims_safetensors(p) or p.suffix.lower() in SAFETENSORS_SUFFIXES:
         return f"{path}: a truncated or damaged .safetensors file ({e})"
     return f"{path}: not a .safetensors LoRA file ({e})"
 
@@ -408,16 +400,15 @@ def _unreadable(path: str | Path, p: Path, e: Exception) -> str:
 def check_lora_file(path: str | Path) -> None:
     """What :func:`read_lora` would refuse in the file itself, checked from its name and header
     alone so the CLI can say it before any model weights load: a missing path or a folder, a
-    pickled file (``.ckpt``, ``.pt``...: refused by its suffix, or by its first bytes under any
-    other name; nothing is ever unpickled, since a pickle can run code), or a file whose
-    safetensors header does not read (truncated, damaged, not safetensors)."""
+    pickled file (by its first bytes, or by its suffix, ``.ckpt``, ``.pt``..., when its
+    safetensors header does not read: a safetensors LoRA named ``.bin`` loads; nothing is ever
+    unpickled, since a pickle can run code), or a file whose safetensors header does not read
+    (truncated, damaged, not safetensors)."""
     from safetensors import SafetensorError, safe_open
 
     p = Path(path).expanduser()
     if not p.is_file():
         raise LoraError(_not_a_file(path, p))
-    if p.suffix.lower() in PICKLED_SUFFIXES:
-        raise LoraError(f"{path}: pickled LoRA files are not loaded; convert it to .safetensors")
     try:
         with safe_open(str(p), framework="pt") as f:
             f.metadata()

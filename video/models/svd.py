@@ -19,6 +19,7 @@ import torch
 
 from video.config import ConfigError, ModelConfig, load_model_config, model_config_path, to_dict
 from video.models.image_encoder import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+from video.models.sniff import SAFETENSORS_SUFFIXES, is_pickled  # the one home of the suffixes (.sft too)
 
 DIFFUSERS_SUBFOLDERS = ("unet", "vae", "image_encoder")
 # Built-in random-weight names: the tiny SVD (also ``tiny-svd``, its name in ``video edit`` and
@@ -26,8 +27,6 @@ DIFFUSERS_SUBFOLDERS = ("unet", "vae", "image_encoder")
 # parameters, benchmark shapes that take minutes per step on a CPU, so not offered as smoke runs.
 TINY_NAMES = {"tiny": "tiny", "tiny-svd": "tiny"}
 FULL_SIZE_NAMES = ("svd", "svd_xt")
-# ComfyUI reads ``.sft`` as safetensors too (folder_paths.supported_pt_extensions); any case.
-SAFETENSORS_SUFFIXES = (".safetensors", ".sft")
 
 
 def builtin_config(source: str | Path) -> str | None:
@@ -282,7 +281,7 @@ def detect_layout(source: str | Path) -> str:
         return "diffusers"
     if p.is_file() and is_safetensors_name(p):
         return "single_file"
-    if p.is_file() and p.suffix in (".ckpt", ".pt", ".pth", ".bin"):
+    if p.is_file() and is_pickled(p):
         raise CheckpointError(f"{p}: pickled checkpoints are not loaded; convert it to .safetensors")
     if p.is_dir():
         inside = _run_export_parts(p)
