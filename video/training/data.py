@@ -6,7 +6,10 @@ Every dataset returns ``{"video": (F, 3, H, W) float in [-1, 1], "caption": str,
 at the target fps, height, width; from headers, without decoding) and ``load(i, frames, height,
 width)``, which is what aspect-ratio and frame-count buckets (:mod:`video.training.buckets`) need,
 and ``sources(i)``: the files item ``i`` is read from (none for the built-in sets), which the
-latent cache fingerprints to notice a file replaced in place (:mod:`video.training.cache`).
+latent cache fingerprints to notice a file replaced in place (:mod:`video.training.cache`). A
+dataset whose items are also decided by a row of a table it read (a curate manifest: caption,
+span, fps) offers ``row_key(i)``, a hash of what that row gives the item, which the cache
+fingerprints instead of the table's file: rewriting the table with equal rows changes nothing.
 """
 
 from __future__ import annotations
@@ -204,9 +207,33 @@ class ManifestClips(torch.utils.data.Dataset):
         return resolve_media(row["source"], self.run_dir)
 
     def sources(self, i: int) -> list[Path]:
-        """The clip's media file and the manifest, whose row decides its caption, span and motion
-        (re-running curation rewrites both)."""
-        return [self.media_path(i), self.manifest]
+        """The clip's media file. Not the manifest: ``curate run`` rewrites it on every run, a
+        no-op rerun too, so its fingerprint would rebuild a whole latent cache; what its row
+        decides is in :meth:`row_key`."""
+        return [self.media_path(i)]
+
+    def row_key(self, i: int) -> str:
+        """sha256 of what item ``i``'s manifest row decides (:meth:`_plan`: media path, clip or
+        source by reference, span, source fps, caption, motion): equal for an equal row in a
+        rewritten manifest, changed by an edited caption or span. What the latent cache
+        fingerprints of the manifest."""
+        import hashlib
+        import json
+
+        return hashlib.sha256(json.dumps(self._plan(i), sort_keys=True).encode()).hexdigest()
+
+    def _plan(self, i: int) -> dict:
+        """What ``load(i, ...)`` takes from item ``i``'s row, besides the frames, size and fps it
+        is asked for: one place, so :meth:`row_key` covers every column the loader reads."""
+        from data_curation.manifest import manifest_cell
+
+        row = self.rows.iloc[i]
+        start, end = self._span(row)
+        caption, motion = manifest_cell(row, "caption"), manifest_cell(row, "motion_mean")
+        return {"media": str(self.media_path(i)), "by_reference": manifest_cell(row, "clip_path") is None,
+                "start": start, "end": end, "fps": float(row["fps"]),
+                "caption": str(caption).strip() if caption is not None else "",
+                "motion": 0.0 if motion is None else float(motion)}
 
     def native_size(self, i: int) -> tuple[int, int, int]:
         """Frames the clip has at the target fps (no repeats of its last frame), and its size as
@@ -225,18 +252,12 @@ class ManifestClips(torch.utils.data.Dataset):
         return self.load(i, self.frames, self.height, self.width)
 
     def load(self, i: int, frames: int, height: int, width: int) -> dict:
-        from data_curation.manifest import manifest_cell
-
-        row = self.rows.iloc[i]
-        start, end = self._span(row)
-        idx = self.frame_indices(start, end, float(row["fps"]), frames)
-        by_grid = None if manifest_cell(row, "clip_path") is not None else float(row["fps"])  # a source by reference
-        x = torch.from_numpy(read_frames(self.media_path(i), idx, by_grid)).permute(0, 3, 1, 2).float() / 255.0
+        plan = self._plan(i)
+        idx = self.frame_indices(plan["start"], plan["end"], plan["fps"], frames)
+        by_grid = plan["fps"] if plan["by_reference"] else None  # a source by reference: indices on its grid
+        x = torch.from_numpy(read_frames(Path(plan["media"]), idx, by_grid)).permute(0, 3, 1, 2).float() / 255.0
         x = resize_cover(x, height, width)
-        motion = manifest_cell(row, "motion_mean")
-        caption = manifest_cell(row, "caption")
-        return {"video": x * 2 - 1, "caption": str(caption).strip() if caption is not None else "", "fps": self.fps,
-                "motion": 0.0 if motion is None else float(motion)}
+        return {"video": x * 2 - 1, "caption": plan["caption"], "fps": self.fps, "motion": plan["motion"]}
 
 
 def query(table, where: str, manifest: Path):
@@ -355,8 +376,10 @@ def read_frames(path: Path, indices: list[int], fps: float | None = None) -> np.
     reference), indices are on the source's nominal grid, time x fps, as the manifest numbers
     them, and frames are turned upright as extracted clips are (:func:`video.media.read_grid_frames`:
     PyAV, decoding only the clip's span). Without, indices count frames: decord when installed,
-    else one PyAV pass that stops at the last index (never the whole file in memory)."""
-    from video.media import read_grid_frames
+    else one PyAV pass that stops at the last index (never the whole file in memory). A file
+    decord cannot open is a MediaError naming it (decord says a bare RuntimeError), so the
+    trainer and the latent cache replace its item as they do for PyAV."""
+    from video.media import MediaError, read_grid_frames
 
     if fps is not None:
         return read_grid_frames(path, indices, fps)
@@ -364,7 +387,10 @@ def read_frames(path: Path, indices: list[int], fps: float | None = None) -> np.
         import decord
     except ImportError:
         return _count_frames(path, indices)
-    vr = decord.VideoReader(str(path))
+    try:
+        vr = decord.VideoReader(str(path))
+    except (RuntimeError, decord.DECORDError) as e:
+        raise MediaError(f"{path}: not a readable video ({type(e).__name__})") from None
     return vr.get_batch([min(i, len(vr) - 1) for i in indices]).asnumpy()
 
 
@@ -425,6 +451,11 @@ class Concat(torch.utils.data.Dataset):
     def sources(self, i: int) -> list[Path]:
         part, j = self._locate(i)
         return part.sources(j)
+
+    def row_key(self, i: int) -> str | None:
+        """The part's ``row_key`` of the item; None for a part whose items come from no table."""
+        part, j = self._locate(i)
+        return part.row_key(j) if hasattr(part, "row_key") else None
 
     def load(self, i: int, frames: int, height: int, width: int) -> dict:
         part, j = self._locate(i)
@@ -495,12 +526,11 @@ class ItemLoader:
         (cyclically), then, bucketed, other buckets' items long enough for its frame count."""
         keys = getattr(self.data, "keys", None)  # Bucketed: an item's bucket, its shape
         n = len(self.data)
-        ring = [(i + k) % n for k in range(n)]
-        for j in ring:
+        for j in _ring(i, n):  # lazily: a readable item costs one step, not a list of n
             if keys is None or keys[j] == keys[i]:
                 yield j, self.data.__getitem__
         if keys is not None and hasattr(self.data, "load_at"):
-            for j in ring:
+            for j in _ring(i, n):
                 if keys[j] != keys[i] and keys[j][0] >= keys[i][0]:
                     yield j, lambda j, key=keys[i]: self.data.load_at(j, key)
 
@@ -519,7 +549,9 @@ class ItemLoader:
         """The items loading ``i`` read: ``i`` itself, or, when it was replaced, ``i``, the
         unreadable items after it and the one that took its place (a fix of any of them changes
         what ``i`` loads). What the latent cache fingerprints for a replaced item."""
-        last = self.took.get(i, i)
+        if i not in self.took:  # read itself (or not yet loaded): no walk over the candidates
+            return [i]
+        last = self.took[i]
         out = []
         for j, _ in self._candidates(i):
             out.append(j)
@@ -541,6 +573,11 @@ class ItemLoader:
                 return item
         raise ValueError(f"no readable item left to replace item {i} ({len(self.bad)} unreadable, "
                          f"item {i}: {self.bad.get(i, 'unknown')})")
+
+
+def _ring(i: int, n: int):
+    """``i, i + 1, ..., n - 1, 0, ..., i - 1``, one at a time."""
+    return ((i + k) % n for k in range(n))
 
 
 def set_step(data, step: int) -> None:
