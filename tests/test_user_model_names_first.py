@@ -1,6 +1,7 @@
-"""A model of the user's named like a built-in random-weight model (``tiny``, ``svd``, ``svd_xt``,
-Stability's own file name) is the one ``--model NAME`` and ``video info NAME`` use, with a note,
-as the ComfyUI loader does; ``builtin:NAME`` is the built-in. ``video info`` takes models-folder
+"""A model of the user's named like a published built-in name (``svd``, ``svd_xt``: Stability's
+own file names) is the one ``--model NAME`` and ``video info NAME`` use, with a note, as the
+ComfyUI loader does; ``builtin:NAME`` is the built-in; ``tiny`` (a smoke-test name nobody
+publishes) is always the built-in (tests/test_builtin_model_names_rule.py). ``video info`` takes models-folder
 names (and ``--models-dir`` / ``--extra-model-paths-config``) as ``--model`` does; ``.sft``
 files (ComfyUI's safetensors suffix) load. The full-size networks are never built here: their
 names are checked by resolution and by ``video info`` (counted on the meta device)."""
@@ -55,12 +56,15 @@ def test_a_builtin_prefix_with_an_unknown_name_is_refused(models, cli, tmp_path)
     assert "no built-in model 'svd_xxl'" in p.errors[0] and "svd_xt" in p.errors[0], p.errors
 
 
-def test_img2vid_renders_the_users_tiny(models, cli, tmp_path):
-    p = cli("img2vid", "--model", "tiny", "--models-dir", models, "--frames", "1", "--steps", "1",
+def test_img2vid_renders_the_users_svd_xt_and_never_the_users_tiny(models, cli, tmp_path, capsys):
+    """``svd_xt`` is the user's svd_xt.safetensors (a tiny SVD here), rendered; ``tiny`` is the
+    built-in even beside the user's tiny.safetensors (resolution only: the render is the same)."""
+    p = cli("img2vid", "--model", "svd_xt", "--models-dir", models, "--frames", "1", "--steps", "1",
             "--output", tmp_path / "o.png")
     assert p.returncode == 0, p.stderr
-    assert f"note: 'tiny' is {models / 'checkpoints' / 'tiny.safetensors'} from the models folder" in p.stderr
-    assert "has random weights" not in p.stderr and (tmp_path / "o.png").is_file(), p.stderr
+    assert f"note: 'svd_xt' is {models / 'checkpoints' / 'svd_xt.safetensors'} from the models folder" in p.stderr
+    assert "random weights" not in p.stderr and (tmp_path / "o.png").is_file(), p.stderr
+    assert _resolved("tiny", models, capsys) == ("tiny", "")
 
 
 def test_info_describes_the_users_svd_xt_and_builtin_the_config(models, cli):

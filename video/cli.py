@@ -74,8 +74,9 @@ class Img2VidConfig:
 IMG2VID_FLAGS = {
     # flag: (schema key, help)
     "--model": ("model", "diffusers folder, svd*.safetensors file, a name in the models folder, or 'tiny' / "
-                         "'tiny-svd' (random weights, a smoke run; a model of yours of that name wins, "
-                         "builtin:tiny is always the built-in); default tiny"),
+                         "'tiny-svd' (random weights, a smoke run); default tiny. svd / svd_xt: your "
+                         "svd_xt.safetensors at the top of the models folder if there, else the full-size random "
+                         "network; builtin:svd_xt is always the built-in"),
     "--image": ("image", "conditioning image (any size: resized and centre-cropped); default: bundled photo"),
     "--output": ("output", 'output file: .mp4 (H.264), .webm, .gif, or a folder for PNG frames (default img2vid.mp4)'),
     "--model-config": ("model_config", "sampling defaults by name (svd, svd_xt) or YAML path (default: none, "
@@ -152,8 +153,7 @@ class Txt2VidConfig:
 
 TXT2VID_FLAGS = {
     "--model": ("model", "our model folder, a diffusers Wan 2.1 T2V folder, a name in the models folder, or 'tiny' "
-                         "(random weights; a model of yours named tiny wins, builtin:tiny is always the built-in); "
-                         "default tiny"),
+                         "(random weights, a smoke run; builtin:tiny says the same); default tiny"),
     "--prompt": ("prompt", "the prompt, in the prompt language: (word:1.2), [a:b:0.5], [a|b], AND, BREAK (default: 'a "
                            "red kite over a green hill')"),
     "--negative": ("negative", "negative prompt (default: the model's)"),
@@ -192,38 +192,18 @@ TXT2VID_FLAGS = {
 }
 
 
-BUILTIN_PREFIX = "builtin:"  # --model builtin:svd_xt: the built-in, whatever the models folder holds
-
-
 def _model_arg(value: str, keep: tuple[str, ...], unlisted: tuple[str, ...] = (), models_dir: str | None = None,
                extra_configs: list[str] = (), use: str = "--model") -> str:
-    """A model argument: a path as given, else a name in the models folder (checkpoints and
-    diffusion_models), else a built-in random-weight name. ``keep``: built-in names offered in
-    the not-found error; ``unlisted``: built-in names that work but are not offered there
-    (``svd`` / ``svd_xt``: full-size random networks for benchmarks, minutes per step on a CPU).
+    """A model argument, read as every command reads one
+    (:func:`video.models.folder.resolve_model_name_or_builtin`: ``builtin:NAME``, the user's
+    ``svd_xt.safetensors`` before the random network, ``tiny`` never looked up). ``keep``:
+    built-in names offered in the not-found error; ``unlisted``: built-in names that work but
+    are not offered there (``svd`` / ``svd_xt``: full-size random networks for benchmarks,
+    minutes per step on a CPU); ``use``: how the ``builtin:`` hint is spelled."""
+    from video.models.folder import resolve_model_name_or_builtin
 
-    A model of the user's named like a built-in is used, with a note on stderr, as ComfyUI's
-    loader does: ``svd_xt.safetensors`` is Stability's own file name, and building the random
-    2.25B network instead of it took minutes and 9 GB. ``builtin:NAME`` is always the built-in
-    (``use`` is how the note spells that: ``--model`` or ``video info``)."""
-    from video.models.folder import NameNotFound, resolve_model_arg
-
-    builtins = (*keep, *unlisted)
-    if value.startswith(BUILTIN_PREFIX):
-        name = value[len(BUILTIN_PREFIX):]
-        if name not in builtins:
-            raise UserError(f"{value}: no built-in model {name!r}; the built-in names are {', '.join(builtins)}")
-        return name
-    if value not in builtins:
-        return resolve_model_arg(value, "checkpoints", models_dir, keep=keep, extra_configs=list(extra_configs))
-    try:
-        found = resolve_model_arg(value, "checkpoints", models_dir, extra_configs=list(extra_configs))
-    except NameNotFound:
-        return value
-    if not Path(value).expanduser().exists():  # (a file ./tiny is a path, as before: no note)
-        print(f"note: {value!r} is {found} from the models folder, not the built-in random-weight {value!r} "
-              f"({use} {BUILTIN_PREFIX}{value} for that)", file=sys.stderr)
-    return found
+    return resolve_model_name_or_builtin(value, (*keep, *unlisted), "checkpoints", models_dir,
+                                         extra_configs=list(extra_configs), offered=keep, use=use)
 
 
 def _resolve_names(cfg, keep: tuple[str, ...], unlisted: tuple[str, ...] = ()) -> None:
@@ -558,8 +538,8 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("model", help="an SVD diffusers folder or .safetensors file, our text-to-video folder, a Wan "
                                  "diffusers folder, a name in the models folder (as --model), or a built-in name: "
                                  "tiny / tiny-svd (the tiny SVD), t2v_tiny (txt2vid's tiny), a config under "
-                                 "configs/model (svd, svd_xt, dit_tiny, ...); a model of yours of such a name wins, "
-                                 "builtin:NAME is always the built-in")
+                                 "configs/model (svd, svd_xt, dit_tiny, ...); svd / svd_xt: your svd_xt.safetensors "
+                                 "at the top of the models folder if there; builtin:NAME is always the built-in")
     i.add_argument("--models-dir", default=None, help="models folder for names (default: $VIDEO_MODELS, else "
                                                       "./models)")
     i.add_argument("--extra-model-paths-config", action="append", default=[],

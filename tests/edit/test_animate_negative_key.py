@@ -10,15 +10,14 @@ import argparse
 
 import pytest
 
-from video.edit.animate_cli import ANIMATE_FLAGS, AnimateConfig, add_animate_command
-from video.flags import resolve_flags
+from video.edit.animate_cli import AnimateConfig, add_animate_command, resolve_animate
 from video.runtime.img2vid import InputError
 
 
 def _resolve(*argv: str) -> AnimateConfig:
     parser = argparse.ArgumentParser()
     add_animate_command(parser.add_subparsers())
-    return resolve_flags(AnimateConfig, parser.parse_args(["animate", *argv]), ANIMATE_FLAGS)
+    return resolve_animate(parser.parse_args(["animate", *argv]))  # what `video animate` runs
 
 
 @pytest.mark.parametrize("argv", [["negative=blurry, text"], ["negative_prompt=blurry, text"],

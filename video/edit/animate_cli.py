@@ -105,6 +105,64 @@ ANIMATE_FLAGS = {
 ANIMATE_MINIMUM = {"height": 1, "width": 1, "steps": 1, "frames": 1}
 
 
+def _last_override(overrides: list[str], key: str) -> str | None:
+    """The value of the last ``key=value`` in ``overrides`` as typed, or None where none gives
+    ``key``; ``key=null`` is the text ``null`` (unset)."""
+    found = None
+    for o in overrides:
+        k, _, value = o.partition("=")
+        if k == key:
+            found = value
+    return found
+
+
+def _negative_in_one_key(args: argparse.Namespace) -> tuple[argparse.Namespace, bool]:
+    """``args`` with the ``key=value`` layer's old ``negative_prompt`` spelled ``negative``, and
+    whether a later layer than the ``--config`` YAML (``key=value`` or the flag, which argparse
+    already stores under ``negative`` for ``--negative-prompt``) gives the negative prompt.
+
+    Why: the YAML, ``key=value`` and the flags are merged key by key, so the two spellings of
+    one option land in two keys and :meth:`AnimateConfig.__post_init__` saw a YAML's
+    ``negative_prompt: blurry`` and ``--negative text`` as a conflict, not as the later layer
+    overriding the earlier. Here each layer says it once; where a later layer gives it,
+    ``negative_prompt=null`` clears the YAML's old key, so that layer wins whichever spelling
+    each used. Two different values within ``key=value``, or ``negative_prompt=`` against the
+    flag, are refused as the same option given twice (null: not given)."""
+    from video.config import NULLS
+
+    overrides = list(args.overrides)
+    old = _last_override(overrides, "negative_prompt")
+    new = _last_override(overrides, "negative")
+    flag = args.negative
+    if old is not None:
+        for shown, value in (("--negative", flag), ("negative", new)):
+            if value is not None and value not in NULLS and old not in NULLS and value != old:
+                raise InputError(f"{shown} {value!r} and negative_prompt {old!r} are the same option "
+                                 "(negative_prompt: its old name); give one")
+        overrides = [o for o in overrides if not o.startswith("negative_prompt=")]
+        if flag is None and (new is None or new in NULLS):  # the old key's value is this layer's
+            overrides = [o for o in overrides if not o.startswith("negative=")] + [f"negative={old}"]
+    if flag is None and _last_override(overrides, "negative") is None:
+        return args, False
+    return argparse.Namespace(**{**vars(args), "overrides": [*overrides, "negative_prompt=null"]}), True
+
+
+def resolve_animate(args: argparse.Namespace) -> AnimateConfig:
+    """``video animate``'s config: :func:`video.flags.resolve_flags` with ``negative`` and its old
+    key ``negative_prompt`` one option across the layers (:func:`_negative_in_one_key`): a later
+    layer overrides the YAML whichever spelling each used. A YAML giving both keys with two
+    values is still refused, as :meth:`AnimateConfig.__post_init__` refuses it without a later
+    layer: it is checked on its own, since the later layer's ``negative_prompt=null`` hid it."""
+    from video.config import load_config
+    from video.flags import resolve_flags
+
+    layered, later = _negative_in_one_key(args)
+    cfg = resolve_flags(AnimateConfig, layered, ANIMATE_FLAGS)
+    if later and args.config:
+        load_config(AnimateConfig, args.config)  # the YAML alone: its own two spellings must agree
+    return cfg
+
+
 def check_segment(segment: int | None, temporal: int = 4) -> None:
     """``--segment`` must be ``temporal * k + 1`` frames (the VAE folds 4 frames per latent
     frame after the first), at least 5: any other count was rounded down silently. Checked
@@ -120,11 +178,11 @@ def cmd_animate(args: argparse.Namespace) -> int:
 
     from video.edit.cli import RANDOM_NOTE
     from video.edit.mask import video_fps
-    from video.flags import check_above_zero, check_ranges, device_and_dtype, resolve_flags, sdpa_choice
+    from video.flags import check_above_zero, check_ranges, device_and_dtype, sdpa_choice
     from video.media import audio_to_keep, check_output, load_image, plural, write_video
-    from video.models.folder import resolve_model_arg
+    from video.models.folder import resolve_model_name_or_builtin
 
-    cfg = resolve_flags(AnimateConfig, args, ANIMATE_FLAGS)
+    cfg = resolve_animate(args)
     missing = [f for f in ("--model", "--image", "--pose", "--face", "--output") if not getattr(cfg, f[2:])]
     if missing:
         raise InputError(f"give {', '.join(missing)} (flags, key=value or --config keys)")
@@ -155,8 +213,8 @@ def cmd_animate(args: argparse.Namespace) -> int:
     check_output(cfg.output, num_frames=cfg.frames or len(pose))  # several frames to x.png: refused now
     # every input checked: now the model, a name in the models folder as img2vid / txt2vid take it ("tiny": built in)
     extra = [cfg.extra_model_paths_config] if cfg.extra_model_paths_config else []
-    model = resolve_model_arg(str(cfg.model), "checkpoints", cfg.models_dir or None, keep=(TINY,),
-                              extra_configs=extra)
+    model = resolve_model_name_or_builtin(str(cfg.model), (TINY,), "checkpoints", cfg.models_dir or None,
+                                          extra_configs=extra)  # builtin:tiny too, as every command reads it
     t0 = time.perf_counter()
     animator = Animator.from_pretrained(model, device=device, dtype=dtype)
     animator.sdpa_first = sdpa
@@ -201,4 +259,5 @@ def add_animate_command(subparsers) -> argparse.ArgumentParser:
 
 
 
-__all__ = ["ANIMATE_FLAGS", "AnimateConfig", "add_animate_command", "check_segment", "cmd_animate"]
+__all__ = ["ANIMATE_FLAGS", "AnimateConfig", "add_animate_command", "check_segment", "cmd_animate",
+           "resolve_animate"]

@@ -161,7 +161,8 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     if cfg.refine:
         from video.edit import Editor
 
-        cfg.refine = resolve_model_name(cfg.refine, cfg.models_dir or None, extra)  # a name in the models folder, as img2vid / txt2vid take it
+        # a name in the models folder or builtin:NAME, as img2vid / txt2vid take it
+        cfg.refine = resolve_model_name(cfg.refine, cfg.models_dir or None, extra, use="--refine")
         refine = Editor.from_pretrained(cfg.refine, device=device, dtype=dtype)
         refine.sdpa_first = cfg.sdpa
         refine = as_refiner(refine)

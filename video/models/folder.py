@@ -95,7 +95,8 @@ def read_extra_paths(yaml_path: str | Path) -> list[tuple[str, Path, bool]]:
     try:
         config = yaml.safe_load(yaml_path.read_text()) or {}
     except (OSError, yaml.YAMLError) as e:
-        raise CheckpointError(f"{yaml_path}: cannot read it as ComfyUI's extra_model_paths.yaml ({e})") from None
+        raise CheckpointError(f"{yaml_path}: cannot read it as ComfyUI's extra_model_paths.yaml "
+                              f"({_one_line(e)})") from None
     if not isinstance(config, dict):
         raise CheckpointError(f"{yaml_path}: expected sections (name: {{base_path: ..., checkpoints: ...}})")
     here = yaml_path.resolve().parent
@@ -182,20 +183,20 @@ class ModelsFolder:
         search folder) of ``kind``; an existing path is returned as is."""
         return self.find(name, (kind,))
 
-    def find(self, name: str | Path, kinds: tuple[str, ...], warn: bool = True) -> Path:
+    def find(self, name: str | Path, kinds: tuple[str, ...], warn: bool = True, top_level: bool = False) -> Path:
         """``name`` looked up in every one of ``kinds`` at once (:meth:`lookup`); an existing
         path is returned as is. A name that more than one search folder holds is the first
         folder's, as in ComfyUI, with a warning naming the copies not used (``warn``)."""
         if Path(name).exists():
             return Path(name)
-        entry, others = self.lookup(name, kinds)
+        entry, others = self.lookup(name, kinds, top_level)
         if others and warn:
             unused = ", ".join(str(e.path) for e in others)
             warnings.warn(f"{name!r} is in {len(others) + 1} folders: using {entry.path} (the first in "
                           f"ComfyUI's search order), not {unused}", stacklevel=2)
         return entry.path
 
-    def lookup(self, name: str | Path, kinds: tuple[str, ...]) -> tuple[Entry, list[Entry]]:
+    def lookup(self, name: str | Path, kinds: tuple[str, ...], top_level: bool = False) -> tuple[Entry, list[Entry]]:
         """The model ``name`` means among ``kinds`` (``--model``: checkpoints and
         diffusion_models together, so that a name in both is ambiguous rather than the first
         kind winning silently), and the copies of the same name in later search folders that
@@ -205,10 +206,13 @@ class ModelsFolder:
         top-level ``svd.safetensors`` even when ``backup/svd.safetensors`` exists. Several
         models at that level, or in two kinds: :class:`AmbiguousName`, with names that pick
         each one. None: :class:`NameNotFound`, with what each searched folder holds and the
-        close names."""
+        close names. ``top_level``: only the models directly in a search folder answer (a
+        built-in name such as ``svd_xt``: the user's ``svd_xt.safetensors``, not any
+        ``wan/svd_xt/`` deep in the tree)."""
         name = str(name).replace(os.sep, "/").strip("/")
         listed = {k: self._all_entries(k) for k in kinds}
-        groups = _match(name, listed)
+        top = {k: [e for e in v if "/" not in e.name] for k, v in listed.items()} if top_level else listed
+        groups = _match(name, top)
         if len(groups) == 1:
             entry, *others = next(iter(groups.values()))
             return entry, others
@@ -345,6 +349,77 @@ def resolve(name: str | Path, kind: str, models_dir: str | Path | None = None,
             extra_paths: list[str | Path] | None = None) -> Path:
     """:meth:`ModelsFolder.resolve` on the default (or given) models folder."""
     return ModelsFolder(models_dir, extra_paths).resolve(name, kind)
+
+
+BUILTIN_PREFIX = "builtin:"  # --model builtin:svd_xt: the built-in, whatever the models folder holds
+# Built-in random-weight names that are also published file names (Stability's svd.safetensors and
+# svd_xt.safetensors): a model of the user's of exactly that name is what they mean. The others
+# (tiny, tiny-svd, t2v_tiny, the configs' names) are smoke-test names that nobody publishes: they
+# are always the built-in and never looked up, so the default ``--model tiny`` reads no models
+# folder (a broken ./extra_model_paths.yaml, two tiny.safetensors or a wan/tiny/ folder failed it).
+PUBLISHED_BUILTINS = ("svd", "svd_xt")
+
+
+def resolve_model_name_or_builtin(value: str, builtins: tuple[str, ...], kind: str = "checkpoints",
+                                  models_dir: str | Path | None = None, extra_configs: list[str | Path] = (),
+                                  offered: tuple[str, ...] | None = None, use: str = "--model") -> str:
+    """A model argument of any command (img2vid, txt2vid, info, edit, upscale --refine, animate),
+    read one way: ``builtin:NAME`` is the built-in ``NAME`` (one of ``builtins``), whatever
+    the models folder holds; a name of :data:`PUBLISHED_BUILTINS` is the user's model of
+    exactly that name at the top of a search folder (``svd_xt.safetensors``: building the
+    random 2.25B network instead took minutes and 9 GB), with a note on stderr, else the
+    built-in; any other built-in name is the built-in, never looked up; anything else is
+    :func:`resolve_model_arg` (``offered``: the built-in names its not-found error lists,
+    default ``builtins``). A built-in name whose lookup fails other than "not found" (two
+    such models, an unreadable extra_model_paths.yaml) is the built-in, with a warning that
+    says why: it was the built-in before the lookup existed. ``use`` spells the
+    ``builtin:`` hint (``--model``, ``--refine``, ``video info``). An existing path
+    (``./svd_xt``) is returned as given, for the loader to read as a path, as before."""
+    value = str(value)
+    if value.startswith(BUILTIN_PREFIX):
+        name = value[len(BUILTIN_PREFIX):]
+        if name not in builtins:
+            raise CheckpointError(f"{value}: no built-in model {name!r}; the built-in names are {', '.join(builtins)}")
+        return name
+    if value not in builtins:
+        keep = tuple(builtins if offered is None else offered)
+        return resolve_model_arg(value, kind, models_dir, keep=keep, extra_configs=extra_configs)
+    if value not in PUBLISHED_BUILTINS or Path(value).expanduser().exists():
+        return value
+    return _published_or_builtin(value, kind, models_dir, extra_configs, use)
+
+
+def _published_or_builtin(name: str, kind: str, models_dir: str | Path | None, extra_configs: list[str | Path],
+                          use: str) -> str:
+    """The user's model named exactly ``name`` (a :data:`PUBLISHED_BUILTINS` name) at the top of
+    a search folder, with a note, else ``name`` (the built-in): not found silently, any other
+    failure with a one-line warning that names the way to each model."""
+    import sys
+
+    hint = f"{use} {BUILTIN_PREFIX}{name}"
+    try:
+        folder = ModelsFolder(models_dir, extra_configs=extra_configs)
+        kinds = (kind, "diffusion_models") if canonical_kind(kind) == "checkpoints" else (kind,)
+        found = folder.find(name, kinds, top_level=True)
+    except NameNotFound:
+        return name
+    except (CheckpointError, OSError) as e:
+        warnings.warn(f"{name!r} is the built-in random-weight model, as looking for a model of yours failed: "
+                      f"{_one_line(e)} (a path loads yours; {hint} is the built-in without this warning)",
+                      stacklevel=2)
+        return name
+    print(f"note: {name!r} is {found} from the models folder, not the built-in random-weight {name!r} "
+          f"({hint} for that)", file=sys.stderr)
+    return str(found)
+
+
+def _one_line(e: Exception) -> str:
+    """``e`` as one line: a YAML error's problem and where (PyYAML's own text spans five lines
+    with a caret), else its text with the line breaks folded."""
+    problem, mark = getattr(e, "problem", None), getattr(e, "problem_mark", None)
+    if problem and mark is not None:
+        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+    return " ".join(str(e).split())
 
 
 def resolve_model_arg(value: str, kind: str = "checkpoints", models_dir: str | Path | None = None,
