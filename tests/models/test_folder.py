@@ -3,18 +3,11 @@ extra_model_paths.yaml (including an AUTOMATIC1111 tree); errors list what is th
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from model_test_files import touch
 
 from video.models.folder import ModelsFolder, read_extra_paths, resolve
 from video.models.svd import CheckpointError
-
-
-def touch(path: Path, data: bytes = b"x") -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
 
 
 @pytest.fixture

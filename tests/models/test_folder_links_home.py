@@ -5,19 +5,13 @@ until the path is too long), and ``~`` in model and LoRA paths that the shell di
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
+from model_test_files import touch
 
 from video.models.folder import ModelsFolder, resolve_lora_arg, resolve_model_arg
 from video.models.lora import LoraError, parse_lora_arg
 from video.models.svd import detect_layout
-
-
-def touch(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"x")
-    return path
 
 
 def test_symlink_to_a_parent_is_walked_once(tmp_path):

@@ -12,14 +12,9 @@ import warnings
 from pathlib import Path
 
 import pytest
+from model_test_files import touch
 
 from video.models.folder import AmbiguousName, ModelsFolder, NameNotFound, resolve_lora_arg, resolve_model_arg
-
-
-def touch(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"x")
-    return path
 
 
 def test_a_top_level_model_beats_a_copy_in_a_subfolder(tmp_path):

@@ -7,22 +7,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+from model_test_files import save_first_layer_lora, two_layer_model
 from safetensors.torch import save_file
 
 from video.models.folder import resolve_lora_arg
 from video.models.lora import LoraError, apply_loras
 from video.models.svd import CheckpointError
 
-
-def _model() -> torch.nn.Module:
-    torch.manual_seed(0)
-    return torch.nn.Sequential(torch.nn.Linear(8, 6), torch.nn.Linear(6, 4))
-
-
-def _good(path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_file({"0.lora_A.weight": torch.randn(2, 8), "0.lora_B.weight": torch.randn(6, 2)}, str(path))
-    return path
+_model, _good = two_layer_model, save_first_layer_lora
 
 
 def test_a_missing_path_is_not_found_and_a_name_is_looked_up(tmp_path):

@@ -11,21 +11,12 @@ import pickle
 
 import pytest
 import torch
-from safetensors.torch import save_file
+from model_test_files import save_first_layer_lora, two_layer_model
 
 from video.models.folder import resolve_lora_arg
 from video.models.lora import LoraError, apply_loras, parse_lora_arg
 
-
-def _model() -> torch.nn.Module:
-    torch.manual_seed(0)
-    return torch.nn.Sequential(torch.nn.Linear(8, 6), torch.nn.Linear(6, 4))
-
-
-def _lora(path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_file({"0.lora_A.weight": torch.randn(2, 8), "0.lora_B.weight": torch.randn(6, 2)}, str(path))
-    return path
+_model, _lora = two_layer_model, save_first_layer_lora
 
 
 class _Evil:

@@ -6,18 +6,11 @@ says, instead of checkpoints/ winning silently."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from model_test_files import touch
 
 from video.models.folder import is_explicit_path, resolve_model_arg
 from video.models.svd import CheckpointError
-
-
-def touch(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"x")
-    return path
 
 
 @pytest.fixture
