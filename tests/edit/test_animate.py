@@ -228,6 +228,7 @@ def test_cli(animate_dir, inputs, tmp_path):
         assert [round(float(a.duration * a.time_base), 1) for a in c.streams.audio] == [round(FRAMES / 8, 1)]
 
 
+@pytest.mark.filterwarnings("ignore:prompt ends in")  # the lone weight is the point here
 def test_a_lone_weighted_term_keeps_its_weight_at_guidance_1(pipes, inputs):
     """``prompt:0.5`` at guidance 1 is uncond + 0.5 (cond - uncond), the plain prompt at guidance
     0.5; the unconditional pass was skipped whenever the scale was <= 1, dropping the weight."""

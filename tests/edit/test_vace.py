@@ -239,6 +239,7 @@ def test_broken_folders_are_one_line_errors(vace_dir, tmp_path, damage):
     assert "\n" not in str(e.value) and str(bad) in str(e.value)
 
 
+@pytest.mark.filterwarnings("ignore:prompt ends in")  # the lone weight is the point here
 def test_a_lone_weighted_term_keeps_its_weight_at_guidance_1(pipes, inputs):
     """Composable CFG: ``prompt:0.5`` at guidance 1 is uncond + 0.5 (cond - uncond), the same as
     the plain prompt at guidance 0.5 (and not the plain prompt at guidance 1, which it was:

@@ -259,6 +259,7 @@ def test_wan_bf16_keeps_the_fp32_modules_diffusers_keeps(wan_dir):
     assert all(torch.equal(got[k], want[k]) for k in want)
 
 
+@pytest.mark.filterwarnings("ignore:prompt ends in")  # the lone weight is the point here
 def test_a_lone_weighted_term_keeps_its_weight_at_guidance_1(tiny):
     """``a kite:0.5`` at guidance 1 is uncond + 0.5 (cond - uncond) (composable CFG, the
     closed form from two separate forwards); the unconditional pass was skipped whenever the
