@@ -1,0 +1,340 @@
+"""LoRA key layouts: the names a LoRA file gives its tensors, read into and written from
+``{module path: LoraPart}`` against a model's own layers. A module of its own because the
+layouts are most of what LoRA handling is, and none of it changes a weight: reading files
+(:mod:`video.models.lora`) and applying them (:mod:`video.models.lora_merge`) build on it.
+So it also holds what all three share, :class:`LoraError`, :class:`LoraPart` and
+:func:`require_peft`: the bottom of the import chain lora -> lora_merge -> lora_keys, no cycle.
+
+A LoRA of a layer with weight W (out, in[, k...]) is a down matrix A (r, in[, k...]), an up
+matrix B (out, r[, 1...]) and alpha; alpha / r is kohya sd-scripts' ``LoRAModule.scale``
+(alpha 0 or absent means alpha = r) and peft's ``scaling``.
+
+Layouts, detected by keys:
+- peft / diffusers: ``<prefix>.<module.path>.lora_A.weight`` (A), ``.lora_B.weight`` (B); prefix
+  ``unet`` or ``transformer`` as diffusers' ``save_lora_weights`` writes it; alpha in the
+  safetensors metadata ``lora_adapter_metadata`` (``<prefix>.lora_alpha``, ``<prefix>.alpha_pattern``),
+  else alpha = r, as diffusers reads such files.
+- kohya: ``lora_unet_<module_path_with_underscores>.lora_down.weight`` (A), ``.lora_up.weight`` (B),
+  ``.alpha`` (sd-scripts ``networks/lora.py``: ``(prefix + "." + name).replace(".", "_")``). Our
+  DiT and the SVD UNet use their own (diffusers) module paths under the same ``lora_unet_`` prefix.
+- Wan's own module names (``blocks.N.self_attn.q``, as Wan, DiffSynth, ComfyUI and musubi-tuner
+  write them, with or without ``diffusion_model.``, dotted or kohya-style) resolve to diffusers'
+  ``WanTransformer3DModel`` paths through diffusers' own single-file rename
+  (``convert_wan_transformer_to_diffusers``).
+
+Beside A and B, the keys ``.diff`` / ``.diff_b``, ``lora_B.bias`` (peft ``lora_bias``),
+``lora_magnitude_vector`` (peft DoRA) and ``dora_scale`` (LyCORIS DoRA) are read too; what each
+does to a weight is :mod:`video.models.lora_merge`'s. Any other key kind (LoHa, LoKr, OFT...) is
+an error naming it: a LoRA is applied whole or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+
+import torch
+
+from video.models.svd import CheckpointError
+
+KOHYA_PREFIX = "lora_unet_"
+METADATA_KEY = "lora_adapter_metadata"  # diffusers' LORA_ADAPTER_METADATA_KEY
+_PEFT_PREFIXES = ("base_model.model.", "unet.", "transformer.", "model.diffusion_model.", "diffusion_model.")
+# (key pattern, kind): the module path is what precedes the suffix
+_KEY_KINDS = (
+    (re.compile(r"^(.*)\.lora_A(?:\.[^.]+)?\.weight$"), "A"),
+    (re.compile(r"^(.*)\.lora_B(?:\.[^.]+)?\.weight$"), "B"),
+    (re.compile(r"^(.*)\.lora_B(?:\.[^.]+)?\.bias$"), "B_bias"),
+    (re.compile(r"^(.*)\.lora_magnitude_vector(?:\.[^.]+)?(?:\.weight)?$"), "magnitude"),
+    (re.compile(r"^(.*)\.lora_down\.weight$"), "A"),
+    (re.compile(r"^(.*)\.lora_up\.weight$"), "B"),
+    (re.compile(r"^(.*)\.alpha$"), "alpha"),
+    (re.compile(r"^(.*)\.diff$"), "diff"),
+    (re.compile(r"^(.*)\.diff_b$"), "diff_b"),
+    (re.compile(r"^(.*)\.dora_scale$"), "dora_scale"),
+)
+_UNSUPPORTED = {"hada_": "LyCORIS LoHa", "lokr_": "LyCORIS LoKr", "oft_": "OFT"}  # key-name prefixes
+_OTHER_COMPONENTS = ("lora_te", "text_encoder")  # text-encoder parts of SD files: not ours to apply
+
+
+class LoraError(CheckpointError):
+    """A LoRA file or ``--lora`` argument we cannot use (the CLI prints it as one line)."""
+
+
+def require_peft() -> None:
+    """peft (the ``lora`` and ``train`` extras) is what LoRA layers are found, merged and trained
+    with; without it, one line saying what to install rather than an import traceback."""
+    import importlib.util
+
+    if importlib.util.find_spec("peft") is None:
+        raise LoraError("LoRA needs the peft package: pip install peft (or the project's `lora` extra: "
+                        "pip install -e \".[lora]\")")
+
+
+@dataclass
+class LoraPart:
+    """One layer's LoRA: ``down`` A (r, in, *k), ``up`` B (out, r, *1), ``alpha``; and the
+    optional ``bias`` (peft ``lora_B.bias``), ``magnitude`` (peft DoRA), ``dora_scale``
+    (LyCORIS DoRA), ``diff`` / ``diff_b`` (full deltas of the weight / bias; such a part may
+    have no A and B)."""
+
+    down: torch.Tensor | None
+    up: torch.Tensor | None
+    alpha: float
+    bias: torch.Tensor | None = None
+    magnitude: torch.Tensor | None = None
+    diff: torch.Tensor | None = None
+    diff_b: torch.Tensor | None = None
+    dora_scale: torch.Tensor | None = None
+
+    @property
+    def rank(self) -> int:
+        return self.down.shape[0] if self.down is not None else 0
+
+    def extras(self) -> list[str]:
+        """What is here beside A and B (only merging applies these)."""
+        return [name for name, t in (("lora_B.bias", self.bias), ("DoRA magnitude", self.magnitude),
+                                     ("DoRA scale", self.dora_scale), (".diff", self.diff),
+                                     (".diff_b", self.diff_b)) if t is not None]
+
+    def delta(self) -> torch.Tensor:
+        """(alpha / r) B A, shaped like the layer's weight, in float32."""
+        ba = self.up.float().flatten(1) @ self.down.float().flatten(1)
+        return (self.alpha / self.rank) * ba.view(self.up.shape[0], *self.down.shape[1:])
+
+
+def kohya_name(path: str) -> str:
+    return KOHYA_PREFIX + path.replace(".", "_")
+
+
+def adaptable_layers(model: torch.nn.Module) -> dict[str, torch.nn.Module]:
+    """Linear and convolution layers by module path; a layer that peft already wraps counts
+    once, under its own path (not its ``base_layer`` or adapter children)."""
+    require_peft()
+    from peft.tuners.lora import LoraLayer
+
+    wrapped = [n for n, m in model.named_modules() if isinstance(m, LoraLayer)]
+    out = {}
+    for name, m in model.named_modules():
+        if any(name.startswith(w + ".") for w in wrapped):
+            continue
+        if isinstance(m, LoraLayer) or isinstance(m, (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d,
+                                                      torch.nn.Conv3d)):
+            out[name] = m
+    return out
+
+
+def _targets(model: torch.nn.Module, layers: dict[str, torch.nn.Module]) -> dict[str, torch.nn.Module]:
+    """What a ``.diff`` / ``.diff_b`` may patch: the adaptable layers and every other module
+    owning a weight or bias (norms), outside peft's wrappers."""
+    out = dict(layers)
+    for name, m in model.named_modules():
+        if not name or name in out:
+            continue
+        parts = name.split(".")
+        if any(".".join(parts[:i]) in layers for i in range(1, len(parts))):
+            continue  # base_layer / lora_A of a wrapped layer
+        if any(isinstance(getattr(m, a, None), torch.nn.Parameter) for a in ("weight", "bias")):
+            out[name] = m
+    return out
+
+
+def _wan_reverse(name: str) -> str | None:
+    """A diffusers Wan module path -> Wan's own name (checked by converting it back)."""
+    top = {"condition_embedder.time_embedder.linear_1": "time_embedding.0",
+           "condition_embedder.time_embedder.linear_2": "time_embedding.2",
+           "condition_embedder.text_embedder.linear_1": "text_embedding.0",
+           "condition_embedder.text_embedder.linear_2": "text_embedding.2",
+           "condition_embedder.time_proj": "time_projection.1",
+           "condition_embedder.image_embedder.norm1": "img_emb.proj.0",
+           "condition_embedder.image_embedder.ff.net.0.proj": "img_emb.proj.1",
+           "condition_embedder.image_embedder.ff.net.2": "img_emb.proj.3",
+           "condition_embedder.image_embedder.norm2": "img_emb.proj.4",
+           "proj_out": "head.head", "patch_embedding": "patch_embedding",
+           "vace_patch_embedding": "vace_patch_embedding"}
+    if name in top:
+        return top[name]
+    if not name.startswith(("blocks.", "vace_blocks.")):
+        return None
+    k = f".{name}."
+    for a, b in ((".attn1.", ".self_attn."), (".attn2.", ".cross_attn."), (".to_out.0.", ".o."), (".to_q.", ".q."),
+                 (".to_k.", ".k."), (".to_v.", ".v."), (".add_k_proj.", ".k_img."), (".add_v_proj.", ".v_img."),
+                 (".norm_added_k.", ".norm_k_img."), (".ffn.net.0.proj.", ".ffn.0."), (".ffn.net.2.", ".ffn.2."),
+                 (".norm2.", ".norm__3."), (".norm3.", ".norm2."), (".norm__3.", ".norm3."),
+                 (".proj_in.", ".before_proj."), (".proj_out.", ".after_proj.")):
+        k = k.replace(a, b)
+    return k[1:-1]
+
+
+def wan_original_names(model: torch.nn.Module, paths) -> dict[str, str]:
+    """``{Wan's own module name: diffusers path}`` for the ``paths`` of a diffusers Wan
+    transformer (empty for any other model): each name is one that diffusers' single-file
+    converter (``convert_wan_transformer_to_diffusers``) renames to that path."""
+    if not type(model).__name__.startswith("Wan"):
+        return {}
+    from diffusers.loaders.single_file_utils import convert_wan_transformer_to_diffusers
+
+    out = {}
+    for path in paths:
+        orig = _wan_reverse(path)
+        if orig is None:
+            continue
+        back = convert_wan_transformer_to_diffusers({f"{orig}.weight": torch.empty(0)})
+        if list(back) == [f"{path}.weight"]:
+            out[orig] = path
+    return out
+
+
+# ---- layouts: to and from {module path: LoraPart} ----
+
+def to_peft_layout(parts: dict[str, LoraPart], prefix: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Tensors and safetensors metadata in diffusers' ``save_lora_weights`` layout."""
+    tensors = {}
+    for path, p in parts.items():
+        if p.dora_scale is not None:
+            raise LoraError(f"LoRA for {path}: a LyCORIS dora_scale has no peft form; save it as kohya")
+        if p.down is not None:
+            tensors[f"{prefix}.{path}.lora_A.weight"] = p.down.contiguous()
+            tensors[f"{prefix}.{path}.lora_B.weight"] = p.up.contiguous()
+        for suffix, t in (("lora_B.bias", p.bias), ("lora_magnitude_vector", p.magnitude), ("diff", p.diff),
+                          ("diff_b", p.diff_b)):
+            if t is not None:
+                tensors[f"{prefix}.{path}.{suffix}"] = t.contiguous()
+    ab = {k: p for k, p in parts.items() if p.down is not None}
+    r = Counter(p.rank for p in ab.values()).most_common(1)[0][0] if ab else 0
+    alpha = Counter(p.alpha for p in ab.values()).most_common(1)[0][0] if ab else 0.0
+    meta = {"r": r, "lora_alpha": alpha, "target_modules": sorted(ab),
+            "rank_pattern": {k: p.rank for k, p in ab.items() if p.rank != r},
+            "alpha_pattern": {k: p.alpha for k, p in ab.items() if p.alpha != alpha}}
+    return tensors, {"format": "pt", METADATA_KEY: json.dumps({f"{prefix}.{k}": v for k, v in meta.items()},
+                                                                sort_keys=True)}
+
+
+def to_kohya_layout(parts: dict[str, LoraPart]) -> dict[str, torch.Tensor]:
+    names = Counter(kohya_name(p) for p in parts)
+    clash = [n for n, c in names.items() if c > 1]
+    if clash:
+        raise LoraError(f"module paths collide in kohya names: {clash[:3]}")
+    out = {}
+    for path, p in parts.items():
+        k = kohya_name(path)
+        if p.bias is not None or p.magnitude is not None:
+            raise LoraError(f"LoRA for {path}: lora_B.bias and DoRA magnitudes have no kohya form; save it as peft")
+        if p.down is not None:
+            out[f"{k}.lora_down.weight"] = p.down.contiguous()
+            out[f"{k}.lora_up.weight"] = p.up.contiguous()
+            out[f"{k}.alpha"] = torch.tensor(float(p.alpha))
+        for suffix, t in (("diff", p.diff), ("diff_b", p.diff_b), ("dora_scale", p.dora_scale)):
+            if t is not None:
+                out[f"{k}.{suffix}"] = t.contiguous()
+    return out
+
+
+def _resolve(raw: str, targets: dict, wan: dict[str, str], kohya: dict[str, str]) -> tuple[str, str] | None:
+    """(module path, the prefix it came under) of a key's module name, or None."""
+    for pre in ("", *_PEFT_PREFIXES):
+        if pre and not raw.startswith(pre):
+            continue
+        rest = raw[len(pre):]
+        if rest in targets:
+            return rest, pre.rstrip(".")
+        if wan.get(rest) in targets:
+            return wan[rest], pre.rstrip(".")
+    if kohya.get(raw) in targets:
+        return kohya[raw], ""
+    return None
+
+
+def _key_kind_name(key: str) -> str:
+    tail = key.rsplit(".", 2)[-2:]
+    name = ".".join(tail) if tail[-1] in ("weight", "bias") and len(tail) == 2 else tail[-1]
+    known = next((what for pre, what in _UNSUPPORTED.items() if name.startswith(pre)), None)
+    return f".{name}" + (f" ({known})" if known else "")
+
+
+def parse_lora(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None, model: torch.nn.Module,
+               source: str = "LoRA", adapter_config: dict | None = None) -> dict[str, LoraPart]:
+    """Every key of a LoRA file (peft, kohya, Wan's own names) resolved to ``model``'s module
+    paths; an error for any key it would not apply (a LoRA is applied whole or not at all)."""
+    layers = adaptable_layers(model)
+    targets = _targets(model, layers)
+    wan = wan_original_names(model, targets)
+    kohya = {kohya_name(p): p for p in targets} | {kohya_name(o): p for o, p in wan.items()}
+    groups: dict[str, dict[str, torch.Tensor]] = {}
+    unknown, other = [], []
+    for key, t in tensors.items():
+        if key.startswith(_OTHER_COMPONENTS):
+            other.append(key)
+            continue
+        for rx, kind in _KEY_KINDS:
+            m = rx.match(key)
+            if m:
+                groups.setdefault(m.group(1), {})[kind] = t
+                break
+        else:
+            unknown.append(key)
+    if unknown:
+        kinds = sorted({_key_kind_name(k) for k in unknown})
+        raise LoraError(f"{source}: {len(unknown)} keys of kinds not applied here ({', '.join(kinds)}; e.g. "
+                        f"{unknown[0]!r}); refusing to apply only part of this LoRA")
+    meta = json.loads((metadata or {}).get(METADATA_KEY, "{}"))
+    if adapter_config is not None and not meta:  # peft's own save_pretrained: alpha in adapter_config.json
+        meta = {k: adapter_config[k] for k in ("lora_alpha", "alpha_pattern") if k in adapter_config}
+        meta.update({f"base_model.model.{k}": v for k, v in meta.items()})
+    parts, unmatched = {}, []
+    for raw, g in groups.items():
+        ab = {"A", "B"} & set(g)
+        if len(ab) == 1:
+            have, lack = ("lora_A/lora_down", "lora_B/lora_up") if "A" in ab else ("lora_B/lora_up", "lora_A/lora_down")
+            raise LoraError(f"{source}: {raw} has {have} without its {lack}")
+        names = {"B_bias": "lora_B.bias", "magnitude": "lora_magnitude_vector", "alpha": "alpha",
+                 "dora_scale": "dora_scale"}
+        if not ab and names.keys() & g.keys():
+            kinds = sorted(names[k] for k in g if k in names)
+            raise LoraError(f"{source}: {raw} has {', '.join(kinds)} without lora_A/lora_B weights")
+        if {"magnitude", "dora_scale"} <= g.keys():
+            raise LoraError(f"{source}: {raw} has both a peft DoRA magnitude and a LyCORIS dora_scale")
+        found = _resolve(raw, layers if ab else targets, wan, kohya)
+        if found is None:
+            unmatched.append(raw)
+            continue
+        path, prefix = found
+        alpha = 0.0
+        if ab:
+            rank = g["A"].shape[0]
+            if g["B"].ndim < 2 or g["B"].shape[1] != rank:
+                raise LoraError(f"{source}: {raw}: lora_A/lora_down has rank {rank} but lora_B/lora_up "
+                                f"{tuple(g['B'].shape)} has {g['B'].shape[1] if g['B'].ndim > 1 else 'none'}; "
+                                "the file is damaged or mixes two LoRAs")
+            if "alpha" in g:
+                alpha = float(g["alpha"].item()) or float(rank)  # kohya: alpha 0 means alpha = r
+            else:
+                pre = f"{prefix}." if prefix else ""
+                pattern = meta.get(f"{pre}alpha_pattern") or {}
+                alpha = float(pattern.get(path, meta.get(f"{pre}lora_alpha", rank)))
+        if path in parts:
+            raise LoraError(f"{source}: two entries for {path} ({raw} and another name of the same layer)")
+        parts[path] = LoraPart(g.get("A"), g.get("B"), alpha, bias=g.get("B_bias"), magnitude=g.get("magnitude"),
+                               diff=g.get("diff"), diff_b=g.get("diff_b"), dora_scale=g.get("dora_scale"))
+    if other:
+        warnings.warn(f"{source}: skipping {len(other)} text-encoder LoRA keys (only the denoiser is adapted)",
+                      stacklevel=3)
+    if unmatched:
+        raise LoraError(f"{source}: {len(unmatched)} LoRA layers match no layer of this model "
+                        f"(e.g. {unmatched[0]!r}); was it trained for another model?")
+    return parts
+
+
+def from_peft_layout(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None, model: torch.nn.Module,
+                     source: str = "LoRA", adapter_config: dict | None = None) -> dict[str, LoraPart]:
+    return parse_lora(tensors, metadata, model, source, adapter_config)
+
+
+def from_kohya_layout(tensors: dict[str, torch.Tensor], model: torch.nn.Module,
+                      source: str = "LoRA") -> dict[str, LoraPart]:
+    return parse_lora(tensors, None, model, source)
+
+
