@@ -67,8 +67,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{summary['changed']} source(s) changed since they were last scored and were scored again",
               file=sys.stderr)
     if summary["retried"]:
-        print(f"{summary['retried']} source(s) that failed last time for a reason other than their content "
-              "were tried again", file=sys.stderr)
+        print(f"{summary['retried']} source(s) that failed last time, whole or in some of their clips, for a "
+              "reason other than their content were tried again", file=sys.stderr)
     if line := failure_line(summary):
         print(line, file=sys.stderr)
     return 1 if all_failed(summary) else 0

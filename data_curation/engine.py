@@ -7,13 +7,18 @@ decoded inside the task and never enter Ray's object store (FIELD-NOTES: decoded
 crashed or interrupted run resumes by skipping sources whose part exists, was scored under the
 same recipe and records the source's current size and mtime (a fixed or replaced file is
 scored again). A source that cannot
-be read becomes one row with ``error``: the run goes on. A rerun tries such a source again
-when its file changed, or when its error was the machine's (a missing package, permission
-denied), not the content's (:func:`retry_error`).
+be read becomes one row with ``error``, and so does a clip that fails: the run goes on. A rerun
+tries such a source again when its file changed, when an error of the source or of a clip was
+the machine's (a missing package, permission denied), or when it was a bug and the code has
+changed since; never for its content (:func:`retry_error`).
 """
 
 from __future__ import annotations
 
+import builtins
+import functools
+import hashlib
+import importlib.metadata
 import logging
 import os
 import re
@@ -34,11 +39,12 @@ from data_curation.clip_frames import read_clip
 from data_curation.cuts import CutParams, detect_shots
 from data_curation.filtering import apply_filters
 from data_curation.manifest import (
+    CODE_KEY,
+    ERRORS_KEY,
     RECIPE_KEY,
     RUN_DIR_KEY,
     SOURCE_STAT_KEY,
     compact,
-    parquet_metadata,
     part_path,
     scorer_versions,
     source_key,
@@ -68,22 +74,50 @@ def _one_line(e: BaseException) -> str:
     return f"{e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:300]
 
 
+def _recorded(e: BaseException) -> BaseException:
+    """The exception an error row names: a MediaError raised for an OS-level failure of FFmpeg
+    (the readers wrap any FFmpeg error as "not a readable video") is that failure."""
+    inner = e.__context__
+    return inner if isinstance(e, MediaError) and isinstance(inner, (OSError, MemoryError)) else e
+
+
 def error_text(e: BaseException) -> str:
     """An error row's ``error``: ``"Class: first line"``. A MediaError raised for an OS-level
     failure of FFmpeg (permission denied, an I/O error, out of memory: the readers wrap any
     FFmpeg error as "not a readable video") is recorded as that failure, so that a rerun tells
     it from a file whose content is bad and tries the source again (:func:`retry_error`)."""
-    inner = e.__context__
-    if isinstance(e, MediaError) and isinstance(inner, (OSError, MemoryError)):
-        return _one_line(inner)
-    return _one_line(e)
+    return _one_line(_recorded(e))
 
 
-# The classes of errors about a file's content: the same file fails the same way on a rerun.
-# Any other error of a source (a missing package, permission denied, out of memory) is the
-# machine's, and a rerun tries the source again once that is fixed.
+# An error row is of one of three kinds (:func:`error_kind`), which decide whether a rerun tries
+# its source again though the file and the recipe are unchanged (:func:`retry_error`):
+# - "content": the file's content is bad (empty, not a video, truncated, undecodable). The same
+#   file fails the same way: never tried again (a new file is: its size or mtime changes).
+# - "machine": the machine failed, not the file (a package missing, permission denied, a disk
+#   full, out of memory, a GPU or Ray worker lost). Fixed outside curate, with no trace curate
+#   can see: always tried again (the retry costs one decode; leaving it failed costs the source).
+# - "code": anything else (a ValueError, IndexError, ZeroDivisionError of our code or of a
+#   library on an odd file): a bug, as deterministic as the content for that file and that
+#   code. Retrying it on every run re-decodes the source to fail the same way, so it is tried
+#   again only when the code changed since its part was written (:func:`code_version`: this
+#   package's version and sources, the versions of the libraries that decode and score; a part
+#   written before parts recorded it is tried once, and records it then).
 CONTENT_ERRORS = frozenset({"MediaError", "InvalidDataError"})
-
+ERROR_KINDS = ("content", "code", "machine")  # from the least to the most reason to try again
+_MACHINE_TYPES = (OSError, MemoryError, ImportError)  # and subclasses: ModuleNotFoundError, TimeoutError, ...
+# The machine's errors by the class name a row records: the builtin ones, and classes of other
+# libraries that do not derive from those (a row of an earlier version, or an error raised in a
+# Ray worker, is known by its name only)
+MACHINE_ERRORS = frozenset(
+    {n for n, c in vars(builtins).items() if isinstance(c, type) and issubclass(c, _MACHINE_TYPES)}
+    | {"OutOfMemoryError",  # torch.cuda's (a RuntimeError) and Ray's
+       "DecoderNotFoundError", "EncoderNotFoundError",  # an FFmpeg built without the codec
+       "RaySystemError", "WorkerCrashedError", "NodeDiedError", "LocalRayletDiedError", "ObjectLostError",
+       "ObjectStoreFullError", "ObjectFetchTimedOutError", "OwnerDiedError", "OutOfDiskError",
+       "ActorDiedError", "ActorUnavailableError", "RayActorError", "TaskUnschedulableError", "GetTimeoutError",
+       "RuntimeEnvSetupError"})
+# A RuntimeError of the device, not the code: torch's CUDA out of memory before it had a class of its own
+_DEVICE_FAILURE = re.compile(r"out of memory|\bCUDA error\b|\bcuDNN error\b|CUBLAS_STATUS|\bNCCL error\b")
 
 # Rows written before error_text recorded the cause: a reader's failure for a machine reason,
 # wrapped as "MediaError: PATH: not a readable video (PermissionError)"
@@ -92,13 +126,66 @@ _WRAPPED_MACHINE_ERROR = re.compile(
     r"InterruptedError|ConnectionError|BrokenPipeError|OSError|IOError|MemoryError)\)\s*$")
 
 
-def retry_error(error: str) -> bool:
-    """Whether a source's error row (``"Class: message"``, :func:`error_text`) is tried again on
-    a rerun though the file is unchanged: yes unless its class is one of :data:`CONTENT_ERRORS`,
-    or it is a content class wrapping a machine error (rows of earlier versions, which recorded
-    a permission-denied read as ``MediaError: ... (PermissionError)``)."""
+def error_kind(error: str) -> str:
+    """The kind of an error row's ``error`` (``"Class: message"``, :func:`error_text`):
+    ``content``, ``machine`` or ``code`` (see :data:`ERROR_KINDS`), by the class it names. A
+    content class wrapping a machine error (rows of earlier versions recorded a
+    permission-denied read as ``MediaError: ... (PermissionError)``) is the machine's."""
     kind = error.split(":", 1)[0].strip()
-    return kind not in CONTENT_ERRORS or bool(_WRAPPED_MACHINE_ERROR.search(error))
+    if kind in CONTENT_ERRORS:
+        return "machine" if _WRAPPED_MACHINE_ERROR.search(error) else "content"
+    if kind in MACHINE_ERRORS or (kind == "RuntimeError" and _DEVICE_FAILURE.search(error)):
+        return "machine"
+    return "code"
+
+
+def exception_kind(e: BaseException) -> str:
+    """:func:`error_kind` of ``e``'s row, also knowing its type: a library's own subclass of
+    OSError, MemoryError or ImportError (a download's SSLError, a hub's missing file) is the
+    machine's though its name is not builtin."""
+    kind = error_kind(error_text(e))
+    return "machine" if kind == "code" and isinstance(_recorded(e), _MACHINE_TYPES) else kind
+
+
+def retry_error(error: str, code_changed: bool = False) -> bool:
+    """Whether a row's ``error`` makes a rerun try its source again though the file and the
+    recipe are unchanged: a machine error always, a code error when ``code_changed`` (since the
+    part was written), a content error never (see :data:`ERROR_KINDS`)."""
+    return retry_kind(error_kind(error), code_changed)
+
+
+def retry_kind(kind: str, code_changed: bool) -> bool:
+    """:func:`retry_error` for an error's kind (:func:`error_kind`)."""
+    return kind == "machine" or (kind == "code" and code_changed)
+
+
+CODE_DISTRIBUTION = "video-pipeline"  # this package, as pyproject.toml names it
+# The libraries a source's decoding and scoring run through: a new version may fix a code error
+CODE_LIBRARIES = ("av", "numpy", "opencv-python-headless", "opencv-python", "pillow", "imagehash", "torch",
+                  "transformers", "rapidocr-onnxruntime")
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "-"
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """What a code error of a source depends on besides the file (``"<version>+<hash>"``,
+    stamped in each part: :data:`CODE_KEY`): this package's version, a hash of the sources of
+    ``data_curation`` and ``video.media`` (a fix in a checkout or an editable install keeps the
+    version number) and of the versions of :data:`CODE_LIBRARIES`. Once per process."""
+    version = _version(CODE_DISTRIBUTION)
+    if version == "-":  # run from a checkout that is not installed
+        from video import __version__ as version
+    h = hashlib.sha1(";".join(f"{d}={_version(d)}" for d in CODE_LIBRARIES).encode())
+    for root in (Path(__file__).parent, Path(sys.modules["video.media"].__file__).parent):
+        for f in sorted(root.rglob("*.py")):
+            h.update(f"{root.name}/{f.relative_to(root).as_posix()}".encode() + b"\0" + f.read_bytes())
+    return f"{version}+{h.hexdigest()[:12]}"
 
 
 # A source is truncated or damaged when fewer frames decode than its container lists, by more
@@ -144,11 +231,17 @@ def source_error(path: str, info: dict, shots) -> str | None:
     return None
 
 
+# A row's key, not a column: the kind of its error, known from the exception (exception_kind)
+ROW_ERROR_KIND = "_error_kind"
+
+
 def score_source(path: str, recipe: Recipe, out: str | Path) -> list[dict]:
     """All clip rows of one source (unfiltered). Never raises for a bad input: errors are rows
     (anything raised before the clips are scored is the source's error row: a run never stops
-    for one source)."""
+    for one source). An error row also holds its error's kind (:data:`ROW_ERROR_KIND`), which
+    no column keeps: :func:`process_source` records the part's."""
     base = {"source": str(path), "keep": False}
+    kind = None  # the error's, when it was raised (source_error's are the content's)
     try:
         if (empty := empty_error(path)) is not None:  # FFmpeg calls it invalid data
             raise MediaError(empty)
@@ -165,9 +258,10 @@ def score_source(path: str, recipe: Recipe, out: str | Path) -> list[dict]:
     except Exception as e:
         if os.environ.get("CURATE_DEBUG"):
             traceback.print_exc()
-        error = error_text(e)
+        error, kind = error_text(e), exception_kind(e)
     if error:
-        return [{**base, "clip_id": f"{source_key(path)}:error", "error": error}]
+        return [{**base, "clip_id": f"{source_key(path)}:error", "error": error,
+                 ROW_ERROR_KIND: kind or error_kind(error)}]
     base.update(fps=fps, width=info["width"], height=info["height"], rotation=info.get("rotation", 0),
                 source_frames=shots.num_frames)
     if not clips:
@@ -190,21 +284,30 @@ def score_source(path: str, recipe: Recipe, out: str | Path) -> list[dict]:
                                        turn=turn)
                 row["clip_path"] = str(dest)
         except Exception as e:  # one bad clip must not lose the source's other clips
-            row["error"] = error_text(e)
+            row["error"], row[ROW_ERROR_KIND] = error_text(e), exception_kind(e)
             if os.environ.get("CURATE_DEBUG"):
                 traceback.print_exc()
         rows.append(row)
     return rows
 
 
+def rows_kind(rows: list[dict]) -> str:
+    """The kind of the worst error of ``rows`` (the latest of :data:`ERROR_KINDS` among them:
+    one machine error makes the source worth a retry), ``none`` without any."""
+    kinds = {r.get(ROW_ERROR_KIND) or error_kind(r["error"]) for r in rows if r.get("error")}
+    return max(kinds, key=ERROR_KINDS.index, default="none")
+
+
 def process_source(path: str, recipe: Recipe, out: str | Path) -> dict:
-    """Score one source and write its part file, stamped with the recipe key and the source's
-    stat as it was before scoring (a file changed meanwhile is scored again on the next run);
-    returns counts (what travels through Ray)."""
+    """Score one source and write its part file, stamped with the recipe key, the source's
+    stat as it was before scoring (a file changed meanwhile is scored again on the next run),
+    the kind of its worst error row and the code's version (:func:`plan_work` decides a retry
+    from these, without reading the rows); returns counts (what travels through Ray)."""
     stat = source_stat(path)
     rows = score_source(path, recipe, out)
     write_atomic(to_table(rows, all_columns(recipe)), part_path(out, path),
-                 {RECIPE_KEY: scoring_key(recipe), SOURCE_STAT_KEY: stat})
+                 {RECIPE_KEY: scoring_key(recipe), SOURCE_STAT_KEY: stat, ERRORS_KEY: rows_kind(rows),
+                  CODE_KEY: code_version()})
     failed = any(r.get("error") and r["clip_id"].endswith(":error") for r in rows)
     return {"path": path, "rows": len(rows), "failed": int(failed)}
 
@@ -430,41 +533,69 @@ def _remove_if_empty(folder: Path) -> None:
         pass
 
 
-def part_error(part: Path) -> str | None:
-    """The ``error`` of a part that is its source's error row (the source failed before any
-    clip was scored), None for any other part (clips, no clips, unreadable)."""
+def _footer(part: Path) -> tuple[pq.FileMetaData | None, dict[str, str]]:
+    """A part's Parquet footer and its key-value metadata (``{}`` for an unreadable part): one
+    small read, whatever the part holds."""
     try:
-        if pq.read_metadata(part).num_rows != 1:  # the footer alone: most parts hold clips
-            return None
-        rows = pq.read_table(part, columns=["clip_id", "error"]).to_pylist()
+        footer = pq.read_metadata(part)
     except (OSError, pa.ArrowInvalid):
-        return None
-    if len(rows) == 1 and str(rows[0]["clip_id"]).endswith(":error"):
-        return rows[0]["error"]
-    return None
+        return None, {}
+    return footer, {k.decode(): v.decode() for k, v in (footer.metadata or {}).items() if k != b"ARROW:schema"}
+
+
+def _no_errors(footer: pq.FileMetaData) -> bool:
+    """Whether the footer's statistics show the ``error`` column all null (or absent)."""
+    for g in range(footer.num_row_groups):
+        rg = footer.row_group(g)
+        col = next((rg.column(j) for j in range(rg.num_columns) if rg.column(j).path_in_schema == "error"), None)
+        st = col.statistics if col is not None else None
+        if col is not None and (st is None or not st.has_null_count or st.null_count != rg.num_rows):
+            return False
+    return True
+
+
+def part_kind(part: Path, footer: pq.FileMetaData | None, meta: dict[str, str]) -> str:
+    """The kind of a part's worst error row (:func:`rows_kind`): as its metadata records it
+    (:data:`ERRORS_KEY`); a part written before that is read, its ``error`` column only, and
+    not even that when the footer's statistics show the column all null (most parts)."""
+    if (kind := meta.get(ERRORS_KEY)) is not None:
+        return kind
+    if footer is None or _no_errors(footer):
+        return "none"
+    try:
+        errors = pq.read_table(part, columns=["error"]).column("error").to_pylist()
+    except (OSError, pa.ArrowInvalid, KeyError):
+        return "none"
+    return rows_kind([{"error": e} for e in errors])
 
 
 def plan_work(sources: list[str], out: Path, keys: set[str]) -> tuple[list[str], int, int, int]:
     """(sources to score, how many of them have a part of another recipe (one whose key is not
     in ``keys``), how many a part of this recipe but of a source whose size or mtime changed
-    since, how many an error row of the machine, not of the file's content (:func:`retry_error`:
-    a package missing, permission denied; the file is there and unchanged, and would otherwise
-    stay failed after the cause is fixed)). The rest are skipped: their part stands, a content
-    error too (the file would fail the same way), and a file still missing (its stat changes
-    when it is back). A part from before sources' stats were recorded is trusted, not counted
-    as changed (it would be reported as a changed file)."""
+    since, how many an error row, of the source or of one of its clips, that is worth a retry
+    though the file is unchanged (:func:`retry_error`: the machine's, a package missing or
+    permission denied, always; the code's when the code changed since, :func:`code_version`;
+    the source would otherwise stay failed after the cause is fixed)). The rest are skipped:
+    their part stands, a content error too (the file would fail the same way), and a file
+    still missing (its stat changes when it is back). A part from before sources' stats were
+    recorded is trusted, not counted as changed (it would be reported as a changed file).
+    Each part's footer is read, its rows only for a part with errors from before parts
+    recorded their kind (:func:`part_kind`)."""
     todo, stale, changed, retried = [], 0, 0, 0
     for p in sources:
         part = part_path(out, p)
         if not part.is_file():
             todo.append(p)
-        elif parquet_metadata(part, RECIPE_KEY) not in keys:
+            continue
+        footer, meta = _footer(part)
+        if meta.get(RECIPE_KEY) not in keys:
             todo.append(p)
             stale += 1
-        elif (stat := parquet_metadata(part, SOURCE_STAT_KEY)) is not None and stat != source_stat(p):
+        elif (stat := meta.get(SOURCE_STAT_KEY)) is not None and stat != source_stat(p):
             todo.append(p)
             changed += 1
-        elif (error := part_error(part)) is not None and retry_error(error) and os.path.exists(p):
+        elif (retry_kind(part_kind(part, footer, meta), meta.get(CODE_KEY) != code_version())
+              and os.path.exists(p)):
             todo.append(p)
             retried += 1
     return todo, stale, changed, retried
@@ -476,8 +607,9 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
     ``failed`` counts unreadable sources, ``clips_failed`` clips that are error rows (a scorer
     raised), ``errors`` the most frequent messages of both (:func:`error_counts`), ``changed``
     sources scored again because the file changed since its part was written, ``retried``
-    sources of an unchanged file tried again because their error was not about its content
-    (:func:`retry_error`). A SRC that does not exist, or an OUT that is a
+    sources of an unchanged file tried again because an error of the source or of some of its
+    clips was not about its content (:func:`retry_error`: the machine's, or the code's when
+    the code changed since). A SRC that does not exist, or an OUT that is a
     file, is an error before any work, and so are ``workers`` < 0 and an explicit ``ray_address``
     where nothing answers (:func:`check_ray_address`); no video under SRC writes nothing (not
     even OUT) and returns ``sources`` 0 and ``manifest`` None. ``clips_removed`` counts clip
@@ -522,8 +654,9 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
         print(f"{changed} source(s) changed since they were scored (size or modification time): "
               "scoring them again", file=sys.stderr)
     if retried and progress:
-        print(f"{retried} source(s) failed last time for a reason other than their content (a missing package, "
-              "permission denied, ...): trying them again", file=sys.stderr)
+        print(f"{retried} source(s) failed last time, whole or in some of their clips, for a reason other than their "
+              "content (the machine's: a missing package, permission denied, ...; or a bug, and curate or its "
+              "libraries changed since): trying them again", file=sys.stderr)
     if todo:
         try:
             if workers == 0:
