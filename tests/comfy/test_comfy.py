@@ -401,14 +401,15 @@ def test_a_wan_single_file_says_which_folder_to_get(tmp_path):
         assert "into ComfyUI's models/checkpoints/ and pick that folder" in msg and "\n" not in msg
 
 
-def test_a_users_model_named_tiny_wins_over_the_random_one(tmp_path, tiny_diffusers_dir):
-    assert F.load_video_model("tiny", tmp_path).detail == "random weights"  # nothing of the user's named so
+def test_a_users_model_named_tiny_is_listed_by_its_path_and_tiny_is_the_random_one(tmp_path, tiny_diffusers_dir):
     (tmp_path / "checkpoints").mkdir()
     (tmp_path / "checkpoints" / "tiny").symlink_to(tiny_diffusers_dir, target_is_directory=True)
-    mine = F.load_video_model("tiny", tmp_path)
-    assert (mine.kind, Path(mine.source)) == ("svd", tmp_path / "checkpoints" / "tiny")
+    assert F.load_video_model("tiny", tmp_path).detail == "random weights"  # the built-in, as on the CLI
+    mine_path = tmp_path / "checkpoints" / "tiny"
+    mine = F.load_video_model(str(mine_path), tmp_path)
+    assert (mine.kind, Path(mine.source)) == ("svd", mine_path)
     names = F.video_model_names(tmp_path)
-    assert names == ["tiny", "tiny (random weights, for tests)", "tiny-svd (random weights, for tests)"]
+    assert names == [str(mine_path), "tiny (random weights, for tests)", "tiny-svd (random weights, for tests)"]
     for label, kind in (("tiny (random weights, for tests)", "dit_t2v"), ("tiny-svd (random weights, for tests)", "svd")):
         builtin = F.load_video_model(label, tmp_path)  # the label picks the random model, whatever the folder holds
         assert (builtin.kind, builtin.detail) == (kind, "random weights")

@@ -11,14 +11,15 @@ from pathlib import Path
 
 import torch
 
-from video.comfy.host import comfy_module, default_models_dir, free_comfy_memory
-from video.models.folder import ModelsFolder, NameNotFound
+from video.comfy.host import comfy_module, default_models_dir, free_comfy_memory, log
+from video.models.folder import BUILTIN_PREFIX, ModelsFolder, NameNotFound, builtin_prefix_name
 from video.models.svd import CheckpointError
 from video.runtime.img2vid import InputError
 
 RANDOM_MODELS = {"tiny": "flow", "tiny-svd": "svd"}  # random-weight smoke models, no file needed
-# The drop-down shows the random models under these labels; the bare names stay accepted (scripts,
-# API prompts), and a user's file or folder of the same name is loaded instead.
+# The drop-down shows the random models under these labels; the bare names and builtin:NAME stay
+# accepted (scripts, API prompts). Each is the built-in whatever the models folder holds, as the CLI
+# reads a built-in name; a user's model named so is listed, and loaded, by its path.
 BUILTIN_LABELS = {f"{n} (random weights, for tests)": n for n in RANDOM_MODELS}
 SVD_KINDS = ("svd", "svd_xt")
 FLOW_KINDS = ("dit_t2v", "wan_t2v")
@@ -152,11 +153,36 @@ def is_listed(p: Path) -> bool:
 def model_names(kind: str = "checkpoints", models_dir: str | Path | None = None) -> list[str]:
     """Names of what the models folder holds under ``kind``, for a node's drop-down: each model
     once, by the name that loads it (:meth:`ModelsFolder.listing`: a copy that an earlier folder's
-    file of the same name shadows is listed by its path, not as a second identical row)."""
+    file of the same name shadows is listed by its path, not as a second identical row). Pickled
+    LoRAs are left out (:func:`loadable_lora`): every run with one failed."""
     try:
-        return [label for label, _ in models_folder(models_dir).listing(kind)]
+        listed = models_folder(models_dir).listing(kind)
     except CheckpointError:
         return []
+    return [label for label, e in listed if kind != "loras" or loadable_lora(e.path)]
+
+
+_UNLISTED_SAID: set[str] = set()  # pickled LoRAs the console was told about, once each
+
+
+def loadable_lora(p: Path) -> bool:
+    """Whether the LoRA drop-down lists ``p``: not a pickle (by its bytes or suffix,
+    :func:`video.models.sniff.is_pickled`; never unpickled), which the loader refuses. A combo
+    entry is a value a workflow saves and runs, so one that fails every run is left out rather
+    than marked, and the console says why once per file (ComfyUI's own LoRA loader lists
+    ``.ckpt``/``.pt``, so a user looks for it)."""
+    from video.models.lora import LoraError, check_lora_file
+    from video.models.sniff import is_pickled
+
+    if not (p.is_file() and is_pickled(p)):
+        return True
+    if str(p) not in _UNLISTED_SAID:
+        _UNLISTED_SAID.add(str(p))
+        try:
+            check_lora_file(p)
+        except LoraError as e:  # the loader's own line: "PATH: pickled LoRA files are not loaded; ..."
+            log.warning("not in the LoRA list: %s", e)
+    return False
 
 
 def video_model_names(models_dir: str | Path | None = None) -> list[str]:
@@ -164,8 +190,9 @@ def video_model_names(models_dir: str | Path | None = None) -> list[str]:
     ``checkpoints/`` first, then ``diffusion_models/`` (and its ``unet/`` alias), then the
     random-weight test models under their :data:`BUILTIN_LABELS`. Each model is listed by the
     name that loads it (:meth:`ModelsFolder.listing`, as ``video models``): a copy shadowed by an
-    earlier folder's file of the same name, or a diffusion model whose name would resolve to a
-    checkpoint instead, is listed by its path, so that picking it loads it."""
+    earlier folder's file of the same name, a diffusion model whose name would resolve to a
+    checkpoint instead, or a model named as a built-in (a ``tiny/`` folder: ``tiny`` is the
+    random model, :func:`builtin_choice`) is listed by its path, so that picking it loads it."""
     folder = models_folder(models_dir)
     names = []
     for sub in ("checkpoints", "diffusion_models"):
@@ -176,6 +203,9 @@ def video_model_names(models_dir: str | Path | None = None) -> list[str]:
         for label, e in listed:
             if not is_listed(e.path):
                 continue
+            if names_builtin(label):  # that name picks the random model
+                names.append(str(e.path))
+                continue
             if sub == "checkpoints" or label == str(e.path):
                 names.append(label)
                 continue
@@ -185,6 +215,26 @@ def video_model_names(models_dir: str | Path | None = None) -> list[str]:
                 found = None
             names.append(e.name if found is not None and found.resolve() == e.path.resolve() else str(e.path))
     return list(dict.fromkeys([*names, *BUILTIN_LABELS]))
+
+
+def names_builtin(name: str) -> bool:
+    """Whether the loader reads ``name`` as a built-in (:func:`builtin_choice`), whatever the
+    models folder holds under that name."""
+    return name in BUILTIN_LABELS or name in RANDOM_MODELS or name.startswith(BUILTIN_PREFIX)
+
+
+def builtin_choice(name: str) -> str | None:
+    """The random-weight model ``name`` picks, or None: its drop-down label, its bare name
+    (``tiny``, ``tiny-svd``) or ``builtin:NAME``, each the built-in whatever the models folder
+    holds, as the CLI reads a built-in name
+    (:func:`video.models.folder.resolve_model_name_or_builtin`): before, a user's
+    ``checkpoints/old/tiny.safetensors`` anywhere in the tree answered to ``tiny``, and
+    ``builtin:tiny`` was looked up as a file name. ``builtin:`` with another name: a one-line
+    CheckpointError."""
+    if name in BUILTIN_LABELS:
+        return BUILTIN_LABELS[name]
+    prefixed = builtin_prefix_name(name, tuple(RANDOM_MODELS))
+    return prefixed if prefixed is not None else name if name in RANDOM_MODELS else None
 
 
 def resolve_model(folder: ModelsFolder, name: str, warn: bool = True) -> Path:
@@ -328,31 +378,30 @@ def single_file_message(path: Path, kind: str) -> str:
 def load_video_model(name: str, models_dir: str | Path | None = None, lora: str = "", lora_strength: float = 1.0,
                      device: str = "cpu", dtype: torch.dtype | str = "auto") -> VideoModel:
     """``name`` under ``checkpoints/`` (or ``diffusion_models/``) of the models folder, or a path,
-    or a random-weight test model (``tiny`` / ``tiny-svd`` or their :data:`BUILTIN_LABELS`; a
-    user's file or folder of that name wins); its kind detected from its contents, and refused
-    here, with what this pack runs, when no node runs it. ``lora`` names a file under ``loras/``
-    merged at ``lora_strength`` when a pipeline is built. ``dtype``: a torch dtype or one of
-    :data:`DTYPES` (:func:`model_dtype`)."""
+    or a random-weight test model (:func:`builtin_choice`: ``tiny`` / ``tiny-svd``, their
+    :data:`BUILTIN_LABELS` or ``builtin:NAME``, whatever the models folder holds); its kind
+    detected from its contents, and refused here, with what this pack runs, when no node runs
+    it. ``lora`` names a file under ``loras/`` merged at ``lora_strength`` when a pipeline is
+    built; a pickled or unreadable one is refused here, not at the first sampling node.
+    ``dtype``: a torch dtype or one of :data:`DTYPES` (:func:`model_dtype`)."""
     from video.models.detect import detect_kind
+    from video.models.lora import check_lora_file
 
     folder = models_folder(models_dir)
-    builtin = BUILTIN_LABELS.get(name, name if name in RANDOM_MODELS else None)
-    try:
-        path = resolve_model(folder, name) if name not in BUILTIN_LABELS else None
-    except NameNotFound:
-        if builtin is None:  # (several models of the user's named so: AmbiguousName, theirs to pick)
-            raise
-        path = None
-    if path is None:
+    builtin = builtin_choice(name)
+    if builtin is not None:
         kind = {"svd": "svd", "flow": "dit_t2v"}[RANDOM_MODELS[builtin]]
         found, source = {"kind": kind, "detail": "random weights"}, builtin
     else:
+        path = resolve_model(folder, name)
         found, source = detect_kind(path), str(path)
         if path.is_file() and found["kind"].startswith("wan_"):  # listed (it is a Wan model), but not runnable alone
             raise CheckpointError(single_file_message(path, found["kind"]))
         if found["kind"] not in RUNNABLE_KINDS:
             raise CheckpointError(unsupported_message(path, found["kind"], found["detail"]))
     loras = [(folder.resolve(lora, "loras"), float(lora_strength))] if lora else []
+    for p, _ in loras:
+        check_lora_file(p)
     if not isinstance(dtype, torch.dtype):
         dtype = model_dtype(dtype, found["kind"], device)
     return VideoModel(source, found["kind"], found["detail"], loras, device, dtype)

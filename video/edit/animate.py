@@ -260,7 +260,7 @@ class Animator:
         from video.models.svd import CheckpointError
 
         p = Path(path)
-        if str(path) == TINY and not p.exists():  # built, saved and loaded as a real folder is
+        if str(path) == TINY:  # whatever ./tiny holds; built, saved and loaded as a real folder is
             import tempfile
 
             with tempfile.TemporaryDirectory(prefix="tiny-animate-") as tmp:

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from video.cli import IMG2VID_FLAGS
+from video.runtime.config import IMG2VID_FLAGS
 
 TASK_HELP = {
     "inpaint": "regenerate the masked region (--mask or --box) from --prompt",
@@ -30,11 +30,12 @@ RANDOM_NOTE = "note: '{model}' has random weights (a smoke run); real weights co
 
 def random_weights(model: str) -> bool:
     """Whether ``model`` names a built-in random-weights model: one of
-    :data:`video.edit.editor.RANDOM_MODELS` that is not also a path here (a folder
-    ``tiny-vace`` holds real or saved weights; a name starting with "tiny" said nothing)."""
+    :data:`video.edit.editor.RANDOM_MODELS`, which the loader builds whatever the working
+    folder holds (a folder ``tiny-vace`` holds real or saved weights; a name starting with
+    "tiny" said nothing)."""
     from video.edit.editor import RANDOM_MODELS
 
-    return str(model) in RANDOM_MODELS and not Path(model).exists()
+    return str(model) in RANDOM_MODELS
 
 
 def resolve_model_name(value: str, models_dir: str | None = None, extra_configs: list[str] = (),

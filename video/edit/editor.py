@@ -64,13 +64,15 @@ RANDOM_MODELS = {"tiny": "flow", "tiny-svd": "svd", "svd": "svd", "svd_xt": "svd
 
 
 def detect_model(source: str | Path) -> str:
-    """"flow", "svd", or a ``DEDICATED_EDITORS`` key, from the layout of ``source``."""
+    """"flow", "svd", or a ``DEDICATED_EDITORS`` key, from the layout of ``source``. A name of
+    :data:`RANDOM_MODELS` is the built-in whatever the working folder holds (``--model
+    builtin:tiny`` read a ./tiny folder); ``./tiny`` is that folder."""
     from video.models.svd import CheckpointError, is_diffusers_folder
 
+    if str(source) in RANDOM_MODELS:
+        return RANDOM_MODELS[str(source)]
     p = Path(source)
     if not p.exists():
-        if str(source) in RANDOM_MODELS:
-            return RANDOM_MODELS[str(source)]
         raise CheckpointError(f"model {str(source)!r} not found: give a model folder, an svd*.safetensors file, "
                               "or 'tiny' / 'tiny-svd' (random weights)")
     if p.is_file():

@@ -373,20 +373,35 @@ def resolve_model_name_or_builtin(value: str, builtins: tuple[str, ...], kind: s
     default ``builtins``). A built-in name whose lookup fails other than "not found" (two
     such models, an unreadable extra_model_paths.yaml) is the built-in, with a warning that
     says why: it was the built-in before the lookup existed. ``use`` spells the
-    ``builtin:`` hint (``--model``, ``--refine``, ``video info``). An existing path
-    (``./svd_xt``) is returned as given, for the loader to read as a path, as before."""
+    ``builtin:`` hint (``--model``, ``--refine``, ``video info``). The loaders read a
+    built-in name as the built-in whatever the working folder holds (``builtin:tiny`` with a
+    ./tiny folder read the folder), so a folder ./svd_xt that a bare ``svd_xt`` meant, as
+    before, is returned spelled as a path, ``./svd_xt``; a bare ``tiny`` is the built-in even
+    with a ./tiny there (``./tiny`` loads that)."""
     value = str(value)
-    if value.startswith(BUILTIN_PREFIX):
-        name = value[len(BUILTIN_PREFIX):]
-        if name not in builtins:
-            raise CheckpointError(f"{value}: no built-in model {name!r}; the built-in names are {', '.join(builtins)}")
+    name = builtin_prefix_name(value, builtins)
+    if name is not None:
         return name
     if value not in builtins:
         keep = tuple(builtins if offered is None else offered)
         return resolve_model_arg(value, kind, models_dir, keep=keep, extra_configs=extra_configs)
-    if value not in PUBLISHED_BUILTINS or Path(value).expanduser().exists():
+    if value not in PUBLISHED_BUILTINS:
         return value
+    if Path(value).exists():
+        return os.path.join(os.curdir, value)
     return _published_or_builtin(value, kind, models_dir, extra_configs, use)
+
+
+def builtin_prefix_name(value: str, builtins: tuple[str, ...]) -> str | None:
+    """``NAME`` of a ``builtin:NAME`` value, None for a value without the prefix: the one
+    reading of the prefix, for the CLI and the ComfyUI loader alike. A ``NAME`` not among
+    ``builtins`` is a one-line :class:`CheckpointError` listing them."""
+    if not str(value).startswith(BUILTIN_PREFIX):
+        return None
+    name = str(value)[len(BUILTIN_PREFIX):]
+    if name not in builtins:
+        raise CheckpointError(f"{value}: no built-in model {name!r}; the built-in names are {', '.join(builtins)}")
+    return name
 
 
 def _published_or_builtin(name: str, kind: str, models_dir: str | Path | None, extra_configs: list[str | Path],

@@ -68,20 +68,23 @@ def _folder_parameters(p: Path) -> tuple[dict[str, int], set[str]]:
 def _describe_text_to_video(source: str | Path) -> dict | None:
     """A text-to-video model: our folder (``video_pipeline.yaml`` naming a backbone, as
     ``video train`` exports), a Wan 2.1 diffusers folder, or one of our DiT configs by name;
-    None for anything else."""
+    None for anything else. A name of :func:`info_names` is the config whatever the working
+    folder holds (``video info builtin:t2v_tiny`` read a ./t2v_tiny folder); ``./NAME`` is
+    that folder."""
     import yaml
 
     from video.config import CONFIG_DIR
 
     p = Path(source)
-    if p.is_dir() and (p / "video_pipeline.yaml").is_file():
+    builtin = str(source) in info_names()
+    if not builtin and p.is_dir() and (p / "video_pipeline.yaml").is_file():
         cfg = yaml.safe_load((p / "video_pipeline.yaml").read_text()) or {}
         if "backbone" not in cfg:
             return None
         params, dtypes = _folder_parameters(p)
         return {"model": str(p), "layout": "text-to-video folder (ours)", "kind": f"{cfg['backbone']} text-to-video",
                 "sampling": cfg.get("sampling", {}), "dtypes": ",".join(sorted(dtypes)), "parameters": params}
-    if p.is_dir() and (p / "model_index.json").is_file():
+    if not builtin and p.is_dir() and (p / "model_index.json").is_file():
         index = json.loads((p / "model_index.json").read_text())
         if "Wan" not in index.get("_class_name", ""):
             return None
@@ -91,7 +94,7 @@ def _describe_text_to_video(source: str | Path) -> dict | None:
         return {"model": str(p), "layout": "diffusers folder", "kind": index["_class_name"],
                 "detail": detect_kind(p)["detail"], "dtypes": ",".join(sorted(dtypes)), "parameters": params}
     named = CONFIG_DIR / "model" / f"{source}.yaml"
-    if not p.exists() and named.is_file():
+    if (builtin or not p.exists()) and named.is_file():
         cfg = yaml.safe_load(named.read_text()) or {}
         dit = cfg.get("dit") if "backbone" in cfg else cfg if "patch_size" in cfg else None
         if dit is None:

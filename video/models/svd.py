@@ -31,9 +31,9 @@ FULL_SIZE_NAMES = ("svd", "svd_xt")
 
 def builtin_config(source: str | Path) -> str | None:
     """The ``configs/model`` name a built-in ``source`` builds at random (``tiny-svd`` -> ``tiny``),
-    or None when ``source`` is an existing path or no built-in name."""
-    if Path(source).expanduser().exists():
-        return None
+    or None when ``source`` is no built-in name. A built-in name is the built-in whatever the
+    working folder holds (``--model builtin:tiny`` reached here as ``tiny`` and read a ./tiny
+    folder); a folder of that name is given as a path, ``./tiny``."""
     name = str(source)
     return TINY_NAMES.get(name, name if name in FULL_SIZE_NAMES else None)
 
@@ -266,9 +266,10 @@ def save_diffusers_folder(models: SVDModels, path: str | Path) -> Path:
 
 def detect_layout(source: str | Path) -> str:
     """"config" (a name under configs/model), "diffusers", "single_file"; raises otherwise.
-    ``~`` is expanded (a path from a YAML config or ``--model=~/...`` reaches here unexpanded)."""
+    ``~`` is expanded (a path from a YAML config or ``--model=~/...`` reaches here unexpanded).
+    A built-in name (:func:`builtin_config`) is "config" even where ./NAME exists."""
     p = Path(source).expanduser()
-    if not p.exists():
+    if builtin_config(source) is not None or not p.exists():
         try:
             model_config_path(builtin_config(source) or str(source))
             return "config"

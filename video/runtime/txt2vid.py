@@ -256,13 +256,14 @@ def load_t2v(source: str | Path, device="cpu", dtype=torch.float32) -> T2VModels
     """``tiny``; our folder layout (``video_pipeline.yaml``, ``transformer/``, ``text_encoder/``,
     ``tokenizer/``, ``vae/``); or a diffusers Wan text-to-video folder (``model_index.json``
     naming ``WanPipeline``: Wan 2.1, or Wan 2.2's two experts; :mod:`video.models.wan` says
-    which folders are refused and why)."""
+    which folders are refused and why). ``tiny`` is the built-in whatever the working folder
+    holds (a ./tiny folder is given as ``./tiny``), as every command reads a built-in name."""
     from video.models.svd import CheckpointError, quiet_library_logs
     from video.models.wan import SINGLE_FILE, read_index
 
     quiet_library_logs()
     p = Path(source).expanduser()
-    if str(source) == "tiny" and not p.exists():
+    if str(source) == "tiny":
         m = build_tiny()
     elif p.is_file():
         from video.models.detect import detect_kind
