@@ -7,7 +7,7 @@ unknown key or a wrong type is a :class:`ConfigError` naming it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -97,6 +97,67 @@ class ModelConfig:
 NULLS = ("null", "Null", "NULL", "~")  # YAML's spellings of null, as a key=value value
 
 
+def key_aliases(schema) -> dict[str, str]:
+    """A schema's renamed keys, old name -> current key: its ``KEY_ALIASES`` class attribute (a
+    ``ClassVar``, so no key itself). On the schema, not passed by each caller, so that every way
+    in (a YAML, ``key=value``, a flag, a dict from Python, :func:`video.flags.given_keys`) reads
+    an old name alike and a rename lives in one place. Top-level keys only; a wrong table (an
+    old name that is still a key, a current one that is not) is a programming error, raised."""
+    aliases = dict(getattr(schema, "KEY_ALIASES", None) or {})
+    if not aliases:
+        return {}
+    names = {f.name for f in fields(schema)}
+    bad = [f"{old} -> {new}" for old, new in aliases.items() if old in names or new not in names or "." in old]
+    if bad:
+        raise TypeError(f"KEY_ALIASES of {getattr(schema, '__name__', type(schema).__name__)}: {', '.join(bad)} "
+                        "(an old top-level name that is no key -> a key)")
+    return aliases
+
+
+def current_key(key: str, aliases: dict[str, str]) -> str:
+    """Dotted ``key`` under its current name: an old name, or a key inside one, renamed."""
+    top, dot, rest = key.partition(".") if isinstance(key, str) else (key, "", "")
+    return f"{aliases[top]}{dot}{rest}" if top in aliases else key
+
+
+def unalias_layer(pairs: list[tuple[str, Any]], aliases: dict[str, str], null=lambda v: v is None
+                  ) -> list[tuple[str, Any]]:
+    """One layer's (key, value) pairs with old names renamed (:func:`key_aliases`), before the
+    layers merge: a later layer then overrides an earlier one whichever spelling each used, as
+    for any key. One layer giving a key under two spellings is one value: they must agree (a
+    ConfigError naming both, else one would be dropped silently); a null one (``null(value)``)
+    is "not given" and yields to the other. A key under one spelling keeps its order and
+    repeats (the last ``key=value`` wins)."""
+    if not aliases:
+        return pairs
+    spellings: dict[str, dict[str, Any]] = {}  # current key -> spelling -> its last value
+    for key, value in pairs:
+        spellings.setdefault(current_key(key, aliases), {})[key] = value
+    out, merged = [], set()
+    for key, value in pairs:
+        new = current_key(key, aliases)
+        if len(spellings[new]) == 1:
+            out.append((new, value))
+        elif new not in merged:
+            merged.add(new)
+            out.append((new, _one_value(new, spellings[new], null)))
+    return out
+
+
+def _one_value(key: str, spellings: dict[str, Any], null) -> Any:
+    """The one value of ``key`` given under several ``spellings`` (spelling -> value) in a layer."""
+    given = sorted(((k, v) for k, v in spellings.items() if not null(v)), key=lambda kv: kv[0] != key)
+    if not given:
+        return next(iter(spellings.values()))
+    (k1, v1), *rest = given
+    for k2, v2 in rest:
+        if v2 != v1:
+            old = [k for k in (k1, k2) if k != key]
+            raise ConfigError(f"{k1} {v1!r} and {k2} {v2!r} are the same option ({' and '.join(old)}: "
+                              f"{'old names' if len(old) > 1 else 'an old name'} of {key}); give one")
+    return v1
+
+
 def load_config(schema: type[T], source: str | Path | dict | None = None, overrides: list[str] | None = None,
                 values: dict | None = None) -> T:
     """Merge ``source`` (a YAML path, a name under ``configs/``, or a dict), ``key=value``
@@ -107,7 +168,11 @@ def load_config(schema: type[T], source: str | Path | dict | None = None, overri
     Every key is set on its own, so an error names the key it is about. ``null`` (in YAML or
     as ``key=null``) is "unset": None for an optional key, the empty default of a text or list
     key whose default is empty; any other key cannot be null (a :class:`ConfigError` naming
-    it). A single text where a list goes is a one-item list, in YAML as on the command line."""
+    it). A single text where a list goes is a one-item list, in YAML as on the command line.
+
+    A renamed key's old name (the schema's ``KEY_ALIASES``, :func:`key_aliases`) sets its current
+    key in every layer; the result has only the current key (:func:`unalias_layer`)."""
+    aliases = key_aliases(schema)
     try:
         defaults = OmegaConf.structured(schema)
         cfg = OmegaConf.structured(schema)
@@ -127,15 +192,20 @@ def load_config(schema: type[T], source: str | Path | dict | None = None, overri
                     raise ConfigError(f"config file {source} holds a {type(loaded).__name__.replace('Config', '').lower()}"
                                       f"; it must be a mapping of key: value lines")
                 data = OmegaConf.to_container(loaded)
-            _merge_mapping(cfg, defaults, data, "", _yaml_texts(source) if not isinstance(source, dict) else {})
+            texts = _yaml_texts(source) if not isinstance(source, dict) else {}
+            try:
+                data = dict(unalias_layer(list(data.items()), aliases))
+            except ConfigError as e:
+                raise ConfigError(str(e) if isinstance(source, dict) else f"config file {source}: {e}") from None
+            _merge_mapping(cfg, defaults, data, "", {current_key(k, aliases): v for k, v in texts.items()})
         if overrides:
             bad = [o for o in overrides if "=" not in o]
             if bad:
                 raise ConfigError(f"override {bad[0]!r} is not key=value")
-            for o in overrides:
-                key, value = o.split("=", 1)
+            pairs = [tuple(o.split("=", 1)) for o in overrides]
+            for key, value in unalias_layer(pairs, aliases, null=lambda v: v in NULLS):
                 _set(cfg, defaults, key, _override_value(cfg, key, value))
-        for key, value in (values or {}).items():
+        for key, value in unalias_layer(list((values or {}).items()), aliases):
             _set(cfg, defaults, key, value)
         return OmegaConf.to_object(cfg)  # type: ignore[return-value]
     except OmegaConfBaseException as e:

@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Callable
 
-from video.config import load_config
+from video.config import current_key, key_aliases, load_config
 
 LIST_KEYS = {"lora"}  # flags that may repeat
 
@@ -34,16 +34,20 @@ def add_schema_flags(p: argparse.ArgumentParser, flags: dict, aliases: dict | No
                       list_keys: set | frozenset = frozenset(LIST_KEYS), schema=None) -> None:
     """A flag per schema key (default None: "not given", so a --config or key=value value stays),
     ``--config`` and the trailing ``key=value`` overrides. ``aliases``: flag -> its short forms;
-    ``schema``: the dataclass whose defaults the help shows where it does not say them."""
+    ``schema``: the dataclass whose defaults the help shows where it does not say them, and whose
+    renamed keys (:func:`video.config.key_aliases`) keep their old flag: ``--old-name`` beside
+    the current key's flag, so a rename is declared once, on the schema."""
     import dataclasses
 
-    defaults = {}
+    defaults, renamed = {}, key_aliases(schema) if schema is not None else {}
     for f in dataclasses.fields(schema) if schema is not None else ():
         defaults[f.name] = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
     for flag, (key, help_) in flags.items():
         if key in defaults:
             help_ = help_with_default(help_, defaults[key])
-        p.add_argument(flag, *(aliases or {}).get(flag, ()), default=None, help=help_,
+        names = [*(aliases or {}).get(flag, ())]
+        names += [f"--{old.replace('_', '-')}" for old, new in renamed.items() if new == key]
+        p.add_argument(flag, *dict.fromkeys(n for n in names if n != flag), default=None, help=help_,
                        action="append" if key in list_keys else "store")
     p.add_argument("--config", default=None, help="YAML file with any of these keys (by their key=value names)")
     p.add_argument("overrides", nargs="*", help="key=value overrides of the same keys (a flag and key=value for "
@@ -53,15 +57,16 @@ def add_schema_flags(p: argparse.ArgumentParser, flags: dict, aliases: dict | No
 def resolve_flags(schema, args, flags: dict):
     """The config of a subcommand: ``--config`` YAML, then ``key=value``, then the flags given
     (taken as typed, never parsed as YAML; an unset switch leaves the key alone). A key given
-    both as a flag and as ``key=value`` is an error: one of the two would be dropped silently."""
-    values, flag_of = {}, {}
+    both as a flag and as ``key=value`` is an error: one of the two would be dropped silently;
+    a renamed key's old name (the schema's ``KEY_ALIASES``) is that key here too."""
+    values, flag_of, renamed = {}, {}, key_aliases(schema)
     for flag, (key, _h) in flags.items():
         v = getattr(args, flag.lstrip("-").replace("-", "_"))
         if v is not None and v is not False:
             values[key], flag_of[key] = v, flag
     overrides = list(args.overrides)
     for o in overrides:
-        key, _, value = o.partition("=")
+        key = current_key(o.partition("=")[0], renamed)
         if key in values:
             given = values[key]
             shown = " ".join(f"{flag_of[key]} {x}" for x in given) if isinstance(given, list) else (
@@ -70,25 +75,27 @@ def resolve_flags(schema, args, flags: dict):
     return load_config(schema, args.config, overrides, values)
 
 
-def given_keys(args: argparse.Namespace, flags: dict) -> dict[str, str]:
+def given_keys(args: argparse.Namespace, flags: dict, schema=None) -> dict[str, str]:
     """The keys this run was given, whatever their value, each with how it was given (its flag,
     its ``key=value``, or ``key in FILE.yaml``): a refine option given at its default value is
     still given, and comparing values with the defaults let ``--seed 0`` or ``--strength 0.3``
     pass without ``--refine``. ``null`` (key=null, a YAML ``key: null``) is "unset", not given.
     Read after :func:`resolve_flags` has checked the YAML. Used where a flag is refused
-    whenever it is given (upscale's refine options without --refine, a task's foreign flags)."""
+    whenever it is given (upscale's refine options without --refine, a task's foreign flags).
+    ``schema``: where given, a renamed key's old name (its ``KEY_ALIASES``) is reported under
+    the current key, with how it was given (``negative_prompt=x`` for ``negative``)."""
     from omegaconf import OmegaConf
 
     from video.config import NULLS
 
-    given = {}
+    given, renamed = {}, key_aliases(schema) if schema is not None else {}
     if args.config:
         data = OmegaConf.to_container(OmegaConf.load(str(args.config)))
-        given.update({k: f"{k} in {args.config}" for k, v in data.items() if v is not None})
+        given.update({current_key(k, renamed): f"{k} in {args.config}" for k, v in data.items() if v is not None})
     for o in args.overrides:
         key, _, value = o.partition("=")
         if value not in NULLS:
-            given[key] = o
+            given[current_key(key, renamed)] = o
     for flag, (key, _h) in flags.items():
         if getattr(args, flag.lstrip("-").replace("-", "_")) not in (None, False):
             given[key] = flag

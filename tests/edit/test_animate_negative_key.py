@@ -2,7 +2,7 @@
 a key is the flag's name with ``_`` for ``-``); ``negative=x`` was refused ("Did you mean:
 'negative_prompt'?"). The old spellings, ``--negative-prompt`` and the key ``negative_prompt``, set
 the same value, in a flag, ``key=value`` and a ``--config`` YAML alike; two different values
-are refused, not one dropped."""
+are refused, not one dropped. The config holds only ``negative``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import argparse
 import pytest
 
 from video.edit.animate_cli import AnimateConfig, add_animate_command, resolve_animate
-from video.runtime.img2vid import InputError
+from video.flags import UserError
 
 
 def _resolve(*argv: str) -> AnimateConfig:
@@ -22,10 +22,10 @@ def _resolve(*argv: str) -> AnimateConfig:
 
 @pytest.mark.parametrize("argv", [["negative=blurry, text"], ["negative_prompt=blurry, text"],
                                   ["--negative", "blurry, text"], ["--negative-prompt", "blurry, text"],
-                                  ["--negative", "blurry, text", "negative_prompt=blurry, text"]])
+                                  ["negative=blurry, text", "negative_prompt=blurry, text"]])
 def test_every_spelling_sets_the_negative_prompt(argv):
     cfg = _resolve(*argv)
-    assert cfg.negative == cfg.negative_prompt == "blurry, text"
+    assert cfg.negative == "blurry, text"
 
 
 def test_unset_is_the_models_default_and_empty_stays_empty():
@@ -41,8 +41,13 @@ def test_a_config_yaml_takes_either_key(key, tmp_path):
 
 
 def test_two_different_values_are_refused():
-    with pytest.raises(InputError, match="negative 'a' and negative_prompt 'b' are the same option"):
+    with pytest.raises(UserError, match="negative given twice: --negative a and negative_prompt=b"):
         _resolve("--negative", "a", "negative_prompt=b")
+
+
+def test_the_config_has_only_the_current_key():
+    cfg = _resolve("negative_prompt=blurry")
+    assert cfg.negative == "blurry" and not hasattr(cfg, "negative_prompt")
 
 
 def test_negative_key_runs_the_tiny_model(animate_inputs, cli):

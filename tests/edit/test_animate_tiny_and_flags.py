@@ -43,7 +43,7 @@ def test_negative_is_the_negative_prompt_flag():
     assert animate._option_string_actions["--negative"] is animate._option_string_actions["--negative-prompt"]
     for flag in ("--negative", "--negative-prompt"):
         args = parser.parse_args(["animate", flag, "blurry, text"])
-        assert resolve_flags(AnimateConfig, args, ANIMATE_FLAGS).negative_prompt == "blurry, text"
+        assert resolve_flags(AnimateConfig, args, ANIMATE_FLAGS).negative == "blurry, text"
 
 
 def test_tiny_runs_and_says_fps_and_times(animate_inputs, cli):

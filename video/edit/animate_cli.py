@@ -7,6 +7,7 @@ import argparse
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 
@@ -34,7 +35,11 @@ def _read_frames(path: str | None, what: str):
 
 @dataclass
 class AnimateConfig:
-    """``video animate``'s options: a flag, a ``--config`` YAML key and ``key=value`` each."""
+    """``video animate``'s options: a flag, a ``--config`` YAML key and ``key=value`` each.
+    ``negative_prompt`` is ``negative``'s old name (:func:`video.config.key_aliases`): it sets
+    ``negative`` as a YAML key, ``key=value`` and ``--negative-prompt``."""
+
+    KEY_ALIASES: ClassVar[dict[str, str]] = {"negative_prompt": "negative"}
 
     model: str = ""  # required
     image: str = ""  # required
@@ -45,7 +50,6 @@ class AnimateConfig:
     mask: str = ""
     prompt: str = ""
     negative: str | None = None  # None: the model's default; the key txt2vid and edit use
-    negative_prompt: str | None = None  # negative's old name, kept working: both hold the one value
     steps: int = DEFAULT_STEPS
     guidance: float = 1.0
     seed: int = 0
@@ -60,15 +64,6 @@ class AnimateConfig:
     output: str = ""  # required
     models_dir: str = ""  # empty: $VIDEO_MODELS, else ./models
     extra_model_paths_config: str = ""  # a ComfyUI extra_model_paths.yaml, read after the default one
-
-    def __post_init__(self) -> None:
-        """``negative`` and its old name ``negative_prompt`` are one option: a config written
-        for either keeps working, and both read the same value after. Two different values
-        are refused (one would be dropped silently)."""
-        if self.negative is not None and self.negative_prompt is not None and self.negative != self.negative_prompt:
-            raise InputError(f"negative {self.negative!r} and negative_prompt {self.negative_prompt!r} are the same "
-                             "option (negative_prompt: its old name); give one")
-        self.negative = self.negative_prompt = self.negative if self.negative is not None else self.negative_prompt
 
 
 ANIMATE_FLAGS = {
@@ -105,62 +100,12 @@ ANIMATE_FLAGS = {
 ANIMATE_MINIMUM = {"height": 1, "width": 1, "steps": 1, "frames": 1}
 
 
-def _last_override(overrides: list[str], key: str) -> str | None:
-    """The value of the last ``key=value`` in ``overrides`` as typed, or None where none gives
-    ``key``; ``key=null`` is the text ``null`` (unset)."""
-    found = None
-    for o in overrides:
-        k, _, value = o.partition("=")
-        if k == key:
-            found = value
-    return found
-
-
-def _negative_in_one_key(args: argparse.Namespace) -> tuple[argparse.Namespace, bool]:
-    """``args`` with the ``key=value`` layer's old ``negative_prompt`` spelled ``negative``, and
-    whether a later layer than the ``--config`` YAML (``key=value`` or the flag, which argparse
-    already stores under ``negative`` for ``--negative-prompt``) gives the negative prompt.
-
-    Why: the YAML, ``key=value`` and the flags are merged key by key, so the two spellings of
-    one option land in two keys and :meth:`AnimateConfig.__post_init__` saw a YAML's
-    ``negative_prompt: blurry`` and ``--negative text`` as a conflict, not as the later layer
-    overriding the earlier. Here each layer says it once; where a later layer gives it,
-    ``negative_prompt=null`` clears the YAML's old key, so that layer wins whichever spelling
-    each used. Two different values within ``key=value``, or ``negative_prompt=`` against the
-    flag, are refused as the same option given twice (null: not given)."""
-    from video.config import NULLS
-
-    overrides = list(args.overrides)
-    old = _last_override(overrides, "negative_prompt")
-    new = _last_override(overrides, "negative")
-    flag = args.negative
-    if old is not None:
-        for shown, value in (("--negative", flag), ("negative", new)):
-            if value is not None and value not in NULLS and old not in NULLS and value != old:
-                raise InputError(f"{shown} {value!r} and negative_prompt {old!r} are the same option "
-                                 "(negative_prompt: its old name); give one")
-        overrides = [o for o in overrides if not o.startswith("negative_prompt=")]
-        if flag is None and (new is None or new in NULLS):  # the old key's value is this layer's
-            overrides = [o for o in overrides if not o.startswith("negative=")] + [f"negative={old}"]
-    if flag is None and _last_override(overrides, "negative") is None:
-        return args, False
-    return argparse.Namespace(**{**vars(args), "overrides": [*overrides, "negative_prompt=null"]}), True
-
-
 def resolve_animate(args: argparse.Namespace) -> AnimateConfig:
-    """``video animate``'s config: :func:`video.flags.resolve_flags` with ``negative`` and its old
-    key ``negative_prompt`` one option across the layers (:func:`_negative_in_one_key`): a later
-    layer overrides the YAML whichever spelling each used. A YAML giving both keys with two
-    values is still refused, as :meth:`AnimateConfig.__post_init__` refuses it without a later
-    layer: it is checked on its own, since the later layer's ``negative_prompt=null`` hid it."""
-    from video.config import load_config
+    """``video animate``'s config: :func:`video.flags.resolve_flags`; ``negative``'s old name
+    ``negative_prompt`` is read through :attr:`AnimateConfig.KEY_ALIASES`, as any renamed key."""
     from video.flags import resolve_flags
 
-    layered, later = _negative_in_one_key(args)
-    cfg = resolve_flags(AnimateConfig, layered, ANIMATE_FLAGS)
-    if later and args.config:
-        load_config(AnimateConfig, args.config)  # the YAML alone: its own two spellings must agree
-    return cfg
+    return resolve_flags(AnimateConfig, args, ANIMATE_FLAGS)
 
 
 def check_segment(segment: int | None, temporal: int = 4) -> None:
@@ -219,7 +164,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
     animator = Animator.from_pretrained(model, device=device, dtype=dtype)
     animator.sdpa_first = sdpa
     t_load = time.perf_counter() - t0
-    if model == TINY and not Path(model).exists():
+    if model == TINY:  # the built-in, whatever ./tiny holds
         print(RANDOM_NOTE.format(model=model, flag="--model"), file=sys.stderr)
     frames = animator(image, pose, face, mode=cfg.mode, background_video=bg, mask_video=mask,
                       prompt=cfg.prompt, negative_prompt=cfg.negative, num_inference_steps=cfg.steps,
@@ -253,7 +198,7 @@ def add_animate_command(subparsers) -> argparse.ArgumentParser:
                     "folders of frames, already preprocessed. Every option can also be given as key=value or in "
                     "a --config YAML.")
     add_schema_flags(p, ANIMATE_FLAGS, schema=AnimateConfig, list_keys=frozenset(),
-                     aliases={"--output": ("-o",), "--negative": ("--negative-prompt",)})
+                     aliases={"--output": ("-o",)})
     p.set_defaults(func=cmd_animate)
     return p
 
