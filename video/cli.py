@@ -3,7 +3,9 @@
 Every option of a subcommand is a key of its dataclass schema: a flag, a line of a YAML
 given with ``--config``, and a ``key=value`` anywhere on the line set the same thing
 (``key=value`` wins over the YAML; the same key given both as a flag and as ``key=value`` is
-an error, rather than one of the two dropped silently).
+an error, rather than one of the two dropped silently). The schemas of ``img2vid`` and
+``txt2vid``, with their flags, are in :mod:`video.runtime.config`; training's in
+:mod:`video.training.config`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import os
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from video.config import ConfigError, load_config
@@ -32,164 +33,14 @@ from video.flags import (
     takes_key_values,
     tristate,
 )
-
-
-@dataclass
-class Img2VidConfig:
-    model: str = "tiny"
-    image: str = ""  # empty: the bundled photograph
-    output: str = "img2vid.mp4"
-    model_config: str = ""  # sampling defaults by name (svd, svd_xt) or YAML path; empty: from the checkpoint
-    # None (unset, or ``null`` in YAML / ``key=null``): the model's default; a set value out of range
-    # (0 included: it is not a second spelling of "unset") is refused before the weights load
-    frames: int | None = None  # the model's: 14 SVD, 25 SVD-XT
-    steps: int | None = None
-    fps: int | None = None
-    motion_bucket: int | None = None
-    noise_aug: float | None = None
-    min_cfg: float | None = None
-    max_cfg: float | None = None
-    height: int | None = None
-    width: int | None = None
-    seed: int = 0
-    sampler: str = ""
-    decode_chunk: int = 0  # 0: as many frames as fit memory_budget_gib (and free memory)
-    decode_overlap: int = 2
-    memory_budget_gib: float = 10.0  # decode windows sized to keep the peak within this (CUDA); 0: free memory
-    offload: str = "none"  # none | model (only the part in use on the GPU)
-    split_guidance: str = "auto"  # auto | on | off: the guidance halves one after the other (half the UNet's peak)
-    cache_threshold: float = 0.0  # > 0: First-Block-Cache fast mode (inexact); 0: exact
-    compile: str = ""  # "": eager; else a torch.compile mode for the repeated blocks (default, reduce-overhead, ...)
-    compile_cache: str = ""  # folder (or "auto") to save/load compiled artifacts for warm starts
-    sdpa: str = "torch"  # attention kernel tried first: torch (its own order), cudnn, flash, efficient
-    device: str = "auto"
-    dtype: str = "auto"  # auto: float16 on CUDA, float32 on CPU
-    variant: str = ""
-    crf: int = 18
-    lora: list[str] = field(default_factory=list)  # FILE or FILE:SCALE (peft or kohya keys)
-    models_dir: str = ""  # empty: $VIDEO_MODELS, else ./models
-    extra_model_paths_config: str = ""  # a ComfyUI extra_model_paths.yaml, read after the default one
-
-
-IMG2VID_FLAGS = {
-    # flag: (schema key, help)
-    "--model": ("model", "diffusers folder, svd*.safetensors file, a name in the models folder, or 'tiny' / "
-                         "'tiny-svd' (random weights, a smoke run); default tiny. svd / svd_xt: your "
-                         "svd_xt.safetensors at the top of the models folder if there, else the full-size random "
-                         "network; builtin:svd_xt is always the built-in"),
-    "--image": ("image", "conditioning image (any size: resized and centre-cropped); default: bundled photo"),
-    "--output": ("output", 'output file: .mp4 (H.264), .webm, .gif, or a folder for PNG frames (default img2vid.mp4)'),
-    "--model-config": ("model_config", "sampling defaults by name (svd, svd_xt) or YAML path (default: none, "
-                                       "the checkpoint's own)"),
-    "--frames": ("frames", "number of frames, >= 1 (default: the model's, 14 SVD / 25 SVD-XT)"),
-    "--steps": ("steps", "sampling steps, >= 1 (default: the model's, 25 for SVD)"),
-    "--fps": ("fps", "frames per second: conditioning (as fps-1) and the output's rate (default 7)"),
-    "--motion-bucket": ("motion_bucket", "motion bucket id, higher = more motion (default 127)"),
-    "--noise-aug": ("noise_aug", "noise added to the conditioning image (default 0.02)"),
-    "--min-cfg": ("min_cfg", "guidance scale of the first frame, >= 0 (default: the model's, 1)"),
-    "--max-cfg": ("max_cfg", "guidance scale of the last frame, >= 0 (default: the model's, 2.5 for SVD)"),
-    "--height": ("height", "output height, a multiple of the model's size step (64 for SVD; rounded down "
-                           "otherwise); default: the model's (576 for SVD)"),
-    "--width": ("width", "output width, a multiple of the model's size step (64 for SVD; rounded down otherwise); "
-                         "default: the model's (1024 for SVD)"),
-    "--seed": ("seed", "random seed (default 0)"),
-    "--sampler": ("sampler", "euler (default), heun or dpmpp_2m"),
-    "--decode-chunk": ("decode_chunk", "frames per VAE decode window, or 0 = automatic: as many as fit "
-                                       "--memory-budget (default 0)"),
-    "--decode-overlap": ("decode_overlap", "frames shared by neighbouring decode windows (default 2)"),
-    "--memory-budget": ("memory_budget_gib", 'GiB the decode windows are sized to stay within on CUDA, >= 0 (0: the '
-                                             'free memory); default 10'),
-    "--offload": ("offload", 'none (default), or model: keep only the network in use on the GPU (low memory, slower)'),
-    "--split-guidance": ("split_guidance", "auto (default: on CUDA when the guided batch of two would pass "
-                                           "--memory-budget), on or off: run the UNet's unconditional and "
-                                           "conditional halves one after the other (half the activation peak)"),
-    "--cache-threshold": ("cache_threshold", "fast mode: skip UNet work while the first block changes less than "
-                                             "this (e.g. 0.05; inexact); 0 = exact (default)"),
-    "--compile": ("compile", "compile the repeated blocks in this torch.compile mode: default, reduce-overhead "
-                             "(CUDA graphs), max-autotune-no-cudagraphs or max-autotune (default: none, eager)"),
-    "--compile-cache": ("compile_cache", "folder (or 'auto') where compiled artifacts are saved and reused"),
-    "--sdpa": ("sdpa", "attention kernel tried first on CUDA: torch (its own order, FlashAttention first), cudnn "
-                       "(cuDNN fused attention, reported faster on H100/H200), flash or efficient; same maths"),
-    "--device": ("device", 'cuda, cuda:N, cpu, mps or auto (default auto: CUDA when present)'),
-    "--dtype": ("dtype", 'float16, bfloat16, float32, or auto (default auto: float16 on CUDA, float32 on CPU)'),
-    "--variant": ("variant", "diffusers weight variant, e.g. fp16 (auto-detected)"),
-    "--crf": ("crf", "video quality on x264's scale 0 (best) .. 51 (worst); a .webm maps it onto VP9's (default 18)"),
-    "--lora": ("lora", "LoRA .safetensors (peft or kohya keys) as FILE or FILE:SCALE; repeatable"),
-    "--models-dir": ("models_dir", "models folder for names (default: $VIDEO_MODELS, else ./models)"),
-    "--extra-model-paths-config": ("extra_model_paths_config", "a ComfyUI extra_model_paths.yaml to search too "
-                                   "(ComfyUI's flag; the one in or beside the models folder is always read)"),
-}
-
-
-@dataclass
-class Txt2VidConfig:
-    model: str = "tiny"
-    prompt: str = "a red kite over a green hill"
-    negative: str = ""  # empty: the model's default negative prompt
-    output: str = "txt2vid.mp4"
-    # None (unset, or ``null``): the model's default; a set value out of range (0 included) is refused
-    frames: int | None = None
-    steps: int | None = None
-    guidance: float | None = None  # None: the model's; any finite number (below 0 steers away from the prompt)
-    guidance_2: float | None = None  # Wan 2.2 two experts: the low-noise expert's scale (None: --guidance's)
-    shift: float | None = None  # None: the model config's, else by token count; a set value must be > 0
-    height: int | None = None
-    width: int | None = None
-    fps: int | None = None  # None: the model's; a set value must be >= 1
-    seed: int = 0
-    sampler: str = ""
-    embeddings: str = ""  # folder of textual-inversion embeddings
-    device: str = "auto"
-    dtype: str = "auto"  # auto: bfloat16 on CUDA, float32 on CPU
-    crf: int = 18
-    lora: list[str] = field(default_factory=list)  # FILE or FILE:SCALE (peft or kohya keys)
-    models_dir: str = ""  # empty: $VIDEO_MODELS, else ./models
-    extra_model_paths_config: str = ""  # a ComfyUI extra_model_paths.yaml, read after the default one
-    compile: str = ""  # "": eager; else a torch.compile mode for the transformer's blocks
-    compile_cache: str = ""  # folder (or "auto") to save/load compiled artifacts for warm starts
-    sdpa: str = "torch"  # attention kernel tried first: torch (its own order), cudnn, flash, efficient
-    vae_tiling: str = "auto"  # auto | on | off: Wan's video VAE in tiles (auto: only when whole frames do not fit)
-
-
-TXT2VID_FLAGS = {
-    "--model": ("model", "our model folder, a diffusers Wan 2.1 T2V folder, a name in the models folder, or 'tiny' "
-                         "(random weights, a smoke run; builtin:tiny says the same); default tiny"),
-    "--prompt": ("prompt", "the prompt, in the prompt language: (word:1.2), [a:b:0.5], [a|b], AND, BREAK (default: 'a "
-                           "red kite over a green hill')"),
-    "--negative": ("negative", "negative prompt (default: the model's)"),
-    "--output": ("output", 'output file: .mp4, .webm, .gif, or a folder for PNG frames (default txt2vid.mp4)'),
-    "--frames": ("frames", "number of frames, >= 1 (4k+1 for a video VAE such as Wan's; 1 renders an image); "
-                           "default: the model's"),
-    "--steps": ("steps", "sampling steps, >= 1 (default: the model's)"),
-    "--guidance": ("guidance", "classifier-free guidance scale, any finite number (default: the model's)"),
-    "--guidance-2": ("guidance_2", "Wan 2.2 two-expert folders: the low-noise expert's guidance scale "
-                                   "(default: the same as --guidance)"),
-    "--shift": ("shift", "flow time shift, > 0 (1: none; default: the model's, else from the token count)"),
-    "--height": ("height", 'output height in pixels (a multiple of the VAE factor times the patch size); default: the '
-                           "model's"),
-    "--width": ("width", "output width in pixels (a multiple of the VAE factor times the patch size); default: the "
-                         "model's"),
-    "--fps": ("fps", "frames per second of the output file, >= 1 (default: the model's)"),
-    "--seed": ("seed", 'random seed (default 0)'),
-    "--sampler": ("sampler", "euler (default) or heun"),
-    "--vae-tiling": ("vae_tiling", "auto (default: tiles only where whole frames would not fit in free GPU "
-                                   "memory), on or off: decode Wan's video VAE in tiles"),
-    "--embeddings": ("embeddings", 'folder of textual-inversion embeddings, named in prompts by file name (default: '
-                                   'none)'),
-    "--device": ("device", 'cuda, cuda:N, cpu, mps or auto (default auto: CUDA when present)'),
-    "--dtype": ("dtype", 'bfloat16, float16, float32, or auto (default auto: bfloat16 on CUDA, float32 on CPU)'),
-    "--crf": ("crf", "video quality on x264's scale 0 (best) .. 51 (worst); a .webm maps it onto VP9's (default 18)"),
-    "--compile": ("compile", "compile the transformer's blocks in this torch.compile mode: default, "
-                             "reduce-overhead (CUDA graphs), max-autotune-no-cudagraphs or max-autotune "
-                             "(default: none, eager)"),
-    "--compile-cache": ("compile_cache", "folder (or 'auto') where compiled artifacts are saved and reused"),
-    "--sdpa": ("sdpa", "attention kernel tried first on CUDA: torch (its own order, FlashAttention first), cudnn "
-                       "(cuDNN fused attention, reported faster on H100/H200), flash or efficient; same maths"),
-    "--lora": ("lora", "LoRA .safetensors (peft or kohya keys) as FILE or FILE:SCALE; repeatable"),
-    "--models-dir": ("models_dir", "models folder for names (default: $VIDEO_MODELS, else ./models)"),
-    "--extra-model-paths-config": ("extra_model_paths_config", "a ComfyUI extra_model_paths.yaml to search too "
-                                   "(ComfyUI's flag; the one in or beside the models folder is always read)"),
-}
+from video.runtime.config import (  # the run schemas' home; still importable from here
+    IMG2VID_FLAGS,
+    IMG2VID_MINIMUM,
+    TXT2VID_FLAGS,
+    TXT2VID_MINIMUM,
+    Img2VidConfig,
+    Txt2VidConfig,
+)
 
 
 def _model_arg(value: str, keep: tuple[str, ...], unlisted: tuple[str, ...] = (), models_dir: str | None = None,
@@ -221,10 +72,6 @@ def _apply_loras(module, specs: list[str]) -> None:
         from video.models.lora import apply_loras, parse_lora_arg
 
         apply_loras(module, [parse_lora_arg(x) for x in specs], merge=True)
-
-
-IMG2VID_MINIMUM = {"frames": 1, "steps": 1, "fps": 1, "height": 1, "width": 1, "motion_bucket": 0, "noise_aug": 0,
-                   "min_cfg": 0, "max_cfg": 0, "decode_overlap": 0}
 
 
 def cmd_img2vid(args) -> int:
@@ -296,9 +143,6 @@ def cmd_img2vid(args) -> int:
     print(f"wrote {out} ({plural(f, 'frame')}, {w}x{h}, {fps} fps): load {t_load:.2f}s, {pipe.last_timings}, "
           f"write {t_write:.2f}s")
     return 0
-
-
-TXT2VID_MINIMUM = {"frames": 1, "steps": 1, "height": 1, "width": 1, "fps": 1}
 
 
 def cmd_txt2vid(args) -> int:

@@ -18,14 +18,8 @@ from video.config import load_config
 from video.media import ffmpeg_exe, probe_video, write_video
 from video.training.buckets import Bucketed, BucketOrder
 from video.training.config import TrainConfig
-from video.training.data import (
-    ImageFolder,
-    ItemLoader,
-    ManifestClips,
-    copy_order,
-    make_order,
-    sample_clips_folder,
-)
+from video.training.data import ImageFolder, ManifestClips, sample_clips_folder
+from video.training.loading import ItemLoader, copy_order, make_order
 from video.training.tasks import make_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -280,7 +274,7 @@ def test_a_changed_global_batch_and_an_old_checkpoint_resume_as_many_steps_in():
 def test_an_old_checkpoint_position_reaches_the_prefetchers_copy():
     """The prefetcher's order is a copy made from state_dict() before the first take: an old
     position not yet taken up must survive it (the copy started at item 0: "prefetch out of step")."""
-    from video.training.data import copy_order
+    from video.training.loading import copy_order
 
     class Data:
         def order(self, seed, batch=None):

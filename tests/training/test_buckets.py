@@ -12,7 +12,8 @@ from PIL import Image
 from video.config import load_config
 from video.training.buckets import Bucketed, BucketOrder, assign_buckets, frame_bucket, nearest_aspect
 from video.training.config import TrainConfig
-from video.training.data import ImageFolder, ManifestClips, collate, make_order, sample_clips_folder
+from video.training.data import ImageFolder, ManifestClips, sample_clips_folder
+from video.training.loading import collate, make_order
 from video.training.state import ResumableOrder
 from video.training.tasks import make_dataset
 

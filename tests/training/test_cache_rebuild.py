@@ -111,7 +111,7 @@ def test_a_shard_of_another_build_under_an_index_is_refused(tmp_path):
 def test_a_missing_shard_stops_training_instead_of_being_skipped(tmp_path):
     """The trainer replaces an unreadable media file by the next item; a shard the index lists
     but the folder lacks is no such file but a cache that is not whole, and training stops."""
-    from video.training.data import ItemLoader
+    from video.training.loading import ItemLoader
 
     build(tmp_path / "cache")
     (tmp_path / "cache" / "shard_00001.safetensors").unlink()

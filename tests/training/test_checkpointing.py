@@ -7,7 +7,7 @@ import torch
 from video.config import load_config
 from video.training.checkpointing import apply_activation_checkpointing, repeated_blocks
 from video.training.config import TrainConfig
-from video.training.data import collate
+from video.training.loading import collate
 from video.training.tasks import TASKS, make_dataset
 
 

@@ -8,7 +8,7 @@ import tracemalloc
 
 import pytest
 
-from video.training.data import ItemLoader
+from video.training.loading import ItemLoader
 
 
 class Items:

@@ -46,7 +46,7 @@ def test_a_missing_manifest_is_named():
 def test_images_mixed_with_clips_need_frame_buckets(tmp_path):
     from PIL import Image
 
-    from video.training.data import collate
+    from video.training.loading import collate
 
     for j in range(3):
         Image.new("RGB", (40, 40), (j * 60, 0, 0)).save(tmp_path / f"{j}.png")

@@ -10,8 +10,9 @@ from PIL import Image
 
 from video.config import load_config
 from video.training.config import TrainConfig
-from video.training.data import ItemLoader, MovingShapes, Prefetcher, copy_order, make_order, set_step
+from video.training.data import MovingShapes
 from video.training.kohya import KohyaFolder
+from video.training.loading import ItemLoader, Prefetcher, copy_order, make_order, set_step
 from video.training.trainer import train
 
 

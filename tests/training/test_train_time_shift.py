@@ -48,7 +48,8 @@ class Spy(torch.nn.Module):
 
 
 def times_of_a_step(task, seed=5, b=4):
-    from video.training.data import MovingShapes, collate
+    from video.training.data import MovingShapes
+    from video.training.loading import collate
 
     d = task.cfg.data
     batch = collate([MovingShapes(8, d.frames, d.height, d.width, d.fps)[i] for i in range(b)])

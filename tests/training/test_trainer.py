@@ -23,7 +23,7 @@ def fixed_loss(task, batch, seed=123):
 
 
 def test_loss_falls_on_a_fixed_small_batch(tmp_path):
-    from video.training.data import collate
+    from video.training.loading import collate
     from video.training.tasks import make_dataset
 
     c = cfg(tmp_path, "dit_stage1_image", "steps=25", "batch_size=4", "data.size=4", "optim.lr=3e-3",

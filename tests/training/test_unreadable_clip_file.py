@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from video.media import MediaError
-from video.training.data import ItemLoader, ManifestClips, read_frames
+from video.training.data import ManifestClips, read_frames
+from video.training.loading import ItemLoader
 
 
 def test_a_clip_no_decoder_opens_is_replaced(tmp_path, capsys):

@@ -7,7 +7,8 @@ from PIL import Image
 from video.config import load_config
 from video.training.buckets import Bucketed
 from video.training.config import TrainConfig
-from video.training.data import ImageFolder, ItemLoader
+from video.training.data import ImageFolder
+from video.training.loading import ItemLoader
 from video.training.trainer import train
 
 

@@ -193,7 +193,7 @@ class Bucketed(torch.utils.data.Dataset):
     WARN = 10  # unreadable files named one by one; the rest are counted in the summary line
 
     def __init__(self, base, hw: list[list[int]], frame_counts: list[int]):
-        from video.training.data import unreadable_errors
+        from video.training.loading import unreadable_errors
 
         self.base = base
         hw_t = [(int(h), int(w)) for h, w in hw]

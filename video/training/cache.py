@@ -287,7 +287,7 @@ def _stale_shards(out: Path, shards: int) -> list[Path]:
 
 
 def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: bool = True) -> Path:
-    from video.training.data import ItemLoader, collate
+    from video.training.loading import ItemLoader, collate
     from video.training.tasks import make_dataset
 
     if cfg.task not in FAMILY:

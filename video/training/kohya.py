@@ -109,7 +109,7 @@ class KohyaFolder(torch.utils.data.Dataset):
         """Frames ``path`` has at ``fps``, from its header without decoding (every start and
         resume reads every clip's header); an unreadable header, or one without a count or
         duration, counts as long enough (loading it warns and moves on:
-        :class:`video.training.data.ItemLoader`)."""
+        :class:`video.training.loading.ItemLoader`)."""
         from video.media import MediaError, header_frames
 
         try:

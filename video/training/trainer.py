@@ -24,7 +24,7 @@ from omegaconf import OmegaConf
 from video.config import to_dict
 from video.training import distributed
 from video.training.config import TrainConfig, validate
-from video.training.data import ItemLoader, Prefetcher, collate, copy_order, make_order, set_step
+from video.training.loading import ItemLoader, Prefetcher, collate, copy_order, make_order, set_step
 from video.training.metrics import MetricsLog
 from video.training.state import (
     EMA,
@@ -378,7 +378,7 @@ def _write_preview(task, cfg: TrainConfig, item, run: Path, step: int, shape: tu
     ``final/`` export before it is whole, and a finished run must not exit non-zero (a rerun
     would not render it again, and ``stage && stage`` chains would stop)."""
     from video.media import write_video
-    from video.training.data import unreadable_errors
+    from video.training.loading import unreadable_errors
 
     target = run / "samples" / f"step_{step:07d}.mp4"
     try:
