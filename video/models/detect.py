@@ -24,7 +24,14 @@ _WAN_PIPELINES = {"WanPipeline": "wan_t2v", "WanImageToVideoPipeline": "wan_i2v"
 _WAN_TRANSFORMERS = {"WanTransformer3DModel": "wan_t2v", "WanVACETransformer3DModel": "wan_vace",
                      "WanAnimateTransformer3DModel": "wan_animate"}
 _VAES = {"AutoencoderKL": "AutoencoderKL (image VAE)", "AutoencoderKLWan": "AutoencoderKLWan (Wan video VAE)",
-         "AutoencoderKLTemporalDecoder": "AutoencoderKLTemporalDecoder (SVD's temporal decoder)"}
+         "AutoencoderKLTemporalDecoder": "AutoencoderKLTemporalDecoder (SVD's temporal decoder)",
+         "AutoencoderKLHunyuanVideo": "AutoencoderKLHunyuanVideo (HunyuanVideo's video VAE)",
+         "AutoencoderKLHunyuanVideo15": "AutoencoderKLHunyuanVideo15 (HunyuanVideo 1.5's video VAE)"}
+# HunyuanVideo's diffusers pipelines beside the HunyuanVideo* ones (SkyReels V1 is a HunyuanVideo fine-tune).
+_HUNYUAN_VIDEO_OTHERS = ("HunyuanSkyreelsImageToVideoPipeline",)
+NOT_SUPPORTED = "(not supported here)"  # ends the detail of a video model known here that nothing here runs
+# detect_kind's detail for a folder with none of the files a model folder has: not a model at all.
+NO_MODEL_FILES = "a folder without model_index.json, video_pipeline.yaml or config.json"
 # basicsr / lightning containers; ComfyUI's saved diffusion models (diffusers' single-file loader strips it too)
 _WRAPPERS = ("params_ema.", "params.", "state_dict.", "module.", "model.diffusion_model.")
 WAN_SINGLE_FILE = ("single file: a transformer without its text encoder and VAE; txt2vid and edit need the "
@@ -40,10 +47,28 @@ def _result(kind: str, detail: str) -> dict:
 
 
 def _json(p: Path) -> dict:
+    """``p`` as a JSON object, or ``{}`` (missing, unreadable, or not an object: a list in a
+    model_index.json raised AttributeError from ``.get``)."""
     try:
-        return json.loads(p.read_text())
+        found = json.loads(p.read_text())
     except (OSError, ValueError):
         return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _name(value) -> str:
+    """A class name read from a config: a string, else "" (a list there was unhashable)."""
+    return value if isinstance(value, str) else ""
+
+
+def is_hunyuan_video(cls: str) -> bool:
+    """Whether a diffusers class is HunyuanVideo's: its pipelines (HunyuanVideoPipeline,
+    HunyuanVideoImageToVideoPipeline, HunyuanVideoFramepackPipeline, HunyuanVideo15Pipeline,
+    HunyuanVideo15ImageToVideoPipeline, HunyuanSkyreelsImageToVideoPipeline) and transformers
+    (HunyuanVideo[Framepack|15]Transformer3DModel), by prefix so that a later one is named too;
+    HunyuanDiT and HunyuanImage (image models) do not match."""
+    return (cls.startswith("HunyuanVideo") and cls.endswith(("Pipeline", "Transformer3DModel"))) \
+        or cls in _HUNYUAN_VIDEO_OTHERS
 
 
 def _svd_by_frames(frames: int | None, where: str) -> dict:
@@ -58,27 +83,32 @@ def _svd_by_frames(frames: int | None, where: str) -> dict:
 
 def _detect_folder(p: Path) -> dict:
     index = _json(p / "model_index.json")
-    cls = index.get("_class_name", "")
+    cls = _name(index.get("_class_name"))
     if cls == "StableVideoDiffusionPipeline" or all((p / s).is_dir() for s in ("unet", "vae", "image_encoder")):
         return _svd_by_frames(_json(p / "unet" / "config.json").get("num_frames"), "diffusers folder")
     if cls in _WAN_PIPELINES:
         note = ""
         if index.get("expand_timesteps"):
             note = ", Wan 2.2 TI2V (expand_timesteps): not supported"
-        elif (index.get("transformer_2") or [None, None])[1]:
+        elif _pipeline_part(index.get("transformer_2")):
             note = f", two experts (Wan 2.2), boundary_ratio {index.get('boundary_ratio')}"
         return _result(_WAN_PIPELINES[cls], f"diffusers folder ({cls}{note})")
-    tcls = _json(p / "transformer" / "config.json").get("_class_name", "")
+    tcls = _name(_json(p / "transformer" / "config.json").get("_class_name"))
     if tcls in _WAN_TRANSFORMERS:
         return _result(_WAN_TRANSFORMERS[tcls], f"diffusers folder ({tcls})")
+    if is_hunyuan_video(cls) or (not cls and is_hunyuan_video(tcls)):
+        return _result("unknown", f"a HunyuanVideo diffusers folder of {cls or tcls} {NOT_SUPPORTED}")
     if (p / "video_pipeline.yaml").is_file() and (p / "transformer").is_dir():
         return _result("dit_t2v", "our text-to-video folder (video_pipeline.yaml, DiT transformer)")
     config = _json(p / "config.json")
-    ccls = config.get("_class_name") or (config.get("architectures") or [""])[0]
+    archs = config.get("architectures")
+    ccls = _name(config.get("_class_name")) or _name(archs[0] if isinstance(archs, list) and archs else "")
     if ccls in _VAES:
         return _result("vae", f"{_VAES[ccls]}, diffusers folder")
     if ccls in _WAN_TRANSFORMERS:
         return _result(_WAN_TRANSFORMERS[ccls], f"transformer alone ({ccls})")
+    if is_hunyuan_video(ccls):
+        return _result("unknown", f"a HunyuanVideo transformer folder of {ccls} {NOT_SUPPORTED}")
     if ccls == "UNetSpatioTemporalConditionModel":
         return _svd_by_frames(config.get("num_frames"), "UNet alone")
     if ccls == "CLIPVisionModelWithProjection":
@@ -90,18 +120,33 @@ def _detect_folder(p: Path) -> dict:
     return _result("unknown", _unknown_folder(p, ccls))
 
 
+def _pipeline_part(entry) -> str:
+    """The class of a model_index.json entry (``["diffusers", "WanTransformer3DModel"]``), or ""."""
+    return _name(entry[1]) if isinstance(entry, (list, tuple)) and len(entry) == 2 else ""
+
+
 def _unknown_folder(p: Path, config_class: str) -> str:
     """What a folder with none of the known layouts has: the class its config.json names (a
-    folder is only listed for its marker files, so "without config.json" was false for most)."""
-    if (p / "config.json").is_file():
-        if config_class:
-            return f"a folder whose config.json names {config_class}, no model class known here"
-        return "a folder whose config.json names no model class (_class_name or architectures)"
-    if (p / "model_index.json").is_file():
-        return "a folder whose model_index.json names no pipeline class (_class_name)"
+    folder is only listed for its marker files, so "without config.json" was false for most),
+    or that its JSON file is not a JSON object (it said "names no class" for a broken file)."""
+    for name, names in (("config.json", "no model class (_class_name or architectures)"),
+                        ("model_index.json", "no pipeline class (_class_name)")):
+        if (p / name).is_file():
+            if name == "config.json" and config_class:
+                return f"a folder whose config.json names {config_class}, no model class known here"
+            if not _is_json_object(p / name):
+                return f"a folder whose {name} does not read as a JSON object"
+            return f"a folder whose {name} names {names}"
     if (p / "video_pipeline.yaml").is_file():
         return "a folder with video_pipeline.yaml but no transformer/ (nor unet/, vae/, image_encoder/)"
-    return "a folder without model_index.json, video_pipeline.yaml or config.json"
+    return NO_MODEL_FILES
+
+
+def _is_json_object(p: Path) -> bool:
+    try:
+        return isinstance(json.loads(p.read_text()), dict)
+    except (OSError, ValueError):
+        return False
 
 
 def classify_keys(shapes: dict[str, tuple[int, ...]], meta: dict | None = None) -> dict:
@@ -194,7 +239,7 @@ def _network(keys: dict) -> dict:
     """Transformers, VAEs and encoders saved alone (diffusers or original key names)."""
     ks = set(keys)
     if any(k.startswith("txt_in.individual_token_refiner.") for k in ks):  # Flux's double_blocks too
-        return _result("unknown", "a HunyuanVideo transformer (not supported here)")
+        return _result("unknown", f"a HunyuanVideo transformer {NOT_SUPPORTED}")
     if "patch_embedding.weight" in ks and any(k.startswith("blocks.") for k in ks):
         if any(k.startswith("vace_blocks.") for k in ks):
             return _result("wan_vace", f"Wan VACE transformer alone ({WAN_SINGLE_FILE})")
@@ -360,4 +405,5 @@ def add_models_command(subparsers):
     return p
 
 
-__all__ = ["KINDS", "add_models_command", "classify_keys", "cmd_models", "detect_kind", "list_models"]
+__all__ = ["KINDS", "NOT_SUPPORTED", "NO_MODEL_FILES", "add_models_command", "classify_keys", "cmd_models",
+           "detect_kind", "is_hunyuan_video", "list_models"]
