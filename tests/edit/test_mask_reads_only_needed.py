@@ -3,7 +3,8 @@ video used to be read whole (every frame at full size held at once) to use its f
 
 from __future__ import annotations
 
-import tracemalloc
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,16 +13,10 @@ from PIL import Image
 from video.edit.mask import read_levels
 from video.media import write_video
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models"))
+from live_bytes import python_peak_bytes  # noqa: E402
+
 SIZE = 256  # one grey frame of the mask: 256 KiB as float32
-
-
-def _peak_bytes(fn) -> int:
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +33,14 @@ def test_a_long_mask_video_is_read_only_as_far_as_the_video_goes(long_mask):
     assert m.shape == (4, SIZE, SIZE)
     assert bool(m[3, 96, 3 + 32] > 0.5) and bool(m[3, 96, 3 + 70] < 0.5)  # frame 3's square
     whole = 240 * SIZE * SIZE * 3  # the decoded uint8 frames alone, had every one been read
-    assert _peak_bytes(lambda: read_levels(long_mask, 4, SIZE, SIZE, fps=24)) < whole / 4
+    assert python_peak_bytes(lambda: read_levels(long_mask, 4, SIZE, SIZE, fps=24)) < whole / 4
 
 
 def test_a_mask_at_another_rate_reads_up_to_the_last_matched_frame(long_mask):
     # a 12 fps video of 4 frames spans 0.33 s: mask frames 0, 2, 4, 6 at 24 fps
     m = read_levels(long_mask, 4, SIZE, SIZE, fps=12)
     assert bool(m[3, 96, 6 + 32] > 0.5) and bool(m[3, 96, 6 + 70] < 0.5)
-    assert _peak_bytes(lambda: read_levels(long_mask, 4, SIZE, SIZE, fps=12)) < 240 * SIZE * SIZE * 3 / 4
+    assert python_peak_bytes(lambda: read_levels(long_mask, 4, SIZE, SIZE, fps=12)) < 240 * SIZE * SIZE * 3 / 4
 
 
 def test_a_folder_of_mask_frames_is_read_up_to_the_frames_needed(tmp_path):

@@ -35,3 +35,16 @@ class LiveBytes(TorchDispatchMode):
                 self.refs[key] += 1
                 weakref.finalize(t, self._drop, key)
         return out
+
+
+def python_peak_bytes(f) -> int:
+    """The most memory Python itself allocated while ``f()`` ran (tracemalloc: numpy arrays
+    and Python objects, not torch storages): for reads that must stop at what they need."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        f()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

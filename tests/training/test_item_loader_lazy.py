@@ -4,11 +4,15 @@ length, while a replaced item's candidates keep their order."""
 
 from __future__ import annotations
 
-import tracemalloc
+import sys
+from pathlib import Path
 
 import pytest
 
 from video.training.loading import ItemLoader
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models"))
+from live_bytes import python_peak_bytes  # noqa: E402
 
 
 class Items:
@@ -38,24 +42,15 @@ class Buckets(Items):
         return {**self[j], "at": key}
 
 
-def peak_bytes(f) -> int:
-    """The most memory Python allocated while ``f()`` ran."""
-    tracemalloc.start()
-    try:
-        f()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
 
 def test_a_readable_item_costs_nothing_per_item_of_the_dataset():
     """A list of every index (a million here) is megabytes; one item's load and ``tried`` are
     a few hundred bytes, at any length."""
     load = ItemLoader(Items(1_000_000))
-    assert peak_bytes(lambda: load(123_456)) < 100_000
-    assert peak_bytes(lambda: load.tried(123_456)) < 100_000
+    assert python_peak_bytes(lambda: load(123_456)) < 100_000
+    assert python_peak_bytes(lambda: load.tried(123_456)) < 100_000
     assert load(999_999) == {"j": 999_999} and load.tried(999_999) == [999_999]
-    assert peak_bytes(lambda: next(load._candidates(5))) < 100_000
+    assert python_peak_bytes(lambda: next(load._candidates(5))) < 100_000
 
 
 def test_a_replaced_item_tries_the_same_items_in_the_same_order(capsys):
