@@ -379,8 +379,9 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="what a checkpoint is (layout, frames, parameters)",
                        description="Describe a model without loading its weights (safetensors headers and configs "
                                    "only): its layout, kind, frames, dtypes and parameters per network.")
-    i.add_argument("model", help="an SVD diffusers folder or .safetensors file, our text-to-video folder, a Wan "
-                                 "diffusers folder, a name in the models folder (as --model), or a built-in name: "
+    i.add_argument("model", help="any model folder or file (an SVD diffusers folder or .safetensors file, our "
+                                 "text-to-video folder, a Wan folder, or any other: it says what it is and which "
+                                 "command runs it), a name in the models folder (as --model), or a built-in name: "
                                  "tiny / tiny-svd (the tiny SVD), t2v_tiny (txt2vid's tiny), a config under "
                                  "configs/model (svd, svd_xt, dit_tiny, ...); svd / svd_xt: your svd_xt.safetensors "
                                  "at the top of the models folder if there; builtin:NAME is always the built-in")

@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from video.models.svd import CheckpointError, builtin_config, damaged_safetensors, detect_layout
+from video.models.svd import (
+    CheckpointError,
+    builtin_config,
+    damaged_safetensors,
+    detect_layout,
+    is_diffusers_folder,
+)
 
 SGM_PARTS = {
     "model.diffusion_model.": "unet",
@@ -13,6 +19,11 @@ SGM_PARTS = {
     "conditioner.embedders.0.": "image_encoder",
     "conditioner.embedders.3.": "conditioning_vae_encoder",
 }
+# The commands that run a model folder of each kind (`video info` names them); a Wan folder only
+# where text-to-video runs it whole (video.models.wan.t2v_parts). No command here runs the others.
+RUN_WITH = {"svd": ("img2vid", "edit TASK"), "svd_xt": ("img2vid", "edit TASK"),
+            "dit_t2v": ("txt2vid", "edit TASK"), "wan_t2v": ("txt2vid", "edit TASK"),
+            "wan_vace": ("edit TASK",), "wan_animate": ("animate",)}
 
 
 def safetensors_shapes(path: Path) -> tuple[dict[str, tuple[int, ...]], dict[str, str], set[str]]:
@@ -65,36 +76,17 @@ def _folder_parameters(p: Path) -> tuple[dict[str, int], set[str]]:
     return params, dtypes
 
 
-def _describe_text_to_video(source: str | Path) -> dict | None:
-    """A text-to-video model: our folder (``video_pipeline.yaml`` naming a backbone, as
-    ``video train`` exports), a Wan 2.1 diffusers folder, or one of our DiT configs by name;
-    None for anything else. A name of :func:`info_names` is the config whatever the working
-    folder holds (``video info builtin:t2v_tiny`` read a ./t2v_tiny folder); ``./NAME`` is
-    that folder."""
+def _describe_config(source: str | Path) -> dict | None:
+    """One of our DiT or text-to-video configs by name (``configs/model``), counted on the meta
+    device; None for anything else. A name of :func:`info_names` is the config whatever the
+    working folder holds (``video info builtin:t2v_tiny`` read a ./t2v_tiny folder)."""
     import yaml
 
     from video.config import CONFIG_DIR
 
-    p = Path(source)
     builtin = str(source) in info_names()
-    if not builtin and p.is_dir() and (p / "video_pipeline.yaml").is_file():
-        cfg = yaml.safe_load((p / "video_pipeline.yaml").read_text()) or {}
-        if "backbone" not in cfg:
-            return None
-        params, dtypes = _folder_parameters(p)
-        return {"model": str(p), "layout": "text-to-video folder (ours)", "kind": f"{cfg['backbone']} text-to-video",
-                "sampling": cfg.get("sampling", {}), "dtypes": ",".join(sorted(dtypes)), "parameters": params}
-    if not builtin and p.is_dir() and (p / "model_index.json").is_file():
-        index = json.loads((p / "model_index.json").read_text())
-        if "Wan" not in index.get("_class_name", ""):
-            return None
-        from video.models.detect import detect_kind
-
-        params, dtypes = _folder_parameters(p)
-        return {"model": str(p), "layout": "diffusers folder", "kind": index["_class_name"],
-                "detail": detect_kind(p)["detail"], "dtypes": ",".join(sorted(dtypes)), "parameters": params}
     named = CONFIG_DIR / "model" / f"{source}.yaml"
-    if (builtin or not p.exists()) and named.is_file():
+    if (builtin or not Path(source).exists()) and named.is_file():
         cfg = yaml.safe_load(named.read_text()) or {}
         dit = cfg.get("dit") if "backbone" in cfg else cfg if "patch_size" in cfg else None
         if dit is None:
@@ -121,6 +113,97 @@ def _describe_text_to_video(source: str | Path) -> dict | None:
     return None
 
 
+def _describe_folder(p: Path) -> dict | None:
+    """Any model folder but SVD's diffusers layout, as ``video models`` names it
+    (:func:`~video.models.detect.detect_kind`: the one place that knows what a folder is), with
+    its parameters and the command that runs it (:func:`run_with`). ``video info`` said "not a
+    diffusers SVD folder" for an SD, CogVideoX or HunyuanVideo folder that ``video models``
+    named, and called a Wan folder by its pipeline class where ``video models`` said
+    ``wan_t2v``. None for a folder with no model files (detect_layout then says what it holds)."""
+    from video.models.detect import NO_MODEL_FILES, detect_kind
+
+    found = detect_kind(p)
+    if found["detail"] == NO_MODEL_FILES:
+        return None
+    ours = found["kind"] == "dit_t2v" and (p / "video_pipeline.yaml").is_file()
+    layout = ("text-to-video folder (ours)" if ours else "diffusers folder" if (p / "model_index.json").is_file()
+              else "folder with config.json" if (p / "config.json").is_file() else "folder")
+    info = {"model": str(p), "layout": layout, "kind": found["kind"], "detail": found["detail"]}
+    if ours:
+        cfg = _our_config(p)
+        info.update({k: cfg[k] for k in ("backbone", "sampling") if k in cfg})
+    params, dtypes = _folder_parameters(p)
+    own, own_dtypes = _part_parameters(p)  # a part saved alone (config.json beside its weights)
+    if own:
+        params = {"total": own, **params}
+    if params:  # none for a folder of configs, or of pickled weights only (not read)
+        info.update({"dtypes": ",".join(sorted(dtypes | own_dtypes)), "parameters": params})
+    runs = run_with(p, found["kind"])
+    return {**info, "run_with": runs} if runs else info
+
+
+def _our_config(p: Path) -> dict:
+    """Our folder's ``video_pipeline.yaml``; one line naming it when it does not read as a
+    mapping (yaml's own error was a traceback), as text-to-video's loader says it."""
+    import yaml
+
+    try:
+        cfg = yaml.safe_load((p / "video_pipeline.yaml").read_text()) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise CheckpointError(f"{p}: video_pipeline.yaml: {str(e).splitlines()[0]}") from None
+    if not isinstance(cfg, dict):
+        raise CheckpointError(f"{p}: video_pipeline.yaml: expected a mapping of settings, found "
+                              f"{type(cfg).__name__}")
+    return cfg
+
+
+def run_with(p: Path, kind: str) -> str | None:
+    """How to run the model folder ``p`` of ``kind`` (:data:`RUN_WITH`): the commands, or, for a
+    Wan folder text-to-video does not run whole (image-to-video, Wan 2.2 TI2V), its loader's
+    reason; None for a kind no command runs and for a part saved alone (a UNet or transformer
+    folder: the commands take the whole model's folder)."""
+    whole = {"svd": is_diffusers_folder(p), "svd_xt": is_diffusers_folder(p),
+             "dit_t2v": (p / "video_pipeline.yaml").is_file()}.get(kind, (p / "model_index.json").is_file())
+    if not whole or not (kind in RUN_WITH or kind.startswith("wan_")):
+        return None
+    if kind in ("wan_t2v", "wan_i2v"):
+        from video.models.wan import read_model_index, t2v_parts
+
+        try:
+            t2v_parts(p, read_model_index(p))
+        except CheckpointError as e:
+            return "nothing here: " + str(e).removeprefix(f"{p}: ")
+    if kind not in RUN_WITH:
+        return None
+    return "; ".join(f"video {command} --model {p}" for command in RUN_WITH[kind])
+
+
+def _describe_other_file(p: Path) -> dict:
+    """A file that is not named as safetensors (a pickle, GGUF, an ncnn .param, a renamed
+    safetensors file), as ``video models`` names it (:func:`~video.models.detect.detect_kind`;
+    pickles only through ``torch.load(weights_only=True)``): ``video info`` said "not a
+    diffusers SVD folder nor a .safetensors file" where ``video models`` named an upscaler."""
+    from video.models.detect import PICKLED_NOTE, detect_kind
+    from video.models.sniff import claims_safetensors, is_pickled
+
+    found = detect_kind(p)
+    pickled = is_pickled(p) and not claims_safetensors(p)  # detect_kind reads such a file as safetensors
+    return {"model": str(p), "layout": "pickled file" if pickled else "single file", "kind": found["kind"],
+            "detail": f"{found['detail']}; {PICKLED_NOTE}" if pickled else found["detail"]}
+
+
+def _unet_frames(config: Path) -> int | None:
+    """``num_frames`` of an SVD UNet's config.json; one line naming the file when it is not a
+    JSON object (json's own error was a traceback)."""
+    try:
+        cfg = json.loads(config.read_text())
+    except ValueError as e:
+        raise CheckpointError(f"{config}: not JSON ({str(e).splitlines()[0]})") from None
+    if not isinstance(cfg, dict):
+        raise CheckpointError(f"{config}: expected a JSON object, found {type(cfg).__name__}")
+    return cfg.get("num_frames")
+
+
 def info_names() -> list[str]:
     """The names ``video info`` takes besides paths: ``tiny-svd`` and every config under
     ``configs/model`` (SVD, DiT and text-to-video ones)."""
@@ -132,8 +215,20 @@ def info_names() -> list[str]:
 def describe(source: str | Path) -> dict:
     """What ``source`` is (a path or a name of :func:`info_names`), from headers and configs only:
     a built-in name's networks are built on the meta device to count them (``svd`` took half a
-    minute drawing 2.25B random weights)."""
-    t2v = _describe_text_to_video(source)
+    minute drawing 2.25B random weights). A folder or file is described as ``video models``
+    names it (:func:`~video.models.detect.detect_kind`); SVD's layouts and safetensors files
+    with their parameters per network."""
+    from video.models.svd import is_safetensors_name
+
+    p = Path(source).expanduser()
+    if str(source) not in info_names():  # a built-in name is the config, whatever ./NAME holds
+        if p.is_dir() and not is_diffusers_folder(p):
+            described = _describe_folder(p)
+            if described is not None:
+                return described
+        elif p.is_file() and not is_safetensors_name(p):
+            return _describe_other_file(p)
+    t2v = _describe_config(source)
     if t2v is not None:
         return t2v
     try:
@@ -158,10 +253,10 @@ def describe(source: str | Path) -> dict:
         for sub in ("unet", "vae", "image_encoder"):
             params[sub], dt = _part_parameters(p / sub)
             dtypes |= dt
-        unet_cfg = json.loads((p / "unet" / "config.json").read_text())
-        frames = unet_cfg.get("num_frames")
-        return {"model": str(p), "layout": "diffusers folder", "kind": "svd_xt" if frames == 25 else "svd",
-                "frames": frames, "dtypes": ",".join(sorted(dtypes)), "parameters": params}
+        frames = _unet_frames(p / "unet" / "config.json")
+        kind = "svd_xt" if frames == 25 else "svd"
+        return {"model": str(p), "layout": "diffusers folder", "kind": kind, "frames": frames,
+                "dtypes": ",".join(sorted(dtypes)), "parameters": params, "run_with": run_with(p, kind)}
     shapes, meta, dtypes = safetensors_shapes(p)
     params = {name: 0 for name in SGM_PARTS.values()}
     other = 0
