@@ -467,6 +467,10 @@ class LatentCache(torch.utils.data.Dataset):
         if have is None:
             return
         if have != model_identity(model):
+            if str(built) == str(model):  # one name, two targets (a symlink moved, another working folder)
+                raise ConfigError(f"{self.folder} was built with model={built} when it was {have}; it is "
+                                  f"{model_identity(model)} now: rebuild the cache with `video cache-latents ... "
+                                  f"model={model} --out {self.folder}`")
             raise ConfigError(f"{self.folder} was built with model={built} but this run trains model={model}; "
                               f"train with model={built} or rebuild the cache with `video cache-latents ... "
                               f"model={model}`")
