@@ -1,7 +1,8 @@
 """The models the nodes load: where the loader looks (our models folder plus every folder ComfyUI
-knows), what its drop-down lists (video models only; image checkpoints left out), how a name
-becomes a :class:`VideoModel` of a kind some node runs (or a one-line refusal saying what it is),
-and the dtype it runs in. The pipelines are built on first use and kept on the VideoModel."""
+knows), what its drop-down lists (video models only; image checkpoints and whole models no node
+runs left out), how a name becomes a :class:`VideoModel` that some node runs (or a one-line
+refusal saying what it is and what would work), and the dtype it runs in. The pipelines are
+built on first use and kept on the VideoModel."""
 
 from __future__ import annotations
 
@@ -32,6 +33,19 @@ DTYPES = ("auto", "float16", "bfloat16", "float32")
 # Where each Wan kind is published in the diffusers layout this pack loads (its SINGLE_FILE hint).
 WAN_REPOS = {"wan_t2v": "Wan-AI/Wan2.1-T2V-1.3B-Diffusers", "wan_vace": "Wan-AI/Wan2.1-VACE-1.3B-diffusers",
              "wan_animate": "Wan-AI/Wan2.2-Animate-14B-Diffusers"}
+# The part a model of each runnable kind is when it is saved alone (a UNet or transformer folder
+# or file), and the whole model this loader takes instead: the refusal names both.
+PARTS = {"svd": "an SVD UNet", "svd_xt": "an SVD-XT UNet", "dit_t2v": "our DiT transformer",
+         "wan_t2v": "a Wan transformer", "wan_vace": "a Wan VACE transformer",
+         "wan_animate": "a Wan-Animate transformer"}
+_SVD_WHOLE = ("the whole SVD diffusers folder (unet/, vae/, image_encoder/: "
+              "stabilityai/stable-video-diffusion-img2vid or -img2vid-xt) or Stability's single file "
+              "(svd.safetensors, svd_xt.safetensors)")
+WHOLE = {"svd": _SVD_WHOLE, "svd_xt": _SVD_WHOLE,
+         "dit_t2v": "the whole folder our trainer exports (video_pipeline.yaml, transformer/, text_encoder/, "
+                    "tokenizer/, vae/)",
+         "wan_t2v": "the whole Wan2.1-T2V diffusers folder", "wan_vace": "the whole Wan2.1-VACE diffusers folder",
+         "wan_animate": "the whole Wan2.2-Animate diffusers folder"}
 
 
 class ComfyModelsFolder(ModelsFolder):
@@ -142,12 +156,36 @@ def listed_kind(p: Path) -> str | None:
     return _KIND_CACHE[key]
 
 
+_LISTED_CACHE: dict[tuple[str, int, int], bool] = {}  # (file, size, mtime) -> listed
+
+
 def is_listed(p: Path) -> bool:
-    """Whether the loader's drop-down shows ``p``: a kind some node runs, a Wan single file (the
-    loader then says which folder to get instead), or a file whose kind is not cheap to tell.
-    Image checkpoints (SD 1.x, SDXL, Flux), LoRAs, VAEs, ... in the same folders are left out."""
+    """Whether the loader's drop-down shows ``p``: a model some node runs, a part of one saved
+    alone (a Wan single file, a UNet or transformer folder: where a user looks for it, and the
+    loader then says which whole model to get), or a file whose kind is not cheap to tell. Left
+    out, as a combo entry that fails every run: image checkpoints (SD 1.x, SDXL, Flux), LoRAs,
+    VAEs, ... in the same folders, and whole models of a runnable kind no node runs
+    (:func:`refusal`: Wan 2.2 TI2V, a WanVideoToVideoPipeline folder, SVD's image-decoder
+    variant), as a Wan image-to-video folder is. A file's answer is remembered per (path, size,
+    modification time), as its kind."""
+    try:
+        st = None if p.is_dir() else p.stat()
+    except OSError:
+        return True  # unreadable: listed, the loader says why
+    key = None if st is None else (str(p), st.st_size, st.st_mtime_ns)
+    if key is not None and key in _LISTED_CACHE:
+        return _LISTED_CACHE[key]
     kind = listed_kind(p)
-    return kind is None or kind in RUNNABLE_KINDS or (p.is_file() and kind.startswith("wan_"))
+    if kind is None or kind not in RUNNABLE_KINDS:
+        return kind is None
+    try:
+        refused = refusal(p, kind)
+    except Exception:  # a header that does not read: listed, loading it says why
+        return True
+    listed = refused is None or refused.part
+    if key is not None:
+        _LISTED_CACHE[key] = listed
+    return listed
 
 
 def model_names(kind: str = "checkpoints", models_dir: str | Path | None = None) -> list[str]:
@@ -364,15 +402,83 @@ def unsupported_message(path: Path, kind: str, detail: str) -> str:
     return f"{path.name}: detected as {what}. This node pack runs {RUNS}."
 
 
+def download_hint(repo: str) -> str:
+    """How to get the Hugging Face repository ``repo`` where this loader finds it."""
+    return (f"download the whole repository (e.g. `huggingface-cli download {repo} --local-dir "
+            f"models/checkpoints/{repo.split('/')[1]}`) into ComfyUI's models/checkpoints/ and pick that folder")
+
+
 def single_file_message(path: Path, kind: str) -> str:
     """A Wan transformer saved alone (ComfyUI's diffusion_models/ layout): the pipeline's own
     message, plus what to download and where to put it for this loader."""
     from video.models.wan import SINGLE_FILE
 
     repo = WAN_REPOS.get(kind, WAN_REPOS["wan_t2v"])
-    return (SINGLE_FILE.format(p=path) + f". For this loader download the whole repository (e.g. "
-            f"`huggingface-cli download {repo} --local-dir models/checkpoints/{repo.split('/')[1]}`) "
-            "into ComfyUI's models/checkpoints/ and pick that folder")
+    return SINGLE_FILE.format(p=path) + ". For this loader " + download_hint(repo)
+
+
+def part_message(path: Path, kind: str) -> str:
+    """The loader's one line for a part of a ``kind`` model saved without the rest of its
+    pipeline (:data:`PARTS`), and the whole model to load instead (:data:`WHOLE`)."""
+    what = f"{PARTS[kind]} saved alone"
+    if kind in SVD_KINDS and path.is_dir() and (path / "model_index.json").is_file():
+        what = "an SVD diffusers folder without all of unet/, vae/ and image_encoder/"
+    whole = WHOLE[kind]
+    if kind in WAN_REPOS:
+        whole += f" ({WAN_REPOS[kind]}): {download_hint(WAN_REPOS[kind])}"
+    return f"{path}: {what}, not a whole pipeline: load {whole}"  # the path: a part folder is often transformer/
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why no node runs a model of a kind some node runs: ``line``, the loader's one line;
+    ``part``: a part saved alone (listed, so that the line says which whole model to get) rather
+    than a whole model no node runs (left out of the drop-down)."""
+
+    line: str
+    part: bool
+
+
+def refusal(path: Path, kind: str) -> Refusal | None:
+    """Why the model at ``path``, detected as ``kind`` (one of :data:`RUNNABLE_KINDS`), is not a
+    whole pipeline a node runs, or None when one runs it; read from configs and headers only,
+    by the rules the pipelines apply (:func:`video.models.inspect.whole_folder` and
+    :func:`~video.models.inspect.wan_folder_refusal`, as ``video info`` says them): the nodes
+    built it only at the sampling node, after the user had wired a whole graph."""
+    from video.models.inspect import wan_folder_refusal, whole_folder
+
+    if path.is_file():
+        return _file_refusal(path, kind)
+    if not whole_folder(path, kind):
+        return Refusal(part_message(path, kind), part=True)
+    reason = wan_folder_refusal(path, kind)
+    return None if reason is None else Refusal(f"{path.name}: {reason}. This node pack runs {RUNS}.", part=False)
+
+
+def _file_refusal(path: Path, kind: str) -> Refusal | None:
+    """A single file: only an SVD checkpoint in sgm's layout runs (as image-to-video reads it:
+    :func:`video.models.svd.detect_layout`, then :func:`video.models.sgm.load_sgm_checkpoint`'s
+    key checks); a Wan or DiT transformer, or an SVD UNet in diffusers' keys, is a part."""
+    from video.models.sgm import IMAGE_DECODER_NOTE, has_image_decoder, is_sgm_svd
+    from video.models.svd import detect_layout
+
+    if kind.startswith("wan_"):
+        return Refusal(single_file_message(path, kind), part=True)
+    if kind not in SVD_KINDS:  # text-to-video takes folders only
+        return Refusal(part_message(path, kind), part=True)
+    try:
+        detect_layout(path)  # a pickle (or a safetensors file under another name): its own one line
+    except CheckpointError as e:
+        return Refusal(str(e), part=False)
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        keys = set(f.keys())
+    if not is_sgm_svd(keys):
+        return Refusal(part_message(path, kind), part=True)
+    if has_image_decoder(keys):
+        return Refusal(f"{path.name}: an SVD {IMAGE_DECODER_NOTE}", part=False)
+    return None
 
 
 def load_video_model(name: str, models_dir: str | Path | None = None, lora: str = "", lora_strength: float = 1.0,
@@ -380,9 +486,12 @@ def load_video_model(name: str, models_dir: str | Path | None = None, lora: str 
     """``name`` under ``checkpoints/`` (or ``diffusion_models/``) of the models folder, or a path,
     or a random-weight test model (:func:`builtin_choice`: ``tiny`` / ``tiny-svd``, their
     :data:`BUILTIN_LABELS` or ``builtin:NAME``, whatever the models folder holds); its kind
-    detected from its contents, and refused here, with what this pack runs, when no node runs
-    it. ``lora`` names a file under ``loras/`` merged at ``lora_strength`` when a pipeline is
-    built; a pickled or unreadable one is refused here, not at the first sampling node.
+    detected from its contents, and refused here in one line when no node runs it: a kind no
+    node runs (with what this pack runs), or a model of a runnable kind that is not a whole
+    pipeline a node runs (:func:`refusal`: a UNet or transformer saved alone, Wan 2.2 TI2V, ...,
+    with what would work). ``lora`` names a file under ``loras/`` merged at ``lora_strength``
+    when a pipeline is built; a pickled or unreadable one is refused here, not at the first
+    sampling node.
     ``dtype``: a torch dtype or one of :data:`DTYPES` (:func:`model_dtype`)."""
     from video.models.detect import detect_kind
     from video.models.lora import check_lora_file
@@ -395,10 +504,11 @@ def load_video_model(name: str, models_dir: str | Path | None = None, lora: str 
     else:
         path = resolve_model(folder, name)
         found, source = detect_kind(path), str(path)
-        if path.is_file() and found["kind"].startswith("wan_"):  # listed (it is a Wan model), but not runnable alone
-            raise CheckpointError(single_file_message(path, found["kind"]))
         if found["kind"] not in RUNNABLE_KINDS:
             raise CheckpointError(unsupported_message(path, found["kind"], found["detail"]))
+        refused = refusal(path, found["kind"])
+        if refused is not None:
+            raise CheckpointError(refused.line)
     loras = [(folder.resolve(lora, "loras"), float(lora_strength))] if lora else []
     for p, _ in loras:
         check_lora_file(p)

@@ -157,22 +157,40 @@ def _our_config(p: Path) -> dict:
     return cfg
 
 
+def whole_folder(p: Path, kind: str) -> bool:
+    """Whether the folder ``p`` of ``kind`` is a whole model, as the commands take it (SVD's
+    unet/, vae/ and image_encoder/; our video_pipeline.yaml; a pipeline's model_index.json),
+    not a part saved alone (a UNet or transformer folder). The one rule :func:`run_with` and
+    the ComfyUI loader apply."""
+    return {"svd": is_diffusers_folder(p), "svd_xt": is_diffusers_folder(p),
+            "dit_t2v": (p / "video_pipeline.yaml").is_file()}.get(kind, (p / "model_index.json").is_file())
+
+
+def wan_folder_refusal(p: Path, kind: str) -> str | None:
+    """Why text-to-video does not run the whole Wan folder ``p`` (image-to-video, Wan 2.2 TI2V,
+    another pipeline: :func:`video.models.wan.t2v_parts`'s one line, less the path), or None
+    where it does or ``kind`` is not one it reads (wan_t2v, wan_i2v)."""
+    if kind not in ("wan_t2v", "wan_i2v"):
+        return None
+    from video.models.wan import read_model_index, t2v_parts
+
+    try:
+        t2v_parts(p, read_model_index(p))
+    except CheckpointError as e:
+        return str(e).removeprefix(f"{p}: ")
+    return None
+
+
 def run_with(p: Path, kind: str) -> str | None:
     """How to run the model folder ``p`` of ``kind`` (:data:`RUN_WITH`): the commands, or, for a
     Wan folder text-to-video does not run whole (image-to-video, Wan 2.2 TI2V), its loader's
-    reason; None for a kind no command runs and for a part saved alone (a UNet or transformer
-    folder: the commands take the whole model's folder)."""
-    whole = {"svd": is_diffusers_folder(p), "svd_xt": is_diffusers_folder(p),
-             "dit_t2v": (p / "video_pipeline.yaml").is_file()}.get(kind, (p / "model_index.json").is_file())
-    if not whole or not (kind in RUN_WITH or kind.startswith("wan_")):
+    reason (:func:`wan_folder_refusal`); None for a kind no command runs and for a part saved
+    alone (:func:`whole_folder`: the commands take the whole model's folder)."""
+    if not whole_folder(p, kind) or not (kind in RUN_WITH or kind.startswith("wan_")):
         return None
-    if kind in ("wan_t2v", "wan_i2v"):
-        from video.models.wan import read_model_index, t2v_parts
-
-        try:
-            t2v_parts(p, read_model_index(p))
-        except CheckpointError as e:
-            return "nothing here: " + str(e).removeprefix(f"{p}: ")
+    reason = wan_folder_refusal(p, kind)
+    if reason is not None:
+        return "nothing here: " + reason
     if kind not in RUN_WITH:
         return None
     return "; ".join(f"video {command} --model {p}" for command in RUN_WITH[kind])
