@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from video.models.folder import KINDS, ModelsFolder
-from video.models.sniff import claims_safetensors, is_pickled
+from video.models.sniff import claims_safetensors, is_pickled, looks_pickled
 
 NCNN_MAGIC = "7767517"  # first line of every ncnn .param text file
 _SVD_UNKNOWN = "svd (14 or 25 frames; --frames decides)"
@@ -40,6 +40,11 @@ WAN_SINGLE_FILE = ("single file: a transformer without its text encoder and VAE;
 # listed there says so, rather than passing for a model that loads.
 REFUSES_PICKLES = ("checkpoints", "diffusion_models", "loras")
 PICKLED_NOTE = "pickled, not loaded: convert to .safetensors"
+TRAINING_CHECKPOINT = "training_checkpoint"  # kind of a `video train` checkpoint folder (checkpoints/step_N/)
+MEDIA = "media"  # kind of a video or image file: not a model, named so rather than "unrecognised file"
+# A run's export of each task (video.training.tasks): LoRA adapters, SVD stage 1's image UNet (no
+# runtime: stage 2 starts from it), else the folder a render command loads.
+_LORA_EXPORT, _IMAGE_STAGE_EXPORT, _MODEL_EXPORT = "lora.safetensors", "unet_image", "model"
 
 
 def _result(kind: str, detail: str) -> dict:
@@ -81,7 +86,72 @@ def _svd_by_frames(frames: int | None, where: str) -> dict:
     return _result("svd", f"SVD-shaped, {frames} frames, {where}")
 
 
+def run_exports(p: Path) -> list[Path]:
+    """What a ``video train`` run's ``final/`` (or the run folder itself) holds that a command
+    loads: ``model/`` (a full run's export) and the LoRA files. The one place that knows where a
+    run keeps them: a run folder or its ``final/`` given as ``--model`` is told these paths
+    (:func:`video.models.svd.detect_layout`, text-to-video's hint), not only what it is not."""
+    found = []
+    for base in (p, p / "final"):
+        found += [q for q in (base / _MODEL_EXPORT, base / _LORA_EXPORT, base / "lora_kohya.safetensors")
+                  if (q.name == _MODEL_EXPORT and q.is_dir()) or q.is_file()]
+    return found
+
+
+def is_training_checkpoint(p: Path) -> bool:
+    """Whether the folder ``p`` is a checkpoint as the trainer writes it
+    (:mod:`video.training.state`): ``state.json`` beside the weights, ``model.safetensors`` (one
+    process, DDP) or ``shards/`` (FSDP's per-rank DCP files). It holds no runtime folder, so
+    every loader said only "not a diffusers SVD folder" / "neither our text-to-video layout"."""
+    return (p / "state.json").is_file() and ((p / "model.safetensors").is_file() or (p / "shards").is_dir())
+
+
+def _checkpoint_detail(p: Path) -> str:
+    """What the checkpoint folder ``p`` is and what to render instead: its run's export
+    (:func:`_export_hint`), the run being the folder above ``checkpoints/``."""
+    state = _json(p / "state.json")
+    step = state.get("step")
+    about = [f"step {step}"] if isinstance(step, int) else []
+    if (p / "shards").is_dir():
+        about.append("FSDP shards")
+    what = "a training checkpoint" + (f" ({', '.join(about)})" if about else "")
+    config = state.get("config") if isinstance(state.get("config"), dict) else {}
+    if p.parent.name != "checkpoints":  # copied out of its run: the run is unknown
+        return f"{what}, not a model: render its run's final/{_export_name(config)} (written when the run finishes)"
+    run = p.parent.parent
+    return f"{what} of {run}, not a model: {_export_hint(run, config)}"
+
+
+def _export_name(config: dict) -> str:
+    """What in ``final/`` a run of ``config`` (a checkpoint's recorded config) exports."""
+    lora = config.get("lora") if isinstance(config.get("lora"), dict) else {}
+    if lora.get("enabled"):
+        return _LORA_EXPORT
+    return _IMAGE_STAGE_EXPORT if config.get("task") == "svd_image" else _MODEL_EXPORT
+
+
+def _export_hint(run: Path, config: dict) -> str:
+    """What of the run folder ``run`` (trained with ``config``) to render: its export when it
+    is there, with the command that runs it; else how to finish the run, which writes it (a
+    checkpoint has no export command: ``video train`` exports when the run ends)."""
+    target = run / "final" / _export_name(config)
+    if not target.exists():
+        again = f" (`video train {run / 'config.yaml'} out={run}`)" if (run / "config.yaml").is_file() else ""
+        return (f"its run has not finished (no {target} yet): rerun its `video train` command{again}, which "
+                f"resumes from its latest checkpoint and writes {target} when the run finishes")
+    if target.name == _LORA_EXPORT:
+        return f"render its base model with `--lora {target}` (the run's export)"
+    if target.name == _IMAGE_STAGE_EXPORT:
+        return f"its export {target} is an image stage with no runtime: the next stage starts from it (init_from={run})"
+    from video.models.inspect import run_commands
+
+    commands = run_commands(target, detect_kind(target)["kind"])
+    return f"render {target} (the run's export)" + (f" with `{commands[0]}`" if commands else "")
+
+
 def _detect_folder(p: Path) -> dict:
+    if is_training_checkpoint(p):
+        return _result(TRAINING_CHECKPOINT, _checkpoint_detail(p))
     index = _json(p / "model_index.json")
     cls = _name(index.get("_class_name"))
     if cls == "StableVideoDiffusionPipeline" or all((p / s).is_dir() for s in ("unet", "vae", "image_encoder")):
@@ -316,7 +386,9 @@ def detect_kind(path: str | Path) -> dict:
     """``{"kind": ..., "detail": ...}`` for a model file or folder. Kinds: ``svd``, ``svd_xt``,
     ``wan_t2v``, ``wan_i2v``, ``wan_vace``, ``wan_animate``, ``dit_t2v``, ``vae``, ``lora``,
     ``embedding``, ``upscaler``, ``clip_vision``, ``text_encoder``, ``controlnet``, ``pytorch``
-    (not opened), ``image_model`` (SD / SDXL / SD3 / Flux: no command here runs it), ``unknown``.
+    (not opened), ``image_model`` (SD / SDXL / SD3 / Flux: no command here runs it),
+    ``training_checkpoint`` (a ``video train`` checkpoint folder: the detail says what to render
+    instead), ``media`` (a video or image file, by its first bytes), ``unknown``.
     A file named or shaped as safetensors whose header does not read raises
     :class:`~video.models.svd.DamagedSafetensors` naming it."""
     from video.models.svd import CheckpointError, is_safetensors_name
@@ -331,8 +403,8 @@ def detect_kind(path: str | Path) -> dict:
     if p.suffix == ".bin" and p.with_suffix(".param").is_file():
         return _detect_ncnn(p.with_suffix(".param"))
     with p.open("rb") as f:
-        head = f.read(4)
-    if head == b"GGUF":
+        head = f.read(12)
+    if head[:4] == b"GGUF":
         return _result("unknown", "GGUF file (not read here)")
     # safetensors first: its header length may start with a pickle's bytes; "{" at byte 8 decides
     claimed, pickled = claims_safetensors(p), is_pickled(p)
@@ -341,9 +413,44 @@ def detect_kind(path: str | Path) -> dict:
 
         shapes, meta, _ = safetensors_shapes(p)  # does not read: DamagedSafetensors naming it
         return classify_keys(shapes, meta)
+    # a render renamed .bin is a pickle by its name only: its bytes say video first
+    media = None if looks_pickled(p) else _media_format(head, p.stat().st_size)
+    if media is not None:
+        return _result(MEDIA, _media_detail(p, *media))
     if pickled:
         return _detect_pickle(p)
     return _result("unknown", f"unrecognised file ({p.suffix or 'no extension'})")
+
+
+# First bytes of the video and image formats a model path may be given by mistake (a render, a
+# training clip, the --image): (bytes, offset, "video" or "image", format name).
+_MEDIA_MAGIC = ((b"\x1aE\xdf\xa3", 0, "video", "Matroska/WebM"), (b"GIF87a", 0, "video", "GIF"),
+                (b"GIF89a", 0, "video", "GIF"), (b"\x89PNG\r\n\x1a\n", 0, "image", "PNG"),
+                (b"\xff\xd8\xff", 0, "image", "JPEG"), (b"II*\x00", 0, "image", "TIFF"),
+                (b"MM\x00*", 0, "image", "TIFF"))
+_ISO_IMAGE_BRANDS = (b"avif", b"avis", b"heic", b"heix", b"mif1", b"msf1")  # ISO media boxes holding images
+
+
+def _media_format(head: bytes, size: int) -> tuple[str, str] | None:
+    """("video" | "image", format) from a file's first 12 bytes and its size, or None. Read from
+    the bytes, not the name, as every kind here is; called after the safetensors check (a
+    header length may start with any bytes). BMP's two-letter magic counts only with the file
+    size its header records."""
+    if head[:2] == b"BM" and int.from_bytes(head[2:6], "little") == size:
+        return "image", "BMP"
+    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free"):  # ISO base media: MP4, MOV, AVIF, HEIC
+        if head[8:12] in _ISO_IMAGE_BRANDS:
+            return "image", "AVIF/HEIC"
+        return "video", "MP4" if head[4:8] == b"ftyp" and head[8:12] != b"qt  " else "MOV"
+    if head[:4] == b"RIFF" and head[8:12] in (b"AVI ", b"WEBP"):
+        return ("video", "AVI") if head[8:12] == b"AVI " else ("image", "WebP")
+    return next(((what, name) for magic, at, what, name in _MEDIA_MAGIC if head[at:at + len(magic)] == magic), None)
+
+
+def _media_detail(p: Path, what: str, name: str) -> str:
+    if what == "video":
+        return f"a video file ({name}), not a model (`curate probe {p}` describes it)"
+    return f"an image file ({name}), not a model"
 
 
 def list_models(models_dir: str | Path | None = None, extra_paths: list[str | Path] | None = None,
@@ -366,7 +473,7 @@ def list_models(models_dir: str | Path | None = None, extra_paths: list[str | Pa
                 found = _result("unknown", str(err))
             except Exception as err:  # one broken file must not hide the others
                 found = _result("error", f"{type(err).__name__}: {err}")
-            if sub in REFUSES_PICKLES and e.path.is_file() and is_pickled(e.path):
+            if sub in REFUSES_PICKLES and e.path.is_file() and found["kind"] != MEDIA and is_pickled(e.path):
                 found["detail"] += f"; {PICKLED_NOTE}"
             out.append({"folder": sub, "name": e.name, "label": label, "path": str(e.path), **found})
     return out
@@ -405,5 +512,6 @@ def add_models_command(subparsers):
     return p
 
 
-__all__ = ["KINDS", "NOT_SUPPORTED", "NO_MODEL_FILES", "add_models_command", "classify_keys", "cmd_models",
-           "detect_kind", "is_hunyuan_video", "list_models"]
+__all__ = ["KINDS", "MEDIA", "NOT_SUPPORTED", "NO_MODEL_FILES", "TRAINING_CHECKPOINT", "add_models_command",
+           "classify_keys", "cmd_models", "detect_kind", "is_hunyuan_video", "is_training_checkpoint", "list_models",
+           "run_exports"]

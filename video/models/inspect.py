@@ -120,11 +120,13 @@ def _describe_folder(p: Path) -> dict | None:
     diffusers SVD folder" for an SD, CogVideoX or HunyuanVideo folder that ``video models``
     named, and called a Wan folder by its pipeline class where ``video models`` said
     ``wan_t2v``. None for a folder with no model files (detect_layout then says what it holds)."""
-    from video.models.detect import NO_MODEL_FILES, detect_kind
+    from video.models.detect import NO_MODEL_FILES, TRAINING_CHECKPOINT, detect_kind
 
     found = detect_kind(p)
     if found["detail"] == NO_MODEL_FILES:
         return None
+    if found["kind"] == TRAINING_CHECKPOINT:
+        return _describe_checkpoint(p, found)
     ours = found["kind"] == "dit_t2v" and (p / "video_pipeline.yaml").is_file()
     layout = ("text-to-video folder (ours)" if ours else "diffusers folder" if (p / "model_index.json").is_file()
               else "folder with config.json" if (p / "config.json").is_file() else "folder")
@@ -140,6 +142,19 @@ def _describe_folder(p: Path) -> dict | None:
         info.update({"dtypes": ",".join(sorted(dtypes | own_dtypes)), "parameters": params})
     runs = run_with(p, found["kind"])
     return {**info, "run_with": runs} if runs else info
+
+
+def _describe_checkpoint(p: Path, found: dict) -> dict:
+    """A training checkpoint folder: what to render instead (the detail), and the parameters of
+    its ``model.safetensors`` (its optimizer, EMA and RNG files are not a model's; FSDP's
+    ``shards/`` hold them all in one, so none are counted there)."""
+    info = {"model": str(p), "layout": "training checkpoint", "kind": found["kind"], "detail": found["detail"]}
+    weights = p / "model.safetensors"
+    if weights.is_file():
+        shapes, _, dtypes = safetensors_shapes(weights)
+        info.update({"dtypes": ",".join(sorted(dtypes)),
+                     "parameters": {"model": sum(_numel(s) for s in shapes.values())}})
+    return info
 
 
 def _our_config(p: Path) -> dict:
@@ -181,6 +196,15 @@ def wan_folder_refusal(p: Path, kind: str) -> str | None:
     return None
 
 
+def run_commands(p: Path, kind: str) -> list[str]:
+    """The command lines that run the model folder ``p`` of ``kind`` (:data:`RUN_WITH`); none
+    for a kind no command runs, a part saved alone (:func:`whole_folder`) and a Wan folder
+    text-to-video does not run whole (:func:`wan_folder_refusal`)."""
+    if kind not in RUN_WITH or not whole_folder(p, kind) or wan_folder_refusal(p, kind) is not None:
+        return []
+    return [f"video {command} --model {p}" for command in RUN_WITH[kind]]
+
+
 def run_with(p: Path, kind: str) -> str | None:
     """How to run the model folder ``p`` of ``kind`` (:data:`RUN_WITH`): the commands, or, for a
     Wan folder text-to-video does not run whole (image-to-video, Wan 2.2 TI2V), its loader's
@@ -191,9 +215,49 @@ def run_with(p: Path, kind: str) -> str | None:
     reason = wan_folder_refusal(p, kind)
     if reason is not None:
         return "nothing here: " + reason
-    if kind not in RUN_WITH:
+    return "; ".join(run_commands(p, kind)) or None
+
+
+# What each runnable kind is, in the words of a wrong-model line (:func:`wrong_model`).
+KIND_NAMES = {"svd": "an image-to-video model (SVD)", "svd_xt": "an image-to-video model (SVD-XT)",
+              "dit_t2v": "a text-to-video model (our DiT)", "wan_t2v": "a text-to-video model (Wan)",
+              "wan_i2v": "an image-to-video model (Wan)", "wan_vace": "a video editing model (Wan VACE)",
+              "wan_animate": "a character animation model (Wan Animate)"}
+_PART_KINDS = ("vae", "clip_vision", "text_encoder")  # folders that are one network of a model
+
+
+def wrong_model(p: Path, command: str) -> str | None:
+    """One line for a ``--model`` path that ``video COMMAND`` (img2vid, txt2vid) cannot load:
+    what it is, as ``video models`` names it (:func:`~video.models.detect.detect_kind`), and
+    what runs it (:func:`run_commands`): a text-to-video model given to img2vid was only "not a
+    diffusers SVD folder", a training checkpoint or a video file the same. None where
+    ``command`` runs it (its loader's own errors say what is wrong inside) or nothing more is
+    known than the command's own message says; single files other than a checkpoint's or a
+    video/image are left to the loaders' lines (sgm keys, Wan's single file, pickles)."""
+    from video.models.detect import MEDIA, NOT_SUPPORTED, TRAINING_CHECKPOINT, detect_kind
+
+    try:
+        found = detect_kind(p)
+    except CheckpointError:  # a damaged file: the loader's own line names it
         return None
-    return "; ".join(f"video {command} --model {p}" for command in RUN_WITH[kind])
+    kind, detail = found["kind"], found["detail"]
+    if kind in (MEDIA, TRAINING_CHECKPOINT):
+        return f"{p}: {detail}"
+    if not p.is_dir():
+        return None
+    reason = wan_folder_refusal(p, kind) if whole_folder(p, kind) else None
+    if reason is not None:
+        return f"{p}: {reason}"
+    commands = run_commands(p, kind)
+    if any(c.startswith(f"video {command} ") for c in commands):
+        return None
+    if commands:
+        return f"{p} is {KIND_NAMES[kind]}: render it with " + " or ".join(f"`{c}`" for c in commands)
+    if kind in _PART_KINDS or (kind in KIND_NAMES and "alone" in detail):  # a UNet / transformer folder
+        return f"{p}: {detail}: one part of a model, not a whole one; give the whole model's folder"
+    if kind == "unknown" and (NOT_SUPPORTED in detail or detail.startswith("diffusers folder of")):
+        return f"{p}: {detail}" + ("" if NOT_SUPPORTED in detail else f" {NOT_SUPPORTED}")
+    return None
 
 
 def _describe_other_file(p: Path) -> dict:
@@ -201,10 +265,12 @@ def _describe_other_file(p: Path) -> dict:
     safetensors file), as ``video models`` names it (:func:`~video.models.detect.detect_kind`;
     pickles only through ``torch.load(weights_only=True)``): ``video info`` said "not a
     diffusers SVD folder nor a .safetensors file" where ``video models`` named an upscaler."""
-    from video.models.detect import PICKLED_NOTE, detect_kind
+    from video.models.detect import MEDIA, PICKLED_NOTE, detect_kind
     from video.models.sniff import claims_safetensors, is_pickled
 
     found = detect_kind(p)
+    if found["kind"] == MEDIA:  # not a model: one line (exit 2), as a render command says
+        raise CheckpointError(f"{p}: {found['detail']}")
     pickled = is_pickled(p) and not claims_safetensors(p)  # detect_kind reads such a file as safetensors
     return {"model": str(p), "layout": "pickled file" if pickled else "single file", "kind": found["kind"],
             "detail": f"{found['detail']}; {PICKLED_NOTE}" if pickled else found["detail"]}

@@ -290,19 +290,19 @@ def detect_layout(source: str | Path) -> str:
             which = "give that path" if len(inside) == 1 else "give one of those paths"
             raise CheckpointError(f"{p}: a training run's export, not a model itself; it holds {' and '.join(inside)}: "
                                   f"{which}")
-    raise CheckpointError(f"{p}: not a diffusers SVD folder (unet/, vae/, image_encoder/) nor a .safetensors "
-                          "(.sft) file")
+    from video.models.inspect import wrong_model
+
+    raise CheckpointError(wrong_model(p, "img2vid") or f"{p}: not a diffusers SVD folder (unet/, vae/, image_encoder/) "
+                          "nor a .safetensors (.sft) file")
 
 
 def _run_export_parts(p: Path) -> list[str]:
-    """What a ``video train`` run's ``final/`` (or the run folder itself) holds that is a model:
-    ``model/`` (a full run's export) and the LoRA files; a user pointing ``video info`` at the
-    folder is told these paths instead of only what the folder is not."""
-    found = []
-    for base in (p, p / "final"):
-        found += [str(q) for q in (base / "model", base / "lora.safetensors", base / "lora_kohya.safetensors")
-                  if (q.name == "model" and q.is_dir()) or q.is_file()]
-    return found
+    """What a ``video train`` run's ``final/`` (or the run folder itself) holds that is a model
+    (:func:`video.models.detect.run_exports`); a user pointing ``video info`` at the folder is
+    told these paths instead of only what the folder is not."""
+    from video.models.detect import run_exports
+
+    return [str(q) for q in run_exports(p)]
 
 
 def load_svd(

@@ -232,8 +232,11 @@ def _model_inside(p: Path) -> str:
     """"; did you mean P/model?" when ``p`` is a training run's export (``final/``) or the run
     folder itself, whose model is in ``final/model`` (as a LoRA path names its
     ``lora.safetensors``); for a LoRA run's, the LoRA file to give with its base model; else
-    nothing."""
-    for sub in (p / "model", p / "final" / "model"):
+    nothing. Where a run keeps them: :func:`video.models.detect.run_exports`."""
+    from video.models.detect import run_exports
+
+    exports = run_exports(p)
+    for sub in (q for q in exports if q.is_dir()):
         if (sub / "video_pipeline.yaml").is_file() and (sub / "transformer").is_dir():
             return f"; did you mean {sub}?"
         index = sub / "model_index.json"
@@ -246,10 +249,8 @@ def _model_inside(p: Path) -> str:
                 return f"; did you mean {sub}?"
             if kind == "StableVideoDiffusionPipeline":
                 return f"; it holds an image-to-video model: video img2vid --model {sub}"
-    for lora in (p / "lora.safetensors", p / "final" / "lora.safetensors"):
-        if lora.is_file():
-            return f"; it holds a LoRA: give its base model with --lora {lora}"
-    return ""
+    lora = next((q for q in exports if q.name == "lora.safetensors"), None)
+    return "" if lora is None else f"; it holds a LoRA: give its base model with --lora {lora}"
 
 
 def load_t2v(source: str | Path, device="cpu", dtype=torch.float32) -> T2VModels:
@@ -258,6 +259,7 @@ def load_t2v(source: str | Path, device="cpu", dtype=torch.float32) -> T2VModels
     naming ``WanPipeline``: Wan 2.1, or Wan 2.2's two experts; :mod:`video.models.wan` says
     which folders are refused and why). ``tiny`` is the built-in whatever the working folder
     holds (a ./tiny folder is given as ``./tiny``), as every command reads a built-in name."""
+    from video.models.inspect import wrong_model
     from video.models.svd import CheckpointError, quiet_library_logs
     from video.models.wan import SINGLE_FILE, read_index
 
@@ -268,6 +270,9 @@ def load_t2v(source: str | Path, device="cpu", dtype=torch.float32) -> T2VModels
     elif p.is_file():
         from video.models.detect import detect_kind
 
+        wrong = wrong_model(p, "txt2vid")  # a video or image file: named so, not "a single file (...)"
+        if wrong is not None:
+            raise CheckpointError(wrong)
         found = detect_kind(p)
         if found["kind"].startswith("wan_"):
             raise CheckpointError(SINGLE_FILE.format(p=p))
@@ -277,6 +282,8 @@ def load_t2v(source: str | Path, device="cpu", dtype=torch.float32) -> T2VModels
         raise CheckpointError(f"text-to-video model {str(source)!r} not found: give a model folder or 'tiny'")
     elif (index := read_index(p)) is not None:
         m = _load_wan(p, index, dtype)
+    elif (wrong := wrong_model(p, "txt2vid")) is not None:  # a checkpoint, an SVD folder...: what runs it
+        raise CheckpointError(wrong)
     elif (p / "video_pipeline.yaml").is_file():
         m = _load_ours(p, dtype)
     else:
