@@ -198,8 +198,10 @@ def _one_pass(path: str | Path, decode: str = "auto", threads: int = 0) -> Featu
     finally:
         for c in containers:
             c.close()
-    if red.damaged and threads != 1:
-        return _one_pass(path, decode, 1)
+    if red.damaged and (threads != 1 or decode != "all"):
+        # decoded again with one thread, and every frame: a sparse decode's last frame may lie a few
+        # skipped frames before where a full decode (the clip reader's) stops
+        return _one_pass(path, "all", 1)
     if not len(red):
         raise MediaError(f"{path}: no decodable frames")
     # a damaged file ends where decoding stopped, whatever count its container claims
@@ -278,6 +280,10 @@ def frame_features(path: str | Path, decode: str = "auto", threads: int = 0) -> 
     ``all`` (tests/data_curation/test_cut_features.py). For ``auto`` it differs in where the
     opening check ends (at a keyframe rather than after :data:`CHECK_FRAMES` frames) and in a
     piece that began before the check's verdict keeping its reference B-frames.
+
+    ``num_frames`` is the container's count where the file holds every frame it lists, else
+    (a file cut short or damaged) the frames a full decode reads before it stops, in every mode:
+    a sparse decode of such a file is redone as ``all``, as only that shows where they end.
     """
     import av
 
@@ -285,13 +291,31 @@ def frame_features(path: str | Path, decode: str = "auto", threads: int = 0) -> 
         raise ValueError(f"decode must be one of {', '.join(DECODE_MODES)}, got {decode!r}")
     threads = threads or _cores()
     try:
-        if threads > 1:
-            f = _segmented(path, decode, threads)
-            if f is not None:
-                return f
-        return _one_pass(path, decode)
+        f = _segmented(path, decode, threads) if threads > 1 else None
+        f = f if f is not None else _one_pass(path, decode)
     except av.error.FFmpegError as e:
         raise MediaError(f"{path}: not a readable video ({e.__class__.__name__})") from None
+    if decode != "all" and f.num_frames > f.index[-1] + 1 and demuxed_packets(path) < f.num_frames:
+        # cut short: the count is the container's, and skipped frames hide where the readable ones end
+        return frame_features(path, "all", threads)
+    return f
+
+
+def demuxed_packets(path: str | Path) -> int:
+    """Video packets with data that can be read from ``path`` (demux only, no decoding): a file
+    cut short keeps its header's frame count but loses the packets past its end. An upper bound
+    of the frames that decode (the last packet may be cut in two, and the frames the decoder held
+    back for reordering when it failed on it are lost): only a full decode counts those."""
+    import av
+
+    n = 0
+    try:
+        with av.open(str(path)) as c:
+            for p in c.demux(video_stream(c, path)):
+                n += bool(p.size)
+    except (av.error.FFmpegError, MediaError):
+        pass
+    return n
 
 
 def _cores() -> int:

@@ -53,11 +53,19 @@ from data_curation.manifest import (
     to_table,
     write_atomic,
 )
-from data_curation.probe import discover, empty_error, image_error
+from data_curation.probe import (  # noqa: F401  (decoded_short, TRUNCATION_*: re-exported)
+    TRUNCATION_FRAMES,
+    TRUNCATION_SHARE,
+    decoded_short,
+    discover,
+    empty_error,
+    image_error,
+    truncated_error,
+)
 from data_curation.recipe import Recipe, check_recipe, load_recipe, scoring_key
 from data_curation.scorers import all_columns, build_scorers
 from data_curation.split import display, extract_clip, keyframes, plan_clips
-from video.media import MediaError, probe_video, video_stream
+from video.media import MediaError, probe_video
 
 _SCORERS: dict[int, list] = {}
 
@@ -188,35 +196,6 @@ def code_version() -> str:
     return f"{version}+{h.hexdigest()[:12]}"
 
 
-# A source is truncated or damaged when fewer frames decode than its container lists, by more
-# than this share of them (and more than TRUNCATION_FRAMES): an edit list or a B-frame tail can
-# lose a frame or two; a file cut off mid-download (moov first, mdat short) loses many.
-TRUNCATION_SHARE = 0.05
-TRUNCATION_FRAMES = 2
-
-
-def decoded_short(listed: int, decoded: int) -> bool:
-    """Whether ``decoded`` frames fall short of the ``listed`` count of the container by more
-    than the tolerance (:data:`TRUNCATION_SHARE` of it, at least :data:`TRUNCATION_FRAMES`)."""
-    return listed - decoded > max(TRUNCATION_FRAMES, TRUNCATION_SHARE * listed)
-
-
-def demuxed_frames(path: str | Path) -> int:
-    """Video packets with data that can be read from ``path`` (demux only, no decoding): a file
-    cut short keeps its header's frame count but loses the packets past its end. Cut
-    detection's count does not show it: its sparse decode takes the header's count."""
-    import av
-
-    n = 0
-    try:
-        with av.open(str(path)) as c:
-            for p in c.demux(video_stream(c, path)):
-                n += bool(p.size)
-    except (av.error.FFmpegError, MediaError):
-        pass
-    return n
-
-
 def source_error(path: str, info: dict, shots) -> str | None:
     """Why a source that probed and decoded is still no usable video, or None (``curate run``'s
     error row; ``curate cuts`` warns with it)."""
@@ -224,11 +203,10 @@ def source_error(path: str, info: dict, shots) -> str | None:
         return f"MediaError: {image}"
     if not 1.0 <= shots.fps <= 1000.0:  # a damaged time base: every "shot" would be a frame or two
         return f"MediaError: {path}: implausible frame rate {shots.fps:.4g} fps"
-    readable = min(shots.num_frames, demuxed_frames(path))
-    if decoded_short(info["num_frames"], readable):
-        return (f"MediaError: {path}: truncated or damaged: {readable} of the {info['num_frames']} "
-                "frames its container lists can be read")
-    return None
+    # shots end where a full decode stops on a file cut short or damaged, in every decode mode
+    # (cut_features.frame_features): what a clip can hold
+    short = truncated_error(path, info["num_frames"], shots.num_frames)
+    return f"MediaError: {short}" if short is not None else None
 
 
 # A row's key, not a column: the kind of its error, known from the exception (exception_kind)
@@ -468,17 +446,35 @@ def _run_ray(todo: list[str], recipe: Recipe, out: Path, workers: int | None, ad
         n = workers or os.cpu_count() or 1
         recipe = replace(recipe, cuts=replace(recipe.cuts, threads=max(1, n // len(todo))))
     try:
-        ctx = ray.data.DataContext.get_current()  # imports ray.data, which sets up its loggers
-        ctx.enable_progress_bars = progress
-        if not progress:  # --quiet: nor Ray Data's plan and progress lines
-            logging.getLogger("ray.data").setLevel(logging.ERROR)
-        ds = ray.data.from_items([{"path": p} for p in todo], override_num_blocks=len(todo))
-        out_s = str(out)
-        ds = ds.map(lambda r: process_source(r["path"], recipe, out_s), num_cpus=1)
-        return ds.take_all()
+        return _gather(todo, recipe, str(out), progress)
     finally:
         if started:  # the session lives under OUT: end it with the run
             ray.shutdown()
+
+
+RAY_WAIT_S = 0.5  # how often the bar is brought up to date while Ray tasks run
+
+
+def _gather(todo: list[str], recipe: Recipe, out: str, progress: bool) -> list[dict]:
+    """:func:`process_source` of every source as one Ray task each (one CPU), their results
+    counted on a ``sources: n/N`` bar as they come back, as ``--workers 0`` counts them. Plain
+    tasks, not Ray Data: a map over one block per source gained nothing, and its own progress
+    lines (``Map(<lambda>): 0/1``, repeated every 10 s off a terminal, and a hint to switch to
+    a "new progress UI" nobody running ``curate`` can act on) hid the count."""
+    import ray
+    from tqdm import tqdm
+
+    task = ray.remote(num_cpus=1)(process_source)
+    shared = ray.put(recipe)  # stored once, not once per source
+    pending = [task.remote(p, shared, out) for p in todo]
+    results: list[dict] = []
+    with tqdm(total=len(todo), desc="sources", disable=not progress, file=sys.stderr) as bar:
+        while pending:
+            done, pending = ray.wait(pending, num_returns=len(pending), timeout=RAY_WAIT_S)
+            if done:  # off a terminal each redraw is a line of the log: only when the count moves
+                results += ray.get(done)
+                bar.update(len(done))
+    return results
 
 
 def _error_kind(row: dict) -> str:

@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from video.media import MediaError, probe_video
+from video.media import MediaError, probe_video, video_stream
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ts", ".gif"}
 # FFmpeg's still-image demuxers: image2, and the *_pipe ones (png_pipe, jpeg_pipe, ...): a photo
@@ -16,6 +16,14 @@ IMAGE_CONTAINERS = ("image2",)
 # macOS writes an AppleDouble sidecar ``._NAME`` (resource fork, a few KB of metadata) beside each
 # file it copies to a non-Apple volume: ``._clip.mp4`` is no video (taken as a source, it was an error row)
 SIDECAR_PREFIX = "._"
+# A source is truncated or damaged when fewer frames decode than its container lists, by more
+# than this share of them (and more than TRUNCATION_FRAMES): an edit list or a B-frame tail can
+# lose a frame or two; a file cut off mid-download (moov first, mdat short) loses many.
+TRUNCATION_SHARE = 0.05
+TRUNCATION_FRAMES = 2
+# Frames a full decode of a file cut short may read fewer than the packets it holds: the packet
+# cut in two, and those the decoder held back for reordering when it failed on it (x264: 2-3)
+TAIL_SLACK = 4
 
 
 def is_video_name(name: str) -> bool:
@@ -41,6 +49,47 @@ def image_error(path: str | Path, info: dict) -> str | None:
     if info["container"] in IMAGE_CONTAINERS or info["container"].endswith("_pipe"):
         return f"{path}: not a video (an image: {info['container']}, {info['codec']})"
     return None
+
+
+def decoded_short(listed: int, decoded: int) -> bool:
+    """Whether ``decoded`` frames fall short of the ``listed`` count of the container by more
+    than the tolerance (:data:`TRUNCATION_SHARE` of it, at least :data:`TRUNCATION_FRAMES`)."""
+    return listed - decoded > max(TRUNCATION_FRAMES, TRUNCATION_SHARE * listed)
+
+
+def truncated_error(path: str | Path, listed: int, readable: int) -> str | None:
+    """``"PATH: truncated or damaged: R of the L frames its container lists can be read"`` when
+    the ``readable`` frames (those a full decode reads before it stops, what a clip can hold)
+    fall short of the ``listed`` ones (:func:`decoded_short`), None otherwise: one wording for
+    ``curate run``'s error row, ``curate cuts``' warning and ``curate probe``'s error."""
+    if not decoded_short(listed, readable):
+        return None
+    return f"{path}: truncated or damaged: {readable} of the {listed} frames its container lists can be read"
+
+
+def tail_short(path: str | Path, listed: int) -> bool:
+    """Whether the packets from the last keyframe on end so far short of the stream's listed end
+    (or cannot be read) that its readable frames may be short (:func:`decoded_short`, with
+    :data:`TAIL_SLACK` frames more lost in decoding): a cheap sign of a file cut short, read from
+    its tail only (a seek), not the whole file. A file that lists no frame count or duration is
+    never short here."""
+    import av
+
+    try:
+        with av.open(str(path)) as c:
+            s = video_stream(c, path)
+            rate = s.average_rate or s.guessed_rate
+            if not (listed and s.duration and s.time_base and rate):
+                return False
+            end = (s.start_time or 0) + s.duration
+            c.seek(end, stream=s, backward=True)
+            reach = max((p.pts + (p.duration or 0) for p in c.demux(s) if p.size and p.pts is not None), default=None)
+    except (av.error.FFmpegError, MediaError):
+        return True
+    if reach is None:
+        return True
+    missing = max(0, round(float((end - reach) * s.time_base * rate)))
+    return decoded_short(listed, listed - missing - TAIL_SLACK)
 
 
 def _walk(top: Path, skip: set[str]) -> Iterator[Path]:
@@ -77,14 +126,30 @@ def discover(paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()) ->
             yield p
 
 
+def short_error(path: str | Path, info: dict) -> str | None:
+    """``curate run``'s error for a file cut short (:func:`truncated_error`), or None. Only a
+    file whose tail looks short (:func:`tail_short`, a seek) is decoded, to count its readable
+    frames as ``curate run`` does; damage inside a file whose tail is whole shows in ``curate run``."""
+    if not tail_short(path, info["num_frames"]):
+        return None
+    from data_curation.cut_features import frame_features
+
+    try:
+        readable = frame_features(path, "all").num_frames
+    except MediaError as e:  # nothing decodes: curate run's error row says so in these words
+        return str(e)
+    return truncated_error(path, info["num_frames"], readable)
+
+
 def probe_row(path: Path) -> dict:
     """What ``curate probe`` prints for one file: its probe, or ``path`` and an ``error``; an
-    image renamed as a video keeps its probe (the container and codec say what it is) with the
-    ``error`` ``curate run`` records for it (:func:`image_error`)."""
+    image renamed as a video, or a file cut short, keeps its probe (the container and codec say
+    what it is, ``num_frames`` what its container lists) with the ``error`` ``curate run``
+    records for it (:func:`image_error`, :func:`short_error`)."""
     if (empty := empty_error(path)) is not None:
         return {"path": str(path), "error": empty}
     try:
         info = probe_video(path)
     except (MediaError, OSError) as e:
         return {"path": str(path), "error": str(e)}
-    return {**info, "error": image_error(path, info)}
+    return {**info, "error": image_error(path, info) or short_error(path, info)}

@@ -1,13 +1,16 @@
 """Sources that fail in ``curate run`` and ``curate probe``: a run where every source failed
 exits 1 and counts their errors; a source failed by the machine (a missing package, an OS
 error) is tried again on a rerun, one failed by its content is not; probe and run call an image
-renamed ``.mp4`` the same; a local Ray run does not print Ray's token-authentication notice."""
+renamed ``.mp4`` the same; a local Ray run counts its sources on a bar and prints neither Ray's
+token-authentication notice nor Ray Data's progress lines."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -113,10 +116,21 @@ def test_the_token_notice_filter_lets_the_other_records_through():
     assert log.filter(notice)  # only while our session starts
 
 
-def test_a_local_ray_run_prints_no_token_notice(src, tmp_path):
+def test_a_local_ray_run_counts_sources_and_prints_no_ray_notices(src, tmp_path):
+    # one Ray start for all of it (each costs ~8 s): two sources on two workers, progress on
+    two = tmp_path / "two"
+    two.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        shutil.copy(src / "pan.mp4", two / name)
     env = {k: v for k, v in os.environ.items() if k not in ("RAY_AUTH_MODE", "RAY_ADDRESS")}
-    p = subprocess.run([sys.executable, "-m", "data_curation.cli", "run", str(src), "--out", str(tmp_path / "o"),
-                        "--workers", "1", "--quiet"], capture_output=True, text=True, timeout=300, env=env)
+    p = subprocess.run([sys.executable, "-m", "data_curation.cli", "run", str(two), "--out", str(tmp_path / "o"),
+                        "--workers", "2"], capture_output=True, text=True, timeout=300, env=env)
     assert p.returncode == 0, p.stderr
-    assert json.loads(p.stdout)["clips"] == 1
+    assert json.loads(p.stdout)["clips"] == 2
     assert "Token authentication" not in p.stderr, p.stderr
+    # the sources bar of --workers 0, counted as Ray's results come back; not Ray Data's own
+    # lines, nor its hint to turn on a "new progress UI" that curate's user cannot act on
+    bars = [b for b in re.split(r"[\r\n]", p.stderr) if b.startswith("sources:")]
+    assert bars and "2/2 [" in bars[-1], p.stderr
+    for ray_line in ("progress UI", "Map(", "Total Progress", "enable_rich_progress_bars"):
+        assert ray_line not in p.stderr, p.stderr
