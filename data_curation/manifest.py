@@ -26,8 +26,8 @@ TAIL_COLUMNS = {
 RECIPE_KEY = "curate.scoring_key"  # in each part file's metadata: the recipe it was scored under
 RUN_DIR_KEY = "curate.run_dir"  # in the manifest's metadata: relative source paths are relative to it
 SOURCE_STAT_KEY = "curate.source_stat"  # in each part file's metadata: the source's size and mtime when scored
-ERRORS_KEY = "curate.errors"  # in each part file's metadata: the kind of its worst error row (engine.part_kind)
-CODE_KEY = "curate.code"  # in each part file's metadata: the code it was scored with (engine.code_version)
+ERRORS_KEY = "curate.errors"  # in each part file's metadata: the kind of its worst error row (reruns.part_kind)
+CODE_KEY = "curate.code"  # in each part file's metadata: the code it was scored with (reruns.code_version)
 
 
 def source_stat(path: str | Path) -> str:

@@ -13,7 +13,7 @@ import cv2
 import pandas as pd
 import pyarrow.parquet as pq
 
-from data_curation import engine
+from data_curation import engine, reruns
 from data_curation.engine import error_kind, exception_kind, retry_error, run
 from data_curation.manifest import CODE_KEY, ERRORS_KEY, part_path
 
@@ -81,7 +81,8 @@ def test_a_bug_is_tried_again_only_when_the_code_changed(tmp_path, monkeypatch, 
         assert (first["failed"], first["errors"]) == (1, {"ValueError: bins out of range": 1})
         again = run([str(src)], out, "quick", workers=0, progress=False)
         assert (again["processed"], again["retried"], again["failed"]) == (0, 0, 1)
-    monkeypatch.setattr(engine, "code_version", lambda: "9.9.9+fixed")  # the fixed version installed
+    for where in (reruns, engine):  # the fixed version installed: plan_work compares it, process_source stamps it
+        monkeypatch.setattr(where, "code_version", lambda: "9.9.9+fixed")
     fixed = run([str(src)], out, "quick", workers=0, progress=False)
     assert (fixed["processed"], fixed["retried"], fixed["failed"], fixed["clips"]) == (1, 1, 0, 1)
     assert run([str(src)], out, "quick", workers=0, progress=False)["processed"] == 0

@@ -1,0 +1,214 @@
+"""The Ray side of ``curate run``: the checks made before any work (``--workers``, a
+``--ray-address`` where nothing or no Ray head answers), the local session a run starts (its temp
+dir under OUT, without Ray's token-authentication notice) and one task per source.
+
+The unit of work is a source path: Ray tasks receive paths and return row counts; frames are
+decoded inside the task and never enter Ray's object store (FIELD-NOTES: decoded frames are
+~10x the compressed size). The task function is passed in (``engine.process_source``): Ray
+pickles it by its module path, which a worker imports, and this module needs nothing of the
+engine's.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import sys
+import warnings
+from collections.abc import Callable
+from contextlib import contextmanager, nullcontext
+from dataclasses import replace
+from pathlib import Path
+
+from data_curation.recipe import Recipe
+
+# Ray's longest socket path below its temp dir: "/session_<date>_<time>_<usec>_<pid>/sockets/plasma_store"
+# with a 7-digit pid; AF_UNIX paths hold at most 107 bytes on Linux.
+_RAY_SOCKET_TAIL = len("/session_2026-01-01_00-00-00_000000_1234567/sockets/plasma_store")
+_UNIX_PATH_MAX = 107
+
+
+def ray_temp_dir(out: Path) -> str | None:
+    """Where a local Ray we start keeps its session (logs, sockets, spilled objects): under OUT,
+    so that a run writes nothing elsewhere. None, with one warning, when OUT's path is too long for
+    Ray's Unix sockets; Ray then uses its default (``/tmp/ray``)."""
+    d = str(Path(out).resolve() / ".ray")
+    if len(d.encode()) + _RAY_SOCKET_TAIL > _UNIX_PATH_MAX:
+        warnings.warn(f"OUT's path is too long for Ray's sockets ({len(d.encode())} > "
+                      f"{_UNIX_PATH_MAX - _RAY_SOCKET_TAIL} bytes): Ray's session goes to its default temp dir",
+                      stacklevel=2)
+        return None
+    return d
+
+
+def check_workers(workers: int | None) -> None:
+    """``workers`` is None (all cores), 0 (no Ray: this process scores) or a number of Ray CPUs;
+    anything else is a ValueError before any work (Ray took ``-1``, made ``OUT/.ray`` and failed
+    with its own internal error)."""
+    if workers is None:
+        return
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+        raise ValueError(f"--workers must be 0 (no Ray: score in this process) or a number of Ray CPUs, "
+                         f"1 or more; got {workers}")
+
+
+RAY_CONNECT_TIMEOUT_S = 3.0  # a reachable head answers a TCP connect in milliseconds, even across a network
+# An explicit Ray address: HOST:PORT (the GCS) or ray://HOST:PORT (Ray Client); [v6 address]:PORT too
+_HOST_PORT = re.compile(r"(?:ray://)?(?P<host>\[[0-9A-Fa-f:.%\w]+\]|[^\s:/\[\]]+):(?P<port>\d+)/?")
+
+
+def ray_host_port(address: str) -> tuple[str, int] | None:
+    """(host, port) of an explicit Ray address (``HOST:PORT``, ``ray://HOST:PORT``); None for what
+    Ray resolves itself (``auto``: the cluster started on this machine, ``local``: a new one)."""
+    m = _HOST_PORT.fullmatch(address.strip())
+    return (m["host"].strip("[]"), int(m["port"])) if m else None
+
+
+def check_ray_address(address: str | None, timeout: float = RAY_CONNECT_TIMEOUT_S) -> None:
+    """A ConnectionError (one line) when nothing accepts a TCP connection at an explicit Ray
+    address within ``timeout`` seconds: ``ray.init`` itself retries a wrong address for many
+    minutes, printing "Failed to connect to GCS" lines. ``auto`` and ``local`` are left to Ray
+    (``auto`` fails fast by itself)."""
+    hp = ray_host_port(address) if address else None
+    if hp is None:
+        return
+    host, port = hp
+    if not 0 < port < 65536:
+        raise ValueError(f"--ray-address {address}: port {port} is not a TCP port (1 to 65535)")
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as conn:
+            speaks = os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true") or speaks_http2(conn, timeout)
+    except OSError as e:
+        why = f"no answer in {timeout:g} s" if isinstance(e, TimeoutError) else (e.strerror or type(e).__name__)
+        raise ConnectionError(f"--ray-address {address}: cannot connect to {host}:{port} ({why}); is a Ray "
+                              "cluster running there? (`ray start --head` prints the address to give)") from None
+    if not speaks:
+        raise ConnectionError(f"--ray-address {address}: something answers at {host}:{port}, but not a Ray head "
+                              "(it does not speak gRPC, Ray's protocol); check the port (`ray start --head` prints "
+                              "the address to give; the dashboard's 8265 is not it)")
+
+
+# A client opens HTTP/2 with this preface and a SETTINGS frame; a server answers with its own
+# SETTINGS frame (RFC 9113, section 3.4). Ray's GCS and its Client server are gRPC, HTTP/2 servers.
+_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+_H2_SETTINGS = 4  # the frame type byte, after the 3-byte length
+
+
+def speaks_http2(conn: socket.socket, timeout: float) -> bool:
+    """Whether the server on a connected socket answers an HTTP/2 client preface with a SETTINGS
+    frame, as a gRPC server does: a port that accepts TCP but is no Ray head (a web server, the
+    dashboard, ssh) made ``ray.init`` wait for minutes."""
+    conn.settimeout(timeout)
+    try:
+        conn.sendall(_H2_PREFACE)
+        head = b""
+        while len(head) < 4:
+            chunk = conn.recv(4 - len(head))
+            if not chunk:
+                return False
+            head += chunk
+    except OSError:  # no answer in time, or the peer closed
+        return False
+    return head[3] == _H2_SETTINGS
+
+
+class ConnectInterrupted(KeyboardInterrupt):
+    """Ctrl-C while ``ray.init`` waits for the cluster at ``--ray-address`` (the port answers,
+    but maybe not a Ray head): nothing was scored, and rerunning the same command would wait
+    again, so the CLI says so instead of "rerun to resume"."""
+
+
+def _ray_init(address: str | None, **kw) -> None:
+    import ray
+
+    try:
+        ray.init(**({"address": address} if address else {}), **kw)
+    except KeyboardInterrupt:
+        if not address:
+            raise
+        raise ConnectInterrupted(f"interrupted while connecting to Ray at {address}: nothing was scored; check "
+                                 f"that a Ray head runs there (`ray status --address {address}`)") from None
+
+
+# Ray (2.5x) turns token authentication on for every new local cluster and, unless
+# $RAY_AUTH_MODE was set, logs on every ``ray.init`` that it did, from this logger:
+RAY_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
+RAY_AUTH_NOTICE = "Token authentication is enabled for this Ray cluster"
+
+
+class _DropAuthNotice(logging.Filter):
+    """Drops Ray's notice that token authentication is on (the safe default, nothing to act
+    on) and lets every other record of its logger through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(RAY_AUTH_NOTICE)
+
+
+@contextmanager
+def quiet_token_auth():
+    """While a local Ray session we start comes up: without Ray's "Token authentication is
+    enabled ... Set RAY_AUTH_MODE=disabled to opt out" line, printed on every run. Setting
+    $RAY_AUTH_MODE ourselves does not work: Ray reads it once, when imported (set later, the
+    driver and the GCS disagree and the GCS refuses the driver), and ``disabled`` would open
+    the cluster to anyone on the network. Only that record goes; any other of that logger,
+    and all of Ray's others, still show."""
+    log, drop = logging.getLogger(RAY_AUTH_LOGGER), _DropAuthNotice()
+    log.addFilter(drop)
+    try:
+        yield
+    finally:
+        log.removeFilter(drop)
+
+
+def _run_ray(todo: list[str], recipe: Recipe, out: Path, workers: int | None, address: str | None,
+             progress: bool, process: Callable[[str, Recipe, str], dict]) -> list[dict]:
+    """``process`` (``engine.process_source``) of every source in ``todo`` on Ray: a local
+    session we start lives under OUT and ends with the run; a cluster at ``address`` is joined."""
+    import ray
+
+    started = not ray.is_initialized()
+    if started:
+        kw = {}
+        if not address:
+            kw = {"num_cpus": workers or os.cpu_count(), "include_dashboard": False}
+            temp = ray_temp_dir(out)
+            if temp:
+                kw["_temp_dir"] = temp
+        with quiet_token_auth() if not address else nullcontext():  # a cluster we join says nothing of it
+            _ray_init(address, log_to_driver=False, logging_level=logging.INFO if progress else logging.WARNING, **kw)
+    if not recipe.cuts.threads and not address:  # sources decode side by side: share the cores out
+        n = workers or os.cpu_count() or 1
+        recipe = replace(recipe, cuts=replace(recipe.cuts, threads=max(1, n // len(todo))))
+    try:
+        return _gather(todo, recipe, str(out), progress, process)
+    finally:
+        if started:  # the session lives under OUT: end it with the run
+            ray.shutdown()
+
+
+RAY_WAIT_S = 0.5  # how often the bar is brought up to date while Ray tasks run
+
+
+def _gather(todo: list[str], recipe: Recipe, out: str, progress: bool,
+            process: Callable[[str, Recipe, str], dict]) -> list[dict]:
+    """``process`` (``engine.process_source``) of every source as one Ray task each (one CPU),
+    their results counted on a ``sources: n/N`` bar as they come back, as ``--workers 0`` counts
+    them. Plain tasks, not Ray Data: a map over one block per source gained nothing, and its own
+    progress lines (``Map(<lambda>): 0/1``, repeated every 10 s off a terminal, and a hint to
+    switch to a "new progress UI" nobody running ``curate`` can act on) hid the count."""
+    import ray
+    from tqdm import tqdm
+
+    task = ray.remote(num_cpus=1)(process)
+    shared = ray.put(recipe)  # stored once, not once per source
+    pending = [task.remote(p, shared, out) for p in todo]
+    results: list[dict] = []
+    with tqdm(total=len(todo), desc="sources", disable=not progress, file=sys.stderr) as bar:
+        while pending:
+            done, pending = ray.wait(pending, num_returns=len(pending), timeout=RAY_WAIT_S)
+            if done:  # off a terminal each redraw is a line of the log: only when the count moves
+                results += ray.get(done)
+                bar.update(len(done))
+    return results
