@@ -68,10 +68,36 @@ def _resolve_names(cfg, keep: tuple[str, ...], unlisted: tuple[str, ...] = ()) -
 
 
 def _apply_loras(module, specs: list[str]) -> None:
+    """Merge the ``--lora`` files into ``module``, then say so on stderr, one line each
+    (``lora: FILE at 0.8 (N layers)``): the output read the same with and without them."""
     if specs:
         from video.models.lora import apply_loras, parse_lora_arg
 
-        apply_loras(module, [parse_lora_arg(x) for x in specs], merge=True)
+        loras = [parse_lora_arg(x) for x in specs]
+        apply_loras(module, loras, merge=True)
+        for path, scale in loras:
+            print(f"lora: {path} at {scale:g} ({lora_layers(path)} layers)", file=sys.stderr)
+
+
+def lora_layers(path: str) -> int:
+    """How many layers a LoRA file adapts, from its header's key names alone (grouped as
+    :func:`video.models.lora_keys.parse_lora` groups them; text-encoder keys, which it skips
+    with a warning, left out). Called after :func:`apply_loras` took the file whole: a file
+    with a layer this model lacks was refused, so the count is what was merged."""
+    from safetensors import safe_open
+
+    from video.models.lora_keys import _KEY_KINDS, _OTHER_COMPONENTS
+
+    with safe_open(str(Path(path).expanduser()), framework="pt") as f:
+        keys = [k for k in f.keys() if not k.startswith(_OTHER_COMPONENTS)]
+    layers = set()
+    for key in keys:
+        for rx, _ in _KEY_KINDS:
+            m = rx.match(key)
+            if m:
+                layers.add(m.group(1))
+                break
+    return len(layers)
 
 
 def cmd_img2vid(args) -> int:
@@ -214,11 +240,11 @@ def cmd_train(args) -> int:
 
     cfg = _train_config(args.config, args.overrides)
     lead = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 talks
-    if lead:
-        print(OmegaConf.to_yaml(OmegaConf.create(to_dict(cfg))).rstrip())
-    if args.dry_run:
+    if args.dry_run:  # a run says only where its config.yaml is: the whole config scrolled its lines away
+        if lead:
+            print(OmegaConf.to_yaml(OmegaConf.create(to_dict(cfg))).rstrip())
         return 0
-    from video.training.trainer import train
+    from video.training.trainer import TrainingInterrupted, train
 
     try:
         summary = train(cfg)
@@ -226,6 +252,15 @@ def cmd_train(args) -> int:
         if args.debug:
             raise
         raise UserError(str(e)) from None
+    except TrainingInterrupted as e:  # a first Ctrl-C / SIGTERM: that step was saved
+        if lead:
+            print(f"video train: interrupted at step {e.step}; saved a checkpoint there: rerun the same command "
+                  "to resume", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:  # a second one, or a first before training began: nothing more saved
+        if lead:
+            print(stopped_line(Path(cfg.out)), file=sys.stderr)
+        return 130
     done = (f"last loss {summary['losses'][-1]:.4f}" if summary["losses"]
             else "nothing left to train: the run had already reached its last step")
     if lead:
@@ -233,6 +268,18 @@ def cmd_train(args) -> int:
               f"weights in {summary.get('final', summary['run'])}" +
               (f", preview {summary['preview']}" if summary.get("preview") else ""))
     return 0
+
+
+def stopped_line(run: Path) -> str:
+    """What ``video train`` says when stopped without a save (a second Ctrl-C, or one before the
+    first step): the checkpoint a rerun resumes from, the newest whole one."""
+    from video.training.state import latest_checkpoint
+
+    ck = latest_checkpoint(run)
+    if ck is None:
+        return f"video train: stopped without saving; {run} has no checkpoint yet: a rerun starts from step 0"
+    return (f"video train: stopped without saving; the last checkpoint is {ck} (step {int(ck.name[5:])}): "
+            "rerun the same command to resume from there")
 
 
 def _train_config(name: str, overrides: list[str]):

@@ -1,7 +1,9 @@
 """The training loop: AdamW with warmup, gradient accumulation and clipping, optional bf16
 autocast, EMA and activation checkpointing, non-finite steps skipped and counted, metrics to
 ``metrics.jsonl`` and TensorBoard, atomic checkpoints that resume exactly (same data order,
-same noise, same losses), a final export that the runtime loads, and a preview clip.
+same noise, same losses), a final export that the runtime loads, and a preview clip. A first
+Ctrl-C (SIGINT) or SIGTERM stops at the next step boundary with a checkpoint of that step
+(:class:`TrainingInterrupted`); a second stops at once.
 
 One process by default; under ``torchrun`` the same loop runs on every rank with the model
 wrapped by DDP or sharded by FSDP2 (``parallel=``, :mod:`video.training.distributed`). The
@@ -13,6 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import signal
+import sys
+import threading
 import time
 import warnings
 from dataclasses import replace
@@ -64,6 +69,65 @@ def empty_caption_note(empty: int, items: int, task: str) -> str:
             "(as unconditional samples): caption them (curate's models.captioner, .txt files beside images)")
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training stopped on a first SIGINT / SIGTERM at a step boundary, after ``checkpoint``
+    (of ``step``, written as every checkpoint is) was whole: rerunning the same command resumes
+    exactly there. A KeyboardInterrupt, so a caller that does not know it still stops as on
+    Ctrl-C (``video quickstart``: exit 130), and ``except Exception`` does not swallow it."""
+
+    def __init__(self, step: int, checkpoint: Path):
+        super().__init__(f"interrupted at step {step}; saved a checkpoint there: {checkpoint}")
+        self.step, self.checkpoint = step, checkpoint
+
+
+class StopRequests:
+    """SIGINT (Ctrl-C) and SIGTERM while the training loop runs. The first only sets
+    :attr:`requested`, which the loop reads between steps (never inside an optimizer step, so
+    the weights, optimizer, data position and RNG it saves belong to one step); a second raises
+    KeyboardInterrupt at once (a save or a step that takes too long), saving nothing more.
+    Handlers can only be set in the main thread; elsewhere signals keep their own handling.
+
+    Several processes (``torchrun``): the launcher passes its SIGINT or SIGTERM on to every
+    worker once (each in its own session, so a terminal's Ctrl-C reaches them only that way),
+    and SIGKILLs them after ``--shutdown-timeout`` (30 s). The workers may see it at different
+    steps, so :meth:`agreed` all-reduces the flag at every step boundary (one float, as the loss
+    already is): every rank stops after the same step and writes its collective checkpoint
+    (DDP: rank 0 writes, FSDP: every rank its shards) together, never one rank waiting in a
+    collective the others left. A save the launcher's SIGKILL cuts short leaves an unfinished
+    ``.partial`` folder, removed at the next start; the checkpoint before it stays the last.
+    A second signal (torchrun sends SIGTERM on a second Ctrl-C) stops every rank at once."""
+
+    def __init__(self, speak: bool = True):
+        self.requested = False
+        self.speak = speak  # rank 0 says, when the first signal arrives, what happens next
+        self._previous: dict[int, object] = {}
+
+    def install(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+
+    def remove(self) -> None:
+        """The handlers from before :meth:`install` back: after the loop a Ctrl-C stops at once
+        (the last step's checkpoint is whole; an unfinished ``final/`` export is redone by a rerun)."""
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        if self.speak:  # a step can take minutes: without a word, a second Ctrl-C would lose the save
+            sys.stderr.write("\nvideo train: stopping after this step to save a checkpoint "
+                             "(Ctrl-C again to stop at once, without saving)\n")
+            sys.stderr.flush()
+
+    def agreed(self) -> bool:
+        """Whether any rank was asked to stop (collective: call on every rank at every step)."""
+        return distributed.mean(float(self.requested)) > 0
+
+
 def _trainable(model: torch.nn.Module) -> dict[str, torch.nn.Parameter]:
     return {k: p for k, p in model.named_parameters() if p.requires_grad}
 
@@ -97,11 +161,12 @@ def _unwrapped(task, model: torch.nn.Module):
 
 def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None) -> dict:
     """Run (or resume) ``cfg``; returns a summary. ``stop_after`` stops early at that step
-    without the final export (an interruption, for tests)."""
+    without the final export (an interruption, for tests). A SIGINT or SIGTERM during the steps
+    raises :class:`TrainingInterrupted` once the step under way and its checkpoint are done
+    (:class:`StopRequests`)."""
     validate(cfg)  # again (task, parallel, values): code may have set fields since the config was loaded
     rank, world = distributed.setup()
-    run = Path(cfg.out)
-    run.mkdir(parents=True, exist_ok=True)
+    run = Path(cfg.out)  # made once the data and the model are built: a run they fail leaves no folder
     if rank == 0:
         stale = remove_partial_checkpoints(run)
         if stale:
@@ -137,15 +202,10 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     if ck is not None and cfg.lora.enabled and cfg.init_from and not Path(cfg.init_from).exists():
         raise FileNotFoundError(f"init_from={cfg.init_from!r}, the frozen base this LoRA run trains on, is not there: "
                                 f"{ck} holds only the adapters; put the base back at that path to resume")
-    if rank == 0:  # atomically: a kill mid-write leaves the old file, not a truncated config
-        from video.atomic import atomic_file
-
-        if before is not None and _changed(before, cfg):  # what the steps up to the checkpoint used
-            with atomic_file(run / f"config.until_{ck.name}.yaml") as tmp:
-                OmegaConf.save(OmegaConf.create(before), tmp)
-        with atomic_file(run / "config.yaml") as tmp:
-            OmegaConf.save(OmegaConf.create(to_dict(cfg)), tmp)
     task = _build_task(cfg, load_init=ck is None)  # a resume loads every trained weight from the checkpoint
+    run.mkdir(parents=True, exist_ok=True)
+    if rank == 0:
+        _write_config(run, cfg, before, ck)
     raw = task.model  # the model itself; task.model becomes its DDP wrapper, or is sharded in place
     if cfg.activation_checkpointing:
         from video.training.checkpointing import apply_activation_checkpointing
@@ -200,6 +260,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         mode = f", {cfg.parallel}" if world > 1 else ""
         print(f"train {cfg.task}: {items} items, batch {b} x {world} ranks x accum {accum}{mode}, "
               f"{cfg.steps} steps = {cfg.steps * b * world * accum / items:.1f} epochs"
+              + (f", {lora_note(cfg, raw)}" if cfg.lora.enabled else "")
               + (f" (resuming at step {step})" if step else ""))
     bar = None
     if progress:
@@ -218,9 +279,19 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     def plan(o) -> list[int]:  # rank r takes the r-th slice of the global micro-batch
         return o.take(b * world)[rank * b:(rank + 1) * b]
 
+    def save() -> None:  # a checkpoint of the step just done (every ckpt_every steps, the last, an interrupt)
+        _checkpoint(run / "checkpoints" / f"step_{step:07d}", cfg, raw, opt, sched, ema, sharded, rank,
+                    {"step": step, "skipped": skipped, "order": order.state_dict(), "world": world,
+                     "parallel": cfg.parallel if world > 1 else "none", "config": to_dict(cfg),
+                     "ema_updates": ema.updates if ema is not None else 0})
+        if rank == 0 and cfg.ckpt_keep > 0:
+            prune_checkpoints(run, cfg.ckpt_keep)
+
     # num_workers: threads load this step's and the next one's items while the model trains
     fetch = Prefetcher(load, copy_order(data, cfg.seed, order), plan, accum, step, steps, cfg.num_workers) \
         if cfg.num_workers > 0 else None
+    stops = StopRequests(speak=rank == 0)
+    stops.install()
     try:
         while step < steps:
             opt.zero_grad(set_to_none=True)
@@ -261,13 +332,9 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
             if bar is not None:
                 bar.set_postfix(loss=f"{total:.4f}", skipped=skipped, refresh=False)
                 bar.update(1)  # the bar shows steps/s and the ETA itself
-            if step % cfg.ckpt_every == 0 or step == cfg.steps:
-                _checkpoint(run / "checkpoints" / f"step_{step:07d}", cfg, raw, opt, sched, ema, sharded, rank,
-                            {"step": step, "skipped": skipped, "order": order.state_dict(), "world": world,
-                             "parallel": cfg.parallel if world > 1 else "none", "config": to_dict(cfg),
-                             "ema_updates": ema.updates if ema is not None else 0})
-                if rank == 0 and cfg.ckpt_keep > 0:
-                    prune_checkpoints(run, cfg.ckpt_keep)
+            saved = step % cfg.ckpt_every == 0 or step == cfg.steps
+            if saved:
+                save()
             if cfg.sample_every and step % cfg.sample_every == 0 and step < cfg.steps:
                 if sharded:  # a sharded model runs only with every rank: previews wait for the end
                     if preview_note and rank == 0:
@@ -276,11 +343,16 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
                 elif rank == 0:
                     with _unwrapped(task, raw):
                         _write_preview(task, cfg, load, run, step, shape)  # own generator: training RNG untouched
+            if stops.agreed():  # a step boundary: this step is whole, the next not begun
+                if not saved:
+                    save()
+                raise TrainingInterrupted(step, run / "checkpoints" / f"step_{step:07d}")
     finally:
+        stops.remove()
         if fetch is not None:
             fetch.close()
-    if bar is not None:
-        bar.close()
+        if bar is not None:
+            bar.close()  # also when stopped: the bar's line ends before the line saying why
     if not sharded:
         distributed.check_in_sync(params.values())
     summary = {"run": str(run), "step": step, "skipped": skipped, "losses": losses, "world": world}
@@ -300,6 +372,31 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         log.close()
     distributed.barrier()  # the other ranks return once rank 0 has written the export
     return summary
+
+
+def _write_config(run: Path, cfg: TrainConfig, before: dict | None, ck: Path | None) -> None:
+    """``config.yaml``, the config this run trains with (and on a resume with changed settings
+    ``config.until_<ck>.yaml``, what the steps up to the checkpoint used), atomically: a kill
+    mid-write leaves the old file, not a truncated config. One line says where it is; the
+    whole config is ``video train --dry-run``'s output (printed on every run, it scrolled the
+    lines that matter away)."""
+    from video.atomic import atomic_file
+
+    if before is not None and _changed(before, cfg):
+        with atomic_file(run / f"config.until_{ck.name}.yaml") as tmp:
+            OmegaConf.save(OmegaConf.create(before), tmp)
+    with atomic_file(run / "config.yaml") as tmp:
+        OmegaConf.save(OmegaConf.create(to_dict(cfg)), tmp)
+    print(f"config: {run / 'config.yaml'}")
+
+
+def lora_note(cfg: TrainConfig, model: torch.nn.Module) -> str:
+    """What a LoRA run trains, for its head line (it read as full training): rank, alpha (0 means
+    the rank) and the trainable parameters against the model's (sharded ones counted whole)."""
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    return (f"LoRA rank {cfg.lora.rank} alpha {cfg.lora.alpha or cfg.lora.rank:g} "
+            f"({trainable:,} of {total:,} parameters trained)")
 
 
 def _checkpoint(folder: Path, cfg: TrainConfig, raw, opt, sched, ema, sharded: bool, rank: int, meta: dict) -> None:
