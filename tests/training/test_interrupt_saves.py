@@ -153,3 +153,24 @@ def test_under_torchrun_every_rank_stops_after_the_same_step_and_saves_it(tmp_pa
     # the same items and noise per step as one process (float sums differ in their order, so the
     # losses match closely, not bit for bit; a wrong data position or optimizer state would not)
     torch.testing.assert_close([r["loss"] for r in rows], [r["loss"] for r in one], rtol=1e-4, atol=1e-6)
+
+
+def test_a_ctrl_c_in_the_last_step_finishes_the_run(tmp_path, cli, monkeypatch):
+    """The last step is whole when the signal is read: the run is done, so it exports final/ and
+    exits 0 rather than stop with 'rerun to resume' (a scheduler's SIGTERM at a job's end used to
+    leave the export to a rerun). The signal is sent from inside the last step, in this process."""
+    import video.training.trainer as trainer
+
+    steps, noise = 3, trainer.noise_generator
+
+    def signalling(seed, step, slot):
+        if step == steps - 1:  # 0-based: the last step's noise
+            os.kill(os.getpid(), signal.SIGINT)
+        return noise(seed, step, slot)
+
+    monkeypatch.setattr(trainer, "noise_generator", signalling)
+    run = tmp_path / "run"
+    p = cli("train", *ARGS, f"steps={steps}", f"out={run}", "ckpt_every=100")
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "video train: stopping after this step" in p.stderr and "interrupted" not in p.stderr
+    assert (run / "final" / "trainable.safetensors").is_file() and steps_of(run) == [steps]

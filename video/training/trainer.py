@@ -111,7 +111,8 @@ class StopRequests:
         """The handlers from before :meth:`install` back: after the loop a Ctrl-C stops at once
         (the last step's checkpoint is whole; an unfinished ``final/`` export is redone by a rerun)."""
         for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
+            if handler is not None:  # None: a handler set from C, which Python cannot put back
+                signal.signal(sig, handler)
         self._previous.clear()
 
     def _handle(self, signum, frame) -> None:
@@ -343,7 +344,9 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
                 elif rank == 0:
                     with _unwrapped(task, raw):
                         _write_preview(task, cfg, load, run, step, shape)  # own generator: training RNG untouched
-            if stops.agreed():  # a step boundary: this step is whole, the next not begun
+            # a step boundary: this step is whole, the next not begun (agreed on every rank, every step);
+            # after the last step the run is done: it goes on to export final/ rather than stop without it
+            if stops.agreed() and step < steps:
                 if not saved:
                     save()
                 raise TrainingInterrupted(step, run / "checkpoints" / f"step_{step:07d}")
