@@ -191,11 +191,29 @@ def process_source(path: str, recipe: Recipe, out: str | Path) -> dict:
     from these, without reading the rows); returns counts (what travels through Ray)."""
     stat = source_stat(path)
     rows = score_source(path, recipe, out)
+    _write_part(path, recipe, out, rows, stat)
+    failed = any(r.get("error") and r["clip_id"].endswith(":error") for r in rows)
+    return {"path": path, "rows": len(rows), "failed": int(failed)}
+
+
+def _write_part(path: str, recipe: Recipe, out: str | Path, rows: list[dict], stat) -> None:
     write_atomic(to_table(rows, all_columns(recipe)), part_path(out, path),
                  {RECIPE_KEY: scoring_key(recipe), SOURCE_STAT_KEY: stat, ERRORS_KEY: rows_kind(rows),
                   CODE_KEY: code_version()})
-    failed = any(r.get("error") and r["clip_id"].endswith(":error") for r in rows)
-    return {"path": path, "rows": len(rows), "failed": int(failed)}
+
+
+def record_lost_source(path: str, recipe: Recipe, out: str | Path, error: BaseException) -> dict:
+    """The part of a source whose task never returned (its Ray worker died under it: a decoder
+    that crashed on the file, the OOM killer; or the task raised, e.g. its part could not be
+    written): the source's error row, so that the run goes on with the other sources and keeps
+    their results, and a rerun tries it again when the error is the machine's. Written by the
+    driver; a failure to write it (the disk is full) stops the run as before."""
+    cause = getattr(error, "cause", None)  # a RayTaskError: the task's own exception
+    e = cause if isinstance(cause, BaseException) else error
+    row = {"source": str(path), "keep": False, "clip_id": f"{source_key(path)}:error", "error": error_text(e),
+           ROW_ERROR_KIND: exception_kind(e)}
+    _write_part(path, recipe, out, [row], source_stat(path))
+    return {"path": path, "rows": 1, "failed": 1}
 
 
 def _error_kind(row: dict) -> str:
@@ -315,7 +333,7 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
                 for p in tqdm(todo, desc="sources", disable=not progress, file=sys.stderr):
                     process_source(p, recipe, out)
             else:
-                _run_ray(todo, recipe, out, workers, ray_address, progress, process_source)
+                _run_ray(todo, recipe, out, workers, ray_address, progress, process_source, record_lost_source)
         except BaseException:
             if created:  # an OUT this run made and nothing went into (Ray did not start): not left behind
                 _remove_if_empty(out)

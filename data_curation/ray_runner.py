@@ -163,9 +163,11 @@ def quiet_token_auth():
 
 
 def _run_ray(todo: list[str], recipe: Recipe, out: Path, workers: int | None, address: str | None,
-             progress: bool, process: Callable[[str, Recipe, str], dict]) -> list[dict]:
+             progress: bool, process: Callable[[str, Recipe, str], dict],
+             lost: Callable[[str, Recipe, str, BaseException], dict]) -> list[dict]:
     """``process`` (``engine.process_source``) of every source in ``todo`` on Ray: a local
-    session we start lives under OUT and ends with the run; a cluster at ``address`` is joined."""
+    session we start lives under OUT and ends with the run; a cluster at ``address`` is joined.
+    ``lost`` (``engine.record_lost_source``) records a source whose task failed."""
     import ray
 
     started = not ray.is_initialized()
@@ -182,7 +184,7 @@ def _run_ray(todo: list[str], recipe: Recipe, out: Path, workers: int | None, ad
         n = workers or os.cpu_count() or 1
         recipe = replace(recipe, cuts=replace(recipe.cuts, threads=max(1, n // len(todo))))
     try:
-        return _gather(todo, recipe, str(out), progress, process)
+        return _gather(todo, recipe, str(out), progress, process, lost)
     finally:
         if started:  # the session lives under OUT: end it with the run
             ray.shutdown()
@@ -192,23 +194,34 @@ RAY_WAIT_S = 0.5  # how often the bar is brought up to date while Ray tasks run
 
 
 def _gather(todo: list[str], recipe: Recipe, out: str, progress: bool,
-            process: Callable[[str, Recipe, str], dict]) -> list[dict]:
+            process: Callable[[str, Recipe, str], dict],
+            lost: Callable[[str, Recipe, str, BaseException], dict]) -> list[dict]:
     """``process`` (``engine.process_source``) of every source as one Ray task each (one CPU),
     their results counted on a ``sources: n/N`` bar as they come back, as ``--workers 0`` counts
     them. Plain tasks, not Ray Data: a map over one block per source gained nothing, and its own
     progress lines (``Map(<lambda>): 0/1``, repeated every 10 s off a terminal, and a hint to
-    switch to a "new progress UI" nobody running ``curate`` can act on) hid the count."""
+    switch to a "new progress UI" nobody running ``curate`` can act on) hid the count. A task
+    that fails (its worker died: a decoder crash on the file, the OOM killer, after Ray's own
+    retries) is its source's error row (``lost``), not the end of the run: the sources still in
+    flight would have been killed and decoded again by the rerun."""
     import ray
     from tqdm import tqdm
 
     task = ray.remote(num_cpus=1)(process)
     shared = ray.put(recipe)  # stored once, not once per source
-    pending = [task.remote(p, shared, out) for p in todo]
+    source = {}
+    for p in todo:
+        source[task.remote(p, shared, out)] = p
+    pending = list(source)
     results: list[dict] = []
     with tqdm(total=len(todo), desc="sources", disable=not progress, file=sys.stderr) as bar:
         while pending:
             done, pending = ray.wait(pending, num_returns=len(pending), timeout=RAY_WAIT_S)
+            for ref in done:
+                try:
+                    results.append(ray.get(ref))
+                except ray.exceptions.RayError as e:  # the task's exception, or its worker's death
+                    results.append(lost(source[ref], recipe, out, e))
             if done:  # off a terminal each redraw is a line of the log: only when the count moves
-                results += ray.get(done)
                 bar.update(len(done))
     return results
