@@ -1,0 +1,164 @@
+"""What a rerun of ``video train`` finds in its run folder and how it goes on: whether
+``final/`` already holds this step of this config (a finished command run again is not
+exported again), the config a checkpoint was trained with, which changed settings a resume
+takes (and which it warns of or refuses: the model, the data order, the global batch), and the
+optimizer settings a resume applies over the checkpoint's. The loop that calls them is
+:mod:`video.training.trainer`."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+from omegaconf import OmegaConf
+
+from video.config import to_dict
+from video.training.config import TrainConfig
+
+TRAINED = "trained.json"  # in final/: the step and config the export holds
+
+
+def _final_is_current(run: Path, cfg: TrainConfig, step: int) -> bool:
+    """Whether ``final/`` already holds this step of this config (a rerun of a finished command)."""
+    import json
+
+    marker = run / "final" / TRAINED
+    try:
+        done = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return False
+    config = done.get("config") if isinstance(done, dict) else None
+    return isinstance(config, dict) and done.get("step") == step and not _changed(config, cfg)
+
+
+def _existing_outputs(run: Path, step: int) -> dict:
+    out = {"final": str(run / "final")}
+    preview = run / "samples" / f"step_{step:07d}.mp4"
+    if preview.is_file():
+        out["preview"] = str(preview)
+    return out
+
+
+def _checkpoint_meta(ck: Path) -> dict:
+    import json
+
+    return json.loads((ck / "state.json").read_text())
+
+
+def _config_of(run: Path, ck: Path) -> dict | None:
+    """The config the steps up to checkpoint ``ck`` ran with: its own record, else (checkpoints
+    written before they kept one) the ``config.until_<ck>.yaml`` an interrupted resume set
+    aside (``config.yaml`` then already holds that resume's new settings), else ``config.yaml``."""
+    recorded = _checkpoint_meta(ck).get("config")
+    if recorded is not None:
+        return recorded
+    if (run / f"config.until_{ck.name}.yaml").is_file():
+        return OmegaConf.to_container(OmegaConf.load(run / f"config.until_{ck.name}.yaml"))
+    if (run / "config.yaml").is_file():
+        return OmegaConf.to_container(OmegaConf.load(run / "config.yaml"))
+    return None
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+# On resume, keys changed since the checkpoint: what the model is (refused: the checkpoint holds
+# another model, or LoRA adapters for another base); the optimizer's settings (applied to the
+# restored optimizer and schedule); what decides the data order and batch shapes (applied, and
+# said to break the match with an uninterrupted run). Any other key is applied as it is.
+LOCATION_KEYS = ("out",)  # where the run folder is, not how it trains: never a change
+MODEL_KEYS = ("task", "model", "lora.")
+OPTIM_KEYS = ("optim.lr", "optim.betas", "optim.weight_decay", "optim.warmup_steps")
+ORDER_KEYS = ("seed", "epochs", "data.")  # batch_size and grad_accum: see _global_batch_note
+
+
+def _global_batch_note(old: tuple[int, int, int], new: tuple[int, int, int], step: int) -> str | None:
+    """The line to print when a resume splits its steps differently: ``old`` / ``new`` are
+    (batch_size, processes, grad_accum). Each step takes their product of items from the data
+    order, so a changed product moves every later step onto other items (a warning); the same
+    product with another batch_size takes the same items but draws their noise in other
+    micro-batches (a note); only processes traded for accumulation reproduces the run (None)."""
+    def said(s: tuple[int, int, int]) -> str:
+        return f"{s[0] * s[1] * s[2]} (batch_size {s[0]} x {s[1]} processes x grad_accum {s[2]})"
+
+    if old[0] * old[1] * old[2] != new[0] * new[1] * new[2]:
+        return (f"warning: the global batch changed from {said(old)} to {said(new)}: the data order from step {step} "
+                "on differs from an uninterrupted run's (the checkpoint's data position is reused as it is)")
+    if old[0] != new[0]:
+        return (f"note: the global batch stays {said(new)} (was {said(old)}): the same items per step, but their "
+                "noise is drawn per micro-batch, so the losses differ from an uninterrupted run's")
+    return None
+
+
+def _matches(key: str, keys: tuple[str, ...]) -> bool:
+    return any(key == k or (k.endswith(".") and key.startswith(k)) for k in keys)
+
+
+def _changed(before: dict, cfg: TrainConfig, keys: tuple[str, ...] | None = None) -> dict[str, tuple]:
+    """{dotted key: (before, now)} of the keys (all, or those under ``keys``) that differ; a key
+    the earlier config lacks (added to the schema since) has its default, not a change. ``out``
+    is where the run is, not a setting of it: a copied or moved run folder has changed nothing."""
+    old, new = _flat(before), _flat(to_dict(cfg))
+    return {k: (old[k], v) for k, v in new.items()
+            if k in old and old[k] != v and k not in LOCATION_KEYS and (keys is None or _matches(k, keys))}
+
+
+def _resume_changes(before: dict, cfg: TrainConfig, step: int, rank: int, world: int = 1,
+                    old_world: int | None = None) -> TrainConfig:
+    """Check and report what changed since the checkpoint we resume from; returns the config
+    the run goes on with. ``init_from`` only seeds a new run (the checkpoint holds the weights,
+    and a resume does not read it): a changed one is kept as it was, so ``config.yaml`` records
+    what was used (LoRA: it is the frozen base, a model key). ``world`` / ``old_world``: the
+    processes now and in the checkpoint's run (None: not recorded), for the global batch."""
+    changed = _changed(before, cfg)
+    if "init_from" in changed:
+        if cfg.lora.enabled:
+            changed["lora.base (init_from)"] = changed.pop("init_from")
+        else:
+            if rank == 0:
+                print(f"init_from={cfg.init_from!r} is not used: resuming at step {step} from its checkpoint's "
+                      f"weights (this run started from {before.get('init_from')!r})")
+            cfg = replace(cfg, init_from=before.get("init_from", cfg.init_from))
+            changed.pop("init_from")
+
+    def listed(keys: list[str]) -> str:
+        return ", ".join(f"{k} {changed[k][0]!r} -> {changed[k][1]!r}" for k in keys)
+
+    model = [k for k in changed if _matches(k, MODEL_KEYS) or k.startswith("lora.base")]
+    if model:
+        raise ValueError(f"{cfg.out} was trained as another model up to step {step} ({listed(model)}): resume it "
+                         "with the settings it had, or start a new run with another out=")
+    if changed and rank == 0:
+        print(f"resuming at step {step} with changed settings, applied from here on: {listed(list(changed))}")
+        order = [k for k in changed if _matches(k, ORDER_KEYS)]
+        if order:
+            print(f"warning: {', '.join(order)} changed: the data order or batch shapes from step {step} on differ "
+                  "from an uninterrupted run's, and the data position of the checkpoint is reused as it is")
+    if rank == 0:
+        old = _flat(before)
+        split = (int(old.get("batch_size", cfg.batch_size)), world if old_world is None else int(old_world),
+                 int(old.get("optim.grad_accum", cfg.optim.grad_accum)))
+        note = _global_batch_note(split, (cfg.batch_size, world, cfg.optim.grad_accum), step)
+        if note:
+            print(note)
+    return cfg
+
+
+def _apply_optim_settings(cfg: TrainConfig, opt: torch.optim.Optimizer, sched) -> None:
+    """After a restore: the config's lr, betas and weight decay replace the ones ``load_state_dict``
+    brought back from the checkpoint, and the schedule (warm-up included) goes on from its step
+    count with the new base lr."""
+    o = cfg.optim
+    for g in opt.param_groups:
+        g.update(betas=tuple(o.betas), weight_decay=o.weight_decay, initial_lr=o.lr)
+    sched.base_lrs = [o.lr for _ in opt.param_groups]
+    for g, base, fn in zip(opt.param_groups, sched.base_lrs, sched.lr_lambdas, strict=True):
+        g["lr"] = base * fn(sched.last_epoch)
