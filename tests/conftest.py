@@ -73,6 +73,67 @@ def cli(capsys, monkeypatch):
 
 
 @pytest.fixture
+def curate(capsys):
+    """``curate ARGV`` (``data_curation.cli.main``) run in this process, as ``cli`` runs ``video``:
+    a subprocess paid a Python start-up and curate's imports (about 2.5 s each on two cores).
+    Returns ``run(*argv)`` giving ``.returncode``, ``.stdout`` and ``.stderr``; argparse's exit is
+    a return code (``main`` puts its warning display back itself)."""
+    import types
+
+    from data_curation.cli import main
+
+    def run(*argv):
+        capsys.readouterr()  # what came before this call is not its output
+        try:
+            code = main([str(a) for a in argv])
+        except SystemExit as e:
+            code = e.code
+        out = capsys.readouterr()
+        return types.SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
+
+    return run
+
+
+@pytest.fixture
+def run_script(capsys, monkeypatch):
+    """``python SCRIPT ARGV`` (a bench script) run in this process, as ``cli`` runs ``video``: a
+    subprocess paid a Python start-up and about 8 s of imports (torch, diffusers) per run on two
+    cores. Returns ``run(script, *argv, cwd, quiet=False)`` giving ``.returncode`` and ``.stdout``;
+    ``quiet`` ignores warnings (``PYTHONWARNINGS=ignore``). What a fresh process would not have
+    handed on is undone after the run: ``sys.argv``, ``sys.path``, the working folder, the
+    warning filters and the torch, NumPy and ``random`` generators (the script builds random
+    models, which draws from them)."""
+    import random
+    import runpy
+    import sys
+    import types
+    import warnings
+
+    import numpy as np
+
+    def run(script, *argv, cwd, quiet=False):
+        capsys.readouterr()  # what came before this call is not its output
+        monkeypatch.setattr(sys, "argv", [str(script), *map(str, argv)])
+        monkeypatch.setattr(sys, "path", list(sys.path))
+        monkeypatch.chdir(cwd)
+        states = random.getstate(), np.random.get_state()
+        try:
+            with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+                if quiet:
+                    warnings.simplefilter("ignore")
+                runpy.run_path(str(script), run_name="__main__")
+            code = 0
+        except SystemExit as e:  # as a process's exit status: None is 0, a message is 1
+            code = 0 if e.code is None else e.code if isinstance(e.code, int) else 1
+        finally:
+            random.setstate(states[0])
+            np.random.set_state(states[1])
+        return types.SimpleNamespace(returncode=code, stdout=capsys.readouterr().out)
+
+    return run
+
+
+@pytest.fixture
 def bin_only_clip(tmp_path):
     """A tiny CLIP folder holding only a pickled ``pytorch_model.bin``, as old exports do: every
     loader must refuse it (loading a pickle can run code)."""

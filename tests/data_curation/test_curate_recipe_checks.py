@@ -1,9 +1,6 @@
 """Recipe mistakes are one line at load, before any source is read; near-duplicates keep the
 better clip; the run's driver says when the clip scorer has no weights."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -58,7 +55,7 @@ def test_manifest_columns_are_valid_rule_columns():
     assert load_recipe("svd_lvd").rules[-1].column == "text_area"  # ocr is listed there
 
 
-def test_bad_model_paths_stop_the_run_at_load_local_and_ray(tmp_path):
+def test_bad_model_paths_stop_the_run_at_load_local_and_ray(tmp_path, curate):
     """A missing CLIP or captioner folder, a folder of another model, a missing or pickled
     aesthetic head: one line, exit 2, before any source is read (and before Ray starts)."""
     (tmp_path / "blip").mkdir()
@@ -85,9 +82,8 @@ def test_bad_model_paths_stop_the_run_at_load_local_and_ray(tmp_path):
     src.mkdir()
     write_video(np.zeros((5, 32, 32, 3), np.uint8), src / "a.mp4", fps=5)
     for workers in ("0", "2"):
-        p = subprocess.run([sys.executable, "-m", "data_curation.cli", "run", str(src), "--out", str(tmp_path / "o"),
-                            "--recipe", "svd_lvd", "--workers", workers, "--set", "models.captioner=/nonexistent/blip"],
-                           capture_output=True, text=True, timeout=120)
+        p = curate("run", src, "--out", tmp_path / "o", "--recipe", "svd_lvd", "--workers", workers, "--set",
+                   "models.captioner=/nonexistent/blip")
         assert p.returncode == 2 and p.stderr.count("\n") == 1 and "models.captioner" in p.stderr, p.stderr
         assert not (tmp_path / "o" / "parts").exists()
 

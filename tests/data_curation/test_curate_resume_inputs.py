@@ -137,14 +137,13 @@ def test_truncated_files_and_images_are_error_rows(tmp_path):
     assert len(img) == 1 and img[0]["clip_id"].endswith(":error") and "not a video" in img[0]["error"]
 
 
-def test_cli_mistakes_are_one_line_before_any_work(tmp_path):
+def test_cli_mistakes_are_one_line_before_any_work(tmp_path, curate):
     (tmp_path / "empty").mkdir()
     (tmp_path / "afile").write_text("x")
     for args, rc, match in ([str(tmp_path / "nosuch"), "--out", str(tmp_path / "o1")], 2, "nosuch not found"), \
             ([str(tmp_path / "empty"), "--out", str(tmp_path / "afile")], 2, "is a file"), \
             ([str(tmp_path / "empty"), "--out", str(tmp_path / "o3")], 1, "no videos found"):
-        p = subprocess.run([*CLI, "run", *args, "--workers", "0", "--quiet"], capture_output=True, text=True,
-                           timeout=120)
+        p = curate("run", *args, "--workers", "0", "--quiet")
         assert p.returncode == rc and p.stderr.count("\n") == 1 and match in p.stderr, p.stderr
     assert not (tmp_path / "o1").exists()
 

@@ -232,7 +232,7 @@ def test_an_empty_file_is_said_to_be_empty(tmp_path):
     assert "empty file (0 bytes)" in probe_row(empty)["error"]
 
 
-def test_cuts_warns_on_a_truncated_file_as_run_marks_it(tmp_path):
+def test_cuts_warns_on_a_truncated_file_as_run_marks_it(tmp_path, curate):
     whole = tmp_path / "whole.mp4"
     subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25:duration=6",
                     "-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(whole)],
@@ -240,10 +240,10 @@ def test_cuts_warns_on_a_truncated_file_as_run_marks_it(tmp_path):
     data = whole.read_bytes()
     half = tmp_path / "half.mp4"
     half.write_bytes(data[: len(data) // 2])  # moov first: the first half still plays
-    p = subprocess.run([*CLI, "cuts", str(half), "--json"], capture_output=True, text=True, timeout=120)
+    p = curate("cuts", half, "--json")
     assert p.returncode == 0 and json.loads(p.stdout)["shots"]  # stdout stays one JSON document
     assert p.stderr.startswith("warning: ") and "truncated or damaged" in p.stderr and "of the 150 frames" in p.stderr
     row = score_source(str(half), load_recipe("quick"), tmp_path / "out")[0]
     assert row["error"].removeprefix("MediaError: ") in p.stderr  # run's words
-    q = subprocess.run([*CLI, "cuts", str(whole), "--json"], capture_output=True, text=True, timeout=120)
+    q = curate("cuts", whole, "--json")
     assert q.returncode == 0 and not q.stderr

@@ -1,7 +1,5 @@
 import json
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -82,11 +80,9 @@ def test_ray_temp_dir_falls_back_when_out_is_too_long(tmp_path):
         assert ray_temp_dir(tmp_path / ("d" * 60)) is None
 
 
-def test_cli_run_filter_report_in_process(sources, tmp_path):
+def test_cli_run_filter_report_in_process(sources, tmp_path, curate):
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "data_curation.cli"]
-    p = subprocess.run([*cmd, "run", str(sources), "--out", str(out), "--workers", "0", "--quiet",
-                        "--set", "split.extract=true"], capture_output=True, text=True, timeout=300)
+    p = curate("run", sources, "--out", out, "--workers", "0", "--quiet", "--set", "split.extract=true")
     assert p.returncode == 0, p.stderr
     assert "3 of 5 sources failed" in p.stderr
     df = _check_manifest(out)
@@ -94,21 +90,20 @@ def test_cli_run_filter_report_in_process(sources, tmp_path):
     assert all((out / "clips").exists() and path.startswith(str(out / "clips")) for path in kept.clip_path)
     # re-filter without re-scoring: a stricter motion floor drops the calmest kept clip (rules come before dedup)
     floor = sorted(kept.motion_mean)[1]
-    p = subprocess.run([*cmd, "filter", str(out / "manifest.parquet"), "--recipe", "quick", "--set",
-                        f"rules=[{{column: motion_mean, min: {floor}}}]"], capture_output=True, text=True, timeout=120)
+    p = curate("filter", out / "manifest.parquet", "--recipe", "quick", "--set",
+               f"rules=[{{column: motion_mean, min: {floor}}}]")
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["kept"] == 2
     t = pq.read_table(out / "manifest.parquet").to_pandas()
     assert t[t.keep].motion_mean.min() >= floor and (t.drop_reason.str.startswith("motion_mean<")).sum() == 2  # and its copy
-    p = subprocess.run([*cmd, "report", str(out)], capture_output=True, text=True, timeout=120)
+    p = curate("report", out)
     assert p.returncode == 0, p.stderr
     page = (out / "report.html").read_text()
     assert "Funnel" in page and page.count("<figure>") >= 3 and "truncated.mp4" in page
 
 
-def test_bad_recipe_is_one_line(tmp_path):
-    p = subprocess.run([sys.executable, "-m", "data_curation.cli", "run", str(tmp_path), "--out", str(tmp_path / "o"),
-                        "--workers", "0", "--set", "split.max_s=abc"], capture_output=True, text=True, timeout=60)
+def test_bad_recipe_is_one_line(tmp_path, curate):
+    p = curate("run", tmp_path, "--out", tmp_path / "o", "--workers", "0", "--set", "split.max_s=abc")
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "split.max_s" in p.stderr
 
 

@@ -91,9 +91,12 @@ def test_clips_hold_exactly_their_frames(bikes, hard_sources, tmp_path):
              (hard_sources["prores.mov"], 10, 40, "encode"),  # every frame a keyframe; mp4 refuses ProRes
              (hard_sources["vfr.mp4"], 30, 110, "encode"),
              (hard_sources["no_b.mp4"], 25, 40, "copy")]  # no B-frames: a copy may end anywhere
+    slots_of = {}  # a source's frames decoded once for all its cases
     for src, start, end, method in cases:
         fps = probe_video(src)["fps"]
-        slots = _source_slots(src, fps)
+        if src not in slots_of:
+            slots_of[src] = _source_slots(src, fps)
+        slots = slots_of[src]
         path, used = extract_clip(src, start, end, fps, tmp_path / f"{Path(src).stem}{start}.mp4",
                                   set(keyframes(src)))
         assert method is None or used == method, (src, start, used)

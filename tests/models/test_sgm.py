@@ -63,11 +63,12 @@ def test_round_trip_weights(sgm_file, tiny_models):
 
 
 def test_single_file_renders_same_frames_as_diffusers_folder(sgm_file, tiny_diffusers_dir, photo):
-    kw = dict(num_frames=4, num_inference_steps=3, generator=torch.Generator().manual_seed(3))
+    # 64x96, half the defaults' sides: the frames compare per pixel, in a third of the time
+    kw = dict(num_frames=4, num_inference_steps=3, height=64, width=96, generator=torch.Generator().manual_seed(3))
     a = ImageToVideo.from_pretrained(sgm_file)(photo, **kw)
     kw["generator"] = torch.Generator().manual_seed(3)
     b = ImageToVideo.from_pretrained(tiny_diffusers_dir)(photo, **kw)
-    assert a.shape == (4, 128, 192, 3)
+    assert a.shape == (4, 64, 96, 3)
     # Same weights; only float rounding (BLAS paths differ with memory layout) may move a level.
     d = np.abs(a.astype(int) - b.astype(int))
     assert d.max() <= 1 and (d == 0).mean() > 0.999

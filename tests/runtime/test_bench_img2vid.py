@@ -2,7 +2,6 @@
 runs its CPU rows end to end on the tiny model, skipping the CUDA-only rows with a reason."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,13 +18,13 @@ def test_bench_imports_without_pyav_or_imageio_ffmpeg():
     assert out.returncode == 0, out.stderr[-2000:]
 
 
-def test_bench_cpu_rows(tmp_path):
+def test_bench_cpu_rows(tmp_path, run_script):
+    """Runs in this process (``run_script``); the test above imports the script in a fresh one."""
     js = tmp_path / "img2vid.json"
-    cmd = [sys.executable, "bench/img2vid.py", "--model", "tiny", "--device", "cpu", "--frames", "2", "--steps", "3",
-           "--only", "eager,cudnn,lowmem,compiled,fast,warm,cudagraphs", "--cache-threshold", "0.5", "--json", str(js)]
-    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600,
-                         env={**os.environ, "PYTHONWARNINGS": "ignore"})
-    assert out.returncode == 0, out.stderr[-2000:]
+    out = run_script(ROOT / "bench" / "img2vid.py", "--model", "tiny", "--device", "cpu", "--frames", "2", "--steps",
+                     "3", "--only", "eager,cudnn,lowmem,compiled,fast,warm,cudagraphs", "--cache-threshold", "0.5",
+                     "--json", js, cwd=ROOT, quiet=True)
+    assert out.returncode == 0
     res = json.loads(js.read_text())
     rows = {r["row"]: r for r in res["rows"]}
     assert set(rows) == {"eager", "cudnn", "lowmem", "fast"} and not any("error" in r for r in rows.values())

@@ -2,7 +2,6 @@
 nothing, and attention is counted as one fused kernel (closed-form sizes)."""
 
 import importlib.util
-import subprocess
 import sys
 from pathlib import Path
 
@@ -44,10 +43,9 @@ def test_linear_view_and_attention_bytes():
     assert set(r["by_op"]) == {"mul", "_to_copy"}
 
 
-def test_traffic_bench_tiny(tmp_path):
+def test_traffic_bench_tiny(tmp_path, run_script):
     out = tmp_path / "traffic.json"
-    p = subprocess.run([sys.executable, str(ROOT / "bench" / "traffic.py"), "--size", "tiny", "--frames", "9",
-                        "--height", "64", "--width", "96", "--text-len", "16", "--json", str(out)],
-                       capture_output=True, text=True, timeout=300, cwd=ROOT)
-    assert p.returncode == 0, p.stderr[-2000:]
+    p = run_script(ROOT / "bench" / "traffic.py", "--size", "tiny", "--frames", "9", "--height", "64", "--width", "96",
+                   "--text-len", "16", "--json", out, cwd=ROOT)
+    assert p.returncode == 0
     assert "ours (DiT)" in p.stdout and out.exists()

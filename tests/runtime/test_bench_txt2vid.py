@@ -2,18 +2,16 @@
 every model under every attention-kernel order, and the attention-only rows."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_txt2vid_bench_smoke(tmp_path):
+def test_txt2vid_bench_smoke(tmp_path, run_script):
     out = tmp_path / "t2v.json"
-    p = subprocess.run([sys.executable, str(ROOT / "bench" / "txt2vid.py"), "--size", "tiny", "--frames", "9",
-                        "--reps", "1", "--json", str(out)], capture_output=True, text=True, timeout=300, cwd=ROOT)
-    assert p.returncode == 0, p.stderr[-2000:]
+    p = run_script(ROOT / "bench" / "txt2vid.py", "--size", "tiny", "--frames", "9", "--reps", "1", "--json", out,
+                   cwd=ROOT)
+    assert p.returncode == 0
     r = json.loads(out.read_text())
     got = {(row["model"], row["sdpa"]) for row in r["rows"]}
     assert got == {(m, o) for m in ("ours (DiT)", "diffusers WanTransformer3DModel") for o in ("torch", "cudnn")} | {

@@ -6,7 +6,6 @@ global batches, so every split over processes and accumulation takes the same it
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -155,12 +154,11 @@ def test_a_bad_where_is_one_line_naming_the_columns(tmp_path, where):
     assert "its columns: source, clip_id" in msg and "rotation" in msg
 
 
-def test_a_bad_where_on_the_command_line_is_one_error_line(tmp_path):
+def test_a_bad_where_on_the_command_line_is_one_error_line(tmp_path, cli):
     path = manifest(tmp_path / "m.parquet", [{"source": "a.mp4", "start_frame": 0, "end_frame": 8, "num_frames": 8,
                                               "fps": 8.0, "width": 32, "height": 32}])
-    p = subprocess.run([sys.executable, "-m", "video.cli", "train", "dit_stage2_video", "data.kind=manifest",
-                        f"data.path={path}", "data.where=nope > 3", f"out={tmp_path / 'run'}"],
-                       capture_output=True, text=True, cwd=ROOT)
+    p = cli("train", "dit_stage2_video", "data.kind=manifest", f"data.path={path}", "data.where=nope > 3",
+            f"out={tmp_path / 'run'}", cwd=ROOT)
     lines = p.stderr.strip().splitlines()
     assert p.returncode == 2 and len(lines) == 1, p.stderr[-2000:]
     assert lines[0].startswith("error: data.where='nope > 3'") and "its columns:" in lines[0]

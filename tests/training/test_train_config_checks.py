@@ -2,8 +2,6 @@
 the key (exit 2 from the CLI), and data that cannot form a batch is refused before step 1."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -30,9 +28,8 @@ def test_steps_zero_is_fine_with_epochs():
     assert load_config(TrainConfig, None, ["steps=0", "epochs=2"]).epochs == 2
 
 
-def test_the_cli_says_it_in_one_line_with_exit_2(tmp_path):
-    p = subprocess.run([sys.executable, "-m", "video.cli", "train", "dit_stage2_video", "optim.grad_accum=0",
-                        f"out={tmp_path}", "--dry-run"], capture_output=True, text=True, timeout=120)
+def test_the_cli_says_it_in_one_line_with_exit_2(tmp_path, cli):
+    p = cli("train", "dit_stage2_video", "optim.grad_accum=0", f"out={tmp_path}", "--dry-run")
     assert p.returncode == 2
     assert p.stderr.strip().splitlines() == ["error: config key 'optim.grad_accum': must be > 0; got 0"]
 

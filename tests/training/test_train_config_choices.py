@@ -2,9 +2,6 @@
 ``task`` or ``parallel``, and data kinds that would read one ``data.path`` as two things
 (curated clips beside captioned images take the images' folder from ``data.image_path``)."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -28,9 +25,8 @@ def test_the_choices_are_the_trainers():
     assert TASK_NAMES == tuple(TASKS) and PARALLEL_MODES == tuple(distributed.PARALLEL)
 
 
-def test_dry_run_refuses_an_unknown_task(tmp_path):
-    p = subprocess.run([sys.executable, "-m", "video.cli", "train", "dit_stage2_video", "task=foo",
-                        f"out={tmp_path}", "--dry-run"], capture_output=True, text=True, timeout=120)
+def test_dry_run_refuses_an_unknown_task(tmp_path, cli):
+    p = cli("train", "dit_stage2_video", "task=foo", f"out={tmp_path}", "--dry-run")
     assert p.returncode == 2
     assert p.stderr.strip().splitlines() == [
         "error: config key 'task': must be one of dit_t2v, svd_image, svd_i2v; got 'foo'"]
