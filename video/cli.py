@@ -80,24 +80,15 @@ def _apply_loras(module, specs: list[str]) -> None:
 
 
 def lora_layers(path: str) -> int:
-    """How many layers a LoRA file adapts, from its header's key names alone (grouped as
-    :func:`video.models.lora_keys.parse_lora` groups them; text-encoder keys, which it skips
-    with a warning, left out). Called after :func:`apply_loras` took the file whole: a file
-    with a layer this model lacks was refused, so the count is what was merged."""
+    """How many layers a LoRA file adapts, from its header alone. Called after
+    :func:`apply_loras` took the file whole: a file with a layer this model lacks was refused,
+    so the count is what was merged."""
     from safetensors import safe_open
 
-    from video.models.lora_keys import _KEY_KINDS, _OTHER_COMPONENTS
+    from video.models.lora_keys import lora_layer_names
 
     with safe_open(str(Path(path).expanduser()), framework="pt") as f:
-        keys = [k for k in f.keys() if not k.startswith(_OTHER_COMPONENTS)]
-    layers = set()
-    for key in keys:
-        for rx, _ in _KEY_KINDS:
-            m = rx.match(key)
-            if m:
-                layers.add(m.group(1))
-                break
-    return len(layers)
+        return len(lora_layer_names(f.keys()))
 
 
 def cmd_img2vid(args) -> int:

@@ -255,6 +255,23 @@ def _key_kind_name(key: str) -> str:
     return f".{name}" + (f" ({known})" if known else "")
 
 
+def _layer_and_kind(key: str) -> tuple[str, str] | None:
+    """``(layer name as the file spells it, tensor kind)`` of one LoRA key; None for a key of
+    no kind :func:`parse_lora` applies."""
+    for rx, kind in _KEY_KINDS:
+        m = rx.match(key)
+        if m:
+            return m.group(1), kind
+    return None
+
+
+def lora_layer_names(keys) -> set[str]:
+    """The layers a LoRA file's keys adapt, as :func:`parse_lora` groups them, from the key
+    names alone (its header: no tensor read); text-encoder keys, which it skips, left out."""
+    return {found[0] for key in keys if not key.startswith(_OTHER_COMPONENTS)
+            if (found := _layer_and_kind(key))}
+
+
 def parse_lora(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None, model: torch.nn.Module,
                source: str = "LoRA", adapter_config: dict | None = None) -> dict[str, LoraPart]:
     """Every key of a LoRA file (peft, kohya, Wan's own names) resolved to ``model``'s module
@@ -269,11 +286,9 @@ def parse_lora(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None
         if key.startswith(_OTHER_COMPONENTS):
             other.append(key)
             continue
-        for rx, kind in _KEY_KINDS:
-            m = rx.match(key)
-            if m:
-                groups.setdefault(m.group(1), {})[kind] = t
-                break
+        found = _layer_and_kind(key)
+        if found:
+            groups.setdefault(found[0], {})[found[1]] = t
         else:
             unknown.append(key)
     if unknown:

@@ -19,7 +19,7 @@ from video.training.config import TrainConfig
 TRAINED = "trained.json"  # in final/: the step and config the export holds
 
 
-def _final_is_current(run: Path, cfg: TrainConfig, step: int) -> bool:
+def final_is_current(run: Path, cfg: TrainConfig, step: int) -> bool:
     """Whether ``final/`` already holds this step of this config (a rerun of a finished command)."""
     import json
 
@@ -29,10 +29,10 @@ def _final_is_current(run: Path, cfg: TrainConfig, step: int) -> bool:
     except (OSError, ValueError):
         return False
     config = done.get("config") if isinstance(done, dict) else None
-    return isinstance(config, dict) and done.get("step") == step and not _changed(config, cfg)
+    return isinstance(config, dict) and done.get("step") == step and not changed_keys(config, cfg)
 
 
-def _existing_outputs(run: Path, step: int) -> dict:
+def existing_outputs(run: Path, step: int) -> dict:
     out = {"final": str(run / "final")}
     preview = run / "samples" / f"step_{step:07d}.mp4"
     if preview.is_file():
@@ -40,17 +40,17 @@ def _existing_outputs(run: Path, step: int) -> dict:
     return out
 
 
-def _checkpoint_meta(ck: Path) -> dict:
+def checkpoint_meta(ck: Path) -> dict:
     import json
 
     return json.loads((ck / "state.json").read_text())
 
 
-def _config_of(run: Path, ck: Path) -> dict | None:
+def config_of(run: Path, ck: Path) -> dict | None:
     """The config the steps up to checkpoint ``ck`` ran with: its own record, else (checkpoints
     written before they kept one) the ``config.until_<ck>.yaml`` an interrupted resume set
     aside (``config.yaml`` then already holds that resume's new settings), else ``config.yaml``."""
-    recorded = _checkpoint_meta(ck).get("config")
+    recorded = checkpoint_meta(ck).get("config")
     if recorded is not None:
         return recorded
     if (run / f"config.until_{ck.name}.yaml").is_file():
@@ -102,7 +102,7 @@ def _matches(key: str, keys: tuple[str, ...]) -> bool:
     return any(key == k or (k.endswith(".") and key.startswith(k)) for k in keys)
 
 
-def _changed(before: dict, cfg: TrainConfig, keys: tuple[str, ...] | None = None) -> dict[str, tuple]:
+def changed_keys(before: dict, cfg: TrainConfig, keys: tuple[str, ...] | None = None) -> dict[str, tuple]:
     """{dotted key: (before, now)} of the keys (all, or those under ``keys``) that differ; a key
     the earlier config lacks (added to the schema since) has its default, not a change. ``out``
     is where the run is, not a setting of it: a copied or moved run folder has changed nothing."""
@@ -111,14 +111,14 @@ def _changed(before: dict, cfg: TrainConfig, keys: tuple[str, ...] | None = None
             if k in old and old[k] != v and k not in LOCATION_KEYS and (keys is None or _matches(k, keys))}
 
 
-def _resume_changes(before: dict, cfg: TrainConfig, step: int, rank: int, world: int = 1,
+def resume_changes(before: dict, cfg: TrainConfig, step: int, rank: int, world: int = 1,
                     old_world: int | None = None) -> TrainConfig:
     """Check and report what changed since the checkpoint we resume from; returns the config
     the run goes on with. ``init_from`` only seeds a new run (the checkpoint holds the weights,
     and a resume does not read it): a changed one is kept as it was, so ``config.yaml`` records
     what was used (LoRA: it is the frozen base, a model key). ``world`` / ``old_world``: the
     processes now and in the checkpoint's run (None: not recorded), for the global batch."""
-    changed = _changed(before, cfg)
+    changed = changed_keys(before, cfg)
     if "init_from" in changed:
         if cfg.lora.enabled:
             changed["lora.base (init_from)"] = changed.pop("init_from")
@@ -152,7 +152,7 @@ def _resume_changes(before: dict, cfg: TrainConfig, step: int, rank: int, world:
     return cfg
 
 
-def _apply_optim_settings(cfg: TrainConfig, opt: torch.optim.Optimizer, sched) -> None:
+def apply_optim_settings(cfg: TrainConfig, opt: torch.optim.Optimizer, sched) -> None:
     """After a restore: the config's lr, betas and weight decay replace the ones ``load_state_dict``
     brought back from the checkpoint, and the schedule (warm-up included) goes on from its step
     count with the new base lr."""

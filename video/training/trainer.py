@@ -35,13 +35,13 @@ from video.training.metrics import MetricsLog
 from video.training.resume import (
     OPTIM_KEYS,
     TRAINED,
-    _apply_optim_settings,
-    _changed,
-    _checkpoint_meta,
-    _config_of,
-    _existing_outputs,
-    _final_is_current,
-    _resume_changes,
+    apply_optim_settings,
+    changed_keys,
+    checkpoint_meta,
+    config_of,
+    existing_outputs,
+    final_is_current,
+    resume_changes,
 )
 from video.training.state import (
     EMA,
@@ -208,10 +208,10 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
             if rank == 0:
                 print(f"steps = {len(data)} items x repeats x {cfg.epochs} epochs / {per_step} per step = {cfg.steps}")
     ck = latest_checkpoint(run)
-    before = _config_of(run, ck) if ck is not None else None
+    before = config_of(run, ck) if ck is not None else None
     if before is not None:
-        meta = _checkpoint_meta(ck)
-        cfg = _resume_changes(before, cfg, int(meta["step"]), rank, world, meta.get("world"))
+        meta = checkpoint_meta(ck)
+        cfg = resume_changes(before, cfg, int(meta["step"]), rank, world, meta.get("world"))
     if ck is not None and cfg.lora.enabled and cfg.init_from and not Path(cfg.init_from).exists():
         raise FileNotFoundError(f"init_from={cfg.init_from!r}, the frozen base this LoRA run trains on, is not there: "
                                 f"{ck} holds only the adapters; put the base back at that path to resume")
@@ -251,8 +251,8 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
             opt.load_state_dict(state["optim"]["optimizer"])
             sched.load_state_dict(state["optim"]["scheduler"])
             meta = state["meta"]
-        if before is not None and _changed(before, cfg, OPTIM_KEYS):
-            _apply_optim_settings(cfg, opt, sched)
+        if before is not None and changed_keys(before, cfg, OPTIM_KEYS):
+            apply_optim_settings(cfg, opt, sched)
         if ema is not None and not ema_restored:  # EMA turned on at this resume: it starts from the
             ema.shadow = EMA(params, cfg.ema_decay).shadow  # loaded weights, not the fresh model's
         if ema_restored:  # older checkpoints had no warm-up: count every applied step as an update
@@ -372,10 +372,10 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         distributed.check_in_sync(params.values())
     summary = {"run": str(run), "step": step, "skipped": skipped, "losses": losses, "world": world}
     task.model = raw  # training is over: no more DDP forwards
-    current = step >= cfg.steps and step == trained_from and distributed.broadcast(_final_is_current(run, cfg, step))
+    current = step >= cfg.steps and step == trained_from and distributed.broadcast(final_is_current(run, cfg, step))
     if current and rank == 0:  # a rerun of a finished command: final/ and the preview are this checkpoint's
         print(f"{run / 'final'} already holds step {step} of this config: not exported or previewed again")
-        summary.update(_existing_outputs(run, step))
+        summary.update(existing_outputs(run, step))
     if step >= cfg.steps and not current:
         if sharded:
             exported = _gather_for_export(cfg, raw, ema, rank)  # collective; then rank 0 alone
@@ -397,7 +397,7 @@ def _write_config(run: Path, cfg: TrainConfig, before: dict | None, ck: Path | N
     lines that matter away)."""
     from video.atomic import atomic_file
 
-    if before is not None and _changed(before, cfg):
+    if before is not None and changed_keys(before, cfg):
         with atomic_file(run / f"config.until_{ck.name}.yaml") as tmp:
             OmegaConf.save(OmegaConf.create(before), tmp)
     with atomic_file(run / "config.yaml") as tmp:
