@@ -107,10 +107,19 @@ def full_value(t: torch.Tensor) -> torch.Tensor:
     return t.full_tensor() if isinstance(t, DTensor) else t
 
 
+def collective_device() -> torch.device:
+    """Where a tensor for a collective must live: NCCL moves only GPU tensors (a CPU tensor
+    fails with "no backend for device type cpu"), gloo only CPU ones."""
+    if dist.is_available() and dist.is_initialized() and dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
 def mean(value: float) -> float:
+    """The mean of ``value`` over the ranks (the loss printed, the stop flag)."""
     if not _active():
         return value
-    t = torch.tensor([value], dtype=torch.float64)
+    t = torch.tensor([value], dtype=torch.float64, device=collective_device())
     dist.all_reduce(t)
     return t.item() / dist.get_world_size()
 
