@@ -11,6 +11,7 @@ engine's.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -193,9 +194,19 @@ def _run_ray(todo: list[str], recipe: Recipe, out: Path, workers: int | None, ad
 RAY_WAIT_S = 0.5  # how often the bar is brought up to date while Ray tasks run
 
 
+def _window() -> int:
+    """Tasks in flight at once: twice the cluster's CPUs now (nodes an autoscaler adds count
+    from the next refill), so every core has its next source queued while the driver holds
+    that many task references, not one per source (100k sources were 100k tasks submitted at
+    once, and each wait walked all of them)."""
+    import ray
+
+    return 2 * max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
 def _gather(todo: list[str], recipe: Recipe, out: str, progress: bool,
             process: Callable[[str, Recipe, str], dict],
-            lost: Callable[[str, Recipe, str, BaseException], dict]) -> list[dict]:
+            lost: Callable[[str, Recipe, str, BaseException], dict], window: int | None = None) -> list[dict]:
     """``process`` (``engine.process_source``) of every source as one Ray task each (one CPU),
     their results counted on a ``sources: n/N`` bar as they come back, as ``--workers 0`` counts
     them. Plain tasks, not Ray Data: a map over one block per source gained nothing, and its own
@@ -203,25 +214,32 @@ def _gather(todo: list[str], recipe: Recipe, out: str, progress: bool,
     switch to a "new progress UI" nobody running ``curate`` can act on) hid the count. A task
     that fails (its worker died: a decoder crash on the file, the OOM killer, after Ray's own
     retries) is its source's error row (``lost``), not the end of the run: the sources still in
-    flight would have been killed and decoded again by the rerun."""
+    flight would have been killed and decoded again by the rerun. At most ``window`` tasks
+    (default :func:`_window`) are in flight; each finished one makes room for the next source."""
     import ray
     from tqdm import tqdm
 
     task = ray.remote(num_cpus=1)(process)
     shared = ray.put(recipe)  # stored once, not once per source
-    source = {}
-    for p in todo:
-        source[task.remote(p, shared, out)] = p
-    pending = list(source)
+    queue = iter(todo)
+    source: dict = {}  # task reference -> its source, for the tasks in flight
+
+    def refill() -> None:
+        for p in itertools.islice(queue, max(0, (window or _window()) - len(source))):
+            source[task.remote(p, shared, out)] = p
+
     results: list[dict] = []
+    refill()
     with tqdm(total=len(todo), desc="sources", disable=not progress, file=sys.stderr) as bar:
-        while pending:
-            done, pending = ray.wait(pending, num_returns=len(pending), timeout=RAY_WAIT_S)
+        while source:
+            done, _ = ray.wait(list(source), num_returns=len(source), timeout=RAY_WAIT_S)
             for ref in done:
+                path = source.pop(ref)
                 try:
                     results.append(ray.get(ref))
                 except ray.exceptions.RayError as e:  # the task's exception, or its worker's death
-                    results.append(lost(source[ref], recipe, out, e))
+                    results.append(lost(path, recipe, out, e))
+            refill()
             if done:  # off a terminal each redraw is a line of the log: only when the count moves
                 bar.update(len(done))
     return results

@@ -3,6 +3,8 @@ the end of the run: the other sources' results are kept and counted (before, the
 stopped the run and killed the sources still in flight). Real local Ray; ``_gather`` takes the
 task function as a parameter, as the engine passes it ``process_source``."""
 
+import time
+
 import pyarrow.parquet as pq
 import pytest
 
@@ -12,8 +14,16 @@ from data_curation.ray_runner import _gather
 from data_curation.recipe import load_recipe
 
 
-def test_a_failed_task_is_an_error_row_and_the_others_finish(tmp_path):
+@pytest.fixture(scope="module")
+def ray_session():
+    """One local Ray session (4 CPUs: more than the window the test below sets) for this file."""
     ray = pytest.importorskip("ray")
+    ray.init(num_cpus=4, include_dashboard=False, _temp_dir="/tmp/ray_lost_task", log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_a_failed_task_is_an_error_row_and_the_others_finish(tmp_path, ray_session):
     sources = []
     for name in ("a", "bad", "c"):
         f = tmp_path / f"{name}.mp4"
@@ -27,11 +37,7 @@ def test_a_failed_task_is_an_error_row_and_the_others_finish(tmp_path):
             raise PermissionError(13, "Permission denied", path)
         return {"path": path, "rows": 2, "failed": 0}
 
-    ray.init(num_cpus=2, include_dashboard=False, _temp_dir="/tmp/ray_lost_task", log_to_driver=False)
-    try:
-        results = _gather(sources, load_recipe("quick"), str(out), False, process, record_lost_source)
-    finally:
-        ray.shutdown()
+    results = _gather(sources, load_recipe("quick"), str(out), False, process, record_lost_source)
     by_path = {r["path"]: r for r in results}
     assert set(by_path) == set(sources)
     assert by_path[sources[1]]["failed"] == 1 and by_path[sources[0]]["failed"] == 0
@@ -39,3 +45,21 @@ def test_a_failed_task_is_an_error_row_and_the_others_finish(tmp_path):
     row = pq.read_table(part).to_pylist()[0]
     assert row["clip_id"].endswith(":error") and row["error"].startswith("PermissionError")
     assert pq.read_metadata(part).metadata[ERRORS_KEY.encode()] == b"machine"  # a rerun tries it again
+
+
+def test_no_more_tasks_in_flight_than_the_window(tmp_path, ray_session):
+    """Sources are handed out as tasks finish, at most ``window`` at once, even where the cluster
+    has more free CPUs: with a window of one, each task records when it ran and no two overlap
+    (without the window, two or more of the 4 CPUs' workers run at once). Every source still
+    comes back once."""
+    sources = [str(tmp_path / f"{i}.mp4") for i in range(4)]
+
+    def process(path, recipe, out_dir):
+        t0 = time.time()
+        time.sleep(0.5)
+        return {"path": path, "rows": 1, "failed": 0, "ran": (t0, time.time())}
+
+    results = _gather(sources, load_recipe("quick"), str(tmp_path), False, process, record_lost_source, window=1)
+    assert sorted(r["path"] for r in results) == sorted(sources)
+    spans = sorted(r["ran"] for r in results)
+    assert all(b0 <= a1 for (_, b0), (a1, _) in zip(spans, spans[1:])), spans  # one after another
