@@ -48,3 +48,21 @@ def test_an_svd_runs_export_points_at_img2vid(tmp_path):
     with pytest.raises(CheckpointError) as e:
         load_t2v(model.parent)
     assert str(e.value).endswith(f"; it holds an image-to-video model: video img2vid --model {model}")
+
+
+def test_img2vid_on_a_dit_run_names_txt2vid_at_once(tmp_path):
+    """``img2vid --model RUN`` (or RUN/final) of a text-to-video run: one message naming the
+    model inside and the command that renders it; before, it named RUN/final/model, whose own
+    error then named txt2vid (two tries to get there)."""
+    from video.models.svd import detect_layout
+
+    run = tmp_path / "run_dit"
+    model = run / "final" / "model"
+    (model / "transformer").mkdir(parents=True)
+    (model / "video_pipeline.yaml").write_text("{}\n")
+    for given in (run, run / "final"):
+        with pytest.raises(CheckpointError) as e:
+            detect_layout(given)
+        assert str(e.value).startswith(f"{given}: a training run's export, not a model itself; it holds {model} "
+                                       f"is a text-to-video model (our DiT): render it with "
+                                       f"`video txt2vid --model {model}`")

@@ -284,14 +284,19 @@ def detect_layout(source: str | Path) -> str:
         return "single_file"
     if p.is_file() and is_pickled(p):
         raise CheckpointError(f"{p}: pickled checkpoints are not loaded; convert it to .safetensors")
+    from video.models.inspect import wrong_model
+
     if p.is_dir():
         inside = _run_export_parts(p)
+        # a run's model that img2vid does not load (a DiT run's final/model): say at once what
+        # runs it, rather than name a path whose own error then names the other command
+        other = [w for q in inside if Path(q).is_dir() and (w := wrong_model(Path(q), "img2vid"))]
+        if other and len(other) == sum(Path(q).is_dir() for q in inside):
+            raise CheckpointError(f"{p}: a training run's export, not a model itself; it holds {other[0]}")
         if inside:
             which = "give that path" if len(inside) == 1 else "give one of those paths"
             raise CheckpointError(f"{p}: a training run's export, not a model itself; it holds {' and '.join(inside)}: "
                                   f"{which}")
-    from video.models.inspect import wrong_model
-
     raise CheckpointError(wrong_model(p, "img2vid") or f"{p}: not a diffusers SVD folder (unet/, vae/, image_encoder/) "
                           "nor a .safetensors (.sft) file")
 
