@@ -283,7 +283,21 @@ def _not_svd_message(path: Path, f) -> str:
         return (f"{path} is a VAE-only file ({found['detail']}); --model needs a full SVD checkpoint (UNet, VAE and "
                 "image encoder in one file, or a diffusers folder); there is no separate VAE option")
     what = "" if found["kind"] == "unknown" else f" ({found['kind']}: {found['detail']})"
-    return f"{path}: a .safetensors file{what}, but not an SVD checkpoint in sgm's layout"
+    return f"{path}: a .safetensors file{what}, but not an SVD checkpoint in sgm's layout" + _use_instead(path, found)
+
+
+def _use_instead(path: Path, found: dict) -> str:
+    """Where a single file that is not a model goes instead, for the kinds a user gives
+    ``--model`` by mistake: a LoRA or an embedding (the flag that takes it), one network of a
+    model saved alone (the whole model), else nothing."""
+    kind, detail = found["kind"], found["detail"]
+    if kind == "lora":
+        return f"; a LoRA: give it as --lora {path} beside a base --model"
+    if kind == "embedding":
+        return f"; a textual inversion for text prompts: `video txt2vid --embeddings DIR` reads it ({path.stem})"
+    if kind in ("clip_vision", "text_encoder") or ("alone" in detail and "need" not in detail):
+        return "; one part of a model, not a whole one: give the whole model's folder"
+    return ""
 
 
 def load_sgm_checkpoint(path: Path, config: str | Path | None = None, dtype: torch.dtype = torch.float32):
