@@ -20,6 +20,8 @@ def reconstruction_metrics(gen: np.ndarray, ref: np.ndarray, lpips=None) -> tupl
     every frame is identical has inf ``psnr`` (null in JSON; the aggregate counts it in
     ``psnr_inf``). ``psnr_whole_clip`` is 10 log10(255^2 / MSE of the whole clip), the number a
     VAE's reconstruction loss tracks: one bad frame lowers it more than it lowers the mean.
+    PSNR and SSIM take a few frames at a time (``eval.metrics.CHUNK_BYTES`` of working set), so
+    their memory does not grow with the clip's length; LPIPS goes in batches of its own.
     """
     per_psnr = psnr_frames(gen, ref)
     per_ssim = ssim_frames(gen, ref)
