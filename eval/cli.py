@@ -76,6 +76,13 @@ def check_eval_extra() -> None:
         importlib.import_module(name)
 
 
+def show_progress(args: argparse.Namespace) -> bool:
+    """The bar over the videos: on a terminal, unless ``--quiet`` (as ``curate run``'s). Off a
+    terminal (a log file, a pipe, CI) stderr stays the notes and errors alone, one per line: a
+    bar there is a carriage-return smear that buries them."""
+    return not getattr(args, "quiet", False) and sys.stderr.isatty()
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from eval.inputs import torch_device
     from eval.runner import evaluate
@@ -91,7 +98,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         device = str(torch_device(cfg.device))  # a missing device is an error, also when no learned metric runs
         r = evaluate(args.generated, reference=cfg.reference or None, prompts=cfg.prompts or None, out=cfg.out,
                      i3d=cfg.i3d or None, clip=cfg.clip or None, videomae=cfg.videomae or None,
-                     lpips=cfg.lpips or None, device=device, fvd_frames=cfg.fvd_frames)
+                     lpips=cfg.lpips or None, device=device, fvd_frames=cfg.fvd_frames,
+                     progress=show_progress(args))
     except (EvalError, MediaError, UserError, ConfigError) as e:  # the user's to fix: one line (--debug: traceback)
         if getattr(args, "debug", False):
             raise
@@ -104,11 +112,36 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"error: {msg}", file=sys.stderr)
         return 2
     agg = r["aggregate"]
-    shown = ", ".join(f"{k} {v:.4g}" for k, v in agg.items() if isinstance(v, float))
+    shown = summary(agg)
     out = Path(cfg.out)  # joined as paths: "--out eval_out/" gave "eval_out//metrics.json"
     print(f"evaluated {plural(agg['num_videos'], 'video')} -> {out / 'metrics.json'}, {out / 'report.html'}"
           + (f": {shown}" if shown else ""))
+    if r["unreadable"]:  # scored without them: a script must not take the run for a whole one
+        k = len(r["unreadable"])
+        print(f"error: {plural(k, 'video')} could not be decoded and {'was' if k == 1 else 'were'} skipped "
+              f"(named in the notes above and in {out / 'metrics.json'}); the others were scored", file=sys.stderr)
+        return 1
     return 0
+
+
+def summary(agg: dict) -> str:
+    """The aggregate's metrics for the last line: each mean; ``inf`` where every video's is (PSNR
+    of videos identical to their reference: the line used to leave it out, as if not scored); how
+    many inf videos a mean left out; and ``over N of M videos`` where only some videos have the
+    metric (a reference for some of them), as a mean over two of ten read as the run's."""
+    n, parts = agg["num_videos"], []
+    for k, v in agg.items():
+        if isinstance(v, float):
+            inf = agg.get(f"{k}_inf", 0)
+            text, left = f"{k} {v:.4g}", f" ({inf} inf, left out)" if inf else ""
+        elif k.endswith("_inf") and k.removesuffix("_inf") not in agg:
+            k = k.removesuffix("_inf")
+            text, left = f"{k} inf", f" (all {n} videos)" if n > 1 and f"{k}_videos" not in agg else ""
+        else:
+            continue
+        given = agg.get(f"{k}_videos", n)
+        parts.append(text + (f" over {given} of {n} videos" if given < n else "") + left)
+    return ", ".join(parts)
 
 
 def add_eval_command(subparsers) -> argparse.ArgumentParser:
@@ -123,5 +156,6 @@ def add_eval_command(subparsers) -> argparse.ArgumentParser:
                     "also be given as key=value or in a --config YAML.")
     p.add_argument("generated", help="a video (.mp4, .webm, .gif), a folder of PNG frames, or a folder of them")
     add_schema_flags(p, EVAL_FLAGS, schema=EvalConfig, list_keys=frozenset())
+    p.add_argument("--quiet", action="store_true", help="no progress bar (shown on a terminal only)")
     p.set_defaults(func=cmd_eval)
     return p

@@ -164,7 +164,12 @@ METRIC_NOTES = {
     "psnr_whole_clip": "PSNR (dB) of the whole clip's MSE, the number a VAE's reconstruction loss tracks",
     "ssim": "mean of per-frame SSIM (Gaussian window, as scikit-image)",
     "warp_error": "mean |warped previous frame - frame| per RGB channel in [0, 1], occluded pixels left out, "
-                  "flow at 128 px: not on the scale of Lai et al.'s E_warp",
+                  "flow at 128 px: not on the scale of Lai et al.'s E_warp; per frame step, so it depends on the "
+                  "frame rate (about 2-3x higher at a third of it): compare clips of one rate",
+    "frame_diff": "mean |frame - previous frame| of luma in [0, 1]; per frame step: depends on the frame rate, "
+                  "compare clips of one rate",
+    "flicker": "mean second temporal difference of luma in [0, 1]; per frame step: depends on the frame rate, "
+               "compare clips of one rate",
     "fvd_i3d": "Fréchet distance of I3D features of the first {fvd_frames} frames of each clip, frames squashed "
                "to 224x224",
     "fvd_videomae": "Fréchet distance of VideoMAE features of the first frames of each clip (the model's count)",

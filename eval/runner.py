@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from eval.fvd import FVD_FRAMES
 from eval.inputs import (
@@ -26,6 +27,7 @@ from eval.inputs import (
     frame_size,
     index_videos,
     load_video,
+    mixed_fps_note,
     read_prompts,
     torch_device,
 )
@@ -33,6 +35,7 @@ from eval.metrics import SSIM_WINDOW
 from eval.reconstruction import reconstruction_metrics
 from eval.report import STRIP_VIDEOS, side_by_side
 from eval.temporal import temporal_metrics
+from video.media import MediaError
 
 GENERATED_HINT = "run `video quickstart` in the repository root to make it, or set EVAL_GENERATED"
 DEFAULT_GENERATED = "runs/quickstart/dit_stage3_hq/samples"  # `video quickstart`'s last stage's samples
@@ -64,8 +67,10 @@ def _say(msg: str) -> None:
 def aggregate(videos: dict[str, dict]) -> dict:
     """Mean of each scalar metric over the videos where it is finite (inf PSNR is left out and
     counted in ``<metric>_inf``) and given: None means "not applicable" (a temporal score of a
-    clip too short to have one) and is left out, not read as a perfect score. Per-video counts
-    (``*_inf_frames``) are summed."""
+    clip too short to have one) and is left out, not read as a perfect score. A metric given
+    for some of the videos only (PSNR where only some have a reference) says for how many in
+    ``<metric>_videos`` (inf ones included): its mean is not over ``num_videos``. Per-video
+    counts (``*_inf_frames``) are summed."""
     out: dict = {"num_videos": len(videos)}
     keys = sorted({k for m in videos.values() for k in m if k not in ("frames", "width", "height", "fps")})
     for k in keys:
@@ -78,16 +83,23 @@ def aggregate(videos: dict[str, dict]) -> dict:
             out[k] = float(np.mean(finite))
         if len(finite) < len(vals):
             out[f"{k}_inf"] = len(vals) - len(finite)
+        if 0 < len(vals) < len(videos):
+            out[f"{k}_videos"] = len(vals)
     return out
 
 
 def evaluate(generated: str | Path, reference: str | Path | None = None, prompts: str | Path | None = None,
              out: str | Path = "eval_out", i3d: str | None = None, clip: str | None = None,
              videomae: str | None = None, lpips: str | None = None, device: str = "cpu",
-             log: Callable[[str], None] = _say, fvd_frames: int = FVD_FRAMES) -> dict:
+             log: Callable[[str], None] = _say, fvd_frames: int = FVD_FRAMES, progress: bool = False) -> dict:
     """Score ``generated`` (a video, a PNG folder, or a folder of them); returns what
     ``metrics.json`` holds: ``videos`` (per-video scalars), ``curves`` (per-frame values),
-    ``aggregate`` (means and FVDs), ``notes`` (what was skipped and why).
+    ``aggregate`` (means and FVDs), ``notes`` (what was skipped and why), ``unreadable`` (one
+    line per video that opened but could not be decoded: skipped, with a note, so that one
+    damaged file does not throw away the scores of all the others; none: an EvalError).
+
+    ``progress``: a bar over the videos on stderr (``video eval`` shows it on a terminal,
+    unless ``--quiet``; off by default, so a notebook's cell shows its ``log`` lines alone).
 
     Videos are decoded one at a time and dropped once scored: what stays is per-video numbers,
     a few frame strips and the FVD feature vectors, so hundreds of videos fit in memory.
@@ -102,7 +114,11 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
 
     def note(msg: str) -> None:
         notes.append(msg)
-        log(f"note: {msg}")
+        if progress:  # the bar is cleared for the line and drawn again below it
+            with tqdm.external_write_mode(file=sys.stderr):
+                log(f"note: {msg}")
+        else:
+            log(f"note: {msg}")
 
     for flag, path in (("--i3d", i3d), ("--clip", clip), ("--videomae", videomae), ("--lpips", lpips)):
         if path and not Path(path).exists():
@@ -116,6 +132,7 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
         note(f"prompt lines paired with the videos in natural name order ({', '.join(list(gen)[:3])}"
              f"{', ...' if len(gen) > 3 else ''}), not plain sorted order; a JSON file maps names exactly")
     check_inputs(gen, refs)
+    check_pairs(reference, gen, refs, fvd=bool(i3d or videomae) and len(gen) >= 2 and len(refs) >= 2)
     if clip or (reference and (i3d or videomae or lpips)):
         torch_device(device)
 
@@ -150,13 +167,22 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
     strips: dict[str, np.ndarray] = {}
     gen_feats: dict[str, list] = {e.name: [] for e in extractors}
     ref_feats: dict[str, dict[str, np.ndarray]] = {e.name: {} for e in extractors}
-    ref_names: set[str] = set()  # references already decoded with their generated video
-    for name, path in gen.items():
-        if name in refs:
-            ref_names.add(name)
+    ref_names: set[str] = set()  # references already decoded with their generated video (or unreadable)
+    unreadable: list[str] = []
+    for name, path in tqdm(gen.items(), total=len(gen), desc="videos", unit="video", disable=not progress,
+                           file=sys.stderr):
         if reference and name not in refs:
             note(f"{name}: no reference video of that name; reconstruction scores skipped")
-        r = score_video(path, refs.get(name), prompt_of.get(name), scorers, strip=len(strips) < STRIP_VIDEOS)
+        try:
+            r = score_video(path, refs.get(name), prompt_of.get(name), scorers, strip=len(strips) < STRIP_VIDEOS)
+        except Unreadable as e:
+            note(f"{name} skipped: {e}")
+            unreadable.append(str(e))
+            if e.path == refs.get(name):  # not read again for FVD: left out of the reference set
+                ref_names.add(name)
+            continue
+        if name in refs:
+            ref_names.add(name)
         for n in r.notes:
             note(f"{name}: {n}")
         videos[name], curves[name] = r.metrics, r.curves
@@ -167,6 +193,11 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
         for k, x in r.ref_features.items():
             ref_feats[k][name] = x
 
+    if not videos:  # nothing to write: an empty metrics.json would replace a run's real one
+        raise EvalError(f"no generated video could be read ({len(unreadable)} skipped; first: {unreadable[0]})")
+    mixed = mixed_fps_note({k: m.get("fps") for k, m in videos.items()})
+    if mixed:
+        note(mixed)
     agg = aggregate(videos)
     if extractors and not scorers.fvd:
         for e in extractors:
@@ -176,19 +207,27 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
 
         for name, path in refs.items():  # the references no generated video matched, one at a time
             if name not in ref_names and any(e.name not in scorers.fvd_short for e in extractors):
-                ref_feats_of = fvd_features(scorers, load_video(path).frames, f"reference {name}")
+                try:
+                    ref_feats_of = fvd_features(scorers, read(path).frames, f"reference {name}")
+                except Unreadable as e:
+                    note(f"reference {name} skipped: {e}")
+                    unreadable.append(str(e))
+                    continue
                 for k, x in ref_feats_of.items():
                     ref_feats[k][name] = x
         for e in extractors:
+            g, r_ = gen_feats[e.name], [ref_feats[e.name][n] for n in refs if n in ref_feats[e.name]]
             if e.name in scorers.fvd_short:
                 note(f"{e.name} skipped: {scorers.fvd_short[e.name]}")
-                continue
-            agg[e.name] = frechet_distance_of_features(np.stack(gen_feats[e.name]),
-                                                       np.stack([ref_feats[e.name][n] for n in refs]))
+            elif min(len(g), len(r_)) < 2:
+                note(f"{e.name} skipped: needs at least 2 generated and 2 reference videos that could be read "
+                     f"({len(g)}, {len(r_)})")
+            else:
+                agg[e.name] = frechet_distance_of_features(np.stack(g), np.stack(r_))
 
     result = {"generated": str(generated), "reference": str(reference) if reference else None,
               "prompts": prompt_of, "aggregate": agg, "videos": videos, "curves": curves, "notes": notes,
-              "fvd_frames": fvd_frames}
+              "fvd_frames": fvd_frames, "unreadable": unreadable}
     out = Path(out)
     write_outputs(result, strips, out)
     return result
@@ -239,6 +278,23 @@ def fvd_features(s: Scorers, frames: np.ndarray, who: str) -> dict[str, np.ndarr
     return out
 
 
+class Unreadable(MediaError):
+    """A video that opened (its header was read before any scoring) but could not be decoded:
+    that video is skipped with a note, and the run goes on. ``path``: which of a pair failed."""
+
+    def __init__(self, msg: str, path: Path):
+        super().__init__(msg)
+        self.path = path
+
+
+def read(path: Path) -> Video:
+    """:func:`load_video`, its MediaError an :class:`Unreadable` naming the file."""
+    try:
+        return load_video(path)
+    except MediaError as e:
+        raise Unreadable(str(e), path) from None
+
+
 @dataclass
 class Scored:
     """What stays of one generated video once scored: no frames."""
@@ -253,8 +309,9 @@ class Scored:
 
 def score_video(path: Path, ref_path: Path | None, prompt: str | None, s: Scorers, strip: bool = True) -> Scored:
     """Every metric of one generated video (and its reference). Both are decoded here and dropped
-    on return, so an evaluation holds one pair of videos at a time, however many it scores."""
-    v = load_video(path)
+    on return, so an evaluation holds one pair of videos at a time, however many it scores. A file
+    of the pair that does not decode is an :class:`Unreadable`."""
+    v = read(path)
     f, h, w, _ = v.frames.shape
     m: dict = {"frames": f, "width": w, "height": h, "fps": v.fps}
     m_t, c_t = temporal_metrics(v.frames, v.fps)
@@ -267,15 +324,16 @@ def score_video(path: Path, ref_path: Path | None, prompt: str | None, s: Scorer
     notes: list[str] = []
     ref_frames, ref_feats = None, {}
     if ref_path is not None:
-        ref = load_video(ref_path)
-        g, ref_frames, notes = align(v.frames, ref.frames)
+        ref = read(ref_path)
+        g, ref_frames, notes = align(v.frames, ref.frames, v.fps, ref.fps)  # the same moments where rates allow
         m_r, c_r = reconstruction_metrics(g, ref_frames, s.lpips)
         m.update(m_r)
         c.update(c_r)
         if s.fvd:  # the whole reference: FVD takes the first frames of each clip, the same rule on both sides
             ref_feats = fvd_features(s, ref.frames, f"reference {ref_path.name}")
     feats = fvd_features(s, v.frames, path.name) if s.fvd else {}
-    return Scored(m, c, notes, side_by_side(v.frames, ref_frames) if strip else None, feats, ref_feats)
+    shown = g if ref_frames is not None else v.frames  # the frames that were compared, over their reference
+    return Scored(m, c, notes, side_by_side(shown, ref_frames) if strip else None, feats, ref_feats)
 
 
 def pair_single(generated: str | Path, reference: str | Path | None, gen: dict[str, Path],
@@ -310,6 +368,21 @@ def check_out(out: str | Path) -> None:
             raise EvalError(f"--out {out}: {out / name} is a folder; remove it or name another --out")
 
 
+def _some(names) -> str:
+    names = list(names)
+    return ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+
+
+def check_pairs(reference: str | Path | None, gen: dict[str, Path], refs: dict[str, Path], fvd: bool) -> None:
+    """EvalError when ``--reference`` pairs with no generated video (names differ, and more than
+    one video on a side: see :func:`pair_single`) and no FVD compares the two sets: the run
+    would score nothing against it, a note per video (exit 0) where a wrong folder was given."""
+    if reference is None or fvd or set(gen) & set(refs):
+        return
+    raise EvalError(f"--reference {reference}: no reference has the name of a generated video (generated: "
+                    f"{_some(gen)}; reference: {_some(refs)}); references pair with generated videos by name")
+
+
 def check_inputs(gen: dict[str, Path], refs: dict[str, Path]) -> None:
     """Open every input before any scoring (a broken file fails now, not after minutes), and
     check that each generated video with a reference is large enough for SSIM's window, as
@@ -323,4 +396,4 @@ def check_inputs(gen: dict[str, Path], refs: dict[str, Path]) -> None:
                             "compare larger frames, or leave out --reference")
 
 
-__all__ = ["evaluate", "aggregate", "EvalError", "Video"]
+__all__ = ["evaluate", "aggregate", "EvalError", "Unreadable", "Video"]

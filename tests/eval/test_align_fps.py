@@ -5,6 +5,7 @@ per-step temporal scores depend on the rate, as documented, and a set mixing rat
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -89,3 +90,24 @@ def test_a_set_mixing_rates_is_said():
                     "warp_error are per frame step and not comparable across rates (motion is)")
     assert mixed_fps_note({"a": 24.0, "b": 24.0, "c": None}) is None
     assert mixed_fps_note({}) is None
+
+
+def test_video_eval_compares_the_same_moments_and_says_mixed_rates(clips, tmp_path):
+    """Through ``evaluate``: an 8 fps clip against its 24 fps reference scores as the same
+    frames (it scored ~17 dB, the first second against all 3 s), the report's strip shows the
+    frames compared, and a folder of both rates gets the mixed-rates note."""
+    import shutil
+
+    from eval.runner import evaluate
+
+    slow, fast = clips
+    res = evaluate(slow.path, reference=fast.path, out=tmp_path / "pair")
+    v = next(iter(res["videos"].values()))
+    assert v["psnr"] > 45 and v["frames"] == 24
+    assert any("one reference frame in 3 compared" in n for n in res["notes"])
+    both = tmp_path / "both"
+    both.mkdir()
+    for c in clips:
+        shutil.copy(c.path, both / Path(c.path).name)
+    res = evaluate(both, out=tmp_path / "set")
+    assert any(n.startswith("videos at different frame rates (8 fps: slow; 24 fps: fast)") for n in res["notes"])
