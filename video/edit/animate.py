@@ -51,6 +51,7 @@ from video.runtime.speed import with_sdpa_priority
 DEFAULT_STEPS = 20  # WanAnimatePipeline's default
 DEFAULT_SEGMENT = 77  # frames per segment (WanAnimatePipeline's default)
 MODES = ("animate", "replace")
+SIZE_STEP = 16  # output sides are multiples of this: Wan's VAE (8x) times the 2x2 patch, in every Wan-Animate folder
 
 
 # --- pixel inputs -------------------------------------------------------------------------
@@ -350,6 +351,9 @@ class Animator:
             raise InputError(f"face_video has {plural(len(face), 'frame')}; the pose video has {n}")
         pose, face = pose[:n], face[:n]
         mult = lat.spatial_factor * self._patch()[1]
+        if (not height and pose[0].height < mult) or (not width and pose[0].width < mult):
+            raise InputError(f"the pose video is {pose[0].width}x{pose[0].height}: the output takes its size rounded "
+                             f"down to a multiple of {mult}, none here; give height and width (multiples of {mult})")
         height = height or pose[0].height // mult * mult
         width = width or pose[0].width // mult * mult
         if height % mult or width % mult or height < mult or width < mult:
@@ -455,5 +459,5 @@ class Animator:
 
 
 
-__all__ = ["Animator", "build_tiny_animate", "default_segment", "fit_on_black", "fold_mask", "frames_to_tensor",
-           "pad_frames", "segment_plan"]
+__all__ = ["Animator", "SIZE_STEP", "build_tiny_animate", "default_segment", "fit_on_black", "fold_mask",
+           "frames_to_tensor", "pad_frames", "segment_plan"]

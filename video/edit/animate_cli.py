@@ -9,28 +9,96 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
 import torch
 
-from video.edit.animate import DEFAULT_SEGMENT, DEFAULT_STEPS, MODES, TINY, Animator
+from video.edit.animate import DEFAULT_SEGMENT, DEFAULT_STEPS, MODES, SIZE_STEP, TINY, Animator
 from video.edit.cli import MODELS_FOLDER_FLAGS
 from video.runtime.img2vid import InputError
 from video.runtime.speed import SDPA_FIRST
 
 
-def _read_frames(path: str | None, what: str):
-    """A video file, folder of image frames or one image (:func:`video.edit.mask.load_frames`),
-    its errors naming ``what`` it is; None for None."""
-    from video.edit.mask import load_frames
+def _read_frames(path: str | None, what: str, max_frames: int | None = None):
+    """A video file, folder of image frames or one image (:func:`video.edit.mask.load_frames_timed`)
+    and its frame times in seconds (None but for a video file), its errors naming ``what`` it
+    is; (None, None) for None. ``max_frames``: only the first ones are read."""
+    from video.edit.mask import load_frames_timed
     from video.media import MediaError
 
     if path is None:
-        return None
+        return None, None
     if not Path(path).exists():
         raise MediaError(f"{what} {path} not found")
     try:
-        return load_frames(path)
+        return load_frames_timed(path, max_frames)
     except MediaError as e:
         raise MediaError(f"{what}: {e}") from None
+
+
+def nearest_frames(times: np.ndarray, source_times: np.ndarray) -> np.ndarray:
+    """For each time in ``times`` (seconds, rising), the index of the ``source_times`` frame
+    nearest it (a tie: the later one), so videos at other rates, or of variable rate, are
+    paired by time, not frame by frame (a 25 fps background under a 12 fps pose played at half
+    speed). Times past the source's last frame get its last index: the frame still on screen
+    (:func:`match_to_pose` refuses times after it ends)."""
+    src = np.asarray(source_times, dtype=np.float64)
+    t = np.asarray(times, dtype=np.float64)
+    if len(src) < 2:
+        return np.zeros(len(t), dtype=np.int64)
+    j = np.clip(np.searchsorted(src, t), 1, len(src) - 1)
+    return np.where(t - src[j - 1] < src[j] - t, j - 1, j).astype(np.int64)
+
+
+def _lasts(times: np.ndarray) -> float:
+    """How long a video with these frame times plays: its last frame's time plus a frame
+    (the median step, so one late frame of a variable-rate clip does not count)."""
+    return float(times[-1] + np.median(np.diff(times))) if len(times) > 1 else 0.0
+
+
+def by_time(times: np.ndarray | None, pose_times: np.ndarray | None, n: int) -> bool:
+    """Whether a video with frame ``times`` is paired with the pose video's first ``n`` frames
+    by time: both are video files (a folder or an image has no timing of its own) of 2 frames
+    or more."""
+    return times is not None and pose_times is not None and len(times) > 1 and n > 1
+
+
+def match_to_pose(frames: np.ndarray | None, times: np.ndarray | None, pose_times: np.ndarray | None,
+                  n: int, what: str) -> np.ndarray | None:
+    """The ``n`` frames of the face, background or mask video (``what``) that go with the pose
+    video's first ``n`` frames: where both are video files (both have ``times``), the frame
+    nearest each pose frame's time (:func:`nearest_frames`); else (a folder or an image has
+    no timing) frame i with pose frame i. A video that ends before the pose video's last frame
+    starts is refused in one line (it would be mirrored into frames it does not have)."""
+    from video.media import plural
+
+    if frames is None:
+        return None
+    if not by_time(times, pose_times, n):
+        if len(frames) < n:
+            raise InputError(f"the {what} video has {plural(len(frames), 'frame')}; the pose video has {n}")
+        return frames[:n]
+    pose_times = pose_times[:n]
+    if pose_times[-1] >= _lasts(times) - 1e-6:  # the last pose frame comes after this video's last one ends
+        raise InputError(f"the {what} video lasts {_lasts(times):.2f} s ({plural(len(frames), 'frame')}), the pose "
+                         f"video {_lasts(pose_times):.2f} s ({plural(n, 'frame')}): their frames are matched by time, "
+                         f"so give a {what} video as long as the pose video")
+    return frames[nearest_frames(pose_times, times)]
+
+
+def check_size(height: int | None, width: int | None, pose_size: tuple[int, int], step: int = SIZE_STEP) -> None:
+    """The output size, checked before the weights load (a real Wan-Animate folder takes
+    minutes to load, and the model refused it only then): ``--height`` / ``--width`` multiples
+    of ``step``, and where one is left out, the pose video's side (rounded down to ``step``)
+    at least ``step``: an 8x8 pose video gave "got 0x0"."""
+    for flag, value, side in (("--height", height, pose_size[0]), ("--width", width, pose_size[1])):
+        if value is not None and value % step:
+            low = value // step * step
+            hint = f"{low} or {low + step}" if low else f"{step}"
+            raise InputError(f"{flag} must be a multiple of {step}; got {value} (try {hint})")
+        if value is None and side < step:
+            raise InputError(f"the pose video is {pose_size[1]}x{pose_size[0]}: the output takes its size rounded "
+                             f"down to a multiple of {step}, none here; give --height and --width (multiples of "
+                             f"{step}), or a larger pose video")
 
 
 @dataclass
@@ -122,9 +190,9 @@ def cmd_animate(args: argparse.Namespace) -> int:
     import sys
 
     from video.edit.cli import RANDOM_NOTE
-    from video.edit.mask import video_fps
+    from video.edit.mask import video_fps, video_sar
     from video.flags import check_above_zero, check_ranges, device_and_dtype, sdpa_choice
-    from video.media import audio_to_keep, check_output, load_image, plural, write_video
+    from video.media import audio_to_keep, check_output, load_image, plural, source_times, write_video
     from video.models.folder import resolve_model_name_or_builtin
 
     cfg = resolve_animate(args)
@@ -145,17 +213,15 @@ def cmd_animate(args: argparse.Namespace) -> int:
     check_segment(cfg.segment)
     device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16")
     image = load_image(cfg.image)  # a missing or unreadable image fails here, before the weights load
-    pose = _read_frames(cfg.pose, "pose video")
-    face = _read_frames(cfg.face, "face video")
-    bg = _read_frames(background, "background video")
-    mask = _read_frames(mask_path, "mask video")
+    pose, pose_times = _read_frames(cfg.pose, "pose video", cfg.frames)  # with --frames N, only N are read
     if cfg.frames is not None and cfg.frames > len(pose):
         raise InputError(f"--frames {cfg.frames}: the pose video has {plural(len(pose), 'frame')}")
-    for what, v in (("face", face), ("background", bg), ("mask", mask)):
-        if v is not None and len(v) < (cfg.frames or len(pose)):
-            raise InputError(f"the {what} video has {plural(len(v), 'frame')}; the pose video has "
-                             f"{cfg.frames or len(pose)}")
-    check_output(cfg.output, num_frames=cfg.frames or len(pose))  # several frames to x.png: refused now
+    check_size(cfg.height, cfg.width, pose.shape[1:3])
+    n = len(pose)
+    read = {what: _read_frames(path, f"{what} video")
+            for what, path in (("face", cfg.face), ("background", background), ("mask", mask_path))}
+    face, bg, mask = (match_to_pose(*read[what], pose_times, n, what) for what in read)
+    check_output(cfg.output, num_frames=n)  # several frames to x.png: refused now
     # every input checked: now the model, a name in the models folder as img2vid / txt2vid take it ("tiny": built in)
     extra = [cfg.extra_model_paths_config] if cfg.extra_model_paths_config else []
     model = resolve_model_name_or_builtin(str(cfg.model), (TINY,), "checkpoints", cfg.models_dir or None,
@@ -173,12 +239,16 @@ def cmd_animate(args: argparse.Namespace) -> int:
                       segment_frame_length=cfg.segment, progress=True)
     pose_fps = video_fps(cfg.pose)
     fps = cfg.fps or pose_fps or 30
-    # the sound of the video the output follows: the one the character is put into, else the driving one
+    # the sound of the video the output follows: the one the character is put into, else the driving one; a
+    # background matched to the pose's frame times is on the pose's clock, whatever its own rate
     source = background if cfg.mode == "replace" else cfg.pose
-    src_frames, src_fps = (len(bg), video_fps(background)) if cfg.mode == "replace" else (len(pose), pose_fps)
+    timed = cfg.mode == "animate" or by_time(read["background"][1], pose_times, n)
+    src_frames, src_fps = (n, pose_fps) if timed else (len(read["background"][0]), video_fps(background))
     audio = audio_to_keep(source, src_frames, src_fps, len(frames), fps, cfg.output)
     t1 = time.perf_counter()
-    out = write_video(frames, cfg.output, fps=fps, audio=audio)
+    # a variable-rate pose video is written at its own frame times, an anamorphic one keeps its pixel shape
+    out = write_video(frames, cfg.output, fps=fps, audio=audio, times=source_times(pose_times, pose_fps, fps),
+                      sar=video_sar(cfg.pose))
     print(f"wrote {out} ({plural(len(frames), 'frame')}, {frames.shape[2]}x{frames.shape[1]}, {fps:g} fps): "
           f"load {t_load:.2f}s, {animator.last_timings}, write {time.perf_counter() - t1:.2f}s")
     return 0
@@ -204,5 +274,5 @@ def add_animate_command(subparsers) -> argparse.ArgumentParser:
 
 
 
-__all__ = ["ANIMATE_FLAGS", "AnimateConfig", "add_animate_command", "check_segment", "cmd_animate",
-           "resolve_animate"]
+__all__ = ["ANIMATE_FLAGS", "AnimateConfig", "add_animate_command", "by_time", "check_segment", "check_size",
+           "cmd_animate", "match_to_pose", "nearest_frames", "resolve_animate"]
