@@ -373,10 +373,10 @@ def test_drop_down_leaves_out_image_checkpoints_and_the_loader_refuses_them(tmp_
     _save(ck / "v1-5-pruned.safetensors", SD15_KEYS)
     _save(ck / "a_lora.safetensors", LORA_KEYS)
     (ck / "svd-folder").symlink_to(tiny_diffusers_dir, target_is_directory=True)
-    (ck / "old.ckpt").write_bytes(b"not opened to list it")  # a pickle: not sniffed, listed
+    (ck / "old.ckpt").write_bytes(b"not opened to list it")  # a pickle by its name: never loads, not listed
     _save(tmp_path / "diffusion_models" / "wan2.1_t2v_1.3B.safetensors", WAN_KEYS)
     names = F.video_model_names(tmp_path)
-    assert names[:3] == ["old.ckpt", "svd-folder", "wan2.1_t2v_1.3B.safetensors"]
+    assert names[:2] == ["svd-folder", "wan2.1_t2v_1.3B.safetensors"] and "old.ckpt" not in names
     assert not {"sd_xl_base_1.0.safetensors", "v1-5-pruned.safetensors", "a_lora.safetensors"} & set(names)
     for name, family in (("sd_xl_base_1.0.safetensors", "SDXL"), ("v1-5-pruned", "Stable Diffusion 1.x/2.x")):
         with pytest.raises(F.CheckpointError) as e:

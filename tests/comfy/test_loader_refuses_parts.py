@@ -116,8 +116,8 @@ def test_single_files_of_a_runnable_kind_that_no_node_runs(tmp_path):
             ("svd.ckpt", "svd", f"{ck / 'svd.ckpt'}: pickled checkpoints are not loaded; convert it to .safetensors")):
         assert detect_kind(ck / name)["kind"] == kind, name
         assert _refused(name, tmp_path).startswith(said), name
-    names = F.video_model_names(tmp_path)  # parts and a pickle (not sniffed) listed; the whole variant left out
-    assert names == ["dit.safetensors", "svd.ckpt", "unet.safetensors", *F.BUILTIN_LABELS], names
+    names = F.video_model_names(tmp_path)  # parts listed (refused at load); the pickle and the variant left out
+    assert names == ["dit.safetensors", "unet.safetensors", *F.BUILTIN_LABELS], names
 
 
 def test_every_runnable_layout_still_loads_and_is_listed(tmp_path, tiny_models, tiny_diffusers_dir):

@@ -6,13 +6,18 @@ built on first use and kept on the VideoModel."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from video.comfy.host import comfy_module, default_models_dir, free_comfy_memory, log
+from video.models.detect import MEDIA
 from video.models.folder import BUILTIN_PREFIX, ModelsFolder, NameNotFound, builtin_prefix_name
 from video.models.svd import CheckpointError
 from video.runtime.img2vid import InputError
@@ -30,6 +35,8 @@ RUNNABLE_KINDS = EDIT_KINDS + ANIMATE_KINDS  # what some node of this pack runs
 RUNS = ("SVD / SVD-XT (Image to Video, Inpaint), Wan 2.1 T2V and our DiT (Text to Video, Inpaint), "
         "Wan VACE (Inpaint) and Wan-Animate (Animate), as diffusers folders (SVD also as a single file)")
 DTYPES = ("auto", "float16", "bfloat16", "float32")
+# load_embeddings' warning for a file of another width (video.prompts.embeddings.load_embedding_file)
+OTHER_ENCODER = re.compile(r"embedding skipped: .*: vectors are \d+ wide, the text encoder's are (\d+)$")
 # Where each Wan kind is published in the diffusers layout this pack loads (its SINGLE_FILE hint).
 WAN_REPOS = {"wan_t2v": "Wan-AI/Wan2.1-T2V-1.3B-Diffusers", "wan_vace": "Wan-AI/Wan2.1-VACE-1.3B-diffusers",
              "wan_animate": "Wan-AI/Wan2.2-Animate-14B-Diffusers"}
@@ -81,17 +88,33 @@ def models_folder(models_dir: str | Path | None = None) -> ModelsFolder:
     """The models folder the nodes search: ``models_dir``, else ComfyUI's own ``models/`` with
     the extra_model_paths.yaml beside it, those ComfyUI was started with
     (``--extra-model-paths-config``) and every folder ComfyUI's ``folder_paths`` lists for the
-    kind, else ours ($VIDEO_MODELS or ./models)."""
+    kind, else ours ($VIDEO_MODELS or ./models). An extra_model_paths.yaml that does not read
+    is left out, and the console says so once (:func:`_say_once`): it raised from the loader's
+    ``INPUT_TYPES``, and ComfyUI then dropped the whole node type; the drop-downs now list what
+    the rest of the folder holds, and load it."""
     extra: list[str] = []
     if models_dir is not None:
-        return ModelsFolder(models_dir)
-    cli = comfy_module("comfy.cli_args")  # ComfyUI's parsed flags
-    for group in getattr(getattr(cli, "args", None), "extra_model_paths_config", None) or []:
-        extra += group if isinstance(group, list) else [group]  # nargs="+" with action="append"
-    folder_paths = comfy_module("folder_paths")
-    if folder_paths is None:
-        return ModelsFolder(default_models_dir(), extra_configs=extra)
-    return ComfyModelsFolder(default_models_dir(), extra_configs=extra, folder_paths=folder_paths)
+        folder = ModelsFolder(models_dir, skip_unreadable=True)
+    else:
+        cli = comfy_module("comfy.cli_args")  # ComfyUI's parsed flags
+        for group in getattr(getattr(cli, "args", None), "extra_model_paths_config", None) or []:
+            extra += group if isinstance(group, list) else [group]  # nargs="+" with action="append"
+        folder_paths = comfy_module("folder_paths")
+        if folder_paths is None:
+            folder = ModelsFolder(default_models_dir(), extra_configs=extra, skip_unreadable=True)
+        else:
+            folder = ComfyModelsFolder(default_models_dir(), extra_configs=extra, folder_paths=folder_paths,
+                                       skip_unreadable=True)
+    for error in folder.unreadable:
+        _say_once(f"extra model paths not used: {error}")
+    return folder
+
+
+def embeddings_dir(folder: ModelsFolder) -> str | None:
+    """The textual-inversion folder the nodes' prompts use: the first existing ``embeddings``
+    search folder (ComfyUI's ``models/embeddings/`` first), as ``--embeddings`` on the command
+    line. One folder: the prompt encoder reads one (:func:`video.prompts.embeddings.load_embeddings`)."""
+    return next((str(p) for p in folder.search_paths("embeddings") if p.is_dir()), None)
 
 
 def model_dtype(choice: str, kind: str, device: str | torch.device) -> torch.dtype:
@@ -118,7 +141,12 @@ def model_dtype(choice: str, kind: str, device: str | torch.device) -> torch.dty
 
 # --- the loader's drop-down -------------------------------------------------------------------
 
-_KIND_CACHE: dict[tuple[str, int, int], str] = {}  # (file, size, mtime) -> detected kind
+_KIND_CACHE: dict[tuple[str, int, int], str | None] = {}  # (file, size, mtime) -> listed kind
+# What listed_kind calls a single file that no loader here ever loads, told by its first bytes
+# (GGUF, a video or image, a pickle, a safetensors header that does not read): left out of the
+# drop-down (:func:`is_listed`), a combo entry that would fail every run.
+GGUF, PICKLED, DAMAGED = "gguf", "pickled", "damaged safetensors"
+NEVER_LOADS = (GGUF, MEDIA, PICKLED, DAMAGED)
 
 
 def _has_safetensors_header(p: Path) -> bool:
@@ -130,10 +158,11 @@ def _has_safetensors_header(p: Path) -> bool:
 
 
 def listed_kind(p: Path) -> str | None:
-    """The kind of ``p`` as far as listing needs it, or None when it cannot be told cheaply
-    (pickles, GGUF, unreadable files: listed, and the loader says what they are). Folders read
-    their JSON configs; single files only their safetensors header (about 10 ms for an SDXL
-    header of 2,500 tensors), remembered per (path, size, modification time)."""
+    """The kind of ``p`` as far as listing needs it, or None when its bytes say nothing (an empty
+    or unknown file, a broken folder: listed, and the loader says what they are). Folders read
+    their JSON configs; single files their first bytes (:func:`_file_kind`) and, for a whole
+    safetensors header, the header (about 10 ms for an SDXL header of 2,500 tensors),
+    remembered per (path, size, modification time)."""
     from video.models.detect import detect_kind
 
     if p.is_dir():
@@ -147,13 +176,45 @@ def listed_kind(p: Path) -> str | None:
         return None
     key = (str(p), st.st_size, st.st_mtime_ns)
     if key not in _KIND_CACHE:
-        if not _has_safetensors_header(p):
-            return None
-        try:
-            _KIND_CACHE[key] = detect_kind(p)["kind"]
-        except Exception:
-            return None
+        _KIND_CACHE[key] = _file_kind(p)
     return _KIND_CACHE[key]
+
+
+def _file_kind(p: Path) -> str | None:
+    """A single file's kind from cheap reads, never unpickling nor reading weights: one of
+    :data:`NEVER_LOADS` for GGUF (ComfyUI's unet/ is full of them: ComfyUI-GGUF loads them, we
+    do not), a video or image (:func:`video.models.detect.media_format`: a render saved under a
+    weights name), a pickle (by its bytes or suffix, :func:`video.models.sniff.is_pickled`: the
+    loader refuses them) or a file that starts as safetensors and does not read (a truncated
+    download); the detected kind of a whole safetensors header; None when the bytes say nothing."""
+    from video.models.detect import media_format
+    from video.models.sniff import claims_safetensors, is_pickled
+
+    try:
+        with p.open("rb") as f:
+            head = f.read(4)
+    except OSError:
+        return None
+    if head == b"GGUF":
+        return GGUF
+    if claims_safetensors(p):  # before the pickle test: a header length may start as a pickle does
+        return _header_kind(p)
+    if media_format(p) is not None:
+        return MEDIA
+    return PICKLED if is_pickled(p) else None
+
+
+def _header_kind(p: Path) -> str:
+    """The detected kind of a file that starts as safetensors, or :data:`DAMAGED` when its header
+    is cut short or does not read."""
+    from video.models.detect import detect_kind
+
+    if not _has_safetensors_header(p):
+        return DAMAGED
+    try:
+        return detect_kind(p)["kind"]
+    except Exception:  # a header that does not parse: DamagedSafetensors
+        return DAMAGED
 
 
 _LISTED_CACHE: dict[tuple[str, int, int], bool] = {}  # (file, size, mtime) -> listed
@@ -162,12 +223,14 @@ _LISTED_CACHE: dict[tuple[str, int, int], bool] = {}  # (file, size, mtime) -> l
 def is_listed(p: Path) -> bool:
     """Whether the loader's drop-down shows ``p``: a model some node runs, a part of one saved
     alone (a Wan single file, a UNet or transformer folder: where a user looks for it, and the
-    loader then says which whole model to get), or a file whose kind is not cheap to tell. Left
-    out, as a combo entry that fails every run: image checkpoints (SD 1.x, SDXL, Flux), LoRAs,
-    VAEs, ... in the same folders, and whole models of a runnable kind no node runs
-    (:func:`refusal`: Wan 2.2 TI2V, a WanVideoToVideoPipeline folder, SVD's image-decoder
-    variant), as a Wan image-to-video folder is. A file's answer is remembered per (path, size,
-    modification time), as its kind."""
+    loader then says which whole model to get), or a file whose bytes say nothing. Left out, as
+    a combo entry that fails every run: image checkpoints (SD 1.x, SDXL, Flux), LoRAs, VAEs, ...
+    in the same folders, whole models of a runnable kind no node runs (:func:`refusal`: Wan 2.2
+    TI2V, a WanVideoToVideoPipeline folder, SVD's image-decoder variant), as a Wan
+    image-to-video folder is, and the files no loader here reads (:data:`NEVER_LOADS`: GGUF,
+    videos and images, damaged safetensors, pickles; the console names each pickle once, as
+    :func:`loadable_lora` does, since a pickled SVD checkpoint is one the user may mean to
+    convert). A file's answer is remembered per (path, size, modification time), as its kind."""
     try:
         st = None if p.is_dir() else p.stat()
     except OSError:
@@ -176,6 +239,11 @@ def is_listed(p: Path) -> bool:
     if key is not None and key in _LISTED_CACHE:
         return _LISTED_CACHE[key]
     kind = listed_kind(p)
+    if kind in NEVER_LOADS:
+        if kind == PICKLED:
+            _say_once(f"not in the video model list: {p}: pickled checkpoints are not loaded; "
+                      "convert it to .safetensors")
+        return False
     if kind is None or kind not in RUNNABLE_KINDS:
         return kind is None
     try:
@@ -186,6 +254,17 @@ def is_listed(p: Path) -> bool:
     if key is not None:
         _LISTED_CACHE[key] = listed
     return listed
+
+
+_SAID: set[str] = set()  # console lines already logged: each once per process
+
+
+def _say_once(line: str) -> None:
+    """``line`` as a console warning, the first time only: a drop-down is rebuilt every time
+    ComfyUI's UI asks for the node types, and each rebuild must not repeat it."""
+    if line not in _SAID:
+        _SAID.add(line)
+        log.warning("%s", line)
 
 
 def model_names(kind: str = "checkpoints", models_dir: str | Path | None = None) -> list[str]:
@@ -293,7 +372,10 @@ def resolve_model(folder: ModelsFolder, name: str, warn: bool = True) -> Path:
 @dataclass
 class VideoModel:
     """A model chosen by the loader node: where it is, what it is, and the pipelines built from
-    it so far (ComfyUI keeps the loader's output between runs, so they load once)."""
+    it so far (ComfyUI keeps the loader's output between runs, so they load once).
+    ``embeddings_dir``: the textual-inversion folder its prompts read (:func:`embeddings_dir`;
+    the text-to-video, VACE and Animate pipelines were built without one, so a name from
+    models/embeddings/ in a prompt was plain words, unlike on the command line)."""
 
     source: str
     kind: str
@@ -301,6 +383,7 @@ class VideoModel:
     loras: list[tuple[Path, float]] = field(default_factory=list)
     device: str = "cpu"
     dtype: torch.dtype = torch.float32
+    embeddings_dir: str | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
     def _with_loras(self, pipe, target: str):
@@ -329,7 +412,9 @@ class VideoModel:
             from video.runtime.txt2vid import TextToVideo
 
             free_comfy_memory(self.device)
-            pipe = TextToVideo.from_pretrained(self.source, device=self.device, dtype=self.dtype)
+            with self._embeddings_note("Text to Video"):
+                pipe = TextToVideo.from_pretrained(self.source, device=self.device, dtype=self.dtype,
+                                                   embeddings_dir=self.embeddings_dir)
             self._cache["txt2vid"] = self._with_loras(pipe, "transformer")
         return self._cache["txt2vid"]
 
@@ -346,8 +431,12 @@ class VideoModel:
             else:
                 if self.loras:
                     raise InputError("LoRAs on VACE models are not supported by these nodes yet")
-                free_comfy_memory(self.device)
-                ed = Editor.from_pretrained(self.source, device=self.device, dtype=self.dtype)
+                from video.edit.vace import VaceEditor
+
+                free_comfy_memory(self.device)  # Editor.from_pretrained's VACE editor, given the embeddings
+                with self._embeddings_note("Inpaint"):
+                    ed = VaceEditor.from_pretrained(self.source, device=self.device, dtype=self.dtype,
+                                                    embeddings_dir=self.embeddings_dir)
             self._cache["editor"] = ed
         return self._cache["editor"]
 
@@ -360,8 +449,29 @@ class VideoModel:
             from video.edit.animate import Animator
 
             free_comfy_memory(self.device)
-            self._cache["animator"] = Animator.from_pretrained(self.source, device=self.device, dtype=self.dtype)
+            with self._embeddings_note("Animate"):
+                self._cache["animator"] = Animator.from_pretrained(self.source, device=self.device, dtype=self.dtype,
+                                                                   embeddings_dir=self.embeddings_dir)
         return self._cache["animator"]
+
+    @contextlib.contextmanager
+    def _embeddings_note(self, node: str) -> Iterator[None]:
+        """A pipeline build: the embeddings made for another text encoder (vectors of another
+        width: ComfyUI's models/embeddings/ mostly holds SD 1.x / SDXL ones) said in one console
+        line, not one warning per file; every other warning as Python shows it."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.filterwarnings("always", message="embedding skipped")  # every file counted
+            yield
+        other = []
+        for w in caught:
+            m = OTHER_ENCODER.match(str(w.message))
+            if m:
+                other.append(m.group(1))
+            else:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno, w.file, w.line)
+        if other:
+            log.warning("%s: %d embedding file(s) in %s are for another text encoder (this model's vectors are %s "
+                        "wide) and are not used", node, len(other), self.embeddings_dir, other[0])
 
 
 # Header keys of the image models people keep in checkpoints/, for the loader's refusal.
@@ -491,12 +601,13 @@ def load_video_model(name: str, models_dir: str | Path | None = None, lora: str 
     pipeline a node runs (:func:`refusal`: a UNet or transformer saved alone, Wan 2.2 TI2V, ...,
     with what would work). ``lora`` names a file under ``loras/`` merged at ``lora_strength``
     when a pipeline is built; a pickled or unreadable one is refused here, not at the first
-    sampling node.
+    sampling node. Its prompts use the folder's textual-inversion embeddings
+    (:func:`embeddings_dir`), as ``--embeddings`` does on the command line.
     ``dtype``: a torch dtype or one of :data:`DTYPES` (:func:`model_dtype`)."""
     from video.models.detect import detect_kind
     from video.models.lora import check_lora_file
 
-    folder = models_folder(models_dir)
+    folder = models_folder(models_dir)  # a YAML that does not read: left out, said once
     builtin = builtin_choice(name)
     if builtin is not None:
         kind = {"svd": "svd", "flow": "dit_t2v"}[RANDOM_MODELS[builtin]]
@@ -514,4 +625,4 @@ def load_video_model(name: str, models_dir: str | Path | None = None, lora: str 
         check_lora_file(p)
     if not isinstance(dtype, torch.dtype):
         dtype = model_dtype(dtype, found["kind"], device)
-    return VideoModel(source, found["kind"], found["detail"], loras, device, dtype)
+    return VideoModel(source, found["kind"], found["detail"], loras, device, dtype, embeddings_dir(folder))

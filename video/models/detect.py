@@ -406,17 +406,18 @@ def detect_kind(path: str | Path) -> dict:
         head = f.read(12)
     if head[:4] == b"GGUF":
         return _result("unknown", "GGUF file (not read here)")
-    # safetensors first: its header length may start with a pickle's bytes; "{" at byte 8 decides
+    # a render saved under a weights name (.safetensors too, .bin: a pickle by its name only): its
+    # bytes say video first; bytes that start a safetensors header or a pickle are never media
+    media = media_format(p)
+    if media is not None:
+        return _result(MEDIA, _media_detail(p, *media))
+    # safetensors next: its header length may start with a pickle's bytes; "{" at byte 8 decides
     claimed, pickled = claims_safetensors(p), is_pickled(p)
     if claimed or (is_safetensors_name(p) and not pickled):
         from video.models.inspect import safetensors_shapes
 
         shapes, meta, _ = safetensors_shapes(p)  # does not read: DamagedSafetensors naming it
         return classify_keys(shapes, meta)
-    # a render renamed .bin is a pickle by its name only: its bytes say video first
-    media = None if looks_pickled(p) else _media_format(head, p.stat().st_size)
-    if media is not None:
-        return _result(MEDIA, _media_detail(p, *media))
     if pickled:
         return _detect_pickle(p)
     return _result("unknown", f"unrecognised file ({p.suffix or 'no extension'})")
@@ -431,11 +432,30 @@ _MEDIA_MAGIC = ((b"\x1aE\xdf\xa3", 0, "video", "Matroska/WebM"), (b"GIF87a", 0, 
 _ISO_IMAGE_BRANDS = (b"avif", b"avis", b"heic", b"heix", b"mif1", b"msf1")  # ISO media boxes holding images
 
 
+def media_format(path: str | Path) -> tuple[str, str] | None:
+    """("video" | "image", format) when the file ``path`` is a video or image by its first bytes
+    (:func:`_media_format`), else None; never for bytes that start a safetensors header or a
+    pickle (:func:`~video.models.sniff.claims_safetensors`, :func:`~video.models.sniff.looks_pickled`),
+    whose first bytes may be anything. Cheap: 12 bytes and a stat. The one test of `video
+    models`, `video info` and the ComfyUI loader's drop-down: an MP4 saved as ``.safetensors``
+    was "truncated or damaged safetensors file (header too large)" here while its ``.ckpt``
+    copy was media."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+        size = Path(path).stat().st_size
+    except OSError:
+        return None
+    if claims_safetensors(path) or looks_pickled(path):
+        return None
+    return _media_format(head, size)
+
+
 def _media_format(head: bytes, size: int) -> tuple[str, str] | None:
     """("video" | "image", format) from a file's first 12 bytes and its size, or None. Read from
-    the bytes, not the name, as every kind here is; called after the safetensors check (a
-    header length may start with any bytes). BMP's two-letter magic counts only with the file
-    size its header records."""
+    the bytes, not the name, as every kind here is; only for bytes that are neither a
+    safetensors header nor a pickle's (:func:`media_format`: a header length may start with any
+    bytes). BMP's two-letter magic counts only with the file size its header records."""
     if head[:2] == b"BM" and int.from_bytes(head[2:6], "little") == size:
         return "image", "BMP"
     if head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free"):  # ISO base media: MP4, MOV, AVIF, HEIC
@@ -514,4 +534,4 @@ def add_models_command(subparsers):
 
 __all__ = ["KINDS", "MEDIA", "NOT_SUPPORTED", "NO_MODEL_FILES", "TRAINING_CHECKPOINT", "add_models_command",
            "classify_keys", "cmd_models", "detect_kind", "is_hunyuan_video", "is_training_checkpoint", "list_models",
-           "run_exports"]
+           "media_format", "run_exports"]

@@ -14,7 +14,9 @@ ComfyUI's semantics (``utils/extra_config.py``): each top-level section has an o
 ``$VARS`` expanded; relative to the YAML file) and per-kind paths, one per line of a
 multi-line string, relative to ``base_path`` (or to the YAML file without one); ``is_default:
 true`` puts the section's paths ahead of the others. An ``a111``/``a1111`` section with a
-``base_path`` and no kinds gets AUTOMATIC1111's standard layout (:data:`A1111_LAYOUT`).
+``base_path`` and no kinds gets AUTOMATIC1111's standard layout (:data:`A1111_LAYOUT`). Keys
+that name no model folder (:data:`NOT_MODEL_KEYS`: ``custom_nodes``, ``download_model_base``,
+``configs``) are skipped.
 """
 
 from __future__ import annotations
@@ -42,6 +44,13 @@ WEIGHT_SUFFIXES = (".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".bin", ".par
 # A folder holding one of these is a model (diffusers, ours), listed whole and not walked into.
 MODEL_FOLDER_MARKERS = ("model_index.json", "video_pipeline.yaml", "config.json")
 EXTRA_PATHS_FILE = "extra_model_paths.yaml"
+# Keys of an extra_model_paths.yaml section that are not model folders. ComfyUI files each key as
+# a folder kind (utils/extra_config.py), but lists no weights under these: ``custom_nodes`` is where
+# it loads node packs from (ComfyUI Desktop writes it), ``download_model_base`` the folder
+# ComfyUI-Manager downloads into (a models root, not a kind), ``configs`` holds SD's .yaml configs
+# (folder_paths lists only .yaml there; A1111's layout points it at the checkpoints folder).
+# Read as kinds, `video models` listed node packs' files and every checkpoint a second time.
+NOT_MODEL_KEYS = ("custom_nodes", "download_model_base", "configs")
 ENV_VAR = "VIDEO_MODELS"
 
 
@@ -115,6 +124,8 @@ def read_extra_paths(yaml_path: str | Path) -> list[tuple[str, Path, bool]]:
             if not conf and str(section).lower() in ("a111", "a1111"):
                 conf = A1111_LAYOUT
         for kind, value in conf.items():
+            if str(kind) in NOT_MODEL_KEYS:
+                continue
             for line in _lines(value):
                 p = Path(os.path.expandvars(os.path.expanduser(line)))
                 if not p.is_absolute():
@@ -127,15 +138,26 @@ class ModelsFolder:
     """Search paths per kind: the models folder's subfolders, then the extra paths."""
 
     def __init__(self, models_dir: str | Path | None = None, extra_paths: list[str | Path] | None = None,
-                 extra_configs: list[str | Path] = ()):
+                 extra_configs: list[str | Path] = (), skip_unreadable: bool = False):
         """``extra_paths``: the extra_model_paths.yaml files to read instead of the default one;
-        ``extra_configs``: more of them read after it (ComfyUI's ``--extra-model-paths-config``)."""
+        ``extra_configs``: more of them read after it (ComfyUI's ``--extra-model-paths-config``).
+        A YAML file that does not read raises :class:`CheckpointError`; with ``skip_unreadable``
+        it is left out instead and its one-line error kept in :attr:`unreadable` (the ComfyUI
+        nodes: a broken file must not take the loader node, or the models folder, away)."""
         self.root = absolute(models_dir if models_dir is not None else default_models_dir())
         if extra_paths is None:  # ComfyUI keeps the YAML beside models/; ours may sit inside
             extra_paths = [p / EXTRA_PATHS_FILE for p in (self.root, self.root.parent)
                            if (p / EXTRA_PATHS_FILE).is_file()]
         self.extra_yaml = [absolute(p) for p in [*extra_paths, *extra_configs]]
-        self._extra = [x for y in self.extra_yaml for x in read_extra_paths(y)]
+        self.unreadable: list[str] = []
+        self._extra: list[tuple[str, Path, bool]] = []
+        for y in self.extra_yaml:
+            try:
+                self._extra += read_extra_paths(y)
+            except CheckpointError as e:
+                if not skip_unreadable:
+                    raise
+                self.unreadable.append(str(e))
 
     def search_paths(self, kind: str) -> list[Path]:
         """ComfyUI's order, in which the first copy of a name wins: the models folder, then the
