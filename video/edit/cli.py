@@ -147,8 +147,9 @@ EDIT_FLAGS = {
     "--hue": ("hue", 'recolour: hue rotation in degrees (default 0)'),
     "--saturation": ("saturation", 'recolour: multiply the saturation inside the mask by this factor (default 1: '
                                    'unchanged)'),
-    "--background": ("background", 'background: a clip or image to composite the subject over (default: none, the '
-                                   'background is regenerated from --prompt)'),
+    "--background": ("background", 'background: a clip or image to composite the subject over, matched to the video by '
+                                   'time and looped when shorter (default: none, the background is regenerated from '
+                                   '--prompt)'),
     "--harmonise": ("harmonise", 'background with --background: regenerate the composited background at this '
                                  'strength, 0..1 (default 0: a plain composite, no model)'),
     "--feather": ("feather", "width in pixels of the mask's soft inner edge (default: the model's latent cell size; 2 "
@@ -215,7 +216,7 @@ def check_config(task: str, cfg: EditConfig, given: dict[str, str] | None = None
     ``given``: the keys the command line gave (:func:`video.flags.given_keys`), so a flag of
     another task is refused at any value, its default's too; without it (the Python API, the
     ComfyUI node) a value other than the default counts as given."""
-    from video.edit.recipes import parse_aspect, parse_pad
+    from video.edit.recipes import check_pad, parse_aspect
     from video.flags import check_above_zero, check_ranges, sdpa_choice
     from video.media import check_crf
     from video.runtime.img2vid import InputError
@@ -246,7 +247,7 @@ def check_config(task: str, cfg: EditConfig, given: dict[str, str] | None = None
             raise InputError("outpaint regenerates the new border; it takes no --mask or --box")
         if bool(cfg.pad) == bool(cfg.aspect):
             raise InputError("outpaint needs either --pad (pixels per side) or --aspect (W:H), not both")
-        parse_pad(cfg.pad) if cfg.pad else parse_aspect(cfg.aspect)
+        check_pad(cfg.pad) if cfg.pad else parse_aspect(cfg.aspect)
     defaults = EditConfig()
     for flag, (key, tasks) in TASK_FLAGS.items():
         if task in tasks:
@@ -257,15 +258,42 @@ def check_config(task: str, cfg: EditConfig, given: dict[str, str] | None = None
     if task == "background" and cfg.harmonise and not cfg.background:
         raise InputError("--harmonise settles a --background composite; without --background the background is "
                          "regenerated at --strength")
-    if (cfg.height or cfg.width) and not _needs_model(task, cfg):
-        raise InputError(f"--height and --width set the model's working size; this {task} runs no model (give "
-                         f"{'--strength' if task == 'recolour' else '--harmonise'} above 0, or leave them out)")
+    if not _needs_model(task, cfg):
+        _refuse_model_flags(task, cfg, given)
     if task in MASK_TASKS and not (cfg.mask or cfg.box):
         what = "the subject's mask" if task == "background" else "a mask"
         raise InputError(f"{task} needs {what}: --mask (a file or a folder of images) or --box x0,y0,x1,y1")
 
 
 EDIT_MINIMUM = {"frames": 1, "steps": 1, "height": 1, "width": 1, "window": 1}  # None: unset (the default)
+# the keys only a model reads: refused when the edit runs none (recolour at --strength 0, a plain
+# --background composite), as they were silently ignored there
+MODEL_KEYS = ("model", "prompt", "negative", "strength", "steps", "guidance", "seed", "height", "width", "window",
+              "overlap", "sampler", "shift", "device", "dtype", "sdpa", "reference", "control", "models_dir",
+              "extra_model_paths_config")
+
+
+def _refuse_model_flags(task: str, cfg: EditConfig, given: dict[str, str] | None) -> None:
+    """One-line InputError for a model's flag given to an edit that runs no model (``given``,
+    or without it a value other than the default, as for :data:`TASK_FLAGS`): it would be
+    ignored, and the output would not be what it asked for. recolour's --strength (0 here) is
+    its own switch; a composite's --strength points to --harmonise, its strength."""
+    from video.runtime.img2vid import InputError
+
+    defaults = EditConfig()
+    switch = "--strength" if task == "recolour" else "--harmonise"
+    for key in MODEL_KEYS:
+        if key == "strength" and task == "recolour":
+            continue
+        if not (key in given if given is not None else getattr(cfg, key) != getattr(defaults, key)):
+            continue
+        how = given[key] if given is not None and key in given else "--" + key.replace("_", "-")
+        if key == "strength":
+            raise InputError(f"{how}: a --background composite runs no model, so it has no strength; to regenerate "
+                             f"the composited background at a strength S, give --harmonise S (0..1)")
+        what = "recolour at --strength 0" if task == "recolour" else "a --background composite without --harmonise"
+        raise InputError(f"{how} is for the model, and {what} runs no model: give {switch} above 0 to run one, or "
+                         f"leave {how} out")
 
 
 def _needs_model(task: str, cfg: EditConfig) -> bool:
@@ -275,13 +303,21 @@ def _needs_model(task: str, cfg: EditConfig) -> bool:
                                                                    and cfg.harmonise <= 0)
 
 
-def _check_box(box, num_frames: int, height: int, width: int) -> None:
-    from video.edit.mask import box_outside, format_box
+def _check_box(box, num_frames: int, height: int, width: int, keep_box: bool = False, task: str = "") -> None:
+    """One-line MediaError for a box that selects nothing of the video, or (``keep_box``: the
+    box is kept and the rest edited, --invert or background's subject) covers all of it, so
+    nothing is left to edit: said from the box alone, before the model loads (it was said
+    after, by the editor)."""
+    from video.edit.mask import box_covers, box_outside, format_box
     from video.media import MediaError
 
     why = box_outside(box, num_frames, height, width)
     if why:
         raise MediaError(f"--box {format_box(box)}: {why}")
+    if keep_box and box_covers(box, num_frames, height, width):
+        left = ("no background is left to regenerate" if task == "background"
+                else "with --invert nothing is left to edit")
+        raise MediaError(f"--box {format_box(box)} covers all of the {width}x{height} frame on every frame, so {left}")
 
 
 def _model_fps(editor) -> float:
@@ -308,7 +344,7 @@ def run_edit(task: str, cfg: EditConfig, given: dict[str, str] | None = None):
         video_fps,
         video_sar,
     )
-    from video.edit.recipes import RECIPES
+    from video.edit.recipes import RECIPES, check_outpaint, fit_clip
     from video.edit.vace import VaceRecipeEditor
     from video.media import MediaError, audio_to_keep, check_output, load_image, source_times, write_video
     from video.runtime.img2vid import InputError
@@ -325,14 +361,18 @@ def run_edit(task: str, cfg: EditConfig, given: dict[str, str] | None = None):
     in_frames, in_fps = len(video), video_fps(cfg.video)
     n = len(first_frames(video, cfg.frames))
     check_output(cfg.output, num_frames=n)  # one frame to x.png is an image; more are refused before the render
-    if cfg.box:
-        _check_box(mask, n, *video.shape[1:3])
+    regen_invert = (not cfg.invert) if task == "background" and not cfg.background else cfg.invert
+    if cfg.box:  # an empty inverted box is refused now too, not after the weights load
+        _check_box(mask, n, *video.shape[1:3], keep_box=regen_invert, task=task)
     elif cfg.mask:  # read and checked now, not after the weights load; passed on as its levels
-        levels = read_levels(cfg.mask, n, *video.shape[1:3], fps=in_fps)
-        regen_invert = (not cfg.invert) if task == "background" and not cfg.background else cfg.invert
+        levels = read_levels(cfg.mask, n, *video.shape[1:3], fps=in_fps, times=in_times)
         load_mask(levels, n, *video.shape[1:3], invert=regen_invert, soft=cfg.soft, allow_empty=False)
         mask = levels.numpy()
-    background = load_frames(cfg.background) if task == "background" and cfg.background else None
+    if task == "outpaint":
+        check_outpaint(*video.shape[1:3], pad=cfg.pad or None, aspect=cfg.aspect or None)
+    # the clip at the video's size and frame times, said and fitted before any model loads
+    background = fit_clip(cfg.background, n, *video.shape[1:3], fps=in_fps,
+                          times=in_times) if task == "background" and cfg.background else None
     references = [load_image(r) for r in _references(cfg.reference)]
     control = load_frames(cfg.control) if cfg.control else None
     fps = cfg.fps or in_fps or 0

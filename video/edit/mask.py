@@ -10,8 +10,10 @@ soft (per-pixel strength) mask is wanted. The rules, each a small function below
   transparency (an alpha channel with any pixel below opaque: strokes painted on a transparent
   layer) is its alpha alone, whatever colour lies under it; an opaque one is its colour;
 - **time**: a mask video at another frame rate than the video is resampled to the video's
-  frame times (the mask frame nearest each), as a player would show the two side by side;
-  image folders, arrays and equal rates match frame by frame;
+  frame times (the mask frame nearest each, by both files' own frame times, so a
+  variable-rate video or mask is matched where its frames really are), as a player would show
+  the two side by side; it is refused only when it ends before the video's last frame begins.
+  Image folders, arrays and equal rates match frame by frame;
 - **folders** of images are read in natural order (``2.png`` before ``10.png``);
 - **resizing** to the working size uses the video's own geometry (scale to cover, centre
   crop: :func:`video.media.resize_center_crop`), so a mask drawn on the input lines up;
@@ -89,6 +91,13 @@ def box_outside(box: Box, num_frames: int, height: int, width: int) -> str | Non
     if box.f0 >= num_frames:
         return f"its first frame {box.f0} is outside the video's {num_frames} frames (0..{num_frames - 1})"
     return None
+
+
+def box_covers(box: Box, num_frames: int, height: int, width: int) -> bool:
+    """Whether ``box`` covers every pixel of every frame of a (num_frames, height, width) video:
+    inverted, it leaves nothing to edit."""
+    return (box.x0 <= 0 and box.y0 <= 0 and box.x1 >= width and box.y1 >= height and box.f0 <= 0
+            and (box.f1 is None or box.f1 >= num_frames))
 
 
 def is_box(source) -> bool:
@@ -212,10 +221,11 @@ def _mask_image(source) -> np.ndarray:
     return colour_levels(np.asarray(im.convert("RGB") if isinstance(source, Image.Image) else file_rgb(im)))
 
 
-def _grey(source, fps: float | None = None, num_frames: int | None = None) -> torch.Tensor:
+def _grey(source, fps: float | None = None, num_frames: int | None = None,
+          times: np.ndarray | None = None) -> torch.Tensor:
     """Any mask source but a box -> float (F, H, W) in [0, 1] at its own size. ``fps``: the
     video's rate; a mask video at another rate is resampled to ``num_frames`` of the video's
-    frame times (:func:`time_indices`)."""
+    frame times (``times``, in seconds; None: i / fps), :func:`_mask_by_time`."""
     if isinstance(source, torch.Tensor):
         source = source.detach().cpu().numpy()
     if isinstance(source, np.ndarray):
@@ -240,16 +250,76 @@ def _grey(source, fps: float | None = None, num_frames: int | None = None) -> to
     if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
         return torch.from_numpy(_mask_image(path)[None])
     rate = _mask_rate(path, fps) if fps and num_frames else None
-    idx = time_indices(num_frames, fps, rate) if rate else None
+    if rate:
+        return torch.from_numpy(_mask_by_time(path, frame_times(num_frames, fps, times), fps, rate))
     # only the frames the video uses are decoded (a long 4K mask video was read whole)
-    want = int(idx[-1]) + 1 if idx is not None else num_frames or None
-    arr = load_frames(path, want).astype(np.float32).mean(-1) / 255.0  # a video: no alpha; colour -> mean of R, G, B
-    if idx is not None and len(arr) > 1:
-        if idx[-1] >= len(arr):
-            raise MediaError(f"the mask video {path.name} lasts {len(arr) / rate:.2f} s ({len(arr)} frames at "
-                             f"{rate:g} fps); the video {num_frames / fps:.2f} s ({num_frames} frames at {fps:g} fps)")
-        arr = arr[idx]
-    return torch.from_numpy(arr)
+    return torch.from_numpy(_video_levels(load_frames(path, num_frames or None)))
+
+
+def _video_levels(frames: np.ndarray) -> np.ndarray:
+    """uint8 (F, H, W, 3) frames of a mask video -> (F, H, W) levels: no alpha; a colour is the
+    mean of R, G and B."""
+    return frames.astype(np.float32).mean(-1) / 255.0
+
+
+TIME_TOLERANCE = 1e-4  # seconds: frame times from timestamps are exact to well within this
+
+
+def _mask_by_time(path: Path, want: np.ndarray, fps: float, rate: float) -> np.ndarray:
+    """The levels of the mask video at ``path`` (``rate`` fps, by its header) at the video's
+    frame times ``want``: for each, the mask frame whose own time is nearest
+    (:func:`nearest_frames`), the last one for a video frame in the mask's last frame. Refused
+    only when the mask ends before the video's last frame begins (rounding the last video
+    frame's time to the nearest mask frame landed one past the end of a mask exactly as long
+    as the video). A one-frame video is a still mask."""
+    frames, mask_times, whole = read_timed_through(path, float(want[-1]), rate)
+    if len(frames) == 1:
+        return _video_levels(frames)
+    end = float(mask_times[-1]) + 1.0 / rate  # the last frame shows for one frame at the average rate
+    if whole and want[-1] >= end - TIME_TOLERANCE:
+        n = len(want)
+        raise MediaError(f"the mask video {path.name} lasts {end:.2f} s ({len(frames)} frames at {rate:g} fps); the "
+                         f"video {float(want[-1]) + 1.0 / fps:.2f} s ({n} frames at {fps:g} fps)")
+    return _video_levels(frames[nearest_frames(want, mask_times)])
+
+
+def read_timed_through(path: str | Path, until: float, rate: float) -> tuple[np.ndarray, np.ndarray, bool]:
+    """A video file's first frames and their times (:func:`load_frames_timed`), decoded up to the
+    first frame at or after ``until`` seconds, so the frame nearest any time up to ``until`` is
+    among them and no further ones are read (``rate``: the file's average rate, to guess how
+    many; a variable-rate file is read further when the guess falls short). ``whole``: whether
+    the file ended before that frame, its frames then all there."""
+    need = max(2, int(np.ceil(until * rate)) + 2)
+    while True:
+        frames, times = load_frames_timed(path, need)
+        if len(frames) < need:
+            return frames, times, True
+        if times[-1] >= until:
+            return frames, times, False
+        need *= 2
+
+
+def frame_times(num_frames: int, fps: float, times: np.ndarray | None = None) -> np.ndarray:
+    """The times in seconds of a video's first ``num_frames`` frames: its own (``times``, as
+    :func:`load_frames_timed` reads them; a variable-rate video's frames are not evenly
+    spaced) where given, else i / ``fps``."""
+    if times is not None and len(times) >= num_frames:
+        return np.asarray(times[:num_frames], dtype=np.float64)
+    return np.arange(num_frames, dtype=np.float64) / fps
+
+
+def nearest_frames(times: np.ndarray, source_times: np.ndarray) -> np.ndarray:
+    """For each of ``times``, the index of the frame of ``source_times`` (increasing) nearest
+    it, the later one on a tie (as rounding half up; times a float's rounding apart tie: a
+    30 fps frame halfway between two 15 fps ones); a time past the last frame gets the last,
+    one before the first the first."""
+    src = np.asarray(source_times, dtype=np.float64)
+    t = np.asarray(times, dtype=np.float64)
+    if len(src) == 1:
+        return np.zeros(len(t), dtype=np.int64)
+    after = np.clip(np.searchsorted(src, t), 1, len(src) - 1)  # the first source time >= t (clamped)
+    before = after - 1
+    return np.where(t - src[before] < src[after] - t - 1e-9, before, after).astype(np.int64)
 
 
 def _mask_rate(path: Path, fps: float) -> float | None:
@@ -265,10 +335,13 @@ def _mask_rate(path: Path, fps: float) -> float | None:
     return rate if rate and abs(rate - fps) > 1e-3 * fps else None
 
 
-def time_indices(num_frames: int, fps: float, source_fps: float) -> np.ndarray:
+def time_indices(num_frames: int, fps: float, source_fps: float, source_frames: int | None = None) -> np.ndarray:
     """For frames ``0..num_frames-1`` at ``fps``, the frame of a ``source_fps`` video nearest
-    each one's time: ``round(i * source_fps / fps)``."""
-    return np.floor(np.arange(num_frames) * (source_fps / fps) + 0.5).astype(np.int64)
+    each one's time: ``round(i * source_fps / fps)``, at most ``source_frames - 1`` where given
+    (the last video frame of a source exactly as long rounds one past its end). For real frame
+    times (a variable-rate video), :func:`nearest_frames`."""
+    idx = np.floor(np.arange(num_frames) * (source_fps / fps) + 0.5).astype(np.int64)
+    return np.minimum(idx, source_frames - 1) if source_frames else idx
 
 
 def _file_probe(source) -> dict:
@@ -338,10 +411,11 @@ def aspect_differs(mask_size: tuple[int, int], video_size: tuple[int, int]) -> b
 
 
 def read_levels(source, num_frames: int, height: int, width: int, fps: float | None = None,
-                source_size: tuple[int, int] | None = None) -> torch.Tensor:
+                source_size: tuple[int, int] | None = None, times: np.ndarray | None = None) -> torch.Tensor:
     """A mask file, folder or array (not a box) as its levels before any threshold, resized to
     (height, width): (1, H, W) for a single image, else (num_frames, H, W) (the first ones;
-    a mask video at another frame rate than ``fps`` matched by time). Checks what
+    a mask video at another frame rate than ``fps`` matched by time: by the video's frame
+    ``times`` where given, a variable-rate video's own). Checks what
     :func:`load_mask` checks about the source, so a caller can read and check it once (before
     loading a model) and pass the result on as an array. A mask of another aspect ratio than
     the video (``source_size``, default (height, width)) is scaled to cover and centre-cropped
@@ -349,7 +423,7 @@ def read_levels(source, num_frames: int, height: int, width: int, fps: float | N
     usually a mistake, and it was cropped silently."""
     import warnings
 
-    m = _grey(source, fps, num_frames)
+    m = _grey(source, fps, num_frames, times)
     if len(m) > 1 and len(m) < num_frames:
         raise MediaError(f"the mask has {len(m)} frames, the video {num_frames}: give one frame or at least "
                          f"as many as the video")
@@ -362,7 +436,7 @@ def read_levels(source, num_frames: int, height: int, width: int, fps: float | N
 
 def load_mask(source, num_frames: int, height: int, width: int, invert: bool = False, soft: bool = False,
               source_size: tuple[int, int] | None = None, fps: float | None = None,
-              allow_empty: bool = True) -> torch.Tensor:
+              allow_empty: bool = True, times: np.ndarray | None = None) -> torch.Tensor:
     """The mask for a (num_frames, height, width) working video, float32 (F, H, W).
 
     ``source``: None (the whole video), a :class:`Box` or box string (in pixels of the input,
@@ -370,7 +444,8 @@ def load_mask(source, num_frames: int, height: int, width: int, invert: bool = F
     (F, H, W), (F, H, W, 3 or 4); levels by type, :func:`grey_levels`), a list of images, an
     image file, a folder of images or a video file. One frame applies to every frame; otherwise
     the mask needs at least ``num_frames`` frames (extra ones are dropped). ``fps``: the
-    video's frame rate; a mask video at another rate is matched by time (module docstring).
+    video's frame rate and ``times`` its frames' times in seconds (None: i / fps); a mask video
+    at another rate is matched by time (module docstring).
     Thresholded at 0.5 unless ``soft``; ``invert`` then swaps regenerate and keep.
     ``allow_empty=False``: a mask that leaves nothing to edit is a one-line MediaError naming
     the threshold and the mask's highest level (an editor would otherwise return its input and
@@ -386,7 +461,7 @@ def load_mask(source, num_frames: int, height: int, width: int, invert: bool = F
             raise MediaError(f"box {format_box(box)}: {why}")
         m = box_mask(_box_to_working(box, (src_h, src_w), (height, width)), num_frames, height, width)
     else:
-        m = read_levels(source, num_frames, height, width, fps, (src_h, src_w)).expand(num_frames, -1, -1)
+        m = read_levels(source, num_frames, height, width, fps, (src_h, src_w), times).expand(num_frames, -1, -1)
     if not allow_empty and not invert:
         check_not_empty(m, soft)
     if not soft:
@@ -516,6 +591,7 @@ def latent_mask(mask: torch.Tensor, spatial: int, temporal: int = 1) -> torch.Te
     return torch.stack([cells[s:e].amax(0) for s, e in temporal_groups(f, temporal)])
 
 
-__all__ = ["Box", "aspect_differs", "box_mask", "box_outside", "check_not_empty", "colour_levels", "composite_alpha",
-           "erode", "feather", "format_box", "grey_levels", "is_box", "latent_mask", "load_frames", "load_frames_timed", "load_mask", "check_same_size", "video_sar", "parse_box", "read_levels", "resize_mask",
-           "temporal_groups", "time_indices", "video_fps"]
+__all__ = ["Box", "aspect_differs", "box_covers", "box_mask", "box_outside", "check_not_empty", "check_same_size",
+           "colour_levels", "composite_alpha", "erode", "feather", "format_box", "frame_times", "grey_levels", "is_box",
+           "latent_mask", "load_frames", "load_frames_timed", "load_mask", "nearest_frames", "parse_box", "read_levels",
+           "read_timed_through", "resize_mask", "temporal_groups", "time_indices", "video_fps", "video_sar"]

@@ -19,7 +19,18 @@ import numpy as np
 import torch
 from PIL import Image
 
-from video.edit.mask import composite_alpha, load_frames, load_mask, video_fps
+from video.edit.mask import (
+    TIME_TOLERANCE,
+    aspect_differs,
+    composite_alpha,
+    frame_times,
+    load_frames,
+    load_frames_timed,
+    load_mask,
+    nearest_frames,
+    read_timed_through,
+    video_fps,
+)
 from video.media import resize_center_crop
 from video.runtime.img2vid import InputError
 
@@ -116,6 +127,28 @@ def outpaint_padding(height: int, width: int, pad=None, aspect=None, multiple: i
     return parse_pad(pad)
 
 
+def check_pad(pad) -> tuple[int, int, int, int]:
+    """:func:`parse_pad`, refusing a pad of 0 on every side in one line (it adds nothing to fill)."""
+    sides = parse_pad(pad)
+    if not any(sides):
+        raise InputError(f"--pad {pad} adds no pixels: nothing to outpaint (give the pixels to add per side)")
+    return sides
+
+
+def check_outpaint(height: int, width: int, pad=None, aspect=None) -> None:
+    """One-line InputError for an outpaint that adds nothing, checked before any model loads:
+    a pad of 0 on every side, or an ``aspect`` the (height, width) video already has to within
+    a pixel (:func:`video.edit.mask.aspect_differs`; only the model's size step would pad it).
+    Either loaded the model and wrote an unchanged copy without a word."""
+    if pad is not None:
+        check_pad(pad)
+    if aspect is not None:
+        target = parse_aspect(aspect)
+        if not aspect_differs((height, width), (1000, 1000 * target)):
+            raise InputError(f"the video is {width}x{height}, already {aspect} (to within a pixel): nothing to "
+                             f"outpaint (give another --aspect, or --pad for a border)")
+
+
 def outpaint(editor, video, prompt: str = "", pad=None, aspect=None, strength: float = 0.95, noise: float = 24.0,
              generator: torch.Generator | None = None, **kw) -> np.ndarray:
     """Grow the canvas by ``pad`` pixels exactly (or to ``aspect``) and fill the new border. The
@@ -125,9 +158,11 @@ def outpaint(editor, video, prompt: str = "", pad=None, aspect=None, strength: f
     editor and cropped back."""
     frames = load_frames(video)
     f, h, w = frames.shape[:3]
+    check_outpaint(h, w, pad, aspect)
     t, r, b, left = outpaint_padding(h, w, pad, aspect, editor.multiple)
-    if t + r + b + left == 0:
-        return frames.copy()
+    if t + r + b + left == 0:  # the model's canvas is the input's (its step): no border to fill
+        raise InputError(f"the video is {w}x{h}, already the nearest {aspect} this model's size step allows: nothing "
+                         f"to outpaint (give another --aspect, or --pad for a border)")
     canvas = np.pad(frames, ((0, 0), (t, b), (left, r), (0, 0)), mode="edge").astype(np.float32)
     mask = np.ones(canvas.shape[:3], dtype=np.float32)
     mask[:, t:t + h, left:left + w] = 0.0
@@ -140,12 +175,46 @@ def outpaint(editor, video, prompt: str = "", pad=None, aspect=None, strength: f
 
 # --- background ------------------------------------------------------------------------------
 
-def _fit_clip(source, num_frames: int, height: int, width: int) -> np.ndarray:
-    """A background clip (or image) at the video's size, looped to its length."""
-    bg = load_frames(source)
-    if bg.shape[1:3] != (height, width):
-        bg = np.stack([np.asarray(resize_center_crop(Image.fromarray(x), height, width)) for x in bg])
-    return bg[np.arange(num_frames) % len(bg)]
+def fit_clip(source, num_frames: int, height: int, width: int, fps: float | None = None,
+             times: np.ndarray | None = None) -> np.ndarray:
+    """A background clip (or image) as ``num_frames`` frames at the video's (height, width).
+
+    A video file under a video with a frame rate (``fps``; ``times``: its frames' own times,
+    a variable-rate video's) is matched by time, the clip frame nearest each video frame's
+    time, by the clip's own frame times (:func:`video.edit.mask.nearest_frames`, as a mask
+    video): used frame by frame, a 10 fps clip under a 25 fps video played 2.5x fast. Image
+    folders and arrays, which have no timing, go frame by frame. A clip shorter than the video
+    is looped (a background keeps moving; holding its last frame would freeze it), with one
+    warning naming both lengths; one image is a still background. A clip of another aspect
+    ratio is scaled to cover the video and its middle cropped, with one warning naming both
+    sizes, as for a mask."""
+    import warnings
+
+    rate = video_fps(source) if fps else None
+    if rate:
+        want = frame_times(num_frames, fps, times)
+        frames, clip_times, whole = read_timed_through(source, float(want[-1]), rate)
+        end = float(clip_times[-1]) + 1.0 / rate
+        if len(frames) > 1 and whole and want[-1] >= end - TIME_TOLERANCE:
+            warnings.warn(f"the background clip lasts {end:.2f} s and the video {float(want[-1]) + 1.0 / fps:.2f} s: "
+                          f"the clip is looped", stacklevel=2)
+            want = np.mod(want, end)
+        idx = nearest_frames(want, clip_times)
+    else:
+        frames = load_frames(source)
+        if 1 < len(frames) < num_frames:
+            warnings.warn(f"the background clip has {len(frames)} frames and the video {num_frames}: the clip is "
+                          f"looped", stacklevel=2)
+        idx = np.arange(num_frames) % len(frames)
+    used, order = np.unique(idx, return_inverse=True)
+    frames = frames[used]
+    if frames.shape[1:3] != (height, width):
+        if aspect_differs(frames.shape[1:3], (height, width)):
+            warnings.warn(f"the background is {frames.shape[2]}x{frames.shape[1]} and the video {width}x{height}, "
+                          f"another aspect ratio: the background is scaled to cover the video and its middle "
+                          f"cropped", stacklevel=2)
+        frames = np.stack([np.asarray(resize_center_crop(Image.fromarray(x), height, width)) for x in frames])
+    return frames[order.reshape(-1)]
 
 
 def background(editor, video, subject, prompt: str = "", strength: float = 1.0, background=None,
@@ -157,7 +226,8 @@ def background(editor, video, subject, prompt: str = "", strength: float = 1.0, 
 
     Without ``background``: regenerate the inverse of the subject mask from ``prompt`` (edge
     feathered over ``feather_px`` pixels, default the editor's latent cell). With a
-    ``background`` clip or image: composite the subject over it with the editors' weights
+    ``background`` clip or image (:func:`fit_clip`: by time, looped when shorter, cover-cropped,
+    each said): composite the subject over it with the editors' weights
     (:func:`video.edit.mask.composite_alpha`: a ``feather_px`` ramp inside the subject, default
     2, at most a quarter of its local depth, so a thin subject is kept whole), then, if ``harmonise`` > 0,
     regenerate the background at that strength so lighting can settle."""
@@ -167,11 +237,12 @@ def background(editor, video, subject, prompt: str = "", strength: float = 1.0, 
         if feather_px is not None:
             kw["feather_px"] = feather_px
         return editor(video, mask=subject, invert=not invert, soft=soft, prompt=prompt, strength=strength, **kw)
-    frames = load_frames(video)
+    frames, times = load_frames_timed(video)
     f, h, w = frames.shape[:3]
-    sub = load_mask(subject, f, h, w, invert=invert, soft=soft, fps=video_fps(video), allow_empty=False)
+    fps = video_fps(video)
+    sub = load_mask(subject, f, h, w, invert=invert, soft=soft, fps=fps, allow_empty=False, times=times)
     alpha = composite_alpha(sub, 2 if feather_px is None else feather_px).numpy()[..., None]
-    bg = _fit_clip(background, f, h, w).astype(np.float32)
+    bg = fit_clip(background, f, h, w, fps, times).astype(np.float32)
     out = np.clip(np.round(bg + alpha * (frames.astype(np.float32) - bg)), 0, 255).astype(np.uint8)
     if harmonise > 0:
         if editor is None:
@@ -225,9 +296,9 @@ def recolour(editor, video, mask, hue: float = 0.0, saturation: float = 1.0, har
     ``harmonise`` > 0, the mask is then regenerated at that strength (``editor`` needed)."""
     if mask is None:
         raise InputError("recolour needs a mask (a file, a folder of images, or a box)")
-    frames = load_frames(video)
+    frames, times = load_frames_timed(video)
     f, h, w = frames.shape[:3]
-    m = load_mask(mask, f, h, w, invert=invert, soft=soft, fps=video_fps(video), allow_empty=False)
+    m = load_mask(mask, f, h, w, invert=invert, soft=soft, fps=video_fps(video), allow_empty=False, times=times)
     alpha = composite_alpha(m, feather_px).numpy()[..., None]
     base = frames.astype(np.float32)
     out = np.where(alpha > 0, base + alpha * (shift_colour(frames, hue, saturation) - base), base)
@@ -242,5 +313,6 @@ def recolour(editor, video, mask, hue: float = 0.0, saturation: float = 1.0, har
 RECIPES = {"inpaint": inpaint, "outpaint": outpaint, "background": background, "recolour": recolour,
            "restyle": restyle}
 
-__all__ = ["RECIPES", "aspect_canvas", "background", "hsv_to_rgb", "inpaint", "outpaint", "outpaint_padding", "parse_aspect",
-           "parse_pad", "recolour", "restyle", "rgb_to_hsv", "shift_colour"]
+__all__ = ["RECIPES", "aspect_canvas", "background", "check_outpaint", "check_pad", "fit_clip", "hsv_to_rgb",
+           "inpaint", "outpaint", "outpaint_padding", "parse_aspect", "parse_pad", "recolour", "restyle", "rgb_to_hsv",
+           "shift_colour"]
