@@ -81,8 +81,8 @@ def test_other_rates_are_matched_to_the_pose_frames_by_time(tmp_path):
     """A 20 fps background and a 16 fps face under a 12 fps pose (rates with no tie between two
     frames): each pose frame gets the frame nearest its time, not the frame of its number; a
     folder has no timing and pairs frame by frame."""
-    from video.edit.animate_cli import match_to_pose, nearest_frames
-    from video.edit.mask import load_frames_timed
+    from video.edit.animate_cli import match_to_pose
+    from video.edit.mask import load_frames_timed, nearest_frames
 
     for name, n, fps in (("pose", 10, 12), ("face", 14, 16), ("bg", 21, 20)):
         write_video(_grey_clip(n), tmp_path / f"{name}.mp4", fps=fps)

@@ -14,6 +14,7 @@ import torch
 
 from video.edit.animate import DEFAULT_SEGMENT, DEFAULT_STEPS, MODES, SIZE_STEP, TINY, Animator
 from video.edit.cli import MODELS_FOLDER_FLAGS
+from video.edit.mask import nearest_frames
 from video.runtime.img2vid import InputError
 from video.runtime.speed import SDPA_FIRST
 
@@ -33,20 +34,6 @@ def _read_frames(path: str | None, what: str, max_frames: int | None = None):
         return load_frames_timed(path, max_frames)
     except MediaError as e:
         raise MediaError(f"{what}: {e}") from None
-
-
-def nearest_frames(times: np.ndarray, source_times: np.ndarray) -> np.ndarray:
-    """For each time in ``times`` (seconds, rising), the index of the ``source_times`` frame
-    nearest it (a tie: the later one), so videos at other rates, or of variable rate, are
-    paired by time, not frame by frame (a 25 fps background under a 12 fps pose played at half
-    speed). Times past the source's last frame get its last index: the frame still on screen
-    (:func:`match_to_pose` refuses times after it ends)."""
-    src = np.asarray(source_times, dtype=np.float64)
-    t = np.asarray(times, dtype=np.float64)
-    if len(src) < 2:
-        return np.zeros(len(t), dtype=np.int64)
-    j = np.clip(np.searchsorted(src, t), 1, len(src) - 1)
-    return np.where(t - src[j - 1] < src[j] - t, j - 1, j).astype(np.int64)
 
 
 def _lasts(times: np.ndarray) -> float:
@@ -275,4 +262,4 @@ def add_animate_command(subparsers) -> argparse.ArgumentParser:
 
 
 __all__ = ["ANIMATE_FLAGS", "AnimateConfig", "add_animate_command", "by_time", "check_segment", "check_size",
-           "cmd_animate", "match_to_pose", "nearest_frames", "resolve_animate"]
+           "cmd_animate", "match_to_pose", "resolve_animate"]
