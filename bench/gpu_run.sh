@@ -6,7 +6,17 @@
 #   bash bench/gpu_run.sh img2vid_speed   # issue 10: every img2vid configuration in one process (JSON after each row)
 #   bash bench/gpu_run.sh txt2vid_speed   # issue 4: DiT vs Wan eager and with compiled blocks, plus kernel profiles
 #   bash bench/gpu_run.sh compile_units   # compile time of whole UNet blocks vs their parts (~5 min)
+# .whl/ is git-ignored: make it here first (`python3 -m pip download --no-deps diffusers==0.42.1
+# omegaconf==2.4.0 -d .whl`, 6.6 MB) and name it in the call's carry (["\.whl"]). One target per
+# call (each is capped at 570 s; the device call's limit is 600 s and a session's 15 minutes
+# hold one start and one run): txt2vid_speed OR img2vid_speed OR compile_units.
 set -o pipefail
+ls .whl/diffusers-*.whl .whl/omegaconf-*.whl >/dev/null 2>&1 || {
+  echo "gpu_run.sh: no .whl/diffusers-*.whl and .whl/omegaconf-*.whl: pip download them into .whl and carry .whl" >&2; exit 2; }
+# a machine still warm from an earlier call keeps compiled artefacts: the cold-start figures
+# must not read them (the warm row uses the compile cache on purpose, within one run)
+rm -rf /tmp/video_compile_cache
+export TORCHINDUCTOR_CACHE_DIR=$(mktemp -d) TRITON_CACHE_DIR=$(mktemp -d)
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error DIFFUSERS_VERBOSITY=error
 OUT=${OUT:-bench/results}
