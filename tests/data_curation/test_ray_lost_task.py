@@ -3,6 +3,7 @@ the end of the run: the other sources' results are kept and counted (before, the
 stopped the run and killed the sources still in flight). Real local Ray; ``_gather`` takes the
 task function as a parameter, as the engine passes it ``process_source``."""
 
+import itertools
 import time
 
 import pyarrow.parquet as pq
@@ -62,4 +63,4 @@ def test_no_more_tasks_in_flight_than_the_window(tmp_path, ray_session):
     results = _gather(sources, load_recipe("quick"), str(tmp_path), False, process, record_lost_source, window=1)
     assert sorted(r["path"] for r in results) == sorted(sources)
     spans = sorted(r["ran"] for r in results)
-    assert all(b0 <= a1 for (_, b0), (a1, _) in zip(spans, spans[1:])), spans  # one after another
+    assert all(b0 <= a1 for (_, b0), (a1, _) in itertools.pairwise(spans)), spans  # one after another
