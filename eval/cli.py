@@ -156,6 +156,6 @@ def add_eval_command(subparsers) -> argparse.ArgumentParser:
                     "also be given as key=value or in a --config YAML.")
     p.add_argument("generated", help="a video (.mp4, .webm, .gif), a folder of PNG frames, or a folder of them")
     add_schema_flags(p, EVAL_FLAGS, schema=EvalConfig, list_keys=frozenset())
-    p.add_argument("--quiet", action="store_true", help="no progress bar (shown on a terminal only)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (default: one on a terminal)")
     p.set_defaults(func=cmd_eval)
     return p

@@ -371,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Train from a config in configs/train (or a YAML path); key=value overrides. "
                                     "Rerunning with the same out= resumes from the last checkpoint.")
     tr.add_argument("config", help="YAML path or a name: " + "stage1_image, stage2_video, stage3_hq, dit_stage1_image, ...")
-    tr.add_argument("overrides", nargs="*", help="key=value (e.g. steps=500 data.kind=manifest data.path=OUT/manifest.parquet)")
+    tr.add_argument("overrides", nargs="*", default=[], help="key=value (e.g. steps=500 data.kind=manifest data.path=OUT/manifest.parquet)")
     tr.add_argument("--dry-run", action="store_true", help="print the effective config and stop")
     tr.set_defaults(func=cmd_train)
     takes_key_values(tr, _train_keys)
@@ -380,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "VAE latents + CLIP image embedding + clean first frame) into safetensors "
                                    "shards; train from them with data.kind=cache data.path=DIR.")
     c.add_argument("config", help="training config name or YAML path")
-    c.add_argument("overrides", nargs="*", help="key=value overrides")
+    c.add_argument("overrides", nargs="*", default=[], help="key=value overrides")
     c.add_argument("--out", required=True, help="cache folder")
     c.add_argument("--shard-size", type=_positive_int, default=64, help="items per shard (default %(default)s)")
     c.set_defaults(func=cmd_cache_latents)

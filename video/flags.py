@@ -50,8 +50,10 @@ def add_schema_flags(p: argparse.ArgumentParser, flags: dict, aliases: dict | No
         p.add_argument(flag, *dict.fromkeys(n for n in names if n != flag), default=None, help=help_,
                        action="append" if key in list_keys else "store")
     p.add_argument("--config", default=None, help="YAML file with any of these keys (by their key=value names)")
-    p.add_argument("overrides", nargs="*", help="key=value overrides of the same keys (a flag and key=value for "
-                                                "the same key is an error; key=value wins over --config)")
+    # default []: a nargs="*" positional without one is listed as required when it is missing
+    p.add_argument("overrides", nargs="*", default=[],
+                   help="key=value overrides of the same keys (a flag and key=value for the same key is an "
+                        "error; key=value wins over --config)")
 
 
 def resolve_flags(schema, args, flags: dict):
@@ -214,7 +216,7 @@ def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None = None) -
         argv = kept
     args, extra = parser.parse_known_args(argv)
     rest = []
-    if pulled:
+    if isinstance(getattr(args, "overrides", None), list):  # a copy: none given, it is the default list
         args.overrides = pulled + args.overrides
     for word in extra:
         if OVERRIDE.match(word) and isinstance(getattr(args, "overrides", None), list):

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -154,6 +155,7 @@ class RealESRGAN:
         self.inp, self.out = self.net.input_names()[0], self.net.output_names()[0]
         self.tile = tile
         self.context = context_for(param) if context is None else context  # px around each tile
+        self._warned = False  # the small-tile warning: once per network
         self.scale = self._run(np.zeros((8, 8, 3), np.uint8)).shape[1] // 8
 
     def _run(self, rgb: np.ndarray) -> np.ndarray:
@@ -171,15 +173,26 @@ class RealESRGAN:
         return np.array(out, copy=True)
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
+        """Each tile runs with the frame's own pixels around it, up to :attr:`context` px and
+        clipped at the frame's edge, as Real-ESRGAN's ``tile_process`` does: a tile at the edge
+        sees the edge as the whole frame does, and a frame that fits one tile runs whole.
+        (Padding the frame with copies of its edge pixels first gave the network no real
+        context and ran up to 7x the pixels: 12.8 s against 1.8 s on a 64x96 frame.)"""
         h, w = frame.shape[:2]
         s, c, t = self.scale, self.context, self.tile
-        x = np.pad(frame, ((c, c), (c, c), (0, 0)), mode="edge")
+        if (h > t or w > t) and t < 2 * c and not self._warned:
+            self._warned = True
+            warnings.warn(f"SR tile {t} px is under twice the network's {c} px margin of context: each tile runs "
+                          f"with up to {t + 2 * c} px a side, {((t + 2 * c) / t) ** 2:.0f}x the work; use --tile "
+                          f"{2 * c} or more", stacklevel=2)
         out = np.empty((3, h * s, w * s), np.float32)
         for y0 in range(0, h, t):
             for x0 in range(0, w, t):
                 y1, x1 = min(y0 + t, h), min(x0 + t, w)
-                sr = self._run(x[y0:y1 + 2 * c, x0:x1 + 2 * c])  # the tile and its context
-                out[:, y0 * s:y1 * s, x0 * s:x1 * s] = sr[:, c * s:(c + y1 - y0) * s, c * s:(c + x1 - x0) * s]
+                top, left = max(y0 - c, 0), max(x0 - c, 0)  # the tile and its context inside the frame
+                sr = self._run(frame[top:min(y1 + c, h), left:min(x1 + c, w)])
+                out[:, y0 * s:y1 * s, x0 * s:x1 * s] = sr[:, (y0 - top) * s:(y1 - top) * s,
+                                                          (x0 - left) * s:(x1 - left) * s]
         return (np.clip(out, 0, 1).transpose(1, 2, 0) * 255.0).round().astype(np.uint8)
 
 

@@ -37,6 +37,7 @@ from video.media.read import (
     video_stream,
 )
 from video.media.write import (
+    GIF_MAX_FPS,
     IMAGE_OUTPUTS,
     VIDEO_FORMATS,
     audio_shift,
@@ -45,6 +46,7 @@ from video.media.write import (
     check_crf,
     check_output,
     ffmpeg_exe,
+    gif_stamps,
     itsoffset,
     plural,
     source_times,
@@ -54,9 +56,9 @@ from video.media.write import (
 )
 
 __all__ = [
-    "ASSETS", "ATTACHED_PIC", "DEFAULT_IMAGE", "IMAGE_OUTPUTS", "VIDEO_FORMATS", "MediaError",
+    "ASSETS", "ATTACHED_PIC", "DEFAULT_IMAGE", "GIF_MAX_FPS", "IMAGE_OUTPUTS", "VIDEO_FORMATS", "MediaError",
     "apply_ops", "audio_shift", "audio_stream_info", "audio_to_keep", "check_crf", "check_output",
-    "display_matrix", "display_ops", "ffmpeg_exe", "file_rgb", "grid_frames", "hdr_transfer",
+    "display_matrix", "display_ops", "ffmpeg_exe", "file_rgb", "gif_stamps", "grid_frames", "hdr_transfer",
     "header_frames", "image_to_tensor", "itsoffset", "load_image", "natural_key", "open_image",
     "plural", "probe_video", "read_grid_frames", "read_video", "read_video_timed", "resize_center_crop",
     "rotation_of", "sar_of", "source_times", "upright", "uneven_times", "video_stream", "vp9_crf",

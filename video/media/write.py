@@ -218,7 +218,10 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
     ``times``: each frame's time in seconds from the first (a source's own frame times, where
     frame i of the output is frame i of the source); when they are not evenly spaced at ``fps``
     (:func:`uneven_times`: a variable-rate phone clip) the mp4/webm keeps them, so the picture
-    stays in sync with the source's audio; evenly spaced ones change nothing.
+    stays in sync with the source's audio; evenly spaced ones change nothing. A gif keeps them
+    too (a GIF's own frame delays), rounded to its centiseconds (:func:`gif_stamps`).
+    A gif's frames are at least 2/100 s apart (:data:`GIF_MAX_FPS`: browsers play a shorter
+    delay as 1/10 s): one faster than that is written at 50 fps timing, with one warning line.
     ``sar``: the pixels' shape, "num:den" (a source's anamorphic 32:27), tagged on mp4/webm so
     the output displays at the source's shape; None or "1:1" for square pixels."""
     frames = np.asarray(frames)
@@ -249,13 +252,15 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
                       f"holds; browsers and many players cannot play it (--crf 1 plays everywhere)", stacklevel=2)
     f, h, w, _ = frames.shape
     stamps = None
-    if times is not None and fmt in ("mp4", "webm"):
+    if times is not None and fmt in ("mp4", "webm", "gif"):
         times = np.asarray(times, dtype=np.float64)[:f]
         ticks = np.round((times - times[0]) * TIME_BASE) if len(times) else times
         # only times that rise frame after frame (a stream without timestamps, or with a reset,
         # can repeat or go back): others are written at the average rate, as before
         if len(times) == f and uneven_times(times, fps) and bool(np.all(np.diff(ticks) > 0)):
             stamps = times - times[0]
+    if fmt == "gif":
+        stamps, fps = _gif_timing(path, stamps, fps)
     if stamps is None:
         data = np.ascontiguousarray(frames).tobytes()
         args = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
@@ -280,8 +285,8 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
         if sar and sar not in ("1:1", "0:1"):
             vf += f",setsar={sar.replace(':', '/')}"
         args += ["-vf", vf]
-        if stamps is not None:
-            args += ["-fps_mode", "passthrough", "-enc_time_base", "demux"]
+    if stamps is not None:
+        args += ["-fps_mode", "passthrough", "-enc_time_base", "demux"]
     if fmt == "mp4":
         args += ["-c:v", "libx264", "-preset", "medium", "-crf", str(crf), "-pix_fmt", "yuv420p",
                  "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
@@ -290,11 +295,50 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
         args += ["-c:v", "libvpx-vp9", "-crf", str(vp9_crf(crf)), "-b:v", "0", "-pix_fmt", "yuv420p"]
     else:  # gif: a palette made from the clip itself
         args += ["-vf", "split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse", "-loop", "0"]
+        if stamps is not None:  # the last frame's delay, as the mp4's last frame lasts (centiseconds)
+            args += ["-final_delay", str(max(GIF_MIN_DELAY, round(last * 100)))]
     with atomic_file(path) as tmp:
         proc = subprocess.run(args + ["-f", fmt, str(tmp)], input=data, capture_output=True)
         if proc.returncode != 0:
             raise MediaError(f"ffmpeg failed writing {path.name}: {proc.stderr.decode(errors='replace').strip()[-300:]}")
     return path
+
+
+GIF_MIN_DELAY = 2  # centiseconds: browsers play a GIF delay of 0 or 1 (<= 10 ms) as 10 (100 ms)
+GIF_MAX_FPS = 100 / GIF_MIN_DELAY  # 50: the fastest rate a GIF plays at everywhere
+
+
+def gif_stamps(seconds: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Frame times (seconds from the first, rising) on a GIF's clock: each rounded to its
+    centisecond from the start, not each delay on its own, so the delays sum to the source's
+    length (1/30 s frames: 3, 4, 3 cs, not 3 cs each); a frame closer than
+    :data:`GIF_MIN_DELAY` to the one before is moved to that distance, and the ones after catch
+    up where they can. Returns (times in seconds, whether some frame was moved)."""
+    cs = np.round(np.asarray(seconds, dtype=np.float64) * 100).astype(np.int64)
+    step = GIF_MIN_DELAY * np.arange(len(cs))
+    kept = np.maximum.accumulate(cs - step) + step  # kept[i] = max(cs[i], kept[i - 1] + GIF_MIN_DELAY)
+    return kept / 100.0, bool(np.any(kept != cs))
+
+
+def _gif_timing(path: Path, stamps: np.ndarray | None, fps: float) -> tuple[np.ndarray | None, float]:
+    """(stamps, fps) for a gif: its own frame times on the GIF clock (:func:`gif_stamps`), or
+    above :data:`GIF_MAX_FPS` 50 fps timing; one warning line where frames come out slower,
+    since a browser would play them at 10 fps (the one home of this rule: the ComfyUI node and
+    every command write through here)."""
+    if stamps is not None:
+        stamps, moved = gif_stamps(stamps)
+        if moved:
+            warnings.warn(f"{path.name}: GIF frames closer than {GIF_MIN_DELAY}/100 s play at 10 fps in browsers; "
+                          f"written at least {GIF_MIN_DELAY}/100 s apart (write .mp4 or .webm to keep the timing)",
+                          stacklevel=3)
+        return stamps, fps
+    if float(fps) > GIF_MAX_FPS:
+        warnings.warn(f"{path.name}: a GIF at {float(fps):g} fps plays at 10 fps in browsers (delays under "
+                      f"{GIF_MIN_DELAY}/100 s); written at {GIF_MAX_FPS:g} fps timing, all frames kept, "
+                      f"{float(fps) / GIF_MAX_FPS:.2g}x slower (write .mp4 or .webm to keep {float(fps):g} fps)",
+                      stacklevel=3)
+        return None, GIF_MAX_FPS
+    return None, fps
 
 
 def uneven_times(times: np.ndarray, fps: float) -> bool:
