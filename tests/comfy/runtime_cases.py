@@ -87,6 +87,8 @@ def check_outputs(node_id: str, outputs: tuple) -> None:
             assert isinstance(value, torch.Tensor) and value.ndim == 3
         elif type_ == "STRING":
             assert isinstance(value, str)
+        elif type_ == "FLOAT":  # a sampling node's clip rate (Write Video's fps_in)
+            assert isinstance(value, float) and value > 0
         elif type_ == MODEL_TYPE:
             assert isinstance(value, F.VideoModel)
         else:
@@ -153,9 +155,9 @@ def test_loader_and_image_to_video(classes, models_dir):
     (model,) = run("VideoPipelineModelLoader", ckpt_name="svd-small", lora_name="none", lora_strength=1.0)
     assert model.kind == "svd" and Path(model.source) == models_dir / "checkpoints" / "svd-small"
     image = torch.rand(1, 64, 64, 3, generator=torch.Generator().manual_seed(0))
-    (frames,) = run("VideoPipelineImageToVideo", model=model, image=image, frames=3, steps=1, seed=1, fps=7,
-                    motion_bucket_id=127, noise_aug_strength=0.02, width=0, height=0)
-    assert frames.shape == (3, 64, 64, 3) and frames.std() > 0.01
+    frames, fps = run("VideoPipelineImageToVideo", model=model, image=image, frames=3, steps=1, seed=1, fps=7,
+                      motion_bucket_id=127, noise_aug_strength=0.02, width=0, height=0)
+    assert frames.shape == (3, 64, 64, 3) and frames.std() > 0.01 and fps == 7.0  # the rate the model was told
     direct = F.frames_to_comfy(model.img2vid()(F.comfy_to_frames(image)[0], num_frames=3, num_inference_steps=1,
                                                height=64, width=64, fps=7, motion_bucket_id=127,
                                                noise_aug_strength=0.02, generator=torch.Generator().manual_seed(1)))
@@ -168,9 +170,10 @@ def flow_model(classes):
 
 
 def test_text_to_video(flow_model):
-    (frames,) = run("VideoPipelineTextToVideo", model=flow_model, prompt="a red kite [sky:sea:0.5]",
-                    negative_prompt="", frames=5, width=32, height=32, steps=2, guidance_scale=-1.0, seed=3)
+    frames, fps = run("VideoPipelineTextToVideo", model=flow_model, prompt="a red kite [sky:sea:0.5]",
+                      negative_prompt="", frames=5, width=32, height=32, steps=2, guidance_scale=-1.0, seed=3)
     assert frames.shape == (5, 32, 32, 3) and frames.std() > 0.01
+    assert fps == 8.0  # the tiny DiT's sampling.fps (configs/model/t2v_tiny.yaml)
 
 
 def test_inpaint_keeps_the_unmasked_part(flow_model):
@@ -201,10 +204,10 @@ def test_animate_replace_is_the_animator(classes, models_dir):
     background = F.frames_to_comfy(moving_clip(5, 32, 48))
     mask = torch.zeros(5, 32, 48)
     mask[:, 8:24, 12:36] = 1.0  # ComfyUI's MASK: 1 = the character's region
-    (frames,) = run("VideoPipelineAnimate", model=model, image=image, pose_video=pose, face_video=face,
-                    mode="replace", prompt="a dancer", negative_prompt="", steps=1, guidance_scale=1.0, seed=4,
-                    width=0, height=0, segment_frames=0, background_video=background, mask=mask)
-    assert frames.shape == (5, 32, 48, 3)
+    frames, fps = run("VideoPipelineAnimate", model=model, image=image, pose_video=pose, face_video=face,
+                      mode="replace", prompt="a dancer", negative_prompt="", steps=1, guidance_scale=1.0, seed=4,
+                      width=0, height=0, segment_frames=0, background_video=background, mask=mask, fps=24.0)
+    assert frames.shape == (5, 32, 48, 3) and fps == 24.0  # the pose video's rate, passed on
     mask_u8 = np.repeat((mask.numpy() * 255).astype(np.uint8)[..., None], 3, axis=-1)
     direct = model.animator()(F.comfy_to_frames(image)[0], F.comfy_to_frames(pose), F.comfy_to_frames(face),
                               mode="replace", background_video=F.comfy_to_frames(background), mask_video=mask_u8,

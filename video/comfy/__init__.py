@@ -1,6 +1,7 @@
-"""ComfyUI custom nodes for this project: load a model from the models folder, image-to-video,
-text-to-video, inpaint/edit with a mask, upscale, animate a character (Wan-Animate), write a
-video file (our mp4 settings), curate a folder of clips.
+"""ComfyUI custom nodes for this project: load a model from the models folder (and stack LoRAs on
+it), image-to-video, text-to-video, inpaint/edit with a mask, upscale, animate a character
+(Wan-Animate), write a video file (our mp4 settings, at the rate the sampling node returns),
+curate a folder of clips.
 
 Install, from this checkout with ComfyUI's Python::
 

@@ -16,8 +16,10 @@ one module the nodes and their tests call.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
+import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +38,10 @@ from video.comfy.host import (
 )
 from video.comfy.models import (
     DTYPES,
+    FLOW_KINDS,
+    SVD_KINDS,
     VideoModel,
+    builtin_choice,
     load_video_model,
     model_dtype,
     model_names,
@@ -49,6 +54,8 @@ from video.runtime.img2vid import InputError
 
 VIDEO_FORMATS = ("mp4", "webm", "gif")  # what the write-video node offers (video.media writes them)
 OLD_DEFAULT_GUIDANCE = -1.0  # the guidance widget's old "model default" value, still in saved workflows
+ANIMATE_FPS = 30.0  # Wan-Animate's clip rate when the pose video's is not known (the CLI's fallback too)
+LORA_KINDS = SVD_KINDS + FLOW_KINDS  # the kinds whose pipelines take LoRAs (VideoModel._with_loras)
 
 
 def comfy_to_frames(image: torch.Tensor, name: str = "image") -> np.ndarray:
@@ -156,6 +163,89 @@ def text_to_video(model: VideoModel, prompt: str, negative_prompt: str = "", fra
     return frames_to_comfy(out)
 
 
+def text_to_video_fps(model: VideoModel) -> float:
+    """The rate a Text to Video clip of ``model`` plays at: its config's ``sampling.fps`` (Wan 16,
+    the tiny DiT 8), the rate ``video txt2vid`` writes it at. The node returns it beside the
+    frames because an IMAGE batch carries no rate, and Write Video's widget (7, SVD's) played
+    a Wan clip at less than half its speed."""
+    return float(model.txt2vid().config.sampling.fps)
+
+
+def add_lora(model: VideoModel, lora_name: str, strength: float = 1.0,
+             models_dir: str | Path | None = None) -> VideoModel:
+    """The Video LoRA node: a copy of ``model`` with one more LoRA (a file under ``loras/``,
+    checked now as the loader checks its own) merged at ``strength`` when a sampling node
+    builds the pipeline; chained nodes stack LoRAs as the CLI's repeated ``--lora`` does. A copy,
+    so the model going in (and the pipeline ComfyUI keeps for it) is unchanged. ``none``: the
+    model as it is (a LoRA switched off without rewiring)."""
+    from video.models.lora import check_lora_file
+
+    if lora_name == "none":
+        return model
+    if not math.isfinite(float(strength)):
+        raise InputError(f"strength must be a finite number; got {strength}")
+    if model.kind not in LORA_KINDS:
+        raise InputError(f"LoRAs on {model.kind} models are not supported by these nodes yet (SVD, our DiT and "
+                         "Wan T2V take them)")
+    path = models_folder(models_dir).resolve(lora_name, "loras")
+    check_lora_file(path)
+    return dataclasses.replace(model, loras=[*model.loras, (path, float(strength))], _cache={})
+
+
+def path_fingerprint(path: Path) -> tuple:
+    """``(path, size, modification time in ns)`` of a file, or of every file under a folder (a
+    diffusers model: a file rewritten inside it leaves the folder's own time as it was);
+    symlinked subfolders are followed, each real folder once."""
+    path = Path(path)
+    if not path.is_dir():
+        st = path.stat()
+        return ((str(path), st.st_size, st.st_mtime_ns),)
+    out, seen = [], set()
+    for root, dirs, files in os.walk(path, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:  # a link back up the tree
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs.sort()
+        for name in sorted(files):
+            try:
+                st = os.stat(os.path.join(root, name))
+            except OSError:  # a dangling link
+                continue
+            out.append((os.path.relpath(os.path.join(root, name), path), st.st_size, st.st_mtime_ns))
+    return (str(path), *out)
+
+
+def lora_fingerprint(lora_name: str = "none", models_dir: str | Path | None = None, **_) -> tuple:
+    """The Video LoRA node's ``IS_CHANGED`` / ``fingerprint_inputs``: the LoRA file's size and
+    modification time. ComfyUI keeps a node's output while its inputs are unchanged, and a LoRA
+    retrained under the same name is the same input: without this the old merged pipeline stayed.
+    A name that does not resolve gives its own value; the node then says why."""
+    if lora_name == "none":
+        return ("none",)
+    try:
+        return path_fingerprint(models_folder(models_dir).resolve(lora_name, "loras"))
+    except (ValueError, OSError) as e:
+        return ("unresolved", lora_name, str(e))
+
+
+def model_fingerprint(ckpt_name: str, lora_name: str = "none", models_dir: str | Path | None = None, **_) -> tuple:
+    """The loader's ``IS_CHANGED`` / ``fingerprint_inputs``: size and modification time of the
+    checkpoint's files (every file of a model folder) and of the LoRA's; a built-in random model
+    is constant. A checkpoint or LoRA retrained under the same name then loads again instead of
+    ComfyUI's cached pipeline of the old weights."""
+    try:
+        builtin = builtin_choice(ckpt_name)
+        if builtin is not None:
+            model: tuple = ("builtin", builtin)
+        else:
+            model = path_fingerprint(resolve_model(models_folder(models_dir), ckpt_name, warn=False))
+    except (ValueError, OSError) as e:
+        model = ("unresolved", ckpt_name, str(e))
+    return (model, lora_fingerprint(lora_name, models_dir))
+
+
 def inpaint_video(model: VideoModel, images: torch.Tensor, mask: torch.Tensor | None = None, prompt: str = "",
                   strength: float = 1.0, steps: int = 0, seed: int = 0) -> torch.Tensor:
     """Regenerate the masked part of IMAGE frames (no mask: all of it; ``strength`` < 1:
@@ -201,16 +291,19 @@ def animate_video(model: VideoModel, image: torch.Tensor, pose_video: torch.Tens
                   mode: str = "animate", prompt: str = "", negative_prompt: str = "", steps: int = 0,
                   guidance_scale: float = 1.0, seed: int = 0, width: int = 0, height: int = 0,
                   segment_frames: int = 0, background_video: torch.Tensor | None = None,
-                  mask: torch.Tensor | None = None) -> torch.Tensor:
+                  mask: torch.Tensor | None = None, fps: float = ANIMATE_FPS) -> torch.Tensor:
     """Wan-Animate: the character of ``image`` (its first frame) moves as ``pose_video`` with the
     expressions of ``face_video`` (one face crop per pose frame); ``mode="replace"`` puts it into
     ``background_video`` where ``mask`` is white. Returns as many frames as the pose video has.
     Zero steps/size/segment: the model's defaults (size: the pose video's, to the model's
-    multiple); guidance and negative prompt as in :func:`text_to_video`."""
+    multiple); guidance and negative prompt as in :func:`text_to_video`. ``fps``: the pose
+    video's rate, which the output keeps (one frame per pose frame); not a model input, checked
+    here and passed on by the node to Write Video."""
     from video.edit.animate import MODES
 
     if mode not in MODES:
         raise InputError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
+    check_fps(fps, "fps")
     scale = guidance_value(guidance_scale)
     pose = comfy_to_frames(pose_video, "pose_video")
     background = mask_video = None
@@ -272,16 +365,29 @@ def _counted_names(folder: Path, name: str, counter: int, ext: str) -> Iterator[
         yield folder / f"{name}_{c:05}_.{ext}"
 
 
+def check_fps(fps: float, name: str = "fps") -> float:
+    """A frame rate: a finite number > 0 (a linked FLOAT has no widget's minimum), else one line."""
+    fps = float(fps)
+    if not (math.isfinite(fps) and fps > 0):
+        raise InputError(f"{name} must be a finite number > 0; got {fps:g}")
+    return fps
+
+
 def write_video_file(images: torch.Tensor, fps: float = 7.0, filename_prefix: str = "video_pipeline/video",
-                     format: str = "mp4", crf: int = 18, output_dir: str | Path | None = None) -> dict:
+                     format: str = "mp4", crf: int = 18, output_dir: str | Path | None = None,
+                     fps_in: float | None = None) -> dict:
     """IMAGE frames -> a video in the output folder with our settings (:func:`video.media.write_video`:
-    H.264 yuv420p with BT.709 tags and +faststart, VP9 webm, or a palette gif). Returns ComfyUI's
+    H.264 yuv420p with BT.709 tags and +faststart, VP9 webm, or a palette gif, whose frames
+    video.media writes at least 2/100 s apart, saying so in a warning this node logs on every
+    run). ``fps_in``: the rate a sampling node returned beside the frames, linked: it overrides
+    the ``fps`` widget. Returns ComfyUI's
     ``{"ui": ..., "result": (path,)}``: the UI shows it as core ComfyUI's SaveVideo does."""
     from video.atomic import atomic_new_file
     from video.media import write_video
 
     if format not in VIDEO_FORMATS:
         raise InputError(f"format must be one of {', '.join(VIDEO_FORMATS)}; got {format!r}")
+    fps = check_fps(fps if fps_in is None else fps_in, "fps" if fps_in is None else "fps_in")
     frames = comfy_to_frames(images, "images")
     first, subfolder = next_output_path(filename_prefix, format, output_dir)
     name, counter = _counter_of(first, format)
@@ -297,9 +403,10 @@ def write_video_file(images: torch.Tensor, fps: float = 7.0, filename_prefix: st
 
 
 __all__ = [  # the nodes' functions, and what they use from host and models (one module to call)
-    "CheckpointError", "DTYPES", "InputError", "OLD_DEFAULT_GUIDANCE", "VIDEO_FORMATS", "VideoModel", "animate_video",
-    "comfy_mask_to_frames", "comfy_module", "comfy_on_step", "comfy_to_frames", "default_device", "frames_to_comfy",
-    "guidance_value", "image_to_video", "inpaint_video", "load_video_model", "model_dtype", "model_names",
-    "models_folder", "negative_value", "next_output_path", "resolve_model", "running", "text_to_video",
-    "upscale_video", "video_model_names", "write_video_file",
+    "ANIMATE_FPS", "CheckpointError", "DTYPES", "InputError", "LORA_KINDS", "OLD_DEFAULT_GUIDANCE",
+    "VIDEO_FORMATS", "VideoModel", "add_lora", "animate_video", "check_fps", "comfy_mask_to_frames", "comfy_module",
+    "comfy_on_step", "comfy_to_frames", "default_device", "frames_to_comfy", "guidance_value",
+    "image_to_video", "inpaint_video", "load_video_model", "lora_fingerprint", "model_dtype", "model_fingerprint",
+    "model_names", "models_folder", "negative_value", "next_output_path", "path_fingerprint", "resolve_model",
+    "running", "text_to_video", "text_to_video_fps", "upscale_video", "video_model_names", "write_video_file",
 ]

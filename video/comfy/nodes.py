@@ -7,6 +7,7 @@ ComfyUI's node APIs: the current one (``comfy_api.latest.io.ComfyNode`` with
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -34,6 +35,7 @@ class Param:
     optional: bool = False
     options: Callable[[], list[str]] | None = None
     tooltip: str = ""
+    force_input: bool = False  # a socket only, no widget: the value comes linked from another node
 
     def widget(self) -> dict:
         """The options dict of ComfyUI's older API (``(type, {default, min, ...})``)."""
@@ -41,6 +43,8 @@ class Param:
                                  ("step", self.step)) if v is not None}
         if self.multiline:
             out["multiline"] = True
+        if self.force_input:
+            out["forceInput"] = True
         if self.tooltip:
             out["tooltip"] = self.tooltip
         return out
@@ -68,6 +72,19 @@ def split_result(out) -> tuple[tuple, dict | None]:
     if isinstance(out, dict) and "result" in out:
         return tuple(out["result"]), out.get("ui")
     return (out if isinstance(out, tuple) else (out,)), None
+
+
+def with_fps(function: Callable, fps_of: Callable[..., float]) -> Callable:
+    """A sampling node's function returning ``(frames, fps)``: ``function``'s frames and the rate
+    they play at, ``fps_of(**inputs)`` (called after ``function``: Text to Video's reads the
+    pipeline it built). An IMAGE batch carries no rate; Write Video's ``fps_in`` takes this one.
+    Its signature is ``function``'s (``functools.wraps``): the node's inputs are its parameters."""
+
+    @functools.wraps(function)
+    def run(**kw):
+        return function(**kw), float(fps_of(**kw))
+
+    return run
 
 
 def _checkpoints() -> list[str]:
@@ -100,6 +117,8 @@ T2V_GUIDANCE = TextToVideoSampling.guidance_scale  # what our DiT and Wan folder
 SEED = Param("seed", "INT", 0, 0, SEED_MAX, tooltip="one seed per clip: the same seed gives the same video")
 STEPS0 = Param("steps", "INT", 0, 0, 200, tooltip="sampling steps; 0: the model's default")
 NO_CFG = "1.0: no classifier-free guidance (the prompt alone, one model pass per step: about twice as fast)"
+LORA_STRENGTH = dict(default=1.0, min=-4.0, max=4.0, step=0.05)
+FPS_OUT = ("FLOAT", "fps")  # the clip's rate, for Write Video's fps_in
 NEGATIVE = Param("negative_prompt", "STRING", "", multiline=True,
                  tooltip="what to steer away from (with guidance above 1). Empty: the model's default negative "
                          "prompt (its video_pipeline.yaml's; Wan diffusers folders have none). A single space: no "
@@ -108,19 +127,28 @@ NEGATIVE = Param("negative_prompt", "STRING", "", multiline=True,
 NODES: tuple[NodeSpec, ...] = (
     NodeSpec("VideoPipelineModelLoader", "Load Video Model",
              "Loads SVD, Wan or our DiT from the models folder (checkpoints/, diffusion_models/ or unet/); the kind is "
-             "read from the files. Optional LoRA from loras/.",
+             "read from the files. Optional LoRA from loras/ (more: chain Video LoRA nodes). Loads again when the "
+             "checkpoint's or LoRA's files change on disk.",
              (Param("ckpt_name", "COMBO", options=_checkpoints,
                     tooltip="the video models this pack runs (SVD/SVD-XT, Wan 2.1 T2V, Wan VACE, Wan-Animate, our "
                             "DiT) found in checkpoints/, diffusion_models/ and the folders ComfyUI knows; image "
                             "checkpoints (SD 1.5, SDXL, Flux) are not listed. '(random weights, for tests)': built-in "
                             "smoke-test models that output noise"),
               Param("lora_name", "COMBO", options=_loras),
-              Param("lora_strength", "FLOAT", 1.0, -4.0, 4.0, 0.05),
+              Param("lora_strength", "FLOAT", **LORA_STRENGTH),
               Param("dtype", "COMBO", "auto", options=lambda: list(F.DTYPES), optional=True,
                     tooltip="weights' precision. auto: float32 on the CPU; on a GPU ComfyUI's choice for the card "
                             "(and its --fp16-unet/--bf16-unet flags): float16 for SVD, bfloat16 for Wan and our DiT "
                             "where the card has it")),
-             ((MODEL_TYPE, "model"),), _load),
+             ((MODEL_TYPE, "model"),), _load, fingerprint=F.model_fingerprint),
+    NodeSpec("VideoPipelineLora", "Video LoRA",
+             "Adds a LoRA from loras/ to the model, merged into its weights when a sampling node builds the "
+             "pipeline; chain several to stack them (as the CLI's repeated --lora). SVD, our DiT and Wan T2V.",
+             (Param("model", MODEL_TYPE),
+              Param("lora_name", "COMBO", options=_loras, tooltip="none: the model as it is"),
+              Param("strength", "FLOAT", **LORA_STRENGTH, tooltip="how strongly the LoRA applies (1.0: as trained; "
+                                                                  "negative: away from it)")),
+             ((MODEL_TYPE, "model"),), F.add_lora, fingerprint=F.lora_fingerprint),
     NodeSpec("VideoPipelineImageToVideo", "Image to Video (SVD)",
              "Animates the first image of the batch (the other images are not used).",
              (Param("model", MODEL_TYPE), Param("image", "IMAGE", tooltip="the first image of the batch is animated"),
@@ -130,7 +158,8 @@ NODES: tuple[NodeSpec, ...] = (
               SEED,
               Param("fps", "INT", SVD.fps, 1, 60,
                     tooltip="the frame rate the model is told (a conditioning; 7: SVD's default): lower usually gives more "
-                            "motion between frames. The written video's rate is Write Video's fps"),
+                            "motion between frames. Also the clip's rate, the fps output (link it to Write Video's "
+                            "fps_in)"),
               Param("motion_bucket_id", "INT", SVD.motion_bucket_id, 0, 1023,
                     tooltip="how much motion: higher moves more (127: SVD's default)"),
               Param("noise_aug_strength", "FLOAT", SVD.noise_aug_strength, 0.0, 1.0, 0.01,
@@ -145,8 +174,10 @@ NODES: tuple[NodeSpec, ...] = (
               Param("max_guidance_scale", "FLOAT", -1.0, -1.0, 30.0, 0.1, optional=True,
                     tooltip="guidance on the last frame; higher follows the image more closely. -1: the model's own "
                             f"config (SVD: 2.5; SVD-XT: 3.0). {NO_CFG}")),
-             (("IMAGE", "frames"),), F.image_to_video),
-    NodeSpec("VideoPipelineTextToVideo", "Text to Video", "Our DiT or Wan 2.1 T2V; 0 takes the model's default.",
+             (("IMAGE", "frames"), FPS_OUT), with_fps(F.image_to_video, lambda fps=SVD.fps, **_: fps)),
+    NodeSpec("VideoPipelineTextToVideo", "Text to Video",
+             "Our DiT or Wan 2.1 T2V; 0 takes the model's default. fps: the rate the model samples at (Wan: 16; "
+             "link it to Write Video's fps_in).",
              (Param("model", MODEL_TYPE), Param("prompt", "STRING", "", multiline=True), NEGATIVE,
               Param("frames", "INT", 0, 0, 257, tooltip="frames to generate (4k+1 for Wan); 0: the model's default "
                                                         "(Wan: 81, 5 s at 16 fps)"),
@@ -157,7 +188,7 @@ NODES: tuple[NodeSpec, ...] = (
                             f"Wan 2.1's and our DiT's default). {NO_CFG}; 0: the negative prompt alone. -1 (older "
                             "workflows): the model folder's default"),
               SEED),
-             (("IMAGE", "frames"),), F.text_to_video),
+             (("IMAGE", "frames"), FPS_OUT), with_fps(F.text_to_video, lambda model, **_: F.text_to_video_fps(model))),
     NodeSpec("VideoPipelineInpaint", "Inpaint / Edit Video",
              "Regenerates the masked part of the frames (MASK values >= 0.5 = regenerate); strength < 1 keeps more "
              "of the input.",
@@ -187,16 +218,24 @@ NODES: tuple[NodeSpec, ...] = (
               Param("background_video", "IMAGE", optional=True, tooltip="replace mode: the video to put the "
                     "character in, at least as many frames as the pose video"),
               Param("mask", "MASK", optional=True, tooltip="replace mode: white = the character's region, at "
-                    "least as many frames as the pose video")),
-             (("IMAGE", "frames"),), F.animate_video),
+                    "least as many frames as the pose video"),
+              Param("fps", "FLOAT", F.ANIMATE_FPS, 1.0, 120.0, 0.001, optional=True,
+                    tooltip="the pose video's frame rate, which the output keeps (one frame per pose frame): passed "
+                            "on as the fps output for Write Video's fps_in")),
+             (("IMAGE", "frames"), FPS_OUT), with_fps(F.animate_video, lambda fps=F.ANIMATE_FPS, **_: fps)),
     NodeSpec("VideoPipelineWriteVideo", "Write Video (mp4)",
              "Encodes IMAGE frames into the output folder: H.264 yuv420p with BT.709 tags and +faststart "
              "(players and browsers agree on its colours), VP9 webm, or gif. Returns the file's path.",
              (Param("images", "IMAGE"),
-              Param("fps", "FLOAT", 7.0, 1.0, 120.0, 0.001, tooltip="frames per second; 23.976, 29.97 too"),
+              Param("fps", "FLOAT", 7.0, 1.0, 120.0, 0.001,
+                    tooltip="frames per second; 23.976, 29.97 too. A linked fps_in overrides it. gif: at most 50 "
+                            "(a faster clip is written at 50 fps timing, all frames kept, and the console says so)"),
               Param("filename_prefix", "STRING", "video_pipeline/video"),
               Param("format", "COMBO", "mp4", options=lambda: list(F.VIDEO_FORMATS)),
-              Param("crf", "INT", 18, 0, 51, tooltip="quality: lower is better (x264 17-19 is archive quality)")),
+              Param("crf", "INT", 18, 0, 51, tooltip="quality: lower is better (x264 17-19 is archive quality)"),
+              Param("fps_in", "FLOAT", optional=True, force_input=True,
+                    tooltip="the clip's rate from the sampling node's fps output (Text to Video: the model's, Wan "
+                            "16): overrides the fps widget")),
              (("STRING", "path"),), F.write_video_file, is_output_node=True),
     NodeSpec("VideoPipelineCurate", "Curate Clips",
              "Scores every video in a folder with a curation recipe's scorers (motion, sharpness, black/frozen "
@@ -244,7 +283,7 @@ def legacy_class(spec: NodeSpec) -> type:
 # --- ComfyUI's current API (comfy_api.latest.io) ----------------------------------------------
 
 def _io_input(io, p: Param):
-    kw = {"optional": p.optional, "tooltip": p.tooltip or None}
+    kw = {"optional": p.optional, "tooltip": p.tooltip or None, **({"force_input": True} if p.force_input else {})}
     if p.type == "COMBO":
         return io.Combo.Input(p.name, options=p.options(), **({} if p.default is None else {"default": p.default}),
                               **kw)
@@ -262,7 +301,7 @@ def _io_input(io, p: Param):
 
 
 def _io_output(io, type_: str, name: str):
-    cls = {"IMAGE": io.Image, "MASK": io.Mask, "STRING": io.String}.get(type_)
+    cls = {"IMAGE": io.Image, "MASK": io.Mask, "STRING": io.String, "FLOAT": io.Float}.get(type_)
     return (cls or io.Custom(type_)).Output(id=name, display_name=name)
 
 
