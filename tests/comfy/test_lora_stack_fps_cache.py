@@ -196,3 +196,18 @@ def test_write_video_gif_above_50_fps_is_not_played_at_10_fps(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="video.comfy.host"):
         slow = F.write_video_file(images, 25.0, "slow", "gif", output_dir=tmp_path)
     assert _gif_delays(Path(slow["result"][0])) == [40] * 24 and caplog.text == ""  # under the cap: as given
+
+
+def test_the_loaders_own_lora_on_a_model_without_lora_support_is_refused_at_load(tmp_path):
+    """The loader's lora_name on a Wan Animate / VACE model was refused only by the sampling
+    node, after the whole model loaded; now at the loader, in the words the LoRA node uses."""
+    import pytest
+
+    from video.comfy.models import LORA_KINDS, load_video_model
+    from video.edit.animate import build_tiny_animate
+    from video.runtime.img2vid import InputError
+
+    assert "wan_animate" not in LORA_KINDS and "wan_vace" not in LORA_KINDS
+    build_tiny_animate(tmp_path / "checkpoints" / "animate")
+    with pytest.raises(InputError, match="LoRAs on wan_animate models are not supported"):
+        load_video_model("animate", tmp_path, lora="x.safetensors")

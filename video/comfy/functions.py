@@ -38,8 +38,7 @@ from video.comfy.host import (
 )
 from video.comfy.models import (
     DTYPES,
-    FLOW_KINDS,
-    SVD_KINDS,
+    LORA_KINDS,
     VideoModel,
     builtin_choice,
     load_video_model,
@@ -55,7 +54,6 @@ from video.runtime.img2vid import InputError
 VIDEO_FORMATS = ("mp4", "webm", "gif")  # what the write-video node offers (video.media writes them)
 OLD_DEFAULT_GUIDANCE = -1.0  # the guidance widget's old "model default" value, still in saved workflows
 ANIMATE_FPS = 30.0  # Wan-Animate's clip rate when the pose video's is not known (the CLI's fallback too)
-LORA_KINDS = SVD_KINDS + FLOW_KINDS  # the kinds whose pipelines take LoRAs (VideoModel._with_loras)
 
 
 def comfy_to_frames(image: torch.Tensor, name: str = "image") -> np.ndarray:

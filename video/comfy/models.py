@@ -32,6 +32,7 @@ FLOW_KINDS = ("dit_t2v", "wan_t2v")
 EDIT_KINDS = SVD_KINDS + FLOW_KINDS + ("wan_vace",)
 ANIMATE_KINDS = ("wan_animate",)
 RUNNABLE_KINDS = EDIT_KINDS + ANIMATE_KINDS  # what some node of this pack runs
+LORA_KINDS = SVD_KINDS + FLOW_KINDS  # the kinds whose pipelines take LoRAs (VideoModel._with_loras)
 RUNS = ("SVD / SVD-XT (Image to Video, Inpaint), Wan 2.1 T2V and our DiT (Text to Video, Inpaint), "
         "Wan VACE (Inpaint) and Wan-Animate (Animate), as diffusers folders (SVD also as a single file)")
 DTYPES = ("auto", "float16", "bfloat16", "float32")
@@ -620,6 +621,9 @@ def load_video_model(name: str, models_dir: str | Path | None = None, lora: str 
         refused = refusal(path, found["kind"])
         if refused is not None:
             raise CheckpointError(refused.line)
+    if lora and found["kind"] not in LORA_KINDS:  # said now, not after the sampling node's whole load
+        raise InputError(f"LoRAs on {found['kind']} models are not supported by these nodes yet (SVD, our DiT and "
+                         "Wan T2V take them)")
     loras = [(folder.resolve(lora, "loras"), float(lora_strength))] if lora else []
     for p, _ in loras:
         check_lora_file(p)
