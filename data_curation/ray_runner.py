@@ -194,6 +194,9 @@ def _run_ray(todo: list[str], recipe: Recipe, out: Path, workers: int | None, ad
 RAY_WAIT_S = 0.5  # how often the bar is brought up to date while Ray tasks run
 
 
+WINDOW_FLOOR = 16  # a cluster whose head has no CPUs still shows an autoscaler demand to grow on
+
+
 def _window() -> int:
     """Tasks in flight at once: twice the cluster's CPUs now (nodes an autoscaler adds count
     from the next refill), so every core has its next source queued while the driver holds
@@ -201,7 +204,7 @@ def _window() -> int:
     once, and each wait walked all of them)."""
     import ray
 
-    return 2 * max(1, int(ray.cluster_resources().get("CPU", 1)))
+    return max(WINDOW_FLOOR, 2 * int(ray.cluster_resources().get("CPU", 0)))
 
 
 def _gather(todo: list[str], recipe: Recipe, out: str, progress: bool,

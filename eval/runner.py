@@ -295,6 +295,28 @@ def read(path: Path) -> Video:
         raise Unreadable(str(e), path) from None
 
 
+def short_note(path: Path, decoded: int) -> str | None:
+    """A note when ``path`` decoded to fewer frames than its container's stored count says, by
+    more than curate's tolerance (:func:`data_curation.probe.decoded_short`): a file cut
+    exactly between two packets decodes without an error, only shorter. A note, not a skip: an
+    MP4 whose edit list starts past its first keyframe also stores frames no player shows."""
+    import av
+
+    from data_curation.probe import decoded_short
+    from video.media import video_stream
+
+    if not path.is_file():
+        return None
+    try:
+        with av.open(str(path)) as c:
+            listed = int(video_stream(c, path).frames or 0)
+    except (av.error.FFmpegError, MediaError):
+        return None
+    if not listed or not decoded_short(listed, decoded):
+        return None
+    return f"decoded {decoded} of the {listed} frames its container lists (cut short or damaged?): scored on those"
+
+
 @dataclass
 class Scored:
     """What stays of one generated video once scored: no frames."""
@@ -312,6 +334,7 @@ def score_video(path: Path, ref_path: Path | None, prompt: str | None, s: Scorer
     on return, so an evaluation holds one pair of videos at a time, however many it scores. A file
     of the pair that does not decode is an :class:`Unreadable`."""
     v = read(path)
+    short = short_note(path, len(v.frames))
     f, h, w, _ = v.frames.shape
     m: dict = {"frames": f, "width": w, "height": h, "fps": v.fps}
     m_t, c_t = temporal_metrics(v.frames, v.fps)
@@ -326,12 +349,14 @@ def score_video(path: Path, ref_path: Path | None, prompt: str | None, s: Scorer
     if ref_path is not None:
         ref = read(ref_path)
         g, ref_frames, notes = align(v.frames, ref.frames, v.fps, ref.fps)  # the same moments where rates allow
+        notes += [f"reference: {n}" for n in [short_note(ref_path, len(ref.frames))] if n]
         m_r, c_r = reconstruction_metrics(g, ref_frames, s.lpips)
         m.update(m_r)
         c.update(c_r)
         if s.fvd:  # the whole reference: FVD takes the first frames of each clip, the same rule on both sides
             ref_feats = fvd_features(s, ref.frames, f"reference {ref_path.name}")
     feats = fvd_features(s, v.frames, path.name) if s.fvd else {}
+    notes = [short, *notes] if short else notes
     shown = g if ref_frames is not None else v.frames  # the frames that were compared, over their reference
     return Scored(m, c, notes, side_by_side(shown, ref_frames) if strip else None, feats, ref_feats)
 

@@ -62,3 +62,17 @@ def test_animate_uses_the_embeddings_folder(tmp_path):
     animator = F.load_video_model("animate", models).animator()
     assert list(animator.prompts.embeddings) == ["mystyle"]
     assert torch.equal(animator.prompts.embeddings["mystyle"], torch.ones(2, 32))
+
+
+def test_a_failed_pipeline_build_still_shows_its_warnings():
+    """The warnings recorded while a pipeline builds were shown only when it succeeded; a build
+    that fails may be explained by them."""
+    import warnings
+
+    from video.comfy.models import VideoModel
+
+    m = VideoModel("x", "dit_t2v", "random weights")
+    with pytest.warns(UserWarning, match="the reason it fails"), pytest.raises(RuntimeError):
+        with m._embeddings_note("Text to Video"):
+            warnings.warn("the reason it fails", UserWarning, stacklevel=1)
+            raise RuntimeError("build failed")

@@ -20,7 +20,7 @@ def test_a_lora_file_points_at_the_lora_flag(tmp_path):
     save_file({"blocks.0.attn.to_q.lora_A.weight": torch.zeros(4, 8),
                "blocks.0.attn.to_q.lora_B.weight": torch.zeros(8, 4)}, str(f))
     assert _load_error(f).endswith(f"not an SVD checkpoint in sgm's layout; a LoRA: give it as --lora {f} "
-                                   "beside a base --model")
+                                   "to the command that renders its base model (img2vid, txt2vid)")
 
 
 def test_an_embedding_points_at_txt2vid(tmp_path):

@@ -63,6 +63,6 @@ def test_img2vid_on_a_dit_run_names_txt2vid_at_once(tmp_path):
     for given in (run, run / "final"):
         with pytest.raises(CheckpointError) as e:
             detect_layout(given)
-        assert str(e.value).startswith(f"{given}: a training run's export, not a model itself; it holds {model} "
-                                       f"is a text-to-video model (our DiT): render it with "
+        assert str(e.value).startswith(f"{given}: a training run's export, not a model itself; it holds {model}, "
+                                       f"a text-to-video model (our DiT): render it with "
                                        f"`video txt2vid --model {model}`")

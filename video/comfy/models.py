@@ -460,16 +460,19 @@ class VideoModel:
         """A pipeline build: the embeddings made for another text encoder (vectors of another
         width: ComfyUI's models/embeddings/ mostly holds SD 1.x / SDXL ones) said in one console
         line, not one warning per file; every other warning as Python shows it."""
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.filterwarnings("always", message="embedding skipped")  # every file counted
-            yield
-        other = []
-        for w in caught:
-            m = OTHER_ENCODER.match(str(w.message))
-            if m:
-                other.append(m.group(1))
-            else:
-                warnings.showwarning(w.message, w.category, w.filename, w.lineno, w.file, w.line)
+        caught: list = []
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.filterwarnings("always", message="embedding skipped")  # every file counted
+                yield
+        finally:  # a build that fails: its warnings may be what explains it
+            other = []
+            for w in caught:
+                m = OTHER_ENCODER.match(str(w.message))
+                if m:
+                    other.append(m.group(1))
+                else:
+                    warnings.showwarning(w.message, w.category, w.filename, w.lineno, w.file, w.line)
         if other:
             log.warning("%s: %d embedding file(s) in %s are for another text encoder (this model's vectors are %s "
                         "wide) and are not used", node, len(other), self.embeddings_dir, other[0])

@@ -292,7 +292,7 @@ def _use_instead(path: Path, found: dict) -> str:
     model saved alone (the whole model), else nothing."""
     kind, detail = found["kind"], found["detail"]
     if kind == "lora":
-        return f"; a LoRA: give it as --lora {path} beside a base --model"
+        return f"; a LoRA: give it as --lora {path} to the command that renders its base model (img2vid, txt2vid)"
     if kind == "embedding":
         return f"; a textual inversion for text prompts: `video txt2vid --embeddings DIR` reads it ({path.stem})"
     if kind in ("clip_vision", "text_encoder") or ("alone" in detail and "need" not in detail):

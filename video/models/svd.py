@@ -290,7 +290,8 @@ def detect_layout(source: str | Path) -> str:
         inside = _run_export_parts(p)
         # a run's model that img2vid does not load (a DiT run's final/model): say at once what
         # runs it, rather than name a path whose own error then names the other command
-        other = [w for q in inside if Path(q).is_dir() and (w := wrong_model(Path(q), "img2vid"))]
+        other = [w.replace(f"{q} is ", f"{q}, ", 1) for q in inside
+                 if Path(q).is_dir() and (w := wrong_model(Path(q), "img2vid"))]
         if other and len(other) == sum(Path(q).is_dir() for q in inside):
             raise CheckpointError(f"{p}: a training run's export, not a model itself; it holds {other[0]}")
         if inside:
