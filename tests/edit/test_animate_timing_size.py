@@ -14,6 +14,7 @@ built-in tiny Wan-Animate, saved once to a folder (building it is the slow part)
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import av
 import numpy as np
@@ -22,6 +23,7 @@ from PIL import Image
 
 from video.media import ffmpeg_exe, probe_video, write_video
 from video.media.read import read_video_timed
+from video.runtime.img2vid import InputError
 
 POSE_TIMES = [0.0, 4 / 30, 8 / 30, 9 / 30, 10 / 30, 11 / 30]  # a variable-rate clip: slow, then fast
 
@@ -165,3 +167,79 @@ def test_a_pose_video_under_16_pixels_says_so_before_the_weights_load(tiny_folde
     # the Python API says the same, not "got 0x0"
     with pytest.raises(InputError, match="the pose video is 8x8: .* give height and width"):
         Animator.from_pretrained(tiny_folder)(Image.open(tmp_path / "char.png"), _grey_clip(5, 8), _grey_clip(5, 8))
+
+
+@pytest.fixture
+def decoded(monkeypatch) -> dict[str, list[int]]:
+    """How many frames each video file's reads decoded (name -> one count a read): a spy around
+    the real reader that :func:`video.edit.mask.load_frames_timed` calls, nothing replaced."""
+    import video.edit.mask as mask_module
+
+    counts: dict[str, list[int]] = {}
+    real = mask_module.read_video_timed
+
+    def counted(path, max_frames=None):
+        frames, times = real(path, max_frames)
+        counts.setdefault(Path(path).name, []).append(len(frames))
+        return frames, times
+
+    monkeypatch.setattr(mask_module, "read_video_timed", counted)
+    return counts
+
+
+def test_a_long_face_background_and_mask_are_read_only_as_far_as_the_pose_needs(tmp_path, cli, decoded):
+    """A 4-frame 12 fps pose video with --frames 2 needs the face, background and mask videos
+    up to 1/12 s: 300 frames at 25 fps each were decoded whole (a 2-minute face video held
+    1.7 GB) before the frames were matched to the pose. The model named does not exist, so the
+    run stops after the reads, before any weights."""
+    write_video(_grey_clip(4), tmp_path / "pose.mp4", fps=12)
+    for name in ("face", "bg", "mask"):
+        write_video(_grey_clip(300, 16), tmp_path / f"{name}.mp4", fps=25)
+    _char(tmp_path / "char.png")
+    p = cli("animate", "--model", "./no-model", "--image", "char.png", "--pose", "pose.mp4", "--face",
+            "face.mp4", "--mode", "replace", "--background", "bg.mp4", "--mask", "mask.mp4", "--frames", "2",
+            "-o", "out.mp4", cwd=tmp_path)
+    assert p.returncode == 2 and p.errors[0].startswith("error: ./no-model not found"), p.stderr  # inputs first
+    assert decoded["pose.mp4"] == [2]
+    for name in ("face.mp4", "bg.mp4", "mask.mp4"):  # through 1/12 s: frames 0..2 at 25 fps, and a guess's margin
+        assert len(decoded[name]) == 1 and decoded[name][0] <= 5, decoded
+
+
+def test_a_folder_of_face_frames_is_read_only_up_to_the_frames_needed(tmp_path, cli):
+    """A folder pairs frame by frame: with --frames 2, frames 0 and 1; a broken third file is
+    never opened (it was: the whole folder was read)."""
+    write_video(_grey_clip(4, 32), tmp_path / "pose.mp4", fps=12)
+    (tmp_path / "face").mkdir()
+    for k, f in enumerate(_grey_clip(2)):
+        Image.fromarray(f).save(tmp_path / "face" / f"{k}.png")
+    (tmp_path / "face" / "2.png").write_bytes(b"not a picture")
+    _char(tmp_path / "char.png")
+    p = cli("animate", "--model", "./no-model", "--image", "char.png", "--pose", "pose.mp4", "--face",
+            "face", "--frames", "2", "-o", "out.mp4", cwd=tmp_path)
+    assert p.returncode == 2 and p.errors[0].startswith("error: ./no-model not found"), p.stderr
+
+
+def test_animate_and_edit_share_one_rule_for_a_video_that_ends_first(tmp_path):
+    """A variable-rate face video (frames at 0, 4, 8, 9, 10, 11 thirtieths; its header says
+    10 fps) under a 12 fps pose: animate judged its end by the median step (0.40 s) and refused
+    6 pose frames (the last at 0.42 s) that ``video edit`` takes from the same file as a mask
+    (its end: the last frame plus one frame at the header's rate, 0.47 s). One rule now
+    (:func:`video.edit.mask.ends_before`): both take 6 frames, both refuse 7."""
+    from video.edit.animate_cli import match_to_pose, read_for_pose
+    from video.edit.mask import load_frames_timed, read_levels
+    from video.media import MediaError
+
+    vf = "setpts='(if(lt(N,3),N*4,N+6))/(30*TB)'"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=size=16x16:rate=30:duration=0.2", "-vf", vf, "-fps_mode", "vfr",
+            "-c:v", "libx264", "-pix_fmt", "yuv420p", tmp_path / "face.mp4")
+    write_video(_grey_clip(7), tmp_path / "pose.mp4", fps=12)
+    _, pose_times = load_frames_timed(tmp_path / "pose.mp4")
+    face = str(tmp_path / "face.mp4")
+    frames, times, rate, whole = read_for_pose(face, "face video", pose_times, 6)
+    assert len(match_to_pose(frames, times, pose_times, 6, "face", rate=rate, whole=whole)) == 6
+    assert read_levels(face, 6, 16, 16, fps=12, times=pose_times).shape == (6, 16, 16)
+    frames, times, rate, whole = read_for_pose(face, "face video", pose_times, 7)
+    with pytest.raises(InputError, match="the face video lasts 0.47 s"):
+        match_to_pose(frames, times, pose_times, 7, "face", rate=rate, whole=whole)
+    with pytest.raises(MediaError, match="lasts 0.47 s"):
+        read_levels(face, 7, 16, 16, fps=12, times=pose_times)

@@ -103,3 +103,52 @@ def test_the_outpaint_recipe_refuses_an_aspect_the_video_has():
         outpaint(None, frames, aspect="3:2")
     with pytest.raises(InputError, match="adds no pixels"):
         outpaint(None, frames, pad=0)
+
+
+SHARED = "device: cpu\ndtype: auto\nsdpa: torch\nseed: 3\nmodels_dir: /data/models\nextra_model_paths_config: x.yaml\n"
+
+
+@pytest.mark.parametrize("argv", [RECOLOUR, COMPOSITE], ids=["recolour", "composite"])
+def test_a_shared_config_of_model_settings_does_not_stop_an_edit_without_a_model(clip, still, tmp_path, argv,
+                                                                                  capsys):
+    """A --config shared with img2vid / txt2vid holds the device, the seed and the models
+    folder: settings, not a request to this edit for a model (it was refused: "seed in
+    shared.yaml is for the model"). On the command line they still are refused."""
+    (tmp_path / "shared.yaml").write_text(SHARED)
+    bg = ["--background", still] if argv[1] == "background" else []
+    run = [*argv[:2], "--video", clip, *bg, *argv[2:], "--output", tmp_path / "o.mp4"]
+    code, err = _error([*run, "--config", tmp_path / "shared.yaml"], capsys)
+    assert code == 0 and (tmp_path / "o.mp4").exists(), err
+    for given in (["--models-dir", "/data/models"], ["seed=3"], ["--extra-model-paths-config", "x.yaml"],
+                  ["--config", tmp_path / "shared.yaml", "device=cpu"]):
+        code, err = _error([*run, *given], capsys)
+        how = given[0] if given[0] != "--config" else "device=cpu"
+        assert code == 2 and err.startswith(f"error: {how} is for the model"), err
+
+
+def test_a_config_files_model_request_is_still_refused(clip, tmp_path, capsys):
+    (tmp_path / "p.yaml").write_text(SHARED + "prompt: red\n")
+    code, err = _error([*RECOLOUR, "--video", clip, "--config", tmp_path / "p.yaml", "--output", tmp_path / "o.mp4"],
+                       capsys)
+    assert code == 2 and err.startswith(f"error: prompt in {tmp_path / 'p.yaml'} is for the model"), err
+
+
+def test_the_python_api_keeps_its_settings(clip):
+    """An EditConfig's seed, device and models folder are the caller's settings (one config for
+    many edits), not a request for a model: not refused; its prompt is (above)."""
+    from video.edit.cli import EditConfig, check_config
+
+    check_config("recolour", EditConfig(video=clip, box="0,0,8,8", hue=90, seed=3, device="cpu", dtype="float32",
+                                        models_dir="/data/models"))
+
+
+@pytest.mark.parametrize("given", [None, {}])
+def test_a_reference_is_refused_by_the_check_whatever_given_lists(clip, given):
+    """A model request at a value other than its default is refused even where ``given`` (a
+    Python caller's) leaves it out, so run_edit's own "condition a model" branch is gone:
+    nothing reaches it."""
+    from video.edit.cli import EditConfig, check_config
+    from video.runtime.img2vid import InputError
+
+    with pytest.raises(InputError, match="^--reference is for the model"):
+        check_config("recolour", EditConfig(video=clip, box="0,0,8,8", hue=90, reference=["a.png"]), given)

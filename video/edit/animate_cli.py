@@ -36,10 +36,27 @@ def _read_frames(path: str | None, what: str, max_frames: int | None = None):
         raise MediaError(f"{what}: {e}") from None
 
 
-def _lasts(times: np.ndarray) -> float:
-    """How long a video with these frame times plays: its last frame's time plus a frame
-    (the median step, so one late frame of a variable-rate clip does not count)."""
-    return float(times[-1] + np.median(np.diff(times))) if len(times) > 1 else 0.0
+def read_for_pose(path: str | None, what: str, pose_times: np.ndarray | None, n: int):
+    """The face, background or mask video (``what``) as far as the pose video's first ``n``
+    frames need it: (frames, times, rate, whole); Nones for None. A video file beside a timed
+    pose video (both files) is decoded through the first frame at or after the last pose frame's
+    time (:func:`video.edit.mask.read_timed_through`; ``rate``: its header's, ``whole``: it
+    ended first), anything else (a folder, an image, a pose folder) only its first ``n`` frames:
+    a long video was decoded whole, every frame held at once, to use a few."""
+    from video.edit.mask import IMAGE_SUFFIXES, read_timed_through, video_fps
+    from video.media import MediaError
+
+    is_video = path is not None and Path(path).is_file() and Path(path).suffix.lower() not in IMAGE_SUFFIXES
+    if not (is_video and pose_times is not None and n > 1):
+        frames, times = _read_frames(path, what, n)
+        return frames, times, None, True
+    rate, until = video_fps(path), float(pose_times[n - 1])
+    guess = rate or ((n - 1) / until if until > 0 else 30.0)  # how far to read at first; without a header rate, the pose's
+    try:
+        frames, times, whole = read_timed_through(path, until, guess)
+    except MediaError as e:
+        raise MediaError(f"{what}: {e}") from None
+    return frames, times, rate, whole
 
 
 def by_time(times: np.ndarray | None, pose_times: np.ndarray | None, n: int) -> bool:
@@ -50,12 +67,16 @@ def by_time(times: np.ndarray | None, pose_times: np.ndarray | None, n: int) -> 
 
 
 def match_to_pose(frames: np.ndarray | None, times: np.ndarray | None, pose_times: np.ndarray | None,
-                  n: int, what: str) -> np.ndarray | None:
+                  n: int, what: str, rate: float | None = None, whole: bool = True) -> np.ndarray | None:
     """The ``n`` frames of the face, background or mask video (``what``) that go with the pose
     video's first ``n`` frames: where both are video files (both have ``times``), the frame
     nearest each pose frame's time (:func:`nearest_frames`); else (a folder or an image has
     no timing) frame i with pose frame i. A video that ends before the pose video's last frame
-    starts is refused in one line (it would be mirrored into frames it does not have)."""
+    starts is refused in one line (it would be mirrored into frames it does not have), by the
+    rule masks and background clips of ``video edit`` follow (:func:`video.edit.mask.ends_before`;
+    ``rate``: the video's header rate, ``whole``: ``times`` are all its frames, as
+    :func:`read_for_pose` reads them)."""
+    from video.edit.mask import ends_before, plays_until
     from video.media import plural
 
     if frames is None:
@@ -65,10 +86,10 @@ def match_to_pose(frames: np.ndarray | None, times: np.ndarray | None, pose_time
             raise InputError(f"the {what} video has {plural(len(frames), 'frame')}; the pose video has {n}")
         return frames[:n]
     pose_times = pose_times[:n]
-    if pose_times[-1] >= _lasts(times) - 1e-6:  # the last pose frame comes after this video's last one ends
-        raise InputError(f"the {what} video lasts {_lasts(times):.2f} s ({plural(len(frames), 'frame')}), the pose "
-                         f"video {_lasts(pose_times):.2f} s ({plural(n, 'frame')}): their frames are matched by time, "
-                         f"so give a {what} video as long as the pose video")
+    if ends_before(float(pose_times[-1]), times, rate, whole):  # the last pose frame comes after this video ends
+        raise InputError(f"the {what} video lasts {plays_until(times, rate):.2f} s ({plural(len(frames), 'frame')}), "
+                         f"the pose video {plays_until(pose_times):.2f} s ({plural(n, 'frame')}): their frames are "
+                         f"matched by time, so give a {what} video as long as the pose video")
     return frames[nearest_frames(pose_times, times)]
 
 
@@ -205,9 +226,11 @@ def cmd_animate(args: argparse.Namespace) -> int:
         raise InputError(f"--frames {cfg.frames}: the pose video has {plural(len(pose), 'frame')}")
     check_size(cfg.height, cfg.width, pose.shape[1:3])
     n = len(pose)
-    read = {what: _read_frames(path, f"{what} video")
+    # each read only as far as the pose's first n frames need (a long face video was decoded whole)
+    read = {what: read_for_pose(path, f"{what} video", pose_times, n)
             for what, path in (("face", cfg.face), ("background", background), ("mask", mask_path))}
-    face, bg, mask = (match_to_pose(*read[what], pose_times, n, what) for what in read)
+    face, bg, mask = (match_to_pose(frames, times, pose_times, n, what, rate=rate, whole=whole)
+                      for what, (frames, times, rate, whole) in read.items())
     check_output(cfg.output, num_frames=n)  # several frames to x.png: refused now
     # every input checked: now the model, a name in the models folder as img2vid / txt2vid take it ("tiny": built in)
     extra = [cfg.extra_model_paths_config] if cfg.extra_model_paths_config else []
@@ -262,4 +285,4 @@ def add_animate_command(subparsers) -> argparse.ArgumentParser:
 
 
 __all__ = ["ANIMATE_FLAGS", "AnimateConfig", "add_animate_command", "by_time", "check_segment", "check_size",
-           "cmd_animate", "match_to_pose", "resolve_animate"]
+           "cmd_animate", "match_to_pose", "read_for_pose", "resolve_animate"]

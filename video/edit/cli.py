@@ -215,7 +215,9 @@ def check_config(task: str, cfg: EditConfig, given: dict[str, str] | None = None
     """The checks that need no file and no model: every flag's range and which flags a task takes.
     ``given``: the keys the command line gave (:func:`video.flags.given_keys`), so a flag of
     another task is refused at any value, its default's too; without it (the Python API, the
-    ComfyUI node) a value other than the default counts as given."""
+    ComfyUI node) a value other than the default counts as given. An edit that runs no model
+    refuses the model's keys (:func:`_refused_model_keys`: --seed, --device, --dtype, --sdpa and
+    the models folder only from the command line, never from a --config or an EditConfig)."""
     from video.edit.recipes import check_pad, parse_aspect
     from video.flags import check_above_zero, check_ranges, sdpa_choice
     from video.media import check_crf
@@ -266,28 +268,48 @@ def check_config(task: str, cfg: EditConfig, given: dict[str, str] | None = None
 
 
 EDIT_MINIMUM = {"frames": 1, "steps": 1, "height": 1, "width": 1, "window": 1}  # None: unset (the default)
-# the keys only a model reads: refused when the edit runs none (recolour at --strength 0, a plain
-# --background composite), as they were silently ignored there
-MODEL_KEYS = ("model", "prompt", "negative", "strength", "steps", "guidance", "seed", "height", "width", "window",
-              "overlap", "sampler", "shift", "device", "dtype", "sdpa", "reference", "control", "models_dir",
-              "extra_model_paths_config")
+# the keys only a model reads, refused when the edit runs none (recolour at --strength 0, a plain
+# --background composite), as they were silently ignored there: those that ask this edit for
+# something (MODEL_KEYS) however given; the settings a --config file shares across commands
+# (SHARED_MODEL_KEYS: where the models are, which device, the seed) only from the command line
+MODEL_KEYS = ("model", "prompt", "negative", "strength", "steps", "guidance", "height", "width", "window",
+              "overlap", "sampler", "shift", "reference", "control")
+SHARED_MODEL_KEYS = ("seed", "device", "dtype", "sdpa", "models_dir", "extra_model_paths_config")
+
+
+def _from_config_file(how: str) -> bool:
+    """Whether :func:`video.flags.given_keys` says a key came from the ``--config`` YAML
+    (``key in FILE.yaml``), not a flag (``--key``) or a ``key=value`` on the command line."""
+    return how.partition(" in ")[0].isidentifier()
+
+
+def _refused_model_keys(cfg: EditConfig, given: dict[str, str] | None) -> list[tuple[str, str]]:
+    """(key, how it was given) of each model key an edit without a model would ignore: a
+    :data:`MODEL_KEYS` key given in any way, or (the Python API, a key ``given`` leaves out) at a
+    value other than its default; a :data:`SHARED_MODEL_KEYS` key only as a flag or ``key=value``
+    (a ``--config`` shared with img2vid / txt2vid holds them, and a Python caller's one
+    :class:`EditConfig` for many edits: neither asks this edit to run a model)."""
+    defaults, out = EditConfig(), []
+    for key in MODEL_KEYS:
+        if (given is not None and key in given) or getattr(cfg, key) != getattr(defaults, key):
+            out.append((key, given[key] if given is not None and key in given else "--" + key.replace("_", "-")))
+    for key in SHARED_MODEL_KEYS:
+        if given is not None and key in given and not _from_config_file(given[key]):
+            out.append((key, given[key]))
+    return out
 
 
 def _refuse_model_flags(task: str, cfg: EditConfig, given: dict[str, str] | None) -> None:
-    """One-line InputError for a model's flag given to an edit that runs no model (``given``,
-    or without it a value other than the default, as for :data:`TASK_FLAGS`): it would be
-    ignored, and the output would not be what it asked for. recolour's --strength (0 here) is
-    its own switch; a composite's --strength points to --harmonise, its strength."""
+    """One-line InputError for a model's flag given to an edit that runs no model
+    (:func:`_refused_model_keys`): it would be ignored, and the output would not be what it
+    asked for. recolour's --strength (0 here) is its own switch; a composite's --strength points
+    to --harmonise, its strength."""
     from video.runtime.img2vid import InputError
 
-    defaults = EditConfig()
     switch = "--strength" if task == "recolour" else "--harmonise"
-    for key in MODEL_KEYS:
+    for key, how in _refused_model_keys(cfg, given):
         if key == "strength" and task == "recolour":
             continue
-        if not (key in given if given is not None else getattr(cfg, key) != getattr(defaults, key)):
-            continue
-        how = given[key] if given is not None and key in given else "--" + key.replace("_", "-")
         if key == "strength":
             raise InputError(f"{how}: a --background composite runs no model, so it has no strength; to regenerate "
                              f"the composited background at a strength S, give --harmonise S (0..1)")
@@ -381,10 +403,8 @@ def run_edit(task: str, cfg: EditConfig, given: dict[str, str] | None = None):
         extra = [cfg.extra_model_paths_config] if cfg.extra_model_paths_config else []
         cfg = replace(cfg, model=resolve_model_name(cfg.model, cfg.models_dir or None, extra))
     kind = detect_model(cfg.model) if needs_model else None  # reads the folder's index only
+    # (an edit without a model has none: check_config refused them, _refused_model_keys)
     if (references or control is not None) and kind not in DEDICATED_EDITORS:
-        if not needs_model:
-            raise InputError("--reference and --control condition a model; this edit runs without one (give "
-                             "--strength or --harmonise above 0)")
         if control is not None:
             raise InputError("--control needs a Wan VACE model (a folder whose model_index.json names WanVACEPipeline)")
         if kind != "svd":

@@ -275,12 +275,30 @@ def _mask_by_time(path: Path, want: np.ndarray, fps: float, rate: float) -> np.n
     frames, mask_times, whole = read_timed_through(path, float(want[-1]), rate)
     if len(frames) == 1:
         return _video_levels(frames)
-    end = float(mask_times[-1]) + 1.0 / rate  # the last frame shows for one frame at the average rate
-    if whole and want[-1] >= end - TIME_TOLERANCE:
-        n = len(want)
+    if ends_before(float(want[-1]), mask_times, rate, whole):
+        n, end = len(want), plays_until(mask_times, rate)
         raise MediaError(f"the mask video {path.name} lasts {end:.2f} s ({len(frames)} frames at {rate:g} fps); the "
                          f"video {float(want[-1]) + 1.0 / fps:.2f} s ({n} frames at {fps:g} fps)")
     return _video_levels(frames[nearest_frames(want, mask_times)])
+
+
+def plays_until(times: np.ndarray, rate: float | None = None) -> float:
+    """When a video whose frames start at ``times`` (seconds) stops showing its last one: that
+    frame's time plus one frame, at ``rate`` (the header's average rate) where given, else the
+    median step, so one late frame of a variable-rate clip does not count; 0 for one frame."""
+    if len(times) < 2:
+        return 0.0
+    step = 1.0 / rate if rate else float(np.median(np.diff(times)))
+    return float(times[-1]) + step
+
+
+def ends_before(time: float, times: np.ndarray, rate: float | None = None, whole: bool = True) -> bool:
+    """Whether a video (frames at ``times``, :func:`plays_until`) has ended by ``time``, so a
+    frame shown then has none of it to match: the one rule of a mask video, a background clip
+    and animate's face, background and mask videos (each had its own step and tolerance).
+    ``whole``: whether ``times`` are all of the video's frames (:func:`read_timed_through`:
+    else it goes on past them); a one-frame video is a still, never ended."""
+    return whole and len(times) > 1 and time >= plays_until(times, rate) - TIME_TOLERANCE
 
 
 def read_timed_through(path: str | Path, until: float, rate: float) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -592,6 +610,7 @@ def latent_mask(mask: torch.Tensor, spatial: int, temporal: int = 1) -> torch.Te
 
 
 __all__ = ["Box", "aspect_differs", "box_covers", "box_mask", "box_outside", "check_not_empty", "check_same_size",
-           "colour_levels", "composite_alpha", "erode", "feather", "format_box", "frame_times", "grey_levels", "is_box",
-           "latent_mask", "load_frames", "load_frames_timed", "load_mask", "nearest_frames", "parse_box", "read_levels",
-           "read_timed_through", "resize_mask", "temporal_groups", "time_indices", "video_fps", "video_sar"]
+           "colour_levels", "composite_alpha", "ends_before", "erode", "feather", "format_box", "frame_times",
+           "grey_levels", "is_box", "latent_mask", "load_frames", "load_frames_timed", "load_mask", "nearest_frames",
+           "parse_box", "plays_until", "read_levels", "read_timed_through", "resize_mask", "temporal_groups",
+           "time_indices", "video_fps", "video_sar"]

@@ -20,14 +20,15 @@ import torch
 from PIL import Image
 
 from video.edit.mask import (
-    TIME_TOLERANCE,
     aspect_differs,
     composite_alpha,
+    ends_before,
     frame_times,
     load_frames,
     load_frames_timed,
     load_mask,
     nearest_frames,
+    plays_until,
     read_timed_through,
     video_fps,
 )
@@ -194,8 +195,8 @@ def fit_clip(source, num_frames: int, height: int, width: int, fps: float | None
     if rate:
         want = frame_times(num_frames, fps, times)
         frames, clip_times, whole = read_timed_through(source, float(want[-1]), rate)
-        end = float(clip_times[-1]) + 1.0 / rate
-        if len(frames) > 1 and whole and want[-1] >= end - TIME_TOLERANCE:
+        end = plays_until(clip_times, rate)
+        if ends_before(float(want[-1]), clip_times, rate, whole):
             warnings.warn(f"the background clip lasts {end:.2f} s and the video {float(want[-1]) + 1.0 / fps:.2f} s: "
                           f"the clip is looped", stacklevel=2)
             want = np.mod(want, end)
