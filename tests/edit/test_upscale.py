@@ -94,6 +94,7 @@ def test_refine_pass_and_warping_error(sr):
     assert 0 < e_sr < 0.05 and 0 < e_ref < 1  # the measurement, not the direction (random weights)
 
 
+@pytest.mark.filterwarnings("ignore:SR tile .* under twice:UserWarning")  # small tiles on purpose: many seams
 def test_tiles_join_without_seams(clip):
     whole = RealESRGAN(*resolve_model("realesr-animevideov3", 2), tile=1024)
     tiled = RealESRGAN(*resolve_model("realesr-animevideov3", 2), tile=40)
@@ -104,6 +105,7 @@ def test_tiles_join_without_seams(clip):
     assert x4.shape == (1, 48, 64, 3)
 
 
+@pytest.mark.filterwarnings("ignore:SR tile .* under twice:UserWarning")  # small tiles on purpose: many seams
 def test_rrdb_tiles_join_within_a_level():
     """The RRDBNet anime model on two 16-px tiles of a photograph against the frame in one
     piece: its context (48 px, measured; its receptive field is 94 px) leaves no pixel more
