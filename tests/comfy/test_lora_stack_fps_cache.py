@@ -161,9 +161,14 @@ def test_loader_and_lora_node_fingerprints_follow_the_files(models, tiny_diffuse
     _touch(weights)  # a file inside the folder: the folder's own time stays
     assert loader.IS_CHANGED(**kw) != before
     tiny = dict(ckpt_name="tiny (random weights, for tests)", lora_name="none", lora_strength=1.0)
-    assert loader.IS_CHANGED(**tiny) == loader.IS_CHANGED(**tiny)  # built-ins: constant
+    constant = loader.IS_CHANGED(**tiny)  # built-ins: constant
     time.sleep(0.01)
-    assert loader.IS_CHANGED(**tiny) == loader.IS_CHANGED(**tiny)
+    assert loader.IS_CHANGED(**tiny) == constant
+    # a name linked from another node: ComfyUI's cache check passes None for it (raised TypeError,
+    # and ComfyUI then reloaded the model on every queue)
+    assert loader.IS_CHANGED(ckpt_name=None, lora_name="none", lora_strength=1.0) == ("linked", ("none",))
+    assert loader.IS_CHANGED(ckpt_name="svd-folder", lora_name=None, lora_strength=1.0)[1] == ("linked",)
+    assert lora.IS_CHANGED(lora_name=None, strength=1.0) == ("linked",)
     missing = loader.IS_CHANGED(ckpt_name="gone", lora_name="none", lora_strength=1.0)  # the loader says why
     assert missing[0][0] == "unresolved"
 

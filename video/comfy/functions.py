@@ -48,12 +48,13 @@ from video.comfy.models import (
     resolve_model,
     video_model_names,
 )
+from video.edit.animate import FALLBACK_FPS
 from video.models.svd import CheckpointError
 from video.runtime.img2vid import InputError
 
 VIDEO_FORMATS = ("mp4", "webm", "gif")  # what the write-video node offers (video.media writes them)
 OLD_DEFAULT_GUIDANCE = -1.0  # the guidance widget's old "model default" value, still in saved workflows
-ANIMATE_FPS = 30.0  # Wan-Animate's clip rate when the pose video's is not known (the CLI's fallback too)
+ANIMATE_FPS = FALLBACK_FPS  # Wan-Animate's clip rate when the pose video's is not known (the CLI's too)
 
 
 def comfy_to_frames(image: torch.Tensor, name: str = "image") -> np.ndarray:
@@ -220,6 +221,8 @@ def lora_fingerprint(lora_name: str = "none", models_dir: str | Path | None = No
     modification time. ComfyUI keeps a node's output while its inputs are unchanged, and a LoRA
     retrained under the same name is the same input: without this the old merged pipeline stayed.
     A name that does not resolve gives its own value; the node then says why."""
+    if not isinstance(lora_name, str):  # linked from another node: ComfyUI passes None (or nothing)
+        return ("linked",)  # here; the link's own signature keys the cache
     if lora_name == "none":
         return ("none",)
     try:
@@ -228,11 +231,14 @@ def lora_fingerprint(lora_name: str = "none", models_dir: str | Path | None = No
         return ("unresolved", lora_name, str(e))
 
 
-def model_fingerprint(ckpt_name: str, lora_name: str = "none", models_dir: str | Path | None = None, **_) -> tuple:
+def model_fingerprint(ckpt_name: str | None = None, lora_name: str = "none", models_dir: str | Path | None = None,
+                      **_) -> tuple:
     """The loader's ``IS_CHANGED`` / ``fingerprint_inputs``: size and modification time of the
     checkpoint's files (every file of a model folder) and of the LoRA's; a built-in random model
     is constant. A checkpoint or LoRA retrained under the same name then loads again instead of
     ComfyUI's cached pipeline of the old weights."""
+    if not isinstance(ckpt_name, str):  # linked: as lora_fingerprint
+        return ("linked", lora_fingerprint(lora_name, models_dir))
     try:
         builtin = builtin_choice(ckpt_name)
         if builtin is not None:

@@ -49,6 +49,7 @@ from video.runtime.progress import StepCallback, step_reporter
 from video.runtime.speed import with_sdpa_priority
 
 DEFAULT_STEPS = 20  # WanAnimatePipeline's default
+FALLBACK_FPS = 30.0  # the clip rate when the pose video tells none (a folder of frames): the CLI's and ComfyUI's
 DEFAULT_SEGMENT = 77  # frames per segment (WanAnimatePipeline's default)
 MODES = ("animate", "replace")
 SIZE_STEP = 16  # output sides are multiples of this: Wan's VAE (8x) times the 2x2 patch, in every Wan-Animate folder

@@ -12,7 +12,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from video.edit.animate import DEFAULT_SEGMENT, DEFAULT_STEPS, MODES, SIZE_STEP, TINY, Animator
+from video.edit.animate import DEFAULT_SEGMENT, DEFAULT_STEPS, FALLBACK_FPS, MODES, SIZE_STEP, TINY, Animator
 from video.edit.cli import MODELS_FOLDER_FLAGS
 from video.edit.mask import nearest_frames
 from video.runtime.img2vid import InputError
@@ -248,7 +248,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
                       height=cfg.height, width=cfg.width, num_frames=cfg.frames,
                       segment_frame_length=cfg.segment, progress=True)
     pose_fps = video_fps(cfg.pose)
-    fps = cfg.fps or pose_fps or 30
+    fps = cfg.fps or pose_fps or FALLBACK_FPS
     # the sound of the video the output follows: the one the character is put into, else the driving one; a
     # background matched to the pose's frame times is on the pose's clock, whatever its own rate
     source = background if cfg.mode == "replace" else cfg.pose

@@ -260,7 +260,7 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
         if len(times) == f and uneven_times(times, fps) and bool(np.all(np.diff(ticks) > 0)):
             stamps = times - times[0]
     if fmt == "gif":
-        stamps, fps = _gif_timing(path, stamps, fps)
+        stamps, fps = _gif_timing(path, stamps, fps, f)
     if stamps is None:
         data = np.ascontiguousarray(frames).tobytes()
         args = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
@@ -296,7 +296,7 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
     else:  # gif: a palette made from the clip itself
         args += ["-vf", "split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse", "-loop", "0"]
         if stamps is not None:  # the last frame's delay, as the mp4's last frame lasts (centiseconds)
-            args += ["-final_delay", str(max(GIF_MIN_DELAY, round(last * 100)))]
+            args += ["-final_delay", str(min(GIF_MAX_DELAY, max(GIF_MIN_DELAY, round(last * 100))))]
     with atomic_file(path) as tmp:
         proc = subprocess.run(args + ["-f", fmt, str(tmp)], input=data, capture_output=True)
         if proc.returncode != 0:
@@ -306,6 +306,7 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
 
 GIF_MIN_DELAY = 2  # centiseconds: browsers play a GIF delay of 0 or 1 (<= 10 ms) as 10 (100 ms)
 GIF_MAX_FPS = 100 / GIF_MIN_DELAY  # 50: the fastest rate a GIF plays at everywhere
+GIF_MAX_DELAY = 65535  # centiseconds: a GIF delay is 16 bits (655.35 s); ffmpeg refuses a longer final delay
 
 
 def gif_stamps(seconds: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -320,7 +321,7 @@ def gif_stamps(seconds: np.ndarray) -> tuple[np.ndarray, bool]:
     return kept / 100.0, bool(np.any(kept != cs))
 
 
-def _gif_timing(path: Path, stamps: np.ndarray | None, fps: float) -> tuple[np.ndarray | None, float]:
+def _gif_timing(path: Path, stamps: np.ndarray | None, fps: float, frames: int) -> tuple[np.ndarray | None, float]:
     """(stamps, fps) for a gif: its own frame times on the GIF clock (:func:`gif_stamps`), or
     above :data:`GIF_MAX_FPS` 50 fps timing; one warning line where frames come out slower,
     since a browser would play them at 10 fps (the one home of this rule: the ComfyUI node and
@@ -332,7 +333,7 @@ def _gif_timing(path: Path, stamps: np.ndarray | None, fps: float) -> tuple[np.n
                           f"written at least {GIF_MIN_DELAY}/100 s apart (write .mp4 or .webm to keep the timing)",
                           stacklevel=3)
         return stamps, fps
-    if float(fps) > GIF_MAX_FPS:
+    if float(fps) > GIF_MAX_FPS and frames > 1:  # a still has no playback rate to lose
         warnings.warn(f"{path.name}: a GIF at {float(fps):g} fps plays at 10 fps in browsers (delays under "
                       f"{GIF_MIN_DELAY}/100 s); written at {GIF_MAX_FPS:g} fps timing, all frames kept, "
                       f"{float(fps) / GIF_MAX_FPS:.2g}x slower (write .mp4 or .webm to keep {float(fps):g} fps)",
