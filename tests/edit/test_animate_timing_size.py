@@ -224,7 +224,7 @@ def test_animate_and_edit_share_one_rule_for_a_video_that_ends_first(tmp_path):
     10 fps) under a 12 fps pose: animate judged its end by the median step (0.40 s) and refused
     6 pose frames (the last at 0.42 s) that ``video edit`` takes from the same file as a mask
     (its end: the last frame plus one frame at the header's rate, 0.47 s). One rule now
-    (:func:`video.edit.mask.ends_before`): both take 6 frames, both refuse 7."""
+    (:func:`video.edit.timing.ends_before`): both take 6 frames, both refuse 7."""
     from video.edit.animate_cli import match_to_pose, read_for_pose
     from video.edit.mask import load_frames_timed, read_levels
     from video.media import MediaError

@@ -14,7 +14,7 @@ import torch
 
 from video.edit.animate import DEFAULT_SEGMENT, DEFAULT_STEPS, FALLBACK_FPS, MODES, SIZE_STEP, TINY, Animator
 from video.edit.cli import MODELS_FOLDER_FLAGS
-from video.edit.mask import nearest_frames
+from video.edit.timing import nearest_frames
 from video.runtime.img2vid import InputError
 from video.runtime.speed import SDPA_FIRST
 
@@ -73,10 +73,10 @@ def match_to_pose(frames: np.ndarray | None, times: np.ndarray | None, pose_time
     nearest each pose frame's time (:func:`nearest_frames`); else (a folder or an image has
     no timing) frame i with pose frame i. A video that ends before the pose video's last frame
     starts is refused in one line (it would be mirrored into frames it does not have), by the
-    rule masks and background clips of ``video edit`` follow (:func:`video.edit.mask.ends_before`;
+    rule masks and background clips of ``video edit`` follow (:func:`video.edit.timing.ends_before`;
     ``rate``: the video's header rate, ``whole``: ``times`` are all its frames, as
     :func:`read_for_pose` reads them)."""
-    from video.edit.mask import ends_before, plays_until
+    from video.edit.timing import ends_before, plays_until
     from video.media import plural
 
     if frames is None:

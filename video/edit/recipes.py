@@ -22,16 +22,13 @@ from PIL import Image
 from video.edit.mask import (
     aspect_differs,
     composite_alpha,
-    ends_before,
-    frame_times,
     load_frames,
     load_frames_timed,
     load_mask,
-    nearest_frames,
-    plays_until,
     read_timed_through,
     video_fps,
 )
+from video.edit.timing import ends_before, frame_times, nearest_frames, plays_until
 from video.media import resize_center_crop
 from video.runtime.img2vid import InputError
 
@@ -182,7 +179,7 @@ def fit_clip(source, num_frames: int, height: int, width: int, fps: float | None
 
     A video file under a video with a frame rate (``fps``; ``times``: its frames' own times,
     a variable-rate video's) is matched by time, the clip frame nearest each video frame's
-    time, by the clip's own frame times (:func:`video.edit.mask.nearest_frames`, as a mask
+    time, by the clip's own frame times (:func:`video.edit.timing.nearest_frames`, as a mask
     video): used frame by frame, a 10 fps clip under a 25 fps video played 2.5x fast. Image
     folders and arrays, which have no timing, go frame by frame. A clip shorter than the video
     is looped (a background keeps moving; holding its last frame would freeze it), with one
