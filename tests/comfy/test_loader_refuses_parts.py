@@ -16,6 +16,7 @@ import torch
 from safetensors.torch import save_file
 
 from video.comfy import models as F
+from video.comfy.kinds import RUNNABLE_KINDS
 from video.models.detect import detect_kind
 from video.models.inspect import run_with
 from video.models.svd import CheckpointError
@@ -61,7 +62,7 @@ PARTS = {  # name: (files, what it says, what would work)
 def test_a_part_saved_alone_is_refused_at_load_time_and_listed(tmp_path, name):
     files, what, works = PARTS[name]
     path = _folder(tmp_path / "checkpoints" / name, files)
-    assert detect_kind(path)["kind"] in F.RUNNABLE_KINDS  # the kind alone let it through
+    assert detect_kind(path)["kind"] in RUNNABLE_KINDS  # the kind alone let it through
     msg = _refused(str(path), tmp_path)  # by its path (API prompts, scripts)
     assert msg.startswith(f"{path}: {what}, not a whole pipeline: ") and works in msg, msg
     listed = F.video_model_names(tmp_path)[0]  # a transformer/ alone is listed as NAME/transformer

@@ -208,7 +208,8 @@ def test_the_loaders_own_lora_on_a_model_without_lora_support_is_refused_at_load
     node, after the whole model loaded; now at the loader, in the words the LoRA node uses."""
     import pytest
 
-    from video.comfy.models import LORA_KINDS, load_video_model
+    from video.comfy.kinds import LORA_KINDS
+    from video.comfy.models import load_video_model
     from video.edit.animate import build_tiny_animate
     from video.runtime.img2vid import InputError
 

@@ -105,7 +105,7 @@ def test_model_refuses_a_pickle_by_its_bytes_and_a_renamed_safetensors_file_by_i
 
 
 def test_a_comfy_layout_controlnet_and_a_hunyuanvideo_transformer_are_not_image_models(tmp_path):
-    from video.comfy.models import image_family
+    from video.comfy.refusals import image_family
 
     controlnet = {"input_blocks.0.0.weight": (320, 4, 3, 3), "zero_convs.0.0.weight": (320, 320, 1, 1),
                   "input_hint_block.0.weight": (16, 3, 3, 3), "middle_block_out.0.weight": (1280, 1280, 1, 1),

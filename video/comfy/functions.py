@@ -36,9 +36,9 @@ from video.comfy.host import (
     relayed_warnings,
     running,
 )
+from video.comfy.kinds import LORA_KINDS
 from video.comfy.models import (
     DTYPES,
-    LORA_KINDS,
     VideoModel,
     builtin_choice,
     load_video_model,

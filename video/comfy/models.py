@@ -17,8 +17,11 @@ from pathlib import Path
 import torch
 
 from video.comfy.host import comfy_module, default_models_dir, free_comfy_memory, log
+from video.comfy.kinds import ANIMATE_KINDS, EDIT_KINDS, FLOW_KINDS, LORA_KINDS, RUNNABLE_KINDS, SVD_KINDS
+from video.comfy.refusals import refusal, unsupported_message
 from video.models.detect import MEDIA
 from video.models.folder import BUILTIN_PREFIX, ModelsFolder, NameNotFound, builtin_prefix_name
+from video.models.sniff import has_safetensors_header
 from video.models.svd import CheckpointError
 from video.runtime.img2vid import InputError
 
@@ -27,35 +30,9 @@ RANDOM_MODELS = {"tiny": "flow", "tiny-svd": "svd"}  # random-weight smoke model
 # accepted (scripts, API prompts). Each is the built-in whatever the models folder holds, as the CLI
 # reads a built-in name; a user's model named so is listed, and loaded, by its path.
 BUILTIN_LABELS = {f"{n} (random weights, for tests)": n for n in RANDOM_MODELS}
-SVD_KINDS = ("svd", "svd_xt")
-FLOW_KINDS = ("dit_t2v", "wan_t2v")
-EDIT_KINDS = SVD_KINDS + FLOW_KINDS + ("wan_vace",)
-ANIMATE_KINDS = ("wan_animate",)
-RUNNABLE_KINDS = EDIT_KINDS + ANIMATE_KINDS  # what some node of this pack runs
-LORA_KINDS = SVD_KINDS + FLOW_KINDS  # the kinds whose pipelines take LoRAs (VideoModel._with_loras)
-RUNS = ("SVD / SVD-XT (Image to Video, Inpaint), Wan 2.1 T2V and our DiT (Text to Video, Inpaint), "
-        "Wan VACE (Inpaint) and Wan-Animate (Animate), as diffusers folders (SVD also as a single file)")
 DTYPES = ("auto", "float16", "bfloat16", "float32")
 # load_embeddings' warning for a file of another width (video.prompts.embeddings.load_embedding_file)
 OTHER_ENCODER = re.compile(r"embedding skipped: .*: vectors are \d+ wide, the text encoder's are (\d+)$")
-# Where each Wan kind is published in the diffusers layout this pack loads (its SINGLE_FILE hint).
-WAN_REPOS = {"wan_t2v": "Wan-AI/Wan2.1-T2V-1.3B-Diffusers", "wan_vace": "Wan-AI/Wan2.1-VACE-1.3B-diffusers",
-             "wan_animate": "Wan-AI/Wan2.2-Animate-14B-Diffusers"}
-# The part a model of each runnable kind is when it is saved alone (a UNet or transformer folder
-# or file), and the whole model this loader takes instead: the refusal names both.
-PARTS = {"svd": "an SVD UNet", "svd_xt": "an SVD-XT UNet", "dit_t2v": "our DiT transformer",
-         "wan_t2v": "a Wan transformer", "wan_vace": "a Wan VACE transformer",
-         "wan_animate": "a Wan-Animate transformer"}
-_SVD_WHOLE = ("the whole SVD diffusers folder (unet/, vae/, image_encoder/: "
-              "stabilityai/stable-video-diffusion-img2vid or -img2vid-xt) or Stability's single file "
-              "(svd.safetensors, svd_xt.safetensors)")
-WHOLE = {"svd": _SVD_WHOLE, "svd_xt": _SVD_WHOLE,
-         "dit_t2v": "the whole folder our trainer exports (video_pipeline.yaml, transformer/, text_encoder/, "
-                    "tokenizer/, vae/)",
-         "wan_t2v": "the whole Wan2.1-T2V diffusers folder", "wan_vace": "the whole Wan2.1-VACE diffusers folder",
-         "wan_animate": "the whole Wan2.2-Animate diffusers folder"}
-
-
 class ComfyModelsFolder(ModelsFolder):
     """:class:`ModelsFolder` plus the folders ComfyUI itself knows for each kind
     (``folder_paths.get_folder_paths``): those of its command line (``--base-directory``,
@@ -150,14 +127,6 @@ GGUF, PICKLED, DAMAGED = "gguf", "pickled", "damaged safetensors"
 NEVER_LOADS = (GGUF, MEDIA, PICKLED, DAMAGED)
 
 
-def _has_safetensors_header(p: Path) -> bool:
-    """A whole safetensors header (:func:`video.models.sniff.has_safetensors_header`, the one
-    sniffer that ``video models`` and the LoRA loader use too)."""
-    from video.models.sniff import has_safetensors_header
-
-    return has_safetensors_header(p)
-
-
 def listed_kind(p: Path) -> str | None:
     """The kind of ``p`` as far as listing needs it, or None when its bytes say nothing (an empty
     or unknown file, a broken folder: listed, and the loader says what they are). Folders read
@@ -210,7 +179,7 @@ def _header_kind(p: Path) -> str:
     is cut short or does not read."""
     from video.models.detect import detect_kind
 
-    if not _has_safetensors_header(p):
+    if not has_safetensors_header(p):
         return DAMAGED
     try:
         return detect_kind(p)["kind"]
@@ -476,123 +445,6 @@ class VideoModel:
         if other:
             log.warning("%s: %d embedding file(s) in %s are for another text encoder (this model's vectors are %s "
                         "wide) and are not used", node, len(other), self.embeddings_dir, other[0])
-
-
-# Header keys of the image models people keep in checkpoints/, for the loader's refusal.
-IMAGE_FAMILIES = (("double_blocks.", "Flux"), ("joint_blocks.", "Stable Diffusion 3"),
-                  ("conditioner.embedders.", "SDXL"), ("cond_stage_model.", "Stable Diffusion 1.x/2.x"),
-                  ("input_blocks.", "a Stable Diffusion UNet"))
-# Keys of networks that share those markers but are not image models: a ControlNet in ldm's /
-# ComfyUI's layout (SD's input_blocks plus zero_convs and input_hint_block) and HunyuanVideo's
-# transformer (Flux's double_blocks plus its token refiner).
-NOT_IMAGE_MODELS = ("zero_convs.", "input_hint_block.", "txt_in.individual_token_refiner.")
-
-
-def image_family(keys: list[str]) -> str | None:
-    """Which image model a checkpoint's keys are (:data:`IMAGE_FAMILIES`, ComfyUI's
-    ``model.diffusion_model.`` prefix ignored), or None; None too for the ControlNets and video
-    transformers that share their markers (:data:`NOT_IMAGE_MODELS`)."""
-    bare = [k.removeprefix("model.diffusion_model.") for k in keys]
-    if any(k.startswith(NOT_IMAGE_MODELS) for k in bare):
-        return None
-    for marker, family in IMAGE_FAMILIES:
-        if any(k.startswith(marker) for k in bare):
-            return family
-    return None
-
-
-def unsupported_message(path: Path, kind: str, detail: str) -> str:
-    """The loader's one line for a model no node of this pack runs: what it was detected as,
-    and what the pack runs."""
-    family = None
-    if path.is_file() and _has_safetensors_header(path):
-        from video.models.inspect import safetensors_shapes
-
-        try:
-            family = image_family(list(safetensors_shapes(path)[0]))
-        except Exception:
-            family = None
-    what = f"an image model ({family}); load it with ComfyUI's Load Checkpoint" if family else f"{kind} ({detail})"
-    return f"{path.name}: detected as {what}. This node pack runs {RUNS}."
-
-
-def download_hint(repo: str) -> str:
-    """How to get the Hugging Face repository ``repo`` where this loader finds it."""
-    return (f"download the whole repository (e.g. `huggingface-cli download {repo} --local-dir "
-            f"models/checkpoints/{repo.split('/')[1]}`) into ComfyUI's models/checkpoints/ and pick that folder")
-
-
-def single_file_message(path: Path, kind: str) -> str:
-    """A Wan transformer saved alone (ComfyUI's diffusion_models/ layout): the pipeline's own
-    message, plus what to download and where to put it for this loader."""
-    from video.models.wan import SINGLE_FILE
-
-    repo = WAN_REPOS.get(kind, WAN_REPOS["wan_t2v"])
-    return SINGLE_FILE.format(p=path) + ". For this loader " + download_hint(repo)
-
-
-def part_message(path: Path, kind: str) -> str:
-    """The loader's one line for a part of a ``kind`` model saved without the rest of its
-    pipeline (:data:`PARTS`), and the whole model to load instead (:data:`WHOLE`)."""
-    what = f"{PARTS[kind]} saved alone"
-    if kind in SVD_KINDS and path.is_dir() and (path / "model_index.json").is_file():
-        what = "an SVD diffusers folder without all of unet/, vae/ and image_encoder/"
-    whole = WHOLE[kind]
-    if kind in WAN_REPOS:
-        whole += f" ({WAN_REPOS[kind]}): {download_hint(WAN_REPOS[kind])}"
-    return f"{path}: {what}, not a whole pipeline: load {whole}"  # the path: a part folder is often transformer/
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """Why no node runs a model of a kind some node runs: ``line``, the loader's one line;
-    ``part``: a part saved alone (listed, so that the line says which whole model to get) rather
-    than a whole model no node runs (left out of the drop-down)."""
-
-    line: str
-    part: bool
-
-
-def refusal(path: Path, kind: str) -> Refusal | None:
-    """Why the model at ``path``, detected as ``kind`` (one of :data:`RUNNABLE_KINDS`), is not a
-    whole pipeline a node runs, or None when one runs it; read from configs and headers only,
-    by the rules the pipelines apply (:func:`video.models.inspect.whole_folder` and
-    :func:`~video.models.inspect.wan_folder_refusal`, as ``video info`` says them): the nodes
-    built it only at the sampling node, after the user had wired a whole graph."""
-    from video.models.inspect import wan_folder_refusal, whole_folder
-
-    if path.is_file():
-        return _file_refusal(path, kind)
-    if not whole_folder(path, kind):
-        return Refusal(part_message(path, kind), part=True)
-    reason = wan_folder_refusal(path, kind)
-    return None if reason is None else Refusal(f"{path.name}: {reason}. This node pack runs {RUNS}.", part=False)
-
-
-def _file_refusal(path: Path, kind: str) -> Refusal | None:
-    """A single file: only an SVD checkpoint in sgm's layout runs (as image-to-video reads it:
-    :func:`video.models.svd.detect_layout`, then :func:`video.models.sgm.load_sgm_checkpoint`'s
-    key checks); a Wan or DiT transformer, or an SVD UNet in diffusers' keys, is a part."""
-    from video.models.sgm import IMAGE_DECODER_NOTE, has_image_decoder, is_sgm_svd
-    from video.models.svd import detect_layout
-
-    if kind.startswith("wan_"):
-        return Refusal(single_file_message(path, kind), part=True)
-    if kind not in SVD_KINDS:  # text-to-video takes folders only
-        return Refusal(part_message(path, kind), part=True)
-    try:
-        detect_layout(path)  # a pickle (or a safetensors file under another name): its own one line
-    except CheckpointError as e:
-        return Refusal(str(e), part=False)
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as f:
-        keys = set(f.keys())
-    if not is_sgm_svd(keys):
-        return Refusal(part_message(path, kind), part=True)
-    if has_image_decoder(keys):
-        return Refusal(f"{path.name}: an SVD {IMAGE_DECODER_NOTE}", part=False)
-    return None
 
 
 def load_video_model(name: str, models_dir: str | Path | None = None, lora: str = "", lora_strength: float = 1.0,

@@ -256,12 +256,12 @@ def classify_keys(shapes: dict[str, tuple[int, ...]], meta: dict | None = None) 
 
 def _image_family(keys: set[str]) -> str | None:
     """SD 1.x/2.x, SDXL, SD3, Flux or a bare SD UNet, by the same key markers as the ComfyUI
-    loader's refusal (:func:`video.comfy.models.image_family`), so ``video models`` / ``video
+    loader's refusal (:func:`video.comfy.refusals.image_family`), so ``video models`` / ``video
     info`` and the loader name such a file alike (it was "unknown, N tensors" here). Not a
     UNet with temporal layers (``time_stack``/``time_mix``: SVD's, saved without its VAE), which
     has the same ``input_blocks`` names; nor a ControlNet or a HunyuanVideo transformer, which
-    :func:`~video.comfy.models.image_family` leaves to :func:`_network`."""
-    from video.comfy.models import image_family
+    :func:`~video.comfy.refusals.image_family` leaves to :func:`_network`."""
+    from video.comfy.refusals import image_family
 
     if any("time_stack" in k or "time_mix" in k for k in keys):
         return None
