@@ -5,8 +5,9 @@ User errors (a bad recipe, a SRC that does not exist, an OUT that is a file) pri
 line, nothing written), when every source failed (nothing could be read: a missing package, or
 no file a video), or when it scored clips and every one of them failed (a scorer or its model
 is broken): the manifest then holds nothing usable. ``curate probe`` exits 1 when any file has
-an ``error``. Ctrl-C prints one line and exits 130; rerunning the command resumes (not
-when it came while joining the Ray cluster at ``--ray-address``: that line says to check it).
+an ``error``, or when it found no video (the same one line as ``curate run``). Ctrl-C prints
+one line and exits 130; rerunning the command resumes (not when it came while joining the Ray
+cluster at ``--ray-address``: that line says to check it).
 """
 
 from __future__ import annotations
@@ -21,12 +22,24 @@ from pathlib import Path
 from data_curation.probe import discover, probe_row
 
 
+def no_videos_line(command: str, paths: list[str]) -> str:
+    """The one stderr line of ``curate probe`` and ``curate run`` when the paths given hold no
+    video (a wrong folder, most likely): said, not an empty output and exit 0."""
+    from data_curation.probe import VIDEO_SUFFIXES
+
+    return f"curate {command}: no videos found in {' '.join(paths)} (looked for {', '.join(sorted(VIDEO_SUFFIXES))})"
+
+
 def _probe(args: argparse.Namespace) -> int:
-    failed = 0
+    failed, found = 0, False
     for path in discover(args.paths):
+        found = True
         row = probe_row(path)
         failed += row["error"] is not None
         print(json.dumps(row))
+    if not found:
+        print(no_videos_line("probe", args.paths), file=sys.stderr)
+        return 1
     return 1 if failed else 0
 
 
@@ -57,10 +70,7 @@ def _run(args: argparse.Namespace) -> int:
     summary = run(args.src, args.out, recipe=args.recipe, overrides=args.set or [], workers=args.workers,
                   ray_address=args.ray_address, progress=not args.quiet)
     if not summary["sources"]:  # run() wrote nothing: the one line is all there is to say
-        from data_curation.probe import VIDEO_SUFFIXES
-
-        print(f"curate run: no videos found in {' '.join(args.src)} (looked for {', '.join(sorted(VIDEO_SUFFIXES))})",
-              file=sys.stderr)
+        print(no_videos_line("run", args.src), file=sys.stderr)
         return 1
     print(json.dumps(summary))
     if summary["changed"]:
@@ -165,7 +175,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = p.add_subparsers(dest="command", required=True)
     pr = _sub(sub, "probe", "print one JSON line per video: container, codec, fps, frames, size; "
-                            "unreadable files and images renamed as videos get an 'error' (exit 1 if any does)")
+                            "unreadable files and images renamed as videos get an 'error' (exit 1 if any does, "
+                            "or if no video is found)")
     pr.add_argument("paths", nargs="+", help=SOURCES_HELP)
     pr.set_defaults(fn=_probe)
     cu = _sub(sub, "cuts", "detect shots (hard cuts, dissolves, fades) in one video; prints one line per shot: "

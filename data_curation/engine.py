@@ -34,8 +34,10 @@ from data_curation.manifest import (
     RECIPE_KEY,
     RUN_DIR_KEY,
     SOURCE_STAT_KEY,
+    TEMP_NAME,
     compact,
     part_path,
+    rename_source,
     scorer_versions,
     source_key,
     source_stat,
@@ -221,8 +223,7 @@ def _error_kind(row: dict) -> str:
     as one: ``MediaError: empty file (0 bytes), not a video``. The path is taken out where the
     messages put it (``PATH: ...``, an OS error's ``'PATH'``), nowhere else: a short name must
     not eat into the message."""
-    src = str(row.get("source") or "")
-    return row["error"].replace(f"{src}: ", "").replace(f"'{src}'", "'<source>'") if src else row["error"]
+    return rename_source(row["error"], str(row.get("source") or ""), None)
 
 
 def error_counts(rows: list[dict], top: int = 3) -> tuple[int, dict[str, int]]:
@@ -261,6 +262,38 @@ def stale_clips(clips: Path, sources: list[str], listed: set[str]) -> list[Path]
     return sorted(found)
 
 
+def _runs_here(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host (another user's counts). Where signal 0 cannot
+    ask (Windows: os.kill ends the process), every pid counts as running."""
+    if os.name == "nt":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):  # EPERM: another user's process
+        return True
+    return True
+
+
+def stale_temporaries(out: Path, sources: list[str]) -> list[Path]:
+    """Temporaries of Parquet writes (:data:`data_curation.manifest.TEMP_NAME`) that a killed
+    process left behind: the manifest's in ``out`` and the part files' of ``sources`` in
+    ``out/parts``, whose writer's process no longer runs on this host. Asked once this run's
+    own writers are done, as :func:`stale_clips` is: a temporary of a process still running
+    (another run writing into OUT now) stays, and so do those of sources not in ``sources``."""
+    found = []
+    for folder, wanted in ((out, {"manifest.parquet"}), (out / "parts", {part_path(out, s).name for s in sources})):
+        if not folder.is_dir():
+            continue
+        for f in folder.iterdir():
+            m = TEMP_NAME.fullmatch(f.name)
+            if (m and m["name"] in wanted and not _runs_here(int(m["pid"])) and f.is_file()
+                    and not f.is_symlink()):
+                found.append(f)
+    return sorted(found)
+
+
 def _remove_if_empty(folder: Path) -> None:
     try:
         folder.rmdir()  # only an empty folder goes
@@ -281,7 +314,8 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
     where nothing answers (:func:`check_ray_address`); no video under SRC writes nothing (not
     even OUT) and returns ``sources`` 0 and ``manifest`` None. ``clips_removed`` counts clip
     files of this run's sources that the manifest no longer lists (:func:`stale_clips`),
-    removed once the new manifest is written."""
+    removed once the new manifest is written; the Parquet temporaries a killed run left of the
+    manifest and of these sources' parts go then too (:func:`stale_temporaries`)."""
     t0 = time.perf_counter()
     check_workers(workers)
     recipe = check_recipe(recipe) if isinstance(recipe, Recipe) else load_recipe(recipe, overrides)
@@ -348,7 +382,7 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
     failed_sources = {r["source"] for r in rows if r.get("error")}
     rescored = [p for p in todo if p not in failed_sources] if recipe.split.extract else []
     removed = stale_clips(out / "clips", rescored, listed)
-    for f in removed:
+    for f in [*removed, *stale_temporaries(out, sources)]:
         f.unlink(missing_ok=True)
     failed = sum(1 for r in rows if r.get("error") and r["clip_id"].endswith(":error"))
     clips_failed, errors = error_counts(rows)

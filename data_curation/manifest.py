@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -62,8 +63,14 @@ def to_table(rows: list[dict], score_columns: dict[str, str]) -> pa.Table:
     return pa.Table.from_pylist([{k: r.get(k) for k in sch.names} for r in rows], schema=sch)
 
 
+# The temporary name write_atomic gives ``NAME``: ``.NAME.PID.partial``, PID the writer's process
+# id (a killed writer leaves it behind: :func:`data_curation.engine.stale_temporaries`)
+TEMP_NAME = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.partial")
+
+
 def write_atomic(table: pa.Table, path: str | Path, metadata: dict[str, str] | None = None) -> Path:
-    """``table`` to ``path`` by way of a temporary name; ``metadata`` goes into the file's schema."""
+    """``table`` to ``path`` by way of a temporary name (:data:`TEMP_NAME`); ``metadata`` goes
+    into the file's schema."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
@@ -130,12 +137,31 @@ def resolve_media(path: str, run_dir: str | None, fallbacks: tuple[Path, ...] = 
     return Path(run_dir) / p if run_dir else p
 
 
+def rename_source(text: str, old: str, new: str | None) -> str:
+    """``text``, an error message, with the source path ``old`` named ``new`` where the messages
+    put a source's path: ``OLD: ...`` (curate's and MediaError's) and an OS error's ``'OLD'``,
+    each after a space, a bracket or the start; nowhere else, so a short name never eats into
+    the message. ``new`` None takes the path out: ``OLD: `` goes, ``'OLD'`` reads ``'<source>'``."""
+    if not old:
+        return text
+    at = r"(?<![^\s(\[])"  # the path starts the text or follows a space or a bracket
+    text = re.sub(at + re.escape(f"{old}: "), lambda _: "" if new is None else f"{new}: ", text)
+    return re.sub(at + re.escape(f"'{old}'"), lambda _: "'<source>'" if new is None else f"'{new}'", text)
+
+
 def rebase(table: pa.Table, source: str, out: str | Path) -> pa.Table:
-    """A part's rows with paths as this run names them: ``source`` as given to this run, and
-    each ``clip_path`` under this run's ``out``. A part written by an earlier run from another
-    folder (or naming OUT otherwise) held paths relative to that run's folder, while the
-    manifest's paths are relative to this run's (:data:`RUN_DIR_KEY`); a clip file always lies
-    in ``OUT/clips`` under its own name."""
+    """A part's rows with paths as this run names them: ``source`` as given to this run, also
+    inside each ``error`` (:func:`rename_source`), and each ``clip_path`` under this run's
+    ``out``. A part written by an earlier run from another folder (or naming OUT otherwise)
+    held paths relative to that run's folder, while the manifest's paths are relative to this
+    run's (:data:`RUN_DIR_KEY`); an error naming the old spelling read "a.mp4: ..." beside the
+    source "in/a.mp4", and the summary counted the same error apart per spelling. A clip file
+    always lies in ``OUT/clips`` under its own name."""
+    if "error" in table.column_names:
+        errors = [None if e is None else rename_source(e, old or "", str(source))
+                  for old, e in zip(table.column("source").to_pylist(), table.column("error").to_pylist(),
+                                    strict=True)]
+        table = table.set_column(table.schema.get_field_index("error"), "error", pa.array(errors, pa.string()))
     table = table.set_column(table.schema.get_field_index("source"), "source",
                              pa.array([str(source)] * table.num_rows, pa.string()))
     if "clip_path" in table.column_names:

@@ -34,14 +34,18 @@ def _png(fig) -> str:
 
 
 def _middle_frame(row: dict, run_dir: str | None, failures: list[str]) -> np.ndarray | None:
-    """The clip's middle frame, from its source. A relative source path is tried against the
-    folder ``curate run`` ran in (the manifest records it), then against the current one."""
-    from data_curation.clip_frames import read_clip
+    """The clip's middle frame, from its source: the frame on screen at that slot of the
+    manifest's frame grid (:func:`video.media.read_grid_frames`, as training reads clips). On a
+    variable-rate source a slot can have no frame of its own; the one before it is held there
+    (reading the slot alone found nothing, and the clip was left off the sheet). A relative
+    source path is tried against the folder ``curate run`` ran in (the manifest records it),
+    then against the current one."""
+    from video.media import read_grid_frames
 
     src = str(resolve_media(row["source"], run_dir))
     try:
         mid = (row["start_frame"] + row["end_frame"]) // 2
-        return read_clip(src, mid, mid + 1, row["fps"]).keys[0]
+        return read_grid_frames(src, [mid], row["fps"])[0]
     except Exception as e:
         failures.append(f"{row['source']}: {e}")
         return None
