@@ -280,6 +280,8 @@ def detect_layout(source: str | Path) -> str:
             ) from None
     if is_diffusers_folder(p):
         return "diffusers"
+    if (media := _media_refusal(p)) is not None:
+        raise CheckpointError(media)
     if p.is_file() and is_safetensors_name(p):
         return "single_file"
     if p.is_file() and is_pickled(p):
@@ -300,6 +302,20 @@ def detect_layout(source: str | Path) -> str:
                                   f"{which}")
     raise CheckpointError(wrong_model(p, "img2vid") or f"{p}: not a diffusers SVD folder (unet/, vae/, image_encoder/) "
                           "nor a .safetensors (.sft) file")
+
+
+def _media_refusal(p: Path) -> str | None:
+    """The one line for a video or image file given as a model (a render saved under a weights
+    name), read from its first bytes (:func:`video.models.detect.media_format`) before its name
+    decides: an MP4 named ``.safetensors`` was "truncated or damaged safetensors file (header too
+    large)" here and in `video info`, while `video models` and `video txt2vid` said what it is.
+    None for anything else."""
+    from video.models.detect import media_format
+    from video.models.inspect import wrong_model
+
+    if not p.is_file() or media_format(p) is None:
+        return None
+    return wrong_model(p, "img2vid")
 
 
 def _run_export_parts(p: Path) -> list[str]:

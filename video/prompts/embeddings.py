@@ -60,15 +60,31 @@ def _load_weights_only(path: Path) -> object:
         return torch.load(path, map_location="cpu", weights_only=True)
 
 
+def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    """Every tensor of ``path``; a file that does not read is one ValueError naming it
+    (:func:`video.models.svd.damaged_safetensors`, the one home of that line)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path), device="cpu")
+    except SafetensorError as e:
+        from video.models.svd import damaged_safetensors
+
+        raise damaged_safetensors(path, e) from None
+
+
 def load_embedding_file(path: str | Path, dim: int | None = None, key: str | None = None) -> torch.Tensor:
     """The vectors of one embedding file, shape ``(n_vectors, dim)``, float32 on the CPU.
 
-    Raises ValueError when the file has no usable tensor or its width is not ``dim``."""
+    Raises ValueError when the file has no usable tensor or its width is not ``dim``; a
+    ``.safetensors`` file that does not read (empty, truncated, another format under that name)
+    too, as :class:`~video.models.svd.DamagedSafetensors` naming it, so that
+    :func:`load_embeddings` skips it: safetensors' own error names no file and stopped every
+    render, even one whose prompt did not use that embedding."""
     path = Path(path)
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        obj: object = load_file(str(path), device="cpu")
+        obj: object = _load_safetensors(path)
     elif path.suffix in (".pt", ".bin"):
         try:
             obj = _load_weights_only(path)
@@ -88,9 +104,9 @@ def load_embedding_file(path: str | Path, dim: int | None = None, key: str | Non
 def load_embeddings(folder: str | Path, dim: int | None = None, key: str | None = None) -> dict[str, torch.Tensor]:
     """Every usable embedding under ``folder`` (recursively), by file stem.
 
-    A file that cannot be used (wrong width, unknown layout, pickled code) is skipped with a
-    warning rather than failing the run; when two files share a stem the first in sorted path
-    order wins."""
+    A file that cannot be used (wrong width, unknown layout, pickled code, a damaged
+    safetensors file) is skipped with a warning naming it rather than failing the run; when two
+    files share a stem the first in sorted path order wins."""
     found: dict[str, torch.Tensor] = {}
     for path in sorted(Path(folder).rglob("*")):
         if path.suffix not in EMBEDDING_SUFFIXES or not path.is_file():
