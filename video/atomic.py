@@ -5,8 +5,10 @@ the old output or the new one, never half a model, checkpoint or video. The temp
 come from ``tempfile`` (private modes); the finished output gets the modes the user's umask
 gives any new file. A file's or folder's contents are flushed to the disk (fsync) before the rename, so a
 folder that has its name also survives a power cut whole. A folder output replaces an existing
-folder only if this tool wrote it (a marker file says so) or it is empty: ``--output
-~/Pictures`` must never delete a folder.
+folder only if it is empty or holds only what this tool wrote there: ``--output ~/Pictures``
+must never delete a folder, nor a re-render the ``clip.mp4`` or note a user put beside the
+frames. The marker file (``.written-by-video``) lists every name written (see
+:func:`check_replaceable`).
 
 A folder cannot be renamed over a folder that has files, so replacing one takes three steps:
 the old folder is renamed aside (a hidden ``.NAME.R.old.partial``), the new one renamed in, and
@@ -31,6 +33,7 @@ alone, so two nodes must not write one output path at once."""
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import secrets
@@ -38,7 +41,7 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +51,10 @@ try:
 except ImportError:  # Windows: no flock (and an open file could not be renamed anyway)
     fcntl = None
 
-MARKER = ".written-by-video"  # in every user-facing folder atomic_folder writes
+MARKER = ".written-by-video"  # in every user-facing folder atomic_folder writes: what it wrote there
+_MARKER_FORMAT = 1  # {"format": 1, "written": [relative "/"-separated names]}; earlier versions: an empty file
+_OLD_MARKER_OURS = re.compile(r"\d{5,}\.png")  # what an old, empty marker vouches for: the PNG frames written
+_OS_CACHES = frozenset({".DS_Store", "Thumbs.db"})  # a file browser's view caches, rebuilt at will: not the user's
 STALE_UNLOCKED_S = 60.0  # a temporary whose lock is free is dead once untouched this long
 STALE_S = 24 * 3600.0  # where no lock can tell, once untouched this long
 _RANDOM = "abcdefghijklmnopqrstuvwxyz0123456789_"  # tempfile's alphabet; its names are 8 long
@@ -64,15 +70,89 @@ def _umask() -> int:
 _UMASK = _umask()
 
 
+def _written_names(folder: Path) -> set[str] | None:
+    """The names the marker in ``folder`` lists, or None for an old marker (an empty file, from
+    before markers listed names) or one that cannot be read as a list."""
+    try:
+        data = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    names = data.get("written") if isinstance(data, dict) else None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return None
+    return set(names)
+
+
+def _ours(folder: Path) -> Callable[[str], bool]:
+    """Whether a relative name under ``folder`` is one this tool wrote: listed by the marker; for
+    an old marker only the frame names every version wrote (``00000.png``), since an old marker
+    said nothing of what else was there; without a marker nothing is."""
+    if not (folder / MARKER).is_file():
+        return lambda rel: False
+    names = _written_names(folder)
+    if names is None:
+        return lambda rel: _OLD_MARKER_OURS.fullmatch(rel) is not None
+    return names.__contains__
+
+
+def _foreign_entries(folder: Path) -> list[str]:
+    """The entries under ``folder`` that this tool did not write (:func:`_ours`), depth first in
+    name order; a foreign folder is one entry (its contents are not listed), a folder of ours is
+    searched (a note put inside a saved model's ``unet/`` is foreign too). Symlinks are entries,
+    never followed."""
+    ours, found = _ours(folder), []
+
+    def walk(d: Path, prefix: str) -> None:
+        with os.scandir(d) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        for e in entries:
+            rel = prefix + e.name
+            if rel == MARKER or e.name in _OS_CACHES:
+                continue
+            is_dir = e.is_dir(follow_symlinks=False)
+            if not ours(rel):
+                found.append(rel + "/" if is_dir else rel)
+            elif is_dir:
+                walk(Path(e.path), rel + "/")
+
+    walk(folder, "")
+    return found
+
+
+def _written_list(folder: Path) -> list[str]:
+    """Every name under ``folder`` (relative, "/"-separated, the marker aside), for its marker."""
+    names = []
+    for root, dirs, files in os.walk(folder):
+        rel = Path(root).relative_to(folder).as_posix()
+        prefix = "" if rel == "." else rel + "/"
+        names += [prefix + n for n in dirs + files]
+    return sorted(n for n in names if n != MARKER)
+
+
+def _write_marker(folder: Path) -> None:
+    (folder / MARKER).write_text(json.dumps({"format": _MARKER_FORMAT, "written": _written_list(folder)}) + "\n",
+                                 encoding="utf-8")
+
+
 def check_replaceable(path: Path, replace: str = "ours") -> None:
-    """FileExistsError unless :func:`atomic_folder` may replace ``path`` (see there)."""
+    """FileExistsError unless :func:`atomic_folder` may replace ``path``: with ``replace="ours"``
+    it must be empty or hold only names its marker lists (an old marker: only PNG frame names),
+    so a file put there since, or a folder never written by this tool, is never deleted. The
+    error is one line naming the first such entry and how many there are."""
     if not path.exists():
         return
     if not path.is_dir():
         raise FileExistsError(f"{path} exists and is a file, not a folder: remove it or choose another name")
-    if replace == "ours" and not (path / MARKER).is_file() and any(path.iterdir()):
-        raise FileExistsError(f"refusing to replace {path}: it holds files this tool did not write; "
-                              "remove it or choose another name")
+    if replace != "ours":
+        return
+    foreign = _foreign_entries(path)
+    if foreign:
+        first, more = foreign[0], len(foreign) - 1
+        held = (f"{first}, which this tool did not write; move it out" if not more else
+                f"{first} and {more} more {'entry' if more == 1 else 'entries'} this tool did not write; "
+                "move them out")
+        raise FileExistsError(f"refusing to replace {path}: it holds {held}, remove the folder, "
+                              "or choose another name")
 
 
 def _fsync_path(path: Path) -> None:
@@ -257,8 +337,9 @@ def _swap_in(tmp: Path, path: Path) -> tuple[Path, int | None] | None:
 @contextmanager
 def atomic_folder(path: str | Path, replace: str = "ours") -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; on success it replaces ``path``. ``replace``:
-    ``ours`` (an existing folder must be empty or written by this tool, else FileExistsError,
-    checked before any work) or ``any`` (folders inside a run this tool owns, like checkpoints)."""
+    ``ours`` (an existing folder must be empty or hold only what this tool wrote there, else
+    FileExistsError, checked before any work and again before the swap; the new folder gets a
+    marker listing its names) or ``any`` (folders inside a run this tool owns, like checkpoints)."""
     path = Path(path)
     if path.name in ("", ".", ".."):
         path = path.resolve()
@@ -270,7 +351,7 @@ def atomic_folder(path: str | Path, replace: str = "ours") -> Iterator[Path]:
     try:
         yield tmp
         if replace == "ours":  # what a later write may replace (``any`` folders need no proof)
-            (tmp / MARKER).touch()
+            _write_marker(tmp)
         os.chmod(tmp, 0o777 & ~_UMASK)
         fsync_tree(tmp)  # the contents are on disk before the name says the folder is whole
         check_replaceable(path, replace)  # it may have appeared while we worked
