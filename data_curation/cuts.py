@@ -13,7 +13,9 @@ A boundary at scale k is where ``across`` is large and several times larger than
 cannot pass the test (the triangle inequality bounds ``across`` by about twice ``within``), and
 a one-frame flash cannot either (the flash frame sits on both sides). Scale 1 finds hard cuts;
 scales 2..16 find transitions up to ~30 frames long, then each is narrowed to the frames that
-belong to neither shot.
+belong to neither shot. Fades through black are found by brightness instead (a dip of the whole
+frame to near black between two ramps, :func:`_fades_through_black`): near black all frames look
+alike, so the scale test alone put the cut inside a ramp, or missed a fade a sparse decode skips.
 
 Speed: decoding is nearly all the cost, so :mod:`data_curation.cut_features` decodes less
 (no loop filter, B-frames skipped where that is exact, frames reduced from strided views of the
@@ -160,7 +162,7 @@ def find_transitions(f: Features, p: CutParams | None = None) -> list[tuple[int,
             if any(s - 1 <= hi and e >= lo for s, e in found):
                 continue
             found.append(_narrow(f, b, k, across))
-    return _merge(_absorb_fades(f, sorted(found)))
+    return _merge(_absorb_fades(f, sorted(found)) + _fades_through_black(f, p))
 
 
 def _absorb_fades(f: Features, regions: list[tuple[int, int]], dark: float = 0.08,
@@ -179,6 +181,93 @@ def _absorb_fades(f: Features, regions: list[tuple[int, int]], dark: float = 0.0
             e += 1
         out.append((s, e))
     return out
+
+
+BLACK = 16 / 255  # video-range black, the luma floor of nearly all video (full-range black is lower)
+FADE_GROWTH = 0.01  # a ramp brightens by at least this share of its level a frame (a 3 s fade: 1.3% at the top)
+FADE_MAX_S = 3.0  # seconds a ramp may last, each side
+
+
+def _fades_through_black(f: Features, p: CutParams, depth: float = 0.2, dark: float = 0.1,
+                         held: float = 0.02, rise: float = 0.1) -> list[tuple[int, int]]:
+    """Fades out to black and in again, as sample ranges [s, e) over both ramps and the dark
+    frames, as the montage counts an xfade ``fadeblack``: no shot keeps a half-faded frame.
+    The scale test of :func:`_candidates` cannot place these: near black every frame looks
+    alike, so its largest change lies inside a ramp (one scene's frames on the other's side),
+    and a sparse decode may miss the fade altogether. Brightness places them: a fade is a dip of
+    the whole frame to near black between two ramps.
+
+    A dip counts where its level above black is at most ``dark`` and at most ``depth`` of both
+    sides', in the mean and in the bright parts (90th percentile: a night scene whose lights go
+    out keeps some; a fade scales every pixel), the brighter side is ``rise`` or more above
+    black (a dark scene that dims is no fade), and the frames before and after differ by
+    ``p.min_across``. ``depth`` and ``dark`` leave room for a sparse decode: its darkest sample
+    of a 0.5 s fade may be a sixth of the way up a ramp. Dark for longer than a sparse decode
+    can skip is a fade only if black (``held`` above it): a dim night shot is a shot. A dip at
+    the start or end of the video is a fade in or out of one scene: its ramp goes to no shot
+    either, and makes no shot of its own."""
+    black = min(BLACK, float(f.thumb.mean(1).min()))  # a full-range video's black is lower
+    x = f.thumb.mean(1).astype(np.float64) - black
+    n, out = len(x), []
+    seen = np.zeros(n, bool)  # samples in a dark stretch or a fade already looked at
+    lower = np.r_[True, x[:-1] > x[1:]] & np.r_[x[1:] >= x[:-1], True]  # local minima (first of a level run)
+    dips = np.flatnonzero(lower & (x <= dark))
+    for m in dips[np.argsort(x[dips], kind="stable")]:  # darkest first: a waver on its ramp comes later
+        if seen[m]:
+            continue
+        a, b = _dark_core(x, m)
+        seen[a:b + 1] = True
+        if f.index[b] - f.index[a] > 2 * (MAX_SKIPPED + 1) and x[m] > held:
+            continue  # dark for a while but not black: a dark shot, not a fade
+        s = 0 if a == 0 else _ramp(f, x, a, -1)
+        e = n if b == n - 1 else _ramp(f, x, b, 1)
+        seen[s:e] = True
+        sides = np.array([j for j in (s - 1, e) if 0 <= j < n], np.int64)
+        if len(sides) and _is_fade(f, x, black, m, sides, p, depth, rise):
+            out.append((s, e))
+    return sorted(out)
+
+
+def _is_fade(f: Features, x: np.ndarray, black: float, m: int, sides: np.ndarray, p: CutParams,
+             depth: float, rise: float) -> bool:
+    """The tests of :func:`_fades_through_black` on a dip at sample ``m`` between the scene
+    frames ``sides`` (one of them at the start or end of the video)."""
+    if x[sides].max() < rise or x[m] > depth * x[sides].min():
+        return False
+    top = np.percentile(f.thumb[np.r_[m, sides]] - black, 90, axis=1)
+    if top[0] > depth * top[1:].min():
+        return False
+    return len(sides) == 1 or float(distance(f, sides[:1], sides[1:])[0]) >= p.min_across
+
+
+def _dark_core(x: np.ndarray, m: int, tol: float = 0.02) -> tuple[int, int]:
+    """The samples around the local minimum ``m`` within ``tol`` of its level: the black frames
+    (a fade may hold black a while), whose brightness only wavers by encoding noise."""
+    a, b = m, m
+    while a > 0 and x[a - 1] <= x[m] + tol:
+        a -= 1
+    while b + 1 < len(x) and x[b + 1] <= x[m] + tol:
+        b += 1
+    return a, b
+
+
+def _ramp(f: Features, x: np.ndarray, j: int, step: int, look: int = 4) -> int:
+    """Walk from the dark sample ``j`` outward (``step`` -1: back, 1: on) while the samples up to
+    ``look`` frames further out are brighter by :data:`FADE_GROWTH` of the level a frame (over a
+    few frames, as encoding noise makes single steps waver); return the transition's bound there:
+    the start of the darkening ramp (back) or the end, exclusive, of the brightening one (on).
+    Where the brightening stops the frames are the scene's own: they stay in its shot. Below
+    0.05 above black the growth is counted on 0.05, so noise near black cannot pass for a ramp."""
+    n, idx = len(x), f.index
+    start = idx[j]
+    while 0 <= j + step < n and abs(idx[j + step] - start) <= FADE_MAX_S * f.fps:
+        k = j + step
+        while 0 <= k + step < n and abs(idx[k + step] - idx[j]) <= look:
+            k += step
+        if x[k] - x[j] < FADE_GROWTH * abs(idx[k] - idx[j]) * max(x[j], 0.05):
+            break
+        j += step
+    return j + 1 if step < 0 else j
 
 
 def _merge(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
