@@ -30,6 +30,7 @@ from video.flags import (
     resolve_flags,
     schema_keys,
     sdpa_choice,
+    seed_for,
     takes_key_values,
     tristate,
 )
@@ -95,6 +96,7 @@ def cmd_img2vid(args) -> int:
     cfg = resolve_flags(Img2VidConfig, args, IMG2VID_FLAGS)
     sdpa = sdpa_choice(cfg.sdpa)  # before any weights load
     check_ranges(cfg, IMG2VID_FLAGS, IMG2VID_MINIMUM)
+    seed = seed_for(cfg.seed)  # one torch takes, or -1: a random one; before the weights load
     if cfg.decode_chunk < 0:
         raise UserError(f"--decode-chunk must be >= 1, or 0 for auto; got {cfg.decode_chunk}")
     if not cfg.memory_budget_gib >= 0:
@@ -149,7 +151,7 @@ def cmd_img2vid(args) -> int:
         max_guidance_scale=cfg.max_cfg,
         decode_chunk_size=cfg.decode_chunk or None,
         decode_overlap=cfg.decode_overlap,
-        generator=torch.Generator().manual_seed(cfg.seed),
+        generator=torch.Generator().manual_seed(seed),
         sampler=cfg.sampler or None,
         progress=True,
     )
@@ -166,6 +168,7 @@ def cmd_txt2vid(args) -> int:
     cfg = resolve_flags(Txt2VidConfig, args, TXT2VID_FLAGS)
     sdpa = sdpa_choice(cfg.sdpa)  # before any weights load
     check_ranges(cfg, TXT2VID_FLAGS, TXT2VID_MINIMUM)
+    seed = seed_for(cfg.seed)  # one torch takes, or -1: a random one; before the weights load
     tiling = tristate("--vae-tiling", cfg.vae_tiling)
     for flag, value in (("--guidance", cfg.guidance), ("--guidance-2", cfg.guidance_2), ("--shift", cfg.shift)):
         if value is not None and not math.isfinite(value):
@@ -186,8 +189,7 @@ def cmd_txt2vid(args) -> int:
     check_output(cfg.output, num_frames=cfg.frames)  # a bad --output fails now, not after the render
     check_crf(cfg.crf, cfg.output)
     device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16")
-    if cfg.embeddings and not Path(cfg.embeddings).is_dir():
-        raise UserError(f"--embeddings {cfg.embeddings}: no such folder")
+    check_embeddings_dir(cfg.embeddings)
     t0 = time.perf_counter()
     pipe = TextToVideo.from_pretrained(cfg.model, device=device, dtype=dtype, embeddings_dir=cfg.embeddings or None,
                                        vae_tiling=tiling)
@@ -213,7 +215,7 @@ def cmd_txt2vid(args) -> int:
         guidance_scale_2=cfg.guidance_2,
         shift=cfg.shift,
         sampler=cfg.sampler or None,
-        generator=torch.Generator().manual_seed(cfg.seed),
+        generator=torch.Generator().manual_seed(seed),
         progress=True,
     )
     t1 = time.perf_counter()
@@ -222,6 +224,20 @@ def cmd_txt2vid(args) -> int:
     print(f"wrote {out} ({plural(f, 'frame')}, {w}x{h}, {fps} fps): load {t_load:.2f}s, {pipe.last_timings}, "
           f"write {time.perf_counter() - t1:.2f}s")
     return 0
+
+
+def check_embeddings_dir(value: str) -> None:
+    """One-line UserError unless ``--embeddings`` (empty: none) names a folder. A single file
+    given there used to be "no such folder", as if the path were mistyped: say it is a file and
+    name the folder that holds it (every file in the folder is named in prompts by its name)."""
+    if not value:
+        return
+    path = Path(value)
+    if path.is_file():
+        raise UserError(f"--embeddings {value} is a file; give the folder of embeddings it is in "
+                        f"(--embeddings {path.parent}), each named in prompts by its file name")
+    if not path.is_dir():
+        raise UserError(f"--embeddings {value}: no such folder")
 
 
 def cmd_train(args) -> int:

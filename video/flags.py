@@ -140,16 +140,44 @@ def check_ranges(cfg, flags: dict, minimum: dict) -> None:
     (``minimum``: schema key -> smallest value; None is unset, the model's default). Without it a
     negative --fps rendered for minutes before ffmpeg refused it, and a negative --height made a
     16-pixel clip. Only None means "the model's default": a 0 for --frames or --steps used to
-    become it without a word; the error for a key whose default is None says so."""
+    become it without a word; the error for a key whose default is None says so. A float that
+    is NaN or infinite is refused too: NaN compares False with everything, so ``noise_aug=nan``
+    passed and rendered a black clip."""
     import dataclasses
+    import math
 
     optional = {f.name for f in dataclasses.fields(cfg) if f.default is None}
     flag_of = {key: flag for flag, (key, _h) in flags.items()}
     for key, low in minimum.items():
         value = getattr(cfg, key)
+        hint = f" ({UNSET_HINT})" if key in optional else ""
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UserError(f"{flag_of[key]} must be a finite number >= {low}{hint}; got {value}")
         if value is not None and value < low:
-            hint = f" ({UNSET_HINT})" if key in optional else ""
             raise UserError(f"{flag_of[key]} must be >= {low}{hint}; got {value}")
+
+
+SEED_RANGE = (-2**63, 2**64 - 1)  # what torch.Generator.manual_seed takes (a negative wraps modulo 2**64)
+RANDOM_SEED = -1  # A1111's "a new seed each run"
+
+
+def seed_for(seed: int, flag: str = "--seed") -> int:
+    """The seed a run renders with: ``seed`` itself, or for -1 (:data:`RANDOM_SEED`, as in
+    A1111) a fresh random one, printed on stderr so the render can be repeated; -1 used to be
+    one fixed seed, the same frames every run. A seed ``torch.Generator.manual_seed`` refuses
+    (outside :data:`SEED_RANGE`) is a one-line UserError, called before any weights load: it
+    was a traceback ("Overflow when unpacking long long"), after the model had loaded."""
+    if seed == RANDOM_SEED:
+        import secrets
+
+        seed = secrets.randbelow(2**32)  # A1111's range: short enough to type back
+        print(f"seed: {seed} (random; {flag} {seed} renders the same again)", file=sys.stderr)
+        return seed
+    low, high = SEED_RANGE
+    if not low <= seed <= high:
+        raise UserError(f"{flag} must be a whole number from {low} to {high}, or {RANDOM_SEED} for a random "
+                        f"seed; got {seed}")
+    return seed
 
 
 def check_above_zero(cfg, flags: dict, keys: tuple[str, ...]) -> None:

@@ -43,9 +43,12 @@ def load_image(source) -> Image.Image:
 
 def open_image(path) -> Image.Image:
     """An image file, decoded and turned as its EXIF orientation says, in its own mode; a
-    missing, unreadable or oversized file is one MediaError line. Shared by :func:`load_image`
-    and the mask reader (which keeps the alpha channel)."""
+    missing, unreadable or oversized file is one MediaError line; a folder or a video given as
+    the image says it is one. Shared by :func:`load_image` and the mask reader (which keeps the
+    alpha channel)."""
     path = Path(path)
+    if path.is_dir():
+        raise MediaError(f"image {path} is a folder; give one image file")
     if not path.is_file():
         raise MediaError(f"image {path} not found")
     try:
@@ -56,7 +59,19 @@ def open_image(path) -> Image.Image:
     except Image.DecompressionBombError as e:  # not an OSError: it escaped as a traceback
         raise MediaError(f"{path} is too large to read safely: {e}") from None
     except (UnidentifiedImageError, OSError) as e:
-        raise MediaError(f"{path} is not an image we can read ({e.__class__.__name__})") from None
+        raise MediaError(unreadable_image(path, e)) from None
+
+
+def unreadable_image(path: Path, error: Exception) -> str:
+    """Why ``path`` did not open as an image: a video file (an MP4 or WebM given as the image,
+    by its first bytes) says so, as "not an image we can read (UnidentifiedImageError)" left
+    the user guessing; anything else names PIL's error."""
+    from video.models.detect import media_format  # heavy, and only on this error's path
+
+    found = media_format(path)
+    if found is not None and found[0] == "video":
+        return f"{path} is a video ({found[1]}), not an image; give one image file (e.g. a frame saved as .png)"
+    return f"{path} is not an image we can read ({error.__class__.__name__})"
 
 
 def file_rgb(im: Image.Image) -> Image.Image:
@@ -76,15 +91,38 @@ def natural_key(name: str) -> list:
 
 
 def resize_center_crop(image: Image.Image, height: int, width: int) -> Image.Image:
-    """Scale to cover (height, width) keeping the aspect ratio, then crop the centre."""
+    """Scale to cover (height, width) keeping the aspect ratio, then crop the centre. Done on
+    the source's centre region only (PIL's ``box``), so no pixel outside the crop is made: the
+    whole scaled image was 100000 x 100000 pixels for an 8 x 100000 crop and ran out of
+    memory. The pixels stay those of scaling everything and cropping, within a level or two of
+    rounding (:func:`_lanczos_region`)."""
     w, h = image.size
     if (w, h) == (width, height):
         return image
     scale = max(width / w, height / h)
-    nw, nh = max(width, round(w * scale)), max(height, round(h * scale))
-    image = image.resize((nw, nh), Image.Resampling.LANCZOS)
-    left, top = (nw - width) // 2, (nh - height) // 2
-    return image.crop((left, top, left + width, top + height))
+    nw, nh = max(width, round(w * scale)), max(height, round(h * scale))  # the whole image, scaled
+    left, top = (nw - width) // 2, (nh - height) // 2  # the crop in it, mapped back to the source below
+    return _lanczos_region(image, (left * w / nw, top * h / nh, (left + width) * w / nw, (top + height) * h / nh),
+                           width, height)
+
+
+def _lanczos_region(image: Image.Image, box: tuple[float, float, float, float], width: int,
+                    height: int) -> Image.Image:
+    """The source region ``box`` (fractional pixels) resampled to ``width`` x ``height`` with
+    LANCZOS, one axis per call: across, then down, PIL's classic order for a whole resize. One
+    ``resize(box=)`` call may pick the other order for the smaller problem, and with the
+    filter's overshoot clipped between the passes that moved edge pixels by up to a dozen
+    levels. The across pass reads only the rows the down pass needs (the filter's reach, 3
+    source pixels times any reduction, beyond the box), so memory stays near the output's."""
+    import math
+
+    w, h = image.size
+    x0, y0, x1, y1 = box
+    reach = 3 * max(1.0, (y1 - y0) / height) + 1
+    r0, r1 = max(0, math.floor(y0 - reach)), min(h, math.ceil(y1 + reach))
+    rows = image.crop((0, r0, w, r1))
+    across = rows.resize((width, r1 - r0), Image.Resampling.LANCZOS, box=(x0, 0, x1, r1 - r0))
+    return across.resize((width, height), Image.Resampling.LANCZOS, box=(0, y0 - r0, width, y1 - r0))
 
 
 def image_to_tensor(source, height: int, width: int) -> torch.Tensor:

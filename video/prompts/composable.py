@@ -45,9 +45,10 @@ def _warn_lone_weight(prompt: str, end: int, weight: float) -> None:
     stays in the text); only something after the number does."""
     words = prompt[:end].split()
     start = prompt.rfind(words[-1], 0, end) if words else end
-    what = "the guidance is unchanged, but the text loses it" if weight == 1.0 else \
-        f"a weight x{weight:g} of the guidance"
-    warnings.warn(f"prompt ends in {prompt[end:].strip()!r}, read as {what} (A1111's AND syntax); if that is "
+    what = f"a weight x{weight:g} of the guidance (A1111's AND syntax)"
+    if weight == 1.0:  # "read as the guidance is unchanged" did not parse: name the weight, then what it does
+        what = "a weight x1 (A1111's AND syntax): the guidance is unchanged, but the text loses it"
+    warnings.warn(f"prompt ends in {prompt[end:].strip()!r}, read as {what}; if that is "
                   f"not meant, put something after the number (e.g. '{prompt[start:].strip()},'): no escape keeps "
                   f"it as text", stacklevel=3)
 

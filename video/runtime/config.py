@@ -56,7 +56,8 @@ IMG2VID_FLAGS = {
                          "svd_xt.safetensors at the top of the models folder if there, else the full-size random "
                          "network; builtin:svd_xt is always the built-in"),
     "--image": ("image", "conditioning image (any size: resized and centre-cropped); default: bundled photo"),
-    "--output": ("output", 'output file: .mp4 (H.264), .webm, .gif, or a folder for PNG frames (default img2vid.mp4)'),
+    "--output": ("output", 'output file: .mp4 (H.264), .webm, .gif, a folder for PNG frames, or one image (.png, '
+                           '.jpg, .webp) for a one-frame result (--frames 1); default img2vid.mp4'),
     "--model-config": ("model_config", "sampling defaults by name (svd, svd_xt) or YAML path (default: none, "
                                        "the checkpoint's own)"),
     "--frames": ("frames", "number of frames, >= 1 (default: the model's, 14 SVD / 25 SVD-XT)"),
@@ -70,7 +71,7 @@ IMG2VID_FLAGS = {
                            "otherwise); default: the model's (576 for SVD)"),
     "--width": ("width", "output width, a multiple of the model's size step (64 for SVD; rounded down otherwise); "
                          "default: the model's (1024 for SVD)"),
-    "--seed": ("seed", "random seed (default 0)"),
+    "--seed": ("seed", "random seed; -1: a random one, printed so the render can be repeated (default 0)"),
     "--sampler": ("sampler", "euler (default), heun or dpmpp_2m"),
     "--decode-chunk": ("decode_chunk", "frames per VAE decode window, or 0 = automatic: as many as fit "
                                        "--memory-budget (default 0)"),
@@ -139,7 +140,8 @@ TXT2VID_FLAGS = {
     "--prompt": ("prompt", "the prompt, in the prompt language: (word:1.2), [a:b:0.5], [a|b], AND, BREAK (default: 'a "
                            "red kite over a green hill')"),
     "--negative": ("negative", "negative prompt (default: the model's)"),
-    "--output": ("output", 'output file: .mp4, .webm, .gif, or a folder for PNG frames (default txt2vid.mp4)'),
+    "--output": ("output", 'output file: .mp4, .webm, .gif, a folder for PNG frames, or one image (.png, .jpg, '
+                           '.webp) for a one-frame result (--frames 1); default txt2vid.mp4'),
     "--frames": ("frames", "number of frames, >= 1 (4k+1 for a video VAE such as Wan's; 1 renders an image); "
                            "default: the model's"),
     "--steps": ("steps", "sampling steps, >= 1 (default: the model's)"),
@@ -152,7 +154,7 @@ TXT2VID_FLAGS = {
     "--width": ("width", "output width in pixels (a multiple of the VAE factor times the patch size); default: the "
                          "model's"),
     "--fps": ("fps", "frames per second of the output file, >= 1 (default: the model's)"),
-    "--seed": ("seed", 'random seed (default 0)'),
+    "--seed": ("seed", "random seed; -1: a random one, printed so the render can be repeated (default 0)"),
     "--sampler": ("sampler", "euler (default) or heun"),
     "--vae-tiling": ("vae_tiling", "auto (default: tiles only where whole frames would not fit in free GPU "
                                    "memory), on or off: decode Wan's video VAE in tiles"),

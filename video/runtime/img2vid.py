@@ -47,11 +47,26 @@ IMAGE_FORMS = "one image: a path, a PIL image, an HxWx3 array (uint8, or float i
 
 
 def at_least(name: str, value, minimum) -> None:
-    """One-line InputError when a set ``value`` is below ``minimum`` (None: unset, the model's
-    default). A negative fps, size, motion bucket or guidance is never what a user meant, and
-    must not quietly become the default or a 16-pixel clip."""
+    """One-line InputError when a set ``value`` is below ``minimum`` or is a float that is NaN
+    or infinite (None: unset, the model's default). A negative fps, size, motion bucket or
+    guidance is never what a user meant, and must not quietly become the default or a 16-pixel
+    clip; NaN compares False with everything, so a NaN noise or guidance rendered a black clip."""
+    if value is not None and not finite(value):
+        raise InputError(f"{name} must be a finite number >= {minimum}, got {value}")
     if value is not None and value < minimum:
         raise InputError(f"{name} must be >= {minimum}, got {value}")
+
+
+def finite(value) -> bool:
+    """Whether a number is neither NaN nor infinite: Python and numpy numbers and 0-d tensors
+    alike (``math.isfinite``); an int too large for a float is finite, and something that is no
+    number is left for the comparison that follows to refuse."""
+    import math
+
+    try:
+        return math.isfinite(value)
+    except (OverflowError, TypeError):
+        return True
 
 
 DEVICE_NAMES = "cpu, cuda, cuda:N, mps or auto"
