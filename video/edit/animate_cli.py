@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -157,7 +157,7 @@ ANIMATE_FLAGS = {
                                "--negative-prompt and the key negative_prompt: its old name"),
     "--steps": ("steps", f"sampling steps (default {DEFAULT_STEPS})"),
     "--guidance": ("guidance", "CFG scale (default 1: off, Wan-Animate's default)"),
-    "--seed": ("seed", "random seed (default 0)"),
+    "--seed": ("seed", "random seed (default 0; -1: a random one, printed)"),
     "--height": ("height", "output height (default: the pose video's, to a multiple of 16)"),
     "--width": ("width", "output width (default: the pose video's, to a multiple of 16)"),
     "--frames": ("frames", "only the first N frames, >= 1 (default: all)"),
@@ -199,7 +199,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
 
     from video.edit.cli import RANDOM_NOTE
     from video.edit.mask import video_fps, video_sar
-    from video.flags import check_above_zero, check_ranges, device_and_dtype, sdpa_choice
+    from video.flags import check_above_zero, check_ranges, device_and_dtype, sdpa_choice, seed_for
     from video.media import audio_to_keep, check_output, load_image, plural, source_times, write_video
     from video.models.folder import resolve_model_name_or_builtin
 
@@ -217,6 +217,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
     if cfg.mode == "animate" and (background or mask_path):
         raise InputError("--background and --mask are for --mode replace")
     check_ranges(cfg, ANIMATE_FLAGS, ANIMATE_MINIMUM)  # None: unset; 0 is no second spelling of it
+    cfg = replace(cfg, seed=seed_for(cfg.seed))  # one torch takes, -1 a random one; before the load
     check_above_zero(cfg, ANIMATE_FLAGS, ("fps",))
     check_segment(cfg.segment)
     device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16")

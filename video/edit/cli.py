@@ -139,7 +139,7 @@ EDIT_FLAGS = {
                                "background 1, restyle 0.5; recolour: the harmonising strength, default 0)"),
     "--steps": ("steps", "sampling steps below the starting noise level, >= 1 (default: the model's)"),
     "--guidance": ("guidance", "classifier-free guidance scale (SVD: the last frame's scale); default: the model's"),
-    "--seed": ("seed", 'random seed (default 0)'),
+    "--seed": ("seed", 'random seed (default 0; -1: a random one, printed)'),
     "--output": ("output", 'output file: .mp4, .webm, .gif, a folder for PNG frames, or one image (.png, .jpg, .webp) '
                            'for a one-frame edit (default edit.mp4)'),
     "--pad": ("pad", "outpaint: pixels to add, N or V,H or T,R,B,L"),
@@ -368,10 +368,13 @@ def run_edit(task: str, cfg: EditConfig, given: dict[str, str] | None = None):
     )
     from video.edit.recipes import RECIPES, check_outpaint, fit_clip
     from video.edit.vace import VaceRecipeEditor
+    from video.flags import seed_for
     from video.media import MediaError, audio_to_keep, check_output, load_image, source_times, write_video
     from video.runtime.img2vid import InputError
 
     check_config(task, cfg, given)
+    if _needs_model(task, cfg):  # a seed torch takes, -1 a random one said on stderr; before the load
+        cfg = replace(cfg, seed=seed_for(cfg.seed))
     check_output(cfg.output)  # a bad --output fails now, not after the render
     mask = parse_box(cfg.box) if cfg.box else (cfg.mask or None)
     if cfg.mask and not Path(cfg.mask).exists():

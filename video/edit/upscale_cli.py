@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -82,7 +82,7 @@ UPSCALE_FLAGS = {
     "--strength": ("strength", "refine strength, 0..1 (default 0.3)"),
     "--prompt": ("prompt", "refine prompt (default: empty)"),
     "--steps": ("steps", "refine sampling steps, >= 1 (default: the refine model's)"),
-    "--seed": ("seed", "random seed of the refine pass (default 0)"),
+    "--seed": ("seed", "random seed of the refine pass (default 0; -1: a random one, printed)"),
     "--tile": ("tile", "SR tile size in input pixels (default 256)"),
     "--frames": ("frames", "only the first N frames, >= 1 (default: all)"),
     "--fps": ("fps", "output frames per second, > 0 (default: the input's, else 16)"),
@@ -121,6 +121,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
         given_keys,
         resolve_flags,
         sdpa_choice,
+        seed_for,
     )
     from video.media import (
         IMAGE_OUTPUTS,
@@ -143,6 +144,8 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     if not 0.0 <= cfg.strength <= 1.0:
         raise InputError(f"--strength must be in [0, 1]; got {cfg.strength:g}")
     check_ranges(cfg, UPSCALE_FLAGS, UPSCALE_MINIMUM)  # None: unset; 0 is no second spelling of it
+    if cfg.refine:  # a seed torch takes, -1 a random one; before the load
+        cfg = replace(cfg, seed=seed_for(cfg.seed))
     check_above_zero(cfg, UPSCALE_FLAGS, ("fps",))
     check_refine_keys(cfg, given_keys(args, UPSCALE_FLAGS))
     sdpa_choice(cfg.sdpa)
