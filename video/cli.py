@@ -240,6 +240,14 @@ def check_embeddings_dir(value: str) -> None:
         raise UserError(f"--embeddings {value}: no such folder")
 
 
+def _train_config_names() -> str:
+    """The built-in training configs, for ``video train --help`` (it listed four, by hand)."""
+    from video.config import CONFIG_DIR
+
+    names = sorted(p.stem for p in (CONFIG_DIR / "train").glob("*.yaml"))
+    return ", ".join(names) if names else "(none found: give a YAML path)"
+
+
 def cmd_train(args) -> int:
     from omegaconf import OmegaConf
 
@@ -386,9 +394,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("train", help="train a stage (image / video / HQ) of the SVD UNet or our DiT",
                         description="Train from a config in configs/train (or a YAML path); key=value overrides. "
                                     "Rerunning with the same out= resumes from the last checkpoint.")
-    tr.add_argument("config", help="YAML path or a name: " + "stage1_image, stage2_video, stage3_hq, dit_stage1_image, ...")
+    tr.add_argument("config", help="YAML path or a name in configs/train: " + _train_config_names())
     tr.add_argument("overrides", nargs="*", default=[], help="key=value (e.g. steps=500 data.kind=manifest data.path=OUT/manifest.parquet)")
-    tr.add_argument("--dry-run", action="store_true", help="print the effective config and stop")
+    tr.add_argument("--dry-run", action="store_true", help="print the effective config (every key, with the overrides applied) and stop")
     tr.set_defaults(func=cmd_train)
     takes_key_values(tr, _train_keys)
     c = sub.add_parser("cache-latents", help="precompute VAE latents and text / image embeddings of a training config",
