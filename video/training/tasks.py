@@ -20,6 +20,8 @@ from video.diffusion.edm import edm_loss, sample_log_normal_sigmas
 from video.diffusion.flow import flow_loss, logit_normal_timesteps, time_shift
 from video.training.config import TrainConfig, data_path, parse_shift
 from video.training.data import Concat, ImageFolder, ManifestClips, MovingShapes, SampleClips
+from video.training.init_from import init_source, load_source
+from video.training.sizes import check_dit_sizes, check_svd_sizes
 
 
 def pad_contexts(contexts: list[torch.Tensor], empty: torch.Tensor, length: int | None = None) -> torch.Tensor:
@@ -186,27 +188,10 @@ def _empty_flags(data) -> list[bool] | None:
 
 
 def _init_weights(source: str) -> dict[str, torch.Tensor] | None:
-    """Weights of a previous stage: a run folder (its ``final/`` export or last checkpoint),
-    a checkpoint folder, or a ``.safetensors`` file."""
-    from safetensors.torch import load_file
-
-    from video.training.state import is_sharded_checkpoint, latest_checkpoint
-
-    if not source:
-        return None
-    p = Path(source)
-    for cand in (p / "final" / "trainable.safetensors", p / "trainable.safetensors", p / "model.safetensors"):
-        if cand.is_file():
-            return load_file(str(cand))
-    ck = latest_checkpoint(p)
-    if ck is not None:
-        if is_sharded_checkpoint(ck):
-            raise FileNotFoundError(f"init_from={source!r}: {ck.name} is a sharded (FSDP) checkpoint; start the "
-                                    "next stage from the run's final/ export, which every finished run writes")
-        return load_file(str(ck / "model.safetensors"))
-    if p.is_file() and p.suffix == ".safetensors":
-        return load_file(str(p))
-    raise FileNotFoundError(f"init_from={source!r}: no final/ export, checkpoint or .safetensors found")
+    """Weights of a previous stage (:func:`init_source` says which): a run folder (its
+    ``final/`` export or last checkpoint), a ``final/`` or ``final/model`` folder, a checkpoint
+    folder, or a ``.safetensors`` file."""
+    return load_source(source, init_source(source))
 
 
 def is_image_unet(weights: dict[str, torch.Tensor]) -> bool:
@@ -237,17 +222,18 @@ class DiTTextToVideo:
 
     def __init__(self, cfg: TrainConfig):
         from video.prompts import PromptEncoder
-        from video.runtime.txt2vid import load_t2v
+        from video.runtime.txt2vid import TextToVideo, load_t2v
 
         self.cfg = cfg
         self.device = train_device(cfg)
         self.models = load_t2v(cfg.model, device=self.device)
+        self._runtime = TextToVideo(self.models, device=self.device)  # its size rules; the sampler's time shift
+        check_dit_sizes(self._runtime, cfg)  # before init_from is read and before the trainer makes the run folder
         self.model = self.models.transformer.train()
         for m in (self.models.text_encoder, self.models.vae):
             m.requires_grad_(False)
         self.prompts = PromptEncoder(self.models.tokenizer, self.models.text_encoder,
                                      max_length=self.models.config.text_max_length or 512)
-        self._runtime = None  # the sampler, for its time-shift rule (objective.shift=auto)
         init = _init_weights(cfg.init_from)
         if init is not None:
             _load_init(self.model, init, cfg.init_from, cfg.task)
@@ -277,10 +263,6 @@ class DiTTextToVideo:
         fixed = parse_shift(self.cfg.objective.shift)
         if fixed is not None:
             return fixed
-        if self._runtime is None:
-            from video.runtime.txt2vid import TextToVideo
-
-            self._runtime = TextToVideo(self.models, device=self.device)
         return float(self._runtime.shift_for(lat_shape))
 
     @staticmethod
@@ -335,6 +317,7 @@ class _SVDBase:
         self.cfg = cfg
         self.device = train_device(cfg)
         self.svd = load_svd(cfg.model, device=self.device)
+        check_svd_sizes(self.svd, cfg)  # before the trainer makes the run folder
         for m in (self.svd.vae, self.svd.image_encoder, self.svd.unet):
             m.requires_grad_(False)
 
@@ -398,17 +381,18 @@ class SVDImageToVideo(_SVDBase):
     def __init__(self, cfg: TrainConfig):
         super().__init__(cfg)
         self.model = self.svd.unet.train().requires_grad_(True)
-        if cfg.init_from and (Path(cfg.init_from) / "final" / "unet_image").is_dir():
+        src = init_source(cfg.init_from)
+        if src is not None and (src / "unet_image").is_dir():  # a stage-1 final/ export
             from diffusers import UNet2DConditionModel
 
             from video.models.components import load_diffusers_part
             from video.training.temporal import insert_temporal_layers
 
             # safetensors only, every weight read: a pickled .bin (or an incomplete export) is one line
-            image = load_diffusers_part(UNet2DConditionModel, Path(cfg.init_from) / "final", "unet_image", None)
+            image = load_diffusers_part(UNet2DConditionModel, src, "unet_image", None)
             insert_temporal_layers(image, self.model)
         else:
-            init = _init_weights(cfg.init_from)
+            init = load_source(cfg.init_from, src)
             if init is not None and is_image_unet(init):  # a stage-1 run without final/: its last checkpoint
                 from video.training.temporal import build_image_unet, insert_temporal_layers
 

@@ -1,0 +1,139 @@
+"""What a stage's ``init_from`` names, resolved to the weights the next stage starts from and
+said in one line: a run folder's ``final/`` export (refused when the run went on to a newer
+checkpoint: which one to start from is the user's choice, not a silent pick of the old export),
+else its latest checkpoint; a ``final/`` or ``final/model`` folder; a checkpoint folder; a
+``.safetensors`` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+
+def _say(line: str) -> None:
+    """Print ``line`` once: under torchrun only rank 0 talks (every rank builds the task)."""
+    from video.training.buckets import _talks
+
+    if _talks():
+        print(line)
+
+
+def _recorded_step(record: Path) -> int | None:
+    """The ``step`` a ``trained.json`` (in ``final/``) records; None when there is none to read."""
+    import json
+
+    try:
+        step = json.loads(record.read_text()).get("step")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return step if isinstance(step, int) else None
+
+
+def _checkpoint_step(ck: Path) -> int | None:
+    """The step of a ``checkpoints/step_NNNNNNN`` folder, read from its name (as ``latest_checkpoint`` orders them)."""
+    try:
+        return int(ck.name[5:])
+    except ValueError:
+        return None
+
+
+def _newer_checkpoint(final: Path) -> tuple[Path, int] | None:
+    """The latest checkpoint of the run ``final`` (a ``final/`` export) belongs to, with its
+    step, when it is past the step the export holds: the run went on after exporting (a rerun
+    with more steps, stopped before its end), so ``final/`` is out of date."""
+    from video.training.resume import TRAINED
+    from video.training.state import latest_checkpoint
+
+    step = _recorded_step(final / TRAINED)
+    ck = latest_checkpoint(final.parent)
+    ck_step = None if ck is None else _checkpoint_step(ck)
+    if step is None or ck_step is None or ck_step <= step:
+        return None
+    return ck, ck_step
+
+
+def _export_note(final: Path) -> str:
+    """`` (step N)`` of a ``final/`` export, and the newer checkpoint of its run if there is one."""
+    from video.training.resume import TRAINED
+
+    step = _recorded_step(final / TRAINED)
+    newer = _newer_checkpoint(final)
+    note = "" if newer is None else f"; its run went on to {newer[0]} (step {newer[1]})"
+    return "" if step is None else f" (step {step}{note})"
+
+
+def _refuse_stale(source: str, final: Path) -> None:
+    """A run folder whose ``final/`` is older than its latest checkpoint: which one the next
+    stage should start from is the user's choice, not a silent pick of the old export."""
+    from video.training.resume import TRAINED
+    from video.training.state import is_sharded_checkpoint
+
+    newer = _newer_checkpoint(final)
+    if newer is None:
+        return
+    ck, ck_step = newer
+    take_ck = "" if is_sharded_checkpoint(ck) else f"init_from={ck} (step {ck_step}) or "
+    raise ValueError(f"init_from={source!r}: its final/ export holds step {_recorded_step(final / TRAINED)}, but "
+                     f"the run went on to a newer checkpoint, step {ck_step} ({ck}); finish that run (rerun its "
+                     f"command) to export it, or choose one: {take_ck}init_from={final} (the older export)")
+
+
+# a runtime folder's weights (the ``model/`` of a ``final/`` export, a diffusers part): the trained
+# model's own state dict, as ``final/trainable.safetensors`` holds it
+RUNTIME_WEIGHTS = ("transformer/model.safetensors", "unet/diffusion_pytorch_model.safetensors",
+                   "diffusion_pytorch_model.safetensors")
+
+
+def init_source(source: str) -> Path | None:
+    """What ``init_from`` names, resolved to what is loaded, announced in one line
+    (``init_from: runs/x/final (step 200)``): a run folder's ``final/`` export (refused when
+    the run has a newer checkpoint than the export: :func:`_refuse_stale`), else its latest
+    checkpoint; a ``final/`` folder; a runtime folder (``final/model``: its weights file); a
+    checkpoint folder; a ``.safetensors`` file. None when ``init_from`` is empty."""
+    from video.training.resume import TRAINED
+    from video.training.state import is_sharded_checkpoint, latest_checkpoint
+
+    if not source:
+        return None
+    p = Path(source)
+    final = p / "final"
+    if (final / "trainable.safetensors").is_file() or (final / "unet_image").is_dir():  # a run folder
+        _refuse_stale(source, final)
+        _say(f"init_from: {final}{_export_note(final)}")
+        return final
+    if (p / "trainable.safetensors").is_file():  # a final/ export itself
+        _say(f"init_from: {p}{_export_note(p)}")
+        return p
+    weights = next((p / w for w in RUNTIME_WEIGHTS if (p / w).is_file()), None)
+    if weights is not None:  # final/model, or a copy of it
+        _say(f"init_from: {p}{_export_note(p.parent) if (p.parent / TRAINED).is_file() else ''}")
+        return weights
+    ck = p if (p / "model.safetensors").is_file() else latest_checkpoint(p)
+    if ck is not None:
+        if is_sharded_checkpoint(ck):
+            raise FileNotFoundError(f"init_from={source!r}: {ck.name} is a sharded (FSDP) checkpoint; start the "
+                                    "next stage from the run's final/ export, which every finished run writes")
+        step = _checkpoint_step(ck)
+        _say(f"init_from: {ck}" + ("" if step is None else f" (step {step})")
+             + ("" if ck == p else ": the run's latest checkpoint, it has no final/ export"))
+        return ck
+    if p.is_file() and p.suffix == ".safetensors":
+        _say(f"init_from: {p}")
+        return p
+    raise FileNotFoundError(f"init_from={source!r}: no final/ export, checkpoint, model folder or .safetensors "
+                            "found; give the earlier stage's run folder")
+
+
+def load_source(source: str, src: Path | None) -> dict[str, torch.Tensor] | None:
+    """The weights in ``src`` (:func:`init_source`): the file, or a folder's weights file."""
+    from safetensors.torch import load_file
+
+    if src is None:
+        return None
+    if src.is_file():
+        return load_file(str(src))
+    for name in ("trainable.safetensors", "model.safetensors"):
+        if (src / name).is_file():
+            return load_file(str(src / name))
+    raise FileNotFoundError(f"init_from={source!r}: {src} holds no trainable.safetensors")
