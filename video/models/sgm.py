@@ -283,21 +283,42 @@ def _not_svd_message(path: Path, f) -> str:
         return (f"{path} is a VAE-only file ({found['detail']}); --model needs a full SVD checkpoint (UNet, VAE and "
                 "image encoder in one file, or a diffusers folder); there is no separate VAE option")
     what = "" if found["kind"] == "unknown" else f" ({found['kind']}: {found['detail']})"
-    return f"{path}: a .safetensors file{what}, but not an SVD checkpoint in sgm's layout" + _use_instead(path, found)
+    return f"{path}: a .safetensors file{what}, but not an SVD checkpoint in sgm's layout" + use_instead(path, found)
 
 
-def _use_instead(path: Path, found: dict) -> str:
+def use_instead(path: Path, found: dict) -> str:
     """Where a single file that is not a model goes instead, for the kinds a user gives
     ``--model`` by mistake: a LoRA or an embedding (the flag that takes it), one network of a
     model saved alone (the whole model), else nothing."""
     kind, detail = found["kind"], found["detail"]
     if kind == "lora":
+        base = _run_base(path)
+        if base is not None:
+            return f"; a LoRA trained on {base[1]}: `video {base[0]} --model {base[1]} --lora {path} ...`"
         return f"; a LoRA: give it as --lora {path} to the command that renders its base model (img2vid, txt2vid)"
     if kind == "embedding":
         return f"; a textual inversion for text prompts: `video txt2vid --embeddings DIR` reads it ({path.stem})"
     if kind in ("clip_vision", "text_encoder") or ("alone" in detail and "need" not in detail):
         return "; one part of a model, not a whole one: give the whole model's folder"
     return ""
+
+
+def _run_base(path: Path) -> tuple[str, str] | None:
+    """(command, base model) of a LoRA a ``video train`` run exported (``RUN/final/*.safetensors``,
+    its ``RUN/config.yaml`` recording ``model`` and ``task``), or None: the command that renders
+    it and the base it was trained on, named as the run was given it."""
+    import yaml
+
+    config = path.parent.parent / "config.yaml"
+    if path.parent.name != "final" or not config.is_file():
+        return None
+    try:
+        cfg = yaml.safe_load(config.read_text())
+    except (OSError, ValueError, yaml.YAMLError):
+        return None
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("model"), str) or not cfg["model"]:
+        return None
+    return ("txt2vid" if str(cfg.get("task", "")).startswith("dit") else "img2vid"), cfg["model"]
 
 
 def load_sgm_checkpoint(path: Path, config: str | Path | None = None, dtype: torch.dtype = torch.float32):

@@ -296,6 +296,10 @@ def detect_layout(source: str | Path) -> str:
                  if Path(q).is_dir() and (w := wrong_model(Path(q), "img2vid"))]
         if other and len(other) == sum(Path(q).is_dir() for q in inside):
             raise CheckpointError(f"{p}: a training run's export, not a model itself; it holds {other[0]}")
+        if not inside and (run := _image_stage_run(p)) is not None:
+            raise CheckpointError(f"{p}: an image-pretraining run, which exports no model to render (its UNet has "
+                                  "no temporal layers yet); start the video stage from it: `video train "
+                                  f"stage2_video init_from={run}`")
         if inside:
             which = "give that path" if len(inside) == 1 else "give one of those paths"
             raise CheckpointError(f"{p}: a training run's export, not a model itself; it holds {' and '.join(inside)}: "
@@ -316,6 +320,14 @@ def _media_refusal(p: Path) -> str | None:
     if not p.is_file() or media_format(p) is None:
         return None
     return wrong_model(p, "img2vid")
+
+
+def _image_stage_run(p: Path) -> Path | None:
+    """The run folder of an SVD image-pretraining run (``p`` or ``p/..`` when ``p`` is its
+    ``final/``): its export is the image UNet (``final/unet_image``) the video stage starts
+    from, with no runtime model beside it; None for anything else."""
+    run = p.parent if p.name == "final" else p
+    return run if (run / "final" / "unet_image").is_dir() else None
 
 
 def _run_export_parts(p: Path) -> list[str]:

@@ -276,8 +276,11 @@ def load_t2v(source: str | Path, device="cpu", dtype=torch.float32) -> T2VModels
         found = detect_kind(p)
         if found["kind"].startswith("wan_"):
             raise CheckpointError(SINGLE_FILE.format(p=p))
-        raise CheckpointError(f"{p}: a single file ({found['detail']}); text-to-video needs a model folder "
-                              "(ours or a Wan diffusers folder) or 'tiny'")
+        from video.models.sgm import use_instead
+
+        instead = use_instead(p, found)  # a LoRA or an embedding: the flag that takes it
+        raise CheckpointError(f"{p}: a single file ({found['detail']})" + (instead or "; text-to-video needs a model "
+                              "folder (ours or a Wan diffusers folder) or 'tiny'"))
     elif not p.is_dir():
         raise CheckpointError(f"text-to-video model {str(source)!r} not found: give a model folder or 'tiny'")
     elif (index := read_index(p)) is not None:
