@@ -21,6 +21,16 @@ def make_order(data, seed: int, batch: int | None = None):
     return data.order(seed, batch) if hasattr(data, "order") else ResumableOrder(len(data), seed)
 
 
+def say(line: str) -> None:
+    """Print ``line`` (to stdout, as the trainer's other lines) above a running progress bar:
+    ``tqdm.write`` clears the bar first and redraws it below, where a plain print landed glued
+    onto the bar's unfinished line (the bar draws on stderr with a carriage return, no newline).
+    Without a bar it is a plain print."""
+    from tqdm import tqdm
+
+    tqdm.write(line)
+
+
 def unreadable_errors() -> tuple[type[BaseException], ...]:
     """What loading a broken or missing media file raises: our MediaError, OSError (PIL, a
     missing file), PyAV's and decord's errors. Anything else is a bug and stays one."""
@@ -81,8 +91,8 @@ class ItemLoader:
             return load(j)
         except self._errors as e:
             self.bad[j] = " ".join(str(e).split()) or type(e).__name__
-            print(f"warning: item {j} is unreadable, training on the next readable item instead "
-                  f"({len(self.bad)} so far): {self.bad[j]}")
+            say(f"warning: item {j} is unreadable, training on the next readable item instead "
+                f"({len(self.bad)} so far): {self.bad[j]}")
             return None
 
     def tried(self, i: int) -> list[int]:
@@ -104,8 +114,8 @@ class ItemLoader:
         for j, load in self._candidates(i):
             if keys is not None and keys[j] != keys[i] and keys[i] not in self._emptied:
                 self._emptied.add(keys[i])
-                print(f"warning: no readable item left in the bucket {'x'.join(map(str, keys[i]))}: items of other "
-                      "buckets take their place, loaded at its size")
+                say(f"warning: no readable item left in the bucket {'x'.join(map(str, keys[i]))}: items of other "
+                    "buckets take their place, loaded at its size")
             item = self._try(j, load)
             if item is not None:
                 if j != i:

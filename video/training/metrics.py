@@ -4,11 +4,14 @@ TensorBoard event files in the same run folder when the ``tensorboard`` package 
 
 On resume both logs drop what was written after the checkpoint: the JSON lines are cut, and
 TensorBoard's ``purge_step`` hides the old events from that step on, so a curve has no
-doubled segment."""
+doubled segment. A non-finite value (the loss of a skipped step) is ``null`` in the JSON lines
+(JSON has no NaN: ``json.dumps`` wrote ``NaN``, which strict readers refuse) and stays NaN in
+TensorBoard."""
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from video.atomic import atomic_file
@@ -53,6 +56,12 @@ def tensorboard_writer(folder: Path, purge_step: int | None = None):
     return SummaryWriter(log_dir=str(folder), purge_step=purge_step or None)
 
 
+def json_row(row: dict) -> str:
+    """``row`` as one strict JSON line: a non-finite float (NaN, inf) becomes ``null``."""
+    return json.dumps({k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in row.items()},
+                      allow_nan=False)
+
+
 class MetricsLog:
     """``metrics.jsonl`` plus TensorBoard scalars for one run folder (rank 0 only)."""
 
@@ -66,7 +75,7 @@ class MetricsLog:
 
     def log(self, row: dict) -> None:
         with self.path.open("a") as fh:
-            fh.write(json.dumps(row) + "\n")
+            fh.write(json_row(row) + "\n")
         if self.tb is not None:
             for key, tag in TAGS.items():
                 if key in row:

@@ -2,11 +2,15 @@
 ``final/`` already holds this step of this config (a finished command run again is not
 exported again), the config a checkpoint was trained with, which changed settings a resume
 takes (and which it warns of or refuses: the model, the data order, the global batch), and the
-optimizer settings a resume applies over the checkpoint's. The loop that calls them is
+optimizer settings a resume applies over the checkpoint's; and the lock that keeps a second
+``video train`` off a run folder in use (:class:`RunLock`). The loop that calls them is
 :mod:`video.training.trainer`."""
 
 from __future__ import annotations
 
+import errno
+import os
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,6 +21,111 @@ from video.config import to_dict
 from video.training.config import TrainConfig
 
 TRAINED = "trained.json"  # in final/: the step and config the export holds
+LOCK = ".train.lock"  # in the run folder while a run trains there: the holder's pid
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock
+    fcntl = None
+
+
+class RunBusy(ValueError):
+    """Another process trains in this run folder now (a ValueError: ``video train`` says it in one line)."""
+
+
+class RunLock:
+    """An exclusive ``flock`` on ``RUN/.train.lock`` held while a run trains there. Two runs of
+    one ``out=`` at once pruned each other's checkpoints mid-load and interleaved their
+    ``metrics.jsonl``; the second now stops before it touches the folder. The kernel drops the
+    lock when its process dies however it dies, so a lock file a killed run left never blocks
+    (its pid is only what the message names). Where flock is missing or refused (Windows, some
+    network filesystems) the run goes on unguarded with a warning. Folders made only to hold
+    the lock are removed again when the run leaves nothing else in them (a run whose data or
+    model fails leaves no folder)."""
+
+    def __init__(self, run: Path):
+        self.run, self.path = run, run / LOCK
+        self.fd: int | None = None
+        self.made = [p for p in (run, *run.parents) if not p.exists()]  # deepest first
+
+    def acquire(self) -> RunLock:
+        """Take the lock or raise :class:`RunBusy` naming the holder's pid."""
+        self.run.mkdir(parents=True, exist_ok=True)
+        while self.fd is None:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            taken = _try_flock(fd)
+            if taken is None:
+                os.close(fd)
+                print(f"warning: {self.path} cannot be locked here (no flock on this system or filesystem): "
+                      "nothing stops a second `video train` with this out= at the same time", file=sys.stderr)
+                return self
+            if not taken:
+                holder = _read_pid(fd)
+                os.close(fd)
+                self.release()  # the folders this call made, if empty (the holder's file is in them)
+                raise RunBusy(f"{self.run} is being trained by another process"
+                              f"{f' (pid {holder})' if holder else ''}: wait for it to end, or use another out=")
+            if _same_file(fd, self.path):  # not a file its last holder unlinked after we opened it
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
+                self.fd = fd
+            else:
+                os.close(fd)
+        return self
+
+    def release(self) -> None:
+        """Unlink the lock file while still holding it (a process that opened it meanwhile sees it
+        is gone and opens the new one), drop the lock, and remove the folders made for it if empty."""
+        if self.fd is not None:
+            try:
+                self.path.unlink()
+            except OSError:
+                pass
+            os.close(self.fd)
+            self.fd = None
+        for folder in self.made:
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (the run wrote there), or gone
+                break
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def _try_flock(fd: int) -> bool | None:
+    """True: locked; False: held through another open file; None: no flock here."""
+    if fcntl is None:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError as e:
+        if e.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+            return False
+        return None  # ENOLCK, EOPNOTSUPP, ENOSYS, EINVAL: a filesystem without such locks
+    return True
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    here = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (here.st_dev, here.st_ino)
+
+
+def _read_pid(fd: int) -> str:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return ""
+    return text if text.isdigit() else ""
 
 
 def final_is_current(run: Path, cfg: TrainConfig, step: int) -> bool:
@@ -102,13 +211,34 @@ def _matches(key: str, keys: tuple[str, ...]) -> bool:
     return any(key == k or (k.endswith(".") and key.startswith(k)) for k in keys)
 
 
+PATH_KEYS = ("model", "init_from", "data.path", "data.image_path")  # may name one file in several spellings
+
+
+def _same(key: str, old, new) -> bool:
+    """Whether a key's value is unchanged: equal, or for a path key two spellings of one existing
+    file or folder (``runs/x``, ``./runs/x``, its absolute path, a symlink to it). A value that is
+    not an existing path (a built-in model name such as ``tiny``) compares as the string it is."""
+    if old == new:
+        return True
+    if key not in PATH_KEYS or not (isinstance(old, str) and isinstance(new, str) and old and new):
+        return False
+    import os
+
+    try:
+        return os.path.samefile(Path(old).expanduser(), Path(new).expanduser())
+    except OSError:  # either is not there: only the strings can be compared
+        return False
+
+
 def changed_keys(before: dict, cfg: TrainConfig, keys: tuple[str, ...] | None = None) -> dict[str, tuple]:
     """{dotted key: (before, now)} of the keys (all, or those under ``keys``) that differ; a key
     the earlier config lacks (added to the schema since) has its default, not a change. ``out``
-    is where the run is, not a setting of it: a copied or moved run folder has changed nothing."""
+    is where the run is, not a setting of it: a copied or moved run folder has changed nothing.
+    A path spelled another way (relative, ``./``, absolute) that names the same existing file
+    is no change either (:func:`_same`)."""
     old, new = _flat(before), _flat(to_dict(cfg))
     return {k: (old[k], v) for k, v in new.items()
-            if k in old and old[k] != v and k not in LOCATION_KEYS and (keys is None or _matches(k, keys))}
+            if k in old and not _same(k, old[k], v) and k not in LOCATION_KEYS and (keys is None or _matches(k, keys))}
 
 
 def resume_changes(before: dict, cfg: TrainConfig, step: int, rank: int, world: int = 1,

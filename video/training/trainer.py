@@ -30,11 +30,13 @@ from omegaconf import OmegaConf
 from video.config import to_dict
 from video.training import distributed
 from video.training.config import TrainConfig, validate
-from video.training.loading import ItemLoader, Prefetcher, collate, copy_order, make_order, set_step
+from video.training.loading import ItemLoader, Prefetcher, collate, copy_order, make_order, say, set_step
 from video.training.metrics import MetricsLog
 from video.training.resume import (
     OPTIM_KEYS,
     TRAINED,
+    RunBusy,
+    RunLock,
     apply_optim_settings,
     changed_keys,
     checkpoint_meta,
@@ -172,13 +174,73 @@ def _unwrapped(task, model: torch.nn.Module):
         task.model = wrapped
 
 
+MAX_NONFINITE_STEPS = 10  # non-finite steps in a row that stop a run as diverged (see TrainingDiverged)
+
+
+class TrainingDiverged(ValueError):
+    """:data:`MAX_NONFINITE_STEPS` steps in a row had a non-finite loss or gradient norm. A
+    skipped step leaves the weights as they were, so that many different batches all failing
+    on the same weights means the weights, not the data, are broken: going on would only spend
+    the remaining steps and then export them as ``final/``. A ValueError: ``video train`` says
+    it in one line and exits non-zero."""
+
+
+def diverged_note(run: Path, first: int, last: int) -> str:
+    """The message of :class:`TrainingDiverged`: the steps that failed and the newest checkpoint
+    (written before them: none is written while steps fail) a rerun with a lower rate resumes from."""
+    ck = latest_checkpoint(run)
+    where = (f"the last checkpoint, {ck} (step {int(ck.name[5:])}), was written before them: a rerun with a lower "
+             f"optim.lr (or optim.grad_clip > 0) resumes from it" if ck is not None else
+             f"{run} has no checkpoint from before them: a rerun with a lower optim.lr (or optim.grad_clip > 0) "
+             "starts from step 0")
+    return (f"training diverged: steps {first}-{last} ({last - first + 1} in a row) had a non-finite loss or "
+            f"gradient norm and were skipped; stopped without exporting final/; {where}")
+
+
+def epochs_said(epochs: float) -> str:
+    """An epoch count for the head line, with the digits a short run needs (3 steps of a large
+    data set read "0.0 epochs", as if nothing were trained)."""
+    if epochs == 0 or epochs >= 0.095:
+        return f"{epochs:.1f}"
+    return f"{epochs:.2f}" if epochs >= 0.0095 else "< 0.01"
+
+
+def repeat_note(per_step: int, items: int) -> str | None:
+    """A note when a step takes more items than the data has: the order then puts each item in
+    one step several times (batch_size=100 on 4 items: 25 times, each with its own noise), which
+    passed without a word and is rarely what a batch_size was set for."""
+    if per_step <= items:
+        return None
+    return (f"note: a step takes {per_step} items (batch_size x processes x grad_accum) but the data has {items}: "
+            f"each item is in every step about {per_step / items:.3g} times")
+
+
 def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None) -> dict:
     """Run (or resume) ``cfg``; returns a summary. ``stop_after`` stops early at that step
     without the final export (an interruption, for tests). A SIGINT or SIGTERM during the steps
     raises :class:`TrainingInterrupted` once the step under way and its checkpoint are done
-    (:class:`StopRequests`)."""
+    (:class:`StopRequests`); :data:`MAX_NONFINITE_STEPS` failed steps in a row raise
+    :class:`TrainingDiverged`. The run folder is locked for the run (:class:`RunLock`, rank 0):
+    a second run of the same ``out=`` raises :class:`RunBusy` before it touches the folder."""
     validate(cfg)  # again (task, parallel, values): code may have set fields since the config was loaded
     rank, world = distributed.setup()
+    lock = RunLock(Path(cfg.out))
+    busy = None
+    if rank == 0:
+        try:
+            lock.acquire()
+        except RunBusy as e:
+            busy = str(e)
+    busy = distributed.broadcast(busy)  # every rank stops, not only the one that tried
+    if busy:
+        raise RunBusy(busy)
+    try:
+        return _train(cfg, rank, world, progress, stop_after)
+    finally:
+        lock.release()
+
+
+def _train(cfg: TrainConfig, rank: int, world: int, progress: bool, stop_after: int | None) -> dict:
     run = Path(cfg.out)  # made once the data and the model are built: a run they fail leaves no folder
     if rank == 0:
         stale = remove_partial_checkpoints(run)
@@ -272,9 +334,12 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     if rank == 0:
         mode = f", {cfg.parallel}" if world > 1 else ""
         print(f"train {cfg.task}: {items} items, batch {b} x {world} ranks x accum {accum}{mode}, "
-              f"{cfg.steps} steps = {cfg.steps * b * world * accum / items:.1f} epochs"
+              f"{cfg.steps} steps = {epochs_said(cfg.steps * b * world * accum / items)} epochs"
               + (f", {lora_note(cfg, raw)}" if cfg.lora.enabled else "")
               + (f" (resuming at step {step})" if step else ""))
+        repeats = repeat_note(b * world * accum, items)
+        if repeats:
+            print(repeats)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -283,6 +348,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     autocast = torch.autocast("cuda" if on_gpu else "cpu", dtype=torch.bfloat16,
                               enabled=cfg.precision == "bf16")
     losses = []
+    failing, deferred = 0, False  # non-finite steps in a row; a checkpoint put off while they failed
     t_last, logged = time.perf_counter(), step
     trained_from = step
     load = ItemLoader(data)
@@ -326,11 +392,13 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
             lr = opt.param_groups[0]["lr"]  # the rate this step used; sched.step() sets the next one's
             if not (math.isfinite(total) and math.isfinite(norm)):
                 skipped += 1  # the data and RNG moved on; the weights did not
+                failing += 1
                 opt.zero_grad(set_to_none=True)
                 with warnings.catch_warnings():  # the schedule keeps counting steps, applied or not
                     warnings.simplefilter("ignore", UserWarning)
                     sched.step()
             else:
+                failing = 0
                 opt.step()
                 if ema is not None:
                     ema.update(params)
@@ -345,13 +413,21 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
             if bar is not None:
                 bar.set_postfix(loss=f"{total:.4f}", skipped=skipped, refresh=False)
                 bar.update(1)  # the bar shows steps/s and the ETA itself
-            saved = step % cfg.ckpt_every == 0 or step == cfg.steps
+            if failing >= MAX_NONFINITE_STEPS:  # the same on every rank: the loss and norm are all-reduced
+                if log is not None:
+                    log.close()
+                raise TrainingDiverged(diverged_note(run, step - failing + 1, step))
+            # while steps fail, periodic checkpoints wait for the next good step: a run that diverges
+            # keeps (ckpt_keep) the checkpoints from before, and a rerun resumes from the newest of them
+            due = step % cfg.ckpt_every == 0 or deferred
+            deferred = due and failing > 0 and step != cfg.steps
+            saved = (due and not deferred) or step == cfg.steps
             if saved:
                 save()
             if cfg.sample_every and step % cfg.sample_every == 0 and step < cfg.steps:
                 if sharded:  # a sharded model runs only with every rank: previews wait for the end
                     if preview_note and rank == 0:
-                        print("parallel=fsdp: previews during training are skipped; the final one is rendered")
+                        say("parallel=fsdp: previews during training are skipped; the final one is rendered")
                     preview_note = False
                 elif rank == 0:
                     with _unwrapped(task, raw):
@@ -499,5 +575,5 @@ def _write_preview(task, cfg: TrainConfig, item, run: Path, step: int, shape: tu
             return None
         return str(write_video(clip, target, fps=cfg.data.fps))
     except (ValueError, *unreadable_errors()) as e:
-        print(f"warning: no preview {target} at step {step}: {' '.join(str(e).split()) or type(e).__name__}")
+        say(f"warning: no preview {target} at step {step}: {' '.join(str(e).split()) or type(e).__name__}")
         return None
