@@ -327,9 +327,17 @@ def cmd_cache_latents(args) -> int:
 
 def cmd_quickstart(args) -> int:
     from video.training.quickstart import run_quickstart
+    from video.training.trainer import TrainingInterrupted
 
     overrides = list(args.overrides) + ([f"out={args.out}"] if args.out else [])
-    r = run_quickstart(args.config, overrides, scale=args.scale)
+    try:
+        r = run_quickstart(args.config, overrides, scale=args.scale)
+    except ValueError as e:  # a stage's run refused (busy, diverged, a bad setting): one line, as video train
+        if args.debug:
+            raise
+        raise UserError(str(e)) from None
+    except TrainingInterrupted:  # the stage said what it saved and that a rerun resumes
+        return 130
     print("samples: " + ", ".join(f"{k}: {v}" for k, v in r["samples"].items()))
     print(f"loss curve {r['loss_curve']}; final model {r['final_model']} "
           f"(render with: video txt2vid --model {r['final_model']} --prompt 'a red circle moving right'; "

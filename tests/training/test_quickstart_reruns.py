@@ -116,6 +116,7 @@ def test_ctrl_c_says_what_was_saved_and_the_rerun_plots_the_whole_curve(tmp_path
     said = [ln for ln in err.splitlines() if ln.startswith("video quickstart:")]
     assert len(said) == 1 and said[0].startswith("video quickstart: stage dit_stage1_image interrupted at step "), err
     assert "saved a checkpoint there" in said[0] and said[0].endswith("rerun the same command to resume")
+    assert "interrupted" not in err.splitlines()  # the CLI's bare line is not said after it
     step = int(said[0].split("interrupted at step ")[1].split(";")[0])
     assert 3 <= step < 30
 
@@ -126,3 +127,19 @@ def test_ctrl_c_says_what_was_saved_and_the_rerun_plots_the_whole_curve(tmp_path
     assert len(logged_losses(metrics)) == 30
     expected = plot_losses({"dit_stage1_image": logged_losses(metrics)}, tmp_path / "expected.png")  # the whole curve
     assert (cut / "loss.png").read_bytes() == expected.read_bytes()
+
+
+def test_a_stage_refused_is_one_line(tmp_path, capsys):
+    """A stage's run refused on its settings (here a size the model cannot render) is one
+    ``error:`` line and exit 2, as ``video train`` says it (it was a traceback)."""
+    from video.cli import main
+
+    cfg = json.loads(config(tmp_path, whole=False).read_text())
+    cfg["stages"][0]["overrides"].append("data.height=40")
+    path = tmp_path / "bad.yaml"
+    path.write_text(json.dumps(cfg))
+    assert main(["quickstart", "--config", str(path), "--out", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert [ln for ln in err.splitlines() if ln.startswith("error:")] == [
+        "error: data.height=40: must be a multiple of 16 for this model (VAE x8 times patch 2)"], err
