@@ -93,6 +93,22 @@ def test_an_old_marker_vouches_for_frame_names_only(tmp_path):
     assert names(old) == [".written-by-video", "00000.png", "clip.mp4"]
 
 
+@pytest.mark.parametrize("index", ["model_index.json", "video_pipeline.yaml"])
+def test_an_old_marker_on_a_model_folder_vouches_for_all_of_it(tmp_path, index):
+    """A model folder an earlier version exported (its marker empty) is replaced whole, as it
+    always was: a rerun of the export into it (quickstart's VAE, a training export) was refused,
+    every time, naming files the tool had written."""
+    model = tmp_path / "model"
+    (model / "unet").mkdir(parents=True)
+    (model / ".written-by-video").touch()
+    (model / index).write_text("{}")
+    (model / "unet" / "config.json").write_text("{}")
+    atomic.check_replaceable(model)
+    with atomic.atomic_folder(model) as tmp:
+        (tmp / index).write_text("{}")
+    assert names(model) == [".written-by-video", index]
+
+
 def test_cli_refuses_before_the_render(tmp_path, cli):
     """The CLI checks --output before loading the model: one error line, exit 2, nothing written."""
     out = tmp_path / "frames"

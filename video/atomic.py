@@ -32,6 +32,7 @@ alone, so two nodes must not write one output path at once."""
 
 from __future__ import annotations
 
+import errno
 import itertools
 import json
 import os
@@ -54,6 +55,7 @@ except ImportError:  # Windows: no flock (and an open file could not be renamed 
 MARKER = ".written-by-video"  # in every user-facing folder atomic_folder writes: what it wrote there
 _MARKER_FORMAT = 1  # {"format": 1, "written": [relative "/"-separated names]}; earlier versions: an empty file
 _OLD_MARKER_OURS = re.compile(r"\d{5,}\.png")  # what an old, empty marker vouches for: the PNG frames written
+_MODEL_FILES = ("model_index.json", "video_pipeline.yaml")  # an exported model folder's (see _ours)
 _OS_CACHES = frozenset({".DS_Store", "Thumbs.db"})  # a file browser's view caches, rebuilt at will: not the user's
 STALE_UNLOCKED_S = 60.0  # a temporary whose lock is free is dead once untouched this long
 STALE_S = 24 * 3600.0  # where no lock can tell, once untouched this long
@@ -85,11 +87,16 @@ def _written_names(folder: Path) -> set[str] | None:
 
 def _ours(folder: Path) -> Callable[[str], bool]:
     """Whether a relative name under ``folder`` is one this tool wrote: listed by the marker; for
-    an old marker only the frame names every version wrote (``00000.png``), since an old marker
-    said nothing of what else was there; without a marker nothing is."""
+    an old marker (which said nothing of what was there) only the frame names every version
+    wrote (``00000.png``), except in a model folder an earlier version exported (a
+    ``model_index.json`` or ``video_pipeline.yaml`` beside it): that is taken whole, else every
+    rerun of an export into it (``video quickstart``'s VAE, a training export) was refused;
+    without a marker nothing is."""
     if not (folder / MARKER).is_file():
         return lambda rel: False
     names = _written_names(folder)
+    if names is None and any((folder / f).is_file() for f in _MODEL_FILES):
+        return lambda rel: True  # an old export (a model folder): replaced whole, as it always was
     if names is None:
         return lambda rel: _OLD_MARKER_OURS.fullmatch(rel) is not None
     return names.__contains__
@@ -189,17 +196,18 @@ def temp_name_pattern(path: Path) -> re.Pattern[str]:
     return re.compile(rf"\.(?:{stem}{r}\.partial{suffix}|{name}{r}(?:\.old)?\.partial)")
 
 
-def _try_lock(fd: int) -> bool | None:
+def try_lock(fd: int) -> bool | None:
     """Lock ``fd`` (flock, exclusive, without waiting): True taken, False held through another
-    open file (a live writer's), None where this system or filesystem has no such locks."""
+    open file (a live writer's; EAGAIN / EACCES where a system says so instead), None where this
+    system or filesystem has no such locks (Windows, ENOLCK / EOPNOTSUPP on some NFS)."""
     if fcntl is None:
         return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
-    except OSError:
-        return None
+    except OSError as e:
+        return False if e.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES) else None
     return True
 
 
@@ -270,7 +278,7 @@ def _remove_if_stale(p: Path, now: float) -> bool:
         except OSError:
             pass
     try:
-        if not is_stale(now - st.st_mtime, _try_lock(fd) if fd is not None else None):
+        if not is_stale(now - st.st_mtime, try_lock(fd) if fd is not None else None):
             return False
         if stat.S_ISDIR(st.st_mode):
             shutil.rmtree(p, ignore_errors=True)

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
+from video import atomic
 from video.config import load_config
-from video.training import resume
 from video.training.config import TrainConfig
 from video.training.resume import LOCK, RunBusy, RunLock
 from video.training.trainer import train
@@ -63,7 +63,7 @@ def test_a_lock_makes_no_folder_it_does_not_leave_used(tmp_path):
 
 
 def test_without_flock_a_run_goes_on_with_a_warning(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(resume, "fcntl", None)  # Windows has no fcntl module
+    monkeypatch.setattr(atomic, "fcntl", None)  # Windows has no fcntl module
     with RunLock(tmp_path / "r"):
         pass
     err = capsys.readouterr().err

@@ -8,7 +8,6 @@ optimizer settings a resume applies over the checkpoint's; and the lock that kee
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 from dataclasses import replace
@@ -17,17 +16,12 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
+from video.atomic import try_lock
 from video.config import to_dict
 from video.training.config import TrainConfig
 
 TRAINED = "trained.json"  # in final/: the step and config the export holds
 LOCK = ".train.lock"  # in the run folder while a run trains there: the holder's pid
-
-try:
-    import fcntl
-except ImportError:  # Windows: no flock
-    fcntl = None
-
 
 class RunBusy(ValueError):
     """Another process trains in this run folder now (a ValueError: ``video train`` says it in one line)."""
@@ -53,7 +47,7 @@ class RunLock:
         self.run.mkdir(parents=True, exist_ok=True)
         while self.fd is None:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            taken = _try_flock(fd)
+            taken = try_lock(fd)
             if taken is None:
                 os.close(fd)
                 print(f"warning: {self.path} cannot be locked here (no flock on this system or filesystem): "
@@ -94,21 +88,6 @@ class RunLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
-
-
-def _try_flock(fd: int) -> bool | None:
-    """True: locked; False: held through another open file; None: no flock here."""
-    if fcntl is None:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    except OSError as e:
-        if e.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
-            return False
-        return None  # ENOLCK, EOPNOTSUPP, ENOSYS, EINVAL: a filesystem without such locks
-    return True
 
 
 def _same_file(fd: int, path: Path) -> bool:

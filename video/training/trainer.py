@@ -225,15 +225,17 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     validate(cfg)  # again (task, parallel, values): code may have set fields since the config was loaded
     rank, world = distributed.setup()
     lock = RunLock(Path(cfg.out))
-    busy = None
+    failed = None  # (busy?, message) of rank 0's try
     if rank == 0:
         try:
             lock.acquire()
-        except RunBusy as e:
-            busy = str(e)
-    busy = distributed.broadcast(busy)  # every rank stops, not only the one that tried
-    if busy:
-        raise RunBusy(busy)
+        except Exception as e:  # any failure: the other ranks would wait in the broadcast for it
+            if world == 1:
+                raise
+            failed = (isinstance(e, RunBusy), str(e))
+    failed = distributed.broadcast(failed)  # every rank stops, not only the one that tried
+    if failed:
+        raise (RunBusy if failed[0] else RuntimeError)(failed[1])
     try:
         return _train(cfg, rank, world, progress, stop_after)
     finally:
