@@ -6,6 +6,8 @@ else its latest checkpoint; a ``final/`` or ``final/model`` folder; a checkpoint
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -85,6 +87,23 @@ RUNTIME_WEIGHTS = ("transformer/model.safetensors", "unet/diffusion_pytorch_mode
                    "diffusion_pytorch_model.safetensors")
 
 
+_RESUMING = False  # set while a resume builds its task (:func:`resuming`)
+
+
+@contextlib.contextmanager
+def resuming() -> Iterator[None]:
+    """While a run resumes from its own checkpoint: ``init_from`` is still read where it is the
+    frozen base of a LoRA run, and a base run that went on past its ``final/`` since is not
+    refused (:func:`_refuse_stale`): the adapters were trained on that ``final/``, which is what
+    loads, and the refusal's ways out (another init_from) would change the base under them."""
+    global _RESUMING
+    before, _RESUMING = _RESUMING, True
+    try:
+        yield
+    finally:
+        _RESUMING = before
+
+
 def init_source(source: str) -> Path | None:
     """What ``init_from`` names, resolved to what is loaded, announced in one line
     (``init_from: runs/x/final (step 200)``): a run folder's ``final/`` export (refused when
@@ -99,7 +118,8 @@ def init_source(source: str) -> Path | None:
     p = Path(source)
     final = p / "final"
     if (final / "trainable.safetensors").is_file() or (final / "unet_image").is_dir():  # a run folder
-        _refuse_stale(source, final)
+        if not _RESUMING:
+            _refuse_stale(source, final)
         _say(f"init_from: {final}{_export_note(final)}")
         return final
     if (p / "trainable.safetensors").is_file():  # a final/ export itself

@@ -195,18 +195,24 @@ PATH_KEYS = ("model", "init_from", "data.path", "data.image_path")  # may name o
 
 def _same(key: str, old, new) -> bool:
     """Whether a key's value is unchanged: equal, or for a path key two spellings of one existing
-    file or folder (``runs/x``, ``./runs/x``, its absolute path, a symlink to it). A value that is
+    file or folder (``runs/x``, ``./runs/x``, its absolute path, a symlink to it; for
+    ``init_from`` a run folder and its ``final/`` too, the weights it names). A value that is
     not an existing path (a built-in model name such as ``tiny``) compares as the string it is."""
     if old == new:
         return True
     if key not in PATH_KEYS or not (isinstance(old, str) and isinstance(new, str) and old and new):
         return False
-    import os
-
-    try:
-        return os.path.samefile(Path(old).expanduser(), Path(new).expanduser())
-    except OSError:  # either is not there: only the strings can be compared
-        return False
+    a, b = Path(old).expanduser(), Path(new).expanduser()
+    pairs = [(a, b)]
+    if key == "init_from":  # a run folder and its final/ name the same weights (init_from.init_source)
+        pairs += [(a / "final", b), (a, b / "final")]
+    for x, y in pairs:
+        try:
+            if os.path.samefile(x, y):
+                return True
+        except OSError:  # either is not there: only the strings can be compared
+            continue
+    return False
 
 
 def changed_keys(before: dict, cfg: TrainConfig, keys: tuple[str, ...] | None = None) -> dict[str, tuple]:

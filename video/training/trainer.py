@@ -30,6 +30,7 @@ from omegaconf import OmegaConf
 from video.config import to_dict
 from video.training import distributed
 from video.training.config import TrainConfig, validate
+from video.training.init_from import resuming
 from video.training.loading import ItemLoader, Prefetcher, collate, copy_order, make_order, say, set_step
 from video.training.metrics import MetricsLog
 from video.training.resume import (
@@ -155,7 +156,8 @@ def _build_task(cfg: TrainConfig, load_init: bool = True):
     torch.manual_seed(cfg.seed)
     if not load_init and not cfg.lora.enabled:
         cfg = replace(cfg, init_from="")
-    task = TASKS[cfg.task](cfg)
+    with contextlib.nullcontext() if load_init else resuming():  # a LoRA's base: the final/ it was trained on
+        task = TASKS[cfg.task](cfg)
     if cfg.lora.enabled:
         from video.training.lora import add_lora
 
