@@ -247,7 +247,7 @@ def prune_checkpoints(run: Path, keep: int) -> list[Path]:
     deleted folders. At SVD-XT size each holds model, EMA and optimizer: tens of GB."""
     import shutil
 
-    old = _checkpoints(run)[:-keep] if keep > 0 else []
+    old = checkpoints(run)[:-keep] if keep > 0 else []
     for p in old:
         shutil.rmtree(p)
     remove_partial_checkpoints(run)
@@ -266,12 +266,12 @@ def remove_partial_checkpoints(run: Path) -> list[Path]:
     return stale
 
 
-def _checkpoints(run: Path) -> list[Path]:
+def checkpoints(run: Path) -> list[Path]:
     """The whole ``step_*`` checkpoints of ``run``, oldest first (unfinished ones are hidden
     ``.step_*.partial`` folders, which the pattern leaves out)."""
     return sorted((run / "checkpoints").glob("step_*")) if (run / "checkpoints").is_dir() else []
 
 
 def latest_checkpoint(run: Path) -> Path | None:
-    ckpts = _checkpoints(run)
+    ckpts = checkpoints(run)
     return ckpts[-1] if ckpts else None

@@ -188,13 +188,24 @@ class TrainingDiverged(ValueError):
 
 
 def diverged_note(run: Path, first: int, last: int) -> str:
-    """The message of :class:`TrainingDiverged`: the steps that failed and the newest checkpoint
-    (written before them: none is written while steps fail) a rerun with a lower rate resumes from."""
-    ck = latest_checkpoint(run)
-    where = (f"the last checkpoint, {ck} (step {int(ck.name[5:])}), was written before them: a rerun with a lower "
-             f"optim.lr (or optim.grad_clip > 0) resumes from it" if ck is not None else
-             f"{run} has no checkpoint from before them: a rerun with a lower optim.lr (or optim.grad_clip > 0) "
-             "starts from step 0")
+    """The message of :class:`TrainingDiverged`: the steps that failed and where a rerun with a
+    lower rate resumes. No checkpoint is written while steps fail, but one of the step just
+    before them holds that step's update, which had a finite loss and gradient yet is the
+    likeliest to have broken the weights (a rerun resumed there and failed again at once): the
+    note says to remove it, and names the older checkpoint (or step 0) the rerun then starts from."""
+    from video.training.state import checkpoints
+
+    found = checkpoints(run)
+    before = [c for c in found if int(c.name[5:]) < first - 1]  # none of them holds the breaking update
+    fix = "a rerun with a lower optim.lr (or optim.grad_clip > 0)"
+    if found and int(found[-1].name[5:]) == first - 1:
+        then = (f"resumes from {before[-1]} (step {int(before[-1].name[5:])})" if before else "starts from step 0")
+        where = (f"the last checkpoint, {found[-1]} (step {first - 1}), holds the update after which every step "
+                 f"failed: remove it (rm -r {found[-1]}), then {fix} {then}")
+    elif found:
+        where = f"the last checkpoint, {found[-1]} (step {int(found[-1].name[5:])}), is from before them: {fix} resumes from it"
+    else:
+        where = f"{run} has no checkpoint from before them: {fix} starts from step 0"
     return (f"training diverged: steps {first}-{last} ({last - first + 1} in a row) had a non-finite loss or "
             f"gradient norm and were skipped; stopped without exporting final/; {where}")
 
