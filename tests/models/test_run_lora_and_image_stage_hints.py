@@ -34,6 +34,20 @@ def test_a_runs_lora_names_its_base_and_command(tmp_path, task, command):
                                      f"runs/base/final/model --lora {f} ...`"), str(e.value)
 
 
+def test_a_lora_on_an_init_from_base_names_that_runs_export(tmp_path):
+    """model=tiny with init_from=BASE: the base is BASE's final/model, not random weights."""
+    base = tmp_path / "base"
+    (base / "final" / "model").mkdir(parents=True)
+    f = _lora_run(tmp_path, "dit_t2v", "tiny")
+    for init in (base, base / "final"):
+        cfg = f.parent.parent / "config.yaml"
+        cfg.write_text(f"task: dit_t2v\nmodel: tiny\ninit_from: {init}\n")
+        with pytest.raises(CheckpointError) as e:
+            load_t2v(f)
+        assert str(e.value).endswith(f"; a LoRA trained on {base / 'final' / 'model'}: `video txt2vid --model "
+                                     f"{base / 'final' / 'model'} --lora {f} ...`"), str(e.value)
+
+
 def test_a_lora_outside_a_run_keeps_the_general_hint(tmp_path):
     f = _lora_run(tmp_path, "dit_t2v", "x")
     (f.parent.parent / "config.yaml").unlink()

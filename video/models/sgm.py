@@ -305,8 +305,10 @@ def use_instead(path: Path, found: dict) -> str:
 
 def _run_base(path: Path) -> tuple[str, str] | None:
     """(command, base model) of a LoRA a ``video train`` run exported (``RUN/final/*.safetensors``,
-    its ``RUN/config.yaml`` recording ``model`` and ``task``), or None: the command that renders
-    it and the base it was trained on, named as the run was given it."""
+    its ``RUN/config.yaml`` recording ``model``, ``init_from`` and ``task``), or None: the command
+    that renders it and the base it was trained on, named as the run was given it: ``model``, or
+    where ``init_from`` gave the base's weights, that run's ``final/model`` (``model`` then only
+    names the architecture: ``tiny`` would be random weights)."""
     import yaml
 
     config = path.parent.parent / "config.yaml"
@@ -318,7 +320,15 @@ def _run_base(path: Path) -> tuple[str, str] | None:
         return None
     if not isinstance(cfg, dict) or not isinstance(cfg.get("model"), str) or not cfg["model"]:
         return None
-    return ("txt2vid" if str(cfg.get("task", "")).startswith("dit") else "img2vid"), cfg["model"]
+    base = cfg["model"]
+    init = cfg.get("init_from")
+    if isinstance(init, str) and init:  # the base's weights came from an earlier run: its runtime export
+        i = Path(init)
+        exported = next((m for m in (i / "final" / "model", i / "model") if m.is_dir()), None)
+        if exported is None:
+            return None  # a checkpoint or file: no one folder renders it; the general hint stands
+        base = str(exported)
+    return ("txt2vid" if str(cfg.get("task", "")).startswith("dit") else "img2vid"), base
 
 
 def load_sgm_checkpoint(path: Path, config: str | Path | None = None, dtype: torch.dtype = torch.float32):
