@@ -118,3 +118,16 @@ def test_cli_refuses_before_the_render(tmp_path, cli):
     assert p.returncode == 2 and "wrote" not in p.stdout, p.stderr
     assert "user_note.txt" in p.stderr.splitlines()[-1] and "did not write" in p.stderr.splitlines()[-1]
     assert (out / "user_note.txt").read_text() == "keep" and names(tmp_path) == ["frames"]
+
+
+def test_macos_appledouble_files_of_our_frames_do_not_block(tmp_path):
+    """On an exFAT or network drive macOS writes ``._NAME`` beside each file it touches: those of
+    our frames are their metadata; one beside a user's file is as foreign as the file."""
+    out = tmp_path / "frames"
+    write_video(clip(2), out)
+    (out / "._00000.png").write_bytes(b"\x00\x05\x16\x07")
+    write_video(clip(2), out)
+    (out / "notes.txt").write_text("keep")
+    (out / "._notes.txt").write_bytes(b"\x00\x05\x16\x07")
+    with pytest.raises(MediaError, match=r"holds \._notes\.txt and 1 more entry"):
+        write_video(clip(2), out)

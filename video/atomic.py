@@ -114,7 +114,8 @@ def _foreign_entries(folder: Path) -> list[str]:
             entries = sorted(it, key=lambda e: e.name)
         for e in entries:
             rel = prefix + e.name
-            if rel == MARKER or e.name in _OS_CACHES:
+            if rel == MARKER or e.name in _OS_CACHES or (e.name.startswith("._") and ours(prefix + e.name[2:])):
+                # macOS's AppleDouble "._NAME" beside a file of ours (on exFAT / network drives) is its metadata
                 continue
             is_dir = e.is_dir(follow_symlinks=False)
             if not ours(rel):
