@@ -11,11 +11,13 @@ runs at several temporal scales instead:
 A boundary at scale k is where ``across`` is large and several times larger than ``within``.
 ``d`` is a metric (colour-histogram distance plus thumbnail difference), so steady motion
 cannot pass the test (the triangle inequality bounds ``across`` by about twice ``within``), and
-a one-frame flash cannot either (the flash frame sits on both sides). Scale 1 finds hard cuts;
-scales 2..16 find transitions up to ~30 frames long, then each is narrowed to the frames that
-belong to neither shot. Fades through black are found by brightness instead (a dip of the whole
-frame to near black between two ramps, :func:`_fades_through_black`): near black all frames look
-alike, so the scale test alone put the cut inside a ramp, or missed a fade a sparse decode skips.
+a one-frame flash cannot either (the flash frame sits on both sides); dim frames are compared
+as if exposed normally (:func:`distance`), so a dim scene whose light drifts or flickers is one
+shot. Scale 1 finds hard cuts; scales 2..16 find transitions up to ~30 frames long, then each
+is narrowed to the frames that belong to neither shot. Fades through black are found by
+brightness instead (a dip of the whole frame to near black between two ramps,
+:func:`_fades_through_black`): near black all frames look alike, so the scale test alone put the
+cut inside a ramp, or missed a fade a sparse decode skips.
 
 Speed: decoding is nearly all the cost, so :mod:`data_curation.cut_features` decodes less
 (no loop filter, B-frames skipped where that is exact, frames reduced from strided views of the
@@ -70,11 +72,34 @@ class Shots:
 
 def distance(f: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     """Metric in 0..1 between decoded frames i and j: half histogram distance (luma weighted as
-    much as both chroma planes), half thumbnail mean absolute difference (x4, capped at 1)."""
+    much as both chroma planes), half thumbnail mean absolute difference (x4, capped at 1).
+
+    Luma is compared at a normal exposure: a dim frame's levels stretched about black by its
+    gain (``Features.gain``; its luma histogram was counted so at decoding). Raw, a night scene
+    at luma ~25 of 255 lies in two or three histogram bins, and a light that drifts by a few
+    levels moved most pixels across a bin edge: 1 Hz flicker gave a cut a second, while its
+    thumbnail hardly changed. Stretched, a dim scene whose light changes keeps its look, and
+    two dim scenes differ as much as they would in daylight. Each frame is mapped on its own,
+    so ``d`` stays a metric."""
     h = np.abs(f.hist[i] - f.hist[j])
     d_hist = 0.5 * (h[:, :Y_BINS].sum(1) + 0.5 * (h[:, Y_BINS:Y_BINS + C_BINS].sum(1) + h[:, Y_BINS + C_BINS:].sum(1))) / 2
-    d_px = np.minimum(1.0, 4.0 * np.abs(f.thumb[i] - f.thumb[j]).mean(1))
+    d_px = np.minimum(1.0, 4.0 * np.abs(_exposed_diff(f, np.asarray(i), np.asarray(j))).mean(1))
     return 0.5 * d_hist + 0.5 * d_px
+
+
+def _exposed_diff(f: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Thumbnails i minus thumbnails j (index arrays), each stretched about black by its gain,
+    in place on the copies the indexing makes; calls where every frame is at a normal exposure
+    (most video) skip the stretch."""
+    a, b = f.thumb[i], f.thumb[j]
+    gi, gj = f.gain[i], f.gain[j]
+    if (gi != 1).any() or (gj != 1).any():
+        a -= f.black
+        a *= gi[:, None]
+        b -= f.black
+        b *= gj[:, None]
+    a -= b
+    return a
 
 
 def _candidates(f: Features, k: int, p: CutParams, found: list[tuple[int, int]]) -> list[tuple[int, float, float]]:
@@ -183,7 +208,6 @@ def _absorb_fades(f: Features, regions: list[tuple[int, int]], dark: float = 0.0
     return out
 
 
-BLACK = 16 / 255  # video-range black, the luma floor of nearly all video (full-range black is lower)
 FADE_GROWTH = 0.01  # a ramp brightens by at least this share of its level a frame (a 3 s fade: 1.3% at the top)
 FADE_MAX_S = 3.0  # seconds a ramp may last, each side
 
@@ -206,7 +230,9 @@ def _fades_through_black(f: Features, p: CutParams, depth: float = 0.2, dark: fl
     can skip is a fade only if black (``held`` above it): a dim night shot is a shot. A dip at
     the start or end of the video is a fade in or out of one scene: its ramp goes to no shot
     either, and makes no shot of its own."""
-    black = min(BLACK, float(f.thumb.mean(1).min()))  # a full-range video's black is lower
+    if len(f.thumb) == 0:
+        return []
+    black = min(f.black, float(f.thumb.mean(1).min()))  # the format's black, or lower where a file's is
     x = f.thumb.mean(1).astype(np.float64) - black
     n, out = len(x), []
     seen = np.zeros(n, bool)  # samples in a dark stretch or a fade already looked at
