@@ -15,11 +15,8 @@ BGR conversion), so this module decodes less and in parallel:
   1.7-1.9x for two segments (bench/NOTES.md). A file with too few keyframes, or without
   timestamps, is decoded in one pass with frame threads.
 
-The luma histogram is taken at a normal exposure (:func:`exposure_gain`,
-:func:`exposed_luma_hist`): a dim frame's levels are stretched about black before they are
-counted. A night shot at luma ~25 of 255 fills two or three 8-level bins, so a brightness drift
-of a few levels (a flickering light, an auto-exposure) moved most of its pixels across a bin
-edge and looked like a cut; stretched, a dim scene whose light changes keeps its histogram.
+The luma histogram is taken at a normal exposure (:mod:`data_curation.luma`): a night shot
+whose light flickers keeps its histogram.
 """
 
 from __future__ import annotations
@@ -35,53 +32,15 @@ from pathlib import Path
 import numpy as np
 
 from data_curation.bitstream import is_idr, nal_length_size, worth_checking, x264_options
+from data_curation.luma import VIDEO_BLACK, black_level, exposed_luma_hist, exposure_gain
 from video.media import MediaError, video_stream
 
 THUMB_W = 32
-Y_BINS, C_BINS = 32, 16
+C_BINS = 16  # bins of each chroma histogram (the luma one: data_curation.luma.Y_BINS)
 DECODE_MODES = ("auto", "ref", "all")
 CHECK_FRAMES = 48  # frames decoded twice by ``auto`` to check that skipping B-frames is exact
 MAX_SKIPPED = 4  # a sparse decode may leave out at most this many frames in a row
 CHECK_PACKETS = 64  # packets ``auto`` decodes without any B-frame to compare (keyframe-cut decoding)
-VIDEO_BLACK = 16  # the luma level of black in limited ("video") range; full range: 0
-EXPOSURE_LEVEL = 32.0  # levels above black a dim frame's mean is brought up to (limited range: luma 48)
-MAX_GAIN = 12.0  # at most this stretch: darker frames (mean < 2.7 levels above black) are mostly noise
-_LEVEL_EDGES = np.arange(257, dtype=np.float64)
-_BIN_EDGES = np.arange(Y_BINS + 1) * (256 / Y_BINS)
-_BIN_STARTS = np.arange(0, 256, 256 // Y_BINS)
-
-
-def exposure_gain(above_black):
-    """Gain that brings a frame whose mean luma is ``above_black`` levels (0..255 scale) above
-    black up to :data:`EXPOSURE_LEVEL`: 1 for frames at least that bright, at most
-    :data:`MAX_GAIN`. A continuous function of the mean, so a drifting scene's frames are
-    stretched smoothly (a gain that jumped would make a cut of its own)."""
-    if isinstance(above_black, float):  # one frame, as it is decoded: plain floats are 10x faster
-        return min(MAX_GAIN, max(1.0, EXPOSURE_LEVEL / max(float(above_black), EXPOSURE_LEVEL / MAX_GAIN)))
-    level = np.maximum(np.asarray(above_black, np.float64), EXPOSURE_LEVEL / MAX_GAIN)
-    return np.clip(EXPOSURE_LEVEL / level, 1.0, MAX_GAIN)
-
-
-def exposed_luma_hist(counts: np.ndarray, gain: float, black: int) -> np.ndarray:
-    """:data:`Y_BINS`-bin histogram of luma levels counted ``counts`` (256 of them), stretched
-    by ``gain`` about ``black``. Level ``v`` covers ``[v, v + 1)`` and is stretched to cover
-    ``gain`` times that, its pixels spread evenly over it: each bin takes the share that falls in
-    it (read off the cumulative counts at the bins' edges mapped back), so a stretch that changes
-    a little moves little mass. ``gain`` 1 gives the plain histogram (bin = level * Y_BINS // 256);
-    below black is black and stretched past white is white."""
-    if gain == 1.0:
-        return np.add.reduceat(counts, _BIN_STARTS)
-    cdf = np.concatenate(([0.0], np.cumsum(counts)))
-    at = np.interp(black + (_BIN_EDGES - black) / gain, _LEVEL_EDGES, cdf)
-    at[0], at[-1] = 0.0, cdf[-1]
-    return np.diff(at)
-
-
-def _black(frame) -> int:
-    """The luma level of black in ``frame``: 0 in full range (JPEG; PyAV names it ``yuvj``)."""
-    return 0 if frame.color_range == 2 or frame.format.name.startswith("yuvj") else VIDEO_BLACK
-
-
 @dataclass
 class Features:
     """Per decoded frame: its index, a float thumbnail and normalised Y/U/V histograms (luma at a
@@ -118,7 +77,7 @@ class _Reducer:
         self.index: list[int] = []
         self.thumbs: list[np.ndarray] = []
         self.hists: list[np.ndarray] = []
-        self.black = VIDEO_BLACK  # the decoded frames' black level (:func:`_black`)
+        self.black = VIDEO_BLACK  # the decoded frames' black level (:func:`~data_curation.luma.black_level`)
         self.damaged = False  # decoding stopped early on data the decoder could not read
 
     def add(self, frame, index: int) -> None:
@@ -131,7 +90,7 @@ class _Reducer:
         th = max(1, round(THUMB_W * y.shape[0] / max(1, y.shape[1])))
         thumb = cv2.resize(y, (THUMB_W, th), interpolation=cv2.INTER_AREA).ravel()
         self.thumbs.append(thumb)
-        self.black = _black(frame)
+        self.black = black_level(frame)
         levels = cv2.calcHist([y], [0], None, [256], [0, 256]).ravel().astype(np.float64)
         gain = exposure_gain(cv2.mean(thumb)[0] - self.black)
         parts = [exposed_luma_hist(levels, gain, self.black) / y.size]

@@ -37,10 +37,10 @@ from data_curation.cut_features import (  # noqa: F401  (CHECK_FRAMES, MAX_SKIPP
     CHECK_FRAMES,
     DECODE_MODES,
     MAX_SKIPPED,
-    Y_BINS,
     Features,
     frame_features,
 )
+from data_curation.luma import Y_BINS
 
 SCALES = (1, 2, 4, 8, 16)
 

@@ -222,7 +222,8 @@ def test_chroma_histograms_see_the_whole_frame(tmp_path, pix_fmt):
                     "-f", "lavfi", "-i", "color=blue:s=128x48:d=0.4", "-filter_complex", "[0][1]vstack",
                     "-c:v", "libx264", "-pix_fmt", pix_fmt, str(out)], check=True)
     f = frame_features(out, "all", threads=1)
-    from data_curation.cut_features import C_BINS, Y_BINS
+    from data_curation.cut_features import C_BINS
+    from data_curation.luma import Y_BINS
 
     for u in (f.hist[:, Y_BINS:Y_BINS + C_BINS], f.hist[:, Y_BINS + C_BINS:]):
         top2 = np.sort(u, axis=1)[:, -2:]
