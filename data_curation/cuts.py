@@ -33,13 +33,13 @@ from pathlib import Path
 import numpy as np
 
 from data_curation.cut_features import (  # noqa: F401  (CHECK_FRAMES, MAX_SKIPPED, DECODE_MODES: re-exported)
-    C_BINS,
     CHECK_FRAMES,
     DECODE_MODES,
     MAX_SKIPPED,
     Features,
     frame_features,
 )
+from data_curation.frame_summary import C_BINS
 from data_curation.luma import Y_BINS
 
 SCALES = (1, 2, 4, 8, 16)

@@ -222,7 +222,7 @@ def test_chroma_histograms_see_the_whole_frame(tmp_path, pix_fmt):
                     "-f", "lavfi", "-i", "color=blue:s=128x48:d=0.4", "-filter_complex", "[0][1]vstack",
                     "-c:v", "libx264", "-pix_fmt", pix_fmt, str(out)], check=True)
     f = frame_features(out, "all", threads=1)
-    from data_curation.cut_features import C_BINS
+    from data_curation.frame_summary import C_BINS
     from data_curation.luma import Y_BINS
 
     for u in (f.hist[:, Y_BINS:Y_BINS + C_BINS], f.hist[:, Y_BINS + C_BINS:]):

@@ -105,8 +105,8 @@ def test_full_range_dim_flicker_is_one_shot(tmp_path):
 def test_no_samples_no_transitions():
     """A file that yields no decoded frame has no transitions (the fade pass took the minimum of
     an empty array)."""
-    from data_curation.cut_features import Features
     from data_curation.cuts import find_transitions
+    from data_curation.frame_summary import Features
 
     empty = Features(np.zeros(0, np.int64), np.zeros((0, 64), np.float32), np.zeros((0, 96), np.float32), 25.0, 0)
     assert find_transitions(empty) == []
