@@ -180,6 +180,19 @@ def seed_for(seed: int, flag: str = "--seed") -> int:
     return seed
 
 
+def check_finite(cfg, flags: dict, keys: tuple[str, ...]) -> None:
+    """One-line UserError, before any weights load, for a set value of ``keys`` that is NaN or
+    infinite (a guidance scale, a hue turn, a saturation: any real number is some edit, but NaN
+    passed every comparison and rendered a black clip with exit 0). None is unset."""
+    import math
+
+    flag_of = {key: flag for flag, (key, _h) in flags.items()}
+    for key in keys:
+        value = getattr(cfg, key)
+        if value is not None and not math.isfinite(value):
+            raise UserError(f"{flag_of[key]} must be a finite number; got {value}")
+
+
 def check_above_zero(cfg, flags: dict, keys: tuple[str, ...]) -> None:
     """One-line UserError, before any weights load, for a set value of ``keys`` that is not a
     finite number above 0 (a flow shift, a frame rate: real numbers where 0 means nothing, so

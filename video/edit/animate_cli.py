@@ -199,7 +199,14 @@ def cmd_animate(args: argparse.Namespace) -> int:
 
     from video.edit.cli import RANDOM_NOTE
     from video.edit.mask import video_fps, video_sar
-    from video.flags import check_above_zero, check_ranges, device_and_dtype, sdpa_choice, seed_for
+    from video.flags import (
+        check_above_zero,
+        check_finite,
+        check_ranges,
+        device_and_dtype,
+        sdpa_choice,
+        seed_for,
+    )
     from video.media import audio_to_keep, check_output, load_image, plural, source_times, write_video
     from video.models.folder import resolve_model_name_or_builtin
 
@@ -219,6 +226,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
     check_ranges(cfg, ANIMATE_FLAGS, ANIMATE_MINIMUM)  # None: unset; 0 is no second spelling of it
     cfg = replace(cfg, seed=seed_for(cfg.seed))  # one torch takes, -1 a random one; before the load
     check_above_zero(cfg, ANIMATE_FLAGS, ("fps",))
+    check_finite(cfg, ANIMATE_FLAGS, ("guidance",))
     check_segment(cfg.segment)
     device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16")
     image = load_image(cfg.image)  # a missing or unreadable image fails here, before the weights load

@@ -219,7 +219,7 @@ def check_config(task: str, cfg: EditConfig, given: dict[str, str] | None = None
     refuses the model's keys (:func:`_refused_model_keys`: --seed, --device, --dtype, --sdpa and
     the models folder only from the command line, never from a --config or an EditConfig)."""
     from video.edit.recipes import check_pad, parse_aspect
-    from video.flags import check_above_zero, check_ranges, sdpa_choice
+    from video.flags import check_above_zero, check_finite, check_ranges, sdpa_choice
     from video.media import check_crf
     from video.runtime.img2vid import InputError
 
@@ -237,6 +237,7 @@ def check_config(task: str, cfg: EditConfig, given: dict[str, str] | None = None
         raise InputError(f"--harmonise must be in [0, 1]; got {cfg.harmonise:g}")
     check_ranges(cfg, EDIT_FLAGS, EDIT_MINIMUM)
     check_above_zero(cfg, EDIT_FLAGS, ("shift", "fps"))
+    check_finite(cfg, EDIT_FLAGS, ("guidance", "hue", "saturation"))
     if cfg.overlap < -1 or (cfg.window is not None and cfg.overlap >= cfg.window):
         raise InputError(f"--overlap must be between 0 and --window - 1; got {cfg.overlap}")
     if cfg.feather < -1:
