@@ -126,3 +126,15 @@ def test_single_file_wan_transformer_is_named_the_same_everywhere(tmp_path):
         assert info["layout"] == "single file"
         with pytest.raises(CheckpointError, match="single-file Wan transformer .* has no text encoder or VAE"):
             load_video_model(name, tmp_path / "models")
+
+
+def test_a_variant_the_folder_lacks_names_those_it_has(tiny_diffusers_dir, tmp_path):
+    """--variant bf16 on an fp16-only part: one line naming the variants there (diffusers said
+    only that no file named ...bf16... was found)."""
+    fp16 = _published(tiny_diffusers_dir, tmp_path / "fp16")
+    _to_fp16(fp16 / "unet")
+    with pytest.raises(CheckpointError) as e:
+        load_svd(fp16, variant="bf16")
+    assert str(e.value) == (f"{fp16 / 'unet'}: no 'bf16' variant; it holds 'fp16': give --variant fp16, or leave "
+                            "--variant out (the part's own files load)")
+    assert load_svd(fp16, variant="fp16").extra["variant"] == "fp16"

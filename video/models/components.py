@@ -45,12 +45,17 @@ def variants(part: Path) -> set[str | None]:
 def pick_variant(part: Path, requested: str | None = None) -> str | None:
     """The variant to load from ``part``: ``requested`` where the part has it, else the plain
     files where it has them (as diffusers' pipelines fall back per component), else its only
-    variant (``fp16`` first when it has several)."""
+    variant (``fp16`` first when it has several). A ``requested`` variant the part lacks, where it
+    has only other variants, is one line naming those."""
     have = variants(part)
     if requested is not None and requested in have:
         return requested
     if None in have:
         return None
+    if have and requested is not None:  # the loader said only "no file named ...bf16...": say what there is
+        held = ", ".join(sorted(repr(v) for v in have))
+        raise CheckpointError(f"{part}: no {requested!r} variant; it holds {held}: give --variant "
+                              f"{sorted(have)[0]}, or leave --variant out (the part's own files load)")
     if not have or requested is not None:
         return requested  # not there: the loader's error names what is missing
     return "fp16" if "fp16" in have else sorted(have)[0]
