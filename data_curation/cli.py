@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import warnings
@@ -271,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
         again = "; rerun the same command to resume (finished sources are kept)" if args.command == "run" else ""
         print(f"curate {args.command}: interrupted{again}", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `curate probe DIR | head` read enough: no error line, as other tools
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit fails too
+        return 141  # as a process killed by SIGPIPE
     except Exception as e:
         from video.config import ConfigError
         from video.media import MediaError
