@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -24,6 +23,7 @@ from video.flags import (
     UNSET_HINT,
     UserError,
     add_schema_flags,
+    check_finite,
     check_ranges,
     device_and_dtype,
     parse_args,
@@ -170,9 +170,7 @@ def cmd_txt2vid(args) -> int:
     check_ranges(cfg, TXT2VID_FLAGS, TXT2VID_MINIMUM)
     seed = seed_for(cfg.seed)  # one torch takes, or -1: a random one; before the weights load
     tiling = tristate("--vae-tiling", cfg.vae_tiling)
-    for flag, value in (("--guidance", cfg.guidance), ("--guidance-2", cfg.guidance_2), ("--shift", cfg.shift)):
-        if value is not None and not math.isfinite(value):
-            raise UserError(f"{flag} must be a finite number; got {value}")
+    check_finite(cfg, TXT2VID_FLAGS, ("guidance", "guidance_2", "shift"))
     if cfg.shift is not None and cfg.shift <= 0:  # 0 used to mean the model's shift without a word
         raise UserError(f"--shift must be a finite number > 0 (1: no shift; {UNSET_HINT}); got {cfg.shift:g}")
     from video.runtime.txt2vid import check_request
