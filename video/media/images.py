@@ -7,6 +7,7 @@ orientation and 16-bit greys are handled once.
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +26,12 @@ def load_image(source) -> Image.Image:
     in 0..255 (as ``video.edit.mask`` reads float frames); anything else a MediaError (a float
     array used to be cast as it was, so [0, 1] became a black picture, and uint16 wrapped)."""
     if isinstance(source, Image.Image):
-        return source.convert("RGB")
+        return on_white(source).convert("RGB")
     if isinstance(source, np.ndarray):
         if source.ndim != 3 or source.shape[2] not in (3, 4):
             raise MediaError(f"image array must be HxWx3, got shape {source.shape}")
+        if source.shape[2] == 4 and source.dtype == np.uint8:
+            return on_white(Image.fromarray(source, "RGBA")).convert("RGB")
         a = source[..., :3]
         if a.dtype.kind == "f":
             if a.size and (not np.isfinite(a).all() or a.min() < 0 or a.max() > 255):
@@ -38,7 +41,22 @@ def load_image(source) -> Image.Image:
         elif a.dtype != np.uint8:
             raise MediaError(f"image array must be uint8, or float in [0, 1] or 0..255; got {a.dtype}")
         return Image.fromarray(a.astype(np.uint8))
-    return file_rgb(open_image(source))
+    return file_rgb(on_white(open_image(source)))
+
+
+def on_white(im: Image.Image) -> Image.Image:
+    """An image with transparent pixels laid on white, with a warning; others as they are.
+    Dropping the alpha channel showed whatever colour lay under the transparent pixels, often
+    black, where the user saw a cut-out on a light page; white is A1111's img2img default."""
+    if im.mode not in ("RGBA", "LA", "PA", "La", "RGBa") and "transparency" not in im.info:
+        return im
+    rgba = im.convert("RGBA")
+    if rgba.getextrema()[3][0] == 255:  # an alpha channel, but every pixel opaque
+        return im
+    warnings.warn("the image has transparent pixels: they are laid on white (as A1111's img2img does); "
+                  "flatten it yourself for another background", stacklevel=3)
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(white, rgba).convert("RGB")
 
 
 def open_image(path) -> Image.Image:
