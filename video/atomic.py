@@ -188,6 +188,18 @@ def fsync_tree(folder: Path) -> None:
         _fsync_path(Path(root))
 
 
+def _umask_modes(folder: Path) -> None:
+    """Give the private files under ``folder`` the modes the user's umask gives new files.
+    safetensors' ``save_file`` creates its files 0600, so checkpoints and LoRAs were unreadable
+    to another user (a ComfyUI server) while our JSON and MP4 beside them were 0644."""
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            f = Path(root) / name
+            mode = f.lstat().st_mode
+            if stat.S_ISREG(mode) and not mode & 0o077:
+                os.chmod(f, (0o777 if mode & 0o100 else 0o666) & ~_UMASK)
+
+
 def temp_name_pattern(path: Path) -> re.Pattern[str]:
     """The hidden names this module gives temporaries of ``path`` (see the module docstring);
     match with ``fullmatch``. R is exactly 8 of tempfile's characters, so another path's or
@@ -362,6 +374,7 @@ def atomic_folder(path: str | Path, replace: str = "ours") -> Iterator[Path]:
         if replace == "ours":  # what a later write may replace (``any`` folders need no proof)
             _write_marker(tmp)
         os.chmod(tmp, 0o777 & ~_UMASK)
+        _umask_modes(tmp)
         fsync_tree(tmp)  # the contents are on disk before the name says the folder is whole
         check_replaceable(path, replace)  # it may have appeared while we worked
         old = _swap_in(tmp, path)
