@@ -217,6 +217,35 @@ def shifted_logit_normal(n: int, mean: float, std: float, shift: float,
     return time_shift(logit_normal_timesteps(n, mean, std, generator=generator), shift)
 
 
+def transformer_velocity(model: torch.nn.Module, backbone: str, x: torch.Tensor, t: torch.Tensor,
+                         context: torch.Tensor) -> torch.Tensor:
+    """The velocity a text-to-video transformer predicts at latents ``x`` (B, C, F, H, W), flow
+    times ``t`` (B,) in [0, 1] and text states ``context``, called as ``video txt2vid`` calls it
+    (:meth:`video.runtime.txt2vid.TextToVideo._forward`), so training fits what sampling asks:
+    our DiT takes t in [0, 1]; Wan's ``WanTransformer3DModel`` takes diffusers' WanPipeline
+    timesteps, t on the 1000-step scale in float32, the UMT5 states (zeros after the tokens, no
+    mask) and returns a tuple (``return_dict=False``). ``backbone``: the model config's."""
+    if backbone == "wan":
+        return model(x, t.float() * 1000, context, return_dict=False)[0].float()
+    return model(x, t, context)
+
+
+def check_trainable_t2v(models, cfg: TrainConfig) -> None:
+    """Refuse, in one line before the run folder is made, a text-to-video run whose result
+    ``video txt2vid`` could not render as trained: a Wan 2.2 A14B folder samples the times
+    below its boundary with a second expert (``transformer_2``) that training would leave
+    untouched (and ``--lora`` refuses LoRAs on such folders); and a full fine-tune of a Wan
+    transformer, whose export (:meth:`DiTTextToVideo.export`, our layout) holds only our DiT."""
+    from video.config import ConfigError
+
+    if models.transformer_2 is not None:
+        raise ConfigError(f"model={cfg.model}: a Wan 2.2 folder with two experts (high and low noise); training it is "
+                          "not supported yet: train a one-transformer folder (Wan 2.1, ours)")
+    if models.config.backbone == "wan" and not cfg.lora.enabled:
+        raise ConfigError(f"model={cfg.model}: full fine-tuning of a Wan model is not supported yet (its export "
+                          "would not load); train a LoRA: lora.enabled=true (configs/train/dit_lora.yaml)")
+
+
 class DiTTextToVideo:
     text_conditioned = True  # trains on captions: an empty one is an unconditional sample
 
@@ -228,6 +257,7 @@ class DiTTextToVideo:
         self.device = train_device(cfg)
         self.models = load_t2v(cfg.model, device=self.device)
         self._runtime = TextToVideo(self.models, device=self.device)  # its size rules; the sampler's time shift
+        check_trainable_t2v(self.models, cfg)
         check_dit_sizes(self._runtime, cfg)  # before init_from is read and before the trainer makes the run folder
         self.model = self.models.transformer.train()
         for m in (self.models.text_encoder, self.models.vae):
@@ -253,7 +283,9 @@ class DiTTextToVideo:
                            self.prompts.encode_text("").to(dev))
         t = shifted_logit_normal(b, o.t_mean, o.t_std, self.shift_for(tuple(x0.shape)), generator=gen).to(dev)
         noise = torch.randn(x0.shape, generator=gen).to(dev)
-        return flow_loss(lambda x, t, context: self.model(x, t, context), x0, t, noise, context=ctx)
+        backbone = self.models.config.backbone
+        return flow_loss(lambda x, t, context: transformer_velocity(self.model, backbone, x, t, context),
+                         x0, t, noise, context=ctx)
 
     def shift_for(self, lat_shape: tuple[int, ...]) -> float:
         """``objective.shift`` for latents of ``lat_shape`` (B, C, F, H, W): a number as given;
