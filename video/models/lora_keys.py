@@ -12,15 +12,22 @@ matrix B (out, r[, 1...]) and alpha; alpha / r is kohya sd-scripts' ``LoRAModule
 Layouts, detected by keys:
 - peft / diffusers: ``<prefix>.<module.path>.lora_A.weight`` (A), ``.lora_B.weight`` (B); prefix
   ``unet`` or ``transformer`` as diffusers' ``save_lora_weights`` writes it; alpha in the
-  safetensors metadata ``lora_adapter_metadata`` (``<prefix>.lora_alpha``, ``<prefix>.alpha_pattern``),
-  else alpha = r, as diffusers reads such files.
+  safetensors metadata ``lora_adapter_metadata`` (``<prefix>.lora_alpha``, ``<prefix>.alpha_pattern``,
+  ``<prefix>.use_rslora``) or in peft's ``adapter_config.json`` beside the file, else alpha = r, as
+  diffusers reads such files. Pattern keys match as peft matches them (:func:`pattern_key`), and
+  rsLoRA's scale alpha / sqrt(r) is kept as the alpha that gives it under alpha / r.
 - kohya: ``lora_unet_<module_path_with_underscores>.lora_down.weight`` (A), ``.lora_up.weight`` (B),
   ``.alpha`` (sd-scripts ``networks/lora.py``: ``(prefix + "." + name).replace(".", "_")``). Our
   DiT and the SVD UNet use their own (diffusers) module paths under the same ``lora_unet_`` prefix.
 - Wan's own module names (``blocks.N.self_attn.q``, as Wan, DiffSynth, ComfyUI and musubi-tuner
   write them, with or without ``diffusion_model.``, dotted or kohya-style) resolve to diffusers'
   ``WanTransformer3DModel`` paths through diffusers' own single-file rename
-  (``convert_wan_transformer_to_diffusers``).
+  (``convert_wan_transformer_to_diffusers``); so do its modulation tables (``blocks.N.modulation``,
+  ``head.modulation``: diffusers' ``scale_shift_table`` parameters), whose deltas LightX2V writes
+  as ``blocks.N.diff_m`` and ComfyUI as ``blocks.N.modulation.diff``.
+- The SVD UNet's sgm names (``input_blocks.1.1.transformer_blocks.0.attn1.to_q``, as Stability's
+  checkpoints and ComfyUI name its layers, under ``diffusion_model.`` or kohya-style) resolve through
+  the single-file checkpoint map (:func:`video.models.sgm.unet_sgm_key`).
 
 Beside A and B, the keys ``.diff`` / ``.diff_b``, ``lora_B.bias`` (peft ``lora_bias``),
 ``lora_magnitude_vector`` (peft DoRA) and ``dora_scale`` (LyCORIS DoRA) are read too; what each
@@ -43,7 +50,8 @@ from video.models.svd import CheckpointError
 KOHYA_PREFIX = "lora_unet_"
 METADATA_KEY = "lora_adapter_metadata"  # diffusers' LORA_ADAPTER_METADATA_KEY
 _PEFT_PREFIXES = ("base_model.model.", "unet.", "transformer.", "model.diffusion_model.", "diffusion_model.")
-# (key pattern, kind): the module path is what precedes the suffix
+_DIFF_M = re.compile(r"^(.*)\.diff_m$")  # LightX2V: the full delta of <module>.modulation
+# (key pattern, kind): the module path is what precedes the suffix (<module>.modulation for _DIFF_M)
 _KEY_KINDS = (
     (re.compile(r"^(.*)\.lora_A(?:\.[^.]+)?\.weight$"), "A"),
     (re.compile(r"^(.*)\.lora_B(?:\.[^.]+)?\.weight$"), "B"),
@@ -54,8 +62,12 @@ _KEY_KINDS = (
     (re.compile(r"^(.*)\.alpha$"), "alpha"),
     (re.compile(r"^(.*)\.diff$"), "diff"),
     (re.compile(r"^(.*)\.diff_b$"), "diff_b"),
+    (_DIFF_M, "diff"),
     (re.compile(r"^(.*)\.dora_scale$"), "dora_scale"),
 )
+_KIND_NAMES = {"A": "lora_A/lora_down", "B": "lora_B/lora_up", "B_bias": "lora_B.bias",
+               "magnitude": "lora_magnitude_vector", "alpha": "alpha", "diff": ".diff", "diff_b": ".diff_b",
+               "dora_scale": "dora_scale"}
 _UNSUPPORTED = {"hada_": "LyCORIS LoHa", "lokr_": "LyCORIS LoKr", "oft_": "OFT"}  # key-name prefixes
 _OTHER_COMPONENTS = ("lora_te", "text_encoder")  # text-encoder parts of SD files: not ours to apply
 
@@ -76,10 +88,11 @@ def require_peft() -> None:
 
 @dataclass
 class LoraPart:
-    """One layer's LoRA: ``down`` A (r, in, *k), ``up`` B (out, r, *1), ``alpha``; and the
+    """One layer's LoRA: ``down`` A (r, in, *k), ``up`` B (out, r, *1), ``alpha`` (its scale is
+    alpha / r: an rsLoRA file's alpha is read as alpha * sqrt(r), the same scale); and the
     optional ``bias`` (peft ``lora_B.bias``), ``magnitude`` (peft DoRA), ``dora_scale``
     (LyCORIS DoRA), ``diff`` / ``diff_b`` (full deltas of the weight / bias; such a part may
-    have no A and B)."""
+    have no A and B, and a bare parameter such as Wan's ``scale_shift_table`` has only ``diff``)."""
 
     down: torch.Tensor | None
     up: torch.Tensor | None
@@ -127,18 +140,24 @@ def adaptable_layers(model: torch.nn.Module) -> dict[str, torch.nn.Module]:
     return out
 
 
-def _targets(model: torch.nn.Module, layers: dict[str, torch.nn.Module]) -> dict[str, torch.nn.Module]:
-    """What a ``.diff`` / ``.diff_b`` may patch: the adaptable layers and every other module
-    owning a weight or bias (norms), outside peft's wrappers."""
-    out = dict(layers)
-    for name, m in model.named_modules():
-        if not name or name in out:
-            continue
+def _targets(model: torch.nn.Module, layers: dict[str, torch.nn.Module]) -> dict:
+    """What a ``.diff`` / ``.diff_b`` may patch: the adaptable layers, every other module
+    owning a weight or bias (norms), and every bare parameter (named neither weight nor bias,
+    e.g. Wan's ``scale_shift_table``, as ComfyUI patches any state-dict key), outside peft's
+    wrappers. Values are modules, or the :class:`torch.nn.Parameter` itself."""
+    out: dict = dict(layers)
+
+    def wrapped(name: str) -> bool:  # base_layer / lora_A of a wrapped layer
         parts = name.split(".")
-        if any(".".join(parts[:i]) in layers for i in range(1, len(parts))):
-            continue  # base_layer / lora_A of a wrapped layer
-        if any(isinstance(getattr(m, a, None), torch.nn.Parameter) for a in ("weight", "bias")):
+        return any(".".join(parts[:i]) in layers for i in range(1, len(parts)))
+
+    for name, m in model.named_modules():
+        if name and name not in out and not wrapped(name) and any(
+                isinstance(getattr(m, a, None), torch.nn.Parameter) for a in ("weight", "bias")):
             out[name] = m
+    for name, p in model.named_parameters():
+        if name.rpartition(".")[2] not in ("weight", "bias") and name not in out and not wrapped(name):
+            out[name] = p
     return out
 
 
@@ -153,7 +172,7 @@ def _wan_reverse(name: str) -> str | None:
            "condition_embedder.image_embedder.ff.net.0.proj": "img_emb.proj.1",
            "condition_embedder.image_embedder.ff.net.2": "img_emb.proj.3",
            "condition_embedder.image_embedder.norm2": "img_emb.proj.4",
-           "proj_out": "head.head", "patch_embedding": "patch_embedding",
+           "proj_out": "head.head", "patch_embedding": "patch_embedding", "scale_shift_table": "head.modulation",
            "vace_patch_embedding": "vace_patch_embedding"}
     if name in top:
         return top[name]
@@ -164,28 +183,86 @@ def _wan_reverse(name: str) -> str | None:
                  (".to_k.", ".k."), (".to_v.", ".v."), (".add_k_proj.", ".k_img."), (".add_v_proj.", ".v_img."),
                  (".norm_added_k.", ".norm_k_img."), (".ffn.net.0.proj.", ".ffn.0."), (".ffn.net.2.", ".ffn.2."),
                  (".norm2.", ".norm__3."), (".norm3.", ".norm2."), (".norm__3.", ".norm3."),
-                 (".proj_in.", ".before_proj."), (".proj_out.", ".after_proj.")):
+                 (".proj_in.", ".before_proj."), (".proj_out.", ".after_proj."),
+                 (".scale_shift_table.", ".modulation.")):
         k = k.replace(a, b)
     return k[1:-1]
 
 
 def wan_original_names(model: torch.nn.Module, paths) -> dict[str, str]:
-    """``{Wan's own module name: diffusers path}`` for the ``paths`` of a diffusers Wan
-    transformer (empty for any other model): each name is one that diffusers' single-file
+    """``{Wan's own name: diffusers path}`` for the module or parameter ``paths`` of a diffusers
+    Wan transformer (empty for any other model): each name is one that diffusers' single-file
     converter (``convert_wan_transformer_to_diffusers``) renames to that path."""
     if not type(model).__name__.startswith("Wan"):
         return {}
     from diffusers.loaders.single_file_utils import convert_wan_transformer_to_diffusers
 
+    params = dict(model.named_parameters())
     out = {}
     for path in paths:
         orig = _wan_reverse(path)
         if orig is None:
             continue
-        back = convert_wan_transformer_to_diffusers({f"{orig}.weight": torch.empty(0)})
-        if list(back) == [f"{path}.weight"]:
+        suffix = "" if path in params else ".weight"  # a bare parameter converts under its own name
+        back = convert_wan_transformer_to_diffusers({f"{orig}{suffix}": torch.empty(0)})
+        if list(back) == [f"{path}{suffix}"]:
             out[orig] = path
     return out
+
+
+def sgm_unet_names(model: torch.nn.Module, targets: dict) -> dict[str, str]:
+    """``{sgm name: diffusers path}`` for the ``targets`` of a diffusers SVD UNet (empty for any
+    other model): the names Stability's single-file checkpoints give those layers
+    (:func:`video.models.sgm.unet_sgm_key`), which ComfyUI's and sgm-trained LoRAs use."""
+    if type(model).__name__ != "UNetSpatioTemporalConditionModel":
+        return {}
+    from video.models.sgm import unet_sgm_key
+
+    out = {}
+    for path, t in targets.items():
+        if isinstance(t, torch.nn.Parameter):
+            name = unet_sgm_key(model, path)
+        else:
+            base = t.get_base_layer() if hasattr(t, "get_base_layer") else t
+            suffix = ".weight" if isinstance(getattr(base, "weight", None), torch.nn.Parameter) else ".bias"
+            name = unet_sgm_key(model, path + suffix)
+            name = name[: -len(suffix)] if name is not None and name.endswith(suffix) else None
+        if name is not None and name != path:
+            out[name] = path
+    return out
+
+
+def pattern_key(patterns, name: str, what: str = "alpha_pattern") -> str | None:
+    """The first key of peft's ``rank_pattern`` / ``alpha_pattern`` that matches the module
+    ``name``, or None: peft's own rule (``get_pattern_key``), each key a regular expression
+    matched as ``(.*\\.)?(key)$``, so ``attn2.to_k`` means every module path ending in it."""
+    for key in patterns:
+        try:
+            if re.match(rf"(.*\.)?({key})$", name):
+                return key
+        except re.error as e:
+            raise LoraError(f"{what} key {key!r} is not a regular expression, as peft reads these keys ({e})") from None
+    return None
+
+
+def metadata_alpha(meta: dict, prefix: str, path: str, rank: int) -> float:
+    """alpha of the layer ``path`` (tensor rank ``rank``) from peft's config, as peft builds the
+    layer: ``alpha_pattern`` / ``rank_pattern`` by :func:`pattern_key`, else ``lora_alpha`` (absent:
+    alpha = r); with ``use_rslora`` the scale is alpha / sqrt(r), returned as the alpha giving it
+    under alpha / r. ``prefix``: the key prefix (``transformer``) diffusers' metadata entries carry.
+    A declared rank unlike the tensors' is an error: peft and diffusers fail on such a file too,
+    and its alpha was meant for another rank."""
+    pre = f"{prefix}." if prefix else ""
+    ranks = meta.get(f"{pre}rank_pattern") or {}
+    key = pattern_key(ranks, path, "rank_pattern")
+    declared = ranks[key] if key is not None else meta.get(f"{pre}r")
+    if declared is not None and int(declared) != rank:
+        raise LoraError(f"{path}: the LoRA's config gives rank {declared}"
+                        f"{f' (rank_pattern {key!r})' if key is not None else ''} but its tensors have rank {rank}")
+    alphas = meta.get(f"{pre}alpha_pattern") or {}
+    key = pattern_key(alphas, path)
+    alpha = float(alphas[key] if key is not None else meta.get(f"{pre}lora_alpha", rank))
+    return alpha * rank ** 0.5 if meta.get(f"{pre}use_rslora") else alpha
 
 
 # ---- layouts: to and from {module path: LoraPart} ----
@@ -206,9 +283,10 @@ def to_peft_layout(parts: dict[str, LoraPart], prefix: str) -> tuple[dict[str, t
     ab = {k: p for k, p in parts.items() if p.down is not None}
     r = Counter(p.rank for p in ab.values()).most_common(1)[0][0] if ab else 0
     alpha = Counter(p.alpha for p in ab.values()).most_common(1)[0][0] if ab else 0.0
+    exact = {k: "^" + re.escape(k) for k in ab}  # one layer each: peft matches keys as suffixes
     meta = {"r": r, "lora_alpha": alpha, "target_modules": sorted(ab),
-            "rank_pattern": {k: p.rank for k, p in ab.items() if p.rank != r},
-            "alpha_pattern": {k: p.alpha for k, p in ab.items() if p.alpha != alpha}}
+            "rank_pattern": {exact[k]: p.rank for k, p in ab.items() if p.rank != r},
+            "alpha_pattern": {exact[k]: p.alpha for k, p in ab.items() if p.alpha != alpha}}
     return tensors, {"format": "pt", METADATA_KEY: json.dumps({f"{prefix}.{k}": v for k, v in meta.items()},
                                                                 sort_keys=True)}
 
@@ -233,16 +311,17 @@ def to_kohya_layout(parts: dict[str, LoraPart]) -> dict[str, torch.Tensor]:
     return out
 
 
-def _resolve(raw: str, targets: dict, wan: dict[str, str], kohya: dict[str, str]) -> tuple[str, str] | None:
-    """(module path, the prefix it came under) of a key's module name, or None."""
+def _resolve(raw: str, targets: dict, aliases: dict[str, str], kohya: dict[str, str]) -> tuple[str, str] | None:
+    """(module path, the prefix it came under) of a key's module name (our path, or another
+    name of it: ``aliases``), or None."""
     for pre in ("", *_PEFT_PREFIXES):
         if pre and not raw.startswith(pre):
             continue
         rest = raw[len(pre):]
         if rest in targets:
             return rest, pre.rstrip(".")
-        if wan.get(rest) in targets:
-            return wan[rest], pre.rstrip(".")
+        if aliases.get(rest) in targets:
+            return aliases[rest], pre.rstrip(".")
     if kohya.get(raw) in targets:
         return kohya[raw], ""
     return None
@@ -261,7 +340,7 @@ def _layer_and_kind(key: str) -> tuple[str, str] | None:
     for rx, kind in _KEY_KINDS:
         m = rx.match(key)
         if m:
-            return m.group(1), kind
+            return m.group(1) + (".modulation" if rx is _DIFF_M else ""), kind
     return None
 
 
@@ -274,12 +353,13 @@ def lora_layer_names(keys) -> set[str]:
 
 def parse_lora(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None, model: torch.nn.Module,
                source: str = "LoRA", adapter_config: dict | None = None) -> dict[str, LoraPart]:
-    """Every key of a LoRA file (peft, kohya, Wan's own names) resolved to ``model``'s module
-    paths; an error for any key it would not apply (a LoRA is applied whole or not at all)."""
+    """Every key of a LoRA file (peft, kohya, Wan's own names, the SVD UNet's sgm names) resolved
+    to ``model``'s module (or parameter) paths; an error for any key it would not apply (a LoRA
+    is applied whole or not at all)."""
     layers = adaptable_layers(model)
     targets = _targets(model, layers)
-    wan = wan_original_names(model, targets)
-    kohya = {kohya_name(p): p for p in targets} | {kohya_name(o): p for o, p in wan.items()}
+    aliases = wan_original_names(model, targets) | sgm_unet_names(model, targets)
+    kohya = {kohya_name(p): p for p in targets} | {kohya_name(o): p for o, p in aliases.items()}
     groups: dict[str, dict[str, torch.Tensor]] = {}
     unknown, other = [], []
     for key, t in tensors.items():
@@ -287,17 +367,21 @@ def parse_lora(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None
             other.append(key)
             continue
         found = _layer_and_kind(key)
-        if found:
-            groups.setdefault(found[0], {})[found[1]] = t
-        else:
+        if found is None:
             unknown.append(key)
+        elif found[1] in groups.setdefault(found[0], {}):  # e.g. blocks.0.diff_m and blocks.0.modulation.diff
+            raise LoraError(f"{source}: two {_KIND_NAMES[found[1]]} tensors for {found[0]} ({key!r} and "
+                            "another name of it)")
+        else:
+            groups[found[0]][found[1]] = t
     if unknown:
         kinds = sorted({_key_kind_name(k) for k in unknown})
         raise LoraError(f"{source}: {len(unknown)} keys of kinds not applied here ({', '.join(kinds)}; e.g. "
                         f"{unknown[0]!r}); refusing to apply only part of this LoRA")
     meta = json.loads((metadata or {}).get(METADATA_KEY, "{}"))
     if adapter_config is not None and not meta:  # peft's own save_pretrained: alpha in adapter_config.json
-        meta = {k: adapter_config[k] for k in ("lora_alpha", "alpha_pattern") if k in adapter_config}
+        meta = {k: adapter_config[k] for k in ("r", "rank_pattern", "lora_alpha", "alpha_pattern", "use_rslora")
+                if k in adapter_config}
         meta.update({f"base_model.model.{k}": v for k, v in meta.items()})
     parts, unmatched = {}, []
     for raw, g in groups.items():
@@ -312,7 +396,7 @@ def parse_lora(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None
             raise LoraError(f"{source}: {raw} has {', '.join(kinds)} without lora_A/lora_B weights")
         if {"magnitude", "dora_scale"} <= g.keys():
             raise LoraError(f"{source}: {raw} has both a peft DoRA magnitude and a LyCORIS dora_scale")
-        found = _resolve(raw, layers if ab else targets, wan, kohya)
+        found = _resolve(raw, layers if ab else targets, aliases, kohya)
         if found is None:
             unmatched.append(raw)
             continue
@@ -327,9 +411,10 @@ def parse_lora(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None
             if "alpha" in g:
                 alpha = float(g["alpha"].item()) or float(rank)  # kohya: alpha 0 means alpha = r
             else:
-                pre = f"{prefix}." if prefix else ""
-                pattern = meta.get(f"{pre}alpha_pattern") or {}
-                alpha = float(pattern.get(path, meta.get(f"{pre}lora_alpha", rank)))
+                try:
+                    alpha = metadata_alpha(meta, prefix, path, rank)
+                except LoraError as e:
+                    raise LoraError(f"{source}: {e}") from None
         if path in parts:
             raise LoraError(f"{source}: two entries for {path} ({raw} and another name of the same layer)")
         parts[path] = LoraPart(g.get("A"), g.get("B"), alpha, bias=g.get("B_bias"), magnitude=g.get("magnitude"),

@@ -8,7 +8,8 @@ names the file gave its keys (:mod:`video.models.lora_keys`).
 For a convolution B A is the 1x1-after-kxk composition (kohya ``merge_to``).
 
 Beside A and B (ComfyUI's weight-patch semantics, peft's where peft defines them):
-- ``.diff`` / ``.diff_b``: full deltas, W += s diff, b += s diff_b (any layer with a weight, norms too);
+- ``.diff`` / ``.diff_b``: full deltas, W += s diff, b += s diff_b (any layer with a weight, norms too;
+  ``.diff`` also any bare parameter, e.g. Wan's modulation table ``scale_shift_table``);
 - ``lora_B.bias`` (peft ``lora_bias``): b += s (alpha / r) bias;
 - ``lora_magnitude_vector`` (peft DoRA): W' = m / ||W + dW||_row (W + dW), dW = s (alpha / r) B A,
   as peft merges it (merge only);
@@ -30,11 +31,25 @@ import torch
 from video.models.lora_keys import LoraError, LoraPart, _targets, adaptable_layers, require_peft
 
 
-def fit_error(path: str, p: LoraPart, layer: torch.nn.Module) -> str | None:
+def weight_and_bias(target) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """What a LoRA part changes in ``target``: a layer's weight and bias (its base layer's where
+    peft wraps it), or a bare parameter itself (no bias)."""
+    if isinstance(target, torch.nn.Parameter):
+        return target, None
+    base = target.get_base_layer() if hasattr(target, "get_base_layer") else target
+    return getattr(base, "weight", None), getattr(base, "bias", None)
+
+
+def _sizes(shape) -> list[int]:
+    """A shape without its 1s: a bare parameter's delta must have its sizes in its order (a
+    layer's may be reshaped, a 1x1 convolution's weight to a linear's)."""
+    return [d for d in shape if d != 1]
+
+
+def fit_error(path: str, p: LoraPart, layer: torch.nn.Module | torch.nn.Parameter) -> str | None:
     """Why ``p`` cannot be merged into ``layer`` (a shape that does not fit), or None; checked
     for every layer before any weight changes, so a bad layer leaves the model as it was."""
-    base = layer.get_base_layer() if hasattr(layer, "get_base_layer") else layer
-    w, b = getattr(base, "weight", None), getattr(base, "bias", None)
+    w, b = weight_and_bias(layer)
     if (p.down is not None or p.diff is not None) and w is None:
         return f"LoRA for {path}: a weight delta, but the layer has no weight"
     if p.down is not None:
@@ -42,8 +57,10 @@ def fit_error(path: str, p: LoraPart, layer: torch.nn.Module) -> str | None:
         if p.up.shape[1] != p.rank or shape != tuple(w.shape):
             return (f"LoRA for {path}: A {tuple(p.down.shape)} and B {tuple(p.up.shape)} do not fit weight "
                     f"{tuple(w.shape)}")
-    if p.diff is not None and p.diff.numel() != w.numel():
-        return f"LoRA for {path}: .diff {tuple(p.diff.shape)} does not fit weight {tuple(w.shape)}"
+    bare = isinstance(layer, torch.nn.Parameter)
+    if p.diff is not None and (p.diff.numel() != w.numel() or bare and _sizes(p.diff.shape) != _sizes(w.shape)):
+        what = "parameter" if bare else "weight"
+        return f"LoRA for {path}: .diff {tuple(p.diff.shape)} does not fit {what} {tuple(w.shape)}"
     if p.magnitude is not None and p.magnitude.numel() != w.shape[0]:
         return f"LoRA for {path}: DoRA magnitude of {p.magnitude.numel()} does not fit {w.shape[0]} outputs"
     if p.dora_scale is not None and dora_axis(tuple(p.dora_scale.shape), w.shape[0], w.shape[1]) is None:
@@ -78,9 +95,7 @@ def merge_lora(model: torch.nn.Module, parts: dict[str, LoraPart], scale: float 
     check_fits(model, parts)
     layers = _targets(model, adaptable_layers(model))
     for path, p in parts.items():
-        layer = layers[path]
-        base = layer.get_base_layer() if hasattr(layer, "get_base_layer") else layer
-        w = getattr(base, "weight", None)
+        w, b = weight_and_bias(layers[path])
         if p.down is not None or p.diff is not None:
             delta = torch.zeros(w.shape, dtype=torch.float32, device=w.device)
             if p.down is not None:
@@ -96,7 +111,6 @@ def merge_lora(model: torch.nn.Module, parts: dict[str, LoraPart], scale: float 
                 new = (m / new.flatten(1).norm(dim=1)).view(-1, *[1] * (w.ndim - 1)) * new
             w.copy_(new.to(w.dtype))
         if p.bias is not None or p.diff_b is not None:
-            b = base.bias
             db = torch.zeros(b.shape, dtype=torch.float32, device=b.device)
             for t, k in ((p.bias, p.alpha / max(p.rank, 1)), (p.diff_b, 1.0)):
                 if t is not None:

@@ -96,6 +96,18 @@ def unet_key(k: str, layers_per_block: int, up_has_attention: list[bool]) -> str
     raise KeyError(f"no sgm name for UNet key {k}")
 
 
+def unet_sgm_key(unet, key: str) -> str | None:
+    """The sgm name (without ``model.diffusion_model.``) of one parameter key of a diffusers SVD
+    ``unet``, or None where :func:`unet_key` has no place for it: the checkpoint map, for what else
+    names the UNet's layers the sgm way (LoRA files made for Stability's code or ComfyUI)."""
+    lpb = unet.config.layers_per_block
+    lpb = lpb[0] if isinstance(lpb, (list, tuple)) else lpb
+    try:
+        return unet_key(key, lpb, [hasattr(b, "attentions") for b in unet.up_blocks])[len(UNET):]
+    except KeyError:
+        return None
+
+
 def _vae_resnet(rest: str, temporal_decoder: bool) -> str:
     if temporal_decoder:
         if rest.startswith("spatial_res_block."):
