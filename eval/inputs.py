@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from video.config import NotUTF8, read_utf8
 from video.media import MediaError, file_rgb, natural_key, open_image, probe_video, read_video
 
 VIDEO_SUFFIXES = (".mp4", ".webm", ".gif")
@@ -264,11 +265,15 @@ def load_videos(path: str | Path) -> list[Video]:
 def read_prompts(path: str | Path, names: list[str]) -> dict[str, str]:
     """Prompt per video name: JSON {name: prompt} (names may carry their suffix), or a text file
     with one prompt per line in the videos' natural name order (``names``, as :func:`discover`
-    lists them: clip_2 before clip_10)."""
+    lists them: clip_2 before clip_10). Read as UTF-8, a leading byte-order mark dropped (it
+    stayed on the first prompt, scored as part of it); other encodings are one line."""
     p = Path(path)
     if not p.is_file():
         raise EvalError(f"prompts file {p} not found")
-    text = p.read_text(encoding="utf-8")
+    try:
+        text = read_utf8(p)
+    except NotUTF8 as e:
+        raise EvalError(f"prompts file {p}: {e.reason}") from None
     if p.suffix.lower() == ".json":
         try:
             raw = json.loads(text)

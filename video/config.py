@@ -6,7 +6,10 @@ unknown key or a wrong type is a :class:`ConfigError` naming it.
 
 from __future__ import annotations
 
+import codecs
+import io
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,6 +25,31 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 class ConfigError(ValueError):
     """A config file or override that does not fit its schema."""
+
+
+class NotUTF8(ConfigError):
+    """A text file (config, recipe, prompts, extra_model_paths.yaml) that is not UTF-8: ``reason``
+    is the message without the path, for callers that name the file their own way."""
+
+    def __init__(self, path: str | Path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.reason = reason
+
+
+def read_utf8(path: str | Path) -> str:
+    """The text of the file at ``path``, read as UTF-8 whatever the locale, a leading byte-order
+    mark dropped (Notepad writes one; kept, it was part of the first key or prompt). Anything else
+    (Latin-1, the UTF-16 that Windows PowerShell 5's ``>`` writes) is a :class:`NotUTF8` naming
+    the file, not a traceback. UTF-16 is refused rather than decoded: every other reader of the
+    same file (``--config`` is read again for which keys were given, a run's saved config.yaml)
+    reads UTF-8, so accepting it here would only move the failure."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        utf16 = data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+        raise NotUTF8(path, "not UTF-8 text (" + ("it looks like UTF-16, as Windows PowerShell 5 writes; " if utf16 else "")
+                      + "save it as UTF-8)") from None
 
 
 @dataclass
@@ -185,7 +213,9 @@ def load_config(schema: type[T], source: str | Path | dict | None = None, overri
                 if not Path(source).is_file():
                     raise ConfigError(f"config file {source} not found")
                 try:
-                    loaded = OmegaConf.load(str(source))
+                    loaded = OmegaConf.load(io.StringIO(read_utf8(source)))
+                except NotUTF8 as e:
+                    raise ConfigError(f"config file {source}: {e.reason}") from None
                 except yaml.YAMLError as e:
                     raise ConfigError(f"config file {source}: not valid YAML ({str(e).splitlines()[0]})") from None
                 if not OmegaConf.is_dict(loaded):
@@ -223,9 +253,14 @@ def _override_value(cfg, key: str, value: str) -> Any:
         return None
     if kind == "str" or value == "":
         return value
+    typed = value
     if kind == "list" and not value.lstrip().startswith("["):
         value = f"[{value}]"
-    return OmegaConf.to_container(OmegaConf.from_dotlist([f"v={value}"]))["v"]
+    try:
+        return OmegaConf.to_container(OmegaConf.from_dotlist([f"v={value}"]))["v"]
+    except yaml.YAMLError as e:  # an unclosed [ or quote: one line naming the key, not a traceback
+        reason = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"config key {key!r}: not a valid value ({typed}): {reason}") from None
 
 
 def _merge_mapping(cfg, defaults, data: dict, prefix: str, texts: dict[str, str] | None = None) -> None:
@@ -273,9 +308,9 @@ def _yaml_texts(source: str | Path) -> dict[str, str]:
     """Dotted key -> the value's text as written in the YAML file at ``source`` (its source
     span, quotes and all), for the values of mappings; empty where the file does not compose."""
     try:
-        text = Path(source).read_text()
+        text = read_utf8(source)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    except (OSError, ConfigError, yaml.YAMLError):
         return {}
     found: dict[str, str] = {}
 
@@ -305,8 +340,11 @@ def _set(cfg, defaults, key: str, value: Any) -> None:
         raise ConfigError(f"config key {key!r} is a group of settings ({key}.NAME=VALUE, or a YAML mapping); "
                           f"got {value!r}")
     if isinstance(node, ListConfig) and isinstance(value, dict):
-        raise ConfigError(f"config key {key!r}: must be a list, got a mapping (a YAML list: '- item' lines or "
-                          f"[a, b])")
+        hint = _lora_hint(key, value)
+        raise ConfigError(f"config key {key!r}: must be a list, got a mapping"
+                          + (f"; {hint}" if hint else " (a YAML list: '- item' lines or [a, b])"))
+    if isinstance(node, ListConfig) and node._metadata.element_type is str and isinstance(value, (list, tuple)):
+        _check_text_items(key, value)
     try:
         OmegaConf.update(cfg, key, value, merge=True)
     except OmegaConfBaseException as e:
@@ -315,6 +353,31 @@ def _set(cfg, defaults, key: str, value: Any) -> None:
         raise ConfigError(f"config key {named!r}: {msg}") from None
     except (TypeError, ValueError) as e:  # OmegaConf's own type errors on containers
         raise ConfigError(f"config key {key!r}: {str(e).splitlines()[0]}") from None
+
+
+def _check_text_items(key: str, items: list | tuple) -> None:
+    """A ConfigError naming ``key`` where an item of a list-of-text key is a mapping or a list:
+    OmegaConf lets ``lora: [{style: 0.8}]`` into a ``list[str]``, and the code that splits
+    FILE:SCALE crashed on it (``lora:`` / ``- style: 0.8`` is a natural slip for ``style:0.8``)."""
+    for item in items:
+        if isinstance(item, (Mapping, list, tuple, set)):
+            what = f"the mapping {item!r}" if isinstance(item, Mapping) else f"the list {list(item)!r}"
+            hint = _lora_hint(key, item) if isinstance(item, Mapping) else None
+            text = "text (FILE or FILE:SCALE)" if key.rpartition(".")[2] == "lora" else "text"
+            raise ConfigError(f"config key {key!r}: each item must be {text}, got {what}"
+                              + (f"; {hint}" if hint else ""))
+
+
+def _lora_hint(key: str, mapping: Mapping) -> str | None:
+    """``write each as - style:0.8 (... lora=style:0.8)`` for a ``lora`` key given a mapping of
+    name -> number (YAML's reading of ``- style: 0.8``); None for any other key or mapping."""
+    scales = [(k, v) for k, v in mapping.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if key.rpartition(".")[2] != "lora" or not scales or len(scales) != len(mapping):
+        return None
+    items = [f"{k}:{v}" for k, v in scales]
+    lines = ", ".join(f"'- {i}'" for i in items) + (" lines" if len(items) > 1 else "")
+    return (f"a LoRA with its scale is one text, no space after the colon: write {lines} in YAML, "
+            f"{key}={','.join(items)} on the command line")
 
 
 def _null_value(defaults, key: str) -> Any:
@@ -365,8 +428,8 @@ def model_config_kind(path: str | Path) -> str:
     """What a model YAML configures, from its keys: ``text-to-video`` (names a backbone),
     ``DiT`` (a bare DiT: has a patch size) or ``SVD`` (the :class:`ModelConfig` keys)."""
     try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
-    except (OSError, yaml.YAMLError):
+        data = yaml.safe_load(read_utf8(path)) or {}
+    except (OSError, ConfigError, yaml.YAMLError):
         return "SVD"  # load_config names the problem
     if not isinstance(data, dict):
         return "SVD"

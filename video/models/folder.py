@@ -26,6 +26,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from video.config import NotUTF8, read_utf8
 from video.models.svd import CheckpointError
 
 KINDS = ("checkpoints", "diffusion_models", "vae", "loras", "embeddings", "controlnet", "upscale_models",
@@ -102,10 +103,13 @@ def read_extra_paths(yaml_path: str | Path) -> list[tuple[str, Path, bool]]:
 
     yaml_path = Path(yaml_path)
     try:
-        config = yaml.safe_load(yaml_path.read_text()) or {}
+        config = yaml.safe_load(read_utf8(yaml_path)) or {}
     except (OSError, yaml.YAMLError) as e:
         raise CheckpointError(f"{yaml_path}: cannot read it as ComfyUI's extra_model_paths.yaml "
                               f"({_one_line(e)})") from None
+    except NotUTF8 as e:
+        raise CheckpointError(f"{yaml_path}: cannot read it as ComfyUI's extra_model_paths.yaml: "
+                              f"{e.reason}") from None
     if not isinstance(config, dict):
         raise CheckpointError(f"{yaml_path}: expected sections (name: {{base_path: ..., checkpoints: ...}})")
     here = yaml_path.resolve().parent
@@ -197,8 +201,8 @@ class ModelsFolder:
         every = self._all_entries(kind)
         first: dict[str, Path] = {}
         for e in every:
-            first.setdefault(e.name, e.path.resolve())
-        return [(e.name if first[e.name] == e.path.resolve() else str(e.path), e) for e in _unique(every)]
+            first.setdefault(e.name, _real(e.path))
+        return [(e.name if first[e.name] == _real(e.path) else str(e.path), e) for e in _unique(every)]
 
     def resolve(self, name: str | Path, kind: str) -> Path:
         """The file or folder ``name`` (with or without its extension, or a path under a
@@ -275,7 +279,7 @@ def _match(name: str, listed: dict[str, list[Entry]]) -> dict[tuple[str, str], l
     groups: dict[tuple[str, str], list[Entry]] = {}
     seen = set()
     for e in hits:
-        key = e.path.resolve()
+        key = _real(e.path)
         if key not in seen:
             seen.add(key)
             groups.setdefault((e.kind, e.name), []).append(e)
@@ -302,7 +306,7 @@ def _unique(entries: list[Entry]) -> list[Entry]:
     """``entries`` with each file once (a link beside its target: the first name)."""
     out, seen = [], set()
     for e in entries:
-        key = e.path.resolve()
+        key = _real(e.path)
         if key not in seen:
             seen.add(key)
             out.append(e)
@@ -343,13 +347,25 @@ def _is_model_folder(p: Path) -> bool:
     return any((p / m).is_file() for m in MODEL_FOLDER_MARKERS)
 
 
+def _real(p: Path) -> Path:
+    """``p`` resolved (a file reached through two links is one model), or ``p`` made absolute
+    where it does not resolve: Python 3.11 raises RuntimeError on a symlink loop."""
+    try:
+        return p.resolve()
+    except (OSError, RuntimeError):
+        return absolute(p)
+
+
 def _walk(root: Path, seen: set[Path] | None = None):
     """Model files and model folders under ``root``. Directory symlinks are followed (models
     are often linked in from elsewhere), each real folder once: ``seen`` holds the resolved
     folders already walked, so a link to a parent (``loop -> ..``) ends instead of nesting
-    ``loop/loop/...`` until the path is too long."""
+    ``loop/loop/...`` until the path is too long. Only regular files are models: a symlink loop
+    named ``*.safetensors`` (its ``resolve()`` raised, taking ``video models`` and every lookup
+    that missed with it) or a dangling link is left out, and so is a FIFO, never opened
+    (reading one waits for a writer forever)."""
     seen = set() if seen is None else seen
-    real = root.resolve()
+    real = _real(root)
     if real in seen:
         return
     seen.add(real)
@@ -361,7 +377,7 @@ def _walk(root: Path, seen: set[Path] | None = None):
                 yield p
             else:
                 yield from _walk(p, seen)
-        elif p.suffix in WEIGHT_SUFFIXES:
+        elif p.suffix in WEIGHT_SUFFIXES and p.is_file():  # follows links; False for a loop, FIFO
             if p.suffix == ".bin" and p.with_suffix(".param").is_file():
                 continue
             yield p
