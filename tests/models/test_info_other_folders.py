@@ -138,7 +138,10 @@ WAN_T = ["diffusers", "WanTransformer3DModel"]
 def test_info_on_a_wan_folder_says_its_kind_and_what_runs_it(tmp_path, cli, index, kind, runs):
     """`video info` called a Wan folder by its pipeline class ("WanPipeline") where `video
     models` said wan_t2v, and did not say which command runs it."""
-    path = _folder(tmp_path / "wan", {"model_index.json": index})
+    path = _folder(tmp_path / "wan", {"model_index.json": index, "tokenizer/tokenizer_config.json": {}})
+    for part in ("transformer", "vae", "text_encoder", "image_encoder"):  # every part a loader reads
+        (path / part).mkdir()
+        save_file({"w": torch.zeros(1)}, str(path / part / "model.safetensors"))
     info = _info(cli, path)
     assert (info["layout"], info["kind"], info["detail"]) == ("diffusers folder", kind, detect_kind(path)["detail"])
     assert info["run_with"].startswith(runs.format(p=path)), info

@@ -101,8 +101,9 @@ def test_svd_image_decoder_file_is_named_and_refused(tiny_models, tmp_path):
     assert len(img) < len(sd)
     save_file(img, str(tmp_path / "model.safetensors"))
     found, info = detect_kind(tmp_path / "model.safetensors"), describe(tmp_path / "model.safetensors")
-    assert "image-decoder variant" in found["detail"] and "image-decoder variant" in info["kind"]
-    assert "image-decoder" not in detect_kind(full)["detail"] and "image-decoder" not in describe(full)["kind"]
+    assert "image-decoder variant" in found["detail"] and "image-decoder variant" in info["detail"]
+    assert info["kind"] == "svd"
+    assert "image-decoder" not in detect_kind(full)["detail"] and "image-decoder" not in describe(full)["detail"]
     with pytest.raises(CheckpointError, match="image-decoder variant .* not supported") as e:
         load_svd(tmp_path / "model.safetensors")
     assert "\n" not in str(e.value)

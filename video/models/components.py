@@ -244,3 +244,47 @@ def no_torchvision_notice():
         yield
     finally:
         log.removeFilter(keep)
+
+
+# What the loader of each runnable kind reads from a whole model folder (svd.load_diffusers_folder,
+# txt2vid's _load_ours / _load_wan, vace's and animate's loaders), checked by file presence only:
+# a part's .safetensors weights (_NEED_WEIGHTS: require_safetensors), a named file in it, or
+# the part folder itself (_NEED_FOLDER: a tokenizer, read by transformers whatever its files).
+_NEED_WEIGHTS, _NEED_FOLDER = "weights", "folder"
+_SVD_PARTS = (("unet", _NEED_WEIGHTS), ("vae", _NEED_WEIGHTS), ("image_encoder", _NEED_WEIGHTS))
+_TEXT_PARTS = (("vae", _NEED_WEIGHTS), ("text_encoder", _NEED_WEIGHTS), ("tokenizer", _NEED_FOLDER))
+_OURS_PARTS = (("transformer", "model.safetensors"), *_TEXT_PARTS)
+MISSING = "; missing: "  # ends the detail of a model folder that lacks a part its loader reads
+
+
+def missing_parts(p: Path, kind: str) -> list[str]:
+    """The parts the loader of the whole model folder ``p`` of ``kind`` reads that ``p`` lacks
+    (``vae/``, ``vae/ (no .safetensors weights)``, ``transformer/model.safetensors``), from file
+    presence alone (no weight is read); [] for a whole folder and for a kind no loader here
+    reads. ``video info`` printed a ``run_with`` line for an SVD folder without VAE weights and
+    a Wan folder without ``text_encoder/``, which the commands it named then refused."""
+    if kind in ("svd", "svd_xt"):
+        needs = _SVD_PARTS
+    elif kind == "dit_t2v":
+        needs = _OURS_PARTS
+    elif kind in ("wan_t2v", "wan_vace", "wan_animate"):
+        from video.models.detect import _json, _pipeline_part
+
+        two = kind == "wan_t2v" and _pipeline_part(_json(p / "model_index.json").get("transformer_2"))
+        experts = ("transformer", "transformer_2") if two else ("transformer",)
+        needs = (*((t, _NEED_WEIGHTS) for t in experts), *_TEXT_PARTS,
+                 *((("image_encoder", _NEED_WEIGHTS),) if kind == "wan_animate" else ()))
+    else:
+        return []
+    return [gap for sub, what in needs if (gap := _part_gap(p / sub, what)) is not None]
+
+
+def _part_gap(part: Path, what: str) -> str | None:
+    """How the part folder ``part`` falls short of ``what`` its loader reads, or None."""
+    if not part.is_dir():
+        return f"{part.name}/"
+    if what == _NEED_FOLDER:
+        return None
+    if what == _NEED_WEIGHTS:
+        return None if variants(part) else f"{part.name}/ (no .safetensors weights)"
+    return None if (part / what).is_file() else f"{part.name}/{what}"

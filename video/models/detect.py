@@ -155,21 +155,22 @@ def _detect_folder(p: Path) -> dict:
     index = _json(p / "model_index.json")
     cls = _name(index.get("_class_name"))
     if cls == "StableVideoDiffusionPipeline" or all((p / s).is_dir() for s in ("unet", "vae", "image_encoder")):
-        return _svd_by_frames(_json(p / "unet" / "config.json").get("num_frames"), "diffusers folder")
+        return _with_gaps(p, _svd_by_frames(_json(p / "unet" / "config.json").get("num_frames"), "diffusers folder"))
     if cls in _WAN_PIPELINES:
         note = ""
         if index.get("expand_timesteps"):
             note = ", Wan 2.2 TI2V (expand_timesteps): not supported"
         elif _pipeline_part(index.get("transformer_2")):
             note = f", two experts (Wan 2.2), boundary_ratio {index.get('boundary_ratio')}"
-        return _result(_WAN_PIPELINES[cls], f"diffusers folder ({cls}{note})")
+        found = _result(_WAN_PIPELINES[cls], f"diffusers folder ({cls}{note})")
+        return found if index.get("expand_timesteps") else _with_gaps(p, found)
     tcls = _name(_json(p / "transformer" / "config.json").get("_class_name"))
     if tcls in _WAN_TRANSFORMERS:
         return _result(_WAN_TRANSFORMERS[tcls], f"diffusers folder ({tcls})")
     if is_hunyuan_video(cls) or (not cls and is_hunyuan_video(tcls)):
         return _result("unknown", f"a HunyuanVideo diffusers folder of {cls or tcls} {NOT_SUPPORTED}")
     if (p / "video_pipeline.yaml").is_file() and (p / "transformer").is_dir():
-        return _result("dit_t2v", "our text-to-video folder (video_pipeline.yaml, DiT transformer)")
+        return _with_gaps(p, _result("dit_t2v", "our text-to-video folder (video_pipeline.yaml, DiT transformer)"))
     config = _json(p / "config.json")
     archs = config.get("architectures")
     ccls = _name(config.get("_class_name")) or _name(archs[0] if isinstance(archs, list) and archs else "")
@@ -188,6 +189,19 @@ def _detect_folder(p: Path) -> dict:
     if cls:
         return _result("unknown", f"diffusers folder of {cls}")
     return _result("unknown", _unknown_folder(p, ccls))
+
+
+def _with_gaps(p: Path, found: dict) -> dict:
+    """``found`` (a whole model folder's kind) with what its loader needs and ``p`` lacks
+    (:func:`missing_parts`) named: ``missing`` and the end of the detail, so ``video models``
+    says it on the folder's one line too."""
+    from video.models.components import MISSING, missing_parts
+
+    gaps = missing_parts(p, found["kind"])
+    if gaps:
+        found["missing"] = ", ".join(gaps)
+        found["detail"] += MISSING + found["missing"]
+    return found
 
 
 def _pipeline_part(entry) -> str:
@@ -230,12 +244,9 @@ def classify_keys(shapes: dict[str, tuple[int, ...]], meta: dict | None = None) 
         if has_image_decoder(keys):
             found["detail"] += f", {IMAGE_DECODER_NOTE}"
         return found
-    if any(k.startswith("lora_") and ("lora_down" in k or "lora_up" in k) for k in keys):
-        part = "UNet/transformer" if any(k.startswith("lora_unet_") for k in keys) else "text encoder only"
-        return _result("lora", f"kohya layout (lora_down/lora_up), {part}, "
-                       f"{sum('lora_down' in k for k in keys)} layers")
-    if any(".lora_A" in k or ".lora_B" in k for k in keys):
-        return _result("lora", f"peft layout (lora_A/lora_B), {sum('.lora_A' in k for k in keys)} layers")
+    layout = lora_layout(keys)
+    if layout is not None:
+        return _result("lora", layout)
     if "emb_params" in keys or any(k.startswith("string_to_param") for k in keys):
         shape = next(s for k, s in shapes.items() if k == "emb_params" or k.startswith("string_to_param"))
         return _result("embedding", f"textual inversion, {_vectors(shape)}")
@@ -252,6 +263,47 @@ def classify_keys(shapes: dict[str, tuple[int, ...]], meta: dict | None = None) 
     if upscaler:
         return _result("upscaler", upscaler)
     return _network(bare)
+
+
+def lora_key_kinds(keys) -> dict[str, tuple[str, str]]:
+    """``{key: (layer name as the file spells it, tensor kind)}`` for the keys ``--lora`` reads
+    (:data:`video.models.lora_keys._KEY_KINDS`, its one table of accepted key forms: A, B,
+    alpha, diff...), text-encoder keys included; any other key is left out. Key names only."""
+    from video.models.lora_keys import _KEY_KINDS
+
+    out = {}
+    for k in keys:
+        for rx, kind in _KEY_KINDS:
+            m = rx.match(k)
+            if m:
+                out[k] = (m.group(1), kind)
+                break
+    return out
+
+
+def lora_layout(keys) -> str | None:
+    """The detail of a LoRA file from its key names, or None when ``--lora`` would not read it
+    as one: a lora_A/lora_B (peft) or lora_down/lora_up key under any name (kohya's
+    ``lora_unet_``, Wan's or ComfyUI's module names with ``diffusion_model.``...), or only
+    ``.diff`` deltas and the keys that go with them. Only keys starting ``lora_`` counted here
+    before, so a ComfyUI Wan LoRA that ``--lora`` loads was "unknown"."""
+    from video.models.lora_keys import _OTHER_COMPONENTS
+
+    keys = list(keys)
+    kinds = lora_key_kinds(keys)
+    layers = {layer for layer, kind in kinds.values() if kind in ("A", "diff", "diff_b")}
+    count = f"{len(layers)} layer{'' if len(layers) == 1 else 's'}"
+    down = [k for k, (_, kind) in kinds.items() if kind == "A" and k.endswith(".lora_down.weight")]
+    if any(kind in ("A", "B") for _, kind in kinds.values()):
+        if down and all(k.startswith("lora_") for k in down):
+            part = "UNet/transformer" if any(k.startswith("lora_unet_") for k in keys) else "text encoder only"
+            return f"kohya layout (lora_down/lora_up), {part}, {count}"
+        if down:
+            return f"lora_down/lora_up layout under module names (e.g. {down[0].removesuffix('.lora_down.weight')}), {count}"
+        return f"peft layout (lora_A/lora_B), {count}"
+    if layers and all(k in kinds or k.startswith(_OTHER_COMPONENTS) for k in keys):
+        return f".diff layout (whole-weight deltas), {count}"
+    return None
 
 
 def _image_family(keys: set[str]) -> str | None:
@@ -532,6 +584,7 @@ def add_models_command(subparsers):
     return p
 
 
-__all__ = ["KINDS", "MEDIA", "NOT_SUPPORTED", "NO_MODEL_FILES", "TRAINING_CHECKPOINT", "add_models_command",
-           "classify_keys", "cmd_models", "detect_kind", "is_hunyuan_video", "is_training_checkpoint", "list_models",
-           "media_format", "run_exports"]
+__all__ = ["KINDS", "MEDIA", "NOT_SUPPORTED", "NO_MODEL_FILES", "TRAINING_CHECKPOINT",
+           "add_models_command", "classify_keys", "cmd_models", "detect_kind", "is_hunyuan_video",
+           "is_training_checkpoint", "list_models", "lora_key_kinds", "lora_layout", "media_format",
+           "run_exports"]

@@ -130,7 +130,7 @@ def _describe_folder(p: Path) -> dict | None:
     ours = found["kind"] == "dit_t2v" and (p / "video_pipeline.yaml").is_file()
     layout = ("text-to-video folder (ours)" if ours else "diffusers folder" if (p / "model_index.json").is_file()
               else "folder with config.json" if (p / "config.json").is_file() else "folder")
-    info = {"model": str(p), "layout": layout, "kind": found["kind"], "detail": found["detail"]}
+    info = {"model": str(p), "layout": layout, **_kind_and_gaps(found)}
     if ours:
         cfg = _our_config(p)
         info.update({k: cfg[k] for k in ("backbone", "sampling") if k in cfg})
@@ -140,8 +140,21 @@ def _describe_folder(p: Path) -> dict | None:
         params = {"total": own, **params}
     if params:  # none for a folder of configs, or of pickled weights only (not read)
         info.update({"dtypes": ",".join(sorted(dtypes | own_dtypes)), "parameters": params})
-    runs = run_with(p, found["kind"])
+    runs = None if "missing" in info else run_with(p, found["kind"])
     return {**info, "run_with": runs} if runs else info
+
+
+def _kind_and_gaps(found: dict) -> dict:
+    """``kind``, ``detail`` and ``missing`` of a folder as :func:`~video.models.detect.detect_kind`
+    found it: the parts its loader needs and it lacks on a line of their own (where a
+    ``run_with`` line would be), not also at the end of the detail, as ``video models`` puts
+    them on its one line."""
+    from video.models.components import MISSING
+
+    if "missing" not in found:
+        return {"kind": found["kind"], "detail": found["detail"]}
+    return {"kind": found["kind"], "detail": found["detail"].removesuffix(MISSING + found["missing"]),
+            "missing": found["missing"]}
 
 
 def _describe_checkpoint(p: Path, found: dict) -> dict:
@@ -202,7 +215,12 @@ def run_commands(p: Path, kind: str) -> list[str]:
     text-to-video does not run whole (:func:`wan_folder_refusal`)."""
     if kind not in RUN_WITH or not whole_folder(p, kind) or wan_folder_refusal(p, kind) is not None:
         return []
-    return [f"video {command} --model {p}" for command in RUN_WITH[kind]]
+    return _command_lines(p, kind)
+
+
+def _command_lines(p: Path, kind: str) -> list[str]:
+    """``video COMMAND --model P`` for each command of :data:`RUN_WITH` that runs ``kind``."""
+    return [f"video {command} --model {p}" for command in RUN_WITH.get(kind, ())]
 
 
 def run_with(p: Path, kind: str) -> str | None:
@@ -215,6 +233,10 @@ def run_with(p: Path, kind: str) -> str | None:
     reason = wan_folder_refusal(p, kind)
     if reason is not None:
         return "nothing here: " + reason
+    from video.models.components import missing_parts
+
+    if missing_parts(p, kind):  # its loader would refuse it: describe() names the parts instead
+        return None
     return "; ".join(run_commands(p, kind)) or None
 
 
@@ -272,8 +294,106 @@ def _describe_other_file(p: Path) -> dict:
     if found["kind"] == MEDIA:  # not a model: one line (exit 2), as a render command says
         raise CheckpointError(f"{p}: {found['detail']}")
     pickled = is_pickled(p) and not claims_safetensors(p)  # detect_kind reads such a file as safetensors
-    return {"model": str(p), "layout": "pickled file" if pickled else "single file", "kind": found["kind"],
+    info = {"model": str(p), "layout": "pickled file" if pickled else "single file", "kind": found["kind"],
             "detail": f"{found['detail']}; {PICKLED_NOTE}" if pickled else found["detail"]}
+    if found["kind"] == "lora" and claims_safetensors(p):  # a LoRA saved as .bin: --lora loads it
+        shapes, meta, _ = safetensors_shapes(p)
+        info.update(lora_fields(p, shapes, meta))
+    return info
+
+
+# What a LoRA adapts, from its layer names normalised to "_a_b_c_" (dots and kohya's underscores
+# alike): the UNet's blocks (diffusers' and sgm's names; SVD's has temporal layers), our DiT's
+# (video.models.dit: fused qkv / kv, mlp) and Wan's (its own names and diffusers' attn1 / attn2 /
+# ffn.net). A UNet is tested first (its attn1 / attn2 are diffusers' names too), our DiT before Wan.
+_UNET_MARKS = ("_down_blocks_", "_up_blocks_", "_mid_block_", "_input_blocks_", "_output_blocks_", "_middle_block_")
+_TEMPORAL_MARKS = ("_temporal_", "_time_stack_", "_time_mix")
+_DIT_MARKS = ("_self_attn_qkv_", "_self_attn_out_", "_cross_attn_kv_", "_cross_attn_out_", "_mlp_0_", "_mlp_2_",
+              "_text_embed_", "_time_embed_", "_patch_embed_")
+_WAN_MARKS = ("_self_attn_q_", "_self_attn_k_", "_self_attn_v_", "_self_attn_o_", "_cross_attn_k_", "_cross_attn_v_",
+              "_cross_attn_o_", "_k_img_", "_v_img_", "_ffn_0_", "_ffn_2_", "_ffn_net_", "_attn1_", "_attn2_",
+              "_condition_embedder_", "_text_embedding_", "_time_embedding_", "_patch_embedding_", "_vace_blocks_",
+              "_scale_shift_table_", "_head_head_", "_diffusion_model_blocks_")
+
+
+def lora_target(layers) -> str:
+    """The model a LoRA's ``layers`` (names as the file spells them) adapt: ``svd unet`` (a UNet
+    with temporal layers), ``unet`` (one without: SVD's image stage or an image model's),
+    ``dit`` (ours), ``wan``, ``text encoder`` (only those layers, which --lora skips), else
+    ``unknown``. Key names only: no model is built."""
+    import re
+
+    from video.models.lora_keys import _OTHER_COMPONENTS
+
+    ours = [f"_{re.sub(r'[._]', '_', n)}_" for n in layers if not n.startswith(_OTHER_COMPONENTS)]
+    if not ours:
+        return "text encoder" if layers else "unknown"
+    if any(m in n for n in ours for m in _UNET_MARKS):
+        return "svd unet" if any(m in n for n in ours for m in _TEMPORAL_MARKS) else "unet"
+    for marks, name in ((_DIT_MARKS, "dit"), (_WAN_MARKS, "wan")):
+        if any(m in n for n in ours for m in marks):
+            return name
+    return "unknown"
+
+
+def _one_or_many(name: str, values: list) -> dict:
+    """``{name: v}`` for one value, ``{name + "s": [...]}`` for several (a LoRA of mixed ranks)."""
+    return {name: values[0]} if len(values) == 1 else {f"{name}s": values}
+
+
+def _stored_alphas(p: Path, meta: dict, alpha_keys: list[str]) -> list[float]:
+    """The alphas a LoRA file stores, as ``--lora`` reads them: kohya's ``.alpha`` scalars (read
+    from the file: a number each), diffusers' ``lora_adapter_metadata`` (``[prefix.]lora_alpha``
+    and ``alpha_pattern``), else peft's ``adapter_config.json`` beside it; [] where none is
+    stored (``--lora`` then takes alpha = rank)."""
+    from video.models.lora_keys import METADATA_KEY
+
+    if alpha_keys:
+        from safetensors import safe_open
+
+        with safe_open(str(p), framework="pt") as f:
+            scalars = [f.get_tensor(k) for k in alpha_keys]
+        return sorted({float(t.float().reshape(-1)[0]) for t in scalars if t.numel()})
+    try:
+        cfg = json.loads(meta[METADATA_KEY]) if METADATA_KEY in meta else json.loads(
+            (p.parent / "adapter_config.json").read_text())
+    except (OSError, ValueError):
+        return []
+    if not isinstance(cfg, dict):
+        return []
+    found = set()
+    for k, v in cfg.items():
+        name = k.rpartition(".")[2]
+        if name == "lora_alpha" and isinstance(v, (int, float)):
+            found.add(float(v))
+        elif name == "alpha_pattern" and isinstance(v, dict):
+            found |= {float(a) for a in v.values() if isinstance(a, (int, float))}
+    return sorted(found)
+
+
+# What `video train` records in a LoRA it exports (video.training.lora.run_metadata).
+LORA_RUN_KEYS = ("base_model", "task", "init_from")
+
+
+def lora_fields(p: Path, shapes: dict[str, tuple[int, ...]], meta: dict[str, str]) -> dict:
+    """What ``video info`` says of the LoRA file ``p`` beside its layout: its rank (``ranks``
+    where they differ), from the header's shapes of its down (A) matrices; the alpha it stores
+    (:func:`_stored_alphas`); the model it adapts (:func:`lora_target`); and, for one our
+    trainer wrote, the base model and task of its run (:data:`LORA_RUN_KEYS`). Only the layout
+    and layer count were said, so a LoRA could not be matched to its model before a render."""
+    from video.models.detect import lora_key_kinds
+
+    kinds = lora_key_kinds(shapes)
+    out = {}
+    ranks = sorted({shapes[k][0] for k, (_, kind) in kinds.items() if kind == "A" and shapes[k]})
+    if ranks:
+        out.update(_one_or_many("rank", ranks))
+    alphas = _stored_alphas(p, meta, [k for k, (_, kind) in kinds.items() if kind == "alpha"])
+    if alphas:
+        out.update(_one_or_many("alpha", alphas))
+    out["target"] = lora_target({layer for layer, _ in kinds.values()})
+    out.update({k: meta[k] for k in LORA_RUN_KEYS if meta.get(k)})
+    return out
 
 
 def _unet_frames(config: Path) -> int | None:
@@ -339,8 +459,12 @@ def describe(source: str | Path) -> dict:
             dtypes |= dt
         frames = _unet_frames(p / "unet" / "config.json")
         kind = "svd_xt" if frames == 25 else "svd"
-        return {"model": str(p), "layout": "diffusers folder", "kind": kind, "frames": frames,
-                "dtypes": ",".join(sorted(dtypes)), "parameters": params, "run_with": run_with(p, kind)}
+        from video.models.components import missing_parts
+
+        info = {"model": str(p), "layout": "diffusers folder", "kind": kind, "frames": frames,
+                "dtypes": ",".join(sorted(dtypes)), "parameters": params}
+        gaps = missing_parts(p, kind)  # vae/ without its weights: vae=0 above, and img2vid refuses it
+        return {**info, "missing": ", ".join(gaps)} if gaps else {**info, "run_with": run_with(p, kind)}
     shapes, meta, dtypes = safetensors_shapes(p)
     params = {name: 0 for name in SGM_PARTS.values()}
     other = 0
@@ -354,17 +478,17 @@ def describe(source: str | Path) -> dict:
     if other:
         params["other"] = other
     from video.models.detect import classify_keys
-    from video.models.sgm import IMAGE_DECODER_NOTE, frames_from_metadata, has_image_decoder, is_sgm_svd
+    from video.models.sgm import frames_from_metadata, has_image_decoder, is_sgm_svd
 
-    if not is_sgm_svd(shapes):  # what `video models` calls it (a Wan transformer alone, a LoRA, a VAE...)
-        found = classify_keys(shapes, meta)
+    found = classify_keys(shapes, meta)  # what `video models` calls it: the same kind and detail
+    if not is_sgm_svd(shapes):  # a Wan transformer alone, a LoRA, a VAE...
+        lora = lora_fields(p, shapes, meta) if found["kind"] == "lora" else {}
         return {"model": str(p), "layout": "single file", "kind": found["kind"], "detail": found["detail"],
-                "keys": len(shapes), "dtypes": ",".join(sorted(dtypes)),
+                **lora, "keys": len(shapes), "dtypes": ",".join(sorted(dtypes)),
                 "parameters": {"total": sum(_numel(s) for s in shapes.values())}}
-    frames = frames_from_metadata(meta)
-    kind = {14: "svd", 25: "svd_xt", None: "svd or svd_xt (same keys; --frames decides)"}.get(
-        frames, f"svd-shaped, {frames} frames")
-    if has_image_decoder(shapes):
-        kind += f", {IMAGE_DECODER_NOTE}"
-    return {"model": str(p), "layout": "single file (sgm keys)", "kind": kind,
-            "frames": frames or "14 or 25", "dtypes": ",".join(sorted(dtypes)), "parameters": params}
+    info = {"model": str(p), "layout": "single file (sgm keys)", "kind": found["kind"], "detail": found["detail"],
+            "frames": frames_from_metadata(meta) or "14 or 25", "dtypes": ",".join(sorted(dtypes)),
+            "parameters": params}
+    if has_image_decoder(shapes):  # load_svd refuses it (the detail says why): nothing runs it
+        return info
+    return {**info, "run_with": "; ".join(_command_lines(p, found["kind"]))}

@@ -179,8 +179,11 @@ def read_lora(path: str | Path, model: torch.nn.Module) -> dict[str, LoraPart]:
     return parts
 
 
-def save_lora(parts: dict[str, LoraPart], path: str | Path, layout: str = "peft", prefix: str = "unet") -> Path:
-    """Write ``parts`` in the ``peft`` (diffusers, under ``prefix``) or ``kohya`` layout."""
+def save_lora(parts: dict[str, LoraPart], path: str | Path, layout: str = "peft", prefix: str = "unet",
+              metadata: dict[str, str] | None = None) -> Path:
+    """Write ``parts`` in the ``peft`` (diffusers, under ``prefix``) or ``kohya`` layout; ``metadata``
+    joins the header's (what a run records of its base model: ``video info`` prints it), never
+    over the entries the layout itself needs (``format``, ``lora_adapter_metadata``)."""
     from safetensors.torch import save_file
 
     path = Path(path)
@@ -191,6 +194,7 @@ def save_lora(parts: dict[str, LoraPart], path: str | Path, layout: str = "peft"
         tensors, meta = to_kohya_layout(parts), {"format": "pt"}
     else:
         raise ValueError(f"layout must be peft or kohya; got {layout!r}")
+    meta = {**{str(k): str(v) for k, v in (metadata or {}).items()}, **meta}
     save_file({k: v.detach().cpu() for k, v in tensors.items()}, str(path), metadata=meta)
     return path
 

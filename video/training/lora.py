@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from video.models.lora import METADATA_KEY, LoraPart, adaptable_layers, save_lora
-from video.training.config import LoraConfig
+from video.training.config import LoraConfig, TrainConfig
 
 # Attention q/k/v/out projections, matched as module-path suffixes (peft's list semantics).
 DIFFUSERS_TARGETS = ["to_q", "to_k", "to_v", "to_out.0"]  # diffusers Attention: SVD UNet, Wan
@@ -74,7 +74,21 @@ def checkpoint_header(cfg: LoraConfig) -> dict[str, str]:
     return {METADATA_KEY: json.dumps({"r": cfg.rank, "lora_alpha": float(cfg.alpha or cfg.rank)}), "format": "pt"}
 
 
-def export_lora(model: torch.nn.Module, folder: Path) -> tuple[Path, Path]:
+def run_metadata(cfg: TrainConfig) -> dict[str, str]:
+    """What a run's exported LoRA records in its header of the model it was trained on: the
+    run's ``model`` as its config gives it (a path or a built-in name), its ``task``, and the
+    ``init_from`` whose weights that model started from, if any. The adapters alone do not
+    say which base they fit; ``video info`` prints these."""
+    meta = {"base_model": str(cfg.model), "task": str(cfg.task)}
+    if cfg.init_from:
+        meta["init_from"] = str(cfg.init_from)
+    return meta
+
+
+def export_lora(model: torch.nn.Module, folder: Path, cfg: TrainConfig | None = None) -> tuple[Path, Path]:
+    """``lora.safetensors`` (peft/diffusers layout) and ``lora_kohya.safetensors`` in ``folder``;
+    with the run's ``cfg``, each header records its base model and task (:func:`run_metadata`)."""
     parts = lora_parts(model)
-    return (save_lora(parts, folder / "lora.safetensors", "peft", peft_prefix(model)),
-            save_lora(parts, folder / "lora_kohya.safetensors", "kohya"))
+    meta = run_metadata(cfg) if cfg is not None else None
+    return (save_lora(parts, folder / "lora.safetensors", "peft", peft_prefix(model), metadata=meta),
+            save_lora(parts, folder / "lora_kohya.safetensors", "kohya", metadata=meta))
