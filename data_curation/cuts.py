@@ -326,7 +326,11 @@ def to_shots(f: Features, transitions: list[tuple[int, int]]) -> Shots:
 
 
 def detect_shots(path: str | Path, params: CutParams | None = None) -> Shots:
-    """Shots of a video as half-open frame ranges ``[start, end)``."""
+    """Shots of a video as half-open frame ranges ``[start, end)``. A FIFO or device is one
+    MediaError line, before the decoder opens it and waits forever."""
+    from video.media.read import check_regular
+
+    check_regular(path)
     p = params or CutParams()
     f = frame_features(path, p.decode, p.threads)
     return to_shots(f, find_transitions(f, p))

@@ -131,8 +131,13 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
         # a prompts file written for the plain sorted order of earlier versions would pair wrongly
         note(f"prompt lines paired with the videos in natural name order ({', '.join(list(gen)[:3])}"
              f"{', ...' if len(gen) > 3 else ''}), not plain sorted order; a JSON file maps names exactly")
-    check_inputs(gen, refs)
+    opened, opened_refs, skipped = check_inputs(gen, refs)
     check_pairs(reference, gen, refs, fvd=bool(i3d or videomae) and len(gen) >= 2 and len(refs) >= 2)
+    gen, refs = opened, opened_refs
+    unreadable: list[str] = []
+    for who, msg in skipped:
+        note(f"{who} skipped: {msg}")
+        unreadable.append(msg)
     if clip or (reference and (i3d or videomae or lpips)):
         torch_device(device)
 
@@ -168,7 +173,6 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
     gen_feats: dict[str, list] = {e.name: [] for e in extractors}
     ref_feats: dict[str, dict[str, np.ndarray]] = {e.name: {} for e in extractors}
     ref_names: set[str] = set()  # references already decoded with their generated video (or unreadable)
-    unreadable: list[str] = []
     for name, path in tqdm(gen.items(), total=len(gen), desc="videos", unit="video", disable=not progress,
                            file=sys.stderr):
         if reference and name not in refs:
@@ -201,7 +205,8 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
     agg = aggregate(videos)
     if extractors and not scorers.fvd:
         for e in extractors:
-            note(f"{e.name} skipped: needs at least 2 generated and 2 reference videos ({len(gen)}, {len(refs)})")
+            note(f"{e.name} skipped: needs at least 2 generated and 2 reference videos"
+                 f"{' that could be read' if skipped else ''} ({len(gen)}, {len(refs)})")
     elif extractors:
         from eval.frechet import frechet_distance_of_features
 
@@ -408,17 +413,50 @@ def check_pairs(reference: str | Path | None, gen: dict[str, Path], refs: dict[s
                     f"{_some(gen)}; reference: {_some(refs)}); references pair with generated videos by name")
 
 
-def check_inputs(gen: dict[str, Path], refs: dict[str, Path]) -> None:
-    """Open every input before any scoring (a broken file fails now, not after minutes), and
+def check_inputs(gen: dict[str, Path],
+                 refs: dict[str, Path]) -> tuple[dict[str, Path], dict[str, Path], list[tuple[str, str]]]:
+    """Open every input before any scoring (a broken file is found now, not after minutes), and
     check that each generated video with a reference is large enough for SSIM's window, as
-    scikit-image requires too."""
-    for path in refs.values():
-        frame_size(path)
+    scikit-image requires too. Returns the generated videos and references that opened, and
+    (who, line) for each file that did not (empty, not a video, a broken first PNG): left out,
+    as one that opens but does not decode is at scoring, so one bad file in a batch is a line
+    in ``unreadable``, not a run that scores nothing. A generated video whose reference does not
+    open is left out with it, as when the pair fails to decode: its PSNR/SSIM/LPIPS would be
+    missing from the means unseen. An EvalError when no generated video, or no reference, opens."""
+    sizes: dict[str, tuple[int, int]] = {}
+    skipped: list[tuple[str, str]] = []
     for name, path in gen.items():
-        h, w = frame_size(path)
-        if name in refs and min(h, w) < SSIM_WINDOW:
+        try:
+            sizes[name] = frame_size(path)
+        except MediaError as e:
+            skipped.append((name, str(e)))
+    bad_refs = {name: err for name, path in refs.items() if (err := open_error(path)) is not None}
+    if not sizes:
+        raise EvalError(none_read("generated", skipped))
+    if refs and len(bad_refs) == len(refs):  # a --reference to compare with, and nothing in it opens
+        raise EvalError(none_read("reference", list(bad_refs.items())))
+    for name, (h, w) in sizes.items():
+        if name in refs and name not in bad_refs and min(h, w) < SSIM_WINDOW:
             raise EvalError(f"{name}: {w}x{h} frames are smaller than SSIM's {SSIM_WINDOW}x{SSIM_WINDOW} window; "
                             "compare larger frames, or leave out --reference")
+    skipped += [(name if name in sizes else f"reference {name}", err) for name, err in bad_refs.items()]
+    opened = {name: gen[name] for name in sizes if name not in bad_refs}
+    if not opened:
+        raise EvalError(none_read("generated", skipped))
+    return opened, {n: p for n, p in refs.items() if n not in bad_refs}, skipped
+
+
+def open_error(path: Path) -> str | None:
+    """The one-line MediaError of a file :func:`frame_size` cannot open; None when it opens."""
+    try:
+        frame_size(path)
+    except MediaError as e:
+        return str(e)
+    return None
+
+
+def none_read(side: str, skipped: list[tuple[str, str]]) -> str:
+    return f"no {side} video could be read ({len(skipped)} skipped; first: {skipped[0][1]})"
 
 
 __all__ = ["evaluate", "aggregate", "EvalError", "Unreadable", "Video"]

@@ -49,8 +49,9 @@ from video.edit.timing import (
     time_indices,
 )
 from video.media import MediaError, file_rgb, load_image, natural_key, open_image, read_video_timed
+from video.media.read import animated_image, animated_image_fps, check_regular, read_animated_image
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")  # animated: a video (is_still)
 _BOX = re.compile(r"^\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*(?:@\s*(\d*)\s*:\s*(\d*)\s*)?$")
 
 
@@ -127,6 +128,13 @@ def _image_files(folder: Path) -> list[Path]:
     return files
 
 
+def is_still(path: Path) -> bool:
+    """Whether the file ``path`` is read as one still image: an image suffix and one frame. An
+    animated WebP or APNG is a video, timed by its frame delays, as a GIF is (read as a still,
+    it was cut to its first frame without a word)."""
+    return path.suffix.lower() in IMAGE_SUFFIXES and not animated_image(path)
+
+
 def load_frames(source, max_frames: int | None = None) -> np.ndarray:
     """A video as uint8 (F, H, W, 3) from an array ((F, H, W, 3), or one (H, W, 3) frame), a
     list of PIL images or arrays, a video file (upright: :func:`video.media.read_video`), a folder
@@ -159,12 +167,15 @@ def load_frames_timed(source, max_frames: int | None = None) -> tuple[np.ndarray
     if isinstance(source, Image.Image):
         return np.asarray(source.convert("RGB"))[None], None
     path = Path(source)
+    check_regular(path)  # a FIFO hung the reader; it was "not found" here
     if path.is_dir():
         return load_frames_timed([str(p) for p in _image_files(path)[:max_frames]])
     if not path.is_file():
         raise MediaError(f"{path} not found: give a video file, a folder of images, or an image")
-    if path.suffix.lower() in IMAGE_SUFFIXES:
+    if is_still(path):
         return np.asarray(load_image(path))[None], None
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return read_animated_image(path, max_frames)
     try:
         frames, times = read_video_timed(path, max_frames)
     except MediaError:
@@ -252,9 +263,10 @@ def _grey(source, fps: float | None = None, num_frames: int | None = None,
     if isinstance(source, Image.Image):
         return torch.from_numpy(_mask_image(source)[None])
     path = Path(source)
+    check_regular(path)  # a FIFO hung the mask's header read
     if path.is_dir():
         return _grey([str(p) for p in _image_files(path)[:num_frames or None]])
-    if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+    if path.is_file() and is_still(path):
         return torch.from_numpy(_mask_image(path)[None])
     rate = _mask_rate(path, fps) if fps and num_frames else None
     if rate:
@@ -309,7 +321,7 @@ def _mask_rate(path: Path, fps: float) -> float | None:
     from video.media import header_frames
 
     try:
-        rate = header_frames(path)[1]
+        rate = animated_image_fps(path) if path.suffix.lower() in IMAGE_SUFFIXES else header_frames(path)[1]
     except MediaError:
         return None
     return rate if rate and abs(rate - fps) > 1e-3 * fps else None
@@ -321,8 +333,10 @@ def _file_probe(source) -> dict:
     if not isinstance(source, (str, Path)):
         return {}
     p = Path(source)
-    if not p.is_file() or p.suffix.lower() in IMAGE_SUFFIXES:
+    if not p.is_file() or is_still(p):
         return {}
+    if p.suffix.lower() in IMAGE_SUFFIXES:  # an animated WebP or APNG: ffmpeg reads neither's timing
+        return {"fps": animated_image_fps(p)}
     from video.media import probe_video
 
     try:

@@ -34,13 +34,10 @@ def read_input(source: str | Path, max_frames: int | None = None) -> tuple[np.nd
 def read_input_timed(source: str | Path, max_frames: int | None = None) -> tuple[np.ndarray, float, np.ndarray | None]:
     """:func:`read_input`, and a video file's frame times in seconds (None for images), so a
     variable-rate input is written back at its own times."""
-    from video.edit.mask import IMAGE_SUFFIXES, load_frames_timed
-    from video.media import probe_video
+    from video.edit.mask import load_frames_timed, video_fps
 
     frames, times = load_frames_timed(str(source), max_frames)
-    p = Path(source)
-    fps = float(probe_video(p).get("fps") or 0) if p.is_file() and p.suffix.lower() not in IMAGE_SUFFIXES else 0.0
-    return frames, fps, times
+    return frames, float(video_fps(source) or 0.0), times  # an animated WebP/APNG: its delays' rate
 
 
 @dataclass

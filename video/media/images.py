@@ -15,6 +15,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from video.media.errors import MediaError
+from video.media.read import special_file
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_IMAGE = ASSETS / "astronaut.jpg"
@@ -67,6 +68,8 @@ def open_image(path) -> Image.Image:
     path = Path(path)
     if path.is_dir():
         raise MediaError(f"image {path} is a folder; give one image file")
+    if (why := special_file(path)) is not None:  # a FIFO hung here, /dev/null and a link loop were "not found"
+        raise MediaError(f"image {path} is {why}")
     if not path.is_file():
         raise MediaError(f"image {path} not found")
     try:

@@ -6,6 +6,9 @@ Every frame comes back upright (:func:`video.media.display.upright`).
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +19,30 @@ from video.media.display import hdr_transfer, rotation_of, sar_of, upright
 from video.media.errors import MediaError
 
 ATTACHED_PIC = 1024  # AV_DISPOSITION_ATTACHED_PIC: cover art stored as a one-frame video stream
+
+
+def special_file(path: str | Path) -> str | None:
+    """What ``path`` is when it exists but is no file to open as media: "not a regular file
+    (a FIFO)" (a device, a socket), or "a symlink loop"; None for a regular
+    file, a folder and a path that does not exist (its caller says "not found"). Checked before
+    opening what a user names: FFmpeg and PIL wait forever on a FIFO nobody writes to (and read
+    a device until it ends), and a symlink loop was called "not found"."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as e:
+        return "a symlink loop" if e.errno == errno.ELOOP else None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    return f"not a regular file ({kind})"
+
+
+def check_regular(path: str | Path) -> None:
+    """A one-line MediaError "PATH: not a regular file (a FIFO)" where :func:`special_file`
+    finds one, before anything opens it (and hangs). ``PATH: `` first, as curate's error rows
+    name their source (a run's summary counts one cause of many files once)."""
+    if (why := special_file(path)) is not None:
+        raise MediaError(f"{path}: {why}")
 
 
 def video_stream(container, path: str | Path | None = None):
@@ -119,6 +146,7 @@ def header_frames(path: str | Path) -> tuple[int, float | None]:
     import av
 
     path = Path(path)
+    check_regular(path)
     try:
         with av.open(str(path)) as c:
             s = video_stream(c, path)
@@ -140,6 +168,7 @@ def probe_video(path: str | Path) -> dict:
     import av
 
     path = Path(path)
+    check_regular(path)
     try:
         with av.open(str(path)) as c:
             s = video_stream(c, path)
@@ -191,6 +220,7 @@ def read_video_timed(path: str | Path, max_frames: int | None = None) -> tuple[n
     import av
 
     path = Path(path)
+    check_regular(path)
     if not path.is_file():
         raise MediaError(f"video {path} not found")
     frames, times = [], []
@@ -217,3 +247,76 @@ def read_video_timed(path: str | Path, max_frames: int | None = None) -> tuple[n
     if not frames:
         raise MediaError(f"{path}: no video frames")
     return np.stack(frames), np.asarray(times, dtype=np.float64)
+
+
+ANIMATED_IMAGE_FORMATS = ("WEBP", "PNG")  # PIL's names: animated WebP and APNG (a GIF goes through PyAV)
+DEFAULT_FRAME_DELAY = 0.1  # seconds: a frame with no delay stored plays this long, as browsers play a GIF's
+
+
+def animated_image(path: str | Path) -> bool:
+    """Whether ``path`` is an image file of several frames (an animated WebP or APNG), to be read
+    as a video (:func:`read_animated_image`), as a GIF is: read as a still, one was cut to its
+    first frame without a word. False for a still, and for a file PIL does not open (the still
+    reader says what is wrong with it). A multi-page TIFF stays a still: its pages have no timing."""
+    from PIL import Image
+
+    if not os.path.isfile(path) or special_file(path) is not None:  # a FIFO would hang Image.open
+        return False
+    try:
+        with Image.open(path) as im:
+            return im.format in ANIMATED_IMAGE_FORMATS and getattr(im, "n_frames", 1) > 1
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return False
+
+
+def read_animated_image(path: str | Path, max_frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The frames of an animated image as uint8 (F, H, W, 3), EXIF orientation applied and
+    transparent pixels laid on white (as a still's, :func:`video.media.images.on_white`, one
+    warning), and each frame's time in seconds from the first: the sum of the delays before it
+    (:data:`DEFAULT_FRAME_DELAY` where one is 0 or missing), as :func:`read_video_timed` gives a
+    GIF's. ``max_frames``: only the first ones are decoded."""
+    import warnings
+
+    from PIL import Image, ImageOps
+
+    from video.media.images import file_rgb, on_white
+
+    path = Path(path)
+    frames, delays = [], []
+    try:
+        with Image.open(path) as im, warnings.catch_warnings(record=True) as laid_on_white:
+            warnings.simplefilter("always")
+            for i in range(min(im.n_frames, max_frames or im.n_frames)):
+                delays.append(frame_delay(im, i))
+                frame = ImageOps.exif_transpose(im)  # a copy of this frame, turned
+                frames.append(np.asarray(file_rgb(on_white(frame))))
+    except Image.DecompressionBombError as e:
+        raise MediaError(f"{path} is too large to read safely: {e}") from None
+    except (OSError, ValueError, EOFError) as e:
+        raise MediaError(f"{path}: frame {len(frames)} of the animation is not readable "
+                         f"({e.__class__.__name__})") from None
+    if laid_on_white:
+        warnings.warn(str(laid_on_white[0].message), stacklevel=2)
+    if len({f.shape for f in frames}) > 1:
+        raise MediaError(f"{path}: the animation's frames differ in size")
+    return np.stack(frames), np.concatenate([[0.0], np.cumsum(delays[:-1])])
+
+
+def animated_image_fps(path: str | Path) -> float | None:
+    """An animated image's average frame rate: its frame count over the sum of its delays (a GIF's,
+    as ffmpeg reads it); None for a file that is not one."""
+    from PIL import Image
+
+    if not animated_image(path):
+        return None
+    with Image.open(path) as im:
+        delays = [frame_delay(im, i) for i in range(im.n_frames)]
+    return len(delays) / sum(delays)
+
+
+def frame_delay(im, i: int) -> float:
+    """Frame ``i`` of an open animated image, loaded, and how long it shows in seconds (PIL sets
+    a WebP frame's ``duration`` only once the frame is loaded)."""
+    im.seek(i)
+    im.load()
+    return (im.info.get("duration") or 0) / 1000 or DEFAULT_FRAME_DELAY
