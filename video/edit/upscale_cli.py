@@ -40,6 +40,17 @@ def read_input_timed(source: str | Path, max_frames: int | None = None) -> tuple
     return frames, float(video_fps(source) or 0.0), times  # an animated WebP/APNG: its delays' rate
 
 
+def require_cv2() -> None:
+    """One line, before any frame is read, where OpenCV is missing: the bicubic baseline, the
+    resize of an x4 network to --scale 2 or 3 and the refine pass use it, and without it the
+    command ended in a ModuleNotFoundError traceback, for the x4 networks after every frame."""
+    import importlib.util
+
+    if importlib.util.find_spec("cv2") is None:
+        raise InputError('video upscale needs the opencv-python-headless package (import cv2): '
+                         'pip install -e ".[edit]"')
+
+
 @dataclass
 class UpscaleConfig:
     """``video upscale``'s options: a flag, a ``--config`` YAML key and ``key=value`` each."""
@@ -138,6 +149,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     check_output(cfg.output)  # a bad --output fails now, not after the render
     check_crf(cfg.crf, cfg.output)
     check_tile(cfg.tile)
+    require_cv2()
     if not 0.0 <= cfg.strength <= 1.0:
         raise InputError(f"--strength must be in [0, 1]; got {cfg.strength:g}")
     check_ranges(cfg, UPSCALE_FLAGS, UPSCALE_MINIMUM)  # None: unset; 0 is no second spelling of it
