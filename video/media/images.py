@@ -147,13 +147,16 @@ def _lanczos_region(image: Image.Image, box: tuple[float, float, float, float], 
 
 
 def image_to_tensor(source, height: int, width: int) -> torch.Tensor:
-    """Any image source -> float32 (1, 3, height, width) in [0, 1]."""
+    """Any image source -> float32 (1, 3, height, width) in [0, 1]. A (1,) 3xHxW float tensor of
+    another size is scaled and cropped as the other forms are (it was a MediaError), through 8
+    bits like them; one of the size is used as it is."""
     if isinstance(source, torch.Tensor):
         if source.ndim == 3:
             source = source.unsqueeze(0)
-        if source.shape[-2:] != (height, width):
-            raise MediaError(f"tensor image is {tuple(source.shape[-2:])}, expected {(height, width)}")
-        return source.float()
+        if source.shape[-2:] == (height, width):
+            return source.float()
+        levels = (source[0].float().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0)
+        source = Image.fromarray(levels.cpu().numpy())
     im = resize_center_crop(load_image(source), height, width)
     arr = np.asarray(im, dtype=np.float32) / 255.0
     return torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0).contiguous()
