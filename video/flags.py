@@ -45,10 +45,13 @@ def add_schema_flags(p: argparse.ArgumentParser, flags: dict, aliases: dict | No
     for flag, (key, help_) in flags.items():
         if key in defaults:
             help_ = help_with_default(help_, defaults[key])
-        names = [*(aliases or {}).get(flag, ())]
-        names += [f"--{old.replace('_', '-')}" for old, new in renamed.items() if new == key]
-        p.add_argument(flag, *dict.fromkeys(n for n in names if n != flag), default=None, help=help_,
-                       action="append" if key in list_keys else "store")
+        names = {n: "a short form" for n in (aliases or {}).get(flag, ())}
+        names |= {f"--{old.replace('_', '-')}": "an old name" for old, new in renamed.items() if new == key}
+        names.pop(flag, None)
+        if key in list_keys or not names:  # each spelling of a list flag adds its values: none is lost
+            p.add_argument(flag, *names, default=None, help=help_, action="append" if key in list_keys else "store")
+        else:
+            p.add_argument(flag, *names, default=None, help=help_, action=_Spellings, spellings=names)
     p.add_argument("--config", default=None, help="YAML file with any of these keys (by their key=value names)")
     # default []: a nargs="*" positional without one is listed as required when it is missing
     p.add_argument("overrides", nargs="*", default=[],
@@ -56,11 +59,50 @@ def add_schema_flags(p: argparse.ArgumentParser, flags: dict, aliases: dict | No
                         "error; key=value wins over --config)")
 
 
+SPELLINGS = "flag_spellings"  # Namespace attribute: dest -> {option string: the value it last gave}
+
+
+class _Spellings(argparse._StoreAction):
+    """argparse's ``store`` for a flag with several spellings (``-o`` / ``--output``, a renamed
+    key's ``--negative-prompt`` / ``--negative``), recording the value each spelling gave, so
+    :func:`check_spellings` can refuse two spellings at two values: argparse kept the last one
+    silently, where ``negative_prompt=x negative=y`` is refused. ``spellings``: each other
+    option string -> what it is of the flag ("an old name", "a short form")."""
+
+    def __init__(self, *args, spellings: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.spellings = spellings
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        super().__call__(parser, namespace, values, option_string)
+        if getattr(namespace, SPELLINGS, None) is None:
+            setattr(namespace, SPELLINGS, {})
+        getattr(namespace, SPELLINGS).setdefault(self.dest, {})[option_string] = (values, self)
+
+
+def check_spellings(args: argparse.Namespace) -> None:
+    """One-line UserError where one command line gives a flag under two of its spellings at two
+    values (:class:`_Spellings`), worded as :func:`video.config.unalias_layer` words the same
+    for ``key=value``; the same value twice is one value. A spelling repeated is argparse's
+    "the last wins", as a repeated ``key=value``."""
+    for given in (getattr(args, SPELLINGS, None) or {}).values():
+        if len({str(v) for v, _ in given.values()}) < 2:
+            continue
+        action = next(a for _, a in given.values())
+        flag = action.option_strings[0]
+        (k1, (v1, _)), (k2, (v2, _)) = sorted(given.items(), key=lambda kv: kv[0] != flag)[:2]
+        old = [k for k in (k1, k2) if k != flag]
+        what = " and ".join(f"{k}: {action.spellings[k]} of {flag}" for k in old)
+        raise UserError(f"{k1} {v1!r} and {k2} {v2!r} are the same option ({what}); give one")
+
+
 def resolve_flags(schema, args, flags: dict):
     """The config of a subcommand: ``--config`` YAML, then ``key=value``, then the flags given
     (taken as typed, never parsed as YAML; an unset switch leaves the key alone). A key given
     both as a flag and as ``key=value`` is an error: one of the two would be dropped silently;
-    a renamed key's old name (the schema's ``KEY_ALIASES``) is that key here too."""
+    a renamed key's old name (the schema's ``KEY_ALIASES``) is that key here too, and a flag's
+    two spellings at two values are refused (:func:`check_spellings`)."""
+    check_spellings(args)
     values, flag_of, renamed = {}, {}, key_aliases(schema)
     for flag, (key, _h) in flags.items():
         v = getattr(args, flag.lstrip("-").replace("-", "_"))
@@ -266,7 +308,7 @@ def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None = None) -
             rest.append(word)
     if rest:
         chosen = chosen_parser(parser, args)
-        chosen.error(unknown_words_message(chosen, rest))
+        chosen.error(unknown_words_message(chosen, rest, parser))
     return args
 
 
@@ -301,14 +343,61 @@ def takes_key_values(parser: argparse.ArgumentParser, keys: Callable[[], set[str
     parser._config_keys = keys  # type: ignore[attr-defined]
 
 
-def unknown_words_message(parser: argparse.ArgumentParser, words: list[str]) -> str:
+def _subcommands(parser: argparse.ArgumentParser) -> tuple[str, dict[str, argparse.ArgumentParser]]:
+    """The metavar (``TASK``, else ``COMMAND``) and the subcommands of ``parser`` by name, each
+    parser once (an alias repeats one); none for a command without subcommands."""
+    action = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    if action is None:
+        return "COMMAND", {}
+    seen, subs = set(), {}
+    for name, sub in action.choices.items():
+        if id(sub) not in seen:
+            seen.add(id(sub))
+            subs[name] = sub
+    return action.metavar or "COMMAND", subs
+
+
+def commands_taking(root: argparse.ArgumentParser, option: str,
+                    skip: argparse.ArgumentParser | None = None) -> list[str]:
+    """The commands under ``root`` (but ``skip``) that take ``option``, named as typed after
+    ``video`` (``txt2vid``, ``edit recolour``); ``edit TASK`` where every task of ``edit`` takes
+    it, rather than each task by name."""
+    metavar, subs = _subcommands(root)
+    found = []
+    for name, sub in subs.items():
+        if _subcommands(sub)[1]:
+            inner = commands_taking(sub, option, skip)
+            every = len(inner) == len(_subcommands(sub)[1]) and all(" " not in x for x in inner)
+            found += [f"{name} {_subcommands(sub)[0]}"] if every else [f"{name} {x}" for x in inner]
+        elif sub is not skip and option in sub._option_string_actions:
+            found.append(name)
+    return found
+
+
+def _other_commands_hint(root: argparse.ArgumentParser | None, parser: argparse.ArgumentParser,
+                         name: str) -> str | None:
+    """"--shift is a txt2vid option" where ``name``, unknown to ``parser``, is an option of other
+    commands under ``root``: the closest option of this command (``--shift`` -> ``--height``) was
+    no help there. None where no other command takes it."""
+    owners = commands_taking(root, name, parser) if root is not None and name.startswith("--") else []
+    if not owners:
+        return None
+    if len(owners) == 1:
+        return f"{name} is {'an' if owners[0][0] in 'aeiou' else 'a'} {owners[0]} option"
+    return f"{name} is an option of {', '.join(owners[:-1])} and {owners[-1]}"
+
+
+def unknown_words_message(parser: argparse.ArgumentParser, words: list[str],
+                          root: argparse.ArgumentParser | None = None) -> str:
     """``unrecognized arguments: WORDS`` with what was meant: the closest option of this
     command (difflib over its option strings: ``--stpes`` -> ``--steps``), or, on a command
-    that takes ``key=value`` settings (:func:`takes_key_values`), ``--steps 3`` -> ``steps=3``."""
+    that takes ``key=value`` settings (:func:`takes_key_values`), ``--steps 3`` -> ``steps=3``.
+    ``root``: the whole ``video`` parser; an option of another command under it is named as
+    that command's (:func:`_other_commands_hint`), not matched to a look-alike of this one."""
     config_keys = getattr(parser, "_config_keys", None)
     keys = config_keys() if config_keys is not None else set()
     options = [o for a in parser._actions if a.help != argparse.SUPPRESS for o in a.option_strings]
-    settings, meant = [], []
+    settings, meant, elsewhere = [], [], []
     for i, word in enumerate(words):
         if not word.startswith("-") or word == "-" or re.fullmatch(r"-[\d.]+", word):
             continue
@@ -320,10 +409,14 @@ def unknown_words_message(parser: argparse.ArgumentParser, words: list[str]) -> 
                 value = nxt if nxt and not nxt.startswith("-") else "VALUE"
             settings.append(f"{key}={value}")
             continue
+        other = _other_commands_hint(root, parser, name)
+        if other is not None:
+            elsewhere.append(other)
+            continue
         close = difflib.get_close_matches(name, options, n=1)
         if close:
             meant.append(close[0])
-    hints = ([f"settings are key=value words here: {' '.join(settings)}"] if settings else []) + (
+    hints = ([f"settings are key=value words here: {' '.join(settings)}"] if settings else []) + elsewhere + (
         [f"did you mean {' '.join(meant)}?"] if meant else [])
     said = f"unrecognized arguments: {' '.join(words)}"
     return f"{said} ({'; '.join(hints)})" if hints else said

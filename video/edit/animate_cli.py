@@ -163,7 +163,7 @@ ANIMATE_FLAGS = {
     "--frames": ("frames", "only the first N frames, >= 1 (default: all)"),
     "--segment": ("segment", f"frames per segment, 4k+1: 5, 9, ... (default {DEFAULT_SEGMENT})"),
     "--fps": ("fps", "output frames per second, > 0 (default: the pose video's, else 30)"),
-    "--device": ("device", "cuda, cuda:N, cpu or auto (default auto: CUDA when present)"),
+    "--device": ("device", "cuda, cuda:N, cpu, mps or auto (default auto: CUDA when present)"),
     "--dtype": ("dtype", "float32, bfloat16, float16 or auto (default auto: bfloat16 on CUDA, float32 on CPU)"),
     "--sdpa": ("sdpa", f"attention kernel tried first on CUDA (as in img2vid): {', '.join(SDPA_FIRST)} "
                        "(default torch: its own order)"),

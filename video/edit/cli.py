@@ -158,7 +158,8 @@ EDIT_FLAGS = {
     "--frames": ("frames", "edit only the first N frames, >= 1 (default: all)"),
     "--height": ("height", "working height, a multiple of the model's size step: the frames are scaled and cropped "
                            "to it (default: the input's own, padded for the model and cropped back)"),
-    "--width": ("width", "working width (as --height)"),
+    "--width": ("width", "working width, a multiple of the model's size step, as --height (default: the input's "
+                         "own, padded for the model and cropped back)"),
     "--window": ("window", "frames per model window (default: the model's length)"),
     "--overlap": ("overlap", "frames shared by neighbouring windows (default: a quarter window)"),
     "--sampler": ("sampler", "euler or heun (default: the model's, euler)"),

@@ -120,11 +120,13 @@ def _describe_folder(p: Path) -> dict | None:
     diffusers SVD folder" for an SD, CogVideoX or HunyuanVideo folder that ``video models``
     named, and called a Wan folder by its pipeline class where ``video models`` said
     ``wan_t2v``. None for a folder with no model files (detect_layout then says what it holds)."""
-    from video.models.detect import NO_MODEL_FILES, TRAINING_CHECKPOINT, detect_kind
+    from video.models.detect import NO_MODEL_FILES, TRAINING_CHECKPOINT, detect_kind, run_exports
 
     found = detect_kind(p)
     if found["detail"] == NO_MODEL_FILES:
-        return None
+        if run_exports(p) or _image_stage_run(p) is not None:
+            return None  # a training run or its final/: detect_layout names the model it holds
+        return _describe_loose_part(p)
     if found["kind"] == TRAINING_CHECKPOINT:
         return _describe_checkpoint(p, found)
     ours = found["kind"] == "dit_t2v" and (p / "video_pipeline.yaml").is_file()
@@ -142,6 +144,79 @@ def _describe_folder(p: Path) -> dict | None:
         info.update({"dtypes": ",".join(sorted(dtypes | own_dtypes)), "parameters": params})
     runs = None if "missing" in info else run_with(p, found["kind"])
     return {**info, "run_with": runs} if runs else info
+
+
+def _image_stage_run(p: Path) -> Path | None:
+    """:func:`video.models.svd._image_stage_run`: an SVD image-pretraining run (or its final/),
+    which detect_layout answers with the command that starts its video stage."""
+    from video.models.svd import _image_stage_run as image_stage_run
+
+    return image_stage_run(p)
+
+
+def loose_part(p: Path) -> dict | None:
+    """What the folder ``p`` is when it has none of a model folder's marker files
+    (:data:`~video.models.detect.NO_MODEL_FILES`) but holds the weights of one network of a model
+    (:data:`KIND_NAMES`, :data:`_PART_KINDS`), as ``video models`` lists the file inside: our
+    DiT's ``transformer/`` (``model.safetensors`` alone, no config.json). ``{"kind", "detail",
+    "files"}`` (the weight files the part loader reads), else None (other or several kinds, or
+    none: not a model). A training run or its ``final/`` is the caller's to rule out."""
+    from video.models.components import weight_files
+    from video.models.detect import detect_kind
+
+    files = weight_files(p, None) if p.is_dir() else []
+    try:
+        found = [detect_kind(f) for f in files]
+    except CheckpointError:  # a damaged file: not a part to describe (the loaders name it)
+        return None
+    kinds = {(x["kind"], x["detail"]) for x in found}
+    if len(kinds) != 1:
+        return None
+    ((kind, detail),) = kinds
+    if kind not in KIND_NAMES and kind not in _PART_KINDS:
+        return None
+    return {"kind": kind, "detail": f"{detail} ({', '.join(f.name for f in files)})", "files": files}
+
+
+def whole_model_hint(p: Path) -> str:
+    """What to give instead of the part folder ``p``: its parent's command lines where the parent
+    is a whole model a command runs (:func:`run_commands`; our ``transformer/`` in its text-to-video
+    folder), else "give the whole model's folder"."""
+    from video.models.detect import detect_kind
+
+    parent = p.resolve().parent
+    try:
+        commands = run_commands(parent, detect_kind(parent)["kind"]) if parent != p.resolve() else []
+    except CheckpointError:
+        commands = []
+    if commands:
+        return "run the folder above it: " + " or ".join(f"`{c}`" for c in commands)
+    return "give the whole model's folder"
+
+
+def folder_contents(p: Path, shown: int = 5) -> str:
+    """What the folder ``p`` holds, for a line saying it is not a model: up to ``shown`` names
+    (folders with a trailing /), then how many more."""
+    names = sorted(q.name + ("/" if q.is_dir() else "") for q in p.iterdir())
+    if not names:
+        return "an empty folder"
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return f"a folder holding {', '.join(names[:shown])}{more}"
+
+
+def _describe_loose_part(p: Path) -> dict:
+    """``video info`` on a folder with no model folder's marker files: the part it holds
+    (:func:`loose_part`, with its parameters and what to run instead), else one line that it is
+    not a model, with what it holds. It said img2vid's loader line ("not a diffusers SVD folder
+    (unet/, vae/, image_encoder/) nor a .safetensors file") for our DiT's transformer/, a
+    tokenizer/, a latent cache and a kohya image folder alike."""
+    part = loose_part(p)
+    if part is None:
+        raise CheckpointError(f"{p}: not a model this tool recognises ({folder_contents(p)})")
+    params, dtypes = _part_parameters(p)
+    return {"model": str(p), "layout": "folder (weights without config.json)", "kind": part["kind"],
+            "detail": f"{part['detail']}: one part of a model, not a whole one; {whole_model_hint(p)}",
+            "dtypes": ",".join(sorted(dtypes)), "parameters": {"total": params}}
 
 
 def _kind_and_gaps(found: dict) -> dict:
@@ -256,7 +331,14 @@ def wrong_model(p: Path, command: str) -> str | None:
     ``command`` runs it (its loader's own errors say what is wrong inside) or nothing more is
     known than the command's own message says; single files other than a checkpoint's or a
     video/image are left to the loaders' lines (sgm keys, Wan's single file, pickles)."""
-    from video.models.detect import MEDIA, NOT_SUPPORTED, TRAINING_CHECKPOINT, detect_kind
+    from video.models.detect import (
+        MEDIA,
+        NO_MODEL_FILES,
+        NOT_SUPPORTED,
+        TRAINING_CHECKPOINT,
+        detect_kind,
+        run_exports,
+    )
 
     try:
         found = detect_kind(p)
@@ -276,7 +358,9 @@ def wrong_model(p: Path, command: str) -> str | None:
     if commands:
         return f"{p} is {KIND_NAMES[kind]}: render it with " + " or ".join(f"`{c}`" for c in commands)
     if kind in _PART_KINDS or (kind in KIND_NAMES and "alone" in detail):  # a UNet / transformer folder
-        return f"{p}: {detail}: one part of a model, not a whole one; give the whole model's folder"
+        return f"{p}: {detail}: one part of a model, not a whole one; {whole_model_hint(p)}"
+    if detail == NO_MODEL_FILES and not run_exports(p) and (part := loose_part(p)) is not None:
+        return f"{p}: {part['detail']}: one part of a model, not a whole one; {whole_model_hint(p)}"
     if kind == "unknown" and (NOT_SUPPORTED in detail or detail.startswith("diffusers folder of")):
         return f"{p}: {detail}" + ("" if NOT_SUPPORTED in detail else f" {NOT_SUPPORTED}")
     return None
