@@ -10,7 +10,7 @@ import pytest
 from omegaconf import OmegaConf
 from PIL import Image
 
-from video.config import load_config
+from video.config import load_config, to_dict
 from video.training.config import TrainConfig
 from video.training.tasks import empty_captions, make_dataset, trained_shape
 from video.training.trainer import removed_note, train
@@ -51,8 +51,10 @@ def test_the_svd_preview_replaces_a_corrupt_first_item(tmp_path, capsys):
 def test_a_failed_preview_does_not_fail_a_finished_run(tmp_path, capsys):
     run = tmp_path / "run"
     run.mkdir()
+    c = cfg("stage2_video", run, *SVD_SMALL)
+    OmegaConf.save(OmegaConf.create(to_dict(c)), run / "config.yaml")  # a run folder (only a user's folder is refused)
     (run / "samples").write_text("a file where the samples folder goes")
-    out = train(cfg("stage2_video", run, *SVD_SMALL), progress=False)
+    out = train(c, progress=False)
     assert "preview" not in out and (run / "final" / "model").is_dir()
     assert f"warning: no preview {run / 'samples' / 'step_0000001.mp4'} at step 1: " in capsys.readouterr().out
 
@@ -74,7 +76,8 @@ def test_the_svd_image_stage_writes_its_unet_and_no_preview(tmp_path):
     out = train(cfg("stage1_image", tmp_path / "run", "data.size=2", "data.height=32", "data.width=32"),
                 progress=False)
     final = tmp_path / "run" / "final"
-    assert sorted(p.name for p in final.iterdir()) == ["trainable.safetensors", "trained.json", "unet_image"]
+    assert sorted(p.name for p in final.iterdir()) == [".written-by-video", "trainable.safetensors", "trained.json",
+                                                       "unet_image"]  # the marker: what a rerun may replace
     assert "preview" not in out and not (tmp_path / "run" / "samples").exists()
 
 

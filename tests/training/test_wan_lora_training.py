@@ -106,6 +106,11 @@ def test_a_wan_lora_run_exports_a_lora_txt2vid_renders(wan_dir, tmp_path, cli):
     weights = load_file(str(lora))
     assert any(k.startswith("transformer.blocks.0.attn1.to_q.lora_B") for k in weights)
     assert all(v.abs().max() > 0 for k, v in weights.items() if "lora_B" in k)  # trained off B = 0
+    from video.models.inspect import describe
+
+    for name in ("lora.safetensors", "lora_kohya.safetensors"):  # each names the base it was trained on
+        info = describe(run / "final" / name)
+        assert (info["base_model"], info["task"], info["target"]) == (str(wan_dir), "dit_t2v", "wan"), info
 
     frames = {}
     for name, extra in (("base", []), ("lora", ["--lora", lora])):

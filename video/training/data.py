@@ -86,7 +86,9 @@ class MovingShapes(torch.utils.data.Dataset):
 
 
 class ImageFolder(torch.utils.data.Dataset):
-    """Images under a folder (recursively), each with an optional ``.txt`` caption beside it."""
+    """Images under a folder (recursively), each with an optional ``.txt`` caption beside it, read
+    as kohya's are (:func:`~video.training.kohya.caption_text`: UTF-8 whatever the locale, a BOM
+    dropped, a file that is not UTF-8 warned of by name)."""
 
     SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
 
@@ -97,6 +99,7 @@ class ImageFolder(torch.utils.data.Dataset):
         if not self.paths:
             raise MediaError(f"no images under {root}")
         self.height, self.width = height, width
+        self._warned: set[Path] = set()  # captions not valid UTF-8, each warned of once
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -127,11 +130,12 @@ class ImageFolder(torch.utils.data.Dataset):
 
     def load(self, i: int, frames: int, height: int, width: int) -> dict:
         from video.media import image_to_tensor
+        from video.training.kohya import caption_text
 
         p = self.paths[i]
         cap = p.with_suffix(".txt")
         x = image_to_tensor(p, height, width)[0] * 2 - 1
-        return {"video": x[None], "caption": cap.read_text().strip() if cap.is_file() else "", "fps": 0.0,
+        return {"video": x[None], "caption": caption_text(cap, self._warned) if cap.is_file() else "", "fps": 0.0,
                 "motion": 0.0}
 
 

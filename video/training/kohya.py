@@ -53,6 +53,18 @@ def read_caption(path: Path) -> tuple[str, bool]:
         return raw.decode("utf-8-sig", errors="replace"), False
 
 
+def caption_text(path: Path, warned: set[Path]) -> str:
+    """:func:`read_caption`, stripped; a file that is not valid UTF-8 warns, naming it, once per
+    file in ``warned`` (every repeat and epoch reads it again). A latin-1 ``café`` crashed the
+    run and every resume of it with a UnicodeDecodeError that named no file."""
+    cap, valid = read_caption(path)
+    if not valid and path not in warned:
+        warned.add(path)
+        warnings.warn(f"caption {path} is not valid UTF-8: its bad bytes read as U+FFFD (save it as UTF-8)",
+                      stacklevel=3)
+    return cap.strip()
+
+
 def shuffle_tags(caption: str, keep_tokens: int, rng: np.random.Generator) -> str:
     """Shuffle the comma-separated tags after the first ``keep_tokens``, which stay in place."""
     tags = [t.strip() for t in caption.split(",") if t.strip()]
@@ -152,19 +164,10 @@ class KohyaFolder(torch.utils.data.Dataset):
     def caption(self, i: int) -> str:
         path, words = self.files[self.index[i]]
         txt = path.with_suffix(".txt")
-        cap = self._read_caption(txt) if txt.is_file() else words
+        cap = caption_text(txt, self._warned) if txt.is_file() else words
         if self.shuffle:
             cap = shuffle_tags(cap, self.keep_tokens, np.random.default_rng((self.seed, self.step, i)))
         return cap
-
-    def _read_caption(self, txt: Path) -> str:
-        """:func:`read_caption`, warning once per file (every repeat and epoch reads it again)."""
-        cap, valid = read_caption(txt)
-        if not valid and txt not in self._warned:
-            self._warned.add(txt)
-            warnings.warn(f"kohya caption {txt} is not valid UTF-8: its bad bytes read as U+FFFD "
-                          "(save it as UTF-8)", stacklevel=3)
-        return cap.strip()
 
     def __getitem__(self, i: int) -> dict:
         path, _ = self.files[self.index[i]]

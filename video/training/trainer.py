@@ -46,6 +46,7 @@ from video.training.resume import (
     final_is_current,
     resume_changes,
 )
+from video.training.run_folder import NotARunFolder, adopt_old_export, check_out_path, check_run_folder
 from video.training.state import (
     EMA,
     is_sharded_checkpoint,
@@ -234,21 +235,25 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     raises :class:`TrainingInterrupted` once the step under way and its checkpoint are done
     (:class:`StopRequests`); :data:`MAX_NONFINITE_STEPS` failed steps in a row raise
     :class:`TrainingDiverged`. The run folder is locked for the run (:class:`RunLock`, rank 0):
-    a second run of the same ``out=`` raises :class:`RunBusy` before it touches the folder."""
+    a second run of the same ``out=`` raises :class:`RunBusy` before it touches the folder; an ``out``
+    that is a file, or a folder neither empty nor a run's, :class:`NotARunFolder` (:mod:`.run_folder`)."""
     validate(cfg)  # again (task, parallel, values): code may have set fields since the config was loaded
     rank, world = distributed.setup()
     lock = RunLock(Path(cfg.out))
-    failed = None  # (busy?, message) of rank 0's try
+    failed = None  # (busy?, not a run folder?, message) of rank 0's try
     if rank == 0:
         try:
+            check_out_path(lock.run)  # a file: before the lock makes folders
             lock.acquire()
+            check_run_folder(lock.run)  # under the lock (a run under way is busy), before anything is written
         except Exception as e:  # any failure: the other ranks would wait in the broadcast for it
+            lock.release()
             if world == 1:
                 raise
-            failed = (isinstance(e, RunBusy), str(e))
+            failed = (isinstance(e, RunBusy), isinstance(e, FileExistsError), str(e))
     failed = distributed.broadcast(failed)  # every rank stops, not only the one that tried
     if failed:
-        raise (RunBusy if failed[0] else RuntimeError)(failed[1])
+        raise (RunBusy if failed[0] else NotARunFolder if failed[1] else RuntimeError)(failed[2])
     try:
         return _train(cfg, rank, world, progress, stop_after)
     finally:
@@ -550,7 +555,8 @@ def _export(task, ema_weights: dict | None, cfg: TrainConfig, item, run: Path, s
     from video.atomic import atomic_folder
 
     final = run / "final"
-    with atomic_folder(final, replace="any") as tmp:  # an interrupted export leaves no final/ for init_from to take
+    adopt_old_export(final)  # an export from before markers: replaced as one now is (a user's file refused)
+    with atomic_folder(final) as tmp:  # an interrupted export leaves no final/ for init_from to take
         if cfg.lora.enabled:
             from video.training.lora import export_lora
 
@@ -558,7 +564,7 @@ def _export(task, ema_weights: dict | None, cfg: TrainConfig, item, run: Path, s
                 with torch.no_grad():
                     for k, p in _trainable(task.model).items():
                         p.copy_(ema_weights[k].to(p.dtype))
-            export_lora(task.model, tmp)
+            export_lora(task.model, tmp, cfg)  # its header records the base model and task
         else:
             weights = {k: v.detach().clone() for k, v in task.model.state_dict().items()}
             if ema_weights is not None:
