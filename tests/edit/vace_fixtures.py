@@ -84,3 +84,13 @@ def moving_clip(frames: int, height: int, width: int, seed: int = 0) -> np.ndarr
 def close(a: np.ndarray, b: np.ndarray, tol: int = 2) -> float:
     """Fraction of pixels within ``tol``/255."""
     return float((np.abs(a.astype(int) - b.astype(int)) <= tol).mean())
+
+
+def lora_wan_transformer():
+    """The tiny random Wan 2.1 transformer the LoRA-format tests merge into (tests/models)."""
+    from diffusers import WanTransformer3DModel
+
+    return randomize(WanTransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=16, in_channels=4, out_channels=4,
+        text_dim=32, freq_dim=32, ffn_dim=64, num_layers=2, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
+        eps=1e-6, rope_max_seq_len=32), 3)

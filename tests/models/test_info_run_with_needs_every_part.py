@@ -15,20 +15,10 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
+from test_info_other_folders import _info, _row  # tests/models is on sys.path under pytest
 
-from video.models.detect import detect_kind, list_models
+from video.models.detect import detect_kind
 from video.models.svd import CheckpointError
-
-
-def _info(cli, path) -> dict:
-    p = cli("info", path, "--json")
-    assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr
-    return json.loads(p.stdout)
-
-
-def _row(models: Path, path: Path) -> dict:
-    (row,) = [r for r in list_models(models) if r["path"] == str(path)]
-    return row
 
 
 @pytest.fixture

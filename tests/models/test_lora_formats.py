@@ -135,15 +135,10 @@ _FFN = {"ffn.0": "ffn.net.0.proj", "ffn.2": "ffn.net.2"}
 
 
 def _wan_transformer():
-    from diffusers import WanTransformer3DModel
-
     spec = importlib.util.spec_from_file_location("vace_fixtures_for_lora_formats", FIXTURES)
     fx = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(fx)
-    return fx.randomize(WanTransformer3DModel(
-        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=16, in_channels=4, out_channels=4,
-        text_dim=32, freq_dim=32, ffn_dim=64, num_layers=2, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
-        eps=1e-6, rope_max_seq_len=32), 3)
+    return fx.lora_wan_transformer()
 
 
 def _wan_layers() -> list[tuple[str, str]]:
