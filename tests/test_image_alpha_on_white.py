@@ -43,3 +43,17 @@ def test_opaque_rgba_and_palette_transparency(tmp_path, recwarn):
     pal.save(q, transparency=1)
     with pytest.warns(UserWarning, match="transparent"):
         assert np.asarray(load_image(q)).tolist() == np.full((4, 4, 3), 255).tolist()
+
+
+def test_16_bit_grey_with_a_transparent_level(tmp_path):
+    """A 16-bit grey PNG with a tRNS level: the ramp scaled to 8 bits, the transparent level
+    white (convert("RGBA") clipped every 16-bit value to 255 first)."""
+    ramp = np.tile(np.linspace(0, 65535, 8).astype(np.uint16), (2, 1))
+    plain, trns = tmp_path / "g16.png", tmp_path / "g16_trns.png"
+    Image.fromarray(ramp).save(plain)
+    Image.fromarray(ramp).save(trns, transparency=0)
+    expected = np.asarray(load_image(plain))[0, :, 0]
+    assert expected.tolist() == [0, 36, 73, 109, 146, 182, 219, 255]
+    with pytest.warns(UserWarning, match="transparent"):
+        got = np.asarray(load_image(trns))[0, :, 0]
+    assert got.tolist() == [255, *expected[1:].tolist()]  # level 0 is the transparent one: white

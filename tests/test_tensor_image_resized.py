@@ -22,3 +22,13 @@ def test_a_tensor_of_another_size_is_resized_as_the_same_picture_as_pil():
 def test_a_tensor_of_the_render_size_is_kept_exactly():
     t = torch.rand(3, 16, 24)
     assert torch.equal(image_to_tensor(t, 16, 24), t[None])
+
+
+def test_a_tensor_that_is_not_one_colour_image_is_one_error():
+    import pytest
+
+    from video.media import MediaError
+
+    for shape in ((1, 40, 60), (2, 3, 40, 60), (4, 40, 60)):
+        with pytest.raises(MediaError, match="3xHxW or 1x3xHxW"):
+            image_to_tensor(torch.rand(shape), 32, 32)

@@ -13,7 +13,11 @@ import pytest
     (["txt2vid", "--motion-bucket", "3"], "(--motion-bucket is an img2vid option)"),
     (["animate", "--lora", "a.safetensors"], "(--lora is an option of img2vid and txt2vid)"),
     (["img2vid", "--stpes", "2"], "(did you mean --steps?)"),
-], ids=["shift_in_img2vid", "motion_bucket_in_txt2vid", "lora_in_animate", "typo"])
+    # a near typo of this command's own flag beats another command's flag of that name (eval --prompts)
+    (["txt2vid", "--prompts", "p.txt"], "(did you mean --prompt?)"),
+    # an old name of another command's flag (animate's --negative-prompt) is not that command's option
+    (["txt2vid", "--negative-prompt", "blurry"], "(did you mean --negative?)"),
+], ids=["shift_in_img2vid", "motion_bucket_in_txt2vid", "lora_in_animate", "typo", "near_typo", "old_name"])
 def test_unknown_flag_names_the_command_that_takes_it(cli, argv, said):
     p = cli(*argv)
     (line,) = [x for x in p.stderr.splitlines() if "error:" in x]

@@ -369,7 +369,8 @@ def commands_taking(root: argparse.ArgumentParser, option: str,
             inner = commands_taking(sub, option, skip)
             every = len(inner) == len(_subcommands(sub)[1]) and all(" " not in x for x in inner)
             found += [f"{name} {_subcommands(sub)[0]}"] if every else [f"{name} {x}" for x in inner]
-        elif sub is not skip and option in sub._option_string_actions:
+        elif sub is not skip and option in sub._option_string_actions and (
+                sub._option_string_actions[option].option_strings[0] == option):  # not an old name, not -o
             found.append(name)
     return found
 
@@ -385,6 +386,9 @@ def _other_commands_hint(root: argparse.ArgumentParser | None, parser: argparse.
     if len(owners) == 1:
         return f"{name} is {'an' if owners[0][0] in 'aeiou' else 'a'} {owners[0]} option"
     return f"{name} is an option of {', '.join(owners[:-1])} and {owners[-1]}"
+
+
+NEAR_TYPO = 0.8  # difflib ratio from which this command's own option is what was meant (--prompts: --prompt)
 
 
 def unknown_words_message(parser: argparse.ArgumentParser, words: list[str],
@@ -409,12 +413,12 @@ def unknown_words_message(parser: argparse.ArgumentParser, words: list[str],
                 value = nxt if nxt and not nxt.startswith("-") else "VALUE"
             settings.append(f"{key}={value}")
             continue
-        other = _other_commands_hint(root, parser, name)
+        close = difflib.get_close_matches(name, options, n=1)
+        near = close and difflib.SequenceMatcher(None, name, close[0]).ratio() >= NEAR_TYPO
+        other = None if near else _other_commands_hint(root, parser, name)  # a near typo of ours comes first
         if other is not None:
             elsewhere.append(other)
-            continue
-        close = difflib.get_close_matches(name, options, n=1)
-        if close:
+        if close and (other is None or near):
             meant.append(close[0])
     hints = ([f"settings are key=value words here: {' '.join(settings)}"] if settings else []) + elsewhere + (
         [f"did you mean {' '.join(meant)}?"] if meant else [])

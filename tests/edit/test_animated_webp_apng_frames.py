@@ -59,3 +59,22 @@ def test_upscale_and_edit_write_every_frame(tmp_path, cli):
             im.seek(i)
             delays.append(im.info["duration"])
     assert delays[:3] == DELAYS[:3]
+
+
+@pytest.mark.parametrize("fps", [None, 8.0, 25.0])  # by index, at the mask's own rate, and matched by time
+def test_an_animated_mask_with_transparency_is_its_alpha_as_a_still_is(tmp_path, fps):
+    """A stroke on a transparent layer: the alpha is the mask, as for a still PNG. The frames
+    were laid on white first, so the transparent background became a full mask."""
+    frames = []
+    for i in range(len(DELAYS)):
+        a = np.zeros((16, 16, 4), np.uint8)
+        a[4:12, 2 + i:10 + i] = (255, 0, 0, 255)  # an opaque red square moving right
+        frames.append(Image.fromarray(a, "RGBA"))
+    path = tmp_path / "mask.png"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=DELAYS, loop=0)
+    still = tmp_path / "still.png"
+    frames[0].save(still)
+    levels = read_levels(str(path), 4, 16, 16, fps=fps).numpy()
+    assert levels.shape == (4, 16, 16)
+    assert levels[0].tolist() == read_levels(str(still), 1, 16, 16)[0].numpy().tolist()
+    assert levels[:, 0, 15].max() == 0.0 and levels[0, 8, 5] == 1.0  # background kept, stroke regenerated

@@ -135,18 +135,20 @@ def is_still(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES and not animated_image(path)
 
 
-def load_frames(source, max_frames: int | None = None) -> np.ndarray:
+def load_frames(source, max_frames: int | None = None, alpha: bool = False) -> np.ndarray:
     """A video as uint8 (F, H, W, 3) from an array ((F, H, W, 3), or one (H, W, 3) frame), a
     list of PIL images or arrays, a video file (upright: :func:`video.media.read_video`), a folder
     of images (in natural order, :func:`video.media.natural_key`) or one image file.
     ``max_frames``: at most the first ones of a file or folder, reading no more (``--frames``)."""
-    return load_frames_timed(source, max_frames)[0]
+    return load_frames_timed(source, max_frames, alpha)[0]
 
 
-def load_frames_timed(source, max_frames: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+def load_frames_timed(source, max_frames: int | None = None,
+                      alpha: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     """:func:`load_frames`, and for a video file each frame's time in seconds from its start
     (:func:`video.media.read_video_timed`: a variable-rate clip is written back at these
-    times); None for the other sources, which have no timing of their own."""
+    times); None for the other sources, which have no timing of their own. ``alpha``: an
+    animated image's frames keep their alpha, (F, H, W, 4), for a mask."""
     if isinstance(source, torch.Tensor):
         source = source.cpu().numpy()
     if isinstance(source, np.ndarray):
@@ -175,7 +177,7 @@ def load_frames_timed(source, max_frames: int | None = None) -> tuple[np.ndarray
     if is_still(path):
         return np.asarray(load_image(path))[None], None
     if path.suffix.lower() in IMAGE_SUFFIXES:
-        return read_animated_image(path, max_frames)
+        return read_animated_image(path, max_frames, keep_alpha=alpha)  # alpha: a mask's RGBA frames
     try:
         frames, times = read_video_timed(path, max_frames)
     except MediaError:
@@ -272,12 +274,16 @@ def _grey(source, fps: float | None = None, num_frames: int | None = None,
     if rate:
         return torch.from_numpy(_mask_by_time(path, frame_times(num_frames, fps, times), fps, rate))
     # only the frames the video uses are decoded (a long 4K mask video was read whole)
-    return torch.from_numpy(_video_levels(load_frames(path, num_frames or None)))
+    return torch.from_numpy(_video_levels(load_frames(path, num_frames or None, alpha=True)))
 
 
 def _video_levels(frames: np.ndarray) -> np.ndarray:
-    """uint8 (F, H, W, 3) frames of a mask video -> (F, H, W) levels: no alpha; a colour is the
-    mean of R, G and B."""
+    """uint8 (F, H, W, 3) frames of a mask video -> (F, H, W) levels: a colour is the mean of R,
+    G and B. (F, H, W, 4) frames (an animated WebP/APNG) are read as a still mask is
+    (:func:`colour_levels`: with transparency, the alpha), not laid on white, which turned a
+    transparent background into a full mask."""
+    if frames.shape[-1] == 4:
+        return np.stack([colour_levels(f) for f in frames])
     return frames.astype(np.float32).mean(-1) / 255.0
 
 
@@ -288,7 +294,7 @@ def _mask_by_time(path: Path, want: np.ndarray, fps: float, rate: float) -> np.n
     only when the mask ends before the video's last frame begins (rounding the last video
     frame's time to the nearest mask frame landed one past the end of a mask exactly as long
     as the video). A one-frame video is a still mask."""
-    frames, mask_times, whole = read_timed_through(path, float(want[-1]), rate)
+    frames, mask_times, whole = read_timed_through(path, float(want[-1]), rate, alpha=True)
     if len(frames) == 1:
         return _video_levels(frames)
     if ends_before(float(want[-1]), mask_times, rate, whole):
@@ -298,7 +304,8 @@ def _mask_by_time(path: Path, want: np.ndarray, fps: float, rate: float) -> np.n
     return _video_levels(frames[nearest_frames(want, mask_times)])
 
 
-def read_timed_through(path: str | Path, until: float, rate: float) -> tuple[np.ndarray, np.ndarray, bool]:
+def read_timed_through(path: str | Path, until: float, rate: float,
+                       alpha: bool = False) -> tuple[np.ndarray, np.ndarray, bool]:
     """A video file's first frames and their times (:func:`load_frames_timed`), decoded up to the
     first frame at or after ``until`` seconds, so the frame nearest any time up to ``until`` is
     among them and no further ones are read (``rate``: the file's average rate, to guess how
@@ -306,7 +313,7 @@ def read_timed_through(path: str | Path, until: float, rate: float) -> tuple[np.
     the file ended before that frame, its frames then all there."""
     need = max(2, int(np.ceil(until * rate)) + 2)
     while True:
-        frames, times = load_frames_timed(path, need)
+        frames, times = load_frames_timed(path, need, alpha)
         if len(frames) < need:
             return frames, times, True
         if times[-1] >= until:

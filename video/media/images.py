@@ -51,7 +51,11 @@ def on_white(im: Image.Image) -> Image.Image:
     black, where the user saw a cut-out on a light page; white is A1111's img2img default."""
     if im.mode not in ("RGBA", "LA", "PA", "La", "RGBa") and "transparency" not in im.info:
         return im
-    rgba = im.convert("RGBA")
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):  # convert("RGBA") clips 16-bit grey to white
+        alpha = (np.asarray(im) != im.info["transparency"]).astype(np.uint8) * 255
+        rgba = Image.fromarray(np.dstack([np.asarray(file_rgb(im)), alpha]), "RGBA")
+    else:
+        rgba = im.convert("RGBA")
     if rgba.getextrema()[3][0] == 255:  # an alpha channel, but every pixel opaque
         return im
     warnings.warn("the image has transparent pixels: they are laid on white (as A1111's img2img does); "
@@ -153,6 +157,8 @@ def image_to_tensor(source, height: int, width: int) -> torch.Tensor:
     if isinstance(source, torch.Tensor):
         if source.ndim == 3:
             source = source.unsqueeze(0)
+        if source.ndim != 4 or tuple(source.shape[:2]) != (1, 3):
+            raise MediaError(f"a tensor image must be 3xHxW or 1x3xHxW; got shape {tuple(source.shape)}")
         if source.shape[-2:] == (height, width):
             return source.float()
         levels = (source[0].float().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0)

@@ -269,12 +269,14 @@ def animated_image(path: str | Path) -> bool:
         return False
 
 
-def read_animated_image(path: str | Path, max_frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def read_animated_image(path: str | Path, max_frames: int | None = None,
+                        keep_alpha: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The frames of an animated image as uint8 (F, H, W, 3), EXIF orientation applied and
     transparent pixels laid on white (as a still's, :func:`video.media.images.on_white`, one
     warning), and each frame's time in seconds from the first: the sum of the delays before it
     (:data:`DEFAULT_FRAME_DELAY` where one is 0 or missing), as :func:`read_video_timed` gives a
-    GIF's. ``max_frames``: only the first ones are decoded."""
+    GIF's. ``max_frames``: only the first ones are decoded. ``keep_alpha``: (F, H, W, 4) frames
+    with their alpha (opaque where they have none), for a mask, whose transparency is its level."""
     import warnings
 
     from PIL import Image, ImageOps
@@ -289,7 +291,10 @@ def read_animated_image(path: str | Path, max_frames: int | None = None) -> tupl
             for i in range(min(im.n_frames, max_frames or im.n_frames)):
                 delays.append(frame_delay(im, i))
                 frame = ImageOps.exif_transpose(im)  # a copy of this frame, turned
-                frames.append(np.asarray(file_rgb(on_white(frame))))
+                if keep_alpha:
+                    frames.append(np.asarray(frame.convert("RGBA")))
+                else:
+                    frames.append(np.asarray(file_rgb(on_white(frame))))
     except Image.DecompressionBombError as e:
         raise MediaError(f"{path} is too large to read safely: {e}") from None
     except (OSError, ValueError, EOFError) as e:
