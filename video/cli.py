@@ -489,7 +489,9 @@ def main(argv: list[str] | None = None) -> int:
     debug = args.debug
 
     def show_warning(message, category, filename, lineno, file=None, line=None):
-        print(f"warning: {message}", file=sys.stderr)
+        from tqdm import tqdm  # on its own line above a running progress bar, not glued onto it
+
+        tqdm.write(f"warning: {message}", file=sys.stderr)
 
     warnings.showwarning = show_warning
     from safetensors import SafetensorError

@@ -253,3 +253,13 @@ def test_unknown_sgm_names_are_still_refused(tmp_path, tiny_models):
                "diffusion_model.input_blocks.9.1.proj_in.lora_up.weight": torch.ones(32, 4)}, str(f))
     with pytest.raises(LoraError, match="1 LoRA layers match no layer of this model"):
         apply_loras(copy.deepcopy(base), [(f, 1.0)])
+
+
+def test_dit_targets_on_a_wan_model_name_its_attention_layers():
+    """dit_lora.yaml's targets are our DiT's layer names; on a Wan transformer the one-line
+    error now gives the names to use instead."""
+    from video.training.config import LoraConfig
+    from video.training.lora import add_lora
+
+    with pytest.raises(ValueError, match=r"this model's attention layers: lora\.targets=\[to_q,to_k,to_v,to_out\.0\]"):
+        add_lora(_wan_transformer(), LoraConfig(enabled=True, rank=2, targets=["qkv", "out", "q", "kv"]))

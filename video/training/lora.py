@@ -46,7 +46,10 @@ def add_lora(model: torch.nn.Module, cfg: LoraConfig) -> list[str]:
     try:
         inject_adapter_in_model(config, model, adapter_name=ADAPTER)
     except ValueError as e:
-        raise ValueError(f"lora.targets {targets} match no layer of {type(model).__name__}: {e}") from None
+        hint = ""
+        if list(cfg.targets) and targets != default_targets(model):  # the DiT's names on a Wan model, say
+            hint = f"; this model's attention layers: lora.targets=[{','.join(default_targets(model))}]"
+        raise ValueError(f"lora.targets {targets} match no layer of {type(model).__name__}: {e}{hint}") from None
     return sorted(p for p, m in adaptable_layers(model).items() if hasattr(m, "lora_A"))
 
 
