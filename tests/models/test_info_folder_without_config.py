@@ -36,9 +36,12 @@ def test_our_transformer_folder_is_one_part_with_the_folder_above_to_run(ours, c
     assert info["parameters"]["total"] > 0
 
 
-def test_txt2vid_and_img2vid_on_our_transformer_folder_say_it_is_a_part(ours, cli, tmp_path):
-    for command in ("txt2vid", "img2vid"):
-        p = cli(command, "--model", ours / "transformer", "--output", tmp_path / "o.mp4")
+ASTRONAUT = Path(__file__).resolve().parents[2] / "video" / "assets" / "astronaut.jpg"
+
+
+def test_txt2vid_img2vid_and_edit_on_our_transformer_folder_say_it_is_a_part(ours, cli, tmp_path):
+    for command in (["txt2vid"], ["img2vid"], ["edit", "recolour", "--video", ASTRONAUT, "--box", "0,0,8,8", "--strength", "0.5"]):
+        p = cli(*command, "--model", ours / "transformer", "--output", tmp_path / "o.mp4")
         assert p.returncode == 2, p.stderr
         (line,) = p.errors
         assert "our DiT transformer alone" in line and "one part of a model" in line, line

@@ -89,7 +89,10 @@ def detect_model(source: str | Path) -> str:
         return "svd"
     if "Wan" in name or (p / "video_pipeline.yaml").is_file():
         return "flow"
-    raise CheckpointError(f"{p}: not a model we can edit with (our T2V folder, a Wan, VACE or SVD folder)")
+    from video.models.inspect import wrong_model  # a part folder (transformer/): the folder above it
+
+    raise CheckpointError(wrong_model(p, "edit")
+                          or f"{p}: not a model we can edit with (our T2V folder, a Wan, VACE or SVD folder)")
 
 
 class FlowBackend:
