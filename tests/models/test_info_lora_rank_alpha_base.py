@@ -91,3 +91,20 @@ def test_save_lora_metadata_never_replaces_the_layouts_own_entries(tmp_path):
         meta = f.metadata()
     assert meta["format"] == "pt" and json.loads(meta["lora_adapter_metadata"])["transformer.lora_alpha"] == 4.0
     assert meta["task"] == "dit_t2v"
+
+
+def test_an_rslora_file_says_so(tmp_path, cli):
+    """peft's use_rslora scales by alpha / sqrt(rank): `video info` says so beside the alpha it
+    stores, so alpha / rank is not read as the strength --lora applies."""
+    import json
+
+    folder = tmp_path / "adapter"
+    folder.mkdir()
+    save_file({"base_model.model.blocks.0.attn1.to_q.lora_A.weight": torch.zeros(4, 32),
+               "base_model.model.blocks.0.attn1.to_q.lora_B.weight": torch.zeros(32, 4)},
+              str(folder / "adapter_model.safetensors"))
+    (folder / "adapter_config.json").write_text(json.dumps({"r": 4, "lora_alpha": 8, "use_rslora": True}))
+    info = _info(cli, folder / "adapter_model.safetensors")
+    assert (info["rank"], info["alpha"], info["use_rslora"]) == (4, 8.0, True), info
+    (folder / "adapter_config.json").write_text(json.dumps({"r": 4, "lora_alpha": 8}))
+    assert "use_rslora" not in _info(cli, folder / "adapter_model.safetensors")

@@ -425,28 +425,32 @@ def _one_or_many(name: str, values: list) -> dict:
     return {name: values[0]} if len(values) == 1 else {f"{name}s": values}
 
 
+def _peft_config(p: Path, meta: dict) -> dict:
+    """A peft/diffusers LoRA file's config: diffusers' ``lora_adapter_metadata``, else peft's
+    ``adapter_config.json`` beside it; {} where neither is readable."""
+    from video.models.lora_keys import METADATA_KEY
+
+    try:
+        cfg = json.loads(meta[METADATA_KEY]) if METADATA_KEY in meta else json.loads(
+            (p.parent / "adapter_config.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return cfg if isinstance(cfg, dict) else {}
+
+
 def _stored_alphas(p: Path, meta: dict, alpha_keys: list[str]) -> list[float]:
     """The alphas a LoRA file stores, as ``--lora`` reads them: kohya's ``.alpha`` scalars (read
     from the file: a number each), diffusers' ``lora_adapter_metadata`` (``[prefix.]lora_alpha``
     and ``alpha_pattern``), else peft's ``adapter_config.json`` beside it; [] where none is
     stored (``--lora`` then takes alpha = rank)."""
-    from video.models.lora_keys import METADATA_KEY
-
     if alpha_keys:
         from safetensors import safe_open
 
         with safe_open(str(p), framework="pt") as f:
             scalars = [f.get_tensor(k) for k in alpha_keys]
         return sorted({float(t.float().reshape(-1)[0]) for t in scalars if t.numel()})
-    try:
-        cfg = json.loads(meta[METADATA_KEY]) if METADATA_KEY in meta else json.loads(
-            (p.parent / "adapter_config.json").read_text())
-    except (OSError, ValueError):
-        return []
-    if not isinstance(cfg, dict):
-        return []
     found = set()
-    for k, v in cfg.items():
+    for k, v in _peft_config(p, meta).items():
         name = k.rpartition(".")[2]
         if name == "lora_alpha" and isinstance(v, (int, float)):
             found.add(float(v))
@@ -475,6 +479,8 @@ def lora_fields(p: Path, shapes: dict[str, tuple[int, ...]], meta: dict[str, str
     alphas = _stored_alphas(p, meta, [k for k, (_, kind) in kinds.items() if kind == "alpha"])
     if alphas:
         out.update(_one_or_many("alpha", alphas))
+    if any(k.rpartition(".")[2] == "use_rslora" and v is True for k, v in _peft_config(p, meta).items()):
+        out["use_rslora"] = True  # the scale --lora applies is alpha / sqrt(rank), not alpha / rank
     out["target"] = lora_target({layer for layer, _ in kinds.values()})
     out.update({k: meta[k] for k in LORA_RUN_KEYS if meta.get(k)})
     return out
