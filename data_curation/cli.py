@@ -254,8 +254,21 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"warning: {message}", file=sys.stderr)
 
 
+def _parse(p: argparse.ArgumentParser, words: list[str]) -> argparse.Namespace:
+    """``p.parse_args(words)``, an unknown option answered as ``video`` answers it: with the
+    subcommand's usage and what was meant (``--wrokers``: did you mean ``--workers``?); argparse
+    gave the top level's usage and no hint."""
+    from video.flags import chosen_parser, unknown_words_message
+
+    args, rest = p.parse_known_args(words)
+    if rest:
+        chosen = chosen_parser(p, args)
+        chosen.error(unknown_words_message(chosen, rest))
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(split_set_words(sys.argv[1:] if argv is None else list(argv)))
+    args = _parse(parser(), split_set_words(sys.argv[1:] if argv is None else list(argv)))
     try:
         with warnings.catch_warnings():  # restores showwarning after: callers in process keep theirs
             warnings.showwarning = _show_warning
