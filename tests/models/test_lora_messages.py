@@ -69,5 +69,5 @@ def test_info_on_a_runs_final_folder_points_at_what_it_holds(tmp_path, capsys):
     assert main(["info", str(tmp_path / "run")]) == 2  # the run folder itself: its final/ parts
     assert str(final / "lora.safetensors") in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
-    assert main(["info", str(tmp_path / "empty")]) == 2  # anything else: what it is not, as before
-    assert "not a diffusers SVD folder" in capsys.readouterr().err
+    assert main(["info", str(tmp_path / "empty")]) == 2  # anything else: what it is (not the SVD loader's text)
+    assert "not a model this tool recognises (an empty folder)" in capsys.readouterr().err
