@@ -56,7 +56,7 @@ MARKER = ".written-by-video"  # in every user-facing folder atomic_folder writes
 _MARKER_FORMAT = 1  # {"format": 1, "written": [relative "/"-separated names]}; earlier versions: an empty file
 _OLD_MARKER_OURS = re.compile(r"\d{5,}\.png")  # what an old, empty marker vouches for: the PNG frames written
 _MODEL_FILES = ("model_index.json", "video_pipeline.yaml")  # an exported model folder's (see _ours)
-_OS_CACHES = frozenset({".DS_Store", "Thumbs.db"})  # a file browser's view caches, rebuilt at will: not the user's
+OS_CACHES = frozenset({".DS_Store", "Thumbs.db"})  # a file browser's view caches, rebuilt at will: not the user's
 STALE_UNLOCKED_S = 60.0  # a temporary whose lock is free is dead once untouched this long
 STALE_S = 24 * 3600.0  # where no lock can tell, once untouched this long
 _RANDOM = "abcdefghijklmnopqrstuvwxyz0123456789_"  # tempfile's alphabet; its names are 8 long
@@ -72,7 +72,7 @@ def _umask() -> int:
 _UMASK = _umask()
 
 
-def _written_names(folder: Path) -> set[str] | None:
+def written_names(folder: Path) -> set[str] | None:
     """The names the marker in ``folder`` lists, or None for an old marker (an empty file, from
     before markers listed names) or one that cannot be read as a list."""
     try:
@@ -94,7 +94,7 @@ def _ours(folder: Path) -> Callable[[str], bool]:
     without a marker nothing is."""
     if not (folder / MARKER).is_file():
         return lambda rel: False
-    names = _written_names(folder)
+    names = written_names(folder)
     if names is None and any((folder / f).is_file() for f in _MODEL_FILES):
         return lambda rel: True  # an old export (a model folder): replaced whole, as it always was
     if names is None:
@@ -114,7 +114,7 @@ def _foreign_entries(folder: Path) -> list[str]:
             entries = sorted(it, key=lambda e: e.name)
         for e in entries:
             rel = prefix + e.name
-            if rel == MARKER or e.name in _OS_CACHES or (e.name.startswith("._") and ours(prefix + e.name[2:])):
+            if rel == MARKER or e.name in OS_CACHES or (e.name.startswith("._") and ours(prefix + e.name[2:])):
                 # macOS's AppleDouble "._NAME" beside a file of ours (on exFAT / network drives) is its metadata
                 continue
             is_dir = e.is_dir(follow_symlinks=False)
@@ -127,19 +127,24 @@ def _foreign_entries(folder: Path) -> list[str]:
     return found
 
 
-def _written_list(folder: Path) -> list[str]:
-    """Every name under ``folder`` (relative, "/"-separated, the marker aside), for its marker."""
+def _written_list(folder: Path, only: Iterable[str] | None = None) -> list[str]:
+    """Every name under ``folder`` (relative, "/"-separated, the marker aside), for its marker;
+    with ``only``, just those top-level entries and what lies under them."""
+    keep = None if only is None else set(only)
     names = []
     for root, dirs, files in os.walk(folder):
         rel = Path(root).relative_to(folder).as_posix()
         prefix = "" if rel == "." else rel + "/"
         names += [prefix + n for n in dirs + files]
-    return sorted(n for n in names if n != MARKER)
+    return sorted(n for n in names if n != MARKER and (keep is None or n.split("/", 1)[0] in keep))
 
 
-def _write_marker(folder: Path) -> None:
-    (folder / MARKER).write_text(json.dumps({"format": _MARKER_FORMAT, "written": _written_list(folder)}) + "\n",
-                                 encoding="utf-8")
+def write_marker(folder: Path, only: Iterable[str] | None = None) -> None:
+    """Mark ``folder`` as written by this tool: its marker lists every name in it, or with
+    ``only`` just those top-level entries and their contents (an older export vouched for by
+    its own files, :func:`video.training.run_folder.adopt_old_export`), so the rest stays foreign."""
+    (folder / MARKER).write_text(json.dumps({"format": _MARKER_FORMAT, "written": _written_list(folder, only)})
+                                 + "\n", encoding="utf-8")
 
 
 def check_replaceable(path: Path, replace: str = "ours") -> None:
@@ -372,7 +377,7 @@ def atomic_folder(path: str | Path, replace: str = "ours") -> Iterator[Path]:
     try:
         yield tmp
         if replace == "ours":  # what a later write may replace (``any`` folders need no proof)
-            _write_marker(tmp)
+            write_marker(tmp)
         os.chmod(tmp, 0o777 & ~_UMASK)
         _umask_modes(tmp)
         fsync_tree(tmp)  # the contents are on disk before the name says the folder is whole

@@ -267,18 +267,11 @@ def classify_keys(shapes: dict[str, tuple[int, ...]], meta: dict | None = None) 
 
 def lora_key_kinds(keys) -> dict[str, tuple[str, str]]:
     """``{key: (layer name as the file spells it, tensor kind)}`` for the keys ``--lora`` reads
-    (:data:`video.models.lora_keys._KEY_KINDS`, its one table of accepted key forms: A, B,
+    (``video.models.lora_keys``' one reading of a key: its table of accepted key forms, A, B,
     alpha, diff...), text-encoder keys included; any other key is left out. Key names only."""
-    from video.models.lora_keys import _KEY_KINDS
+    from video.models.lora_keys import _layer_and_kind
 
-    out = {}
-    for k in keys:
-        for rx, kind in _KEY_KINDS:
-            m = rx.match(k)
-            if m:
-                out[k] = (m.group(1), kind)
-                break
-    return out
+    return {k: found for k in keys if (found := _layer_and_kind(k)) is not None}
 
 
 def lora_layout(keys) -> str | None:

@@ -19,12 +19,11 @@ taken whole (:func:`adopt_old_export`), so rerunning or resuming an older run st
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
 
-from video.atomic import MARKER, check_replaceable
+from video.atomic import MARKER, OS_CACHES, check_replaceable, write_marker, written_names
 from video.training.resume import LOCK, TRAINED
 
 # keys every version's config.yaml held (a dump of the whole TrainConfig): a handwritten config
@@ -32,7 +31,6 @@ from video.training.resume import LOCK, TRAINED
 RUN_CONFIG_KEYS = frozenset({"task", "model", "init_from", "out", "steps", "batch_size", "seed", "data", "optim"})
 # what a run that stopped before writing its config.yaml leaves: its lock, the config's temporary
 _STARTED = re.compile(rf"{re.escape(LOCK)}|\.config\.[a-z0-9_]{{8}}\.partial\.yaml")
-_OS_CACHES = frozenset({".DS_Store", "Thumbs.db"})  # a file browser's, as in video.atomic
 EXPORT_FILES = frozenset({TRAINED, "trainable.safetensors", "lora.safetensors", "lora_kohya.safetensors"})
 EXPORT_FOLDERS = frozenset({"model", "unet_image"})  # a task's runtime folder in final/
 
@@ -86,7 +84,7 @@ def _left_by_a_start(run: Path, name: str) -> bool:
     """Whether entry ``name`` of a folder that is not a run's is what a run killed before its
     config was whole leaves (or a file browser's cache): its lock, the config's temporary, a
     ``checkpoints/`` holding nothing but unfinished ``.step_*.partial`` saves (removed at the start)."""
-    if _STARTED.fullmatch(name) or name in _OS_CACHES:
+    if _STARTED.fullmatch(name) or name in OS_CACHES:
         return True
     folder = run / name
     return name == "checkpoints" and folder.is_dir() and not folder.is_symlink() and \
@@ -111,20 +109,10 @@ def check_run_folder(run: Path) -> None:
                             f"checkpoints/) and holds {_held(foreign)}, or choose another out=")
 
 
-def _marker_lists_names(folder: Path) -> bool:
-    """Whether ``folder``'s marker lists what was written (video.atomic's format 1), unlike an
-    old empty one or none."""
-    try:
-        data = json.loads((folder / MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and isinstance(data.get("written"), list)
-
-
 def _old_export_names(final: Path) -> tuple[list[str], list[str]]:
     """(names of ``final/`` an export wrote, the others) for an export without a listing marker:
     an export's files, and its runtime folder taken whole, only beside one of its files."""
-    entries = sorted(n for n in os.listdir(final) if n != MARKER and n not in _OS_CACHES)
+    entries = sorted(n for n in os.listdir(final) if n != MARKER and n not in OS_CACHES)
     exported = any(n in EXPORT_FILES and (final / n).is_file() for n in entries)
     ours, foreign = [], []
     for n in entries:
@@ -139,7 +127,7 @@ def _old_export_names(final: Path) -> tuple[list[str], list[str]]:
 def check_final(final: Path) -> None:
     """Refuse (one line) a ``final/`` that the export may not replace: a file, or a folder holding
     what no export wrote (the marker's rule; for an older export, :func:`_old_export_names`)."""
-    if not final.is_dir() or final.is_symlink() or _marker_lists_names(final):
+    if not final.is_dir() or final.is_symlink() or written_names(final) is not None:
         check_replaceable(final, "ours")
         return
     foreign = _old_export_names(final)[1]
@@ -153,14 +141,8 @@ def adopt_old_export(final: Path) -> None:
     now, listing what :func:`_old_export_names` vouches for (anything else stays unlisted, so
     ``atomic_folder(final, replace="ours")`` refuses it, naming it): that then replaces the old
     export as it replaces a new one, and the new ``final/`` has a marker of its own."""
-    if not final.is_dir() or final.is_symlink() or _marker_lists_names(final):
+    if not final.is_dir() or final.is_symlink() or written_names(final) is not None:
         return
-    names = []
-    for n in _old_export_names(final)[0]:
-        names.append(n)
-        for root, dirs, files in os.walk(final / n):
-            rel = Path(root).relative_to(final).as_posix()
-            names += [f"{rel}/{x}" for x in dirs + files]
-    if not names:  # nothing an export wrote: nothing to vouch for (atomic_folder names what is there)
-        return
-    (final / MARKER).write_text(json.dumps({"format": 1, "written": sorted(names)}) + "\n", encoding="utf-8")
+    ours = _old_export_names(final)[0]
+    if ours:  # nothing an export wrote: nothing to vouch for (atomic_folder names what is there)
+        write_marker(final, ours)
