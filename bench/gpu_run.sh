@@ -6,6 +6,8 @@
 #   bash bench/gpu_run.sh img2vid_speed   # issue 10: every img2vid configuration in one process (JSON after each row)
 #   bash bench/gpu_run.sh txt2vid_speed   # issue 4: DiT vs Wan eager and with compiled blocks, plus kernel profiles
 #   bash bench/gpu_run.sh compile_units   # compile time of whole UNet blocks vs their parts (~5 min)
+#   BENCH_TIMEOUT=300 IMG2VID_ROWS=diffusers,eager,compiled bash bench/gpu_run.sh img2vid_speed
+#     (two targets in one device call: cap each one's seconds, and pick img2vid_speed's rows)
 # .whl/ is git-ignored: make it here first (`python3 -m pip download --no-deps diffusers==0.42.1
 # omegaconf==2.4.0 -d .whl`, 6.6 MB) and name it in the call's carry (["\.whl"]). One target per
 # call (each is capped at 570 s; the device call's limit is 600 s and a session's 15 minutes
@@ -20,6 +22,8 @@ export TORCHINDUCTOR_CACHE_DIR=$(mktemp -d) TRITON_CACHE_DIR=$(mktemp -d)
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error DIFFUSERS_VERBOSITY=error
 OUT=${OUT:-bench/results}
+T=${BENCH_TIMEOUT:-570}
+ROWS=${IMG2VID_ROWS:+--only $IMG2VID_ROWS}
 # Python's warning lines and the source line printed under each; an error line that merely
 # contains "warn" is kept (the filter was -i "warn")
 QUIET='[A-Za-z]*Warning: |^ +warnings\.warn\('
@@ -29,12 +33,12 @@ nvidia-smi --query-gpu=name,memory.used,memory.total,clocks.sm --format=csv | te
 for b in "$@"; do
   case $b in
     img2vid) python3 bench/img2vid.py --model svd_xt --repeats 2 --only diffusers,eager --json "$OUT/img2vid_svd_xt.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/img2vid.log" ;;
-    img2vid_speed) timeout 570 python3 bench/img2vid.py --model svd_xt --repeats 1 --compile-cache /tmp/video_compile_cache --json "$OUT/img2vid_speed_svd_xt.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/img2vid_speed.log" ;;
+    img2vid_speed) timeout $T python3 bench/img2vid.py --model svd_xt --repeats 1 $ROWS --compile-cache /tmp/video_compile_cache --json "$OUT/img2vid_speed_svd_xt.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/img2vid_speed.log" ;;
     img2vid_compile) python3 bench/img2vid.py --model svd_xt --repeats 2 --only diffusers,eager,compiled --compile-cache "" --json "$OUT/img2vid_svd_xt_compile.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/img2vid_compile.log" ;;
     train) python3 bench/train.py --json "$OUT/train.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/train.log" ;;
     txt2vid) python3 bench/txt2vid.py --json "$OUT/txt2vid_dit_l.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/txt2vid.log" ;;
-    compile_units) timeout 570 python3 bench/compile_units.py --model svd_xt --json "$OUT/compile_units_svd_xt.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/compile_units.log" ;;
-    txt2vid_speed) timeout 570 python3 bench/txt2vid.py --compile --profile --json "$OUT/txt2vid_speed_dit_l.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/txt2vid_speed.log" ;;
+    compile_units) timeout $T python3 bench/compile_units.py --model svd_xt --json "$OUT/compile_units_svd_xt.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/compile_units.log" ;;
+    txt2vid_speed) timeout $T python3 bench/txt2vid.py --compile --profile --json "$OUT/txt2vid_speed_dit_l.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/txt2vid_speed.log" ;;
     *) echo "gpu_run.sh: unknown target $b (img2vid, img2vid_speed, img2vid_compile, train, txt2vid, txt2vid_speed, compile_units)" >&2; exit 2 ;;
   esac
 done
