@@ -5,6 +5,7 @@
 #   bash bench/gpu_run.sh img2vid txt2vid
 #   bash bench/gpu_run.sh img2vid_speed   # issue 10: every img2vid configuration in one process (JSON after each row)
 #   bash bench/gpu_run.sh txt2vid_speed   # issue 4: DiT vs Wan eager and with compiled blocks, plus kernel profiles
+#   bash bench/gpu_run.sh dit_levers      # issue 4: compiled DiT variants beside Wan compiled (~3 min)
 #   bash bench/gpu_run.sh compile_units   # compile time of whole UNet blocks vs their parts (~5 min)
 #   BENCH_TIMEOUT=300 IMG2VID_ROWS=diffusers,eager,compiled bash bench/gpu_run.sh img2vid_speed
 #     (two targets in one device call: cap each one's seconds, and pick img2vid_speed's rows)
@@ -39,6 +40,7 @@ for b in "$@"; do
     txt2vid) python3 bench/txt2vid.py --json "$OUT/txt2vid_dit_l.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/txt2vid.log" ;;
     compile_units) timeout $T python3 bench/compile_units.py --model svd_xt --json "$OUT/compile_units_svd_xt.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/compile_units.log" ;;
     txt2vid_speed) timeout $T python3 bench/txt2vid.py --compile --profile --json "$OUT/txt2vid_speed_dit_l.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/txt2vid_speed.log" ;;
-    *) echo "gpu_run.sh: unknown target $b (img2vid, img2vid_speed, img2vid_compile, train, txt2vid, txt2vid_speed, compile_units)" >&2; exit 2 ;;
+    dit_levers) timeout $T python3 bench/dit_levers.py --profile --json "$OUT/dit_levers_dit_l.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/dit_levers.log" ;;
+    *) echo "gpu_run.sh: unknown target $b (img2vid, img2vid_speed, img2vid_compile, train, txt2vid, txt2vid_speed, dit_levers, compile_units)" >&2; exit 2 ;;
   esac
 done
