@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from video.atomic import atomic_file  # noqa: E402
 from video.config import CONFIG_DIR, load_config  # noqa: E402
-from video.models.dit import DiT, DiTConfig, SelfAttention  # noqa: E402
+from video.models.dit import DiT, DiTConfig  # noqa: E402
 from video.runtime.speed import SDPA_FIRST, compile_blocks, sdpa_priority  # noqa: E402
 from video.runtime.txt2vid import cast_keeping_fp32  # noqa: E402
 
@@ -98,20 +98,24 @@ def profile(fn, device, top: int = 25) -> list[dict]:
     return [{"name": e.key, "calls": e.count, "self_ms": getattr(e, key) / 1000} for e in events]
 
 
-def attention_rows(device, dtype, tokens: int, heads: int, head_dim: int, reps: int, peak: float) -> list[dict]:
-    """One self-attention call at the model's shape under each kernel alone (no fallback), in
-    TFLOP/s (4 N^2 d FLOPs): which kernel this card and torch serve fastest."""
+def attention_rows(device, dtype, tokens: int, heads: int, head_dim: int, reps: int, peak: float,
+                   kv_tokens: int | None = None) -> list[dict]:
+    """One attention call at the model's shape under each kernel alone (no fallback), in
+    TFLOP/s (4 N M d FLOPs): which kernel this card and torch serve fastest. Self-attention by
+    default; ``kv_tokens`` gives the cross-attention shape (M text tokens)."""
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
+    kv = kv_tokens or tokens
     gen = torch.Generator(device=device).manual_seed(1)
-    q, k, v = (torch.randn(1, heads, tokens, head_dim, generator=gen, device=device).to(dtype) for _ in range(3))
-    flops = 4 * tokens * tokens * heads * head_dim
+    q, k, v = (torch.randn(1, heads, n, head_dim, generator=gen, device=device).to(dtype)
+               for n in (tokens, kv, kv))
+    flops = 4 * tokens * kv * heads * head_dim
     rows = []
     for name, backend in (("flash", SDPBackend.FLASH_ATTENTION), ("cudnn", SDPBackend.CUDNN_ATTENTION),
                           ("efficient", SDPBackend.EFFICIENT_ATTENTION), ("math", SDPBackend.MATH)):
-        if name == "math" and device.type == "cuda":
+        if name == "math" and device.type == "cuda" and kv_tokens is None:
             continue  # materialises N x N: minutes and tens of GiB at these sizes
-        row = {"kernel": name, "tokens": tokens, "heads": heads, "head_dim": head_dim}
+        row = {"kernel": name, "tokens": tokens, "kv_tokens": kv, "heads": heads, "head_dim": head_dim}
         try:
             with sdpa_kernel([backend]), torch.no_grad():
                 times = bench(lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v), device, 2, reps)
@@ -182,13 +186,6 @@ def main() -> int:
 
     variants = [(name, model, False, o) for o in orders
                 for name, model in (("ours (DiT)", ours), ("diffusers WanTransformer3DModel", wan))]
-    # the same weights with q, k, v laid out tokens-major, as Wan hands them to attention
-    # (bench/NOTES.md: the eager gap is not elementwise traffic; the layout is one candidate)
-    ours_tm = copy.deepcopy(ours)
-    for m in ours_tm.modules():
-        if isinstance(m, SelfAttention):
-            m.tokens_major = True
-    variants.append(("ours (DiT), tokens-major qkv", ours_tm, False, orders[0]))
     if args.compile:
         variants += [("ours (DiT), compiled blocks", ours, True, orders[-1]),
                      ("diffusers Wan, compiled blocks", wan, True, orders[-1])]
@@ -203,7 +200,7 @@ def main() -> int:
         t = torch.rand(1, generator=gen, device=device)
         flops = ours.flops_per_forward(lat, args.text_len)
         tokens = ours.token_grid(lat)
-        calls = {id(m): (lambda m=m, x=x, t=t, ctx=ctx: forward(m, x, t, ctx)) for m in (ours, wan, ours_tm)}
+        calls = {id(m): (lambda m=m, x=x, t=t, ctx=ctx: forward(m, x, t, ctx)) for m in (ours, wan)}
         n_tok = tokens[0] * tokens[1] * tokens[2]
         with torch.no_grad():
             for name, model, compiled, order in variants:

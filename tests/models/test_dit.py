@@ -162,14 +162,45 @@ def test_head_sizes_rope_cannot_split_are_refused_at_construction():
 
 
 def test_tokens_major_layout_gives_the_same_output(monkeypatch):
-    """The bench's layout switch is exact: only where q, k, v live in memory changes."""
+    """The layout switch is exact: only where q, k, v live in memory changes."""
     from video.models.dit import SelfAttention
 
+    assert SelfAttention.tokens_major  # the default since the H100 run (bench/dit_levers.py)
     m = randomise_zero_inits(tiny())
     x, t, ctx = torch.randn(2, 4, 3, 8, 12), torch.rand(2), torch.randn(2, 5, 32)
     with torch.no_grad():
         ref = m(x, t, ctx)
-        monkeypatch.setattr(SelfAttention, "tokens_major", True)
+        monkeypatch.setattr(SelfAttention, "tokens_major", False)
         got = m(x, t, ctx)
     assert torch.allclose(got, ref, rtol=1e-5, atol=1e-6)
     assert not torch.allclose(ref, torch.zeros_like(ref))
+
+
+def test_feed_forward_fused_gelu_runs_the_plain_modules_off_cuda():
+    """The GELU-epilogue path is CUDA-only: torch's CPU _addmm_activation is erf-GELU, not the
+    tanh GELU the block holds, so on a CPU (and under autograd, and for a wrapped layer) the
+    plain modules run and the switch changes nothing."""
+    from video.models.dit import feed_forward
+
+    mlp = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.GELU(approximate="tanh"), torch.nn.Linear(16, 8))
+    x = torch.randn(2, 5, 8)
+    with torch.no_grad():
+        assert torch.equal(feed_forward(mlp, x, True), mlp(x))
+    cpu_fused = torch._addmm_activation(mlp[0].bias, x.reshape(-1, 8), mlp[0].weight.t(), use_gelu=True)
+    tanh = torch.nn.functional.gelu(mlp[0](x).reshape(-1, 16), approximate="tanh")
+    assert not torch.allclose(cpu_fused, tanh, atol=1e-6)  # why the CPU path is not taken
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="the GELU epilogue is a CUDA (cuBLASLt) path")
+def test_feed_forward_fused_gelu_matches_the_modules_on_cuda():
+    from video.models.dit import feed_forward
+
+    torch.manual_seed(0)
+    mlp = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.GELU(approximate="tanh"),
+                              torch.nn.Linear(256, 64)).cuda().to(torch.bfloat16)
+    x = torch.randn(2, 300, 64, device="cuda", dtype=torch.bfloat16)
+    with torch.no_grad():
+        got, ref = feed_forward(mlp, x, True).float(), mlp(x).float()
+        ref64 = mlp.double()(x.double()).float()
+    assert (got - ref64).norm() / ref64.norm() < 1e-2
+    assert (got - ref).norm() / ref.norm() < 1e-2

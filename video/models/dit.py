@@ -49,10 +49,12 @@ def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch
 
 
 class SelfAttention(nn.Module):
-    # Memory layout of q, k, v for full attention: heads-major (B, h, N, hd), the default, or
-    # tokens-major (B, N, h, hd) as Wan lays them out. Same numbers either way; which one the
-    # GPU attention kernels run faster is for `bench/txt2vid.py` to measure.
-    tokens_major: bool = False
+    # Memory layout of q, k, v for full attention: tokens-major (B, N, h, hd), as Wan lays them
+    # out, or heads-major (B, h, N, hd). Same numbers either way (bit for bit on an H100).
+    # Tokens-major is the default: neither the RoPE output nor the attention output is
+    # transposed through memory, 0.529 s vs 0.533 s per compiled dit_l forward at 81 frames
+    # (H100, bench/results_published/dit_levers_dit_l_h100.json).
+    tokens_major: bool = True
 
     def __init__(self, dim: int, heads: int, qk_norm: bool, eps: float):
         super().__init__()
@@ -134,8 +136,9 @@ def feed_forward(mlp: nn.Sequential, x: torch.Tensor, fused_gelu: bool = False) 
 class DiTBlock(nn.Module):
     """adaLN-Zero block: x + g1 * attn(mod(norm x)); x + cross(norm x); x + g2 * mlp(mod(norm x))."""
 
-    # GELU in the FFN's first GEMM (``feed_forward``); which is faster is bench/dit_levers.py's to say
-    fused_gelu: bool = False
+    # GELU in the FFN's first GEMM (``feed_forward``): 0.524 s vs 0.533 s per compiled dit_l
+    # forward at 81 frames on an H100, 0.518 s with tokens-major attention too (bench/dit_levers.py)
+    fused_gelu: bool = True
 
     def __init__(self, cfg: DiTConfig, mode: str = "full"):
         super().__init__()
