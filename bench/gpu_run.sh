@@ -34,7 +34,7 @@ nvidia-smi --query-gpu=name,memory.used,memory.total,clocks.sm --format=csv | te
 for b in "$@"; do
   case $b in
     img2vid) python3 bench/img2vid.py --model svd_xt --repeats 2 --only diffusers,eager --json "$OUT/img2vid_svd_xt.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/img2vid.log" ;;
-    img2vid_speed) timeout $T python3 bench/img2vid.py --model svd_xt --repeats 1 $ROWS --compile-cache /tmp/video_compile_cache --json "$OUT/img2vid_speed_svd_xt.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/img2vid_speed.log" ;;
+    img2vid_speed) timeout $T python3 bench/img2vid.py --model svd_xt --repeats 1 $ROWS --profile --compile-cache /tmp/video_compile_cache --json "$OUT/img2vid_speed_svd_xt.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/img2vid_speed.log" ;;
     img2vid_compile) python3 bench/img2vid.py --model svd_xt --repeats 2 --only diffusers,eager,compiled --compile-cache "" --json "$OUT/img2vid_svd_xt_compile.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/img2vid_compile.log" ;;
     train) python3 bench/train.py --json "$OUT/train.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/train.log" ;;
     txt2vid) python3 bench/txt2vid.py --json "$OUT/txt2vid_dit_l.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/txt2vid.log" ;;

@@ -107,6 +107,9 @@ def main() -> int:
     ap.add_argument("--compile-cache", default="bench/results/compile_cache",
                     help="folder for compiled artifacts; the warm row loads them in a second process")
     ap.add_argument("--only", default=",".join(ROWS), help=f"comma list of rows to run ({', '.join(ROWS)})")
+    ap.add_argument("--profile", action="store_true",
+                    help="after the rows: the top kernels of a 2-step video of ours as the last row left it "
+                         "(compiled when the compiled row ran), by device time")
     ap.add_argument("--json", default="bench/results/img2vid.json")
     args = ap.parse_args()
 
@@ -327,6 +330,24 @@ def main() -> int:
                 compile_first=True, extra={"compiled_blocks": n, "compile_setup_seconds": time.perf_counter() - t0,
                                            "compile_mode": "reduce-overhead"})
 
+    if args.profile:  # where a step's time goes, read rather than guessed (bench/NOTES.md)
+        from torch.profiler import ProfilerActivity, profile
+
+        acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+        key = "self_device_time_total" if cuda else "self_cpu_time_total"
+        try:
+            run_ours(2)
+            with profile(activities=acts) as prof:
+                run_ours(2)
+                sync(device)
+            events = sorted(prof.key_averages(), key=lambda e: getattr(e, key), reverse=True)[:30]
+            result["profile"] = {"what": "2-step video, ours, " + ("compiled" if compiled else "eager"),
+                                 "kernels": [{"name": e.key, "calls": e.count, "self_ms": getattr(e, key) / 1000}
+                                             for e in events]}
+        except Exception as e:  # noqa: BLE001 - the rows above are kept
+            result["profile"] = {"error": f"{type(e).__name__}: {e}"[:300]}
+        write()
+
     print(f"\n{result['device']} | {size} {result['dtype']} | {frames} frames {w}x{h}, {steps} steps, "
           f"{flops / 1e12:.2f} TFLOP per UNet evaluation")
     head = (f"{'pipeline':58s} {'s/video':>8s} {'steps/s':>8s} {'TFLOP/s':>8s} {'peak GiB':>8s} {'first s':>8s} "
@@ -350,6 +371,13 @@ def main() -> int:
         if r["row"] == "fast" and "psnr_vs_exact_db" in r:
             print(f"{'':58s} skipped {r['skipped_evaluations']}/{r['evaluations']} UNet evaluations; "
                   f"PSNR vs exact ({r['exact_row']}) {r['psnr_vs_exact_db']:.1f} dB")
+    prof = result.get("profile", {})
+    if "kernels" in prof:
+        print(f"\ntop kernels, {prof['what']} (self ms):")
+        for e in prof["kernels"][:15]:
+            print(f"  {e['self_ms']:9.2f}  x{e['calls']:<5d} {e['name'][:90]}")
+    elif "error" in prof:
+        print(f"\nprofile: {prof['error']}")
     print(f"wrote {out_path}")
     return 0
 

@@ -23,7 +23,7 @@ def test_bench_cpu_rows(tmp_path, run_script):
     js = tmp_path / "img2vid.json"
     out = run_script(ROOT / "bench" / "img2vid.py", "--model", "tiny", "--device", "cpu", "--frames", "2", "--steps",
                      "3", "--only", "eager,cudnn,lowmem,compiled,fast,warm,cudagraphs", "--cache-threshold", "0.5",
-                     "--json", js, cwd=ROOT, quiet=True)
+                     "--profile", "--json", js, cwd=ROOT, quiet=True)
     assert out.returncode == 0
     res = json.loads(js.read_text())
     rows = {r["row"]: r for r in res["rows"]}
@@ -37,3 +37,6 @@ def test_bench_cpu_rows(tmp_path, run_script):
     for r in rows.values():
         assert r["seconds"] > 0 and r["unet_tflops"] > 0
         assert r["flicker"] is None  # two frames: flicker needs three (eval.temporal), not a perfect 0
+    prof = res["profile"]  # --profile: the top ops of a 2-step video of ours, eager on a CPU
+    assert prof["what"].endswith("eager") and len(prof["kernels"]) >= 10
+    assert any("conv" in k["name"] for k in prof["kernels"]) and all(k["self_ms"] >= 0 for k in prof["kernels"])
