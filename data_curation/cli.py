@@ -4,10 +4,11 @@ User errors (a bad recipe, a SRC that does not exist, an OUT that is a file) pri
 (``--debug`` for the traceback) and exit 2. ``curate run`` exits 1 when it found no video (one
 line, nothing written), when every source failed (nothing could be read: a missing package, or
 no file a video), or when it scored clips and every one of them failed (a scorer or its model
-is broken): the manifest then holds nothing usable. ``curate probe`` exits 1 when any file has
+is broken): the manifest then holds nothing usable; and when a Ray task's part file did not reach
+OUT (a cluster's node that does not share it). ``curate probe`` exits 1 when any file has
 an ``error``, or when it found no video (the same one line as ``curate run``). Ctrl-C prints
-one line and exits 130; rerunning the command resumes (not when it came while joining the Ray
-cluster at ``--ray-address``: that line says to check it).
+one line and exits 130, and so does SIGTERM; rerunning the command resumes (not when it came
+while joining the Ray cluster at ``--ray-address``: that line says to check it).
 """
 
 from __future__ import annotations
@@ -82,7 +83,18 @@ def _run(args: argparse.Namespace) -> int:
               "reason other than their content were tried again", file=sys.stderr)
     if line := failure_line(summary):
         print(line, file=sys.stderr)
-    return 1 if all_failed(summary) else 0
+    if summary.get("parts_missing"):
+        print(f"{summary['parts_missing']} source(s) were scored by Ray workers whose part files are not in "
+              f"{Path(args.out) / 'parts'} here: the cluster's workers must see SRC and OUT at the same absolute "
+              "paths (a shared filesystem); a rerun tries them again", file=sys.stderr)
+    return run_exit_code(summary)
+
+
+def run_exit_code(summary: dict) -> int:
+    """``curate run``'s exit status: 1 when the manifest holds nothing usable
+    (:func:`all_failed`) or when Ray tasks' parts did not reach OUT (they count as failed
+    sources; before, such a run exited 0 with an empty manifest), else 0."""
+    return 1 if all_failed(summary) or summary.get("parts_missing") else 0
 
 
 def failure_line(summary: dict) -> str | None:
@@ -200,7 +212,8 @@ def parser() -> argparse.ArgumentParser:
                     help="a name under configs/curate/ (quick, svd_lvd) or a YAML path (default: %(default)s)")
     ru.add_argument("--set", action="append", default=None, metavar="KEY=VALUE", help=SET_HELP)
     ru.add_argument("--workers", type=_count("0: no Ray, score in this process"), default=None,
-                    help="Ray CPUs (default: all cores); 0 runs in this process without Ray")
+                    help="Ray CPUs of the local session (default: all cores; ignored, with a warning, when "
+                         "joining a cluster); 0 runs in this process without Ray")
     ru.add_argument("--ray-address", default=None,
                     help="join an existing Ray cluster: HOST:PORT, ray://HOST:PORT or auto; an address where "
                          "nothing answers is an error at once (default: $RAY_ADDRESS when set, else start a "
@@ -289,10 +302,11 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit fails too
         return 141  # as a process killed by SIGPIPE
     except Exception as e:
+        from data_curation.ray_runner import RayNotInstalled
         from video.config import ConfigError
         from video.media import MediaError
 
-        if args.debug or not isinstance(e, (MediaError, ConfigError, ValueError, OSError)):
+        if args.debug or not isinstance(e, (MediaError, ConfigError, ValueError, OSError, RayNotInstalled)):
             raise
         print(f"curate {args.command}: {e}", file=sys.stderr)
         return 2

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 import time
 import traceback
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -65,6 +67,7 @@ from data_curation.ray_runner import (  # noqa: F401  (all of them re-exported: 
     RAY_CONNECT_TIMEOUT_S,
     RAY_WAIT_S,
     ConnectInterrupted,
+    RayNotInstalled,
     _DropAuthNotice,
     _gather,
     _ray_init,
@@ -74,6 +77,8 @@ from data_curation.ray_runner import (  # noqa: F401  (all of them re-exported: 
     quiet_token_auth,
     ray_host_port,
     ray_temp_dir,
+    require_ray,
+    resolve_ray_address,
     speaks_http2,
 )
 from data_curation.recipe import Recipe, check_recipe, load_recipe, scoring_key
@@ -295,10 +300,26 @@ def stale_temporaries(out: Path, sources: list[str]) -> list[Path]:
 
 
 def _remove_if_empty(folder: Path) -> None:
+    """``folder`` (an OUT this run made) removed when nothing went into it but the session of a
+    local Ray that never ran a task (a Ctrl-C, a failure while Ray started): ``OUT/.ray`` alone
+    was left behind. Anything else in it keeps it."""
     try:
+        if {p.name for p in folder.iterdir()} == {".ray"}:
+            shutil.rmtree(folder / ".ray", ignore_errors=True)
         folder.rmdir()  # only an empty folder goes
     except OSError:
         pass
+
+
+def _check_scorers(recipe: Recipe, workers: int | None) -> None:
+    """The recipe's scorers loaded before any source is read, so that a broken model stops the
+    run in one line (exit 2) with nothing written. ``--workers 0`` keeps them for the run; under
+    Ray they are dropped here, each worker loads its own (before, every source was a failed row
+    of the code's kind, which a rerun after the model was fixed skipped as done)."""
+    if workers == 0:
+        _scorers(recipe)
+    else:
+        build_scorers(recipe)
 
 
 def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", overrides: list[str] | None = None,
@@ -315,7 +336,9 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
     even OUT) and returns ``sources`` 0 and ``manifest`` None. ``clips_removed`` counts clip
     files of this run's sources that the manifest no longer lists (:func:`stale_clips`),
     removed once the new manifest is written; the Parquet temporaries a killed run left of the
-    manifest and of these sources' parts go then too (:func:`stale_temporaries`)."""
+    manifest and of these sources' parts go then too (:func:`stale_temporaries`).
+    ``parts_missing`` counts sources whose Ray task wrote its part where this machine does not
+    see it (a cluster's node without OUT): failed rows here, tried again by a rerun."""
     t0 = time.perf_counter()
     check_workers(workers)
     recipe = check_recipe(recipe) if isinstance(recipe, Recipe) else load_recipe(recipe, overrides)
@@ -330,13 +353,14 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
         raise FileNotFoundError(f"SRC {missing} not found")
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"--out {out} is a file; OUT is the folder the manifest, parts and clips go to")
-    if workers != 0:  # before OUT is made: a wrong address leaves nothing behind
-        # ray.init reads RAY_ADDRESS when given no address: taken here so it is checked too, and so
-        # the local-session options (num_cpus, the temp dir under OUT) are not passed to a cluster
-        ray_address = ray_address or os.environ.get("RAY_ADDRESS") or None
-        if ray_address == "local":  # Ray's word for "start a new one here": as no address
-            ray_address = None
-        check_ray_address(ray_address)
+    label = None
+    if workers != 0:  # before OUT is made: no Ray, or a wrong address, leaves nothing behind
+        require_ray()
+        ray_address, label = resolve_ray_address(ray_address)  # $RAY_ADDRESS too
+        check_ray_address(ray_address, label=label)
+        if ray_address and workers:  # said once the address answers: a wrong one stays one line
+            warnings.warn(f"--workers {workers} is ignored with {label}: a cluster joined runs a task on each "
+                          "CPU it has", stacklevel=2)
     sources, seen = [], set()
     for p in discover(given, exclude=[out / d for d in OUTPUT_DIRS]):
         if os.path.abspath(p) not in seen:  # the same file named twice (src/a.mp4, ./src/a.mp4) is one source
@@ -344,7 +368,7 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
             sources.append(str(p))
     if not sources:  # a wrong SRC, most likely: write nothing (an empty manifest would replace a real one)
         return {"sources": 0, "processed": 0, "skipped": 0, "changed": 0, "retried": 0, "failed": 0, **summarize([]),
-                "clips_failed": 0, "errors": {}, "clips_removed": 0, "seconds": round(time.perf_counter() - t0, 2), "manifest": None}
+                "clips_failed": 0, "errors": {}, "clips_removed": 0, "parts_missing": 0, "seconds": round(time.perf_counter() - t0, 2), "manifest": None}
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     todo, stale, changed, retried = plan_work(sources, out, {scoring_key(recipe), scoring_key(recipe, ordered=True)})
@@ -358,18 +382,21 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
         print(f"{retried} source(s) failed last time, whole or in some of their clips, for a reason other than their "
               "content (the machine's: a missing package, permission denied, ...; or a bug, and curate or its "
               "libraries changed since): trying them again", file=sys.stderr)
+    missing = 0
     if todo:
         try:
+            _check_scorers(recipe, workers)  # models load before any source is read (and before Ray starts)
             if workers == 0:
                 from tqdm import tqdm
 
-                _scorers(recipe)  # models load before any source is read: a broken one stops the run here
                 for p in tqdm(todo, desc="sources", disable=not progress, file=sys.stderr):
                     process_source(p, recipe, out)
             else:
-                _run_ray(todo, recipe, out, workers, ray_address, progress, process_source, record_lost_source)
+                results = _run_ray(todo, recipe, out, workers, ray_address, progress, process_source,
+                                   record_lost_source, label)
+                missing = sum(r.get("missing", 0) for r in results)
         except BaseException:
-            if created:  # an OUT this run made and nothing went into (Ray did not start): not left behind
+            if created:  # an OUT this run made and nothing went into (no task ran; .ray aside): not left behind
                 _remove_if_empty(out)
             raise
     table = compact(out, sources)
@@ -388,4 +415,4 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
     clips_failed, errors = error_counts(rows)
     return {"sources": len(sources), "processed": len(todo), "skipped": len(sources) - len(todo),
             "changed": changed, "retried": retried, "failed": failed, **summarize(rows), "clips_failed": clips_failed, "errors": errors,
-            "clips_removed": len(removed), "seconds": round(time.perf_counter() - t0, 2), "manifest": str(out / "manifest.parquet")}
+            "clips_removed": len(removed), "parts_missing": missing, "seconds": round(time.perf_counter() - t0, 2), "manifest": str(out / "manifest.parquet")}

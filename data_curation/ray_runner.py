@@ -1,6 +1,8 @@
-"""The Ray side of ``curate run``: the checks made before any work (``--workers``, a
-``--ray-address`` where nothing or no Ray head answers), the local session a run starts (its temp
-dir under OUT, without Ray's token-authentication notice) and one task per source.
+"""The Ray side of ``curate run``: the checks made before any work (``--workers``, Ray not
+installed, a ``--ray-address`` or $RAY_ADDRESS where nothing or no Ray head answers), the local
+session a run starts (its temp dir under OUT, without Ray's token-authentication notice), one
+task per source (absolute paths: a cluster's workers run in folders of their own), the sources
+whose part did not reach OUT, and SIGTERM taken as Ctrl-C.
 
 The unit of work is a source path: Ray tasks receive paths and return row counts; frames are
 decoded inside the task and never enter Ray's object store (FIELD-NOTES: decoded frames are
@@ -15,14 +17,17 @@ import itertools
 import logging
 import os
 import re
+import signal
 import socket
 import sys
+import threading
 import warnings
 from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
 
+from data_curation.manifest import part_path
 from data_curation.recipe import Recipe
 
 # Ray's longest socket path below its temp dir: "/session_<date>_<time>_<usec>_<pid>/sockets/plasma_store"
@@ -55,6 +60,33 @@ def check_workers(workers: int | None) -> None:
                          f"1 or more; got {workers}")
 
 
+class RayNotInstalled(ImportError):
+    """No ``ray`` to import for a run that uses it: one line naming the two ways out (the CLI
+    maps it to exit 2), not a ModuleNotFoundError traceback."""
+
+
+def require_ray() -> None:
+    """A :class:`RayNotInstalled` when ``import ray`` fails; asked before OUT is made, so a run
+    that cannot start Ray leaves nothing behind."""
+    try:
+        import ray  # noqa: F401
+    except ImportError as e:
+        why = "Ray is not installed" if e.name == "ray" else f"Ray cannot be imported ({type(e).__name__}: {e})"
+        raise RayNotInstalled(f'{why} (pip install -e ".[curate]"), or run without Ray: --workers 0') from None
+
+
+def resolve_ray_address(given: str | None) -> tuple[str | None, str | None]:
+    """(the Ray address a run joins, None to start a local session; how the user gave it, for
+    messages: ``--ray-address ADDR`` or ``$RAY_ADDRESS=ADDR``). ray.init reads $RAY_ADDRESS when
+    given no address: taken here so that it is checked too, and so that the local session's
+    options (num_cpus, the temp dir under OUT) are not passed to a cluster. ``local`` is Ray's
+    word for "start a new one here": as no address."""
+    address = given or os.environ.get("RAY_ADDRESS") or None
+    if address is None or address == "local":
+        return None, None
+    return address, (f"--ray-address {address}" if given else f"$RAY_ADDRESS={address}")
+
+
 RAY_CONNECT_TIMEOUT_S = 3.0  # a reachable head answers a TCP connect in milliseconds, even across a network
 # An explicit Ray address: HOST:PORT (the GCS) or ray://HOST:PORT (Ray Client); [v6 address]:PORT too
 _HOST_PORT = re.compile(r"(?:ray://)?(?P<host>\[[0-9A-Fa-f:.%\w]+\]|[^\s:/\[\]]+):(?P<port>\d+)/?")
@@ -67,26 +99,28 @@ def ray_host_port(address: str) -> tuple[str, int] | None:
     return (m["host"].strip("[]"), int(m["port"])) if m else None
 
 
-def check_ray_address(address: str | None, timeout: float = RAY_CONNECT_TIMEOUT_S) -> None:
+def check_ray_address(address: str | None, timeout: float = RAY_CONNECT_TIMEOUT_S, label: str | None = None) -> None:
     """A ConnectionError (one line) when nothing accepts a TCP connection at an explicit Ray
     address within ``timeout`` seconds: ``ray.init`` itself retries a wrong address for many
     minutes, printing "Failed to connect to GCS" lines. ``auto`` and ``local`` are left to Ray
-    (``auto`` fails fast by itself)."""
+    (``auto`` fails fast by itself). ``label`` names the address as the user gave it
+    (:func:`resolve_ray_address`; default ``--ray-address ADDRESS``)."""
     hp = ray_host_port(address) if address else None
     if hp is None:
         return
+    label = label or f"--ray-address {address}"
     host, port = hp
     if not 0 < port < 65536:
-        raise ValueError(f"--ray-address {address}: port {port} is not a TCP port (1 to 65535)")
+        raise ValueError(f"{label}: port {port} is not a TCP port (1 to 65535)")
     try:
         with socket.create_connection((host, port), timeout=timeout) as conn:
             speaks = os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true") or speaks_http2(conn, timeout)
     except OSError as e:
         why = f"no answer in {timeout:g} s" if isinstance(e, TimeoutError) else (e.strerror or type(e).__name__)
-        raise ConnectionError(f"--ray-address {address}: cannot connect to {host}:{port} ({why}); is a Ray "
+        raise ConnectionError(f"{label}: cannot connect to {host}:{port} ({why}); is a Ray "
                               "cluster running there? (`ray start --head` prints the address to give)") from None
     if not speaks:
-        raise ConnectionError(f"--ray-address {address}: something answers at {host}:{port}, but not a Ray head "
+        raise ConnectionError(f"{label}: something answers at {host}:{port}, but not a Ray head "
                               "(it does not speak gRPC, Ray's protocol); check the port (`ray start --head` prints "
                               "the address to give; the dashboard's 8265 is not it)")
 
@@ -121,16 +155,71 @@ class ConnectInterrupted(KeyboardInterrupt):
     again, so the CLI says so instead of "rerun to resume"."""
 
 
-def _ray_init(address: str | None, **kw) -> None:
+# ray.init with an explicit address, a cluster of ``ray start`` in recent Ray (token authentication
+# on) and no token here: "Failed to get cluster ID ... InvalidAuthToken" lines for 20 s, then
+# "Failed to connect to Ray cluster at ADDR"; nothing says why
+AUTH_HINT = ("hint: the cluster may use token authentication (the default of `ray start` in recent Ray): set "
+             "RAY_AUTH_MODE=token (the token in ~/.ray/auth_token or $RAY_AUTH_TOKEN), or use --ray-address auto "
+             "on the head machine")
+# how Ray's ConnectionError for ``auto`` with no cluster running says to give an address: Ray's own flag
+_RAY_ADDRESS_ADVICE = "by setting `--address` flag or `RAY_ADDRESS` environment variable"
+
+
+def join_error(address: str, label: str | None, e: ConnectionError) -> ConnectionError:
+    """Ray's ConnectionError of joining ``address`` in this tool's words: the address as the
+    user gave it (``label``) first, ``--ray-address`` where Ray names its own ``--address``, and
+    for an explicit HOST:PORT the :data:`AUTH_HINT` line (the port answered gRPC, so the head
+    is there: a missing token is the likely cause)."""
+    text = str(e).replace(_RAY_ADDRESS_ADVICE, "with --ray-address HOST:PORT")
+    hint = f"\n{AUTH_HINT}" if ray_host_port(address) else ""
+    return ConnectionError(f"{label or f'--ray-address {address}'}: {text}{hint}")
+
+
+def _ray_init(address: str | None, label: str | None = None, **kw) -> None:
     import ray
 
     try:
         ray.init(**({"address": address} if address else {}), **kw)
+    except ConnectionError as e:
+        if not address:
+            raise
+        raise join_error(address, label, e) from None
     except KeyboardInterrupt:
         if not address:
             raise
-        raise ConnectInterrupted(f"interrupted while connecting to Ray at {address}: nothing was scored; check "
-                                 f"that a Ray head runs there (`ray status --address {address}`)") from None
+        raise connect_interrupted(address) from None
+
+
+def connect_interrupted(address: str) -> ConnectInterrupted:
+    """What a Ctrl-C while ``ray.init`` waits for the cluster at ``address`` says; for an
+    explicit HOST:PORT with the :data:`AUTH_HINT` line (a head that refuses a driver without
+    its token makes ray.init wait)."""
+    hint = f"\n{AUTH_HINT}" if ray_host_port(address) else ""
+    return ConnectInterrupted(f"interrupted while connecting to Ray at {address}: nothing was scored; check "
+                              f"that a Ray head runs there (`ray status --address {address}`){hint}")
+
+
+@contextmanager
+def sigterm_interrupts(restore=None):
+    """While the block runs, SIGTERM raises KeyboardInterrupt in the main thread, as Ctrl-C
+    does: the run ends as an interrupted one (its one line, ``ray.shutdown``, exit 130).
+    ``ray.init`` installs a handler that killed Ray's processes and exited under them (a C++
+    crash dump, SIGABRT). Then ``restore`` (default: the handler found) is put back; a handler
+    set outside Python reads as None and comes back as the default one. Off the main thread,
+    where Python takes no signal handler, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    found = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        back = restore if restore is not None else found
+        signal.signal(signal.SIGTERM, back if back is not None else signal.SIG_DFL)
 
 
 # Ray (2.5x) turns token authentication on for every new local cluster and, unless
@@ -165,30 +254,80 @@ def quiet_token_auth():
 
 def _run_ray(todo: list[str], recipe: Recipe, out: Path, workers: int | None, address: str | None,
              progress: bool, process: Callable[[str, Recipe, str], dict],
-             lost: Callable[[str, Recipe, str, BaseException], dict]) -> list[dict]:
+             lost: Callable[[str, Recipe, str, BaseException], dict], label: str | None = None) -> list[dict]:
     """``process`` (``engine.process_source``) of every source in ``todo`` on Ray: a local
-    session we start lives under OUT and ends with the run; a cluster at ``address`` is joined.
-    ``lost`` (``engine.record_lost_source``) records a source whose task failed."""
+    session we start lives under OUT and ends with the run; a cluster at ``address`` is joined
+    (``label``: how the user gave it, for messages). ``lost`` (``engine.record_lost_source``)
+    records a source whose task failed, and one whose part is not in OUT/parts after its task
+    (:func:`record_missing_parts`). Tasks get absolute paths: a worker of a cluster resolves a
+    relative one against its own folder, where no source is. SIGTERM is an interrupt
+    (:func:`sigterm_interrupts`)."""
     import ray
 
+    term = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
     started = not ray.is_initialized()
     if started:
-        kw = {}
-        if not address:
-            kw = {"num_cpus": workers or os.cpu_count(), "include_dashboard": False}
-            temp = ray_temp_dir(out)
-            if temp:
-                kw["_temp_dir"] = temp
-        with quiet_token_auth() if not address else nullcontext():  # a cluster we join says nothing of it
-            _ray_init(address, log_to_driver=False, logging_level=logging.INFO if progress else logging.WARNING, **kw)
+        _start(address, label, out, workers, progress)
     if not recipe.cuts.threads and not address:  # sources decode side by side: share the cores out
         n = workers or os.cpu_count() or 1
         recipe = replace(recipe, cuts=replace(recipe.cuts, threads=max(1, n // len(todo))))
+    sent = [os.path.abspath(p) for p in todo]
+    with sigterm_interrupts(restore=term):  # put back the handler from before ray.init: Ray's ends with it
+        try:
+            results = _gather(sent, recipe, os.path.abspath(out), progress, process, lost)
+        finally:
+            if started:  # the session lives under OUT: end it with the run
+                ray.shutdown()
+    return results + record_missing_parts(sent, recipe, out, lost)
+
+
+def _start(address: str | None, label: str | None, out: Path, workers: int | None, progress: bool) -> None:
+    """``ray.init``: a local session under OUT (``workers`` CPUs), or the cluster at ``address``
+    joined. Stopped (a Ctrl-C, a failure), a session half started is shut down, so that its
+    processes end before the run removes an OUT it made."""
+    import ray
+
+    kw = {}
+    if not address:
+        kw = {"num_cpus": workers or os.cpu_count(), "include_dashboard": False}
+        temp = ray_temp_dir(out)
+        if temp:
+            kw["_temp_dir"] = temp
     try:
-        return _gather(todo, recipe, str(out), progress, process, lost)
-    finally:
-        if started:  # the session lives under OUT: end it with the run
+        with quiet_token_auth() if not address else nullcontext():  # a cluster we join says nothing of it
+            _ray_init(address, label, log_to_driver=False,
+                      logging_level=logging.INFO if progress else logging.WARNING, **kw)
+    except BaseException:
+        try:
             ray.shutdown()
+        except Exception:  # noqa: BLE001  (the error that stopped ray.init is the one to show)
+            pass
+        raise
+
+
+def missing_parts(sources: list[str], out: str | Path) -> list[str]:
+    """The ``sources`` whose part file is not in ``out``/parts (here, on the driver's machine).
+    The folder is listed, not each name looked up: an NFS client may answer a lookup from a
+    cached "no such file" (the run looked for every part before scoring) for half a minute."""
+    folder = Path(out) / "parts"
+    try:
+        names = {e.name for e in os.scandir(folder) if e.is_file()}
+    except FileNotFoundError:
+        names = set()
+    return [p for p in sources if part_path(out, p).name not in names]
+
+
+def record_missing_parts(sources: list[str], recipe: Recipe, out: str | Path,
+                         lost: Callable[[str, Recipe, str, BaseException], dict]) -> list[dict]:
+    """An error row (``lost``) for each source of a finished Ray run that has no part in OUT:
+    its task ran on a worker that wrote it elsewhere (a node of a cluster that does not share
+    OUT). Before, such a run wrote an empty manifest and exited 0, and each rerun did it all
+    again. A FileNotFoundError: the machine's, so a rerun tries the source again. Each result
+    is marked ``missing``: the summary's ``parts_missing``."""
+    return [{**lost(p, recipe, str(out), FileNotFoundError(
+        f"{p}: its Ray task ended but its part file is not in {Path(out) / 'parts'} on this machine; the cluster's "
+        "workers must see SRC and OUT at the same absolute paths as this machine (a shared filesystem)")),
+             "missing": 1} for p in missing_parts(sources, out)]
 
 
 RAY_WAIT_S = 0.5  # how often the bar is brought up to date while Ray tasks run
