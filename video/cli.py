@@ -188,6 +188,11 @@ def cmd_txt2vid(args) -> int:
     check_crf(cfg.crf, cfg.output)
     device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16")
     check_embeddings_dir(cfg.embeddings)
+    from video.runtime.t2v_checks import check_wan_request
+
+    # a Wan folder's refusals (frames, size, --guidance-2, --lora, its scheduler config) from its
+    # JSON files: one line now, not after minutes of weight loading (the pipeline checks again)
+    check_wan_request(cfg.model, cfg.frames, cfg.height, cfg.width, cfg.guidance_2, lora=bool(cfg.lora))
     t0 = time.perf_counter()
     pipe = TextToVideo.from_pretrained(cfg.model, device=device, dtype=dtype, embeddings_dir=cfg.embeddings or None,
                                        vae_tiling=tiling)
@@ -393,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Animate an image with Stable Video Diffusion (SVD / SVD-XT) and write a video.")
     add_schema_flags(a, IMG2VID_FLAGS, schema=Img2VidConfig)
     a.set_defaults(func=cmd_img2vid)
-    t = sub.add_parser("txt2vid", help="text-to-video with a spacetime transformer (our DiT or Wan 2.1)",
+    t = sub.add_parser("txt2vid", help="text-to-video with a spacetime transformer (our DiT, Wan 2.1 or Wan 2.2)",
                        description="Render a clip from a prompt with a flow-matching video transformer.")
     add_schema_flags(t, TXT2VID_FLAGS, schema=Txt2VidConfig)
     t.set_defaults(func=cmd_txt2vid)

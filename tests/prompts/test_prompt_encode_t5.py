@@ -43,7 +43,7 @@ def test_plain_prompt_matches_wan_padding(t5_tokenizer, cls_name):
 
 
 def test_weights_a1111_on_real_tokens(t5_tokenizer, t5_model):
-    enc = PromptEncoder(t5_tokenizer, t5_model)
+    enc = PromptEncoder(t5_tokenizer, t5_model, weight_mode="a1111")  # asked for: T5's default is comfy
     ref, n = wan_reference(t5_model, t5_tokenizer, "a red cat")  # ▁a ▁red ▁cat </s>
     out = enc.encode_text("a (red:1.5) cat")
     z = ref[0, :n]

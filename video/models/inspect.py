@@ -142,7 +142,12 @@ def _describe_folder(p: Path) -> dict | None:
         params = {"total": own, **params}
     if params:  # none for a folder of configs, or of pickled weights only (not read)
         info.update({"dtypes": ",".join(sorted(dtypes | own_dtypes)), "parameters": params})
-    runs = None if "missing" in info else run_with(p, found["kind"])
+    if found["kind"] in RUN_WITH and found["kind"].startswith("wan_") and whole_folder(p, found["kind"]):
+        from video.models.wan import scheduler_problem
+
+        broken = scheduler_problem(p)  # its loaders refuse it: named here, and no run_with line
+        info.update({"broken": broken} if broken else {})
+    runs = None if "missing" in info or "broken" in info else run_with(p, found["kind"])
     return {**info, "run_with": runs} if runs else info
 
 

@@ -16,6 +16,8 @@ Frames are (B, 3, F, H, W) in [-1, 1]; latents (B, C, T, h, w).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 # Peak live float elements per output pixel of AutoencoderKLWan's untiled decode, for the Wan
@@ -37,6 +39,37 @@ def wan_vae_bytes(base_dim: int, num_frames: int, height: int, width: int, dtype
     return int(per_pixel * height * width * torch.finfo(dtype).bits // 8)
 
 
+def check_frame_count(num_frames: int, temporal_factor: int) -> None:
+    """ValueError unless a VAE folding ``temporal_factor`` frames into one latent frame (after
+    the first) takes ``num_frames``: any count >= 1 for an image VAE (factor 1), else
+    ``factor * k + 1``. The error names the nearest counts that work ("got 87; use 85 or 89"):
+    listing the first few and 81 read as if 81 were the most."""
+    if num_frames < 1 and temporal_factor == 1:
+        raise ValueError("need at least one frame")
+    if num_frames >= 1 and (num_frames - 1) % temporal_factor == 0:
+        return
+    k = temporal_factor
+    below = num_frames - (num_frames - 1) % k
+    use = "use 1" if num_frames < 1 else f"use {below} or {below + k}"
+    raise ValueError(f"this video VAE takes {k}k+1 frames (1, {k + 1}, {2 * k + 1}, ...); got {num_frames}; {use}")
+
+
+@dataclass(frozen=True)
+class LatentGrid:
+    """A latent space's frame and size factors alone, read from configs before any VAE loads
+    (:func:`video.runtime.t2v_checks.check_wan_request`): what the size checks need of a latent
+    space (``spatial_factor``, ``temporal_factor``, ``check_frames``, ``latent_frames``)."""
+
+    spatial_factor: int
+    temporal_factor: int
+
+    def latent_frames(self, num_frames: int) -> int:
+        return (num_frames - 1) // self.temporal_factor + 1
+
+    def check_frames(self, num_frames: int) -> None:
+        check_frame_count(num_frames, self.temporal_factor)
+
+
 class ImageVAELatents:
     temporal_factor = 1
 
@@ -52,8 +85,7 @@ class ImageVAELatents:
         return num_frames
 
     def check_frames(self, num_frames: int) -> None:
-        if num_frames < 1:
-            raise ValueError("need at least one frame")
+        check_frame_count(num_frames, 1)
 
     @torch.no_grad()
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
@@ -123,9 +155,7 @@ class VideoVAELatents:
         return (num_frames - 1) // self.temporal_factor + 1
 
     def check_frames(self, num_frames: int) -> None:
-        if num_frames < 1 or (num_frames - 1) % self.temporal_factor:
-            raise ValueError(f"this video VAE takes {self.temporal_factor}k+1 frames (1, 5, 9, ..., 81); "
-                             f"got {num_frames}")
+        check_frame_count(num_frames, self.temporal_factor)
 
     @torch.no_grad()
     def encode(self, frames: torch.Tensor) -> torch.Tensor:

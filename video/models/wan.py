@@ -11,6 +11,7 @@ timesteps), an expert without its boundary or a boundary without its expert.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from video.models.svd import CheckpointError
@@ -35,21 +36,50 @@ SINGLE_FILE = ("{p}: a single-file Wan transformer (ComfyUI's diffusion_models/)
 DEFAULT_SHIFT = 3.0  # Wan 2.1's flow shift at 480p (diffusers' Wan examples: 3.0 for 480p, 5.0 for 720p)
 
 
+SCHEDULER_CONFIG = "scheduler/scheduler_config.json"
+
+
 def scheduler_shift(folder: Path) -> float:
     """The flow shift a Wan folder's ``scheduler/scheduler_config.json`` sets (``flow_shift``,
-    or ``shift``), else :data:`DEFAULT_SHIFT`."""
-    cfg = folder / "scheduler" / "scheduler_config.json"
-    if cfg.is_file():
+    or ``shift``; absent or null: the next), else :data:`DEFAULT_SHIFT` (no such file). Only
+    the shift is read: we sample Euler or Heun on Wan's shifted grid, whatever scheduler class
+    the file names. A file that does not read as a JSON object, or a shift that is not a
+    number > 0, is a one-line :class:`CheckpointError` naming the folder and the file (json's
+    and float's own errors were tracebacks, and came after every weight had loaded)."""
+    cfg = folder / SCHEDULER_CONFIG
+    if not cfg.is_file():
+        return DEFAULT_SHIFT
+    try:
         d = json.loads(cfg.read_text())
-        for key in ("flow_shift", "shift"):
-            if d.get(key):
-                return float(d[key])
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise CheckpointError(f"{folder}: {SCHEDULER_CONFIG} is not a readable JSON file "
+                              f"({e.__class__.__name__}: {str(e).splitlines()[0]})") from None
+    if not isinstance(d, dict):
+        raise CheckpointError(f"{folder}: {SCHEDULER_CONFIG}: expected a JSON object, found {type(d).__name__}")
+    for key in ("flow_shift", "shift"):
+        value = d.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+            raise CheckpointError(f"{folder}: {SCHEDULER_CONFIG}: {key} must be a number > 0; found {value!r}")
+        return float(value)
     return DEFAULT_SHIFT
+
+
+def scheduler_problem(folder: Path) -> str | None:
+    """What is wrong with a Wan folder's scheduler config (:func:`scheduler_shift`'s line, less
+    the folder), or None: ``video info`` names it where a ``run_with`` line would be."""
+    try:
+        scheduler_shift(folder)
+    except CheckpointError as e:
+        return str(e).removeprefix(f"{folder}: ")
+    return None
 
 
 def wan_config(folder: Path):
     """Our config of a Wan diffusers folder: UMT5's 512 tokens, the scheduler's shift, and Wan's
-    81 frames at 16 fps; for text-to-video and VACE alike."""
+    81 frames at 16 fps; for text-to-video and VACE alike. Reads no weights: the loaders call
+    it first, so a broken scheduler config is refused before minutes of loading."""
     from video.config import TextToVideoConfig, load_config
 
     return load_config(TextToVideoConfig, {"name": folder.name, "backbone": "wan", "text_max_length": 512,
@@ -112,4 +142,5 @@ def t2v_parts(p: Path, index: dict) -> dict:
             "boundary_ratio": None if boundary is None else float(boundary)}
 
 
-__all__ = ["SINGLE_FILE", "T2V_PIPELINES", "read_index", "t2v_parts"]
+__all__ = ["SCHEDULER_CONFIG", "SINGLE_FILE", "T2V_PIPELINES", "read_index", "scheduler_problem", "scheduler_shift",
+           "t2v_parts", "wan_config"]

@@ -27,12 +27,16 @@ Two encoder families:
   its weights change. ``BREAK`` has no meaning and is read as a space; longer prompts are
   truncated with a warning.
 
-Weights (``weight_mode``):
+Weights (``weight_mode``; by default ``"a1111"`` for CLIP and ``"comfy"`` for T5 / UMT5):
 
 * ``"a1111"``: hidden states multiplied by their token's weight, then the whole chunk (T5:
   the real tokens) rescaled so its mean is what it was before (A1111's "Original" emphasis).
+  Not T5's default: UMT5's states average near zero, so the rescaling factor ``old_mean /
+  new_mean`` swings wildly (on a tiny UMT5 one ``(green:1.3)`` scaled every token of its
+  prompt by -3.6, another by -0.03) and a weight changed the whole prompt, sign included.
 * ``"comfy"``: ComfyUI's rule, ``empty + w * (z - empty)`` at each token of weight ``w != 1``,
-  where ``empty`` is the empty prompt's hidden state at the same position; no rescaling.
+  where ``empty`` is the empty prompt's hidden state at the same position; no rescaling, so
+  a weight changes only its own tokens (and 1.0 changes nothing).
 """
 
 from __future__ import annotations
@@ -135,6 +139,8 @@ class PromptEncoder:
     writing their file stem in a prompt. ``embedding_key``: the tensor to take from files
     holding several (``clip_l`` / ``clip_g`` in SDXL files). ``clip_skip``: CLIP only, take the
     ``clip_skip``-th hidden state from the end through the final layer norm (1: the last).
+    ``weight_mode``: how ``(word:w)`` weights the states (module docstring); None picks
+    ``"a1111"`` for CLIP and ``"comfy"`` for T5 / UMT5, the one that stays local there.
 
     Encoded texts are kept in :attr:`cache` for the life of the object.
     """
@@ -145,21 +151,21 @@ class PromptEncoder:
         text_encoder: torch.nn.Module,
         *,
         kind: EncoderKind = "auto",
-        weight_mode: WeightMode = "a1111",
+        weight_mode: WeightMode | None = None,
         embeddings_dir: str | Path | None = None,
         embedding_key: str | None = None,
         clip_skip: int = 1,
         comma_backtrack: int = 20,
         max_length: int = 512,
     ) -> None:
-        if weight_mode not in ("a1111", "comfy"):
+        if weight_mode not in (None, "a1111", "comfy"):
             raise ValueError(f"weight_mode must be 'a1111' or 'comfy', not {weight_mode!r}")
         if clip_skip < 1:
             raise ValueError("clip_skip counts from 1 (the last layer)")
         self.tokenizer = tokenizer
         self.model = text_encoder
         self.kind = _detect_kind(text_encoder) if kind == "auto" else kind
-        self.weight_mode = weight_mode
+        self.weight_mode: WeightMode = weight_mode or ("comfy" if self.kind == "t5" else "a1111")
         self.clip_skip = clip_skip
         self.comma_backtrack = comma_backtrack
         self.max_length = max_length

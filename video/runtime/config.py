@@ -135,8 +135,9 @@ class Txt2VidConfig:
 
 
 TXT2VID_FLAGS = {
-    "--model": ("model", "our model folder, a diffusers Wan 2.1 T2V folder, a name in the models folder, or 'tiny' "
-                         "(random weights, a smoke run; builtin:tiny says the same); default tiny"),
+    "--model": ("model", "our model folder, a diffusers Wan T2V folder (Wan 2.1, or Wan 2.2's two experts), a name "
+                         "in the models folder, or 'tiny' (random weights, a smoke run; builtin:tiny says the same); "
+                         "default tiny"),
     "--prompt": ("prompt", "the prompt, in the prompt language: (word:1.2), [a:b:0.5], [a|b], AND, BREAK (default: 'a "
                            "red kite over a green hill')"),
     "--negative": ("negative", "negative prompt (default: the model's)"),

@@ -1,4 +1,4 @@
-"""Text-to-video: a flow-matching transformer (our DiT, or Wan 2.1's through diffusers)
+"""Text-to-video: a flow-matching transformer (our DiT, or Wan 2.1 / 2.2's through diffusers)
 conditioned on text through the prompt language, decoded by a pluggable latent space.
 
 Steps:
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import numbers
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,27 +28,7 @@ from video.models.latents import ImageVAELatents, latent_space_for
 from video.runtime.img2vid import InputError, Timings, randn, usable_device
 from video.runtime.progress import StepCallback, step_reporter
 from video.runtime.speed import with_sdpa_priority
-
-
-def check_request(steps: int | None = None, shift: float | None = None, sampler: str | None = None,
-                  guidance_scale: float | None = None, guidance_scale_2: float | None = None) -> None:
-    """The checks of a text-to-video call that need no model (None: the model's default), so the
-    CLI runs them before minutes of weight loading and the pipeline call runs them again:
-    a whole number of steps >= 1, a shift in (0, inf) (:func:`check_shift`), a known flow
-    sampler, finite guidance scales (any finite scale is meaningful; see ``__call__``)."""
-    if sampler is not None and sampler not in FLOW_SAMPLERS:
-        raise InputError(f"unknown sampler {sampler!r}; choose one of {', '.join(FLOW_SAMPLERS)}")
-    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1):
-        raise InputError(f"num_inference_steps (--steps) must be a whole number >= 1; got {steps}")
-    if shift is not None:
-        try:
-            check_shift(shift)
-        except ValueError as e:
-            raise InputError(f"--shift: {e}") from None
-    for name, g in (("guidance_scale (--guidance)", guidance_scale), ("guidance_scale_2 (--guidance-2)",
-                                                                       guidance_scale_2)):
-        if g is not None and not math.isfinite(g):
-            raise InputError(f"{name} must be a finite number; got {g}")
+from video.runtime.t2v_checks import ONE_EXPERT_GUIDANCE_2, TWO_EXPERT_LORA, check_request, check_size
 
 
 @dataclass
@@ -78,8 +57,7 @@ class T2VModels:
         and low noise), so a single file for a two-expert folder is refused rather than merged
         into half the model."""
         if self.transformer_2 is not None:
-            raise InputError("this Wan 2.2 folder has two experts, and its LoRAs come one per expert; "
-                             "LoRAs are not supported on two-expert folders yet")
+            raise InputError(TWO_EXPERT_LORA)
         return self.transformer
 
     def expert_index(self, t: torch.Tensor | float) -> int:
@@ -144,13 +122,14 @@ def _load_wan(p: Path, index: dict, dtype: torch.dtype, transformer_cls: type | 
     parts = t2v_parts(p, index) if transformer_cls is None else {"transformers": ["transformer"], "boundary_ratio": None}
     missing = [sub for sub in (*parts["transformers"], "vae", "text_encoder", "tokenizer") if not (p / sub).is_dir()]
     if missing:
-        raise CheckpointError(f"{p}: a Wan diffusers folder needs {', '.join(missing)}/ (only "
-                              "model_index.json is not a model: every subfolder of the published repository is)")
+        raise CheckpointError(f"{p}: a Wan diffusers folder needs {'/, '.join(missing)}/: download the whole "
+                              "repository, not only model_index.json")
+    config = wan_config(p)  # a broken scheduler config: one line now, not a traceback after the weights
     experts = [load_diffusers_part(transformer_cls or WanTransformer3DModel, p, sub, dtype).eval()
                for sub in parts["transformers"]]
     vae = load_diffusers_part(AutoencoderKLWan, p, "vae", torch.float32)
     text, tok = _load_text(p, dtype)
-    return T2VModels(experts[0], text, tok, latent_space_for(vae.eval()), wan_config(p), layout="wan-diffusers",
+    return T2VModels(experts[0], text, tok, latent_space_for(vae.eval()), config, layout="wan-diffusers",
                      transformer_2=experts[1] if len(experts) > 1 else None, boundary_ratio=parts["boundary_ratio"])
 
 
@@ -319,15 +298,6 @@ def save_t2v(models: T2VModels, path: str | Path) -> Path:
     return path
 
 
-def _frames_fit(latents, num_frames: int, pt: int) -> bool:
-    """Whether ``num_frames`` passes the VAE's frame rule and gives a multiple of ``pt`` latent frames."""
-    try:
-        latents.check_frames(num_frames)
-    except ValueError:
-        return False
-    return latents.latent_frames(num_frames) % pt == 0
-
-
 class TextToVideo:
     """``TextToVideo.from_pretrained(path | "tiny")(prompt) -> uint8 (F, H, W, 3)``."""
 
@@ -391,24 +361,10 @@ class TextToVideo:
         return self.models.latents.spatial_factor * math.lcm(ph, pw)
 
     def check_size(self, num_frames: int, height: int, width: int) -> None:
-        """One-line :class:`InputError` for a size the VAE and the patch grid cannot take: the
-        height a multiple of the VAE factor times the h patch, the width of it times the w
-        patch, and the latent frame count (VAE) a multiple of the t patch. With a t patch of 2
-        one frame is one latent frame, so ``num_frames=1`` (an image) is refused for such
-        a model."""
-        m, (pt, ph, pw) = self.models, self.patch()
-        mh, mw = m.latents.spatial_factor * ph, m.latents.spatial_factor * pw
-        if height % mh or width % mw or height < mh or width < mw:
-            what = f"multiples of {mh}" if mh == mw else f"multiples of {mh} (height) and {mw} (width)"
-            raise InputError(f"height and width must be positive {what} for this model; got {height}x{width}")
-        try:
-            m.latents.check_frames(num_frames)
-        except ValueError as e:
-            raise InputError(str(e)) from None
-        if m.latents.latent_frames(num_frames) % pt:
-            ok = [f for f in range(1, 64 * pt * m.latents.temporal_factor) if _frames_fit(m.latents, f, pt)][:4]
-            raise InputError(f"this model's temporal patch is {pt}, so num_frames must give a multiple of {pt} latent "
-                             f"frames: {', '.join(map(str, ok))}, ...; got {num_frames}")
+        """One-line :class:`InputError` for a size the VAE and the patch grid cannot take
+        (:func:`video.runtime.t2v_checks.check_size`, which ``video txt2vid`` also runs on a Wan
+        folder's configs before its weights load)."""
+        check_size(self.models.latents, self.patch(), num_frames, height, width)
 
     def _forward(self, x: torch.Tensor, t: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
         b = ctx.shape[0]
@@ -493,8 +449,7 @@ class TextToVideo:
         check_request(steps=steps, shift=shift, sampler=sampler, guidance_scale=scale,
                       guidance_scale_2=guidance_scale_2)
         if guidance_scale_2 is not None and m.transformer_2 is None:
-            raise InputError("guidance_scale_2 (--guidance-2) is the low-noise expert's guidance; this model has one "
-                             "transformer: use guidance_scale (--guidance)")
+            raise InputError(ONE_EXPERT_GUIDANCE_2)
         self.check_size(num_frames, height, width)
         lat_shape = (1, m.latents.channels, m.latents.latent_frames(num_frames),
                      height // m.latents.spatial_factor, width // m.latents.spatial_factor)

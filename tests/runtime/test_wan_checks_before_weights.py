@@ -1,0 +1,167 @@
+"""What a Wan folder or a request makes impossible is refused in one line before any weight
+loads: a damaged ``scheduler/scheduler_config.json`` (a traceback after every weight had
+loaded, in ``video txt2vid`` and ``video edit`` alike, while ``video info`` printed run_with),
+and frames, sizes, ``--guidance-2`` and ``--lora`` that the folder's JSON files already rule
+out (``video txt2vid`` refused them only after the whole model had loaded). Each folder here
+has a garbage transformer: a refusal that waited for the weights would be a load error."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from video.models.svd import CheckpointError
+
+FIXTURES = Path(__file__).parents[1] / "edit" / "vace_fixtures.py"
+SCHEDULER = "scheduler/scheduler_config.json"
+
+
+def _fixtures():
+    spec = importlib.util.spec_from_file_location("vace_fixtures_for_checks_before_weights", FIXTURES)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _transformer(fx, seed: int):
+    from diffusers import WanTransformer3DModel
+
+    return fx.randomize(WanTransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=16, in_channels=4, out_channels=4,
+        text_dim=32, freq_dim=32, ffn_dim=64, num_layers=2, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
+        eps=1e-6, rope_max_seq_len=32), seed)
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    """t2v: Wan 2.1 (one expert, UniPC flow_shift 3, as published); wan22: two experts."""
+    from diffusers import UniPCMultistepScheduler, WanPipeline
+
+    fx = _fixtures()
+    root = tmp_path_factory.mktemp("wanchecks")
+    tok, text = fx.tiny_text()
+    vae = fx.tiny_vae()
+    unipc = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, num_train_timesteps=1000,
+                                    flow_shift=3.0)
+    WanPipeline(tokenizer=tok, text_encoder=text, transformer=_transformer(fx, 3), vae=vae,
+                scheduler=unipc).save_pretrained(root / "t2v", safe_serialization=True)
+    WanPipeline(tokenizer=tok, text_encoder=text, transformer=_transformer(fx, 3), transformer_2=_transformer(fx, 7),
+                vae=vae, scheduler=unipc, boundary_ratio=0.875).save_pretrained(root / "wan22", safe_serialization=True)
+    return root
+
+
+def _garbage_weights(root: Path, tmp_path: Path, name: str = "t2v", **index) -> Path:
+    """A copy of ``root/name`` whose transformer weights are not safetensors: loading fails."""
+    dst = tmp_path / name
+    shutil.copytree(root / name, dst)
+    for f in (dst / "transformer").glob("*.safetensors"):
+        f.write_bytes(b"not a safetensors file at all")
+    if index:
+        f = dst / "model_index.json"
+        f.write_text(json.dumps({**json.loads(f.read_text()), **index}))
+    return dst
+
+
+BROKEN = [("{not json", "not a readable JSON file"), ('{"flow_shift": "abc"}', "flow_shift must be a number > 0"),
+          ('{"flow_shift": -2}', "flow_shift must be a number > 0"), ("[3.0]", "expected a JSON object")]
+
+
+@pytest.mark.parametrize("text, why", BROKEN)
+def test_txt2vid_refuses_a_broken_scheduler_config_before_the_weights(root, tmp_path, cli, text, why):
+    bad = _garbage_weights(root, tmp_path)
+    (bad / SCHEDULER).write_text(text)
+    from video.runtime.txt2vid import load_t2v
+
+    with pytest.raises(CheckpointError, match=why) as e:
+        load_t2v(bad)
+    assert str(e.value).startswith(f"{bad}: {SCHEDULER}") and "\n" not in str(e.value)
+    p = cli("txt2vid", "--model", str(bad), "--output", str(tmp_path / "o.mp4"))
+    assert p.returncode == 2 and p.errors == [f"error: {e.value}"], p.stderr
+
+
+def test_vace_edit_refuses_a_broken_scheduler_config_before_the_weights(root, tmp_path):
+    """VACE folders load through the same loader: the same line, not a traceback."""
+    from video.edit.vace import VaceEditor
+
+    bad = _garbage_weights(root, tmp_path, _class_name="WanVACEPipeline",
+                           transformer=["diffusers", "WanVACETransformer3DModel"])
+    (bad / SCHEDULER).write_text("{not json")
+    with pytest.raises(CheckpointError, match=f"^{bad}: {SCHEDULER} is not a readable JSON file"):
+        VaceEditor.from_pretrained(bad)
+
+
+def test_info_names_a_broken_scheduler_config_and_no_command(root, tmp_path, cli):
+    from video.models.inspect import describe
+
+    good = describe(root / "t2v")
+    assert "broken" not in good and good["run_with"].startswith("video txt2vid --model ")
+    bad = tmp_path / "t2v"
+    shutil.copytree(root / "t2v", bad)
+    (bad / SCHEDULER).write_text('{"flow_shift": "abc"}')
+    info = describe(bad)
+    assert "run_with" not in info, info
+    assert info["broken"] == f"{SCHEDULER}: flow_shift must be a number > 0; found 'abc'"
+    p = cli("info", str(bad))
+    assert p.returncode == 0 and "broken: scheduler/scheduler_config.json" in p.stdout and "run_with" not in p.stdout
+
+
+@pytest.mark.parametrize("name, flags, message", [
+    ("t2v", ["--frames", "8"], "error: this video VAE takes 4k+1 frames (1, 5, 9, ...); got 8; use 5 or 9"),
+    ("t2v", ["--frames", "5", "--height", "40", "--width", "48"],
+     "error: height and width must be positive multiples of 16 for this model; got 40x48"),
+    ("t2v", ["--frames", "5", "--guidance-2", "3"], "error: guidance_scale_2 (--guidance-2) is the low-noise "
+     "expert's guidance; this model has one transformer: use guidance_scale (--guidance)"),
+    ("wan22", ["--frames", "5", "--lora", "LORA"], "error: this Wan 2.2 folder has two experts, and its LoRAs come "
+     "one per expert; LoRAs are not supported on two-expert folders yet"),
+])
+def test_txt2vid_refusals_come_before_the_weights(root, tmp_path, cli, name, flags, message):
+    bad = _garbage_weights(root, tmp_path, name)
+    lora = tmp_path / "style.safetensors"
+    lora.write_bytes(b"never read")
+    flags = [str(lora) if f == "LORA" else f for f in flags]
+    p = cli("txt2vid", "--model", str(bad), *flags, "--output", str(tmp_path / "o.mp4"))
+    assert p.returncode == 2 and p.errors == [message], p.stderr
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_default_frames_and_size_pass_the_early_checks(root):
+    """The checks read the defaults as the pipeline does (Wan: 81 frames): nothing refused."""
+    from video.runtime.t2v_checks import check_wan_request
+
+    check_wan_request(root / "t2v")
+    check_wan_request(root / "wan22", num_frames=5, height=32, width=48, guidance_scale_2=2.0)
+
+
+def test_missing_part_says_to_download_the_whole_repository(root, tmp_path):
+    from video.runtime.txt2vid import load_t2v
+
+    bad = tmp_path / "t2v"
+    shutil.copytree(root / "t2v", bad)
+    shutil.rmtree(bad / "vae")
+    with pytest.raises(CheckpointError) as e:
+        load_t2v(bad)
+    assert str(e.value) == (f"{bad}: a Wan diffusers folder needs vae/: download the whole repository, not only "
+                            "model_index.json")
+
+
+@pytest.mark.parametrize("frames, nearest", [(87, "use 85 or 89"), (82, "use 81 or 85"), (2, "use 1 or 5"),
+                                             (0, "use 1")])
+def test_frame_count_error_names_the_nearest_counts(frames, nearest):
+    """87 frames said "(1, 5, 9, ..., 81); got 87", as if 81 were the most a video VAE takes."""
+    from video.models.latents import VideoVAELatents
+
+    lat = VideoVAELatents(_fixtures().tiny_vae())
+    with pytest.raises(ValueError) as e:
+        lat.check_frames(frames)
+    assert str(e.value) == f"this video VAE takes 4k+1 frames (1, 5, 9, ...); got {frames}; {nearest}"
+    lat.check_frames(89)
+
+
+def test_model_help_names_wan_2_2():
+    from video.runtime.config import TXT2VID_FLAGS
+
+    assert "Wan 2.2" in TXT2VID_FLAGS["--model"][1] and "Wan 2.1 T2V folder" not in TXT2VID_FLAGS["--model"][1]

@@ -1,0 +1,132 @@
+"""The checks of a text-to-video request that need no weights, in one place: the pipeline call
+runs them on the loaded model, and ``video txt2vid`` runs them first from a Wan folder's JSON
+files (:func:`check_wan_request`), so a request the model cannot take is refused in one line
+before minutes of weight loading, with the same words.
+
+- :func:`check_request`: steps, shift, sampler and guidance scales, for any model;
+- :func:`check_size`: frames and size against a latent space and the transformer's patch;
+- :func:`check_wan_request`: those two, plus ``--guidance-2`` on a one-expert folder and
+  ``--lora`` on a two-expert one, from ``model_index.json`` and the parts' ``config.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+from pathlib import Path
+
+from video.diffusion.flow import FLOW_SAMPLERS, check_shift
+from video.runtime.img2vid import InputError
+
+ONE_EXPERT_GUIDANCE_2 = ("guidance_scale_2 (--guidance-2) is the low-noise expert's guidance; this model has one "
+                         "transformer: use guidance_scale (--guidance)")
+TWO_EXPERT_LORA = ("this Wan 2.2 folder has two experts, and its LoRAs come one per expert; LoRAs are not supported "
+                   "on two-expert folders yet")
+
+
+def check_request(steps: int | None = None, shift: float | None = None, sampler: str | None = None,
+                  guidance_scale: float | None = None, guidance_scale_2: float | None = None) -> None:
+    """The checks of a text-to-video call that need no model (None: the model's default), so the
+    CLI runs them before minutes of weight loading and the pipeline call runs them again:
+    a whole number of steps >= 1, a shift in (0, inf) (:func:`check_shift`), a known flow
+    sampler, finite guidance scales (any finite scale is meaningful; see ``__call__``)."""
+    if sampler is not None and sampler not in FLOW_SAMPLERS:
+        raise InputError(f"unknown sampler {sampler!r}; choose one of {', '.join(FLOW_SAMPLERS)}")
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1):
+        raise InputError(f"num_inference_steps (--steps) must be a whole number >= 1; got {steps}")
+    if shift is not None:
+        try:
+            check_shift(shift)
+        except ValueError as e:
+            raise InputError(f"--shift: {e}") from None
+    for name, g in (("guidance_scale (--guidance)", guidance_scale), ("guidance_scale_2 (--guidance-2)",
+                                                                       guidance_scale_2)):
+        if g is not None and not math.isfinite(g):
+            raise InputError(f"{name} must be a finite number; got {g}")
+
+
+def _frames_fit(latents, num_frames: int, pt: int) -> bool:
+    """Whether ``num_frames`` passes the VAE's frame rule and gives a multiple of ``pt`` latent frames."""
+    try:
+        latents.check_frames(num_frames)
+    except ValueError:
+        return False
+    return latents.latent_frames(num_frames) % pt == 0
+
+
+def check_size(latents, patch: tuple[int, int, int], num_frames: int, height: int, width: int) -> None:
+    """One-line :class:`InputError` for a size the VAE and the patch grid cannot take: the
+    height a multiple of the VAE factor times the h patch, the width of it times the w patch,
+    and the latent frame count (VAE) a multiple of the t patch. ``latents``: a latent space
+    (:mod:`video.models.latents`), or its :class:`~video.models.latents.LatentGrid` read from
+    configs. With a t patch of 2 one frame is one latent frame, so ``num_frames=1`` (an image)
+    is refused for such a model."""
+    pt, ph, pw = patch
+    mh, mw = latents.spatial_factor * ph, latents.spatial_factor * pw
+    if height % mh or width % mw or height < mh or width < mw:
+        what = f"multiples of {mh}" if mh == mw else f"multiples of {mh} (height) and {mw} (width)"
+        raise InputError(f"height and width must be positive {what} for this model; got {height}x{width}")
+    try:
+        latents.check_frames(num_frames)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    if latents.latent_frames(num_frames) % pt:
+        ok = [f for f in range(1, 64 * pt * latents.temporal_factor) if _frames_fit(latents, f, pt)][:4]
+        raise InputError(f"this model's temporal patch is {pt}, so num_frames must give a multiple of {pt} latent "
+                         f"frames: {', '.join(map(str, ok))}, ...; got {num_frames}")
+
+
+def _json_object(path: Path) -> dict:
+    """A config file as a dict; {} when it does not read as one (its loader names the problem)."""
+    try:
+        d = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    return d if isinstance(d, dict) else {}
+
+
+def _wan_grid(p: Path):
+    """The latent grid and patch of a Wan folder from ``vae/config.json`` and
+    ``transformer/config.json`` as ``AutoencoderKLWan`` and ``VideoVAELatents`` read them
+    (spatial ``2 ** len(temperal_downsample)``, temporal ``2 ** sum(...)``); None where a value
+    is absent or odd: the size is then checked after loading, as before."""
+    from video.models.latents import LatentGrid
+
+    down = _json_object(p / "vae" / "config.json").get("temperal_downsample")  # sic: diffusers' spelling
+    patch = _json_object(p / "transformer" / "config.json").get("patch_size")
+    if not (isinstance(down, list) and all(isinstance(d, bool) for d in down)):
+        return None
+    if not (isinstance(patch, list) and len(patch) == 3 and all(isinstance(x, int) and x > 0 for x in patch)):
+        return None
+    return LatentGrid(2 ** len(down), 2 ** sum(down)), tuple(patch)
+
+
+def check_wan_request(source: str | Path, num_frames: int | None = None, height: int | None = None,
+                      width: int | None = None, guidance_scale_2: float | None = None, lora: bool = False) -> None:
+    """For a Wan text-to-video folder, what the pipeline would refuse after loading, from its
+    JSON files alone (:func:`check_size`, one expert or two; None: the model's default), plus
+    the folder's own refusals (:func:`video.models.wan.t2v_parts`) and a broken scheduler
+    config (:func:`video.models.wan.scheduler_shift`), as its loader says them. Anything else
+    (``tiny``, our layout, a file) is left to the loader and the call."""
+    from video.models.wan import read_index, t2v_parts, wan_config
+
+    p = Path(source).expanduser()
+    if str(source) == "tiny" or not p.is_dir():
+        return
+    index = read_index(p)
+    if index is None:
+        return
+    experts = len(t2v_parts(p, index)["transformers"])
+    s = wan_config(p).sampling
+    if guidance_scale_2 is not None and experts == 1:
+        raise InputError(ONE_EXPERT_GUIDANCE_2)
+    if lora and experts > 1:
+        raise InputError(TWO_EXPERT_LORA)
+    grid = _wan_grid(p)
+    if grid is not None:
+        check_size(grid[0], grid[1], s.num_frames if num_frames is None else num_frames,
+                   s.height if height is None else height, s.width if width is None else width)
+
+
+__all__ = ["ONE_EXPERT_GUIDANCE_2", "TWO_EXPERT_LORA", "check_request", "check_size", "check_wan_request"]
