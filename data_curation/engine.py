@@ -79,6 +79,7 @@ from data_curation.ray_runner import (  # noqa: F401  (all of them re-exported: 
     ray_temp_dir,
     require_ray,
     resolve_ray_address,
+    sigterm_interrupts,
     speaks_http2,
 )
 from data_curation.recipe import Recipe, check_recipe, load_recipe, scoring_key
@@ -389,8 +390,9 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
             if workers == 0:
                 from tqdm import tqdm
 
-                for p in tqdm(todo, desc="sources", disable=not progress, file=sys.stderr):
-                    process_source(p, recipe, out)
+                with sigterm_interrupts():  # SIGTERM (timeout, Slurm, docker stop) ends it as Ctrl-C does
+                    for p in tqdm(todo, desc="sources", disable=not progress, file=sys.stderr):
+                        process_source(p, recipe, out)
             else:
                 results = _run_ray(todo, recipe, out, workers, ray_address, progress, process_source,
                                    record_lost_source, label)

@@ -71,7 +71,7 @@ def require_ray() -> None:
     try:
         import ray  # noqa: F401
     except ImportError as e:
-        why = "Ray is not installed" if e.name == "ray" else f"Ray cannot be imported ({type(e).__name__}: {e})"
+        why = "Ray is not installed" if e.name == "ray" else f"Ray cannot be imported ({type(e).__name__}: {(str(e).splitlines() or [''])[0]})"
         raise RayNotInstalled(f'{why} (pip install -e ".[curate]"), or run without Ray: --workers 0') from None
 
 

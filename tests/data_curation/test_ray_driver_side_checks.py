@@ -193,3 +193,27 @@ def test_sigterm_during_a_ray_run_is_an_interrupt(ray_elsewhere, tmp_path, capsy
     err = capsys.readouterr().err
     assert rc == 130 and "curate run: interrupted; rerun the same command to resume" in err, err
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_sigterm_during_a_local_run_is_an_interrupt(tmp_path, capsys, pan):
+    """--workers 0 too: SIGTERM (what timeout, Slurm and docker stop send) is Ctrl-C's one line
+    and exit 130, as the README says of every run (it killed the process silently, exit 143),
+    and the handler from before comes back."""
+    src, out = tmp_path / "src", tmp_path / "out"
+    src.mkdir()
+    for i in range(4):
+        pan(src / f"p{i}.mp4")
+    before = signal.getsignal(signal.SIGTERM)
+
+    def term_after_first_part():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not list((out / "parts").glob("*.parquet")):
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=term_after_first_part, daemon=True).start()
+    rc = main(["run", str(src), "--out", str(out), "--workers", "0", "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 130 and "curate run: interrupted; rerun the same command to resume" in err, err
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert 1 <= len(list((out / "parts").glob("*.parquet"))) < 4  # finished sources kept, the rest left

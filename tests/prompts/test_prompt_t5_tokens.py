@@ -72,10 +72,12 @@ def test_weights_land_on_the_tokens_of_their_characters(encoder, t5_tokenizer, p
 
 
 def test_weights_reach_the_encoder_on_one_call_ids(encoder, t5_tokenizer):
-    """``a (red), cat`` is diffusers' ``a red, cat`` with ``▁red`` weighted (A1111's rule on the
-    real tokens)."""
+    """``a (red), cat`` is diffusers' ``a red, cat`` with ``▁red`` weighted. A1111's rule on the
+    real tokens (asked for: T5's default is ComfyUI's, tests/prompts/test_t5_weights_stay_local.py)
+    makes the weight's position visible in every token."""
     ref, n = wan_reference(encoder.model, t5_tokenizer, "a red, cat")  # ▁a ▁red , ▁cat </s>
-    out = encoder.encode_text("a (red:1.5), cat")
+    a1111 = PromptEncoder(t5_tokenizer, encoder.model, weight_mode="a1111")
+    out = a1111.encode_text("a (red:1.5), cat")
     z = ref[0, :n]
     m = torch.tensor([1.0, 1.5, 1.0, 1.0, 1.0])
     scaled = z * m[:, None]
