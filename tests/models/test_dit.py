@@ -204,3 +204,16 @@ def test_feed_forward_fused_gelu_matches_the_modules_on_cuda():
         ref64 = mlp.double()(x.double()).float()
     assert (got - ref64).norm() / ref64.norm() < 1e-2
     assert (got - ref).norm() / ref.norm() < 1e-2
+    mlp = mlp.to(torch.bfloat16)
+    with torch.enable_grad():  # training: the plain modules, exactly (autograd through them)
+        assert torch.equal(feed_forward(mlp, x, True), mlp(x))
+
+    class Wrapped(torch.nn.Linear):  # a LoRA-wrapped layer is no plain nn.Linear: its own forward runs
+        def forward(self, h):
+            return super().forward(h) * 2
+
+    wrapped = Wrapped(64, 256).cuda().to(torch.bfloat16)
+    wrapped.load_state_dict(mlp[0].state_dict())
+    mlp[0] = wrapped
+    with torch.no_grad():
+        assert torch.equal(feed_forward(mlp, x, True), mlp(x))
