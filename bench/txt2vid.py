@@ -14,7 +14,7 @@ regional compile our runtime uses), the first call's time reported as compile ti
 count, so the gap between them can be read rather than guessed.
 
 ``--sdpa torch,cudnn`` (default) times each model once per attention-kernel order
-(``video.runtime.speed.sdpa_priority``: torch's own, FlashAttention first; or cuDNN's fused
+(``video.runtime.speed.sdpa_priority``: torch's own choice, which torch 2.11 on an H100 made cuDNN; or cuDNN's fused
 attention first, reported faster on Hopper); compiled rows use the last order. Attention makes
 ~70% of the FLOPs at 81 frames, so the kernel decides most of the gap to the issue's goal. The
 attention-only rows time each kernel alone at the model's shape (heads x tokens x head dim).

@@ -101,10 +101,14 @@ def cmd_img2vid(args) -> int:
         raise UserError(f"--decode-chunk must be >= 1, or 0 for auto; got {cfg.decode_chunk}")
     if not cfg.memory_budget_gib >= 0:
         raise UserError(f"--memory-budget must be >= 0 GiB (0: the free memory); got {cfg.memory_budget_gib:g}")
-    split = tristate("--split-guidance", cfg.split_guidance)
-    from video.runtime.img2vid import check_request, check_speed
+    split = tristate("--split-guidance", on_off(cfg.split_guidance))
+    from video.runtime.img2vid import InputError, check_offload, check_request, check_speed
 
-    check_speed(cfg.cache_threshold, cfg.memory_budget_gib)  # NaN / inf, before the weights load
+    try:
+        check_speed(cfg.cache_threshold, cfg.memory_budget_gib)  # NaN / inf, before the weights load
+    except InputError as e:  # --memory-budget was checked above: this is the threshold
+        raise UserError(f"--cache-threshold: {e}" if args.cache_threshold is not None else str(e)) from None
+    check_offload(cfg.offload, cfg.compile)
 
     check_request(num_frames=cfg.frames, steps=cfg.steps, sampler=cfg.sampler or None)
     if cfg.model_config:
@@ -113,6 +117,8 @@ def cmd_img2vid(args) -> int:
         load_model_config(cfg.model_config)  # an unknown or text-to-video config: before the weights load
     from video.models.svd import FULL_SIZE_NAMES, TINY_NAMES, random_weights_note
 
+    device, dtype = device_and_dtype(cfg.device, cfg.dtype)
+    check_compile(cfg, device)
     _resolve_names(cfg, keep=tuple(TINY_NAMES), unlisted=FULL_SIZE_NAMES)
     import torch
 
@@ -121,7 +127,6 @@ def cmd_img2vid(args) -> int:
 
     check_output(cfg.output, num_frames=cfg.frames)  # a bad --output fails now, not after the render
     check_crf(cfg.crf, cfg.output)
-    device, dtype = device_and_dtype(cfg.device, cfg.dtype)
     image = load_image(cfg.image or DEFAULT_IMAGE)  # fail on a bad image before loading weights
     t0 = time.perf_counter()
     pipe = ImageToVideo.from_pretrained(cfg.model, device=device, dtype=dtype, variant=cfg.variant or None,
@@ -178,6 +183,8 @@ def cmd_txt2vid(args) -> int:
     # what needs no model, before the weights load (the pipeline call checks it again)
     check_request(steps=cfg.steps, shift=cfg.shift, sampler=cfg.sampler or None,
                   guidance_scale=cfg.guidance, guidance_scale_2=cfg.guidance_2)
+    device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16")
+    check_compile(cfg, device)
     _resolve_names(cfg, keep=("tiny",))
     import torch
 
@@ -186,7 +193,6 @@ def cmd_txt2vid(args) -> int:
 
     check_output(cfg.output, num_frames=cfg.frames)  # a bad --output fails now, not after the render
     check_crf(cfg.crf, cfg.output)
-    device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16")
     check_embeddings_dir(cfg.embeddings)
     from video.runtime.t2v_checks import check_wan_request
 
@@ -227,6 +233,30 @@ def cmd_txt2vid(args) -> int:
     print(f"wrote {out} ({plural(f, 'frame')}, {w}x{h}, {fps} fps): load {t_load:.2f}s, {pipe.last_timings}, "
           f"write {time.perf_counter() - t1:.2f}s")
     return 0
+
+
+def on_off(value: str | bool) -> str:
+    """A tri-state key's value as text: YAML reads an unquoted ``on`` / ``off`` as True / False."""
+    return {True: "on", False: "off"}[value] if isinstance(value, bool) else value
+
+
+def check_compile(cfg, device) -> None:
+    """``--compile`` and ``--compile-cache`` refused in one line before the weights load (an
+    unknown mode, a CUDA-graph mode off CUDA, a cache path that is a file): ``compile()`` said
+    so only after minutes of loading. ``--compile-cache`` without ``--compile`` does nothing,
+    and a warning says so rather than a run that silently ignores it."""
+    from video.runtime.speed import check_cache_folder, check_compile_mode
+
+    if not cfg.compile:
+        if cfg.compile_cache:
+            warnings.warn(f"--compile-cache {cfg.compile_cache} does nothing without --compile", stacklevel=2)
+        return
+    try:
+        check_compile_mode(cfg.compile, device)
+        if cfg.compile_cache:
+            check_cache_folder(cfg.compile_cache)
+    except ValueError as e:
+        raise UserError(str(e)) from None
 
 
 def check_embeddings_dir(value: str) -> None:

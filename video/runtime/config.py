@@ -35,11 +35,13 @@ class Img2VidConfig:
     decode_overlap: int = 2
     memory_budget_gib: float = 10.0  # decode windows sized to keep the peak within this (CUDA); 0: free memory
     offload: str = "none"  # none | model (only the part in use on the GPU)
-    split_guidance: str = "auto"  # auto | on | off: the guidance halves one after the other (half the UNet's peak)
+    # auto | on | off: the guidance halves one after the other (half the UNet's peak); a boolean too,
+    # as YAML reads an unquoted on / off (True / False), where a text key refused it
+    split_guidance: str | bool = "auto"
     cache_threshold: float = 0.0  # > 0: First-Block-Cache fast mode (inexact); 0: exact
     compile: str = ""  # "": eager; else a torch.compile mode for the repeated blocks (default, reduce-overhead, ...)
     compile_cache: str = ""  # folder (or "auto") to save/load compiled artifacts for warm starts
-    sdpa: str = "torch"  # attention kernel tried first: torch (its own order), cudnn, flash, efficient
+    sdpa: str = "torch"  # attention kernel tried first: torch (its own choice), cudnn, flash, efficient
     device: str = "auto"
     dtype: str = "auto"  # auto: float16 on CUDA, float32 on CPU
     variant: str = ""
@@ -87,8 +89,9 @@ IMG2VID_FLAGS = {
     "--compile": ("compile", "compile the repeated blocks in this torch.compile mode: default, reduce-overhead "
                              "(CUDA graphs), max-autotune-no-cudagraphs or max-autotune (default: none, eager)"),
     "--compile-cache": ("compile_cache", "folder (or 'auto') where compiled artifacts are saved and reused"),
-    "--sdpa": ("sdpa", "attention kernel tried first on CUDA: torch (its own order, FlashAttention first), cudnn "
-                       "(cuDNN fused attention, reported faster on H100/H200), flash or efficient; same maths"),
+    "--sdpa": ("sdpa", "attention kernel tried first on CUDA: torch (torch's own choice, which depends on the "
+                       "torch version and GPU: torch 2.11 on an H100 picked cuDNN), cudnn (cuDNN fused attention), "
+                       "flash or efficient; same maths"),
     "--device": ("device", 'cuda, cuda:N, cpu, mps or auto (default auto: CUDA when present)'),
     "--dtype": ("dtype", 'float16, bfloat16, float32, or auto (default auto: float16 on CUDA, float32 on CPU)'),
     "--variant": ("variant", "diffusers weight variant, e.g. fp16 (auto-detected)"),
@@ -130,7 +133,7 @@ class Txt2VidConfig:
     extra_model_paths_config: str = ""  # a ComfyUI extra_model_paths.yaml, read after the default one
     compile: str = ""  # "": eager; else a torch.compile mode for the transformer's blocks
     compile_cache: str = ""  # folder (or "auto") to save/load compiled artifacts for warm starts
-    sdpa: str = "torch"  # attention kernel tried first: torch (its own order), cudnn, flash, efficient
+    sdpa: str = "torch"  # attention kernel tried first: torch (its own choice), cudnn, flash, efficient
     vae_tiling: str = "auto"  # auto | on | off: Wan's video VAE in tiles (auto: only when whole frames do not fit)
 
 
@@ -168,8 +171,9 @@ TXT2VID_FLAGS = {
                              "reduce-overhead (CUDA graphs), max-autotune-no-cudagraphs or max-autotune "
                              "(default: none, eager)"),
     "--compile-cache": ("compile_cache", "folder (or 'auto') where compiled artifacts are saved and reused"),
-    "--sdpa": ("sdpa", "attention kernel tried first on CUDA: torch (its own order, FlashAttention first), cudnn "
-                       "(cuDNN fused attention, reported faster on H100/H200), flash or efficient; same maths"),
+    "--sdpa": ("sdpa", "attention kernel tried first on CUDA: torch (torch's own choice, which depends on the "
+                       "torch version and GPU: torch 2.11 on an H100 picked cuDNN), cudnn (cuDNN fused attention), "
+                       "flash or efficient; same maths"),
     "--lora": ("lora", "LoRA .safetensors (peft or kohya keys) as FILE or FILE:SCALE; repeatable"),
     "--models-dir": ("models_dir", "models folder for names (default: $VIDEO_MODELS, else ./models)"),
     "--extra-model-paths-config": ("extra_model_paths_config", "a ComfyUI extra_model_paths.yaml to search too "

@@ -33,7 +33,7 @@ from video.runtime.decode import decode_latents
 from video.runtime.memory import DEFAULT_BUDGET_GIB
 from video.runtime.offload import OFFLOAD_MODES, ModelOffload, NoOffload, align_cpu_weights, svd_parts
 from video.runtime.progress import StepCallback, step_reporter
-from video.runtime.speed import with_sdpa_priority
+from video.runtime.speed import uses_cudagraphs, with_sdpa_priority
 from video.runtime.step_cache import FirstBlockCache, cached_unet_forward
 
 
@@ -110,6 +110,17 @@ def check_speed(cache_threshold: float | None, memory_budget_gib: float | None) 
             raise InputError(f"{name} must be a finite number >= 0 ({meaning}), got {value}")
 
 
+def check_offload(mode: str, compile_mode: str = "") -> None:
+    """One-line InputError for an unknown offload mode, or ``model`` with a compile mode that
+    records CUDA graphs (they keep the weights' addresses). The CLI runs it before the weights
+    load (a bad value used to wait minutes for them); ``set_offload`` and ``compile`` again."""
+    if mode not in OFFLOAD_MODES:
+        raise InputError(f"unknown offload mode {mode!r}; choose one of {', '.join(OFFLOAD_MODES)}")
+    if mode == "model" and uses_cudagraphs(compile_mode):
+        raise InputError(f"compile mode {compile_mode!r} records CUDA graphs, whose weights must stay in place on "
+                         "the GPU; use offload=none, or a compile mode without graphs")
+
+
 def check_request(num_frames: int | None = None, steps: int | None = None, sampler: str | None = None) -> None:
     """The checks of an image-to-video call that need no model (None: the model's default), so
     the CLI runs them before the weights load and the pipeline call runs them again: at least
@@ -170,10 +181,12 @@ class Timings:
     evaluations: int = 0  # UNet evaluations the sampler asked for
     skipped: int = 0  # of which the step cache answered without running the rest of the UNet
     decode_chunk: int = 0  # frames per decode window used
+    step_cache: bool = False  # the fast mode ran: the skip count is reported, 0 included
 
     def __str__(self) -> str:
         s = f"encode {self.encode:.2f}s, denoise {self.denoise:.2f}s, decode {self.decode:.2f}s"
-        return s + (f" (step cache skipped {self.skipped}/{self.evaluations} UNet evaluations)" if self.skipped else "")
+        said = self.skipped or self.step_cache
+        return s + (f" (step cache skipped {self.skipped}/{self.evaluations} UNet evaluations)" if said else "")
 
 
 class ImageToVideo:
@@ -204,8 +217,7 @@ class ImageToVideo:
     def set_offload(self, mode: str) -> None:
         """``"model"``: weights to host memory, each network copied up only while it runs;
         ``"none"``: every weight back on the device."""
-        if mode not in OFFLOAD_MODES:
-            raise InputError(f"unknown offload mode {mode!r}; choose one of {', '.join(OFFLOAD_MODES)}")
+        check_offload(mode)
         if mode == "model" and getattr(self, "cudagraphs", False):
             raise InputError("offload=model moves the weights that the compiled CUDA graphs recorded; "
                              "offload before compiling with a mode without graphs")
@@ -235,11 +247,10 @@ class ImageToVideo:
         """Compile the UNet's and VAE decoder's repeated blocks (``speed.compile_blocks``); returns how
         many. ``mode``: ``speed.COMPILE_MODES`` (CUDA-graph modes need CUDA). ``cache``: a folder
         (or "auto") whose saved artifacts are loaded now and written after the first video."""
-        from video.runtime.speed import compile_blocks, prepare_compile, uses_cudagraphs
+        from video.runtime.speed import compile_blocks, prepare_compile
 
-        if uses_cudagraphs(mode) and isinstance(self.offload, ModelOffload):
-            raise InputError(f"compile mode {mode!r} records CUDA graphs, whose weights must stay in place on the "
-                             "GPU; use offload=none, or a compile mode without graphs")
+        if isinstance(self.offload, ModelOffload):
+            check_offload("model", mode)
         try:
             prepare_compile(self, mode, cache)
         except ValueError as e:
@@ -477,7 +488,8 @@ class ImageToVideo:
         evaluations = network_evaluations(sampler, steps)
         skipped = step_cache.skipped if step_cache else 0
         if output_type == "latent":  # no decode: the VAE decoder is neither run nor copied up
-            self.last_timings = Timings(encode=t1 - t0, denoise=t2 - t1, evaluations=evaluations, skipped=skipped)
+            self.last_timings = Timings(encode=t1 - t0, denoise=t2 - t1, evaluations=evaluations, skipped=skipped,
+                                        step_cache=step_cache is not None)
             return x
 
         # 5. Decode.
@@ -489,9 +501,9 @@ class ImageToVideo:
             torch.cuda.synchronize(dev)
         t3 = time.perf_counter()
         self.last_timings = Timings(encode=t1 - t0, denoise=t2 - t1, decode=t3 - t2, evaluations=evaluations,
-                                    skipped=skipped, decode_chunk=max(windows))
-        if self.compile_cache is not None and not self.compile_cache.saved:
-            self.compile_cache.save()  # after the first compiled video: everything it needed is built
+                                    skipped=skipped, decode_chunk=max(windows), step_cache=step_cache is not None)
+        if self.compile_cache is not None:  # after a compiled video: all its shape needed is built
+            self.compile_cache.save_once(dt, shape)  # a failed save is a warning: the frames still come
         frames = (frames / 2 + 0.5).clamp(0, 1)
         if output_type == "float":
             return frames.permute(0, 2, 3, 1).cpu().numpy()

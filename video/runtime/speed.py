@@ -5,18 +5,24 @@ same work run faster on a GPU.
 (a transformer's blocks; the resnets, attentions and resamplers inside the UNet's and the temporal
 VAE decoder's blocks): each distinct unit shape compiles once and serves every instance of that
 shape, so cold start stays short. ``CompileCache`` saves what inductor built (``torch.compiler.save_cache_artifacts``,
-"Mega-Cache", torch >= 2.7) after the first compiled video and loads it in a later process
-before compiling, so that process skips code generation and autotuning (a warm start). Where
+"Mega-Cache", torch >= 2.7) after the first compiled video of each dtype and latent shape (a file
+each) and loads every file in a later process before compiling, so that process skips code
+generation and autotuning (a warm start). Where
 those functions are missing, it points inductor's own on-disk cache (``TORCHINDUCTOR_CACHE_DIR``)
 at the same folder instead. Artifacts are only valid for the same torch, Triton and GPU.
 
 ``sdpa_priority`` changes which fused attention kernel ``scaled_dot_product_attention`` tries
-first (every attention in our models and in diffusers' goes through it): torch's own order puts
-FlashAttention-2 first and cuDNN's fused attention last, while on Hopper (H100/H200) cuDNN's
-kernels are reported faster (huggingface/transformers#48163, 1.7-2.3x on training shapes; a
-GH200 user reports the opposite for varlen, pytorch/pytorch#187770), so it is a switch that
-``bench/txt2vid.py`` measures, not a default. Same maths, different kernel: the output differs
-by float rounding only.
+first (every attention in our models and in diffusers' goes through it). Which kernel torch's own
+order picks is torch's choice, and it depends on the torch version and the GPU: torch 2.11 on an
+H100 picked cuDNN's fused attention for the DiT's shapes. cuDNN's kernels are reported faster on
+Hopper (huggingface/transformers#48163, 1.7-2.3x on training shapes; a GH200 user reports the
+opposite for varlen, pytorch/pytorch#187770), so it is a switch that ``bench/txt2vid.py``
+measures, not a default. Same maths, different kernel: the output differs by float rounding
+only.
+
+Loading a compile cache runs the pickled graphs and compiled code in it, so a folder or file that
+others could have written (group- or world-writable, or owned by another user) is not loaded, as
+ssh refuses such key files (:func:`untrusted`).
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ CUDAGRAPH_MODES = ("reduce-overhead", "max-autotune")
 ARTIFACTS_FILE = "mega_cache.bin"
 
 
-SDPA_FIRST = ("torch", "cudnn", "flash", "efficient")  # "torch": its own order
+SDPA_FIRST = ("torch", "cudnn", "flash", "efficient")  # "torch": its own choice (version and GPU)
 
 
 def _sdpa_backends(first: str) -> list:
@@ -101,17 +107,15 @@ def check_compile_mode(mode: str, device: torch.device) -> None:
 
 
 def prepare_compile(pipe, mode: str, cache: str | Path | None) -> None:
-    """What every pipeline's ``compile()`` does before compiling: refuse a bad mode (ValueError),
-    load a compile cache's artifacts (``cache``: a folder or "auto"), and note whether the loop
+    """What every pipeline's ``compile()`` does before compiling: refuse a bad mode or a cache
+    path that cannot be a folder (ValueError), load a compile cache's artifacts (``cache``: a
+    folder or "auto"; what cannot be read or trusted is a warning), and note whether the loop
     must mark CUDA-graph steps (``pipe.cudagraphs``)."""
     check_compile_mode(mode, pipe.device)
     if cache:
+        check_cache_folder(cache)
         pipe.compile_cache = CompileCache(cache, key=cache_key(type(pipe).__name__, mode, pipe.device))
-        try:
-            pipe.compile_cache.load()
-        except OSError as e:  # a file where the folder should be, no permission: the caller's one line
-            raise ValueError(f"compile cache {pipe.compile_cache.folder}: cannot use it as a folder "
-                             f"({e.strerror or e})") from None
+        pipe.compile_cache.load()
     pipe.cudagraphs = uses_cudagraphs(mode)
 
 
@@ -152,8 +156,47 @@ def default_cache_dir() -> Path:
     return Path(base) / "video" / "compile"
 
 
+def cache_folder(cache: str | Path) -> Path:
+    """The folder a compile-cache value names: ``auto`` is :func:`default_cache_dir`."""
+    return default_cache_dir() if str(cache) == "auto" else Path(cache).expanduser()
+
+
+def check_cache_folder(cache: str | Path) -> Path:
+    """The folder ``cache`` names, or a one-line ValueError where a file stands at it or above it
+    (it could never hold the artifacts). Cheap, so ``video img2vid`` / ``txt2vid`` run it before
+    the weights load, not minutes later in ``compile()``. A missing folder is made at the first
+    save; one that cannot be written is a warning there, and the video is still written."""
+    folder = cache_folder(cache)
+    for path in (folder, *folder.parents):
+        try:
+            if path.is_dir():
+                break
+            if path.exists():
+                where = "it is a file" if path == folder else f"{path} is a file"
+                raise ValueError(f"compile cache {folder}: cannot use it as a folder ({where})")
+        except OSError:  # no permission to look: the save says so, if it comes to that
+            break
+    return folder
+
+
+def untrusted(path: Path) -> str | None:
+    """Why the compiled code at ``path`` (a cache folder or an artifacts file) must not be loaded:
+    writable by the group or by others, or owned by a user other than this one or root; loading
+    runs the pickled graphs and code in it, so anyone who can write it could run code as this
+    user (ssh refuses its key files on the same rule). None where it is safe, or where the
+    system has no such owners and modes (Windows)."""
+    if not hasattr(os, "getuid"):
+        return None
+    st = path.stat()
+    if st.st_uid not in (os.getuid(), 0):
+        return "owned by another user"
+    if st.st_mode & 0o022:
+        return "writable by other users (chmod go-w it to use it)"
+    return None
+
+
 def cache_key(pipeline: str, mode: str, device: str | torch.device) -> str:
-    """The artifacts file's name part for one pipeline class, compile mode, torch and device
+    """The artifacts files' name part for one pipeline class, compile mode, torch and device
     (the GPU's model name). A save holds only what its process compiled or used, so one file
     shared by image-to-video and text-to-video, or by two GPUs, kept whichever ran last: each
     warm start undid the other's."""
@@ -162,71 +205,157 @@ def cache_key(pipeline: str, mode: str, device: str | torch.device) -> str:
     if device.type == "cuda" and torch.cuda.is_available():
         where = torch.cuda.get_device_name(device.index if device.index is not None else torch.cuda.current_device())
     raw = f"{pipeline}-{mode}-torch{torch.__version__}-{where}"
+    return _file_safe(raw)
+
+
+def _file_safe(raw: str) -> str:
     return "".join(c if c.isalnum() or c in "._+-" else "_" for c in raw)
+
+
+def shape_variant(dtype: torch.dtype, shape: tuple[int, ...]) -> str:
+    """The part of an artifacts file's name for one dtype and latent shape: ``float32-1x9x4x8x12``."""
+    return _file_safe(f"{str(dtype).removeprefix('torch.')}-{'x'.join(map(str, shape))}")
+
+
+def artifact_keys(info) -> set[tuple[str, str]]:
+    """(kind, key) of each artifact a ``torch.compiler`` CacheInfo names; empty where it names none."""
+    return {(kind, key) for kind, keys in (getattr(info, "artifacts", None) or {}).items() for key in keys}
 
 
 class CompileCache:
     """Warm start across processes for everything compiled in this one.
 
-    ``load()`` before compiling (returns whether artifacts were loaded); ``save()`` after the
-    first compiled run (writes atomically; returns the path or None when nothing was compiled).
-    ``key`` (:func:`cache_key`) names the artifacts file, so pipelines, modes, torch builds and
-    GPUs sharing one folder keep a file each.
+    ``load()`` before compiling (returns whether artifacts were loaded): it reads every file of
+    ``key`` (:func:`cache_key`), one per dtype and latent shape, so a folder keeps each clip size
+    warm. ``save_once(dtype, shape)`` after a compiled video writes that shape's file (atomically)
+    once per process. A save that has nothing beyond what was loaded or saved (a warm start that
+    compiled nothing new) writes nothing, and one that cannot write is a warning, not an error.
+    ``key`` names the files, so pipelines, modes, torch builds and GPUs sharing one folder keep
+    their own.
     """
 
     def __init__(self, folder: str | Path, key: str = ""):
-        self.folder = default_cache_dir() if str(folder) == "auto" else Path(folder).expanduser()
+        self.folder = cache_folder(folder)
         self.key = key
         self.mega = hasattr(torch.compiler, "save_cache_artifacts") and hasattr(torch.compiler, "load_cache_artifacts")
         self.saved = False
         self.loaded = False
+        self.refused = False  # the folder is not safe to load from (:func:`untrusted`): nothing is saved either
+        self.known: set[tuple[str, str]] = set()  # artifacts loaded or saved
+        self.done: set[str] = set()  # the variants this process has saved (or tried to)
 
     @property
     def artifacts(self) -> Path:
-        if not self.key:
-            return self.folder / ARTIFACTS_FILE
-        stem, suffix = ARTIFACTS_FILE.rsplit(".", 1)
-        return self.folder / f"{stem}-{self.key}.{suffix}"
+        """The file of ``key`` without a variant (what keys named before variants; still read)."""
+        return self.folder / f"{self._stem()}.{ARTIFACTS_FILE.rsplit('.', 1)[1]}"
+
+    def _stem(self) -> str:
+        stem = ARTIFACTS_FILE.rsplit(".", 1)[0]
+        return f"{stem}-{self.key}" if self.key else stem
+
+    def variant_file(self, variant: str = "") -> Path:
+        """The file of one variant (:func:`shape_variant`); ``@`` never occurs in a key."""
+        if not variant:
+            return self.artifacts
+        return self.folder / f"{self._stem()}@{variant}.{ARTIFACTS_FILE.rsplit('.', 1)[1]}"
+
+    def files(self) -> list[Path]:
+        """Every artifacts file of ``key`` in the folder: the variantless one, then each variant's."""
+        suffix = ARTIFACTS_FILE.rsplit(".", 1)[1]
+        found = sorted(self.folder.glob(f"{self._stem()}@*.{suffix}"))
+        return [p for p in (self.artifacts, *found) if p.is_file()]
 
     def load(self) -> bool:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        if self.folder.is_dir() and (why := untrusted(self.folder)):
+            warnings.warn(f"compile cache {self.folder} is {why}: its compiled code is not loaded; "
+                          "compiling afresh", stacklevel=3)
+            self.refused = True
+            return False
         if not self.mega:
             # inductor reads this when it first needs its cache, which is after this call
             os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(self.folder / "inductor"))
             self.loaded = any((self.folder / "inductor").glob("*"))
             return self.loaded
-        if not self.artifacts.is_file():
+        try:
+            files = self.files()
+        except OSError as e:
+            warnings.warn(f"compile cache {self.folder}: cannot read it ({e.strerror or e}); compiling afresh",
+                          stacklevel=3)
             return False
+        for path in files:
+            self._load_file(path)
+        return self.loaded
+
+    def _load_file(self, path: Path) -> None:
         import logging
 
+        try:
+            why = untrusted(path)
+            data = None if why else path.read_bytes()
+        except OSError as e:
+            why = f"unreadable ({e.strerror or e})"
+        if why:
+            warnings.warn(f"compile cache file {path} is {why}: not loaded", stacklevel=4)
+            return
         torch_log = logging.getLogger("torch.compiler._cache")  # logs a whole traceback for a bad file
         level = torch_log.level
         torch_log.setLevel(logging.ERROR)
         try:
-            got = torch.compiler.load_cache_artifacts(self.artifacts.read_bytes())
+            got = torch.compiler.load_cache_artifacts(data)
         finally:
             torch_log.setLevel(level)
         if got is None:  # torch rejected the file (damaged, or from another torch): compile afresh
-            warnings.warn(f"{self.artifacts}: not a compile cache this torch can read; compiling afresh "
-                          "(the file is replaced after this run)", stacklevel=3)
-            return False
+            warnings.warn(f"{path}: not a compile cache this torch can read; compiling afresh "
+                          "(the file is replaced after this run)", stacklevel=4)
+            return
+        self.known |= artifact_keys(got)
         self.loaded = True
-        return True
 
-    def save(self) -> Path | None:
+    def save_once(self, dtype: torch.dtype, shape: tuple[int, ...]) -> Path | None:
+        """After a compiled video of latents ``shape`` in ``dtype``: :meth:`save` its variant,
+        once per process (a later video of that shape compiled nothing new)."""
+        variant = shape_variant(dtype, shape)
+        if variant in self.done:
+            return None
+        self.done.add(variant)
+        return self.save(variant)
+
+    def save(self, variant: str = "") -> Path | None:
+        """Write what this process compiled or used to ``variant``'s file; returns it, or None
+        where nothing was written: nothing compiled, nothing new since the load (a warm start),
+        a folder not loaded from as unsafe, or one that cannot be written (a one-line warning:
+        the render that called this goes on to return its frames)."""
         if not self.mega:
             self.saved = True
             return self.folder / "inductor"
+        if self.refused:
+            return None
         got = torch.compiler.save_cache_artifacts()
         if got is None:
             return None
+        seen = artifact_keys(got[1])
+        if seen and seen <= self.known:
+            return None
+        path = self.variant_file(variant)
+        try:
+            self._write(path, got[0])
+        except OSError as e:
+            warnings.warn(f"compile cache {self.folder} is not writable: artifacts not saved "
+                          f"({e.strerror or e})", stacklevel=3)
+            return None
+        self.known |= seen
+        self.saved = True
+        return path
+
+    def _write(self, path: Path, data: bytes) -> None:
+        """``data`` to ``path`` atomically, not writable by group or others whatever the umask
+        (:meth:`load` would refuse it); the one shared file of before keys is removed."""
         from video.atomic import atomic_file
 
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with atomic_file(self.artifacts) as tmp:
-            Path(tmp).write_bytes(got[0])
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o755)
+        with atomic_file(path) as tmp:
+            Path(tmp).write_bytes(data)
+        os.chmod(path, path.stat().st_mode & 0o755)
         legacy = self.folder / ARTIFACTS_FILE
-        if self.key and legacy.is_file():  # the one shared file of before keys: nothing reads it now
+        if self.key and legacy.is_file():  # nothing reads it now
             legacy.unlink(missing_ok=True)
-        self.saved = True
-        return self.artifacts

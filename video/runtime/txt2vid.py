@@ -478,8 +478,8 @@ class TextToVideo:
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
         t2 = time.perf_counter()
-        if self.compile_cache is not None and not self.compile_cache.saved:
-            self.compile_cache.save()  # after the first compiled video: everything it needed is built
+        if self.compile_cache is not None:  # after a compiled video: all its shape needed is built
+            self.compile_cache.save_once(self.dtype, lat_shape)  # a failed save is a warning, not an error
 
         # 4. Decode.
         if output_type == "latent":

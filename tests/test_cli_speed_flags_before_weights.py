@@ -1,0 +1,91 @@
+"""The speed flags of ``video img2vid`` / ``txt2vid`` are read before the weights load: a bad
+``--compile`` mode, ``--offload`` value or ``--compile-cache`` path is refused in one line (it
+used to wait minutes for the weights, or here name the missing model instead); a
+``--compile-cache`` without ``--compile`` says it does nothing; the fast mode reports its skip
+count even when it skipped nothing; YAML's ``split_guidance: on`` (a boolean to YAML) is on.
+
+Each run names a model that does not exist: a check that waited for the weights would say
+"not found" instead."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+MISSING = "/nonexistent/model"
+
+
+@pytest.mark.parametrize("command", ["img2vid", "txt2vid"])
+@pytest.mark.parametrize("flags, message", [
+    (["--compile", "reduce-overhead"], "captures CUDA graphs and needs a CUDA device"),
+    (["--compile", "fastest"], "unknown compile mode 'fastest'"),
+    (["--compile", "default", "--compile-cache", "{file}"], "cannot use it as a folder"),
+])
+def test_compile_refusals_come_before_the_model(cli, tmp_path, command, flags, message):
+    (tmp_path / "file").write_text("x")
+    flags = [f.format(file=tmp_path / "file") for f in flags]
+    r = cli(command, "--model", MISSING, "--device", "cpu", "--output", tmp_path / "o.mp4", *flags)
+    assert r.returncode == 2 and len(r.errors) == 1 and message in r.errors[0], r.stderr
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--offload", "cpu"], "unknown offload mode 'cpu'; choose one of none, model"),
+    (["offload=model", "--compile", "reduce-overhead"], "records CUDA graphs, whose weights must stay in place"),
+])
+def test_offload_refusals_come_before_the_model(cli, tmp_path, flags, message):
+    r = cli("img2vid", "--model", MISSING, "--output", tmp_path / "o.mp4", *flags)
+    assert r.returncode == 2 and len(r.errors) == 1 and message in r.errors[0], r.stderr
+
+
+@pytest.mark.parametrize("command", ["img2vid", "txt2vid"])
+def test_compile_cache_without_compile_says_it_does_nothing(cli, tmp_path, command):
+    r = cli(command, "--model", MISSING, "--output", tmp_path / "o.mp4", "--compile-cache", tmp_path / "cc")
+    assert f"warning: --compile-cache {tmp_path / 'cc'} does nothing without --compile" in r.stderr
+    assert "not found" in r.errors[0]  # a warning, not a refusal
+
+
+def test_a_bad_threshold_flag_is_named_as_the_flag(cli, tmp_path):
+    r = cli("img2vid", "--model", MISSING, "--output", tmp_path / "o.mp4", "--cache-threshold", "-1")
+    assert r.errors == ["error: --cache-threshold: cache_threshold must be a finite number >= 0 (0 = off, exact), "
+                        "got -1.0"]
+
+
+@pytest.mark.parametrize("text, value", [("on", True), ("off", False), ('"on"', True), ("auto", None)])
+def test_yaml_on_and_off_set_split_guidance(cli, tmp_path, text, value):
+    """Unquoted, YAML reads on / off as True / False, and the text key refused them."""
+    from video.cli import on_off
+    from video.config import load_config
+    from video.flags import tristate
+    from video.runtime.config import Img2VidConfig
+
+    yaml = tmp_path / "run.yaml"
+    yaml.write_text(f"split_guidance: {text}\n")
+    assert tristate("--split-guidance", on_off(load_config(Img2VidConfig, yaml).split_guidance)) is value
+    r = cli("img2vid", "--config", yaml, "--model", MISSING, "--output", tmp_path / "o.mp4")
+    assert len(r.errors) == 1 and "not found" in r.errors[0], r.stderr  # past the config, to the model
+
+
+def test_split_guidance_still_refuses_other_words(cli, tmp_path):
+    r = cli("img2vid", "--model", MISSING, "--split-guidance", "true", "--output", tmp_path / "o.mp4")
+    assert r.errors == ["error: --split-guidance takes auto, on or off; got 'true'"]
+
+
+def test_the_fast_mode_reports_its_skips_when_it_skipped_none(tiny_models):
+    """README: "the last line reports how many evaluations were skipped"; with 0 it said nothing."""
+    from video.runtime.img2vid import ImageToVideo
+
+    pipe = ImageToVideo(tiny_models)
+    pipe(torch.rand(3, 64, 64), num_frames=2, num_inference_steps=2, height=64, width=64, cache_threshold=1e-12)
+    assert pipe.last_timings.skipped == 0
+    assert str(pipe.last_timings).endswith("(step cache skipped 0/2 UNet evaluations)")
+    pipe(torch.rand(3, 64, 64), num_frames=2, num_inference_steps=2, height=64, width=64, output_type="latent")
+    assert "step cache" not in str(pipe.last_timings)  # exact mode: nothing to report
+
+
+def test_sdpa_help_does_not_promise_torchs_choice():
+    """torch 2.11 on an H100 picked cuDNN for the DiT, not FlashAttention as the help said."""
+    from video.runtime.config import IMG2VID_FLAGS, TXT2VID_FLAGS
+
+    for flags in (IMG2VID_FLAGS, TXT2VID_FLAGS):
+        help_ = flags["--sdpa"][1]
+        assert "FlashAttention first" not in help_ and "depends on the torch version and GPU" in help_
