@@ -39,13 +39,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from txt2vid import SIZES, attention_rows, bench, profile, randomise, sync  # noqa: E402
+from txt2vid import SIZES, attention_rows, bench, bench_setup, build_wan, profile, randomise, sync  # noqa: E402
 
 from video.atomic import atomic_file  # noqa: E402
-from video.config import CONFIG_DIR, load_config  # noqa: E402
-from video.models.dit import DiT, DiTBlock, DiTConfig, SelfAttention  # noqa: E402
+from video.models.dit import DiT, DiTBlock, SelfAttention  # noqa: E402
 from video.runtime.speed import compile_blocks, sdpa_priority  # noqa: E402
-from video.runtime.txt2vid import cast_keeping_fp32  # noqa: E402
 
 VARIANTS = {  # "wan" in --variants places diffusers' Wan row among them
     "both": {"tokens_major": True, "fused_gelu": True},
@@ -86,14 +84,7 @@ def main() -> int:
     if any(n not in VARIANTS and n != "wan" for n in names):
         ap.error(f"--variants takes a comma list of {', '.join(VARIANTS)}, wan")
 
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    size = args.size or ("l" if device.type == "cuda" else "tiny")
-    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
-    ours_name, wan_kw = SIZES[size]
-    if size == "tiny":
-        args.height, args.width, args.text_len = 64, 96, 16
-    cfg = load_config(DiTConfig, CONFIG_DIR / "model" / f"{ours_name}.yaml")
-    gen = torch.Generator(device=device).manual_seed(0)
+    device, size, dtype, cfg, wan_kw, gen = bench_setup(args)
     with torch.device(device):
         ours = DiT(cfg).to(dtype).eval()
     randomise(ours, gen)
@@ -130,12 +121,7 @@ def main() -> int:
         return row, out.float()
 
     def wan_row() -> dict:
-        from diffusers import WanTransformer3DModel
-
-        with torch.device(device):
-            wan = WanTransformer3DModel(patch_size=(1, 2, 2), qk_norm="rms_norm_across_heads", cross_attn_norm=True,
-                                        eps=1e-6, **wan_kw)
-            wan = cast_keeping_fp32(wan, dtype).eval()  # as diffusers runs it in bf16
+        wan = build_wan(wan_kw, device, dtype)
         randomise(wan, gen)
         row, _ = measure("diffusers Wan", wan, lambda: wan(x, t * 1000, ctx, return_dict=False)[0])
         return row

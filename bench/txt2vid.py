@@ -127,6 +127,32 @@ def attention_rows(device, dtype, tokens: int, heads: int, head_dim: int, reps: 
     return rows
 
 
+def bench_setup(args) -> tuple[torch.device, str, torch.dtype, DiTConfig, dict, torch.Generator]:
+    """What this bench and ``dit_levers.py`` share: the device (CUDA when there is one), the
+    size (``l`` there, ``tiny`` on a CPU, which also shrinks ``args``' frame size and text
+    length), the dtype (bf16 on CUDA), our config, Wan's arguments and the seeded generator."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    size = args.size or ("l" if device.type == "cuda" else "tiny")
+    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    ours_name, wan_kw = SIZES[size]
+    if size == "tiny":
+        args.height, args.width, args.text_len = 64, 96, 16
+    cfg = load_config(DiTConfig, CONFIG_DIR / "model" / f"{ours_name}.yaml")
+    return device, size, dtype, cfg, wan_kw, torch.Generator(device=device).manual_seed(0)
+
+
+def build_wan(wan_kw: dict, device: torch.device, dtype: torch.dtype) -> torch.nn.Module:
+    """diffusers' WanTransformer3DModel at our size, as diffusers runs it in bf16: its
+    _keep_in_fp32_modules (rope, time embedder, modulation table, norms) stay float32, as
+    from_pretrained keeps them."""
+    from diffusers import WanTransformer3DModel
+
+    with torch.device(device):
+        wan = WanTransformer3DModel(patch_size=(1, 2, 2), qk_norm="rms_norm_across_heads", cross_attn_norm=True,
+                                    eps=1e-6, **wan_kw)
+        return cast_keeping_fp32(wan, dtype).eval()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", default=None, choices=list(SIZES), help="l on GPU (default), tiny on CPU")
@@ -146,23 +172,10 @@ def main() -> int:
     if any(o not in SDPA_FIRST for o in orders):
         ap.error(f"--sdpa takes a comma list of {', '.join(SDPA_FIRST)}")
 
-    from diffusers import WanTransformer3DModel
-
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    size = args.size or ("l" if device.type == "cuda" else "tiny")
-    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
-    ours_name, wan_kw = SIZES[size]
-    if size == "tiny":
-        args.height, args.width, args.text_len = 64, 96, 16
-    cfg = load_config(DiTConfig, CONFIG_DIR / "model" / f"{ours_name}.yaml")
-    gen = torch.Generator(device=device).manual_seed(0)
+    device, size, dtype, cfg, wan_kw, gen = bench_setup(args)
     with torch.device(device):
         ours = DiT(cfg).to(dtype).eval()
-        wan = WanTransformer3DModel(patch_size=(1, 2, 2), qk_norm="rms_norm_across_heads", cross_attn_norm=True,
-                                    eps=1e-6, **wan_kw)
-        # Wan as diffusers runs it in bf16: its _keep_in_fp32_modules (rope, time embedder,
-        # modulation table, norms) stay float32, as from_pretrained keeps them
-        wan = cast_keeping_fp32(wan, dtype).eval()
+    wan = build_wan(wan_kw, device, dtype)
     randomise(ours, gen)
     randomise(wan, gen)
     n_ours = sum(p.numel() for p in ours.parameters())

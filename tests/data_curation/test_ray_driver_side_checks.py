@@ -172,10 +172,10 @@ def test_a_part_written_elsewhere_is_a_failed_source(ray_elsewhere, tmp_path, pa
     assert compact(out, [str(a)]).to_pylist()[0]["error"] is None
 
 
-def test_sigterm_during_a_ray_run_is_an_interrupt(ray_elsewhere, tmp_path, capsys, pan):
-    """Ray's own SIGTERM handler killed its processes and exited under them (a C++ crash dump,
-    SIGABRT); now it is Ctrl-C's one line and exit 130, the handler from before put back.
-    Last here: without the fix, Ray's handler ends the module's session."""
+def _sigterm_after_the_first_part(tmp_path, capsys, pan, workers: int):
+    """``curate run`` on four clips in this process, sent SIGTERM once the first part is written:
+    it must end as Ctrl-C does (one line, exit 130). Returns OUT and the SIGTERM handler from
+    before the run."""
     src, out = tmp_path / "src", tmp_path / "out"
     src.mkdir()
     for i in range(4):
@@ -189,9 +189,17 @@ def test_sigterm_during_a_ray_run_is_an_interrupt(ray_elsewhere, tmp_path, capsy
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=term_after_first_part, daemon=True).start()
-    rc = main(["run", str(src), "--out", str(out), "--workers", "1", "--quiet"])
+    rc = main(["run", str(src), "--out", str(out), "--workers", str(workers), "--quiet"])
     err = capsys.readouterr().err
     assert rc == 130 and "curate run: interrupted; rerun the same command to resume" in err, err
+    return out, before
+
+
+def test_sigterm_during_a_ray_run_is_an_interrupt(ray_elsewhere, tmp_path, capsys, pan):
+    """Ray's own SIGTERM handler killed its processes and exited under them (a C++ crash dump,
+    SIGABRT); now it is Ctrl-C's one line and exit 130, the handler from before put back.
+    Last here: without the fix, Ray's handler ends the module's session."""
+    out, before = _sigterm_after_the_first_part(tmp_path, capsys, pan, workers=1)
     assert signal.getsignal(signal.SIGTERM) is before
 
 
@@ -199,21 +207,6 @@ def test_sigterm_during_a_local_run_is_an_interrupt(tmp_path, capsys, pan):
     """--workers 0 too: SIGTERM (what timeout, Slurm and docker stop send) is Ctrl-C's one line
     and exit 130, as the README says of every run (it killed the process silently, exit 143),
     and the handler from before comes back."""
-    src, out = tmp_path / "src", tmp_path / "out"
-    src.mkdir()
-    for i in range(4):
-        pan(src / f"p{i}.mp4")
-    before = signal.getsignal(signal.SIGTERM)
-
-    def term_after_first_part():
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not list((out / "parts").glob("*.parquet")):
-            time.sleep(0.02)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=term_after_first_part, daemon=True).start()
-    rc = main(["run", str(src), "--out", str(out), "--workers", "0", "--quiet"])
-    err = capsys.readouterr().err
-    assert rc == 130 and "curate run: interrupted; rerun the same command to resume" in err, err
+    out, before = _sigterm_after_the_first_part(tmp_path, capsys, pan, workers=0)
     assert signal.getsignal(signal.SIGTERM) is before
     assert 1 <= len(list((out / "parts").glob("*.parquet"))) < 4  # finished sources kept, the rest left

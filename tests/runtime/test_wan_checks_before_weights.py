@@ -7,33 +7,16 @@ has a garbage transformer: a refusal that waited for the weights would be a load
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
 
 import pytest
+from test_wan_folders import _transformer, fx  # the tiny Wan parts those tests build
 
 from video.models.svd import CheckpointError
 
-FIXTURES = Path(__file__).parents[1] / "edit" / "vace_fixtures.py"
 SCHEDULER = "scheduler/scheduler_config.json"
-
-
-def _fixtures():
-    spec = importlib.util.spec_from_file_location("vace_fixtures_for_checks_before_weights", FIXTURES)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def _transformer(fx, seed: int):
-    from diffusers import WanTransformer3DModel
-
-    return fx.randomize(WanTransformer3DModel(
-        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=16, in_channels=4, out_channels=4,
-        text_dim=32, freq_dim=32, ffn_dim=64, num_layers=2, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
-        eps=1e-6, rope_max_seq_len=32), seed)
 
 
 @pytest.fixture(scope="module")
@@ -41,15 +24,14 @@ def root(tmp_path_factory):
     """t2v: Wan 2.1 (one expert, UniPC flow_shift 3, as published); wan22: two experts."""
     from diffusers import UniPCMultistepScheduler, WanPipeline
 
-    fx = _fixtures()
     root = tmp_path_factory.mktemp("wanchecks")
     tok, text = fx.tiny_text()
     vae = fx.tiny_vae()
     unipc = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, num_train_timesteps=1000,
                                     flow_shift=3.0)
-    WanPipeline(tokenizer=tok, text_encoder=text, transformer=_transformer(fx, 3), vae=vae,
+    WanPipeline(tokenizer=tok, text_encoder=text, transformer=_transformer(3), vae=vae,
                 scheduler=unipc).save_pretrained(root / "t2v", safe_serialization=True)
-    WanPipeline(tokenizer=tok, text_encoder=text, transformer=_transformer(fx, 3), transformer_2=_transformer(fx, 7),
+    WanPipeline(tokenizer=tok, text_encoder=text, transformer=_transformer(3), transformer_2=_transformer(7),
                 vae=vae, scheduler=unipc, boundary_ratio=0.875).save_pretrained(root / "wan22", safe_serialization=True)
     return root
 
@@ -154,7 +136,7 @@ def test_frame_count_error_names_the_nearest_counts(frames, nearest):
     """87 frames said "(1, 5, 9, ..., 81); got 87", as if 81 were the most a video VAE takes."""
     from video.models.latents import VideoVAELatents
 
-    lat = VideoVAELatents(_fixtures().tiny_vae())
+    lat = VideoVAELatents(fx.tiny_vae())
     with pytest.raises(ValueError) as e:
         lat.check_frames(frames)
     assert str(e.value) == f"this video VAE takes 4k+1 frames (1, 5, 9, ...); got {frames}; {nearest}"

@@ -5,25 +5,12 @@ Euler on that grid within 1 uint8 level (its shipped UniPC at 50 steps would dif
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
+from test_wan_folders import fx  # the tiny Wan parts (tests/edit/vace_fixtures.py)
 
-FIXTURES = Path(__file__).parents[1] / "edit" / "vace_fixtures.py"
 F, H, W = 5, 32, 48
-
-
-def _fixtures():
-    spec = importlib.util.spec_from_file_location("vace_fixtures_for_scheduler_class", FIXTURES)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-fx = _fixtures()
 
 
 @pytest.fixture(scope="module")
