@@ -14,6 +14,11 @@ error), so a faster variant that computes something else shows as such:
 - ``plain``: neither (the layout and FFN before that run); ``tokens_major``, ``fused_gelu``: one each;
 - ``both_cdt``: ``both`` compiled with inductor's coordinate-descent tuning of its own
   (norm, RoPE, elementwise) kernels, which the H100 profile puts at ~41 ms of the ~518;
+- ``both_cg``: ``both`` with each compiled block captured in a CUDA graph (mode
+  "reduce-overhead"): the profile's kernels sum to ~507 of the ~518 ms, so up to ~11 ms are
+  gaps between kernels (launches, the eager glue between blocks);
+- ``both_whole``: ``both`` compiled as one graph rather than block by block: the glue between
+  blocks (timestep modulation, patch embedding, the head) fuses too, at a longer compile;
 - ``wan``: diffusers' WanTransformer3DModel at the same size, compiled the same way.
 
 It also times attention alone at the model's self- and cross-attention shapes under each
@@ -51,6 +56,8 @@ VARIANTS = {  # "wan" in --variants places diffusers' Wan row among them
     "tokens_major": {"tokens_major": True},
     "fused_gelu": {"fused_gelu": True},
     "both_cdt": {"tokens_major": True, "fused_gelu": True, "inductor": {"coordinate_descent_tuning": True}},
+    "both_cg": {"tokens_major": True, "fused_gelu": True, "mode": "reduce-overhead"},
+    "both_whole": {"tokens_major": True, "fused_gelu": True, "whole": True},
 }
 
 
@@ -74,7 +81,7 @@ def main() -> int:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--peak-tflops", type=float, default=790.0)
     ap.add_argument("--sdpa", default="cudnn", help="attention-kernel order (video.runtime.speed.SDPA_FIRST)")
-    ap.add_argument("--variants", default="both,plain,wan,both_cdt",
+    ap.add_argument("--variants", default="both,wan,both_cg,both_cdt,both_whole",
                     help=f"comma list of {', '.join(VARIANTS)} and wan (diffusers' Wan, compiled the same way)")
     ap.add_argument("--no-compile", action="store_true", help="time the variants eager (CPU smoke runs)")
     ap.add_argument("--profile", action="store_true", help="top kernels of base and of the fastest variant")
@@ -107,9 +114,14 @@ def main() -> int:
 
     def measure(name: str, model: torch.nn.Module, call) -> dict:
         row = {"variant": name}
+        spec = VARIANTS.get(name, {})
         with torch.no_grad(), sdpa_priority(args.sdpa):
-            if not args.no_compile:
-                compile_blocks([model])
+            if args.no_compile:
+                pass
+            elif spec.get("whole"):
+                model.compile(dynamic=False)
+            else:
+                compile_blocks([model], mode=spec.get("mode"))
             t0 = time.perf_counter()
             out = call()  # compiled: tracing and code generation happen here
             sync(device)
@@ -126,6 +138,14 @@ def main() -> int:
         row, _ = measure("diffusers Wan", wan, lambda: wan(x, t * 1000, ctx, return_dict=False)[0])
         return row
 
+    # attention alone first: seconds, and a call cut short by its time limit keeps them
+    heads, hd = cfg.heads, cfg.dim // cfg.heads
+    result["attention"] = []
+    for kv in (None, args.text_len):  # self-attention, then cross-attention to the text
+        result["attention"] += attention_rows(device, dtype, result["tokens"], heads, hd, args.reps,
+                                              args.peak_tflops, kv_tokens=kv)
+        dump()
+
     reference = None
     best = None
     for name in names:
@@ -133,15 +153,15 @@ def main() -> int:
         try:
             if name == "wan":
                 row = wan_row()
-            elif "inductor" in VARIANTS[name]:
-                # other inductor settings: dynamo's cache would hand back the code compiled
-                # for the same switches, so start from an empty one (and leave it empty after)
+            elif "inductor" in VARIANTS[name] or "mode" in VARIANTS[name] or "whole" in VARIANTS[name]:
+                # other inductor settings, compile mode or unit: dynamo's cache would hand back the
+                # code compiled for the same switches, so start from an empty one (and leave it empty after)
                 import torch._inductor.config as inductor_config
 
                 torch._dynamo.reset()
                 twin = with_switches(ours, VARIANTS[name])
                 try:
-                    with inductor_config.patch(**VARIANTS[name]["inductor"]):
+                    with inductor_config.patch(**VARIANTS[name].get("inductor", {})):
                         row, out = measure(name, twin, lambda m=twin: m(x, t, ctx))
                 finally:
                     del twin
@@ -169,17 +189,10 @@ def main() -> int:
         if device.type == "cuda":
             torch.cuda.empty_cache()
 
-    heads, hd = cfg.heads, cfg.dim // cfg.heads
-    result["attention"] = []
-    for kv in (None, args.text_len):  # self-attention, then cross-attention to the text
-        result["attention"] += attention_rows(device, dtype, result["tokens"], heads, hd, args.reps,
-                                              args.peak_tflops, kv_tokens=kv)
-        dump()
-
     if args.profile and best is not None:
         ours_names = [n for n in names if n != "wan"]
         for name in dict.fromkeys([ours_names[0], best[0]]):
-            if "inductor" in VARIANTS[name]:
+            if VARIANTS[name].keys() - {"tokens_major", "fused_gelu"}:
                 continue  # its compiled code was dropped with the dynamo cache
             twin = with_switches(ours, VARIANTS[name])
             with torch.no_grad(), sdpa_priority(args.sdpa):

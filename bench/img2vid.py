@@ -90,6 +90,24 @@ def video_metrics(frames: np.ndarray) -> dict:
     return out
 
 
+def compile_stats() -> dict:
+    """What dynamo traced and where compile time went (issue 10's cold start): the graph and op
+    counts, and the 20 costliest compile phases (torch._dynamo.utils.compile_times)."""
+    from torch._dynamo.utils import compile_times, counters
+
+    out = {"stats": dict(counters["stats"]), "phases_s": {}}
+    try:
+        lines = compile_times(repr="str", aggregate=True).splitlines()[2:]
+        phases = {}
+        for line in lines:
+            name, _, value = line.rpartition(",")
+            phases[name.strip()] = float(value)
+        out["phases_s"] = dict(sorted(phases.items(), key=lambda kv: -kv[1])[:20])
+    except (ValueError, AttributeError, TypeError) as e:
+        out["phases_s"] = {"error": str(e)[:200]}
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", "--size", dest="model", default=None,
@@ -272,6 +290,9 @@ def main() -> int:
                                                       "compile_mode": args.compile_mode,
                                                       "artifacts_loaded": bool(ours.compile_cache
                                                                                and ours.compile_cache.loaded)}) is not None
+            if result["rows"] and result["rows"][-1]["row"] == "compiled":
+                result["rows"][-1]["compile"] = compile_stats()
+                write()
     if "fast" in wanted:
         label = f"ours fast (FBCache {args.cache_threshold:g}" + (", compiled)" if compiled else ", eager)")
         out = row("fast", label, lambda: run_ours(cache_threshold=args.cache_threshold),
@@ -368,6 +389,10 @@ def main() -> int:
               f"{f(r.get('speedup_vs_diffusers'), '6.2f')}x {f(r.get('speedup_vs_eager'), '6.2f')}x")
         if r.get("error"):
             print(f"{'':58s} error: {r['error'][:160]}")
+        if "compile" in r:
+            st, ph = r["compile"]["stats"], r["compile"]["phases_s"]
+            top = ", ".join(f"{k} {v:.0f} s" for k, v in list(ph.items())[:4] if isinstance(v, float))
+            print(f"{'':58s} dynamo: {st.get('unique_graphs')} graphs, {st.get('calls_captured')} ops; {top}")
         if r["row"] == "fast" and "psnr_vs_exact_db" in r:
             print(f"{'':58s} skipped {r['skipped_evaluations']}/{r['evaluations']} UNet evaluations; "
                   f"PSNR vs exact ({r['exact_row']}) {r['psnr_vs_exact_db']:.1f} dB")

@@ -1,5 +1,6 @@
 """Chunked temporal decoding against the whole-clip decode."""
 
+import pytest
 import torch
 
 from eval.metrics import psnr
@@ -7,13 +8,36 @@ from video.runtime.decode import blend_weights, decode_latents, plan_windows
 
 
 def test_windows_cover_and_weights_sum_to_one():
-    for f, c, o in [(14, 14, 2), (25, 8, 2), (25, 6, 3), (10, 4, 0)]:
+    for f, c, o in [(14, 14, 2), (25, 8, 2), (25, 6, 3), (10, 4, 0), (25, 4, 2), (10, 4, 3), (12, 6, 2)]:
         ws = plan_windows(f, c, o)
         total = torch.zeros(f)
         for i, (s, e) in enumerate(ws):
             assert e - s <= c
             total[s:e] += blend_weights(ws, i)
         assert torch.allclose(total, torch.ones(f))
+
+
+def test_overlapping_windows_all_have_the_full_size():
+    """A short tail window (25 frames in windows of 4: one frame) had the least temporal context,
+    and its second shape made a compiled decoder compile every part again; with an overlap the
+    last window slides back instead. Plain chunks (overlap 0) stay diffusers' own."""
+    assert plan_windows(25, 4, 2)[-2:] == [(20, 24), (21, 25)]
+    assert plan_windows(25, 4, 1) == [(0, 4), (3, 7), (6, 10), (9, 13), (12, 16), (15, 19), (18, 22), (21, 25)]
+    assert plan_windows(25, 4, 0)[-1] == (24, 25)
+    for f in range(2, 40):
+        for c in range(1, f):
+            for o in range(c):
+                ws = plan_windows(f, c, o)
+                assert ws[0][0] == 0 and ws[-1][1] == f
+                assert all(b[0] > a[0] and b[0] <= a[1] for a, b in zip(ws, ws[1:], strict=False))  # advance, no gap
+                if o:
+                    assert {e - s for s, e in ws} == {c}
+
+
+def test_two_windows_sharing_n_frames_cross_fade_linearly():
+    ws = plan_windows(25, 8, 2)  # (0, 8), (6, 14), (12, 20), (17, 25)
+    assert blend_weights(ws, 1).tolist() == pytest.approx([1 / 3, 2 / 3, 1, 1, 1, 1, 2 / 3, 1 / 3])
+    assert blend_weights(ws, 3).tolist() == pytest.approx([1 / 4, 2 / 4, 3 / 4, 1, 1, 1, 1, 1])
 
 
 def test_overlap_blending_beats_plain_chunks_at_the_seams(tiny_models):
@@ -64,3 +88,41 @@ def test_overlap_is_clamped_below_a_small_window(tiny_models):
     z = torch.randn(3, 4, 8, 12, generator=torch.Generator().manual_seed(2))
     ref = torch.cat([vae.decode(z[i:i + 1] / vae.config.scaling_factor, num_frames=1).sample for i in range(3)])
     assert torch.equal(decode_latents(vae, z, chunk_size=1, overlap=2), ref)
+
+
+def test_a_compiled_decoder_traces_one_window_shape(tiny_models):
+    """25 frames in plain windows of 4 end in a 1-frame window: a compiled decoder traced every
+    part again for it (minutes of inductor on SVD-XT). The tail now runs eagerly, and windows
+    with an overlap are all full-size, so each part is traced at one shape."""
+    from torch._dynamo.utils import counters
+
+    from video.models.blocks import compile_units
+    from video.runtime.speed import compile_blocks
+
+    vae = tiny_models.vae
+    z = torch.randn(9, 4, 8, 12, generator=torch.Generator().manual_seed(2)) * vae.config.scaling_factor
+    eager = {o: decode_latents(vae, z, chunk_size=4, overlap=o) for o in (0, 2)}
+    torch._dynamo.reset()
+    counters.clear()
+    try:
+        compile_blocks([vae.decoder], backend="eager")
+        traced = {o: decode_latents(vae, z, chunk_size=4, overlap=o) for o in (0, 2)}
+        graphs = counters["stats"]["unique_graphs"]
+    finally:
+        torch._dynamo.reset()
+        for u in vae.modules():
+            u._compiled_call_impl = None
+    # one graph per distinct part: the count of a single 4-frame window's trace, no second shape
+    torch._dynamo.reset()
+    counters.clear()
+    try:
+        compile_blocks([vae.decoder], backend="eager")
+        decode_latents(vae, z[:4], chunk_size=4)
+        one_shape = counters["stats"]["unique_graphs"]
+    finally:
+        torch._dynamo.reset()
+        for u in vae.modules():
+            u._compiled_call_impl = None
+    assert 0 < graphs == one_shape <= len(compile_units(vae.decoder))
+    for o in (0, 2):
+        assert torch.equal(traced[o], eager[o])

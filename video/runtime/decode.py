@@ -8,14 +8,20 @@ seam is an average of two decodes that each saw context on one side.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 
 def plan_windows(num_frames: int, chunk: int, overlap: int) -> list[tuple[int, int]]:
-    """[start, end) windows of at most ``chunk`` frames covering 0..num_frames, consecutive
-    windows sharing ``overlap`` frames. With ``overlap=0`` these are diffusers' plain chunks.
-    ``chunk >= 1`` and ``0 <= overlap < chunk`` or ValueError: a window that does not advance
-    would loop for ever, growing the list until memory runs out."""
+    """[start, end) windows of ``chunk`` frames covering 0..num_frames, consecutive windows sharing
+    at least ``overlap`` frames. With ``overlap=0`` these are diffusers' plain chunks (the last one
+    short where ``chunk`` does not divide the clip). With ``overlap > 0`` the last window slides back
+    to a full ``chunk`` and shares more with the one before: a short tail window had the least
+    temporal context of any, and its second shape made a compiled decoder compile every part
+    again (25 frames in windows of 4: a 1-frame tail). ``chunk >= 1`` and ``0 <= overlap < chunk``
+    or ValueError: a window that does not advance would loop for ever, growing the list until
+    memory runs out."""
     if chunk < 1 or overlap < 0 or overlap >= chunk:
         raise ValueError(f"decode windows need chunk >= 1 and 0 <= overlap < chunk, got chunk {chunk}, "
                          f"overlap {overlap}")
@@ -25,6 +31,8 @@ def plan_windows(num_frames: int, chunk: int, overlap: int) -> list[tuple[int, i
     windows, start = [], 0
     while True:
         end = min(start + chunk, num_frames)
+        if overlap and end - start < chunk:
+            start = num_frames - chunk
         windows.append((start, end))
         if end == num_frames:
             return windows
@@ -32,17 +40,21 @@ def plan_windows(num_frames: int, chunk: int, overlap: int) -> list[tuple[int, i
 
 
 def blend_weights(windows: list[tuple[int, int]], i: int) -> torch.Tensor:
-    """Per-frame weights of window ``i``: a linear ramp up over the frames it shares with the
-    previous window and down over those it shares with the next (cross-fades that sum to 1)."""
+    """Per-frame weights of window ``i``, cross-fades that sum to 1 over the windows sharing a frame.
+
+    Each window weighs a frame by its distance to the window's nearer end (1 at the edge frame),
+    normalised over every window that holds the frame. Two windows sharing ``n`` frames give the
+    linear ramp k / (n + 1); where one window shares frames with both neighbours at once (a last
+    window slid back to full size), the weights still sum to 1."""
+
+    def tent(start: int, end: int, frames: torch.Tensor) -> torch.Tensor:
+        inside = (frames >= start) & (frames < end)
+        return torch.where(inside, torch.minimum(frames - start + 1, end - frames), 0).float()
+
     start, end = windows[i]
-    w = torch.ones(end - start, dtype=torch.float32)
-    if i > 0 and windows[i - 1][1] > start:
-        n = windows[i - 1][1] - start
-        w[:n] = torch.arange(1, n + 1, dtype=torch.float32) / (n + 1)
-    if i + 1 < len(windows) and windows[i + 1][0] < end:
-        n = end - windows[i + 1][0]
-        w[-n:] = torch.minimum(w[-n:], torch.arange(n, 0, -1, dtype=torch.float32) / (n + 1))
-    return w
+    frames = torch.arange(start, end)
+    total = sum(tent(s, e, frames) for s, e in windows)
+    return tent(start, end, frames) / total
 
 
 def auto_chunk_size(vae: torch.nn.Module, num_frames: int, height: int, width: int, dtype: torch.dtype,
@@ -66,6 +78,16 @@ def auto_chunk_size(vae: torch.nn.Module, num_frames: int, height: int, width: i
     if budget_gib:
         budget = min(budget, int(budget_gib * GIB))
     return chunk_for_budget(num_frames, per_frame, budget, allocated, output_bytes(num_frames, height, width))
+
+
+def tail_stance(size: int, first: int):
+    """Plain chunks (overlap 0) end in a short window where the chunk does not divide the clip.
+    A compiled decoder would compile every one of its parts again for that one window's shape
+    (minutes on SVD-XT), to save a fraction of a second: it runs eagerly instead. Windows of the
+    first window's size, and decoders that are not compiled, are untouched."""
+    if size == first or not hasattr(torch.compiler, "set_stance"):
+        return contextlib.nullcontext()
+    return torch.compiler.set_stance("force_eager")
 
 
 @torch.no_grad()
@@ -94,7 +116,8 @@ def decode_latents(
     out = None
     total = torch.zeros(f, dtype=torch.float32, device=z.device)
     for i, (s, e) in enumerate(windows):
-        frames = vae.decode(z[s:e], num_frames=e - s).sample.float()
+        with tail_stance(e - s, windows[0][1] - windows[0][0]):
+            frames = vae.decode(z[s:e], num_frames=e - s).sample.float()
         if out is None:
             out = torch.zeros((f, *frames.shape[1:]), dtype=torch.float32, device=z.device)
         w = blend_weights(windows, i).to(z.device)
