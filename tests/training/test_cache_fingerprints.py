@@ -274,8 +274,21 @@ def test_a_built_in_model_keeps_the_key_earlier_versions_wrote(monkeypatch, tmp_
     from video.training.cache import KEY_VERSION
 
     c = cfg("data.kind=shapes", "data.size=2")
-    old = {"version": KEY_VERSION, "family": "dit", "model": "tiny", "data": to_dict(c.data), "shard_size": 1}
+    old = {"version": KEY_VERSION, "family": "dit", "model": "tiny", "data": to_dict(c.data), "shard_size": 1,
+           "t5_weights": "comfy"}  # since T5 / UMT5 weigh (word:w) by ComfyUI's rule (the next test)
     assert build_key(c, 1) == hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()
+
+
+def test_the_t5_weighting_rule_is_part_of_a_dit_cache_key(monkeypatch, tmp_path):
+    """Contexts of captions with (word:w) changed when T5 / UMT5 moved from A1111's rule to
+    ComfyUI's: a DiT cache built under the other rule is rebuilt, not trained on."""
+    monkeypatch.chdir(tmp_path)
+    from video.prompts import encode
+
+    c = cfg("data.kind=shapes", "data.size=2")
+    now = build_key(c, 1)
+    monkeypatch.setitem(encode.DEFAULT_WEIGHT_MODE, "t5", "a1111")
+    assert build_key(c, 1) != now
 
 
 def _drop_sources(path: Path) -> None:

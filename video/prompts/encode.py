@@ -58,6 +58,10 @@ from video.prompts.schedule import schedule, text_at_step
 from video.prompts.t5text import Piece, basic_clean, join_pieces, token_weights
 
 WeightMode = Literal["a1111", "comfy"]
+# the rule each encoder kind weighs ``(word:w)`` by unless told: A1111's mean rescale stays in
+# scale on CLIP's states but can flip UMT5's, whose mean sits near zero (module docstring). A
+# latent cache of a text family records it, so contexts built under another default rebuild.
+DEFAULT_WEIGHT_MODE: dict[str, WeightMode] = {"clip": "a1111", "t5": "comfy"}
 EncoderKind = Literal["auto", "clip", "t5"]
 
 
@@ -165,7 +169,7 @@ class PromptEncoder:
         self.tokenizer = tokenizer
         self.model = text_encoder
         self.kind = _detect_kind(text_encoder) if kind == "auto" else kind
-        self.weight_mode: WeightMode = weight_mode or ("comfy" if self.kind == "t5" else "a1111")
+        self.weight_mode: WeightMode = weight_mode or DEFAULT_WEIGHT_MODE[self.kind]
         self.clip_skip = clip_skip
         self.comma_backtrack = comma_backtrack
         self.max_length = max_length

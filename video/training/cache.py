@@ -220,6 +220,10 @@ def _key(cfg, shard_size: int, weights: list | None) -> str:
                 "data": data, "shard_size": shard_size}
     if weights is not None:
         settings["weights"] = weights
+    if FAMILY[cfg.task] == "dit":  # bracketed captions' contexts follow the T5 weighting rule
+        from video.prompts.encode import DEFAULT_WEIGHT_MODE
+
+        settings["t5_weights"] = DEFAULT_WEIGHT_MODE["t5"]
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
 
