@@ -355,13 +355,6 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"--out {out} is a file; OUT is the folder the manifest, parts and clips go to")
     label = None
-    if workers != 0:  # before OUT is made: no Ray, or a wrong address, leaves nothing behind
-        require_ray()
-        ray_address, label = resolve_ray_address(ray_address)  # $RAY_ADDRESS too
-        check_ray_address(ray_address, label=label)
-        if ray_address and workers:  # said once the address answers: a wrong one stays one line
-            warnings.warn(f"--workers {workers} is ignored with {label}: a cluster joined runs a task on each "
-                          "CPU it has", stacklevel=2)
     sources, seen = [], set()
     for p in discover(given, exclude=[out / d for d in OUTPUT_DIRS]):
         if os.path.abspath(p) not in seen:  # the same file named twice (src/a.mp4, ./src/a.mp4) is one source
@@ -372,7 +365,8 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
                 "clips_failed": 0, "errors": {}, "clips_removed": 0, "parts_missing": 0, "seconds": round(time.perf_counter() - t0, 2), "manifest": None}
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    todo, stale, changed, retried = plan_work(sources, out, {scoring_key(recipe), scoring_key(recipe, ordered=True)})
+    todo, stale, changed, retried = plan_work(sources, out, {scoring_key(recipe, ordered=o, as_typed=a)
+                                                                for o in (False, True) for a in (False, True)})
     if stale and progress:
         print(f"{stale} source(s) scored under another recipe (cuts, split, scorers or models changed): "
               "scoring them again", file=sys.stderr)
@@ -386,6 +380,13 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
     missing = 0
     if todo:
         try:
+            if workers != 0:  # only when there is work: a rerun with nothing to do needs no Ray; an OUT
+                require_ray()  # this run made is removed below if no Ray or a wrong address stops it
+                ray_address, label = resolve_ray_address(ray_address)  # $RAY_ADDRESS too
+                check_ray_address(ray_address, label=label)
+                if ray_address and workers:  # said once the address answers: a wrong one stays one line
+                    warnings.warn(f"--workers {workers} is ignored with {label}: a cluster joined runs a task on "
+                                  "each CPU it has", stacklevel=2)
             _check_scorers(recipe, workers)  # models load before any source is read (and before Ray starts)
             if workers == 0:
                 from tqdm import tqdm

@@ -28,7 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from data_curation.manifest import part_path
-from data_curation.recipe import Recipe
+from data_curation.recipe import Recipe, absolute_models
 
 # Ray's longest socket path below its temp dir: "/session_<date>_<time>_<usec>_<pid>/sockets/plasma_store"
 # with a 7-digit pid; AF_UNIX paths hold at most 107 bytes on Linux.
@@ -260,7 +260,7 @@ def _run_ray(todo: list[str], recipe: Recipe, out: Path, workers: int | None, ad
     (``label``: how the user gave it, for messages). ``lost`` (``engine.record_lost_source``)
     records a source whose task failed, and one whose part is not in OUT/parts after its task
     (:func:`record_missing_parts`). Tasks get absolute paths: a worker of a cluster resolves a
-    relative one against its own folder, where no source is. SIGTERM is an interrupt
+    relative one against its own folder, where no source or model is. SIGTERM is an interrupt
     (:func:`sigterm_interrupts`)."""
     import ray
 
@@ -272,6 +272,7 @@ def _run_ray(todo: list[str], recipe: Recipe, out: Path, workers: int | None, ad
         n = workers or os.cpu_count() or 1
         recipe = replace(recipe, cuts=replace(recipe.cuts, threads=max(1, n // len(todo))))
     sent = [os.path.abspath(p) for p in todo]
+    recipe = absolute_models(recipe)  # models/clip typed here is not the worker's models/clip
     with sigterm_interrupts(restore=term):  # put back the handler from before ray.init: Ray's ends with it
         try:
             results = _gather(sent, recipe, os.path.abspath(out), progress, process, lost)

@@ -14,6 +14,7 @@ import hashlib
 import importlib
 import json
 import math
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -288,16 +289,28 @@ def check_recipe(r: Recipe, scoring: bool = True, columns: frozenset[str] = froz
     return r
 
 
-def scoring_key(r: Recipe, ordered: bool = False) -> str:
+def absolute_models(r: Recipe) -> Recipe:
+    """``r`` with its model paths absolute: what a Ray task gets, since a cluster's worker
+    resolves a relative path against its own folder, where no model is."""
+    from dataclasses import replace
+
+    m = r.models
+    fix = {k: os.path.abspath(v) for k, v in asdict(m).items() if v}
+    return replace(r, models=replace(m, **fix)) if fix else r
+
+
+def scoring_key(r: Recipe, ordered: bool = False, as_typed: bool = False) -> str:
     """A hash of what a source's part file depends on: cut detection, splitting, the scorers and
     their models. Not the filters (``rules``, ``max_phash_distance``: applied to the whole
     manifest at the end, re-runnable without scoring), nor ``cuts.threads`` (how many decoders,
     not what they find), nor the name. The scorers' versions are in it: a scorer whose numbers
     changed rescores the sources scored before. The scorers' order is not in it (reordering the
-list changes no score)."""
+list changes no score). Model paths count as absolute paths (``models/clip`` typed in one folder
+and its absolute path are one model, as a Ray task sees it); ``as_typed``: the key of parts
+written before that, with the paths as given, still accepted by a resume."""
     from data_curation.scorers import SCORERS
 
-    d = asdict(r)
+    d = asdict(r if as_typed else absolute_models(r))
     for k in ("name", "rules", "max_phash_distance"):
         d.pop(k)
     d["cuts"].pop("threads")

@@ -73,6 +73,21 @@ def test_no_ray_package_is_one_line_and_leaves_no_out(src, tmp_path, capsys, mon
     assert not out.exists()
 
 
+def test_a_rerun_with_nothing_to_do_needs_no_ray(src, tmp_path, capsys, monkeypatch):
+    """Ray was required before the sources were planned: a rerun of a finished OUT on a machine
+    without Ray (a laptop copy of the results) exited 2 instead of saying all were done."""
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    out = tmp_path / "o"
+    assert main(["run", str(src), "--out", str(out), "--workers", "0", "--quiet"]) in (0, 1)
+    before = pq.read_table(out / "manifest.parquet").to_pylist()
+    capsys.readouterr()
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    rc = main(["run", str(src), "--out", str(out)])
+    captured = capsys.readouterr()
+    assert rc in (0, 1) and "Ray is not installed" not in captured.err, captured.err
+    assert pq.read_table(out / "manifest.parquet").to_pylist() == before
+
+
 def test_an_address_from_the_environment_is_named_so(src, tmp_path, capsys, monkeypatch):
     addr = f"127.0.0.1:{_closed_port()}"
     monkeypatch.setenv("RAY_ADDRESS", addr)
@@ -122,6 +137,29 @@ def test_a_run_with_missing_parts_exits_nonzero():
     assert run_exit_code({**summary, "parts_missing": 0}) == 0
 
 
+def test_parts_keyed_with_model_paths_as_typed_are_still_done(tmp_path, monkeypatch, pan):
+    """Model paths now count absolute in a part's recipe key; parts written before, keyed with
+    the path as typed, are not scored again."""
+    from test_scorers import _tiny_clip
+
+    from data_curation.manifest import RECIPE_KEY
+    from data_curation.recipe import scoring_key
+
+    (tmp_path / "src").mkdir()
+    pan(tmp_path / "src" / "pan.mp4")
+    _tiny_clip(tmp_path / "clip")
+    monkeypatch.chdir(tmp_path)
+    over = ["models.clip=clip", "scorers=[motion,clip]", "rules=[]"]
+    assert run(["src"], "out", "quick", over, workers=0, progress=False)["processed"] == 1
+    recipe = load_recipe("quick", over)
+    assert scoring_key(recipe, as_typed=True) != scoring_key(recipe)
+    part = next(Path("out/parts").glob("*.parquet"))
+    table = pq.read_table(part)
+    meta = {**table.schema.metadata, RECIPE_KEY.encode(): scoring_key(recipe, as_typed=True).encode()}
+    pq.write_table(table.replace_schema_metadata(meta), part)  # as the previous version wrote it
+    assert run(["src"], "out", "quick", over, workers=0, progress=False)["processed"] == 0
+
+
 # --- one local Ray session, its workers in another folder ------------------------------------
 
 @pytest.fixture(scope="module")
@@ -150,6 +188,28 @@ def test_tasks_get_absolute_paths_and_workers_with_a_cluster_warn(ray_elsewhere,
         s = run(["src"], "out", "quick", workers=2, ray_address=addr, progress=False)
     assert (s["failed"], s["parts_missing"], s["clips"]) == (0, 0, 1), s
     assert pq.read_table("out/manifest.parquet").column("source").to_pylist() == ["src/pan.mp4"]  # as typed
+
+
+def test_a_relative_model_path_reaches_a_worker_elsewhere(ray_elsewhere, tmp_path, monkeypatch, pan):
+    """``--set models.clip=clip`` typed in the driver's folder: a worker in its own folder found
+    no model there and every source failed. Tasks now get the path absolute, and the part's
+    recipe key is the one the driver plans with, so a rerun (Ray or not) has nothing to do."""
+    from test_scorers import _tiny_clip
+
+    (tmp_path / "src").mkdir()
+    pan(tmp_path / "src" / "pan.mp4")
+    import torch
+    from safetensors.torch import save_file
+
+    _tiny_clip(tmp_path / "clip")
+    save_file({"weight": torch.ones(1, 8), "bias": torch.tensor([5.0])}, str(tmp_path / "head.safetensors"))
+    monkeypatch.chdir(tmp_path)
+    addr = ray_elsewhere.get_runtime_context().gcs_address
+    over = ["models.clip=clip", "models.aesthetic_head=head.safetensors", "scorers=[motion,clip]", "rules=[]"]
+    s = run(["src"], "out", "quick", over, ray_address=addr, progress=False)
+    assert (s["failed"], s["clips_failed"], s["clips"]) == (0, 0, 1), s
+    assert pq.read_table("out/manifest.parquet").column("aesthetic").to_pylist()[0] is not None
+    assert run(["src"], "out", "quick", over, workers=0, progress=False)["processed"] == 0
 
 
 def test_a_part_written_elsewhere_is_a_failed_source(ray_elsewhere, tmp_path, pan):
