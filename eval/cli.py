@@ -128,7 +128,8 @@ def summary(agg: dict) -> str:
     """The aggregate's metrics for the last line: each mean; ``inf`` where every video's is (PSNR
     of videos identical to their reference: the line used to leave it out, as if not scored); how
     many inf videos a mean left out; and ``over N of M videos`` where only some videos have the
-    metric (a reference for some of them), as a mean over two of ten read as the run's."""
+    metric (a reference for some of them), as a mean over two of ten read as the run's; and
+    beside an FVD, the videos on each side (``fvd_i3d 312 (8 generated, 8 reference videos)``)."""
     n, parts = agg["num_videos"], []
     for k, v in agg.items():
         if isinstance(v, float):
@@ -140,7 +141,9 @@ def summary(agg: dict) -> str:
         else:
             continue
         given = agg.get(f"{k}_videos", n)
-        parts.append(text + (f" over {given} of {n} videos" if given < n else "") + left)
+        sets = f" ({agg[f'{k}_n_generated']} generated, {agg[f'{k}_n_reference']} reference videos)" \
+            if f"{k}_n_generated" in agg else ""  # an FVD's number depends on N: said beside it
+        parts.append(text + sets + (f" over {given} of {n} videos" if given < n else "") + left)
     return ", ".join(parts)
 
 

@@ -4,6 +4,12 @@ consistency). A transformers ``CLIPModel`` and its tokenizer from one local fold
 
 Pixels are prepared in torch (short side crop to a square, then SVD's CLIP resize and
 normalisation from ``video.models.image_encoder``), so no transformers image processor is needed.
+
+Scale: ``clip_text`` and ``clip_frame`` are plain cosine similarities, -1..1 (random CLIP
+pairs sit near 0.1-0.3), averaged over frames or frame pairs: not CLIPScore's 100 * max(cos, 0)
+(Hessel et al. 2021), nor 2.5 * max(cos, 0). Prompts are scored as the plain text a generation
+meant (:func:`plain_prompt`): the project's prompt syntax (``(red:1.3)``, ``[a:b:0.5]``,
+``a AND b``) would otherwise be tokenized literally, brackets and numbers included.
 """
 
 from __future__ import annotations
@@ -17,11 +23,40 @@ import torch
 from eval.inputs import EvalError
 from video.models.image_encoder import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, clip_pixel_values
 
+PROMPT_STEPS = 20  # a scheduled prompt is scored with its text at the last of these: `video prompt`'s default
+
 
 def _pooled(out) -> torch.Tensor:
     """get_*_features returns a tensor (transformers 4) or an output whose pooler_output is projected (5)."""
     return out if isinstance(out, torch.Tensor) else out.pooler_output
 
+
+
+def plain_prompt(prompt: str, steps: int = PROMPT_STEPS) -> str:
+    """The text a prompt in the project's language (``video.prompts``) asks for, without its
+    syntax: ``AND`` terms joined with ", " (their guidance weights dropped), a schedule
+    (``[a:b:t]``, ``[x:t]``, ``[a|b]``) at its last of ``steps`` steps (the text the final,
+    detail-setting steps used; ``video prompt "..."`` lists it as its last step range), emphasis
+    brackets and weights removed (``(red:1.3)`` -> ``red``), escapes undone, ``BREAK`` a space.
+
+    >>> plain_prompt("a (red:1.3) car, [sunny:rainy:0.5] AND a dog:0.5")
+    'a red car, rainy, a dog'
+    """
+    import warnings
+
+    from video.prompts.composable import split_and
+    from video.prompts.emphasis import parse_segments
+    from video.prompts.schedule import schedule
+
+    with warnings.catch_warnings():  # the warning of a trailing ":9" is about guidance, not this score
+        warnings.simplefilter("ignore")
+        terms = split_and(prompt)
+    texts = []
+    for term, _ in terms:
+        final = schedule(term, steps)[-1][1]
+        words = "".join(" " if seg.is_break else seg.text for seg in parse_segments(final))
+        texts.append(" ".join(words.split()))
+    return ", ".join(t for t in texts if t)
 
 
 class ClipSim:
@@ -69,14 +104,16 @@ class ClipSim:
 
     @torch.no_grad()
     def text_embedding(self, prompt: str) -> torch.Tensor:
-        """Unit-norm text embedding (D,); prompts longer than the model's context are truncated."""
-        tok = self.tokenizer([prompt], padding=True, truncation=True, return_tensors="pt").to(self.device)
+        """Unit-norm text embedding (D,) of :func:`plain_prompt` of ``prompt`` (its weights and
+        brackets are not words); prompts longer than the model's context are truncated."""
+        tok = self.tokenizer([plain_prompt(prompt)], padding=True, truncation=True, return_tensors="pt").to(self.device)
         t = _pooled(self.model.get_text_features(input_ids=tok["input_ids"], attention_mask=tok["attention_mask"]))
         return torch.nn.functional.normalize(t.float(), dim=-1)[0].cpu()
 
     def scores(self, frames: np.ndarray, prompt: str | None = None) -> tuple[dict, dict]:
-        """({clip_text, clip_frame}, per-frame curves); clip_text only with a prompt. clip_frame is
-        None for a one-frame clip (no pair of frames to compare: not applicable, not perfect)."""
+        """({clip_text, clip_frame}, per-frame curves), cosines in -1..1 (see the module
+        docstring); clip_text only with a prompt. clip_frame is None for a one-frame clip (no
+        pair of frames to compare: not applicable, not perfect)."""
         img = self.image_embeddings(frames)
         step = (img[1:] * img[:-1]).sum(-1)
         scalars = {"clip_frame": float(step.mean()) if len(step) else None}

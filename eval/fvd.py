@@ -1,12 +1,18 @@
 """FVD: the Fréchet distance (``eval.frechet``) between video features of generated and
-reference sets, from I3D (the usual FVD) or VideoMAE (the content-debiased variant, Ge et al.
-2024). Weights come from a local path only.
+reference sets, from I3D (the usual FVD) or VideoMAE (after the content-debiased variant of
+Ge et al. 2024, not on its scale: see below). Weights come from a local path only.
 
 Which frames: every clip, generated or reference, is cut to its first ``num_frames``
 consecutive frames (16 by default, as the original TF FVD and StyleGAN-V's default use), the
-same rule on both sides, so features compare the same duration and motion speed whatever the
-clips' lengths. A clip shorter than that is an EvalError (no padding: repeated frames would
-read as a still ending); the runner turns it into a note and skips that FVD.
+same frame count on both sides whatever the clips' lengths. A frame count is a duration only
+at one frame rate (16 frames: 0.67 s at 24 fps, 2 s at 8 fps), so the runner first takes every
+k-th frame of the faster side where one rate is k times the other, the step PSNR's alignment
+takes (``eval.runner.fvd_clip``); at rates that are not whole multiples the clips span
+different durations, and a note says so. A clip shorter than ``num_frames`` is an EvalError
+(no padding: repeated frames would read as a still ending); the runner turns it into a note
+and skips that FVD. Fewer videos per side than the features' dimensions give rank-deficient
+covariances and a number that depends on N (published FVDs use 2048 videos per side): the
+runner notes it and reports N beside the FVD.
 
 I3D: a TorchScript file (``torch.jit.load``), such as StyleGAN-V's ``i3d_torchscript.pt``. Its
 ``forward(x, rescale, resize, return_features)`` signature is recognised and called with
@@ -20,8 +26,13 @@ project does not carry: export it to TorchScript instead.
 
 VideoMAE: a transformers ``VideoMAEModel`` folder; the first ``config.num_frames`` consecutive
 frames (the model's input length; the same rule as I3D's), ``config.image_size`` square crops
-(short side resized, centre crop: VideoMAE's own image processing), ImageNet normalisation (or
-the folder's ``preprocessor_config.json``), mean of the last hidden states as the feature.
+(short side resized, centre crop: approximately VideoMAE's own image processor, which resizes
+with PIL's antialiased bilinear filter where this uses torch's bilinear without antialiasing),
+ImageNet normalisation (or the folder's ``preprocessor_config.json``), mean of the last hidden
+states as the feature. That is not content-debiased FVD's scale: cd-FVD (Ge et al. 2024, the
+``cd-fvd`` package) feeds a VideoMAE-v2 ViT-g (its SSv2-finetuned checkpoint) 224x224 squashed
+frames in [0, 1] unnormalised, and takes ``fc_norm`` of the mean-pooled tokens; this model and
+these features differ, so ``fvd_videomae`` compares runs of this code, not published cd-FVDs.
 """
 
 from __future__ import annotations
@@ -34,7 +45,7 @@ import torch
 import torch.nn.functional as F
 
 from eval.frechet import frechet_distance_of_features
-from eval.inputs import EvalError, is_size_error, model_error_line, torch_device
+from eval.inputs import EvalError, is_size_error, model_error_line, short_line, torch_device
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 FVD_FRAMES = 16  # frames per clip: the original TF FVD's and StyleGAN-V's
@@ -88,7 +99,7 @@ class I3DFeatures:
         try:
             self.model = torch.jit.load(str(path), map_location=device).eval()
         except RuntimeError as e:
-            raise EvalError(f"{path}: not a TorchScript file ({str(e).splitlines()[0][:120]})") from None
+            raise EvalError(f"{path}: not a TorchScript file ({short_line(e)})") from None
         args = {a.name for a in self.model.forward.schema.arguments}
         self.stylegan_v = {"rescale", "resize", "return_features"} <= args
         self.path, self.resolution, self.device = path, resolution, torch.device(device)
@@ -114,7 +125,8 @@ class I3DFeatures:
 
 
 class VideoMAEFeatures:
-    """Video -> mean-pooled VideoMAE encoder state, from a local transformers folder."""
+    """Video -> mean-pooled VideoMAE encoder state, from a local transformers folder (not
+    cd-FVD's features: see the module docstring)."""
 
     name = "fvd_videomae"
 

@@ -139,9 +139,28 @@ def torch_device(device: str):
     try:
         torch.empty(0, device=dev)
     except (RuntimeError, AssertionError) as e:
-        first = str(e).splitlines()[0] if str(e) else e.__class__.__name__
-        raise EvalError(f"--device {device}: not available here ({first[:120]})") from None
+        raise EvalError(f"--device {device}: not available here ({short_line(e)})") from None
     return dev
+
+
+def short_line(e: BaseException | str, limit: int = 120) -> str:
+    """The first line of an error for a one-line message: its first sentence, and where that is
+    still longer than ``limit``, cut at a word boundary with an ellipsis. A plain ``[:120]`` cut
+    torch's bad-file error mid-word ("... If you are seeing th")."""
+    text = str(e).strip()
+    if not text:
+        return e.__class__.__name__ if isinstance(e, BaseException) else ""
+    line = text.splitlines()[0].strip()
+    m = re.search(r"[.!?](?=\s+[A-Z])", line)  # a sentence's end, not "e.g. x" or "1.5 s"
+    return cut_words(line[: m.end()] if m else line, limit)
+
+
+def cut_words(line: str, limit: int) -> str:
+    """``line`` at most ``limit`` characters, cut at a word boundary with an ellipsis."""
+    if len(line) <= limit:
+        return line
+    cut = line[: limit - 3]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,;:") + "..."
 
 
 TORCHSCRIPT_TRACE = "The following operation failed in the TorchScript interpreter"
@@ -150,14 +169,15 @@ SIZE_ERRORS = ("kernel size can't be greater than actual input size", "output si
 
 
 def model_error_line(e: BaseException) -> str:
-    """The line of a model's exception that says what failed, at most 200 characters: a
-    TorchScript error's message is a traceback of the scripted code whose last line holds the
-    error (``RuntimeError: Given input size ... Output size is too small``); any other's first."""
+    """The line of a model's exception that says what failed, at most 200 characters (cut
+    between words): a TorchScript error's message is a traceback of the scripted code whose last
+    line holds the error (``RuntimeError: Given input size ... Output size is too small``); any
+    other's first."""
     lines = [ln.strip() for ln in str(e).strip().splitlines() if ln.strip()]
     if not lines:
         return e.__class__.__name__
     line = lines[-1] if lines[0].startswith(TORCHSCRIPT_TRACE) else lines[0]
-    return re.sub(r"^[A-Za-z_.]*(Error|Exception): ", "", line)[:200]
+    return cut_words(re.sub(r"^[A-Za-z_.]*(Error|Exception): ", "", line), 200)
 
 
 def is_size_error(e: BaseException) -> bool:
@@ -257,6 +277,17 @@ def frame_size(p: Path) -> tuple[int, int]:
     return info["height"], info["width"]
 
 
+def frame_rate(p: Path) -> float | None:
+    """A video file's frame rate from its header, nothing decoded; None for a PNG folder or a
+    file that does not say (or does not open: its error is for the read that scores it)."""
+    if p.is_dir():
+        return None
+    try:
+        return _readable(p, probe_video)["fps"] or None
+    except MediaError:
+        return None
+
+
 def load_videos(path: str | Path) -> list[Video]:
     """Every video under ``path``, decoded (a notebook's few; the runner reads one at a time)."""
     return [load_video(p) for p in index_videos(path).values()]
@@ -299,6 +330,28 @@ def _fps(fps: float) -> str:
     return f"{fps:.6g} fps"
 
 
+def whole_ratio(fps: float | None, other: float | None) -> int | None:
+    """k when the higher of two frame rates is k times the lower (8 and 24 fps: 3); 1 at the same
+    rate or where either is unknown (PNG frames: taken to be the other's); None when neither is a
+    whole multiple of the other (24 and 25 fps)."""
+    if not fps or not other or abs(fps - other) <= FPS_SAME * max(fps, other):
+        return 1
+    ratio = max(fps, other) / min(fps, other)
+    k = round(ratio)
+    return k if abs(ratio - k) <= FPS_SAME * ratio else None
+
+
+def at_rate(frames: np.ndarray, fps: float | None, other: float | None) -> tuple[np.ndarray, int | None]:
+    """``frames`` at the moments of a clip at ``other`` fps, as :func:`same_times` takes them:
+    every k-th frame where ``fps`` is k times ``other``, all of them at the same, a lower or an
+    unknown rate. Returns (frames, k): k is 1 when nothing was dropped, None when the rates are
+    not whole multiples (frames kept: a fixed frame count then spans different durations)."""
+    k = whole_ratio(fps, other)
+    if k is None or k == 1 or fps < other:
+        return frames, (1 if k is not None else None)
+    return frames[::k], k
+
+
 def same_times(gen: np.ndarray, ref: np.ndarray, gen_fps: float | None,
                ref_fps: float | None) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Frames of two clips that show the same moments, where their frame rates allow it exactly:
@@ -306,12 +359,11 @@ def same_times(gen: np.ndarray, ref: np.ndarray, gen_fps: float | None,
     Other rates keep every frame, compared by index, with a note saying so (a 3 s clip at 8 fps
     against the first second of its 24 fps reference read as a bad reconstruction, unsaid).
     An unknown rate (PNG frames) is taken to be the other's."""
-    if not gen_fps or not ref_fps or abs(gen_fps - ref_fps) <= FPS_SAME * max(gen_fps, ref_fps):
+    k = whole_ratio(gen_fps, ref_fps)
+    if k == 1:
         return gen, ref, []
     rates = f"generated {_fps(gen_fps)}, reference {_fps(ref_fps)}"
-    ratio = max(gen_fps, ref_fps) / min(gen_fps, ref_fps)
-    k = round(ratio)
-    if abs(ratio - k) > FPS_SAME * ratio:
+    if k is None:
         return gen, ref, [f"{rates}: frames compared by index, not time (the rates are not whole multiples)"]
     side = "reference" if ref_fps > gen_fps else "generated"
     note = f"{rates}: one {side} frame in {k} compared (the same moments)"
@@ -336,16 +388,25 @@ def align(gen: np.ndarray, ref: np.ndarray, gen_fps: float | None = None,
     return gen[:n], ref[:n], notes
 
 
-def mixed_fps_note(fps_of: dict[str, float | None]) -> str | None:
-    """A note when the videos of a set have different frame rates, else None: frame_diff,
-    flicker and warp_error are per frame step, so the same footage scores higher at a lower rate
-    (2-3x at a third of it), and means or comparisons across such videos mix scales (motion is
-    resampled to 2 fps and is not affected). Videos of unknown rate (PNG frames) are not counted."""
+def rate_groups(fps_of: dict[str, float | None]) -> dict[float, list[str]]:
+    """Names by frame rate, rates within :data:`FPS_SAME` of each other one group; unknown
+    rates (PNG frames) left out."""
     groups: dict[float, list[str]] = {}
     for name, fps in fps_of.items():
         if fps:
             key = next((g for g in groups if abs(g - fps) <= FPS_SAME * max(g, fps)), fps)
             groups.setdefault(key, []).append(name)
+    return groups
+
+
+def mixed_fps_note(fps_of: dict[str, float | None]) -> str | None:
+    """A note when the videos of a set have different frame rates, else None: frame_diff,
+    flicker and warp_error are per frame step, so the same footage scores higher at a lower rate
+    (2-3x at a third of it), and means or comparisons across such videos mix scales (motion
+    takes every round(fps / 2)-th frame, about 0.5 s apart at any rate: close, not exact; 7 fps
+    gives 4-frame steps, 0.571 s). Videos of unknown rate (PNG frames) are not counted: the runner
+    gives them no motion, with a note of its own (:func:`eval.runner.evaluate`)."""
+    groups = rate_groups(fps_of)
     if len(groups) < 2:
         return None
     each = "; ".join(f"{_fps(f)}: {', '.join(n[:3])}{', ...' if len(n) > 3 else ''}"

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from eval.inputs import EvalError, is_size_error, model_error_line, torch_device
+from eval.inputs import EvalError, is_size_error, model_error_line, short_line, torch_device
 
 
 class LPIPS:
@@ -27,7 +27,7 @@ class LPIPS:
         try:
             self.model = torch.jit.load(str(path), map_location=device).eval()
         except RuntimeError as e:
-            raise EvalError(f"{path}: not a TorchScript file ({str(e).splitlines()[0][:120]})") from None
+            raise EvalError(f"{path}: not a TorchScript file ({short_line(e)})") from None
         self.path, self.device, self.batch = path, torch.device(device), batch
 
     @torch.no_grad()

@@ -99,7 +99,10 @@ def mean_finite(values: np.ndarray) -> tuple[float, int]:
 
 
 def ssim_frames(a, b, data_range: float | None = None, sigma: float = SSIM_SIGMA) -> np.ndarray:
-    """Per-frame SSIM of two (F, H, W, C) or (H, W, C) stacks (Wang et al. 2004, eq. 13).
+    """Per-frame SSIM of two (F, H, W, C) stacks, or (F, H, W) stacks of grey frames (Wang et al.
+    2004, eq. 13). The first axis is frames, as :func:`psnr_frames` reads it: a 3-D stack was
+    taken for one (H, W, C) image, so grey frames scored as one image of W channels. One image
+    goes through :func:`ssim`.
 
     Gaussian window (sigma 1.5, 11 taps: truncated at 3.5 sigma as scikit-image does), population
     covariances, K1 = 0.01, K2 = 0.03, averaged over channels and over the pixels whose window
@@ -114,10 +117,10 @@ def ssim_frames(a, b, data_range: float | None = None, sigma: float = SSIM_SIGMA
     a, b = _stack(a), _stack(b)
     if tuple(a.shape) != tuple(b.shape):
         raise ValueError(f"ssim needs equal shapes, got {tuple(a.shape)} and {tuple(b.shape)}")
-    if a.ndim == 3:
-        a, b = a[None], b[None]
+    if a.ndim == 3:  # grey frames
+        a, b = a[..., None], b[..., None]
     if a.ndim != 4:
-        raise ValueError(f"ssim expects (F, H, W, C) or (H, W, C), got {tuple(a.shape)}")
+        raise ValueError(f"ssim_frames expects (F, H, W, C) or grey (F, H, W) frames, got {tuple(a.shape)}")
     n, h, w, c = a.shape
     size = 2 * int(3.5 * sigma + 0.5) + 1
     if min(h, w) < size:
@@ -156,6 +159,15 @@ def _ssim_chunk(a, b, data_range: float, sigma: float) -> np.ndarray:
     return s.reshape(n, -1).mean(dim=1).numpy()
 
 
+IMAGE_CHANNELS = 4  # the most channels a 3-D input to ssim() may have to read as one (H, W, C) image
+
+
 def ssim(a, b, data_range: float | None = None) -> float:
-    """Mean SSIM over the frames of two equal stacks (1.0 for identical inputs)."""
+    """Mean SSIM of two equal images or stacks (1.0 for identical inputs): (H, W) grey or
+    (H, W, C) with C <= 4 is one image; (F, H, W, C) frames, and a 3-D input whose last axis is
+    longer (grey (F, H, W) frames, as :func:`ssim_frames` reads them: grey frames at most 4 px
+    wide are below SSIM's 11 px window, so the two readings never meet)."""
+    a, b = _stack(a), _stack(b)
+    if a.ndim == 2 or (a.ndim == 3 and a.shape[-1] <= IMAGE_CHANNELS):
+        a, b = a[None], b[None]
     return float(ssim_frames(a, b, data_range).mean())

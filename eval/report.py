@@ -170,10 +170,23 @@ METRIC_NOTES = {
                   "compare clips of one rate",
     "flicker": "mean second temporal difference of luma in [0, 1]; per frame step: depends on the frame rate, "
                "compare clips of one rate",
+    "motion": "curation's motion_mean: mean Farneback flow magnitude, px of the grey frame at 64 px short side, "
+              "between frames round(fps / 2) apart (about 0.5 s, not exactly: 4 frames, 0.571 s, at 7 fps); "
+              "none for clips without a frame rate (PNG frames)",
+    "lpips": "mean of per-frame LPIPS distances from the --lpips TorchScript file (0: identical; on that "
+             "network's scale: AlexNet and VGG LPIPS differ)",
+    "clip_text": "mean over frames of the cosine similarity of CLIP image and text embeddings, -1..1: not x100 and "
+                 "not clamped at 0 as CLIPScore is; the prompt is scored as plain text, its weight syntax removed "
+                 "((red:1.3) -> red; [a:b:t] -> its text at the last of 20 steps, as `video prompt` shows it; AND "
+                 "terms joined with ', ')",
+    "clip_frame": "mean cosine similarity of CLIP image embeddings of consecutive frames, -1..1; per frame step: "
+                  "depends on the frame rate, compare clips of one rate",
     "fvd_i3d": "Fréchet distance of I3D features of the first {fvd_frames} frames of each clip, frames squashed "
-               "to 224x224",
-    "fvd_videomae": "Fréchet distance of VideoMAE features of the first frames of each clip (the model's count)",
+               "to 224x224; the faster side taken every k-th frame where its rate is k times the other's",
+    "fvd_videomae": "Fréchet distance of VideoMAE features of the first frames of each clip (the model's count); "
+                    "not on content-debiased FVD's scale (cd-FVD: VideoMAE-v2 fc_norm features)",
 }
+FVD_KEYS = ("fvd_i3d", "fvd_videomae")
 
 
 def metric_notes(result: dict) -> list[str]:
@@ -182,7 +195,16 @@ def metric_notes(result: dict) -> list[str]:
     agg = result.get("aggregate", {})
     shown = {k for k in agg} | {k.removesuffix("_inf") for k in agg}
     fill = {"fvd_frames": result.get("fvd_frames", "N")}
-    return [f"{k}: {v.format(**fill)}" for k, v in METRIC_NOTES.items() if k in shown]
+    return [f"{k}: {v.format(**fill)}{fvd_sets(agg, k)}" for k, v in METRIC_NOTES.items() if k in shown]
+
+
+def fvd_sets(agg: dict, key: str) -> str:
+    """The videos on each side of an FVD, for its note: its value depends on N (published FVD
+    uses 2048 per side), so a number without its N cannot be compared with anything."""
+    if key not in FVD_KEYS or f"{key}_n_generated" not in agg:
+        return ""
+    return (f"; over {agg[f'{key}_n_generated']} generated and {agg[f'{key}_n_reference']} reference videos "
+            "(published FVD: 2048 per side; with fewer videos than feature dimensions, not comparable with it)")
 
 
 def render_html(result: dict, strips: dict[str, np.ndarray]) -> str:

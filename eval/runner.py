@@ -21,13 +21,16 @@ from eval.inputs import (
     EvalError,
     Video,
     align,
+    at_rate,
     default_or_demo,
     demo_clips_folder,
     find_path,
+    frame_rate,
     frame_size,
     index_videos,
     load_video,
     mixed_fps_note,
+    rate_groups,
     read_prompts,
     torch_device,
 )
@@ -106,7 +109,14 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
 
     FVD features come from the first ``fvd_frames`` frames of every generated and reference
     clip (VideoMAE: its model's frame count), see ``eval.fvd``; a clip shorter than that skips
-    that FVD with a note naming it."""
+    that FVD with a note naming it. Where one side's frame rate is a whole multiple k of the
+    other's, every k-th frame of the faster clip is taken first (:func:`fvd_clip`), so those
+    frames span the same seconds on both sides. An FVD over fewer videos per side than its
+    feature dimensions gets a note (:func:`small_set_note`); the counts are in the aggregate
+    (``<fvd>_n_generated``, ``<fvd>_n_reference``).
+
+    Motion is left out (None, one note) for clips without a frame rate (PNG frames): its
+    step is about 0.5 s of video, which takes the rate to find."""
     if fvd_frames < 1:  # refused also where no FVD runs (no --i3d or --reference): it was taken silently
         raise EvalError(f"--fvd-frames must be at least 1, got {fvd_frames}")
     check_out(out)  # before minutes of scoring, not at the write
@@ -167,12 +177,18 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
         note(paired)
 
     scorers = Scorers(clip_model, lpips_model, extractors, fvd=len(gen) >= 2 and len(refs) >= 2)
+    if extractors and scorers.fvd and set(gen) - set(refs):  # unpaired clips meet the other set's rate
+        scorers.ref_rate, mixed_refs = one_rate({n: frame_rate(p) for n, p in refs.items()})
+        if mixed_refs:
+            note(f"fvd: the references have different frame rates ({mixed_refs}): generated clips without a "
+                 "reference of their name keep their own rate")
     videos: dict[str, dict] = {}
     curves: dict[str, dict] = {}
     strips: dict[str, np.ndarray] = {}
     gen_feats: dict[str, list] = {e.name: [] for e in extractors}
     ref_feats: dict[str, dict[str, np.ndarray]] = {e.name: {} for e in extractors}
     ref_names: set[str] = set()  # references already decoded with their generated video (or unreadable)
+    no_rate: list[str] = []  # generated clips without a frame rate: no motion
     for name, path in tqdm(gen.items(), total=len(gen), desc="videos", unit="video", disable=not progress,
                            file=sys.stderr):
         if reference and name not in refs:
@@ -187,6 +203,8 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
             continue
         if name in refs:
             ref_names.add(name)
+        if r.metrics["fps"] is None:
+            no_rate.append(name)
         for n in r.notes:
             note(f"{name}: {n}")
         videos[name], curves[name] = r.metrics, r.curves
@@ -202,6 +220,9 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
     mixed = mixed_fps_note({k: m.get("fps") for k, m in videos.items()})
     if mixed:
         note(mixed)
+    if no_rate:
+        note(f"motion skipped for {_some(no_rate)} ({len(no_rate)} of {len(videos)}): no frame rate (PNG frames); "
+             "motion's step is about 0.5 s of video (every round(fps / 2)-th frame), which needs the rate")
     agg = aggregate(videos)
     if extractors and not scorers.fvd:
         for e in extractors:
@@ -210,10 +231,13 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
     elif extractors:
         from eval.frechet import frechet_distance_of_features
 
+        gen_rate, _ = one_rate({k: m.get("fps") for k, m in videos.items()})
         for name, path in refs.items():  # the references no generated video matched, one at a time
             if name not in ref_names and any(e.name not in scorers.fvd_short for e in extractors):
                 try:
-                    ref_feats_of = fvd_features(scorers, read(path).frames, f"reference {name}")
+                    rv = read(path)
+                    clip, who = fvd_clip(scorers, rv.frames, rv.fps, gen_rate, f"reference {name}", "generated")
+                    ref_feats_of = fvd_features(scorers, clip, who)
                 except Unreadable as e:
                     note(f"reference {name} skipped: {e}")
                     unreadable.append(str(e))
@@ -229,6 +253,13 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
                      f"({len(g)}, {len(r_)})")
             else:
                 agg[e.name] = frechet_distance_of_features(np.stack(g), np.stack(r_))
+                agg[f"{e.name}_n_generated"], agg[f"{e.name}_n_reference"] = len(g), len(r_)
+                small = small_set_note(e.name, len(g), len(r_), len(g[0]))
+                if small:
+                    note(small)
+        if scorers.fvd_other_rate and any(e.name in agg for e in extractors):
+            note(f"fvd: {_some(dict.fromkeys(scorers.fvd_other_rate))}: frame rate not a whole multiple of the other "
+                 "side's, so the same frame count spans different seconds there (compared by frame, not time)")
 
     result = {"generated": str(generated), "reference": str(reference) if reference else None,
               "prompts": prompt_of, "aggregate": agg, "videos": videos, "curves": curves, "notes": notes,
@@ -264,6 +295,48 @@ class Scorers:
     extractors: list = field(default_factory=list)
     fvd: bool = False
     fvd_short: dict[str, str] = field(default_factory=dict)  # extractor name -> the clip too short for it
+    ref_rate: float | None = None  # the references' one frame rate: unpaired generated clips are taken at it
+    fvd_other_rate: list[str] = field(default_factory=list)  # clips whose rate no whole step brings to the other's
+
+
+PUBLISHED_FVD_VIDEOS = 2048  # videos per side of published FVDs (StyleGAN-V, the original FVD's protocol)
+
+
+def small_set_note(name: str, n_gen: int, n_ref: int, dim: int) -> str | None:
+    """A note when an FVD's sets have fewer videos than its features have dimensions: each
+    covariance then has rank below the dimension, and the distance depends on N (it drops as
+    N grows for the same two sources), so it is not on the scale of published FVDs."""
+    if min(n_gen, n_ref) >= dim:
+        return None
+    return (f"{name} over {n_gen} generated and {n_ref} reference videos, fewer than its {dim} feature dimensions: "
+            f"the covariances are rank-deficient and the number depends on N; published FVD uses "
+            f"{PUBLISHED_FVD_VIDEOS} videos per side: not comparable with it")
+
+
+def one_rate(fps_of: dict[str, float | None]) -> tuple[float | None, str | None]:
+    """(the one frame rate of a set, None where unknown or mixed; a description of the rates
+    when they are mixed, else None)."""
+    groups = rate_groups(fps_of)
+    if len(groups) == 1:
+        return next(iter(groups)), None
+    if not groups:
+        return None, None
+    return None, "; ".join(f"{f:.6g} fps: {_some(n)}" for f, n in sorted(groups.items()))
+
+
+def fvd_clip(s: Scorers, frames: np.ndarray, fps: float | None, other: float | None, who: str,
+             other_side: str) -> tuple[np.ndarray, str]:
+    """A clip's frames for FVD, at the moments of the other side's clips where the rates allow
+    (:func:`eval.inputs.at_rate`, the step PSNR's :func:`align` takes): FVD reads a fixed frame
+    count, which spans three times the seconds at 8 fps that it spans at 24 fps. Returns the
+    frames and ``who`` for a note, saying the step where one was taken; a rate no whole step
+    brings to the other's is recorded in ``s.fvd_other_rate`` (one note after the run)."""
+    clip, k = at_rate(frames, fps, other)
+    if k is None:
+        s.fvd_other_rate.append(who)
+    elif k > 1:
+        who = f"{who} (one frame in {k}, at the {other_side} rate)"
+    return clip, who
 
 
 def fvd_features(s: Scorers, frames: np.ndarray, who: str) -> dict[str, np.ndarray]:
@@ -342,7 +415,7 @@ def score_video(path: Path, ref_path: Path | None, prompt: str | None, s: Scorer
     short = short_note(path, len(v.frames))
     f, h, w, _ = v.frames.shape
     m: dict = {"frames": f, "width": w, "height": h, "fps": v.fps}
-    m_t, c_t = temporal_metrics(v.frames, v.fps)
+    m_t, c_t = temporal_metrics(v.frames, v.fps, motion=v.fps is not None)  # no rate: no motion (evaluate)
     m.update(m_t)
     c = dict(c_t)
     if s.clip is not None:
@@ -358,9 +431,11 @@ def score_video(path: Path, ref_path: Path | None, prompt: str | None, s: Scorer
         m_r, c_r = reconstruction_metrics(g, ref_frames, s.lpips)
         m.update(m_r)
         c.update(c_r)
-        if s.fvd:  # the whole reference: FVD takes the first frames of each clip, the same rule on both sides
-            ref_feats = fvd_features(s, ref.frames, f"reference {ref_path.name}")
-    feats = fvd_features(s, v.frames, path.name) if s.fvd else {}
+    other = ref.fps if ref_path is not None else s.ref_rate  # unpaired: the references' one rate, if any
+    feats = fvd_features(s, *fvd_clip(s, v.frames, v.fps, other, path.name, "reference")) if s.fvd else {}
+    if ref_path is not None and s.fvd:  # the whole reference at the generated rate: FVD takes its first frames
+        ref_feats = fvd_features(s, *fvd_clip(s, ref.frames, ref.fps, v.fps, f"reference {ref_path.name}",
+                                              "generated"))
     notes = [short, *notes] if short else notes
     shown = g if ref_frames is not None else v.frames  # the frames that were compared, over their reference
     return Scored(m, c, notes, side_by_side(shown, ref_frames) if strip else None, feats, ref_feats)

@@ -10,8 +10,11 @@ generated clip's number reads on the same scale as the training data's ``motion_
 Frame difference, flicker and warping error are per frame step, not per second: they depend on
 the frame rate. The same footage at 8 fps moves about three times as far per step as at 24 fps
 and scores about 2-3x higher on each (bikes.mp4: frame_diff 0.069 against 0.031, warp_error
-0.038 against 0.016). Compare them between clips of one frame rate only. Motion is resampled to
-2 fps first, so it reads the same at any rate.
+0.038 against 0.016). Compare them between clips of one frame rate only. Motion takes every
+round(fps / 2)-th frame first, curation's sampling, so its step is about 0.5 s at any rate, not
+exactly: 0.5 s at 24 or 30 fps, 0.571 s at 7 fps (a 4-frame step), 0.4 s at 5 fps (2 frames).
+Without a frame rate (PNG frames) the step in seconds is unknown: ``video eval`` leaves motion
+out for such clips (None, with a note) instead of reading every frame as a 0.5 s step.
 """
 
 from __future__ import annotations
@@ -111,7 +114,10 @@ def warping_errors(frames: np.ndarray, short_side: int = FLOW_SHORT_SIDE) -> np.
 
 
 def motion_samples(frames: np.ndarray, fps: float | None) -> np.ndarray:
-    """Grey uint8 frames at curation's 2 fps and 64 px short side; every frame when fps is unknown."""
+    """Grey uint8 frames about 0.5 s apart (every round(fps / 2)-th frame, as curation's
+    ``read_clip`` samples 2 fps), 64 px short side. ``fps`` None: ``frames`` are taken to be
+    those samples already, every frame kept; a caller with frames of unknown rate must not pass
+    them so (the runner gives them no motion)."""
     import cv2
 
     step = max(1, round(fps / MOTION_SAMPLE_FPS)) if fps else 1
@@ -120,8 +126,8 @@ def motion_samples(frames: np.ndarray, fps: float | None) -> np.ndarray:
 
 
 def motion_magnitude(frames: np.ndarray, fps: float | None = None) -> float | None:
-    """Curation's ``motion_mean`` (mean Farneback flow magnitude, px of the 64 px frame per 2 fps
-    step); None when fewer than two samples remain."""
+    """Curation's ``motion_mean`` (mean Farneback flow magnitude, px of the 64 px frame per step
+    of :func:`motion_samples`, about 0.5 s); None when fewer than two samples remain."""
     from types import SimpleNamespace
 
     from data_curation.scorers.motion import Scorer
@@ -129,15 +135,17 @@ def motion_magnitude(frames: np.ndarray, fps: float | None = None) -> float | No
     return Scorer().score(SimpleNamespace(sampled=motion_samples(frames, fps)))["motion_mean"]
 
 
-def temporal_metrics(frames: np.ndarray, fps: float | None = None) -> tuple[dict, dict]:
+def temporal_metrics(frames: np.ndarray, fps: float | None = None, motion: bool = True) -> tuple[dict, dict]:
     """All weight-free temporal scores of one video: (scalars, per-step curves); a scalar the
-    clip is too short for is None (see the module docstring)."""
+    clip is too short for is None (see the module docstring). ``motion`` False: motion is None,
+    not measured (the runner's clips of unknown frame rate: their step in seconds is unknown);
+    with ``fps`` None and ``motion`` True the frames are read as 2 fps samples already."""
     fd = frame_diff(frames)
     we = warping_errors(frames)
     scalars = {
         "frame_diff": float(fd.mean()) if len(fd) else None,  # one frame: no step to score
         "flicker": flicker(frames),
         "warp_error": float(we.mean()) if len(we) else None,
-        "motion": motion_magnitude(frames, fps),
+        "motion": motion_magnitude(frames, fps) if motion else None,
     }
     return scalars, {"frame_diff": fd.tolist(), "warp_error": we.tolist()}

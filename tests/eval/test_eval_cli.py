@@ -42,7 +42,10 @@ def test_eval_writes_metrics_and_report(tmp_path, generated, tiny_weights, capsy
                    "--device", "cpu", "--fvd-frames", "8", *[f"--{k}={v}" for k, v in tiny_weights.items()]])
     assert rc == 0
     m = json.loads((out / "metrics.json").read_text())
-    assert list(m["videos"]) == ["a", "b", "c"] and m["notes"] == []
+    assert list(m["videos"]) == ["a", "b", "c"] and len(m["notes"]) == 3
+    assert m["notes"][0].startswith("motion skipped for c (1 of 3): no frame rate (PNG frames)")
+    assert m["notes"][1].startswith("fvd_i3d over 3 generated and 3 reference videos, fewer than its 8 feature dimensions")
+    assert m["notes"][2].startswith("fvd_videomae over 3 generated and 3 reference videos, fewer than its 32 feature")
     agg = m["aggregate"]
     assert agg["num_videos"] == 3 and agg["psnr_inf"] == 3 and "psnr" not in agg
     assert agg["fvd_i3d"] == pytest.approx(0, abs=1e-9) and agg["fvd_videomae"] == pytest.approx(0, abs=1e-9)
@@ -66,11 +69,11 @@ def test_missing_weights_are_skipped_with_one_line_notes(tmp_path, generated, ca
     out = tmp_path / "out"
     assert run_eval([str(generated), "--prompts", str(prompts), "--out", str(out)]) == 0
     m = json.loads((out / "metrics.json").read_text())
-    assert len(m["notes"]) == 2 and all("skipped" in n for n in m["notes"])
+    assert len(m["notes"]) == 3 and all("skipped" in n for n in m["notes"])
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"note: {n}" for n in m["notes"]]
     assert m["prompts"] == {"a": "one", "b": "two", "c": "three"}
-    assert set(m["aggregate"]) == {"num_videos", "frame_diff", "flicker", "warp_error", "motion"}
+    assert set(m["aggregate"]) == {"num_videos", "frame_diff", "flicker", "warp_error", "motion", "motion_videos"}
     assert "no weights" in (out / "report.html").read_text()
 
 
