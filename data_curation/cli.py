@@ -66,9 +66,25 @@ def _cuts(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_src_words(src: list[str]) -> None:
+    """A FileNotFoundError, before the recipe loads, for a SRC that does not exist and reads as a
+    recipe override (``curate run src split.max_s=5``: KEY=VALUE with a recipe key): it said only
+    ``SRC split.max_s=5 not found``; recipe keys go after ``--set``."""
+    from data_curation.recipe import Recipe
+    from video.flags import schema_keys
+
+    keys = None
+    for word in src:
+        if _OVERRIDE.match(word) and not os.path.exists(word):
+            keys = schema_keys(Recipe) if keys is None else keys
+            if word.partition("=")[0] in keys:
+                raise FileNotFoundError(f"SRC {word} not found; use --set {word} for recipe keys")
+
+
 def _run(args: argparse.Namespace) -> int:
     from data_curation.engine import run
 
+    check_src_words(args.src)
     summary = run(args.src, args.out, recipe=args.recipe, overrides=args.set or [], workers=args.workers,
                   ray_address=args.ray_address, progress=not args.quiet)
     if not summary["sources"]:  # run() wrote nothing: the one line is all there is to say

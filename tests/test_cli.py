@@ -196,7 +196,7 @@ def test_info_describes_text_to_video_models(tmp_path, cli):
     ("txt2vid", ["--fps", "-3"], "--fps must be >= 1"),
     ("txt2vid", ["fps=0"], "--fps must be >= 1"),
     ("img2vid", ["--split-guidance", "maybe"], "--split-guidance takes auto, on or off"),
-    ("txt2vid", ["vae_tiling=yes"], "--vae-tiling takes auto, on or off"),
+    ("txt2vid", ["vae_tiling=maybe"], "--vae-tiling takes auto, on or off"),
     ("txt2vid", ["--guidance", "nan"], "--guidance must be a finite number"),
 ])
 def test_values_out_of_range_fail_before_the_render(tmp_path, command, args, needle, cli):

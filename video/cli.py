@@ -101,7 +101,7 @@ def cmd_img2vid(args) -> int:
         raise UserError(f"--decode-chunk must be >= 1, or 0 for auto; got {cfg.decode_chunk}")
     if not cfg.memory_budget_gib >= 0:
         raise UserError(f"--memory-budget must be >= 0 GiB (0: the free memory); got {cfg.memory_budget_gib:g}")
-    split = tristate("--split-guidance", on_off(cfg.split_guidance))
+    split = tristate("--split-guidance", cfg.split_guidance)
     from video.runtime.img2vid import InputError, check_offload, check_request, check_speed
 
     try:
@@ -236,7 +236,8 @@ def cmd_txt2vid(args) -> int:
 
 
 def on_off(value: str | bool) -> str:
-    """A tri-state key's value as text: YAML reads an unquoted ``on`` / ``off`` as True / False."""
+    """A tri-state key's value as text: YAML reads an unquoted ``on`` / ``off`` as True / False.
+    (:func:`video.flags.tristate` reads a bool itself now; kept for callers.)"""
     return {True: "on", False: "off"}[value] if isinstance(value, bool) else value
 
 
@@ -341,12 +342,13 @@ def _train_config(name: str, overrides: list[str]):
             names = sorted(p.stem for p in (CONFIG_DIR / "train").glob("*.yaml"))
             raise UserError(f"no training config {name!r}; give a YAML path or one of: {', '.join(names)}")
         src = named
-    return load_config(TrainConfig, src, overrides)
+    return load_config(TrainConfig, src, overrides, keys_hint=f"video train {name} --dry-run prints them all")
 
 
 def cmd_cache_latents(args) -> int:
     from video.training.cache import build_latent_cache
 
+    refuse_run_folder_key(args.overrides, args.out)
     cfg = _train_config(args.config, args.overrides)
     try:
         out = build_latent_cache(cfg, args.out, shard_size=args.shard_size)
@@ -358,10 +360,24 @@ def cmd_cache_latents(args) -> int:
     return 0
 
 
+def refuse_run_folder_key(overrides: list[str], cache: str) -> None:
+    """``video cache-latents CFG --out DIR out=X``: a one-line UserError. The config key ``out``
+    is the training run's folder, which building a cache never reads, so ``out=X`` did nothing
+    beside ``--out`` (the cache folder) without a word. (A YAML's ``out:`` is left alone: the
+    config is the training run's.)"""
+    given = [o for o in overrides if o.partition("=")[0] == "out"]
+    if given:
+        raise UserError(f"{given[0]}: the config key out is the training run's folder, which cache-latents does "
+                        f"not use; the cache goes to --out {cache} (give out= to video train)")
+
+
 def cmd_quickstart(args) -> int:
     from video.training.quickstart import run_quickstart
     from video.training.trainer import TrainingInterrupted
 
+    given = [o for o in args.overrides if o.partition("=")[0] == "out"]
+    if args.out and given:  # the flag was appended after them and won without a word, as resolve_flags refuses
+        raise UserError(f"out given twice: --out {args.out} and {given[0]}; give it once")
     overrides = list(args.overrides) + ([f"out={args.out}"] if args.out else [])
     try:
         r = run_quickstart(args.config, overrides, scale=args.scale)

@@ -7,6 +7,7 @@ unknown key or a wrong type is a :class:`ConfigError` naming it.
 from __future__ import annotations
 
 import codecs
+import difflib
 import io
 import json
 from collections.abc import Mapping
@@ -15,8 +16,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from omegaconf import DictConfig, ListConfig, OmegaConf, StringNode
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf import (
+    AnyNode,
+    BooleanNode,
+    DictConfig,
+    ListConfig,
+    OmegaConf,
+    StringNode,
+)
+from omegaconf.errors import OmegaConfBaseException, ValidationError
+
+from video.config_words import is_tristate, must_be, type_message, yes_no
 
 T = TypeVar("T")
 
@@ -25,6 +35,22 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 class ConfigError(ValueError):
     """A config file or override that does not fit its schema."""
+
+
+class UnknownKey(ConfigError):
+    """A key the schema does not have (a typo, another command's key): ``key`` as given;
+    ``known``, the keys of the group it would be in (dotted, each ``prefix`` + a name), for
+    :func:`load_config` to end the line with them or with how to list them. ``name``: the part
+    of ``key`` that group lacks, matched against its names for a suggestion."""
+
+    def __init__(self, key: str, prefix: str = "", names: list[str] = (), name: str = "", why: str = ""):
+        close = difflib.get_close_matches(name, list(names), n=1) if name else []
+        super().__init__(f"unknown config key {key!r}" + (f" ({why})" if why else "")
+                         + (f"; did you mean {prefix + close[0]!r}?" if close else ""))
+        self.key, self.known = key, [prefix + n for n in names]
+
+
+SHORT_KEY_LIST = 10  # an unknown key's group with at most this many keys has them named in the error
 
 
 class NotUTF8(ConfigError):
@@ -124,7 +150,6 @@ class ModelConfig:
 
 NULLS = ("null", "Null", "NULL", "~")  # YAML's spellings of null, as a key=value value
 
-
 def key_aliases(schema) -> dict[str, str]:
     """A schema's renamed keys, old name -> current key: its ``KEY_ALIASES`` class attribute (a
     ``ClassVar``, so no key itself). On the schema, not passed by each caller, so that every way
@@ -187,7 +212,7 @@ def _one_value(key: str, spellings: dict[str, Any], null) -> Any:
 
 
 def load_config(schema: type[T], source: str | Path | dict | None = None, overrides: list[str] | None = None,
-                values: dict | None = None) -> T:
+                values: dict | None = None, keys_hint: str = "") -> T:
     """Merge ``source`` (a YAML path, a name under ``configs/``, or a dict), ``key=value``
     overrides, then ``values`` (dotted key -> raw string, e.g. CLI flags: not parsed as YAML,
     so a prompt like ``[a:b:0.5]`` or an aspect ``16:9`` stays a string; the schema converts
@@ -199,7 +224,23 @@ def load_config(schema: type[T], source: str | Path | dict | None = None, overri
     it). A single text where a list goes is a one-item list, in YAML as on the command line.
 
     A renamed key's old name (the schema's ``KEY_ALIASES``, :func:`key_aliases`) sets its current
-    key in every layer; the result has only the current key (:func:`unalias_layer`)."""
+    key in every layer; the result has only the current key (:func:`unalias_layer`).
+
+    An error is one line in this module's words, never OmegaConf's: ``config key 'steps': must be
+    a whole number; got 'true'``, ``unknown config key 'stpes'; did you mean 'steps'?`` (with the
+    group's keys where they are few, else ``keys_hint``: how the caller's user lists them). In
+    ``values`` a YAML null word (``--steps null``) is null, as in ``key=value``, except for a text
+    key, where it is the text typed."""
+    try:
+        return _load(schema, source, overrides, values)
+    except UnknownKey as e:
+        if 0 < len(e.known) <= SHORT_KEY_LIST:
+            raise ConfigError(f"{e} (keys: {', '.join(e.known)})") from None
+        raise ConfigError(f"{e} ({keys_hint})" if keys_hint else str(e)) from None
+
+
+def _load(schema: type[T], source, overrides, values) -> T:
+    """:func:`load_config` but for the wording of an unknown key."""
     aliases = key_aliases(schema)
     try:
         defaults = OmegaConf.structured(schema)
@@ -234,9 +275,12 @@ def load_config(schema: type[T], source: str | Path | dict | None = None, overri
                 raise ConfigError(f"override {bad[0]!r} is not key=value")
             pairs = [tuple(o.split("=", 1)) for o in overrides]
             for key, value in unalias_layer(pairs, aliases, null=lambda v: v in NULLS):
-                _set(cfg, defaults, key, _override_value(cfg, key, value))
+                _set(cfg, defaults, key, _override_value(cfg, key, value), typed=value)
         for key, value in unalias_layer(list((values or {}).items()), aliases):
-            _set(cfg, defaults, key, value)
+            typed = value if isinstance(value, str) else None
+            if typed in NULLS and _field_kind(cfg, key) != "str":  # --steps null: as steps=null
+                value = None
+            _set(cfg, defaults, key, value, typed=typed)
         return OmegaConf.to_object(cfg)  # type: ignore[return-value]
     except OmegaConfBaseException as e:
         key = getattr(e, "full_key", None)
@@ -251,7 +295,7 @@ def _override_value(cfg, key: str, value: str) -> Any:
     kind = _field_kind(cfg, key)
     if value in NULLS:
         return None
-    if kind == "str" or value == "":
+    if kind == "str" or value == "" or is_tristate(_node(cfg, key)):  # split_guidance=1: the text "1"
         return value
     typed = value
     if kind == "list" and not value.lstrip().startswith("["):
@@ -273,9 +317,10 @@ def _merge_mapping(cfg, defaults, data: dict, prefix: str, texts: dict[str, str]
         if isinstance(v, dict) and isinstance(node, DictConfig) and node._metadata.object_type not in (None, dict):
             _merge_mapping(cfg, defaults, v, f"{key}.", texts)
         else:
+            written = (texts or {}).get(key)
             if _field_kind(cfg, key) == "str":
-                _check_text(key, v, (texts or {}).get(key))
-            _set(cfg, defaults, key, v)
+                _check_text(key, v, written)
+            _set(cfg, defaults, key, v, typed=written if v is not None and not isinstance(v, str) else None)
 
 
 def quoted_hint(key: str, written: str | None) -> str:
@@ -328,14 +373,23 @@ def _yaml_texts(source: str | Path) -> dict[str, str]:
     return found
 
 
-def _set(cfg, defaults, key: str, value: Any) -> None:
+def _set(cfg, defaults, key: str, value: Any, typed: str | None = None) -> None:
     """``cfg[key] = value`` through the schema's checks; null and one-item lists as in
-    :func:`load_config`; an error is a ConfigError naming ``key``."""
+    :func:`load_config`; an error is a ConfigError naming ``key`` (an unknown one an
+    :class:`UnknownKey`). ``typed``: the value as the user wrote it, shown in the error (YAML
+    and ``key=value`` read ``true`` as True)."""
+    _check_known(cfg, key)
     node = _node(cfg, key)
     if value is None:
         value = _null_value(defaults, key)
     elif isinstance(node, ListConfig) and isinstance(value, str):
         value = [value]
+    elif isinstance(node, BooleanNode):
+        if yes_no(value) is None:
+            raise ConfigError(must_be(key, node, "yes or no", typed, value))
+        value = yes_no(value)
+    elif is_tristate(node) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = typed if typed is not None else str(value)  # YAML's 1: as split_guidance=1 (tristate reads it)
     if isinstance(node, DictConfig) and node._metadata.object_type not in (None, dict) and not isinstance(value, dict):
         raise ConfigError(f"config key {key!r} is a group of settings ({key}.NAME=VALUE, or a YAML mapping); "
                           f"got {value!r}")
@@ -347,12 +401,32 @@ def _set(cfg, defaults, key: str, value: Any) -> None:
         _check_text_items(key, value)
     try:
         OmegaConf.update(cfg, key, value, merge=True)
+    except ValidationError as e:
+        raise ConfigError(type_message(key, node, value, typed, e)) from None
     except OmegaConfBaseException as e:
         msg = str(e).splitlines()[0]
         named = getattr(e, "full_key", None) or key
         raise ConfigError(f"config key {named!r}: {msg}") from None
     except (TypeError, ValueError) as e:  # OmegaConf's own type errors on containers
         raise ConfigError(f"config key {key!r}: {str(e).splitlines()[0]}") from None
+
+
+def _check_known(cfg, key: str) -> None:
+    """An :class:`UnknownKey` where dotted ``key`` is no key of the schema: a name its group
+    lacks, or a name under a single value (``steps.x``). A free-form group (a ``dict`` or
+    ``Any`` field) takes any name."""
+    node, done = cfg, []
+    for part in key.split("."):
+        if not isinstance(node, DictConfig):
+            if isinstance(node, (ListConfig, AnyNode)):
+                return
+            raise UnknownKey(key, why=f"{'.'.join(done)!r} is a single value, not a group of settings")
+        if node._metadata.object_type in (None, dict) or node._is_none():
+            return
+        if part not in node:
+            raise UnknownKey(key, "".join(f"{d}." for d in done), [str(k) for k in node.keys()], part)
+        node = node._get_node(part)
+        done.append(part)
 
 
 def _check_text_items(key: str, items: list | tuple) -> None:

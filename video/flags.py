@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 
 from video.config import current_key, key_aliases, load_config
+from video.config_words import yes_no
 
 LIST_KEYS = {"lora"}  # flags that may repeat
 
@@ -116,7 +117,10 @@ def resolve_flags(schema, args, flags: dict):
             shown = " ".join(f"{flag_of[key]} {x}" for x in given) if isinstance(given, list) else (
                 flag_of[key] if given is True else f"{flag_of[key]} {given}")
             raise UserError(f"{key} given twice: {shown} and {o}; give it once")
-    return load_config(schema, args.config, overrides, values)
+    return load_config(schema, args.config, overrides, values, keys_hint=FLAG_KEYS_HINT)
+
+
+FLAG_KEYS_HINT = "--help lists them: a key is a flag's name with _ for -"
 
 
 def given_keys(args: argparse.Namespace, flags: dict, schema=None) -> dict[str, str]:
@@ -253,12 +257,19 @@ def check_above_zero(cfg, flags: dict, keys: tuple[str, ...]) -> None:
             raise UserError(f"{flag_of[key]} must be a finite number > 0{hint}; got {value:g}")
 
 
-def tristate(flag: str, value: str) -> bool | None:
-    """``auto`` / ``on`` / ``off`` -> None / True / False, or a one-line UserError."""
-    choices = {"auto": None, "on": True, "off": False}
-    if str(value).lower() not in choices:
+def tristate(flag: str, value: str | bool | int) -> bool | None:
+    """A tri-state key's value (``split_guidance``, ``vae_tiling``: a ``str | bool`` field, see
+    :func:`video.config_words.is_tristate`) -> None (``auto``) / True / False, or a one-line
+    UserError. One rule whichever way it came (a flag, ``key=value``, a YAML line, in which
+    unquoted ``on`` is True): ``auto``, or on / off in any spelling a yes/no key takes
+    (:data:`video.config_words.YES_NO`: yes/no, true/false, 1/0), in any case. ``yes`` used to pass
+    as ``key=value`` but not as a flag, ``1`` not at all."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return None
+    on = yes_no(value)
+    if on is None:
         raise UserError(f"{flag} takes auto, on or off; got {value!r}")
-    return choices[str(value).lower()]
+    return on
 
 
 OVERRIDE = re.compile(r"^[A-Za-z_][\w.-]*=")  # key=value, key.sub=value
@@ -308,7 +319,7 @@ def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None = None) -
             rest.append(word)
     if rest:
         chosen = chosen_parser(parser, args)
-        chosen.error(unknown_words_message(chosen, rest, parser))
+        chosen.error(unknown_words_message(chosen, rest, parser, argv))
     return args
 
 
@@ -388,16 +399,30 @@ def _other_commands_hint(root: argparse.ArgumentParser | None, parser: argparse.
     return f"{name} is an option of {', '.join(owners[:-1])} and {owners[-1]}"
 
 
+def _config_positional(parser: argparse.ArgumentParser) -> bool:
+    """Whether ``parser`` takes its config as a positional word (``video train CONFIG``,
+    ``cache-latents``) rather than as ``--config``."""
+    return any(not a.option_strings and a.dest == "config" for a in parser._actions)
+
+
 NEAR_TYPO = 0.8  # difflib ratio from which this command's own option is what was meant (--prompts: --prompt)
 
 
+def _word_after(argv: list[str], word: str) -> str:
+    """The word after ``word`` in ``argv`` where it is not an option; empty otherwise."""
+    i = argv.index(word) + 1 if word in argv else len(argv)
+    return argv[i] if i < len(argv) and not argv[i].startswith("-") else ""
+
+
 def unknown_words_message(parser: argparse.ArgumentParser, words: list[str],
-                          root: argparse.ArgumentParser | None = None) -> str:
+                          root: argparse.ArgumentParser | None = None, argv: list[str] | None = None) -> str:
     """``unrecognized arguments: WORDS`` with what was meant: the closest option of this
     command (difflib over its option strings: ``--stpes`` -> ``--steps``), or, on a command
     that takes ``key=value`` settings (:func:`takes_key_values`), ``--steps 3`` -> ``steps=3``.
     ``root``: the whole ``video`` parser; an option of another command under it is named as
-    that command's (:func:`_other_commands_hint`), not matched to a look-alike of this one."""
+    that command's (:func:`_other_commands_hint`), not matched to a look-alike of this one.
+    ``--config`` on a command whose config is its first word (``video train``) says so, with the
+    path from ``argv`` (the whole command line), where argparse took it as that word."""
     config_keys = getattr(parser, "_config_keys", None)
     keys = config_keys() if config_keys is not None else set()
     options = [o for a in parser._actions if a.help != argparse.SUPPRESS for o in a.option_strings]
@@ -412,6 +437,10 @@ def unknown_words_message(parser: argparse.ArgumentParser, words: list[str],
                 nxt = words[i + 1] if i + 1 < len(words) else ""
                 value = nxt if nxt and not nxt.startswith("-") else "VALUE"
             settings.append(f"{key}={value}")
+            continue
+        if name == "--config" and _config_positional(parser):  # video train --config my.yaml
+            elsewhere.append(f"{parser.prog} takes the YAML path as its first word, without --config: "
+                             f"{parser.prog} {value or _word_after(argv or words, word) or 'CONFIG.yaml'}")
             continue
         close = difflib.get_close_matches(name, options, n=1)
         near = close and difflib.SequenceMatcher(None, name, close[0]).ratio() >= NEAR_TYPO

@@ -35,8 +35,9 @@ class Img2VidConfig:
     decode_overlap: int = 2
     memory_budget_gib: float = 10.0  # decode windows sized to keep the peak within this (CUDA); 0: free memory
     offload: str = "none"  # none | model (only the part in use on the GPU)
-    # auto | on | off: the guidance halves one after the other (half the UNet's peak); a boolean too,
-    # as YAML reads an unquoted on / off (True / False), where a text key refused it
+    # auto | on | off: the guidance halves one after the other (half the UNet's peak). A tri-state key
+    # is ``str | bool``: YAML reads an unquoted on / off as True / False, which a text key refused;
+    # every route reads it by one rule (video.flags.tristate: on / off, yes / no, true / false, 1 / 0)
     split_guidance: str | bool = "auto"
     cache_threshold: float = 0.0  # > 0: First-Block-Cache fast mode (inexact); 0: exact
     compile: str = ""  # "": eager; else a torch.compile mode for the repeated blocks (default, reduce-overhead, ...)
@@ -64,9 +65,12 @@ IMG2VID_FLAGS = {
                                        "the checkpoint's own)"),
     "--frames": ("frames", "number of frames, >= 1 (default: the model's, 14 SVD / 25 SVD-XT)"),
     "--steps": ("steps", "sampling steps, >= 1 (default: the model's, 25 for SVD)"),
-    "--fps": ("fps", "frames per second: conditioning (as fps-1) and the output's rate (default 7)"),
-    "--motion-bucket": ("motion_bucket", "motion bucket id, higher = more motion (default 127)"),
-    "--noise-aug": ("noise_aug", "noise added to the conditioning image (default 0.02)"),
+    "--fps": ("fps", "frames per second: conditioning (as fps-1) and the output's rate, >= 1 (default: the "
+                     "model's: 7 for SVD; for a model video train exported, its data.fps rounded)"),
+    "--motion-bucket": ("motion_bucket", "motion bucket id, higher = more motion, >= 0 (default: the model's, "
+                                         "127 for SVD)"),
+    "--noise-aug": ("noise_aug", "noise added to the conditioning image, >= 0 (default: the model's, 0.02 for "
+                                 "SVD)"),
     "--min-cfg": ("min_cfg", "guidance scale of the first frame, >= 0 (default: the model's, 1)"),
     "--max-cfg": ("max_cfg", "guidance scale of the last frame, >= 0 (default: the model's, 2.5 for SVD)"),
     "--height": ("height", "output height, a multiple of the model's size step (64 for SVD; rounded down "
@@ -134,7 +138,9 @@ class Txt2VidConfig:
     compile: str = ""  # "": eager; else a torch.compile mode for the transformer's blocks
     compile_cache: str = ""  # folder (or "auto") to save/load compiled artifacts for warm starts
     sdpa: str = "torch"  # attention kernel tried first: torch (its own choice), cudnn, flash, efficient
-    vae_tiling: str = "auto"  # auto | on | off: Wan's video VAE in tiles (auto: only when whole frames do not fit)
+    # auto | on | off: Wan's video VAE in tiles (auto: only when whole frames do not fit); a tri-state
+    # key, ``str | bool`` as split_guidance is, so YAML's unquoted ``vae_tiling: on`` is on
+    vae_tiling: str | bool = "auto"
 
 
 TXT2VID_FLAGS = {
