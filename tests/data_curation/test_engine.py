@@ -40,7 +40,8 @@ def _check_manifest(out):
     errors = df[df["error"].notna()]
     assert sorted(s.rsplit("/", 1)[1] for s in errors.source) == ["empty.mp4", "not_video.mp4", "truncated.mp4"]
     assert (errors.drop_reason == "error").all()
-    n = duckdb.sql(f"select count(*) from '{out / 'manifest.parquet'}' where keep").fetchall()[0][0]
+    with duckdb.connect() as con:  # its own connection: not the default one another test may have left busy
+        n = con.sql(f"select count(*) from '{out / 'manifest.parquet'}' where keep").fetchall()[0][0]
     assert n == 3
     return df
 

@@ -98,7 +98,8 @@ def test_explore_dataset_fresh_checkout_curates_a_demo(tmp_path, monkeypatch):
     assert "`curate run VIDEOS... --out curated`" in note
     sources = {r[0] for r in duckdb.execute("SELECT DISTINCT source FROM read_parquet(?)", [str(manifest)]).fetchall()}
     assert sources == {str(sample_clips_folder() / f"{c}.mp4") for c in DEMO_CLIPS}
-    n = duckdb.execute("SELECT count(*) FROM read_parquet(?)", [str(manifest)]).fetchone()[0]
+    # fetchall: a fetchone leaves duckdb's default connection busy for the next test in this process
+    n = duckdb.execute("SELECT count(*) FROM read_parquet(?)", [str(manifest)]).fetchall()[0][0]
     assert f"{n} clips from 3 sources" in text(nb)
     assert len(outputs(nb, "image/png")) == 2  # histograms, contact sheet
     parts = {p: p.stat().st_mtime_ns for p in (manifest.parent / "parts").iterdir()}
