@@ -534,6 +534,18 @@ def _train_keys() -> set[str]:
     return schema_keys(TrainConfig)
 
 
+def _error_head() -> str | None:
+    """How this process starts its one-line error, or None where it stays quiet. Under
+    ``torchrun`` every rank runs the command and meets the same bad input, so one process per
+    machine says it (LOCAL_RANK 0: the line came once per rank), labelled with its rank off the
+    first machine: an input missing on one node of several is still said there. The quiet
+    ranks exit with the same code. One process (no RANK / LOCAL_RANK) always prints."""
+    if os.environ.get("LOCAL_RANK", "0") != "0":
+        return None
+    rank = os.environ.get("RANK", "0")
+    return "error: " if rank == "0" else f"error (rank {rank}): "
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parse_args(parser, argv)
@@ -558,13 +570,16 @@ def main(argv: list[str] | None = None) -> int:
             PermissionError) as e:  # bad input: one line
         if debug:
             raise
-        print(f"error: {e}", file=sys.stderr)
+        if (head := _error_head()) is not None:
+            print(f"{head}{e}", file=sys.stderr)
         return 2
     except SafetensorError as e:
         if debug:
             raise
         # a last resort: the loaders and header readers name the file (DamagedSafetensors)
-        print(f"error: a .safetensors file is damaged or not safetensors ({e}); --debug shows which", file=sys.stderr)
+        if (head := _error_head()) is not None:
+            print(f"{head}a .safetensors file is damaged or not safetensors ({e}); --debug shows which",
+                  file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -4,7 +4,10 @@ one-line :class:`~video.config.ConfigError` naming the key, before any model is 
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from video.config import ConfigError
@@ -108,6 +111,10 @@ PATH_KINDS = ("images", "manifest", "kohya", "cache")  # read data.path; "" woul
 TASK_NAMES = ("dit_t2v", "svd_image", "svd_i2v")  # video.training.tasks.TASKS (kept apart: no torch here)
 PARALLEL_MODES = ("ddp", "fsdp")  # video.training.distributed.PARALLEL
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+# a training seed: the data order seeds torch generators with seed x 100003 + epoch (at most 2**64 - 1),
+# the shapes set and kohya's tag shuffles numpy generators (no negative seed); -1 is no random seed
+# here (renders' rule): a run must reproduce, and resume, with the seed its config records
+SEED_MAX = 2**32 - 1
 
 
 def parse_shift(value) -> float | None:
@@ -147,13 +154,44 @@ def _require(ok: bool, key: str, rule: str, value) -> None:
         raise ConfigError(f"config key {key!r}: {rule}; got {value!r}")
 
 
+def _floats(node, prefix: str = "") -> Iterator[tuple[str, float]]:
+    """(dotted key, value) of every float in a config, nested sections and lists (``optim.betas``) included."""
+    for f in dataclasses.fields(node):
+        value = getattr(node, f.name)
+        if dataclasses.is_dataclass(value):
+            yield from _floats(value, f"{prefix}{f.name}.")
+        elif isinstance(value, float):
+            yield f"{prefix}{f.name}", value
+        elif isinstance(value, (list, tuple)) and any(isinstance(v, float) for v in value):
+            yield from ((f"{prefix}{f.name}", v) for v in value if isinstance(v, float))
+
+
+def _check_finite(cfg: TrainConfig) -> None:
+    """NaN and infinity pass ``>= 0`` (inf) or every unchecked key (``objective.t_mean``): a run
+    then trained for minutes and stopped as diverged, naming the learning rate. One line naming
+    the key instead, before any model is built."""
+    for key, value in _floats(cfg):
+        _require(math.isfinite(value), key, "must be a finite number", value)
+
+
+def _check_seeds(cfg: TrainConfig) -> None:
+    """Seeds the data order and the data sets can take (:data:`SEED_MAX`): a huge one was an
+    ``Overflow when unpacking long long`` traceback at the first step, a negative data.seed numpy's."""
+    rule = (f"training seeds are whole numbers from 0 to {SEED_MAX} (-1, a random seed, is for renders only: "
+            "a run resumes and reproduces with the seed its config records)")
+    for key, value in (("seed", cfg.seed), ("data.seed", cfg.data.seed)):
+        _require(0 <= value <= SEED_MAX, key, rule, value)
+
+
 def validate(cfg: TrainConfig) -> None:
     """Refuse values the schema's types let through but the trainer cannot honour: a zero batch
     or accumulation (a division by zero, or no step), a decay outside [0, 1) (an EMA that never
     moves or diverges), fp16 without loss scaling (underflows to zero gradients), a device torch
-    does not know. Called when a config is built and again when a run starts (code may set
+    does not know, a NaN or infinite number anywhere, a seed the generators cannot take. Called when a config is built and again when a run starts (code may set
     fields in between)."""
     o, d, ob = cfg.optim, cfg.data, cfg.objective
+    _check_finite(cfg)
+    _check_seeds(cfg)
     _require(cfg.task in TASK_NAMES, "task", f"must be one of {', '.join(TASK_NAMES)}", cfg.task)
     _require(cfg.parallel in PARALLEL_MODES, "parallel", f"must be one of {', '.join(PARALLEL_MODES)}",
              cfg.parallel)

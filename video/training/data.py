@@ -179,6 +179,7 @@ class ManifestClips(torch.utils.data.Dataset):
             table = query(table, where, manifest)
         if table.empty:
             raise ValueError(f"{manifest}: no kept clips{' matching ' + where if where else ''}")
+        table, self.unusable = usable_rows(table, manifest)
         self.rows = table.reset_index(drop=True)
         self.frames, self.height, self.width, self.fps = frames, height, width, fps
         self.manifest, self.root = manifest, manifest.parent
@@ -197,7 +198,8 @@ class ManifestClips(torch.utils.data.Dataset):
 
     def describe(self) -> str:
         return f"manifest {len(self)} clips" + (
-            f"; {self.short} shorter than {self.frames} frames at {self.fps:g} fps left out" if self.short else "")
+            f"; {self.short} shorter than {self.frames} frames at {self.fps:g} fps left out" if self.short else "") + (
+            f"; {self.unusable} with unusable cells left out" if self.unusable else "")
 
     def _step(self, src_fps: float) -> float:
         return max(1.0, src_fps / self.fps)
@@ -307,6 +309,77 @@ def check_columns(table, manifest: Path) -> None:
     if missing:
         raise ValueError(f"{manifest} is not a curate manifest: it lacks the column(s) {', '.join(missing)} "
                          f"(a manifest needs {', '.join(need)}; it has {', '.join(map(str, table.columns)) or 'none'})")
+
+
+def _numbers(table, column: str):
+    """The column as floats, NaN where a cell is missing or not a number (a text, a list)."""
+    import pandas as pd
+
+    return pd.to_numeric(table[column], errors="coerce").astype(float)
+
+
+def _is_path(value) -> bool:
+    from data_curation.manifest import is_missing
+
+    return isinstance(value, str) and not is_missing(value)
+
+
+def _cell_problems(table) -> list[tuple[str, object]]:
+    """(reason, rows it marks) for each rule a kept row's cells must meet for :meth:`ManifestClips._plan`
+    and ``native_size`` to read it: a media path, a source fps, a span, a size (rotation and
+    motion_mean, when given, numbers). Checked in this order; a row counts under its first."""
+    import numpy as np
+
+    from data_curation.manifest import is_missing
+
+    def bad_number(column: str, positive: bool = True):
+        x = _numbers(table, column)
+        return ~np.isfinite(x) | ((x <= 0) if positive else False)
+
+    clip = (table["clip_path"].map(_is_path) if "clip_path" in table else table["source"].map(lambda _: False))
+    start, end = _numbers(table, "start_frame"), _numbers(table, "end_frame")
+    problems = [("source missing or not a path", ~clip & ~table["source"].map(_is_path)),
+                ("fps not a finite positive number", bad_number("fps"))]
+    if "clip_path" in table:
+        problems.append(("num_frames not a positive number", clip & bad_number("num_frames")))
+    problems += [("start_frame missing or negative", ~clip & ~(np.isfinite(start) & (start >= 0))),
+                 ("end_frame not after start_frame", ~clip & ~(end > start)),
+                 ("width or height not a positive number", bad_number("width") | bad_number("height"))]
+    for column in ("rotation", "motion_mean"):  # optional: a missing cell reads as none
+        if column in table:
+            given = ~table[column].map(is_missing)
+            problems.append((f"{column} not a finite number", given & bad_number(column, positive=False)))
+    return problems
+
+
+def _rows_said(rows: list) -> str:
+    shown = ", ".join(str(r) for r in rows[:5]) + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+    return f"row{'s' if len(rows) > 1 else ''} {shown}"
+
+
+def usable_rows(table, manifest: Path) -> tuple[object, int]:
+    """(the kept rows whose cells a clip can be read from, how many were left out). A bad cell
+    (a NaN fps, an empty source, an end before the start: a hand-written manifest) stopped the
+    run at the step that reached its row, and every resume at the same step; such rows are left
+    out now, said in one line (the count, each reason and its first row numbers, counted from 0
+    as pandas numbers the file's rows), and a manifest with none left is a one-line ValueError."""
+    import pandas as pd
+
+    reason = pd.Series(None, index=table.index, dtype=object)
+    for why, bad in _cell_problems(table):
+        reason[bad.astype(bool) & reason.isna()] = why
+    left = reason.dropna()
+    if left.empty:
+        return table, 0
+    said = "; ".join(f"{why} ({_rows_said(list(rows.index))})" for why, rows in left.groupby(left, sort=False))
+    n = len(left)
+    if n == len(table):
+        raise ValueError(f"{manifest}: none of its {n} kept clips can be read: {said}")
+    from video.training.buckets import _talks
+
+    if _talks():
+        print(f"warning: {manifest}: {n} row{'s' if n > 1 else ''} left out: {said}")
+    return table[reason.isna()], n
 
 
 def query(table, where: str, manifest: Path):

@@ -1,8 +1,9 @@
 """What a stage's ``init_from`` names, resolved to the weights the next stage starts from and
 said in one line: a run folder's ``final/`` export (refused when the run went on to a newer
 checkpoint: which one to start from is the user's choice, not a silent pick of the old export),
-else its latest checkpoint; a ``final/`` or ``final/model`` folder; a checkpoint folder; a
-``.safetensors`` file."""
+else its latest checkpoint; a ``final/`` or ``final/model`` folder; a checkpoint folder (its EMA
+weights when it has them, as ``final/`` holds them); a ``.safetensors`` file. A LoRA run's
+folder, ``final/`` or checkpoint is refused in one line naming its base: it holds only adapters."""
 
 from __future__ import annotations
 
@@ -81,11 +82,53 @@ def _refuse_stale(source: str, final: Path) -> None:
                      f"command) to export it, or choose one: {take_ck}init_from={final} (the older export)")
 
 
+def _run_config(folder: Path) -> dict | None:
+    """The config recorded beside weights: ``trained.json``'s (a ``final/`` export) or
+    ``state.json``'s (a checkpoint); None when neither is there to read."""
+    import json
+
+    for name in ("trained.json", "state.json"):
+        try:
+            config = json.loads((folder / name).read_text()).get("config")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(config, dict):
+            return config
+    return None
+
+
+def _header(path: Path) -> dict:
+    """A safetensors file's header metadata ({} when it has none or cannot be read)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return f.metadata() or {}
+    except (OSError, SafetensorError):
+        return {}
+
+
+def _refuse_lora(source: str, folder: Path, holds: str, what: str = "a LoRA run") -> None:
+    """``init_from`` naming a LoRA run (its ``final/``, or a checkpoint of it): its weights are
+    adapters only, which fit no model as a starting point (it read "Missing key(s)" after a line
+    claiming the run had no export). One line naming the base it was trained on instead."""
+    config = _run_config(folder) or {}
+    adapters = folder / "lora.safetensors"
+    if not adapters.is_file() and not (config.get("lora") or {}).get("enabled"):
+        return
+    model = config.get("model") or (_header(adapters).get("base_model") if adapters.is_file() else None)
+    base = f"model={model or '...'}" + (f" init_from={config['init_from']}" if config.get("init_from") else "")
+    raise ValueError(f"init_from={source} is {what} ({holds} holds only adapters): start from its base model "
+                     f"({base}), or apply it with --lora at render time")
+
+
 # a runtime folder's weights (the ``model/`` of a ``final/`` export, a diffusers part): the trained
 # model's own state dict, as ``final/trainable.safetensors`` holds it
 RUNTIME_WEIGHTS = ("transformer/model.safetensors", "unet/diffusion_pytorch_model.safetensors",
                    "diffusion_pytorch_model.safetensors")
 
+
+EMA_WEIGHTS = "ema.safetensors"  # in a checkpoint of a run with ema_decay > 0: the averaged trainable weights
 
 _RESUMING = False  # set while a resume builds its task (:func:`resuming`)
 
@@ -109,7 +152,8 @@ def init_source(source: str) -> Path | None:
     (``init_from: runs/x/final (step 200)``): a run folder's ``final/`` export (refused when
     the run has a newer checkpoint than the export: :func:`_refuse_stale`), else its latest
     checkpoint; a ``final/`` folder; a runtime folder (``final/model``: its weights file); a
-    checkpoint folder; a ``.safetensors`` file. None when ``init_from`` is empty."""
+    checkpoint folder (said to give its EMA weights when it has them: :func:`load_source`); a
+    ``.safetensors`` file. A LoRA run is refused (:func:`_refuse_lora`). None when ``init_from`` is empty."""
     from video.training.resume import TRAINED
     from video.training.state import is_sharded_checkpoint, latest_checkpoint
 
@@ -117,6 +161,10 @@ def init_source(source: str) -> Path | None:
         return None
     p = Path(source)
     final = p / "final"
+    if (final / "lora.safetensors").is_file() and not (final / "trainable.safetensors").is_file():
+        _refuse_lora(source, final, "final/lora.safetensors")
+    if (p / "lora.safetensors").is_file() and not (p / "trainable.safetensors").is_file():  # its final/
+        _refuse_lora(source, p, "lora.safetensors")
     if (final / "trainable.safetensors").is_file() or (final / "unet_image").is_dir():  # a run folder
         if not _RESUMING:
             _refuse_stale(source, final)
@@ -131,12 +179,15 @@ def init_source(source: str) -> Path | None:
         return weights
     ck = p if (p / "model.safetensors").is_file() else latest_checkpoint(p)
     if ck is not None:
+        _refuse_lora(source, ck, f"{ck.name}/{'shards' if is_sharded_checkpoint(ck) else 'model.safetensors'}",
+                     "a LoRA run" if ck != p else "a LoRA run's checkpoint")
         if is_sharded_checkpoint(ck):
             raise FileNotFoundError(f"init_from={source!r}: {ck.name} is a sharded (FSDP) checkpoint; start the "
                                     "next stage from the run's final/ export, which every finished run writes")
         step = _checkpoint_step(ck)
-        _say(f"init_from: {ck}" + ("" if step is None else f" (step {step})")
-             + ("" if ck == p else ": the run's latest checkpoint, it has no final/ export"))
+        notes = [*([] if ck == p else ["the run's latest checkpoint, it has no final/ export"]),
+                 *(["the EMA weights (ema.safetensors)"] if (ck / EMA_WEIGHTS).is_file() else [])]
+        _say(f"init_from: {ck}" + ("" if step is None else f" (step {step})") + (": " + "; ".join(notes) if notes else ""))
         return ck
     if p.is_file() and p.suffix == ".safetensors":
         _say(f"init_from: {p}")
@@ -146,14 +197,22 @@ def init_source(source: str) -> Path | None:
 
 
 def load_source(source: str, src: Path | None) -> dict[str, torch.Tensor] | None:
-    """The weights in ``src`` (:func:`init_source`): the file, or a folder's weights file."""
+    """The weights in ``src`` (:func:`init_source`): the file, or a folder's weights file. A
+    checkpoint of a run with an EMA gives its EMA weights over the raw ones (the EMA holds the
+    trainable weights, the raw file every one), as that run's ``final/`` export does: a stage
+    started from ``checkpoints/step_N`` began from the raw weights, from the run folder from the EMA."""
     from safetensors.torch import load_file
 
     if src is None:
         return None
     if src.is_file():
         return load_file(str(src))
-    for name in ("trainable.safetensors", "model.safetensors"):
-        if (src / name).is_file():
-            return load_file(str(src / name))
+    if (src / "trainable.safetensors").is_file():
+        return load_file(str(src / "trainable.safetensors"))
+    if (src / "model.safetensors").is_file():
+        weights = load_file(str(src / "model.safetensors"))
+        if (src / EMA_WEIGHTS).is_file():
+            weights.update({k: v.to(weights[k].dtype) if k in weights else v
+                            for k, v in load_file(str(src / EMA_WEIGHTS)).items()})
+        return weights
     raise FileNotFoundError(f"init_from={source!r}: {src} holds no trainable.safetensors")

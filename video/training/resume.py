@@ -137,7 +137,12 @@ def checkpoint_meta(ck: Path) -> dict:
 def config_of(run: Path, ck: Path) -> dict | None:
     """The config the steps up to checkpoint ``ck`` ran with: its own record, else (checkpoints
     written before they kept one) the ``config.until_<ck>.yaml`` an interrupted resume set
-    aside (``config.yaml`` then already holds that resume's new settings), else ``config.yaml``."""
+    aside (``config.yaml`` then already holds that resume's new settings), else ``config.yaml``.
+    The first read of the checkpoint a resume takes: a damaged one (a file missing or truncated)
+    is refused here, naming it and the checkpoint before it (:func:`check_checkpoint`)."""
+    from video.training.state import check_checkpoint
+
+    check_checkpoint(ck)
     recorded = checkpoint_meta(ck).get("config")
     if recorded is not None:
         return recorded
@@ -226,13 +231,36 @@ def changed_keys(before: dict, cfg: TrainConfig, keys: tuple[str, ...] | None = 
             if k in old and not _same(k, old[k], v) and k not in LOCATION_KEYS and (keys is None or _matches(k, keys))}
 
 
+def check_steps(cfg: TrainConfig, step: int) -> None:
+    """Refuse a rerun whose ``steps`` is below the step its checkpoint is at: there is nothing to
+    train, and going on re-exported ``final/`` with the checkpoint's step under a config that
+    says fewer. One line naming a checkpoint to start from instead: that of step ``steps`` when
+    it is kept, else the nearest kept one."""
+    from video.training.state import checkpoints
+
+    if cfg.steps >= step:
+        return
+    kept = [(int(c.name[5:]), c) for c in checkpoints(Path(cfg.out)) if c.name[5:].isdigit()]
+    at_or_below = [k for k in kept if k[0] <= cfg.steps]
+    if at_or_below and at_or_below[-1][0] == cfg.steps:
+        way = f"for step {cfg.steps}'s weights use init_from={at_or_below[-1][1]}"
+    elif kept:
+        near, folder = (at_or_below or kept)[-1 if at_or_below else 0]
+        way = f"no checkpoint of step {cfg.steps} is kept; for step {near}'s weights use init_from={folder}"
+    else:
+        way = "start a new run with another out="
+    raise ValueError(f"steps={cfg.steps} is below the checkpoint's step {step}: nothing to train; {way}")
+
+
 def resume_changes(before: dict, cfg: TrainConfig, step: int, rank: int, world: int = 1,
                     old_world: int | None = None) -> TrainConfig:
     """Check and report what changed since the checkpoint we resume from; returns the config
-    the run goes on with. ``init_from`` only seeds a new run (the checkpoint holds the weights,
+    the run goes on with. ``steps`` below the checkpoint's step is refused first
+    (:func:`check_steps`). ``init_from`` only seeds a new run (the checkpoint holds the weights,
     and a resume does not read it): a changed one is kept as it was, so ``config.yaml`` records
     what was used (LoRA: it is the frozen base, a model key). ``world`` / ``old_world``: the
     processes now and in the checkpoint's run (None: not recorded), for the global batch."""
+    check_steps(cfg, step)
     changed = changed_keys(before, cfg)
     if "init_from" in changed:
         if cfg.lora.enabled:

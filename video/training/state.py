@@ -57,8 +57,10 @@ class ResumableOrder:
 
 def noise_generator(seed: int, step: int, slot: int) -> torch.Generator:
     """The generator for micro-batch ``slot`` of ``step``: slots count through the global batch
-    (micro-batch x world + rank), so the noise of a step does not depend on how its global
-    batch is split over processes and accumulation, and resuming needs no generator state."""
+    (micro-batch x world + rank), so with one ``batch_size`` the noise of a step does not depend
+    on how its micro-batches are split over processes and accumulation (2 processes draw what one
+    process with twice the grad_accum draws), and resuming needs no generator state. A micro-batch
+    draws its items' noise together: another ``batch_size`` for the same global batch draws other noise."""
     key = hashlib.blake2b(f"{seed}:{step}:{slot}".encode(), digest_size=8).digest()
     return torch.Generator().manual_seed(int.from_bytes(key, "little") & (2**63 - 1))
 
@@ -222,18 +224,77 @@ def load_rng(folder: Path, rank: int = 0) -> torch.Tensor:
     return states.get(f"cpu_rank{rank}", states["cpu"])
 
 
+class DamagedCheckpoint(ValueError):
+    """A checkpoint folder with a file missing, truncated or unreadable (a disk filled during the
+    save, a copy cut short): one line naming the folder and the checkpoint to resume from once it
+    is removed (a ValueError: ``video train`` says it in one line)."""
+
+
+def damaged_note(folder: Path, what: str) -> str:
+    """The message of :class:`DamagedCheckpoint`: ``folder``, what is wrong (``what``), and the
+    way out: remove it to resume from the checkpoint before it, or from step 0 when none is."""
+    before = [c for c in checkpoints(folder.parent.parent) if c.name < folder.name]
+    then = f"resume from {before[-1].name}" if before else "start the run again from step 0"
+    return f"checkpoint {folder} is damaged ({what}): remove it to {then}"
+
+
+def _checkpoint_files(folder: Path) -> list[Path]:
+    """The safetensors files a resume from ``folder`` reads (the EMA only when there is one)."""
+    if is_sharded_checkpoint(folder):
+        return [folder / "rng.safetensors", *sorted((folder / SHARDS).glob("*.safetensors"))]
+    older = (folder / "optim.pt").is_file()  # an older version's pickle: load_checkpoint says so
+    return [folder / n for n in ("model.safetensors", *([] if older else ["optim.safetensors"]), "rng.safetensors")] \
+        + ([folder / "ema.safetensors"] if (folder / "ema.safetensors").exists() else [])
+
+
+def check_checkpoint(folder: Path) -> None:
+    """Raise :class:`DamagedCheckpoint` unless ``folder``'s ``state.json`` is a JSON object and
+    every safetensors file a resume reads is there with a whole header (safetensors checks the
+    header against the file's size: a truncated file is caught without reading its tensors).
+    Called before a resume writes anything: a damaged latest checkpoint was ``[Errno 2] ...
+    state.json`` or "a .safetensors file is damaged; --debug shows which"."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        meta = json.loads((folder / "state.json").read_text())
+    except FileNotFoundError:
+        raise DamagedCheckpoint(damaged_note(folder, "state.json: missing")) from None
+    except (OSError, ValueError) as e:
+        raise DamagedCheckpoint(damaged_note(folder, f"state.json: {' '.join(str(e).split())}")) from None
+    if not isinstance(meta, dict) or "step" not in meta:
+        raise DamagedCheckpoint(damaged_note(folder, "state.json: no step recorded"))
+    if is_sharded_checkpoint(folder) and not any((folder / SHARDS).glob("*.safetensors")):
+        raise DamagedCheckpoint(damaged_note(folder, f"{SHARDS}/: no shard files"))
+    for path in _checkpoint_files(folder):
+        what = path.relative_to(folder)
+        if not path.is_file():
+            raise DamagedCheckpoint(damaged_note(folder, f"{what}: missing"))
+        try:
+            with safe_open(str(path), framework="pt"):
+                pass
+        except (OSError, SafetensorError) as e:
+            raise DamagedCheckpoint(damaged_note(folder, f"{what}: {' '.join(str(e).split())}")) from None
+
+
 def load_checkpoint(folder: Path) -> dict:
     """A whole-model checkpoint from safetensors and JSON only (nothing is unpickled); ``optim``
     holds ``optimizer.state_dict()`` rebuilt as ``load_state_dict`` takes it, and the scheduler's."""
     if (folder / "optim.pt").is_file() and not (folder / "optim.safetensors").is_file():
         raise ValueError(f"{folder} was written by an older version (optimizer state in optim.pt, a pickle); "
                          "start a new run with init_from= pointing at it, or resume with that version")
+    from safetensors import SafetensorError
+
+    check_checkpoint(folder)
     meta = json.loads((folder / "state.json").read_text())
-    out = {"model": load_file(str(folder / "model.safetensors")), "meta": meta, "rng": load_rng(folder)}
-    if (folder / "ema.safetensors").is_file():
-        out["ema"] = load_file(str(folder / "ema.safetensors"))
+    try:
+        out = {"model": load_file(str(folder / "model.safetensors")), "meta": meta, "rng": load_rng(folder)}
+        if (folder / "ema.safetensors").is_file():
+            out["ema"] = load_file(str(folder / "ema.safetensors"))
+        optim = load_file(str(folder / "optim.safetensors"))
+    except (OSError, SafetensorError) as e:  # damaged past the header the check read
+        raise DamagedCheckpoint(damaged_note(folder, " ".join(str(e).split()))) from None
     state: dict[int, dict] = {}
-    for key, v in [*load_file(str(folder / "optim.safetensors")).items(), *meta["optimizer"]["state"].items()]:
+    for key, v in [*optim.items(), *meta["optimizer"]["state"].items()]:
         pid, name = key.split(".", 1)
         state.setdefault(int(pid), {})[name] = v
     out["optim"] = {"optimizer": {"state": state, "param_groups": meta["optimizer"]["param_groups"]},

@@ -8,8 +8,8 @@ Ctrl-C (SIGINT) or SIGTERM stops at the next step boundary with a checkpoint of 
 
 One process by default; under ``torchrun`` the same loop runs on every rank with the model
 wrapped by DDP or sharded by FSDP2 (``parallel=``, :mod:`video.training.distributed`). The
-global batch of a step (batch size x ranks x accumulation) and its noise are the same however
-it is split, so N processes train as one process with N-fold accumulation does.
+global batch of a step (batch size x ranks x accumulation) takes the same items however it is
+split; its noise is drawn per micro-batch, so N processes train as one with N-fold accumulation.
 """
 
 from __future__ import annotations
