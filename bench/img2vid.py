@@ -96,12 +96,9 @@ def compile_stats() -> dict:
     from torch._dynamo.utils import compile_times, counters
 
     out = {"stats": dict(counters["stats"]), "phases_s": {}}
-    try:
-        lines = compile_times(repr="str", aggregate=True).splitlines()[2:]
-        phases = {}
-        for line in lines:
-            name, _, value = line.rpartition(",")
-            phases[name.strip()] = float(value)
+    try:  # "csv": (names, values) as they are ("str" is laid out by tabulate where it is installed)
+        names, values = compile_times(repr="csv", aggregate=True)
+        phases = {n: float(str(v).split(",")[0]) for n, v in zip(names, values, strict=True)}
         out["phases_s"] = dict(sorted(phases.items(), key=lambda kv: -kv[1])[:20])
     except (ValueError, AttributeError, TypeError) as e:
         out["phases_s"] = {"error": str(e)[:200]}

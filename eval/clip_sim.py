@@ -41,7 +41,9 @@ def plain_prompt(prompt: str, steps: int = PROMPT_STEPS) -> str:
 
     >>> plain_prompt("a (red:1.3) car, [sunny:rainy:0.5] AND a dog:0.5")
     'a red car, rainy, a dog'
-    """
+
+    A prompt that is syntax alone (``(((``, ``AND``) would leave no text, and CLIP would score
+    the frames against the empty string: it is scored as written instead."""
     import warnings
 
     from video.prompts.composable import split_and
@@ -56,7 +58,8 @@ def plain_prompt(prompt: str, steps: int = PROMPT_STEPS) -> str:
         final = schedule(term, steps)[-1][1]
         words = "".join(" " if seg.is_break else seg.text for seg in parse_segments(final))
         texts.append(" ".join(words.split()))
-    return ", ".join(t for t in texts if t)
+    plain = ", ".join(t for t in texts if t)
+    return plain or " ".join(prompt.split())  # a prompt of syntax alone ("(((", "AND"): scored as written
 
 
 class ClipSim:

@@ -156,3 +156,12 @@ def test_a_flag_given_null_unsets_as_key_null_does():
 def test_the_flag_null_reaches_the_model_on_the_command_line(cli, tmp_path):
     r = cli("img2vid", "--model", MISSING, "--output", tmp_path / "o.mp4", "--steps", "null")
     assert r.returncode == 2 and len(r.errors) == 1 and "not found" in r.errors[0], r.stderr
+
+
+def test_a_tristate_key_set_to_null_says_its_values():
+    """It said "give a value of type StringNode" (OmegaConf's node class)."""
+    from video.config import ConfigError, load_config
+    from video.runtime.config import Img2VidConfig
+
+    with pytest.raises(ConfigError, match=r"^config key 'split_guidance' cannot be null: .*give auto, on or off$"):
+        load_config(Img2VidConfig, None, ["split_guidance=null"])

@@ -465,7 +465,7 @@ def _null_value(defaults, key: str) -> Any:
     if isinstance(node, ListConfig) and len(node) == 0:
         return []
     kind = "a group of settings" if isinstance(node, DictConfig) else "a list" if isinstance(node, ListConfig) else \
-        f"a value of type {type(node._value()).__name__}"
+        "auto, on or off" if is_tristate(node) else f"a value of type {type(node._value()).__name__}"
     raise ConfigError(f"config key {key!r} cannot be null: it has no unset value; give {kind}")
 
 

@@ -254,3 +254,12 @@ def test_a_bad_weights_file_error_is_cut_at_a_sentence(tmp_path):
                                 "not a ZIP archive.)")
     line = model_error_line(RuntimeError("abcdefghij " * 30))
     assert len(line) <= 200 and line.endswith("abcdefghij...")
+
+
+def test_a_prompt_of_syntax_alone_is_scored_as_written():
+    """plain_prompt("(((") was "", and clip_text then scored the frames against the empty text."""
+    from eval.clip_sim import plain_prompt
+
+    assert plain_prompt("(((") == "((("
+    assert plain_prompt("AND") == "AND"
+    assert plain_prompt("a (red:1.3) car") == "a red car"

@@ -274,21 +274,29 @@ def test_a_built_in_model_keeps_the_key_earlier_versions_wrote(monkeypatch, tmp_
     from video.training.cache import KEY_VERSION
 
     c = cfg("data.kind=shapes", "data.size=2")
-    old = {"version": KEY_VERSION, "family": "dit", "model": "tiny", "data": to_dict(c.data), "shard_size": 1,
-           "t5_weights": "comfy"}  # since T5 / UMT5 weigh (word:w) by ComfyUI's rule (the next test)
+    old = {"version": KEY_VERSION, "family": "dit", "model": "tiny", "data": to_dict(c.data), "shard_size": 1}
     assert build_key(c, 1) == hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()
 
 
-def test_the_t5_weighting_rule_is_part_of_a_dit_cache_key(monkeypatch, tmp_path):
+def test_training_from_a_cache_encoded_under_another_t5_rule_says_so(tmp_path):
     """Contexts of captions with (word:w) changed when T5 / UMT5 moved from A1111's rule to
-    ComfyUI's: a DiT cache built under the other rule is rebuilt, not trained on."""
-    monkeypatch.chdir(tmp_path)
-    from video.prompts import encode
+    ComfyUI's. The key is kept (a cache without such captions is the same under both, and a
+    rebuild costs the whole VAE pass), so the index records the rule and training from a cache
+    that records none, or another, says so."""
+    import warnings
 
-    c = cfg("data.kind=shapes", "data.size=2")
-    now = build_key(c, 1)
-    monkeypatch.setitem(encode.DEFAULT_WEIGHT_MODE, "t5", "a1111")
-    assert build_key(c, 1) != now
+    from video.training.cache import LatentCache
+
+    out = build(tmp_path / "cache", "data.kind=shapes", "data.size=2")
+    index = json.loads((out / "index.json").read_text())
+    assert index["t5_weights"] == "comfy"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LatentCache(out).check_model("tiny")
+    del index["t5_weights"]  # as a cache built before the record
+    (out / "index.json").write_text(json.dumps(index))
+    with pytest.warns(UserWarning, match="encoded before T5 / UMT5 weighed .* delete the folder and rerun"):
+        LatentCache(out).check_model("tiny")
 
 
 def _drop_sources(path: Path) -> None:

@@ -59,8 +59,8 @@ from video.prompts.t5text import Piece, basic_clean, join_pieces, token_weights
 
 WeightMode = Literal["a1111", "comfy"]
 # the rule each encoder kind weighs ``(word:w)`` by unless told: A1111's mean rescale stays in
-# scale on CLIP's states but can flip UMT5's, whose mean sits near zero (module docstring). A
-# latent cache of a text family records it, so contexts built under another default rebuild.
+# scale on CLIP's states but can flip UMT5's, whose mean sits near zero (module docstring). A DiT
+# latent cache records it in its index; training from one encoded under another rule says so.
 DEFAULT_WEIGHT_MODE: dict[str, WeightMode] = {"clip": "a1111", "t5": "comfy"}
 EncoderKind = Literal["auto", "clip", "t5"]
 

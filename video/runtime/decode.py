@@ -53,7 +53,7 @@ def blend_weights(windows: list[tuple[int, int]], i: int) -> torch.Tensor:
 
     start, end = windows[i]
     frames = torch.arange(start, end)
-    total = sum(tent(s, e, frames) for s, e in windows)
+    total = sum(tent(s, e, frames) for s, e in windows if s < end and e > start)  # those sharing a frame
     return tent(start, end, frames) / total
 
 

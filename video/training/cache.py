@@ -220,11 +220,16 @@ def _key(cfg, shard_size: int, weights: list | None) -> str:
                 "data": data, "shard_size": shard_size}
     if weights is not None:
         settings["weights"] = weights
-    if FAMILY[cfg.task] == "dit":  # bracketed captions' contexts follow the T5 weighting rule
-        from video.prompts.encode import DEFAULT_WEIGHT_MODE
-
-        settings["t5_weights"] = DEFAULT_WEIGHT_MODE["t5"]
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+
+
+def _t5_rule() -> str:
+    """How T5 / UMT5 weigh ``(word:w)`` now (:data:`video.prompts.encode.DEFAULT_WEIGHT_MODE`):
+    a DiT cache's index records it, and training from a cache that records another rule, or
+    none (built before ComfyUI's rule became T5's), says so (:meth:`LatentCache.check_model`)."""
+    from video.prompts.encode import DEFAULT_WEIGHT_MODE
+
+    return DEFAULT_WEIGHT_MODE["t5"]
 
 
 def row_fingerprint(data, i: int) -> list | None:
@@ -368,6 +373,7 @@ def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: boo
                                    "encoders": weights,
                                    "context_length": _longest_context(out, shards),
                                    "task": cfg.task, "family": FAMILY[cfg.task],
+                                   **({"t5_weights": _t5_rule()} if FAMILY[cfg.task] == "dit" else {}),
                                    "data": {"kind": cfg.data.kind, "frames": cfg.data.frames,
                                             "height": cfg.data.height, "width": cfg.data.width,
                                             "fps": cfg.data.fps},
@@ -484,6 +490,14 @@ class LatentCache(torch.utils.data.Dataset):
             raise ConfigError(f"{self.folder} was built with other encoder weights than model={model} holds now "
                               f"({changed} changed since); rebuild it with `video cache-latents ... model={model} "
                               f"--out {self.folder}`")
+        rule = self.index.get("t5_weights")
+        if self.index.get("family", "dit") == "dit" and rule != _t5_rule():
+            import warnings
+
+            when = f"under the {rule!r} rule" if rule else "before T5 / UMT5 weighed (word:w) by ComfyUI's rule"
+            warnings.warn(f"{self.folder}: its text contexts were encoded {when}: a caption with weight syntax such "
+                          f"as (word:1.3) holds A1111's weighting; delete the folder and rerun `video cache-latents` "
+                          "to encode it by the current rule", stacklevel=2)
 
     def check_shape(self, frames: int, height: int, width: int, fps: float) -> None:
         """Refuse a config whose data.frames / height / width / fps differ from what the cache was
