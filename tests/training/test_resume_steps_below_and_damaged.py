@@ -56,6 +56,14 @@ def test_without_that_step_kept_the_nearest_checkpoint_is_named(finished):
         train(cfg(finished, "steps=3"), progress=False)
 
 
+def test_steps_set_by_epochs_are_said_as_the_epochs_given(finished):
+    """With ``epochs`` the steps come from the data (a smaller data set, fewer steps): the line
+    said ``steps=2``, a key the user never gave."""
+    with pytest.raises(ValueError, match=r"^epochs=1 \(2 steps\) is below the checkpoint's step 4: nothing to "
+                                         r"train; for step 2's weights use init_from=.*step_0000002$"):
+        train(cfg(finished, "epochs=1", "data.size=2"), progress=False)
+
+
 def test_the_same_steps_is_still_a_rerun_of_a_finished_command(finished, capsys):
     train(cfg(finished), progress=False)
     assert "already holds step 4 of this config" in capsys.readouterr().out

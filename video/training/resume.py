@@ -235,7 +235,8 @@ def check_steps(cfg: TrainConfig, step: int) -> None:
     """Refuse a rerun whose ``steps`` is below the step its checkpoint is at: there is nothing to
     train, and going on re-exported ``final/`` with the checkpoint's step under a config that
     says fewer. One line naming a checkpoint to start from instead: that of step ``steps`` when
-    it is kept, else the nearest kept one."""
+    it is kept, else the nearest kept one. Where ``epochs`` set the steps (fewer items, fewer
+    steps) the line names the epochs the user gave."""
     from video.training.state import checkpoints
 
     if cfg.steps >= step:
@@ -249,7 +250,8 @@ def check_steps(cfg: TrainConfig, step: int) -> None:
         way = f"no checkpoint of step {cfg.steps} is kept; for step {near}'s weights use init_from={folder}"
     else:
         way = "start a new run with another out="
-    raise ValueError(f"steps={cfg.steps} is below the checkpoint's step {step}: nothing to train; {way}")
+    asked = f"epochs={cfg.epochs} ({cfg.steps} steps)" if cfg.epochs > 0 else f"steps={cfg.steps}"
+    raise ValueError(f"{asked} is below the checkpoint's step {step}: nothing to train; {way}")
 
 
 def resume_changes(before: dict, cfg: TrainConfig, step: int, rank: int, world: int = 1,
