@@ -53,14 +53,13 @@ def test_a_bad_threshold_flag_is_named_as_the_flag(cli, tmp_path):
 @pytest.mark.parametrize("text, value", [("on", True), ("off", False), ('"on"', True), ("auto", None)])
 def test_yaml_on_and_off_set_split_guidance(cli, tmp_path, text, value):
     """Unquoted, YAML reads on / off as True / False, and the text key refused them."""
-    from video.cli import on_off
     from video.config import load_config
     from video.flags import tristate
     from video.runtime.config import Img2VidConfig
 
     yaml = tmp_path / "run.yaml"
     yaml.write_text(f"split_guidance: {text}\n")
-    assert tristate("--split-guidance", on_off(load_config(Img2VidConfig, yaml).split_guidance)) is value
+    assert tristate("--split-guidance", load_config(Img2VidConfig, yaml).split_guidance) is value
     r = cli("img2vid", "--config", yaml, "--model", MISSING, "--output", tmp_path / "o.mp4")
     assert len(r.errors) == 1 and "not found" in r.errors[0], r.stderr  # past the config, to the model
 

@@ -235,12 +235,6 @@ def cmd_txt2vid(args) -> int:
     return 0
 
 
-def on_off(value: str | bool) -> str:
-    """A tri-state key's value as text: YAML reads an unquoted ``on`` / ``off`` as True / False.
-    (:func:`video.flags.tristate` reads a bool itself now; kept for callers.)"""
-    return {True: "on", False: "off"}[value] if isinstance(value, bool) else value
-
-
 def check_compile(cfg, device) -> None:
     """``--compile`` and ``--compile-cache`` refused in one line before the weights load (an
     unknown mode, a CUDA-graph mode off CUDA, a cache path that is a file): ``compile()`` said
