@@ -28,9 +28,10 @@ def test_cache_latents_refuses_the_run_folder_key(cli, tmp_path):
 
 
 @pytest.mark.parametrize("command", ["train", "cache-latents"])
-def test_config_flag_on_train_says_to_give_the_path_first(cli, command):
+@pytest.mark.parametrize("words", [["--config", "mine.yaml"], ["--config=mine.yaml"]])
+def test_config_flag_on_train_says_to_give_the_path_first(cli, command, words):
     extra = ["--out", "c"] if command == "cache-latents" else []
-    r = cli(command, "--config", "mine.yaml", *extra)
+    r = cli(command, *words, *extra)
     assert r.returncode == 2
     assert (f"unrecognized arguments: --config (video {command} takes the YAML path as its first word, without "
             f"--config: video {command} mine.yaml)") in r.stderr, r.stderr

@@ -299,6 +299,11 @@ def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None = None) -
     an error. (``parse_intermixed_args``
     does not take subparsers.)"""
     argv = list(sys.argv[1:] if argv is None else argv)
+    # ``--config=X`` as two words: the same to a command with a --config option, and to ``video
+    # train``, whose config is its first word, X fills that word so the --config hint is given
+    # (as one word argparse stopped at "the following arguments are required: config")
+    argv = [w for word in argv for w in (
+        ["--config", word[9:]] if word.startswith("--config=") and not word[9:].startswith("-") else [word])]
     first, _ = parser.parse_known_args(argv)
     pulled: list[str] = []
     if isinstance(getattr(first, "overrides", None), list):

@@ -75,3 +75,17 @@ def test_an_unreadable_file_is_replaced_and_listed(tmp_path, capsys):
     assert latents.shape[0] == 3 and torch.equal(latents[1], latents[2]) and not torch.equal(latents[0], latents[1])
     assert list(json.loads((cache / "index.json").read_text())["unreadable"]) == ["1"]
     assert "1 unreadable item(s) were replaced" in capsys.readouterr().out
+
+
+def test_a_build_that_fails_to_start_leaves_no_folder(tmp_path):
+    """An error while the data or the encoders load (here a model folder that is not there)
+    leaves no empty ``--out`` folder behind to be mistaken for a cache."""
+    from video.models.svd import CheckpointError
+    from video.training.cache import build_latent_cache
+
+    cfg = load_config(TrainConfig, "configs/train/dit_stage2_video.yaml",
+                      ["data.size=2", "data.frames=1", "data.height=32", "data.width=32", "init_from=",
+                       f"model={tmp_path / 'no_such_model'}"])
+    with pytest.raises(CheckpointError, match="not found"):
+        build_latent_cache(cfg, tmp_path / "cache", progress=False)
+    assert not (tmp_path / "cache").exists()

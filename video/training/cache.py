@@ -336,7 +336,6 @@ def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: boo
         raise ValueError("data.kind=cache is a latent cache already: cache the data it was built from")
     check_shuffle(cfg)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     data = make_dataset(cfg)
     load = ItemLoader(data)  # an unreadable file is replaced by the next readable item, as in training
     n = len(data)
@@ -349,6 +348,7 @@ def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: boo
     # the encoders load (seconds to minutes for real models) only when a shard is to be written,
     # before the progress bar starts: an untouched rerun loads none; a loading error is one line
     enc = _encoder(cfg) if any(not current for _, _, current in plan) else None
+    out.mkdir(parents=True, exist_ok=True)  # after the data and the encoders load: an error there leaves no folder
     bar = None
     if progress:
         from tqdm.auto import tqdm
