@@ -11,10 +11,11 @@ runs at several temporal scales instead:
 A boundary at scale k is where ``across`` is large and several times larger than ``within``.
 ``d`` is a metric (colour-histogram distance plus thumbnail difference), so steady motion
 cannot pass the test (the triangle inequality bounds ``across`` by about twice ``within``), and
-a one-frame flash cannot either (the flash frame sits on both sides); dim frames are compared
-as if exposed normally (:func:`distance`), so a dim scene whose light drifts or flickers is one
-shot. Scale 1 finds hard cuts; scales 2..16 find transitions up to ~30 frames long, then each
-is narrowed to the frames that belong to neither shot. Fades through black are found by
+a one-frame flash cannot either (the flash frame sits on both sides; two or three bright frames
+after which the scene comes back are ruled out apart, :func:`_flash_edge`); dim frames are
+compared as if exposed normally (:func:`distance`), so a dim scene whose light drifts or
+flickers is one shot. Scale 1 finds hard cuts; scales 2..16 find transitions up to ~30 frames
+long, then each is narrowed to the frames that belong to neither shot. Fades through black are found by
 brightness instead (a dip of the whole frame to near black between two ramps,
 :func:`_fades_through_black`): near black all frames look alike, so the scale test alone put the
 cut inside a ramp, or missed a fade a sparse decode skips.
@@ -43,6 +44,9 @@ from data_curation.frame_summary import C_BINS
 from data_curation.luma import Y_BINS
 
 SCALES = (1, 2, 4, 8, 16)
+# what this module finds, as a number: raise it when the same video is cut differently, so that
+# parts split before are split again (it is in the recipe's scoring key). 2: short flashes
+CUT_VERSION = 2
 
 
 @dataclass
@@ -132,6 +136,9 @@ def _candidates(f: Features, k: int, p: CutParams, found: list[tuple[int, int]])
     ratio = across / np.maximum(within, p.min_within)
     need = p.ratio if k == 1 else p.gradual_ratio
     ok = (across >= p.min_across) & (ratio >= need)
+    if k == 1:
+        for i in np.flatnonzero(ok):
+            ok[i] = not _flash_edge(f, int(P[i]), int(Q[i]))
     score = np.where(ok, ratio * across, 0.0)
     out = []
     for i in np.flatnonzero(ok):
@@ -139,6 +146,46 @@ def _candidates(f: Features, k: int, p: CutParams, found: list[tuple[int, int]])
         if score[i] >= score[lo:hi].max():
             out.append((int(b[i]), float(score[i]), float(across[i])))
     return out
+
+
+FLASH_FRAMES = 3  # a flash (lightning, a camera's, a strobe) lasts at most this many frames
+FLASH_RISE = 0.02  # its frames are this much brighter than the scene around it (0..1), at least
+FLASH_GAIN = 0.08  # ... and this share of the scene's level above black, where that is more
+
+
+def _flash_edge(f: Features, p: int, q: int) -> bool:
+    """Whether the hard cut between samples p and q is an edge of a flash: the scene of one side
+    comes back within :data:`FLASH_FRAMES` frames on the other, after frames brighter than both.
+
+    Why: the hard-cut test compares each side with its neighbour one frame further out, so a
+    flash of two or three frames is one steady "shot" to it, between two cuts (a strobe at 60 fps
+    left no clip of a 6 s shot). A one-frame flash never passed (the flash frame is on both
+    sides). The flash must add light: a cut away to another shot of similar or lower brightness
+    and back two or three frames later stays two cuts (its frames a shot of their own, too short for a
+    clip), while a brighter one is taken for a flash and left in the shot."""
+    return _flash_after(f, p, q, 1) or _flash_after(f, q, p, -1)
+
+
+def _flash_after(f: Features, a: int, x: int, step: int) -> bool:
+    """Samples from ``x`` on (``step`` 1: later, -1: earlier) are a flash after the scene sample
+    ``a``: some sample ``r`` after at most :data:`FLASH_FRAMES` frames of them is nearer ``a``
+    than half its distance to ``x``, and every sample from ``x`` up to ``r`` is brighter than
+    ``a`` and ``r``. Sample indices, as a sparse decode leaves gaps."""
+    n, idx = len(f.index), f.index
+
+    def lum(j: int) -> float:
+        return float(f.thumb[j].mean()) - f.black
+
+    r, lit = x + step, lum(x)
+    while 0 <= r < n and abs(int(idx[r - step]) - int(idx[x])) < FLASH_FRAMES:
+        floor = max(lum(a), lum(r))
+        if lit >= floor + max(FLASH_RISE, FLASH_GAIN * floor):
+            d = distance(f, np.array([a, x]), np.array([r, r]))
+            if d[0] < 0.5 * d[1]:
+                return True
+        lit = min(lit, lum(r))
+        r += step
+    return False
 
 
 def _span_scale(across_frames: np.ndarray, within_frames: np.ndarray) -> np.ndarray:

@@ -300,14 +300,16 @@ def absolute_models(r: Recipe) -> Recipe:
 
 
 def scoring_key(r: Recipe, ordered: bool = False, as_typed: bool = False) -> str:
-    """A hash of what a source's part file depends on: cut detection, splitting, the scorers and
-    their models. Not the filters (``rules``, ``max_phash_distance``: applied to the whole
-    manifest at the end, re-runnable without scoring), nor ``cuts.threads`` (how many decoders,
-    not what they find), nor the name. The scorers' versions are in it: a scorer whose numbers
-    changed rescores the sources scored before. The scorers' order is not in it (reordering the
-list changes no score). Model paths count as absolute paths (``models/clip`` typed in one folder
-and its absolute path are one model, as a Ray task sees it); ``as_typed``: the key of parts
-written before that, with the paths as given, still accepted by a resume."""
+    """A hash of what a source's part file depends on: cut detection (its settings and
+    :data:`~data_curation.cuts.CUT_VERSION`), splitting, the scorers and their models. Not the
+    filters (``rules``, ``max_phash_distance``: applied to the whole manifest at the end,
+    re-runnable without scoring), nor ``cuts.threads`` (how many decoders, not what they find),
+    nor the name. The scorers' versions are in it: a scorer whose numbers changed rescores the
+    sources scored before. The scorers' order is not in it (reordering the list changes no
+    score). Model paths count as absolute paths (``models/clip`` typed in one folder and its
+    absolute path are one model, as a Ray task sees it); ``as_typed``: the key of parts written
+    before that, with the paths as given, still accepted by a resume."""
+    from data_curation.cuts import CUT_VERSION
     from data_curation.scorers import SCORERS
 
     d = asdict(r if as_typed else absolute_models(r))
@@ -318,4 +320,6 @@ written before that, with the paths as given, still accepted by a resume."""
     # key of parts written before that was seen (the list as given), still accepted by a resume
     d["scorers"] = list(r.scorers) if ordered else sorted(set(r.scorers))
     d["versions"] = {n: importlib.import_module(SCORERS[n]).Scorer.version for n in r.scorers}
+    if CUT_VERSION > 1:  # version 1 was in no key: the keys written then stay as they were
+        d["cut_version"] = CUT_VERSION
     return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
