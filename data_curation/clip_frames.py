@@ -2,9 +2,15 @@
 
 Inside a Ray task the clip's frame range is decoded here (frames never travel through Ray
 blocks) and reduced to what the scorers need: per-frame luma statistics for every frame,
-each frame's change from the frame :data:`STILL_LAG_S` earlier, small grey frames at
-``sample_fps`` for optical flow, and first/middle/last RGB key frames, turned upright as a
-player shows them (a phone's portrait video is stored landscape plus a rotation).
+each frame's change from the frame on screen :data:`STILL_LAG_S` earlier, small grey frames
+every ``1 / sample_fps`` seconds for optical flow, and first/middle/last RGB key frames, turned
+upright as a player shows them (a phone's portrait video is stored landscape plus a rotation).
+
+Time is read from the frames' numbers on the nominal grid (:func:`grid_frames`), never from
+counting frames: on a variable-rate source (phones, screen captures, webcams) two frames can
+share a number and a number can have none, and counting made a 40 px/s pan score 30-76% low.
+Brightness, contrast and sharpness are measured on full-scale luma (black 0, white 255) whatever
+the file's colour range, so a full-range (JPEG) copy of a picture scores as its video-range twin.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from data_curation.luma import VIDEO_BLACK, black_level
 from video.media import MediaError, grid_frames, upright
 
 KEY_MAX_SIDE = 512
@@ -26,17 +33,18 @@ STILL_LAG_S, STILL_SHORT_SIDE = 0.5, 64
 # the Laplacian's variance falls with the square of a plain resize, so at native size a 1080p
 # copy of a scene scored a sixth of its 320x180 copy.
 SHARP_SHORT_SIDE = 180
+VIDEO_WHITE = 235  # the luma level of white in limited ("video") range; full range: 255
 
 
 @dataclass
 class ClipFrames:
-    luma_mean: np.ndarray  # (n,) every frame's mean luma, 0..1
-    luma_std: np.ndarray  # (n,)
-    still_diff: np.ndarray  # (n - lag,) mean |Y_t - Y_{t-lag}|, 0..1, lag = STILL_LAG_S (>= 1 frame), 64 px short side
+    luma_mean: np.ndarray  # (n,) every frame's mean luma, 0..1 full scale (black 0, white 1)
+    luma_std: np.ndarray  # (n,) on the same scale
+    still_diff: np.ndarray  # |Y_t - Y_{t - STILL_LAG_S}| of frames from the lag on, 0..1 (as coded), 64 px
     sampled: np.ndarray  # (s, h, w) uint8 grey frames at sample_fps, short side = sample_short_side
-    sample_step: int  # frames between samples
+    sample_step: int  # grid frames between samples (each sample: the first frame at or after its slot)
     keys: list[np.ndarray]  # first, middle, last frame, RGB uint8, upright, longest side <= KEY_MAX_SIDE
-    key_luma: list[np.ndarray]  # the same frames' luma, uint8, short side SHARP_SHORT_SIDE (as coded, not turned)
+    key_luma: list[np.ndarray]  # their luma, float32 0..255 full scale, SHARP_SHORT_SIDE, not turned
     fps: float
 
 
@@ -61,19 +69,43 @@ def to_short_side(y: np.ndarray, short_side: int) -> np.ndarray:
     return cv2.resize(y, size, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC)
 
 
+def _plane_read(fmt) -> bool:
+    """Whether :func:`luma8` reads this pixel format's luma straight from its plane (as coded)."""
+    return fmt.name.startswith("yuv") and fmt.is_planar and not fmt.is_bit_stream and \
+        8 <= fmt.components[0].bits <= 16
+
+
 def luma8(frame) -> np.ndarray:
-    """A decoded PyAV frame's luma as uint8 (H, W). Planar 8-bit YUV is read straight from its
-    plane; deeper YUV (10/12/16-bit, stored as 16-bit words) is scaled to 8 bits, as a 10-bit
-    encode of 8-bit content gives it back; anything else is converted by libswscale."""
+    """A decoded PyAV frame's luma as uint8 (H, W), levels as coded (:func:`luma_black`).
+    Planar 8-bit YUV is read straight from its plane; deeper YUV (10/12/16-bit, stored as 16-bit
+    words) is scaled to 8 bits, as a 10-bit encode of 8-bit content gives it back; anything else
+    is converted by libswscale."""
     fmt = frame.format
-    if fmt.name.startswith("yuv") and fmt.is_planar and not fmt.is_bit_stream:
+    if _plane_read(fmt):
         bits, p = fmt.components[0].bits, frame.planes[0]
         if bits == 8:
             return np.frombuffer(p, np.uint8).reshape(-1, p.line_size)[: frame.height, : frame.width]
-        if 8 < bits <= 16:
-            words = np.frombuffer(p, ">u2" if fmt.is_big_endian else "<u2").reshape(-1, p.line_size // 2)
-            return scale_to_8bit(words[: frame.height, : frame.width], bits)
+        words = np.frombuffer(p, ">u2" if fmt.is_big_endian else "<u2").reshape(-1, p.line_size // 2)
+        return scale_to_8bit(words[: frame.height, : frame.width], bits)
     return frame.to_ndarray(format="gray")
+
+
+def luma_black(frame) -> int:
+    """The level of black in :func:`luma8`'s output for ``frame``: 16 for a limited-range
+    ("video", most encoders' default) plane read as coded, 0 for full range (JPEG: webcams,
+    MJPEG, many phones) and for frames libswscale converts (it gives full-range grey)."""
+    return black_level(frame) if _plane_read(frame.format) else 0
+
+
+def full_scale(y: np.ndarray, black: int) -> np.ndarray:
+    """Luma levels ``y`` with black at ``black`` (:func:`luma_black`) as float32 on the full
+    0..255 scale: video range is stretched, ``(y - 16) * 255 / 219``, clipped. Read as coded, the
+    same picture's Laplacian variance was (255/219)^2 = 1.36x higher in full range, so webcam
+    and MJPEG sources won "sharper" near-duplicate tie-breaks."""
+    y = y.astype(np.float32)
+    if black == 0:
+        return y
+    return np.clip((y - black) * np.float32(255 / (VIDEO_WHITE - VIDEO_BLACK)), 0, 255)
 
 
 def mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
@@ -87,41 +119,59 @@ def scale_to_8bit(words: np.ndarray, bits: int) -> np.ndarray:
     return np.minimum((words.astype(np.uint32) + (1 << (shift - 1))) >> shift, 255).astype(np.uint8)
 
 
+def _key(frame, y: np.ndarray, black: int) -> tuple[np.ndarray, np.ndarray]:
+    """A key frame: (upright RGB, longest side <= KEY_MAX_SIDE; full-scale luma at SHARP_SHORT_SIDE)."""
+    import cv2
+
+    rgb = upright(frame)
+    scale = KEY_MAX_SIDE / max(rgb.shape[:2])
+    if scale < 1:
+        rgb = cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)),
+                         interpolation=cv2.INTER_AREA)
+    return rgb, full_scale(to_short_side(y, SHARP_SHORT_SIDE), black)
+
+
 def read_clip(path: str, start: int, end: int, fps: float, sample_fps: float = 2.0,
               sample_short_side: int = 64) -> ClipFrames:
-    """Decode frames ``[start, end)`` of ``path`` (:func:`grid_frames`) and reduce them for the scorers."""
+    """Decode frames ``[start, end)`` of ``path`` (:func:`grid_frames`, a gap at ``start`` held)
+    and reduce them for the scorers. Samples, key frames and the still lag go by frame number
+    (time), not by frame count: a sample is the first frame at or after every ``step``-th slot,
+    each frame at most once (two frames sharing a slot made a near-zero flow pair, a slot without a
+    frame lost its sample), and a frame's change is taken from the last frame at least
+    :data:`STILL_LAG_S` before it."""
     import av
-    import cv2
 
     if end <= start:
         raise MediaError(f"{path}: empty frame range [{start}, {end})")
     step = max(1, round(fps / sample_fps))
     lag = max(1, round(STILL_LAG_S * fps))
-    key_at = {start, (start + end - 1) // 2, end - 1}
-    means, stds, still, sampled, keys, key_luma = [], [], [], [], {}, {}
-    recent: deque[np.ndarray] = deque(maxlen=lag)  # the last ``lag`` frames at STILL_SHORT_SIDE
+    key_slots = sorted({start, (start + end - 1) // 2, end - 1})
+    means, stds, still, sampled, keys = [], [], [], [], []
+    recent: deque[tuple[int, np.ndarray]] = deque()  # (number, frame at STILL_SHORT_SIDE) back to one lag
+    next_sample, last = start, None
     try:
-        for i, frame in grid_frames(path, start, end, fps):
-            y = luma8(frame)
-            tiny = _small(y, 32).astype(np.float32) / 255.0
+        for i, frame in grid_frames(path, start, end, fps, hold=True):
+            if i >= end:
+                break  # the first frame past the range (hold): the source reaches ``end``
+            y, black = luma8(frame), luma_black(frame)
+            tiny = full_scale(_small(y, 32), black) / 255.0
             means.append(tiny.mean())
             stds.append(tiny.std())
             sm = _small(y, STILL_SHORT_SIDE)
-            if recent and sm.shape != recent[0].shape:
+            if recent and sm.shape != recent[0][1].shape:
                 raise MediaError(f"{path}: frame size changes inside clip [{start}, {end})")
-            if len(recent) == lag:
-                still.append(mean_abs_diff(sm, recent[0]))
-            recent.append(sm)
-            if (i - start) % step == 0:
+            while len(recent) > 1 and recent[1][0] <= i - lag:
+                recent.popleft()
+            if recent and recent[0][0] <= i - lag:
+                still.append(mean_abs_diff(sm, recent[0][1]))
+            recent.append((i, sm))
+            if i >= next_sample:
                 sampled.append(_small(y, sample_short_side))
-            if i in key_at:
-                key_luma[i] = to_short_side(y, SHARP_SHORT_SIDE)
-                rgb = upright(frame)
-                scale = KEY_MAX_SIDE / max(rgb.shape[:2])
-                if scale < 1:
-                    rgb = cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)),
-                                     interpolation=cv2.INTER_AREA)
-                keys[i] = rgb
+                next_sample += step * ((i - next_sample) // step + 1)
+            if key_slots and i >= key_slots[0]:
+                keys.append(_key(frame, y, black))
+                key_slots = [k for k in key_slots if k > i]
+            last = frame
     except av.error.FFmpegError as e:
         raise MediaError(f"{path}: decoding frames {start}..{end} failed ({e.__class__.__name__})") from None
     if not means:
@@ -129,11 +179,10 @@ def read_clip(path: str, start: int, end: int, fps: float, sample_fps: float = 2
     if len({a.shape for a in sampled}) > 1:
         raise MediaError(f"{path}: frame size changes inside clip [{start}, {end})")
     if not still and len(recent) > 1:  # a clip shorter than the lag: its last frame against its first
-        still.append(mean_abs_diff(recent[-1], recent[0]))
-    key_list = [keys[k] for k in sorted(keys)] or [np.zeros((8, 8, 3), np.uint8)]
-    luma_list = [key_luma[k] for k in sorted(key_luma)] or [np.zeros((8, 8), np.uint8)]
-    while len(key_list) < 3:
-        key_list.append(key_list[-1])
-        luma_list.append(luma_list[-1])
+        still.append(mean_abs_diff(recent[-1][1], recent[0][1]))
+    if key_slots:  # no frame of the range at or after the last key's slot: the range's last frame
+        keys.append(_key(last, luma8(last), luma_black(last)))
+    while len(keys) < 3:
+        keys.append(keys[-1])
     return ClipFrames(np.asarray(means), np.asarray(stds), np.asarray(still, np.float64), np.stack(sampled), step,
-                      key_list, luma_list, fps)
+                      [k[0] for k in keys], [k[1] for k in keys], fps)

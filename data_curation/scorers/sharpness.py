@@ -7,7 +7,11 @@ resolution: at native size the variance falls with the square of the scale, and 
 scored about six times lower at 1280x960 than at 320x240. The Gaussian makes it measure detail a
 few pixels across rather than single-pixel steps, which resampling, aliased rendering and
 compression noise change from copy to copy. Detail finer than the working size does not count:
-a 720p clip upscaled from 180p scores about as a native one (it is as sharp at 180 px)."""
+a 720p clip upscaled from 180p scores about as a native one (it is as sharp at 180 px). The luma
+is on the full 0..255 scale whatever the file's colour range (version 3): read as coded, a
+video-range (16..235) copy scored (219/255)^2 = 0.74 of its full-range (JPEG) twin, so webcam
+and MJPEG sources won the "sharper" near-duplicate tie-breaks; video-range clips now score 1.36x
+what versions 1-2 gave them."""
 
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ def log_variance(grey: np.ndarray, sigma: float = SIGMA) -> float:
 
 
 class Scorer:
-    name, version, inputs = "sharpness", 2, ("key_luma",)
+    name, version, inputs = "sharpness", 3, ("key_luma",)
     columns = {"sharpness": "float64"}
 
     def __init__(self, recipe=None):

@@ -79,7 +79,7 @@ def test_ten_bit_source_scores_as_its_eight_bit_twin(tmp_path):
         assert b["black_fraction"] == a["black_fraction"]
         assert b["frozen_fraction"] == pytest.approx(a["frozen_fraction"], abs=0.05)
         assert b["motion_mean"] == pytest.approx(a["motion_mean"], rel=0.05, abs=0.01)
-    assert out["color", "yuv420p10le"]["brightness"] == pytest.approx(16 / 255, abs=0.002)  # video black
+    assert out["color", "yuv420p10le"]["brightness"] == pytest.approx(0.0, abs=0.002)  # black, on the full scale
     assert out["color", "yuv420p10le"]["black_fraction"] == 1.0
 
 
