@@ -22,7 +22,7 @@ def test_an_empty_file_beside_good_videos_is_skipped_and_the_rest_scored(tmp_pat
     clip(gen / "b.mp4", 1)
     (gen / "c3.mp4").write_bytes(b"")
     p = cli("eval", gen, "--out", tmp_path / "o", "--device", "cpu", "--quiet")
-    line = f"{gen / 'c3.mp4'}: not a readable video (InvalidDataError)"
+    line = f"{gen / 'c3.mp4'}: not a readable video: empty file (0 bytes)"
     assert p.returncode == 1, p.stderr
     assert f"note: c3 skipped: {line}" in p.stderr and "evaluated 2 videos -> " in p.stdout
     assert p.errors == [f"error: 1 video could not be decoded and was skipped (named in the notes above and in "
@@ -55,6 +55,6 @@ def test_nothing_that_opens_is_one_error_line_and_nothing_written(tmp_path, cli)
     (gen / "b.mp4").write_bytes(b"")
     p = cli("eval", gen, "--out", tmp_path / "o", "--device", "cpu", "--quiet")
     assert p.returncode == 2 and p.stderr.strip().splitlines() == [
-        f"error: no generated video could be read (2 skipped; first: {gen / 'a.mp4'}: not a readable video "
-        "(InvalidDataError))"], p.stderr
+        f"error: no generated video could be read (2 skipped; first: {gen / 'a.mp4'}: not a readable video: "
+        "empty file (0 bytes))"], p.stderr
     assert not (tmp_path / "o").exists()

@@ -1,6 +1,8 @@
 """Media in and out: still images (:mod:`.images`), videos read with PyAV (:mod:`.read`), how a
 frame is meant to be shown (:mod:`.display`: rotation, mirrors, pixel shape, HDR tags), and
-videos and images written with ffmpeg (:mod:`.write`). One error type, :class:`MediaError`.
+videos and images written with ffmpeg (:mod:`.write`, through :mod:`.ffmpeg_io`). One error
+type, :class:`MediaError`. Any path handed to PyAV's ``av.open`` or to the ffmpeg command goes
+through :func:`media_path` (``take:1.mp4`` is otherwise a protocol).
 
 The names below are the package's public face: callers import from ``video.media``, and the
 modules behind it can move without touching them.
@@ -16,6 +18,7 @@ from video.media.display import (
     upright,
 )
 from video.media.errors import MediaError
+from video.media.ffmpeg_io import media_path
 from video.media.images import (
     ASSETS,
     DEFAULT_IMAGE,
@@ -25,6 +28,7 @@ from video.media.images import (
     natural_key,
     open_image,
     resize_center_crop,
+    to_srgb,
 )
 from video.media.read import (
     ATTACHED_PIC,
@@ -59,8 +63,8 @@ __all__ = [
     "ASSETS", "ATTACHED_PIC", "DEFAULT_IMAGE", "GIF_MAX_FPS", "IMAGE_OUTPUTS", "VIDEO_FORMATS", "MediaError",
     "apply_ops", "audio_shift", "audio_stream_info", "audio_to_keep", "check_crf", "check_output",
     "display_matrix", "display_ops", "ffmpeg_exe", "file_rgb", "gif_stamps", "grid_frames", "hdr_transfer",
-    "header_frames", "image_to_tensor", "itsoffset", "load_image", "natural_key", "open_image",
+    "header_frames", "image_to_tensor", "itsoffset", "load_image", "media_path", "natural_key", "open_image",
     "plural", "probe_video", "read_grid_frames", "read_video", "read_video_timed", "resize_center_crop",
-    "rotation_of", "sar_of", "source_times", "upright", "uneven_times", "video_stream", "vp9_crf",
+    "rotation_of", "sar_of", "source_times", "to_srgb", "upright", "uneven_times", "video_stream", "vp9_crf",
     "write_video",
 ]

@@ -6,6 +6,7 @@ orientation and 16-bit greys are handled once.
 
 from __future__ import annotations
 
+import io
 import re
 import warnings
 from pathlib import Path
@@ -65,8 +66,9 @@ def on_white(im: Image.Image) -> Image.Image:
 
 
 def open_image(path) -> Image.Image:
-    """An image file, decoded and turned as its EXIF orientation says, in its own mode; a
-    missing, unreadable or oversized file is one MediaError line; a folder or a video given as
+    """An image file, decoded and turned as its EXIF orientation says, in its own mode, its
+    colours in sRGB (:func:`to_srgb`: a Display P3 or Adobe RGB photo was read as sRGB, duller);
+    a missing, unreadable or oversized file is one MediaError line; a folder or a video given as
     the image says it is one. Shared by :func:`load_image` and the mask reader (which keeps the
     alpha channel)."""
     path = Path(path)
@@ -80,11 +82,57 @@ def open_image(path) -> Image.Image:
         with Image.open(path) as f:
             im = ImageOps.exif_transpose(f)
             im.load()
-            return im
+            return to_srgb(im, path)
     except Image.DecompressionBombError as e:  # not an OSError: it escaped as a traceback
         raise MediaError(f"{path} is too large to read safely: {e}") from None
     except (UnidentifiedImageError, OSError) as e:
         raise MediaError(unreadable_image(path, e)) from None
+
+
+_WARNED: set[str] = set()  # the colour-profile problems already warned about (each once a run)
+
+
+def _warn_once(key: str, message: str) -> None:
+    if key not in _WARNED:
+        _WARNED.add(key)
+        warnings.warn(message + " (said once)", stacklevel=4)
+
+
+def to_srgb(im: Image.Image, name: str | Path = "the image") -> Image.Image:
+    """An RGB(A) or palette image with an embedded ICC profile other than sRGB converted to sRGB,
+    the colours every later step (and the models) take pixels to be in; others as they are. A
+    Display P3 pixel stored (40, 180, 60), as iPhones save photos, is sRGB (0, 185, 23): read
+    as sRGB it came out duller. Relative colorimetric intent: colours inside sRGB stay exactly
+    what they are and only those outside are clipped to its edge, as browsers show such a file
+    on an sRGB screen; perceptual would shift every colour to squeeze the rest in, and the
+    matrix profiles of cameras and phones (P3, Adobe RGB) define no perceptual table anyway
+    (LittleCMS falls back to colorimetric). Greyscale and CMYK files are left as read (a grey
+    mask's levels are data). Without PIL's ImageCms, or with a broken profile, one warning
+    (once a run) and the pixels as stored."""
+    icc = im.info.get("icc_profile")
+    if not icc or im.mode not in ("RGB", "RGBA", "P", "PA"):
+        return im
+    try:
+        from PIL import ImageCms
+    except ImportError:
+        _warn_once("no ImageCms", f"{Path(name).name} has a colour profile, but PIL was built without "
+                                  f"LittleCMS (ImageCms): colours are read as sRGB, possibly duller")
+        return im
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        desc = ImageCms.getProfileDescription(src).strip()
+        if "srgb" in desc.lower() or src.profile.xcolor_space.strip() != "RGB":
+            return im
+        if im.mode in ("P", "PA"):
+            im = im.convert("RGBA" if im.mode == "PA" or "transparency" in im.info else "RGB")
+        out = ImageCms.profileToProfile(im, src, ImageCms.createProfile("sRGB"), outputMode=im.mode,
+                                        renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as e:
+        _warn_once("broken profile", f"{Path(name).name}: its colour profile cannot be read ({e}): colours "
+                                     f"are read as sRGB")
+        return im
+    out.info = {k: v for k, v in im.info.items() if k != "icc_profile"}
+    return out
 
 
 def unreadable_image(path: Path, error: Exception) -> str:

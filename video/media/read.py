@@ -17,6 +17,7 @@ import numpy as np
 
 from video.media.display import hdr_transfer, rotation_of, sar_of, upright
 from video.media.errors import MediaError
+from video.media.ffmpeg_io import media_path
 
 ATTACHED_PIC = 1024  # AV_DISPOSITION_ATTACHED_PIC: cover art stored as a one-frame video stream
 
@@ -45,6 +46,14 @@ def check_regular(path: str | Path) -> None:
         raise MediaError(f"{path}: {why}")
 
 
+def check_media_file(path: Path) -> None:
+    """:func:`check_regular`, and a one-line MediaError for an empty file: FFmpeg's
+    InvalidDataError (or OSError) for it said nothing of why."""
+    check_regular(path)
+    if path.is_file() and path.stat().st_size == 0:
+        raise MediaError(f"{path}: not a readable video: empty file (0 bytes)")
+
+
 def video_stream(container, path: str | Path | None = None):
     """A PyAV container's first video stream that is not an attached picture (an MP4 or MKV may
     carry cover art as a video stream, even before the video). MediaError if there is none."""
@@ -71,7 +80,7 @@ def grid_frames(path: str | Path, start: int, end: int, fps: float,
     import av
 
     for back in (0.0, 10.0, None):
-        with av.open(str(path)) as c:
+        with av.open(media_path(path)) as c:
             s = video_stream(c, path)
             s.thread_type = "AUTO"
             tb, t0 = float(s.time_base), s.start_time or 0
@@ -146,9 +155,9 @@ def header_frames(path: str | Path) -> tuple[int, float | None]:
     import av
 
     path = Path(path)
-    check_regular(path)
+    check_media_file(path)
     try:
-        with av.open(str(path)) as c:
+        with av.open(media_path(path)) as c:
             s = video_stream(c, path)
             rate = s.average_rate or s.guessed_rate
             fps = float(rate) if rate else None
@@ -168,9 +177,9 @@ def probe_video(path: str | Path) -> dict:
     import av
 
     path = Path(path)
-    check_regular(path)
+    check_media_file(path)
     try:
-        with av.open(str(path)) as c:
+        with av.open(media_path(path)) as c:
             s = video_stream(c, path)
             frames, turn = s.frames, 0
             if frames:
@@ -216,37 +225,96 @@ def read_video_timed(path: str | Path, max_frames: int | None = None) -> tuple[n
     (its presentation timestamp; frames without one are placed after the last at the stream's
     average rate), so a writer can keep a variable-rate source's timing
     (:func:`write_video`'s ``times``). HDR input (PQ or HLG) is read as its code values, with
-    no tone mapping to SDR: one warning line says so, as the output looks washed out."""
+    no tone mapping to SDR: one warning line says so, as the output looks washed out.
+    A file cut short (a half-copied download) gives the frames that decode, as ffmpeg plays
+    them, with one warning line "truncated: decoding stopped at frame N of M"
+    (:func:`_check_complete`); an empty file, one where no frame decodes, and one whose frame
+    size changes midway (two clips joined with ``cat``) are one MediaError line each."""
     import av
 
     path = Path(path)
-    check_regular(path)
+    check_media_file(path)
     if not path.is_file():
         raise MediaError(f"video {path} not found")
-    frames, times = [], []
+    frames, times, stopped = [], [], None
     try:
-        with av.open(str(path)) as c:
+        with av.open(media_path(path)) as c:
             s = video_stream(c, path)
             tb = float(s.time_base) if s.time_base else 0.0
             rate = float(s.average_rate or s.guessed_rate or 0) or 25.0
+            length = stream_seconds(c, s)
             t0 = None
-            for f in c.decode(s):
-                if max_frames is not None and len(frames) >= max_frames:
-                    break
-                if not frames and (kind := hdr_transfer(f)):
-                    warnings.warn(f"{path.name} is {kind}: it is read without tone mapping or gamut conversion, "
-                                  f"so what is written from it (SDR BT.709) looks washed out", stacklevel=3)
-                if f.pts is not None and tb:
-                    t0 = f.pts if t0 is None else t0
-                    times.append((f.pts - t0) * tb)
-                else:
-                    times.append(times[-1] + 1.0 / rate if times else 0.0)
-                frames.append(upright(f))
+            try:
+                for f in c.decode(s):
+                    if max_frames is not None and len(frames) >= max_frames:
+                        break
+                    if not frames and (kind := hdr_transfer(f)):
+                        warnings.warn(f"{path.name} is {kind}: it is read without tone mapping or gamut conversion, "
+                                      f"so what is written from it (SDR BT.709) looks washed out", stacklevel=3)
+                    if f.pts is not None and tb:
+                        t0 = f.pts if t0 is None else t0
+                        times.append((f.pts - t0) * tb)
+                    else:
+                        times.append(times[-1] + 1.0 / rate if times else 0.0)
+                    frames.append(_same_size(path, upright(f), frames))
+            except av.error.FFmpegError as e:  # a packet cut short: what decoded before it stands
+                stopped = e.__class__.__name__
+                if not frames:
+                    raise
     except av.error.FFmpegError as e:
         raise MediaError(f"{path}: not a readable video ({e.__class__.__name__})") from None
     if not frames:
         raise MediaError(f"{path}: no video frames")
+    if max_frames is None or len(frames) < max_frames:
+        _check_complete(path, times, rate, length, stopped)
     return np.stack(frames), np.asarray(times, dtype=np.float64)
+
+
+def _same_size(path: Path, rgb: np.ndarray, frames: list[np.ndarray]) -> np.ndarray:
+    """``rgb``, if it has the size of the frames before it; else a one-line MediaError naming
+    the frame and both sizes (a stream whose resolution changes midway, as two MPEG-TS files
+    joined with ``cat``, failed as "(ValueError)" when the frames were stacked)."""
+    if frames and rgb.shape != frames[0].shape:
+        (h0, w0), (h1, w1) = frames[0].shape[:2], rgb.shape[:2]
+        raise MediaError(f"{path}: frame size changes at frame {len(frames)} ({w0}x{h0} -> {w1}x{h1}); "
+                         f"one size is read per video (re-encode it at one size)")
+    return rgb
+
+
+def stream_seconds(container, stream) -> float | None:
+    """A video stream's length in seconds as its header gives it: the stream's duration, else
+    the DURATION tag Matroska/WebM muxers write, else the container's duration when the video
+    is its only stream (with audio it is the longer of the two); None when none is known."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    tag = (stream.metadata or {}).get("DURATION") or (stream.metadata or {}).get("duration")
+    if tag:
+        try:
+            h, m, sec = str(tag).split(":")
+            return int(h) * 3600 + int(m) * 60 + float(sec)
+        except ValueError:
+            pass
+    if container.duration and len(container.streams) == 1:
+        return container.duration / 1_000_000
+    return None
+
+
+def _check_complete(path: Path, times: list[float], rate: float, length: float | None,
+                    stopped: str | None) -> None:
+    """One warning line where a video's frames end early: decoding failed partway (``stopped``,
+    the error's class: a half-copied MP4 whose index is at the front), or the frames cover
+    less than the header's ``length`` by more than two frames and 5% (a half-copied WebM
+    decodes to where it is cut, without an error). Its frame count "M" is ``length`` at the
+    average ``rate`` (an MP4's stored count includes frames an edit list hides)."""
+    n = len(times)
+    covered = times[-1] + (times[-1] - times[-2] if n > 1 else 1.0 / rate)
+    short = length is not None and length - covered > max(2.0 / rate, 0.05 * length)
+    if stopped is None and not short:
+        return
+    of = f" of {max(n + 1, round(length * rate))}" if length else ""
+    why = f" ({stopped})" if stopped else ""
+    warnings.warn(f"{path.name}: truncated: decoding stopped at frame {n}{of}{why}; the {n} decoded "
+                  f"{'frame is' if n == 1 else 'frames are'} used, as a player plays them", stacklevel=4)
 
 
 ANIMATED_IMAGE_FORMATS = ("WEBP", "PNG")  # PIL's names: animated WebP and APNG (a GIF goes through PyAV)
@@ -281,7 +349,7 @@ def read_animated_image(path: str | Path, max_frames: int | None = None,
 
     from PIL import Image, ImageOps
 
-    from video.media.images import file_rgb, on_white
+    from video.media.images import file_rgb, on_white, to_srgb
 
     path = Path(path)
     frames, delays = [], []
@@ -290,7 +358,7 @@ def read_animated_image(path: str | Path, max_frames: int | None = None,
             warnings.simplefilter("always")
             for i in range(min(im.n_frames, max_frames or im.n_frames)):
                 delays.append(frame_delay(im, i))
-                frame = ImageOps.exif_transpose(im)  # a copy of this frame, turned
+                frame = to_srgb(ImageOps.exif_transpose(im), path)  # a copy of this frame, turned, in sRGB
                 if keep_alpha:
                     frames.append(np.asarray(frame.convert("RGBA")))
                 else:

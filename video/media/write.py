@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numbers
 import os
-import subprocess
 import tempfile
 import warnings
 from pathlib import Path
@@ -20,17 +19,12 @@ from PIL import Image
 
 from video.atomic import atomic_file, atomic_folder
 from video.media.errors import MediaError
+from video.media.ffmpeg_io import TIME_BASE, ffmpeg_exe, media_path, nut_chunks, raw_chunks, run_ffmpeg
 from video.media.read import ATTACHED_PIC
 
 VIDEO_FORMATS = ("mp4", "webm", "gif", "png")  # "png": a folder of PNG frames
 # an output named with one of these is one image file: a one-frame result (``--frames 1``, an upscaled photo)
 IMAGE_OUTPUTS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
-
-
-def ffmpeg_exe() -> str:
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
 
 
 def plural(n: int, noun: str) -> str:
@@ -63,12 +57,36 @@ def _one_image_only(path: Path, num_frames: int) -> None:
                          f"({path.with_suffix('').name}) for PNG frames, or {path.with_suffix('.mp4').name}")
 
 
-def check_output(path: str | Path, fmt: str | None = None, num_frames: int | None = None) -> None:
+# the largest frame side each video format's encoder takes (tried with the bundled ffmpeg:
+# libx264 refuses 2x16386, "invalid width x height"; libvpx-vp9 takes up to 65536; GIF stores 16 bits)
+MAX_SIDE = {"mp4": 16384, "webm": 65536, "gif": 65535}
+CODEC_NAMES = {"mp4": "H.264 (mp4)", "webm": "VP9 (webm)", "gif": "GIF"}
+
+
+def _check_size(path: Path, fmt: str, width: int, height: int) -> None:
+    """A one-line MediaError for a frame size ``fmt`` cannot hold: under 2x2 for mp4/webm
+    (4:2:0), or a side over :data:`MAX_SIDE` (after :func:`write_video` drops an odd last
+    row/column), where ffmpeg failed only once the whole clip was rendered."""
+    if fmt in ("mp4", "webm"):
+        if width < 2 or height < 2:
+            raise MediaError(f"cannot write {path.name}: {fmt} needs frames at least 2x2, got {width}x{height}")
+        width, height = width // 2 * 2, height // 2 * 2
+    most = MAX_SIDE.get(fmt)
+    if most is not None and max(width, height) > most:
+        other = "" if fmt != "mp4" else f" (.webm takes up to {MAX_SIDE['webm']}, a folder of PNGs any size)"
+        raise MediaError(f"cannot write {path.name}: {CODEC_NAMES[fmt]} frames are at most {most} pixels on a "
+                         f"side, got {width}x{height}{other}")
+
+
+def check_output(path: str | Path, fmt: str | None = None, num_frames: int | None = None,
+                 size: tuple[int, int] | None = None) -> None:
     """Fail now, before minutes of rendering, on an output :func:`write_video` would refuse: an
     unknown suffix, a folder that holds files this tool did not write, a file where a folder of
     PNGs goes, a folder where a file goes, or a place no folder can be made or written in (the
     nearest existing parent is a file, or not writable). ``num_frames``, where the caller knows
-    it already: more than one frame to an image name (``x.png``) is refused too."""
+    it already: more than one frame to an image name (``x.png``) is refused too. ``size``,
+    (width, height) of the frames to be written, where the caller knows it: a size the format's
+    encoder refuses (:func:`_check_size`: H.264 takes at most 16384 pixels a side) too."""
     from video.atomic import check_replaceable
 
     path = Path(path)
@@ -77,6 +95,8 @@ def check_output(path: str | Path, fmt: str | None = None, num_frames: int | Non
     fmt = _format_of(path, fmt)
     if fmt == "image" and num_frames is not None:
         _one_image_only(path, num_frames)
+    if size is not None:
+        _check_size(path, fmt, int(size[0]), int(size[1]))
     if fmt == "png":
         try:
             check_replaceable(path)
@@ -130,7 +150,7 @@ def audio_stream_info(path: str | Path) -> tuple[str, float] | None:
     import av
 
     try:
-        with av.open(str(path)) as c:
+        with av.open(media_path(path)) as c:
             if not c.streams.audio:
                 return None
             a = c.streams.audio[0]
@@ -152,7 +172,7 @@ def audio_shift(path: str | Path) -> float:
     import av
 
     try:
-        with av.open(str(path)) as c:
+        with av.open(media_path(path)) as c:
             file_start = c.start_time / 1_000_000 if c.start_time is not None else 0.0
             vs = [s for s in c.streams.video if not int(s.disposition) & ATTACHED_PIC]
             if not vs or vs[0].start_time is None or not vs[0].time_base:
@@ -223,15 +243,23 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
     A gif's frames are at least 2/100 s apart (:data:`GIF_MAX_FPS`: browsers play a shorter
     delay as 1/10 s): one faster than that is written at 50 fps timing, with one warning line.
     ``sar``: the pixels' shape, "num:den" (a source's anamorphic 32:27), tagged on mp4/webm so
-    the output displays at the source's shape; None or "1:1" for square pixels."""
+    the output displays at the source's shape; None or "1:1" for square pixels. A gif, PNG or
+    image cannot carry it: their frames are resampled to square pixels, as a player shows them
+    (:func:`square_pixels`, one warning line).
+    The frames go to ffmpeg one at a time (:func:`video.media.ffmpeg_io.run_ffmpeg`), never as
+    a second copy of the clip."""
     frames = np.asarray(frames)
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
         raise MediaError(f"frames must be uint8 (F, H, W, 3), got {frames.dtype} {frames.shape}")
     path = Path(path)
     if len(frames) == 0:  # ffmpeg would write a file without a video stream, and succeed
         raise MediaError(f"cannot write {path.name}: no frames")
-    check_output(path, fmt, num_frames=len(frames))
     fmt = _format_of(path, fmt)
+    no_sar = fmt in ("gif", "png", "image")  # formats without a pixel shape: written square (square_pixels)
+    width = square_width(frames.shape[2], sar) if no_sar else frames.shape[2]
+    check_output(path, fmt, num_frames=len(frames), size=(width, frames.shape[1]))
+    if no_sar:
+        frames = square_pixels(frames, sar, path, fmt)
     if fmt in ("mp4", "webm"):
         check_crf(crf, path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -241,8 +269,6 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
         return _write_image(frames[0], path)
     if fmt in ("mp4", "webm"):  # 4:2:0 needs even sizes: drop the odd last row/column
         h, w = frames.shape[1:3]
-        if h < 2 or w < 2:
-            raise MediaError(f"cannot write {path.name}: {fmt} needs frames at least 2x2, got {w}x{h}")
         if h % 2 or w % 2:
             warnings.warn(f"{path.name}: {fmt} (4:2:0) needs even sizes; writing {w // 2 * 2}x{h // 2 * 2} "
                           f"from {w}x{h} frames (last column/row dropped)", stacklevel=2)
@@ -262,20 +288,20 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
     if fmt == "gif":
         stamps, fps = _gif_timing(path, stamps, fps, f)
     if stamps is None:
-        data = np.ascontiguousarray(frames).tobytes()
+        data = raw_chunks(frames)
         args = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
                 "-s", f"{w}x{h}", "-r", str(fps), "-i", "-"]
         seconds = f / float(fps)
     else:  # the frames with their own timestamps (NUT carries them), passed through as they are
-        data = _nut_bytes(frames, stamps)
+        data = nut_chunks(frames, stamps)
         args = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "nut", "-i", "-"]
-        last = float(np.median(np.diff(stamps))) if f > 1 else 1.0 / float(fps)
+        last = last_frame_length(stamps, fps)
         seconds = float(stamps[-1]) + last
     sound = audio_stream_info(audio) if audio is not None and fmt in AUDIO_ENCODE else None
     if sound is not None:
         codec, _start = sound
         shift = audio_shift(audio)
-        args += (["-itsoffset", f"{shift:.6f}"] if abs(shift) > 1e-3 else []) + ["-i", str(audio),
+        args += (["-itsoffset", f"{shift:.6f}"] if abs(shift) > 1e-3 else []) + ["-i", media_path(audio),
                                                                                  "-map", "0:v:0", "-map", "1:a:0"]
         args += ["-c:a", "copy"] if codec in AUDIO_COPY[fmt] else AUDIO_ENCODE[fmt]
         args += ["-t", f"{seconds:.6f}"]  # the video's length: no sound past the last frame
@@ -298,10 +324,45 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
         if stamps is not None:  # the last frame's delay, as the mp4's last frame lasts (centiseconds)
             args += ["-final_delay", str(min(GIF_MAX_DELAY, max(GIF_MIN_DELAY, round(last * 100))))]
     with atomic_file(path) as tmp:
-        proc = subprocess.run(args + ["-f", fmt, str(tmp)], input=data, capture_output=True)
-        if proc.returncode != 0:
-            raise MediaError(f"ffmpeg failed writing {path.name}: {proc.stderr.decode(errors='replace').strip()[-300:]}")
+        run_ffmpeg(args + ["-f", fmt, media_path(tmp)], data, path.name)
     return path
+
+
+def last_frame_length(stamps: np.ndarray, fps: float) -> float:
+    """How long the last of frames at ``stamps`` (seconds, rising) shows: as long as the gap
+    before it, the rate the clip ends at. The median gap shortened a clip that ends slower than
+    it mostly runs (30 fps for 1 s, then 10 fps: 1.95 s written of 2.0 s, its audio cut with
+    it). One frame: ``1 / fps``."""
+    return float(stamps[-1] - stamps[-2]) if len(stamps) > 1 else 1.0 / float(fps)
+
+
+def square_width(width: int, sar: str | None) -> int:
+    """The width at which a player shows ``width`` pixels of shape ``sar`` ("num:den"; the
+    height stays): ``round(width * num / den)``, at least 1; ``width`` for square, untagged or
+    unreadable ``sar``."""
+    try:
+        num, den = (int(v) for v in str(sar).split(":"))
+    except ValueError:
+        return width
+    return max(1, round(width * num / den)) if num > 0 and den > 0 else width
+
+
+def square_pixels(frames: np.ndarray, sar: str | None, path: Path, fmt: str) -> np.ndarray:
+    """Frames of pixel shape ``sar`` ("num:den") resampled to square pixels at the width a player
+    shows them (:func:`square_width`, the height kept, LANCZOS), with one warning line, for a
+    format that stores no pixel shape (gif, PNG, an image): such an output of an anamorphic
+    source was its stored, squeezed frames. Square or untagged: as they are."""
+    f, h, w, _ = frames.shape
+    width = square_width(w, sar)
+    if width == w:
+        return frames
+    kind = {"gif": "a GIF", "png": "PNG frames", "image": "an image"}[fmt]
+    warnings.warn(f"{path.name}: {kind} cannot store the source's pixel shape (SAR {sar}); frames resampled "
+                  f"from {w}x{h} to {width}x{h} square pixels, as a player shows them", stacklevel=3)
+    out = np.empty((f, h, width, 3), np.uint8)
+    for i, fr in enumerate(frames):
+        out[i] = np.asarray(Image.fromarray(fr).resize((width, h), Image.Resampling.LANCZOS))
+    return out
 
 
 GIF_MIN_DELAY = 2  # centiseconds: browsers play a GIF delay of 0 or 1 (<= 10 ms) as 10 (100 ms)
@@ -351,34 +412,6 @@ def uneven_times(times: np.ndarray, fps: float) -> bool:
     if len(t) < 2 or not fps:
         return False
     return bool(np.abs(t - t[0] - np.arange(len(t)) / float(fps)).max() > 0.5 / float(fps))
-
-
-TIME_BASE = 90000  # ticks per second of the timestamps handed to ffmpeg (MPEG's clock)
-
-
-def _nut_bytes(frames: np.ndarray, seconds: np.ndarray) -> bytes:
-    """The frames as raw RGB in a NUT stream, each with its timestamp (``seconds``), for ffmpeg
-    to read from a pipe: a raw pipe has one fixed rate, NUT keeps each frame's time."""
-    import io
-    from fractions import Fraction
-
-    import av
-
-    buf = io.BytesIO()
-    tb = Fraction(1, TIME_BASE)
-    with av.open(buf, "w", format="nut") as c:
-        s = c.add_stream("rawvideo")
-        s.width, s.height, s.pix_fmt = frames.shape[2], frames.shape[1], "rgb24"
-        s.time_base = s.codec_context.time_base = tb
-        ticks = np.round(np.asarray(seconds) * TIME_BASE).astype(np.int64)
-        for fr, pts in zip(frames, ticks, strict=True):
-            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(fr), format="rgb24")
-            vf.pts, vf.time_base = int(pts), tb
-            for pkt in s.encode(vf):
-                c.mux(pkt)
-        for pkt in s.encode():
-            c.mux(pkt)
-    return buf.getvalue()
 
 
 def _write_image(frame: np.ndarray, path: Path) -> Path:
