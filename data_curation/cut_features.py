@@ -32,7 +32,7 @@ import numpy as np
 
 from data_curation.bitstream import is_idr, nal_length_size, worth_checking, x264_options
 from data_curation.frame_summary import Features, Reducer
-from video.media import MediaError, video_stream
+from video.media import MediaError, media_path, video_stream
 
 DECODE_MODES = ("auto", "ref", "all")
 CHECK_FRAMES = 48  # frames decoded twice by ``auto`` to check that skipping B-frames is exact
@@ -44,7 +44,7 @@ def _open(path: str | Path, skip: str, threads: int = 0):
     ``skip_frame`` level: DEFAULT, NONREF or BIDIR)."""
     import av
 
-    c = av.open(str(path))
+    c = av.open(media_path(path))
     try:
         s = video_stream(c, path)
     except MediaError:
@@ -187,7 +187,7 @@ def _sparser(path, containers: list, crcs: dict[int, int], last_pts: int, at, re
 def _first_packet(path: str | Path) -> bytes:
     import av
 
-    with av.open(str(path)) as c:
+    with av.open(media_path(path)) as c:
         try:
             s = video_stream(c, path)
         except MediaError:
@@ -245,7 +245,7 @@ def demuxed_packets(path: str | Path) -> int:
 
     n = 0
     try:
-        with av.open(str(path)) as c:
+        with av.open(media_path(path)) as c:
             for p in c.demux(video_stream(c, path)):
                 n += bool(p.size)
     except (av.error.FFmpegError, MediaError):
@@ -285,7 +285,7 @@ def _scan(path: str | Path) -> _Scan | None:
     short: one pass decodes what is there, whatever the pieces' decoder threads would conceal)."""
     import av
 
-    c = av.open(str(path))
+    c = av.open(media_path(path))
     try:
         s = video_stream(c, path)
         rate = s.average_rate or s.guessed_rate

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from video.atomic import atomic_file
-from video.media import MediaError, ffmpeg_exe, probe_video
+from video.media import MediaError, ffmpeg_exe, media_path, probe_video
+from video.media.ffmpeg_io import ffmpeg_error
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def build_montage(segments: list[Segment], path: str | Path, width: int = 320, h
             dur = (s.start_frame + s.num_frames + 2) / fps
             args += ["-t", f"{dur:.3f}", "-f", "lavfi", "-i", f"{graph}{sep}rate={fps}"]
         else:
-            args += ["-i", s.source]
+            args += ["-i", media_path(s.source)]
         chains.append(
             f"[{i}:v]fps={fps},trim=start_frame={s.start_frame}:end_frame={s.start_frame + s.num_frames},"
             f"setpts=PTS-STARTPTS,scale={width}:{height}:force_original_aspect_ratio=increase,"
@@ -95,10 +96,10 @@ def build_montage(segments: list[Segment], path: str | Path, width: int = 320, h
         args += ["-g", str(gop)]
     truth, expected = boundaries(segments)
     with atomic_file(path) as tmp:  # a killed or failed build leaves no half montage under the name
-        proc = subprocess.run([*args, str(tmp)], capture_output=True)
+        proc = subprocess.run([*args, media_path(tmp)], capture_output=True)
         if proc.returncode != 0:
             raise MediaError(f"ffmpeg failed building {path.name}: "
-                             f"{proc.stderr.decode(errors='replace').strip()[-300:]}")
+                             f"{ffmpeg_error(proc.stderr.decode(errors='replace'))}")
         got = probe_video(tmp)["num_frames"]
         if got != expected:
             raise MediaError(f"{path.name}: built {got} frames, expected {expected}")

@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from video.media import MediaError, probe_video, video_stream
+from video.media import MediaError, media_path, probe_video, video_stream
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ts", ".gif"}
 # FFmpeg's still-image demuxers: image2, and the *_pipe ones (png_pipe, jpeg_pipe, ...): a photo
@@ -76,7 +76,7 @@ def tail_short(path: str | Path, listed: int) -> bool:
     import av
 
     try:
-        with av.open(str(path)) as c:
+        with av.open(media_path(path)) as c:
             s = video_stream(c, path)
             rate = s.average_rate or s.guessed_rate
             if not (listed and s.duration and s.time_base and rate):

@@ -13,7 +13,15 @@ from pathlib import Path
 
 import numpy as np
 
-from video.media import MediaError, apply_ops, display_matrix, display_ops, grid_frames, video_stream
+from video.media import (
+    MediaError,
+    apply_ops,
+    display_matrix,
+    display_ops,
+    grid_frames,
+    media_path,
+    video_stream,
+)
 
 
 def plan_clips(shots: list[list[int]], fps: float, min_s: float, max_s: float, trim_s: float = 0.0) -> list[tuple[int, int]]:
@@ -39,7 +47,7 @@ def keyframes(path: str | Path) -> list[int]:
     """Frame indices of the keyframes, from packet flags (demux only, no decoding)."""
     import av
 
-    with av.open(str(path)) as c:
+    with av.open(media_path(path)) as c:
         s = video_stream(c, path)
         rate = s.average_rate or s.guessed_rate
         fps, tb, t0 = float(rate), float(s.time_base), s.start_time or 0
@@ -81,7 +89,7 @@ def extract_clip(src: str | Path, start: int, end: int, fps: float, dest: str | 
         if method is None:
             _encode(src, start, end, fps, tmp, turn)
             method = "encode"
-        with av.open(str(tmp)) as c:
+        with av.open(media_path(tmp)) as c:
             written = sum(1 for p in c.demux(video_stream(c, tmp)) if p.size)
         if written != end - start:
             raise MediaError(f"{dest.name}: wrote {written} frames, expected {end - start}")
@@ -100,7 +108,7 @@ def _decoded(path: Path) -> int:
     import av
 
     try:
-        with av.open(str(path)) as c:
+        with av.open(media_path(path)) as c:
             return sum(1 for _ in c.decode(video_stream(c, path)))
     except av.error.FFmpegError:
         return 0
@@ -113,7 +121,7 @@ def display(src: str | Path) -> tuple[str, ...]:
     our scorers and the trainer show."""
     import av
 
-    with av.open(str(src)) as c:
+    with av.open(media_path(src)) as c:
         for frame in c.decode(video_stream(c, src)):
             return tuple(display_ops(display_matrix(frame)))
     return ()
@@ -124,7 +132,7 @@ def _copy(src: str | Path, start: int, end: int, fps: float, tmp: Path) -> bool:
     :func:`extract_clip`); False, with nothing written, where they are not."""
     import av
 
-    with av.open(str(src)) as c:
+    with av.open(media_path(src)) as c:
         s = video_stream(c, src)
         tb, t0 = float(s.time_base), s.start_time or 0
         try:
@@ -151,7 +159,7 @@ def _copy(src: str | Path, start: int, end: int, fps: float, tmp: Path) -> bool:
         if sorted(i for i, _ in run) != list(range(start, end)):
             return False
         try:
-            with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as o:
+            with av.open(media_path(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as o:
                 out = o.add_stream_from_template(s)
                 # decode times made anew: the k-th smallest pts, less the largest reordering delay
                 # (Matroska stores none for some packets; the mp4 muxer's guess gave two the same)
@@ -179,7 +187,7 @@ def _encode(src: str | Path, start: int, end: int, fps: float, tmp: Path, turn: 
 
     import av
 
-    with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as o:
+    with av.open(media_path(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as o:
         st, last, slot, covered = None, None, start, False
         for i, frame in grid_frames(src, start, end, fps, hold=True):
             if i >= end:  # the source goes on past the range: a gap before it is held

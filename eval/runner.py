@@ -38,7 +38,7 @@ from eval.metrics import SSIM_WINDOW
 from eval.reconstruction import reconstruction_metrics
 from eval.report import STRIP_VIDEOS, side_by_side
 from eval.temporal import temporal_metrics
-from video.media import MediaError
+from video.media import MediaError, media_path
 
 GENERATED_HINT = "run `video quickstart` in the repository root to make it, or set EVAL_GENERATED"
 DEFAULT_GENERATED = "runs/quickstart/dit_stage3_hq/samples"  # `video quickstart`'s last stage's samples
@@ -386,7 +386,7 @@ def short_note(path: Path, decoded: int) -> str | None:
     if not path.is_file():
         return None
     try:
-        with av.open(str(path)) as c:
+        with av.open(media_path(path)) as c:
             listed = int(video_stream(c, path).frames or 0)
     except (av.error.FFmpegError, MediaError):
         return None

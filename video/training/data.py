@@ -464,11 +464,11 @@ def _decode_small(path: Path, indices: list[int], height: int, width: int) -> to
     by the decoder's own scaler (a tenth of the time of decoding at full size, then resizing)."""
     import av
 
-    from video.media import video_stream
+    from video.media import media_path, video_stream
 
     want = set(indices)
     out = {}
-    with av.open(str(path)) as c:
+    with av.open(media_path(path)) as c:
         stream = video_stream(c, path)
         stream.thread_type = "AUTO"
         for k, frame in enumerate(c.decode(stream)):
@@ -519,11 +519,11 @@ def read_frames(path: Path, indices: list[int], fps: float | None = None) -> np.
 def _count_frames(path: Path, indices: list[int]) -> np.ndarray:
     import av
 
-    from video.media import MediaError, upright, video_stream
+    from video.media import MediaError, media_path, upright, video_stream
 
     want, got = set(indices), {}
     try:
-        with av.open(str(path)) as c:
+        with av.open(media_path(path)) as c:
             for k, frame in enumerate(c.decode(video_stream(c, path))):
                 if k in want:
                     got[k] = upright(frame)
