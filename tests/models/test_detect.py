@@ -53,7 +53,7 @@ def test_svd_single_file_ignores_its_name(tmp_path, tiny_models):
     # published files carry no config: 14 or 25 frames cannot be told from the keys
     plain = save_sgm_checkpoint(tiny_models, tmp_path / "wan_vace_lora_embedding.safetensors", write_config=False)
     found = detect_kind(plain)
-    assert found["kind"] == "svd" and "14 or 25 frames; --frames decides" in found["detail"]
+    assert found["kind"] == "svd" and "14 or 25 frames: the file does not say; read as SVD unless --model-config svd_xt" in found["detail"]
     assert "sgm" in found["detail"]
     ours = save_sgm_checkpoint(tiny_models, tmp_path / "svd_xt.safetensors")  # our config says 8 frames
     assert detect_kind(ours) == {"kind": "svd", "detail": "SVD-shaped, 8 frames, single file (sgm keys)"}

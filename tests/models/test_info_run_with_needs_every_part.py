@@ -4,7 +4,7 @@ the folder's line. It printed `run_with: video img2vid --model ...` for an SVD f
 weights were deleted and `video txt2vid` for a Wan folder without text_encoder/, both refused by
 those commands, and plain `svd` with no note for an SVD folder without vae/. Single-file SVD
 checkpoints get the same machine kind as `video models` gives them (the prose, "svd or svd_xt
-(same keys; --frames decides)", went to the detail) and the commands that load them."""
+(same keys; the file does not say)", went to the detail) and the commands that load them."""
 
 from __future__ import annotations
 
@@ -126,7 +126,7 @@ def test_single_file_svd_has_the_machine_kind_and_the_commands_that_load_it(cli,
     assert (info["kind"], info["detail"]) == (row["kind"], row["detail"]) == ("svd", detect_kind(path)["detail"])
     assert info["run_with"] == f"video img2vid --model {path}; video edit TASK --model {path}", info
     if name == "published":
-        assert "14 or 25 frames; --frames decides" in info["detail"] and info["frames"] == "14 or 25"
+        assert "14 or 25 frames: the file does not say; read as SVD unless --model-config svd_xt" in info["detail"] and info["frames"] == "14 or 25"
 
 
 def test_single_file_image_decoder_variant_is_svd_with_its_note_and_no_command(cli, sgm_files):

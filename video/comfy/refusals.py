@@ -24,9 +24,11 @@ NOT_IMAGE_MODELS = ("zero_convs.", "input_hint_block.", "txt_in.individual_token
 def image_family(keys: list[str]) -> str | None:
     """Which image model a checkpoint's keys are (:data:`IMAGE_FAMILIES`, ComfyUI's
     ``model.diffusion_model.`` prefix ignored), or None; None too for the ControlNets and video
-    transformers that share their markers (:data:`NOT_IMAGE_MODELS`)."""
+    transformers that share their markers (:data:`NOT_IMAGE_MODELS`), and for a UNet with
+    temporal layers (``time_stack`` / ``time_mix``: SVD's, which has SD's ``input_blocks`` names:
+    its UNet saved alone was "an image model (a Stable Diffusion UNet)" here)."""
     bare = [k.removeprefix("model.diffusion_model.") for k in keys]
-    if any(k.startswith(NOT_IMAGE_MODELS) for k in bare):
+    if any(k.startswith(NOT_IMAGE_MODELS) or "time_stack" in k or "time_mix" in k for k in bare):
         return None
     for marker, family in IMAGE_FAMILIES:
         if any(k.startswith(marker) for k in bare):
@@ -106,7 +108,14 @@ def _file_refusal(path: Path, kind: str) -> Refusal | None:
     """A single file: only an SVD checkpoint in sgm's layout runs (as image-to-video reads it:
     :func:`video.models.svd.detect_layout`, then :func:`video.models.sgm.load_sgm_checkpoint`'s
     key checks); a Wan or DiT transformer, or an SVD UNet in diffusers' keys, is a part."""
-    from video.models.sgm import IMAGE_DECODER_NOTE, has_image_decoder, is_sgm_svd
+    from video.models.sgm import (
+        IMAGE_DECODER_NOTE,
+        absent_message,
+        absent_parts,
+        has_image_decoder,
+        is_sgm_svd,
+        unwrapped,
+    )
     from video.models.svd import detect_layout
 
     if kind.startswith("wan_"):
@@ -120,9 +129,10 @@ def _file_refusal(path: Path, kind: str) -> Refusal | None:
     from safetensors import safe_open
 
     with safe_open(str(path), framework="pt") as f:
-        keys = set(f.keys())
+        keys = unwrapped(f.keys())  # a lightning state_dict saved as is: its keys under state_dict.
     if not is_sgm_svd(keys):
         return Refusal(part_message(path, kind), part=True)
     if has_image_decoder(keys):
         return Refusal(f"{path.name}: an SVD {IMAGE_DECODER_NOTE}", part=False)
-    return None
+    gaps = absent_parts(keys)  # a ComfyUI checkpoint save (no conditioner.embedders.3): listed, with why
+    return Refusal(absent_message(path, gaps), part=True) if gaps else None

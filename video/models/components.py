@@ -286,5 +286,24 @@ def _part_gap(part: Path, what: str) -> str | None:
     if what == _NEED_FOLDER:
         return None
     if what == _NEED_WEIGHTS:
-        return None if variants(part) else f"{part.name}/ (no .safetensors weights)"
+        if not variants(part):
+            return f"{part.name}/ (no .safetensors weights)"
+        absent = absent_shards(part)
+        return f"{', '.join(f'{part.name}/{s}' for s in absent)} (listed in the index, not there)" if absent else None
     return None if (part / what).is_file() else f"{part.name}/{what}"
+
+
+def absent_shards(part: Path, variant: str | None = None) -> list[str]:
+    """The shard files the index of ``part``'s loaded variant (:func:`pick_variant`) lists and the
+    folder lacks: `video info` said "ready to run" for a download missing one (only some weight
+    file was looked for), and the loader then stopped on it."""
+    v = pick_variant(part, variant)
+    index = [f for f in sorted(part.iterdir()) if _variant(f.name) == (True, v)] if part.is_dir() else []
+    if not index:
+        return []
+    try:
+        weight_map = json.loads(index[0].read_text()).get("weight_map", {})
+    except (OSError, ValueError, AttributeError):  # an index that does not read: the loader's own error
+        return []
+    listed = sorted({s for s in weight_map.values() if isinstance(s, str)}) if isinstance(weight_map, dict) else []
+    return [s for s in listed if not (part / s).is_file()]

@@ -1,5 +1,6 @@
 """What a model file or folder is, read from its keys, shapes, configs and metadata, never
-from its name (downloads get renamed), and without loading its weights.
+from its name (downloads get renamed; one exception: an SVD file that does not say its frame
+count is SVD-XT under Stability's XT names, as its loader reads it), without loading its weights.
 
 Safetensors files are read from their headers. Pickled files (``.pt``/``.pth``/``.ckpt``/
 ``.bin``) are only opened with ``torch.load(weights_only=True)``, PyTorch's restricted
@@ -15,10 +16,11 @@ import json
 from pathlib import Path
 
 from video.models.folder import KINDS, ModelsFolder
-from video.models.sniff import claims_safetensors, is_pickled, looks_pickled
+from video.models.media_kind import _media_detail, media_format
+from video.models.sniff import claims_safetensors, is_pickled
 
 NCNN_MAGIC = "7767517"  # first line of every ncnn .param text file
-_SVD_UNKNOWN = "svd (14 or 25 frames; --frames decides)"
+_SVD_UNKNOWN = "SVD or SVD-XT (14 or 25 frames: not stated)"
 _WAN_PIPELINES = {"WanPipeline": "wan_t2v", "WanImageToVideoPipeline": "wan_i2v",
                   "WanVACEPipeline": "wan_vace", "WanAnimatePipeline": "wan_animate"}
 _WAN_TRANSFORMERS = {"WanTransformer3DModel": "wan_t2v", "WanVACETransformer3DModel": "wan_vace",
@@ -233,16 +235,15 @@ def _is_json_object(p: Path) -> bool:
         return False
 
 
-def classify_keys(shapes: dict[str, tuple[int, ...]], meta: dict | None = None) -> dict:
-    """Kind of a state dict from its key names and shapes (the header of a single file)."""
-    from video.models.sgm import IMAGE_DECODER_NOTE, frames_from_metadata, has_image_decoder, is_sgm_svd
+def classify_keys(shapes: dict[str, tuple[int, ...]], meta: dict | None = None, name: str = "") -> dict:
+    """Kind of a state dict from its key names and shapes (the header of a single file); ``name``
+    (the file's) only tells an SVD-XT file that does not say so (:func:`~video.models.sgm_kind.classify_sgm`)."""
+    from video.models.sgm_kind import classify_sgm
 
     meta = meta or {}
     keys = set(shapes)
-    if is_sgm_svd(keys):
-        found = _svd_by_frames(frames_from_metadata(meta), "single file (sgm keys)")
-        if has_image_decoder(keys):
-            found["detail"] += f", {IMAGE_DECODER_NOTE}"
+    found = classify_sgm(shapes, meta, name)  # an SVD checkpoint or its UNet alone, in sgm's names
+    if found is not None:
         return found
     layout = lora_layout(keys)
     if layout is not None:
@@ -285,7 +286,8 @@ def lora_layout(keys) -> str | None:
     keys = list(keys)
     kinds = lora_key_kinds(keys)
     layers = {layer for layer, kind in kinds.values() if kind in ("A", "diff", "diff_b")}
-    count = f"{len(layers)} layer{'' if len(layers) == 1 else 's'}"
+    count = _layer_count(layers, {layer for k, (layer, kind) in kinds.items() if kind in ("A", "diff", "diff_b")
+                                  and k.startswith(_OTHER_COMPONENTS)})
     down = [k for k, (_, kind) in kinds.items() if kind == "A" and k.endswith(".lora_down.weight")]
     if any(kind in ("A", "B") for _, kind in kinds.values()):
         if down and all(k.startswith("lora_") for k in down):
@@ -297,6 +299,17 @@ def lora_layout(keys) -> str | None:
     if layers and all(k in kinds or k.startswith(_OTHER_COMPONENTS) for k in keys):
         return f".diff layout (whole-weight deltas), {count}"
     return None
+
+
+def _layer_count(layers: set[str], text: set[str]) -> str:
+    """"N layers", the text-encoder ones said apart where some others are there: ``--lora``
+    skips them, and counting them with the rest overstated what it merges."""
+    def n(x: int, what: str = "") -> str:
+        return f"{x} {what}layer{'' if x == 1 else 's'}"
+
+    if not text or text == layers:
+        return n(len(layers))
+    return f"{n(len(layers - text))} and {n(len(text), 'text-encoder ')} (which --lora skips)"
 
 
 def _image_family(keys: set[str]) -> str | None:
@@ -398,10 +411,14 @@ def _flat_shapes(obj, prefix: str = "", out: dict | None = None) -> dict:
 
 
 def _detect_pickle(p: Path) -> dict:
+    import warnings
+
     import torch
 
     try:  # mmap: the tensors are mapped, not read; needs the zip format of torch.save
-        obj = torch.load(p, map_location="cpu", weights_only=True, mmap=True)
+        with warnings.catch_warnings():  # torch's "Detected pickle protocol N ... file an issue": not the user's
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            obj = torch.load(p, map_location="cpu", weights_only=True, mmap=True)
     except Exception:
         return _result("pytorch", "pytorch weights (not opened)")
     shapes = _flat_shapes(obj)
@@ -462,60 +479,10 @@ def detect_kind(path: str | Path) -> dict:
         from video.models.inspect import safetensors_shapes
 
         shapes, meta, _ = safetensors_shapes(p)  # does not read: DamagedSafetensors naming it
-        return classify_keys(shapes, meta)
+        return classify_keys(shapes, meta, p.name)
     if pickled:
         return _detect_pickle(p)
     return _result("unknown", f"unrecognised file ({p.suffix or 'no extension'})")
-
-
-# First bytes of the video and image formats a model path may be given by mistake (a render, a
-# training clip, the --image): (bytes, offset, "video" or "image", format name).
-_MEDIA_MAGIC = ((b"\x1aE\xdf\xa3", 0, "video", "Matroska/WebM"), (b"GIF87a", 0, "video", "GIF"),
-                (b"GIF89a", 0, "video", "GIF"), (b"\x89PNG\r\n\x1a\n", 0, "image", "PNG"),
-                (b"\xff\xd8\xff", 0, "image", "JPEG"), (b"II*\x00", 0, "image", "TIFF"),
-                (b"MM\x00*", 0, "image", "TIFF"))
-_ISO_IMAGE_BRANDS = (b"avif", b"avis", b"heic", b"heix", b"mif1", b"msf1")  # ISO media boxes holding images
-
-
-def media_format(path: str | Path) -> tuple[str, str] | None:
-    """("video" | "image", format) when the file ``path`` is a video or image by its first bytes
-    (:func:`_media_format`), else None; never for bytes that start a safetensors header or a
-    pickle (:func:`~video.models.sniff.claims_safetensors`, :func:`~video.models.sniff.looks_pickled`),
-    whose first bytes may be anything. Cheap: 12 bytes and a stat. The one test of `video
-    models`, `video info` and the ComfyUI loader's drop-down: an MP4 saved as ``.safetensors``
-    was "truncated or damaged safetensors file (header too large)" here while its ``.ckpt``
-    copy was media."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(12)
-        size = Path(path).stat().st_size
-    except OSError:
-        return None
-    if claims_safetensors(path) or looks_pickled(path):
-        return None
-    return _media_format(head, size)
-
-
-def _media_format(head: bytes, size: int) -> tuple[str, str] | None:
-    """("video" | "image", format) from a file's first 12 bytes and its size, or None. Read from
-    the bytes, not the name, as every kind here is; only for bytes that are neither a
-    safetensors header nor a pickle's (:func:`media_format`: a header length may start with any
-    bytes). BMP's two-letter magic counts only with the file size its header records."""
-    if head[:2] == b"BM" and int.from_bytes(head[2:6], "little") == size:
-        return "image", "BMP"
-    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free"):  # ISO base media: MP4, MOV, AVIF, HEIC
-        if head[8:12] in _ISO_IMAGE_BRANDS:
-            return "image", "AVIF/HEIC"
-        return "video", "MP4" if head[4:8] == b"ftyp" and head[8:12] != b"qt  " else "MOV"
-    if head[:4] == b"RIFF" and head[8:12] in (b"AVI ", b"WEBP"):
-        return ("video", "AVI") if head[8:12] == b"AVI " else ("image", "WebP")
-    return next(((what, name) for magic, at, what, name in _MEDIA_MAGIC if head[at:at + len(magic)] == magic), None)
-
-
-def _media_detail(p: Path, what: str, name: str) -> str:
-    if what == "video":
-        return f"a video file ({name}), not a model (`curate probe {p}` describes it)"
-    return f"an image file ({name}), not a model"
 
 
 def list_models(models_dir: str | Path | None = None, extra_paths: list[str | Path] | None = None,
@@ -526,7 +493,7 @@ def list_models(models_dir: str | Path | None = None, extra_paths: list[str | Pa
     an earlier tree's file of the same name is labelled by its full path). A damaged safetensors
     file is kind ``unknown`` with the reason; a file that cannot be read otherwise, ``error``. A
     pickled file where the loaders refuse pickles (:data:`REFUSES_PICKLES`) says so."""
-    from video.models.svd import DamagedSafetensors
+    from video.models.svd import PICKLED_SAFETENSORS, DamagedSafetensors, is_safetensors_name
 
     folder = ModelsFolder(models_dir, extra_paths, extra_configs)
     out = []
@@ -539,7 +506,7 @@ def list_models(models_dir: str | Path | None = None, extra_paths: list[str | Pa
             except Exception as err:  # one broken file must not hide the others
                 found = _result("error", f"{type(err).__name__}: {err}")
             if sub in REFUSES_PICKLES and e.path.is_file() and found["kind"] != MEDIA and is_pickled(e.path):
-                found["detail"] += f"; {PICKLED_NOTE}"
+                found["detail"] += f"; {PICKLED_SAFETENSORS if is_safetensors_name(e.path) else PICKLED_NOTE}"
             out.append({"folder": sub, "name": e.name, "label": label, "path": str(e.path), **found})
     return out
 

@@ -13,12 +13,6 @@ from video.models.svd import (
     is_diffusers_folder,
 )
 
-SGM_PARTS = {
-    "model.diffusion_model.": "unet",
-    "first_stage_model.": "vae",
-    "conditioner.embedders.0.": "image_encoder",
-    "conditioner.embedders.3.": "conditioning_vae_encoder",
-}
 # The commands that run a model folder of each kind (`video info` names them); a Wan folder only
 # where text-to-video runs it whole (video.models.wan.t2v_parts). No command here runs the others.
 RUN_WITH = {"svd": ("img2vid", "edit TASK"), "svd_xt": ("img2vid", "edit TASK"),
@@ -376,19 +370,36 @@ def _describe_other_file(p: Path) -> dict:
     safetensors file), as ``video models`` names it (:func:`~video.models.detect.detect_kind`;
     pickles only through ``torch.load(weights_only=True)``): ``video info`` said "not a
     diffusers SVD folder nor a .safetensors file" where ``video models`` named an upscaler."""
-    from video.models.detect import MEDIA, PICKLED_NOTE, detect_kind
+    from video.models.detect import MEDIA, detect_kind
     from video.models.sniff import claims_safetensors, is_pickled
 
     found = detect_kind(p)
     if found["kind"] == MEDIA:  # not a model: one line (exit 2), as a render command says
         raise CheckpointError(f"{p}: {found['detail']}")
     pickled = is_pickled(p) and not claims_safetensors(p)  # detect_kind reads such a file as safetensors
+    note = pickle_note(p, found["kind"]) if pickled else None
     info = {"model": str(p), "layout": "pickled file" if pickled else "single file", "kind": found["kind"],
-            "detail": f"{found['detail']}; {PICKLED_NOTE}" if pickled else found["detail"]}
+            "detail": f"{found['detail']}; {note}" if note else found["detail"]}
     if found["kind"] == "lora" and claims_safetensors(p):  # a LoRA saved as .bin: --lora loads it
         shapes, meta, _ = safetensors_shapes(p)
         info.update(lora_fields(p, shapes, meta))
     return info
+
+
+def pickle_note(p: Path, kind: str) -> str | None:
+    """What ``video info`` adds to the detail of the pickled file ``p`` of ``kind``: that no loader
+    reads it, except where one does (``--embeddings`` loads a ``.pt`` / ``.bin`` embedding with
+    ``torch.load(weights_only=True)``: "pickled, not loaded" was false there). A pickle named
+    ``.safetensors`` is read by none (each takes the name for safetensors)."""
+    from video.models.detect import PICKLED_NOTE
+    from video.models.svd import PICKLED_SAFETENSORS, is_safetensors_name
+    from video.prompts.embeddings import EMBEDDING_SUFFIXES
+
+    if is_safetensors_name(p):
+        return PICKLED_SAFETENSORS
+    if kind == "embedding" and p.suffix in EMBEDDING_SUFFIXES:
+        return None
+    return PICKLED_NOTE
 
 
 # What a LoRA adapts, from its layer names normalised to "_a_b_c_" (dots and kohya's underscores
@@ -517,6 +528,7 @@ def describe(source: str | Path) -> dict:
     minute drawing 2.25B random weights). A folder or file is described as ``video models``
     names it (:func:`~video.models.detect.detect_kind`); SVD's layouts and safetensors files
     with their parameters per network."""
+    from video.models.sniff import looks_pickled
     from video.models.svd import is_safetensors_name
 
     p = Path(source).expanduser()
@@ -525,7 +537,7 @@ def describe(source: str | Path) -> dict:
             described = _describe_folder(p)
             if described is not None:
                 return described
-        elif p.is_file() and not is_safetensors_name(p):
+        elif p.is_file() and (not is_safetensors_name(p) or looks_pickled(p)):  # a pickle named .safetensors too
             return _describe_other_file(p)
     t2v = _describe_config(source)
     if t2v is not None:
@@ -561,29 +573,14 @@ def describe(source: str | Path) -> dict:
         gaps = missing_parts(p, kind)  # vae/ without its weights: vae=0 above, and img2vid refuses it
         return {**info, "missing": ", ".join(gaps)} if gaps else {**info, "run_with": run_with(p, kind)}
     shapes, meta, dtypes = safetensors_shapes(p)
-    params = {name: 0 for name in SGM_PARTS.values()}
-    other = 0
-    for k, s in shapes.items():
-        for prefix, name in SGM_PARTS.items():
-            if k.startswith(prefix):
-                params[name] += _numel(s)
-                break
-        else:
-            other += _numel(s)
-    if other:
-        params["other"] = other
     from video.models.detect import classify_keys
-    from video.models.sgm import frames_from_metadata, has_image_decoder, is_sgm_svd
+    from video.models.sgm_kind import describe_sgm
 
-    found = classify_keys(shapes, meta)  # what `video models` calls it: the same kind and detail
-    if not is_sgm_svd(shapes):  # a Wan transformer alone, a LoRA, a VAE...
-        lora = lora_fields(p, shapes, meta) if found["kind"] == "lora" else {}
-        return {"model": str(p), "layout": "single file", "kind": found["kind"], "detail": found["detail"],
-                **lora, "keys": len(shapes), "dtypes": ",".join(sorted(dtypes)),
-                "parameters": {"total": sum(_numel(s) for s in shapes.values())}}
-    info = {"model": str(p), "layout": "single file (sgm keys)", "kind": found["kind"], "detail": found["detail"],
-            "frames": frames_from_metadata(meta) or "14 or 25", "dtypes": ",".join(sorted(dtypes)),
-            "parameters": params}
-    if has_image_decoder(shapes):  # load_svd refuses it (the detail says why): nothing runs it
-        return info
-    return {**info, "run_with": "; ".join(_command_lines(p, found["kind"]))}
+    found = classify_keys(shapes, meta, p.name)  # what `video models` calls it: the same kind and detail
+    described = describe_sgm(p, shapes, meta, dtypes, found)  # an SVD checkpoint in sgm's layout
+    if described is not None:
+        return described
+    lora = lora_fields(p, shapes, meta) if found["kind"] == "lora" else {}  # a Wan transformer alone, a LoRA...
+    return {"model": str(p), "layout": "single file", "kind": found["kind"], "detail": found["detail"],
+            **lora, "keys": len(shapes), "dtypes": ",".join(sorted(dtypes)),
+            "parameters": {"total": sum(_numel(s) for s in shapes.values())}}

@@ -31,6 +31,16 @@ VAE = "first_stage_model."
 CLIP = "conditioner.embedders.0.open_clip.model.visual."
 COND_ENCODER = "conditioner.embedders.3.encoder."
 CONFIG_METADATA_KEY = "video_pipeline.config"  # our own writer stores the architecture here
+# The configs/model name whose unet / vae / image_encoder sections are the published files'
+# architecture (svd.yaml and svd_xt.yaml differ only in num_frames and sampling).
+PUBLISHED_ARCHITECTURE = "svd"
+# Containers a whole checkpoint's keys may sit under when saved as is: a lightning checkpoint's
+# ``state_dict``, DDP's ``module``.
+WRAPPERS = ("state_dict.", "module.", "state_dict.module.")
+# How the image encoder's keys are named under CLIP: OpenCLIP's (Stability's files) or
+# transformers' (ComfyUI's checkpoint saves: ``process_clip_vision_state_dict_for_saving``
+# prefixes its CLIPVisionModelProjection's state dict, which has transformers' names).
+OPENCLIP, TRANSFORMERS = "openclip", "transformers"
 
 # Transforms, applied file -> model (and inverted model -> file).
 SAME, CONV1X1, TRANSPOSE = "same", "conv1x1", "transpose"
@@ -196,8 +206,9 @@ def _from_file(t: torch.Tensor, transform: str, target_shape) -> torch.Tensor:
     raise ValueError(transform)
 
 
-def _key_maps(models_or_cfg) -> dict[str, dict[str, tuple[str, str]]]:
-    """For each network, our key -> (file key, transform)."""
+def _key_maps(models_or_cfg, clip: str = OPENCLIP) -> dict[str, dict[str, tuple[str, str]]]:
+    """For each network, our key -> (file key, transform); ``clip``: how the file names the image
+    encoder (:func:`clip_names`: transformers' names are ours, under the same prefix)."""
     unet, vae, enc = models_or_cfg
     up_attn = [hasattr(b, "attentions") for b in unet.up_blocks]
     lpb = unet.config.layers_per_block
@@ -206,13 +217,80 @@ def _key_maps(models_or_cfg) -> dict[str, dict[str, tuple[str, str]]]:
     return {
         "unet": {k: (unet_key(k, lpb, up_attn), SAME) for k in unet.state_dict()},
         "vae": {k: vae_key(k, n_vae) for k in vae.state_dict()},
-        "image_encoder": {k: clip_key(k) for k in enc.state_dict() if not k.endswith("position_ids")},
+        "image_encoder": {k: clip_key(k) if clip == OPENCLIP else (CLIP + k, SAME) for k in enc.state_dict()
+                          if not k.endswith("position_ids")},
     }
 
 
 def is_sgm_svd(keys) -> bool:
+    """Whether ``keys`` (without a wrapper: :func:`unwrapped`) are an SVD checkpoint in sgm's
+    layout: a UNet with temporal layers and a VAE; :func:`absent_parts` says what else it lacks."""
     keys = set(keys)
     return any(k.startswith(UNET) and "time_stack" in k for k in keys) and any(k.startswith(VAE) for k in keys)
+
+
+def wrapper_prefix(keys) -> str:
+    """The container (:data:`WRAPPERS`) a checkpoint's sgm keys sit under, or "": a lightning
+    checkpoint saved as is was "unknown" to `video models` and "not an SVD checkpoint" to img2vid."""
+    keys = list(keys)
+    return next((w for w in WRAPPERS[::-1] if any(k.startswith(w + UNET) for k in keys)), "")
+
+
+def unwrapped(keys) -> set[str]:
+    """``keys`` without their :func:`wrapper_prefix` (keys outside it dropped)."""
+    prefix = wrapper_prefix(keys)
+    return {k[len(prefix):] for k in keys if k.startswith(prefix)}
+
+
+def clip_names(keys) -> str | None:
+    """How a checkpoint names its image encoder (:data:`OPENCLIP`, :data:`TRANSFORMERS`), as
+    ComfyUI's ``clip_vision.convert_to_transformers`` tells them apart (OpenCLIP's fused
+    ``in_proj``), or None where it has none."""
+    if CLIP + "transformer.resblocks.0.attn.in_proj_weight" in keys:
+        return OPENCLIP
+    if any(k.startswith(CLIP + "vision_model.") for k in keys):
+        return TRANSFORMERS
+    return OPENCLIP if any(k.startswith(CLIP) for k in keys) else None
+
+
+# What an sgm SVD checkpoint lacking conditioner.embedders.3 is told: sgm encodes the conditioning
+# frame with that embedder's AutoencoderKLModeOnly (encoder, then quant_conv); first_stage_model
+# is an AutoencodingEngine without quant_conv, so its encoder is not known to be the same network.
+NO_COND_ENCODER = ("first_stage_model's encoder is no stand-in (no quant_conv; sgm conditions on embedders.3's "
+                   "own encoder): use Stability's file or a diffusers folder")
+
+
+def absent_parts(keys) -> list[str]:
+    """The networks an sgm SVD checkpoint (``keys`` unwrapped) lacks that the loader reads:
+    ComfyUI's checkpoint saves (ImageOnlyCheckpointSave) have no ``conditioner.embedders.3``, a
+    UNet-and-VAE file no conditioner at all. `video info` called them runnable; the loader then
+    said only "138 expected keys missing"."""
+    gaps = []
+    if clip_names(keys) is None:
+        gaps.append("conditioner.embedders.0 (the CLIP image encoder)")
+    if not any(k.startswith(COND_ENCODER) for k in keys):
+        gaps.append("conditioner.embedders.3 (the conditioning-frame encoder)")
+    if not any(k.startswith(VAE + "decoder.") for k in keys):
+        gaps.append("first_stage_model.decoder (the VAE decoder)")
+    return gaps
+
+
+def absent_message(path: Path, gaps: list[str]) -> str:
+    """The loader's one line for an sgm SVD checkpoint without the parts ``gaps`` names."""
+    why = f"; {NO_COND_ENCODER}" if any(g.startswith("conditioner.embedders.3") for g in gaps) else ""
+    return f"{path}: an SVD checkpoint without {', '.join(gaps)}: not loaded{why}"
+
+
+# Stability's file names for SVD-XT (stabilityai/stable-video-diffusion-img2vid-xt: svd_xt.safetensors,
+# svd_xt_image_decoder.safetensors; -img2vid-xt-1-1: svd_xt_1_1.safetensors), and the same with "-".
+_XT_NAME = re.compile(r"(?:svd|stable[_-]video[_-]diffusion[_-]img2vid)[_-]?xt(?:[_.-].*)?", re.IGNORECASE)
+
+
+def xt_by_name(path: str | Path) -> bool:
+    """Whether a file's name (stem) is one of Stability's SVD-XT names (:data:`_XT_NAME`): the
+    published files declare no frame count, so the name is the one hint left; an SVD-XT file
+    read as SVD ran 14 frames at SVD's guidance and warned of drift at its own 25."""
+    return _XT_NAME.fullmatch(Path(path).stem) is not None
 
 
 def has_image_decoder(keys) -> bool:
@@ -290,7 +368,9 @@ def _not_svd_message(path: Path, f) -> str:
     from video.models.detect import classify_keys
 
     shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
-    found = classify_keys(shapes, f.metadata() or {})
+    found = classify_keys(shapes, f.metadata() or {}, path.name)
+    if found["kind"] in ("svd", "svd_xt"):  # its UNet saved alone: the detail says what to give
+        return f"{path}: {found['detail']}"
     if found["kind"] == "vae":
         return (f"{path} is a VAE-only file ({found['detail']}); --model needs a full SVD checkpoint (UNet, VAE and "
                 "image encoder in one file, or a diffusers folder); there is no separate VAE option")
@@ -362,23 +442,18 @@ def load_sgm_checkpoint(path: Path, config: str | Path | None = None, dtype: tor
 
     with safe_open(str(path), framework="pt") as f:
         meta = f.metadata() or {}
-        keys = set(f.keys())
+        prefix = wrapper_prefix(f.keys())  # a lightning state_dict saved as is: read under it
+        keys = unwrapped(f.keys())
         if not is_sgm_svd(keys):
             raise CheckpointError(_not_svd_message(path, f))
         if has_image_decoder(keys):
             raise CheckpointError(f"{path}: an SVD {IMAGE_DECODER_NOTE}")
-        if CONFIG_METADATA_KEY in meta:
-            cfg = load_config(ModelConfig, json.loads(meta[CONFIG_METADATA_KEY]))
-        else:  # the published architecture; sampling defaults by declared frames, else SVD's
-            frames = frames_from_metadata(meta)
-            cfg = load_model_config("svd_xt" if frames == 25 else "svd")
-        if config is not None:
-            arch = (cfg.unet, cfg.vae, cfg.image_encoder)
-            cfg = load_model_config(config)
-            cfg.unet, cfg.vae, cfg.image_encoder = arch
-        cfg.name = path.stem
+        gaps = absent_parts(keys)
+        if gaps:
+            raise CheckpointError(absent_message(path, gaps))
+        cfg, unstated = file_config(path, meta, config)
         nets = _empty_models(cfg)
-        maps = _key_maps(nets)
+        maps = _key_maps(nets, clip_names(keys))
         read = {fk for m in maps.values() for fk, _ in m.values()}
         missing = sorted(read - keys)
         if missing:
@@ -389,8 +464,8 @@ def load_sgm_checkpoint(path: Path, config: str | Path | None = None, dtype: tor
             raise CheckpointError(f"{path}: {len(unknown)} UNet keys this loader has no place for (e.g. "
                                   f"{', '.join(unknown[:3])}); another UNet architecture or a format not read here")
         for sk in scales.values():
-            if f.get_slice(sk).get_shape() not in ([], [1]):
-                raise CheckpointError(f"{path}: {sk} has shape {tuple(f.get_slice(sk).get_shape())}; only one scale "
+            if (shape := f.get_slice(prefix + sk).get_shape()) not in ([], [1]):
+                raise CheckpointError(f"{path}: {sk} has shape {tuple(shape)}; only one scale "
                                       "per weight (ComfyUI's scaled fp8) is supported, not block-wise scales")
         if any(k.startswith(EMA_PREFIX) for k in keys):
             warnings.warn(f"{path.name}: has EMA weights (model_ema.*); they are not used (as in Stability's own "
@@ -402,7 +477,7 @@ def load_sgm_checkpoint(path: Path, config: str | Path | None = None, dtype: tor
             sd = {}
             for k, (fk, tf) in m.items():
                 if fk not in fused:
-                    fused[fk] = f.get_tensor(fk)
+                    fused[fk] = f.get_tensor(prefix + fk)
                 left[fk] -= 1
                 raw = fused.pop(fk) if left[fk] == 0 else fused[fk]
                 t = _from_file(raw, tf, target[k].shape)
@@ -410,7 +485,7 @@ def load_sgm_checkpoint(path: Path, config: str | Path | None = None, dtype: tor
                     raise CheckpointError(f"{path}: {fk} has shape {tuple(t.shape)}, {name} expects "
                                           f"{tuple(target[k].shape)} (not the architecture of {cfg.name})")
                 if fk in scales:
-                    t = dequantize(t, f.get_tensor(scales[fk]), dtype)
+                    t = dequantize(t, f.get_tensor(prefix + scales[fk]), dtype)
                 elif t.dtype.is_floating_point:
                     t = t.to(dtype)  # no copy when the file already holds dtype
                 sd[k] = t
@@ -420,7 +495,38 @@ def load_sgm_checkpoint(path: Path, config: str | Path | None = None, dtype: tor
                     if b is not None and b.is_floating_point() and b.dtype != dtype:
                         mod._buffers[bname] = b.to(dtype)
     unet, vae, enc = (n.eval() for n in nets)
-    return SVDModels(unet, vae, enc, cfg, layout="single_file", extra={"metadata": meta})
+    return SVDModels(unet, vae, enc, cfg, layout="single_file", extra={"metadata": meta, "frames_unstated": unstated})
+
+
+def file_config(path: Path, meta: dict, config: str | Path | None) -> tuple[ModelConfig, bool]:
+    """The config the single file ``path`` loads with, and whether its frame count went unstated
+    (no ``config``, none declared, no XT name: read as SVD's 14). The architecture is our
+    writer's (:data:`CONFIG_METADATA_KEY`), else the published one. Sampling comes from
+    ``config``, else our writer's, else the frames the file declares, else Stability's XT names
+    (:func:`xt_by_name`, said in one note line), else SVD's. The UNet's ``num_frames`` (what
+    img2vid's drift warning compares with) is the declared count, else the chosen config's:
+    ``--model-config svd_xt`` kept 14 there and every default 25-frame run warned of drift."""
+    import sys
+
+    declared = frames_from_metadata(meta)
+    ours = CONFIG_METADATA_KEY in meta
+    arch = (load_config(ModelConfig, json.loads(meta[CONFIG_METADATA_KEY])) if ours
+            else load_model_config(PUBLISHED_ARCHITECTURE))
+    named = config is None and declared is None and xt_by_name(path)
+    if config is None and ours:
+        cfg = arch
+    else:
+        cfg = load_model_config(config or ("svd_xt" if declared == 25 or named else "svd"))
+        frames = cfg.unet.num_frames
+        cfg.unet, cfg.vae, cfg.image_encoder = arch.unet, arch.vae, arch.image_encoder
+        cfg.unet.num_frames = declared if declared is not None else frames
+    if named:
+        s = cfg.sampling
+        print(f"note: {path.name}: read as SVD-XT ({s.num_frames} frames, CFG {s.min_guidance_scale:.1f}->"
+              f"{s.max_guidance_scale:.1f}) by its file name, as the file does not say; --model-config svd reads it "
+              "as SVD", file=sys.stderr)
+    cfg.name = path.stem
+    return cfg, config is None and declared is None and not named
 
 
 def to_sgm_state_dict(models) -> dict[str, torch.Tensor]:
@@ -453,7 +559,7 @@ def save_sgm_checkpoint(models, path: str | Path, write_config: bool = True) -> 
     """Write a single-file checkpoint in sgm's layout (temp name, then rename).
 
     ``write_config`` stores our architecture in the header so that non-published sizes
-    (``tiny``) load back; the published files carry no such entry and load as svd.yaml.
+    (``tiny``) load back; the published files carry no such entry (:func:`file_config` reads them).
     """
     import os
 

@@ -19,7 +19,11 @@ import torch
 
 from video.config import ConfigError, ModelConfig, load_model_config, model_config_path, to_dict
 from video.models.image_encoder import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
-from video.models.sniff import SAFETENSORS_SUFFIXES, is_pickled  # the one home of the suffixes (.sft too)
+from video.models.sniff import SAFETENSORS_SUFFIXES, is_pickled, looks_pickled  # the one home of the suffixes
+
+# A file named .safetensors whose bytes are torch.save's: every loader takes the name for safetensors,
+# so it was "truncated or damaged safetensors file (header too large)" where `video models` said pickled.
+PICKLED_SAFETENSORS = "a pickled (torch.save) file named .safetensors: not loaded; convert it"
 
 DIFFUSERS_SUBFOLDERS = ("unet", "vae", "image_encoder")
 # Built-in random-weight names: the tiny SVD (also ``tiny-svd``, its name in ``video edit`` and
@@ -283,6 +287,8 @@ def detect_layout(source: str | Path) -> str:
     if (media := _media_refusal(p)) is not None:
         raise CheckpointError(media)
     if p.is_file() and is_safetensors_name(p):
+        if looks_pickled(p):  # read by its bytes first: its name is not what it holds
+            raise CheckpointError(f"{p}: {PICKLED_SAFETENSORS}")
         return "single_file"
     if p.is_file() and is_pickled(p):
         raise CheckpointError(f"{p}: pickled checkpoints are not loaded; convert it to .safetensors")

@@ -45,6 +45,8 @@ def _pick_tensor(obj: object, key: str | None, path: Path) -> torch.Tensor:
         tensors = [v for v in obj.values() if isinstance(v, torch.Tensor)]
         if len(tensors) == 1:
             return tensors[0]
+        if {"clip_l", "clip_g"} <= set(map(str, obj)):  # A1111/kohya's SDXL pair, one per SDXL text encoder
+            raise ValueError(f"{path.name}: an SDXL embedding (clip_l and clip_g): not for this text encoder")
         raise ValueError(f"{path.name}: no 'emb_params' and not exactly one tensor (keys: {sorted(map(str, obj))})")
     raise ValueError(f"{path.name}: holds a {type(obj).__name__}, not a tensor")
 

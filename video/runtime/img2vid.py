@@ -160,6 +160,16 @@ def conditioning_image(image):
     raise InputError(f"got {type(image).__name__}; give {IMAGE_FORMS}")
 
 
+def drift_warning(num_frames: int, trained: int, unstated: bool) -> str:
+    """The warning for more frames than the model's ``trained`` count; ``unstated``: a single
+    file that does not say its count, read as SVD (:func:`video.models.sgm.file_config`), where
+    "this model was trained on 14" was a guess, false for an SVD-XT file under another name."""
+    if unstated:
+        return (f"{num_frames} frames is more than the {trained} of SVD, which this file was read as (it does not say "
+                "which it is; with SVD's guidance too): an SVD-XT file takes --model-config svd_xt (config='svd_xt')")
+    return f"{num_frames} frames is more than the {trained} this model was trained on; expect drift"
+
+
 def randn(shape, generator: torch.Generator | None, device, dtype) -> torch.Tensor:
     """Draw on the generator's device, then move: the same seed gives the same noise on any
     device (diffusers' ``randn_tensor`` does the same, so seeds carry over)."""
@@ -450,8 +460,8 @@ class ImageToVideo:
         step_cache = FirstBlockCache(cache_threshold) if cache_threshold > 0 else None
         trained = self.models.unet.config.num_frames
         if num_frames > trained:
-            warnings.warn(f"{num_frames} frames is more than the {trained} this model was trained on; "
-                          "expect drift", stacklevel=2)
+            warnings.warn(drift_warning(num_frames, trained, self.models.extra.get("frames_unstated", False)),
+                          stacklevel=2)
         m, dev, dt = self.models, self.device, self.dtype
         t0 = time.perf_counter()
 
