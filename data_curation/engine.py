@@ -17,6 +17,7 @@ from here.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -33,13 +34,14 @@ from data_curation.filtering import apply_filters
 from data_curation.manifest import (
     CODE_KEY,
     ERRORS_KEY,
+    MOTION_KEY,
     RECIPE_KEY,
-    RUN_DIR_KEY,
     SOURCE_STAT_KEY,
     TEMP_NAME,
     compact,
     part_path,
     rename_source,
+    run_dir_metadata,
     scorer_versions,
     source_key,
     source_stat,
@@ -404,7 +406,9 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
             raise
     table = compact(out, sources)
     rows = apply_filters(table.to_pylist(), recipe)
-    write_atomic(to_table(rows, all_columns(recipe)), out / "manifest.parquet", {RUN_DIR_KEY: os.getcwd()})
+    write_atomic(to_table(rows, all_columns(recipe)), out / "manifest.parquet",
+                 {**run_dir_metadata(out), MOTION_KEY: json.dumps({"short_side": recipe.motion_short_side,
+                                                                   "sample_fps": recipe.sample_fps})})
     # after the manifest: until it is replaced, the old one lists the old clips. Only sources this
     # run scored again without any error row, with a recipe that extracts: a source that failed
     # (a drive unmounted, a file caught mid-copy) or a rerun without split.extract keeps its files

@@ -26,6 +26,12 @@ TAIL_COLUMNS = {
 }
 RECIPE_KEY = "curate.scoring_key"  # in each part file's metadata: the recipe it was scored under
 RUN_DIR_KEY = "curate.run_dir"  # in the manifest's metadata: relative source paths are relative to it
+# in the manifest's metadata: that folder relative to OUT ("..": OUT was a subfolder of it), so the
+# paths still resolve after the project moved with OUT inside it (:func:`media_bases`)
+RUN_DIR_FROM_OUT_KEY = "curate.run_dir_from_out"
+# in the manifest's metadata: {"short_side": px, "sample_fps": fps} the motion scorer ran at
+# (:func:`motion_settings`): its motion_mean is in px of such a frame per sample step
+MOTION_KEY = "curate.motion"
 SOURCE_STAT_KEY = "curate.source_stat"  # in each part file's metadata: the source's size and mtime when scored
 ERRORS_KEY = "curate.errors"  # in each part file's metadata: the kind of its worst error row (reruns.part_kind)
 CODE_KEY = "curate.code"  # in each part file's metadata: the code it was scored with (reruns.code_version)
@@ -123,18 +129,65 @@ def manifest_cell(row, key: str):
     return None if is_missing(value) else value
 
 
-def resolve_media(path: str, run_dir: str | None, fallbacks: tuple[Path, ...] = ()) -> Path:
+def resolve_media(path: str, run_dir: str | None, fallbacks: tuple[Path, ...] = (),
+                  bases: list[Path] | None = None) -> Path:
     """A media path of a ``curate`` manifest as curate meant it, the way ``curate report`` reads
-    sources: an absolute path as it is; a relative one against the folder ``curate run`` ran in
-    (the manifest records it: :data:`data_curation.manifest.RUN_DIR_KEY`), then the current
-    folder, then ``fallbacks`` (where the file would be if the output folder moved)."""
+    sources: an absolute path as it is; a relative one against ``bases`` (None: the folder
+    ``curate run`` ran in, which the manifest records, :data:`RUN_DIR_KEY`, then the current
+    folder; :func:`media_bases` gives a manifest's full list), then ``fallbacks`` (where the
+    file would be if the output folder moved). Not found anywhere: as joined to the first base."""
     p = Path(path)
     if p.is_absolute():
         return p
-    for cand in ([Path(run_dir) / p] if run_dir else []) + [p, *fallbacks]:
+    if bases is None:
+        bases = ([Path(run_dir)] if run_dir else []) + [Path(".")]
+    for cand in [b / p for b in bases] + list(fallbacks):
         if cand.exists():
             return cand
-    return Path(run_dir) / p if run_dir else p
+    return bases[0] / p if bases else p
+
+
+def media_bases(manifest: str | Path) -> list[Path]:
+    """The folders a relative media path of ``manifest`` is looked for in, in order: the folder
+    ``curate run`` ran in (:data:`RUN_DIR_KEY`), that folder found from the manifest's own
+    (:data:`RUN_DIR_FROM_OUT_KEY`: the project moved, OUT inside it), the current folder, and
+    the manifest's folder. A manifest re-saved by pandas has lost the first two (pandas drops
+    a Parquet file's metadata): running from the folder curate ran in still finds its files."""
+    manifest = Path(manifest)
+    run_dir = parquet_metadata(manifest, RUN_DIR_KEY)
+    up = parquet_metadata(manifest, RUN_DIR_FROM_OUT_KEY)
+    found = ([Path(run_dir)] if run_dir else []) + ([Path(os.path.normpath(manifest.parent / up))] if up else [])
+    out: list[Path] = []
+    for base in [*found, Path("."), manifest.parent]:
+        if base not in out:
+            out.append(base)
+    return out
+
+
+def run_dir_metadata(out: str | Path) -> dict[str, str]:
+    """The manifest metadata that places its relative paths: the folder this run runs in
+    (:data:`RUN_DIR_KEY`) and that folder relative to OUT (:data:`RUN_DIR_FROM_OUT_KEY`)."""
+    here = os.getcwd()
+    meta = {RUN_DIR_KEY: here}
+    try:
+        meta[RUN_DIR_FROM_OUT_KEY] = os.path.relpath(here, os.path.abspath(out))
+    except ValueError:  # another drive (Windows): no relative path between them
+        pass
+    return meta
+
+
+def motion_settings(manifest: str | Path) -> dict | None:
+    """``{"short_side": px, "sample_fps": fps}`` the manifest's motion scores were measured at
+    (:data:`MOTION_KEY`), None when it does not say (curated before it was recorded, or re-saved
+    by pandas, which drops the metadata)."""
+    value = parquet_metadata(manifest, MOTION_KEY)
+    if not value:
+        return None
+    try:
+        got = json.loads(value)
+        return {"short_side": int(got["short_side"]), "sample_fps": float(got["sample_fps"])}
+    except (ValueError, TypeError, KeyError):  # damaged: as if not recorded
+        return None
 
 
 def rename_source(text: str, old: str, new: str | None) -> str:

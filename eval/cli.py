@@ -30,7 +30,9 @@ class EvalConfig:
 
 EVAL_FLAGS = {
     "--reference": ("reference", "a reference video file or a folder of them, matched to generated ones by name "
-                                 "(PSNR, SSIM, LPIPS, FVD); default: none, those metrics are skipped"),
+                                 "(PSNR, SSIM, LPIPS, FVD), or a curate manifest.parquet or its OUT folder (its kept "
+                                 "clips, each named by clip_id: renders named <clip_id>.mp4 pair with them); "
+                                 "default: none, those metrics are skipped"),
     "--prompts": ("prompts", "prompts: a text file with one line per video in natural name order (clip_2 before "
                              "clip_10), or JSON {name: prompt}; "
                              "default: none (no CLIP-SIM)"),

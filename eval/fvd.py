@@ -7,8 +7,8 @@ consecutive frames (16 by default, as the original TF FVD and StyleGAN-V's defau
 same frame count on both sides whatever the clips' lengths. A frame count is a duration only
 at one frame rate (16 frames: 0.67 s at 24 fps, 2 s at 8 fps), so the runner first takes every
 k-th frame of the faster side where one rate is k times the other, the step PSNR's alignment
-takes (``eval.runner.fvd_clip``); at rates that are not whole multiples the clips span
-different durations, and a note says so. A clip shorter than ``num_frames`` is an EvalError
+takes (``eval.runner.fvd_clip``); at rates that are not whole multiples it takes the faster
+side's frames nearest the slower side's frame times (within half a frame), and a note says so. A clip shorter than ``num_frames`` is an EvalError
 (no padding: repeated frames would read as a still ending); the runner turns it into a note
 and skips that FVD. Fewer videos per side than the features' dimensions give rank-deficient
 covariances and a number that depends on N (published FVDs use 2048 videos per side): the

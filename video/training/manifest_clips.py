@@ -1,0 +1,317 @@
+"""Kept clips of a ``curate`` manifest as training items (``data.kind=manifest``).
+
+Each item is a window of ``frames`` frames at ``fps`` inside its clip's span: with
+``data.clip_window=random`` (the default) the window's first frame is drawn anew each time the
+item is loaded, uniformly over the span, from a generator seeded by (run seed, step, item), so
+every epoch sees other parts of a clip while a resume, any number of processes and loader
+threads load the same frames; ``start`` takes the span's start every time (what training did
+before, and what the latent cache stores). Frames are shown as a player shows them: turned
+upright and, for an anamorphic source, stretched to square pixels (its SAR), in the bucket
+sizes too. The checks made when the manifest loads, before the run folder is made: media files
+that are not found (with the folders looked in), sources slower than ``data.fps`` (trained
+faster than real time), and motion scores measured otherwise than ``objective.motion_scale``
+assumes. The table itself is read by :mod:`video.training.manifest_rows`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from video.training.manifest_rows import (
+    check_columns,
+    check_not_all_failed,
+    manifest_file,
+    query,
+    usable_rows,
+)
+
+CLIP_WINDOWS = ("random", "start")  # data.clip_window
+# what objective.motion_scale's examples assume: the quick recipe's motion settings (data_curation.recipe.Recipe)
+DEFAULT_MOTION = {"short_side": 64, "sample_fps": 2.0}
+SLOW_TOLERANCE = 1.01  # a source this much slower than data.fps (29.97 for 30) is not said to be sped up
+
+
+def _say(line: str) -> None:
+    from video.training.buckets import _talks
+
+    if _talks():
+        print(line)
+
+
+class ManifestClips(torch.utils.data.Dataset):
+    """Kept clips of a ``curate`` manifest, ``frames`` frames sampled at ``fps`` from a window of
+    each clip's [start_frame, end_frame) (``clip_window``: see the module) with random access
+    (decord when installed, else PyAV). A clip with fewer than ``frames`` frames at ``fps`` is
+    left out (``drop_short``; counted in :meth:`describe`) rather than padded with copies of its
+    last frame; frame buckets pass ``drop_short=False`` and drop by their own counts. ``seed``:
+    the run's, which seeds the windows with the step the trainer sets (:meth:`set_step`)."""
+
+    def __init__(self, manifest: str | Path, frames: int, height: int, width: int, fps: float = 8.0,
+                 where: str | None = None, drop_short: bool = True, clip_window: str = "random", seed: int = 0):
+        import pyarrow.parquet as pq
+
+        from data_curation.manifest import RUN_DIR_KEY, is_missing, media_bases, parquet_metadata
+
+        if clip_window not in CLIP_WINDOWS:
+            raise ValueError(f"data.clip_window must be {' or '.join(CLIP_WINDOWS)}; got {clip_window!r}")
+        manifest = manifest_file(manifest)
+        table = pq.read_table(manifest).to_pandas()
+        check_columns(table, manifest)
+        check_not_all_failed(table, manifest)
+        ok = table["error"].map(is_missing) if "error" in table else True  # no error column: no errors
+        table = table[table["keep"].fillna(False).astype(bool) & ok]
+        if where:
+            table = query(table, where, manifest)
+        if table.empty:
+            raise ValueError(f"{manifest}: no kept clips{' matching ' + where if where else ''}")
+        table, self.unusable = usable_rows(table, manifest)
+        self.rows = table.reset_index(drop=True)
+        self.frames, self.height, self.width, self.fps = frames, height, width, fps
+        self.clip_window, self.seed = clip_window, seed
+        self.manifest, self.root = manifest, manifest.parent
+        self.run_dir = parquet_metadata(manifest, RUN_DIR_KEY)
+        self.bases = media_bases(manifest)  # where relative media paths are looked for
+        self._steps: dict[int, int] = {}  # thread id -> step: loader threads may load different steps
+        self._aspects: dict[str, float] = {}  # media path -> pixel aspect (width / height of a pixel)
+        self.short = 0
+        if drop_short:
+            long_enough = [self._frames_at_fps(i) >= frames for i in range(len(self.rows))]
+            self.short = long_enough.count(False)
+            if self.short == len(self.rows):
+                raise ValueError(f"{manifest}: all {self.short} kept clips are shorter than data.frames={frames} "
+                                 f"at data.fps={fps:g}: lower them, or use data.frame_buckets")
+            self.rows = self.rows[long_enough].reset_index(drop=True)
+        self._check_media()
+        self._warn_slow_sources()
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def describe(self) -> str:
+        return f"manifest {len(self)} clips" + (
+            f"; {self.short} shorter than {self.frames} frames at {self.fps:g} fps left out" if self.short else "") + (
+            f"; {self.unusable} with unusable cells left out" if self.unusable else "")
+
+    def set_step(self, step: int) -> None:
+        """The trainer's step, which seeds the windows (:meth:`window_start`). Per thread:
+        ``num_workers`` threads load the next step while this one trains."""
+        self._steps[threading.get_ident()] = step
+
+    @property
+    def step(self) -> int:
+        return self._steps.get(threading.get_ident(), 0)
+
+    def _step(self, src_fps: float) -> float:
+        return max(1.0, src_fps / self.fps)
+
+    def frame_indices(self, start: int, end: int, src_fps: float, frames: int | None = None) -> list[int]:
+        step = self._step(src_fps)
+        idx = [start + int(round(k * step)) for k in range(frames or self.frames)]
+        return [min(i, end - 1) for i in idx]
+
+    def window_start(self, i: int, start: int, end: int, src_fps: float, frames: int) -> int:
+        """The first frame of item ``i``'s window of ``frames`` frames in [start, end):
+        ``start`` for ``clip_window=start`` (or a clip no longer than the window); else drawn
+        uniformly from every start whose window fits, by a generator seeded by (seed, step, i):
+        the same on every process, loader thread and resume of that step, another each epoch."""
+        reach = int(round((frames - 1) * self._step(src_fps)))  # the window's last frame, from its first
+        last = end - 1 - reach
+        if self.clip_window == "start" or last <= start:
+            return start
+        return int(np.random.default_rng((self.seed, self.step, i)).integers(start, last + 1))
+
+    def _span(self, row) -> tuple[int, int]:
+        from data_curation.manifest import manifest_cell
+
+        if manifest_cell(row, "clip_path") is not None:
+            return 0, int(row["num_frames"])
+        return int(row["start_frame"]), int(row["end_frame"])
+
+    def _stored_path(self, i: int) -> tuple[str, tuple[Path, ...]]:
+        """Item ``i``'s media path as the manifest stores it, and where else to look for it."""
+        from data_curation.manifest import manifest_cell
+
+        row = self.rows.iloc[i]
+        clip = manifest_cell(row, "clip_path")
+        if clip is not None:  # curate writes OUT/clips/<id>.mp4, OUT as given: look there too if OUT moved
+            return clip, (self.root / "clips" / Path(clip).name,)
+        return row["source"], ()
+
+    def media_path(self, i: int) -> Path:
+        """The file item ``i`` reads: its extracted clip when curate wrote one, else its source;
+        a relative path looked for in :attr:`bases` (:func:`data_curation.manifest.media_bases`)."""
+        from data_curation.manifest import resolve_media
+
+        stored, fallbacks = self._stored_path(i)
+        return resolve_media(stored, self.run_dir, fallbacks, self.bases)
+
+    def sources(self, i: int) -> list[Path]:
+        """The clip's media file. Not the manifest: ``curate run`` rewrites it on every run, a
+        no-op rerun too, so its fingerprint would rebuild a whole latent cache; what its row
+        decides is in :meth:`row_key`."""
+        return [self.media_path(i)]
+
+    def row_key(self, i: int) -> str:
+        """sha256 of what item ``i``'s manifest row decides (:meth:`_plan`: media path, clip or
+        source by reference, span, source fps, caption, motion): equal for an equal row in a
+        rewritten manifest, changed by an edited caption or span. What the latent cache
+        fingerprints of the manifest."""
+        import hashlib
+        import json
+
+        return hashlib.sha256(json.dumps(self._plan(i), sort_keys=True).encode()).hexdigest()
+
+    def _plan(self, i: int) -> dict:
+        """What ``load(i, ...)`` takes from item ``i``'s row, besides the frames, size and fps it
+        is asked for: one place, so :meth:`row_key` covers every column the loader reads."""
+        from data_curation.manifest import manifest_cell
+
+        row = self.rows.iloc[i]
+        start, end = self._span(row)
+        caption, motion = manifest_cell(row, "caption"), manifest_cell(row, "motion_mean")
+        return {"media": str(self.media_path(i)), "by_reference": manifest_cell(row, "clip_path") is None,
+                "start": start, "end": end, "fps": float(row["fps"]),
+                "caption": str(caption).strip() if caption is not None else "",
+                "motion": 0.0 if motion is None else float(motion)}
+
+    def _frames_at_fps(self, i: int) -> int:
+        """Frames the clip has at the target fps (no repeats of its last frame)."""
+        row = self.rows.iloc[i]
+        start, end = self._span(row)
+        return int((end - start - 1) // self._step(float(row["fps"]))) + 1
+
+    def _turned(self, i: int) -> bool:
+        from data_curation.manifest import manifest_cell
+
+        turn = manifest_cell(self.rows.iloc[i], "rotation")
+        return turn is not None and int(turn) % 180 == 90
+
+    def pixel_aspect(self, i: int) -> float:
+        """Width over height of one of item ``i``'s pixels as a player shows it (its file's SAR,
+        from the header, once per file): 1 for square, untagged or unreadable (the load reports
+        the file). A source read by reference and turned a quarter has its pixel's sides swapped."""
+        path = self.media_path(i)
+        turned = self._turned(i) and self._stored_path(i)[1] == ()  # clip files are written upright
+        key = f"{path}\0{turned}"
+        if key not in self._aspects:
+            self._aspects[key] = file_pixel_aspect(path, turned)
+        return self._aspects[key]
+
+    def native_size(self, i: int) -> tuple[int, int, int]:
+        """Frames the clip has at the target fps (no repeats of its last frame), and its size as
+        shown: the manifest's width and height are the coded ones, and a clip with a rotation
+        of 90 or 270 degrees (a phone filming upright) is read upright, so portrait; an
+        anamorphic one is as wide as its pixel shape makes it (the buckets go by what is shown)."""
+        row = self.rows.iloc[i]
+        h, w = int(row["height"]), int(row["width"])
+        if self._turned(i):
+            h, w = w, h
+        return self._frames_at_fps(i), h, max(1, round(w * self.pixel_aspect(i)))
+
+    def __getitem__(self, i: int) -> dict:
+        return self.load(i, self.frames, self.height, self.width)
+
+    def load(self, i: int, frames: int, height: int, width: int) -> dict:
+        from video.training.data import read_frames, resize_cover
+
+        plan = self._plan(i)
+        first = self.window_start(i, plan["start"], plan["end"], plan["fps"], frames)
+        idx = self.frame_indices(first, plan["end"], plan["fps"], frames)
+        by_grid = plan["fps"] if plan["by_reference"] else None  # a source by reference: indices on its grid
+        x = torch.from_numpy(read_frames(Path(plan["media"]), idx, by_grid)).permute(0, 3, 1, 2).float() / 255.0
+        x = resize_cover(x, height, width, self.pixel_aspect(i))
+        return {"video": x * 2 - 1, "caption": plan["caption"], "fps": self.fps, "motion": plan["motion"]}
+
+    def _check_media(self) -> None:
+        """Every item's media file is looked for once, before the run folder is made: none found
+        (a manifest with relative paths moved away from the folder curate ran in, or re-saved by
+        pandas, which drops the folder it records) is a FileNotFoundError, some not found a
+        warning (those items are replaced as they come up, as unreadable ones are); either in one
+        line naming the count, the first path as stored and the folders it was looked for in."""
+        missing = [i for i in range(len(self)) if not self.media_path(i).exists()]
+        if not missing:
+            return
+        stored, fallbacks = self._stored_path(missing[0])
+        looked = ("it is absolute" if Path(stored).is_absolute() else "looked for in " + ", ".join(
+            dict.fromkeys(os.path.abspath(p) for p in [*self.bases, *(f.parent for f in fallbacks)])))
+        said = (f"{len(missing)} of {len(self)} clips' media files are not found (the first: {stored}; {looked}): "
+                "run from the folder curate ran in, or store absolute paths")
+        if len(missing) == len(self):
+            raise FileNotFoundError(f"{self.manifest}: {said}")
+        _say(f"warning: {self.manifest}: {said}; until then each is replaced by the next readable clip")
+
+    def _warn_slow_sources(self) -> None:
+        """One warning for the clips whose source is slower than ``data.fps``: their frames are
+        read one by one and each trained as 1/fps s, so they play faster than real time (a 5 fps
+        source at data.fps=8: 1.6x). They are kept: the line gives the count, the speed-up and
+        how to leave them out."""
+        import pandas as pd
+
+        src = pd.to_numeric(self.rows["fps"], errors="coerce")
+        slow = src[src * SLOW_TOLERANCE < self.fps]
+        if slow.empty:
+            return
+        low, high = self.fps / float(slow.max()), self.fps / float(slow.min())
+        speed = f"{low:.3g}x" if round(low, 2) == round(high, 2) else f"{low:.3g}x to {high:.3g}x"
+        _say(f"warning: {self.manifest}: {len(slow)} of {len(self)} clips come from sources slower than "
+             f"data.fps={self.fps:g} (down to {float(slow.min()):g} fps): each of their frames is trained as "
+             f"1/{self.fps:g} s, so they play {speed} faster than real time; lower data.fps, or leave them out "
+             f"with data.where=\"fps >= {self.fps:g}\"")
+
+
+def file_pixel_aspect(path: Path, turned: bool = False) -> float:
+    """Width over height of a pixel of the video at ``path`` (its SAR, :func:`video.media.sar_of`,
+    read from the header), 1.0 for square or untagged pixels and for a file that cannot be
+    opened (loading it says why)."""
+    import av
+
+    from video.media import MediaError, media_path, sar_of, video_stream
+
+    try:
+        with av.open(media_path(path)) as c:
+            sar = sar_of(video_stream(c, path), turned=turned)
+    except (av.error.FFmpegError, OSError, MediaError):
+        return 1.0
+    if sar is None:
+        return 1.0
+    num, den = (int(v) for v in sar.split(":"))
+    return num / den
+
+
+def motion_note(manifest: Path, scale: float) -> str | None:
+    """A warning when ``objective.motion_scale`` maps ``manifest``'s motion_mean, whose unit
+    depends on the recipe: Farneback flow in px of a frame scaled to ``motion_short_side`` per
+    sample step (about ``1 / sample_fps`` s). The scale's examples assume the quick recipe's
+    :data:`DEFAULT_MOTION`; a manifest scored otherwise (svd_lvd: a 16 px short side), or one
+    that does not record how (:func:`data_curation.manifest.motion_settings`), is said. None
+    when they agree or no scale is used."""
+    from data_curation.manifest import motion_settings
+
+    if scale <= 0:
+        return None
+    got = motion_settings(manifest)
+    want = DEFAULT_MOTION
+    head = f"warning: objective.motion_scale={scale:g} maps motion_mean of {manifest}"
+    assumed = f"the scale assumes the quick recipe's {want['short_side']} px short side at {want['sample_fps']:g} fps"
+    if got is None:
+        return (f"{head}, which does not record the motion settings it was scored with (curated before they were "
+                f"recorded, or re-saved without its metadata); {assumed}")
+    if got == want:
+        return None
+    ratio = want["short_side"] / got["short_side"] * got["sample_fps"] / want["sample_fps"]
+    return (f"{head}, scored on a {got['short_side']} px short side at {got['sample_fps']:g} fps (px of that frame "
+            f"per sample step); {assumed}, where the same motion measures up to {ratio:.3g}x as many px (less in "
+            "practice: optical flow on small frames is coarse): set objective.motion_scale from this manifest's own "
+            "motion_mean values")
+
+
+def warn_motion_units(manifest: Path, scale: float) -> None:
+    """Print :func:`motion_note` when there is one (rank 0 only)."""
+    note = motion_note(manifest, scale)
+    if note:
+        _say(note)
