@@ -78,6 +78,21 @@ def written_size(path: str | Path, frames) -> tuple[int, int]:
     return int(frames.shape[2]), int(frames.shape[1])
 
 
+def written_rate(path: str | Path, fps: float, num_frames: int) -> str:
+    """The summary's ", N fps": the rate ``path`` was written at, or "" for one image (a photo
+    has no rate). A GIF of several frames faster than :data:`video.media.GIF_MAX_FPS` is written
+    at that rate (:func:`video.media.write_video` warns), so the summary says it, not the asked
+    one: "--fps 60" then "60 fps" contradicted the warning above it."""
+    from video.media import GIF_MAX_FPS, IMAGE_OUTPUTS
+
+    suffix = Path(path).suffix.lower()
+    if suffix in IMAGE_OUTPUTS and not Path(path).is_dir():
+        return ""
+    if suffix == ".gif" and num_frames > 1 and float(fps) > GIF_MAX_FPS:
+        fps = GIF_MAX_FPS
+    return f", {float(fps):g} fps"
+
+
 # --models-dir and --extra-model-paths-config as img2vid / txt2vid have them (same keys, same help)
 MODELS_FOLDER_FLAGS = {flag: IMG2VID_FLAGS[flag] for flag in ("--models-dir", "--extra-model-paths-config")}
 
@@ -395,8 +410,9 @@ def run_edit(task: str, cfg: EditConfig, given: dict[str, str] | None = None):
         levels = read_levels(cfg.mask, n, *video.shape[1:3], fps=in_fps, times=in_times)
         load_mask(levels, n, *video.shape[1:3], invert=regen_invert, soft=cfg.soft, allow_empty=False)
         mask = levels.numpy()
+    sar = video_sar(cfg.video)  # the pixels' shape: kept in the output, and --aspect is on screen
     if task == "outpaint":
-        check_outpaint(*video.shape[1:3], pad=cfg.pad or None, aspect=cfg.aspect or None)
+        check_outpaint(*video.shape[1:3], pad=cfg.pad or None, aspect=cfg.aspect or None, sar=sar)
     # the clip at the video's size and frame times, said and fitted before any model loads
     background = fit_clip(cfg.background, n, *video.shape[1:3], fps=in_fps,
                           times=in_times) if task == "background" and cfg.background else None
@@ -462,7 +478,7 @@ def run_edit(task: str, cfg: EditConfig, given: dict[str, str] | None = None):
         if cfg.frames:
             video = video[:cfg.frames]
         model_kw.pop("generator")
-        frames = recipe(editor, video, pad=cfg.pad or None, aspect=cfg.aspect or None, strength=strength,
+        frames = recipe(editor, video, pad=cfg.pad or None, aspect=cfg.aspect or None, strength=strength, sar=sar,
                         generator=torch.Generator().manual_seed(cfg.seed), prompt=cfg.prompt, **pixel_kw, **model_kw)
     elif task == "restyle":
         frames = recipe(editor, video, strength=strength, **pixel_kw, **kw, **model_kw)
@@ -472,7 +488,7 @@ def run_edit(task: str, cfg: EditConfig, given: dict[str, str] | None = None):
     seconds = time.perf_counter() - t0
     audio = audio_to_keep(cfg.video, in_frames, in_fps, len(frames), fps, cfg.output)
     out = write_video(frames, cfg.output, fps=fps, crf=cfg.crf, audio=audio,
-                      times=source_times(in_times, in_fps, fps), sar=video_sar(cfg.video))
+                      times=source_times(in_times, in_fps, fps), sar=sar)
     return out, frames, fps, seconds
 
 
@@ -483,7 +499,8 @@ def cmd_edit(args: argparse.Namespace) -> int:
     cfg = _resolve(args)
     out, frames, fps, seconds = run_edit(args.task, cfg, given_keys(args, {**EDIT_FLAGS, **EDIT_SWITCHES}))
     w, h = written_size(out, frames)
-    print(f"wrote {out} ({plural(len(frames), 'frame')}, {w}x{h}, {fps:g} fps): {args.task} in {seconds:.2f}s")
+    rate = written_rate(out, fps, len(frames))
+    print(f"wrote {out} ({plural(len(frames), 'frame')}, {w}x{h}{rate}): {args.task} in {seconds:.2f}s")
     return 0
 
 
@@ -531,4 +548,4 @@ def add_edit_command(subparsers) -> argparse.ArgumentParser:
 
 
 __all__ = ["EditConfig", "add_edit_command", "check_config", "cmd_edit", "first_frames",
-           "random_weights", "resolve_model_name", "run_edit", "written_size"]
+           "random_weights", "resolve_model_name", "run_edit", "written_rate", "written_size"]

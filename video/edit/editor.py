@@ -215,6 +215,17 @@ def _valid_frames(n: int, factor: int) -> int:
     return n if factor == 1 else (n - 1 + factor - 1) // factor * factor + 1
 
 
+def composite_window(out: np.ndarray, start: int, pixels: np.ndarray, gen: np.ndarray, alpha: np.ndarray) -> None:
+    """Blend a window's generated frames ``gen`` (float32, 0..255) over its input frames
+    ``pixels`` (float32, updated in place: the next window pins them unrounded) by ``alpha``
+    (F, H, W, 1; 0 adds 0, so those pixels stay exact), and write them rounded into ``out``
+    from frame ``start``. One window-sized temporary."""
+    change = gen - pixels
+    change *= alpha
+    pixels += change
+    out[start:start + len(pixels)] = np.clip(np.round(pixels, out=change), 0, 255, out=change)
+
+
 def plan_edit_windows(num_frames: int, window: int, overlap: int) -> list[tuple[int, int]]:
     """[start, end) windows of ``window`` frames advancing by ``window - overlap``, the last one
     moved back to end at ``num_frames`` (so every window is full length)."""
@@ -371,7 +382,7 @@ class Editor:
         orig = pad_to_multiple(orig, be.multiple)
         m = torch.from_numpy(pad_to_multiple(m.numpy(), be.multiple))
         radius = be.spatial_factor if feather_px is None else feather_px
-        alpha = None  # the composite's weights, once the schedule says which soft levels are edited
+        edited_from = None  # the faintest soft level edited, once the schedule says (composite_alpha)
 
         # 3. Windows.
         wins = plan_edit_windows(f, window, overlap)
@@ -381,7 +392,10 @@ class Editor:
         ref = None
         if reference_images is not None:
             ref = reference_images[0] if isinstance(reference_images, (list, tuple)) else reference_images
-        out = orig.astype(np.float32)
+        # the result as uint8 (a float32 copy of the clip was 4x it); the last window's frames
+        # stay float32 (``last``, from frame ``last_at``), so the next one pins them unrounded
+        out = np.empty_like(orig)
+        last, last_at = None, 0
         done = 0  # frames [0, done) are final
         t_encode = t_denoise = t_decode = 0.0
         prepared = None
@@ -391,14 +405,19 @@ class Editor:
             for wi, (a, b) in enumerate(wins):
                 tc = time.perf_counter()
                 # 4. One window: pinned frames from the result so far, padded to a length the VAE takes.
-                pixels = out[a:b].copy()
+                pixels = orig[a:b].astype(np.float32)
+                if last is not None:
+                    pixels[:done - a] = last[a - last_at:done - last_at]
+                    last = None  # its pinned frames copied: let it go
                 mw = m[a:b].clone()
                 mw[:max(0, done - a)] = 0.0
                 n = _valid_frames(b - a, be.temporal_factor)
-                pixels = np.concatenate([pixels, np.repeat(pixels[-1:], n - (b - a), 0)])
-                mw = torch.cat([mw, mw[-1:].expand(n - (b - a), -1, -1)])
-                x_in = torch.from_numpy(pixels).permute(3, 0, 1, 2)[None] / 127.5 - 1.0
+                if n > b - a:  # the last frame repeated to a length the VAE takes
+                    pixels = np.concatenate([pixels, np.repeat(pixels[-1:], n - (b - a), 0)])
+                    mw = torch.cat([mw, mw[-1:].expand(n - (b - a), -1, -1)])
+                x_in = (torch.from_numpy(pixels).permute(3, 0, 1, 2)[None] / 127.5).sub_(1.0)
                 x0 = be.encode(x_in)
+                del x_in  # window-sized: not carried into the decode and the next window
                 gmap = be.lift(latent_mask(mw, be.spatial_factor, be.temporal_factor)).to(x0.device)
                 if prepared is None:
                     prepared = be.prepare(prompt, negative_prompt, steps, guidance_scale, strength, shift, sampler,
@@ -407,9 +426,8 @@ class Editor:
                 if wi == 0:  # the step count is known once the schedule is (strength and shift)
                     desc = f"edit ({len(wins)} window{'s' * (len(wins) > 1)})"
                     hook = reporting.enter_context(step_reporter(len(wins) * sched.num_steps, desc, progress, on_step))
-                if alpha is None:  # a soft level below the last step's tau is never edited (regenerate)
+                if edited_from is None:  # a soft level below the last step's tau is never edited (regenerate)
                     edited_from = float(sched.taus[-2]) if soft else 0.0
-                    alpha = composite_alpha(m, radius, edited_from).numpy()
                 if latents is not None:
                     if tuple(latents.shape) != tuple(x0.shape):
                         raise InputError(f"latents have shape {tuple(latents.shape)}, expected {tuple(x0.shape)}")
@@ -430,21 +448,22 @@ class Editor:
                 x = regenerate(step, x0, eps, sched, gmap, renoise, each_step)
                 tc = time.perf_counter()
                 t_denoise += tc - td
-                gen = ((be.decode(x)[0, :, : b - a].clamp(-1, 1) + 1) * 127.5).permute(1, 2, 3, 0).cpu().numpy()
-                # 5. Composite: the window's new frames, the original outside the feathered mask.
                 keep = max(0, done - a)
-                al = alpha[a + keep:b, ..., None]
-                o = orig[a + keep:b].astype(np.float32)
-                out[a + keep:b] = np.where(al > 0, o + al * (gen[keep:] - o), o)
-                done = b
+                gen = be.decode(x)[0, :, keep:b - a].cpu().clamp_(-1, 1).add_(1).mul_(127.5).permute(1, 2, 3, 0)
+                # 5. Composite: the window's new frames, the original outside the feathered mask
+                # (its weights per window: composite_alpha works frame by frame).
+                al = composite_alpha(m[a + keep:b], radius, edited_from).numpy()[..., None]
+                composite_window(out, a + keep, pixels[keep:b - a], gen.numpy(), al)
+                del gen, al
+                last, last_at, done = pixels[:b - a], a, b
                 t_decode += time.perf_counter() - tc
         self.last_timings = Timings(encode=t_encode, denoise=t_denoise, decode=t_decode)
-        return np.clip(np.round(out[:, :h, :w]), 0, 255).astype(np.uint8)
+        return out if out.shape[1:3] == (h, w) else np.ascontiguousarray(out[:, :h, :w])
 
     def _default_sampler(self) -> str:
         s = self.backend.pipe.config.sampling.sampler
         return s if s in EDIT_SAMPLERS else "euler"
 
 
-__all__ = ["EDIT_SAMPLERS", "RANDOM_MODELS", "Editor", "FlowBackend", "SVDBackend", "check_window", "detect_model",
-           "pad_to_multiple", "plan_edit_windows", "prepare_frames"]
+__all__ = ["EDIT_SAMPLERS", "RANDOM_MODELS", "Editor", "FlowBackend", "SVDBackend", "check_window",
+           "composite_window", "detect_model", "pad_to_multiple", "plan_edit_windows", "prepare_frames"]

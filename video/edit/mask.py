@@ -122,7 +122,11 @@ def box_mask(box: Box, num_frames: int, height: int, width: int) -> torch.Tensor
 # --- reading ---------------------------------------------------------------------------------
 
 def _image_files(folder: Path) -> list[Path]:
-    files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=lambda p: natural_key(p.name))
+    """The frames of a folder, in natural order; hidden names skipped: macOS's AppleDouble
+    ``._00000.png`` (its metadata on exFAT / network drives, as :mod:`video.atomic` reads it)
+    stopped the whole folder as "not an image we can read"."""
+    files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")),
+                   key=lambda p: natural_key(p.name))
     if not files:
         raise MediaError(f"{folder}: no image files (.png, .jpg, ...) in this folder")
     return files
@@ -549,14 +553,14 @@ def composite_alpha(mask: torch.Tensor, radius: int, edited_from: float = 0.0) -
     4 ``radius`` deep ramps over ``radius`` pixels as :func:`feather` does; a 16-pixel stroke
     over 2, a stroke up to 8 pixels wide not at all, so every pixel of a thin mask is
     regenerated (a fixed 8-pixel ramp let a 4-pixel stroke keep 3/4 of the original).
-    Identical frames (a box, a still mask) are computed once."""
+    Identical frames (a box, a still mask) are computed once; the ramp, 0 off the support, is
+    scaled in place (no further clip-sized copies)."""
     support = (mask > 0) & (mask >= edited_from)
     if radius <= 0:
         return torch.where(support, mask.float(), torch.zeros_like(mask, dtype=torch.float32))
     frames, inverse = torch.unique(support.flatten(1), dim=0, return_inverse=True)
     d, r = _depths(frames.view(-1, *support.shape[1:]), radius)
-    ramp = (torch.minimum(d, r).float() / r.float())[inverse]
-    return torch.where(support, mask.float() * ramp, torch.zeros_like(ramp))
+    return (torch.minimum(d, r).float() / r.float())[inverse].mul_(mask)
 
 
 def temporal_groups(num_frames: int, factor: int) -> list[tuple[int, int]]:

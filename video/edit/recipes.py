@@ -27,6 +27,7 @@ from video.edit.mask import (
     load_mask,
     read_timed_through,
     video_fps,
+    video_sar,
 )
 from video.edit.timing import ends_before, frame_times, nearest_frames, plays_until
 from video.media import resize_center_crop
@@ -83,6 +84,21 @@ def parse_pad(pad) -> tuple[int, int, int, int]:
     return tuple(vals)
 
 
+def pixel_aspect(sar: str | float | None) -> float:
+    """A pixel's width over its height: from a SAR "num:den" (:func:`video.edit.mask.video_sar`,
+    an anamorphic file's 32:27), a number, or None (square pixels)."""
+    if sar is None:
+        return 1.0
+    try:
+        num, _, den = str(sar).partition(":")
+        value = float(num) / float(den or 1)
+    except (ValueError, ZeroDivisionError):
+        raise InputError(f"pixel aspect {sar!r}: write num:den (32:27) or a number") from None
+    if not value > 0 or not math.isfinite(value):
+        raise InputError(f"pixel aspect {sar!r} must be above 0")
+    return value
+
+
 ASPECT_GROWTH = 1.5  # an aspect canvas may be up to this much larger (area) than the exact-ratio one
 
 
@@ -111,15 +127,19 @@ def aspect_canvas(height: int, width: int, target: float, multiple: int = 1) -> 
     return best[1], best[2]
 
 
-def outpaint_padding(height: int, width: int, pad=None, aspect=None, multiple: int = 1) -> tuple[int, int, int, int]:
+def outpaint_padding(height: int, width: int, pad=None, aspect=None, multiple: int = 1,
+                     sar: str | float | None = None) -> tuple[int, int, int, int]:
     """(top, right, bottom, left) pixels: ``pad`` exactly as given (the editor pads the canvas
     to its size step and crops back, as for any size: growing the pad to the step made a 58x102
     clip with ``pad 8`` 80x128, not 74x118); or, for ``aspect``, the padding to the
-    canvas of :func:`aspect_canvas` (sides multiples of ``multiple``), centred."""
+    canvas of :func:`aspect_canvas` (sides multiples of ``multiple``), centred. ``aspect`` is
+    the shape on screen: with ``sar`` (the pixels' shape, :func:`pixel_aspect`, which the
+    output keeps) the stored canvas is ``aspect / sar`` (a 320x240 clip of 32:27 pixels at 16:9
+    is 360x240; taking 16:9 in stored pixels made it 2.11:1 on screen)."""
     if (pad is None) == (aspect is None):
         raise InputError("outpaint needs either pad (pixels per side) or aspect (W:H)")
     if pad is None:
-        hh, ww = aspect_canvas(height, width, parse_aspect(aspect), multiple)
+        hh, ww = aspect_canvas(height, width, parse_aspect(aspect) / pixel_aspect(sar), multiple)
         eh, ew = hh - height, ww - width
         return eh // 2, ew - ew // 2, eh - eh // 2, ew // 2
     return parse_pad(pad)
@@ -133,34 +153,43 @@ def check_pad(pad) -> tuple[int, int, int, int]:
     return sides
 
 
-def check_outpaint(height: int, width: int, pad=None, aspect=None) -> None:
+def _frame_words(height: int, width: int, sar) -> str:
+    """"320x240", and for pixels that are not square " with 32:27 pixels"."""
+    return f"{width}x{height}" + (f" with {sar} pixels" if pixel_aspect(sar) != 1.0 else "")
+
+
+def check_outpaint(height: int, width: int, pad=None, aspect=None, sar: str | float | None = None) -> None:
     """One-line InputError for an outpaint that adds nothing, checked before any model loads:
-    a pad of 0 on every side, or an ``aspect`` the (height, width) video already has to within
-    a pixel (:func:`video.edit.mask.aspect_differs`; only the model's size step would pad it).
+    a pad of 0 on every side, or an ``aspect`` the (height, width) video already has on screen
+    (its pixels' shape ``sar`` counted: HDV's 1440x1080 of 4:3 pixels is 16:9) to within a
+    pixel (:func:`video.edit.mask.aspect_differs`; only the model's size step would pad it).
     Either loaded the model and wrote an unchanged copy without a word."""
     if pad is not None:
         check_pad(pad)
     if aspect is not None:
-        target = parse_aspect(aspect)
+        target = parse_aspect(aspect) / pixel_aspect(sar)
         if not aspect_differs((height, width), (1000, 1000 * target)):
-            raise InputError(f"the video is {width}x{height}, already {aspect} (to within a pixel): nothing to "
-                             f"outpaint (give another --aspect, or --pad for a border)")
+            screen = " on screen" if pixel_aspect(sar) != 1.0 else ""
+            raise InputError(f"the video is {_frame_words(height, width, sar)}, already {aspect}{screen} (to within a "
+                             f"pixel): nothing to outpaint (give another --aspect, or --pad for a border)")
 
 
 def outpaint(editor, video, prompt: str = "", pad=None, aspect=None, strength: float = 0.95, noise: float = 24.0,
-             generator: torch.Generator | None = None, **kw) -> np.ndarray:
-    """Grow the canvas by ``pad`` pixels exactly (or to ``aspect``) and fill the new border. The
-    padding starts as the edge pixels replicated plus Gaussian noise of ``noise`` grey levels
-    (so the start carries the edge colours, not streaks), and is the mask; the original pixels
-    come back unchanged. A canvas the model does not take is padded to its size step by the
-    editor and cropped back."""
+             generator: torch.Generator | None = None, sar: str | float | None = None, **kw) -> np.ndarray:
+    """Grow the canvas by ``pad`` pixels exactly (or to ``aspect`` on screen: ``sar``, the
+    pixels' shape, default a video file's own, :func:`outpaint_padding`) and fill the new
+    border. The padding starts as the edge pixels replicated plus Gaussian noise of ``noise``
+    grey levels (so the start carries the edge colours, not streaks), and is the mask; the
+    original pixels come back unchanged. A canvas the model does not take is padded to its size
+    step by the editor and cropped back."""
     frames = load_frames(video)
     f, h, w = frames.shape[:3]
-    check_outpaint(h, w, pad, aspect)
-    t, r, b, left = outpaint_padding(h, w, pad, aspect, editor.multiple)
+    sar = video_sar(video) if sar is None else sar
+    check_outpaint(h, w, pad, aspect, sar)
+    t, r, b, left = outpaint_padding(h, w, pad, aspect, editor.multiple, sar)
     if t + r + b + left == 0:  # the model's canvas is the input's (its step): no border to fill
-        raise InputError(f"the video is {w}x{h}, already the nearest {aspect} this model's size step allows: nothing "
-                         f"to outpaint (give another --aspect, or --pad for a border)")
+        raise InputError(f"the video is {_frame_words(h, w, sar)}, already the nearest {aspect} this model's size "
+                         f"step allows: nothing to outpaint (give another --aspect, or --pad for a border)")
     canvas = np.pad(frames, ((0, 0), (t, b), (left, r), (0, 0)), mode="edge").astype(np.float32)
     mask = np.ones(canvas.shape[:3], dtype=np.float32)
     mask[:, t:t + h, left:left + w] = 0.0
@@ -252,7 +281,7 @@ def background(editor, video, subject, prompt: str = "", strength: float = 1.0, 
 # --- recolour --------------------------------------------------------------------------------
 
 def rgb_to_hsv(rgb: np.ndarray) -> np.ndarray:
-    """(..., 3) RGB in [0, 1] -> (..., 3) HSV, hue in [0, 1)."""
+    """(..., 3) RGB in [0, 1] -> (..., 3) HSV, hue in [0, 1); in the input's float type."""
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     mx, mn = rgb.max(-1), rgb.min(-1)
     d = mx - mn
@@ -264,23 +293,52 @@ def rgb_to_hsv(rgb: np.ndarray) -> np.ndarray:
 
 
 def hsv_to_rgb(hsv: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`rgb_to_hsv`."""
-    h, s, v = hsv[..., 0], hsv[..., 1], hsv[..., 2]
-    i = np.floor(h * 6.0)
-    f = h * 6.0 - i
-    p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
-    i = i.astype(np.int64) % 6
-    choices = [np.stack(c, -1) for c in ((v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q))]
-    return np.select([(i == k)[..., None] for k in range(6)], choices)
+    """Inverse of :func:`rgb_to_hsv`: each channel ``v - v s clip(min(k, 4 - k), 0, 1)`` with
+    ``k = (n + 6 h) mod 6``, n = 5, 3, 1 for R, G, B (the six hue sectors in one formula; a
+    ``np.select`` over six stacked candidates held seven copies of the frames)."""
+    h6, s, v = hsv[..., 0] * 6.0, hsv[..., 1], hsv[..., 2]
+    vs = v * s
+    out = np.empty_like(hsv)
+    for c, n in enumerate((5.0, 3.0, 1.0)):
+        k = (h6 + n) % 6.0
+        out[..., c] = v - vs * np.clip(np.minimum(k, 4.0 - k), 0.0, 1.0)
+    return out
+
+
+HSV_BLOCK = 1 << 16  # pixels converted at a time: the float32 temporaries stay near a megabyte each
 
 
 def shift_colour(frames: np.ndarray, hue: float = 0.0, saturation: float = 1.0) -> np.ndarray:
-    """uint8 frames with hue rotated by ``hue`` degrees and saturation scaled by ``saturation``
-    (clipped to 1); float32 result in 0..255."""
-    hsv = rgb_to_hsv(frames.astype(np.float64) / 255.0)
-    hsv[..., 0] = (hsv[..., 0] + hue / 360.0) % 1.0
-    hsv[..., 1] = np.clip(hsv[..., 1] * saturation, 0.0, 1.0)
-    return (hsv_to_rgb(hsv) * 255.0).astype(np.float32)
+    """uint8 (..., 3) pixels with hue rotated by ``hue`` degrees and saturation scaled by
+    ``saturation`` (clipped to 1); float32 result in 0..255. In float32, :data:`HSV_BLOCK`
+    pixels at a time: the whole clip in float64 took 5 GB for 60 VGA frames."""
+    flat = np.ascontiguousarray(frames).reshape(-1, 3)
+    out = np.empty(flat.shape, np.float32)
+    turn = np.float32(hue / 360.0)
+    for i in range(0, len(flat), HSV_BLOCK):
+        hsv = rgb_to_hsv(flat[i:i + HSV_BLOCK].astype(np.float32) / np.float32(255.0))
+        hsv[..., 0] = (hsv[..., 0] + turn) % np.float32(1.0)
+        hsv[..., 1] = np.clip(hsv[..., 1] * np.float32(saturation), 0.0, 1.0)
+        out[i:i + HSV_BLOCK] = hsv_to_rgb(hsv) * np.float32(255.0)
+    return out.reshape(np.shape(frames))
+
+
+def blend_shifted(frames: np.ndarray, alpha: np.ndarray, hue: float = 0.0, saturation: float = 1.0) -> np.ndarray:
+    """uint8 (F, H, W, 3) frames with :func:`shift_colour` blended in by ``alpha`` (F, H, W) in
+    [0, 1]; pixels where alpha is 0 are returned exactly. Frame by frame, each converted only
+    inside the bounding box of its alpha > 0, so a small box costs a small box."""
+    out = frames.copy()
+    for i, a in enumerate(alpha):
+        on = a > 0
+        rows, cols = np.flatnonzero(on.any(1)), np.flatnonzero(on.any(0))
+        if not len(rows):
+            continue
+        win = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+        box, al = frames[i][win], a[win][..., None]
+        base = box.astype(np.float32)
+        mixed = np.where(al > 0, base + al * (shift_colour(box, hue, saturation) - base), base)
+        out[i][win] = np.clip(np.round(mixed), 0, 255)
+    return out
 
 
 def recolour(editor, video, mask, hue: float = 0.0, saturation: float = 1.0, harmonise: float = 0.0,
@@ -289,7 +347,7 @@ def recolour(editor, video, mask, hue: float = 0.0, saturation: float = 1.0, har
     editors' weights (:func:`video.edit.mask.composite_alpha`: a ``feather_px`` ramp at its
     edge, at most a quarter of the mask's local depth, so a thin stroke gets the whole shift; a
     plain 2-pixel feather gave a 2-pixel stroke half of it); pixels outside the mask are
-    returned exactly. ``soft``
+    returned exactly (:func:`blend_shifted`). ``soft``
     keeps the mask's grey levels as per-pixel amounts (else thresholded at 0.5). With
     ``harmonise`` > 0, the mask is then regenerated at that strength (``editor`` needed)."""
     if mask is None:
@@ -297,10 +355,7 @@ def recolour(editor, video, mask, hue: float = 0.0, saturation: float = 1.0, har
     frames, times = load_frames_timed(video)
     f, h, w = frames.shape[:3]
     m = load_mask(mask, f, h, w, invert=invert, soft=soft, fps=video_fps(video), allow_empty=False, times=times)
-    alpha = composite_alpha(m, feather_px).numpy()[..., None]
-    base = frames.astype(np.float32)
-    out = np.where(alpha > 0, base + alpha * (shift_colour(frames, hue, saturation) - base), base)
-    out = np.clip(np.round(out), 0, 255).astype(np.uint8)
+    out = blend_shifted(frames, composite_alpha(m, feather_px).numpy(), hue, saturation)
     if harmonise > 0:
         if editor is None:
             raise InputError("harmonising needs a model")
@@ -311,6 +366,6 @@ def recolour(editor, video, mask, hue: float = 0.0, saturation: float = 1.0, har
 RECIPES = {"inpaint": inpaint, "outpaint": outpaint, "background": background, "recolour": recolour,
            "restyle": restyle}
 
-__all__ = ["RECIPES", "aspect_canvas", "background", "check_outpaint", "check_pad", "fit_clip", "hsv_to_rgb",
-           "inpaint", "outpaint", "outpaint_padding", "parse_aspect", "parse_pad", "recolour", "restyle", "rgb_to_hsv",
-           "shift_colour"]
+__all__ = ["RECIPES", "aspect_canvas", "background", "blend_shifted", "check_outpaint", "check_pad", "fit_clip",
+           "hsv_to_rgb", "inpaint", "outpaint", "outpaint_padding", "parse_aspect", "parse_pad", "pixel_aspect",
+           "recolour", "restyle", "rgb_to_hsv", "shift_colour"]

@@ -120,7 +120,14 @@ def check_refine_keys(cfg: UpscaleConfig, given: dict[str, str]) -> None:
 def cmd_upscale(args: argparse.Namespace) -> int:
     import time
 
-    from video.edit.cli import RANDOM_NOTE, first_frames, random_weights, resolve_model_name, written_size
+    from video.edit.cli import (
+        RANDOM_NOTE,
+        first_frames,
+        random_weights,
+        resolve_model_name,
+        written_rate,
+        written_size,
+    )
     from video.edit.mask import video_sar
     from video.flags import (
         check_above_zero,
@@ -132,7 +139,6 @@ def cmd_upscale(args: argparse.Namespace) -> int:
         seed_for,
     )
     from video.media import (
-        IMAGE_OUTPUTS,
         audio_to_keep,
         check_crf,
         check_output,
@@ -188,7 +194,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     path = write_video(out, cfg.output, fps=fps, crf=cfg.crf, audio=audio,
                        times=source_times(in_times, in_fps, fps), sar=video_sar(args.input))
     w, h = written_size(path, out)
-    rate = "" if Path(path).suffix.lower() in IMAGE_OUTPUTS else f", {fps:g} fps"  # a photo has no rate
+    rate = written_rate(path, fps, len(out))  # a photo has none; a fast GIF's is GIF_MAX_FPS
     print(f"wrote {path} ({plural(len(out), 'frame')}, {w}x{h}{rate}): x{cfg.scale} {cfg.model}"
           f"{f' + refine {cfg.refine} at {cfg.strength}' if refine else ''} in {time.perf_counter() - t0:.1f}s")
     return 0
