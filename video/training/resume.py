@@ -263,6 +263,7 @@ def resume_changes(before: dict, cfg: TrainConfig, step: int, rank: int, world: 
     what was used (LoRA: it is the frozen base, a model key). ``world`` / ``old_world``: the
     processes now and in the checkpoint's run (None: not recorded), for the global batch."""
     check_steps(cfg, step)
+    cfg = _as_begun(before, cfg, step, rank)
     changed = changed_keys(before, cfg)
     if "init_from" in changed:
         if cfg.lora.enabled:
@@ -295,6 +296,19 @@ def resume_changes(before: dict, cfg: TrainConfig, step: int, rank: int, world: 
         if note:
             print(note)
     return cfg
+
+
+def _as_begun(before: dict, cfg: TrainConfig, step: int, rank: int) -> TrainConfig:
+    """A run begun before ``data.clip_window`` (its config lacks the key) read each clip's first
+    frames: it goes on so, with a note, not with the random windows the key's default now draws
+    (a key missing from an old config counts as its default, so the switch went unsaid)."""
+    if "clip_window" in before.get("data", {}) or cfg.data.clip_window == "start" or \
+            "manifest" not in cfg.data.kind.split("+"):
+        return cfg
+    if rank == 0:
+        print(f"note: this run began before data.clip_window: it goes on from step {step} with each clip's first "
+              "frames, as it began (a new run draws a window across each clip)")
+    return replace(cfg, data=replace(cfg.data, clip_window="start"))
 
 
 def apply_optim_settings(cfg: TrainConfig, opt: torch.optim.Optimizer, sched) -> None:
