@@ -45,8 +45,9 @@ from data_curation.luma import Y_BINS
 
 SCALES = (1, 2, 4, 8, 16)
 # what this module finds, as a number: raise it when the same video is cut differently, so that
-# parts split before are split again (it is in the recipe's scoring key). 2: short flashes
-CUT_VERSION = 2
+# parts split before are split again (it is in the recipe's scoring key). 2: short flashes;
+# 3: a flash between two different shots stays a cut
+CUT_VERSION = 3
 
 
 @dataclass
@@ -138,7 +139,7 @@ def _candidates(f: Features, k: int, p: CutParams, found: list[tuple[int, int]])
     ok = (across >= p.min_across) & (ratio >= need)
     if k == 1:
         for i in np.flatnonzero(ok):
-            ok[i] = not _flash_edge(f, int(P[i]), int(Q[i]))
+            ok[i] = not _flash_edge(f, int(P[i]), int(Q[i]), p)
     score = np.where(ok, ratio * across, 0.0)
     out = []
     for i in np.flatnonzero(ok):
@@ -153,7 +154,7 @@ FLASH_RISE = 0.02  # its frames are this much brighter than the scene around it 
 FLASH_GAIN = 0.08  # ... and this share of the scene's level above black, where that is more
 
 
-def _flash_edge(f: Features, p: int, q: int) -> bool:
+def _flash_edge(f: Features, p: int, q: int, params: CutParams) -> bool:
     """Whether the hard cut between samples p and q is an edge of a flash: the scene of one side
     comes back within :data:`FLASH_FRAMES` frames on the other, after frames brighter than both.
 
@@ -162,15 +163,21 @@ def _flash_edge(f: Features, p: int, q: int) -> bool:
     left no clip of a 6 s shot). A one-frame flash never passed (the flash frame is on both
     sides). The flash must add light: a cut away to another shot of similar or lower brightness
     and back two or three frames later stays two cuts (its frames a shot of their own, too short for a
-    clip), while a brighter one is taken for a flash and left in the shot."""
-    return _flash_after(f, p, q, 1) or _flash_after(f, q, p, -1)
+    clip), while a brighter one is taken for a flash and left in the shot. A white flash between
+    two different shots (a common transition) is no flash: the shots differ (:func:`_cut_across`)."""
+    return _flash_after(f, p, q, 1, params) or _flash_after(f, q, p, -1, params)
 
 
-def _flash_after(f: Features, a: int, x: int, step: int) -> bool:
+def _flash_after(f: Features, a: int, x: int, step: int, params: CutParams) -> bool:
     """Samples from ``x`` on (``step`` 1: later, -1: earlier) are a flash after the scene sample
     ``a``: some sample ``r`` after at most :data:`FLASH_FRAMES` frames of them is nearer ``a``
-    than half its distance to ``x``, and every sample from ``x`` up to ``r`` is brighter than
-    ``a`` and ``r``. Sample indices, as a sparse decode leaves gaps."""
+    than half its distance to ``x``, every sample from ``x`` up to ``r`` is brighter than
+    ``a`` and ``r``, and ``a`` and ``r`` are no cut apart (:func:`_cut_across`). Sample
+    indices, as a sparse decode leaves gaps.
+
+    Why the last test: next to a white frame almost any frame is "nearer ``a`` than half its
+    distance" (review: cellauto, two white frames, mandelbrot hid the cut after the white), so
+    that test alone says only that ``r`` is not bright."""
     n, idx = len(f.index), f.index
 
     def lum(j: int) -> float:
@@ -181,11 +188,41 @@ def _flash_after(f: Features, a: int, x: int, step: int) -> bool:
         floor = max(lum(a), lum(r))
         if lit >= floor + max(FLASH_RISE, FLASH_GAIN * floor):
             d = distance(f, np.array([a, x]), np.array([r, r]))
-            if d[0] < 0.5 * d[1]:
+            if d[0] < 0.5 * d[1] and not _cut_across(f, a, r, params):
                 return True
         lit = min(lit, lum(r))
         r += step
     return False
+
+
+def _cut_across(f: Features, a: int, r: int, p: CutParams) -> bool:
+    """Whether samples ``a`` and ``r``, with the flash frames between them left out, would pass
+    the hard-cut test: ``across = d(a, r)`` at least ``p.min_across`` and ``p.ratio`` times
+    ``within``, each side's own change over as many frames as lie between ``a`` and ``r``
+    (:func:`_side_change`). Unlike :func:`_candidates`, ``within`` is the smaller side's: a flash
+    brings back the scene it interrupted, so both sides move alike, while a fast scene cut to a
+    calm one through white (cellauto: 0.29 across, 0.15 its own change over three frames) is a
+    cut the larger side would excuse. A side with no samples beyond it counts as calm."""
+    across = float(distance(f, np.array([a]), np.array([r]))[0])
+    if across < p.min_across:
+        return False
+    away = 1 if r > a else -1  # from a towards r
+    span = abs(int(f.index[r]) - int(f.index[a]))
+    sides = [w for w in (_side_change(f, a, -away, span), _side_change(f, r, away, span)) if w is not None]
+    return across >= p.ratio * max(min(sides, default=0.0), p.min_within)
+
+
+def _side_change(f: Features, j: int, step: int, span: int) -> float | None:
+    """Distance from sample ``j`` to the sample about ``span`` frames from it (``step`` 1: later,
+    -1: earlier), rescaled to ``span`` frames (:func:`_span_scale`); None at the video's end."""
+    idx = f.index
+    target = int(idx[j]) + step * span
+    k = int(np.searchsorted(idx, target, side="left")) if step > 0 else int(np.searchsorted(idx, target, side="right")) - 1
+    k = min(max(k, 0), len(idx) - 1)
+    if k == j:
+        return None
+    d = float(distance(f, np.array([j]), np.array([k]))[0])
+    return min(1.0, d * float(_span_scale(np.array([span]), np.array([abs(int(idx[k]) - int(idx[j]))]))[0]))
 
 
 def _span_scale(across_frames: np.ndarray, within_frames: np.ndarray) -> np.ndarray:

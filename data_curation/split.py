@@ -20,8 +20,11 @@ from video.media import (
     display_ops,
     grid_frames,
     media_path,
+    sar_of,
     video_stream,
 )
+
+QUARTER_TURNS = ("transpose", "clock", "cclock")  # display ops that swap a frame's width and height
 
 
 def plan_clips(shots: list[list[int]], fps: float, min_s: float, max_s: float, trim_s: float = 0.0) -> list[tuple[int, int]]:
@@ -68,6 +71,9 @@ def extract_clip(src: str | Path, start: int, end: int, fps: float, dest: str | 
     - ``encode``: the frames decoded and encoded again (H.264, CRF 18), one per grid slot at the
       source's nominal rate: on a variable-rate source a slot without a frame of its own repeats
       the last one, so the clip always has ``end - start`` frames.
+
+    Either way the clip keeps the source's pixel shape (SAR, :func:`_source_sar`): training
+    stretches anamorphic frames by it, so a clip tagged square would be learnt squeezed.
 
     A source with a rotation in its metadata (phones filming upright) is always re-encoded,
     turned upright, as ``ffmpeg`` shows it: a copy would keep the rotation as metadata, which
@@ -182,11 +188,13 @@ def _copy(src: str | Path, start: int, end: int, fps: float, tmp: Path) -> bool:
 def _encode(src: str | Path, start: int, end: int, fps: float, tmp: Path, turn: tuple[str, ...] = ()) -> None:
     """Frames ``[start, end)`` decoded on the grid (:func:`~video.media.grid_frames`)
     and encoded at the nominal rate, one frame per slot, turned and mirrored as ``turn``
-    (:func:`display`) says; odd sizes are cropped to even."""
+    (:func:`display`) says; odd sizes are cropped to even. The stream is tagged with the
+    source's pixel shape (:func:`_source_sar`)."""
     from fractions import Fraction
 
     import av
 
+    sar = _source_sar(src, turn)
     with av.open(media_path(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as o:
         st, last, slot, covered = None, None, start, False
         for i, frame in grid_frames(src, start, end, fps, hold=True):
@@ -210,6 +218,8 @@ def _encode(src: str | Path, start: int, end: int, fps: float, tmp: Path, turn: 
                 st.pix_fmt = "yuvj420p" if frame.format.name.startswith("yuvj") else "yuv420p"  # full range stays full
                 st.codec_context.color_range = frame.color_range
                 st.options = {"crf": "18", "preset": "veryfast"}
+                if sar is not None:
+                    st.codec_context.sample_aspect_ratio = sar
             if (frame.width, frame.height) != (w, h):
                 rgb = frame.to_ndarray(format="rgb24")[:h, :w]
                 frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
@@ -228,6 +238,19 @@ def _encode(src: str | Path, start: int, end: int, fps: float, tmp: Path, turn: 
             slot += 1
         for pkt in st.encode(None):
             o.mux(pkt)
+
+
+def _source_sar(src: str | Path, turn: tuple[str, ...]):
+    """The source's sample aspect ratio as a Fraction, None for square or untagged pixels. A
+    re-encode sets it anew (PyAV's encoder starts square), and a turn of a quarter
+    (:data:`QUARTER_TURNS` in ``turn``) swaps it, as the clip's frames are stored upright."""
+    from fractions import Fraction
+
+    import av
+
+    with av.open(media_path(src)) as c:
+        sar = sar_of(video_stream(c, src), turned=any(op in QUARTER_TURNS for op in turn))
+    return None if sar is None else Fraction(*(int(v) for v in sar.split(":")))
 
 
 def _put(o, st, frame, pts: int) -> None:
