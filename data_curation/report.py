@@ -13,9 +13,8 @@ import numpy as np
 
 from data_curation.manifest import (
     BASE_COLUMNS,
-    RUN_DIR_KEY,
     TAIL_COLUMNS,
-    parquet_metadata,
+    media_bases,
     read_rows,
     resolve_media,
     summarize,
@@ -33,16 +32,16 @@ def _png(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def _middle_frame(row: dict, run_dir: str | None, failures: list[str]) -> np.ndarray | None:
+def _middle_frame(row: dict, bases: list[Path], failures: list[str]) -> np.ndarray | None:
     """The clip's middle frame, from its source: the frame on screen at that slot of the
     manifest's frame grid (:func:`video.media.read_grid_frames`, as training reads clips). On a
     variable-rate source a slot can have no frame of its own; the one before it is held there
     (reading the slot alone found nothing, and the clip was left off the sheet). A relative
-    source path is tried against the folder ``curate run`` ran in (the manifest records it),
-    then against the current one."""
+    source path is looked for in ``bases`` (:func:`data_curation.manifest.media_bases`, as
+    training looks: a moved project still finds its media)."""
     from video.media import read_grid_frames
 
-    src = str(resolve_media(row["source"], run_dir))
+    src = str(resolve_media(row["source"], None, (), bases))
     try:
         mid = (row["start_frame"] + row["end_frame"]) // 2
         return read_grid_frames(src, [mid], row["fps"])[0]
@@ -51,10 +50,10 @@ def _middle_frame(row: dict, run_dir: str | None, failures: list[str]) -> np.nda
         return None
 
 
-def _sheet(rows: list[dict], title: str, run_dir: str | None, failures: list[str], note: str = "") -> str:
+def _sheet(rows: list[dict], title: str, bases: list[Path], failures: list[str], note: str = "") -> str:
     cells = []
     for r in rows[:SHEET]:
-        f = _middle_frame(r, run_dir, failures)
+        f = _middle_frame(r, bases, failures)
         if f is None:
             continue
         from PIL import Image
@@ -80,7 +79,7 @@ def write_report(out: str | Path) -> Path:
     if not manifest.is_file():
         raise FileNotFoundError(f"{manifest} not found: run `curate run SRC --out {out}` first")
     rows = read_rows(manifest)
-    run_dir = parquet_metadata(manifest, RUN_DIR_KEY)
+    bases = media_bases(manifest)
     s = summarize(rows)
     bars = {"sources failed": s["sources_failed"], "sources without clips": s["sources_without_clips"],
             "clips": s["clips"], "kept": s["kept"], **{f"dropped: {k}": v for k, v in s["dropped"].items()}}
@@ -104,8 +103,8 @@ def write_report(out: str | Path) -> Path:
     clips = [r for r in rows if r.get("start_frame") is not None and r.get("error") is None]
     failed = sum(1 for r in rows if r.get("start_frame") is not None and r.get("error") is not None)
     failures: list[str] = []
-    parts.append(_sheet([r for r in clips if r["keep"]], "Kept", run_dir, failures))
-    parts.append(_sheet([r for r in clips if not r["keep"]], "Dropped", run_dir, failures,
+    parts.append(_sheet([r for r in clips if r["keep"]], "Kept", bases, failures))
+    parts.append(_sheet([r for r in clips if not r["keep"]], "Dropped", bases, failures,
                         f" + {failed} with errors, listed below" if failed else ""))
     if failures:
         import warnings

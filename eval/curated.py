@@ -30,7 +30,8 @@ class CuratedClip:
     fps: float  # the source's rate, the rate of its extracted clip too
     by_reference: bool  # read from the source (its grid at ``fps``), not from a clip file
     height: int  # as shown: a 90 / 270 degree rotation read upright
-    width: int
+    width: int  # as shown: an anamorphic clip's coded width times its pixel aspect
+    pixel_aspect: float = 1.0  # a pixel's width over its height (its SAR), as training reads it
 
     def __str__(self) -> str:
         return f"{self.media}[{self.start}:{self.end}]"
@@ -54,9 +55,9 @@ def manifest_of(path: str | Path) -> Path | None:
 
 def curated_clips(manifest: Path) -> dict[str, CuratedClip]:
     """clip_id -> :class:`CuratedClip` of every kept row training would read (no error, usable
-    cells), in the manifest's order; nothing decoded. A file that is not a curate manifest, or
-    one with no kept clips, is a one-line EvalError."""
-    from data_curation.manifest import is_missing
+    cells), in the manifest's order; nothing decoded (each media file's header is read once, for
+    its pixel aspect: training scales an anamorphic clip as shown, so eval does). A file that is
+    not a curate manifest, or one with no kept clips, is a one-line EvalError."""
     from eval.inputs import EvalError
     from video.media import plural
     from video.training.data import ManifestClips
@@ -78,16 +79,16 @@ def curated_clips(manifest: Path) -> dict[str, CuratedClip]:
         if name in clips:
             raise EvalError(f"{manifest}: two kept clips share the clip_id {name}; references pair by clip_id")
         plan = ds._plan(i)  # what training reads of the row: media, span, fps (one place, ManifestClips)
-        h, w = int(row["height"]), int(row["width"])  # coded; read upright, as the frames are
-        if not is_missing(row.get("rotation")) and int(row["rotation"]) % 180 == 90:
-            h, w = w, h
+        _, h, w = ds.native_size(i)  # as shown: upright, and as wide as its pixel shape makes it
         clips[name] = CuratedClip(name, Path(plan["media"]), int(plan["start"]), int(plan["end"]),
-                                  float(plan["fps"]), bool(plan["by_reference"]), int(h), int(w))
+                                  float(plan["fps"]), bool(plan["by_reference"]), int(h), int(w),
+                                  ds.pixel_aspect(i))
     return clips
 
 
 def clip_size(c: CuratedClip) -> tuple[int, int]:
-    """(height, width) as shown, from the manifest: checks before any scoring that the clip's
+    """(height, width) as shown (upright; an anamorphic clip as wide as a player shows it, as
+    :func:`eval.inputs.align` scales it), from the manifest: checks before any scoring that the clip's
     media is there (a moved source is one line naming it and its clip)."""
     from video.media import MediaError
 

@@ -11,10 +11,9 @@ import numpy as np
 
 from data_curation.manifest import (
     BASE_COLUMNS,
-    RUN_DIR_KEY,
     TAIL_COLUMNS,
     is_missing,
-    parquet_metadata,
+    media_bases,
     resolve_media,
 )
 from eval.inputs import EvalError, default_or_demo, demo_clips_folder, user_cache_dir
@@ -114,12 +113,13 @@ def select_clips(manifest: str | Path, ranges: dict[str, tuple[float | None, flo
 
 
 def _resolve(p, manifest: Path) -> Path | None:
-    """A path stored in the manifest: absolute, or relative to the folder ``curate run`` ran in
-    (the manifest records it; ``curate report`` looks there first too), to the working folder, or
-    to the manifest's (None, or NaN as pandas shows a missing string, gives None)."""
+    """A path stored in the manifest: absolute, or relative to one of the folders training and
+    ``curate report`` look in (:func:`data_curation.manifest.media_bases`: the folder ``curate
+    run`` ran in, as recorded or found from the manifest's after the project moved, the working
+    folder, the manifest's); None, or NaN as pandas shows a missing string, gives None."""
     if not isinstance(p, str) or not p:
         return None
-    got = resolve_media(p, parquet_metadata(manifest, RUN_DIR_KEY), (manifest.parent / p,))
+    got = resolve_media(p, None, (), media_bases(manifest))
     return got if got.is_file() else None
 
 

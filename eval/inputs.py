@@ -35,6 +35,7 @@ class Video:
     path: Path
     frames: np.ndarray  # uint8 (F, H, W, 3)
     fps: float | None  # None for PNG folders and containers that do not say
+    pixel_aspect: float = 1.0  # a pixel's width over its height: a curated anamorphic clip's SAR (align uses it)
 
 
 def _checkout(folder: Path) -> bool:
@@ -275,7 +276,7 @@ def load_video(p: Path | CuratedClip) -> Video:
 
     if isinstance(p, CuratedClip):
         frames, fps = _readable(p.media, lambda _: read_clip(p))
-        return Video(p.name, p.media, frames, fps)
+        return Video(p.name, p.media, frames, fps, p.pixel_aspect)
     frames, fps = _readable(p, read_frames)
     return Video(video_name(p), p, frames, fps)
 
@@ -419,11 +420,14 @@ def same_times(gen: np.ndarray, ref: np.ndarray, gen_fps: float | None,
     return gen, ref, [f"{rates}: one {side} frame in {k} compared (the same moments)"]
 
 
-def cover_crop(frames: np.ndarray, height: int, width: int, chunk: int = 16) -> np.ndarray:
+def cover_crop(frames: np.ndarray, height: int, width: int, chunk: int = 16,
+               pixel_aspect: float = 1.0) -> np.ndarray:
     """uint8 frames scaled to cover (height, width), keeping their aspect ratio, and centre-cropped:
     training's rule and code for its clips (:func:`video.training.data.resize_cover`, bilinear
     with antialiasing), so a render that is its training target meets that target here.
-    ``chunk`` frames at a time: a long 1080p reference as float32 at once is gigabytes."""
+    ``pixel_aspect``: an anamorphic clip's SAR, scaled as shown in the same one resize, as
+    training scales it. ``chunk`` frames at a time: a long 1080p reference as float32 at once
+    is gigabytes."""
     import torch
 
     from video.training.data import resize_cover
@@ -431,34 +435,39 @@ def cover_crop(frames: np.ndarray, height: int, width: int, chunk: int = 16) -> 
     out = []
     for i in range(0, len(frames), chunk):
         x = torch.from_numpy(np.ascontiguousarray(frames[i:i + chunk])).permute(0, 3, 1, 2).float() / 255.0
-        y = resize_cover(x, height, width).mul(255.0).round_().clamp_(0, 255).to(torch.uint8)
+        y = resize_cover(x, height, width, pixel_aspect).mul(255.0).round_().clamp_(0, 255).to(torch.uint8)
         out.append(y.permute(0, 2, 3, 1).numpy())
     return np.concatenate(out) if out else np.zeros((0, height, width, 3), np.uint8)
 
 
-def cover_size(h: int, w: int, height: int, width: int) -> tuple[int, int]:
-    """(h, w) scaled to cover (height, width), as :func:`video.training.data.resize_cover` scales."""
-    scale = max(height / h, width / w)
-    return max(height, round(h * scale)), max(width, round(w * scale))
+def cover_size(h: int, w: int, height: int, width: int, pixel_aspect: float = 1.0) -> tuple[int, int]:
+    """(h, w) scaled to cover (height, width), as :func:`video.training.data.resize_cover` scales
+    (``w x pixel_aspect`` wide, as shown)."""
+    shown = w * pixel_aspect
+    scale = max(height / h, width / shown)
+    return max(height, round(h * scale)), max(width, round(shown * scale))
 
 
-def align(gen: np.ndarray, ref: np.ndarray, gen_fps: float | None = None,
-          ref_fps: float | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def align(gen: np.ndarray, ref: np.ndarray, gen_fps: float | None = None, ref_fps: float | None = None,
+          ref_aspect: float = 1.0) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Generated and reference frames made comparable: the same moments (:func:`same_times`; a
     note when the rates differ), then the first min(F) frames of each, the reference brought to
     the generated size as training brings a clip to its size (:func:`cover_crop`: scaled to
     cover, centre cropped; squashed, a render of exactly its training target scored 7 dB).
-    Returns (generated, reference, notes)."""
+    ``ref_aspect``: the reference's pixel aspect (:attr:`Video.pixel_aspect`, a curated
+    anamorphic clip's SAR), applied in that one resize as training applies it (unapplied, a
+    render of its training target scored 13 dB). Returns (generated, reference, notes)."""
     gen, ref, notes = same_times(gen, ref, gen_fps, ref_fps)
     n, lengths = min(len(ref), len(gen)), (len(gen), len(ref))
-    if ref.shape[1:3] != gen.shape[1:3]:
+    if ref.shape[1:3] != gen.shape[1:3] or ref_aspect != 1.0:
         (h, w), (rh, rw) = gen.shape[1:3], ref.shape[1:3]
-        notes.append(f"reference resized from {rw}x{rh} to {w}x{h}")
-        sh, sw = cover_size(rh, rw, h, w)
+        shown = "" if ref_aspect == 1.0 else f" (shown {max(1, round(rw * ref_aspect))}x{rh}: its pixel aspect)"
+        notes.append(f"reference resized from {rw}x{rh}{shown} to {w}x{h}")
+        sh, sw = cover_size(rh, rw, h, w, ref_aspect)
         if (sh, sw) != (h, w):
             notes.append(f"reference centre-cropped: the aspect ratios differ, so it was scaled to {sw}x{sh} to "
                          f"cover {w}x{h} and its centre kept, as training crops its clips")
-        ref = cover_crop(ref[:n], h, w)  # only the frames compared: a long reference at full size is gigabytes
+        ref = cover_crop(ref[:n], h, w, pixel_aspect=ref_aspect)  # only the frames compared: a long reference at full size is gigabytes
     if lengths[0] != lengths[1]:
         notes.append(f"compared the first {n} frames (generated {lengths[0]}, reference {lengths[1]})")
     return gen[:n], ref[:n], notes

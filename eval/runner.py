@@ -428,7 +428,8 @@ def score_video(path: Path, ref_path: Path | None, prompt: str | None, s: Scorer
     ref_frames, ref_feats = None, {}
     if ref_path is not None:
         ref = read(ref_path)
-        g, ref_frames, notes = align(v.frames, ref.frames, v.fps, ref.fps)  # the same moments where rates allow
+        # the same moments where rates allow; an anamorphic curated clip as shown, as training reads it
+        g, ref_frames, notes = align(v.frames, ref.frames, v.fps, ref.fps, ref.pixel_aspect)
         notes += [f"reference: {n}" for n in [short_note(ref_path, len(ref.frames))] if n]
         m_r, c_r = reconstruction_metrics(g, ref_frames, s.lpips)
         m.update(m_r)

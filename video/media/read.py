@@ -236,7 +236,7 @@ def read_video_timed(path: str | Path, max_frames: int | None = None) -> tuple[n
     check_media_file(path)
     if not path.is_file():
         raise MediaError(f"video {path} not found")
-    frames, times, stopped = [], [], None
+    frames, times, stopped, held = [], [], None, None
     try:
         with av.open(media_path(path)) as c:
             s = video_stream(c, path)
@@ -257,6 +257,7 @@ def read_video_timed(path: str | Path, max_frames: int | None = None) -> tuple[n
                     else:
                         times.append(times[-1] + 1.0 / rate if times else 0.0)
                     frames.append(_same_size(path, upright(f), frames))
+                    held = f.duration * tb if getattr(f, "duration", None) and tb else None
             except av.error.FFmpegError as e:  # a packet cut short: what decoded before it stands
                 stopped = e.__class__.__name__
                 if not frames:
@@ -266,7 +267,7 @@ def read_video_timed(path: str | Path, max_frames: int | None = None) -> tuple[n
     if not frames:
         raise MediaError(f"{path}: no video frames")
     if max_frames is None or len(frames) < max_frames:
-        _check_complete(path, times, rate, length, stopped)
+        _check_complete(path, times, rate, length, stopped, held)
     return np.stack(frames), np.asarray(times, dtype=np.float64)
 
 
@@ -300,14 +301,17 @@ def stream_seconds(container, stream) -> float | None:
 
 
 def _check_complete(path: Path, times: list[float], rate: float, length: float | None,
-                    stopped: str | None) -> None:
+                    stopped: str | None, held: float | None = None) -> None:
     """One warning line where a video's frames end early: decoding failed partway (``stopped``,
     the error's class: a half-copied MP4 whose index is at the front), or the frames cover
     less than the header's ``length`` by more than two frames and 5% (a half-copied WebM
-    decodes to where it is cut, without an error). Its frame count "M" is ``length`` at the
-    average ``rate`` (an MP4's stored count includes frames an edit list hides)."""
+    decodes to where it is cut, without an error). The last frame covers ``held`` seconds,
+    its own duration as the container stores it (a GIF's delay, a packet's duration), so a
+    complete file whose last frame is held (a GIF's 3 s closing frame) is no warning; without
+    one, the gap before it. Its frame count "M" is ``length`` at the average ``rate`` (an
+    MP4's stored count includes frames an edit list hides)."""
     n = len(times)
-    covered = times[-1] + (times[-1] - times[-2] if n > 1 else 1.0 / rate)
+    covered = times[-1] + (held or (times[-1] - times[-2] if n > 1 else 1.0 / rate))
     short = length is not None and length - covered > max(2.0 / rate, 0.05 * length)
     if stopped is None and not short:
         return
