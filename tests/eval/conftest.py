@@ -87,3 +87,20 @@ def tiny_weights(tmp_path_factory) -> dict:
                           num_hidden_layers=2, num_attention_heads=4, intermediate_size=64)
     VideoMAEModel(vcfg).eval().save_pretrained(d / "videomae")
     return {"i3d": d / "i3d.pt", "lpips": d / "lpips.pt", "clip": d / "clip", "videomae": d / "videomae"}
+
+
+class MotionEnergy(torch.nn.Module):
+    """A stand-in I3D (StyleGAN-V's TorchScript signature) whose features are how much each
+    channel changes per frame step and its mean: a clip's duration shows in them."""
+
+    def forward(self, x, rescale: bool = False, resize: bool = False, return_features: bool = False):
+        step = (x[:, :, 1:] - x[:, :, :-1]).abs().mean(dim=(2, 3, 4))
+        return torch.cat([step, x.mean(dim=(2, 3, 4))], 1)
+
+
+@pytest.fixture(scope="module")
+def motion_i3d(tmp_path_factory):
+    """:class:`MotionEnergy` saved as TorchScript, as ``--i3d`` takes it."""
+    path = tmp_path_factory.mktemp("motion") / "motion_i3d.pt"
+    torch.jit.script(MotionEnergy().eval()).save(str(path))
+    return path

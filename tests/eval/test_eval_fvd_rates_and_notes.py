@@ -18,22 +18,6 @@ import torch
 from video.media import write_video
 
 
-class MotionEnergy(torch.nn.Module):
-    """A stand-in I3D (StyleGAN-V's TorchScript signature) whose features are how much each
-    channel changes per frame step and its mean: a clip's duration shows in them."""
-
-    def forward(self, x, rescale: bool = False, resize: bool = False, return_features: bool = False):
-        step = (x[:, :, 1:] - x[:, :, :-1]).abs().mean(dim=(2, 3, 4))
-        return torch.cat([step, x.mean(dim=(2, 3, 4))], 1)
-
-
-@pytest.fixture(scope="module")
-def motion_i3d(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("motion") / "motion_i3d.pt"
-    torch.jit.script(MotionEnergy().eval()).save(str(path))
-    return path
-
-
 def moving(n: int, speed: int, h: int = 48, w: int = 64, bar: int = 12) -> np.ndarray:
     """A ``bar`` px wide bar moving ``speed`` px per frame over a slowly brightening background
     (wide, so that steps of 6 and 9 px change different amounts of the frame)."""

@@ -161,21 +161,6 @@ def test_renders_not_named_by_clip_id_are_told_how_to_pair(curated, tmp_path, cl
                                 "clip_id: name each render <clip_id>.mp4)"), p.errors
 
 
-class MotionEnergy(torch.nn.Module):
-    """A stand-in I3D (StyleGAN-V's TorchScript signature): per-channel change per step, and mean."""
-
-    def forward(self, x, rescale: bool = False, resize: bool = False, return_features: bool = False):
-        step = (x[:, :, 1:] - x[:, :, :-1]).abs().mean(dim=(2, 3, 4))
-        return torch.cat([step, x.mean(dim=(2, 3, 4))], 1)
-
-
-@pytest.fixture(scope="module")
-def motion_i3d(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("motion") / "motion_i3d.pt"
-    torch.jit.script(MotionEnergy().eval()).save(str(path))
-    return path
-
-
 def test_fvd_takes_the_same_nearest_times():
     """FVD's clip of the faster side at a rate that is no whole multiple: the frames PSNR's
     alignment takes, round(1.5 k), said in the clip's note (it kept every frame: 16 frames were

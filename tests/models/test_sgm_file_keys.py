@@ -20,14 +20,6 @@ from video.models.svd import CheckpointError, load_svd
 SCALED_FP8_MARKER = UNET + "scaled_fp8"  # ComfyUI (comfy/model_detection.py) marks its scaled fp8 files so
 
 
-@pytest.fixture(scope="module")
-def sd(tiny_models):
-    return to_sgm_state_dict(tiny_models)
-
-
-@pytest.fixture(scope="module")
-def meta(tiny_models):
-    return {CONFIG_METADATA_KEY: json.dumps(to_dict(tiny_models.config))}
 
 
 def test_unknown_unet_keys_are_refused(sd, meta, tmp_path):

@@ -15,20 +15,9 @@ import torch
 from safetensors.torch import save_file
 
 from video.comfy.refusals import image_family, refusal
-from video.config import to_dict
 from video.models.detect import detect_kind
-from video.models.sgm import CLIP, CONFIG_METADATA_KEY, UNET, to_sgm_state_dict
+from video.models.sgm import CLIP, UNET
 from video.models.svd import CheckpointError, load_svd
-
-
-@pytest.fixture(scope="module")
-def sd(tiny_models):
-    return to_sgm_state_dict(tiny_models)
-
-
-@pytest.fixture(scope="module")
-def meta(tiny_models):
-    return {CONFIG_METADATA_KEY: json.dumps(to_dict(tiny_models.config))}
 
 
 def _transformers_clip(tiny_models) -> dict:
