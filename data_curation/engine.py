@@ -40,6 +40,7 @@ from data_curation.manifest import (
     TEMP_NAME,
     compact,
     part_path,
+    recipe_motion,
     rename_source,
     run_dir_metadata,
     scorer_versions,
@@ -407,8 +408,7 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
     table = compact(out, sources)
     rows = apply_filters(table.to_pylist(), recipe)
     write_atomic(to_table(rows, all_columns(recipe)), out / "manifest.parquet",
-                 {**run_dir_metadata(out), MOTION_KEY: json.dumps({"short_side": recipe.motion_short_side,
-                                                                   "sample_fps": recipe.sample_fps})})
+                 {**run_dir_metadata(out), MOTION_KEY: json.dumps(recipe_motion(recipe))})
     # after the manifest: until it is replaced, the old one lists the old clips. Only sources this
     # run scored again without any error row, with a recipe that extracts: a source that failed
     # (a drive unmounted, a file caught mid-copy) or a rerun without split.extract keeps its files

@@ -176,6 +176,16 @@ def run_dir_metadata(out: str | Path) -> dict[str, str]:
     return meta
 
 
+def recipe_motion(recipe=None) -> dict:
+    """``{"short_side": px, "sample_fps": fps}`` the motion scorer runs at under ``recipe`` (None:
+    the defaults, which the quick recipe keeps): what :data:`MOTION_KEY` records."""
+    if recipe is None:
+        from data_curation.recipe import Recipe
+
+        recipe = Recipe()
+    return {"short_side": int(recipe.motion_short_side), "sample_fps": float(recipe.sample_fps)}
+
+
 def motion_settings(manifest: str | Path) -> dict | None:
     """``{"short_side": px, "sample_fps": fps}`` the manifest's motion scores were measured at
     (:data:`MOTION_KEY`), None when it does not say (curated before it was recorded, or re-saved

@@ -444,14 +444,6 @@ def cover_crop(frames: np.ndarray, height: int, width: int, chunk: int = 16,
     return np.concatenate(out) if out else np.zeros((0, height, width, 3), np.uint8)
 
 
-def cover_size(h: int, w: int, height: int, width: int, pixel_aspect: float = 1.0) -> tuple[int, int]:
-    """(h, w) scaled to cover (height, width), as :func:`video.training.data.resize_cover` scales
-    (``w x pixel_aspect`` wide, as shown)."""
-    shown = w * pixel_aspect
-    scale = max(height / h, width / shown)
-    return max(height, round(h * scale)), max(width, round(shown * scale))
-
-
 def align(gen: np.ndarray, ref: np.ndarray, gen_fps: float | None = None, ref_fps: float | None = None,
           ref_aspect: float = 1.0) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Generated and reference frames made comparable: the same moments (:func:`same_times`; a
@@ -461,13 +453,15 @@ def align(gen: np.ndarray, ref: np.ndarray, gen_fps: float | None = None, ref_fp
     ``ref_aspect``: the reference's pixel aspect (:attr:`Video.pixel_aspect`, a curated
     anamorphic clip's SAR), applied in that one resize as training applies it (unapplied, a
     render of its training target scored 13 dB). Returns (generated, reference, notes)."""
+    from video.training.data import cover_size
+
     gen, ref, notes = same_times(gen, ref, gen_fps, ref_fps)
     n, lengths = min(len(ref), len(gen)), (len(gen), len(ref))
     if ref.shape[1:3] != gen.shape[1:3] or ref_aspect != 1.0:
         (h, w), (rh, rw) = gen.shape[1:3], ref.shape[1:3]
         shown = "" if ref_aspect == 1.0 else f" (shown {max(1, round(rw * ref_aspect))}x{rh}: its pixel aspect)"
         notes.append(f"reference resized from {rw}x{rh}{shown} to {w}x{h}")
-        sh, sw = cover_size(rh, rw, h, w, ref_aspect)
+        sh, sw = cover_size(rh, rw, h, w, ref_aspect)  # the size training's resize_cover scales to
         if (sh, sw) != (h, w):
             notes.append(f"reference centre-cropped: the aspect ratios differ, so it was scaled to {sw}x{sh} to "
                          f"cover {w}x{h} and its centre kept, as training crops its clips")

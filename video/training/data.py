@@ -249,6 +249,14 @@ def _decode_small(path: Path, indices: list[int], height: int, width: int) -> to
     return torch.from_numpy(frames).permute(0, 3, 1, 2).contiguous()
 
 
+def cover_size(h: int, w: int, height: int, width: int, pixel_aspect: float = 1.0) -> tuple[int, int]:
+    """The size an ``h x w`` picture (pixels ``pixel_aspect`` wide) is scaled to so that it covers
+    ``height x width`` keeping the aspect shown, before :func:`resize_cover` crops the centre."""
+    shown = w * pixel_aspect
+    scale = max(height / h, width / shown)
+    return max(height, round(h * scale)), max(width, round(shown * scale))
+
+
 def resize_cover(x: torch.Tensor, height: int, width: int, pixel_aspect: float = 1.0) -> torch.Tensor:
     """(N, C, h, w) -> (N, C, height, width): scale to cover keeping the aspect ratio, then crop
     the centre (bilinear with antialiasing), as ``video.media.resize_center_crop`` does for one
@@ -256,9 +264,7 @@ def resize_cover(x: torch.Tensor, height: int, width: int, pixel_aspect: float =
     picture is scaled as shown, ``w x pixel_aspect`` wide, in the same one resize."""
     if tuple(x.shape[-2:]) == (height, width) and pixel_aspect == 1.0:
         return x
-    shown = x.shape[-1] * pixel_aspect
-    scale = max(height / x.shape[-2], width / shown)
-    h, w = max(height, round(x.shape[-2] * scale)), max(width, round(shown * scale))
+    h, w = cover_size(x.shape[-2], x.shape[-1], height, width, pixel_aspect)
     x = torch.nn.functional.interpolate(x, size=(h, w), mode="bilinear", antialias=True, align_corners=False)
     top, left = (h - height) // 2, (w - width) // 2
     return x[..., top:top + height, left:left + width]

@@ -31,8 +31,6 @@ from video.training.manifest_rows import (
 )
 
 CLIP_WINDOWS = ("random", "start")  # data.clip_window
-# what objective.motion_scale's examples assume: the quick recipe's motion settings (data_curation.recipe.Recipe)
-DEFAULT_MOTION = {"short_side": 64, "sample_fps": 2.0}
 SLOW_TOLERANCE = 1.01  # a source this much slower than data.fps (29.97 for 30) is not said to be sped up
 
 
@@ -287,15 +285,15 @@ def motion_note(manifest: Path, scale: float) -> str | None:
     """A warning when ``objective.motion_scale`` maps ``manifest``'s motion_mean, whose unit
     depends on the recipe: Farneback flow in px of a frame scaled to ``motion_short_side`` per
     sample step (about ``1 / sample_fps`` s). The scale's examples assume the quick recipe's
-    :data:`DEFAULT_MOTION`; a manifest scored otherwise (svd_lvd: a 16 px short side), or one
+    (:func:`data_curation.manifest.recipe_motion`); a manifest scored otherwise (svd_lvd: a 16 px short side), or one
     that does not record how (:func:`data_curation.manifest.motion_settings`), is said. None
     when they agree or no scale is used."""
-    from data_curation.manifest import motion_settings
+    from data_curation.manifest import motion_settings, recipe_motion
 
     if scale <= 0:
         return None
     got = motion_settings(manifest)
-    want = DEFAULT_MOTION
+    want = recipe_motion()  # what objective.motion_scale's examples assume: the quick recipe's
     head = f"warning: objective.motion_scale={scale:g} maps motion_mean of {manifest}"
     assumed = f"the scale assumes the quick recipe's {want['short_side']} px short side at {want['sample_fps']:g} fps"
     if got is None:
