@@ -250,7 +250,9 @@ OUTPUT_DIRS = ("clips", "parts", ".ray")  # what a run writes under OUT, never c
 # The clip files extract_clip writes for a source, ``<source key>_<start>_<end>.mp4``, and the
 # temporary name of one being written (left behind when a worker was killed)
 _CLIP_FILE = re.compile(r"(?P<key>.+-[0-9a-f]{10})_\d{6,}_\d{6,}\.mp4")
-_CLIP_TEMP = re.compile(r"\.(?P<key>.+-[0-9a-f]{10})_\d{6,}_\d{6,}\.partial\.mp4")
+# (``.NAME.PID.partial.mp4`` since the PID went in: data_curation.split.CLIP_TEMP; the old PID-less
+# form is still matched, from runs before it)
+_CLIP_TEMP = re.compile(r"\.(?P<key>.+-[0-9a-f]{10})_\d{6,}_\d{6,}(?:\.(?P<pid>\d+))?\.partial\.mp4")
 
 
 def stale_clips(clips: Path, sources: list[str], listed: set[str]) -> list[Path]:
@@ -266,8 +268,11 @@ def stale_clips(clips: Path, sources: list[str], listed: set[str]) -> list[Path]
     found = []
     for f in clips.iterdir():
         m = _CLIP_FILE.fullmatch(f.name) or _CLIP_TEMP.fullmatch(f.name)
-        if m and m["key"] in keys and f.name not in listed and f.is_file() and not f.is_symlink():
-            found.append(f)
+        if m is None or m["key"] not in keys or f.name in listed or not f.is_file() or f.is_symlink():
+            continue
+        if m.groupdict().get("pid") and _runs_here(int(m["pid"])):
+            continue  # a running writer's (a killed Ray run's task still going): it renames or deletes its own
+        found.append(f)
     return sorted(found)
 
 

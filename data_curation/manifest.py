@@ -69,6 +69,39 @@ def to_table(rows: list[dict], score_columns: dict[str, str]) -> pa.Table:
     return pa.Table.from_pylist([{k: r.get(k) for k in sch.names} for r in rows], schema=sch)
 
 
+def local_path(path: str | Path) -> str:
+    """``path`` as pyarrow must be given a local file: absolute. pyarrow takes ``NAME:rest`` for
+    a URI of scheme NAME when no such file is there yet, or it names a folder (a write, a
+    dataset; a timestamped OUT ``curated-2024-06-01T12:00``): "Unrecognized filesystem type in
+    URI"; its LocalFileSystem refuses the relative name too ("got a URI"). An absolute path is
+    always a file, as for FFmpeg (:func:`video.media.media_path`; not imported here: it loads
+    torch). Every path this project hands pyarrow goes through here, with :func:`local_fs`."""
+    return str(Path(path).absolute())
+
+
+def local_fs():
+    """The local filesystem, given to pyarrow with :func:`local_path`: no path is ever read as a
+    URI (``%20`` stays three characters)."""
+    from pyarrow import fs
+
+    return fs.LocalFileSystem()
+
+
+def read_parquet(path: str | Path, columns: list[str] | None = None) -> pa.Table:
+    """The Parquet file ``path`` (``columns`` of it), a local file whatever its name (:func:`local_path`)."""
+    return pq.read_table(local_path(path), columns=columns, filesystem=local_fs())
+
+
+def parquet_schema(path: str | Path) -> pa.Schema:
+    """The schema of the Parquet file ``path`` (its footer only), named as :func:`read_parquet` names it."""
+    return pq.read_schema(local_path(path), filesystem=local_fs())
+
+
+def parquet_footer(path: str | Path) -> pq.FileMetaData:
+    """The footer of the Parquet file ``path`` (row groups, statistics, key-value metadata)."""
+    return pq.read_metadata(local_path(path), filesystem=local_fs())
+
+
 # The temporary name write_atomic gives ``NAME``: ``.NAME.PID.partial``, PID the writer's process
 # id (a killed writer leaves it behind: :func:`data_curation.engine.stale_temporaries`)
 TEMP_NAME = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.partial")
@@ -84,7 +117,7 @@ def write_atomic(table: pa.Table, path: str | Path, metadata: dict[str, str] | N
         table = table.replace_schema_metadata({**(table.schema.metadata or {}),
                                                **{k.encode(): v.encode() for k, v in metadata.items()}})
     try:
-        pq.write_table(table, tmp)
+        pq.write_table(table, local_path(tmp), filesystem=local_fs())
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -98,9 +131,12 @@ def part_path(out: str | Path, source: str | Path) -> Path:
 
 def parquet_metadata(path: str | Path, key: str) -> str | None:
     """One entry of a Parquet file's schema metadata (a part file's recipe key, the manifest's
-    run folder); None if the file or the entry is missing."""
+    run folder); None if the file or the entry is missing, or the file is not Parquet. The path
+    is read as a local file (:func:`parquet_schema`): a relative ``cur-1:2/manifest.parquet``
+    was a URI pyarrow refused, and the run folder was silently lost (relative sources then
+    resolved against the working folder alone)."""
     try:
-        meta = pq.read_schema(path).metadata or {}
+        meta = parquet_schema(path).metadata or {}
     except (OSError, pa.ArrowInvalid):
         return None
     value = meta.get(key.encode())
@@ -208,8 +244,12 @@ def rename_source(text: str, old: str, new: str | None) -> str:
     if not old:
         return text
     at = r"(?<![^\s(\[])"  # the path starts the text or follows a space or a bracket
-    text = re.sub(at + re.escape(f"{old}: "), lambda _: "" if new is None else f"{new}: ", text)
-    return re.sub(at + re.escape(f"'{old}'"), lambda _: "'<source>'" if new is None else f"'{new}'", text)
+    # the absolute form too: readers open sources by it (video.media.media_path), so an OS error
+    # (PermissionError) names ``'/abs/src/x.mp4'`` for the source given as ``src/x.mp4``
+    for name in dict.fromkeys((old, os.path.abspath(old))):
+        text = re.sub(at + re.escape(f"{name}: "), lambda _: "" if new is None else f"{new}: ", text)
+        text = re.sub(at + re.escape(f"'{name}'"), lambda _: "'<source>'" if new is None else f"'{new}'", text)
+    return text
 
 
 def rebase(table: pa.Table, source: str, out: str | Path) -> pa.Table:
@@ -240,9 +280,9 @@ def compact(out: str | Path, sources: list[str] | None = None) -> pa.Table:
     (:func:`rebase`). Parts of sources not in this run (moved, deleted, or from an earlier run
     on other folders) stay on disk but out of the manifest."""
     if sources is None:
-        tables = [pq.read_table(q) for q in sorted((Path(out) / "parts").glob("*.parquet"))]
+        tables = [read_parquet(q) for q in sorted((Path(out) / "parts").glob("*.parquet"))]
     else:
-        tables = [rebase(pq.read_table(q), p, out) for p, q in ((p, part_path(out, p)) for p in sources)
+        tables = [rebase(read_parquet(q), p, out) for p, q in ((p, part_path(out, p)) for p in sources)
                   if q.is_file()]
     if not tables:
         return to_table([], {})
@@ -251,7 +291,7 @@ def compact(out: str | Path, sources: list[str] | None = None) -> pa.Table:
 
 
 def read_rows(manifest: str | Path) -> list[dict]:
-    return pq.read_table(manifest).to_pylist()
+    return read_parquet(manifest).to_pylist()
 
 
 def refilter(manifest: str | Path, recipe_name: str, overrides: list[str] | None = None) -> dict:
@@ -264,7 +304,7 @@ def refilter(manifest: str | Path, recipe_name: str, overrides: list[str] | None
     manifest = Path(manifest)
     if not manifest.is_file():
         raise FileNotFoundError(f"manifest {manifest} not found")
-    t = pq.read_table(manifest)
+    t = read_parquet(manifest)
     numeric = frozenset(f.name for f in t.schema if pa.types.is_integer(f.type) or pa.types.is_floating(f.type))
     recipe = load_recipe(recipe_name, overrides, scoring=False, columns=numeric)
     rows = apply_filters(t.to_pylist(), recipe)

@@ -23,7 +23,16 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from data_curation.manifest import CODE_KEY, ERRORS_KEY, RECIPE_KEY, SOURCE_STAT_KEY, part_path, source_stat
+from data_curation.manifest import (
+    CODE_KEY,
+    ERRORS_KEY,
+    RECIPE_KEY,
+    SOURCE_STAT_KEY,
+    parquet_footer,
+    part_path,
+    read_parquet,
+    source_stat,
+)
 from video.media import MediaError
 
 
@@ -160,7 +169,7 @@ def _footer(part: Path) -> tuple[pq.FileMetaData | None, dict[str, str]]:
     """A part's Parquet footer and its key-value metadata (``{}`` for an unreadable part): one
     small read, whatever the part holds."""
     try:
-        footer = pq.read_metadata(part)
+        footer = parquet_footer(part)
     except (OSError, pa.ArrowInvalid):
         return None, {}
     return footer, {k.decode(): v.decode() for k, v in (footer.metadata or {}).items() if k != b"ARROW:schema"}
@@ -186,7 +195,7 @@ def part_kind(part: Path, footer: pq.FileMetaData | None, meta: dict[str, str]) 
     if footer is None or _no_errors(footer):
         return "none"
     try:
-        errors = pq.read_table(part, columns=["error"]).column("error").to_pylist()
+        errors = read_parquet(part, columns=["error"]).column("error").to_pylist()
     except (OSError, pa.ArrowInvalid, KeyError):
         return "none"
     return rows_kind([{"error": e} for e in errors])

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import os
+import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,58 @@ from video.media import (
 )
 
 QUARTER_TURNS = ("transpose", "clock", "cclock")  # display ops that swap a frame's width and height
+# The temporary name extract_clip writes the clip ``STEM.mp4`` under: ``.STEM.PID.partial.mp4``, PID
+# the writer's process id, as Parquet temporaries are named (data_curation.manifest.TEMP_NAME): the
+# tasks of a killed Ray run go on for a while, and a rerun's task extracting the same clip then
+# wrote the same fixed ``.STEM.partial.mp4`` at once (one renamed the other's half-written file)
+CLIP_TEMP = re.compile(r"\.(?P<stem>.+)\.(?P<pid>\d+)\.partial\.mp4")
+
+
+def clip_temp(dest: Path) -> Path:
+    """This process's temporary name for the clip file ``dest`` (:data:`CLIP_TEMP`)."""
+    return dest.with_name(f".{dest.stem}.{os.getpid()}.partial.mp4")
+
+
+_LISTED: dict[str, tuple[float, dict[str, set[str]]]] = {}  # folder -> (when listed, clip stem -> temporaries)
+RELIST_S = 60.0  # a folder's temporaries are listed again after this long (a long-lived process runs anew)
+
+
+def _clip_temps(folder: Path) -> dict[str, set[str]]:
+    """The clip temporaries (:data:`CLIP_TEMP`) in ``folder`` by clip stem, listed once per
+    process per :data:`RELIST_S`: listing ``OUT/clips`` (thousands of clips) for each clip
+    made extraction quadratic. A killed run's temporaries are there before this process
+    starts, so the first listing has them."""
+    key, now = os.path.abspath(folder), time.monotonic()
+    listed = _LISTED.get(key)
+    if listed is None or now - listed[0] >= RELIST_S:
+        temps: dict[str, set[str]] = {}
+        try:
+            with os.scandir(folder) as it:
+                for e in it:
+                    if e.name.startswith(".") and (m := CLIP_TEMP.fullmatch(e.name)):
+                        temps.setdefault(m["stem"], set()).add(e.name)
+        except OSError:
+            pass
+        listed = _LISTED[key] = (now, temps)
+    return listed[1]
+
+
+def remove_stale_clip_temps(dest: Path) -> list[Path]:
+    """Delete the temporaries of ``dest`` (:data:`CLIP_TEMP`) whose writer no longer runs on this
+    host (a killed run's), before this process writes its own; a running writer's stays (a
+    killed run's task still going: it renames or deletes its own). Returns those deleted."""
+    from data_curation.engine import _runs_here  # the one PID check, shared with the Parquet temporaries
+
+    names = _clip_temps(dest.parent).get(dest.stem, set())
+    removed = []
+    for name in sorted(names):  # a copy: threads may share the set
+        f = dest.parent / name
+        if not _runs_here(int(CLIP_TEMP.fullmatch(name)["pid"])) and f.is_file() and not f.is_symlink():
+            f.unlink(missing_ok=True)
+            removed.append(f)
+        if not f.exists():
+            names.discard(name)
+    return removed
 
 
 def plan_clips(shots: list[list[int]], fps: float, min_s: float, max_s: float, trim_s: float = 0.0) -> list[tuple[int, int]]:
@@ -79,14 +133,16 @@ def extract_clip(src: str | Path, start: int, end: int, fps: float, dest: str | 
     turned upright, as ``ffmpeg`` shows it: a copy would keep the rotation as metadata, which
     readers that take the coded pixels (PyAV, and so our trainer) ignore. The written file's
     frame count is checked (a copy's by decoding it: short, it is re-encoded instead); a
-    mismatch is a MediaError."""
+    mismatch is a MediaError. The temporary name has the process id (:data:`CLIP_TEMP`); those
+    of ``dest`` that killed writers left are deleted first (:func:`remove_stale_clip_temps`)."""
     import av
 
     if end <= start or start < 0:
         raise MediaError(f"{src}: frame range [{start}, {end}) is empty or negative")
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.stem}.partial.mp4")
+    remove_stale_clip_temps(dest)
+    tmp = clip_temp(dest)
     try:
         # ``turn``: the source's display operations (:func:`display`), if the caller knows them
         turn = display(src) if turn is None else tuple(turn)

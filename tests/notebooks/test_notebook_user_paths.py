@@ -80,7 +80,7 @@ def test_the_curated_folder_is_a_manifest(checkout, curated, tmp_path, monkeypat
     shutil.copytree(path.parent, checkout / "curated")
     monkeypatch.setenv("MANIFEST", "curated")
     text = run_notebook("explore_dataset.ipynb", tmp_path / "notebooks")
-    assert "5 clips from 3 sources; 3 kept; 1 errors" in text and "4 clips match (no ranges)" in text
+    assert "4 clips (+1 row of a failed source) from 3 sources; 3 kept; 1 error;" in text and "4 clips match (no ranges)" in text
 
 
 def test_manifest_folder_helpers(checkout, curated, tmp_path):

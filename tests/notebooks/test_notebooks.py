@@ -3,6 +3,7 @@ without outputs."""
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -13,8 +14,12 @@ from nbclient import NotebookClient
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 
-def execute(name: str, cwd: Path) -> nbformat.NotebookNode:
+def execute(name: str, cwd: Path, after: dict[int, str] | None = None) -> nbformat.NotebookNode:
+    """Run the notebook ``name`` in ``cwd``; ``after``: {cell index: code} run after that cell
+    (a test's look at the kernel's state, its figures)."""
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    for i in sorted(after or {}, reverse=True):
+        nb.cells.insert(i + 1, nbformat.v4.new_code_cell(after[i]))
     NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
     return nb
 
@@ -42,21 +47,47 @@ def test_evaluate_model_notebook(tmp_path, generated, monkeypatch):
     monkeypatch.setenv("EVAL_REFERENCE", str(generated / "ref"))
     monkeypatch.setenv("EVAL_PROMPTS", str(generated / "prompts.txt"))
     monkeypatch.setenv("EVAL_OUT", str(out))
-    nb = execute("evaluate_model.ipynb", tmp_path)
+    metrics_cell = 5
+    panels = "print('PANELS', [(ax.get_title(), [t.get_text() for t in ax.texts]) for ax in fig.axes])"
+    source = nbformat.read(NOTEBOOKS / "evaluate_model.ipynb", as_version=4).cells[metrics_cell].source
+    nb = execute("evaluate_model.ipynb", tmp_path, {metrics_cell: f"{panels}\n"
+                                                    # one video, the identical one: each PSNR panel has no bar
+                                                    f"per_video = per_video.loc[['one']]\n{source}\n{panels}"})
     m = json.loads((out / "metrics.json").read_text())
     assert m["videos"]["one"]["psnr"] is None and m["videos"]["two"]["psnr"] < 25  # identical / darkened
     assert (out / "report.html").is_file()
-    assert len(outputs(nb, "image/png")) >= 4  # metric bars, curves, two frame strips
+    assert len(outputs(nb, "image/png")) >= 5  # metric bars (both videos, then one), curves, two frame strips
     assert "note: fvd_i3d skipped" in text(nb)
+    both, one = (ast.literal_eval(ln.removeprefix("PANELS ")) for ln in text(nb).splitlines() if ln.startswith("PANELS "))
+    for panels in (both, one):  # an infinite PSNR is said, not drawn as an empty bar that reads as 0
+        titles = dict(panels)
+        assert titles["psnr"] == titles["psnr_whole_clip"] == ["inf (identical)"] and titles["ssim"] == []
+        assert "psnr_inf_frames" not in titles  # a count of frames, not a score
+    assert "Warning" not in text(nb)  # matplotlib's on empty bars and on a layout it could not fit
 
 
 def test_explore_dataset_notebook(tmp_path, curated, monkeypatch):
+    """The curated rows, with a source that gave no clip and ``clip_score`` all null, as the
+    default recipe writes it without model weights: a score column without a value is named in
+    one line, not drawn as an empty panel; the summary counts a source's own rows apart."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     path, rows = curated
-    monkeypatch.setenv("MANIFEST", str(path))
-    nb = execute("explore_dataset.ipynb", tmp_path)
+    no_clips = {**rows[-1], "source": "empty.mp4", "clip_id": "empty:none", "error": None}
+    table = pa.Table.from_pylist([{**r, "clip_score": None} for r in [*rows, no_clips]])
+    table = table.cast(pa.schema([f.with_type(pa.float64()) if f.name == "clip_score" else f for f in table.schema]))
+    manifest = path.parent / "manifest_null_score.parquet"
+    pq.write_table(table, manifest)
+    monkeypatch.setenv("MANIFEST", str(manifest))
+    panels = "print('PANELS', [ax.get_title() for ax in fig.axes if ax.axison])"
+    nb = execute("explore_dataset.ipynb", tmp_path, {6: panels})  # after the histograms
     t = text(nb)
-    assert "5 clips from 3 sources; 3 kept; 1 errors" in t
-    assert "score columns: motion_mean, sharpness, brightness, text_area, aesthetic" in t
+    assert ("4 clips (+1 row of a failed source, +1 row of a source without clips) from 4 sources; 3 kept; "
+            "1 error; score columns: motion_mean, sharpness, brightness, text_area, aesthetic, clip_score") in t
+    assert "no values (scorer not run, e.g. without its model weights): clip_score" in t
+    (shown,) = (ast.literal_eval(ln.removeprefix("PANELS ")) for ln in t.splitlines() if ln.startswith("PANELS "))
+    assert shown == ["motion_mean", "sharpness", "brightness", "text_area", "aesthetic"]
     assert "4 clips match (no ranges)" in t
     assert len(outputs(nb, "image/png")) == 2  # histograms, contact sheet
 
@@ -99,7 +130,7 @@ def test_explore_dataset_fresh_checkout_curates_a_demo(tmp_path, monkeypatch):
     sources = {r[0] for r in duckdb.execute("SELECT DISTINCT source FROM read_parquet(?)", [str(manifest)]).fetchall()}
     assert sources == {str(sample_clips_folder() / f"{c}.mp4") for c in DEMO_CLIPS}
     # fetchall: a fetchone leaves duckdb's default connection busy for the next test in this process
-    n = duckdb.execute("SELECT count(*) FROM read_parquet(?)", [str(manifest)]).fetchall()[0][0]
+    n = duckdb.execute("SELECT count(start_frame) FROM read_parquet(?)", [str(manifest)]).fetchall()[0][0]
     assert f"{n} clips from 3 sources" in text(nb)
     assert len(outputs(nb, "image/png")) == 2  # histograms, contact sheet
     parts = {p: p.stat().st_mtime_ns for p in (manifest.parent / "parts").iterdir()}

@@ -51,14 +51,18 @@ class ManifestClips(torch.utils.data.Dataset):
 
     def __init__(self, manifest: str | Path, frames: int, height: int, width: int, fps: float = 8.0,
                  where: str | None = None, drop_short: bool = True, clip_window: str = "random", seed: int = 0):
-        import pyarrow.parquet as pq
-
-        from data_curation.manifest import RUN_DIR_KEY, is_missing, media_bases, parquet_metadata
+        from data_curation.manifest import (
+            RUN_DIR_KEY,
+            is_missing,
+            media_bases,
+            parquet_metadata,
+            read_parquet,
+        )
 
         if clip_window not in CLIP_WINDOWS:
             raise ValueError(f"data.clip_window must be {' or '.join(CLIP_WINDOWS)}; got {clip_window!r}")
         manifest = manifest_file(manifest)
-        table = pq.read_table(manifest).to_pandas()
+        table = read_parquet(manifest).to_pandas()
         check_columns(table, manifest)
         check_not_all_failed(table, manifest)
         ok = table["error"].map(is_missing) if "error" in table else True  # no error column: no errors

@@ -159,15 +159,15 @@ def check_manifest(path: str | Path, where: str = "") -> Path:
     (:func:`manifest_file`), has the columns the loader reads (from the schema alone), that
     ``where`` parses against those columns (a query on an empty table of them), and that some
     row did not fail in curation and is kept (two columns read). Returns the manifest's path."""
-    import pyarrow.parquet as pq
+    from data_curation.manifest import parquet_schema, read_parquet
 
     manifest = manifest_file(path)
-    empty = pq.read_schema(manifest).empty_table().to_pandas()
+    empty = parquet_schema(manifest).empty_table().to_pandas()
     check_columns(empty, manifest)
     if where:
         query(empty, where, manifest)
     names = ["keep", *(["error"] if "error" in empty else [])]
-    table = pq.read_table(manifest, columns=names).to_pandas()
+    table = read_parquet(manifest, columns=names).to_pandas()
     check_not_all_failed(table, manifest)
     kept = table["keep"].fillna(False).astype(bool)
     if "error" in table:
