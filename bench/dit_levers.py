@@ -24,8 +24,14 @@ error), so a faster variant that computes something else shows as such:
 It also times attention alone at the model's self- and cross-attention shapes under each
 kernel (``txt2vid.attention_rows``): the cross-attention (32,760 queries, 512 text keys) is a
 short-key shape the long-sequence kernels may serve badly. ``--profile`` stores the top
-kernels of one compiled forward of the first variant and of the fastest. JSON is written
-after every row: a run cut short keeps what it measured.
+kernels of one compiled forward of the first variant and of the fastest so far, just before
+the first variant that empties dynamo's cache (``both_cg``, ``both_cdt``, ``both_whole``:
+other settings, slower compiles), so a run cut short in the whole-model compile keeps it;
+only variants listed before that point are profiled. JSON is written after every row: a run
+cut short keeps what it measured. Each row keeps its per-repeat seconds (``times``) and
+min-max ``spread``, and each of ours its speed against Wan's row (``speed_vs_wan``, Wan's
+median over ours: above 1 is ours faster) and whether the two spreads overlap, in which
+case the gap between the medians is within the run-to-run spread, not a measured difference.
 """
 
 from __future__ import annotations
@@ -44,7 +50,17 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from txt2vid import SIZES, attention_rows, bench, bench_setup, build_wan, profile, randomise, sync  # noqa: E402
+from txt2vid import (  # noqa: E402
+    SIZES,
+    attention_rows,
+    bench,
+    bench_setup,
+    build_wan,
+    profile,
+    randomise,
+    speed_vs_wan,
+    sync,
+)
 
 from video.atomic import atomic_file  # noqa: E402
 from video.models.dit import DiT, DiTBlock, SelfAttention  # noqa: E402
@@ -59,6 +75,23 @@ VARIANTS = {  # "wan" in --variants places diffusers' Wan row among them
     "both_cg": {"tokens_major": True, "fused_gelu": True, "mode": "reduce-overhead"},
     "both_whole": {"tokens_major": True, "fused_gelu": True, "whole": True},
 }
+
+
+def resets_dynamo(name: str) -> bool:
+    """Whether a variant compiles under other inductor settings, mode or unit: it starts (and
+    leaves) dynamo's cache empty, so what it compiled cannot be profiled afterwards."""
+    return name != "wan" and bool(VARIANTS[name].keys() & {"inductor", "mode", "whole"})
+
+
+def compare_to_wan(rows: list[dict]) -> None:
+    """Each successful row of ours gets ``speed_vs_wan`` (Wan's median seconds over ours) and
+    ``spread_overlaps_wan`` (whether its min-max range meets Wan's) once Wan's row is in."""
+    wan = next((r for r in rows if r["variant"] == "diffusers Wan" and "seconds" in r), None)
+    if wan is None:
+        return
+    for r in rows:
+        if r is not wan and "seconds" in r:
+            r.update(speed_vs_wan(r, wan))
 
 
 def with_switches(model: DiT, switches: dict) -> DiT:
@@ -84,7 +117,9 @@ def main() -> int:
     ap.add_argument("--variants", default="both,wan,both_cg,both_cdt,both_whole",
                     help=f"comma list of {', '.join(VARIANTS)} and wan (diffusers' Wan, compiled the same way)")
     ap.add_argument("--no-compile", action="store_true", help="time the variants eager (CPU smoke runs)")
-    ap.add_argument("--profile", action="store_true", help="top kernels of base and of the fastest variant")
+    ap.add_argument("--profile", action="store_true",
+                    help="top kernels of the first variant and of the fastest so far, before any variant that "
+                         "empties dynamo's cache (both_cg, both_cdt, both_whole)")
     ap.add_argument("--json", default="bench/results/dit_levers.json")
     args = ap.parse_args()
     names = args.variants.split(",")
@@ -128,7 +163,7 @@ def main() -> int:
             row["first_call_s"] = time.perf_counter() - t0
             times = bench(call, device, warmup=2, reps=args.reps)
         sec = statistics.median(times)
-        row.update(seconds=sec, spread=[min(times), max(times)], tflops_per_s=flops / sec / 1e12,
+        row.update(seconds=sec, times=times, spread=[min(times), max(times)], tflops_per_s=flops / sec / 1e12,
                    mfu=flops / sec / 1e12 / args.peak_tflops)
         return row, out.float()
 
@@ -148,12 +183,40 @@ def main() -> int:
 
     reference = None
     best = None
+    profiled = False
+
+    def run_profile() -> None:
+        """Top kernels of the first variant of ours and of the fastest so far (whose compiled
+        code dynamo still holds), one compiled forward each."""
+        if best is None:
+            return
+        first = next(n for n in names if n != "wan")
+        for name in dict.fromkeys([first, best[0]]):
+            if resets_dynamo(name):
+                continue  # its compiled code was dropped with the dynamo cache
+            twin = with_switches(ours, VARIANTS[name])
+            with torch.no_grad(), sdpa_priority(args.sdpa):
+                if not args.no_compile:
+                    compile_blocks([twin])
+                try:
+                    result["profile"][name] = profile(lambda m=twin: m(x, t, ctx), device, top=30)
+                except Exception as e:  # noqa: BLE001
+                    result["profile"][name] = [{"name": f"FAILED {type(e).__name__}: {e}"[:200], "calls": 0,
+                                                "self_ms": 0.0}]
+            print(f"profiled {name}", flush=True)
+            dump()
+            del twin
+            gc.collect()
+
     for name in names:
         out = None
+        if args.profile and not profiled and resets_dynamo(name):  # before the slow, cache-emptying variants
+            run_profile()
+            profiled = True
         try:
             if name == "wan":
                 row = wan_row()
-            elif "inductor" in VARIANTS[name] or "mode" in VARIANTS[name] or "whole" in VARIANTS[name]:
+            elif resets_dynamo(name):
                 # other inductor settings, compile mode or unit: dynamo's cache would hand back the
                 # code compiled for the same switches, so start from an empty one (and leave it empty after)
                 import torch._inductor.config as inductor_config
@@ -180,32 +243,22 @@ def main() -> int:
                 row["rel_l2_vs_first"] = ((out - reference).norm() / reference.norm()).item()
                 if best is None or row["seconds"] < best[1]["seconds"]:
                     best = (name, row)
-            print(f"{row['variant']:14s} {row['seconds']:.4f} s {row['tflops_per_s']:6.1f} TFLOP/s "
-                  f"(first call {row['first_call_s']:.1f} s, rel. error {row.get('rel_l2_vs_first', '-')})", flush=True)
         result["rows"].append(row)
+        compare_to_wan(result["rows"])
+        if "error" not in row:
+            vs = f", {row['speed_vs_wan']:.3f}x Wan's speed" if "speed_vs_wan" in row else ""
+            print(f"{row['variant']:14s} {row['seconds']:.4f} s {row['tflops_per_s']:6.1f} TFLOP/s "
+                  f"(first call {row['first_call_s']:.1f} s, rel. error {row.get('rel_l2_vs_first', '-')}, spread "
+                  f"{1e3 * (row['spread'][1] - row['spread'][0]):.1f} ms{vs})", flush=True)
         dump()
         out = None
         gc.collect()
         if device.type == "cuda":
             torch.cuda.empty_cache()
 
-    if args.profile and best is not None:
-        ours_names = [n for n in names if n != "wan"]
-        for name in dict.fromkeys([ours_names[0], best[0]]):
-            if VARIANTS[name].keys() - {"tokens_major", "fused_gelu"}:
-                continue  # its compiled code was dropped with the dynamo cache
-            twin = with_switches(ours, VARIANTS[name])
-            with torch.no_grad(), sdpa_priority(args.sdpa):
-                if not args.no_compile:
-                    compile_blocks([twin])
-                try:
-                    result["profile"][name] = profile(lambda m=twin: m(x, t, ctx), device, top=30)
-                except Exception as e:  # noqa: BLE001
-                    result["profile"][name] = [{"name": f"FAILED {type(e).__name__}: {e}"[:200], "calls": 0,
-                                                "self_ms": 0.0}]
-            dump()
-            del twin
-            gc.collect()
+    if args.profile and not profiled:  # no variant emptied dynamo's cache: profile after the last
+        run_profile()
+        dump()
 
     print(f"\n{result['device']} | {result['dtype']} | {'compiled blocks' if result['compiled'] else 'eager'} | "
           f"{args.frames} frames, {result['tokens']} tokens, {result['tflop']:.1f} TFLOP | sdpa {args.sdpa}")
@@ -214,15 +267,18 @@ def main() -> int:
             print(f"  {r['variant']:14s} FAILED {r['error'][:80]}")
         else:
             err = f"{r['rel_l2_vs_first']:.1e}" if "rel_l2_vs_first" in r else "-"
+            vs = (f"{r['speed_vs_wan']:.3f}x Wan" + ("" if r["spread_overlaps_wan"] else ", spreads apart")
+                  if "speed_vs_wan" in r else "")
             print(f"  {r['variant']:14s} {r['seconds']:7.4f} s {r['tflops_per_s']:7.1f} TFLOP/s {100 * r['mfu']:5.1f}% "
-                  f"first {r['first_call_s']:6.1f} s  err {err}")
+                  f"first {r['first_call_s']:6.1f} s  spread {1e3 * (r['spread'][1] - r['spread'][0]):5.1f} ms  "
+                  f"err {err}  {vs}")
     print("\nattention alone, one kernel each (heads x queries x keys x head dim):")
     for r in result["attention"]:
         shape = f"{r['heads']}x{r['tokens']}x{r['kv_tokens']}x{r['head_dim']}"
         got = f"{r['seconds'] * 1e3:8.3f} ms {r['tflops_per_s']:7.1f} TFLOP/s" if "seconds" in r else r["error"][:70]
         print(f"  {r['kernel']:10s} {shape:>20s} {got}")
     for name, events in result["profile"].items():
-        print(f"\ntop kernels, {name}, compiled (self ms):")
+        print(f"\ntop kernels, {name}, {'compiled' if result['compiled'] else 'eager'} (self ms):")
         for e in events[:14]:
             print(f"  {e['self_ms']:8.2f}  x{e['calls']:<4d} {e['name'][:90]}")
     print(f"wrote {args.json}")

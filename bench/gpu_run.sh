@@ -8,7 +8,9 @@
 #   bash bench/gpu_run.sh dit_levers      # issue 4: compiled DiT variants beside Wan compiled (~3 min)
 #   bash bench/gpu_run.sh compile_units   # compile time of whole UNet blocks vs their parts (~5 min)
 #   BENCH_TIMEOUT=300 IMG2VID_ROWS=diffusers,eager,compiled bash bench/gpu_run.sh img2vid_speed
-#     (two targets in one device call: cap each one's seconds, and pick img2vid_speed's rows)
+#     (two targets in one device call: cap each one's seconds, and pick img2vid_speed's rows; a
+#     target still running BENCH_KILL_AFTER=20 s after its TERM is killed, so two capped targets
+#     take at most their caps plus 20 s each)
 # .whl/ is git-ignored: make it here first (`python3 -m pip download --no-deps diffusers==0.42.1
 # omegaconf==2.4.0 -d .whl`, 6.6 MB) and name it in the call's carry (["\.whl"]). One target per
 # call (each is capped at 570 s; the device call's limit is 600 s and a session's 15 minutes
@@ -18,12 +20,16 @@ ls .whl/diffusers-*.whl .whl/omegaconf-*.whl >/dev/null 2>&1 || {
   echo "gpu_run.sh: no .whl/diffusers-*.whl and .whl/omegaconf-*.whl: pip download them into .whl and carry .whl" >&2; exit 2; }
 # a machine still warm from an earlier call keeps compiled artefacts: the cold-start figures
 # must not read them (the warm row uses the compile cache on purpose, within one run)
-rm -rf /tmp/video_compile_cache
+CACHE=${BENCH_COMPILE_CACHE:-/tmp/video_compile_cache}
+rm -rf "$CACHE"
 export TORCHINDUCTOR_CACHE_DIR=$(mktemp -d) TRITON_CACHE_DIR=$(mktemp -d)
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error DIFFUSERS_VERBOSITY=error
 OUT=${OUT:-bench/results}
 T=${BENCH_TIMEOUT:-570}
+# SIGTERM at $T s, then SIGKILL $K s later: a process stuck in teardown (a CUDA context, compile
+# workers) after the TERM must not hold the device call past its limit
+K=${BENCH_KILL_AFTER:-20}
 ROWS=${IMG2VID_ROWS:+--only $IMG2VID_ROWS}
 # Python's warning lines and the source line printed under each; an error line that merely
 # contains "warn" is kept (the filter was -i "warn")
@@ -34,13 +40,13 @@ nvidia-smi --query-gpu=name,memory.used,memory.total,clocks.sm --format=csv | te
 for b in "$@"; do
   case $b in
     img2vid) python3 bench/img2vid.py --model svd_xt --repeats 2 --only diffusers,eager --json "$OUT/img2vid_svd_xt.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/img2vid.log" ;;
-    img2vid_speed) timeout $T python3 bench/img2vid.py --model svd_xt --repeats 1 $ROWS --profile --compile-cache /tmp/video_compile_cache --json "$OUT/img2vid_speed_svd_xt.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/img2vid_speed.log" ;;
+    img2vid_speed) timeout -k $K $T python3 bench/img2vid.py --model svd_xt --repeats 1 $ROWS --profile --compile-cache "$CACHE" --json "$OUT/img2vid_speed_svd_xt.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/img2vid_speed.log" ;;
     img2vid_compile) python3 bench/img2vid.py --model svd_xt --repeats 2 --only diffusers,eager,compiled --compile-cache "" --json "$OUT/img2vid_svd_xt_compile.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/img2vid_compile.log" ;;
     train) python3 bench/train.py --json "$OUT/train.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/train.log" ;;
     txt2vid) python3 bench/txt2vid.py --json "$OUT/txt2vid_dit_l.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/txt2vid.log" ;;
-    compile_units) timeout $T python3 bench/compile_units.py --model svd_xt --json "$OUT/compile_units_svd_xt.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/compile_units.log" ;;
-    txt2vid_speed) timeout $T python3 bench/txt2vid.py --compile --profile --json "$OUT/txt2vid_speed_dit_l.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/txt2vid_speed.log" ;;
-    dit_levers) timeout $T python3 bench/dit_levers.py --profile --json "$OUT/dit_levers_dit_l.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/dit_levers.log" ;;
+    compile_units) timeout -k $K $T python3 bench/compile_units.py --model svd_xt --json "$OUT/compile_units_svd_xt.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/compile_units.log" ;;
+    txt2vid_speed) timeout -k $K $T python3 bench/txt2vid.py --compile --profile --json "$OUT/txt2vid_speed_dit_l.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/txt2vid_speed.log" ;;
+    dit_levers) timeout -k $K $T python3 bench/dit_levers.py --profile --json "$OUT/dit_levers_dit_l.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/dit_levers.log" ;;
     *) echo "gpu_run.sh: unknown target $b (img2vid, img2vid_speed, img2vid_compile, train, txt2vid, txt2vid_speed, dit_levers, compile_units)" >&2; exit 2 ;;
   esac
 done

@@ -18,6 +18,12 @@ count, so the gap between them can be read rather than guessed.
 attention first, reported faster on Hopper); compiled rows use the last order. Attention makes
 ~70% of the FLOPs at 81 frames, so the kernel decides most of the gap to the issue's goal. The
 attention-only rows time each kernel alone at the model's shape (heads x tokens x head dim).
+
+Each row keeps its per-repeat seconds (``times``) and their min-max ``spread``; each row of ours
+its speed against Wan's row at the same frames, attention order and compile (``speed_vs_wan``:
+Wan's median over ours, above 1 is ours faster) and whether the two spreads overlap
+(``spread_overlaps_wan``): where they do, the gap between the medians is within the
+run-to-run spread, not a measured difference.
 """
 
 from __future__ import annotations
@@ -56,6 +62,24 @@ def randomise(model: torch.nn.Module, gen: torch.Generator) -> None:
             fan = p[0].numel() if p.ndim > 1 else 1
             p.copy_(torch.randn(p.shape, generator=gen, device=p.device, dtype=torch.float32).to(p.dtype)
                     / max(fan, 1) ** 0.5)
+
+
+def speed_vs_wan(row: dict, wan: dict) -> dict:
+    """``speed_vs_wan`` (Wan's median seconds over the row's: above 1 the row is faster) and
+    ``spread_overlaps_wan`` (whether the two rows' min-max ranges meet)."""
+    return {"speed_vs_wan": wan["seconds"] / row["seconds"],
+            "spread_overlaps_wan": row["spread"][0] <= wan["spread"][1] and wan["spread"][0] <= row["spread"][1]}
+
+
+def compare_to_wan(rows: list[dict]) -> None:
+    """Each timed row of ours gets :func:`speed_vs_wan` against Wan's timed row at the same
+    frames, attention order and compile, once that row is in."""
+    wan = {(r["frames"], r["sdpa"], r["compiled"]): r for r in rows if r["model"].startswith("diffusers")
+           and "seconds" in r}
+    for r in rows:
+        peer = wan.get((r["frames"], r["sdpa"], r["compiled"]))
+        if not r["model"].startswith("diffusers") and "seconds" in r and peer is not None:
+            r.update(speed_vs_wan(r, peer))
 
 
 def sync(device: torch.device) -> None:
@@ -217,7 +241,7 @@ def main() -> int:
         n_tok = tokens[0] * tokens[1] * tokens[2]
         with torch.no_grad():
             for name, model, compiled, order in variants:
-                row = {"model": name, "frames": frames, "sdpa": order}
+                row = {"model": name, "frames": frames, "sdpa": order, "compiled": compiled}
                 try:
                     call = calls[id(model)]
                     with sdpa_priority(order):
@@ -240,9 +264,10 @@ def main() -> int:
                     continue
                 sec = statistics.median(times)
                 row.update({"latent": list(lat), "tokens": tokens[0] * tokens[1] * tokens[2],
-                            "tflop": flops / 1e12, "seconds": sec, "spread": [min(times), max(times)],
+                            "tflop": flops / 1e12, "seconds": sec, "times": times, "spread": [min(times), max(times)],
                             "tflops_per_s": flops / sec / 1e12, "mfu": flops / sec / 1e12 / args.peak_tflops})
                 rows.append(row)
+                compare_to_wan(rows)
                 dump()
             # the kernel experiments after this frame count's model rows: a fatal kernel error (an
             # illegal access under one attention kernel) cannot cost the rows issue 4 needs
@@ -262,14 +287,16 @@ def main() -> int:
     result = dump()
     print(f"\n{result['device']} | {result['dtype']} eager | ours {n_ours / 1e9:.3f}B params, Wan {n_wan / 1e9:.3f}B")
     print(f"{'model':34s} {'sdpa':>6s} {'frames':>6s} {'tokens':>7s} {'TFLOP':>7s} {'s':>7s} {'TFLOP/s':>8s} "
-          f"{'MFU':>6s} {'compile s':>9s}")
+          f"{'MFU':>6s} {'compile s':>9s} {'x Wan':>6s} {'spread ms':>9s}")
     for r in rows:
         if "error" in r:
             print(f"{r['model']:34s} {r['sdpa']:>6s} {r['frames']:6d} FAILED {r['error'][:60]}")
             continue
-        comp = f"{r['compile_s']:9.1f}" if "compile_s" in r else ""
+        comp = f"{r['compile_s']:9.1f}" if "compile_s" in r else " " * 9
+        vs = f"{r['speed_vs_wan']:5.3f}x" if "speed_vs_wan" in r else " " * 6
         print(f"{r['model']:34s} {r['sdpa']:>6s} {r['frames']:6d} {r['tokens']:7d} {r['tflop']:7.1f} {r['seconds']:7.3f} "
-              f"{r['tflops_per_s']:8.1f} {100 * r['mfu']:5.1f}% {comp}")
+              f"{r['tflops_per_s']:8.1f} {100 * r['mfu']:5.1f}% {comp} {vs} {1e3 * (r['spread'][1] - r['spread'][0]):9.1f}"
+              + ("" if r.get("spread_overlaps_wan", True) else "  (spreads apart)"))
     print("\nattention alone, one kernel each (self-attention of one layer):")
     for r in attn_rows:
         shape = f"{r['heads']}x{r['tokens']}x{r['head_dim']}"

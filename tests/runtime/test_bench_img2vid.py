@@ -1,42 +1,106 @@
-"""bench/img2vid.py: imports without PyAV / imageio-ffmpeg (the GPU machine has neither) and
-runs its CPU rows end to end on the tiny model, skipping the CUDA-only rows with a reason."""
+"""bench/img2vid.py: runs its main() without PyAV / imageio-ffmpeg (the GPU machine has neither)
+and its CPU rows end to end on the tiny model, skipping the CUDA-only rows with a reason; the
+compiled and fast rows run on a CPU with dynamo's eager backend (traced, no code generated)."""
 
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "bench"
 
 
-def test_bench_imports_without_pyav_or_imageio_ffmpeg():
-    code = ("import sys, importlib.util\n"
-            "sys.modules['av'] = None\nsys.modules['imageio_ffmpeg'] = None\n"
-            f"spec = importlib.util.spec_from_file_location('b', {str(ROOT / 'bench/img2vid.py')!r})\n"
-            "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+def load_bench():
+    """bench/img2vid.py as a module (its top level only: imports and helpers)."""
+    spec = importlib.util.spec_from_file_location("bench_img2vid", BENCH / "img2vid.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_bench_main_runs_without_pyav_or_imageio_ffmpeg(tmp_path):
+    """A fresh process with both blocked runs main() on the bench path: diffusers' row and our
+    eager row. Both decode the 3 frames in one window here, so our frames match diffusers'
+    closely (``psnr_vs_diffusers_db``; on CPU ~80 dB at random weights)."""
+    js = tmp_path / "i2v.json"
+    code = ("import runpy, sys, warnings\n"
+            "sys.modules['av'] = None\nsys.modules['imageio_ffmpeg'] = None\nwarnings.simplefilter('ignore')\n"
+            f"sys.argv = ['img2vid.py', '--model', 'tiny', '--device', 'cpu', '--frames', '3', '--steps', '2',"
+            f" '--only', 'diffusers,eager', '--json', {str(js)!r}]\n"
+            f"runpy.run_path({str(BENCH / 'img2vid.py')!r}, run_name='__main__')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
+    res = json.loads(js.read_text())
+    rows = {r["row"]: r for r in res["rows"]}
+    assert set(rows) == {"diffusers", "eager"} and not any("error" in r for r in rows.values())
+    assert res["diffusers_decode_chunk"] == res["our_decode_chunk"] == 3  # the same decode window
+    assert rows["eager"]["psnr_vs_diffusers_db"] > 40
+    assert rows["diffusers"]["psnr_vs_eager_db"] == pytest.approx(rows["eager"]["psnr_vs_diffusers_db"])
 
 
-def test_bench_cpu_rows(tmp_path, run_script):
-    """Runs in this process (``run_script``); the test above imports the script in a fresh one."""
+def test_bench_cpu_rows(tmp_path, run_script, monkeypatch):
+    """Runs in this process (``run_script``). Rows in ``ROWS``' order: the warm row (skipped
+    here: it needs CUDA) comes before the fast row, and the fast row after a compiled row times
+    its first video and counts the graphs that video compiled."""
+    import torch._dynamo
+
+    cfg = torch._dynamo.config  # compile_blocks raises the recompile limit: undone after the test
+    limit = "recompile_limit" if hasattr(cfg, "recompile_limit") else "cache_size_limit"
+    monkeypatch.setattr(cfg, limit, getattr(cfg, limit))
     js = tmp_path / "img2vid.json"
-    out = run_script(ROOT / "bench" / "img2vid.py", "--model", "tiny", "--device", "cpu", "--frames", "2", "--steps",
-                     "3", "--only", "eager,cudnn,lowmem,compiled,fast,warm,cudagraphs", "--cache-threshold", "0.5",
-                     "--profile", "--json", js, cwd=ROOT, quiet=True)
+    try:
+        out = run_script(BENCH / "img2vid.py", "--model", "tiny", "--device", "cpu", "--frames", "2", "--steps",
+                         "3", "--only", "diffusers,eager,cudnn,lowmem,compiled,fast,warm,cudagraphs", "--cache-threshold",
+                         "0.5", "--compile-backend", "eager", "--compile-cache", tmp_path / "cc", "--profile",
+                         "--json", js, cwd=ROOT, quiet=True)
+    finally:
+        torch._dynamo.reset()
     assert out.returncode == 0
     res = json.loads(js.read_text())
     rows = {r["row"]: r for r in res["rows"]}
-    assert set(rows) == {"eager", "cudnn", "lowmem", "fast"} and not any("error" in r for r in rows.values())
-    assert {s["row"] for s in res["skipped"]} == {"compiled", "warm", "cudagraphs"}
-    assert "skip compiled:" in out.stdout and "skip cudagraphs:" in out.stdout
+    assert [r["row"] for r in res["rows"]] == ["diffusers", "eager", "lowmem", "compiled", "fast", "cudnn"]
+    assert not any("error" in r for r in rows.values())
+    assert {s["row"] for s in res["skipped"]} == {"warm", "cudagraphs"}
+    assert out.stdout.index("skip warm:") < out.stdout.index("ours fast (FBCache 0.5, compiled)")
+    assert "skip cudagraphs:" in out.stdout
     assert rows["lowmem"]["psnr_vs_eager_db"] is None  # identical frames: inf PSNR, null in JSON
     assert rows["cudnn"]["psnr_vs_eager_db"] is None  # a CPU has no cuDNN attention: the same kernel
+    comp = rows["compiled"]
+    assert comp["compile_backend"] == "eager" and comp["compiled_blocks"] > 0 and comp["first_video_seconds"] > 0
+    assert comp["compile"]["stats"]["unique_graphs"] > 0
     fast = rows["fast"]
-    assert fast["skipped_evaluations"] >= 1 and fast["psnr_vs_exact_db"] < 100
+    assert fast["skipped_evaluations"] >= 1 and fast["psnr_vs_exact_db"] < 100 and fast["exact_row"] == "compiled"
+    assert fast["first_video_seconds"] > 0  # timed, not an untimed warm-up
+    assert fast["graphs_compiled"] == 0  # a CPU runs the compiled row's guided batch of two too: no recompile
+    assert res["diffusers_decode_chunk"] == res["our_decode_chunk"] == 2  # one window each: close frames
+    for name in ("eager", "lowmem", "compiled", "cudnn"):  # every row of ours against diffusers' frames
+        assert rows[name]["psnr_vs_diffusers_db"] > 40, name
+    assert rows["fast"]["psnr_vs_diffusers_db"] == pytest.approx(fast["psnr_vs_exact_db"], abs=3)
     for r in rows.values():
-        assert r["seconds"] > 0 and r["unet_tflops"] > 0
+        assert r["seconds"] > 0 and (r["row"] == "diffusers" or r["unet_tflops"] > 0)
         assert r["flicker"] is None  # two frames: flicker needs three (eval.temporal), not a perfect 0
-    prof = res["profile"]  # --profile: the top ops of a 2-step video of ours, eager on a CPU
-    assert prof["what"].endswith("eager") and len(prof["kernels"]) >= 10
+    prof = res["profile"]  # --profile: the top ops of a 2-step video of ours as the last row left it
+    assert prof["what"].endswith("compiled") and len(prof["kernels"]) >= 10
     assert any("conv" in k["name"] for k in prof["kernels"]) and all(k["self_ms"] >= 0 for k in prof["kernels"])
+
+    # the warm row reads the child's JSON, which is one such compiled row (``--only compiled``)
+    child = tmp_path / "child.json"
+    child.write_text(json.dumps({"rows": [comp]}))
+    warm = load_bench().warm_start_row(child, wall=99.0)
+    assert warm["first_video_seconds"] == comp["first_video_seconds"]
+    assert warm["compile_setup_seconds"] == comp["compile_setup_seconds"]
+    assert warm["artifacts_loaded"] is comp["artifacts_loaded"] is False  # the eager backend saves nothing
+    assert warm["warm_start_seconds"] == pytest.approx(comp["first_video_seconds"] + comp["compile_setup_seconds"])
+    assert warm["seconds"] == comp["seconds"] and warm["process_seconds"] == 99.0 and warm["error"] is None
+
+
+def test_warm_start_row_without_child_json(tmp_path):
+    """A child that wrote nothing (killed at its limit) is the warm row's error, with its stderr."""
+    r = load_bench().warm_start_row(tmp_path / "missing.json", wall=240.0, stderr="timed out after 240 s")
+    assert r["row"] == "warm" and "timed out after 240 s" in r["error"] and r["process_seconds"] == 240.0
+    assert "warm_start_seconds" not in r
+

@@ -1,21 +1,33 @@
 """bench/txt2vid.py runs end to end on CPU with the tiny sizes (the GPU run is one prepared call):
-every model under every attention-kernel order, and the attention-only rows."""
+every model under every attention-kernel order, and the attention-only rows; each row keeps its
+per-repeat seconds, and each of ours its speed against Wan's row. bench/dit_levers.py likewise,
+with its default variants and --profile."""
 
 import json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "bench"
 
 
 def test_txt2vid_bench_smoke(tmp_path, run_script):
     out = tmp_path / "t2v.json"
-    p = run_script(ROOT / "bench" / "txt2vid.py", "--size", "tiny", "--frames", "9", "--reps", "1", "--json", out,
+    p = run_script(BENCH / "txt2vid.py", "--size", "tiny", "--frames", "9", "--reps", "2", "--json", out,
                    cwd=ROOT)
     assert p.returncode == 0
     r = json.loads(out.read_text())
     got = {(row["model"], row["sdpa"]) for row in r["rows"]}
     assert got == {(m, o) for m in ("ours (DiT)", "diffusers WanTransformer3DModel") for o in ("torch", "cudnn")}
     assert all(row["tflop"] > 0 and row["seconds"] > 0 for row in r["rows"])
+    for row in r["rows"]:  # the raw repeats: the spread is theirs
+        assert len(row["times"]) == 2 and row["spread"] == [min(row["times"]), max(row["times"])]
+    by = {(row["model"], row["sdpa"]): row for row in r["rows"]}
+    for o in ("torch", "cudnn"):
+        ours, wan = by["ours (DiT)", o], by["diffusers WanTransformer3DModel", o]
+        assert ours["speed_vs_wan"] == wan["seconds"] / ours["seconds"] and "speed_vs_wan" not in wan
+        overlap = ours["spread"][0] <= wan["spread"][1] and wan["spread"][0] <= ours["spread"][1]
+        assert ours["spread_overlaps_wan"] is overlap
+        assert f"{ours['speed_vs_wan']:5.3f}x" in p.stdout  # printed in the table
     kernels = {a["kernel"]: a for a in r["attention"]}
     assert set(kernels) == {"flash", "cudnn", "efficient", "math"}
     assert "seconds" in kernels["math"] and "seconds" in kernels["flash"]  # the CPU serves these two
@@ -27,7 +39,7 @@ def test_dit_levers_bench_smoke(tmp_path, run_script):
     variant and Wan get a row, each of ours is scored against the first, and the attention
     rows cover the self- and the cross-attention shape."""
     out = tmp_path / "levers.json"
-    p = run_script(ROOT / "bench" / "dit_levers.py", "--size", "tiny", "--frames", "5", "--reps", "1", "--no-compile",
+    p = run_script(BENCH / "dit_levers.py", "--size", "tiny", "--frames", "5", "--reps", "1", "--no-compile",
                    "--variants", "both,plain,wan,tokens_major,fused_gelu", "--json", out, cwd=ROOT)
     assert p.returncode == 0, p.stderr[-2000:]
     r = json.loads(out.read_text())
@@ -38,3 +50,25 @@ def test_dit_levers_bench_smoke(tmp_path, run_script):
     for name in ("both", "plain", "tokens_major", "fused_gelu"):
         assert rows[name]["rel_l2_vs_first"] < 1e-5, name
     assert {(a["tokens"], a["kv_tokens"]) for a in r["attention"]} == {(r["tokens"], r["tokens"]), (r["tokens"], 16)}
+
+
+def test_dit_levers_default_variants_and_profile(tmp_path, run_script):
+    """The default variant list as the GPU call runs it (eager here: --no-compile), with
+    --profile: the profile is taken before the first variant that empties dynamo's cache
+    (both_cg), so a run cut in the slow whole-model compile (both_whole, last) keeps it; every
+    row keeps its repeats and each of ours its speed against Wan's."""
+    out = tmp_path / "levers.json"
+    p = run_script(BENCH / "dit_levers.py", "--size", "tiny", "--frames", "5", "--reps", "3", "--no-compile",
+                   "--profile", "--json", out, cwd=ROOT)
+    assert p.returncode == 0
+    r = json.loads(out.read_text())
+    assert [row["variant"] for row in r["rows"]] == ["both", "diffusers Wan", "both_cg", "both_cdt", "both_whole"]
+    assert all("error" not in row for row in r["rows"])
+    assert list(r["profile"]) == ["both"] and len(r["profile"]["both"]) >= 5
+    assert p.stdout.index("profiled both") < p.stdout.index("both_cg ") < p.stdout.index("both_whole ")
+    wan = r["rows"][1]
+    for row in r["rows"]:
+        assert len(row["times"]) == 3 and row["spread"] == [min(row["times"]), max(row["times"])]
+        if row is not wan:
+            assert row["speed_vs_wan"] == wan["seconds"] / row["seconds"]
+            assert isinstance(row["spread_overlaps_wan"], bool)

@@ -1,0 +1,41 @@
+"""bench/gpu_run.sh: a capped target that ignores the TERM at its cap is killed BENCH_KILL_AFTER
+seconds later (``timeout -k``), so a process stuck in teardown cannot hold the device call past
+its limit. Run on a copy of the script with stand-ins for ``python3`` and ``nvidia-smi`` (there
+is no GPU here): the stand-in benchmark ignores SIGTERM and sleeps a minute."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def test_capped_target_ignoring_term_is_killed(tmp_path):
+    work = tmp_path / "repo"
+    (work / "bench").mkdir(parents=True)
+    shutil.copy(BENCH / "gpu_run.sh", work / "bench" / "gpu_run.sh")
+    (work / ".whl").mkdir()
+    for name in ("diffusers-0-py3-none-any.whl", "omegaconf-0-py3-none-any.whl"):
+        (work / ".whl" / name).write_bytes(b"")
+    shims = tmp_path / "bin"
+    shims.mkdir()
+    stuck = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('started', flush=True); " \
+            "time.sleep(60)"
+    (shims / "python3").write_text(  # pip install: nothing to do; a benchmark: stuck after the TERM
+        f'#!/bin/sh\n[ "$1" = -m ] && exit 0\nexec {sys.executable} -c "{stuck}"\n')
+    (shims / "nvidia-smi").write_text("#!/bin/sh\necho name\necho stand-in\n")
+    for f in shims.iterdir():
+        f.chmod(0o755)
+    env = {**os.environ, "PATH": f"{shims}:{os.environ['PATH']}", "OUT": str(tmp_path / "out"),
+           "TMPDIR": str(tmp_path), "BENCH_TIMEOUT": "1", "BENCH_KILL_AFTER": "1",
+           "BENCH_COMPILE_CACHE": str(tmp_path / "cache")}
+    t0 = time.monotonic()
+    p = subprocess.run(["bash", "bench/gpu_run.sh", "dit_levers"], cwd=work, env=env, capture_output=True,
+                       text=True, timeout=40)
+    took = time.monotonic() - t0
+    assert "started" in p.stdout  # the stand-in ran under the cap
+    assert took < 15, f"the stuck benchmark held gpu_run.sh {took:.0f} s"
+    assert p.returncode == 137  # pipefail: timeout's SIGKILL (128 + 9) is the target's status
