@@ -54,14 +54,15 @@ def test_weights_a1111_on_real_tokens(t5_tokenizer, t5_model):
 
 
 def test_weights_comfy(t5_tokenizer, t5_model):
+    """ComfyUI's anchor on UMT5 is the empty prompt with its masked positions zeroed
+    (``zero_out_masked``), as the Wan convention zeroes them: position 1 of it is zero."""
     enc = PromptEncoder(t5_tokenizer, t5_model, weight_mode="comfy")
     ref, n = wan_reference(t5_model, t5_tokenizer, "a red cat")
-    ids = [t5_tokenizer.eos_token_id] + [t5_tokenizer.pad_token_id] * 511
-    mask = [1] + [0] * 511
-    with torch.no_grad():
-        empty = t5_model(torch.tensor([ids]), torch.tensor([mask])).last_hidden_state[0]
+    empty = wan_reference(t5_model, t5_tokenizer, "")[0][0]
+    assert empty[1:].abs().sum() == 0
     out = enc.encode_text("a (red:0.5) cat")
     torch.testing.assert_close(out[0, 1], empty[1] + 0.5 * (ref[0, 1] - empty[1]))
+    torch.testing.assert_close(out[0, 1], 0.5 * ref[0, 1])
     assert torch.equal(out[0, [0, 2, 3]], ref[0, [0, 2, 3]])
     assert out[0, n:].abs().sum() == 0
 

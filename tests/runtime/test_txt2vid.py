@@ -206,6 +206,15 @@ def test_wan_matches_diffusers_pipeline(wan_dir):
     # and the comparison can fail: another shift moves the frames off
     c = ours("a red kite over the sea", negative_prompt="blurry", latents=lat, shift=1.0, **kw)
     assert (np.abs(c.astype(int) - b.astype(int)) <= 2).mean() < 0.9
+    # the latents agree to float rounding, and the text and the guidance move them far more
+    a_lat = ours("a red kite over the sea", negative_prompt="blurry", latents=lat, shift=SHIFT, output_type="latent",
+                 **kw)
+    b_lat = ref("a red kite over the sea", negative_prompt="blurry", latents=lat, output_type="latent", **kw).frames
+    err = (a_lat - b_lat).abs().max().item()
+    assert err < 1e-4
+    for prompt, extra in (("a blue kite over the sea", {}), ("a red kite over the sea", dict(guidance_scale=1.0))):
+        other = ours(prompt, negative_prompt="blurry", latents=lat, shift=SHIFT, output_type="latent", **{**kw, **extra})
+        assert (other - b_lat).abs().max().item() > 100 * max(err, 1e-5), prompt
 
 
 def test_wan_frames_must_be_4k_plus_1(wan_dir):

@@ -15,6 +15,7 @@ import pytest
 from test_wan_folders import _transformer, fx  # the tiny Wan parts those tests build
 
 from video.models.svd import CheckpointError
+from video.runtime.img2vid import InputError
 
 SCHEDULER = "scheduler/scheduler_config.json"
 
@@ -110,12 +111,57 @@ def test_txt2vid_refusals_come_before_the_weights(root, tmp_path, cli, name, fla
     assert not (tmp_path / "o.mp4").exists()
 
 
-def test_default_frames_and_size_pass_the_early_checks(root):
-    """The checks read the defaults as the pipeline does (Wan: 81 frames): nothing refused."""
+def _with_rope(root: Path, tmp_path: Path, rope: int | None, name: str = "t2v") -> Path:
+    """A garbage-weight copy of ``root/name`` whose experts' configs say ``rope_max_seq_len``
+    ``rope`` (None: the key left out, diffusers' default 1024)."""
+    dst = _garbage_weights(root, tmp_path, name)
+    for sub in ("transformer", "transformer_2"):
+        f = dst / sub / "config.json"
+        if f.is_file():
+            cfg = {k: v for k, v in json.loads(f.read_text()).items() if k != "rope_max_seq_len"}
+            f.write_text(json.dumps(cfg if rope is None else {**cfg, "rope_max_seq_len": rope}))
+    return dst
+
+
+def test_default_frames_and_size_pass_the_early_checks(root, tmp_path):
+    """The checks read the defaults as the pipeline does (Wan: 81 frames of 480x832): nothing
+    refused with the published rotary table (1024 positions, the default when unsaid)."""
     from video.runtime.t2v_checks import check_wan_request
 
-    check_wan_request(root / "t2v")
+    check_wan_request(_with_rope(root, tmp_path / "a", 1024))
+    check_wan_request(_with_rope(root, tmp_path / "b", None))
     check_wan_request(root / "wan22", num_frames=5, height=32, width=48, guidance_scale_2=2.0)
+
+
+def test_a_size_past_the_rotary_table_is_refused_before_the_weights(root, tmp_path, cli):
+    """The tiny transformers' table holds 32 positions per axis: 32 patches of 16 px (512) and
+    32 latent frames (125 frames). One more was a raw view error inside diffusers, after loading."""
+    from video.runtime.t2v_checks import check_wan_request
+
+    limits = "rope_max_seq_len 32 patches per axis: at most 125 frames, height 512 and width 512"
+    for name in ("t2v", "wan22"):
+        bad = _garbage_weights(root, tmp_path / name, name)
+        for frames, h, w in ((5, 528, 32), (5, 32, 528), (129, 32, 32)):
+            with pytest.raises(InputError) as e:
+                check_wan_request(bad, frames, h, w)
+            assert str(e.value) == f"{frames} frames of {h}x{w} is past this model's rotary position table ({limits})"
+        check_wan_request(bad, 125, 512, 512)  # the table's last row
+        with pytest.raises(InputError, match="rope_max_seq_len 32 "):
+            check_wan_request(bad)  # the default 832 width: past this tiny table
+    p = cli("txt2vid", "--model", str(bad), "--frames", "5", "--height", "528", "--width", "32",
+            "--output", str(tmp_path / "o.mp4"))
+    assert p.returncode == 2 and p.errors == [f"error: 5 frames of 528x32 is past this model's rotary position table "
+                                              f"({limits})"], p.stderr
+
+
+def test_the_loaded_pipeline_refuses_it_too(root):
+    from video.runtime.txt2vid import TextToVideo
+
+    pipe = TextToVideo.from_pretrained(root / "t2v")
+    steps = []
+    with pytest.raises(InputError, match="^5 frames of 528x32 is past this model's rotary position table"):
+        pipe("a kite", num_frames=5, height=528, width=32, num_inference_steps=1, on_step=lambda d, n: steps.append(d))
+    assert steps == []
 
 
 def test_missing_part_says_to_download_the_whole_repository(root, tmp_path):

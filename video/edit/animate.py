@@ -47,6 +47,7 @@ from video.models.components import clip_image_processor, no_torchvision_notice
 from video.runtime.img2vid import InputError, Timings, randn
 from video.runtime.progress import StepCallback, step_reporter
 from video.runtime.speed import with_sdpa_priority
+from video.runtime.t2v_checks import check_output_type, check_prompts
 
 DEFAULT_STEPS = 20  # WanAnimatePipeline's default
 FALLBACK_FPS = 30.0  # the clip rate when the pose video tells none (a folder of frames): the CLI's and ComfyUI's
@@ -326,8 +327,14 @@ class Animator:
         output_type: str = "uint8",
         on_step: StepCallback | None = None,
     ):
+        """``output_type``: ``"uint8"`` (default) numpy uint8 (F, H, W, 3), ``"float"`` float32 in
+        [0, 1], ``"latent"`` the sampled latents (a one-segment clip's); anything else is refused
+        before any work, as ImageToVideo refuses it."""
         from video.media import load_image, plural
+        from video.runtime.txt2vid import encode_prompts, frames_as
 
+        check_output_type(output_type)
+        check_prompts(prompt, negative_prompt)
         m, dev, s = self.models, self.device, self.config.sampling
         lat = m.latents
         tf = lat.temporal_factor
@@ -377,7 +384,7 @@ class Animator:
             mk_t = frames_to_tensor(pad_frames(mk, target), height, width, gray=True)
 
         # 2. Text, character (CLIP features and latents).
-        cond = self.prompts.encode(prompt, negative_prompt, steps)
+        cond = encode_prompts(self.prompts, prompt, negative_prompt, steps)
         image_embeds = self.encode_image(image)
         vae_dev = next(m.vae.parameters()).device
         lh, lw = height // lat.spatial_factor, width // lat.spatial_factor
@@ -455,8 +462,7 @@ class Animator:
         self.last_timings = Timings(encode=t_enc, denoise=t_den, decode=t_dec)
         if output_type == "latent":
             return x
-        video = ((video.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-        return video.permute(1, 2, 3, 0).numpy()
+        return frames_as(video, output_type)
 
 
 

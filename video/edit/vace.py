@@ -25,7 +25,8 @@ Steps of :meth:`VaceEditor.__call__`:
 3. noise (or, with ``strength < 1``, the source video's latents noised to the first time that
    runs; see below);
 4. the flow ODE with composable CFG, the context shared by every guidance term;
-5. drop the reference frames, decode, uint8.
+5. drop the reference frames, decode, uint8 (``output_type``: or float32 in [0, 1], or the
+   latents undecoded; anything else is refused before any work, as ImageToVideo does).
 
 ``strength`` s < 1 follows diffusers' ``WanVideoToVideoPipeline.get_timesteps`` (kept for
 parity, ``tests/edit/test_vace.py``): the shifted N-step grid loses its first
@@ -54,7 +55,8 @@ from video.models.wan import DEFAULT_SHIFT, read_model_index
 from video.runtime.img2vid import InputError, Timings, randn
 from video.runtime.progress import StepCallback, step_reporter
 from video.runtime.speed import with_sdpa_priority
-from video.runtime.txt2vid import T2VModels
+from video.runtime.t2v_checks import check_output_type, check_prompts
+from video.runtime.txt2vid import T2VModels, encode_prompts, frames_as
 
 # --- pixel inputs -------------------------------------------------------------------------
 
@@ -291,6 +293,8 @@ class VaceEditor:
         output_type: str = "uint8",
         on_step: StepCallback | None = None,
     ):
+        check_output_type(output_type)
+        check_prompts(prompt, negative_prompt)
         s, m, dev = self.config.sampling, self.models, self.device
         steps = num_inference_steps or s.num_inference_steps
         scale = s.guidance_scale if guidance_scale is None else guidance_scale
@@ -336,7 +340,7 @@ class VaceEditor:
         # the prompt schedule counts the steps that run, as the Editor's does (video edit):
         # [a:b:0.5] switches halfway through them, whatever the strength skipped
         run = len(ts) - 1
-        cond = self.prompts.encode(prompt, negative_prompt, run)
+        cond = encode_prompts(self.prompts, prompt, negative_prompt, run)
         t1 = time.perf_counter()
 
         # 4. The flow ODE; every guidance term sees the same context.
@@ -361,10 +365,9 @@ class VaceEditor:
         x = x[:, :, num_refs:]
         if output_type == "latent":
             return x
-        frames = m.latents.decode(x.to(vae_dev))[0]  # (3, F, H, W)
-        frames = ((frames.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+        frames = frames_as(m.latents.decode(x.to(vae_dev))[0], output_type)  # from (3, F, H, W)
         self.last_timings = Timings(encode=t1 - t0, denoise=t2 - t1, decode=time.perf_counter() - t2)
-        return frames.permute(1, 2, 3, 0).cpu().numpy()
+        return frames
 
 
 __all__ = ["VaceEditor", "VaceInputs", "context_latents", "fold_mask", "letterbox_reference", "load_wan_folder",

@@ -35,13 +35,27 @@ Weights (``weight_mode``; by default ``"a1111"`` for CLIP and ``"comfy"`` for T5
   new_mean`` swings wildly (on a tiny UMT5 one ``(green:1.3)`` scaled every token of its
   prompt by -3.6, another by -0.03) and a weight changed the whole prompt, sign included.
 * ``"comfy"``: ComfyUI's rule, ``empty + w * (z - empty)`` at each token of weight ``w != 1``,
-  where ``empty`` is the empty prompt's hidden state at the same position; no rescaling, so
-  a weight changes only its own tokens (and 1.0 changes nothing).
+  where ``empty`` is the empty prompt's encoding at the same position, as this encoder computes
+  it (ComfyUI's ``z_empty``); no rescaling, so a weight changes only its own tokens (and 1.0
+  changes nothing). On T5 / UMT5 that encoding is EOS and then zeros (ComfyUI's UMT5 encoder
+  zeroes the masked positions too, ``zero_out_masked``), so ``(word:w)`` is ``w * z`` at every
+  token after the first and ``(word:0)`` a zero vector; on CLIP it is the states of BOS, EOS and
+  padding.
+
+A weight or ``AND`` term weight that float32 cannot hold (a 400-digit number, 1000 nested
+``(``: 1.1 ** 1000), or weights that make the encoder's states overflow, are a one-line
+:class:`PromptError` naming the part: such states would make every frame NaN (a black video).
+
+Encoded texts are kept in a small least-recently-used cache (:attr:`PromptEncoder.cache`,
+``cache_size`` texts plus the empty prompt): a long-lived pipeline (ComfyUI keeps one) would
+otherwise keep every prompt it ever saw, each ``(512, 4096)`` on Wan's GPU.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,7 +67,7 @@ from video.prompts.chunks import BREAK, CHUNK_LENGTH, Token, Unit, chunk_units, 
 from video.prompts.composable import split_and
 from video.prompts.conditioning import PromptConditioning, StepConditioning
 from video.prompts.embeddings import load_embeddings, match_name_ids, name_token_table, split_on_names
-from video.prompts.emphasis import parse_segments
+from video.prompts.emphasis import Segment, parse_segments
 from video.prompts.schedule import schedule, text_at_step
 from video.prompts.t5text import Piece, basic_clean, join_pieces, token_weights
 
@@ -63,6 +77,28 @@ WeightMode = Literal["a1111", "comfy"]
 # latent cache records it in its index; training from one encoded under another rule says so.
 DEFAULT_WEIGHT_MODE: dict[str, WeightMode] = {"clip": "a1111", "t5": "comfy"}
 EncoderKind = Literal["auto", "clip", "t5"]
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+DEFAULT_CACHE_SIZE = 8  # distinct texts kept besides "": a prompt, its negative and a few schedule texts
+
+
+class PromptError(ValueError):
+    """A prompt that cannot become finite conditioning (a weight float32 cannot hold, or states
+    that overflow): one line naming the part; the pipelines raise it as their InputError."""
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """A prompt part as an error names it: stripped, long ones cut with an ellipsis."""
+    text = text.strip()
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
+def check_weight(weight: float, part: str, what: str = "weight") -> None:
+    """:class:`PromptError` for a weight that is not a finite float32 number: the encoder's
+    states and the guidance run in float32 or less, where it would become inf and then NaN."""
+    if not math.isfinite(weight) or abs(weight) > FLOAT32_MAX:
+        hint = "fewer brackets or a smaller weight" if what == "weight" else "a smaller weight"
+        raise PromptError(f"prompt part {_shown(part)} has {what} {weight:.3g}, which float32 cannot hold "
+                          f"(at most {FLOAT32_MAX:.3g}): use {hint}")
 
 
 def apply_weights_a1111(z: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -145,8 +181,8 @@ class PromptEncoder:
     ``clip_skip``-th hidden state from the end through the final layer norm (1: the last).
     ``weight_mode``: how ``(word:w)`` weights the states (module docstring); None picks
     ``"a1111"`` for CLIP and ``"comfy"`` for T5 / UMT5, the one that stays local there.
-
-    Encoded texts are kept in :attr:`cache` for the life of the object.
+    ``cache_size``: how many encoded texts :attr:`cache` keeps besides the empty prompt (least
+    recently used first out), so a long-lived encoder's memory stays bounded.
     """
 
     def __init__(
@@ -161,11 +197,14 @@ class PromptEncoder:
         clip_skip: int = 1,
         comma_backtrack: int = 20,
         max_length: int = 512,
+        cache_size: int = DEFAULT_CACHE_SIZE,
     ) -> None:
         if weight_mode not in (None, "a1111", "comfy"):
             raise ValueError(f"weight_mode must be 'a1111' or 'comfy', not {weight_mode!r}")
         if clip_skip < 1:
             raise ValueError("clip_skip counts from 1 (the last layer)")
+        if cache_size < 0:
+            raise ValueError(f"cache_size must be >= 0, got {cache_size}")
         self.tokenizer = tokenizer
         self.model = text_encoder
         self.kind = _detect_kind(text_encoder) if kind == "auto" else kind
@@ -184,7 +223,8 @@ class PromptEncoder:
         )
         self._name_table = name_token_table(tokenizer, list(self.embeddings)) if self.kind == "clip" else {}
         self._warned_no_offsets = False
-        self.cache: dict[str, torch.Tensor] = {}
+        self.cache_size = cache_size
+        self.cache: OrderedDict[str, torch.Tensor] = OrderedDict()
         self._empty_states: torch.Tensor | None = None
 
     # -- model plumbing -------------------------------------------------------------------
@@ -219,11 +259,20 @@ class PromptEncoder:
 
     # -- text to tokens -------------------------------------------------------------------
 
+    @staticmethod
+    def segments(text: str) -> list[Segment]:
+        """The emphasis pass of one scheduled text, every weight checked (:func:`check_weight`)."""
+        segs = parse_segments(text)
+        for seg in segs:
+            if not seg.is_break:
+                check_weight(seg.weight, seg.text)
+        return segs
+
     def units(self, text: str) -> list[Unit | None]:
         """The weighted token stream of one (already scheduled) text for CLIP; None marks a
         BREAK. As A1111: each weighted run is tokenized apart, and textual-inversion names are
         found in each run's token ids (:func:`~video.prompts.embeddings.match_name_ids`)."""
-        segs = parse_segments(text)
+        segs = self.segments(text)
         words = [seg.text for seg in segs if not seg.is_break]
         ids = iter(self.tokenizer(words, add_special_tokens=False, verbose=False)["input_ids"] if words else [])
         units: list[Unit | None] = []
@@ -248,7 +297,7 @@ class PromptEncoder:
         with a warning: for a byte-level one such as ByT5 that is the same thing."""
         pieces: list[Piece] = []
         found: list[tuple[str, float]] = []
-        for seg in parse_segments(text):
+        for seg in self.segments(text):
             if seg.is_break:
                 pieces.append((" ", 1.0, -1))
                 continue
@@ -304,17 +353,19 @@ class PromptEncoder:
     # -- encoding -------------------------------------------------------------------------
 
     def _empty(self) -> torch.Tensor:
-        """Raw hidden states of the empty prompt, one chunk / one sequence: comfy's anchor."""
+        """The empty prompt's states as this encoder computes them, one chunk / one sequence:
+        comfy's anchor (ComfyUI's ``z_empty``). T5 / UMT5: ``encode_text("")``, EOS then zeros
+        (ComfyUI's UMT5 encoder zeroes masked positions too), not the raw states under the mask."""
+        if self.kind == "t5":
+            return self.encode_text("")[0]
         if self._empty_states is None:
-            if self.kind == "clip":
-                ids, _, _ = frame_chunk([], self.bos_id, self.eos_id, self.pad_id)
-                self._empty_states = self._forward([ids], None, [])[0]
-            else:
-                ids = [self.eos_id] + [self.pad_id] * (self.max_length - 1)
-                self._empty_states = self._forward([ids], [[1] + [0] * (self.max_length - 1)], [])[0]
+            ids, _, _ = frame_chunk([], self.bos_id, self.eos_id, self.pad_id)
+            self._empty_states = self._forward([ids], None, [])[0]
         return self._empty_states
 
     def _weigh(self, z: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        if bool((weights == 1).all()):  # before _empty(): encoding "" itself weighs nothing
+            return z
         if self.weight_mode == "comfy":
             return apply_weights_comfy(z, weights, self._empty()[: z.shape[0]])
         return apply_weights_a1111(z, weights)
@@ -348,10 +399,17 @@ class PromptEncoder:
 
     def encode_text(self, text: str) -> torch.Tensor:
         """Hidden states ``(1, L, C)`` of one scheduled text (no ``AND``, no ``[a:b:t]``
-        left), computed once per distinct text."""
-        if text not in self.cache:
-            self.cache[text] = self._encode_clip(text) if self.kind == "clip" else self._encode_t5(text)
-        return self.cache[text]
+        left), kept in :attr:`cache` while it is among the ``cache_size`` most recent texts
+        (the empty prompt always). States that are not finite are a :class:`PromptError`."""
+        states = self.cache.get(text)
+        if states is None:
+            states = self._encode_clip(text) if self.kind == "clip" else self._encode_t5(text)
+            _check_finite(states, text)
+            self.cache[text] = states
+        self.cache.move_to_end(text)
+        while len(self.cache) > self.cache_size + ("" in self.cache):
+            del self.cache[next(k for k in self.cache if k != "")]
+        return states
 
     def _padded(self, t: torch.Tensor, length: int, how: str, memo: dict) -> torch.Tensor:
         """``t`` (1, L, C) brought to ``length`` positions: ``"last"`` repeats its last hidden
@@ -378,7 +436,10 @@ class PromptEncoder:
         (T5 tensors all have ``max_length`` positions already)."""
         if steps < 1:
             raise ValueError(f"steps must be at least 1, got {steps}")
-        terms = [(schedule(text, steps), weight) for text, weight in split_and(prompt)]
+        terms = []
+        for text, weight in split_and(prompt):
+            check_weight(weight, text, "AND term weight")
+            terms.append((schedule(text, steps), weight))
         uncond_schedule = schedule(negative, steps)
         texts = {text for entries, _ in terms for _, text in entries} | {t for _, t in uncond_schedule}
         tensors = {text: self.encode_text(text) for text in sorted(texts)}
@@ -396,4 +457,18 @@ class PromptEncoder:
         return PromptConditioning(tuple(per_step))
 
 
-__all__ = ["PromptEncoder", "apply_weights_a1111", "apply_weights_comfy"]
+def _check_finite(states: torch.Tensor, text: str) -> None:
+    """:class:`PromptError` for encoded states that are not finite, naming the most heavily
+    weighted part (weights finite in float32 can still overflow the states, ``(cat:1e37)``),
+    or, with no weight, the encoder's dtype (T5 overflows in float16)."""
+    if bool(torch.isfinite(states).all()):
+        return
+    loudest = max((s for s in parse_segments(text) if not s.is_break), key=lambda s: abs(s.weight), default=None)
+    if loudest is not None and loudest.weight != 1:
+        raise PromptError(f"prompt part {_shown(loudest.text)} has weight {loudest.weight:.3g}, which makes the text "
+                          "encoder's states overflow (inf or NaN): use a smaller weight")
+    raise PromptError(f"the text encoder's states for {_shown(text)} are not finite in {states.dtype} (T5 encoders "
+                      "overflow in float16: load it in bfloat16 or float32)")
+
+
+__all__ = ["PromptEncoder", "PromptError", "apply_weights_a1111", "apply_weights_comfy", "check_weight"]

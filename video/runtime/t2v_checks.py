@@ -4,7 +4,10 @@ files (:func:`check_wan_request`), so a request the model cannot take is refused
 before minutes of weight loading, with the same words.
 
 - :func:`check_request`: steps, shift, sampler and guidance scales, for any model;
-- :func:`check_size`: frames and size against a latent space and the transformer's patch;
+- :func:`check_size`: frames and size against a latent space, the transformer's patch and (Wan)
+  its rotary position table;
+- :func:`check_prompts` and :func:`check_output_type`: the Python call's prompt and output type
+  (the CLI passes strings and writes uint8), shared by text-to-video, VACE and Animate;
 - :func:`check_wan_request`: those two, plus ``--guidance-2`` on a one-expert folder and
   ``--lora`` on a two-expert one, from ``model_index.json`` and the parts' ``config.json``.
 """
@@ -17,7 +20,7 @@ import numbers
 from pathlib import Path
 
 from video.diffusion.flow import FLOW_SAMPLERS, check_shift
-from video.runtime.img2vid import InputError
+from video.runtime.img2vid import OUTPUT_TYPES, InputError
 
 ONE_EXPERT_GUIDANCE_2 = ("guidance_scale_2 (--guidance-2) is the low-noise expert's guidance; this model has one "
                          "transformer: use guidance_scale (--guidance)")
@@ -42,8 +45,38 @@ def check_request(steps: int | None = None, shift: float | None = None, sampler:
             raise InputError(f"--shift: {e}") from None
     for name, g in (("guidance_scale (--guidance)", guidance_scale), ("guidance_scale_2 (--guidance-2)",
                                                                        guidance_scale_2)):
-        if g is not None and not math.isfinite(g):
-            raise InputError(f"{name} must be a finite number; got {g}")
+        if g is not None and (isinstance(g, bool) or not isinstance(g, numbers.Real) or not math.isfinite(g)):
+            raise InputError(f"{name} must be a finite number; got {g!r}")
+
+
+def check_prompts(prompt, negative_prompt=None) -> None:
+    """One-line :class:`InputError` for a prompt that is not one string (a list of prompts, None)
+    and a negative prompt that is neither a string nor None (the model's default): the pipelines
+    render one video per call, and the prompt language reads text."""
+    if isinstance(prompt, (list, tuple)):
+        raise InputError(f"prompt must be one string; got a {type(prompt).__name__} of {len(prompt)}: render one "
+                         "video per call")
+    for name, value, optional in (("prompt", prompt, False), ("negative_prompt", negative_prompt, True)):
+        if not isinstance(value, str) and not (optional and value is None):
+            raise InputError(f"{name} must be a string; got {type(value).__name__}"
+                             + (" (None: the model's default)" if optional else ""))
+
+
+def check_output_type(output_type) -> None:
+    """One-line :class:`InputError` for an ``output_type`` other than ImageToVideo's
+    (:data:`video.runtime.img2vid.OUTPUT_TYPES`), before any work: diffusers' ``"np"``, ``"pil"``
+    and ``"pt"`` are refused rather than returned as uint8 under another name."""
+    if output_type not in OUTPUT_TYPES:
+        raise InputError(f"unknown output_type {output_type!r}; choose one of {', '.join(OUTPUT_TYPES)} "
+                         "(float: frames in [0, 1], diffusers' 'np')")
+
+
+def _whole_numbers(**values) -> None:
+    """One-line :class:`InputError` for a frame count or size that is not a whole number (3.0,
+    "81", True): torch's own error comes later and names a tensor shape."""
+    for name, v in values.items():
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise InputError(f"{name} must be a whole number; got {v!r}")
 
 
 def _frames_fit(latents, num_frames: int, pt: int) -> bool:
@@ -55,13 +88,16 @@ def _frames_fit(latents, num_frames: int, pt: int) -> bool:
     return latents.latent_frames(num_frames) % pt == 0
 
 
-def check_size(latents, patch: tuple[int, int, int], num_frames: int, height: int, width: int) -> None:
+def check_size(latents, patch: tuple[int, int, int], num_frames: int, height: int, width: int,
+               rope_max: int | None = None) -> None:
     """One-line :class:`InputError` for a size the VAE and the patch grid cannot take: the
     height a multiple of the VAE factor times the h patch, the width of it times the w patch,
     and the latent frame count (VAE) a multiple of the t patch. ``latents``: a latent space
     (:mod:`video.models.latents`), or its :class:`~video.models.latents.LatentGrid` read from
     configs. With a t patch of 2 one frame is one latent frame, so ``num_frames=1`` (an image)
-    is refused for such a model."""
+    is refused for such a model. ``rope_max``: a Wan transformer's ``rope_max_seq_len``, the
+    patches per axis its rotary table covers (:func:`check_rope`)."""
+    _whole_numbers(num_frames=num_frames, height=height, width=width)
     pt, ph, pw = patch
     mh, mw = latents.spatial_factor * ph, latents.spatial_factor * pw
     if height % mh or width % mw or height < mh or width < mw:
@@ -75,6 +111,23 @@ def check_size(latents, patch: tuple[int, int, int], num_frames: int, height: in
         ok = [f for f in range(1, 64 * pt * latents.temporal_factor) if _frames_fit(latents, f, pt)][:4]
         raise InputError(f"this model's temporal patch is {pt}, so num_frames must give a multiple of {pt} latent "
                          f"frames: {', '.join(map(str, ok))}, ...; got {num_frames}")
+    if rope_max is not None:
+        check_rope(latents, patch, num_frames, height, width, rope_max)
+
+
+def check_rope(latents, patch: tuple[int, int, int], num_frames: int, height: int, width: int,
+               rope_max: int) -> None:
+    """One-line :class:`InputError` for a size past a Wan transformer's rotary position table:
+    ``WanRotaryPosEmbed`` holds ``rope_max_seq_len`` positions per axis (frames, height, width,
+    counted in patches), and a longer axis is a raw view error inside diffusers after loading."""
+    pt, ph, pw = patch
+    sf, tf = latents.spatial_factor, latents.temporal_factor
+    axes = (latents.latent_frames(num_frames) // pt, height // (sf * ph), width // (sf * pw))
+    if max(axes) > rope_max:
+        limits = (f"at most {(rope_max * pt - 1) * tf + 1} frames, height {rope_max * sf * ph} and width "
+                  f"{rope_max * sf * pw}")
+        raise InputError(f"{num_frames} frames of {height}x{width} is past this model's rotary position table "
+                         f"(rope_max_seq_len {rope_max} patches per axis: {limits})")
 
 
 def _json_object(path: Path) -> dict:
@@ -86,20 +139,27 @@ def _json_object(path: Path) -> dict:
     return d if isinstance(d, dict) else {}
 
 
-def _wan_grid(p: Path):
-    """The latent grid and patch of a Wan folder from ``vae/config.json`` and
-    ``transformer/config.json`` as ``AutoencoderKLWan`` and ``VideoVAELatents`` read them
-    (spatial ``2 ** len(temperal_downsample)``, temporal ``2 ** sum(...)``); None where a value
-    is absent or odd: the size is then checked after loading, as before."""
+WAN_ROPE_DEFAULT = 1024  # WanTransformer3DModel's rope_max_seq_len when its config.json has none
+
+
+def _wan_grid(p: Path, experts: list[str]):
+    """The latent grid, patch and rotary table length of a Wan folder from ``vae/config.json``
+    and the experts' ``config.json`` as ``AutoencoderKLWan``, ``VideoVAELatents`` and
+    ``WanTransformer3DModel`` read them (spatial ``2 ** len(temperal_downsample)``, temporal
+    ``2 ** sum(...)``; the shortest ``rope_max_seq_len``); None where a value is absent or odd:
+    the size is then checked after loading, as before."""
     from video.models.latents import LatentGrid
 
     down = _json_object(p / "vae" / "config.json").get("temperal_downsample")  # sic: diffusers' spelling
-    patch = _json_object(p / "transformer" / "config.json").get("patch_size")
+    configs = [_json_object(p / sub / "config.json") for sub in experts]
+    patch = configs[0].get("patch_size")
     if not (isinstance(down, list) and all(isinstance(d, bool) for d in down)):
         return None
     if not (isinstance(patch, list) and len(patch) == 3 and all(isinstance(x, int) and x > 0 for x in patch)):
         return None
-    return LatentGrid(2 ** len(down), 2 ** sum(down)), tuple(patch)
+    ropes = [c.get("rope_max_seq_len", WAN_ROPE_DEFAULT) for c in configs]
+    rope = min(ropes) if all(isinstance(r, int) and not isinstance(r, bool) and r > 0 for r in ropes) else None
+    return LatentGrid(2 ** len(down), 2 ** sum(down)), tuple(patch), rope
 
 
 def check_wan_request(source: str | Path, num_frames: int | None = None, height: int | None = None,
@@ -117,16 +177,17 @@ def check_wan_request(source: str | Path, num_frames: int | None = None, height:
     index = read_index(p)
     if index is None:
         return
-    experts = len(t2v_parts(p, index)["transformers"])
+    experts = t2v_parts(p, index)["transformers"]
     s = wan_config(p).sampling
-    if guidance_scale_2 is not None and experts == 1:
+    if guidance_scale_2 is not None and len(experts) == 1:
         raise InputError(ONE_EXPERT_GUIDANCE_2)
-    if lora and experts > 1:
+    if lora and len(experts) > 1:
         raise InputError(TWO_EXPERT_LORA)
-    grid = _wan_grid(p)
+    grid = _wan_grid(p, experts)
     if grid is not None:
         check_size(grid[0], grid[1], s.num_frames if num_frames is None else num_frames,
-                   s.height if height is None else height, s.width if width is None else width)
+                   s.height if height is None else height, s.width if width is None else width, rope_max=grid[2])
 
 
-__all__ = ["ONE_EXPERT_GUIDANCE_2", "TWO_EXPERT_LORA", "check_request", "check_size", "check_wan_request"]
+__all__ = ["ONE_EXPERT_GUIDANCE_2", "TWO_EXPERT_LORA", "check_output_type", "check_prompts", "check_request",
+           "check_rope", "check_size", "check_wan_request"]

@@ -7,7 +7,7 @@ Steps:
 2. noise at t = 1 in the latent grid of the requested frames and size;
 3. the flow ODE from t = 1 to 0 (time shift by token count unless given), one batched
    forward per step for the unconditional and every ``AND`` term, combined by composable CFG;
-4. decode and convert to uint8 frames.
+4. decode and convert to uint8 frames (or float32 in [0, 1]; or return the latents undecoded).
 """
 
 from __future__ import annotations
@@ -28,7 +28,14 @@ from video.models.latents import ImageVAELatents, latent_space_for
 from video.runtime.img2vid import InputError, Timings, randn, usable_device
 from video.runtime.progress import StepCallback, step_reporter
 from video.runtime.speed import with_sdpa_priority
-from video.runtime.t2v_checks import ONE_EXPERT_GUIDANCE_2, TWO_EXPERT_LORA, check_request, check_size
+from video.runtime.t2v_checks import (
+    ONE_EXPERT_GUIDANCE_2,
+    TWO_EXPERT_LORA,
+    check_output_type,
+    check_prompts,
+    check_request,
+    check_size,
+)
 
 
 @dataclass
@@ -67,6 +74,28 @@ class T2VModels:
             return 0
         t1000 = (torch.as_tensor(t, dtype=torch.float32) * 1000).item()
         return 0 if t1000 >= self.boundary_ratio * 1000 else 1
+
+
+def encode_prompts(encoder, prompt: str, negative_prompt: str, steps: int):
+    """``encoder.encode(...)`` with a prompt it cannot turn into finite conditioning (an
+    overflowing weight: :class:`video.prompts.encode.PromptError`) as a one-line
+    :class:`InputError`, raised before any denoising: never an all-black video reported as done.
+    Shared by text-to-video, VACE and Animate."""
+    from video.prompts.encode import PromptError
+
+    try:
+        return encoder.encode(prompt, negative_prompt, steps)
+    except PromptError as e:
+        raise InputError(str(e)) from None
+
+
+def frames_as(frames: torch.Tensor, output_type: str):
+    """Decoded frames ``(3, F, H, W)`` in [-1, 1] as the pipelines return them
+    (:func:`video.runtime.t2v_checks.check_output_type`): numpy uint8 ``(F, H, W, 3)``, or with
+    ``"float"`` float32 in [0, 1] (diffusers' ``"np"`` without its batch axis), as ImageToVideo."""
+    x = frames.float().clamp(-1, 1) + 1
+    x = x / 2 if output_type == "float" else (x * 127.5).round().to(torch.uint8)
+    return x.permute(1, 2, 3, 0).cpu().numpy()
 
 
 def _dit_config(cfg: TextToVideoConfig) -> DiTConfig:
@@ -299,7 +328,10 @@ def save_t2v(models: T2VModels, path: str | Path) -> Path:
 
 
 class TextToVideo:
-    """``TextToVideo.from_pretrained(path | "tiny")(prompt) -> uint8 (F, H, W, 3)``."""
+    """``TextToVideo.from_pretrained(path | "tiny")(prompt) -> uint8 (F, H, W, 3)``.
+
+    The prompt encoder (:attr:`prompts`) keeps a few recent texts' states, not every prompt the
+    object has seen: a long-lived pipeline (the ComfyUI node keeps one) stays bounded."""
 
     def __init__(self, models: T2VModels, device="cpu", dtype=torch.float32, embeddings_dir: str | None = None,
                  vae_tiling: bool | None = None):
@@ -361,10 +393,12 @@ class TextToVideo:
         return self.models.latents.spatial_factor * math.lcm(ph, pw)
 
     def check_size(self, num_frames: int, height: int, width: int) -> None:
-        """One-line :class:`InputError` for a size the VAE and the patch grid cannot take
-        (:func:`video.runtime.t2v_checks.check_size`, which ``video txt2vid`` also runs on a Wan
-        folder's configs before its weights load)."""
-        check_size(self.models.latents, self.patch(), num_frames, height, width)
+        """One-line :class:`InputError` for a size the VAE, the patch grid and (Wan) the rotary
+        position table cannot take (:func:`video.runtime.t2v_checks.check_size`, which ``video
+        txt2vid`` also runs on a Wan folder's configs before its weights load)."""
+        ropes = [getattr(getattr(t, "config", None), "rope_max_seq_len", None) for t in self.models.experts]
+        ropes = [r for r in ropes if isinstance(r, int)]
+        check_size(self.models.latents, self.patch(), num_frames, height, width, rope_max=min(ropes, default=None))
 
     def _forward(self, x: torch.Tensor, t: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
         b = ctx.shape[0]
@@ -435,9 +469,19 @@ class TextToVideo:
         run; :mod:`video.runtime.progress`). ``guidance_scale_2``: Wan 2.2's low-noise expert's guidance (diffusers' WanPipeline
         argument); default ``guidance_scale``. A guidance scale may be any finite number:
         1 is the prompt alone, 0 the negative prompt alone, above 1 classifier-free guidance,
-        below 0 steers away from the prompt (all finite velocities); NaN or inf is refused,
+        between 0 and 1 a mix of the prompt and the negative prompt, below 0 steers away from the
+        prompt (all finite velocities; A1111's and ComfyUI's rule, where diffusers' WanPipeline
+        turns guidance off at any scale <= 1); NaN or inf is refused,
         as is a time shift outside (0, inf) (:func:`video.diffusion.flow.check_shift`)
-        and fewer than one step. Every check runs before any work."""
+        and fewer than one step. Every check runs before any work.
+
+        ``prompt``: one string in the prompt language (a list of prompts is refused: one video
+        per call). ``output_type``: ``"uint8"`` (default) numpy uint8 (F, H, W, 3); ``"float"``
+        numpy float32 (F, H, W, 3) in [0, 1] (diffusers' ``"np"`` without its batch axis);
+        ``"latent"`` the float32 (1, C, f, h, w) latents, not decoded. diffusers' ``"np"``,
+        ``"pil"`` and ``"pt"`` are refused, as ImageToVideo refuses them."""
+        check_output_type(output_type)
+        check_prompts(prompt, negative_prompt)
         s, m, dev = self.config.sampling, self.models, self.device
         # None is the model's default; an explicit 0 is refused below, not read as the default
         num_frames = s.num_frames if num_frames is None else num_frames
@@ -463,7 +507,7 @@ class TextToVideo:
         t0 = time.perf_counter()
 
         # 1. Text.
-        cond = self.prompts.encode(prompt, negative_prompt, steps)
+        cond = encode_prompts(self.prompts, prompt, negative_prompt, steps)
         # 2. Noise.
         if latents is None:
             latents = randn(lat_shape, generator, dev, torch.float32)
@@ -484,12 +528,11 @@ class TextToVideo:
         # 4. Decode.
         if output_type == "latent":
             return x
-        frames = m.latents.decode(x.to(next(m.vae.parameters()).dtype))[0]  # (3, F, H, W)
-        frames = ((frames.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+        frames = frames_as(m.latents.decode(x.to(next(m.vae.parameters()).dtype))[0], output_type)  # (3, F, H, W)
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
         self.last_timings = Timings(encode=t1 - t0, denoise=t2 - t1, decode=time.perf_counter() - t2)
-        return frames.permute(1, 2, 3, 0).cpu().numpy()
+        return frames
 
 
 __all__ = ["TextToVideo", "T2VModels", "build_tiny", "check_request", "load_t2v", "save_t2v"]
