@@ -290,9 +290,14 @@ def test_training_from_a_cache_encoded_under_another_t5_rule_says_so(tmp_path):
 
     out = build(tmp_path / "cache", "data.kind=shapes", "data.size=2")
     index = json.loads((out / "index.json").read_text())
-    assert index["t5_weights"] == "comfy"
+    assert index["t5_weights"] == "comfy/empty-as-encoded"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        LatentCache(out).check_model("tiny")
+    # built while ComfyUI's rule took the raw states under the mask as its anchor
+    index["t5_weights"] = "comfy"
+    (out / "index.json").write_text(json.dumps(index))
+    with pytest.warns(UserWarning, match=r"under an earlier rule \('comfy'; now 'comfy/empty-as-encoded'\)"):
         LatentCache(out).check_model("tiny")
     del index["t5_weights"]  # as a cache built before the record
     (out / "index.json").write_text(json.dumps(index))

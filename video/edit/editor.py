@@ -46,7 +46,7 @@ from video.edit.regenerate import regenerate
 from video.runtime.img2vid import ImageToVideo, InputError, Timings, randn, size_multiple
 from video.runtime.progress import StepCallback, step_reporter
 from video.runtime.speed import with_sdpa_priority
-from video.runtime.txt2vid import TextToVideo
+from video.runtime.txt2vid import TextToVideo, encode_prompts
 
 EDIT_SAMPLERS = ("euler", "heun")  # one-step solvers: a multistep one (dpmpp_2m) would lose its history at each blend
 
@@ -123,7 +123,7 @@ class FlowBackend:
         s = self.pipe.config.sampling
         scale = s.guidance_scale if guidance_scale is None else guidance_scale
         negative_prompt = s.negative_prompt if negative_prompt is None else negative_prompt
-        cond = self.pipe.prompts.encode(prompt, negative_prompt, steps)
+        cond = encode_prompts(self.pipe.prompts, prompt, negative_prompt, steps)  # an overflowing weight: one line
         sched = flow_edit_schedule(strength, steps, self.pipe.shift_for(lat_shape, shift), device=self.device)
         velocity = self.pipe.velocity_for(cond, sched.levels, scale)
         solve = FLOW_SAMPLERS[sampler]

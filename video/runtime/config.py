@@ -155,7 +155,9 @@ TXT2VID_FLAGS = {
     "--frames": ("frames", "number of frames, >= 1 (4k+1 for a video VAE such as Wan's; 1 renders an image); "
                            "default: the model's"),
     "--steps": ("steps", "sampling steps, >= 1 (default: the model's)"),
-    "--guidance": ("guidance", "classifier-free guidance scale, any finite number (default: the model's)"),
+    "--guidance": ("guidance", "classifier-free guidance scale, any finite number (default: the model's); between 0 "
+                               "and 1 it mixes in the negative prompt (A1111, ComfyUI), where diffusers' WanPipeline "
+                               "turns guidance off at <= 1"),
     "--guidance-2": ("guidance_2", "Wan 2.2 two-expert folders: the low-noise expert's guidance scale "
                                    "(default: the same as --guidance)"),
     "--shift": ("shift", "flow time shift, > 0 (1: none; default: the model's, else from the token count)"),

@@ -18,6 +18,7 @@ fast mode. All default to the exact path.
 
 from __future__ import annotations
 
+import numbers
 import time
 import warnings
 from dataclasses import dataclass
@@ -128,6 +129,8 @@ def check_request(num_frames: int | None = None, steps: int | None = None, sampl
     if sampler is not None and sampler not in SAMPLERS:
         raise InputError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
     for name, value in (("frames", num_frames), ("steps", steps)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+            raise InputError(f"{name} must be a whole number, got {value!r}")  # 3.0 failed deep in torch
         if value is not None and value < 1:
             raise InputError(f"{name} must be at least 1, got {value}")
 

@@ -245,7 +245,10 @@ def _t5_rule() -> str:
     none (built before ComfyUI's rule became T5's), says so (:meth:`LatentCache.check_model`)."""
     from video.prompts.encode import DEFAULT_WEIGHT_MODE
 
-    return DEFAULT_WEIGHT_MODE["t5"]
+    # "/empty-as-encoded": the anchor became the empty prompt as encoded (zeros after EOS, as
+    # ComfyUI's UMT5), not the raw states under the mask; a cache recording plain "comfy" was
+    # encoded with the old anchor
+    return DEFAULT_WEIGHT_MODE["t5"] + "/empty-as-encoded"
 
 
 def row_fingerprint(data, i: int) -> list | None:
@@ -511,9 +514,10 @@ class LatentCache(torch.utils.data.Dataset):
         if self.index.get("family", "dit") == "dit" and rule != _t5_rule():
             import warnings
 
-            when = f"under the {rule!r} rule" if rule else "before T5 / UMT5 weighed (word:w) by ComfyUI's rule"
+            when = (f"under an earlier rule ({rule!r}; now {_t5_rule()!r})" if rule
+                    else "before T5 / UMT5 weighed (word:w) by ComfyUI's rule")
             warnings.warn(f"{self.folder}: its text contexts were encoded {when}: a caption with weight syntax such "
-                          f"as (word:1.3) holds A1111's weighting; delete the folder and rerun `video cache-latents` "
+                          f"as (word:1.3) holds the old weighting; delete the folder and rerun `video cache-latents` "
                           "to encode it by the current rule", stacklevel=2)
 
     def check_shape(self, frames: int, height: int, width: int, fps: float) -> None:
