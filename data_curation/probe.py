@@ -32,9 +32,27 @@ def is_video_name(name: str) -> bool:
     return Path(name).suffix.lower() in VIDEO_SUFFIXES and not name.startswith(SIDECAR_PREFIX)
 
 
+def folder_error(path: str | Path) -> str | None:
+    """``"PATH: a folder that cannot be read (Permission denied); its videos are left out"`` for
+    a folder that cannot be listed (:func:`discover` yields such a folder met inside SRC, so that
+    ``curate run`` counts it as a failed source, an error row, not a silent gap); None otherwise."""
+    if not os.path.isdir(path):
+        return None
+    try:
+        with os.scandir(path):
+            pass
+    except OSError as e:
+        return f"{path}: a folder that cannot be read ({e.strerror or e}); its videos are left out"
+    return None
+
+
 def empty_error(path: str | Path) -> str | None:
     """``"PATH: empty file (0 bytes)"`` for a regular file of no bytes (an interrupted copy or
-    download), which FFmpeg reports only as invalid data; None otherwise."""
+    download), which FFmpeg reports only as invalid data; an unreadable folder's
+    :func:`folder_error`; None otherwise. The check before any probe (``curate run``'s error
+    row, ``curate probe``'s and ``curate cuts``' error)."""
+    if (folder := folder_error(path)) is not None:
+        return folder
     try:
         empty = os.path.isfile(path) and os.path.getsize(path) == 0
     except OSError:
@@ -97,9 +115,17 @@ def _walk(top: Path, skip: set[str]) -> Iterator[Path]:
     Python 3.11, while it follows file links: a linked folder of footage was silently empty).
     Each real folder is walked once (its resolved path is remembered), so a link loop ends and a
     folder linked twice is not curated twice; folders whose resolved path is in ``skip`` are
-    left out, and so are macOS sidecars ``._NAME`` (:func:`is_video_name`)."""
+    left out, and so are macOS sidecars ``._NAME`` (:func:`is_video_name`). A folder that cannot
+    be listed (no read permission) is yielded itself, after the videos, to become an error row
+    (:func:`folder_error`): skipped, its videos went missing from a run that exited 0."""
     seen: set[str] = set()
-    for root, dirs, files in os.walk(top, followlinks=True):
+    unreadable: dict[str, Path] = {}  # by resolved path: a folder linked twice is one row
+
+    def note(e: OSError) -> None:
+        if e.filename is not None:
+            unreadable.setdefault(os.path.realpath(e.filename), Path(os.fsdecode(e.filename)))
+
+    for root, dirs, files in os.walk(top, followlinks=True, onerror=note):
         real = os.path.realpath(root)
         if real in seen or real in skip:
             dirs[:] = []
@@ -110,6 +136,7 @@ def _walk(top: Path, skip: set[str]) -> Iterator[Path]:
             q = Path(root) / name
             if is_video_name(name) and (q.is_file() or (q.is_symlink() and not q.exists())):
                 yield q
+    yield from unreadable.values()
 
 
 def discover(paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> Iterator[Path]:
@@ -117,10 +144,17 @@ def discover(paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()) ->
     symlinks followed), sorted; nothing under the folders ``exclude`` (the run's own outputs:
     ``OUT/clips`` would otherwise become sources when OUT lies inside SRC; a user's folder
     inside OUT is searched). A broken symlink is kept, to become an error row. A file named
-    directly is taken whatever its name; a folder scan skips macOS sidecars ``._NAME``."""
+    directly is taken whatever its name; a folder scan skips macOS sidecars ``._NAME``. A folder
+    given that cannot be read is an OSError, "cannot read folder PATH: Permission denied" (it
+    said "no videos found"); one inside is yielded, to become an error row (:func:`_walk`)."""
     skip = {os.path.realpath(e) for e in exclude}
     for p in map(Path, paths):
         if p.is_dir():
+            try:
+                with os.scandir(p):
+                    pass
+            except OSError as e:
+                raise type(e)(f"cannot read folder {p}: {e.strerror or e}") from None
             yield from sorted(_walk(p, skip))
         else:
             yield p

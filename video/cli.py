@@ -125,7 +125,8 @@ def cmd_img2vid(args) -> int:
     from video.media import DEFAULT_IMAGE, check_crf, check_output, load_image, plural, write_video
     from video.runtime.img2vid import ImageToVideo
 
-    check_output(cfg.output, num_frames=cfg.frames)  # a bad --output fails now, not after the render
+    # a bad --output (or one that is the --image) fails now, not after the render
+    check_output(cfg.output, num_frames=cfg.frames, inputs={"--image": cfg.image or DEFAULT_IMAGE})
     check_crf(cfg.crf, cfg.output)
     image = load_image(cfg.image or DEFAULT_IMAGE)  # fail on a bad image before loading weights
     t0 = time.perf_counter()

@@ -117,9 +117,9 @@ def test_vace_reference_and_control_flags(vace_dir, tmp_path, capsys):
     for name, extra in (("both", ["--reference", ref, "--control", control]), ("control", ["--control", control]),
                         ("reference", ["--reference", ref]), ("two", ["--reference", f"{ref},{ref2}"])):
         code, err = _run(["edit", "inpaint", "--model", vace_dir, "--video", video, "--box", box, "--prompt", "a kite",
-                          "--steps", "1", "--output", tmp_path / name, *extra], capsys)
+                          "--steps", "1", "--output", tmp_path / f"out_{name}", *extra], capsys)  # not the input
         assert code == 0, err
-        outs[name] = load_frames(tmp_path / name).astype(int)
+        outs[name] = load_frames(tmp_path / f"out_{name}").astype(int)
     src = load_frames(video).astype(int)
     m = load_mask(box, 5, 32, 32).numpy() > 0
     for o in outs.values():

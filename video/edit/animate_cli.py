@@ -218,7 +218,9 @@ def cmd_animate(args: argparse.Namespace) -> int:
         raise InputError(f"--mode must be {' or '.join(MODES)}; got {cfg.mode!r}")
     sdpa = sdpa_choice(cfg.sdpa)
     background, mask_path = cfg.background or None, cfg.mask or None
-    check_output(cfg.output)  # a bad --output fails now, not after the render
+    # a bad --output, or one that is an input (replacing what is read), fails now, not after the render
+    check_output(cfg.output, inputs={"--image": cfg.image, "--pose": cfg.pose, "--face": cfg.face,
+                                     "--background": cfg.background, "--mask": cfg.mask})
     if cfg.mode == "replace" and (background is None or mask_path is None):
         raise InputError("--mode replace needs --background and --mask")
     if cfg.mode == "animate" and (background or mask_path):

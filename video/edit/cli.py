@@ -392,7 +392,9 @@ def run_edit(task: str, cfg: EditConfig, given: dict[str, str] | None = None):
     check_config(task, cfg, given)
     if _needs_model(task, cfg):  # a seed torch takes, -1 a random one said on stderr; before the load
         cfg = replace(cfg, seed=seed_for(cfg.seed))
-    check_output(cfg.output)  # a bad --output fails now, not after the render
+    # a bad --output, or one that is an input (replacing what is read), fails now, not after the render
+    check_output(cfg.output, inputs={"--video": cfg.video, "--mask": cfg.mask, "--background": cfg.background,
+                                     "--control": cfg.control, "--reference": _references(cfg.reference)})
     mask = parse_box(cfg.box) if cfg.box else (cfg.mask or None)
     if cfg.mask and not Path(cfg.mask).exists():
         raise MediaError(f"mask {cfg.mask} not found: give a mask video, an image or a folder of images")

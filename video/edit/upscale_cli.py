@@ -152,7 +152,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
         raise InputError("give the output with --output (or output= in key=value or --config)")
     if cfg.scale not in (2, 3, 4):
         raise InputError(f"--scale must be 2, 3 or 4; got {cfg.scale}")
-    check_output(cfg.output)  # a bad --output fails now, not after the render
+    check_output(cfg.output, inputs={"": args.input})  # a bad --output (or the input) fails now, not after the render
     check_crf(cfg.crf, cfg.output)
     check_tile(cfg.tile)
     require_cv2()

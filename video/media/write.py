@@ -12,6 +12,8 @@ import numbers
 import os
 import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -78,17 +80,54 @@ def _check_size(path: Path, fmt: str, width: int, height: int) -> None:
                          f"side, got {width}x{height}{other}")
 
 
+def _same_place(out: Path, source: Path) -> bool:
+    """Whether ``out`` and ``source`` name one file or folder: :func:`os.path.samefile` where both
+    exist (a symlink, a hard link, ``./x`` and ``x``), else their resolved paths."""
+    if out.exists() and source.exists():
+        try:
+            return os.path.samefile(out, source)
+        except OSError:
+            pass
+    return os.path.realpath(out) == os.path.realpath(source)
+
+
+def check_not_an_input(path: str | Path, inputs: dict[str, object], fmt: str | None = None) -> None:
+    """A one-line MediaError when the output ``path`` is one of ``inputs`` ({flag: a path, a list
+    of paths, or empty/None: not given}; the flag ``""`` is a command's positional input), or,
+    for a PNG-folder output, holds one: writing it replaces (or, for a folder, deletes) what the
+    command reads, as ``video upscale clip.mp4 --output clip.mp4`` did without a word. Said
+    before any model loads, as ffmpeg refuses an output that is its input."""
+    out = Path(path)
+    folder = _format_of(out, fmt) == "png"
+    for flag, given in inputs.items():
+        for source in given if isinstance(given, (list, tuple)) else [given]:
+            if not isinstance(source, (str, Path)) or not str(source) or not os.path.lexists(source):
+                continue  # not given, or not there: the input's own check says so
+            what = f"the input {flag}" if flag else "the input"
+            if _same_place(out, Path(source)):
+                kind = "folder" if out.is_dir() else "file"
+                raise MediaError(f"output {path} is the same {kind} as {what}; choose another --output")
+            inside = os.path.realpath(source).startswith(os.path.join(os.path.realpath(out), ""))
+            if folder and inside:
+                raise MediaError(f"output {path} holds {what} ({source}), which writing it would delete; "
+                                 "choose another --output")
+
+
 def check_output(path: str | Path, fmt: str | None = None, num_frames: int | None = None,
-                 size: tuple[int, int] | None = None) -> None:
+                 size: tuple[int, int] | None = None, inputs: dict[str, object] | None = None) -> None:
     """Fail now, before minutes of rendering, on an output :func:`write_video` would refuse: an
     unknown suffix, a folder that holds files this tool did not write, a file where a folder of
     PNGs goes, a folder where a file goes, or a place no folder can be made or written in (the
     nearest existing parent is a file, or not writable). ``num_frames``, where the caller knows
     it already: more than one frame to an image name (``x.png``) is refused too. ``size``,
     (width, height) of the frames to be written, where the caller knows it: a size the format's
-    encoder refuses (:func:`_check_size`: H.264 takes at most 16384 pixels a side) too."""
+    encoder refuses (:func:`_check_size`: H.264 takes at most 16384 pixels a side) too.
+    ``inputs``: the command's input files ({flag: path}), which the output must not be
+    (:func:`check_not_an_input`); an existing output that is no input is replaced."""
     from video.atomic import check_replaceable
 
+    if inputs:
+        check_not_an_input(path, inputs, fmt)
     path = Path(path)
     if path.name in ("", ".", ".."):
         path = path.resolve()
@@ -414,17 +453,31 @@ def uneven_times(times: np.ndarray, fps: float) -> bool:
     return bool(np.abs(t - t[0] - np.arange(len(t)) / float(fps)).max() > 0.5 / float(fps))
 
 
+@contextmanager
+def _write_errors(path: Path) -> Iterator[None]:
+    """A failed write of an image or PNG frames (a full disk, a file-size limit, an I/O error)
+    as one MediaError line, as ffmpeg's failures of a video are (PIL raised the bare OSError
+    from its close, a traceback). The temporary is gone already (:mod:`video.atomic`); a
+    folder found there meanwhile (FileExistsError) says its own line."""
+    try:
+        yield
+    except OSError as e:
+        if isinstance(e, FileExistsError) or not e.strerror:
+            raise
+        raise MediaError(f"cannot write {path}: {e.strerror}") from None
+
+
 def _write_image(frame: np.ndarray, path: Path) -> Path:
     """One frame as the image file ``path`` (its suffix picks the format; PNG lossless, JPEG and
     WebP at quality 95), under a temporary name renamed when complete as every output is."""
     kind = IMAGE_OUTPUTS[path.suffix.lower()]
-    with atomic_file(path) as tmp:
+    with _write_errors(path), atomic_file(path) as tmp:
         Image.fromarray(frame).save(tmp, format=kind, **({} if kind == "PNG" else {"quality": 95}))
     return path
 
 
 def _write_png_folder(frames: np.ndarray, path: Path) -> Path:
-    with atomic_folder(path) as tmp:
+    with _write_errors(path), atomic_folder(path) as tmp:
         for i, fr in enumerate(frames):
             Image.fromarray(fr).save(tmp / f"{i:05d}.png")
     return path

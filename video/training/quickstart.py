@@ -7,7 +7,8 @@ Stage 0 fits the tiny model's autoencoder first (:mod:`video.training.vae_fit`):
 model is random, and a DiT trained in a random VAE's latent space renders noise.
 
 A rerun on the same ``out`` resumes: a finished stage is not trained again, an interrupted one
-goes on from its checkpoint. What a stage starts from is checked first, as a quick look
+goes on from its last checkpoint (each stage saves about ten, :func:`stage_checkpoints`, so a
+kill loses at most a tenth of it). What a stage starts from is checked first, as a quick look
 (``--scale 0.1``) followed by the full run changes it: the VAE is fitted again when its settings
 differ from those ``vae.json`` records, and a DiT stage whose starting point (the VAE's weights,
 the previous stage's ``final/`` weights, recorded in ``lineage.json`` when it began) is no longer
@@ -249,6 +250,17 @@ def run_quickstart(config: str | Path | None = None, overrides: list[str] | None
         torch.set_num_threads(threads)
 
 
+STAGE_SAVES = 10  # checkpoints over a DiT stage: a crash or kill -9 loses at most a tenth of its steps
+STAGE_KEEP = 2  # the newest kept (each a few MB at toy scale)
+
+
+def stage_checkpoints(steps: int) -> tuple[int, int]:
+    """(``ckpt_every``, ``ckpt_keep``) of a DiT stage of ``steps``: about :data:`STAGE_SAVES`
+    checkpoints over the stage, the last :data:`STAGE_KEEP` kept. One checkpoint at the end
+    alone (as before) lost the whole stage to a kill; a rerun goes on from the newest."""
+    return max(1, -(-steps // STAGE_SAVES)), STAGE_KEEP
+
+
 LINEAGE = "lineage.json"  # in out/: per DiT stage, the weights it started from
 
 
@@ -344,7 +356,7 @@ def _run(cfg: QuickstartConfig, scale: float) -> dict:
                          [*_without_missing_clips(list(stage.overrides)), *model, f"out={out / name}",
                           f"init_from={previous}"])
         tc.steps = max(1, int(tc.steps * scale))
-        tc.ckpt_every = max(1, tc.steps)
+        tc.ckpt_every, tc.ckpt_keep = stage_checkpoints(tc.steps)
         print(f"== stage {name}: {tc.steps} steps, {tc.data.frames} frames at {tc.data.height}x{tc.data.width}")
         origin = {"model": vae_weights,
                   "init_from": weights_fingerprint(Path(previous) / "final") if previous else None}

@@ -43,7 +43,19 @@ class RunLock:
         self.made = [p for p in (run, *run.parents) if not p.exists()]  # deepest first
 
     def acquire(self) -> RunLock:
-        """Take the lock or raise :class:`RunBusy` naming the holder's pid."""
+        """Take the lock or raise :class:`RunBusy` naming the holder's pid. A full disk (the
+        pid's write, a folder made) is one line (:class:`video.training.disk_full.NoRoom`),
+        with the lock file and the folders made for it removed again."""
+        from video.training.disk_full import room_errors
+
+        try:
+            with room_errors(self.run, self.path):
+                return self._acquire()
+        except BaseException:
+            self.release()  # the file written half, its descriptor, the folders made: none left behind
+            raise
+
+    def _acquire(self) -> RunLock:
         self.run.mkdir(parents=True, exist_ok=True)
         while self.fd is None:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -60,9 +72,9 @@ class RunLock:
                 raise RunBusy(f"{self.run} is being trained by another process"
                               f"{f' (pid {holder})' if holder else ''}: wait for it to end, or use another out=")
             if _same_file(fd, self.path):  # not a file its last holder unlinked after we opened it
+                self.fd = fd  # held: release() unlinks and closes it, also when the write fails
                 os.ftruncate(fd, 0)
                 os.write(fd, f"{os.getpid()}\n".encode())
-                self.fd = fd
             else:
                 os.close(fd)
         return self

@@ -22,6 +22,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from video.atomic import atomic_folder
+from video.training.disk_full import room_errors
 
 
 class ResumableOrder:
@@ -116,7 +117,8 @@ def save_checkpoint(folder: Path, model_sd: dict, ema: EMA | None, optimizer, sc
     tensors, rest = _tensors_and_rest({f"{pid}.{name}": v for pid, s in osd["state"].items() for name, v in s.items()})
     meta = {**meta, "optimizer": {"param_groups": osd["param_groups"], "state": rest},
             "scheduler": scheduler.state_dict(), "format": "whole"}
-    with atomic_folder(folder, replace="any") as tmp:
+    # a full disk: one line naming the folder and the checkpoint a rerun resumes from (not "damaged")
+    with room_errors(folder.parent.parent, folder), atomic_folder(folder, replace="any") as tmp:
         save_file({k: v.detach().contiguous().cpu() for k, v in model_sd.items()}, str(tmp / "model.safetensors"),
                   metadata=weights_metadata)
         if ema is not None:
@@ -173,7 +175,7 @@ def save_sharded_checkpoint(folder: Path, model, optimizer, scheduler, ema: EMA 
         dcp.save(state, storage_writer=writer(str(tmp / SHARDS), save_distributed=True))
 
     if dist.get_rank() == 0:
-        with atomic_folder(folder, replace="any") as tmp:
+        with room_errors(folder.parent.parent, folder), atomic_folder(folder, replace="any") as tmp:
             distributed.broadcast(str(tmp))
             write_shards(tmp)
             meta = {**meta, "optimizer": optim_fields, "scheduler": scheduler.state_dict(), "format": "sharded"}

@@ -33,6 +33,14 @@ from video.training.config import TrainConfig, with_absolute_paths
 from video.training.init_from import resuming
 from video.training.loading import ItemLoader, Prefetcher, collate, copy_order, make_order, say, set_step
 from video.training.metrics import MetricsLog
+from video.training.notes import (  # tests import some of them from here too
+    diverged_note,
+    empty_caption_note,
+    epochs_said,
+    lora_note,
+    removed_note,
+    repeat_note,
+)
 from video.training.resume import (
     OPTIM_KEYS,
     TRAINED,
@@ -62,27 +70,6 @@ from video.training.state import (
     sharded_checkpoint_has_ema,
 )
 from video.training.tasks import TASKS, empty_captions, make_dataset, run_shape
-
-
-def removed_note(stale: list[Path], run: Path) -> str:
-    """The line saying what :func:`remove_partial_checkpoints` deleted: unfinished checkpoints
-    (``checkpoints/.step_*.partial``) and an unfinished ``final/`` export (``.final.*.partial``,
-    a kill during the export) named as what they were."""
-    exports = sum(p.name.startswith(".final.") for p in stale)
-    parts = []
-    if len(stale) - exports:
-        parts.append(f"{len(stale) - exports} unfinished checkpoint folder(s) an interrupted save")
-    if exports:
-        parts.append(f"{exports} unfinished final/ export folder(s) an interrupted export" if exports > 1
-                     else "the unfinished final/ export folder an interrupted export")
-    return f"removed {' and '.join(parts)} left in {run}"
-
-
-def empty_caption_note(empty: int, items: int, task: str) -> str:
-    """The warning for a text-conditioned run whose data has ``empty`` of ``items`` captions
-    empty: each is trained on the empty prompt, as an unconditional sample."""
-    return (f"warning: {empty} of {items} items have an empty caption; {task} trains them on the empty prompt "
-            "(as unconditional samples): caption them (curate's models.captioner, .txt files beside images)")
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -188,47 +175,6 @@ class TrainingDiverged(ValueError):
     it in one line and exits non-zero."""
 
 
-def diverged_note(run: Path, first: int, last: int) -> str:
-    """The message of :class:`TrainingDiverged`: the steps that failed and where a rerun with a
-    lower rate resumes. No checkpoint is written while steps fail, but one of the step just
-    before them holds that step's update, which had a finite loss and gradient yet is the
-    likeliest to have broken the weights (a rerun resumed there and failed again at once): the
-    note says to remove it, and names the older checkpoint (or step 0) the rerun then starts from."""
-    from video.training.state import checkpoints
-
-    found = checkpoints(run)
-    before = [c for c in found if int(c.name[5:]) < first - 1]  # none of them holds the breaking update
-    fix = "a rerun with a lower optim.lr (or optim.grad_clip > 0)"
-    if found and int(found[-1].name[5:]) == first - 1:
-        then = (f"resumes from {before[-1]} (step {int(before[-1].name[5:])})" if before else "starts from step 0")
-        where = (f"the last checkpoint, {found[-1]} (step {first - 1}), holds the update after which every step "
-                 f"failed: remove it (rm -r {found[-1]}), then {fix} {then}")
-    elif found:
-        where = f"the last checkpoint, {found[-1]} (step {int(found[-1].name[5:])}), is from before them: {fix} resumes from it"
-    else:
-        where = f"{run} has no checkpoint from before them: {fix} starts from step 0"
-    return (f"training diverged: steps {first}-{last} ({last - first + 1} in a row) had a non-finite loss or "
-            f"gradient norm and were skipped; stopped without exporting final/; {where}")
-
-
-def epochs_said(epochs: float) -> str:
-    """An epoch count for the head line, with the digits a short run needs (3 steps of a large
-    data set read "0.0 epochs", as if nothing were trained)."""
-    if epochs == 0 or epochs >= 0.095:
-        return f"{epochs:.1f}"
-    return f"{epochs:.2f}" if epochs >= 0.0095 else "< 0.01"
-
-
-def repeat_note(per_step: int, items: int) -> str | None:
-    """A note when a step takes more items than the data has: the order then puts each item in
-    one step several times (batch_size=100 on 4 items: 25 times, each with its own noise), which
-    passed without a word and is rarely what a batch_size was set for."""
-    if per_step <= items:
-        return None
-    return (f"note: a step takes {per_step} items (batch_size x processes x grad_accum) but the data has {items}: "
-            f"each item is in every step about {per_step / items:.3g} times")
-
-
 def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None) -> dict:
     """Run (or resume) ``cfg``; returns a summary. ``stop_after`` stops early at that step
     without the final export (an interruption, for tests). A SIGINT or SIGTERM during the steps
@@ -254,8 +200,11 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     failed = distributed.broadcast(failed)  # every rank stops, not only the one that tried
     if failed:
         raise (RunBusy if failed[0] else NotARunFolder if failed[1] else RuntimeError)(failed[2])
+    from video.training.disk_full import room_errors
+
     try:
-        return _train(cfg, rank, world, progress, stop_after)
+        with room_errors(lock.run):  # a full disk mid-run (metrics, config): one line, where a rerun resumes
+            return _train(cfg, rank, world, progress, stop_after)
     finally:
         lock.release()
 
@@ -469,16 +418,18 @@ def _train(cfg: TrainConfig, rank: int, world: int, progress: bool, stop_after: 
     summary = {"run": str(run), "step": step, "skipped": skipped, "losses": losses, "world": world}
     task.model = raw  # training is over: no more DDP forwards
     current = step >= cfg.steps and step == trained_from and distributed.broadcast(final_is_current(run, cfg, step))
-    if current and rank == 0:  # a rerun of a finished command: final/ and the preview are this checkpoint's
+    # final/ is this step's but its preview is missing (a kill between the two): the preview alone is rendered
+    unseen = current and distributed.broadcast("preview" not in existing_outputs(run, step))
+    if current and rank == 0 and not unseen:  # a rerun of a finished command: final/ and the preview are this step's
         print(f"{run / 'final'} already holds step {step} of this config: not exported or previewed again")
         summary.update(existing_outputs(run, step))
-    if step >= cfg.steps and not current:
+    if step >= cfg.steps and (unseen or not current):
         if sharded:
             exported = _gather_for_export(cfg, raw, ema, rank)  # collective; then rank 0 alone
         else:
             exported = (task, ema.shadow if ema is not None else None) if rank == 0 else None
         if rank == 0:
-            summary.update(_export(*exported, cfg, load, run, step, shape))
+            summary.update(_export(*exported, cfg, load, run, step, shape, write=not current))
     if log is not None:
         log.close()
     distributed.barrier()  # the other ranks return once rank 0 has written the export
@@ -499,15 +450,6 @@ def _write_config(run: Path, cfg: TrainConfig, before: dict | None, ck: Path | N
     with atomic_file(run / "config.yaml") as tmp:
         OmegaConf.save(OmegaConf.create(to_dict(cfg)), tmp)
     print(f"config: {run / 'config.yaml'}")
-
-
-def lora_note(cfg: TrainConfig, model: torch.nn.Module) -> str:
-    """What a LoRA run trains, for its head line (it read as full training): rank, alpha (0 means
-    the rank) and the trainable parameters against the model's (sharded ones counted whole)."""
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    total = sum(p.numel() for p in model.parameters())
-    return (f"LoRA rank {cfg.lora.rank} alpha {cfg.lora.alpha or cfg.lora.rank:g} "
-            f"({trainable:,} of {total:,} parameters trained)")
 
 
 def _checkpoint(folder: Path, cfg: TrainConfig, raw, opt, sched, ema, sharded: bool, rank: int, meta: dict) -> None:
@@ -543,40 +485,67 @@ def _gather_for_export(cfg: TrainConfig, raw, ema: EMA | None, rank: int):
 
 
 def _export(task, ema_weights: dict | None, cfg: TrainConfig, item, run: Path, step: int,
-            shape: tuple[int, int, int]) -> dict:
+            shape: tuple[int, int, int], write: bool = True) -> dict:
     """``final/``: the weights (EMA'd if on) as ``trainable.safetensors`` plus the task's runtime
     folder (sampling defaults: ``shape``, the trained frames, height, width), or for LoRA the
     adapters in both layouts (the base model is not copied), and ``trained.json`` (the step and
-    config it holds: a rerun of a finished run skips the export), then the preview."""
+    config it holds: a rerun of a finished run skips the export), then the preview. A full disk
+    is one line naming ``final/`` and the checkpoint a rerun exports from (:mod:`.disk_full`).
+    ``write=False``: ``final/`` holds these weights already; the model takes them and only the
+    preview, missing, is rendered (a rerun of a run killed between the two)."""
     import json
 
-    from safetensors.torch import save_file
-
     from video.atomic import atomic_folder
+    from video.training.disk_full import room_errors
 
     final = run / "final"
-    adopt_old_export(final)  # an export from before markers: replaced as one now is (a user's file refused)
-    with atomic_folder(final) as tmp:  # an interrupted export leaves no final/ for init_from to take
-        if cfg.lora.enabled:
-            from video.training.lora import export_lora
-
-            if ema_weights is not None:
-                with torch.no_grad():
-                    for k, p in _trainable(task.model).items():
-                        p.copy_(ema_weights[k].to(p.dtype))
-            export_lora(task.model, tmp, cfg)  # its header records the base model and task
-        else:
-            weights = {k: v.detach().clone() for k, v in task.model.state_dict().items()}
-            if ema_weights is not None:
-                weights.update({k: v.to(weights[k].dtype).to(weights[k].device) for k, v in ema_weights.items()})
-            save_file({k: v.contiguous().cpu() for k, v in weights.items()}, str(tmp / "trainable.safetensors"))
-            task.export(tmp, weights, shape)
-        (tmp / TRAINED).write_text(json.dumps({"step": step, "config": to_dict(cfg)}, indent=2))
+    weights = _exported_weights(task, ema_weights, cfg)
+    if write:
+        with room_errors(run, final):
+            adopt_old_export(final)  # an export from before markers: replaced as one now is (a user's file refused)
+            with atomic_folder(final) as tmp:  # an interrupted export leaves no final/ for init_from to take
+                _write_final(task, weights, cfg, tmp, shape)
+                (tmp / TRAINED).write_text(json.dumps({"step": step, "config": to_dict(cfg)}, indent=2))
+    elif weights is not None:
+        task.model.load_state_dict(weights)  # as task.export does: the preview shows what final/ holds
     out = {"final": str(final)}
     preview = _write_preview(task, cfg, item, run, step, shape)
     if preview is not None:
         out["preview"] = preview
+    if not write:
+        made = f"not exported again; rendered its missing preview {preview}" if preview else \
+            "not exported or previewed again"
+        print(f"{final} already holds step {step} of this config: {made}")
     return out
+
+
+def _exported_weights(task, ema_weights: dict | None, cfg: TrainConfig) -> dict | None:
+    """The weights ``final/`` holds: the model's with the EMA over them; for LoRA (None) the
+    EMA is copied into the adapters in place, which the export then reads."""
+    if cfg.lora.enabled:
+        if ema_weights is not None:
+            with torch.no_grad():
+                for k, p in _trainable(task.model).items():
+                    p.copy_(ema_weights[k].to(p.dtype))
+        return None
+    weights = {k: v.detach().clone() for k, v in task.model.state_dict().items()}
+    if ema_weights is not None:
+        weights.update({k: v.to(weights[k].dtype).to(weights[k].device) for k, v in ema_weights.items()})
+    return weights
+
+
+def _write_final(task, weights: dict | None, cfg: TrainConfig, tmp: Path, shape: tuple[int, int, int]) -> None:
+    """The export's files into ``tmp``: a LoRA's adapters (its header records the base model and
+    task), else ``trainable.safetensors`` and the task's runtime folder."""
+    if cfg.lora.enabled:
+        from video.training.lora import export_lora
+
+        export_lora(task.model, tmp, cfg)
+        return
+    from safetensors.torch import save_file
+
+    save_file({k: v.contiguous().cpu() for k, v in weights.items()}, str(tmp / "trainable.safetensors"))
+    task.export(tmp, weights, shape)
 
 
 def _write_preview(task, cfg: TrainConfig, item, run: Path, step: int, shape: tuple[int, int, int]) -> str | None:
