@@ -285,10 +285,11 @@ def cmd_train(args) -> int:
     cfg = _train_config(args.config, args.overrides)
     lead = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 talks
     if args.dry_run:  # a run says only where its config.yaml is: the whole config scrolled its lines away
-        from video.training.data_checks import check_data
+        from video.training.data_checks import check_data, check_init_from
 
         try:  # the data as the run reads it: paths there, a manifest's columns and data.where (schema only)
             check_data(cfg)
+            check_init_from(cfg)  # the earlier stage's weights, where the run reads them
         except ValueError as e:  # a FileNotFoundError is one line already (main)
             raise UserError(str(e)) from None
         if lead:

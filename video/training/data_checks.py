@@ -30,3 +30,24 @@ def check_data(cfg) -> None:
             from video.training.cache import LatentCache
 
             LatentCache(path, cfg.task).check_shape(d.frames, d.height, d.width, d.fps)
+
+
+def check_init_from(cfg) -> None:
+    """Raise the error the run would raise on ``init_from`` (one line: not there, a LoRA run, a
+    stale or sharded export), where the run reads it: a fresh run, or any LoRA run (its frozen
+    base); a resumed full run takes every weight from its checkpoint and never reads it. The
+    line that says what it resolved to goes to stderr: a dry run's stdout is the config."""
+    import contextlib
+    import sys
+
+    from video.training.init_from import init_source, resuming
+    from video.training.state import latest_checkpoint
+
+    if not cfg.init_from:
+        return
+    run = Path(cfg.out)
+    ck = latest_checkpoint(run) if run.is_dir() else None
+    if ck is not None and not cfg.lora.enabled:
+        return
+    with contextlib.redirect_stdout(sys.stderr), contextlib.nullcontext() if ck is None else resuming():
+        init_source(cfg.init_from)
