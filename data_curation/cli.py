@@ -1,9 +1,10 @@
 """The ``curate`` command: probe, cuts, run, filter, report.
 
 User errors (a bad recipe, a SRC that does not exist, an OUT that is a file) print one line
-(``--debug`` for the traceback) and exit 2. ``curate run`` exits 1 when it found no video (one
-line, nothing written), when every source failed (nothing could be read: a missing package, or
-no file a video), or when it scored clips and every one of them failed (a scorer or its model
+(``--debug`` for the traceback) and exit 2, and so does a missing package of the ``.[curate]``
+extra (one line naming it and the pip command; checked before any work, nothing written).
+``curate run`` exits 1 when it found no video (one line, nothing written), when every source
+failed (nothing could be read: no file a video), or when it scored clips and every one of them failed (a scorer or its model
 is broken): the manifest then holds nothing usable; and when a Ray task's part file did not reach
 OUT (a cluster's node that does not share it). ``curate probe`` exits 1 when any file has
 an ``error``, or when it found no video (the same one line as ``curate run``). Ctrl-C prints
@@ -32,6 +33,41 @@ def no_videos_line(command: str, paths: list[str]) -> str:
     return f"curate {command}: no videos found in {' '.join(paths)} (looked for {', '.join(sorted(VIDEO_SUFFIXES))})"
 
 
+# the ``.[curate]`` extra's import names, each with the package pip installs (pyproject.toml)
+CURATE_EXTRA = {"cv2": "opencv-python-headless", "ray": "ray", "pandas": "pandas", "pyarrow": "pyarrow",
+                "imagehash": "imagehash", "rapidocr_onnxruntime": "rapidocr_onnxruntime", "shapely": "shapely",
+                "matplotlib": "matplotlib"}
+# what each command imports whatever its input (Ray aside: require_ray says its own line)
+COMMAND_NEEDS = {"probe": ("cv2",), "cuts": ("cv2",), "run": ("cv2", "pyarrow", "pandas"),
+                 "filter": ("pyarrow", "pandas"), "report": ("pyarrow", "pandas", "matplotlib")}
+# what a recipe's scorers import on their first clip (each failed clip an error row, before)
+SCORER_NEEDS = {"motion": ("cv2",), "sharpness": ("cv2",), "phash": ("imagehash",),
+                "ocr": ("rapidocr_onnxruntime", "shapely", "cv2")}
+
+
+def missing_extra(command: str, e: ImportError) -> str | None:
+    """The one stderr line for a ``.[curate]`` package that is not installed, or installed but
+    failing to load (a missing libGL.so.1: its own message, since "pip install" would answer
+    "already satisfied"), else None (any other ImportError is a bug: it keeps its traceback).
+    Before, ``curate probe``/``cuts``/``report`` ended in a ModuleNotFoundError traceback."""
+    top = (e.name or "").split(".")[0]
+    if top not in CURATE_EXTRA:
+        return None
+    if not isinstance(e, ModuleNotFoundError) or e.name != top:
+        return f"curate {command} could not import {top} ({CURATE_EXTRA[top]}), which is installed: {e}"
+    return f'curate {command} needs the {CURATE_EXTRA[top]} package (import {top}): pip install -e ".[curate]"'
+
+
+def require_modules(names) -> None:
+    """Import each of ``names`` before any work, so that a missing package is an ImportError
+    (:func:`missing_extra`'s one line) up front, not a traceback after some output, nor
+    (``curate run``) a manifest of error rows, one per source."""
+    import importlib
+
+    for name in dict.fromkeys(names):
+        importlib.import_module(name)
+
+
 def _probe(args: argparse.Namespace) -> int:
     failed, found = 0, False
     for path in discover(args.paths):
@@ -53,10 +89,11 @@ def _cuts(args: argparse.Namespace) -> int:
 
     if (empty := empty_error(args.video)) is not None:
         raise MediaError(empty)
+    info = probe_video(args.video)  # first: a missing file or a folder said so, not "not a readable video"
     shots = detect_shots(args.video, CutParams(decode=args.decode, threads=args.threads))
     # what ``curate run`` makes an error row of (truncated, an image, a broken time base): said
     # on stderr, in run's words, so that the shots printed are not taken at face value
-    if (why := source_error(args.video, probe_video(args.video), shots)) is not None:
+    if (why := source_error(args.video, info, shots)) is not None:
         warnings.warn(why.removeprefix("MediaError: ") + " (curate run marks this source as an error)", stacklevel=1)
     if args.json:
         print(json.dumps({"fps": shots.fps, "num_frames": shots.num_frames, "shots": shots.shots}))
@@ -85,6 +122,7 @@ def _run(args: argparse.Namespace) -> int:
     from data_curation.engine import run
 
     check_src_words(args.src)
+    _check_run_packages(args)
     summary = run(args.src, args.out, recipe=args.recipe, overrides=args.set or [], workers=args.workers,
                   ray_address=args.ray_address, progress=not args.quiet)
     if not summary["sources"]:  # run() wrote nothing: the one line is all there is to say
@@ -104,6 +142,17 @@ def _run(args: argparse.Namespace) -> int:
               f"{Path(args.out) / 'parts'} here: the cluster's workers must see SRC and OUT at the same absolute "
               "paths (a shared filesystem); a rerun tries them again", file=sys.stderr)
     return run_exit_code(summary)
+
+
+def _check_run_packages(args: argparse.Namespace) -> None:
+    """The packages of every run and of the recipe's scorers, imported before OUT is made: a
+    missing one wrote a manifest of error rows ("1 of 1 sources failed ... No module named
+    'cv2'") with no install line. The recipe is loaded for its scorers (run loads it again)."""
+    from data_curation.recipe import load_recipe
+
+    require_modules(COMMAND_NEEDS["run"])  # load_recipe's checks read pyarrow's types
+    recipe = load_recipe(args.recipe, args.set or [])
+    require_modules(m for n in recipe.scorers for m in SCORER_NEEDS.get(n, ()))
 
 
 def run_exit_code(summary: dict) -> int:
@@ -301,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with warnings.catch_warnings():  # restores showwarning after: callers in process keep theirs
             warnings.showwarning = _show_warning
+            if args.command != "run":  # run checks after its cheaper SRC checks
+                require_modules(COMMAND_NEEDS.get(args.command, ()))
             return args.fn(args)
     except KeyboardInterrupt as e:
         if args.debug:
@@ -318,6 +369,10 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit fails too
         return 141  # as a process killed by SIGPIPE
     except Exception as e:
+        extra = missing_extra(args.command, e) if isinstance(e, ImportError) else None
+        if extra and not args.debug:  # said before the imports below: ray_runner's need pyarrow
+            print(extra, file=sys.stderr)
+            return 2
         from data_curation.ray_runner import RayNotInstalled
         from video.config import ConfigError
         from video.media import MediaError

@@ -26,7 +26,15 @@ from omegaconf import (
 )
 from omegaconf.errors import OmegaConfBaseException, ValidationError
 
-from video.config_words import is_tristate, must_be, type_message, yes_no
+from video.config_words import (
+    FLAG_NOT_KEY,
+    bare_word_message,
+    flag_not_key_hint,
+    is_tristate,
+    must_be,
+    type_message,
+    yes_no,
+)
 
 T = TypeVar("T")
 
@@ -48,6 +56,7 @@ class UnknownKey(ConfigError):
         super().__init__(f"unknown config key {key!r}" + (f" ({why})" if why else "")
                          + (f"; did you mean {prefix + close[0]!r}?" if close else ""))
         self.key, self.known = key, [prefix + n for n in names]
+        self.close = prefix + close[0] if close else None
 
 
 SHORT_KEY_LIST = 10  # an unknown key's group with at most this many keys has them named in the error
@@ -230,16 +239,19 @@ def load_config(schema: type[T], source: str | Path | dict | None = None, overri
     a whole number; got 'true'``, ``unknown config key 'stpes'; did you mean 'steps'?`` (with the
     group's keys where they are few, else ``keys_hint``: how the caller's user lists them). In
     ``values`` a YAML null word (``--steps null``) is null, as in ``key=value``, except for a text
-    key, where it is the text typed."""
+    key, where it is the text typed. ``values`` given, even empty, says the keys are flags: an
+    override without ``=`` then hears the flag it was likely meant for (:func:`bare_word_message`)."""
     try:
-        return _load(schema, source, overrides, values)
+        return _load(schema, source, overrides, values, keys_hint)
     except UnknownKey as e:
         if 0 < len(e.known) <= SHORT_KEY_LIST:
             raise ConfigError(f"{e} (keys: {', '.join(e.known)})") from None
+        if values is not None and e.close in FLAG_NOT_KEY:  # flags: "a key is a flag's name" is untrue of it
+            raise ConfigError(f"{e} ({flag_not_key_hint(e.close)})") from None
         raise ConfigError(f"{e} ({keys_hint})" if keys_hint else str(e)) from None
 
 
-def _load(schema: type[T], source, overrides, values) -> T:
+def _load(schema: type[T], source, overrides, values, keys_hint: str = "") -> T:
     """:func:`load_config` but for the wording of an unknown key."""
     aliases = key_aliases(schema)
     try:
@@ -271,8 +283,9 @@ def _load(schema: type[T], source, overrides, values) -> T:
             _merge_mapping(cfg, defaults, data, "", {current_key(k, aliases): v for k, v in texts.items()})
         if overrides:
             bad = [o for o in overrides if "=" not in o]
-            if bad:
-                raise ConfigError(f"override {bad[0]!r} is not key=value")
+            if bad:  # values given (flags' values, even none): the keys are flags, one may be meant
+                raise ConfigError(bare_word_message(bad[0], {f.name for f in fields(schema)},
+                                                    flags=values is not None, keys_hint=keys_hint))
             pairs = [tuple(o.split("=", 1)) for o in overrides]
             for key, value in unalias_layer(pairs, aliases, null=lambda v: v in NULLS):
                 _set(cfg, defaults, key, _override_value(cfg, key, value), typed=value)

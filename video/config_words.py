@@ -33,6 +33,17 @@ def is_tristate(node) -> bool:
     return isinstance(node, UnionNode) and set(getattr(node._metadata.ref_type, "__args__", ())) == {str, bool}
 
 
+# The keys whose flag is not the key's name with - for _ (the README says so of each): an
+# unknown key close to one hears both names, not "a key is a flag's name with _ for -", which
+# sent ``memory_budget=5`` (the flag --memory-budget so rewritten) to a key --help never shows.
+FLAG_NOT_KEY = {"memory_budget_gib": "--memory-budget"}
+
+
+def flag_not_key_hint(key: str) -> str:
+    """What sets ``key`` (one of :data:`FLAG_NOT_KEY`): its flag, and its own name elsewhere."""
+    return f"its flag is {FLAG_NOT_KEY[key]}; as key=value and in YAML it is {key}"
+
+
 KIND_WORDS = {IntegerNode: "a whole number", FloatNode: "a number", BooleanNode: "yes or no", StringNode: "text"}
 ITEM_WORDS = {int: "a whole number", float: "a number", bool: "yes or no", str: "text"}
 
@@ -63,3 +74,63 @@ def type_message(key: str, node, value: Any, typed: str | None, e: ValidationErr
     if what is None:
         return f"config key {full!r}: {str(e).splitlines()[0]}"
     return must_be(key, node, what, typed, value)
+
+
+# A bare word (no '=') where ``key=value`` was expected, most often a flag's value typed without
+# its flag (``video txt2vid "a cat"``, ``video eval outputs/ ref/``): what the word looks like ->
+# the keys it most likely belongs to, the first the schema has wins. Flag-taking commands name
+# each of these keys' flag --KEY (- for _; checked per command by the tests).
+_IMAGES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+_VIDEOS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".gif")
+_WEIGHTS = (".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".bin", ".gguf")
+_FOLDER_KEYS = ("video", "reference", "pose", "image", "output")  # frames in, eval's references; PNGs out
+
+
+def bare_word_keys(word: str) -> tuple[str, ...]:
+    """The keys ``word`` is most likely the value of, best first: a folder an input (frames,
+    eval's references) or the output (PNG frames), a YAML file ``--config``, weights a model, an image or a video that exists an
+    input (one that does not yet, a video: the output), a text file prompts, other text with a
+    letter a prompt; a number or an unknown file nothing (the caller says what to do)."""
+    import os
+
+    path = word.rstrip("/" + os.sep)
+    suffix = os.path.splitext(path)[1].lower()
+    if word.endswith(("/", os.sep)) or os.path.isdir(word):
+        return _FOLDER_KEYS
+    if suffix in (".yaml", ".yml"):
+        return ("config",)
+    if suffix in _WEIGHTS:
+        return ("model", "lora")
+    if suffix in _IMAGES:
+        return ("image", "video", "reference", "output")
+    if suffix in _VIDEOS:
+        return ("video", "pose", "reference", "output") if os.path.exists(word) else ("output", "video")
+    if suffix == ".txt":
+        return ("prompts", "prompt")
+    if os.path.exists(word) or ("/" in word and " " not in word):
+        return ()
+    return ("prompt",) if any(c.isalpha() for c in word) else ()
+
+
+def _shell_word(word: str) -> str:
+    """``word`` as typed on a shell line: bare when plain, else in double quotes (single where
+    it holds a character a double-quoted word expands)."""
+    import shlex
+
+    if shlex.quote(word) == word:
+        return word
+    return shlex.quote(word) if any(c in word for c in '"$`\\!') else f'"{word}"'
+
+
+def bare_word_message(word: str, keys, flags: bool, keys_hint: str = "") -> str:
+    """The one line for ``word``, given where only ``key=value`` is taken: that such words are
+    not taken, and (``flags``: the command has a flag per key) the flag it most likely is
+    the value of, among ``keys`` (the schema's); else how the keys are listed (``keys_hint``).
+    It said only ``override 'a cat' is not key=value``."""
+    head = f"{word!r} is not key=value: words without '=' are not taken here"
+    if not flags:
+        return f"{head}; give key=value" + (f" ({keys_hint})" if keys_hint else "")
+    key = next((k for k in bare_word_keys(word) if k in keys or k == "config"), None)
+    if key is None:
+        return f"{head} (--help lists the flags)"
+    return f"{head}; did you mean --{key.replace('_', '-')} {_shell_word(word)}? (--help lists the flags)"

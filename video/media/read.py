@@ -54,6 +54,20 @@ def check_media_file(path: Path) -> None:
         raise MediaError(f"{path}: not a readable video: empty file (0 bytes)")
 
 
+def unreadable(path: str | Path, e: Exception) -> MediaError:
+    """The MediaError of FFmpeg failing on ``path``: a missing file and a folder in the words the
+    video commands use ("file not found"; "is a folder, not a video file": it was "not a
+    readable video (FileNotFoundError)"), else "not a readable video (ErrorClass)". Raised in
+    the handler of ``e`` (``raise unreadable(path, e) from None``), it keeps ``e`` as its
+    context, which curate's error rows record (:func:`data_curation.reruns.error_text`): a
+    missing file is still a ``FileNotFoundError`` row, the machine's, that a rerun tries again."""
+    if isinstance(e, FileNotFoundError):
+        return MediaError(f"{path}: file not found")
+    if isinstance(e, IsADirectoryError):
+        return MediaError(f"{path}: is a folder, not a video file")
+    return MediaError(f"{path}: not a readable video ({e.__class__.__name__})")
+
+
 def video_stream(container, path: str | Path | None = None):
     """A PyAV container's first video stream that is not an attached picture (an MP4 or MKV may
     carry cover art as a video stream, even before the video). MediaError if there is none."""
@@ -167,7 +181,7 @@ def header_frames(path: str | Path) -> tuple[int, float | None]:
                 c.duration / 1_000_000 if c.duration else None)
             return (round(seconds * fps) if seconds and fps else 0), fps
     except av.error.FFmpegError as e:
-        raise MediaError(f"{path}: not a readable video ({e.__class__.__name__})") from None
+        raise unreadable(path, e) from None
 
 
 def probe_video(path: str | Path) -> dict:
@@ -207,7 +221,7 @@ def probe_video(path: str | Path) -> dict:
                 "sar": sar_of(s, turned=turn in (90, 270)),
             }
     except av.error.FFmpegError as e:
-        raise MediaError(f"{path}: not a readable video ({e.__class__.__name__})") from None
+        raise unreadable(path, e) from None
 
 
 def read_video(path: str | Path, max_frames: int | None = None) -> np.ndarray:
@@ -263,7 +277,7 @@ def read_video_timed(path: str | Path, max_frames: int | None = None) -> tuple[n
                 if not frames:
                     raise
     except av.error.FFmpegError as e:
-        raise MediaError(f"{path}: not a readable video ({e.__class__.__name__})") from None
+        raise unreadable(path, e) from None
     if not frames:
         raise MediaError(f"{path}: no video frames")
     if max_frames is None or len(frames) < max_frames:

@@ -417,6 +417,8 @@ def resolve_model_name_or_builtin(value: str, builtins: tuple[str, ...], kind: s
     before, is returned spelled as a path, ``./svd_xt``; a bare ``tiny`` is the built-in even
     with a ./tiny there (``./tiny`` loads that)."""
     value = str(value)
+    if T2V_TINY not in builtins and value in (T2V_TINY, BUILTIN_PREFIX + T2V_TINY):
+        return _t2v_tiny(builtins, offered, use)
     name = builtin_prefix_name(value, builtins)
     if name is not None:
         return name
@@ -428,6 +430,23 @@ def resolve_model_name_or_builtin(value: str, builtins: tuple[str, ...], kind: s
     if Path(value).exists():
         return os.path.join(os.curdir, value)
     return _published_or_builtin(value, kind, models_dir, extra_configs, use)
+
+
+T2V_TINY = "t2v_tiny"  # txt2vid's built-in `tiny` by its config's name (configs/model/, as `video info` takes it)
+
+
+def _t2v_tiny(builtins: tuple[str, ...], offered: tuple[str, ...] | None, use: str) -> str:
+    """``tiny`` for ``t2v_tiny`` where the caller's ``tiny`` is txt2vid's (txt2vid; edit and
+    upscale --refine, whose ``tiny`` is the flow model beside ``tiny-svd``), else a one-line
+    CheckpointError saying what it is (img2vid's ``tiny`` is SVD's, animate's Wan-Animate's): it
+    was "not found", though ``video info t2v_tiny`` names it. The callers differ only in their
+    names: txt2vid offers ``tiny`` alone, img2vid offers ``tiny-svd`` too (the same SVD), edit
+    and upscale list all of theirs (``tiny``, ``tiny-svd``, ...), animate ``tiny`` alone."""
+    if "tiny" in builtins and ("tiny-svd" in builtins) == (offered is None):
+        return "tiny"
+    takes = "an SVD model" if "tiny-svd" in builtins else "another kind of model"
+    raise CheckpointError(f"{T2V_TINY} is txt2vid's built-in tiny (video txt2vid --model tiny): this {use} takes "
+                          f"{takes}; its built-in names: {', '.join(offered or builtins)}")
 
 
 def builtin_prefix_name(value: str, builtins: tuple[str, ...]) -> str | None:

@@ -130,6 +130,9 @@ def _describe_folder(p: Path) -> dict | None:
     if ours:
         cfg = _our_config(p)
         info.update({k: cfg[k] for k in ("backbone", "sampling") if k in cfg})
+        if isinstance(info.get("sampling"), dict) and not info["sampling"].get("shift"):
+            # 0 (or none) is the stored "from the token count", which --shift 0 refuses: said as a run reads it
+            info["sampling"] = {**info["sampling"], "shift": "auto"}
     params, dtypes = _folder_parameters(p)
     own, own_dtypes = _part_parameters(p)  # a part saved alone (config.json beside its weights)
     if own:

@@ -35,13 +35,37 @@ Where we differ from AUTOMATIC1111, on purpose:
     past 511 tokens are truncated with a warning.
 """
 
-from video.prompts.composable import composable_cfg, split_and
-from video.prompts.conditioning import PromptConditioning, StepConditioning
-from video.prompts.embeddings import load_embedding_file, load_embeddings
+# The parser and the schedule import no torch: here at once (``schedule`` is also its module's
+# name, which importing the module binds here: the function must be bound after it).
 from video.prompts.emphasis import Segment, parse_segments, parse_weights
-from video.prompts.encode import PromptEncoder, apply_weights_a1111, apply_weights_comfy
-from video.prompts.report import format_prompt_report
 from video.prompts.schedule import schedule, text_at_step
+
+# The rest is imported on first use (PEP 562): composable, conditioning, embeddings and encode
+# import torch (two seconds and more), and ``video --help`` or a mistyped flag builds the parser,
+# which imports this package for ``video prompt`` (:mod:`video.prompts.cli`) and needs no torch.
+_HOME = {
+    "composable_cfg": "composable", "split_and": "composable",
+    "PromptConditioning": "conditioning", "StepConditioning": "conditioning",
+    "load_embedding_file": "embeddings", "load_embeddings": "embeddings",
+    "PromptEncoder": "encode", "apply_weights_a1111": "encode", "apply_weights_comfy": "encode",
+    "format_prompt_report": "report",
+}
+
+
+def __getattr__(name: str) -> object:
+    """``video.prompts.NAME`` from its module, imported now (see :data:`_HOME`)."""
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+    globals()[name] = value  # the next look-up is a plain global
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOME])
+
 
 __all__ = [
     "parse_weights",

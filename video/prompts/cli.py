@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from video.prompts.report import format_prompt_report
-
 
 def _positive_int(value: str) -> int:
     n = int(value)
@@ -15,7 +13,11 @@ def _positive_int(value: str) -> int:
 
 
 def run_prompt_command(args: argparse.Namespace) -> int:
-    """Print the report; always succeeds (any string is a valid prompt)."""
+    """Print the report; always succeeds (any string is a valid prompt). The report is imported
+    here: it imports torch (via :mod:`video.prompts.composable`), which building the parser for
+    ``video --help`` does not need."""
+    from video.prompts.report import format_prompt_report
+
     print(format_prompt_report(args.text, args.steps))
     return 0
 
