@@ -90,7 +90,7 @@ def test_txt2vid_bad_size_is_one_line(tmp_path, cli):
 
 
 def test_train_dry_run_and_bad_key(tmp_path, cli):
-    p = cli("train", "stage2_video", f"out={tmp_path / 'r'}", "steps=7", "--dry-run")
+    p = cli("train", "stage2_video", f"out={tmp_path / 'r'}", "steps=7", "init_from=", "--dry-run")
     assert p.returncode == 0 and "steps: 7" in p.stdout and "task: svd_i2v" in p.stdout
     assert not (tmp_path / "r").exists()
     p = cli("train", "stage2_video", "optim.learning_rate=1")

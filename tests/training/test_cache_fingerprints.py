@@ -294,15 +294,26 @@ def test_training_from_a_cache_encoded_under_another_t5_rule_says_so(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         LatentCache(out).check_model("tiny")
-    # built while ComfyUI's rule took the raw states under the mask as its anchor
+    # built while ComfyUI's rule took the raw states under the mask as its anchor: nothing for
+    # CLIP (the tiny model's encoder), whose weighting never changed
     index["t5_weights"] = "comfy"
     (out / "index.json").write_text(json.dumps(index))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LatentCache(out).check_model("tiny")
+    # the same record from a model whose text encoder is UMT5 (as the index names a folder model)
+    umt5 = tmp_path / "wan_like"
+    (umt5 / "text_encoder").mkdir(parents=True)
+    (umt5 / "text_encoder" / "config.json").write_text(json.dumps({"model_type": "umt5"}))
+    t5_index = {**index, "model": str(umt5), "model_path": str(umt5.resolve())}
+    t5_index.pop("encoders", None)
+    (out / "index.json").write_text(json.dumps(t5_index))
     with pytest.warns(UserWarning, match=r"under an earlier rule \('comfy'; now 'comfy/empty-as-encoded'\)"):
-        LatentCache(out).check_model("tiny")
-    del index["t5_weights"]  # as a cache built before the record
-    (out / "index.json").write_text(json.dumps(index))
+        LatentCache(out).check_model(str(umt5))
+    del t5_index["t5_weights"]  # as a cache built before the record
+    (out / "index.json").write_text(json.dumps(t5_index))
     with pytest.warns(UserWarning, match="encoded before T5 / UMT5 weighed .* delete the folder and rerun"):
-        LatentCache(out).check_model("tiny")
+        LatentCache(out).check_model(str(umt5))
 
 
 def _drop_sources(path: Path) -> None:

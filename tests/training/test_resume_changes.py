@@ -117,3 +117,18 @@ def test_a_finished_run_is_not_exported_again(tmp_path, capsys, monkeypatch):
     changed = train(cfg(run, "data.height=32", "data.width=32"), progress=False)  # other sampling defaults
     assert json.loads((run / "final" / "trained.json").read_text())["config"]["data"]["height"] == 32
     assert changed["final"] == first["final"]
+
+
+def test_a_finished_run_with_other_checkpoint_settings_is_current(tmp_path, capsys, monkeypatch):
+    """How often a run saves and how many it keeps train nothing: a finished run rerun with
+    other values (quickstart's stages got periodic checkpoints) is not exported again, and
+    does not list them as settings "applied from here on" (nothing follows)."""
+    from video.training import trainer
+
+    run = tmp_path / "r"
+    train(cfg(run), progress=False)
+    capsys.readouterr()
+    monkeypatch.setattr(trainer, "_export", lambda *a, **k: pytest.fail("exported again"))
+    train(cfg(run, "ckpt_every=1", "ckpt_keep=5"), progress=False)
+    out = capsys.readouterr().out
+    assert "already holds step 4 of this config" in out and "changed settings" not in out

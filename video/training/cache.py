@@ -251,6 +251,22 @@ def _t5_rule() -> str:
     return DEFAULT_WEIGHT_MODE["t5"] + "/empty-as-encoded"
 
 
+def _text_encoder_kind(model: str) -> str | None:
+    """``"clip"`` or ``"t5"``: the text encoder ``model`` loads (a folder's
+    ``text_encoder/config.json``; a built-in name's tiny CLIP), None where that is unknown. The
+    T5 rule a cache records means nothing for CLIP, whose weighting never changed: a CLIP cache
+    built under an older T5 rule is current."""
+    p = Path(str(model)).expanduser()
+    config = p / "text_encoder" / "config.json"
+    if config.is_file():
+        try:
+            kind = str(json.loads(config.read_text()).get("model_type", ""))
+        except (OSError, ValueError):
+            return None
+        return "t5" if "t5" in kind else "clip" if "clip" in kind else None
+    return "clip" if not p.exists() and model_fingerprint(model) is None else None  # built-in: tiny CLIP
+
+
 def row_fingerprint(data, i: int) -> list | None:
     """``["row", i, key]``: item ``i``'s ``row_key`` (a hash of what its manifest row decides),
     the position kept so that the row of an item tried in place of an unreadable one can be
@@ -511,7 +527,7 @@ class LatentCache(torch.utils.data.Dataset):
                               f"({changed} changed since); rebuild it with `video cache-latents ... model={model} "
                               f"--out {self.folder}`")
         rule = self.index.get("t5_weights")
-        if self.index.get("family", "dit") == "dit" and rule != _t5_rule():
+        if self.index.get("family", "dit") == "dit" and rule != _t5_rule() and _text_encoder_kind(model) != "clip":
             import warnings
 
             when = (f"under an earlier rule ({rule!r}; now {_t5_rule()!r})" if rule

@@ -129,7 +129,14 @@ def final_is_current(run: Path, cfg: TrainConfig, step: int) -> bool:
     except (OSError, ValueError):
         return False
     config = done.get("config") if isinstance(done, dict) else None
-    return isinstance(config, dict) and done.get("step") == step and not changed_keys(config, cfg)
+    changed = changed_keys(config, cfg) if isinstance(config, dict) else None
+    return changed is not None and done.get("step") == step and not set(changed) - set(BOOKKEEPING_KEYS)
+
+
+# How often a run saves and how many checkpoints it keeps: no setting of what is trained, so a
+# finished run whose config changes only these is current, and a resume with nothing left to
+# train does not list them (quickstart gave its stages periodic checkpoints)
+BOOKKEEPING_KEYS = ("ckpt_every", "ckpt_keep")
 
 
 def existing_outputs(run: Path, step: int) -> dict:
@@ -294,6 +301,8 @@ def resume_changes(before: dict, cfg: TrainConfig, step: int, rank: int, world: 
     if model:
         raise ValueError(f"{cfg.out} was trained as another model up to step {step} ({listed(model)}): resume it "
                          "with the settings it had, or start a new run with another out=")
+    if step >= cfg.steps:  # nothing is trained from here on: how it would save is no news
+        changed = {k: v for k, v in changed.items() if k not in BOOKKEEPING_KEYS}
     if changed and rank == 0:
         print(f"resuming at step {step} with changed settings, applied from here on: {listed(list(changed))}")
         order = [k for k in changed if _matches(k, ORDER_KEYS)]

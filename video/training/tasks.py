@@ -406,6 +406,8 @@ class SVDImage(_SVDBase):
         self.model.load_state_dict(weights)
         self.model.save_pretrained(folder / "unet_image", safe_serialization=True)
 
+    renders_preview = False  # the trainer need not look for one: a rerun of a finished run does nothing
+
     def preview(self, item: dict, frames: int, height: int, width: int):
         return None  # an image model has no video to show; stage 2 renders
 

@@ -419,7 +419,8 @@ def _train(cfg: TrainConfig, rank: int, world: int, progress: bool, stop_after: 
     task.model = raw  # training is over: no more DDP forwards
     current = step >= cfg.steps and step == trained_from and distributed.broadcast(final_is_current(run, cfg, step))
     # final/ is this step's but its preview is missing (a kill between the two): the preview alone is rendered
-    unseen = current and distributed.broadcast("preview" not in existing_outputs(run, step))
+    unseen = current and getattr(task, "renders_preview", True) and \
+        distributed.broadcast("preview" not in existing_outputs(run, step))
     if current and rank == 0 and not unseen:  # a rerun of a finished command: final/ and the preview are this step's
         print(f"{run / 'final'} already holds step {step} of this config: not exported or previewed again")
         summary.update(existing_outputs(run, step))
