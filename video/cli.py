@@ -45,7 +45,7 @@ from video.runtime.config import (  # the run schemas' home; still importable fr
 
 
 def _model_arg(value: str, keep: tuple[str, ...], unlisted: tuple[str, ...] = (), models_dir: str | None = None,
-               extra_configs: list[str] = (), use: str = "--model") -> str:
+               extra_configs: list[str] = (), use: str = "--model", tiny_is_t2v: bool = False) -> str:
     """A model argument, read as every command reads one
     (:func:`video.models.folder.resolve_model_name_or_builtin`: ``builtin:NAME``, the user's
     ``svd_xt.safetensors`` before the random network, ``tiny`` never looked up). ``keep``:
@@ -55,16 +55,17 @@ def _model_arg(value: str, keep: tuple[str, ...], unlisted: tuple[str, ...] = ()
     from video.models.folder import resolve_model_name_or_builtin
 
     return resolve_model_name_or_builtin(value, (*keep, *unlisted), "checkpoints", models_dir,
-                                         extra_configs=list(extra_configs), offered=keep, use=use)
+                                         extra_configs=list(extra_configs), offered=keep, use=use,
+                                         tiny_is_t2v=tiny_is_t2v)
 
 
-def _resolve_names(cfg, keep: tuple[str, ...], unlisted: tuple[str, ...] = ()) -> None:
+def _resolve_names(cfg, keep: tuple[str, ...], unlisted: tuple[str, ...] = (), tiny_is_t2v: bool = False) -> None:
     """``--model NAME`` and ``--lora NAME:0.8`` through the models folder; paths stay paths
     (:func:`_model_arg`)."""
     from video.models.folder import resolve_lora_arg
 
     extra = [cfg.extra_model_paths_config] if cfg.extra_model_paths_config else []
-    cfg.model = _model_arg(cfg.model, keep, unlisted, cfg.models_dir or None, extra)
+    cfg.model = _model_arg(cfg.model, keep, unlisted, cfg.models_dir or None, extra, tiny_is_t2v=tiny_is_t2v)
     cfg.lora = [resolve_lora_arg(x, cfg.models_dir or None, extra) for x in cfg.lora]
 
 
@@ -186,7 +187,7 @@ def cmd_txt2vid(args) -> int:
                   guidance_scale=cfg.guidance, guidance_scale_2=cfg.guidance_2)
     device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16")
     check_compile(cfg, device)
-    _resolve_names(cfg, keep=("tiny",))
+    _resolve_names(cfg, keep=("tiny",), tiny_is_t2v=True)
     import torch
 
     from video.media import check_crf, check_output, plural, write_video

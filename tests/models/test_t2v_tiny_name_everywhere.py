@@ -28,7 +28,7 @@ def test_every_txt2vid_model_argument_reads_it_as_tiny(value, tmp_path, monkeypa
     from video.edit.cli import resolve_model_name
 
     monkeypatch.chdir(tmp_path)  # no models folder: nothing is looked up
-    assert _model_arg(value, ("tiny",)) == "tiny"
+    assert _model_arg(value, ("tiny",), tiny_is_t2v=True) == "tiny"  # as txt2vid calls it
     assert resolve_model_name(value) == "tiny"
     assert resolve_model_name(value, use="--refine") == "tiny"
 

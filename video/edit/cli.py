@@ -51,7 +51,7 @@ def resolve_model_name(value: str, models_dir: str | None = None, extra_configs:
     from video.models.folder import resolve_model_name_or_builtin
 
     return resolve_model_name_or_builtin(str(value), tuple(RANDOM_MODELS), "checkpoints", models_dir,
-                                         extra_configs=list(extra_configs), use=use)
+                                         extra_configs=list(extra_configs), use=use, tiny_is_t2v=True)
 
 
 def first_frames(frames, n: int | None):

@@ -400,7 +400,8 @@ PUBLISHED_BUILTINS = ("svd", "svd_xt")
 
 def resolve_model_name_or_builtin(value: str, builtins: tuple[str, ...], kind: str = "checkpoints",
                                   models_dir: str | Path | None = None, extra_configs: list[str | Path] = (),
-                                  offered: tuple[str, ...] | None = None, use: str = "--model") -> str:
+                                  offered: tuple[str, ...] | None = None, use: str = "--model",
+                                  tiny_is_t2v: bool = False) -> str:
     """A model argument of any command (img2vid, txt2vid, info, edit, upscale --refine, animate),
     read one way: ``builtin:NAME`` is the built-in ``NAME`` (one of ``builtins``), whatever
     the models folder holds; a name of :data:`PUBLISHED_BUILTINS` is the user's model of
@@ -410,7 +411,9 @@ def resolve_model_name_or_builtin(value: str, builtins: tuple[str, ...], kind: s
     :func:`resolve_model_arg` (``offered``: the built-in names its not-found error lists,
     default ``builtins``). A built-in name whose lookup fails other than "not found" (two
     such models, an unreadable extra_model_paths.yaml) is the built-in, with a warning that
-    says why: it was the built-in before the lookup existed. ``use`` spells the
+    says why: it was the built-in before the lookup existed. ``tiny_is_t2v``: the caller's
+    ``tiny`` is txt2vid's (txt2vid, edit, upscale --refine), so ``t2v_tiny`` is it too
+    (:func:`_t2v_tiny`). ``use`` spells the
     ``builtin:`` hint (``--model``, ``--refine``, ``video info``). The loaders read a
     built-in name as the built-in whatever the working folder holds (``builtin:tiny`` with a
     ./tiny folder read the folder), so a folder ./svd_xt that a bare ``svd_xt`` meant, as
@@ -418,7 +421,7 @@ def resolve_model_name_or_builtin(value: str, builtins: tuple[str, ...], kind: s
     with a ./tiny there (``./tiny`` loads that)."""
     value = str(value)
     if T2V_TINY not in builtins and value in (T2V_TINY, BUILTIN_PREFIX + T2V_TINY):
-        return _t2v_tiny(builtins, offered, use)
+        return _t2v_tiny(builtins, offered, use, tiny_is_t2v)
     name = builtin_prefix_name(value, builtins)
     if name is not None:
         return name
@@ -435,14 +438,12 @@ def resolve_model_name_or_builtin(value: str, builtins: tuple[str, ...], kind: s
 T2V_TINY = "t2v_tiny"  # txt2vid's built-in `tiny` by its config's name (configs/model/, as `video info` takes it)
 
 
-def _t2v_tiny(builtins: tuple[str, ...], offered: tuple[str, ...] | None, use: str) -> str:
-    """``tiny`` for ``t2v_tiny`` where the caller's ``tiny`` is txt2vid's (txt2vid; edit and
+def _t2v_tiny(builtins: tuple[str, ...], offered: tuple[str, ...] | None, use: str, tiny_is_t2v: bool) -> str:
+    """``tiny`` for ``t2v_tiny`` where the caller says its ``tiny`` is txt2vid's (txt2vid; edit and
     upscale --refine, whose ``tiny`` is the flow model beside ``tiny-svd``), else a one-line
     CheckpointError saying what it is (img2vid's ``tiny`` is SVD's, animate's Wan-Animate's): it
-    was "not found", though ``video info t2v_tiny`` names it. The callers differ only in their
-    names: txt2vid offers ``tiny`` alone, img2vid offers ``tiny-svd`` too (the same SVD), edit
-    and upscale list all of theirs (``tiny``, ``tiny-svd``, ...), animate ``tiny`` alone."""
-    if "tiny" in builtins and ("tiny-svd" in builtins) == (offered is None):
+    was "not found", though ``video info t2v_tiny`` names it."""
+    if tiny_is_t2v and "tiny" in builtins:
         return "tiny"
     takes = "an SVD model" if "tiny-svd" in builtins else "another kind of model"
     raise CheckpointError(f"{T2V_TINY} is txt2vid's built-in tiny (video txt2vid --model tiny): this {use} takes "
