@@ -8,14 +8,8 @@ __version__ = "0.1.0"
 
 __all__ = ["ImageToVideo", "TextToVideo", "__version__"]
 
+from video.lazy import lazy_attributes
 
-def __getattr__(name: str):
-    if name == "ImageToVideo":
-        from video.runtime.img2vid import ImageToVideo
-
-        return ImageToVideo
-    if name == "TextToVideo":
-        from video.runtime.txt2vid import TextToVideo
-
-        return TextToVideo
-    raise AttributeError(f"module 'video' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(
+    __name__, {"ImageToVideo": "runtime.img2vid", "TextToVideo": "runtime.txt2vid"}, globals()
+)

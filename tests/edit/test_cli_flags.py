@@ -210,7 +210,7 @@ def test_upscale_rejects_a_bad_tile(src, tmp_path, capsys, tile):
 
 
 def test_tiled_vae_rejects_overlap_not_below_tile():
-    from video.edit.upscale import TiledLatents
+    from video.edit.refine import TiledLatents
     from video.runtime.img2vid import InputError
 
     class _Inner:

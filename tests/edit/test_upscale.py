@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from video.edit.refine import TiledLatents
 from video.edit.upscale import (
     RealESRGAN,
-    TiledLatents,
     bicubic,
     laplacian_variance,
     resize_area,

@@ -9,7 +9,8 @@ import torch
 
 from video.cli import main
 from video.edit.mask import load_frames
-from video.edit.upscale import TiledLatents, refine_video, tiled_vae, upscale
+from video.edit.refine import TiledLatents, refine_video, tiled_vae
+from video.edit.upscale import upscale
 from video.media import probe_video, write_video
 
 

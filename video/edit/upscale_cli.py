@@ -9,18 +9,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from video.edit.upscale import (
-    BASELINE,
-    MODELS,
-    as_refiner,
-    check_tile,
-    resolve_model,
-    resolve_upscaler_arg,
-    upscale,
-)
-from video.runtime.img2vid import InputError
+from video.edit.upscale import BASELINE, MODELS, check_tile, resolve_model, resolve_upscaler_arg, upscale
+from video.runtime.errors import InputError
 
 
 def read_input(source: str | Path, max_frames: int | None = None) -> tuple[np.ndarray, float]:
@@ -177,7 +168,10 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     fps = cfg.fps or in_fps or 16
     refine = None
     if cfg.refine:
+        import torch
+
         from video.edit import Editor
+        from video.edit.refine import as_refiner
 
         # a name in the models folder or builtin:NAME, as img2vid / txt2vid take it
         cfg.refine = resolve_model_name(cfg.refine, cfg.models_dir or None, extra, use="--refine")

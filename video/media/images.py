@@ -10,13 +10,16 @@ import io
 import re
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from video.media.errors import MediaError
 from video.media.read import special_file
+
+if TYPE_CHECKING:
+    import torch
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_IMAGE = ASSETS / "astronaut.jpg"
@@ -201,7 +204,10 @@ def _lanczos_region(image: Image.Image, box: tuple[float, float, float, float], 
 def image_to_tensor(source, height: int, width: int) -> torch.Tensor:
     """Any image source -> float32 (1, 3, height, width) in [0, 1]. A (1,) 3xHxW float tensor of
     another size is scaled and cropped as the other forms are (it was a MediaError), through 8
-    bits like them; one of the size is used as it is."""
+    bits like them; one of the size is used as it is. torch loads here, not with the module:
+    probing, ``curate`` and every ``--help`` read media without it."""
+    import torch
+
     if isinstance(source, torch.Tensor):
         if source.ndim == 3:
             source = source.unsqueeze(0)

@@ -37,6 +37,7 @@ Where we differ from AUTOMATIC1111, on purpose:
 
 # The parser and the schedule import no torch: here at once (``schedule`` is also its module's
 # name, which importing the module binds here: the function must be bound after it).
+from video.lazy import lazy_attributes
 from video.prompts.emphasis import Segment, parse_segments, parse_weights
 from video.prompts.schedule import schedule, text_at_step
 
@@ -52,20 +53,7 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> object:
-    """``video.prompts.NAME`` from its module, imported now (see :data:`_HOME`)."""
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
-    globals()[name] = value  # the next look-up is a plain global
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOME])
-
+__getattr__, __dir__ = lazy_attributes(__name__, _HOME, globals())
 
 __all__ = [
     "parse_weights",

@@ -31,16 +31,12 @@ from video.diffusion.samplers import SAMPLERS, network_evaluations
 from video.models.image_encoder import clip_pixel_values
 from video.models.svd import SVDModels, load_svd
 from video.runtime.decode import decode_latents
+from video.runtime.errors import InputError
 from video.runtime.memory import DEFAULT_BUDGET_GIB
 from video.runtime.offload import OFFLOAD_MODES, ModelOffload, NoOffload, align_cpu_weights, svd_parts
 from video.runtime.progress import StepCallback, step_reporter
 from video.runtime.speed import uses_cudagraphs, with_sdpa_priority
 from video.runtime.step_cache import FirstBlockCache, cached_unet_forward
-
-
-class InputError(ValueError):
-    """Arguments a user can fix (sizes, frame counts, sampler names)."""
-
 
 OUTPUT_TYPES = ("uint8", "float", "latent")  # what ``ImageToVideo.__call__`` returns: see its docstring
 IMAGE_FORMS = "one image: a path, a PIL image, an HxWx3 array (uint8, or float in [0, 1] or 0..255), or a " \

@@ -1,0 +1,49 @@
+"""What loads without torch: the media package, ``curate --help`` and the package faces that
+name heavy classes (``video``, ``video.edit``, ``video.prompts``), which resolve them on first
+use (:mod:`video.lazy`). torch costs seconds to import; a help screen should not wait for it."""
+
+import subprocess
+import sys
+
+import pytest
+
+
+def _loads_torch(code: str) -> bool:
+    probe = code + "\nimport sys\nprint('torch' in sys.modules)\n"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    return out.strip().splitlines()[-1] == "True"
+
+
+@pytest.mark.parametrize("code", [
+    "import video.media, video.edit, video.prompts, video, video.edit.upscale, video.edit.upscale_cli",
+    "import sys, contextlib, io\nsys.argv = ['curate', '--help']\nfrom data_curation.cli import main\n"
+    "with contextlib.redirect_stdout(io.StringIO()):\n    try:\n        main()\n    except SystemExit:\n        pass",
+])
+def test_no_torch_until_needed(code):
+    assert not _loads_torch(code)
+
+
+def test_lazy_names_resolve_to_their_modules():
+    import video
+    import video.edit
+    import video.prompts
+    from video.edit.editor import Editor
+    from video.edit.recipes import inpaint
+    from video.prompts.encode import PromptEncoder
+    from video.runtime.img2vid import ImageToVideo
+
+    assert video.edit.Editor is Editor and video.edit.inpaint is inpaint
+    assert video.prompts.PromptEncoder is PromptEncoder and video.ImageToVideo is ImageToVideo
+    assert {"Editor", "Box", "restyle"} <= set(dir(video.edit))
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        video.edit.Nope  # noqa: B018
+
+
+def test_image_to_tensor_still_takes_a_tensor():
+    import torch
+
+    from video.media import image_to_tensor
+
+    t = torch.rand(3, 8, 8)
+    assert torch.equal(image_to_tensor(t, 8, 8), t[None])
+    assert image_to_tensor(t, 4, 4).shape == (1, 3, 4, 4)
