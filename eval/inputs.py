@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from video.config import NotUTF8, read_utf8
-from video.media import MediaError, file_rgb, natural_key, open_image, probe_video, read_video
+from video.media import MediaError, file_rgb, natural_key, open_image, probe_video, read_video, unreadable
 
 if TYPE_CHECKING:
     from eval.curated import CuratedClip
@@ -272,7 +272,7 @@ def _readable(p: Path, what: str):
     except MediaError:
         raise
     except Exception as e:
-        raise MediaError(f"{p}: not a readable video ({e.__class__.__name__})") from None
+        raise unreadable(p, e) from None
 
 
 def load_video(p: Path | CuratedClip) -> Video:

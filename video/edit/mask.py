@@ -49,7 +49,13 @@ from video.edit.timing import (
     time_indices,
 )
 from video.media import MediaError, file_rgb, load_image, natural_key, open_image, read_video_timed
-from video.media.read import animated_image, animated_image_fps, check_regular, read_animated_image
+from video.media.read import (
+    animated_image,
+    animated_image_fps,
+    check_regular,
+    read_animated_image,
+    unreadable,
+)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")  # animated: a video (is_still)
 _BOX = re.compile(r"^\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*(?:@\s*(\d*)\s*:\s*(\d*)\s*)?$")
@@ -187,7 +193,7 @@ def load_frames_timed(source, max_frames: int | None = None,
     except MediaError:
         raise  # its own reason ("no video stream"), not replaced by the class name
     except Exception as e:  # PyAV raises its own error classes for unreadable files
-        raise MediaError(f"{path}: not a readable video ({e.__class__.__name__})") from None
+        raise unreadable(path, e) from None
     if len(frames) == 0:
         raise MediaError(f"{path}: no frames")
     return frames, times

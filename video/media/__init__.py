@@ -38,6 +38,7 @@ from video.media.read import (
     read_grid_frames,
     read_video,
     read_video_timed,
+    unreadable,
     video_stream,
 )
 from video.media.write import (
@@ -65,6 +66,7 @@ __all__ = [
     "display_matrix", "display_ops", "ffmpeg_exe", "file_rgb", "gif_stamps", "grid_frames", "hdr_transfer",
     "header_frames", "image_to_tensor", "itsoffset", "load_image", "media_path", "natural_key", "open_image",
     "plural", "probe_video", "read_grid_frames", "read_video", "read_video_timed", "resize_center_crop",
-    "rotation_of", "sar_of", "source_times", "to_srgb", "upright", "uneven_times", "video_stream", "vp9_crf",
+    "rotation_of", "sar_of", "source_times", "to_srgb", "unreadable", "upright", "uneven_times", "video_stream",
+    "vp9_crf",
     "write_video",
 ]

@@ -278,7 +278,7 @@ def read_frames(path: Path, indices: list[int], fps: float | None = None) -> np.
     else one PyAV pass that stops at the last index (never the whole file in memory). A file
     decord cannot open is a MediaError naming it (decord says a bare RuntimeError), so the
     trainer and the latent cache replace its item as they do for PyAV."""
-    from video.media import MediaError, read_grid_frames
+    from video.media import MediaError, read_grid_frames, unreadable
 
     if not Path(path).exists():  # said as such, not as a decoding error of frames 0..7
         raise MediaError(f"{path}: file not found")
@@ -291,14 +291,14 @@ def read_frames(path: Path, indices: list[int], fps: float | None = None) -> np.
     try:
         vr = decord.VideoReader(str(path))
     except (RuntimeError, decord.DECORDError) as e:
-        raise MediaError(f"{path}: not a readable video ({type(e).__name__})") from None
+        raise unreadable(path, e) from None
     return vr.get_batch([min(i, len(vr) - 1) for i in indices]).asnumpy()
 
 
 def _count_frames(path: Path, indices: list[int]) -> np.ndarray:
     import av
 
-    from video.media import MediaError, media_path, upright, video_stream
+    from video.media import MediaError, media_path, unreadable, upright, video_stream
 
     want, got = set(indices), {}
     try:
@@ -309,7 +309,7 @@ def _count_frames(path: Path, indices: list[int]) -> np.ndarray:
                 if k >= max(indices):
                     break
     except av.error.FFmpegError as e:
-        raise MediaError(f"{path}: not a readable video ({e.__class__.__name__})") from None
+        raise unreadable(path, e) from None
     if not got:
         raise MediaError(f"{path}: no video frames")
     return np.stack([got[min(i, max(got))] for i in indices])
