@@ -34,13 +34,17 @@ def plural(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _format_of(path: Path, fmt: str | None) -> str:
-    """``fmt``, else PNG frames for a name without a suffix or an existing folder (``out.d``:
-    judged by its suffix alone it was refused as an unknown video format), "image" for an image
-    suffix (:data:`IMAGE_OUTPUTS`: one image file, where ``x.png`` used to become a folder), else
-    the suffix."""
+def _format_of(path: str | Path, fmt: str | None) -> str:
+    """``fmt``, else PNG frames for a name without a suffix, an existing folder (``out.d``:
+    judged by its suffix alone it was refused as an unknown video format) or a name given with a
+    trailing separator (``frames_v1.5/``, which ``Path`` drops: it was refused as a ``.5``
+    video), "image" for an image suffix (:data:`IMAGE_OUTPUTS`: one image file, where ``x.png``
+    used to become a folder), else the suffix. Callers pass the path as the user gave it."""
     if fmt:
         return fmt
+    if isinstance(path, str) and path.endswith(("/", os.sep)):
+        return "png"
+    path = Path(path)
     if path.suffix == "" or path.is_dir():
         return "png"
     if path.suffix.lower() in IMAGE_OUTPUTS:
@@ -48,7 +52,7 @@ def _format_of(path: Path, fmt: str | None) -> str:
     ext = path.suffix.lower().lstrip(".")
     if ext not in VIDEO_FORMATS:
         raise MediaError(f"cannot write {path.name}: use .mp4, .webm, .gif, .png/.jpg/.webp for one frame, or a "
-                         f"folder name for PNG frames")
+                         f"folder name for PNG frames ({path.name}/ with the slash)")
     return ext
 
 
@@ -97,8 +101,8 @@ def check_not_an_input(path: str | Path, inputs: dict[str, object], fmt: str | N
     for a PNG-folder output, holds one: writing it replaces (or, for a folder, deletes) what the
     command reads, as ``video upscale clip.mp4 --output clip.mp4`` did without a word. Said
     before any model loads, as ffmpeg refuses an output that is its input."""
+    folder = _format_of(path, fmt) == "png"
     out = Path(path)
-    folder = _format_of(out, fmt) == "png"
     for flag, given in inputs.items():
         for source in given if isinstance(given, (list, tuple)) else [given]:
             if not isinstance(source, (str, Path)) or not str(source) or not os.path.lexists(source):
@@ -128,10 +132,10 @@ def check_output(path: str | Path, fmt: str | None = None, num_frames: int | Non
 
     if inputs:
         check_not_an_input(path, inputs, fmt)
+    fmt = _format_of(path, fmt)
     path = Path(path)
     if path.name in ("", ".", ".."):
         path = path.resolve()
-    fmt = _format_of(path, fmt)
     if fmt == "image" and num_frames is not None:
         _one_image_only(path, num_frames)
     if size is not None:
@@ -248,7 +252,7 @@ def audio_to_keep(source, in_frames: int, in_fps: float | None, out_frames: int,
     so and why."""
     if not isinstance(source, (str, Path)) or not Path(source).is_file() or audio_stream_info(source) is None:
         return None
-    fmt = _format_of(Path(output), None)
+    fmt = _format_of(output, None)
     why = None
     if fmt not in AUDIO_ENCODE:
         why = f"{'a PNG folder' if fmt == 'png' else 'an image' if fmt == 'image' else 'a ' + fmt} holds no audio"
@@ -290,10 +294,10 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
     frames = np.asarray(frames)
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
         raise MediaError(f"frames must be uint8 (F, H, W, 3), got {frames.dtype} {frames.shape}")
+    fmt = _format_of(path, fmt)
     path = Path(path)
     if len(frames) == 0:  # ffmpeg would write a file without a video stream, and succeed
         raise MediaError(f"cannot write {path.name}: no frames")
-    fmt = _format_of(path, fmt)
     no_sar = fmt in ("gif", "png", "image")  # formats without a pixel shape: written square (square_pixels)
     width = square_width(frames.shape[2], sar) if no_sar else frames.shape[2]
     check_output(path, fmt, num_frames=len(frames), size=(width, frames.shape[1]))
