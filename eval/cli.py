@@ -35,7 +35,8 @@ EVAL_FLAGS = {
                                  "default: none, those metrics are skipped"),
     "--prompts": ("prompts", "prompts: a text file with one line per video in natural name order (clip_2 before "
                              "clip_10), or JSON {name: prompt}; "
-                             "default: none (no CLIP-SIM)"),
+                             "default: none: with --clip, clip_text (text-frame similarity) is skipped and "
+                             "clip_frame (frame-frame) still scored"),
     "--out": ("out", "output folder for metrics.json and report.html (default eval_out)"),
     "--i3d": ("i3d", "I3D TorchScript file for FVD (e.g. StyleGAN-V's i3d_torchscript.pt); default: none"),
     "--clip": ("clip", "transformers CLIP folder (model + tokenizer) for CLIP-SIM; default: none"),

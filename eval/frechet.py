@@ -6,11 +6,22 @@ from __future__ import annotations
 import numpy as np
 
 
+def nonfinite_rows(features: np.ndarray) -> int:
+    """How many of the (N, ...) feature vectors hold a NaN or an infinity: one such vector makes
+    the whole covariance NaN, and the eigen-solver then fails ("Eigenvalues did not converge")
+    instead of giving a distance, so callers check before fitting."""
+    x = np.asarray(features, dtype=np.float64)
+    return int((~np.isfinite(x.reshape(len(x), -1))).any(axis=1).sum()) if x.ndim else int(not np.isfinite(x))
+
+
 def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(N, D) features -> mean (D,) and unbiased covariance (D, D), as StyleGAN-V's FVD fits them."""
     x = np.asarray(features, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] < 2:
         raise ValueError(f"need at least 2 feature vectors (N, D) to fit a Gaussian, got shape {x.shape}")
+    bad = nonfinite_rows(x)
+    if bad:
+        raise ValueError(f"{bad} of {len(x)} feature vectors are not finite (NaN or inf): no Gaussian to fit")
     return x.mean(axis=0), np.atleast_2d(np.cov(x, rowvar=False))
 
 

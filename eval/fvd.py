@@ -44,7 +44,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from eval.frechet import frechet_distance_of_features
+from eval.frechet import frechet_distance_of_features, nonfinite_rows
 from eval.inputs import EvalError, is_size_error, model_error_line, short_line, torch_device
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -103,6 +103,7 @@ class I3DFeatures:
         args = {a.name for a in self.model.forward.schema.arguments}
         self.stylegan_v = {"rescale", "resize", "return_features"} <= args
         self.path, self.resolution, self.device = path, resolution, torch.device(device)
+        self.label = f"I3D {path}"  # which model, for a note about its features
         if num_frames < 1:
             raise EvalError(f"--fvd-frames must be at least 1, got {num_frames}")
         self.num_frames = num_frames
@@ -157,6 +158,7 @@ class VideoMAEFeatures:
         self.mean = torch.tensor(mean).view(1, 3, 1, 1)
         self.std = torch.tensor(std).view(1, 3, 1, 1)
         self.device = torch.device(device)
+        self.label = f"VideoMAE {folder}"  # which model, for a note about its features
 
     @torch.no_grad()
     def __call__(self, frames: np.ndarray) -> np.ndarray:
@@ -175,4 +177,20 @@ def fvd(extractor, generated: list[np.ndarray], reference: list[np.ndarray]) -> 
     """Fréchet distance between the feature Gaussians of two video sets (2+ videos each)."""
     if len(generated) < 2 or len(reference) < 2:
         raise EvalError(f"FVD needs at least 2 generated and 2 reference videos, got {len(generated)} and {len(reference)}")
-    return frechet_distance_of_features(features(extractor, generated), features(extractor, reference))
+    g, r = features(extractor, generated), features(extractor, reference)
+    bad = nonfinite_features(extractor, g, r)
+    if bad:
+        raise EvalError(bad)
+    return frechet_distance_of_features(g, r)
+
+
+def nonfinite_features(extractor, generated: np.ndarray, reference: np.ndarray) -> str | None:
+    """Why no Fréchet distance can come from these features, when some are NaN or infinite (a
+    broken or overflowing model), naming the extractor and how many videos each side lost;
+    None when all are finite. Leaving those videos out would compare other sets than asked."""
+    bad_g, bad_r = nonfinite_rows(generated), nonfinite_rows(reference)
+    if not bad_g and not bad_r:
+        return None
+    label = getattr(extractor, "label", None) or getattr(extractor, "name", type(extractor).__name__)
+    return (f"{label} gave features that are not finite (NaN or inf) for {bad_g} of {len(generated)} generated "
+            f"and {bad_r} of {len(reference)} reference videos")

@@ -195,11 +195,16 @@ def is_size_error(e: BaseException) -> bool:
     return any(s in msg for s in SIZE_ERRORS)
 
 
-def name_key(p: Path) -> list:
+def name_key(p: Path) -> tuple[list, list]:
     """The order of videos in a folder and of the PNG frames of a video: digit runs compared as
     numbers (``clip_2`` before ``clip_10``, ``2.png`` before ``10.png``). A prompts text file is
-    read in this order too, so its lines meet the videos a user numbered without zero padding."""
-    return natural_key(p.name)
+    read in this order too, so its lines meet the videos a user numbered without zero padding.
+
+    Keyed on the name without its extension (a file's stem, a PNG folder's whole name: the video
+    names of :func:`video_name`), the full name only breaking ties: on full names ``bbb.mp4``
+    came after ``bbb2.mp4`` ("bbb.mp" against "bbb", then "." after "2"), so prompt lines met
+    the wrong videos."""
+    return natural_key(p.name if p.is_dir() else p.stem), natural_key(p.name)
 
 
 def _is_png_folder(p: Path) -> bool:

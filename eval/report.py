@@ -168,8 +168,11 @@ METRIC_NOTES = {
                   "frame rate (about 2-3x higher at a third of it): compare clips of one rate",
     "frame_diff": "mean |frame - previous frame| of luma in [0, 1]; per frame step: depends on the frame rate, "
                   "compare clips of one rate",
-    "flicker": "mean second temporal difference of luma in [0, 1]; per frame step: depends on the frame rate, "
-               "compare clips of one rate",
+    "flicker": "mean second temporal difference of luma in [0, 1], pixel by pixel (VBench-style, for clips with "
+               "little motion): camera or object motion raises it (a steady 4 px/frame pan can score as high as "
+               "brightness flickering by +-4 levels), so compare it only between clips of similar motion and read "
+               "warp_error (flow-compensated) for moving clips; per frame step: depends on the frame rate, compare "
+               "clips of one rate",
     "motion": "curation's motion_mean: mean Farneback flow magnitude, px of the grey frame at 64 px short side, "
               "between frames round(fps / 2) apart (about 0.5 s, not exactly: 4 frames, 0.571 s, at 7 fps); "
               "none for clips without a frame rate (PNG frames)",

@@ -114,7 +114,9 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
     rates its frames nearest the slower clip's frame times, so those frames span the same
     seconds on both sides. An FVD over fewer videos per side than its
     feature dimensions gets a note (:func:`small_set_note`); the counts are in the aggregate
-    (``<fvd>_n_generated``, ``<fvd>_n_reference``).
+    (``<fvd>_n_generated``, ``<fvd>_n_reference``). Features that are not finite (a broken or
+    overflowing model) skip that FVD with a note (:func:`eval.fvd.nonfinite_features`): the
+    eigen-solver failed on them after all the scoring, and nothing was written.
 
     Motion is left out (None, one note) for clips without a frame rate (PNG frames): its
     step is about 0.5 s of video, which takes the rate to find."""
@@ -231,6 +233,7 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
                  f"{' that could be read' if skipped else ''} ({len(gen)}, {len(refs)})")
     elif extractors:
         from eval.frechet import frechet_distance_of_features
+        from eval.fvd import nonfinite_features
 
         gen_rate, _ = one_rate({k: m.get("fps") for k, m in videos.items()})
         for name, path in refs.items():  # the references no generated video matched, one at a time
@@ -252,6 +255,8 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
             elif min(len(g), len(r_)) < 2:
                 note(f"{e.name} skipped: needs at least 2 generated and 2 reference videos that could be read "
                      f"({len(g)}, {len(r_)})")
+            elif bad := nonfinite_features(e, np.stack(g), np.stack(r_)):  # the eigen-solver would fail on them
+                note(f"{e.name} skipped: {bad}")
             else:
                 agg[e.name] = frechet_distance_of_features(np.stack(g), np.stack(r_))
                 agg[f"{e.name}_n_generated"], agg[f"{e.name}_n_reference"] = len(g), len(r_)

@@ -55,10 +55,18 @@ def frame_diff(frames: np.ndarray) -> np.ndarray:
 
 
 def flicker(frames: np.ndarray) -> float | None:
-    """Mean |F_t+1 - 2 F_t + F_t-1| on luma in [0, 1]: the second temporal difference.
+    """Mean |F_t+1 - 2 F_t + F_t-1| on luma in [0, 1]: the second temporal difference, taken
+    pixel by pixel (VBench-style temporal flicker, meant for clips with little motion).
 
-    A steady change (a linear fade, slow smooth motion) cancels out; brightness that goes up and
-    down from frame to frame, or frames out of order, does not. None for fewer than 3 frames.
+    No motion compensation: only a change linear in time at each pixel cancels out (a linear
+    fade, to uint8 rounding: under half a level). Camera or object motion raises it: a pixel that
+    content slides across sees the image's texture go by, which is no linear change. A
+    window slid across a still photograph (astronaut, 128x192) scores 0.031 at 1 px/frame and
+    0.10 at 4, where brightness alternating by +-1 level on the still photo scores 0.015 (4 / 255)
+    and by +-4 levels 0.061: a steady pan reads as real flicker. Compare it only between clips of
+    similar motion; for moving clips read ``warp_error`` (flow-compensated: the same pans stay
+    below what +-1-level flicker adds to it). Brightness that goes up and down from frame to
+    frame, and frames out of order, score high. None for fewer than 3 frames.
     """
     y = _grey(_check(frames))
     if len(y) < 3:
