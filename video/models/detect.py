@@ -248,6 +248,11 @@ def classify_keys(shapes: dict[str, tuple[int, ...]], meta: dict | None = None, 
     layout = lora_layout(keys)
     if layout is not None:
         return _result("lora", layout)
+    from video.models.lora_keys import lycoris_kinds
+
+    lycoris = lycoris_kinds(keys)  # what --lora refuses by name (it said "N tensors, e.g. ..." here)
+    if lycoris:
+        return _result("unknown", f"{' + '.join(lycoris)} weights, not a LoRA: --lora refuses them")
     if "emb_params" in keys or any(k.startswith("string_to_param") for k in keys):
         shape = next(s for k, s in shapes.items() if k == "emb_params" or k.startswith("string_to_param"))
         return _result("embedding", f"textual inversion, {_vectors(shape)}")

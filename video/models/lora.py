@@ -36,7 +36,10 @@ from video.models.lora_keys import (  # noqa: F401  (re-exported: callers import
     adaptable_layers,
     from_kohya_layout,
     from_peft_layout,
+    kohya_export_names,
+    kohya_header,
     kohya_name,
+    lycoris_kinds,
     parse_lora,
     require_peft,
     to_kohya_layout,
@@ -151,6 +154,16 @@ def warn_if_raw_adapters(p: Path) -> None:
                       stacklevel=3)
 
 
+def not_a_lora(source: str, keys) -> str:
+    """Why a file with no LoRA tensor is refused, naming what it is where its keys say (a
+    LyCORIS LoHa or LoKr: "not a LoRA file" alone read as a damaged or mistaken file)."""
+    kinds = lycoris_kinds(keys)
+    if kinds:
+        return (f"{source}: {' + '.join(kinds)} weights, not a LoRA; only LoRA files are applied "
+                "(lora_A/lora_B, lora_down/lora_up or .diff keys)")
+    return f"{source}: no lora_A/lora_B (peft) or lora_down/lora_up (kohya) keys; not a LoRA file"
+
+
 def read_lora(path: str | Path, model: torch.nn.Module) -> dict[str, LoraPart]:
     """A LoRA file of any layout, its layers resolved to ``model``'s module paths. Errors name
     ``path`` as given (with several ``--lora`` files, names alone may not tell which one)."""
@@ -167,7 +180,7 @@ def read_lora(path: str | Path, model: torch.nn.Module) -> dict[str, LoraPart]:
     except SafetensorError as e:
         raise LoraError(_unreadable(path, p, e)) from None
     if not any(rx.match(k) and kind in ("A", "B", "diff", "diff_b") for k in tensors for rx, kind in _KEY_KINDS):
-        raise LoraError(f"{source}: no lora_A/lora_B (peft) or lora_down/lora_up (kohya) keys; not a LoRA file")
+        raise LoraError(not_a_lora(source, tensors))
     cfg_file = p.parent / "adapter_config.json"
     adapter_config = json.loads(cfg_file.read_text()) if cfg_file.is_file() else None
     if adapter_config is None and METADATA_KEY not in (metadata or {}):
@@ -180,10 +193,12 @@ def read_lora(path: str | Path, model: torch.nn.Module) -> dict[str, LoraPart]:
 
 
 def save_lora(parts: dict[str, LoraPart], path: str | Path, layout: str = "peft", prefix: str = "unet",
-              metadata: dict[str, str] | None = None) -> Path:
+              metadata: dict[str, str] | None = None, model: torch.nn.Module | None = None) -> Path:
     """Write ``parts`` in the ``peft`` (diffusers, under ``prefix``) or ``kohya`` layout; ``metadata``
     joins the header's (what a run records of its base model: ``video info`` prints it), never
-    over the entries the layout itself needs (``format``, ``lora_adapter_metadata``)."""
+    over the entries the layout itself needs (``format``, ``lora_adapter_metadata``, sd-scripts'
+    ``ss_network_*``). ``model``, the one the parts fit, names a kohya file's layers as that
+    model's own tools do (Wan's names for a Wan transformer: :func:`kohya_export_names`)."""
     from safetensors.torch import save_file
 
     path = Path(path)
@@ -191,7 +206,8 @@ def save_lora(parts: dict[str, LoraPart], path: str | Path, layout: str = "peft"
     if layout == "peft":
         tensors, meta = to_peft_layout(parts, prefix)
     elif layout == "kohya":
-        tensors, meta = to_kohya_layout(parts), {"format": "pt"}
+        names = kohya_export_names(model, parts) if model is not None else None
+        tensors, meta = to_kohya_layout(parts, names), kohya_header(parts)
     else:
         raise ValueError(f"layout must be peft or kohya; got {layout!r}")
     meta = {**{str(k): str(v) for k, v in (metadata or {}).items()}, **meta}

@@ -18,7 +18,9 @@ Layouts, detected by keys:
   rsLoRA's scale alpha / sqrt(r) is kept as the alpha that gives it under alpha / r.
 - kohya: ``lora_unet_<module_path_with_underscores>.lora_down.weight`` (A), ``.lora_up.weight`` (B),
   ``.alpha`` (sd-scripts ``networks/lora.py``: ``(prefix + "." + name).replace(".", "_")``). Our
-  DiT and the SVD UNet use their own (diffusers) module paths under the same ``lora_unet_`` prefix.
+  DiT and the SVD UNet use their own (diffusers) module paths under the same ``lora_unet_`` prefix;
+  a Wan transformer's are written in Wan's own names (below), as musubi-tuner writes them and
+  diffusers' ``WanPipeline.load_lora_weights`` and ComfyUI read them.
 - Wan's own module names (``blocks.N.self_attn.q``, as Wan, DiffSynth, ComfyUI and musubi-tuner
   write them, with or without ``diffusion_model.``, dotted or kohya-style) resolve to diffusers'
   ``WanTransformer3DModel`` paths through diffusers' own single-file rename
@@ -121,6 +123,13 @@ class LoraPart:
 
 def kohya_name(path: str) -> str:
     return KOHYA_PREFIX + path.replace(".", "_")
+
+
+def lycoris_kinds(keys) -> list[str]:
+    """The LyCORIS (or OFT) kinds whose tensors the keys name (``hada_w1_a``: LoHa...), by the
+    key-name prefixes of :data:`_UNSUPPORTED`: what a file we refuse is, said by name."""
+    tails = {k.rpartition(".")[2] for k in keys}
+    return sorted({what for pre, what in _UNSUPPORTED.items() if any(t.startswith(pre) for t in tails)})
 
 
 def adaptable_layers(model: torch.nn.Module) -> dict[str, torch.nn.Module]:
@@ -291,14 +300,41 @@ def to_peft_layout(parts: dict[str, LoraPart], prefix: str) -> tuple[dict[str, t
                                                                 sort_keys=True)}
 
 
-def to_kohya_layout(parts: dict[str, LoraPart]) -> dict[str, torch.Tensor]:
-    names = Counter(kohya_name(p) for p in parts)
-    clash = [n for n, c in names.items() if c > 1]
+def kohya_export_names(model: torch.nn.Module, paths) -> dict[str, str]:
+    """``{module path: the name its kohya keys spell}`` for the ``paths`` of ``model`` whose
+    convention is not their own path: Wan's own names for a diffusers Wan transformer
+    (``blocks.0.attn1.to_q`` -> ``blocks.0.self_attn.q``), the names musubi-tuner writes and the
+    only ones diffusers' ``WanPipeline.load_lora_weights`` (``_convert_musubi_wan_lora_to_diffusers``)
+    reads under ``lora_unet_``. Empty for our DiT and the SVD UNet, whose kohya files keep the
+    diffusers paths (sd-scripts' own names for a diffusers UNet)."""
+    return {path: orig for orig, path in wan_original_names(model, paths).items()}
+
+
+def kohya_header(parts: dict[str, LoraPart]) -> dict[str, str]:
+    """The safetensors header of a kohya file: sd-scripts' ``ss_network_module``,
+    ``ss_network_dim`` and ``ss_network_alpha`` (strings, as ``train_network.py`` writes them;
+    ``Dynamic`` where layers differ, as its ``resize_lora.py`` does), which A1111, kohya's tools
+    and LoRA browsers show as the file's rank and alpha."""
+    ab = [p for p in parts.values() if p.down is not None]
+    if not ab:
+        return {"format": "pt"}
+    ranks, alphas = {p.rank for p in ab}, {float(p.alpha) for p in ab}
+    return {"format": "pt", "ss_network_module": "networks.lora",
+            "ss_network_dim": str(ranks.pop()) if len(ranks) == 1 else "Dynamic",
+            "ss_network_alpha": str(alphas.pop()) if len(alphas) == 1 else "Dynamic"}
+
+
+def to_kohya_layout(parts: dict[str, LoraPart], names: dict[str, str] | None = None) -> dict[str, torch.Tensor]:
+    """Tensors in kohya's layout; ``names`` (:func:`kohya_export_names`) gives a module path the
+    name its keys spell where that is not the path itself."""
+    names = names or {}
+    written = Counter(kohya_name(names.get(p, p)) for p in parts)
+    clash = [n for n, c in written.items() if c > 1]
     if clash:
         raise LoraError(f"module paths collide in kohya names: {clash[:3]}")
     out = {}
     for path, p in parts.items():
-        k = kohya_name(path)
+        k = kohya_name(names.get(path, path))
         if p.bias is not None or p.magnitude is not None:
             raise LoraError(f"LoRA for {path}: lora_B.bias and DoRA magnitudes have no kohya form; save it as peft")
         if p.down is not None:

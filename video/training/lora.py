@@ -90,8 +90,10 @@ def run_metadata(cfg: TrainConfig) -> dict[str, str]:
 
 def export_lora(model: torch.nn.Module, folder: Path, cfg: TrainConfig | None = None) -> tuple[Path, Path]:
     """``lora.safetensors`` (peft/diffusers layout) and ``lora_kohya.safetensors`` in ``folder``;
-    with the run's ``cfg``, each header records its base model and task (:func:`run_metadata`)."""
+    with the run's ``cfg``, each header records its base model and task (:func:`run_metadata`).
+    The kohya file names a Wan transformer's layers in Wan's own names (musubi-tuner's, which
+    diffusers' WanPipeline and ComfyUI read), our DiT's and the SVD UNet's by their paths."""
     parts = lora_parts(model)
     meta = run_metadata(cfg) if cfg is not None else None
     return (save_lora(parts, folder / "lora.safetensors", "peft", peft_prefix(model), metadata=meta),
-            save_lora(parts, folder / "lora_kohya.safetensors", "kohya", metadata=meta))
+            save_lora(parts, folder / "lora_kohya.safetensors", "kohya", metadata=meta, model=model))
