@@ -138,3 +138,14 @@ def test_a_kohya_header_says_dynamic_where_layers_differ_and_metadata_cannot_rep
     parts["1"] = LoraPart(torch.ones(2, 4), torch.ones(4, 2), 2.0)
     header = _header(save_lora(parts, tmp_path / "k2.safetensors", "kohya"))
     assert (header["ss_network_dim"], header["ss_network_alpha"]) == ("2", "Dynamic")
+
+
+def test_a_wan_sharded_by_fsdp2_keeps_wans_names():
+    """FSDP2's ``fully_shard`` swaps the model's class for a subclass named
+    ``FSDPWanTransformer3DModel``: the Wan names are found through the class's parents (by its
+    own name alone, a sharded run's kohya file fell back to diffusers' paths)."""
+    from video.models.lora_keys import wan_original_names
+
+    model = _wan(3)
+    model.__class__ = type("FSDPWanTransformer3DModel", (type(model),), {})  # what fully_shard does
+    assert wan_original_names(model, ["blocks.0.attn1.to_q"]) == {"blocks.0.self_attn.q": "blocks.0.attn1.to_q"}

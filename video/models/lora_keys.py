@@ -201,8 +201,10 @@ def _wan_reverse(name: str) -> str | None:
 def wan_original_names(model: torch.nn.Module, paths) -> dict[str, str]:
     """``{Wan's own name: diffusers path}`` for the module or parameter ``paths`` of a diffusers
     Wan transformer (empty for any other model): each name is one that diffusers' single-file
-    converter (``convert_wan_transformer_to_diffusers``) renames to that path."""
-    if not type(model).__name__.startswith("Wan"):
+    converter (``convert_wan_transformer_to_diffusers``) renames to that path. A Wan class is
+    found among the model's classes, not only its own: FSDP2's ``fully_shard`` makes the class
+    ``FSDPWanTransformer3DModel``, a subclass of the model's."""
+    if not any(c.__name__.startswith("Wan") for c in type(model).__mro__):
         return {}
     from diffusers.loaders.single_file_utils import convert_wan_transformer_to_diffusers
 
