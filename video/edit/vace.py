@@ -363,7 +363,8 @@ class VaceEditor:
 
         # 5. Drop the reference frames, decode.
         x = x[:, :, num_refs:]
-        if output_type == "latent":
+        if output_type == "latent":  # no decode: its time is 0, not the previous call's
+            self.last_timings = Timings(encode=t1 - t0, denoise=t2 - t1)
             return x
         frames = frames_as(m.latents.decode(x.to(vae_dev))[0], output_type)  # from (3, F, H, W)
         self.last_timings = Timings(encode=t1 - t0, denoise=t2 - t1, decode=time.perf_counter() - t2)

@@ -526,7 +526,8 @@ class TextToVideo:
             self.compile_cache.save_once(self.dtype, lat_shape)  # a failed save is a warning, not an error
 
         # 4. Decode.
-        if output_type == "latent":
+        if output_type == "latent":  # no decode: its time is 0, not the previous call's
+            self.last_timings = Timings(encode=t1 - t0, denoise=t2 - t1)
             return x
         frames = frames_as(m.latents.decode(x.to(next(m.vae.parameters()).dtype))[0], output_type)  # (3, F, H, W)
         if dev.type == "cuda":
