@@ -38,7 +38,7 @@ from video.comfy.host import (
     require_modules,
     running,
 )
-from video.comfy.kinds import LORA_KINDS
+from video.comfy.kinds import LORA_KINDS, SVD_KINDS
 from video.comfy.models import (
     DTYPES,
     VideoModel,
@@ -286,6 +286,10 @@ def inpaint_video(model: VideoModel, images: torch.Tensor, mask: torch.Tensor | 
                          ">= 0.5 are regenerated). Load Image's MASK is the image's alpha: a picture without "
                          "transparency gives an empty one; paint the region in the mask editor")
     editor = model.editor()
+    if prompt and model.kind in SVD_KINDS:  # said here: the editor's warning names its Python argument
+        log.warning("Inpaint / Edit Video: SVD has no text encoder: the prompt is ignored (the first frame of "
+                    "images conditions the edit)")
+        prompt = ""
     with running("Inpaint / Edit Video") as on_step:
         out = editor(video, mask=levels, prompt=prompt, strength=strength,
                      num_inference_steps=steps or None, generator=generator, on_step=on_step)
@@ -450,6 +454,22 @@ def check_fps(fps: float, name: str = "fps") -> float:
     return fps
 
 
+def check_crf_input(crf: int, format: str) -> int:
+    """The Write Video node's ``crf`` for an mp4 or webm (a gif has none), checked before an output
+    name is claimed, in a message naming the node's input: video.media's names the CLI's ``--crf``.
+    A linked INT or an API prompt skips the widget's 0..51."""
+    from video.media import MediaError, check_crf
+    from video.media.write import H264_MAX_CRF, VP9_MAX_CRF
+
+    if format in ("mp4", "webm"):
+        try:
+            check_crf(crf)
+        except MediaError:
+            raise InputError(f"crf must be a whole number from 0 (best) to {H264_MAX_CRF} (worst); got {crf} "
+                             f"(x264's scale; a webm maps it onto VP9's 13..{VP9_MAX_CRF})") from None
+    return crf
+
+
 def write_video_file(images: torch.Tensor, fps: float = 7.0, filename_prefix: str = "video_pipeline/video",
                      format: str = "mp4", crf: int = 18, output_dir: str | Path | None = None,
                      fps_in: float | None = None) -> dict:
@@ -465,6 +485,7 @@ def write_video_file(images: torch.Tensor, fps: float = 7.0, filename_prefix: st
     if format not in VIDEO_FORMATS:
         raise InputError(f"format must be one of {', '.join(VIDEO_FORMATS)}; got {format!r}")
     fps = check_fps(fps if fps_in is None else fps_in, "fps" if fps_in is None else "fps_in")
+    crf = check_crf_input(crf, format)
     frames = comfy_to_frames(images, "images")
     first, subfolder = next_output_path(filename_prefix, format, output_dir, width=frames.shape[2],
                                         height=frames.shape[1])
@@ -474,7 +495,12 @@ def write_video_file(images: torch.Tensor, fps: float = 7.0, filename_prefix: st
     with atomic_new_file(_counted_names(first.parent, name, counter, format),
                          like=first.parent / f"{name}.{format}") as new:
         with relayed_warnings("Write Video"):  # an odd size is cropped to even for 4:2:0: said on every run
-            write_video(frames, new.tmp, fps=fps, crf=crf)
+            with warnings.catch_warnings():  # said below in the node's terms: video.media's names --crf
+                warnings.filterwarnings("ignore", message=r".*--crf 0 is lossless")
+                write_video(frames, new.tmp, fps=fps, crf=crf)
+        if format == "mp4" and crf == 0:
+            log.warning("Write Video: crf 0 is lossless H.264, which only the High 4:4:4 Predictive profile holds; "
+                        "browsers and many players cannot play it (crf 1 plays everywhere)")
     path = new.path
     saved = {"filename": path.name, "subfolder": subfolder, "type": "output"}
     return {"ui": {"images": [saved], "animated": (True,)}, "result": (str(path),)}
@@ -482,7 +508,8 @@ def write_video_file(images: torch.Tensor, fps: float = 7.0, filename_prefix: st
 
 __all__ = [  # the nodes' functions, and what they use from host and models (one module to call)
     "ANIMATE_FPS", "CheckpointError", "DTYPES", "InputError", "LORA_KINDS", "OLD_DEFAULT_GUIDANCE", "SEED_MAX",
-    "VIDEO_FORMATS", "VideoModel", "add_lora", "animate_video", "check_fps", "check_seed", "check_segment_frames",
+    "VIDEO_FORMATS", "VideoModel", "add_lora", "animate_video", "check_crf_input", "check_fps", "check_seed",
+    "check_segment_frames",
     "comfy_mask_to_frames", "comfy_module", "comfy_on_step", "comfy_to_frames", "default_device", "filename_tokens",
     "frames_to_comfy", "guidance_value",
     "image_to_video", "inpaint_video", "load_video_model", "lora_fingerprint", "model_dtype", "model_fingerprint",

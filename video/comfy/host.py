@@ -123,13 +123,17 @@ def relayed_warnings(node: str) -> Iterator[None]:
     than trained) logged with ``log.warning`` on every run, prefixed by the node's name: Python
     shows a warning once per code location per process, and a node that does something other
     than its widgets say must say so each time (ComfyUI's console shows the log). Other
-    libraries' warnings are shown as Python would have."""
+    libraries' warnings are shown as Python would have. Each line once per run: a clip edited in
+    several windows (VACE) parses its prompt once a window, and said it once a window."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.filterwarnings("always", category=UserWarning, module=r"(video|data_curation)(\.|$)")
         yield
+    said: set[str] = set()
     for w in caught:
         if _our_warning(w):
-            log.warning("%s: %s", node, w.message)
+            if str(w.message) not in said:
+                said.add(str(w.message))
+                log.warning("%s: %s", node, w.message)
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno, w.file, w.line)
 

@@ -440,12 +440,15 @@ class VideoModel:
             else:
                 if self.loras:
                     raise InputError("LoRAs on VACE models are not supported by these nodes yet")
-                from video.edit.vace import VaceEditor
+                from video.edit.vace import VaceEditor, VaceRecipeEditor
 
                 free_comfy_memory(self.device)  # Editor.from_pretrained's VACE editor, given the embeddings
                 with self._embeddings_note("Inpaint"):
-                    ed = VaceEditor.from_pretrained(self.source, device=self.device, dtype=self.dtype,
-                                                    embeddings_dir=self.embeddings_dir)
+                    vace = VaceEditor.from_pretrained(self.source, device=self.device, dtype=self.dtype,
+                                                      embeddings_dir=self.embeddings_dir)
+                # behind Editor's call, as `video edit` runs it: the bare editor took only 4k+1 frames
+                # at multiples of 16 and returned its own pixels outside the mask
+                ed = VaceRecipeEditor(vace)
             self._cache["editor"] = ed
         return self._cache["editor"]
 
