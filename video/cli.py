@@ -94,23 +94,20 @@ def lora_layers(path: str) -> int:
 
 
 def cmd_img2vid(args) -> int:
+    started = time.perf_counter()
     cfg = resolve_flags(Img2VidConfig, args, IMG2VID_FLAGS)
     sdpa = sdpa_choice(cfg.sdpa)  # before any weights load
     check_ranges(cfg, IMG2VID_FLAGS, IMG2VID_MINIMUM)
     seed = seed_for(cfg.seed)  # one torch takes, or -1: a random one; before the weights load
-    if cfg.decode_chunk < 0:
-        raise UserError(f"--decode-chunk must be >= 1, or 0 for auto; got {cfg.decode_chunk}")
-    if not cfg.memory_budget_gib >= 0:
-        raise UserError(f"--memory-budget must be >= 0 GiB (0: the free memory); got {cfg.memory_budget_gib:g}")
-    split = tristate("--split-guidance", cfg.split_guidance)
-    from video.runtime.img2vid import InputError, check_offload, check_request, check_speed
+    from video.runtime.img2vid import check_request
+    from video.runtime.render_cli import (
+        check_img2vid_speed,
+        check_size_before_load,
+        memory_errors_said,
+        summary_line,
+    )
 
-    try:
-        check_speed(cfg.cache_threshold, cfg.memory_budget_gib)  # NaN / inf, before the weights load
-    except InputError as e:  # --memory-budget was checked above: this is the threshold
-        raise UserError(f"--cache-threshold: {e}" if args.cache_threshold is not None else str(e)) from None
-    check_offload(cfg.offload, cfg.compile)
-
+    split = check_img2vid_speed(cfg, args)  # decode, budget, threshold, offload: before the weights load
     check_request(num_frames=cfg.frames, steps=cfg.steps, sampler=cfg.sampler or None)
     if cfg.model_config:
         from video.config import load_model_config
@@ -123,12 +120,13 @@ def cmd_img2vid(args) -> int:
     _resolve_names(cfg, keep=tuple(TINY_NAMES), unlisted=FULL_SIZE_NAMES)
     import torch
 
-    from video.media import DEFAULT_IMAGE, check_crf, check_output, load_image, plural, write_video
+    from video.media import DEFAULT_IMAGE, check_crf, check_output, load_image, write_video
     from video.runtime.img2vid import ImageToVideo
 
     # a bad --output (or one that is the --image) fails now, not after the render
     check_output(cfg.output, num_frames=cfg.frames, inputs={"--image": cfg.image or DEFAULT_IMAGE})
     check_crf(cfg.crf, cfg.output)
+    check_size_before_load(cfg.output, cfg.height, cfg.width)  # 100000 x 100000 to an .mp4: now, not OOM
     image = load_image(cfg.image or DEFAULT_IMAGE)  # fail on a bad image before loading weights
     t0 = time.perf_counter()
     pipe = ImageToVideo.from_pretrained(cfg.model, device=device, dtype=dtype, variant=cfg.variant or None,
@@ -143,35 +141,27 @@ def cmd_img2vid(args) -> int:
     if pipe.models.layout == "random":
         print(random_weights_note(cfg.model, pipe.models), file=sys.stderr)
     s = pipe.config.sampling
-    check_output(cfg.output, num_frames=cfg.frames or s.num_frames)  # x.png for the model's 14 frames: before the render
+    num_frames = cfg.frames or s.num_frames
+    height, width = pipe.check_size(s.height if cfg.height is None else cfg.height,
+                                    s.width if cfg.width is None else cfg.width)  # rounded to the model's step
+    # x.png for the model's 14 frames, or a size the format cannot hold: before the render
+    check_output(cfg.output, num_frames=num_frames, size=(width, height))
     fps = s.fps if cfg.fps is None else cfg.fps
-    frames = pipe(
-        image,
-        num_frames=cfg.frames,
-        num_inference_steps=cfg.steps,
-        height=cfg.height,
-        width=cfg.width,
-        fps=fps,
-        motion_bucket_id=cfg.motion_bucket,
-        noise_aug_strength=cfg.noise_aug,
-        min_guidance_scale=cfg.min_cfg,
-        max_guidance_scale=cfg.max_cfg,
-        decode_chunk_size=cfg.decode_chunk or None,
-        decode_overlap=cfg.decode_overlap,
-        generator=torch.Generator().manual_seed(seed),
-        sampler=cfg.sampler or None,
-        progress=True,
-    )
-    t1 = time.perf_counter()
-    out = write_video(frames, cfg.output, fps=fps, crf=cfg.crf)
-    t_write = time.perf_counter() - t1
-    f, h, w, _ = frames.shape
-    print(f"wrote {out} ({plural(f, 'frame')}, {w}x{h}, {fps} fps): load {t_load:.2f}s, {pipe.last_timings}, "
-          f"write {t_write:.2f}s")
+    with memory_errors_said(num_frames, width, height, pipe.device, debug=args.debug):
+        frames = pipe(image, num_frames=cfg.frames, num_inference_steps=cfg.steps, height=height, width=width,
+                      fps=fps, motion_bucket_id=cfg.motion_bucket, noise_aug_strength=cfg.noise_aug,
+                      min_guidance_scale=cfg.min_cfg, max_guidance_scale=cfg.max_cfg,
+                      decode_chunk_size=cfg.decode_chunk or None, decode_overlap=cfg.decode_overlap,
+                      generator=torch.Generator().manual_seed(seed), sampler=cfg.sampler or None, progress=True)
+        t1 = time.perf_counter()
+        out = write_video(frames, cfg.output, fps=fps, crf=cfg.crf)
+    print(summary_line(out, frames, fps, started, f"load {t_load:.2f}s, {pipe.last_timings}, "
+                                                  f"write {time.perf_counter() - t1:.2f}s"))
     return 0
 
 
 def cmd_txt2vid(args) -> int:
+    started = time.perf_counter()
     cfg = resolve_flags(Txt2VidConfig, args, TXT2VID_FLAGS)
     sdpa = sdpa_choice(cfg.sdpa)  # before any weights load
     check_ranges(cfg, TXT2VID_FLAGS, TXT2VID_MINIMUM)
@@ -190,7 +180,8 @@ def cmd_txt2vid(args) -> int:
     _resolve_names(cfg, keep=("tiny",), tiny_is_t2v=True)
     import torch
 
-    from video.media import check_crf, check_output, plural, write_video
+    from video.media import check_crf, check_output, write_video
+    from video.runtime.render_cli import summary_line
     from video.runtime.txt2vid import TextToVideo
 
     check_output(cfg.output, num_frames=cfg.frames)  # a bad --output fails now, not after the render
@@ -231,9 +222,8 @@ def cmd_txt2vid(args) -> int:
     )
     t1 = time.perf_counter()
     out = write_video(frames, cfg.output, fps=fps, crf=cfg.crf)
-    f, h, w, _ = frames.shape
-    print(f"wrote {out} ({plural(f, 'frame')}, {w}x{h}, {fps} fps): load {t_load:.2f}s, {pipe.last_timings}, "
-          f"write {time.perf_counter() - t1:.2f}s")
+    print(summary_line(out, frames, fps, started, f"load {t_load:.2f}s, {pipe.last_timings}, "
+                                                  f"write {time.perf_counter() - t1:.2f}s"))
     return 0
 
 

@@ -33,8 +33,8 @@ class Img2VidConfig:
     sampler: str = ""
     decode_chunk: int = 0  # 0: as many frames as fit memory_budget_gib (and free memory)
     decode_overlap: int = 2
-    memory_budget_gib: float = 10.0  # decode windows sized to keep the peak within this (CUDA); 0: free memory
-    offload: str = "none"  # none | model (only the part in use on the GPU)
+    memory_budget_gib: float = 10.0  # decode windows sized to keep the peak within this (CPU: the decode's); 0: free memory
+    offload: str = "none"  # none | model (only the part in use on the GPU; nothing on a CPU)
     # auto | on | off: the guidance halves one after the other (half the UNet's peak). A tri-state key
     # is ``str | bool``: YAML reads an unquoted on / off as True / False, which a text key refused;
     # every route reads it by one rule (video.flags.tristate: on / off, yes / no, true / false, 1 / 0)
@@ -72,7 +72,9 @@ IMG2VID_FLAGS = {
     "--noise-aug": ("noise_aug", "noise added to the conditioning image, >= 0 (default: the model's, 0.02 for "
                                  "SVD)"),
     "--min-cfg": ("min_cfg", "guidance scale of the first frame, >= 0 (default: the model's, 1)"),
-    "--max-cfg": ("max_cfg", "guidance scale of the last frame, >= 0 (default: the model's, 2.5 for SVD)"),
+    "--max-cfg": ("max_cfg", "guidance scale of the last frame, >= 0 (default: the model's, 2.5 for SVD); the "
+                             "scale grows linearly from --min-cfg, and with both <= 1 the unconditional branch is "
+                             "skipped entirely (no guidance, one UNet pass per step, as diffusers does)"),
     "--height": ("height", "output height, a multiple of the model's size step (64 for SVD; rounded down "
                            "otherwise); default: the model's (576 for SVD)"),
     "--width": ("width", "output width, a multiple of the model's size step (64 for SVD; rounded down otherwise); "
@@ -80,11 +82,17 @@ IMG2VID_FLAGS = {
     "--seed": ("seed", "random seed; -1: a random one, printed so the render can be repeated (default 0)"),
     "--sampler": ("sampler", "euler (default), heun or dpmpp_2m"),
     "--decode-chunk": ("decode_chunk", "frames per VAE decode window, or 0 = automatic: as many as fit "
-                                       "--memory-budget (default 0)"),
+                                       "--memory-budget and free memory (default 0). The window changes the frames: "
+                                       "a larger window is more temporally consistent; set --decode-chunk N for "
+                                       "frames reproducible across machines"),
     "--decode-overlap": ("decode_overlap", "frames shared by neighbouring decode windows (default 2)"),
-    "--memory-budget": ("memory_budget_gib", 'GiB the decode windows are sized to stay within on CUDA, >= 0 (0: the '
-                                             'free memory); default 10'),
-    "--offload": ("offload", 'none (default), or model: keep only the network in use on the GPU (low memory, slower)'),
+    "--memory-budget": ("memory_budget_gib", "GiB the automatic decode windows are sized to stay within, >= 0 "
+                                             "(CUDA: all allocated memory; CPU: the decode's own, also kept within "
+                                             "free RAM; 0: the free memory); default 10. It sets the window, which "
+                                             "changes the frames: a larger window is more temporally consistent; set "
+                                             "--decode-chunk N for frames reproducible across machines"),
+    "--offload": ("offload", "none (default), or model: keep only the network in use on the GPU (low memory, slower; "
+                             "on a CPU it does nothing)"),
     "--split-guidance": ("split_guidance", "auto (default: on CUDA when the guided batch of two would pass "
                                            "--memory-budget), on or off: run the UNet's unconditional and "
                                            "conditional halves one after the other (half the activation peak)"),

@@ -61,15 +61,37 @@ def auto_chunk_size(vae: torch.nn.Module, num_frames: int, height: int, width: i
                     device: torch.device, budget_gib: float | None = None) -> int:
     """Frames per decode window for ``height`` x ``width`` output frames.
 
-    With ``budget_gib``: the largest window that keeps the process's allocated memory (what is
-    resident now, plus the clip's output buffer, plus the window's activations; see
+    CUDA, with ``budget_gib``: the largest window that keeps the process's allocated memory
+    (what is resident now, plus the clip's output buffer, plus the window's activations; see
     ``video.runtime.memory``) within the budget and within free memory. Without it: whatever
     fits in 80% of free memory (on a large card that is the whole clip and over 30 GiB).
-    On CPU memory is rarely the limit: whole clip.
+
+    CPU: the decode's own memory (the window's activations, counted in float32, and the output
+    buffer; the weights are not counted, float32 SVD-XT's alone are 9 GiB) within ``budget_gib``
+    and within 80% of the RAM still available (:func:`video.runtime.memory.available_memory`).
+    It used to take the whole clip whatever its size: 56 GiB for SVD-XT at 25 x 576 x 1024, an
+    out-of-memory kill. The window changes the frames (the decoder mixes the frames inside it),
+    so the budget, the same on every machine, decides it wherever RAM allows; RAM decides only
+    where the budget's window would not fit (``--decode-chunk N`` pins it). Where neither is
+    known (no budget, RAM not readable): the whole clip, as before. Other devices: whole clip.
     """
+    from video.runtime.memory import (
+        GIB,
+        available_memory,
+        chunk_for_budget,
+        decode_bytes_per_frame,
+        output_bytes,
+    )
+
+    if device.type == "cpu":
+        free = available_memory()
+        caps = ([int(0.8 * free)] if free is not None else []) + ([int(budget_gib * GIB)] if budget_gib else [])
+        if not caps:
+            return num_frames
+        per_frame = decode_bytes_per_frame(vae.config.block_out_channels, height, width, torch.float32)
+        return chunk_for_budget(num_frames, per_frame, min(caps), 0, output_bytes(num_frames, height, width))
     if device.type != "cuda":
         return num_frames
-    from video.runtime.memory import GIB, chunk_for_budget, decode_bytes_per_frame, output_bytes
 
     per_frame = decode_bytes_per_frame(vae.config.block_out_channels, height, width, dtype)
     free, _ = torch.cuda.mem_get_info(device)

@@ -34,6 +34,7 @@ not a measurement.
 from __future__ import annotations
 
 import math
+import os
 
 import torch
 
@@ -79,3 +80,36 @@ def chunk_for_budget(num_frames: int, per_frame: int, budget: int, resident: int
 def output_bytes(num_frames: int, height: int, width: int) -> int:
     """The float32 (F, 3, H, W) blend accumulator ``decode_latents`` keeps for the whole clip."""
     return num_frames * 3 * height * width * 4
+
+
+def available_memory() -> int | None:
+    """Bytes of RAM this process can still take without swapping or being killed, or None where
+    this machine does not say. Why: on the CPU the decode windows are sized from it
+    (:func:`video.runtime.decode.auto_chunk_size`); the whole clip at once needed 56 GiB for
+    SVD-XT at 25 x 576 x 1024. psutil's "available" (the kernel's MemAvailable: free memory
+    plus the page cache it can drop) where importable, else /proc/meminfo's, else
+    ``SC_AVPHYS_PAGES`` (free pages only, an underestimate); capped by a cgroup v2 limit (a
+    container's ``memory.max``), which none of those see."""
+    free = None
+    try:
+        import psutil
+
+        free = int(psutil.virtual_memory().available)
+    except ImportError:
+        try:
+            with open("/proc/meminfo") as f:
+                free = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+        except (OSError, StopIteration, ValueError, IndexError):
+            try:
+                free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+            except (AttributeError, ValueError, OSError):
+                pass
+    try:
+        with open("/sys/fs/cgroup/memory.max") as f, open("/sys/fs/cgroup/memory.current") as g:
+            limit, used = f.read().strip(), int(g.read())
+        if limit != "max":
+            room = max(0, int(limit) - used)
+            free = room if free is None else min(free, room)
+    except (OSError, ValueError):
+        pass
+    return free

@@ -1,0 +1,121 @@
+"""The parts of the ``video img2vid`` and ``video txt2vid`` commands that need no parser: the
+img2vid settings refused before the weights load, its frame size checked against the output
+before and after they load, running out of memory said in one line, and the last line of both
+commands. Apart from :mod:`video.cli`, which holds the parser and the order of the steps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from video.flags import UserError, tristate
+
+
+def check_img2vid_speed(cfg, args) -> bool | None:
+    """The speed and memory settings of an img2vid run, refused in one line before the weights
+    load (a bad value used to wait minutes for them); returns ``--split-guidance`` read as
+    None (auto) / True / False."""
+    if cfg.decode_chunk < 0:
+        raise UserError(f"--decode-chunk must be >= 1, or 0 for auto; got {cfg.decode_chunk}")
+    if not cfg.memory_budget_gib >= 0:
+        raise UserError(f"--memory-budget must be >= 0 GiB (0: the free memory); got {cfg.memory_budget_gib:g}")
+    split = tristate("--split-guidance", cfg.split_guidance)
+    from video.runtime.img2vid import InputError, check_offload, check_speed
+
+    try:
+        check_speed(cfg.cache_threshold, cfg.memory_budget_gib)  # NaN / inf
+    except InputError as e:  # --memory-budget was checked above: this is the threshold
+        raise UserError(f"--cache-threshold: {e}" if args.cache_threshold is not None else str(e)) from None
+    check_offload(cfg.offload, cfg.compile)
+    return split
+
+
+# The pipeline rounds a side down to the model's size step, a power of two (64 for SVD, 16 for
+# tiny), and never below it. Every power of two up to this one divides it, so a side rounded down
+# to a multiple of it is at most what any such model renders.
+SIZE_STEP_BOUND = 2**14
+
+
+def least_side(side: int | None) -> int:
+    """The least side any model renders for ``side`` (None: the model's default, unknown before
+    it loads; at least 2 either way, the smallest size step)."""
+    return 2 if side is None else max(2, side // SIZE_STEP_BOUND * SIZE_STEP_BOUND)
+
+
+def check_size_before_load(output: str, height: int | None, width: int | None) -> None:
+    """One-line MediaError, before the weights load, for a ``--height`` / ``--width`` the output
+    cannot hold whatever the model rounds it to (H.264 takes at most 16384 pixels a side):
+    ``--height 100000 --width 100000 --output o.mp4`` rendered for minutes before running out of
+    memory. Sizes that may round into range are left for the exact check once the model's step
+    is known (:func:`video.cli.cmd_img2vid`, before the render)."""
+    from video.media import MediaError, check_output
+
+    if height is None and width is None:
+        return
+    try:
+        check_output(output, size=(least_side(width), least_side(height)))
+    except MediaError:
+        given = (least_side(width) if width is None else width, least_side(height) if height is None else height)
+        check_output(output, size=given)  # the same refusal, naming the size asked for
+        raise
+
+
+def out_of_memory(error: BaseException) -> bool:
+    """Whether ``error`` is an allocation that failed: Python's MemoryError (PIL's resize of a
+    100000 x 100000 image), torch's CUDA OutOfMemoryError, or the RuntimeError of torch's CPU
+    allocator ("DefaultCPUAllocator: can't allocate memory") and of MPS ("MPS backend out of
+    memory"), which have no type of their own."""
+    import torch
+
+    if isinstance(error, (MemoryError, getattr(torch, "OutOfMemoryError", MemoryError))):
+        return True
+    return isinstance(error, RuntimeError) and any(s in str(error) for s in ("can't allocate memory",
+                                                                              "out of memory"))
+
+
+def memory_line(num_frames: int, width: int, height: int, device) -> str:
+    """The one line for a render that ran out of memory: what was asked, and each setting that
+    lowers the peak (``--offload`` and ``--split-guidance`` act only on a GPU)."""
+    from video.media import plural
+
+    knobs = ["fewer --frames", "a smaller --width / --height", "a smaller --decode-chunk (1: the least in the "
+             "VAE decode)"]
+    if str(device).startswith("cuda"):
+        knobs += ["--offload model", "--split-guidance on"]
+    return (f"out of memory rendering {plural(num_frames, 'frame')} at {width}x{height} (width x height) on "
+            f"{device}; to use less: {', '.join(knobs)}")
+
+
+@contextlib.contextmanager
+def memory_errors_said(num_frames: int, width: int, height: int, device, debug: bool = False) -> Iterator[None]:
+    """A failed allocation inside the block as one UserError line (:func:`memory_line`), not a
+    30-line traceback; ``debug`` (``--debug``) keeps the traceback. Other errors pass."""
+    try:
+        yield
+        return
+    except (MemoryError, RuntimeError) as e:
+        if debug or not out_of_memory(e):
+            raise
+    # raised outside the handler, so the traceback holding the failed render's tensors is gone
+    raise UserError(memory_line(num_frames, width, height, device))
+
+
+def summary_line(out: str | Path, frames, fps: float, started: float, details: str) -> str:
+    """The last line of a render: what was written (a folder of PNG frames named as a folder,
+    ``pngs/``; no rate for one image, which has none; a fast GIF's rate as written, 50 fps,
+    :func:`video.edit.cli.written_rate`), ``details`` (the timings), and the command's total
+    time from ``started`` (``time.perf_counter()``)."""
+    from video.edit.cli import written_rate, written_size
+    from video.media import plural
+
+    out = Path(out)
+    w, h = written_size(out, frames)
+    rate = written_rate(out, fps, len(frames))
+    folder = out.is_dir()
+    what = plural(len(frames), "PNG frame" if folder else "frame")
+    name = f"{out}{os.sep}" if folder else str(out)
+    return f"wrote {name} ({what}, {w}x{h}{rate}): {details}; total {time.perf_counter() - started:.2f}s"
