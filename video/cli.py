@@ -177,6 +177,7 @@ def cmd_txt2vid(args) -> int:
                   guidance_scale=cfg.guidance, guidance_scale_2=cfg.guidance_2)
     device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16")
     check_compile(cfg, device)
+    given = cfg.model  # the note below names it as typed (t2v_tiny resolves to tiny)
     _resolve_names(cfg, keep=("tiny",), tiny_is_t2v=True)
     import torch
 
@@ -202,7 +203,7 @@ def cmd_txt2vid(args) -> int:
     pipe.sdpa_first = sdpa
     t_load = time.perf_counter() - t0
     if pipe.models.layout == "random":
-        print(f"note: '{cfg.model}' has random weights (a smoke run); real weights come from --model PATH",
+        print(f"note: '{given}' has random weights (a smoke run); real weights come from --model PATH",
               file=sys.stderr)
     fps = pipe.config.sampling.fps if cfg.fps is None else cfg.fps
     check_output(cfg.output, num_frames=cfg.frames or pipe.config.sampling.num_frames)  # before the render

@@ -18,6 +18,7 @@ def test_txt2vid_renders_with_t2v_tiny(tmp_path, cli):
             "--height", "16", "--width", "16", "--device", "cpu", "--output", out)
     assert p.returncode == 0 and not p.errors, p.stderr
     assert Image.open(out).size == (16, 16)
+    assert "note: 't2v_tiny' has random weights" in p.stderr  # named as typed, not as what it resolves to
 
 
 @pytest.mark.parametrize("value", ["t2v_tiny", "builtin:t2v_tiny"])
