@@ -1,4 +1,4 @@
-"""What loads without torch: the media package, ``curate --help`` and the package faces that
+"""What loads without torch: the media package, every ``--help`` and the package faces that
 name heavy classes (``video``, ``video.edit``, ``video.prompts``), which resolve them on first
 use (:mod:`video.lazy`). torch costs seconds to import; a help screen should not wait for it."""
 
@@ -14,10 +14,19 @@ def _loads_torch(code: str) -> bool:
     return out.strip().splitlines()[-1] == "True"
 
 
+def _help(module: str, *argv: str) -> str:
+    """Code that prints ``argv``'s help through ``module``'s ``main`` (the parser a command builds)."""
+    return (f"import sys, contextlib, io\nsys.argv = ['x', {', '.join(map(repr, argv))}]\nfrom {module} import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n    try:\n        main()\n    except SystemExit:\n"
+            "        pass")
+
+
 @pytest.mark.parametrize("code", [
     "import video.media, video.edit, video.prompts, video, video.edit.upscale, video.edit.upscale_cli",
-    "import sys, contextlib, io\nsys.argv = ['curate', '--help']\nfrom data_curation.cli import main\n"
-    "with contextlib.redirect_stdout(io.StringIO()):\n    try:\n        main()\n    except SystemExit:\n        pass",
+    "import video.edit.animate_cli, video.models.folder, video.models.detect, video.runtime.config",
+    _help("video.cli", "--help"), _help("video.cli", "upscale", "--help"), _help("video.cli", "animate", "--help"),
+    _help("video.cli", "txt2vid", "--help"), _help("video.cli", "eval", "--help"),
+    _help("data_curation.cli", "--help"),
 ])
 def test_no_torch_until_needed(code):
     assert not _loads_torch(code)

@@ -554,8 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     from safetensors import SafetensorError
 
     from video.media import MediaError
-    from video.models.svd import CheckpointError
-    from video.runtime.img2vid import InputError
+    from video.runtime.errors import CheckpointError, InputError
 
     try:
         return args.func(args)

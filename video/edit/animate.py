@@ -43,18 +43,19 @@ import torch.nn.functional as F
 
 from video.diffusion.flow import FLOW_SAMPLERS, flow_schedule
 from video.diffusion.guidance import composable_cfg, needs_uncond
+from video.edit.animate_options import (  # noqa: F401  (re-exported: the nodes import them from here)
+    DEFAULT_SEGMENT,
+    DEFAULT_STEPS,
+    FALLBACK_FPS,
+    MODES,
+    SIZE_STEP,
+    TINY,
+)
 from video.models.components import clip_image_processor, no_torchvision_notice
 from video.runtime.img2vid import InputError, Timings, randn
 from video.runtime.progress import StepCallback, step_reporter
 from video.runtime.speed import with_sdpa_priority
 from video.runtime.t2v_checks import check_output_type, check_prompts
-
-DEFAULT_STEPS = 20  # WanAnimatePipeline's default
-FALLBACK_FPS = 30.0  # the clip rate when the pose video tells none (a folder of frames): the CLI's and ComfyUI's
-DEFAULT_SEGMENT = 77  # frames per segment (WanAnimatePipeline's default)
-MODES = ("animate", "replace")
-SIZE_STEP = 16  # output sides are multiples of this: Wan's VAE (8x) times the 2x2 patch, in every Wan-Animate folder
-
 
 # --- pixel inputs -------------------------------------------------------------------------
 
@@ -177,9 +178,6 @@ def default_segment(num_frames: int, overlap: int, temporal: int = 4) -> int:
 
 
 # --- loading ------------------------------------------------------------------------------
-
-TINY = "tiny"  # built-in Wan-Animate with random weights at toy size: a smoke run, as ``tiny`` elsewhere
-
 
 def build_tiny_animate(folder: str | Path, seed: int = 0) -> Path:
     """Save a WanAnimatePipeline folder at toy size with random weights (the layout of the

@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
-import torch
 
-from video.edit.animate import DEFAULT_SEGMENT, DEFAULT_STEPS, FALLBACK_FPS, MODES, SIZE_STEP, TINY, Animator
+from video.edit.animate_options import DEFAULT_SEGMENT, DEFAULT_STEPS, FALLBACK_FPS, MODES, SIZE_STEP, TINY
 from video.edit.cli import MODELS_FOLDER_FLAGS
 from video.edit.timing import nearest_frames
-from video.runtime.img2vid import InputError
-from video.runtime.speed import SDPA_FIRST
+from video.runtime.config import SDPA_FIRST
+from video.runtime.errors import InputError
 
 
 def _read_frames(path: str | None, what: str, max_frames: int | None = None):
@@ -247,6 +246,10 @@ def cmd_animate(args: argparse.Namespace) -> int:
     extra = [cfg.extra_model_paths_config] if cfg.extra_model_paths_config else []
     model = resolve_model_name_or_builtin(str(cfg.model), (TINY,), "checkpoints", cfg.models_dir or None,
                                           extra_configs=extra)  # builtin:tiny too, as every command reads it
+    import torch
+
+    from video.edit.animate import Animator
+
     t0 = time.perf_counter()
     animator = Animator.from_pretrained(model, device=device, dtype=dtype)
     animator.sdpa_first = sdpa

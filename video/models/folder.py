@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from video.config import NotUTF8, read_utf8
-from video.models.svd import CheckpointError
+from video.runtime.errors import CheckpointError
 
 KINDS = ("checkpoints", "diffusion_models", "vae", "loras", "embeddings", "controlnet", "upscale_models",
          "clip_vision", "text_encoders")

@@ -20,6 +20,7 @@ import torch
 from video.config import ConfigError, ModelConfig, load_model_config, model_config_path, to_dict
 from video.models.image_encoder import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 from video.models.sniff import SAFETENSORS_SUFFIXES, is_pickled, looks_pickled  # the one home of the suffixes
+from video.runtime.errors import CheckpointError  # noqa: F401  (its home is light: the CLI catches it without torch)
 
 # A file named .safetensors whose bytes are torch.save's: every loader takes the name for safetensors,
 # so it was "truncated or damaged safetensors file (header too large)" where `video models` said pickled.
@@ -51,10 +52,6 @@ def random_weights_note(name: str, models: SVDModels) -> str:
                 f"benchmark shape, not a model (slow on a CPU); real weights come from --model PATH, a smoke run "
                 f"from --model tiny")
     return f"note: '{name}' has random weights (a smoke run); real weights come from --model PATH"
-
-
-class CheckpointError(ValueError):
-    """A model path that is missing or not a checkpoint we can read."""
 
 
 class DamagedSafetensors(CheckpointError):

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# The attention kernels ``--sdpa`` may put first (:func:`video.runtime.speed.sdpa_priority`); here,
+# not beside that function, because every command's parser names them and must not load torch.
+SDPA_FIRST = ("torch", "cudnn", "flash", "efficient")  # "torch": its own choice (version and GPU)
+
 
 @dataclass
 class Img2VidConfig:

@@ -35,6 +35,8 @@ from pathlib import Path
 
 import torch
 
+from video.runtime.config import SDPA_FIRST
+
 # torch.compile modes we expose. "reduce-overhead" and "max-autotune" capture CUDA graphs around
 # each compiled block (launch gaps go away; CUDA only); "max-autotune-no-cudagraphs" autotunes
 # GEMM/conv kernels without graphs.
@@ -43,7 +45,6 @@ CUDAGRAPH_MODES = ("reduce-overhead", "max-autotune")
 ARTIFACTS_FILE = "mega_cache.bin"
 
 
-SDPA_FIRST = ("torch", "cudnn", "flash", "efficient")  # "torch": its own choice (version and GPU)
 
 
 def _sdpa_backends(first: str) -> list:
