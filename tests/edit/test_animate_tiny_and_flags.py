@@ -54,6 +54,6 @@ def test_tiny_runs_and_says_fps_and_times(animate_inputs, cli):
     assert p.returncode == 0, p.stderr
     assert "note: 'tiny' has random weights (a smoke run)" in p.stderr
     assert re.search(r"^wrote anim\.mp4 \(5 frames, 32x32, 8 fps\): load \d+\.\d\ds, encode \d+\.\d\ds, denoise "
-                     r"\d+\.\d\ds, decode \d+\.\d\ds, write \d+\.\d\ds$", p.stdout, re.M), p.stdout
+                     r"\d+\.\d\ds, decode \d+\.\d\ds, write \d+\.\d\ds; total \d+\.\d\ds$", p.stdout, re.M), p.stdout
     info = probe_video(animate_inputs / "anim.mp4")
     assert (info["num_frames"], info["width"], info["height"], info["fps"]) == (5, 32, 32, 8.0)

@@ -82,7 +82,8 @@ def match_to_pose(frames: np.ndarray | None, times: np.ndarray | None, pose_time
         return None
     if not by_time(times, pose_times, n):
         if len(frames) < n:
-            raise InputError(f"the {what} video has {plural(len(frames), 'frame')}; the pose video has {n}")
+            raise InputError(f"the {what} video has {plural(len(frames), 'frame')}; the pose video has {n} (or render "
+                             f"the first {len(frames)}: --frames {len(frames)})")
         return frames[:n]
     pose_times = pose_times[:n]
     if ends_before(float(pose_times[-1]), times, rate, whole):  # the last pose frame comes after this video ends
@@ -146,7 +147,8 @@ ANIMATE_FLAGS = {
                          "diffusion_models/), or 'tiny' (random weights, a smoke run); required"),
     "--image": ("image", "the character image; required"),
     "--pose": ("pose", "pose video (rendered skeleton): a file or folder of frames; required"),
-    "--face": ("face", "face video (face crops, one per pose frame); required"),
+    "--face": ("face", "face video (face crops): a video file is matched to the pose video by time, a "
+                       "folder of frames or one image frame by frame; required"),
     "--mode": ("mode", f"{' or '.join(MODES)} (default animate): animate the character, or replace the person in "
                        "--background"),
     "--background": ("background", "replace mode: the video to put the character in"),
@@ -195,6 +197,8 @@ def check_segment(segment: int | None, temporal: int = 4) -> None:
 
 def cmd_animate(args: argparse.Namespace) -> int:
     import sys
+
+    started = time.perf_counter()
 
     from video.edit.cli import RANDOM_NOTE
     from video.edit.mask import video_fps, video_sar
@@ -273,8 +277,11 @@ def cmd_animate(args: argparse.Namespace) -> int:
     # a variable-rate pose video is written at its own frame times, an anamorphic one keeps its pixel shape
     out = write_video(frames, cfg.output, fps=fps, audio=audio, times=source_times(pose_times, pose_fps, fps),
                       sar=video_sar(cfg.pose))
-    print(f"wrote {out} ({plural(len(frames), 'frame')}, {frames.shape[2]}x{frames.shape[1]}, {fps:g} fps): "
-          f"load {t_load:.2f}s, {animator.last_timings}, write {time.perf_counter() - t1:.2f}s")
+    from video.runtime.render_cli import summary_line
+
+    # the size and rate written: a PNG or GIF of an anamorphic pose video is resampled, a fast GIF slowed
+    print(summary_line(out, frames, fps, started, f"load {t_load:.2f}s, {animator.last_timings}, "
+                                                  f"write {time.perf_counter() - t1:.2f}s"))
     return 0
 
 
