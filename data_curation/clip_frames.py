@@ -119,11 +119,11 @@ def scale_to_8bit(words: np.ndarray, bits: int) -> np.ndarray:
     return np.minimum((words.astype(np.uint32) + (1 << (shift - 1))) >> shift, 255).astype(np.uint8)
 
 
-def _key(frame, y: np.ndarray, black: int) -> tuple[np.ndarray, np.ndarray]:
+def _key(frame, y: np.ndarray, black: int, threads: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A key frame: (upright RGB, longest side <= KEY_MAX_SIDE; full-scale luma at SHARP_SHORT_SIDE)."""
     import cv2
 
-    rgb = upright(frame)
+    rgb = upright(frame, threads)
     scale = KEY_MAX_SIDE / max(rgb.shape[:2])
     if scale < 1:
         rgb = cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)),
@@ -132,13 +132,15 @@ def _key(frame, y: np.ndarray, black: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_clip(path: str, start: int, end: int, fps: float, sample_fps: float = 2.0,
-              sample_short_side: int = 64) -> ClipFrames:
+              sample_short_side: int = 64, threads: int = 0) -> ClipFrames:
     """Decode frames ``[start, end)`` of ``path`` (:func:`grid_frames`, a gap at ``start`` held)
     and reduce them for the scorers. Samples, key frames and the still lag go by frame number
     (time), not by frame count: a sample is the first frame at or after every ``step``-th slot,
     each frame at most once (two frames sharing a slot made a near-zero flow pair, a slot without a
     frame lost its sample), and a frame's change is taken from the last frame at least
-    :data:`STILL_LAG_S` before it."""
+    :data:`STILL_LAG_S` before it. ``threads``: the decoder's and the key frames' RGB
+    conversion's, as the cut detector's (``cuts.threads``: one in a Ray task of one CPU;
+    :func:`video.media.read.decoder_threads`)."""
     import av
 
     if end <= start:
@@ -150,7 +152,7 @@ def read_clip(path: str, start: int, end: int, fps: float, sample_fps: float = 2
     recent: deque[tuple[int, np.ndarray]] = deque()  # (number, frame at STILL_SHORT_SIDE) back to one lag
     next_sample, last = start, None
     try:
-        for i, frame in grid_frames(path, start, end, fps, hold=True):
+        for i, frame in grid_frames(path, start, end, fps, hold=True, threads=threads):
             if i >= end:
                 break  # the first frame past the range (hold): the source reaches ``end``
             y, black = luma8(frame), luma_black(frame)
@@ -169,7 +171,7 @@ def read_clip(path: str, start: int, end: int, fps: float, sample_fps: float = 2
                 sampled.append(_small(y, sample_short_side))
                 next_sample += step * ((i - next_sample) // step + 1)
             if key_slots and i >= key_slots[0]:
-                keys.append(_key(frame, y, black))
+                keys.append(_key(frame, y, black, threads))
                 key_slots = [k for k in key_slots if k > i]
             last = frame
     except av.error.FFmpegError as e:
@@ -181,7 +183,7 @@ def read_clip(path: str, start: int, end: int, fps: float, sample_fps: float = 2
     if not still and len(recent) > 1:  # a clip shorter than the lag: its last frame against its first
         still.append(mean_abs_diff(recent[-1][1], recent[0][1]))
     if key_slots:  # no frame of the range at or after the last key's slot: the range's last frame
-        keys.append(_key(last, luma8(last), luma_black(last)))
+        keys.append(_key(last, luma8(last), luma_black(last), threads))
     while len(keys) < 3:
         keys.append(keys[-1])
     return ClipFrames(np.asarray(means), np.asarray(stds), np.asarray(still, np.float64), np.stack(sampled), step,

@@ -33,6 +33,7 @@ import numpy as np
 from data_curation.bitstream import is_idr, nal_length_size, worth_checking, x264_options
 from data_curation.frame_summary import Features, Reducer
 from video.media import MediaError, media_path, video_stream
+from video.media.read import decoder_threads
 
 DECODE_MODES = ("auto", "ref", "all")
 CHECK_FRAMES = 48  # frames decoded twice by ``auto`` to check that skipping B-frames is exact
@@ -50,9 +51,7 @@ def _open(path: str | Path, skip: str, threads: int = 0):
     except MediaError:
         c.close()
         raise
-    s.thread_type = "NONE" if threads == 1 else "AUTO"
-    if threads > 1:
-        s.thread_count = threads
+    decoder_threads(s, threads)
     s.codec_context.options = {"skip_loop_filter": "all"}
     s.codec_context.skip_frame = skip
     return c, s
@@ -209,7 +208,8 @@ def frame_features(path: str | Path, decode: str = "auto", threads: int = 0) -> 
     are left out; otherwise it goes on as ``ref``. In the sparse modes a cut lies somewhere
     between two decoded frames, and the frames in between are given to neither shot.
 
-    ``threads``: decoders running at once (0: one per core available to this process). With
+    ``threads``: decoders running at once (0: one per core available to this process; 1: one
+    decoder in one thread, what a Ray task of one CPU gets, :func:`video.media.read.decoder_threads`). With
     more than one and enough keyframes, the file is cut at keyframes and the pieces decoded
     side by side (:func:`_segmented`); the result is the same as one pass for ``ref`` and
     ``all`` (tests/data_curation/test_cut_features.py). For ``auto`` it differs in where the
@@ -224,10 +224,11 @@ def frame_features(path: str | Path, decode: str = "auto", threads: int = 0) -> 
 
     if decode not in DECODE_MODES:
         raise ValueError(f"decode must be one of {', '.join(DECODE_MODES)}, got {decode!r}")
-    threads = threads or _cores()
+    given, threads = threads, threads or _cores()
     try:
         f = _segmented(path, decode, threads) if threads > 1 else None
-        f = f if f is not None else _one_pass(path, decode)
+        # the one pass keeps the caller's count (a Ray task's 1: one decoder thread, not FFmpeg's ~1 per core)
+        f = f if f is not None else _one_pass(path, decode, given)
     except av.error.FFmpegError as e:
         raise MediaError(f"{path}: not a readable video ({e.__class__.__name__})") from None
     if decode != "all" and f.num_frames > f.index[-1] + 1 and demuxed_packets(path) < f.num_frames:

@@ -59,6 +59,7 @@ from data_curation.probe import (  # noqa: F401  (decoded_short, TRUNCATION_*: r
     image_error,
     truncated_error,
 )
+from data_curation.progress import FramesBar
 from data_curation.ray_runner import (  # noqa: F401  (all of them re-exported: the CLI and tests import them from here)
     _H2_PREFACE,
     _H2_SETTINGS,
@@ -134,7 +135,10 @@ def source_error(path: str, info: dict, shots) -> str | None:
     if not 1.0 <= shots.fps <= 1000.0:  # a damaged time base: every "shot" would be a frame or two
         return f"MediaError: {path}: implausible frame rate {shots.fps:.4g} fps"
     # shots end where a full decode stops on a file cut short or damaged, in every decode mode
-    # (cut_features.frame_features): what a clip can hold
+    # (cut_features.frame_features): what a clip can hold. A count the probe did not take
+    # (WebM, Matroska: probe_video's count=False) is the detector's own: nothing to check
+    if info["num_frames"] is None:
+        return None
     short = truncated_error(path, info["num_frames"], shots.num_frames)
     return f"MediaError: {short}" if short is not None else None
 
@@ -149,8 +153,10 @@ def score_source(path: str, recipe: Recipe, out: str | Path) -> list[dict]:
     try:
         if (empty := empty_error(path)) is not None:  # FFmpeg calls it invalid data
             raise MediaError(empty)
-        info = probe_video(path)
-        if not info["num_frames"]:
+        # no count taken where the container stores none: detect_shots decodes every frame anyway
+        # (a WebM or MKV was decoded twice, the probe's decode only to count)
+        info = probe_video(path, count=False)
+        if info["num_frames"] == 0:
             raise MediaError(f"{path}: zero frames")
         c = recipe.cuts
         shots = detect_shots(path, CutParams(c.min_across, c.ratio, c.gradual_ratio, decode=c.decode,
@@ -180,7 +186,8 @@ def score_source(path: str, recipe: Recipe, out: str | Path) -> list[dict]:
                "end_frame": end, "start_s": start / fps, "end_s": end / fps, "num_frames": end - start,
                "scorers": versions, "error": None}
         try:
-            frames = read_clip(path, start, end, fps, recipe.sample_fps, recipe.motion_short_side)
+            frames = read_clip(path, start, end, fps, recipe.sample_fps, recipe.motion_short_side,
+                               recipe.cuts.threads)
             for s in scorers:
                 row.update(s.score(frames))
             if recipe.split.extract:
@@ -397,11 +404,11 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
                                   "each CPU it has", stacklevel=2)
             _check_scorers(recipe, workers)  # models load before any source is read (and before Ray starts)
             if workers == 0:
-                from tqdm import tqdm
-
-                with sigterm_interrupts():  # SIGTERM (timeout, Slurm, docker stop) ends it as Ctrl-C does
-                    for p in tqdm(todo, desc="sources", disable=not progress, file=sys.stderr):
+                # SIGTERM (timeout, Slurm, docker stop) ends it as Ctrl-C does
+                with sigterm_interrupts(), FramesBar(todo, progress) as bar:
+                    for p in todo:
                         process_source(p, recipe, out)
+                        bar.done(p)
             else:
                 results = _run_ray(todo, recipe, out, workers, ray_address, progress, process_source,
                                    record_lost_source, label)

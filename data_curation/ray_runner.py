@@ -19,7 +19,6 @@ import os
 import re
 import signal
 import socket
-import sys
 import threading
 import warnings
 from collections.abc import Callable
@@ -351,16 +350,17 @@ def _gather(todo: list[str], recipe: Recipe, out: str, progress: bool,
             process: Callable[[str, Recipe, str], dict],
             lost: Callable[[str, Recipe, str, BaseException], dict], window: int | None = None) -> list[dict]:
     """``process`` (``engine.process_source``) of every source as one Ray task each (one CPU),
-    their results counted on a ``sources: n/N`` bar as they come back, as ``--workers 0`` counts
-    them. Plain tasks, not Ray Data: a map over one block per source gained nothing, and its own
-    progress lines (``Map(<lambda>): 0/1``, repeated every 10 s off a terminal, and a hint to
+    their frames counted on a bar as they come back (:class:`data_curation.progress.FramesBar`),
+    as ``--workers 0`` counts them. Plain tasks, not Ray Data: a map over one block per source
+    gained nothing, and its own progress lines (``Map(<lambda>): 0/1``, repeated every 10 s off a terminal, and a hint to
     switch to a "new progress UI" nobody running ``curate`` can act on) hid the count. A task
     that fails (its worker died: a decoder crash on the file, the OOM killer, after Ray's own
     retries) is its source's error row (``lost``), not the end of the run: the sources still in
     flight would have been killed and decoded again by the rerun. At most ``window`` tasks
     (default :func:`_window`) are in flight; each finished one makes room for the next source."""
     import ray
-    from tqdm import tqdm
+
+    from data_curation.progress import FramesBar
 
     task = ray.remote(num_cpus=1)(process)
     shared = ray.put(recipe)  # stored once, not once per source
@@ -373,16 +373,15 @@ def _gather(todo: list[str], recipe: Recipe, out: str, progress: bool,
 
     results: list[dict] = []
     refill()
-    with tqdm(total=len(todo), desc="sources", disable=not progress, file=sys.stderr) as bar:
+    with FramesBar(todo, progress) as bar:
         while source:
             done, _ = ray.wait(list(source), num_returns=len(source), timeout=RAY_WAIT_S)
-            for ref in done:
+            for ref in done:  # off a terminal each redraw is a line of the log: only when the count moves
                 path = source.pop(ref)
                 try:
                     results.append(ray.get(ref))
                 except ray.exceptions.RayError as e:  # the task's exception, or its worker's death
                     results.append(lost(path, recipe, out, e))
+                bar.done(path)
             refill()
-            if done:  # off a terminal each redraw is a line of the log: only when the count moves
-                bar.update(len(done))
     return results

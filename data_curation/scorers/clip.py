@@ -125,9 +125,11 @@ class Scorer:
             self.captioner = Captioner(m.captioner)
 
     def score(self, clip) -> dict:
+        out = {"aesthetic": None, "clip_score": None, "caption": None}
+        if self.model is None and self.captioner is None:
+            return out  # no weights (svd_lvd ships none): torch is not imported (1.9 s, ~190 MB a worker)
         import torch
 
-        out = {"aesthetic": None, "clip_score": None, "caption": None}
         if self.captioner is not None:
             out["caption"] = self.captioner(clip.keys[1])
         if self.model is None:

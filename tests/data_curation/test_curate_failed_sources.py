@@ -128,9 +128,9 @@ def test_a_local_ray_run_counts_sources_and_prints_no_ray_notices(src, tmp_path)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["clips"] == 2
     assert "Token authentication" not in p.stderr, p.stderr
-    # the sources bar of --workers 0, counted as Ray's results come back; not Ray Data's own
-    # lines, nor its hint to turn on a "new progress UI" that curate's user cannot act on
-    bars = [b for b in re.split(r"[\r\n]", p.stderr) if b.startswith("sources:")]
-    assert bars and "2/2 [" in bars[-1], p.stderr
+    # the frames bar of --workers 0, counted as Ray's results come back (2 x 30 frames); not Ray
+    # Data's own lines, nor its hint to turn on a "new progress UI" that curate's user cannot act on
+    bars = [b for b in re.split(r"[\r\n]", p.stderr) if b.startswith("frames:")]
+    assert bars and "60/60 [" in bars[-1] and "2/2 sources" in bars[-1], p.stderr
     for ray_line in ("progress UI", "Map(", "Total Progress", "enable_rich_progress_bars"):
         assert ray_line not in p.stderr, p.stderr

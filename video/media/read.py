@@ -77,8 +77,18 @@ def video_stream(container, path: str | Path | None = None):
     raise MediaError(f"{path or container.name}: no video stream")
 
 
+def decoder_threads(stream, threads: int = 0) -> None:
+    """Set a PyAV stream's decoder threads before its first packet: ``threads`` 0 leaves the
+    count to FFmpeg (about one per core, up to 16), 1 decodes in the calling thread, more sets
+    that many. A Ray task holds one CPU: FFmpeg's own choice there put ~17 decoder threads in
+    every worker of a big machine, each one a core's share of work the task may not take."""
+    stream.thread_type = "NONE" if threads == 1 else "AUTO"
+    if threads > 1:
+        stream.thread_count = threads
+
+
 def grid_frames(path: str | Path, start: int, end: int, fps: float,
-                hold: bool = False) -> Iterator[tuple[int, object]]:
+                hold: bool = False, threads: int = 0) -> Iterator[tuple[int, object]]:
     """The decoded frames numbered ``start <= i < end`` on the source's nominal frame grid, in
     order: a frame is number ``round((pts - start_time) * fps)`` (seconds), the numbering the cut
     detector and the manifest use. On a variable-rate source two frames can share a number
@@ -90,13 +100,13 @@ def grid_frames(path: str | Path, start: int, end: int, fps: float,
     gap in a variable-rate source), the frame on screen at that time, the last one before it,
     comes first, numbered ``start``; and the first frame past the range comes last (numbered
     ``>= end``), so the caller knows the source reaches ``end`` and a gap at the range's end
-    is a gap, not the end of the file."""
+    is a gap, not the end of the file. ``threads``: the decoder's (:func:`decoder_threads`)."""
     import av
 
     for back in (0.0, 10.0, None):
         with av.open(media_path(path)) as c:
             s = video_stream(c, path)
-            s.thread_type = "AUTO"
+            decoder_threads(s, threads)
             tb, t0 = float(s.time_base), s.start_time or 0
             if start > 0 and back is not None:
                 try:
@@ -184,10 +194,16 @@ def header_frames(path: str | Path) -> tuple[int, float | None]:
         raise unreadable(path, e) from None
 
 
-def probe_video(path: str | Path) -> dict:
+def probe_video(path: str | Path, count: bool = True) -> dict:
     """Container, codec, coded size, frame count, fps, duration, display rotation (degrees
     counterclockwise, from the first frame: phones store portrait video as landscape plus a
-    rotation) and pixel aspect ratio (``sar``, :func:`sar_of`) of a video, read with PyAV."""
+    rotation) and pixel aspect ratio (``sar``, :func:`sar_of`) of a video, read with PyAV.
+
+    WebM and Matroska store no frame count: the whole file is decoded to count it, as long as
+    the rest of a curation run takes for some files. ``count=False`` decodes only the first
+    frame instead, and ``num_frames`` is then None for such a file ("not counted"; 0 when not
+    even a first frame decodes), for a caller that counts them anyway (``curate run``: its
+    cut detector decodes every frame)."""
     import av
 
     path = Path(path)
@@ -196,12 +212,17 @@ def probe_video(path: str | Path) -> dict:
         with av.open(media_path(path)) as c:
             s = video_stream(c, path)
             frames, turn = s.frames, 0
+            if frames or not count:  # one frame decoded: frame threads would decode one each to give it
+                decoder_threads(s, 1)
             if frames:
                 try:
                     first = next(iter(c.decode(s)), None)
                     turn = rotation_of(first) if first is not None else 0
                 except av.error.FFmpegError:
                     pass  # the header's count stands; damage shows where the frames are read
+            elif not count:  # a first frame's error is the file's, as it is when counting
+                first = next(iter(c.decode(s)), None)
+                frames, turn = (None, rotation_of(first)) if first is not None else (0, 0)
             else:  # some containers do not store the count: decode to count
                 for f in c.decode(s):
                     turn = rotation_of(f) if frames == 0 else turn
@@ -214,7 +235,7 @@ def probe_video(path: str | Path) -> dict:
                 "width": s.codec_context.width,
                 "height": s.codec_context.height,
                 "pix_fmt": s.codec_context.pix_fmt,
-                "num_frames": int(frames),
+                "num_frames": None if frames is None else int(frames),
                 "fps": float(rate) if rate else None,
                 "duration": float(c.duration / 1_000_000) if c.duration else None,
                 "rotation": turn,
