@@ -181,12 +181,41 @@ def sdpa_choice(name: str) -> str:
 UNSET_HINT = "leave it unset for the model's default"
 
 
+def _default_words(help_: str) -> str | None:
+    """The words after "default:" in a flag's help, to the ")" that closes the parenthesis
+    they sit in, or the next ";" outside one: "all" in "only the first N frames (default: all)"."""
+    at = help_.find("default: ")
+    if at < 0:
+        return None
+    depth, text = 0, help_[at + len("default: "):]
+    for i, ch in enumerate(text):
+        if depth == 0 and ch in ");":
+            return text[:i].strip()
+        depth += (ch == "(") - (ch == ")")
+    return text.strip()
+
+
+def unset_hint(help_: str) -> str:
+    """What leaving a key unset gives, in the words of its flag's help: :data:`UNSET_HINT` where
+    that is "the model's" (img2vid, txt2vid, edit's --steps), else "the default: WORDS" (upscale's
+    and animate's --frames: all). One hint for every command said "the model's default" where the
+    default is all frames, the input's rate, or the size of the pose video."""
+    words = _default_words(help_)
+    if words is None:
+        return "leave it unset for the default"
+    rest = words[len("the model's"):] if words.startswith("the model's") else None
+    if rest is not None and not rest.lstrip()[:1].isalpha():  # "the model's, 25 for SVD"; not "the model's length"
+        return UNSET_HINT
+    return f"leave it unset for the default: {words}"
+
+
 def check_ranges(cfg, flags: dict, minimum: dict) -> None:
     """One-line UserError, before any weights load, for a set value below its minimum
     (``minimum``: schema key -> smallest value; None is unset, the model's default). Without it a
     negative --fps rendered for minutes before ffmpeg refused it, and a negative --height made a
     16-pixel clip. Only None means "the model's default": a 0 for --frames or --steps used to
-    become it without a word; the error for a key whose default is None says so. A float that
+    become it without a word; the error for a key whose default is None says what unset gives
+    (:func:`unset_hint`, from the flag's help). A float that
     is NaN or infinite is refused too: NaN compares False with everything, so ``noise_aug=nan``
     passed and rendered a black clip."""
     import dataclasses
@@ -194,9 +223,10 @@ def check_ranges(cfg, flags: dict, minimum: dict) -> None:
 
     optional = {f.name for f in dataclasses.fields(cfg) if f.default is None}
     flag_of = {key: flag for flag, (key, _h) in flags.items()}
+    help_of = {key: help_ for key, help_ in flags.values()}
     for key, low in minimum.items():
         value = getattr(cfg, key)
-        hint = f" ({UNSET_HINT})" if key in optional else ""
+        hint = f" ({unset_hint(help_of[key])})" if key in optional else ""
         if isinstance(value, float) and not math.isfinite(value):
             raise UserError(f"{flag_of[key]} must be a finite number >= {low}{hint}; got {value}")
         if value is not None and value < low:
@@ -250,10 +280,11 @@ def check_above_zero(cfg, flags: dict, keys: tuple[str, ...]) -> None:
 
     optional = {f.name for f in dataclasses.fields(cfg) if f.default is None}
     flag_of = {key: flag for flag, (key, _h) in flags.items()}
+    help_of = {key: help_ for key, help_ in flags.values()}
     for key in keys:
         value = getattr(cfg, key)
         if value is not None and not (math.isfinite(value) and value > 0):
-            hint = f" ({UNSET_HINT})" if key in optional else ""
+            hint = f" ({unset_hint(help_of[key])})" if key in optional else ""
             raise UserError(f"{flag_of[key]} must be a finite number > 0{hint}; got {value:g}")
 
 

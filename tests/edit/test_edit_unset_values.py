@@ -18,22 +18,25 @@ from PIL import Image
 from video.edit.animate import default_segment, segment_plan
 
 HINT = "(leave it unset for the model's default)"
+# what unset gives, as each flag's help says it: "the model's default" was said for all of them,
+# where the default is all frames, the input's rate or size, or the model's window length
+INPUT_SIZE = "(leave it unset for the default: the input's own, padded for the model and cropped back)"
 
 
-@pytest.mark.parametrize("flag, value, shown", [
-    ("--steps", "0", "--steps must be >= 1"),
-    ("--height", "0", "--height must be >= 1"),
-    ("--width", "0", "--width must be >= 1"),
-    ("--frames", "0", "--frames must be >= 1"),
-    ("--window", "0", "--window must be >= 1"),
-    ("--shift", "0", "--shift must be a finite number > 0"),
-    ("--fps", "0", "--fps must be a finite number > 0"),
+@pytest.mark.parametrize("flag, value, shown, hint", [
+    ("--steps", "0", "--steps must be >= 1", HINT),
+    ("--height", "0", "--height must be >= 1", INPUT_SIZE),
+    ("--width", "0", "--width must be >= 1", INPUT_SIZE),
+    ("--frames", "0", "--frames must be >= 1", "(leave it unset for the default: all)"),
+    ("--window", "0", "--window must be >= 1", "(leave it unset for the default: the model's length)"),
+    ("--shift", "0", "--shift must be a finite number > 0", HINT),
+    ("--fps", "0", "--fps must be a finite number > 0", "(leave it unset for the default: the input's)"),
 ])
-def test_edit_refuses_a_zero_before_any_work(cli, tmp_path, flag, value, shown):
+def test_edit_refuses_a_zero_before_any_work(cli, tmp_path, flag, value, shown, hint):
     # the video does not exist: the flag's error must come first, before reading it
     p = cli("edit", "inpaint", "--video", "missing.mp4", "--box", "0,0,8,8", flag, value, "--output",
             "o.mp4", cwd=tmp_path)
-    assert p.returncode == 2 and p.errors == [f"error: {shown} {HINT}; got 0"], p.stderr
+    assert p.returncode == 2 and p.errors == [f"error: {shown} {hint}; got 0"], p.stderr
     assert not (tmp_path / "o.mp4").exists()
 
 
@@ -50,22 +53,35 @@ def test_edit_null_is_unset():
 
 
 @pytest.mark.parametrize("argv, shown", [
-    (["--frames", "0"], "--frames must be >= 1"),
-    (["--fps", "0"], "--fps must be a finite number > 0"),
-    (["--refine", "tiny", "--steps", "0"], "--steps must be >= 1"),
+    # a plain upscale has no model: unset --frames is all of them, unset --fps the input's
+    (["--frames", "0"], "--frames must be >= 1 (leave it unset for the default: all)"),
+    (["--fps", "0"], "--fps must be a finite number > 0 (leave it unset for the default: the input's, else 16)"),
+    (["--refine", "tiny", "--steps", "0"], "--steps must be >= 1 (leave it unset for the default: the refine "
+                                           "model's)"),
 ])
 def test_upscale_refuses_a_zero(cli, tmp_path, argv, shown):
     p = cli("upscale", "missing.mp4", "--model", "bicubic", *argv, "-o", "o.mp4", cwd=tmp_path)
-    assert p.returncode == 2 and p.errors == [f"error: {shown} {HINT}; got 0"], p.stderr
+    assert p.returncode == 2 and p.errors == [f"error: {shown}; got 0"], p.stderr
 
 
-@pytest.mark.parametrize("flag, shown", [("--frames", "--frames must be >= 1"),
-                                         ("--fps", "--fps must be a finite number > 0")])
+@pytest.mark.parametrize("flag, shown", [
+    ("--frames", "--frames must be >= 1 (leave it unset for the default: all)"),
+    ("--fps", "--fps must be a finite number > 0 (leave it unset for the default: the pose video's, else 30)"),
+    ("--height", "--height must be >= 1 (leave it unset for the default: the pose video's, to a multiple of 16)"),
+])
 def test_animate_refuses_a_zero(cli, animate_inputs, flag, shown):
     p = cli("animate", "--model", "tiny", "--image", "char.png", "--pose", "pose", "--face", "face", flag, "0",
             "-o", "a.mp4", cwd=animate_inputs)
-    assert p.returncode == 2 and p.errors == [f"error: {shown} {HINT}; got 0"], p.stderr
+    assert p.returncode == 2 and p.errors == [f"error: {shown}; got 0"], p.stderr
     assert "random weights" not in p.stderr  # nothing loaded
+
+
+@pytest.mark.parametrize("command, flag", [("img2vid", "--frames"), ("img2vid", "--fps"), ("txt2vid", "--frames"),
+                                           ("txt2vid", "--height"), ("txt2vid", "--fps")])
+def test_img2vid_txt2vid_keep_the_models_default(cli, tmp_path, command, flag):
+    """Their unset keys are the model's: the wording stays (tests/test_cli_usage.py has more)."""
+    p = cli(command, "--model", "/nonexistent/model", flag, "0", "--output", tmp_path / "o.mp4")
+    assert p.returncode == 2 and len(p.errors) == 1 and p.errors[0].endswith(f"{HINT}; got 0"), p.stderr
 
 
 def test_segment_plan_covers_a_clip_no_longer_than_the_overlap():

@@ -67,14 +67,25 @@ def first_frames(frames, n: int | None):
 
 
 def written_size(path: str | Path, frames) -> tuple[int, int]:
-    """(width, height) of what was written: a video file's as stored (an mp4 or webm of odd
-    sizes drops the last row or column, :func:`video.media.write_video`), else (a PNG folder,
-    one image file) the frames'."""
+    """(width, height) of what was written, read back from it: a video file's as stored (an mp4
+    or webm of odd sizes drops the last row or column, :func:`video.media.write_video`); one
+    image, or a PNG folder's first frame, as stored too, since frames of non-square pixels are
+    resampled square there (192x128 at SAR 32:27 is written 228x128), and the frames' shape said
+    the size before that. The frames' shape only where nothing readable is there."""
+    from PIL import Image
+
     from video.media import IMAGE_OUTPUTS, probe_video
 
-    if Path(path).is_file() and Path(path).suffix.lower() not in IMAGE_OUTPUTS:
+    path = Path(path)
+    if path.is_file() and path.suffix.lower() not in IMAGE_OUTPUTS:
         info = probe_video(path)
         return int(info["width"]), int(info["height"])
+    first = path if path.is_file() else None
+    if path.is_dir():
+        first = min(path.glob("*.png"), default=None)  # 00000.png: write_video's names sort in frame order
+    if first is not None:
+        with Image.open(first) as im:  # the header only
+            return im.size
     return int(frames.shape[2]), int(frames.shape[1])
 
 

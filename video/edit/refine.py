@@ -140,6 +140,28 @@ def as_refiner(editor):
     return VaceRecipeEditor(editor) if isinstance(editor, VaceEditor) else editor
 
 
+def check_refine_steps(editor, strength: float, steps: int | None,
+                       names: tuple[str, str] = ("--steps", "--strength")) -> None:
+    """One line, before the SR pass, where a VACE refiner (``as_refiner``'s) would run no step:
+    it keeps diffusers' img2img rule (:func:`~video.diffusion.strength.flow_skip_schedule`,
+    ``int(steps x strength)`` steps), so strength 0.3 with 3 steps runs none, and that error came
+    after the whole SR pass. ``steps`` None: the model's. ``names``: how the caller spells steps
+    and strength. A flow or SVD refiner runs all its steps below any strength above 0: no check."""
+    from video.diffusion.strength import flow_skip_schedule
+    from video.edit.vace import VaceEditor, VaceRecipeEditor
+
+    vace = editor.vace if isinstance(editor, VaceRecipeEditor) else editor
+    if not isinstance(vace, VaceEditor) or not 0.0 < strength <= 1.0:
+        return
+    n = steps or vace.config.sampling.num_inference_steps  # as VaceEditor.__call__ reads it
+    try:
+        flow_skip_schedule(n, strength)
+    except ValueError:
+        count = f"{n} steps" if steps else f"the model's {n} steps"
+        raise InputError(f"{names[1]} {strength:g} with {count} runs no refine step (a VACE model runs "
+                         f"int(steps x strength) of them): raise {names[0]} or {names[1]}") from None
+
+
 def _latents_holder(editor):
     """The object whose ``latents`` (:mod:`video.models.latents`) the editor encodes and decodes
     through: a flow :class:`Editor`'s ``backend.pipe.models``, a ``VaceEditor``'s ``models``, a
@@ -197,4 +219,4 @@ def refine_video(frames: np.ndarray, refine, strength: float = 0.3, prompt: str 
     return np.ascontiguousarray(out[:, :h, :w])
 
 
-__all__ = ["TiledLatents", "UNTILED_NOTE", "as_refiner", "refine_video", "size_step", "tiled_vae"]
+__all__ = ["TiledLatents", "UNTILED_NOTE", "as_refiner", "check_refine_steps", "refine_video", "size_step", "tiled_vae"]

@@ -302,9 +302,14 @@ def upscale(video_uint8: np.ndarray, scale: int = 2, model: str | Path = "reales
     a name in :data:`MODELS`, a ``.param`` path, or ``"bicubic"`` for the baseline), then, with
     ``refine`` (an :class:`Editor` or a model source), a ``strength`` SDEdit pass for temporal
     consistency. ``on_step(done, total)``: after each frame of the per-frame pass, then after
-    each step of the refine pass (:mod:`video.runtime.progress`)."""
+    each step of the refine pass (:mod:`video.runtime.progress`). A refine that would run no
+    step (a VACE model's int(steps x strength) = 0) is refused before the SR pass."""
     if scale not in (2, 3, 4):
         raise InputError(f"scale must be 2, 3 or 4; got {scale}")
+    if refine is not None and strength > 0 and not isinstance(refine, (str, Path)):  # a loaded model: torch is in
+        from video.edit.refine import check_refine_steps
+
+        check_refine_steps(refine, strength, refine_kw.get("num_inference_steps"), ("num_inference_steps", "strength"))
     out = super_resolve(video_uint8, scale, model, tile=tile, progress=progress, on_step=on_step)
     if refine is not None and strength > 0:
         from video.edit.refine import refine_video

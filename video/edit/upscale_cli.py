@@ -108,6 +108,20 @@ def check_refine_keys(cfg: UpscaleConfig, given: dict[str, str]) -> None:
             raise InputError(f"{given[key]} sets the refine pass, and none runs: give --refine MODEL, or leave it out")
 
 
+def check_refine_strength(cfg: UpscaleConfig, given: dict[str, str]) -> None:
+    """``--refine`` with strength 0 runs no pass (:func:`~video.edit.upscale.upscale` skips it):
+    one line before any model loads, however the 0 was given; it loaded the model, refined
+    nothing and ended "+ refine MODEL at 0.0"."""
+    if not cfg.refine or cfg.strength != 0:
+        return
+    how = given.get("strength", "--strength")  # a flag, key=value as typed, or "strength in FILE"
+    if how.startswith("--"):
+        how = f"{how} 0"
+    elif not how.startswith("strength="):
+        how = how.replace(" in ", ": 0 in ", 1)
+    raise InputError(f"{how} runs no refine pass: give --strength above 0 (default 0.3), or leave --refine out")
+
+
 def cmd_upscale(args: argparse.Namespace) -> int:
     import time
 
@@ -153,7 +167,9 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     if cfg.refine:  # a seed torch takes, -1 a random one; before the load
         cfg = replace(cfg, seed=seed_for(cfg.seed))
     check_above_zero(cfg, UPSCALE_FLAGS, ("fps",))
-    check_refine_keys(cfg, given_keys(args, UPSCALE_FLAGS))
+    given = given_keys(args, UPSCALE_FLAGS)
+    check_refine_keys(cfg, given)
+    check_refine_strength(cfg, given)
     sdpa_choice(cfg.sdpa)
     device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16") if cfg.refine else (None, None)
     extra = [cfg.extra_model_paths_config] if cfg.extra_model_paths_config else []
@@ -171,13 +187,14 @@ def cmd_upscale(args: argparse.Namespace) -> int:
         import torch
 
         from video.edit import Editor
-        from video.edit.refine import as_refiner
+        from video.edit.refine import as_refiner, check_refine_steps
 
         # a name in the models folder or builtin:NAME, as img2vid / txt2vid take it
         cfg.refine = resolve_model_name(cfg.refine, cfg.models_dir or None, extra, use="--refine")
         refine = Editor.from_pretrained(cfg.refine, device=device, dtype=dtype)
         refine.sdpa_first = cfg.sdpa
         refine = as_refiner(refine)
+        check_refine_steps(refine, cfg.strength, cfg.steps)  # a VACE int(steps x strength) of 0: before SR
         if random_weights(cfg.refine):
             print(RANDOM_NOTE.format(model=cfg.refine, flag="--refine"), file=sys.stderr)
     kw = dict(generator=torch.Generator().manual_seed(cfg.seed), num_inference_steps=cfg.steps) if refine else {}
@@ -212,4 +229,5 @@ def add_upscale_command(subparsers) -> argparse.ArgumentParser:
 
 
 
-__all__ = ["UPSCALE_FLAGS", "UpscaleConfig", "add_upscale_command", "check_refine_keys", "cmd_upscale", "read_input", "read_input_timed"]
+__all__ = ["UPSCALE_FLAGS", "UpscaleConfig", "add_upscale_command", "check_refine_keys", "check_refine_strength",
+           "cmd_upscale", "read_input", "read_input_timed"]
