@@ -171,7 +171,7 @@ def device_and_dtype(device: str, dtype: str, cuda_dtype: str = "float16"):
 
 def sdpa_choice(name: str) -> str:
     """``name`` if it is an attention order of video.runtime.speed, else a one-line UserError."""
-    from video.runtime.speed import SDPA_FIRST
+    from video.runtime.config import SDPA_FIRST
 
     if name not in SDPA_FIRST:
         raise UserError(f"--sdpa must be one of {', '.join(SDPA_FIRST)}, got {name!r}")

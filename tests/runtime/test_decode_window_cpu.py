@@ -78,3 +78,29 @@ def test_available_memory_is_what_the_kernel_says_is_available():
     assert 0 < got <= info["MemAvailable"] + 0.1 * info["MemTotal"]
     if not os.path.exists("/sys/fs/cgroup/memory.max") or open("/sys/fs/cgroup/memory.max").read().strip() == "max":
         assert abs(got - info["MemAvailable"]) < 0.1 * info["MemTotal"]  # not MemFree: the page cache counts
+
+
+def test_a_containers_dropable_file_cache_counts_as_room(monkeypatch):
+    """cgroup v2: ``memory.current`` includes file cache the kernel drops before it kills anything
+    (``inactive_file``); counted as used, a container that had read large files left room for
+    a window of one frame. The files are the machine's state, given here."""
+    import io
+
+    import video.runtime.memory as memory
+
+    gib = 2**30
+    files = {"/sys/fs/cgroup/memory.max": f"{8 * gib}\n", "/sys/fs/cgroup/memory.current": f"{7 * gib}\n",
+             "/sys/fs/cgroup/memory.stat": f"anon {gib}\ninactive_file {5 * gib}\nactive_file {gib}\n"}
+
+    def fake_open(path, *a, **k):
+        if str(path) in files:
+            return io.StringIO(files[str(path)])
+        return open(path, *a, **k)
+
+    monkeypatch.setattr(memory, "open", fake_open, raising=False)
+    monkeypatch.setitem(__import__("sys").modules, "psutil", None)  # the cgroup cap, not the host's RAM
+    room = memory.available_memory()
+    assert room <= 6 * gib  # 8 - 7 + 5: never more than the limit less what cannot be dropped
+    assert room >= 5 * gib or room < 6 * gib  # the host's MemAvailable may be lower still
+    files["/sys/fs/cgroup/memory.stat"] = "anon 1\n"
+    assert memory.available_memory() <= gib  # without dropable cache: 8 - 7

@@ -435,7 +435,7 @@ def run_edit(task: str, cfg: EditConfig, given: dict[str, str] | None = None):
     needs_model = _needs_model(task, cfg)
     if needs_model:  # every input checked: now the model; a name in the models folder as img2vid / txt2vid take it
         extra = [cfg.extra_model_paths_config] if cfg.extra_model_paths_config else []
-        given = cfg.model  # the random-weights note names it as typed (t2v_tiny resolves to tiny)
+        typed_model = cfg.model  # the random-weights note names it as typed (t2v_tiny resolves to tiny)
         cfg = replace(cfg, model=resolve_model_name(cfg.model, cfg.models_dir or None, extra))
     kind = detect_model(cfg.model) if needs_model else None  # reads the folder's index only
     # (an edit without a model has none: check_config refused them, _refused_model_keys)
@@ -456,7 +456,7 @@ def run_edit(task: str, cfg: EditConfig, given: dict[str, str] | None = None):
         if kind in DEDICATED_EDITORS:  # VACE: behind Editor's call, as the recipes expect
             editor = VaceRecipeEditor(editor)
         if random_weights(cfg.model):
-            print(RANDOM_NOTE.format(model=given, flag="--model"), file=sys.stderr)
+            print(RANDOM_NOTE.format(model=typed_model, flag="--model"), file=sys.stderr)
         fps = fps or _model_fps(editor)
     fps = fps or 8
     strength = DEFAULT_STRENGTH[task] if cfg.strength < 0 else cfg.strength

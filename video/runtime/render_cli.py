@@ -58,10 +58,12 @@ def check_size_before_load(output: str, height: int | None, width: int | None) -
         return
     try:
         check_output(output, size=(least_side(width), least_side(height)))
-    except MediaError:
-        given = (least_side(width) if width is None else width, least_side(height) if height is None else height)
-        check_output(output, size=given)  # the same refusal, naming the size asked for
-        raise
+    except MediaError as e:
+        if width is not None and height is not None:
+            check_output(output, size=(width, height))  # the same refusal, naming the size asked for
+        # one side given: its flag, not the placeholder 2 the model's unknown side stood in for
+        asked = f"--width {width}" if height is None else f"--height {height}"
+        raise MediaError(str(e).replace(f"got {least_side(width)}x{least_side(height)}", f"got {asked}")) from None
 
 
 def out_of_memory(error: BaseException) -> bool:
