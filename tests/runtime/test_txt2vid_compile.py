@@ -32,3 +32,21 @@ def test_cudagraph_modes_need_cuda():
         pytest.skip("CPU-only check")
     with pytest.raises(InputError, match="CUDA"):
         TextToVideo(build_tiny()).compile(mode="reduce-overhead")
+
+
+def test_compile_sets_the_recompile_limit_even_when_a_patch_undo_hid_it():
+    """unittest.mock's undo deletes a config entry, and torch then hides it: reading it (or its
+    old alias ``cache_size_limit``) raised AttributeError inside ``compile()`` in a CI run."""
+    from video.runtime.speed import raise_recompile_limit
+
+    cfg = torch._dynamo.config
+    before = cfg.recompile_limit
+    try:
+        delattr(cfg, "recompile_limit")
+        assert not hasattr(cfg, "recompile_limit")
+        raise_recompile_limit(40)
+        assert cfg.recompile_limit == 40
+        raise_recompile_limit(10)  # never lowered
+        assert cfg.recompile_limit == 40
+    finally:
+        cfg.recompile_limit = before
