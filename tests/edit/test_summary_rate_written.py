@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from video.cli import main
-from video.edit.cli import written_rate
 from video.media import write_video
+from video.media.written import written_rate
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ frames: it said the frames' size)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import numpy as np
@@ -123,13 +124,13 @@ def test_an_anamorphic_png_folder_reports_its_written_size(cli, anamorphic, tmp_
     p = cli("upscale", anamorphic, "--model", "bicubic", "--frames", "2", "--fps", "8", "-o", out)
     assert p.returncode == 0, p.stderr
     assert {Image.open(f).size for f in out.glob("*.png")} == {(455, 256)} and len(list(out.glob("*.png"))) == 2
-    assert f"wrote {out} (2 frames, 455x256, 8 fps)" in p.stdout
+    assert f"wrote {out}{os.sep} (2 PNG frames, 455x256, 8 fps)" in p.stdout
 
 
 def test_written_size_of_square_outputs_is_the_frames(tmp_path):
     """Square pixels: the image and the folder hold the frames as they are."""
-    from video.edit.cli import written_size
     from video.media import write_video
+    from video.media.written import written_size
 
     frames = np.zeros((2, 10, 14, 3), np.uint8)
     assert written_size(write_video(frames[:1], tmp_path / "a.png"), frames) == (14, 10)

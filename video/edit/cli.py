@@ -66,44 +66,6 @@ def first_frames(frames, n: int | None):
     return frames if n is None else frames[:n]
 
 
-def written_size(path: str | Path, frames) -> tuple[int, int]:
-    """(width, height) of what was written, read back from it: a video file's as stored (an mp4
-    or webm of odd sizes drops the last row or column, :func:`video.media.write_video`); one
-    image, or a PNG folder's first frame, as stored too, since frames of non-square pixels are
-    resampled square there (192x128 at SAR 32:27 is written 228x128), and the frames' shape said
-    the size before that. The frames' shape only where nothing readable is there."""
-    from PIL import Image
-
-    from video.media import IMAGE_OUTPUTS, probe_video
-
-    path = Path(path)
-    if path.is_file() and path.suffix.lower() not in IMAGE_OUTPUTS:
-        info = probe_video(path)
-        return int(info["width"]), int(info["height"])
-    first = path if path.is_file() else None
-    if path.is_dir():
-        first = min(path.glob("*.png"), default=None)  # 00000.png: write_video's names sort in frame order
-    if first is not None:
-        with Image.open(first) as im:  # the header only
-            return im.size
-    return int(frames.shape[2]), int(frames.shape[1])
-
-
-def written_rate(path: str | Path, fps: float, num_frames: int) -> str:
-    """The summary's ", N fps": the rate ``path`` was written at, or "" for one image (a photo
-    has no rate). A GIF of several frames faster than :data:`video.media.GIF_MAX_FPS` is written
-    at that rate (:func:`video.media.write_video` warns), so the summary says it, not the asked
-    one: "--fps 60" then "60 fps" contradicted the warning above it."""
-    from video.media import GIF_MAX_FPS, IMAGE_OUTPUTS
-
-    suffix = Path(path).suffix.lower()
-    if suffix in IMAGE_OUTPUTS and not Path(path).is_dir():
-        return ""
-    if suffix == ".gif" and num_frames > 1 and float(fps) > GIF_MAX_FPS:
-        fps = GIF_MAX_FPS
-    return f", {float(fps):g} fps"
-
-
 # --models-dir and --extra-model-paths-config as img2vid / txt2vid have them (same keys, same help)
 MODELS_FOLDER_FLAGS = {flag: IMG2VID_FLAGS[flag] for flag in ("--models-dir", "--extra-model-paths-config")}
 
@@ -508,13 +470,11 @@ def run_edit(task: str, cfg: EditConfig, given: dict[str, str] | None = None):
 
 def cmd_edit(args: argparse.Namespace) -> int:
     from video.flags import given_keys
-    from video.media import plural
+    from video.media.written import written_head
 
     cfg = _resolve(args)
     out, frames, fps, seconds = run_edit(args.task, cfg, given_keys(args, {**EDIT_FLAGS, **EDIT_SWITCHES}))
-    w, h = written_size(out, frames)
-    rate = written_rate(out, fps, len(frames))
-    print(f"wrote {out} ({plural(len(frames), 'frame')}, {w}x{h}{rate}): {args.task} in {seconds:.2f}s")
+    print(f"{written_head(out, frames, fps)}: {args.task} in {seconds:.2f}s")
     return 0
 
 
@@ -562,4 +522,4 @@ def add_edit_command(subparsers) -> argparse.ArgumentParser:
 
 
 __all__ = ["EditConfig", "add_edit_command", "check_config", "cmd_edit", "first_frames",
-           "random_weights", "resolve_model_name", "run_edit", "written_rate", "written_size"]
+           "random_weights", "resolve_model_name", "run_edit"]

@@ -130,8 +130,6 @@ def cmd_upscale(args: argparse.Namespace) -> int:
         first_frames,
         random_weights,
         resolve_model_name,
-        written_rate,
-        written_size,
     )
     from video.edit.mask import video_sar
     from video.flags import (
@@ -147,7 +145,6 @@ def cmd_upscale(args: argparse.Namespace) -> int:
         audio_to_keep,
         check_crf,
         check_output,
-        plural,
         source_times,
         write_video,
     )
@@ -204,9 +201,9 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     audio = audio_to_keep(args.input, in_frames, in_fps, len(out), fps, cfg.output)
     path = write_video(out, cfg.output, fps=fps, crf=cfg.crf, audio=audio,
                        times=source_times(in_times, in_fps, fps), sar=video_sar(args.input))
-    w, h = written_size(path, out)
-    rate = written_rate(path, fps, len(out))  # a photo has none; a fast GIF's is GIF_MAX_FPS
-    print(f"wrote {path} ({plural(len(out), 'frame')}, {w}x{h}{rate}): x{cfg.scale} {cfg.model}"
+    from video.media.written import written_head
+
+    print(f"{written_head(path, out, fps)}: x{cfg.scale} {cfg.model}"
           f"{f' + refine {cfg.refine} at {cfg.strength}' if refine else ''} in {time.perf_counter() - t0:.1f}s")
     return 0
 

@@ -7,7 +7,6 @@ commands. Apart from :mod:`video.cli`, which holds the parser and the order of t
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,17 +106,9 @@ def memory_errors_said(num_frames: int, width: int, height: int, device, debug: 
 
 
 def summary_line(out: str | Path, frames, fps: float, started: float, details: str) -> str:
-    """The last line of a render: what was written (a folder of PNG frames named as a folder,
-    ``pngs/``; no rate for one image, which has none; a fast GIF's rate as written, 50 fps,
-    :func:`video.edit.cli.written_rate`), ``details`` (the timings), and the command's total
-    time from ``started`` (``time.perf_counter()``)."""
-    from video.edit.cli import written_rate, written_size
-    from video.media import plural
+    """The last line of a render: what was written (:func:`video.media.written.written_head`: a
+    PNG folder named as one, the size and rate as written), ``details`` (the timings), and the
+    command's total time from ``started`` (``time.perf_counter()``)."""
+    from video.media.written import written_head
 
-    out = Path(out)
-    w, h = written_size(out, frames)
-    rate = written_rate(out, fps, len(frames))
-    folder = out.is_dir()
-    what = plural(len(frames), "PNG frame" if folder else "frame")
-    name = f"{out}{os.sep}" if folder else str(out)
-    return f"wrote {name} ({what}, {w}x{h}{rate}): {details}; total {time.perf_counter() - started:.2f}s"
+    return f"{written_head(out, frames, fps)}: {details}; total {time.perf_counter() - started:.2f}s"
