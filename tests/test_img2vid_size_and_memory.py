@@ -113,3 +113,24 @@ def test_out_of_memory_is_one_line(tmp_path, flags, what, failure):
     assert errors == [f"error: out of memory rendering {what} (width x height) on cpu; to use less: fewer --frames, "
                       "a smaller --width / --height, a smaller --decode-chunk (1: the least in the VAE decode)"]
     assert failure in p.stderr.split("asked: ")[-1]  # the failure this test means to cause
+
+
+
+def test_txt2vid_out_of_memory_is_one_line_naming_its_own_knobs(tmp_path, monkeypatch, capsys):
+    """txt2vid ended in the allocator's traceback too; its line names its own settings (no
+    --decode-chunk: it has none; --vae-tiling). The machine running out is given here (a real
+    failure at a size the tiny DiT cannot fit takes minutes of denoising first)."""
+    from video.cli import main
+    from video.runtime.txt2vid import TextToVideo
+
+    def no_room(self, *a, **k):
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 6497501184 bytes.")
+
+    monkeypatch.setattr(TextToVideo, "__call__", no_room)
+    code = main(["txt2vid", "--model", "tiny", "--prompt", "a kite", "--frames", "5", "--height", "2048", "--width",
+                 "4096", "--output", str(tmp_path / "o.mp4")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert [ln for ln in err.splitlines() if ln.startswith("error:")] == [
+        "error: out of memory rendering 5 frames at 4096x2048 (width x height) on cpu; to use less: fewer --frames, "
+        "a smaller --width / --height, --vae-tiling on (the VAE in tiles)"]

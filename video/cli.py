@@ -182,7 +182,7 @@ def cmd_txt2vid(args) -> int:
     import torch
 
     from video.media import check_crf, check_output, write_video
-    from video.runtime.render_cli import summary_line
+    from video.runtime.render_cli import TXT2VID_KNOBS, memory_errors_said, summary_line
     from video.runtime.txt2vid import TextToVideo
 
     check_output(cfg.output, num_frames=cfg.frames)  # a bad --output fails now, not after the render
@@ -206,23 +206,16 @@ def cmd_txt2vid(args) -> int:
         print(f"note: '{given}' has random weights (a smoke run); real weights come from --model PATH",
               file=sys.stderr)
     fps = pipe.config.sampling.fps if cfg.fps is None else cfg.fps
-    check_output(cfg.output, num_frames=cfg.frames or pipe.config.sampling.num_frames)  # before the render
-    frames = pipe(
-        cfg.prompt,
-        negative_prompt=cfg.negative or None,
-        num_frames=cfg.frames,
-        height=cfg.height,
-        width=cfg.width,
-        num_inference_steps=cfg.steps,
-        guidance_scale=cfg.guidance,
-        guidance_scale_2=cfg.guidance_2,
-        shift=cfg.shift,
-        sampler=cfg.sampler or None,
-        generator=torch.Generator().manual_seed(seed),
-        progress=True,
-    )
-    t1 = time.perf_counter()
-    out = write_video(frames, cfg.output, fps=fps, crf=cfg.crf)
+    s = pipe.config.sampling
+    check_output(cfg.output, num_frames=cfg.frames or s.num_frames)  # before the render
+    with memory_errors_said(cfg.frames or s.num_frames, cfg.width or s.width, cfg.height or s.height, pipe.device,
+                            debug=args.debug, knobs=TXT2VID_KNOBS, gpu_knobs=()):
+        frames = pipe(cfg.prompt, negative_prompt=cfg.negative or None, num_frames=cfg.frames, height=cfg.height,
+                      width=cfg.width, num_inference_steps=cfg.steps, guidance_scale=cfg.guidance,
+                      guidance_scale_2=cfg.guidance_2, shift=cfg.shift, sampler=cfg.sampler or None,
+                      generator=torch.Generator().manual_seed(seed), progress=True)
+        t1 = time.perf_counter()
+        out = write_video(frames, cfg.output, fps=fps, crf=cfg.crf)
     print(summary_line(out, frames, fps, started, f"load {t_load:.2f}s, {pipe.last_timings}, "
                                                   f"write {time.perf_counter() - t1:.2f}s"))
     return 0

@@ -78,23 +78,32 @@ def out_of_memory(error: BaseException) -> bool:
                                                                               "out of memory"))
 
 
-def memory_line(num_frames: int, width: int, height: int, device) -> str:
-    """The one line for a render that ran out of memory: what was asked, and each setting that
-    lowers the peak (``--offload`` and ``--split-guidance`` act only on a GPU)."""
+IMG2VID_KNOBS = ("a smaller --decode-chunk (1: the least in the VAE decode)",)
+IMG2VID_GPU_KNOBS = ("--offload model", "--split-guidance on")
+TXT2VID_KNOBS = ("--vae-tiling on (the VAE in tiles)",)
+
+
+def memory_line(num_frames: int, width: int, height: int, device, knobs: tuple[str, ...] = IMG2VID_KNOBS,
+                gpu_knobs: tuple[str, ...] = IMG2VID_GPU_KNOBS) -> str:
+    """The one line for a render that ran out of memory: what was asked, and each setting of the
+    command that lowers the peak (``knobs``; ``gpu_knobs`` act only on a GPU: img2vid's
+    ``--offload`` and ``--split-guidance``)."""
     from video.media import plural
 
-    knobs = ["fewer --frames", "a smaller --width / --height", "a smaller --decode-chunk (1: the least in the "
-             "VAE decode)"]
+    knobs = ["fewer --frames", "a smaller --width / --height", *knobs]
     if str(device).startswith("cuda"):
-        knobs += ["--offload model", "--split-guidance on"]
+        knobs += list(gpu_knobs)
     return (f"out of memory rendering {plural(num_frames, 'frame')} at {width}x{height} (width x height) on "
             f"{device}; to use less: {', '.join(knobs)}")
 
 
 @contextlib.contextmanager
-def memory_errors_said(num_frames: int, width: int, height: int, device, debug: bool = False) -> Iterator[None]:
-    """A failed allocation inside the block as one UserError line (:func:`memory_line`), not a
-    30-line traceback; ``debug`` (``--debug``) keeps the traceback. Other errors pass."""
+def memory_errors_said(num_frames: int, width: int, height: int, device, debug: bool = False,
+                       knobs: tuple[str, ...] = IMG2VID_KNOBS, gpu_knobs: tuple[str, ...] = IMG2VID_GPU_KNOBS,
+                       ) -> Iterator[None]:
+    """A failed allocation inside the block as one UserError line (:func:`memory_line`, naming
+    the command's ``knobs``), not a 30-line traceback; ``debug`` (``--debug``) keeps the
+    traceback. Other errors pass."""
     try:
         yield
         return
@@ -102,7 +111,7 @@ def memory_errors_said(num_frames: int, width: int, height: int, device, debug: 
         if debug or not out_of_memory(e):
             raise
     # raised outside the handler, so the traceback holding the failed render's tensors is gone
-    raise UserError(memory_line(num_frames, width, height, device))
+    raise UserError(memory_line(num_frames, width, height, device, knobs, gpu_knobs))
 
 
 def summary_line(out: str | Path, frames, fps: float, started: float, details: str) -> str:
