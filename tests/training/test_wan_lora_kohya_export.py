@@ -23,16 +23,10 @@ WAN_ALL = ["to_q", "to_k", "to_v", "to_out.0", "net.0.proj", "net.2"]
 
 
 def _wan(seed: int):
-    from diffusers import WanTransformer3DModel
+    """The tiny random Wan transformer the Wan LoRA training tests use (non-zero everywhere)."""
+    from test_wan_lora_training import _transformer
 
-    t = WanTransformer3DModel(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=16, in_channels=4,
-                              out_channels=4, text_dim=32, freq_dim=32, ffn_dim=64, num_layers=2, cross_attn_norm=True,
-                              qk_norm="rms_norm_across_heads", eps=1e-6, rope_max_seq_len=32)
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in t.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) / (p[0].numel() ** 0.5 if p.ndim > 1 else 10))
-    return t.eval()
+    return _transformer(seed)
 
 
 def _trained(base: torch.nn.Module, targets: list[str], rank: int = 4, alpha: float = 3.0) -> torch.nn.Module:
