@@ -56,3 +56,25 @@ def test_image_to_tensor_still_takes_a_tensor():
     t = torch.rand(3, 8, 8)
     assert torch.equal(image_to_tensor(t, 8, 8), t[None])
     assert image_to_tensor(t, 4, 4).shape == (1, 3, 4, 4)
+
+
+def test_a_bicubic_upscale_runs_without_torch(tmp_path):
+    """``video upscale --model bicubic`` reads, resamples and writes pixels only: it loaded torch
+    (about 1.5 s) through the mask module's file readers, now in :mod:`video.edit.frames`. The
+    output is a real upscale of a real clip, so the run is the whole command, not its help."""
+    import numpy as np
+
+    from video.edit.frames import load_frames, load_frames_timed
+    from video.media import read_video, write_video
+
+    write_video(np.random.default_rng(0).integers(0, 256, (3, 16, 24, 3), dtype=np.uint8), tmp_path / "in.mp4", fps=8)
+    out = tmp_path / "out.mp4"
+    code = (f"import sys\nsys.argv = ['video', 'upscale', {str(tmp_path / 'in.mp4')!r}, '--model', 'bicubic', "
+            f"'--output', {str(out)!r}]\nfrom video.cli import main\ntry:\n    main()\nexcept SystemExit as e:\n"
+            "    assert not e.code, e.code")
+    assert not _loads_torch(code)
+    assert read_video(out).shape == (3, 32, 48, 3)
+    import torch  # a tensor is still taken as a video once torch is there
+
+    frames = torch.zeros(2, 4, 4, 3, dtype=torch.uint8)
+    assert load_frames(frames).shape == (2, 4, 4, 3) and load_frames_timed(frames)[1] is None

@@ -172,8 +172,8 @@ def test_a_pose_video_under_16_pixels_says_so_before_the_weights_load(tiny_folde
 @pytest.fixture
 def decoded(monkeypatch) -> dict[str, list[int]]:
     """How many frames each video file's reads decoded (name -> one count a read): a spy around
-    the real reader that :func:`video.edit.mask.load_frames_timed` calls, nothing replaced."""
-    import video.edit.mask as mask_module
+    the real reader that :func:`video.edit.frames.load_frames_timed` calls, nothing replaced."""
+    import video.edit.frames as mask_module
 
     counts: dict[str, list[int]] = {}
     real = mask_module.read_video_timed

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from video.runtime.img2vid import InputError
+from video.runtime.errors import InputError
 
 TABLE_FORMATS = ("markdown", "json")
 # what scoring a folder imports from the [curate] extra (OpenCV: decoding and the sharpness and

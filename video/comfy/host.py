@@ -76,7 +76,7 @@ def require_modules(node: str, extra: str, *modules: str) -> None:
         except ImportError:
             missing.append(name)
     if missing:
-        from video.runtime.img2vid import InputError
+        from video.runtime.errors import InputError
 
         raise InputError(f"{node} needs {', '.join(missing)} (the [{extra}] extra): run "
                          f'pip install -e ".[{extra}]" in the video-pipeline checkout, then restart ComfyUI')

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from video.runtime.img2vid import InputError
+from video.runtime.errors import InputError
 
 
 @dataclass

@@ -57,7 +57,7 @@ def resolve_model_name(value: str, models_dir: str | None = None, extra_configs:
 def first_frames(frames, n: int | None):
     """The first ``n`` frames (None: all; a set ``n`` is >= 1, checked with the flags); more than the video has is a one-line error, not
     silently all of them (``video edit`` and ``video upscale`` alike)."""
-    from video.runtime.img2vid import InputError
+    from video.runtime.errors import InputError
 
     if n is not None and n > len(frames):
         from video.media import plural
@@ -210,7 +210,7 @@ def check_config(task: str, cfg: EditConfig, given: dict[str, str] | None = None
     from video.edit.recipes import check_pad, parse_aspect
     from video.flags import check_above_zero, check_finite, check_ranges, sdpa_choice
     from video.media import check_crf
-    from video.runtime.img2vid import InputError
+    from video.runtime.errors import InputError
 
     if task not in TASK_HELP:
         raise InputError(f"unknown task {task!r}; choose one of {', '.join(TASK_HELP)}")
@@ -294,7 +294,7 @@ def _refuse_model_flags(task: str, cfg: EditConfig, given: dict[str, str] | None
     (:func:`_refused_model_keys`): it would be ignored, and the output would not be what it
     asked for. recolour's --strength (0 here) is its own switch; a composite's --strength points
     to --harmonise, its strength."""
-    from video.runtime.img2vid import InputError
+    from video.runtime.errors import InputError
 
     switch = "--strength" if task == "recolour" else "--harmonise"
     for key, how in _refused_model_keys(cfg, given):
@@ -360,7 +360,7 @@ def run_edit(task: str, cfg: EditConfig, given: dict[str, str] | None = None):
     from video.edit.vace import VaceRecipeEditor
     from video.flags import seed_for
     from video.media import MediaError, audio_to_keep, check_output, load_image, source_times, write_video
-    from video.runtime.img2vid import InputError
+    from video.runtime.errors import InputError
 
     check_config(task, cfg, given)
     if _needs_model(task, cfg):  # a seed torch takes, -1 a random one said on stderr; before the load

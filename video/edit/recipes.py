@@ -31,7 +31,7 @@ from video.edit.mask import (
 )
 from video.edit.timing import ends_before, frame_times, nearest_frames, plays_until
 from video.media import resize_center_crop
-from video.runtime.img2vid import InputError
+from video.runtime.errors import InputError
 
 
 def inpaint(editor, video, mask, prompt: str = "", strength: float = 1.0, **kw) -> np.ndarray:

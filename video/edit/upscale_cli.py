@@ -25,7 +25,7 @@ def read_input(source: str | Path, max_frames: int | None = None) -> tuple[np.nd
 def read_input_timed(source: str | Path, max_frames: int | None = None) -> tuple[np.ndarray, float, np.ndarray | None]:
     """:func:`read_input`, and a video file's frame times in seconds (None for images), so a
     variable-rate input is written back at its own times."""
-    from video.edit.mask import load_frames_timed, video_fps
+    from video.edit.frames import load_frames_timed, video_fps
 
     frames, times = load_frames_timed(str(source), max_frames)
     return frames, float(video_fps(source) or 0.0), times  # an animated WebP/APNG: its delays' rate
@@ -131,7 +131,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
         random_weights,
         resolve_model_name,
     )
-    from video.edit.mask import video_sar
+    from video.edit.frames import video_sar
     from video.flags import (
         check_above_zero,
         check_ranges,

@@ -33,7 +33,7 @@ def trained_sizes(cfg: TrainConfig) -> tuple[list[tuple[str, str, int, int]], li
 
 def _refusal(check, *args) -> str | None:
     """The runtime's refusal of ``check(*args)`` (an InputError's line), or None when it passes."""
-    from video.runtime.img2vid import InputError
+    from video.runtime.errors import InputError
 
     try:
         check(*args)
