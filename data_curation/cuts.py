@@ -46,8 +46,9 @@ from data_curation.luma import Y_BINS
 SCALES = (1, 2, 4, 8, 16)
 # what this module finds, as a number: raise it when the same video is cut differently, so that
 # parts split before are split again (it is in the recipe's scoring key). 2: short flashes;
-# 3: a flash between two different shots stays a cut
-CUT_VERSION = 3
+# 3: a flash between two different shots stays a cut; 4: dim frames' luma bins are soft, and a
+# clip of 2k samples has no scale-k boundary
+CUT_VERSION = 4
 
 
 @dataclass
@@ -133,10 +134,13 @@ def _candidates(f: Features, k: int, p: CutParams, found: list[tuple[int, int]])
     wb = np.where(P - L >= 1, distance(f, L, P) * sb, np.nan)
     wa = np.where(R - Q >= 1, distance(f, Q, R) * sa, np.nan)
     within = np.fmax(wb, wa)
+    # a gradual boundary with no sample beyond it on either side (a clip of 2k samples: a 32-frame
+    # clip, or a sparse decode's one in five of 160 frames) has nothing to compare its change with
+    seen = ~np.isnan(within) | (k == 1)
     within = np.where(np.isnan(within), 0.0, np.minimum(within, 1.0))
     ratio = across / np.maximum(within, p.min_within)
     need = p.ratio if k == 1 else p.gradual_ratio
-    ok = (across >= p.min_across) & (ratio >= need)
+    ok = (across >= p.min_across) & (ratio >= need) & seen
     if k == 1:
         for i in np.flatnonzero(ok):
             ok[i] = not _flash_edge(f, int(P[i]), int(Q[i]), p)

@@ -59,24 +59,11 @@ def dim_scenes(tmp_path_factory) -> dict[str, Path]:
             for i, (name, g) in enumerate(LIGHT.items())}
 
 
-# A known weakness, not yet fixed: with imageio-ffmpeg 0.8.1's encoder (ffmpeg 9.0.2, a newer x264)
-# the 1 Hz clip's I/P frames fall at 0, 2, ..., 20, 21, 22, 24, ...; the sparse decode's 12-frame
-# comparison across frame 21 (the darkest part of the flicker, ~11 levels above black) gives
-# 0.124 against a floor of 0.12, and its 14-frame "within" spans, scaled to 12 frames, a ratio of
-# 2.68 against 2.5: a transition at frames 15-22. The full decode stays under the floor (0.107).
-# The encoder of imageio-ffmpeg 0.6 placed the P-frames evenly and the clip was one shot. The
-# likely fix is a steadier luma histogram for dim frames (data_curation/luma.py), or spans matched
-# by frames, not samples, in the sparse decode. Not strict: an encoder that places them evenly passes.
-SPARSE_DIM_FLICKER = ("1 Hz flicker 0.10+-0.03", "auto")
-
-
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", list(LIGHT))
-def test_dim_scene_whose_light_changes_is_one_shot(dim_scenes, name, mode, request):
-    if (name, mode) == SPARSE_DIM_FLICKER:
-        request.applymarker(pytest.mark.xfail(reason="sparse decode, uneven P-frames under 1 Hz dim flicker: "
-                                                     "a false gradual transition (see SPARSE_DIM_FLICKER)",
-                                              strict=False))
+def test_dim_scene_whose_light_changes_is_one_shot(dim_scenes, name, mode):
+    """One shot in both decodes. ``auto`` compares only the frames this encoder build made I/P
+    frames; test_cuts_dim_sparse.py gives the detector many other placements of them."""
     assert _shots(dim_scenes[name], mode) == [[0, 150]], (name, mode)
 
 

@@ -119,15 +119,15 @@ def test_white_flash_between_two_shots_stays_a_cut(tmp_path, a, b, n_white):
 
 def test_a_new_cut_version_splits_the_sources_again(monkeypatch):
     """Parts split by the detector before flashes were ruled out (version 1), or while a white
-    flash between two shots hid their cut (2), carry another scoring key, so a resume splits
-    them again; the key of version 1 (which no key held) is what it was."""
+    flash between two shots hid their cut (2), or before dim frames' bins were soft (3), carry
+    another scoring key, so a resume splits them again; the key of version 1 (which no key held) is what it was."""
     import data_curation.cuts as cuts
     from data_curation.recipe import load_recipe, scoring_key
 
     recipe = load_recipe("quick")
     now = scoring_key(recipe)
     keys = []
-    for version in (1, 2, 3):
+    for version in (1, 2, 3, 4):
         monkeypatch.setattr(cuts, "CUT_VERSION", version)
         keys.append(scoring_key(recipe))
-    assert keys[2] == now and len(set(keys)) == 3
+    assert keys[3] == now and len(set(keys)) == 4
