@@ -5,7 +5,10 @@ Quantile rules (SVD's "bottom 25% by motion") are computed over all scored clips
 manifest, so re-filtering with another recipe needs no re-scoring. A rule whose column is
 null everywhere (a model scorer without weights) is not applied; one whose column the manifest
 lacks (``curate filter`` with a recipe of other scorers) is not applied either, with a warning
-naming it.
+naming it. A clip whose own value is null or NaN passes that rule: the score could not be
+measured (``motion_mean`` of a clip with fewer than two samples, shorter than ``1 / sample_fps``;
+a model score without weights), which says nothing against the clip, and the other rules still
+judge it. Quantiles are taken over the measured values only.
 
 Of a group of near-duplicates (pHash within ``max_phash_distance``) the best clip is kept
 (:func:`quality_key`: more pixels, then sharper, then a higher aesthetic score), not the one

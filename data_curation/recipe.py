@@ -86,6 +86,10 @@ def recipe_path(name_or_path: str | Path) -> Path:
 
 
 MIN_MOTION_SIDE = 8  # Farneback (9 px window, 3 levels) finds no motion in smaller frames
+# Every sample of a clip is held at this size until it is scored: motion_short_side=100000
+# upscaled each 640x360 frame to 100000x177777 and the run was killed for memory, without a word.
+# SVD's LVD filter measures flow at 16 px; 1024 is a 1080p source's short side, near enough.
+MAX_MOTION_SIDE = 1024
 
 
 def load_recipe(name_or_path: str | Path | dict = "quick", overrides: list[str] | None = None,
@@ -95,30 +99,43 @@ def load_recipe(name_or_path: str | Path | dict = "quick", overrides: list[str] 
     with ``columns`` the manifest's numeric ones: see :func:`check_recipe`."""
     src = name_or_path if isinstance(name_or_path, dict) else recipe_path(name_or_path)
     for o in overrides or []:
-        key = o.split("=", 1)[0].strip()
+        key, _, value = o.partition("=")
+        key = key.strip()
         if key.split(".")[0] in _LIST_KEYS and "." in key:  # omegaconf reads rules.0.min as a mapping
             raise ConfigError(f"config key {key!r}: --set cannot change one item of the list "
                               f"{key.split('.')[0]!r}; give the whole list, e.g. {_LIST_KEYS[key.split('.')[0]]}")
+        if key in _LIST_KEYS and value.lstrip().startswith("{"):  # read as a one-item list, unlike in YAML
+            raise ConfigError(_mapping_message(key))
+    if (key := _mapping_for_list(src)) is not None:
+        raise ConfigError(_mapping_message(key))
     try:
         r = load_config(Recipe, src, overrides)
     except TypeError:  # omegaconf merging a mapping into a list field (a TypeError naming no key)
-        raise ConfigError(f"config key {_mapping_for_list(src)!r}: must be a list, got a mapping (e.g. rules: "
-                          "[{column: motion_mean, min: 0.05}], scorers: [motion, phash])") from None
+        raise ConfigError(_mapping_message("rules")) from None
     return check_recipe(r, scoring, columns)
 
 
 _LIST_KEYS = {"rules": "rules=[{column: motion_mean, min: 0.05}]", "scorers": "scorers=[motion,phash]"}
+_LIST_OF = {"rules": "rules", "scorers": "scorer names"}
 
 
-def _mapping_for_list(src: Path | dict) -> str:
-    """Which list field of the recipe file holds a mapping ('rules' when none is found)."""
+def _mapping_message(key: str) -> str:
+    """A mapping where a list goes, said alike for ``--set`` and YAML: ``--set`` read
+    ``rules={column: motion_mean, min: 1}`` as a one-item list, the same mapping in a file was
+    refused."""
+    return (f"config key {key!r}: must be a list of {_LIST_OF[key]}, got a mapping; put it in [ ]: "
+            f"{_LIST_KEYS[key]} (in YAML also '- ' lines)")
+
+
+def _mapping_for_list(src: Path | dict) -> str | None:
+    """Which list field of the recipe file holds a mapping (None when none does)."""
     from omegaconf import OmegaConf
 
     try:
         raw = OmegaConf.create(src) if isinstance(src, dict) else OmegaConf.load(str(src))
     except Exception:
-        return "rules"
-    return next((k for k in ("scorers", "rules") if OmegaConf.is_dict(raw.get(k))), "rules")
+        return None  # load_config says what is wrong with the file
+    return next((k for k in ("scorers", "rules") if OmegaConf.is_dict(raw.get(k))), None)
 
 
 def score_columns() -> dict[str, tuple[str, str]]:
@@ -280,6 +297,10 @@ def check_recipe(r: Recipe, scoring: bool = True, columns: frozenset[str] = froz
     if r.motion_short_side < MIN_MOTION_SIDE:
         raise ConfigError(f"config key 'motion_short_side': at least {MIN_MOTION_SIDE} px (optical flow finds no "
                           f"motion in smaller frames); got {r.motion_short_side}")
+    if r.motion_short_side > MAX_MOTION_SIDE:
+        raise ConfigError(f"config key 'motion_short_side': at most {MAX_MOTION_SIDE} px (every sample of a clip "
+                          f"is held at that size, enlarged from a smaller source; flow needs no more); "
+                          f"got {r.motion_short_side}")
     if r.max_phash_distance is not None and not 0 <= r.max_phash_distance < 64:  # checked before any scoring
         raise ConfigError("config key 'max_phash_distance': bits of a 64-bit pHash, 0 to 63, or null to keep "
                           f"near-duplicates; got {r.max_phash_distance}")

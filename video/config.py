@@ -31,6 +31,7 @@ from video.config_words import (
     bare_word_message,
     flag_not_key_hint,
     is_tristate,
+    list_item_message,
     must_be,
     type_message,
     yes_no,
@@ -416,10 +417,10 @@ def _set(cfg, defaults, key: str, value: Any, typed: str | None = None) -> None:
         OmegaConf.update(cfg, key, value, merge=True)
     except ValidationError as e:
         raise ConfigError(type_message(key, node, value, typed, e)) from None
-    except OmegaConfBaseException as e:
+    except OmegaConfBaseException as e:  # an unknown key in an item of a list of groups (rules: [{mn: 1}])
         msg = str(e).splitlines()[0]
         named = getattr(e, "full_key", None) or key
-        raise ConfigError(f"config key {named!r}: {msg}") from None
+        raise ConfigError(list_item_message(key, node, value) or f"config key {named!r}: {msg}") from None
     except (TypeError, ValueError) as e:  # OmegaConf's own type errors on containers
         raise ConfigError(f"config key {key!r}: {str(e).splitlines()[0]}") from None
 

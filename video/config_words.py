@@ -4,11 +4,13 @@ the tri-state (auto / on / off) keys, and OmegaConf's refusals of a value rewrit
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 from typing import Any
 
-from omegaconf import BooleanNode, FloatNode, IntegerNode, ListConfig, StringNode
+from omegaconf import BooleanNode, DictConfig, FloatNode, IntegerNode, ListConfig, OmegaConf, StringNode
 from omegaconf.base import UnionNode
-from omegaconf.errors import ValidationError
+from omegaconf.errors import OmegaConfBaseException, ValidationError
 
 # The spellings of a yes/no key (and of a tri-state key's on / off, :func:`video.flags.tristate`),
 # whichever way it is given: YAML 1.1's words, read as YAML reads them in a file, and 1 / 0. Any
@@ -57,20 +59,69 @@ def must_be(key: str, node, what: str, typed: str | None, value: Any) -> str:
     return f"config key {key!r}: must be {what}; got {shown!r}{hint}"
 
 
+def _kind_words(node) -> str | None:
+    what = next((w for kind, w in KIND_WORDS.items() if isinstance(node, kind)), None)
+    if is_tristate(node):
+        return "auto, on or off"
+    return "a list" if isinstance(node, ListConfig) else what
+
+
+def _group_message(at: str, group: DictConfig, data: dict) -> str | None:
+    """The first key of ``data`` that the schema group ``group`` lacks or refuses, in this
+    module's words, named under ``at`` (``rules[0].min``); None when ``data`` fits."""
+    names = [str(k) for k in group.keys()]
+    for k, v in data.items():
+        key = f"{at}.{k}"
+        if k not in group:
+            close = difflib.get_close_matches(str(k), names, n=1)
+            return f"config key {key!r}: unknown key" + (
+                f"; did you mean {close[0]!r}?" if close else f" (keys: {', '.join(names)})")
+        child = group._get_node(k)
+        if isinstance(child, DictConfig) and child._metadata.object_type not in (None, dict) and isinstance(v, dict):
+            if (msg := _group_message(key, child, v)) is not None:
+                return msg
+            continue
+        try:
+            OmegaConf.update(group, str(k), v, merge=True)
+        except OmegaConfBaseException:
+            what = _kind_words(child)
+            return must_be(key, child, what, None, v) if what else f"config key {key!r}: not a valid value ({v!r})"
+    return None
+
+
+def list_item_message(key: str, node, value: Any) -> str | None:
+    """Where list ``key`` holds settings groups (``rules: list[Rule]``), the first item of
+    ``value`` that is refused, named by its place and field in this module's words:
+    ``config key 'rules[0].min': must be a number; got 'abc'``, ``config key 'rules[0].mn':
+    unknown key; did you mean 'min'?``. OmegaConf names only the field (``'min'``), and a
+    list's own refusal said ``must be a list`` of a list. None where the items are no groups or
+    all fit."""
+    item = node._metadata.element_type if isinstance(node, ListConfig) else None
+    if not (isinstance(item, type) and dataclasses.is_dataclass(item)) or not isinstance(value, (list, tuple)):
+        return None
+    for i, v in enumerate(value):
+        group = OmegaConf.structured(item)
+        if not isinstance(v, dict):
+            return (f"config key '{key}[{i}]': must be a mapping of {', '.join(str(k) for k in group.keys())}; "
+                    f"got {v!r}")
+        if (msg := _group_message(f"{key}[{i}]", group, v)) is not None:
+            return msg
+    return None
+
+
 def type_message(key: str, node, value: Any, typed: str | None, e: ValidationError) -> str:
     """OmegaConf's refusal of a value (``Value 'True' of type 'bool' could not be converted to
     Integer``) in this module's words: what the key takes and what it got. An item of a list is
-    named by its place (``optim.betas[0]``). A kind with no words here keeps OmegaConf's."""
+    named by its place (``optim.betas[0]``), a field of an item that is a settings group by its
+    place and name (:func:`list_item_message`). A kind with no words here keeps OmegaConf's."""
+    if (msg := list_item_message(key, node, value)) is not None:
+        return msg
     full = getattr(e, "full_key", None) or key
     if full != key and isinstance(node, ListConfig):
         item = getattr(getattr(e, "ref_type", None), "__args__", (None,))[0]
         if item in ITEM_WORDS:
             return f"config key {full!r}: must be {ITEM_WORDS[item]}; got {getattr(e, 'value', value)!r}"
-    what = next((w for kind, w in KIND_WORDS.items() if isinstance(node, kind)), None)
-    if is_tristate(node):
-        what = "auto, on or off"
-    if isinstance(node, ListConfig):
-        what = "a list"
+    what = _kind_words(node)
     if what is None:
         return f"config key {full!r}: {str(e).splitlines()[0]}"
     return must_be(key, node, what, typed, value)

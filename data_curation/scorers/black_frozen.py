@@ -5,7 +5,8 @@ at a 64 px short side): a still image, a freeze frame or a stalled stream. Compa
 fixed time apart keeps the measure independent of the frame rate: a slow pan moves well under a
 pixel between neighbouring frames at 60 fps and 10 fps footage repeats each picture in a 30 fps
 file, yet neither is frozen. The lag goes by frame time, not count (version 3), so a
-variable-rate source is compared over half a second too."""
+variable-rate source is compared over half a second too; version 4 takes the frame on screen
+half a second back by timestamp, where 3 rounded the lag to whole frames (12 at 25 fps)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def frozen_fraction(still_diff: np.ndarray, threshold: float = FROZEN_DIFF) -> f
 
 
 class Scorer:
-    name, version, inputs = "black_frozen", 3, ("luma_mean", "luma_std", "still_diff")
+    name, version, inputs = "black_frozen", 4, ("luma_mean", "luma_std", "still_diff")
     columns = {"black_fraction": "float64", "frozen_fraction": "float64"}
 
     def __init__(self, recipe=None):

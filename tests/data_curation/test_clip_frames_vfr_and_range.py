@@ -65,7 +65,7 @@ def test_cycle_gives_the_times_ffmpeg_writes(tmp_path):
     assert got == [0, 10, 20, 30, 160, 170, 180, 190, 320, 330, 340, 350, 480, 490, 500, 510, 640, 650]
 
 
-SPEED = 20.0  # px/s: over one 2 fps sample step (12 frames at 25 fps) 9.6 px, 2.56 px at a 64 px short side
+SPEED = 20.0  # px/s: over one 2 fps sample step (0.5 s) 10 px, 2.67 px at a 64 px short side
 
 
 @functools.cache
@@ -96,17 +96,17 @@ def pans(tmp_path_factory):
 
 def test_a_variable_rate_pan_moves_as_its_constant_rate_twin(pans):
     """The same 20 px/s pan at 25 fps and at variable frame times (each file declares 25 fps, as
-    probed): 2 fps samples are the first frames at or after every twelfth 25 fps slot, one each.
+    probed): 2 fps samples are the frames nearest every 12.5th 25 fps slot, one each.
     Sampling every frame numbered on a twelfth slot took 7 to 23 samples and scored the bursty
     and 60/30 pans 64% and 30% low."""
-    expected = SPEED * 12 / 25 * 64 / H
+    expected = SPEED * 0.5 * 64 / H  # px of the 64 px frame per 0.5 s
     clips = {name: _read(p, 3.5) for name, p in pans.items()}
     scores = {name: motion.Scorer().score(c)["motion_mean"] for name, c in clips.items()}
     assert scores["constant"] == pytest.approx(expected, rel=0.03)
     for name in ("jitter", "bursts", "60/30"):
         assert scores[name] == pytest.approx(scores["constant"], rel=0.03), scores
     for c in clips.values():
-        assert (c.fps, c.sample_step, len(c.sampled)) == (25.0, 12, 8)  # slots 0, 12, ..., 84 of 88
+        assert (c.fps, c.sample_fps, len(c.sampled)) == (25.0, 2.0, 8)  # slots 0, 12.5, ..., 87.5 of 88
     assert all(black_frozen.Scorer().score(_read(p, 3.5))["frozen_fraction"] == 0.0 for p in pans.values())
 
 

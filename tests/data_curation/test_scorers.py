@@ -32,7 +32,8 @@ def test_black_clip_is_black(static_and_black):
 def test_moving_footage_has_more_motion_than_a_still(bikes, static_and_black):
     c = read_clip(bikes, 76, 137, 25.0, 2.0, 64)
     assert motion.Scorer().score(c)["motion_mean"] > 1.0
-    assert len(c.sampled) == 6 and c.luma_mean.shape == (61,)
+    # 2.44 s: samples at 0, 0.5, ..., 2.0 s (slots 12.5 frames apart; the 2.5 s slot is past the clip)
+    assert len(c.sampled) == 5 and c.luma_mean.shape == (61,)
 
 
 def test_letterbox_fraction_and_sharpness(tmp_path):
