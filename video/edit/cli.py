@@ -182,6 +182,8 @@ TASK_FLAGS = {  # flag: (schema key, the tasks that take it); given elsewhere it
     "--harmonise": ("harmonise", ("background",)),
     "--height": ("height", ("inpaint", "background", "recolour", "restyle")),
     "--width": ("width", ("inpaint", "background", "recolour", "restyle")),
+    # restyle composites over the whole frame, where an inner edge ramp has no edge to ramp
+    "--feather": ("feather", ("inpaint", "outpaint", "background", "recolour")),
 }
 
 
@@ -237,8 +239,14 @@ def check_config(task: str, cfg: EditConfig, given: dict[str, str] | None = None
     if task == "outpaint":
         if cfg.mask or cfg.box:
             raise InputError("outpaint regenerates the new border; it takes no --mask or --box")
-        if bool(cfg.pad) == bool(cfg.aspect):
-            raise InputError("outpaint needs either --pad (pixels per side) or --aspect (W:H), not both")
+        if not cfg.pad and not cfg.aspect:
+            raise InputError("outpaint needs the border to add: give --pad (pixels per side: N, V,H or T,R,B,L) or "
+                             "--aspect (W:H on screen, e.g. 16:9)")
+        if cfg.pad and cfg.aspect:
+            raise InputError("give --pad or --aspect, not both")
+        if cfg.strength == 0:
+            raise InputError("outpaint --strength 0 would keep the starting canvas (edge pixels and noise in the new "
+                             "border): the border must be generated, give --strength above 0 (default 0.95)")
         check_pad(cfg.pad) if cfg.pad else parse_aspect(cfg.aspect)
     defaults = EditConfig()
     for flag, (key, tasks) in TASK_FLAGS.items():
@@ -255,6 +263,9 @@ def check_config(task: str, cfg: EditConfig, given: dict[str, str] | None = None
     if task in MASK_TASKS and not (cfg.mask or cfg.box):
         what = "the subject's mask" if task == "background" else "a mask"
         raise InputError(f"{task} needs {what}: --mask (a file or a folder of images) or --box x0,y0,x1,y1")
+    if task == "recolour" and cfg.strength <= 0 and cfg.hue % 360 == 0 and cfg.saturation == 1:
+        # no shift and no harmonising pass: it wrote a copy of the input without a word
+        raise InputError("recolour with --hue 0 and --saturation 1 changes nothing: give --hue or --saturation")
 
 
 EDIT_MINIMUM = {"frames": 1, "steps": 1, "height": 1, "width": 1, "window": 1}  # None: unset (the default)
@@ -375,6 +386,8 @@ def run_edit(task: str, cfg: EditConfig, given: dict[str, str] | None = None):
         raise MediaError(f"background {cfg.background} not found: give a video, an image or a folder of images")
     # fail on a bad input before loading weights; with --frames N only the first N are read
     video, in_times = load_frames_timed(cfg.video, cfg.frames)
+    # the pixels' shape: kept in the output; --aspect, and a mask or clip drawn on screen, are on screen
+    sar = video_sar(cfg.video)
     in_frames, in_fps = len(video), video_fps(cfg.video)
     n = len(first_frames(video, cfg.frames))
     check_output(cfg.output, num_frames=n)  # one frame to x.png is an image; more are refused before the render
@@ -382,15 +395,14 @@ def run_edit(task: str, cfg: EditConfig, given: dict[str, str] | None = None):
     if cfg.box:  # an empty inverted box is refused now too, not after the weights load
         _check_box(mask, n, *video.shape[1:3], keep_box=regen_invert, task=task)
     elif cfg.mask:  # read and checked now, not after the weights load; passed on as its levels
-        levels = read_levels(cfg.mask, n, *video.shape[1:3], fps=in_fps, times=in_times)
+        levels = read_levels(cfg.mask, n, *video.shape[1:3], fps=in_fps, times=in_times, sar=sar)
         load_mask(levels, n, *video.shape[1:3], invert=regen_invert, soft=cfg.soft, allow_empty=False)
         mask = levels.numpy()
-    sar = video_sar(cfg.video)  # the pixels' shape: kept in the output, and --aspect is on screen
     if task == "outpaint":
         check_outpaint(*video.shape[1:3], pad=cfg.pad or None, aspect=cfg.aspect or None, sar=sar)
     # the clip at the video's size and frame times, said and fitted before any model loads
-    background = fit_clip(cfg.background, n, *video.shape[1:3], fps=in_fps,
-                          times=in_times) if task == "background" and cfg.background else None
+    background = fit_clip(cfg.background, n, *video.shape[1:3], fps=in_fps, times=in_times,
+                          sar=sar) if task == "background" and cfg.background else None
     references = [load_image(r) for r in _references(cfg.reference)]
     control = load_frames(cfg.control) if cfg.control else None
     fps = cfg.fps or in_fps or 0

@@ -41,7 +41,7 @@ from video.diffusion import FramewiseLinearCFG
 from video.diffusion.flow import FLOW_SAMPLERS, check_shift
 from video.diffusion.samplers import SAMPLERS
 from video.diffusion.strength import flow_edit_schedule, karras_edit_schedule, renoise_edm, renoise_flow
-from video.edit.mask import composite_alpha, latent_mask, load_frames, load_mask, video_fps
+from video.edit.mask import composite_alpha, latent_mask, load_frames, load_mask, video_fps, video_sar
 from video.edit.regenerate import regenerate
 from video.runtime.img2vid import ImageToVideo, InputError, Timings, randn, size_multiple
 from video.runtime.progress import StepCallback, step_reporter
@@ -375,7 +375,7 @@ class Editor:
         orig, src = self.prepare_video(video, num_frames, height, width)
         f, h, w = orig.shape[:3]
         m = load_mask(mask, f, h, w, invert=invert, soft=soft, source_size=src, fps=video_fps(video),
-                      allow_empty=False)
+                      allow_empty=False, sar=video_sar(video))
         if strength == 0.0:
             self.last_timings = Timings(encode=time.perf_counter() - t0)
             return orig.copy()

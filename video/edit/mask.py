@@ -16,7 +16,8 @@ soft (per-pixel strength) mask is wanted. The rules, each a small function below
   Image folders, arrays and equal rates match frame by frame;
 - **folders** of images are read in natural order (``2.png`` before ``10.png``);
 - **resizing** to the working size uses the video's own geometry (scale to cover, centre
-  crop: :func:`video.media.resize_center_crop`), so a mask drawn on the input lines up;
+  crop: :func:`video.media.resize_center_crop`), so a mask drawn on the input lines up; one
+  drawn at the shape an anamorphic video shows on screen is squeezed onto its stored pixels;
 - **feathering** ramps the mask *inwards*: a pixel at chessboard distance d from the nearest
   kept pixel gets min(d, r) / r, so the feathered mask is 0 wherever the mask was 0 (kept
   pixels stay exact) and rises monotonically to 1 over r pixels inside. The editors' composite
@@ -32,6 +33,7 @@ soft (per-pixel strength) mask is wanted. The rules, each a small function below
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -247,14 +249,15 @@ def _mask_rate(path: Path, fps: float) -> float | None:
     return rate if rate and abs(rate - fps) > 1e-3 * fps else None
 
 
-def resize_mask(mask: torch.Tensor, height: int, width: int) -> torch.Tensor:
+def resize_mask(mask: torch.Tensor, height: int, width: int, stretch: bool = False) -> torch.Tensor:
     """(F, h, w) -> (F, height, width) with :func:`video.media.resize_center_crop`'s geometry
-    (scale to cover, crop the centre), bilinear with antialiasing."""
+    (scale to cover, crop the centre), bilinear with antialiasing. ``stretch``: each axis
+    scaled on its own, nothing cropped (a mask drawn on screen over anamorphic pixels)."""
     f, h, w = mask.shape
     if (h, w) == (height, width):
         return mask
     scale = max(width / w, height / h)
-    nw, nh = max(width, round(w * scale)), max(height, round(h * scale))
+    nw, nh = (width, height) if stretch else (max(width, round(w * scale)), max(height, round(h * scale)))
     m = F.interpolate(mask[:, None].float(), size=(nh, nw), mode="bilinear", antialias=True, align_corners=False)
     top, left = (nh - height) // 2, (nw - width) // 2
     return m[:, 0, top:top + height, left:left + width].clamp(0, 1)
@@ -286,8 +289,36 @@ def aspect_differs(mask_size: tuple[int, int], video_size: tuple[int, int]) -> b
     return min(abs(mh - mw * vh / vw), abs(mw - mh * vw / vh)) > 1.0
 
 
+def pixel_aspect(sar: str | float | None) -> float:
+    """A pixel's width over its height: from a SAR "num:den" (:func:`video.edit.mask.video_sar`,
+    an anamorphic file's 32:27), a number, or None (square pixels)."""
+    from video.runtime.errors import InputError
+
+    if sar is None:
+        return 1.0
+    try:
+        num, _, den = str(sar).partition(":")
+        value = float(num) / float(den or 1)
+    except (ValueError, ZeroDivisionError):
+        raise InputError(f"pixel aspect {sar!r}: write num:den (32:27) or a number") from None
+    if not value > 0 or not math.isfinite(value):
+        raise InputError(f"pixel aspect {sar!r} must be above 0")
+    return value
+
+
+def on_screen_shape(size: tuple[int, int], video_size: tuple[int, int], sar: str | float | None) -> bool:
+    """Whether an (H, W) ``size`` (a mask, a background clip) has the shape a player shows a
+    ``video_size`` video of ``sar`` pixels in, not its stored shape: drawn over the video on
+    screen (a 379x240 mask of a 320x240 32:27 video), so it is squeezed onto the stored grid
+    (every pixel where it was drawn) rather than scaled to cover and cropped."""
+    vh, vw = video_size
+    return (pixel_aspect(sar) != 1.0 and aspect_differs(size, video_size)
+            and not aspect_differs(size, (vh, vw * pixel_aspect(sar))))
+
+
 def read_levels(source, num_frames: int, height: int, width: int, fps: float | None = None,
-                source_size: tuple[int, int] | None = None, times: np.ndarray | None = None) -> torch.Tensor:
+                source_size: tuple[int, int] | None = None, times: np.ndarray | None = None,
+                sar: str | float | None = None) -> torch.Tensor:
     """A mask file, folder or array (not a box) as its levels before any threshold, resized to
     (height, width): (1, H, W) for a single image, else (num_frames, H, W) (the first ones;
     a mask video at another frame rate than ``fps`` matched by time: by the video's frame
@@ -296,7 +327,9 @@ def read_levels(source, num_frames: int, height: int, width: int, fps: float | N
     loading a model) and pass the result on as an array. A mask of another aspect ratio than
     the video (``source_size``, default (height, width)) is scaled to cover and centre-cropped
     like the video, with one warning naming both sizes: a portrait mask on a landscape video is
-    usually a mistake, and it was cropped silently."""
+    usually a mistake, and it was cropped silently. One of the shape the video shows on screen
+    (its pixels' shape ``sar``, :func:`on_screen_shape`) is squeezed onto the stored grid
+    first, without a word: it was drawn over the video as a player shows it."""
     import warnings
 
     m = _grey(source, fps, num_frames, times)
@@ -304,7 +337,9 @@ def read_levels(source, num_frames: int, height: int, width: int, fps: float | N
         raise MediaError(f"the mask has {len(m)} frames, the video {num_frames}: give one frame or at least "
                          f"as many as the video")
     vh, vw = source_size or (height, width)
-    if aspect_differs(tuple(m.shape[1:]), (vh, vw)):
+    if on_screen_shape(tuple(m.shape[1:]), (vh, vw), sar):
+        m = resize_mask(m[:num_frames].contiguous(), vh, vw, stretch=True)
+    elif aspect_differs(tuple(m.shape[1:]), (vh, vw)):
         warnings.warn(f"the mask is {m.shape[2]}x{m.shape[1]} and the video {vw}x{vh}, another aspect ratio: the mask "
                       f"is scaled to cover the video and its middle cropped", stacklevel=2)
     return resize_mask(m[:num_frames].contiguous(), height, width)
@@ -312,7 +347,8 @@ def read_levels(source, num_frames: int, height: int, width: int, fps: float | N
 
 def load_mask(source, num_frames: int, height: int, width: int, invert: bool = False, soft: bool = False,
               source_size: tuple[int, int] | None = None, fps: float | None = None,
-              allow_empty: bool = True, times: np.ndarray | None = None) -> torch.Tensor:
+              allow_empty: bool = True, times: np.ndarray | None = None,
+              sar: str | float | None = None) -> torch.Tensor:
     """The mask for a (num_frames, height, width) working video, float32 (F, H, W).
 
     ``source``: None (the whole video), a :class:`Box` or box string (in pixels of the input,
@@ -321,7 +357,8 @@ def load_mask(source, num_frames: int, height: int, width: int, invert: bool = F
     image file, a folder of images or a video file. One frame applies to every frame; otherwise
     the mask needs at least ``num_frames`` frames (extra ones are dropped). ``fps``: the
     video's frame rate and ``times`` its frames' times in seconds (None: i / fps); a mask video
-    at another rate is matched by time (module docstring).
+    at another rate is matched by time (module docstring). ``sar``: the video's pixel shape; a
+    mask file of the shape it shows on screen is squeezed onto it (:func:`read_levels`).
     Thresholded at 0.5 unless ``soft``; ``invert`` then swaps regenerate and keep.
     ``allow_empty=False``: a mask that leaves nothing to edit is a one-line MediaError naming
     the threshold and the mask's highest level (an editor would otherwise return its input and
@@ -337,7 +374,7 @@ def load_mask(source, num_frames: int, height: int, width: int, invert: bool = F
             raise MediaError(f"box {format_box(box)}: {why}")
         m = box_mask(_box_to_working(box, (src_h, src_w), (height, width)), num_frames, height, width)
     else:
-        m = read_levels(source, num_frames, height, width, fps, (src_h, src_w), times).expand(num_frames, -1, -1)
+        m = read_levels(source, num_frames, height, width, fps, (src_h, src_w), times, sar).expand(num_frames, -1, -1)
     if not allow_empty and not invert:
         check_not_empty(m, soft)
     if not soft:
@@ -377,6 +414,8 @@ def feather(mask: torch.Tensor, radius: int) -> torch.Tensor:
         return mask
     acc, m = torch.zeros_like(mask), mask
     for _ in range(radius):
+        if not bool(m.any()):  # eroded away: the rest adds nothing (a huge radius cost its length)
+            break
         acc += m
         m = erode(m)
     return acc / radius
@@ -410,14 +449,21 @@ def _depths(mask: torch.Tensor, radius: int) -> tuple[torch.Tensor, torch.Tensor
     def eroded(k: int) -> torch.Tensor:  # erosion by a (2k-1) square: depth >= k
         return _line_distance(rows >= k, -2) >= k
 
-    d = mask.to(torch.int32)
+    d, last = mask.to(torch.int32), mask
     for k in range(2, radius + 1):
-        d += eroded(k)
+        now = eroded(k)
+        if torch.equal(now, last):  # E(k+1) = erode(E(k)): unchanged once (empty, or nothing kept),
+            d += now.to(torch.int32) * (radius - k + 1)  # unchanged to k = radius: added at once, as
+            break  # ``radius`` more erosions made a --feather of 50000 take 15 s on a shallow mask
+        d += now
+        last = now
     r = torch.ones_like(d)
     for j in range(2, radius + 1):
         k = DEPTH_FRACTION * j
         core = eroded(k)
-        if not bool(core.any()):
+        whole = core.flatten(1)
+        if bool((whole.all(1) | ~whole.any(1)).all()):  # each frame empty or whole: so are later cores,
+            r += core.to(torch.int32) * (radius - j + 1)  # and their openings, up to j = radius
             break
         opened = _line_distance(~(_line_distance(~core, -1) <= k - 1), -2) <= k - 1  # dilated back by k - 1
         r += opened
@@ -470,5 +516,5 @@ def latent_mask(mask: torch.Tensor, spatial: int, temporal: int = 1) -> torch.Te
 __all__ = ["Box", "aspect_differs", "box_covers", "box_mask", "box_outside", "check_not_empty", "check_same_size",
            "colour_levels", "composite_alpha", "ends_before", "erode", "feather", "format_box", "frame_times",
            "grey_levels", "is_box", "latent_mask", "load_frames", "load_frames_timed", "load_mask", "nearest_frames",
-           "parse_box", "plays_until", "read_levels", "read_timed_through", "resize_mask", "temporal_groups",
-           "time_indices", "video_fps", "video_sar"]
+           "on_screen_shape", "parse_box", "pixel_aspect", "plays_until", "read_levels", "read_timed_through",
+           "resize_mask", "temporal_groups", "time_indices", "video_fps", "video_sar"]

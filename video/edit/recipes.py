@@ -25,6 +25,8 @@ from video.edit.mask import (
     load_frames,
     load_frames_timed,
     load_mask,
+    on_screen_shape,
+    pixel_aspect,
     read_timed_through,
     video_fps,
     video_sar,
@@ -84,21 +86,6 @@ def parse_pad(pad) -> tuple[int, int, int, int]:
     return tuple(vals)
 
 
-def pixel_aspect(sar: str | float | None) -> float:
-    """A pixel's width over its height: from a SAR "num:den" (:func:`video.edit.mask.video_sar`,
-    an anamorphic file's 32:27), a number, or None (square pixels)."""
-    if sar is None:
-        return 1.0
-    try:
-        num, _, den = str(sar).partition(":")
-        value = float(num) / float(den or 1)
-    except (ValueError, ZeroDivisionError):
-        raise InputError(f"pixel aspect {sar!r}: write num:den (32:27) or a number") from None
-    if not value > 0 or not math.isfinite(value):
-        raise InputError(f"pixel aspect {sar!r} must be above 0")
-    return value
-
-
 ASPECT_GROWTH = 1.5  # an aspect canvas may be up to this much larger (area) than the exact-ratio one
 
 
@@ -136,8 +123,10 @@ def outpaint_padding(height: int, width: int, pad=None, aspect=None, multiple: i
     the shape on screen: with ``sar`` (the pixels' shape, :func:`pixel_aspect`, which the
     output keeps) the stored canvas is ``aspect / sar`` (a 320x240 clip of 32:27 pixels at 16:9
     is 360x240; taking 16:9 in stored pixels made it 2.11:1 on screen)."""
-    if (pad is None) == (aspect is None):
-        raise InputError("outpaint needs either pad (pixels per side) or aspect (W:H)")
+    if pad is None and aspect is None:
+        raise InputError("outpaint needs pad (pixels per side) or aspect (W:H)")
+    if pad is not None and aspect is not None:
+        raise InputError("outpaint takes pad or aspect, not both")
     if pad is None:
         hh, ww = aspect_canvas(height, width, parse_aspect(aspect) / pixel_aspect(sar), multiple)
         eh, ew = hh - height, ww - width
@@ -182,6 +171,9 @@ def outpaint(editor, video, prompt: str = "", pad=None, aspect=None, strength: f
     grey levels (so the start carries the edge colours, not streaks), and is the mask; the
     original pixels come back unchanged. A canvas the model does not take is padded to its size
     step by the editor and cropped back."""
+    if strength <= 0:  # the canvas as it starts: edge pixels and noise where the border should be
+        raise InputError("outpaint at strength 0 keeps the starting canvas (edge pixels and noise in the new "
+                         "border): the border must be generated, give a strength above 0 (default 0.95)")
     frames = load_frames(video)
     f, h, w = frames.shape[:3]
     sar = video_sar(video) if sar is None else sar
@@ -203,7 +195,7 @@ def outpaint(editor, video, prompt: str = "", pad=None, aspect=None, strength: f
 # --- background ------------------------------------------------------------------------------
 
 def fit_clip(source, num_frames: int, height: int, width: int, fps: float | None = None,
-             times: np.ndarray | None = None) -> np.ndarray:
+             times: np.ndarray | None = None, sar: str | float | None = None) -> np.ndarray:
     """A background clip (or image) as ``num_frames`` frames at the video's (height, width).
 
     A video file under a video with a frame rate (``fps``; ``times``: its frames' own times,
@@ -214,7 +206,8 @@ def fit_clip(source, num_frames: int, height: int, width: int, fps: float | None
     is looped (a background keeps moving; holding its last frame would freeze it), with one
     warning naming both lengths; one image is a still background. A clip of another aspect
     ratio is scaled to cover the video and its middle cropped, with one warning naming both
-    sizes, as for a mask."""
+    sizes, as for a mask; one of the shape the video shows on screen (its pixels' shape
+    ``sar``: :func:`video.edit.mask.on_screen_shape`) is squeezed onto its stored pixels."""
     import warnings
 
     rate = video_fps(source) if fps else None
@@ -235,7 +228,9 @@ def fit_clip(source, num_frames: int, height: int, width: int, fps: float | None
         idx = np.arange(num_frames) % len(frames)
     used, order = np.unique(idx, return_inverse=True)
     frames = frames[used]
-    if frames.shape[1:3] != (height, width):
+    if on_screen_shape(frames.shape[1:3], (height, width), sar):
+        frames = np.stack([np.asarray(Image.fromarray(x).resize((width, height), Image.LANCZOS)) for x in frames])
+    elif frames.shape[1:3] != (height, width):
         if aspect_differs(frames.shape[1:3], (height, width)):
             warnings.warn(f"the background is {frames.shape[2]}x{frames.shape[1]} and the video {width}x{height}, "
                           f"another aspect ratio: the background is scaled to cover the video and its middle "
@@ -266,10 +261,10 @@ def background(editor, video, subject, prompt: str = "", strength: float = 1.0, 
         return editor(video, mask=subject, invert=not invert, soft=soft, prompt=prompt, strength=strength, **kw)
     frames, times = load_frames_timed(video)
     f, h, w = frames.shape[:3]
-    fps = video_fps(video)
-    sub = load_mask(subject, f, h, w, invert=invert, soft=soft, fps=fps, allow_empty=False, times=times)
+    fps, sar = video_fps(video), video_sar(video)
+    sub = load_mask(subject, f, h, w, invert=invert, soft=soft, fps=fps, allow_empty=False, times=times, sar=sar)
     alpha = composite_alpha(sub, 2 if feather_px is None else feather_px).numpy()[..., None]
-    bg = fit_clip(background, f, h, w, fps, times).astype(np.float32)
+    bg = fit_clip(background, f, h, w, fps, times, sar).astype(np.float32)
     out = np.clip(np.round(bg + alpha * (frames.astype(np.float32) - bg)), 0, 255).astype(np.uint8)
     if harmonise > 0:
         if editor is None:
@@ -354,7 +349,8 @@ def recolour(editor, video, mask, hue: float = 0.0, saturation: float = 1.0, har
         raise InputError("recolour needs a mask (a file, a folder of images, or a box)")
     frames, times = load_frames_timed(video)
     f, h, w = frames.shape[:3]
-    m = load_mask(mask, f, h, w, invert=invert, soft=soft, fps=video_fps(video), allow_empty=False, times=times)
+    m = load_mask(mask, f, h, w, invert=invert, soft=soft, fps=video_fps(video), allow_empty=False, times=times,
+                  sar=video_sar(video))
     out = blend_shifted(frames, composite_alpha(m, feather_px).numpy(), hue, saturation)
     if harmonise > 0:
         if editor is None:
