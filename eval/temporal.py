@@ -10,9 +10,10 @@ generated clip's number reads on the same scale as the training data's ``motion_
 Frame difference, flicker and warping error are per frame step, not per second: they depend on
 the frame rate. The same footage at 8 fps moves about three times as far per step as at 24 fps
 and scores about 2-3x higher on each (bikes.mp4: frame_diff 0.069 against 0.031, warp_error
-0.038 against 0.016). Compare them between clips of one frame rate only. Motion takes every
-round(fps / 2)-th frame first, curation's sampling, so its step is about 0.5 s at any rate, not
-exactly: 0.5 s at 24 or 30 fps, 0.571 s at 7 fps (a 4-frame step), 0.4 s at 5 fps (2 frames).
+0.038 against 0.016). Compare them between clips of one frame rate only. Motion is per 0.5 s at
+any rate: it samples by time as curation does (:func:`motion_sample_indices`, frame i at i / fps)
+and brings each pair's flow to 0.5 s by the pair's time apart. Taking every round(fps / 2)-th
+frame instead scored one pan 4% low at 25 fps (a 0.48 s step), 7% high at 15 and 20% low at 5.
 Without a frame rate (PNG frames) the step in seconds is unknown: ``video eval`` leaves motion
 out for such clips (None, with a note) instead of reading every frame as a 0.5 s step.
 """
@@ -121,26 +122,54 @@ def warping_errors(frames: np.ndarray, short_side: int = FLOW_SHORT_SIDE) -> np.
     return np.asarray(out)
 
 
-def motion_samples(frames: np.ndarray, fps: float | None) -> np.ndarray:
-    """Grey uint8 frames about 0.5 s apart (every round(fps / 2)-th frame, as curation's
-    ``read_clip`` samples 2 fps), 64 px short side. ``fps`` None: ``frames`` are taken to be
-    those samples already, every frame kept; a caller with frames of unknown rate must not pass
-    them so (the runner gives them no motion)."""
+def motion_sample_indices(n: int, fps: float, sample_fps: float = MOTION_SAMPLE_FPS) -> list[int]:
+    """Which of ``n`` frames (frame i at i / fps) curation's ``read_clip`` samples at
+    ``sample_fps``, so a generated clip's motion is measured as the training data's was: slots
+    every ``fps / sample_fps`` frames, fractional (12.5 at 25 fps), each taking the nearest frame
+    (a tie: the earlier), each frame at most once and no two closer than half a slot; a slot past
+    the last frame but before ``n`` takes the last. A copy of ``read_clip``'s rule for frames in
+    memory (that one is inlined in its decode loop)."""
+    if fps <= 0 or sample_fps <= 0:
+        raise ValueError(f"fps and sample_fps must be positive, got {fps} and {sample_fps}")
+    step, idx, k = fps / sample_fps, [], 0
+    while (slot := k * step) < n:
+        lo = int(np.floor(slot))
+        pick = lo if lo + 1 >= n or slot - lo <= lo + 1 - slot else lo + 1
+        if not idx or (pick != idx[-1] and pick - idx[-1] >= step / 2):
+            idx.append(pick)
+        k += 1
+    return idx
+
+
+def motion_samples(frames: np.ndarray, fps: float | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Grey uint8 frames at 64 px short side sampled by time as curation samples 2 fps
+    (:func:`motion_sample_indices`), and their times in seconds (i / fps), which the motion
+    scorer uses to bring each pair's flow to 0.5 s. ``fps`` None: ``frames`` are taken to be those
+    samples already, exactly 0.5 s apart (times None); a caller with frames of unknown rate must
+    not pass them so (the runner gives them no motion)."""
     import cv2
 
-    step = max(1, round(fps / MOTION_SAMPLE_FPS)) if fps else 1
-    frames = _check(frames)[::step]
-    return _resize(np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]), MOTION_SHORT_SIDE)
+    frames = _check(frames)
+    idx = motion_sample_indices(len(frames), fps) if fps else list(range(len(frames)))
+    h, w = frames.shape[1:3]
+    s = MOTION_SHORT_SIDE / min(h, w)  # enlarged too, as curation's samples: px of a 64 px frame at any size
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    small = np.zeros((len(idx), size[1], size[0]), np.uint8)
+    for j, i in enumerate(idx):
+        small[j] = cv2.resize(cv2.cvtColor(frames[i], cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA)
+    return small, (np.asarray(idx, np.float64) / fps if fps else None)
 
 
 def motion_magnitude(frames: np.ndarray, fps: float | None = None) -> float | None:
-    """Curation's ``motion_mean`` (mean Farneback flow magnitude, px of the 64 px frame per step
-    of :func:`motion_samples`, about 0.5 s); None when fewer than two samples remain."""
+    """Curation's ``motion_mean`` (mean Farneback flow magnitude, px of the 64 px frame per 0.5 s,
+    on :func:`motion_samples`); None when fewer than two samples remain."""
     from types import SimpleNamespace
 
     from data_curation.scorers.motion import Scorer
 
-    return Scorer().score(SimpleNamespace(sampled=motion_samples(frames, fps)))["motion_mean"]
+    sampled, times = motion_samples(frames, fps)
+    clip = SimpleNamespace(sampled=sampled, sample_times=times, sample_fps=MOTION_SAMPLE_FPS)
+    return Scorer().score(clip)["motion_mean"]
 
 
 def temporal_metrics(frames: np.ndarray, fps: float | None = None, motion: bool = True) -> tuple[dict, dict]:
