@@ -1,9 +1,12 @@
 """What ``video train --dry-run`` checks of a config's data besides its values
 (:func:`video.training.config.validate`): that the paths it reads are there, and for a manifest
-its columns, ``data.where`` and that some row is kept, from the schema and two columns, no
-media read (:func:`video.training.manifest_rows.check_manifest`). A dry run that passes these
-no longer starts a run that fails at once on ``data.path=nope/manifest.parquet``. Not part of
-every config load: a config may name data that is made later (tests, scripts)."""
+what the run's loader refuses when it starts, by building it as the run does
+(:func:`video.training.tasks.make_part`): its columns, rows that failed in curation, the kept
+rows ``data.where`` leaves, their cells and clip lengths, and their media files looked for; the
+table is read, no media decoded. A check of its own (the schema and two columns) passed a
+manifest whose every file is missing, or whose ``data.where`` keeps nothing, that the run then
+refused at once. Not part of every config load: a config may name data that is made later
+(tests, scripts)."""
 
 from __future__ import annotations
 
@@ -20,9 +23,7 @@ def check_data(cfg) -> None:
         path = data_path(d, kind)
         key = "data.image_path" if kind == "images" and d.image_path.strip() else "data.path"
         if kind == "manifest":
-            from video.training.manifest_rows import check_manifest
-
-            check_manifest(path, d.where)
+            _build_manifest(cfg)
         elif kind in ("images", "kohya") and not Path(path).is_dir():
             what = "is not a folder" if Path(path).exists() else "no such folder"
             raise FileNotFoundError(f"{key}={path}: {what} (data.kind={kind} reads a folder)")
@@ -30,6 +31,18 @@ def check_data(cfg) -> None:
             from video.training.cache import LatentCache
 
             LatentCache(path, cfg.task).check_shape(d.frames, d.height, d.width, d.fps)
+
+
+def _build_manifest(cfg) -> None:
+    """The run's manifest loader, built and dropped; its warnings (some files missing, slow
+    sources, motion units) go to stderr: a dry run's stdout is the config."""
+    import contextlib
+    import sys
+
+    from video.training.tasks import make_part
+
+    with contextlib.redirect_stdout(sys.stderr):
+        make_part(cfg, "manifest")
 
 
 def check_init_from(cfg) -> None:

@@ -54,7 +54,7 @@ def make_dataset(cfg: TrainConfig):
     if (d.buckets or d.frame_buckets) and "cache" in kinds:
         raise ValueError("data.buckets with data.kind=cache: a cache holds one shape; build one per bucket")
     _check_mix(cfg, kinds)
-    parts = [_make_one(cfg, k) for k in kinds]
+    parts = [make_part(cfg, k) for k in kinds]
     data = parts[0] if len(parts) == 1 else Concat(parts)
     if d.buckets or d.frame_buckets:
         from video.training.buckets import Bucketed, bucket_lists
@@ -85,7 +85,10 @@ def _check_mix(cfg: TrainConfig, kinds: list[str]) -> None:
                          f"{d.frames}; set data.frame_buckets=[1,{d.frames}] (each batch one length) or data.frames=1")
 
 
-def _make_one(cfg: TrainConfig, kind: str):
+def make_part(cfg: TrainConfig, kind: str):
+    """The dataset of one ``data.kind``, as the run builds it. ``video train --dry-run`` builds a
+    manifest's through here too (no media decoded): the rows it keeps and the files it looks
+    for are then the run's, so the dry run refuses what the run would refuse at its start."""
     d = cfg.data
     if kind == "shapes":
         return MovingShapes(d.size, d.frames, d.height, d.width, d.fps, d.seed)

@@ -209,6 +209,15 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         lock.release()
 
 
+def _read_first_item(load: ItemLoader, order, plan) -> None:
+    """This rank's first item of the first step (or the item that replaces it), read before a
+    fresh run makes its folder: data with no readable item (every clip of a manifest corrupt)
+    then fails leaving no folder, where step 1 failed after config.yaml, metrics.jsonl and a
+    TensorBoard file were written. One item is enough: a step's items are of one shape (one bucket), so
+    every other item of the first step can fall back on it. ``order``: a copy; the run's stays put."""
+    load(plan(order)[0])
+
+
 def _train(cfg: TrainConfig, rank: int, world: int, progress: bool, stop_after: int | None) -> dict:
     run = Path(cfg.out)  # made once the data and the model are built: a run they fail leaves no folder
     if rank == 0:
@@ -246,6 +255,15 @@ def _train(cfg: TrainConfig, rank: int, world: int, progress: bool, stop_after: 
     if ck is not None and cfg.lora.enabled and cfg.init_from and not Path(cfg.init_from).exists():
         raise FileNotFoundError(f"init_from={cfg.init_from!r}, the frozen base this LoRA run trains on, is not there: "
                                 f"{ck} holds only the adapters; put the base back at that path to resume")
+    accum, b = cfg.optim.grad_accum, cfg.batch_size
+    order = make_order(data, cfg.seed, b * world * accum)  # buckets plan global batches
+    load = ItemLoader(data)
+
+    def plan(o) -> list[int]:  # rank r takes the r-th slice of the global micro-batch
+        return o.take(b * world)[rank * b:(rank + 1) * b]
+
+    if ck is None:  # a resume's folder is there already
+        _read_first_item(load, copy_order(data, cfg.seed, order), plan)
     task = _build_task(cfg, load_init=ck is None)  # a resume loads every trained weight from the checkpoint
     run.mkdir(parents=True, exist_ok=True)
     if rank == 0:
@@ -264,7 +282,6 @@ def _train(cfg: TrainConfig, rank: int, world: int, progress: bool, stop_after: 
     warm = cfg.optim.warmup_steps
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) if warm else 1.0)
     ema = EMA(params, cfg.ema_decay) if cfg.ema_decay > 0 else None
-    order = make_order(data, cfg.seed, cfg.batch_size * world * cfg.optim.grad_accum)  # buckets plan global batches
     step, skipped = 0, 0
 
     if ck is not None:
@@ -299,7 +316,6 @@ def _train(cfg: TrainConfig, rank: int, world: int, progress: bool, stop_after: 
     if hasattr(data, "describe") and rank == 0:
         print(data.describe())
     progress = progress and rank == 0
-    accum, b = cfg.optim.grad_accum, cfg.batch_size
     if rank == 0:
         mode = f", {cfg.parallel}" if world > 1 else ""
         print(f"train {cfg.task}: {items} items, batch {b} x {world} ranks x accum {accum}{mode}, "
@@ -320,12 +336,8 @@ def _train(cfg: TrainConfig, rank: int, world: int, progress: bool, stop_after: 
     failing, deferred = 0, False  # non-finite steps in a row; a checkpoint put off while they failed
     t_last, logged = time.perf_counter(), step
     trained_from = step
-    load = ItemLoader(data)
     shape = run_shape(data, cfg)  # (frames, height, width) trained at: the export's sampling defaults, the preview's
     preview_note = sharded and bool(cfg.sample_every)
-
-    def plan(o) -> list[int]:  # rank r takes the r-th slice of the global micro-batch
-        return o.take(b * world)[rank * b:(rank + 1) * b]
 
     def save() -> None:  # a checkpoint of the step just done (every ckpt_every steps, the last, an interrupt)
         _checkpoint(run / "checkpoints" / f"step_{step:07d}", cfg, raw, opt, sched, ema, sharded, rank,
