@@ -59,10 +59,10 @@ def test_the_run_folder_is_read_back_from_a_relative_colon_path(project, monkeyp
 def test_training_and_eval_read_a_manifest_under_a_relative_colon_path(project, monkeypatch):
     from eval.curated import curated_clips
     from video.training.data import ManifestClips
-    from video.training.manifest_rows import check_manifest
+    from video.training.manifest_rows import manifest_file
 
     monkeypatch.chdir(project)
-    assert check_manifest(OUT) == Path(OUT) / "manifest.parquet"
+    assert manifest_file(OUT) == Path(OUT) / "manifest.parquet"
     kept = sum(r["keep"] for r in read_parquet(f"{OUT}/manifest.parquet").to_pylist())
     ds = ManifestClips(OUT, frames=1, height=8, width=8, drop_short=False)
     assert len(ds) == kept >= 1 and ds.run_dir == str(project)

@@ -1,8 +1,8 @@
 """A curate manifest as a table of training clips: finding the file ``data.path`` names
 (:func:`manifest_file`), the columns the loader reads (:func:`check_columns`), the kept rows
 whose cells a clip can be read from (:func:`usable_rows`), ``data.where`` (:func:`query`), a
-manifest whose every row failed in curation (:func:`check_not_all_failed`), and the same checks
-read from the file's schema alone for ``video train --dry-run`` (:func:`check_manifest`).
+manifest whose every row failed in curation (:func:`check_not_all_failed`). ``video train
+--dry-run`` builds the run's own loader on them (:mod:`video.training.data_checks`).
 pyarrow and pandas (the curate extra) are imported where they are used: the trainer imports
 without them.
 """
@@ -152,28 +152,3 @@ def check_not_all_failed(table, manifest: Path) -> None:
         first = " ".join(str(table["error"][failed].iloc[0]).split())
         raise ValueError(f"{manifest}: all {len(table)} rows failed in curation (each has an error; the first: "
                          f"{first}): nothing to train on; fix that and rerun `curate run`")
-
-
-def check_manifest(path: str | Path, where: str = "") -> Path:
-    """What ``video train --dry-run`` checks of a manifest without loading it: that it is there
-    (:func:`manifest_file`), has the columns the loader reads (from the schema alone), that
-    ``where`` parses against those columns (a query on an empty table of them), and that some
-    row did not fail in curation and is kept (two columns read). Returns the manifest's path."""
-    from data_curation.manifest import parquet_schema, read_parquet
-
-    manifest = manifest_file(path)
-    empty = parquet_schema(manifest).empty_table().to_pandas()
-    check_columns(empty, manifest)
-    if where:
-        query(empty, where, manifest)
-    names = ["keep", *(["error"] if "error" in empty else [])]
-    table = read_parquet(manifest, columns=names).to_pandas()
-    check_not_all_failed(table, manifest)
-    kept = table["keep"].fillna(False).astype(bool)
-    if "error" in table:
-        from data_curation.manifest import is_missing
-
-        kept &= table["error"].map(is_missing)
-    if not kept.any():
-        raise ValueError(f"{manifest}: no kept clips")
-    return manifest
