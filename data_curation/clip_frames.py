@@ -13,13 +13,15 @@ pan score 30-76% low. A sample's slot need not fall on a frame (every 12.5 frame
 each sample records its frame's real time and the motion scorer brings each pair's flow to the
 nominal ``1 / sample_fps`` interval: rounding the step to 12 frames scored a 25 fps pan 4% below
 its 24, 30 or 60 fps copies, 15 fps 7% above and 5 fps 20% below.
-Brightness, contrast and sharpness are measured on full-scale luma (black 0, white 255) whatever
-the file's colour range, so a full-range (JPEG) copy of a picture scores as its video-range twin.
+Brightness, contrast, sharpness and motion are measured on full-scale luma (black 0, white 255)
+whatever the file's colour range, so a full-range (JPEG) copy of a picture scores as its
+video-range twin.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,7 +47,7 @@ class ClipFrames:
     luma_mean: np.ndarray  # (n,) every frame's mean luma, 0..1 full scale (black 0, white 1)
     luma_std: np.ndarray  # (n,) on the same scale
     still_diff: np.ndarray  # |Y_t - Y_{t - STILL_LAG_S}| of frames from the lag on, 0..1 (as coded), 64 px
-    sampled: np.ndarray  # (s, h, w) uint8 grey frames at sample_fps, short side = sample_short_side
+    sampled: np.ndarray  # (s, h, w) uint8 full-scale grey frames at sample_fps, short side = sample_short_side
     sample_times: np.ndarray  # (s,) each sample's frame's time, seconds (its timestamp; its number / fps without one)
     sample_fps: float  # the nominal rate of the samples: motion is in px per 1 / sample_fps s
     keys: list[np.ndarray]  # first, middle, last frame, RGB uint8, upright, longest side <= KEY_MAX_SIDE
@@ -136,6 +138,72 @@ def _key(frame, y: np.ndarray, black: int, threads: int = 0) -> tuple[np.ndarray
     return rgb, full_scale(to_short_side(y, SHARP_SHORT_SIDE), black)
 
 
+class SampleSlots:
+    """Curation's sample rule, fed frame numbers one at a time in decode order (a streaming
+    decoder holds two frames, not the clip): slots every ``step`` grid frames (``fps /
+    sample_fps``, fractional: 12.5 at 25 fps) from ``start``, each taking the frame whose number
+    is nearest (a tie: the earlier), each frame at most once and no two closer than half a slot.
+    Numbers may repeat or skip (a variable-rate source): picks are *positions* in the sequence,
+    so two frames sharing a number never make a near-zero flow pair and a slot without a frame
+    still gets its nearest one. One home for the rule: :func:`read_clip` and ``video eval``'s
+    motion both sample by it, so generated clips are measured as the training data was."""
+
+    def __init__(self, step: float, start: int = 0, end: int | None = None):
+        if not step > 0:
+            raise ValueError(f"sample step must be a positive number of frames, got {step}")
+        self.step, self.start, self.end = step, start, end
+        self._k, self._n = 0, 0  # the next slot (start + k * step); frames pushed
+        self._prev: tuple[int, int] | None = None  # (position, number) of the frame before the next slot
+        self._taken: tuple[int, int] | None = None  # the last frame picked
+
+    def _pick(self, c: tuple[int, int]) -> list[int]:
+        t = self._taken
+        if t is None or (c[0] != t[0] and c[1] - t[1] >= self.step / 2):
+            self._taken = c
+            return [c[0]]
+        return []
+
+    def push(self, number: int) -> list[int]:
+        """The next frame's grid number; returns the positions picked now, oldest first: the
+        previous frame's and/or this one's (each slot is decided once a frame at or past it arrives)."""
+        cur = (self._n, number)
+        self._n += 1
+        out = []
+        while (slot := self.start + self._k * self.step) <= number:
+            near = self._prev if self._prev is not None and slot - self._prev[1] <= number - slot else cur
+            out += self._pick(near)
+            self._k += 1
+        self._prev = cur
+        return out
+
+    def finish(self) -> list[int]:
+        """After the last frame: a slot past it but before ``end`` takes it (its picture is on
+        screen there)."""
+        if self._prev is None or self.end is None or self.start + self._k * self.step >= self.end:
+            return []
+        return self._pick(self._prev)
+
+
+def sample_positions(numbers: Iterable[int], step: float, start: int = 0, end: int | None = None) -> list[int]:
+    """Positions in ``numbers`` (frames' grid numbers in decode order, which a variable-rate
+    source can repeat or skip) that :class:`SampleSlots` picks; numbers at or past ``end`` are
+    past the range and end it, as in :func:`read_clip`."""
+    slots, out = SampleSlots(step, start, end), []
+    for i in numbers:
+        if end is not None and i >= end:
+            break
+        out += slots.push(i)
+    return out + slots.finish()
+
+
+def motion_sample(y: np.ndarray, black: int, short_side: int) -> np.ndarray:
+    """A motion sample: luma ``y`` (black at ``black``) at ``short_side``, on the full scale as
+    uint8. Farneback is not contrast-invariant: read as coded, a video-range file's 16-235 luma
+    scored one low-contrast pan 3% below its full-range copy and below ``video eval``'s reading
+    of the same file (full-range grey from RGB)."""
+    return np.rint(full_scale(_small(y, short_side), black)).astype(np.uint8)
+
+
 def _frame_time(frame, i: int, fps: float) -> float:
     """A decoded frame's time in seconds: its timestamp, or its grid number / ``fps`` without one."""
     return float(frame.time) if frame.pts is not None and frame.time is not None else i / fps
@@ -145,8 +213,8 @@ def read_clip(path: str, start: int, end: int, fps: float, sample_fps: float = 2
               sample_short_side: int = 64, threads: int = 0) -> ClipFrames:
     """Decode frames ``[start, end)`` of ``path`` (:func:`grid_frames`, a gap at ``start`` held)
     and reduce them for the scorers. Samples, key frames and the still lag go by time, not by
-    frame count. Sample slots are ``fps / sample_fps`` grid frames apart, fractional (12.5 at
-    25 fps), and each takes the frame whose number is nearest, each frame at most once and no
+    frame count. Sample slots (:class:`SampleSlots`) are ``fps / sample_fps`` grid frames apart,
+    fractional (12.5 at 25 fps), and each takes the frame whose number is nearest, each frame at most once and no
     two closer than half a slot (two frames sharing a slot made a near-zero flow pair, a slot
     without a frame lost its sample); the frame's real time goes with it (``sample_times``).
     A frame's change is taken from the frame on screen :data:`STILL_LAG_S` before it, by
@@ -157,19 +225,18 @@ def read_clip(path: str, start: int, end: int, fps: float, sample_fps: float = 2
 
     if end <= start:
         raise MediaError(f"{path}: empty frame range [{start}, {end})")
-    step = fps / sample_fps
+    slots = SampleSlots(fps / sample_fps, start, end)
     lag = STILL_LAG_S - 0.25 / fps  # a quarter frame of slack for timestamps rounded to the ms
     key_slots = sorted({start, (start + end - 1) // 2, end - 1})
     means, stds, still, sampled, sample_times, keys = [], [], [], [], [], []
     recent: deque[tuple[float, np.ndarray]] = deque()  # (time, frame at STILL_SHORT_SIDE) back to one lag
-    k, prev, taken, last = 0, None, [None], None  # the next slot (start + k * step), the frame before it
+    prev, last = None, None  # (position, time, luma, black) of the frame before this one
 
-    def take(c: tuple) -> None:  # c: (count, number, time, luma) of the frame nearest a slot
-        t = taken[0]
-        if t is None or (c[0] != t[0] and c[1] - t[1] >= step / 2):
-            sampled.append(_small(c[3], sample_short_side))
-            sample_times.append(c[2])
-            taken[0] = c
+    def take(positions: list[int], cur: tuple) -> None:  # the frames SampleSlots picked: prev and/or cur
+        for p in positions:
+            _, t, y, black = prev if prev is not None and p == prev[0] else cur
+            sampled.append(motion_sample(y, black, sample_short_side))
+            sample_times.append(t)
 
     try:
         for n, (i, frame) in enumerate(grid_frames(path, start, end, fps, hold=True, threads=threads)):
@@ -187,11 +254,8 @@ def read_clip(path: str, start: int, end: int, fps: float, sample_fps: float = 2
             if recent and recent[0][0] <= t - lag:
                 still.append(mean_abs_diff(sm, recent[0][1]))
             recent.append((t, sm))
-            cur = (n, i, t, y)
-            while start + k * step <= i:  # slot k lies between the previous frame and this one
-                slot = start + k * step
-                take(prev if prev is not None and slot - prev[1] <= i - slot else cur)
-                k += 1
+            cur = (n, t, y, black)
+            take(slots.push(i), cur)
             prev = cur
             if key_slots and i >= key_slots[0]:
                 keys.append(_key(frame, y, black, threads))
@@ -199,8 +263,8 @@ def read_clip(path: str, start: int, end: int, fps: float, sample_fps: float = 2
             last = frame
     except av.error.FFmpegError as e:
         raise MediaError(f"{path}: decoding frames {start}..{end} failed ({e.__class__.__name__})") from None
-    if prev is not None and start + k * step < end:  # a slot after the range's last frame, still in the range
-        take(prev)
+    if prev is not None:
+        take(slots.finish(), prev)  # a slot after the range's last frame, still in the range
     if not means:
         raise MediaError(f"{path}: no frames decoded in [{start}, {end})")
     if len({a.shape for a in sampled}) > 1:

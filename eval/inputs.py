@@ -490,9 +490,9 @@ def rate_groups(fps_of: dict[str, float | None]) -> dict[float, list[str]]:
 def mixed_fps_note(fps_of: dict[str, float | None]) -> str | None:
     """A note when the videos of a set have different frame rates, else None: frame_diff,
     flicker and warp_error are per frame step, so the same footage scores higher at a lower rate
-    (2-3x at a third of it), and means or comparisons across such videos mix scales (motion
-    takes every round(fps / 2)-th frame, about 0.5 s apart at any rate: close, not exact; 7 fps
-    gives 4-frame steps, 0.571 s). Videos of unknown rate (PNG frames) are not counted: the runner
+    (2-3x at a third of it), and means or comparisons across such videos mix scales (motion does
+    not: it is per 0.5 s at any rate, its frames sampled by time and each pair's flow scaled by
+    its real time apart). Videos of unknown rate (PNG frames) are not counted: the runner
     gives them no motion, with a note of its own (:func:`eval.runner.evaluate`)."""
     groups = rate_groups(fps_of)
     if len(groups) < 2:

@@ -173,9 +173,9 @@ METRIC_NOTES = {
                "brightness flickering by +-4 levels), so compare it only between clips of similar motion and read "
                "warp_error (flow-compensated) for moving clips; per frame step: depends on the frame rate, compare "
                "clips of one rate",
-    "motion": "curation's motion_mean: mean Farneback flow magnitude, px of the grey frame at 64 px short side, "
-              "between frames round(fps / 2) apart (about 0.5 s, not exactly: 4 frames, 0.571 s, at 7 fps); "
-              "none for clips without a frame rate (PNG frames)",
+    "motion": "curation's motion_mean: mean Farneback flow magnitude, px of the full-scale grey frame at 64 px "
+              "short side per 0.5 s at any frame rate (frames sampled by time as curation samples 2 fps, each "
+              "pair's flow scaled by its real time apart); none for clips without a frame rate (PNG frames)",
     "lpips": "mean of per-frame LPIPS distances from the --lpips TorchScript file (0: identical; on that "
              "network's scale: AlexNet and VGG LPIPS differ)",
     "clip_text": "mean over frames of the cosine similarity of CLIP image and text embeddings, -1..1: not x100 and "

@@ -225,7 +225,7 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
         note(mixed)
     if no_rate:
         note(f"motion skipped for {_some(no_rate)} ({len(no_rate)} of {len(videos)}): no frame rate (PNG frames); "
-             "motion's step is about 0.5 s of video (every round(fps / 2)-th frame), which needs the rate")
+             "motion is per 0.5 s of video, its frames sampled by time, which needs the rate")
     agg = aggregate(videos)
     if extractors and not scorers.fvd:
         for e in extractors:

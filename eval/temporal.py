@@ -4,8 +4,9 @@ a score a clip is too short to have (one frame: no step; two: no second differen
 "not applicable", so an aggregate leaves it out instead of counting it as perfect.
 
 Optical flow is OpenCV's Farneback, as in curation; the motion magnitude *is* curation's motion
-scorer (``data_curation.scorers.motion``), fed the same 2 fps, 64 px grey frames, so a
-generated clip's number reads on the same scale as the training data's ``motion_mean``.
+scorer (``data_curation.scorers.motion``), fed the same 2 fps, 64 px full-scale grey frames
+(curation stretches a video-range file's luma to 0..255; grey from RGB is full scale already),
+so a generated clip's number reads on the same scale as the training data's ``motion_mean``.
 
 Frame difference, flicker and warping error are per frame step, not per second: they depend on
 the frame rate. The same footage at 8 fps moves about three times as far per step as at 24 fps
@@ -124,21 +125,14 @@ def warping_errors(frames: np.ndarray, short_side: int = FLOW_SHORT_SIDE) -> np.
 
 def motion_sample_indices(n: int, fps: float, sample_fps: float = MOTION_SAMPLE_FPS) -> list[int]:
     """Which of ``n`` frames (frame i at i / fps) curation's ``read_clip`` samples at
-    ``sample_fps``, so a generated clip's motion is measured as the training data's was: slots
-    every ``fps / sample_fps`` frames, fractional (12.5 at 25 fps), each taking the nearest frame
-    (a tie: the earlier), each frame at most once and no two closer than half a slot; a slot past
-    the last frame but before ``n`` takes the last. A copy of ``read_clip``'s rule for frames in
-    memory (that one is inlined in its decode loop)."""
+    ``sample_fps``, so a generated clip's motion is measured as the training data's was: its own
+    rule (:class:`data_curation.clip_frames.SampleSlots`: fractional slots, the nearest frame, a
+    tie to the earlier; a slot past the last frame but before ``n`` takes the last), not a copy."""
+    from data_curation.clip_frames import sample_positions
+
     if fps <= 0 or sample_fps <= 0:
         raise ValueError(f"fps and sample_fps must be positive, got {fps} and {sample_fps}")
-    step, idx, k = fps / sample_fps, [], 0
-    while (slot := k * step) < n:
-        lo = int(np.floor(slot))
-        pick = lo if lo + 1 >= n or slot - lo <= lo + 1 - slot else lo + 1
-        if not idx or (pick != idx[-1] and pick - idx[-1] >= step / 2):
-            idx.append(pick)
-        k += 1
-    return idx
+    return sample_positions(range(n), fps / sample_fps, 0, n)
 
 
 def motion_samples(frames: np.ndarray, fps: float | None) -> tuple[np.ndarray, np.ndarray | None]:

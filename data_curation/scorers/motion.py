@@ -1,5 +1,6 @@
 """Motion: OpenCV Farneback dense optical flow between frames sampled at ``sample_fps`` (2 fps)
-on grey frames with a short side of ``motion_short_side`` px, as in SVD's LVD filtering.
+on full-scale grey frames (black 0, white 255 whatever the file's colour range) with a short
+side of ``motion_short_side`` px, as in SVD's LVD filtering.
 Magnitudes are in pixels of that small frame per ``1 / sample_fps`` seconds; ``motion_spread``
 is the spatial standard deviation of the magnitude (global pans are large-mean, small-spread).
 The samples are taken by time (:func:`~data_curation.clip_frames.read_clip`), so a
@@ -7,7 +8,9 @@ variable-rate source scores as its constant-rate twin (version 3; sampling every
 decoded frame scored a jittery phone clip's pan 30-76% low). A slot between two frames (every
 12.5 frames at 25 fps) takes the nearest, and each pair's flow is brought to the nominal
 interval by the pair's real time apart (version 4: with the step rounded to whole frames, one
-pan scored 4% lower at 25 fps than at 24, 30 or 60, and the 25 fps copy lost a quantile rule)."""
+pan scored 4% lower at 25 fps than at 24, 30 or 60, and the 25 fps copy lost a quantile rule;
+and the samples are full-scale luma: Farneback is not contrast-invariant, and a video-range
+file's 16-235 luma as coded scored a pan 3% below its full-range copy and ``video eval``)."""
 
 from __future__ import annotations
 

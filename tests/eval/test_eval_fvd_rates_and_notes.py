@@ -162,8 +162,8 @@ def test_png_frames_get_no_motion_and_a_note(tmp_path):
     r = evaluate(d, out=tmp_path / "out", log=lambda m: None)
     assert r["videos"]["frames"]["motion"] is None and r["videos"]["clip"]["motion"] > 0
     assert r["aggregate"]["motion"] == r["videos"]["clip"]["motion"] and r["aggregate"]["motion_videos"] == 1
-    assert ("motion skipped for frames (1 of 2): no frame rate (PNG frames); motion's step is about 0.5 s of video "
-            "(every round(fps / 2)-th frame), which needs the rate") in r["notes"]
+    assert ("motion skipped for frames (1 of 2): no frame rate (PNG frames); motion is per 0.5 s of video, "
+            "its frames sampled by time, which needs the rate") in r["notes"]
     assert r["videos"]["frames"]["frame_diff"] > 0  # the per-step scores are still given
 
 
@@ -176,7 +176,8 @@ def test_metric_notes_say_what_clip_lpips_and_motion_are():
     assert "cosine similarity of CLIP image and text embeddings, -1..1: not x100" in notes["clip_text"]
     assert "weight syntax removed ((red:1.3) -> red" in notes["clip_text"]
     assert "consecutive frames, -1..1" in notes["clip_frame"]
-    assert "0.571 s" in notes["motion"] and "PNG frames" in notes["motion"]
+    assert "per 0.5 s at any frame rate (frames sampled by time" in notes["motion"]
+    assert "0.571" not in notes["motion"] and "PNG frames" in notes["motion"]
     assert "LPIPS" in notes["lpips"]
 
 
