@@ -1,5 +1,5 @@
 """One rule for a built-in model name, in every command
-(:func:`video.models.folder.resolve_model_name_or_builtin`): the smoke-test names (``tiny``,
+(:func:`video.models.builtin_names.resolve_model_name_or_builtin`): the smoke-test names (``tiny``,
 ``tiny-svd``, ``t2v_tiny``) are always the built-in and never read a models folder, so the
 default ``--model tiny`` runs whatever ./extra_model_paths.yaml or models/ holds (a broken YAML,
 two ``tiny.safetensors``, a ``wan/tiny/`` folder each failed it); ``svd`` / ``svd_xt``
@@ -13,7 +13,7 @@ import warnings
 
 import pytest
 
-from video.models.folder import resolve_model_name_or_builtin
+from video.models.builtin_names import resolve_model_name_or_builtin
 
 BUILTINS = ("tiny", "tiny-svd", "svd", "svd_xt")
 BROKEN_YAML = "foo: [1,2\n"
@@ -21,7 +21,7 @@ BROKEN_YAML = "foo: [1,2\n"
 
 def _touch(path):
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"")  # never read: resolution only looks at names
+    path.write_bytes(b"x")  # resolution looks at names (and that a file is not empty: an empty one is refused)
     return path
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from video.models.folder import resolve_model_name_or_builtin
+from video.models.builtin_names import resolve_model_name_or_builtin
 from video.models.svd import CheckpointError, detect_layout
 
 

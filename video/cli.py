@@ -47,12 +47,12 @@ from video.runtime.config import (  # the run schemas' home; still importable fr
 def _model_arg(value: str, keep: tuple[str, ...], unlisted: tuple[str, ...] = (), models_dir: str | None = None,
                extra_configs: list[str] = (), use: str = "--model", tiny_is_t2v: bool = False) -> str:
     """A model argument, read as every command reads one
-    (:func:`video.models.folder.resolve_model_name_or_builtin`: ``builtin:NAME``, the user's
+    (:func:`video.models.builtin_names.resolve_model_name_or_builtin`: ``builtin:NAME``, the user's
     ``svd_xt.safetensors`` before the random network, ``tiny`` never looked up). ``keep``:
     built-in names offered in the not-found error; ``unlisted``: built-in names that work but
     are not offered there (``svd`` / ``svd_xt``: full-size random networks for benchmarks,
     minutes per step on a CPU); ``use``: how the ``builtin:`` hint is spelled."""
-    from video.models.folder import resolve_model_name_or_builtin
+    from video.models.builtin_names import resolve_model_name_or_builtin
 
     return resolve_model_name_or_builtin(value, (*keep, *unlisted), "checkpoints", models_dir,
                                          extra_configs=list(extra_configs), offered=keep, use=use,
@@ -383,12 +383,20 @@ def cmd_quickstart(args) -> int:
 
 def cmd_info(args) -> int:
     """``video info MODEL``: MODEL looked up as ``--model`` is (:func:`_model_arg`: a
-    path, a name in the models folder, a built-in name), so a name ``video models`` lists works."""
+    path, a name in the models folder, a built-in name), so a name ``video models`` lists works;
+    a name only in another kind folder (a LoRA in loras/, a VAE) is described too."""
+    from video.models.folder import ModelsFolder, NameNotFound, find_in_other_kinds
     from video.models.inspect import describe, info_names
 
-    names = tuple(info_names())
-    source = _model_arg(args.model, names, models_dir=args.models_dir, extra_configs=args.extra_model_paths_config,
-                        use="video info")
+    names, extra = tuple(info_names()), args.extra_model_paths_config
+    try:
+        source = _model_arg(args.model, names, models_dir=args.models_dir, extra_configs=extra, use="video info")
+    except NameNotFound:
+        found = find_in_other_kinds(ModelsFolder(args.models_dir, extra_configs=extra), args.model, ("checkpoints",
+                                                                                                     "diffusion_models"))
+        if found is None:
+            raise
+        source = str(found.path)
     info = describe(source)
     if args.json:
         print(json.dumps(info, indent=2))
@@ -412,14 +420,17 @@ def _positive_int(value: str) -> int:
 
 
 def cmd_models(args) -> int:
-    """``video models``, refusing a --models-dir that is not a folder (it listed nothing and
-    exited 0, as if the folder were empty)."""
+    """``video models``, refusing a --models-dir, or a $VIDEO_MODELS set in its place, that is
+    not a folder (it listed nothing and exited 0, as if the folder were empty)."""
     from video.models.detect import cmd_models as list_them
+    from video.models.folder import ENV_VAR
 
-    folder = Path(args.models_dir).expanduser() if args.models_dir is not None else None
+    given = args.models_dir if args.models_dir is not None else os.environ.get(ENV_VAR) or None
+    folder = Path(given).expanduser() if given is not None else None
     if folder is not None and not folder.is_dir():  # ~ expanded, as the folder itself does
         what = "is a file, not a folder" if folder.exists() else "not found"
-        raise UserError(f"--models-dir {args.models_dir}: {what}")
+        said = f"--models-dir {given}" if args.models_dir is not None else f"${ENV_VAR}={given}"
+        raise UserError(f"{said}: {what}")
     return list_them(args)
 
 

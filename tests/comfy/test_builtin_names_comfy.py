@@ -1,5 +1,5 @@
 """The ComfyUI loader reads a built-in name as the CLI does
-(:func:`video.models.folder.resolve_model_name_or_builtin`): ``tiny`` / ``tiny-svd``, their
+(:func:`video.models.builtin_names.resolve_model_name_or_builtin`): ``tiny`` / ``tiny-svd``, their
 drop-down labels and ``builtin:NAME`` are the random-weight models whatever the models tree
 holds (before, a user's ``checkpoints/old/tiny.safetensors`` anywhere in the tree answered to
 ``tiny``, and ``builtin:tiny`` was looked up as a file name). A model of the user's named so is

@@ -382,7 +382,7 @@ def test_drop_down_leaves_out_image_checkpoints_and_the_loader_refuses_them(tmp_
     _save(ck / "v1-5-pruned.safetensors", SD15_KEYS)
     _save(ck / "a_lora.safetensors", LORA_KEYS)
     (ck / "svd-folder").symlink_to(tiny_diffusers_dir, target_is_directory=True)
-    (ck / "old.ckpt").write_bytes(b"not opened to list it")  # a pickle by its name: never loads, not listed
+    (ck / "old.ckpt").write_bytes(b"\x80\x02}q\x00.")  # a pickle by its bytes (never opened): never loads, not listed
     _save(tmp_path / "diffusion_models" / "wan2.1_t2v_1.3B.safetensors", WAN_KEYS)
     names = F.video_model_names(tmp_path)
     assert names[:2] == ["svd-folder", "wan2.1_t2v_1.3B.safetensors"] and "old.ckpt" not in names

@@ -1,5 +1,5 @@
 """``video edit --model``, ``video upscale --refine`` and ``video animate --model`` read a model
-name as img2vid / txt2vid do (:func:`video.models.folder.resolve_model_name_or_builtin`):
+name as img2vid / txt2vid do (:func:`video.models.builtin_names.resolve_model_name_or_builtin`):
 ``builtin:NAME`` is understood (it was "model 'builtin:tiny' not found"), the user's top-level
 ``svd_xt.safetensors`` is ``svd_xt`` (the random 2.25B network was built instead: only the
 resolution is checked here, nothing full-size is built), and ``tiny`` is never looked up."""

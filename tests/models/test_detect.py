@@ -208,8 +208,10 @@ def test_pickles_are_never_unpickled(tmp_path):
     torch.save({"state_dict": {"w": torch.zeros(2)}, "evil": Payload(marker)}, tmp_path / "model.ckpt")
     assert detect_kind(tmp_path / "model.ckpt") == {"kind": "pytorch", "detail": "pytorch weights (not opened)"}
     assert not marker.exists()
-    (tmp_path / "junk.pth").write_bytes(b"not a pickle at all")
+    (tmp_path / "junk.pth").write_bytes(b"\x80\x02not a pickle torch reads")  # a pickle's first bytes, then junk
     assert detect_kind(tmp_path / "junk.pth")["detail"] == "pytorch weights (not opened)"
+    (tmp_path / "text.pth").write_bytes(b"not a pickle at all")  # a pickle's name only: not called one
+    assert detect_kind(tmp_path / "text.pth")["detail"] == "unrecognised file (.pth)"
 
 
 def test_list_models_walks_the_folder_and_extra_paths(tmp_path, tiny_models):

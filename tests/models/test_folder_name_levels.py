@@ -2,7 +2,7 @@
 search folder, the same without extension, the bare file name, the bare stem), so a top-level
 file is not made ambiguous by a copy in a subfolder; the same name in two trees (ComfyUI's
 models folder and an extra_model_paths.yaml tree) is the first tree's, as in ComfyUI, with a
-warning; a link beside its target hides it from the listing only; ``~`` and ``.`` in the
+warning; a link beside its target is a second name, listed too; ``~`` and ``.`` in the
 models folder and extra-paths file; a models folder that does not exist is said so."""
 
 from __future__ import annotations
@@ -84,12 +84,12 @@ def test_several_is_default_sections_the_last_read_first(tmp_path):
     assert paths == [tmp_path / "l2", tmp_path / "l1", tmp_path / "models" / "loras", tmp_path / "l3"]
 
 
-def test_a_link_beside_its_target_hides_it_from_the_listing_only(tmp_path):
+def test_a_link_beside_its_target_is_a_second_name(tmp_path):
     root = tmp_path / "models"
     real = touch(root / "checkpoints" / "svd_xt_1_1.safetensors")
     os.symlink("svd_xt_1_1.safetensors", root / "checkpoints" / "svd_xt.safetensors")
     folder = ModelsFolder(root)
-    assert [e.name for e in folder.entries("checkpoints")] == ["svd_xt.safetensors"]  # one file, listed once
+    assert [e.name for e in folder.entries("checkpoints")] == ["svd_xt.safetensors", "svd_xt_1_1.safetensors"]
     assert resolve_model_arg("svd_xt_1_1", models_dir=root) == str(real)
     assert resolve_model_arg("svd_xt", models_dir=root) == str(root / "checkpoints" / "svd_xt.safetensors")
 

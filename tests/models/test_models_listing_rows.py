@@ -76,13 +76,10 @@ def test_a_truncated_file_is_named_by_info_img2vid_and_models(damaged, cli, tmp_
     assert said in p.stdout and "unrecognised" not in p.stdout, p.stdout
 
 
-def test_an_empty_sft_file_is_damaged_not_unrecognised(tmp_path):
-    from video.models.svd import DamagedSafetensors
-
+def test_an_empty_sft_file_is_empty_not_unrecognised(tmp_path):
     empty = tmp_path / "svd.sft"
     empty.write_bytes(b"")
-    with pytest.raises(DamagedSafetensors, match=rf"^{empty}: truncated or damaged safetensors file \("):
-        detect_kind(empty)
+    assert detect_kind(empty) == {"kind": "unknown", "detail": "empty file (0 bytes)"}
 
 
 @pytest.mark.parametrize("keys,family", [

@@ -97,9 +97,12 @@ def test_missing_key_and_foreign_file_are_clear_errors(tmp_path, tiny_models):
     save_file({"weight": torch.zeros(2)}, str(tmp_path / "other.safetensors"))
     with pytest.raises(CheckpointError, match="not an SVD checkpoint"):
         load_svd(tmp_path / "other.safetensors")
-    (tmp_path / "model.ckpt").write_bytes(b"not a pickle we would open")
+    (tmp_path / "model.ckpt").write_bytes(b"\x80\x04\x95not a pickle we would open")  # a pickle by its bytes
     with pytest.raises(CheckpointError, match="pickled"):
         load_svd(tmp_path / "model.ckpt")
+    (tmp_path / "notes.ckpt").write_bytes(b"not a pickle we would open")  # a pickle's name only: not called one
+    with pytest.raises(CheckpointError, match="not a diffusers SVD folder"):
+        load_svd(tmp_path / "notes.ckpt")
 
 
 def test_published_architecture_rejects_wrong_shapes(tmp_path, tiny_models):

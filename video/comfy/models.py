@@ -23,8 +23,9 @@ import torch
 from video.comfy.host import comfy_module, default_models_dir, free_comfy_memory, log
 from video.comfy.kinds import ANIMATE_KINDS, EDIT_KINDS, FLOW_KINDS, LORA_KINDS, RUNNABLE_KINDS, SVD_KINDS
 from video.comfy.refusals import refusal, unsupported_message
+from video.models.builtin_names import BUILTIN_PREFIX, builtin_prefix_name
 from video.models.detect import MEDIA
-from video.models.folder import BUILTIN_PREFIX, ModelsFolder, NameNotFound, builtin_prefix_name
+from video.models.folder import ModelsFolder, NameNotFound
 from video.models.sniff import has_safetensors_header
 from video.models.svd import CheckpointError
 from video.runtime.img2vid import InputError
@@ -318,7 +319,7 @@ def builtin_choice(name: str) -> str | None:
     """The random-weight model ``name`` picks, or None: its drop-down label, its bare name
     (``tiny``, ``tiny-svd``) or ``builtin:NAME``, each the built-in whatever the models folder
     holds, as the CLI reads a built-in name
-    (:func:`video.models.folder.resolve_model_name_or_builtin`): before, a user's
+    (:func:`video.models.builtin_names.resolve_model_name_or_builtin`): before, a user's
     ``checkpoints/old/tiny.safetensors`` anywhere in the tree answered to ``tiny``, and
     ``builtin:tiny`` was looked up as a file name. ``builtin:`` with another name: a one-line
     CheckpointError."""

@@ -211,7 +211,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
         seed_for,
     )
     from video.media import audio_to_keep, check_output, load_image, plural, source_times, write_video
-    from video.models.folder import resolve_model_name_or_builtin
+    from video.models.builtin_names import resolve_model_name_or_builtin
 
     cfg = resolve_animate(args)
     missing = [f for f in ("--model", "--image", "--pose", "--face", "--output") if not getattr(cfg, f[2:])]

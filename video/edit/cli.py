@@ -42,13 +42,13 @@ def resolve_model_name(value: str, models_dir: str | None = None, extra_configs:
                        use: str = "--model") -> str:
     """A ``--model`` / ``--refine`` value of ``video edit`` and ``video upscale`` (``use``: which),
     read as img2vid / txt2vid read theirs
-    (:func:`video.models.folder.resolve_model_name_or_builtin`): ``builtin:NAME`` for a
+    (:func:`video.models.builtin_names.resolve_model_name_or_builtin`): ``builtin:NAME`` for a
     built-in random-weights name (:data:`video.edit.editor.RANDOM_MODELS`), the user's top-level
     ``svd_xt.safetensors`` before the random 2.25B network, ``tiny`` never looked up, a path as
     given, else a name in the models folder (``models_dir`` and ``extra_configs``:
     ``--models-dir`` and ``--extra-model-paths-config``; checkpoints and diffusion_models)."""
     from video.edit.editor import RANDOM_MODELS
-    from video.models.folder import resolve_model_name_or_builtin
+    from video.models.builtin_names import resolve_model_name_or_builtin
 
     return resolve_model_name_or_builtin(str(value), tuple(RANDOM_MODELS), "checkpoints", models_dir,
                                          extra_configs=list(extra_configs), use=use, tiny_is_t2v=True)

@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from video.models.folder import KINDS, ModelsFolder
+from video.models.folder import KINDS, ModelsFolder, link_target
 from video.models.media_kind import _media_detail, media_format
-from video.models.sniff import claims_safetensors, is_pickled
+from video.models.sniff import claims_safetensors, header_problem, is_pickled, not_weights
 
 NCNN_MAGIC = "7767517"  # first line of every ncnn .param text file
 _SVD_UNKNOWN = "SVD or SVD-XT (14 or 25 frames: not stated)"
@@ -465,9 +465,11 @@ def detect_kind(path: str | Path) -> dict:
         raise CheckpointError(f"{p}: no such file or folder")
     if p.is_dir():
         return _detect_folder(p)
-    if p.suffix == ".param":
+    if (empty := not_weights(p)) is not None:  # an empty file, a Git LFS pointer: no weights whatever the name
+        return _result("unknown", empty)
+    if p.suffix.lower() == ".param":
         return _detect_ncnn(p)
-    if p.suffix == ".bin" and p.with_suffix(".param").is_file():
+    if p.suffix.lower() == ".bin" and p.with_suffix(".param").is_file():
         return _detect_ncnn(p.with_suffix(".param"))
     with p.open("rb") as f:
         head = f.read(12)
@@ -497,7 +499,8 @@ def list_models(models_dir: str | Path | None = None, extra_paths: list[str | Pa
     once; ``label`` is the name that loads it (:meth:`ModelsFolder.listing`: a copy shadowed by
     an earlier tree's file of the same name is labelled by its full path). A damaged safetensors
     file is kind ``unknown`` with the reason; a file that cannot be read otherwise, ``error``. A
-    pickled file where the loaders refuse pickles (:data:`REFUSES_PICKLES`) says so."""
+    pickled file where the loaders refuse pickles (:data:`REFUSES_PICKLES`) says so, a model folder
+    with a damaged part names it (:func:`damaged_parts`), and a link has ``link``, what it points to."""
     from video.models.svd import PICKLED_SAFETENSORS, DamagedSafetensors, is_safetensors_name
 
     folder = ModelsFolder(models_dir, extra_paths, extra_configs)
@@ -512,7 +515,34 @@ def list_models(models_dir: str | Path | None = None, extra_paths: list[str | Pa
                 found = _result("error", f"{type(err).__name__}: {err}")
             if sub in REFUSES_PICKLES and e.path.is_file() and found["kind"] != MEDIA and is_pickled(e.path):
                 found["detail"] += f"; {PICKLED_SAFETENSORS if is_safetensors_name(e.path) else PICKLED_NOTE}"
-            out.append({"folder": sub, "name": e.name, "label": label, "path": str(e.path), **found})
+            damaged = damaged_parts(e.path) if e.path.is_dir() else []
+            if damaged:
+                found["detail"] += "; damaged: " + ", ".join(damaged)
+            link = link_target(e.path)
+            out.append({"folder": sub, "name": e.name, "label": label, "path": str(e.path), **found,
+                        **({"link": link} if link is not None else {})})
+    return out
+
+
+def damaged_parts(p: Path) -> list[str]:
+    """``PART/FILE (why)`` for each safetensors file a loader reads from the model folder ``p``
+    (each part's variant, as loading picks it; a part saved alone's own files) whose header
+    does not hold up (:func:`~video.models.sniff.header_problem`: headers only, no tensor
+    data). ``video models`` listed a folder with a truncated part as fine, which ``video info``
+    and the loaders then called damaged."""
+    from video.models.components import pick_variant, weight_files
+    from video.models.svd import CheckpointError
+
+    out = []
+    for part in [p, *sorted(q for q in p.iterdir() if q.is_dir())]:
+        try:
+            files = weight_files(part, pick_variant(part))
+        except (CheckpointError, OSError):
+            continue
+        for f in files:
+            why = header_problem(f)
+            if why is not None:
+                out.append(f"{f.relative_to(p).as_posix()} ({why})")
     return out
 
 
@@ -526,7 +556,8 @@ def cmd_models(args) -> int:
     if not rows:
         print(f"no models under {folder.root} (subfolders: {', '.join(KINDS)})")
         return 0
-    shown = [r["label"] if r["label"] != r["name"] else f"{r['folder']}/{r['name']}" for r in rows]
+    shown = [(r["label"] if r["label"] != r["name"] else f"{r['folder']}/{r['name']}")
+             + (f" -> {r['link']}" if "link" in r else "") for r in rows]  # a link beside its target: both
     width = max(map(len, shown))
     for r, label in zip(rows, shown, strict=True):
         print(f"{label:<{width}}  {r['kind']:<12}  {r['detail']}")

@@ -9,14 +9,8 @@ Layout (ComfyUI's names, so a ComfyUI ``models/`` folder works as is)::
 
 The folder is ``models_dir``, else ``$VIDEO_MODELS``, else ``./models`` (``~`` expanded).
 Weights already on disk elsewhere are searched in place through ComfyUI's
-``extra_model_paths.yaml`` (read from the models folder, its parent, or given explicitly), with
-ComfyUI's semantics (``utils/extra_config.py``): each top-level section has an optional ``base_path`` (``~`` and
-``$VARS`` expanded; relative to the YAML file) and per-kind paths, one per line of a
-multi-line string, relative to ``base_path`` (or to the YAML file without one); ``is_default:
-true`` puts the section's paths ahead of the others. An ``a111``/``a1111`` section with a
-``base_path`` and no kinds gets AUTOMATIC1111's standard layout (:data:`A1111_LAYOUT`). Keys
-that name no model folder (:data:`NOT_MODEL_KEYS`: ``custom_nodes``, ``download_model_base``,
-``configs``) are skipped.
+``extra_model_paths.yaml`` (read from the models folder, its parent, or given explicitly;
+:mod:`video.models.extra_paths` reads it).
 """
 
 from __future__ import annotations
@@ -26,32 +20,22 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from video.config import NotUTF8, read_utf8
+from video.models.extra_paths import (  # A1111_LAYOUT, NOT_MODEL_KEYS: importable here as before
+    A1111_LAYOUT,  # noqa: F401
+    EXTRA_PATHS_FILE,
+    NOT_MODEL_KEYS,  # noqa: F401
+    read_extra_paths,
+)
 from video.runtime.errors import CheckpointError
 
 KINDS = ("checkpoints", "diffusion_models", "vae", "loras", "embeddings", "controlnet", "upscale_models",
          "clip_vision", "text_encoders")
 ALIASES = {"unet": "diffusion_models", "clip": "text_encoders"}  # ComfyUI's legacy names (folder_paths.map_legacy)
-# AUTOMATIC1111's stable-diffusion-webui tree, as in ComfyUI's extra_model_paths.yaml.example.
-A1111_LAYOUT = {
-    "checkpoints": ["models/Stable-diffusion"],
-    "vae": ["models/VAE"],
-    "loras": ["models/Lora", "models/LyCORIS"],
-    "upscale_models": ["models/ESRGAN", "models/RealESRGAN", "models/SwinIR"],
-    "embeddings": ["embeddings"],
-    "controlnet": ["models/ControlNet"],
-}
-WEIGHT_SUFFIXES = (".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".bin", ".param", ".gguf", ".onnx")
+# Listed and matched in any case (K.SAFETENSORS). ``.pkl`` as ComfyUI lists it: a pickle, so never loaded
+# (video.models.sniff.PICKLE_SUFFIXES), only named; ComfyUI's ``.pt2`` (torch.export) holds no state dict.
+WEIGHT_SUFFIXES = (".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".pkl", ".bin", ".param", ".gguf", ".onnx")
 # A folder holding one of these is a model (diffusers, ours), listed whole and not walked into.
 MODEL_FOLDER_MARKERS = ("model_index.json", "video_pipeline.yaml", "config.json")
-EXTRA_PATHS_FILE = "extra_model_paths.yaml"
-# Keys of an extra_model_paths.yaml section that are not model folders. ComfyUI files each key as
-# a folder kind (utils/extra_config.py), but lists no weights under these: ``custom_nodes`` is where
-# it loads node packs from (ComfyUI Desktop writes it), ``download_model_base`` the folder
-# ComfyUI-Manager downloads into (a models root, not a kind), ``configs`` holds SD's .yaml configs
-# (folder_paths lists only .yaml there; A1111's layout points it at the checkpoints folder).
-# Read as kinds, `video models` listed node packs' files and every checkpoint a second time.
-NOT_MODEL_KEYS = ("custom_nodes", "download_model_base", "configs")
 ENV_VAR = "VIDEO_MODELS"
 
 
@@ -90,54 +74,6 @@ class Entry:
     root: Path
 
 
-def _lines(value) -> list[str]:
-    if value is None:
-        return []
-    items = value if isinstance(value, list) else str(value).split("\n")
-    return [str(s).strip() for s in items if str(s).strip()]
-
-
-def read_extra_paths(yaml_path: str | Path) -> list[tuple[str, Path, bool]]:
-    """``[(kind, folder, is_default), ...]`` from a ComfyUI ``extra_model_paths.yaml``, in file order."""
-    import yaml
-
-    yaml_path = Path(yaml_path)
-    try:
-        config = yaml.safe_load(read_utf8(yaml_path)) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise CheckpointError(f"{yaml_path}: cannot read it as ComfyUI's extra_model_paths.yaml "
-                              f"({_one_line(e)})") from None
-    except NotUTF8 as e:
-        raise CheckpointError(f"{yaml_path}: cannot read it as ComfyUI's extra_model_paths.yaml: "
-                              f"{e.reason}") from None
-    if not isinstance(config, dict):
-        raise CheckpointError(f"{yaml_path}: expected sections (name: {{base_path: ..., checkpoints: ...}})")
-    here = yaml_path.resolve().parent
-    out = []
-    for section, conf in config.items():
-        if not conf:
-            continue
-        if not isinstance(conf, dict):
-            raise CheckpointError(f"{yaml_path}: section {section!r} is not a mapping of kind: path")
-        conf = dict(conf)
-        base = conf.pop("base_path", None)
-        is_default = bool(conf.pop("is_default", False))
-        if base is not None:
-            base = Path(os.path.expandvars(os.path.expanduser(str(base))))
-            base = base if base.is_absolute() else here / base
-            if not conf and str(section).lower() in ("a111", "a1111"):
-                conf = A1111_LAYOUT
-        for kind, value in conf.items():
-            if str(kind) in NOT_MODEL_KEYS:
-                continue
-            for line in _lines(value):
-                p = Path(os.path.expandvars(os.path.expanduser(line)))
-                if not p.is_absolute():
-                    p = (base if base is not None else here) / p
-                out.append((canonical_kind(str(kind)), p, is_default))
-    return out
-
-
 class ModelsFolder:
     """Search paths per kind: the models folder's subfolders, then the extra paths."""
 
@@ -149,6 +85,7 @@ class ModelsFolder:
         it is left out instead and its one-line error kept in :attr:`unreadable` (the ComfyUI
         nodes: a broken file must not take the loader node, or the models folder, away)."""
         self.root = absolute(models_dir if models_dir is not None else default_models_dir())
+        self.from_env = models_dir is None and bool(os.environ.get(ENV_VAR))  # named so where it is wrong
         if extra_paths is None:  # ComfyUI keeps the YAML beside models/; ours may sit inside
             extra_paths = [p / EXTRA_PATHS_FILE for p in (self.root, self.root.parent)
                            if (p / EXTRA_PATHS_FILE).is_file()]
@@ -183,8 +120,9 @@ class ModelsFolder:
 
     def entries(self, kind: str) -> list[Entry]:
         """Every model under the kind's search paths (walked recursively; an ncnn ``.bin``
-        beside its ``.param`` belongs to that entry), the same file found twice listed once.
-        For listing only: a lookup sees every name (:meth:`_all_entries`), a link's too."""
+        beside its ``.param`` belongs to that entry), each name once: a folder searched twice
+        (two extra_model_paths.yaml entries, a linked-in folder) lists its files once, while a
+        link beside its target is a second name, listed as ComfyUI lists it (:func:`_unique`)."""
         return _unique(self._all_entries(kind))
 
     def _all_entries(self, kind: str) -> list[Entry]:
@@ -201,8 +139,8 @@ class ModelsFolder:
         every = self._all_entries(kind)
         first: dict[str, Path] = {}
         for e in every:
-            first.setdefault(e.name, _real(e.path))
-        return [(e.name if first[e.name] == _real(e.path) else str(e.path), e) for e in _unique(every)]
+            first.setdefault(e.name, _place(e.path))
+        return [(e.name if first[e.name] == _place(e.path) else str(e.path), e) for e in _unique(every)]
 
     def resolve(self, name: str | Path, kind: str) -> Path:
         """The file or folder ``name`` (with or without its extension, or a path under a
@@ -238,7 +176,7 @@ class ModelsFolder:
         name = str(name).replace(os.sep, "/").strip("/")
         listed = {k: self._all_entries(k) for k in kinds}
         top = {k: [e for e in v if "/" not in e.name] for k, v in listed.items()} if top_level else listed
-        groups = _match(name, top)
+        groups = _match(name, top) or _match_under_kind(name, top)
         if len(groups) == 1:
             entry, *others = next(iter(groups.values()))
             return entry, others
@@ -252,7 +190,8 @@ class ModelsFolder:
         what = " or ".join(kinds)
         entries = [e for k in kinds for e in listed[k]]
         shown = {k: _unique(v) for k, v in listed.items()}
-        gone = "" if self.root.is_dir() else f"the models folder {self.root} does not exist"
+        env = f" (${ENV_VAR})" if self.from_env else ""
+        gone = "" if self.root.is_dir() else f"the models folder {self.root}{env} does not exist"
         if gone and not entries:
             return f"no {what} named {name!r}: {gone}"
         where = ", ".join(str(p) for k in kinds for p in self.search_paths(k))
@@ -286,6 +225,49 @@ def _match(name: str, listed: dict[str, list[Entry]]) -> dict[tuple[str, str], l
     return groups
 
 
+def _match_under_kind(name: str, listed: dict[str, list[Entry]]) -> dict[tuple[str, str], list[Entry]]:
+    """:func:`_match` of ``KIND/NAME`` as ``NAME`` in that kind alone (``checkpoints/svd.safetensors``,
+    ``unet/x``: an alias too), the way ``video models`` prints a name: pasted into ``--model`` it
+    was "not found". Only where the name as a whole matched nothing (a real ``checkpoints/``
+    subfolder comes first)."""
+    head, sep, rest = name.partition("/")
+    if not sep or not rest:
+        return {}
+    return _match(rest, {k: v for k, v in listed.items() if canonical_kind(k) == canonical_kind(head)})
+
+
+# What a name found in another kind folder is, for "not found" in the kind asked for (:func:`other_kind_hint`).
+OTHER_KIND_HINTS = {"loras": "a LoRA in loras/: give it with --lora",
+                    "embeddings": "a textual-inversion embedding in embeddings/: name it in a prompt",
+                    "vae": "a VAE in vae/: one part of a model, not a whole one",
+                    "text_encoders": "a text encoder in text_encoders/: one part of a model, not a whole one",
+                    "clip_vision": "an image encoder in clip_vision/: one part of a model, not a whole one",
+                    "upscale_models": "an upscaler in upscale_models/: give it to `video upscale`",
+                    "controlnet": "a ControlNet in controlnet/, which nothing here runs"}
+
+
+def find_in_other_kinds(folder: ModelsFolder, name: str, kinds: tuple[str, ...]) -> Entry | None:
+    """The model ``name`` in a kind folder other than ``kinds`` (:data:`OTHER_KIND_HINTS`), when
+    exactly one answers to it; None otherwise. A name that is not found where it was looked for
+    is often a LoRA or a VAE given to the wrong flag."""
+    asked = {canonical_kind(k) for k in kinds}
+    found = []
+    for kind in OTHER_KIND_HINTS:
+        if kind in asked:
+            continue
+        try:
+            found.append(folder.lookup(name, (kind,))[0])
+        except CheckpointError:
+            continue
+    return found[0] if len(found) == 1 else None
+
+
+def other_kind_hint(folder: ModelsFolder, name: str, kinds: tuple[str, ...]) -> str:
+    """"NAME is PATH, a LoRA in loras/: give it with --lora" (:func:`find_in_other_kinds`), or ""."""
+    entry = find_in_other_kinds(folder, name, kinds)
+    return f"{name} is {entry.path}, {OTHER_KIND_HINTS[entry.kind]}" if entry is not None else ""
+
+
 def _ambiguous(name: str, kinds: tuple[str, ...], hits: list[Entry],
                listed: dict[str, list[Entry]]) -> AmbiguousName:
     """The error for ``name`` matching each of ``hits``, with a name that picks each: its name
@@ -303,10 +285,12 @@ def _ambiguous(name: str, kinds: tuple[str, ...], hits: list[Entry],
 
 
 def _unique(entries: list[Entry]) -> list[Entry]:
-    """``entries`` with each file once (a link beside its target: the first name)."""
+    """``entries`` with each name once (:func:`_place`). A link beside its target stays: keeping
+    the first of the names a file had hid the real file behind ``link_svd.safetensors`` from
+    ``video models``, its "found:" list and the drop-downs."""
     out, seen = [], set()
     for e in entries:
-        key = _real(e.path)
+        key = _place(e.path)
         if key not in seen:
             seen.add(key)
             out.append(e)
@@ -337,8 +321,9 @@ def _close(name: str, entries: list[Entry]) -> str:
 
 
 def _strip(name: str) -> str:
+    """``name`` without its weights suffix, in any case (``K.SAFETENSORS``: ``K``)."""
     for s in WEIGHT_SUFFIXES:
-        if name.endswith(s):
+        if name.lower().endswith(s):
             return name[: -len(s)]
     return name
 
@@ -354,6 +339,22 @@ def _real(p: Path) -> Path:
         return p.resolve()
     except (OSError, RuntimeError):
         return absolute(p)
+
+
+def _place(p: Path) -> Path:
+    """Where the name ``p`` is: its folder resolved, its own name kept, so that the same folder
+    reached twice (listed twice in extra_model_paths.yaml, or through a folder link) gives the
+    same place, and a file link beside its target another."""
+    return _real(p.parent) / p.name
+
+
+def link_target(p: Path) -> str | None:
+    """What the link ``p`` points to, as written in it (``ls -l``'s ``-> target``); None for a
+    file or folder that is not a link."""
+    try:
+        return os.readlink(p) if p.is_symlink() else None
+    except OSError:
+        return None
 
 
 def _walk(root: Path, seen: set[Path] | None = None):
@@ -377,8 +378,8 @@ def _walk(root: Path, seen: set[Path] | None = None):
                 yield p
             else:
                 yield from _walk(p, seen)
-        elif p.suffix in WEIGHT_SUFFIXES and p.is_file():  # follows links; False for a loop, FIFO
-            if p.suffix == ".bin" and p.with_suffix(".param").is_file():
+        elif p.suffix.lower() in WEIGHT_SUFFIXES and p.is_file():  # follows links; False for a loop, FIFO
+            if p.suffix.lower() == ".bin" and p.with_suffix(".param").is_file():
                 continue
             yield p
 
@@ -387,112 +388,6 @@ def resolve(name: str | Path, kind: str, models_dir: str | Path | None = None,
             extra_paths: list[str | Path] | None = None) -> Path:
     """:meth:`ModelsFolder.resolve` on the default (or given) models folder."""
     return ModelsFolder(models_dir, extra_paths).resolve(name, kind)
-
-
-BUILTIN_PREFIX = "builtin:"  # --model builtin:svd_xt: the built-in, whatever the models folder holds
-# Built-in random-weight names that are also published file names (Stability's svd.safetensors and
-# svd_xt.safetensors): a model of the user's of exactly that name is what they mean. The others
-# (tiny, tiny-svd, t2v_tiny, the configs' names) are smoke-test names that nobody publishes: they
-# are always the built-in and never looked up, so the default ``--model tiny`` reads no models
-# folder (a broken ./extra_model_paths.yaml, two tiny.safetensors or a wan/tiny/ folder failed it).
-PUBLISHED_BUILTINS = ("svd", "svd_xt")
-
-
-def resolve_model_name_or_builtin(value: str, builtins: tuple[str, ...], kind: str = "checkpoints",
-                                  models_dir: str | Path | None = None, extra_configs: list[str | Path] = (),
-                                  offered: tuple[str, ...] | None = None, use: str = "--model",
-                                  tiny_is_t2v: bool = False) -> str:
-    """A model argument of any command (img2vid, txt2vid, info, edit, upscale --refine, animate),
-    read one way: ``builtin:NAME`` is the built-in ``NAME`` (one of ``builtins``), whatever
-    the models folder holds; a name of :data:`PUBLISHED_BUILTINS` is the user's model of
-    exactly that name at the top of a search folder (``svd_xt.safetensors``: building the
-    random 2.25B network instead took minutes and 9 GB), with a note on stderr, else the
-    built-in; any other built-in name is the built-in, never looked up; anything else is
-    :func:`resolve_model_arg` (``offered``: the built-in names its not-found error lists,
-    default ``builtins``). A built-in name whose lookup fails other than "not found" (two
-    such models, an unreadable extra_model_paths.yaml) is the built-in, with a warning that
-    says why: it was the built-in before the lookup existed. ``tiny_is_t2v``: the caller's
-    ``tiny`` is txt2vid's (txt2vid, edit, upscale --refine), so ``t2v_tiny`` is it too
-    (:func:`_t2v_tiny`). ``use`` spells the
-    ``builtin:`` hint (``--model``, ``--refine``, ``video info``). The loaders read a
-    built-in name as the built-in whatever the working folder holds (``builtin:tiny`` with a
-    ./tiny folder read the folder), so a folder ./svd_xt that a bare ``svd_xt`` meant, as
-    before, is returned spelled as a path, ``./svd_xt``; a bare ``tiny`` is the built-in even
-    with a ./tiny there (``./tiny`` loads that)."""
-    value = str(value)
-    if T2V_TINY not in builtins and value in (T2V_TINY, BUILTIN_PREFIX + T2V_TINY):
-        return _t2v_tiny(builtins, offered, use, tiny_is_t2v)
-    name = builtin_prefix_name(value, builtins)
-    if name is not None:
-        return name
-    if value not in builtins:
-        keep = tuple(builtins if offered is None else offered)
-        return resolve_model_arg(value, kind, models_dir, keep=keep, extra_configs=extra_configs)
-    if value not in PUBLISHED_BUILTINS:
-        return value
-    if Path(value).exists():
-        return os.path.join(os.curdir, value)
-    return _published_or_builtin(value, kind, models_dir, extra_configs, use)
-
-
-T2V_TINY = "t2v_tiny"  # txt2vid's built-in `tiny` by its config's name (configs/model/, as `video info` takes it)
-
-
-def _t2v_tiny(builtins: tuple[str, ...], offered: tuple[str, ...] | None, use: str, tiny_is_t2v: bool) -> str:
-    """``tiny`` for ``t2v_tiny`` where the caller says its ``tiny`` is txt2vid's (txt2vid; edit and
-    upscale --refine, whose ``tiny`` is the flow model beside ``tiny-svd``), else a one-line
-    CheckpointError saying what it is (img2vid's ``tiny`` is SVD's, animate's Wan-Animate's): it
-    was "not found", though ``video info t2v_tiny`` names it."""
-    if tiny_is_t2v and "tiny" in builtins:
-        return "tiny"
-    takes = "an SVD model" if "tiny-svd" in builtins else "another kind of model"
-    raise CheckpointError(f"{T2V_TINY} is txt2vid's built-in tiny (video txt2vid --model tiny): this {use} takes "
-                          f"{takes}; its built-in names: {', '.join(offered or builtins)}")
-
-
-def builtin_prefix_name(value: str, builtins: tuple[str, ...]) -> str | None:
-    """``NAME`` of a ``builtin:NAME`` value, None for a value without the prefix: the one
-    reading of the prefix, for the CLI and the ComfyUI loader alike. A ``NAME`` not among
-    ``builtins`` is a one-line :class:`CheckpointError` listing them."""
-    if not str(value).startswith(BUILTIN_PREFIX):
-        return None
-    name = str(value)[len(BUILTIN_PREFIX):]
-    if name not in builtins:
-        raise CheckpointError(f"{value}: no built-in model {name!r}; the built-in names are {', '.join(builtins)}")
-    return name
-
-
-def _published_or_builtin(name: str, kind: str, models_dir: str | Path | None, extra_configs: list[str | Path],
-                          use: str) -> str:
-    """The user's model named exactly ``name`` (a :data:`PUBLISHED_BUILTINS` name) at the top of
-    a search folder, with a note, else ``name`` (the built-in): not found silently, any other
-    failure with a one-line warning that names the way to each model."""
-    import sys
-
-    hint = f"{use} {BUILTIN_PREFIX}{name}"
-    try:
-        folder = ModelsFolder(models_dir, extra_configs=extra_configs)
-        kinds = (kind, "diffusion_models") if canonical_kind(kind) == "checkpoints" else (kind,)
-        found = folder.find(name, kinds, top_level=True)
-    except NameNotFound:
-        return name
-    except (CheckpointError, OSError) as e:
-        warnings.warn(f"{name!r} is the built-in random-weight model, as looking for a model of yours failed: "
-                      f"{_one_line(e)} (a path loads yours; {hint} is the built-in without this warning)",
-                      stacklevel=2)
-        return name
-    print(f"note: {name!r} is {found} from the models folder, not the built-in random-weight {name!r} "
-          f"({hint} for that)", file=sys.stderr)
-    return str(found)
-
-
-def _one_line(e: Exception) -> str:
-    """``e`` as one line: a YAML error's problem and where (PyYAML's own text spans five lines
-    with a caret), else its text with the line breaks folded."""
-    problem, mark = getattr(e, "problem", None), getattr(e, "problem_mark", None)
-    if problem and mark is not None:
-        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
-    return " ".join(str(e).split())
 
 
 def resolve_model_arg(value: str, kind: str = "checkpoints", models_dir: str | Path | None = None,
@@ -508,18 +403,41 @@ def resolve_model_arg(value: str, kind: str = "checkpoints", models_dir: str | P
     if value in keep:
         return value
     if Path(value).expanduser().exists():
-        return os.path.expanduser(value)
+        return holds_weights(os.path.expanduser(value))
+    _refuse_broken_link(value)
     if is_explicit_path(value):
         raise CheckpointError(f"{value} not found: no such file or folder (a name in the models folder has no "
                               f"leading /, ./, ../ or ~)")
     folder = ModelsFolder(models_dir, extra_configs=extra_configs)
     kinds = (kind, "diffusion_models") if canonical_kind(kind) == "checkpoints" else (kind,)
     try:
-        return str(folder.find(value, kinds))
+        return holds_weights(str(folder.find(value, kinds)))
     except NameNotFound as e:
+        hint = other_kind_hint(folder, value, kinds)
+        if hint:
+            raise NameNotFound(f"model {value!r} not found among the {' and '.join(kinds)}: {hint}") from None
         builtin = f", a built-in name ({', '.join(keep)})" if keep else ""
         raise NameNotFound(f"model {value!r} not found: not a path{builtin}, nor a name in the models folder "
                            f"({e})") from None
+
+
+def holds_weights(path: str) -> str:
+    """``path``, unless it is a file with no weights in it whatever its name
+    (:func:`video.models.sniff.not_weights`: empty, a Git LFS pointer): then one line saying so,
+    the same for every command (the loaders said "pickled" or "damaged safetensors file")."""
+    from video.models.sniff import not_weights
+
+    why = not_weights(path)
+    if why is not None:
+        raise CheckpointError(f"{path}: {why}")
+    return path
+
+
+def _refuse_broken_link(value: str) -> None:
+    """A one-line error for a path that is a link to nothing, which read as "not found"."""
+    p = Path(value).expanduser()
+    if p.is_symlink() and not p.exists():
+        raise CheckpointError(f"{value}: a broken link (-> {link_target(p)})")
 
 
 def is_explicit_path(value: str) -> bool:
@@ -534,8 +452,8 @@ def resolve_lora_arg(value: str, models_dir: str | Path | None = None, extra_con
     """A ``--lora`` value ``FILE`` or ``FILE:SCALE`` with FILE a path or a name under ``loras/``;
     returned as ``PATH[:SCALE]`` for :func:`video.models.lora.parse_lora_arg`. The scale is
     checked here, before any model weights load: NaN and infinities are refused, and so is a
-    scale that is not a number after an existing file or LoRA name. The file itself is not
-    read (:func:`video.models.lora.check_lora_file` does that)."""
+    scale that is not a number after an existing file or LoRA name. The file itself is read
+    only as far as :func:`holds_weights` (:func:`video.models.lora.check_lora_file` reads it)."""
     from video.models.lora import lora_scale
 
     name, sep, scale = value.rpartition(":")
@@ -544,12 +462,13 @@ def resolve_lora_arg(value: str, models_dir: str | Path | None = None, extra_con
     if not name:
         return value
     if Path(value).expanduser().is_file():
-        return os.path.expanduser(value)
+        return holds_weights(os.path.expanduser(value))
     if Path(name).expanduser().is_file():  # ~ expanded, as for --model
-        return os.path.expanduser(name) + sep + scale
+        return holds_weights(os.path.expanduser(name)) + sep + scale
+    _refuse_broken_link(name)
     folder = ModelsFolder(models_dir, extra_configs=extra_configs)
     try:
-        return str(folder.resolve(name, "loras")) + sep + scale
+        return holds_weights(str(folder.resolve(name, "loras"))) + sep + scale
     except NameNotFound:
         _check_scale_is_a_number(value, folder)
         if not looks_like_path(name):
@@ -584,4 +503,4 @@ def looks_like_path(value: str) -> bool:
     it has a folder separator, a leading ``~`` or a weights suffix. Its error then says the
     file is not found, not only that no LoRA has that name."""
     return ("/" in value or os.sep in value or value.startswith("~")
-            or any(value.endswith(s) for s in WEIGHT_SUFFIXES))
+            or any(value.lower().endswith(s) for s in WEIGHT_SUFFIXES))

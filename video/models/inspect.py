@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from video.models.lora_info import lora_fields
 from video.models.svd import (
     CheckpointError,
     builtin_config,
@@ -214,11 +215,20 @@ def _describe_loose_part(p: Path) -> dict:
     tokenizer/, a latent cache and a kohya image folder alike."""
     part = loose_part(p)
     if part is None:
-        raise CheckpointError(f"{p}: not a model this tool recognises ({folder_contents(p)})")
+        raise CheckpointError(peft_adapter_folder(p) or f"{p}: not a model this tool recognises ({folder_contents(p)})")
     params, dtypes = _part_parameters(p)
     return {"model": str(p), "layout": "folder (weights without config.json)", "kind": part["kind"],
             "detail": f"{part['detail']}: one part of a model, not a whole one; {whole_model_hint(p)}",
             "dtypes": ",".join(sorted(dtypes)), "parameters": {"total": params}}
+
+
+def peft_adapter_folder(p: Path) -> str | None:
+    """One line for peft's saved adapter folder (``adapter_config.json`` beside
+    ``adapter_model.safetensors``): a LoRA, whose file ``--lora`` takes; None for any other."""
+    weights = p / "adapter_model.safetensors"
+    if (p / "adapter_config.json").is_file() and weights.is_file():
+        return f"{p}: a peft LoRA, not a model: give {weights} with --lora"
+    return None
 
 
 def _kind_and_gaps(found: dict) -> dict:
@@ -350,7 +360,12 @@ def wrong_model(p: Path, command: str) -> str | None:
     if kind in (MEDIA, TRAINING_CHECKPOINT):
         return f"{p}: {detail}"
     if not p.is_dir():
-        return None
+        if not _whole_svd_file(found):
+            return None
+        commands = _command_lines(p, kind)  # an SVD checkpoint given to txt2vid: what runs it, as for its folder
+        if any(c.startswith(f"video {command} ") for c in commands):
+            return None
+        return f"{p} is {KIND_NAMES[kind]}: render it with " + " or ".join(f"`{c}`" for c in commands)
     reason = wan_folder_refusal(p, kind) if whole_folder(p, kind) else None
     if reason is not None:
         return f"{p}: {reason}"
@@ -361,11 +376,24 @@ def wrong_model(p: Path, command: str) -> str | None:
         return f"{p} is {KIND_NAMES[kind]}: render it with " + " or ".join(f"`{c}`" for c in commands)
     if kind in _PART_KINDS or (kind in KIND_NAMES and "alone" in detail):  # a UNet / transformer folder
         return f"{p}: {detail}: one part of a model, not a whole one; {whole_model_hint(p)}"
+    if detail == NO_MODEL_FILES and (peft := peft_adapter_folder(p)) is not None:
+        return peft
     if detail == NO_MODEL_FILES and not run_exports(p) and (part := loose_part(p)) is not None:
         return f"{p}: {part['detail']}: one part of a model, not a whole one; {whole_model_hint(p)}"
     if kind == "unknown" and (NOT_SUPPORTED in detail or detail.startswith("diffusers folder of")):
         return f"{p}: {detail}" + ("" if NOT_SUPPORTED in detail else f" {NOT_SUPPORTED}")
     return None
+
+
+def _whole_svd_file(found: dict) -> bool:
+    """Whether a single file :func:`~video.models.detect.detect_kind` found is an SVD checkpoint
+    the SVD loader runs (all its networks, no image decoder: :func:`~video.models.sgm_kind.describe_sgm`'s
+    ``run_with`` rule), not a UNet saved alone."""
+    from video.models.sgm import IMAGE_DECODER_NOTE
+    from video.models.sgm_kind import UNET_ALONE
+
+    return (found["kind"] in ("svd", "svd_xt") and "missing" not in found and found["detail"] != UNET_ALONE
+            and IMAGE_DECODER_NOTE not in found["detail"])
 
 
 def _describe_other_file(p: Path) -> dict:
@@ -405,106 +433,6 @@ def pickle_note(p: Path, kind: str) -> str | None:
     return PICKLED_NOTE
 
 
-# What a LoRA adapts, from its layer names normalised to "_a_b_c_" (dots and kohya's underscores
-# alike): the UNet's blocks (diffusers' and sgm's names; SVD's has temporal layers), our DiT's
-# (video.models.dit: fused qkv / kv, mlp) and Wan's (its own names and diffusers' attn1 / attn2 /
-# ffn.net). A UNet is tested first (its attn1 / attn2 are diffusers' names too), our DiT before Wan.
-_UNET_MARKS = ("_down_blocks_", "_up_blocks_", "_mid_block_", "_input_blocks_", "_output_blocks_", "_middle_block_")
-_TEMPORAL_MARKS = ("_temporal_", "_time_stack_", "_time_mix")
-_DIT_MARKS = ("_self_attn_qkv_", "_self_attn_out_", "_cross_attn_kv_", "_cross_attn_out_", "_mlp_0_", "_mlp_2_",
-              "_text_embed_", "_time_embed_", "_patch_embed_")
-_WAN_MARKS = ("_self_attn_q_", "_self_attn_k_", "_self_attn_v_", "_self_attn_o_", "_cross_attn_k_", "_cross_attn_v_",
-              "_cross_attn_o_", "_k_img_", "_v_img_", "_ffn_0_", "_ffn_2_", "_ffn_net_", "_attn1_", "_attn2_",
-              "_condition_embedder_", "_text_embedding_", "_time_embedding_", "_patch_embedding_", "_vace_blocks_",
-              "_scale_shift_table_", "_head_head_", "_diffusion_model_blocks_")
-
-
-def lora_target(layers) -> str:
-    """The model a LoRA's ``layers`` (names as the file spells them) adapt: ``svd unet`` (a UNet
-    with temporal layers), ``unet`` (one without: SVD's image stage or an image model's),
-    ``dit`` (ours), ``wan``, ``text encoder`` (only those layers, which --lora skips), else
-    ``unknown``. Key names only: no model is built."""
-    import re
-
-    from video.models.lora_keys import _OTHER_COMPONENTS
-
-    ours = [f"_{re.sub(r'[._]', '_', n)}_" for n in layers if not n.startswith(_OTHER_COMPONENTS)]
-    if not ours:
-        return "text encoder" if layers else "unknown"
-    if any(m in n for n in ours for m in _UNET_MARKS):
-        return "svd unet" if any(m in n for n in ours for m in _TEMPORAL_MARKS) else "unet"
-    for marks, name in ((_DIT_MARKS, "dit"), (_WAN_MARKS, "wan")):
-        if any(m in n for n in ours for m in marks):
-            return name
-    return "unknown"
-
-
-def _one_or_many(name: str, values: list) -> dict:
-    """``{name: v}`` for one value, ``{name + "s": [...]}`` for several (a LoRA of mixed ranks)."""
-    return {name: values[0]} if len(values) == 1 else {f"{name}s": values}
-
-
-def _peft_config(p: Path, meta: dict) -> dict:
-    """A peft/diffusers LoRA file's config: diffusers' ``lora_adapter_metadata``, else peft's
-    ``adapter_config.json`` beside it; {} where neither is readable."""
-    from video.models.lora_keys import METADATA_KEY
-
-    try:
-        cfg = json.loads(meta[METADATA_KEY]) if METADATA_KEY in meta else json.loads(
-            (p.parent / "adapter_config.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    return cfg if isinstance(cfg, dict) else {}
-
-
-def _stored_alphas(p: Path, meta: dict, alpha_keys: list[str]) -> list[float]:
-    """The alphas a LoRA file stores, as ``--lora`` reads them: kohya's ``.alpha`` scalars (read
-    from the file: a number each), diffusers' ``lora_adapter_metadata`` (``[prefix.]lora_alpha``
-    and ``alpha_pattern``), else peft's ``adapter_config.json`` beside it; [] where none is
-    stored (``--lora`` then takes alpha = rank)."""
-    if alpha_keys:
-        from safetensors import safe_open
-
-        with safe_open(str(p), framework="pt") as f:
-            scalars = [f.get_tensor(k) for k in alpha_keys]
-        return sorted({float(t.float().reshape(-1)[0]) for t in scalars if t.numel()})
-    found = set()
-    for k, v in _peft_config(p, meta).items():
-        name = k.rpartition(".")[2]
-        if name == "lora_alpha" and isinstance(v, (int, float)):
-            found.add(float(v))
-        elif name == "alpha_pattern" and isinstance(v, dict):
-            found |= {float(a) for a in v.values() if isinstance(a, (int, float))}
-    return sorted(found)
-
-
-# What `video train` records in a LoRA it exports (video.training.lora.run_metadata).
-LORA_RUN_KEYS = ("base_model", "task", "init_from")
-
-
-def lora_fields(p: Path, shapes: dict[str, tuple[int, ...]], meta: dict[str, str]) -> dict:
-    """What ``video info`` says of the LoRA file ``p`` beside its layout: its rank (``ranks``
-    where they differ), from the header's shapes of its down (A) matrices; the alpha it stores
-    (:func:`_stored_alphas`); the model it adapts (:func:`lora_target`); and, for one our
-    trainer wrote, the base model and task of its run (:data:`LORA_RUN_KEYS`). Only the layout
-    and layer count were said, so a LoRA could not be matched to its model before a render."""
-    from video.models.detect import lora_key_kinds
-
-    kinds = lora_key_kinds(shapes)
-    out = {}
-    ranks = sorted({shapes[k][0] for k, (_, kind) in kinds.items() if kind == "A" and shapes[k]})
-    if ranks:
-        out.update(_one_or_many("rank", ranks))
-    alphas = _stored_alphas(p, meta, [k for k, (_, kind) in kinds.items() if kind == "alpha"])
-    if alphas:
-        out.update(_one_or_many("alpha", alphas))
-    if any(k.rpartition(".")[2] == "use_rslora" and v is True for k, v in _peft_config(p, meta).items()):
-        out["use_rslora"] = True  # the scale --lora applies is alpha / sqrt(rank), not alpha / rank
-    out["target"] = lora_target({layer for layer, _ in kinds.values()})
-    out.update({k: meta[k] for k in LORA_RUN_KEYS if meta.get(k)})
-    return out
-
-
 def _unet_frames(config: Path) -> int | None:
     """``num_frames`` of an SVD UNet's config.json; one line naming the file when it is not a
     JSON object (json's own error was a traceback)."""
@@ -531,11 +459,13 @@ def describe(source: str | Path) -> dict:
     minute drawing 2.25B random weights). A folder or file is described as ``video models``
     names it (:func:`~video.models.detect.detect_kind`); SVD's layouts and safetensors files
     with their parameters per network."""
-    from video.models.sniff import looks_pickled
+    from video.models.sniff import looks_pickled, not_weights
     from video.models.svd import is_safetensors_name
 
     p = Path(source).expanduser()
     if str(source) not in info_names():  # a built-in name is the config, whatever ./NAME holds
+        if p.is_file() and (empty := not_weights(p)) is not None:  # it was "pickled" or "damaged safetensors"
+            raise CheckpointError(f"{p}: {empty}")
         if p.is_dir() and not is_diffusers_folder(p):
             described = _describe_folder(p)
             if described is not None:
@@ -570,8 +500,10 @@ def describe(source: str | Path) -> dict:
         frames = _unet_frames(p / "unet" / "config.json")
         kind = "svd_xt" if frames == 25 else "svd"
         from video.models.components import missing_parts
+        from video.models.detect import detect_kind
 
-        info = {"model": str(p), "layout": "diffusers folder", "kind": kind, "frames": frames,
+        detail = _kind_and_gaps(detect_kind(p))["detail"]  # as `video models` says it, as for every other folder
+        info = {"model": str(p), "layout": "diffusers folder", "kind": kind, "detail": detail, "frames": frames,
                 "dtypes": ",".join(sorted(dtypes)), "parameters": params}
         gaps = missing_parts(p, kind)  # vae/ without its weights: vae=0 above, and img2vid refuses it
         return {**info, "missing": ", ".join(gaps)} if gaps else {**info, "run_with": run_with(p, kind)}
