@@ -118,8 +118,10 @@ def test_out_of_memory_is_one_line(tmp_path, flags, what, failure):
 
 def test_txt2vid_out_of_memory_is_one_line_naming_its_own_knobs(tmp_path, monkeypatch, capsys):
     """txt2vid ended in the allocator's traceback too; its line names its own settings (no
-    --decode-chunk: it has none; --vae-tiling). The machine running out is given here (a real
-    failure at a size the tiny DiT cannot fit takes minutes of denoising first)."""
+    --decode-chunk: it has none; not --vae-tiling for tiny, whose image VAE has no tiles: a
+    video VAE's model names it, tests/runtime/test_txt2vid_cli_before_render.py). The machine
+    running out is given here (a real failure at a size the tiny DiT cannot fit takes minutes
+    of denoising first)."""
     from video.cli import main
     from video.runtime.txt2vid import TextToVideo
 
@@ -133,4 +135,4 @@ def test_txt2vid_out_of_memory_is_one_line_naming_its_own_knobs(tmp_path, monkey
     assert code == 2 and "Traceback" not in err
     assert [ln for ln in err.splitlines() if ln.startswith("error:")] == [
         "error: out of memory rendering 5 frames at 4096x2048 (width x height) on cpu; to use less: fewer --frames, "
-        "a smaller --width / --height, --vae-tiling on (the VAE in tiles)"]
+        "a smaller --width / --height"]

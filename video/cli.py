@@ -20,25 +20,22 @@ from pathlib import Path
 
 from video.config import ConfigError, load_config
 from video.flags import (
-    UNSET_HINT,
     UserError,
     add_schema_flags,
-    check_finite,
     check_ranges,
     device_and_dtype,
+    given_keys,
     parse_args,
     resolve_flags,
     schema_keys,
     sdpa_choice,
     seed_for,
     takes_key_values,
-    tristate,
 )
 from video.runtime.config import (  # the run schemas' home; still importable from here
     IMG2VID_FLAGS,
     IMG2VID_MINIMUM,
     TXT2VID_FLAGS,
-    TXT2VID_MINIMUM,
     Img2VidConfig,
     Txt2VidConfig,
 )
@@ -163,18 +160,10 @@ def cmd_img2vid(args) -> int:
 def cmd_txt2vid(args) -> int:
     started = time.perf_counter()
     cfg = resolve_flags(Txt2VidConfig, args, TXT2VID_FLAGS)
-    sdpa = sdpa_choice(cfg.sdpa)  # before any weights load
-    check_ranges(cfg, TXT2VID_FLAGS, TXT2VID_MINIMUM)
-    seed = seed_for(cfg.seed)  # one torch takes, or -1: a random one; before the weights load
-    tiling = tristate("--vae-tiling", cfg.vae_tiling)
-    check_finite(cfg, TXT2VID_FLAGS, ("guidance", "guidance_2", "shift"))
-    if cfg.shift is not None and cfg.shift <= 0:  # 0 used to mean the model's shift without a word
-        raise UserError(f"--shift must be a finite number > 0 (1: no shift; {UNSET_HINT}); got {cfg.shift:g}")
-    from video.runtime.txt2vid import check_request
+    from video.runtime.render_cli import check_txt2vid_before_load
 
     # what needs no model, before the weights load (the pipeline call checks it again)
-    check_request(steps=cfg.steps, shift=cfg.shift, sampler=cfg.sampler or None,
-                  guidance_scale=cfg.guidance, guidance_scale_2=cfg.guidance_2)
+    sdpa, seed, tiling = check_txt2vid_before_load(cfg)
     device, dtype = device_and_dtype(cfg.device, cfg.dtype, cuda_dtype="bfloat16")
     check_compile(cfg, device)
     given = cfg.model  # the note below names it as typed (t2v_tiny resolves to tiny)
@@ -182,7 +171,7 @@ def cmd_txt2vid(args) -> int:
     import torch
 
     from video.media import check_crf, check_output, write_video
-    from video.runtime.render_cli import TXT2VID_KNOBS, memory_errors_said, summary_line
+    from video.runtime.render_cli import memory_errors_said, summary_line, txt2vid_knobs, warn_tiling_unused
     from video.runtime.txt2vid import TextToVideo
 
     check_output(cfg.output, num_frames=cfg.frames)  # a bad --output fails now, not after the render
@@ -196,6 +185,7 @@ def cmd_txt2vid(args) -> int:
     t0 = time.perf_counter()
     pipe = TextToVideo.from_pretrained(cfg.model, device=device, dtype=dtype, embeddings_dir=cfg.embeddings or None,
                                        vae_tiling=tiling)
+    warn_tiling_unused(tiling, pipe.models.latents)
     if cfg.lora:
         _apply_loras(pipe.models.lora_target(), cfg.lora)
     if cfg.compile:
@@ -205,12 +195,16 @@ def cmd_txt2vid(args) -> int:
     if pipe.models.layout == "random":
         print(f"note: '{given}' has random weights (a smoke run); real weights come from --model PATH",
               file=sys.stderr)
-    fps = pipe.config.sampling.fps if cfg.fps is None else cfg.fps
     s = pipe.config.sampling
-    check_output(cfg.output, num_frames=cfg.frames or s.num_frames)  # before the render
-    with memory_errors_said(cfg.frames or s.num_frames, cfg.width or s.width, cfg.height or s.height, pipe.device,
-                            debug=args.debug, knobs=TXT2VID_KNOBS, gpu_knobs=()):
-        frames = pipe(cfg.prompt, negative_prompt=cfg.negative or None, num_frames=cfg.frames, height=cfg.height,
+    fps = s.fps if cfg.fps is None else cfg.fps
+    num_frames = cfg.frames or s.num_frames
+    height, width = s.height if cfg.height is None else cfg.height, s.width if cfg.width is None else cfg.width
+    check_output(cfg.output, num_frames=num_frames, size=(width, height))  # the model's size too: before the render
+    # --negative "" (or negative: "" in a YAML) is no negative prompt; not given: the model's
+    negative = cfg.negative if "negative" in given_keys(args, TXT2VID_FLAGS, Txt2VidConfig) else None
+    with memory_errors_said(num_frames, width, height, pipe.device, debug=args.debug,
+                            knobs=txt2vid_knobs(pipe.models.latents), gpu_knobs=()):
+        frames = pipe(cfg.prompt, negative_prompt=negative, num_frames=cfg.frames, height=cfg.height,
                       width=cfg.width, num_inference_steps=cfg.steps, guidance_scale=cfg.guidance,
                       guidance_scale_2=cfg.guidance_2, shift=cfg.shift, sampler=cfg.sampler or None,
                       generator=torch.Generator().manual_seed(seed), progress=True)
@@ -256,10 +250,17 @@ def check_embeddings_dir(value: str) -> None:
 
 def _train_config_names() -> str:
     """The built-in training configs, for ``video train --help`` (it listed four, by hand)."""
+    return ", ".join(_train_yamls()) or "(none found: give a YAML path)"
+
+
+QUICKSTART = "quickstart"  # configs/train/quickstart.yaml: `video quickstart`'s schema, not a training config
+
+
+def _train_yamls() -> list[str]:
+    """The names of configs/train's training configs, without :data:`QUICKSTART`."""
     from video.config import CONFIG_DIR
 
-    names = sorted(p.stem for p in (CONFIG_DIR / "train").glob("*.yaml"))
-    return ", ".join(names) if names else "(none found: give a YAML path)"
+    return sorted(p.stem for p in (CONFIG_DIR / "train").glob("*.yaml") if p.stem != QUICKSTART)
 
 
 def cmd_train(args) -> int:
@@ -272,7 +273,7 @@ def cmd_train(args) -> int:
     if args.dry_run:  # a run says only where its config.yaml is: the whole config scrolled its lines away
         from video.training.data_checks import check_data, check_init_from
 
-        try:  # the data as the run reads it: paths there, a manifest's columns and data.where (schema only)
+        try:  # the data through the run's own loader: media there, a data.where that keeps something
             check_data(cfg)
             check_init_from(cfg)  # the earlier stage's weights, where the run reads them
         except ValueError as e:  # a FileNotFoundError is one line already (main)
@@ -322,12 +323,14 @@ def _train_config(name: str, overrides: list[str]):
     from video.config import CONFIG_DIR
     from video.training.config import TrainConfig
 
-    src = Path(name)
+    src, quickstart = Path(name), CONFIG_DIR / "train" / f"{QUICKSTART}.yaml"
+    if name == QUICKSTART or (src.is_file() and quickstart.is_file() and src.samefile(quickstart)):
+        raise UserError(f"{name} is the config of `video quickstart` (the whole staged recipe), not a training "
+                        f"config: run `video quickstart`, or train a stage: {', '.join(_train_yamls())}")
     if not src.is_file():
         named = CONFIG_DIR / "train" / f"{name}.yaml"
         if not named.is_file():
-            names = sorted(p.stem for p in (CONFIG_DIR / "train").glob("*.yaml"))
-            raise UserError(f"no training config {name!r}; give a YAML path or one of: {', '.join(names)}")
+            raise UserError(f"no training config {name!r}; give a YAML path or one of: {', '.join(_train_yamls())}")
         src = named
     return load_config(TrainConfig, src, overrides, keys_hint=f"video train {name} --dry-run prints them all")
 

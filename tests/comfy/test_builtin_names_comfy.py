@@ -24,7 +24,7 @@ LABELS = {"tiny (random weights, for tests)": "dit_t2v", "tiny-svd (random weigh
 
 def _touch(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"")  # never loaded here: only listed and looked up
+    path.write_bytes(bytes(16))  # never loaded here: only listed and looked up (not empty: an empty file is not listed)
     return path
 
 

@@ -277,8 +277,8 @@ def test_loader_lists_diffusion_models_and_unet_by_the_names_it_loads(tmp_path, 
                       ("diffusion_models", "dup.safetensors"), ("diffusion_models", "wan_t2v.safetensors"),
                       ("unet", "old_unet.safetensors")):
         (tmp_path / sub).mkdir(exist_ok=True)
-        (tmp_path / sub / name).write_bytes(b"")
-    names = F.video_model_names(tmp_path)  # empty files: their kind cannot be told, so they are listed
+        (tmp_path / sub / name).write_bytes(bytes(16))
+    names = F.video_model_names(tmp_path)  # bytes that say nothing: their kind cannot be told, so they are listed
     folder = F.models_folder(tmp_path)
     shadowed = str(tmp_path / "diffusion_models" / "dup.safetensors")  # its name loads the checkpoint
     assert names == ["dup.safetensors", "svd.safetensors", shadowed, "wan_t2v.safetensors", "old_unet.safetensors",

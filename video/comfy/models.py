@@ -126,10 +126,13 @@ def model_dtype(choice: str, kind: str, device: str | torch.device) -> torch.dty
 
 _KIND_CACHE: dict[tuple[str, int, int], str | None] = {}  # (file, size, mtime) -> listed kind
 # What listed_kind calls a single file that no loader here ever loads, told by its first bytes
-# (GGUF, a video or image, a pickle, a safetensors header that does not read): left out of the
-# drop-down (:func:`is_listed`), a combo entry that would fail every run.
+# (GGUF, a video or image, a pickle, a safetensors header that does not read, an empty file or a
+# Git LFS pointer, other text): left out of the drop-down (:func:`is_listed`), a combo entry that
+# would fail every run.
 GGUF, PICKLED, DAMAGED = "gguf", "pickled", "damaged safetensors"
-NEVER_LOADS = (GGUF, MEDIA, PICKLED, DAMAGED)
+NOT_WEIGHTS, TEXT = "not weights", "text"
+NEVER_LOADS = (GGUF, MEDIA, PICKLED, DAMAGED, NOT_WEIGHTS, TEXT)
+TEXT_NOTE = "a text file, not weights"
 
 
 def listed_kind(p: Path) -> str | None:
@@ -160,11 +163,16 @@ def _file_kind(p: Path) -> str | None:
     :data:`NEVER_LOADS` for GGUF (ComfyUI's unet/ is full of them: ComfyUI-GGUF loads them, we
     do not), a video or image (:func:`video.models.detect.media_format`: a render saved under a
     weights name), a pickle (by its bytes or suffix, :func:`video.models.sniff.is_pickled`: the
-    loader refuses them) or a file that starts as safetensors and does not read (a truncated
-    download); the detected kind of a whole safetensors header; None when the bytes say nothing."""
+    loader refuses them), a file that starts as safetensors and does not read (a truncated
+    download), an empty file or a Git LFS pointer (:func:`video.models.sniff.not_weights`: a
+    clone without ``git lfs``) and any other text (a README saved under a weights name, a
+    failed download's error page: :func:`_is_text`); the detected kind of a whole safetensors
+    header; None when the bytes say nothing."""
     from video.models.detect import media_format
-    from video.models.sniff import claims_safetensors, is_pickled
+    from video.models.sniff import claims_safetensors, is_pickled, not_weights
 
+    if not_weights(p) is not None:
+        return NOT_WEIGHTS
     try:
         with p.open("rb") as f:
             head = f.read(4)
@@ -176,7 +184,27 @@ def _file_kind(p: Path) -> str | None:
         return _header_kind(p)
     if media_format(p) is not None:
         return MEDIA
-    return PICKLED if is_pickled(p) else None
+    if is_pickled(p):  # before the text test: a protocol 0 pickle is ASCII
+        return PICKLED
+    return TEXT if _is_text(p) else None
+
+
+def _is_text(p: Path, n: int = 4096) -> bool:
+    """Whether the file ``p`` starts as text: its first ``n`` bytes hold no NUL and read as
+    UTF-8 (a character cut at the ``n``-th byte allowed). Weights of any format hold NULs within
+    their first few bytes (a length, a magic number, zeros)."""
+    try:
+        with p.open("rb") as f:
+            head = f.read(n)
+    except OSError:
+        return False
+    if not head or b"\0" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return len(head) == n and e.start >= n - 3 and e.reason == "unexpected end of data"
+    return True
 
 
 def _header_kind(p: Path) -> str:
@@ -203,9 +231,10 @@ def is_listed(p: Path) -> bool:
     in the same folders, whole models of a runnable kind no node runs (:func:`refusal`: Wan 2.2
     TI2V, a WanVideoToVideoPipeline folder, SVD's image-decoder variant), as a Wan
     image-to-video folder is, and the files no loader here reads (:data:`NEVER_LOADS`: GGUF,
-    videos and images, damaged safetensors, pickles; the console names each pickle once, as
-    :func:`loadable_lora` does, since a pickled SVD checkpoint is one the user may mean to
-    convert). A file's answer is remembered per (path, size, modification time), as its kind."""
+    videos and images, damaged safetensors, pickles, empty files, Git LFS pointers and other
+    text; the console names each pickle once, as :func:`loadable_lora` does, since a pickled
+    SVD checkpoint is one the user may mean to convert, and each empty, pointer or text file
+    once: a clone without ``git lfs`` would otherwise list nothing without a word). A file's answer is remembered per (path, size, modification time), as its kind."""
     try:
         st = None if p.is_dir() else p.stat()
     except OSError:
@@ -218,6 +247,10 @@ def is_listed(p: Path) -> bool:
         if kind == PICKLED:
             _say_once(f"not in the video model list: {p}: pickled checkpoints are not loaded; "
                       "convert it to .safetensors")
+        elif kind in (NOT_WEIGHTS, TEXT):
+            from video.models.sniff import not_weights
+
+            _say_once(f"not in the video model list: {p}: {not_weights(p) or TEXT_NOTE}")
         return False
     if kind is None or kind not in RUNNABLE_KINDS:
         return kind is None
@@ -262,11 +295,18 @@ def loadable_lora(p: Path) -> bool:
     :func:`video.models.sniff.is_pickled`; never unpickled), which the loader refuses. A combo
     entry is a value a workflow saves and runs, so one that fails every run is left out rather
     than marked, and the console says why once per file (ComfyUI's own LoRA loader lists
-    ``.ckpt``/``.pt``, so a user looks for it)."""
+    ``.ckpt``/``.pt``, so a user looks for it). An empty file, a Git LFS pointer or other text
+    is left out too, as from the model list (:func:`is_listed`)."""
     from video.models.lora import LoraError, check_lora_file
-    from video.models.sniff import is_pickled
+    from video.models.sniff import is_pickled, not_weights
 
-    if not (p.is_file() and is_pickled(p)):
+    if not p.is_file():
+        return True
+    pickled = is_pickled(p)  # before the text test: a protocol 0 pickle is ASCII
+    if why := not_weights(p) or (TEXT_NOTE if not pickled and _is_text(p) else None):
+        _say_once(f"not in the LoRA list: {p}: {why}")
+        return False
+    if not pickled:
         return True
     if str(p) not in _UNLISTED_SAID:
         _UNLISTED_SAID.add(str(p))

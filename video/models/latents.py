@@ -171,6 +171,13 @@ class VideoVAELatents:
         return self.vae.decode(z.to(self.vae.dtype)).sample.float()
 
 
+def has_tiling(latents) -> bool:
+    """Whether a latent space decodes in tiles on request (the video VAE's ``tiling``), the one
+    rule for where ``vae_tiling`` / ``--vae-tiling`` acts: an image VAE decodes frame by frame
+    in chunks of frames and has no such switch."""
+    return hasattr(latents, "tiling")
+
+
 def latent_space_for(vae: torch.nn.Module):
     """Pick the wrapper by the VAE's class."""
     name = type(vae).__name__

@@ -127,7 +127,7 @@ IMG2VID_MINIMUM = {"frames": 1, "steps": 1, "fps": 1, "height": 1, "width": 1, "
 class Txt2VidConfig:
     model: str = "tiny"
     prompt: str = "a red kite over a green hill"
-    negative: str = ""  # empty: the model's default negative prompt
+    negative: str = ""  # unset: the model's default negative prompt; given empty (--negative ""): none
     output: str = "txt2vid.mp4"
     # None (unset, or ``null``): the model's default; a set value out of range (0 included) is refused
     frames: int | None = None

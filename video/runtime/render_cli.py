@@ -1,13 +1,15 @@
 """The parts of the ``video img2vid`` and ``video txt2vid`` commands that need no parser: the
-img2vid settings refused before the weights load, its frame size checked against the output
-before and after they load, running out of memory said in one line, and the last line of both
-commands. Apart from :mod:`video.cli`, which holds the parser and the order of the steps.
+settings refused before the weights load, the frame size checked against the output before and
+after they load, running out of memory said in one line, and the last line of both commands.
+Apart from :mod:`video.cli`, which holds the parser and the order of the steps.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,24 +47,85 @@ def least_side(side: int | None) -> int:
     return 2 if side is None else max(2, side // SIZE_STEP_BOUND * SIZE_STEP_BOUND)
 
 
-def check_size_before_load(output: str, height: int | None, width: int | None) -> None:
+def check_size_before_load(output: str, height: int | None, width: int | None, rounds: bool = True) -> None:
     """One-line MediaError, before the weights load, for a ``--height`` / ``--width`` the output
     cannot hold whatever the model rounds it to (H.264 takes at most 16384 pixels a side):
     ``--height 100000 --width 100000 --output o.mp4`` rendered for minutes before running out of
     memory. Sizes that may round into range are left for the exact check once the model's step
-    is known (:func:`video.cli.cmd_img2vid`, before the render)."""
+    is known (:func:`video.cli.cmd_img2vid`, before the render). ``rounds=False``: the model
+    renders the size as given or refuses it (txt2vid), so the sides given are checked as they are."""
     from video.media import MediaError, check_output
 
     if height is None and width is None:
         return
+    side = least_side if rounds else (lambda s: 2 if s is None else s)
     try:
-        check_output(output, size=(least_side(width), least_side(height)))
+        check_output(output, size=(side(width), side(height)))
     except MediaError as e:
         if width is not None and height is not None:
             check_output(output, size=(width, height))  # the same refusal, naming the size asked for
         # one side given: its flag, not the placeholder 2 the model's unknown side stood in for
         asked = f"--width {width}" if height is None else f"--height {height}"
-        raise MediaError(str(e).replace(f"got {least_side(width)}x{least_side(height)}", f"got {asked}")) from None
+        raise MediaError(re.sub(r"got \d+x\d+", f"got {asked}", str(e), count=1)) from None
+
+
+def check_txt2vid_before_load(cfg) -> tuple[str, int, bool | None]:
+    """What a txt2vid run is refused for before its model loads (a bad value used to wait for
+    the weights, or for the whole render): the ranges and finite values, the shift, steps,
+    sampler and guidance (:func:`video.runtime.t2v_checks.check_request`), an image-to-video
+    built-in name as the model (:func:`refuse_image_to_video_builtin`), and a ``--height`` /
+    ``--width`` the output cannot hold. Returns ``--sdpa``, the seed (-1 drawn now) and
+    ``--vae-tiling`` read as None (auto) / True / False."""
+    from video.flags import UNSET_HINT, check_finite, check_ranges, sdpa_choice, seed_for
+    from video.runtime.config import TXT2VID_FLAGS, TXT2VID_MINIMUM
+    from video.runtime.t2v_checks import check_request
+
+    sdpa = sdpa_choice(cfg.sdpa)
+    check_ranges(cfg, TXT2VID_FLAGS, TXT2VID_MINIMUM)
+    seed = seed_for(cfg.seed)  # one torch takes, or -1: a random one
+    tiling = tristate("--vae-tiling", cfg.vae_tiling)
+    check_finite(cfg, TXT2VID_FLAGS, ("guidance", "guidance_2", "shift"))
+    if cfg.shift is not None and cfg.shift <= 0:  # 0 used to mean the model's shift without a word
+        raise UserError(f"--shift must be a finite number > 0 (1: no shift; {UNSET_HINT}); got {cfg.shift:g}")
+    check_request(steps=cfg.steps, shift=cfg.shift, sampler=cfg.sampler or None,
+                  guidance_scale=cfg.guidance, guidance_scale_2=cfg.guidance_2)
+    refuse_image_to_video_builtin(cfg.model)
+    check_size_before_load(cfg.output, cfg.height, cfg.width, rounds=False)  # not after the whole render
+    return sdpa, seed, tiling
+
+
+def refuse_image_to_video_builtin(model: str) -> None:
+    """One-line UserError for txt2vid given an image-to-video built-in (``tiny-svd``, and
+    ``builtin:`` with any SVD built-in name): it was "not found", as if no such model existed,
+    where an SVD folder given to txt2vid is pointed at img2vid
+    (:func:`video.models.inspect.wrong_model`)."""
+    from video.models.builtin_names import BUILTIN_PREFIX
+    from video.models.svd import FULL_SIZE_NAMES, TINY_NAMES
+
+    svd = {n for n in (*TINY_NAMES, *FULL_SIZE_NAMES) if n != "tiny"}  # tiny is txt2vid's own
+    name = str(model).removeprefix(BUILTIN_PREFIX)
+    if name in svd and (name == "tiny-svd" or str(model).startswith(BUILTIN_PREFIX)):
+        raise UserError(f"{name} is the built-in image-to-video model: render it with "
+                        f"`video img2vid --model {model} ...` (txt2vid's built-in is tiny)")
+
+
+def txt2vid_knobs(latents) -> tuple[str, ...]:
+    """The txt2vid settings that lower a render's peak beyond frames and size: ``--vae-tiling
+    on`` only for a latent space that tiles (Wan's video VAE); our DiT's image VAE has no
+    tiling, and the flag does nothing there."""
+    from video.models.latents import has_tiling
+
+    return TXT2VID_KNOBS if has_tiling(latents) else ()
+
+
+def warn_tiling_unused(tiling: bool | None, latents) -> None:
+    """A warning when ``--vae-tiling on`` / ``off`` is given for a model whose latent space has
+    no tiling (an image VAE, decoded frame by frame): the flag was taken without a word."""
+    from video.models.latents import has_tiling
+
+    if tiling is not None and not has_tiling(latents):
+        warnings.warn(f"--vae-tiling {'on' if tiling else 'off'} does nothing for this model: its image VAE "
+                      "decodes frame by frame, without tiles (tiling is for Wan's video VAE)", stacklevel=2)
 
 
 def out_of_memory(error: BaseException) -> bool:

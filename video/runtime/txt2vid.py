@@ -24,7 +24,7 @@ from video.config import TextToVideoConfig, load_config, model_config_path
 from video.diffusion.flow import FLOW_SAMPLERS, check_shift, flow_schedule, shift_for_tokens
 from video.diffusion.guidance import composable_cfg, needs_uncond
 from video.models.dit import DiT, DiTConfig
-from video.models.latents import ImageVAELatents, latent_space_for
+from video.models.latents import ImageVAELatents, has_tiling, latent_space_for
 from video.runtime.img2vid import InputError, Timings, randn, usable_device
 from video.runtime.progress import StepCallback, step_reporter
 from video.runtime.speed import with_sdpa_priority
@@ -345,7 +345,7 @@ class TextToVideo:
 
         device = usable_device(device)
         self.models = models
-        if hasattr(models.latents, "tiling"):
+        if has_tiling(models.latents):
             models.latents.tiling = vae_tiling
         self.device, self.dtype = torch.device(device), dtype
         cfg = models.config
