@@ -69,9 +69,12 @@ def require_modules(names) -> None:
 
 
 def _probe(args: argparse.Namespace) -> int:
-    failed, found = 0, False
+    failed, found, seen = 0, False, set()
     for path in discover(args.paths):
         found = True
+        if os.path.abspath(path) in seen:  # named twice (src, ./src/a.mp4): one line, as run scores it once
+            continue
+        seen.add(os.path.abspath(path))
         row = probe_row(path)
         failed += row["error"] is not None
         print(json.dumps(row))
@@ -162,6 +165,9 @@ def run_exit_code(summary: dict) -> int:
     return 1 if all_failed(summary) or summary.get("parts_missing") else 0
 
 
+ERRORS_LISTED = 3  # how many messages the summary's ``errors`` holds (engine.error_counts' ``top``)
+
+
 def failure_line(summary: dict) -> str | None:
     """The one stderr line of a run with failures: how many sources and clips failed, and the
     most frequent error (without paths: the same cause of many files is counted once); None
@@ -174,9 +180,16 @@ def failure_line(summary: dict) -> str | None:
     if not said:
         return None
     line = f"{' and '.join(said)} (see the 'error' column)"
-    if summary["errors"]:
-        msg, n = next(iter(summary["errors"].items()))
-        line += f"; most often ({n}x): {msg}"
+    counts = list(summary["errors"].items())  # the few most frequent, most frequent first
+    if counts:
+        n = counts[0][1]
+        tied = [m for m, c in counts if c == n]
+        if len(tied) == 1:
+            line += f"; most often ({n}x): {tied[0]}"
+        else:  # none is the most frequent: naming the first as such misled (two errors, 1x each)
+            known = len(tied) < len(counts) or len(counts) < ERRORS_LISTED  # else more may tie
+            line += (f"; {len(tied) if known else 'several'} different errors, {n}x each"
+                     f"{'' if known else ', among them'}: {' | '.join(tied)}")
     return line
 
 

@@ -9,7 +9,9 @@ scored again). A source that cannot
 be read becomes one row with ``error``, and so does a clip that fails: the run goes on. A rerun
 tries such a source again when its file changed, when an error of the source or of a clip was
 the machine's (a missing package, permission denied), or when it was a bug and the code has
-changed since; never for its content (:func:`retry_error`, :mod:`data_curation.reruns`).
+changed since; never for its content (:func:`retry_error`, :mod:`data_curation.reruns`). A
+source whose part stands but lacks clip files a recipe with ``split.extract`` wants (scored
+without it) gets those files only (:func:`extract_missing`), not a second scoring.
 
 The names of :mod:`data_curation.reruns` and :mod:`data_curation.ray_runner` stay importable
 from here.
@@ -40,6 +42,7 @@ from data_curation.manifest import (
     TEMP_NAME,
     compact,
     part_path,
+    read_parquet,
     recipe_motion,
     rename_source,
     run_dir_metadata,
@@ -86,7 +89,7 @@ from data_curation.ray_runner import (  # noqa: F401  (all of them re-exported: 
     sigterm_interrupts,
     speaks_http2,
 )
-from data_curation.recipe import Recipe, check_recipe, load_recipe, scoring_key
+from data_curation.recipe import Recipe, check_recipe, load_recipe, scoring_key, scoring_keys
 from data_curation.reruns import (  # noqa: F401  (all of them re-exported: tests import them from here)
     _DEVICE_FAILURE,
     _MACHINE_TYPES,
@@ -202,11 +205,15 @@ def score_source(path: str, recipe: Recipe, out: str | Path) -> list[dict]:
     return rows
 
 
-def process_source(path: str, recipe: Recipe, out: str | Path) -> dict:
+def process_source(path: str, recipe: Recipe, out: str | Path, extract_only: bool = False) -> dict:
     """Score one source and write its part file, stamped with the recipe key, the source's
     stat as it was before scoring (a file changed meanwhile is scored again on the next run),
     the kind of its worst error row and the code's version (:func:`plan_work` decides a retry
-    from these, without reading the rows); returns counts (what travels through Ray)."""
+    from these, without reading the rows); returns counts (what travels through Ray).
+    ``extract_only``: its part stands, only its missing clip files are written
+    (:func:`extract_missing`)."""
+    if extract_only:
+        return extract_missing(path, recipe, out)
     stat = source_stat(path)
     rows = score_source(path, recipe, out)
     _write_part(path, recipe, out, rows, stat)
@@ -218,6 +225,60 @@ def _write_part(path: str, recipe: Recipe, out: str | Path, rows: list[dict], st
     write_atomic(to_table(rows, all_columns(recipe)), part_path(out, path),
                  {RECIPE_KEY: scoring_key(recipe), SOURCE_STAT_KEY: stat, ERRORS_KEY: rows_kind(rows),
                   CODE_KEY: code_version()})
+
+
+def _clip_file(out: str | Path, row: dict) -> Path:
+    """Where a clip row's file goes (or went): ``OUT/clips/<clip_id>.mp4``, as :func:`score_source`
+    names it."""
+    return Path(out) / "clips" / f"{row['clip_id']}.mp4"
+
+
+def _lacks_file(out: str | Path, row: dict) -> bool:
+    """Whether ``row`` is a clip scored without error whose file is not in ``OUT/clips``."""
+    return row.get("start_frame") is not None and not row.get("error") and not _clip_file(out, row).is_file()
+
+
+def lacks_clip_files(path: str, out: str | Path) -> bool:
+    """Whether the part of ``path`` lists a clip scored without error whose file is not in
+    ``OUT/clips``: scored by a recipe without ``split.extract`` (or its file deleted since)."""
+    try:
+        rows = read_parquet(part_path(out, path), columns=["clip_id", "start_frame", "error"]).to_pylist()
+    except (OSError, KeyError, ValueError):
+        return False  # unreadable: plan_work's to judge, not extraction's
+    return any(_lacks_file(out, r) for r in rows)
+
+
+def extract_missing(path: str, recipe: Recipe, out: str | Path) -> dict:
+    """The clip files a source's part lacks, extracted as :func:`score_source` extracts them
+    (same names, same cut), without detecting cuts or scoring again: turning ``split.extract``
+    on after a run (score, look at the report, then extract) paid the whole scoring twice. The
+    part is rewritten with their ``clip_path``; a clip whose extraction fails becomes an error
+    row, as in a scoring run. Returns :func:`process_source`'s counts."""
+    part = part_path(out, path)
+    footer, meta = _footer(part)
+    kind = part_kind(part, footer, meta)
+    rows = read_parquet(part).to_pylist()
+    kf: set[int] | None = None
+    turn: tuple[str, ...] = ()
+    new_errors = []
+    for row in rows:
+        if not _lacks_file(out, row):
+            continue
+        try:
+            if kf is None:  # read once, for every clip of the source
+                kf, turn = set(keyframes(path)), display(path)
+            dest, _ = extract_clip(path, row["start_frame"], row["end_frame"], row["fps"], _clip_file(out, row),
+                                   kf, turn=turn)
+            row["clip_path"] = str(dest)
+        except Exception as e:  # one clip that fails must not lose the source's other clips
+            row["error"], row[ROW_ERROR_KIND] = error_text(e), exception_kind(e)
+            new_errors.append(row)
+            if os.environ.get("CURATE_DEBUG"):
+                traceback.print_exc()
+    kinds = [k for k in (kind, rows_kind(new_errors)) if k in ERROR_KINDS]
+    meta[ERRORS_KEY] = max(kinds, key=ERROR_KINDS.index, default="none")
+    write_atomic(to_table(rows, all_columns(recipe)), part, meta)
+    return {"path": path, "rows": len(rows), "failed": 0, "extracted": 1}
 
 
 def record_lost_source(path: str, recipe: Recipe, out: str | Path, error: BaseException) -> dict:
@@ -354,7 +415,17 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
     removed once the new manifest is written; the Parquet temporaries a killed run left of the
     manifest and of these sources' parts go then too (:func:`stale_temporaries`).
     ``parts_missing`` counts sources whose Ray task wrote its part where this machine does not
-    see it (a cluster's node without OUT): failed rows here, tried again by a rerun."""
+    see it (a cluster's node without OUT): failed rows here, tried again by a rerun.
+
+    SIGTERM (a timeout, Slurm, docker stop) is a KeyboardInterrupt, as Ctrl-C, anywhere in the
+    run (:func:`sigterm_interrupts`): from discovery through Ray's start and the manifest's
+    write, not only while sources are scored (it killed the process silently, no manifest)."""
+    with sigterm_interrupts():
+        return _run(src, out, recipe, overrides, workers, ray_address, progress)
+
+
+def _run(src: list[str] | str, out: str | Path, recipe: str | Recipe, overrides: list[str] | None,
+         workers: int | None, ray_address: str | None, progress: bool) -> dict:
     t0 = time.perf_counter()
     check_workers(workers)
     recipe = check_recipe(recipe) if isinstance(recipe, Recipe) else load_recipe(recipe, overrides)
@@ -376,15 +447,19 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
             seen.add(os.path.abspath(p))
             sources.append(str(p))
     if not sources:  # a wrong SRC, most likely: write nothing (an empty manifest would replace a real one)
-        return {"sources": 0, "processed": 0, "skipped": 0, "changed": 0, "retried": 0, "failed": 0, **summarize([]),
+        return {"sources": 0, "processed": 0, "skipped": 0, "extracted": 0, "changed": 0, "retried": 0, "failed": 0, **summarize([]),
                 "clips_failed": 0, "errors": {}, "clips_removed": 0, "parts_missing": 0, "seconds": round(time.perf_counter() - t0, 2), "manifest": None}
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    todo, stale, changed, retried = plan_work(sources, out, {scoring_key(recipe, ordered=o, as_typed=a)
-                                                                for o in (False, True) for a in (False, True)})
+    todo, stale, changed, retried = plan_work(sources, out, scoring_keys(recipe))
+    scoring = set(todo)
+    extract = [p for p in sources if p not in scoring and lacks_clip_files(p, out)] if recipe.split.extract else []
     if stale and progress:
         print(f"{stale} source(s) scored under another recipe (cuts, split, scorers or models changed): "
               "scoring them again", file=sys.stderr)
+    if extract and progress:
+        print(f"{len(extract)} source(s) scored already lack the clip files split.extract=true writes: extracting "
+              "them (not scoring again)", file=sys.stderr)
     if changed and progress:
         print(f"{changed} source(s) changed since they were scored (size or modification time): "
               "scoring them again", file=sys.stderr)
@@ -393,7 +468,8 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
               "content (the machine's: a missing package, permission denied, ...; or a bug, and curate or its "
               "libraries changed since): trying them again", file=sys.stderr)
     missing = 0
-    if todo:
+    work = todo + extract
+    if work:
         try:
             if workers != 0:  # only when there is work: a rerun with nothing to do needs no Ray; an OUT
                 require_ray()  # this run made is removed below if no Ray or a wrong address stops it
@@ -404,14 +480,13 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
                                   "each CPU it has", stacklevel=2)
             _check_scorers(recipe, workers)  # models load before any source is read (and before Ray starts)
             if workers == 0:
-                # SIGTERM (timeout, Slurm, docker stop) ends it as Ctrl-C does
-                with sigterm_interrupts(), FramesBar(todo, progress) as bar:
-                    for p in todo:
-                        process_source(p, recipe, out)
+                with FramesBar(work, progress) as bar:
+                    for p in work:
+                        process_source(p, recipe, out, p not in scoring)
                         bar.done(p)
             else:
-                results = _run_ray(todo, recipe, out, workers, ray_address, progress, process_source,
-                                   record_lost_source, label)
+                results = _run_ray(work, recipe, out, workers, ray_address, progress, process_source,
+                                   record_lost_source, label, extract_only=extract)
                 missing = sum(r.get("missing", 0) for r in results)
         except BaseException:
             if created:  # an OUT this run made and nothing went into (no task ran; .ray aside): not left behind
@@ -426,12 +501,13 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
     # (a drive unmounted, a file caught mid-copy) or a rerun without split.extract keeps its files
     listed = {Path(r["clip_path"]).name for r in rows if r.get("clip_path")}
     failed_sources = {r["source"] for r in rows if r.get("error")}
-    rescored = [p for p in todo if p not in failed_sources] if recipe.split.extract else []
+    rescored = [p for p in work if p not in failed_sources] if recipe.split.extract else []
     removed = stale_clips(out / "clips", rescored, listed)
     for f in [*removed, *stale_temporaries(out, sources)]:
         f.unlink(missing_ok=True)
     failed = sum(1 for r in rows if r.get("error") and r["clip_id"].endswith(":error"))
     clips_failed, errors = error_counts(rows)
     return {"sources": len(sources), "processed": len(todo), "skipped": len(sources) - len(todo),
+            "extracted": len(extract),
             "changed": changed, "retried": retried, "failed": failed, **summarize(rows), "clips_failed": clips_failed, "errors": errors,
             "clips_removed": len(removed), "parts_missing": missing, "seconds": round(time.perf_counter() - t0, 2), "manifest": str(out / "manifest.parquet")}

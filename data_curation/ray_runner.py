@@ -202,6 +202,7 @@ def connect_interrupted(address: str) -> ConnectInterrupted:
 def sigterm_interrupts(restore=None):
     """While the block runs, SIGTERM raises KeyboardInterrupt in the main thread, as Ctrl-C
     does: the run ends as an interrupted one (its one line, ``ray.shutdown``, exit 130).
+    ``engine.run`` holds it for the whole run; while ``ray.init`` runs, :func:`sigterm_held`.
     ``ray.init`` installs a handler that killed Ray's processes and exited under them (a C++
     crash dump, SIGABRT). Then ``restore`` (default: the handler found) is put back; a handler
     set outside Python reads as None and comes back as the default one. Off the main thread,
@@ -219,6 +220,42 @@ def sigterm_interrupts(restore=None):
     finally:
         back = restore if restore is not None else found
         signal.signal(signal.SIGTERM, back if back is not None else signal.SIG_DFL)
+
+
+@contextmanager
+def sigterm_held(hold: bool = True):
+    """While ``ray.init`` starts a local session: Ray's own SIGTERM handlers are not installed
+    (the first exited 15 without a word, the node's killed Ray's processes under the driver:
+    exit -6 and a C++ dump, or a driver hung for good), and a SIGTERM is held until the session
+    is up, then raised as KeyboardInterrupt: ``ray.shutdown`` then finds every process Ray
+    started (stopped halfway, its agents were left running). A second SIGTERM raises at once
+    (a start that hangs). ``hold`` False (joining a cluster, which starts nothing here: a
+    wait for a head that may never answer) raises at the first. Off the main thread, nothing
+    changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    import ray._private.utils as ray_utils  # where every Ray handler is installed from (2.x)
+
+    pending: list[int] = []
+
+    def note(signum, frame):
+        if pending or not hold:
+            raise KeyboardInterrupt
+        pending.append(signum)
+
+    found = signal.signal(signal.SIGTERM, note)
+    setter = getattr(ray_utils, "set_sigterm_handler", None)
+    if setter is not None:
+        ray_utils.set_sigterm_handler = lambda handler: None
+    try:
+        yield
+    finally:
+        if setter is not None:
+            ray_utils.set_sigterm_handler = setter
+        signal.signal(signal.SIGTERM, found if found is not None else signal.SIG_DFL)
+    if pending:
+        raise KeyboardInterrupt
 
 
 # Ray (2.5x) turns token authentication on for every new local cluster and, unless
@@ -253,8 +290,10 @@ def quiet_token_auth():
 
 def _run_ray(todo: list[str], recipe: Recipe, out: Path, workers: int | None, address: str | None,
              progress: bool, process: Callable[[str, Recipe, str], dict],
-             lost: Callable[[str, Recipe, str, BaseException], dict], label: str | None = None) -> list[dict]:
-    """``process`` (``engine.process_source``) of every source in ``todo`` on Ray: a local
+             lost: Callable[[str, Recipe, str, BaseException], dict], label: str | None = None,
+             extract_only: list[str] = ()) -> list[dict]:
+    """``process`` (``engine.process_source``) of every source in ``todo`` on Ray (those also in
+    ``extract_only`` with ``extract_only=True``: their missing clip files only): a local
     session we start lives under OUT and ends with the run; a cluster at ``address`` is joined
     (``label``: how the user gave it, for messages). ``lost`` (``engine.record_lost_source``)
     records a source whose task failed, and one whose part is not in OUT/parts after its task
@@ -274,7 +313,8 @@ def _run_ray(todo: list[str], recipe: Recipe, out: Path, workers: int | None, ad
     recipe = absolute_models(recipe)  # models/clip typed here is not the worker's models/clip
     with sigterm_interrupts(restore=term):  # put back the handler from before ray.init: Ray's ends with it
         try:
-            results = _gather(sent, recipe, os.path.abspath(out), progress, process, lost)
+            results = _gather(sent, recipe, os.path.abspath(out), progress, process, lost,
+                              extract_only={os.path.abspath(p) for p in extract_only})
         finally:
             if started:  # the session lives under OUT: end it with the run
                 ray.shutdown()
@@ -294,7 +334,8 @@ def _start(address: str | None, label: str | None, out: Path, workers: int | Non
         if temp:
             kw["_temp_dir"] = temp
     try:
-        with quiet_token_auth() if not address else nullcontext():  # a cluster we join says nothing of it
+        # a cluster we join says nothing of token authentication, and starts no process here
+        with quiet_token_auth() if not address else nullcontext(), sigterm_held(hold=not address):
             _ray_init(address, label, log_to_driver=False,
                       logging_level=logging.INFO if progress else logging.WARNING, **kw)
     except BaseException:
@@ -348,7 +389,8 @@ def _window() -> int:
 
 def _gather(todo: list[str], recipe: Recipe, out: str, progress: bool,
             process: Callable[[str, Recipe, str], dict],
-            lost: Callable[[str, Recipe, str, BaseException], dict], window: int | None = None) -> list[dict]:
+            lost: Callable[[str, Recipe, str, BaseException], dict], window: int | None = None,
+            extract_only: set[str] = frozenset()) -> list[dict]:
     """``process`` (``engine.process_source``) of every source as one Ray task each (one CPU),
     their frames counted on a bar as they come back (:class:`data_curation.progress.FramesBar`),
     as ``--workers 0`` counts them. Plain tasks, not Ray Data: a map over one block per source
@@ -357,7 +399,8 @@ def _gather(todo: list[str], recipe: Recipe, out: str, progress: bool,
     that fails (its worker died: a decoder crash on the file, the OOM killer, after Ray's own
     retries) is its source's error row (``lost``), not the end of the run: the sources still in
     flight would have been killed and decoded again by the rerun. At most ``window`` tasks
-    (default :func:`_window`) are in flight; each finished one makes room for the next source."""
+    (default :func:`_window`) are in flight; each finished one makes room for the next source.
+    A source in ``extract_only`` is sent with ``extract_only=True`` (its clip files only)."""
     import ray
 
     from data_curation.progress import FramesBar
@@ -369,7 +412,7 @@ def _gather(todo: list[str], recipe: Recipe, out: str, progress: bool,
 
     def refill() -> None:
         for p in itertools.islice(queue, max(0, (window or _window()) - len(source))):
-            source[task.remote(p, shared, out)] = p
+            source[task.remote(p, shared, out, *((True,) if p in extract_only else ()))] = p
 
     results: list[dict] = []
     refill()

@@ -320,13 +320,17 @@ def absolute_models(r: Recipe) -> Recipe:
     return replace(r, models=replace(m, **fix)) if fix else r
 
 
-def scoring_key(r: Recipe, ordered: bool = False, as_typed: bool = False) -> str:
+def scoring_key(r: Recipe, ordered: bool = False, as_typed: bool = False, extract: bool | None = None) -> str:
     """A hash of what a source's part file depends on: cut detection (its settings and
     :data:`~data_curation.cuts.CUT_VERSION`), splitting, the scorers and their models. Not the
     filters (``rules``, ``max_phash_distance``: applied to the whole manifest at the end,
     re-runnable without scoring), nor ``cuts.threads`` (how many decoders, not what they find),
-    nor the name. The scorers' versions are in it: a scorer whose numbers changed rescores the
-    sources scored before. The scorers' order is not in it (reordering the list changes no
+    nor the name, nor ``split.extract``: the clips and their scores are the same with or without
+    their files (a run that extracts writes the files a part lacks without scoring again:
+    :func:`data_curation.engine.extract_missing`); ``extract``: the key of parts written while
+    it was in the key, with that value, still accepted by a resume (:func:`scoring_keys`). The
+    scorers' versions are in it: a scorer whose numbers changed rescores the sources scored
+    before. The scorers' order is not in it (reordering the list changes no
     score). Model paths count as absolute paths (``models/clip`` typed in one folder and its
     absolute path are one model, as a Ray task sees it); ``as_typed``: the key of parts written
     before that, with the paths as given, still accepted by a resume."""
@@ -337,6 +341,10 @@ def scoring_key(r: Recipe, ordered: bool = False, as_typed: bool = False) -> str
     for k in ("name", "rules", "max_phash_distance"):
         d.pop(k)
     d["cuts"].pop("threads")
+    if extract is None:
+        d["split"].pop("extract")
+    else:
+        d["split"]["extract"] = extract
     # their columns are disjoint and each reads the frames only: order is moot. ``ordered``: the
     # key of parts written before that was seen (the list as given), still accepted by a resume
     d["scorers"] = list(r.scorers) if ordered else sorted(set(r.scorers))
@@ -344,3 +352,11 @@ def scoring_key(r: Recipe, ordered: bool = False, as_typed: bool = False) -> str
     if CUT_VERSION > 1:  # version 1 was in no key: the keys written then stay as they were
         d["cut_version"] = CUT_VERSION
     return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def scoring_keys(r: Recipe) -> set[str]:
+    """Every key a part scored under ``r`` may carry (:func:`scoring_key`): today's, and those
+    of earlier versions (the scorers as listed, model paths as typed, ``split.extract`` in the
+    key), so that an upgrade rescores nothing."""
+    return {scoring_key(r, ordered=o, as_typed=a, extract=x)
+            for o in (False, True) for a in (False, True) for x in (None, False, True)}

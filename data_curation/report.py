@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,14 @@ def _png(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
+def _fs_name(path: str) -> str:
+    """A manifest's path (UTF-8 text, as Parquet stores it) as this process names the file: under
+    a C or POSIX locale Python's file names are ASCII with the other bytes escaped, and a source
+    named ``ünïcödé.mp4`` could not be opened ("'ascii' codec can't encode"). The same text
+    elsewhere."""
+    return os.fsdecode(path.encode("utf-8", "surrogateescape"))
+
+
 def _middle_frame(row: dict, bases: list[Path], failures: list[str]) -> np.ndarray | None:
     """The clip's middle frame, from its source: the frame on screen at that slot of the
     manifest's frame grid (:func:`video.media.read_grid_frames`, as training reads clips). On a
@@ -41,7 +50,7 @@ def _middle_frame(row: dict, bases: list[Path], failures: list[str]) -> np.ndarr
     training looks: a moved project still finds its media)."""
     from video.media import read_grid_frames
 
-    src = str(resolve_media(row["source"], None, (), bases))
+    src = _fs_name(str(resolve_media(row["source"], None, (), bases)))
     try:
         mid = (row["start_frame"] + row["end_frame"]) // 2
         return read_grid_frames(src, [mid], row["fps"])[0]
@@ -122,6 +131,8 @@ def write_report(out: str | Path) -> Path:
             + "".join(parts))
     dest = out / "report.html"
     tmp = out / ".report.html.partial"
-    tmp.write_text(page)
+    # UTF-8, as the page declares, whatever the locale (a C locale wrote ASCII and failed on the
+    # first accented name); a name this process holds escaped goes back to its own bytes
+    tmp.write_text(page, encoding="utf-8", errors="surrogateescape")
     tmp.replace(dest)
     return dest

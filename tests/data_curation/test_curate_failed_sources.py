@@ -47,7 +47,7 @@ def test_a_run_where_every_source_failed_exits_1_and_counts_their_errors(tmp_pat
     # counted without their paths: the same failure of many files is one entry
     assert s["errors"] == {"MediaError: empty file (0 bytes), not a video": 1,
                            "MediaError: not a video (an image: jpeg_pipe, mjpeg)": 1}
-    assert "2 of 2 sources failed" in cap.err and "most often (1x): MediaError:" in cap.err
+    assert "2 of 2 sources failed" in cap.err and "2 different errors, 1x each: MediaError:" in cap.err
     pan(src / "pan.mp4")  # one good source: the run did its work
     assert main(["run", str(src), "--out", str(tmp_path / "out"), "--workers", "0", "--quiet"]) == 0
     s = json.loads(capsys.readouterr().out)
@@ -131,6 +131,6 @@ def test_a_local_ray_run_counts_sources_and_prints_no_ray_notices(src, tmp_path)
     # the frames bar of --workers 0, counted as Ray's results come back (2 x 30 frames); not Ray
     # Data's own lines, nor its hint to turn on a "new progress UI" that curate's user cannot act on
     bars = [b for b in re.split(r"[\r\n]", p.stderr) if b.startswith("frames:")]
-    assert bars and "60/60 [" in bars[-1] and "2/2 sources" in bars[-1], p.stderr
+    assert bars and "frames: 60/60 (100%), 2/2 sources" in bars[-1], p.stderr  # off a terminal: a line
     for ray_line in ("progress UI", "Map(", "Total Progress", "enable_rich_progress_bars"):
         assert ray_line not in p.stderr, p.stderr

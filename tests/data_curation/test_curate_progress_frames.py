@@ -1,7 +1,8 @@
 """``curate run``'s bar counts frames (each source weighs its header's count), not sources:
 sources take 0.5-10 s each, so a bar of sources gave a wrong ETA, and a run of one long video sat
 at 0/1 until it ended. The same bar with Ray (``_gather``) and ``--workers 0``; ``N/M sources``
-stays as its postfix."""
+stays as its postfix. These are the terminal's bar (pytest's capture is no terminal: the check is
+made to answer yes); off a terminal, lines: test_curate_progress_lines.py."""
 
 import re
 
@@ -12,6 +13,11 @@ from data_curation.progress import FramesBar
 from data_curation.ray_runner import _gather
 from data_curation.recipe import load_recipe
 from video.media import header_frames
+
+
+@pytest.fixture(autouse=True)
+def _terminal(monkeypatch):
+    monkeypatch.setattr("data_curation.progress._is_tty", lambda stream: True)
 
 
 @pytest.fixture()
