@@ -1,5 +1,5 @@
-"""The cut detector's per-frame features (a 32-px luma thumbnail and Y/U/V histograms), decoded
-as fast as the file allows.
+"""The cut detector's per-frame features (a 32-px luma thumbnail, a luma and a joint U-V
+histogram), decoded as fast as the file allows.
 
 Decoding is nearly all the cost of cut detection (PySceneDetect pays it too, plus a full-size
 BGR conversion), so this module decodes less and in parallel:

@@ -212,24 +212,6 @@ def test_x264_options_are_read_from_the_first_frame(bikes):
     assert not worth_checking({"ref": "1", "bframes": "0", "b_pyramid": "0"})
 
 
-@pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuv422p", "yuv444p"])
-def test_chroma_histograms_see_the_whole_frame(tmp_path, pix_fmt):
-    """Top half red, bottom half blue: whatever the chroma subsampling, half of each chroma
-    histogram's mass is in red's bin and half in blue's (4:2:2 and 4:4:4 planes are taller or
-    wider than 4:2:0's; reading them at 4:2:0's size saw the top half only)."""
-    out = tmp_path / f"{pix_fmt}.mp4"
-    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i", "color=red:s=128x48:d=0.4",
-                    "-f", "lavfi", "-i", "color=blue:s=128x48:d=0.4", "-filter_complex", "[0][1]vstack",
-                    "-c:v", "libx264", "-pix_fmt", pix_fmt, str(out)], check=True)
-    f = frame_features(out, "all", threads=1)
-    from data_curation.frame_summary import C_BINS
-    from data_curation.luma import Y_BINS
-
-    for u in (f.hist[:, Y_BINS:Y_BINS + C_BINS], f.hist[:, Y_BINS + C_BINS:]):
-        top2 = np.sort(u, axis=1)[:, -2:]
-        assert np.all(top2 > 0.45), (pix_fmt, top2[0])
-
-
 def test_cover_art_stream_is_not_the_video(encodes, tmp_path):
     """An MP4 whose first video stream is a cover picture (attached_pic): the clip is the video."""
     cover = tmp_path / "cover.png"
