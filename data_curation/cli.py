@@ -187,7 +187,9 @@ def failure_line(summary: dict) -> str | None:
         if len(tied) == 1:
             line += f"; most often ({n}x): {tied[0]}"
         else:  # none is the most frequent: naming the first as such misled (two errors, 1x each)
-            known = len(tied) < len(counts) or len(counts) < ERRORS_LISTED  # else more may tie
+            # error rows beyond those listed: fewer than n, and no error left out ties (3 listed, 3 in all)
+            rest = summary["failed"] + summary["clips_failed"] - sum(c for _, c in counts)
+            known = len(tied) < len(counts) or len(counts) < ERRORS_LISTED or rest < n
             line += (f"; {len(tied) if known else 'several'} different errors, {n}x each"
                      f"{'' if known else ', among them'}: {' | '.join(tied)}")
     return line

@@ -13,6 +13,7 @@ engine's.
 
 from __future__ import annotations
 
+import _thread
 import itertools
 import logging
 import os
@@ -258,6 +259,74 @@ def sigterm_held(hold: bool = True):
         raise KeyboardInterrupt
 
 
+@contextmanager
+def sigterm_relayed():
+    """While Ray runs in this process, from before ``ray.init`` to after ``ray.shutdown``: SIGTERM
+    blocked in the main thread, and so in every thread started meanwhile (Ray's included), and
+    taken by one thread of ours that raises it in the main thread, where the handler in place
+    decides (:func:`sigterm_interrupts`, :func:`sigterm_held`). ``ray.shutdown`` sets SIGTERM back
+    to the default action in C, under Python's handler (its C++ failure handler uninstalled): a
+    SIGTERM then killed the run in silence (exit -15), whichever thread the kernel gave it to.
+    Ray's own processes start with the mask found (they end by SIGTERM). The handler and the
+    mask are put back on every path; a SIGTERM that came meanwhile is taken then. Off the main
+    thread, with SIGTERM blocked already, or where Ray starts its processes some other way,
+    nothing changes. A thread started before (a model's) still takes SIGTERM itself."""
+    import ray._private.services as services  # where Ray starts its processes from (2.x)
+
+    popen = getattr(services, "ConsolePopen", None)
+    if threading.current_thread() is not threading.main_thread() or popen is None \
+            or signal.SIGTERM in signal.pthread_sigmask(signal.SIG_BLOCK, set()):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    stop, lock = threading.Event(), threading.Lock()
+
+    class Popen(popen):
+        def __init__(self, *args, preexec_fn=None, **kw):
+            def preexec():
+                signal.pthread_sigmask(signal.SIG_SETMASK, before)
+                if preexec_fn is not None:
+                    preexec_fn()
+            super().__init__(*args, preexec_fn=preexec, **kw)
+
+    def relay():
+        while not stop.is_set():
+            if signal.sigtimedwait({signal.SIGTERM}, 0.1) is not None:
+                with lock:
+                    if not stop.is_set():
+                        _thread.interrupt_main(signal.SIGTERM)
+                    else:  # left pending: the mask put back delivers it
+                        os.kill(os.getpid(), signal.SIGTERM)
+
+    def end():  # every step can be done twice: a SIGTERM relayed before the stop may interrupt one
+        with lock:
+            stop.set()
+        taker.join()
+        services.ConsolePopen = popen
+        handler = signal.getsignal(signal.SIGTERM)  # in C too: Ray's shutdown reset it
+        signal.signal(signal.SIGTERM, handler if handler is not None else signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)  # a held SIGTERM raises here
+
+    services.ConsolePopen = Popen
+    taker = threading.Thread(target=relay, name="curate-sigterm", daemon=True)
+    taker.start()
+    interrupted, failed = None, False
+    try:
+        yield
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        while True:
+            try:
+                end()
+                break
+            except KeyboardInterrupt as e:
+                interrupted = e
+        if interrupted is not None and not failed:  # what ended the run already is the one to show
+            raise interrupted
+
+
 # Ray (2.5x) turns token authentication on for every new local cluster and, unless
 # $RAY_AUTH_MODE was set, logs on every ``ray.init`` that it did, from this logger:
 RAY_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
@@ -304,20 +373,23 @@ def _run_ray(todo: list[str], recipe: Recipe, out: Path, workers: int | None, ad
 
     term = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
     started = not ray.is_initialized()
-    if started:
-        _start(address, label, out, workers, progress)
     if not recipe.cuts.threads and not address:  # sources decode side by side: share the cores out
         n = workers or os.cpu_count() or 1
         recipe = replace(recipe, cuts=replace(recipe.cuts, threads=max(1, n // len(todo))))
     sent = [os.path.abspath(p) for p in todo]
     recipe = absolute_models(recipe)  # models/clip typed here is not the worker's models/clip
-    with sigterm_interrupts(restore=term):  # put back the handler from before ray.init: Ray's ends with it
-        try:
-            results = _gather(sent, recipe, os.path.abspath(out), progress, process, lost,
-                              extract_only={os.path.abspath(p) for p in extract_only})
-        finally:
-            if started:  # the session lives under OUT: end it with the run
-                ray.shutdown()
+    with sigterm_relayed() if started else nullcontext():  # from before Ray's first thread to after its shutdown
+        if started:
+            _start(address, label, out, workers, progress)
+        # the handler from before ray.init, an interrupt: the one ray.init leaves is not ours
+        with sigterm_interrupts(restore=term):
+            try:
+                results = _gather(sent, recipe, os.path.abspath(out), progress, process, lost,
+                                  extract_only={os.path.abspath(p) for p in extract_only})
+            finally:
+                if started:  # the session lives under OUT: end it with the run
+                    with sigterm_held():
+                        ray.shutdown()
     return results + record_missing_parts(sent, recipe, out, lost)
 
 
@@ -340,8 +412,9 @@ def _start(address: str | None, label: str | None, out: Path, workers: int | Non
                       logging_level=logging.INFO if progress else logging.WARNING, **kw)
     except BaseException:
         try:
-            ray.shutdown()
-        except Exception:  # noqa: BLE001  (the error that stopped ray.init is the one to show)
+            with sigterm_held():
+                ray.shutdown()
+        except (Exception, KeyboardInterrupt):  # noqa: BLE001  (what stopped ray.init is the one to show)
             pass
         raise
 

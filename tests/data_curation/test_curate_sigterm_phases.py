@@ -103,3 +103,40 @@ def test_sigterm_while_ray_starts_is_one_line_and_leaves_no_ray_process(tmp_path
         assert not left, left
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+SHUTDOWN_DELAYS = (0.5, 0.8, 1.1)  # after the last part: Ray's shutdown runs, here ~0.3 to 1.4 s in
+
+
+def test_sigterm_while_ray_shuts_down_is_one_line_and_exit_130(tmp_path, pan):
+    """SIGTERM while ``ray.shutdown`` ends the local session, once all parts are written: it sets
+    SIGTERM back to the default action in C (Python still reports its handler), and the run died
+    in silence (exit -15: no line, no summary, no manifest). One run per delay after the last part
+    appears, so that one of them falls inside the shutdown; each must end as an interrupted run."""
+    root = Path(os.path.realpath(f"/tmp/rsd{os.getpid()}"))  # short: Ray's socket paths
+    shutil.rmtree(root, ignore_errors=True)
+    src = root / "src"
+    src.mkdir(parents=True)
+    pan(src / "a.mp4")
+    last = pan(src / "b.mp4")
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    try:
+        for i, delay in enumerate(SHUTDOWN_DELAYS):
+            out = root / f"out{i}"
+            proc = subprocess.Popen([*CLI, str(src), "--out", str(out), "--workers", "1", "--quiet"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            _wait_for(part_path(out, last), proc)
+            _wait_for(part_path(out, src / "a.mp4"), proc)
+            time.sleep(delay)
+            proc.send_signal(signal.SIGTERM)
+            try:
+                stdout, stderr = proc.communicate(timeout=90)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                raise AssertionError(f"no exit 90 s after SIGTERM: {proc.communicate()}") from None
+            assert proc.returncode == 130, (delay, proc.returncode, stderr)
+            assert stderr.splitlines()[-1:] == ["curate run: interrupted; rerun the same command to resume "
+                                                "(finished sources are kept)"], (delay, stderr)
+            assert "Traceback" not in stderr and not stdout, (delay, stdout, stderr)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
