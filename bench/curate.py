@@ -108,9 +108,11 @@ def main() -> None:
     from video.atomic import atomic_file
     from video.media import ffmpeg_exe
 
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--size", default="1280x720")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--size", default="1280x720",
+                    help="WIDTHxHEIGHT of the montage the cut detectors run on (default %(default)s)")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="rounds of each timing, the best kept, the contenders taking turns (default %(default)s)")
     ap.add_argument("--cpus", default=None, help="pin this process and its threads to these CPUs, e.g. 0,1")
     ap.add_argument("--ocr-clips", type=int, default=8, help="clips of the montage for the OCR rows (0: skip them)")
     args = ap.parse_args()
@@ -194,7 +196,7 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(out) as tmp:
         tmp.write_text(json.dumps(result, indent=2))
-    print(out)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

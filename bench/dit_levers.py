@@ -83,6 +83,13 @@ def resets_dynamo(name: str) -> bool:
     return name != "wan" and bool(VARIANTS[name].keys() & {"inductor", "mode", "whole"})
 
 
+def eager_variants(names: list[str]) -> tuple[list[str], list[str]]:
+    """(kept, skipped) of ``names`` under ``--no-compile``: a variant differing from another only
+    in how it compiles (both_cg, both_cdt, both_whole) is, eager, that same model timed again."""
+    skipped = [n for n in names if n != "wan" and resets_dynamo(n)]
+    return [n for n in names if n not in skipped], skipped
+
+
 def compare_to_wan(rows: list[dict]) -> None:
     """Each successful row of ours gets ``speed_vs_wan`` (Wan's median seconds over ours) and
     ``spread_overlaps_wan`` (whether its min-max range meets Wan's) once Wan's row is in."""
@@ -125,6 +132,10 @@ def main() -> int:
     names = args.variants.split(",")
     if any(n not in VARIANTS and n != "wan" for n in names):
         ap.error(f"--variants takes a comma list of {', '.join(VARIANTS)}, wan")
+    if args.no_compile:
+        names, skipped = eager_variants(names)
+        if skipped:
+            print(f"--no-compile: skipping {', '.join(skipped)} (they differ from both only in how they compile)")
 
     device, size, dtype, cfg, wan_kw, gen = bench_setup(args)
     with torch.device(device):
@@ -275,7 +286,7 @@ def main() -> int:
     print("\nattention alone, one kernel each (heads x queries x keys x head dim):")
     for r in result["attention"]:
         shape = f"{r['heads']}x{r['tokens']}x{r['kv_tokens']}x{r['head_dim']}"
-        got = f"{r['seconds'] * 1e3:8.3f} ms {r['tflops_per_s']:7.1f} TFLOP/s" if "seconds" in r else r["error"][:70]
+        got = f"{r['seconds'] * 1e3:8.3f} ms {r['tflops_per_s']:7.1f} TFLOP/s" if "seconds" in r else r["error"]
         print(f"  {r['kernel']:10s} {shape:>20s} {got}")
     for name, events in result["profile"].items():
         print(f"\ntop kernels, {name}, {'compiled' if result['compiled'] else 'eager'} (self ms):")

@@ -126,6 +126,10 @@ def main() -> int:
         for name, fn in (("ours (DiT)", lambda x=x, t=t, ctx=ctx: ours(x, t, ctx)),
                          ("diffusers WanTransformer3DModel", lambda x=x, t=t, ctx=ctx: wan(x, t * 1000, ctx, return_dict=False))):
             rows.append({"model": name, "frames": frames, "latent": list(lat), **count(fn)})
+        ours_row, wan_row = rows[-2:]
+        for r in (ours_row, wan_row):
+            r["total_gb"] = r["gemm_gb"] + r["attention_gb"] + r["other_gb"]
+        ours_row["bytes_vs_wan"] = ours_row["total_gb"] / wan_row["total_gb"]  # the peer's: < 1 moves less
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(out) as tmp:
@@ -135,6 +139,10 @@ def main() -> int:
         print(f"{r['model']:32s} {r['frames']:6d} {r['gemm_gb']:8.1f} {r['attention_gb']:8.1f} {r['other_gb']:9.1f} "
               f"{r['other_calls']:13d}")
         print("    " + ", ".join(f"{k} {v['gb']:.1f}" for k, v in list(r["by_op"].items())[:8]))
+    for r in rows:
+        if "bytes_vs_wan" in r:
+            print(f"{r['frames']} frames: ours moves {r['total_gb']:.1f} GB, Wan {r['total_gb'] / r['bytes_vs_wan']:.1f} GB: "
+                  f"{r['bytes_vs_wan']:.2f}x Wan's bytes")
     print(f"wrote {args.json}")
     return 0
 

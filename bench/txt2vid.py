@@ -146,9 +146,20 @@ def attention_rows(device, dtype, tokens: int, heads: int, head_dim: int, reps: 
             sec = statistics.median(times)
             row.update(seconds=sec, tflops_per_s=flops / sec / 1e12, mfu=flops / sec / 1e12 / peak)
         except RuntimeError as e:  # this kernel cannot serve the shape/dtype/device
-            row["error"] = str(e).splitlines()[0][:200]
+            row["error"] = whole_sentences(str(e))
         rows.append(row)
     return rows
+
+
+def whole_sentences(message: str, limit: int = 240) -> str:
+    """``message``'s first line cut at the last sentence end within ``limit`` characters (the
+    first sentence whole even when longer): a cut by count left "... was found. This is "."""
+    line = message.strip().splitlines()[0] if message.strip() else ""
+    if len(line) <= limit:
+        return line
+    ends = [i + 1 for i in range(len(line)) if line[i] == "." and (i + 1 == len(line) or line[i + 1] == " ")]
+    within = [i for i in ends if i <= limit]
+    return line[:within[-1]] if within else line[:ends[0]] if ends else line
 
 
 def bench_setup(args) -> tuple[torch.device, str, torch.dtype, DiTConfig, dict, torch.Generator]:
@@ -300,7 +311,7 @@ def main() -> int:
     print("\nattention alone, one kernel each (self-attention of one layer):")
     for r in attn_rows:
         shape = f"{r['heads']}x{r['tokens']}x{r['head_dim']}"
-        got = f"{r['seconds'] * 1e3:8.2f} ms {r['tflops_per_s']:7.1f} TFLOP/s" if "seconds" in r else r["error"][:70]
+        got = f"{r['seconds'] * 1e3:8.2f} ms {r['tflops_per_s']:7.1f} TFLOP/s" if "seconds" in r else r["error"]
         print(f"  {r['kernel']:10s} {shape:>16s} {got}")
     for who in [k for k in profiles if k != "frames"]:
         print(f"\ntop kernels, {who}, {profiles['frames']} frames (self ms):")

@@ -362,26 +362,9 @@ def refuse_run_folder_key(overrides: list[str], cache: str) -> None:
 
 
 def cmd_quickstart(args) -> int:
-    from video.training.quickstart import run_quickstart
-    from video.training.trainer import TrainingInterrupted
+    from video.training.quickstart import cmd_quickstart as run
 
-    given = [o for o in args.overrides if o.partition("=")[0] == "out"]
-    if args.out and given:  # the flag was appended after them and won without a word, as resolve_flags refuses
-        raise UserError(f"out given twice: --out {args.out} and {given[0]}; give it once")
-    overrides = list(args.overrides) + ([f"out={args.out}"] if args.out else [])
-    try:
-        r = run_quickstart(args.config, overrides, scale=args.scale)
-    except ValueError as e:  # a stage's run refused (busy, diverged, a bad setting): one line, as video train
-        if args.debug:
-            raise
-        raise UserError(str(e)) from None
-    except TrainingInterrupted:  # the stage said what it saved and that a rerun resumes
-        return 130
-    print("samples: " + ", ".join(f"{k}: {v}" for k, v in r["samples"].items()))
-    print(f"loss curve {r['loss_curve']}; final model {r['final_model']} "
-          f"(render with: video txt2vid --model {r['final_model']} --prompt 'a red circle moving right'; "
-          "it samples at the size and frame count it was trained on)")
-    return 0
+    return run(args)
 
 
 def cmd_info(args) -> int:

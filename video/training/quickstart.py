@@ -58,7 +58,8 @@ class QuickstartConfig:
 
 def plot_losses(curves: dict[str, list[float]], path: Path, width: int = 640, height: int = 320) -> Path:
     """A loss curve per stage, one after the other on a log-free linear axis, drawn with PIL
-    (no plotting library in the base install)."""
+    (no plotting library in the base install). The x axis counts logged points (one every
+    ``log_every`` steps of each stage), not steps: stages log at their own rate."""
     from PIL import Image, ImageDraw
 
     img = Image.new("RGB", (width, height), "white")
@@ -67,7 +68,7 @@ def plot_losses(curves: dict[str, list[float]], path: Path, width: int = 640, he
     lo, hi = min(values), max(values)
     n = len(values)
     colours = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd"]
-    x0, x1, y0, y1 = 40, width - 10, 10, height - 30
+    x0, x1, y0, y1 = 40, width - 10, 10, height - 46
     d.rectangle([x0, y0, x1, y1], outline="black")
     start = 0
     for i, (name, c) in enumerate(curves.items()):
@@ -75,10 +76,15 @@ def plot_losses(curves: dict[str, list[float]], path: Path, width: int = 640, he
                for k, v in enumerate(c)]
         if len(pts) > 1:
             d.line(pts, fill=colours[i % len(colours)], width=2)
-        d.text((x0 + start * (x1 - x0) / max(1, n - 1) + 4, y1 + 6), name, fill=colours[i % len(colours)])
+        label_x = x0 + start * (x1 - x0) / max(1, n - 1) + 4
+        label_x = min(label_x, width - 2 - d.textlength(name))  # a short last stage's name stays in the picture
+        d.text((label_x, y1 + 6 + 12 * (i % 2)), name, fill=colours[i % len(colours)])  # neighbours on two rows
         start += len(c)
     d.text((2, y0), f"{hi:.3f}", fill="black")
     d.text((2, y1 - 10), f"{lo:.3f}", fill="black")
+    d.text((2, (y0 + y1) // 2), "loss", fill="black")
+    xlabel = "logged points (every log_every steps of each stage), stages in order"
+    d.text(((width - d.textlength(xlabel)) / 2, height - 14), xlabel, fill="black")
     with atomic_file(path) as tmp:  # a kill mid-write leaves the previous picture, not half a PNG
         img.save(tmp)
     return path
@@ -235,11 +241,23 @@ def _reconstruction_sheet(vae, held: list, path: Path, n: int = 8, zoom: int = 2
     return path
 
 
+def check_scale(scale: float, said: str = "scale") -> float:
+    """``scale`` unless it is not a finite number > 0: 0 or below turned every stage into one
+    step, and on a finished run that restarted each stage over its real training; inf and NaN
+    crashed on the step count. ``said`` names it as the caller took it (``--scale``)."""
+    import math
+
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) or scale <= 0:
+        raise ValueError(f"{said} must be a finite number > 0 (0.1 for a fast look, 1 the config's steps); got {scale}")
+    return float(scale)
+
+
 def run_quickstart(config: str | Path | None = None, overrides: list[str] | None = None, scale: float = 1.0) -> dict:
     """Fit the VAE (stage 0), then train every stage in order; ``scale`` multiplies each stage's
     steps (tests use a small one)."""
     import torch
 
+    check_scale(scale)
     cfg = load_config(QuickstartConfig, config or CONFIG_DIR / "train" / "quickstart.yaml", overrides)
     threads = torch.get_num_threads()
     if cfg.threads > 0:
@@ -248,6 +266,43 @@ def run_quickstart(config: str | Path | None = None, overrides: list[str] | None
         return _run(cfg, scale)
     finally:
         torch.set_num_threads(threads)
+
+
+def cmd_quickstart(args) -> int:
+    """``video quickstart``: its flags checked before anything runs, a refused stage one line,
+    Ctrl-C exit 130 after the line saying what was kept."""
+    from video.flags import UserError
+    from video.training.trainer import TrainingInterrupted
+
+    try:
+        check_scale(args.scale, "--scale")
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    given = [o for o in args.overrides if o.partition("=")[0] == "out"]
+    if args.out and given:  # the flag was appended after them and won without a word, as resolve_flags refuses
+        raise UserError(f"out given twice: --out {args.out} and {given[0]}; give it once")
+    overrides = list(args.overrides) + ([f"out={args.out}"] if args.out else [])
+    try:
+        r = run_quickstart(args.config, overrides, scale=args.scale)
+    except ValueError as e:  # a stage's run refused (busy, diverged, a bad setting): one line, as video train
+        if args.debug:
+            raise
+        raise UserError(str(e)) from None
+    except (TrainingInterrupted, VAEFitInterrupted):  # the stage said what it saved and that a rerun resumes
+        return 130
+    out = Path(r["loss_curve"]).parent
+    print("samples: " + ", ".join(f"{k}: {v}" for k, v in r["samples"].items()))
+    if r["sample_sheet"]:
+        print(f"every stage's sample side by side: {r['sample_sheet']}")
+    print(f"loss curve {r['loss_curve']}; summary {out / 'quickstart.json'}; final model {r['final_model']} "
+          f"(render with: video txt2vid --model {r['final_model']} --prompt 'a red circle moving right'; "
+          "it samples at the size and frame count it was trained on)")
+    return 0
+
+
+class VAEFitInterrupted(KeyboardInterrupt):
+    """Ctrl-C during stage 0, after the line saying the fit is redone: the CLI exits 130
+    without its bare "interrupted" line under it."""
 
 
 STAGE_SAVES = 10  # checkpoints over a DiT stage: a crash or kill -9 loses at most a tenth of its steps
@@ -331,12 +386,35 @@ def restart_if_stale(out: Path, name: str, origin: dict, previous: str) -> None:
             tmp.write_text(json.dumps({**lineage, name: origin}, indent=2))
 
 
-def _run(cfg: QuickstartConfig, scale: float) -> dict:
+def _stage_configs(cfg: QuickstartConfig, out: Path) -> list:
+    """Every DiT stage's TrainConfig, overrides included, built before stage 0 runs: a mistake
+    in a later stage (a config name, a key, a value) is said at once, not after the stages
+    before it trained. Each starts from the VAE stage 0 will save and the stage before's run."""
+    from video.config import ConfigError
     from video.training.config import TrainConfig
+
+    model = [f"model={out / 'vae' / 'model'}"] if cfg.vae.steps > 0 else []
+    names = sorted(p.stem for p in (CONFIG_DIR / "train").glob("*.yaml") if p.stem != "quickstart")
+    configs, previous = [], ""
+    for i, stage in enumerate(cfg.stages):
+        path = CONFIG_DIR / "train" / f"{stage.config}.yaml"
+        if stage.config not in names:
+            raise ConfigError(f"stages.{i}.config={stage.config}: no training config {path}; one of: {', '.join(names)}")
+        try:
+            configs.append(load_config(TrainConfig, path, [*_without_missing_clips(list(stage.overrides)), *model,
+                                                           f"out={out / stage.config}", f"init_from={previous}"]))
+        except ConfigError as e:  # which stage: the key alone could be any of them
+            raise ConfigError(f"stage {stage.config} (stages.{i}): {e}") from None
+        previous = str(out / stage.config)
+    return configs
+
+
+def _run(cfg: QuickstartConfig, scale: float) -> dict:
     from video.training.trainer import TrainingInterrupted, train
 
     out = Path(cfg.out)
-    previous, curves, samples, vae, model = "", {}, {}, None, []
+    configs = _stage_configs(cfg, out)
+    previous, curves, samples, vae = "", {}, {}, None
     if cfg.vae.steps > 0:
         cfg.vae.steps = max(1, int(cfg.vae.steps * scale))
         print(f"== stage 0 (vae): {cfg.vae.steps} steps on {cfg.vae.data} frames at "
@@ -346,15 +424,11 @@ def _run(cfg: QuickstartConfig, scale: float) -> dict:
         except KeyboardInterrupt:
             print("video quickstart: stopped during the VAE fit (stage 0 saves no checkpoint): "
                   "rerun the same command to fit it again", file=sys.stderr)
-            raise
-        model = [f"model={vae['model']}"]
+            raise VAEFitInterrupted() from None
         plot_losses({"vae": vae["losses"]}, out / "vae_loss.png")
-    vae_weights = weights_fingerprint(Path(vae["model"])) if vae is not None else None
-    for stage in cfg.stages:
+    vae_weights = weights_fingerprint(out / "vae" / "model") if vae is not None else None  # what configs name
+    for stage, tc in zip(cfg.stages, configs, strict=True):
         name = stage.config
-        tc = load_config(TrainConfig, CONFIG_DIR / "train" / f"{name}.yaml",
-                         [*_without_missing_clips(list(stage.overrides)), *model, f"out={out / name}",
-                          f"init_from={previous}"])
         tc.steps = max(1, int(tc.steps * scale))
         tc.ckpt_every, tc.ckpt_keep = stage_checkpoints(tc.steps)
         print(f"== stage {name}: {tc.steps} steps, {tc.data.frames} frames at {tc.data.height}x{tc.data.width}")

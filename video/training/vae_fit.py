@@ -52,20 +52,22 @@ def fit_vae(vae: torch.nn.Module, pools: Sequence[torch.Tensor], steps: int, bat
         from tqdm.auto import tqdm
 
         bar = tqdm(total=steps, desc="vae", unit="step", dynamic_ncols=True)
-    for step in range(steps):
-        x = _batch(pools, step, batch_size, gen)
-        loss, rec = vae_loss(vae, x, kl_weight, gen)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        losses.append(rec.item())
+    try:  # the bar ends on an interrupt too: a message after it starts on its own line
+        for step in range(steps):
+            x = _batch(pools, step, batch_size, gen)
+            loss, rec = vae_loss(vae, x, kl_weight, gen)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            losses.append(rec.item())
+            if bar is not None:
+                bar.update()
+                bar.set_postfix(rec=f"{losses[-1]:.4f}")
+    finally:
         if bar is not None:
-            bar.update()
-            bar.set_postfix(rec=f"{losses[-1]:.4f}")
-    if bar is not None:
-        bar.close()
+            bar.close()
     vae.eval()
     return losses
 
