@@ -49,10 +49,13 @@ def test_evaluate_model_notebook(tmp_path, generated, monkeypatch):
     monkeypatch.setenv("EVAL_OUT", str(out))
     metrics_cell = 5
     panels = "print('PANELS', [(ax.get_title(), [t.get_text() for t in ax.texts]) for ax in fig.axes])"
+    units = "print('UNITS', [(ax.get_title(), ax.get_xlabel(), ax.get_ylabel(), float(ax.lines[0].get_xdata()[0]) " \
+            "if ax.lines else None) for ax in fig.axes])"
     source = nbformat.read(NOTEBOOKS / "evaluate_model.ipynb", as_version=4).cells[metrics_cell].source
-    nb = execute("evaluate_model.ipynb", tmp_path, {metrics_cell: f"{panels}\n"
+    nb = execute("evaluate_model.ipynb", tmp_path, {metrics_cell: f"{panels}\n{units}\n"
                                                     # one video, the identical one: each PSNR panel has no bar
-                                                    f"per_video = per_video.loc[['one']]\n{source}\n{panels}"})
+                                                    f"per_video = per_video.loc[['one']]\n{source}\n{panels}",
+                                                    7: units})  # after the per-frame curves
     m = json.loads((out / "metrics.json").read_text())
     assert m["videos"]["one"]["psnr"] is None and m["videos"]["two"]["psnr"] < 25  # identical / darkened
     assert (out / "report.html").is_file()
@@ -64,6 +67,15 @@ def test_evaluate_model_notebook(tmp_path, generated, monkeypatch):
         assert titles["psnr"] == titles["psnr_whole_clip"] == ["inf (identical)"] and titles["ssim"] == []
         assert "psnr_inf_frames" not in titles  # a count of frames, not a score
     assert "Warning" not in text(nb)  # matplotlib's on empty bars and on a layout it could not fit
+    bars, curves = ({t: rest for t, *rest in ast.literal_eval(ln.removeprefix("UNITS "))}
+                    for ln in text(nb).splitlines() if ln.startswith("UNITS "))
+    # each axis says its unit; a per-step curve (frame i to i + 1) sits between frames, not on frame i
+    assert bars["psnr"][0] == "dB" and bars["ssim"][0] == "unitless, 1 = identical"
+    assert next(iter(bars.values()))[1] == "video"  # the panel that names the videos
+    assert bars["warp_error"][0] == "RGB 0..1, per frame step"
+    assert curves["psnr"] == ["frame", "dB", 0.0] and curves["ssim"][::2] == ["frame", 0.0]
+    assert curves["frame_diff"] == ["frame (step i to i+1 drawn at i + 0.5)", "luma 0..1, per frame step", 0.5]
+    assert curves["warp_error"][::2] == ["frame (step i to i+1 drawn at i + 0.5)", 0.5]
 
 
 def test_explore_dataset_notebook(tmp_path, curated, monkeypatch):
@@ -81,15 +93,28 @@ def test_explore_dataset_notebook(tmp_path, curated, monkeypatch):
     pq.write_table(table, manifest)
     monkeypatch.setenv("MANIFEST", str(manifest))
     panels = "print('PANELS', [ax.get_title() for ax in fig.axes if ax.axison])"
-    nb = execute("explore_dataset.ipynb", tmp_path, {6: panels})  # after the histograms
+    nb = execute("explore_dataset.ipynb", tmp_path, {6: f"{panels}\n{HIST_UNITS}"})  # after the histograms
     t = text(nb)
     assert ("4 clips (+1 row of a failed source, +1 row of a source without clips) from 4 sources; 3 kept; "
             "1 error; score columns: motion_mean, sharpness, brightness, text_area, aesthetic, clip_score") in t
     assert "no values (scorer not run, e.g. without its model weights): clip_score" in t
     (shown,) = (ast.literal_eval(ln.removeprefix("PANELS ")) for ln in t.splitlines() if ln.startswith("PANELS "))
     assert shown == ["motion_mean", "sharpness", "brightness", "text_area", "aesthetic"]
+    # a manifest without the recorded motion settings (re-saved: pq.write_table above) says so
+    units = hist_units(nb)
+    assert units["motion_mean"] == ["px per sample step (its settings not recorded)", "clips"]
+    assert units["text_area"] == ["fraction of frame area", "clips"] and units["brightness"][0] == "mean luma, 0..1"
     assert "4 clips match (no ranges)" in t
     assert len(outputs(nb, "image/png")) == 2  # histograms, contact sheet
+
+
+HIST_UNITS = "print('HIST_UNITS', [(ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) for ax in fig.axes if ax.axison])"
+
+
+def hist_units(nb) -> dict[str, list[str]]:
+    """{score: [x label, y label]} of the histograms, printed by :data:`HIST_UNITS`."""
+    (line,) = (ln for ln in text(nb).splitlines() if ln.startswith("HIST_UNITS "))
+    return {t: rest for t, *rest in ast.literal_eval(line.removeprefix("HIST_UNITS "))}
 
 
 def fresh_checkout(tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
@@ -122,8 +147,10 @@ def test_explore_dataset_fresh_checkout_curates_a_demo(tmp_path, monkeypatch):
     from video.training.data import sample_clips_folder
 
     root, cache = fresh_checkout(tmp_path, monkeypatch)
-    nb = execute("explore_dataset.ipynb", tmp_path)
+    nb = execute("explore_dataset.ipynb", tmp_path, {6: HIST_UNITS})  # after the histograms
     manifest = cache / "video-pipeline" / "demo_curated" / "manifest.parquet"
+    # the motion scorer's frame and step, as the manifest records them (the recipe's defaults: 64 px, 2 fps)
+    assert hist_units(nb)["motion_mean"] == ["px per 0.5 s at 64 px short side", "clips"]
     (note,) = notes_of_demo(nb)
     assert note.startswith("curated/manifest.parquet not found: using a demo") and str(manifest) in note
     assert "`curate run VIDEOS... --out curated`" in note
