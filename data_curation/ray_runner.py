@@ -18,6 +18,7 @@ import itertools
 import logging
 import os
 import re
+import shutil
 import signal
 import socket
 import threading
@@ -390,7 +391,43 @@ def _run_ray(todo: list[str], recipe: Recipe, out: Path, workers: int | None, ad
                 if started:  # the session lives under OUT: end it with the run
                     with sigterm_held():
                         ray.shutdown()
+                    if not address:
+                        prune_ray_sessions(Path(out).resolve() / ".ray")
     return results + record_missing_parts(sent, recipe, out, lost)
+
+
+KEEP_RAY_SESSIONS = 3  # the newest sessions' logs under OUT/.ray, kept to look into a run's workers
+_SESSION = re.compile(r"session_\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d_\d+_(?P<pid>\d+)")
+
+
+def prune_ray_sessions(temp: Path, keep: int = KEEP_RAY_SESSIONS) -> list[Path]:
+    """Delete all but the ``keep`` newest session folders under ``temp`` (a run's ``OUT/.ray``),
+    after this process shut its session down: each run left one (~200 KB of logs) and nothing
+    removed them. A session whose driver (the process id ending its name) is another live
+    process is in use and stays. Returns those deleted."""
+    try:
+        found = [e for e in os.scandir(temp) if _SESSION.fullmatch(e.name) and e.is_dir(follow_symlinks=False)]
+    except FileNotFoundError:
+        return []
+    found.sort(key=lambda e: e.name)  # the names start with their date and time
+    removed = []
+    for e in found[:max(0, len(found) - keep)]:
+        pid = int(_SESSION.fullmatch(e.name)["pid"])
+        if pid != os.getpid() and _alive(pid):
+            continue
+        shutil.rmtree(e.path, ignore_errors=True)
+        removed.append(Path(e.path))
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
 
 
 def _start(address: str | None, label: str | None, out: Path, workers: int | None, progress: bool) -> None:

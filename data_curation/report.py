@@ -20,6 +20,7 @@ from data_curation.manifest import (
     resolve_media,
     summarize,
 )
+from video.atomic import atomic_file
 
 SHEET = 12
 
@@ -41,28 +42,51 @@ def _fs_name(path: str) -> str:
     return os.fsdecode(path.encode("utf-8", "surrogateescape"))
 
 
-def _middle_frame(row: dict, bases: list[Path], failures: list[str]) -> np.ndarray | None:
+def _middle_frame(row: dict, bases: list[Path], failures: list[str], names: dict[str, str]) -> np.ndarray | None:
     """The clip's middle frame, from its source: the frame on screen at that slot of the
     manifest's frame grid (:func:`video.media.read_grid_frames`, as training reads clips). On a
     variable-rate source a slot can have no frame of its own; the one before it is held there
     (reading the slot alone found nothing, and the clip was left off the sheet). A relative
     source path is looked for in ``bases`` (:func:`data_curation.manifest.media_bases`, as
-    training looks: a moved project still finds its media)."""
+    training looks: a moved project still finds its media). A source that is gone falls back to
+    the clip's extracted file (``split.extract``: the raw footage is often deleted or archived
+    once clips exist; the sheet said the frame "could not be read" though the clip was there),
+    whose frame 0 is the clip's first."""
     from video.media import read_grid_frames
 
+    mid = (row["start_frame"] + row["end_frame"]) // 2
     src = _fs_name(str(resolve_media(row["source"], None, (), bases)))
+    path, index = src, mid
+    clip = row.get("clip_path")
+    if not os.path.exists(src) and isinstance(clip, str) and clip:
+        clip_file = _fs_name(str(resolve_media(clip, None, (), bases)))
+        if os.path.isfile(clip_file):
+            path, index = clip_file, mid - row["start_frame"]
     try:
-        mid = (row["start_frame"] + row["end_frame"]) // 2
-        return read_grid_frames(src, [mid], row["fps"])[0]
+        return read_grid_frames(path, [index], row["fps"])[0]
     except Exception as e:
-        failures.append(f"{row['source']}: {e}")
+        failures.append(f"{names.get(row['source'], row['source'])}: {e}")
         return None
 
 
-def _sheet(rows: list[dict], title: str, bases: list[Path], failures: list[str], note: str = "") -> str:
+def _short_names(sources: list[str]) -> dict[str, str]:
+    """Each source path as the report shows it: relative to the sources' common folder, so that
+    ``a/clip.mp4`` and ``b/clip.mp4`` stay apart (the bare file name showed both as ``clip.mp4``)
+    while a long absolute prefix they all share is left out. Sources with no common folder
+    (absolute and relative mixed) are shown whole."""
+    unique = sorted(set(sources))
+    try:
+        common = os.path.commonpath([os.path.dirname(os.path.normpath(p)) or "." for p in unique]) if unique else ""
+    except ValueError:
+        return {p: p for p in unique}
+    return {p: os.path.relpath(os.path.normpath(p), common or ".") for p in unique}
+
+
+def _sheet(rows: list[dict], title: str, bases: list[Path], failures: list[str], names: dict[str, str],
+           note: str = "") -> str:
     cells = []
     for r in rows[:SHEET]:
-        f = _middle_frame(r, bases, failures)
+        f = _middle_frame(r, bases, failures, names)
         if f is None:
             continue
         from PIL import Image
@@ -72,7 +96,7 @@ def _sheet(rows: list[dict], title: str, bases: list[Path], failures: list[str],
         buf = io.BytesIO()
         im.save(buf, format="JPEG", quality=80)
         src = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
-        cap = html.escape(f"{Path(r['source']).name} {r['start_s']:.1f}-{r['end_s']:.1f}s {r['drop_reason'] or ''}")
+        cap = html.escape(f"{names.get(r['source'], r['source'])} {r['start_s']:.1f}-{r['end_s']:.1f}s {r['drop_reason'] or ''}")
         cells.append(f'<figure><img src="{src}"><figcaption>{cap}</figcaption></figure>')
     return f"<h2>{html.escape(title)} ({len(rows)}{note})</h2><div class=sheet>{''.join(cells)}</div>"
 
@@ -112,8 +136,9 @@ def write_report(out: str | Path) -> Path:
     clips = [r for r in rows if r.get("start_frame") is not None and r.get("error") is None]
     failed = sum(1 for r in rows if r.get("start_frame") is not None and r.get("error") is not None)
     failures: list[str] = []
-    parts.append(_sheet([r for r in clips if r["keep"]], "Kept", bases, failures))
-    parts.append(_sheet([r for r in clips if not r["keep"]], "Dropped", bases, failures,
+    names = _short_names([r["source"] for r in rows if isinstance(r.get("source"), str)])
+    parts.append(_sheet([r for r in clips if r["keep"]], "Kept", bases, failures, names))
+    parts.append(_sheet([r for r in clips if not r["keep"]], "Dropped", bases, failures, names,
                         f" + {failed} with errors, listed below" if failed else ""))
     if failures:
         import warnings
@@ -124,15 +149,16 @@ def write_report(out: str | Path) -> Path:
     errors = [r for r in rows if r.get("error")]
     if errors:
         parts.append("<h2>Errors</h2><ul>" + "".join(
-            f"<li>{html.escape(Path(r['source']).name)}: {html.escape(r['error'])}</li>" for r in errors) + "</ul>")
+            f"<li>{html.escape(names.get(r['source'], str(r['source'])))}: {html.escape(r['error'])}</li>" for r in errors) + "</ul>")
     page = ("<!doctype html><meta charset=utf-8><title>curation report</title><style>body{font-family:sans-serif}"
             ".sheet{display:flex;flex-wrap:wrap}figure{margin:4px;font-size:11px;width:240px}</style>"
             f"<h1>Curation report: {html.escape(str(out))}</h1><p>{s['clips']} clips, {s['kept']} kept</p>"
             + "".join(parts))
     dest = out / "report.html"
-    tmp = out / ".report.html.partial"
-    # UTF-8, as the page declares, whatever the locale (a C locale wrote ASCII and failed on the
-    # first accented name); a name this process holds escaped goes back to its own bytes
-    tmp.write_text(page, encoding="utf-8", errors="surrogateescape")
-    tmp.replace(dest)
+    # by video.atomic, as other outputs are written: a temporary per writer (two reports at once
+    # no longer share one name), and the next report deletes what a killed one left behind
+    with atomic_file(dest) as tmp:
+        # UTF-8, as the page declares, whatever the locale (a C locale wrote ASCII and failed on
+        # the first accented name); a name this process holds escaped goes back to its own bytes
+        tmp.write_text(page, encoding="utf-8", errors="surrogateescape")
     return dest
