@@ -48,6 +48,25 @@ def _holders(folder: Path) -> list[str]:
     return found
 
 
+INTERRUPTED = "curate run: interrupted; rerun the same command to resume (finished sources are kept)"
+
+
+def _terminated(proc: subprocess.Popen, what=None) -> tuple[str, str]:
+    """SIGTERM to ``proc``; its stdout and stderr once it has ended as an interrupted run: exit
+    130, the interrupted line last on stderr, no traceback, nothing on stdout. ``what``: said
+    with a failure (a delay)."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        stdout, stderr = proc.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError(f"no exit 90 s after SIGTERM: {proc.communicate()}") from None
+    assert proc.returncode == 130, (what, proc.returncode, stderr)
+    assert stderr.splitlines()[-1:] == [INTERRUPTED], (what, stderr)
+    assert "Traceback" not in stderr and not stdout, (what, stdout, stderr)
+    return stdout, stderr
+
+
 def test_sigterm_after_the_last_part_is_one_line_and_exit_130(tmp_path, pan):
     """--workers 0, SIGTERM as the last part file appears: the run is compacting the parts into
     the manifest. Before: killed by the signal (rc -15), not a word on stderr."""
@@ -63,10 +82,8 @@ def test_sigterm_after_the_last_part_is_one_line_and_exit_130(tmp_path, pan):
     proc = subprocess.Popen([*CLI, str(src), "--out", str(out), "--workers", "0", "--quiet"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _wait_for(part_path(out, last), proc)
-    proc.send_signal(signal.SIGTERM)
-    stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, (proc.returncode, stderr)
-    assert stderr == "curate run: interrupted; rerun the same command to resume (finished sources are kept)\n"
+    stdout, stderr = _terminated(proc)
+    assert stderr == INTERRUPTED + "\n"
     assert stdout == ""
 
 
@@ -86,16 +103,7 @@ def test_sigterm_while_ray_starts_is_one_line_and_leaves_no_ray_process(tmp_path
         proc = subprocess.Popen([*CLI, str(src), "--out", str(out), "--workers", "1", "--quiet"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         _wait_for(out / ".ray" / "session_latest", proc)
-        proc.send_signal(signal.SIGTERM)
-        try:
-            stdout, stderr = proc.communicate(timeout=90)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise AssertionError(f"no exit 90 s after SIGTERM: {proc.communicate()}") from None
-        assert proc.returncode == 130, (proc.returncode, stderr)
-        assert stderr.splitlines()[-1:] == ["curate run: interrupted; rerun the same command to resume "
-                                            "(finished sources are kept)"], stderr
-        assert "Traceback" not in stderr and not stdout
+        _terminated(proc)
         assert not out.exists()
         deadline = time.monotonic() + 10  # Ray's shutdown waits for its processes; a little grace
         while (left := _holders(root)) and time.monotonic() < deadline:
@@ -128,15 +136,6 @@ def test_sigterm_while_ray_shuts_down_is_one_line_and_exit_130(tmp_path, pan):
             _wait_for(part_path(out, last), proc)
             _wait_for(part_path(out, src / "a.mp4"), proc)
             time.sleep(delay)
-            proc.send_signal(signal.SIGTERM)
-            try:
-                stdout, stderr = proc.communicate(timeout=90)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                raise AssertionError(f"no exit 90 s after SIGTERM: {proc.communicate()}") from None
-            assert proc.returncode == 130, (delay, proc.returncode, stderr)
-            assert stderr.splitlines()[-1:] == ["curate run: interrupted; rerun the same command to resume "
-                                                "(finished sources are kept)"], (delay, stderr)
-            assert "Traceback" not in stderr and not stdout, (delay, stdout, stderr)
+            _terminated(proc, delay)
     finally:
         shutil.rmtree(root, ignore_errors=True)
