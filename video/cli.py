@@ -250,17 +250,9 @@ def check_embeddings_dir(value: str) -> None:
 
 def _train_config_names() -> str:
     """The built-in training configs, for ``video train --help`` (it listed four, by hand)."""
-    return ", ".join(_train_yamls()) or "(none found: give a YAML path)"
+    from video.training.config import training_config_names
 
-
-QUICKSTART = "quickstart"  # configs/train/quickstart.yaml: `video quickstart`'s schema, not a training config
-
-
-def _train_yamls() -> list[str]:
-    """The names of configs/train's training configs, without :data:`QUICKSTART`."""
-    from video.config import CONFIG_DIR
-
-    return sorted(p.stem for p in (CONFIG_DIR / "train").glob("*.yaml") if p.stem != QUICKSTART)
+    return ", ".join(training_config_names()) or "(none found: give a YAML path)"
 
 
 def cmd_train(args) -> int:
@@ -321,16 +313,16 @@ def stopped_line(run: Path) -> str:
 
 def _train_config(name: str, overrides: list[str]):
     from video.config import CONFIG_DIR
-    from video.training.config import TrainConfig
+    from video.training.config import QUICKSTART, TrainConfig, training_config_names
 
     src, quickstart = Path(name), CONFIG_DIR / "train" / f"{QUICKSTART}.yaml"
     if name == QUICKSTART or (src.is_file() and quickstart.is_file() and src.samefile(quickstart)):
         raise UserError(f"{name} is the config of `video quickstart` (the whole staged recipe), not a training "
-                        f"config: run `video quickstart`, or train a stage: {', '.join(_train_yamls())}")
+                        f"config: run `video quickstart`, or train a stage: {', '.join(training_config_names())}")
     if not src.is_file():
         named = CONFIG_DIR / "train" / f"{name}.yaml"
         if not named.is_file():
-            raise UserError(f"no training config {name!r}; give a YAML path or one of: {', '.join(_train_yamls())}")
+            raise UserError(f"no training config {name!r}; give a YAML path or one of: {', '.join(training_config_names())}")
         src = named
     return load_config(TrainConfig, src, overrides, keys_hint=f"video train {name} --dry-run prints them all")
 

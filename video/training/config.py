@@ -12,6 +12,16 @@ from dataclasses import dataclass, field
 
 from video.config import ConfigError
 
+QUICKSTART = "quickstart"  # configs/train/quickstart.yaml: `video quickstart`'s schema, not a training config
+
+
+def training_config_names() -> list[str]:
+    """The built-in training configs (configs/train's YAML names), without :data:`QUICKSTART`:
+    ``video train``'s help and refusals and quickstart's stage check list the same ones."""
+    from video.config import CONFIG_DIR
+
+    return sorted(p.stem for p in (CONFIG_DIR / "train").glob("*.yaml") if p.stem != QUICKSTART)
+
 
 @dataclass
 class DataConfig:

@@ -394,7 +394,9 @@ def _stage_configs(cfg: QuickstartConfig, out: Path) -> list:
     from video.training.config import TrainConfig
 
     model = [f"model={out / 'vae' / 'model'}"] if cfg.vae.steps > 0 else []
-    names = sorted(p.stem for p in (CONFIG_DIR / "train").glob("*.yaml") if p.stem != "quickstart")
+    from video.training.config import training_config_names
+
+    names = training_config_names()
     configs, previous = [], ""
     for i, stage in enumerate(cfg.stages):
         path = CONFIG_DIR / "train" / f"{stage.config}.yaml"
