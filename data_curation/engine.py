@@ -60,6 +60,8 @@ from data_curation.probe import (  # noqa: F401  (decoded_short, TRUNCATION_*: r
     discover,
     empty_error,
     image_error,
+    name_error,
+    readable_path,
     truncated_error,
 )
 from data_curation.progress import FramesBar
@@ -132,7 +134,10 @@ def _scorers(recipe: Recipe) -> list:
 
 def source_error(path: str, info: dict, shots) -> str | None:
     """Why a source that probed and decoded is still no usable video, or None (``curate run``'s
-    error row; ``curate cuts`` warns with it)."""
+    error row; ``curate cuts`` warns with it). A name the manifest cannot hold (:func:`name_error`)
+    is one too: ``curate run`` says so before decoding anything."""
+    if (named := name_error(path)) is not None:
+        return f"MediaError: {named}"
     if (image := image_error(path, info)) is not None:
         return f"MediaError: {image}"
     if not 1.0 <= shots.fps <= 1000.0:  # a damaged time base: every "shot" would be a frame or two
@@ -150,10 +155,13 @@ def score_source(path: str, recipe: Recipe, out: str | Path) -> list[dict]:
     """All clip rows of one source (unfiltered). Never raises for a bad input: errors are rows
     (anything raised before the clips are scored is the source's error row: a run never stops
     for one source). An error row also holds its error's kind (:data:`ROW_ERROR_KIND`), which
-    no column keeps: :func:`process_source` records the part's."""
-    base = {"source": str(path), "keep": False}
+    no column keeps: :func:`process_source` records the part's. A source whose name is no UTF-8
+    text is not read: its error row names it :func:`readable_path` (the manifest holds UTF-8)."""
+    base = {"source": readable_path(path), "keep": False}
     kind = None  # the error's, when it was raised (source_error's are the content's)
     try:
+        if (named := name_error(path)) is not None:  # a rename (or a UTF-8 locale) fixes it: content
+            raise MediaError(named)
         if (empty := empty_error(path)) is not None:  # FFmpeg calls it invalid data
             raise MediaError(empty)
         # no count taken where the container stores none: detect_shots decodes every frame anyway
@@ -289,7 +297,7 @@ def record_lost_source(path: str, recipe: Recipe, out: str | Path, error: BaseEx
     driver; a failure to write it (the disk is full) stops the run as before."""
     cause = getattr(error, "cause", None)  # a RayTaskError: the task's own exception
     e = cause if isinstance(cause, BaseException) else error
-    row = {"source": str(path), "keep": False, "clip_id": f"{source_key(path)}:error", "error": error_text(e),
+    row = {"source": readable_path(path), "keep": False, "clip_id": f"{source_key(path)}:error", "error": error_text(e),
            ROW_ERROR_KIND: exception_kind(e)}
     _write_part(path, recipe, out, [row], source_stat(path))
     return {"path": path, "rows": 1, "failed": 1}
@@ -501,7 +509,7 @@ def _run(src: list[str] | str, out: str | Path, recipe: str | Recipe, overrides:
     # (a drive unmounted, a file caught mid-copy) or a rerun without split.extract keeps its files
     listed = {Path(r["clip_path"]).name for r in rows if r.get("clip_path")}
     failed_sources = {r["source"] for r in rows if r.get("error")}
-    rescored = [p for p in work if p not in failed_sources] if recipe.split.extract else []
+    rescored = [p for p in work if readable_path(p) not in failed_sources] if recipe.split.extract else []
     removed = stale_clips(out / "clips", rescored, listed)
     for f in [*removed, *stale_temporaries(out, sources)]:
         f.unlink(missing_ok=True)

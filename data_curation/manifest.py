@@ -51,10 +51,14 @@ def source_stat(path: str | Path) -> str:
 def source_key(path: str | Path) -> str:
     """A file-name-safe, stable key per source: its stem and a hash of its absolute path. Not
     resolved: a symlink is its own source (resolving gave a link and its target one part file,
-    and one of them lost its rows)."""
+    and one of them lost its rows). A name that is no UTF-8 text hashes its bytes on disk
+    (:func:`data_curation.probe.path_bytes`; ``str.encode`` raised and crashed the run), every
+    other the UTF-8 bytes it always hashed, so parts of earlier runs are still found."""
+    from data_curation.probe import path_bytes  # here: probe loads video.media, which this module need not
+
     p = Path(os.path.abspath(path))
     stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in p.stem)[:40]
-    return f"{stem}-{hashlib.sha1(str(p).encode()).hexdigest()[:10]}"
+    return f"{stem}-{hashlib.sha1(path_bytes(p)).hexdigest()[:10]}"
 
 
 def schema(score_columns: dict[str, str]) -> pa.Schema:
@@ -259,7 +263,11 @@ def rebase(table: pa.Table, source: str, out: str | Path) -> pa.Table:
     held paths relative to that run's folder, while the manifest's paths are relative to this
     run's (:data:`RUN_DIR_KEY`); an error naming the old spelling read "a.mp4: ..." beside the
     source "in/a.mp4", and the summary counted the same error apart per spelling. A clip file
-    always lies in ``OUT/clips`` under its own name."""
+    always lies in ``OUT/clips`` under its own name. ``source`` is written as the manifest can
+    hold it (:func:`data_curation.probe.readable_path`: a name that is not UTF-8, an error row)."""
+    from data_curation.probe import readable_path
+
+    source = readable_path(source)
     if "error" in table.column_names:
         errors = [None if e is None else rename_source(e, old or "", str(source))
                   for old, e in zip(table.column("source").to_pylist(), table.column("error").to_pylist(),

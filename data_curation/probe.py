@@ -4,6 +4,7 @@ becomes a row with an ``error``, never a crashed run."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -30,6 +31,48 @@ def is_video_name(name: str) -> bool:
     """Whether a file found in a folder scan is taken as a source: a video suffix, and not a
     macOS AppleDouble sidecar (:data:`SIDECAR_PREFIX`)."""
     return Path(name).suffix.lower() in VIDEO_SUFFIXES and not name.startswith(SIDECAR_PREFIX)
+
+
+def path_bytes(path: str | Path) -> bytes:
+    """The bytes of ``path``'s name: the same UTF-8 bytes as ``str.encode`` for every name that
+    has them (part files are keyed by their hash, :func:`data_curation.manifest.source_key`), the
+    file system's own bytes for a name Python decoded with surrogate escapes (``caf\\xe9.mp4`` from
+    a Latin-1 archive, or any non-ASCII name under a C locale), which ``str.encode`` refuses."""
+    text = str(path)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate of another range (a Windows name): kept as it is
+        return text.encode("utf-8", "surrogatepass")
+
+
+def readable_path(path: str | Path) -> str:
+    """``path`` as text a manifest (UTF-8 strings), JSON and a terminal hold: itself for a UTF-8
+    name, bytes that are not UTF-8 written ``\\xNN``."""
+    return path_bytes(path).decode("utf-8", "backslashreplace")
+
+
+def name_error(path: str | Path) -> str | None:
+    """``"PATH: file name is not valid UTF-8 ..."`` for a path that is no UTF-8 text (``PATH``
+    :func:`readable_path`), None otherwise: the manifest's ``source`` column is UTF-8, so such a
+    source is an error row, not scored (its name crashed the whole run). A name that is UTF-8 on
+    disk but was decoded under a non-UTF-8 locale (``LC_ALL=C`` with ``PYTHONUTF8=0``) says so."""
+    try:
+        str(path).encode()
+        return None
+    except UnicodeEncodeError:
+        pass
+    raw = path_bytes(path)
+    try:
+        raw.decode()
+    except UnicodeDecodeError:
+        return (f"{readable_path(path)}: file name is not valid UTF-8, which the manifest cannot hold: rename it "
+                "(each \\xNN is a byte that is not UTF-8, in the file's name or a folder's)")
+    return (f"{readable_path(path)}: file name is UTF-8 but this locale reads file names as "
+            f"{sys.getfilesystemencoding()}: run curate under a UTF-8 locale (LC_ALL=C.UTF-8 or PYTHONUTF8=1)")
 
 
 def folder_error(path: str | Path) -> str | None:
@@ -179,11 +222,13 @@ def probe_row(path: Path) -> dict:
     """What ``curate probe`` prints for one file: its probe, or ``path`` and an ``error``; an
     image renamed as a video, or a file cut short, keeps its probe (the container and codec say
     what it is, ``num_frames`` what its container lists) with the ``error`` ``curate run``
-    records for it (:func:`image_error`, :func:`short_error`)."""
+    records for it (:func:`image_error`, :func:`short_error`); a name the manifest cannot hold
+    (:func:`name_error`) is that error, the path shown :func:`readable_path`."""
+    shown, named = readable_path(path), name_error(path)
     if (empty := empty_error(path)) is not None:
-        return {"path": str(path), "error": empty}
+        return {"path": shown, "error": named or empty}
     try:
         info = probe_video(path)
     except (MediaError, OSError) as e:
-        return {"path": str(path), "error": str(e)}
-    return {**info, "error": image_error(path, info) or short_error(path, info)}
+        return {"path": shown, "error": named or str(e)}
+    return {**info, "path": shown, "error": named or image_error(path, info) or short_error(path, info)}
