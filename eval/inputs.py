@@ -17,6 +17,7 @@ import numpy as np
 
 from video.config import NotUTF8, read_utf8
 from video.media import MediaError, file_rgb, natural_key, open_image, probe_video, read_video, unreadable
+from video.media.write import plural
 
 if TYPE_CHECKING:
     from eval.curated import CuratedClip
@@ -472,7 +473,7 @@ def align(gen: np.ndarray, ref: np.ndarray, gen_fps: float | None = None, ref_fp
                          f"cover {w}x{h} and its centre kept, as training crops its clips")
         ref = cover_crop(ref[:n], h, w, pixel_aspect=ref_aspect)  # only the frames compared: a long reference at full size is gigabytes
     if lengths[0] != lengths[1]:
-        notes.append(f"compared the first {n} frames (generated {lengths[0]}, reference {lengths[1]})")
+        notes.append(f"compared the first {plural(n, 'frame')} (generated {lengths[0]}, reference {lengths[1]})")
     return gen[:n], ref[:n], notes
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from data_curation.probe import readable_path
 from eval.fvd import FVD_FRAMES
 from eval.inputs import (
     EvalError,
@@ -36,9 +37,9 @@ from eval.inputs import (
 )
 from eval.metrics import SSIM_WINDOW
 from eval.reconstruction import reconstruction_metrics
-from eval.report import STRIP_VIDEOS, side_by_side
+from eval.report import NOT_SCORES, STRIP_VIDEOS, readable_text, side_by_side
 from eval.temporal import temporal_metrics
-from video.media import MediaError, media_path
+from video.media import MediaError, media_path, plural
 
 GENERATED_HINT = "run `video quickstart` in the repository root to make it, or set EVAL_GENERATED"
 DEFAULT_GENERATED = "runs/quickstart/dit_stage3_hq/samples"  # `video quickstart`'s last stage's samples
@@ -75,7 +76,7 @@ def aggregate(videos: dict[str, dict]) -> dict:
     ``<metric>_videos`` (inf ones included): its mean is not over ``num_videos``. Per-video
     counts (``*_inf_frames``) are summed."""
     out: dict = {"num_videos": len(videos)}
-    keys = sorted({k for m in videos.values() for k in m if k not in ("frames", "width", "height", "fps")})
+    keys = sorted({k for m in videos.values() for k in m if k not in NOT_SCORES})
     for k in keys:
         vals = [m[k] for m in videos.values() if isinstance(m.get(k), (int, float)) and not isinstance(m[k], bool)]
         if k.endswith("_inf_frames"):
@@ -94,12 +95,16 @@ def aggregate(videos: dict[str, dict]) -> dict:
 def evaluate(generated: str | Path, reference: str | Path | None = None, prompts: str | Path | None = None,
              out: str | Path = "eval_out", i3d: str | None = None, clip: str | None = None,
              videomae: str | None = None, lpips: str | None = None, device: str = "cpu",
-             log: Callable[[str], None] = _say, fvd_frames: int = FVD_FRAMES, progress: bool = False) -> dict:
+             log: Callable[[str], None] = _say, fvd_frames: int = FVD_FRAMES, progress: bool = False) -> Evaluation:
     """Score ``generated`` (a video, a PNG folder, or a folder of them); returns what
     ``metrics.json`` holds: ``videos`` (per-video scalars), ``curves`` (per-frame values),
     ``aggregate`` (means and FVDs), ``notes`` (what was skipped and why), ``unreadable`` (one
     line per video that opened but could not be decoded: skipped, with a note, so that one
-    damaged file does not throw away the scores of all the others; none: an EvalError).
+    damaged file does not throw away the scores of all the others; none: an EvalError),
+    ``weights`` (by flag, the file each learned score came from) and ``device`` (where they ran;
+    None without any), as an :class:`Evaluation`, which also holds the report's frame strips.
+    A file name that is not UTF-8 is written with ``\\xNN`` escapes everywhere (curate's
+    :func:`data_curation.probe.readable_path`): UTF-8 JSON, HTML and plot labels cannot hold it.
 
     ``progress``: a bar over the videos on stderr (``video eval`` shows it on a terminal,
     unless ``--quiet``; off by default, so a notebook's cell shows its ``log`` lines alone).
@@ -119,13 +124,15 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
     eigen-solver failed on them after all the scoring, and nothing was written.
 
     Motion is left out (None, one note) for clips without a frame rate (PNG frames): its
-    step is about 0.5 s of video, which takes the rate to find."""
+    step is about 0.5 s of video, which takes the rate to find; and for clips shorter than
+    that step (None, one note: none would read as an unexplained gap)."""
     if fvd_frames < 1:  # refused also where no FVD runs (no --i3d or --reference): it was taken silently
         raise EvalError(f"--fvd-frames must be at least 1, got {fvd_frames}")
     check_out(out)  # before minutes of scoring, not at the write
     notes: list[str] = []
 
     def note(msg: str) -> None:
+        msg = readable_path(msg)  # a file name that is not UTF-8: \xNN, as curate names it
         notes.append(msg)
         if progress:  # the bar is cleared for the line and drawn again below it
             with tqdm.external_write_mode(file=sys.stderr):
@@ -151,8 +158,10 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
     for who, msg in skipped:
         note(f"{who} skipped: {msg}")
         unreadable.append(msg)
-    if clip or (reference and (i3d or videomae or lpips)):
-        torch_device(device)
+    # the weights behind each learned score, and where they ran: recorded beside the scores
+    given = {"clip": clip, "lpips": lpips, "i3d": i3d, "videomae": videomae}  # all but clip need --reference
+    weights = {k: readable_path(Path(p).resolve()) for k, p in given.items() if p and (reference or k == "clip")}
+    run_on = str(torch_device(device)) if weights else None
 
     # load every model first: a bad path fails before minutes of work
     from eval.clip_sim import ClipSim
@@ -192,6 +201,7 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
     ref_feats: dict[str, dict[str, np.ndarray]] = {e.name: {} for e in extractors}
     ref_names: set[str] = set()  # references already decoded with their generated video (or unreadable)
     no_rate: list[str] = []  # generated clips without a frame rate: no motion
+    too_short: list[str] = []  # ... with one, but under 0.5 s long: no motion either
     for name, path in tqdm(gen.items(), total=len(gen), desc="videos", unit="video", disable=not progress,
                            file=sys.stderr):
         if reference and name not in refs:
@@ -208,6 +218,8 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
             ref_names.add(name)
         if r.metrics["fps"] is None:
             no_rate.append(name)
+        elif r.metrics["motion"] is None:
+            too_short.append(name)
         for n in r.notes:
             note(f"{name}: {n}")
         videos[name], curves[name] = r.metrics, r.curves
@@ -226,6 +238,9 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
     if no_rate:
         note(f"motion skipped for {_some(no_rate)} ({len(no_rate)} of {len(videos)}): no frame rate (PNG frames); "
              "motion is per 0.5 s of video, its frames sampled by time, which needs the rate")
+    if too_short:
+        note(f"motion skipped for {_some(too_short)} ({len(too_short)} of {len(videos)}): under 0.5 s of video; "
+             "motion compares frames 0.5 s apart (curation's 2 fps samples), which takes two such frames")
     agg = aggregate(videos)
     if extractors and not scorers.fvd:
         for e in extractors:
@@ -269,10 +284,21 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
 
     result = {"generated": str(generated), "reference": str(reference) if reference else None,
               "prompts": prompt_of, "aggregate": agg, "videos": videos, "curves": curves, "notes": notes,
-              "fvd_frames": fvd_frames, "unreadable": unreadable}
-    out = Path(out)
-    write_outputs(result, strips, out)
-    return result
+              "fvd_frames": fvd_frames, "unreadable": unreadable, "weights": weights, "device": run_on}
+    result, strips = readable_text(result), {readable_path(k): v for k, v in strips.items()}
+    write_outputs(result, strips, Path(out))
+    return Evaluation(result, strips)
+
+
+class Evaluation(dict):
+    """What ``metrics.json`` holds, and ``strips``: the report's frame strips by video name, each
+    the generated frames over the reference's exactly as scored (the same moments, the reference
+    resized and its pixel aspect applied as :func:`align` did it), so the notebook shows them
+    without decoding and aligning each pair a second time, which drifted from what was scored."""
+
+    def __init__(self, result: dict, strips: dict[str, np.ndarray]):
+        super().__init__(result)
+        self.strips = strips
 
 
 def write_outputs(result: dict, strips: dict[str, np.ndarray], out: Path) -> None:
@@ -356,8 +382,8 @@ def fvd_features(s: Scorers, frames: np.ndarray, who: str) -> dict[str, np.ndarr
             continue
         if len(frames) < e.num_frames:
             how = "--fvd-frames N to change" if e.name == "fvd_i3d" else "the VideoMAE model's num_frames"
-            s.fvd_short[e.name] = (f"{who} has {len(frames)} frames; {e.name} compares the first {e.num_frames} "
-                                   f"frames of every clip ({how})")
+            s.fvd_short[e.name] = (f"{who} has {plural(len(frames), 'frame')}; {e.name} compares the first "
+                                   f"{plural(e.num_frames, 'frame')} of every clip ({how})")
             continue
         out[e.name] = e(frames)
     return out
@@ -544,4 +570,4 @@ def none_read(side: str, skipped: list[tuple[str, str]]) -> str:
     return f"no {side} video could be read ({len(skipped)} skipped; first: {skipped[0][1]})"
 
 
-__all__ = ["evaluate", "aggregate", "EvalError", "Unreadable", "Video"]
+__all__ = ["evaluate", "aggregate", "EvalError", "Evaluation", "Unreadable", "Video"]
