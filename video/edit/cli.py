@@ -129,7 +129,9 @@ EDIT_FLAGS = {
     "--guidance": ("guidance", "classifier-free guidance scale (SVD: the last frame's scale); default: the model's"),
     "--seed": ("seed", 'random seed (default 0; -1: a random one, printed)'),
     "--output": ("output", 'output file: .mp4, .webm, .gif, a folder for PNG frames, or one image (.png, .jpg, .webp) '
-                           'for a one-frame edit (default edit.mp4)'),
+                           'for a one-frame edit (default edit.mp4). The input\'s audio is kept in an .mp4 or .webm '
+                           'written at its frame rate (with --frames N, the sound of those frames); another --fps, a '
+                           'GIF, PNG folder or image drops it, with a warning'),
     "--pad": ("pad", "outpaint: pixels to add, N or V,H or T,R,B,L"),
     "--aspect": ("aspect", "outpaint: pad to this aspect ratio, W:H (e.g. 16:9)"),
     "--hue": ("hue", 'recolour: hue rotation in degrees (default 0)'),
@@ -161,7 +163,8 @@ EDIT_FLAGS = {
     "--reference": ("reference", 'VACE: reference image(s) of the subject or style; repeat the flag or give a comma '
                                  'list (SVD: the first one conditions instead of the first frame); default: none'),
     "--control": ("control", "VACE: control video (pose, depth or edges, already rendered; a file or image folder) "
-                             "that the regenerated region follows"),
+                             "that the regenerated region follows, matched to the video by time and fitted to its "
+                             "frame as a mask is"),
     **MODELS_FOLDER_FLAGS,
 }
 LIST_FLAGS = ("--reference",)  # flags that may repeat
@@ -359,7 +362,6 @@ def run_edit(task: str, cfg: EditConfig, given: dict[str, str] | None = None):
 
     from video.edit.editor import DEDICATED_EDITORS, Editor, detect_model
     from video.edit.mask import (
-        load_frames,
         load_frames_timed,
         load_mask,
         parse_box,
@@ -368,7 +370,7 @@ def run_edit(task: str, cfg: EditConfig, given: dict[str, str] | None = None):
         video_sar,
     )
     from video.edit.recipes import RECIPES, check_outpaint, fit_clip
-    from video.edit.vace import VaceRecipeEditor
+    from video.edit.vace import VaceRecipeEditor, fit_control
     from video.flags import seed_for
     from video.media import MediaError, audio_to_keep, check_output, load_image, source_times, write_video
     from video.runtime.errors import InputError
@@ -404,7 +406,9 @@ def run_edit(task: str, cfg: EditConfig, given: dict[str, str] | None = None):
     background = fit_clip(cfg.background, n, *video.shape[1:3], fps=in_fps, times=in_times,
                           sar=sar) if task == "background" and cfg.background else None
     references = [load_image(r) for r in _references(cfg.reference)]
-    control = load_frames(cfg.control) if cfg.control else None
+    # by the video's times and pixel shape, as the clip above (:func:`video.edit.vace.fit_control`)
+    control = fit_control(cfg.control, n, *video.shape[1:3], fps=in_fps, times=in_times,
+                          sar=sar) if cfg.control else None
     fps = cfg.fps or in_fps or 0
     needs_model = _needs_model(task, cfg)
     if needs_model:  # every input checked: now the model; a name in the models folder as img2vid / txt2vid take it
@@ -515,20 +519,16 @@ def add_edit_command(subparsers) -> argparse.ArgumentParser:
         description="Masked video-to-video regeneration with any model we run (training-free): the masked part "
                     "is regenerated from the prompt, the rest is kept exactly. Videos longer than the model's "
                     "window are edited in overlapping windows.")
-    from video.flags import help_with_default
+    from video.flags import add_schema_flags
 
-    defaults = EditConfig()
     tasks = p.add_subparsers(dest="task", required=True, metavar="TASK")
     for task, help_ in TASK_HELP.items():
         t = tasks.add_parser(task, help=help_, description=help_, formatter_class=_task_formatter(task))
-        for flag, (key, fhelp) in EDIT_FLAGS.items():
-            t.add_argument(flag, default=None, help=help_with_default(fhelp, getattr(defaults, key)),
-                           action="append" if flag in LIST_FLAGS else "store")
+        # -o as `video animate` and `video upscale` take it; -o and --output at two values are refused
+        add_schema_flags(t, EDIT_FLAGS, aliases={"--output": ("-o",)}, list_keys={EDIT_FLAGS[f][0] for f in LIST_FLAGS},
+                         schema=EditConfig)
         for flag, (_key, fhelp) in EDIT_SWITCHES.items():
             t.add_argument(flag, action="store_true", default=None, help=fhelp + " (default: off)")
-        t.add_argument("--config", default=None, help="YAML file with any of these keys (by their key=value names)")
-        t.add_argument("overrides", nargs="*", help="key=value overrides of the same keys (a flag and key=value "
-                                                    "for the same key is an error; key=value wins over --config)")
         t.set_defaults(func=cmd_edit)
     return p
 

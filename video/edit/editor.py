@@ -41,7 +41,7 @@ from video.diffusion import FramewiseLinearCFG
 from video.diffusion.flow import FLOW_SAMPLERS, check_shift
 from video.diffusion.samplers import SAMPLERS
 from video.diffusion.strength import flow_edit_schedule, karras_edit_schedule, renoise_edm, renoise_flow
-from video.edit.mask import composite_alpha, latent_mask, load_frames, load_mask, video_fps, video_sar
+from video.edit.mask import composite_alpha, latent_mask, load_frames_timed, load_mask, video_fps, video_sar
 from video.edit.regenerate import regenerate
 from video.runtime.img2vid import ImageToVideo, InputError, Timings, randn, size_multiple
 from video.runtime.progress import StepCallback, step_reporter
@@ -238,19 +238,29 @@ def plan_edit_windows(num_frames: int, window: int, overlap: int) -> list[tuple[
 
 def prepare_frames(video, multiple: int, num_frames: int | None = None, height: int | None = None,
                    width: int | None = None) -> tuple[np.ndarray, tuple[int, int]]:
-    """(frames at the working size, the input's (H, W)). The working size is the input's own
-    unless ``height`` / ``width`` ask for another (multiples of ``multiple``; the frames are
-    then scaled to cover it and centre-cropped); the caller pads it to the multiple
-    (:func:`pad_to_multiple`) and crops back."""
+    """(frames at the working size, the input's (H, W)): :func:`prepare_frames_timed` without
+    the times."""
+    return prepare_frames_timed(video, multiple, num_frames, height, width)[:2]
+
+
+def prepare_frames_timed(video, multiple: int, num_frames: int | None = None, height: int | None = None,
+                         width: int | None = None) -> tuple[np.ndarray, tuple[int, int], np.ndarray | None]:
+    """(frames at the working size, the input's (H, W), a video file's frame times or None).
+    The working size is the input's own unless ``height`` / ``width`` ask for another
+    (multiples of ``multiple``; the frames are then scaled to cover it and centre-cropped); the
+    caller pads it to the multiple (:func:`pad_to_multiple`) and crops back. The times come
+    from the same read: a mask or control video is then matched where a variable-rate
+    video's frames really are, not at i / fps."""
     from PIL import Image
 
     from video.media import resize_center_crop
 
-    frames = load_frames(video)
+    frames, times = load_frames_timed(video)
     if num_frames:
         if num_frames > len(frames):
             raise InputError(f"asked for {num_frames} frames; the video has {len(frames)}")
         frames = frames[:num_frames]
+        times = None if times is None else times[:num_frames]
     src = frames.shape[1:3]
     for name, v in (("height", height), ("width", width)):
         if v and v % multiple:
@@ -261,7 +271,7 @@ def prepare_frames(video, multiple: int, num_frames: int | None = None, height: 
         raise InputError(f"the video is {w}x{h}; this model needs at least {multiple}x{multiple}")
     if (h, w) != src:
         frames = np.stack([np.asarray(resize_center_crop(Image.fromarray(f), h, w)) for f in frames])
-    return frames, src
+    return frames, src, times
 
 
 class Editor:
@@ -372,10 +382,10 @@ class Editor:
         window = window or be.window
         overlap = overlap if overlap is not None else default_overlap(window)
         check_window(window, overlap)
-        orig, src = self.prepare_video(video, num_frames, height, width)
+        orig, src, times = prepare_frames_timed(video, self.multiple, num_frames, height, width)
         f, h, w = orig.shape[:3]
         m = load_mask(mask, f, h, w, invert=invert, soft=soft, source_size=src, fps=video_fps(video),
-                      allow_empty=False, sar=video_sar(video))
+                      allow_empty=False, times=times, sar=video_sar(video))
         if strength == 0.0:
             self.last_timings = Timings(encode=time.perf_counter() - t0)
             return orig.copy()
@@ -466,4 +476,5 @@ class Editor:
 
 
 __all__ = ["EDIT_SAMPLERS", "RANDOM_MODELS", "Editor", "FlowBackend", "SVDBackend", "check_window",
-           "composite_window", "detect_model", "pad_to_multiple", "plan_edit_windows", "prepare_frames"]
+           "composite_window", "detect_model", "pad_to_multiple", "plan_edit_windows", "prepare_frames",
+           "prepare_frames_timed"]

@@ -112,6 +112,54 @@ def letterbox_reference(image, height: int, width: int) -> torch.Tensor:
     return canvas
 
 
+def fit_control(source, num_frames: int, height: int, width: int, fps: float | None = None,
+                times: np.ndarray | None = None, sar: str | float | None = None,
+                source_size: tuple[int, int] | None = None) -> np.ndarray:
+    """A control video (file, image folder, array; one image: every frame) as ``num_frames``
+    uint8 frames at the working (height, width), by a mask video's rules
+    (:mod:`video.edit.mask`): a file under a video with a frame rate (``fps``; ``times``, a
+    variable-rate video's own) is matched by time, its frame nearest each video frame's, and
+    refused when it ends before the video's last frame begins (taken frame by frame, a 24 fps
+    pose video under an 8 fps clip played 3x fast); folders and arrays go frame by frame. One
+    of another aspect ratio than the video (``source_size``, default (height, width)) is
+    scaled to cover and its middle cropped, with one warning naming both sizes; one of the
+    shape the video shows on screen (its pixels' shape ``sar``) is squeezed onto the stored
+    grid, as it was drawn or rendered over the video as a player shows it."""
+    import warnings
+
+    from PIL import Image
+
+    from video.edit.mask import aspect_differs, load_frames, on_screen_shape, read_timed_through, video_fps
+    from video.edit.timing import ends_before, frame_times, nearest_frames, plays_until
+    from video.media import MediaError, resize_center_crop
+
+    rate = video_fps(source) if fps else None
+    if rate:
+        want = frame_times(num_frames, fps, times)
+        frames, own, whole = read_timed_through(source, float(want[-1]), rate)
+        if ends_before(float(want[-1]), own, rate, whole):
+            raise MediaError(f"the control video {Path(source).name} lasts {plays_until(own, rate):.2f} s "
+                             f"({len(frames)} frames at {rate:g} fps); the video {float(want[-1]) + 1.0 / fps:.2f} s "
+                             f"({num_frames} frames at {fps:g} fps)")
+        frames = frames[nearest_frames(want, own)]
+    else:
+        frames = load_frames(source)
+        if 1 < len(frames) < num_frames:
+            raise MediaError(f"the control video has {len(frames)} frames, the video {num_frames}: give one frame "
+                             f"or at least as many as the video")
+        frames = frames[np.minimum(np.arange(num_frames), len(frames) - 1)]
+    vh, vw = source_size or (height, width)
+    shape = frames.shape[1:3]
+    if on_screen_shape(shape, (vh, vw), sar):
+        frames = np.stack([np.asarray(Image.fromarray(x).resize((vw, vh), Image.LANCZOS)) for x in frames])
+    elif aspect_differs(shape, (vh, vw)):
+        warnings.warn(f"the control video is {shape[1]}x{shape[0]} and the video {vw}x{vh}, another aspect ratio: "
+                      f"the control video is scaled to cover the video and its middle cropped", stacklevel=2)
+    if frames.shape[1:3] != (height, width):
+        frames = np.stack([np.asarray(resize_center_crop(Image.fromarray(x), height, width)) for x in frames])
+    return frames
+
+
 # --- the context stream -------------------------------------------------------------------
 
 def fold_mask(mask: torch.Tensor, spatial: int, temporal: int, patch: int) -> torch.Tensor:
@@ -371,8 +419,8 @@ class VaceEditor:
         return frames
 
 
-__all__ = ["VaceEditor", "VaceInputs", "context_latents", "fold_mask", "letterbox_reference", "load_wan_folder",
-           "mask_to_tensor", "strength_schedule", "video_to_tensor"]
+__all__ = ["VaceEditor", "VaceInputs", "VaceRecipeEditor", "context_latents", "fit_control", "fold_mask",
+           "letterbox_reference", "load_wan_folder", "mask_to_tensor", "strength_schedule", "video_to_tensor"]
 
 
 class VaceRecipeEditor:
@@ -380,7 +428,8 @@ class VaceRecipeEditor:
     (what the recipes call): the video at the working size (the input's own, padded by
     reflection to the model's multiple and cropped back; or a given one), masks through
     :func:`video.edit.mask.load_mask` (boxes, files, ``invert``, ``soft``; an empty one
-    refused), overlapping windows of the model's length, and the input's pixels composited
+    refused) and a control video through :func:`fit_control`, both at a video file's frame
+    times and pixel shape as the command line reads them, overlapping windows of the model's length, and the input's pixels composited
     back with :func:`video.edit.mask.composite_alpha`, as :class:`Editor` does. VACE itself
     takes the mask cut at 0.5 (its context stream); with ``soft`` the grey levels weight the
     composite only.
@@ -409,37 +458,29 @@ class VaceRecipeEditor:
                  height: int | None = None, width: int | None = None, *, invert: bool = False, soft: bool = False,
                  feather_px: int | None = None, window: int | None = None, overlap: int | None = None,
                  control_video=None, **kw):
-        import numpy as np
-        from PIL import Image
-
         from video.edit.editor import (
             _valid_frames,
             check_window,
             default_overlap,
             pad_to_multiple,
             plan_edit_windows,
-            prepare_frames,
+            prepare_frames_timed,
         )
-        from video.edit.mask import composite_alpha, load_frames, load_mask, video_fps
-        from video.media import resize_center_crop
+        from video.edit.mask import composite_alpha, load_mask, video_fps, video_sar
 
         window = window or self.vace.config.sampling.num_frames
         overlap = overlap if overlap is not None else default_overlap(window)
         check_window(window, overlap)
-        frames, src = prepare_frames(video, self.multiple, num_frames, height, width)
+        frames, src, times = prepare_frames_timed(video, self.multiple, num_frames, height, width)
         f, (h, w) = len(frames), frames.shape[1:3]
-        mk = load_mask(mask, f, h, w, invert=invert, soft=soft, source_size=tuple(src), fps=video_fps(video),
-                       allow_empty=False)
+        fps, sar = video_fps(video), video_sar(video)  # a file's: masks and controls drawn on it line up
+        mk = load_mask(mask, f, h, w, invert=invert, soft=soft, source_size=tuple(src), fps=fps, allow_empty=False,
+                       times=times, sar=sar)
         if strength == 0.0:
             return frames.copy()
-        if control_video is not None:
-            control_video = load_frames(control_video)
-            if len(control_video) < f:
-                raise InputError(f"the control video has {len(control_video)} frames, the video {f}")
-            control_video = control_video[:f]
-            if control_video.shape[1:3] != (h, w):  # the video's geometry, then the same padding
-                control_video = np.stack([np.asarray(resize_center_crop(Image.fromarray(x), h, w))
-                                          for x in control_video])
+        if control_video is not None:  # the video's times and geometry, then the same padding
+            control_video = fit_control(control_video, f, h, w, fps=fps, times=times, sar=sar,
+                                        source_size=tuple(src))
             control_video = pad_to_multiple(control_video, self.multiple)
         frames = pad_to_multiple(frames, self.multiple)
         mk = torch.from_numpy(pad_to_multiple(mk.numpy(), self.multiple))
