@@ -19,14 +19,19 @@ class FramewiseLinearCFG:
     fall (``min_scale > max_scale``, as sgm's guider allows): (3, 1) guides frame 0 at 3, so
     it is enabled; deciding on ``max_scale`` alone ran it unguided. With every scale <= 1 the
     branch is skipped and each frame gets the conditional prediction, as diffusers does (the
-    parity tests' no-guidance case).
+    parity tests' no-guidance case). ``num_frames`` (None: unknown, so at least two): one frame
+    takes ``min_scale`` alone, so (1, 2.5) on one frame is no guidance, and the unconditional
+    branch it ran only to be weighted by 0 is skipped.
     """
 
     min_scale: float
     max_scale: float
+    num_frames: int | None = None
 
     @property
     def enabled(self) -> bool:
+        if self.num_frames == 1:  # linspace(min, max, 1) is [min]
+            return self.min_scale > 1.0
         return max(self.min_scale, self.max_scale) > 1.0
 
     def scales(self, num_frames: int, dtype: torch.dtype = torch.float32, device=None) -> torch.Tensor:

@@ -73,7 +73,8 @@ def open_image(path) -> Image.Image:
     colours in sRGB (:func:`to_srgb`: a Display P3 or Adobe RGB photo was read as sRGB, duller);
     a missing, unreadable or oversized file is one MediaError line; a folder or a video given as
     the image says it is one. Shared by :func:`load_image` and the mask reader (which keeps the
-    alpha channel)."""
+    alpha channel). A file of several frames (an animated GIF, WebP or PNG) is read as its
+    first frame with a one-line warning: it was cut to that frame without a word."""
     path = Path(path)
     if path.is_dir():
         raise MediaError(f"image {path} is a folder; give one image file")
@@ -83,13 +84,18 @@ def open_image(path) -> Image.Image:
         raise MediaError(f"image {path} not found")
     try:
         with Image.open(path) as f:
+            frames = getattr(f, "n_frames", 1)
             im = ImageOps.exif_transpose(f)
             im.load()
-            return to_srgb(im, path)
+            im = to_srgb(im, path)
     except Image.DecompressionBombError as e:  # not an OSError: it escaped as a traceback
         raise MediaError(f"{path} is too large to read safely: {e}") from None
     except (UnidentifiedImageError, OSError) as e:
         raise MediaError(unreadable_image(path, e)) from None
+    if frames > 1:
+        warnings.warn(f"{path.name} has {frames} frames (an animated image): only its first frame is read",
+                      stacklevel=3)
+    return im
 
 
 _WARNED: set[str] = set()  # the colour-profile problems already warned about (each once a run)

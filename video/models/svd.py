@@ -201,17 +201,10 @@ def is_diffusers_folder(path: Path) -> bool:
 
 
 def load_diffusers_folder(path: Path, dtype: torch.dtype = torch.float32, variant: str | None = None) -> SVDModels:
+    check_diffusers_parts(path, variant)  # all three, before the libraries import and any weights load
     from transformers import CLIPVisionModelWithProjection
 
-    from video.models.components import (
-        load_diffusers_part,
-        load_transformers_part,
-        pick_variant,
-        require_safetensors,
-    )
-
-    for sub in DIFFUSERS_SUBFOLDERS:  # all three checked before any weights load
-        require_safetensors(path / sub)
+    from video.models.components import load_diffusers_part, load_transformers_part, pick_variant
     # Every weight checked: diffusers leaves a missing one on the meta device (a raw "Cannot copy
     # out of meta tensor" later), transformers draws it at random; either is one line here.
     unet = load_diffusers_part(_unet_class(), path, "unet", dtype, variant)
@@ -228,6 +221,26 @@ def load_diffusers_folder(path: Path, dtype: torch.dtype = torch.float32, varian
         mean, std = tuple(pre.get("image_mean", mean)), tuple(pre.get("image_std", std))
     return SVDModels(unet.eval(), vae.eval(), enc.eval(), cfg, layout="diffusers", image_mean=mean, image_std=std,
                      extra={"variant": variant})
+
+
+def check_diffusers_parts(path: Path, variant: str | None = None) -> None:
+    """One line for the first part of the folder without .safetensors weights, or naming the first
+    weight file that holds no weights or whose header does not hold up
+    (:func:`video.models.sniff.header_problem`, headers only: empty, a Git LFS pointer, cut
+    short), before any part loads. Why: an empty ``vae/`` file was "cannot load vae/ (Unable to
+    load weights ...)" only after the UNet had loaded, gigabytes for SVD-XT, without naming the
+    file that ``video info`` and ``video models`` name."""
+    from video.models.components import pick_variant, require_safetensors, weight_files
+    from video.models.sniff import header_problem
+
+    for sub in DIFFUSERS_SUBFOLDERS:
+        require_safetensors(path / sub)
+    for sub in DIFFUSERS_SUBFOLDERS:
+        for f in weight_files(path / sub, pick_variant(path / sub, variant)):
+            if looks_pickled(f):
+                raise CheckpointError(f"{f}: {PICKLED_SAFETENSORS}")
+            if (why := header_problem(f)) is not None:
+                raise DamagedSafetensors(f"{f}: {why}")
 
 
 def save_diffusers_folder(models: SVDModels, path: str | Path) -> Path:
@@ -351,8 +364,11 @@ def load_svd(
 ) -> SVDModels:
     """Load SVD from any supported source; ``config`` overrides the sampling defaults
     (e.g. ``"svd_xt"`` for a single-file SVD-XT checkpoint without metadata)."""
-    quiet_library_logs()
+    # first: a wrong model or a damaged part is refused without importing the libraries (6 s)
     layout = detect_layout(source)
+    if layout == "diffusers":
+        check_diffusers_parts(Path(source).expanduser(), variant)
+    quiet_library_logs()
     if layout != "config":
         source = Path(source).expanduser()
     if layout == "config":

@@ -75,14 +75,14 @@ IMG2VID_FLAGS = {
                                          "127 for SVD)"),
     "--noise-aug": ("noise_aug", "noise added to the conditioning image, >= 0 (default: the model's, 0.02 for "
                                  "SVD)"),
-    "--min-cfg": ("min_cfg", "guidance scale of the first frame, >= 0 (default: the model's, 1)"),
-    "--max-cfg": ("max_cfg", "guidance scale of the last frame, >= 0 (default: the model's, 2.5 for SVD); the "
+    "--min-cfg": ("min_cfg", "guidance scale of the first frame, >= 0 (default: the model's, 1 SVD / 1.5 SVD-XT)"),
+    "--max-cfg": ("max_cfg", "guidance scale of the last frame, >= 0 (default: the model's, 2.5 SVD / 3 SVD-XT); the "
                              "scale grows linearly from --min-cfg, and with both <= 1 the unconditional branch is "
                              "skipped entirely (no guidance, one UNet pass per step, as diffusers does)"),
-    "--height": ("height", "output height, a multiple of the model's size step (64 for SVD; rounded down "
-                           "otherwise); default: the model's (576 for SVD)"),
-    "--width": ("width", "output width, a multiple of the model's size step (64 for SVD; rounded down otherwise); "
-                         "default: the model's (1024 for SVD)"),
+    "--height": ("height", "output height, a multiple of the model's size step (64 for SVD; otherwise rounded "
+                           "down to one, never below one step); default: the model's (576 for SVD)"),
+    "--width": ("width", "output width, a multiple of the model's size step (64 for SVD; otherwise rounded down to "
+                         "one, never below one step); default: the model's (1024 for SVD)"),
     "--seed": ("seed", "random seed; -1: a random one, printed so the render can be repeated (default 0)"),
     "--sampler": ("sampler", "euler (default), heun or dpmpp_2m"),
     "--decode-chunk": ("decode_chunk", "frames per VAE decode window, or 0 = automatic: as many as fit "

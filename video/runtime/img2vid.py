@@ -159,6 +159,16 @@ def conditioning_image(image):
     raise InputError(f"got {type(image).__name__}; give {IMAGE_FORMS}")
 
 
+class NotEnoughMemory(MemoryError):
+    """A render refused before any work because its traced peak passes the RAM available (a
+    MemoryError, so whatever says a failed allocation says this too); ``needed`` and
+    ``available`` in bytes."""
+
+    def __init__(self, message: str, needed: int, available: int):
+        super().__init__(message)
+        self.needed, self.available = needed, available
+
+
 def drift_warning(num_frames: int, trained: int, unstated: bool) -> str:
     """The warning for more frames than the model's ``trained`` count; ``unstated``: a single
     file that does not say its count, read as SVD (:func:`video.models.sgm.file_config`), where
@@ -196,7 +206,7 @@ class Timings:
     def __str__(self) -> str:
         s = f"encode {self.encode:.2f}s, denoise {self.denoise:.2f}s, decode {self.decode:.2f}s"
         if 0 < self.decode_chunk < self.frames:
-            s += f" (windows of {self.decode_chunk} frames)"
+            s += f" (windows of {self.decode_chunk} frame{'s' if self.decode_chunk != 1 else ''})"
         said = self.skipped or self.step_cache
         return s + (f" (step cache skipped {self.skipped}/{self.evaluations} UNet evaluations)" if said else "")
 
@@ -340,7 +350,9 @@ class ImageToVideo:
         pixels = image_to_tensor(conditioning_image(image), height, width).to(dev)
         emb, cond = self.encode_image(pixels, noise_aug_strength, generator)
         # 3. diffusers and sgm condition on fps - 1 ("fps_id"); a user passes frames per second.
-        time_ids = torch.tensor([[fps - 1, motion_bucket_id, noise_aug_strength]], dtype=dt, device=dev)
+        # float32 like the time input below: the UNet casts only their sinusoidal embedding to its
+        # dtype, and in float16 a motion bucket or fps - 1 above 65504 was inf, an all-black clip.
+        time_ids = torch.tensor([[fps - 1, motion_bucket_id, noise_aug_strength]], dtype=torch.float32, device=dev)
         if guidance.enabled:  # unconditional branch: zero image embedding and zero latent (sgm)
             emb = torch.cat([torch.zeros_like(emb), emb])
             cond = torch.cat([torch.zeros_like(cond), cond])
@@ -392,6 +404,36 @@ class ImageToVideo:
             budget = min(budget, int(budget_gib * GIB))
         return not guidance_fits_together(per_item, budget, allocated + unet_bytes)
 
+    def check_room(self, num_frames: int, height: int, width: int, items: int, decode: bool) -> None:
+        """CPU: :class:`NotEnoughMemory` before any work where the render's traced peak passes
+        the RAM available (:func:`video.runtime.memory.available_memory`): the UNet step's
+        activations for ``items`` batch items (2: the guided batch of two), or, with ``decode``,
+        the decoder's float32 output buffer and a one-frame window. Why: Linux overcommits, so
+        the CPU allocator never fails; 100000 frames of a tiny model (247 GiB traced against 19
+        GiB) were killed after a minute without a word. The traced count is below the real
+        peak, so only a render that cannot fit is refused. CUDA reports its own failed allocation."""
+        from video.runtime.memory import (
+            GIB,
+            available_memory,
+            decode_bytes_per_frame,
+            output_bytes,
+            unet_bytes_per_item,
+        )
+
+        free = available_memory() if self.device.type == "cpu" else None
+        if free is None:
+            return
+        m = self.models
+        factor = 2 ** (len(m.vae.config.block_out_channels) - 1)
+        need = items * unet_bytes_per_item(m.unet.config.block_out_channels[0], num_frames, height // factor,
+                                           width // factor, self.dtype)
+        if decode:
+            need = max(need, output_bytes(num_frames, height, width)
+                       + decode_bytes_per_frame(m.vae.config.block_out_channels, height, width, torch.float32))
+        if need > free:
+            raise NotEnoughMemory(f"{num_frames} frames at {width}x{height} (width x height) need about "
+                                  f"{need / GIB:.1f} GiB of RAM, {free / GIB:.1f} GiB is available", need, free)
+
     @torch.no_grad()
     @with_sdpa_priority
     def __call__(
@@ -441,7 +483,8 @@ class ImageToVideo:
         conditional UNet halves one after the other; auto does so on CUDA when the guided batch
         of two would not fit the memory budget beside what is resident (SVD-XT at 25 x 576 x
         1024 in 10 GiB), never on CPU. The fast mode (``cache_threshold`` > 0) always runs the
-        batch of two."""
+        batch of two. On the CPU a clip whose traced peak passes the RAM available is refused
+        before any work (:meth:`check_room`, a MemoryError)."""
         if output_type not in OUTPUT_TYPES:
             raise InputError(f"unknown output_type {output_type!r}; choose one of {', '.join(OUTPUT_TYPES)} "
                              "(float: frames in [0, 1], diffusers' 'np')")
@@ -463,6 +506,7 @@ class ImageToVideo:
         guidance = FramewiseLinearCFG(
             s.min_guidance_scale if min_guidance_scale is None else min_guidance_scale,
             s.max_guidance_scale if max_guidance_scale is None else max_guidance_scale,
+            num_frames=num_frames,
         )
         sampler = sampler or s.sampler
         check_request(num_frames=num_frames, steps=steps, sampler=sampler)
@@ -483,6 +527,8 @@ class ImageToVideo:
         if step_cache is not None:  # First Block Cache keeps one residual for the guided batch of two
             split = False
         self.last_split_guidance = bool(split and guidance.enabled)  # the path the UNet calls take
+        self.check_room(num_frames, height, width, 2 if guidance.enabled and not split else 1,
+                        decode=output_type != "latent")
         # 1-3. Conditioning image -> CLIP embedding, VAE latent; micro-conditioning.
         denoiser = self.denoiser_for(image, num_frames, height, width, fps, motion_bucket_id, noise_aug_strength,
                                      guidance, generator, step_cache=step_cache, split_guidance=split)

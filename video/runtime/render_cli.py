@@ -147,17 +147,22 @@ TXT2VID_KNOBS = ("--vae-tiling on (the VAE in tiles)",)
 
 
 def memory_line(num_frames: int, width: int, height: int, device, knobs: tuple[str, ...] = IMG2VID_KNOBS,
-                gpu_knobs: tuple[str, ...] = IMG2VID_GPU_KNOBS) -> str:
-    """The one line for a render that ran out of memory: what was asked, and each setting of the
-    command that lowers the peak (``knobs``; ``gpu_knobs`` act only on a GPU: img2vid's
-    ``--offload`` and ``--split-guidance``)."""
+                gpu_knobs: tuple[str, ...] = IMG2VID_GPU_KNOBS, needed: int | None = None,
+                available: int | None = None) -> str:
+    """The one line for a render that ran out of memory: what was asked, the bytes it ``needed``
+    and those ``available`` where known (a render refused before it started,
+    :class:`video.runtime.img2vid.NotEnoughMemory`), and each setting of the command that
+    lowers the peak (``knobs``; ``gpu_knobs`` act only on a GPU: img2vid's ``--offload`` and
+    ``--split-guidance``)."""
     from video.media import plural
 
     knobs = ["fewer --frames", "a smaller --width / --height", *knobs]
     if str(device).startswith("cuda"):
         knobs += list(gpu_knobs)
+    said = f" (about {needed / 2**30:.1f} GiB needed, {available / 2**30:.1f} GiB available)" \
+        if needed is not None and available is not None else ""
     return (f"out of memory rendering {plural(num_frames, 'frame')} at {width}x{height} (width x height) on "
-            f"{device}; to use less: {', '.join(knobs)}")
+            f"{device}{said}; to use less: {', '.join(knobs)}")
 
 
 @contextlib.contextmanager
@@ -173,8 +178,9 @@ def memory_errors_said(num_frames: int, width: int, height: int, device, debug: 
     except (MemoryError, RuntimeError) as e:
         if debug or not out_of_memory(e):
             raise
+        needed, available = getattr(e, "needed", None), getattr(e, "available", None)  # a refusal's numbers
     # raised outside the handler, so the traceback holding the failed render's tensors is gone
-    raise UserError(memory_line(num_frames, width, height, device, knobs, gpu_knobs))
+    raise UserError(memory_line(num_frames, width, height, device, knobs, gpu_knobs, needed, available))
 
 
 def summary_line(out: str | Path, frames, fps: float, started: float, details: str) -> str:
