@@ -7,7 +7,8 @@ The transformer sees, per latent frame, ``[noisy latents (C), mask (4), conditio
 with one extra frame in front for the character:
 
 - frame 0 (the character): mask all ones, ``E(image)`` where the image is fitted into the
-  output size and centred on black (``WanAnimateImageProcessor``, ``fill_color=0``);
+  output size and centred on black (``WanAnimateImageProcessor``, ``fill_color=0``), squeezed
+  by the pose video's pixel shape first where that is anamorphic (:func:`fit_on_black`);
 - frames 1..T (the video): in "animate" mode mask zeros and ``E(zeros)``; in "replace" mode
   ``E(background)`` and the mask ``1 - mask_video`` (1 = keep) nearest-resampled onto the
   latent grid, its first pixel frame repeated 4 times to fold 4 pixel frames per latent frame
@@ -24,8 +25,13 @@ Guidance (off by default, as in diffusers): the unconditional branch has the neg
 Long videos run as segments of ``segment_frame_length`` frames overlapping by
 ``prev_segment_conditioning_frames`` (1 or 5); the pose/face (and background/mask) videos are
 padded by reflection to a whole number of segments, and the output is cut back. The face,
-background and mask videos must each have at least the pose video's frame count (a shorter
-one would be mirrored into frames it does not have).
+background and mask videos must each have one frame (a still, held for every pose frame) or at
+least the pose video's frame count (a shorter one would be mirrored into frames it does not have).
+
+Where we part from diffusers: the pose, background and mask videos are scaled to cover the
+output size and their middle cropped, with a warning (:func:`fit_to_output`), as ``video edit``
+fits a background clip; diffusers stretched each axis on its own (a 16:9 background under a 4:3
+pose, or a 160x90 pose rounded down to 160x80, came out squashed).
 
 Every step follows diffusers' ``WanAnimatePipeline``; all of the conditioning is rebuilt here
 (no diffusers pipeline method is called). ``tests/edit/test_animate.py`` checks our frames
@@ -103,7 +109,8 @@ def pad_frames(frames: list, n: int) -> list:
 
 def frames_to_tensor(frames: list, height: int, width: int, gray: bool = False) -> torch.Tensor:
     """PIL frames -> ``(1, 3, F, height, width)`` in [-1, 1] (Lanczos resize where the size
-    differs, as diffusers' ``VideoProcessor``), or with ``gray`` ``(1, 1, F, height, width)`` in
+    differs, each axis on its own, as diffusers' ``VideoProcessor``: the face crops, square; the
+    other videos come fitted already, :func:`fit_to_output`), or with ``gray`` ``(1, 1, F, height, width)`` in
     [0, 1] (resized, then to luma "L": the mask processor)."""
     from PIL import Image
 
@@ -121,20 +128,75 @@ def frames_to_tensor(frames: list, height: int, width: int, gray: bool = False) 
     return x if gray else 2.0 * x - 1.0
 
 
-def fit_on_black(image, height: int, width: int) -> torch.Tensor:
+def fit_on_black(image, height: int, width: int, pixel_aspect: float = 1.0) -> torch.Tensor:
     """The character image scaled to fit ``height x width`` and centred on black:
     ``(1, 3, height, width)`` in [-1, 1] (``WanAnimateImageProcessor``, ``resize_mode="fill"``).
     Lanczos: the pipeline asks for bilinear, but the processor's ``super().__init__()`` re-registers
-    its config with the defaults, so diffusers resizes with Lanczos (diffusers 0.42)."""
+    its config with the defaults, so diffusers resizes with Lanczos (diffusers 0.42).
+    ``pixel_aspect``: the output's pixel width over height (an anamorphic pose video's SAR, which
+    the output is tagged with); the square-pixel image is narrowed by it so that it shows its own
+    shape on screen (a circle was fitted as stored pixels and shown 18.5% too wide at 32:27).
+    Exact fractions, so square pixels give diffusers' integer sizes."""
+    from fractions import Fraction
+
     from PIL import Image
 
-    src_w = width if width / height < image.width / image.height else image.width * height // image.height
-    src_h = height if width / height >= image.width / image.height else image.height * width // image.width
+    iw, ih = Fraction(image.width) / Fraction(pixel_aspect), image.height  # its width in output pixels
+    wide = Fraction(width, height) < iw / ih
+    src_w = width if wide else max(1, int(iw * height // ih))
+    src_h = height if not wide else max(1, int(ih * width // iw))
     canvas = Image.new("RGB", (width, height), color=0)
     canvas.paste(image.resize((src_w, src_h), resample=Image.LANCZOS),
                  box=(width // 2 - src_w // 2, height // 2 - src_h // 2))
     x = torch.from_numpy(np.asarray(canvas, dtype=np.float32) / 255.0).permute(2, 0, 1)[None]
     return 2.0 * x - 1.0
+
+
+def fit_to_output(videos: dict[str, list | None], height: int, width: int, step: int | None = None,
+                  sar: str | float | None = None) -> dict[str, list | None]:
+    """The pose video (the first of ``videos``, by name: "pose video") and any background and
+    mask as PIL frames at the output size, each scaled to cover it and its middle cropped
+    (:func:`video.media.resize_center_crop`), as ``video edit`` fits a background clip: diffusers
+    stretched each axis on its own, so a 16:9 background under a 4:3 pose, or a 160x90 pose
+    rounded down to 160x80 (``step``: the pose video's size was rounded down to that multiple),
+    was squashed without a word. One warning line names the pose video's and the output's sizes
+    where it is cropped, and the other videos of its shape that go with it; a background or mask
+    of another shape than the pose video has its own line, in ``video edit``'s words. One of the
+    shape an anamorphic pose video (``sar``) shows on screen is squeezed onto its stored pixels
+    first, without a word (:func:`video.edit.mask.on_screen_shape`), as ``video edit`` does."""
+    import warnings
+
+    from PIL import Image
+
+    from video.edit.mask import aspect_differs, on_screen_shape
+    from video.media import resize_center_crop
+
+    (pose_name, pose), *others = videos.items()
+    ph, pw = pose[0].height, pose[0].width
+    out, cropped = {}, [pose_name]
+    for name, frames in others:
+        if frames is None:
+            continue
+        size = (frames[0].height, frames[0].width)
+        if on_screen_shape(size, (ph, pw), sar):
+            frames, size = [f.resize((pw, ph), Image.LANCZOS) for f in frames], (ph, pw)
+        if aspect_differs(size, (ph, pw)):
+            if aspect_differs(size, (height, width)):
+                warnings.warn(f"the {name} is {size[1]}x{size[0]} and the pose video {pw}x{ph}, another aspect ratio: "
+                              f"the {name} is scaled to cover the output ({width}x{height}) and its middle cropped",
+                              stacklevel=2)
+        elif size != (height, width):
+            cropped.append(name)
+        out[name] = frames
+    if step or aspect_differs((ph, pw), (height, width)):
+        why = f" (the pose video's size rounded down to a multiple of {step})" if step else ", another aspect ratio"
+        names = cropped[0] if len(cropped) == 1 else f"{', '.join(cropped[:-1])} and {cropped[-1]}"
+        warnings.warn(f"the pose video is {pw}x{ph} and the output {width}x{height}{why}: the {names} "
+                      f"{'is' if len(cropped) == 1 else 'are'} scaled to cover the output and "
+                      f"{'its' if len(cropped) == 1 else 'their'} middle cropped", stacklevel=2)
+    fit = {name: frames if frames is None else [resize_center_crop(f, height, width) for f in frames]
+           for name, frames in ((pose_name, pose), *out.items())}
+    return {name: fit.get(name) for name in videos}
 
 
 def fold_mask(mask: torch.Tensor | None, latent_t: int, latent_h: int, latent_w: int, temporal: int,
@@ -324,10 +386,15 @@ class Animator:
         progress: bool = False,
         output_type: str = "uint8",
         on_step: StepCallback | None = None,
+        sar: str | float | None = None,
     ):
         """``output_type``: ``"uint8"`` (default) numpy uint8 (F, H, W, 3), ``"float"`` float32 in
         [0, 1], ``"latent"`` the sampled latents (a one-segment clip's); anything else is refused
-        before any work, as ImageToVideo refuses it."""
+        before any work, as ImageToVideo refuses it. ``sar``: the pose video's pixel shape
+        ("32:27"; None: square), which the caller tags the output with: the character image is
+        fitted onto those pixels, and a background or mask of the pose video's on-screen shape
+        is squeezed onto them. The face, background and mask videos may be one frame, held."""
+        from video.edit.mask import pixel_aspect
         from video.media import load_image, plural
         from video.runtime.txt2vid import encode_prompts, frames_as
 
@@ -353,41 +420,44 @@ class Animator:
         pose = _pil_frames(pose_video, "pose_video")
         face = _pil_frames(face_video, "face_video")
         n = min(num_frames or len(pose), len(pose))
-        if len(face) < n:
-            raise InputError(f"face_video has {plural(len(face), 'frame')}; the pose video has {n}")
+        bg = mk = None
+        if mode == "replace":
+            bg = _pil_frames(background_video, "background_video")
+            mk = _pil_frames(mask_video, "mask_video")
+        for name, v in (("face_video", face), ("background_video", bg), ("mask_video", mk)):
+            if v is not None and 1 < len(v) < n:  # one frame is a still, held for every pose frame
+                raise InputError(f"{name} has {plural(len(v), 'frame')}; the pose video has {n} (give one frame, "
+                                 f"held, or at least one per pose frame)")
         pose, face = pose[:n], face[:n]
         mult = lat.spatial_factor * self._patch()[1]
         if (not height and pose[0].height < mult) or (not width and pose[0].width < mult):
             raise InputError(f"the pose video is {pose[0].width}x{pose[0].height}: the output takes its size rounded "
                              f"down to a multiple of {mult}, none here; give height and width (multiples of {mult})")
+        rounded = (not height and pose[0].height % mult) or (not width and pose[0].width % mult)
         height = height or pose[0].height // mult * mult
         width = width or pose[0].width // mult * mult
         if height % mult or width % mult or height < mult or width < mult:
             raise InputError(f"height and width must be positive multiples of {mult}; got {height}x{width}")
+        fit = fit_to_output({"pose video": pose, "background": None if bg is None else bg[:n],
+                             "mask": None if mk is None else mk[:n]}, height, width, mult if rounded else None, sar)
         overlap = prev_segment_conditioning_frames
         seg = segment_frame_length or default_segment(n, overlap, tf)
         seg = max(seg // tf * tf + 1, 1)
         target, num_segments = segment_plan(n, seg, overlap)
         fsize = m.transformer.config.motion_encoder_size
-        pose_t = frames_to_tensor(pad_frames(pose, target), height, width)
+        pose_t = frames_to_tensor(pad_frames(fit["pose video"], target), height, width)
         face_t = frames_to_tensor(pad_frames(face, target), fsize, fsize).to(dev, self.dtype)
         if mode == "replace":
-            bg = _pil_frames(background_video, "background_video")
-            mk = _pil_frames(mask_video, "mask_video")
-            for name, v in (("background_video", bg), ("mask_video", mk)):
-                if len(v) < n:
-                    raise InputError(f"{name} has {plural(len(v), 'frame')}; the pose video has {n}")
-            bg, mk = bg[:n], mk[:n]
-            bg_t = frames_to_tensor(pad_frames(bg, target), height, width)
-            mk_t = frames_to_tensor(pad_frames(mk, target), height, width, gray=True)
+            bg_t = frames_to_tensor(pad_frames(fit["background"], target), height, width)
+            mk_t = frames_to_tensor(pad_frames(fit["mask"], target), height, width, gray=True)
 
         # 2. Text, character (CLIP features and latents).
         cond = encode_prompts(self.prompts, prompt, negative_prompt, steps)
         image_embeds = self.encode_image(image)
         vae_dev = next(m.vae.parameters()).device
         lh, lw = height // lat.spatial_factor, width // lat.spatial_factor
-        ref_lat = torch.cat([torch.ones(1, tf, 1, lh, lw), lat.encode(fit_on_black(image, height, width)[:, :, None]
-                                                                       .to(vae_dev)).cpu()], dim=1)
+        character = fit_on_black(image, height, width, pixel_aspect(sar))  # on the output's pixels
+        ref_lat = torch.cat([torch.ones(1, tf, 1, lh, lw), lat.encode(character[:, :, None].to(vae_dev)).cpu()], dim=1)
         t_lat = (seg - 1) // tf + 1
         lat_shape = (1, lat.channels, t_lat + 1, lh, lw)
         if latents is not None and tuple(latents.shape) != lat_shape:
@@ -464,5 +534,5 @@ class Animator:
 
 
 
-__all__ = ["Animator", "SIZE_STEP", "build_tiny_animate", "default_segment", "fit_on_black", "fold_mask",
-           "frames_to_tensor", "pad_frames", "segment_plan"]
+__all__ = ["Animator", "SIZE_STEP", "build_tiny_animate", "default_segment", "fit_on_black", "fit_to_output",
+           "fold_mask", "frames_to_tensor", "pad_frames", "segment_plan"]

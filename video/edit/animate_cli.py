@@ -70,8 +70,10 @@ def match_to_pose(frames: np.ndarray | None, times: np.ndarray | None, pose_time
     """The ``n`` frames of the face, background or mask video (``what``) that go with the pose
     video's first ``n`` frames: where both are video files (both have ``times``), the frame
     nearest each pose frame's time (:func:`nearest_frames`); else (a folder or an image has
-    no timing) frame i with pose frame i. A video that ends before the pose video's last frame
-    starts is refused in one line (it would be mirrored into frames it does not have), by the
+    no timing) frame i with pose frame i. One frame (an image, or a one-frame video) is a still:
+    returned as it is, and the animator holds it for every pose frame, as ``video edit`` holds a
+    one-image mask (it was refused as too short). A video that ends before the pose video's last
+    frame starts is refused in one line (it would be mirrored into frames it does not have), by the
     rule masks and background clips of ``video edit`` follow (:func:`video.edit.timing.ends_before`;
     ``rate``: the video's header rate, ``whole``: ``times`` are all its frames, as
     :func:`read_for_pose` reads them)."""
@@ -80,10 +82,13 @@ def match_to_pose(frames: np.ndarray | None, times: np.ndarray | None, pose_time
 
     if frames is None:
         return None
+    if len(frames) == 1:
+        return frames
     if not by_time(times, pose_times, n):
         if len(frames) < n:
-            raise InputError(f"the {what} video has {plural(len(frames), 'frame')}; the pose video has {n} (or render "
-                             f"the first {len(frames)}: --frames {len(frames)})")
+            raise InputError(f"the {what} video has {plural(len(frames), 'frame')}; the pose video has {n} (give one "
+                             f"image, held, or as many frames; or render the first {len(frames)}: "
+                             f"--frames {len(frames)})")
         return frames[:n]
     pose_times = pose_times[:n]
     if ends_before(float(pose_times[-1]), times, rate, whole):  # the last pose frame comes after this video ends
@@ -148,18 +153,19 @@ ANIMATE_FLAGS = {
     "--image": ("image", "the character image; required"),
     "--pose": ("pose", "pose video (rendered skeleton): a file or folder of frames; required"),
     "--face": ("face", "face video (face crops): a video file is matched to the pose video by time, a "
-                       "folder of frames or one image frame by frame; required"),
+                       "folder of frames frame by frame; one image is held for every frame; required"),
     "--mode": ("mode", f"{' or '.join(MODES)} (default animate): animate the character, or replace the person in "
                        "--background"),
-    "--background": ("background", "replace mode: the video to put the character in"),
-    "--mask": ("mask", "replace mode: mask video, white = the character's region"),
+    "--background": ("background", "replace mode: the video (or one image, held) to put the character in"),
+    "--mask": ("mask", "replace mode: mask video (or one image, held), white = the character's region"),
     "--prompt": ("prompt", "text prompt (default: empty)"),
     "--negative": ("negative", "negative prompt, as in txt2vid and edit (default: the model's); "
                                "--negative-prompt and the key negative_prompt: its old name"),
     "--steps": ("steps", f"sampling steps (default {DEFAULT_STEPS})"),
     "--guidance": ("guidance", "CFG scale (default 1: off, Wan-Animate's default)"),
     "--seed": ("seed", "random seed (default 0; -1: a random one, printed)"),
-    "--height": ("height", "output height (default: the pose video's, to a multiple of 16)"),
+    "--height": ("height", "output height (default: the pose video's, to a multiple of 16); a video of another "
+                           "shape is scaled to cover the output and its middle cropped, with a warning"),
     "--width": ("width", "output width (default: the pose video's, to a multiple of 16)"),
     "--frames": ("frames", "only the first N frames, >= 1 (default: all)"),
     "--segment": ("segment", f"frames per segment, 4k+1: 5, 9, ... (default {DEFAULT_SEGMENT})"),
@@ -169,7 +175,8 @@ ANIMATE_FLAGS = {
     "--sdpa": ("sdpa", f"attention kernel tried first on CUDA (as in img2vid): {', '.join(SDPA_FIRST)} "
                        "(default torch: its own order)"),
     "--output": ("output", "output video (.mp4, .webm, .gif or a folder for PNGs), or one image (.png, .jpg, .webp) "
-                           "for one frame; required"),
+                           "for one frame; required. Audio: an .mp4 or .webm keeps that of --pose (replace mode: "
+                           "--background) when written at its frame rate; another --fps drops it, with a warning"),
     **MODELS_FOLDER_FLAGS,  # --models-dir, --extra-model-paths-config: as img2vid / txt2vid
 }
 
@@ -260,11 +267,12 @@ def cmd_animate(args: argparse.Namespace) -> int:
     t_load = time.perf_counter() - t0
     if model == TINY:  # the built-in, whatever ./tiny holds
         print(RANDOM_NOTE.format(model=model, flag="--model"), file=sys.stderr)
+    pose_sar = video_sar(cfg.pose)  # the output's pixel shape: the character is fitted onto it
     frames = animator(image, pose, face, mode=cfg.mode, background_video=bg, mask_video=mask,
                       prompt=cfg.prompt, negative_prompt=cfg.negative, num_inference_steps=cfg.steps,
                       guidance_scale=cfg.guidance, generator=torch.Generator().manual_seed(cfg.seed),
                       height=cfg.height, width=cfg.width, num_frames=cfg.frames,
-                      segment_frame_length=cfg.segment, progress=True)
+                      segment_frame_length=cfg.segment, progress=True, sar=pose_sar)
     pose_fps = video_fps(cfg.pose)
     fps = cfg.fps or pose_fps or FALLBACK_FPS
     # the sound of the video the output follows: the one the character is put into, else the driving one; a
@@ -276,7 +284,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
     t1 = time.perf_counter()
     # a variable-rate pose video is written at its own frame times, an anamorphic one keeps its pixel shape
     out = write_video(frames, cfg.output, fps=fps, audio=audio, times=source_times(pose_times, pose_fps, fps),
-                      sar=video_sar(cfg.pose))
+                      sar=pose_sar)
     from video.runtime.render_cli import summary_line
 
     # the size and rate written: a PNG or GIF of an anamorphic pose video is resampled, a fast GIF slowed

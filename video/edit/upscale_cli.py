@@ -86,7 +86,8 @@ UPSCALE_FLAGS = {
     "--frames": ("frames", "only the first N frames, >= 1 (default: all)"),
     "--fps": ("fps", "output frames per second, > 0 (default: the input's, else 16)"),
     "--output": ("output", "output video (.mp4, .webm, .gif or a folder for PNGs), or one image (.png, .jpg, .webp) "
-                           "for a one-frame input; required"),
+                           "for a one-frame input; required. Audio: an .mp4 or .webm keeps the input's when written at its "
+                           "frame rate; another --fps drops it, with a warning"),
     "--crf": ("crf", _edit_help("--crf")),
     **{flag: (flag[2:], "refine pass: " + _edit_help(flag)) for flag in ("--device", "--dtype", "--sdpa")},
     **{flag: (flag[2:].replace("-", "_"), _edit_help(flag)) for flag in ("--models-dir", "--extra-model-paths-config")},
