@@ -155,9 +155,10 @@ def test_loader_and_image_to_video(classes, models_dir):
     image = torch.rand(1, 64, 64, 3, generator=torch.Generator().manual_seed(0))
     frames, fps = run("VideoPipelineImageToVideo", model=model, image=image, frames=3, steps=1, seed=1, fps=7,
                       motion_bucket_id=127, noise_aug_strength=0.02, width=0, height=0)
-    assert frames.shape == (3, 64, 64, 3) and frames.std() > 0.01 and fps == 7.0  # the rate the model was told
+    s = model.img2vid().config.sampling  # width/height 0: the model's size, as `video img2vid` without the flags
+    assert frames.shape == (3, s.height, s.width, 3) and frames.std() > 0.01 and fps == 7.0  # the rate it was told
     direct = F.frames_to_comfy(model.img2vid()(F.comfy_to_frames(image)[0], num_frames=3, num_inference_steps=1,
-                                               height=64, width=64, fps=7, motion_bucket_id=127,
+                                               height=s.height, width=s.width, fps=7, motion_bucket_id=127,
                                                noise_aug_strength=0.02, generator=torch.Generator().manual_seed(1)))
     assert torch.equal(frames, direct)
 

@@ -20,11 +20,16 @@ from video.comfy import functions as F
 from video.models.lora import LoraError
 
 LABELS = {"tiny (random weights, for tests)": "dit_t2v", "tiny-svd (random weights, for tests)": "svd"}
+WAN_KEYS = ["patch_embedding.weight", "blocks.0.self_attn.q.weight", "head.head.weight"]
 
 
 def _touch(path: Path) -> Path:
+    """A Wan transformer saved alone: listed (a part: the loader says which whole model to get) and
+    looked up, never loaded here. Bytes of no format are not listed: no run loads them."""
+    from safetensors.torch import save_file
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(bytes(16))  # never loaded here: only listed and looked up (not empty: an empty file is not listed)
+    save_file({k: torch.zeros(2, 2) for k in WAN_KEYS}, str(path))
     return path
 
 

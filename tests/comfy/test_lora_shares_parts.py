@@ -4,9 +4,9 @@ model's, and a copy of its own only of the module the LoRA merges into. Each LoR
 load the whole pipeline again from disk beside the one ComfyUI keeps for the loader's output
 (two pipelines after one LoRA node, three after two chained).
 
-The frames stay those of a pipeline loaded whole with the LoRA merged (the loader's own LoRA
-widget, which loads from disk), and the loaded model's weights stay untouched: its clip is the
-same before and after a LoRA run."""
+The frames stay those of a pipeline loaded whole from disk with the LoRA merged (as the CLI's
+``--lora`` loads it), and the loaded model's weights stay untouched: its clip is the same
+before and after a LoRA run."""
 
 from __future__ import annotations
 
@@ -48,6 +48,19 @@ def _t2v(model: F.VideoModel) -> torch.Tensor:
     return F.text_to_video(model, **T2V)
 
 
+def _whole_t2v(loras: list[tuple[Path, float]]) -> torch.Tensor:
+    """The clip of the tiny DiT loaded from disk with ``loras`` merged, called as the node calls it:
+    a reference that shares nothing with the nodes' pipelines."""
+    from video.models.lora import apply_loras
+    from video.runtime.txt2vid import TextToVideo
+
+    pipe = TextToVideo.from_pretrained("tiny")
+    apply_loras(pipe.models.lora_target(), loras, merge=True)
+    return F.frames_to_comfy(pipe(T2V["prompt"], num_frames=T2V["frames"], height=T2V["height"], width=T2V["width"],
+                                  num_inference_steps=T2V["steps"], guidance_scale=T2V["guidance_scale"],
+                                  generator=torch.Generator().manual_seed(T2V["seed"])))
+
+
 def test_a_lora_copy_shares_the_loaded_models_parts_and_leaves_its_weights(models):
     base = F.load_video_model("tiny", models)
     before = _t2v(base)
@@ -59,10 +72,12 @@ def test_a_lora_copy_shares_the_loaded_models_parts_and_leaves_its_weights(model
     for part in ("text_encoder", "tokenizer", "latents"):
         assert getattr(merged, part) is getattr(plain, part), part
     assert merged.transformer is not plain.transformer
-    # the frames of the pipeline loaded whole with the LoRA merged (the loader's LoRA widget)
-    whole = F.load_video_model("tiny", models, lora="style", lora_strength=0.7)
-    assert torch.equal(_t2v(whole), styled)
-    assert whole.txt2vid().models.text_encoder is not plain.text_encoder  # another loaded model: its own
+    assert torch.equal(_whole_t2v([(models / "loras" / "style.safetensors", 0.7)]), styled)
+    assert torch.equal(_whole_t2v([]), before)
+    # the loader's own LoRA widget: a model of the same weights, built on the same parts
+    widget = F.load_video_model("tiny", models, lora="style", lora_strength=0.7)
+    assert torch.equal(_t2v(widget), styled)
+    assert widget.txt2vid().models.text_encoder is plain.text_encoder
 
 
 def test_chained_copies_share_too_whichever_pipeline_is_built_first(models):
@@ -75,10 +90,10 @@ def test_chained_copies_share_too_whichever_pipeline_is_built_first(models):
     assert len(encoders) == 1
     transformers = {id(m.txt2vid().models.transformer) for m in (base, one, both)}
     assert len(transformers) == 3
-    whole = F.load_video_model("tiny", models, lora="style", lora_strength=0.7)
-    assert torch.equal(frames["one"], _t2v(whole))
-    assert torch.equal(frames["both"], _t2v(F.add_lora(whole, "motion", -0.5, models)))
-    assert torch.equal(frames["base"], _t2v(F.load_video_model("tiny", models)))
+    style, motion = models / "loras" / "style.safetensors", models / "loras" / "motion.safetensors"
+    assert torch.equal(frames["one"], _whole_t2v([(style, 0.7)]))
+    assert torch.equal(frames["both"], _whole_t2v([(style, 0.7), (motion, -0.5)]))
+    assert torch.equal(frames["base"], _whole_t2v([]))
 
 
 def test_svd_lora_copy_shares_the_vae_and_image_encoder(models):
@@ -94,5 +109,11 @@ def test_svd_lora_copy_shares_the_vae_and_image_encoder(models):
     plain, merged = base.img2vid().models, lora.img2vid().models
     assert merged.vae is plain.vae and merged.image_encoder is plain.image_encoder
     assert merged.unet is not plain.unet
-    whole = F.load_video_model("tiny-svd", models, lora="svd_style", lora_strength=1.5)
-    assert torch.equal(F.image_to_video(whole, image, **kw), styled)
+    from video.models.lora import apply_loras
+    from video.runtime.img2vid import ImageToVideo
+
+    whole = ImageToVideo.from_pretrained("tiny-svd")  # from disk, the LoRA merged: shares nothing
+    apply_loras(whole.models.unet, [(models / "loras" / "svd_style.safetensors", 1.5)], merge=True)
+    direct = whole(F.comfy_to_frames(image)[0], num_frames=2, num_inference_steps=1, motion_bucket_id=127,
+                   noise_aug_strength=0.02, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(F.frames_to_comfy(direct), styled)

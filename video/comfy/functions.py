@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-import os
 import time
 import warnings
 from collections.abc import Iterator
@@ -50,6 +49,7 @@ from video.comfy.models import (
     resolve_model,
     video_model_names,
 )
+from video.comfy.pipelines import path_fingerprint
 from video.edit.animate import FALLBACK_FPS
 from video.models.svd import CheckpointError
 from video.runtime.img2vid import InputError
@@ -133,35 +133,48 @@ def negative_value(text: str) -> str | None:
     return text if text.strip() else ""
 
 
-def image_to_video(model: VideoModel, image: torch.Tensor, frames: int = 14, steps: int = 25, seed: int = 0,
-                   fps: int = 7, motion_bucket_id: int = 127, noise_aug_strength: float = 0.02,
+def image_to_video(model: VideoModel, image: torch.Tensor, frames: int = 0, steps: int = 25, seed: int = 0,
+                   fps: int = 0, motion_bucket_id: int = 127, noise_aug_strength: float = 0.02,
                    width: int = 0, height: int = 0, min_guidance_scale: float | None = None,
                    max_guidance_scale: float | None = None) -> torch.Tensor:
-    """IMAGE (its first frame) -> IMAGE of ``frames`` frames. ``width``/``height`` 0: the image's
-    size (rounded down to the model's multiple). Guidance ramps from ``min_guidance_scale`` on the
-    first frame to ``max_guidance_scale`` on the last (None: the model's config; a prompt saved
-    before these inputs existed keeps its result)."""
+    """IMAGE (its first frame) -> IMAGE of ``frames`` frames. Zero ``frames``, ``fps``, ``width``
+    or ``height``: the model's (its config's sampling defaults: SVD 14 frames, SVD-XT 25, both
+    1024x576 at 7 fps; a model from ``video train`` its data's), as ``video img2vid`` reads a
+    flag it was not given; the image is resized and centre-cropped to that size. A 0 size was
+    the image's own: a phone photo rendered at 4032x3008, far from what SVD was trained on.
+    Guidance ramps from ``min_guidance_scale`` on the first frame to ``max_guidance_scale`` on
+    the last (None: the model's config; a prompt saved before these inputs existed keeps its
+    result)."""
     generator = _generator(seed)  # a seed out of range: said before the pipeline loads
     first = comfy_to_frames(image)[0]
     pipe = model.img2vid()
-    height, width = _fitted_size(pipe, height or first.shape[0], width or first.shape[1])
+    height, width = _fitted_size(pipe, height, width)
     guidance = {}
     for name, value in (("min_guidance_scale", min_guidance_scale), ("max_guidance_scale", max_guidance_scale)):
         if value is not None:
             guidance[name] = guidance_value(value, name)
     with running("Image to Video") as on_step:
-        out = pipe(first, num_frames=frames, num_inference_steps=steps, height=height, width=width, fps=fps,
-                   motion_bucket_id=motion_bucket_id, noise_aug_strength=noise_aug_strength,
+        out = pipe(first, num_frames=frames or None, num_inference_steps=steps, height=height, width=width,
+                   fps=fps or None, motion_bucket_id=motion_bucket_id, noise_aug_strength=noise_aug_strength,
                    generator=generator, on_step=on_step, **guidance)
     return frames_to_comfy(out)
 
 
+def image_to_video_fps(model: VideoModel, fps: int = 0) -> float:
+    """The rate an Image to Video clip plays at: ``fps``, the rate the model was told, or for 0
+    the model's (:func:`image_to_video`), the rate ``video img2vid`` writes it at."""
+    return float(fps or model.img2vid().config.sampling.fps)
+
+
 def _fitted_size(pipe, height: int, width: int) -> tuple[int, int]:
-    """The size the SVD pipeline renders (rounded down to its multiple), logged when it is not the
-    one asked for: the pipeline's Python warning shows once per process at most, and a node
-    whose output is smaller than its widgets say must say so on every run."""
+    """The size the SVD pipeline renders: 0 is the model's (its config's, as ``video img2vid``
+    without ``--height``/``--width``), then rounded down to its multiple, logged when that is
+    not the size asked for: the pipeline's Python warning shows once per process at most, and a
+    node whose output is smaller than its widgets say must say so on every run."""
     from video.runtime.img2vid import size_multiple
 
+    s = pipe.config.sampling
+    height, width = height or s.height, width or s.width
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         h, w = pipe.check_size(height, width)
@@ -212,31 +225,6 @@ def add_lora(model: VideoModel, lora_name: str, strength: float = 1.0,
     path = models_folder(models_dir).resolve(lora_name, "loras")
     check_lora_file(path)
     return dataclasses.replace(model, loras=[*model.loras, (path, float(strength))], _cache={})
-
-
-def path_fingerprint(path: Path) -> tuple:
-    """``(path, size, modification time in ns)`` of a file, or of every file under a folder (a
-    diffusers model: a file rewritten inside it leaves the folder's own time as it was);
-    symlinked subfolders are followed, each real folder once."""
-    path = Path(path)
-    if not path.is_dir():
-        st = path.stat()
-        return ((str(path), st.st_size, st.st_mtime_ns),)
-    out, seen = [], set()
-    for root, dirs, files in os.walk(path, followlinks=True):
-        real = os.path.realpath(root)
-        if real in seen:  # a link back up the tree
-            dirs[:] = []
-            continue
-        seen.add(real)
-        dirs.sort()
-        for name in sorted(files):
-            try:
-                st = os.stat(os.path.join(root, name))
-            except OSError:  # a dangling link
-                continue
-            out.append((os.path.relpath(os.path.join(root, name), path), st.st_size, st.st_mtime_ns))
-    return (str(path), *out)
 
 
 def lora_fingerprint(lora_name: str = "none", models_dir: str | Path | None = None, **_) -> tuple:
@@ -512,7 +500,8 @@ __all__ = [  # the nodes' functions, and what they use from host and models (one
     "check_segment_frames",
     "comfy_mask_to_frames", "comfy_module", "comfy_on_step", "comfy_to_frames", "default_device", "filename_tokens",
     "frames_to_comfy", "guidance_value",
-    "image_to_video", "inpaint_video", "load_video_model", "lora_fingerprint", "model_dtype", "model_fingerprint",
+    "image_to_video", "image_to_video_fps", "inpaint_video", "load_video_model", "lora_fingerprint", "model_dtype",
+    "model_fingerprint",
     "model_names", "models_folder", "negative_value", "next_output_path", "path_fingerprint", "resolve_model",
     "running", "text_to_video", "text_to_video_fps", "upscale_video", "video_model_names", "write_video_file",
 ]

@@ -2,26 +2,19 @@
 knows), what its drop-down lists (video models only; image checkpoints and whole models no node
 runs left out), how a name becomes a :class:`VideoModel` that some node runs (or a one-line
 refusal saying what it is and what would work), and the dtype it runs in. The pipelines are
-built on first use and kept on the VideoModel."""
+built on first use (:mod:`video.comfy.pipelines`)."""
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import dataclasses
 import math
 import os
-import re
-import warnings
-import weakref
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from video.comfy.host import comfy_module, default_models_dir, free_comfy_memory, log
-from video.comfy.kinds import ANIMATE_KINDS, EDIT_KINDS, FLOW_KINDS, LORA_KINDS, RUNNABLE_KINDS, SVD_KINDS
+from video.comfy.host import comfy_module, default_models_dir, log
+from video.comfy.kinds import LORA_KINDS, RUNNABLE_KINDS, SVD_KINDS
+from video.comfy.pipelines import VideoModel
 from video.comfy.refusals import refusal, unsupported_message
 from video.models.builtin_names import BUILTIN_PREFIX, builtin_prefix_name
 from video.models.detect import MEDIA
@@ -36,9 +29,29 @@ RANDOM_MODELS = {"tiny": "flow", "tiny-svd": "svd"}  # random-weight smoke model
 # reads a built-in name; a user's model named so is listed, and loaded, by its path.
 BUILTIN_LABELS = {f"{n} (random weights, for tests)": n for n in RANDOM_MODELS}
 DTYPES = ("auto", "float16", "bfloat16", "float32")
-# load_embeddings' warning for a file of another width (video.prompts.embeddings.load_embedding_file)
-OTHER_ENCODER = re.compile(r"embedding skipped: .*: vectors are \d+ wide, the text encoder's are (\d+)$")
-class ComfyModelsFolder(ModelsFolder):
+class NodeModelsFolder(ModelsFolder):
+    """:class:`ModelsFolder` whose "no ... named" line offers what the nodes' drop-downs list
+    (:func:`offered`): a model picked in a saved workflow and deleted since was answered with
+    files the drop-down hides (a pickled ``old.ckpt``, an SD 1.5 checkpoint), each of which
+    fails too. ``video`` on the command line keeps naming every file it finds."""
+
+    def _not_found(self, name: str, kinds: tuple[str, ...], listed: dict) -> str:
+        return super()._not_found(name, kinds, {k: [e for e in v if offered(k, e.path)] for k, v in listed.items()})
+
+
+def offered(kind: str, path: Path) -> bool:
+    """Whether a drop-down lists ``path`` found under ``kind``: the loader's (:func:`is_listed`)
+    for checkpoints and diffusion models, the LoRA list's (:func:`loadable_lora`) for LoRAs;
+    any other kind lists every file."""
+    from video.models.folder import canonical_kind
+
+    kind = canonical_kind(kind)
+    if kind in ("checkpoints", "diffusion_models"):
+        return is_listed(path)
+    return loadable_lora(path) if kind == "loras" else True
+
+
+class ComfyModelsFolder(NodeModelsFolder):
     """:class:`ModelsFolder` plus the folders ComfyUI itself knows for each kind
     (``folder_paths.get_folder_paths``): those of its command line (``--base-directory``,
     extra_model_paths.yaml files it read) and those other custom nodes registered with
@@ -77,14 +90,14 @@ def models_folder(models_dir: str | Path | None = None) -> ModelsFolder:
     the rest of the folder holds, and load it."""
     extra: list[str] = []
     if models_dir is not None:
-        folder = ModelsFolder(models_dir, skip_unreadable=True)
+        folder = NodeModelsFolder(models_dir, skip_unreadable=True)
     else:
         cli = comfy_module("comfy.cli_args")  # ComfyUI's parsed flags
         for group in getattr(getattr(cli, "args", None), "extra_model_paths_config", None) or []:
             extra += group if isinstance(group, list) else [group]  # nargs="+" with action="append"
         folder_paths = comfy_module("folder_paths")
         if folder_paths is None:
-            folder = ModelsFolder(default_models_dir(), extra_configs=extra, skip_unreadable=True)
+            folder = NodeModelsFolder(default_models_dir(), extra_configs=extra, skip_unreadable=True)
         else:
             folder = ComfyModelsFolder(default_models_dir(), extra_configs=extra, folder_paths=folder_paths,
                                        skip_unreadable=True)
@@ -126,18 +139,18 @@ def model_dtype(choice: str, kind: str, device: str | torch.device) -> torch.dty
 
 _KIND_CACHE: dict[tuple[str, int, int], str | None] = {}  # (file, size, mtime) -> listed kind
 # What listed_kind calls a single file that no loader here ever loads, told by its first bytes
-# (GGUF, a video or image, a pickle, a safetensors header that does not read, an empty file or a
-# Git LFS pointer, other text): left out of the drop-down (:func:`is_listed`), a combo entry that
-# would fail every run.
+# (GGUF, a video or image, a pickle, a safetensors file whose header does not read, an empty file
+# or a Git LFS pointer, other text, bytes of no format read here): left out of the drop-down
+# (:func:`is_listed`), a combo entry that would fail every run.
 GGUF, PICKLED, DAMAGED = "gguf", "pickled", "damaged safetensors"
-NOT_WEIGHTS, TEXT = "not weights", "text"
-NEVER_LOADS = (GGUF, MEDIA, PICKLED, DAMAGED, NOT_WEIGHTS, TEXT)
+NOT_WEIGHTS, TEXT, UNRECOGNISED = "not weights", "text", "unrecognised"
+NEVER_LOADS = (GGUF, MEDIA, PICKLED, DAMAGED, NOT_WEIGHTS, TEXT, UNRECOGNISED)
 TEXT_NOTE = "a text file, not weights"
 
 
 def listed_kind(p: Path) -> str | None:
-    """The kind of ``p`` as far as listing needs it, or None when its bytes say nothing (an empty
-    or unknown file, a broken folder: listed, and the loader says what they are). Folders read
+    """The kind of ``p`` as far as listing needs it, or None when it cannot be read (an
+    unreadable file, a broken folder: listed, and the loader says what they are). Folders read
     their JSON configs; single files their first bytes (:func:`_file_kind`) and, for a whole
     safetensors header, the header (about 10 ms for an SDXL header of 2,500 tensors),
     remembered per (path, size, modification time)."""
@@ -166,10 +179,14 @@ def _file_kind(p: Path) -> str | None:
     loader refuses them), a file that starts as safetensors and does not read (a truncated
     download), an empty file or a Git LFS pointer (:func:`video.models.sniff.not_weights`: a
     clone without ``git lfs``) and any other text (a README saved under a weights name, a
-    failed download's error page: :func:`_is_text`); the detected kind of a whole safetensors
-    header; None when the bytes say nothing."""
+    failed download's error page: :func:`_is_text`), and any other bytes: :data:`DAMAGED` under a
+    safetensors name (what the loader calls them), else :data:`UNRECOGNISED` (an ``.onnx`` export,
+    random bytes named ``.ckpt``: "unrecognised file" to the loader, which no run gets past;
+    they were listed); the detected kind of a whole safetensors header; None when the file
+    cannot be read."""
     from video.models.detect import media_format
     from video.models.sniff import claims_safetensors, is_pickled, not_weights
+    from video.models.svd import is_safetensors_name
 
     if not_weights(p) is not None:
         return NOT_WEIGHTS
@@ -186,7 +203,9 @@ def _file_kind(p: Path) -> str | None:
         return MEDIA
     if is_pickled(p):  # before the text test: a protocol 0 pickle is ASCII
         return PICKLED
-    return TEXT if _is_text(p) else None
+    if _is_text(p):
+        return TEXT
+    return DAMAGED if is_safetensors_name(p) else UNRECOGNISED
 
 
 def _is_text(p: Path, n: int = 4096) -> bool:
@@ -226,15 +245,16 @@ _LISTED_CACHE: dict[tuple[str, int, int], bool] = {}  # (file, size, mtime) -> l
 def is_listed(p: Path) -> bool:
     """Whether the loader's drop-down shows ``p``: a model some node runs, a part of one saved
     alone (a Wan single file, a UNet or transformer folder: where a user looks for it, and the
-    loader then says which whole model to get), or a file whose bytes say nothing. Left out, as
+    loader then says which whole model to get), or a file that cannot be read. Left out, as
     a combo entry that fails every run: image checkpoints (SD 1.x, SDXL, Flux), LoRAs, VAEs, ...
     in the same folders, whole models of a runnable kind no node runs (:func:`refusal`: Wan 2.2
     TI2V, a WanVideoToVideoPipeline folder, SVD's image-decoder variant), as a Wan
     image-to-video folder is, and the files no loader here reads (:data:`NEVER_LOADS`: GGUF,
-    videos and images, damaged safetensors, pickles, empty files, Git LFS pointers and other
-    text; the console names each pickle once, as :func:`loadable_lora` does, since a pickled
+    videos and images, damaged safetensors, pickles, empty files, Git LFS pointers, other text
+    and bytes of no format read here, such as an ``.onnx`` export; the console names each pickle once, as :func:`loadable_lora` does, since a pickled
     SVD checkpoint is one the user may mean to convert, and each empty, pointer or text file
-    once: a clone without ``git lfs`` would otherwise list nothing without a word). A file's answer is remembered per (path, size, modification time), as its kind."""
+    once: a clone without ``git lfs`` would otherwise list nothing without a word). A file's
+    answer is remembered per (path, size, modification time), as its kind."""
     try:
         st = None if p.is_dir() else p.stat()
     except OSError:
@@ -382,153 +402,6 @@ def resolve_model(folder: ModelsFolder, name: str, warn: bool = True) -> Path:
             return folder.find(name, ("diffusion_models",), warn=warn)
         except NameNotFound:
             raise first from None
-
-
-# The parts of a pipeline that a LoRA leaves as they are, by pipeline: the pipelines of one
-# loaded model and of its Video LoRA copies hold one of each (:meth:`VideoModel._pipeline`).
-SHARED_PARTS = {"img2vid": ("vae", "image_encoder"), "txt2vid": ("text_encoder", "tokenizer", "latents")}
-
-
-@dataclass
-class VideoModel:
-    """A model chosen by the loader node: where it is, what it is, and the pipelines built from
-    it so far (ComfyUI keeps the loader's output between runs, so they load once).
-    ``embeddings_dir``: the textual-inversion folder its prompts read (:func:`embeddings_dir`;
-    the text-to-video, VACE and Animate pipelines were built without one, so a name from
-    models/embeddings/ in a prompt was plain words, unlike on the command line).
-    ``_built``: the pipelines built so far from these weights, by this model and by its Video
-    LoRA copies (:func:`video.comfy.functions.add_lora` passes the same dict on), each as
-    ``(loras, weak reference)``: what a new pipeline shares its unchanged parts with."""
-
-    source: str
-    kind: str
-    detail: str
-    loras: list[tuple[Path, float]] = field(default_factory=list)
-    device: str = "cpu"
-    dtype: torch.dtype = torch.float32
-    embeddings_dir: str | None = None
-    _cache: dict = field(default_factory=dict, repr=False)
-    _built: dict = field(default_factory=dict, repr=False, compare=False)
-
-    def _pipeline(self, key: str, target: str, load: Callable, make: Callable):
-        """The ``key`` pipeline (``img2vid``, ``txt2vid``), built on first use with this model's
-        LoRAs merged into its ``target`` module. Each Video LoRA node gave a copy that loaded
-        everything again from disk (text encoder, VAE, ...) beside the pipeline ComfyUI keeps
-        for the model going in: two whole pipelines after one LoRA node, three after two. Now
-        the pipelines of a model and of its LoRA copies hold one text encoder, tokenizer, VAE
-        (and SVD's image encoder) between them, and a pipeline of its own only for the module
-        a LoRA changes: a copy of the LoRA-free pipeline's when one is built (its weights stay
-        as they are), else the module as loaded. The weights are the same either way, so the
-        frames are too. ``load()``: a pipeline from disk; ``make(models)``: one of given parts."""
-        if key in self._cache:
-            return self._cache[key]
-        built = [(loras, pipe) for loras, ref in self._built.get(key, []) if (pipe := ref()) is not None]
-        plain = next((pipe for loras, pipe in built if not loras), None)
-        free_comfy_memory(self.device)
-        if self.loras and plain is not None:
-            models = dataclasses.replace(plain.models, **{target: copy.deepcopy(getattr(plain.models, target))})
-            pipe = make(models)
-        else:
-            pipe = load()
-            if built:  # the parts of the first pipeline still held, the ones just loaded dropped
-                donor = built[0][1].models
-                pipe = make(dataclasses.replace(pipe.models, **{p: getattr(donor, p) for p in SHARED_PARTS[key]}))
-        pipe = self._with_loras(pipe, target)
-        self._built[key] = [(loras, weakref.ref(p)) for loras, p in built] + [(tuple(self.loras), weakref.ref(pipe))]
-        self._cache[key] = pipe
-        return pipe
-
-    def _with_loras(self, pipe, target: str):
-        if self.loras:
-            from video.models.lora import apply_loras
-
-            module = pipe.models.lora_target() if target == "transformer" else getattr(pipe.models, target)
-            apply_loras(module, self.loras, merge=True)
-        return pipe
-
-    def img2vid(self):
-        if self.kind not in SVD_KINDS:
-            raise InputError(f"{self.source} is a {self.kind} model; image-to-video needs an SVD model")
-        from video.runtime.img2vid import ImageToVideo
-
-        return self._pipeline(
-            "img2vid", "unet", lambda: ImageToVideo.from_pretrained(self.source, device=self.device, dtype=self.dtype),
-            lambda models: ImageToVideo(models, device=self.device, dtype=self.dtype))
-
-    def txt2vid(self):
-        if self.kind not in FLOW_KINDS:
-            raise InputError(f"{self.source} is a {self.kind} model; text-to-video needs our DiT or a Wan T2V model")
-        from video.runtime.txt2vid import TextToVideo
-
-        with self._embeddings_note("Text to Video"):  # one line for a load and a rebuild on shared parts
-            return self._pipeline(
-                "txt2vid", "transformer",
-                lambda: TextToVideo.from_pretrained(self.source, device=self.device, dtype=self.dtype,
-                                                    embeddings_dir=self.embeddings_dir),
-                lambda models: TextToVideo(models, device=self.device, dtype=self.dtype,
-                                           embeddings_dir=self.embeddings_dir))
-
-    def editor(self):
-        if self.kind not in EDIT_KINDS:
-            raise InputError(f"{self.source} is a {self.kind} model; editing needs SVD, our DiT, Wan or VACE")
-        if "editor" not in self._cache:
-            from video.edit.editor import Editor, FlowBackend, SVDBackend
-
-            if self.kind in SVD_KINDS:  # share the generation pipeline (and its LoRAs)
-                ed = Editor(SVDBackend(self.img2vid()))
-            elif self.kind in FLOW_KINDS:
-                ed = Editor(FlowBackend(self.txt2vid()))
-            else:
-                if self.loras:
-                    raise InputError("LoRAs on VACE models are not supported by these nodes yet")
-                from video.edit.vace import VaceEditor, VaceRecipeEditor
-
-                free_comfy_memory(self.device)  # Editor.from_pretrained's VACE editor, given the embeddings
-                with self._embeddings_note("Inpaint"):
-                    vace = VaceEditor.from_pretrained(self.source, device=self.device, dtype=self.dtype,
-                                                      embeddings_dir=self.embeddings_dir)
-                # behind Editor's call, as `video edit` runs it: the bare editor took only 4k+1 frames
-                # at multiples of 16 and returned its own pixels outside the mask
-                ed = VaceRecipeEditor(vace)
-            self._cache["editor"] = ed
-        return self._cache["editor"]
-
-    def animator(self):
-        if self.kind not in ANIMATE_KINDS:
-            raise InputError(f"{self.source} is a {self.kind} model; animate needs a Wan-Animate folder")
-        if self.loras:
-            raise InputError("LoRAs on Wan-Animate models are not supported by these nodes yet")
-        if "animator" not in self._cache:
-            from video.edit.animate import Animator
-
-            free_comfy_memory(self.device)
-            with self._embeddings_note("Animate"):
-                self._cache["animator"] = Animator.from_pretrained(self.source, device=self.device, dtype=self.dtype,
-                                                                   embeddings_dir=self.embeddings_dir)
-        return self._cache["animator"]
-
-    @contextlib.contextmanager
-    def _embeddings_note(self, node: str) -> Iterator[None]:
-        """A pipeline build: the embeddings made for another text encoder (vectors of another
-        width: ComfyUI's models/embeddings/ mostly holds SD 1.x / SDXL ones) said in one console
-        line, not one warning per file (each file once, however many pipelines read it);
-        every other warning as Python shows it."""
-        caught: list = []
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.filterwarnings("always", message="embedding skipped")  # every file counted
-                yield
-        finally:  # a build that fails: its warnings may be what explains it
-            other: dict[str, str] = {}  # message (naming the file) -> the text encoder's width
-            for w in caught:
-                m = OTHER_ENCODER.match(str(w.message))
-                if m:
-                    other[str(w.message)] = m.group(1)
-                else:
-                    warnings.showwarning(w.message, w.category, w.filename, w.lineno, w.file, w.line)
-        if other:
-            log.warning("%s: %d embedding file(s) in %s are for another text encoder (this model's vectors are %s "
-                        "wide) and are not used", node, len(other), self.embeddings_dir, next(iter(other.values())))
 
 
 def load_video_model(name: str, models_dir: str | Path | None = None, lora: str = "", lora_strength: float = 1.0,

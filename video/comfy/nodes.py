@@ -152,21 +152,24 @@ NODES: tuple[NodeSpec, ...] = (
     NodeSpec("VideoPipelineImageToVideo", "Image to Video (SVD)",
              "Animates the first image of the batch (the other images are not used).",
              (Param("model", MODEL_TYPE), Param("image", "IMAGE", tooltip="the first image of the batch is animated"),
-              Param("frames", "INT", SVD.num_frames, 1, 128,
-                    tooltip="frames to generate: SVD was trained on 14, SVD-XT on 25; more drifts"),
+              Param("frames", "INT", 0, 0, 128,
+                    tooltip="frames to generate; 0: the model's (SVD 14, SVD-XT 25: what each was trained on; more "
+                            "drifts)"),
               Param("steps", "INT", SVD.num_inference_steps, 1, 200, tooltip="sampling steps (25: SVD's default)"),
               SEED,
-              Param("fps", "INT", SVD.fps, 1, 60,
-                    tooltip="the frame rate the model is told (a conditioning; 7: SVD's default): lower usually gives more "
-                            "motion between frames. Also the clip's rate, the fps output (link it to Write Video's "
-                            "fps_in)"),
+              Param("fps", "INT", 0, 0, 60,
+                    tooltip="the frame rate the model is told (a conditioning): lower usually gives more motion "
+                            "between frames. 0: the model's (7 for SVD and SVD-XT; a model from `video train`: its "
+                            "data's). Also the clip's rate, the fps output (link it to Write Video's fps_in)"),
               Param("motion_bucket_id", "INT", SVD.motion_bucket_id, 0, 1023,
                     tooltip="how much motion: higher moves more (127: SVD's default)"),
               Param("noise_aug_strength", "FLOAT", SVD.noise_aug_strength, 0.0, 1.0, 0.01,
                     tooltip="noise added to the conditioning image: higher strays further from it and moves more "
                             "(0.02: SVD's default)"),
-              Param("width", "INT", 0, 0, 4096, 64, tooltip="0: the image's, rounded down to SVD's multiple of 64"),
-              Param("height", "INT", 0, 0, 4096, 64, tooltip="0: the image's, rounded down to SVD's multiple of 64"),
+              Param("width", "INT", 0, 0, 4096, 64, tooltip="0: the model's (SVD: 1024); the image is resized and "
+                                                            "centre-cropped to the size"),
+              Param("height", "INT", 0, 0, 4096, 64, tooltip="0: the model's (SVD: 576); the image is resized and "
+                                                             "centre-cropped to the size"),
               Param("min_guidance_scale", "FLOAT", -1.0, -1.0, 30.0, 0.1, optional=True,
                     tooltip="guidance on the first frame, rising linearly to max_guidance_scale on the last. -1: "
                             "the model's own config (SVD: 1.0 to 2.5; SVD-XT: 1.5 to 3.0), which differ, so no one "
@@ -174,7 +177,7 @@ NODES: tuple[NodeSpec, ...] = (
               Param("max_guidance_scale", "FLOAT", -1.0, -1.0, 30.0, 0.1, optional=True,
                     tooltip="guidance on the last frame; higher follows the image more closely. -1: the model's own "
                             f"config (SVD: 2.5; SVD-XT: 3.0). {NO_CFG}")),
-             (("IMAGE", "frames"), FPS_OUT), with_fps(F.image_to_video, lambda fps=SVD.fps, **_: fps)),
+             (("IMAGE", "frames"), FPS_OUT), with_fps(F.image_to_video, lambda model, fps=0, **_: F.image_to_video_fps(model, fps))),
     NodeSpec("VideoPipelineTextToVideo", "Text to Video",
              "Our DiT or Wan 2.1 T2V; 0 takes the model's default. fps: the rate the model samples at (Wan: 16; "
              "link it to Write Video's fps_in).",
