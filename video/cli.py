@@ -273,6 +273,7 @@ def cmd_train(args) -> int:
         if lead:
             print(OmegaConf.to_yaml(OmegaConf.create(to_dict(cfg))).rstrip())
         return 0
+    from video.media.write import plural
     from video.training.trainer import TrainingInterrupted, train
 
     try:
@@ -293,7 +294,7 @@ def cmd_train(args) -> int:
     done = (f"last loss {summary['losses'][-1]:.4f}" if summary["losses"]
             else "nothing left to train: the run had already reached its last step")
     if lead:
-        print(f"trained {summary['step']} steps ({summary['skipped']} skipped), {done}; "
+        print(f"trained {plural(summary['step'], 'step')} ({summary['skipped']} skipped), {done}; "
               f"weights in {summary.get('final', summary['run'])}" +
               (f", preview {summary['preview']}" if summary.get("preview") else ""))
     return 0

@@ -135,7 +135,18 @@ def query(table, where: str, manifest: Path):
         # bad expression: SyntaxError, UndefinedVariableError (a NameError), TypeError for str > int, ...
         why = " ".join(str(e).split()) or type(e).__name__
         raise ValueError(f"data.where={where!r} is not a query on {manifest} ({type(e).__name__}: {why}); "
-                         f"its columns: {', '.join(map(str, table.columns))}") from None
+                         f"{did_you_mean(why, table.columns)}its columns: {', '.join(map(str, table.columns))}") from None
+
+
+def did_you_mean(why: str, columns) -> str:
+    """``"did you mean 'clip_score'? "`` for pandas' "name 'clip_scor' is not defined" when a
+    column is that close (as ``curate filter`` says for its rules), else ``""``."""
+    import difflib
+    import re
+
+    m = re.search(r"name '([^']+)' is not defined", why)
+    close = difflib.get_close_matches(m.group(1), [str(c) for c in columns], n=1) if m else []
+    return f"did you mean {close[0]!r}? " if close else ""
 
 
 
