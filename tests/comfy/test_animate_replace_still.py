@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -57,3 +58,15 @@ def test_segment_frames_must_be_4k_plus_1_before_the_weights_load():
             F.animate_video(never_loads, **{**_inputs(), "mode": "animate"}, segment_frames=bad)
     assert [F.check_segment_frames(n) for n in (0, 5, 9, 81)] == [0, 5, 9, 81]  # 0: the model's default
 
+
+def test_a_still_background_or_mask_is_passed_on_as_one_frame():
+    """The animator holds a one-frame background or mask itself (``video.edit.animate``); the
+    node repeated it once per pose frame, which the animator then converted and fitted one by
+    one; the frames are those of the repeated still (the test above)."""
+    still = np.zeros((1, 8, 8, 3), np.uint8)
+    held = F._replace_input(still, "background_video", 50)
+    assert held is still, held.shape
+    video = np.zeros((50, 8, 8), np.uint8)
+    assert F._replace_input(video, "mask", 50) is video
+    with pytest.raises(F.InputError, match="mask has 30 frames; the pose video has 50"):
+        F._replace_input(video[:30], "mask", 50)

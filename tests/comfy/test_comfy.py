@@ -334,13 +334,14 @@ def test_image_to_video_says_when_it_rounds_the_size(caplog):
 
 class _StubAnimator:
     """Stands in for a Wan-Animate model: returns the pose frames, after the check the animator
-    itself makes in replace mode (a background and a mask frame per pose frame; a stub taking
-    anything hid that a held still reached it as one frame)."""
+    itself makes in replace mode (a background and a mask of one frame, held, or one per pose
+    frame; a stub taking anything hid that a still once reached an animator that refused it)."""
 
     def animator(self):
         def run(image, pose, face, background_video=None, mask_video=None, **kw):
             for frames in (background_video, mask_video):
-                assert frames is None or len(frames) >= len(pose), (len(frames), len(pose))
+                held_or_full = frames is None or len(frames) == 1 or len(frames) >= len(pose)
+                assert held_or_full, (len(frames), len(pose))
             return pose
 
         return run

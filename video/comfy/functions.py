@@ -371,13 +371,14 @@ def animate_video(model: VideoModel, image: torch.Tensor, pose_video: torch.Tens
 
 
 def _replace_input(frames: np.ndarray, name: str, pose_frames: int) -> np.ndarray:
-    """A replace-mode background or mask: one frame (a still, held: repeated for every pose frame,
-    a view, not a copy; the animator takes one frame per pose frame, and a Load Image still
-    failed there) or at least one per pose frame. Wan-Animate pads a shorter video by playing it
-    back and forth, so a background of 30 frames under 50 pose frames would run backwards from
-    frame 30 on: an error, not a surprise."""
+    """A replace-mode background or mask: one frame (a still, passed on as it is: the animator
+    holds a one-frame background or mask for every pose frame itself, where a repeat per pose
+    frame here made it convert and fit the same picture once per frame) or at least one per
+    pose frame. Wan-Animate pads a shorter video by playing it back and forth, so a background
+    of 30 frames under 50 pose frames would run backwards from frame 30 on: an error, not a
+    surprise."""
     if len(frames) == 1:
-        return np.broadcast_to(frames, (pose_frames, *frames.shape[1:]))
+        return frames
     if len(frames) < pose_frames:
         raise InputError(f"{name} has {len(frames)} frames; the pose video has {pose_frames} (give one frame, "
                          "held, or at least one per pose frame)")

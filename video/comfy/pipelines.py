@@ -27,6 +27,37 @@ OTHER_ENCODER = re.compile(r"embedding skipped: .*: vectors are \d+ wide, the te
 # model holds is freed as before; while one does, a loader run again (a changed LoRA strength,
 # with or without a LoRA) builds from it instead of loading the same weights from disk.
 _BASES: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+# Where a LoRA-free module waits while it serves only as the source of LoRA copies (ComfyUI's
+# ModelPatcher keeps its backup weights on its offload device, the CPU, likewise).
+PARK_DEVICE = torch.device("cpu")
+
+
+def copy_onto(module: torch.nn.Module, device: str | torch.device) -> torch.nn.Module:
+    """A deep copy of ``module`` with its parameters and buffers on ``device``, made tensor by
+    tensor: a copy of a module parked on the CPU then moved up would hold a second whole copy in
+    host memory on the way (a Wan 2.1 14B transformer: 28 GB), and a copy made on the device
+    while the source sits there two on the device. Tied weights stay tied; the source is left
+    as it is. Parameters come out as ``copy.deepcopy`` makes them (type and ``requires_grad``)."""
+    memo: dict = {}
+    for t in (*module.parameters(), *module.buffers()):
+        if id(t) not in memo:
+            data = t.detach().to(device, copy=True)
+            memo[id(t)] = type(t)(data, t.requires_grad) if isinstance(t, torch.nn.Parameter) else data
+    return copy.deepcopy(module, memo)
+
+
+def lora_free_home(pipe, lora: bool) -> torch.device | None:
+    """Where the LoRA-free pipeline ``pipe``'s module that LoRAs change belongs while a model
+    with (``lora``) or without LoRAs runs: on the CPU while only LoRA copies are made from it
+    (its copy with the LoRAs merged runs on the device, and a second transformer there was
+    another 28 GB for Wan 2.1 14B in bf16), on the pipeline's device when it generates itself.
+    None: leave it where it is: on a CPU pipeline (it is there already), and where something
+    else places the weights (``offload="model"`` moves them per part; compiled CUDA graphs
+    recorded their addresses)."""
+    device = torch.device(pipe.device)
+    if device.type == "cpu" or getattr(pipe, "offload_mode", "none") == "model" or getattr(pipe, "cudagraphs", False):
+        return None
+    return PARK_DEVICE if lora else device
 
 
 def path_fingerprint(path: str | Path) -> tuple:
@@ -99,23 +130,44 @@ class VideoModel:
         the same objects) with a copy of its own of the ``target`` module, the LoRAs merged
         into the copy. A Video LoRA node whose strength changed loaded the whole model from disk
         again before it shared the parts. The weights are those of a whole load with the LoRAs
-        merged, so the frames are too. ``load()``: a pipeline from disk; ``make(models)``: one
-        of given parts."""
+        merged, so the frames are too. On a GPU the LoRA-free module waits on the CPU while
+        only LoRA copies run (:meth:`_place`), so a loader with a LoRA holds one such module on
+        the device, as before the parts were shared. ``load()``: a pipeline from disk;
+        ``make(models)``: one of given parts."""
         if key in self._cache:
+            self._place(key, target)
             return self._cache[key]
         plain = self._plain(key, load)
+        if self.loras and target == "transformer":
+            plain.models.lora_target()  # a refusal (one LoRA for two experts) before the copy
+        self._place(key, target)  # with LoRAs parked before the copy: one such module on the device at a time
         pipe = plain
         if self.loras:
             from video.models.lora import apply_loras
 
-            if target == "transformer":
-                plain.models.lora_target()  # a refusal (one LoRA for two experts) before the copy
             free_comfy_memory(self.device)
-            pipe = make(dataclasses.replace(plain.models, **{target: copy.deepcopy(getattr(plain.models, target))}))
+            own = copy_onto(getattr(plain.models, target), plain.device)
+            pipe = make(dataclasses.replace(plain.models, **{target: own}))
             module = pipe.models.lora_target() if target == "transformer" else getattr(pipe.models, target)
             apply_loras(module, self.loras, merge=True)
         self._cache[key] = pipe
         return pipe
+
+    def _place(self, key: str, target: str) -> None:
+        """The LoRA-free ``key`` pipeline's ``target`` module where this model needs it
+        (:func:`lora_free_home`): parked on the CPU for a model with LoRAs, back on the device
+        for one without. Each call, not each build: a LoRA-free model and a LoRA copy of it
+        run one after the other share the module, and a pipeline from the cache may have
+        been parked since by another model's LoRA build. Room is made for a module going back
+        up as for a load (ComfyUI's own models may hold the device since)."""
+        plain = self._bases.get(key)
+        home = None if plain is None else lora_free_home(plain, bool(self.loras))
+        if home is None:
+            return
+        module = getattr(plain.models, target)
+        if home.type != "cpu" and any(p.device.type != home.type for p in module.parameters()):
+            free_comfy_memory(home)
+        module.to(home)
 
     def _plain(self, key: str, load: Callable):
         """The LoRA-free ``key`` pipeline: this model's (shared with its Video LoRA copies, which
@@ -160,13 +212,15 @@ class VideoModel:
     def editor(self):
         if self.kind not in EDIT_KINDS:
             raise InputError(f"{self.source} is a {self.kind} model; editing needs SVD, our DiT, Wan or VACE")
+        # the generation pipeline (and its LoRAs), asked for on every call: its module placed for this run
+        pipe = self.img2vid() if self.kind in SVD_KINDS else self.txt2vid() if self.kind in FLOW_KINDS else None
         if "editor" not in self._cache:
             from video.edit.editor import Editor, FlowBackend, SVDBackend
 
-            if self.kind in SVD_KINDS:  # share the generation pipeline (and its LoRAs)
-                ed = Editor(SVDBackend(self.img2vid()))
+            if self.kind in SVD_KINDS:
+                ed = Editor(SVDBackend(pipe))
             elif self.kind in FLOW_KINDS:
-                ed = Editor(FlowBackend(self.txt2vid()))
+                ed = Editor(FlowBackend(pipe))
             else:
                 if self.loras:
                     raise InputError("LoRAs on VACE models are not supported by these nodes yet")
