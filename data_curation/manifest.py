@@ -15,6 +15,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from video.atomic import fsync_path
+
 BASE_COLUMNS = {
     "source": pa.string(), "clip_id": pa.string(), "start_frame": pa.int64(), "end_frame": pa.int64(),
     "start_s": pa.float64(), "end_s": pa.float64(), "fps": pa.float64(), "width": pa.int64(),
@@ -113,8 +115,12 @@ TEMP_NAME = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.partial")
 
 def write_atomic(table: pa.Table, path: str | Path, metadata: dict[str, str] | None = None) -> Path:
     """``table`` to ``path`` by way of a temporary name (:data:`TEMP_NAME`); ``metadata`` goes
-    into the file's schema."""
-    path = Path(path)
+    into the file's schema. A symlink at ``path`` stays one: its target is written (the link was
+    replaced by a file). The file is flushed to the disk before it takes the name, and the name
+    after, as :mod:`video.atomic` does for every other output: else a power cut soon after could
+    leave the name on an empty file."""
+    given = Path(path)
+    path = given.resolve() if given.is_symlink() else given
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
     if metadata:
@@ -122,11 +128,13 @@ def write_atomic(table: pa.Table, path: str | Path, metadata: dict[str, str] | N
                                                **{k.encode(): v.encode() for k, v in metadata.items()}})
     try:
         pq.write_table(table, local_path(tmp), filesystem=local_fs())
+        fsync_path(tmp)
         os.replace(tmp, path)
+        fsync_path(path.parent)
     finally:
         if tmp.exists():
             tmp.unlink()
-    return path
+    return given
 
 
 def part_path(out: str | Path, source: str | Path) -> Path:

@@ -317,10 +317,50 @@ def absolute_models(r: Recipe) -> Recipe:
 
     m = r.models
     fix = {k: os.path.abspath(v) for k, v in asdict(m).items() if v}
-    return replace(r, models=replace(m, **fix)) if fix else r
+    if not fix:
+        return r
+    out = replace(r, models=replace(m, **fix))
+    # the driver's view of the models' files goes with it, so a task's part carries the key the
+    # driver looks for (a node's own copy of a model has its own times)
+    out.__dict__[_PINNED] = model_fingerprints(r)
+    return out
 
 
-def scoring_key(r: Recipe, ordered: bool = False, as_typed: bool = False, extract: bool | None = None) -> str:
+# What the clip scorer reads from a model folder: configs (model, processor, tokenizer), weights,
+# vocabularies (vocab.txt, merges.txt, spiece.model); not a README or a training run's files
+MODEL_FILES = ("*.json", "*.safetensors", "*.txt", "*.model")
+
+
+def model_files(path: str) -> list[list]:
+    """``[name, size, mtime_ns]`` of each file the scorers read from the model ``path`` (a
+    folder's :data:`MODEL_FILES`, or the file itself), sorted: weights replaced at the same path
+    change it without a byte being read, as ``video cache-latents`` tells new encoders
+    (:func:`video.training.cache.file_fingerprint`, not imported: it loads torch). A file
+    rewritten with the same size and time (``cp -p``) counts as unchanged."""
+    p = Path(path)
+    files = sorted({f for pattern in MODEL_FILES for f in p.glob(pattern)}) if p.is_dir() else [p]
+    out = []
+    for f in files:
+        try:
+            st = f.stat()
+        except OSError:
+            continue
+        out.append([f.name, st.st_size, st.st_mtime_ns])
+    return out
+
+
+_PINNED = "_model_files"  # a Recipe attribute, no config key: see absolute_models
+
+
+def model_fingerprints(r: Recipe) -> dict[str, list[list]]:
+    """:func:`model_files` of each model the recipe names (as :func:`absolute_models` saw them
+    in the driver, when it made ``r``)."""
+    pinned = r.__dict__.get(_PINNED)
+    return pinned if pinned is not None else {k: model_files(v) for k, v in asdict(r.models).items() if v}
+
+
+def scoring_key(r: Recipe, ordered: bool = False, as_typed: bool = False, extract: bool | None = None,
+                versions: dict[str, int] | None = None) -> str:
     """A hash of what a source's part file depends on: cut detection (its settings and
     :data:`~data_curation.cuts.CUT_VERSION`), splitting, the scorers and their models. Not the
     filters (``rules``, ``max_phash_distance``: applied to the whole manifest at the end,
@@ -333,7 +373,10 @@ def scoring_key(r: Recipe, ordered: bool = False, as_typed: bool = False, extrac
     before. The scorers' order is not in it (reordering the list changes no
     score). Model paths count as absolute paths (``models/clip`` typed in one folder and its
     absolute path are one model, as a Ray task sees it); ``as_typed``: the key of parts written
-    before that, with the paths as given, still accepted by a resume."""
+    before that, with the paths as given, still accepted by a resume. The models' files are in
+    it too (:func:`model_files`): new weights at the same path rescore (parts of earlier
+    versions, whose key had none, are scored once again when the recipe names a model; with no
+    model the key is as it was). ``versions``: scorer versions in place of today's."""
     from data_curation.cuts import CUT_VERSION
     from data_curation.scorers import SCORERS
 
@@ -348,7 +391,11 @@ def scoring_key(r: Recipe, ordered: bool = False, as_typed: bool = False, extrac
     # their columns are disjoint and each reads the frames only: order is moot. ``ordered``: the
     # key of parts written before that was seen (the list as given), still accepted by a resume
     d["scorers"] = list(r.scorers) if ordered else sorted(set(r.scorers))
-    d["versions"] = {n: importlib.import_module(SCORERS[n]).Scorer.version for n in r.scorers}
+    d["versions"] = {n: (versions or {}).get(n, importlib.import_module(SCORERS[n]).Scorer.version)
+                     for n in r.scorers}
+    files = model_fingerprints(r)
+    if files:  # no model, no entry: those keys stay as they were
+        d["model_files"] = files
     if CUT_VERSION > 1:  # version 1 was in no key: the keys written then stay as they were
         d["cut_version"] = CUT_VERSION
     return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
@@ -357,6 +404,8 @@ def scoring_key(r: Recipe, ordered: bool = False, as_typed: bool = False, extrac
 def scoring_keys(r: Recipe) -> set[str]:
     """Every key a part scored under ``r`` may carry (:func:`scoring_key`): today's, and those
     of earlier versions (the scorers as listed, model paths as typed, ``split.extract`` in the
-    key), so that an upgrade rescores nothing."""
-    return {scoring_key(r, ordered=o, as_typed=a, extract=x)
-            for o in (False, True) for a in (False, True) for x in (None, False, True)}
+    key; clip scorer version 2 where no model is configured: its columns are null at any
+    version), so that an upgrade rescores nothing it need not."""
+    old = [None, {"clip": 2}] if "clip" in r.scorers and not any(asdict(r.models).values()) else [None]
+    return {scoring_key(r, ordered=o, as_typed=a, extract=x, versions=v)
+            for o in (False, True) for a in (False, True) for x in (None, False, True) for v in old}

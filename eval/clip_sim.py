@@ -62,6 +62,29 @@ def plain_prompt(prompt: str, steps: int = PROMPT_STEPS) -> str:
     return plain or " ".join(prompt.split())  # a prompt of syntax alone ("(((", "AND"): scored as written
 
 
+def clip_normalisation(folder: str | Path) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(mean, std) from the folder's ``preprocessor_config.json`` (OpenAI's where it has none):
+    a CLIP fine-tune may normalise otherwise, and its embeddings are only right with its own.
+    Shared with curate's clip scorer (:mod:`data_curation.scorers.clip`), so that one model
+    scores the same frames alike in both."""
+    mean, std = OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+    pre = Path(folder) / "preprocessor_config.json"
+    if pre.is_file():
+        p = json.loads(pre.read_text())
+        mean, std = tuple(p.get("image_mean", mean)), tuple(p.get("image_std", std))
+    return mean, std
+
+
+def square_pixel_values(frames: np.ndarray, size: int, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
+    """uint8 (F, H, W, 3) -> CLIP input (F, 3, size, size): the centre square, resized and
+    normalised as SVD's CLIP image encoder does (:func:`clip_pixel_values`)."""
+    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
+    h, w = x.shape[-2:]
+    s = min(h, w)
+    x = x[..., (h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
+    return clip_pixel_values(x, size, mean, std)
+
+
 class ClipSim:
     def __init__(self, folder: str | Path, device: str | torch.device = "cpu", batch: int = 32):
         from transformers import AutoTokenizer, CLIPModel
@@ -82,20 +105,12 @@ class ClipSim:
         self.model = self.model.to(device).eval()
         self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         self.size = self.model.config.vision_config.image_size
-        self.mean, self.std = OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
-        pre = folder / "preprocessor_config.json"
-        if pre.is_file():
-            p = json.loads(pre.read_text())
-            self.mean, self.std = tuple(p.get("image_mean", self.mean)), tuple(p.get("image_std", self.std))
+        self.mean, self.std = clip_normalisation(folder)
         self.device, self.batch = torch.device(device), batch
 
     def pixel_values(self, frames: np.ndarray) -> torch.Tensor:
-        """uint8 (F, H, W, 3) -> CLIP input (F, 3, size, size): centre square, resize, normalise."""
-        x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
-        h, w = x.shape[-2:]
-        s = min(h, w)
-        x = x[..., (h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
-        return clip_pixel_values(x, self.size, self.mean, self.std)
+        """uint8 (F, H, W, 3) -> CLIP input (F, 3, size, size): :func:`square_pixel_values`."""
+        return square_pixel_values(frames, self.size, self.mean, self.std)
 
     @torch.no_grad()
     def image_embeddings(self, frames: np.ndarray) -> torch.Tensor:

@@ -183,6 +183,12 @@ def _fsync_path(path: Path) -> None:
         os.close(fd)
 
 
+def fsync_path(path: str | Path) -> None:
+    """:func:`_fsync_path` for other modules (the manifest writer flushes its own temporary file
+    and folder the same way)."""
+    _fsync_path(Path(path))
+
+
 def fsync_tree(folder: Path) -> None:
     """Flush every file under ``folder``, then the folders themselves (deepest first): a rename
     only makes the new name durable, and after a power cut a renamed folder could hold empty or

@@ -32,10 +32,20 @@ _LAYER = re.compile(r"^(?:layers\.)?(\d+)\.weight$")
 
 def load_head(path: str | Path) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """The head's affine layers ``[(weight (out, in), bias (out,)), ...]`` in order, checked to
-    chain. Accepts the LAION layout (``layers.N.weight``/``bias``) or one ``weight``/``bias``."""
+    chain. Accepts the LAION layout (``layers.N.weight``/``bias``) or one ``weight``/``bias``.
+    A file that holds no weights (a Git LFS pointer, an empty, cut-short or damaged file) is a
+    ValueError naming it: safetensors said only "header too large", in a traceback."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    sd = load_file(str(path))
+    from video.models.sniff import header_problem
+
+    if (why := header_problem(path)) is not None:
+        raise ValueError(f"models.aesthetic_head {path}: {why}")
+    try:
+        sd = load_file(str(path))
+    except SafetensorError as e:
+        raise ValueError(f"models.aesthetic_head {path}: not a safetensors file ({e})") from None
     if set(sd) == {"weight", "bias"}:
         layers = [(sd["weight"], sd["bias"])]
     else:

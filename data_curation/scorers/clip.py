@@ -8,33 +8,69 @@
   through ``pipeline("image-to-text")``, which transformers 5 maps to "image-text-to-text", a
   task that refuses an image without a prompt (every clip became an error row).
 - ``clip_score``: cosine similarity of the caption's text embedding and the mean image
-  embedding (SVD drops the bottom half by this).
+  embedding of the first, middle and last key frames (SVD drops the bottom half by this).
+
+Key frames are at most 512 px on their long side (:data:`~data_curation.clip_frames.KEY_MAX_SIDE`).
+CLIP sees them as eval's CLIP-SIM does (:func:`eval.clip_sim.square_pixel_values`: centre
+square, SVD's resize, the folder's own mean and std), so one model scores alike in both. Models
+run on the CPU in float32 (a half checkpoint too: transformers 5 kept its dtype), one clip at
+a time, in each worker.
 
 With no weights configured the columns are null and one warning says so: CI has no weights,
-and a curation run must never crash for want of a model.
+and a curation run must never crash for want of a model. A folder that loads but cannot do the
+job is refused when the scorer is built, before any source is read: no tokenizer (transformers 5
+builds a stand-in of a few special tokens instead of failing: every caption was '' and every
+clip_score null, or every text embedded alike), a model that does not generate text as the
+captioner, weights that are a Git LFS pointer.
 """
 
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 
-CLIP_MEAN = np.array([0.48145466, 0.4578275, 0.40821073], np.float32)
-CLIP_STD = np.array([0.26862954, 0.26130258, 0.27577711], np.float32)
 _WARNED = False
 
 
-def _preprocess(frames: list[np.ndarray], size: int):
-    """RGB uint8 frames -> (n, 3, size, size) tensor: short side to ``size``, centre crop, CLIP norm."""
-    import torch
-    from PIL import Image
+def _preprocess(frames: list[np.ndarray], size: int, mean: tuple[float, ...], std: tuple[float, ...]):
+    """RGB uint8 frames of one shape -> (n, 3, size, size) CLIP input, as eval prepares them."""
+    from eval.clip_sim import square_pixel_values
 
-    from video.media import resize_center_crop
+    return square_pixel_values(np.stack(frames), size, mean, std)
 
-    out = [(np.asarray(resize_center_crop(Image.fromarray(f), size, size), np.float32) / 255 - CLIP_MEAN) / CLIP_STD
-           for f in frames]
-    return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).contiguous()
+
+def load_problem(path: str, e: BaseException) -> str:
+    """Why the transformers folder ``path`` did not load, in one line: a weight file that holds
+    no weights (a Git LFS pointer, an empty or cut-short file: :func:`video.models.sniff.header_problem`)
+    named as such (the library said "header too large"), else :func:`transformers_load_error`."""
+    from video.models.components import transformers_load_error
+    from video.models.sniff import header_problem
+
+    for f in sorted(Path(path).glob("*.safetensors")):
+        if (why := header_problem(f)) is not None:
+            return f"{f.name}: {why}"
+    return transformers_load_error(path, e)
+
+
+def tokenizer_problem(tokenizer, vocab: int | None) -> str | None:
+    """Why ``tokenizer`` is not the model's own (None when it may be): far fewer tokens than the
+    model's text vocabulary. transformers 5 builds a stand-in of a few special tokens from a
+    folder without tokenizer files rather than failing."""
+    n = len(tokenizer)
+    if vocab and n < vocab // 2:
+        return (f"its tokenizer has {n} tokens for a {vocab}-token model: the folder lacks the tokenizer files "
+                "(tokenizer.json, vocab.txt, ...); save the tokenizer into it with the model")
+    return None
+
+
+def _text_vocab(config) -> int | None:
+    """The vocabulary size of the model's text part (the decoder of an encoder-decoder)."""
+    try:
+        return getattr(config.get_text_config(decoder=True), "vocab_size", None)
+    except (AttributeError, TypeError, ValueError):
+        return getattr(config, "vocab_size", None)
 
 
 def warn_if_no_weights(recipe) -> bool:
@@ -65,19 +101,30 @@ class Captioner:
         import transformers
         from transformers import AutoConfig, AutoProcessor
 
+        from video.models.svd import quiet_library_logs
+
+        quiet_library_logs()  # transformers' "Loading weights" bars: --quiet shows none
+        what = f"models.captioner {path}: cannot load a captioning model"
         try:
             cfg = AutoConfig.from_pretrained(path, local_files_only=True)
             cls = next((c for a in cfg.architectures or [] if (c := getattr(transformers, a, None))), None)
             cls = cls or getattr(transformers, "AutoModelForImageTextToText", None) or \
                 transformers.AutoModelForVision2Seq
-            self.model = cls.from_pretrained(path, local_files_only=True, use_safetensors=True).eval()
+            self.model = cls.from_pretrained(path, local_files_only=True, use_safetensors=True).float().eval()
+        except Exception as e:  # a library's long error: one line naming the folder
+            raise ValueError(f"{what} ({load_problem(path, e)})") from e
+        if not self.model.can_generate():  # a CLIP folder: else every clip failed on .generate
+            raise ValueError(f"{what} ({type(self.model).__name__} does not generate text; give a captioner such "
+                             "as BLIP or GIT)")
+        try:
             self.processor = AutoProcessor.from_pretrained(path, local_files_only=True)
             self.decoder = self.processor if hasattr(self.processor, "batch_decode") else \
                 transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
-        except Exception as e:  # a library's long error: one line naming the folder
-            from video.models.components import transformers_load_error
-
-            raise ValueError(f"models.captioner {path}: cannot load a captioning model ({transformers_load_error(path, e)})") from e
+        except Exception as e:
+            raise ValueError(f"{what} ({load_problem(path, e)})") from e
+        why = tokenizer_problem(getattr(self.decoder, "tokenizer", None) or self.decoder, _text_vocab(cfg))
+        if why is not None:
+            raise ValueError(f"{what} ({why})")
 
     def __call__(self, rgb: np.ndarray) -> str:
         import torch
@@ -90,29 +137,21 @@ class Captioner:
 
 
 class Scorer:
-    name, version, inputs = "clip", 2, ("keys",)
+    # 3: CLIP sees eval's pixels (centre square, SVD's resize, the folder's mean and std), not a
+    # Lanczos crop normalised with OpenAI's numbers whatever the folder said; float32 always
+    name, version, inputs = "clip", 3, ("keys",)
     columns = {"aesthetic": "float64", "clip_score": "float64", "caption": "string"}
 
     def __init__(self, recipe=None):
         self.model = self.tokenizer = self.head = self.captioner = None
         if warn_if_no_weights(recipe):
             return
+        from video.models.svd import quiet_library_logs
+
+        quiet_library_logs()  # transformers' "Loading weights" bars: --quiet shows none
         m = recipe.models
         if m.clip:
-            from transformers import CLIPModel
-
-            try:
-                self.model = CLIPModel.from_pretrained(m.clip, local_files_only=True, use_safetensors=True).eval()
-            except Exception as e:  # a library's long error: one line naming the folder
-                from video.models.components import transformers_load_error
-
-                raise ValueError(f"models.clip {m.clip}: cannot load a CLIP model ({transformers_load_error(m.clip, e)})") from e
-            try:
-                from transformers import AutoTokenizer
-
-                self.tokenizer = AutoTokenizer.from_pretrained(m.clip, local_files_only=True)
-            except (OSError, ValueError):
-                self.tokenizer = None
+            self._load_clip(m.clip)
         if m.aesthetic_head:
             from data_curation.scorers.aesthetic import head_input_dim, load_head
 
@@ -123,6 +162,24 @@ class Scorer:
                                  f"the CLIP model gives {dim} (the LAION head wants ViT-L/14: 768)")
         if m.captioner:
             self.captioner = Captioner(m.captioner)
+
+    def _load_clip(self, path: str) -> None:
+        """The CLIP model, its own tokenizer (a stand-in scored every caption alike, and a long
+        caption failed every clip: its length limit was 10^30) and its normalisation."""
+        from transformers import AutoTokenizer, CLIPModel
+
+        from eval.clip_sim import clip_normalisation
+
+        what = f"models.clip {path}: cannot load a CLIP model"
+        try:
+            self.model = CLIPModel.from_pretrained(path, local_files_only=True, use_safetensors=True).float().eval()
+            self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        except Exception as e:  # a library's long error: one line naming the folder
+            raise ValueError(f"{what} ({load_problem(path, e)})") from e
+        why = tokenizer_problem(self.tokenizer, self.model.config.text_config.vocab_size)
+        if why is not None:
+            raise ValueError(f"{what} ({why})")
+        self.mean, self.std = clip_normalisation(path)
 
     def score(self, clip) -> dict:
         out = {"aesthetic": None, "clip_score": None, "caption": None}
@@ -136,16 +193,18 @@ class Scorer:
             return out
         with torch.no_grad():
             size = self.model.config.vision_config.image_size
-            emb = self.model.get_image_features(pixel_values=_preprocess(clip.keys, size))
+            emb = self.model.get_image_features(pixel_values=_preprocess(clip.keys, size, self.mean, self.std))
             emb = getattr(emb, "pooler_output", emb)
             if self.head is not None:
                 from data_curation.scorers.aesthetic import aesthetic_score
 
                 out["aesthetic"] = float(aesthetic_score(self.head, emb).mean())
             emb = torch.nn.functional.normalize(emb.float(), dim=-1)
-            if out["caption"] and self.tokenizer is not None:
-                tok = self.tokenizer([out["caption"]], padding=True, truncation=True, return_tensors="pt")
-                txt = self.model.get_text_features(**tok)
+            if out["caption"]:
+                # the model's own context, whatever the tokenizer's model_max_length says
+                tok = self.tokenizer([out["caption"]], padding=True, truncation=True, return_tensors="pt",
+                                     max_length=self.model.config.text_config.max_position_embeddings)
+                txt = self.model.get_text_features(input_ids=tok["input_ids"], attention_mask=tok["attention_mask"])
                 txt = torch.nn.functional.normalize(getattr(txt, "pooler_output", txt).float(), dim=-1)
                 img = torch.nn.functional.normalize(emb.mean(0, keepdim=True), dim=-1)
                 out["clip_score"] = float((img * txt).sum())

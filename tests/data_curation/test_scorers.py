@@ -93,17 +93,22 @@ def test_clip_scorer_without_weights_warns_once_and_returns_nulls(bikes):
 
 
 def _tiny_clip(folder):
-    """A random CLIP with 8-d embeddings and 32-px images, saved to ``folder`` (a local model)."""
+    """A random CLIP with 8-d embeddings and 32-px images, saved to ``folder`` with its tokenizer
+    (byte-level: one without is refused) as a local model."""
     import torch
     from transformers import CLIPConfig, CLIPModel
 
+    from video.models.text import build_tiny_tokenizer
+
+    tok = build_tiny_tokenizer("clip")
     cfg = CLIPConfig(text_config=dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
-                                      vocab_size=100), vision_config=dict(hidden_size=16, intermediate_size=32,
+                                      vocab_size=len(tok)), vision_config=dict(hidden_size=16, intermediate_size=32,
                                       num_hidden_layers=1, num_attention_heads=2, image_size=32, patch_size=8),
                      projection_dim=8)
     torch.manual_seed(0)
     model = CLIPModel(cfg).eval()
     model.save_pretrained(folder)
+    tok.save_pretrained(folder)
     return model
 
 
@@ -176,6 +181,7 @@ def test_clip_scorer_runs_the_mlp_head_on_clip_embeddings(tmp_path, bikes):
     from safetensors.torch import save_file
 
     import data_curation.scorers.clip as clip_mod
+    from video.models.image_encoder import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 
     model = _tiny_clip(tmp_path / "clip")
     mlp = _laion_mlp((8, 16, 8, 8, 4, 1))
@@ -184,7 +190,7 @@ def test_clip_scorer_runs_the_mlp_head_on_clip_embeddings(tmp_path, bikes):
     clip = read_clip(bikes, 0, 10, 25.0)
     got = clip_mod.Scorer(r).score(clip)["aesthetic"]
     with torch.no_grad():
-        emb = model.get_image_features(pixel_values=clip_mod._preprocess(clip.keys, 32))
+        emb = model.get_image_features(pixel_values=clip_mod._preprocess(clip.keys, 32, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD))
         emb = getattr(emb, "pooler_output", emb)
         want = mlp(torch.nn.functional.normalize(emb, dim=-1))[:, 0].mean()
     assert got == pytest.approx(float(want), rel=1e-5, abs=1e-6)
