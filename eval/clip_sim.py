@@ -123,8 +123,11 @@ class ClipSim:
     @torch.no_grad()
     def text_embedding(self, prompt: str) -> torch.Tensor:
         """Unit-norm text embedding (D,) of :func:`plain_prompt` of ``prompt`` (its weights and
-        brackets are not words); prompts longer than the model's context are truncated."""
-        tok = self.tokenizer([plain_prompt(prompt)], padding=True, truncation=True, return_tensors="pt").to(self.device)
+        brackets are not words); prompts longer than the model's context are cut to it (the
+        model's own ``max_position_embeddings``: a tokenizer without ``model_max_length`` cut
+        nothing, and a long prompt failed "Sequence length must be less than ...")."""
+        tok = self.tokenizer([plain_prompt(prompt)], padding=True, truncation=True, return_tensors="pt",
+                             max_length=self.model.config.text_config.max_position_embeddings).to(self.device)
         t = _pooled(self.model.get_text_features(input_ids=tok["input_ids"], attention_mask=tok["attention_mask"]))
         return torch.nn.functional.normalize(t.float(), dim=-1)[0].cpu()
 

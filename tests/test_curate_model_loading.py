@@ -148,6 +148,21 @@ def test_a_caption_longer_than_clips_context_is_cut_to_it(models, tmp_path):
     assert long == pytest.approx(short, abs=1e-6) != pytest.approx(s.score(_keys())["clip_score"], abs=1e-6)
 
 
+def test_eval_clip_sim_cuts_a_long_prompt_to_the_models_context(models, tmp_path):
+    """``video eval``'s CLIP-SIM had the same fault: a long prompt on such a tokenizer failed."""
+    import json
+
+    from eval.clip_sim import ClipSim
+
+    folder = _copy(models["clip"], tmp_path)
+    cfg = json.loads((folder / "tokenizer_config.json").read_text())
+    cfg.pop("model_max_length", None)
+    (folder / "tokenizer_config.json").write_text(json.dumps(cfg))
+    sim = ClipSim(folder)
+    text = "a long caption of a cat on a mat " * 5
+    assert sim.text_embedding(text).tolist() == pytest.approx(sim.text_embedding(text[:75]).tolist(), abs=1e-6)
+
+
 # --- 3. a model that does not generate text as the captioner ------------------------------------
 
 def test_a_clip_folder_as_the_captioner_is_one_line_and_exit_2(models, tmp_path, src, curate):
