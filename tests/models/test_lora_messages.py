@@ -47,7 +47,7 @@ def test_an_error_in_one_of_several_files_names_its_whole_path(tmp_path):
     bad_keys.parent.mkdir()
     save_file({"0.lora_A.weight": torch.randn(2, 8), "0.lora_B.weight": torch.randn(6, 2),
                "0.hada_w1_a": torch.randn(2, 2)}, str(bad_keys))
-    with pytest.raises(LoraError, match=rf"^{bad_keys}: 1 keys of kinds not applied"):
+    with pytest.raises(LoraError, match=rf"^{bad_keys}: 1 key of a kind not applied"):
         apply_loras(_model(), [(a, 1.0), (bad_keys, 1.0)])
     misfit = tmp_path / "c" / "lora.safetensors"
     misfit.parent.mkdir()

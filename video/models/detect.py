@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from video.models.folder import KINDS, ModelsFolder, link_target
+from video.models.lora_info import lora_key_kinds, lora_layout, lora_row, row_note  # noqa: F401 (re-exported)
 from video.models.media_kind import _media_detail, media_format
 from video.models.sniff import claims_safetensors, header_problem, is_pickled, not_weights
 
@@ -271,52 +272,6 @@ def classify_keys(shapes: dict[str, tuple[int, ...]], meta: dict | None = None, 
     return _network(bare)
 
 
-def lora_key_kinds(keys) -> dict[str, tuple[str, str]]:
-    """``{key: (layer name as the file spells it, tensor kind)}`` for the keys ``--lora`` reads
-    (``video.models.lora_keys``' one reading of a key: its table of accepted key forms, A, B,
-    alpha, diff...), text-encoder keys included; any other key is left out. Key names only."""
-    from video.models.lora_keys import _layer_and_kind
-
-    return {k: found for k in keys if (found := _layer_and_kind(k)) is not None}
-
-
-def lora_layout(keys) -> str | None:
-    """The detail of a LoRA file from its key names, or None when ``--lora`` would not read it
-    as one: a lora_A/lora_B (peft) or lora_down/lora_up key under any name (kohya's
-    ``lora_unet_``, Wan's or ComfyUI's module names with ``diffusion_model.``...), or only
-    ``.diff`` deltas and the keys that go with them. Only keys starting ``lora_`` counted here
-    before, so a ComfyUI Wan LoRA that ``--lora`` loads was "unknown"."""
-    from video.models.lora_keys import _OTHER_COMPONENTS
-
-    keys = list(keys)
-    kinds = lora_key_kinds(keys)
-    layers = {layer for layer, kind in kinds.values() if kind in ("A", "diff", "diff_b")}
-    count = _layer_count(layers, {layer for k, (layer, kind) in kinds.items() if kind in ("A", "diff", "diff_b")
-                                  and k.startswith(_OTHER_COMPONENTS)})
-    down = [k for k, (_, kind) in kinds.items() if kind == "A" and k.endswith(".lora_down.weight")]
-    if any(kind in ("A", "B") for _, kind in kinds.values()):
-        if down and all(k.startswith("lora_") for k in down):
-            part = "UNet/transformer" if any(k.startswith("lora_unet_") for k in keys) else "text encoder only"
-            return f"kohya layout (lora_down/lora_up), {part}, {count}"
-        if down:
-            return f"lora_down/lora_up layout under module names (e.g. {down[0].removesuffix('.lora_down.weight')}), {count}"
-        return f"peft layout (lora_A/lora_B), {count}"
-    if layers and all(k in kinds or k.startswith(_OTHER_COMPONENTS) for k in keys):
-        return f".diff layout (whole-weight deltas), {count}"
-    return None
-
-
-def _layer_count(layers: set[str], text: set[str]) -> str:
-    """"N layers", the text-encoder ones said apart where some others are there: ``--lora``
-    skips them, and counting them with the rest overstated what it merges."""
-    def n(x: int, what: str = "") -> str:
-        return f"{x} {what}layer{'' if x == 1 else 's'}"
-
-    if not text or text == layers:
-        return n(len(layers))
-    return f"{n(len(layers - text))} and {n(len(text), 'text-encoder ')} (which --lora skips)"
-
-
 def _image_family(keys: set[str]) -> str | None:
     """SD 1.x/2.x, SDXL, SD3, Flux or a bare SD UNet, by the same key markers as the ComfyUI
     loader's refusal (:func:`video.comfy.refusals.image_family`), so ``video models`` / ``video
@@ -513,6 +468,8 @@ def list_models(models_dir: str | Path | None = None, extra_paths: list[str | Pa
                 found = _result("unknown", str(err))
             except Exception as err:  # one broken file must not hide the others
                 found = _result("error", f"{type(err).__name__}: {err}")
+            if found["kind"] == "lora" and e.path.is_file() and claims_safetensors(e.path):
+                found.update(lora_row(e.path))  # the model it adapts and its rank, as `video info` says
             if sub in REFUSES_PICKLES and e.path.is_file() and found["kind"] != MEDIA and is_pickled(e.path):
                 found["detail"] += f"; {PICKLED_SAFETENSORS if is_safetensors_name(e.path) else PICKLED_NOTE}"
             damaged = damaged_parts(e.path) if e.path.is_dir() else []
@@ -560,7 +517,7 @@ def cmd_models(args) -> int:
              + (f" -> {r['link']}" if "link" in r else "") for r in rows]  # a link beside its target: both
     width = max(map(len, shown))
     for r, label in zip(rows, shown, strict=True):
-        print(f"{label:<{width}}  {r['kind']:<12}  {r['detail']}")
+        print(f"{label:<{width}}  {r['kind']:<12}  {r['detail']}{row_note(r)}")
     return 0
 
 

@@ -11,13 +11,18 @@ matrix B (out, r[, 1...]) and alpha; alpha / r is kohya sd-scripts' ``LoRAModule
 
 Layouts, detected by keys:
 - peft / diffusers: ``<prefix>.<module.path>.lora_A.weight`` (A), ``.lora_B.weight`` (B); prefix
-  ``unet`` or ``transformer`` as diffusers' ``save_lora_weights`` writes it; alpha in the
+  ``unet`` or ``transformer`` as diffusers' ``save_lora_weights`` writes it (``pipe.dit.``: DiffSynth's
+  training wrapper, when its checkpoint keeps the prefix); alpha in the
   safetensors metadata ``lora_adapter_metadata`` (``<prefix>.lora_alpha``, ``<prefix>.alpha_pattern``,
   ``<prefix>.use_rslora``) or in peft's ``adapter_config.json`` beside the file, else alpha = r, as
   diffusers reads such files. Pattern keys match as peft matches them (:func:`pattern_key`), and
   rsLoRA's scale alpha / sqrt(r) is kept as the alpha that gives it under alpha / r.
 - kohya: ``lora_unet_<module_path_with_underscores>.lora_down.weight`` (A), ``.lora_up.weight`` (B),
-  ``.alpha`` (sd-scripts ``networks/lora.py``: ``(prefix + "." + name).replace(".", "_")``). Our
+  ``.alpha`` (sd-scripts ``networks/lora.py``: ``(prefix + "." + name).replace(".", "_")``); the
+  same names under ``lycoris_`` (LyCORIS's own wrapper, as SimpleTuner saves it) and
+  ``lora_transformer_`` (kohya-style files of DiT models), read as diffusers reads them
+  (``_convert_lycoris_flux2_lokr_to_diffusers``, the ``lora_transformer_`` "mixture" files of
+  ``_convert_kohya_flux_lora_to_diffusers``: the rest is the module path with underscores). Our
   DiT and the SVD UNet use their own (diffusers) module paths under the same ``lora_unet_`` prefix;
   a Wan transformer's are written in Wan's own names (below), as musubi-tuner writes them and
   diffusers' ``WanPipeline.load_lora_weights`` and ComfyUI read them.
@@ -40,10 +45,11 @@ an error naming it: a LoRA is applied whole or not at all.
 from __future__ import annotations
 
 import json
+import math
 import re
 import warnings
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -51,7 +57,9 @@ from video.models.svd import CheckpointError
 
 KOHYA_PREFIX = "lora_unet_"
 METADATA_KEY = "lora_adapter_metadata"  # diffusers' LORA_ADAPTER_METADATA_KEY
-_PEFT_PREFIXES = ("base_model.model.", "unet.", "transformer.", "model.diffusion_model.", "diffusion_model.")
+_PEFT_PREFIXES = ("base_model.model.", "unet.", "transformer.", "model.diffusion_model.", "diffusion_model.",
+                  "pipe.dit.")
+KOHYA_LIKE = ("lycoris_", "lora_transformer_")  # read as lora_unet_: the same module-path names follow
 _DIFF_M = re.compile(r"^(.*)\.diff_m$")  # LightX2V: the full delta of <module>.modulation
 # (key pattern, kind): the module path is what precedes the suffix (<module>.modulation for _DIFF_M)
 _KEY_KINDS = (
@@ -94,7 +102,9 @@ class LoraPart:
     alpha / r: an rsLoRA file's alpha is read as alpha * sqrt(r), the same scale); and the
     optional ``bias`` (peft ``lora_B.bias``), ``magnitude`` (peft DoRA), ``dora_scale``
     (LyCORIS DoRA), ``diff`` / ``diff_b`` (full deltas of the weight / bias; such a part may
-    have no A and B, and a bare parameter such as Wan's ``scale_shift_table`` has only ``diff``)."""
+    have no A and B, and a bare parameter such as Wan's ``scale_shift_table`` has only ``diff``);
+    ``key``, the layer's name in the file it was read from (errors name it: the module path
+    alone is not what a user can find in the file)."""
 
     down: torch.Tensor | None
     up: torch.Tensor | None
@@ -104,6 +114,7 @@ class LoraPart:
     diff: torch.Tensor | None = None
     diff_b: torch.Tensor | None = None
     dora_scale: torch.Tensor | None = None
+    key: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def rank(self) -> int:
@@ -360,8 +371,10 @@ def _resolve(raw: str, targets: dict, aliases: dict[str, str], kohya: dict[str, 
             return rest, pre.rstrip(".")
         if aliases.get(rest) in targets:
             return aliases[rest], pre.rstrip(".")
-    if kohya.get(raw) in targets:
-        return kohya[raw], ""
+    for pre in ("", *KOHYA_LIKE):
+        name = KOHYA_PREFIX + raw[len(pre):] if pre else raw
+        if raw.startswith(pre) and kohya.get(name) in targets:
+            return kohya[name], ""
     return None
 
 
@@ -389,6 +402,20 @@ def lora_layer_names(keys) -> set[str]:
             if (found := _layer_and_kind(key))}
 
 
+def check_values(source: str, key: str, kind: str, t: torch.Tensor) -> None:
+    """Refuse a tensor no merge can use: an alpha that is not one number (``float(alpha)`` was a
+    traceback), or NaN / infinite values (a diverged fp16 training writes them; merged, they make
+    every output NaN: a black video that still exits 0, as a NaN ``--lora`` scale did)."""
+    if kind == "alpha" and t.numel() != 1:
+        raise LoraError(f"{source}: {key!r} holds {t.numel()} values where an alpha is one number; the file is "
+                        "damaged or not a LoRA")
+    bad = t.numel() - int(torch.isfinite(t).sum()) if t.is_floating_point() else 0
+    if bad:
+        what = f"is {t.item()}" if t.numel() == 1 else f"holds {bad} NaN or infinite values of {t.numel()}"
+        raise LoraError(f"{source}: {key!r} {what} (a diverged training?); refusing this LoRA: merged, it makes "
+                        "the output NaN (a black video)")
+
+
 def parse_lora(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None, model: torch.nn.Module,
                source: str = "LoRA", adapter_config: dict | None = None) -> dict[str, LoraPart]:
     """Every key of a LoRA file (peft, kohya, Wan's own names, the SVD UNet's sgm names) resolved
@@ -407,14 +434,17 @@ def parse_lora(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None
         found = _layer_and_kind(key)
         if found is None:
             unknown.append(key)
-        elif found[1] in groups.setdefault(found[0], {}):  # e.g. blocks.0.diff_m and blocks.0.modulation.diff
+            continue
+        check_values(source, key, found[1], t)
+        if found[1] in groups.setdefault(found[0], {}):  # e.g. blocks.0.diff_m and blocks.0.modulation.diff
             raise LoraError(f"{source}: two {_KIND_NAMES[found[1]]} tensors for {found[0]} ({key!r} and "
                             "another name of it)")
         else:
             groups[found[0]][found[1]] = t
     if unknown:
         kinds = sorted({_key_kind_name(k) for k in unknown})
-        raise LoraError(f"{source}: {len(unknown)} keys of kinds not applied here ({', '.join(kinds)}; e.g. "
+        raise LoraError(f"{source}: {len(unknown)} key{'s' if len(unknown) > 1 else ''} of "
+                        f"{'kinds' if len(kinds) > 1 else 'a kind'} not applied here ({', '.join(kinds)}; e.g. "
                         f"{unknown[0]!r}); refusing to apply only part of this LoRA")
     meta = json.loads((metadata or {}).get(METADATA_KEY, "{}"))
     if adapter_config is not None and not meta:  # peft's own save_pretrained: alpha in adapter_config.json
@@ -453,10 +483,14 @@ def parse_lora(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None
                     alpha = metadata_alpha(meta, prefix, path, rank)
                 except LoraError as e:
                     raise LoraError(f"{source}: {e}") from None
+                if not math.isfinite(alpha):
+                    raise LoraError(f"{source}: {raw}: its config gives alpha {alpha}; refusing this LoRA: merged, "
+                                    "it makes the output NaN (a black video)")
         if path in parts:
             raise LoraError(f"{source}: two entries for {path} ({raw} and another name of the same layer)")
         parts[path] = LoraPart(g.get("A"), g.get("B"), alpha, bias=g.get("B_bias"), magnitude=g.get("magnitude"),
-                               diff=g.get("diff"), diff_b=g.get("diff_b"), dora_scale=g.get("dora_scale"))
+                               diff=g.get("diff"), diff_b=g.get("diff_b"), dora_scale=g.get("dora_scale"),
+                               key=raw)
     if other:
         warnings.warn(f"{source}: skipping {len(other)} text-encoder LoRA keys (only the denoiser is adapted)",
                       stacklevel=3)

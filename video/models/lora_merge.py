@@ -76,12 +76,16 @@ def fit_error(path: str, p: LoraPart, layer: torch.nn.Module | torch.nn.Paramete
 
 
 def check_fits(model: torch.nn.Module, parts: dict[str, LoraPart]) -> None:
-    """:func:`fit_error` for every layer of ``parts``: the first misfit as a :class:`LoraError`."""
+    """:func:`fit_error` for every layer of ``parts``: the first misfit as a :class:`LoraError`,
+    naming the layer as the file does too (a kohya or Wan name is what a user finds in the file)
+    and saying how many layers misfit: all of them is a LoRA of another model, one a damaged file."""
     layers = _targets(model, adaptable_layers(model))
-    for path, p in parts.items():
-        why = fit_error(path, p, layers[path])
-        if why:
-            raise LoraError(why)
+    misfits = [why + (f" (the file's {p.key})" if p.key not in (None, path) else "")
+               for path, p in parts.items() if (why := fit_error(path, p, layers[path]))]
+    if misfits:
+        n = len(misfits)
+        raise LoraError(f"{misfits[0]}; {n} of {len(parts)} LoRA layer{'s' if len(parts) > 1 else ''} "
+                        f"{'does' if n == 1 else 'do'} not fit this model: was it trained for another model?")
 
 
 @torch.no_grad()
