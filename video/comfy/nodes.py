@@ -205,11 +205,11 @@ NODES: tuple[NodeSpec, ...] = (
              (("IMAGE", "frames"),), F.upscale_video),
     NodeSpec("VideoPipelineAnimate", "Animate Character (Wan-Animate)",
              "The character of the first image of the batch moves as the pose video with the expressions of the face "
-             "video (one face crop per pose frame); 'replace' puts it into the background video where the mask is "
+             "video (one face crop per pose frame, or one held for all); 'replace' puts it into the background video where the mask is "
              "white. Pose and face videos are preprocessed already.",
              (Param("model", MODEL_TYPE), Param("image", "IMAGE", tooltip="the character: the first image of the batch"),
               Param("pose_video", "IMAGE", tooltip="rendered skeleton frames"),
-              Param("face_video", "IMAGE", tooltip="face crops, one per pose frame"),
+              Param("face_video", "IMAGE", tooltip="face crops: one per pose frame, or one image held for every frame"),
               Param("mode", "COMBO", "animate", options=_animate_modes),
               Param("prompt", "STRING", "", multiline=True), NEGATIVE,
               STEPS0, Param("guidance_scale", "FLOAT", 1.0, 0.0, 30.0, 0.1,
@@ -219,9 +219,9 @@ NODES: tuple[NodeSpec, ...] = (
               Param("height", "INT", 0, 0, 4096, 16, tooltip="0: the pose video's height"),
               Param("segment_frames", "INT", 0, 0, 257, tooltip="frames per segment (4k+1); 0: up to 77"),
               Param("background_video", "IMAGE", optional=True, tooltip="replace mode: the video to put the "
-                    "character in, at least as many frames as the pose video"),
-              Param("mask", "MASK", optional=True, tooltip="replace mode: white = the character's region, at "
-                    "least as many frames as the pose video"),
+                    "character in: one image, held, or at least as many frames as the pose video"),
+              Param("mask", "MASK", optional=True, tooltip="replace mode: white = the character's region: one "
+                    "mask, held, or at least as many frames as the pose video"),
               Param("fps", "FLOAT", F.ANIMATE_FPS, 1.0, 120.0, 0.001, optional=True,
                     tooltip="the pose video's frame rate, which the output keeps (one frame per pose frame): passed "
                             "on as the fps output for Write Video's fps_in")),
