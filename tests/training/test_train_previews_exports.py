@@ -139,7 +139,8 @@ def test_empty_captions_are_counted_once_for_text_to_video(tmp_path, capsys):
     assert empty_captions(make_dataset(cfg("dit_stage1_image", tmp_path / "x", *base, "data.size=3"))) == 0
     train(cfg("dit_stage1_image", tmp_path / "t2v", *base, "data.kind=images", f"data.path={images}"), progress=False)
     said = capsys.readouterr().out
-    assert said.count("warning: 2 of 3 items have an empty caption; dit_t2v trains them on the empty prompt") == 1
+    assert said.count(f"warning: 2 of 3 items have an empty caption (e.g. {images / '0.png'} (no caption file)); "
+                      "dit_t2v trains them on the empty prompt") == 1
     train(cfg("stage1_image", tmp_path / "svd", "data.height=32", "data.width=32", "data.kind=images",
               f"data.path={images}"), progress=False)
     assert "empty caption" not in capsys.readouterr().out  # SVD is conditioned on the image, not on captions

@@ -42,6 +42,12 @@ class DataConfig:
     seed: int = 0
     keep_tokens: int = 0  # kohya: caption tags (comma-separated) kept in place when shuffling
     shuffle_tags: bool = False  # kohya: shuffle the caption tags after the first keep_tokens
+    # kohya, images: the caption file beside each image or clip (sd-scripts' --caption_extension; its
+    # BLIP/GIT captioning scripts write .caption); its first non-empty line is the caption
+    caption_extension: str = ".txt"
+    # false: captions are encoded as written, as sd-scripts trains them; true: read in the prompt
+    # language, (tag:1.2) and [tag] weighted (sd-scripts' --weighted_captions). Every kind with captions
+    weighted_captions: bool = False
     # aspect-ratio buckets: [[h, w], ...] of about equal area; each item goes to the nearest aspect
     buckets: list[list[int]] = field(default_factory=list)
     frame_buckets: list[int] = field(default_factory=list)  # e.g. [1, 14, 25]; an image is 1 frame
@@ -286,6 +292,8 @@ def validate(cfg: TrainConfig) -> None:
     _require(d.fps > 0, "data.fps", "must be > 0", d.fps)
     _require(d.clip_window in CLIP_WINDOWS, "data.clip_window", f"must be {' or '.join(CLIP_WINDOWS)}", d.clip_window)
     _require(d.keep_tokens >= 0, "data.keep_tokens", "must be >= 0", d.keep_tokens)
+    _require(re.fullmatch(r"\.[^./\\\s]+", d.caption_extension) is not None, "data.caption_extension",
+             "must be a file extension with its dot, such as .txt or .caption", d.caption_extension)
     _require(all(len(b) == 2 and b[0] > 0 and b[1] > 0 for b in d.buckets), "data.buckets",
              "must be [[height, width], ...] of positive sizes", [list(b) for b in d.buckets])
     _require(all(f > 0 for f in d.frame_buckets), "data.frame_buckets", "must be positive frame counts",

@@ -97,20 +97,24 @@ class MovingShapes(torch.utils.data.Dataset):
 
 
 class ImageFolder(torch.utils.data.Dataset):
-    """Images under a folder (recursively), each with an optional ``.txt`` caption beside it, read
-    as kohya's are (:func:`~video.training.kohya.caption_text`: UTF-8 whatever the locale, a BOM
-    dropped, a file that is not UTF-8 warned of by name)."""
+    """Images under a folder (recursively; hidden files and folders skipped, as kohya's), each
+    with an optional caption file (``caption_extension``, ``.txt``) beside it, read as kohya's are
+    (:func:`~video.training.kohya.caption_text`: UTF-8 whatever the locale, a BOM dropped, its
+    first non-empty line, a file that is not UTF-8 warned of by name)."""
 
     SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
 
-    def __init__(self, root: str | Path, height: int, width: int):
+    def __init__(self, root: str | Path, height: int, width: int, caption_extension: str = ".txt"):
         from video.media import MediaError
+        from video.training.kohya import check_captions, is_hidden
 
-        self.paths = sorted(p for p in Path(root).rglob("*") if p.suffix.lower() in self.SUFFIXES)
+        root = Path(root)
+        self.paths = sorted(p for p in root.rglob("*") if p.suffix.lower() in self.SUFFIXES and not is_hidden(p, root))
         if not self.paths:
             raise MediaError(f"no images under {root}")
-        self.height, self.width = height, width
+        self.height, self.width, self.caption_extension = height, width, caption_extension
         self._warned: set[Path] = set()  # captions not valid UTF-8, each warned of once
+        check_captions(self.paths, caption_extension, "the empty caption")
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -137,17 +141,20 @@ class ImageFolder(torch.utils.data.Dataset):
     def sources(self, i: int) -> list[Path]:
         """The image and its caption file (named even when absent: one written later changes the
         caption from empty)."""
-        return [self.paths[i], self.paths[i].with_suffix(".txt")]
+        return [self.paths[i], self.paths[i].with_suffix(self.caption_extension)]
+
+    def caption(self, i: int) -> str:
+        """Image ``i``'s caption: its caption file's first line, else empty."""
+        from video.training.kohya import caption_text
+
+        cap = self.paths[i].with_suffix(self.caption_extension)
+        return caption_text(cap, self._warned) if cap.is_file() else ""
 
     def load(self, i: int, frames: int, height: int, width: int) -> dict:
         from video.media import image_to_tensor
-        from video.training.kohya import caption_text
 
-        p = self.paths[i]
-        cap = p.with_suffix(".txt")
-        x = image_to_tensor(p, height, width)[0] * 2 - 1
-        return {"video": x[None], "caption": caption_text(cap, self._warned) if cap.is_file() else "", "fps": 0.0,
-                "motion": 0.0}
+        x = image_to_tensor(self.paths[i], height, width)[0] * 2 - 1
+        return {"video": x[None], "caption": self.caption(i), "fps": 0.0, "motion": 0.0}
 
 
 def exif_orientation(im) -> int:
@@ -343,6 +350,13 @@ class Concat(torch.utils.data.Dataset):
     def sources(self, i: int) -> list[Path]:
         part, j = self._locate(i)
         return part.sources(j)
+
+    def file_key(self, i: int):
+        """The part and the file item ``i`` reads (see :func:`video.training.loading.file_key`)."""
+        from video.training.loading import file_key
+
+        part, j = self._locate(i)
+        return int(np.searchsorted(self.offsets, i, side="right")) - 1, file_key(part, j)
 
     def row_key(self, i: int) -> str | None:
         """The part's ``row_key`` of the item; None for a part whose items come from no table."""

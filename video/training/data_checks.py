@@ -3,7 +3,10 @@
 what the run's loader refuses when it starts, by building it as the run does
 (:func:`video.training.tasks.make_part`): its columns, rows that failed in curation, the kept
 rows ``data.where`` leaves, their cells and clip lengths, and their media files looked for; the
-table is read, no media decoded. A check of its own (the schema and two columns) passed a
+table is read, no media decoded. An image or kohya folder is listed as the run lists it (clip
+headers read: short clips left out, ``0_x/`` folders, hidden files) and refused as the run
+refuses it: nothing to train, ``data.buckets`` on a kohya folder. A folder of only corrupt
+files passes: the run finds that out by decoding them (and stops at its first step). A check of its own (the schema and two columns) passed a
 manifest whose every file is missing, or whose ``data.where`` keeps nothing, that the run then
 refused at once. Not part of every config load: a config may name data that is made later
 (tests, scripts)."""
@@ -19,6 +22,7 @@ def check_data(cfg) -> None:
     from video.training.config import data_path
 
     d = cfg.data
+    folders = []
     for kind in dict.fromkeys(d.kind.split("+")):
         path = data_path(d, kind)
         key = "data.image_path" if kind == "images" and d.image_path.strip() else "data.path"
@@ -27,10 +31,14 @@ def check_data(cfg) -> None:
         elif kind in ("images", "kohya") and not Path(path).is_dir():
             what = "is not a folder" if Path(path).exists() else "no such folder"
             raise FileNotFoundError(f"{key}={path}: {what} (data.kind={kind} reads a folder)")
+        elif kind in ("images", "kohya"):
+            folders.append(kind)
         elif kind == "cache":
             from video.training.cache import LatentCache
 
             LatentCache(path, cfg.task).check_shape(d.frames, d.height, d.width, d.fps)
+    if folders:
+        _build_folders(cfg, folders)
 
 
 def _build_manifest(cfg) -> None:
@@ -43,6 +51,21 @@ def _build_manifest(cfg) -> None:
 
     with contextlib.redirect_stdout(sys.stderr):
         make_part(cfg, "manifest")
+
+
+def _build_folders(cfg, kinds: list[str]) -> None:
+    """The run's image and kohya datasets, built and dropped (files listed, clip headers read,
+    no media decoded), and the bucket refusal the run makes on them; warnings to stderr."""
+    import contextlib
+    import sys
+
+    from video.training.tasks import check_bucketable, make_part, note_unused_captions
+
+    with contextlib.redirect_stdout(sys.stderr):
+        note_unused_captions(cfg)
+        parts = [make_part(cfg, k) for k in kinds]
+        if cfg.data.buckets or cfg.data.frame_buckets:
+            check_bucketable(kinds, parts)
 
 
 def check_init_from(cfg) -> None:

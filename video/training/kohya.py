@@ -15,6 +15,11 @@ Captions are read as UTF-8 whatever the locale (sd-scripts opens them with ``enc
 a file that is not valid UTF-8 warns, naming it, and is read with U+FFFD for the bad bytes.
 Clips with fewer than ``frames`` frames at ``fps`` (from their headers) are left out, counted in
 :meth:`KohyaFolder.describe`, rather than padded with copies of their last frame.
+
+As sd-scripts: files and folders whose names start with ``.`` are skipped (macOS ``._x.jpg``
+AppleDouble files, ``.cache/``), captions are the ``caption_extension`` file beside the media
+(``.txt``; sd-scripts' BLIP/GIT scripts write ``.caption``) and only its first non-empty line, and
+``0_name/`` folders are not trained (sd-scripts: "num_repeats is less than 1"); each case warns once.
 """
 
 from __future__ import annotations
@@ -53,16 +58,61 @@ def read_caption(path: Path) -> tuple[str, bool]:
         return raw.decode("utf-8-sig", errors="replace"), False
 
 
+CAPTION_EXTENSIONS = (".txt", ".caption")  # the ones sd-scripts' tools write; another beside the media is noted
+
+
+def caption_lines(text: str) -> list[str]:
+    """The non-empty lines of a caption file's text, stripped (``\n``, ``\r\n`` or ``\r``, as
+    Python's text mode reads them: sd-scripts' ``readlines``)."""
+    return [ln.strip() for ln in re.split(r"\r\n|\r|\n", text) if ln.strip()]
+
+
 def caption_text(path: Path, warned: set[Path]) -> str:
-    """:func:`read_caption`, stripped; a file that is not valid UTF-8 warns, naming it, once per
-    file in ``warned`` (every repeat and epoch reads it again). A latin-1 ``café`` crashed the
-    run and every resume of it with a UnicodeDecodeError that named no file."""
+    """The caption in file ``path``: its first non-empty line (sd-scripts trains one line: a
+    second one joined in put a newline inside a tag, which shuffling then moved); a file that is
+    not valid UTF-8 warns, naming it, once per file in ``warned`` (every repeat and epoch reads it
+    again). A latin-1 ``café`` crashed the run and every resume of it with a UnicodeDecodeError
+    that named no file."""
     cap, valid = read_caption(path)
     if not valid and path not in warned:
         warned.add(path)
         warnings.warn(f"caption {path} is not valid UTF-8: its bad bytes read as U+FFFD (save it as UTF-8)",
                       stacklevel=3)
-    return cap.strip()
+    lines = caption_lines(cap)
+    return lines[0] if lines else ""
+
+
+def is_hidden(path: Path, root: Path) -> bool:
+    """Whether ``path`` (under ``root``) or a folder between them starts with ``.``: macOS
+    ``._name.jpg`` (AppleDouble resource forks, not images), ``.DS_Store``, ``.cache/``
+    thumbnails. sd-scripts' glob skips them too; training one warned "unreadable" and took its
+    repeats from the next file."""
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def check_captions(media: list[Path], extension: str, fallback: str) -> None:
+    """One warning per kind of caption trouble among ``media``'s caption files (``extension``
+    beside each), each with a count and one file: files with several lines (only the first is
+    the caption), and media without one but with another common caption file beside them (a
+    ``.caption`` that ``data.caption_extension`` does not name). ``fallback``: what such an item
+    trains on instead. Reads every caption file once (a start reads them for empty ones too)."""
+    many, other = [], []
+    for m in media:
+        cap = m.with_suffix(extension)
+        if cap.is_file():
+            if len(caption_lines(read_caption(cap)[0])) > 1:
+                many.append(cap)
+            continue
+        found = [m.with_suffix(e) for e in CAPTION_EXTENSIONS if e != extension and m.with_suffix(e).is_file()]
+        if found:
+            other.append(found[0])
+    if many:
+        warnings.warn(f"{len(many)} caption files have more than one line: only the first non-empty line is the "
+                      f"caption, as in sd-scripts (e.g. {many[0]})", stacklevel=3)
+    if other:
+        warnings.warn(f"{len(other)} images or clips have no {extension} caption but a {other[0].suffix} file beside "
+                      f"them (e.g. {other[0]}): they train on {fallback}; set data.caption_extension="
+                      f"{other[0].suffix} to read those", stacklevel=3)
 
 
 def shuffle_tags(caption: str, keep_tokens: int, rng: np.random.Generator) -> str:
@@ -84,24 +134,32 @@ class KohyaFolder(torch.utils.data.Dataset):
     still clip of ``frames`` frames (motion 0), a clip gives ``frames`` frames at ``fps``."""
 
     def __init__(self, root: str | Path, frames: int, height: int, width: int, fps: float = 8.0,
-                 keep_tokens: int = 0, shuffle: bool = False, seed: int = 0):
+                 keep_tokens: int = 0, shuffle: bool = False, seed: int = 0, caption_extension: str = ".txt"):
         from video.media import MediaError
 
         root = Path(root)
         if not root.is_dir():
             raise MediaError(f"kohya dataset {str(root)!r} is not a folder")
         self.frames, self.height, self.width, self.fps = frames, height, width, fps
+        self.caption_extension = caption_extension
         self.files: list[tuple[Path, str]] = []  # (media, fallback caption)
         self.folders: list[tuple[str, int, int]] = []  # (name, items, repeats)
         self.short: list[Path] = []  # clips with fewer than ``frames`` frames at ``fps``: left out
+        zero: list[str] = []  # 0_name/ folders with media: not trained
         index: list[int] = []
-        for sub in sorted(p for p in root.iterdir() if p.is_dir()):
+        for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
             parsed = parse_folder_name(sub.name)
             if parsed is None:
                 warnings.warn(f"kohya dataset: skipping {sub.name}/ (no repeats prefix like 10_name)", stacklevel=2)
                 continue
             repeats, words = parsed
-            media = sorted(p for p in sub.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+            media = media_files(sub)
+            if repeats < 1:
+                if media:
+                    zero.append(sub.name)
+                    warnings.warn(f"kohya dataset: {sub.name}/ has 0 repeats: its {len(media)} files are not trained "
+                                  "(as sd-scripts: num_repeats is less than 1)", stacklevel=2)
+                continue
             short = [m for m in media if m.suffix.lower() in VIDEO_SUFFIXES and self._clip_frames(m) < frames]
             self.short += short
             media = [m for m in media if m not in short]
@@ -110,12 +168,17 @@ class KohyaFolder(torch.utils.data.Dataset):
                 index += [len(self.files)] * repeats
                 self.files.append((m, words))
         if not index:
-            raise MediaError(f"no images or clips in N_name/ folders under {root}" +
-                             (f" ({len(self.short)} clips shorter than data.frames={frames})" if self.short else ""))
+            raise MediaError(_nothing_to_train(root, zero, self.short, frames))
+        check_captions([m for m, _ in self.files], caption_extension, "their folder's words")
         self.index = index
         self.keep_tokens, self.shuffle, self.seed = keep_tokens, shuffle, seed
         self._steps: dict[int, int] = {}  # thread id -> step: loader threads may load different steps
         self._warned: set[Path] = set()  # caption files already reported as not UTF-8
+
+    def file_key(self, i: int) -> int:
+        """The file item ``i`` reads: the repeats of one file share it, so an unreadable file is
+        decoded and warned of once (:class:`video.training.loading.ItemLoader`), not once a repeat."""
+        return self.index[i]
 
     def _clip_frames(self, path: Path) -> int:
         """Frames ``path`` has at ``fps``, from its header without decoding (every start and
@@ -159,12 +222,16 @@ class KohyaFolder(torch.utils.data.Dataset):
         """The image or clip and its caption file (named even when absent: one written later
         replaces the folder's class words)."""
         path, _ = self.files[self.index[i]]
-        return [path, path.with_suffix(".txt")]
+        return [path, path.with_suffix(self.caption_extension)]
+
+    def file_caption(self, f: int) -> str:
+        """File ``f``'s caption, unshuffled: its caption file's first line, else its folder's words."""
+        path, words = self.files[f]
+        txt = path.with_suffix(self.caption_extension)
+        return caption_text(txt, self._warned) if txt.is_file() else words
 
     def caption(self, i: int) -> str:
-        path, words = self.files[self.index[i]]
-        txt = path.with_suffix(".txt")
-        cap = caption_text(txt, self._warned) if txt.is_file() else words
+        cap = self.file_caption(self.index[i])
         if self.shuffle:
             cap = shuffle_tags(cap, self.keep_tokens, np.random.default_rng((self.seed, self.step, i)))
         return cap
@@ -189,3 +256,24 @@ class KohyaFolder(torch.utils.data.Dataset):
         idx = [min(int(round(k * step)), n - 1) for k in range(self.frames)]
         x = torch.from_numpy(read_frames(path, idx)).permute(0, 3, 1, 2).float() / 255.0
         return resize_cover(x, self.height, self.width) * 2 - 1
+
+
+def media_files(folder: Path) -> list[Path]:
+    """The images and clips directly in ``folder``, sorted, hidden names skipped (:func:`is_hidden`)."""
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES and not p.name.startswith("."))
+
+
+def _nothing_to_train(root: Path, zero: list[str], short: list[Path], frames: int) -> str:
+    """Why a kohya folder has no item, and what to give instead: its files are all in ``0_x/``
+    folders, ``root`` is itself one ``N_name/`` folder (its parent is the dataset), or its media
+    sit directly in it."""
+    if zero:
+        return (f"kohya dataset {root}: the only folders with images or clips have 0 repeats "
+                f"({', '.join(z + '/' for z in zero[:3])}): give them 1 or more (e.g. 1_{zero[0].split('_', 1)[1]})")
+    if parse_folder_name(root.name) is not None and media_files(root):
+        return (f"kohya dataset {root} is itself an N_name/ folder: give its parent folder as data.path "
+                f"(data.path={root.parent})")
+    loose = f"; the {len(media_files(root))} files directly in it need an N_name/ folder" if media_files(root) else ""
+    return (f"no images or clips in N_name/ folders under {root}" +
+            (f" ({len(short)} clips shorter than data.frames={frames})" if short else "") + loose)

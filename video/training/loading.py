@@ -67,6 +67,7 @@ class ItemLoader:
     def __init__(self, data):
         self.data = data
         self.bad: dict[int, str] = {}  # index -> why it could not be read
+        self.bad_files: dict = {}  # file_key -> why: a kohya file's repeats are decoded and warned of once
         self.took: dict[int, int] = {}  # index -> the readable item that took its place
         self._errors = unreadable_errors()
         self._emptied: set = set()  # buckets said to have no readable item left
@@ -87,12 +88,16 @@ class ItemLoader:
     def _try(self, j: int, load) -> dict | None:
         if j in self.bad:
             return None
+        key = file_key(self.data, j)
+        if key in self.bad_files:  # another repeat of a file found unreadable: not decoded again
+            self.bad[j] = self.bad_files[key]
+            return None
         try:
             return load(j)
         except self._errors as e:
-            self.bad[j] = " ".join(str(e).split()) or type(e).__name__
+            self.bad[j] = self.bad_files[key] = " ".join(str(e).split()) or type(e).__name__
             say(f"warning: item {j} is unreadable, training on the next readable item instead "
-                f"({len(self.bad)} so far): {self.bad[j]}")
+                f"({len(self.bad_files)} so far): {self.bad[j]}")
             return None
 
     def tried(self, i: int) -> list[int]:
@@ -121,8 +126,21 @@ class ItemLoader:
                 if j != i:
                     self.took[i] = j
                 return item
-        raise ValueError(f"no readable item left to replace item {i} ({len(self.bad)} unreadable, "
-                         f"item {i}: {self.bad.get(i, 'unknown')})")
+        every = ": every file of the data is unreadable" if len(self.bad) == len(self.data) else ""
+        raise ValueError(f"no readable item left to replace item {i} ({len(self.bad_files)} unreadable, "
+                         f"item {i}: {self.bad.get(i, 'unknown')}){every}")
+
+
+def file_key(data, i: int):
+    """What decides whether item ``i`` of ``data`` can be read: the file it reads where the
+    data says (``data.file_key(i)``: a kohya file's repeats share one), through buckets to their
+    base; else the index itself (a manifest's spans of one source can differ in readability)."""
+    if hasattr(data, "file_key"):
+        return data.file_key(i)
+    base, index = getattr(data, "base", None), getattr(data, "index", None)
+    if base is not None and index is not None:  # Bucketed: its item j is the base's index[j]
+        return file_key(base, index[i])
+    return i
 
 
 def _ring(i: int, n: int):

@@ -25,10 +25,12 @@ def removed_note(stale: list[Path], run: Path) -> str:
     return f"removed {' and '.join(parts)} left in {run}"
 
 
-def empty_caption_note(empty: int, items: int, task: str) -> str:
+def empty_caption_note(empty: int, items: int, task: str, example: str | None = None) -> str:
     """The warning for a text-conditioned run whose data has ``empty`` of ``items`` captions
-    empty: each is trained on the empty prompt, as an unconditional sample."""
-    return (f"warning: {empty} of {items} items have an empty caption; {task} trains them on the empty prompt "
+    empty: each is trained on the empty prompt, as an unconditional sample. ``example``: one
+    such file (a count alone left the user to hunt for them)."""
+    return (f"warning: {empty} of {items} items have an empty caption{f' (e.g. {example})' if example else ''}; "
+            f"{task} trains them on the empty prompt "
             "(as unconditional samples): caption them (curate's models.captioner, .txt files beside images)")
 
 

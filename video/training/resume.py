@@ -322,8 +322,19 @@ def resume_changes(before: dict, cfg: TrainConfig, step: int, rank: int, world: 
 def _as_begun(before: dict, cfg: TrainConfig, step: int, rank: int) -> TrainConfig:
     """A run begun before ``data.clip_window`` (its config lacks the key) read each clip's first
     frames: it goes on so, with a note, not with the random windows the key's default now draws
-    (a key missing from an old config counts as its default, so the switch went unsaid)."""
-    if "clip_window" in before.get("data", {}) or cfg.data.clip_window == "start" or \
+    (a key missing from an old config counts as its default, so the switch went unsaid). One
+    begun before ``data.weighted_captions`` read its captions in the prompt language: so it goes on."""
+    data = before.get("data", {})
+    from video.training.tasks import TASKS
+
+    captioned = cfg.task in TASKS and TASKS[cfg.task].text_conditioned
+    if "weighted_captions" not in data and not cfg.data.weighted_captions and captioned:
+        # begun before data.weighted_captions: its captions went through the prompt language
+        if rank == 0:
+            print(f"note: this run began before data.weighted_captions: it goes on from step {step} reading its "
+                  "captions' (brackets) and [brackets] as weights, as it began (a new run reads captions literally)")
+        cfg = replace(cfg, data=replace(cfg.data, weighted_captions=True))
+    if "clip_window" in data or cfg.data.clip_window == "start" or \
             "manifest" not in cfg.data.kind.split("+"):
         return cfg
     if rank == 0:

