@@ -203,12 +203,21 @@ def test_image_to_video_zeros_are_what_video_img2vid_renders(trained_svd, cli, t
     assert torch.equal(frames, F.frames_to_comfy(direct))
 
 
-def test_image_to_video_zero_size_of_the_builtin_is_its_configs(tiny_models):
+def test_image_to_video_zero_size_of_the_builtin_is_its_configs(tiny_models, caplog):
+    import logging
+
     s = tiny_models.config.sampling
     assert (s.width, s.height) == (192, 128)
     model = F.load_video_model("tiny-svd")
-    frames = F.image_to_video(model, torch.rand(1, 480, 640, 3), frames=2, steps=1)
-    assert tuple(frames.shape) == (2, 128, 192, 3)  # not the image's 480x640
+    with caplog.at_level(logging.WARNING, logger="video.comfy.host"):
+        frames = F.image_to_video(model, torch.rand(1, 480, 640, 3), frames=2, steps=1)
+        assert tuple(frames.shape) == (2, 128, 192, 3)  # not the image's 480x640
+        said = [r.getMessage() for r in caplog.records]
+        assert said == ["Image to Video: the image is 640x480 and the output 192x128 (width x height), another "
+                        "aspect ratio: the image is scaled to cover it and its middle cropped"]  # a saved 0 crops
+        caplog.clear()
+        F.image_to_video(model, torch.rand(1, 256, 384, 3), frames=2, steps=1)  # the output's aspect: no word
+        assert not caplog.records
     given = F.image_to_video(model, torch.rand(1, 480, 640, 3), frames=2, steps=1, width=64)
     assert tuple(given.shape) == (2, 128, 64, 3)  # one side given: the other the model's
 

@@ -273,3 +273,22 @@ def test_models_rows_say_each_loras_model_and_rank(tmp_path, cli):
     rows = {r["name"]: r for r in json.loads(cli("models", "--models-dir", tmp_path, "--json").stdout)}
     assert (rows["wan.safetensors"]["target"], rows["wan.safetensors"]["rank"]) == ("wan", 2), rows
     assert (rows["mixed.safetensors"]["target"], rows["mixed.safetensors"]["ranks"]) == ("dit", [2, 4]), rows
+
+
+@pytest.mark.parametrize("dtype", [torch.float8_e4m3fn, torch.float8_e5m2], ids=["e4m3fn", "e5m2"])
+def test_an_fp8_lora_merges_and_one_with_nan_is_refused(tmp_path, wan, cli, dtype):
+    """torch has no isfinite for float8_e4m3fn: the NaN check made every such LoRA a traceback
+    (it merged before the check), in --lora and in video info."""
+    fp8 = {k: v.to(dtype) for k, v in _musubi().items()}
+    f = _save(tmp_path, "fp8.safetensors", fp8)
+    model = copy.deepcopy(wan)
+    apply_loras(model, [(f, 1.0)])
+    assert not _same(model, wan) and all(torch.isfinite(v).all() for v in model.state_dict().values())
+    p = cli("info", str(f))
+    assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr
+    nan = dict(fp8)
+    key = next(k for k in nan if k.endswith("lora_up.weight"))
+    nan[key] = nan[key].to(torch.float16).fill_(NAN).to(dtype)
+    bad = _save(tmp_path, "nan.safetensors", nan)
+    with pytest.raises(LoraError, match=rf"^{bad}: '{key}' holds {nan[key].numel()} NaN or infinite values"):
+        apply_loras(copy.deepcopy(wan), [(bad, 1.0)])

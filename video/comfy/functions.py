@@ -149,6 +149,10 @@ def image_to_video(model: VideoModel, image: torch.Tensor, frames: int = 0, step
     first = comfy_to_frames(image)[0]
     pipe = model.img2vid()
     height, width = _fitted_size(pipe, height, width)
+    ih, iw = first.shape[:2]
+    if abs(iw * height - ih * width) > 0.01 * ih * width:  # the pipeline covers and centre-crops
+        log.warning("Image to Video: the image is %dx%d and the output %dx%d (width x height), another aspect "
+                    "ratio: the image is scaled to cover it and its middle cropped", iw, ih, width, height)
     guidance = {}
     for name, value in (("min_guidance_scale", min_guidance_scale), ("max_guidance_scale", max_guidance_scale)):
         if value is not None:

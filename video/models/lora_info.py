@@ -169,8 +169,10 @@ def _alpha_used(p: Path, alphas: list, alpha_keys: list[str], ranks: list[int], 
     state.json), or none at all (an alpha ``--lora`` refuses: NaN, several values). ``bare``:
     layers with A and B but no ``.alpha`` beside a file's others. ``video info`` printed
     ``alpha: 0.0`` where rank was applied, and nothing where no alpha was stored."""
+    from video.models.lora_keys import nonfinite_count
+
     r = ranks[0] if len(ranks) == 1 else None
-    bad = [k for k, t in _alpha_scalars(p, alpha_keys).items() if t.numel() != 1 or not bool(t.isfinite().all())]
+    bad = [k for k, t in _alpha_scalars(p, alpha_keys).items() if t.numel() != 1 or nonfinite_count(t)]
     if bad or any(isinstance(a, str) for a in alphas):
         return f"none: --lora refuses this file (an alpha that is not one finite number{f': {bad[0]}' if bad else ''})"
     if not alphas:
