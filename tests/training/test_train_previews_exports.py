@@ -12,7 +12,7 @@ from PIL import Image
 
 from video.config import load_config, to_dict
 from video.training.config import TrainConfig
-from video.training.tasks import empty_captions, make_dataset, trained_shape
+from video.training.tasks import empty_caption_example, empty_captions, make_dataset, trained_shape
 from video.training.trainer import removed_note, train
 
 
@@ -158,3 +158,17 @@ def test_empty_captions_of_a_manifest(tmp_path):
             for j, cap in enumerate(["a clip", None, " ", "another"])]
     write_atomic(to_table(rows, {}), tmp_path / "manifest.parquet", {RUN_DIR_KEY: str(tmp_path)})
     assert empty_captions(ManifestClips(tmp_path / "manifest.parquet", 4, 16, 16)) == 2
+
+
+def test_the_empty_caption_example_of_bucketed_data_is_a_file_of_its_base(tmp_path):
+    """Buckets reorder their base's items and have no files of their own: the example is looked
+    up in the base (a bucketed run stopped on ``'Bucketed' object has no attribute 'sources'``)."""
+    images = tmp_path / "imgs"
+    images.mkdir()
+    for j, size in enumerate([(32, 16), (16, 32), (32, 16)]):
+        Image.new("RGB", size).save(images / f"{j}.png")
+        (images / f"{j}.txt").write_text("" if j == 1 else "a black box")
+    data = make_dataset(cfg("dit_stage1_image", tmp_path / "x", "data.kind=images", f"data.path={images}",
+                            "data.height=16", "data.width=16", "data.buckets=[[16,32],[32,16]]"))
+    assert type(data).__name__ == "Bucketed" and empty_captions(data) == 1
+    assert empty_caption_example(data) == str(images / "1.txt")

@@ -177,10 +177,17 @@ def empty_caption_example(data) -> str | None:
     """One file whose item has an empty caption (its empty caption file, or its media when it
     has none), for the warning :func:`empty_captions` counts for; None when none is or a
     dataset cannot tell."""
+    from video.training.buckets import Bucketed
+
     flags = _empty_flags(data)
     if not flags or not any(flags):
         return None
-    sources = data.sources(flags.index(True))
+    i = flags.index(True)
+    while isinstance(data, Bucketed):  # buckets hold their base's items in another order
+        i, data = data.index[i], data.base
+    if not hasattr(data, "sources"):
+        return None
+    sources = data.sources(i)
     txt = sources[1] if len(sources) > 1 else None
     if txt is not None and txt.is_file():
         return str(txt)
