@@ -19,7 +19,12 @@ import torch
 
 from video.config import ConfigError, ModelConfig, load_model_config, model_config_path, to_dict
 from video.models.image_encoder import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
-from video.models.sniff import SAFETENSORS_SUFFIXES, is_pickled, looks_pickled  # the one home of the suffixes
+from video.models.sniff import (  # the one home of the suffixes
+    SAFETENSORS_SUFFIXES,
+    is_pickled,
+    looks_pickled,
+    not_weights,
+)
 from video.runtime.errors import CheckpointError  # noqa: F401  (its home is light: the CLI catches it without torch)
 
 # A file named .safetensors whose bytes are torch.save's: every loader takes the name for safetensors,
@@ -61,8 +66,12 @@ class DamagedSafetensors(CheckpointError):
 
 def damaged_safetensors(path: str | Path, err: Exception) -> DamagedSafetensors:
     """The one line for ``path`` that safetensors cannot read, naming the file: safetensors' own
-    error does not, and with a model, its LoRAs and a models folder the user cannot tell which."""
-    return DamagedSafetensors(f"{path}: truncated or damaged safetensors file ({err})")
+    error does not, and with a model, its LoRAs and a models folder the user cannot tell which.
+    A file with no weights at all says so (:func:`video.models.sniff.not_weights`: empty, a Git
+    LFS pointer), as ``video models`` does: ``video info`` on a folder with an empty part said
+    "header too small" of it."""
+    why = not_weights(path)
+    return DamagedSafetensors(f"{path}: {why}" if why else f"{path}: truncated or damaged safetensors file ({err})")
 
 
 def is_safetensors_name(path: str | Path) -> bool:
