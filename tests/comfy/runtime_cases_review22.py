@@ -33,17 +33,9 @@ def classes(tmp_path_factory) -> dict[str, type]:
 def models_dir(tmp_path_factory):
     """ComfyUI's models folder: the tiny DiT saved as checkpoints/dit (a path of this module's
     own: no pipeline of it is alive before), a LoRA for it in loras/."""
-    from video.models.lora import LoraPart, adaptable_layers, save_lora
-    from video.runtime.txt2vid import build_tiny, save_t2v
+    from dit_lora_folder import write_dit_and_lora
 
-    root = tmp_path_factory.mktemp("models")
-    models = build_tiny(0)
-    save_t2v(models, root / "checkpoints" / "dit")
-    layers = adaptable_layers(models.transformer)
-    name = [n for n in layers if n.endswith("attn.qkv")][0]
-    w, g = layers[name].weight, torch.Generator().manual_seed(0)
-    part = LoraPart(torch.randn(2, w.shape[1], generator=g), torch.randn(w.shape[0], 2, generator=g), 2.0)
-    save_lora({name: part}, root / "loras" / "style.safetensors", "peft", prefix="transformer")
+    root = write_dit_and_lora(tmp_path_factory.mktemp("models"))
     old = folder_paths.models_dir
     folder_paths.models_dir = str(root)
     yield root

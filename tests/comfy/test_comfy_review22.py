@@ -71,16 +71,9 @@ def loads(monkeypatch) -> list[str]:
 def dit_models(tmp_path, monkeypatch) -> Path:
     """A models folder of this test's own (no other test's pipeline of it can be alive): the tiny
     DiT saved as checkpoints/dit, a LoRA for it in loras/; $VIDEO_MODELS points at it."""
-    from video.models.lora import LoraPart, adaptable_layers, save_lora
-    from video.runtime.txt2vid import build_tiny, save_t2v
+    from dit_lora_folder import write_dit_and_lora
 
-    models = build_tiny(0)
-    save_t2v(models, tmp_path / "checkpoints" / "dit")
-    layers = adaptable_layers(models.transformer)
-    name = [n for n in layers if n.endswith("attn.qkv")][0]
-    w, g = layers[name].weight, torch.Generator().manual_seed(0)
-    part = LoraPart(torch.randn(2, w.shape[1], generator=g), torch.randn(w.shape[0], 2, generator=g), 2.0)
-    save_lora({name: part}, tmp_path / "loras" / "style.safetensors", "peft", prefix="transformer")
+    write_dit_and_lora(tmp_path)
     monkeypatch.setenv("VIDEO_MODELS", str(tmp_path))
     return tmp_path
 
