@@ -4,16 +4,18 @@ histogram), decoded as fast as the file allows.
 Decoding is nearly all the cost of cut detection (PySceneDetect pays it too, plus a full-size
 BGR conversion), so this module decodes less and in parallel:
 
-- no loop filter (deblocking smooths block edges, which 32-px thumbnails cannot see), and frames
-  reduced straight from strided views of the Y/U/V planes: no colour conversion, no full-size
-  resize (libswscale's own downscale to a small grey frame costs ~3x more than this);
+- no loop filter on frames nothing references (non-reference B-frames, in ``all`` mode: their
+  block edges are a 32-px thumbnail's noise; reference frames keep it, :func:`_open`), and
+  frames reduced straight from strided views of the Y/U/V planes: no colour conversion, no
+  full-size resize (libswscale's own downscale to a small grey frame costs ~3x more than this);
 - B-frames skipped when that is provably exact for the file (``decode="auto"``), else only the
   non-reference ones (``"ref"``); ``"all"`` decodes every frame;
 - the file cut at keyframes into one segment per core, each decoded by its own single-threaded
   decoder in a thread (PyAV releases the GIL while decoding). FFmpeg's own frame threads scale
   poorly once frames are skipped: 1.3x on 2 cores for an x264 ``medium`` 720p file, against
   1.7-1.9x for two segments (bench/NOTES.md). A file with too few keyframes, or without
-  timestamps, is decoded in one pass with frame threads.
+  timestamps, is decoded in one pass with frame threads. Either way the same frames are
+  decoded, so the shots do not depend on the number of threads.
 
 The luma histogram is taken at a normal exposure (:mod:`data_curation.luma`): a night shot
 whose light flickers keeps its histogram.
@@ -38,11 +40,16 @@ from video.media.read import decoder_threads
 DECODE_MODES = ("auto", "ref", "all")
 CHECK_FRAMES = 48  # frames decoded twice by ``auto`` to check that skipping B-frames is exact
 MAX_SKIPPED = 4  # a sparse decode may leave out at most this many frames in a row
-CHECK_PACKETS = 64  # packets ``auto`` decodes without any B-frame to compare (keyframe-cut decoding)
 def _open(path: str | Path, skip: str, threads: int = 0):
     """A container and its first video stream, set up for fast decoding: frame threads (``threads``
-    of them, 0 = FFmpeg's choice, 1 = none), no deblocking, and ``skip`` (an FFmpeg
-    ``skip_frame`` level: DEFAULT, NONREF or BIDIR)."""
+    of them, 0 = FFmpeg's choice, 1 = none), no deblocking of frames no other frame references,
+    and ``skip`` (an FFmpeg ``skip_frame`` level: DEFAULT, NONREF or BIDIR).
+
+    Reference frames keep their loop filter: without it each prediction copies the last one's
+    unfiltered blocks and the error grows over a GOP (testsrc2 at 320x240, x264 defaults: 3-6
+    luma levels by frame 249), then an IDR picture snaps it back; that step looked like a cut at
+    every keyframe of a long-GOP, low-bitrate clip (0.107 against ~0.02 a frame, 0.024 filtered).
+    Filtering them costs ~20% more decoding (bench/NOTES.md)."""
     import av
 
     c = av.open(media_path(path))
@@ -52,7 +59,7 @@ def _open(path: str | Path, skip: str, threads: int = 0):
         c.close()
         raise
     decoder_threads(s, threads)
-    s.codec_context.options = {"skip_loop_filter": "all"}
+    s.codec_context.options = {"skip_loop_filter": "noref"}
     s.codec_context.skip_frame = skip
     return c, s
 
@@ -69,7 +76,12 @@ def _max_skipped(idx: list[int]) -> int:
     return int(np.diff(sorted(idx)).max()) - 1 if len(idx) > 1 else 0
 
 
-def _one_pass(path: str | Path, decode: str = "auto", threads: int = 0) -> Features:
+class _Redo(Exception):
+    """The opening of :func:`_segmented` found the file needs another decode: the caller does it."""
+
+
+def _one_pass(path: str | Path, decode: str = "auto", threads: int = 0,
+              hand_off: Callable[[int, str], int | None] | None = None) -> Features:
     """Decode ``path`` once, in one pass with frame threads, and reduce each decoded frame to the
     detector's features.
 
@@ -88,12 +100,17 @@ def _one_pass(path: str | Path, decode: str = "auto", threads: int = 0) -> Featu
     first. ``threads``: FFmpeg
     frame threads (0: its choice). A file that turns out damaged is decoded again with one
     thread, since where frame threads stop on damaged data depends on their timing.
+
+    ``hand_off``: told the last frame number of the opening and the skip level chosen for the
+    rest once they are known, it may return a keyframe's pts where this pass stops, the frames
+    from there on being decoded by others (:func:`_segmented`); any decode again raises
+    :class:`_Redo` instead.
     """
     import av
 
     if decode == "auto" and not worth_checking(x264_options(_first_packet(path))):
         decode = "ref"
-    red = Reducer()
+    red, end = Reducer(), None
     containers = []
     try:
         c, s = _open(path, "DEFAULT" if decode == "all" else "NONREF", threads)
@@ -115,17 +132,22 @@ def _one_pass(path: str | Path, decode: str = "auto", threads: int = 0) -> Featu
             crcs: dict[int, int] = {}
             for frame in frames:
                 if frame.pts is None:  # no timestamps (a raw elementary stream): skipped frames can't be placed
-                    return _one_pass(path, "all", threads)
+                    return _redo(hand_off, path, threads)
                 crcs[frame.pts] = _luma_crc(frame)
                 red.add(frame, at(frame))
                 if len(red) >= CHECK_FRAMES:
                     break
             if _max_skipped(red.index) > MAX_SKIPPED:  # an odd stream, or gaps in the timestamps
-                return _one_pass(path, "all", threads)
+                return _redo(hand_off, path, threads)
+            sparse = None
             if decode == "auto" and len(red) >= CHECK_FRAMES:
                 sparse = _sparser(path, containers, crcs, max(crcs), at, red, threads)
                 frames = _until_damaged(sparse, red) if sparse is not None else frames
+            if hand_off is not None and len(red) >= CHECK_FRAMES:
+                end = hand_off(max(red.index), "NONREF" if sparse is None else "BIDIR")
         for frame in frames:
+            if end is not None and frame.pts is not None and frame.pts >= end:
+                break
             red.add(frame, at(frame))
     except av.error.FFmpegError as e:
         raise MediaError(f"{path}: not a readable video ({e.__class__.__name__})") from None
@@ -135,12 +157,18 @@ def _one_pass(path: str | Path, decode: str = "auto", threads: int = 0) -> Featu
     if red.damaged and (threads != 1 or decode != "all"):
         # decoded again with one thread, and every frame: a sparse decode's last frame may lie a few
         # skipped frames before where a full decode (the clip reader's) stops
-        return _one_pass(path, "all", 1)
+        return _redo(hand_off, path, 1)
     if not len(red):
         raise MediaError(f"{path}: no decodable frames")
     # a damaged file ends where decoding stopped, whatever count its container claims
     num_frames = max(red.index) + 1 if red.damaged or decode == "all" else max(max(red.index) + 1, total)
     return red.features(fps, num_frames)
+
+
+def _redo(hand_off, path: str | Path, threads: int) -> Features:
+    if hand_off is not None:
+        raise _Redo
+    return _one_pass(path, "all", threads)
 
 
 def _until_damaged(frames, red: Reducer):
@@ -211,10 +239,8 @@ def frame_features(path: str | Path, decode: str = "auto", threads: int = 0) -> 
     ``threads``: decoders running at once (0: one per core available to this process; 1: one
     decoder in one thread, what a Ray task of one CPU gets, :func:`video.media.read.decoder_threads`). With
     more than one and enough keyframes, the file is cut at keyframes and the pieces decoded
-    side by side (:func:`_segmented`); the result is the same as one pass for ``ref`` and
-    ``all`` (tests/data_curation/test_cut_features.py). For ``auto`` it differs in where the
-    opening check ends (at a keyframe rather than after :data:`CHECK_FRAMES` frames) and in a
-    piece that began before the check's verdict keeping its reference B-frames.
+    side by side (:func:`_segmented`); the result is the same as one pass in every mode
+    (tests/data_curation/test_cut_features.py, test_cuts_threads.py).
 
     ``num_frames`` is the container's count where the file holds every frame it lists, else
     (a file cut short or damaged) the frames a full decode reads before it stops, in every mode:
@@ -235,6 +261,46 @@ def frame_features(path: str | Path, decode: str = "auto", threads: int = 0) -> 
         # cut short: the count is the container's, and skipped frames hide where the readable ones end
         return frame_features(path, "all", threads)
     return f
+
+
+def frames_at(path: str | Path, frames: list[int]) -> Features | None:
+    """The features of the frames numbered ``frames`` (on the grid the decodes number by), each
+    decoded as ``all`` decodes it: from the keyframe before it, the reference frames up to it and
+    every frame from it on. None where the file cannot be cut at keyframes (:func:`_scan`).
+
+    Why: the hard-cut test compares a change with its neighbours' over the same frames, and a
+    sparse decode has to guess those from samples further apart (:func:`data_curation.cuts._refined`
+    asks for the frames it lacks around a cut it nearly took)."""
+    import av
+
+    scan = _scan(path)
+    if scan is None or scan.start is None or not frames:
+        return None
+    def number(pts: int) -> int:
+        return int(_frame_numbers(scan, [scan.start], [pts])[0])
+
+    key_no, red, by_key = _frame_numbers(scan, [scan.start], scan.keys), Reducer(), {}
+    for n in sorted(set(frames)):
+        by_key.setdefault(max(0, int(np.searchsorted(key_no, n, side="right")) - 1), []).append(n)
+    for i, want in by_key.items():
+        c, s = _open(path, "NONREF", 1)
+        level, left, shown = "NONREF", set(want), -1
+        try:
+            for pkt in _from_keyframe(c, s, scan.keys[i] if i else None, scan.seek.get(scan.keys[i])):
+                if level == "NONREF" and pkt.pts is not None and number(pkt.pts) >= want[0]:
+                    s.codec_context.skip_frame = level = "DEFAULT"  # exact: nothing references a skipped frame
+                for fr in pkt.decode():
+                    shown = number(fr.pts) if fr.pts is not None else shown
+                    if shown in left and fr.pts is not None and not fr.is_corrupt:
+                        red.add(fr, shown)
+                        left.discard(shown)
+                if not left or shown > want[-1]:  # frames come out in display order
+                    break
+        except av.error.FFmpegError:
+            pass  # a damaged stretch: the frames before it stand
+        finally:
+            c.close()
+    return red.features(scan.fps, scan.frames) if len(red) else None
 
 
 def demuxed_packets(path: str | Path) -> int:
@@ -348,9 +414,8 @@ def _decode_piece(path: str | Path, skip: str | Callable[[], str], start: int | 
     drops those, as it cannot decode them; not when ``closed_end`` says ``end`` is an IDR picture,
     which has no such frames. ``max_packets`` stops feeding after that many. ``seek``: the
     keyframe's decode timestamp, for demuxers whose index is by decode time (:func:`_from_keyframe`).
-    ``skip`` may be a function, asked again before every packet: ``auto``'s verdict on skipping
-    every B-frame then reaches the pieces already under way (the decoder reads its skip level
-    frame by frame, so the switch is as exact as the verdict)."""
+    ``skip`` may be a function, asked again before every packet (the decoder reads its skip
+    level frame by frame, so a switch holds from the next packet on)."""
     level = skip() if callable(skip) else skip
     c, s = _open(path, level, threads)
     red, crcs, bad = Reducer(), {}, []
@@ -438,46 +503,54 @@ def _segmented(path: str | Path, decode: str, threads: int) -> Features | None:
     no timestamps) or a piece does not hold its own keyframe (a seek that missed it): the caller
     then decodes in one pass.
 
-    ``auto`` first decodes the opening keyframe interval(s), up to the first keyframe at least
-    :data:`CHECK_FRAMES` packets in, with the reference B-frames, and the first
-    :data:`CHECK_PACKETS` packets without any; the pieces after the opening skip every B-frame
-    if the frames both decodes share are bit-identical. Pieces that start before the verdict (on
-    three or more threads, or when one thread finished its half of the check first) begin with
-    the reference B-frames and drop them from the next packet on once it is known."""
+    ``auto`` decodes its opening as :func:`_one_pass` does (the frames with the reference
+    B-frames, checked against a decode without any), in this thread, on up to the first keyframe
+    after the check; the pieces from that keyframe on are handed out once the check has chosen
+    what they skip. So the frames decoded are one pass's, whatever the number of threads: a Ray
+    task (one decoder) cuts a file as a run on all cores does. (Pieces that set out before the
+    verdict and dropped B-frames from then on decoded a set that depended on timing, and a check
+    that ended at another frame than one pass's: shots moved with the thread count.)"""
     import av
 
     scan = _scan(path)
     if scan is None or len(scan.keys) < 2:
         return None
-    first, check = 0, []
-    skip = {"all": "DEFAULT", "ref": "NONREF", "auto": "NONREF"}[decode]
+    if decode == "auto" and not worth_checking(scan.x264):
+        decode = "ref"
+    if decode == "auto" and scan.start is None:
+        return None  # the opening and the pieces could count frames from different origins
+    jobs: list = []
     with ThreadPoolExecutor(threads) as pool:
-        if decode == "auto" and not worth_checking(scan.x264):
-            decode = "ref"
-        if decode == "auto":
-            first = next((i for i, o in enumerate(scan.key_ordinal) if o >= CHECK_FRAMES), 0)
-            if first == 0:
+
+        def hand_out(first: int, level: str) -> None:
+            groups = _groups(scan, first, PIECES_PER_THREAD * threads)
+            per = max(1, threads // len(groups))
+            key = [*scan.keys, None]
+            bounds = [(key[i] if i else None, key[j]) for i, j, _ in groups]
+            order = sorted(range(len(groups)), key=lambda g: -groups[g][2])
+            out = {g: pool.submit(_decode_piece, path, level, *bounds[g], per, closed_end=bounds[g][1] in scan.closed,
+                                  seek=scan.seek.get(bounds[g][0])) for g in order}
+            jobs.extend(out[g] for g in range(len(groups)))
+
+        def hand_off(last: int, level: str) -> int | None:
+            first = max(1, int(np.searchsorted(_frame_numbers(scan, [scan.start], scan.keys), last, side="right")))
+            if first >= len(scan.keys):
                 return None
-            per = max(1, threads // 2)
-            check = [pool.submit(_decode_piece, path, k, None, scan.keys[first], per, True, cap,
-                                 scan.keys[first] in scan.closed)
-                     for k, cap in (("NONREF", None), ("BIDIR", CHECK_PACKETS))]
-        decided: list[str] = []
+            hand_out(first, level)
+            return scan.keys[first]
 
-        def skip_now() -> str:
-            if check and not decided and all(f.done() for f in check):
-                decided.append(_after_check(scan, *(f.result() for f in check)))
-            return "BIDIR" if decided == ["BIDIR"] else skip  # any other verdict: redone or unchanged
-
-        groups = _groups(scan, first, PIECES_PER_THREAD * threads)
-        per = max(1, threads // len(groups))
-        key = [*scan.keys, None]
-        bounds = [(key[i] if i or check else None, key[j]) for i, j, _ in groups]
-        order = sorted(range(len(groups)), key=lambda g: -groups[g][2])
-        jobs = {g: pool.submit(_decode_piece, path, skip_now, *bounds[g], per, closed_end=bounds[g][1] in scan.closed,
-                               seek=scan.seek.get(bounds[g][0])) for g in order}
+        opening = None
+        if decode == "auto":
+            try:
+                opening = _one_pass(path, "auto", threads, hand_off)
+            except _Redo:
+                for j in jobs:
+                    j.cancel()
+                return None
+        else:
+            hand_out(0, {"all": "DEFAULT", "ref": "NONREF"}[decode])
         try:
-            pieces = [f.result() for f in check[:1]] + [jobs[g].result() for g in range(len(groups))]
+            pieces = [j.result() for j in jobs]
         except av.error.FFmpegError:
             return None
     if any(p.corrupt for p in pieces):  # damaged data: concealment depends on decoder history and threads
@@ -494,26 +567,27 @@ def _segmented(path: str | Path, decode: str, threads: int) -> Features | None:
         merged.thumbs += p.red.thumbs
         merged.hists += p.red.hists
         merged.black = p.red.black if len(p.red) else merged.black
+    if opening is not None:
+        if not len(merged):
+            return opening
+        rest = merged.features(scan.fps, scan.frames)
+        return merge(opening, rest, max(opening.num_frames, int(rest.index[-1]) + 1))
     if not len(merged):
         raise MediaError(f"{path}: no decodable frames")
     idx = merged.index
-    odd = decode == "ref" and _max_skipped(idx[:CHECK_FRAMES]) > MAX_SKIPPED
-    if odd or (check and _after_check(scan, *(f.result() for f in check)) == "DEFAULT"):
+    if decode == "ref" and _max_skipped(idx[:CHECK_FRAMES]) > MAX_SKIPPED:
         return _segmented(path, "all", threads)  # gaps too wide for a sparse decode: every frame, as one pass
     num_frames = max(max(idx) + 1, scan.frames if decode != "all" else 0)
     return merged.features(scan.fps, num_frames)
 
 
-def _after_check(scan: _Scan, ref: _Piece, sparse: _Piece) -> str:
-    """The skip level after ``auto``'s opening check: BIDIR where the decode without any B-frame
-    agrees bit for bit with the one with the reference B-frames and leaves gaps of at most
-    :data:`MAX_SKIPPED`; DEFAULT (every frame) where even the reference decode leaves wider gaps."""
-    at = _frame_numbers(scan, ref.red.index, ref.red.index)
-    if _max_skipped(list(at)) > MAX_SKIPPED:
-        return "DEFAULT"
-    same = all(ref.crcs[t] == sparse.crcs[t] for t in set(ref.crcs) & set(sparse.crcs))
-    dense = _max_skipped(list(_frame_numbers(scan, ref.red.index, sparse.red.index))) <= MAX_SKIPPED
-    return "BIDIR" if same and dense else "NONREF"
+def merge(f: Features, g: Features, num_frames: int | None = None) -> Features:
+    """The frames of ``f`` and ``g``, two decodes of one video, in order (``f``'s where both have one)."""
+    index = np.concatenate((f.index, g.index))
+    order = np.argsort(index, kind="stable")
+    order = order[np.r_[True, np.diff(index[order]) > 0]]
+    return Features(index[order], np.concatenate((f.thumb, g.thumb))[order], np.concatenate((f.hist, g.hist))[order],
+                    f.fps, f.num_frames if num_frames is None else num_frames, f.black)
 
 
 def _frame_numbers(scan: _Scan, first_pts, pts) -> np.ndarray:

@@ -15,16 +15,18 @@ a one-frame flash cannot either (the flash frame sits on both sides; two or thre
 after which the scene comes back are ruled out apart, :func:`_flash_edge`); dim frames are
 compared as if exposed normally (:func:`distance`), so a dim scene whose light drifts or
 flickers is one shot, and colours are compared together, in soft bins, so a scene whose hue
-sweeps (a sunset, a grade) is too. Scale 1 finds hard cuts; scales 2..16 find transitions up to ~30 frames
-long, then each is narrowed to the frames that belong to neither shot. Fades through black are found by
-brightness instead (a dip of the whole frame to near black between two ramps,
-:func:`_fades_through_black`): near black all frames look alike, so the scale test alone put the
-cut inside a ramp, or missed a fade a sparse decode skips.
+sweeps (a sunset, a grade) is too. Scale 1 finds hard cuts; scales 2, 4, 8, ... find
+transitions up to ``CutParams.max_gradual_s`` (2 s) long at any frame rate, then each is narrowed
+to the frames that belong to neither shot. A sparse decode's near miss at scale 1 gets the frames
+it skipped around it decoded and is judged again (:func:`_refined`): its ``within`` was a guess
+across a gap. Fades through black are found by brightness instead (a dip of the whole frame to
+near black between two ramps, :func:`_fades_through_black`): near black all frames look alike,
+so the scale test alone put the cut inside a ramp, or missed a fade a sparse decode skips.
 
 Speed: decoding is nearly all the cost, so :mod:`data_curation.cut_features` decodes less
-(no loop filter, B-frames skipped where that is exact, frames reduced from strided views of the
-planes) and in parallel (the file cut at keyframes, one decoder per core). ``decode="all"`` gives
-frame-exact boundaries.
+(no loop filter on unreferenced frames, B-frames skipped where that is exact, frames reduced
+from strided views of the planes) and in parallel (the file cut at keyframes, one decoder per
+core). ``decode="all"`` gives frame-exact boundaries.
 """
 
 from __future__ import annotations
@@ -47,14 +49,23 @@ SCALES = (1, 2, 4, 8, 16)
 # what this module finds, as a number: raise it when the same video is cut differently, so that
 # parts split before are split again (it is in the recipe's scoring key). 2: short flashes;
 # 3: a flash between two different shots stays a cut; 4: dim frames' luma bins are soft, a clip
-# of 2k samples has no scale-k boundary, and colour is one soft U-V histogram (a hue sweep is one shot)
-CUT_VERSION = 4
+# of 2k samples has no scale-k boundary, and colour is one soft U-V histogram (a hue sweep is one shot);
+# 5: reference frames deblocked, dissolves up to 2 s at any frame rate, a sparse decode's near
+# misses decoded, the same shots on any number of threads
+CUT_VERSION = 5
 
 
 @dataclass
 class CutParams:
     """Thresholds of the detector. ``min_across`` is on the 0..1 distance; ``ratio`` is
-    across/within at scale 1 (hard cuts) and ``gradual_ratio`` at the larger scales."""
+    across/within at scale 1 (hard cuts) and ``gradual_ratio`` at the larger scales.
+
+    ``max_gradual_s``: the longest dissolve looked for, in seconds at any frame rate: the scales
+    go past ``scales`` until one spans it (:func:`_scales`; 2 s is 50 frames at 25 fps, 120 at
+    60). A longer one, or one out of a shot that changes fast on its own, may be missed in any
+    decode mode, or found in one and not another, as they compare other frames: a 1.5 s
+    dissolve out of lavfi's mandelbrot zoom into testsrc2 at 25 fps is 2.1x its zoom's change
+    over as many frames with every frame decoded (2.5x needed), 2.9x in ``auto``'s frames."""
 
     min_across: float = 0.12
     ratio: float = 3.0
@@ -62,7 +73,8 @@ class CutParams:
     min_within: float = 0.01
     scales: tuple[int, ...] = SCALES
     decode: str = "auto"  # "all" frames (frame-exact), "ref" or "auto": skip B-frames (see frame_features)
-    threads: int = 0  # decoders at once (0: one per core; cut_features.frame_features)
+    threads: int = 0  # decoders at once (0: one per core; the same shots on any number: cut_features.frame_features)
+    max_gradual_s: float = 2.0  # the longest dissolve looked for (see above)
 
 
 @dataclass
@@ -115,10 +127,12 @@ def _exposed_diff(f: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     return a
 
 
-def _candidates(f: Features, k: int, p: CutParams, found: list[tuple[int, int]]) -> list[tuple[int, float, float]]:
+def _candidates(f: Features, k: int, p: CutParams, found: list[tuple[int, int]],
+                slack: float = 1.0) -> list[tuple[int, float, float]]:
     """Boundaries b (a sample index: the first sample of the new side) passing the test at
     scale k, as (b, score, across), local maxima only. The ``within`` spans stop at transitions
-    already found, each rescaled to the span ``across`` covers (:func:`_span_scale`)."""
+    already found, each rescaled to the span ``across`` covers (:func:`_span_scale`). ``slack``
+    scales the ratio needed (:func:`_refined` asks with less)."""
     n, m = len(f.index), 2 * k - 1
     if n < 2 * k:
         return []
@@ -146,7 +160,7 @@ def _candidates(f: Features, k: int, p: CutParams, found: list[tuple[int, int]])
     seen = ~np.isnan(within) | (k == 1)
     within = np.where(np.isnan(within), 0.0, np.minimum(within, 1.0))
     ratio = across / np.maximum(within, p.min_within)
-    need = p.ratio if k == 1 else p.gradual_ratio
+    need = (p.ratio if k == 1 else p.gradual_ratio) * slack
     ok = (across >= p.min_across) & (ratio >= need) & seen
     if k == 1:
         for i in np.flatnonzero(ok):
@@ -271,12 +285,28 @@ def _narrow(f: Features, b: int, k: int, across: float) -> tuple[int, int]:
     return (s, e) if s <= e else (b, b)
 
 
+def _scales(f: Features, p: CutParams) -> list[int]:
+    """``p.scales``, then doubled until a scale's span (``2k - 1`` samples at their median
+    spacing) reaches ``p.max_gradual_s``.
+
+    Why: a scale counts samples, and a dissolve is found at the scale whose span about covers it.
+    With scales up to 16 samples, every frame decoded reached 31 frames (1.2 s at 25 fps, 0.5 s
+    at 60), while a sparse decode, one frame in two or three, reached 60-90: ``all`` missed the
+    longer dissolves ``auto`` found (2 s at 50 fps, 1 s at 60), though it decodes more. Each
+    scale costs ~20 ms per 1,000 samples, against seconds to decode them."""
+    out = sorted(p.scales)
+    gap = float(np.median(np.diff(f.index))) if len(f.index) > 1 else 1.0
+    while out and (2 * out[-1] - 1) * gap < p.max_gradual_s * f.fps:
+        out.append(2 * out[-1])
+    return out
+
+
 def find_transitions(f: Features, p: CutParams | None = None) -> list[tuple[int, int]]:
     """Transitions as sample ranges [s, e), smallest scale first: a larger scale keeps a
     boundary only where no smaller scale already found one within its span."""
     p = p or CutParams()
     found: list[tuple[int, int]] = []
-    for k in sorted(p.scales):
+    for k in _scales(f, p):
         for b, _, across in sorted(_candidates(f, k, p, found), key=lambda c: -c[1]):
             lo, hi = b - k, b + k - 1
             if any(s - 1 <= hi and e >= lo for s, e in found):
@@ -427,5 +457,42 @@ def detect_shots(path: str | Path, params: CutParams | None = None) -> Shots:
 
     check_regular(path)
     p = params or CutParams()
-    f = frame_features(path, p.decode, p.threads)
+    f = _refined(path, frame_features(path, p.decode, p.threads), p)
     return to_shots(f, find_transitions(f, p))
+
+
+# a hard cut this share of the ratio needed is worth decoding the frames around: a cut inside a
+# gap of g frames, ``across`` holding the gap's motion and ``within`` scaled up to g frames, scores
+# about (g + 2) / g of its frame-exact ratio over 3 (0.67 at g = 2, 0.47 at MAX_SKIPPED + 1)
+NEAR = 0.5
+REFINE_ROUNDS = 3
+
+
+def _refined(path: str | Path, f: Features, p: CutParams) -> Features:
+    """``f`` with the frames added that a sparse decode skipped around each hard cut it nearly
+    took (at least :data:`NEAR` of ``p.ratio``), so that such a cut is judged on the same
+    frames as with every frame decoded.
+
+    Why: a sparse decode rescales a change over a few frames to the one frame ``across`` spans
+    (:func:`_span_scale`), and in fast motion that guess can be off by the margin: bikes.mp4
+    re-encoded with x264's B-pyramid lost its cut at frame 76, as the change over 73-75 (0.207,
+    two frames) scaled to 0.146 against 0.409 across, where frame 74 shows 0.125. Near misses
+    are rare (none or one in each clip of the tests), and each costs one decode from the
+    keyframe before it (:func:`~data_curation.cut_features.frames_at`; bench/NOTES.md); a few
+    rounds, as a frame added may show a cut beside it. ``all`` decodes have no gap to fill."""
+    from data_curation.cut_features import frames_at, merge
+
+    asked: set[int] = set(f.index.tolist())
+    for _ in range(REFINE_ROUNDS):
+        taken, want = {b for b, _, _ in _candidates(f, 1, p, [])}, set()
+        for b, _, _ in _candidates(f, 1, p, [], slack=NEAR):
+            if b not in taken:  # the frames from the one before P to the one after Q
+                want |= set(range(int(f.index[max(b - 2, 0)]), int(f.index[min(b + 1, len(f.index) - 1)]) + 1))
+        want -= asked
+        asked |= want
+        g = frames_at(path, sorted(want)) if want else None
+        if g is None or g.thumb.shape[1:] != f.thumb.shape[1:]:
+            return f
+        f = merge(f, g)
+    return f
+

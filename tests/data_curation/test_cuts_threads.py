@@ -1,0 +1,44 @@
+"""``auto`` decodes the same frames, and so cuts the same shots, on any number of threads (review:
+a Ray run gives each task ``cuts.threads = cores // sources``, so a resumed run, with fewer
+sources left, decoded with more threads than the fresh one and could cut differently; with one
+thread ``auto`` decoded in one pass, with more in keyframe pieces whose opening check ended at
+another frame, and whose pieces that set out before its verdict kept B-frames for a while)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_cuts_long_dissolves import xfade
+
+from data_curation.cut_features import _one_pass, _segmented, frame_features
+from data_curation.cuts import CutParams, detect_shots
+
+
+@pytest.fixture(scope="module")
+def dissolve_60fps(tmp_path_factory) -> str:
+    """The review's clip: a 1 s dissolve at 60 fps from smptebars to testsrc (x264 veryfast:
+    ``auto`` skips every B-frame after its check)."""
+    return str(xfade(tmp_path_factory.mktemp("threads") / "d60.mp4", "smptebars", "testsrc", 1.0, 60))
+
+
+def _same(a, b) -> bool:
+    return (a.num_frames == b.num_frames and np.array_equal(a.index, b.index)
+            and np.array_equal(a.thumb, b.thumb) and np.array_equal(a.hist, b.hist))
+
+
+def test_auto_decodes_the_same_frames_on_any_number_of_threads(dissolve_60fps):
+    one = _one_pass(dissolve_60fps, "auto", 1)
+    assert len(one.index) < one.num_frames  # B-frames skipped: the sparse decode under test
+    assert _segmented(dissolve_60fps, "auto", 2) is not None  # the keyframe pieces ran
+    for threads in (2, 3, 6):
+        assert _same(frame_features(dissolve_60fps, "auto", threads), one), threads
+
+
+def test_auto_cuts_the_same_shots_on_one_thread_and_two(dissolve_60fps):
+    """Before, one thread gave [[0, 162], [205, 360]] and two [[0, 162], [202, 360]] (or another
+    split, by the pieces' timing)."""
+    one = detect_shots(dissolve_60fps, CutParams(threads=1))
+    two = detect_shots(dissolve_60fps, CutParams(threads=2))
+    assert one.shots == two.shots and len(one.shots) == 2
+    (s, e), = one.transitions
+    assert 150 <= s < e <= 215 and e - s >= 30  # most of the dissolve's frames (150-210)
