@@ -44,12 +44,21 @@ def variants(part: Path) -> set[str | None]:
 
 def pick_variant(part: Path, requested: str | None = None) -> str | None:
     """The variant to load from ``part``: ``requested`` where the part has it, else the plain
-    files where it has them (as diffusers' pipelines fall back per component), else its only
-    variant (``fp16`` first when it has several). A ``requested`` variant the part lacks, where it
-    has only other variants, is one line naming those."""
+    files where it has them and another part of its folder has ``requested`` (as diffusers'
+    pipelines fall back per component), else its only variant (``fp16`` first when it has
+    several). A ``requested`` variant that no part holds is one line naming what they hold, as
+    diffusers refuses it: ``--variant bf16`` on a folder of plain and fp16 files loaded the
+    plain float32 files without a word."""
     have = variants(part)
     if requested is not None and requested in have:
         return requested
+    if requested is not None and None in have and not _sibling_has(part, requested):
+        held = sorted(have, key=lambda v: (v is not None, v or ""))
+        named = " and ".join("the plain files" if v is None else repr(v) for v in held)
+        other = [v for v in held if v is not None]
+        give = f"give --variant {other[0]}, or " if other else ""
+        raise CheckpointError(f"{part.parent}: no part holds a {requested!r} variant ({part.name}/ holds {named}): "
+                              f"{give}leave --variant out (the plain files load)")
     if None in have:
         return None
     if have and requested is not None:  # the loader said only "no file named ...bf16...": say what there is
@@ -61,18 +70,37 @@ def pick_variant(part: Path, requested: str | None = None) -> str | None:
     return "fp16" if "fp16" in have else sorted(have)[0]
 
 
-def weight_files(part: Path, variant: str | None) -> list[Path]:
+def _sibling_has(part: Path, variant: str) -> bool:
+    """Whether another part folder beside ``part`` (its model folder's) holds ``variant``."""
+    try:
+        return any(q != part and q.is_dir() and variant in variants(q) for q in part.parent.iterdir())
+    except OSError:
+        return False
+
+
+def weight_files(part: Path, variant: str | None, links: bool = False) -> list[Path]:
     """The .safetensors files of ``part`` that loading ``variant`` reads (an index's shards,
-    else the single file)."""
+    else the single file). One among them that is a link to nothing (a hub-cache snapshot
+    whose blob is gone) is one line naming it, "a broken link (-> TARGET)", where the loaders
+    said "No such file or directory"; with ``links`` it is returned instead, for a caller that
+    names each file's problem (:func:`video.models.detect.damaged_parts`)."""
+    from video.models.sniff import broken_link
+
     files = [f for f in sorted(part.iterdir()) if _variant(f.name) == (True, variant)] if part.is_dir() else []
     if files:
         try:
             shards = sorted(set(json.loads(files[0].read_text()).get("weight_map", {}).values()))
         except (OSError, ValueError):
             shards = []
-        return [part / s for s in shards if (part / s).is_file()]
-    return [f for f in sorted(part.glob("*.safetensors")) if _variant(f.name) == (False, variant)
-            and not _SHARD.search(f.name)]
+        found = [part / s for s in shards if (part / s).is_file() or (part / s).is_symlink()]
+    else:
+        found = [f for f in sorted(part.glob("*.safetensors")) if _variant(f.name) == (False, variant)
+                 and not _SHARD.search(f.name)]
+    if not links:
+        for f in found:
+            if (why := broken_link(f)) is not None:
+                raise CheckpointError(f"{f}: {why}")
+    return found
 
 
 def require_safetensors(part: Path) -> None:
@@ -175,12 +203,22 @@ def check_complete(model, info: dict, folder: Path, part: str, unexpected: bool 
                               f"{_examples(missing)}); the files are incomplete or of another model")
 
 
+def _require_config(folder: Path, part: str) -> None:
+    """One line naming ``PART/config.json`` where a part's weights came without it (``hf download
+    --include "*.safetensors"``), in ``video info``'s words (:func:`missing_parts`): diffusers
+    said "no file named config.json found in directory FOLDER", naming the folder above it."""
+    if not (folder / part / "config.json").is_file():
+        raise CheckpointError(f"{folder}: cannot load {part}/ (missing: {part}/config.json, which its loader reads "
+                              "first: download it with the weights)")
+
+
 def load_diffusers_part(cls, folder: Path, part: str, dtype, variant: str | None = None, strict: bool = True):
     """``cls.from_pretrained(folder, subfolder=part)`` with the part's variant, safetensors only,
     and (``strict``) every weight of the files used: weights the class has no place for (a VACE
     or Animate transformer read as a plain one) or places the files leave empty (a missing
     key, or a key a shard index lists that its shard lacks) are errors."""
     require_safetensors(folder / part)
+    _require_config(folder, part)
     v = pick_variant(folder / part, variant)
     with loading(folder, part):  # a damaged shard header is this part's one-line error too
         gaps = index_gaps(folder / part, v) if strict else []
@@ -202,6 +240,7 @@ def load_transformers_part(cls, folder: Path, part: str, dtype, variant: str | N
     :func:`video.models.svd.quiet_library_logs` hides), so an incomplete folder would run
     with random weights."""
     require_safetensors(folder / part)
+    _require_config(folder, part)
     v = pick_variant(folder / part, variant)
     with loading(folder, part):
         model, info = cls.from_pretrained(folder / part, dtype=dtype, variant=v, use_safetensors=True,
@@ -250,8 +289,10 @@ def no_torchvision_notice():
 # txt2vid's _load_ours / _load_wan, vace's and animate's loaders), checked by file presence only:
 # a part's .safetensors weights (_NEED_WEIGHTS: require_safetensors), a named file in it, or
 # the part folder itself (_NEED_FOLDER: a tokenizer, read by transformers whatever its files).
-_NEED_WEIGHTS, _NEED_FOLDER = "weights", "folder"
-_SVD_PARTS = (("unet", _NEED_WEIGHTS), ("vae", _NEED_WEIGHTS), ("image_encoder", _NEED_WEIGHTS))
+# _NEED_CONFIG: the weights and the config.json from_pretrained reads first (SVD's parts; the Wan
+# and text parts' checks are by weights alone, which the tests' placeholder folders rely on).
+_NEED_WEIGHTS, _NEED_FOLDER, _NEED_CONFIG = "weights", "folder", "weights and config.json"
+_SVD_PARTS = (("unet", _NEED_CONFIG), ("vae", _NEED_CONFIG), ("image_encoder", _NEED_CONFIG))
 _TEXT_PARTS = (("vae", _NEED_WEIGHTS), ("text_encoder", _NEED_WEIGHTS), ("tokenizer", _NEED_FOLDER))
 _OURS_PARTS = (("transformer", "model.safetensors"), *_TEXT_PARTS)
 MISSING = "; missing: "  # ends the detail of a model folder that lacks a part its loader reads
@@ -259,10 +300,12 @@ MISSING = "; missing: "  # ends the detail of a model folder that lacks a part i
 
 def missing_parts(p: Path, kind: str) -> list[str]:
     """The parts the loader of the whole model folder ``p`` of ``kind`` reads that ``p`` lacks
-    (``vae/``, ``vae/ (no .safetensors weights)``, ``transformer/model.safetensors``), from file
-    presence alone (no weight is read); [] for a whole folder and for a kind no loader here
-    reads. ``video info`` printed a ``run_with`` line for an SVD folder without VAE weights and
-    a Wan folder without ``text_encoder/``, which the commands it named then refused."""
+    (``vae/``, ``vae/ (no .safetensors weights)``, ``unet/config.json``,
+    ``transformer/model.safetensors``), from file presence alone (no weight is read); [] for a
+    whole folder and for a kind no loader here reads. ``video info`` printed a ``run_with`` line
+    for an SVD folder without VAE weights and a Wan folder without ``text_encoder/``, which the
+    commands it named then refused; a download of the ``*.safetensors`` alone (no ``config.json``)
+    was a good folder to ``video models`` and a raw "No such file" to ``video info``."""
     if kind in ("svd", "svd_xt"):
         needs = _SVD_PARTS
     elif kind == "dit_t2v":
@@ -285,11 +328,13 @@ def _part_gap(part: Path, what: str) -> str | None:
         return f"{part.name}/"
     if what == _NEED_FOLDER:
         return None
-    if what == _NEED_WEIGHTS:
+    if what in (_NEED_WEIGHTS, _NEED_CONFIG):
         if not variants(part):
             return f"{part.name}/ (no .safetensors weights)"
         absent = absent_shards(part)
-        return f"{', '.join(f'{part.name}/{s}' for s in absent)} (listed in the index, not there)" if absent else None
+        if absent:
+            return f"{', '.join(f'{part.name}/{s}' for s in absent)} (listed in the index, not there)"
+        return None if what == _NEED_WEIGHTS or (part / "config.json").is_file() else f"{part.name}/config.json"
     return None if (part / what).is_file() else f"{part.name}/{what}"
 
 
@@ -306,4 +351,4 @@ def absent_shards(part: Path, variant: str | None = None) -> list[str]:
     except (OSError, ValueError, AttributeError):  # an index that does not read: the loader's own error
         return []
     listed = sorted({s for s in weight_map.values() if isinstance(s, str)}) if isinstance(weight_map, dict) else []
-    return [s for s in listed if not (part / s).is_file()]
+    return [s for s in listed if not (part / s).is_file() and not (part / s).is_symlink()]  # a link: weight_files

@@ -43,6 +43,7 @@ WAN_SINGLE_FILE = ("single file: a transformer without its text encoder and VAE;
 # listed there says so, rather than passing for a model that loads.
 REFUSES_PICKLES = ("checkpoints", "diffusion_models", "loras")
 PICKLED_NOTE = "pickled, not loaded: convert to .safetensors"
+LABEL_WIDTH = 60  # `video models` pads names to the longest, and NAME -> TARGET labels up to this
 TRAINING_CHECKPOINT = "training_checkpoint"  # kind of a `video train` checkpoint folder (checkpoints/step_N/)
 MEDIA = "media"  # kind of a video or image file: not a model, named so rather than "unrecognised file"
 # A run's export of each task (video.training.tasks): LoRA adapters, SVD stage 1's image UNet (no
@@ -337,7 +338,8 @@ def _network(keys: dict) -> dict:
     if "patch_embed.weight" in ks and "head_modulation" in ks and any(k.endswith(".modulation") for k in ks):
         return _result("dit_t2v", "our DiT transformer alone")
     if any(k.startswith("down_blocks.") and "temporal_res_block" in k for k in ks):
-        return _result("svd", f"{_SVD_UNKNOWN}, UNet alone (diffusers keys)")
+        size = _SVD_UNKNOWN if _published_unet(keys) else "SVD-shaped, not the published size (frames not stated)"
+        return _result("svd", f"{size}, UNet alone (diffusers keys)")
     enc_dec = [k for k in ks if k.startswith(("encoder.", "decoder."))]
     if enc_dec and any(k.startswith(("quant_conv", "post_quant_conv", "decoder.conv_out", "decoder.head"))
                        for k in ks):
@@ -356,6 +358,19 @@ def _network(keys: dict) -> dict:
     if any(k.startswith(("zero_convs.", "input_hint_block.")) for k in ks):  # SD's input_blocks too
         return _result("controlnet", "ControlNet weights (ldm / ComfyUI key layout)")
     return _result("unknown", f"{len(ks)} tensors, e.g. {sorted(ks)[0] if ks else 'none'}")
+
+
+def _published_unet(keys: dict) -> bool:
+    """Whether a diffusers-keyed SVD UNet has the published files' size (configs/model/svd.yaml,
+    which SVD and SVD-XT share: their input convolution and number of down blocks): only then
+    is "14 or 25 frames" what it can be; a UNet a `video train` run of ``tiny`` saved was called so."""
+    from video.config import load_model_config
+    from video.models.sgm import PUBLISHED_ARCHITECTURE
+
+    u = load_model_config(PUBLISHED_ARCHITECTURE).unet
+    downs = {k.split(".")[1] for k in keys if k.startswith("down_blocks.")}
+    return (tuple(keys.get("conv_in.weight", ())) == (u.block_out_channels[0], u.in_channels, 3, 3)
+            and len(downs) == len(u.block_out_channels))
 
 
 def _flat_shapes(obj, prefix: str = "", out: dict | None = None) -> dict:
@@ -493,7 +508,7 @@ def damaged_parts(p: Path) -> list[str]:
     out = []
     for part in [p, *sorted(q for q in p.iterdir() if q.is_dir())]:
         try:
-            files = weight_files(part, pick_variant(part))
+            files = weight_files(part, pick_variant(part), links=True)  # a broken link: named below
         except (CheckpointError, OSError):
             continue
         for f in files:
@@ -513,9 +528,10 @@ def cmd_models(args) -> int:
     if not rows:
         print(f"no models under {folder.root} (subfolders: {', '.join(KINDS)})")
         return 0
-    shown = [(r["label"] if r["label"] != r["name"] else f"{r['folder']}/{r['name']}")
-             + (f" -> {r['link']}" if "link" in r else "") for r in rows]  # a link beside its target: both
-    width = max(map(len, shown))
+    names = [r["label"] if r["label"] != r["name"] else f"{r['folder']}/{r['name']}" for r in rows]
+    shown = [n + (f" -> {r['link']}" if "link" in r else "") for n, r in zip(names, rows, strict=True)]
+    # a long link target (a hub cache's blob path) runs into its own row's columns, not every row's
+    width = max(len(x) for x in [*names, *(x for x in shown if len(x) <= LABEL_WIDTH)])
     for r, label in zip(rows, shown, strict=True):
         print(f"{label:<{width}}  {r['kind']:<12}  {r['detail']}{row_note(r)}")
     return 0

@@ -191,12 +191,13 @@ class ModelsFolder:
         entries = [e for k in kinds for e in listed[k]]
         shown = {k: _unique(v) for k, v in listed.items()}
         env = f" (${ENV_VAR})" if self.from_env else ""
-        gone = "" if self.root.is_dir() else f"the models folder {self.root}{env} does not exist"
+        gone = "" if self.root.is_dir() else (f"the models folder {self.root}{env} "
+                                              + ("is a file, not a folder" if self.root.exists() else "does not exist"))
         if gone and not entries:
             return f"no {what} named {name!r}: {gone}"
         where = ", ".join(str(p) for k in kinds for p in self.search_paths(k))
-        return (f"no {what} named {name!r} in {where}; found: {_found(shown)}{_close(name, entries)}"
-                + (f" ({gone})" if gone else ""))
+        close = _run_exports_hint(name, [p for k in kinds for p in self.search_paths(k)]) or _close(name, entries)
+        return f"no {what} named {name!r} in {where}; found: {_found(shown)}{close}" + (f" ({gone})" if gone else "")
 
 
 def _levels(e: Entry) -> tuple[str, str, str, str]:
@@ -307,6 +308,22 @@ def _found(listed: dict[str, list[Entry]], most: int = 30) -> str:
     return "; ".join(parts)
 
 
+def _run_exports_hint(name: str, roots: list[Path]) -> str:
+    """"; NAME is a training run (PATH), not a model: its export is NAME/final/model" where
+    ``name`` is a ``video train`` run folder under one of ``roots`` (:func:`video.models.detect.run_exports`,
+    as ``--model RUN`` is answered), else "". Its close names were its checkpoints' optimizer
+    and RNG files, alphabetically before ``final/model``."""
+    from video.models.detect import run_exports
+
+    for root in roots:
+        run = root / name
+        exports = run_exports(run) if run.is_dir() else []
+        if exports:
+            names = " and ".join(f"{name}/{q.relative_to(run).as_posix()}" for q in exports)
+            return f"; {name} is a training run ({run}), not a model: its export is {names}"
+    return ""
+
+
 def _close(name: str, entries: list[Entry]) -> str:
     """"; did you mean ..." with up to 3 names that contain ``name`` or are spelled close to it
     (difflib), or nothing."""
@@ -329,7 +346,12 @@ def _strip(name: str) -> str:
 
 
 def _is_model_folder(p: Path) -> bool:
-    return any((p / m).is_file() for m in MODEL_FOLDER_MARKERS)
+    """A folder listed whole: a model folder (:data:`MODEL_FOLDER_MARKERS`) or a ``video train``
+    checkpoint (``checkpoints/step_N/``: one ``training_checkpoint``, not its model, optimizer
+    and RNG files listed as three models)."""
+    from video.models.detect import is_training_checkpoint
+
+    return any((p / m).is_file() for m in MODEL_FOLDER_MARKERS) or is_training_checkpoint(p)
 
 
 def _real(p: Path) -> Path:

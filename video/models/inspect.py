@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from video.models.lora_info import lora_fields
@@ -24,8 +25,11 @@ RUN_WITH = {"svd": ("img2vid", "edit TASK"), "svd_xt": ("img2vid", "edit TASK"),
 def safetensors_shapes(path: Path) -> tuple[dict[str, tuple[int, ...]], dict[str, str], set[str]]:
     """Key -> shape, the header's metadata, and the dtypes, read from the header only. A header
     that does not read is :class:`~video.models.svd.DamagedSafetensors` naming ``path``
-    (safetensors' own error does not say which file)."""
+    (safetensors' own error does not say which file); a file that does not open, one line
+    naming it (a link to nothing: "a broken link (-> TARGET)", as ``--model`` says)."""
     from safetensors import SafetensorError, safe_open
+
+    from video.models.sniff import broken_link
 
     shapes, dtypes = {}, set()
     try:
@@ -37,6 +41,8 @@ def safetensors_shapes(path: Path) -> tuple[dict[str, tuple[int, ...]], dict[str
                 dtypes.add(str(sl.get_dtype()))
     except SafetensorError as e:
         raise damaged_safetensors(path, e) from None
+    except OSError as e:
+        raise CheckpointError(f"{path}: {broken_link(path) or e.strerror or type(e).__name__}") from None
     return shapes, meta, dtypes
 
 
@@ -195,6 +201,33 @@ def whole_model_hint(p: Path) -> str:
     if commands:
         return "run the folder above it: " + " or ".join(f"`{c}`" for c in commands)
     return "give the whole model's folder"
+
+
+# Part folders of the whole model folders the commands run (SVD's, Wan's, ours).
+_PART_FOLDERS = ("unet", "vae", "image_encoder", "transformer", "transformer_2", "text_encoder")
+
+
+def whole_model_near(path: Path, otherwise: str = "give the whole model's folder") -> str:
+    """What to give instead of the file ``path``, one network of a model saved alone: the whole
+    model beside it, with the commands that run it, where there is one: a run's ``final/model``
+    beside its ``final/trainable.safetensors``, or the model folder whose part folder holds the
+    file (``unet/diffusion_pytorch_model.safetensors``); else ``otherwise``. img2vid said only
+    what such a file is ("UNet alone (diffusers keys)"), with no way on."""
+    from video.models.detect import detect_kind
+
+    here = path.parent
+    nearby = [(here / "model", "render its run's export")]
+    if here.resolve().name in _PART_FOLDERS:
+        nearby.append((here / "..", "run the model folder it is part of"))
+    for folder, what in nearby:
+        folder = Path(os.path.normpath(folder))
+        try:
+            commands = run_commands(folder, detect_kind(folder)["kind"]) if folder.is_dir() else []
+        except (CheckpointError, OSError):
+            commands = []
+        if commands:
+            return f"{what}: " + " or ".join(f"`{c}`" for c in commands)
+    return otherwise
 
 
 def folder_contents(p: Path, shown: int = 5) -> str:
@@ -434,8 +467,11 @@ def pickle_note(p: Path, kind: str) -> str | None:
 
 
 def _unet_frames(config: Path) -> int | None:
-    """``num_frames`` of an SVD UNet's config.json; one line naming the file when it is not a
-    JSON object (json's own error was a traceback)."""
+    """``num_frames`` of an SVD UNet's config.json, None where it has none or there is no file (a
+    download of the weights alone: :func:`~video.models.components.missing_parts` names it); one
+    line naming the file when it is not a JSON object (json's own error was a traceback)."""
+    if not config.is_file():
+        return None
     try:
         cfg = json.loads(config.read_text())
     except ValueError as e:
@@ -518,4 +554,14 @@ def describe(source: str | Path) -> dict:
     lora = lora_fields(p, shapes, meta) if found["kind"] == "lora" else {}  # a Wan transformer alone, a LoRA...
     return {"model": str(p), "layout": "single file", "kind": found["kind"], "detail": found["detail"],
             **lora, "keys": len(shapes), "dtypes": ",".join(sorted(dtypes)),
-            "parameters": {"total": sum(_numel(s) for s in shapes.values())}}
+            "parameters": {"total": sum(_numel(s) for k, s in shapes.items() if k not in _lora_alphas(shapes, found))}}
+
+
+def _lora_alphas(shapes: dict, found: dict) -> set[str]:
+    """A LoRA's alpha scalars (kohya's ``LAYER.alpha``), which are its scales, not parameters:
+    counted, a kohya file had 64 parameters more than the peft export of the same run."""
+    if found["kind"] != "lora":
+        return set()
+    from video.models.lora_info import lora_key_kinds
+
+    return {k for k, (_, kind) in lora_key_kinds(shapes).items() if kind == "alpha"}

@@ -363,14 +363,22 @@ def dequantize(t: torch.Tensor, scale: torch.Tensor, dtype: torch.dtype) -> torc
     return (t.to(torch.float32) * scale.to(torch.float32)).to(dtype)
 
 
+# What to give for an SVD UNet saved alone where no whole model is beside it.
+SVD_WHOLE = "give the whole checkpoint (svd.safetensors, svd_xt.safetensors) or a diffusers folder"
+
+
 def _not_svd_message(path: Path, f) -> str:
     """What a .safetensors file that is not a full sgm SVD checkpoint is, from its header."""
     from video.models.detect import classify_keys
 
     shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
     found = classify_keys(shapes, f.metadata() or {}, path.name)
-    if found["kind"] in ("svd", "svd_xt"):  # its UNet saved alone: the detail says what to give
-        return f"{path}: {found['detail']}"
+    if found["kind"] in ("svd", "svd_xt"):  # its UNet saved alone (sgm's names: the detail says what to give)
+        from video.models.inspect import whole_model_near
+
+        hint = "" if "give the whole" in found["detail"] else f": one part of a model, not a whole one; " \
+            f"{whole_model_near(path, SVD_WHOLE)}"
+        return f"{path}: {found['detail']}{hint}"
     if found["kind"] == "vae":
         return (f"{path} is a VAE-only file ({found['detail']}); --model needs a full SVD checkpoint (UNet, VAE and "
                 "image encoder in one file, or a diffusers folder); there is no separate VAE option")
@@ -391,7 +399,9 @@ def use_instead(path: Path, found: dict) -> str:
     if kind == "embedding":
         return f"; a textual inversion for text prompts: `video txt2vid --embeddings DIR` reads it ({path.stem})"
     if kind in ("clip_vision", "text_encoder") or ("alone" in detail and "need" not in detail):
-        return "; one part of a model, not a whole one: give the whole model's folder"
+        from video.models.inspect import whole_model_near
+
+        return f"; one part of a model, not a whole one: {whole_model_near(path)}"
     return ""
 
 

@@ -123,6 +123,19 @@ def not_weights(path: str | Path) -> str | None:
     return LFS_NOTE if _head(path, len(LFS_POINTER)) == LFS_POINTER else None
 
 
+def broken_link(path: str | Path) -> str | None:
+    """"a broken link (-> TARGET)" for a link to nothing (a hub-cache snapshot whose blob is gone),
+    the words ``--model`` uses for one; None for anything else. Opening it was "No such file or
+    directory" in ``video info`` and a "damaged safetensors header" in ``video models``."""
+    p = Path(path)
+    if not p.is_symlink() or p.exists():
+        return None
+    try:
+        return f"a broken link (-> {os.readlink(p)})"
+    except OSError:
+        return "a broken link"
+
+
 def header_problem(path: str | Path) -> str | None:
     """Why the safetensors file ``path`` does not hold what its header says, read from the header
     alone (8 bytes, then the header's JSON; no tensor data): no weights at all
@@ -131,7 +144,7 @@ def header_problem(path: str | Path) -> str | None:
     ``video models`` to check every part of every folder it lists."""
     import json
 
-    why = not_weights(path)
+    why = broken_link(path) or not_weights(path)
     if why is not None:
         return why
     try:
@@ -160,5 +173,5 @@ def is_pickled(path: str | Path) -> bool:
     return looks_pickled(path) or (is_pickle_name(path) and not claims_safetensors(path) and _old_protocol(path))
 
 
-__all__ = ["LFS_NOTE", "MAX_HEADER", "PICKLE_SUFFIXES", "SAFETENSORS_SUFFIXES", "claims_safetensors",
+__all__ = ["LFS_NOTE", "MAX_HEADER", "PICKLE_SUFFIXES", "SAFETENSORS_SUFFIXES", "broken_link", "claims_safetensors",
            "has_safetensors_header", "header_problem", "is_pickle_name", "is_pickled", "looks_pickled", "not_weights"]
