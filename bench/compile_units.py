@@ -88,8 +88,9 @@ def main() -> int:
     ap.add_argument("--device", default=None, help="cuda when available, else cpu")
     ap.add_argument("--repeats", type=int, default=1, help="runs per granularity, interleaved")
     ap.add_argument("--json", default="bench/results/compile_units.json")
-    ap.add_argument("--child-timeout", type=float, default=280.0,
-                    help="seconds each granularity's process may take (two fit a 570 s device call)")
+    ap.add_argument("--child-timeout", type=float, default=None,
+                    help="seconds each granularity's process may take (default: 280 on a GPU, where two fit a "
+                         "570 s device call; no cap on the CPU, where svd_xt's blocks take about 360 s on two cores)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -101,6 +102,7 @@ def main() -> int:
     from video.atomic import atomic_file
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    cap = args.child_timeout if args.child_timeout is not None else (280.0 if device == "cuda" else None)
     out_path = Path(args.json)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     runs: list[dict] = []
@@ -132,11 +134,11 @@ def main() -> int:
                 if args.size:
                     cmd += ["--size", args.size]
                 try:
-                    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.child_timeout)
+                    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=cap)
                     r = (json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else
                          {"granularity": gran, "error": out.stderr.strip()[-600:]})
                 except subprocess.TimeoutExpired:
-                    r = {"granularity": gran, "error": f"no result within {args.child_timeout:g} s"}
+                    r = {"granularity": gran, "error": f"no result within {cap:g} s"}
             runs.append(r)
             write()
             if "error" in r:

@@ -114,6 +114,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3,
                     help="rounds of each timing, the best kept, the contenders taking turns (default %(default)s)")
     ap.add_argument("--cpus", default=None, help="pin this process and its threads to these CPUs, e.g. 0,1")
+    ap.add_argument("--json", default=None,
+                    help="where to write the JSON (default: bench/results/curate-TIMESTAMP.json)")
     ap.add_argument("--ocr-clips", type=int, default=8, help="clips of the montage for the OCR rows (0: skip them)")
     args = ap.parse_args()
     if args.cpus:
@@ -192,7 +194,8 @@ def main() -> None:
                   f"{r['rapidocr_default']['text_area_mean']:.4f}  x{r['speedup']:.2f}  rule {r['rule_disagreements']}"
                   + (f"  found {r['found']['ours']}/{r['found']['rapidocr_default']}" if r["found"]["ours"] is not None
                      else ""))
-    out = Path(__file__).resolve().parent / "results" / f"curate-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out = (Path(args.json) if args.json else
+           Path(__file__).resolve().parent / "results" / f"curate-{time.strftime('%Y%m%d-%H%M%S')}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(out) as tmp:
         tmp.write_text(json.dumps(result, indent=2))

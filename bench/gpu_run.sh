@@ -34,19 +34,24 @@ ROWS=${IMG2VID_ROWS:+--only $IMG2VID_ROWS}
 # Python's warning lines and the source line printed under each; an error line that merely
 # contains "warn" is kept (the filter was -i "warn")
 QUIET='[A-Za-z]*Warning: |^ +warnings\.warn\('
+# grep -v exits 1 where it printed nothing (a target whose every line was a warning): not a failure
+quiet() { grep --line-buffered -v -E "$QUIET" || [ $? -eq 1 ]; }
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.used,memory.total,clocks.sm --format=csv | tee "$OUT/gpu.txt"
 [ $# -gt 0 ] || set -- img2vid txt2vid
 for b in "$@"; do
   case $b in
-    img2vid) python3 bench/img2vid.py --model svd_xt --repeats 2 --only diffusers,eager --json "$OUT/img2vid_svd_xt.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/img2vid.log" ;;
-    img2vid_speed) timeout -k $K $T python3 bench/img2vid.py --model svd_xt --repeats 1 $ROWS --profile --compile-cache "$CACHE" --json "$OUT/img2vid_speed_svd_xt.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/img2vid_speed.log" ;;
-    img2vid_compile) python3 bench/img2vid.py --model svd_xt --repeats 2 --only diffusers,eager,compiled --compile-cache "" --json "$OUT/img2vid_svd_xt_compile.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/img2vid_compile.log" ;;
-    train) python3 bench/train.py --json "$OUT/train.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/train.log" ;;
-    txt2vid) python3 bench/txt2vid.py --json "$OUT/txt2vid_dit_l.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/txt2vid.log" ;;
-    compile_units) timeout -k $K $T python3 bench/compile_units.py --model svd_xt --json "$OUT/compile_units_svd_xt.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/compile_units.log" ;;
-    txt2vid_speed) timeout -k $K $T python3 bench/txt2vid.py --compile --profile --json "$OUT/txt2vid_speed_dit_l.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/txt2vid_speed.log" ;;
-    dit_levers) timeout -k $K $T python3 bench/dit_levers.py --profile --json "$OUT/dit_levers_dit_l.json" 2>&1 | grep --line-buffered -v -E "$QUIET" | tee "$OUT/dit_levers.log" ;;
+    img2vid) python3 bench/img2vid.py --model svd_xt --repeats 2 --only diffusers,eager --json "$OUT/img2vid_svd_xt.json" 2>&1 | quiet | tee "$OUT/img2vid.log" ;;
+    img2vid_speed) timeout -k $K $T python3 bench/img2vid.py --model svd_xt --repeats 1 $ROWS --profile --compile-cache "$CACHE" --json "$OUT/img2vid_speed_svd_xt.json" 2>&1 | quiet | tee "$OUT/img2vid_speed.log" ;;
+    img2vid_compile) python3 bench/img2vid.py --model svd_xt --repeats 2 --only diffusers,eager,compiled --compile-cache "" --json "$OUT/img2vid_svd_xt_compile.json" 2>&1 | quiet | tee "$OUT/img2vid_compile.log" ;;
+    train) python3 bench/train.py --json "$OUT/train.json" 2>&1 | quiet | tee "$OUT/train.log" ;;
+    txt2vid) python3 bench/txt2vid.py --json "$OUT/txt2vid_dit_l.json" 2>&1 | quiet | tee "$OUT/txt2vid.log" ;;
+    compile_units) timeout -k $K $T python3 bench/compile_units.py --model svd_xt --json "$OUT/compile_units_svd_xt.json" 2>&1 | quiet | tee "$OUT/compile_units.log" ;;
+    txt2vid_speed) timeout -k $K $T python3 bench/txt2vid.py --compile --profile --json "$OUT/txt2vid_speed_dit_l.json" 2>&1 | quiet | tee "$OUT/txt2vid_speed.log" ;;
+    dit_levers) timeout -k $K $T python3 bench/dit_levers.py --profile --json "$OUT/dit_levers_dit_l.json" 2>&1 | quiet | tee "$OUT/dit_levers.log" ;;
     *) echo "gpu_run.sh: unknown target $b (img2vid, img2vid_speed, img2vid_compile, train, txt2vid, txt2vid_speed, dit_levers, compile_units)" >&2; exit 2 ;;
   esac
+  rc=$?  # each target's own status (pipefail): a failed one is not hidden by a later one's success
+  [ $rc -eq 0 ] || failed="$failed $b (exit $rc)"
 done
+[ -z "$failed" ] || { echo "gpu_run.sh: failed:$failed" >&2; exit 1; }
