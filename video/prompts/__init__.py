@@ -21,7 +21,9 @@ Where we differ from AUTOMATIC1111, on purpose:
    (A1111 renders 4, and its alternation starts ``a, a, b``). Every model evaluation of a step
    (Heun's two) uses that step's prompt: samplers pass the step index, never a time to look up.
 3. A stray ``|`` or a trailing ``\\`` is plain text (in A1111 either makes the whole prompt
-   verbatim, schedules and all; its own ``[{b|d{:.5]`` doctest expects our behaviour).
+   verbatim, schedules and all; its own ``[{b|d{:.5]`` doctest expects our behaviour). So is a
+   run of two or more stray ``[]():`` after a bracket (``a [cat:dog:5])) b``): A1111's parser
+   gives up and reads the prompt verbatim; we schedule it and keep the strays as text.
 4. ``(x:1.2.3)`` does not raise: the colon part stays literal and ``)`` closes with x1.1.
 5. ``BREAK`` inside brackets stays a break (A1111 turns it into a weight of -1.1).
 6. Empty runs are dropped; brackets nested over 100 deep make the prompt verbatim.
