@@ -41,3 +41,18 @@ def test_img2vid_names_the_missing_config(no_config):
 
 def test_a_whole_folder_has_no_gap(cli, tiny_diffusers_dir):
     assert "missing" not in _info(cli, tiny_diffusers_dir)
+
+
+def test_a_later_part_without_config_is_named_before_any_part_loads(tmp_path, tiny_diffusers_dir, monkeypatch):
+    """vae/ is loaded after unet/: its missing config.json is named before the UNet's weights load."""
+    from diffusers import ModelMixin
+
+    p = Path(shutil.copytree(tiny_diffusers_dir, tmp_path / "nv"))
+    (p / "vae" / "config.json").unlink()
+    loaded = []
+    real = ModelMixin.from_pretrained.__func__
+    monkeypatch.setattr(ModelMixin, "from_pretrained",
+                        classmethod(lambda cls, *a, **k: loaded.append(cls.__name__) or real(cls, *a, **k)))
+    with pytest.raises(CheckpointError, match=r"cannot load vae/ \(missing: vae/config.json"):
+        load_svd(p)
+    assert loaded == []

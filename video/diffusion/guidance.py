@@ -63,3 +63,18 @@ def needs_uncond(weights: Sequence[float], scale: float) -> bool:
     alone would drop a lone term's weight (``a cat:0.5`` at scale 1 must give
     ``uncond + 0.5 (cond - uncond)``, not ``cond``)."""
     return len(weights) != 1 or scale * weights[0] != 1.0
+
+
+def needs_conds(weights: Sequence[float], scale: float) -> bool:
+    """Whether :func:`composable_cfg` needs the conditional predictions: not when every term's
+    effective weight ``scale * w`` is 0 (``--guidance 0``: the negative prompt alone), where
+    ``uncond + 0 (cond - uncond)`` is the unconditional prediction itself and the batch of the
+    forward halves."""
+    return any(scale * w != 0.0 for w in weights)
+
+
+def guided_batch(weights: Sequence[float], scale: float) -> int:
+    """The batch of the forward that guidance needs per step: the unconditional item
+    (:func:`needs_uncond`) and one per term (:func:`needs_conds`). Known from the prompt's
+    ``AND`` weights before anything is encoded, so a memory check can count it first."""
+    return int(needs_uncond(weights, scale)) + (len(weights) if needs_conds(weights, scale) else 0)

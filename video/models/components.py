@@ -203,7 +203,7 @@ def check_complete(model, info: dict, folder: Path, part: str, unexpected: bool 
                               f"{_examples(missing)}); the files are incomplete or of another model")
 
 
-def _require_config(folder: Path, part: str) -> None:
+def require_config(folder: Path, part: str) -> None:
     """One line naming ``PART/config.json`` where a part's weights came without it (``hf download
     --include "*.safetensors"``), in ``video info``'s words (:func:`missing_parts`): diffusers
     said "no file named config.json found in directory FOLDER", naming the folder above it."""
@@ -218,7 +218,7 @@ def load_diffusers_part(cls, folder: Path, part: str, dtype, variant: str | None
     or Animate transformer read as a plain one) or places the files leave empty (a missing
     key, or a key a shard index lists that its shard lacks) are errors."""
     require_safetensors(folder / part)
-    _require_config(folder, part)
+    require_config(folder, part)
     v = pick_variant(folder / part, variant)
     with loading(folder, part):  # a damaged shard header is this part's one-line error too
         gaps = index_gaps(folder / part, v) if strict else []
@@ -240,7 +240,7 @@ def load_transformers_part(cls, folder: Path, part: str, dtype, variant: str | N
     :func:`video.models.svd.quiet_library_logs` hides), so an incomplete folder would run
     with random weights."""
     require_safetensors(folder / part)
-    _require_config(folder, part)
+    require_config(folder, part)
     v = pick_variant(folder / part, variant)
     with loading(folder, part):
         model, info = cls.from_pretrained(folder / part, dtype=dtype, variant=v, use_safetensors=True,

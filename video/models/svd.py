@@ -234,22 +234,13 @@ def load_diffusers_folder(path: Path, dtype: torch.dtype = torch.float32, varian
 
 def check_diffusers_parts(path: Path, variant: str | None = None) -> None:
     """One line for the first part of the folder without .safetensors weights, or naming the first
-    weight file that holds no weights or whose header does not hold up
-    (:func:`video.models.sniff.header_problem`, headers only: empty, a Git LFS pointer, cut
-    short), before any part loads. Why: an empty ``vae/`` file was "cannot load vae/ (Unable to
-    load weights ...)" only after the UNet had loaded, gigabytes for SVD-XT, without naming the
-    file that ``video info`` and ``video models`` name."""
-    from video.models.components import pick_variant, require_safetensors, weight_files
-    from video.models.sniff import header_problem
+    weight file that holds no weights or whose header does not hold up, in ``video info``'s words
+    (:func:`video.models.part_checks.check_parts`, shared with the text-to-video loaders), before
+    any part loads. Why: an empty ``vae/`` file was "cannot load vae/ (Unable to load weights
+    ...)" only after the UNet had loaded, gigabytes for SVD-XT, without naming the file."""
+    from video.models.part_checks import check_parts
 
-    for sub in DIFFUSERS_SUBFOLDERS:
-        require_safetensors(path / sub)
-    for sub in DIFFUSERS_SUBFOLDERS:
-        for f in weight_files(path / sub, pick_variant(path / sub, variant)):
-            if looks_pickled(f):
-                raise CheckpointError(f"{f}: {PICKLED_SAFETENSORS}")
-            if (why := header_problem(f)) is not None:
-                raise DamagedSafetensors(f"{f}: {why}")
+    check_parts(path, DIFFUSERS_SUBFOLDERS, variant)
 
 
 def save_diffusers_folder(models: SVDModels, path: str | Path) -> Path:

@@ -69,8 +69,8 @@ IMG2VID_FLAGS = {
                                        "the checkpoint's own)"),
     "--frames": ("frames", "number of frames, >= 1 (default: the model's, 14 SVD / 25 SVD-XT)"),
     "--steps": ("steps", "sampling steps, >= 1 (default: the model's, 25 for SVD)"),
-    "--fps": ("fps", "frames per second: conditioning (as fps-1) and the output's rate, >= 1 (default: the "
-                     "model's: 7 for SVD; for a model video train exported, its data.fps rounded)"),
+    "--fps": ("fps", "frames per second: conditioning (as fps-1) and the output's rate, a whole number >= 1 "
+                     "(default: the model's: 7 for SVD; for a model video train exported, its data.fps rounded)"),
     "--motion-bucket": ("motion_bucket", "motion bucket id, higher = more motion, >= 0 (default: the model's, "
                                          "127 for SVD)"),
     "--noise-aug": ("noise_aug", "noise added to the conditioning image, >= 0 (default: the model's, 0.02 for "
@@ -177,7 +177,7 @@ TXT2VID_FLAGS = {
                            "model's"),
     "--width": ("width", "output width in pixels (a multiple of the VAE factor times the patch size); default: the "
                          "model's"),
-    "--fps": ("fps", "frames per second of the output file, >= 1 (default: the model's)"),
+    "--fps": ("fps", "frames per second of the output file, a whole number >= 1 (default: the model's)"),
     "--seed": ("seed", "random seed; -1: a random one, printed so the render can be repeated (default 0)"),
     "--sampler": ("sampler", "euler (default) or heun"),
     "--vae-tiling": ("vae_tiling", "auto (default: tiles only where whole frames would not fit in free GPU "

@@ -10,6 +10,8 @@ before minutes of weight loading, with the same words.
   (the CLI passes strings and writes uint8), shared by text-to-video, VACE and Animate;
 - :func:`check_wan_request`: those two, plus ``--guidance-2`` on a one-expert folder and
   ``--lora`` on a two-expert one, from ``model_index.json`` and the parts' ``config.json``.
+- :func:`check_room`: on a CPU, a render whose step or decode cannot fit in the RAM available
+  (from the transformer's widths, before anything is encoded).
 """
 
 from __future__ import annotations
@@ -130,6 +132,41 @@ def check_rope(latents, patch: tuple[int, int, int], num_frames: int, height: in
                          f"(rope_max_seq_len {rope_max} patches per axis: {limits})")
 
 
+def transformer_widths(config) -> tuple[int, int]:
+    """(model width, FFN width) of our DiT's config (``dim``, ``ffn_dim``) or a Wan
+    transformer's (``num_attention_heads * attention_head_dim``, ``ffn_dim``)."""
+    dim = getattr(config, "dim", None) or config.num_attention_heads * config.attention_head_dim
+    return dim, config.ffn_dim
+
+
+def step_bytes(tokens: int, dim: int, ffn_dim: int, items: int, element_size: int) -> int:
+    """A lower bound on the activations one transformer forward of ``items`` batch items holds
+    at once. Without gradients only the block running is live, so the count is per block, not
+    per layer: at its FFN the residual stream, the normalised input, and the hidden layer
+    before and after its GELU (2 dim + 2 ffn_dim per token, both on our DiT and on diffusers'
+    Wan block); at self-attention the residual, q, k and v (4 dim). Attention scores, rotary
+    copies, the allocator's rounding and the other blocks' weights in use are left out: the
+    real peak is higher, so a render refused on this count cannot fit."""
+    return items * tokens * max(4 * dim, 2 * dim + 2 * ffn_dim) * element_size
+
+
+def check_room(num_frames: int, height: int, width: int, step: int, decode: bool, free: int | None) -> None:
+    """:class:`~video.runtime.img2vid.NotEnoughMemory` (img2vid's words) where one step's
+    activations (:func:`step_bytes`) or, with ``decode``, the decoded float32 frames (``3 x F x
+    H x W x 4`` bytes, which the decode holds whole) pass ``free`` bytes of RAM (None: unknown,
+    nothing checked). Why: Linux overcommits, so a CPU render past the RAM is killed minutes in
+    without a word, not refused."""
+    from video.runtime.img2vid import NotEnoughMemory
+    from video.runtime.memory import GIB, output_bytes
+
+    if free is None:
+        return
+    need = max(step, output_bytes(num_frames, height, width) if decode else 0)
+    if need > free:
+        raise NotEnoughMemory(f"{num_frames} frames at {width}x{height} (width x height) need about "
+                              f"{need / GIB:.1f} GiB of RAM, {free / GIB:.1f} GiB is available", need, free)
+
+
 def _json_object(path: Path) -> dict:
     """A config file as a dict; {} when it does not read as one (its loader names the problem)."""
     try:
@@ -190,4 +227,4 @@ def check_wan_request(source: str | Path, num_frames: int | None = None, height:
 
 
 __all__ = ["ONE_EXPERT_GUIDANCE_2", "TWO_EXPERT_LORA", "check_output_type", "check_prompts", "check_request",
-           "check_rope", "check_size", "check_wan_request"]
+           "check_room", "check_rope", "check_size", "check_wan_request", "step_bytes", "transformer_widths"]

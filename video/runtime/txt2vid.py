@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +23,10 @@ import torch
 
 from video.config import TextToVideoConfig, load_config, model_config_path
 from video.diffusion.flow import FLOW_SAMPLERS, check_shift, flow_schedule, shift_for_tokens
-from video.diffusion.guidance import composable_cfg, needs_uncond
+from video.diffusion.guidance import composable_cfg, guided_batch, needs_conds, needs_uncond
 from video.models.dit import DiT, DiTConfig
 from video.models.latents import ImageVAELatents, has_tiling, latent_space_for
+from video.prompts.composable import split_and
 from video.runtime.img2vid import InputError, Timings, randn, usable_device
 from video.runtime.progress import StepCallback, step_reporter
 from video.runtime.speed import with_sdpa_priority
@@ -34,7 +36,10 @@ from video.runtime.t2v_checks import (
     check_output_type,
     check_prompts,
     check_request,
+    check_room,
     check_size,
+    step_bytes,
+    transformer_widths,
 )
 
 
@@ -140,12 +145,12 @@ def _load_text(p: Path, dtype: torch.dtype):
 
 def _load_wan(p: Path, index: dict, dtype: torch.dtype, transformer_cls: type | None = None) -> T2VModels:
     """A diffusers Wan folder (text-to-video: one expert, or Wan 2.2's two; VACE and Animate
-    folders with their ``transformer_cls``), every part checked before its weights load and
-    every loading error one line naming the folder and part."""
-    from diffusers import AutoencoderKLWan, WanTransformer3DModel
-
-    from video.models.components import load_diffusers_part
-    from video.models.svd import CheckpointError
+    folders with their ``transformer_cls``), every part's weight files checked by their headers
+    before any part loads (:func:`video.models.part_checks.check_parts`: a damaged text encoder
+    was found after the experts had loaded) and every loading error one line naming the folder
+    and part. The checks come before the libraries import (seconds)."""
+    from video.models.part_checks import check_parts
+    from video.models.svd import CheckpointError, quiet_library_logs
     from video.models.wan import t2v_parts, wan_config
 
     parts = t2v_parts(p, index) if transformer_cls is None else {"transformers": ["transformer"], "boundary_ratio": None}
@@ -154,6 +159,12 @@ def _load_wan(p: Path, index: dict, dtype: torch.dtype, transformer_cls: type | 
         raise CheckpointError(f"{p}: a Wan diffusers folder needs {'/, '.join(missing)}/: download the whole "
                               "repository, not only model_index.json")
     config = wan_config(p)  # a broken scheduler config: one line now, not a traceback after the weights
+    check_parts(p, (*parts["transformers"], "vae", "text_encoder"))
+    quiet_library_logs()
+    from diffusers import AutoencoderKLWan, WanTransformer3DModel
+
+    from video.models.components import load_diffusers_part
+
     experts = [load_diffusers_part(transformer_cls or WanTransformer3DModel, p, sub, dtype).eval()
                for sub in parts["transformers"]]
     vae = load_diffusers_part(AutoencoderKLWan, p, "vae", torch.float32)
@@ -182,15 +193,15 @@ def state_dict_mismatch(expected: dict[str, torch.Tensor], found: dict[str, torc
 
 
 def _load_ours(p: Path, dtype: torch.dtype) -> T2VModels:
-    """Our layout (``save_t2v``): every part checked before its weights load, every error one
-    line naming the folder and the part, as :func:`_load_wan` does for Wan folders."""
-    from diffusers import AutoencoderKL, AutoencoderKLWan
+    """Our layout (``save_t2v``): every part's weight files checked by their headers before any
+    part loads, every error one line naming the folder and the part, as :func:`_load_wan` does
+    for Wan folders."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     from video.config import ConfigError
-    from video.models.components import load_diffusers_part, loading
-    from video.models.svd import CheckpointError
+    from video.models.part_checks import check_parts
+    from video.models.svd import CheckpointError, quiet_library_logs
 
     for sub in ("transformer", "vae", "text_encoder", "tokenizer"):
         if not (p / sub).is_dir():
@@ -204,6 +215,12 @@ def _load_ours(p: Path, dtype: torch.dtype) -> T2VModels:
     weights = p / "transformer" / "model.safetensors"
     if not weights.is_file():
         raise CheckpointError(f"{p}: transformer/model.safetensors is missing")
+    check_parts(p, ("transformer", "vae", "text_encoder"), unconfigured=("transformer",))
+    quiet_library_logs()
+    from diffusers import AutoencoderKL, AutoencoderKLWan
+
+    from video.models.components import load_diffusers_part, loading
+
     try:
         state = load_file(str(weights))
     except (OSError, SafetensorError) as e:
@@ -271,9 +288,9 @@ def load_t2v(source: str | Path, device="cpu", dtype=torch.float32) -> T2VModels
     from video.models.svd import CheckpointError, quiet_library_logs
     from video.models.wan import SINGLE_FILE, read_index
 
-    quiet_library_logs()
-    p = Path(source).expanduser()
+    p = Path(source).expanduser()  # the loaders quiet the libraries after their checks (an import of seconds)
     if str(source) == "tiny":
+        quiet_library_logs()
         m = build_tiny()
     elif p.is_file():
         from video.models.detect import detect_kind
@@ -400,6 +417,21 @@ class TextToVideo:
         ropes = [r for r in ropes if isinstance(r, int)]
         check_size(self.models.latents, self.patch(), num_frames, height, width, rope_max=min(ropes, default=None))
 
+    def check_room(self, num_frames: int, height: int, width: int, items: int, decode: bool) -> None:
+        """CPU: :class:`~video.runtime.img2vid.NotEnoughMemory` before any work where a step of
+        ``items`` batch items or the decoded frames cannot fit in the RAM available
+        (:func:`video.runtime.t2v_checks.check_room`, as ImageToVideo's ``check_room``)."""
+        if self.device.type != "cpu":  # CUDA reports its own failed allocation
+            return
+        from video.runtime.memory import available_memory
+
+        (pt, ph, pw), lat = self.patch(), self.models.latents
+        tokens = (lat.latent_frames(num_frames) // pt) * (height // (lat.spatial_factor * ph)) \
+            * (width // (lat.spatial_factor * pw))
+        dim, ffn = max(transformer_widths(t.config) for t in self.models.experts)
+        step = step_bytes(tokens, dim, ffn, items, torch.finfo(self.dtype).bits // 8)
+        check_room(num_frames, height, width, step, decode, available_memory())
+
     def _forward(self, x: torch.Tensor, t: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
         b = ctx.shape[0]
         xb, tb = x.expand(b, *x.shape[1:]).to(self.dtype), t.expand(b).to(x.device)
@@ -435,11 +467,12 @@ class TextToVideo:
             return guided(x, t, c, scale_t)
 
         def guided(x: torch.Tensor, t: torch.Tensor, c, scale: float) -> torch.Tensor:
-            terms = [ct for ct, _ in c.conds]
-            use_cfg = needs_uncond(c.weights, scale)  # a lone term weighted 1/scale needs no uncond
-            ctx = torch.cat(([c.uncond] if use_cfg else []) + terms).to(dev, self.dtype)
+            use_uncond = needs_uncond(c.weights, scale)  # a lone term weighted 1/scale needs no uncond
+            use_conds = needs_conds(c.weights, scale)  # scale 0 needs only the uncond (negative prompt)
+            terms = [ct for ct, _ in c.conds] if use_conds else []
+            ctx = torch.cat(([c.uncond] if use_uncond else []) + terms).to(dev, self.dtype)
             v = self._forward(x, t, ctx)
-            if not use_cfg:
+            if not (use_uncond and use_conds):  # one branch: the guided velocity itself
                 return v[:1]
             return composable_cfg(v[:1], list(v[1:].split(1)), c.weights, scale)
 
@@ -504,6 +537,11 @@ class TextToVideo:
             raise InputError(str(e)) from None
         if latents is not None and tuple(latents.shape) != lat_shape:
             raise InputError(f"latents have shape {tuple(latents.shape)}, expected {lat_shape}")
+        with warnings.catch_warnings():  # a lone weight's warning is the encoder's to give, once
+            warnings.simplefilter("ignore")
+            weights = [w for _, w in split_and(prompt)]
+        items = max(guided_batch(weights, g) for g in (scale, scale if guidance_scale_2 is None else guidance_scale_2))
+        self.check_room(num_frames, height, width, items, decode=output_type != "latent")
         t0 = time.perf_counter()
 
         # 1. Text.
