@@ -8,8 +8,9 @@ headers read: short clips left out, ``0_x/`` folders, hidden files) and refused 
 refuses it: nothing to train, ``data.buckets`` on a kohya folder. A folder of only corrupt
 files passes: the run finds that out by decoding them (and stops at its first step). A check of its own (the schema and two columns) passed a
 manifest whose every file is missing, or whose ``data.where`` keeps nothing, that the run then
-refused at once. Not part of every config load: a config may name data that is made later
-(tests, scripts)."""
+refused at once. A latent cache is refused as the run refuses it: built for other clips, or
+by another model's encoders (or the same path's, since replaced). Not part of every config
+load: a config may name data that is made later (tests, scripts)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,9 @@ def check_data(cfg) -> None:
         elif kind == "cache":
             from video.training.cache import LatentCache
 
-            LatentCache(path, cfg.task).check_shape(d.frames, d.height, d.width, d.fps)
+            cache = LatentCache(path, cfg.task)
+            cache.check_shape(d.frames, d.height, d.width, d.fps)
+            cache.check_model(cfg.model)  # paths and file fingerprints only: no model is loaded
     if folders:
         _build_folders(cfg, folders)
 

@@ -3,7 +3,8 @@ said in one line: a run folder's ``final/`` export (refused when the run went on
 checkpoint: which one to start from is the user's choice, not a silent pick of the old export),
 else its latest checkpoint; a ``final/`` or ``final/model`` folder; a checkpoint folder (its EMA
 weights when it has them, as ``final/`` holds them); a ``.safetensors`` file. A LoRA run's
-folder, ``final/`` or checkpoint is refused in one line naming its base: it holds only adapters."""
+folder, ``final/`` or checkpoint, or a file of LoRA adapters, is refused in one line naming its
+base: it holds only adapters."""
 
 from __future__ import annotations
 
@@ -108,18 +109,40 @@ def _header(path: Path) -> dict:
         return {}
 
 
-def _refuse_lora(source: str, folder: Path, holds: str, what: str = "a LoRA run") -> None:
+def _refuse_lora(source: str, folder: Path, holds: str, what: str = "a LoRA run", header: dict | None = None) -> None:
     """``init_from`` naming a LoRA run (its ``final/``, or a checkpoint of it): its weights are
     adapters only, which fit no model as a starting point (it read "Missing key(s)" after a line
-    claiming the run had no export). One line naming the base it was trained on instead."""
+    claiming the run had no export). One line naming the base it was trained on instead.
+    ``header``: a LoRA file's own (:func:`_lora_file_header`), whose record of its base comes first."""
     config = _run_config(folder) or {}
     adapters = folder / "lora.safetensors"
-    if not adapters.is_file() and not (config.get("lora") or {}).get("enabled"):
-        return
-    model = config.get("model") or (_header(adapters).get("base_model") if adapters.is_file() else None)
+    if header is None:
+        if not adapters.is_file() and not (config.get("lora") or {}).get("enabled"):
+            return
+        header = _header(adapters) if adapters.is_file() else {}
+    if "base_model" in header:  # the file's record (lora.run_metadata) of the base it was trained on
+        config = {"model": header["base_model"], "init_from": header.get("init_from")}
+    model = config.get("model")
     base = f"model={model or '...'}" + (f" init_from={config['init_from']}" if config.get("init_from") else "")
     raise ValueError(f"init_from={source} is {what} ({holds} holds only adapters): start from its base model "
                      f"({base}), or apply it with --lora at render time")
+
+
+def _lora_file_header(path: Path) -> dict | None:
+    """A ``.safetensors`` file's header metadata when the file holds LoRA adapters (the
+    ``base_model`` an export records, or keys ``--lora`` reads as adapters: lora_A/lora_B,
+    lora_down/lora_up...), else None: ``final/lora.safetensors``, its kohya copy or a LoRA run's
+    checkpoint ``model.safetensors`` named as ``init_from`` went on to "Missing key(s)"."""
+    from safetensors import SafetensorError, safe_open
+
+    from video.models.lora_info import lora_layout
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta, keys = f.metadata() or {}, list(f.keys())
+    except (OSError, SafetensorError):
+        return None  # not read here: loading it says what is wrong with it
+    return meta if "base_model" in meta or lora_layout(keys) is not None else None
 
 
 # a runtime folder's weights (the ``model/`` of a ``final/`` export, a diffusers part): the trained
@@ -190,6 +213,9 @@ def init_source(source: str) -> Path | None:
         _say(f"init_from: {ck}" + ("" if step is None else f" (step {step})") + (": " + "; ".join(notes) if notes else ""))
         return ck
     if p.is_file() and p.suffix == ".safetensors":
+        header = _lora_file_header(p)
+        if header is not None:  # its own record of its base, else its run's beside it (a checkpoint), names it
+            _refuse_lora(source, p.parent, p.name, "a LoRA file", header=header)
         _say(f"init_from: {p}")
         return p
     raise FileNotFoundError(f"init_from={source!r}: no final/ export, checkpoint, model folder or .safetensors "

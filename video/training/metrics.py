@@ -4,9 +4,11 @@ TensorBoard event files in the same run folder when the ``tensorboard`` package 
 
 On resume both logs drop what was written after the checkpoint: the JSON lines are cut, and
 TensorBoard's ``purge_step`` hides the old events from that step on, so a curve has no
-doubled segment. A non-finite value (the loss of a skipped step) is ``null`` in the JSON lines
-(JSON has no NaN: ``json.dumps`` wrote ``NaN``, which strict readers refuse) and stays NaN in
-TensorBoard."""
+doubled segment. A fresh run (no checkpoint to resume: a first run, or a rerun after one that
+diverged before its first checkpoint) starts both anew: the old event files are removed, where
+TensorBoard drew the old run's steps beside the new one's under the same tags. A non-finite
+value (the loss of a skipped step) is ``null`` in the JSON lines (JSON has no NaN:
+``json.dumps`` wrote ``NaN``, which strict readers refuse) and stays NaN in TensorBoard."""
 
 from __future__ import annotations
 
@@ -53,7 +55,17 @@ def tensorboard_writer(folder: Path, purge_step: int | None = None):
         print("tensorboard is not installed: metrics go to metrics.jsonl only "
               "(pip install tensorboard to get event files too)")
         return None
-    return SummaryWriter(log_dir=str(folder), purge_step=purge_step or None)
+    return SummaryWriter(log_dir=str(folder), purge_step=purge_step)
+
+
+def remove_event_files(folder: Path) -> None:
+    """The TensorBoard event files a run before this one left in ``folder`` (what
+    ``SummaryWriter`` names ``events.out.tfevents.*``), for a fresh run: its metrics.jsonl
+    starts empty, and a curve of the old steps under the same tags would read as this run's.
+    Removed whether or not ``tensorboard`` is installed now."""
+    for p in folder.glob("events.out.tfevents.*"):
+        if p.is_file():
+            p.unlink(missing_ok=True)
 
 
 def json_row(row: dict) -> str:
@@ -71,6 +83,7 @@ class MetricsLog:
             truncate_metrics(self.path, resume_step)
         else:
             self.path.write_text("")
+            remove_event_files(run)
         self.tb = tensorboard_writer(run, purge_step=resume_step + 1 if resume_step else None)
 
     def log(self, row: dict) -> None:

@@ -175,19 +175,24 @@ def empty_captions(data) -> int | None:
 
 def empty_caption_example(data) -> str | None:
     """One file whose item has an empty caption (its empty caption file, or its media when it
-    has none), for the warning :func:`empty_captions` counts for; None when none is or a
-    dataset cannot tell."""
+    has none; a manifest clip's media, whose caption is its row's ``caption`` cell), for the
+    warning :func:`empty_captions` counts for; None when none is or a dataset cannot tell."""
     from video.training.buckets import Bucketed
 
     flags = _empty_flags(data)
     if not flags or not any(flags):
         return None
     i = flags.index(True)
-    while isinstance(data, Bucketed):  # buckets hold their base's items in another order
-        i, data = data.index[i], data.base
+    while isinstance(data, (Bucketed, Concat)):  # the part that holds the item, and its index there
+        if isinstance(data, Bucketed):  # buckets hold their base's items in another order
+            i, data = data.index[i], data.base
+        else:
+            data, i = data._locate(i)
     if not hasattr(data, "sources"):
         return None
     sources = data.sources(i)
+    if isinstance(data, ManifestClips):  # no caption file to write: the manifest's column is the caption
+        return f"{sources[0]} (empty caption in the manifest)"
     txt = sources[1] if len(sources) > 1 else None
     if txt is not None and txt.is_file():
         return str(txt)

@@ -30,6 +30,7 @@ from omegaconf import OmegaConf
 from video.config import to_dict
 from video.training import distributed
 from video.training.config import TrainConfig, with_absolute_paths
+from video.training.epochs import last_epoch_note, steps_of_epochs
 from video.training.init_from import resuming
 from video.training.loading import ItemLoader, Prefetcher, collate, copy_order, make_order, say, set_step
 from video.training.metrics import MetricsLog
@@ -233,20 +234,7 @@ def _train(cfg: TrainConfig, rank: int, world: int, progress: bool, stop_after: 
 
     if isinstance(data, LatentCache):  # its latents are one model's encoders': refuse another model's run
         data.check_model(cfg.model)
-    if cfg.epochs > 0:
-        from video.training.kohya import epoch_steps
-
-        per_step = cfg.batch_size * world * cfg.optim.grad_accum
-        if hasattr(data, "order"):  # buckets: a step is one bucket's global batch, its last one padded
-            batches = data.order(cfg.seed, per_step).batches_per_epoch()
-            cfg = replace(cfg, steps=batches * cfg.epochs)
-            if rank == 0:
-                print(f"steps = {batches} bucketed batches of {per_step} (batch_size x processes x grad_accum) "
-                      f"x {cfg.epochs} epochs = {cfg.steps}")
-        else:
-            cfg = replace(cfg, steps=epoch_steps(len(data), cfg.epochs, per_step))
-            if rank == 0:
-                print(f"steps = {len(data)} items x repeats x {cfg.epochs} epochs / {per_step} per step = {cfg.steps}")
+    cfg = steps_of_epochs(cfg, data, world, rank)  # epochs > 0: the steps counted from the data
     ck = latest_checkpoint(run)
     before = config_of(run, ck) if ck is not None else None
     if before is not None:
@@ -322,9 +310,9 @@ def _train(cfg: TrainConfig, rank: int, world: int, progress: bool, stop_after: 
               f"{cfg.steps} steps = {epochs_said(cfg.steps * b * world * accum / items)} epochs"
               + (f", {lora_note(cfg, raw)}" if cfg.lora.enabled else "")
               + (f" (resuming at step {step})" if step else ""))
-        repeats = repeat_note(b * world * accum, items)
-        if repeats:
-            print(repeats)
+        for note in (repeat_note(b * world * accum, items), last_epoch_note(cfg, step)):
+            if note:
+                print(note)
     bar = None
     if progress:
         from tqdm.auto import tqdm
