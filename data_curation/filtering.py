@@ -3,9 +3,9 @@ clip has ``keep = False`` and the first failing rule as ``drop_reason``.
 
 Quantile rules (SVD's "bottom 25% by motion") are computed over all scored clips of the
 manifest, so re-filtering with another recipe needs no re-scoring. A rule whose column is
-null everywhere (a model scorer without weights) is not applied; one whose column the manifest
-lacks (``curate filter`` with a recipe of other scorers) is not applied either, with a warning
-naming it. A clip whose own value is null or NaN passes that rule: the score could not be
+null everywhere (a model scorer without weights) is not applied (``curate filter`` says so:
+:func:`unmeasured_columns`); one whose column the manifest lacks (``curate filter`` with a
+recipe of other scorers) is not applied either, with a warning naming it. A clip whose own value is null or NaN passes that rule: the score could not be
 measured (``motion_mean`` of a clip with fewer than two samples, shorter than ``1 / sample_fps``;
 a model score without weights), which says nothing against the clip, and the other rules still
 judge it. Quantiles are taken over the measured values only.
@@ -54,8 +54,7 @@ def thresholds(rows: list[dict], recipe: Recipe) -> list[tuple[str, float | None
             warnings.warn(f"recipe rule on column {r.column!r} not applied: the manifest has no such column "
                           "(its sources were not scored with the scorer that makes it)", stacklevel=2)
             continue  # a scorer this manifest was not scored with: the rule cannot apply
-        vals = np.array([v for row in rows if row.get("error") is None and row.get("start_frame") is not None
-                         and (v := _num(row.get(r.column))) is not None])
+        vals = np.array([v for row in rows if _scored(row) and (v := _num(row.get(r.column))) is not None])
         if len(vals) == 0:
             continue
         lo = max((x for x in (r.min, None if r.min_quantile is None else float(np.quantile(vals, r.min_quantile)))
@@ -64,6 +63,20 @@ def thresholds(rows: list[dict], recipe: Recipe) -> list[tuple[str, float | None
                   if x is not None), default=None)
         out.append((r.column, lo, hi))
     return out
+
+
+def _scored(row: dict) -> bool:
+    return row.get("error") is None and row.get("start_frame") is not None
+
+
+def unmeasured_columns(rows: list[dict], recipe: Recipe) -> list[str]:
+    """The rule columns the manifest has but no scored clip measured (a model scorer without
+    weights): their rules are not applied, which ``curate filter`` says. None when no clip
+    was scored at all: then every rule is moot, not its scorer missing."""
+    scored = [row for row in rows if _scored(row)]
+    present = {c for row in rows for c in row}
+    return [c for c in dict.fromkeys(r.column for r in recipe.rules)
+            if scored and c in present and all(_num(row.get(c)) is None for row in scored)]
 
 
 def quality_key(row: dict) -> tuple:

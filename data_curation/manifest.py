@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import re
+import warnings
 from pathlib import Path
 
 import pyarrow as pa
@@ -323,9 +324,39 @@ def refilter(manifest: str | Path, recipe_name: str, overrides: list[str] | None
     t = read_parquet(manifest)
     numeric = frozenset(f.name for f in t.schema if pa.types.is_integer(f.type) or pa.types.is_floating(f.type))
     recipe = load_recipe(recipe_name, overrides, scoring=False, columns=numeric)
-    rows = apply_filters(t.to_pylist(), recipe)
+    rows = t.to_pylist()
+    for note in filter_notes(manifest, rows, recipe):
+        warnings.warn(note, stacklevel=2)
+    rows = apply_filters(rows, recipe)
     write_atomic(pa.Table.from_pylist(rows, schema=t.schema), manifest)
     return summarize(rows)
+
+
+MOTION_COLUMNS = ("motion_mean", "motion_spread")  # in px per sample step at the recipe's short side
+
+
+def filter_notes(manifest: str | Path, rows: list[dict], recipe) -> list[str]:
+    """What ``curate filter`` must say before applying ``recipe`` to ``manifest``, one line each.
+    A rule on a column null in every clip is not applied (:func:`~data_curation.filtering.unmeasured_columns`),
+    which ``curate run`` said as missing weights but a later filter did not. An absolute bound
+    on a motion column is in px of the recipe's short side per sample step: applied to motion
+    scored at other settings it compares another unit (a 0.04 px/frame drift is 0.14 at
+    quick's 64 px, 0.04 at svd_lvd's 16 px, and quick's ``min: 0.05`` dropped it silently).
+    Quantile bounds are relative and unaffected; a manifest that does not record its settings
+    (:func:`motion_settings`) cannot be checked."""
+    from data_curation.filtering import unmeasured_columns
+
+    notes = [f"recipe rule on column {c!r} not applied: every value is null (its scorer did not run, or had "
+             "no model weights)" for c in unmeasured_columns(rows, recipe)]
+    absolute = sorted({r.column for r in recipe.rules
+                       if r.column in MOTION_COLUMNS and (r.min is not None or r.max is not None)})
+    got, want = motion_settings(manifest), recipe_motion(recipe)
+    if absolute and got is not None and got != want:
+        notes.append(f"recipe {recipe.name!r} bounds {', '.join(absolute)} in px per sample step at a "
+                     f"{want['short_side']} px short side and {want['sample_fps']:g} fps, but this manifest was "
+                     f"scored at {got['short_side']} px and {got['sample_fps']:g} fps: the same motion measures "
+                     "otherwise there (rescore with this recipe, or use a quantile rule)")
+    return notes
 
 
 def summarize(rows: list[dict]) -> dict:

@@ -10,7 +10,12 @@ Each kept line is then measured again (:func:`line_boxes`): the first pass's box
 ~4 px steps, so a subtitle 5-10 px high reads 13-20 px, and rapidocr widens every box by its
 unclip margin). Detected again on its crop magnified to the size the detector was made for, a
 line measures 0.9-1.25x its glyphs' bounding box from 1/40 to 1/7.5 of the frame height
-(bench/NOTES.md)."""
+(bench/NOTES.md).
+
+Detection on the key frames as they are (:data:`DET_LIMIT_TYPE`) finds subtitles from about
+1/25 of the frame height as reliably as rapidocr's default upscaling; smaller ones (under about
+1/30: 18-24 px on 720p) are sometimes missed (7-11 of 12 found, against 11-12 upscaled), so a
+clip with small subtitles can score a lower ``text_area`` than it has."""
 
 from __future__ import annotations
 
@@ -25,7 +30,8 @@ MIN_TEXT_SCORE = 0.5  # rapidocr's own default ``text_score``
 # KEY_MAX_SIDE, 512) that is about 2.5x (6.5x the pixels) before detection. With "max" rapidocr
 # picks its own side length (960, 1500 or 2000 by the frame's size; the value given is ignored)
 # and only shrinks larger frames, so the key frames are read as they are: the same subtitles
-# found down to 1/30 of the frame's height, about 4-11x faster (bench/curate.py's OCR rows;
+# found from about 1/25 of the frame's height (under about 1/30, drawn on a 720p encode, some
+# are missed that the default finds), about 4-11x faster (bench/curate.py's OCR rows;
 # bench/NOTES.md). The lines found are measured on magnified crops (:func:`line_boxes`).
 DET_LIMIT_TYPE = "max"
 # The second look at a kept line: its crop (the box and REFINE_MARGIN of its height around it)
