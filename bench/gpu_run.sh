@@ -39,6 +39,7 @@ quiet() { grep --line-buffered -v -E "$QUIET" || [ $? -eq 1 ]; }
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.used,memory.total,clocks.sm --format=csv | tee "$OUT/gpu.txt"
 [ $# -gt 0 ] || set -- img2vid txt2vid
+failed= first=
 for b in "$@"; do
   case $b in
     img2vid) python3 bench/img2vid.py --model svd_xt --repeats 2 --only diffusers,eager --json "$OUT/img2vid_svd_xt.json" 2>&1 | quiet | tee "$OUT/img2vid.log" ;;
@@ -52,6 +53,7 @@ for b in "$@"; do
     *) echo "gpu_run.sh: unknown target $b (img2vid, img2vid_speed, img2vid_compile, train, txt2vid, txt2vid_speed, dit_levers, compile_units)" >&2; exit 2 ;;
   esac
   rc=$?  # each target's own status (pipefail): a failed one is not hidden by a later one's success
-  [ $rc -eq 0 ] || failed="$failed $b (exit $rc)"
+  [ $rc -eq 0 ] || { failed="$failed $b (exit $rc)"; first=${first:-$rc}; }
 done
-[ -z "$failed" ] || { echo "gpu_run.sh: failed:$failed" >&2; exit 1; }
+# the first failed target's status (one target: its own, e.g. 137 for timeout's SIGKILL)
+[ -z "$failed" ] || { echo "gpu_run.sh: failed:$failed" >&2; exit "$first"; }

@@ -582,11 +582,15 @@ def _segmented(path: str | Path, decode: str, threads: int) -> Features | None:
 
 
 def merge(f: Features, g: Features, num_frames: int | None = None) -> Features:
-    """The frames of ``f`` and ``g``, two decodes of one video, in order (``f``'s where both have one)."""
+    """The frames of ``f`` and ``g``, two decodes of one video, in order (``f``'s where both have one);
+    thumbnails of two sizes (a resolution change between them) become 1-wide zeros, histograms
+    alone compared, as :class:`~data_curation.frame_summary.Reducer` does within one decode."""
     index = np.concatenate((f.index, g.index))
     order = np.argsort(index, kind="stable")
     order = order[np.r_[True, np.diff(index[order]) > 0]]
-    return Features(index[order], np.concatenate((f.thumb, g.thumb))[order], np.concatenate((f.hist, g.hist))[order],
+    thumbs = ((f.thumb, g.thumb) if f.thumb.shape[1:] == g.thumb.shape[1:] else
+              (np.zeros((len(f.index), 1), np.float32), np.zeros((len(g.index), 1), np.float32)))
+    return Features(index[order], np.concatenate(thumbs)[order], np.concatenate((f.hist, g.hist))[order],
                     f.fps, f.num_frames if num_frames is None else num_frames, f.black)
 
 

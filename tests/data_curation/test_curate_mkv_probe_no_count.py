@@ -48,7 +48,7 @@ def test_curate_run_scores_an_mkv_as_its_mp4_twin_without_counting_it(twins, tmp
         return info
 
     monkeypatch.setattr(engine, "probe_video", spy)
-    recipe = load_recipe("quick")
+    recipe = load_recipe("quick", ["split.min_s=1.0"])  # several clips: the montage's shots are 1.3-2 s
     rows = {p.suffix: engine.score_source(str(p), recipe, tmp_path) for p in (mp4, mkv)}
     assert probed[1] is None  # the MKV was not decoded to be counted
     drop = {"source", "clip_id"}

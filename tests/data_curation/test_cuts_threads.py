@@ -42,3 +42,26 @@ def test_auto_cuts_the_same_shots_on_one_thread_and_two(dissolve_60fps):
     assert one.shots == two.shots and len(one.shots) == 2
     (s, e), = one.transitions
     assert 150 <= s < e <= 215 and e - s >= 30  # most of the dissolve's frames (150-210)
+
+
+def test_a_resolution_change_decodes_alike_on_one_thread_and_two(tmp_path):
+    """A stream that switches from 320x240 to 320x180 (a concatenation, a broadcast's 4:3 to 16:9):
+    the pieces' thumbnails are of another size than the opening's; joining them raised numpy's
+    "all the input array dimensions ... must match" on two threads (review), where one thread
+    compared histograms alone."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    ff = imageio_ffmpeg.get_ffmpeg_exe()
+    for name, size, src in (("a", "320x240", "testsrc2"), ("b", "320x180", "smptebars")):
+        subprocess.run([ff, "-v", "error", "-f", "lavfi", "-i", f"{src}=s={size}:r=25:d=4", "-c:v", "libx264",
+                        "-preset", "veryfast", "-g", "25", "-pix_fmt", "yuv420p", str(tmp_path / f"{name}.mp4")],
+                       check=True)
+    (tmp_path / "list.txt").write_text("file a.mp4\nfile b.mp4\n")
+    joined = tmp_path / "joined.mp4"
+    subprocess.run([ff, "-v", "error", "-f", "concat", "-safe", "0", "-i", str(tmp_path / "list.txt"), "-c", "copy",
+                    str(joined)], check=True)
+    one = frame_features(str(joined), "auto", 1)
+    assert one.thumb.shape[1] == 1  # the resolution change seen: histograms alone
+    assert _same(frame_features(str(joined), "auto", 2), one)
