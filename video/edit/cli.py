@@ -80,7 +80,7 @@ class EditConfig:
     soft: bool = False
     prompt: str = ""
     negative: str = ""  # empty: the model's default
-    strength: float = -1.0  # -1: the task's default
+    strength: float | None = None  # None: the task's (DEFAULT_STRENGTH); -1 is out of range like -0.5
     # None (unset, or ``null`` in YAML / ``key=null``): the model's (or input's) default; a set value
     # out of range (0 included: it is not a second spelling of "unset") is refused before any work
     steps: int | None = None
@@ -225,7 +225,7 @@ def check_config(task: str, cfg: EditConfig, given: dict[str, str] | None = None
         raise InputError("give either --mask or --box, not both")
     sdpa_choice(cfg.sdpa)
     check_crf(cfg.crf, cfg.output)
-    if cfg.strength != -1 and not 0.0 <= cfg.strength <= 1.0:
+    if cfg.strength is not None and not 0.0 <= cfg.strength <= 1.0:
         raise InputError(f"--strength must be in [0, 1]; got {cfg.strength:g}")
     if not 0.0 <= cfg.harmonise <= 1.0:
         raise InputError(f"--harmonise must be in [0, 1]; got {cfg.harmonise:g}")
@@ -266,7 +266,7 @@ def check_config(task: str, cfg: EditConfig, given: dict[str, str] | None = None
     if task in MASK_TASKS and not (cfg.mask or cfg.box):
         what = "the subject's mask" if task == "background" else "a mask"
         raise InputError(f"{task} needs {what}: --mask (a file or a folder of images) or --box x0,y0,x1,y1")
-    if task == "recolour" and cfg.strength <= 0 and cfg.hue % 360 == 0 and cfg.saturation == 1:
+    if task == "recolour" and task_strength(task, cfg) <= 0 and cfg.hue % 360 == 0 and cfg.saturation == 1:
         # no shift and no harmonising pass: it wrote a copy of the input without a word
         raise InputError("recolour with --hue 0 and --saturation 1 changes nothing: give --hue or --saturation")
 
@@ -322,10 +322,16 @@ def _refuse_model_flags(task: str, cfg: EditConfig, given: dict[str, str] | None
                          f"leave {how} out")
 
 
+def task_strength(task: str, cfg: EditConfig) -> float:
+    """The strength an edit runs at: the one given, else the task's default. None, not -1,
+    stands for "not given", so that --strength -1 is refused like -0.5 (it was taken silently)."""
+    return DEFAULT_STRENGTH[task] if cfg.strength is None else cfg.strength
+
+
 def _needs_model(task: str, cfg: EditConfig) -> bool:
     """Recolour without --strength and a --background composite without --harmonise are pixel
     operations: no model loads."""
-    return not (task == "recolour" and cfg.strength <= 0) and not (task == "background" and cfg.background
+    return not (task == "recolour" and task_strength(task, cfg) <= 0) and not (task == "background" and cfg.background
                                                                    and cfg.harmonise <= 0)
 
 
@@ -437,7 +443,7 @@ def run_edit(task: str, cfg: EditConfig, given: dict[str, str] | None = None):
             print(RANDOM_NOTE.format(model=typed_model, flag="--model"), file=sys.stderr)
         fps = fps or _model_fps(editor)
     fps = fps or 8
-    strength = DEFAULT_STRENGTH[task] if cfg.strength < 0 else cfg.strength
+    strength = task_strength(task, cfg)
     kw = dict(prompt=cfg.prompt, num_frames=cfg.frames, height=cfg.height, width=cfg.width)
     model_kw = dict(negative_prompt=cfg.negative or None, num_inference_steps=cfg.steps,
                     guidance_scale=cfg.guidance,

@@ -118,10 +118,15 @@ class _Parts:
         return out
 
 
-def nut_chunks(frames: np.ndarray, seconds: np.ndarray) -> Iterator[bytes]:
+def nut_chunks(frames: np.ndarray, seconds: np.ndarray, last: float) -> Iterator[bytes]:
     """The frames as raw RGB in a NUT stream, each with its timestamp (``seconds``), for ffmpeg
     to read from a pipe (a raw pipe has one fixed rate, NUT keeps each frame's time): the same
-    bytes as muxing the whole clip into memory, handed over a frame at a time."""
+    bytes as muxing the whole clip into memory, handed over a frame at a time.
+    ``last``: how long the last frame shows (seconds). NUT stores no packet durations: ffmpeg
+    gives each frame ``1 / rate`` of the stream, and only the last one keeps it (the others
+    last until the next timestamp), so the rate is ``1 / last``. PyAV's default 24 fps ended a
+    variable-rate mp4/webm 1/24 s after its last frame's time (1.34 s of 1.5 s; the audio,
+    cut at the intended length, ran past the picture)."""
     from fractions import Fraction
 
     import av
@@ -129,7 +134,7 @@ def nut_chunks(frames: np.ndarray, seconds: np.ndarray) -> Iterator[bytes]:
     sink = _Parts()
     tb = Fraction(1, TIME_BASE)
     with av.open(sink, "w", format="nut") as c:
-        s = c.add_stream("rawvideo")
+        s = c.add_stream("rawvideo", rate=Fraction(TIME_BASE, max(1, round(last * TIME_BASE))))
         s.width, s.height, s.pix_fmt = frames.shape[2], frames.shape[1], "rgb24"
         s.time_base = s.codec_context.time_base = tb
         ticks = np.round(np.asarray(seconds) * TIME_BASE).astype(np.int64)

@@ -336,9 +336,9 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 7, crf: int =
                 "-s", f"{w}x{h}", "-r", str(fps), "-i", "-"]
         seconds = f / float(fps)
     else:  # the frames with their own timestamps (NUT carries them), passed through as they are
-        data = nut_chunks(frames, stamps)
-        args = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "nut", "-i", "-"]
         last = last_frame_length(stamps, fps)
+        data = nut_chunks(frames, stamps, last)
+        args = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "nut", "-i", "-"]
         seconds = float(stamps[-1]) + last
     sound = audio_stream_info(audio) if audio is not None and fmt in AUDIO_ENCODE else None
     if sound is not None:
