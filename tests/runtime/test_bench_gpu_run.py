@@ -13,7 +13,9 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
-def test_capped_target_ignoring_term_is_killed(tmp_path):
+def _stand_in_repo(tmp_path, python3: str) -> tuple:
+    """A copy of gpu_run.sh with its wheels as empty files, and stand-ins for ``python3`` (the
+    shell script ``python3``) and ``nvidia-smi`` first on PATH: (the copy's root, the PATH)."""
     work = tmp_path / "repo"
     (work / "bench").mkdir(parents=True)
     shutil.copy(BENCH / "gpu_run.sh", work / "bench" / "gpu_run.sh")
@@ -22,14 +24,19 @@ def test_capped_target_ignoring_term_is_killed(tmp_path):
         (work / ".whl" / name).write_bytes(b"")
     shims = tmp_path / "bin"
     shims.mkdir()
-    stuck = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('started', flush=True); " \
-            "time.sleep(60)"
-    (shims / "python3").write_text(  # pip install: nothing to do; a benchmark: stuck after the TERM
-        f'#!/bin/sh\n[ "$1" = -m ] && exit 0\nexec {sys.executable} -c "{stuck}"\n')
+    (shims / "python3").write_text(python3)
     (shims / "nvidia-smi").write_text("#!/bin/sh\necho name\necho stand-in\n")
     for f in shims.iterdir():
         f.chmod(0o755)
-    env = {**os.environ, "PATH": f"{shims}:{os.environ['PATH']}", "OUT": str(tmp_path / "out"),
+    return work, f"{shims}:{os.environ['PATH']}"
+
+
+def test_capped_target_ignoring_term_is_killed(tmp_path):
+    stuck = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('started', flush=True); " \
+            "time.sleep(60)"
+    work, path = _stand_in_repo(  # pip install: nothing to do; a benchmark: stuck after the TERM
+        tmp_path, f'#!/bin/sh\n[ "$1" = -m ] && exit 0\nexec {sys.executable} -c "{stuck}"\n')
+    env = {**os.environ, "PATH": path, "OUT": str(tmp_path / "out"),
            "TMPDIR": str(tmp_path), "BENCH_TIMEOUT": "1", "BENCH_KILL_AFTER": "1",
            "BENCH_COMPILE_CACHE": str(tmp_path / "cache")}
     t0 = time.monotonic()
@@ -45,20 +52,9 @@ def test_capped_target_ignoring_term_is_killed(tmp_path):
 def test_a_failed_target_is_not_hidden_by_a_later_one(tmp_path):
     """``gpu_run.sh img2vid txt2vid`` exited with the last target's status: a failed img2vid
     under a good txt2vid was exit 0."""
-    work = tmp_path / "repo"
-    (work / "bench").mkdir(parents=True)
-    shutil.copy(BENCH / "gpu_run.sh", work / "bench" / "gpu_run.sh")
-    (work / ".whl").mkdir()
-    for name in ("diffusers-0-py3-none-any.whl", "omegaconf-0-py3-none-any.whl"):
-        (work / ".whl" / name).write_bytes(b"")
-    shims = tmp_path / "bin"
-    shims.mkdir()
-    (shims / "python3").write_text(  # pip install: nothing to do; img2vid fails, txt2vid succeeds
-        '#!/bin/sh\n[ "$1" = -m ] && exit 0\ncase "$1" in *img2vid*) echo broke; exit 3;; esac\necho fine\n')
-    (shims / "nvidia-smi").write_text("#!/bin/sh\necho name\necho stand-in\n")
-    for f in shims.iterdir():
-        f.chmod(0o755)
-    env = {**os.environ, "PATH": f"{shims}:{os.environ['PATH']}", "OUT": str(tmp_path / "out"),
+    work, path = _stand_in_repo(  # pip install: nothing to do; img2vid fails, txt2vid succeeds
+        tmp_path, '#!/bin/sh\n[ "$1" = -m ] && exit 0\ncase "$1" in *img2vid*) echo broke; exit 3;; esac\necho fine\n')
+    env = {**os.environ, "PATH": path, "OUT": str(tmp_path / "out"),
            "TMPDIR": str(tmp_path), "BENCH_COMPILE_CACHE": str(tmp_path / "cache"), "failed": "stale"}
     p = subprocess.run(["bash", "bench/gpu_run.sh", "img2vid", "txt2vid"], cwd=work, env=env, capture_output=True,
                        text=True, timeout=40)
