@@ -11,6 +11,7 @@ an error, rather than one of the two dropped silently). The schemas of ``img2vid
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -560,6 +561,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as e:
+        if debug or e.errno != errno.ENAMETOOLONG:
+            raise
+        # a --model or --output of 300 characters was a traceback from the first Path.exists() that met it
+        name = str(e.filename or "")
+        print(f"error: {name[:60]}{'...' if len(name) > 60 else ''}: a file name longer than the file system allows "
+              f"({len(name)} characters)", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # `video models | head` read enough: no error line, as other tools
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit fails too
         return 141  # as a process killed by SIGPIPE
