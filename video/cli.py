@@ -561,7 +561,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except OSError as e:
+    except BrokenPipeError:  # `video models | head` read enough: no error line, as other tools
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit fails too
+        return 141  # as a process killed by SIGPIPE
+    except OSError as e:  # after BrokenPipeError, an OSError too
         if debug or e.errno != errno.ENAMETOOLONG:
             raise
         # a --model or --output of 300 characters was a traceback from the first Path.exists() that met it
@@ -569,9 +572,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {name[:60]}{'...' if len(name) > 60 else ''}: a file name longer than the file system allows "
               f"({len(name)} characters)", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # `video models | head` read enough: no error line, as other tools
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit fails too
-        return 141  # as a process killed by SIGPIPE
 
 
 if __name__ == "__main__":
