@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from dit_lora_folder import render_merged  # tests/comfy is on sys.path under pytest
 
 from video.comfy import functions as F
 from video.comfy import pipelines
@@ -149,14 +150,7 @@ def test_the_svd_unet_is_parked_too_and_offload_is_left_alone(models, monkeypatc
 
 def _from_disk(loras: list[tuple[Path, float]]) -> torch.Tensor:
     """The tiny DiT loaded whole from disk with ``loras`` merged, called as the node calls it."""
-    from video.models.lora import apply_loras
-    from video.runtime.txt2vid import TextToVideo
-
-    pipe = TextToVideo.from_pretrained("tiny")
-    apply_loras(pipe.models.lora_target(), loras, merge=True)
-    return F.frames_to_comfy(pipe(T2V["prompt"], num_frames=T2V["frames"], height=T2V["height"], width=T2V["width"],
-                                  num_inference_steps=T2V["steps"], guidance_scale=T2V["guidance_scale"],
-                                  generator=torch.Generator().manual_seed(T2V["seed"])))
+    return render_merged("tiny", loras, T2V)
 
 
 def test_a_lora_free_model_and_a_lora_model_in_turn_render_as_loaded_whole(models):

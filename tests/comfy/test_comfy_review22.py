@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from dit_lora_folder import render_merged  # tests/comfy is on sys.path under pytest
 from safetensors.torch import save_file
 
 import video.comfy.nodes
@@ -80,14 +81,7 @@ def dit_models(tmp_path, monkeypatch) -> Path:
 
 def _from_disk(folder: Path, loras: list[tuple[Path, float]]) -> torch.Tensor:
     """The clip of ``folder`` loaded whole from disk with ``loras`` merged, called as the node calls it."""
-    from video.models.lora import apply_loras
-    from video.runtime.txt2vid import TextToVideo
-
-    pipe = TextToVideo.from_pretrained(folder)
-    apply_loras(pipe.models.lora_target(), loras, merge=True)
-    return F.frames_to_comfy(pipe(T2V["prompt"], num_frames=T2V["frames"], height=T2V["height"], width=T2V["width"],
-                                  num_inference_steps=T2V["steps"], guidance_scale=T2V["guidance_scale"],
-                                  generator=torch.Generator().manual_seed(T2V["seed"])))
+    return render_merged(folder, loras, T2V)
 
 
 def test_a_changed_lora_strength_loads_nothing_from_disk(dit_models, loads):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from dit_lora_folder import render_merged  # tests/comfy is on sys.path under pytest
 
 from video.comfy import functions as F
 
@@ -51,14 +52,7 @@ def _t2v(model: F.VideoModel) -> torch.Tensor:
 def _whole_t2v(loras: list[tuple[Path, float]]) -> torch.Tensor:
     """The clip of the tiny DiT loaded from disk with ``loras`` merged, called as the node calls it:
     a reference that shares nothing with the nodes' pipelines."""
-    from video.models.lora import apply_loras
-    from video.runtime.txt2vid import TextToVideo
-
-    pipe = TextToVideo.from_pretrained("tiny")
-    apply_loras(pipe.models.lora_target(), loras, merge=True)
-    return F.frames_to_comfy(pipe(T2V["prompt"], num_frames=T2V["frames"], height=T2V["height"], width=T2V["width"],
-                                  num_inference_steps=T2V["steps"], guidance_scale=T2V["guidance_scale"],
-                                  generator=torch.Generator().manual_seed(T2V["seed"])))
+    return render_merged("tiny", loras, T2V)
 
 
 def test_a_lora_copy_shares_the_loaded_models_parts_and_leaves_its_weights(models):

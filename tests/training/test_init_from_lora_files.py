@@ -8,19 +8,11 @@ import shutil
 
 import pytest
 from safetensors.torch import save_file
+from test_init_from_ema_checkpoint_and_lora_run import TINY, stage  # tests/training is on sys.path
 
-from video.config import CONFIG_DIR, load_config
-from video.training.config import TrainConfig
 from video.training.init_from import init_source
 from video.training.tasks import TASKS
 from video.training.trainer import train
-
-TINY = ["batch_size=1", "data.frames=1", "data.height=16", "data.width=16", "data.size=2", "init_from=",
-        "log_every=1", "steps=2", "ckpt_every=2", "optim.lr=1e-2"]
-
-
-def stage(name: str, *overrides: str) -> TrainConfig:
-    return load_config(TrainConfig, CONFIG_DIR / "train" / f"{name}.yaml", list(overrides))
 
 
 @pytest.fixture(scope="module")
