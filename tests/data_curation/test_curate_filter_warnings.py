@@ -64,7 +64,10 @@ def test_absolute_motion_rule_on_same_motion_size_is_quiet(drift, tmp_path, caps
         MOTION_NOTE.replace("bounds motion_mean", "bounds motion_spread")]
 
 
-def test_rule_on_a_column_no_clip_measured_warns(drift, tmp_path, capsys):
+def test_rule_on_a_column_no_clip_measured_warns(drift, tmp_path, capsys, monkeypatch):
+    from data_curation.scorers import clip
+
+    monkeypatch.setattr(clip, "_WARNED", False)  # said once a process: another test in this worker may have
     out = tmp_path / "out"  # the clip scorer without weights: aesthetic and clip_score null in every row
     with pytest.warns(UserWarning, match="no local weights"):  # what curate run says; filter said nothing
         run([str(drift)], out, "quick", ["scorers=[motion, clip]", "rules=[]"], workers=0, progress=False)
