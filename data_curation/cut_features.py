@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from data_curation.bitstream import is_idr, nal_length_size, worth_checking, x264_options
-from data_curation.frame_summary import Features, Reducer
+from data_curation.frame_summary import Features, Reducer, fit_thumbs
 from video.media import MediaError, media_path, video_stream
 from video.media.read import decoder_threads
 
@@ -570,7 +570,7 @@ def _segmented(path: str | Path, decode: str, threads: int) -> Features | None:
     if opening is not None:
         if not len(merged):
             return opening
-        rest = merged.features(scan.fps, scan.frames)
+        rest = merged.features(scan.fps, scan.frames, opening.thumb.shape[1])
         return merge(opening, rest, max(opening.num_frames, int(rest.index[-1]) + 1))
     if not len(merged):
         raise MediaError(f"{path}: no decodable frames")
@@ -583,13 +583,13 @@ def _segmented(path: str | Path, decode: str, threads: int) -> Features | None:
 
 def merge(f: Features, g: Features, num_frames: int | None = None) -> Features:
     """The frames of ``f`` and ``g``, two decodes of one video, in order (``f``'s where both have one);
-    thumbnails of two sizes (a resolution change between them) become 1-wide zeros, histograms
-    alone compared, as :class:`~data_curation.frame_summary.Reducer` does within one decode."""
+    ``g``'s thumbnails brought to ``f``'s size where the picture's shape changed between them, as
+    :class:`~data_curation.frame_summary.Reducer` does within one decode."""
     index = np.concatenate((f.index, g.index))
     order = np.argsort(index, kind="stable")
     order = order[np.r_[True, np.diff(index[order]) > 0]]
-    thumbs = ((f.thumb, g.thumb) if f.thumb.shape[1:] == g.thumb.shape[1:] else
-              (np.zeros((len(f.index), 1), np.float32), np.zeros((len(g.index), 1), np.float32)))
+    size = f.thumb.shape[1]
+    thumbs = (f.thumb, np.asarray(fit_thumbs(list(g.thumb), size), np.float32).reshape(len(g.index), size))
     return Features(index[order], np.concatenate(thumbs)[order], np.concatenate((f.hist, g.hist))[order],
                     f.fps, f.num_frames if num_frames is None else num_frames, f.black)
 

@@ -77,16 +77,28 @@ class Reducer:
     def __len__(self) -> int:
         return len(self.index)
 
-    def features(self, fps: float, num_frames: int) -> Features:
+    def features(self, fps: float, num_frames: int, thumb_size: int | None = None) -> Features:
+        """``thumb_size``: the pixels every thumbnail is brought to (default: the first frame's)."""
         index = np.asarray(self.index, np.int64)
         order = np.argsort(index, kind="stable")
         # a variable-rate source can put two frames on one slot of the nominal grid: the first stands
         order = order[np.r_[True, np.diff(index[order]) > 0]]
-        thumbs = self.thumbs
-        if len({t.size for t in thumbs}) > 1:  # a resolution change mid-stream: compare histograms only
-            thumbs = [np.zeros(1, np.uint8)] * len(thumbs)
-        return Features(index[order], np.stack(thumbs)[order].astype(np.float32) / 255.0,
+        size = thumb_size or (self.thumbs[0].size if self.thumbs else THUMB_W)
+        thumbs = np.asarray(fit_thumbs([t.astype(np.float32) / 255.0 for t in self.thumbs], size), np.float32)
+        return Features(index[order], thumbs.reshape(len(index), size)[order],
                         np.stack(self.hists)[order].astype(np.float32), fps, num_frames, self.black / 255.0)
+
+
+def fit_thumbs(thumbs, size: int) -> list[np.ndarray]:
+    """Raveled float thumbnails (``THUMB_W`` wide) brought to ``size`` pixels, the first frame's, where
+    the picture's shape changed mid-stream (a concatenation of 4:3 and 16:9, a broadcast's switch):
+    stretched, the frames keep their brightness and layout, so a fade and a cut are still seen. Zero
+    thumbnails, as before, made every frame look black, and such a file one fade with no shots."""
+    import cv2
+
+    return [t if t.size == size else
+            cv2.resize(t.reshape(-1, THUMB_W), (THUMB_W, size // THUMB_W), interpolation=cv2.INTER_AREA).ravel()
+            for t in thumbs]
 
 
 def _soft_lut(gain: float) -> tuple[np.ndarray, np.ndarray]:

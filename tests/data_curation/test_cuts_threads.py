@@ -44,11 +44,8 @@ def test_auto_cuts_the_same_shots_on_one_thread_and_two(dissolve_60fps):
     assert 150 <= s < e <= 215 and e - s >= 30  # most of the dissolve's frames (150-210)
 
 
-def test_a_resolution_change_decodes_alike_on_one_thread_and_two(tmp_path):
-    """A stream that switches from 320x240 to 320x180 (a concatenation, a broadcast's 4:3 to 16:9):
-    the pieces' thumbnails are of another size than the opening's; joining them raised numpy's
-    "all the input array dimensions ... must match" on two threads (review), where one thread
-    compared histograms alone."""
+def _joined(tmp_path):
+    """320x240 testsrc2 for 4 s, then 320x180 smptebars for 4 s, in one mp4 stream."""
     import subprocess
 
     import imageio_ffmpeg
@@ -62,6 +59,25 @@ def test_a_resolution_change_decodes_alike_on_one_thread_and_two(tmp_path):
     joined = tmp_path / "joined.mp4"
     subprocess.run([ff, "-v", "error", "-f", "concat", "-safe", "0", "-i", str(tmp_path / "list.txt"), "-c", "copy",
                     str(joined)], check=True)
+    return joined
+
+
+def test_a_resolution_change_decodes_alike_on_one_thread_and_two(tmp_path):
+    """A stream that switches from 320x240 to 320x180 (a concatenation, a broadcast's 4:3 to 16:9):
+    the pieces' thumbnails are of another size than the opening's; joining them raised numpy's
+    "all the input array dimensions ... must match" on two threads (review), where one thread
+    compared histograms alone."""
+    joined = _joined(tmp_path)
     one = frame_features(str(joined), "auto", 1)
-    assert one.thumb.shape[1] == 1  # the resolution change seen: histograms alone
+    assert one.thumb.shape[1] == 32 * 24  # every thumbnail at the first frame's 4:3 shape
     assert _same(frame_features(str(joined), "auto", 2), one)
+
+
+def test_a_resolution_change_is_one_cut_between_two_shots(tmp_path):
+    """Where the thumbnails were zeroed at a change of shape, every frame looked black: the whole
+    file was one fade, ``[(0, 200)]``, and gave no shots (review). The picture changes at frame 100."""
+    joined = _joined(tmp_path)
+    for decode in ("auto", "all"):
+        for threads in (1, 2):
+            shots = detect_shots(str(joined), CutParams(decode=decode, threads=threads))
+            assert shots.shots == [[0, 100], [100, 200]], (decode, threads, shots)
