@@ -38,8 +38,9 @@ NOOP = "error: recolour with --hue 0 and --saturation 1 changes nothing: give --
     (["outpaint", "--pad", "8", "--strength", "0"], "error: outpaint --strength 0 would keep the starting canvas"),
     (["recolour", "--box", "0,0,8,8"], NOOP),
     (["recolour", "--box", "0,0,8,8", "--hue", "0", "--saturation", "1", "--strength", "0"], NOOP),
-    (["recolour", "--box", "0,0,8,8", "--hue", "360"], NOOP),
-    (["recolour", "--box", "0,0,8,8", "--hue", "-720"], NOOP),
+    # a whole number of turns is quoted as given (it was said as "--hue 0")
+    (["recolour", "--box", "0,0,8,8", "--hue", "360"], NOOP.replace("0", "360 (whole turns: no change)", 1)),
+    (["recolour", "--box", "0,0,8,8", "--hue", "-720"], NOOP.replace("0", "-720 (whole turns: no change)", 1)),
 ])
 def test_refused_in_one_line_before_any_work(argv, message, capsys):
     model = [] if argv[0] == "recolour" else ["--model", NO_MODEL]  # recolour at strength 0 refuses --model

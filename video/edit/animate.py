@@ -94,6 +94,23 @@ def _as_uint8(a) -> np.ndarray:
     return a
 
 
+EMPTY_MASK_HINT = (" (a MASK that is an image's alpha, as ComfyUI's Load Image gives it, is empty for a picture "
+                   "without transparency)")
+
+
+def check_mask_selects(frames, what: str = "the mask", where: str = "", hint: str = EMPTY_MASK_HINT) -> None:
+    """One-line InputError for a replace-mode mask (``frames``: as :func:`_pil_frames` takes
+    them) whose every level is 0, read as the animator reads it (the luma of its RGB): the
+    character would replace nothing, and the run rendered the background for minutes without a
+    word, where ``video edit`` and the Inpaint node refuse an empty mask. Called by the
+    animator (so the ComfyUI node refuses too) and by ``video animate`` before the weights load
+    (``what``: "--mask", ``hint``: none); ``where``: said after "selects nothing"."""
+    if any(f.convert("RGB").convert("L").getextrema()[1] > 0 for f in _pil_frames(frames, what)):
+        return
+    raise InputError(f"{what} selects nothing{where}: every pixel is black (white = the region the character "
+                     f"replaces); paint that region white{hint}")
+
+
 def pad_frames(frames: list, n: int) -> list:
     """Reflect-pad a frame list to ``n`` frames: ``[1, 2, 3, 4, 5] -> [1, 2, 3, 4, 5, 4, 3, 2, 1, 2]``
     (``WanAnimatePipeline.pad_video_frames``); a list longer than ``n`` is cut."""
@@ -438,8 +455,13 @@ class Animator:
         width = width or pose[0].width // mult * mult
         if height % mult or width % mult or height < mult or width < mult:
             raise InputError(f"height and width must be positive multiples of {mult}; got {height}x{width}")
+        if mk is not None:  # an empty mask, or one whose white part is cropped away: refused, not rendered
+            check_mask_selects(mk[:n])
         fit = fit_to_output({"pose video": pose, "background": None if bg is None else bg[:n],
                              "mask": None if mk is None else mk[:n]}, height, width, mult if rounded else None, sar)
+        if mk is not None:
+            check_mask_selects(fit["mask"], where=f" once fitted to the {width}x{height} output (scaled to cover "
+                                                  f"it, its middle cropped)")
         overlap = prev_segment_conditioning_frames
         seg = segment_frame_length or default_segment(n, overlap, tf)
         seg = max(seg // tf * tf + 1, 1)
@@ -534,5 +556,5 @@ class Animator:
 
 
 
-__all__ = ["Animator", "SIZE_STEP", "build_tiny_animate", "default_segment", "fit_on_black", "fit_to_output",
-           "fold_mask", "frames_to_tensor", "pad_frames", "segment_plan"]
+__all__ = ["Animator", "SIZE_STEP", "build_tiny_animate", "check_mask_selects", "default_segment", "fit_on_black",
+           "fit_to_output", "fold_mask", "frames_to_tensor", "pad_frames", "segment_plan"]

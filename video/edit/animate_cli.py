@@ -253,6 +253,10 @@ def cmd_animate(args: argparse.Namespace) -> int:
     face, bg, mask = (match_to_pose(frames, times, pose_times, n, what, rate=rate, whole=whole)
                       for what, (frames, times, rate, whole) in read.items())
     check_output(cfg.output, num_frames=n)  # several frames to x.png: refused now
+    if mask is not None:  # an all-black mask replaces nothing: said now, not after the load (the animator says it too)
+        from video.edit.animate import check_mask_selects
+
+        check_mask_selects(mask, "--mask", hint="")
     # every input checked: now the model, a name in the models folder as img2vid / txt2vid take it ("tiny": built in)
     extra = [cfg.extra_model_paths_config] if cfg.extra_model_paths_config else []
     model = resolve_model_name_or_builtin(str(cfg.model), (TINY,), "checkpoints", cfg.models_dir or None,

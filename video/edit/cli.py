@@ -93,12 +93,13 @@ class EditConfig:
     saturation: float = 1.0
     background: str = ""  # clip or image to composite the subject over
     harmonise: float = 0.0
-    feather: int = -1  # -1: the latent cell size
+    # None (unset, or ``null``): the default; -1 is refused like -2 (it stood for unset and ran as the default)
+    feather: int | None = None  # None: the latent cell size (recolour and a composite: 2)
     frames: int | None = None  # None: all
     height: int | None = None  # None: the input's own
     width: int | None = None
     window: int | None = None  # None: the model's length
-    overlap: int = -1
+    overlap: int | None = None  # None: a quarter window
     sampler: str = ""
     shift: float | None = None  # None: the model's; a set value must be > 0
     fps: float | None = None  # None: the input's; a set value must be > 0
@@ -232,9 +233,11 @@ def check_config(task: str, cfg: EditConfig, given: dict[str, str] | None = None
     check_ranges(cfg, EDIT_FLAGS, EDIT_MINIMUM)
     check_above_zero(cfg, EDIT_FLAGS, ("shift", "fps"))
     check_finite(cfg, EDIT_FLAGS, ("guidance", "hue", "saturation"))
-    if cfg.overlap < -1 or (cfg.window is not None and cfg.overlap >= cfg.window):
+    if cfg.saturation < 0:  # the shift clips it to 0: -1 wrote what 0 writes, without a word
+        raise InputError(f"--saturation must be >= 0 (0: grey); got {cfg.saturation:g}")
+    if cfg.overlap is not None and (cfg.overlap < 0 or (cfg.window is not None and cfg.overlap >= cfg.window)):
         raise InputError(f"--overlap must be between 0 and --window - 1; got {cfg.overlap}")
-    if cfg.feather < -1:
+    if cfg.feather is not None and cfg.feather < 0:
         raise InputError(f"--feather must be 0 or more pixels; got {cfg.feather}")
     if task == "restyle" and (cfg.mask or cfg.box or cfg.invert or cfg.soft):
         raise InputError("restyle changes the whole frame and takes no --mask, --box, --invert or --soft; to restyle "
@@ -267,8 +270,11 @@ def check_config(task: str, cfg: EditConfig, given: dict[str, str] | None = None
         what = "the subject's mask" if task == "background" else "a mask"
         raise InputError(f"{task} needs {what}: --mask (a file or a folder of images) or --box x0,y0,x1,y1")
     if task == "recolour" and task_strength(task, cfg) <= 0 and cfg.hue % 360 == 0 and cfg.saturation == 1:
-        # no shift and no harmonising pass: it wrote a copy of the input without a word
-        raise InputError("recolour with --hue 0 and --saturation 1 changes nothing: give --hue or --saturation")
+        # no shift and no harmonising pass: it wrote a copy of the input without a word; the values
+        # given are quoted (--hue 720 was said as "--hue 0")
+        turns = " (whole turns: no change)" if cfg.hue else ""
+        raise InputError(f"recolour with --hue {cfg.hue:g}{turns} and --saturation {cfg.saturation:g} changes "
+                         f"nothing: give --hue or --saturation")
 
 
 EDIT_MINIMUM = {"frames": 1, "steps": 1, "height": 1, "width": 1, "window": 1}  # None: unset (the default)
@@ -448,13 +454,13 @@ def run_edit(task: str, cfg: EditConfig, given: dict[str, str] | None = None):
     model_kw = dict(negative_prompt=cfg.negative or None, num_inference_steps=cfg.steps,
                     guidance_scale=cfg.guidance,
                     generator=torch.Generator().manual_seed(cfg.seed), window=cfg.window,
-                    overlap=None if cfg.overlap < 0 else cfg.overlap, sampler=cfg.sampler or None,
+                    overlap=cfg.overlap, sampler=cfg.sampler or None,
                     shift=cfg.shift, progress=True)
     if references:
         model_kw["reference_images"] = references
     if control is not None:
         model_kw["control_video"] = control
-    pixel_kw = {"feather_px": cfg.feather} if cfg.feather >= 0 else {}  # the recipe's own composite
+    pixel_kw = {} if cfg.feather is None else {"feather_px": cfg.feather}  # None: the recipe's own
     recipe = RECIPES[task]
     if task == "recolour":
         if cfg.frames:

@@ -347,6 +347,8 @@ def recolour(editor, video, mask, hue: float = 0.0, saturation: float = 1.0, har
     ``harmonise`` > 0, the mask is then regenerated at that strength (``editor`` needed)."""
     if mask is None:
         raise InputError("recolour needs a mask (a file, a folder of images, or a box)")
+    if not saturation >= 0:  # shift_colour clips a negative product to 0: -1 looked like 0, without a word
+        raise InputError(f"saturation must be >= 0 (0: grey); got {saturation:g}")
     frames, times = load_frames_timed(video)
     f, h, w = frames.shape[:3]
     m = load_mask(mask, f, h, w, invert=invert, soft=soft, fps=video_fps(video), allow_empty=False, times=times,
