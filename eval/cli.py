@@ -117,8 +117,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     agg = r["aggregate"]
     shown = summary(agg)
     out = Path(cfg.out)  # joined as paths: "--out eval_out/" gave "eval_out//metrics.json"
+    partly = r.get("partly_decoded") or []  # scored on fewer frames: said where a script reads the result
+    cut = f"; {plural(len(partly), 'file')} cut short, scored on the frames that decode (partly_decoded)" if partly else ""
     print(f"evaluated {plural(agg['num_videos'], 'video')} -> {out / 'metrics.json'}, {out / 'report.html'}"
-          + (f": {shown}" if shown else ""))
+          + (f": {shown}" if shown else "") + cut)
     if r["unreadable"]:  # scored without them: a script must not take the run for a whole one
         k = len(r["unreadable"])
         print(f"error: {plural(k, 'video')} could not be decoded and {'was' if k == 1 else 'were'} skipped "

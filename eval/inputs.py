@@ -466,15 +466,49 @@ def align(gen: np.ndarray, ref: np.ndarray, gen_fps: float | None = None, ref_fp
     if ref.shape[1:3] != gen.shape[1:3] or ref_aspect != 1.0:
         (h, w), (rh, rw) = gen.shape[1:3], ref.shape[1:3]
         shown = "" if ref_aspect == 1.0 else f" (shown {max(1, round(rw * ref_aspect))}x{rh}: its pixel aspect)"
-        notes.append(f"reference resized from {rw}x{rh}{shown} to {w}x{h}")
         sh, sw = cover_size(rh, rw, h, w, ref_aspect)  # the size training's resize_cover scales to
-        if (sh, sw) != (h, w):
+        if (sh, sw) == (rh, rw) != (h, w):  # it covers the generated size as it is: cropped, not scaled
+            notes.append(f"reference centre-cropped from {rw}x{rh} to {w}x{h} (the aspect ratios differ: its "
+                         "centre kept, as training crops its clips)")
+        else:
+            notes.append(f"reference resized from {rw}x{rh}{shown} to {w}x{h}")
+        if (sh, sw) not in ((h, w), (rh, rw)):
             notes.append(f"reference centre-cropped: the aspect ratios differ, so it was scaled to {sw}x{sh} to "
                          f"cover {w}x{h} and its centre kept, as training crops its clips")
         ref = cover_crop(ref[:n], h, w, pixel_aspect=ref_aspect)  # only the frames compared: a long reference at full size is gigabytes
     if lengths[0] != lengths[1]:
         notes.append(f"compared the first {plural(n, 'frame')} (generated {lengths[0]}, reference {lengths[1]})")
     return gen[:n], ref[:n], notes
+
+
+def partly_decoded(path: Path, decoded: int, side: str = "generated") -> dict | None:
+    """``{"side", "file", "frames_decoded", "frames_listed"}`` when ``path`` decoded to fewer
+    frames than its container's stored count says, by more than curate's tolerance
+    (:func:`data_curation.probe.decoded_short`), else None. A file cut between two packets
+    decodes without an error, only shorter, and one cut inside a packet keeps the frames before
+    the damage: scored on those, as a player shows them, not skipped (an MP4 whose edit list
+    starts past its first keyframe also stores frames no player shows), but listed in
+    ``partly_decoded`` so that a script sees it (the exit status stays 0)."""
+    import av
+
+    from data_curation.probe import decoded_short
+    from video.media import media_path, video_stream
+
+    if not isinstance(path, Path) or not path.is_file():  # a curated clip: its span is read, not a whole file
+        return None
+    try:
+        with av.open(media_path(path)) as c:
+            listed = int(video_stream(c, path).frames or 0)
+    except (av.error.FFmpegError, MediaError):
+        return None
+    if not listed or not decoded_short(listed, decoded):
+        return None
+    return {"side": side, "file": str(path), "frames_decoded": decoded, "frames_listed": listed}
+
+
+def partly_note(p: dict) -> str:
+    return (f"decoded {p['frames_decoded']} of the {p['frames_listed']} frames its container lists (cut short or "
+            "damaged?): scored on those")
 
 
 def rate_groups(fps_of: dict[str, float | None]) -> dict[float, list[str]]:

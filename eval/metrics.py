@@ -84,7 +84,8 @@ def psnr(a, b, data_range: float | None = None) -> float:
 def psnr_frames(a, b, data_range: float | None = None) -> np.ndarray:
     """Per-frame PSNR (dB) of two equal (F, ...) stacks: inf where a frame equals its reference."""
     data_range = infer_data_range(a, b, data_range, "psnr")
-    if len(a) != len(b):
+    a, b = _stack(a), _stack(b)  # a list of frames has no shape to name in the error
+    if tuple(a.shape) != tuple(b.shape):
         raise ValueError(f"psnr needs equal shapes, got {tuple(a.shape)} and {tuple(b.shape)}")
     return np.array([psnr(x, y, data_range) for x, y in zip(a, b, strict=True)], dtype=np.float64)
 

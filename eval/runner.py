@@ -31,6 +31,8 @@ from eval.inputs import (
     index_videos,
     load_video,
     mixed_fps_note,
+    partly_decoded,
+    partly_note,
     rate_groups,
     read_prompts,
     torch_device,
@@ -39,7 +41,7 @@ from eval.metrics import SSIM_WINDOW
 from eval.reconstruction import reconstruction_metrics
 from eval.report import NOT_SCORES, STRIP_VIDEOS, readable_text, side_by_side
 from eval.temporal import temporal_metrics
-from video.media import MediaError, media_path, plural
+from video.media import MediaError, plural
 
 GENERATED_HINT = "run `video quickstart` in the repository root to make it, or set EVAL_GENERATED"
 DEFAULT_GENERATED = "runs/quickstart/dit_stage3_hq/samples"  # `video quickstart`'s last stage's samples
@@ -101,6 +103,9 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
     ``aggregate`` (means and FVDs), ``notes`` (what was skipped and why), ``unreadable`` (one
     line per video that opened but could not be decoded: skipped, with a note, so that one
     damaged file does not throw away the scores of all the others; none: an EvalError),
+    ``partly_decoded`` (each file that decoded to fewer frames than its container lists, cut
+    short: scored on the frames before the damage, as a player shows them, with a note;
+    :func:`eval.inputs.partly_decoded`),
     ``weights`` (by flag, the file each learned score came from) and ``device`` (where they ran;
     None without any), as an :class:`Evaluation`, which also holds the report's frame strips.
     A file name that is not UTF-8 is written with ``\\xNN`` escapes everywhere (curate's
@@ -202,10 +207,12 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
     ref_names: set[str] = set()  # references already decoded with their generated video (or unreadable)
     no_rate: list[str] = []  # generated clips without a frame rate: no motion
     too_short: list[str] = []  # ... with one, but under 0.5 s long: no motion either
+    partly: list[dict] = []  # files that decoded to fewer frames than their container lists: scored on those
+    for line in unpaired_notes([n for n in gen if n not in refs] if reference else [], len(gen),
+                               fvd=bool(extractors) and scorers.fvd):
+        note(line)
     for name, path in tqdm(gen.items(), total=len(gen), desc="videos", unit="video", disable=not progress,
                            file=sys.stderr):
-        if reference and name not in refs:
-            note(f"{name}: no reference video of that name; reconstruction scores skipped")
         try:
             r = score_video(path, refs.get(name), prompt_of.get(name), scorers, strip=len(strips) < STRIP_VIDEOS)
         except Unreadable as e:
@@ -222,6 +229,7 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
             too_short.append(name)
         for n in r.notes:
             note(f"{name}: {n}")
+        partly += [{"name": name, **p} for p in r.partly]
         videos[name], curves[name] = r.metrics, r.curves
         if r.strip is not None:
             strips[name] = r.strip
@@ -255,6 +263,9 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
             if name not in ref_names and any(e.name not in scorers.fvd_short for e in extractors):
                 try:
                     rv = read(path)
+                    if p := partly_decoded(path, len(rv.frames), "reference"):
+                        note(f"reference {name}: {partly_note(p)}")
+                        partly.append({"name": name, **p})
                     clip, who = fvd_clip(scorers, rv.frames, rv.fps, gen_rate, f"reference {name}", "generated")
                     ref_feats_of = fvd_features(scorers, clip, who)
                 except Unreadable as e:
@@ -284,7 +295,8 @@ def evaluate(generated: str | Path, reference: str | Path | None = None, prompts
 
     result = {"generated": str(generated), "reference": str(reference) if reference else None,
               "prompts": prompt_of, "aggregate": agg, "videos": videos, "curves": curves, "notes": notes,
-              "fvd_frames": fvd_frames, "unreadable": unreadable, "weights": weights, "device": run_on}
+              "fvd_frames": fvd_frames, "unreadable": unreadable, "partly_decoded": partly, "weights": weights,
+              "device": run_on}
     result, strips = readable_text(result), {readable_path(k): v for k, v in strips.items()}
     write_outputs(result, strips, Path(out))
     return Evaluation(result, strips)
@@ -406,28 +418,6 @@ def read(path: Path) -> Video:
         raise Unreadable(str(e), path) from None
 
 
-def short_note(path: Path, decoded: int) -> str | None:
-    """A note when ``path`` decoded to fewer frames than its container's stored count says, by
-    more than curate's tolerance (:func:`data_curation.probe.decoded_short`): a file cut
-    exactly between two packets decodes without an error, only shorter. A note, not a skip: an
-    MP4 whose edit list starts past its first keyframe also stores frames no player shows."""
-    import av
-
-    from data_curation.probe import decoded_short
-    from video.media import video_stream
-
-    if not isinstance(path, Path) or not path.is_file():  # a curated clip: its span is read, not a whole file
-        return None
-    try:
-        with av.open(media_path(path)) as c:
-            listed = int(video_stream(c, path).frames or 0)
-    except (av.error.FFmpegError, MediaError):
-        return None
-    if not listed or not decoded_short(listed, decoded):
-        return None
-    return f"decoded {decoded} of the {listed} frames its container lists (cut short or damaged?): scored on those"
-
-
 @dataclass
 class Scored:
     """What stays of one generated video once scored: no frames."""
@@ -438,6 +428,7 @@ class Scored:
     strip: np.ndarray | None  # generated over reference, for the report
     features: dict[str, np.ndarray]  # FVD extractor name -> the video's features
     ref_features: dict[str, np.ndarray]  # ... -> its reference's
+    partly: list[dict]  # :func:`partly_decoded` of the video and its reference
 
 
 def score_video(path: Path, ref_path: Path | None, prompt: str | None, s: Scorers, strip: bool = True) -> Scored:
@@ -445,7 +436,7 @@ def score_video(path: Path, ref_path: Path | None, prompt: str | None, s: Scorer
     on return, so an evaluation holds one pair of videos at a time, however many it scores. A file
     of the pair that does not decode is an :class:`Unreadable`."""
     v = read(path)
-    short = short_note(path, len(v.frames))
+    partly = [p for p in [partly_decoded(path, len(v.frames))] if p]
     f, h, w, _ = v.frames.shape
     m: dict = {"frames": f, "width": w, "height": h, "fps": v.fps}
     m_t, c_t = temporal_metrics(v.frames, v.fps, motion=v.fps is not None)  # no rate: no motion (evaluate)
@@ -461,7 +452,9 @@ def score_video(path: Path, ref_path: Path | None, prompt: str | None, s: Scorer
         ref = read(ref_path)
         # the same moments where rates allow; an anamorphic curated clip as shown, as training reads it
         g, ref_frames, notes = align(v.frames, ref.frames, v.fps, ref.fps, ref.pixel_aspect)
-        notes += [f"reference: {n}" for n in [short_note(ref_path, len(ref.frames))] if n]
+        ref_partly = [p for p in [partly_decoded(ref_path, len(ref.frames), "reference")] if p]
+        notes += [f"reference: {partly_note(p)}" for p in ref_partly]
+        partly += ref_partly
         m_r, c_r = reconstruction_metrics(g, ref_frames, s.lpips)
         m.update(m_r)
         c.update(c_r)
@@ -470,9 +463,9 @@ def score_video(path: Path, ref_path: Path | None, prompt: str | None, s: Scorer
     if ref_path is not None and s.fvd:  # the whole reference at the generated rate: FVD takes its first frames
         ref_feats = fvd_features(s, *fvd_clip(s, ref.frames, ref.fps, v.fps, f"reference {ref_path.name}",
                                               "generated"))
-    notes = [short, *notes] if short else notes
+    notes = [partly_note(p) for p in partly if p["side"] == "generated"] + notes
     shown = g if ref_frames is not None else v.frames  # the frames that were compared, over their reference
-    return Scored(m, c, notes, side_by_side(shown, ref_frames) if strip else None, feats, ref_feats)
+    return Scored(m, c, notes, side_by_side(shown, ref_frames) if strip else None, feats, ref_feats, partly)
 
 
 def pair_single(generated: str | Path, reference: str | Path | None, gen: dict[str, Path],
@@ -510,6 +503,24 @@ def check_out(out: str | Path) -> None:
 def _some(names) -> str:
     names = list(names)
     return ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+
+
+NAMED_UNPAIRED = 3  # generated videos without a reference named one note each; more are counted in one
+
+
+def unpaired_notes(unpaired: list[str], total: int, fvd: bool) -> list[str]:
+    """Notes for the generated videos without a reference of their name (of ``total``): one line
+    when none has one, an FVD-only comparison (it was a line per video, 12 for 12 videos); else
+    a line each for the first few and one counting the rest."""
+    if unpaired and len(unpaired) == total:
+        return ["no generated video has a reference of its name: reconstruction scores skipped"
+                + (" (FVD compares the sets)" if fvd else "")]
+    named = unpaired if len(unpaired) <= NAMED_UNPAIRED + 1 else unpaired[:NAMED_UNPAIRED]
+    lines = [f"{n}: no reference video of that name; reconstruction scores skipped" for n in named]
+    if len(named) < len(unpaired):
+        lines.append(f"and {len(unpaired) - len(named)} more generated videos with no reference video of their "
+                     "name; reconstruction scores skipped")
+    return lines
 
 
 def check_pairs(reference: str | Path | None, gen: dict[str, Path], refs: dict[str, Path], fvd: bool) -> None:

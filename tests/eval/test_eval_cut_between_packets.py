@@ -1,5 +1,7 @@
 """A video cut exactly between two packets decodes without an error, only shorter: ``video
-eval`` says so in a note (one cut inside a packet is skipped as unreadable, tested beside)."""
+eval`` says so in a note (one cut inside a packet keeps the frames before the damage:
+test_eval_partly_decoded_and_notes.py; one where no frame decodes is skipped as unreadable:
+test_eval_unreadable_progress_summary.py)."""
 
 import subprocess
 import warnings

@@ -112,7 +112,8 @@ def test_the_crop_and_the_times_against_a_closed_form():
     assert len(g) == len(r) == 20 and np.array_equal(g, r)
     assert notes[0] == ("generated 8 fps, reference 12 fps: the reference frame nearest each generated frame's "
                         "time compared (the rates are not whole multiples: within half a frame)")
-    assert "reference resized from 128x64 to 64x64" in notes
+    assert notes[1] == ("reference centre-cropped from 128x64 to 64x64 (the aspect ratios differ: its centre kept, "
+                        "as training crops its clips)") and len(notes) == 2  # cropped only: nothing was scaled
     square = ref[:, :, 32:96]  # the generated clip the faster one: its frames nearest the 8 fps times
     g, r, notes = align(square, square[idx], 12.0, 8.0)
     assert len(g) == len(r) == 20 and np.array_equal(g, r) and notes[0].startswith("generated 12 fps, reference "

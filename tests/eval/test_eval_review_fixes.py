@@ -141,7 +141,7 @@ def test_other_lengths_and_sizes_compare_the_first_frames_with_the_reference_res
                       tmp_path / "r")
     p = cli("eval", gen, "--reference", ref, "--out", tmp_path / "o", "--device", "cpu")
     assert p.returncode == 0, p.stderr
-    assert "note: g: reference resized from 48x32 to 32x32" in p.stderr
+    assert "note: g: reference centre-cropped from 48x32 to 32x32 (the aspect ratios differ" in p.stderr
     assert "note: g: compared the first 4 frames (generated 4, reference 6)" in p.stderr
     v = json.loads((tmp_path / "o" / "metrics.json").read_text())["videos"]["g"]
     assert v["psnr_inf_frames"] == 4 and v["ssim"] == pytest.approx(1.0)

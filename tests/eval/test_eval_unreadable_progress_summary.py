@@ -1,5 +1,5 @@
-"""``video eval`` after review of long runs: a video that opens but does not decode (an mp4 cut
-short) is skipped with a note, the others scored and written, exit 1 (it threw away the whole
+"""``video eval`` after review of long runs: a video that opens but none of whose frames decode
+(a small mp4 cut short inside its first frames) is skipped with a note, the others scored and written, exit 1 (it threw away the whole
 run, exit 2, nothing written); a progress bar over the videos on stderr (``--quiet``: none; the
 notebook's ``evaluate`` call: none); the last line says ``psnr inf`` for identical inputs (it
 left PSNR out) and ``over N of M videos`` where only some have a reference, counted in
@@ -36,7 +36,9 @@ def ffmpeg_clip(path, seconds: float = 1, size: str = "64x48") -> None:
 
 
 def truncated(path) -> None:
-    """An mp4 cut to half its bytes: its header (moov, in front) reads, its frames do not."""
+    """An mp4 cut to half its bytes: its header (moov, in front) reads, none of its frames do (half of
+    this small clip's bytes ends inside its first packets; a longer one cut in its middle keeps
+    the frames before the cut and is scored on them: test_eval_partly_decoded_and_notes.py)."""
     full = path.with_name("full_" + path.name)
     ffmpeg_clip(full, seconds=2)
     data = full.read_bytes()
