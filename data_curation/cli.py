@@ -125,7 +125,7 @@ def _run(args: argparse.Namespace) -> int:
     from data_curation.engine import run
 
     check_src_words(args.src)
-    _check_run_packages(args)
+    recipe = _check_run_packages(args)
     summary = run(args.src, args.out, recipe=args.recipe, overrides=args.set or [], workers=args.workers,
                   ray_address=args.ray_address, progress=not args.quiet)
     if not summary["sources"]:  # run() wrote nothing: the one line is all there is to say
@@ -140,6 +140,8 @@ def _run(args: argparse.Namespace) -> int:
               "reason other than their content were tried again", file=sys.stderr)
     if line := failure_line(summary):
         print(line, file=sys.stderr)
+    if line := no_clips_line(summary, recipe.split):
+        print(line, file=sys.stderr)
     if summary.get("parts_missing"):
         print(f"{summary['parts_missing']} source(s) were scored by Ray workers whose part files are not in "
               f"{Path(args.out) / 'parts'} here: the cluster's workers must see SRC and OUT at the same absolute "
@@ -147,15 +149,36 @@ def _run(args: argparse.Namespace) -> int:
     return run_exit_code(summary)
 
 
-def _check_run_packages(args: argparse.Namespace) -> None:
+def _check_run_packages(args: argparse.Namespace):
     """The packages of every run and of the recipe's scorers, imported before OUT is made: a
     missing one wrote a manifest of error rows ("1 of 1 sources failed ... No module named
-    'cv2'") with no install line. The recipe is loaded for its scorers (run loads it again)."""
+    'cv2'") with no install line. Returns the recipe, loaded for its scorers; run loads it again
+    and says its warnings then (here they are held back: each would be said twice)."""
     from data_curation.recipe import load_recipe
 
     require_modules(COMMAND_NEEDS["run"])  # load_recipe's checks read pyarrow's types
-    recipe = load_recipe(args.recipe, args.set or [])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        recipe = load_recipe(args.recipe, args.set or [])
     require_modules(m for n in recipe.scorers for m in SCORER_NEEDS.get(n, ()))
+    return recipe
+
+
+def no_clips_line(summary: dict, split) -> str | None:
+    """The one stderr line of a run that found sources but cut no clip from any, counted by why:
+    sources with no shot as long as ``split.min_s`` (``split``: the recipe's SplitConfig) and
+    sources that failed. None when there are clips. Such a run exited 0 with only ``"clips": 0``
+    in the JSON; its exit status stays :func:`run_exit_code`'s."""
+    if summary["clips"] or not summary["sources"]:
+        return None
+    said = []
+    if n := summary["sources_without_clips"]:
+        trim = f" after trimming split.trim_s={split.trim_s:g} s at each end" if split.trim_s else ""
+        said.append(f"{n} source{'s' if n > 1 else ''} without a shot of split.min_s={split.min_s:g} s or longer"
+                    f"{trim}")
+    if n := summary["failed"]:
+        said.append(f"{n} source{'s' if n > 1 else ''} failed")
+    return f"no clips: {', '.join(said) or 'none of the sources gave one'}"
 
 
 def run_exit_code(summary: dict) -> int:
@@ -287,7 +310,8 @@ def parser() -> argparse.ArgumentParser:
     ru = _sub(sub, "run", "cut, split, score and filter every video under SRC into OUT/manifest.parquet; "
                           "prints a JSON summary. Rerunning resumes (finished sources are kept)")
     ru.add_argument("src", nargs="+", help=SOURCES_HELP)
-    ru.add_argument("--out", required=True, help="output folder (manifest, parts, clips); nothing is written elsewhere")
+    ru.add_argument("--out", required=True, help="output folder (manifest, parts, clips, the run's recipe.yaml); nothing is written "
+                                               "elsewhere")
     ru.add_argument("--recipe", default="quick",
                     help="a name under configs/curate/ (quick, svd_lvd) or a YAML path (default: %(default)s)")
     ru.add_argument("--set", action="append", default=None, metavar="KEY=VALUE", help=SET_HELP)

@@ -41,6 +41,7 @@ from data_curation.manifest import (
     SOURCE_STAT_KEY,
     TEMP_NAME,
     compact,
+    filter_notes,
     part_path,
     read_parquet,
     recipe_motion,
@@ -91,7 +92,15 @@ from data_curation.ray_runner import (  # noqa: F401  (all of them re-exported: 
     sigterm_interrupts,
     speaks_http2,
 )
-from data_curation.recipe import Recipe, check_recipe, load_recipe, scoring_key, scoring_keys
+from data_curation.recipe import (
+    RECIPE_FILE,
+    Recipe,
+    check_recipe,
+    load_recipe,
+    save_recipe,
+    scoring_key,
+    scoring_keys,
+)
 from data_curation.reruns import (  # noqa: F401  (all of them re-exported: tests import them from here)
     _DEVICE_FAILURE,
     _MACHINE_TYPES,
@@ -386,11 +395,12 @@ def stale_temporaries(out: Path, sources: list[str]) -> list[Path]:
 
 def _remove_if_empty(folder: Path) -> None:
     """``folder`` (an OUT this run made) removed when nothing went into it but the session of a
-    local Ray that never ran a task (a Ctrl-C, a failure while Ray started): ``OUT/.ray`` alone
-    was left behind. Anything else in it keeps it."""
+    local Ray that never ran a task (a Ctrl-C, a failure while Ray started) and the run's
+    ``recipe.yaml``: ``OUT/.ray`` alone was left behind. Anything else in it keeps it."""
     try:
-        if {p.name for p in folder.iterdir()} == {".ray"}:
+        if {p.name for p in folder.iterdir()} <= {".ray", RECIPE_FILE}:
             shutil.rmtree(folder / ".ray", ignore_errors=True)
+            (folder / RECIPE_FILE).unlink(missing_ok=True)
         folder.rmdir()  # only an empty folder goes
     except OSError:
         pass
@@ -423,7 +433,10 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
     removed once the new manifest is written; the Parquet temporaries a killed run left of the
     manifest and of these sources' parts go then too (:func:`stale_temporaries`).
     ``parts_missing`` counts sources whose Ray task wrote its part where this machine does not
-    see it (a cluster's node without OUT): failed rows here, tried again by a rerun.
+    see it (a cluster's node without OUT): failed rows here, tried again by a rerun. The recipe,
+    overrides applied, goes to ``OUT/recipe.yaml`` first (:func:`save_recipe`: ``--recipe`` takes
+    it back); a rule the filters could not apply (its column null in every clip) is a warning, as
+    ``curate filter`` says it (:func:`filter_notes`).
 
     SIGTERM (a timeout, Slurm, docker stop) is a KeyboardInterrupt, as Ctrl-C, anywhere in the
     run (:func:`sigterm_interrupts`): from discovery through Ray's start and the manifest's
@@ -437,10 +450,13 @@ def _run(src: list[str] | str, out: str | Path, recipe: str | Recipe, overrides:
     t0 = time.perf_counter()
     check_workers(workers)
     recipe = check_recipe(recipe) if isinstance(recipe, Recipe) else load_recipe(recipe, overrides)
+    said: frozenset[str] = frozenset()  # columns whose nulls are said here: not again after the filters
     if "clip" in recipe.scorers:  # said here: a Ray worker's warning never reaches the terminal
+        from data_curation.scorers.clip import Scorer as ClipScorer
         from data_curation.scorers.clip import warn_if_no_weights
 
-        warn_if_no_weights(recipe)
+        if warn_if_no_weights(recipe, always=True):
+            said = frozenset(ClipScorer.columns)
     out = Path(out)
     given = [src] if isinstance(src, (str, Path)) else list(src)
     missing = next((s for s in given if not os.path.exists(s)), None)
@@ -459,6 +475,7 @@ def _run(src: list[str] | str, out: str | Path, recipe: str | Recipe, overrides:
                 "clips_failed": 0, "errors": {}, "clips_removed": 0, "parts_missing": 0, "seconds": round(time.perf_counter() - t0, 2), "manifest": None}
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    save_recipe(recipe, out)  # first: an interrupted run's OUT says how to resume it, overrides included
     todo, stale, changed, retried = plan_work(sources, out, scoring_keys(recipe))
     scoring = set(todo)
     extract = [p for p in sources if p not in scoring and lacks_clip_files(p, out)] if recipe.split.extract else []
@@ -502,6 +519,8 @@ def _run(src: list[str] | str, out: str | Path, recipe: str | Recipe, overrides:
             raise
     table = compact(out, sources)
     rows = apply_filters(table.to_pylist(), recipe)
+    for note in filter_notes(None, rows, recipe, said):  # as curate filter says them: a rule not applied
+        warnings.warn(note, stacklevel=3)
     write_atomic(to_table(rows, all_columns(recipe)), out / "manifest.parquet",
                  {**run_dir_metadata(out), MOTION_KEY: json.dumps(recipe_motion(recipe))})
     # after the manifest: until it is replaced, the old one lists the old clips. Only sources this

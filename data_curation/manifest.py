@@ -335,8 +335,12 @@ def refilter(manifest: str | Path, recipe_name: str, overrides: list[str] | None
 MOTION_COLUMNS = ("motion_mean", "motion_spread")  # in px per sample step at the recipe's short side
 
 
-def filter_notes(manifest: str | Path, rows: list[dict], recipe) -> list[str]:
-    """What ``curate filter`` must say before applying ``recipe`` to ``manifest``, one line each.
+def filter_notes(manifest: str | Path | None, rows: list[dict], recipe, said: frozenset[str] = frozenset()
+                 ) -> list[str]:
+    """What ``curate filter`` must say before applying ``recipe`` to ``manifest``, one line each;
+    ``curate run`` says them too, on the manifest it writes (``manifest`` None: scored under
+    ``recipe`` itself, so no motion unit to mismatch; ``said``: columns whose nulls the run said
+    already, the clip scorer's without weights).
     A rule on a column null in every clip is not applied (:func:`~data_curation.filtering.unmeasured_columns`),
     which ``curate run`` said as missing weights but a later filter did not. An absolute bound
     on a motion column is in px of the recipe's short side per sample step: applied to motion
@@ -347,7 +351,9 @@ def filter_notes(manifest: str | Path, rows: list[dict], recipe) -> list[str]:
     from data_curation.filtering import unmeasured_columns
 
     notes = [f"recipe rule on column {c!r} not applied: every value is null (its scorer did not run, or had "
-             "no model weights)" for c in unmeasured_columns(rows, recipe)]
+             "no model weights)" for c in unmeasured_columns(rows, recipe) if c not in said]
+    if manifest is None:
+        return notes
     absolute = sorted({r.column for r in recipe.rules
                        if r.column in MOTION_COLUMNS and (r.min is not None or r.max is not None)})
     got, want = motion_settings(manifest), recipe_motion(recipe)

@@ -15,6 +15,7 @@ import importlib
 import json
 import math
 import os
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -73,7 +74,9 @@ class Recipe:
 
 
 def recipe_path(name_or_path: str | Path) -> Path:
-    p = Path(name_or_path)
+    """The YAML file of a recipe: a path (``~`` expanded: quoted, ``--recipe '~/g.yaml'`` reaches
+    here unexpanded by the shell) or a name under ``configs/curate/``."""
+    p = Path(name_or_path).expanduser()
     if p.suffix in (".yaml", ".yml"):
         if not p.is_file():
             raise ConfigError(f"recipe {p} not found")
@@ -307,7 +310,22 @@ def check_recipe(r: Recipe, scoring: bool = True, columns: frozenset[str] = froz
     check_rules(r, scoring, columns)
     if scoring:
         check_models(r)
+        if (why := unused_models_warning(r)) is not None:
+            warnings.warn(why, stacklevel=2)
     return r
+
+
+def unused_models_warning(r: Recipe) -> str | None:
+    """The warning for model paths a recipe sets while it does not run the clip scorer, the only
+    one that loads them (None when there is nothing to say): without it they are ignored, every
+    caption stays null, and nothing said so."""
+    if "clip" in r.scorers:
+        return None
+    keys = [f"models.{k}" for k, v in asdict(r.models).items() if v]
+    if not keys:
+        return None
+    return (f"{', '.join(keys)} {'is' if len(keys) == 1 else 'are'} set but recipe {r.name!r} does not run the "
+            f"clip scorer, so no model is loaded: add it with --set 'scorers=[{','.join([*r.scorers, 'clip'])}]'")
 
 
 def absolute_models(r: Recipe) -> Recipe:
@@ -360,7 +378,7 @@ def model_fingerprints(r: Recipe) -> dict[str, list[list]]:
 
 
 def scoring_key(r: Recipe, ordered: bool = False, as_typed: bool = False, extract: bool | None = None,
-                versions: dict[str, int] | None = None) -> str:
+                versions: dict[str, int] | None = None, unused_models: bool = False) -> str:
     """A hash of what a source's part file depends on: cut detection (its settings and
     :data:`~data_curation.cuts.CUT_VERSION`), splitting, the scorers and their models. Not the
     filters (``rules``, ``max_phash_distance``: applied to the whole manifest at the end,
@@ -376,11 +394,18 @@ def scoring_key(r: Recipe, ordered: bool = False, as_typed: bool = False, extrac
     before that, with the paths as given, still accepted by a resume. The models' files are in
     it too (:func:`model_files`): new weights at the same path rescore (parts of earlier
     versions, whose key had none, are scored once again when the recipe names a model; with no
-    model the key is as it was). ``versions``: scorer versions in place of today's."""
+    model the key is as it was). The models count only when the clip scorer, which loads them,
+    is listed: a recipe without it scores the same with any (a ``--set models.captioner=...``
+    rescored every source); ``unused_models``: the key of parts written while they counted
+    whatever the scorers, still accepted by a resume. ``versions``: scorer versions in place of
+    today's."""
     from data_curation.cuts import CUT_VERSION
     from data_curation.scorers import SCORERS
 
-    d = asdict(r if as_typed else absolute_models(r))
+    used = "clip" in r.scorers or unused_models
+    d = asdict(r if as_typed or not used else absolute_models(r))
+    if not used:  # as a recipe without models: such keys stay as they were
+        d["models"] = asdict(ModelsConfig())
     for k in ("name", "rules", "max_phash_distance"):
         d.pop(k)
     d["cuts"].pop("threads")
@@ -393,7 +418,7 @@ def scoring_key(r: Recipe, ordered: bool = False, as_typed: bool = False, extrac
     d["scorers"] = list(r.scorers) if ordered else sorted(set(r.scorers))
     d["versions"] = {n: (versions or {}).get(n, importlib.import_module(SCORERS[n]).Scorer.version)
                      for n in r.scorers}
-    files = model_fingerprints(r)
+    files = model_fingerprints(r) if used else {}
     if files:  # no model, no entry: those keys stay as they were
         d["model_files"] = files
     if CUT_VERSION > 1:  # version 1 was in no key: the keys written then stay as they were
@@ -405,7 +430,37 @@ def scoring_keys(r: Recipe) -> set[str]:
     """Every key a part scored under ``r`` may carry (:func:`scoring_key`): today's, and those
     of earlier versions (the scorers as listed, model paths as typed, ``split.extract`` in the
     key; clip scorer version 2 where no model is configured: its columns are null at any
-    version), so that an upgrade rescores nothing it need not."""
-    old = [None, {"clip": 2}] if "clip" in r.scorers and not any(asdict(r.models).values()) else [None]
-    return {scoring_key(r, ordered=o, as_typed=a, extract=x, versions=v)
-            for o in (False, True) for a in (False, True) for x in (None, False, True) for v in old}
+    version; models a recipe without the clip scorer sets, in the key), so that an upgrade
+    rescores nothing it need not."""
+    models = any(asdict(r.models).values())
+    old = [None, {"clip": 2}] if "clip" in r.scorers and not models else [None]
+    unused = (False, True) if "clip" not in r.scorers and models else (False,)
+    return {scoring_key(r, ordered=o, as_typed=a, extract=x, versions=v, unused_models=u)
+            for o in (False, True) for a in (False, True) for x in (None, False, True) for v in old
+            for u in unused}
+
+
+RECIPE_FILE = "recipe.yaml"  # in OUT: the recipe a run scored and filtered with (curate run --recipe takes it)
+
+
+def recipe_yaml(r: Recipe) -> str:
+    """``r`` as a recipe file that :func:`load_recipe` reads back to the same recipe (and the
+    same :func:`scoring_key`): every key written out, model paths absolute so that it holds from
+    any folder (the key counts them absolute too)."""
+    from omegaconf import OmegaConf
+
+    d = asdict(r)
+    d["models"] = {k: os.path.abspath(v) if v else None for k, v in d["models"].items()}
+    head = f"# a curate run's recipe, --set overrides applied: curate run SRC --out OUT --recipe OUT/{RECIPE_FILE}\n"
+    return head + OmegaConf.to_yaml(OmegaConf.create(d))
+
+
+def save_recipe(r: Recipe, out: str | Path) -> Path:
+    """``OUT/recipe.yaml`` (:func:`recipe_yaml`), atomically: a run's output folder says how to
+    make it again, ``--set`` overrides included (OUT held only the manifest and its parts)."""
+    from video.atomic import atomic_file
+
+    path = Path(out) / RECIPE_FILE
+    with atomic_file(path) as tmp:
+        tmp.write_text(recipe_yaml(r), encoding="utf-8")
+    return path

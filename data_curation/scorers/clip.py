@@ -73,17 +73,20 @@ def _text_vocab(config) -> int | None:
         return getattr(config, "vocab_size", None)
 
 
-def warn_if_no_weights(recipe) -> bool:
-    """True when the recipe gives the clip scorer no weights; the first time, a warning says
-    that its columns stay null. Called by the run's driver too: Ray workers' warnings do not
-    reach the terminal."""
+def warn_if_no_weights(recipe, always: bool = False) -> bool:
+    """True when the recipe gives the clip scorer no weights; the first time in a process (or
+    ``always``), a warning says that its columns stay null and names the recipe's rules on them,
+    which are therefore not applied. ``always``: the run's driver says it on every run (a second
+    run in one process was silent); Ray workers' warnings do not reach the terminal."""
     global _WARNED
     m = recipe.models if recipe is not None else None
     if m is not None and (m.clip or m.captioner):
         return False
-    if not _WARNED:
+    if always or not _WARNED:
+        ruled = list(dict.fromkeys(r.column for r in getattr(recipe, "rules", None) or [] if r.column in Scorer.columns))
+        unapplied = f"; recipe rules on {', '.join(ruled)} are not applied" if ruled else ""
         warnings.warn("clip scorer: no local weights configured (models.clip / models.captioner); "
-                      "aesthetic, clip_score and caption stay null", stacklevel=2)
+                      f"aesthetic, clip_score and caption stay null{unapplied}", stacklevel=2)
         _WARNED = True
     return True
 
