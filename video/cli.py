@@ -126,6 +126,9 @@ def cmd_img2vid(args) -> int:
     check_crf(cfg.crf, cfg.output)
     check_size_before_load(cfg.output, cfg.height, cfg.width)  # 100000 x 100000 to an .mp4: now, not OOM
     image = load_image(cfg.image or DEFAULT_IMAGE)  # fail on a bad image before loading weights
+    from video.models.lora_fit import check_lora_args
+
+    check_lora_args(cfg.model, "img2vid", cfg.lora)  # a LoRA of another model: now, not after the load
     t0 = time.perf_counter()
     pipe = ImageToVideo.from_pretrained(cfg.model, device=device, dtype=dtype, variant=cfg.variant or None,
                                         config=cfg.model_config or None, offload=cfg.offload,
@@ -183,6 +186,9 @@ def cmd_txt2vid(args) -> int:
     # a Wan folder's refusals (frames, size, --guidance-2, --lora, its scheduler config) from its
     # JSON files: one line now, not after minutes of weight loading (the pipeline checks again)
     check_wan_request(cfg.model, cfg.frames, cfg.height, cfg.width, cfg.guidance_2, lora=bool(cfg.lora))
+    from video.models.lora_fit import check_lora_args
+
+    check_lora_args(cfg.model, "txt2vid", cfg.lora)  # a LoRA of another model: now, not after the load
     t0 = time.perf_counter()
     pipe = TextToVideo.from_pretrained(cfg.model, device=device, dtype=dtype, embeddings_dir=cfg.embeddings or None,
                                        vae_tiling=tiling)

@@ -42,6 +42,7 @@ from video.comfy.models import (
     DTYPES,
     VideoModel,
     builtin_choice,
+    check_loras_fit,
     load_video_model,
     model_dtype,
     model_names,
@@ -133,14 +134,15 @@ def negative_value(text: str) -> str | None:
     return text if text.strip() else ""
 
 
-def image_to_video(model: VideoModel, image: torch.Tensor, frames: int = 0, steps: int = 25, seed: int = 0,
+def image_to_video(model: VideoModel, image: torch.Tensor, frames: int = 0, steps: int = 0, seed: int = 0,
                    fps: int = 0, motion_bucket_id: int = 127, noise_aug_strength: float = 0.02,
                    width: int = 0, height: int = 0, min_guidance_scale: float | None = None,
                    max_guidance_scale: float | None = None) -> torch.Tensor:
-    """IMAGE (its first frame) -> IMAGE of ``frames`` frames. Zero ``frames``, ``fps``, ``width``
-    or ``height``: the model's (its config's sampling defaults: SVD 14 frames, SVD-XT 25, both
-    1024x576 at 7 fps; a model from ``video train`` its data's), as ``video img2vid`` reads a
-    flag it was not given; the image is resized and centre-cropped to that size. A 0 size was
+    """IMAGE (its first frame) -> IMAGE of ``frames`` frames. Zero ``frames``, ``steps``, ``fps``,
+    ``width`` or ``height``: the model's (its config's sampling defaults: SVD 14 frames, SVD-XT
+    25, both 25 steps at 1024x576 and 7 fps; tiny-svd 8 steps; a model from ``video train`` its
+    data's), as ``video img2vid`` reads a flag it was not given (steps were always 25, the
+    CLI's tiny-svd 8); the image is resized and centre-cropped to that size. A 0 size was
     the image's own: a phone photo rendered at 4032x3008, far from what SVD was trained on.
     Guidance ramps from ``min_guidance_scale`` on the first frame to ``max_guidance_scale`` on
     the last (None: the model's config; a prompt saved before these inputs existed keeps its
@@ -158,7 +160,7 @@ def image_to_video(model: VideoModel, image: torch.Tensor, frames: int = 0, step
         if value is not None:
             guidance[name] = guidance_value(value, name)
     with running("Image to Video") as on_step:
-        out = pipe(first, num_frames=frames or None, num_inference_steps=steps, height=height, width=width,
+        out = pipe(first, num_frames=frames or None, num_inference_steps=steps or None, height=height, width=width,
                    fps=fps or None, motion_bucket_id=motion_bucket_id, noise_aug_strength=noise_aug_strength,
                    generator=generator, on_step=on_step, **guidance)
     return frames_to_comfy(out)
@@ -213,10 +215,12 @@ def text_to_video_fps(model: VideoModel) -> float:
 def add_lora(model: VideoModel, lora_name: str, strength: float = 1.0,
              models_dir: str | Path | None = None) -> VideoModel:
     """The Video LoRA node: a copy of ``model`` with one more LoRA (a file under ``loras/``,
-    checked now as the loader checks its own) merged at ``strength`` when a sampling node
-    builds the pipeline; chained nodes stack LoRAs as the CLI's repeated ``--lora`` does. A copy,
-    so the model going in (and the pipeline ComfyUI keeps for it) is unchanged. ``none``: the
-    model as it is (a LoRA switched off without rewiring)."""
+    checked now as the loader checks its own, its fit to the model too: a LoRA of another model
+    is refused by this node, not by the sampling node after the whole load) merged at
+    ``strength`` when a sampling node builds the pipeline; chained nodes stack LoRAs as the
+    CLI's repeated ``--lora`` does. A copy, so the model going in (and the pipeline ComfyUI
+    keeps for it) is unchanged. ``none``: the model as it is (a LoRA switched off without
+    rewiring)."""
     from video.models.lora import check_lora_file
 
     if lora_name == "none":
@@ -228,6 +232,7 @@ def add_lora(model: VideoModel, lora_name: str, strength: float = 1.0,
                          "Wan T2V take them)")
     path = models_folder(models_dir).resolve(lora_name, "loras")
     check_lora_file(path)
+    check_loras_fit(model.source, model.kind, [(path, float(strength))])  # here, not after the sampler's load
     return dataclasses.replace(model, loras=[*model.loras, (path, float(strength))], _cache={})
 
 

@@ -413,9 +413,10 @@ def load_video_model(name: str, models_dir: str | Path | None = None, lora: str 
     node runs (with what this pack runs), or a model of a runnable kind that is not a whole
     pipeline a node runs (:func:`refusal`: a UNet or transformer saved alone, Wan 2.2 TI2V, ...,
     with what would work). ``lora`` names a file under ``loras/`` merged at ``lora_strength``
-    when a pipeline is built; a pickled or unreadable one is refused here, not at the first
-    sampling node. Its prompts use the folder's textual-inversion embeddings
-    (:func:`embeddings_dir`), as ``--embeddings`` does on the command line.
+    when a pipeline is built; a pickled or unreadable one, or one that does not fit the model
+    (:func:`check_loras_fit`), is refused here, not at the first sampling node. Its prompts use
+    the folder's textual-inversion embeddings (:func:`embeddings_dir`), as ``--embeddings`` does
+    on the command line.
     ``dtype``: a torch dtype or one of :data:`DTYPES` (:func:`model_dtype`)."""
     from video.models.detect import detect_kind
     from video.models.lora import check_lora_file
@@ -441,6 +442,17 @@ def load_video_model(name: str, models_dir: str | Path | None = None, lora: str 
     loras = [(folder.resolve(lora, "loras"), float(lora_strength))] if lora else []
     for p, _ in loras:
         check_lora_file(p)
+    check_loras_fit(source, found["kind"], loras)
     if not isinstance(dtype, torch.dtype):
         dtype = model_dtype(dtype, found["kind"], device)
     return VideoModel(source, found["kind"], found["detail"], loras, device, dtype, embeddings_dir(folder))
+
+
+def check_loras_fit(source: str, kind: str, loras: list[tuple[Path, float]]) -> None:
+    """``loras`` refused at the node that takes them (the loader, a Video LoRA node) when they
+    do not fit the ``kind`` model at ``source``, in the words the merge would use
+    (:func:`video.models.lora_fit.check_loras_fit`, from its config files): the sampling node
+    refused them only after the whole model had loaded, minutes for Wan 14B."""
+    from video.models.lora_fit import check_loras_fit as fit
+
+    fit(source, "img2vid" if kind in SVD_KINDS else "txt2vid", loras)

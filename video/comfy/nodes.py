@@ -155,8 +155,7 @@ NODES: tuple[NodeSpec, ...] = (
               Param("frames", "INT", 0, 0, 128,
                     tooltip="frames to generate; 0: the model's (SVD 14, SVD-XT 25: what each was trained on; more "
                             "drifts)"),
-              Param("steps", "INT", SVD.num_inference_steps, 1, 200, tooltip="sampling steps (25: SVD's default)"),
-              SEED,
+              STEPS0, SEED,
               Param("fps", "INT", 0, 0, 60,
                     tooltip="the frame rate the model is told (a conditioning): lower usually gives more motion "
                             "between frames. 0: the model's (7 for SVD and SVD-XT; a model from `video train`: its "

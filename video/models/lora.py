@@ -215,20 +215,30 @@ def save_lora(parts: dict[str, LoraPart], path: str | Path, layout: str = "peft"
     return path
 
 
-def apply_loras(module: torch.nn.Module, loras: list[tuple[str | Path, float]], merge: bool = True) -> torch.nn.Module:
-    """Apply ``[(file, scale), ...]`` (either layout) to ``module`` in place: merged into the
-    base weights (no cost per step; not undoable) or attached as unmerged peft adapters."""
+def read_loras(module: torch.nn.Module, loras: list[tuple[str | Path, float]],
+               merge: bool = True) -> list[dict[str, LoraPart]]:
+    """Every file of ``[(file, scale), ...]`` read against ``module`` and, for a merge, every
+    layer's fit checked: all that :func:`apply_loras` refuses, before the first weight changes.
+    Only names and shapes are read, so a module on the meta device gets the same answer in the
+    same words (:mod:`video.models.lora_fit` asks it before the model's weights load)."""
     for path, scale in loras:  # the CLI checked its --lora text; callers with numbers (ComfyUI) too
         if not math.isfinite(scale):
             raise LoraError(f"{path}: the LoRA scale must be a finite number, not {scale}")
-    read = [(read_lora(path, module), scale) for path, scale in loras]  # every file read and
-    if merge:  # checked before the first weight changes: an error leaves the model as it was
-        for (parts, _), (path, _) in zip(read, loras, strict=True):
+    read = [read_lora(path, module) for path, _ in loras]
+    if merge:
+        for parts, (path, _) in zip(read, loras, strict=True):
             try:
                 check_fits(module, parts)
             except LoraError as e:
                 raise LoraError(f"{path}: {e}") from None
-    for parts, scale in read:
+    return read
+
+
+def apply_loras(module: torch.nn.Module, loras: list[tuple[str | Path, float]], merge: bool = True) -> torch.nn.Module:
+    """Apply ``[(file, scale), ...]`` (either layout) to ``module`` in place: merged into the
+    base weights (no cost per step; not undoable) or attached as unmerged peft adapters. Every
+    file is read and checked first (:func:`read_loras`): an error leaves the model as it was."""
+    for parts, (_, scale) in zip(read_loras(module, loras, merge), loras, strict=True):
         if merge:
             merge_lora(module, parts, scale)
         else:
