@@ -5,9 +5,12 @@ used to wait minutes for the weights, or here name the missing model instead); a
 count even when it skipped nothing; YAML's ``split_guidance: on`` (a boolean to YAML) is on.
 
 Each run names a model that does not exist: a check that waited for the weights would say
-"not found" instead."""
+"not found" instead. The warnings of flags that load and run (split guidance the step cache
+does not use, compiling on a CPU) run the tiny model."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 import torch
@@ -76,7 +79,9 @@ def test_the_fast_mode_reports_its_skips_when_it_skipped_none(tiny_models):
     pipe = ImageToVideo(tiny_models)
     pipe(torch.rand(3, 64, 64), num_frames=2, num_inference_steps=2, height=64, width=64, cache_threshold=1e-12)
     assert pipe.last_timings.skipped == 0
-    assert str(pipe.last_timings).endswith("(step cache skipped 0/2 UNet evaluations)")
+    # the denoise's report, after it: it sat after the decode, as if the decode had skipped
+    assert "s (step cache skipped 0/2 UNet evaluations), decode " in str(pipe.last_timings)
+    assert str(pipe.last_timings).index(", denoise ") < str(pipe.last_timings).index("(step cache")
     pipe(torch.rand(3, 64, 64), num_frames=2, num_inference_steps=2, height=64, width=64, output_type="latent")
     assert "step cache" not in str(pipe.last_timings)  # exact mode: nothing to report
 
@@ -88,3 +93,40 @@ def test_sdpa_help_does_not_promise_torchs_choice():
     for flags in (IMG2VID_FLAGS, TXT2VID_FLAGS):
         help_ = flags["--sdpa"][1]
         assert "FlashAttention first" not in help_ and "depends on the torch version and GPU" in help_
+
+
+SPLIT_UNUSED = "warning: split guidance is not used with the step cache (cache_threshold 5)"
+
+
+@pytest.mark.parametrize("flags, warned", [
+    (["--split-guidance", "on", "--cache-threshold", "5"], True),
+    (["--cache-threshold", "5"], False),  # auto: no split was asked for
+    (["--split-guidance", "on"], False),  # the exact path splits as asked
+])
+def test_split_guidance_on_with_the_step_cache_says_it_is_not_used(cli, tmp_path, flags, warned):
+    """``--split-guidance on --cache-threshold 5`` ran the batch of two without a word (First
+    Block Cache keeps one residual for both halves): the frames were the threshold's alone. The
+    summary line gives the skip count after the denoise it belongs to, not after the decode."""
+    r = cli("img2vid", "--model", "tiny", "--device", "cpu", "--frames", "2", "--steps", "2", "--height", "64",
+            "--width", "64", "--output", tmp_path / "o.mp4", *flags)
+    assert r.returncode == 0, r.stderr
+    said = [ln for ln in r.stderr.splitlines() if ln.startswith(SPLIT_UNUSED)]
+    assert len(said) == warned, r.stderr
+    last = r.stdout.splitlines()[-1]
+    if "--cache-threshold" in flags:
+        assert re.search(r", denoise [0-9.]+s \(step cache skipped \d/2 UNet evaluations\), decode ", last), last
+    else:
+        assert "step cache" not in last
+
+
+@pytest.mark.parametrize("command", ["img2vid", "txt2vid"])
+def test_compile_on_a_cpu_says_it_takes_minutes(cli, tmp_path, command):
+    """``--compile default`` on a CPU turned a 1.5 s tiny render into 5.5 minutes without a word.
+    The warning comes from ``compile()``, before the first video compiles; the run stops at the
+    output check that follows (the model's 8 or 9 frames cannot go to one .png), before the
+    render, so this test does not pay those minutes."""
+    r = cli(command, "--model", "tiny", "--device", "cpu", "--compile", "default", "--output", tmp_path / "o.png")
+    assert r.returncode == 2 and "to the image o.png" in r.errors[0], r.stderr
+    said = [ln for ln in r.stderr.splitlines() if "compiling on the CPU takes minutes" in ln]
+    assert len(said) == 1 and "pays off only over many videos" in said[0], r.stderr
+    assert r.stderr.index("compiling on the CPU") < r.stderr.index("error:")

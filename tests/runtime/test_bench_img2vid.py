@@ -65,7 +65,12 @@ def test_bench_cpu_rows(tmp_path, run_script, monkeypatch):
     assert [r["row"] for r in res["rows"]] == ["diffusers", "eager", "lowmem", "compiled", "fast", "cudnn"]
     assert not any("error" in r for r in rows.values())
     assert {s["row"] for s in res["skipped"]} == {"warm", "cudagraphs"}
-    assert out.stdout.index("skip warm:") < out.stdout.index("ours fast (FBCache 0.5, compiled)")
+    # labelled by what ran: the eager backend, and no offload on a CPU (set_offload warns and runs none)
+    assert out.stdout.index("skip warm:") < out.stdout.index("ours fast (FBCache 0.5, compiled, eager backend)")
+    assert "ours exact, compiled blocks (default, eager backend)" in out.stdout
+    assert rows["lowmem"]["pipeline"] == "ours low memory (8 GiB decode budget)"
+    assert rows["lowmem"]["offload"] == "none" and rows["lowmem"]["memory_cap_gib"] is None
+    assert rows["fast"]["compile_backend"] == rows["compiled"]["compile_backend"] == "eager"
     assert "skip cudagraphs:" in out.stdout
     assert rows["lowmem"]["psnr_vs_eager_db"] is None  # identical frames: inf PSNR, null in JSON
     assert rows["cudnn"]["psnr_vs_eager_db"] is None  # a CPU has no cuDNN attention: the same kernel
@@ -80,9 +85,20 @@ def test_bench_cpu_rows(tmp_path, run_script, monkeypatch):
     for name in ("eager", "lowmem", "compiled", "cudnn"):  # every row of ours against diffusers' frames
         assert rows[name]["psnr_vs_diffusers_db"] > 40, name
     assert rows["fast"]["psnr_vs_diffusers_db"] == pytest.approx(fast["psnr_vs_exact_db"], abs=3)
+    # diffusers' pipeline times no phase: only its whole-video rate, under its own key (it was
+    # ``steps_per_second``, beside ours over the denoise alone: ours read 4x faster per step)
+    assert "steps_per_second" not in rows["diffusers"]
     for r in rows.values():
         assert r["seconds"] > 0 and (r["row"] == "diffusers" or r["unet_tflops"] > 0)
         assert r["flicker"] is None  # two frames: flicker needs three (eval.temporal), not a perfect 0
+        assert r["whole_video_steps_per_second"] == pytest.approx(3 / r["seconds"])
+        if r["row"] != "diffusers":
+            assert r["steps_per_second"] == pytest.approx(3 / r["denoise_seconds"])
+            assert r["steps_per_second"] > r["whole_video_steps_per_second"]
+    table = out.stdout[out.stdout.index("\npipeline "):].splitlines()[1:]  # the head, then a line a row
+    assert table[0][58:].split()[:4] == ["s/video", "steps/s", "vid", "st/s"]  # the denoise rate, the video's
+    diff_line = next(ln for ln in table if ln.startswith("diffusers (decode chunk"))
+    assert diff_line[58:].split()[1:3] == ["-", f"{rows['diffusers']['whole_video_steps_per_second']:.2f}"]
     prof = res["profile"]  # --profile: the top ops of a 2-step video of ours as the last row left it
     assert prof["what"].endswith("compiled") and len(prof["kernels"]) >= 10
     assert any("conv" in k["name"] for k in prof["kernels"]) and all(k["self_ms"] >= 0 for k in prof["kernels"])
@@ -104,3 +120,33 @@ def test_warm_start_row_without_child_json(tmp_path):
     assert r["row"] == "warm" and "timed out after 240 s" in r["error"] and r["process_seconds"] == 240.0
     assert "warm_start_seconds" not in r
 
+
+
+def test_the_eager_backend_compile_says_nothing_of_cpu_minutes():
+    """``compile_ours`` with the eager backend generates no code, so the pipeline's warning that
+    compiling on a CPU takes minutes would be false there; with inductor it is said."""
+    import warnings
+
+    import torch._dynamo
+
+    from video.config import load_model_config
+    from video.models.svd import build_random
+    from video.runtime.img2vid import ImageToVideo
+
+    # compile_blocks raises the recompile limit: put back after the test (not with monkeypatch,
+    # whose undo hides torch's entry, as after test_bench_cpu_rows: then read as its default)
+    cfg = torch._dynamo.config
+    limit = "recompile_limit" if "recompile_limit" in cfg._config else "cache_size_limit"
+    old = getattr(cfg, limit, None)
+    bench = load_bench()
+    try:
+        for backend, said in (("eager", False), ("inductor", True)):
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                # a model of its own: compiling marks the units in place (the session's tiny_models is shared)
+                bench.compile_ours(ImageToVideo(build_random(load_model_config("tiny"), seed=0)), "default", None,
+                                   backend)
+            assert any("compiling on the CPU" in str(w.message) for w in seen) is said, backend
+    finally:
+        torch._dynamo.reset()
+        setattr(cfg, limit, cfg._config[limit].default if old is None else old)

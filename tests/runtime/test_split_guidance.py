@@ -62,5 +62,6 @@ def test_split_halves_give_the_batched_frames(photo):
     np.testing.assert_allclose(split, together, atol=2e-5)
     pipe(photo, generator=torch.Generator().manual_seed(4), **kw)
     assert pipe.last_split_guidance is False  # auto on CPU: never
-    pipe(photo, generator=torch.Generator().manual_seed(4), split_guidance=True, cache_threshold=0.05, **kw)
+    with pytest.warns(UserWarning, match=r"^split guidance is not used with the step cache \(cache_threshold 0.05\)"):
+        pipe(photo, generator=torch.Generator().manual_seed(4), split_guidance=True, cache_threshold=0.05, **kw)
     assert pipe.last_split_guidance is False  # First Block Cache runs the batch of two, and says so

@@ -204,11 +204,13 @@ class Timings:
     frames: int = 0  # frames decoded: windows smaller than the clip are said (they change the frames)
 
     def __str__(self) -> str:
-        s = f"encode {self.encode:.2f}s, denoise {self.denoise:.2f}s, decode {self.decode:.2f}s"
+        s = f"encode {self.encode:.2f}s, denoise {self.denoise:.2f}s"
+        if self.skipped or self.step_cache:  # the denoise's report: the decode never skips
+            s += f" (step cache skipped {self.skipped}/{self.evaluations} UNet evaluations)"
+        s += f", decode {self.decode:.2f}s"
         if 0 < self.decode_chunk < self.frames:
             s += f" (windows of {self.decode_chunk} frame{'s' if self.decode_chunk != 1 else ''})"
-        said = self.skipped or self.step_cache
-        return s + (f" (step cache skipped {self.skipped}/{self.evaluations} UNet evaluations)" if said else "")
+        return s
 
 
 class ImageToVideo:
@@ -483,8 +485,9 @@ class ImageToVideo:
         conditional UNet halves one after the other; auto does so on CUDA when the guided batch
         of two would not fit the memory budget beside what is resident (SVD-XT at 25 x 576 x
         1024 in 10 GiB), never on CPU. The fast mode (``cache_threshold`` > 0) always runs the
-        batch of two. On the CPU a clip whose traced peak passes the RAM available is refused
-        before any work (:meth:`check_room`, a MemoryError)."""
+        batch of two (with a warning where split guidance was asked for). On the CPU a clip
+        whose traced peak passes the RAM available is refused before any work
+        (:meth:`check_room`, a MemoryError)."""
         if output_type not in OUTPUT_TYPES:
             raise InputError(f"unknown output_type {output_type!r}; choose one of {', '.join(OUTPUT_TYPES)} "
                              "(float: frames in [0, 1], diffusers' 'np')")
@@ -522,6 +525,10 @@ class ImageToVideo:
         t0 = time.perf_counter()
 
         split = self.split_guidance if split_guidance is None else split_guidance
+        if split and step_cache is not None and guidance.enabled:  # asked for (auto is decided below)
+            warnings.warn(f"split guidance is not used with the step cache (cache_threshold {cache_threshold:g}): "
+                          "First Block Cache decides each skip on the guided batch of two as one, so the "
+                          "halves run together (the batch of two's memory peak)", stacklevel=3)
         if split is None:
             split = self.guidance_needs_split(num_frames, height, width, budget)
         if step_cache is not None:  # First Block Cache keeps one residual for the guided batch of two

@@ -43,6 +43,8 @@ from video.runtime.config import SDPA_FIRST
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
 CUDAGRAPH_MODES = ("reduce-overhead", "max-autotune")
 ARTIFACTS_FILE = "mega_cache.bin"
+CPU_COMPILE_WARNING = ("compiling on the CPU takes minutes before the first video (and again for each new "
+                       "size): it pays off only over many videos of one size")
 
 
 
@@ -110,9 +112,12 @@ def check_compile_mode(mode: str, device: torch.device) -> None:
 def prepare_compile(pipe, mode: str, cache: str | Path | None) -> None:
     """What every pipeline's ``compile()`` does before compiling: refuse a bad mode or a cache
     path that cannot be a folder (ValueError), load a compile cache's artifacts (``cache``: a
-    folder or "auto"; what cannot be read or trusted is a warning), and note whether the loop
-    must mark CUDA-graph steps (``pipe.cudagraphs``)."""
+    folder or "auto"; what cannot be read or trusted is a warning), note whether the loop must
+    mark CUDA-graph steps (``pipe.cudagraphs``), and warn on a CPU, where inductor takes minutes
+    (a tiny SVD's 1.5 s video took 5.5 minutes with ``--compile default``) and nothing said why."""
     check_compile_mode(mode, pipe.device)
+    if torch.device(pipe.device).type == "cpu":
+        warnings.warn(CPU_COMPILE_WARNING, stacklevel=3)
     if cache:
         check_cache_folder(cache)
         pipe.compile_cache = CompileCache(cache, key=cache_key(type(pipe).__name__, mode, pipe.device))
