@@ -23,29 +23,40 @@ def one_error(r, *needles: str) -> str:
 # --- key=value values that are not YAML ------------------------------------------------------
 
 @pytest.mark.parametrize("argv, key, shown, reason", [
-    (["img2vid", "min_cfg=[1"], "min_cfg", "([1)", "did not find expected ',' or ']'"),
-    (["img2vid", "steps='"], "steps", "(')", "found unexpected end of stream"),
+    (["img2vid", "lora='"], "lora", "(')", "found unexpected end of stream"),
     (["img2vid", "lora=[a"], "lora", "([a)", "did not find expected ',' or ']'"),
     (["train", "dit_stage1_image", "data.buckets=[[32", "--dry-run"], "data.buckets", "([[32)",
      "did not find expected ',' or ']'"),
-    (["eval", "gen", "fvd_frames=["], "fvd_frames", "([)", "did not find expected node content"),
 ])
 def test_a_value_that_is_not_yaml_is_one_line(cli, argv, key, shown, reason):
     line = one_error(cli(*argv), f"config key '{key}': not a valid value {shown}: {reason}")
     assert line == f"error: config key '{key}': not a valid value {shown}: {reason}"
 
 
+@pytest.mark.parametrize("argv, line", [  # a number key's value is not read as YAML at all
+    (["img2vid", "min_cfg=[1"], "config key 'min_cfg': must be a number in decimal digits; got '[1'"),
+    (["img2vid", "steps='"], "config key 'steps': must be a whole number; got \"'\""),
+    (["eval", "gen", "fvd_frames=["], "config key 'fvd_frames': must be a whole number; got '['"),
+])
+def test_a_number_keys_value_that_is_not_a_number_is_one_line(cli, argv, line):
+    assert one_error(cli(*argv)) == f"error: {line}"
+
+
 def test_load_config_names_the_key_of_a_bad_value():
     assert load_config(Img2VidConfig, None, ["sampler=["]).sampler == "["  # a text key: taken as typed
-    with pytest.raises(ConfigError, match=r"^config key 'frames': not a valid value \(\{a\): "):
+    with pytest.raises(ConfigError, match=r"^config key 'lora': not a valid value \(\[a\): "):
+        load_config(Img2VidConfig, None, ["lora=[a"])
+    with pytest.raises(ConfigError, match=r"^config key 'frames': must be a whole number; got '\{a'$"):
         load_config(Img2VidConfig, None, ["frames={a"])
 
 
 def test_curate_set_value_that_is_not_yaml_is_one_line(curate, tmp_path):
-    r = curate("run", tmp_path / "x.mp4", "--out", tmp_path / "o", "--set", "split.max_s=[1")
+    r = curate("run", tmp_path / "x.mp4", "--out", tmp_path / "o", "--set", "scorers=[motion")
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
-    assert r.stderr.strip() == ("curate run: config key 'split.max_s': not a valid value ([1): "
+    assert r.stderr.strip() == ("curate run: config key 'scorers': not a valid value ([motion): "
                                 "did not find expected ',' or ']'")
+    r = curate("run", tmp_path / "x.mp4", "--out", tmp_path / "o", "--set", "split.max_s=[1")
+    assert r.stderr.strip() == "curate run: config key 'split.max_s': must be a number in decimal digits; got '[1'"
 
 
 # --- list-of-text keys given mappings or lists -----------------------------------------------

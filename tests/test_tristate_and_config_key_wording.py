@@ -130,7 +130,7 @@ def test_a_yes_no_key_takes_its_spellings(value, want):
 
 @pytest.mark.parametrize("argv, line", [
     (["steps=true"], "error: config key 'steps': must be a whole number; got 'true'"),
-    (["--steps", "true"], "error: config key 'steps': must be a whole number; got 'true'"),
+    (["--steps", "true"], "error: --steps: must be a whole number; got 'true'"),  # a flag's value: its flag
     (["bogus=1"], "error: unknown config key 'bogus' (--help lists them: a key is a flag's name with _ for -)"),
 ])
 def test_the_cli_says_it_in_one_line_with_exit_2(cli, tmp_path, argv, line):

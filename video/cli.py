@@ -263,9 +263,8 @@ def _train_config_names() -> str:
 
 
 def cmd_train(args) -> int:
-    from omegaconf import OmegaConf
-
     from video.config import to_dict
+    from video.config_data import to_yaml
 
     cfg = _train_config(args.config, args.overrides)
     lead = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 talks
@@ -278,7 +277,7 @@ def cmd_train(args) -> int:
         except ValueError as e:  # a FileNotFoundError is one line already (main)
             raise UserError(str(e)) from None
         if lead:
-            print(OmegaConf.to_yaml(OmegaConf.create(to_dict(cfg))).rstrip())
+            print(to_yaml(to_dict(cfg)).rstrip())
         return 0
     from video.media.write import plural
     from video.training.trainer import TrainingInterrupted, train

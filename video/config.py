@@ -8,26 +8,27 @@ from __future__ import annotations
 
 import codecs
 import difflib
-import io
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from omegaconf import (
-    AnyNode,
-    BooleanNode,
-    DictConfig,
-    ListConfig,
-    OmegaConf,
-    StringNode,
-)
+from omegaconf import AnyNode, BooleanNode, DictConfig, ListConfig, OmegaConf, StringNode
 from omegaconf.errors import OmegaConfBaseException, ValidationError
+from omegaconf.nodes import FloatNode, IntegerNode
 
+try:  # OmegaConf's YAML loader: its float forms (1e-4), duplicate keys refused
+    from omegaconf._yaml import get_yaml_loader
+except ImportError:  # omegaconf < 2.4
+    from omegaconf._utils import get_yaml_loader
+
+from video.config_data import to_dict  # noqa: F401  (re-exported: its home before)
 from video.config_words import (
     FLAG_NOT_KEY,
+    KIND_WORDS,
     bare_word_message,
     flag_not_key_hint,
     is_tristate,
@@ -159,6 +160,8 @@ class ModelConfig:
 
 
 NULLS = ("null", "Null", "NULL", "~")  # YAML's spellings of null, as a key=value value
+INT_TEXT = re.compile(r"[+-]?[0-9]+")  # a number key's text: plain decimal only (:func:`_number`)
+FLOAT_TEXT = re.compile(r"[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?|inf|infinity|nan)", re.IGNORECASE)
 
 def key_aliases(schema) -> dict[str, str]:
     """A schema's renamed keys, old name -> current key: its ``KEY_ALIASES`` class attribute (a
@@ -222,7 +225,7 @@ def _one_value(key: str, spellings: dict[str, Any], null) -> Any:
 
 
 def load_config(schema: type[T], source: str | Path | dict | None = None, overrides: list[str] | None = None,
-                values: dict | None = None, keys_hint: str = "") -> T:
+                values: dict | None = None, keys_hint: str = "", names: dict[str, str] | None = None) -> T:
     """Merge ``source`` (a YAML path, a name under ``configs/``, or a dict), ``key=value``
     overrides, then ``values`` (dotted key -> raw string, e.g. CLI flags: not parsed as YAML,
     so a prompt like ``[a:b:0.5]`` or an aspect ``16:9`` stays a string; the schema converts
@@ -241,9 +244,10 @@ def load_config(schema: type[T], source: str | Path | dict | None = None, overri
     group's keys where they are few, else ``keys_hint``: how the caller's user lists them). In
     ``values`` a YAML null word (``--steps null``) is null, as in ``key=value``, except for a text
     key, where it is the text typed. ``values`` given, even empty, says the keys are flags: an
-    override without ``=`` then hears the flag it was likely meant for (:func:`bare_word_message`)."""
+    override without ``=`` then hears the flag it was likely meant for (:func:`bare_word_message`).
+    ``names``: what an error about a key of ``values`` calls it (its flag, ``--fps``), not "config key"."""
     try:
-        return _load(schema, source, overrides, values, keys_hint)
+        return _load(schema, source, overrides, values, keys_hint, names or {})
     except UnknownKey as e:
         if 0 < len(e.known) <= SHORT_KEY_LIST:
             raise ConfigError(f"{e} (keys: {', '.join(e.known)})") from None
@@ -252,31 +256,14 @@ def load_config(schema: type[T], source: str | Path | dict | None = None, overri
         raise ConfigError(f"{e} ({keys_hint})" if keys_hint else str(e)) from None
 
 
-def _load(schema: type[T], source, overrides, values, keys_hint: str = "") -> T:
+def _load(schema: type[T], source, overrides, values, keys_hint: str, names: dict[str, str]) -> T:
     """:func:`load_config` but for the wording of an unknown key."""
     aliases = key_aliases(schema)
     try:
-        defaults = OmegaConf.structured(schema)
-        cfg = OmegaConf.structured(schema)
+        defaults, cfg = OmegaConf.structured(schema), OmegaConf.structured(schema)
         if source is not None:
-            if isinstance(source, dict):
-                data = source
-            else:
-                if Path(source).is_dir():
-                    raise ConfigError(f"config file {source} is a folder; give a YAML file")
-                if not Path(source).is_file():
-                    raise ConfigError(f"config file {source} not found")
-                try:
-                    loaded = OmegaConf.load(io.StringIO(read_utf8(source)))
-                except NotUTF8 as e:
-                    raise ConfigError(f"config file {source}: {e.reason}") from None
-                except yaml.YAMLError as e:
-                    raise ConfigError(f"config file {source}: not valid YAML ({str(e).splitlines()[0]})") from None
-                if not OmegaConf.is_dict(loaded):
-                    raise ConfigError(f"config file {source} holds a {type(loaded).__name__.replace('Config', '').lower()}"
-                                      f"; it must be a mapping of key: value lines")
-                data = OmegaConf.to_container(loaded)
-            texts = _yaml_texts(source) if not isinstance(source, dict) else {}
+            data = source if isinstance(source, dict) else read_config_file(source)
+            texts = {} if isinstance(source, dict) else _yaml_texts(Path(source).expanduser())
             try:
                 data = dict(unalias_layer(list(data.items()), aliases))
             except ConfigError as e:
@@ -294,7 +281,12 @@ def _load(schema: type[T], source, overrides, values, keys_hint: str = "") -> T:
             typed = value if isinstance(value, str) else None
             if typed in NULLS and _field_kind(cfg, key) != "str":  # --steps null: as steps=null
                 value = None
-            _set(cfg, defaults, key, value, typed=typed)
+            try:
+                _set(cfg, defaults, key, value, typed=typed)
+            except ConfigError as e:  # a flag's value: said of its flag (--fps), not of a config key
+                if key in names and not isinstance(e, UnknownKey):
+                    raise ConfigError(str(e).replace(f"config key {key!r}", names[key], 1)) from None
+                raise
         return OmegaConf.to_object(cfg)  # type: ignore[return-value]
     except OmegaConfBaseException as e:
         key = getattr(e, "full_key", None)
@@ -302,20 +294,41 @@ def _load(schema: type[T], source, overrides, values, keys_hint: str = "") -> T:
         raise ConfigError(f"config key {key!r}: {msg}" if key else f"config: {msg}") from None
 
 
+def read_config_file(source: str | Path) -> dict:
+    """The mapping in YAML file ``source`` (``~`` expanded), else a ConfigError line: what it holds (``42``
+    was OmegaConf's OSError) or where it breaks. OmegaConf's YAML rules, not its ``${`` interpolation."""
+    path = Path(source).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"config file {source} {'is a folder; give a YAML file' if path.is_dir() else 'not found'}")
+    try:
+        loaded = yaml.load(read_utf8(path), Loader=get_yaml_loader())
+    except NotUTF8 as e:
+        raise ConfigError(f"config file {source}: {e.reason}") from None
+    except yaml.YAMLError as e:
+        mark, problem = getattr(e, "problem_mark", None), getattr(e, "problem", None)
+        why = f"line {mark.line + 1}: {problem}" if mark and problem else str(e).splitlines()[0]
+        raise ConfigError(f"config file {source}: not valid YAML ({why})") from None
+    if loaded is not None and not isinstance(loaded, dict):
+        what = "a list" if isinstance(loaded, list) else "text" if isinstance(loaded, str) else str(loaded).lower() \
+            if isinstance(loaded, bool) else "a number" if isinstance(loaded, (int, float)) else "a single value"
+        raise ConfigError(f"config file {source} holds {what}; it must be a mapping of key: value lines")
+    return loaded or {}
+
+
 def _override_value(cfg, key: str, value: str) -> Any:
     """The value of ``key=value``: raw text for a text key (YAML would read 16:9 as 969 and
     [a:b:0.5] as a list), a one-item list for ``lora=a.safetensors``, ``key=`` the empty
-    string (not None), ``null`` None, else the value read as YAML."""
-    kind = _field_kind(cfg, key)
+    string (not None), ``null`` None, a number key's text (:func:`_number`), else read as YAML."""
+    kind, node = _field_kind(cfg, key), _node(cfg, key)
     if value in NULLS:
         return None
-    if kind == "str" or value == "" or is_tristate(_node(cfg, key)):  # split_guidance=1: the text "1"
-        return value
+    if kind == "str" or value == "" or is_tristate(node) or isinstance(node, (IntegerNode, FloatNode)):
+        return value  # split_guidance=1: the text "1"
     typed = value
     if kind == "list" and not value.lstrip().startswith("["):
         value = f"[{value}]"
     try:
-        return OmegaConf.to_container(OmegaConf.from_dotlist([f"v={value}"]))["v"]
+        return yaml.load(value, Loader=get_yaml_loader())  # as OmegaConf's dotlist, without its ${} parsing
     except yaml.YAMLError as e:  # an unclosed [ or quote: one line naming the key, not a traceback
         reason = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise ConfigError(f"config key {key!r}: not a valid value ({typed}): {reason}") from None
@@ -340,10 +353,8 @@ def _merge_mapping(cfg, defaults, data: dict, prefix: str, texts: dict[str, str]
 def quoted_hint(key: str, written: str | None) -> str:
     """``quote it in YAML: prompt: "[cat:dog:0.5]"`` for ``key`` (its last part: the line as it
     stands in its group) and the value as written; without a one-line written form, generic."""
-    leaf = key.rpartition(".")[2]
-    if written is None or "\n" in written:
-        return f'quote it in YAML: {leaf}: "..."'
-    return f"quote it in YAML: {leaf}: {json.dumps(written, ensure_ascii=False)}"
+    shown = '"..."' if written is None or "\n" in written else json.dumps(written, ensure_ascii=False)
+    return f"quote it in YAML: {key.rpartition('.')[2]}: {shown}"
 
 
 def _check_text(key: str, value: Any, written: str | None) -> None:
@@ -404,6 +415,8 @@ def _set(cfg, defaults, key: str, value: Any, typed: str | None = None) -> None:
         value = yes_no(value)
     elif is_tristate(node) and isinstance(value, (int, float)) and not isinstance(value, bool):
         value = typed if typed is not None else str(value)  # YAML's 1: as split_guidance=1 (tristate reads it)
+    elif isinstance(node, (IntegerNode, FloatNode)) and isinstance(value, str):
+        value = _number(key, node, value, typed)
     if isinstance(node, DictConfig) and node._metadata.object_type not in (None, dict) and not isinstance(value, dict):
         raise ConfigError(f"config key {key!r} is a group of settings ({key}.NAME=VALUE, or a YAML mapping); "
                           f"got {value!r}")
@@ -414,7 +427,7 @@ def _set(cfg, defaults, key: str, value: Any, typed: str | None = None) -> None:
     if isinstance(node, ListConfig) and node._metadata.element_type is str and isinstance(value, (list, tuple)):
         _check_text_items(key, value)
     try:
-        OmegaConf.update(cfg, key, value, merge=True)
+        OmegaConf.update(cfg, key, _literal(value), merge=True)
     except ValidationError as e:
         raise ConfigError(type_message(key, node, value, typed, e)) from None
     except OmegaConfBaseException as e:  # an unknown key in an item of a list of groups (rules: [{mn: 1}])
@@ -423,6 +436,24 @@ def _set(cfg, defaults, key: str, value: Any, typed: str | None = None) -> None:
         raise ConfigError(list_item_message(key, node, value) or f"config key {named!r}: {msg}") from None
     except (TypeError, ValueError) as e:  # OmegaConf's own type errors on containers
         raise ConfigError(f"config key {key!r}: {str(e).splitlines()[0]}") from None
+
+
+def _number(key: str, node, text: str, typed: str | None) -> int | float:
+    """The number in plain decimal ``text`` (a flag's, a ``key=value``'s), else a ConfigError naming
+    ``key``: YAML 1.1 and Python read ``1:30`` as 90, ``0x10`` as 16, ``1_0`` as 10 without a word."""
+    t, whole = text.strip(), isinstance(node, IntegerNode)
+    if (INT_TEXT if whole else FLOAT_TEXT).fullmatch(t):
+        return int(t) if whole else float(t)
+    plain = any(c.isdigit() for c in t) and not FLOAT_TEXT.fullmatch(t)
+    raise ConfigError(must_be(key, node, KIND_WORDS[type(node)] + (" in decimal digits" if plain else ""), typed, text))
+
+
+def _literal(value: Any) -> Any:
+    """``value``, nested too, with each ``${`` escaped: text is as written, never an interpolation
+    (a prompt's ``${price}`` was an error, ``o_${seed}.png`` wrote o_5.png, ``${oc.env:HOME}`` $HOME)."""
+    if isinstance(value, (list, tuple, Mapping)):
+        return {k: _literal(v) for k, v in value.items()} if isinstance(value, Mapping) else [_literal(v) for v in value]
+    return re.sub(r"(\\*)\$\{", lambda m: m[1] * 2 + "\\${", value) if isinstance(value, str) else value
 
 
 def _check_known(cfg, key: str) -> None:
@@ -496,11 +527,7 @@ def _node(cfg, key: str):
 def _field_kind(cfg, key: str) -> str | None:
     """``str`` or ``list`` when ``key`` names a field of that type in the structured ``cfg``."""
     node = _node(cfg, key)
-    if isinstance(node, StringNode):
-        return "str"
-    if isinstance(node, ListConfig):
-        return "list"
-    return None
+    return "str" if isinstance(node, StringNode) else "list" if isinstance(node, ListConfig) else None
 
 
 def model_config_path(name: str) -> Path:
@@ -519,9 +546,8 @@ def model_config_kind(path: str | Path) -> str:
         data = yaml.safe_load(read_utf8(path)) or {}
     except (OSError, ConfigError, yaml.YAMLError):
         return "SVD"  # load_config names the problem
-    if not isinstance(data, dict):
-        return "SVD"
-    return "text-to-video" if "backbone" in data else "DiT" if "patch_size" in data else "SVD"
+    keys = data if isinstance(data, dict) else {}
+    return "text-to-video" if "backbone" in keys else "DiT" if "patch_size" in keys else "SVD"
 
 
 def load_model_config(name_or_path: str | Path, overrides: list[str] | None = None) -> ModelConfig:
@@ -531,7 +557,7 @@ def load_model_config(name_or_path: str | Path, overrides: list[str] | None = No
     def svd_names() -> str:
         return ", ".join(sorted(q.stem for q in (CONFIG_DIR / "model").glob("*.yaml") if model_config_kind(q) == "SVD"))
 
-    p = Path(name_or_path)
+    p = Path(name_or_path).expanduser()  # --model-config=~/m.yaml: the shell left the ~
     if p.suffix in (".yaml", ".yml") and p.is_file():
         src = p
     else:
@@ -545,10 +571,6 @@ def load_model_config(name_or_path: str | Path, overrides: list[str] | None = No
         raise ConfigError(f"{name_or_path} is a {kind} config (for {use}), not an SVD one; SVD model configs: "
                           f"{svd_names()}")
     return load_config(ModelConfig, src, overrides)
-
-
-def to_dict(obj: Any) -> dict:
-    return OmegaConf.to_container(OmegaConf.structured(obj))  # type: ignore[return-value]
 
 
 @dataclass

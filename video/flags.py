@@ -53,7 +53,8 @@ def add_schema_flags(p: argparse.ArgumentParser, flags: dict, aliases: dict | No
             p.add_argument(flag, *names, default=None, help=help_, action="append" if key in list_keys else "store")
         else:
             p.add_argument(flag, *names, default=None, help=help_, action=_Spellings, spellings=names)
-    p.add_argument("--config", default=None, help="YAML file with any of these keys (by their key=value names)")
+    p.add_argument("--config", default=None, help="YAML file with any of these keys (by their key=value names)",
+                   action=_Spellings, spellings={}, once=True)
     # default []: a nargs="*" positional without one is listed as required when it is missing
     p.add_argument("overrides", nargs="*", default=[],
                    help="key=value overrides of the same keys (a flag and key=value for the same key is an "
@@ -68,29 +69,37 @@ class _Spellings(argparse._StoreAction):
     key's ``--negative-prompt`` / ``--negative``), recording the value each spelling gave, so
     :func:`check_spellings` can refuse two spellings at two values: argparse kept the last one
     silently, where ``negative_prompt=x negative=y`` is refused. ``spellings``: each other
-    option string -> what it is of the flag ("an old name", "a short form")."""
+    option string -> what it is of the flag ("an old name", "a short form"). ``once``: a flag
+    given once (``--config``): each time it is given is recorded, so a second file is refused
+    rather than dropping the first's keys without a word."""
 
-    def __init__(self, *args, spellings: dict[str, str], **kwargs):
+    def __init__(self, *args, spellings: dict[str, str], once: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.spellings = spellings
+        self.spellings, self.once = spellings, once
 
     def __call__(self, parser, namespace, values, option_string=None):
         super().__call__(parser, namespace, values, option_string)
         if getattr(namespace, SPELLINGS, None) is None:
             setattr(namespace, SPELLINGS, {})
-        getattr(namespace, SPELLINGS).setdefault(self.dest, {})[option_string] = (values, self)
+        given = getattr(namespace, SPELLINGS).setdefault(self.dest, {})
+        given[(option_string, len(given)) if self.once else option_string] = (values, self)
 
 
 def check_spellings(args: argparse.Namespace) -> None:
     """One-line UserError where one command line gives a flag under two of its spellings at two
     values (:class:`_Spellings`), worded as :func:`video.config.unalias_layer` words the same
     for ``key=value``; the same value twice is one value. A spelling repeated is argparse's
-    "the last wins", as a repeated ``key=value``."""
+    "the last wins", as a repeated ``key=value``, but for a flag taken ``once`` (``--config``:
+    a second file replaced the first whole, where two ``key=value`` differ in one key)."""
     for given in (getattr(args, SPELLINGS, None) or {}).values():
         if len({str(v) for v, _ in given.values()}) < 2:
             continue
         action = next(a for _, a in given.values())
         flag = action.option_strings[0]
+        if action.once:
+            v1, v2 = list(dict.fromkeys(str(v) for v, _ in given.values()))[:2]
+            raise UserError(f"{flag} given twice ({v1} and {v2}): it takes one file; merge them into one, or give "
+                            "the other's settings as key=value")
         (k1, (v1, _)), (k2, (v2, _)) = sorted(given.items(), key=lambda kv: kv[0] != flag)[:2]
         old = [k for k in (k1, k2) if k != flag]
         what = " and ".join(f"{k}: {action.spellings[k]} of {flag}" for k in old)
@@ -117,7 +126,7 @@ def resolve_flags(schema, args, flags: dict):
             shown = " ".join(f"{flag_of[key]} {x}" for x in given) if isinstance(given, list) else (
                 flag_of[key] if given is True else f"{flag_of[key]} {given}")
             raise UserError(f"{key} given twice: {shown} and {o}; give it once")
-    return load_config(schema, args.config, overrides, values, keys_hint=FLAG_KEYS_HINT)
+    return load_config(schema, args.config, overrides, values, keys_hint=FLAG_KEYS_HINT, names=flag_of)
 
 
 FLAG_KEYS_HINT = "--help lists them: a key is a flag's name with _ for -"
@@ -132,13 +141,11 @@ def given_keys(args: argparse.Namespace, flags: dict, schema=None) -> dict[str, 
     whenever it is given (upscale's refine options without --refine, a task's foreign flags).
     ``schema``: where given, a renamed key's old name (its ``KEY_ALIASES``) is reported under
     the current key, with how it was given (``negative_prompt=x`` for ``negative``)."""
-    from omegaconf import OmegaConf
-
-    from video.config import NULLS
+    from video.config import NULLS, read_config_file
 
     given, renamed = {}, key_aliases(schema) if schema is not None else {}
     if args.config:
-        data = OmegaConf.to_container(OmegaConf.load(str(args.config)))
+        data = read_config_file(args.config)
         given.update({current_key(k, renamed): f"{k} in {args.config}" for k, v in data.items() if v is not None})
     for o in args.overrides:
         key, _, value = o.partition("=")

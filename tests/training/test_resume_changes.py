@@ -132,3 +132,18 @@ def test_a_finished_run_with_other_checkpoint_settings_is_current(tmp_path, caps
     train(cfg(run, "ckpt_every=1", "ckpt_keep=5"), progress=False)
     out = capsys.readouterr().out
     assert "already holds step 4 of this config" in out and "changed settings" not in out
+
+
+def test_an_old_checkpoint_of_a_run_whose_text_holds_dollar_brace_resumes(tmp_path, capsys):
+    """A value is taken as typed (``${`` is not an interpolation): a run in a folder named
+    ``r${x`` saved that text in config.yaml; resuming from a checkpoint without its own config
+    record read config.yaml with OmegaConf.load, whose grammar refused the unclosed ``${`` in a
+    traceback."""
+    run = tmp_path / "r${x"
+    train(cfg(run), progress=False, stop_after=2)
+    state_file = run / "checkpoints" / "step_0000002" / "state.json"
+    state = json.loads(state_file.read_text())
+    state.pop("config")
+    state_file.write_text(json.dumps(state))
+    train(cfg(run), progress=False)
+    assert len(logged(run)) == 4

@@ -249,9 +249,8 @@ def save_diffusers_folder(models: SVDModels, path: str | Path) -> Path:
 
     Written into a temporary folder and renamed, so a crash never leaves half a model.
     """
-    from omegaconf import OmegaConf
-
     from video.atomic import atomic_folder
+    from video.config_data import to_yaml
     from video.models.components import clip_image_processor, no_torchvision_notice
 
     with no_torchvision_notice():  # the pipeline module imports CLIPImageProcessor; ours is clip_image_processor's
@@ -274,7 +273,7 @@ def save_diffusers_folder(models: SVDModels, path: str | Path) -> Path:
     path = Path(path)
     with atomic_folder(path) as tmp:
         pipe.save_pretrained(tmp, safe_serialization=True)
-        OmegaConf.save(OmegaConf.create(to_dict(models.config)), tmp / "video_pipeline.yaml")
+        (tmp / "video_pipeline.yaml").write_text(to_yaml(to_dict(models.config)), encoding="utf-8")
     return path
 
 

@@ -326,15 +326,15 @@ def load_t2v(source: str | Path, device="cpu", dtype=torch.float32) -> T2VModels
 
 def save_t2v(models: T2VModels, path: str | Path) -> Path:
     """Write our folder layout (temporary folder, then rename)."""
-    from omegaconf import OmegaConf
     from safetensors.torch import save_file
 
     from video.atomic import atomic_folder
     from video.config import to_dict
+    from video.config_data import to_yaml
 
     path = Path(path)
     with atomic_folder(path) as tmp:
-        OmegaConf.save(OmegaConf.create(to_dict(models.config)), tmp / "video_pipeline.yaml")
+        (tmp / "video_pipeline.yaml").write_text(to_yaml(to_dict(models.config)), encoding="utf-8")
         (tmp / "transformer").mkdir()
         save_file({k: v.contiguous() for k, v in models.transformer.state_dict().items()},
                   str(tmp / "transformer" / "model.safetensors"))

@@ -14,7 +14,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from omegaconf import OmegaConf
 
 from video.atomic import try_lock
 from video.config import to_dict
@@ -159,6 +158,7 @@ def config_of(run: Path, ck: Path) -> dict | None:
     aside (``config.yaml`` then already holds that resume's new settings), else ``config.yaml``.
     The first read of the checkpoint a resume takes: a damaged one (a file missing or truncated)
     is refused here, naming it and the checkpoint before it (:func:`check_checkpoint`)."""
+    from video.config import read_config_file
     from video.training.state import check_checkpoint
 
     check_checkpoint(ck)
@@ -166,9 +166,9 @@ def config_of(run: Path, ck: Path) -> dict | None:
     if recorded is not None:
         return recorded
     if (run / f"config.until_{ck.name}.yaml").is_file():
-        return OmegaConf.to_container(OmegaConf.load(run / f"config.until_{ck.name}.yaml"))
+        return read_config_file(run / f"config.until_{ck.name}.yaml")  # ${...} in a saved text stays text
     if (run / "config.yaml").is_file():
-        return OmegaConf.to_container(OmegaConf.load(run / "config.yaml"))
+        return read_config_file(run / "config.yaml")
     return None
 
 

@@ -25,7 +25,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from omegaconf import OmegaConf
 
 from video.config import to_dict
 from video.training import distributed
@@ -444,12 +443,13 @@ def _write_config(run: Path, cfg: TrainConfig, before: dict | None, ck: Path | N
     whole config is ``video train --dry-run``'s output (printed on every run, it scrolled the
     lines that matter away)."""
     from video.atomic import atomic_file
+    from video.config_data import to_yaml
 
     if before is not None and changed_keys(before, cfg):
         with atomic_file(run / f"config.until_{ck.name}.yaml") as tmp:
-            OmegaConf.save(OmegaConf.create(before), tmp)
+            Path(tmp).write_text(to_yaml(before), encoding="utf-8")
     with atomic_file(run / "config.yaml") as tmp:
-        OmegaConf.save(OmegaConf.create(to_dict(cfg)), tmp)
+        Path(tmp).write_text(to_yaml(to_dict(cfg)), encoding="utf-8")  # a text's ${ as written
     print(f"config: {run / 'config.yaml'}")
 
 
