@@ -32,7 +32,7 @@ from pathlib import Path
 
 from data_curation.clip_frames import read_clip
 from data_curation.cuts import CutParams, detect_shots
-from data_curation.filtering import apply_filters
+from data_curation.filtering import apply_rules
 from data_curation.manifest import (
     CODE_KEY,
     ERRORS_KEY,
@@ -51,12 +51,14 @@ from data_curation.manifest import (
     source_key,
     source_stat,
     summarize,
+    thresholds_metadata,
     to_table,
     write_atomic,
 )
 from data_curation.probe import (  # noqa: F401  (decoded_short, TRUNCATION_*: re-exported)
     TRUNCATION_FRAMES,
     TRUNCATION_SHARE,
+    clip_size,
     decoded_short,
     discover,
     empty_error,
@@ -208,6 +210,8 @@ def score_source(path: str, recipe: Recipe, out: str | Path) -> list[dict]:
         try:
             frames = read_clip(path, start, end, fps, recipe.sample_fps, recipe.motion_short_side,
                                recipe.cuts.threads)
+            # the clip's own frames' size: a stream can change size between shots (header: the first's)
+            row["width"], row["height"] = clip_size(path, start, fps, frames.keys[0].shape, info, recipe.cuts.threads)
             for s in scorers:
                 row.update(s.score(frames))
             if recipe.split.extract:
@@ -518,11 +522,13 @@ def _run(src: list[str] | str, out: str | Path, recipe: str | Recipe, overrides:
                 _remove_if_empty(out)
             raise
     table = compact(out, sources)
-    rows = apply_filters(table.to_pylist(), recipe)
+    rows = table.to_pylist()
+    bounds = apply_rules(rows, recipe)  # recorded in the manifest: curate report draws each one
     for note in filter_notes(None, rows, recipe, said):  # as curate filter says them: a rule not applied
         warnings.warn(note, stacklevel=3)
     write_atomic(to_table(rows, all_columns(recipe)), out / "manifest.parquet",
-                 {**run_dir_metadata(out), MOTION_KEY: json.dumps(recipe_motion(recipe))})
+                 {**run_dir_metadata(out), MOTION_KEY: json.dumps(recipe_motion(recipe)),
+                  **thresholds_metadata(bounds)})
     # after the manifest: until it is replaced, the old one lists the old clips. Only sources this
     # run scored again without any error row, with a recipe that extracts: a source that failed
     # (a drive unmounted, a file caught mid-copy) or a rerun without split.extract keeps its files

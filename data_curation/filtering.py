@@ -45,6 +45,12 @@ def _known_columns() -> set[str]:
 
 def thresholds(rows: list[dict], recipe: Recipe) -> list[tuple[str, float | None, float | None]]:
     """Each applicable rule as (column, low, high), quantiles resolved over the scored rows."""
+    return [(col, lo, hi) for col, lo, _, hi, _ in _resolved(rows, recipe)]
+
+
+def _resolved(rows: list[dict], recipe: Recipe) -> list[tuple[str, float | None, str, float | None, str]]:
+    """Each applicable rule as (column, low, the rule that set it, high, the rule that set it):
+    :func:`thresholds` with what the report shows beside each bound (:func:`bound_records`)."""
     out = []
     for r in recipe.rules:
         if rows and not any(r.column in row for row in rows):
@@ -57,11 +63,35 @@ def thresholds(rows: list[dict], recipe: Recipe) -> list[tuple[str, float | None
         vals = np.array([v for row in rows if _scored(row) and (v := _num(row.get(r.column))) is not None])
         if len(vals) == 0:
             continue
-        lo = max((x for x in (r.min, None if r.min_quantile is None else float(np.quantile(vals, r.min_quantile)))
-                  if x is not None), default=None)
-        hi = min((x for x in (r.max, None if r.max_quantile is None else float(np.quantile(vals, r.max_quantile)))
-                  if x is not None), default=None)
-        out.append((r.column, lo, hi))
+        lows = [(r.min, f"min {_written(r.min)}") if r.min is not None else None,
+                (float(np.quantile(vals, r.min_quantile)), f"min_quantile {_written(r.min_quantile)}")
+                if r.min_quantile is not None else None]
+        highs = [(r.max, f"max {_written(r.max)}") if r.max is not None else None,
+                 (float(np.quantile(vals, r.max_quantile)), f"max_quantile {_written(r.max_quantile)}")
+                 if r.max_quantile is not None else None]
+        lo, lo_rule = max((b for b in lows if b is not None), key=lambda b: b[0], default=(None, ""))
+        hi, hi_rule = min((b for b in highs if b is not None), key=lambda b: b[0], default=(None, ""))
+        out.append((r.column, None if lo is None else float(lo), lo_rule, None if hi is None else float(hi), hi_rule))
+    return out
+
+
+def _written(x: float) -> str:
+    """A rule's number as a recipe writes it: the shortest text that reads back as it (``0.25``, ``1``)."""
+    text = repr(float(x))
+    return text.removesuffix(".0")
+
+
+def bound_records(resolved: list[tuple[str, float | None, str, float | None, str]]) -> list[dict]:
+    """The bounds :func:`apply_rules` compared, as the manifest records them
+    (:data:`data_curation.manifest.THRESHOLDS_KEY`): ``{"column", "kind": "min"|"max", "value",
+    "rule"}``, ``value`` the exact float compared and ``rule`` as the recipe wrote it
+    (``"min_quantile 0.25"``; of a rule with both ``min`` and ``min_quantile``, the one that won).
+    The drop reasons alone held a bound only where it dropped a clip, and to 4 digits."""
+    out = []
+    for col, lo, lo_rule, hi, hi_rule in resolved:
+        for kind, value, rule in (("min", lo, lo_rule), ("max", hi, hi_rule)):
+            if value is not None:
+                out.append({"column": col, "kind": kind, "value": value, "rule": rule})
     return out
 
 
@@ -96,7 +126,15 @@ def quality_key(row: dict) -> tuple:
 def apply_filters(rows: list[dict], recipe: Recipe) -> list[dict]:
     """Set ``keep`` and ``drop_reason`` on every row (in place; also returned): the rules
     first, then near-duplicates among the clips that passed them, best first."""
-    rules = thresholds(rows, recipe)
+    apply_rules(rows, recipe)
+    return rows
+
+
+def apply_rules(rows: list[dict], recipe: Recipe) -> list[dict]:
+    """:func:`apply_filters`, returning the bounds it compared (:func:`bound_records`), which
+    ``curate run`` and ``curate filter`` record in the manifest for ``curate report``'s lines."""
+    resolved = _resolved(rows, recipe)
+    rules = [(col, lo, hi) for col, lo, _, hi, _ in resolved]
     index = HashIndex(recipe.max_phash_distance) if recipe.max_phash_distance is not None else None
     for row in rows:
         reason = None
@@ -122,4 +160,4 @@ def apply_filters(rows: list[dict], recipe: Recipe) -> list[dict]:
                 row["keep"], row["drop_reason"] = False, "near_duplicate"
             else:
                 index.add(row["phash"])
-    return rows
+    return bound_records(resolved)

@@ -22,7 +22,8 @@ BASE_COLUMNS = {
     "source": pa.string(), "clip_id": pa.string(), "start_frame": pa.int64(), "end_frame": pa.int64(),
     "start_s": pa.float64(), "end_s": pa.float64(), "fps": pa.float64(), "width": pa.int64(),
     "height": pa.int64(), "rotation": pa.int64(), "num_frames": pa.int64(), "source_frames": pa.int64(),
-}  # width/height: the coded size; rotation: degrees counterclockwise a player turns it (clip files come upright)
+}  # width/height: the coded size of the clip's frames (data_curation.probe.clip_size; a source row: the
+# header's); rotation: degrees counterclockwise a player turns it (clip files come upright)
 TAIL_COLUMNS = {
     "caption": pa.string(), "clip_path": pa.string(), "keep": pa.bool_(), "drop_reason": pa.string(),
     "error": pa.string(), "scorers": pa.string(),
@@ -35,6 +36,9 @@ RUN_DIR_FROM_OUT_KEY = "curate.run_dir_from_out"
 # in the manifest's metadata: {"short_side": px, "sample_fps": fps} the motion scorer ran at
 # (:func:`motion_settings`): its motion_mean is in px of such a frame per sample step
 MOTION_KEY = "curate.motion"
+# in the manifest's metadata: the bounds its last filter compared, JSON of [{"column", "kind": "min"|"max",
+# "value", "rule"}] (:func:`data_curation.filtering.bound_records`, read back by :func:`recorded_bounds`)
+THRESHOLDS_KEY = "curate.thresholds"
 SOURCE_STAT_KEY = "curate.source_stat"  # in each part file's metadata: the source's size and mtime when scored
 ERRORS_KEY = "curate.errors"  # in each part file's metadata: the kind of its worst error row (reruns.part_kind)
 CODE_KEY = "curate.code"  # in each part file's metadata: the code it was scored with (reruns.code_version)
@@ -315,7 +319,7 @@ def refilter(manifest: str | Path, recipe_name: str, overrides: list[str] | None
     """Re-apply a recipe's filters to an existing manifest (no decoding, no scoring). The
     recipe's rules are checked against the manifest's columns, not its own scorers: a rule on
     ``text_area`` filters a manifest that has the column whatever ``scorers`` the recipe lists."""
-    from data_curation.filtering import apply_filters
+    from data_curation.filtering import apply_rules
     from data_curation.recipe import load_recipe
 
     manifest = Path(manifest)
@@ -327,9 +331,30 @@ def refilter(manifest: str | Path, recipe_name: str, overrides: list[str] | None
     rows = t.to_pylist()
     for note in filter_notes(manifest, rows, recipe):
         warnings.warn(note, stacklevel=2)
-    rows = apply_filters(rows, recipe)
-    write_atomic(pa.Table.from_pylist(rows, schema=t.schema), manifest)
+    bounds = apply_rules(rows, recipe)  # this recipe's bounds replace those the manifest recorded
+    write_atomic(pa.Table.from_pylist(rows, schema=t.schema), manifest, thresholds_metadata(bounds))
     return summarize(rows)
+
+
+def thresholds_metadata(bounds: list[dict]) -> dict[str, str]:
+    """The manifest metadata recording the bounds its filter compared (:data:`THRESHOLDS_KEY`),
+    written even when there is none: a re-filter without rules must not leave the last recipe's."""
+    return {THRESHOLDS_KEY: json.dumps(bounds)}
+
+
+def recorded_bounds(manifest: str | Path) -> list[dict] | None:
+    """The bounds the manifest's last filter compared (:data:`THRESHOLDS_KEY`), each
+    ``{"column", "kind", "value", "rule"}``; None when the manifest does not record them (filtered
+    before they were recorded, re-saved by pandas, which drops the metadata, or damaged)."""
+    value = parquet_metadata(manifest, THRESHOLDS_KEY)
+    if value is None:
+        return None
+    try:
+        got = json.loads(value)
+        return [{"column": str(b["column"]), "kind": b["kind"], "value": float(b["value"]), "rule": str(b["rule"])}
+                for b in got if b["kind"] in ("min", "max")]
+    except (ValueError, TypeError, KeyError):  # damaged: as if not recorded
+        return None
 
 
 MOTION_COLUMNS = ("motion_mean", "motion_spread")  # in px per sample step at the recipe's short side

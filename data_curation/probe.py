@@ -232,3 +232,35 @@ def probe_row(path: Path) -> dict:
     except (MediaError, OSError) as e:
         return {"path": shown, "error": named or str(e)}
     return {**info, "path": shown, "error": named or image_error(path, info) or short_error(path, info)}
+
+
+def key_shape(width: int, height: int, turned: bool) -> tuple[int, int]:
+    """The (height, width) of a ``width`` x ``height`` frame as the scorers keep it for a key frame
+    (:func:`data_curation.clip_frames.read_clip`: upright, a quarter ``turned`` or not, brought
+    within ``KEY_MAX_SIDE``): what :func:`clip_size` compares a clip's first key frame with."""
+    from data_curation.clip_frames import KEY_MAX_SIDE
+
+    h, w = (width, height) if turned else (height, width)
+    scale = KEY_MAX_SIDE / max(h, w)
+    return (round(h * scale), round(w * scale)) if scale < 1 else (h, w)
+
+
+def clip_size(path: str | Path, start: int, fps: float, key_shape_seen: tuple[int, ...], info: dict,
+              threads: int = 0) -> tuple[int, int]:
+    """The coded (width, height) of the frames of the clip that starts at frame ``start``. The
+    header's (``info``, :func:`video.media.probe_video`) is the first frame's: a stream whose
+    picture changes size (a concatenation of 4:3 and 16:9 parts, cut into a shot each) gave
+    every clip the first part's. Told apart at no cost where the size is the header's:
+    ``key_shape_seen``, the shape of the clip's first key frame as the scorers decoded it
+    (``ClipFrames.keys[0]``), is then the one :func:`key_shape` gives; only where it is not is
+    the clip's first frame decoded once more, for its own size. Not seen: a change that keeps
+    the picture's shape with both sizes above ``KEY_MAX_SIDE`` (1280x720 to 1920x1080), which the
+    scorers' frames, all scaled, leave no trace of."""
+    from video.media import grid_frames
+
+    turned = int(info.get("rotation") or 0) % 180 == 90
+    if tuple(key_shape_seen[:2]) == key_shape(info["width"], info["height"], turned):
+        return info["width"], info["height"]
+    for _, frame in grid_frames(path, start, start + 1, fps, hold=True, threads=threads):
+        return frame.width, frame.height
+    raise MediaError(f"{path}: no frame decoded at frame {start}")

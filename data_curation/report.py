@@ -23,6 +23,7 @@ from data_curation.manifest import (
     manifest_cell,
     media_bases,
     read_rows,
+    recorded_bounds,
     resolve_media,
     summarize,
 )
@@ -52,7 +53,8 @@ def applied_bounds(rows: list[dict]) -> dict[str, list[tuple[str, float]]]:
     """Per score column, the bounds the manifest's last filter applied, as ``("min", low)`` /
     ``("max", high)``, read from the drop reasons: :func:`data_curation.filtering.apply_filters`
     writes the bound it compared (``motion_mean<1.156``, a quantile rule's as resolved over the
-    manifest, to 4 significant digits), and the manifest keeps no other record of the recipe. A
+    manifest, to 4 significant digits). The fallback of :func:`drawn_bounds` for a manifest that
+    does not record its bounds (filtered before they were recorded, or re-saved by pandas): a
     rule that dropped no clip (or only clips an earlier rule dropped first) left no reason, so
     no bound."""
     out: dict[str, list[tuple[str, float]]] = {}
@@ -68,6 +70,23 @@ def applied_bounds(rows: list[dict]) -> dict[str, list[tuple[str, float]]]:
         if bound not in out.setdefault(m["column"], []):
             out[m["column"]].append(bound)
     return out
+
+
+def drawn_bounds(manifest: str | Path, clips: list[dict]) -> tuple[dict[str, list[tuple[str, float, str]]], bool]:
+    """Per score column, the bounds to draw, ``(kind, value, rule as written)``, and whether the
+    manifest recorded them: :func:`data_curation.manifest.recorded_bounds`, every bound its last
+    filter compared at its exact value, a rule that dropped nothing included. A manifest that
+    does not record them falls back to :func:`applied_bounds` (no rule text: the reasons keep
+    none)."""
+    recorded = recorded_bounds(manifest)
+    if recorded is None:
+        return {c: [(k, v, "") for k, v in b] for c, b in applied_bounds(clips).items()}, False
+    out: dict[str, list[tuple[str, float, str]]] = {}
+    for b in recorded:
+        bound = (b["kind"], b["value"], b["rule"])
+        if math.isfinite(b["value"]) and bound not in out.setdefault(b["column"], []):
+            out[b["column"]].append(bound)
+    return out, True
 
 
 def _number(v) -> float | None:
@@ -92,18 +111,20 @@ def _funnel(s: dict) -> str:
     return _svg(fig)
 
 
-def _histogram(col: str, kept: list[float], dropped: list[float], bounds: list[tuple[str, float]]) -> str:
+def _histogram(col: str, kept: list[float], dropped: list[float], bounds: list[tuple[str, float, str]]) -> str:
     """One score's histogram, kept vs dropped stacked, with a dashed line and its value at each
-    bound the filter applied on it (:func:`applied_bounds`)."""
+    bound the filter applied on it (:func:`drawn_bounds`); a quantile rule's label names the
+    rule, since its value alone does not say where it came from."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(4, 2.5))
     bins = np.histogram_bin_edges(kept + dropped, bins=20)
     ax.hist([kept, dropped], bins=bins, stacked=True, label=[f"kept ({len(kept)})", f"dropped ({len(dropped)})"],
             color=["#4a7", "#c55"])
-    for kind, value in bounds:
+    for kind, value, rule in bounds:
         ax.axvline(value, color="#333", linestyle="--", linewidth=1)  # widens the x range to reach it
-        ax.text(value, 0.97, f"{kind} {value:.4g} ", transform=ax.get_xaxis_transform(), rotation=90,
+        label = f"{kind} {value:.4g}" + (f" ({rule})" if "quantile" in rule else "")
+        ax.text(value, 0.97, label + " ", transform=ax.get_xaxis_transform(), rotation=90,
                 ha="right", va="top", fontsize=7)
     ax.set_title(col)
     ax.legend(fontsize=7)
@@ -239,7 +260,7 @@ def write_report(out: str | Path) -> Path:
     score_cols = [k for k in rows[0] if k not in BASE_COLUMNS and k not in TAIL_COLUMNS] if rows else []
     clips = _scored_clips(rows)
     failed = sum(1 for r in rows if r.get("start_frame") is not None) - len(clips)
-    bounds = applied_bounds(clips)
+    bounds, recorded = drawn_bounds(manifest, clips)
     plots = []
     for col in score_cols:
         vals = [(v, r["keep"]) for r in clips if (v := _number(r.get(col))) is not None]
@@ -250,8 +271,11 @@ def write_report(out: str | Path) -> Path:
         parts.append(
             f"<h2>Scores</h2><p>Kept and dropped (by a rule, or as a near-duplicate) of the {len(clips)} clips "
             "scored without error" + (f"; the {failed} with errors are left out (listed below)" if failed else "")
-            + ". Dashed: the bounds the filter applied, as the drop reasons record them (a quantile rule's as "
-            "resolved over this manifest); a rule that dropped no clip has no line.</p>" + "".join(plots))
+            + ". Dashed: the bounds the filter applied (a quantile rule's as resolved over this manifest), "
+            + ("every rule's, whether it dropped a clip or not." if recorded else
+               "as the drop reasons give them: this manifest does not record its bounds (filtered before they "
+               "were recorded, or re-saved by pandas), so a rule that dropped no clip has no line.")
+            + "</p>" + "".join(plots))
     failures: list[str] = []
     names = _short_names([r["source"] for r in rows if isinstance(r.get("source"), str)])
     parts.append(_sheet([r for r in clips if r["keep"]], "Kept", bases, failures, names))
