@@ -156,3 +156,22 @@ def bin_only_clip(tmp_path):
     torch.save(load_file(folder / "model.safetensors"), folder / "pytorch_model.bin")
     (folder / "model.safetensors").unlink()
     return folder
+
+
+@pytest.fixture
+def pipeline_loads(monkeypatch) -> list[str]:
+    """The pipelines loaded from disk from now on, by class (``TextToVideo``, ``ImageToVideo``):
+    the real ``from_pretrained``, recorded, so a test can show a refusal came before any load."""
+    from video.runtime.img2vid import ImageToVideo
+    from video.runtime.txt2vid import TextToVideo
+
+    calls: list[str] = []
+    for cls in (TextToVideo, ImageToVideo):
+        real = cls.from_pretrained.__func__
+
+        def recorded(c, *args, _real=real, **kw):
+            calls.append(c.__name__)
+            return _real(c, *args, **kw)
+
+        monkeypatch.setattr(cls, "from_pretrained", classmethod(recorded))
+    return calls

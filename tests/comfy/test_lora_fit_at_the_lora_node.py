@@ -54,34 +54,16 @@ def models(folder, monkeypatch) -> Path:
     return folder
 
 
-@pytest.fixture
-def loads(monkeypatch) -> list[str]:
-    """The pipelines loaded from disk from now on, by class: the real ``from_pretrained``, recorded."""
-    from video.runtime.img2vid import ImageToVideo
-    from video.runtime.txt2vid import TextToVideo
-
-    calls: list[str] = []
-    for cls in (TextToVideo, ImageToVideo):
-        real = cls.from_pretrained.__func__
-
-        def recorded(c, *args, _real=real, **kw):
-            calls.append(c.__name__)
-            return _real(c, *args, **kw)
-
-        monkeypatch.setattr(cls, "from_pretrained", classmethod(recorded))
-    return calls
-
-
 MISFITS = [(LABEL["tiny"], "sd15_style.safetensors"), ("dit", "sd15_style.safetensors"),
            (LABEL["tiny-svd"], "style.safetensors")]
 
 
 @pytest.mark.parametrize("ckpt, lora", MISFITS, ids=["sd15-on-tiny", "sd15-on-dit", "dit-on-tiny-svd"])
-def test_the_loader_refuses_another_models_lora_before_any_load(models, loads, ckpt, lora):
+def test_the_loader_refuses_another_models_lora_before_any_load(models, pipeline_loads, ckpt, lora):
     with pytest.raises(LoraError) as e:
         run("VideoPipelineModelLoader", ckpt_name=ckpt, lora_name=lora, lora_strength=1.0)
     assert str(e.value).startswith(f"{models / 'loras' / lora}: ") and WORDS in str(e.value)
-    assert loads == []
+    assert pipeline_loads == []
 
 
 def _sample(model: F.VideoModel):
@@ -91,11 +73,11 @@ def _sample(model: F.VideoModel):
 
 
 @pytest.mark.parametrize("ckpt, lora", MISFITS, ids=["sd15-on-tiny", "sd15-on-dit", "dit-on-tiny-svd"])
-def test_the_video_lora_node_refuses_it_in_the_samplers_words(models, loads, ckpt, lora):
+def test_the_video_lora_node_refuses_it_in_the_samplers_words(models, pipeline_loads, ckpt, lora):
     model = run("VideoPipelineModelLoader", ckpt_name=ckpt, lora_name="none", lora_strength=1.0)[0]
     with pytest.raises(LoraError) as at_node:
         run("VideoPipelineLora", model=model, lora_name=lora, strength=0.8)
-    assert loads == []
+    assert pipeline_loads == []
     # what the sampling node said of the same LoRA, after its load (the model as the node made it before)
     late = dataclasses.replace(model, loras=[(models / "loras" / lora, 0.8)], _cache={})
     with pytest.raises(LoraError) as at_sampler:

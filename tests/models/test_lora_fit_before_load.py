@@ -146,37 +146,19 @@ def test_a_model_the_loader_refuses_is_left_to_the_loader(root, tmp_path):
         check_loras_fit(source, task, [(root / "loras" / "sd15_style.safetensors", 1.0)])
 
 
-@pytest.fixture
-def loads(monkeypatch) -> list[str]:
-    """The pipelines ``video`` loads from now on: the real ``from_pretrained``, recorded."""
-    from video.runtime.img2vid import ImageToVideo
-    from video.runtime.txt2vid import TextToVideo
-
-    calls: list[str] = []
-    for cls in (TextToVideo, ImageToVideo):
-        real = cls.from_pretrained.__func__
-
-        def recorded(c, *args, _real=real, **kw):
-            calls.append(c.__name__)
-            return _real(c, *args, **kw)
-
-        monkeypatch.setattr(cls, "from_pretrained", classmethod(recorded))
-    return calls
-
-
 CLI_MISFITS = [("txt2vid", "tiny", "sd15_style"), ("txt2vid", "tiny", "svd_style"), ("txt2vid", "dit", "sd15_style"),
                ("txt2vid", "wan", "wan_wider"), ("img2vid", "tiny-svd", "dit_style"), ("img2vid", "svd", "sd15_style")]
 
 
 @pytest.mark.parametrize("command, name, lora", CLI_MISFITS, ids=[f"{m[0]}-{m[2]}-on-{m[1]}" for m in CLI_MISFITS])
-def test_the_cli_refuses_another_models_lora_before_the_model_loads(root, tmp_path, cli, loads, command, name, lora):
+def test_the_cli_refuses_another_models_lora_before_the_model_loads(root, tmp_path, cli, pipeline_loads, command, name, lora):
     f = root / "loras" / f"{lora}.safetensors"
     model = "tiny" if name == "tiny-svd" else _source(root, name)  # img2vid's tiny is the tiny SVD
     r = cli(command, "--model", model, "--lora", f"{f}:0.8", "--frames", 5, "--width", 32, "--height", 32,
             "--output", tmp_path / "out.mp4")
     assert r.returncode != 0 and len(r.errors) == 1, r.stderr
     assert r.errors[0].startswith(f"error: {f}: ") and WORDS in r.errors[0], r.errors
-    assert loads == [] and not (tmp_path / "out.mp4").exists()
+    assert pipeline_loads == [] and not (tmp_path / "out.mp4").exists()
 
 
 def _frames(folder: Path) -> np.ndarray:
@@ -185,7 +167,7 @@ def _frames(folder: Path) -> np.ndarray:
     return np.stack([np.asarray(Image.open(p)) for p in sorted(folder.glob("*.png"))])
 
 
-def test_a_fitting_lora_renders_as_the_merge_after_the_load(root, tmp_path, cli, loads):
+def test_a_fitting_lora_renders_as_the_merge_after_the_load(root, tmp_path, cli, pipeline_loads):
     """``video txt2vid --lora`` with a LoRA that fits: one load, and the frames of the tiny DiT
     loaded on its own with the LoRA merged, pixel for pixel (PNG frames: lossless)."""
     from video.runtime.txt2vid import TextToVideo
@@ -194,7 +176,7 @@ def test_a_fitting_lora_renders_as_the_merge_after_the_load(root, tmp_path, cli,
     r = cli("txt2vid", "--model", "tiny", "--lora", f"{f}:0.7", "--prompt", "a red kite", "--frames", 3,
             "--width", 16, "--height", 16, "--steps", 2, "--seed", 5, "--output", tmp_path / "out")
     assert r.returncode == 0, r.stderr
-    assert loads == ["TextToVideo"] and f"lora: {f} at 0.7 (1 layers)" in r.stderr
+    assert pipeline_loads == ["TextToVideo"] and f"lora: {f} at 0.7 (1 layers)" in r.stderr
     pipe = TextToVideo.from_pretrained("tiny")
     apply_loras(pipe.models.lora_target(), [(f, 0.7)])
     want = pipe("a red kite", num_frames=3, height=16, width=16, num_inference_steps=2,
