@@ -13,4 +13,4 @@ def test_the_fps_help_says_whole_number_as_the_refusal_does(cli, tmp_path, comma
     said = text[text.index("--fps FPS "):][:160]
     assert "a whole number >= 1" in said, said
     bad = cli(command, "--fps", "7.5", "--output", tmp_path / "x.mp4")
-    assert bad.returncode == 2 and bad.errors == ["error: config key 'fps': must be a whole number; got '7.5'"]
+    assert bad.returncode == 2 and bad.errors == ["error: --fps: must be a whole number; got '7.5'"]
