@@ -310,7 +310,7 @@ def parser() -> argparse.ArgumentParser:
     ru = _sub(sub, "run", "cut, split, score and filter every video under SRC into OUT/manifest.parquet; "
                           "prints a JSON summary. Rerunning resumes (finished sources are kept)")
     ru.add_argument("src", nargs="+", help=SOURCES_HELP)
-    ru.add_argument("--out", required=True, help="output folder (manifest, parts, clips, the run's recipe.yaml); nothing is written "
+    ru.add_argument("--out", required=True, help="output folder (manifest, parts, clips, the run's run_recipe.yaml); nothing is written "
                                                "elsewhere")
     ru.add_argument("--recipe", default="quick",
                     help="a name under configs/curate/ (quick, svd_lvd) or a YAML path (default: %(default)s)")

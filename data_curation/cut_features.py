@@ -263,14 +263,14 @@ def frame_features(path: str | Path, decode: str = "auto", threads: int = 0) -> 
     return f
 
 
-def frames_at(path: str | Path, frames: list[int]) -> Features | None:
+def frames_at(path: str | Path, frames: list[int], thumb_size: int | None = None) -> Features | None:
     """The features of the frames numbered ``frames`` (on the grid the decodes number by), each
     decoded as ``all`` decodes it: from the keyframe before it, the reference frames up to it and
-    every frame from it on. None where the file cannot be cut at keyframes (:func:`_scan`).
+    every frame from it on, thumbnails of ``thumb_size`` pixels (those of the decode they join).
+    None where the file cannot be cut at keyframes (:func:`_scan`).
 
-    Why: the hard-cut test compares a change with its neighbours' over the same frames, and a
-    sparse decode has to guess those from samples further apart (:func:`data_curation.cuts._refined`
-    asks for the frames it lacks around a cut it nearly took)."""
+    Why: the hard-cut test compares a change with its neighbours' over the same frames, which a sparse
+    decode guesses from samples further apart (``cuts._refined`` asks for those around a near miss)."""
     import av
 
     scan = _scan(path)
@@ -300,7 +300,7 @@ def frames_at(path: str | Path, frames: list[int]) -> Features | None:
             pass  # a damaged stretch: the frames before it stand
         finally:
             c.close()
-    return red.features(scan.fps, scan.frames) if len(red) else None
+    return red.features(scan.fps, scan.frames, thumb_size) if len(red) else None
 
 
 def demuxed_packets(path: str | Path) -> int:

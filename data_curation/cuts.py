@@ -490,8 +490,8 @@ def _refined(path: str | Path, f: Features, p: CutParams) -> Features:
                 want |= set(range(int(f.index[max(b - 2, 0)]), int(f.index[min(b + 1, len(f.index) - 1)]) + 1))
         want -= asked
         asked |= want
-        g = frames_at(path, sorted(want)) if want else None
-        if g is None or g.thumb.shape[1:] != f.thumb.shape[1:]:
+        g = frames_at(path, sorted(want), f.thumb.shape[1]) if want else None  # a stream that changes shape too
+        if g is None:
             return f
         f = merge(f, g)
     return f

@@ -400,7 +400,7 @@ def stale_temporaries(out: Path, sources: list[str]) -> list[Path]:
 def _remove_if_empty(folder: Path) -> None:
     """``folder`` (an OUT this run made) removed when nothing went into it but the session of a
     local Ray that never ran a task (a Ctrl-C, a failure while Ray started) and the run's
-    ``recipe.yaml``: ``OUT/.ray`` alone was left behind. Anything else in it keeps it."""
+    ``run_recipe.yaml``: ``OUT/.ray`` alone was left behind. Anything else in it keeps it."""
     try:
         if {p.name for p in folder.iterdir()} <= {".ray", RECIPE_FILE}:
             shutil.rmtree(folder / ".ray", ignore_errors=True)
@@ -438,7 +438,7 @@ def run(src: list[str] | str, out: str | Path, recipe: str | Recipe = "quick", o
     manifest and of these sources' parts go then too (:func:`stale_temporaries`).
     ``parts_missing`` counts sources whose Ray task wrote its part where this machine does not
     see it (a cluster's node without OUT): failed rows here, tried again by a rerun. The recipe,
-    overrides applied, goes to ``OUT/recipe.yaml`` first (:func:`save_recipe`: ``--recipe`` takes
+    overrides applied, goes to ``OUT/run_recipe.yaml`` first (:func:`save_recipe`: ``--recipe`` takes
     it back); a rule the filters could not apply (its column null in every clip) is a warning, as
     ``curate filter`` says it (:func:`filter_notes`).
 

@@ -440,23 +440,25 @@ def scoring_keys(r: Recipe) -> set[str]:
             for u in unused}
 
 
-RECIPE_FILE = "recipe.yaml"  # in OUT: the recipe a run scored and filtered with (curate run --recipe takes it)
+RECIPE_FILE = "run_recipe.yaml"  # in OUT: the recipe a run scored and filtered with (curate run --recipe takes it);
+# not "recipe.yaml": a user's own recipe kept in the folder given as OUT was rewritten
 
 
 def recipe_yaml(r: Recipe) -> str:
     """``r`` as a recipe file that :func:`load_recipe` reads back to the same recipe (and the
     same :func:`scoring_key`): every key written out, model paths absolute so that it holds from
-    any folder (the key counts them absolute too)."""
-    from omegaconf import OmegaConf
+    any folder (the key counts them absolute too). Written without an OmegaConf tree, whose grammar
+    refused a text's unclosed ``${`` (a model path ``c${x``) in a traceback."""
+    from video.config_data import to_yaml
 
     d = asdict(r)
     d["models"] = {k: os.path.abspath(v) if v else None for k, v in d["models"].items()}
     head = f"# a curate run's recipe, --set overrides applied: curate run SRC --out OUT --recipe OUT/{RECIPE_FILE}\n"
-    return head + OmegaConf.to_yaml(OmegaConf.create(d))
+    return head + to_yaml(d)
 
 
 def save_recipe(r: Recipe, out: str | Path) -> Path:
-    """``OUT/recipe.yaml`` (:func:`recipe_yaml`), atomically: a run's output folder says how to
+    """``OUT/run_recipe.yaml`` (:func:`recipe_yaml`), atomically: a run's output folder says how to
     make it again, ``--set`` overrides included (OUT held only the manifest and its parts)."""
     from video.atomic import atomic_file
 

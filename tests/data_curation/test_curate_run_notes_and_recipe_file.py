@@ -2,7 +2,7 @@
 clip: a model scorer given some models but not the one the column needs) as ``curate filter``
 says it, once, after the filters, with Ray as without; with no model at all the clip scorer's
 one warning names those rules instead. And a run saves its resolved recipe, ``--set``
-overrides applied, as ``OUT/recipe.yaml``, which ``--recipe`` takes back to the same scoring
+overrides applied, as ``OUT/run_recipe.yaml``, which ``--recipe`` takes back to the same scoring
 key: the rerun resumes. Real runs on a real clip."""
 
 from __future__ import annotations
@@ -99,6 +99,31 @@ def test_the_recipe_file_holds_model_paths_from_any_folder(tmp_path, monkeypatch
     back = load_recipe(tmp_path / "out" / RECIPE_FILE)
     assert back.models.clip == str(clip)
     assert scoring_key(back) == key
+
+
+def test_a_model_path_holding_dollar_brace_is_saved_as_typed(tmp_path):
+    """A text is taken as typed (``${`` is no interpolation): the saved recipe was written
+    through an OmegaConf tree whose grammar refused ``c${x`` in a traceback (review)."""
+    clip = tmp_path / "c${x"
+    clip.mkdir()
+    (clip / "config.json").write_text('{"model_type": "clip"}')
+    (clip / "model.safetensors").write_bytes(b"w")
+    r = load_recipe("svd_lvd", [f"models.clip={clip}"])
+    back = load_recipe(save_recipe(r, tmp_path / "out"))
+    assert back.models.clip == str(clip) and scoring_key(back) == scoring_key(r)
+
+
+def test_a_users_recipe_yaml_in_out_is_left_as_it_is(src, tmp_path):
+    """A project folder given as OUT that holds the user's own ``recipe.yaml``: the run's copy was
+    written over it, its comments gone and the --set values in it (review)."""
+    out = tmp_path / "proj"
+    out.mkdir()
+    mine = out / "recipe.yaml"
+    mine.write_text("# my recipe\nsplit: {min_s: 2.0}\n")
+    assert main(["run", str(src), "--out", str(out), "--workers", "0", "--quiet", "--recipe", str(mine),
+                 "--set", "split.min_s=1"]) == 0
+    assert mine.read_text() == "# my recipe\nsplit: {min_s: 2.0}\n"
+    assert load_recipe(out / RECIPE_FILE).split.min_s == 1
 
 
 def test_a_recipe_path_with_a_tilde_is_found(tmp_path, monkeypatch):

@@ -81,3 +81,16 @@ def test_a_resolution_change_is_one_cut_between_two_shots(tmp_path):
         for threads in (1, 2):
             shots = detect_shots(str(joined), CutParams(decode=decode, threads=threads))
             assert shots.shots == [[0, 100], [100, 200]], (decode, threads, shots)
+
+
+def test_refined_frames_after_a_change_of_shape_are_an_all_decodes(tmp_path):
+    """``cuts._refined`` merges the frames it asks for into the decode it refines; where they lay
+    after the change of shape their thumbnails came at the second shape, and the refinement was
+    dropped (review). Sized as the decode they join, they equal an ``all`` decode's bit for bit."""
+    from data_curation.cut_features import frames_at
+
+    joined = _joined(tmp_path)
+    every = frame_features(str(joined), "all", 1)
+    got = frames_at(str(joined), [150, 151, 152], every.thumb.shape[1])
+    at = [int(np.flatnonzero(every.index == n)[0]) for n in (150, 151, 152)]
+    assert np.array_equal(got.thumb, every.thumb[at]) and np.array_equal(got.hist, every.hist[at])

@@ -66,7 +66,7 @@ def test_ray_engine_end_to_end_with_broken_inputs_and_resume(sources):
         cols = ["clip_id", "start_frame", "motion_mean", "keep"]
         pd.testing.assert_frame_equal(first[cols].sort_values("clip_id").reset_index(drop=True),
                                       second[cols].sort_values("clip_id").reset_index(drop=True))
-        assert {p.name for p in out.iterdir()} == {"manifest.parquet", "parts", ".ray", "recipe.yaml"}
+        assert {p.name for p in out.iterdir()} == {"manifest.parquet", "parts", ".ray", "run_recipe.yaml"}
         # both runs' Ray sessions (logs, sockets, object spill) lived under OUT
         sessions = [p for p in (out / ".ray").iterdir() if p.name.startswith("session_2")]
         assert len(sessions) == 2 and all((p / "logs").is_dir() for p in sessions)
