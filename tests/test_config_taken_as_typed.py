@@ -174,3 +174,14 @@ def test_tilde_in_config_file_paths_is_home(tmp_path, monkeypatch):
     assert load_config(Img2VidConfig, "~/g.yaml").steps == 4
     shutil.copy(CONFIG_DIR / "model" / "svd_xt.yaml", tmp_path / "m.yaml")
     assert load_model_config("~/m.yaml") == load_model_config("svd_xt")
+
+
+def test_a_quoted_number_is_the_number():
+    """``steps="5"`` (a generated override list keeps the quotes the shell would strip): YAML
+    read it as 5; the plain-decimal reading refused it 'in decimal digits' (review)."""
+    from video.training.config import TrainConfig
+
+    assert load_config(Txt2VidConfig, None, ['steps="5"', "guidance='2.5'"]).steps == 5
+    assert load_config(TrainConfig, "configs/train/dit_stage1_image.yaml", ["init_from=", "optim.lr='1e-4'"]).optim.lr == 1e-4
+    with pytest.raises(ConfigError, match="steps"):
+        load_config(Txt2VidConfig, None, ['steps="5\'"'])

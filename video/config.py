@@ -442,6 +442,7 @@ def _number(key: str, node, text: str, typed: str | None) -> int | float:
     """The number in plain decimal ``text`` (a flag's, a ``key=value``'s), else a ConfigError naming
     ``key``: YAML 1.1 and Python read ``1:30`` as 90, ``0x10`` as 16, ``1_0`` as 10 without a word."""
     t, whole = text.strip(), isinstance(node, IntegerNode)
+    t = t[1:-1].strip() if len(t) > 1 and t[0] == t[-1] and t[0] in "'\"" else t  # steps="5", as YAML read it
     if (INT_TEXT if whole else FLOAT_TEXT).fullmatch(t):
         return int(t) if whole else float(t)
     plain = any(c.isdigit() for c in t) and not FLOAT_TEXT.fullmatch(t)
