@@ -241,3 +241,25 @@ def test_a_lone_weighted_term_keeps_its_weight_at_guidance_1(pipes, inputs):
     weighted, half, full = run(PROMPT + ":0.5", 1.0), run(PROMPT, 0.5), run(PROMPT, 1.0)
     assert (half - full).abs().max() > 1e-3
     assert torch.allclose(weighted, half, atol=1e-5)
+
+
+def test_guidance_0_runs_one_forward_the_unconditional_branchs(pipes, inputs, monkeypatch):
+    """``guidance_scale=0`` is the unconditional branch alone (the negative prompt, no face):
+    one forward a step, where both branches ran, twice the work for the same frames."""
+    import video.edit.animate as animate
+
+    ours, _ = pipes
+    image, pose, face, _, _ = inputs
+    lat = torch.randn(1, 4, 1 + 3, H // 8, W // 8, generator=torch.Generator().manual_seed(4))
+    run = lambda: ours(image, pose, face, prompt=PROMPT, negative_prompt=NEG, guidance_scale=0.0,  # noqa: E731
+                       latents=lat, num_inference_steps=STEPS, height=H, width=W, output_type="latent")
+    batches = []
+    hook = ours.models.transformer.register_forward_pre_hook(lambda _m, a: batches.append(a[0].shape[0]))
+    try:
+        one = run()
+    finally:
+        hook.remove()
+    assert batches and set(batches) == {1}
+    monkeypatch.setattr(animate, "needs_conds", lambda *_: True)  # both branches, then uncond + 0 (cond - uncond)
+    both = run()
+    assert torch.allclose(one, both, atol=1e-5), (one - both).abs().max()

@@ -300,3 +300,23 @@ def test_prompt_schedule_counts_the_steps_that_run(pipes, inputs):
     finally:
         handle.remove()
     assert seen == ["cat", "cat", "dog", "dog"]
+
+
+def test_guidance_0_runs_one_forward_the_negative_prompts(pipes, inputs):
+    """``guidance_scale=0`` is the unconditional prediction alone (uncond + 0 (cond - uncond)):
+    one forward a step, with the negative prompt, which is the negative prompt rendered as the
+    prompt at guidance 1. Both branches ran before, twice the work for the same frames."""
+    ours, _ = pipes
+    video, mask, _ = inputs
+    lat = torch.randn(1, 4, (FRAMES - 1) // 4 + 1, H // 8, W // 8, generator=torch.Generator().manual_seed(4))
+    batches = []
+    hook = ours.models.transformer.register_forward_pre_hook(lambda _m, a: batches.append(a[0].shape[0]))
+    try:
+        zero = ours(prompt=PROMPT, negative_prompt=NEG, guidance_scale=0.0, num_inference_steps=STEPS, video=video,
+                    mask=mask, latents=lat, output_type="latent")
+    finally:
+        hook.remove()
+    assert batches and set(batches) == {1}
+    neg = ours(prompt=NEG, negative_prompt="", guidance_scale=1.0, num_inference_steps=STEPS, video=video,
+               mask=mask, latents=lat, output_type="latent")
+    assert torch.equal(zero, neg)

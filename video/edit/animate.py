@@ -48,7 +48,7 @@ import torch
 import torch.nn.functional as F
 
 from video.diffusion.flow import FLOW_SAMPLERS, flow_schedule
-from video.diffusion.guidance import composable_cfg, needs_uncond
+from video.diffusion.guidance import composable_cfg, needs_conds, needs_uncond
 from video.edit.animate_options import (  # noqa: F401  (re-exported: the nodes import them from here)
     DEFAULT_SEGMENT,
     DEFAULT_STEPS,
@@ -518,8 +518,9 @@ class Animator:
             def velocity(x: torch.Tensor, t: torch.Tensor, step: int, reference=reference, pose_lat=pose_lat,
                          face_seg=face_seg) -> torch.Tensor:
                 c = cond[min(step, steps - 1)]  # the sampler's step, for each of its evaluations
-                terms = [ct for ct, _ in c.conds]
                 use_cfg = needs_uncond(c.weights, guidance_scale)  # a lone weighted term keeps its weight
+                use_conds = needs_conds(c.weights, guidance_scale)  # scale 0: the negative prompt alone
+                terms = [ct for ct, _ in c.conds] if use_conds else []
                 ctx = torch.cat(([c.uncond] if use_cfg else []) + terms).to(dev, self.dtype)
                 b = ctx.shape[0]
                 faces = face_seg.expand(b, *face_seg.shape[1:])
@@ -530,7 +531,7 @@ class Animator:
                                   encoder_hidden_states_image=image_embeds.expand(b, *image_embeds.shape[1:]),
                                   pose_hidden_states=pose_lat.expand(b, *pose_lat.shape[1:]),
                                   face_pixel_values=faces, return_dict=False)[0].float()
-                if not use_cfg:
+                if not (use_cfg and use_conds):  # one branch: the guided velocity itself
                     return v[:1]
                 return composable_cfg(v[:1], list(v[1:].split(1)), c.weights, guidance_scale)
 

@@ -49,7 +49,7 @@ import torch.nn.functional as F
 
 from video.config import TextToVideoConfig
 from video.diffusion.flow import FLOW_SAMPLERS, interpolate
-from video.diffusion.guidance import composable_cfg, needs_uncond
+from video.diffusion.guidance import composable_cfg, needs_conds, needs_uncond
 from video.diffusion.strength import flow_skip_schedule
 from video.models.wan import DEFAULT_SHIFT, read_model_index
 from video.runtime.img2vid import InputError, Timings, randn
@@ -394,14 +394,15 @@ class VaceEditor:
         # 4. The flow ODE; every guidance term sees the same context.
         def velocity(x: torch.Tensor, t: torch.Tensor, step: int) -> torch.Tensor:
             c = cond[min(step, run - 1)]  # the sampler's step, for each of its evaluations
-            terms = [ct for ct, _ in c.conds]
             use_cfg = needs_uncond(c.weights, scale)  # a lone term weighted 1/scale needs no uncond
+            use_conds = needs_conds(c.weights, scale)  # scale 0: the negative prompt alone, one forward
+            terms = [ct for ct, _ in c.conds] if use_conds else []
             ctx = torch.cat(([c.uncond] if use_cfg else []) + terms).to(dev, self.dtype)
             b = ctx.shape[0]
             v = m.transformer(x.expand(b, *x.shape[1:]).to(self.dtype), (t * 1000).expand(b), ctx,
                               control_hidden_states=ctx_lat.expand(b, *ctx_lat.shape[1:]),
                               control_hidden_states_scale=cscale, return_dict=False)[0].float()
-            if not use_cfg:
+            if not (use_cfg and use_conds):  # one branch: the guided velocity itself
                 return v[:1]
             return composable_cfg(v[:1], list(v[1:].split(1)), c.weights, scale)
 
