@@ -570,6 +570,9 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit fails too
         return 141  # as a process killed by SIGPIPE
     except OSError as e:  # after BrokenPipeError, an OSError too
+        if not debug and e.errno in (errno.ENOSPC, errno.EDQUOT):  # eval's report on a full disk was a traceback
+            print(f"error: cannot write {e.filename or 'the output'}: {os.strerror(e.errno)}", file=sys.stderr)
+            return 2
         if debug or e.errno != errno.ENAMETOOLONG:
             raise
         # a --model or --output of 300 characters was a traceback from the first Path.exists() that met it

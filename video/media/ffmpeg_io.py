@@ -59,6 +59,8 @@ def ffmpeg_error(stderr: str) -> str:
     lines = [ln for ln in lines if ln]
     if not lines:
         return "no error message"
+    if any("No space left on device" in ln for ln in lines):  # said after "Error muxing a packet" mid-stream
+        return "No space left on device"
     for i, ln in enumerate(lines):
         if _CAUSE.search(ln) and not _GENERIC.search(ln):
             more = lines[i + 1] if i + 1 < len(lines) and "Additional information" in lines[i + 1] else ""
