@@ -56,8 +56,9 @@ def load_frames_timed(source, max_frames: int | None = None,
                       alpha: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     """:func:`load_frames`, and for a video file each frame's time in seconds from its start
     (:func:`video.media.read_video_timed`: a variable-rate clip is written back at these
-    times); None for the other sources, which have no timing of their own. ``alpha``: an
-    animated image's frames keep their alpha, (F, H, W, 4), for a mask."""
+    times); None for the other sources, which have no timing of their own. ``alpha``: the
+    frames of an animated image or of a video with transparency (a GIF, APNG, ProRes 4444, a
+    WebM with alpha) keep it, (F, H, W, 4), for a mask; else it is laid on white, one warning."""
     torch = sys.modules.get("torch")  # no tensor exists unless torch is loaded: reading files never loads it
     if torch is not None and isinstance(source, torch.Tensor):
         source = source.cpu().numpy()
@@ -89,7 +90,7 @@ def load_frames_timed(source, max_frames: int | None = None,
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return read_animated_image(path, max_frames, keep_alpha=alpha)  # alpha: a mask's RGBA frames
     try:
-        frames, times = read_video_timed(path, max_frames)
+        frames, times = read_video_timed(path, max_frames, keep_alpha=alpha)  # a GIF's, ProRes 4444's, VP9's
     except MediaError:
         raise  # its own reason ("no video stream"), not replaced by the class name
     except Exception as e:  # PyAV raises its own error classes for unreadable files

@@ -211,9 +211,11 @@ def _grey(source, fps: float | None = None, num_frames: int | None = None,
 
 def _video_levels(frames: np.ndarray) -> np.ndarray:
     """uint8 (F, H, W, 3) frames of a mask video -> (F, H, W) levels: a colour is the mean of R,
-    G and B. (F, H, W, 4) frames (an animated WebP/APNG) are read as a still mask is
+    G and B. (F, H, W, 4) frames (an animated WebP or APNG, a GIF, ProRes 4444, a WebM with
+    alpha: :func:`video.media.read_video_timed`'s ``keep_alpha``) are read as a still mask is
     (:func:`colour_levels`: with transparency, the alpha), not laid on white, which turned a
-    transparent background into a full mask."""
+    transparent background into a full mask (nor by their colours, which read it as the colour
+    hidden under it)."""
     if frames.shape[-1] == 4:
         return np.stack([colour_levels(f) for f in frames])
     return frames.astype(np.float32).mean(-1) / 255.0

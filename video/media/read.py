@@ -15,7 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from video.media.display import hdr_transfer, rotation_of, sar_of, upright
+from video.media.display import (
+    apply_ops,
+    display_matrix,
+    display_ops,
+    hdr_transfer,
+    rotation_of,
+    sar_of,
+    upright,
+)
 from video.media.errors import MediaError
 from video.media.ffmpeg_io import media_path
 
@@ -255,7 +263,8 @@ def read_video(path: str | Path, max_frames: int | None = None) -> np.ndarray:
     return read_video_timed(path, max_frames)[0]
 
 
-def read_video_timed(path: str | Path, max_frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def read_video_timed(path: str | Path, max_frames: int | None = None,
+                     keep_alpha: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """:func:`read_video`'s frames and each one's time in seconds from the video's start
     (its presentation timestamp; frames without one are placed after the last at the stream's
     average rate), so a writer can keep a variable-rate source's timing
@@ -264,7 +273,10 @@ def read_video_timed(path: str | Path, max_frames: int | None = None) -> tuple[n
     A file cut short (a half-copied download) gives the frames that decode, as ffmpeg plays
     them, with one warning line "truncated: decoding stopped at frame N of M"
     (:func:`_check_complete`); an empty file, one where no frame decodes, and one whose frame
-    size changes midway (two clips joined with ``cat``) are one MediaError line each."""
+    size changes midway (two clips joined with ``cat``) are one MediaError line each.
+    Transparency (:func:`has_alpha`: a GIF's, APNG's, ProRes 4444's; a WebM's VP9 alpha,
+    :func:`alpha_decoder`) is laid on white with one warning, as a still's is (its hidden colour
+    showed); ``keep_alpha``: (F, H, W, 4) frames with their alpha, for a mask, whose level it is."""
     import av
 
     path = Path(path)
@@ -278,9 +290,9 @@ def read_video_timed(path: str | Path, max_frames: int | None = None) -> tuple[n
             tb = float(s.time_base) if s.time_base else 0.0
             rate = float(s.average_rate or s.guessed_rate or 0) or 25.0
             length = stream_seconds(c, s)
-            t0 = None
+            t0, laid = None, False
             try:
-                for f in c.decode(s):
+                for f in _decoded(c, s, alpha_decoder(s, path)):
                     if max_frames is not None and len(frames) >= max_frames:
                         break
                     if not frames and (kind := hdr_transfer(f)):
@@ -291,7 +303,13 @@ def read_video_timed(path: str | Path, max_frames: int | None = None) -> tuple[n
                         times.append((f.pts - t0) * tb)
                     else:
                         times.append(times[-1] + 1.0 / rate if times else 0.0)
-                    frames.append(_same_size(path, upright(f), frames))
+                    if has_alpha(f):
+                        rgb = apply_ops(f.to_ndarray(format="rgba"), display_ops(display_matrix(f)))
+                        if not keep_alpha:
+                            rgb, laid = _on_white(path, rgb, laid)
+                    else:
+                        rgb = upright(f)
+                    frames.append(_same_size(path, rgb, frames))
                     held = f.duration * tb if getattr(f, "duration", None) and tb else None
             except av.error.FFmpegError as e:  # a packet cut short: what decoded before it stands
                 stopped = e.__class__.__name__
@@ -304,6 +322,59 @@ def read_video_timed(path: str | Path, max_frames: int | None = None) -> tuple[n
     if max_frames is None or len(frames) < max_frames:
         _check_complete(path, times, rate, length, stopped, held)
     return np.stack(frames), np.asarray(times, dtype=np.float64)
+
+
+ALPHA_DECODERS = {"vp9": "libvpx-vp9", "vp8": "libvpx"}  # a WebM's alpha is side data FFmpeg's own decoders skip
+
+
+def has_alpha(frame) -> bool:
+    """Whether a decoded PyAV frame can hold transparency: its pixel format has an alpha channel
+    (a GIF's bgra, APNG's rgba, ProRes 4444's yuva: four components, or grey and alpha) or a
+    palette (whose entries may be transparent)."""
+    fmt = frame.format
+    return fmt.has_palette or len(fmt.components) in (2, 4)
+
+
+def alpha_decoder(stream, path: str | Path) -> str | None:
+    """The libvpx decoder's name for a WebM stream whose VP8/VP9 alpha is stored beside the
+    picture (``alpha_mode`` 1): FFmpeg's own decoder never sees it, libvpx's gives yuva frames.
+    None for any other stream, and where PyAV lacks that decoder: then one warning says the
+    alpha is not read, the frames being their colours alone."""
+    import av
+
+    ctx = stream.codec_context
+    if (stream.metadata or {}).get("alpha_mode") != "1" or ctx.name not in ALPHA_DECODERS:
+        return None
+    if (name := ALPHA_DECODERS[ctx.name]) in av.codecs_available:
+        return name
+    warnings.warn(f"{Path(path).name}: its {ctx.name.upper()} alpha channel cannot be read (this PyAV has no {name} "
+                  f"decoder): it is read by its colours alone", stacklevel=4)
+    return None
+
+
+def _decoded(container, stream, decoder: str | None):
+    """The stream's frames, through the named decoder (:func:`alpha_decoder`) where one is named."""
+    if decoder is None:
+        yield from container.decode(stream)
+        return
+    import av
+
+    ctx = av.CodecContext.create(decoder, "r")
+    for packet in container.demux(stream):
+        yield from ctx.decode(packet if packet.size else None)
+
+
+def _on_white(path: Path, rgba: np.ndarray, warned: bool) -> tuple[np.ndarray, bool]:
+    """An (H, W, 4) frame laid on white (as :func:`video.media.images.on_white` lays a still),
+    with one warning for the file (``warned``: said already)."""
+    if rgba[..., 3].min() == 255:
+        return rgba[..., :3], warned
+    a = rgba[..., 3:].astype(np.float32) / 255.0
+    if not warned:
+        warned = True
+        warnings.warn(f"{path.name} has transparent pixels: they are laid on white (as A1111's img2img does); "
+                      f"flatten it yourself for another background", stacklevel=4)
+    return np.round(rgba[..., :3] * a + 255.0 * (1.0 - a)).astype(np.uint8), warned
 
 
 def _same_size(path: Path, rgb: np.ndarray, frames: list[np.ndarray]) -> np.ndarray:
