@@ -262,23 +262,26 @@ def _encode(src: str | Path, start: int, end: int, fps: float, tmp: Path, turn: 
                 continue
             if turn:
                 rgb = apply_ops(frame.to_ndarray(format="rgb24"), list(turn))
-                full = frame.format.name.startswith("yuvj")
-                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-                frame = frame.reformat(format="yuvj420p" if full else "yuv420p")
+                frame = _from_rgb(rgb, "yuvj420p" if frame.format.name.startswith("yuvj") else "yuv420p", frame)
             if st is None:
                 w, h = frame.width - frame.width % 2, frame.height - frame.height % 2
                 if w < 2 or h < 2:
                     raise MediaError(f"{src}: frames of {frame.width}x{frame.height} are too small to encode")
+            if (frame.width, frame.height) != (w, h):
+                full = frame.format.name.startswith("yuvj")
+                frame = _from_rgb(frame.to_ndarray(format="rgb24")[:h, :w], "yuvj420p" if full else "yuv420p", frame)
+            if st is None:
                 st = o.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001 * 1000))
                 st.width, st.height = w, h
                 st.pix_fmt = "yuvj420p" if frame.format.name.startswith("yuvj") else "yuv420p"  # full range stays full
-                st.codec_context.color_range = frame.color_range
+                # the colour tags of the frames written (the source's), which libx264 takes from the codec
+                # context, not the frames; an RGB source's AVCOL_SPC_RGB (0) would call the YUV RGB
+                cc = st.codec_context
+                cc.colorspace, cc.color_range = frame.colorspace or 2, frame.color_range
+                cc.color_primaries, cc.color_trc = frame.color_primaries, frame.color_trc
                 st.options = {"crf": "18", "preset": "veryfast"}
                 if sar is not None:
                     st.codec_context.sample_aspect_ratio = sar
-            if (frame.width, frame.height) != (w, h):
-                rgb = frame.to_ndarray(format="rgb24")[:h, :w]
-                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
             frame = frame.reformat(format=st.pix_fmt)
             while slot < i:  # slots with no frame of their own hold the last one (the first: this one)
                 _put(o, st, last if last is not None else frame, slot - start)
@@ -294,6 +297,25 @@ def _encode(src: str | Path, start: int, end: int, fps: float, tmp: Path, turn: 
             slot += 1
         for pkt in st.encode(None):
             o.mux(pkt)
+
+
+SWS_MATRIX = {1: 1, 4: 4, 5: 5, 6: 5, 7: 7, 9: 9}  # AVColorSpace -> libswscale's SWS_CS_* (6, SMPTE 170M, is BT.601)
+
+
+def _from_rgb(rgb: np.ndarray, pix_fmt: str, like):
+    """``rgb`` (turned or cropped from the decoded frame ``like``) as a ``pix_fmt`` frame in
+    ``like``'s matrix and range, and tagged with them and its primaries and transfer: converted
+    back untagged, a BT.709 source's pixels were written in BT.601 (libswscale's default) and
+    read back shifted by up to 33 levels. No matrix, or one missing from :data:`SWS_MATRIX`
+    (YCgCo, BT.2020 constant luminance), is written BT.601 and left untagged, as before."""
+    import av
+
+    space = SWS_MATRIX.get(int(like.colorspace))
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+    frame = frame.reformat(format=pix_fmt, dst_colorspace=space, dst_color_range=int(like.color_range) or None)
+    frame.colorspace = like.colorspace if space is not None else 2  # AVCOL_SPC_UNSPECIFIED
+    frame.color_range, frame.color_primaries, frame.color_trc = like.color_range, like.color_primaries, like.color_trc
+    return frame
 
 
 def _source_sar(src: str | Path, turn: tuple[str, ...]):
