@@ -25,6 +25,7 @@ from video.media import (
     sar_of,
     video_stream,
 )
+from video.media.display import to_rgb24
 
 QUARTER_TURNS = ("transpose", "clock", "cclock")  # display ops that swap a frame's width and height
 # The temporary name extract_clip writes the clip ``STEM.mp4`` under: ``.STEM.PID.partial.mp4``, PID
@@ -261,7 +262,7 @@ def _encode(src: str | Path, start: int, end: int, fps: float, tmp: Path, turn: 
             if i < slot:  # a second frame on one slot (variable rate): the first one stands
                 continue
             if turn:
-                rgb = apply_ops(frame.to_ndarray(format="rgb24"), list(turn))
+                rgb = apply_ops(to_rgb24(frame), list(turn))
                 frame = _from_rgb(rgb, "yuvj420p" if frame.format.name.startswith("yuvj") else "yuv420p", frame)
             if st is None:
                 w, h = frame.width - frame.width % 2, frame.height - frame.height % 2
@@ -269,7 +270,7 @@ def _encode(src: str | Path, start: int, end: int, fps: float, tmp: Path, turn: 
                     raise MediaError(f"{src}: frames of {frame.width}x{frame.height} are too small to encode")
             if (frame.width, frame.height) != (w, h):
                 full = frame.format.name.startswith("yuvj")
-                frame = _from_rgb(frame.to_ndarray(format="rgb24")[:h, :w], "yuvj420p" if full else "yuv420p", frame)
+                frame = _from_rgb(to_rgb24(frame)[:h, :w], "yuvj420p" if full else "yuv420p", frame)
             if st is None:
                 st = o.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001 * 1000))
                 st.width, st.height = w, h

@@ -74,12 +74,46 @@ def apply_ops(rgb: np.ndarray, ops: list[str]) -> np.ndarray:
     return np.ascontiguousarray(rgb)
 
 
+def _width_subsampled_deep(fmt) -> bool:
+    """A YUV format of more than 8 bits whose chroma is half width (4:2:0, 4:2:2; planar or not)."""
+    comps = [] if fmt.is_rgb or fmt.has_palette or getattr(fmt, "is_bayer", False) else list(fmt.components)
+    chroma = [c for c in comps if c.is_chroma]
+    return bool(chroma) and max(c.bits for c in comps) > 8 and chroma[0].width < comps[0].width
+
+
+def to_rgb24(frame, width: int | None = None, height: int | None = None, threads: int = 0) -> np.ndarray:
+    """A decoded PyAV frame as uint8 (height, width, 3) RGB (its own size by default), as
+    ``frame.to_ndarray(format="rgb24")`` gives it (libswscale, bilinear when scaling), bit for
+    bit, except in one case that call gets wrong.
+
+    That case: more than 8 bits with half-width chroma (10-bit 4:2:0 and 4:2:2, what phones and
+    cameras write), kept at its own size. The libswscale of PyAV 18 (9.5) converts it through its
+    scaler, whose chroma filter, the identity here, reads each pixel pair's chroma one sample to
+    the right: every vertical colour edge came two pixels early (up to 110 levels off ffmpeg's
+    own decode). 8-bit formats take a direct converter and 4:4:4 has no chroma to place, so they
+    are untouched; scaled sizes place chroma the same way at every depth, so a 10-bit clip still
+    scales as its 8-bit twin. So that case is converted in two steps that each place chroma
+    right: to 16-bit 4:2:2 (4:2:0's chroma brought to full height, bicubic, as ffmpeg's own rgb24
+    conversion interpolates it; 16 bits so no rounding is added), then to RGB with point
+    sampling, where the chroma filter is a true identity: equal to ffmpeg's rgb24 decode. An odd
+    width (VP9, AV1; never H.264 or HEVC 4:2:0/4:2:2) makes libswscale interpolate chroma
+    across, where point sampling would be worse than today's call, so it keeps that call.
+    ``threads``: libswscale's (0: its choice, about one per core)."""
+    kept = width in (None, frame.width) and height in (None, frame.height)
+    if not (kept and frame.width % 2 == 0 and _width_subsampled_deep(frame.format)):
+        return frame.to_ndarray(format="rgb24", width=width, height=height, threads=threads)
+    from av.video.reformatter import Interpolation
+
+    full = frame.reformat(format="yuv422p16le", interpolation=Interpolation.BICUBIC, threads=threads)
+    return full.to_ndarray(format="rgb24", interpolation=Interpolation.POINT, threads=threads)
+
+
 def upright(frame, threads: int = 0) -> np.ndarray:
-    """A decoded PyAV frame as uint8 (H, W, 3) RGB, turned and mirrored as its display matrix
-    says (:func:`display_ops`, as ffmpeg's autorotate), so that it looks as a player shows it.
-    ``threads``: libswscale's for the conversion to RGB (0: its choice, about one per core;
-    a Ray task of one CPU asks for 1, as for its decoder)."""
-    rgb = frame.to_ndarray(format="rgb24", threads=threads)
+    """A decoded PyAV frame as uint8 (H, W, 3) RGB (:func:`to_rgb24`), turned and mirrored as its
+    display matrix says (:func:`display_ops`, as ffmpeg's autorotate), so that it looks as a
+    player shows it. ``threads``: libswscale's for the conversion to RGB (0: its choice, about
+    one per core; a Ray task of one CPU asks for 1, as for its decoder)."""
+    rgb = to_rgb24(frame, threads=threads)
     ops = display_ops(display_matrix(frame))
     return apply_ops(rgb, ops) if ops else rgb
 

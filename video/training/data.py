@@ -241,6 +241,7 @@ def _decode_small(path: Path, indices: list[int], height: int, width: int) -> to
     import av
 
     from video.media import media_path, video_stream
+    from video.media.display import to_rgb24
 
     want = set(indices)
     out = {}
@@ -249,7 +250,7 @@ def _decode_small(path: Path, indices: list[int], height: int, width: int) -> to
         stream.thread_type = "AUTO"
         for k, frame in enumerate(c.decode(stream)):
             if k in want:
-                out[k] = frame.to_ndarray(format="rgb24", width=width, height=height)
+                out[k] = to_rgb24(frame, width, height)
             if k >= indices[-1]:
                 break
     frames = np.stack([out[min(i, max(out))] for i in indices])
