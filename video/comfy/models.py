@@ -412,14 +412,16 @@ def load_video_model(name: str, models_dir: str | Path | None = None, lora: str 
     detected from its contents, and refused here in one line when no node runs it: a kind no
     node runs (with what this pack runs), or a model of a runnable kind that is not a whole
     pipeline a node runs (:func:`refusal`: a UNet or transformer saved alone, Wan 2.2 TI2V, ...,
-    with what would work). ``lora`` names a file under ``loras/`` merged at ``lora_strength``
-    when a pipeline is built; a pickled or unreadable one, or one that does not fit the model
-    (:func:`check_loras_fit`), is refused here, not at the first sampling node. Its prompts use
+    with what would work), or a pickled file, in ``--model``'s words (never unpickled). ``lora``
+    names a file under ``loras/`` merged at ``lora_strength`` when a pipeline is built; a pickled
+    or unreadable one, or one that does not fit the model (:func:`check_loras_fit`), is refused
+    here, not at the first sampling node. Its prompts use
     the folder's textual-inversion embeddings (:func:`embeddings_dir`), as ``--embeddings`` does
     on the command line.
     ``dtype``: a torch dtype or one of :data:`DTYPES` (:func:`model_dtype`)."""
     from video.models.detect import detect_kind
     from video.models.lora import check_lora_file
+    from video.models.part_checks import pickle_refusal
 
     folder = models_folder(models_dir)  # a YAML that does not read: left out, said once
     builtin = builtin_choice(name)
@@ -428,6 +430,8 @@ def load_video_model(name: str, models_dir: str | Path | None = None, lora: str 
         found, source = {"kind": kind, "detail": "random weights"}, builtin
     else:
         path = resolve_model(folder, name)
+        if (pickled := pickle_refusal(path)) is not None:  # before detect_kind's torch.load(weights_only=True)
+            raise CheckpointError(pickled)  # it was "detected as pytorch (pytorch weights (not opened))"
         found, source = detect_kind(path), str(path)
         if found["kind"] not in RUNNABLE_KINDS:
             raise CheckpointError(unsupported_message(path, found["kind"], found["detail"]))

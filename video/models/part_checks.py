@@ -14,6 +14,39 @@ from pathlib import Path
 
 from video.models.svd import PICKLED_SAFETENSORS, CheckpointError, damaged_safetensors
 
+PICKLED_FILE = "pickled checkpoints are not loaded; convert it to .safetensors"  # --model's words for one
+
+
+def pickle_refusal(path: Path) -> str | None:
+    """``--model``'s one line for the file ``path`` when it is pickled (by its bytes, or a
+    pickle's suffix and opcodes: :func:`video.models.sniff.is_pickled`; never unpickled), which
+    no loader here reads: loading a pickle can run code. None for any other file. ``init_from``
+    and the ComfyUI loader said "no .safetensors found" or "detected as pytorch (not opened)"."""
+    from video.models.sniff import is_pickled
+    from video.models.svd import is_safetensors_name
+
+    if not path.is_file() or not is_pickled(path):
+        return None
+    return f"{path}: {PICKLED_SAFETENSORS if is_safetensors_name(path) else PICKLED_FILE}"
+
+
+def missing_weights(folder: Path, rel: str) -> CheckpointError:
+    """The one line for ``folder``'s weight file ``rel`` that is not there; where its part holds
+    a pickled file (a ``model.bin`` in place of ``model.safetensors``), that file is named and
+    refused, as :func:`video.models.components.require_safetensors` names one in a diffusers
+    part: "is missing" alone sent the user looking for weights they had, in a form not loaded."""
+    from video.models.sniff import is_pickled
+
+    part, stem = (folder / rel).parent, Path(rel).stem
+    try:
+        pickled = sorted((f for f in part.iterdir() if f.is_file() and is_pickled(f)),
+                         key=lambda f: (f.stem != stem, f.name))
+    except OSError:
+        pickled = []
+    note = (f"; {pickled[0].relative_to(folder).as_posix()} is there, pickled: not loaded; convert it to "
+            ".safetensors" if pickled else "")
+    return CheckpointError(f"{folder}: {rel} is missing{note}")
+
 
 def file_problem(path: Path) -> CheckpointError | None:
     """The one-line error for the safetensors file ``path`` that is pickled under that name,
@@ -65,4 +98,4 @@ def check_parts(folder: Path, parts: Sequence[str], variant: str | None = None,
                 raise problem
 
 
-__all__ = ["check_parts", "file_problem"]
+__all__ = ["PICKLED_FILE", "check_parts", "file_problem", "missing_weights", "pickle_refusal"]

@@ -200,7 +200,7 @@ def _load_ours(p: Path, dtype: torch.dtype) -> T2VModels:
     from safetensors.torch import load_file
 
     from video.config import ConfigError
-    from video.models.part_checks import check_parts
+    from video.models.part_checks import check_parts, missing_weights
     from video.models.svd import CheckpointError, quiet_library_logs
 
     for sub in ("transformer", "vae", "text_encoder", "tokenizer"):
@@ -213,8 +213,8 @@ def _load_ours(p: Path, dtype: torch.dtype) -> T2VModels:
     except (ConfigError, ValueError) as e:  # a bad key, or a DiT that cannot be built (head size, heads)
         raise CheckpointError(f"{p}: video_pipeline.yaml: {str(e).splitlines()[0]}") from None
     weights = p / "transformer" / "model.safetensors"
-    if not weights.is_file():
-        raise CheckpointError(f"{p}: transformer/model.safetensors is missing")
+    if not weights.is_file():  # a pickled model.bin in its place is named (never unpickled)
+        raise missing_weights(p, "transformer/model.safetensors")
     check_parts(p, ("transformer", "vae", "text_encoder"), unconfigured=("transformer",))
     quiet_library_logs()
     from diffusers import AutoencoderKL, AutoencoderKLWan

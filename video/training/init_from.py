@@ -4,7 +4,8 @@ checkpoint: which one to start from is the user's choice, not a silent pick of t
 else its latest checkpoint; a ``final/`` or ``final/model`` folder; a checkpoint folder (its EMA
 weights when it has them, as ``final/`` holds them); a ``.safetensors`` file. A LoRA run's
 folder, ``final/`` or checkpoint, or a file of LoRA adapters, is refused in one line naming its
-base: it holds only adapters."""
+base: it holds only adapters. A pickled file (a ``.pt``, or one named ``.safetensors``) is refused
+in ``--model``'s words, never unpickled."""
 
 from __future__ import annotations
 
@@ -170,13 +171,42 @@ def resuming() -> Iterator[None]:
         _RESUMING = before
 
 
+def _weight_files(src: Path) -> list[Path]:
+    """The files :func:`load_source` reads from ``src`` (none for an SVD stage-1 export's
+    ``unet_image/``, which the task loads as a diffusers part)."""
+    if src.is_file():
+        return [src]
+    for first, *more in (("trainable.safetensors",), ("model.safetensors", EMA_WEIGHTS)):
+        if (src / first).is_file():
+            return [src / n for n in (first, *more) if (src / n).is_file()]
+    return []
+
+
+def _taken(source: str, src: Path, line: str) -> Path:
+    """``src``, said in ``line`` once every file it gives reads as safetensors (first bytes and
+    header: :func:`video.models.part_checks.file_problem`): a pickle named ``.safetensors`` was
+    announced as taken, then "a .safetensors file is damaged or not safetensors (header too
+    large)", naming neither the file nor a pickle. Nothing is unpickled."""
+    from video.models.part_checks import file_problem
+
+    for f in _weight_files(src):
+        if (problem := file_problem(f)) is not None:
+            why = str(problem).removeprefix(f"{f}: ")
+            raise ValueError(f"init_from={source!r}: {'' if f == Path(source) else f'{f}: '}{why}")
+    _say(line)
+    return src
+
+
 def init_source(source: str) -> Path | None:
     """What ``init_from`` names, resolved to what is loaded, announced in one line
     (``init_from: runs/x/final (step 200)``): a run folder's ``final/`` export (refused when
     the run has a newer checkpoint than the export: :func:`_refuse_stale`), else its latest
     checkpoint; a ``final/`` folder; a runtime folder (``final/model``: its weights file); a
     checkpoint folder (said to give its EMA weights when it has them: :func:`load_source`); a
-    ``.safetensors`` file. A LoRA run is refused (:func:`_refuse_lora`). None when ``init_from`` is empty."""
+    ``.safetensors`` file. A LoRA run is refused (:func:`_refuse_lora`), and so is a pickled file or
+    a weights file that is not safetensors, naming it, before any line says it was taken
+    (:func:`_taken`; never unpickled). None when ``init_from`` is empty."""
+    from video.models.part_checks import pickle_refusal
     from video.training.resume import TRAINED
     from video.training.state import is_sharded_checkpoint, latest_checkpoint
 
@@ -191,15 +221,13 @@ def init_source(source: str) -> Path | None:
     if (final / "trainable.safetensors").is_file() or (final / "unet_image").is_dir():  # a run folder
         if not _RESUMING:
             _refuse_stale(source, final)
-        _say(f"init_from: {final}{_export_note(final)}")
-        return final
+        return _taken(source, final, f"init_from: {final}{_export_note(final)}")
     if (p / "trainable.safetensors").is_file():  # a final/ export itself
-        _say(f"init_from: {p}{_export_note(p)}")
-        return p
+        return _taken(source, p, f"init_from: {p}{_export_note(p)}")
     weights = next((p / w for w in RUNTIME_WEIGHTS if (p / w).is_file()), None)
     if weights is not None:  # final/model, or a copy of it
-        _say(f"init_from: {p}{_export_note(p.parent) if (p.parent / TRAINED).is_file() else ''}")
-        return weights
+        note = _export_note(p.parent) if (p.parent / TRAINED).is_file() else ""
+        return _taken(source, weights, f"init_from: {p}{note}")
     ck = p if (p / "model.safetensors").is_file() else latest_checkpoint(p)
     if ck is not None:
         _refuse_lora(source, ck, f"{ck.name}/{'shards' if is_sharded_checkpoint(ck) else 'model.safetensors'}",
@@ -210,14 +238,15 @@ def init_source(source: str) -> Path | None:
         step = _checkpoint_step(ck)
         notes = [*([] if ck == p else ["the run's latest checkpoint, it has no final/ export"]),
                  *(["the EMA weights (ema.safetensors)"] if (ck / EMA_WEIGHTS).is_file() else [])]
-        _say(f"init_from: {ck}" + ("" if step is None else f" (step {step})") + (": " + "; ".join(notes) if notes else ""))
-        return ck
+        return _taken(source, ck, f"init_from: {ck}" + ("" if step is None else f" (step {step})")
+                      + (": " + "; ".join(notes) if notes else ""))
     if p.is_file() and p.suffix == ".safetensors":
         header = _lora_file_header(p)
         if header is not None:  # its own record of its base, else its run's beside it (a checkpoint), names it
             _refuse_lora(source, p.parent, p.name, "a LoRA file", header=header)
-        _say(f"init_from: {p}")
-        return p
+        return _taken(source, p, f"init_from: {p}")
+    if (pickled := pickle_refusal(p)) is not None:  # a .pt / .ckpt / .bin: "no .safetensors found" hid it
+        raise ValueError(f"init_from={source!r}: {pickled.removeprefix(f'{p}: ')}")
     raise FileNotFoundError(f"init_from={source!r}: no final/ export, checkpoint, model folder or .safetensors "
                             "found; give the earlier stage's run folder")
 
