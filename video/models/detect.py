@@ -310,18 +310,36 @@ def _vectors(shape) -> str:
 def _upscaler(keys: dict) -> str | None:
     """Real-ESRGAN's two architectures (xinntao/Real-ESRGAN, basicsr.archs): RRDBNet
     (``conv_first``, ``body.N.rdb1``; the old ESRGAN files ``model.1.sub.N.RDB1``) and
-    SRVGGNetCompact (a plain ``body.N`` conv/PReLU stack)."""
+    SRVGGNetCompact (a plain ``body.N`` conv/PReLU stack). Nothing here runs PyTorch weights
+    (``video upscale`` runs ncnn conversions), so the detail ends by saying so, and which
+    built-in network is the same one: "convert to .safetensors" helped nothing."""
     if "conv_first.weight" in keys and any(".rdb1." in k for k in keys):
         n = len({k.split(".")[1] for k in keys if k.startswith("body.") and ".rdb1." in k})
-        return f"Real-ESRGAN RRDBNet ({n} RRDB blocks), pytorch weights"
+        first = keys["conv_first.weight"]
+        same = _BUILTIN_RRDB.get(n) if len(first) == 4 and first[1] == 3 else None  # 12, 48: x2, x1 (unshuffled)
+        return f"Real-ESRGAN RRDBNet ({n} RRDB blocks), pytorch weights {NOT_SUPPORTED}" + upscaler_note(same)
     if any(".RDB1." in k for k in keys) and "model.0.weight" in keys:
-        return "ESRGAN RRDBNet (old key layout), pytorch weights"
+        return f"ESRGAN RRDBNet (old key layout), pytorch weights {NOT_SUPPORTED}" + upscaler_note(None)
     if keys and all(k.startswith("body.") and k.split(".")[1].isdigit() for k in keys):
         first = keys.get("body.0.weight")
         if first is not None and len(first) == 4 and first[1] == 3:
-            convs = sum(1 for k, s in keys.items() if k.endswith(".weight") and len(s) == 4)
-            return f"Real-ESRGAN SRVGGNetCompact ({convs} convs, {first[0]} features), pytorch weights"
+            convs = [s for k, s in keys.items() if k.endswith(".weight") and len(s) == 4]
+            last = keys.get(f"body.{max(int(k.split('.')[1]) for k in keys)}.weight", ())
+            # realesr-animevideov3: 16 body convs between the first and the last, 64 features, x4 (48 = 3 x 4^2)
+            same = "realesr-animevideov3" if (len(convs), first[0], tuple(last[:1])) == (18, 64, (48,)) else None
+            return (f"Real-ESRGAN SRVGGNetCompact ({len(convs)} convs, {first[0]} features), pytorch weights "
+                    f"{NOT_SUPPORTED}" + upscaler_note(same))
     return None
+
+
+_BUILTIN_RRDB = {23: "realesrgan-x4plus", 6: "realesrgan-x4plus-anime"}  # blocks of the x4 RRDBNets `video upscale` has
+
+
+def upscaler_note(builtin: str | None) -> str:
+    """The end of a PyTorch upscaler's detail: what ``video upscale`` runs instead."""
+    if builtin:
+        return f"; not run here: `video upscale` takes ncnn .param + .bin (the built-in {builtin} is this network)"
+    return "; not run here: `video upscale` takes ncnn .param + .bin: convert it to ncnn (pnnx) and give the .param"
 
 
 def _network(keys: dict) -> dict:
@@ -400,7 +418,8 @@ def _detect_pickle(p: Path) -> dict:
     if not shapes:
         return _result("pytorch", "pytorch file without tensors")
     found = classify_keys(shapes)
-    found["detail"] += " (read with torch.load(weights_only=True))"
+    head, mark, tail = found["detail"].partition(f" {NOT_SUPPORTED}")  # how it was read, before what runs it
+    found["detail"] = f"{head} (read with torch.load(weights_only=True)){mark}{tail}"
     return found
 
 

@@ -453,7 +453,9 @@ def _describe_other_file(p: Path) -> dict:
 def pickle_note(p: Path, kind: str) -> str | None:
     """What ``video info`` adds to the detail of the pickled file ``p`` of ``kind``: that no loader
     reads it, except where one does (``--embeddings`` loads a ``.pt`` / ``.bin`` embedding with
-    ``torch.load(weights_only=True)``: "pickled, not loaded" was false there). A pickle named
+    ``torch.load(weights_only=True)``: "pickled, not loaded" was false there), and for an
+    upscaler, whose detail already says what runs instead (``video upscale`` takes no PyTorch
+    weights: "convert to .safetensors" led to a second refusal). A pickle named
     ``.safetensors`` is read by none (each takes the name for safetensors)."""
     from video.models.detect import PICKLED_NOTE
     from video.models.svd import PICKLED_SAFETENSORS, is_safetensors_name
@@ -461,7 +463,7 @@ def pickle_note(p: Path, kind: str) -> str | None:
 
     if is_safetensors_name(p):
         return PICKLED_SAFETENSORS
-    if kind == "embedding" and p.suffix in EMBEDDING_SUFFIXES:
+    if (kind == "embedding" and p.suffix in EMBEDDING_SUFFIXES) or kind == "upscaler":
         return None
     return PICKLED_NOTE
 
