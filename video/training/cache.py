@@ -50,7 +50,8 @@ refuses ``cache_text_encoder_outputs`` with ``shuffle_caption`` likewise); SVD s
 index.json records the ``model`` whose encoders made the latents, and those encoders' file
 fingerprints (``encoders``): training another model from it is refused, and so is training the
 same path after its encoders' files changed (a new VAE exported over the old one: rebuild with
-``video cache-latents`` into the same --out).
+``video cache-latents`` into the same --out). It records the data's shape, and a manifest's
+``data.where`` and window (``start``): training with others is refused (:meth:`LatentCache.check_data`).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -68,6 +70,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from video.atomic import atomic_file
+from video.training.data_record import cache_data_differences, cache_data_record, cache_window_note
 
 FAMILY = {"dit_t2v": "dit", "svd_image": "svd", "svd_i2v": "svd"}  # tasks that share a cache
 KEY_VERSION = 1  # bump when what a shard holds changes for the same settings (a new tensor, another encoding)
@@ -410,9 +413,7 @@ def build_latent_cache(cfg, out: str | Path, shard_size: int = 64, progress: boo
                                    "context_length": _longest_context(out, shards),
                                    "task": cfg.task, "family": FAMILY[cfg.task],
                                    **({"t5_weights": _t5_rule()} if FAMILY[cfg.task] == "dit" else {}),
-                                   "data": {"kind": cfg.data.kind, "frames": cfg.data.frames,
-                                            "height": cfg.data.height, "width": cfg.data.width,
-                                            "fps": cfg.data.fps},
+                                   "data": cache_data_record(cfg),
                                    "unreadable": {str(i): why for i, why in sorted(load.bad.items())}}, indent=2))
     if load.bad:
         print(f"warning: {len(load.bad)} unreadable item(s) were replaced by the next readable one "
@@ -536,16 +537,18 @@ class LatentCache(torch.utils.data.Dataset):
                           f"as (word:1.3) holds the old weighting; delete the folder and rerun `video cache-latents` "
                           "to encode it by the current rule", stacklevel=2)
 
-    def check_shape(self, frames: int, height: int, width: int, fps: float) -> None:
-        """Refuse a config whose data.frames / height / width / fps differ from what the cache was
-        built with: the latents are what they are, and the export would record the config's
-        size as the model's sampling default (and render its preview there)."""
-        built = self.index.get("data", {})
-        want = {"frames": frames, "height": height, "width": width, "fps": fps}
-        diff = [f"data.{k}={want[k]:g} (cache: {built[k]:g})" for k in want if k in built and built[k] != want[k]]
+    def check_data(self, d) -> None:
+        """Refuse a run whose ``data`` (a :class:`DataConfig`) differs from what the cache was
+        built with: frames, size, fps, and for a manifest ``data.where`` (``data.clip_window`` a warning)
+        (:func:`video.training.data_record.cache_data_differences`). The latents are what they
+        are: the export would record the config's size as the model's sampling default, and the
+        run's config.yaml a filter or window it never trained with."""
+        diff = cache_data_differences(self.index.get("data", {}), d)
         if diff:
             raise ValueError(f"{self.folder} was built for other clips: {', '.join(diff)}; set the cache's values "
                              "or rebuild it with `video cache-latents`")
+        if (note := cache_window_note(self.index.get("data", {}), d)) is not None:
+            print(note, file=sys.stderr)
 
     def _load(self, s: int) -> tuple[dict, list]:
         shard = self._shard  # read once: a loader thread (num_workers) may swap it meanwhile

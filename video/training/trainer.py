@@ -29,13 +29,13 @@ import torch
 from video.config import to_dict
 from video.training import distributed
 from video.training.config import TrainConfig, with_absolute_paths
+from video.training.data_record import data_fingerprint, data_line, empty_caption_line
 from video.training.epochs import last_epoch_note, steps_of_epochs
 from video.training.init_from import resuming
 from video.training.loading import ItemLoader, Prefetcher, collate, copy_order, make_order, say, set_step
 from video.training.metrics import MetricsLog
 from video.training.notes import (  # tests import some of them from here too
     diverged_note,
-    empty_caption_note,
     epochs_said,
     lora_note,
     removed_note,
@@ -50,6 +50,7 @@ from video.training.resume import (
     changed_keys,
     checkpoint_meta,
     config_of,
+    data_change_note,
     existing_outputs,
     final_is_current,
     resume_changes,
@@ -69,7 +70,7 @@ from video.training.state import (
     save_sharded_checkpoint,
     sharded_checkpoint_has_ema,
 )
-from video.training.tasks import TASKS, empty_caption_example, empty_captions, make_dataset, run_shape
+from video.training.tasks import TASKS, make_dataset, run_shape
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -225,10 +226,8 @@ def _train(cfg: TrainConfig, rank: int, world: int, progress: bool, stop_after: 
         if stale:
             print(removed_note(stale, run))
     data = make_dataset(cfg)
-    if rank == 0 and TASKS[cfg.task].text_conditioned:
-        empty = empty_captions(data)
-        if empty:
-            print(empty_caption_note(empty, len(data), cfg.task, empty_caption_example(data)))
+    if rank == 0 and (empty := empty_caption_line(data, cfg)):
+        print(empty)
     from video.training.cache import LatentCache
 
     if isinstance(data, LatentCache):  # its latents are one model's encoders': refuse another model's run
@@ -236,6 +235,9 @@ def _train(cfg: TrainConfig, rank: int, world: int, progress: bool, stop_after: 
     cfg = steps_of_epochs(cfg, data, world, rank)  # epochs > 0: the steps counted from the data
     ck = latest_checkpoint(run)
     before = config_of(run, ck) if ck is not None else None
+    fingerprint = data_fingerprint(data)  # in every checkpoint: a resume on other data says so
+    if ck is not None and rank == 0 and (changed := data_change_note(checkpoint_meta(ck), fingerprint)):
+        print(changed)
     if before is not None:
         meta = checkpoint_meta(ck)
         cfg = resume_changes(before, cfg, int(meta["step"]), rank, world, meta.get("world"))
@@ -300,8 +302,8 @@ def _train(cfg: TrainConfig, rank: int, world: int, progress: bool, stop_after: 
 
     steps = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
     items = len(data)
-    if hasattr(data, "describe") and rank == 0:
-        print(data.describe())
+    if rank == 0 and (line := data_line(data, cfg)):
+        print(line)
     progress = progress and rank == 0
     if rank == 0:
         mode = f", {cfg.parallel}" if world > 1 else ""
@@ -329,7 +331,7 @@ def _train(cfg: TrainConfig, rank: int, world: int, progress: bool, stop_after: 
     def save() -> None:  # a checkpoint of the step just done (every ckpt_every steps, the last, an interrupt)
         _checkpoint(run / "checkpoints" / f"step_{step:07d}", cfg, raw, opt, sched, ema, sharded, rank,
                     {"step": step, "skipped": skipped, "order": order.state_dict(), "world": world,
-                     "parallel": cfg.parallel if world > 1 else "none", "config": to_dict(cfg),
+                     "parallel": cfg.parallel if world > 1 else "none", "config": to_dict(cfg), "data": fingerprint,
                      "ema_updates": ema.updates if ema is not None else 0})
         if rank == 0 and cfg.ckpt_keep > 0:
             prune_checkpoints(run, cfg.ckpt_keep)
