@@ -132,6 +132,7 @@ def main() -> int:
     names = args.variants.split(",")
     if any(n not in VARIANTS and n != "wan" for n in names):
         ap.error(f"--variants takes a comma list of {', '.join(VARIANTS)}, wan")
+    skipped = []
     if args.no_compile:
         names, skipped = eager_variants(names)
         if skipped:
@@ -150,7 +151,9 @@ def main() -> int:
     result = {"device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu", "torch": torch.__version__,
               "dtype": str(dtype).replace("torch.", ""), "size": size, "frames": args.frames, "latent": list(lat),
               "tokens": tokens[0] * tokens[1] * tokens[2], "tflop": flops / 1e12, "sdpa": args.sdpa,
-              "compiled": not args.no_compile, "peak_tflops": args.peak_tflops, "rows": [], "profile": {}}
+              "compiled": not args.no_compile, "peak_tflops": args.peak_tflops, "rows": [], "profile": {},
+              "skipped": [{"variant": n, "why": "--no-compile: it differs from both only in how it compiles"}
+                          for n in skipped]}
 
     def dump() -> None:
         out = Path(args.json)
@@ -189,7 +192,7 @@ def main() -> int:
     result["attention"] = []
     for kv in (None, args.text_len):  # self-attention, then cross-attention to the text
         result["attention"] += attention_rows(device, dtype, result["tokens"], heads, hd, args.reps,
-                                              args.peak_tflops, kv_tokens=kv)
+                                              args.peak_tflops, kv_tokens=kv, skipped=result["skipped"])
         dump()
 
     reference = None

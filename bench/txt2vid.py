@@ -122,11 +122,27 @@ def profile(fn, device, top: int = 25) -> list[dict]:
     return [{"name": e.key, "calls": e.count, "self_ms": getattr(e, key) / 1000} for e in events]
 
 
+def sdpa_label(order: str, device: torch.device) -> str:
+    """A row's attention-order label, by what ran: a CPU has no cuDNN kernel (nor the GPU's
+    flash), so under any order it runs torch's CPU kernel, and a row labelled "cudnn" there
+    named a kernel that never ran."""
+    return order if device.type == "cuda" or order == "torch" else f"{order} asked: cpu kernel"
+
+
+def attention_skip(kernel: str, device: torch.device, kv_tokens: int | None) -> str | None:
+    """Why an attention-only row is not run (None: it runs): on a GPU the math kernel's self-
+    attention materialises the N x N scores."""
+    if kernel == "math" and device.type == "cuda" and kv_tokens is None:
+        return "math self-attention materialises the N x N scores: minutes and tens of GiB at these sizes"
+    return None
+
+
 def attention_rows(device, dtype, tokens: int, heads: int, head_dim: int, reps: int, peak: float,
-                   kv_tokens: int | None = None) -> list[dict]:
+                   kv_tokens: int | None = None, skipped: list | None = None) -> list[dict]:
     """One attention call at the model's shape under each kernel alone (no fallback), in
     TFLOP/s (4 N M d FLOPs): which kernel this card and torch serve fastest. Self-attention by
-    default; ``kv_tokens`` gives the cross-attention shape (M text tokens)."""
+    default; ``kv_tokens`` gives the cross-attention shape (M text tokens). A kernel not run
+    goes to ``skipped`` with the reason, so the JSON says what is missing and why."""
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
     kv = kv_tokens or tokens
@@ -137,8 +153,11 @@ def attention_rows(device, dtype, tokens: int, heads: int, head_dim: int, reps: 
     rows = []
     for name, backend in (("flash", SDPBackend.FLASH_ATTENTION), ("cudnn", SDPBackend.CUDNN_ATTENTION),
                           ("efficient", SDPBackend.EFFICIENT_ATTENTION), ("math", SDPBackend.MATH)):
-        if name == "math" and device.type == "cuda" and kv_tokens is None:
-            continue  # materialises N x N: minutes and tens of GiB at these sizes
+        why = attention_skip(name, device, kv_tokens)
+        if why:
+            if skipped is not None:
+                skipped.append({"attention": name, "tokens": tokens, "kv_tokens": kv, "why": why})
+            continue
         row = {"kernel": name, "tokens": tokens, "kv_tokens": kv, "heads": heads, "head_dim": head_dim}
         try:
             with sdpa_kernel([backend]), torch.no_grad():
@@ -222,7 +241,7 @@ def main() -> int:
         result = {"device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu", "torch": torch.__version__,
                   "dtype": str(dtype).replace("torch.", ""), "size": size, "params_ours": n_ours, "params_wan": n_wan,
                   "height": args.height, "width": args.width, "text_len": args.text_len, "peak_tflops": args.peak_tflops,
-                  "rows": rows, "attention": attn_rows, "profile": profiles}
+                  "rows": rows, "attention": attn_rows, "skipped": skipped, "profile": profiles}
         out = Path(args.json)
         out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_file(out) as tmp:  # a kill while writing keeps the previous rows whole
@@ -240,7 +259,7 @@ def main() -> int:
     # compiled rows run on copies: compile_blocks works in place, and the eager rows of a later
     # frame count must stay eager (and not pay the recompile inside their warm-up)
     compiled_copies: dict[int, torch.nn.Module] = {}
-    attn_rows = []
+    attn_rows, skipped = [], []
     for frames in [int(f) for f in args.frames.split(",")]:
         lat = (1, cfg.in_channels, (frames - 1) // 4 + 1, args.height // 8, args.width // 8)
         x = torch.randn(lat, generator=gen, device=device).to(dtype)
@@ -252,7 +271,7 @@ def main() -> int:
         n_tok = tokens[0] * tokens[1] * tokens[2]
         with torch.no_grad():
             for name, model, compiled, order in variants:
-                row = {"model": name, "frames": frames, "sdpa": order, "compiled": compiled}
+                row = {"model": name, "frames": frames, "sdpa": sdpa_label(order, device), "compiled": compiled}
                 try:
                     call = calls[id(model)]
                     with sdpa_priority(order):
@@ -293,26 +312,31 @@ def main() -> int:
                         except Exception as e:  # noqa: BLE001
                             profiles[who + suffix] = [{"name": f"FAILED {type(e).__name__}: {e}"[:200],
                                                        "calls": 0, "self_ms": 0.0}]
-        attn_rows += attention_rows(device, dtype, n_tok, cfg.heads, cfg.dim // cfg.heads, args.reps, args.peak_tflops)
+        attn_rows += attention_rows(device, dtype, n_tok, cfg.heads, cfg.dim // cfg.heads, args.reps, args.peak_tflops,
+                                    skipped=skipped)
         dump()
     result = dump()
     print(f"\n{result['device']} | {result['dtype']} eager | ours {n_ours / 1e9:.3f}B params, Wan {n_wan / 1e9:.3f}B")
-    print(f"{'model':34s} {'sdpa':>6s} {'frames':>6s} {'tokens':>7s} {'TFLOP':>7s} {'s':>7s} {'TFLOP/s':>8s} "
+    sw = max([6] + [len(r["sdpa"]) for r in rows])  # the attention label's width
+    print(f"{'model':34s} {'sdpa':>{sw}s} {'frames':>6s} {'tokens':>7s} {'TFLOP':>7s} {'s':>7s} {'TFLOP/s':>8s} "
           f"{'MFU':>6s} {'compile s':>9s} {'x Wan':>6s} {'spread ms':>9s}")
     for r in rows:
         if "error" in r:
-            print(f"{r['model']:34s} {r['sdpa']:>6s} {r['frames']:6d} FAILED {r['error'][:60]}")
+            print(f"{r['model']:34s} {r['sdpa']:>{sw}s} {r['frames']:6d} FAILED {r['error'][:60]}")
             continue
         comp = f"{r['compile_s']:9.1f}" if "compile_s" in r else " " * 9
         vs = f"{r['speed_vs_wan']:5.3f}x" if "speed_vs_wan" in r else " " * 6
-        print(f"{r['model']:34s} {r['sdpa']:>6s} {r['frames']:6d} {r['tokens']:7d} {r['tflop']:7.1f} {r['seconds']:7.3f} "
-              f"{r['tflops_per_s']:8.1f} {100 * r['mfu']:5.1f}% {comp} {vs} {1e3 * (r['spread'][1] - r['spread'][0]):9.1f}"
+        mfu = f"{100 * r['mfu']:5.1f}%" if device.type == "cuda" else f"{'n/a':>6s}"  # the peak is a GPU's
+        print(f"{r['model']:34s} {r['sdpa']:>{sw}s} {r['frames']:6d} {r['tokens']:7d} {r['tflop']:7.1f} {r['seconds']:7.3f} "
+              f"{r['tflops_per_s']:8.1f} {mfu} {comp} {vs} {1e3 * (r['spread'][1] - r['spread'][0]):9.1f}"
               + ("" if r.get("spread_overlaps_wan", True) else "  (spreads apart)"))
     print("\nattention alone, one kernel each (self-attention of one layer):")
     for r in attn_rows:
         shape = f"{r['heads']}x{r['tokens']}x{r['head_dim']}"
         got = f"{r['seconds'] * 1e3:8.2f} ms {r['tflops_per_s']:7.1f} TFLOP/s" if "seconds" in r else r["error"]
         print(f"  {r['kernel']:10s} {shape:>16s} {got}")
+    for r in skipped:
+        print(f"  {r['attention']:10s} {r['tokens']} x {r['kv_tokens']} tokens: skipped ({r['why']})")
     for who in [k for k in profiles if k != "frames"]:
         print(f"\ntop kernels, {who}, {profiles['frames']} frames (self ms):")
         for e in profiles[who][:12]:

@@ -4,7 +4,11 @@ per-repeat seconds, and each of ours its speed against Wan's row. bench/dit_leve
 with its default variants and --profile."""
 
 import json
+import runpy
+import sys
 from pathlib import Path
+
+import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench"
@@ -16,13 +20,15 @@ def test_txt2vid_bench_smoke(tmp_path, run_script):
                    cwd=ROOT)
     assert p.returncode == 0
     r = json.loads(out.read_text())
+    # on a CPU the cudnn order runs torch's CPU kernel: labelled by what ran, not "cudnn"
+    orders = ("torch", "cudnn asked: cpu kernel")
     got = {(row["model"], row["sdpa"]) for row in r["rows"]}
-    assert got == {(m, o) for m in ("ours (DiT)", "diffusers WanTransformer3DModel") for o in ("torch", "cudnn")}
+    assert got == {(m, o) for m in ("ours (DiT)", "diffusers WanTransformer3DModel") for o in orders}
     assert all(row["tflop"] > 0 and row["seconds"] > 0 for row in r["rows"])
     for row in r["rows"]:  # the raw repeats: the spread is theirs
         assert len(row["times"]) == 2 and row["spread"] == [min(row["times"]), max(row["times"])]
     by = {(row["model"], row["sdpa"]): row for row in r["rows"]}
-    for o in ("torch", "cudnn"):
+    for o in orders:
         ours, wan = by["ours (DiT)", o], by["diffusers WanTransformer3DModel", o]
         assert ours["speed_vs_wan"] == wan["seconds"] / ours["seconds"] and "speed_vs_wan" not in wan
         overlap = ours["spread"][0] <= wan["spread"][1] and wan["spread"][0] <= ours["spread"][1]
@@ -35,6 +41,23 @@ def test_txt2vid_bench_smoke(tmp_path, run_script):
     said = kernels["cudnn"]["error"]  # printed whole, ending at a sentence end (it was cut at 70 characters)
     assert said.endswith(".") and f"cudnn               4x{r['attention'][0]['tokens']}x" in p.stdout
     assert any(ln.endswith(said) for ln in p.stdout.splitlines()), p.stdout
+    assert r["skipped"] == []  # a CPU runs every attention kernel it has
+    table = [ln for ln in p.stdout.splitlines() if ln.startswith(("ours (DiT) ", "diffusers WanTransformer3DModel "))]
+    assert len(table) == 4 and all(" n/a " in ln and "%" not in ln for ln in table), p.stdout  # no CPU peak
+
+
+def test_attention_rows_skipped_are_named_with_the_reason(monkeypatch):
+    """On a GPU the math kernel's self-attention row is not run (it materialises N x N): it was
+    left out of the JSON without a word; the CPU runs every row."""
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the script puts the repo first on it
+    t2v = runpy.run_path(str(BENCH / "txt2vid.py"))
+    skip, label = t2v["attention_skip"], t2v["sdpa_label"]
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    assert skip("math", cuda, None).startswith("math self-attention materialises the N x N scores")
+    assert [skip(k, cuda, 512) for k in ("math", "flash")] == [None, None]  # cross-attention: M text keys
+    assert [skip(k, cpu, None) for k in ("flash", "cudnn", "efficient", "math")] == [None] * 4
+    assert (label("cudnn", cuda), label("torch", cuda)) == ("cudnn", "torch")
+    assert (label("cudnn", cpu), label("torch", cpu)) == ("cudnn asked: cpu kernel", "torch")
 
 
 def test_dit_levers_bench_smoke(tmp_path, run_script):
@@ -69,6 +92,9 @@ def test_dit_levers_default_variants_and_profile(tmp_path, run_script):
     assert "--no-compile: skipping both_cg, both_cdt, both_whole (they differ from both only in how they " \
            "compile)" in p.stdout.splitlines()
     assert [row["variant"] for row in r["rows"]] == ["both", "diffusers Wan"]
+    # and the JSON says so, not only the output
+    why = "--no-compile: it differs from both only in how it compiles"
+    assert r["skipped"] == [{"variant": n, "why": why} for n in ("both_cg", "both_cdt", "both_whole")]
     assert all("error" not in row for row in r["rows"])
     assert list(r["profile"]) == ["both"] and len(r["profile"]["both"]) >= 5
     assert not [ln for ln in p.stdout.splitlines() if ln.strip().startswith(("both_cg", "both_cdt", "both_whole"))]
