@@ -178,8 +178,8 @@ def decoded(monkeypatch) -> dict[str, list[int]]:
     counts: dict[str, list[int]] = {}
     real = mask_module.read_video_timed
 
-    def counted(path, max_frames=None):
-        frames, times = real(path, max_frames)
+    def counted(path, max_frames=None, **kw):
+        frames, times = real(path, max_frames, **kw)
         counts.setdefault(Path(path).name, []).append(len(frames))
         return frames, times
 
