@@ -112,3 +112,14 @@ def test_the_comfy_upscale_node_checks_the_pair_as_the_command_does(tmp_path):
     (folder / "vae.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
     with pytest.raises(InputError, match="not an ncnn model"):
         upscale_video(images, 2, "vae.safetensors", models_dir=tmp_path)
+
+
+def test_a_padding_layers_per_channel_values_are_counted(tmp_path):
+    """ncnn's Padding reads ``6=`` per-channel pad values from the .bin (raw floats): a valid pair
+    with one was refused as 'the weights of another network' (review)."""
+    param, bin_ = _pair(tmp_path, "pad", "7767517\n2 2\nInput in0 0 1 in0\nPadding pad 1 1 in0 out0 0=1 1=1 2=1 3=1 "
+                        "4=0 6=3\n", np.array([0.1, 0.2, 0.3], np.float32).tobytes())
+    check_ncnn_pair(param, bin_)
+    bin_.write_bytes(np.zeros(4, np.float32).tobytes())
+    with pytest.raises(InputError, match="16 bytes, .* take 12: "):
+        check_ncnn_pair(param, bin_)

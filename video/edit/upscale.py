@@ -104,7 +104,7 @@ def _param_layers(param: str | Path) -> list[tuple[str, dict[int, str]]]:
 
 # ncnn layers that load no weights from the .bin (those in Real-ESRGAN's conversions and kin)
 _NO_WEIGHTS = frozenset("Input Split Concat Eltwise BinaryOp UnaryOp Interp PixelShuffle Reorg ReLU Sigmoid Clip "
-                        "Crop Padding Slice Reshape Permute Noop Flatten Pooling Softmax TanH Swish HardSwish "
+                        "Crop Slice Reshape Permute Noop Flatten Pooling Softmax TanH Swish HardSwish "
                         "HardSigmoid Mish GELU ELU Power Exp Log Dropout Yolov3DetectionOutput".split())
 _CONVOLUTIONS = frozenset(("Convolution", "ConvolutionDepthWise", "Deconvolution", "DeconvolutionDepthWise"))
 _FP16, _INT8, _FP32_SCALED = 0x01306B47, 0x000D4B38, 0x0002C056  # ncnn ModelBin storage tags
@@ -132,7 +132,7 @@ def check_ncnn_pair(param: str | Path, bin_: str | Path) -> None:
     general-x4v3's .bin) loaded silently and made garbage, and a truncated one failed with two
     raw C lines. The bytes expected are counted per layer as ncnn loads them: each convolution's
     ``6=`` weights behind their storage tag (fp16 or fp32, read from the .bin), ``5=1`` a bias of
-    ``0=`` floats, PReLU ``0=`` slopes. A layer type not counted here (int8 scales, BatchNorm,
+    ``0=`` floats, PReLU ``0=`` slopes, Padding ``6=`` per-channel values. A layer type not counted here (int8 scales, BatchNorm,
     InnerProduct...) leaves only the lower bound: a .bin too short is refused, a longer one not."""
     bin_ = Path(bin_)
     size = bin_.stat().st_size
@@ -146,8 +146,8 @@ def check_ncnn_pair(param: str | Path, bin_: str | Path) -> None:
                     need += 4
                     break
                 need += blob + (4 * ints.get(0, 0) if ints.get(5) else 0)
-            elif kind == "PReLU":
-                need += 4 * ints.get(0, 0)
+            elif kind in ("PReLU", "Padding"):  # slopes; per-channel pad values (6=), raw floats, no tag
+                need += 4 * ints.get(0 if kind == "PReLU" else 6, 0)
             elif kind not in _NO_WEIGHTS:
                 exact = False
     if size < need:
