@@ -187,8 +187,9 @@ def resolve_media(path: str, run_dir: str | None, fallbacks: tuple[Path, ...] = 
     """A media path of a ``curate`` manifest as curate meant it, the way ``curate report`` reads
     sources: an absolute path as it is; a relative one against ``bases`` (None: the folder
     ``curate run`` ran in, which the manifest records, :data:`RUN_DIR_KEY`, then the current
-    folder; :func:`media_bases` gives a manifest's full list), then ``fallbacks`` (where the
-    file would be if the output folder moved). Not found anywhere: as joined to the first base."""
+    folder; :func:`media_bases` gives a manifest's full list, the manifest's own project
+    first), then ``fallbacks`` (where the file would be if the output folder moved). Not found
+    anywhere: as joined to the first base."""
     p = Path(path)
     if p.is_absolute():
         return p
@@ -202,14 +203,16 @@ def resolve_media(path: str, run_dir: str | None, fallbacks: tuple[Path, ...] = 
 
 def media_bases(manifest: str | Path) -> list[Path]:
     """The folders a relative media path of ``manifest`` is looked for in, in order: the folder
-    ``curate run`` ran in (:data:`RUN_DIR_KEY`), that folder found from the manifest's own
-    (:data:`RUN_DIR_FROM_OUT_KEY`: the project moved, OUT inside it), the current folder, and
-    the manifest's folder. A manifest re-saved by pandas has lost the first two (pandas drops
-    a Parquet file's metadata): running from the folder curate ran in still finds its files."""
+    ``curate run`` ran in found from the manifest's own (:data:`RUN_DIR_FROM_OUT_KEY`, absolute),
+    the folder it ran in as recorded (:data:`RUN_DIR_KEY`), the current folder, and the
+    manifest's folder. The manifest's own project comes first: a project copied with OUT inside
+    it (the original left in place) reads the copy's files, not the original's; a project
+    moved finds them either way. A manifest re-saved by pandas has lost the first two (pandas
+    drops a Parquet file's metadata): running from the folder curate ran in still finds its files."""
     manifest = Path(manifest)
     run_dir = parquet_metadata(manifest, RUN_DIR_KEY)
     up = parquet_metadata(manifest, RUN_DIR_FROM_OUT_KEY)
-    found = ([Path(run_dir)] if run_dir else []) + ([Path(os.path.normpath(manifest.parent / up))] if up else [])
+    found = ([Path(os.path.abspath(manifest.parent / up))] if up else []) + ([Path(run_dir)] if run_dir else [])
     out: list[Path] = []
     for base in [*found, Path("."), manifest.parent]:
         if base not in out:

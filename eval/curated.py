@@ -65,7 +65,7 @@ def curated_clips(manifest: Path) -> dict[str, CuratedClip]:
     said = io.StringIO()
     try:  # its printed warnings speak of training (data.fps, replaced items): eval says its own
         with contextlib.redirect_stdout(said):
-            ds = ManifestClips(manifest, frames=1, height=1, width=1, drop_short=False)
+            ds = ManifestClips(manifest, frames=1, height=1, width=1, drop_short=False, drop_missing=False)
     except (ValueError, OSError) as e:  # a missing column or kept clip; pyarrow's ArrowInvalid is a ValueError
         raise EvalError(str(e)) from None
     if ds.unusable:

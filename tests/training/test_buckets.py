@@ -116,14 +116,6 @@ def test_buckets_from_the_config(tmp_path):
     assert data.describe().endswith("1x24x40: 3, 1x32x32: 3, 1x40x24: 3")  # three of each aspect
 
 
-def test_buckets_on_a_kind_without_item_sizes_is_a_clear_error(tmp_path):
-    image_folder(tmp_path / "10_thing")  # a kohya folder: 10 repeats of nine images
-    c = load_config(TrainConfig, "configs/train/dit_stage2_video.yaml",
-                    ["data.kind=kohya", f"data.path={tmp_path}", "data.buckets=[[24,40],[32,32]]"])
-    with pytest.raises(ValueError, match="data.kind=kohya has no per-item sizes"):
-        make_dataset(c)
-
-
 def test_manifest_clips_go_to_their_frame_bucket(tmp_path):
     bikes = sample_clips_folder() / "bikes.mp4"  # 640x272 at 25 fps; cuts near frames 30, 76, 137
     rows = pd.DataFrame({"source": [str(bikes)] * 3, "start_frame": [0, 31, 77], "end_frame": [30, 76, 137],

@@ -88,25 +88,35 @@ def test_a_caption_extension_that_is_no_extension_is_one_line(bad):
 # 3. the dry run builds the folder as the run does
 
 
-@pytest.mark.parametrize("case", ["buckets", "empty", "only zero repeats"])
+@pytest.mark.parametrize("case", ["empty", "only zero repeats"])
 def test_the_dry_run_refuses_what_the_run_refuses(tmp_path, case):
     from video.training.data_checks import check_data
     from video.training.tasks import make_dataset
 
-    extra = []
-    if case == "buckets":
-        image(tmp_path / "ds" / "1_a" / "a.png")
-        extra = ["data.buckets=[[16,16]]"]
-    elif case == "empty":
+    if case == "empty":
         (tmp_path / "ds" / "1_a").mkdir(parents=True)
     else:
         image(tmp_path / "ds" / "0_a" / "a.png")
-    c = cfg(tmp_path / "ds", *extra)
+    c = cfg(tmp_path / "ds")
     with pytest.raises(ValueError) as run:  # the reference: what the run builds at its start
         make_dataset(c)
     with pytest.raises(ValueError) as dry:
         check_data(c)
     assert str(dry.value) == str(run.value)
+
+
+def test_the_dry_run_and_the_run_take_buckets(tmp_path):
+    """A kohya folder's items have sizes (tests/training/test_kohya_buckets_windows.py): data.buckets
+    was refused by both, now taken by both."""
+    from video.training.buckets import Bucketed
+    from video.training.data_checks import check_data
+    from video.training.tasks import make_dataset
+
+    image(tmp_path / "ds" / "1_a" / "a.png", size=(32, 16))
+    c = cfg(tmp_path / "ds", "data.buckets=[[16,32],[32,16]]")
+    check_data(c)
+    data = make_dataset(c)
+    assert isinstance(data, Bucketed) and data.keys == [(1, 16, 32)]
 
 
 # 4. captions encoded as written unless data.weighted_captions

@@ -72,6 +72,8 @@ def test_a_manifest_re_saved_by_pandas(moved, monkeypatch, cli, tmp_path):
 
 
 def test_a_missing_file_is_said_as_such(tmp_path, capsys):
+    """A deleted source among found ones is a file that is gone, not a folder to run from: its
+    clip is left out up front, counted, rather than replaced at each load by the next clip."""
     pan(tmp_path / "here.mp4")
     gone = tmp_path / "gone.mp4"
     path = tmp_path / "manifest.parquet"
@@ -79,10 +81,11 @@ def test_a_missing_file_is_said_as_such(tmp_path, capsys):
                   "fps": [8.0, 8.0], "width": [64, 64], "height": [48, 48], "keep": [True, True]}).to_parquet(path)
     clips = ManifestClips(path, frames=4, height=16, width=16)
     assert capsys.readouterr().out.splitlines() == [
-        f"warning: {path}: 1 of 2 clips' media files are not found (the first: {gone}; it is absolute): run from "
-        "the folder curate ran in, or store absolute paths; until then each is replaced by the next readable clip"]
+        f"warning: {path}: 1 of 2 clips' media files are not found: 1 file is missing ({gone}); that 1 clip is "
+        "left out"]
+    assert len(clips) == 1 and clips.media_path(0) == tmp_path / "here.mp4"
+    assert clips.describe() == "manifest 1 clips; 1 whose media file is not found left out"
     with pytest.raises(Exception, match=rf"^{gone}: file not found$"):
         read_frames(gone, [0, 1], 8.0)
     ItemLoader(clips)(0)
-    assert f"warning: item 0 is unreadable, training on the next readable item instead (1 so far): {gone}: " \
-           "file not found" in capsys.readouterr().out
+    assert "unreadable" not in capsys.readouterr().out

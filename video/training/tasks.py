@@ -494,17 +494,21 @@ class SVDImageToVideo(_SVDBase):
     def motion_ids(self, motion: torch.Tensor) -> torch.Tensor:
         """The motion_bucket_id of each item: the model's sampling default (127 for SVD), what
         ``video img2vid`` conditions on, unless ``objective.motion_bucket_id`` names another or
-        ``objective.motion_scale`` maps each item's motion score, clamped to 0..255. (Raw scores
+        ``objective.motion_scale`` maps each item's motion score, clamped to 0..255; an item
+        with no score (NaN: a null ``motion_mean``, a kohya clip) takes the fixed id, not 0
+        ("static"), which trained unscored clips as still ones. (Raw scores
         sit near 0..10, far from the ids the runtime samples with: a manifest's motion_mean is
         Farneback flow in px of a frame scaled to the recipe's ``motion_short_side`` per sample
         step of about ``1 / sample_fps`` s, so its size depends on the recipe: quick's 64 px and
         svd_lvd's 16 px score one clip 4.09 and 1.46; the shapes set's is px/frame. The manifest
         records its settings, and a scale used on others than quick's is warned of.)"""
         o = self.cfg.objective
-        if o.motion_scale > 0:
-            return (motion.float() * o.motion_scale).round().clamp(0, 255)
         bucket = o.motion_bucket_id if o.motion_bucket_id >= 0 else self.svd.config.sampling.motion_bucket_id
-        return torch.full_like(motion, float(bucket), dtype=torch.float32)
+        fixed = torch.full_like(motion, float(bucket), dtype=torch.float32)
+        if o.motion_scale > 0:  # an item without a score (NaN: a null motion_mean, a kohya clip) takes the fixed id
+            m = motion.float()
+            return torch.where(m.isnan(), fixed, (m * o.motion_scale).round().clamp(0, 255))
+        return fixed
 
     def loss(self, batch: dict, gen: torch.Generator) -> torch.Tensor:
         o = self.cfg.objective
