@@ -7,10 +7,10 @@ would create a marker file if it were ever unpickled."""
 from __future__ import annotations
 
 import pickle
-from pathlib import Path
 
 import pytest
 import torch
+from pickle_marker import Marker  # tests/ is on sys.path (its conftest)
 
 from video.comfy import functions as F
 from video.models.svd import CheckpointError
@@ -19,14 +19,6 @@ NAMED_SAFETENSORS = "a pickled (torch.save) file named .safetensors: not loaded;
 PICKLED = "pickled checkpoints are not loaded; convert it to .safetensors"
 
 
-class _Marker:
-    """Unpickled, it creates ``path`` (open(path, "w")): the file's absence shows nothing ran it."""
-
-    def __init__(self, path: Path):
-        self.path = str(path)
-
-    def __reduce__(self):
-        return open, (self.path, "w")
 
 
 @pytest.fixture()
@@ -44,9 +36,9 @@ def test_a_pickled_model_is_refused_as_pickled_and_never_read(tmp_path, loads, n
     marker, path = tmp_path / "MARKER", tmp_path / "checkpoints" / name
     path.parent.mkdir(parents=True)
     if how == "torch.save":
-        torch.save(_Marker(marker), path)
+        torch.save(Marker(marker), path)
     else:
-        path.write_bytes(pickle.dumps(_Marker(marker), protocol=int(how[-1])))
+        path.write_bytes(pickle.dumps(Marker(marker), protocol=int(how[-1])))
     for given in (name, str(path)):  # by its name in checkpoints/ (an API prompt: the list leaves it out), or path
         with pytest.raises(CheckpointError) as e:
             F.load_video_model(given, tmp_path)

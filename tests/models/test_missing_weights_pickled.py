@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from pickle_marker import Marker  # tests/ is on sys.path (its conftest)
 
 from video.models.components import require_safetensors
 from video.models.part_checks import missing_weights, pickle_refusal
@@ -20,22 +21,14 @@ from video.models.svd import CheckpointError
 NOTE = "is there, pickled: not loaded; convert it to .safetensors"
 
 
-class _Marker:
-    """Unpickled, it creates ``path`` (open(path, "w")): the file's absence shows nothing ran it."""
-
-    def __init__(self, path: Path):
-        self.path = str(path)
-
-    def __reduce__(self):
-        return open, (self.path, "w")
 
 
 def _pickle(path: Path, marker: Path, protocol: int | None = 2) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if protocol is None:
-        torch.save(_Marker(marker), path)
+        torch.save(Marker(marker), path)
     else:
-        path.write_bytes(pickle.dumps(_Marker(marker), protocol=protocol))
+        path.write_bytes(pickle.dumps(Marker(marker), protocol=protocol))
     return path
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from pickle_marker import Marker  # tests/ is on sys.path (its conftest)
 from safetensors.torch import save_file
 from test_init_from_ema_checkpoint_and_lora_run import TINY  # tests/training is on sys.path
 
@@ -18,14 +19,6 @@ NAMED_SAFETENSORS = "a pickled (torch.save) file named .safetensors: not loaded;
 PICKLED = "pickled checkpoints are not loaded; convert it to .safetensors"
 
 
-class _Marker:
-    """Unpickled, it creates ``path`` (open(path, "w")): the file's absence shows nothing ran it."""
-
-    def __init__(self, path: Path):
-        self.path = str(path)
-
-    def __reduce__(self):
-        return open, (self.path, "w")
 
 
 def _pickle(path: Path, marker: Path, how: str) -> Path:
@@ -33,9 +26,9 @@ def _pickle(path: Path, marker: Path, how: str) -> Path:
     torch.save's zip (a ``data.pkl`` inside)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if how == "torch.save":
-        torch.save(_Marker(marker), path)
+        torch.save(Marker(marker), path)
     else:
-        path.write_bytes(pickle.dumps(_Marker(marker), protocol=int(how[-1])))
+        path.write_bytes(pickle.dumps(Marker(marker), protocol=int(how[-1])))
     return path
 
 
