@@ -101,7 +101,9 @@ def test_an_edited_caption_rebuilds_only_its_shard(tmp_path, kohya):
     assert torch.equal(shard(out, 1)["latents"], old["latents"])  # the same image
     build(tmp_path / "fresh", *kohya)
     for s in range(3):  # what a build from scratch of the edited folder holds
-        assert all(torch.equal(v, shard(tmp_path / "fresh", s)[k]) for k, v in shard(out, s).items())
+        fresh = shard(tmp_path / "fresh", s)  # a clip's motion is NaN (unscored: the default id), equal to itself here
+        for k, v in shard(out, s).items():
+            torch.testing.assert_close(v, fresh[k], rtol=0, atol=0, equal_nan=True)
 
 
 def test_a_replaced_or_touched_clip_rebuilds_only_its_shard(tmp_path, kohya):
