@@ -158,9 +158,10 @@ class SRVGGNetCompact(torch.nn.Module):
         self.upsampler = torch.nn.PixelShuffle(scale)
 
 
-def _rrdb_state_dict(feat=8, blocks=2):
-    """basicsr's RRDBNet key layout (conv_first, body.N.rdbK.convM, conv_body, conv_up1/2, ...)."""
-    sd = {"conv_first.weight": torch.zeros(feat, 3, 3, 3), "conv_first.bias": torch.zeros(feat)}
+def _rrdb_state_dict(feat=8, blocks=2, in_channels=3):
+    """basicsr's RRDBNet key layout (conv_first, body.N.rdbK.convM, conv_body, conv_up1/2, ...):
+    x4plus is 23 blocks with RGB in; x2plus pixel-unshuffles first, its conv_first takes 12 channels."""
+    sd = {"conv_first.weight": torch.zeros(feat, in_channels, 3, 3), "conv_first.bias": torch.zeros(feat)}
     for b in range(blocks):
         for r in (1, 2, 3):
             for c in range(1, 6):

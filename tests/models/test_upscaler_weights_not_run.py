@@ -12,6 +12,7 @@ import json
 import pytest
 import torch
 from safetensors.torch import save_file
+from test_detect import _rrdb_state_dict  # tests/models is on sys.path
 
 from video.models.detect import detect_kind, list_models
 
@@ -21,17 +22,7 @@ CONVERT = "; not run here: `video upscale` takes ncnn .param + .bin: convert it 
 
 
 def _rrdb(blocks: int, in_channels: int = 3, feat: int = 4) -> dict:
-    """basicsr's RRDBNet keys (Real-ESRGAN's release layout), narrow: x4plus is 23 blocks with
-    RGB in; x2plus pixel-unshuffles first, so its first convolution takes 12 channels."""
-    sd = {"conv_first.weight": torch.zeros(feat, in_channels, 3, 3), "conv_first.bias": torch.zeros(feat)}
-    for b in range(blocks):
-        for r in (1, 2, 3):
-            for c in range(1, 6):
-                sd[f"body.{b}.rdb{r}.conv{c}.weight"] = torch.zeros(feat, feat, 3, 3)
-    for name in ("conv_body", "conv_up1", "conv_up2", "conv_hr"):
-        sd[f"{name}.weight"] = torch.zeros(feat, feat, 3, 3)
-    sd["conv_last.weight"] = torch.zeros(3, feat, 3, 3)
-    return sd
+    return _rrdb_state_dict(feat, blocks, in_channels)
 
 
 @pytest.fixture
